@@ -1,4 +1,6 @@
-#!/usr/bin/env node
-// The CLI entry point. Kept tiny on purpose: every command pays Node's start-up, so main.js
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+// The CLI entry point. The shebang drops NODE_EXTRA_CA_CERTS: minidock makes no TLS connections,
+// and with it set Node parses a CA bundle at every start (measured: 90 ms instead of 30 ms here).
+// Kept tiny on purpose:
 // loads only the module of the verb being run.
 import '../dist/cli/main.js';

@@ -1,0 +1,317 @@
+/*
+ * child.c — the plan interpreter that runs inside the freshly cloned container process.
+ *
+ * Why this is C and not TypeScript: Node is multi-threaded (libuv's pool, V8's helpers). Namespace
+ * syscalls such as unshare(CLONE_NEWNS) or setns() affect only the calling thread, or are refused
+ * outright in a multi-threaded process. So the container's first process is created by clone() in
+ * C (spawn.c) and everything between clone() and execve() happens here.
+ *
+ * The rules for this file: the child is a copy of ONE thread of a multi-threaded process. Another
+ * thread may have held a lock (malloc's, stdio's) at the moment of clone, and that lock is now held
+ * forever. So only async-signal-safe functions are used: raw system calls, no malloc, no printf, no
+ * locks. test/unit/native-symbols.test.ts checks this file's undefined symbols against an allowlist.
+ *
+ * Errors are not printed: each step writes a small binary record {step, errno, t0, t1} to the
+ * report pipe, and TypeScript turns the failing record into a sentence.
+ */
+#define _GNU_SOURCE
+#include "child.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static uint64_t now_ns(void) {
+  struct timespec ts; /* clock_gettime is async-signal-safe (and a vDSO call: no syscall at all) */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void report(const struct md_plan *p, uint32_t step, int err, uint64_t t0, uint64_t t1) {
+  struct md_report r = {step, err, t0, t1};
+  ssize_t n;
+  do n = write(p->report_fd, &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+}
+
+static const char *str_or_null(const struct md_step *s, uint32_t i) {
+  return (i < s->nstrs && s->lens[i] > 0) ? s->strs[i] : NULL;
+}
+
+/* Bring up "lo": a fresh network namespace has only a loopback device, and it starts DOWN. */
+static int loopback_up(void) {
+  struct ifreq ifr;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+      (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return -1;
+  }
+  return close(s);
+}
+
+/* Keep only the capabilities in `keep` in the bounding set: the bounding set limits what any
+ * later execve() can ever gain, even by running a setuid-root or file-capability binary. */
+static int capbset(uint64_t keep) {
+  for (int cap = 0; cap < 64; cap++) {
+    if (keep & (1ull << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) return 0; /* past the kernel's last capability */
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int capset_masks(uint64_t eff, uint64_t perm, uint64_t inh) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {
+      {(uint32_t)eff, (uint32_t)perm, (uint32_t)inh},
+      {(uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32)},
+  };
+  if (syscall(SYS_capset, &hdr, data) < 0) return -1;
+  /* Ambient capabilities would survive execve of an unprivileged program: clear them. */
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  return 0;
+}
+
+static int set_groups(const struct md_step *s) {
+  gid_t gids[64];
+  uint32_t n = s->nints < 64 ? s->nints : 64;
+  for (uint32_t i = 0; i < n; i++) gids[i] = (gid_t)s->ints[i];
+  /* Raw syscalls on purpose: glibc's setgroups/setresuid broadcast the change to every thread of
+   * the process (setxid), and the threads it remembers do not exist in this cloned copy. */
+  return (int)syscall(SYS_setgroups, n, gids);
+}
+
+static int write_file(const char *path, const char *content, uint32_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, content, len);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return n == (ssize_t)len ? 0 : -1;
+}
+
+/* The console: open a pty pair from the container's own devpts, make the slave our controlling
+ * terminal and stdio, and send the master to minidock over a unix socket (SCM_RIGHTS). minidock
+ * then relays between the master and the user's terminal. This is runc's "console socket". */
+static int console(int sock) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return -1;
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return -1;
+  if (setsid() < 0) return -1;
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR); /* open the peer without a path lookup */
+  if (slave < 0) return -1;
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) return -1;
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) return -1;
+  if (slave > 2) close(slave);
+
+  char byte = 'T';
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
+  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return -1;
+  close(master);
+  return 0;
+}
+
+/* Node marks fds 0-2 close-on-exec at start-up and makes stdio pipes non-blocking; a program that
+ * inherits them as they are loses its output (EBADF) or sees EAGAIN. Undo both. */
+static int fix_stdio(int stdin_null) {
+  if (stdin_null) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || dup2(fd, 0) < 0) return -1;
+    close(fd);
+  }
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_SETFD, 0) < 0) continue; /* fd not open: the program gets it closed */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  /* A new session: the user's terminal no longer delivers ^C straight to the container;
+   * minidock forwards signals itself (and with -t, console() already made a session). */
+  if (getsid(0) != getpid()) setsid();
+  return 0;
+}
+
+/* execvp() is not async-signal-safe, so the PATH search is done here by hand: try each directory,
+ * remember EACCES (126: found but not executable) over ENOENT (127: not found). */
+static int do_exec(const struct md_step *s) {
+  uint32_t argc = (uint32_t)s->ints[0], envc = (uint32_t)s->ints[1], npath = (uint32_t)s->ints[2];
+  char *const *argv = (char *const *)&s->strs[0];
+  char *const *envp = (char *const *)&s->strs[argc];
+  const char *file = s->strs[0];
+  if (strchr(file, '/')) {
+    execve(file, argv, envp);
+    return -1;
+  }
+  int saw_eacces = 0;
+  char buf[4096];
+  for (uint32_t i = 0; i < npath; i++) {
+    const char *dir = s->strs[argc + envc + i];
+    size_t dl = s->lens[argc + envc + i], fl = s->lens[0];
+    if (dl + fl + 2 > sizeof buf) continue;
+    memcpy(buf, dir, dl);
+    buf[dl] = '/';
+    memcpy(buf + dl + 1, file, fl + 1);
+    execve(buf, argv, envp);
+    if (errno == EACCES) saw_eacces = 1;
+  }
+  errno = saw_eacces ? EACCES : ENOENT;
+  return -1;
+}
+
+static int run_step(const struct md_plan *p, const struct md_step *s) {
+  const uint64_t *a = s->ints;
+  switch (s->op) {
+  case MD_OP_MOUNT:
+    return mount(str_or_null(s, 0), s->strs[1], str_or_null(s, 2), (unsigned long)a[0], str_or_null(s, 3));
+  case MD_OP_UMOUNT2:
+    return umount2(s->strs[0], (int)a[0]);
+  case MD_OP_MKDIR:
+    return mkdir(s->strs[0], (mode_t)a[0]);
+  case MD_OP_TOUCH: {
+    int fd = open(s->strs[0], O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)a[0]);
+    return fd < 0 ? -1 : close(fd);
+  }
+  case MD_OP_SYMLINK:
+    return symlink(s->strs[0], s->strs[1]);
+  case MD_OP_SETHOSTNAME:
+    return sethostname(s->strs[0], s->lens[0]);
+  case MD_OP_CHDIR:
+    return chdir(s->strs[0]);
+  case MD_OP_PIVOT_ROOT: /* glibc has no wrapper for pivot_root */
+    return (int)syscall(SYS_pivot_root, s->strs[0], s->strs[1]);
+  case MD_OP_UNSHARE:
+    return unshare((int)a[0]);
+  case MD_OP_LOOPBACK_UP:
+    return loopback_up();
+  case MD_OP_SETRLIMIT: {
+    struct rlimit rl = {(rlim_t)a[1], (rlim_t)a[2]};
+    return setrlimit((int)a[0], &rl);
+  }
+  case MD_OP_CAPBSET:
+    return capbset(a[0]);
+  case MD_OP_CAPSET:
+    return capset_masks(a[0], a[1], a[2]);
+  case MD_OP_NO_NEW_PRIVS:
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  case MD_OP_SECCOMP: {
+    struct sock_fprog prog = {(unsigned short)(s->lens[0] / sizeof(struct sock_filter)),
+                              (struct sock_filter *)s->strs[0]};
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  }
+  case MD_OP_SETGROUPS:
+    return set_groups(s);
+  case MD_OP_SETGID:
+    return (int)syscall(SYS_setresgid, (gid_t)a[0], (gid_t)a[0], (gid_t)a[0]);
+  case MD_OP_SETUID:
+    return (int)syscall(SYS_setresuid, (uid_t)a[0], (uid_t)a[0], (uid_t)a[0]);
+  case MD_OP_KEEPCAPS:
+    return prctl(PR_SET_KEEPCAPS, (unsigned long)a[0], 0, 0, 0);
+  case MD_OP_SYNC: {
+    char c = 0;
+    ssize_t n;
+    do n = read(p->sync_fd, &c, 1);
+    while (n < 0 && errno == EINTR);
+    close(p->sync_fd);
+    if (n == 1 && c == 'G') return 0;
+    errno = ECANCELED; /* minidock gave up on us (or died): do not exec */
+    return -1;
+  }
+  case MD_OP_CLOSE_FDS:
+    /* Node has dozens of fds open (epoll, eventfds, pipes); none may leak into the container. */
+    return (int)syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+  case MD_OP_STDIO:
+    return fix_stdio((int)a[0]);
+  case MD_OP_EXEC:
+    return do_exec(s);
+  case MD_OP_WRITE_FILE:
+    return write_file(s->strs[0], s->strs[1], s->lens[1]);
+  case MD_OP_CONSOLE:
+    return console(p->console_fd);
+  default:
+    errno = ENOSYS;
+    return -1;
+  }
+}
+
+int md_child_main(void *arg) {
+  const struct md_plan *p = arg;
+
+  /* Node ignores SIGPIPE and libuv installed handlers that write into Node's signal pipe; none of
+   * that makes sense here. Reset every disposition, then unblock what spawn.c blocked for clone. */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < 65; sig++) sigaction(sig, &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  /* If minidock dies, so do we (a foreground container must not outlive its launcher). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+  for (uint32_t i = 0; i < p->nsteps; i++) {
+    const struct md_step *s = &p->steps[i];
+    uint64_t t0 = now_ns();
+    if (s->op == MD_OP_EXEC) report(p, i, 0, t0, t0); /* "exec starts now": EOF follows on success */
+    int r = run_step(p, s);
+    int e = r < 0 ? errno : 0;
+    if (e && ((s->flags & MD_F_IGNORE_ALL) || (e == ENOENT && (s->flags & MD_F_IGNORE_ENOENT)) ||
+              (e == EEXIST && (s->flags & MD_F_IGNORE_EEXIST))))
+      e = -e; /* ignored: reported as a negative errno for the trace */
+    report(p, i, e, t0, now_ns());
+    if (e > 0) _exit(125);
+  }
+  errno = ENOEXEC; /* a plan without MD_OP_EXEC */
+  report(p, p->nsteps, ENOEXEC, now_ns(), now_ns());
+  _exit(125);
+}

@@ -1,0 +1,27 @@
+/* child.h — the plan as the C child sees it: already parsed by the parent (spawn.c) before clone(),
+ * so the child never needs malloc. */
+#ifndef MINIDOCK_CHILD_H
+#define MINIDOCK_CHILD_H
+
+#include <stdint.h>
+
+struct md_step {
+  uint16_t op, flags;
+  uint32_t nints, nstrs;
+  const uint64_t *ints;
+  const char **strs;
+  const uint32_t *lens;
+};
+
+struct md_plan {
+  uint32_t nsteps;
+  struct md_step *steps;
+  int report_fd;  /* write end: one struct md_report per step; close-on-exec, so EOF == exec happened */
+  int sync_fd;    /* read end: the parent writes one byte once we are in our cgroup */
+  int console_fd; /* our end of the console socketpair, or -1 */
+};
+
+/* Runs in the cloned child: executes the plan and execve()s. Returns only on failure. */
+int md_child_main(void *plan);
+
+#endif

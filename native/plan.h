@@ -1,0 +1,63 @@
+/*
+ * plan.h — the byte-coded launch plan that TypeScript builds and C executes.
+ *
+ * TypeScript decides everything (which mounts, in which order, which capabilities, the seccomp
+ * program); this file only names the operations the C child knows how to perform. The numbers
+ * here must match src/runtime/plan.ts (a unit test compares them).
+ *
+ * Wire format (little-endian), produced by encodePlan() in src/runtime/plan.ts:
+ *   header: u32 magic 'MDP1', u32 step count
+ *   step:   u16 op, u16 flags, u32 nints, u32 nstrs, u32 reserved,
+ *           u64 ints[nints],
+ *           nstrs x { u32 len, bytes[len], NUL }   (then padding to 8 bytes)
+ */
+#ifndef MINIDOCK_PLAN_H
+#define MINIDOCK_PLAN_H
+
+#include <stdint.h>
+
+#define MD_PLAN_MAGIC 0x3150444d /* "MDP1" */
+
+enum md_op {
+  MD_OP_MOUNT = 1,        /* strs: source, target, fstype, data ("" = NULL); ints: flags */
+  MD_OP_UMOUNT2 = 2,      /* strs: target; ints: flags */
+  MD_OP_MKDIR = 3,        /* strs: path; ints: mode */
+  MD_OP_TOUCH = 4,        /* strs: path; ints: mode — create an empty file (a bind-mount target) */
+  MD_OP_SYMLINK = 5,      /* strs: target, linkpath */
+  MD_OP_SETHOSTNAME = 6,  /* strs: name */
+  MD_OP_CHDIR = 7,        /* strs: path */
+  MD_OP_PIVOT_ROOT = 8,   /* strs: new_root, put_old */
+  MD_OP_UNSHARE = 9,      /* ints: flags */
+  MD_OP_LOOPBACK_UP = 10, /* bring "lo" up in the new network namespace */
+  MD_OP_SETRLIMIT = 11,   /* ints: resource, soft, hard */
+  MD_OP_CAPBSET = 12,     /* ints: keep mask — drop every other capability from the bounding set */
+  MD_OP_CAPSET = 13,      /* ints: effective, permitted, inheritable masks; clears ambient */
+  MD_OP_NO_NEW_PRIVS = 14,
+  MD_OP_SECCOMP = 15,     /* strs: struct sock_filter[] bytes */
+  MD_OP_SETGROUPS = 16,   /* ints: gids */
+  MD_OP_SETGID = 17,      /* ints: gid (setresgid, raw syscall) */
+  MD_OP_SETUID = 18,      /* ints: uid (setresuid, raw syscall) */
+  MD_OP_KEEPCAPS = 19,    /* ints: 0/1 */
+  MD_OP_SYNC = 20,        /* wait until the parent says go (it joined us to the cgroup) */
+  MD_OP_CLOSE_FDS = 21,   /* mark every fd >= 3 close-on-exec */
+  MD_OP_STDIO = 22,       /* ints: stdin_null — fix fds 0-2 for the new program */
+  MD_OP_EXEC = 23,        /* ints: argc, envc, npath; strs: argv..., envp..., PATH dirs... */
+  MD_OP_WRITE_FILE = 24,  /* strs: path, content */
+  MD_OP_CONSOLE = 25,     /* ints: socket fd — open a pty, make it our terminal, send the master */
+  MD_OP_MAX
+};
+
+/* step flags: which errors a step may ignore */
+#define MD_F_IGNORE_ENOENT 1u
+#define MD_F_IGNORE_EEXIST 2u
+#define MD_F_IGNORE_ALL 4u
+
+/* one record per executed step, written by the child to the report pipe */
+struct md_report {
+  uint32_t step;   /* index in the plan */
+  int32_t err;     /* 0, or the errno the step's syscall failed with */
+  uint64_t t0_ns;  /* CLOCK_MONOTONIC at start */
+  uint64_t t1_ns;  /* CLOCK_MONOTONIC at end */
+};
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * spawn.c — the parent side of a launch, called from Node through ffi-rs.
+ *
+ * md_spawn() parses the plan (here, where malloc is still allowed), then clone()s the container's
+ * first process with the requested CLONE_NEW* flags on a stack of its own. The child runs
+ * md_child_main() (child.c). The parent returns at once with the child's host pid; the pipes it
+ * needs afterwards are fetched with md_last_fd().
+ *
+ * md_reaper() starts a tiny thread that waits for exactly that pid and writes its status into a
+ * pipe Node can read asynchronously. (Never waitpid(-1): libuv reaps its own children by pid.)
+ */
+#define _GNU_SOURCE
+#include "child.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STACK_SIZE (256 * 1024) /* a tiny stack segfaults: the child's frames are not small */
+
+static int last_fds[4] = {-1, -1, -1, -1};
+
+/* 0: report pipe (read end), 1: sync pipe (write end), 2: pidfd, 3: console socket (our end) */
+int md_last_fd(int which) { return (which >= 0 && which < 4) ? last_fds[which] : -1; }
+
+static void free_plan(struct md_plan *p) {
+  if (!p->steps) return;
+  for (uint32_t i = 0; i < p->nsteps; i++) {
+    free((void *)p->steps[i].strs);
+    free((void *)p->steps[i].lens);
+  }
+  free(p->steps);
+}
+
+/* Parse the wire format described in plan.h. The strings point into `buf`, which the child
+ * inherits as part of its copy of our memory. */
+static int parse_plan(const uint8_t *buf, uint32_t len, struct md_plan *p) {
+  if (len < 8) return -EINVAL;
+  uint32_t magic, n;
+  memcpy(&magic, buf, 4);
+  memcpy(&n, buf + 4, 4);
+  if (magic != MD_PLAN_MAGIC || n > 100000) return -EINVAL;
+  p->nsteps = n;
+  p->steps = calloc(n ? n : 1, sizeof *p->steps);
+  if (!p->steps) return -ENOMEM;
+  size_t off = 8;
+  for (uint32_t i = 0; i < n; i++) {
+    struct md_step *s = &p->steps[i];
+    if (off + 16 > len) return -EINVAL;
+    memcpy(&s->op, buf + off, 2);
+    memcpy(&s->flags, buf + off + 2, 2);
+    memcpy(&s->nints, buf + off + 4, 4);
+    memcpy(&s->nstrs, buf + off + 8, 4);
+    off += 16;
+    if (s->nints > 65536 || s->nstrs > 65536 || off + 8ull * s->nints > len) return -EINVAL;
+    s->ints = (const uint64_t *)(buf + off); /* TS aligns the buffer and every step to 8 bytes */
+    off += 8ull * s->nints;
+    /* one extra NULL slot: MD_OP_EXEC passes strs as argv and envp arrays, NULL-terminated */
+    const char **strs = calloc(s->nstrs + 2, sizeof *strs);
+    uint32_t *lens = calloc(s->nstrs + 1, sizeof *lens);
+    s->strs = strs;
+    s->lens = lens;
+    if (!strs || !lens) return -ENOMEM;
+    for (uint32_t j = 0; j < s->nstrs; j++) {
+      uint32_t l;
+      if (off + 4 > len) return -EINVAL;
+      memcpy(&l, buf + off, 4);
+      off += 4;
+      if (off + l + 1 > len || buf[off + l] != 0) return -EINVAL;
+      strs[j] = (const char *)(buf + off);
+      lens[j] = l;
+      off += l + 1;
+    }
+    off = (off + 7) & ~(size_t)7;
+    if (s->op == MD_OP_EXEC) {
+      /* argv and envp must each end in NULL: rebuild strs as argv..., NULL, envp..., NULL, path... */
+      if (s->nints < 3) return -EINVAL;
+      uint32_t argc = (uint32_t)s->ints[0], envc = (uint32_t)s->ints[1];
+      if (argc < 1 || (uint64_t)argc + envc > s->nstrs) return -EINVAL;
+      const char **v = calloc(s->nstrs + 2, sizeof *v);
+      uint32_t *vl = calloc(s->nstrs + 2, sizeof *vl);
+      if (!v || !vl) return -ENOMEM;
+      uint32_t k = 0;
+      for (uint32_t j = 0; j < argc; j++, k++) v[k] = strs[j], vl[k] = lens[j];
+      v[k] = NULL, vl[k] = 0, k++;
+      for (uint32_t j = argc; j < argc + envc; j++, k++) v[k] = strs[j], vl[k] = lens[j];
+      v[k] = NULL, vl[k] = 0, k++;
+      for (uint32_t j = argc + envc; j < s->nstrs; j++, k++) v[k] = strs[j], vl[k] = lens[j];
+      free(strs);
+      free(lens);
+      s->strs = v;
+      s->lens = vl;
+    }
+  }
+  return 0;
+}
+
+/* Returns the child's pid (in our namespace), or -errno. */
+int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
+  struct md_plan plan = {0};
+  int report[2] = {-1, -1}, sync[2] = {-1, -1}, cons[2] = {-1, -1}, pidfd = -1;
+  int ret = parse_plan(buf, len, &plan);
+  if (ret < 0) goto out;
+  for (uint32_t i = 0; i < plan.nsteps; i++)
+    if (plan.steps[i].op == MD_OP_CONSOLE && cons[0] < 0 &&
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
+      ret = -errno;
+      goto out;
+    }
+  if (pipe2(report, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
+    ret = -errno;
+    goto out;
+  }
+  plan.report_fd = report[1];
+  plan.sync_fd = sync[0];
+  plan.console_fd = cons[1];
+
+  char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    ret = -errno;
+    goto out;
+  }
+  /* Block every signal around clone(): otherwise a signal could reach the child before it has
+   * reset the handlers it inherited from Node, and run Node's handler in the child. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int pid = clone(md_child_main, stack + STACK_SIZE, (int)clone_flags | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  munmap(stack, STACK_SIZE); /* the child has its own copy of the address space */
+  ret = pid < 0 ? -e : pid;
+
+out:
+  free_plan(&plan);
+  /* keep our ends, close the child's */
+  if (report[1] >= 0) close(report[1]);
+  if (sync[0] >= 0) close(sync[0]);
+  if (cons[1] >= 0) close(cons[1]);
+  if (ret < 0) {
+    if (report[0] >= 0) close(report[0]);
+    if (sync[1] >= 0) close(sync[1]);
+    if (cons[0] >= 0) close(cons[0]);
+    report[0] = sync[1] = cons[0] = pidfd = -1;
+  }
+  last_fds[0] = report[0];
+  last_fds[1] = sync[1];
+  last_fds[2] = pidfd;
+  last_fds[3] = cons[0];
+  return ret;
+}
+
+/* ---- the reaper ---- */
+
+struct md_exit { /* what the reaper writes: 32 bytes */
+  int32_t status;  /* raw wait status */
+  int32_t pad;
+  int64_t utime_us, stime_us, maxrss_kb;
+};
+
+struct reaper_arg { int pid, fd; };
+
+static void *reaper(void *v) {
+  struct reaper_arg a = *(struct reaper_arg *)v;
+  free(v);
+  struct md_exit x = {0};
+  struct rusage ru;
+  int st = 0, r;
+  do r = wait4(a.pid, &st, __WALL, &ru);
+  while (r < 0 && errno == EINTR);
+  x.status = r < 0 ? -errno : st;
+  if (r >= 0) {
+    x.utime_us = ru.ru_utime.tv_sec * 1000000ll + ru.ru_utime.tv_usec;
+    x.stime_us = ru.ru_stime.tv_sec * 1000000ll + ru.ru_stime.tv_usec;
+    x.maxrss_kb = ru.ru_maxrss;
+  }
+  ssize_t n;
+  do n = write(a.fd, &x, sizeof x);
+  while (n < 0 && errno == EINTR);
+  close(a.fd);
+  return NULL;
+}
+
+/* Start a thread that waits for `pid` and writes a struct md_exit to the returned fd. */
+int md_reaper(int pid) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  struct reaper_arg *a = malloc(sizeof *a);
+  if (!a) return -ENOMEM;
+  a->pid = pid;
+  a->fd = p[1];
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  /* The reaper must not run Node's signal handlers either. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&t, &attr, reaper, a);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  if (e) {
+    free(a);
+    close(p[0]);
+    close(p[1]);
+    return -e;
+  }
+  return p[0];
+}
+
+/* Receive one fd sent with SCM_RIGHTS (the pty master from the console step). */
+int md_recv_fd(int sock) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (n == 0 || !c || c->cmsg_type != SCM_RIGHTS) return -EPROTO;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+/* Small helpers Node has no API for. Each returns 0 or -errno. */
+int md_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
+
+/* Window size for the pty master (TIOCSWINSZ) — Node can only read a tty's size. */
+#include <sys/ioctl.h>
+int md_set_winsize(int fd, int rows, int cols) {
+  struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};
+  return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}

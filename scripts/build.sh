@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm run build`: the idempotent preparation that `npm run demo` and `npm test` both start with.
+#   1. npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
+#   2. TypeScript -> dist/ (only when src/ changed)
+#   3. native/ -> native/build/libminidock.so (make: only when the C changed)
+#   4. ./rootfs from Debian's busybox-static (installed with apt-get when absent)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "build: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -f dist/.stamp ] || [ -n "$(find src tsconfig.json -newer dist/.stamp -print -quit)" ]; then
+  echo "build: compiling TypeScript" >&2
+  rm -rf dist
+  node_modules/.bin/tsc -p tsconfig.json
+  touch dist/.stamp
+fi
+
+if ! command -v cc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "build: installing a C compiler (apt-get install gcc make libc6-dev)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc make libc6-dev >/dev/null
+  else
+    echo "build: no C compiler (cc); install gcc" >&2
+    exit 1
+  fi
+fi
+make -s -C native
+
+bash rootfs/build.sh

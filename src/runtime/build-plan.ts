@@ -1,0 +1,162 @@
+// buildPlan(): a ContainerSpec becomes the ordered list of steps the C child runs.
+// The order is the whole lesson of a container launch; each step says why it is there.
+import { posix } from 'node:path';
+import { CLONE, MS, MNT_DETACH, RLIMIT } from '../sys/constants.js';
+import { capMask } from './capabilities.js';
+import { F, Op, type Step } from './plan.js';
+import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
+
+export interface LayerDirs {
+  merged: string; // where the overlay is mounted (becomes "/")
+  upper: string;
+  work: string;
+  /** mount a tmpfs here first and create upper/work in it (state root on overlayfs) */
+  tmpfsFor?: string;
+}
+
+/** Namespaces made by clone(). The cgroup namespace is unshared later, after the cgroup join:
+ * at clone time it would be rooted at minidock's own cgroup, not the container's. */
+export function cloneFlags(): number {
+  return CLONE.CLONE_NEWPID | CLONE.CLONE_NEWNS | CLONE.CLONE_NEWUTS | CLONE.CLONE_NEWIPC | CLONE.CLONE_NEWNET;
+}
+
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+const MASKED_DIRS = new Set(['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']);
+
+/** Escape a path for overlayfs mount options, where ',' separates options and ':' separates lowerdirs. */
+export function overlayPath(p: string): string {
+  return p.replace(/\\/g, '\\\\').replace(/,/g, '\\,').replace(/:/g, '\\:');
+}
+
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
+  const steps: Step[] = [];
+  const add = (s: Step): void => void steps.push(s);
+  const m = (p: string): string => posix.join(dirs.merged, p);
+  const mount = (phase: Step['phase'], why: string, src: string, target: string, fstype: string, flags: number, data = '', f = 0): void =>
+    add({ op: Op.MOUNT, strs: [src, target, fstype, data], ints: [flags], flags: f, why, phase });
+  const mkdir = (phase: Step['phase'], p: string, mode = 0o755, why = 'create the mount point'): void =>
+    add({ op: Op.MKDIR, strs: [p], ints: [mode], flags: F.IGNORE_EEXIST, why, phase });
+
+  // 1. Mount propagation. The new mount namespace starts as a copy of the host's, with the same
+  //    propagation: a mount made under a "shared" mount would appear on the host too.
+  mount('mounts', 'make every mount private: nothing we mount can propagate back to the host', '', '/', '', MS.MS_REC | MS.MS_PRIVATE);
+
+  // 2. The root filesystem: overlayfs. ROOTFS is the read-only lower layer; writes go to upper.
+  if (dirs.tmpfsFor) {
+    mount('rootfs', 'the state root is on overlayfs, which cannot be an upper layer: put upper/work on a tmpfs', 'tmpfs', dirs.tmpfsFor, 'tmpfs', 0, 'mode=700');
+    mkdir('rootfs', dirs.upper, 0o755, 'upper layer directory');
+    mkdir('rootfs', dirs.work, 0o700, 'overlayfs work directory');
+  }
+  const lowers = (spec.lowerDirs ?? [spec.rootfs]).map(overlayPath).join(':');
+  mount('rootfs', 'the container root: the rootfs stays read-only, writes land in upper', 'overlay', dirs.merged, 'overlay', 0,
+    `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}`);
+
+  // 3. Kernel filesystems, seen through the new namespaces.
+  mkdir('mounts', m('/proc'));
+  mount('mounts', 'procfs of the new PID namespace: ps shows only the container', 'proc', m('/proc'), 'proc', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
+  mkdir('mounts', m('/sys'));
+  mount('mounts', 'sysfs, read-only; in a new network namespace it lists only its own devices', 'sysfs', m('/sys'), 'sysfs',
+    MS.MS_RDONLY | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
+
+  // 4. A minimal /dev: a tmpfs with a few host devices bind-mounted in, never the host's whole /dev.
+  mkdir('mounts', m('/dev'));
+  mount('mounts', 'a private /dev: only the devices below exist in the container', 'tmpfs', m('/dev'), 'tmpfs', MS.MS_NOSUID | MS.MS_STRICTATIME, 'mode=755,size=65536k');
+  for (const d of DEVICES) {
+    add({ op: Op.TOUCH, strs: [m(`/dev/${d}`)], ints: [0o666], why: `bind-mount target for /dev/${d}`, phase: 'mounts' });
+    mount('mounts', `the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND);
+  }
+  mkdir('mounts', m('/dev/pts'));
+  mount('mounts', 'a new devpts instance: the container sees only its own ptys', 'devpts', m('/dev/pts'), 'devpts',
+    MS.MS_NOSUID | MS.MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
+  mkdir('mounts', m('/dev/shm'), 0o1777);
+  mount('mounts', 'POSIX shared memory, private to the container', 'shm', m('/dev/shm'), 'tmpfs', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, 'mode=1777,size=65536k');
+  mkdir('mounts', m('/dev/mqueue'));
+  mount('mounts', 'POSIX message queues of the new IPC namespace', 'mqueue', m('/dev/mqueue'), 'mqueue', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', F.IGNORE_ALL);
+  const links: Array<[string, string]> = [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']];
+  for (const [target, name] of links) add({ op: Op.SYMLINK, strs: [target, m(`/dev/${name}`)], why: `/dev/${name} -> ${target}`, phase: 'mounts' });
+
+  // 5. Bind mounts (-v). Targets were resolved inside the rootfs (src/runtime/paths.ts).
+  for (const v of spec.mounts) {
+    const target = m(v.destination);
+    add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: F.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
+    mount('mounts', `-v ${v.source}:${v.destination}`, v.source, target, '', MS.MS_BIND | MS.MS_REC);
+    if (v.readonly) {
+      // A bind mount ignores MS_RDONLY on the first call: read-only takes a second, remount call.
+      mount('mounts', ':ro — a bind mount becomes read-only only through a remount', '', target, '', MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC);
+    }
+  }
+
+  // 6. UTS and network namespaces.
+  add({ op: Op.SETHOSTNAME, strs: [spec.hostname], why: 'the UTS namespace has its own hostname', phase: 'namespaces' });
+  add({ op: Op.LOOPBACK_UP, why: 'a new network namespace has only "lo", and it starts down', phase: 'namespaces' });
+
+  // 7. pivot_root: make the overlay "/" and detach the host's root. Unlike chroot, this leaves no
+  //    path back: the old root is unmounted from the namespace altogether.
+  add({ op: Op.CHDIR, strs: [dirs.merged], why: 'pivot_root(".", ".") works on the current directory', phase: 'pivot_root' });
+  add({ op: Op.PIVOT_ROOT, strs: ['.', '.'], why: 'the overlay becomes "/"; the old root is stacked on top of it', phase: 'pivot_root' });
+  add({ op: Op.UMOUNT2, strs: ['.'], ints: [MNT_DETACH], why: "detach the host's old root: the container can no longer reach it", phase: 'pivot_root' });
+  add({ op: Op.CHDIR, strs: ['/'], why: 'stand in the new root', phase: 'pivot_root' });
+  if (spec.readonlyRootfs) {
+    add({ op: Op.MOUNT, strs: ['', '/', '', ''], ints: [MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY], why: '--read-only: remount "/" read-only', phase: 'pivot_root' });
+  }
+
+  // 8. Masked and read-only paths of /proc and /sys (as Docker does).
+  if (!spec.privileged) {
+    for (const p of spec.maskedPaths) {
+      if (MASKED_DIRS.has(p)) {
+        mount('mounts', `mask ${p}: an empty read-only tmpfs over it`, 'tmpfs', p, 'tmpfs', MS.MS_RDONLY, '', F.IGNORE_ENOENT);
+      } else {
+        mount('mounts', `mask ${p}: /dev/null over it`, '/dev/null', p, '', MS.MS_BIND, '', F.IGNORE_ENOENT);
+      }
+    }
+    for (const p of spec.readonlyPaths) {
+      mount('mounts', `read-only ${p}: bind it onto itself…`, p, p, '', MS.MS_BIND | MS.MS_REC, '', F.IGNORE_ENOENT);
+      mount('mounts', `…then remount that bind read-only`, p, p, '', MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', F.IGNORE_ENOENT);
+    }
+  }
+
+  // 9. The terminal (-t): a pty from the container's own devpts, handed to minidock.
+  if (spec.tty) add({ op: Op.CONSOLE, why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
+
+  // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
+  add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
+  add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
+
+  // 11. Resource limits of the process (not cgroups): setrlimit.
+  for (const r of spec.rlimits) {
+    add({ op: Op.SETRLIMIT, ints: [RLIMIT[r.type], r.soft, r.hard], why: `--ulimit ${r.type}=${r.soft}:${r.hard}`, phase: 'identity' });
+  }
+
+  // 12. Identity: groups, gid, uid. Keep capabilities across setuid until they are set explicitly.
+  const nonRoot = spec.uid !== 0;
+  add({ op: Op.SETGROUPS, ints: spec.additionalGids, why: 'supplementary groups: drop the host\'s', phase: 'identity' });
+  add({ op: Op.SETGID, ints: [spec.gid], why: 'the container user\'s group', phase: 'identity' });
+  if (nonRoot) add({ op: Op.KEEPCAPS, ints: [1], why: 'keep the permitted set across setuid, so capset below still works', phase: 'identity' });
+  add({ op: Op.SETUID, ints: [spec.uid], why: 'the container user', phase: 'identity' });
+
+  // 13. Capabilities: the bounding set limits what any later execve can gain; then the sets
+  //     themselves. A non-root user gets none in effect (Docker's behaviour).
+  const mask = capMask(spec.capabilities);
+  add({ op: Op.CAPBSET, ints: [mask], why: `bounding set: keep ${spec.capabilities.length} capabilities, drop the rest for good`, phase: 'capabilities' });
+  add({ op: Op.CAPSET, ints: nonRoot ? [0, 0, 0] : [mask, mask, mask], why: nonRoot ? 'a non-root user starts with no capabilities' : 'effective, permitted and inheritable sets', phase: 'capabilities' });
+  if (spec.noNewPrivileges) add({ op: Op.NO_NEW_PRIVS, why: 'setuid binaries and file capabilities can no longer raise privileges', phase: 'capabilities' });
+
+  // 14. The working directory, the fds, and finally seccomp, as close to execve as possible.
+  add({ op: Op.CHDIR, strs: [spec.cwd], why: '-w: the working directory', phase: 'exec' });
+  add({ op: Op.CLOSE_FDS, why: "none of Node's fds (epoll, eventfd, pipes) may leak into the container", phase: 'exec' });
+  add({ op: Op.STDIO, ints: [spec.interactive || spec.tty ? 0 : 1], why: spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)', phase: 'exec' });
+  if (spec.seccomp) {
+    add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: the last step, so nothing above is filtered`, phase: 'seccomp' });
+  }
+
+  const pathVar = spec.env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  const pathDirs = pathVar.split(':').filter(Boolean);
+  add({
+    op: Op.EXEC,
+    ints: [spec.args.length, spec.env.length, pathDirs.length],
+    strs: [...spec.args, ...spec.env, ...pathDirs],
+    why: spec.args[0].includes('/') ? 'run the command' : `run the command, searching PATH`,
+    phase: 'exec',
+  });
+  return steps;
+}

@@ -1,0 +1,264 @@
+// Docker-style resource flags -> numbers the cgroup drivers write.
+//
+// Everything here is pure (no cgroup files are touched): the only thing read from the host is the list
+// of online CPUs, and every function that needs it takes it as an optional argument so tests can pass
+// their own. Each rejected value becomes ONE line naming the flag, the value and what would be accepted.
+
+import { readFileSync } from 'node:fs';
+import { cpus as osCpus } from 'node:os';
+import { fail } from '../errors.js';
+
+export interface Limits {
+  memory?: number;            // bytes (-m/--memory)
+  memorySwap?: number;        // bytes incl. memory, -1 = unlimited (--memory-swap)
+  memoryReservation?: number; // bytes (--memory-reservation)
+  cpuQuotaUs?: number;        // with cpuPeriodUs: --cpus 0.5 => 50000/100000, --cpu 25 => 25000/100000
+  cpuPeriodUs?: number;
+  cpuShares?: number;         // --cpu-shares (v1 shares, 2..262144); v2 converts to weight
+  cpuWeight?: number;         // --cpu-weight (v2 weight 1..10000); v1 converts to shares
+  cpusetCpus?: string;        // --cpuset-cpus "0-1,3", validated against the host's online CPUs
+  pids?: number;              // --pids-limit N / --pids N; -1 = unlimited
+}
+
+/** What parsing needs to know about the host (tests pass their own). */
+export interface HostInfo {
+  onlineCpus: number[];       // sorted CPU numbers, from /sys/devices/system/cpu/online
+}
+
+/** The CFS period every CPU flag uses (100 ms, the kernel's and Docker's default). */
+export const CPU_PERIOD_US = 100_000;
+/** The kernel refuses cpu.cfs_quota_us / cpu.max quotas below 1 ms. */
+export const MIN_CPU_QUOTA_US = 1_000;
+/** Docker's minimum for --memory: below this a process cannot even start reliably. */
+export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+export const MIN_CPU_SHARES = 2;
+export const MAX_CPU_SHARES = 262_144;
+export const MIN_CPU_WEIGHT = 1;
+export const MAX_CPU_WEIGHT = 10_000;
+
+const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+function flagName(flag: string): string {
+  return flag.startsWith('-') ? flag : `--${flag}`;
+}
+
+/**
+ * "50M", "1g", "512k", "1048576", "1.5g", "64MiB" -> bytes. Units b, k, m, g, t, case-insensitive,
+ * binary (1 k = 1024), optionally followed by "b" or "ib" like Docker's. Fractions are rounded down to
+ * whole bytes. Negative numbers, empty strings and unknown units are rejected.
+ */
+export function parseMemory(flag: string, value: string): number {
+  const name = flagName(flag);
+  const text = String(value ?? '').trim();
+  const bad = (): never =>
+    fail(`invalid ${name} "${value ?? ''}": use a number with an optional unit b, k, m or g (e.g. 50M)`);
+  const m = /^(\d+(?:\.\d+)?|\.\d+) ?(?:([kmgt])(?:i?b)?|(b))?$/i.exec(text);
+  if (!m) return bad();
+  const unit = (m[2] ?? m[3] ?? 'b').toLowerCase();
+  const bytes = Math.floor(Number(m[1]) * UNITS[unit]!);
+  if (!Number.isFinite(bytes)) return bad();
+  if (bytes > Number.MAX_SAFE_INTEGER) {
+    fail(`invalid ${name} "${value}": larger than ${Number.MAX_SAFE_INTEGER} bytes; use a smaller value (e.g. 50M)`);
+  }
+  return bytes;
+}
+
+/** Parse a kernel CPU list ("0-1,3") into sorted unique numbers; undefined when the syntax is wrong. */
+export function parseCpuList(text: string): number[] | undefined {
+  const t = text.trim();
+  if (t === '') return [];
+  const out = new Set<number>();
+  for (const part of t.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) return undefined;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return undefined;
+    for (let c = lo; c <= hi; c++) out.add(c);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+let cachedHost: HostInfo | undefined;
+/** The host's online CPUs: /sys/devices/system/cpu/online, falling back to os.cpus(). */
+export function hostInfo(): HostInfo {
+  if (cachedHost) return cachedHost;
+  let online: number[] | undefined;
+  try {
+    online = parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
+  } catch {
+    online = undefined;
+  }
+  if (!online || online.length === 0) online = osCpus().map((_, i) => i);
+  if (online.length === 0) online = [0];
+  cachedHost = { onlineCpus: online };
+  return cachedHost;
+}
+
+function formatCpuList(cpus: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+    parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+function parseNumber(text: string): number | undefined {
+  const t = String(text ?? '').trim();
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** --cpus 0.5 -> quota 50000 us per 100000 us period. Range 0.01 .. number of online CPUs. */
+export function parseCpus(value: string, host: HostInfo = hostInfo()): { quotaUs: number; periodUs: number } {
+  const n = host.onlineCpus.length;
+  const range = `use a number of CPUs between 0.01 and ${n} (e.g. 0.5)`;
+  const v = parseNumber(value);
+  if (v === undefined) fail(`invalid --cpus "${value ?? ''}": ${range}`);
+  if (v <= 0) fail(`invalid --cpus "${value}": must be greater than 0; ${range}`);
+  const quotaUs = Math.round(v * CPU_PERIOD_US);
+  if (quotaUs < MIN_CPU_QUOTA_US) {
+    fail(`invalid --cpus "${value}": below 0.01 CPU (the kernel's minimum quota is ${MIN_CPU_QUOTA_US}us per ${CPU_PERIOD_US}us); ${range}`);
+  }
+  if (v > n) {
+    fail(`invalid --cpus "${value}": this host has only ${n} online CPUs (${formatCpuList(host.onlineCpus)}); ${range}`);
+  }
+  return { quotaUs, periodUs: CPU_PERIOD_US };
+}
+
+/** --cpu 25 -> 25% of one CPU -> quota 25000 us per 100000 us. Range 1 .. 100 x online CPUs. */
+export function parseCpuPercent(value: string, host: HostInfo = hostInfo()): { quotaUs: number; periodUs: number } {
+  const max = 100 * host.onlineCpus.length;
+  const range = `use a percentage of one CPU between 1 and ${max} (e.g. 25)`;
+  const v = parseNumber(String(value ?? '').trim().replace(/%$/, ''));
+  if (v === undefined) fail(`invalid --cpu "${value ?? ''}": ${range}`);
+  if (v <= 0) fail(`invalid --cpu "${value}": must be greater than 0; ${range}`);
+  const quotaUs = Math.round((v / 100) * CPU_PERIOD_US);
+  if (quotaUs < MIN_CPU_QUOTA_US) {
+    fail(`invalid --cpu "${value}": below 1% of a CPU (the kernel's minimum quota is ${MIN_CPU_QUOTA_US}us per ${CPU_PERIOD_US}us); ${range}`);
+  }
+  if (v > max) {
+    fail(`invalid --cpu "${value}": this host has only ${host.onlineCpus.length} online CPUs; ${range}`);
+  }
+  return { quotaUs, periodUs: CPU_PERIOD_US };
+}
+
+function parseInteger(flag: string, value: string, lo: number, hi: number, hint: string): number {
+  const t = String(value ?? '').trim();
+  if (!/^-?\d+$/.test(t)) fail(`invalid ${flag} "${value ?? ''}": ${hint}`);
+  const n = Number(t);
+  if (n < lo || n > hi) fail(`invalid ${flag} "${value}": out of range; ${hint}`);
+  return n;
+}
+
+/** Validate --cpuset-cpus against the host's online CPUs; returns the list normalised ("0-1,3"). */
+export function parseCpuset(value: string, host: HostInfo = hostInfo()): string {
+  const online = formatCpuList(host.onlineCpus);
+  const cpus = parseCpuList(String(value ?? ''));
+  if (!cpus || cpus.length === 0) {
+    fail(`invalid --cpuset-cpus "${value ?? ''}": use a list of CPU numbers and ranges like 0-1,3 (online here: ${online})`);
+  }
+  const missing = cpus.filter((c) => !host.onlineCpus.includes(c));
+  if (missing.length > 0) {
+    fail(`invalid --cpuset-cpus "${value}": CPU ${formatCpuList(missing)} is not online on this host; use CPUs from ${online}`);
+  }
+  return formatCpuList(cpus);
+}
+
+/** v1 cpu.shares -> v2 cpu.weight (the OCI/runc linear mapping: 2 -> 1, 1024 -> 39, 262144 -> 10000). */
+export function sharesToWeight(shares: number): number {
+  if (shares <= 0) return 0;
+  return Math.floor(1 + ((shares - 2) * 9999) / 262142);
+}
+
+/** v2 cpu.weight -> v1 cpu.shares (the inverse mapping: 1 -> 2, 100 -> 2597, 10000 -> 262144). */
+export function weightToShares(weight: number): number {
+  if (weight <= 0) return 0;
+  return Math.floor(2 + ((weight - 1) * 262142) / 9999);
+}
+
+function present(v: unknown): v is string {
+  return v !== undefined && v !== null && v !== false && String(v) !== '';
+}
+
+/**
+ * Commander options -> Limits. Option names: memory, memorySwap, memoryReservation, cpus, cpu,
+ * cpuShares, cpuWeight, cpusetCpus, pidsLimit, pids. Unset options stay unset (nothing is written).
+ */
+export function parseLimits(opts: Record<string, string | undefined>, host?: HostInfo): Limits {
+  const limits: Limits = {};
+  const h = (): HostInfo => host ?? hostInfo();
+
+  if (present(opts.memory)) {
+    const m = parseMemory('memory', String(opts.memory));
+    if (m < MIN_MEMORY_BYTES) {
+      fail(`invalid --memory "${opts.memory}": the minimum is 6M (${MIN_MEMORY_BYTES} bytes), below that a process cannot start; use e.g. 50M`);
+    }
+    limits.memory = m;
+  }
+  if (present(opts.memorySwap)) {
+    const raw = String(opts.memorySwap).trim();
+    if (limits.memory === undefined) {
+      fail(`invalid --memory-swap "${raw}": it is memory plus swap, so it needs --memory too (e.g. -m 50M --memory-swap 100M)`);
+    }
+    const s = raw === '-1' ? -1 : parseMemory('memory-swap', raw);
+    if (s !== -1 && s < limits.memory!) {
+      fail(`invalid --memory-swap "${raw}": smaller than --memory ${opts.memory}; it counts memory plus swap, so use at least the --memory value, or -1 for unlimited swap`);
+    }
+    limits.memorySwap = s;
+  }
+  if (present(opts.memoryReservation)) {
+    const r = parseMemory('memory-reservation', String(opts.memoryReservation));
+    if (r <= 0) fail(`invalid --memory-reservation "${opts.memoryReservation}": must be greater than 0 (e.g. 20M)`);
+    if (limits.memory !== undefined && r > limits.memory) {
+      fail(`invalid --memory-reservation "${opts.memoryReservation}": larger than --memory ${opts.memory}; a reservation is a soft limit below the hard one`);
+    }
+    limits.memoryReservation = r;
+  }
+
+  if (present(opts.cpus) && present(opts.cpu)) {
+    fail(`conflicting --cpus "${opts.cpus}" and --cpu "${opts.cpu}": both set the CPU quota; use only one (--cpus 0.5 equals --cpu 50)`);
+  }
+  if (present(opts.cpus)) {
+    const q = parseCpus(String(opts.cpus), h());
+    limits.cpuQuotaUs = q.quotaUs;
+    limits.cpuPeriodUs = q.periodUs;
+  } else if (present(opts.cpu)) {
+    const q = parseCpuPercent(String(opts.cpu), h());
+    limits.cpuQuotaUs = q.quotaUs;
+    limits.cpuPeriodUs = q.periodUs;
+  }
+
+  if (present(opts.cpuShares) && present(opts.cpuWeight)) {
+    fail(`conflicting --cpu-shares "${opts.cpuShares}" and --cpu-weight "${opts.cpuWeight}": both set the relative CPU weight; use only one`);
+  }
+  if (present(opts.cpuShares)) {
+    limits.cpuShares = parseInteger('--cpu-shares', String(opts.cpuShares), MIN_CPU_SHARES, MAX_CPU_SHARES,
+      `use an integer between ${MIN_CPU_SHARES} and ${MAX_CPU_SHARES} (default 1024)`);
+  }
+  if (present(opts.cpuWeight)) {
+    limits.cpuWeight = parseInteger('--cpu-weight', String(opts.cpuWeight), MIN_CPU_WEIGHT, MAX_CPU_WEIGHT,
+      `use an integer between ${MIN_CPU_WEIGHT} and ${MAX_CPU_WEIGHT} (default 100)`);
+  }
+
+  if (present(opts.cpusetCpus)) limits.cpusetCpus = parseCpuset(String(opts.cpusetCpus), h());
+
+  const pidsHint = 'use a positive integer (e.g. 100), or -1 for unlimited';
+  let pids: number | undefined;
+  for (const [key, flag] of [['pidsLimit', '--pids-limit'], ['pids', '--pids']] as const) {
+    const v = opts[key];
+    if (!present(v)) continue;
+    const n = parseInteger(flag, String(v), -1, Number.MAX_SAFE_INTEGER, pidsHint);
+    if (n === 0) fail(`invalid ${flag} "${v}": must not be 0; ${pidsHint}`);
+    if (pids !== undefined && pids !== n) {
+      fail(`conflicting --pids-limit "${opts.pidsLimit}" and --pids "${opts.pids}": they are the same flag; use only one`);
+    }
+    pids = n;
+  }
+  if (pids !== undefined) limits.pids = pids;
+  return limits;
+}

@@ -1,0 +1,262 @@
+// From `minidock run` flags to a ContainerSpec. Every bad input becomes one clear line and exit 125
+// here, before anything is created on the host.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { fail } from '../errors.js';
+import { resolveCaps } from './capabilities.js';
+import { parseLimits } from './limits.js';
+import { scopedResolve } from './paths.js';
+import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type BindMount, type ContainerSpec, type Rlimit } from './spec.js';
+import { RLIMIT } from '../sys/constants.js';
+
+export interface RunFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  hostname?: string;
+  user?: string;
+  volume?: string[];
+  readOnly?: boolean;
+  rm?: boolean;
+  name?: string;
+  stopTimeout?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  securityOpt?: string[];
+  ulimit?: string[];
+  cgroupParent?: string;
+  // resource limits (see limits.ts)
+  memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
+  cpus?: string;
+  cpu?: string;
+  cpuShares?: string;
+  cpuWeight?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  pids?: string;
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+function parseEnvEntry(raw: string, where: string): string | undefined {
+  const eq = raw.indexOf('=');
+  const key = eq < 0 ? raw : raw.slice(0, eq);
+  if (!ENV_KEY.test(key)) fail(`${where} "${raw}": the variable name must be letters, digits and _ (use KEY=VALUE)`);
+  if (eq >= 0) return raw;
+  // Docker: `-e KEY` copies KEY from minidock's own environment, or is dropped when unset.
+  const v = process.env[key];
+  return v === undefined ? undefined : `${key}=${v}`;
+}
+
+export function parseEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return fail(`--env-file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'} — give a readable file of KEY=VALUE lines`);
+  }
+  const out: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    const t = line.replace(/\r$/, '').trim();
+    if (!t || t.startsWith('#')) return;
+    const e = parseEnvEntry(t, `--env-file ${path} line ${i + 1}:`);
+    if (e) out.push(e);
+  });
+  return out;
+}
+
+function lookup(file: string, name: string): string[] | undefined {
+  try {
+    return readFileSync(file, 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** -u UID[:GID] or NAME[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
+export function parseUser(rootfs: string, raw: string): { uid: number; gid: number; home: string } {
+  const [u, g] = raw.split(':');
+  const num = /^\d+$/;
+  let uid: number;
+  let gid: number | undefined;
+  let home = '/';
+  if (!u) fail(`-u "${raw}": use UID[:GID] or NAME[:GROUP]`);
+  const pw = num.test(u) ? undefined : lookup(posix.join(rootfs, 'etc/passwd'), u);
+  if (num.test(u)) {
+    uid = Number(u);
+    const ent = readPasswdByUid(rootfs, uid);
+    if (ent) {
+      gid = Number(ent[3]);
+      home = ent[5] || '/';
+    }
+  } else if (pw) {
+    uid = Number(pw[2]);
+    gid = Number(pw[3]);
+    home = pw[5] || '/';
+  } else {
+    return fail(`-u ${raw}: no user "${u}" in the container's /etc/passwd — use a numeric UID or a name listed there`);
+  }
+  if (g !== undefined) {
+    if (num.test(g)) gid = Number(g);
+    else {
+      const gr = lookup(posix.join(rootfs, 'etc/group'), g);
+      if (!gr) fail(`-u ${raw}: no group "${g}" in the container's /etc/group — use a numeric GID or a name listed there`);
+      gid = Number(gr[2]);
+    }
+  }
+  if (uid > 0xfffffffe || (gid ?? 0) > 0xfffffffe) fail(`-u ${raw}: ids must be below 4294967295`);
+  // Docker: a numeric uid missing from /etc/passwd runs with gid 0.
+  return { uid, gid: gid ?? 0, home };
+}
+
+function readPasswdByUid(rootfs: string, uid: number): string[] | undefined {
+  try {
+    return readFileSync(posix.join(rootfs, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid));
+  } catch {
+    return undefined;
+  }
+}
+
+/** -v HOST:CONTAINER[:ro|rw] */
+export function parseVolume(rootfs: string, raw: string): BindMount {
+  const parts = raw.split(':');
+  let mode = 'rw';
+  if (parts.length === 3) mode = parts.pop()!;
+  if (parts.length !== 2 || !parts[0] || !parts[1]) fail(`-v ${raw}: use HOST_PATH:CONTAINER_PATH[:ro]`);
+  if (mode !== 'ro' && mode !== 'rw') fail(`-v ${raw}: unknown mode "${mode}", use ro or rw`);
+  const [source, dest] = parts;
+  if (!source.startsWith('/')) fail(`-v ${raw}: the host path must be absolute (e.g. $PWD/${source})`);
+  if (!dest.startsWith('/')) fail(`-v ${raw}: the container path must be absolute`);
+  if (!existsSync(source)) fail(`-v ${raw}: host path ${source} does not exist — create it first (minidock does not, unlike Docker)`);
+  // Resolve the target inside the rootfs: a symlink there must not lead to a host path.
+  const r = scopedResolve(rootfs, dest);
+  if (r.inner === '/') fail(`-v ${raw}: cannot mount over the container's root`);
+  const srcIsDir = statSync(source).isDirectory();
+  if (r.kind === 'dir' && !srcIsDir) fail(`-v ${raw}: ${source} is a file but ${dest} is a directory in the container`);
+  if (r.kind === 'file' && srcIsDir) fail(`-v ${raw}: ${source} is a directory but ${dest} is a file in the container`);
+  if (r.kind === 'missing' && !srcIsDir) fail(`-v ${raw}: a file can only be mounted over an existing file; ${dest} does not exist in the rootfs`);
+  return { source, destination: r.inner, readonly: mode === 'ro' };
+}
+
+/** --ulimit nofile=1024:2048. Never above the caller's hard limit: raising a hard limit needs
+ * CAP_SYS_RESOURCE, which root lacks on some hosts (this project's machines, for one). */
+export function parseUlimit(raw: string, callerHard: (type: string) => number): Rlimit {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(raw);
+  if (!m) return fail(`--ulimit ${raw}: use NAME=SOFT[:HARD], e.g. nofile=1024:2048`);
+  const [, type, s, h] = m;
+  if (!(type in RLIMIT)) fail(`--ulimit ${raw}: unknown limit "${type}" (one of ${Object.keys(RLIMIT).join(', ')})`);
+  const soft = Number(s);
+  const hard = h === undefined ? soft : Number(h);
+  const norm = (n: number): number => (n === -1 ? Infinity : n);
+  if (norm(soft) > norm(hard)) fail(`--ulimit ${raw}: the soft limit is above the hard limit`);
+  const max = callerHard(type);
+  if (norm(hard) > max) {
+    fail(`--ulimit ${raw}: the hard limit ${hard} is above minidock's own hard limit ${max} for ${type}; raising it needs CAP_SYS_RESOURCE, which this host does not give — use at most ${max}`);
+  }
+  return { type, soft: soft === -1 ? -1 : soft, hard: hard === -1 ? -1 : hard };
+}
+
+export function callerHardLimit(type: string): number {
+  const names: Record<string, string> = {
+    cpu: 'Max cpu time', fsize: 'Max file size', data: 'Max data size', stack: 'Max stack size', core: 'Max core file size',
+    rss: 'Max resident set', nproc: 'Max processes', nofile: 'Max open files', memlock: 'Max locked memory', as: 'Max address space',
+    locks: 'Max file locks', sigpending: 'Max pending signals', msgqueue: 'Max msgqueue size', nice: 'Max nice priority',
+    rtprio: 'Max realtime priority', rttime: 'Max realtime timeout',
+  };
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(names[type]));
+  const hard = line?.slice(names[type].length).trim().split(/\s+/)[1];
+  return !hard || hard === 'unlimited' ? Infinity : Number(hard);
+}
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export interface SecurityChoice {
+  noNewPrivileges: boolean;
+  seccomp: 'default' | 'unconfined' | { file: string };
+}
+
+export function parseSecurityOpts(opts: string[]): SecurityChoice {
+  const out: SecurityChoice = { noNewPrivileges: true, seccomp: 'default' };
+  for (const o of opts) {
+    const [k, ...rest] = o.split(/[=:]/);
+    const v = rest.join('=');
+    if (k === 'seccomp') {
+      if (!v) fail(`--security-opt ${o}: use seccomp=FILE.json or seccomp=unconfined`);
+      out.seccomp = v === 'unconfined' ? 'unconfined' : { file: v };
+    } else if (k === 'no-new-privileges') {
+      if (v !== '' && v !== 'true' && v !== 'false') fail(`--security-opt ${o}: use no-new-privileges=true or =false`);
+      out.noNewPrivileges = v !== 'false';
+    } else {
+      fail(`--security-opt ${o}: unknown option; minidock knows seccomp=… and no-new-privileges=…`);
+    }
+  }
+  return out;
+}
+
+/** Build the spec; `seccompFor` compiles the chosen profile for the final capability set. */
+export function specFromFlags(
+  id: string,
+  rootfsArg: string,
+  args: string[],
+  f: RunFlags,
+  seccompFor: (choice: SecurityChoice['seccomp'], caps: string[]) => { program?: Uint8Array; name?: string },
+): ContainerSpec {
+  const rootfs = posix.resolve(rootfsArg);
+  let st;
+  try {
+    st = statSync(rootfs);
+  } catch {
+    return fail(`rootfs ${rootfsArg}: no such directory — pass a directory holding a root filesystem (\`npm run build\` makes ./rootfs)`);
+  }
+  if (!st.isDirectory()) fail(`rootfs ${rootfsArg}: not a directory — pass a directory holding a root filesystem`);
+  if (/[,:]/.test(rootfs)) fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
+  if (!args.length || !args[0]) fail('no command given: use minidock run [OPTIONS] ROOTFS CMD [ARG...]');
+
+  const hostname = f.hostname ?? id.slice(0, 12);
+  if (!HOSTNAME.test(hostname) || hostname.length > 64) fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
+
+  const cwd = f.workdir ?? '/';
+  if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
+
+  const user = f.user ? parseUser(rootfs, f.user) : { uid: 0, gid: 0, home: '/root' };
+
+  const env = new Map<string, string>();
+  const put = (e: string): void => void env.set(e.slice(0, e.indexOf('=')), e);
+  put(`PATH=${DEFAULT_PATH}`);
+  put(`HOSTNAME=${hostname}`);
+  put(`HOME=${user.home}`);
+  if (f.tty) put('TERM=xterm');
+  for (const file of f.envFile ?? []) parseEnvFile(file).forEach(put);
+  for (const raw of f.env ?? []) {
+    const e = parseEnvEntry(raw, '-e');
+    if (e) put(e);
+  }
+
+  const mounts = (f.volume ?? []).map((v) => parseVolume(rootfs, v));
+  const sec = parseSecurityOpts(f.securityOpt ?? []);
+  const privileged = !!f.privileged;
+  const capabilities = resolveCaps(f.capAdd ?? [], f.capDrop ?? [], privileged);
+  const seccomp = privileged ? {} : seccompFor(sec.seccomp, capabilities);
+  const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
+  if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0) fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
+
+  return {
+    id, name: f.name, rootfs, args, env: [...env.values()], cwd, hostname,
+    uid: user.uid, gid: user.gid, additionalGids: [],
+    tty: !!f.tty, interactive: !!f.interactive, readonlyRootfs: !!f.readOnly, mounts,
+    capabilities, noNewPrivileges: privileged ? false : sec.noNewPrivileges,
+    seccomp: seccomp.program, seccompProfileName: seccomp.name, privileged,
+    maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS, readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
+    rlimits: (f.ulimit ?? []).map((u) => parseUlimit(u, callerHardLimit)),
+    limits: parseLimits({
+      memory: f.memory, memorySwap: f.memorySwap, memoryReservation: f.memoryReservation, cpus: f.cpus, cpu: f.cpu,
+      cpuShares: f.cpuShares, cpuWeight: f.cpuWeight, cpusetCpus: f.cpusetCpus, pidsLimit: f.pidsLimit, pids: f.pids,
+    }),
+    cgroupParent: f.cgroupParent, stopTimeoutSec,
+  };
+}

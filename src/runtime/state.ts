@@ -1,0 +1,21 @@
+// Where minidock keeps containers on the host.
+//   <root>/containers/<id>/upper   the container's writable layer (overlayfs upperdir)
+//   <root>/containers/<id>/work    overlayfs's scratch directory (must be on the same fs as upper)
+//   <root>/containers/<id>/merged  the mount point of the overlay: the container's "/"
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+
+export const DEFAULT_ROOT = '/var/lib/minidock';
+
+export function stateRoot(flag?: string): string {
+  return posix.resolve(flag || process.env.MINIDOCK_ROOT || DEFAULT_ROOT);
+}
+
+export function containerDir(root: string, id: string): string {
+  return posix.join(root, 'containers', id);
+}
+
+/** 64 hex characters, shown as 12, like Docker. */
+export function newId(): string {
+  return randomBytes(32).toString('hex');
+}

@@ -1,0 +1,118 @@
+// The launch timeline behind --trace: minidock's own phases (measured in Node) and every step the
+// child ran (measured in the child). Both use CLOCK_MONOTONIC — process.hrtime.bigint() is
+// libuv's uv_hrtime(), the same clock the C child reads — so they share one time axis, whose zero
+// is the moment this Node process was started.
+import { performance } from 'node:perf_hooks';
+import { describeStep, type Step } from './plan.js';
+import { errnoName } from '../sys/errno.js';
+
+export interface ChildRecord {
+  step: number;
+  err: number; // 0 ok, >0 failed, <0 failed but ignored (flags)
+  t0: bigint;
+  t1: bigint;
+}
+
+export interface TraceMark {
+  name: string;
+  at: number; // ms since process start
+  took: number; // ms since the previous mark
+}
+
+export interface TraceStep {
+  index: number;
+  phase: string;
+  call: string;
+  why: string;
+  at: number;
+  took: number;
+  errno?: string;
+  ignored?: boolean;
+}
+
+export class Timeline {
+  /** CLOCK_MONOTONIC (ns) of this process's start */
+  readonly origin: bigint;
+  readonly marks: TraceMark[] = [];
+  readonly steps: TraceStep[] = [];
+  private last: number;
+
+  constructor() {
+    const nowNs = process.hrtime.bigint();
+    this.origin = nowNs - BigInt(Math.round(performance.now() * 1e6));
+    // Node's own start: from exec of the node binary to the end of its bootstrap.
+    const boot = performance.nodeTiming.bootstrapComplete;
+    this.marks.push({ name: 'node start (exec → bootstrap complete)', at: boot, took: boot });
+    this.last = boot;
+  }
+
+  private ms(ns: bigint): number {
+    return Number(ns - this.origin) / 1e6;
+  }
+
+  mark(name: string): void {
+    const at = this.ms(process.hrtime.bigint());
+    this.marks.push({ name, at, took: at - this.last });
+    this.last = at;
+  }
+
+  child(steps: Step[], records: ChildRecord[]): void {
+    for (const r of records) {
+      const s = steps[r.step];
+      if (!s) continue;
+      // the exec step reports twice: "starting" (t0 == t1) and, on failure, the error
+      const prev = this.steps.find((x) => x.index === r.step);
+      const entry: TraceStep = {
+        index: r.step, phase: s.phase, call: describeStep(s), why: s.why,
+        at: this.ms(r.t0), took: Number(r.t1 - r.t0) / 1e6,
+      };
+      if (r.err) {
+        entry.errno = errnoName(Math.abs(r.err));
+        entry.ignored = r.err < 0;
+      }
+      if (prev) Object.assign(prev, entry);
+      else this.steps.push(entry);
+    }
+  }
+
+  /** Time per launch phase: the child's steps summed by phase, plus minidock's own marks. */
+  phases(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of this.marks) out[m.name] = (out[m.name] ?? 0) + m.took;
+    for (const s of this.steps) out[`child: ${s.phase}`] = (out[`child: ${s.phase}`] ?? 0) + s.took;
+    return out;
+  }
+
+  toJSON(): object {
+    return { clock: 'CLOCK_MONOTONIC, ms since process start', marks: this.marks, steps: this.steps, phases: this.phases() };
+  }
+
+  render(color: boolean): string {
+    const c = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+    const f = (n: number, w = 8): string => n.toFixed(3).padStart(w);
+    const lines: string[] = [];
+    lines.push(c('1', 'minidock launch trace') + c('2', '  (ms since the node process started; child steps timed in the child, CLOCK_MONOTONIC)'));
+    lines.push('');
+    lines.push(c('1', '  minidock (Node)') + '');
+    lines.push(c('2', '      at ms   took ms  phase'));
+    for (const m of this.marks) lines.push(`  ${f(m.at, 9)} ${f(m.took)}  ${m.name}`);
+    lines.push('');
+    lines.push(c('1', '  container process (C child, between clone and execve)'));
+    lines.push(c('2', '   #     at ms   took ms  syscall'));
+    for (const s of this.steps) {
+      const status = s.errno ? (s.ignored ? c('33', ` = -1 ${s.errno} (ignored)`) : c('31', ` = -1 ${s.errno}`)) : '';
+      lines.push(`  ${String(s.index).padStart(2)} ${f(s.at, 9)} ${f(s.took)}  ${c('36', s.call)}${status}`);
+      lines.push(c('2', `                         ${s.phase.padEnd(12)} ${s.why}`));
+    }
+    lines.push('');
+    lines.push(c('1', '  where the time went'));
+    const ph = this.phases();
+    const total = this.marks.length ? this.marks[this.marks.length - 1].at : 0;
+    for (const [name, ms] of Object.entries(ph)) {
+      const bar = '█'.repeat(Math.max(0, Math.round((ms / Math.max(total, 1e-9)) * 40)));
+      lines.push(`  ${name.padEnd(40)} ${f(ms)} ms  ${c('32', bar)}`);
+    }
+    lines.push(`  ${'total (process start → cleanup done)'.padEnd(40)} ${f(total)} ms`);
+    return lines.join('\n') + '\n';
+  }
+}

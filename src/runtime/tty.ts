@@ -1,0 +1,49 @@
+// -t: relay between the user's terminal and the container's pty master.
+//
+// The container's first process opened the pty from its own devpts and sent us the master over a
+// unix socket. We put our own terminal in raw mode, so every key (^C included) reaches the
+// container's line discipline unchanged, copy bytes both ways, and pass window-size changes on.
+import tty from 'node:tty';
+import { mdSetWinsize } from '../sys/native.js';
+
+export interface Relay {
+  /** resolves when the container side has closed (EIO after the last process exits) */
+  done: Promise<void>;
+  stop(): void;
+}
+
+export function startRelay(master: number): Relay {
+  // A tty.ReadStream is a net.Socket over libuv's tty handle: non-blocking, polled, and writable.
+  const pty = new tty.ReadStream(master) as tty.ReadStream & NodeJS.WritableStream;
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const resize = (): void => {
+    if (stdout.isTTY) mdSetWinsize(master, stdout.rows, stdout.columns);
+  };
+  resize();
+  stdout.on('resize', resize);
+  if (stdin.isTTY) stdin.setRawMode(true);
+  const toPty = (chunk: Buffer): void => void pty.write(chunk);
+  stdin.on('data', toPty);
+  stdin.resume();
+  const done = new Promise<void>((resolve) => {
+    pty.on('data', (c: Buffer) => stdout.write(c));
+    pty.on('error', () => resolve()); // EIO: the slave side is gone
+    pty.on('close', () => resolve());
+    pty.on('end', () => resolve());
+  });
+  let stopped = false;
+  return {
+    done,
+    stop(): void {
+      if (stopped) return;
+      stopped = true;
+      stdout.off('resize', resize);
+      stdin.off('data', toPty);
+      if (stdin.isTTY) stdin.setRawMode(false);
+      stdin.pause();
+      stdin.unref?.();
+      pty.destroy();
+    },
+  };
+}
