@@ -127,9 +127,12 @@ static int write_file(const char *path, const char *content, uint32_t len) {
 /* The console: open a pty pair from the container's own devpts, make the slave our controlling
  * terminal and stdio, and send the master to minidock over a unix socket (SCM_RIGHTS). minidock
  * then relays between the master and the user's terminal. This is runc's "console socket". */
-static int console(int sock) {
+static int console(int sock, uint64_t rows, uint64_t cols) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) return -1;
+  /* the size first: the program may ask for it in its very first instructions */
+  struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};
+  if (ioctl(master, TIOCSWINSZ, &ws) < 0) return -1;
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) return -1;
   if (setsid() < 0) return -1;
@@ -184,9 +187,11 @@ static int fix_stdio(int stdin_null) {
 /* execvp() is not async-signal-safe, so the PATH search is done here by hand: try each directory,
  * remember EACCES (126: found but not executable) over ENOENT (127: not found). */
 static int do_exec(const struct md_step *s) {
+  /* spawn.c laid strs out as: argv[0..argc), NULL, envp[0..envc), NULL, PATH dirs[0..npath) */
   uint32_t argc = (uint32_t)s->ints[0], envc = (uint32_t)s->ints[1], npath = (uint32_t)s->ints[2];
+  uint32_t dirs = argc + 1 + envc + 1;
   char *const *argv = (char *const *)&s->strs[0];
-  char *const *envp = (char *const *)&s->strs[argc];
+  char *const *envp = (char *const *)&s->strs[argc + 1];
   const char *file = s->strs[0];
   if (strchr(file, '/')) {
     execve(file, argv, envp);
@@ -195,8 +200,8 @@ static int do_exec(const struct md_step *s) {
   int saw_eacces = 0;
   char buf[4096];
   for (uint32_t i = 0; i < npath; i++) {
-    const char *dir = s->strs[argc + envc + i];
-    size_t dl = s->lens[argc + envc + i], fl = s->lens[0];
+    const char *dir = s->strs[dirs + i];
+    size_t dl = s->lens[dirs + i], fl = s->lens[0];
     if (dl + fl + 2 > sizeof buf) continue;
     memcpy(buf, dir, dl);
     buf[dl] = '/';
@@ -276,7 +281,7 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   case MD_OP_WRITE_FILE:
     return write_file(s->strs[0], s->strs[1], s->lens[1]);
   case MD_OP_CONSOLE:
-    return console(p->console_fd);
+    return console(p->console_fd, a[0], a[1]);
   default:
     errno = ENOSYS;
     return -1;

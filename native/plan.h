@@ -43,7 +43,7 @@ enum md_op {
   MD_OP_STDIO = 22,       /* ints: stdin_null — fix fds 0-2 for the new program */
   MD_OP_EXEC = 23,        /* ints: argc, envc, npath; strs: argv..., envp..., PATH dirs... */
   MD_OP_WRITE_FILE = 24,  /* strs: path, content */
-  MD_OP_CONSOLE = 25,     /* ints: socket fd — open a pty, make it our terminal, send the master */
+  MD_OP_CONSOLE = 25,     /* ints: rows, cols — open a pty, make it our terminal, send the master */
   MD_OP_MAX
 };
 

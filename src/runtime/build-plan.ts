@@ -116,7 +116,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
   }
 
   // 9. The terminal (-t): a pty from the container's own devpts, handed to minidock.
-  if (spec.tty) add({ op: Op.CONSOLE, why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
+  if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
   add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
@@ -127,21 +127,23 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
     add({ op: Op.SETRLIMIT, ints: [RLIMIT[r.type], r.soft, r.hard], why: `--ulimit ${r.type}=${r.soft}:${r.hard}`, phase: 'identity' });
   }
 
-  // 12. Identity: groups, gid, uid. Keep capabilities across setuid until they are set explicitly.
+  // 12. The bounding set first: dropping from it needs CAP_SETPCAP in the effective set, which a
+  //     setuid to a non-root user clears. It limits what any later execve can ever gain.
   const nonRoot = spec.uid !== 0;
+  const mask = capMask(spec.capabilities);
+  add({ op: Op.CAPBSET, ints: [mask], why: `bounding set: keep ${spec.capabilities.length} capabilities, drop the rest for good`, phase: 'capabilities' });
+
+  // 13. Identity: groups, gid, uid. Keep the permitted set across setuid until capset below.
   add({ op: Op.SETGROUPS, ints: spec.additionalGids, why: 'supplementary groups: drop the host\'s', phase: 'identity' });
   add({ op: Op.SETGID, ints: [spec.gid], why: 'the container user\'s group', phase: 'identity' });
   if (nonRoot) add({ op: Op.KEEPCAPS, ints: [1], why: 'keep the permitted set across setuid, so capset below still works', phase: 'identity' });
   add({ op: Op.SETUID, ints: [spec.uid], why: 'the container user', phase: 'identity' });
 
-  // 13. Capabilities: the bounding set limits what any later execve can gain; then the sets
-  //     themselves. A non-root user gets none in effect (Docker's behaviour).
-  const mask = capMask(spec.capabilities);
-  add({ op: Op.CAPBSET, ints: [mask], why: `bounding set: keep ${spec.capabilities.length} capabilities, drop the rest for good`, phase: 'capabilities' });
+  // 14. The capability sets themselves. A non-root user gets none in effect (Docker's behaviour).
   add({ op: Op.CAPSET, ints: nonRoot ? [0, 0, 0] : [mask, mask, mask], why: nonRoot ? 'a non-root user starts with no capabilities' : 'effective, permitted and inheritable sets', phase: 'capabilities' });
   if (spec.noNewPrivileges) add({ op: Op.NO_NEW_PRIVS, why: 'setuid binaries and file capabilities can no longer raise privileges', phase: 'capabilities' });
 
-  // 14. The working directory, the fds, and finally seccomp, as close to execve as possible.
+  // 15. The working directory, the fds, and finally seccomp, as close to execve as possible.
   add({ op: Op.CHDIR, strs: [spec.cwd], why: '-w: the working directory', phase: 'exec' });
   add({ op: Op.CLOSE_FDS, why: "none of Node's fds (epoll, eventfd, pipes) may leak into the container", phase: 'exec' });
   add({ op: Op.STDIO, ints: [spec.interactive || spec.tty ? 0 : 1], why: spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)', phase: 'exec' });

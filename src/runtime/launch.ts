@@ -101,6 +101,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
   let cgroup: Cgroup | undefined;
   let pid = -1;
   let reaped = false;
+  let killTimer: NodeJS.Timeout | undefined;
   const cleanups: Array<() => void> = [];
   try {
     // 1. Directories for the overlay. If the state root itself is on overlayfs (minidock running
@@ -129,6 +130,26 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     const steps = buildPlan(spec, dirs);
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
+    // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
+    // exec'd still reaches it: it is blocked in the child until its handlers are reset).
+    // PID 1 ignores signals it has no handler for, so after --stop-timeout it gets SIGKILL.
+    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    const forward = (sig: NodeJS.Signals): void => {
+      if (pid <= 0) return;
+      try {
+        process.kill(pid, sig);
+      } catch { /* already gone */ }
+      killTimer ??= setTimeout(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch { /* gone */ }
+      }, spec.stopTimeoutSec * 1000);
+    };
+    for (const s of sigs) process.on(s, forward);
+    cleanups.push(() => {
+      for (const s of sigs) process.off(s, forward);
+      if (killTimer) clearTimeout(killTimer);
+    });
     pid = mdSpawn(bytes, cloneFlags());
     if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET): ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
     const reportFd = mdLastFd(0);
@@ -177,26 +198,10 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     }
     opts.onStarted?.(pid);
 
-    // 5. Wait. SIGINT/SIGTERM/SIGHUP to minidock are forwarded; PID 1 ignores signals it has no
-    //    handler for, so after --stop-timeout seconds the container gets SIGKILL.
-    let killTimer: NodeJS.Timeout | undefined;
-    const forward = (sig: NodeJS.Signals): void => {
-      try {
-        process.kill(pid, sig);
-      } catch { /* already gone */ }
-      killTimer ??= setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch { /* gone */ }
-      }, spec.stopTimeoutSec * 1000);
-    };
-    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-    for (const s of sigs) process.on(s, forward);
+    // 5. Wait for the exit status (signals are being forwarded, see above).
     const exit = await exited;
     // the last output may still sit in the pty: drain it (EIO comes right after)
     if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
-    for (const s of sigs) process.off(s, forward);
-    if (killTimer) clearTimeout(killTimer);
     tl.mark('container ran');
 
     const status = exit.readInt32LE(0);

@@ -79,7 +79,7 @@ function lookup(file: string, name: string): string[] | undefined {
 }
 
 /** -u UID[:GID] or NAME[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
-export function parseUser(rootfs: string, raw: string): { uid: number; gid: number; home: string } {
+export function parseUser(rootfs: string, raw: string): { uid: number; gid: number; home: string; groups: number[] } {
   const [u, g] = raw.split(':');
   const num = /^\d+$/;
   let uid: number;
@@ -110,8 +110,18 @@ export function parseUser(rootfs: string, raw: string): { uid: number; gid: numb
     }
   }
   if (uid > 0xfffffffe || (gid ?? 0) > 0xfffffffe) fail(`-u ${raw}: ids must be below 4294967295`);
-  // Docker: a numeric uid missing from /etc/passwd runs with gid 0.
-  return { uid, gid: gid ?? 0, home };
+  // Docker: a numeric uid missing from /etc/passwd runs with gid 0. Supplementary groups: the
+  // primary group plus every group of /etc/group that lists the user by name.
+  const name = pw?.[0] ?? readPasswdByUid(rootfs, uid)?.[0];
+  const groups = new Set<number>([gid ?? 0]);
+  if (name) {
+    try {
+      for (const f of readFileSync(posix.join(rootfs, 'etc/group'), 'utf8').split('\n').map((l) => l.split(':'))) {
+        if (f.length >= 4 && f[3].split(',').includes(name)) groups.add(Number(f[2]));
+      }
+    } catch { /* no /etc/group */ }
+  }
+  return { uid, gid: gid ?? 0, home, groups: [...groups] };
 }
 
 function readPasswdByUid(rootfs: string, uid: number): string[] | undefined {
@@ -223,7 +233,7 @@ export function specFromFlags(
   const cwd = f.workdir ?? '/';
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
 
-  const user = f.user ? parseUser(rootfs, f.user) : { uid: 0, gid: 0, home: '/root' };
+  const user = f.user ? parseUser(rootfs, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
 
   const env = new Map<string, string>();
   const put = (e: string): void => void env.set(e.slice(0, e.indexOf('=')), e);
@@ -247,8 +257,9 @@ export function specFromFlags(
 
   return {
     id, name: f.name, rootfs, args, env: [...env.values()], cwd, hostname,
-    uid: user.uid, gid: user.gid, additionalGids: [],
-    tty: !!f.tty, interactive: !!f.interactive, readonlyRootfs: !!f.readOnly, mounts,
+    uid: user.uid, gid: user.gid, additionalGids: user.groups,
+    tty: !!f.tty, ttySize: f.tty && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
+    interactive: !!f.interactive, readonlyRootfs: !!f.readOnly, mounts,
     capabilities, noNewPrivileges: privileged ? false : sec.noNewPrivileges,
     seccomp: seccomp.program, seccompProfileName: seccomp.name, privileged,
     maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS, readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,

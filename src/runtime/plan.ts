@@ -155,6 +155,6 @@ export function describeStep(s: Step): string {
     case Op.WRITE_FILE:
       return `write(${q(st[0])}, ${q(st[1])})`;
     case Op.CONSOLE:
-      return `open("/dev/ptmx"); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`;
+      return `open("/dev/ptmx"); ioctl(TIOCSWINSZ, ${a}x${b}); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`;
   }
 }

@@ -28,6 +28,8 @@ export interface ContainerSpec {
   gid: number;
   additionalGids: number[];
   tty: boolean;
+  /** the user's terminal size, set on the pty before exec */
+  ttySize?: { rows: number; cols: number };
   interactive: boolean;
   readonlyRootfs: boolean;
   mounts: BindMount[];

@@ -2,7 +2,6 @@
 // child ran (measured in the child). Both use CLOCK_MONOTONIC — process.hrtime.bigint() is
 // libuv's uv_hrtime(), the same clock the C child reads — so they share one time axis, whose zero
 // is the moment this Node process was started.
-import { performance } from 'node:perf_hooks';
 import { describeStep, type Step } from './plan.js';
 import { errnoName } from '../sys/errno.js';
 
@@ -41,7 +40,7 @@ export class Timeline {
     const nowNs = process.hrtime.bigint();
     this.origin = nowNs - BigInt(Math.round(performance.now() * 1e6));
     // Node's own start: from exec of the node binary to the end of its bootstrap.
-    const boot = performance.nodeTiming.bootstrapComplete;
+    const boot = (performance as unknown as { nodeTiming: { bootstrapComplete: number } }).nodeTiming.bootstrapComplete;
     this.marks.push({ name: 'node start (exec → bootstrap complete)', at: boot, took: boot });
     this.last = boot;
   }

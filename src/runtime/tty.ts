@@ -17,9 +17,8 @@ export function startRelay(master: number): Relay {
   const pty = new tty.ReadStream(master) as tty.ReadStream & NodeJS.WritableStream;
   const stdin = process.stdin;
   const stdout = process.stdout;
-  const resize = (): void => {
-    if (stdout.isTTY) mdSetWinsize(master, stdout.rows, stdout.columns);
-  };
+  // A terminal that reports 0x0 (e.g. a pty nobody sized) would leave programs without a size: use 24x80.
+  const resize = (): void => void mdSetWinsize(master, (stdout.isTTY && stdout.rows) || 24, (stdout.isTTY && stdout.columns) || 80);
   resize();
   stdout.on('resize', resize);
   if (stdin.isTTY) stdin.setRawMode(true);

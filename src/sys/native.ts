@@ -5,13 +5,21 @@
 // Per call, ffi-rs costs ~2 µs: a launch makes a handful of calls, so it never matters.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { MinidockError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 
-// src/sys/native.ts and dist/sys/native.js are both two levels below the package root.
-export const LIB_PATH = fileURLToPath(new URL('../../native/build/libminidock.so', import.meta.url));
+/** The package root: the nearest directory above this module holding native/Makefile (this file is
+ * src/sys/native.ts under vitest, and part of a bundle in dist/ when installed). */
+export function packageRoot(): string {
+  // (new URL(...).pathname rather than node:url's fileURLToPath: one builtin module less to load)
+  let dir = dirname(decodeURIComponent(new URL(import.meta.url).pathname));
+  while (!existsSync(join(dir, 'native', 'Makefile')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const LIB_PATH = join(packageRoot(), 'native', 'build', 'libminidock.so');
 
 type Ffi = {
   DataType: Record<string, number>;

@@ -1,0 +1,36 @@
+// cgroups behind one interface: detect v1 or v2 from /proc/self/mountinfo, then create, open, list.
+// See docs/cgroups.md for what each driver writes and why.
+
+import type { Limits } from '../limits.js';
+import { detectCgroups } from './detect.js';
+import type { Cgroup, CgroupOptions } from './types.js';
+import { createV1, listV1, openV1 } from './v1.js';
+import { createV2, listV2, openV2 } from './v2.js';
+
+export type {
+  Cgroup, CgroupDetection, CgroupFsOps, CgroupMode, CgroupMounts, CgroupOptions, CgroupStats, CgroupWrite,
+  V1Hierarchy, V2Mount,
+} from './types.js';
+export { detectCgroups, parseMountinfo, parseSelfCgroup } from './detect.js';
+
+/**
+ * Create the container's cgroup under the caller's own cgroup (per hierarchy, from /proc/self/cgroup;
+ * on v2 as a leaf sibling of it, see docs/cgroups.md) or under opts.parent, and write the limits.
+ * On any failure it removes what it created and throws a MinidockError.
+ */
+export function createCgroup(name: string, limits: Limits, opts: CgroupOptions = {}): Cgroup {
+  const det = detectCgroups(opts);
+  return det.mode === 'v1' ? createV1(name, limits, det, opts) : createV2(name, limits, det, opts);
+}
+
+/** Re-open an existing cgroup by name (for stats and gc); undefined when it does not exist. */
+export function openCgroup(name: string, opts: CgroupOptions = {}): Cgroup | undefined {
+  const det = detectCgroups(opts);
+  return det.mode === 'v1' ? openV1(name, det, opts) : openV2(name, det, opts);
+}
+
+/** Names of existing cgroups under the parent that start with prefix (v1: union over the hierarchies used). */
+export function listCgroups(prefix: string, opts: CgroupOptions = {}): string[] {
+  const det = detectCgroups(opts);
+  return det.mode === 'v1' ? listV1(prefix, det, opts) : listV2(prefix, det, opts);
+}

@@ -1,0 +1,264 @@
+// File helpers shared by the v1 and v2 drivers. cgroup files are plain files written with fs; the
+// only care needed: open WITHOUT O_CREAT (cgroupfs cannot create files, and a missing file must read
+// as ENOENT, "this kernel has no such knob", not as a confusing EACCES), and report every failure as
+// one line with the path, the errno name and a hint.
+
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync, constants } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fail, MinidockError } from '../../errors.js';
+import { errnoName } from '../../sys/errno.js';
+import type { CgroupFsOps, CgroupWrite } from './types.js';
+
+export const realOps: CgroupFsOps = {
+  mkdir: (dir) => mkdirSync(dir),
+  rmdir: (dir) => rmdirSync(dir),
+};
+
+/** The errno name of a Node fs error ("EBUSY"), via errnoName where Node gives the number. */
+export function errName(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.errno === 'number' && err.errno !== 0) {
+    const n = errnoName(Math.abs(err.errno));
+    if (!n.startsWith('errno ')) return n;
+  }
+  return err?.code ?? String(e);
+}
+
+function codeOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException)?.code;
+}
+
+/** A generic hint per errno for a failed write; callers pass a better one where they know more. */
+export function defaultHint(code: string, file: string): string {
+  const f = basename(file);
+  switch (code) {
+    case 'ENOENT':
+      return `this kernel has no ${f} (the controller is not enabled for this cgroup, or the feature is compiled out)`;
+    case 'EACCES':
+    case 'EPERM':
+      return 'writing cgroup files needs root, or a cgroup delegated to this user';
+    case 'EROFS':
+      return 'cgroupfs is mounted read-only here (inside a container?); run minidock on the host';
+    case 'EINVAL':
+      return `the kernel rejected this value for ${f}`;
+    case 'EBUSY':
+      return `the kernel refused ${f} while the cgroup is in use`;
+    case 'ESRCH':
+      return 'that process has already exited';
+    case 'ENOSPC':
+      return 'the cgroup has no CPUs or memory nodes to run on (cpuset.cpus / cpuset.mems empty)';
+    default:
+      return `see the kernel's cgroup documentation for ${f}`;
+  }
+}
+
+/** Write value to an existing cgroup file (no O_CREAT); throws a one-line MinidockError. */
+export function writeFileStrict(file: string, value: string, hint?: (code: string) => string | undefined): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_TRUNC); // libuv adds O_CLOEXEC itself
+    writeSync(fd, value);
+  } catch (e) {
+    const code = errName(e);
+    fail(`cannot write "${value}" to ${file} (${code}): ${hint?.(code) ?? defaultHint(code, file)}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** writeFileStrict + record the write. */
+export function writeRecorded(writes: CgroupWrite[], file: string, value: string, hint?: (code: string) => string | undefined): void {
+  writeFileStrict(file, value, hint);
+  writes.push({ file, value });
+}
+
+/** Read a file; undefined when it does not exist (or cannot be read). */
+export function readOpt(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function exists(path: string): boolean {
+  try {
+    readdirSync(path);
+    return true;
+  } catch (e) {
+    return codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR';
+  }
+}
+
+/** A number from a one-value file; "max" (and absent or unparsable) -> undefined. */
+export function readNumber(file: string): number | undefined {
+  const t = readOpt(file)?.trim();
+  if (t === undefined || t === '' || t === 'max') return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** "key value" lines (memory.events, cpu.stat, cpuacct.stat, memory.oom_control, pids.events) -> map. */
+export function readKeyed(file: string): Map<string, number> | undefined {
+  const t = readOpt(file);
+  if (t === undefined) return undefined;
+  const out = new Map<string, number>();
+  for (const line of t.split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && Number.isFinite(Number(v))) out.set(k, Number(v));
+  }
+  return out;
+}
+
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Valid cgroup names: one path component, no surprises in a shell or a path. */
+export function checkName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/.test(name)) {
+    fail(`invalid cgroup name "${name}": use letters, digits, "_", "." and "-" only, starting with a letter or digit`);
+  }
+}
+
+/** "/a/b", "a/b", "" -> "a/b" with no empty or ".." components. */
+export function normalizeParent(parent: string): string {
+  const parts = parent.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.some((p) => p === '..')) {
+    fail(`invalid --cgroup-parent "${parent}": ".." is not allowed; give a path inside the cgroup hierarchy like /minidock`);
+  }
+  return parts.join('/');
+}
+
+/** Sub-directories of a cgroup (child cgroups), deepest first. */
+function subtreeDeepestFirst(dir: string): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const sub = join(dir, e.name);
+    out.push(...subtreeDeepestFirst(sub), sub);
+  }
+  return out;
+}
+
+function pidsIn(dir: string): number[] {
+  const t = readOpt(join(dir, 'cgroup.procs'));
+  if (!t) return [];
+  return t.split('\n').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** Alive = exists and not a zombie (a zombie holds no resources and no longer blocks rmdir). */
+export function isAlive(pid: number): boolean {
+  const stat = readOpt(`/proc/${pid}/stat`);
+  if (stat === undefined) return false;
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}
+
+/**
+ * Kill every process in the given cgroups (and child cgroups), then remove them deepest first.
+ * v2 uses cgroup.kill where the kernel has it (>= 5.14): one write kills the whole subtree atomically,
+ * fork races included. Otherwise SIGKILL each pid from cgroup.procs, repeating until none is left.
+ * rmdir is retried on EBUSY (processes still exiting) for up to timeoutMs; ENOENT is success.
+ */
+export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: boolean, timeoutMs = 1000): void {
+  const deadline = Date.now() + timeoutMs;
+  const all: string[] = [];
+  for (const d of dirs) all.push(...subtreeDeepestFirst(d), d);
+
+  if (useCgroupKill) {
+    for (const d of dirs) {
+      try {
+        writeFileStrict(join(d, 'cgroup.kill'), '1');
+      } catch {
+        /* no cgroup.kill (kernel < 5.14) or already gone: fall back to SIGKILL below */
+      }
+    }
+  }
+  for (;;) {
+    const pids = new Set<number>();
+    for (const d of all) for (const p of pidsIn(d)) if (p !== process.pid && isAlive(p)) pids.add(p);
+    if (pids.size === 0 || Date.now() > deadline) break;
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* ESRCH: exited meanwhile */
+      }
+    }
+    sleepMs(5);
+  }
+
+  const errors: string[] = [];
+  for (const d of all) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        ops.rmdir(d);
+        break;
+      } catch (e) {
+        const code = errName(e);
+        if (code === 'ENOENT') break;
+        if (code === 'EBUSY' && (Date.now() < deadline || attempt < 3)) {
+          sleepMs(10);
+          continue;
+        }
+        const left = pidsIn(d);
+        errors.push(`cannot remove cgroup ${d} (${code}): ${code === 'EBUSY'
+          ? `still in use${left.length ? ` by pid ${left.join(', ')}` : ''} after ${timeoutMs} ms; kill those processes and rmdir it, or run minidock gc`
+          : defaultHint(code, d)}`);
+        break;
+      }
+    }
+  }
+  if (errors.length) {
+    throw new MinidockError(errors.length === 1 ? errors[0]! : `${errors[0]} (and ${errors.length - 1} more cgroup directories)`);
+  }
+}
+
+/**
+ * mkdir -p for a parent path under a hierarchy directory; returns the directories it created (outermost
+ * first). onCreate runs after each mkdir (v1 cpuset copies cpus/mems down).
+ */
+export function mkdirParents(base: string, rel: string, ops: CgroupFsOps, onCreate?: (dir: string) => void): string[] {
+  const created: string[] = [];
+  let cur = base;
+  for (const part of rel.split('/').filter(Boolean)) {
+    cur = join(cur, part);
+    if (exists(cur)) continue;
+    try {
+      ops.mkdir(cur);
+    } catch (e) {
+      const code = errName(e);
+      if (code !== 'EEXIST') {
+        removeCreated(created, ops);
+        fail(`cannot create cgroup parent ${cur} (${code}): ${defaultHint(code, cur)}`);
+      }
+      continue;
+    }
+    created.push(cur);
+    try {
+      onCreate?.(cur);
+    } catch (e) {
+      removeCreated(created, ops);
+      throw e;
+    }
+  }
+  return created;
+}
+
+/** Best-effort rmdir of directories this call created, innermost first (error paths only). */
+export function removeCreated(created: string[], ops: CgroupFsOps): void {
+  for (const d of [...created].reverse()) {
+    try {
+      ops.rmdir(d);
+    } catch {
+      /* best effort: the original error is the one to report */
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// The cgroup v1 driver: one directory per hierarchy. Controllers may be mounted one per hierarchy
+// (this project's machines: cpu and cpuacct separate) or co-mounted ("cpu,cpuacct" on most distros);
+// either way the set of hierarchies comes from mountinfo, and each controller used maps to one of them.
+//
+// Files written, in order (only for the limits that were given):
+//   memory:  memory.limit_in_bytes, then memory.memsw.limit_in_bytes (memsw may never be below the
+//            memory limit, so the memory limit goes first), memory.soft_limit_in_bytes
+//   cpu:     cpu.cfs_period_us, then cpu.cfs_quota_us; cpu.shares
+//   pids:    pids.max
+//   cpuset:  cpuset.cpus, cpuset.mems (copied from the parent: a new cpuset cgroup starts EMPTY and
+//            nothing can join it until both are set)
+// The cpuacct hierarchy (and memory/pids without limits) is still created: it gives the statistics.
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail, MinidockError } from '../../errors.js';
+import type { Limits } from '../limits.js';
+import { weightToShares } from '../limits.js';
+import { dirInMount } from './detect.js';
+import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
+import {
+  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber,
+  readOpt, realOps, removeCreated, writeFileStrict, writeRecorded,
+} from './util.js';
+
+/** The controllers a container uses, in the order their directories are created and written. */
+const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset'] as const;
+type Used = (typeof USED)[number];
+
+/** v1 prints "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages). */
+const V1_UNLIMITED = 2 ** 62;
+/** cpuacct.stat counts in USER_HZ, which is 100 on every Linux ABI. */
+const USER_HZ = 100;
+
+function needed(limits: Limits): Set<Used> {
+  const s = new Set<Used>();
+  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) s.add('memory');
+  if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) s.add('cpu');
+  if (limits.pids !== undefined) s.add('pids');
+  if (limits.cpusetCpus !== undefined) s.add('cpuset');
+  return s;
+}
+
+interface Placement {
+  hierarchy: V1Hierarchy;
+  controllers: Used[]; // the used controllers that live in this hierarchy
+  parentDir: string;   // where the container's directory goes
+}
+
+/** Map each used controller to its hierarchy (deduplicating co-mounted ones) and find the parent dir. */
+function place(det: CgroupDetection, want: Set<Used>, opts: CgroupOptions, withCpuset: boolean): Placement[] {
+  const out: Placement[] = [];
+  for (const c of USED) {
+    if (c === 'cpuset' && !withCpuset) continue;
+    const h = det.mounts.v1.find((x) => x.controllers.includes(c));
+    if (!h) {
+      if (want.has(c)) {
+        fail(`cannot apply the ${c} limit: no cgroup v1 hierarchy carries the ${c} controller (see /proc/self/mountinfo); mount it, e.g. mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`);
+      }
+      continue; // only statistics would come from it
+    }
+    const prev = out.find((p) => p.hierarchy === h);
+    if (prev) {
+      prev.controllers.push(c);
+      continue;
+    }
+    let parentDir: string | undefined;
+    if (opts.parent !== undefined) {
+      parentDir = join(h.mountPoint, normalizeParent(opts.parent));
+    } else {
+      parentDir = h.ownPath === undefined ? undefined : dirInMount(h.mountPoint, h.mountRoot, h.ownPath);
+      if (parentDir === undefined) {
+        fail(`cannot find this process's own ${h.controllers.join(',')} cgroup under ${h.mountPoint} (/proc/self/cgroup says ${h.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`);
+      }
+    }
+    out.push({ hierarchy: h, controllers: [c], parentDir });
+  }
+  return out;
+}
+
+class V1Cgroup implements Cgroup {
+  readonly mode = 'v1' as const;
+  readonly v2Dir = undefined;
+  private destroyed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly dirs: { dir: string; controllers: Used[] }[],
+    readonly writes: CgroupWrite[],
+    private readonly ops: CgroupFsOps,
+  ) {}
+
+  get paths(): string[] {
+    return this.dirs.map((d) => d.dir);
+  }
+
+  private dirOf(c: Used): string | undefined {
+    return this.dirs.find((d) => d.controllers.includes(c))?.dir;
+  }
+
+  join(pid: number): void {
+    for (const { dir, controllers } of this.dirs) {
+      writeFileStrict(join(dir, 'cgroup.procs'), String(pid), (code) =>
+        code === 'ESRCH' ? `pid ${pid} has already exited`
+          : code === 'ENOSPC' && controllers.includes('cpuset') ? `${dir} has an empty cpuset.cpus or cpuset.mems`
+            : undefined);
+    }
+  }
+
+  stats(): CgroupStats {
+    const s: CgroupStats = {};
+    const mem = this.dirOf('memory');
+    if (mem) {
+      s.memoryPeakBytes = readNumber(join(mem, 'memory.max_usage_in_bytes'));
+      const lim = readNumber(join(mem, 'memory.limit_in_bytes'));
+      s.memoryLimitBytes = lim !== undefined && lim < V1_UNLIMITED ? lim : undefined;
+      s.memoryUsageBytes = readNumber(join(mem, 'memory.usage_in_bytes'));
+      const oom = readKeyed(join(mem, 'memory.oom_control'));
+      if (oom) {
+        s.oomKills = oom.get('oom_kill');
+        s.oomEvents = (oom.get('oom_kill') ?? 0) + (oom.get('under_oom') ?? 0);
+      }
+      s.memoryLimitHits = readNumber(join(mem, 'memory.failcnt'));
+    }
+    const acct = this.dirOf('cpuacct');
+    if (acct) {
+      const ns = readNumber(join(acct, 'cpuacct.usage'));
+      if (ns !== undefined) s.cpuUsageUs = Math.round(ns / 1000);
+      const st = readKeyed(join(acct, 'cpuacct.stat'));
+      if (st?.has('user')) s.cpuUserUs = st.get('user')! * (1_000_000 / USER_HZ);
+      if (st?.has('system')) s.cpuSystemUs = st.get('system')! * (1_000_000 / USER_HZ);
+    }
+    const cpu = this.dirOf('cpu');
+    if (cpu) {
+      const st = readKeyed(join(cpu, 'cpu.stat'));
+      s.nrPeriods = st?.get('nr_periods');
+      s.nrThrottled = st?.get('nr_throttled');
+      const t = st?.get('throttled_time');
+      if (t !== undefined) s.throttledUs = Math.round(t / 1000);
+    }
+    const pids = this.dirOf('pids');
+    if (pids) {
+      s.pidsCurrent = readNumber(join(pids, 'pids.current'));
+      s.pidsPeak = readNumber(join(pids, 'pids.peak'));
+      s.pidsLimit = readNumber(join(pids, 'pids.max'));
+      s.pidsLimitHits = readKeyed(join(pids, 'pids.events'))?.get('max');
+    }
+    for (const k of Object.keys(s) as (keyof CgroupStats)[]) if (s[k] === undefined) delete s[k];
+    return s;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    killAndRemove(this.paths, this.ops, false);
+    this.destroyed = true;
+  }
+}
+
+function copyFromParent(dir: string, file: string, writes: CgroupWrite[]): void {
+  const v = readOpt(join(dir, '..', file))?.trim() ?? '';
+  if (v === '') {
+    fail(`cannot set up cpuset ${dir}: the parent's ${file} is empty, so a child cannot get any; set it in the parent first`);
+  }
+  writeRecorded(writes, join(dir, file), v);
+}
+
+export function createV1(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
+  checkName(name);
+  const ops = opts.root?.ops ?? realOps;
+  const want = needed(limits);
+  const places = place(det, want, opts, limits.cpusetCpus !== undefined);
+  const created: string[] = [];
+  const writes: CgroupWrite[] = [];
+  const dirs: { dir: string; controllers: Used[] }[] = [];
+  try {
+    for (const p of places) {
+      if (opts.parent !== undefined) {
+        const isCpuset = p.controllers.includes('cpuset');
+        created.push(...mkdirParents(p.hierarchy.mountPoint, normalizeParent(opts.parent), ops, (d) => {
+          if (!isCpuset) return;
+          copyFromParent(d, 'cpuset.cpus', writes);
+          copyFromParent(d, 'cpuset.mems', writes);
+        }));
+      }
+      const dir = join(p.parentDir, name);
+      try {
+        ops.mkdir(dir);
+      } catch (e) {
+        const code = errName(e);
+        fail(code === 'EEXIST'
+          ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
+          : `cannot create cgroup ${dir} (${code}): ${code === 'ENOENT' ? `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent` : defaultHint(code, dir)}`);
+      }
+      created.push(dir);
+      dirs.push({ dir, controllers: p.controllers });
+      for (const c of p.controllers) writeLimits(c, dir, limits, writes);
+    }
+  } catch (e) {
+    removeCreated(created, ops);
+    if (e instanceof MinidockError) throw e;
+    fail(`cannot create cgroup ${name}: ${(e as Error).message}`);
+  }
+  return new V1Cgroup(name, dirs, writes, ops);
+}
+
+function writeLimits(c: Used, dir: string, l: Limits, writes: CgroupWrite[]): void {
+  const w = (file: string, value: string, hint?: (code: string) => string | undefined): void =>
+    writeRecorded(writes, join(dir, file), value, hint);
+  switch (c) {
+    case 'memory': {
+      if (l.memory !== undefined) w('memory.limit_in_bytes', String(l.memory));
+      if (l.memorySwap !== undefined) {
+        const memsw = join(dir, 'memory.memsw.limit_in_bytes');
+        if (readOpt(memsw) !== undefined) {
+          w('memory.memsw.limit_in_bytes', String(l.memorySwap));
+        } else if (l.memorySwap !== -1 && l.memorySwap !== l.memory) {
+          fail(`cannot apply --memory-swap ${l.memorySwap}: ${memsw} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
+        }
+      }
+      if (l.memoryReservation !== undefined) w('memory.soft_limit_in_bytes', String(l.memoryReservation));
+      break;
+    }
+    case 'cpu': {
+      if (l.cpuQuotaUs !== undefined) {
+        w('cpu.cfs_period_us', String(l.cpuPeriodUs ?? 100_000));
+        w('cpu.cfs_quota_us', String(l.cpuQuotaUs), (code) =>
+          code === 'EINVAL' ? 'the quota must be at least 1000us and not above the parent cgroup\'s quota' : undefined);
+      }
+      const shares = l.cpuShares ?? (l.cpuWeight !== undefined ? weightToShares(l.cpuWeight) : undefined);
+      if (shares !== undefined) w('cpu.shares', String(shares));
+      break;
+    }
+    case 'pids':
+      if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
+      break;
+    case 'cpuset':
+      if (l.cpusetCpus !== undefined) {
+        w('cpuset.cpus', l.cpusetCpus, (code) =>
+          code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all in the parent's cpuset.cpus (${readOpt(join(dir, '..', 'cpuset.cpus'))?.trim() ?? '?'})` : undefined);
+        copyFromParent(dir, 'cpuset.mems', writes);
+      }
+      break;
+    case 'cpuacct':
+      break; // statistics only
+  }
+}
+
+/** The parent directory per used hierarchy, without creating anything. */
+function parentDirs(det: CgroupDetection, opts: CgroupOptions): { dir: string; controllers: Used[] }[] {
+  const out: { dir: string; controllers: Used[] }[] = [];
+  for (const c of USED) {
+    const h = det.mounts.v1.find((x) => x.controllers.includes(c));
+    if (!h) continue;
+    const dir = opts.parent !== undefined
+      ? join(h.mountPoint, normalizeParent(opts.parent))
+      : h.ownPath === undefined ? undefined : dirInMount(h.mountPoint, h.mountRoot, h.ownPath);
+    if (dir === undefined) continue;
+    const prev = out.find((p) => p.dir === dir);
+    if (prev) prev.controllers.push(c);
+    else out.push({ dir, controllers: [c] });
+  }
+  return out;
+}
+
+export function openV1(name: string, det: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
+  checkName(name);
+  const dirs = parentDirs(det, opts)
+    .map((p) => ({ dir: join(p.dir, name), controllers: p.controllers }))
+    .filter((d) => exists(d.dir));
+  if (dirs.length === 0) return undefined;
+  return new V1Cgroup(name, dirs, [], opts.root?.ops ?? realOps);
+}
+
+export function listV1(prefix: string, det: CgroupDetection, opts: CgroupOptions): string[] {
+  const names = new Set<string>();
+  for (const p of parentDirs(det, opts)) {
+    let entries;
+    try {
+      entries = readdirSync(p.dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) if (e.isDirectory() && e.name.startsWith(prefix)) names.add(e.name);
+  }
+  return [...names].sort();
+}

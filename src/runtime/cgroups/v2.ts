@@ -1,0 +1,235 @@
+// The cgroup v2 driver: one unified tree. Two rules shape it:
+//
+// 1. A controller can be used in a cgroup only if its parent lists it in cgroup.subtree_control, all
+//    the way down from the root. The driver writes "+memory", "+cpu", "+pids" (and "+cpuset") into
+//    each ancestor that lacks them, one controller per write so that an error names the controller.
+// 2. "No internal processes": a non-root cgroup that has processes cannot hand domain controllers to
+//    children (the subtree_control write fails with EBUSY). The caller itself always sits in its own
+//    cgroup, so the container's cgroup cannot go UNDER it unless that is the root. minidock's choice:
+//    by default the container's cgroup becomes a LEAF SIBLING of the caller's cgroup (a child of the
+//    caller's parent, which normally holds no processes: systemd keeps processes in leaves). When the
+//    caller sits in the root cgroup it goes right under the root. --cgroup-parent overrides this; a
+//    parent that holds processes is reported as a clear error, never silently "fixed" by moving them.
+//
+// Files written into the container's cgroup (only for the limits given): memory.max, memory.swap.max
+// (= memory-swap - memory, "max" for -1), memory.low, cpu.max ("quota period"), cpu.weight,
+// cpuset.cpus, pids.max.
+
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fail, MinidockError } from '../../errors.js';
+import type { Limits } from '../limits.js';
+import { sharesToWeight } from '../limits.js';
+import { dirInMount } from './detect.js';
+import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
+import {
+  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber,
+  readOpt, realOps, removeCreated, writeFileStrict, writeRecorded,
+} from './util.js';
+
+const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).map((w) => w.replace(/^\+/, '')).filter(Boolean);
+}
+
+function hasProcesses(dir: string): boolean {
+  return (readOpt(join(dir, 'cgroup.procs')) ?? '').trim() !== '';
+}
+
+/** The real root cgroup is the only one without cgroup.type (and is exempt from "no internal processes"). */
+function isRealRoot(dir: string): boolean {
+  return readOpt(join(dir, 'cgroup.type')) === undefined;
+}
+
+function v2Mount(det: CgroupDetection): V2Mount {
+  const m = det.mounts.v2;
+  if (!m) fail('no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup');
+  return m;
+}
+
+/** Where the container's cgroup goes (see rule 2 above); never creates anything. */
+function parentDirOf(m: V2Mount, opts: CgroupOptions): string {
+  if (opts.parent !== undefined) return join(m.mountPoint, normalizeParent(opts.parent));
+  const own = m.ownPath === undefined ? undefined : dirInMount(m.mountPoint, m.mountRoot, m.ownPath);
+  if (own === undefined) {
+    fail(`cannot find this process's own cgroup under ${m.mountPoint} (/proc/self/cgroup "0::" says ${m.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`);
+  }
+  if (isRealRoot(own)) return own;
+  if (own === m.mountPoint) {
+    fail(`cannot place the container's cgroup: this process sits in ${own}, the top of the visible cgroup tree, which holds processes and so cannot have child cgroups with controllers (cgroup v2 "no internal processes"); move this process into a child cgroup first, or pass --cgroup-parent`);
+  }
+  return dirname(own); // a leaf sibling of our own cgroup
+}
+
+/** The directories from the mount point down to dir, inclusive. */
+function chain(mountPoint: string, dir: string): string[] {
+  const rel = dir.slice(mountPoint.length).split('/').filter(Boolean);
+  const out = [mountPoint];
+  for (const part of rel) out.push(join(out[out.length - 1]!, part));
+  return out;
+}
+
+/** Make sure every ancestor from the top down to parentDir hands `controllers` to its children. */
+function enableControllers(m: V2Mount, parentDir: string, want: string[], required: Set<string>, writes: CgroupWrite[]): string[] {
+  const top = m.mountPoint;
+  const available = words(readOpt(join(top, 'cgroup.controllers')));
+  const usable = want.filter((c) => available.includes(c));
+  for (const c of want) {
+    if (!available.includes(c) && required.has(c)) {
+      fail(`cannot apply the ${c} limit: the cgroup2 tree at ${top} does not offer the ${c} controller (cgroup.controllers: "${available.join(' ')}"); it is bound to a cgroup v1 hierarchy or disabled at boot (hybrid host?)`);
+    }
+  }
+  for (const node of chain(top, parentDir)) {
+    const enabled = words(readOpt(join(node, 'cgroup.subtree_control')));
+    const missing = usable.filter((c) => !enabled.includes(c));
+    if (missing.length === 0) continue;
+    const internal = !isRealRoot(node) && hasProcesses(node);
+    const rule = `${node} holds processes, and cgroup v2 allows controllers for child cgroups only in cgroups without processes ("no internal processes"); pass a --cgroup-parent that holds none, e.g. /minidock`;
+    if (internal) {
+      fail(`cannot enable the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''} in ${join(node, 'cgroup.subtree_control')} (EBUSY): ${rule}`);
+    }
+    for (const c of missing) {
+      writeRecorded(writes, join(node, 'cgroup.subtree_control'), `+${c}`, (code) =>
+        code === 'EBUSY' ? rule
+          : code === 'ENOENT' || code === 'EINVAL' ? `the ${c} controller is not available in ${node} (is it bound to a cgroup v1 hierarchy, or, for cpu, do realtime processes run outside the root?)`
+            : undefined);
+    }
+  }
+  return usable;
+}
+
+class V2Cgroup implements Cgroup {
+  readonly mode = 'v2' as const;
+  private destroyed = false;
+
+  constructor(
+    readonly name: string,
+    readonly v2Dir: string,
+    readonly writes: CgroupWrite[],
+    private readonly ops: CgroupFsOps,
+  ) {}
+
+  get paths(): string[] {
+    return [this.v2Dir];
+  }
+
+  join(pid: number): void {
+    writeFileStrict(join(this.v2Dir, 'cgroup.procs'), String(pid), (code) =>
+      code === 'ESRCH' ? `pid ${pid} has already exited`
+        : code === 'EBUSY' ? `${this.v2Dir} has child cgroups with controllers enabled ("no internal processes")`
+          : undefined);
+  }
+
+  stats(): CgroupStats {
+    const d = this.v2Dir;
+    const s: CgroupStats = {};
+    s.memoryPeakBytes = readNumber(join(d, 'memory.peak'));
+    s.memoryLimitBytes = readNumber(join(d, 'memory.max'));
+    s.memoryUsageBytes = readNumber(join(d, 'memory.current'));
+    const ev = readKeyed(join(d, 'memory.events'));
+    s.oomKills = ev?.get('oom_kill');
+    s.oomEvents = ev?.get('oom');
+    s.memoryLimitHits = ev?.get('max');
+    const cpu = readKeyed(join(d, 'cpu.stat'));
+    s.cpuUsageUs = cpu?.get('usage_usec');
+    s.cpuUserUs = cpu?.get('user_usec');
+    s.cpuSystemUs = cpu?.get('system_usec');
+    s.nrPeriods = cpu?.get('nr_periods');
+    s.nrThrottled = cpu?.get('nr_throttled');
+    s.throttledUs = cpu?.get('throttled_usec');
+    s.pidsCurrent = readNumber(join(d, 'pids.current'));
+    s.pidsPeak = readNumber(join(d, 'pids.peak'));
+    s.pidsLimit = readNumber(join(d, 'pids.max'));
+    s.pidsLimitHits = readKeyed(join(d, 'pids.events'))?.get('max');
+    for (const k of Object.keys(s) as (keyof CgroupStats)[]) if (s[k] === undefined) delete s[k];
+    return s;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    killAndRemove([this.v2Dir], this.ops, true);
+    this.destroyed = true;
+  }
+}
+
+export function createV2(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
+  checkName(name);
+  const ops = opts.root?.ops ?? realOps;
+  const m = v2Mount(det);
+  const parentDir = parentDirOf(m, opts);
+
+  const required = new Set<string>();
+  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) required.add('memory');
+  if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) required.add('cpu');
+  if (limits.pids !== undefined) required.add('pids');
+  if (limits.cpusetCpus !== undefined) required.add('cpuset');
+  const want: string[] = [...BASE_CONTROLLERS, ...(limits.cpusetCpus !== undefined ? ['cpuset'] : [])];
+
+  const writes: CgroupWrite[] = [];
+  const created: string[] = [];
+  const dir = join(parentDir, name);
+  try {
+    if (opts.parent !== undefined) created.push(...mkdirParents(m.mountPoint, normalizeParent(opts.parent), ops));
+    enableControllers(m, parentDir, want, required, writes);
+    try {
+      ops.mkdir(dir);
+    } catch (e) {
+      const code = errName(e);
+      fail(code === 'EEXIST'
+        ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
+        : `cannot create cgroup ${dir} (${code}): ${defaultHint(code, dir)}`);
+    }
+    created.push(dir);
+    writeLimits(dir, limits, writes);
+  } catch (e) {
+    removeCreated(created, ops);
+    if (e instanceof MinidockError) throw e;
+    fail(`cannot create cgroup ${name}: ${(e as Error).message}`);
+  }
+  return new V2Cgroup(name, dir, writes, ops);
+}
+
+function writeLimits(dir: string, l: Limits, writes: CgroupWrite[]): void {
+  const w = (file: string, value: string, hint?: (code: string) => string | undefined): void =>
+    writeRecorded(writes, join(dir, file), value, hint);
+  if (l.memory !== undefined) w('memory.max', String(l.memory));
+  if (l.memorySwap !== undefined) {
+    const swapFile = join(dir, 'memory.swap.max');
+    const swap = l.memorySwap === -1 ? 'max' : String(l.memorySwap - (l.memory ?? 0));
+    if (readOpt(swapFile) !== undefined) {
+      w('memory.swap.max', swap);
+    } else if (l.memorySwap !== -1 && l.memorySwap !== l.memory) {
+      fail(`cannot apply --memory-swap ${l.memorySwap}: ${swapFile} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
+    }
+  }
+  if (l.memoryReservation !== undefined) w('memory.low', String(l.memoryReservation));
+  if (l.cpuQuotaUs !== undefined) {
+    w('cpu.max', `${l.cpuQuotaUs} ${l.cpuPeriodUs ?? 100_000}`, (code) =>
+      code === 'EINVAL' ? 'the quota must be at least 1000us' : undefined);
+  }
+  const weight = l.cpuWeight ?? (l.cpuShares !== undefined ? sharesToWeight(l.cpuShares) : undefined);
+  if (weight !== undefined) w('cpu.weight', String(weight));
+  if (l.cpusetCpus !== undefined) {
+    w('cpuset.cpus', l.cpusetCpus, (code) =>
+      code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all available in the parent cgroup (cpuset.cpus.effective)` : undefined);
+  }
+  if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
+}
+
+export function openV2(name: string, det: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
+  checkName(name);
+  const dir = join(parentDirOf(v2Mount(det), opts), name);
+  if (!exists(dir)) return undefined;
+  return new V2Cgroup(name, dir, [], opts.root?.ops ?? realOps);
+}
+
+export function listV2(prefix: string, det: CgroupDetection, opts: CgroupOptions): string[] {
+  let entries;
+  try {
+    entries = readdirSync(parentDirOf(v2Mount(det), opts), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory() && e.name.startsWith(prefix)).map((e) => e.name).sort();
+}

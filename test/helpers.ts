@@ -1,0 +1,117 @@
+// Shared test helpers: run the real CLI, and take snapshots of the host to prove nothing leaked.
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT_DIR = resolve(__dirname, '..');
+export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
+export const ROOTFS = join(ROOT_DIR, 'rootfs');
+export const isRoot = process.getuid?.() === 0;
+export const built = existsSync(join(ROOT_DIR, 'dist', 'minidock.js')) && existsSync(join(ROOT_DIR, 'native', 'build', 'libminidock.so')) && existsSync(join(ROOTFS, 'bin', 'busybox'));
+/** Integration tests need root and `npm run build`; they say so when they skip. */
+export const canRun = isRoot && built;
+export const skipReason = !isRoot ? 'needs root (namespaces, mounts, cgroups)' : !built ? 'needs `npm run build` first' : '';
+
+/** A private state root per test file, so parallel runs and leftovers never mix. */
+export function tempStateRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'minidock-test-'));
+}
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function minidock(args: string[], opts: SpawnSyncOptions & { root?: string } = {}): Result {
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  if (opts.root) env.MINIDOCK_ROOT = opts.root;
+  const r = spawnSync(BIN, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000, ...opts, env });
+  return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/** Start minidock in the background; resolve with its result. */
+export function minidockAsync(args: string[], opts: { root?: string; input?: string } = {}) {
+  const env = { ...process.env };
+  if (opts.root) env.MINIDOCK_ROOT = opts.root;
+  const child = spawn(BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  const done = new Promise<Result>((res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
+  return { child, done, output: () => stdout };
+}
+
+/** Every directory under the cgroup mounts whose name mentions minidock. */
+export function minidockCgroups(): string[] {
+  const out: string[] = [];
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f.length > 8 && (f[f.indexOf('-') + 1] === 'cgroup' || f[f.indexOf('-') + 1] === 'cgroup2'))
+    .map((f) => f[4]);
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 8) return;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const p = join(dir, e.name);
+      if (e.name.includes('minidock')) out.push(p);
+      walk(p, depth + 1);
+    }
+  };
+  for (const m of new Set(mounts)) walk(m, 0);
+  return out.sort();
+}
+
+/** The host state that a container run must leave exactly as it found it. */
+export function hostSnapshot(stateRoot?: string): { mounts: string[]; cgroups: string[]; containers: string[] } {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+    .map((l) => l.split(' ').slice(4, 5).join(' ') + ' ' + l.split(' - ')[1]) // mount point + fs, without ids
+    .sort();
+  let containers: string[] = [];
+  if (stateRoot) {
+    try {
+      containers = readdirSync(join(stateRoot, 'containers'));
+    } catch { /* none yet */ }
+  }
+  return { mounts, cgroups: minidockCgroups(), containers };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Wait until fn() is truthy (polling), or throw after timeoutMs. */
+export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Host pids whose command line contains `needle` and, if given, whose comm is `comm`
+ * (to find a container's processes from outside, and not minidock's own, whose argv holds them too). */
+export function pidsMatching(needle: string, comm?: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (comm && readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== comm) continue;
+      if (cmd.includes(needle)) out.push(Number(d));
+    } catch { /* exited */ }
+  }
+  return out;
+}

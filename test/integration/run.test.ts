@@ -1,0 +1,329 @@
+// `minidock run` against the real kernel, as root. Every test compares the host before and after:
+// no mount, cgroup or state directory may be left behind.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, ROOTFS, canRun, hostSnapshot, minidock, minidockAsync, pidsMatching, skipReason, tempStateRoot, waitFor } from '../helpers';
+
+const d = canRun ? describe : describe.skip;
+if (!canRun) console.warn(`SKIPPED test/integration/run.test.ts: ${skipReason}`);
+
+d('minidock run (real containers)', () => {
+  let root: string;
+  let before: ReturnType<typeof hostSnapshot>;
+  const run = (args: string[], extra: Parameters<typeof minidock>[1] = {}) => minidock(['run', ...args], { root, ...extra });
+
+  beforeAll(() => {
+    root = tempStateRoot();
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  beforeEach(() => {
+    before = hostSnapshot(root);
+  });
+  afterEach(() => {
+    // nothing leaks: mounts, cgroups and container directories are exactly as before
+    expect(hostSnapshot(root)).toEqual(before);
+  });
+
+  it('runs the command as PID 1 in new namespaces', () => {
+    const r = run([ROOTFS, '/bin/sh', '-c', 'echo pid=$$; readlink /proc/self/ns/pid; readlink /proc/1/ns/uts; ps | wc -l']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('pid=1');
+    // different namespaces than the host's
+    expect(lines[1]).toMatch(/^pid:\[\d+\]$/);
+    const hostPidNs = execFileSync('readlink', ['/proc/self/ns/pid'], { encoding: 'utf8' }).trim();
+    expect(lines[1]).not.toBe(hostPidNs);
+    // ps sees only the container: header + sh + ps + wc
+    expect(Number(lines[3])).toBeLessThanOrEqual(4);
+  });
+
+  it('isolates the hostname (default: the short id; --hostname sets it)', () => {
+    const r1 = run([ROOTFS, 'hostname']);
+    expect(r1.code).toBe(0);
+    expect(r1.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+    const r2 = run(['--hostname', 'box', ROOTFS, 'sh', '-c', 'hostname; echo $HOSTNAME']);
+    expect(r2.stdout).toBe('box\nbox\n');
+    expect(hostname()).not.toBe('box');
+  });
+
+  it('has only an up loopback in its network namespace', () => {
+    const r = run([ROOTFS, 'sh', '-c', "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ip -o link | cut -d: -f2,3; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('lo');
+    expect(lines[1]).toMatch(/^ lo: <LOOPBACK,UP/);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('ping-ok');
+  });
+
+  it('has its own mount table: overlay root, proc, ro sysfs, a minimal /dev', () => {
+    const r = run([ROOTFS, 'sh', '-c', 'cat /proc/self/mounts; echo "DEV: $(ls /dev | tr "\\n" " ")"']);
+    expect(r.code).toBe(0);
+    const mounts = r.stdout.split('\n').filter((l) => /^\S+ \/\S* /.test(l)).map((l) => l.split(' '));
+    const at = (p: string) => mounts.find((m) => m[1] === p);
+    expect(at('/')?.[2]).toBe('overlay');
+    expect(at('/proc')?.[2]).toBe('proc');
+    expect(at('/sys')?.[3]).toMatch(/^ro,/);
+    expect(at('/dev')?.[2]).toBe('tmpfs');
+    expect(at('/dev/pts')?.[2]).toBe('devpts');
+    // none of the host's own mounts is visible
+    expect(mounts.find((m) => m[1].startsWith('/work') || m[1].startsWith('/var/lib'))).toBeUndefined();
+    const devs = r.stdout.split('\n').find((l) => l.startsWith('DEV: '))!.slice(5).trim().split(' ').sort();
+    expect(devs).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+  });
+
+  it('never writes into ROOTFS (writes go to the overlay upper layer)', () => {
+    const beforeHost = readFileSync(join(ROOTFS, 'etc/hostname'), 'utf8');
+    const r = run([ROOTFS, 'sh', '-c', 'echo changed > /etc/hostname && touch /newfile && rm /bin/ls && cat /etc/hostname && ls /newfile']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('changed\n/newfile\n');
+    expect(readFileSync(join(ROOTFS, 'etc/hostname'), 'utf8')).toBe(beforeHost);
+    expect(existsSync(join(ROOTFS, 'newfile'))).toBe(false);
+    expect(existsSync(join(ROOTFS, 'bin/ls'))).toBe(true);
+  });
+
+  it('bind-mounts volumes read-write and read-only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minidock-vol-'));
+    writeFileSync(join(dir, 'in.txt'), 'from host\n');
+    try {
+      const rw = run(['-v', `${dir}:/data`, ROOTFS, 'sh', '-c', 'cat /data/in.txt; echo from container > /data/out.txt']);
+      expect(rw.code).toBe(0);
+      expect(rw.stdout).toBe('from host\n');
+      expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('from container\n');
+      const ro = run(['-v', `${dir}:/data:ro`, ROOTFS, 'sh', '-c', 'cat /data/in.txt; echo x > /data/out2.txt']);
+      expect(ro.code).not.toBe(0);
+      expect(ro.stdout).toBe('from host\n');
+      expect(ro.stderr).toMatch(/Read-only file system/);
+      expect(existsSync(join(dir, 'out2.txt'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes env (-e, --env-file), workdir (-w) and user (-u)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minidock-env-'));
+    writeFileSync(join(dir, 'env'), '# comment\nFROM_FILE=yes\n\nB=from-file\n');
+    try {
+      const r = run(['-e', 'A=1', '-e', 'B=two words', '--env-file', join(dir, 'env'), '-w', '/tmp', ROOTFS, 'sh', '-c', 'echo "$A|$B|$FROM_FILE|$HOME"; pwd']);
+      expect(r.code).toBe(0);
+      // -e wins over --env-file (Docker's order)
+      expect(r.stdout).toBe('1|two words|yes|/root\n/tmp\n');
+      const u = run(['-u', '1000:100', ROOTFS, 'sh', '-c', 'id -u; id -g; echo $HOME; grep CapEff /proc/self/status']);
+      expect(u.stdout.split('\n').slice(0, 3)).toEqual(['1000', '100', '/home/user']);
+      expect(u.stdout).toMatch(/CapEff:\s+0000000000000000/);
+      const named = run(['-u', 'nobody', ROOTFS, 'id']);
+      expect(named.stdout.trim()).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits like Docker: status, 126, 127, 128+signal', () => {
+    expect(run([ROOTFS, 'true']).code).toBe(0);
+    expect(run([ROOTFS, 'sh', '-c', 'exit 7']).code).toBe(7);
+    const notExec = run([ROOTFS, '/etc/passwd']);
+    expect(notExec.code).toBe(126);
+    expect(notExec.stderr).toMatch(/^minidock: exec "\/etc\/passwd": permission denied \(EACCES\)/);
+    const missing = run([ROOTFS, 'no-such-command']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/^minidock: exec "no-such-command": executable file not found .*ENOENT/);
+    // PID 1 is immune even to SIGKILL sent from inside its own namespace (the kernel protects a
+    // namespace's init): `kill -9 $$` does nothing. 128+N is tested with signals from the host below.
+    expect(run([ROOTFS, 'sh', '-c', 'kill -9 $$; echo survived']).stdout).toBe('survived\n');
+  });
+
+  it('delivers stdout and stderr intact, also 10 MB of output', () => {
+    const r = run([ROOTFS, 'sh', '-c', 'head -c 10485760 /dev/zero | tr "\\0" "x"; echo err >&2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBe(10 * 1024 * 1024);
+    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(createHash('sha256').update('x'.repeat(10 * 1024 * 1024)).digest('hex'));
+    expect(r.stderr).toBe('err\n');
+  });
+
+  it('reads stdin with -i, and gives /dev/null without it', () => {
+    const withI = run(['-i', ROOTFS, 'sh', '-c', 'cat; echo done'], { input: 'hello from a pipe\n' });
+    expect(withI.stdout).toBe('hello from a pipe\ndone\n');
+    const without = run([ROOTFS, 'sh', '-c', 'cat; echo done'], { input: 'ignored\n' });
+    expect(without.stdout).toBe('done\n');
+  });
+
+  it('gives a real pty with -t (through util-linux script)', () => {
+    const cmd = `MINIDOCK_ROOT=${root} ${BIN} run -t ${ROOTFS} sh -c 'tty; stty size; echo $TERM'`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, COLUMNS: '100', LINES: '30' } });
+    expect(r.status).toBe(0);
+    const out = r.stdout.replace(/\r/g, '').trim().split('\n');
+    expect(out[0]).toBe('/dev/pts/0');
+    expect(out[1]).toMatch(/^\d+ \d+$/);
+    expect(out[2]).toBe('xterm');
+  });
+
+  it('forwards SIGTERM to the container, and SIGKILLs after --stop-timeout', async () => {
+    const marker = `${Date.now() % 100000}`;
+    const a = minidockAsync(['run', ROOTFS, 'sh', '-c', `trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.${marker.slice(0, 2)}1; done`], { root });
+    await waitFor(() => a.output().includes('ready'), 10_000, 'container start');
+    a.child.kill('SIGTERM');
+    const r = await a.done;
+    expect(r.stdout).toBe('ready\ngot TERM\n');
+    expect(r.code).toBe(3);
+
+    // PID 1 without a handler ignores SIGTERM: after the grace period it is killed
+    const b = minidockAsync(['run', '--stop-timeout', '1', ROOTFS, 'sh', '-c', 'echo ready; exec sleep 3600'], { root });
+    await waitFor(() => b.output().includes('ready'), 10_000, 'container start');
+    const t0 = Date.now();
+    b.child.kill('SIGTERM');
+    const rb = await b.done;
+    expect(rb.code).toBe(137);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - t0).toBeLessThan(8000);
+  });
+
+  it('leaves nothing when the container is SIGKILLed from the host', async () => {
+    const a = minidockAsync(['run', ROOTFS, 'sh', '-c', 'echo ready; exec sleep 3601'], { root });
+    await waitFor(() => a.output().includes('ready'), 10_000, 'container start');
+    const pids = await waitFor(() => pidsMatching('sleep 3601', 'sleep'), 5000, 'container pid');
+    process.kill(pids[0], 'SIGKILL');
+    const r = await a.done;
+    expect(r.code).toBe(137);
+    expect(pidsMatching('sleep 3601', 'sleep')).toEqual([]);
+  });
+
+  it('rejects bad input with exit 125 and one clear line', () => {
+    const file = join(tmpdir(), `minidock-notadir-${process.pid}`);
+    writeFileSync(file, '');
+    try {
+      const cases: Array<[string[], RegExp]> = [
+        [['/nonexistent-rootfs', 'true'], /^minidock: rootfs \/nonexistent-rootfs: no such directory/],
+        [[file, 'true'], /^minidock: rootfs .*: not a directory/],
+        [[ROOTFS], /^minidock: no command given/],
+        [['--no-such-flag', ROOTFS, 'true'], /^minidock: unknown option '--no-such-flag'/],
+        [['-e', '=x', ROOTFS, 'true'], /^minidock: -e "=x": the variable name/],
+        [['-v', 'relative:/data', ROOTFS, 'true'], /^minidock: -v relative:\/data: the host path must be absolute/],
+        [['-v', '/no/such/dir:/data', ROOTFS, 'true'], /^minidock: -v \/no\/such\/dir:\/data: host path \/no\/such\/dir does not exist/],
+        [['-w', 'relative', ROOTFS, 'true'], /^minidock: -w relative: the working directory must be an absolute path/],
+        [['-w', '/no/such/dir', ROOTFS, 'true'], /^minidock: chdir\(\/no\/such\/dir\): ENOENT/],
+        [['-u', 'ghost', ROOTFS, 'true'], /^minidock: -u ghost: no user "ghost"/],
+        [['--hostname', 'bad_name!', ROOTFS, 'true'], /^minidock: --hostname bad_name!:/],
+        [['--trace=xml', ROOTFS, 'true'], /^minidock: --trace=xml: use --trace/],
+      ];
+      for (const [args, re] of cases) {
+        const r = run(args);
+        expect(r.code, args.join(' ')).toBe(125);
+        expect(r.stderr, args.join(' ')).toMatch(re);
+        expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('refuses to run without root (exit 125)', () => {
+    // setpriv drops to nobody; node must still be able to read the project
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'run', ROOTFS, 'true'], { encoding: 'utf8' });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/^minidock: run needs root/);
+  });
+
+  it('runs containers in parallel without collisions', async () => {
+    const runs = Array.from({ length: 4 }, (_, i) => minidockAsync(['run', ROOTFS, 'sh', '-c', `echo ${i} > /id; sleep 0.3; cat /id; hostname`], { root }));
+    const results = await Promise.all(runs.map((r) => r.done));
+    results.forEach((r, i) => {
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe(String(i));
+    });
+    expect(new Set(results.map((r) => r.stdout.split('\n')[1])).size).toBe(4);
+  });
+
+  it('--read-only makes / read-only but keeps /dev/shm and volumes writable', () => {
+    const r = run(['--read-only', ROOTFS, 'sh', '-c', 'touch /x 2>&1; touch /dev/shm/ok && echo shm-ok']);
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).toMatch(/shm-ok/);
+  });
+
+  it('--trace prints every step with its duration; --trace=json for machines', () => {
+    const t = run(['--trace', ROOTFS, 'true']);
+    expect(t.code).toBe(0);
+    expect(t.stderr).toMatch(/pivot_root\("\.", "\."\)/);
+    expect(t.stderr).toMatch(/execve\("true"/);
+    expect(t.stderr).toMatch(/cgroup join/);
+    const j = run(['--trace=json', ROOTFS, 'true']);
+    const trace = JSON.parse(j.stderr);
+    const calls = trace.steps.map((s: { call: string }) => s.call);
+    expect(calls[0]).toBe('mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)');
+    expect(calls.some((c: string) => c.startsWith('pivot_root'))).toBe(true);
+    for (const s of trace.steps) expect(s.took).toBeGreaterThanOrEqual(0);
+    // child steps happen after the clone mark and in order
+    const ats = trace.steps.map((s: { at: number }) => s.at);
+    expect([...ats].sort((a: number, b: number) => a - b)).toEqual(ats);
+  });
+
+  it('a failing step names the syscall, path and errno, and leaves nothing', () => {
+    const r = run(['--trace', '-w', '/etc/passwd', ROOTFS, 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/chdir\("\/etc\/passwd"\) = -1 ENOTDIR/);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/^minidock: chdir\(\/etc\/passwd\): ENOTDIR/);
+  });
+
+  it('accepts a rootfs that lives on tmpfs or on overlayfs', () => {
+    const base = mkdtempSync(join(tmpdir(), 'minidock-fs-'));
+    const t = join(base, 'tmpfs');
+    const lower = join(base, 'lower');
+    const ovl = join(base, 'ovl');
+    mkdirSync(t);
+    mkdirSync(lower);
+    mkdirSync(ovl);
+    for (const p of ['upper', 'work']) mkdirSync(join(base, p));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', t]);
+      execFileSync('cp', ['-a', `${ROOTFS}/.`, t]);
+      const r1 = run([t, 'sh', '-c', 'echo on-tmpfs']);
+      expect(r1.stdout).toBe('on-tmpfs\n');
+      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${ROOTFS},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')}`, ovl]);
+      const r2 = run([ovl, 'sh', '-c', 'echo on-overlay']);
+      expect(r2.stdout).toBe('on-overlay\n');
+    } finally {
+      spawnSync('umount', [ovl]);
+      spawnSync('umount', [t]);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('works when the state root itself is on overlayfs (upper layer on a tmpfs)', () => {
+    const base = mkdtempSync(join(tmpdir(), 'minidock-stateovl-'));
+    const [lo, up, wk, mnt] = ['lo', 'up', 'wk', 'mnt'].map((p) => join(base, p));
+    [lo, up, wk, mnt].forEach((p) => mkdirSync(p));
+    try {
+      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lo},upperdir=${up},workdir=${wk}`, mnt]);
+      const r = minidock(['run', ROOTFS, 'sh', '-c', 'echo hi > /f; cat /f'], { root: mnt });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('hi\n');
+      expect(readdirSync(join(mnt, 'containers'))).toEqual([]);
+    } finally {
+      spawnSync('umount', [mnt]);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the rootfs mode bits and refuses a symlink escape in -v targets', () => {
+    // a rootfs whose /data is a symlink to /etc: the bind must land in the container's /etc
+    const base = mkdtempSync(join(tmpdir(), 'minidock-link-'));
+    const vol = join(base, 'vol');
+    mkdirSync(vol);
+    writeFileSync(join(vol, 'marker'), 'm');
+    chmodSync(base, 0o755);
+    try {
+      execFileSync('cp', ['-a', `${ROOTFS}/.`, join(base, 'rootfs')]);
+      execFileSync('ln', ['-s', '/etc', join(base, 'rootfs', 'data')]);
+      const r = run(['-v', `${vol}:/data/sub`, join(base, 'rootfs'), 'ls', '/etc/sub']);
+      expect(r.stdout.trim()).toBe('marker');
+      expect(existsSync('/etc/sub')).toBe(false);
+      expect(statSync(join(base, 'rootfs', 'etc')).isDirectory()).toBe(true);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
