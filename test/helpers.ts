@@ -1,8 +1,8 @@
 // Shared test helpers: run the real CLI, and take snapshots of the host to prove nothing leaked.
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 export const ROOT_DIR = resolve(__dirname, '..');
 export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
@@ -13,9 +13,37 @@ export const built = existsSync(join(ROOT_DIR, 'dist', 'minidock.js')) && exists
 export const canRun = isRoot && built;
 export const skipReason = !isRoot ? 'needs root (namespaces, mounts, cgroups)' : !built ? 'needs `npm run build` first' : '';
 
-/** A private state root per test file, so parallel runs and leftovers never mix. */
+/**
+ * A private state root and cgroup parent per test file, so that test files (and several people
+ * testing on one machine) never see each other's containers in their leak checks.
+ */
 export function tempStateRoot(): string {
   return mkdtempSync(join(tmpdir(), 'minidock-test-'));
+}
+
+/** The cgroup parent used for containers of this state root (MINIDOCK_CGROUP_PARENT). */
+export function cgroupParentFor(root: string): string {
+  return `minidock-test-${basename(root).replace(/^minidock-test-/, '')}`;
+}
+
+/** Remove the state root and the per-file cgroup parents (left in place by design, like --cgroup-parent). */
+export function removeStateRoot(root: string): void {
+  const parent = cgroupParentFor(root);
+  for (const dir of minidockCgroups().filter((p) => p.endsWith('/' + parent)).reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch { /* not empty: a leak, which the tests report */ }
+  }
+  rmSync(root, { recursive: true, force: true });
+}
+
+function envFor(root?: string): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (root) {
+    env.MINIDOCK_ROOT = root;
+    env.MINIDOCK_CGROUP_PARENT = cgroupParentFor(root);
+  }
+  return env;
 }
 
 export interface Result {
@@ -26,16 +54,14 @@ export interface Result {
 }
 
 export function minidock(args: string[], opts: SpawnSyncOptions & { root?: string } = {}): Result {
-  const env = { ...process.env, ...(opts.env ?? {}) };
-  if (opts.root) env.MINIDOCK_ROOT = opts.root;
+  const env = { ...envFor(opts.root), ...(opts.env ?? {}) };
   const r = spawnSync(BIN, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000, ...opts, env });
   return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
 /** Start minidock in the background; resolve with its result. */
 export function minidockAsync(args: string[], opts: { root?: string; input?: string } = {}) {
-  const env = { ...process.env };
-  if (opts.root) env.MINIDOCK_ROOT = opts.root;
+  const env = envFor(opts.root);
   const child = spawn(BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -72,18 +98,24 @@ export function minidockCgroups(): string[] {
   return out.sort();
 }
 
-/** The host state that a container run must leave exactly as it found it. */
+/**
+ * The host state that a container run must leave exactly as it found it: mounts anywhere under the
+ * state root, cgroups under this state root's cgroup parent, container directories.
+ * (Mounts inside a container live in its own mount namespace and vanish with it; a leak would be
+ * a mount made in the host namespace, i.e. under the state root.)
+ */
 export function hostSnapshot(stateRoot?: string): { mounts: string[]; cgroups: string[]; containers: string[] } {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
-    .map((l) => l.split(' ').slice(4, 5).join(' ') + ' ' + l.split(' - ')[1]) // mount point + fs, without ids
-    .sort();
+  const all = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+    .map((l) => l.split(' ')[4] + ' ' + l.split(' - ')[1]); // mount point + fs, without ids
+  const mounts = stateRoot ? all.filter((m) => m.startsWith(stateRoot)) : all.filter((m) => m.includes('minidock'));
+  const parent = stateRoot ? '/' + cgroupParentFor(stateRoot) + '/' : 'minidock';
   let containers: string[] = [];
   if (stateRoot) {
     try {
       containers = readdirSync(join(stateRoot, 'containers'));
     } catch { /* none yet */ }
   }
-  return { mounts, cgroups: minidockCgroups(), containers };
+  return { mounts: mounts.sort(), cgroups: minidockCgroups().filter((p) => p.includes(parent)), containers };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -268,6 +268,6 @@ export function specFromFlags(
       memory: f.memory, memorySwap: f.memorySwap, memoryReservation: f.memoryReservation, cpus: f.cpus, cpu: f.cpu,
       cpuShares: f.cpuShares, cpuWeight: f.cpuWeight, cpusetCpus: f.cpusetCpus, pidsLimit: f.pidsLimit, pids: f.pids,
     }),
-    cgroupParent: f.cgroupParent, stopTimeoutSec,
+    cgroupParent: f.cgroupParent ?? (process.env.MINIDOCK_CGROUP_PARENT || undefined), stopTimeoutSec,
   };
 }

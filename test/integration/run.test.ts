@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, ROOTFS, canRun, hostSnapshot, minidock, minidockAsync, pidsMatching, skipReason, tempStateRoot, waitFor } from '../helpers';
+import { BIN, ROOTFS, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/run.test.ts: ${skipReason}`);
@@ -19,7 +19,7 @@ d('minidock run (real containers)', () => {
   beforeAll(() => {
     root = tempStateRoot();
   });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => removeStateRoot(root));
   beforeEach(() => {
     before = hostSnapshot(root);
   });
@@ -153,7 +153,7 @@ d('minidock run (real containers)', () => {
   });
 
   it('gives a real pty with -t (through util-linux script)', () => {
-    const cmd = `MINIDOCK_ROOT=${root} ${BIN} run -t ${ROOTFS} sh -c 'tty; stty size; echo $TERM'`;
+    const cmd = `MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${cgroupParentFor(root)} ${BIN} run -t ${ROOTFS} sh -c 'tty; stty size; echo $TERM'`;
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, COLUMNS: '100', LINES: '30' } });
     expect(r.status).toBe(0);
     const out = r.stdout.replace(/\r/g, '').trim().split('\n');
@@ -298,7 +298,7 @@ d('minidock run (real containers)', () => {
     [lo, up, wk, mnt].forEach((p) => mkdirSync(p));
     try {
       execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lo},upperdir=${up},workdir=${wk}`, mnt]);
-      const r = minidock(['run', ROOTFS, 'sh', '-c', 'echo hi > /f; cat /f'], { root: mnt });
+      const r = minidock(['run', ROOTFS, 'sh', '-c', 'echo hi > /f; cat /f'], { root: mnt, env: { MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) } });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('hi\n');
       expect(readdirSync(join(mnt, 'containers'))).toEqual([]);
