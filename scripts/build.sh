@@ -15,13 +15,26 @@ fi
 # Type-check with tsc, then bundle with esbuild: one file for the CLI plus one chunk per lazily
 # loaded verb. Loading 30 small ES modules costs Node ~1-2 ms each; one bundle costs a few ms.
 # ink and React stay outside the bundle: only the verbs that draw load them.
-if [ ! -f dist/.stamp ] || [ -n "$(find src tsconfig.json package.json -newer dist/.stamp -print -quit)" ]; then
-  echo "build: type-checking and bundling TypeScript" >&2
-  node_modules/.bin/tsc -p tsconfig.json --noEmit
-  rm -rf dist
-  node scripts/bundle.mjs
-  touch dist/.stamp
+# The bundle is built beside dist/ and swapped in under a lock, so a build never removes files
+# that a minidock already running (a test, say) is about to load.
+# MINIDOCK_SKIP_TYPECHECK=1 skips tsc (for quick rebuilds while editing; CI never sets it).
+exec 9>/tmp/minidock-build.lock
+flock 9
+if [ ! -f dist/.stamp ] || [ -n "$(find src tsconfig.json package.json scripts/bundle.mjs -newer dist/.stamp -print -quit)" ]; then
+  if [ -z "${MINIDOCK_SKIP_TYPECHECK:-}" ]; then
+    echo "build: type-checking TypeScript" >&2
+    node_modules/.bin/tsc -p tsconfig.json --noEmit
+  fi
+  echo "build: bundling" >&2
+  rm -rf dist.new
+  node scripts/bundle.mjs dist.new
+  touch dist.new/.stamp
+  rm -rf dist.old
+  [ -d dist ] && mv dist dist.old
+  mv dist.new dist
+  rm -rf dist.old
 fi
+flock -u 9
 
 if ! command -v cc >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -26,7 +26,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  outdir: 'dist',
+  outdir: process.argv[2] ?? 'dist',
   entryNames: 'minidock',
   chunkNames: 'chunks/[name]-[hash]',
   // native bindings and the UI libraries stay outside: only the verbs that draw load ink/React
