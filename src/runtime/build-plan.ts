@@ -78,7 +78,11 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
   // 5. Bind mounts (-v). Targets were resolved inside the rootfs (src/runtime/paths.ts).
   for (const v of spec.mounts) {
     const target = m(v.destination);
-    add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: F.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
+    // mkdir -p, one component at a time (the path was resolved inside the rootfs: no symlinks)
+    const parts = v.destination.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) mkdir('mounts', m('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
+    if (v.isFile) add({ op: Op.TOUCH, strs: [target], ints: [0o644], why: `mount point (a file) for -v ${v.source}`, phase: 'mounts' });
+    else add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: F.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
     mount('mounts', `-v ${v.source}:${v.destination}`, v.source, target, '', MS.MS_BIND | MS.MS_REC);
     if (v.readonly) {
       // A bind mount ignores MS_RDONLY on the first call: read-only takes a second, remount call.

@@ -149,8 +149,7 @@ export function parseVolume(rootfs: string, raw: string): BindMount {
   const srcIsDir = statSync(source).isDirectory();
   if (r.kind === 'dir' && !srcIsDir) fail(`-v ${raw}: ${source} is a file but ${dest} is a directory in the container`);
   if (r.kind === 'file' && srcIsDir) fail(`-v ${raw}: ${source} is a directory but ${dest} is a file in the container`);
-  if (r.kind === 'missing' && !srcIsDir) fail(`-v ${raw}: a file can only be mounted over an existing file; ${dest} does not exist in the rootfs`);
-  return { source, destination: r.inner, readonly: mode === 'ro' };
+  return { source, destination: r.inner, readonly: mode === 'ro', isFile: !srcIsDir };
 }
 
 /** --ulimit nofile=1024:2048. Never above the caller's hard limit: raising a hard limit needs

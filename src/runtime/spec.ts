@@ -7,6 +7,8 @@ export interface BindMount {
   source: string; // absolute host path
   destination: string; // absolute path inside the container
   readonly: boolean;
+  /** the source is a file (the mount point must be a file too) */
+  isFile?: boolean;
 }
 
 export interface Rlimit {
