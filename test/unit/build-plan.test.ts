@@ -1,0 +1,90 @@
+// The order of the launch is the lesson: check the invariants that make a container safe.
+import { describe, expect, it } from 'vitest';
+import { buildPlan, overlayPath } from '../../src/runtime/build-plan';
+import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
+import { Op, type Step } from '../../src/runtime/plan';
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
+import { MS } from '../../src/sys/constants';
+
+const base: ContainerSpec = {
+  id: 'f'.repeat(64), rootfs: '/r', args: ['sh', '-c', 'x'], env: ['PATH=/bin:/usr/bin'], cwd: '/w', hostname: 'h',
+  uid: 0, gid: 0, additionalGids: [0], tty: false, interactive: false, readonlyRootfs: false, mounts: [],
+  capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true, seccomp: new Uint8Array(8), privileged: false,
+  maskedPaths: DEFAULT_MASKED_PATHS, readonlyPaths: DEFAULT_READONLY_PATHS, rlimits: [], limits: {}, stopTimeoutSec: 10,
+};
+const dirs = { merged: '/s/m', upper: '/s/u', work: '/s/w' };
+const plan = (over: Partial<ContainerSpec> = {}) => buildPlan({ ...base, ...over }, dirs);
+const idx = (steps: Step[], pred: (s: Step) => boolean) => steps.findIndex(pred);
+
+describe('buildPlan', () => {
+  it('makes / private before mounting anything', () => {
+    const s = plan();
+    expect(s[0]).toMatchObject({ op: Op.MOUNT, strs: ['', '/', '', ''], ints: [MS.MS_REC | MS.MS_PRIVATE] });
+  });
+
+  it('mounts the overlay with the rootfs as the lower layer', () => {
+    const ov = plan().find((s) => s.op === Op.MOUNT && s.strs?.[2] === 'overlay')!;
+    expect(ov.strs).toEqual(['overlay', '/s/m', 'overlay', 'lowerdir=/r,upperdir=/s/u,workdir=/s/w']);
+    expect(plan({ lowerDirs: ['/l1', '/l2'] }).find((s) => s.strs?.[2] === 'overlay')!.strs![3]).toMatch(/^lowerdir=\/l1:\/l2,/);
+    expect(overlayPath('/a,b:c')).toBe('/a\\,b\\:c');
+  });
+
+  it('pivots: chdir(new root), pivot_root(".", "."), detach the old root, chdir("/")', () => {
+    const s = plan();
+    const p = idx(s, (x) => x.op === Op.PIVOT_ROOT);
+    expect(s.slice(p - 1, p + 3).map((x) => [x.op, x.strs?.[0]])).toEqual([[Op.CHDIR, '/s/m'], [Op.PIVOT_ROOT, '.'], [Op.UMOUNT2, '.'], [Op.CHDIR, '/']]);
+    // every mount under the new root happens before the pivot; masks after (they use container paths)
+    const lastHostMount = Math.max(...s.map((x, i) => (x.op === Op.MOUNT && x.strs?.[1].startsWith('/s/m') ? i : -1)));
+    expect(lastHostMount).toBeLessThan(p);
+    expect(idx(s, (x) => x.strs?.[1] === '/proc/kcore')).toBeGreaterThan(p);
+  });
+
+  it('joins the cgroup (SYNC) before unsharing the cgroup namespace, and both before exec', () => {
+    const s = plan();
+    const sync = idx(s, (x) => x.op === Op.SYNC);
+    const cg = idx(s, (x) => x.op === Op.UNSHARE);
+    expect(sync).toBeGreaterThan(0);
+    expect(cg).toBe(sync + 1);
+    expect(cg).toBeLessThan(idx(s, (x) => x.op === Op.EXEC));
+  });
+
+  it('drops the bounding set before setuid, sets no_new_privs, and loads seccomp last before exec', () => {
+    const s = plan({ uid: 1000, gid: 1000 });
+    const bset = idx(s, (x) => x.op === Op.CAPBSET);
+    const setuid = idx(s, (x) => x.op === Op.SETUID);
+    expect(bset).toBeLessThan(setuid);
+    expect(idx(s, (x) => x.op === Op.KEEPCAPS)).toBeLessThan(setuid);
+    const capset = s.find((x) => x.op === Op.CAPSET)!;
+    expect(capset.ints).toEqual([0, 0, 0]); // non-root: nothing in effect
+    expect(idx(s, (x) => x.op === Op.NO_NEW_PRIVS)).toBeGreaterThan(setuid);
+    expect(s[s.length - 2].op).toBe(Op.SECCOMP);
+    expect(s[s.length - 1].op).toBe(Op.EXEC);
+  });
+
+  it('lays out exec as argv, env and PATH directories', () => {
+    const e = plan().at(-1)!;
+    expect(e.ints).toEqual([3, 1, 2]);
+    expect(e.strs).toEqual(['sh', '-c', 'x', 'PATH=/bin:/usr/bin', '/bin', '/usr/bin']);
+  });
+
+  it('makes -v :ro a bind plus a read-only remount, and --read-only remounts /', () => {
+    const s = plan({ mounts: [{ source: '/h', destination: '/a/b', readonly: true }], readonlyRootfs: true });
+    const binds = s.filter((x) => x.op === Op.MOUNT && x.strs?.[1] === '/s/m/a/b');
+    expect(binds.map((b) => b.ints![0])).toEqual([MS.MS_BIND | MS.MS_REC, MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC]);
+    expect(s.some((x) => x.op === Op.MKDIR && x.strs?.[0] === '/s/m/a')).toBe(true);
+    expect(s.some((x) => x.op === Op.MOUNT && x.strs?.[1] === '/' && x.ints![0] === (MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY))).toBe(true);
+  });
+
+  it('--privileged: no masks, no seccomp step when unconfined', () => {
+    const s = plan({ privileged: true, seccomp: undefined });
+    expect(s.some((x) => x.strs?.[1] === '/proc/kcore')).toBe(false);
+    expect(s.some((x) => x.op === Op.SECCOMP)).toBe(false);
+  });
+
+  it('-t: the console step comes after pivot_root (it opens the container\'s own /dev/ptmx)', () => {
+    const s = plan({ tty: true, ttySize: { rows: 30, cols: 100 } });
+    const c = idx(s, (x) => x.op === Op.CONSOLE);
+    expect(c).toBeGreaterThan(idx(s, (x) => x.op === Op.PIVOT_ROOT));
+    expect(s[c].ints).toEqual([30, 100]);
+  });
+});

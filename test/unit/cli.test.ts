@@ -1,0 +1,54 @@
+// CLI parsing, without running anything: commander wiring of `run` and the --X=json rewriting.
+import { describe, expect, it } from 'vitest';
+import { buildProgram, preprocessArgv, reportError } from '../../src/cli/program';
+import { MinidockError } from '../../src/errors';
+
+function parseRun(argv: string[]) {
+  const program = buildProgram();
+  let got: { rootfs: string; cmd: string[]; flags: Record<string, unknown> } | undefined;
+  program.commands.find((c) => c.name() === 'run')!.action((rootfs: string, cmd: string[], flags: Record<string, unknown>) => {
+    got = { rootfs, cmd, flags };
+  });
+  program.parse(preprocessArgv(argv, program), { from: 'user' });
+  return got!;
+}
+
+describe('minidock run flags', () => {
+  it('separates minidock flags from the container command', () => {
+    const r = parseRun(['run', '-it', '-e', 'A=1', '-e', 'B=2', '--trace=json', '-v', '/a:/b:ro', './rootfs', 'sh', '-c', 'ls -l', '--trace=json', '-e']);
+    expect(r.rootfs).toBe('./rootfs');
+    expect(r.cmd).toEqual(['sh', '-c', 'ls -l', '--trace=json', '-e']);
+    expect(r.flags).toMatchObject({ interactive: true, tty: true, env: ['A=1', 'B=2'], traceFormat: 'json', volume: ['/a:/b:ro'] });
+  });
+
+  it('takes --trace alone without swallowing ROOTFS', () => {
+    const r = parseRun(['run', '--trace', './rootfs', 'true']);
+    expect(r.flags.trace).toBe(true);
+    expect(r.rootfs).toBe('./rootfs');
+  });
+
+  it('keeps option values that look like --trace=json', () => {
+    const program = buildProgram();
+    expect(preprocessArgv(['run', '-e', '--trace=json', '--stats=json', 'r', 'c'], program)).toEqual(['run', '-e', '--trace=json', '--stats-format=json', 'r', 'c']);
+  });
+
+  it('has Docker\'s spellings and the class handouts\' aliases', () => {
+    const r = parseRun(['run', '-m', '50M', '--cpus', '0.5', '--cpu', '25', '--pids', '10', '--pids-limit', '5', '-h', 'box', '-u', '1000', '-w', '/tmp', '--rm', './r', 'x']);
+    expect(r.flags).toMatchObject({ memory: '50M', cpus: '0.5', cpu: '25', pids: '10', pidsLimit: '5', hostname: 'box', user: '1000', workdir: '/tmp', rm: true });
+  });
+});
+
+describe('reportError', () => {
+  it('turns errors into one line and Docker exit codes', () => {
+    const writes: string[] = [];
+    const orig = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (writes.push(s), true)) as typeof process.stderr.write;
+    try {
+      expect(reportError(new MinidockError('bad thing'))).toBe(125);
+      expect(reportError(new MinidockError('not found', 127))).toBe(127);
+    } finally {
+      process.stderr.write = orig;
+    }
+    expect(writes).toEqual(['minidock: bad thing\n', 'minidock: not found\n']);
+  });
+});

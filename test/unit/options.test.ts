@@ -1,0 +1,161 @@
+// From flags to a ContainerSpec: validation and Docker's rules, without root.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MinidockError } from '../../src/errors';
+import { parseEnvFile, parseSecurityOpts, parseUlimit, parseUser, parseVolume, specFromFlags, type RunFlags } from '../../src/runtime/options';
+import { scopedResolve } from '../../src/runtime/paths';
+import { resolveCaps, capMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
+
+let root: string;
+let host: string;
+const ID = 'a'.repeat(64);
+const noSeccomp = () => ({});
+const spec = (args: string[], f: RunFlags = {}) => specFromFlags(ID, root, args, f, noSeccomp);
+const errorOf = (fn: () => unknown): MinidockError => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MinidockError);
+    return e as MinidockError;
+  }
+  throw new Error('expected a MinidockError');
+};
+
+beforeAll(() => {
+  const base = mkdtempSync(join(tmpdir(), 'minidock-opts-'));
+  root = join(base, 'rootfs');
+  host = join(base, 'host');
+  for (const d of ['etc', 'bin', 'data', 'home/user', 'real']) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(host);
+  writeFileSync(join(host, 'file.txt'), 'x');
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nusers:x:100:user\nuser:x:1000:\nwheel:x:10:root,user\n');
+  writeFileSync(join(root, 'etc/hostname'), 'x\n');
+  symlinkSync('/etc', join(root, 'link-to-etc'));
+  symlinkSync('../../../../../../real', join(root, 'climb'));
+});
+afterAll(() => rmSync(join(root, '..'), { recursive: true, force: true }));
+
+describe('specFromFlags', () => {
+  it('fills Docker-like defaults', () => {
+    const s = spec(['sh']);
+    expect(s.hostname).toBe(ID.slice(0, 12));
+    expect(s.cwd).toBe('/');
+    expect(s.uid).toBe(0);
+    expect(s.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${ID.slice(0, 12)}`, 'HOME=/root']);
+    expect(s.capabilities).toEqual(DOCKER_DEFAULT_CAPS.slice().sort((a, b) => capMask([a]) < capMask([b]) ? -1 : 1));
+    expect(s.noNewPrivileges).toBe(true);
+    expect(s.stopTimeoutSec).toBe(10);
+    expect(s.maskedPaths).toContain('/proc/kcore');
+  });
+
+  it('applies -e over --env-file over defaults, and -e KEY copies from the host', () => {
+    const file = join(host, 'env');
+    writeFileSync(file, '# c\nA=file\nB=file\n\n');
+    process.env.MINIDOCK_TEST_COPIED = 'copied';
+    const s = spec(['sh'], { envFile: [file], env: ['B=cli', 'MINIDOCK_TEST_COPIED', 'MINIDOCK_TEST_UNSET', 'PATH=/bin'] });
+    expect(s.env).toContain('A=file');
+    expect(s.env).toContain('B=cli');
+    expect(s.env).toContain('MINIDOCK_TEST_COPIED=copied');
+    expect(s.env.some((e) => e.startsWith('MINIDOCK_TEST_UNSET'))).toBe(false);
+    expect(s.env.filter((e) => e.startsWith('PATH='))).toEqual(['PATH=/bin']);
+  });
+
+  it('rejects bad input with one clear line (exit 125)', () => {
+    const cases: Array<[() => unknown, RegExp]> = [
+      [() => specFromFlags(ID, '/no/such', ['sh'], {}, noSeccomp), /^rootfs \/no\/such: no such directory/],
+      [() => specFromFlags(ID, join(host, 'file.txt'), ['sh'], {}, noSeccomp), /not a directory/],
+      [() => spec([]), /^no command given/],
+      [() => spec(['sh'], { env: ['1BAD=x'] }), /^-e "1BAD=x": the variable name/],
+      [() => spec(['sh'], { workdir: 'rel' }), /^-w rel: the working directory must be an absolute path/],
+      [() => spec(['sh'], { hostname: 'has space' }), /^--hostname has space:/],
+      [() => spec(['sh'], { stopTimeout: '-3' }), /^--stop-timeout -3:/],
+      [() => spec(['sh'], { securityOpt: ['apparmor=x'] }), /^--security-opt apparmor=x: unknown option/],
+      [() => spec(['sh'], { capAdd: ['NOT_A_CAP'] }), /^--cap-add NOT_A_CAP: unknown capability/],
+      [() => spec(['sh'], { envFile: ['/no/such/file'] }), /^--env-file \/no\/such\/file: ENOENT/],
+    ];
+    for (const [fn, re] of cases) {
+      const e = errorOf(fn);
+      expect(e.code).toBe(125);
+      expect(e.message).toMatch(re);
+      expect(e.message).not.toContain('\n');
+    }
+  });
+});
+
+describe('-u', () => {
+  it('resolves names and numbers in the container\'s /etc/passwd and /etc/group', () => {
+    expect(parseUser(root, 'user')).toEqual({ uid: 1000, gid: 1000, home: '/home/user', groups: [1000, 100, 10] });
+    expect(parseUser(root, '1000:100')).toMatchObject({ uid: 1000, gid: 100 });
+    expect(parseUser(root, 'user:wheel')).toMatchObject({ uid: 1000, gid: 10 });
+    // a uid missing from /etc/passwd runs with gid 0 (Docker)
+    expect(parseUser(root, '4242')).toEqual({ uid: 4242, gid: 0, home: '/', groups: [0] });
+    expect(errorOf(() => parseUser(root, 'ghost')).message).toMatch(/no user "ghost"/);
+    expect(errorOf(() => parseUser(root, 'user:nogroup')).message).toMatch(/no group "nogroup"/);
+  });
+});
+
+describe('-v', () => {
+  it('parses HOST:CONTAINER[:ro]', () => {
+    expect(parseVolume(root, `${host}:/data`)).toEqual({ source: host, destination: '/data', readonly: false, isFile: false });
+    expect(parseVolume(root, `${host}:/new/dir:ro`)).toEqual({ source: host, destination: '/new/dir', readonly: true, isFile: false });
+    expect(parseVolume(root, `${host}/file.txt:/etc/hostname`)).toMatchObject({ destination: '/etc/hostname', isFile: true });
+  });
+
+  it('resolves symlinks inside the rootfs, never on the host', () => {
+    expect(parseVolume(root, `${host}:/link-to-etc/sub`).destination).toBe('/etc/sub');
+    expect(parseVolume(root, `${host}:/climb`).destination).toBe('/real');
+  });
+
+  it('refuses bad specs', () => {
+    expect(errorOf(() => parseVolume(root, 'x')).message).toMatch(/use HOST_PATH:CONTAINER_PATH/);
+    expect(errorOf(() => parseVolume(root, `${host}:/d:rx`)).message).toMatch(/unknown mode "rx"/);
+    expect(errorOf(() => parseVolume(root, `${host}:rel`)).message).toMatch(/container path must be absolute/);
+    expect(errorOf(() => parseVolume(root, `${host}:/`)).message).toMatch(/cannot mount over the container's root/);
+    expect(errorOf(() => parseVolume(root, `${host}/file.txt:/data`)).message).toMatch(/is a file but \/data is a directory/);
+  });
+});
+
+describe('scopedResolve', () => {
+  it('follows absolute links from the container root and clamps ..', () => {
+    expect(scopedResolve(root, '/link-to-etc/passwd')).toEqual({ inner: '/etc/passwd', kind: 'file' });
+    expect(scopedResolve(root, '/../../etc')).toEqual({ inner: '/etc', kind: 'dir' });
+    expect(scopedResolve(root, '/climb')).toEqual({ inner: '/real', kind: 'dir' });
+    expect(scopedResolve(root, '/nope/a/../b')).toEqual({ inner: '/nope/b', kind: 'missing' });
+  });
+});
+
+describe('--ulimit and --security-opt', () => {
+  it('never asks for a hard limit above the caller\'s', () => {
+    const hard = () => 4096;
+    expect(parseUlimit('nofile=1024:2048', hard)).toEqual({ type: 'nofile', soft: 1024, hard: 2048 });
+    expect(parseUlimit('nproc=50', hard)).toEqual({ type: 'nproc', soft: 50, hard: 50 });
+    expect(errorOf(() => parseUlimit('nofile=1024:1048576', hard)).message).toMatch(/above minidock's own hard limit 4096 .*CAP_SYS_RESOURCE/);
+    expect(errorOf(() => parseUlimit('nofile=10:5', hard)).message).toMatch(/soft limit is above the hard limit/);
+    expect(errorOf(() => parseUlimit('bogus=1', hard)).message).toMatch(/unknown limit "bogus"/);
+  });
+
+  it('reads seccomp and no-new-privileges options', () => {
+    expect(parseSecurityOpts([])).toEqual({ noNewPrivileges: true, seccomp: 'default' });
+    expect(parseSecurityOpts(['seccomp=unconfined', 'no-new-privileges=false'])).toEqual({ noNewPrivileges: false, seccomp: 'unconfined' });
+    expect(parseSecurityOpts(['seccomp=/p.json'])).toEqual({ noNewPrivileges: true, seccomp: { file: '/p.json' } });
+  });
+
+  it('reads env files', () => {
+    const f = join(host, 'env2');
+    writeFileSync(f, 'X=1\r\n# no\n  Y=two words  \n');
+    expect(parseEnvFile(f)).toEqual(['X=1', 'Y=two words']);
+  });
+});
+
+describe('capabilities', () => {
+  it('follows Docker\'s add/drop rules', () => {
+    expect(resolveCaps([], ['ALL'], false)).toEqual([]);
+    expect(resolveCaps(['net_admin'], ['ALL'], false)).toEqual(['CAP_NET_ADMIN']);
+    expect(resolveCaps([], ['CAP_NET_RAW', 'chown'], false)).not.toContain('CAP_NET_RAW');
+    expect(resolveCaps([], [], true).length).toBe(41);
+    expect(capMask(['CAP_CHOWN', 'CAP_SYS_ADMIN'])).toBe((1n << 0n) | (1n << 21n));
+  });
+});
