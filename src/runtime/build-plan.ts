@@ -1,5 +1,6 @@
 // buildPlan(): a ContainerSpec becomes the ordered list of steps the C child runs.
 // The order is the whole lesson of a container launch; each step says why it is there.
+import { readdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { CLONE, MS, MNT_DETACH, RLIMIT } from '../sys/constants.js';
 import { capMask } from './capabilities.js';
@@ -21,6 +22,33 @@ export function cloneFlags(): number {
 }
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+/** Not copied into a --privileged container's /dev: it gets its own pts, shm and mqueue, and ptmx
+ * is a symlink to its own pts/ptmx. */
+const HOST_DEV_SKIP = new Set(['pts', 'shm', 'mqueue', 'ptmx', ...DEVICES]);
+
+/**
+ * --privileged: every character and block device of the host's /dev (recursively, e.g. net/tun),
+ * as paths relative to /dev. Like Docker, minidock then fills the container's own tmpfs /dev with
+ * them, rather than binding the host's /dev itself: writes to the container's /dev (new nodes,
+ * symlinks) must not land in the host's.
+ */
+export function hostDevices(dir = '/dev', rel = ''): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(posix.join(dir, rel), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (!rel && HOST_DEV_SKIP.has(e.name)) continue;
+    if (e.isCharacterDevice() || e.isBlockDevice()) out.push(r);
+    else if (e.isDirectory() && !e.isSymbolicLink()) out.push(...hostDevices(dir, r));
+  }
+  return out.sort();
+}
+
 const MASKED_DIRS = new Set(['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']);
 
 /** Escape a path for overlayfs mount options, where ',' separates options and ':' separates lowerdirs. */
@@ -28,9 +56,23 @@ export function overlayPath(p: string): string {
   return p.replace(/\\/g, '\\\\').replace(/,/g, '\\,').replace(/:/g, '\\:');
 }
 
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
+/**
+ * @param selfJoin cgroup v1 `tasks` files the child writes "0" into, joining its own cgroups (empty:
+ *   the parent joins it by pid instead — cgroup v2, where cgroup.procs takes only whole processes).
+ */
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = []): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
+
+  // 0. Join the cgroups, first of all, so that everything below is already accounted and limited.
+  //    Why the child writes "0" into `tasks` itself rather than minidock writing its pid into
+  //    cgroup.procs: moving another process takes the kernel's global cgroup_threadgroup_rwsem for
+  //    writing, which waits for an RCU grace period (10-30 ms measured here: the largest single cost
+  //    of a launch). A single-threaded task moving itself ("0" = me, one thread) skips that lock
+  //    (cgroup_procs_write_start in kernel/cgroup/cgroup.c): 0.1 ms.
+  for (const f of selfJoin) {
+    add({ op: Op.WRITE_FILE, strs: [f, '0'], why: 'join this cgroup: "0" moves the writing thread itself, without the global lock', phase: 'cgroup' });
+  }
   const m = (p: string): string => posix.join(dirs.merged, p);
   const mount = (phase: Step['phase'], why: string, src: string, target: string, fstype: string, flags: number, data = '', f = 0): void =>
     add({ op: Op.MOUNT, strs: [src, target, fstype, data], ints: [flags], flags: f, why, phase });
@@ -55,8 +97,8 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
   mkdir('mounts', m('/proc'));
   mount('mounts', 'procfs of the new PID namespace: ps shows only the container', 'proc', m('/proc'), 'proc', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
   mkdir('mounts', m('/sys'));
-  mount('mounts', 'sysfs, read-only; in a new network namespace it lists only its own devices', 'sysfs', m('/sys'), 'sysfs',
-    MS.MS_RDONLY | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
+  mount('mounts', spec.privileged ? 'sysfs, read-write (--privileged, as Docker)' : 'sysfs, read-only; in a new network namespace it lists only its own devices', 'sysfs', m('/sys'), 'sysfs',
+    (spec.privileged ? 0 : MS.MS_RDONLY) | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
 
   // 4. A minimal /dev: a tmpfs with a few host devices bind-mounted in, never the host's whole /dev.
   mkdir('mounts', m('/dev'));
@@ -64,6 +106,20 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
   for (const d of DEVICES) {
     add({ op: Op.TOUCH, strs: [m(`/dev/${d}`)], ints: [0o666], why: `bind-mount target for /dev/${d}`, phase: 'mounts' });
     mount('mounts', `the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND);
+  }
+  if (spec.privileged) {
+    // --privileged: every host device too (the devices cgroup is not restricted either).
+    const made = new Set<string>();
+    for (const d of hostDevices()) {
+      const parts = d.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const sub = parts.slice(0, i).join('/');
+        if (!made.has(sub)) mkdir('mounts', m(`/dev/${sub}`), 0o755, `--privileged: /dev/${sub}`);
+        made.add(sub);
+      }
+      add({ op: Op.TOUCH, strs: [m(`/dev/${d}`)], ints: [0o600], why: `--privileged: bind-mount target for /dev/${d}`, phase: 'mounts' });
+      mount('mounts', `--privileged: the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND, '', F.IGNORE_ENOENT);
+    }
   }
   mkdir('mounts', m('/dev/pts'));
   mount('mounts', 'a new devpts instance: the container sees only its own ptys', 'devpts', m('/dev/pts'), 'devpts',
@@ -123,7 +179,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs): Step[] {
   if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
+  add({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us (it may still abort the launch)' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
   add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
 
   // 11. Resource limits of the process (not cgroups): setrlimit.

@@ -5,18 +5,19 @@
 //   TS   write the child's pid into the cgroup, then release it (the child waits at SYNC)
 //   C    child: ... unshare(CGROUP), caps, seccomp, execve; EOF on the report pipe == exec happened
 //   TS   relay the pty (-t), forward signals, wait for the exit status, report OOM, clean up
-import { closeSync, mkdirSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { signalName, SIGNALS } from '../sys/constants.js';
-import { mdLastFd, mdReaper, mdRecvFd, mdSpawn } from '../sys/native.js';
+import { mdLastFd, mdReaper, mdRecvFd, mdSpawn, mdStartMonitor, packageRoot } from '../sys/native.js';
 import { buildPlan, cloneFlags, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir } from './state.js';
+import { createContainer, procStart, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
@@ -26,6 +27,37 @@ export interface LaunchOptions {
   timeline: Timeline;
   /** called when exec succeeded: e.g. to start relaying a pty */
   onStarted?: (pid: number) => void;
+  /** --rm: remove the container when it exits (otherwise it stays, "exited", as in Docker) */
+  autoRemove?: boolean;
+}
+
+/**
+ * Test hook: MINIDOCK_TEST_KILL_AT=<phase> makes minidock SIGKILL itself at that point of a launch,
+ * so that tests can prove `minidock gc` cleans up after a launcher that died at any moment.
+ * Phases: dirs, cgroup, monitor (run -d), clone, join, exec.
+ */
+export function killPoint(phase: string): void {
+  if (process.env.MINIDOCK_TEST_KILL_AT === phase) process.kill(process.pid, 'SIGKILL');
+}
+
+/** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`. */
+function layerDirs(root: string, dir: string): { dirs: LayerDirs; populate: (at: string) => void } {
+  // If the state root itself is on overlayfs (minidock running inside a container), upper/work
+  // cannot live there: they go on a tmpfs mounted by the child.
+  const onOverlay = statfsSync(root).type === OVERLAYFS_SUPER_MAGIC;
+  const layer = onOverlay ? posix.join(dir, 'layer') : dir;
+  const dirs: LayerDirs = { merged: posix.join(dir, 'merged'), upper: posix.join(layer, 'upper'), work: posix.join(layer, 'work') };
+  if (onOverlay) dirs.tmpfsFor = layer;
+  const populate = (at: string): void => {
+    mkdirSync(posix.join(at, 'merged'));
+    if (onOverlay) {
+      mkdirSync(posix.join(at, 'layer'));
+    } else {
+      mkdirSync(posix.join(at, 'upper'));
+      mkdirSync(posix.join(at, 'work'), { mode: 0o700 });
+    }
+  };
+  return { dirs, populate };
 }
 
 export interface LaunchOutcome {
@@ -37,10 +69,12 @@ export interface LaunchOutcome {
   steps: Step[];
   records: ChildRecord[];
   rusage?: { utimeUs: number; stimeUs: number; maxRssKb: number };
+  /** the container's first process, as a host pid (report.ts matches it against the kernel's OOM victims) */
+  pid?: number;
 }
 
 /** Read a pipe to EOF without blocking the event loop (libuv polls it; no thread-pool read). */
-function readAll(fd: number): Promise<Buffer> {
+export function readAll(fd: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = new Socket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
@@ -50,7 +84,7 @@ function readAll(fd: number): Promise<Buffer> {
   });
 }
 
-function parseRecords(buf: Buffer): ChildRecord[] {
+export function parseRecords(buf: Buffer): ChildRecord[] {
   const out: ChildRecord[] = [];
   for (let o = 0; o + 24 <= buf.length; o += 24) {
     out.push({ step: buf.readUInt32LE(o), err: buf.readInt32LE(o + 4), t0: buf.readBigUInt64LE(o + 8), t1: buf.readBigUInt64LE(o + 16) });
@@ -77,6 +111,7 @@ export function stepError(step: Step | undefined, err: number, spec: ContainerSp
     [Op.CAPSET]: 'capset', [Op.NO_NEW_PRIVS]: 'prctl(PR_SET_NO_NEW_PRIVS)', [Op.SECCOMP]: 'seccomp', [Op.SETGROUPS]: 'setgroups',
     [Op.SETGID]: 'setresgid', [Op.SETUID]: 'setresuid', [Op.KEEPCAPS]: 'prctl(PR_SET_KEEPCAPS)', [Op.SYNC]: 'read(sync pipe)',
     [Op.CLOSE_FDS]: 'close_range', [Op.STDIO]: 'stdio setup', [Op.WRITE_FILE]: 'write', [Op.CONSOLE]: 'console (pty)',
+    [Op.SETNS]: 'setns', [Op.FORK]: 'clone(CLONE_PARENT)',
   } as Record<number, string>)[step.op];
   let hint = step.why;
   if (step.op === Op.PIVOT_ROOT && err === 22) hint = 'the new root must be a mount point, and "/" must not be shared (the plan makes it private first)';
@@ -89,7 +124,7 @@ export function stepError(step: Step | undefined, err: number, spec: ContainerSp
   return new MinidockError(`${call}(${path}): ${name} — ${hint}`);
 }
 
-function exitCodeOf(status: number): { code: number; signal?: number } {
+export function exitCodeOf(status: number): { code: number; signal?: number } {
   const sig = status & 0x7f;
   if (sig === 0) return { code: (status >> 8) & 0xff };
   return { code: 128 + sig, signal: sig };
@@ -103,31 +138,32 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
   let reaped = false;
   let killTimer: NodeJS.Timeout | undefined;
   const cleanups: Array<() => void> = [];
+  let started = false;
+  let state: ContainerState = { status: 'created', autoRemove: !!opts.autoRemove };
   try {
-    // 1. Directories for the overlay. If the state root itself is on overlayfs (minidock running
-    //    inside a container), upper/work cannot live there: they go on a tmpfs mounted by the child.
+    // 1. The container's directory in the state store (config.json, state.json "created") with
+    //    the overlay's directories. Without --rm it stays after the exit, as in Docker.
     mkdirSync(posix.join(opts.root, 'containers'), { recursive: true, mode: 0o711 });
-    mkdirSync(dir, { mode: 0o700 });
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
-    const onOverlay = statfsSync(opts.root).type === OVERLAYFS_SUPER_MAGIC;
-    const layer = onOverlay ? posix.join(dir, 'layer') : dir;
-    const dirs: LayerDirs = { merged: posix.join(dir, 'merged'), upper: posix.join(layer, 'upper'), work: posix.join(layer, 'work') };
-    mkdirSync(dirs.merged);
-    if (onOverlay) {
-      mkdirSync(layer);
-      dirs.tmpfsFor = layer;
-    } else {
-      mkdirSync(dirs.upper);
-      mkdirSync(dirs.work, { mode: 0o700 });
-    }
+    const { dirs, populate } = layerDirs(opts.root, dir);
+    await createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
+    cleanups.push(() => {
+      if (opts.autoRemove || !started) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    });
+    state = { ...state, launcherPid: process.pid, launcherStart: procStart('self') };
     tl.mark('directories');
+    killPoint('dirs');
 
     // 2. The cgroup, with its limits, before the process exists.
-    cgroup = createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent });
+    cgroup = createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
+    state = { ...state, cgroupPaths: cgroup.paths };
+    writeState(dir, state); // gc finds the cgroup from here if we die
     tl.mark('cgroup create + limits');
+    killPoint('cgroup');
 
     // 3. The plan, then clone.
-    const steps = buildPlan(spec, dirs);
+    // v1: the child joins its own cgroups (writing "0" to tasks; see build-plan.ts); v2: we do.
+    const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+    const steps = buildPlan(spec, dirs, selfJoin);
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
     // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
@@ -165,13 +201,17 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       return b;
     });
     tl.mark('clone');
+    killPoint('clone');
 
     // 4. Join the cgroup BEFORE exec: from the first instruction of the container's program, its
     //    memory, CPU and pids are accounted and limited. The child is parked at its SYNC step.
     let released = false;
     try {
-      cgroup.join(pid);
-      tl.mark('cgroup join');
+      if (!selfJoin.length) {
+        cgroup.join(pid);
+        tl.mark('cgroup join');
+      }
+      killPoint('join');
       writeSync(syncFd, 'G');
       released = true;
     } finally {
@@ -196,6 +236,11 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       relay = (await import('./tty.js')).startRelay(master); // loaded only for -t
       cleanups.push(() => relay?.stop());
     }
+    started = true;
+    // Foreground: this minidock is the container's monitor (ps lists it; gc knows it by pid + start).
+    state = { ...state, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: state.launcherStart, startedAt: new Date().toISOString() };
+    writeState(dir, state);
+    killPoint('exec');
     opts.onStarted?.(pid);
 
     // 5. Wait for the exit status (signals are being forwarded, see above).
@@ -208,8 +253,12 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     const { code, signal } = exitCodeOf(status);
     const stats = cgroup.stats();
     const oomKilled = signal === SIGNALS.SIGKILL && (stats.oomKills ?? 0) > 0;
+    if (!opts.autoRemove) {
+      state = { ...state, status: 'exited', finishedAt: new Date().toISOString(), exitCode: code, signal, oomKilled, oomKills: stats.oomKills ?? 0 };
+      writeState(dir, state);
+    }
     return {
-      exitCode: code, signal, oomKilled, stats, cgroup, steps, records,
+      exitCode: code, signal, oomKilled, stats, cgroup, steps, records, pid,
       rusage: { utimeUs: Number(exit.readBigInt64LE(8)), stimeUs: Number(exit.readBigInt64LE(16)), maxRssKb: Number(exit.readBigInt64LE(24)) },
     };
   } finally {
@@ -226,6 +275,109 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       } catch { /* best effort; gc catches the rest */ }
     }
     tl.mark('cleanup');
+  }
+}
+
+// ---- run -d ----
+
+/** Path of the C monitor (native/monitor.c), built by `make -C native`. */
+export function monitorPath(): string {
+  return posix.join(packageRoot(), 'native', 'build', 'minidock-monitor');
+}
+
+function readFull(fd: number, n: number, what: string): Buffer {
+  const buf = Buffer.alloc(n);
+  let got = 0;
+  while (got < n) {
+    let r: number;
+    try {
+      r = readSync(fd, buf, got, n - got, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
+      throw e;
+    }
+    if (r === 0) throw new MinidockError(`the monitor exited before it sent ${what} — see ${monitorPath()}; minidock gc removes what is left`);
+    got += r;
+  }
+  return buf;
+}
+
+/**
+ * Start a detached container. The C monitor (native/monitor.c) becomes its parent and stays; this
+ * process leaves as soon as the container has exec'd, or with the failing step's error. The
+ * conversation on the control socket is described at the top of monitor.c.
+ * Returns the container's entry; its state is "running" by then (or already "exited").
+ */
+export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): Promise<Entry> {
+  const tl = opts.timeline;
+  const dir = containerDir(opts.root, spec.id);
+  let cgroup: Cgroup | undefined;
+  let ctl = -1;
+  let ok = false;
+  try {
+    mkdirSync(posix.join(opts.root, 'containers'), { recursive: true, mode: 0o711 });
+    const { dirs, populate } = layerDirs(opts.root, dir);
+    const entry = await createContainer(opts.root, spec, { detached: true, autoRemove: !!opts.autoRemove, populate });
+    const state: ContainerState = { ...entry.state!, status: 'created' };
+    tl.mark('directories');
+    killPoint('dirs');
+
+    cgroup = createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
+    writeState(dir, { ...state, cgroupPaths: cgroup.paths });
+    tl.mark('cgroup create + limits');
+    killPoint('cgroup');
+
+    const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+    const steps = buildPlan(spec, dirs, selfJoin);
+    const bytes = encodePlan(steps);
+    tl.mark('plan built + encoded');
+
+    // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
+    const oomFile = cgroup.paths.map((p) => posix.join(p, cgroup!.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
+    const argv = [monitorPath(), dir, String(cloneFlags()), ...(opts.autoRemove ? ['--rm'] : []), ...(oomFile ? ['--oom', oomFile] : []),
+      ...cgroup.paths.flatMap((p) => ['--cgroup', p])];
+    const mpid = mdStartMonitor(argv);
+    if (mpid < 0) throw new MinidockError(`posix_spawn(${monitorPath()}): ${errnoName(-mpid)} — run \`npm run build\` (make -C native builds the monitor)`);
+    ctl = mdLastFd(0);
+    tl.mark('monitor started');
+    killPoint('monitor');
+
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(bytes.length);
+    writeSync(ctl, len);
+    writeSync(ctl, bytes);
+    const pid = readFull(ctl, 4, 'the container pid').readInt32LE(0);
+    if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET) in the monitor: ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
+    tl.mark('clone (in the monitor)');
+    killPoint('clone');
+
+    // Join the cgroup before exec (v2; on v1 the child joined itself), then release the child.
+    if (!selfJoin.length) {
+      cgroup.join(pid);
+      tl.mark('cgroup join');
+    }
+    killPoint('join');
+    writeSync(ctl, 'G');
+
+    const n = readFull(ctl, 4, 'the step records').readUInt32LE(0);
+    const records = parseRecords(n ? readFull(ctl, n * 24, 'the step records') : Buffer.alloc(0));
+    tl.mark('child ran the plan');
+    tl.child(steps, records);
+    const last = records[records.length - 1];
+    if (!last || last.err > 0) throw stepError(last ? steps[last.step] : undefined, last?.err ?? 0, spec);
+    killPoint('exec');
+
+    writeSync(ctl, 'A'); // we will print the ID: from now on the container is the user's
+    readFull(ctl, 1, 'its "running" state');
+    ok = true;
+    tl.mark('monitor took over');
+    return entry;
+  } finally {
+    if (ctl >= 0) closeSync(ctl); // before 'A', EOF tells the monitor to kill the container and go
+    if (!ok) {
+      cgroup?.destroy();
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    }
   }
 }
 

@@ -39,6 +39,15 @@ describe('buildPlan', () => {
     expect(idx(s, (x) => x.strs?.[1] === '/proc/kcore')).toBeGreaterThan(p);
   });
 
+  it('v1: the child joins its own cgroups first, by writing "0" to each tasks file', () => {
+    const s = buildPlan(base, dirs, ['/sys/fs/cgroup/memory/c/tasks', '/sys/fs/cgroup/pids/c/tasks']);
+    expect(s.slice(0, 2).map((x) => [x.op, ...(x.strs ?? [])])).toEqual([
+      [Op.WRITE_FILE, '/sys/fs/cgroup/memory/c/tasks', '0'],
+      [Op.WRITE_FILE, '/sys/fs/cgroup/pids/c/tasks', '0'],
+    ]);
+    expect(plan().some((x) => x.op === Op.WRITE_FILE)).toBe(false);
+  });
+
   it('joins the cgroup (SYNC) before unsharing the cgroup namespace, and both before exec', () => {
     const s = plan();
     const sync = idx(s, (x) => x.op === Op.SYNC);
