@@ -21,6 +21,17 @@ export function cloneFlags(): number {
   return CLONE.CLONE_NEWPID | CLONE.CLONE_NEWNS | CLONE.CLONE_NEWUTS | CLONE.CLONE_NEWIPC | CLONE.CLONE_NEWNET;
 }
 
+/**
+ * The vfork launch, as glibc's posix_spawn does it: CLONE_VM shares Node's address space with the
+ * child instead of copying it, and CLONE_VFORK suspends the calling thread until the child execs
+ * (or exits). A plain clone() of Node (~45 MB) makes every page Node then writes take a copy-on-write
+ * fault. Safe here because the child only reads its parsed plan and writes its own stack (it never
+ * allocates), and the suspended thread is the one whose TLS (errno) the child borrows.
+ * Used when the child needs nothing from minidock before exec: on cgroup v1, where it joins its
+ * cgroups itself.
+ */
+export const VFORK_FLAGS = CLONE.CLONE_VM | CLONE.CLONE_VFORK;
+
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 /** Not copied into a --privileged container's /dev: it gets its own pts, shm and mqueue, and ptmx
  * is a symlink to its own pts/ptmx. */
@@ -57,10 +68,12 @@ export function overlayPath(p: string): string {
 }
 
 /**
+ * @param opts.noSync leave out the SYNC step: the child runs to execve without waiting for minidock
+ *   (the vfork launch: minidock is suspended until the exec anyway).
  * @param selfJoin cgroup v1 `tasks` files the child writes "0" into, joining its own cgroups (empty:
  *   the parent joins it by pid instead — cgroup v2, where cgroup.procs takes only whole processes).
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = []): Step[] {
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { noSync?: boolean } = {}): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -179,7 +192,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  add({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us (it may still abort the launch)' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
+  if (!opts.noSync) add({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us (it may still abort the launch)' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
   add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
 
   // 11. Resource limits of the process (not cgroups): setrlimit.

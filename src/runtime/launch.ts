@@ -12,7 +12,7 @@ import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { signalName, SIGNALS } from '../sys/constants.js';
 import { mdLastFd, mdReaper, mdRecvFd, mdSpawn, mdStartMonitor, packageRoot } from '../sys/native.js';
-import { buildPlan, cloneFlags, type LayerDirs } from './build-plan.js';
+import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
@@ -163,7 +163,8 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // 3. The plan, then clone.
     // v1: the child joins its own cgroups (writing "0" to tasks; see build-plan.ts); v2: we do.
     const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
-    const steps = buildPlan(spec, dirs, selfJoin);
+    const vfork = selfJoin.length > 0; // nothing to wait for before exec: see VFORK_FLAGS
+    const steps = buildPlan(spec, dirs, selfJoin, { noSync: vfork });
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
     // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
@@ -186,7 +187,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       for (const s of sigs) process.off(s, forward);
       if (killTimer) clearTimeout(killTimer);
     });
-    pid = mdSpawn(bytes, cloneFlags());
+    pid = mdSpawn(bytes, cloneFlags() | (vfork ? VFORK_FLAGS : 0));
     if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET): ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
     const reportFd = mdLastFd(0);
     const syncFd = mdLastFd(1);
@@ -212,7 +213,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
         tl.mark('cgroup join');
       }
       killPoint('join');
-      writeSync(syncFd, 'G');
+      if (!vfork) writeSync(syncFd, 'G');
       released = true;
     } finally {
       closeSync(syncFd); // without 'G', EOF tells the child to give up

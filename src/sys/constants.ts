@@ -2,6 +2,8 @@
 // Each table maps names to values so that --trace can print flags the way strace does.
 
 export const CLONE = {
+  CLONE_VM: 0x00000100,
+  CLONE_VFORK: 0x00004000,
   CLONE_NEWNS: 0x00020000,
   CLONE_NEWCGROUP: 0x02000000,
   CLONE_NEWUTS: 0x04000000,
