@@ -1,5 +1,4 @@
-// Bundles src/cli/main.ts into dist/ with esbuild: dist/minidock.js plus one chunk per lazily
-// loaded verb. Why bundle at all: Node pays ~1-2 ms per ES module file it loads, and a CLI that
+// Bundles src/cli/main.ts into dist/minidock.cjs with esbuild. Why bundle at all: Node pays ~1-2 ms per ES module file it loads, and a CLI that
 // every container launch starts must start fast (see docs/performance.md).
 import { build } from 'esbuild';
 
@@ -19,19 +18,23 @@ const lazyChildProcess = {
   },
 };
 
+// One CommonJS file rather than ES modules: Node 20 cannot cache the compiled code of ES modules,
+// but bin/minidock.js loads this file through vm.Script with V8's code cache (see there). Modules
+// reached only through `await import()` (each verb's implementation) stay lazy: esbuild wraps them in
+// initializers that run on first import.
+const out = process.argv[2] ?? 'dist';
 await build({
   entryPoints: ['src/cli/main.ts'],
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outdir: process.argv[2] ?? 'dist',
-  entryNames: 'minidock',
-  chunkNames: 'chunks/[name]-[hash]',
+  outfile: `${out}/minidock.cjs`,
   // native bindings and the UI libraries stay outside: only the verbs that draw load ink/React
   external: ['ffi-rs', '@yuuang/*', 'ink', 'react', 'react/*', 'ink-testing-library', '@resvg/*', 'vega', 'vega-lite'],
-  banner: { js: "import { createRequire as __mdRequire } from 'node:module'; const require = __mdRequire(import.meta.url);" },
+  // the sources use import.meta.url (ESM); in the CommonJS bundle it is this file's URL
+  define: { 'import.meta.url': '__mdImportMetaUrl' },
+  banner: { js: "const __mdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyChildProcess],
   logLevel: 'warning',
 });
