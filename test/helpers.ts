@@ -8,7 +8,7 @@ export const ROOT_DIR = resolve(__dirname, '..');
 export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
 export const ROOTFS = join(ROOT_DIR, 'rootfs');
 export const isRoot = process.getuid?.() === 0;
-export const built = existsSync(join(ROOT_DIR, 'dist', 'minidock.js')) && existsSync(join(ROOT_DIR, 'native', 'build', 'libminidock.so')) && existsSync(join(ROOTFS, 'bin', 'busybox'));
+export const built = existsSync(join(ROOT_DIR, 'dist', 'minidock.cjs')) && existsSync(join(ROOT_DIR, 'native', 'build', 'libminidock.so')) && existsSync(join(ROOTFS, 'bin', 'busybox'));
 /** Integration tests need root and `npm run build`; they say so when they skip. */
 export const canRun = isRoot && built;
 export const skipReason = !isRoot ? 'needs root (namespaces, mounts, cgroups)' : !built ? 'needs `npm run build` first' : '';
