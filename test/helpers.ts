@@ -9,7 +9,11 @@ export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
 export const ROOTFS = join(ROOT_DIR, 'rootfs');
 export const isRoot = process.getuid?.() === 0;
 export const built = existsSync(join(ROOT_DIR, 'dist', 'minidock.cjs')) && existsSync(join(ROOT_DIR, 'native', 'build', 'libminidock.so')) && existsSync(join(ROOTFS, 'bin', 'busybox'));
-/** Integration tests need root and `npm run build`; they say so when they skip. */
+/** Integration tests need root and `npm run build`; they say so when they skip. In CI (root, after
+ * `npm test`'s build) a missing build is a broken build, never a reason to skip. */
+if (process.env.CI && isRoot && !built) {
+  throw new Error('CI: dist/minidock.cjs, native/build/libminidock.so or rootfs/bin/busybox is missing after the build');
+}
 export const canRun = isRoot && built;
 export const skipReason = !isRoot ? 'needs root (namespaces, mounts, cgroups)' : !built ? 'needs `npm run build` first' : '';
 
