@@ -30,12 +30,10 @@ try {
   cachedData = fs.readFileSync(cacheFile);
 } catch { /* first run of this build */ }
 
-const script = new vm.Script(Module.wrap(source), {
-  filename: file,
-  cachedData,
-  // `await import('ink')` inside the bundle goes through Node's own ES module loader
-  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
+// The bundle's imports of ES-module-only packages (ink) go through here: import() works in this
+// ordinary module, but not in a vm.Script loaded from a code cache on Node 20 (scripts/bundle.mjs).
+globalThis.__mdImport = (specifier) => import(specifier);
+const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
   // written at exit, so that the functions this run compiled are in it too; atomically, and only
   // where we may write (root's install); a failure just means the next start compiles again

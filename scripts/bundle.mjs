@@ -1,5 +1,6 @@
 // Bundles src/cli/main.ts into dist/minidock.cjs with esbuild. Why bundle at all: Node pays ~1-2 ms per ES module file it loads, and a CLI that
 // every container launch starts must start fast (see docs/performance.md).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // commander requires node:child_process at load time (for git-style executable subcommands,
@@ -38,3 +39,11 @@ await build({
   plugins: [lazyChildProcess],
   logLevel: 'warning',
 });
+
+// What is left of `import("x")` in the bundle are imports of external packages (ink, vega, ...) and of
+// Node built-ins. Node 20 loses a vm.Script's dynamic-import hook when the script comes from V8's code
+// cache ("A dynamic import callback was not specified"), so these go through globalThis.__mdImport,
+// which bin/minidock.js defines in its own (ordinary) module scope, where import() always works.
+const bundleFile = `${out}/minidock.cjs`;
+const code = readFileSync(bundleFile, 'utf8');
+writeFileSync(bundleFile, code.replace(/\bimport\(("(?:[^"\\\n]|\\.)*")\)/g, 'globalThis.__mdImport($1)'));
