@@ -5,6 +5,25 @@
 import { Command, CommanderError } from 'commander';
 import { MinidockError } from '../errors.js';
 import { register as registerRun } from './run.js';
+import { register as registerPs } from './ps.js';
+import { register as registerStop } from './stop.js';
+import { register as registerKill } from './kill.js';
+import { register as registerRm } from './rm.js';
+import { register as registerLogs } from './logs.js';
+import { register as registerExec } from './exec.js';
+import { register as registerInspect } from './inspect.js';
+import { register as registerStats } from './stats.js';
+import { register as registerWait } from './wait.js';
+import { register as registerPrune } from './prune.js';
+import { register as registerGc } from './gc.js';
+import { register as registerBench } from './bench.js';
+import { register as registerImport } from './import.js';
+import { register as registerImages } from './images.js';
+import { register as registerRmi } from './rmi.js';
+import { register as registerExport } from './export.js';
+import { register as registerCgroup } from './cgroup.js';
+import { register as registerLesson } from './lesson.js';
+import { register as registerSeccomp } from './seccomp.js';
 
 /** The one place errors become output: `minidock: <one line>` and Docker's exit code. */
 export function reportError(e: unknown): number {
@@ -57,6 +76,25 @@ export function buildProgram(): Command {
     // help goes where commander sends it; errors are printed once, by reportError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} });
   registerRun(program);
+  registerPs(program);
+  registerStop(program);
+  registerKill(program);
+  registerRm(program);
+  registerLogs(program);
+  registerExec(program);
+  registerInspect(program);
+  registerStats(program);
+  registerWait(program);
+  registerPrune(program);
+  registerGc(program);
+  registerBench(program);
+  registerImport(program);
+  registerImages(program);
+  registerRmi(program);
+  registerExport(program);
+  registerCgroup(program);
+  registerLesson(program);
+  registerSeccomp(program);
   return program;
 }
 

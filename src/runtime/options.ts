@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
-import { resolveCaps } from './capabilities.js';
+import { CAPS, resolveCaps, type CapName } from './capabilities.js';
 import { parseLimits } from './limits.js';
 import { scopedResolve } from './paths.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type BindMount, type ContainerSpec, type Rlimit } from './spec.js';
@@ -70,26 +70,49 @@ export function parseEnvFile(path: string): string[] {
   return out;
 }
 
-function lookup(file: string, name: string): string[] | undefined {
-  try {
-    return readFileSync(file, 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
-  } catch {
-    return undefined;
-  }
+/**
+ * How options.ts looks into the container's filesystem before it exists: a rootfs directory, or
+ * an image's layers (src/image/layered-fs.ts merges them as overlayfs will).
+ */
+export interface RootView {
+  /** a file's text by its path inside the container ("etc/passwd"), or undefined */
+  readFile(inner: string): string | undefined;
+  /** resolve a container path through the container's own symlinks */
+  resolve(path: string): ReturnType<typeof scopedResolve>;
+}
+
+export function dirView(rootfs: string): RootView {
+  return {
+    readFile: (inner) => {
+      try {
+        return readFileSync(posix.join(rootfs, inner), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    resolve: (p) => scopedResolve(rootfs, p),
+  };
+}
+
+const viewOf = (rootfs: string | RootView): RootView => (typeof rootfs === 'string' ? dirView(rootfs) : rootfs);
+
+function lookup(view: RootView, file: string, name: string): string[] | undefined {
+  return view.readFile(file)?.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
 }
 
 /** -u UID[:GID] or NAME[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
-export function parseUser(rootfs: string, raw: string): { uid: number; gid: number; home: string; groups: number[] } {
+export function parseUser(rootfs: string | RootView, raw: string): { uid: number; gid: number; home: string; groups: number[] } {
+  const view = viewOf(rootfs);
   const [u, g] = raw.split(':');
   const num = /^\d+$/;
   let uid: number;
   let gid: number | undefined;
   let home = '/';
   if (!u) fail(`-u "${raw}": use UID[:GID] or NAME[:GROUP]`);
-  const pw = num.test(u) ? undefined : lookup(posix.join(rootfs, 'etc/passwd'), u);
+  const pw = num.test(u) ? undefined : lookup(view, 'etc/passwd', u);
   if (num.test(u)) {
     uid = Number(u);
-    const ent = readPasswdByUid(rootfs, uid);
+    const ent = readPasswdByUid(view, uid);
     if (ent) {
       gid = Number(ent[3]);
       home = ent[5] || '/';
@@ -104,7 +127,7 @@ export function parseUser(rootfs: string, raw: string): { uid: number; gid: numb
   if (g !== undefined) {
     if (num.test(g)) gid = Number(g);
     else {
-      const gr = lookup(posix.join(rootfs, 'etc/group'), g);
+      const gr = lookup(view, 'etc/group', g);
       if (!gr) fail(`-u ${raw}: no group "${g}" in the container's /etc/group — use a numeric GID or a name listed there`);
       gid = Number(gr[2]);
     }
@@ -112,28 +135,22 @@ export function parseUser(rootfs: string, raw: string): { uid: number; gid: numb
   if (uid > 0xfffffffe || (gid ?? 0) > 0xfffffffe) fail(`-u ${raw}: ids must be below 4294967295`);
   // Docker: a numeric uid missing from /etc/passwd runs with gid 0. Supplementary groups: the
   // primary group plus every group of /etc/group that lists the user by name.
-  const name = pw?.[0] ?? readPasswdByUid(rootfs, uid)?.[0];
+  const name = pw?.[0] ?? readPasswdByUid(view, uid)?.[0];
   const groups = new Set<number>([gid ?? 0]);
   if (name) {
-    try {
-      for (const f of readFileSync(posix.join(rootfs, 'etc/group'), 'utf8').split('\n').map((l) => l.split(':'))) {
-        if (f.length >= 4 && f[3].split(',').includes(name)) groups.add(Number(f[2]));
-      }
-    } catch { /* no /etc/group */ }
+    for (const f of (view.readFile('etc/group') ?? '').split('\n').map((l) => l.split(':'))) {
+      if (f.length >= 4 && f[3].split(',').includes(name)) groups.add(Number(f[2]));
+    }
   }
   return { uid, gid: gid ?? 0, home, groups: [...groups] };
 }
 
-function readPasswdByUid(rootfs: string, uid: number): string[] | undefined {
-  try {
-    return readFileSync(posix.join(rootfs, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid));
-  } catch {
-    return undefined;
-  }
+function readPasswdByUid(view: RootView, uid: number): string[] | undefined {
+  return view.readFile('etc/passwd')?.split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid));
 }
 
 /** -v HOST:CONTAINER[:ro|rw] */
-export function parseVolume(rootfs: string, raw: string): BindMount {
+export function parseVolume(rootfs: string | RootView, raw: string): BindMount {
   const parts = raw.split(':');
   let mode = 'rw';
   if (parts.length === 3) mode = parts.pop()!;
@@ -144,7 +161,7 @@ export function parseVolume(rootfs: string, raw: string): BindMount {
   if (!dest.startsWith('/')) fail(`-v ${raw}: the container path must be absolute`);
   if (!existsSync(source)) fail(`-v ${raw}: host path ${source} does not exist — create it first (minidock does not, unlike Docker)`);
   // Resolve the target inside the rootfs: a symlink there must not lead to a host path.
-  const r = scopedResolve(rootfs, dest);
+  const r = viewOf(rootfs).resolve(dest);
   if (r.inner === '/') fail(`-v ${raw}: cannot mount over the container's root`);
   const srcIsDir = statSync(source).isDirectory();
   if (r.kind === 'dir' && !srcIsDir) fail(`-v ${raw}: ${source} is a file but ${dest} is a directory in the container`);
@@ -207,6 +224,36 @@ export function parseSecurityOpts(opts: string[]): SecurityChoice {
   return out;
 }
 
+/**
+ * The capabilities minidock itself holds (CapPrm of /proc/self/status). A process can never give a
+ * child more than its own permitted set: capset() refuses with EPERM. Root usually holds all of
+ * them, but not always: this project's machines withhold CAP_SYS_RESOURCE (see PEERS.md).
+ */
+export function callerPermittedCaps(status = '/proc/self/status'): bigint {
+  try {
+    const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync(status, 'utf8'));
+    return m ? BigInt('0x' + m[1]) : ~0n;
+  } catch {
+    return ~0n; // no /proc: let capset() decide
+  }
+}
+
+/** Keep the capabilities minidock holds; --privileged takes what there is, anything else fails clearly. */
+export function limitToHeld(caps: CapName[], privileged: boolean, held = callerPermittedCaps()): CapName[] {
+  const has = (c: CapName): boolean => (held >> BigInt(CAPS.indexOf(c))) & 1n ? true : false;
+  const missing = caps.filter((c) => !has(c));
+  if (missing.length && !privileged) {
+    fail(`capabilities ${missing.join(', ')}: minidock itself does not hold ${missing.length > 1 ? 'them' : 'it'} (CapPrm in /proc/self/status), so no container it starts can; --cap-drop ${missing.map((c) => c.slice(4)).join(' --cap-drop ')} or run minidock with ${missing.length > 1 ? 'them' : 'it'}`);
+  }
+  return caps.filter(has);
+}
+
+/** What specFromFlags needs of an image: its layers (top first), its ENV, a view of its files. */
+export interface ImageView extends RootView {
+  lowerDirs: string[];
+  env: string[];
+}
+
 /** Build the spec; `seccompFor` compiles the chosen profile for the final capability set. */
 export function specFromFlags(
   id: string,
@@ -214,8 +261,11 @@ export function specFromFlags(
   args: string[],
   f: RunFlags,
   seccompFor: (choice: SecurityChoice['seccomp'], caps: string[]) => { program?: Uint8Array; name?: string },
+  image?: ImageView,
 ): ContainerSpec {
-  const rootfs = posix.resolve(rootfsArg);
+  // An image (src/image/run-image.ts): its layers are the lower dirs, top first; its config's env
+  // comes before -e. Otherwise ROOTFS is the one lower dir.
+  const rootfs = image ? image.lowerDirs[0] : posix.resolve(rootfsArg);
   let st;
   try {
     st = statSync(rootfs);
@@ -223,8 +273,9 @@ export function specFromFlags(
     return fail(`rootfs ${rootfsArg}: no such directory — pass a directory holding a root filesystem (\`npm run build\` makes ./rootfs)`);
   }
   if (!st.isDirectory()) fail(`rootfs ${rootfsArg}: not a directory — pass a directory holding a root filesystem`);
-  if (/[,:]/.test(rootfs)) fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
+  if (!image && /[,:]/.test(rootfs)) fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
   if (!args.length || !args[0]) fail('no command given: use minidock run [OPTIONS] ROOTFS CMD [ARG...]');
+  const view = image ?? dirView(rootfs);
 
   const hostname = f.hostname ?? id.slice(0, 12);
   if (!HOSTNAME.test(hostname) || hostname.length > 64) fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
@@ -232,13 +283,14 @@ export function specFromFlags(
   const cwd = f.workdir ?? '/';
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
 
-  const user = f.user ? parseUser(rootfs, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
+  const user = f.user ? parseUser(view, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
 
   const env = new Map<string, string>();
   const put = (e: string): void => void env.set(e.slice(0, e.indexOf('=')), e);
   put(`PATH=${DEFAULT_PATH}`);
   put(`HOSTNAME=${hostname}`);
   put(`HOME=${user.home}`);
+  for (const e of image?.env ?? []) if (e.includes('=')) put(e); // the image's ENV (Docker: -e wins)
   if (f.tty) put('TERM=xterm');
   for (const file of f.envFile ?? []) parseEnvFile(file).forEach(put);
   for (const raw of f.env ?? []) {
@@ -246,16 +298,16 @@ export function specFromFlags(
     if (e) put(e);
   }
 
-  const mounts = (f.volume ?? []).map((v) => parseVolume(rootfs, v));
+  const mounts = (f.volume ?? []).map((v) => parseVolume(view, v));
   const sec = parseSecurityOpts(f.securityOpt ?? []);
   const privileged = !!f.privileged;
-  const capabilities = resolveCaps(f.capAdd ?? [], f.capDrop ?? [], privileged);
+  const capabilities = limitToHeld(resolveCaps(f.capAdd ?? [], f.capDrop ?? [], privileged), privileged);
   const seccomp = privileged ? {} : seccompFor(sec.seccomp, capabilities);
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0) fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
 
   return {
-    id, name: f.name, rootfs, args, env: [...env.values()], cwd, hostname,
+    id, name: f.name, rootfs, ...(image ? { lowerDirs: image.lowerDirs } : {}), args, env: [...env.values()], cwd, hostname,
     uid: user.uid, gid: user.gid, additionalGids: user.groups,
     tty: !!f.tty, ttySize: f.tty && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
     interactive: !!f.interactive, readonlyRootfs: !!f.readOnly, mounts,

@@ -1,13 +1,15 @@
 // What `minidock run` does, start to end: flags -> spec -> launch -> report.
+import { existsSync } from 'node:fs';
 import { MinidockError, fail } from '../errors.js';
 import { describeStep } from './plan.js';
 import { buildPlan } from './build-plan.js';
-import { launch, type LaunchOutcome } from './launch.js';
+import { launch, launchDetached, type LaunchOutcome } from './launch.js';
 import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js';
 import { containerDir, newId, stateRoot } from './state.js';
 import { Timeline } from './trace.js';
-import { formatStats, oomMessage } from './report.js';
+import { formatStats, oomTruth } from './report.js';
 import { compileSeccomp } from './seccomp-choice.js';
+import { CAPS } from './capabilities.js';
 
 interface CliFlags extends RunFlags {
   root?: string;
@@ -16,6 +18,8 @@ interface CliFlags extends RunFlags {
   stats?: boolean;
   statsFormat?: string;
   dryRun?: boolean;
+  detach?: boolean;
+  entrypoint?: string;
 }
 
 export async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
@@ -29,10 +33,30 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
   if (process.getuid?.() !== 0 && !flags.dryRun) {
     fail('run needs root: namespaces, mounts and cgroups are root-only here (try sudo, or --dry-run to see the plan)');
   }
+  if (flags.detach && flags.interactive) fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
+  if (flags.detach && flags.stats) fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
   const id = newId();
-  const spec = specFromFlags(id, rootfs, command, flags, (choice: SecurityChoice['seccomp'], caps) => compileSeccomp(choice, caps));
   const root = stateRoot(flags.root);
+  // ROOTFS or IMAGE[:TAG]: a path (contains "/" or exists) is a rootfs directory; anything else an
+  // image of the store, whose config supplies the command, env, workdir and user (src/image/).
+  let image: import('../image/run-image.js').ImageForRun | undefined;
+  let runFlags: CliFlags = flags;
+  if (!rootfs.includes('/') || !existsSync(rootfs)) {
+    const img = await import('../image/run-image.js');
+    if (img.looksLikeImage(root, rootfs)) {
+      image = img.imageForRun(root, rootfs, command, { entrypoint: flags.entrypoint, workdir: flags.workdir, user: flags.user });
+      runFlags = { ...flags, workdir: image.workdir, user: image.user };
+    }
+  }
+  if (!image && flags.entrypoint !== undefined) fail('--entrypoint needs an image: with a rootfs directory, give the command itself');
+  const spec = specFromFlags(id, rootfs, image ? image.args : command, runFlags, (choice: SecurityChoice['seccomp'], caps) => compileSeccomp(choice, caps), image);
   tl.mark('spec (flags validated, seccomp compiled)');
+  if (spec.privileged) {
+    // One visible line: --privileged turns off every protection docs/security.md describes.
+    const lacking = CAPS.filter((c) => !spec.capabilities.includes(c));
+    const caps = lacking.length ? `all capabilities minidock holds (${spec.capabilities.length}; not ${lacking.join(', ')})` : `all ${spec.capabilities.length} capabilities`;
+    process.stderr.write(`minidock: WARNING: --privileged: ${caps}, no seccomp, no masked paths, read-write /sys and every host device: this container can take over the host\n`);
+  }
 
   if (flags.dryRun) {
     const dir = containerDir(root, id);
@@ -41,19 +65,37 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     return 0;
   }
 
+  if (flags.detach) {
+    // -d: the C monitor becomes the container's parent; print the ID once it has exec'd.
+    let err: unknown;
+    try {
+      await launchDetached(spec, { root, timeline: tl, autoRemove: !!flags.rm });
+    } catch (e) {
+      err = e;
+    }
+    if (traceFormat === 'json') process.stderr.write(JSON.stringify(tl.toJSON()) + '\n');
+    else if (traceFormat) process.stderr.write(tl.render(!!process.stderr.isTTY));
+    if (err) throw err;
+    process.stdout.write(id + '\n');
+    return 0;
+  }
+
   let outcome: LaunchOutcome | undefined;
   let error: unknown;
   try {
-    outcome = await launch(spec, { root, timeline: tl });
+    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm });
   } catch (e) {
     error = e;
   }
+  if (outcome?.cgroup) tl.cgroupWrites(outcome.cgroup.mode, outcome.cgroup.writes);
   if (traceFormat === 'json') process.stderr.write(JSON.stringify(tl.toJSON()) + '\n');
   else if (traceFormat) process.stderr.write(tl.render(!!process.stderr.isTTY));
   if (error || !outcome) throw error ?? new MinidockError('launch failed');
 
-  const oom = oomMessage(outcome, spec);
-  if (oom) process.stderr.write(`minidock: ${oom}\n`);
+  // The OOM truth: which process the kernel killed (report.ts), not a guess from the exit signal.
+  const oom = oomTruth(outcome, spec);
+  if (oom.kills) outcome.oomKilled = oom.initKilled;
+  if (oom.message) process.stderr.write(`minidock: ${oom.message}\n`);
   if (statsFormat && outcome.stats) {
     process.stderr.write(formatStats(outcome, statsFormat === 'json') + '\n');
   }

@@ -77,3 +77,55 @@ export function mdRecvFd(sock: number): number {
 export function mdSetWinsize(fd: number, rows: number, cols: number): number {
   return call('md_set_winsize', 'i32', [['i32', fd], ['i32', rows], ['i32', cols]]);
 }
+
+// --- filesystem helpers for images (native/xattr.c): whiteouts, opaque dirs, xattrs, device nodes ---
+
+const cstr = (s: string): Uint8Array => Buffer.from(s + '\0');
+
+/** mknod(path, mode, makedev(major, minor)): 0 or -errno. mode includes the type (S_IFCHR, ...). */
+export function mdMknod(path: string, mode: number, major: number, minor: number): number {
+  return call('md_mknod', 'i32', [['u8[]', cstr(path)], ['i32', mode], ['i32', major], ['i32', minor]]);
+}
+
+/** lsetxattr (never follows a symlink): 0 or -errno. */
+export function mdLsetxattr(path: string, name: string, value: Uint8Array): number {
+  // ffi-rs needs a non-empty array: pass one spare byte and the real length
+  const v = Buffer.alloc(value.length + 1);
+  v.set(value);
+  return call('md_lsetxattr', 'i32', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', v], ['i32', value.length]]);
+}
+
+/** lgetxattr: the value, undefined when absent (ENODATA) or unsupported, or -errno otherwise. */
+export function mdLgetxattr(path: string, name: string, cap = 4096): Buffer | undefined | number {
+  const buf = Buffer.alloc(cap);
+  const n = call('md_lgetxattr', 'i32', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', buf], ['i32', cap]]);
+  if (n === -61 || n === -95) return undefined; // ENODATA, EOPNOTSUPP
+  return n < 0 ? n : Buffer.from(buf.subarray(0, n));
+}
+
+/** llistxattr: the names, or -errno. */
+export function mdLlistxattr(path: string, cap = 65536): string[] | number {
+  const buf = Buffer.alloc(cap);
+  const n = call('md_llistxattr', 'i32', [['u8[]', cstr(path)], ['u8[]', buf], ['i32', cap]]);
+  if (n === -95) return [];
+  return n < 0 ? n : buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
+}
+
+// --- lifecycle (native/spawn.c): the detached container's monitor, and the state store's lock ---
+
+/** posix_spawn native/build/minidock-monitor with argv (argv[0] = its path), in a new session.
+ * Returns its pid or -errno; mdLastFd(0) is then the control socket. */
+export function mdStartMonitor(argv: string[]): number {
+  const buf = Buffer.from(argv.map((a) => a + '\0').join(''));
+  return call('md_start_monitor', 'i32', [['u8[]', buf], ['i32', buf.length]]);
+}
+
+/** flock(fd, op): 0 or -errno (LOCK_EX = 2, LOCK_UN = 8). */
+export function mdFlock(fd: number, op: number): number {
+  return call('md_flock', 'i32', [['i32', fd], ['i32', op]]);
+}
+
+/** kill(pid, sig) without Node's checks: 0 or -errno. */
+export function mdKill(pid: number, sig: number): number {
+  return call('md_kill', 'i32', [['i32', pid], ['i32', sig]]);
+}

@@ -1,0 +1,106 @@
+// The image config (the JSON blob an image's manifest points to) and how `minidock run` combines
+// it with the command line — Docker's rules:
+//   - command:  ENTRYPOINT + (CMD given on the command line, else the image's Cmd).
+//               `--entrypoint X` replaces the image's Entrypoint AND drops its Cmd;
+//               `--entrypoint ''` clears the Entrypoint.
+//   - env:      the image's Env, then -e / --env-file on top (same name: the command line wins);
+//               PATH falls back to the default only when the image sets none.
+//   - workdir:  -w, else the image's WorkingDir, else "/".
+//   - user:     -u, else the image's User, else root.
+import { fail } from '../errors.js';
+
+export interface ImageConfig {
+  Env?: string[];
+  Entrypoint?: string[];
+  Cmd?: string[];
+  WorkingDir?: string;
+  User?: string;
+}
+
+export interface ParsedConfig {
+  config: ImageConfig;
+  diffIds: string[];
+  created?: string;
+  architecture?: string;
+  os?: string;
+}
+
+const strList = (v: unknown, what: string): string[] | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) return fail(`image config: ${what} must be a list of strings`);
+  return v as string[];
+};
+
+/** Parse an OCI / Docker image config (application/vnd.oci.image.config.v1+json). */
+export function parseImageConfig(text: string, what: string): ParsedConfig {
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    return fail(`${what}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!j || typeof j !== 'object') return fail(`${what}: not a JSON object`);
+  const rootfs = j.rootfs as { type?: string; diff_ids?: unknown } | undefined;
+  if (!rootfs || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) {
+    return fail(`${what}: no rootfs.diff_ids — not an image config`);
+  }
+  const diffIds = rootfs.diff_ids as unknown[];
+  for (const d of diffIds) if (typeof d !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d)) fail(`${what}: diff ID ${JSON.stringify(d)} is not sha256:<64 hex digits>`);
+  const c = (j.config ?? {}) as Record<string, unknown>;
+  const config: ImageConfig = {};
+  const env = strList(c.Env, 'config.Env');
+  if (env) config.Env = env;
+  const ep = strList(c.Entrypoint, 'config.Entrypoint');
+  if (ep) config.Entrypoint = ep;
+  const cmd = strList(c.Cmd, 'config.Cmd');
+  if (cmd) config.Cmd = cmd;
+  if (typeof c.WorkingDir === 'string' && c.WorkingDir) config.WorkingDir = c.WorkingDir;
+  if (typeof c.User === 'string' && c.User) config.User = c.User;
+  return {
+    config,
+    diffIds: diffIds as string[],
+    created: typeof j.created === 'string' ? j.created : undefined,
+    architecture: typeof j.architecture === 'string' ? j.architecture : undefined,
+    os: typeof j.os === 'string' ? j.os : undefined,
+  };
+}
+
+export interface RunOverrides {
+  /** --entrypoint: undefined = not given, '' = clear */
+  entrypoint?: string;
+  workdir?: string;
+  user?: string;
+}
+
+export interface Resolved {
+  args: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+}
+
+/** Docker's override rules (see the top of this file). */
+export function applyImageConfig(cfg: ImageConfig, userArgs: string[], o: RunOverrides, imageName: string): Resolved {
+  const entrypoint = o.entrypoint === undefined ? cfg.Entrypoint ?? [] : o.entrypoint === '' ? [] : [o.entrypoint];
+  const cmd = userArgs.length ? userArgs : o.entrypoint === undefined ? cfg.Cmd ?? [] : [];
+  const args = [...entrypoint, ...cmd];
+  if (!args.length || !args[0]) {
+    fail(`no command: image ${imageName} has no Entrypoint or Cmd — give one: minidock run ${imageName} CMD [ARG...]`);
+  }
+  let workdir = o.workdir ?? cfg.WorkingDir;
+  // Docker reads a relative WorkingDir relative to "/"
+  if (workdir !== undefined && o.workdir === undefined && !workdir.startsWith('/')) workdir = '/' + workdir;
+  return { args, env: cfg.Env ?? [], workdir, user: o.user ?? cfg.User };
+}
+
+/** A config for an image made from a plain rootfs tar: like `docker import`, no command. */
+export function rootfsTarConfig(diffId: string, created: string): Record<string, unknown> {
+  return {
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    os: 'linux',
+    created,
+    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
+    history: [{ created, created_by: 'minidock import' }],
+  };
+}

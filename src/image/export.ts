@@ -1,0 +1,203 @@
+// `minidock export ID > fs.tar`: a kept container's filesystem as one flat tar, like `docker export`.
+//
+// The container's "/" was an overlay of its upper layer (its writes) on the image's layers. It is
+// not mounted any more once the container exited, so the merge is done here, the way overlayfs
+// does it: for every name the uppermost layer wins; a whiteout (char device 0/0) deletes the name;
+// an opaque directory (trusted.overlay.opaque=y) hides what lower layers hold in it. (minidock
+// mounts overlayfs with the kernel's default options; with redirect_dir=on a renamed directory
+// would carry a trusted.overlay.redirect xattr, which this merge does not follow.)
+import { closeSync, createWriteStream, existsSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats, type WriteStream } from 'node:fs';
+import { posix } from 'node:path';
+import { Header } from 'tar';
+import { fail } from '../errors.js';
+import { stateRoot } from '../runtime/state.js';
+import { mdLgetxattr, mdLlistxattr } from '../sys/native.js';
+import { isOpaque, isWhiteout } from './layered-fs.js';
+import { containersUsing } from './store.js';
+
+export interface MergedEntry {
+  rel: string; // "bin/sh" ("" for the root)
+  host: string;
+  st: Stats;
+}
+
+/** Walk the overlay of `layers` (top first) in tar order: each directory before its contents. */
+export function* walkMerged(layers: string[], rel = '', dirLayers?: string[]): Generator<MergedEntry> {
+  if (!rel) {
+    const top = layers.find((l) => existsSync(l));
+    if (!top) return;
+    yield { rel: '', host: top, st: lstatSync(top) };
+    dirLayers = layers.filter((l) => existsSync(l));
+    // an opaque root hides the layers below it
+    const cut = dirLayers.findIndex((l) => isOpaque(l));
+    if (cut >= 0) dirLayers = dirLayers.slice(0, cut + 1);
+  }
+  const seen = new Set<string>();
+  const found: Array<{ name: string; host: string; st: Stats; layerIdx: number }> = [];
+  for (const [i, dir] of (dirLayers ?? []).entries()) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const host = posix.join(dir, name);
+      const st = lstatSync(host);
+      if (isWhiteout(st)) continue; // deleted: and hidden in every layer below (seen)
+      found.push({ name, host, st, layerIdx: i });
+    }
+  }
+  found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const f of found) {
+    const childRel = rel ? `${rel}/${f.name}` : f.name;
+    yield { rel: childRel, host: f.host, st: f.st };
+    if (!f.st.isDirectory()) continue;
+    // the directory merges with same-named directories below, down to an opaque one or a non-directory
+    const below: string[] = [f.host];
+    if (!isOpaque(f.host)) {
+      for (const dir of (dirLayers ?? []).slice(f.layerIdx + 1)) {
+        const p = posix.join(dir, f.name);
+        let st: Stats;
+        try {
+          st = lstatSync(p);
+        } catch {
+          continue;
+        }
+        if (!st.isDirectory()) break;
+        below.push(p);
+        if (isOpaque(p)) break;
+      }
+    }
+    yield* walkMerged(layers, childRel, below);
+  }
+}
+
+// --- a small tar writer (the tar package's Header does the 512-byte encoding) -------------------
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
+
+export function headerBlocks(h: {
+  path: string; type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
+  mode: number; uid: number; gid: number; size: number; mtime: Date; linkpath?: string; devmaj?: number; devmin?: number;
+  xattrs?: Map<string, Buffer>;
+}): Buffer {
+  const block = Buffer.alloc(512);
+  const hdr = new Header({ path: h.path, type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime, linkpath: h.linkpath ?? '', uname: '', gname: '', devmaj: h.devmaj ?? 0, devmin: h.devmin ?? 0 });
+  const needPax = hdr.encode(block, 0);
+  const recs: Buffer[] = [];
+  if (needPax) {
+    // names too long for ustar, or numbers too big for its octal fields
+    recs.push(paxRecord('path', Buffer.from(h.path)));
+    if (h.linkpath && Buffer.byteLength(h.linkpath) > 100) recs.push(paxRecord('linkpath', Buffer.from(h.linkpath)));
+    if (h.size >= 8 ** 11) recs.push(paxRecord('size', Buffer.from(String(h.size))));
+    if (h.uid >= 8 ** 7) recs.push(paxRecord('uid', Buffer.from(String(h.uid))));
+    if (h.gid >= 8 ** 7) recs.push(paxRecord('gid', Buffer.from(String(h.gid))));
+  }
+  for (const [k, v] of h.xattrs ?? []) recs.push(paxRecord(`SCHILY.xattr.${k}`, v));
+  if (!recs.length) return block;
+  const body = Buffer.concat(recs);
+  const px = Buffer.alloc(512);
+  new Header({ path: `PaxHeader/${posix.basename(h.path)}`.slice(0, 99), type: 'ExtendedHeader', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: h.mtime, linkpath: '', uname: '', gname: '' }).encode(px, 0);
+  return Buffer.concat([px, body, pad(body.length), block]);
+}
+
+async function write(out: WriteStream | NodeJS.WriteStream, b: Buffer): Promise<void> {
+  if (!out.write(b)) await new Promise<void>((r) => out.once('drain', () => r()));
+}
+
+function xattrsOf(host: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const names = mdLlistxattr(host);
+  if (typeof names === 'number') return out;
+  for (const n of names) {
+    if (n.startsWith('trusted.overlay.')) continue; // overlayfs's bookkeeping, not the container's
+    const v = mdLgetxattr(host, n, 65536);
+    if (Buffer.isBuffer(v)) out.set(n, v);
+  }
+  return out;
+}
+
+/** Write the merged tree of `layers` (top first) as a tar to `out`. */
+export async function exportLayers(layers: string[], out: WriteStream | NodeJS.WriteStream): Promise<{ entries: number; bytes: number }> {
+  const links = new Map<string, string>(); // dev:ino -> first path, for hard links
+  let entries = 0;
+  let bytes = 0;
+  const buf = Buffer.alloc(1 << 20);
+  for (const e of walkMerged(layers)) {
+    const { st } = e;
+    const name = e.rel === '' ? './' : st.isDirectory() ? `${e.rel}/` : e.rel;
+    const base = { path: name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime, xattrs: xattrsOf(e.host) };
+    entries++;
+    if (st.isDirectory()) {
+      await write(out, headerBlocks({ ...base, type: 'Directory' }));
+    } else if (st.isSymbolicLink()) {
+      await write(out, headerBlocks({ ...base, type: 'SymbolicLink', linkpath: readlinkSync(e.host) }));
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? links.get(key) : undefined;
+      if (first !== undefined) {
+        await write(out, headerBlocks({ ...base, type: 'Link', linkpath: first }));
+        continue;
+      }
+      if (st.nlink > 1) links.set(key, e.rel);
+      await write(out, headerBlocks({ ...base, type: 'File', size: st.size }));
+      const fd = openSync(e.host, 'r');
+      try {
+        let left = st.size;
+        while (left > 0) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+          if (n <= 0) fail(`export: ${e.rel} shrank while being read`);
+          await write(out, Buffer.from(buf.subarray(0, n)));
+          left -= n;
+          bytes += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      await write(out, pad(st.size));
+    } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
+      const dev = st.rdev;
+      // glibc's major()/minor() of a 64-bit dev_t
+      const major = Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
+      const minor = Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
+      await write(out, headerBlocks({ ...base, type: st.isFIFO() ? 'FIFO' : st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice', devmaj: major, devmin: minor }));
+    } // sockets are not archived (tar cannot hold them)
+  }
+  await write(out, Buffer.alloc(1024)); // end of archive: two zero blocks
+  return { entries, bytes };
+}
+
+/** The container directory for an ID, an ID prefix or a name. */
+export function findContainer(root: string, ref: string): { id: string; dir: string; lowerDirs: string[] } {
+  const all = containersUsing(root);
+  const hits = all.filter((c) => c.id === ref || c.name === ref);
+  const pre = hits.length ? hits : /^[0-9a-f]{1,64}$/.test(ref) ? all.filter((c) => c.id.startsWith(ref)) : [];
+  if (pre.length > 1) fail(`export ${ref}: the prefix matches ${pre.length} containers — give more of the ID`);
+  if (!pre.length) fail(`export ${ref}: no such container in ${root} (a container is kept after it exits when run without --rm; see minidock ps -a)`);
+  return pre[0];
+}
+
+export async function exportCommand(ref: string, flags: { root?: string; output?: string }): Promise<number> {
+  const root = stateRoot(flags.root);
+  const c = findContainer(root, ref);
+  // the upper layer: <dir>/upper, or <dir>/layer/upper when it lived on a tmpfs (then gone on exit)
+  const upper = [posix.join(c.dir, 'upper'), posix.join(c.dir, 'layer', 'upper')].find((p) => existsSync(p));
+  if (!upper) fail(`export ${ref}: the container has no upper layer on disk (${c.dir}/upper) — its writes lived on a tmpfs and are gone`);
+  if (!c.lowerDirs.length) fail(`export ${ref}: ${c.dir}/config.json does not say which rootfs or layers the container was built on`);
+  for (const d of c.lowerDirs) if (!statSync(d, { throwIfNoEntry: false })?.isDirectory()) fail(`export ${ref}: its lower layer ${d} is gone`);
+  if (!flags.output && process.stdout.isTTY) fail('export: refusing to write a tar archive to a terminal — redirect it (> fs.tar) or use -o FILE');
+  const out = flags.output ? createWriteStream(flags.output, { mode: 0o600 }) : process.stdout;
+  await exportLayers([upper!, ...c.lowerDirs], out);
+  if (flags.output) await new Promise<void>((res, rej) => (out as WriteStream).end((e?: Error | null) => (e ? rej(e) : res())));
+  return 0;
+}

@@ -1,0 +1,186 @@
+// `minidock import FILE [NAME[:TAG]]`: detect the format, verify every digest, unpack each layer
+// once into the content-addressed layer store, record the image. Anything refused leaves the store
+// as it was: layers are unpacked in scratch directories, moved into place only when verified, and
+// removed again if a later layer of the same import fails.
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { MinidockError, fail } from '../errors.js';
+import { rootfsTarConfig, parseImageConfig } from './config.js';
+import { extractLayer, type ExtractStats } from './extract.js';
+import { detectFormat, readBundle, stageArchive, type Bundle, type Format, type ImagePlan, type LayerPlan } from './formats.js';
+import { ByteBudget, DEFAULT_MAX_BYTES, fmtBytes, openLayer } from './source.js';
+import {
+  commitLayer, findImage, hasLayer, layerInfo, listImages, normalizeName, pinLayers, removeLayer, saveImage, scratch, type ImageRecord,
+} from './store.js';
+import { TarReader } from './tar-reader.js';
+
+export interface ImportOptions {
+  root: string;
+  file: string;
+  name?: string;
+  maxBytes?: number;
+  /** progress lines (stderr) */
+  log?: (line: string) => void;
+}
+
+export interface LayerOutcome {
+  diffId: string;
+  reused: boolean;
+  stats?: ExtractStats;
+  ms?: number;
+}
+
+export interface ImportResult {
+  format: Format;
+  images: ImageRecord[];
+  layers: LayerOutcome[];
+}
+
+export interface UnpackedLayer {
+  diffId: string;
+  blobDigest: string;
+  stats: ExtractStats;
+  storedBytes: number;
+  tarBytes: number;
+}
+
+/**
+ * Unpack one layer into `dir`/fs and verify it: the bytes as stored against the blob digest (when
+ * known), the uncompressed tar against the diff ID (when known). Throws on any mismatch; the
+ * caller removes `dir`.
+ */
+export async function unpackLayer(plan: LayerPlan, dir: string, budget: ByteBudget): Promise<UnpackedLayer> {
+  const fs = posix.join(dir, 'fs');
+  mkdirSync(fs, { mode: 0o755 });
+  if (plan.blobSize !== undefined) {
+    const size = statSync(plan.path).size;
+    if (size !== plan.blobSize) fail(`${plan.what}: the blob is ${size} bytes, the manifest says ${plan.blobSize} — corrupt or tampered with`);
+  }
+  const src = openLayer(plan.path, plan.what, budget);
+  const stats = await extractLayer(new TarReader(src.reader), fs, { what: plan.what });
+  await src.reader.drain(); // the digest covers the whole file, padding after the end marker included
+  const blobDigest = src.blobDigest();
+  const diffId = src.diffId();
+  if (plan.blobDigest && blobDigest !== plan.blobDigest) {
+    fail(`${plan.what}: digest mismatch — the file's sha256 is ${blobDigest.slice(7, 19)}…, the manifest says ${plan.blobDigest.slice(7, 19)}…; the archive is corrupt or was tampered with, nothing was imported`);
+  }
+  if (plan.diffId && diffId !== plan.diffId) {
+    fail(`${plan.what}: digest mismatch — the uncompressed layer's sha256 is ${diffId.slice(7, 19)}…, the image config says ${plan.diffId.slice(7, 19)}… (diff ID); the archive is corrupt or was tampered with, nothing was imported`);
+  }
+  return { diffId, blobDigest, stats, storedBytes: src.storedBytes(), tarBytes: src.tarBytes() };
+}
+
+/** Everything a file holds, as image plans (an archive is staged under `stage` first). */
+export async function planImport(file: string, stage: string, budget: ByteBudget): Promise<Bundle> {
+  const format = await detectFormat(file, budget);
+  if (format === 'rootfs-tar') {
+    return { format, images: [{ names: [], layers: [{ path: file, what: `rootfs tar ${file}` }] }] };
+  }
+  let dir = file;
+  if (!statSync(file).isDirectory()) {
+    await stageArchive(file, stage, budget);
+    dir = stage;
+  }
+  return readBundle(dir, format, `${format === 'oci-layout' ? 'OCI image' : 'Docker archive'} ${file}`);
+}
+
+export async function importImage(opts: ImportOptions): Promise<ImportResult> {
+  const { root } = opts;
+  const log = opts.log ?? (() => {});
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const name = opts.name ? normalizeName(opts.name) : undefined;
+  const work = scratch(root, 'import-');
+  const created: string[] = []; // layers this import added: removed again if it fails
+  const unpins: Array<() => void> = [];
+  try {
+    const bundle = await planImport(opts.file, posix.join(work, 'stage'), new ByteBudget(maxBytes));
+    if (name && bundle.images.length > 1) fail(`import ${opts.file}: it holds ${bundle.images.length} images; a NAME can tag only one — import without NAME`);
+    const budget = new ByteBudget(maxBytes);
+    const outcomes: LayerOutcome[] = [];
+    const plans: Array<{ plan: ImagePlan; diffIds: string[] }> = [];
+    for (const plan of bundle.images) {
+      const diffIds: string[] = [];
+      unpins.push(pinLayers(root, plan.layers.map((l) => l.diffId).filter((d): d is string => !!d)));
+      for (const [i, l] of plan.layers.entries()) {
+        if (l.diffId && hasLayer(root, l.diffId)) {
+          outcomes.push({ diffId: l.diffId, reused: true });
+          diffIds.push(l.diffId);
+          log(`layer ${i + 1}/${plan.layers.length} ${l.diffId.slice(0, 19)}…  already in the store (shared)`);
+          continue;
+        }
+        const dir = posix.join(work, `layer-${outcomes.length}`);
+        mkdirSync(dir, { mode: 0o755 });
+        const t0 = performance.now();
+        const u = await unpackLayer(l, dir, budget);
+        const ms = performance.now() - t0;
+        if (!l.diffId) unpins.push(pinLayers(root, [u.diffId]));
+        const fresh = commitLayer(root, u.diffId, dir, { diffId: u.diffId, size: u.stats.bytes, entries: u.stats.entries, unpacked: new Date().toISOString() });
+        if (fresh) created.push(u.diffId);
+        outcomes.push({ diffId: u.diffId, reused: !fresh, stats: u.stats, ms });
+        diffIds.push(u.diffId);
+        log(`layer ${i + 1}/${plan.layers.length} ${u.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${u.stats.entries} entries, ${fmtBytes(u.stats.bytes)}` +
+          `${u.stats.whiteouts ? `, ${u.stats.whiteouts} whiteouts` : ''}${u.stats.opaques ? `, ${u.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`);
+      }
+      plans.push({ plan, diffIds });
+    }
+
+    // All layers verified and in place: record the images.
+    const images: ImageRecord[] = [];
+    for (const { plan, diffIds } of plans) {
+      const now = new Date().toISOString();
+      const configBytes = plan.configBytes ?? Buffer.from(JSON.stringify(rootfsTarConfig(diffIds[0], now)));
+      const parsed = plan.parsed ?? parseImageConfig(configBytes.toString('utf8'), 'generated config');
+      const id = 'sha256:' + createHash('sha256').update(configBytes).digest('hex');
+      const names = [...new Set([...plan.names.map(normalizeName), ...(name ? [name] : [])])];
+      const old = findImage(root, id);
+      const rec: ImageRecord = {
+        id, names: [...new Set([...(old?.names ?? []), ...names])], layers: diffIds, config: parsed.config,
+        created: parsed.created, architecture: parsed.architecture, os: parsed.os, imported: old?.imported ?? now, format: bundle.format,
+      };
+      // a name moves to the new image (the old one keeps its ID, untagged: Docker's "<none>")
+      for (const other of listImages(root)) {
+        if (other.id === id || !other.names.some((n) => names.includes(n))) continue;
+        saveImage(root, { ...other, names: other.names.filter((n) => !names.includes(n)) });
+      }
+      saveImage(root, rec);
+      images.push(rec);
+    }
+    return { format: bundle.format, images, layers: outcomes };
+  } catch (e) {
+    // nothing of a refused import stays: layers it added go (unless an image recorded meanwhile uses them)
+    const used = new Set(listImages(root).flatMap((i) => i.layers));
+    for (const d of created) if (!used.has(d)) removeLayer(root, d);
+    throw e instanceof MinidockError ? e : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
+  } finally {
+    for (const u of unpins) u();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export interface ImportCliFlags {
+  root?: string;
+  maxSize?: string;
+  quiet?: boolean;
+}
+
+export async function importCommand(file: string, name: string | undefined, flags: ImportCliFlags): Promise<number> {
+  const { stateRoot } = await import('../runtime/state.js');
+  const { parseSize } = await import('./source.js');
+  if (process.getuid?.() !== 0) fail('import needs root: layers keep file owners, device nodes and overlayfs whiteouts (trusted.* xattrs), which only root can create');
+  const root = stateRoot(flags.root);
+  const maxBytes = parseSize(flags.maxSize, '--max-size') ?? parseSize(process.env.MINIDOCK_IMPORT_MAX_SIZE, '$MINIDOCK_IMPORT_MAX_SIZE') ?? DEFAULT_MAX_BYTES;
+  const t0 = performance.now();
+  const r = await importImage({ root, file, name, maxBytes, log: flags.quiet ? undefined : (l) => process.stderr.write(l + '\n') });
+  const reused = r.layers.filter((l) => l.reused).length;
+  if (!flags.quiet) {
+    process.stderr.write(`${r.format}: ${r.images.length} image(s), ${r.layers.length} layer(s) (${r.layers.length - reused} unpacked, ${reused} shared) in ${(performance.now() - t0).toFixed(0)} ms\n`);
+  }
+  for (const img of r.images) {
+    if (img.names.length) for (const n of img.names) process.stdout.write(`Loaded image: ${n} (${img.id.slice(7, 19)})\n`);
+    else process.stdout.write(`${img.id}\n`);
+  }
+  return 0;
+}
+
+export { layerInfo };

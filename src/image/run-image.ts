@@ -1,0 +1,53 @@
+// `minidock run IMAGE[:TAG] [CMD...]`: from an image name to what the launch needs — the layer
+// directories as overlayfs lowerdirs (top layer first: overlayfs lists the uppermost lower layer
+// first), and the command, env, workdir and user after Docker's override rules (config.ts).
+import { existsSync } from 'node:fs';
+import { fail } from '../errors.js';
+import { applyImageConfig } from './config.js';
+import { layeredReadFile, layeredResolve } from './layered-fs.js';
+import { findImage, layerFs, hasLayer, type ImageRecord } from './store.js';
+
+export interface ImageForRun {
+  ref: string;
+  image: ImageRecord;
+  lowerDirs: string[];
+  args: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  /** look into the image's files (users, -v targets) */
+  readFile(inner: string): string | undefined;
+  resolve(path: string): { inner: string; kind: 'dir' | 'file' | 'missing' | 'other' };
+}
+
+/** overlayfs takes all lowerdirs in one mount option, which must fit in a page (4096 bytes). */
+const MAX_LOWERDIR_OPTION = 3500;
+
+export function imageForRun(root: string, ref: string, userArgs: string[], o: { entrypoint?: string; workdir?: string; user?: string }): ImageForRun {
+  const image = findImage(root, ref);
+  if (!image) {
+    return fail(`no image "${ref}" in ${root} and no directory of that name — import one first (minidock import FILE ${ref}), see \`minidock images\`; a rootfs directory is given as a path (./${ref})`);
+  }
+  for (const l of image.layers) {
+    if (!hasLayer(root, l)) fail(`image ${ref}: layer ${l.slice(0, 19)}… is missing from the store — import the image again`);
+  }
+  const lowerDirs = image.layers.map((l) => layerFs(root, l)).reverse();
+  const opt = lowerDirs.join(':');
+  if (opt.length > MAX_LOWERDIR_OPTION) {
+    fail(`image ${ref}: ${lowerDirs.length} layers make a lowerdir option of ${opt.length} bytes; overlayfs takes at most one page of options — use a shorter state root (--root) or flatten the image`);
+  }
+  if (lowerDirs.some((d) => /[,:]/.test(d.replace(root, '')))) fail(`image ${ref}: a layer path contains "," or ":", which overlayfs cannot take`);
+  const r = applyImageConfig(image.config, userArgs, o, ref);
+  return {
+    ref, image, lowerDirs, ...r,
+    readFile: (inner) => layeredReadFile(lowerDirs, inner),
+    resolve: (p) => layeredResolve(lowerDirs, p),
+  };
+}
+
+/** Decide whether `run`'s first argument is a rootfs directory or an image reference. */
+export function looksLikeImage(root: string, arg: string): boolean {
+  if (existsSync(arg)) return false; // a path that exists is a rootfs directory, as before
+  if (!arg.includes('/')) return true;
+  return !!findImage(root, arg); // "localhost/bb:1" when such an image exists
+}

@@ -1,0 +1,243 @@
+// A streaming tar reader that keeps what image layers need and the `tar` package's parser drops.
+//
+// The `tar` package decodes each 512-byte header for us (Header: octal and base-256 numbers, the
+// ustar prefix, checksums). What it does not keep is the raw bytes of PAX records: it turns them
+// into a string, and drops SCHILY.xattr.* altogether — but a layer's xattrs (security.capability
+// on a ping binary, say) are binary and must survive exactly. So this file walks the archive block
+// by block itself: PAX ('x'/'g') and GNU long names ('L'/'K') are read raw, every other entry is
+// handed to the caller, whose body it may stream or leave (the reader then skips it).
+import { Header } from 'tar';
+import { MinidockError } from '../errors.js';
+
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'unsupported';
+
+export interface TarEntry {
+  /** the name as written in the archive (not yet checked: may hold "..", a leading "/", ...) */
+  path: string;
+  kind: EntryKind;
+  /** the type code of the header ('0', '5', 'S', ...), for messages about unsupported types */
+  typeCode: string;
+  mode: number; // permission bits, with setuid/setgid/sticky (& 0o7777)
+  uid: number;
+  gid: number;
+  size: number;
+  mtime?: Date;
+  linkpath: string;
+  devmajor: number;
+  devminor: number;
+  /** SCHILY.xattr.NAME records, raw bytes */
+  xattrs: Map<string, Buffer>;
+}
+
+/** A pull-based byte source over an async iterable of chunks (a file or decompressor stream). */
+export class ByteReader {
+  private it: AsyncIterator<Buffer>;
+  private buf: Buffer = Buffer.alloc(0);
+  /** bytes consumed so far: the offset of the next byte, for messages */
+  offset = 0;
+  /** names the archive in error messages ("layer 2/3 (...) of FILE") */
+  constructor(src: AsyncIterable<Buffer>, readonly label = 'archive') {
+    this.it = src[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    while (!this.buf.length) {
+      const r = await this.it.next();
+      if (r.done) return false;
+      this.buf = r.value;
+    }
+    return true;
+  }
+
+  /** Exactly n bytes; null at end of data when no byte of them was there; throws if cut short. */
+  async readExact(n: number): Promise<Buffer | null> {
+    if (!(await this.fill())) return null;
+    if (this.buf.length >= n) {
+      const out = this.buf.subarray(0, n);
+      this.buf = this.buf.subarray(n);
+      this.offset += n;
+      return out;
+    }
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      if (!(await this.fill())) throw new MinidockError(`${this.label}: truncated archive: ended at byte ${this.offset}, inside a ${n}-byte block — the file is incomplete`);
+      const take = Math.min(need, this.buf.length);
+      parts.push(this.buf.subarray(0, take));
+      this.buf = this.buf.subarray(take);
+      this.offset += take;
+      need -= take;
+    }
+    return Buffer.concat(parts, n);
+  }
+
+  /** Up to max bytes without copying (a view of the current chunk); throws at end of data. */
+  async readSome(max: number): Promise<Buffer> {
+    if (!(await this.fill())) throw new MinidockError(`${this.label}: truncated archive: ended at byte ${this.offset}, inside a file's data — the file is incomplete`);
+    const take = Math.min(max, this.buf.length);
+    const out = this.buf.subarray(0, take);
+    this.buf = this.buf.subarray(take);
+    this.offset += take;
+    return out;
+  }
+
+  async skip(n: number): Promise<void> {
+    while (n > 0) n -= (await this.readSome(n)).length;
+  }
+
+  /** Read (and throw away) everything that is left: trailing padding still counts in a digest. */
+  async drain(): Promise<void> {
+    while (await this.fill()) {
+      this.offset += this.buf.length;
+      this.buf = Buffer.alloc(0);
+    }
+  }
+}
+
+/** PAX extended header records: "LEN KEY=VALUE\n", LEN counting the whole record in bytes. */
+export function parsePax(body: Buffer, label = 'archive'): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let pos = 0;
+  while (pos < body.length) {
+    if (body[pos] === 0) break; // NUL padding
+    const sp = body.indexOf(0x20, pos);
+    const len = sp > pos ? Number(body.toString('latin1', pos, sp)) : NaN;
+    if (!Number.isInteger(len) || len <= 0 || pos + len > body.length) {
+      throw new MinidockError(`${label}: malformed PAX header record at byte ${pos} of its block — not a valid tar archive`);
+    }
+    const rec = body.subarray(sp + 1, pos + len - 1); // without the trailing "\n"
+    const eq = rec.indexOf(0x3d);
+    if (eq > 0) out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    pos += len;
+  }
+  return out;
+}
+
+const KIND: Record<string, EntryKind> = {
+  '0': 'file', '': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo', D: 'dir',
+};
+
+function octal(block: Buffer, off: number, len: number): number {
+  const s = block.toString('latin1', off, off + len).replace(/[\0 ].*$/s, '').trim();
+  return s ? parseInt(s, 8) || 0 : 0;
+}
+
+function pad512(n: number): number {
+  return (512 - (n % 512)) % 512;
+}
+
+/**
+ * Iterate over the entries of a tar stream. Each yielded entry's body can be streamed with
+ * `body(max)` before asking for the next entry; whatever is left of it is skipped.
+ */
+export class TarReader {
+  private pendingBody = 0;
+  private pendingPad = 0;
+  /** the number of bytes of the current entry's body not yet read */
+  get remaining(): number {
+    return this.pendingBody;
+  }
+  constructor(readonly src: ByteReader) {}
+
+  /** The next chunk (at most max bytes) of the current entry's body, or null when it is all read. */
+  async body(max = 1 << 20): Promise<Buffer | null> {
+    if (this.pendingBody <= 0) return null;
+    const b = await this.src.readSome(Math.min(max, this.pendingBody));
+    this.pendingBody -= b.length;
+    return b;
+  }
+
+  private async finishEntry(): Promise<void> {
+    await this.src.skip(this.pendingBody + this.pendingPad);
+    this.pendingBody = 0;
+    this.pendingPad = 0;
+  }
+
+  private async readMeta(size: number, what: string): Promise<Buffer> {
+    if (size > 16 << 20) throw new MinidockError(`${this.src.label}: a ${what} header of ${size} bytes at byte ${this.src.offset}: refusing (over 16 MiB of metadata for one entry)`);
+    const b = (await this.src.readExact(size)) ?? Buffer.alloc(0);
+    if (b.length < size) throw new MinidockError(`${this.src.label}: truncated archive inside a header`);
+    await this.src.skip(pad512(size));
+    return b;
+  }
+
+  async *entries(): AsyncGenerator<TarEntry> {
+    let pax = new Map<string, Buffer>();
+    let globalPax = new Map<string, Buffer>();
+    let longPath: string | undefined;
+    let longLink: string | undefined;
+    let sawZero = false;
+    for (;;) {
+      await this.finishEntry();
+      const at = this.src.offset;
+      const block = await this.src.readExact(512);
+      if (!block) {
+        if (at === 0) throw new MinidockError(`${this.src.label}: empty archive: not a tar file (0 bytes)`);
+        return; // EOF without the two zero blocks: tolerated, as GNU tar does
+      }
+      if (block.every((b) => b === 0)) {
+        if (sawZero) return; // end-of-archive marker: two zero blocks
+        sawZero = true;
+        continue;
+      }
+      sawZero = false;
+      const h = new Header(block, 0);
+      if (!h.cksumValid) {
+        throw new MinidockError(`${this.src.label}: not a tar archive: bad header checksum at byte ${at}${at === 0 ? ' (the file is neither tar nor a compression format minidock knows)' : ' — the file is corrupt'}`);
+      }
+      const code = String(h.typeKey === 'Unsupported' ? block.toString('latin1', 156, 157) : h.typeKey);
+      const size = h.size ?? 0;
+      if (code === 'x' || code === 'X') {
+        pax = parsePax(await this.readMeta(size, 'PAX'), this.src.label);
+        continue;
+      }
+      if (code === 'g') {
+        globalPax = new Map([...globalPax, ...parsePax(await this.readMeta(size, 'global PAX'), this.src.label)]);
+        continue;
+      }
+      if (code === 'L' || code === 'N') {
+        longPath = (await this.readMeta(size, 'long name')).toString('utf8').replace(/\0.*$/s, '');
+        continue;
+      }
+      if (code === 'K') {
+        longLink = (await this.readMeta(size, 'long link name')).toString('utf8').replace(/\0.*$/s, '');
+        continue;
+      }
+      const rec = new Map([...globalPax, ...pax]);
+      pax = new Map();
+      const str = (k: string): string | undefined => rec.get(k)?.toString('utf8');
+      const num = (k: string): number | undefined => {
+        const v = str(k);
+        return v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
+      };
+      const path = str('path') ?? longPath ?? h.path ?? '';
+      const linkpath = str('linkpath') ?? longLink ?? h.linkpath ?? '';
+      longPath = longLink = undefined;
+      const realSize = num('size') ?? size;
+      const kind = KIND[code];
+      this.pendingBody = kind === 'file' || kind === undefined || code === 'D' ? realSize : 0;
+      // hard links and others may carry a size field but (in GNU and PAX) no data
+      this.pendingPad = pad512(this.pendingBody);
+      if (!kind) {
+        yield { path, kind: 'unsupported', typeCode: code, mode: 0, uid: 0, gid: 0, size: realSize, linkpath, devmajor: 0, devminor: 0, xattrs: new Map() };
+        continue;
+      }
+      const xattrs = new Map<string, Buffer>();
+      for (const [k, v] of rec) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+      const mtime = num('mtime');
+      yield {
+        path, kind, typeCode: code,
+        mode: (h.mode ?? 0) & 0o7777,
+        uid: num('uid') ?? h.uid ?? 0,
+        gid: num('gid') ?? h.gid ?? 0,
+        size: this.pendingBody,
+        mtime: mtime !== undefined ? new Date(mtime * 1000) : h.mtime,
+        linkpath,
+        // ustar and GNU both keep device numbers at 329/337 (tar's Header decodes them for ustar only)
+        devmajor: octal(block, 329, 8),
+        devminor: octal(block, 337, 8),
+        xattrs,
+      };
+    }
+  }
+}
