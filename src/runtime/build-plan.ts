@@ -200,6 +200,14 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
     add({ op: Op.SETRLIMIT, ints: [RLIMIT[r.type], r.soft, r.hard], why: `--ulimit ${r.type}=${r.soft}:${r.hard}`, phase: 'identity' });
   }
 
+  // 11b. seccomp(SECCOMP_SET_MODE_FILTER) is allowed to a process with no_new_privs set, or with
+  //     CAP_SYS_ADMIN. With --security-opt no-new-privileges=false there is no no_new_privs, and the
+  //     capabilities are about to go: so the filter goes in NOW, while we still hold them (runc does
+  //     the same). The steps below then run filtered; they only use calls the profile allows.
+  if (spec.seccomp && !spec.noNewPrivileges) {
+    add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: early, while we hold CAP_SYS_ADMIN (no no_new_privs to allow it later)`, phase: 'seccomp' });
+  }
+
   // 12. The bounding set first: dropping from it needs CAP_SETPCAP in the effective set, which a
   //     setuid to a non-root user clears. It limits what any later execve can ever gain.
   const nonRoot = spec.uid !== 0;
@@ -220,7 +228,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   add({ op: Op.CHDIR, strs: [spec.cwd], why: '-w: the working directory', phase: 'exec' });
   add({ op: Op.CLOSE_FDS, why: "none of Node's fds (epoll, eventfd, pipes) may leak into the container", phase: 'exec' });
   add({ op: Op.STDIO, ints: [spec.interactive || spec.tty ? 0 : 1], why: spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)', phase: 'exec' });
-  if (spec.seccomp) {
+  if (spec.seccomp && spec.noNewPrivileges) {
     add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: the last step, so nothing above is filtered`, phase: 'seccomp' });
   }
 

@@ -243,7 +243,7 @@ export function limitToHeld(caps: CapName[], privileged: boolean, held = callerP
   const has = (c: CapName): boolean => (held >> BigInt(CAPS.indexOf(c))) & 1n ? true : false;
   const missing = caps.filter((c) => !has(c));
   if (missing.length && !privileged) {
-    fail(`capabilities ${missing.join(', ')}: minidock itself does not hold ${missing.length > 1 ? 'them' : 'it'} (CapPrm in /proc/self/status), so no container it starts can; --cap-drop ${missing.map((c) => c.slice(4)).join(' --cap-drop ')} or run minidock with ${missing.length > 1 ? 'them' : 'it'}`);
+    fail(`capabilities ${missing.join(', ')}: minidock itself does not hold ${missing.length > 1 ? 'them' : 'it'} (CapPrm in /proc/self/status), so no container it starts can — leave ${missing.length > 1 ? 'them' : 'it'} out (no --cap-add, or --cap-drop ${missing.map((c) => c.slice(4)).join(' --cap-drop ')}), or run minidock where it holds ${missing.length > 1 ? 'them' : 'it'}`);
   }
   return caps.filter(has);
 }

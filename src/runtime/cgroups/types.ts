@@ -63,6 +63,12 @@ export interface CgroupOptions {
    * Default: the caller's own cgroup from /proc/self/cgroup (v2: see docs/cgroups.md).
    */
   parent?: string;
+  /**
+   * cgroup v1: also create a devices cgroup that allows only the minimal /dev's devices (see
+   * V1_DEVICE_RULES in v1.ts). Off for --privileged. cgroup v2 has no devices files (it would need a
+   * BPF_PROG_TYPE_CGROUP_DEVICE program; see docs/security.md).
+   */
+  restrictDevices?: boolean;
   /** for tests: alternative /proc/self/mountinfo and /proc/self/cgroup text, and fs operations */
   root?: { mountinfo?: string; selfCgroup?: string; ops?: CgroupFsOps };
 }

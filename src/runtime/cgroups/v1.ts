@@ -9,6 +9,8 @@
 //   pids:    pids.max
 //   cpuset:  cpuset.cpus, cpuset.mems (copied from the parent: a new cpuset cgroup starts EMPTY and
 //            nothing can join it until both are set)
+//   devices: "a" into devices.deny, then V1_DEVICE_RULES into devices.allow (unless --privileged;
+//            see below and docs/security.md)
 // The cpuacct hierarchy (and memory/pids without limits) is still created: it gives the statistics.
 
 import { readdirSync } from 'node:fs';
@@ -24,8 +26,29 @@ import {
 } from './util.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
-const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset'] as const;
+const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices'] as const;
 type Used = (typeof USED)[number];
+
+/**
+ * The devices cgroup: which device nodes the container may open. Creating a node (mknod) needs only
+ * CAP_MKNOD, which Docker grants, so without this list `mknod /tmp/disk b 8 0` followed by an open
+ * would read the host's disk. The kernel checks the list at open(), whatever the node's path:
+ * the minimal /dev's devices are allowed, every other open of a device node is refused with EPERM.
+ * "m" (mknod) stays allowed for all, as in Docker: a node is harmless until it can be opened.
+ * Rule syntax: TYPE MAJOR:MINOR ACCESS, with TYPE c (char), b (block) or a (all), r/w/m access.
+ */
+export const V1_DEVICE_RULES: readonly string[] = [
+  'c *:* m', // mknod of any character device
+  'b *:* m', // mknod of any block device
+  'c 1:3 rwm', // /dev/null
+  'c 1:5 rwm', // /dev/zero
+  'c 1:7 rwm', // /dev/full
+  'c 1:8 rwm', // /dev/random
+  'c 1:9 rwm', // /dev/urandom
+  'c 5:0 rwm', // /dev/tty
+  'c 5:2 rwm', // /dev/ptmx (and pts/ptmx of the container's own devpts)
+  'c 136:* rwm', // /dev/pts/N: the pty slaves
+];
 
 /** v1 prints "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages). */
 const V1_UNLIMITED = 2 ** 62;
@@ -52,6 +75,7 @@ function place(det: CgroupDetection, want: Set<Used>, opts: CgroupOptions, withC
   const out: Placement[] = [];
   for (const c of USED) {
     if (c === 'cpuset' && !withCpuset) continue;
+    if (c === 'devices' && !opts.restrictDevices) continue; // --privileged: the caller's devices cgroup (all)
     const h = det.mounts.v1.find((x) => x.controllers.includes(c));
     if (!h) {
       if (want.has(c)) {
@@ -168,6 +192,8 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
   checkName(name);
   const ops = opts.root?.ops ?? realOps;
   const want = needed(limits);
+  // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
+  if (opts.restrictDevices) want.add('devices');
   const places = place(det, want, opts, limits.cpusetCpus !== undefined);
   const created: string[] = [];
   const writes: CgroupWrite[] = [];
@@ -242,6 +268,12 @@ function writeLimits(c: Used, dir: string, l: Limits, writes: CgroupWrite[]): vo
       break;
     case 'cpuacct':
       break; // statistics only
+    case 'devices':
+      // A new devices cgroup starts as a copy of its parent's list (on the host: "a *:* rwm").
+      // "a" into devices.deny empties it and makes deny the default; then allow what /dev holds.
+      w('devices.deny', 'a');
+      for (const rule of V1_DEVICE_RULES) w('devices.allow', rule);
+      break;
   }
 }
 

@@ -66,6 +66,13 @@ export interface Decision {
   raw: number;
   /** How many instructions ran (a cost measure). */
   steps: number;
+  /** With `{ trace: true }`: the index of every instruction that ran, in order. */
+  path?: number[];
+}
+
+export interface EvaluateOptions {
+  /** Record the instructions that ran (Decision.path), e.g. to show which way the filter went. */
+  trace?: boolean;
 }
 
 /** Build the `struct seccomp_data` the kernel would hand to the filter (little-endian). */
@@ -84,7 +91,7 @@ export function seccompData(input: SyscallInput): DataView {
  * Run a seccomp program (bytes as produced by encode()/compileProfile()) on one syscall and return
  * the decision. Throws if the program is one the kernel would refuse to load.
  */
-export function evaluate(program: Uint8Array | readonly SockFilter[], input: SyscallInput): Decision {
+export function evaluate(program: Uint8Array | readonly SockFilter[], input: SyscallInput, opts: EvaluateOptions = {}): Decision {
   const prog = program instanceof Uint8Array ? decode(program) : program;
   const problems = checkSeccompProgram(prog);
   if (problems.length) throw new Error(`invalid seccomp program: ${problems.join('; ')}`);
@@ -94,9 +101,16 @@ export function evaluate(program: Uint8Array | readonly SockFilter[], input: Sys
   let X = 0;
   let pc = 0;
   let steps = 0;
+  const path: number[] | undefined = opts.trace ? [] : undefined;
+  const finish = (raw: number, n: number): Decision => {
+    const d = decision(raw, n);
+    if (path) d.path = path;
+    return d;
+  };
   for (;;) {
     const f = prog[pc];
     steps++;
+    path?.push(pc);
     const src = (f.code & BPF_X) === BPF_X ? X : f.k;
     switch (bpfClass(f.code)) {
       case BPF_LD:
@@ -156,7 +170,7 @@ export function evaluate(program: Uint8Array | readonly SockFilter[], input: Sys
   }
 }
 
-function finish(raw: number, steps: number): Decision {
+function decision(raw: number, steps: number): Decision {
   const d = decodeAction(raw);
   const out: Decision = { action: d.action, raw: d.raw, steps };
   if (d.errno !== undefined) out.errno = d.errno;

@@ -1,0 +1,300 @@
+// `minidock seccomp show [PROFILE]` and `minidock seccomp test PROFILE SYSCALL [ARG...]`: the lesson
+// tools. `show` prints the BPF program a container would get, as a commented listing; `test` runs that
+// program on one made-up syscall (in TypeScript, see interp.ts: no kernel involved) and shows the
+// verdict, the instructions it went through, and the profile rules that name the syscall.
+//
+// PROFILE is `default` (Docker's default profile, built in), `unconfined` (no filter), or a path to
+// a profile in Docker's JSON format. The program depends on the capabilities too (Docker's profile
+// allows mount(2) to a container holding CAP_SYS_ADMIN), so both verbs take --cap-add/--cap-drop,
+// exactly like `minidock run`.
+
+import { MinidockError } from '../../errors.js';
+import { errnoName } from '../../sys/errno.js';
+import { resolveCaps } from '../capabilities.js';
+import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT, decodeAction, formatAction } from './actions.js';
+import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from './bpf.js';
+import { compileProfileDetailed, describeCondition, type CompiledFilter } from './compile.js';
+import { DEFAULT_PROFILE, DOCKER_DEFAULT_CAPS } from './default.js';
+import { disassemble } from './disasm.js';
+import { evaluate, type Decision } from './interp.js';
+import { loadProfileFile, normalizeCap, type SeccompProfile, type SeccompSyscall } from './profile.js';
+import { parseSyscall, syscallName } from './syscalls-x86_64.js';
+
+export interface SeccompCliOptions {
+  capAdd?: string[];
+  capDrop?: string[];
+  /** show: also print each instruction's raw fields */
+  raw?: boolean;
+  /** test: the ABI the call is made through */
+  arch?: string;
+  /** test: machine-readable output */
+  json?: boolean;
+  /** colour: default = stdout is a TTY and NO_COLOR is unset */
+  color?: boolean;
+}
+
+// ---- colour (only on a terminal) ---------------------------------------------------------------
+
+interface Paint {
+  bold(s: string): string;
+  dim(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  red(s: string): string;
+  cyan(s: string): string;
+  magenta(s: string): string;
+}
+
+function painter(on: boolean): Paint {
+  const c = (code: string) => (s: string): string => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { bold: c('1'), dim: c('2'), green: c('32'), yellow: c('33'), red: c('31'), cyan: c('36'), magenta: c('35') };
+}
+
+export function wantColor(opt: boolean | undefined, stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (opt !== undefined) return opt;
+  return !!stream.isTTY && !process.env.NO_COLOR;
+}
+
+/** Colour an action word by what it does to the call. */
+function paintAction(p: Paint, text: string): string {
+  if (/^(ALLOW|LOG)/.test(text)) return p.green(text);
+  if (/^(ERRNO|TRACE|TRAP)/.test(text)) return p.yellow(text);
+  if (/^KILL/.test(text)) return p.red(text);
+  return text;
+}
+
+/** Colour one listing line: mnemonic, jump targets, ret actions, comments. */
+function paintLine(p: Paint, line: string): string {
+  const m = /^(\s*\d+)(\s+)(.*?)(\s+; .*)?$/.exec(line);
+  if (!m) return line;
+  const [, num, sp, body, comment] = m;
+  let b = body.replace(/^(\w+)/, (w) => p.bold(w));
+  b = b.replace(/\b(L\d+(?:→L\d+)?)/g, (t) => p.cyan(t));
+  b = b.replace(/(ret\S*\s+)(\S+)/, (_all, r: string, act: string) => r + paintAction(p, act));
+  return p.dim(num) + sp + b + (comment ? p.dim(comment) : '');
+}
+
+// ---- loading -----------------------------------------------------------------------------------
+
+interface Loaded {
+  /** what the user typed: default, unconfined, a path */
+  name: string;
+  /** a sentence describing it */
+  title: string;
+  profile?: SeccompProfile;
+  caps: string[];
+  capsNote: string;
+}
+
+function load(profileArg: string, o: SeccompCliOptions): Loaded {
+  const caps = resolveCaps(o.capAdd ?? [], o.capDrop ?? [], false);
+  const added = caps.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c));
+  const dropped = DOCKER_DEFAULT_CAPS.filter((c) => !(caps as string[]).includes(c));
+  const short = (l: readonly string[]): string => l.map((c) => c.replace(/^CAP_/, '')).join(' ');
+  const capsNote = !added.length && !dropped.length
+    ? `Docker's default set (${caps.length}): ${short(caps)}`
+    : `${caps.length} capabilities: Docker's default set${added.length ? ` + ${short(added)}` : ''}${dropped.length ? ` - ${short(dropped)}` : ''}`;
+  if (profileArg === 'default') {
+    return { name: 'default', title: "minidock's default profile (Docker's default, built in)", profile: DEFAULT_PROFILE, caps, capsNote };
+  }
+  if (profileArg === 'unconfined') return { name: 'unconfined', title: 'no filter at all (--security-opt seccomp=unconfined)', caps, capsNote };
+  return { name: profileArg, title: `the profile in ${profileArg}`, profile: loadProfileFile(profileArg), caps, capsNote };
+}
+
+function compile(l: Loaded): CompiledFilter {
+  return compileProfileDetailed(l.profile!, { caps: l.caps, source: l.name });
+}
+
+// ---- show --------------------------------------------------------------------------------------
+
+export function showText(profileArg: string, o: SeccompCliOptions = {}): string {
+  const p = painter(!!o.color);
+  const l = load(profileArg, o);
+  const out: string[] = [];
+  const row = (k: string, v: string): void => void out.push(`${p.bold(k.padEnd(16))}${v}`);
+  row('profile', l.title);
+  if (!l.profile) {
+    out.push('');
+    out.push('There is no program to show: without a filter every system call goes straight to the kernel,');
+    out.push('and only capabilities, namespaces and read-only mounts stand between the container and the host.');
+    return out.join('\n') + '\n';
+  }
+  const c = compile(l);
+  const n = c.filters.length;
+  row('compiled for', l.capsNote);
+  row('program', `${n} instructions = ${p.bold(`${n * SOCK_FILTER_SIZE} bytes`)} (${SOCK_FILTER_SIZE} bytes each; the kernel takes at most ${BPF_MAXINSNS} instructions)`);
+  const byArgs = c.plan.syscalls.filter((s) => s.action === undefined).length;
+  row('syscalls', `${c.plan.syscalls.length - byArgs} decided by number alone, ${byArgs} by their arguments (${c.plan.syscalls.filter((s) => s.action === undefined).map((s) => s.name).join(', ') || 'none'})`);
+  row('default action', `${paintAction(p, formatAction(c.plan.defaultAction))} for every syscall not listed`);
+  if (c.trampolines) row('trampolines', `${c.trampolines} (a conditional jump reaches at most 255 instructions ahead; farther ones hop through a "ja")`);
+  if (c.plan.skipped.length) row('skipped', `${c.plan.skipped.length} names that x86_64 does not have (e.g. ${c.plan.skipped.slice(0, 4).join(', ')})`);
+  out.push('');
+  out.push(p.dim('How to read it: the kernel runs this program on every system call, top to bottom. "ld [0]" loads'));
+  out.push(p.dim('the syscall number, "jeq #N, A, B" jumps to line A if it equals N and to B otherwise ("next" = the'));
+  out.push(p.dim('following line), and the first "ret" reached is the verdict. Comments after ";" name what is compared.'));
+  out.push('');
+  // the listing without disassemble()'s own 3-line header (the table above says more)
+  const listing = disassemble(c.filters, { comments: c.comments, raw: o.raw }).split('\n').slice(3).filter((s) => s !== '');
+  for (const line of listing) out.push(o.color ? paintLine(p, line) : line);
+  out.push('');
+  out.push(p.dim(`Try: minidock seccomp test ${profileArg} mount    (what happens to one call, and why)`));
+  return out.join('\n') + '\n';
+}
+
+// ---- test --------------------------------------------------------------------------------------
+
+export interface TestResult {
+  profile: string;
+  syscall: string;
+  nr: number;
+  arch: string;
+  args: string[];
+  action: string;
+  errno?: string;
+  /** the value the filter returned, as hex */
+  raw: string;
+  steps: number;
+  instructions: number;
+  path: number[];
+}
+
+function parseArg(a: string, i: number): bigint {
+  const s = a.trim();
+  if (!/^(0x[0-9a-f]+|\d+|-\d+)$/i.test(s)) throw new MinidockError(`seccomp test: argument ${i} "${a}" is not a number (decimal, or hex like 0x10000000)`);
+  const v = BigInt(s);
+  return BigInt.asUintN(64, v);
+}
+
+function archOf(raw: string | undefined): { arch: number; x32: boolean; name: string } {
+  switch ((raw ?? 'x86_64').toLowerCase()) {
+    case 'x86_64': case 'amd64': return { arch: AUDIT_ARCH_X86_64, x32: false, name: 'x86_64' };
+    case 'i386': case 'x86': case '386': return { arch: AUDIT_ARCH_I386, x32: false, name: 'i386' };
+    case 'x32': return { arch: AUDIT_ARCH_X86_64, x32: true, name: 'x32' };
+    default: throw new MinidockError(`seccomp test: --arch ${raw}: use x86_64, i386 or x32`);
+  }
+}
+
+/** Run the filter on one call. */
+export function testSyscall(profileArg: string, syscallArg: string, argv: string[], o: SeccompCliOptions = {}): { result: TestResult; loaded: Loaded; compiled?: CompiledFilter; decision?: Decision } {
+  const l = load(profileArg, o);
+  const a = archOf(o.arch);
+  // On i386 the number is the i386 table's: take it as given (a name would be translated with the
+  // x86_64 table, which would be wrong), so --arch i386 wants a number.
+  if (a.name === 'i386' && !/^(0x[0-9a-f]+|\d+)$/i.test(syscallArg.trim())) {
+    throw new MinidockError(`seccomp test: --arch i386 takes a syscall NUMBER of the i386 table (e.g. 11 for execve); names here are x86_64's`);
+  }
+  const base = parseSyscall(syscallArg);
+  const nr = a.x32 ? (base | X32_SYSCALL_BIT) >>> 0 : base;
+  if (argv.length > 6) throw new MinidockError(`seccomp test: at most 6 arguments (a syscall has 6), got ${argv.length}`);
+  const args = argv.map(parseArg);
+  const name = a.name === 'i386' ? `i386 syscall ${base}` : syscallName(base) ?? `syscall ${base}`;
+  const result: TestResult = {
+    profile: l.name, syscall: name, nr, arch: a.name, args: args.map((v) => `0x${v.toString(16)}`),
+    action: 'ALLOW', raw: '0x7fff0000', steps: 0, instructions: 0, path: [],
+  };
+  if (!l.profile) return { result, loaded: l };
+  const c = compile(l);
+  const d = evaluate(c.bytes, { nr, arch: a.arch, args }, { trace: true });
+  result.action = formatAction(d.raw);
+  if (d.errno !== undefined) result.errno = errnoName(d.errno);
+  result.raw = `0x${(d.raw >>> 0).toString(16).padStart(8, '0')}`;
+  result.steps = d.steps;
+  result.instructions = c.filters.length;
+  result.path = d.path ?? [];
+  return { result, loaded: l, compiled: c, decision: d };
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  EPERM: 'Operation not permitted', ENOSYS: 'Function not implemented', EACCES: 'Permission denied',
+  EINVAL: 'Invalid argument', ENOENT: 'No such file or directory',
+};
+
+function verdictSentence(r: TestResult, p: Paint): string {
+  const call = p.bold(r.syscall);
+  const d = decodeAction(Number(r.raw));
+  switch (d.action) {
+    case 'ALLOW': return `the kernel runs ${call} as usual`;
+    case 'LOG': return `the kernel runs ${call}, and writes it to the audit log`;
+    case 'ERRNO': return `${call} does not run: it returns -1 with errno ${p.bold(r.errno ?? String(d.errno))}${ERRNO_TEXT[r.errno ?? ''] ? ` (${ERRNO_TEXT[r.errno!]})` : ''}`;
+    case 'KILL_PROCESS': return `the whole process is killed by SIGSYS before ${call} runs (exit status 159 = 128 + 31)`;
+    case 'KILL_THREAD': return `the calling thread is killed by SIGSYS before ${call} runs`;
+    case 'TRAP': return `${call} does not run: the thread gets a catchable SIGSYS`;
+    case 'TRACE': return `${call} waits for a ptrace tracer; minidock attaches none, so it fails with ENOSYS`;
+    default: return `${d.action}`;
+  }
+}
+
+/** The rules of the profile that name this syscall, and whether each applies with these caps. */
+function rulesFor(profile: SeccompProfile, name: string, caps: string[]): string[] {
+  const have = new Set(caps.map(normalizeCap));
+  const out: string[] = [];
+  (profile.syscalls ?? []).forEach((s: SeccompSyscall, i) => {
+    if (!s.names.includes(name)) return;
+    const why: string[] = [];
+    let applies = true;
+    const needs = (s.includes?.caps ?? []).filter((c) => !have.has(normalizeCap(c)));
+    if (needs.length) { applies = false; why.push(`needs ${needs.join('+')}`); }
+    const excl = (s.excludes?.caps ?? []).filter((c) => have.has(normalizeCap(c)));
+    if (excl.length) { applies = false; why.push(`not with ${excl.join('+')}`); }
+    if (s.includes?.arches?.length && !s.includes.arches.some((a) => a === 'amd64' || a === 'x86_64')) { applies = false; why.push(`only on ${s.includes.arches.join(',')}`); }
+    if (s.excludes?.arches?.some((a) => a === 'amd64' || a === 'x86_64')) { applies = false; why.push('not on x86_64'); }
+    if (s.includes?.minKernel) why.push(`kernel >= ${s.includes.minKernel}`);
+    const act = s.action.replace(/^SCMP_ACT_/, '') + (s.action === 'SCMP_ACT_ERRNO' ? `(${errnoName(s.errnoRet ?? 1)})` : '');
+    const args = (s.args ?? []).map((a) => describeCondition({ index: a.index, op: a.op, value: BigInt(a.value), valueTwo: BigInt(a.valueTwo ?? 0) }));
+    out.push(`${applies ? '✓' : '✗'} syscalls[${i}]: ${act}${args.length ? ` if ${args.join(' and ')}` : ''}${why.length ? `  (${why.join('; ')})` : ''}`);
+  });
+  return out;
+}
+
+export function testText(profileArg: string, syscallArg: string, argv: string[], o: SeccompCliOptions = {}): string {
+  const { result: r, loaded: l, compiled: c } = testSyscall(profileArg, syscallArg, argv, o);
+  if (o.json) return JSON.stringify(r) + '\n';
+  const p = painter(!!o.color);
+  const out: string[] = [];
+  const row = (k: string, v: string): void => void out.push(`${p.bold(k.padEnd(10))}${v}`);
+  const argText = r.args.length ? `arguments ${r.args.map((a, i) => `args[${i}]=${a}`).join(' ')}` : 'no arguments given (all 0)';
+  row('profile', `${l.title}${l.profile ? `, compiled for ${l.capsNote}` : ''}`);
+  const callText = r.arch === 'i386' ? `${p.bold(r.syscall)} (through the i386 ABI: int $0x80 from any process)`
+    : r.arch === 'x32' ? `${p.bold(r.syscall)} through the x32 ABI = ${r.nr & ~X32_SYSCALL_BIT} | 0x40000000 = ${r.nr}`
+      : `${p.bold(r.syscall)} = x86_64 syscall ${r.nr}`;
+  row('call', `${callText}, ${argText}`);
+  row('verdict', `${paintAction(p, r.action)}${c ? ` (the filter returned ${r.raw})` : ''}`);
+  out.push(`${''.padEnd(10)}${verdictSentence(r, p)}`);
+  if (!c) {
+    out.push('');
+    out.push('No filter is loaded, so there is nothing to decide: the call reaches the kernel, which still checks');
+    out.push('capabilities and permissions as for any process.');
+    return out.join('\n') + '\n';
+  }
+  out.push('');
+  out.push(`${p.bold('path')}      ${r.steps} of ${r.instructions} instructions ran:`);
+  const lines = disassemble(c.filters, { comments: c.comments }).split('\n').slice(3);
+  // Long runs of "not this syscall" comparisons are folded: they are the same question asked again.
+  const path = r.path;
+  for (let k = 0; k < path.length; k++) {
+    let run = 0;
+    while (k + run + 1 < path.length && path[k + run + 1] === path[k + run] + 1 && /jeq .*next\s*;/.test(lines[path[k + run]] ?? '') && /jeq .*next\s*;/.test(lines[path[k + run + 1]] ?? '')) run++;
+    if (run >= 4) {
+      out.push(o.color ? paintLine(p, lines[path[k]]) : lines[path[k]]);
+      out.push(p.dim(`${''.padEnd(String(c.filters.length).length + 4)}… ${run - 1} more "is it syscall N?" comparisons, none matched …`));
+      out.push(o.color ? paintLine(p, lines[path[k + run]]) : lines[path[k + run]]);
+      k += run;
+      continue;
+    }
+    out.push(o.color ? paintLine(p, lines[path[k]]) : lines[path[k]]);
+  }
+  if (r.arch === 'x86_64' && l.profile) {
+    const rules = rulesFor(l.profile, r.syscall, l.caps);
+    out.push('');
+    if (rules.length) {
+      out.push(`${p.bold('rules')}     naming ${r.syscall} in the profile (✓ applies to this container, ✗ does not):`);
+      for (const x of rules) out.push(`          ${x.startsWith('✓') ? p.green('✓') : p.dim('✗')}${x.slice(1)}`);
+      // A capability that would change the verdict is the most useful hint of all.
+      const need = rules.map((x) => /^✗ .*\(needs (CAP_[A-Z_+]+)/.exec(x)?.[1]).find(Boolean);
+      if (need) out.push(p.dim(`          try: minidock seccomp test ${profileArg} ${syscallArg} ${need.split('+').map((c) => `--cap-add ${c.replace(/^CAP_/, '')}`).join(' ')}`));
+    } else {
+      out.push(`${p.bold('rules')}     no rule names ${r.syscall}: the profile's default action decides`);
+    }
+  }
+  return out.join('\n') + '\n';
+}

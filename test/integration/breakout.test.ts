@@ -1,0 +1,295 @@
+// The breakout suite: known container escapes, each attempted by native/probes/breakout inside a
+// real minidock container. In a default container every attempt must FAIL, and the test checks HOW
+// (the errno or the signal names who refused). Where it teaches something, the same attempt is also
+// shown to WORK once the protection is taken away (--privileged, seccomp=unconfined, --cap-add):
+// that proves the probe can detect an escape, so its failure in a default container means something.
+// docs/security.md explains each line.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, removeStateRoot, skipReason, tempStateRoot, waitFor } from '../helpers';
+
+const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
+const BREAKOUT = join(PROBES, 'breakout');
+const ok = canRun && existsSync(BREAKOUT);
+const d = ok ? describe : describe.skip;
+if (!ok) console.warn(`SKIPPED test/integration/breakout.test.ts: ${skipReason || 'needs native/build/probes/breakout (npm run build)'}`);
+
+const cgroupV1 = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / - cgroup cgroup \S*devices/.test(l));
+const WARNING = /^minidock: WARNING: --privileged: .*no seccomp, no masked paths.*every host device/;
+
+interface Probe {
+  result: string;
+  kv: Record<string, string>;
+  line: string;
+}
+
+d('breakout attempts (real containers, real kernel)', () => {
+  let root: string;
+  let before: ReturnType<typeof hostSnapshot>;
+
+  /** Run one probe in a fresh container; `opts` go before ROOTFS (e.g. --privileged). */
+  const probe = (name: string, opts: string[] = [], arg?: string, volumes: string[] = []): Probe => {
+    const args = ['run', '--rm', ...opts, '-v', `${PROBES}:/probe:ro`, ...volumes.flatMap((v) => ['-v', v]), ROOTFS, '/probe/breakout', name];
+    if (arg !== undefined) args.push(arg);
+    const r = minidock(args, { root });
+    const privileged = opts.includes('--privileged');
+    // the only thing on stderr: the one-line warning of --privileged
+    if (privileged) expect(r.stderr, r.stderr).toMatch(WARNING);
+    else expect(r.stderr).toBe('');
+    expect(r.code, `${name}: exit ${r.code}\n${r.stdout}${r.stderr}`).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${name}: `));
+    expect(line, `no "${name}:" line in:\n${r.stdout}`).toBeDefined();
+    const [head] = line!.split(' # ');
+    const [, result, ...rest] = head.trim().split(/\s+/);
+    const kv = Object.fromEntries(rest.map((t) => t.split('=')).filter((p) => p.length === 2)) as Record<string, string>;
+    return { result, kv, line: line! };
+  };
+
+  beforeAll(() => {
+    root = tempStateRoot();
+  });
+  afterAll(() => removeStateRoot(root));
+  beforeEach(() => {
+    before = hostSnapshot(root);
+  });
+  afterEach(() => {
+    expect(hostSnapshot(root)).toEqual(before);
+  });
+
+  // ---- mounts: seccomp (mount/umount2/unshare need CAP_SYS_ADMIN in the profile) and the missing capability
+
+  it('mount a tmpfs: EPERM; works under --privileged', () => {
+    expect(probe('mount_tmpfs').result).toBe('EPERM');
+    // seccomp off is not enough: the capability is still missing
+    expect(probe('mount_tmpfs', ['--security-opt', 'seccomp=unconfined']).result).toBe('EPERM');
+    expect(probe('mount_tmpfs', ['--privileged']).result).toBe('ok');
+  });
+
+  it('remount a --read-only / read-write: EPERM; works under --privileged', () => {
+    const p = probe('remount_root_rw', ['--read-only']);
+    expect(p.result).toBe('EPERM');
+    expect(p.kv.was_ro).toBe('1');
+    const q = probe('remount_root_rw', ['--read-only', '--privileged']);
+    expect(q).toMatchObject({ result: 'ok', kv: { was_ro: '1', writable: '1' } });
+  });
+
+  it('unmount a /proc mask: EPERM; works with CAP_SYS_ADMIN (the masks rely on it being absent)', () => {
+    const p = probe('umount_proc_mask');
+    expect(p.result).toBe('EPERM');
+    expect(p.kv.path).toMatch(/^\/(proc|sys)\//);
+    expect(probe('umount_proc_mask', ['--cap-add', 'SYS_ADMIN']).result).toBe('ok');
+  });
+
+  it('unshare -U then mount: unshare refused (EPERM); only seccomp stops it', () => {
+    expect(probe('unshare_user_mount')).toMatchObject({ result: 'EPERM', kv: { step: 'unshare' } });
+    expect(probe('unshare_user_mount', ['--security-opt', 'seccomp=unconfined'])).toMatchObject({ result: 'ok', kv: { step: 'mount' } });
+  });
+
+  // ---- other processes and namespaces: the PID namespace shows none
+
+  it('setns via /proc/1/ns: no process outside is visible, and setns is refused', () => {
+    const p = probe('setns_host');
+    expect(p.result).toBe('EPERM');
+    expect(p.kv.foreign).toBe('0');
+    expect(Number(p.kv.visible)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('ptrace a host process: it does not exist in here (ESRCH)', () => {
+    // this test's own pid: alive on the host, and far above any pid of a fresh PID namespace
+    const p = probe('ptrace_outside', [], String(process.pid));
+    expect(p.result).toBe('ESRCH');
+    expect(p.kv.foreign).toBe('0');
+    expect(existsSync(`/proc/${process.pid}`)).toBe(true);
+  });
+
+  // ---- syscalls of the host's kernel-wide state
+
+  it('keyctl: EPERM; reachable with seccomp=unconfined', () => {
+    expect(probe('keyctl').result).toBe('EPERM');
+    expect(probe('keyctl', ['--security-opt', 'seccomp=unconfined']).result).toBe('ok');
+  });
+
+  it('bpf: EPERM; works under --privileged', () => {
+    expect(probe('bpf').result).toBe('EPERM');
+    expect(probe('bpf', ['--privileged']).result).toBe('ok');
+  });
+
+  it('perf_event_open: EPERM; works under --privileged', () => {
+    expect(probe('perf_event_open').result).toBe('EPERM');
+    expect(probe('perf_event_open', ['--privileged']).result).toBe('ok');
+  });
+
+  it('open_by_handle_at ("shocker"): EPERM; with CAP_DAC_READ_SEARCH it opens the host filesystem root', () => {
+    expect(probe('open_by_handle_at').result).toBe('EPERM');
+    // seccomp off alone: the capability is still missing
+    expect(probe('open_by_handle_at', ['--security-opt', 'seccomp=unconfined']).result).toBe('EPERM');
+    // the escape needs inode 2 to be the root, as on ext4, where the probe binary lives
+    const fsType = execFileSync('stat', ['-f', '-c', '%T', BREAKOUT], { encoding: 'utf8' }).trim();
+    if (!fsType.startsWith('ext')) {
+      console.warn(`breakout.test.ts: the shocker demonstration needs the probe on ext2/3/4 (here: ${fsType}); skipped that half`);
+      return;
+    }
+    const mnt = execFileSync('stat', ['-c', '%m', BREAKOUT], { encoding: 'utf8' }).trim();
+    const p = probe('open_by_handle_at', ['--cap-add', 'DAC_READ_SEARCH']);
+    expect(p.result).toBe('ok');
+    const seen = p.kv.entries.split(',');
+    const hostOnly = readdirSync(mnt).filter((n) => !n.startsWith('.') && !existsSync(join(ROOTFS, n)));
+    expect(hostOnly.length).toBeGreaterThan(0);
+    expect(seen).toEqual(expect.arrayContaining(hostOnly.slice(0, 5)));
+  });
+
+  it('reboot: EPERM; under --privileged EINVAL (the PID namespace confines it)', () => {
+    expect(probe('reboot').result).toBe('EPERM');
+    expect(probe('reboot', ['--privileged']).result).toBe('EINVAL');
+  });
+
+  it('kexec_load: EPERM; under --privileged the permission check passes', () => {
+    expect(probe('kexec_load').result).toBe('EPERM');
+    // EINVAL: our bad argument, after the check; ENOSYS: a kernel built without kexec
+    expect(probe('kexec_load', ['--privileged']).result).toMatch(/^(EINVAL|ENOSYS)$/);
+  });
+
+  it('swapon: EPERM; under --privileged the permission check passes (ENOENT: no such file)', () => {
+    expect(probe('swapon').result).toBe('EPERM');
+    expect(probe('swapon', ['--privileged']).result).toBe('ENOENT');
+  });
+
+  // ---- /proc and /sys: read-only binds, a read-only sysfs
+
+  it('write /proc/sysrq-trigger: EROFS (or absent in this kernel); openable under --privileged', () => {
+    const has = existsSync('/proc/sysrq-trigger');
+    expect(probe('sysrq_trigger').result).toBe(has ? 'EROFS' : 'ENOENT');
+    expect(probe('sysrq_trigger', ['--privileged']).result).toBe(has ? 'ok' : 'ENOENT');
+  });
+
+  it('write /proc/sys/kernel/core_pattern: EROFS; openable under --privileged', () => {
+    expect(probe('proc_sys_kernel').result).toBe('EROFS');
+    expect(probe('proc_sys_kernel', ['--privileged']).result).toBe('ok');
+  });
+
+  it('write /sys/kernel/...: EROFS; openable under --privileged (sysfs read-write)', () => {
+    const p = probe('sys_write');
+    expect(p.result).toBe('EROFS');
+    expect(p.kv.path).toMatch(/^\/sys\//);
+    expect(probe('sys_write', ['--privileged']).result).toBe('ok');
+  });
+
+  // ---- devices: the devices cgroup (v1)
+
+  /** A block device the host itself can open (some hosts refuse their own system disk). */
+  const hostBlockDevice = (): string | undefined => {
+    for (const dev of readdirSync('/sys/dev/block')) {
+      const name = readFileSync(`/sys/dev/block/${dev}/uevent`, 'utf8').match(/^DEVNAME=(.*)$/m)?.[1];
+      if (!name || !existsSync(`/dev/${name}`)) continue;
+      try {
+        closeSync(openSync(`/dev/${name}`, 'r'));
+        return dev;
+      } catch { /* refused on the host too: useless as evidence */ }
+    }
+    return undefined;
+  };
+
+  (cgroupV1 ? it : it.skip)('mknod a block device and read it: mknod works, open is EPERM (devices cgroup); reads under --privileged', () => {
+    const dev = hostBlockDevice();
+    expect(dev, 'no block device the host can open').toBeDefined();
+    const p = probe('mknod_block', [], dev);
+    expect(p).toMatchObject({ result: 'EPERM', kv: { step: 'open', dev } });
+    expect(probe('mknod_block', ['--cap-drop', 'MKNOD'], dev)).toMatchObject({ result: 'EPERM', kv: { step: 'mknod' } });
+    expect(probe('mknod_block', ['--privileged'], dev)).toMatchObject({ result: 'ok', kv: { step: 'read', dev } });
+  });
+  if (!cgroupV1) console.warn('breakout.test.ts: cgroup v2 host: minidock has no device filter there yet (it needs a BPF_PROG_TYPE_CGROUP_DEVICE program); mknod test skipped');
+
+  (cgroupV1 ? it : it.skip)('the devices cgroup lists exactly the minimal /dev (v1), and goes away with the container', async () => {
+    const c = minidockAsync(['run', '--rm', ROOTFS, 'sleep', '2'], { root });
+    const parent = join('/sys/fs/cgroup/devices', cgroupParentFor(root));
+    const dir = await waitFor(() => existsSync(parent) && readdirSync(parent).find((n) => n.startsWith('minidock-')), 10_000, 'the devices cgroup');
+    const list = readFileSync(join(parent, dir, 'devices.list'), 'utf8').trim().split('\n').sort();
+    expect(list).toEqual(['b *:* m', 'c *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:0 rwm', 'c 5:2 rwm'].sort());
+    const r = await c.done;
+    expect(r.code).toBe(0);
+    expect(existsSync(join(parent, dir))).toBe(false);
+  });
+
+  it('--privileged gets the host devices in its own /dev; a default container only the minimal set', () => {
+    const host = readdirSync('/dev').filter((n) => { try { return statSync(`/dev/${n}`).isCharacterDevice() || statSync(`/dev/${n}`).isBlockDevice(); } catch { return false; } });
+    const r = minidock(['run', '--rm', '--privileged', ROOTFS, 'ls', '/dev'], { root });
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(WARNING);
+    const inside = r.stdout.trim().split('\n');
+    expect(inside).toEqual(expect.arrayContaining(host.filter((n) => n !== 'ptmx')));
+    const plain = minidock(['run', '--rm', ROOTFS, 'ls', '/dev'], { root }).stdout.trim().split('\n');
+    expect(plain.sort()).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+  });
+
+  it('cgroup v1 release_agent (CVE-2022-0492): mounting cgroupfs is EPERM; --privileged reaches a release_agent', () => {
+    expect(probe('cgroup_release_agent')).toMatchObject({ result: 'EPERM', kv: { step: 'mount' } });
+    if (cgroupV1) expect(probe('cgroup_release_agent', ['--privileged']).result).toBe('ok');
+  });
+
+  // ---- chroot
+
+  it('chroot escape via a held directory fd: contained (pivot_root left no way up); the same probe escapes a plain chroot', () => {
+    const p = probe('chroot_escape');
+    expect(p.result).toBe('contained');
+    // the control: a plain chroot(2) on the host, where the same climb does get out
+    const jail = mkdtempSync(join(tmpdir(), 'minidock-chroot-'));
+    try {
+      copyFileSync(BREAKOUT, join(jail, 'breakout'));
+      chmodSync(join(jail, 'breakout'), 0o755);
+      mkdirSync(join(jail, 'tmp'));
+      const out = execFileSync('chroot', [jail, '/breakout', 'chroot_escape'], { encoding: 'utf8' });
+      expect(out).toMatch(/^chroot_escape: ok /);
+    } finally {
+      rmSync(jail, { recursive: true, force: true });
+    }
+  });
+
+  // ---- capabilities and no_new_privs
+
+  it('raw socket: works by default (CAP_NET_RAW), EPERM after --cap-drop NET_RAW', () => {
+    expect(probe('raw_socket').result).toBe('ok');
+    expect(probe('raw_socket', ['--cap-drop', 'NET_RAW']).result).toBe('EPERM');
+    expect(probe('raw_socket', ['--cap-drop', 'net_raw']).result).toBe('EPERM');
+  });
+
+  it('a setuid-root binary run by uid 1000 gains nothing with no_new_privs; it gains euid 0 without', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minidock-suid-'));
+    chmodSync(dir, 0o755); // uid 1000 must be able to reach the binary
+    try {
+      const bin = join(dir, 'breakout');
+      copyFileSync(BREAKOUT, bin);
+      chownSync(bin, 0, 0);
+      chmodSync(bin, 0o4755);
+      expect(statSync(bin).mode & 0o4000).toBe(0o4000);
+      const run = (opts: string[]) => {
+        const r = minidock(['run', '--rm', '-u', '1000', ...opts, '-v', `${dir}:/s:ro`, ROOTFS, '/s/breakout', 'setuid_gain'], { root });
+        expect(r.code, r.stderr).toBe(0);
+        return r.stdout.trim();
+      };
+      // default: no_new_privs=1, the set-user-ID bit is ignored
+      expect(run([])).toMatch(/^setuid_gain: none uid=1000 euid=1000 capeff=0+ nnp=1$/);
+      // the control: without no_new_privs the same binary becomes euid 0 with Docker's default set
+      expect(run(['--security-opt', 'no-new-privileges=false'])).toMatch(/^setuid_gain: ok uid=1000 euid=0 capeff=0*a80425fb nnp=0$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // ---- other ABIs: killed by seccomp
+
+  it('x32 syscall (nr | 0x40000000): killed by SIGSYS; not killed with seccomp=unconfined', () => {
+    expect(probe('x32_syscall').result).toBe('SIGSYS');
+    expect(probe('x32_syscall', ['--security-opt', 'seccomp=unconfined']).result).not.toBe('SIGSYS');
+  });
+
+  it('i386 syscall through int $0x80: killed by SIGSYS; runs with seccomp=unconfined', () => {
+    expect(probe('i386_int80').result).toBe('SIGSYS');
+    const p = probe('i386_int80', ['--security-opt', 'seccomp=unconfined']);
+    expect(p.result).toBe('ok'); // i386 getpid: the probe's pid in the container
+    expect(Number(p.kv.ret)).toBeGreaterThan(0);
+  });
+});
