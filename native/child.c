@@ -213,6 +213,36 @@ static int do_exec(const struct md_step *s) {
   return -1;
 }
 
+/* exec: join one namespace of a running container. The fd is opened from the host's /proc; the
+ * plan joins the mount namespace last, because after it "/proc" means the container's. */
+static int join_ns(const char *path, int nstype) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = setns(fd, nstype);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+/* exec: setns(CLONE_NEWPID) moves only our future *children* into the container's PID namespace;
+ * this process stays where it was (a process never changes its own PID namespace). So fork once
+ * more. CLONE_PARENT makes the new process a child of minidock (which waits for it), not of us.
+ * A raw clone with no new stack behaves like fork(), which glibc does not promise to be
+ * async-signal-safe in a copy of a multi-threaded process; the raw syscall is. */
+static int fork_into_namespace(const struct md_plan *p) {
+  uint64_t t0 = now_ns();
+  long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0UL, 0UL, 0UL, 0UL);
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    /* a fork clears the parent-death signal; minidock exec going away takes the process with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    return 0;
+  }
+  report(p, MD_REPORT_PID, (int)pid, t0, now_ns());
+  _exit(0);
+}
+
 static int run_step(const struct md_plan *p, const struct md_step *s) {
   const uint64_t *a = s->ints;
   switch (s->op) {
@@ -282,6 +312,10 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return write_file(s->strs[0], s->strs[1], s->lens[1]);
   case MD_OP_CONSOLE:
     return console(p->console_fd, a[0], a[1]);
+  case MD_OP_SETNS:
+    return join_ns(s->strs[0], (int)a[0]);
+  case MD_OP_FORK:
+    return fork_into_namespace(p);
   default:
     errno = ENOSYS;
     return -1;

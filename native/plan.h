@@ -44,6 +44,8 @@ enum md_op {
   MD_OP_EXEC = 23,        /* ints: argc, envc, npath; strs: argv..., envp..., PATH dirs... */
   MD_OP_WRITE_FILE = 24,  /* strs: path, content */
   MD_OP_CONSOLE = 25,     /* ints: rows, cols — open a pty, make it our terminal, send the master */
+  MD_OP_SETNS = 26,       /* strs: /proc/PID/ns/X; ints: nstype — join a namespace of a running container */
+  MD_OP_FORK = 27,        /* clone(CLONE_PARENT): the parent reports the new pid and exits; the child goes on */
   MD_OP_MAX
 };
 
@@ -59,5 +61,8 @@ struct md_report {
   uint64_t t0_ns;  /* CLOCK_MONOTONIC at start */
   uint64_t t1_ns;  /* CLOCK_MONOTONIC at end */
 };
+
+/* record written by MD_OP_FORK's parent half: step = MD_REPORT_PID, err = the new process's pid */
+#define MD_REPORT_PID 0xffffffffu
 
 #endif

@@ -253,3 +253,61 @@ int md_set_winsize(int fd, int rows, int cols) {
   struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};
   return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
+
+/* ---- run -d: start the monitor ---- */
+
+#include <spawn.h>
+#include <sys/file.h>
+
+extern char **environ;
+
+/*
+ * Start native/build/minidock-monitor (argv: NUL-separated strings in buf, argv[0] = its path) as
+ * the future parent of a detached container. posix_spawn (a vfork-style clone in glibc) is safe to
+ * call from a multi-threaded process, unlike fork(). The monitor gets:
+ *   - a session of its own (setsid): no terminal, and the user's ^C or a killed process group of
+ *     the CLI does not reach it;
+ *   - fds 0-2 on /dev/null, fd 3 = our control socket; every other fd of Node is close-on-exec;
+ *   - default signal dispositions and an empty mask (Node ignores SIGPIPE and blocks some).
+ * Returns the monitor's pid; md_last_fd(0) is then our end of the control socket.
+ */
+int md_start_monitor(const uint8_t *buf, uint32_t len) {
+  char *argv[64];
+  int argc = 0;
+  for (uint32_t off = 0; off < len && argc < 63;) {
+    argv[argc++] = (char *)buf + off;
+    off += (uint32_t)strnlen((const char *)buf + off, len - off) + 1;
+  }
+  argv[argc] = NULL;
+  if (argc == 0 || buf[len - 1] != 0) return -EINVAL;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&at);
+  for (int fd = 0; fd < 3; fd++) posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, sv[1], 3); /* dup2 clears close-on-exec on fd 3 */
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  int e = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(sv[1]);
+  if (e) {
+    close(sv[0]);
+    return -e;
+  }
+  last_fds[0] = sv[0];
+  last_fds[1] = last_fds[2] = last_fds[3] = -1;
+  return pid;
+}
+
+/* flock(2) for the state store's lock file (names stay unique under concurrent `run --name`).
+ * The kernel drops the lock when the process dies, even by SIGKILL: no stale lock files. */
+int md_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }

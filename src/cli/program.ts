@@ -17,6 +17,7 @@ import { register as registerWait } from './wait.js';
 import { register as registerPrune } from './prune.js';
 import { register as registerGc } from './gc.js';
 import { register as registerBench } from './bench.js';
+import { register as registerDoctor } from './doctor.js';
 import { register as registerImport } from './import.js';
 import { register as registerImages } from './images.js';
 import { register as registerRmi } from './rmi.js';
@@ -88,6 +89,7 @@ export function buildProgram(): Command {
   registerPrune(program);
   registerGc(program);
   registerBench(program);
+  registerDoctor(program);
   registerImport(program);
   registerImages(program);
   registerRmi(program);

@@ -216,8 +216,13 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       if (!vfork) writeSync(syncFd, 'G');
       released = true;
     } finally {
-      closeSync(syncFd); // without 'G', EOF tells the child to give up
-      if (!released) await exited;
+      closeSync(syncFd);
+      if (!released) {
+        // Without 'G' the child must not exec. EOF alone would not tell it: it holds a copy of
+        // the pipe's write end from clone time. So kill it (it has not exec'd anything yet).
+        process.kill(pid, 'SIGKILL');
+        await exited;
+      }
     }
     const records = parseRecords(await readAll(reportFd));
     tl.mark('child ran the plan');

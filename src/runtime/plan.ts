@@ -33,6 +33,8 @@ export enum Op {
   EXEC = 23,
   WRITE_FILE = 24,
   CONSOLE = 25,
+  SETNS = 26,
+  FORK = 27,
 }
 
 /** Errors a step may ignore (see MD_F_* in native/plan.h). */
@@ -154,6 +156,10 @@ export function describeStep(s: Step): string {
     }
     case Op.WRITE_FILE:
       return `write(${q(st[0])}, ${q(st[1])})`;
+    case Op.SETNS:
+      return `setns(open(${q(st[0])}), ${flagNames(a, CLONE)})`;
+    case Op.FORK:
+      return `clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on`;
     case Op.CONSOLE:
       return `open("/dev/ptmx"); ioctl(TIOCSWINSZ, ${a}x${b}); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`;
   }

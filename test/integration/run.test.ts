@@ -1,6 +1,6 @@
 // `minidock run` against the real kernel, as root. Every test compares the host before and after:
 // no mount, cgroup or state directory may be left behind.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -162,6 +162,18 @@ d('minidock run (real containers)', () => {
     expect(out[0]).toBe('/dev/pts/0');
     expect(out[1]).toMatch(/^\d+ \d+$/);
     expect(out[2]).toBe('xterm');
+  });
+
+  it('-t: ^C typed on the terminal reaches the container as SIGINT (raw mode relay)', async () => {
+    const cmd = `MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${cgroupParentFor(root)} ${BIN} run --rm -t ${ROOTFS} sh -c 'trap "echo got-INT; exit 5" INT; echo ready; sleep 20'`;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    await waitFor(() => out.includes('ready'), 15_000, 'container start');
+    child.stdin.write('\x03'); // ^C, as a keyboard sends it
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    expect(out).toMatch(/got-INT/);
+    expect(code).toBe(5);
   });
 
   it('forwards SIGTERM to the container, and SIGKILLs after --stop-timeout', async () => {

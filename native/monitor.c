@@ -1,0 +1,466 @@
+/*
+ * monitor.c — the parent of a detached container (`minidock run -d`).
+ *
+ * Why a separate program: `minidock run -d` must return at once, but a container needs a parent
+ * that stays: to reap it (or it lingers as a zombie and its exit status is lost), to copy its
+ * output into a log, and to record how it ended. Node cannot stay behind cheaply (~40 MiB per
+ * container), so minidock execs this small, single-threaded, statically linked C program instead
+ * (Podman's conmon plays the same role; Docker uses containerd-shim, ~13 MiB each).
+ *
+ * It reuses the launch code of the foreground path: md_spawn() (spawn.c) clones the container,
+ * which runs the same byte-coded plan in child.c. The conversation with `minidock run -d` happens
+ * on fd 3, a unix socket:
+ *
+ *   CLI -> monitor   u32 length, plan bytes
+ *   monitor -> CLI   i32 pid of the container (or -errno)      the child now waits at its SYNC step
+ *   CLI -> monitor   'G'   after writing the pid into the cgroup (EOF: give up)
+ *   monitor -> CLI   u32 n, n x struct md_report                after EOF on the report pipe (= exec)
+ *   CLI -> monitor   'A'   the CLI will print the ID (EOF: kill the container, leave it to gc)
+ *   monitor -> CLI   'R'   state.json says "running"
+ *
+ * Then it copies the container's stdout/stderr into DIR/container.log as json-file lines
+ * ({"log":"…\n","stream":"stdout","time":"RFC3339"}), forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/
+ * SIGUSR1/SIGUSR2 to the container, reaps it, writes state.json (write a temp file + rename: a
+ * reader never sees half a file), removes the cgroup, with --rm the whole container directory, and
+ * exits.
+ *
+ * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--oom FILE] [--cgroup DIR]...
+ */
+#define _GNU_SOURCE
+#include "child.h"
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* from spawn.c */
+int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags);
+int md_last_fd(int which);
+int md_recv_fd(int sock);
+
+#define CTL 3
+#define MAX_CGROUPS 16
+#define LINE_MAX_BYTES 8192 /* a longer line is logged in pieces, as Docker's json-file does at 16 KiB */
+
+static const char *dir;
+static const char *oom_file;
+static const char *cgroups[MAX_CGROUPS];
+static int ncgroups, auto_remove;
+static char boot_id[40];
+
+/* ---- small helpers ---- */
+
+static int read_full(int fd, void *buf, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, (char *)buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n) {
+  size_t put = 0;
+  while (put < n) {
+    ssize_t r = write(fd, (const char *)buf + put, n - put);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    put += (size_t)r;
+  }
+  return 0;
+}
+
+/* RFC 3339 in UTC with nanoseconds, like Docker's timestamps */
+static void rfc3339(char *out, size_t n) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
+/* field 22 of /proc/PID/stat: the start time in clock ticks since boot. With the pid it names a
+ * process for good: a recycled pid has another start time (gc and stop rely on this). */
+static unsigned long long start_ticks(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+  if (!p) return 0;
+  for (int field = 2; field < 22 && p; field++) p = strchr(p + 1, ' ');
+  return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static void read_boot_id(void) {
+  int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, boot_id, sizeof boot_id - 1);
+  close(fd);
+  boot_id[n > 36 ? 36 : (n < 0 ? 0 : n)] = 0;
+}
+
+/* JSON string escaping: quote, backslash and control characters; other bytes pass through. */
+static size_t json_escape(char *out, const char *in, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)in[i];
+    if (c == '"' || c == '\\') out[o++] = '\\', out[o++] = (char)c;
+    else if (c == '\n') out[o++] = '\\', out[o++] = 'n';
+    else if (c == '\r') out[o++] = '\\', out[o++] = 'r';
+    else if (c == '\t') out[o++] = '\\', out[o++] = 't';
+    else if (c < 0x20 || c == 0x7f) {
+      memcpy(out + o, "\\u00", 4);
+      o += 4;
+      out[o++] = hex[c >> 4];
+      out[o++] = hex[c & 15];
+    } else out[o++] = (char)c;
+  }
+  return o;
+}
+
+/* ---- state.json ---- */
+
+struct outcome {
+  int pid;
+  unsigned long long pid_start, mon_start;
+  char started[64], finished[64];
+  int exited, exit_code, signal, oom_killed;
+  long oom_kills;
+};
+
+static void write_state(const struct outcome *o) {
+  char tmp[4096], path[4096], cg[4096];
+  size_t c = 0;
+  cg[0] = 0;
+  for (int i = 0; i < ncgroups && c < sizeof cg - 1; i++) {
+    char esc[1024 * 6];
+    size_t l = strlen(cgroups[i]);
+    if (l > 1000) continue;
+    size_t e = json_escape(esc, cgroups[i], l);
+    c += (size_t)snprintf(cg + c, sizeof cg - c, "%s\"%.*s\"", i ? "," : "", (int)e, esc);
+  }
+  char body[8192], ended[256] = "";
+  if (o->exited) {
+    char sig[32] = "";
+    if (o->signal) snprintf(sig, sizeof sig, "\"signal\":%d,", o->signal);
+    snprintf(ended, sizeof ended, "\"finishedAt\":\"%s\",\"exitCode\":%d,%s\"oomKilled\":%s,\"oomKills\":%ld,",
+             o->finished, o->exit_code, sig, o->oom_killed ? "true" : "false", o->oom_kills);
+  }
+  /* the cgroup paths stay listed after the exit: rm and gc retry what the monitor could not remove */
+  int n = snprintf(body, sizeof body,
+                   "{\"status\":\"%s\",\"pid\":%d,\"pidStart\":%llu,\"monitorPid\":%d,\"monitorStart\":%llu,"
+                   "\"startedAt\":\"%s\",%s\"cgroupPaths\":[%s],\"bootId\":\"%s\",\"autoRemove\":%s}\n",
+                   o->exited ? "exited" : "running", o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started, ended, cg,
+                   boot_id, auto_remove ? "true" : "false");
+  snprintf(tmp, sizeof tmp, "%s/state.json.%d.tmp", dir, (int)getpid());
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  int ok = n > 0 && write_full(fd, body, (size_t)n) == 0;
+  close(fd);
+  /* rename() replaces the old file in one step: readers see the old state or the new one */
+  if (!ok || rename(tmp, path) < 0) unlink(tmp);
+}
+
+/* ---- the log ---- */
+
+struct stream {
+  int fd;
+  const char *name;
+  size_t len;
+  char buf[LINE_MAX_BYTES];
+};
+
+static int log_fd = -1;
+
+static void log_line(struct stream *s) {
+  static char out[LINE_MAX_BYTES * 6 + 256];
+  char ts[40];
+  if (!s->len || log_fd < 0) return;
+  rfc3339(ts, sizeof ts);
+  size_t o = 0;
+  memcpy(out, "{\"log\":\"", 8);
+  o = 8;
+  o += json_escape(out + o, s->buf, s->len);
+  o += (size_t)snprintf(out + o, sizeof out - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", s->name, ts);
+  write_full(log_fd, out, o); /* one write per line, O_APPEND: readers never see lines interleave */
+  s->len = 0;
+}
+
+static void log_bytes(struct stream *s, const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    s->buf[s->len++] = p[i];
+    if (p[i] == '\n' || s->len == sizeof s->buf) log_line(s);
+  }
+}
+
+/* ---- cleanup without Node ---- */
+
+/* rmdir the container's cgroups. The container's init is reaped, and when a PID namespace's init
+ * dies the kernel SIGKILLs everything else in it, but those may take a moment to go: EBUSY means
+ * "still has tasks", so kill what is listed and retry for up to ~2 s. */
+static void remove_cgroups(void) {
+  for (int i = 0; i < ncgroups; i++) {
+    for (int tries = 0; tries < 200; tries++) {
+      if (rmdir(cgroups[i]) == 0 || errno == ENOENT) break;
+      if (errno != EBUSY) break;
+      char path[4200], buf[4096];
+      snprintf(path, sizeof path, "%s/cgroup.procs", cgroups[i]);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = 0;
+        for (char *p = buf; *p;) {
+          long pid = strtol(p, &p, 10);
+          if (pid > 0) kill((int)pid, SIGKILL);
+          while (*p == '\n') p++;
+          if (pid <= 0) break;
+        }
+      }
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  if (type == FTW_DP) rmdir(path);
+  else unlink(path);
+  return 0;
+}
+
+/* --rm: the container directory (upper layer, log, state). The overlay itself was mounted in the
+ * container's mount namespace and went away with its last process: no umount needed here. */
+static void remove_dir(void) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
+
+static int reap(int pid) {
+  int st = 0;
+  while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {}
+  return st;
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s DIR CLONE_FLAGS [--rm] [--oom FILE] [--cgroup DIR]...\n"
+                    "(started by `minidock run -d`, not by hand)\n", argv[0]);
+    return 2;
+  }
+  dir = argv[1];
+  long long clone_flags = strtoll(argv[2], NULL, 0);
+  for (int i = 3; i < argc; i++) {
+    if (!strcmp(argv[i], "--rm")) auto_remove = 1;
+    else if (!strcmp(argv[i], "--oom") && i + 1 < argc) oom_file = argv[++i];
+    else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS) cgroups[ncgroups++] = argv[++i];
+  }
+  fcntl(CTL, F_SETFD, FD_CLOEXEC); /* the container must not inherit our line to the CLI */
+  read_boot_id();
+  struct outcome o;
+  memset(&o, 0, sizeof o);
+  o.mon_start = start_ticks(getpid());
+
+  /* Signals arrive through a signalfd, read in the poll loop below: no handlers, no races.
+   * The container's child resets its mask and dispositions first thing (child.c). */
+  sigset_t set;
+  sigemptyset(&set);
+  int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (unsigned i = 0; i < sizeof fwd / sizeof *fwd; i++) sigaddset(&set, fwd[i]);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+
+  /* 1. the plan */
+  uint32_t len = 0;
+  if (read_full(CTL, &len, 4) < 0 || len == 0 || len > (64u << 20)) return 1;
+  uint8_t *plan = malloc(len);
+  if (!plan || read_full(CTL, plan, len) < 0) return 1;
+
+  /* 2. stdout/stderr: pipes whose write ends become the container's fds 1 and 2 */
+  char path[4096];
+  snprintf(path, sizeof path, "%s/container.log", dir);
+  log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return 1;
+  dup2(out[1], 1); /* dup2 leaves the copies inheritable */
+  dup2(err[1], 2);
+  close(out[1]);
+  close(err[1]);
+
+  /* 3. clone: the child starts on the plan at once and waits at its SYNC step */
+  int pid = md_spawn(plan, len, clone_flags);
+  int report_fd = md_last_fd(0), sync_fd = md_last_fd(1), cons = md_last_fd(3);
+  free(plan);
+  /* only the container may hold the write ends, or we would never see EOF */
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  dup2(nul, 1);
+  dup2(nul, 2);
+  close(nul);
+  int32_t p32 = pid;
+  if (write_full(CTL, &p32, 4) < 0 || pid < 0) {
+    if (pid > 0) kill(pid, SIGKILL), reap(pid);
+    remove_cgroups();
+    return 1;
+  }
+  o.pid = pid;
+  o.pid_start = start_ticks(pid);
+
+  /* 4. the CLI joined the container to its cgroup: release it (EOF instead of 'G': abandon) */
+  char c = 0;
+  if (read_full(CTL, &c, 1) < 0 || c != 'G') {
+    /* The CLI died or gave up. Closing our end of the sync pipe is not enough: the child got a
+     * copy of every fd at clone time, the pipe's write end included, so it would never see EOF. */
+    close(sync_fd);
+    kill(pid, SIGKILL);
+    reap(pid);
+    remove_cgroups();
+    return 1;
+  }
+  write_full(sync_fd, "G", 1);
+  close(sync_fd);
+
+  /* 5. the report pipe: one record per step, EOF once execve() succeeded (it is close-on-exec) */
+  size_t cap = 4096, n = 0;
+  char *recs = malloc(cap);
+  for (;;) {
+    if (n == cap) recs = realloc(recs, cap *= 2);
+    if (!recs) return 1;
+    ssize_t r = read(report_fd, recs + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
+  }
+  close(report_fd);
+  uint32_t nrec = (uint32_t)(n / sizeof(struct md_report));
+  struct md_report last;
+  memset(&last, 0, sizeof last);
+  if (nrec) memcpy(&last, recs + (nrec - 1) * sizeof last, sizeof last);
+  int failed = nrec == 0 || last.err > 0;
+  if (failed) reap(pid); /* the CLI reports the failed step and removes the container */
+  write_full(CTL, &nrec, 4);
+  write_full(CTL, recs, nrec * sizeof(struct md_report));
+  free(recs);
+  if (failed) return 0;
+  if (read_full(CTL, &c, 1) < 0 || c != 'A') {
+    /* the CLI died before it could tell anyone the ID: nobody knows this container exists */
+    kill(pid, SIGKILL);
+    reap(pid);
+    remove_cgroups();
+    return 1;
+  }
+  rfc3339(o.started, sizeof o.started);
+  write_state(&o);
+  write_full(CTL, "R", 1);
+  close(CTL);
+
+  /* 6. copy output until the container is gone */
+  static struct stream so = {.name = "stdout"}, se = {.name = "stderr"};
+  so.fd = out[0];
+  se.fd = err[0];
+  struct stream *streams[3] = {&so, &se, NULL};
+  static struct stream tty = {.name = "stdout"};
+  if (cons >= 0) { /* -t: the child sent the pty master; its output is the container's stdout */
+    tty.fd = md_recv_fd(cons);
+    close(cons);
+    if (tty.fd >= 0) streams[2] = &tty;
+  }
+  int status = 0, done = 0;
+  struct timespec deadline = {0, 0};
+  for (;;) {
+    struct pollfd pf[4];
+    struct stream *who[4];
+    int k = 0;
+    pf[k].fd = sfd, pf[k].events = POLLIN, who[k++] = NULL;
+    for (int i = 0; i < 3; i++)
+      if (streams[i] && streams[i]->fd >= 0) pf[k].fd = streams[i]->fd, pf[k].events = POLLIN, who[k++] = streams[i];
+    if (done && k == 1) break;
+    int timeout = -1;
+    if (done) {
+      /* after the exit, drain what is left; a descriptor someone else still holds ends it */
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long ms = (deadline.tv_sec - now.tv_sec) * 1000 + (deadline.tv_nsec - now.tv_nsec) / 1000000;
+      if (ms <= 0) break;
+      timeout = (int)ms;
+    }
+    int r = poll(pf, (nfds_t)k, timeout);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    if (pf[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          if (!done && waitpid(pid, &status, WNOHANG | __WALL) == pid) {
+            done = 1;
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += 2;
+          }
+        } else if (!done) {
+          kill(pid, (int)si.ssi_signo); /* PID 1 ignores what it has no handler for: stop escalates */
+        }
+      }
+    }
+    for (int i = 1; i < k; i++) {
+      if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[16384];
+      ssize_t got = read(who[i]->fd, buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got > 0) {
+        log_bytes(who[i], buf, (size_t)got);
+      } else { /* EOF, or EIO from a pty whose last slave is closed */
+        log_line(who[i]);
+        close(who[i]->fd);
+        who[i]->fd = -1;
+      }
+    }
+  }
+  if (!done) status = reap(pid);
+  for (int i = 0; i < 3; i++)
+    if (streams[i]) log_line(streams[i]);
+
+  /* 7. how it ended; the OOM counter is read before the cgroup goes */
+  if (WIFSIGNALED(status)) o.signal = WTERMSIG(status), o.exit_code = 128 + o.signal;
+  else o.exit_code = WEXITSTATUS(status);
+  if (oom_file) {
+    FILE *f = fopen(oom_file, "re");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+      if (!strncmp(line, "oom_kill ", 9)) o.oom_kills = strtol(line + 9, NULL, 10);
+    if (f) fclose(f);
+  }
+  /* as Docker: OOMKilled when the container's own process was killed by SIGKILL and the cgroup
+   * recorded an OOM kill (a side process killed for memory is counted in oomKills only) */
+  o.oom_killed = o.signal == SIGKILL && o.oom_kills > 0;
+  o.exited = 1;
+  rfc3339(o.finished, sizeof o.finished);
+  write_state(&o);
+  if (log_fd >= 0) close(log_fd);
+  remove_cgroups();
+  if (auto_remove) remove_dir();
+  return 0;
+}

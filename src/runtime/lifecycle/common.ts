@@ -1,0 +1,98 @@
+// Helpers shared by the lifecycle verbs (ps, stop, kill, rm, logs, exec, inspect, stats, wait, prune, gc).
+import { MinidockError } from '../../errors.js';
+import { SIGNALS } from '../../sys/constants.js';
+import { stateRoot } from '../state.js';
+import { effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
+
+export interface RootFlag {
+  root?: string;
+}
+
+export const rootOf = (f: RootFlag): string => stateRoot(f.root);
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Is the container's first process alive right now (the same process: pid + start time)? */
+export function isRunning(e: Entry): boolean {
+  const s = e.state;
+  return effectiveStatus(e) === 'running' && isProcess(s?.pid, s?.pidStart);
+}
+
+/** "KILL", "SIGKILL", "kill" or "9" -> 9 */
+export function parseSignal(raw: string): number {
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = raw.toUpperCase().replace(/^SIG/, '');
+    const n = SIGNALS[`SIG${name}`];
+    if (n) return n;
+  }
+  throw new MinidockError(`invalid signal "${raw}": use a name such as TERM, KILL, HUP, or a number 1-64`, 125);
+}
+
+/**
+ * Send a signal to the container's first process. The pid is checked against its recorded start
+ * time first: a pid the kernel recycled since must never be signalled.
+ */
+export function signal(e: Entry, sig: number): void {
+  if (!isRunning(e)) throw new MinidockError(`container ${e.config?.name ?? e.id.slice(0, 12)} is not running`, 1);
+  try {
+    process.kill(e.state!.pid!, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/**
+ * Wait until the container is no longer running: state.json says "exited" (the monitor wrote it),
+ * or nobody looks after it any more, or its directory is gone (--rm). Polls state.json; a
+ * container's exit is rare enough that 20 ms polling costs nothing measurable.
+ */
+export async function waitExit(e: Entry, timeoutMs = Infinity): Promise<ContainerState | undefined> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = readState(e.dir);
+    if (!s) return undefined; // removed (--rm)
+    const cur: Entry = { ...e, state: s };
+    if (s.status === 'exited' || effectiveStatus(cur) === 'dead') return s;
+    if (Date.now() - t0 > timeoutMs) return s;
+    await sleep(20);
+  }
+}
+
+/** Wait for a process (by pid + start) to be gone. */
+export async function waitGone(pid: number | undefined, start: number | undefined, timeoutMs: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (isProcess(pid, start)) {
+    if (Date.now() - t0 > timeoutMs) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/** "3 seconds", "2 minutes", as Docker words ages */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 1) return 'Less than a second';
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} minute${m === 1 ? '' : 's'}`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h} hour${h === 1 ? '' : 's'}`;
+  const d = Math.round(h / 24);
+  return `${d} days`;
+}
+
+/** Docker's STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created", "Dead". */
+export function statusText(e: Entry, now = Date.now()): string {
+  const st = effectiveStatus(e);
+  const s = e.state;
+  if (st === 'running') return `Up ${humanDuration(now - Date.parse(s?.startedAt ?? e.config?.created ?? ''))}`;
+  if (st === 'exited') {
+    const ago = s?.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
+    return `Exited (${s?.exitCode ?? '?'})${ago}${s?.oomKilled ? ' (OOM killed)' : ''}`;
+  }
+  if (st === 'created') return 'Created';
+  return 'Dead';
+}

@@ -1,0 +1,63 @@
+// minidock inspect ID...: everything the store knows, as a JSON array (Docker's shape, in part).
+import { MinidockError } from '../../errors.js';
+import { effectiveStatus, listAfterGc, resolve, type Entry } from '../store.js';
+import { isRunning, rootOf, type RootFlag } from './common.js';
+
+export function describe(e: Entry): Record<string, unknown> {
+  const c = e.config;
+  const s = e.state;
+  const spec = c?.spec;
+  const status = effectiveStatus(e);
+  return {
+    Id: e.id,
+    Name: c?.name ? `/${c.name}` : '',
+    Created: c?.created,
+    Path: spec?.args[0],
+    Args: spec?.args.slice(1),
+    State: {
+      Status: status,
+      Running: isRunning(e),
+      Dead: status === 'dead',
+      OOMKilled: !!s?.oomKilled,
+      OOMKills: s?.oomKills ?? 0,
+      Pid: status === 'running' ? s?.pid ?? 0 : 0,
+      MonitorPid: status === 'running' ? s?.monitorPid ?? 0 : 0,
+      ExitCode: s?.exitCode ?? 0,
+      Signal: s?.signal,
+      StartedAt: s?.startedAt ?? '',
+      FinishedAt: s?.finishedAt ?? '',
+    },
+    Rootfs: spec?.rootfs,
+    LogPath: c?.logPath ?? '',
+    Dir: e.dir,
+    Detached: !!c?.detached,
+    AutoRemove: !!c?.autoRemove,
+    Config: spec && {
+      Hostname: spec.hostname, User: `${spec.uid}:${spec.gid}`, Env: spec.env, Cmd: spec.args, WorkingDir: spec.cwd,
+      Tty: spec.tty, ReadonlyRootfs: spec.readonlyRootfs, StopTimeout: spec.stopTimeoutSec,
+    },
+    HostConfig: spec && {
+      Privileged: spec.privileged, CapAdd: undefined, Capabilities: spec.capabilities, NoNewPrivileges: spec.noNewPrivileges,
+      Seccomp: spec.seccompB64 ? spec.seccompProfileName ?? 'custom' : 'unconfined', Binds: spec.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
+      Ulimits: spec.rlimits, Limits: spec.limits, CgroupParent: spec.cgroupParent ?? '',
+    },
+    CgroupPaths: s?.cgroupPaths ?? [],
+  };
+}
+
+export function inspect(refs: string[], flags: RootFlag): number {
+  const root = rootOf(flags);
+  const entries = listAfterGc(root);
+  const out: Record<string, unknown>[] = [];
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      out.push(describe(resolve(root, ref, entries)));
+    } catch (err) {
+      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      code = err instanceof MinidockError ? err.code : 1;
+    }
+  }
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  return code;
+}

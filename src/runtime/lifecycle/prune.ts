@@ -1,0 +1,16 @@
+// minidock prune: remove every exited container (and, on the way, what gc finds).
+import { effectiveStatus, gcEntries, listEntries, removeEverything, shortId } from '../store.js';
+import { rootOf, type RootFlag } from './common.js';
+
+export async function prune(flags: RootFlag): Promise<number> {
+  const root = rootOf(flags);
+  const gone = gcEntries(root, listEntries(root));
+  const removed: string[] = [...gone.map((g) => g.id)];
+  for (const e of listEntries(root)) {
+    if (effectiveStatus(e) !== 'exited') continue;
+    await removeEverything(e);
+    removed.push(e.id);
+  }
+  process.stdout.write(removed.length ? `Deleted containers:\n${removed.map((id) => shortId(id) + '\n').join('')}` : 'Nothing to prune\n');
+  return 0;
+}

@@ -1,0 +1,138 @@
+// minidock stats [--no-stream] [ID...]: memory, CPU and pids of running containers, read straight
+// from their cgroup files (no daemon keeps counters: the kernel does).
+//
+// The paths come from state.json (cgroupPaths), so stats works whichever cgroup the container was
+// created under. Per file, v1 and v2 differ only in names:
+//   memory   v1 memory.usage_in_bytes / memory.limit_in_bytes    v2 memory.current / memory.max
+//            minus inactive page cache (memory.stat total_inactive_file / inactive_file), as Docker
+//   CPU      v1 cpuacct.usage (ns)                               v2 cpu.stat usage_usec
+//   pids     pids.current                                        pids.current
+// CPU % is the CPU time used between two samples over the wall time between them (100% = one CPU).
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { posix } from 'node:path';
+import { fail } from '../../errors.js';
+import { displayName, effectiveStatus, listAfterGc, resolve, shortId, type Entry } from '../store.js';
+import { rootOf, sleep, type RootFlag } from './common.js';
+
+export interface StatsFlags extends RootFlag {
+  stream?: boolean; // commander: --no-stream sets false
+  format?: string;
+}
+
+export interface Sample {
+  id: string;
+  name: string;
+  memUsage?: number;
+  memLimit?: number;
+  cpuUs?: number;
+  pids?: number;
+  at: number; // ms, monotonic
+}
+
+export interface StatsRow {
+  id: string;
+  name: string;
+  cpuPercent?: number;
+  memUsage?: number;
+  memLimit: number;
+  memPercent?: number;
+  pids?: number;
+}
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function keyed(text: string | undefined, key: string): number | undefined {
+  const m = text && new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function sample(e: Entry): Sample {
+  const s: Sample = { id: e.id, name: displayName(e), at: performance.now() };
+  for (const p of e.state?.cgroupPaths ?? []) {
+    const f = (name: string): string | undefined => read(posix.join(p, name));
+    const v1mem = f('memory.usage_in_bytes');
+    const v2mem = f('memory.current');
+    if (v1mem !== undefined || v2mem !== undefined) {
+      const stat = f('memory.stat');
+      const inactive = (v1mem !== undefined ? keyed(stat, 'total_inactive_file') : keyed(stat, 'inactive_file')) ?? 0;
+      const usage = Number(v1mem ?? v2mem);
+      s.memUsage = Math.max(0, usage - inactive);
+      const lim = (f('memory.limit_in_bytes') ?? f('memory.max'))?.trim();
+      if (lim && lim !== 'max' && Number(lim) < 2 ** 62) s.memLimit = Number(lim);
+    }
+    const acct = f('cpuacct.usage');
+    if (acct !== undefined) s.cpuUs = Number(acct) / 1000;
+    else {
+      const u = keyed(f('cpu.stat'), 'usage_usec');
+      if (u !== undefined) s.cpuUs = u;
+    }
+    const pids = f('pids.current');
+    if (pids !== undefined) s.pids = Number(pids);
+  }
+  return s;
+}
+
+export function row(a: Sample, b: Sample): StatsRow {
+  const limit = b.memLimit ?? totalmem(); // no limit: the host's memory, as Docker shows it
+  const dt = (b.at - a.at) * 1000;
+  return {
+    id: b.id, name: b.name,
+    cpuPercent: a.cpuUs !== undefined && b.cpuUs !== undefined && dt > 0 ? ((b.cpuUs - a.cpuUs) / dt) * 100 : undefined,
+    memUsage: b.memUsage, memLimit: limit,
+    memPercent: b.memUsage !== undefined ? (b.memUsage / limit) * 100 : undefined,
+    pids: b.pids,
+  };
+}
+
+export function bytes(n: number | undefined): string {
+  if (n === undefined) return '--';
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) (n /= 1024), i++;
+  return `${n.toFixed(i ? 2 : 0)}${u[i]}`;
+}
+
+const pct = (n: number | undefined): string => (n === undefined ? '--' : `${n.toFixed(2)}%`);
+
+export function tableLines(rows: StatsRow[]): string[] {
+  const t = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS']];
+  for (const r of rows) t.push([shortId(r.id), r.name, pct(r.cpuPercent), `${bytes(r.memUsage)} / ${bytes(r.memLimit)}`, pct(r.memPercent), r.pids === undefined ? '--' : String(r.pids)]);
+  const w = t[0].map((_, c) => Math.max(...t.map((x) => x[c].length)));
+  return t.map((x) => x.map((cell, c) => (c === x.length - 1 ? cell : cell.padEnd(w[c] + 3))).join('').trimEnd());
+}
+
+/** The containers to watch: the named ones, or every running one. */
+export function targets(root: string, refs: string[]): Entry[] {
+  const entries = listAfterGc(root);
+  if (refs.length) return refs.map((r) => resolve(root, r, entries));
+  return entries.filter((e) => effectiveStatus(e) === 'running');
+}
+
+export async function sampleRows(list: Entry[], intervalMs: number): Promise<StatsRow[]> {
+  const a = list.map(sample);
+  await sleep(intervalMs);
+  return list.map((e, i) => row(a[i], sample(e)));
+}
+
+export async function stats(refs: string[], flags: StatsFlags): Promise<number> {
+  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
+  const root = rootOf(flags);
+  if (flags.stream === false || !process.stdout.isTTY) {
+    // one sample (two readings, 500 ms apart, for the CPU %)
+    const rows = await sampleRows(targets(root, refs), 500);
+    if (flags.format === 'json') for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+    else process.stdout.write(tableLines(rows).join('\n') + '\n');
+    return 0;
+  }
+  // live: ink and React are loaded here only, never by the other verbs
+  const { showLive } = await import('./stats-view.js');
+  await showLive(root, refs);
+  return 0;
+}

@@ -1,0 +1,40 @@
+// minidock stop [-t SECS] ID...: SIGTERM, a grace period, then SIGKILL (PID 1 ignores SIGTERM
+// unless it installed a handler: the kernel protects a namespace's init from signals it does not
+// handle, so many containers only ever stop by SIGKILL).
+import { MinidockError } from '../../errors.js';
+import { listAfterGc, resolve, type Entry } from '../store.js';
+import { isRunning, rootOf, signal, waitExit, type RootFlag } from './common.js';
+
+export interface StopFlags extends RootFlag {
+  time?: string;
+}
+
+export async function stopOne(e: Entry, graceSec: number): Promise<void> {
+  if (!isRunning(e)) return; // Docker: stopping a stopped container succeeds
+  signal(e, 15);
+  const s = await waitExit(e, graceSec * 1000);
+  if (s && s.status !== 'exited' && isRunning({ ...e, state: s })) {
+    signal(e, 9);
+    await waitExit(e, 10_000);
+  }
+}
+
+export async function stop(refs: string[], flags: StopFlags): Promise<number> {
+  const root = rootOf(flags);
+  const entries = listAfterGc(root);
+  let code = 0;
+  const jobs = refs.map(async (ref) => {
+    try {
+      const e = resolve(root, ref, entries);
+      const grace = flags.time !== undefined ? Number(flags.time) : e.config?.spec.stopTimeoutSec ?? 10;
+      if (!Number.isFinite(grace) || grace < 0) throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
+      await stopOne(e, grace);
+      process.stdout.write(ref + '\n');
+    } catch (err) {
+      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      code = err instanceof MinidockError ? err.code : 1;
+    }
+  });
+  await Promise.all(jobs); // several containers stop in parallel, as in Docker
+  return code;
+}

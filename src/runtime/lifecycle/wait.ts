@@ -1,0 +1,23 @@
+// minidock wait ID...: block until each container exits, print its exit code.
+import { MinidockError } from '../../errors.js';
+import { listAfterGc, resolve } from '../store.js';
+import { rootOf, waitExit, type RootFlag } from './common.js';
+
+export async function wait(refs: string[], flags: RootFlag): Promise<number> {
+  const root = rootOf(flags);
+  const entries = listAfterGc(root);
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      const e = resolve(root, ref, entries);
+      const s = await waitExit(e);
+      if (!s) throw new MinidockError(`container ${ref} was removed (--rm) before its exit code could be read`, 1);
+      if (s.status !== 'exited') throw new MinidockError(`container ${ref} died with its monitor: no exit code was recorded (minidock gc removes it)`, 1);
+      process.stdout.write(`${s.exitCode}\n`);
+    } catch (err) {
+      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      code = err instanceof MinidockError ? err.code : 1;
+    }
+  }
+  return code;
+}

@@ -1,0 +1,330 @@
+// Container lifecycle against the real kernel, as root: run -d and its C monitor, the state store,
+// ps / logs / exec / stop / kill / wait / rm / inspect / stats / prune / gc. Every test compares
+// the host before and after (mounts, cgroups, container directories) and checks that no container
+// or monitor process is left.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BIN, ROOTFS, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor,
+} from '../helpers';
+
+const d = canRun ? describe : describe.skip;
+if (!canRun) console.warn(`SKIPPED test/integration/lifecycle.test.ts: ${skipReason}`);
+
+d('container lifecycle (real containers)', () => {
+  let root: string;
+  let before: ReturnType<typeof hostSnapshot>;
+  const md = (args: string[], extra: Parameters<typeof minidock>[1] = {}) => minidock(args, { root, ...extra });
+  /** run -d; returns the full ID */
+  const runD = (args: string[], extra: Parameters<typeof minidock>[1] = {}): string => {
+    const r = md(['run', '-d', ...args], extra);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    return r.stdout.trim();
+  };
+  const state = (id: string) => JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8'));
+  const inspect = (ref: string) => JSON.parse(md(['inspect', ref]).stdout)[0];
+  const monitors = () => pidsMatching(join(root, 'containers'), 'minidock-monito');
+
+  beforeAll(() => {
+    root = tempStateRoot();
+  });
+  afterAll(() => {
+    for (const p of monitors()) process.kill(p, 'SIGKILL'); // only after a failure: tests remove theirs
+    removeStateRoot(root);
+  });
+  beforeEach(() => {
+    before = hostSnapshot(root);
+  });
+  afterEach(async () => {
+    // every test removes its containers; a failed one must not leave them to the next test
+    const left = md(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+    if (left.length) md(['rm', '-f', ...left]);
+    // no monitor outlives its container, nothing leaks
+    await waitFor(() => monitors().length === 0, 10_000, 'monitors to exit');
+    expect(left).toEqual([]);
+    expect(hostSnapshot(root)).toEqual(before);
+  });
+
+  it('run -d returns the ID once the container runs; ps, logs (-t, --tail), inspect see it', async () => {
+    const t0 = Date.now();
+    const id = runD(['--name', 'web', ROOTFS, 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; exec sleep 3600']);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const s = state(id);
+    expect(s.status).toBe('running');
+    // the container's parent is the C monitor, not a Node process
+    const ppid = Number(readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    expect(ppid).toBe(s.monitorPid);
+    expect(readFileSync(`/proc/${s.monitorPid}/comm`, 'utf8').trim()).toBe('minidock-monito');
+
+    const ps = md(['ps']);
+    expect(ps.code).toBe(0);
+    expect(ps.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+ROOTFS\s+COMMAND\s+CREATED\s+STATUS\s+NAMES$/);
+    expect(ps.stdout).toMatch(new RegExp(`^${id.slice(0, 12)} .*Up .*web$`, 'm'));
+    expect(md(['ps', '-q']).stdout).toBe(id.slice(0, 12) + '\n');
+    const json = JSON.parse(md(['ps', '--format', 'json']).stdout.trim());
+    expect(json).toMatchObject({ ID: id, Names: 'web', State: 'running', Pid: s.pid });
+
+    await waitFor(() => md(['logs', 'web']).stdout === 'out1\nout2\n', 5000, 'logs');
+    const logs = md(['logs', id.slice(0, 5)]);
+    expect(logs.stdout).toBe('out1\nout2\n');
+    expect(logs.stderr).toBe('err1\n');
+    // --tail counts lines of both streams, in the order the monitor logged them
+    const tail = md(['logs', '--tail', '1', 'web']);
+    expect((tail.stdout + tail.stderr).split('\n').filter(Boolean)).toHaveLength(1);
+    expect(['out2\n', 'err1\n']).toContain(tail.stdout + tail.stderr);
+    expect(md(['logs', '--tail', '0', 'web']).stdout).toBe('');
+    expect(md(['logs', '-t', 'web']).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z out1\n\S+ out2\n$/);
+
+    const info = inspect('web');
+    expect(info).toMatchObject({ Id: id, Name: '/web', Path: 'sh', State: { Status: 'running', Running: true, Pid: s.pid }, Detached: true });
+    expect(md(['rm', '-f', 'web']).code).toBe(0);
+    expect(existsSync(`/proc/${s.pid}`)).toBe(false);
+  });
+
+  it('exec joins the same PID namespace, hostname, mounts, cgroup, capabilities and seccomp', async () => {
+    const id = runD(['--hostname', 'box', '-m', '64m', ROOTFS, 'sh', '-c', 'echo hi > /made-by-init; exec sleep 3600']);
+    const r = md(['exec', id.slice(0, 12), 'sh', '-c', [
+      'cat /proc/1/comm', 'echo $$', 'hostname', 'cat /made-by-init',
+      'for n in pid mnt net uts ipc; do readlink /proc/1/ns/$n; readlink /proc/self/ns/$n; done | uniq | wc -l',
+      'cat /proc/self/cgroup | cut -d: -f3 | sort -u',
+      'for f in CapEff CapBnd NoNewPrivs Seccomp; do a=$(grep "^$f:" /proc/1/status); b=$(grep "^$f:" /proc/self/status); [ "$a" = "$b" ] && echo "$b"; done',
+    ].join('; ')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = r.stdout.trim().split('\n');
+    expect(out[0]).toBe('sleep'); // PID 1 is the container's
+    expect(Number(out[1])).toBeGreaterThan(1); // a small pid of the container's namespace
+    expect(Number(out[1])).toBeLessThan(100);
+    expect(out[2]).toBe('box');
+    expect(out[3]).toBe('hi'); // the same overlay root
+    expect(out[4]).toBe('5'); // pid, mnt, net, uts, ipc: PID 1's and ours are the same namespaces
+    expect(out[5]).toBe('/'); // its cgroup namespace, rooted at the container's cgroup
+    expect(out.slice(6).map((l) => l.split(':')[0])).toEqual(['CapEff', 'CapBnd', 'NoNewPrivs', 'Seccomp']);
+    expect(out.find((l) => l.startsWith('Seccomp:'))).toMatch(/\t2$/);
+    // seen from the host, the exec'd process is in every cgroup of the container
+    const procs = () => (state(id).cgroupPaths as string[]).map((p) => readFileSync(join(p, 'cgroup.procs'), 'utf8').trim().split('\n').length);
+    expect(procs().every((n) => n === 1)).toBe(true);
+    const during = minidockAsync(['exec', id, 'sh', '-c', 'echo ready; sleep 1; echo done'], { root });
+    await waitFor(() => during.output().includes('ready'), 5000, 'exec ready');
+    expect(procs().every((n) => n >= 2)).toBe(true);
+    expect((await during.done).stdout).toBe('ready\ndone\n');
+    // exit codes and failures as in run
+    expect(md(['exec', id, 'sh', '-c', 'exit 9']).code).toBe(9);
+    const missing = md(['exec', id, 'no-such-cmd']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/^minidock: exec "no-such-cmd": executable file not found/);
+    // -e, -w, -u
+    const env = md(['exec', '-e', 'X=1', '-w', '/tmp', '-u', 'nobody', id, 'sh', '-c', 'echo $X $(pwd) $(id -u)']);
+    expect(env.stdout).toBe('1 /tmp 65534\n');
+    // -i: stdin reaches the process
+    expect(md(['exec', '-i', id, 'cat'], { input: 'piped\n' }).stdout).toBe('piped\n');
+    expect(md(['rm', '-f', id]).code).toBe(0);
+  });
+
+  it('exec -t gets a real pty (through util-linux script)', () => {
+    const id = runD([ROOTFS, 'sleep', '3600']);
+    const cmd = `MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${cgroupParentFor(root)} ${BIN} exec -t ${id} sh -c 'tty; echo $TERM; test -t 0 && echo stdin-tty'`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    // script(1) passes its stdin's EOF on as a control character, which the pty echoes as "^@"
+    const out = r.stdout.replace(/\r|\^@|\0/g, '').trim().split('\n');
+    expect(out[0]).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(out[1]).toBe('xterm');
+    expect(out[2]).toBe('stdin-tty');
+    expect(md(['rm', '-f', id]).code).toBe(0);
+  });
+
+  it('stop: SIGTERM first, SIGKILL after the grace period; wait prints the exit code', async () => {
+    const trap = runD([ROOTFS, 'sh', '-c', "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.1; done"]);
+    const plain = runD(['--stop-timeout', '1', ROOTFS, 'sleep', '3600']);
+    await waitFor(() => md(['logs', trap]).stdout === 'ready\n', 5000, 'trap container ready');
+    const waiter = minidockAsync(['wait', trap], { root });
+    const t0 = Date.now();
+    const st = md(['stop', trap, plain.slice(0, 10)]);
+    const took = Date.now() - t0;
+    expect(st.stdout).toBe(`${trap}\n${plain.slice(0, 10)}\n`);
+    expect(st.code).toBe(0);
+    expect((await waiter.done).stdout).toBe('3\n');
+    expect(md(['logs', trap]).stdout).toBe('ready\ngot TERM\n');
+    // PID 1 without a TERM handler ignores it: killed after its --stop-timeout of 1 s
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(8000);
+    expect(md(['wait', plain]).stdout).toBe('137\n');
+    expect(inspect(plain).State).toMatchObject({ Status: 'exited', ExitCode: 137, Signal: 9, OOMKilled: false });
+    expect(md(['ps', '-q']).stdout).toBe('');
+    expect(md(['ps', '-aq']).stdout.split('\n').filter(Boolean)).toHaveLength(2);
+    // stopping a stopped container is fine; rm without -f works on exited ones
+    expect(md(['stop', trap]).code).toBe(0);
+    expect(md(['rm', trap, plain]).code).toBe(0);
+  });
+
+  it('kill sends the signal given (default KILL); rm refuses a running container without -f', async () => {
+    const id = runD([ROOTFS, 'sh', '-c', "trap 'echo usr1' USR1; echo ready; while :; do sleep 0.1; done"]);
+    await waitFor(() => md(['logs', id]).stdout === 'ready\n', 5000, 'ready');
+    expect(md(['kill', '-s', 'USR1', id]).code).toBe(0);
+    await waitFor(() => md(['logs', id]).stdout === 'ready\nusr1\n', 5000, 'USR1 handled');
+    expect(state(id).status).toBe('running');
+    const refused = md(['rm', id]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^minidock: cannot remove container \w+: it is running — stop it first .* or use rm -f\n$/);
+    expect(md(['kill', '-s', 'NOPE', id]).stderr).toMatch(/^minidock: invalid signal "NOPE"/);
+    expect(md(['kill', id]).code).toBe(0);
+    expect(md(['wait', id]).stdout).toBe('137\n');
+    const again = md(['kill', id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is not running/);
+    expect(md(['rm', id]).code).toBe(0);
+  });
+
+  it('the monitor records the exit code and an OOM kill', () => {
+    const seven = runD([ROOTFS, 'sh', '-c', 'exit 7']);
+    expect(md(['wait', seven]).stdout).toBe('7\n');
+    expect(state(seven)).toMatchObject({ status: 'exited', exitCode: 7, oomKilled: false });
+    expect(Date.parse(state(seven).finishedAt)).toBeGreaterThanOrEqual(Date.parse(state(seven).startedAt));
+    // tail keeps the last "line" of /dev/zero (which has no newline) in memory: it grows to the limit
+    const oom = runD(['-m', '24m', ROOTFS, 'tail', '/dev/zero']);
+    expect(md(['wait', oom]).stdout).toBe('137\n');
+    expect(state(oom)).toMatchObject({ exitCode: 137, signal: 9, oomKilled: true });
+    expect(state(oom).oomKills).toBeGreaterThanOrEqual(1);
+    expect(inspect(oom).State.OOMKilled).toBe(true);
+    expect(md(['ps', '-a']).stdout).toMatch(/Exited \(137\).*\(OOM killed\)/);
+    expect(md(['rm', seven, oom]).code).toBe(0);
+  });
+
+  it('stats reads memory, CPU and pids from the cgroup', () => {
+    const id = runD(['-m', '64m', '--name', 'busy', ROOTFS, 'sh', '-c', 'while :; do :; done']);
+    const r = md(['stats', '--no-stream', '--format', 'json', 'busy']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout.trim());
+    expect(s.id).toBe(id);
+    expect(s.memLimit).toBe(64 * 1024 * 1024);
+    expect(s.memUsage).toBeGreaterThan(0);
+    expect(s.memUsage).toBeLessThan(64 * 1024 * 1024);
+    expect(s.pids).toBe(1);
+    expect(s.cpuPercent).toBeGreaterThan(20); // a busy loop (2 cores shared: at least some of one)
+    const table = md(['stats', '--no-stream']);
+    expect(table.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n/);
+    expect(table.stdout).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+\\w?i?B / 64\\.00MiB\\s+[\\d.]+%\\s+1$`, 'm'));
+    // without --no-stream: the live ink view, in a pty; q quits
+    const cmd = `MINIDOCK_ROOT=${root} ${BIN} stats busy`;
+    const live2 = spawnSync('sh', ['-c', `(sleep 4; printf q) | script -qec 'stty cols 120 rows 20; ${cmd}' /dev/null`], { encoding: 'utf8', timeout: 20_000 });
+    expect(live2.status).toBe(0);
+    const screen = live2.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+    expect(screen).toMatch(/CONTAINER ID\s+NAME\s+CPU %/);
+    expect(screen).toMatch(new RegExp(`${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%`));
+    expect(md(['rm', '-f', 'busy']).code).toBe(0);
+  });
+
+  it('IDs: unique prefix or name; unknown and ambiguous refs exit 1 with one clear line', () => {
+    const ids = Array.from({ length: 3 }, () => runD([ROOTFS, 'true']));
+    for (const id of ids) md(['wait', id]);
+    expect(md(['inspect', ids[0].slice(0, 12)]).code).toBe(0);
+    const unknown = md(['rm', 'nosuchthing']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('minidock: no such container: nosuchthing (see minidock ps -a)\n');
+    // with 3 IDs, some one-hex-digit prefix is shared by two of them or absent: find an ambiguous one
+    const firsts = ids.map((i) => i[0]);
+    const dup = firsts.find((c, i) => firsts.indexOf(c) !== i);
+    if (dup) {
+      const amb = md(['logs', dup]);
+      expect(amb.code).toBe(1);
+      expect(amb.stderr).toMatch(/^minidock: container ID prefix "\w" is ambiguous: it matches \w{12}, \w{12}/);
+    }
+    const absent = '0123456789abcdef'.split('').find((c) => !firsts.includes(c))!;
+    expect(md(['logs', absent]).code).toBe(1);
+    const pr = md(['prune']).stdout.split('\n');
+    expect(pr[0]).toBe('Deleted containers:');
+    expect(pr.slice(1).filter(Boolean).sort()).toEqual(ids.map((i) => i.slice(0, 12)).sort());
+    expect(md(['ps', '-aq']).stdout).toBe('');
+  });
+
+  it('names stay unique under 10 concurrent run -d --name x', async () => {
+    const runs = Array.from({ length: 10 }, () => minidockAsync(['run', '-d', '--name', 'x', ROOTFS, 'sleep', '3600'], { root }));
+    const results = await Promise.all(runs.map((r) => r.done));
+    const ok = results.filter((r) => r.code === 0);
+    expect(ok).toHaveLength(1);
+    for (const r of results.filter((x) => x.code !== 0)) {
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^minidock: the container name "x" is already in use by container \w{12}: remove it/);
+    }
+    expect(md(['ps', '-aq']).stdout.trim().split('\n')).toEqual([ok[0].stdout.trim().slice(0, 12)]);
+    expect(md(['rm', '-f', 'x']).code).toBe(0);
+    // the name is free again
+    runD(['--name', 'x', ROOTFS, 'true']);
+    expect(md(['wait', 'x']).stdout).toBe('0\n');
+    expect(md(['rm', 'x']).code).toBe(0);
+  });
+
+  it('run keeps an exited container without --rm (foreground and -d); --rm removes it, -d --rm at exit', async () => {
+    const fg = md(['run', '--name', 'kept', ROOTFS, 'sh', '-c', 'echo x > /f; exit 4']);
+    expect(fg.code).toBe(4);
+    const kept = inspect('kept');
+    expect(kept.State).toMatchObject({ Status: 'exited', ExitCode: 4 });
+    expect(readFileSync(join(kept.Dir, 'upper', 'f'), 'utf8')).toBe('x\n'); // the upper layer stays
+    expect(md(['ps', '-a']).stdout).toMatch(/Exited \(4\).*kept/);
+    const gone = md(['run', '--rm', ROOTFS, 'true']);
+    expect(gone.code).toBe(0);
+    expect(md(['ps', '-aq']).stdout.trim().split('\n')).toHaveLength(1);
+    const auto = runD(['--rm', ROOTFS, 'sh', '-c', 'sleep 0.3']);
+    await waitFor(() => !existsSync(join(root, 'containers', auto)), 10_000, '-d --rm container to remove itself');
+    const pr = md(['prune']);
+    expect(pr.stdout).toBe(`Deleted containers:\n${kept.Id.slice(0, 12)}\n`);
+    expect(md(['ps', '-aq']).stdout).toBe('');
+  });
+
+  it('a detached launch that fails reports the step, like run, and leaves nothing', () => {
+    const r = md(['run', '-d', ROOTFS, 'no-such-command']);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toMatch(/^minidock: exec "no-such-command": executable file not found/);
+    const w = md(['run', '-d', '-w', '/etc/passwd', ROOTFS, 'true']);
+    expect(w.code).toBe(125);
+    expect(w.stderr).toMatch(/^minidock: chdir\(\/etc\/passwd\): ENOTDIR/);
+    expect(md(['ps', '-aq']).stdout).toBe('');
+  });
+
+  for (const detach of [true, false]) {
+    const phases = ['dirs', 'cgroup', ...(detach ? ['monitor'] : []), 'clone', 'join', 'exec'];
+    it(`kill -9 of the launching minidock${detach ? ' (run -d)' : ''} at each phase, then gc, leaves the host as before`, async () => {
+      for (const phase of phases) {
+        const marker = `36${phases.indexOf(phase)}${detach ? 1 : 2}`;
+        const r = md(['run', ...(detach ? ['-d'] : []), ROOTFS, 'sleep', marker], { env: { MINIDOCK_TEST_KILL_AT: phase } });
+        expect(r.signal, phase).toBe('SIGKILL');
+        await waitFor(() => monitors().length === 0, 10_000, 'the monitor to give up');
+        const gc = md(['gc']);
+        expect(gc.code, phase).toBe(0);
+        expect(gc.stdout, phase).toMatch(/^removed \w{12}: (the minidock that launched it|its monitor) .*is gone; .*directory\n$/);
+        expect(hostSnapshot(root), phase).toEqual(before);
+        expect(pidsMatching(`sleep ${marker}`, 'sleep'), phase).toEqual([]);
+        expect(md(['gc']).stdout).toBe('nothing to collect\n');
+      }
+    });
+  }
+
+  it('gc removes a running container whose monitor was killed', async () => {
+    const id = runD([ROOTFS, 'sleep', '3699']);
+    const s = state(id);
+    process.kill(s.monitorPid, 'SIGKILL');
+    // the container had the monitor as parent with PR_SET_PDEATHSIG: it dies too
+    await waitFor(() => pidsMatching('sleep 3699', 'sleep').length === 0, 5000, 'container to die with its monitor');
+    expect(md(['ps', '-a', '--format', 'json']).stdout).toBe(''); // ps ran gc on the way
+    expect(existsSync(join(root, 'containers', id))).toBe(false);
+  });
+
+  it('20 detached containers start and are removed, leaving the host as before; each monitor stays under 1 MiB RSS', () => {
+    const ids = Array.from({ length: 20 }, () => runD([ROOTFS, 'sleep', '3600']));
+    expect(md(['ps', '-q']).stdout.trim().split('\n')).toHaveLength(20);
+    for (const id of ids) {
+      const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${state(id).monitorPid}/status`, 'utf8'))![1]);
+      expect(rss).toBeLessThanOrEqual(1024);
+    }
+    const pids = ids.map((id) => state(id).pid as number);
+    const r = md(['rm', '-f', ...ids]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(ids);
+    expect(pids.filter((p) => existsSync(`/proc/${p}`))).toEqual([]);
+  });
+});
