@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { OTHER_ARCH_SYSCALLS, syscallNumber } from './syscalls-x86_64.js';
+import { CAPS } from '../capabilities.js';
 
 export type SeccompActionName =
   | 'SCMP_ACT_ALLOW'
@@ -102,17 +103,8 @@ export interface SeccompProfile {
   syscalls?: SeccompSyscall[];
 }
 
-/** Linux capability names, CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40). */
-export const CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-];
+/** Linux capability names, CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40): the runtime's own list. */
+export const CAPABILITIES: readonly string[] = CAPS;
 
 /** libseccomp's architecture tokens (for `architectures` and `archMap`). */
 export const SCMP_ARCHES: readonly string[] = [
