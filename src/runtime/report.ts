@@ -1,63 +1,190 @@
 // What minidock says after a container exits: the OOM truth and --stats.
-import { openSync, readSync, closeSync } from 'node:fs';
+//
+// Two sources, and why both:
+//   - the memory cgroup's own counter (v1 memory.oom_control "oom_kill N", v2 memory.events
+//     "oom_kill N") says HOW MANY processes of this container the OOM killer took. It is exact and
+//     belongs to this container only, but it does not say WHICH processes.
+//   - the kernel log (/dev/kmsg) names each victim: "oom-kill:...,task_memcg=/…/minidock-<id>,
+//     task=tail,pid=123,...". The log is shared by every container on the host, so a line counts only
+//     when its task_memcg is THIS container's cgroup.
+// Docker reports OOMKilled=true when only a side process died; Podman reports false when the
+// container's init died (see ../shared/PEERS.md). minidock says which process died.
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { LaunchOutcome } from './launch.js';
 import type { ContainerSpec } from './spec.js';
 
 const mib = (b?: number): string => (b === undefined ? '?' : `${(b / 1048576).toFixed(1)} MiB`);
 
+export interface OomVictim {
+  task: string; // the victim's comm (the kernel's 15-character command name)
+  pid: number; // its pid in the host's pid namespace (the kernel logs global pids)
+  memcg: string; // task_memcg: the victim's memory cgroup, relative to the hierarchy root
+  limitMemcg: string; // oom_memcg: the cgroup whose limit was hit
+}
+
+/** Parse one kernel log message; undefined unless it is an oom-kill report. */
+export function parseOomKill(message: string): OomVictim | undefined {
+  // oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/a/b,task_memcg=/a/b,task=tail,pid=123,uid=0
+  const i = message.indexOf('oom-kill:');
+  if (i < 0) return undefined;
+  const fields = new Map<string, string>();
+  for (const kv of message.slice(i + 9).trim().split(',')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) fields.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  const pid = Number(fields.get('pid'));
+  if (!fields.has('task') || !Number.isInteger(pid)) return undefined;
+  return { task: fields.get('task')!, pid, memcg: fields.get('task_memcg') ?? '', limitMemcg: fields.get('oom_memcg') ?? '' };
+}
+
+/** Whether a memcg path (as the kernel logs it) is the cgroup named `name` or inside it. */
+function inCgroup(memcg: string, name: string): boolean {
+  return memcg.endsWith('/' + name) || memcg.includes('/' + name + '/');
+}
+
+/** One /dev/kmsg record: "prio,seq,usec,flags[,...];message" -> timestamp (us since boot) and text. */
+export function parseKmsgRecord(rec: string): { usec: number; message: string } {
+  const semi = rec.indexOf(';');
+  const head = semi < 0 ? [] : rec.slice(0, semi).split(',');
+  return { usec: Number(head[2] ?? NaN), message: (semi < 0 ? rec : rec.slice(semi + 1)).split('\n')[0]! };
+}
+
+export interface VictimQuery {
+  /** the container's init as a host pid: its "Killed process PID" line counts even without an oom-kill line */
+  initPid?: number;
+  /** ignore records older than this (us since boot, the kernel log's clock): a pid can be reused */
+  sinceUs?: number;
+}
+
 /**
- * The kernel's own account of OOM kills in THIS container's memory cgroup, from /dev/kmsg:
- *   oom-kill:constraint=CONSTRAINT_MEMCG,...,oom_memcg=/…/minidock-<id>,task_memcg=…,task=tail,pid=123,uid=0
- * The kernel log is shared by every container on the host, so lines are matched by cgroup name.
+ * The kernel's own account of OOM kills of THIS container's processes, from /dev/kmsg. Each read()
+ * of /dev/kmsg returns one record; opened O_NONBLOCK, a read at the end of the log fails with EAGAIN
+ * instead of waiting for the next message (without O_NONBLOCK it blocks forever, like a pipe).
+ *
+ * Two kinds of lines: "oom-kill:...,task_memcg=...,task=tail,pid=123" names the cgroup, but the kernel
+ * RATE-LIMITS it (with the rest of the OOM report: 10 per 5 s, host-wide); "Memory cgroup out of
+ * memory: Killed process 123 (tail) ..." is always printed, but does not name the cgroup. So a victim
+ * is ours when its oom-kill line names our cgroup, or when its "Killed process" pid is our init's
+ * (a pid is unique while its process lives, and the init lived from before sinceUs until now).
  */
-export function oomVictims(cgroupName: string): Array<{ task: string; pid: number }> {
-  const out: Array<{ task: string; pid: number }> = [];
+export function oomVictims(cgroupName: string, q: VictimQuery = {}, kmsg = '/dev/kmsg'): OomVictim[] {
+  const out: OomVictim[] = [];
   let fd = -1;
   try {
-    fd = openSync('/dev/kmsg', 'r', 0o4000 /* O_NONBLOCK: stop at the end instead of waiting */);
-    const buf = Buffer.alloc(8192);
-    for (;;) {
+    fd = openSync(kmsg, constants.O_RDONLY | constants.O_NONBLOCK);
+    const buf = Buffer.alloc(8192); // a record is at most ~1 KiB of text
+    for (let records = 0; records < 1_000_000; records++) {
       let n: number;
       try {
         n = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue; // a record was overwritten: skip it
-        break; // EAGAIN: end of the log
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue; // the record was overwritten: skip it
+        break; // EAGAIN: the end of the log
       }
       if (n <= 0) break;
-      const line = buf.toString('utf8', 0, n);
-      const m = /oom-kill:.*oom_memcg=([^,]*),.*task=([^,]*),pid=(\d+)/.exec(line);
-      if (m && m[1].endsWith('/' + cgroupName)) out.push({ task: m[2], pid: Number(m[3]) });
+      const { usec, message } = parseKmsgRecord(buf.toString('utf8', 0, n));
+      if (q.sinceUs !== undefined && usec < q.sinceUs) continue;
+      const v = parseOomKill(message);
+      if (v) {
+        if (inCgroup(v.memcg, cgroupName) && !out.some((o) => o.pid === v.pid)) out.push(v);
+        continue;
+      }
+      const k = /Killed process (\d+) \(([^)]*)\)/.exec(message);
+      if (k && q.initPid !== undefined && Number(k[1]) === q.initPid && !out.some((o) => o.pid === q.initPid)) {
+        out.push({ task: k[2]!, pid: q.initPid, memcg: '', limitMemcg: '' });
+      }
     }
   } catch {
-    /* no /dev/kmsg (not root, or a restricted host): the cgroup counter still tells the truth */
+    /* no /dev/kmsg (not root, or dmesg_restrict in a container): the cgroup's counter still tells how many */
   } finally {
     if (fd >= 0) closeSync(fd);
   }
   return out;
 }
 
-/** Docker says OOMKilled=true when only a side process died; Podman says false when init died. Say what happened. */
-export function oomMessage(o: LaunchOutcome, spec: ContainerSpec): string | undefined {
-  const kills = o.stats?.oomKills ?? 0;
-  if (!kills) return undefined;
-  const limit = o.stats?.memoryLimitBytes ?? spec.limits.memory;
-  const peak = o.stats?.memoryPeakBytes;
-  if (o.oomKilled) return `container killed: out of memory (limit ${mib(limit)}, peak ${mib(peak)})`;
-  const victims = o.cgroup ? oomVictims(o.cgroup.name) : [];
-  const who = victims.length ? victims.map((v) => `"${v.task}" (pid ${v.pid} on the host)`).join(', ') : `${kills} process(es)`;
-  return `out of memory inside the container: the kernel killed ${who} (limit ${mib(limit)}, peak ${mib(peak)}); ` +
-    `the container's own process was not OOM-killed and exited with ${o.exitCode}`;
+export interface OomTruth {
+  /** the container's first process (its init) was OOM-killed */
+  initKilled: boolean;
+  kills: number;
+  victims: OomVictim[];
+  message?: string;
 }
 
-export function formatStats(o: LaunchOutcome, json: boolean): string {
+/** This process's start on the kernel log's clock (us since boot; both are CLOCK_MONOTONIC-like). */
+function processStartUs(): number {
+  return Number(process.hrtime.bigint() / 1000n) - Math.round(performance.now() * 1000);
+}
+
+/**
+ * Decide what happened. The init was OOM-killed when the kernel log names its pid as a victim; when
+ * the log cannot tell (unreadable, or the record was overwritten), when it died of SIGKILL while the
+ * cgroup counted an OOM kill.
+ */
+export function oomTruth(o: LaunchOutcome & { pid?: number }, spec: ContainerSpec, victimsOf: typeof oomVictims = oomVictims): OomTruth {
+  const kills = o.stats?.oomKills ?? 0;
+  if (!kills) return { initKilled: false, kills: 0, victims: [] };
+  const victims = o.cgroup ? victimsOf(o.cgroup.name, { initPid: o.pid, sinceUs: processStartUs() }) : [];
+  const killedBySigkill = o.signal === 9;
+  let initKilled: boolean;
+  if (o.pid !== undefined && victims.length > 0) initKilled = killedBySigkill && victims.some((v) => v.pid === o.pid);
+  else initKilled = killedBySigkill;
+
+  const limit = o.stats?.memoryLimitBytes ?? spec.limits.memory;
+  const peak = o.stats?.memoryPeakBytes;
+  const numbers = `limit ${mib(limit)}, peak ${mib(peak)}`;
+  const named = (vs: OomVictim[]): string => vs.map((v) => `"${v.task}" (host pid ${v.pid})`).join(', ');
+  let message: string;
+  if (initKilled) {
+    message = `container killed: out of memory (${numbers})`;
+    const others = victims.filter((v) => v.pid !== o.pid);
+    if (others.length) message += `; the kernel also killed ${named(others)}`;
+  } else {
+    const unnamed = kills - victims.length;
+    const who = [
+      ...(victims.length ? [named(victims)] : []),
+      ...(unnamed > 0 ? [`${victims.length ? `${unnamed} more` : unnamed} process${unnamed > 1 ? 'es' : ''} (not named in the kernel log, which rate-limits OOM reports)`] : []),
+    ].join(' and ');
+    const init = spec.args[0] ?? 'its first process';
+    message = `out of memory inside the container (${numbers}): the kernel killed ${who}; ` +
+      `the container itself was not OOM-killed: its first process "${init}" ${o.signal ? `died of signal ${o.signal}` : `exited with ${o.exitCode}`}`;
+  }
+  return { initKilled, kills, victims, message };
+}
+
+/** The one line minidock prints about OOM kills, or undefined when there were none. */
+export function oomMessage(o: LaunchOutcome, spec: ContainerSpec): string | undefined {
+  return oomTruth(o, spec).message;
+}
+
+export interface StatsData {
+  exitCode: number;
+  oomKilled: boolean;
+  oomKills: number;
+  memoryPeakBytes?: number;
+  memoryLimitBytes?: number;
+  memoryLimitHits?: number;
+  cpuUserUs?: number;
+  cpuSystemUs?: number;
+  cpuUsageUs?: number;
+  nrPeriods?: number;
+  nrThrottled?: number;
+  throttledUs?: number;
+  pidsPeak?: number;
+  pidsLimit?: number;
+  pidsLimitHits?: number;
+  cgroupMode?: string;
+}
+
+/** The numbers behind --stats (and the limits bench). */
+export function statsData(o: LaunchOutcome): StatsData {
   const s = o.stats ?? {};
-  const data = {
+  return {
     exitCode: o.exitCode,
     oomKilled: o.oomKilled,
+    oomKills: s.oomKills ?? 0,
     memoryPeakBytes: s.memoryPeakBytes,
     memoryLimitBytes: s.memoryLimitBytes,
-    oomKills: s.oomKills ?? 0,
+    memoryLimitHits: s.memoryLimitHits,
     cpuUserUs: s.cpuUserUs,
     cpuSystemUs: s.cpuSystemUs,
     cpuUsageUs: s.cpuUsageUs,
@@ -67,15 +194,20 @@ export function formatStats(o: LaunchOutcome, json: boolean): string {
     pidsPeak: s.pidsPeak,
     pidsLimit: s.pidsLimit,
     pidsLimitHits: s.pidsLimitHits,
+    cgroupMode: o.cgroup?.mode,
   };
-  if (json) return JSON.stringify(data);
+}
+
+export function formatStats(o: LaunchOutcome, json: boolean): string {
+  const d = statsData(o);
+  if (json) return JSON.stringify(d);
   const ms = (us?: number): string => (us === undefined ? '?' : `${(us / 1000).toFixed(1)} ms`);
   const rows: Array<[string, string]> = [
-    ['memory peak', `${mib(s.memoryPeakBytes)}${s.memoryLimitBytes ? ` of ${mib(s.memoryLimitBytes)} limit` : ''}`],
-    ['OOM kills', String(s.oomKills ?? 0)],
-    ['CPU user / sys', `${ms(s.cpuUserUs)} / ${ms(s.cpuSystemUs)}`],
-    ['CPU throttled', `${s.nrThrottled ?? 0} of ${s.nrPeriods ?? 0} periods, ${ms(s.throttledUs)}`],
-    ['pids peak', `${s.pidsPeak ?? '?'}${s.pidsLimit ? ` (limit ${s.pidsLimit}, hit ${s.pidsLimitHits ?? 0} times)` : ''}`],
+    ['memory peak', `${mib(d.memoryPeakBytes)}${d.memoryLimitBytes ? ` of ${mib(d.memoryLimitBytes)} limit` : ''}`],
+    ['OOM kills', `${d.oomKills}${d.oomKilled ? ' (the container\'s first process)' : ''}`],
+    ['CPU user / sys', `${ms(d.cpuUserUs)} / ${ms(d.cpuSystemUs)}${d.cpuUsageUs !== undefined ? ` (total ${ms(d.cpuUsageUs)})` : ''}`],
+    ['CPU throttled', `${d.nrThrottled ?? 0} of ${d.nrPeriods ?? 0} periods, ${ms(d.throttledUs ?? 0)}`],
+    ['pids peak', `${d.pidsPeak ?? '?'}${d.pidsLimit ? ` (limit ${d.pidsLimit}, hit ${d.pidsLimitHits ?? 0} times)` : ''}`],
   ];
-  return ['minidock stats:', ...rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`)].join('\n');
+  return [`minidock stats${d.cgroupMode ? ` (cgroup ${d.cgroupMode})` : ''}:`, ...rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`)].join('\n');
 }

@@ -34,6 +34,8 @@ export class Timeline {
   readonly origin: bigint;
   readonly marks: TraceMark[] = [];
   readonly steps: TraceStep[] = [];
+  /** every limit/setup file minidock wrote into the container's cgroup, in order (see cgroupWrites) */
+  cgroup?: { mode: string; writes: Array<{ file: string; value: string }> };
   private last: number;
 
   constructor() {
@@ -74,6 +76,11 @@ export class Timeline {
     }
   }
 
+  /** Record the cgroup's writes (cgroup.writes) for the "cgroup writes" section: the files are the lesson. */
+  cgroupWrites(mode: string, writes: ReadonlyArray<{ file: string; value: string }>): void {
+    this.cgroup = { mode, writes: writes.map((w) => ({ file: w.file, value: w.value })) };
+  }
+
   /** Time per launch phase: the child's steps summed by phase, plus minidock's own marks. */
   phases(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -83,7 +90,7 @@ export class Timeline {
   }
 
   toJSON(): object {
-    return { clock: 'CLOCK_MONOTONIC, ms since process start', marks: this.marks, steps: this.steps, phases: this.phases() };
+    return { clock: 'CLOCK_MONOTONIC, ms since process start', marks: this.marks, steps: this.steps, phases: this.phases(), ...(this.cgroup ? { cgroup: this.cgroup } : {}) };
   }
 
   render(color: boolean): string {
@@ -102,6 +109,12 @@ export class Timeline {
       const status = s.errno ? (s.ignored ? c('33', ` = -1 ${s.errno} (ignored)`) : c('31', ` = -1 ${s.errno}`)) : '';
       lines.push(`  ${String(s.index).padStart(2)} ${f(s.at, 9)} ${f(s.took)}  ${c('36', s.call)}${status}`);
       lines.push(c('2', `                         ${s.phase.padEnd(12)} ${s.why}`));
+    }
+    if (this.cgroup) {
+      lines.push('');
+      lines.push(c('1', `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`));
+      if (this.cgroup.writes.length === 0) lines.push(c('2', '    (none: no limits given; the cgroup only collects statistics)'));
+      for (const w of this.cgroup.writes) lines.push(`    echo ${c('33', JSON.stringify(w.value))} > ${c('36', w.file)}`);
     }
     lines.push('');
     lines.push(c('1', '  where the time went'));
