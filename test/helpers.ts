@@ -3,6 +3,7 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 export const ROOT_DIR = resolve(__dirname, '..');
 export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
@@ -150,4 +151,25 @@ export function pidsMatching(needle: string, comm?: string): number[] {
     } catch { /* exited */ }
   }
   return out;
+}
+
+/**
+ * The scaffolding of every integration test file: a private state root (and cgroup parent) for the
+ * file, and a leak check around each test — mounts, cgroups and container directories must be
+ * exactly as before. Call inside describe(); `set` receives the root once it exists.
+ */
+export function useLeakCheckedRoot(set: (root: string) => void): void {
+  let root = '';
+  let before: ReturnType<typeof hostSnapshot>;
+  beforeAll(() => {
+    root = tempStateRoot();
+    set(root);
+  });
+  afterAll(() => removeStateRoot(root));
+  beforeEach(() => {
+    before = hostSnapshot(root);
+  });
+  afterEach(() => {
+    expect(hostSnapshot(root)).toEqual(before);
+  });
 }

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, removeStateRoot, skipReason, tempStateRoot, waitFor } from '../helpers';
+import { describe, expect, it } from 'vitest';
+import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, minidockAsync, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
 const BREAKOUT = join(PROBES, 'breakout');
@@ -28,7 +28,6 @@ interface Probe {
 
 d('breakout attempts (real containers, real kernel)', () => {
   let root: string;
-  let before: ReturnType<typeof hostSnapshot>;
 
   /** Run one probe in a fresh container; `opts` go before ROOTFS (e.g. --privileged). */
   const probe = (name: string, opts: string[] = [], arg?: string, volumes: string[] = []): Probe => {
@@ -48,16 +47,7 @@ d('breakout attempts (real containers, real kernel)', () => {
     return { result, kv, line: line! };
   };
 
-  beforeAll(() => {
-    root = tempStateRoot();
-  });
-  afterAll(() => removeStateRoot(root));
-  beforeEach(() => {
-    before = hostSnapshot(root);
-  });
-  afterEach(() => {
-    expect(hostSnapshot(root)).toEqual(before);
-  });
+  useLeakCheckedRoot((r) => (root = r)); // private state root + leak check around each test
 
   // ---- mounts: seccomp (mount/umount2/unshare need CAP_SYS_ADMIN in the profile) and the missing capability
 

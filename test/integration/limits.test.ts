@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, minidockCgroups, removeStateRoot, skipReason, tempStateRoot, waitFor } from '../helpers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, minidockAsync, minidockCgroups, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
 import { detectCgroups } from '../../src/runtime/cgroups/index.js';
 import { createV2 } from '../../src/runtime/cgroups/v2.js';
 import { parseLimits } from '../../src/runtime/limits.js';
@@ -79,21 +79,10 @@ function sideLine(logged: boolean, how: string): RegExp {
 
 d('resource limits through minidock run (real kernel)', () => {
   let root: string;
-  let before: ReturnType<typeof hostSnapshot>;
   const probes = ['-v', `${PROBES}:/probes:ro`];
   const run = (args: string[]) => minidock(['run', '--rm', ...args], { root });
 
-  beforeAll(() => {
-    root = tempStateRoot();
-  });
-  afterAll(() => removeStateRoot(root));
-  beforeEach(() => {
-    before = hostSnapshot(root);
-  });
-  afterEach(() => {
-    // no cgroup directory, mount or container directory is left, whatever the test did
-    expect(hostSnapshot(root)).toEqual(before);
-  });
+  useLeakCheckedRoot((r) => (root = r)); // private state root + leak check around each test
 
   it('memory 50M: a side process OOM-killed is named from the kernel report; the container was not killed', () => {
     const logged0 = oomLinesLogged(root);

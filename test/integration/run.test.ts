@@ -5,28 +5,17 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, ROOTFS, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor } from '../helpers';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOTFS, canRun, cgroupParentFor, minidock, minidockAsync, pidsMatching, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/run.test.ts: ${skipReason}`);
 
 d('minidock run (real containers)', () => {
   let root: string;
-  let before: ReturnType<typeof hostSnapshot>;
   const run = (args: string[], extra: Parameters<typeof minidock>[1] = {}) => minidock(['run', '--rm', ...args], { root, ...extra });
 
-  beforeAll(() => {
-    root = tempStateRoot();
-  });
-  afterAll(() => removeStateRoot(root));
-  beforeEach(() => {
-    before = hostSnapshot(root);
-  });
-  afterEach(() => {
-    // nothing leaks: mounts, cgroups and container directories are exactly as before
-    expect(hostSnapshot(root)).toEqual(before);
-  });
+  useLeakCheckedRoot((r) => (root = r)); // private state root + leak check around each test
 
   it('runs the command as PID 1 in new namespaces', () => {
     const r = run([ROOTFS, '/bin/sh', '-c', 'echo pid=$$; readlink /proc/self/ns/pid; readlink /proc/1/ns/uts; ps | wc -l']);
