@@ -1,0 +1,145 @@
+// Charts with a real charting library, headless: Vega-Lite spec -> (vega-lite) Vega spec -> (vega)
+// SVG -> (@resvg/resvg-js) PNG. Loaded only when a run writes its results (the heavy modules stay
+// out of every other command).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentResult, Row } from './types.js';
+
+type Spec = Record<string, unknown>;
+const FONT = 'DejaVu Sans';
+
+const base = (title: string, values: Row[], extra: Spec): Spec => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+  title: { text: title, fontSize: 15 },
+  width: 560,
+  height: 320,
+  background: 'white',
+  config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 12 }, legend: { labelFontSize: 12 } },
+  data: { values },
+  ...extra,
+});
+
+/** The Vega-Lite specs for one experiment (pure: tested without rendering). */
+export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ name: string; spec: Spec }> {
+  const order = runtimes ?? [...new Set(e.rows.map((r) => String(r.runtime)))];
+  const out: Array<{ name: string; spec: Spec }> = [];
+  if (e.name === 'startup') {
+    const rows = e.rows.filter((r) => typeof r.startup_ms === 'number');
+    if (!rows.length) return out;
+    const layer = (field: string, title: string): Spec => ({
+      layer: [
+        { mark: { type: 'boxplot', extent: 'min-max', size: 28, opacity: 0.35 }, encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+          y: { field, type: 'quantitative', scale: { type: 'log' }, title },
+          color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
+        { mark: { type: 'circle', size: 28, opacity: 0.8 }, encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order },
+          xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1] } },
+          y: { field, type: 'quantitative', scale: { type: 'log' } },
+          color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
+      ],
+    });
+    const withJitter = (f: string): Row[] => rows.filter((r) => typeof r[f] === 'number').map((r, i) => ({ ...r, jitter: ((i * 0.618) % 1) * 0.9 - 0.45 }));
+    out.push({ name: 'startup', spec: base('Startup: `echo ok` per runtime (ms, log scale; box = min/IQR/max)', withJitter('startup_ms'), layer('startup_ms', 'wall time (ms, log)')) });
+    if (rows.some((r) => typeof r.ttfi_ms === 'number')) {
+      out.push({ name: 'startup-ttfi', spec: base('Time to first instruction in the container (ms, log scale)', withJitter('ttfi_ms'), layer('ttfi_ms', 'launch → first instruction (ms, log)')) });
+    }
+  } else if (e.name === 'phases') {
+    const rows = e.summary.filter((r) => r.kind === 'minidock' || r.kind === 'child');
+    if (!rows.length) return out;
+    const phaseOrder = rows.map((r) => String(r.phase));
+    out.push({ name: 'phases', spec: base("minidock's launch phases (median ms; child steps run inside clone…child ran)", rows, {
+      height: 22 * rows.length,
+      layer: [
+        { mark: 'bar', encoding: {
+          y: { field: 'phase', type: 'nominal', sort: phaseOrder, title: null, axis: { labelLimit: 320 } },
+          x: { field: 'median_ms', type: 'quantitative', title: 'median ms' },
+          color: { field: 'kind', type: 'nominal', title: 'measured in', scale: { domain: ['minidock', 'child'], range: ['#4c78a8', '#f58518'] } } } },
+        { mark: { type: 'tick', color: 'black', thickness: 2, size: 16 }, encoding: {
+          y: { field: 'phase', type: 'nominal', sort: phaseOrder }, x: { field: 'seed_estimate_ms', type: 'quantitative' },
+          tooltip: { field: 'seed_phase' } } },
+      ],
+    }) });
+  } else if (e.name === 'scale') {
+    const rows = e.summary.filter((r) => typeof r.total_ms === 'number');
+    if (!rows.length) return out;
+    out.push({ name: 'scale', spec: base('Scale: launching N detached `sleep` containers (total ms, log)', rows, {
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
+        y: { field: 'total_ms', type: 'quantitative', scale: { type: 'log' }, title: 'total launch time (ms, log)' },
+        color: { field: 'runtime', type: 'nominal', sort: order },
+      },
+    }) });
+    const mem = e.summary.filter((r) => typeof r.engine_rss_mib === 'number');
+    if (mem.length) {
+      out.push({ name: 'scale-memory', spec: base('Scale: daemon + monitor RSS with N containers (MiB)', mem, {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
+          y: { field: 'engine_rss_mib', type: 'quantitative', title: 'RSS of daemons and monitors (MiB)' },
+          color: { field: 'runtime', type: 'nominal', sort: order },
+        },
+      }) });
+    }
+  } else if (e.name === 'overhead') {
+    const rows = e.summary.filter((r) => typeof r.overhead_pct === 'number');
+    if (!rows.length) return out;
+    out.push({ name: 'overhead', spec: base('Overhead of running inside a container (exec, % over bare; median)', rows, {
+      mark: 'bar',
+      encoding: {
+        x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: 'workload', type: 'nominal' },
+        y: { field: 'overhead_pct', type: 'quantitative', title: '% over bare' },
+        color: { field: 'workload', type: 'nominal' },
+      },
+    }) });
+  } else if (e.name === 'limits') {
+    // one column per case ("memory 50M"), one row per runtime
+    const rows: Row[] = e.summary.filter((r) => r.verdict !== undefined).map((r) => ({ ...r, case: `${r.test} ${r.limit}` }));
+    if (!rows.length) return out;
+    const tests = [...new Set(rows.map((r) => String(r.case)))];
+    out.push({ name: 'limits', spec: base('Limits scoreboard: enforced as set?', rows, {
+      width: Math.max(320, 70 * tests.length), height: 34 * new Set(rows.map((r) => r.runtime)).size,
+      encoding: {
+        x: { field: 'case', type: 'nominal', sort: tests, title: null, axis: { labelAngle: -30, orient: 'top' } },
+        y: { field: 'runtime', type: 'nominal', sort: order, title: null },
+      },
+      layer: [
+        { mark: 'rect', encoding: { color: { field: 'verdict', type: 'nominal', title: 'verdict',
+          scale: { domain: ['exact', 'close', 'off', 'not enforced', 'no flag', 'failed'], range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#d0d0d0', '#9d9d9d'] } } } },
+        { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label', type: 'nominal' } } },
+      ],
+    }) });
+  }
+  return out;
+}
+
+/** Vega-Lite spec -> SVG text (vega's headless renderer). */
+export async function toSvg(spec: Spec): Promise<string> {
+  const vl = await import('vega-lite');
+  const vega = await import('vega');
+  const compiled = vl.compile(spec as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** SVG -> PNG at 2× (resvg, with the system's DejaVu fonts). */
+export async function svgToPng(svg: string, zoom = 2): Promise<Buffer> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const r = new Resvg(svg, { fitTo: { mode: 'zoom', value: zoom }, font: { loadSystemFonts: true, defaultFontFamily: FONT }, background: 'white' });
+  return Buffer.from(r.render().asPng());
+}
+
+export async function renderCharts(e: ExperimentResult, dir: string, runtimes?: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const { name, spec } of chartSpecs(e, runtimes)) {
+    const svg = await toSvg(spec);
+    writeFileSync(join(dir, `${name}.svg`), svg);
+    writeFileSync(join(dir, `${name}.png`), await svgToPng(svg));
+    files.push(join(dir, `${name}.svg`), join(dir, `${name}.png`));
+  }
+  return files;
+}

@@ -1,0 +1,142 @@
+// One benchmark run's shared preparation: a scratch directory, the bench copy of the busybox rootfs
+// (with the firstinsn probe in /bin), the same rootfs as a plain tar (podman/docker import) and as
+// an OCI image layout tar (ctr image import) — so every runtime runs exactly the same files.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectCgroups } from '../runtime/cgroups/index.js';
+import { FIRSTINSN, PKG_ROOT, sh } from './proc.js';
+import type { BenchContext, DaemonEndpoints } from './peers/types.js';
+
+export interface ContextOptions {
+  /** source rootfs (default ./rootfs of the package) */
+  rootfs?: string;
+  pin?: number;
+  daemons?: DaemonEndpoints;
+}
+
+export function makeContext(o: ContextOptions = {}): BenchContext {
+  const src = o.rootfs ?? join(PKG_ROOT, 'rootfs');
+  if (!existsSync(join(src, 'bin', 'busybox'))) throw new Error(`no busybox rootfs at ${src}: run npm run build (it builds ./rootfs from busybox-static)`);
+  if (!existsSync(FIRSTINSN)) throw new Error(`the firstinsn probe is not built (${FIRSTINSN}): run make -C native`);
+  const work = mkdtempSync(join(tmpdir(), 'minidock-bench-'));
+  const tag = `mdbench-${work.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const rootfs = join(work, 'rootfs');
+  // cp -a keeps the applet symlinks and modes; the rootfs is ~2 MB
+  const cp = sh(['cp', '-a', src, rootfs]);
+  if (cp.code !== 0) throw new Error(`cp -a ${src} ${rootfs}: ${cp.stderr.trim()}`);
+  copyFileSync(FIRSTINSN, join(rootfs, 'bin', 'firstinsn'));
+  sh(['chmod', '755', join(rootfs, 'bin', 'firstinsn')]);
+  const rootfsTar = join(work, 'rootfs.tar');
+  const t = sh(['tar', '--numeric-owner', '-C', rootfs, '-cf', rootfsTar, '.']);
+  if (t.code !== 0) throw new Error(`tar of the rootfs failed: ${t.stderr.trim()}`);
+  const image = tag;
+  const ociTar = join(work, 'oci-image.tar');
+  writeOciImageTar(rootfsTar, join(work, 'oci-layout'), ociTar, `docker.io/library/${image}:latest`);
+  const minidockRoot = join(work, 'minidock-state');
+  mkdirSync(minidockRoot);
+  return { work, rootfs, rootfsTar, ociTar, image, tag, minidockRoot, pin: o.pin, daemons: o.daemons ?? { started: [] } };
+}
+
+const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * An OCI image layout (https://github.com/opencontainers/image-spec/blob/main/image-layout.md) by hand:
+ *   oci-layout, index.json -> manifest -> config + one uncompressed layer (the rootfs tar), all
+ *   content-addressed under blobs/sha256/. No registry is reachable here, so this is how ctr gets it.
+ */
+export function ociLayout(layer: Buffer, name: string): Map<string, Buffer | string> {
+  const files = new Map<string, Buffer | string>();
+  const layerDigest = sha256(layer);
+  files.set(`blobs/sha256/${layerDigest}`, layer);
+  const config = JSON.stringify({
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux',
+    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
+  });
+  const configDigest = sha256(config);
+  files.set(`blobs/sha256/${configDigest}`, config);
+  const manifest = JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${configDigest}`, size: Buffer.byteLength(config) },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerDigest}`, size: layer.length }],
+  });
+  const manifestDigest = sha256(manifest);
+  files.set(`blobs/sha256/${manifestDigest}`, manifest);
+  files.set('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  files.set('index.json', JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${manifestDigest}`, size: Buffer.byteLength(manifest),
+      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': 'latest' },
+    }],
+  }));
+  return files;
+}
+
+function writeOciImageTar(rootfsTar: string, dir: string, out: string, name: string): void {
+  for (const [path, data] of ociLayout(readFileSync(rootfsTar), name)) {
+    const p = join(dir, path);
+    mkdirSync(join(p, '..'), { recursive: true });
+    writeFileSync(p, data);
+  }
+  const t = sh(['tar', '-C', dir, '-cf', out, 'oci-layout', 'index.json', 'blobs']);
+  if (t.code !== 0) throw new Error(`tar of the OCI layout failed: ${t.stderr.trim()}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The cgroup directories named after this run's tag (runc/crun/minidock parents), deepest first. */
+export function tagCgroupDirs(tag: string): string[] {
+  const out: string[] = [];
+  try {
+    const det = detectCgroups();
+    const roots = [...det.mounts.v1.map((h) => h.mountPoint), ...(det.mounts.v2 ? [det.mounts.v2.mountPoint] : [])];
+    const walk = (dir: string, depth: number): void => {
+      if (depth > 6) return;
+      let entries: string[];
+      try {
+        entries = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e);
+        try {
+          if (!statSync(p).isDirectory()) continue;
+        } catch {
+          continue;
+        }
+        if (e === tag) {
+          // children first
+          for (const c of readdirSync(p)) {
+            try {
+              if (statSync(join(p, c)).isDirectory()) out.push(join(p, c));
+            } catch { /* gone */ }
+          }
+          out.push(p);
+        } else walk(p, depth + 1);
+      }
+    };
+    for (const r of new Set(roots)) walk(r, 0);
+  } catch { /* no cgroups: nothing to list */ }
+  return out;
+}
+
+/** Remove the scratch directory and the tag's cgroup parents (left empty by every runtime). */
+export function removeContext(ctx: BenchContext): string[] {
+  const problems: string[] = [];
+  for (const d of tagCgroupDirs(ctx.tag)) {
+    try {
+      rmdirSync(d);
+    } catch (e) {
+      problems.push(`cgroup ${d} not removed: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(ctx.work));
+  for (const m of mounts.reverse()) {
+    if (sh(['umount', '-l', m]).code !== 0) problems.push(`mount ${m} not unmounted`);
+  }
+  rmSync(ctx.work, { recursive: true, force: true });
+  return problems;
+}

@@ -1,0 +1,126 @@
+// containerd and dockerd for the benchmark. No systemd here, so nobody starts them: `--start-daemons`
+// starts a private pair (own root, state and sockets under the bench's work directory, so they can
+// never collide with daemons someone else runs) and the bench stops exactly those, by pid, at the end.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { sh, sleepMs, which } from './proc.js';
+import { dockerClient } from './peers/engines.js';
+import type { DaemonEndpoints } from './peers/types.js';
+
+export const DEFAULT_CONTAINERD = '/run/containerd/containerd.sock';
+export const DEFAULT_DOCKER = '/var/run/docker.sock';
+
+export function containerdAnswers(sock: string): boolean {
+  return existsSync(sock) && !!which('ctr') && sh(['ctr', '-a', sock, 'version'], { timeoutMs: 5000 }).code === 0;
+}
+
+export function dockerAnswers(sock: string): boolean {
+  const bin = dockerClient();
+  return existsSync(sock) && !!bin && sh([bin, '-H', `unix://${sock}`, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 8000 }).code === 0;
+}
+
+/** Daemons already running at their default sockets. */
+export function findDaemons(): DaemonEndpoints {
+  return {
+    containerd: containerdAnswers(DEFAULT_CONTAINERD) ? DEFAULT_CONTAINERD : undefined,
+    docker: dockerAnswers(DEFAULT_DOCKER) ? DEFAULT_DOCKER : undefined,
+    started: [],
+  };
+}
+
+/** The flags each private daemon is started with (recorded in the environment of the results). */
+export function daemonArgv(dir: string): { containerd: string[]; dockerd: string[] } {
+  return {
+    containerd: ['containerd', '--config', join(dir, 'containerd.toml')],
+    dockerd: ['dockerd', '--containerd', join(dir, 'containerd.sock'), '--iptables=false', '--ip6tables=false', '--bridge=none',
+      '--storage-driver=overlay2', '--data-root', join(dir, 'docker-root'), '--exec-root', join(dir, 'docker-exec'),
+      '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${join(dir, 'docker.sock')}`, '--config-file', join(dir, 'daemon.json')],
+  };
+}
+
+/** containerd's config: private paths, and no CRI plugin (it would open a streaming port for Kubernetes). */
+export function containerdToml(dir: string): string {
+  return [
+    'version = 2',
+    `root = "${join(dir, 'containerd-root')}"`,
+    `state = "${join(dir, 'containerd-state')}"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[grpc]',
+    `  address = "${join(dir, 'containerd.sock')}"`,
+    '',
+  ].join('\n');
+}
+
+async function waitUntil(ok: () => boolean, ms: number): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (ok()) return true;
+    await sleepMs(200);
+  }
+  return ok();
+}
+
+/** Start what is missing; returns the endpoints (and what was started, to stop later). */
+export async function startDaemons(dir: string, have: DaemonEndpoints, log: (s: string) => void): Promise<DaemonEndpoints> {
+  const out: DaemonEndpoints = { ...have, started: [...have.started] };
+  mkdirSync(dir, { recursive: true });
+  const argv = daemonArgv(dir);
+  const logFd = (name: string): number => openSync(join(dir, `${name}.log`), 'a');
+  if (!out.containerd && which('containerd')) {
+    writeFileSync(join(dir, 'containerd.toml'), containerdToml(dir));
+    const fd = logFd('containerd');
+    const p = spawn(argv.containerd[0], argv.containerd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    p.unref();
+    if (p.pid) out.started.push({ name: 'containerd', pid: p.pid });
+    const sock = join(dir, 'containerd.sock');
+    if (await waitUntil(() => containerdAnswers(sock), 20_000)) {
+      out.containerd = sock;
+      log(`started containerd (pid ${p.pid}) at ${sock}`);
+    } else log(`containerd did not come up in 20 s: see ${join(dir, 'containerd.log')}`);
+  }
+  if (!out.docker && which('dockerd') && out.containerd) {
+    writeFileSync(join(dir, 'daemon.json'), '{}\n');
+    const args = argv.dockerd.slice(1);
+    args[1] = out.containerd; // the containerd we have (ours or the host's)
+    const fd = logFd('dockerd');
+    const p = spawn('dockerd', args, { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    p.unref();
+    if (p.pid) out.started.push({ name: 'dockerd', pid: p.pid });
+    const sock = join(dir, 'docker.sock');
+    if (await waitUntil(() => dockerAnswers(sock), 30_000)) {
+      out.docker = sock;
+      log(`started dockerd (pid ${p.pid}) at ${sock}`);
+    } else log(`dockerd did not come up in 30 s: see ${join(dir, 'dockerd.log')}`);
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Stop the daemons this run started, newest first (dockerd before its containerd), by pid. */
+export async function stopDaemons(d: DaemonEndpoints, log: (s: string) => void): Promise<void> {
+  for (const { name, pid } of [...d.started].reverse()) {
+    if (!alive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitUntil(() => !alive(pid), 15_000))) {
+      log(`${name} (pid ${pid}) ignored SIGTERM for 15 s: SIGKILL`);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* gone */ }
+      await waitUntil(() => !alive(pid), 5000);
+    }
+    log(`stopped ${name} (pid ${pid})`);
+  }
+  d.started.length = 0;
+}

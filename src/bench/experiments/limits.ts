@@ -1,0 +1,191 @@
+// Experiment 4: the limits scoreboard. The same limit, set through each runtime's own flag (or OCI
+// linux.resources), and the same workload; then what *happened* (seen from inside the container
+// and from its cgroup) beside what the engine *reported*.
+//   memory 50/100/256M: `head -c 2×LIMIT /dev/zero | tail` — tail keeps everything (no newline ever
+//     comes), so it allocates anonymous memory until the kernel's OOM killer stops it (rc 137).
+//   pids 10/50/100: start LIMIT+20 background sleeps from a subshell; count how many started.
+//   cpu 25/50/75/100%: one busy loop for a few seconds; CPU time / wall time = achieved share.
+import type { BenchContext, BenchLimits, EngineReport } from '../peers/types.js';
+import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
+
+export interface LimitCase {
+  test: 'memory' | 'pids' | 'cpu';
+  label: string;
+  limits: BenchLimits;
+  script: string;
+}
+
+const MiB = 1024 * 1024;
+
+/** Read the container's own cgroup files from inside (runc, crun, Docker, Podman mount them; v1 or v2 names). */
+const CG = (v1: string, v2: string): string => `for f in /sys/fs/cgroup/${v1} /sys/fs/cgroup/${v2}; do [ -r $f ] && cat $f; done 2>/dev/null`;
+
+export function memoryCase(mib: number): LimitCase {
+  return {
+    test: 'memory', label: `${mib}M`, limits: { memoryBytes: mib * MiB },
+    script: [
+      `head -c ${2 * mib}m /dev/zero | tail`,
+      'echo "rc=$?"',
+      `echo "peak=$(${CG('memory/memory.max_usage_in_bytes', 'memory.peak')})"`,
+      `${CG('memory/memory.oom_control', 'memory.events')} | grep oom_kill`,
+    ].join('\n'),
+  };
+}
+
+export function pidsCase(n: number): LimitCase {
+  return {
+    test: 'pids', label: `${n}`, limits: { pids: n },
+    // the subshell dies at the first failed fork; its sleeps stay (children of PID 1, this sh)
+    script: [
+      `( i=0; while [ $i -lt ${n + 20} ]; do sleep 30 & i=$((i+1)); echo "started=$i"; done ) 2>/tmp/pids.err`,
+      'read -r err < /tmp/pids.err; echo "err=$err"',
+      'set -- /proc/[0-9]*; echo "tasks_now=$#"',
+      'kill -9 -1 2>/dev/null; wait',
+      `${CG('pids/pids.events', 'pids.events')} | sed 's/^/pids_events_/'`,
+    ].join('\n'),
+  };
+}
+
+export function cpuCase(pct: number, seconds: number): LimitCase {
+  return {
+    test: 'cpu', label: `${pct}%`, limits: { cpus: pct / 100 },
+    script: [
+      '( while :; do :; done ) & P=$!',
+      `sleep ${seconds}`,
+      'read -r s < /proc/$P/stat; kill -9 $P',
+      // utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (USER_HZ = 100)
+      'set -- $s; echo "ticks=$((${14} + ${15}))"',
+      `echo "seconds=${seconds}"`,
+      `${CG('cpu/cpu.stat', 'cpu.stat')}`,
+    ].join('\n'),
+  };
+}
+
+export function limitCases(quick: boolean, cpuSeconds = quick ? 1 : 3): LimitCase[] {
+  if (quick) return [memoryCase(50), pidsCase(10), cpuCase(50, cpuSeconds)];
+  return [
+    ...[50, 100, 256].map(memoryCase),
+    ...[10, 50, 100].map(pidsCase),
+    ...[25, 50, 75, 100].map((p) => cpuCase(p, cpuSeconds)),
+  ];
+}
+
+/** key=value and "key value" lines from the workload's output. */
+export function parseKv(out: string): Record<string, string> {
+  const kv: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    let m = /^([a-z_]+)=(.*)$/.exec(line.trim());
+    if (!m) m = /^([a-z_]+) (\d+)$/.exec(line.trim());
+    if (m) kv[m[1]] = m[2]; // the last value wins (started=1, started=2, ...)
+  }
+  return kv;
+}
+
+const num = (s: string | undefined): number | undefined => (s === undefined || s === '' || !Number.isFinite(Number(s)) ? undefined : Number(s));
+
+/** Turn one run into a scoreboard row: what happened, what was reported, and a verdict. */
+export function judge(c: LimitCase, code: number, stdout: string, rep: EngineReport | undefined): Row {
+  const kv = parseKv(stdout);
+  const row: Row = { test: c.test, limit: c.label, exit_code: code };
+  if (rep) {
+    row.engine_oom_killed = rep.oomKilled;
+    row.engine_message = rep.message;
+  }
+  if (c.test === 'memory') {
+    const limit = c.limits.memoryBytes!;
+    const rc = num(kv.rc);
+    const peak = num(kv.peak) ?? rep?.memoryPeakBytes;
+    const kills = num(kv.oom_kill) ?? rep?.oomKills;
+    Object.assign(row, { victim_rc: rc, peak_mib: peak !== undefined ? peak / MiB : undefined, oom_kills: kills, limit_mib: limit / MiB,
+      peak_source: num(kv.peak) !== undefined ? 'cgroup (inside)' : rep?.memoryPeakBytes !== undefined ? 'engine stats' : '' });
+    if (rc === undefined) row.verdict = 'failed';
+    else if (rc === 0) row.verdict = 'not enforced';
+    // killed with the peak unseen (no cgroup inside, no engine stats): enforced, but not provably at the limit
+    else if (rc === 137 && (peak === undefined || peak <= limit * 1.01)) row.verdict = peak !== undefined && peak >= limit * 0.9 ? 'exact' : 'close';
+    else row.verdict = 'off';
+    row.label = rc === undefined ? 'failed' : `${rc}${peak !== undefined ? ` @${(peak / MiB).toFixed(0)}M` : ''}`;
+  } else if (c.test === 'pids') {
+    const limit = c.limits.pids!;
+    const started = num(kv.started) ?? 0;
+    // peak tasks: PID 1 (sh) + the subshell + the sleeps it started
+    const reached = kv.started !== undefined ? started + 2 : undefined;
+    const eagain = /Resource temporarily unavailable|can't fork|EAGAIN/i.test(kv.err ?? '');
+    Object.assign(row, { started, tasks_reached: reached, eagain, limit_hits: num(kv.pids_events_max) });
+    if (reached === undefined) row.verdict = 'failed';
+    else if (!eagain && started >= limit + 20) row.verdict = 'not enforced';
+    else if (reached === limit) row.verdict = 'exact';
+    else if (Math.abs(reached - limit) <= 1) row.verdict = 'close';
+    else row.verdict = 'off';
+    row.label = reached === undefined ? 'failed' : `${reached}/${limit}`;
+  } else {
+    const cpus = c.limits.cpus!;
+    const ticks = num(kv.ticks);
+    const secs = num(kv.seconds);
+    const achieved = ticks !== undefined && secs ? ticks / 100 / secs : undefined;
+    const throttled = num(kv.nr_throttled) ?? rep?.nrThrottled;
+    Object.assign(row, { achieved_cpus: achieved, limit_cpus: cpus, nr_throttled: throttled, nr_periods: num(kv.nr_periods) ?? rep?.nrPeriods });
+    if (achieved === undefined) row.verdict = 'failed';
+    else {
+      const err = Math.abs(achieved - cpus) / cpus;
+      row.verdict = err <= 0.05 ? 'exact' : err <= 0.15 ? 'close' : achieved > cpus * 1.15 ? 'not enforced' : 'off';
+    }
+    row.label = achieved === undefined ? 'failed' : achieved.toFixed(2);
+  }
+  return row;
+}
+
+export const LIMIT_COLUMNS = ['runtime', 'test', 'limit', 'verdict', 'label', 'exit_code', 'victim_rc', 'limit_mib', 'peak_mib', 'peak_source', 'oom_kills',
+  'started', 'tasks_reached', 'eagain', 'limit_hits', 'limit_cpus', 'achieved_cpus', 'nr_throttled', 'nr_periods', 'engine_oom_killed', 'engine_message'];
+
+export async function limits(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+  const t0 = Date.now();
+  const startedAt = new Date().toISOString();
+  const cases = limitCases(o.quick);
+  const { active, skipped } = selectPeers('limits', o.runtimes.filter((r) => r !== 'bare'), pool, emit, (a) => (a.det.caps.run ? undefined : 'cannot run containers'));
+  emit({ type: 'experiment', name: 'limits', runtimes: active.map((a) => a.peer.name), total: cases.length * active.length });
+  const rows: Row[] = [];
+  const notes: string[] = [
+    'memory: `head -c 2×LIMIT /dev/zero | tail` (anonymous memory); victim_rc 137 = tail was SIGKILLed by the OOM killer; peak from the container\'s cgroup',
+    'pids: a subshell starts LIMIT+20 background sleeps; tasks_reached = sleeps started + PID 1 + the subshell',
+    `cpu: one busy loop for ${o.quick ? 1 : 3} s; achieved = its CPU time / wall time (from /proc/PID/stat)`,
+    'engine_oom_killed: what `docker/podman inspect` (.State.OOMKilled) or minidock (--stats=json) reported; runc, crun and ctr report nothing',
+  ];
+  // cases outer, runtimes inner: the same interleaving as startup, so drift hits every runtime alike
+  const done = new Map<string, number>();
+  for (const c of cases) {
+    for (const a of active) {
+      const name = a.peer.name;
+      const supported = a.det.caps.limits[c.test === 'cpu' ? 'cpus' : c.test];
+      let row: Row;
+      if (!supported) {
+        row = { runtime: name, test: c.test, limit: c.label, verdict: 'no flag', label: 'n/a', engine_message: (a.det.caps.missing ?? []).join('; ') || `no ${c.test} limit flag` };
+      } else {
+        const id = newId(ctx, 'lim');
+        const w = { cmd: ['sh', '-c', c.script], limits: c.limits };
+        const l = a.peer.runKeep ? a.peer.runKeep(ctx, id, w) : a.peer.run(ctx, id, w);
+        const r = runLaunch(ctx, l, 120_000);
+        const rep = a.peer.report?.(ctx, id, r);
+        if (a.peer.runKeep && a.peer.remove && a.peer.kind === 'engine') for (const x of a.peer.remove(ctx, [id])) runLaunch(ctx, x);
+        row = { runtime: name, ...judge(c, r.code, r.stdout, rep) };
+        if (row.verdict === 'failed') row.engine_message = `${row.engine_message ?? ''} ${failure(a.peer, r)}`.trim();
+      }
+      rows.push(row);
+      const n = (done.get(name) ?? 0) + 1;
+      done.set(name, n);
+      emit({ type: 'step', experiment: 'limits', runtime: name, done: n, total: cases.length });
+      await tick();
+    }
+  }
+  for (const a of active) {
+    const mine = rows.filter((r) => r.runtime === a.peer.name);
+    const exact = mine.filter((r) => r.verdict === 'exact').length;
+    emit({ type: 'summary', experiment: 'limits', runtime: a.peer.name, text: `${exact}/${mine.length} exact` });
+  }
+  emit({ type: 'done', experiment: 'limits', seconds: (Date.now() - t0) / 1000 });
+  return {
+    name: 'limits', title: 'Limits scoreboard: what happened vs what the engine reported', columns: LIMIT_COLUMNS, rows,
+    summaryColumns: ['runtime', 'test', 'limit', 'verdict', 'label', 'peak_mib', 'oom_kills', 'tasks_reached', 'eagain', 'achieved_cpus', 'nr_throttled', 'engine_oom_killed', 'exit_code'],
+    summary: rows, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+  };
+}

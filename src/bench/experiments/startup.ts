@@ -1,0 +1,90 @@
+// Experiment 1 (the course's first; seed 002): how long does `echo ok` take per runtime?
+//   startup_ms  wall time of `<runtime> run ... echo ok`, from just before the launch to its exit
+//   ttfi_ms     time to first instruction: host CLOCK_MONOTONIC before the launch -> the firstinsn
+//               probe's CLOCK_MONOTONIC at its entry (the runtime's cost before the container runs)
+// Runtimes are interleaved within each repetition (A B C A B C ...) so that drift hits all alike;
+// the first --warmup repetitions are run and discarded.
+import { ratio, summarize, type Summary } from '../stats.js';
+import type { BenchContext } from '../peers/types.js';
+import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
+
+export const STARTUP_COLUMNS = ['runtime', 'image', 'rep', 'startup_ms', 'ttfi_ms', 'probe_ms', 'exit_code', 'ok'];
+
+/** firstinsn prints "firstinsn <ns>": ttfi = probe time - launch time, ms */
+export function parseFirstInsn(stdout: string, t0: bigint): number | undefined {
+  const m = /firstinsn (\d+)/.exec(stdout);
+  return m ? Number(BigInt(m[1]) - t0) / 1e6 : undefined;
+}
+
+export function startupSummary(rows: Row[], runtimes: string[]): Row[] {
+  const by = (rt: string, f: string): Summary => summarize(rows.filter((r) => r.runtime === rt && r.ok === true && typeof r[f] === 'number').map((r) => r[f] as number));
+  const bare = by('bare', 'startup_ms');
+  const md = by('minidock', 'startup_ms');
+  return runtimes.map((rt) => {
+    const s = by(rt, 'startup_ms');
+    const t = by(rt, 'ttfi_ms');
+    return {
+      runtime: rt, n: s.n, median_ms: s.median, iqr_ms: s.iqr, min_ms: s.min, max_ms: s.max,
+      ttfi_median_ms: t.n ? t.median : undefined, ttfi_iqr_ms: t.n ? t.iqr : undefined,
+      x_bare: bare.n ? ratio(s.median, bare.median) : undefined,
+      x_minidock: md.n ? ratio(s.median, md.median) : undefined,
+    };
+  }).filter((r) => (r.n as number) > 0);
+}
+
+export async function startup(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+  const t0 = Date.now();
+  const startedAt = new Date().toISOString();
+  const { active, skipped } = selectPeers('startup', o.runtimes, pool, emit, (a) => (a.det.caps.run ? undefined : 'cannot run containers'));
+  const total = (o.reps + o.warmup) * active.length;
+  emit({ type: 'experiment', name: 'startup', runtimes: active.map((a) => a.peer.name), total });
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const failures = new Map<string, string>();
+  const done = new Map<string, number>();
+  const fails = new Map<string, number>();
+  const succeeded = new Set<string>();
+  for (let rep = -o.warmup; rep < o.reps; rep++) {
+    for (const a of active) {
+      // a runtime whose first 3 launches all failed is broken here: stop hammering it
+      if ((fails.get(a.peer.name) ?? 0) >= 3 && !succeeded.has(a.peer.name)) continue;
+      const echo = runLaunch(ctx, a.peer.run(ctx, newId(ctx, 'st'), { cmd: ['echo', 'ok'] }));
+      const probe = runLaunch(ctx, a.peer.run(ctx, newId(ctx, 'ft'), { cmd: ['/bin/firstinsn'] }));
+      const ok = echo.code === 0 && echo.stdout.trim() === 'ok';
+      const ttfi = probe.code === 0 ? parseFirstInsn(probe.stdout, probe.t0) : undefined;
+      if (!ok) {
+        failures.set(a.peer.name, failure(a.peer, echo));
+        fails.set(a.peer.name, (fails.get(a.peer.name) ?? 0) + 1);
+      } else succeeded.add(a.peer.name);
+      if (probe.code !== 0 && !failures.has(`${a.peer.name}:probe`)) failures.set(`${a.peer.name}:probe`, failure(a.peer, probe));
+      if (rep >= 0) {
+        rows.push({
+          runtime: a.peer.name, image: 'busybox', rep, startup_ms: ok ? echo.ms : undefined, ttfi_ms: ttfi,
+          probe_ms: probe.code === 0 ? probe.ms : undefined, exit_code: echo.code, ok,
+        });
+      }
+      const n = (done.get(a.peer.name) ?? 0) + 1;
+      done.set(a.peer.name, n);
+      emit({ type: 'step', experiment: 'startup', runtime: a.peer.name, done: n, total: o.reps + o.warmup, value: ok ? echo.ms : undefined, unit: 'ms' });
+      await tick();
+    }
+  }
+  const ran = active.map((a) => a.peer.name);
+  for (const rt of ran) {
+    const good = rows.filter((r) => r.runtime === rt && r.ok);
+    if (!good.length) skipped.push({ experiment: 'startup', runtime: rt, reason: `every launch failed: ${failures.get(rt) ?? 'no output'}` });
+    else if (failures.has(rt)) notes.push(`${rt}: ${rows.filter((r) => r.runtime === rt && !r.ok).length} of ${rows.filter((r) => r.runtime === rt).length} launches failed (${failures.get(rt)})`);
+    if (failures.has(`${rt}:probe`)) notes.push(`${rt}: the firstinsn probe failed at least once (${failures.get(`${rt}:probe`)})`);
+  }
+  const summary = startupSummary(rows, ran);
+  for (const s of summary) emit({ type: 'summary', experiment: 'startup', runtime: String(s.runtime), median: s.median_ms as number, unit: 'ms' });
+  const clock = rows.length ? 'benchexec (vfork + CLOCK_MONOTONIC in C)' : '';
+  if (clock) notes.push(`timed by ${clock}; ${o.warmup} warm-up repetition(s) discarded; runtimes interleaved within each repetition`);
+  emit({ type: 'done', experiment: 'startup', seconds: (Date.now() - t0) / 1000 });
+  return {
+    name: 'startup', title: 'Startup: `echo ok` per runtime', columns: STARTUP_COLUMNS, rows,
+    summaryColumns: ['runtime', 'n', 'median_ms', 'iqr_ms', 'min_ms', 'max_ms', 'ttfi_median_ms', 'ttfi_iqr_ms', 'x_bare', 'x_minidock'],
+    summary, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+  };
+}

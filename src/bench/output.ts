@@ -1,0 +1,137 @@
+// Writing a run to results/<timestamp>/: one tidy CSV per experiment, results.json (raw + summary +
+// environment), the charts, and report.md that embeds them.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fmtMs, fmtRatio } from './stats.js';
+import { describeEnv, type BenchEnv } from './env.js';
+import { seedComparison } from './experiments/phases.js';
+import type { Cell, ExperimentResult, Row, Skip } from './types.js';
+
+export const RESULTS_VERSION = 1;
+
+export interface Results {
+  version: number;
+  tool: string;
+  env: BenchEnv;
+  experiments: ExperimentResult[];
+  skipped: Skip[];
+}
+
+/** RFC 4180: quote a field when it holds a comma, a quote or a newline; numbers as they are. */
+export function csvField(v: Cell): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(Math.round(v * 1e6) / 1e6) : '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(columns: string[], rows: Row[]): string {
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n') + '\n';
+}
+
+/** A results directory name: results/2026-11-22T18-05-03 (sortable, no colons). */
+export function timestampDir(base: string, d = new Date()): string {
+  return join(base, d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-'));
+}
+
+function cellText(col: string, v: Cell): string {
+  if (v === undefined || v === null || v === '') return '—';
+  if (typeof v === 'number') {
+    if (col.startsWith('x_') || col.endsWith('_ratio')) return fmtRatio(v);
+    if (col.endsWith('_pct')) return `${v >= 0 ? '+' : ''}${v.toFixed(1)} %`;
+    if (col.endsWith('_ms') || col.endsWith('_s')) return fmtMs(v);
+    if (col.endsWith('_mib')) return v.toFixed(1);
+    if (Number.isInteger(v)) return String(v);
+    return v.toFixed(3);
+  }
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return String(v).replace(/\|/g, '\\|');
+}
+
+export function mdTable(columns: string[], rows: Row[]): string {
+  if (!rows.length) return '_(no rows)_\n';
+  const head = `| ${columns.join(' | ')} |`;
+  // numbers right-aligned, text left-aligned
+  const numeric = (c: string): boolean => rows.some((r) => typeof r[c] === 'number') && rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === 'number');
+  const sep = `|${columns.map((c) => (numeric(c) ? '---:' : '---')).join('|')}|`;
+  return [head, sep, ...rows.map((r) => `| ${columns.map((c) => cellText(c, r[c])).join(' | ')} |`)].join('\n') + '\n';
+}
+
+/** The issue's figures to reach, checked within this one run (never a test: the machine decides). */
+export function startupGoals(startup: ExperimentResult | undefined): string[] {
+  if (!startup) return [];
+  const med = (rt: string): number | undefined => startup.summary.find((r) => r.runtime === rt)?.median_ms as number | undefined;
+  const md = med('minidock');
+  if (md === undefined) return [];
+  const out: string[] = [];
+  const check = (name: string, ok: boolean, text: string): void => { out.push(`- ${ok ? '✅' : '❌'} ${name}: ${text}`); };
+  const runc = med('runc');
+  const podman = med('podman');
+  const docker = med('docker');
+  if (runc) check('minidock ≤ 2.0× runc', md <= 2 * runc, `minidock ${fmtMs(md)} ms = ${fmtRatio(md / runc)} runc (${fmtMs(runc)} ms)`);
+  if (podman) check('minidock ≥ 4× faster than Podman', podman >= 4 * md, `Podman ${fmtMs(podman)} ms = ${fmtRatio(podman / md)} minidock`);
+  if (docker) check('minidock ≥ 6× faster than Docker', docker >= 6 * md, `Docker ${fmtMs(docker)} ms = ${fmtRatio(docker / md)} minidock`);
+  return out;
+}
+
+export function renderReport(res: Results, charts: Map<string, string[]>): string {
+  const L: string[] = [];
+  L.push('# minidock bench report', '');
+  L.push(...describeEnv(res.env).map((l) => `- ${l}`), '');
+  L.push('## Runtimes', '');
+  L.push(mdTable(['runtime', 'available', 'version', 'notes'], res.env.peers.map((p) => ({
+    runtime: p.name, available: p.available, version: p.version,
+    notes: p.available ? p.notes.join('; ') : `skipped: ${p.reason}${p.fix ? ` — fix: \`${p.fix}\`` : ''}`,
+  }))));
+  if (res.env.daemons.length) L.push(`Daemons started by this run (and stopped at its end): ${res.env.daemons.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`, '');
+  const goals = startupGoals(res.experiments.find((e) => e.name === 'startup'));
+  if (goals.length) L.push('## Figures to reach (this run)', '', ...goals, '');
+  for (const e of res.experiments) {
+    L.push(`## ${e.title}`, '');
+    for (const c of charts.get(e.name) ?? []) L.push(`![${e.name}](${c})`, '');
+    L.push(mdTable(e.summaryColumns, e.summary), '');
+    if (e.name === 'phases' && e.summary.length) {
+      L.push('### Beside the seed\'s published estimates', '', mdTable(['seed_phase', 'seed_estimate_ms', 'minidock_phases', 'minidock_measured_ms'], seedComparison(e.summary)), '');
+    }
+    for (const n of e.notes) L.push(`- ${n}`);
+    for (const s of e.skipped) L.push(`- skipped **${s.runtime}**: ${s.reason}${s.fix ? ` — fix: \`${s.fix}\`` : ''}`);
+    L.push('', `_${e.rows.length} raw rows in ${e.name}.csv; ${e.seconds.toFixed(1)} s._`, '');
+  }
+  return L.join('\n');
+}
+
+export function summaryJson(res: Results): object {
+  return {
+    env: { date: res.env.date, kernel: res.env.kernel, cpu: res.env.cpuModel, cpus: res.env.cpus, cgroup: res.env.cgroup.mode },
+    experiments: Object.fromEntries(res.experiments.map((e) => [e.name, e.summary])),
+    skipped: res.skipped,
+  };
+}
+
+export async function writeResults(dir: string, res: Results, opts: { charts: boolean }): Promise<{ files: string[] }> {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const e of res.experiments) {
+    const p = join(dir, `${e.name}.csv`);
+    writeFileSync(p, toCsv(e.columns, e.rows));
+    files.push(p);
+  }
+  const charts = new Map<string, string[]>();
+  if (!opts.charts) {
+    // keep linking the charts an earlier render left in the directory
+    const have = existsSync(dir) ? readdirSync(dir) : [];
+    for (const e of res.experiments) charts.set(e.name, have.filter((f) => f.endsWith('.png') && (f === `${e.name}.png` || f.startsWith(`${e.name}-`))).sort());
+  } else {
+    const { renderCharts } = await import('./charts.js');
+    for (const e of res.experiments) {
+      const made = await renderCharts(e, dir);
+      charts.set(e.name, made.filter((f) => f.endsWith('.png')).map((f) => f.slice(dir.length + 1)));
+      files.push(...made);
+    }
+  }
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 1));
+  files.push(join(dir, 'results.json'));
+  writeFileSync(join(dir, 'report.md'), renderReport(res, charts));
+  files.push(join(dir, 'report.md'));
+  return { files };
+}

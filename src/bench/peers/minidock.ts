@@ -1,0 +1,107 @@
+// minidock itself, through its CLI (bin/minidock.js), exactly as a student runs it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MINIDOCK_BIN, PKG_ROOT, sh } from '../proc.js';
+import { unavailable, type BenchContext, type BenchLimits, type Detection, type EngineReport, type Launch, type Peer, type Workload } from './types.js';
+
+export function minidockLimitFlags(l: BenchLimits = {}): string[] {
+  const f: string[] = [];
+  if (l.memoryBytes !== undefined) f.push('--memory', String(l.memoryBytes));
+  if (l.cpus !== undefined) f.push('--cpus', String(l.cpus));
+  if (l.pids !== undefined) f.push('--pids-limit', String(l.pids));
+  return f;
+}
+
+/** The `--stats=json` line minidock prints on stderr at exit (the last line that parses). */
+export function parseStatsLine(stderr: string): Record<string, unknown> | undefined {
+  const lines = stderr.split('\n').reverse();
+  for (const l of lines) {
+    if (!l.startsWith('{') || !l.includes('exitCode')) continue;
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch { /* not it */ }
+  }
+  return undefined;
+}
+
+export class MinidockPeer implements Peer {
+  readonly name = 'minidock';
+  readonly kind = 'minidock' as const;
+  /** filled by detect(): does this build have run -d / exec / rm (issue 5's lifecycle verbs)? */
+  lifecycle = { detach: false, exec: false, rm: false };
+  // the per-container monitor (native/build/minidock-monitor; comm is cut at 15 characters)
+  monitorComms = ['minidock-monito', 'minidock-monitor'];
+
+  env(ctx: BenchContext): NodeJS.ProcessEnv {
+    return { ...process.env, MINIDOCK_ROOT: ctx.minidockRoot, MINIDOCK_CGROUP_PARENT: ctx.tag };
+  }
+
+  detect(ctx: BenchContext): Detection {
+    if (!existsSync(join(PKG_ROOT, 'dist', 'minidock.cjs')) || !existsSync(join(PKG_ROOT, 'native', 'build', 'libminidock.so'))) {
+      return unavailable('minidock', 'minidock is not built (dist/ or native/build/libminidock.so missing)', `cd ${PKG_ROOT} && npm run build`);
+    }
+    if (process.getuid?.() !== 0) return unavailable('minidock', 'minidock run needs root (namespaces, mounts, cgroups)', 'sudo minidock bench ...');
+    let version = '?';
+    try {
+      version = (JSON.parse(readFileSync(join(PKG_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch { /* keep ? */ }
+    const runHelp = sh([MINIDOCK_BIN, 'run', '--help']).stdout;
+    this.lifecycle = {
+      detach: /--detach\b/.test(runHelp),
+      exec: sh([MINIDOCK_BIN, 'exec', '--help']).code === 0,
+      rm: sh([MINIDOCK_BIN, 'rm', '--help']).code === 0,
+    };
+    const detached = this.lifecycle.detach && this.lifecycle.rm;
+    const missing: string[] = [];
+    if (!detached) missing.push('this build has no `minidock run -d` / `minidock rm` (lifecycle verbs, issue 5)');
+    if (!this.lifecycle.exec) missing.push('this build has no `minidock exec` (issue 5)');
+    return {
+      peer: 'minidock', available: true, version,
+      notes: ['overlayfs rootfs, Docker default seccomp profile, Docker default capabilities; Node start included in every launch'],
+      flags: ['run', '--rm', 'ROOTFS', `MINIDOCK_ROOT=${ctx.minidockRoot}`, `MINIDOCK_CGROUP_PARENT=${ctx.tag}`],
+      caps: { run: true, detached, exec: detached && this.lifecycle.exec, limits: { memory: true, cpus: true, pids: true }, missing },
+    };
+  }
+
+  prepare(): void {}
+
+  runArgv(ctx: BenchContext, w: Workload, extra: string[] = []): string[] {
+    return [MINIDOCK_BIN, 'run', '--rm', ...extra, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd];
+  }
+
+  run(ctx: BenchContext, _id: string, w: Workload): Launch {
+    return { argv: this.runArgv(ctx, w), env: this.env(ctx) };
+  }
+
+  /** with --stats=json: minidock reports the cgroup's own account (peak, OOM kills, throttling) at exit */
+  runKeep(ctx: BenchContext, _id: string, w: Workload): Launch {
+    return { argv: this.runArgv(ctx, w, ['--stats=json']), env: this.env(ctx) };
+  }
+
+  report(_ctx: BenchContext, _id: string, run: { stdout: string; stderr: string; code: number }): EngineReport {
+    const s = parseStatsLine(run.stderr);
+    const msg = run.stderr.split('\n').find((l) => l.startsWith('minidock: ') && /memory|killed/.test(l));
+    const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    return {
+      exitCode: num(s?.exitCode) ?? run.code,
+      oomKilled: typeof s?.oomKilled === 'boolean' ? s.oomKilled : undefined,
+      memoryPeakBytes: num(s?.memoryPeakBytes), oomKills: num(s?.oomKills),
+      nrThrottled: num(s?.nrThrottled), nrPeriods: num(s?.nrPeriods),
+      message: msg?.replace(/^minidock: /, ''),
+    };
+  }
+
+  start(ctx: BenchContext, id: string, w: Workload): Launch {
+    return { argv: [MINIDOCK_BIN, 'run', '-d', '--name', id, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd], env: this.env(ctx), stdout: 'ignore' };
+  }
+
+  exec(ctx: BenchContext, id: string, cmd: string[]): Launch {
+    return { argv: [MINIDOCK_BIN, 'exec', id, ...cmd], env: this.env(ctx) };
+  }
+
+  remove(ctx: BenchContext, ids: string[]): Launch[] {
+    return [{ argv: [MINIDOCK_BIN, 'rm', '-f', ...ids], env: this.env(ctx) }];
+  }
+
+  cleanup(): void {}
+}

@@ -1,0 +1,126 @@
+// `minidock bench` for real: minidock and bare (and runc/crun when installed) on this machine.
+// These tests check that the benchmark runs, writes what it promises and leaves nothing behind —
+// never that the machine was fast.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { canRun, minidock, minidockCgroups, skipReason } from '../helpers';
+
+const d = canRun ? describe : describe.skip;
+if (!canRun) console.warn(`SKIPPED test/integration/bench.test.ts: ${skipReason}`);
+
+const has = (bin: string): boolean => ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((p) => existsSync(join(p, bin)));
+
+function csv(path: string): Array<Record<string, string>> {
+  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+}
+
+/** What a bench run could leave behind: its scratch dirs, its cgroup parents, its sleeping containers. */
+function leftovers(): { dirs: string[]; cgroups: string[]; sleeps: string[] } {
+  const dirs = readdirSync(tmpdir()).filter((n) => n.startsWith('minidock-bench-')).sort();
+  const cgroups: string[] = [];
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    try {
+      for (const e of readdirSync(join('/sys/fs/cgroup', h))) if (e.startsWith('mdbench-')) cgroups.push(`${h}/${e}`);
+    } catch { /* not a directory */ }
+  }
+  const sleeps: string[] = [];
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (/^sleep 3\d{4,}/.test(cmd)) sleeps.push(cmd);
+    } catch { /* gone */ }
+  }
+  return { dirs, cgroups: cgroups.concat(minidockCgroups().filter((c) => c.includes('mdbench-'))).sort(), sleeps };
+}
+
+d('minidock bench (real runtimes)', () => {
+  let out: string;
+  let before: ReturnType<typeof leftovers>;
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), 'bench-results-'));
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  beforeEach(() => {
+    before = leftovers();
+  });
+  afterEach(() => {
+    expect(leftovers()).toEqual(before);
+  });
+
+  it('startup --runtimes bare,minidock --reps 3: tidy CSV, results.json, charts, report', () => {
+    const dir = join(out, 'startup');
+    const r = minidock(['bench', 'startup', '--runtimes', 'bare,minidock', '--reps', '3', '--warmup', '1', '--out', dir, '--no-live'], { timeout: 120_000 });
+    expect(r.stderr).toMatch(/startup: bare, minidock/);
+    expect(r.code).toBe(0);
+    const rows = csv(join(dir, 'startup.csv'));
+    expect(Object.keys(rows[0]).slice(0, 4)).toEqual(['runtime', 'image', 'rep', 'startup_ms']);
+    expect(rows.map((x) => `${x.runtime}:${x.rep}`).sort()).toEqual(['bare:0', 'bare:1', 'bare:2', 'minidock:0', 'minidock:1', 'minidock:2']);
+    for (const x of rows) {
+      expect(x.ok).toBe('true');
+      expect(Number(x.startup_ms)).toBeGreaterThan(0);
+      // the probe ran before its container exited: first instruction comes before the end of the run
+      expect(Number(x.ttfi_ms)).toBeGreaterThan(0);
+      expect(Number(x.ttfi_ms)).toBeLessThan(Number(x.probe_ms));
+    }
+    const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    expect(res.env).toMatchObject({ cgroup: { mode: expect.stringMatching(/v1|v2/) }, cpus: expect.any(Number) });
+    expect(res.env.loadavgBefore).toHaveLength(3);
+    expect(res.env.loadavgAfter).toHaveLength(3);
+    expect(res.env.peers.map((p: { name: string }) => p.name)).toEqual(['bare', 'minidock']);
+    const summary = res.experiments[0].summary;
+    const md = summary.find((s: { runtime: string }) => s.runtime === 'minidock');
+    const mdRuns = rows.filter((x) => x.runtime === 'minidock').map((x) => Number(x.startup_ms)).sort((a, b) => a - b);
+    expect(md.median_ms).toBeCloseTo(mdRuns[1], 3);
+    expect(md.x_minidock).toBe(1);
+    expect(readFileSync(join(dir, 'startup.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('![startup](startup.png)');
+  });
+
+  it('limits --quick for minidock: the OOM kill, the pids wall and the CPU quota, as minidock reports them', () => {
+    const dir = join(out, 'limits');
+    const r = minidock(['bench', 'limits', '--quick', '--runtimes', 'minidock', '--out', dir, '--no-charts', '--no-live'], { timeout: 120_000 });
+    expect(r.code).toBe(0);
+    const rows = csv(join(dir, 'limits.csv'));
+    const mem = rows.find((x) => x.test === 'memory')!;
+    expect(mem.victim_rc).toBe('137'); // tail was OOM-killed
+    expect(Number(mem.peak_mib)).toBeLessThanOrEqual(50 * 1.01);
+    expect(mem.oom_kills).toBe('1');
+    const pids = rows.find((x) => x.test === 'pids')!;
+    expect(Number(pids.tasks_reached)).toBeLessThanOrEqual(10);
+    expect(pids.eagain).toBe('true');
+    const cpu = rows.find((x) => x.test === 'cpu')!;
+    // a quota can only hold a busy loop down; a loaded machine makes it lower, never higher
+    expect(Number(cpu.achieved_cpus)).toBeLessThanOrEqual(0.5 * 1.2);
+  });
+
+  (has('runc') && has('crun') ? it : it.skip)('runc and crun run the same bundle for real (crun through its hybrid-host workaround)', () => {
+    const dir = join(out, 'oci');
+    const r = minidock(['bench', 'startup', '--runtimes', 'runc,crun', '--reps', '2', '--warmup', '0', '--out', dir, '--no-charts', '--no-live', '--json'], { timeout: 120_000 });
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.experiments.startup.map((s: { runtime: string; n: number }) => `${s.runtime}:${s.n}`)).toEqual(['runc:2', 'crun:2']);
+    expect(j.skipped).toEqual([]);
+  });
+
+  it('a runtime that is not installed is a skip record with the reason and the fix', () => {
+    // a PATH that holds only what the bench itself needs: podman is not on it
+    const bin = join(out, 'path');
+    mkdirSync(bin, { recursive: true });
+    for (const t of ['cp', 'tar', 'chmod', 'readelf', 'umount']) if (has(t)) symlinkSync(['/usr/bin', '/bin'].map((p) => join(p, t)).find(existsSync)!, join(bin, t));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const dir = join(out, 'skip');
+    const r = minidock(['bench', 'startup', '--runtimes', 'bare,podman', '--reps', '1', '--warmup', '0', '--out', dir, '--no-charts', '--no-live'], {
+      timeout: 120_000, env: { ...process.env, PATH: bin },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/skipped podman: podman is not installed\n\s+fix: apt-get install -y podman/);
+    const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    expect(res.skipped).toEqual([expect.objectContaining({ experiment: 'startup', runtime: 'podman', reason: 'podman is not installed', fix: expect.stringMatching(/^apt-get install -y podman/) })]);
+    expect(res.env.peers.find((p: { name: string }) => p.name === 'podman')).toMatchObject({ available: false });
+    expect(csv(join(dir, 'startup.csv')).map((x) => x.runtime)).toEqual(['bare']);
+  });
+});
