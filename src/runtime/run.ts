@@ -73,8 +73,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     } catch (e) {
       err = e;
     }
-    if (traceFormat === 'json') process.stderr.write(JSON.stringify(tl.toJSON()) + '\n');
-    else if (traceFormat) process.stderr.write(tl.render(!!process.stderr.isTTY));
+    printTrace(tl, traceFormat, containerDir(root, id));
     if (err) throw err;
     process.stdout.write(id + '\n');
     return 0;
@@ -88,8 +87,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     error = e;
   }
   if (outcome?.cgroup) tl.cgroupWrites(outcome.cgroup.mode, outcome.cgroup.writes);
-  if (traceFormat === 'json') process.stderr.write(JSON.stringify(tl.toJSON()) + '\n');
-  else if (traceFormat) process.stderr.write(tl.render(!!process.stderr.isTTY));
+  printTrace(tl, traceFormat, containerDir(root, id));
   if (error || !outcome) throw error ?? new MinidockError('launch failed');
 
   // The OOM truth: which process the kernel killed (report.ts), not a guess from the exit signal.
@@ -100,4 +98,10 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     process.stderr.write(formatStats(outcome, statsFormat === 'json') + '\n');
   }
   return outcome.exitCode;
+}
+
+/** --trace (text, with the container's directory shown as $C) or --trace=json, to stderr. */
+function printTrace(tl: Timeline, format: string | undefined, dir: string): void {
+  if (format === 'json') process.stderr.write(JSON.stringify(tl.toJSON()) + '\n');
+  else if (format) process.stderr.write(tl.render(!!process.stderr.isTTY, { [dir]: '$C' }));
 }

@@ -93,11 +93,17 @@ export class Timeline {
     return { clock: 'CLOCK_MONOTONIC, ms since process start', marks: this.marks, steps: this.steps, phases: this.phases(), ...(this.cgroup ? { cgroup: this.cgroup } : {}) };
   }
 
-  render(color: boolean): string {
+  /**
+   * @param short long paths to print as a short name, e.g. the container's directory as `$C`
+   *   (a legend line says what each stands for)
+   */
+  render(color: boolean, short: Record<string, string> = {}): string {
     const c = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+    const ab = (s: string): string => Object.entries(short).reduce((acc, [long, name]) => acc.split(long).join(name), s);
     const f = (n: number, w = 8): string => n.toFixed(3).padStart(w);
     const lines: string[] = [];
     lines.push(c('1', 'minidock launch trace') + c('2', '  (ms since the node process started; child steps timed in the child, CLOCK_MONOTONIC)'));
+    for (const [long, name] of Object.entries(short)) lines.push(c('2', `  ${name} = ${long}`));
     lines.push('');
     lines.push(c('1', '  minidock (Node)') + '');
     lines.push(c('2', '      at ms   took ms  phase'));
@@ -107,14 +113,14 @@ export class Timeline {
     lines.push(c('2', '   #     at ms   took ms  syscall'));
     for (const s of this.steps) {
       const status = s.errno ? (s.ignored ? c('33', ` = -1 ${s.errno} (ignored)`) : c('31', ` = -1 ${s.errno}`)) : '';
-      lines.push(`  ${String(s.index).padStart(2)} ${f(s.at, 9)} ${f(s.took)}  ${c('36', s.call)}${status}`);
+      lines.push(`  ${String(s.index).padStart(2)} ${f(s.at, 9)} ${f(s.took)}  ${c('36', ab(s.call))}${status}`);
       lines.push(c('2', `                         ${s.phase.padEnd(12)} ${s.why}`));
     }
     if (this.cgroup) {
       lines.push('');
       lines.push(c('1', `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`));
       if (this.cgroup.writes.length === 0) lines.push(c('2', '    (none: no limits given; the cgroup only collects statistics)'));
-      for (const w of this.cgroup.writes) lines.push(`    echo ${c('33', JSON.stringify(w.value))} > ${c('36', w.file)}`);
+      for (const w of this.cgroup.writes) lines.push(`    echo ${c('33', JSON.stringify(w.value))} > ${c('36', ab(w.file))}`);
     }
     lines.push('');
     lines.push(c('1', '  where the time went'));
