@@ -1,0 +1,110 @@
+// `minidock lesson check N id=answer ...`: checks a student's exercise answers. Numbers are compared
+// with a value measured on this machine, within a tolerance; states (a container that must exist
+// with some property) are tested with a command; words are compared by hash so that the rendered
+// lesson does not give them away.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fail } from '../errors.js';
+import { type Check, normalizeAnswer } from './parse.js';
+import { type RunContext, runShell, unmetNeeds } from './runner.js';
+
+export type Verdict = 'pass' | 'fail' | 'unanswered' | 'skipped' | 'error';
+
+export interface CheckResult {
+  id: string;
+  type: Check['type'];
+  verdict: Verdict;
+  answer?: string;
+  /** what the answer was compared with, when it can be shown (numbers, texts) */
+  expected?: string;
+  detail: string;
+}
+
+export function hashAnswer(answer: string): string {
+  return createHash('sha256').update(normalizeAnswer(answer)).digest('hex');
+}
+
+/** The first number in a text (`50.0 MiB` -> 50, `-1` -> -1), or NaN. */
+export function firstNumber(s: string): number {
+  const m = /-?\d+(\.\d+)?([eE][-+]?\d+)?/.exec(s);
+  return m ? Number(m[0]) : NaN;
+}
+
+export function withinTolerance(answer: number, reference: number, tolerance: number, relative: boolean): boolean {
+  const allowed = relative ? Math.abs(reference) * tolerance : tolerance;
+  return Math.abs(answer - reference) <= allowed + 1e-9;
+}
+
+/** Answers from `id=value` arguments and an optional file of `id=value` (or `id: value`) lines. */
+export function parseAnswers(args: string[], file?: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const add = (s: string, where: string) => {
+    const m = /^\s*([a-z0-9][a-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(s);
+    if (!m) fail(`${where}: an answer is written id=value, not "${s}"`);
+    out.set(m[1], m[2]);
+  };
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      return fail(`--answers ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e})`);
+    }
+    text.split('\n').forEach((l, i) => {
+      if (l.trim() && !l.trim().startsWith('#')) add(l, `${file}:${i + 1}`);
+    });
+  }
+  for (const a of args) add(a, 'answer');
+  return out;
+}
+
+function measure(check: Check, ctx: RunContext): { value?: string; error?: string } {
+  const r = runShell(check.measure!, ctx);
+  if (r.code !== 0) return { error: `the measurement failed (exit ${r.code}): ${r.output.trim().split('\n').slice(-2).join(' / ')}` };
+  return { value: r.output.trim() };
+}
+
+export function checkOne(check: Check, answer: string | undefined, ctx: RunContext): CheckResult {
+  const base = { id: check.id, type: check.type, answer };
+  const unmet = unmetNeeds(check, ctx);
+  if (unmet.length) return { ...base, verdict: 'skipped', detail: unmet.join('; ') };
+  if (check.type === 'state') {
+    const r = runShell(check.test!, ctx, answer === undefined ? {} : { ANSWER: answer });
+    return r.code === 0
+      ? { ...base, verdict: 'pass', detail: 'the system is in the expected state' }
+      : { ...base, verdict: 'fail', detail: r.output.trim().split('\n').slice(-1)[0] || `the test exited ${r.code}` };
+  }
+  if (answer === undefined || answer.trim() === '') return { ...base, verdict: 'unanswered', detail: `answer with ${check.id}=VALUE` };
+  if (check.type === 'word') {
+    const h = hashAnswer(answer);
+    return check.sha256.some((p) => h.startsWith(p))
+      ? { ...base, verdict: 'pass', detail: 'right' }
+      : { ...base, verdict: 'fail', detail: 'not the expected answer' };
+  }
+  let reference: string;
+  if (check.type === 'number' && check.value !== undefined) reference = String(check.value);
+  else {
+    const m = measure(check, ctx);
+    if (m.error) return { ...base, verdict: 'error', detail: m.error };
+    reference = m.value!;
+  }
+  if (check.type === 'text') {
+    return normalizeAnswer(answer) === normalizeAnswer(reference)
+      ? { ...base, verdict: 'pass', expected: reference, detail: 'matches this machine' }
+      : { ...base, verdict: 'fail', expected: reference, detail: 'does not match what this machine shows' };
+  }
+  const want = firstNumber(reference);
+  const got = firstNumber(answer.replace(/(\d),(\d)/g, '$1.$2')); // 2,25 is how Spanish writes 2.25
+  if (Number.isNaN(want)) return { ...base, verdict: 'error', detail: `the measurement printed no number: "${reference}"` };
+  if (Number.isNaN(got)) return { ...base, verdict: 'fail', detail: 'the answer is not a number' };
+  const tol = check.tolerance === 0 ? `${want}` : check.relative ? `${want} ± ${+(check.tolerance * 100).toFixed(2)}%` : `${want} ± ${check.tolerance}`;
+  return withinTolerance(got, want, check.tolerance, check.relative)
+    ? { ...base, verdict: 'pass', expected: String(want), detail: `expected ${tol}` }
+    : { ...base, verdict: 'fail', expected: String(want), detail: `expected ${tol} on this machine` };
+}
+
+export function checkAll(checks: Check[], answers: Map<string, string>, ctx: RunContext): CheckResult[] {
+  const unknown = [...answers.keys()].filter((k) => !checks.some((c) => c.id === k));
+  if (unknown.length) fail(`no exercise ${unknown.map((u) => `"${u}"`).join(', ')} in this lesson (exercises: ${checks.map((c) => c.id).join(', ') || 'none'})`);
+  return checks.map((c) => checkOne(c, answers.get(c.id), ctx));
+}

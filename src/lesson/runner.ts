@@ -1,0 +1,204 @@
+// Runs a lesson's steps on the host shell (bash, from the project root, as the student would) and
+// judges their output against the expected patterns. Also decides which steps can run here:
+// a step whose needs are unmet is skipped with the reason, never silently dropped.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { ExitExpectation, Pattern, Step } from './parse.js';
+
+export interface RunContext {
+  /** where steps run: the project root */
+  cwd: string;
+  /** extra environment (e.g. MINIDOCK_ROOT for tests) */
+  env?: NodeJS.ProcessEnv;
+  /** run `slow` steps too */
+  slow?: boolean;
+}
+
+export interface PatternResult {
+  pattern: string;
+  negate: boolean;
+  ok: boolean;
+}
+
+export interface StepResult {
+  code: number | null;
+  signal: string | null;
+  output: string;
+  ms: number;
+  timedOut: boolean;
+  exitOk: boolean;
+  patterns: PatternResult[];
+  ok: boolean;
+}
+
+/** Strip terminal colour codes: patterns are written against plain text. */
+export function plain(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r\n/g, '\n');
+}
+
+export function exitMatches(want: ExitExpectation, code: number | null): boolean {
+  if (want === 'any') return true;
+  if (want === 'nonzero') return code !== 0;
+  return code === want;
+}
+
+export function describeExit(want: ExitExpectation): string {
+  return want === 'any' ? 'any exit status' : want === 'nonzero' ? 'exit ≠ 0' : `exit ${want}`;
+}
+
+export function matchPatterns(patterns: Pattern[], output: string): PatternResult[] {
+  const text = plain(output);
+  return patterns.map((p) => {
+    p.regex.lastIndex = 0;
+    const hit = p.regex.test(text);
+    return { pattern: p.source, negate: p.negate, ok: p.negate ? !hit : hit };
+  });
+}
+
+/** Judge an output and exit status against a step (pure: the viewer and tests use it). */
+export function judge(step: Pick<Step, 'expect' | 'exit'>, output: string, code: number | null, timedOut = false): Pick<StepResult, 'exitOk' | 'patterns' | 'ok'> {
+  const patterns = matchPatterns(step.expect, output);
+  const exitOk = !timedOut && exitMatches(step.exit, code);
+  return { exitOk, patterns, ok: exitOk && patterns.every((p) => p.ok) };
+}
+
+/** Run one step's command with bash; output is stdout and stderr interleaved as they arrive. */
+export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeoutS'>, ctx: RunContext, onOutput?: (chunk: string) => void): Promise<StepResult> {
+  const t0 = performance.now();
+  return new Promise((resolvePromise) => {
+    // its own process group, so that a timeout kills everything the step started
+    const child = spawn('bash', ['-c', step.command], {
+      cwd: ctx.cwd,
+      env: { ...process.env, ...ctx.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    let timedOut = false;
+    const add = (c: Buffer) => {
+      const s = c.toString('utf8');
+      output += s;
+      onOutput?.(s);
+    };
+    child.stdout.on('data', add);
+    child.stderr.on('data', add);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch { /* already gone */ }
+    }, step.timeoutS * 1000);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      // bash execs a lone command, so a killed command shows as a signal here: report it as a
+      // shell would, 128 + the signal number (SIGKILL -> 137, SIGABRT -> 134)
+      const code = status ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
+      if (timedOut) output += `\n[killed after ${step.timeoutS} s]\n`;
+      const ms = performance.now() - t0;
+      resolvePromise({ code, signal, output, ms, timedOut, ...judge(step, output, code, timedOut) });
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      output += String(e);
+      resolvePromise({ code: null, signal: null, output, ms: performance.now() - t0, timedOut, ...judge(step, output, null, timedOut) });
+    });
+  });
+}
+
+/** Run a shell command to completion (checks use it): output and exit status. */
+export function runShell(command: string, ctx: RunContext, extraEnv: NodeJS.ProcessEnv = {}, timeoutS = 120): { code: number | null; output: string } {
+  const r = spawnSync('bash', ['-c', command], {
+    cwd: ctx.cwd,
+    env: { ...process.env, ...ctx.env, ...extraEnv },
+    encoding: 'utf8',
+    timeout: timeoutS * 1000,
+    maxBuffer: 16 << 20,
+  });
+  return { code: r.status, output: String(r.stdout ?? '') + String(r.stderr ?? '') };
+}
+
+// ---- needs -------------------------------------------------------------------------------------
+
+const cache = new Map<string, string | undefined>();
+
+/** The cgroup mode, from /proc/self/mountinfo (never from guessed paths). */
+export function cgroupMode(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): 'v1' | 'v2' | 'none' {
+  let v1 = false;
+  let v2 = false;
+  for (const l of mountinfo.split('\n')) {
+    const fs = l.split(' - ')[1]?.split(' ')[0];
+    if (fs === 'cgroup') v1 = true;
+    if (fs === 'cgroup2') v2 = true;
+  }
+  // a hybrid host (v1 controllers plus an empty cgroup2) limits through v1
+  return v1 ? 'v1' : v2 ? 'v2' : 'none';
+}
+
+function onPath(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Why one need is unmet here, or undefined when it is met. */
+function unmetNeed(need: string, ctx: RunContext): string | undefined {
+  const key = `${ctx.cwd}\0${need}`;
+  if (cache.has(key)) return cache.get(key);
+  let why: string | undefined;
+  const [kind, ...rest] = need.split(':');
+  const arg = rest.join(':');
+  switch (kind) {
+    case 'root':
+      why = process.getuid?.() === 0 ? undefined : 'needs root';
+      break;
+    case 'cgroup-v1':
+    case 'cgroup-v2':
+      why = cgroupMode() === kind.slice(7) ? undefined : `needs cgroup ${kind.slice(7)} (this host runs ${cgroupMode()})`;
+      break;
+    case 'docker': {
+      // the client alone is not enough: the daemon must answer
+      const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
+      why = r.status === 0 ? undefined : onPath('docker') ? 'needs a running Docker daemon (dockerd)' : 'needs Docker (apt-get install docker.io)';
+      break;
+    }
+    case 'podman':
+    case 'runc':
+    case 'crun':
+    case 'ctr':
+      why = onPath(kind) ? undefined : `needs ${kind} (apt-get install ${kind === 'ctr' ? 'containerd' : kind})`;
+      break;
+    case 'cmd':
+      why = onPath(arg) ? undefined : `needs the program ${arg}`;
+      break;
+    case 'file':
+      why = existsSync(join(ctx.cwd, arg)) ? undefined : `needs ${arg} (not built yet)`;
+      break;
+    case 'verb': {
+      // `minidock X --help` prints the general help and exits 0 when X does not exist, so the
+      // verb exists only if its own usage line comes back
+      const [verb, option] = arg.split(':');
+      const r = spawnSync(join(ctx.cwd, 'bin', 'minidock.js'), [verb, '--help'], { cwd: ctx.cwd, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...ctx.env } });
+      const out = String(r.stdout ?? '');
+      if (r.status !== 0 || !out.startsWith(`Usage: minidock ${verb}`)) why = `needs \`minidock ${verb}\` (not in this build yet)`;
+      else if (option && !out.includes(option)) why = `needs \`minidock ${verb} ${option}\` (not in this build yet)`;
+      break;
+    }
+    default:
+      why = `unknown need "${need}"`;
+  }
+  cache.set(key, why);
+  return why;
+}
+
+/** Every reason why a step cannot run here (empty: it can). */
+export function unmetNeeds(step: Pick<Step, 'needs'> & { slow?: boolean }, ctx: RunContext): string[] {
+  const out = step.needs.map((n) => unmetNeed(n, ctx)).filter((w): w is string => !!w);
+  if (step.slow && !(ctx.slow || process.env.MINIDOCK_LESSON_SLOW === '1')) out.push('slow (takes minutes): run with --slow or MINIDOCK_LESSON_SLOW=1');
+  return out;
+}
+
+/** Forget cached need checks (tests). */
+export function clearNeedsCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,111 @@
+// Runs every runnable step of every lesson, in both languages' files, against the real kernel, and
+// checks the expected patterns: a lesson cannot drift from the code. Steps whose needs are unmet
+// here (Docker not running, a minidock verb not built yet, cgroup v2 on a v1 host, slow steps) are
+// reported as skipped, by name, with the reason. Each lesson must leave the host as it found it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileFor, listLessons, loadLesson, projectRoot } from '../../src/lesson/catalog';
+import { firstNumber } from '../../src/lesson/check';
+import { LANGS } from '../../src/lesson/parse';
+import { type RunContext, plain, runShell, runStep, unmetNeeds } from '../../src/lesson/runner';
+import { canRun, cgroupParentFor, hostSnapshot, removeStateRoot, skipReason, tempStateRoot } from '../helpers';
+
+const d = canRun ? describe : describe.skip;
+if (!canRun) console.warn(`SKIPPED test/integration/lessons.test.ts: ${skipReason}`);
+
+/** Things the lessons create by hand (outside minidock): cgroups and mounts named lesson*. */
+function lessonLeftovers(): string[] {
+  const out: string[] = [];
+  for (const c of readdirSync('/sys/fs/cgroup', { withFileTypes: true })) {
+    const dir = `/sys/fs/cgroup/${c.name}`;
+    if (c.name.startsWith('lesson')) out.push(dir);
+    if (!c.isDirectory()) continue;
+    try {
+      for (const e of readdirSync(dir)) if (e.startsWith('lesson')) out.push(`${dir}/${e}`);
+    } catch { /* not a directory we can read */ }
+  }
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) if (/\blesson/.test(l.split(' ')[4] ?? '')) out.push(l);
+  return out;
+}
+
+const skipped: string[] = [];
+
+d('lessons (every step, both languages)', () => {
+  afterAll(() => {
+    if (skipped.length) console.warn(`SKIPPED lesson steps (${skipped.length}):\n  ${skipped.join('\n  ')}`);
+  });
+
+  for (const entry of canRun ? listLessons() : []) {
+    for (const lang of LANGS) {
+      const lesson = loadLesson(entry, lang);
+      const name = `${String(entry.number).padStart(2, '0')}-${entry.slug}/${fileFor(lang)}`;
+      describe(name, () => {
+        let root: string;
+        let before: ReturnType<typeof hostSnapshot>;
+        const ctx: RunContext = { cwd: projectRoot(), env: {} };
+        beforeAll(() => {
+          root = tempStateRoot();
+          ctx.env = { MINIDOCK_ROOT: root, MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) };
+          before = hostSnapshot(root);
+        });
+        afterAll(() => removeStateRoot(root));
+
+        for (const step of lesson.steps) {
+          // needs are decided while collecting, so that a skipped step is listed by name
+          const why = unmetNeeds(step, { cwd: projectRoot() });
+          if (why.length) {
+            skipped.push(`${name} step ${step.id}: ${why.join('; ')}`);
+            it.skip(`step ${step.id} — skipped: ${why.join('; ')}`, () => {});
+            continue;
+          }
+          it(`step ${step.id}`, async () => {
+            const r = await runStep(step, ctx);
+            const report = [
+              `step ${step.id} (${name}:${step.line})`,
+              `$ ${step.command}`,
+              plain(r.output),
+              ...r.patterns.filter((p) => !p.ok).map((p) => `${p.negate ? 'unexpected' : 'missing'}: ${p.pattern}`),
+              r.exitOk ? '' : `exit: wanted ${step.exit}, got ${r.timedOut ? 'timeout' : r.signal ?? r.code}`,
+            ].join('\n');
+            expect(r.ok, report).toBe(true);
+          }, step.timeoutS * 1000 + 10_000);
+        }
+
+        for (const check of lesson.checks) {
+          const why = unmetNeeds(check, { cwd: projectRoot() });
+          if (why.length) {
+            skipped.push(`${name} check ${check.id}: ${why.join('; ')}`);
+            it.skip(`check ${check.id} — skipped: ${why.join('; ')}`, () => {});
+            continue;
+          }
+          if (check.measure) {
+            it(`check ${check.id}: its measurement works here`, () => {
+              const r = runShell(check.measure!, ctx);
+              expect(r.code, r.output).toBe(0);
+              if (check.type === 'number') expect(firstNumber(r.output), r.output).not.toBeNaN();
+              else expect(r.output.trim()).not.toBe('');
+            }, 180_000);
+          }
+          if (check.type === 'state' && check.solve) {
+            it(`check ${check.id}: fails before, passes once solved`, () => {
+              try {
+                expect(runShell(check.test!, ctx).code).not.toBe(0);
+                const s = runShell(check.solve!, ctx);
+                expect(s.code, s.output).toBe(0);
+                const t = runShell(check.test!, ctx);
+                expect(t.code, t.output).toBe(0);
+              } finally {
+                if (check.cleanup) runShell(check.cleanup, ctx);
+              }
+            }, 180_000);
+          }
+        }
+
+        it('leaves nothing behind: mounts, cgroups, containers', () => {
+          expect(hostSnapshot(root)).toEqual(before);
+          expect(lessonLeftovers()).toEqual([]);
+        });
+      });
+    }
+  }
+});

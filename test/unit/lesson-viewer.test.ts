@@ -1,0 +1,143 @@
+// The ink viewer: keys in, screens out (ink-testing-library). Commands are run by a fake runner
+// here; test/integration/lessons.test.ts runs the real ones.
+import { render } from 'ink-testing-library';
+import { createElement } from 'react';
+import * as ink from 'ink';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseLesson, type Step } from '../../src/lesson/parse';
+import { judge, type StepResult } from '../../src/lesson/runner';
+import { LessonViewer, useInkModule, type ViewerSummary } from '../../src/lesson/viewer';
+
+const SRC = `# 01 · Demo
+
+## Namespaces
+
+Look at the PID.
+
+\`\`\`sh step=pid
+./bin/minidock.js run --rm ./rootfs sh -c 'echo $$'
+\`\`\`
+
+\`\`\`expect
+^1$
+\`\`\`
+
+## Docker
+
+\`\`\`sh step=docker needs=docker
+docker run --rm bb echo ok
+\`\`\`
+
+\`\`\`expect
+^ok$
+\`\`\`
+`;
+
+const ENTER = '\r';
+const RIGHT = '\u001B[C';
+const LEFT = '\u001B[D';
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+/** ink throttles its renders: wait until the screen shows `text` (or give up after 2 s). */
+async function screen(text: string): Promise<string> {
+  for (let k = 0; k < 100; k++) {
+    const f = app?.lastFrame() ?? '';
+    if (f.includes(text)) {
+      await tick(20); // let React attach the new key handler before the next key
+      return f;
+    }
+    await tick(20);
+  }
+  return app?.lastFrame() ?? '';
+}
+
+function fakeRun(outputs: Record<string, [string, number]>) {
+  const calls: string[] = [];
+  const run = async (step: Step, onOutput: (c: string) => void): Promise<StepResult> => {
+    calls.push(step.id);
+    const [output, code] = outputs[step.id];
+    onOutput(output);
+    await tick(5);
+    return { code, signal: null, output, ms: 12, timedOut: false, ...judge(step, output, code) };
+  };
+  return { run, calls };
+}
+
+let app: ReturnType<typeof render> | undefined;
+beforeAll(() => useInkModule(ink));
+afterEach(() => app?.unmount());
+
+function start(lang: 'en' | 'es', outputs: Record<string, [string, number]>, unmet: (s: Step) => string[] = () => []) {
+  const lesson = parseLesson(SRC, { number: 1, slug: 'demo', lang, path: 'x.md' });
+  const fake = fakeRun(outputs);
+  let summary: ViewerSummary | undefined;
+  app = render(createElement(LessonViewer, { lesson, run: fake.run, unmet, onExit: (s: ViewerSummary) => (summary = s) }));
+  return { app, calls: fake.calls, summary: () => summary };
+}
+
+describe('LessonViewer', () => {
+  it('shows the first step with its prose, command and expectation, not yet run', () => {
+    const { app } = start('en', { pid: ['1\n', 0] });
+    const f = app.lastFrame()!;
+    expect(f).toContain('minidock lesson 01 · Demo');
+    expect(f).toContain('step 1/2 · pid');
+    expect(f).toContain('── Namespaces ──');
+    expect(f).toContain('Look at the PID.');
+    expect(f).toContain("$ ./bin/minidock.js run --rm ./rootfs sh -c 'echo $$'");
+    expect(f).toContain('· /^1$/');
+    expect(f).toContain('[Enter] run');
+  });
+
+  it('Enter runs the step and shows its output beside the expected patterns', async () => {
+    const { app, calls } = start('en', { pid: ['1\n', 0] });
+    app.stdin.write(ENTER);
+    const f = await screen('as expected');
+    expect(calls).toEqual(['pid']);
+    expect(f).toMatch(/output \(exit 0, 12 ms\)\s+expected/);
+    expect(f).toMatch(/^1\s+✓ \/\^1\$\/$/m); // output and verdict on the same row
+    expect(f).toContain('✓ exit 0');
+    expect(f).toContain('✓ as expected');
+    expect(f).toContain('[Enter] next');
+  });
+
+  it('marks a wrong output, and Enter moves on to the next step', async () => {
+    const { app } = start('en', { pid: ['42\n', 0] });
+    app.stdin.write(ENTER);
+    expect(await screen('not as expected')).toContain('✗ /^1$/');
+    app.stdin.write(ENTER);
+    expect(await screen('step 2/2')).toContain('step 2/2 · docker');
+  });
+
+  it('says why a step cannot run here, and arrows move back and forth without running', async () => {
+    const { app, calls } = start('en', { pid: ['1\n', 0], docker: ['ok\n', 0] }, (s) => (s.needs.includes('docker') ? ['needs a running Docker daemon (dockerd)'] : []));
+    app.stdin.write(RIGHT);
+    expect(await screen('step 2/2')).toContain('⚠ cannot run here: needs a running Docker daemon (dockerd)');
+    app.stdin.write(LEFT);
+    expect(await screen('step 1/2')).toContain('step 1/2 · pid');
+    expect(calls).toEqual([]);
+  });
+
+  it('ends with a summary, and q reports what passed, failed and was not run', async () => {
+    const { app, summary } = start('en', { pid: ['1\n', 0], docker: ['ok\n', 0] });
+    app.stdin.write(ENTER); // run pid
+    await screen('as expected');
+    app.stdin.write(ENTER); // next
+    await screen('step 2/2');
+    app.stdin.write(RIGHT); // skip docker: the end
+    const f = await screen('end of the lesson');
+    expect(f).toContain('end of the lesson');
+    expect(f).toContain('✓ passed: 1 (pid)');
+    expect(f).toContain('· not run: 1 (docker)');
+    expect(f).toContain('exercises: minidock lesson check 1');
+    app.stdin.write('q');
+    for (let k = 0; k < 50 && !summary(); k++) await tick(20);
+    expect(summary()).toEqual({ passed: ['pid'], failed: [], skipped: ['docker'] });
+  });
+
+  it('speaks Spanish for a Spanish lesson', async () => {
+    const { app } = start('es', { pid: ['1\n', 0] });
+    expect(app.lastFrame()).toContain('paso 1/2 · pid');
+    app.stdin.write(ENTER);
+    expect(await screen('como se esperaba')).toContain('✓ como se esperaba');
+    expect(app.lastFrame()).toContain('salida (exit 0, 12 ms)');
+  });
+});
