@@ -9,6 +9,7 @@
 //   later runs skip parsing and compiling (measured: ~10 ms per start). The cache belongs to this
 //   build and this Node: V8 rejects a cache made for other code or another V8, and it is rewritten.
 'use strict';
+globalThis.__mdT0 = process.hrtime.bigint(); // for --trace: when Node handed over to us
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');

@@ -311,3 +311,14 @@ int md_start_monitor(const uint8_t *buf, uint32_t len) {
 /* flock(2) for the state store's lock file (names stay unique under concurrent `run --name`).
  * The kernel drops the lock when the process dies, even by SIGKILL: no stale lock files. */
 int md_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
+
+/* Non-blocking wait for exactly `pid` (never -1: libuv reaps its own children by pid). minidock calls
+ * it when SIGCHLD arrives. Returns the raw wait status, -1 while the child runs, or -(1000 + errno). */
+int md_wait_nohang(int pid) {
+  int st = 0, r;
+  do r = waitpid(pid, &st, WNOHANG | __WALL);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return -1;
+  if (r < 0) return -(1000 + errno);
+  return st;
+}

@@ -37,6 +37,9 @@ await build({
   define: { 'import.meta.url': '__mdImportMetaUrl' },
   banner: { js: "const __mdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyChildProcess],
+  // smaller is faster to read, hash and deserialize at every start; names are kept for readable stacks
+  minify: true,
+  keepNames: true,
   logLevel: 'warning',
 });
 

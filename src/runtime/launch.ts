@@ -6,12 +6,12 @@
 //   C    child: ... unshare(CGROUP), caps, seccomp, execve; EOF on the report pipe == exec happened
 //   TS   relay the pty (-t), forward signals, wait for the exit status, report OOM, clean up
 import { closeSync, existsSync, mkdirSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { signalName, SIGNALS } from '../sys/constants.js';
-import { mdLastFd, mdReaper, mdRecvFd, mdSpawn, mdStartMonitor, packageRoot } from '../sys/native.js';
+import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
 import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js';
 import { Op, encodePlan, type Step } from './plan.js';
@@ -68,19 +68,59 @@ export interface LaunchOutcome {
   cgroup?: Cgroup;
   steps: Step[];
   records: ChildRecord[];
-  rusage?: { utimeUs: number; stimeUs: number; maxRssKb: number };
   /** the container's first process, as a host pid (report.ts matches it against the kernel's OOM victims) */
   pid?: number;
 }
 
-/** Read a pipe to EOF without blocking the event loop (libuv polls it; no thread-pool read). */
+/** Read a pipe to EOF without blocking the event loop (libuv polls it; no thread-pool read).
+ * node:net (and the stream modules under it) is loaded on first use: `run` does without it. */
 export function readAll(fd: number): Promise<Buffer> {
+  const { Socket } = createRequire(import.meta.url)('node:net') as typeof import('node:net');
   return new Promise((resolve, reject) => {
     const s = new Socket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
     s.on('data', (c: Buffer) => chunks.push(c));
     s.on('error', reject);
     s.on('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+/** Read a pipe to EOF, blocking: for the report pipe once the child is past its last wait. */
+export function readAllSync(fd: number): Buffer {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(16384);
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+  } finally {
+    closeSync(fd);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Wait for exactly `pid` to exit: on every SIGCHLD, waitpid(pid, WNOHANG). (DESIGN.md: never
+ * waitpid(-1), libuv reaps its own children; and no blocking wait parked on libuv's thread pool.)
+ * A signal handler does not keep Node's event loop alive, so a long timer does until the exit.
+ */
+export function waitExit(pid: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const check = (): void => {
+      const st = mdWaitNohang(pid);
+      if (st === -1) return; // still running
+      process.off('SIGCHLD', check);
+      clearInterval(keepAlive);
+      if (st < -1) reject(new MinidockError(`waitpid(${pid}): ${errnoName(-st - 1000)}`));
+      else resolve(st);
+    };
+    process.on('SIGCHLD', check);
+    check(); // it may have exited before the handler was there
   });
 }
 
@@ -192,14 +232,9 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     const reportFd = mdLastFd(0);
     const syncFd = mdLastFd(1);
     const consoleFd = mdLastFd(3);
-    const exitFd = mdReaper(pid);
-    if (exitFd < 0) {
-      process.kill(pid, 'SIGKILL');
-      throw new MinidockError(`pthread_create(reaper): ${errnoName(-exitFd)}`);
-    }
-    const exited = readAll(exitFd).then((b) => {
+    const exited = waitExit(pid).then((st) => {
       reaped = true;
-      return b;
+      return st;
     });
     tl.mark('clone');
     killPoint('clone');
@@ -224,7 +259,10 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
         await exited;
       }
     }
-    const records = parseRecords(await readAll(reportFd));
+    // The child writes one record per step; EOF comes when it execs (the pipe is close-on-exec) or
+    // dies. Past its SYNC step it waits for nothing, so a blocking read is short (and with the vfork
+    // launch it is already complete).
+    const records = parseRecords(readAllSync(reportFd));
     tl.mark('child ran the plan');
     tl.child(steps, records);
 
@@ -255,8 +293,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
     tl.mark('container ran');
 
-    const status = exit.readInt32LE(0);
-    const { code, signal } = exitCodeOf(status);
+    const { code, signal } = exitCodeOf(exit);
     const stats = cgroup.stats();
     const oomKilled = signal === SIGNALS.SIGKILL && (stats.oomKills ?? 0) > 0;
     if (!opts.autoRemove) {
@@ -265,7 +302,6 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     }
     return {
       exitCode: code, signal, oomKilled, stats, cgroup, steps, records, pid,
-      rusage: { utimeUs: Number(exit.readBigInt64LE(8)), stimeUs: Number(exit.readBigInt64LE(16)), maxRssKb: Number(exit.readBigInt64LE(24)) },
     };
   } finally {
     if (pid > 0 && !reaped) {

@@ -129,3 +129,8 @@ export function mdFlock(fd: number, op: number): number {
 export function mdKill(pid: number, sig: number): number {
   return call('md_kill', 'i32', [['i32', pid], ['i32', sig]]);
 }
+
+/** waitpid(pid, WNOHANG): the raw status, -1 while it runs, or -(1000 + errno). */
+export function mdWaitNohang(pid: number): number {
+  return call('md_wait_nohang', 'i32', [['i32', pid]]);
+}
