@@ -6,7 +6,7 @@
 // rootfs: `alloc N STEP` touches N MiB of anonymous memory (page cache would be reclaimed instead of
 // OOM-killed), `spin SECONDS THREADS` burns CPU for SECONDS of wall time.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, minidockAsync, minidockCgroups, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
@@ -260,6 +260,14 @@ d('resource limits through minidock run (real kernel)', () => {
       expect(memDir).toContain(`/${cgroupParentFor(root)}/minidock-`);
       const text = minidock(['cgroup', String(init)], { root });
       expect(text.stdout).toMatch(/pids\.max\s+10\n/);
+      // the same view by container: the (kept) container's ID prefix resolves to its init
+      const id = readdirSync(join(root, 'containers')).find((d) => !d.startsWith('.'))!;
+      const byId = minidock(['cgroup', id.slice(0, 12)], { root });
+      expect(byId.code).toBe(0);
+      expect(byId.stdout.split('\n')[0]).toBe(text.stdout.split('\n')[0]); // "process <init>: cgroup v1 ..."
+      const unknown = minidock(['cgroup', 'no-such-container'], { root });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/^minidock: no such container: no-such-container/);
     } finally {
       // kill the container from the host: minidock reports 137 and removes its cgroup (afterEach)
       const init = containerInit(root);

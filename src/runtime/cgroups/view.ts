@@ -7,11 +7,13 @@
 // /proc/PID/cgroup is relative to the hierarchy's root as seen from the READER's cgroup namespace, so
 // this works from the host for a container that has its own cgroup namespace.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../errors.js';
 import { detectCgroups, dirInMount, parseSelfCgroup } from './detect.js';
 import type { CgroupDetection, CgroupOptions } from './types.js';
+import { stateRoot } from '../state.js';
+import { isProcess, resolve } from '../store.js';
 
 /** The files worth showing, per controller, with one line saying what each one means. */
 const V1_FILES: Record<string, Array<[string, string]>> = {
@@ -210,4 +212,20 @@ export function renderView(v: CgroupView, opts: { all?: boolean } = {}): string 
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The PID to look at: a number naming a live process is a PID; anything else is a container
+ * (ID, unique ID prefix or name) of the state root, which must be running — an exited container
+ * has no cgroup left (minidock removes it when the container exits).
+ */
+export function pidOf(ref: string, root?: string): number {
+  const r = ref.trim();
+  if (/^\d+$/.test(r) && existsSync(`/proc/${r}`)) return Number(r);
+  const e = resolve(stateRoot(root), r);
+  const pid = e.state?.pid;
+  if (!pid || !isProcess(pid, e.state?.pidStart)) {
+    return fail(`container ${r} is not running: its cgroup was removed when it exited (minidock ps -a shows its exit code)`);
+  }
+  return pid;
 }
