@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # `npm run build`: the idempotent preparation that `npm run demo` and `npm test` both start with.
-#   1. npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
+#   1. npm dependencies (when node_modules is missing or older than package-lock.json)
 #   2. TypeScript -> dist/ (only when src/ changed)
 #   3. native/ -> native/build/libminidock.so (make: only when the C changed)
 #   4. ./rootfs from Debian's busybox-static (installed with apt-get when absent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# `npm install`, not `npm ci`: npm 11.19 writes a lockfile without other platforms' optional packages
+# (rollup's, under vitest) and then its own `npm ci` refuses that lockfile as "out of sync".
+# `npm install` installs the locked versions all the same.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "build: installing npm dependencies" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # Type-check with tsc, then bundle with esbuild: one file for the CLI plus one chunk per lazily
