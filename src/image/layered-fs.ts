@@ -6,10 +6,11 @@
 // `minidock run IMAGE` needs this for the same reasons as with a rootfs directory: to look users up
 // in /etc/passwd, and to resolve a -v target through the image's symlinks *inside* the image (a
 // symlink /data -> /etc in a layer must not make minidock mount over the host's /etc).
-import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { mdLgetxattr } from '../sys/native.js';
 import { OPAQUE_XATTR } from './extract.js';
+import { resolveWith, type Resolved } from '../runtime/paths.js';
 
 export interface Found {
   /** host path of the entry in the layer that provides it */
@@ -61,44 +62,11 @@ export function layeredLstat(layers: string[], parts: string[]): Found | undefin
   return undefined;
 }
 
-export interface LayeredResolved {
-  inner: string;
-  kind: 'dir' | 'file' | 'missing' | 'other';
-}
+export type LayeredResolved = Resolved;
 
-/** paths.ts's scopedResolve(), over layers: symlinks followed inside the image, ".." stops at "/". */
+/** paths.ts's resolveWith() over layers: symlinks followed inside the image, ".." stops at "/". */
 export function layeredResolve(layers: string[], path: string, maxLinks = 40): LayeredResolved {
-  let todo = path.split('/').filter(Boolean);
-  const done: string[] = [];
-  let links = 0;
-  while (todo.length) {
-    const part = todo.shift()!;
-    if (part === '.') continue;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    const f = layeredLstat(layers, [...done, part]);
-    if (!f) {
-      const rest = [...done, part, ...todo];
-      const out: string[] = [];
-      for (const p of rest) {
-        if (p === '..') out.pop();
-        else if (p !== '.' && p !== '') out.push(p);
-      }
-      return { inner: '/' + out.join('/'), kind: 'missing' };
-    }
-    if (f.st.isSymbolicLink()) {
-      if (++links > maxLinks) return { inner: '/' + [...done, part, ...todo].join('/'), kind: 'other' };
-      const target = readlinkSync(f.host);
-      if (target.startsWith('/')) done.length = 0;
-      todo = [...target.split('/').filter(Boolean), ...todo];
-      continue;
-    }
-    done.push(part);
-    if (!todo.length) return { inner: '/' + done.join('/'), kind: f.st.isDirectory() ? 'dir' : f.st.isFile() ? 'file' : 'other' };
-  }
-  return { inner: '/' + done.join('/'), kind: 'dir' };
+  return resolveWith((parts) => layeredLstat(layers, parts), path, maxLinks);
 }
 
 /** Read a file of the image (e.g. "etc/passwd"), following its symlinks inside the image. */

@@ -4,7 +4,7 @@
 // /data inside it may be a symlink to /etc — and if minidock followed it from the host it would
 // bind-mount over the HOST's /etc. scopedResolve() follows symlinks the way the kernel would inside
 // the container: an absolute link restarts at the container's root, and `..` never climbs above it.
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 
 export interface Resolved {
@@ -14,7 +14,15 @@ export interface Resolved {
   kind: 'dir' | 'file' | 'missing' | 'other';
 }
 
-export function scopedResolve(root: string, path: string, maxLinks = 40): Resolved {
+/** What a resolver needs to know about one path of the tree: where it is on the host and what it is. */
+export type Lookup = (parts: string[]) => { host: string; st: Stats } | undefined;
+
+/**
+ * Resolve `path` the way the kernel would inside the container, given a lookup of path components:
+ * absolute links restart at the container's root, `..` never climbs above it, at most `maxLinks`
+ * links. A missing component makes the rest literal (it will be created).
+ */
+export function resolveWith(lookup: Lookup, path: string, maxLinks = 40): Resolved {
   let todo = path.split('/').filter(Boolean);
   const done: string[] = [];
   let links = 0;
@@ -25,28 +33,31 @@ export function scopedResolve(root: string, path: string, maxLinks = 40): Resolv
       done.pop();
       continue;
     }
-    const host = posix.join(root, ...done, part);
-    let st;
-    try {
-      st = lstatSync(host);
-    } catch {
-      // missing: the rest is taken literally (it will be created)
-      done.push(part, ...todo.filter((p) => p !== '.' && p !== ''));
-      return { inner: '/' + normalizeParts(done).join('/'), kind: 'missing' };
-    }
-    if (st.isSymbolicLink()) {
+    const f = lookup([...done, part]);
+    if (!f) return { inner: '/' + normalizeParts([...done, part, ...todo]).join('/'), kind: 'missing' };
+    if (f.st.isSymbolicLink()) {
       if (++links > maxLinks) return { inner: '/' + [...done, part, ...todo].join('/'), kind: 'other' };
-      const target = readlinkSync(host);
+      const target = readlinkSync(f.host);
       if (target.startsWith('/')) done.length = 0;
       todo = [...target.split('/').filter(Boolean), ...todo];
       continue;
     }
     done.push(part);
-    if (!todo.length) {
-      return { inner: '/' + done.join('/'), kind: st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other' };
-    }
+    if (!todo.length) return { inner: '/' + done.join('/'), kind: f.st.isDirectory() ? 'dir' : f.st.isFile() ? 'file' : 'other' };
   }
   return { inner: '/' + done.join('/'), kind: 'dir' };
+}
+
+/** resolveWith() over one directory: the rootfs. */
+export function scopedResolve(root: string, path: string, maxLinks = 40): Resolved {
+  return resolveWith((parts) => {
+    const host = posix.join(root, ...parts);
+    try {
+      return { host, st: lstatSync(host) };
+    } catch {
+      return undefined;
+    }
+  }, path, maxLinks);
 }
 
 function normalizeParts(parts: string[]): string[] {
