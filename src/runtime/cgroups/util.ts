@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, w
 import { basename, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
-import type { CgroupFsOps, CgroupWrite } from './types.js';
+import type { CgroupFsOps, CgroupStats, CgroupWrite } from './types.js';
 
 export const realOps: CgroupFsOps = {
   mkdir: (dir) => mkdirSync(dir),
@@ -261,4 +261,20 @@ export function removeCreated(created: string[], ops: CgroupFsOps): void {
       /* best effort: the original error is the one to report */
     }
   }
+}
+
+/** The pids controller's files have the same names and meaning in v1 and v2. */
+export function pidsStats(dir: string): Partial<CgroupStats> {
+  return {
+    pidsCurrent: readNumber(join(dir, 'pids.current')),
+    pidsPeak: readNumber(join(dir, 'pids.peak')), // kernel >= 6.1
+    pidsLimit: readNumber(join(dir, 'pids.max')),
+    pidsLimitHits: readKeyed(join(dir, 'pids.events'))?.get('max'), // forks refused at the limit
+  };
+}
+
+/** Stats without the keys a kernel did not provide. */
+export function dropUndefined(s: CgroupStats): CgroupStats {
+  for (const k of Object.keys(s) as (keyof CgroupStats)[]) if (s[k] === undefined) delete s[k];
+  return s;
 }

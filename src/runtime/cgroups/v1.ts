@@ -21,8 +21,7 @@ import { weightToShares } from '../limits.js';
 import { dirInMount } from './detect.js';
 import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
-  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber,
-  readOpt, realOps, removeCreated, writeFileStrict, writeRecorded,
+  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined,
 } from './util.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
@@ -163,14 +162,8 @@ class V1Cgroup implements Cgroup {
       if (t !== undefined) s.throttledUs = Math.round(t / 1000);
     }
     const pids = this.dirOf('pids');
-    if (pids) {
-      s.pidsCurrent = readNumber(join(pids, 'pids.current'));
-      s.pidsPeak = readNumber(join(pids, 'pids.peak'));
-      s.pidsLimit = readNumber(join(pids, 'pids.max'));
-      s.pidsLimitHits = readKeyed(join(pids, 'pids.events'))?.get('max');
-    }
-    for (const k of Object.keys(s) as (keyof CgroupStats)[]) if (s[k] === undefined) delete s[k];
-    return s;
+    if (pids) Object.assign(s, pidsStats(pids));
+    return dropUndefined(s);
   }
 
   destroy(): void {

@@ -23,8 +23,7 @@ import { sharesToWeight } from '../limits.js';
 import { dirInMount } from './detect.js';
 import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
-  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber,
-  readOpt, realOps, removeCreated, writeFileStrict, writeRecorded,
+  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined,
 } from './util.js';
 
 const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
@@ -138,12 +137,8 @@ class V2Cgroup implements Cgroup {
     s.nrPeriods = cpu?.get('nr_periods');
     s.nrThrottled = cpu?.get('nr_throttled');
     s.throttledUs = cpu?.get('throttled_usec');
-    s.pidsCurrent = readNumber(join(d, 'pids.current'));
-    s.pidsPeak = readNumber(join(d, 'pids.peak'));
-    s.pidsLimit = readNumber(join(d, 'pids.max'));
-    s.pidsLimitHits = readKeyed(join(d, 'pids.events'))?.get('max');
-    for (const k of Object.keys(s) as (keyof CgroupStats)[]) if (s[k] === undefined) delete s[k];
-    return s;
+    Object.assign(s, pidsStats(d));
+    return dropUndefined(s);
   }
 
   destroy(): void {
