@@ -6,8 +6,8 @@
  * md_child_main() (child.c). The parent returns at once with the child's host pid; the pipes it
  * needs afterwards are fetched with md_last_fd().
  *
- * md_reaper() starts a tiny thread that waits for exactly that pid and writes its status into a
- * pipe Node can read asynchronously. (Never waitpid(-1): libuv reaps its own children by pid.)
+ * md_wait_nohang() is how minidock sees the exit: called on SIGCHLD, it waits for exactly that pid
+ * (never waitpid(-1): libuv reaps its own children by pid).
  */
 #define _GNU_SOURCE
 #include "child.h"
@@ -160,66 +160,6 @@ out:
   return ret;
 }
 
-/* ---- the reaper ---- */
-
-struct md_exit { /* what the reaper writes: 32 bytes */
-  int32_t status;  /* raw wait status */
-  int32_t pad;
-  int64_t utime_us, stime_us, maxrss_kb;
-};
-
-struct reaper_arg { int pid, fd; };
-
-static void *reaper(void *v) {
-  struct reaper_arg a = *(struct reaper_arg *)v;
-  free(v);
-  struct md_exit x = {0};
-  struct rusage ru;
-  int st = 0, r;
-  do r = wait4(a.pid, &st, __WALL, &ru);
-  while (r < 0 && errno == EINTR);
-  x.status = r < 0 ? -errno : st;
-  if (r >= 0) {
-    x.utime_us = ru.ru_utime.tv_sec * 1000000ll + ru.ru_utime.tv_usec;
-    x.stime_us = ru.ru_stime.tv_sec * 1000000ll + ru.ru_stime.tv_usec;
-    x.maxrss_kb = ru.ru_maxrss;
-  }
-  ssize_t n;
-  do n = write(a.fd, &x, sizeof x);
-  while (n < 0 && errno == EINTR);
-  close(a.fd);
-  return NULL;
-}
-
-/* Start a thread that waits for `pid` and writes a struct md_exit to the returned fd. */
-int md_reaper(int pid) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
-  struct reaper_arg *a = malloc(sizeof *a);
-  if (!a) return -ENOMEM;
-  a->pid = pid;
-  a->fd = p[1];
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  /* The reaper must not run Node's signal handlers either. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&t, &attr, reaper, a);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
-  if (e) {
-    free(a);
-    close(p[0]);
-    close(p[1]);
-    return -e;
-  }
-  return p[0];
-}
-
 /* Receive one fd sent with SCM_RIGHTS (the pty master from the console step). */
 int md_recv_fd(int sock) {
   char byte;
@@ -244,10 +184,7 @@ int md_recv_fd(int sock) {
   return fd;
 }
 
-/* Small helpers Node has no API for. Each returns 0 or -errno. */
-int md_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
-
-/* Window size for the pty master (TIOCSWINSZ) — Node can only read a tty's size. */
+/* Window size for the pty master (TIOCSWINSZ) — Node can only read a tty's size. Returns 0 or -errno. */
 #include <sys/ioctl.h>
 int md_set_winsize(int fd, int rows, int cols) {
   struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};

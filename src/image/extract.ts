@@ -16,7 +16,6 @@ import {
   closeSync, constants as C, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
   openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, chmodSync, type Stats,
 } from 'node:fs';
-import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLsetxattr, mdMknod } from '../sys/native.js';

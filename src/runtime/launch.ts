@@ -6,7 +6,6 @@
 //   C    child: ... unshare(CGROUP), caps, seccomp, execve; EOF on the report pipe == exec happened
 //   TS   relay the pty (-t), forward signals, wait for the exit status, report OOM, clean up
 import { closeSync, existsSync, mkdirSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
@@ -70,19 +69,6 @@ export interface LaunchOutcome {
   records: ChildRecord[];
   /** the container's first process, as a host pid (report.ts matches it against the kernel's OOM victims) */
   pid?: number;
-}
-
-/** Read a pipe to EOF without blocking the event loop (libuv polls it; no thread-pool read).
- * node:net (and the stream modules under it) is loaded on first use: `run` does without it. */
-export function readAll(fd: number): Promise<Buffer> {
-  const { Socket } = createRequire(import.meta.url)('node:net') as typeof import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = new Socket({ fd, readable: true, writable: false });
-    const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(chunks)));
-  });
 }
 
 /** Read a pipe to EOF, blocking: for the report pipe once the child is past its last wait. */

@@ -45,7 +45,8 @@ function binding(): Ffi {
   return ffi;
 }
 
-function call(funcName: string, retType: 'i32', params: Array<['i32' | 'i64', number] | ['u8[]', Uint8Array]>): number {
+/** Call a libminidock function; every one of them returns an int (a value, or -errno). */
+function call(funcName: string, params: Array<['i32' | 'i64', number] | ['u8[]', Uint8Array]>): number {
   const f = binding();
   const T = f.DataType;
   const paramsType = params.map(([t, v]) =>
@@ -57,25 +58,20 @@ function call(funcName: string, retType: 'i32', params: Array<['i32' | 'i64', nu
 
 /** clone() the container's first process; it runs the plan. Returns the host pid, or -errno. */
 export function mdSpawn(plan: Uint8Array, cloneFlags: number): number {
-  return call('md_spawn', 'i32', [['u8[]', plan], ['i32', plan.length], ['i64', cloneFlags]]);
+  return call('md_spawn', [['u8[]', plan], ['i32', plan.length], ['i64', cloneFlags]]);
 }
 
 /** 0: report pipe (read), 1: sync pipe (write), 2: pidfd, 3: console socket */
 export function mdLastFd(which: 0 | 1 | 2 | 3): number {
-  return call('md_last_fd', 'i32', [['i32', which]]);
-}
-
-/** Start a waiter thread for pid; returns a pipe fd that yields 32 bytes (struct md_exit). */
-export function mdReaper(pid: number): number {
-  return call('md_reaper', 'i32', [['i32', pid]]);
+  return call('md_last_fd', [['i32', which]]);
 }
 
 export function mdRecvFd(sock: number): number {
-  return call('md_recv_fd', 'i32', [['i32', sock]]);
+  return call('md_recv_fd', [['i32', sock]]);
 }
 
 export function mdSetWinsize(fd: number, rows: number, cols: number): number {
-  return call('md_set_winsize', 'i32', [['i32', fd], ['i32', rows], ['i32', cols]]);
+  return call('md_set_winsize', [['i32', fd], ['i32', rows], ['i32', cols]]);
 }
 
 // --- filesystem helpers for images (native/xattr.c): whiteouts, opaque dirs, xattrs, device nodes ---
@@ -84,7 +80,7 @@ const cstr = (s: string): Uint8Array => Buffer.from(s + '\0');
 
 /** mknod(path, mode, makedev(major, minor)): 0 or -errno. mode includes the type (S_IFCHR, ...). */
 export function mdMknod(path: string, mode: number, major: number, minor: number): number {
-  return call('md_mknod', 'i32', [['u8[]', cstr(path)], ['i32', mode], ['i32', major], ['i32', minor]]);
+  return call('md_mknod', [['u8[]', cstr(path)], ['i32', mode], ['i32', major], ['i32', minor]]);
 }
 
 /** lsetxattr (never follows a symlink): 0 or -errno. */
@@ -92,13 +88,13 @@ export function mdLsetxattr(path: string, name: string, value: Uint8Array): numb
   // ffi-rs needs a non-empty array: pass one spare byte and the real length
   const v = Buffer.alloc(value.length + 1);
   v.set(value);
-  return call('md_lsetxattr', 'i32', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', v], ['i32', value.length]]);
+  return call('md_lsetxattr', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', v], ['i32', value.length]]);
 }
 
 /** lgetxattr: the value, undefined when absent (ENODATA) or unsupported, or -errno otherwise. */
 export function mdLgetxattr(path: string, name: string, cap = 4096): Buffer | undefined | number {
   const buf = Buffer.alloc(cap);
-  const n = call('md_lgetxattr', 'i32', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', buf], ['i32', cap]]);
+  const n = call('md_lgetxattr', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', buf], ['i32', cap]]);
   if (n === -61 || n === -95) return undefined; // ENODATA, EOPNOTSUPP
   return n < 0 ? n : Buffer.from(buf.subarray(0, n));
 }
@@ -106,7 +102,7 @@ export function mdLgetxattr(path: string, name: string, cap = 4096): Buffer | un
 /** llistxattr: the names, or -errno. */
 export function mdLlistxattr(path: string, cap = 65536): string[] | number {
   const buf = Buffer.alloc(cap);
-  const n = call('md_llistxattr', 'i32', [['u8[]', cstr(path)], ['u8[]', buf], ['i32', cap]]);
+  const n = call('md_llistxattr', [['u8[]', cstr(path)], ['u8[]', buf], ['i32', cap]]);
   if (n === -95) return [];
   return n < 0 ? n : buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
 }
@@ -117,20 +113,15 @@ export function mdLlistxattr(path: string, cap = 65536): string[] | number {
  * Returns its pid or -errno; mdLastFd(0) is then the control socket. */
 export function mdStartMonitor(argv: string[]): number {
   const buf = Buffer.from(argv.map((a) => a + '\0').join(''));
-  return call('md_start_monitor', 'i32', [['u8[]', buf], ['i32', buf.length]]);
+  return call('md_start_monitor', [['u8[]', buf], ['i32', buf.length]]);
 }
 
 /** flock(fd, op): 0 or -errno (LOCK_EX = 2, LOCK_UN = 8). */
 export function mdFlock(fd: number, op: number): number {
-  return call('md_flock', 'i32', [['i32', fd], ['i32', op]]);
-}
-
-/** kill(pid, sig) without Node's checks: 0 or -errno. */
-export function mdKill(pid: number, sig: number): number {
-  return call('md_kill', 'i32', [['i32', pid], ['i32', sig]]);
+  return call('md_flock', [['i32', fd], ['i32', op]]);
 }
 
 /** waitpid(pid, WNOHANG): the raw status, -1 while it runs, or -(1000 + errno). */
 export function mdWaitNohang(pid: number): number {
-  return call('md_wait_nohang', 'i32', [['i32', pid]]);
+  return call('md_wait_nohang', [['i32', pid]]);
 }

@@ -23,7 +23,7 @@ import { MinidockError, fail } from '../../errors.js';
 import { CLONE } from '../../sys/constants.js';
 import { errnoName } from '../../sys/errno.js';
 import { buildPlan } from '../build-plan.js';
-import { exitCodeOf, parseRecords, readAll, stepError } from '../launch.js';
+import { exitCodeOf, parseRecords, readAllSync, stepError, waitExit } from '../launch.js';
 import { parseUser } from '../options.js';
 import { Op, encodePlan, type Step } from '../plan.js';
 import type { ContainerSpec } from '../spec.js';
@@ -106,15 +106,15 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
   const selfJoin = cgroups.length && cgroups.every((p) => existsSync(posix.join(p, 'tasks'))) ? cgroups.map((p) => posix.join(p, 'tasks')) : [];
   const steps = buildExecPlan(spec, target, selfJoin);
 
-  const { mdLastFd, mdReaper, mdRecvFd, mdSpawn } = await import('../../sys/native.js');
+  const { mdLastFd, mdRecvFd, mdSpawn } = await import('../../sys/native.js');
   const c1 = mdSpawn(encodePlan(steps), 0); // no new namespaces: it joins the container's
   if (c1 < 0) throw new MinidockError(`clone: ${errnoName(-c1)}`);
   const reportFd = mdLastFd(0);
   const syncFd = mdLastFd(1);
   const consoleFd = mdLastFd(3);
-  const c1Exit = readAll(mdReaper(c1));
+  const c1Exit = waitExit(c1);
   let c2 = -1;
-  let c2Exit: Promise<Buffer> | undefined;
+  let c2Exit: Promise<number> | undefined;
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
   const forward = (sig: NodeJS.Signals): void => {
     if (c2 > 0) {
@@ -138,13 +138,13 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
         await c1Exit;
       }
     }
-    const all = parseRecords(await readAll(reportFd));
+    const all = parseRecords(readAllSync(reportFd)); // past SYNC the child waits for nothing
     await c1Exit;
     const pidRec = all.find((r) => r.step === MD_REPORT_PID);
     const records = all.filter((r) => r.step !== MD_REPORT_PID);
     if (pidRec) {
       c2 = pidRec.err;
-      c2Exit = readAll(mdReaper(c2));
+      c2Exit = waitExit(c2);
     }
     const last = records[records.length - 1];
     if (!last || last.err > 0 || !c2Exit) {
@@ -160,7 +160,7 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
     }
     const exit = await c2Exit;
     if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
-    return exitCodeOf(exit.readInt32LE(0)).code;
+    return exitCodeOf(exit).code;
   } finally {
     relay?.stop();
     for (const s of sigs) process.off(s, forward);
