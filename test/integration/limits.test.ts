@@ -13,6 +13,7 @@ import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, minidockAsync, min
 import { detectCgroups } from '../../src/runtime/cgroups/index.js';
 import { createV2 } from '../../src/runtime/cgroups/v2.js';
 import { parseLimits } from '../../src/runtime/limits.js';
+import type { StatsData } from '../../src/runtime/report';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
 const haveProbes = existsSync(join(PROBES, 'alloc')) && existsSync(join(PROBES, 'spin'));
@@ -23,20 +24,7 @@ if (!ok) console.warn(`SKIPPED test/integration/limits.test.ts: ${why}`);
 
 const MiB = 1024 * 1024;
 
-interface Stats {
-  exitCode: number;
-  oomKilled: boolean;
-  oomKills: number;
-  memoryPeakBytes?: number;
-  memoryLimitBytes?: number;
-  cpuUsageUs?: number;
-  nrPeriods?: number;
-  nrThrottled?: number;
-  throttledUs?: number;
-  pidsPeak?: number;
-  pidsLimit?: number;
-  pidsLimitHits?: number;
-}
+type Stats = StatsData; // what --stats=json prints (src/runtime/report.ts)
 
 /** The --stats=json line: the last stderr line that is a JSON object. */
 function statsOf(stderr: string): Stats {

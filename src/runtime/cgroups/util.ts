@@ -278,3 +278,15 @@ export function dropUndefined(s: CgroupStats): CgroupStats {
   for (const k of Object.keys(s) as (keyof CgroupStats)[]) if (s[k] === undefined) delete s[k];
   return s;
 }
+
+/** mkdir of the container's cgroup, with the one-line errors both drivers give. */
+export function mkdirCgroup(ops: CgroupFsOps, dir: string, name: string, enoentHint?: string): void {
+  try {
+    ops.mkdir(dir);
+  } catch (e) {
+    const code = errName(e);
+    fail(code === 'EEXIST'
+      ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
+      : `cannot create cgroup ${dir} (${code}): ${code === 'ENOENT' && enoentHint ? enoentHint : defaultHint(code, dir)}`);
+  }
+}

@@ -21,7 +21,7 @@ import { weightToShares } from '../limits.js';
 import { dirInMount } from './detect.js';
 import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
-  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined,
+  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
 } from './util.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
@@ -202,14 +202,7 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
         }));
       }
       const dir = join(p.parentDir, name);
-      try {
-        ops.mkdir(dir);
-      } catch (e) {
-        const code = errName(e);
-        fail(code === 'EEXIST'
-          ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
-          : `cannot create cgroup ${dir} (${code}): ${code === 'ENOENT' ? `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent` : defaultHint(code, dir)}`);
-      }
+      mkdirCgroup(ops, dir, name, `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent`);
       created.push(dir);
       dirs.push({ dir, controllers: p.controllers });
       for (const c of p.controllers) writeLimits(c, dir, limits, writes);

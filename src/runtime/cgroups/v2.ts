@@ -23,7 +23,7 @@ import { sharesToWeight } from '../limits.js';
 import { dirInMount } from './detect.js';
 import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
-  checkName, defaultHint, errName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined,
+  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
 } from './util.js';
 
 const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
@@ -167,14 +167,7 @@ export function createV2(name: string, limits: Limits, det: CgroupDetection, opt
   try {
     if (opts.parent !== undefined) created.push(...mkdirParents(m.mountPoint, normalizeParent(opts.parent), ops));
     enableControllers(m, parentDir, want, required, writes);
-    try {
-      ops.mkdir(dir);
-    } catch (e) {
-      const code = errName(e);
-      fail(code === 'EEXIST'
-        ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
-        : `cannot create cgroup ${dir} (${code}): ${defaultHint(code, dir)}`);
-    }
+    mkdirCgroup(ops, dir, name);
     created.push(dir);
     writeLimits(dir, limits, writes);
   } catch (e) {
