@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
 import { median } from './stats.js';
-import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, PKG_ROOT, sh, timed, which } from './proc.js';
+import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, timed, which } from './proc.js';
 import { findDaemons } from './daemons.js';
 import { ALL_PEERS, makePeer } from './peers/index.js';
 import type { BenchContext } from './peers/types.js';
@@ -103,7 +103,7 @@ export function checkNode(reps = 5): Check[] {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   const nodeMs = median(Array.from({ length: reps }, () => timed([process.execPath, '-e', '0'], { env }).ms));
-  const cliMs = existsSync(join(PKG_ROOT, 'dist', 'minidock.js')) ? median(Array.from({ length: reps }, () => timed([MINIDOCK_BIN, '--version']).ms)) : undefined;
+  const cliMs = existsSync(MINIDOCK_BUNDLE) ? median(Array.from({ length: reps }, () => timed([MINIDOCK_BIN, '--version']).ms)) : undefined;
   const extra = process.env.NODE_EXTRA_CA_CERTS;
   out.push({
     area: 'node start-up', status: nodeMs > 100 || cliMs === undefined ? 'warn' : 'ok',

@@ -10,6 +10,8 @@ export const PROBES_DIR = join(PKG_ROOT, 'native', 'build', 'probes');
 export const BENCHEXEC = join(PROBES_DIR, 'benchexec');
 export const FIRSTINSN = join(PROBES_DIR, 'firstinsn');
 export const MINIDOCK_BIN = join(PKG_ROOT, 'bin', 'minidock.js');
+/** What `npm run build` makes and MINIDOCK_BIN loads: its absence means "not built". */
+export const MINIDOCK_BUNDLE = join(PKG_ROOT, 'dist', 'minidock.cjs');
 
 export interface Timed {
   code: number;

@@ -123,4 +123,12 @@ d('minidock bench (real runtimes)', () => {
     expect(res.env.peers.find((p: { name: string }) => p.name === 'podman')).toMatchObject({ available: false });
     expect(csv(join(dir, 'startup.csv')).map((x) => x.runtime)).toEqual(['bare']);
   });
+
+  it('doctor sees this build: minidock runs here, its start-up is measured, nothing it needs is missing', () => {
+    const r = minidock(['doctor'], { timeout: 120_000 });
+    expect(r.stdout).toMatch(/✔ native build/);
+    expect(r.stdout).toMatch(/node start-up\s+node -e 0: [\d.]+ ms; minidock --version: [\d.]+ ms/);
+    expect(r.stdout).not.toMatch(/not built/);
+    expect(r.stdout).toMatch(/minidock can run here/);
+  });
 });

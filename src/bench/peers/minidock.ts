@@ -1,7 +1,7 @@
 // minidock itself, through its CLI (bin/minidock.js), exactly as a student runs it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MINIDOCK_BIN, PKG_ROOT, sh } from '../proc.js';
+import { MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh } from '../proc.js';
 import { unavailable, type BenchContext, type BenchLimits, type Detection, type EngineReport, type Launch, type Peer, type Workload } from './types.js';
 
 export function minidockLimitFlags(l: BenchLimits = {}): string[] {
@@ -37,7 +37,7 @@ export class MinidockPeer implements Peer {
   }
 
   detect(ctx: BenchContext): Detection {
-    if (!existsSync(join(PKG_ROOT, 'dist', 'minidock.cjs')) || !existsSync(join(PKG_ROOT, 'native', 'build', 'libminidock.so'))) {
+    if (!existsSync(MINIDOCK_BUNDLE) || !existsSync(join(PKG_ROOT, 'native', 'build', 'libminidock.so'))) {
       return unavailable('minidock', 'minidock is not built (dist/ or native/build/libminidock.so missing)', `cd ${PKG_ROOT} && npm run build`);
     }
     if (process.getuid?.() !== 0) return unavailable('minidock', 'minidock run needs root (namespaces, mounts, cgroups)', 'sudo minidock bench ...');
