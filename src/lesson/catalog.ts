@@ -1,6 +1,6 @@
 // Where the lessons are, and which exist: lessons/NN-slug/README.md (English) and README.es.md
-// (Spanish). The directory is found from this file's own location (src/lesson in tests, dist/ or
-// dist/chunks in the bundle), or from $MINIDOCK_LESSONS_DIR.
+// (Spanish). The directory is found from this file's own location (src/lesson in tests, dist/ in the
+// bundle), or from $MINIDOCK_LESSONS_DIR.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
