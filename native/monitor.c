@@ -257,6 +257,41 @@ static int rm_entry(const char *path, const struct stat *st, int type, struct FT
  * container's mount namespace and went away with its last process: no umount needed here. */
 static void remove_dir(void) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
 
+/* The kernel's own word on who was OOM-killed: every OOM kill logs "Killed process PID (comm)" to
+ * /dev/kmsg, with the host PID, and unlike the detailed oom-kill report this line is not rate-limited.
+ * SIGKILL plus an OOM count in the cgroup could also be a side process killed for memory and the
+ * init killed by someone else (`kill -9` from the host). Looks at records since `since_us` (the
+ * kernel log's clock, microseconds since boot). 1: the init is named; 0: OOM kills are logged but not
+ * the init's; -1: no answer (no /dev/kmsg here, or nothing logged). */
+static int kmsg_names_init(int pid, unsigned long long since_us) {
+  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char rec[8192], want[48];
+  snprintf(want, sizeof want, "Killed process %d (", pid);
+  int named = 0, any = 0;
+  for (;;) {
+    ssize_t n = read(fd, rec, sizeof rec - 1); /* one record per read: "prio,seq,usec,flags;text" */
+    if (n < 0 && errno == EPIPE) continue;     /* a record was overwritten while we read: skip it */
+    if (n <= 0) break;                         /* EAGAIN: the end of the log */
+    rec[n] = 0;
+    char *p = strchr(rec, ',');
+    if (p) p = strchr(p + 1, ',');
+    if (!p || strtoull(p + 1, NULL, 10) < since_us) continue;
+    if (strstr(rec, "Killed process ")) {
+      any = 1;
+      if (strstr(rec, want)) named = 1;
+    }
+  }
+  close(fd);
+  return named ? 1 : any ? 0 : -1;
+}
+
+static unsigned long long monotonic_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000;
+}
+
 static int reap(int pid) {
   int st = 0;
   while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR) {}
@@ -313,6 +348,8 @@ int main(int argc, char **argv) {
   close(err[1]);
 
   /* 3. clone: the child starts on the plan at once and waits at its SYNC step */
+  /* the kernel log's clock is close to CLOCK_MONOTONIC; one second of margin */
+  unsigned long long started_us = monotonic_us() > 1000000ull ? monotonic_us() - 1000000ull : 0;
   int pid = md_spawn(plan, len, clone_flags);
   int report_fd = md_last_fd(0), sync_fd = md_last_fd(1), cons = md_last_fd(3);
   free(plan);
@@ -453,9 +490,13 @@ int main(int argc, char **argv) {
       if (!strncmp(line, "oom_kill ", 9)) o.oom_kills = strtol(line + 9, NULL, 10);
     if (f) fclose(f);
   }
-  /* as Docker: OOMKilled when the container's own process was killed by SIGKILL and the cgroup
-   * recorded an OOM kill (a side process killed for memory is counted in oomKills only) */
-  o.oom_killed = o.signal == SIGKILL && o.oom_kills > 0;
+  /* OOMKilled: the container's own process was killed by SIGKILL for memory. The cgroup's count
+   * says an OOM kill happened in the container; the kernel log says whom it killed. Without a log
+   * (no /dev/kmsg), fall back to Docker's rule: SIGKILL and at least one OOM kill. */
+  if (o.signal == SIGKILL && o.oom_kills > 0) {
+    int named = kmsg_names_init(pid, started_us);
+    o.oom_killed = named < 0 ? 1 : named;
+  }
   o.exited = 1;
   rfc3339(o.finished, sizeof o.finished);
   write_state(&o);
