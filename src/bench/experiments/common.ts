@@ -41,10 +41,14 @@ export function selectPeers(
   return { active, skipped };
 }
 
-/** Run one launch (timed), then its untimed cleanup. */
+/**
+ * Run one launch (timed), then its untimed cleanup. Launches run in the bench's scratch directory:
+ * what an engine leaves in its working directory stays there (Podman's conmon writes a file named
+ * `oom` into its cwd when a container is OOM-killed) and goes with it.
+ */
 export function runLaunch(ctx: BenchContext, l: Launch, timeoutMs?: number): Timed {
   try {
-    return timed(l.argv, { env: l.env, pin: ctx.pin, stdout: l.stdout, timeoutMs });
+    return timed(l.argv, { env: l.env, pin: ctx.pin, stdout: l.stdout, timeoutMs, cwd: ctx.work });
   } finally {
     l.cleanup?.();
   }
