@@ -125,3 +125,8 @@ export function mdFlock(fd: number, op: number): number {
 export function mdWaitNohang(pid: number): number {
   return call('md_wait_nohang', [['i32', pid]]);
 }
+
+/** Load a BPF_PROG_TYPE_CGROUP_DEVICE program and attach it to a cgroup v2 directory; 0 or -errno. */
+export function mdBpfDeviceFilter(program: Uint8Array, cgroupDir: string): number {
+  return call('md_bpf_device_filter', [['u8[]', program], ['i32', program.length], ['u8[]', new TextEncoder().encode(cgroupDir + '\0')]]);
+}

@@ -100,6 +100,33 @@ describe('v2 driver (fake cgroup2 tree)', () => {
     cg.destroy();
   });
 
+  it('attaches the eBPF device filter to the new cgroup (unless privileged), and rolls back if the kernel refuses', () => {
+    const t = tree(fakeV2());
+    const calls: Array<[string, number]> = [];
+    const withOps = (attach: (dir: string, prog: Uint8Array) => number) => ({
+      ...t.opts, restrictDevices: true, root: { ...t.opts.root, ops: { ...t.opts.root!.ops!, attachDeviceFilter: attach } },
+    });
+    const cg = createCgroup('md-dev', {}, withOps((dir, prog) => (calls.push([dir, prog.length]), 0)));
+    expect(calls).toEqual([[cg.v2Dir, expect.any(Number)]]);
+    expect(calls[0][1] % 8).toBe(0); // struct bpf_insn[]
+    expect(cg.writes.at(-1)?.file).toBe(`${cg.v2Dir} (bpf BPF_CGROUP_DEVICE)`);
+    cg.destroy();
+    // --privileged: no filter
+    const all = createCgroup('md-priv', {}, { ...withOps(() => { throw new Error('must not attach'); }), restrictDevices: false });
+    all.destroy();
+    // the kernel says no: a clear error, and the cgroup is gone again
+    const e = (() => {
+      try {
+        createCgroup('md-refused', {}, withOps(() => -1));
+      } catch (x) {
+        return x as MinidockError;
+      }
+    })();
+    expect(e).toBeInstanceOf(MinidockError);
+    expect(e!.message).toMatch(/^bpf\(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE\) on .*md-refused: EPERM/);
+    expect(listCgroups('md-refused', t.opts)).toEqual([]);
+  });
+
   it('goes right under the root when the caller sits in the root cgroup', () => {
     const t = tree(fakeV2({ own: '/' }));
     const cg = createCgroup('md-root', { pids: 5 }, t.opts);

@@ -54,6 +54,8 @@ export interface Cgroup {
 export interface CgroupFsOps {
   mkdir(dir: string): void;
   rmdir(dir: string): void;
+  /** cgroup v2: attach an eBPF device filter (struct bpf_insn[]) to dir; 0 or -errno */
+  attachDeviceFilter?(dir: string, program: Uint8Array): number;
 }
 
 export interface CgroupOptions {
@@ -64,9 +66,8 @@ export interface CgroupOptions {
    */
   parent?: string;
   /**
-   * cgroup v1: also create a devices cgroup that allows only the minimal /dev's devices (see
-   * V1_DEVICE_RULES in v1.ts). Off for --privileged. cgroup v2 has no devices files (it would need a
-   * BPF_PROG_TYPE_CGROUP_DEVICE program; see docs/security.md).
+   * Allow only the minimal /dev's devices (DEVICE_RULES in device-bpf.ts): cgroup v1 through a
+   * devices cgroup, cgroup v2 through an eBPF BPF_PROG_TYPE_CGROUP_DEVICE program. Off for --privileged.
    */
   restrictDevices?: boolean;
   /** for tests: alternative /proc/self/mountinfo and /proc/self/cgroup text, and fs operations */

@@ -8,10 +8,12 @@ import { basename, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
 import type { CgroupFsOps, CgroupStats, CgroupWrite } from './types.js';
+import { mdBpfDeviceFilter } from '../../sys/native.js';
 
 export const realOps: CgroupFsOps = {
   mkdir: (dir) => mkdirSync(dir),
   rmdir: (dir) => rmdirSync(dir),
+  attachDeviceFilter: (dir, program) => mdBpfDeviceFilter(program, dir),
 };
 
 /** The errno name of a Node fs error ("EBUSY"), via errnoName where Node gives the number. */

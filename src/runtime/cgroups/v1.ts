@@ -19,6 +19,7 @@ import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
 import { weightToShares } from '../limits.js';
 import { dirInMount } from './detect.js';
+import { DEVICE_RULES } from './device-bpf.js';
 import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
   checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
@@ -36,18 +37,7 @@ type Used = (typeof USED)[number];
  * "m" (mknod) stays allowed for all, as in Docker: a node is harmless until it can be opened.
  * Rule syntax: TYPE MAJOR:MINOR ACCESS, with TYPE c (char), b (block) or a (all), r/w/m access.
  */
-export const V1_DEVICE_RULES: readonly string[] = [
-  'c *:* m', // mknod of any character device
-  'b *:* m', // mknod of any block device
-  'c 1:3 rwm', // /dev/null
-  'c 1:5 rwm', // /dev/zero
-  'c 1:7 rwm', // /dev/full
-  'c 1:8 rwm', // /dev/random
-  'c 1:9 rwm', // /dev/urandom
-  'c 5:0 rwm', // /dev/tty
-  'c 5:2 rwm', // /dev/ptmx (and pts/ptmx of the container's own devpts)
-  'c 136:* rwm', // /dev/pts/N: the pty slaves
-];
+export const V1_DEVICE_RULES = DEVICE_RULES;
 
 /** v1 prints "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages). */
 const V1_UNLIMITED = 2 ** 62;

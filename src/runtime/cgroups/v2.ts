@@ -21,6 +21,8 @@ import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
 import { sharesToWeight } from '../limits.js';
 import { dirInMount } from './detect.js';
+import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './device-bpf.js';
+import { errnoName } from '../../sys/errno.js';
 import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
   checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
@@ -170,6 +172,7 @@ export function createV2(name: string, limits: Limits, det: CgroupDetection, opt
     mkdirCgroup(ops, dir, name);
     created.push(dir);
     writeLimits(dir, limits, writes);
+    if (opts.restrictDevices) attachDevices(dir, ops, writes);
   } catch (e) {
     removeCreated(created, ops);
     if (e instanceof MinidockError) throw e;
@@ -220,4 +223,19 @@ export function listV2(prefix: string, det: CgroupDetection, opts: CgroupOptions
     return [];
   }
   return entries.filter((e) => e.isDirectory() && e.name.startsWith(prefix)).map((e) => e.name).sort();
+}
+
+/**
+ * The device allow-list, v2 style: cgroup v2 has no devices.allow file, so the same rules as v1
+ * (DEVICE_RULES) become an eBPF program the kernel runs on every device open and mknod by a
+ * process of this cgroup (src/runtime/cgroups/device-bpf.ts).
+ */
+function attachDevices(dir: string, ops: CgroupFsOps, writes: CgroupWrite[]): void {
+  const prog = deviceProgram(DEVICE_RULES.map(parseDeviceRule));
+  const bytes = encodeEbpf(prog);
+  const r = (ops.attachDeviceFilter ?? realOps.attachDeviceFilter!)(dir, bytes);
+  if (r < 0) {
+    fail(`bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) on ${dir}: ${errnoName(-r)} — the kernel refused the device filter (it needs CONFIG_CGROUP_BPF and root); without it a container could open host devices, so minidock stops here`);
+  }
+  writes.push({ file: `${dir} (bpf BPF_CGROUP_DEVICE)`, value: `device filter: ${prog.length} eBPF instructions allowing ${DEVICE_RULES.join(', ')}` });
 }
