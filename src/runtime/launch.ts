@@ -9,7 +9,6 @@ import { closeSync, existsSync, mkdirSync, readSync, rmSync, statfsSync, writeSy
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
-import { signalName, SIGNALS } from '../sys/constants.js';
 import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
 import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js';
@@ -18,6 +17,7 @@ import type { ContainerSpec } from './spec.js';
 import { containerDir } from './state.js';
 import { createContainer, procStart, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
+import { oomTruth } from './report.js';
 
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 
@@ -69,6 +69,19 @@ export interface LaunchOutcome {
   records: ChildRecord[];
   /** the container's first process, as a host pid (report.ts matches it against the kernel's OOM victims) */
   pid?: number;
+  /** what to tell the user about OOM kills in the container, if there were any (report.ts) */
+  oomMessage?: string;
+}
+
+/** The container's cgroup: named after its short id, the minimal /dev unless --privileged. */
+function containerCgroup(spec: ContainerSpec): Cgroup {
+  return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
+}
+
+/** cgroup v1: the `tasks` files the child writes "0" into to join by itself (see build-plan.ts);
+ * empty on v2, where minidock writes the pid into cgroup.procs. */
+function selfJoinFiles(cgroup: Cgroup): string[] {
+  return cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
 }
 
 /** Read a pipe to EOF, blocking: for the report pipe once the child is past its last wait. */
@@ -169,7 +182,6 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
   try {
     // 1. The container's directory in the state store (config.json, state.json "created") with
     //    the overlay's directories. Without --rm it stays after the exit, as in Docker.
-    mkdirSync(posix.join(opts.root, 'containers'), { recursive: true, mode: 0o711 });
     const { dirs, populate } = layerDirs(opts.root, dir);
     await createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
     cleanups.push(() => {
@@ -180,15 +192,14 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     killPoint('dirs');
 
     // 2. The cgroup, with its limits, before the process exists.
-    cgroup = createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
+    cgroup = containerCgroup(spec);
     state = { ...state, cgroupPaths: cgroup.paths };
     writeState(dir, state); // gc finds the cgroup from here if we die
     tl.mark('cgroup create + limits');
     killPoint('cgroup');
 
     // 3. The plan, then clone.
-    // v1: the child joins its own cgroups (writing "0" to tasks; see build-plan.ts); v2: we do.
-    const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+    const selfJoin = selfJoinFiles(cgroup);
     const vfork = selfJoin.length > 0; // nothing to wait for before exec: see VFORK_FLAGS
     const steps = buildPlan(spec, dirs, selfJoin, { noSync: vfork });
     const bytes = encodePlan(steps);
@@ -281,14 +292,16 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
 
     const { code, signal } = exitCodeOf(exit);
     const stats = cgroup.stats();
-    const oomKilled = signal === SIGNALS.SIGKILL && (stats.oomKills ?? 0) > 0;
+    const outcome: LaunchOutcome = { exitCode: code, signal, oomKilled: false, stats, cgroup, steps, records, pid };
+    // The OOM truth: whom the kernel killed (its log, report.ts), not a guess from the exit signal.
+    const oom = oomTruth(outcome, spec);
+    outcome.oomKilled = oom.initKilled;
+    outcome.oomMessage = oom.message;
     if (!opts.autoRemove) {
-      state = { ...state, status: 'exited', finishedAt: new Date().toISOString(), exitCode: code, signal, oomKilled, oomKills: stats.oomKills ?? 0 };
+      state = { ...state, status: 'exited', finishedAt: new Date().toISOString(), exitCode: code, signal, oomKilled: oom.initKilled, oomKills: stats.oomKills ?? 0 };
       writeState(dir, state);
     }
-    return {
-      exitCode: code, signal, oomKilled, stats, cgroup, steps, records, pid,
-    };
+    return outcome;
   } finally {
     if (pid > 0 && !reaped) {
       // We are leaving early (an error): the container must not outlive us.
@@ -343,19 +356,18 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let ctl = -1;
   let ok = false;
   try {
-    mkdirSync(posix.join(opts.root, 'containers'), { recursive: true, mode: 0o711 });
     const { dirs, populate } = layerDirs(opts.root, dir);
     const entry = await createContainer(opts.root, spec, { detached: true, autoRemove: !!opts.autoRemove, populate });
     const state: ContainerState = { ...entry.state!, status: 'created' };
     tl.mark('directories');
     killPoint('dirs');
 
-    cgroup = createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
+    cgroup = containerCgroup(spec);
     writeState(dir, { ...state, cgroupPaths: cgroup.paths });
     tl.mark('cgroup create + limits');
     killPoint('cgroup');
 
-    const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+    const selfJoin = selfJoinFiles(cgroup);
     const steps = buildPlan(spec, dirs, selfJoin);
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
@@ -408,5 +420,3 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     }
   }
 }
-
-export { signalName };

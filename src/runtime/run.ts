@@ -6,9 +6,8 @@ import { buildPlan } from './build-plan.js';
 import { launch, launchDetached, type LaunchOutcome } from './launch.js';
 import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js';
 import { containerDir, newId, stateRoot } from './state.js';
-import { readState, writeState } from './store.js';
 import { Timeline } from './trace.js';
-import { formatStats, oomTruth } from './report.js';
+import { formatStats } from './report.js';
 import { compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
 
@@ -91,16 +90,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
   printTrace(tl, traceFormat, containerDir(root, id));
   if (error || !outcome) throw error ?? new MinidockError('launch failed');
 
-  // The OOM truth: which process the kernel killed (report.ts), not a guess from the exit signal.
-  const oom = oomTruth(outcome, spec);
-  if (oom.kills) {
-    outcome.oomKilled = oom.initKilled;
-    // a kept container's record (inspect, ps) says the same as this message
-    const dir = containerDir(root, id);
-    const state = flags.rm ? undefined : readState(dir);
-    if (state && state.oomKilled !== oom.initKilled) writeState(dir, { ...state, oomKilled: oom.initKilled });
-  }
-  if (oom.message) process.stderr.write(`minidock: ${oom.message}\n`);
+  if (outcome.oomMessage) process.stderr.write(`minidock: ${outcome.oomMessage}\n`);
   if (statsFormat && outcome.stats) {
     process.stderr.write(formatStats(outcome, statsFormat === 'json') + '\n');
   }

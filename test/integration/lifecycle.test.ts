@@ -214,6 +214,17 @@ d('container lifecycle (real containers)', () => {
     expect(md(['rm', seven, oom, side]).code).toBe(0);
   });
 
+  it('a kept foreground container records the kernel\'s OOM verdict: a side process killed is not OOMKilled', () => {
+    const r = md(['run', '--name', 'fg-oom', '-m', '24m', ROOTFS, 'sh', '-c', 'tail /dev/zero; exit 3']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^minidock: out of memory inside the container/m);
+    expect(inspect('fg-oom').State).toMatchObject({ ExitCode: 3, OOMKilled: false });
+    const init = md(['run', '--name', 'fg-oom-init', '-m', '24m', ROOTFS, 'tail', '/dev/zero']);
+    expect(init.code).toBe(137);
+    expect(inspect('fg-oom-init').State).toMatchObject({ ExitCode: 137, OOMKilled: true });
+    expect(md(['rm', 'fg-oom', 'fg-oom-init']).code).toBe(0);
+  });
+
   it('stats reads memory, CPU and pids from the cgroup', () => {
     const id = runD(['-m', '64m', '--name', 'busy', ROOTFS, 'sh', '-c', 'while :; do :; done']);
     const r = md(['stats', '--no-stream', '--format', 'json', 'busy']);
