@@ -73,6 +73,31 @@ export interface LaunchOutcome {
   oomMessage?: string;
 }
 
+/**
+ * Pass the signals a user sends minidock (^C, kill) on to the process target() names (none while it
+ * is <= 0). With escalateMs, SIGKILL follows that long after the first one. Returns the undo.
+ */
+export function forwardSignals(target: () => number, escalateMs?: number): () => void {
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  let killTimer: NodeJS.Timeout | undefined;
+  const send = (sig: NodeJS.Signals | 'SIGKILL'): void => {
+    const pid = target();
+    if (pid <= 0) return;
+    try {
+      process.kill(pid, sig);
+    } catch { /* already gone */ }
+  };
+  const forward = (sig: NodeJS.Signals): void => {
+    send(sig);
+    if (escalateMs !== undefined && target() > 0) killTimer ??= setTimeout(() => send('SIGKILL'), escalateMs);
+  };
+  for (const s of sigs) process.on(s, forward);
+  return () => {
+    for (const s of sigs) process.off(s, forward);
+    if (killTimer) clearTimeout(killTimer);
+  };
+}
+
 /** The container's cgroup: named after its short id, the minimal /dev unless --privileged. */
 function containerCgroup(spec: ContainerSpec): Cgroup {
   return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
@@ -175,7 +200,6 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
   let cgroup: Cgroup | undefined;
   let pid = -1;
   let reaped = false;
-  let killTimer: NodeJS.Timeout | undefined;
   const cleanups: Array<() => void> = [];
   let started = false;
   let state: ContainerState = { status: 'created', autoRemove: !!opts.autoRemove };
@@ -207,23 +231,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
     // exec'd still reaches it: it is blocked in the child until its handlers are reset).
     // PID 1 ignores signals it has no handler for, so after --stop-timeout it gets SIGKILL.
-    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-    const forward = (sig: NodeJS.Signals): void => {
-      if (pid <= 0) return;
-      try {
-        process.kill(pid, sig);
-      } catch { /* already gone */ }
-      killTimer ??= setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch { /* gone */ }
-      }, spec.stopTimeoutSec * 1000);
-    };
-    for (const s of sigs) process.on(s, forward);
-    cleanups.push(() => {
-      for (const s of sigs) process.off(s, forward);
-      if (killTimer) clearTimeout(killTimer);
-    });
+    cleanups.push(forwardSignals(() => pid, spec.stopTimeoutSec * 1000));
     pid = mdSpawn(bytes, cloneFlags() | (vfork ? VFORK_FLAGS : 0));
     if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET): ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
     const reportFd = mdLastFd(0);

@@ -23,7 +23,7 @@ import { MinidockError, fail } from '../../errors.js';
 import { CLONE } from '../../sys/constants.js';
 import { errnoName } from '../../sys/errno.js';
 import { buildPlan } from '../build-plan.js';
-import { exitCodeOf, parseRecords, readAllSync, stepError, waitExit } from '../launch.js';
+import { exitCodeOf, forwardSignals, parseRecords, readAllSync, stepError, waitExit } from '../launch.js';
 import { parseUser } from '../options.js';
 import { Op, encodePlan, type Step } from '../plan.js';
 import type { ContainerSpec } from '../spec.js';
@@ -115,15 +115,7 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
   const c1Exit = waitExit(c1);
   let c2 = -1;
   let c2Exit: Promise<number> | undefined;
-  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  const forward = (sig: NodeJS.Signals): void => {
-    if (c2 > 0) {
-      try {
-        process.kill(c2, sig);
-      } catch { /* gone */ }
-    }
-  };
-  for (const s of sigs) process.on(s, forward);
+  const stopForwarding = forwardSignals(() => c2); // to the command, once it exists
   let relay: import('../tty.js').Relay | undefined;
   try {
     let released = false;
@@ -163,6 +155,6 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
     return exitCodeOf(exit).code;
   } finally {
     relay?.stop();
-    for (const s of sigs) process.off(s, forward);
+    stopForwarding();
   }
 }
