@@ -96,8 +96,9 @@ export function dirView(rootfs: string): RootView {
 
 const viewOf = (rootfs: string | RootView): RootView => (typeof rootfs === 'string' ? dirView(rootfs) : rootfs);
 
-function lookup(view: RootView, file: string, name: string): string[] | undefined {
-  return view.readFile(file)?.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+/** The colon-separated lines of one of the container's files (/etc/passwd, /etc/group). */
+function entries(view: RootView, file: string): string[][] {
+  return (view.readFile(file) ?? '').split('\n').map((l) => l.split(':'));
 }
 
 /** -u UID[:GID] or NAME[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
@@ -105,29 +106,22 @@ export function parseUser(rootfs: string | RootView, raw: string): { uid: number
   const view = viewOf(rootfs);
   const [u, g] = raw.split(':');
   const num = /^\d+$/;
-  let uid: number;
   let gid: number | undefined;
   let home = '/';
   if (!u) fail(`-u "${raw}": use UID[:GID] or NAME[:GROUP]`);
-  const pw = num.test(u) ? undefined : lookup(view, 'etc/passwd', u);
-  if (num.test(u)) {
-    uid = Number(u);
-    const ent = readPasswdByUid(view, uid);
-    if (ent) {
-      gid = Number(ent[3]);
-      home = ent[5] || '/';
-    }
-  } else if (pw) {
-    uid = Number(pw[2]);
+  const passwd = entries(view, 'etc/passwd');
+  const pw = num.test(u) ? passwd.find((f) => f[2] === String(Number(u))) : passwd.find((f) => f[0] === u);
+  if (!pw && !num.test(u)) return fail(`-u ${raw}: no user "${u}" in the container's /etc/passwd — use a numeric UID or a name listed there`);
+  const uid = Number(num.test(u) ? u : pw![2]);
+  if (pw) {
     gid = Number(pw[3]);
     home = pw[5] || '/';
-  } else {
-    return fail(`-u ${raw}: no user "${u}" in the container's /etc/passwd — use a numeric UID or a name listed there`);
   }
+  const group = g !== undefined || pw ? entries(view, 'etc/group') : [];
   if (g !== undefined) {
     if (num.test(g)) gid = Number(g);
     else {
-      const gr = lookup(view, 'etc/group', g);
+      const gr = group.find((f) => f[0] === g);
       if (!gr) fail(`-u ${raw}: no group "${g}" in the container's /etc/group — use a numeric GID or a name listed there`);
       gid = Number(gr[2]);
     }
@@ -135,18 +129,11 @@ export function parseUser(rootfs: string | RootView, raw: string): { uid: number
   if (uid > 0xfffffffe || (gid ?? 0) > 0xfffffffe) fail(`-u ${raw}: ids must be below 4294967295`);
   // Docker: a numeric uid missing from /etc/passwd runs with gid 0. Supplementary groups: the
   // primary group plus every group of /etc/group that lists the user by name.
-  const name = pw?.[0] ?? readPasswdByUid(view, uid)?.[0];
   const groups = new Set<number>([gid ?? 0]);
-  if (name) {
-    for (const f of (view.readFile('etc/group') ?? '').split('\n').map((l) => l.split(':'))) {
-      if (f.length >= 4 && f[3].split(',').includes(name)) groups.add(Number(f[2]));
-    }
+  if (pw) {
+    for (const f of group) if (f.length >= 4 && f[3].split(',').includes(pw[0])) groups.add(Number(f[2]));
   }
   return { uid, gid: gid ?? 0, home, groups: [...groups] };
-}
-
-function readPasswdByUid(view: RootView, uid: number): string[] | undefined {
-  return view.readFile('etc/passwd')?.split('\n').map((l) => l.split(':')).find((f) => f[2] === String(uid));
 }
 
 /** -v HOST:CONTAINER[:ro|rw] */
