@@ -112,7 +112,7 @@ export interface OomTruth {
 
 /** This process's start on the kernel log's clock (us since boot; both are CLOCK_MONOTONIC-like). */
 function processStartUs(): number {
-  return Number(process.hrtime.bigint() / 1000n) - Math.round(performance.now() * 1000);
+  return Number(process.hrtime.bigint() / 1000n) - Math.round(process.uptime() * 1e6); // as trace.ts: no perf_hooks
 }
 
 /**
