@@ -1,12 +1,13 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
-// The CLI entry point: loads dist/minidock.cjs (the esbuild bundle of src/, `npm run build`).
+// The CLI entry point: loads the invoked verb's esbuild bundle of src/, dist/verbs/<verb>.cjs, or
+// dist/minidock.cjs, which has every verb (`npm run build`).
 //
 // Every container launch pays Node's start-up, so this file is about start-up time:
 // - The shebang drops NODE_EXTRA_CA_CERTS: minidock makes no TLS connections, and with it set Node
 //   parses a CA bundle at every start (measured here: 90 ms instead of 30 ms).
 // - It is CommonJS (bin/package.json), and it compiles the bundle through vm.Script with V8's code
-//   cache: the compiled code of a verb's first run is saved beside the bundle (dist/minidock.cjs.run.cache) and
-//   later runs skip parsing and compiling (measured: ~10 ms per start). The cache belongs to this
+//   cache: the compiled code of a bundle's first run is saved beside it (dist/verbs/run.cjs.cache)
+//   and later runs skip parsing and compiling (measured: ~10 ms per start). The cache belongs to this
 //   build and this Node: V8 rejects a cache made for other code or another V8, and it is rewritten.
 'use strict';
 globalThis.__mdT0 = process.hrtime.bigint(); // for --trace: when Node handed over to us
@@ -15,17 +16,25 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-const file = path.join(__dirname, '..', 'dist', 'minidock.cjs');
-// one cache per verb: it holds the functions that verb compiled (`run` should not get `--version`'s)
-const verb = /^[a-z][a-z-]{0,20}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'main';
-const cacheFile = `${file}.${verb}.cache`;
+// Each verb has a bundle of its own, holding only what that verb can reach (scripts/bundle.mjs):
+// `minidock run` reads and deserializes a third of the code that the whole CLI holds. Help, --version
+// and unknown verbs use the bundle with every verb.
+const verb = /^[a-z][a-z-]{0,20}$/.test(process.argv[2] ?? '') ? process.argv[2] : undefined;
+const dist = path.join(__dirname, '..', 'dist');
+let file;
 let source;
-try {
-  source = fs.readFileSync(file, 'utf8');
-} catch {
-  process.stderr.write(`minidock: ${file} is missing: run \`npm run build\` in ${path.dirname(__dirname)}\n`);
+for (const f of verb ? [path.join(dist, 'verbs', `${verb}.cjs`), path.join(dist, 'minidock.cjs')] : [path.join(dist, 'minidock.cjs')]) {
+  try {
+    source = fs.readFileSync(f, 'utf8');
+    file = f;
+    break;
+  } catch { /* not a verb, or not built: the next one */ }
+}
+if (source === undefined) {
+  process.stderr.write(`minidock: ${path.join(dist, 'minidock.cjs')} is missing: run \`npm run build\` in ${path.dirname(__dirname)}\n`);
   process.exit(125);
 }
+const cacheFile = `${file}.cache`;
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);

@@ -15,8 +15,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-# Type-check with tsc, then bundle with esbuild: one file for the CLI plus one chunk per lazily
-# loaded verb. Loading 30 small ES modules costs Node ~1-2 ms each; one bundle costs a few ms.
+# Type-check with tsc, then bundle with esbuild: one file per verb (dist/verbs/) plus one with every
+# verb (dist/minidock.cjs). Loading 30 small ES modules costs Node ~1-2 ms each; a bundle a few ms.
 # ink and React stay outside the bundle: only the verbs that draw load them.
 # The bundle is built beside dist/ and swapped in under a lock, so a build never removes files
 # that a minidock already running (a test, say) is about to load.

@@ -19,27 +19,51 @@ const lazyChildProcess = {
   },
 };
 
-// One CommonJS file rather than ES modules: Node 20 cannot cache the compiled code of ES modules,
-// but bin/minidock.js loads this file through vm.Script with V8's code cache (see there). Modules
+// One verb's entry: the same main as src/cli/main.ts, with a verb table holding that verb only.
+// Every verb gets a bundle of its own (dist/verbs/<verb>.cjs), which bin/minidock.js loads when that
+// verb is invoked: `minidock run` then reads, and deserializes the compiled code of, only what `run`
+// can reach (about half of the whole), not the image importer, the benchmark or the lessons.
+// dist/minidock.cjs, with every verb, serves help, --version and unknown verbs.
+const verbEntries = {
+  name: 'verb-entries',
+  setup(b) {
+    b.onResolve({ filter: /^verb:/ }, (args) => ({ path: args.path.slice(5), namespace: 'verb-entry' }));
+    b.onLoad({ filter: /.*/, namespace: 'verb-entry' }, (args) => ({
+      contents: `import { runMain } from './program.js';\nimport { register } from './${args.path}.js';\nrunMain({ ${JSON.stringify(args.path)}: register });\n`,
+      resolveDir: 'src/cli',
+      loader: 'ts',
+    }));
+  },
+};
+// the verbs, from the imports of src/cli/verbs.ts (`import { register as runVerb } from './run.js';`)
+const verbs = [...readFileSync('src/cli/verbs.ts', 'utf8').matchAll(/^import \{ register as \w+ \} from '\.\/([\w-]+)\.js';$/gm)].map((m) => m[1]);
+if (verbs.length === 0) throw new Error('bundle.mjs: no verbs found in src/cli/verbs.ts');
+
+// CommonJS files rather than ES modules: Node 20 cannot cache the compiled code of ES modules,
+// but bin/minidock.js loads these files through vm.Script with V8's code cache (see there). Modules
 // reached only through `await import()` (each verb's implementation) stay lazy: esbuild wraps them in
 // initializers that run on first import.
 const out = process.argv[2] ?? 'dist';
-await build({
-  entryPoints: ['src/cli/main.ts'],
+const entryPoints = { minidock: 'src/cli/main.ts' };
+for (const v of verbs) entryPoints[`verbs/${v}`] = `verb:${v}`;
+const result = await build({
+  entryPoints,
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outfile: `${out}/minidock.cjs`,
+  outdir: out,
+  outExtension: { '.js': '.cjs' },
   // native bindings and the UI libraries stay outside: only the verbs that draw load ink/React
   external: ['ffi-rs', '@yuuang/*', 'ink', 'react', 'react/*', 'ink-testing-library', '@resvg/*', 'vega', 'vega-lite'],
   // the sources use import.meta.url (ESM); in the CommonJS bundle it is this file's URL
   define: { 'import.meta.url': '__mdImportMetaUrl' },
   banner: { js: "const __mdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, verbEntries],
   // smaller is faster to read, hash and deserialize at every start; names are kept for readable stacks
   minify: true,
   keepNames: true,
+  metafile: true,
   logLevel: 'warning',
 });
 
@@ -47,6 +71,7 @@ await build({
 // Node built-ins. Node 20 loses a vm.Script's dynamic-import hook when the script comes from V8's code
 // cache ("A dynamic import callback was not specified"), so these go through globalThis.__mdImport,
 // which bin/minidock.js defines in its own (ordinary) module scope, where import() always works.
-const bundleFile = `${out}/minidock.cjs`;
-const code = readFileSync(bundleFile, 'utf8');
-writeFileSync(bundleFile, code.replace(/\bimport\(("(?:[^"\\\n]|\\.)*")\)/g, 'globalThis.__mdImport($1)'));
+for (const bundleFile of Object.keys(result.metafile.outputs)) {
+  const code = readFileSync(bundleFile, 'utf8');
+  writeFileSync(bundleFile, code.replace(/\bimport\(("(?:[^"\\\n]|\\.)*")\)/g, 'globalThis.__mdImport($1)'));
+}

@@ -20,12 +20,14 @@ function fnv1a(s: string): string {
 // Compiling Docker's ~400-rule profile takes a few ms of every launch. When running from the
 // bundle, compiled programs are kept in dist/cache/: dist/ is rebuilt whenever src/ changes, so a
 // cached program can never be older than the compiler that made it.
-function cached(profile: SeccompProfile, caps: string[]): Uint8Array {
+// The program depends on the profile, the capabilities and the kernel (includes.minKernel). The
+// built-in profile is named by `default` (it is part of this build, as dist/cache is); a profile from
+// a file by a hash of its contents (hashing the default's ~20 kB at every launch cost ~1 ms).
+function cached(profile: SeccompProfile, caps: string[], profileKey?: string): Uint8Array {
   if (!import.meta.url.includes('/dist/')) return compileProfile(profile, { caps });
   const dir = join(packageRoot(), 'dist', 'cache');
-  // the program depends on the profile, the capabilities and the kernel (includes.minKernel)
-  const key = JSON.stringify(profile, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  const file = join(dir, `seccomp-${fnv1a(key)}-${fnv1a(caps.join(',') + '|' + release())}.bpf`);
+  const key = profileKey ?? fnv1a(JSON.stringify(profile, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  const file = join(dir, `seccomp-${key}-${fnv1a(caps.join(',') + '|' + release())}.bpf`);
   try {
     return new Uint8Array(readFileSync(file));
   } catch {
@@ -42,5 +44,5 @@ function cached(profile: SeccompProfile, caps: string[]): Uint8Array {
 export function compileSeccomp(choice: 'default' | 'unconfined' | { file: string }, caps: string[]): { program?: Uint8Array; name?: string } {
   if (choice === 'unconfined') return {};
   const profile = choice === 'default' ? DEFAULT_PROFILE : loadProfileFile(choice.file);
-  return { program: cached(profile, caps), name: choice === 'default' ? '(default profile)' : choice.file };
+  return { program: cached(profile, caps, choice === 'default' ? 'default' : undefined), name: choice === 'default' ? '(default profile)' : choice.file };
 }

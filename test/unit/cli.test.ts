@@ -1,10 +1,11 @@
 // CLI parsing, without running anything: commander wiring of `run` and the --X=json rewriting.
 import { describe, expect, it } from 'vitest';
 import { buildProgram, preprocessArgv, reportError } from '../../src/cli/program';
+import { VERBS } from '../../src/cli/verbs';
 import { MinidockError } from '../../src/errors';
 
 function parseRun(argv: string[]) {
-  const program = buildProgram();
+  const program = buildProgram(VERBS);
   let got: { rootfs: string; cmd: string[]; flags: Record<string, unknown> } | undefined;
   program.commands.find((c) => c.name() === 'run')!.action((rootfs: string, cmd: string[], flags: Record<string, unknown>) => {
     got = { rootfs, cmd, flags };
@@ -28,7 +29,7 @@ describe('minidock run flags', () => {
   });
 
   it('keeps option values that look like --trace=json', () => {
-    const program = buildProgram();
+    const program = buildProgram(VERBS);
     expect(preprocessArgv(['run', '-e', '--trace=json', '--stats=json', 'r', 'c'], program)).toEqual(['run', '-e', '--trace=json', '--stats-format=json', 'r', 'c']);
   });
 

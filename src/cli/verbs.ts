@@ -1,0 +1,50 @@
+// Every verb of minidock, by the name it is invoked with; each lives in src/cli/<name>.ts.
+// Add a new verb here: scripts/bundle.mjs reads the imports below to make one bundle per verb.
+import type { Verbs } from './program.js';
+import { register as runVerb } from './run.js';
+import { register as psVerb } from './ps.js';
+import { register as stopVerb } from './stop.js';
+import { register as killVerb } from './kill.js';
+import { register as rmVerb } from './rm.js';
+import { register as logsVerb } from './logs.js';
+import { register as execVerb } from './exec.js';
+import { register as inspectVerb } from './inspect.js';
+import { register as statsVerb } from './stats.js';
+import { register as waitVerb } from './wait.js';
+import { register as pruneVerb } from './prune.js';
+import { register as gcVerb } from './gc.js';
+import { register as benchVerb } from './bench.js';
+import { register as doctorVerb } from './doctor.js';
+import { register as importVerb } from './import.js';
+import { register as imagesVerb } from './images.js';
+import { register as rmiVerb } from './rmi.js';
+import { register as exportVerb } from './export.js';
+import { register as cgroupVerb } from './cgroup.js';
+import { register as lessonVerb } from './lesson.js';
+import { register as seccompVerb } from './seccomp.js';
+
+/** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
+export const VERBS: Verbs = {
+  run: runVerb,
+  ps: psVerb,
+  stop: stopVerb,
+  kill: killVerb,
+  rm: rmVerb,
+  logs: logsVerb,
+  exec: execVerb,
+  inspect: inspectVerb,
+  stats: statsVerb,
+  wait: waitVerb,
+  prune: pruneVerb,
+  gc: gcVerb,
+  bench: benchVerb,
+  doctor: doctorVerb,
+  import: importVerb,
+  images: imagesVerb,
+  rmi: rmiVerb,
+  export: exportVerb,
+  cgroup: cgroupVerb,
+  lesson: lessonVerb,
+  seccomp: seccompVerb,
+};
+
