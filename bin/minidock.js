@@ -45,9 +45,13 @@ try {
 globalThis.__mdImport = (specifier) => import(specifier);
 const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
-  // written at exit, so that the functions this run compiled are in it too; atomically, and only
-  // where we may write (root's install); a failure just means the next start compiles again
+  // Written at exit, so that the functions this run compiled are in it too, and only after a run
+  // that did the verb's work (runMain sets __mdRanVerb): a cache made by `run --help` or by a failed
+  // launch would lack the launch's functions, and every later launch would compile them again.
+  // Atomically, and only where we may write (root's install); a failure just means the next start
+  // compiles again.
   process.once('exit', () => {
+    if (!globalThis.__mdRanVerb) return;
     try {
       const tmp = `${cacheFile}.${process.pid}`;
       fs.writeFileSync(tmp, script.createCachedData());

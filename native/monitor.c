@@ -14,9 +14,14 @@
  *   CLI -> monitor   u32 length, plan bytes
  *   monitor -> CLI   i32 pid of the container (or -errno)      the child now waits at its SYNC step
  *   CLI -> monitor   'G'   after writing the pid into the cgroup (EOF: give up)
- *   monitor -> CLI   u32 n, n x struct md_report                after EOF on the report pipe (= exec)
+ *   monitor -> CLI   u32 n, n x struct md_report                after EOF on the report pipe (= exec);
+ *                          on success, state.json says "running" before this is sent
  *   CLI -> monitor   'A'   the CLI will print the ID (EOF: kill the container, leave it to gc)
- *   monitor -> CLI   'R'   state.json says "running"
+ *
+ * With --no-sync (cgroup v1, where the child joins its cgroups itself, see launch.ts) the plan has
+ * no SYNC step and nobody sends 'G': the monitor clones with CLONE_VFORK, as the foreground launch
+ * does, and sends the pid and the records at once. The CLI does not wait after its 'A' either:
+ * every round trip here is paid by every `minidock run -d`.
  *
  * Then it copies the container's stdout/stderr into DIR/container.log as json-file lines
  * ({"log":"…\n","stream":"stdout","time":"RFC3339"}), forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/
@@ -24,7 +29,7 @@
  * reader never sees half a file), removes the cgroup, with --rm the whole container directory, and
  * exits.
  *
- * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--oom FILE] [--cgroup DIR]...
+ * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
  */
 #define _GNU_SOURCE
 #include "child.h"
@@ -32,8 +37,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +54,8 @@
 int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags);
 int md_last_fd(int which);
 int md_recv_fd(int sock);
+/* from rmtree.c */
+int md_rmtree(const char *dir);
 
 #define CTL 3
 #define MAX_CGROUPS 16
@@ -57,7 +64,7 @@ int md_recv_fd(int sock);
 static const char *dir;
 static const char *oom_file;
 static const char *cgroups[MAX_CGROUPS];
-static int ncgroups, auto_remove;
+static int ncgroups, auto_remove, no_sync;
 static char boot_id[40];
 
 /* ---- small helpers ---- */
@@ -245,17 +252,7 @@ static void remove_cgroups(void) {
   }
 }
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  if (type == FTW_DP) rmdir(path);
-  else unlink(path);
-  return 0;
-}
-
-/* --rm: the container directory (upper layer, log, state). The overlay itself was mounted in the
- * container's mount namespace and went away with its last process: no umount needed here. */
-static void remove_dir(void) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
+static void remove_dir(void) { md_rmtree(dir); }
 
 /* The kernel's own word on who was OOM-killed: every OOM kill logs "Killed process PID (comm)" to
  * /dev/kmsg, with the host PID, and unlike the detailed oom-kill report this line is not rate-limited.
@@ -302,7 +299,7 @@ static int reap(int pid) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s DIR CLONE_FLAGS [--rm] [--oom FILE] [--cgroup DIR]...\n"
+    fprintf(stderr, "usage: %s DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...\n"
                     "(started by `minidock run -d`, not by hand)\n", argv[0]);
     return 2;
   }
@@ -310,6 +307,7 @@ int main(int argc, char **argv) {
   long long clone_flags = strtoll(argv[2], NULL, 0);
   for (int i = 3; i < argc; i++) {
     if (!strcmp(argv[i], "--rm")) auto_remove = 1;
+    else if (!strcmp(argv[i], "--no-sync")) no_sync = 1;
     else if (!strcmp(argv[i], "--oom") && i + 1 < argc) oom_file = argv[++i];
     else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS) cgroups[ncgroups++] = argv[++i];
   }
@@ -350,7 +348,8 @@ int main(int argc, char **argv) {
   /* 3. clone: the child starts on the plan at once and waits at its SYNC step */
   /* the kernel log's clock is close to CLOCK_MONOTONIC; one second of margin */
   unsigned long long started_us = monotonic_us() > 1000000ull ? monotonic_us() - 1000000ull : 0;
-  int pid = md_spawn(plan, len, clone_flags);
+  /* without a SYNC step the child needs nothing from us before exec: vfork-style, as posix_spawn */
+  int pid = md_spawn(plan, len, clone_flags | (no_sync ? CLONE_VM | CLONE_VFORK : 0));
   int report_fd = md_last_fd(0), sync_fd = md_last_fd(1), cons = md_last_fd(3);
   free(plan);
   /* only the container may hold the write ends, or we would never see EOF */
@@ -369,7 +368,9 @@ int main(int argc, char **argv) {
 
   /* 4. the CLI joined the container to its cgroup: release it (EOF instead of 'G': abandon) */
   char c = 0;
-  if (read_full(CTL, &c, 1) < 0 || c != 'G') {
+  if (no_sync) {
+    close(sync_fd);
+  } else if (read_full(CTL, &c, 1) < 0 || c != 'G') {
     /* The CLI died or gave up. Closing our end of the sync pipe is not enough: the child got a
      * copy of every fd at clone time, the pipe's write end included, so it would never see EOF. */
     close(sync_fd);
@@ -377,9 +378,10 @@ int main(int argc, char **argv) {
     reap(pid);
     remove_cgroups();
     return 1;
+  } else {
+    write_full(sync_fd, "G", 1);
+    close(sync_fd);
   }
-  write_full(sync_fd, "G", 1);
-  close(sync_fd);
 
   /* 5. the report pipe: one record per step, EOF once execve() succeeded (it is close-on-exec) */
   size_t cap = 4096, n = 0;
@@ -398,21 +400,25 @@ int main(int argc, char **argv) {
   memset(&last, 0, sizeof last);
   if (nrec) memcpy(&last, recs + (nrec - 1) * sizeof last, sizeof last);
   int failed = nrec == 0 || last.err > 0;
-  if (failed) reap(pid); /* the CLI reports the failed step and removes the container */
+  if (failed) {
+    reap(pid); /* the CLI reports the failed step and removes the container */
+  } else {
+    /* "running" before the CLI hears of it: `minidock ps` right after `run -d` lists it */
+    rfc3339(o.started, sizeof o.started);
+    write_state(&o);
+  }
   write_full(CTL, &nrec, 4);
   write_full(CTL, recs, nrec * sizeof(struct md_report));
   free(recs);
   if (failed) return 0;
   if (read_full(CTL, &c, 1) < 0 || c != 'A') {
-    /* the CLI died before it could tell anyone the ID: nobody knows this container exists */
+    /* The CLI died before it could tell anyone the ID: nobody knows this container exists. gc
+     * removes the rest (state.json names a monitor that is gone). */
     kill(pid, SIGKILL);
     reap(pid);
     remove_cgroups();
     return 1;
   }
-  rfc3339(o.started, sizeof o.started);
-  write_state(&o);
-  write_full(CTL, "R", 1);
   close(CTL);
 
   /* 6. copy output until the container is gone */

@@ -64,15 +64,25 @@ export function buildProgram(verbs: Verbs, only?: string): Command {
   return program;
 }
 
+/** The command did its work: bin/minidock.js may save this run's compiled code as the bundle's code
+ * cache (not after `run --help` or a failed launch, whose cache would lack the launch's functions). */
+function ranVerb(): void {
+  (globalThis as { __mdRanVerb?: boolean }).__mdRanVerb = true;
+}
+
 /** Parse and run; returns the exit code. */
 export async function runCli(argv: string[], verbs: Verbs): Promise<number> {
   const verb = argv[0] !== undefined && Object.hasOwn(verbs, argv[0]) ? argv[0] : undefined;
   const program = buildProgram(verbs, verb);
   try {
     await program.parseAsync(preprocessArgv(argv, program), { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+    if (code === 0) ranVerb();
+    return code;
   } catch (e) {
-    return reportError(e);
+    const code = reportError(e);
+    if (code === 0 && !verb) ranVerb(); // `minidock --help`, `minidock --version`: the work of the main bundle
+    return code;
   }
 }
 

@@ -5,7 +5,7 @@
 //   TS   write the child's pid into the cgroup, then release it (the child waits at SYNC)
 //   C    child: ... unshare(CGROUP), caps, seccomp, execve; EOF on the report pipe == exec happened
 //   TS   relay the pty (-t), forward signals, wait for the exit status, report OOM, clean up
-import { closeSync, existsSync, mkdirSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readSync, statfsSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
@@ -15,7 +15,7 @@ import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js'
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir } from './state.js';
-import { createContainer, procStart, writeState, type ContainerState, type Entry } from './store.js';
+import { createContainer, procStart, removeDir, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 import { oomTruth } from './report.js';
 
@@ -209,7 +209,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     const { dirs, populate } = layerDirs(opts.root, dir);
     await createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
     cleanups.push(() => {
-      if (opts.autoRemove || !started) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+      if (opts.autoRemove || !started) removeDir(dir);
     });
     state = { ...state, launcherPid: process.pid, launcherStart: procStart('self') };
     tl.mark('directories');
@@ -375,14 +375,17 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     tl.mark('cgroup create + limits');
     killPoint('cgroup');
 
+    // On v1 the child joins its own cgroups: then nothing happens between clone and exec that
+    // needs us, and the plan has no SYNC step (`--no-sync`, see monitor.c): one round trip less.
     const selfJoin = selfJoinFiles(cgroup);
-    const steps = buildPlan(spec, dirs, selfJoin);
+    const noSync = selfJoin.length > 0;
+    const steps = buildPlan(spec, dirs, selfJoin, { noSync });
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
 
     // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
     const oomFile = cgroup.paths.map((p) => posix.join(p, cgroup!.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
-    const argv = [monitorPath(), dir, String(cloneFlags()), ...(opts.autoRemove ? ['--rm'] : []), ...(oomFile ? ['--oom', oomFile] : []),
+    const argv = [monitorPath(), dir, String(cloneFlags()), ...(opts.autoRemove ? ['--rm'] : []), ...(noSync ? ['--no-sync'] : []), ...(oomFile ? ['--oom', oomFile] : []),
       ...cgroup.paths.flatMap((p) => ['--cgroup', p])];
     const mpid = mdStartMonitor(argv);
     if (mpid < 0) throw new MinidockError(`posix_spawn(${monitorPath()}): ${errnoName(-mpid)} — run \`npm run build\` (make -C native builds the monitor)`);
@@ -400,12 +403,12 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     killPoint('clone');
 
     // Join the cgroup before exec (v2; on v1 the child joined itself), then release the child.
-    if (!selfJoin.length) {
+    if (!noSync) {
       cgroup.join(pid);
       tl.mark('cgroup join');
     }
     killPoint('join');
-    writeSync(ctl, 'G');
+    if (!noSync) writeSync(ctl, 'G');
 
     const n = readFull(ctl, 4, 'the step records').readUInt32LE(0);
     const records = parseRecords(n ? readFull(ctl, n * 24, 'the step records') : Buffer.alloc(0));
@@ -415,8 +418,9 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     if (!last || last.err > 0) throw stepError(last ? steps[last.step] : undefined, last?.err ?? 0, spec);
     killPoint('exec');
 
-    writeSync(ctl, 'A'); // we will print the ID: from now on the container is the user's
-    readFull(ctl, 1, 'its "running" state');
+    // We will print the ID: from now on the container is the user's. The monitor wrote "running"
+    // into state.json before it sent the records.
+    writeSync(ctl, 'A');
     ok = true;
     tl.mark('monitor took over');
     return entry;
@@ -424,7 +428,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     if (ctl >= 0) closeSync(ctl); // before 'A', EOF tells the monitor to kill the container and go
     if (!ok) {
       cgroup?.destroy();
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+      removeDir(dir);
     }
   }
 }

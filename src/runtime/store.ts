@@ -20,6 +20,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
+import { mdRmtree } from '../sys/native.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
 import { DEFAULT_ROOT } from './state.js';
@@ -291,6 +292,16 @@ function mountsUnder(dir: string): string[] {
   }
 }
 
+/** Remove a container's directory (upper layer, log, state): in C, which takes a fraction of what
+ * fs.rmSync's recursive walk takes; where that fails (a mount still going away: EBUSY), Node's walk
+ * with retries, which throws if the directory cannot be removed. */
+export function removeDir(dir: string): void {
+  try {
+    if (mdRmtree(dir) === 0) return;
+  } catch { /* no native library: Node's walk below */ }
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+}
+
 /**
  * Remove everything a container left on the host: its processes (by cgroup), cgroups, mounts, and
  * directory. Safe to call twice, and on a half-made container. Returns what it removed.
@@ -309,7 +320,7 @@ export async function removeEverything(e: Entry): Promise<string[]> {
     removed.push(`${mounts.length} mount(s)`);
   }
   if (existsSync(e.dir)) {
-    rmSync(e.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    removeDir(e.dir);
     removed.push('directory');
   }
   return removed;
@@ -340,7 +351,7 @@ export function gcEntries(root: string, entries: Entry[]): GcReport[] {
         killAndRemove(cg, realOps, false, 2000);
         removed.push(`${cg.length} cgroup director${cg.length === 1 ? 'y' : 'ies'}`);
       }
-      rmSync(e.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+      removeDir(e.dir);
       removed.push('directory');
     } catch (err) {
       removed.push(`failed: ${(err as Error).message}`);

@@ -77,7 +77,7 @@ export class Timeline {
         entry.errno = errnoName(Math.abs(r.err));
         entry.ignored = r.err < 0;
       }
-      if (prev) Object.assign(prev, entry);
+      if (prev) this.steps[this.steps.indexOf(prev)] = { ...prev, ...entry };
       else this.steps.push(entry);
     }
   }

@@ -116,6 +116,11 @@ export function mdStartMonitor(argv: string[]): number {
   return call('md_start_monitor', [['u8[]', buf], ['i32', buf.length]]);
 }
 
+/** rm -rf dir, without following symlinks or crossing mounts (native/rmtree.c): 0 or -errno. */
+export function mdRmtree(dir: string): number {
+  return call('md_rmtree', [['u8[]', cstr(dir)]]);
+}
+
 /** flock(fd, op): 0 or -errno (LOCK_EX = 2, LOCK_UN = 8). */
 export function mdFlock(fd: number, op: number): number {
   return call('md_flock', [['i32', fd], ['i32', op]]);

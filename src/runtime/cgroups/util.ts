@@ -54,24 +54,30 @@ export function defaultHint(code: string, file: string): string {
   }
 }
 
-/** Write value to an existing cgroup file (no O_CREAT); throws a one-line MinidockError. */
-export function writeFileStrict(file: string, value: string, hint?: (code: string) => string | undefined): void {
+/**
+ * Write value to an existing cgroup file (no O_CREAT); throws a one-line MinidockError.
+ * Several values are several write()s on one open file: the kernel takes each write() as one
+ * command (one rule of devices.allow, say), as `echo` would give it, at the cost of one open.
+ */
+export function writeFileStrict(file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void {
+  const values = typeof value === 'string' ? [value] : value;
   let fd: number | undefined;
+  let current = values[0] ?? '';
   try {
     fd = openSync(file, constants.O_WRONLY | constants.O_TRUNC); // libuv adds O_CLOEXEC itself
-    writeSync(fd, value);
+    for (const v of values) writeSync(fd, (current = v));
   } catch (e) {
     const code = errName(e);
-    fail(`cannot write "${value}" to ${file} (${code}): ${hint?.(code) ?? defaultHint(code, file)}`);
+    fail(`cannot write "${current}" to ${file} (${code}): ${hint?.(code) ?? defaultHint(code, file)}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
 
-/** writeFileStrict + record the write. */
-export function writeRecorded(writes: CgroupWrite[], file: string, value: string, hint?: (code: string) => string | undefined): void {
+/** writeFileStrict + record the write(s). */
+export function writeRecorded(writes: CgroupWrite[], file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void {
   writeFileStrict(file, value, hint);
-  writes.push({ file, value });
+  for (const v of typeof value === 'string' ? [value] : value) writes.push({ file, value: v });
 }
 
 /** Read a file; undefined when it does not exist (or cannot be read). */

@@ -206,7 +206,7 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
 }
 
 function writeLimits(c: Used, dir: string, l: Limits, writes: CgroupWrite[]): void {
-  const w = (file: string, value: string, hint?: (code: string) => string | undefined): void =>
+  const w = (file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void =>
     writeRecorded(writes, join(dir, file), value, hint);
   switch (c) {
     case 'memory': {
@@ -248,7 +248,7 @@ function writeLimits(c: Used, dir: string, l: Limits, writes: CgroupWrite[]): vo
       // A new devices cgroup starts as a copy of its parent's list (on the host: "a *:* rwm").
       // "a" into devices.deny empties it and makes deny the default; then allow what /dev holds.
       w('devices.deny', 'a');
-      for (const rule of V1_DEVICE_RULES) w('devices.allow', rule);
+      w('devices.allow', V1_DEVICE_RULES); // one rule per write()
       break;
   }
 }
