@@ -13,11 +13,13 @@ const require = createRequire(import.meta.url);
 /** The package root: the nearest directory above this module holding native/Makefile (this file is
  * src/sys/native.ts under vitest, and part of a bundle in dist/ when installed). */
 export function packageRoot(): string {
+  if (root !== undefined) return root;
   // (new URL(...).pathname rather than node:url's fileURLToPath: one builtin module less to load)
   let dir = dirname(decodeURIComponent(new URL(import.meta.url).pathname));
   while (!existsSync(join(dir, 'native', 'Makefile')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
+  return (root = dir);
 }
+let root: string | undefined;
 
 export const LIB_PATH = join(packageRoot(), 'native', 'build', 'libminidock.so');
 
@@ -32,11 +34,19 @@ let ffi: Ffi | undefined;
 
 function binding(): Ffi {
   if (ffi) return ffi;
-  const arch = process.arch === 'arm64' ? 'arm64' : process.arch;
+  const pkg = `@yuuang/ffi-rs-linux-${process.arch}-gnu`;
   try {
-    ffi = require(`@yuuang/ffi-rs-linux-${arch}-gnu`) as Ffi;
+    // process.dlopen of the file where `npm install` puts it: require() would first search
+    // node_modules directories and read package.json files (~1.3 ms of every launch)
+    const m = { exports: {} };
+    process.dlopen(m, join(packageRoot(), 'node_modules', pkg, `ffi-rs.linux-${process.arch}-gnu.node`));
+    ffi = m.exports as Ffi;
   } catch {
-    ffi = require('ffi-rs') as Ffi;
+    try {
+      ffi = require(pkg) as Ffi;
+    } catch {
+      ffi = require('ffi-rs') as Ffi;
+    }
   }
   if (!existsSync(LIB_PATH)) {
     throw new MinidockError(`native library ${LIB_PATH} is missing: run \`npm run build\` (it compiles native/ with cc)`);

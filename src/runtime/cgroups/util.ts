@@ -176,6 +176,18 @@ export function isAlive(pid: number): boolean {
  * rmdir is retried on EBUSY (processes still exiting) for up to timeoutMs; ENOENT is success.
  */
 export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: boolean, timeoutMs = 1000): void {
+  // The usual case first: the container's processes are gone and it made no cgroups of its own.
+  // rmdir removes only a cgroup with no tasks and no children (EBUSY otherwise), so trying it
+  // first skips nothing; only what is left goes through the walk, the kills and the retries below.
+  dirs = dirs.filter((d) => {
+    try {
+      ops.rmdir(d);
+      return false;
+    } catch (e) {
+      return errName(e) !== 'ENOENT';
+    }
+  });
+  if (dirs.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   const all: string[] = [];
   for (const d of dirs) all.push(...subtreeDeepestFirst(d), d);
