@@ -33,7 +33,9 @@ export class Timeline {
   /** CLOCK_MONOTONIC (ns) of this process's start */
   readonly origin: bigint;
   readonly marks: TraceMark[] = [];
-  readonly steps: TraceStep[] = [];
+  private readonly stepList: TraceStep[] = [];
+  /** the child's reports, turned into steps only when asked for (without --trace, never) */
+  private readonly pending: Array<[Step[], ChildRecord[]]> = [];
   /** every limit/setup file minidock wrote into the container's cgroup, in order (see cgroupWrites) */
   cgroup?: { mode: string; writes: Array<{ file: string; value: string }> };
   private last: number;
@@ -62,24 +64,30 @@ export class Timeline {
   }
 
   child(steps: Step[], records: ChildRecord[]): void {
-    for (const r of records) {
-      const s = steps[r.step];
-      if (!s) continue;
-      // the exec step reports twice: "starting" (t0 == t1) and, on failure, the error
-      const prev = this.steps.find((x) => x.index === r.step);
-      const entry: TraceStep = {
-        index: r.step, phase: s.phase, why: s.why,
-        // printed only with --trace: formatting 70 steps at every launch would cost ~0.5 ms
-        get call() { return describeStep(s); },
-        at: this.ms(r.t0), took: Number(r.t1 - r.t0) / 1e6,
-      };
-      if (r.err) {
-        entry.errno = errnoName(Math.abs(r.err));
-        entry.ignored = r.err < 0;
+    this.pending.push([steps, records]);
+  }
+
+  /** Every step the child reported, in order, with what it cost. */
+  get steps(): TraceStep[] {
+    for (const [steps, records] of this.pending.splice(0)) {
+      for (const r of records) {
+        const s = steps[r.step];
+        if (!s) continue;
+        const entry: TraceStep = {
+          index: r.step, phase: s.phase, call: describeStep(s), why: s.why,
+          at: this.ms(r.t0), took: Number(r.t1 - r.t0) / 1e6,
+        };
+        if (r.err) {
+          entry.errno = errnoName(Math.abs(r.err));
+          entry.ignored = r.err < 0;
+        }
+        // the exec step reports twice: "starting" (t0 == t1) and, on failure, the error
+        const prev = this.stepList.findIndex((x) => x.index === r.step);
+        if (prev >= 0) this.stepList[prev] = { ...this.stepList[prev], ...entry };
+        else this.stepList.push(entry);
       }
-      if (prev) this.steps[this.steps.indexOf(prev)] = { ...prev, ...entry };
-      else this.steps.push(entry);
     }
+    return this.stepList;
   }
 
   /** Record the cgroup's writes (cgroup.writes) for the "cgroup writes" section: the files are the lesson. */

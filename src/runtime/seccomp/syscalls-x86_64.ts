@@ -398,10 +398,9 @@ export const SYSCALLS_X86_64: Readonly<Record<string, number>> = Object.freeze({
   listns: 470,
 });
 
-/** Reverse table, number -> name (for the disassembler and error messages). */
-export const SYSCALL_NAMES_X86_64: ReadonlyMap<number, string> = new Map(
-  Object.entries(SYSCALLS_X86_64).map(([name, nr]) => [nr, name] as const),
-);
+/** Reverse table, number -> name (for the disassembler and error messages): made on first use, not
+ * at every launch, which never needs it. */
+let names: ReadonlyMap<number, string> | undefined;
 
 /** The x86_64 number of a syscall, or undefined when x86_64 has no syscall of that name. */
 export function syscallNumber(name: string): number | undefined {
@@ -410,7 +409,8 @@ export function syscallNumber(name: string): number | undefined {
 
 /** The x86_64 name of a syscall number, or undefined. */
 export function syscallName(nr: number): string | undefined {
-  return SYSCALL_NAMES_X86_64.get(nr);
+  names ??= new Map(Object.entries(SYSCALLS_X86_64).map(([name, nr]) => [nr, name] as const));
+  return names.get(nr);
 }
 
 /**
