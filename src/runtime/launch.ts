@@ -14,7 +14,7 @@ import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan
 import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
-import { containerDir } from './state.js';
+import { containerDir, sub } from './state.js';
 import { createContainer, procStart, removeDir, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 import { oomTruth } from './report.js';
@@ -44,16 +44,16 @@ function layerDirs(root: string, dir: string): { dirs: LayerDirs; populate: (at:
   // If the state root itself is on overlayfs (minidock running inside a container), upper/work
   // cannot live there: they go on a tmpfs mounted by the child.
   const onOverlay = statfsSync(root).type === OVERLAYFS_SUPER_MAGIC;
-  const layer = onOverlay ? posix.join(dir, 'layer') : dir;
-  const dirs: LayerDirs = { merged: posix.join(dir, 'merged'), upper: posix.join(layer, 'upper'), work: posix.join(layer, 'work') };
+  const layer = onOverlay ? sub(dir, 'layer') : dir;
+  const dirs: LayerDirs = { merged: sub(dir, 'merged'), upper: sub(layer, 'upper'), work: sub(layer, 'work') };
   if (onOverlay) dirs.tmpfsFor = layer;
   const populate = (at: string): void => {
-    mkdirSync(posix.join(at, 'merged'));
+    mkdirSync(sub(at, 'merged'));
     if (onOverlay) {
-      mkdirSync(posix.join(at, 'layer'));
+      mkdirSync(sub(at, 'layer'));
     } else {
-      mkdirSync(posix.join(at, 'upper'));
-      mkdirSync(posix.join(at, 'work'), { mode: 0o700 });
+      mkdirSync(sub(at, 'upper'));
+      mkdirSync(sub(at, 'work'), { mode: 0o700 });
     }
   };
   return { dirs, populate };
@@ -106,7 +106,7 @@ function containerCgroup(spec: ContainerSpec): Cgroup {
 /** cgroup v1: the `tasks` files the child writes "0" into to join by itself (see build-plan.ts);
  * empty on v2, where minidock writes the pid into cgroup.procs. */
 function selfJoinFiles(cgroup: Cgroup): string[] {
-  return cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+  return cgroup.mode === 'v1' ? cgroup.paths.map((p) => sub(p, 'tasks')) : [];
 }
 
 /** Read a pipe to EOF, blocking: for the report pipe once the child is past its last wait. */
@@ -384,7 +384,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     tl.mark('plan built + encoded');
 
     // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
-    const oomFile = cgroup.paths.map((p) => posix.join(p, cgroup!.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
+    const oomFile = cgroup.paths.map((p) => sub(p, cgroup!.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
     const argv = [monitorPath(), dir, String(cloneFlags()), ...(opts.autoRemove ? ['--rm'] : []), ...(noSync ? ['--no-sync'] : []), ...(oomFile ? ['--oom', oomFile] : []),
       ...cgroup.paths.flatMap((p) => ['--cgroup', p])];
     const mpid = mdStartMonitor(argv);

@@ -23,7 +23,7 @@ import { MinidockError, fail } from '../errors.js';
 import { mdRmtree } from '../sys/native.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
-import { DEFAULT_ROOT } from './state.js';
+import { DEFAULT_ROOT, sub } from './state.js';
 
 export type Status = 'created' | 'running' | 'exited';
 
@@ -71,7 +71,7 @@ export interface Entry {
 }
 
 export function containersDir(root: string): string {
-  return posix.join(root, 'containers');
+  return sub(root, 'containers');
 }
 
 export function runDir(root: string): string {
@@ -96,15 +96,15 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 }
 
 export function writeState(dir: string, state: ContainerState): void {
-  writeJsonAtomic(posix.join(dir, 'state.json'), state);
+  writeJsonAtomic(sub(dir, 'state.json'), state);
 }
 
 export function readState(dir: string): ContainerState | undefined {
-  return readJson<ContainerState>(posix.join(dir, 'state.json'));
+  return readJson<ContainerState>(sub(dir, 'state.json'));
 }
 
 export function readConfig(dir: string): ContainerConfig | undefined {
-  return readJson<ContainerConfig>(posix.join(dir, 'config.json'));
+  return readJson<ContainerConfig>(sub(dir, 'config.json'));
 }
 
 // ---- processes ----
@@ -147,7 +147,7 @@ export function listEntries(root: string): Entry[] {
   const out: Entry[] = [];
   for (const id of names) {
     if (!/^[0-9a-f]{64}$/.test(id)) continue; // staging directories start with "."
-    const dir = posix.join(containersDir(root), id);
+    const dir = sub(containersDir(root), id);
     out.push({ id, dir, config: readConfig(dir), state: readState(dir) });
   }
   return out;
@@ -244,27 +244,28 @@ export interface CreateOptions {
 export async function createContainer(root: string, spec: ContainerSpec, o: CreateOptions): Promise<Entry> {
   const base = containersDir(root);
   mkdirSync(base, { recursive: true, mode: 0o711 });
-  const dir = posix.join(base, spec.id);
+  const dir = sub(base, spec.id);
   const me = procStart('self');
-  const staging = posix.join(base, `.new-${process.pid}-${me}-${spec.id}`);
+  const staging = sub(base, `.new-${process.pid}-${me}-${spec.id}`);
   const config: ContainerConfig = {
     id: spec.id, name: spec.name, created: new Date().toISOString(), detached: o.detached, autoRemove: o.autoRemove,
-    logPath: o.detached ? posix.join(dir, 'container.log') : undefined, spec: storedSpec(spec),
+    logPath: o.detached ? sub(dir, 'container.log') : undefined, spec: storedSpec(spec),
   };
   const state: ContainerState = { status: 'created', launcherPid: process.pid, launcherStart: me, bootId: bootId(), autoRemove: o.autoRemove };
   mkdirSync(staging, { mode: 0o700 });
   try {
     // (plain writes: nobody can see the staging directory; the rename below publishes all at once)
-    writeFileSync(posix.join(staging, 'config.json'), JSON.stringify(config) + '\n', { mode: 0o644 });
-    writeFileSync(posix.join(staging, 'state.json'), JSON.stringify(state) + '\n', { mode: 0o644 });
+    writeFileSync(sub(staging, 'config.json'), JSON.stringify(config) + '\n', { mode: 0o644 });
+    writeFileSync(sub(staging, 'state.json'), JSON.stringify(state) + '\n', { mode: 0o644 });
     o.populate?.(staging);
     const publish = (): void => renameSync(staging, dir);
     if (spec.name) {
       checkName(spec.name);
       const name = spec.name;
       await withLock(root, () => {
-        gcEntries(root, listEntries(root)); // a dead container's name is free again
-        const other = listEntries(root).find((e) => e.config?.name === name);
+        const entries = listEntries(root);
+        const dead = new Set(gcEntries(root, entries).map((r) => r.id)); // a dead container's name is free again
+        const other = entries.find((e) => !dead.has(e.id) && e.config?.name === name);
         if (other) {
           fail(`the container name "${name}" is already in use by container ${shortId(other.id)}: remove it (minidock rm ${name}) or choose another --name`);
         }
