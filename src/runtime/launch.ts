@@ -28,6 +28,9 @@ export interface LaunchOptions {
   onStarted?: (pid: number) => void;
   /** --rm: remove the container when it exits (otherwise it stays, "exited", as in Docker) */
   autoRemove?: boolean;
+  /** --stats: read all of the cgroup's statistics at the exit (otherwise only the OOM count, and
+   * the rest only after an OOM kill, for its message) */
+  stats?: boolean;
 }
 
 /**
@@ -299,7 +302,8 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     tl.mark('container ran');
 
     const { code, signal } = exitCodeOf(exit);
-    const stats = cgroup.stats();
+    const oomKills = cgroup.oomKills();
+    const stats = opts.stats || oomKills ? cgroup.stats() : { oomKills };
     const outcome: LaunchOutcome = { exitCode: code, signal, oomKilled: false, stats, cgroup, steps, records, pid };
     // The OOM truth: whom the kernel killed (its log, report.ts), not a guess from the exit signal.
     const oom = oomTruth(outcome, spec);

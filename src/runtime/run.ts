@@ -82,7 +82,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
   let outcome: LaunchOutcome | undefined;
   let error: unknown;
   try {
-    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm });
+    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm, stats: !!statsFormat });
   } catch (e) {
     error = e;
   }

@@ -39,6 +39,8 @@ export interface Cgroup {
   /** the v2 directory (open it O_DIRECTORY for clone3(CLONE_INTO_CGROUP)); undefined on v1 */
   readonly v2Dir?: string;
   stats(): CgroupStats;
+  /** only the number of OOM kills (one file; what every launch reads at the exit), undefined if unknown */
+  oomKills(): number | undefined;
   /**
    * Kill remaining processes (cgroup.kill on v2 if present, else SIGKILL each pid from cgroup.procs),
    * then rmdir every directory, retrying EBUSY for up to ~1 s; never throws for ENOENT; idempotent.

@@ -120,6 +120,11 @@ class V1Cgroup implements Cgroup {
     }
   }
 
+  oomKills(): number | undefined {
+    const mem = this.dirOf('memory');
+    return mem ? readKeyed(join(mem, 'memory.oom_control'))?.get('oom_kill') : undefined;
+  }
+
   stats(): CgroupStats {
     const s: CgroupStats = {};
     const mem = this.dirOf('memory');

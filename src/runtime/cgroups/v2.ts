@@ -122,6 +122,10 @@ class V2Cgroup implements Cgroup {
           : undefined);
   }
 
+  oomKills(): number | undefined {
+    return readKeyed(join(this.v2Dir, 'memory.events'))?.get('oom_kill');
+  }
+
   stats(): CgroupStats {
     const d = this.v2Dir;
     const s: CgroupStats = {};
