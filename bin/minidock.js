@@ -43,7 +43,8 @@ try {
 // The bundle's imports of ES-module-only packages (ink) go through here: import() works in this
 // ordinary module, but not in a vm.Script loaded from a code cache on Node 20 (scripts/bundle.mjs).
 globalThis.__mdImport = (specifier) => import(specifier);
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+// (the bundle is already wrapped in the CommonJS module function: scripts/bundle.mjs)
+const script = new vm.Script(source, { filename: file, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
   // Written at exit, so that the functions this run compiled are in it too, and only after a run
   // that did the verb's work (runMain sets __mdRanVerb): a cache made by `run --help` or by a failed
