@@ -8,7 +8,7 @@ import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js'
 import { containerDir, newId, stateRoot } from './state.js';
 import { Timeline } from './trace.js';
 import { formatStats } from './report.js';
-import { compileSeccomp } from './seccomp-choice.js';
+import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
 
 interface CliFlags extends RunFlags {
@@ -49,7 +49,14 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     }
   }
   if (!image && flags.entrypoint !== undefined) fail('--entrypoint needs an image: with a rootfs directory, give the command itself');
-  const spec = specFromFlags(id, rootfs, image ? image.args : command, runFlags, (choice: SecurityChoice['seccomp'], caps) => compileSeccomp(choice, caps), image);
+  // The seccomp program is compiled for the final capability set, which specFromFlags works out;
+  // usually it is in the cache, and the compiler is loaded only when it is not (seccomp-choice.ts).
+  let toCompile: [SecurityChoice['seccomp'], string[]] | undefined;
+  const spec = specFromFlags(id, rootfs, image ? image.args : command, runFlags, (choice, caps) => cachedSeccomp(choice, caps) ?? ((toCompile = [choice, caps]), {}), image);
+  if (toCompile) {
+    const { program, name } = await compileSeccomp(...toCompile);
+    Object.assign(spec, { seccomp: program, seccompProfileName: name });
+  }
   tl.mark('spec (flags validated, seccomp compiled)');
   if (spec.privileged) {
     // One visible line: --privileged turns off every protection docs/security.md describes.
