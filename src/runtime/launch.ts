@@ -15,7 +15,7 @@ import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js'
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, sub } from './state.js';
-import { createContainer, procStart, removeDir, writeState, type ContainerState, type Entry } from './store.js';
+import { createContainer, procStart, releaseName, removeDir, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 import { oomTruth } from './report.js';
 
@@ -210,9 +210,12 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // 1. The container's directory in the state store (config.json, state.json "created") with
     //    the overlay's directories. Without --rm it stays after the exit, as in Docker.
     const { dirs, populate } = layerDirs(opts.root, dir);
-    await createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
+    createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
     cleanups.push(() => {
-      if (opts.autoRemove || !started) removeDir(dir);
+      if (opts.autoRemove || !started) {
+        removeDir(dir);
+        releaseName(opts.root, spec.name, spec.id);
+      }
     });
     state = { ...state, launcherPid: process.pid, launcherStart: procStart('self') };
     tl.mark('directories');
@@ -369,7 +372,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let ok = false;
   try {
     const { dirs, populate } = layerDirs(opts.root, dir);
-    const entry = await createContainer(opts.root, spec, { detached: true, autoRemove: !!opts.autoRemove, populate });
+    const entry = createContainer(opts.root, spec, { detached: true, autoRemove: !!opts.autoRemove, populate });
     const state: ContainerState = { ...entry.state!, status: 'created' };
     tl.mark('directories');
     killPoint('dirs');
@@ -433,6 +436,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     if (!ok) {
       cgroup?.destroy();
       removeDir(dir);
+      releaseName(opts.root, spec.name, spec.id);
     }
   }
 }

@@ -17,10 +17,10 @@
 // never half of one. There is no daemon: each minidock process reads the files it needs. Who keeps
 // a container alive is recorded as a pid plus that process's start time (/proc/PID/stat field 22),
 // which names a process for good: a recycled pid has another start time.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
-import { mdRmtree } from '../sys/native.js';
+import { mdFlock, mdRmtree } from '../sys/native.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
 import { DEFAULT_ROOT, sub } from './state.js';
@@ -193,18 +193,108 @@ export function resolve(root: string, ref: string, entries = listEntries(root)):
 // ---- the lock ----
 
 /** Run fn while holding flock(LOCK_EX) on <rundir>/lock. The kernel drops it if we die. */
-export async function withLock<T>(root: string, fn: () => T | Promise<T>): Promise<T> {
+/** Run fn holding the state root's lock (flock on <run dir>/lock): changes to the name registry. */
+export function withLock<T>(root: string, fn: () => T): T {
   const dir = runDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fd = openSync(posix.join(dir, 'lock'), 'a', 0o600);
   try {
-    const { mdFlock } = await import('../sys/native.js');
     const r = mdFlock(fd, 2 /* LOCK_EX */);
     if (r < 0) throw new MinidockError(`flock(${posix.join(dir, 'lock')}): errno ${-r}`);
-    return await fn();
+    return fn();
   } finally {
     closeSync(fd); // closing the last fd releases the lock
   }
+}
+
+// ---- names ----
+//
+// <root>/names/<name> is a symlink to the ID of the container that has the name. symlink() creates it
+// atomically and fails if it exists, so of any number of concurrent `run --name x` exactly one gets
+// the name, with neither a lock nor a look at the other containers. A name stays taken while its
+// container exists (running, or exited until `rm`, as in Docker); the link of a container that is
+// gone or dead is taken over. Every change other than that first symlink() (taking a link over,
+// releasing it, sweeping) happens under the lock, so that none of them can undo another's.
+
+function nameLink(root: string, name: string): string {
+  return sub(sub(root, 'names'), name);
+}
+
+function readlinkOpt(link: string): string | undefined {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return undefined;
+  }
+}
+
+function trySymlink(target: string, link: string): boolean {
+  try {
+    symlinkSync(target, link);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+/** The container with this ID, if its directory exists. */
+function entryOf(root: string, id: string): Entry | undefined {
+  const dir = sub(containersDir(root), id);
+  const state = readState(dir);
+  if (!state && !existsSync(dir)) return undefined;
+  return { id, dir, config: readConfig(dir), state };
+}
+
+/** Give container `id` the name, or fail if another container has it. */
+export function claimName(root: string, name: string, id: string): void {
+  checkName(name);
+  const link = nameLink(root, name);
+  mkdirSync(posix.dirname(link), { recursive: true, mode: 0o700 });
+  if (trySymlink(id, link)) return; // the usual case: a new name
+  withLock(root, () => {
+    const owner = readlinkOpt(link);
+    if (owner !== undefined && owner !== id) {
+      const e = entryOf(root, owner);
+      // a dead container's name is free again: collect it (gcEntries also releases the name)
+      if (e && !(isStale(e) && gcEntries(root, [e], true).length)) {
+        fail(`the container name "${name}" is already in use by container ${shortId(owner)}: remove it (minidock rm ${name}) or choose another --name`);
+      }
+      rmSync(link, { force: true });
+    }
+    if (owner !== id && !trySymlink(id, link)) {
+      fail(`the container name "${name}" is already in use by container ${shortId(readlinkOpt(link) ?? '?')}: remove it (minidock rm ${name}) or choose another --name`);
+    }
+  });
+}
+
+/** Container `id` is being removed: its name is free again. `locked`: the caller holds the lock. */
+export function releaseName(root: string, name: string | undefined, id: string, locked = false): void {
+  if (!name) return;
+  const link = nameLink(root, name);
+  const release = (): void => {
+    if (readlinkOpt(link) === id) rmSync(link, { force: true });
+  };
+  if (readlinkOpt(link) !== id) return;
+  if (locked) release();
+  else withLock(root, release);
+}
+
+/** Remove names whose container is gone (left by `run -d --rm`, whose C monitor does not take the lock). */
+export function sweepNames(root: string): string[] {
+  const dir = sub(root, 'names');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const gone = (n: string): boolean => {
+    const owner = readlinkOpt(sub(dir, n));
+    return owner !== undefined && !existsSync(sub(containersDir(root), owner));
+  };
+  if (!names.some(gone)) return [];
+  return withLock(root, () => names.filter(gone).map((n) => (rmSync(sub(dir, n), { force: true }), n)));
 }
 
 // ---- creating and removing ----
@@ -238,10 +328,10 @@ export interface CreateOptions {
 /**
  * Create <root>/containers/<id> with config.json and state.json ("created", owned by this process).
  * The directory is assembled under a dot-name and renamed into place, so every visible container
- * directory has its state.json: gc never has to guess. With a name, the check and the rename
- * happen under the lock, so that of ten concurrent `run --name x` exactly one wins.
+ * directory has its state.json: gc never has to guess. A name is then claimed in the name registry
+ * (claimName), so that of ten concurrent `run --name x` exactly one wins.
  */
-export async function createContainer(root: string, spec: ContainerSpec, o: CreateOptions): Promise<Entry> {
+export function createContainer(root: string, spec: ContainerSpec, o: CreateOptions): Entry {
   const base = containersDir(root);
   mkdirSync(base, { recursive: true, mode: 0o711 });
   const dir = sub(base, spec.id);
@@ -258,25 +348,21 @@ export async function createContainer(root: string, spec: ContainerSpec, o: Crea
     writeFileSync(sub(staging, 'config.json'), JSON.stringify(config) + '\n', { mode: 0o644 });
     writeFileSync(sub(staging, 'state.json'), JSON.stringify(state) + '\n', { mode: 0o644 });
     o.populate?.(staging);
-    const publish = (): void => renameSync(staging, dir);
-    if (spec.name) {
-      checkName(spec.name);
-      const name = spec.name;
-      await withLock(root, () => {
-        const entries = listEntries(root);
-        const dead = new Set(gcEntries(root, entries).map((r) => r.id)); // a dead container's name is free again
-        const other = entries.find((e) => !dead.has(e.id) && e.config?.name === name);
-        if (other) {
-          fail(`the container name "${name}" is already in use by container ${shortId(other.id)}: remove it (minidock rm ${name}) or choose another --name`);
-        }
-        publish();
-      });
-    } else {
-      publish();
-    }
+    if (spec.name) checkName(spec.name);
+    renameSync(staging, dir);
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     throw e;
+  }
+  // The name is claimed once the directory is in place: whoever finds the name taken then also
+  // finds the container that has it (see claimName).
+  if (spec.name) {
+    try {
+      claimName(root, spec.name, spec.id);
+    } catch (e) {
+      removeDir(dir);
+      throw e;
+    }
   }
   return { id: spec.id, dir, config, state };
 }
@@ -324,6 +410,7 @@ export async function removeEverything(e: Entry): Promise<string[]> {
     removeDir(e.dir);
     removed.push('directory');
   }
+  releaseName(posix.dirname(posix.dirname(e.dir)), e.config?.name, e.id); // <root>/containers/<id>
   return removed;
 }
 
@@ -335,7 +422,7 @@ export interface GcReport {
 }
 
 /** Remove stale containers among entries (and staging directories of dead processes). */
-export function gcEntries(root: string, entries: Entry[]): GcReport[] {
+export function gcEntries(root: string, entries: Entry[], locked = false): GcReport[] {
   const out: GcReport[] = [];
   for (const e of entries) {
     if (!isStale(e)) continue;
@@ -354,6 +441,7 @@ export function gcEntries(root: string, entries: Entry[]): GcReport[] {
       }
       removeDir(e.dir);
       removed.push('directory');
+      releaseName(root, e.config?.name, e.id, locked);
     } catch (err) {
       removed.push(`failed: ${(err as Error).message}`);
     }

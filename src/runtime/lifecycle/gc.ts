@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listCgroups, openCgroup } from '../cgroups/index.js';
-import { gcEntries, listEntries, shortId } from '../store.js';
+import { gcEntries, listEntries, shortId, sweepNames } from '../store.js';
 import { rootOf, type RootFlag } from './common.js';
 
 /**
@@ -43,6 +43,8 @@ export function gc(flags: RootFlag & { quiet?: boolean }): number {
   }
   const cgroups = orphanCgroups();
   for (const name of cgroups) process.stdout.write(`removed cgroup ${name}: empty, and no container of it is left\n`);
-  if (!report.length && !cgroups.length && !flags.quiet) process.stdout.write('nothing to collect\n');
+  const names = sweepNames(root);
+  for (const name of names) process.stdout.write(`released name ${name}: its container is gone\n`);
+  if (!report.length && !cgroups.length && !names.length && !flags.quiet) process.stdout.write('nothing to collect\n');
   return report.some((r) => r.removed.some((x) => x.startsWith('failed'))) ? 1 : 0;
 }
