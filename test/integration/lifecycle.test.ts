@@ -3,7 +3,7 @@
 // the host before and after (mounts, cgroups, container directories) and checks that no container
 // or monitor process is left.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -287,6 +287,30 @@ d('container lifecycle (real containers)', () => {
     runD(['--name', 'x', ROOTFS, 'true']);
     expect(md(['wait', 'x']).stdout).toBe('0\n');
     expect(md(['rm', 'x']).code).toBe(0);
+  });
+
+  it('a name is free again when its container is gone or dead: -d --rm, a killed monitor; gc sweeps leftover links', async () => {
+    const names = () => readdirSync(join(root, 'names')).sort();
+    // -d --rm: the monitor removes the container at its exit and leaves the link, which a new claim takes over
+    runD(['--rm', '--name', 'short', ROOTFS, 'true']);
+    await waitFor(() => md(['ps', '-aq']).stdout === '', 5000, 'the -d --rm container to go');
+    expect(names()).toEqual(['short']);
+    expect(md(['run', '--rm', '--name', 'short', ROOTFS, 'true']).code).toBe(0);
+    expect(names()).toEqual([]); // a foreground --rm releases its name itself
+    // a dead container (its monitor SIGKILLed) is collected by the launch that wants its name
+    const dead = runD(['--name', 'dead', ROOTFS, 'sleep', '3698']);
+    process.kill(state(dead).monitorPid, 'SIGKILL');
+    await waitFor(() => pidsMatching('sleep 3698', 'sleep').length === 0, 5000, 'container to die with its monitor');
+    const next = runD(['--name', 'dead', ROOTFS, 'true']);
+    expect(next).not.toBe(dead);
+    expect(existsSync(join(root, 'containers', dead))).toBe(false);
+    expect(md(['wait', 'dead']).stdout).toBe('0\n');
+    expect(md(['rm', 'dead']).code).toBe(0);
+    // gc sweeps a link whose container is gone
+    runD(['--rm', '--name', 'left', ROOTFS, 'true']);
+    await waitFor(() => md(['ps', '-aq']).stdout === '', 5000, 'the -d --rm container to go');
+    expect(md(['gc']).stdout).toBe('released name left: its container is gone\n');
+    expect(names()).toEqual([]);
   });
 
   it('run keeps an exited container without --rm (foreground and -d); --rm removes it, -d --rm at exit', async () => {
