@@ -20,7 +20,7 @@
  *
  * With --no-sync (cgroup v1, where the child joins its cgroups itself, see launch.ts) the plan has
  * no SYNC step and nobody sends 'G': the monitor clones with CLONE_VFORK, as the foreground launch
- * does, and sends the pid and the records at once. The CLI does not wait after its 'A' either:
+ * does, and sends the pid and the records in one write. The CLI does not wait after its 'A' either:
  * every round trip here is paid by every `minidock run -d`.
  *
  * Then it copies the container's stdout/stderr into DIR/container.log as json-file lines
@@ -358,8 +358,11 @@ int main(int argc, char **argv) {
   dup2(nul, 2);
   close(nul);
   int32_t p32 = pid;
-  if (write_full(CTL, &p32, 4) < 0 || pid < 0) {
-    if (pid > 0) kill(pid, SIGKILL), reap(pid);
+  /* With --no-sync the pid goes out later, in one write with the records: every write here wakes
+   * the CLI up, and every wake-up is paid by every `run -d`. */
+  if (pid < 0 || (!no_sync && write_full(CTL, &p32, 4) < 0)) {
+    if (pid < 0) write_full(CTL, &p32, 4);
+    else kill(pid, SIGKILL), reap(pid);
     remove_cgroups();
     return 1;
   }
@@ -407,8 +410,15 @@ int main(int argc, char **argv) {
     rfc3339(o.started, sizeof o.started);
     write_state(&o);
   }
-  write_full(CTL, &nrec, 4);
-  write_full(CTL, recs, nrec * sizeof(struct md_report));
+  /* [pid (--no-sync)] u32 n, n records: one write */
+  size_t head = no_sync ? 8 : 4, msg_len = head + nrec * sizeof(struct md_report);
+  char *msg = malloc(msg_len);
+  if (!msg) return 1;
+  if (no_sync) memcpy(msg, &p32, 4);
+  memcpy(msg + head - 4, &nrec, 4);
+  memcpy(msg + head, recs, nrec * sizeof(struct md_report));
+  write_full(CTL, msg, msg_len);
+  free(msg);
   free(recs);
   if (failed) return 0;
   if (read_full(CTL, &c, 1) < 0 || c != 'A') {

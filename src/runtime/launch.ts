@@ -400,10 +400,11 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     tl.mark('monitor started');
     killPoint('monitor');
 
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(bytes.length);
-    writeSync(ctl, len);
-    writeSync(ctl, bytes);
+    // u32 length + plan in one write: each write wakes the monitor up
+    const msg = Buffer.alloc(4 + bytes.length);
+    msg.writeUInt32LE(bytes.length);
+    msg.set(bytes, 4);
+    writeSync(ctl, msg);
     const pid = readFull(ctl, 4, 'the container pid').readInt32LE(0);
     if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET) in the monitor: ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
     tl.mark('clone (in the monitor)');
