@@ -192,8 +192,8 @@ export function resolve(root: string, ref: string, entries = listEntries(root)):
 
 // ---- the lock ----
 
-/** Run fn while holding flock(LOCK_EX) on <rundir>/lock. The kernel drops it if we die. */
-/** Run fn holding the state root's lock (flock on <run dir>/lock): changes to the name registry. */
+/** Run fn while holding flock(LOCK_EX) on <rundir>/lock (changes to the name registry below). The
+ * kernel drops the lock if we die. */
 export function withLock<T>(root: string, fn: () => T): T {
   const dir = runDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -246,9 +246,12 @@ function entryOf(root: string, id: string): Entry | undefined {
   return { id, dir, config: readConfig(dir), state };
 }
 
-/** Give container `id` the name, or fail if another container has it. */
+function nameInUse(name: string, owner: string): never {
+  fail(`the container name "${name}" is already in use by container ${shortId(owner)}: remove it (minidock rm ${name}) or choose another --name`);
+}
+
+/** Give container `id` the name (checked with checkName), or fail if another container has it. */
 export function claimName(root: string, name: string, id: string): void {
-  checkName(name);
   const link = nameLink(root, name);
   mkdirSync(posix.dirname(link), { recursive: true, mode: 0o700 });
   if (trySymlink(id, link)) return; // the usual case: a new name
@@ -257,14 +260,11 @@ export function claimName(root: string, name: string, id: string): void {
     if (owner !== undefined && owner !== id) {
       const e = entryOf(root, owner);
       // a dead container's name is free again: collect it (gcEntries also releases the name)
-      if (e && !(isStale(e) && gcEntries(root, [e], true).length)) {
-        fail(`the container name "${name}" is already in use by container ${shortId(owner)}: remove it (minidock rm ${name}) or choose another --name`);
-      }
+      if (e && !(isStale(e) && gcEntries(root, [e], true).length)) nameInUse(name, owner);
       rmSync(link, { force: true });
     }
-    if (owner !== id && !trySymlink(id, link)) {
-      fail(`the container name "${name}" is already in use by container ${shortId(readlinkOpt(link) ?? '?')}: remove it (minidock rm ${name}) or choose another --name`);
-    }
+    // (a launch that found no link takes the name without the lock: it may have come first)
+    if (owner !== id && !trySymlink(id, link)) nameInUse(name, readlinkOpt(link) ?? '?');
   });
 }
 
@@ -273,9 +273,9 @@ export function releaseName(root: string, name: string | undefined, id: string, 
   if (!name) return;
   const link = nameLink(root, name);
   const release = (): void => {
-    if (readlinkOpt(link) === id) rmSync(link, { force: true });
+    if (readlinkOpt(link) === id) rmSync(link, { force: true }); // read again, under the lock
   };
-  if (readlinkOpt(link) !== id) return;
+  if (readlinkOpt(link) !== id) return; // not ours (any more): nothing to take the lock for
   if (locked) release();
   else withLock(root, release);
 }
