@@ -22,7 +22,7 @@ const lazyChildProcess = {
 // One verb's entry: the same main as src/cli/main.ts, with a verb table holding that verb only.
 // Every verb gets a bundle of its own (dist/verbs/<verb>.cjs), which bin/minidock.js loads when that
 // verb is invoked: `minidock run` then reads, and deserializes the compiled code of, only what `run`
-// can reach (about half of the whole), not the image importer, the benchmark or the lessons.
+// can reach (about a third of the whole), not the image importer, the benchmark or the lessons.
 // dist/minidock.cjs, with every verb, serves help, --version and unknown verbs.
 const verbEntries = {
   name: 'verb-entries',

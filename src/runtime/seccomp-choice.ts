@@ -12,9 +12,10 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../sys/native.js';
+import type { SecurityChoice } from './options.js';
 import type { SeccompProfile } from './seccomp/profile.js';
 
-export type SeccompChoice = 'default' | 'unconfined' | { file: string };
+type SeccompChoice = SecurityChoice['seccomp'];
 export interface SeccompProgram {
   program?: Uint8Array;
   name?: string;
