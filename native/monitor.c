@@ -14,6 +14,7 @@
  *   CLI -> monitor   u32 length, plan bytes
  *   monitor -> CLI   i32 pid of the container (or -errno)      the child now waits at its SYNC step
  *   CLI -> monitor   'G'   after writing the pid into the cgroup (EOF: give up)
+ *                          (these two only without --no-sync, below)
  *   monitor -> CLI   u32 n, n x struct md_report                after EOF on the report pipe (= exec);
  *                          on success, state.json says "running" before this is sent
  *   CLI -> monitor   'A'   the CLI will print the ID (EOF: kill the container, leave it to gc)
@@ -252,6 +253,8 @@ static void remove_cgroups(void) {
   }
 }
 
+/* --rm: the container directory (upper layer, log, state). The overlay itself was mounted in the
+ * container's mount namespace and went away with its last process: no umount needed here. */
 static void remove_dir(void) { md_rmtree(dir); }
 
 /* The kernel's own word on who was OOM-killed: every OOM kill logs "Killed process PID (comm)" to
