@@ -210,14 +210,14 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // 1. The container's directory in the state store (config.json, state.json "created") with
     //    the overlay's directories. Without --rm it stays after the exit, as in Docker.
     const { dirs, populate } = layerDirs(opts.root, dir);
-    createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
+    const entry = createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
     cleanups.push(() => {
       if (opts.autoRemove || !started) {
         removeDir(dir);
         releaseName(opts.root, spec.name, spec.id);
       }
     });
-    state = { ...state, launcherPid: process.pid, launcherStart: procStart('self') };
+    state = entry.state!; // "created", by this process (pid + start time), this boot
     tl.mark('directories');
     killPoint('dirs');
 
