@@ -5,19 +5,20 @@
 // made for one verb (scripts/bundle.mjs) holds that verb's code only.
 import { Command, CommanderError } from 'commander';
 import { MinidockError } from '../errors.js';
+import { writeErr } from '../sys/output.js';
 /** The one place errors become output: `minidock: <one line>` and Docker's exit code. */
 export function reportError(e: unknown): number {
   if (e instanceof MinidockError) {
-    process.stderr.write(`minidock: ${e.message}\n`);
+    writeErr(`minidock: ${e.message}\n`);
     return e.code;
   }
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    process.stderr.write(`minidock: ${e.message.replace(/^error: /, '')} (see minidock --help)\n`);
+    writeErr(`minidock: ${e.message.replace(/^error: /, '')} (see minidock --help)\n`);
     return 125;
   }
   const err = e as Error;
-  process.stderr.write(`minidock: internal error: ${err?.stack ?? String(e)}\n`);
+  writeErr(`minidock: internal error: ${err?.stack ?? String(e)}\n`);
   return 125;
 }
 
@@ -57,7 +58,7 @@ export function buildProgram(verbs: Verbs, only?: string): Command {
     .enablePositionalOptions()
     .exitOverride()
     // help goes where commander sends it; errors are printed once, by reportError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} });
+    .configureOutput({ writeErr: (s) => writeErr(s), outputError: () => {} });
   // Only the verb being run is registered (each verb has many options: building all of them costs
   // ~4 ms of every command); help and unknown verbs get all of them.
   for (const [name, register] of Object.entries(verbs)) if (!only || name === only) register(program);

@@ -10,6 +10,7 @@ import { Timeline } from './trace.js';
 import { formatStats } from './report.js';
 import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
+import { writeErr, writeOut } from '../sys/output.js';
 
 interface CliFlags extends RunFlags {
   root?: string;
@@ -62,13 +63,13 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     // One visible line: --privileged turns off every protection docs/security.md describes.
     const lacking = CAPS.filter((c) => !spec.capabilities.includes(c));
     const caps = lacking.length ? `all capabilities minidock holds (${spec.capabilities.length}; not ${lacking.join(', ')})` : `all ${spec.capabilities.length} capabilities`;
-    process.stderr.write(`minidock: WARNING: --privileged: ${caps}, no seccomp, no masked paths, read-write /sys and every host device: this container can take over the host\n`);
+    writeErr(`minidock: WARNING: --privileged: ${caps}, no seccomp, no masked paths, read-write /sys and every host device: this container can take over the host\n`);
   }
 
   if (flags.dryRun) {
     const dir = containerDir(root, id);
     const steps = buildPlan(spec, { merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work` });
-    steps.forEach((s, i) => process.stdout.write(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}\n      ${''.padEnd(12)} # ${s.why}\n`));
+    steps.forEach((s, i) => writeOut(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}\n      ${''.padEnd(12)} # ${s.why}\n`));
     return 0;
   }
 
@@ -82,7 +83,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     }
     printTrace(tl, traceFormat, containerDir(root, id));
     if (err) throw err;
-    process.stdout.write(id + '\n');
+    writeOut(id + '\n');
     return 0;
   }
 
@@ -97,15 +98,15 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
   printTrace(tl, traceFormat, containerDir(root, id));
   if (error || !outcome) throw error ?? new MinidockError('launch failed');
 
-  if (outcome.oomMessage) process.stderr.write(`minidock: ${outcome.oomMessage}\n`);
+  if (outcome.oomMessage) writeErr(`minidock: ${outcome.oomMessage}\n`);
   if (statsFormat && outcome.stats) {
-    process.stderr.write(formatStats(outcome, statsFormat === 'json') + '\n');
+    writeErr(formatStats(outcome, statsFormat === 'json') + '\n');
   }
   return outcome.exitCode;
 }
 
 /** --trace (text, with the container's directory shown as $C) or --trace=json, to stderr. */
 function printTrace(tl: Timeline, format: string | undefined, dir: string): void {
-  if (format === 'json') process.stderr.write(JSON.stringify(tl.toJSON()) + '\n');
-  else if (format) process.stderr.write(tl.render(!!process.stderr.isTTY, { [dir]: '$C' }));
+  if (format === 'json') writeErr(JSON.stringify(tl.toJSON()) + '\n');
+  else if (format) writeErr(tl.render(!!process.stderr.isTTY, { [dir]: '$C' }));
 }

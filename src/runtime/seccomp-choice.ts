@@ -9,7 +9,6 @@
 // the syscall table are imported only on a miss: a launch that finds its program in the cache
 // never loads them (~0.5 ms, and 100 kB of garbage, less).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../sys/native.js';
 import type { SecurityChoice } from './options.js';
@@ -35,7 +34,9 @@ function fnv1a(s: string): string {
 // a file by a hash of its contents.
 function cacheFile(profileKey: string, caps: string[]): string | undefined {
   if (!import.meta.url.includes('/dist/')) return undefined; // tests run the sources: always compile
-  return join(packageRoot(), 'dist', 'cache', `seccomp-${profileKey}-${fnv1a(caps.join(',') + '|' + release())}.bpf`);
+  // the kernel's release from /proc (what os.release() returns, without loading node:os)
+  const release = readFileSync('/proc/sys/kernel/osrelease', 'latin1').trim();
+  return join(packageRoot(), 'dist', 'cache', `seccomp-${profileKey}-${fnv1a(caps.join(',') + '|' + release)}.bpf`);
 }
 
 /** The program, when no compiler is needed: unconfined, or the default profile found in the cache. */

@@ -1,8 +1,12 @@
 // CLI parsing, without running anything: commander wiring of `run` and the --X=json rewriting.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildProgram, preprocessArgv, reportError } from '../../src/cli/program';
 import { VERBS } from '../../src/cli/verbs';
 import { MinidockError } from '../../src/errors';
+import { writeErr } from '../../src/sys/output';
+
+// what reportError writes to fd 2 (src/sys/output.ts), collected instead
+vi.mock('../../src/sys/output', () => ({ writeErr: vi.fn(), writeOut: vi.fn() }));
 
 function parseRun(argv: string[]) {
   const program = buildProgram(VERBS);
@@ -41,15 +45,9 @@ describe('minidock run flags', () => {
 
 describe('reportError', () => {
   it('turns errors into one line and Docker exit codes', () => {
-    const writes: string[] = [];
-    const orig = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => (writes.push(s), true)) as typeof process.stderr.write;
-    try {
-      expect(reportError(new MinidockError('bad thing'))).toBe(125);
-      expect(reportError(new MinidockError('not found', 127))).toBe(127);
-    } finally {
-      process.stderr.write = orig;
-    }
-    expect(writes).toEqual(['minidock: bad thing\n', 'minidock: not found\n']);
+    vi.mocked(writeErr).mockClear();
+    expect(reportError(new MinidockError('bad thing'))).toBe(125);
+    expect(reportError(new MinidockError('not found', 127))).toBe(127);
+    expect(vi.mocked(writeErr).mock.calls).toEqual([['minidock: bad thing\n'], ['minidock: not found\n']]);
   });
 });
