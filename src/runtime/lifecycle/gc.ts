@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { listCgroups, openCgroup } from '../cgroups/index.js';
 import { gcEntries, listEntries, shortId, sweepNames } from '../store.js';
 import { rootOf, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 /**
  * Cgroups named minidock-<id> with no container directory left to point at them (the launching
@@ -39,12 +40,12 @@ export function gc(flags: RootFlag & { quiet?: boolean }): number {
   const root = rootOf(flags);
   const report = gcEntries(root, listEntries(root));
   for (const r of report) {
-    process.stdout.write(`removed ${shortId(r.id)}${r.name ? ` (${r.name})` : ''}: ${r.why}; ${r.removed.join(', ')}\n`);
+    writeOut(`removed ${shortId(r.id)}${r.name ? ` (${r.name})` : ''}: ${r.why}; ${r.removed.join(', ')}\n`);
   }
   const cgroups = orphanCgroups();
-  for (const name of cgroups) process.stdout.write(`removed cgroup ${name}: empty, and no container of it is left\n`);
+  for (const name of cgroups) writeOut(`removed cgroup ${name}: empty, and no container of it is left\n`);
   const names = sweepNames(root);
-  for (const name of names) process.stdout.write(`released name ${name}: its container is gone\n`);
-  if (!report.length && !cgroups.length && !names.length && !flags.quiet) process.stdout.write('nothing to collect\n');
+  for (const name of names) writeOut(`released name ${name}: its container is gone\n`);
+  if (!report.length && !cgroups.length && !names.length && !flags.quiet) writeOut('nothing to collect\n');
   return report.some((r) => r.removed.some((x) => x.startsWith('failed'))) ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 import { MinidockError } from '../../errors.js';
 import { effectiveStatus, listAfterGc, resolve, type Entry } from '../store.js';
 import { isRunning, rootOf, type RootFlag } from './common.js';
+import { writeErr, writeOut } from '../../sys/output.js';
 
 export function describe(e: Entry): Record<string, unknown> {
   const c = e.config;
@@ -54,10 +55,10 @@ export function inspect(refs: string[], flags: RootFlag): number {
     try {
       out.push(describe(resolve(root, ref, entries)));
     } catch (err) {
-      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      writeErr(`minidock: ${(err as Error).message}\n`);
       code = err instanceof MinidockError ? err.code : 1;
     }
   }
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  writeOut(JSON.stringify(out, null, 2) + '\n');
   return code;
 }

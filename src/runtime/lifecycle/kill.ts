@@ -2,6 +2,7 @@
 import { MinidockError } from '../../errors.js';
 import { listAfterGc, resolve } from '../store.js';
 import { parseSignal, rootOf, signal, type RootFlag } from './common.js';
+import { writeErr, writeOut } from '../../sys/output.js';
 
 export interface KillFlags extends RootFlag {
   signal?: string;
@@ -15,9 +16,9 @@ export function kill(refs: string[], flags: KillFlags): number {
   for (const ref of refs) {
     try {
       signal(resolve(root, ref, entries), sig);
-      process.stdout.write(ref + '\n');
+      writeOut(ref + '\n');
     } catch (err) {
-      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      writeErr(`minidock: ${(err as Error).message}\n`);
       code = err instanceof MinidockError ? err.code : 1;
     }
   }

@@ -1,6 +1,7 @@
 // minidock prune: remove every exited container (and, on the way, what gc finds).
 import { effectiveStatus, gcEntries, listEntries, removeEverything, shortId } from '../store.js';
 import { rootOf, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export async function prune(flags: RootFlag): Promise<number> {
   const root = rootOf(flags);
@@ -11,6 +12,6 @@ export async function prune(flags: RootFlag): Promise<number> {
     await removeEverything(e);
     removed.push(e.id);
   }
-  process.stdout.write(removed.length ? `Deleted containers:\n${removed.map((id) => shortId(id) + '\n').join('')}` : 'Nothing to prune\n');
+  writeOut(removed.length ? `Deleted containers:\n${removed.map((id) => shortId(id) + '\n').join('')}` : 'Nothing to prune\n');
   return 0;
 }

@@ -2,6 +2,7 @@
 import { fail } from '../../errors.js';
 import { displayName, effectiveStatus, listAfterGc, shortId, type Entry } from '../store.js';
 import { humanDuration, rootOf, statusText, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export interface PsFlags extends RootFlag {
   all?: boolean;
@@ -33,13 +34,13 @@ export function ps(flags: PsFlags): number {
     .filter((e) => flags.all || effectiveStatus(e) === 'running')
     .sort((a, b) => (b.config?.created ?? '').localeCompare(a.config?.created ?? ''));
   if (flags.quiet) {
-    for (const e of entries) process.stdout.write((flags.noTrunc ? e.id : shortId(e.id)) + '\n');
+    for (const e of entries) writeOut((flags.noTrunc ? e.id : shortId(e.id)) + '\n');
     return 0;
   }
   const rows = psRows(entries);
   if (flags.format === 'json') {
     // one object per line, as `docker ps --format json`
-    for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+    for (const r of rows) writeOut(JSON.stringify(r) + '\n');
     return 0;
   }
   const trunc = (s: string, n: number): string => (flags.noTrunc || s.length <= n ? s : s.slice(0, n - 1) + '…');
@@ -51,7 +52,7 @@ export function ps(flags: PsFlags): number {
     ]);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  for (const row of table) process.stdout.write(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 3))).join('').trimEnd() + '\n');
+  for (const row of table) writeOut(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 3))).join('').trimEnd() + '\n');
   return 0;
 }
 

@@ -2,6 +2,7 @@
 import { MinidockError } from '../../errors.js';
 import { displayName, listAfterGc, removeEverything, resolve, type Entry } from '../store.js';
 import { isRunning, rootOf, signal, waitExit, waitGone, type RootFlag } from './common.js';
+import { writeErr, writeOut } from '../../sys/output.js';
 
 export interface RmFlags extends RootFlag {
   force?: boolean;
@@ -26,9 +27,9 @@ export async function rm(refs: string[], flags: RmFlags): Promise<number> {
   for (const ref of refs) {
     try {
       await removeContainer(resolve(root, ref, entries), !!flags.force);
-      process.stdout.write(ref + '\n');
+      writeOut(ref + '\n');
     } catch (err) {
-      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      writeErr(`minidock: ${(err as Error).message}\n`);
       code = err instanceof MinidockError ? err.code : 1;
     }
   }

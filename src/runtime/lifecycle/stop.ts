@@ -4,6 +4,7 @@
 import { MinidockError } from '../../errors.js';
 import { listAfterGc, resolve, type Entry } from '../store.js';
 import { isRunning, rootOf, signal, waitExit, type RootFlag } from './common.js';
+import { writeErr, writeOut } from '../../sys/output.js';
 
 export interface StopFlags extends RootFlag {
   time?: string;
@@ -29,9 +30,9 @@ export async function stop(refs: string[], flags: StopFlags): Promise<number> {
       const grace = flags.time !== undefined ? Number(flags.time) : e.config?.spec.stopTimeoutSec ?? 10;
       if (!Number.isFinite(grace) || grace < 0) throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
       await stopOne(e, grace);
-      process.stdout.write(ref + '\n');
+      writeOut(ref + '\n');
     } catch (err) {
-      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      writeErr(`minidock: ${(err as Error).message}\n`);
       code = err instanceof MinidockError ? err.code : 1;
     }
   });

@@ -2,6 +2,7 @@
 import { MinidockError } from '../../errors.js';
 import { listAfterGc, resolve } from '../store.js';
 import { rootOf, waitExit, type RootFlag } from './common.js';
+import { writeErr, writeOut } from '../../sys/output.js';
 
 export async function wait(refs: string[], flags: RootFlag): Promise<number> {
   const root = rootOf(flags);
@@ -13,9 +14,9 @@ export async function wait(refs: string[], flags: RootFlag): Promise<number> {
       const s = await waitExit(e);
       if (!s) throw new MinidockError(`container ${ref} was removed (--rm) before its exit code could be read`, 1);
       if (s.status !== 'exited') throw new MinidockError(`container ${ref} died with its monitor: no exit code was recorded (minidock gc removes it)`, 1);
-      process.stdout.write(`${s.exitCode}\n`);
+      writeOut(`${s.exitCode}\n`);
     } catch (err) {
-      process.stderr.write(`minidock: ${(err as Error).message}\n`);
+      writeErr(`minidock: ${(err as Error).message}\n`);
       code = err instanceof MinidockError ? err.code : 1;
     }
   }
