@@ -245,6 +245,10 @@ int md_start_monitor(const uint8_t *buf, uint32_t len) {
   return pid;
 }
 
+/* _exit(2): the process ends here, without Node's teardown (src/sys/native.ts, exitProcess says
+ * when that is safe). */
+void md_exit(int code) { _exit(code); }
+
 /* flock(2) for the state store's lock file (names stay unique under concurrent `run --name`).
  * The kernel drops the lock when the process dies, even by SIGKILL: no stale lock files. */
 int md_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }

@@ -5,6 +5,7 @@
 // made for one verb (scripts/bundle.mjs) holds that verb's code only.
 import { Command, CommanderError } from 'commander';
 import { MinidockError } from '../errors.js';
+import { exitProcess } from '../sys/native.js';
 import { writeErr } from '../sys/output.js';
 /** The one place errors become output: `minidock: <one line>` and Docker's exit code. */
 export function reportError(e: unknown): number {
@@ -92,5 +93,5 @@ export async function runCli(argv: string[], verbs: Verbs): Promise<number> {
  * Linux, writes to stdout/stderr (files, pipes and terminals) are synchronous, and every verb has
  * finished its work when runCli() resolves. */
 export function runMain(verbs: Verbs): void {
-  void runCli(process.argv.slice(2), verbs).then((code) => process.exit(code));
+  void runCli(process.argv.slice(2), verbs).then((code) => exitProcess(code));
 }

@@ -31,6 +31,20 @@ d('minidock run (real containers)', () => {
     expect(Number(lines[3])).toBeLessThanOrEqual(4);
   });
 
+  it('exit codes survive the quick exit, and the code cache is written by a launch, not by --help', () => {
+    // bin/minidock.js saves the V8 code cache in an 'exit' listener; exitProcess (src/sys/native.ts)
+    // ends the process with _exit() after running those listeners itself
+    const cache = join(BIN, '..', '..', 'dist', 'verbs', 'run.cjs.cache');
+    rmSync(cache, { force: true });
+    expect(minidock(['run', '--help'], { root }).code).toBe(0);
+    expect(existsSync(cache)).toBe(false); // a cache made here would lack every launch function
+    expect(run([ROOTFS, 'sh', '-c', 'exit 7']).code).toBe(7);
+    expect(existsSync(cache)).toBe(false); // nor one made by a failed command
+    expect(run([ROOTFS, 'true']).code).toBe(0);
+    expect(statSync(cache).size).toBeGreaterThan(10_000);
+    expect(run([ROOTFS, 'sh', '-c', 'kill -TERM $$; exit 3']).code).toBe(3); // PID 1 ignores it
+  });
+
   it('isolates the hostname (default: the short id; --hostname sets it)', () => {
     const r1 = run([ROOTFS, 'hostname']);
     expect(r1.code).toBe(0);
