@@ -5,6 +5,7 @@
 // for `run -d` between its start and its clone. The launch path prints one line (an ID, an error),
 // so it writes to the file descriptor itself. Writes to fds 1 and 2 are synchronous either way.
 import { writeSync } from 'node:fs';
+import { sleepSync } from './sleep.js';
 
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text);
@@ -16,7 +17,7 @@ function writeAll(fd: number, text: string): void {
       if (code === 'EPIPE') return; // the reader is gone (`| head`): nothing more to say to it
       // a non-blocking pipe shared with someone else, and full: wait for the reader
       if (code !== 'EAGAIN') throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      sleepSync(1);
     }
   }
 }

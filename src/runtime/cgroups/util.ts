@@ -9,6 +9,7 @@ import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
 import type { CgroupFsOps, CgroupStats, CgroupWrite } from './types.js';
 import { mdBpfDeviceFilter } from '../../sys/native.js';
+import { sleepSync } from '../../sys/sleep.js';
 
 export const realOps: CgroupFsOps = {
   mkdir: (dir) => mkdirSync(dir),
@@ -118,10 +119,6 @@ export function readKeyed(file: string): Map<string, number> | undefined {
   return out;
 }
 
-export function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /** Valid cgroup names: one path component, no surprises in a shell or a path. */
 export function checkName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/.test(name)) {
@@ -212,7 +209,7 @@ export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: b
         /* ESRCH: exited meanwhile */
       }
     }
-    sleepMs(5);
+    sleepSync(5);
   }
 
   const errors: string[] = [];
@@ -225,7 +222,7 @@ export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: b
         const code = errName(e);
         if (code === 'ENOENT') break;
         if (code === 'EBUSY' && (Date.now() < deadline || attempt < 3)) {
-          sleepMs(10);
+          sleepSync(10);
           continue;
         }
         const left = pidsIn(d);
