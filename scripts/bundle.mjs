@@ -3,17 +3,25 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// commander requires node:child_process at load time (for git-style executable subcommands,
-// which minidock does not use); that builtin alone costs ~5 ms to load. Give commander a proxy
-// that loads it on first use instead.
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+// Node built-ins that cost time to load and that the launch path rarely or never uses, replaced by
+// stand-ins that load them on first use:
+// - commander requires node:child_process at load time (for git-style executable subcommands,
+//   which minidock does not use); that builtin alone costs ~5 ms to load. commander gets a proxy.
+// - `node:module` (for createRequire) pulls in Node's ES module loader and source maps: ~0.4 ms.
+//   Inside a bundle, `module.constructor` is that same Module class, already loaded.
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(b) {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
       args.importer.includes('/node_modules/commander/') ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
-      contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+    b.onResolve({ filter: /^node:module$/ }, (args) =>
+      args.importer.includes('/src/') ? { path: 'module', namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: args.path === 'module'
+        ? 'export const createRequire = (from) => module.constructor.createRequire(from);'
+        : "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
       loader: 'js',
     }));
   },
@@ -56,10 +64,12 @@ const result = await build({
   outExtension: { '.js': '.cjs' },
   // native bindings and the UI libraries stay outside: only the verbs that draw load ink/React
   external: ['ffi-rs', '@yuuang/*', 'ink', 'react', 'react/*', 'ink-testing-library', '@resvg/*', 'vega', 'vega-lite'],
-  // the sources use import.meta.url (ESM); in the CommonJS bundle it is this file's URL
-  define: { 'import.meta.url': '__mdImportMetaUrl' },
-  banner: { js: "const __mdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyChildProcess, verbEntries],
+  // The sources are ES modules. In the CommonJS bundle import.meta.dirname is __dirname, and
+  // import.meta.url this file's URL, made when first asked for (pathToFileURL costs ~0.3 ms; the
+  // launch path asks for import.meta.dirname only).
+  define: { 'import.meta.url': '__mdMeta.url', 'import.meta.dirname': '__dirname' },
+  banner: { js: "const __mdMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+  plugins: [lazyBuiltins, verbEntries],
   // Whitespace and syntax are minified (less to read at every start); identifiers are not, so stack
   // traces stay readable without esbuild's keepNames, which wraps every function in a __name() call
   // made at every start (~400 in `run`'s bundle, and 140 kB of garbage).

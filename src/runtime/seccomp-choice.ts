@@ -33,7 +33,8 @@ function fnv1a(s: string): string {
 // built-in profile is named by `default` (it is part of this build, as dist/cache is); a profile from
 // a file by a hash of its contents.
 function cacheFile(profileKey: string, caps: string[]): string | undefined {
-  if (!import.meta.url.includes('/dist/')) return undefined; // tests run the sources: always compile
+  // tests run the sources: always compile (a bundle lies in dist/ or dist/verbs/)
+  if (!/\/dist(\/|$)/.test(import.meta.dirname ?? import.meta.url)) return undefined;
   // the kernel's release from /proc (what os.release() returns, without loading node:os)
   const release = readFileSync('/proc/sys/kernel/osrelease', 'latin1').trim();
   return join(packageRoot(), 'dist', 'cache', `seccomp-${profileKey}-${fnv1a(caps.join(',') + '|' + release)}.bpf`);

@@ -8,14 +8,19 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MinidockError } from '../errors.js';
 
-const require = createRequire(import.meta.url);
+let req: NodeRequire | undefined;
+/** require(), for the fallbacks only (made on first use). */
+function nodeRequire(id: string): unknown {
+  return (req ??= createRequire(import.meta.url))(id);
+}
 
 /** The package root: the nearest directory above this module holding native/Makefile (this file is
  * src/sys/native.ts under vitest, and part of a bundle in dist/ when installed). */
 export function packageRoot(): string {
   if (root !== undefined) return root;
-  // (new URL(...).pathname rather than node:url's fileURLToPath: one builtin module less to load)
-  let dir = dirname(decodeURIComponent(new URL(import.meta.url).pathname));
+  // (import.meta.dirname is Node >= 20.11's, and __dirname in a bundle; new URL(...).pathname rather
+  // than node:url's fileURLToPath: one builtin module less to load)
+  let dir = import.meta.dirname ?? dirname(decodeURIComponent(new URL(import.meta.url).pathname));
   while (!existsSync(join(dir, 'native', 'Makefile')) && dirname(dir) !== dir) dir = dirname(dir);
   return (root = dir);
 }
@@ -43,9 +48,9 @@ function binding(): Ffi {
     f = m.exports as Ffi;
   } catch {
     try {
-      f = require(pkg) as Ffi;
+      f = nodeRequire(pkg) as Ffi;
     } catch {
-      f = require('ffi-rs') as Ffi;
+      f = nodeRequire('ffi-rs') as Ffi;
     }
   }
   const lib = join(packageRoot(), 'native', 'build', 'libminidock.so');
