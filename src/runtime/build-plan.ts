@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { CLONE, MS, MNT_DETACH, RLIMIT } from '../sys/constants.js';
 import { capMask } from './capabilities.js';
+import type { CgroupfsMount } from './cgroups/types.js';
 import { F, Op, type Step } from './plan.js';
 import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
 
@@ -70,10 +71,11 @@ export function overlayPath(p: string): string {
 /**
  * @param opts.noSync leave out the SYNC step: the child runs to execve without waiting for minidock
  *   (the vfork launch: minidock is suspended until the exec anyway).
+ * @param opts.cgroupfs what to mount at /sys/fs/cgroup (Cgroup.fsMounts): the container's own cgroups.
  * @param selfJoin cgroup v1 `tasks` files the child writes "0" into, joining its own cgroups (empty:
  *   the parent joins it by pid instead — cgroup v2, where cgroup.procs takes only whole processes).
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { noSync?: boolean } = {}): Step[] {
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { noSync?: boolean; cgroupfs?: CgroupfsMount[] } = {}): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -198,6 +200,30 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
   if (!opts.noSync) add({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us (it may still abort the launch)' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
   add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
+
+  // 10b. /sys/fs/cgroup: the container's own cgroups, read-only, as Docker and runc show them. A
+  //      cgroup filesystem mounted inside a cgroup namespace has the namespace's root as its root:
+  //      our own cgroup. So `cat /sys/fs/cgroup/memory/memory.limit_in_bytes` (v1) or
+  //      `/sys/fs/cgroup/memory.max` (v2) shows the container its limit, and nothing of the host's tree.
+  const cgfs = opts.cgroupfs ?? [];
+  const cgFlags = (spec.privileged ? 0 : MS.MS_RDONLY) | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC;
+  const cgWhy = spec.privileged ? '(read-write: --privileged)' : '(read-only)';
+  if (cgfs.length === 1 && cgfs[0]!.fstype === 'cgroup2') {
+    mount('mounts', `cgroup2, rooted at our own cgroup ${cgWhy}`, 'cgroup2', '/sys/fs/cgroup', 'cgroup2', cgFlags);
+  } else if (cgfs.length > 0) {
+    // v1: a tmpfs to hold one mount point per hierarchy (sysfs itself is read-only)
+    const base = MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC;
+    mount('mounts', 'a tmpfs for the v1 hierarchies\' mount points', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', base, 'mode=755');
+    for (const c of cgfs) {
+      const dir = `/sys/fs/cgroup/${c.dir}`;
+      mkdir('mounts', dir);
+      mount('mounts', `the ${c.data} hierarchy, rooted at our own cgroup ${cgWhy}; the options must name its controllers exactly`, 'cgroup', dir, 'cgroup', cgFlags, c.data);
+      for (const l of c.links) add({ op: Op.SYMLINK, strs: [c.dir, `/sys/fs/cgroup/${l}`], why: `${l} -> ${c.dir}, as on the host`, phase: 'mounts' });
+    }
+    if (!spec.privileged) {
+      mount('mounts', 'the tmpfs read-only too', '', '/sys/fs/cgroup', '', MS.MS_REMOUNT | MS.MS_RDONLY | base, 'mode=755');
+    }
+  }
 
   // 11. Resource limits of the process (not cgroups): setrlimit.
   for (const r of spec.rlimits) {

@@ -11,7 +11,7 @@ import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
 import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
-import { createCgroup, type Cgroup, type CgroupStats } from './cgroups/index.js';
+import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, sub } from './state.js';
@@ -102,8 +102,13 @@ export function forwardSignals(target: () => number, escalateMs?: number): () =>
 }
 
 /** The container's cgroup: named after its short id, the minimal /dev unless --privileged. */
+/** Where the container's cgroup goes and what it restricts (--cgroup-parent; devices unless --privileged). */
+export function cgroupOptions(spec: ContainerSpec): CgroupOptions {
+  return { parent: spec.cgroupParent, restrictDevices: !spec.privileged };
+}
+
 function containerCgroup(spec: ContainerSpec): Cgroup {
-  return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { parent: spec.cgroupParent, restrictDevices: !spec.privileged });
+  return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, cgroupOptions(spec));
 }
 
 /** cgroup v1: the `tasks` files the child writes "0" into to join by itself (see build-plan.ts);
@@ -231,7 +236,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // 3. The plan, then clone.
     const selfJoin = selfJoinFiles(cgroup);
     const vfork = selfJoin.length > 0; // nothing to wait for before exec: see VFORK_FLAGS
-    const steps = buildPlan(spec, dirs, selfJoin, { noSync: vfork });
+    const steps = buildPlan(spec, dirs, selfJoin, { noSync: vfork, cgroupfs: cgroup.fsMounts });
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
     // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
@@ -386,7 +391,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     // needs us, and the plan has no SYNC step (`--no-sync`, see monitor.c): one round trip less.
     const selfJoin = selfJoinFiles(cgroup);
     const noSync = selfJoin.length > 0;
-    const steps = buildPlan(spec, dirs, selfJoin, { noSync });
+    const steps = buildPlan(spec, dirs, selfJoin, { noSync, cgroupfs: cgroup.fsMounts });
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
 

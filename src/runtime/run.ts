@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { MinidockError, fail } from '../errors.js';
 import { describeStep } from './plan.js';
 import { buildPlan } from './build-plan.js';
-import { launch, launchDetached, type LaunchOutcome } from './launch.js';
+import { cgroupOptions, launch, launchDetached, type LaunchOutcome } from './launch.js';
+import { plannedFsMounts } from './cgroups/index.js';
 import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js';
 import { containerDir, newId, stateRoot } from './state.js';
 import { Timeline } from './trace.js';
@@ -68,7 +69,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
 
   if (flags.dryRun) {
     const dir = containerDir(root, id);
-    const steps = buildPlan(spec, { merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work` });
+    const steps = buildPlan(spec, { merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work` }, [], { cgroupfs: plannedFsMounts(spec.limits, cgroupOptions(spec)) });
     steps.forEach((s, i) => writeOut(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}\n      ${''.padEnd(12)} # ${s.why}\n`));
     return 0;
   }

@@ -199,6 +199,29 @@ d('resource limits through minidock run (real kernel)', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('shows the container its own cgroups at /sys/fs/cgroup, read-only, as Docker does', () => {
+    const v1 = detectCgroups().mode === 'v1';
+    const [mem, pids] = v1 ? ['memory/memory.limit_in_bytes', 'pids/pids.max'] : ['memory.max', 'pids.max'];
+    const script = [
+      `cat /sys/fs/cgroup/${mem} /sys/fs/cgroup/${pids}`,
+      // the container's cgroup has no children: none of the host's tree is visible
+      `echo "dirs=$(find /sys/fs/cgroup/${v1 ? 'memory/' : ''} -mindepth 1 -type d | wc -l)"`,
+      'grep -c ":/$" /proc/self/cgroup; wc -l < /proc/self/cgroup',
+      'grep " /sys/fs/cgroup" /proc/self/mountinfo | cut -d" " -f6 | cut -d, -f1 | sort -u',
+      'mkdir /sys/fs/cgroup/x 2>&1 || true',
+    ].join('\n');
+    const r = run(['-m', '50M', '--pids-limit', '20', ROOTFS, 'sh', '-c', script]);
+    expect(r.stderr).toBe('');
+    const out = r.stdout.trim().split('\n');
+    expect(out.slice(0, 3)).toEqual([String(50 * MiB), '20', 'dirs=0']);
+    expect(out[3]).toBe(out[4]); // every line of /proc/self/cgroup says "/" (the cgroup namespace)
+    expect(out[5]).toBe('ro'); // each mount under /sys/fs/cgroup, the tmpfs on v1 too
+    expect(out[6]).toMatch(/Read-only file system/);
+    // --privileged: read-write, as in Docker
+    const p = run(['--privileged', ROOTFS, 'sh', '-c', 'grep " /sys/fs/cgroup" /proc/self/mountinfo | cut -d" " -f6 | cut -d, -f1 | sort -u']);
+    expect(p.stdout.trim()).toBe('rw');
+  });
+
   it('leaves no cgroup after failed launches: a value the kernel refuses, a missing command', () => {
     // pids.max above PID_MAX_LIMIT (4194304): the kernel says EINVAL after other hierarchies were set up
     const bad = run(['-m', '50M', '--pids', '5000000', ROOTFS, 'true']);

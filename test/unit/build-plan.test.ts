@@ -57,6 +57,35 @@ describe('buildPlan', () => {
     expect(cg).toBeLessThan(idx(s, (x) => x.op === Op.EXEC));
   });
 
+  it('mounts the container\'s own cgroups read-only at /sys/fs/cgroup, inside its cgroup namespace', () => {
+    const v1 = [
+      { dir: 'memory', fstype: 'cgroup' as const, data: 'memory', links: [] },
+      { dir: 'cpu,cpuacct', fstype: 'cgroup' as const, data: 'cpu,cpuacct', links: ['cpu', 'cpuacct'] },
+    ];
+    const s = buildPlan(base, dirs, [], { cgroupfs: v1 });
+    const ns = idx(s, (x) => x.op === Op.UNSHARE);
+    const ro = MS.MS_RDONLY | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC;
+    // after the unshare: a cgroup filesystem mounted in a cgroup namespace is rooted at its root
+    expect(s.slice(ns + 1, ns + 9).map((x) => [x.op, ...(x.strs ?? []), ...(x.ints ?? [])])).toEqual([
+      [Op.MOUNT, 'tmpfs', '/sys/fs/cgroup', 'tmpfs', 'mode=755', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC],
+      [Op.MKDIR, '/sys/fs/cgroup/memory', 0o755],
+      [Op.MOUNT, 'cgroup', '/sys/fs/cgroup/memory', 'cgroup', 'memory', ro],
+      [Op.MKDIR, '/sys/fs/cgroup/cpu,cpuacct', 0o755],
+      [Op.MOUNT, 'cgroup', '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'cpu,cpuacct', ro],
+      [Op.SYMLINK, 'cpu,cpuacct', '/sys/fs/cgroup/cpu'],
+      [Op.SYMLINK, 'cpu,cpuacct', '/sys/fs/cgroup/cpuacct'],
+      [Op.MOUNT, '', '/sys/fs/cgroup', '', 'mode=755', MS.MS_REMOUNT | ro],
+    ]);
+    // v2: the one cgroup2 filesystem; --privileged: read-write, as in Docker
+    const v2 = [{ dir: '', fstype: 'cgroup2' as const, data: '', links: [] }];
+    const m2 = buildPlan(base, dirs, [], { cgroupfs: v2 }).filter((x) => x.strs?.[1] === '/sys/fs/cgroup');
+    expect(m2.map((x) => [...x.strs!, ...x.ints!])).toEqual([['cgroup2', '/sys/fs/cgroup', 'cgroup2', '', ro]]);
+    const priv = buildPlan({ ...base, privileged: true }, dirs, [], { cgroupfs: v1 }).filter((x) => x.op === Op.MOUNT && x.strs?.[0] === 'cgroup');
+    expect(priv.map((x) => x.ints![0])).toEqual([MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC]);
+    // none without a cgroup (the exec plan reuses everything after the unshare)
+    expect(plan().some((x) => x.strs?.[1]?.startsWith('/sys/fs/cgroup'))).toBe(false);
+  });
+
   it('drops the bounding set before setuid, sets no_new_privs, and loads seccomp last before exec', () => {
     const s = plan({ uid: 1000, gid: 1000 });
     const bset = idx(s, (x) => x.op === Op.CAPBSET);

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors.js';
-import { createCgroup, listCgroups, openCgroup, type Cgroup } from '../../src/runtime/cgroups/index.js';
+import { createCgroup, listCgroups, openCgroup, plannedFsMounts, type Cgroup } from '../../src/runtime/cgroups/index.js';
 import type { Limits } from '../../src/runtime/limits.js';
 import { fakeV1, fakeV2, read, type FakeTree } from './cgroup-fake-tree.js';
 
@@ -67,6 +67,7 @@ describe('v2 driver (fake cgroup2 tree)', () => {
     const dir = join(t.root, 'user.slice', 'md-test1');
     expect(cg.v2Dir).toBe(dir);
     expect(cg.paths).toEqual([dir]);
+    expect(cg.fsMounts).toEqual([{ dir: '', fstype: 'cgroup2', data: '', links: [] }]);
     const sc = (p: string) => join(t.root, p, 'cgroup.subtree_control');
     expect(cg.writes).toEqual([
       { file: sc(''), value: '+memory' }, { file: sc(''), value: '+cpu' },
@@ -286,6 +287,14 @@ describe('v1 driver (fake v1 tree)', () => {
     writeFileSync(join(cpu, 'cpuacct.stat'), 'user 1\nsystem 2\n');
     expect(cg.stats()).toMatchObject({ cpuUsageUs: 2500, cpuUserUs: 10_000, cpuSystemUs: 20_000 });
     expect(listCgroups('md-', t.opts)).toEqual(['md-co']);
+    // inside the container: one mount per hierarchy it has a cgroup in, with the host's controller
+    // set as mount data (the kernel answers EBUSY to any other), and the host's symlinks
+    expect(cg.fsMounts).toEqual([
+      { dir: 'memory', fstype: 'cgroup', data: 'memory', links: [] },
+      { dir: 'cpu,cpuacct', fstype: 'cgroup', data: 'cpu,cpuacct', links: ['cpu', 'cpuacct'] },
+      { dir: 'pids', fstype: 'cgroup', data: 'pids', links: [] },
+    ]);
+    expect(plannedFsMounts({ cpuQuotaUs: 25_000, cpuPeriodUs: 100_000 }, t.opts)).toEqual(cg.fsMounts);
     cg.destroy();
     expect(listCgroups('md-', t.opts)).toEqual([]);
   });

@@ -3,12 +3,12 @@
 
 import type { Limits } from '../limits.js';
 import { detectCgroups } from './detect.js';
-import type { Cgroup, CgroupOptions } from './types.js';
-import { createV1, listV1, openV1 } from './v1.js';
-import { createV2, listV2, openV2 } from './v2.js';
+import type { Cgroup, CgroupfsMount, CgroupOptions } from './types.js';
+import { createV1, listV1, openV1, plannedFsMountsV1 } from './v1.js';
+import { createV2, listV2, openV2, V2_FS_MOUNT } from './v2.js';
 
 export type {
-  Cgroup, CgroupDetection, CgroupFsOps, CgroupMode, CgroupMounts, CgroupOptions, CgroupStats, CgroupWrite,
+  Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupMode, CgroupMounts, CgroupOptions, CgroupStats, CgroupWrite,
   V1Hierarchy, V2Mount,
 } from './types.js';
 export { detectCgroups, parseMountinfo, parseSelfCgroup } from './detect.js';
@@ -21,6 +21,12 @@ export { detectCgroups, parseMountinfo, parseSelfCgroup } from './detect.js';
 export function createCgroup(name: string, limits: Limits, opts: CgroupOptions = {}): Cgroup {
   const det = detectCgroups(opts);
   return det.mode === 'v1' ? createV1(name, limits, det, opts) : createV2(name, limits, det, opts);
+}
+
+/** What Cgroup.fsMounts will be for a container with these limits, without creating anything (--dry-run). */
+export function plannedFsMounts(limits: Limits, opts: CgroupOptions = {}): CgroupfsMount[] {
+  const det = detectCgroups(opts);
+  return det.mode === 'v1' ? plannedFsMountsV1(limits, det, opts) : [V2_FS_MOUNT];
 }
 
 /** Re-open an existing cgroup by name (for stats and gc); undefined when it does not exist. */

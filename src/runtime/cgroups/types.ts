@@ -27,11 +27,28 @@ export interface CgroupStats {
   pidsLimitHits?: number;    // pids.events "max N"
 }
 
+/**
+ * One filesystem the container mounts under /sys/fs/cgroup, read-only, as Docker and runc do. It is
+ * mounted inside the container's cgroup namespace, where a cgroup filesystem's root is the
+ * namespace's root: the container's own cgroup, never the host's tree.
+ */
+export interface CgroupfsMount {
+  /** the directory under /sys/fs/cgroup ('' for cgroup v2: /sys/fs/cgroup itself) */
+  dir: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** v1: the hierarchy's controllers exactly as bound on the host ("cpu,cpuacct"), or the kernel answers EBUSY */
+  data: string;
+  /** v1 co-mounted controllers get a symlink each, as on the host: cpu -> cpu,cpuacct */
+  links: string[];
+}
+
 export interface Cgroup {
   readonly mode: CgroupMode;
   readonly name: string;
   /** every directory created (v1: one per hierarchy) */
   readonly paths: string[];
+  /** what the container mounts at /sys/fs/cgroup: the hierarchies it has a cgroup of its own in */
+  readonly fsMounts: CgroupfsMount[];
   /** every limit/setup file written, in order (joins to cgroup.procs are not listed) */
   readonly writes: CgroupWrite[];
   /** put pid into every hierarchy (write cgroup.procs); the container's first process joins BEFORE exec */

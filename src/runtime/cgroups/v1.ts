@@ -14,13 +14,13 @@
 // The cpuacct hierarchy (and memory/pids without limits) is still created: it gives the statistics.
 
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
 import { weightToShares } from '../limits.js';
 import { dirInMount } from './detect.js';
 import { DEVICE_RULES } from './device-bpf.js';
-import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
+import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
   checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
 } from './util.js';
@@ -91,6 +91,29 @@ function place(det: CgroupDetection, want: Set<Used>, opts: CgroupOptions, withC
   return out;
 }
 
+/** /sys/fs/cgroup inside the container: each hierarchy the container has a cgroup in, at the name
+ * it has on the host (the last component of its mount point). */
+function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
+  return hierarchies.map((h) => {
+    const dir = basename(h.mountPoint);
+    return { dir, fstype: 'cgroup', data: h.controllers.join(','), links: dir.includes(',') ? h.controllers.filter((c) => c !== dir) : [] };
+  });
+}
+
+/** What fsMounts will be for a container with these limits, without creating anything (--dry-run). */
+export function plannedFsMountsV1(limits: Limits, det: CgroupDetection, opts: CgroupOptions): CgroupfsMount[] {
+  const want = needed(limits);
+  if (opts.restrictDevices) want.add('devices');
+  return fsMountsOf(place(det, want, opts, limits.cpusetCpus !== undefined).map((p) => p.hierarchy));
+}
+
+/** A directory of the container's cgroup; `hierarchy` is absent for one reopened by name (gc, stats). */
+interface V1Dir {
+  dir: string;
+  controllers: Used[];
+  hierarchy?: V1Hierarchy;
+}
+
 class V1Cgroup implements Cgroup {
   readonly mode = 'v1' as const;
   readonly v2Dir = undefined;
@@ -98,13 +121,17 @@ class V1Cgroup implements Cgroup {
 
   constructor(
     readonly name: string,
-    private readonly dirs: { dir: string; controllers: Used[] }[],
+    private readonly dirs: V1Dir[],
     readonly writes: CgroupWrite[],
     private readonly ops: CgroupFsOps,
   ) {}
 
   get paths(): string[] {
     return this.dirs.map((d) => d.dir);
+  }
+
+  get fsMounts(): CgroupfsMount[] {
+    return fsMountsOf(this.dirs.flatMap((d) => (d.hierarchy ? [d.hierarchy] : [])));
   }
 
   private dirOf(c: Used): string | undefined {
@@ -185,7 +212,7 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
   const places = place(det, want, opts, limits.cpusetCpus !== undefined);
   const created: string[] = [];
   const writes: CgroupWrite[] = [];
-  const dirs: { dir: string; controllers: Used[] }[] = [];
+  const dirs: V1Dir[] = [];
   try {
     for (const p of places) {
       if (opts.parent !== undefined) {
@@ -199,7 +226,7 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
       const dir = join(p.parentDir, name);
       mkdirCgroup(ops, dir, name, `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent`);
       created.push(dir);
-      dirs.push({ dir, controllers: p.controllers });
+      dirs.push({ dir, controllers: p.controllers, hierarchy: p.hierarchy });
       for (const c of p.controllers) writeLimits(c, dir, limits, writes);
     }
   } catch (e) {

@@ -23,7 +23,7 @@ import { sharesToWeight } from '../limits.js';
 import { dirInMount } from './detect.js';
 import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './device-bpf.js';
 import { errnoName } from '../../sys/errno.js';
-import type { Cgroup, CgroupDetection, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
+import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
   checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
 } from './util.js';
@@ -100,6 +100,9 @@ function enableControllers(m: V2Mount, parentDir: string, want: string[], requir
   return usable;
 }
 
+/** /sys/fs/cgroup inside the container: the whole cgroup2 filesystem, rooted at its own cgroup. */
+export const V2_FS_MOUNT: CgroupfsMount = { dir: '', fstype: 'cgroup2', data: '', links: [] };
+
 class V2Cgroup implements Cgroup {
   readonly mode = 'v2' as const;
   private destroyed = false;
@@ -113,6 +116,10 @@ class V2Cgroup implements Cgroup {
 
   get paths(): string[] {
     return [this.v2Dir];
+  }
+
+  get fsMounts(): CgroupfsMount[] {
+    return [V2_FS_MOUNT];
   }
 
   join(pid: number): void {
