@@ -36,7 +36,7 @@ export function makeContext(o: ContextOptions = {}): BenchContext {
   writeOciImageTar(rootfsTar, join(work, 'oci-layout'), ociTar, `docker.io/library/${image}:latest`);
   const minidockRoot = join(work, 'minidock-state');
   mkdirSync(minidockRoot);
-  return { work, rootfs, rootfsTar, ociTar, image, tag, minidockRoot, pin: o.pin, daemons: o.daemons ?? { started: [] } };
+  return { work, rootfs, rootfsTar, ociTar, image, tag, minidockRoot, pin: o.pin, daemons: o.daemons ?? { started: [] }, engineCgroupsBefore: engineCgroupParents() };
 }
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -86,12 +86,39 @@ function writeOciImageTar(rootfsTar: string, dir: string, out: string, name: str
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** The mount points of every cgroup hierarchy (v1) and of the cgroup2 tree; none without cgroups. */
+function cgroupRoots(): string[] {
+  try {
+    const det = detectCgroups();
+    return [...new Set([...det.mounts.v1.map((h) => h.mountPoint), ...(det.mounts.v2 ? [det.mounts.v2.mountPoint] : [])])];
+  } catch {
+    return [];
+  }
+}
+
+/** The parent cgroups Docker (cgroupfs driver) and Podman (--cgroup-manager cgroupfs) create, and keep. */
+const ENGINE_CGROUP_PARENTS = ['docker', 'libpod_parent'];
+
+/** The engines' parent cgroups that exist now, in every hierarchy. */
+export function engineCgroupParents(): string[] {
+  return cgroupRoots().flatMap((r) => ENGINE_CGROUP_PARENTS.map((n) => join(r, n))).filter((d) => existsSync(d));
+}
+
+/** A cgroup directory and every directory below it, deepest first (rmdir order). */
+function cgroupTree(dir: string): string[] {
+  const out: string[] = [];
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...cgroupTree(join(dir, e.name)));
+  } catch { /* gone */ }
+  out.push(dir);
+  return out;
+}
+
 /** The cgroup directories named after this run's tag (runc/crun/minidock parents), deepest first. */
 export function tagCgroupDirs(tag: string): string[] {
   const out: string[] = [];
   try {
-    const det = detectCgroups();
-    const roots = [...det.mounts.v1.map((h) => h.mountPoint), ...(det.mounts.v2 ? [det.mounts.v2.mountPoint] : [])];
+    const roots = cgroupRoots();
     const walk = (dir: string, depth: number): void => {
       if (depth > 6) return;
       let entries: string[];
@@ -118,15 +145,20 @@ export function tagCgroupDirs(tag: string): string[] {
         } else walk(p, depth + 1);
       }
     };
-    for (const r of new Set(roots)) walk(r, 0);
+    for (const r of roots) walk(r, 0);
   } catch { /* no cgroups: nothing to list */ }
   return out;
 }
 
-/** Remove the scratch directory and the tag's cgroup parents (left empty by every runtime). */
+/**
+ * Remove the scratch directory, the tag's cgroup parents (left empty by every runtime), and the
+ * engines' parent cgroups that this run made Docker or Podman create (they keep them for good).
+ */
 export function removeContext(ctx: BenchContext): string[] {
   const problems: string[] = [];
-  for (const d of tagCgroupDirs(ctx.tag)) {
+  const before = new Set(ctx.engineCgroupsBefore ?? engineCgroupParents());
+  const engines = engineCgroupParents().filter((d) => !before.has(d)).flatMap(cgroupTree);
+  for (const d of [...tagCgroupDirs(ctx.tag), ...engines]) {
     try {
       rmdirSync(d);
     } catch (e) {

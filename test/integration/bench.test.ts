@@ -1,10 +1,12 @@
 // `minidock bench` for real: minidock and bare (and runc/crun when installed) on this machine.
 // These tests check that the benchmark runs, writes what it promises and leaves nothing behind —
 // never that the machine was fast.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeContext, removeContext } from '../../src/bench/context';
+import { detectCgroups } from '../../src/runtime/cgroups/index.js';
 import { canRun, minidock, minidockCgroups, skipReason } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
@@ -122,6 +124,30 @@ d('minidock bench (real runtimes)', () => {
     expect(res.skipped).toEqual([expect.objectContaining({ experiment: 'startup', runtime: 'podman', reason: 'podman is not installed', fix: expect.stringMatching(/^apt-get install -y podman/) })]);
     expect(res.env.peers.find((p: { name: string }) => p.name === 'podman')).toMatchObject({ available: false });
     expect(csv(join(dir, 'startup.csv')).map((x) => x.runtime)).toEqual(['bare']);
+  });
+
+  it("removes the engines' parent cgroups that the run made them create, and keeps those that were there", () => {
+    // Docker (cgroupfs driver) and Podman (cgroupfs manager) create /docker and /libpod_parent in
+    // every hierarchy and keep them. Simulated here in the pids hierarchy: libpod_parent "appears
+    // during the run", docker "was there before".
+    const det = detectCgroups();
+    const root = det.mode === 'v1' ? det.mounts.v1.find((h) => h.controllers.includes('pids'))?.mountPoint : det.mounts.v2?.mountPoint;
+    const made = root && join(root, 'libpod_parent');
+    const kept = root && join(root, 'docker');
+    if (!made || !kept || existsSync(made) || existsSync(kept)) {
+      console.warn(`SKIPPED engine cgroup cleanup test: ${root ? 'Docker or Podman cgroups exist on this host' : 'no pids hierarchy'}`);
+      return;
+    }
+    mkdirSync(kept);
+    try {
+      const ctx = makeContext();
+      mkdirSync(join(made, 'libpod-x'), { recursive: true });
+      expect(removeContext(ctx)).toEqual([]);
+      expect(existsSync(made)).toBe(false);
+      expect(existsSync(kept)).toBe(true);
+    } finally {
+      for (const dir of [join(made, 'libpod-x'), made, kept]) if (existsSync(dir)) rmdirSync(dir);
+    }
   });
 
   it('doctor sees this build: minidock runs here, its start-up is measured, nothing it needs is missing', () => {

@@ -75,6 +75,9 @@ export interface BenchContext {
   pin?: number;
   /** namespace for ctr, cgroup parent for runc/crun */
   tag: string;
+  /** the engines' own cgroup parents (Docker's /docker, Podman's libpod_parent) that existed before
+   * this run: the others are removed at its end, once empty */
+  engineCgroupsBefore?: string[];
 }
 
 export interface EngineReport {
