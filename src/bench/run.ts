@@ -29,9 +29,13 @@ export interface BenchFlags {
   live?: boolean;
 }
 
-/** Repetitions per experiment: full and --quick (`bench all --quick` must finish in 2 minutes on 2 cores). */
+/**
+ * Repetitions per experiment: full and --quick (`bench all --quick` must finish in 2 minutes on 2 cores).
+ * startup: 30, because on a shared 2-vCPU machine one runtime's IQR is 10-25 % of its median, and the
+ * median of 20 still moved the Podman and Docker ratios by ~5 % from run to run.
+ */
 export const DEFAULT_REPS: Record<ExperimentName, { reps: number; quick: number }> = {
-  startup: { reps: 20, quick: 5 },
+  startup: { reps: 30, quick: 5 },
   phases: { reps: 20, quick: 5 },
   overhead: { reps: 5, quick: 2 },
   scale: { reps: 1, quick: 1 },
