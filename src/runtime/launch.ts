@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
+import { isoNow } from '../sys/time.js';
 import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { Op, encodePlan, type Step } from './plan.js';
@@ -298,7 +299,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     }
     started = true;
     // Foreground: this minidock is the container's monitor (ps lists it; gc knows it by pid + start).
-    state = { ...state, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: state.launcherStart, startedAt: new Date().toISOString() };
+    state = { ...state, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: state.launcherStart, startedAt: isoNow() };
     writeState(dir, state);
     killPoint('exec');
     opts.onStarted?.(pid);
@@ -318,7 +319,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     outcome.oomKilled = oom.initKilled;
     outcome.oomMessage = oom.message;
     if (!opts.autoRemove) {
-      state = { ...state, status: 'exited', finishedAt: new Date().toISOString(), exitCode: code, signal, oomKilled: oom.initKilled, oomKills: stats.oomKills ?? 0 };
+      state = { ...state, status: 'exited', finishedAt: isoNow(), exitCode: code, signal, oomKilled: oom.initKilled, oomKills: stats.oomKills ?? 0 };
       writeState(dir, state);
     }
     return outcome;

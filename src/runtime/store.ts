@@ -21,6 +21,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
 import { mdFlock, mdRmtree } from '../sys/native.js';
+import { isoNow } from '../sys/time.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
 import { DEFAULT_ROOT, sub } from './state.js';
@@ -338,7 +339,7 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
   const me = procStart('self');
   const staging = sub(base, `.new-${process.pid}-${me}-${spec.id}`);
   const config: ContainerConfig = {
-    id: spec.id, name: spec.name, created: new Date().toISOString(), detached: o.detached, autoRemove: o.autoRemove,
+    id: spec.id, name: spec.name, created: isoNow(), detached: o.detached, autoRemove: o.autoRemove,
     logPath: o.detached ? sub(dir, 'container.log') : undefined, spec: storedSpec(spec),
   };
   const state: ContainerState = { status: 'created', launcherPid: process.pid, launcherStart: me, bootId: bootId(), autoRemove: o.autoRemove };
