@@ -102,9 +102,15 @@ function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
 
 /** What fsMounts will be for a container with these limits, without creating anything (--dry-run). */
 export function plannedFsMountsV1(limits: Limits, det: CgroupDetection, opts: CgroupOptions): CgroupfsMount[] {
+  return fsMountsOf(placements(limits, det, opts).map((p) => p.hierarchy));
+}
+
+/** Where a container with these limits gets a directory: one placement per hierarchy used. */
+function placements(limits: Limits, det: CgroupDetection, opts: CgroupOptions): Placement[] {
   const want = needed(limits);
+  // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
   if (opts.restrictDevices) want.add('devices');
-  return fsMountsOf(place(det, want, opts, limits.cpusetCpus !== undefined).map((p) => p.hierarchy));
+  return place(det, want, opts, limits.cpusetCpus !== undefined);
 }
 
 /** A directory of the container's cgroup; `hierarchy` is absent for one reopened by name (gc, stats). */
@@ -206,10 +212,7 @@ function copyFromParent(dir: string, file: string, writes: CgroupWrite[]): void 
 export function createV1(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
   const ops = opts.root?.ops ?? realOps;
-  const want = needed(limits);
-  // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
-  if (opts.restrictDevices) want.add('devices');
-  const places = place(det, want, opts, limits.cpusetCpus !== undefined);
+  const places = placements(limits, det, opts);
   const created: string[] = [];
   const writes: CgroupWrite[] = [];
   const dirs: V1Dir[] = [];
