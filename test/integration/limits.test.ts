@@ -208,6 +208,8 @@ d('resource limits through minidock run (real kernel)', () => {
       `echo "dirs=$(find /sys/fs/cgroup/${v1 ? 'memory/' : ''} -mindepth 1 -type d | wc -l)"`,
       'grep -c ":/$" /proc/self/cgroup; wc -l < /proc/self/cgroup',
       'grep " /sys/fs/cgroup" /proc/self/mountinfo | cut -d" " -f6 | cut -d, -f1 | sort -u',
+      // nor can it raise its own limit (or make sub-cgroups): the mounts are read-only
+      `(echo 1073741824 > /sys/fs/cgroup/${mem}) 2>&1 || true`,
       'mkdir /sys/fs/cgroup/x 2>&1 || true',
     ].join('\n');
     const r = run(['-m', '50M', '--pids-limit', '20', ROOTFS, 'sh', '-c', script]);
@@ -217,6 +219,7 @@ d('resource limits through minidock run (real kernel)', () => {
     expect(out[3]).toBe(out[4]); // every line of /proc/self/cgroup says "/" (the cgroup namespace)
     expect(out[5]).toBe('ro'); // each mount under /sys/fs/cgroup, the tmpfs on v1 too
     expect(out[6]).toMatch(/Read-only file system/);
+    expect(out[7]).toMatch(/Read-only file system/);
     // --privileged: read-write, as in Docker
     const p = run(['--privileged', ROOTFS, 'sh', '-c', 'grep " /sys/fs/cgroup" /proc/self/mountinfo | cut -d" " -f6 | cut -d, -f1 | sort -u']);
     expect(p.stdout.trim()).toBe('rw');
