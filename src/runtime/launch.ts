@@ -102,12 +102,12 @@ export function forwardSignals(target: () => number, escalateMs?: number): () =>
   };
 }
 
-/** The container's cgroup: named after its short id, the minimal /dev unless --privileged. */
 /** Where the container's cgroup goes and what it restricts (--cgroup-parent; devices unless --privileged). */
 export function cgroupOptions(spec: ContainerSpec): CgroupOptions {
   return { parent: spec.cgroupParent, restrictDevices: !spec.privileged };
 }
 
+/** The container's cgroup: named after its short id, the minimal /dev unless --privileged. */
 function containerCgroup(spec: ContainerSpec): Cgroup {
   return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, cgroupOptions(spec));
 }
