@@ -2,7 +2,7 @@
 // (with the firstinsn probe in /bin), the same rootfs as a plain tar (podman/docker import) and as
 // an OCI image layout tar (ctr image import) — so every runtime runs exactly the same files.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
@@ -117,36 +117,21 @@ function cgroupTree(dir: string): string[] {
 /** The cgroup directories named after this run's tag (runc/crun/minidock parents), deepest first. */
 export function tagCgroupDirs(tag: string): string[] {
   const out: string[] = [];
-  try {
-    const roots = cgroupRoots();
-    const walk = (dir: string, depth: number): void => {
-      if (depth > 6) return;
-      let entries: string[];
-      try {
-        entries = readdirSync(dir);
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = join(dir, e);
-        try {
-          if (!statSync(p).isDirectory()) continue;
-        } catch {
-          continue;
-        }
-        if (e === tag) {
-          // children first
-          for (const c of readdirSync(p)) {
-            try {
-              if (statSync(join(p, c)).isDirectory()) out.push(join(p, c));
-            } catch { /* gone */ }
-          }
-          out.push(p);
-        } else walk(p, depth + 1);
-      }
-    };
-    for (const r of roots) walk(r, 0);
-  } catch { /* no cgroups: nothing to list */ }
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 6) return;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (e.name === tag) out.push(...cgroupTree(join(dir, e.name)));
+      else walk(join(dir, e.name), depth + 1);
+    }
+  };
+  for (const r of cgroupRoots()) walk(r, 0);
   return out;
 }
 
