@@ -61,39 +61,39 @@ async function waitUntil(ok: () => boolean, ms: number): Promise<boolean> {
   return ok();
 }
 
+/**
+ * Start one daemon in the background (its output in DIR/NAME.log), record its pid in `started`, and
+ * wait until it answers on its socket. Returns the socket, or undefined if it did not come up.
+ */
+async function startOne(dir: string, name: string, argv: string[], sock: string, answers: (sock: string) => boolean,
+  waitMs: number, started: DaemonEndpoints['started'], log: (s: string) => void): Promise<string | undefined> {
+  const fd = openSync(join(dir, `${name}.log`), 'a');
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  p.unref();
+  if (p.pid) started.push({ name, pid: p.pid });
+  if (await waitUntil(() => answers(sock), waitMs)) {
+    log(`started ${name} (pid ${p.pid}) at ${sock}`);
+    return sock;
+  }
+  log(`${name} did not come up in ${waitMs / 1000} s: see ${join(dir, `${name}.log`)}`);
+  return undefined;
+}
+
 /** Start what is missing; returns the endpoints (and what was started, to stop later). */
 export async function startDaemons(dir: string, have: DaemonEndpoints, log: (s: string) => void): Promise<DaemonEndpoints> {
   const out: DaemonEndpoints = { ...have, started: [...have.started] };
   mkdirSync(dir, { recursive: true });
   const argv = daemonArgv(dir);
-  const logFd = (name: string): number => openSync(join(dir, `${name}.log`), 'a');
   if (!out.containerd && which('containerd')) {
     writeFileSync(join(dir, 'containerd.toml'), containerdToml(dir));
-    const fd = logFd('containerd');
-    const p = spawn(argv.containerd[0], argv.containerd.slice(1), { stdio: ['ignore', fd, fd], detached: true });
-    closeSync(fd);
-    p.unref();
-    if (p.pid) out.started.push({ name: 'containerd', pid: p.pid });
-    const sock = join(dir, 'containerd.sock');
-    if (await waitUntil(() => containerdAnswers(sock), 20_000)) {
-      out.containerd = sock;
-      log(`started containerd (pid ${p.pid}) at ${sock}`);
-    } else log(`containerd did not come up in 20 s: see ${join(dir, 'containerd.log')}`);
+    out.containerd = await startOne(dir, 'containerd', argv.containerd, join(dir, 'containerd.sock'), containerdAnswers, 20_000, out.started, log);
   }
   if (!out.docker && which('dockerd') && out.containerd) {
     writeFileSync(join(dir, 'daemon.json'), '{}\n');
-    const args = argv.dockerd.slice(1);
-    args[1] = out.containerd; // the containerd we have (ours or the host's)
-    const fd = logFd('dockerd');
-    const p = spawn('dockerd', args, { stdio: ['ignore', fd, fd], detached: true });
-    closeSync(fd);
-    p.unref();
-    if (p.pid) out.started.push({ name: 'dockerd', pid: p.pid });
-    const sock = join(dir, 'docker.sock');
-    if (await waitUntil(() => dockerAnswers(sock), 30_000)) {
-      out.docker = sock;
-      log(`started dockerd (pid ${p.pid}) at ${sock}`);
-    } else log(`dockerd did not come up in 30 s: see ${join(dir, 'dockerd.log')}`);
+    const dockerd = [...argv.dockerd];
+    dockerd[2] = out.containerd; // --containerd: the containerd we have (ours or the host's)
+    out.docker = await startOne(dir, 'dockerd', dockerd, join(dir, 'docker.sock'), dockerAnswers, 30_000, out.started, log);
   }
   return out;
 }
