@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { detectCgroups } from '../src/runtime/cgroups/index.js';
 
 export const ROOT_DIR = resolve(__dirname, '..');
 export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
@@ -17,6 +18,16 @@ if (process.env.CI && isRoot && !built) {
 }
 export const canRun = isRoot && built;
 export const skipReason = !isRoot ? 'needs root (namespaces, mounts, cgroups)' : !built ? 'needs `npm run build` first' : '';
+
+/** The host's real cgroup2 mount (a hybrid host has one too), and why a test that needs it skips. */
+export const cgroup2 = (() => {
+  try {
+    return detectCgroups().mounts.v2;
+  } catch {
+    return undefined;
+  }
+})();
+export const cgroup2Skip = !canRun ? skipReason : !cgroup2 ? 'no cgroup2 mount' : '';
 
 /**
  * A private state root and cgroup parent per test file, so that test files (and several people

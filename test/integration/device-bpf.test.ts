@@ -7,22 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { detectCgroups } from '../../src/runtime/cgroups/index';
 import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from '../../src/runtime/cgroups/device-bpf';
 import { mdBpfDeviceFilter } from '../../src/sys/native';
-import { canRun, skipReason } from '../helpers';
+import { cgroup2, cgroup2Skip } from '../helpers';
 
-const v2 = (() => {
-  try {
-    return detectCgroups().mounts.v2;
-  } catch {
-    return undefined;
-  }
-})();
-const skip = !canRun ? skipReason : !v2 ? 'no cgroup2 mount' : '';
-
-describe.skipIf(skip !== '')(`eBPF device filter on a real cgroup2 directory${skip ? ` — SKIPPED: ${skip}` : ''}`, () => {
-  const base = v2 ? join(v2.mountPoint, `minidock-devtest-${process.pid}`) : '';
+describe.skipIf(cgroup2Skip !== '')(`eBPF device filter on a real cgroup2 directory${cgroup2Skip ? ` — SKIPPED: ${cgroup2Skip}` : ''}`, () => {
+  const base = cgroup2 ? join(cgroup2.mountPoint, `minidock-devtest-${process.pid}`) : '';
   const nodes = mkdtempSync(join(tmpdir(), 'minidock-devnodes-'));
   afterAll(() => {
     for (const d of [join(base, 'filtered'), join(base, 'open'), base]) {

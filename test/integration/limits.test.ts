@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, minidockAsync, minidockCgroups, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
+import { ROOTFS, ROOT_DIR, canRun, cgroup2, cgroup2Skip, cgroupParentFor, minidock, minidockAsync, minidockCgroups, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
 import { detectCgroups } from '../../src/runtime/cgroups/index.js';
 import { createV2 } from '../../src/runtime/cgroups/v2.js';
 import { parseLimits } from '../../src/runtime/limits.js';
@@ -296,26 +296,18 @@ d('resource limits through minidock run (real kernel)', () => {
 // The v2 driver on the REAL cgroup2 mount. On this project's hybrid machines that mount offers only
 // hugetlb (memory, cpu and pids are bound to v1), so limits cannot be tested on it; but mkdir, joining
 // a process (cgroup.procs), cgroup.kill and rmdir are the kernel's, and a limit is refused clearly.
-const v2 = (() => {
-  try {
-    return detectCgroups().mounts.v2;
-  } catch {
-    return undefined;
-  }
-})();
-const v2Skip = !canRun ? skipReason : !v2 ? 'no cgroup2 mount' : '';
-describe.skipIf(v2Skip !== '')(`cgroup v2 driver on the real cgroup2 mount${v2Skip ? ` — SKIPPED: ${v2Skip}` : ''}`, () => {
+describe.skipIf(cgroup2Skip !== '')(`cgroup v2 driver on the real cgroup2 mount${cgroup2Skip ? ` — SKIPPED: ${cgroup2Skip}` : ''}`, () => {
   it('creates, joins, kills with cgroup.kill and removes a real v2 cgroup; refuses a limit the tree cannot offer', async () => {
     const { spawn } = await import('node:child_process');
     const det = { ...detectCgroups(), mode: 'v2' as const };
-    const available = readFileSync(join(v2!.mountPoint, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+    const available = readFileSync(join(cgroup2!.mountPoint, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
     const name = `minidock-v2real-${process.pid}`;
     const parent = `minidock-v2real-parent-${process.pid}`;
     const cg = createV2(name, {}, det, { parent });
     const child = spawn('sleep', ['3604'], { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
     try {
-      expect(cg.paths).toEqual([join(v2!.mountPoint, parent, name)]);
+      expect(cg.paths).toEqual([join(cgroup2!.mountPoint, parent, name)]);
       cg.join(child.pid!);
       expect(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toMatch(new RegExp(`^0::/${parent}/${name}$`, 'm'));
     } finally {
@@ -327,7 +319,7 @@ describe.skipIf(v2Skip !== '')(`cgroup v2 driver on the real cgroup2 mount${v2Sk
       expect(() => createV2(`${name}-p`, parseLimits({ pids: '10' }), det, { parent }))
         .toThrow(/cannot apply the pids limit: the cgroup2 tree at \S+ does not offer the pids controller/);
     }
-    (await import('node:fs')).rmdirSync(join(v2!.mountPoint, parent));
-    expect(existsSync(join(v2!.mountPoint, parent))).toBe(false);
+    (await import('node:fs')).rmdirSync(join(cgroup2!.mountPoint, parent));
+    expect(existsSync(join(cgroup2!.mountPoint, parent))).toBe(false);
   });
 });
