@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { detectCgroups } from '../src/runtime/cgroups/index.js';
+import { allCgroupDirs, detectCgroups } from '../src/runtime/cgroups/index.js';
 
 export const ROOT_DIR = resolve(__dirname, '..');
 export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
@@ -90,28 +90,7 @@ export function minidockAsync(args: string[], opts: { root?: string; input?: str
 
 /** Every directory under the cgroup mounts whose name mentions minidock. */
 export function minidockCgroups(): string[] {
-  const out: string[] = [];
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' '))
-    .filter((f) => f.length > 8 && (f[f.indexOf('-') + 1] === 'cgroup' || f[f.indexOf('-') + 1] === 'cgroup2'))
-    .map((f) => f[4]);
-  const walk = (dir: string, depth: number): void => {
-    if (depth > 8) return;
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = join(dir, e.name);
-      if (e.name.includes('minidock')) out.push(p);
-      walk(p, depth + 1);
-    }
-  };
-  for (const m of new Set(mounts)) walk(m, 0);
-  return out.sort();
+  return allCgroupDirs().filter((d) => basename(d).includes('minidock')).sort();
 }
 
 /**

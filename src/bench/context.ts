@@ -2,10 +2,10 @@
 // (with the firstinsn probe in /bin), the same rootfs as a plain tar (podman/docker import) and as
 // an OCI image layout tar (ctr image import) — so every runtime runs exactly the same files.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectCgroups } from '../runtime/cgroups/index.js';
+import { allCgroupDirs, cgroupMountPoints } from '../runtime/cgroups/index.js';
 import { FIRSTINSN, PKG_ROOT, sh } from './proc.js';
 import type { BenchContext, DaemonEndpoints } from './peers/types.js';
 
@@ -86,53 +86,17 @@ function writeOciImageTar(rootfsTar: string, dir: string, out: string, name: str
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The mount points of every cgroup hierarchy (v1) and of the cgroup2 tree; none without cgroups. */
-function cgroupRoots(): string[] {
-  try {
-    const det = detectCgroups();
-    return [...new Set([...det.mounts.v1.map((h) => h.mountPoint), ...(det.mounts.v2 ? [det.mounts.v2.mountPoint] : [])])];
-  } catch {
-    return [];
-  }
-}
-
 /** The parent cgroups Docker (cgroupfs driver) and Podman (--cgroup-manager cgroupfs) create, and keep. */
 const ENGINE_CGROUP_PARENTS = ['docker', 'libpod_parent'];
 
 /** The engines' parent cgroups that exist now, in every hierarchy. */
 export function engineCgroupParents(): string[] {
-  return cgroupRoots().flatMap((r) => ENGINE_CGROUP_PARENTS.map((n) => join(r, n))).filter((d) => existsSync(d));
-}
-
-/** A cgroup directory and every directory below it, deepest first (rmdir order). */
-function cgroupTree(dir: string): string[] {
-  const out: string[] = [];
-  try {
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...cgroupTree(join(dir, e.name)));
-  } catch { /* gone */ }
-  out.push(dir);
-  return out;
+  return cgroupMountPoints().flatMap((r) => ENGINE_CGROUP_PARENTS.map((n) => join(r, n))).filter((d) => existsSync(d));
 }
 
 /** The cgroup directories named after this run's tag (runc/crun/minidock parents), deepest first. */
-export function tagCgroupDirs(tag: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    if (depth > 6) return;
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      if (e.name === tag) out.push(...cgroupTree(join(dir, e.name)));
-      else walk(join(dir, e.name), depth + 1);
-    }
-  };
-  for (const r of cgroupRoots()) walk(r, 0);
-  return out;
+function tagCgroupDirs(tag: string): string[] {
+  return allCgroupDirs().filter((d) => d.split('/').includes(tag));
 }
 
 /**
@@ -142,7 +106,8 @@ export function tagCgroupDirs(tag: string): string[] {
 export function removeContext(ctx: BenchContext): string[] {
   const problems: string[] = [];
   const before = new Set(ctx.engineCgroupsBefore ?? engineCgroupParents());
-  const engines = engineCgroupParents().filter((d) => !before.has(d)).flatMap(cgroupTree);
+  const made = engineCgroupParents().filter((d) => !before.has(d));
+  const engines = allCgroupDirs().filter((d) => made.some((p) => d === p || d.startsWith(`${p}/`)));
   for (const d of [...tagCgroupDirs(ctx.tag), ...engines]) {
     try {
       rmdirSync(d);

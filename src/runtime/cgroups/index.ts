@@ -1,6 +1,7 @@
 // cgroups behind one interface: detect v1 or v2 from /proc/self/mountinfo, then create, open, list.
 // See docs/cgroups.md for what each driver writes and why.
 
+import { readdirSync } from 'node:fs';
 import type { Limits } from '../limits.js';
 import { detectCgroups } from './detect.js';
 import type { Cgroup, CgroupfsMount, CgroupOptions } from './types.js';
@@ -39,4 +40,39 @@ export function openCgroup(name: string, opts: CgroupOptions = {}): Cgroup | und
 export function listCgroups(prefix: string, opts: CgroupOptions = {}): string[] {
   const det = detectCgroups(opts);
   return det.mode === 'v1' ? listV1(prefix, det, opts) : listV2(prefix, det, opts);
+}
+
+/** The mount points of every cgroup hierarchy (v1) and of the cgroup2 tree; none without cgroups. */
+export function cgroupMountPoints(): string[] {
+  try {
+    const det = detectCgroups();
+    return [...new Set([...det.mounts.v1.map((h) => h.mountPoint), ...(det.mounts.v2 ? [det.mounts.v2.mountPoint] : [])])];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Every directory under every cgroup mount (not the mounts themselves), at most maxDepth levels down,
+ * each after the directories below it: the order rmdir needs. For the leak checks of the benchmark
+ * and the tests.
+ */
+export function allCgroupDirs(maxDepth = 8): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    if (depth > maxDepth) return;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // gone meanwhile
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      walk(`${dir}/${e.name}`, depth + 1);
+      out.push(`${dir}/${e.name}`);
+    }
+  };
+  for (const m of cgroupMountPoints()) walk(m, 0);
+  return out;
 }
