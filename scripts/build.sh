@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # `npm run build`: the idempotent preparation that `npm run demo` and `npm test` both start with.
-#   1. npm dependencies (when node_modules is missing or older than package-lock.json)
+#   1. npm dependencies with `npm ci` (when node_modules is missing or older than package-lock.json)
 #   2. TypeScript -> dist/ (only when src/ changed)
 #   3. native/ -> native/build/libminidock.so (make: only when the C changed)
 #   4. ./rootfs from Debian's busybox-static (installed with apt-get when absent)
+#   5. `minidock` on PATH (scripts/install-path.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# `npm install`, not `npm ci`: npm 11.19 writes a lockfile without other platforms' optional packages
-# (rollup's, under vitest) and then its own `npm ci` refuses that lockfile as "out of sync".
-# `npm install` installs the locked versions all the same.
+# `npm ci` installs exactly what package-lock.json says and never rewrites it, so a build leaves the
+# tracked tree as it found it (CI checks `git status --porcelain` after `npm test`). The lockfile holds
+# every platform's optional packages (rollup's, under vitest): a lockfile without them is refused by
+# `npm ci` as "out of sync". It runs when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "build: installing npm dependencies" >&2
-  npm install --no-audit --no-fund --loglevel=error
+  echo "build: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # Type-check with tsc, then bundle with esbuild: one file per verb (dist/verbs/) plus one with every
@@ -51,3 +53,4 @@ fi
 make -s -C native
 
 bash rootfs/build.sh
+bash scripts/install-path.sh
