@@ -15,4 +15,4 @@ echo
 echo "cgroup          $(grep -m1 memory /proc/self/cgroup)  (a cgroup namespace: my own cgroup looks like /)"
 echo "privileges      $(grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\t\n' ' ')"
 echo
-echo "Try it yourself:  sudo npx minidock run -it ./rootfs /bin/sh"
+echo "Try it yourself (as root, or sudo minidock where sudo exists):  minidock run --rm -it ./rootfs /bin/sh"
