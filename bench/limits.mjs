@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Limit accuracy of `minidock run`, on this machine's real cgroups (until `minidock bench limits`
-// lands): the same cases as the limits table of ../shared/PEERS.md, for minidock.
+// Limit accuracy of `minidock run`, on this machine's real cgroups: the same cases as the limits
+// table of docs/peers.md, for minidock (the script behind docs/limits.md; `minidock bench limits`
+// is the command that measures limits against the peers).
 //
 //   memory 50/100/256M  (a) the container's init allocates anonymous memory in 1 MiB steps
 //                           (native/probes/alloc): kill point, cgroup peak, exit code, minidock's line
-//                       (b) PEERS.md's workload, `head -c 2xLIMIT /dev/zero | tail` under sh: the side
+//                       (b) docs/peers.md's workload, `head -c 2xLIMIT /dev/zero | tail` under sh: the side
 //                           process `tail` dies; what minidock says about it
 //   pids 10/50/100      sh starts background sleeps until fork fails: tasks reached (sh + sleeps),
 //                       pids peak and limit hits from the cgroup, the fork error (EAGAIN)
@@ -100,7 +101,7 @@ for (const n of [50, 100, 256]) {
   }
 }
 
-// ---- memory: PEERS.md's pipeline, a side process dies ----
+// ---- memory: docs/peers.md's pipeline, a side process dies ----
 for (const n of [50, 100, 256]) {
   for (let i = 0; i < REPEAT; i++) {
     const r = minidock(['-m', `${n}M`, rootfs, 'sh', '-c', `head -c ${2 * n}m /dev/zero | tail; echo "rc=$?"`]);
@@ -248,7 +249,7 @@ for (const n of [50, 100, 256]) {
   out.push(`  ${`${n}M`.padEnd(6)}  ${same(rs.map((r) => r.exitCode)).padEnd(4)}  ${range(rs.map((r) => r.killPointMiB), String).padEnd(16)}  ${range(rs.map((r) => r.peakBytes), mib).padEnd(10)}  ${range(rs.map((r) => r.peakBytes / (n * MiB)), (x) => x.toFixed(4)).padEnd(10)}  ${same(rs.map((r) => r.oomKills)).padEnd(8)}  ${same(rs.map((r) => r.said.replace(/minidock: /, '')))}`);
 }
 out.push('');
-out.push('memory, a side process dies (PEERS.md workload: sh -c "head -c 2xLIMIT /dev/zero | tail")');
+out.push('memory, a side process dies (docs/peers.md workload: sh -c "head -c 2xLIMIT /dev/zero | tail")');
 out.push('  limit   exit  pipeline rc  peak (MiB)  oom_kill  oomKilled  minidock said');
 for (const n of [50, 100, 256]) {
   const rs = results.memorySide.filter((r) => r.limitMiB === n);

@@ -2,7 +2,7 @@
 # The scale experiment for minidock (docs/lifecycle.md): N = 1, 5, 10, 20 detached `sleep 3600`
 # launched one after another. Prints, per N: total launch time, the container's cgroup memory,
 # the C monitor's RSS and PSS (per container), and the time to remove them all with one rm -f.
-# Same shape as the peers' figures in ../shared/PEERS.md (runc 49/254/480/869 ms).
+# Same shape as the peers' figures in docs/peers.md (runc 49/254/480/869 ms).
 # Usage: bench/scale-minidock.sh [N...]   (as root, after npm run build)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -137,7 +137,7 @@ export function readAllSync(fd: number): Buffer {
 }
 
 /**
- * Wait for exactly `pid` to exit: on every SIGCHLD, waitpid(pid, WNOHANG). (DESIGN.md: never
+ * Wait for exactly `pid` to exit: on every SIGCHLD, waitpid(pid, WNOHANG). (docs/contributing.md: never
  * waitpid(-1), libuv reaps its own children; and no blocking wait parked on libuv's thread pool.)
  * A signal handler does not keep Node's event loop alive, so a long timer does until the exit.
  */

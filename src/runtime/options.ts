@@ -214,7 +214,7 @@ export function parseSecurityOpts(opts: string[]): SecurityChoice {
 /**
  * The capabilities minidock itself holds (CapPrm of /proc/self/status). A process can never give a
  * child more than its own permitted set: capset() refuses with EPERM. Root usually holds all of
- * them, but not always: this project's machines withhold CAP_SYS_RESOURCE (see PEERS.md).
+ * them, but not always: this project's machines withhold CAP_SYS_RESOURCE (see docs/peers.md).
  */
 export function callerPermittedCaps(status = '/proc/self/status'): bigint {
   try {

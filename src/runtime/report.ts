@@ -8,7 +8,7 @@
 //     task=tail,pid=123,...". The log is shared by every container on the host, so a line counts only
 //     when its task_memcg is THIS container's cgroup.
 // Docker reports OOMKilled=true when only a side process died; Podman reports false when the
-// container's init died (see ../shared/PEERS.md). minidock says which process died.
+// container's init died (see docs/peers.md). minidock says which process died.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { LaunchOutcome } from './launch.js';
 import type { ContainerSpec } from './spec.js';

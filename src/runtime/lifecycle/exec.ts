@@ -1,7 +1,7 @@
 // minidock exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] ID CMD...: a new process inside a running
 // container.
 //
-// Why this is C too (DESIGN.md): setns() into a mount namespace fails with EINVAL in a
+// Why this is C too (docs/contributing.md): setns() into a mount namespace fails with EINVAL in a
 // multi-threaded process, and Node always has threads. So, as for run, md_spawn clones a child
 // (C1) that runs a plan:
 //
