@@ -24,6 +24,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -243,6 +244,27 @@ static int fork_into_namespace(const struct md_plan *p) {
   _exit(0);
 }
 
+/*
+ * The parent-death signal does not survive a change of identity: the kernel clears it whenever the
+ * credentials change (commit_creds() in kernel/cred.c: a different euid, egid, fsuid or fsgid), so
+ * the setresgid/setresuid steps silently undo the prctl() of md_child_main, and with -u 1000 a
+ * killed minidock would leave the container running. So it is set again after each of them (runc
+ * does the same after its setuid).
+ *
+ * minidock may have died in the window where no death signal was armed, and setting one now does
+ * not fire for a parent that is already gone. runc checks for that with getppid(), but here it
+ * proves nothing: we are PID 1 of a new PID namespace (or, for exec, a process inside one) and our
+ * parent is outside it, so getppid() returns 0 before and after the parent dies. The report pipe
+ * tells instead: minidock (or the monitor) holds its only read end — md_child_main closed our copy
+ * — and poll() reports POLLERR on a pipe's write end once no reader is left. Then nobody will ever
+ * read our reports or wait for us: leave before exec.
+ */
+static void rearm_pdeathsig(const struct md_plan *p) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  struct pollfd pfd = {p->report_fd, POLLOUT, 0};
+  if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) _exit(125);
+}
+
 static int run_step(const struct md_plan *p, const struct md_step *s) {
   const uint64_t *a = s->ints;
   switch (s->op) {
@@ -286,9 +308,12 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   case MD_OP_SETGROUPS:
     return set_groups(s);
   case MD_OP_SETGID:
-    return (int)syscall(SYS_setresgid, (gid_t)a[0], (gid_t)a[0], (gid_t)a[0]);
-  case MD_OP_SETUID:
-    return (int)syscall(SYS_setresuid, (uid_t)a[0], (uid_t)a[0], (uid_t)a[0]);
+  case MD_OP_SETUID: {
+    long r = s->op == MD_OP_SETGID ? syscall(SYS_setresgid, (gid_t)a[0], (gid_t)a[0], (gid_t)a[0])
+                                   : syscall(SYS_setresuid, (uid_t)a[0], (uid_t)a[0], (uid_t)a[0]);
+    if (r == 0) rearm_pdeathsig(p); /* the credential change cleared it */
+    return (int)r;
+  }
   case MD_OP_KEEPCAPS:
     return prctl(PR_SET_KEEPCAPS, (unsigned long)a[0], 0, 0, 0);
   case MD_OP_SYNC: {
@@ -335,8 +360,12 @@ int md_child_main(void *arg) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
-  /* If minidock dies, so do we (a foreground container must not outlive its launcher). */
+  /* If minidock dies, so do we (a foreground container must not outlive its launcher). Set again
+   * after each change of identity: see rearm_pdeathsig. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* clone() copied minidock's fd table, with the report pipe's read end: drop it, so that the
+   * pipe's only reader is minidock and a dead minidock shows as POLLERR (rearm_pdeathsig). */
+  if (p->report_rfd >= 0) close(p->report_rfd);
 
   for (uint32_t i = 0; i < p->nsteps; i++) {
     const struct md_step *s = &p->steps[i];

@@ -122,6 +122,7 @@ int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
     goto out;
   }
   plan.report_fd = report[1];
+  plan.report_rfd = report[0];
   plan.sync_fd = sync[0];
   plan.console_fd = cons[1];
 

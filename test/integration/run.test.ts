@@ -211,6 +211,28 @@ d('minidock run (real containers)', () => {
     expect(pidsMatching('sleep 3601', 'sleep')).toEqual([]);
   });
 
+  // PR_SET_PDEATHSIG is cleared by the kernel when the credentials change (setresuid to 1000): the
+  // child must arm it again after its identity steps, or the container outlives a killed minidock.
+  for (const user of ['0', '1000:1000']) {
+    it(`SIGKILL of the foreground minidock kills the container too (-u ${user})`, async () => {
+      const marker = `sleep 36${user.length}2`;
+      const a = minidockAsync(['run', '--rm', '-u', user, ROOTFS, 'sh', '-c', `echo ready; exec ${marker}`], { root });
+      try {
+        await waitFor(() => a.output().includes('ready'), 10_000, 'container start');
+        const [pid] = await waitFor(() => pidsMatching(marker, 'sleep'), 5000, 'container pid');
+        expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${user.split(':')[0]}\\s`, 'm'));
+        a.child.kill('SIGKILL'); // the launcher itself: no cleanup code of it runs
+        expect((await a.done).signal).toBe('SIGKILL');
+        await waitFor(() => pidsMatching(marker, 'sleep').length === 0, 3000, `the -u ${user} container to die with its launcher`);
+      } finally {
+        for (const p of pidsMatching(marker, 'sleep')) process.kill(p, 'SIGKILL');
+        await waitFor(() => pidsMatching(marker, 'sleep').length === 0, 5000, 'the container to be gone');
+        // the launcher died before its cleanup: gc removes its cgroup and directory (--rm)
+        expect(minidock(['gc'], { root }).code).toBe(0);
+      }
+    });
+  }
+
   it('rejects bad input with exit 125 and one clear line', () => {
     const file = join(tmpdir(), `minidock-notadir-${process.pid}`);
     writeFileSync(file, '');
