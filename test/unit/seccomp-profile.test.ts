@@ -22,6 +22,7 @@ import {
   evaluate,
   loadProfileFile,
   parseSyscall,
+  planProfile,
   syscallNumber,
 } from '../../src/runtime/seccomp/index.js';
 
@@ -117,6 +118,7 @@ describe('default profile with Docker default capabilities', () => {
     'finit_module', 'delete_module', 'acct', 'pivot_root', 'iopl', 'ioperm', 'settimeofday', 'clock_settime',
     'syslog', 'vhangup', 'kcmp', 'userfaultfd', 'lookup_dcookie', 'quotactl', 'fsopen', 'open_tree', 'move_mount',
     'sethostname', 'setdomainname', 'mbind', 'set_mempolicy', 'nfsservctl', 'uselib', 'create_module',
+    'io_uring_setup', 'io_uring_enter', 'io_uring_register',
   ];
   for (const name of denied) {
     it(`${name} -> ERRNO(EPERM)`, () => expect(decide(prog, name)).toMatchObject({ action: 'ERRNO', errno: 1 }));
@@ -124,12 +126,24 @@ describe('default profile with Docker default capabilities', () => {
 
   const allowed = [
     'read', 'write', 'openat', 'close', 'mmap', 'execve', 'exit_group', 'futex', 'rt_sigaction', 'getpid',
-    'arch_prctl', 'modify_ldt', 'chroot', 'mknod', 'fchmodat2', 'io_uring_setup', 'fork', 'vfork', 'wait4',
+    'arch_prctl', 'modify_ldt', 'chroot', 'mknod', 'fchmodat2', 'fork', 'vfork', 'wait4',
     'ptrace', 'process_vm_readv', 'name_to_handle_at', 'seccomp', 'capset', 'setuid', 'prctl',
   ];
   for (const name of allowed) {
     it(`${name} -> ALLOW`, () => expect(decide(prog, name).action).toBe('ALLOW'));
   }
+
+  it('ioctl: allowed, except TIOCSTI and TIOCLINUX, which fail with EPERM whatever the upper 32 bits of the request hold', () => {
+    const TCGETS = 0x5401;
+    const TIOCGWINSZ = 0x5413;
+    for (const req of [TCGETS, TIOCGWINSZ, 0x5411, 0x5413, 0x541b]) expect(decide(prog, 'ioctl', [0, req]).action).toBe('ALLOW');
+    for (const req of [0x5412, 0x541c]) {
+      expect(decide(prog, 'ioctl', [0, req])).toMatchObject({ action: 'ERRNO', errno: 1 });
+      // the kernel reads the request as an unsigned int: garbage above bit 31 must not get it through
+      expect(decide(prog, 'ioctl', [0, 0x1_0000_0000 + req])).toMatchObject({ action: 'ERRNO', errno: 1 });
+      expect(decide(prog, 'ioctl', [0, 0xffff_ffff_0000_0000n + BigInt(req)])).toMatchObject({ action: 'ERRNO', errno: 1 });
+    }
+  });
 
   it('clone: allowed without namespace flags, EPERM with any CLONE_NEW* flag', () => {
     expect(decide(prog, 'clone', [0]).action).toBe('ALLOW');
@@ -376,7 +390,7 @@ describe('64-bit argument comparisons', () => {
     expect(decide(p2, 'kill', [1, 2]).action).toBe('ERRNO');
   });
 
-  it('a rule without args decides alone; conflicting ones are an error', () => {
+  it('a rule without args decides the calls no argument rule matches (as in libseccomp); conflicting ones are an error', () => {
     const p: SeccompProfile = {
       defaultAction: 'SCMP_ACT_ERRNO',
       syscalls: [
@@ -384,7 +398,19 @@ describe('64-bit argument comparisons', () => {
         { names: ['kill'], action: 'SCMP_ACT_LOG' },
       ],
     };
-    expect(decide(compileProfile(p, { caps: [], kernel: KERNEL }), 'kill', [1, 9]).action).toBe('LOG');
+    const prog = compileProfile(p, { caps: [], kernel: KERNEL });
+    expect(decide(prog, 'kill', [1, 9]).action).toBe('ALLOW');
+    expect(decide(prog, 'kill', [1, 15]).action).toBe('LOG');
+    // argument rules with the fallback's own action change nothing: no argument checks are emitted
+    const same: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        { names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 9, op: 'SCMP_CMP_EQ' }] },
+        { names: ['kill'], action: 'SCMP_ACT_ALLOW' },
+      ],
+    };
+    expect(planProfile(same, { caps: [], kernel: KERNEL }).syscalls).toEqual([{ nr: 62, name: 'kill', action: 0x7fff0000, rules: [] }]);
+    expect(decide(compileProfile(same, { caps: [], kernel: KERNEL }), 'kill', [1, 2]).action).toBe('ALLOW');
     const conflict: SeccompProfile = {
       defaultAction: 'SCMP_ACT_ERRNO',
       syscalls: [

@@ -123,8 +123,8 @@ export function showText(profileArg: string, o: SeccompCliOptions = {}): string 
   const n = c.filters.length;
   row('compiled for', l.capsNote);
   row('program', `${n} instructions = ${p.bold(`${n * SOCK_FILTER_SIZE} bytes`)} (${SOCK_FILTER_SIZE} bytes each; the kernel takes at most ${BPF_MAXINSNS} instructions)`);
-  const byArgs = c.plan.syscalls.filter((s) => s.action === undefined).length;
-  row('syscalls', `${c.plan.syscalls.length - byArgs} decided by number alone, ${byArgs} by their arguments (${c.plan.syscalls.filter((s) => s.action === undefined).map((s) => s.name).join(', ') || 'none'})`);
+  const withArgs = c.plan.syscalls.filter((s) => s.rules.length > 0);
+  row('syscalls', `${c.plan.syscalls.length - withArgs.length} decided by number alone, ${withArgs.length} by their arguments (${withArgs.map((s) => s.name).join(', ') || 'none'})`);
   row('default action', `${paintAction(p, formatAction(c.plan.defaultAction))} for every syscall not listed`);
   if (c.trampolines) row('trampolines', `${c.trampolines} (a conditional jump reaches at most 255 instructions ahead; farther ones hop through a "ja")`);
   if (c.plan.skipped.length) row('skipped', `${c.plan.skipped.length} names that x86_64 does not have (e.g. ${c.plan.skipped.slice(0, 4).join(', ')})`);

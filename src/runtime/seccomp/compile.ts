@@ -89,9 +89,10 @@ export interface ArgRule {
 export interface SyscallPlan {
   nr: number;
   name: string;
-  /** Set when a rule without arguments decides every call. */
+  /** The action of the profile's rule without arguments for this syscall, if it has one: with no
+   *  argument rules it decides every call; with them, it decides the calls none of them matches. */
   action?: number;
-  /** Otherwise: argument rules, tried in profile order; none matching -> the default action. */
+  /** Argument rules, tried in profile order; none matching -> `action`, or the default action. */
   rules: ArgRule[];
 }
 
@@ -169,9 +170,12 @@ function applies(s: SeccompSyscall, caps: ReadonlySet<string>, kernel: [number, 
  * Decide, for every x86_64 syscall the profile mentions, what the filter does with it.
  *
  * Merging rules (libseccomp merges rules per syscall; these are minidock's explicit versions):
- *  - A rule without `args` matches every call of that syscall, so it decides alone: argument rules for
- *    the same syscall are dropped. Two such rules with different actions are an error.
- *  - A rule without args whose action equals the default action needs no code at all.
+ *  - A rule without `args` decides every call of that syscall that no argument rule for it matches: the
+ *    argument rules are tried first (libseccomp does the same; systemd relies on it to refuse a
+ *    syscall except for a few argument values, and minidock's default profile to refuse one ioctl).
+ *    Argument rules whose action is the rule-without-args' own change nothing and are dropped. Two
+ *    rules without args with different actions are an error.
+ *  - A rule without args whose action equals the default action, and no other rule, need no code.
  *  - Argument rules are tried in profile order; the first whose conditions all hold decides.
  *  - Conditions in one rule are ANDed, except when the same argument index appears more than once:
  *    then runc adds each condition as its own rule (OR), and so does minidock.
@@ -225,7 +229,11 @@ export function planProfile(profile: SeccompProfile, ctx: CompileContext): Filte
   const syscalls: SyscallPlan[] = [];
   for (const [nr, acc] of [...byNr.entries()].sort((a, b) => a[0] - b[0])) {
     if (acc.uncond) {
-      if (acc.uncond.action !== defaultAction) syscalls.push({ nr, name: acc.name, action: acc.uncond.action, rules: [] });
+      const { action } = acc.uncond;
+      // Only rules with another action can change a decision; the others are dropped (if every rule
+      // has the fallback's action, the order among them does not matter either).
+      const rules = acc.rules.some((r) => r.action !== action) ? acc.rules : [];
+      if (rules.length > 0 || action !== defaultAction) syscalls.push({ nr, name: acc.name, action, rules });
     } else if (acc.rules.length > 0) {
       syscalls.push({ nr, name: acc.name, rules: acc.rules });
     }
@@ -323,7 +331,7 @@ export function programFromPlan(plan: FilterPlan): Item[] {
   // 3. One comparison per syscall with a rule.
   const blocks: SyscallPlan[] = [];
   for (const sc of plan.syscalls) {
-    if (sc.action !== undefined) out.push(jeq(sc.nr, use(sc.action), undefined, sc.name));
+    if (sc.rules.length === 0) out.push(jeq(sc.nr, use(sc.action ?? plan.defaultAction), undefined, sc.name));
     else {
       out.push(jeq(sc.nr, `sys.${sc.name}`, undefined, `${sc.name}: check its arguments`));
       blocks.push(sc);
@@ -332,11 +340,11 @@ export function programFromPlan(plan: FilterPlan): Item[] {
   // 4. No rule matched.
   out.push(ret(plan.defaultAction, 'default action'));
   // 5. Argument checks. Each rule: all conditions hold -> its action; one fails -> the next rule;
-  //    the last rule failing -> the default action.
+  //    the last rule failing -> the syscall's rule without arguments, or the default action.
   for (const sc of blocks) {
     out.push(label(`sys.${sc.name}`));
     sc.rules.forEach((rule, j) => {
-      const fail = j + 1 < sc.rules.length ? `sys.${sc.name}.${j + 1}` : use(plan.defaultAction);
+      const fail = j + 1 < sc.rules.length ? `sys.${sc.name}.${j + 1}` : use(sc.action ?? plan.defaultAction);
       if (j > 0) out.push(label(`sys.${sc.name}.${j}`));
       rule.conditions.forEach((c, ci) => {
         const last = ci === rule.conditions.length - 1;

@@ -13,6 +13,16 @@
 //   clone with CLONE_NEW* flags, clone3   new namespaces only with CAP_SYS_ADMIN. clone3 passes its
 //                              flags in a struct that seccomp cannot read (it sees only a pointer), so
 //                              it is refused with ENOSYS, which makes glibc fall back to clone().
+//   io_uring_setup, io_uring_enter, io_uring_register   removed by Docker 25 and containerd 2.0 from
+//                              their defaults: a long history of kernel bugs, and its operations run in
+//                              kernel workers that seccomp never sees.
+//   ioctl TIOCSTI, TIOCLINUX   not Docker's: minidock's own additions. TIOCSTI pushes bytes into a
+//                              terminal's input queue: a container given the user's terminal could type
+//                              commands into the user's shell, which runs them after minidock exits
+//                              (CVE-2017-5226 for bubblewrap). Kernels since 6.2 can refuse it
+//                              themselves (CONFIG_LEGACY_TIOCSTI=n), older ones and many builds do not.
+//                              TIOCLINUX's copy and paste on a virtual console does the same
+//                              (CVE-2023-28100 for Flatpak).
 //
 // The list names syscalls of every architecture Docker supports (chown32, _llseek, mmap2 are i386/arm
 // names): minidock skips names x86_64 does not have, like libseccomp does.
@@ -39,7 +49,7 @@ const ALLOWED: string[] = [
     'gettid', 'gettimeofday', 'getuid', 'getuid32', 'getxattr', 'inotify_add_watch',
     'inotify_init', 'inotify_init1', 'inotify_rm_watch', 'io_cancel', 'ioctl', 'io_destroy',
     'io_getevents', 'io_pgetevents', 'io_pgetevents_time64', 'ioprio_get', 'ioprio_set',
-    'io_setup', 'io_submit', 'io_uring_enter', 'io_uring_register', 'io_uring_setup', 'ipc',
+    'io_setup', 'io_submit', 'ipc',
     'kill', 'landlock_add_rule', 'landlock_create_ruleset', 'landlock_restrict_self', 'lchown',
     'lchown32', 'lgetxattr', 'link', 'linkat', 'listen', 'listxattr', 'llistxattr', '_llseek',
     'lremovexattr', 'lseek', 'lsetxattr', 'lstat', 'lstat64', 'madvise', 'map_shadow_stack',
@@ -80,6 +90,10 @@ const ALLOWED: string[] = [
  *  UNAME26 (0x20000), PER_LINUX32|UNAME26, and 0xffffffff, which only queries the current one. */
 const PERSONALITIES = [0, 8, 131072, 131080, 4294967295];
 
+/** The terminal ioctls refused (asm-generic/ioctls.h). */
+export const TIOCSTI = 0x5412;
+export const TIOCLINUX = 0x541c;
+
 /** CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP */
 export const CLONE_NAMESPACE_FLAGS = 0x7e020000; // = 2114060288
 
@@ -98,6 +112,15 @@ export const DEFAULT_PROFILE: SeccompProfile = {
   ],
   syscalls: [
     { names: ALLOWED, action: 'SCMP_ACT_ALLOW' },
+    // ioctl's request is an `unsigned int`: the kernel ignores the upper 32 bits of the register, so
+    // the filter compares the lower 32 only (an `== 0x5412` on all 64 would let 0x100005412 through,
+    // CVE-2019-7303). These rules are tried before the plain ALLOW of ioctl in ALLOWED (compile.ts).
+    ...[TIOCSTI, TIOCLINUX].map((request) => ({
+      names: ['ioctl'],
+      action: 'SCMP_ACT_ERRNO' as const,
+      errnoRet: 1,
+      args: [{ index: 1, value: 0xffffffff, valueTwo: request, op: 'SCMP_CMP_MASKED_EQ' as const }],
+    })),
     // ptrace is safe to allow since linux 4.8, which closed the seccomp bypass through ptrace.
     { names: ['process_vm_readv', 'process_vm_writev', 'ptrace'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '4.8' } },
     // socket(AF_VSOCK = 40, ...) is refused: vsock talks to the hypervisor, not namespaced.
