@@ -1,10 +1,14 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --
 // The CLI entry point: loads the invoked verb's esbuild bundle of src/, dist/verbs/<verb>.cjs, or
 // dist/minidock.cjs, which has every verb (`npm run build`).
 //
 // Every container launch pays Node's start-up, so this file is about start-up time:
 // - The shebang drops NODE_EXTRA_CA_CERTS: minidock makes no TLS connections, and with it set Node
 //   parses a CA bundle at every start (measured here: 90 ms instead of 30 ms).
+// - The "--" ends Node's own options before this file's name: Node 20 otherwise scans the script's
+//   arguments too for its own --env-file (nodejs/node#54232) and reads that file itself, so that
+//   `run --env-file /dev/stdin` or `--env-file <(...)` found the pipe already drained, and a missing
+//   file ended in "node: X: not found", exit 9.
 // - It is CommonJS (bin/package.json), and it compiles the bundle through vm.Script with V8's code
 //   cache: the compiled code of a bundle's first run is saved beside it (dist/verbs/run.cjs.cache)
 //   and later runs skip parsing and compiling (measured: ~10 ms per start). The cache belongs to this

@@ -56,7 +56,11 @@ function parseEnvEntry(raw: string, where: string): string | undefined {
 export function parseEnvFile(path: string): string[] {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Read exactly once (a pipe has no second reading). /dev/stdin and /dev/fd/N are read through
+    // the descriptor itself: open() of /proc/self/fd/N fails with ENXIO when it is a socket, which
+    // is what a program's stdin is when another program made it with socketpair() (Node does).
+    const fd = /^\/dev\/(?:stdin|fd\/(\d+))$/.exec(path);
+    text = readFileSync(fd ? Number(fd[1] ?? 0) : path, 'utf8');
   } catch (e) {
     return fail(`--env-file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'} — give a readable file of KEY=VALUE lines`);
   }
