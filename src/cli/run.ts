@@ -49,6 +49,12 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the launch plan and exit, without running anything')
     .action(async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
       const { runCommand } = await import('../runtime/run.js');
+      // -it attaches the user's terminal (not with -d, which has no stdin, nor --dry-run); node:tty
+      // is loaded only then
+      if (flags.tty && flags.interactive && !flags.detach && !flags.dryRun) {
+        const [{ isatty }, { checkTtyInput }] = await Promise.all([import('node:tty'), import('../runtime/options.js')]);
+        checkTtyInput(flags, isatty(0));
+      }
       process.exitCode = await runCommand(rootfs, command, flags);
     });
 }

@@ -75,6 +75,18 @@ export function parseEnvFile(path: string): string[] {
 }
 
 /**
+ * -i -t needs a terminal on stdin, as in Docker ("the input device is not a TTY"). The relay puts
+ * the user's terminal in raw mode and copies its bytes to the container's pty; a pipe or a file has
+ * no keyboard to make raw, and its end of input cannot be passed on: in raw mode a pty has no
+ * "end of file" (^D is just a byte), so the container would wait for more input forever.
+ */
+export function checkTtyInput(f: Pick<RunFlags, 'tty' | 'interactive'>, stdinIsTTY: boolean): void {
+  if (f.tty && f.interactive && !stdinIsTTY) {
+    fail('-i -t: the input device is not a TTY (stdin is a pipe or a file) — drop -t to pipe input into the container (-i alone), or run from a terminal');
+  }
+}
+
+/**
  * How options.ts looks into the container's filesystem before it exists: a rootfs directory, or
  * an image's layers (src/image/layered-fs.ts merges them as overlayfs will).
  */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
-import { parseEnvFile, parseSecurityOpts, parseUlimit, parseUser, parseVolume, specFromFlags, type RunFlags } from '../../src/runtime/options';
+import { checkTtyInput, parseEnvFile, parseSecurityOpts, parseUlimit, parseUser, parseVolume, specFromFlags, type RunFlags } from '../../src/runtime/options';
 import { scopedResolve } from '../../src/runtime/paths';
 import { resolveCaps, capMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 
@@ -147,6 +147,20 @@ describe('--ulimit and --security-opt', () => {
     const f = join(host, 'env2');
     writeFileSync(f, 'X=1\r\n# no\n  Y=two words  \n');
     expect(parseEnvFile(f)).toEqual(['X=1', 'Y=two words']);
+  });
+});
+
+describe('-t and the input device', () => {
+  it('refuses -i -t when stdin is not a terminal, as Docker does, and says to drop -t', () => {
+    const e = errorOf(() => checkTtyInput({ interactive: true, tty: true }, false));
+    expect(e.code).toBe(125);
+    expect(e.message).toMatch(/^-i -t: the input device is not a TTY .*drop -t/);
+  });
+
+  it('lets a terminal, -i alone and -t alone through', () => {
+    expect(() => checkTtyInput({ interactive: true, tty: true }, true)).not.toThrow();
+    expect(() => checkTtyInput({ interactive: true }, false)).not.toThrow();
+    expect(() => checkTtyInput({ tty: true }, false)).not.toThrow();
   });
 });
 
