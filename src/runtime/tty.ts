@@ -3,6 +3,7 @@
 // The container's first process opened the pty from its own devpts and sent us the master over a
 // unix socket. We put our own terminal in raw mode, so every key (^C included) reaches the
 // container's line discipline unchanged, copy bytes both ways, and pass window-size changes on.
+import { spawnSync } from 'node:child_process';
 import tty from 'node:tty';
 import { mdSetWinsize } from '../sys/native.js';
 
@@ -21,7 +22,15 @@ export function startRelay(master: number): Relay {
   const resize = (): void => void mdSetWinsize(master, (stdout.isTTY && stdout.rows) || 24, (stdout.isTTY && stdout.columns) || 80);
   resize();
   stdout.on('resize', resize);
-  if (stdin.isTTY) stdin.setRawMode(true);
+  if (stdin.isTTY) {
+    stdin.setRawMode(true);
+    // libuv's raw mode is not cfmakeraw(3): it leaves output processing on (OPOST with ONLCR, which
+    // turns "\n" into "\r\n"). The container's own pty has done that already, so our terminal
+    // would print "\r\r\n". Node has no call for c_oflag, so stty(1) clears OPOST on the terminal
+    // (fd 0: the same terminal device as the output, in a shell); setRawMode(false) below puts
+    // back the whole termios that libuv saved before it went raw, OPOST included.
+    spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
+  }
   const toPty = (chunk: Buffer): void => void pty.write(chunk);
   stdin.on('data', toPty);
   stdin.resume();
