@@ -5,10 +5,12 @@
 //   TS   write the child's pid into the cgroup, then release it (the child waits at SYNC)
 //   C    child: ... unshare(CGROUP), caps, seccomp, execve; EOF on the report pipe == exec happened
 //   TS   relay the pty (-t), forward signals, wait for the exit status, report OOM, clean up
-import { closeSync, existsSync, mkdirSync, readSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, readSync, statfsSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
+import { SIGNALS } from '../sys/constants.js';
+import { writeErr } from '../sys/output.js';
 import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
 import { isoNow } from '../sys/time.js';
 import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
@@ -78,8 +80,27 @@ export interface LaunchOutcome {
 }
 
 /**
+ * Does the process whose /proc/PID/status text is given catch signal `signo` (a handler installed)?
+ * SigCgt is the mask of caught signals, in hex, bit N-1 for signal N.
+ */
+export function catchesSignal(status: string, signo: number): boolean {
+  const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+  return m ? ((BigInt('0x' + m[1]) >> BigInt(signo - 1)) & 1n) === 1n : true; // unknown: assume it does
+}
+
+/** The line shown when a forwarded signal will be ignored by the container's PID 1. */
+export function ignoredSignalNotice(sig: string, comm: string, escalateMs: number): string {
+  return `${sig} forwarded to the container's PID 1 (${comm}), which has no handler for it and so ignores it ` +
+    `(the kernel drops the signals a PID namespace's init does not handle); SIGKILL follows in ${escalateMs / 1000} s ` +
+    '(--stop-timeout) — run a PID 1 that handles the signal to stop cleanly';
+}
+
+/**
  * Pass the signals a user sends minidock (^C, kill) on to the process target() names (none while it
- * is <= 0). With escalateMs, SIGKILL follows that long after the first one. Returns the undo.
+ * is <= 0). With escalateMs (the target is a container's PID 1), SIGKILL follows that long after the
+ * first one, and if PID 1 has no handler for that signal one line on stderr says so: without it, a
+ * ^C on `minidock run IMAGE sleep 30` would seem to do nothing for --stop-timeout seconds.
+ * Returns the undo.
  */
 export function forwardSignals(target: () => number, escalateMs?: number): () => void {
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -93,7 +114,16 @@ export function forwardSignals(target: () => number, escalateMs?: number): () =>
   };
   const forward = (sig: NodeJS.Signals): void => {
     send(sig);
-    if (escalateMs !== undefined && target() > 0) killTimer ??= setTimeout(() => send('SIGKILL'), escalateMs);
+    const pid = target();
+    if (escalateMs === undefined || pid <= 0 || killTimer) return;
+    killTimer = setTimeout(() => send('SIGKILL'), escalateMs);
+    let status = '';
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch { /* gone already: nothing to explain */ }
+    if (status && !catchesSignal(status, SIGNALS[sig])) {
+      writeErr(`minidock: ${ignoredSignalNotice(sig, /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?', escalateMs)}\n`);
+    }
   };
   for (const s of sigs) process.on(s, forward);
   return () => {
