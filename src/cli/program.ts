@@ -15,7 +15,9 @@ export function reportError(e: unknown): number {
   }
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    writeErr(`minidock: ${e.message.replace(/^error: /, '')} (see minidock --help)\n`);
+    // one line: commander puts its "(Did you mean run?)" on a second one
+    const msg = e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, ' — did you mean $1?').replace(/\n/g, ' ');
+    writeErr(`minidock: ${msg} (see minidock --help)\n`);
     return 125;
   }
   const err = e as Error;
@@ -72,9 +74,23 @@ function ranVerb(): void {
   (globalThis as { __mdRanVerb?: boolean }).__mdRanVerb = true;
 }
 
+/**
+ * Docker's commands that minidock does not have (yet). A Docker user types them first; commander
+ * would answer with the nearest verb by spelling ("top" -> "Did you mean stop?"), which is wrong.
+ */
+export const DOCKER_ONLY_VERBS = new Set([
+  'top', 'create', 'start', 'restart', 'attach', 'pause', 'unpause', 'rename', 'update', 'port', 'events', 'version',
+  'info', 'cp', 'diff', 'commit', 'save', 'load', 'tag', 'history', 'network', 'volume', 'image', 'container', 'system',
+  'build', 'builder', 'buildx', 'pull', 'push', 'login', 'logout', 'search', 'compose', 'context', 'manifest', 'plugin',
+  'secret', 'config', 'service', 'stack', 'swarm', 'node', 'trust', 'checkpoint', 'init', 'scout',
+]);
+
 /** Parse and run; returns the exit code. */
 export async function runCli(argv: string[], verbs: Verbs): Promise<number> {
   const verb = argv[0] !== undefined && Object.hasOwn(verbs, argv[0]) ? argv[0] : undefined;
+  if (!verb && DOCKER_ONLY_VERBS.has(argv[0])) {
+    return reportError(new MinidockError(`"${argv[0]}" is a Docker command that minidock does not have yet; minidock's commands are: ${Object.keys(verbs).join(', ')} (see minidock --help)`));
+  }
   const program = buildProgram(verbs, verb);
   try {
     await program.parseAsync(preprocessArgv(argv, program), { from: 'user' });

@@ -1,6 +1,6 @@
 // CLI parsing, without running anything: commander wiring of `run` and the --X=json rewriting.
 import { describe, expect, it, vi } from 'vitest';
-import { buildProgram, preprocessArgv, reportError } from '../../src/cli/program';
+import { DOCKER_ONLY_VERBS, buildProgram, preprocessArgv, reportError, runCli } from '../../src/cli/program';
 import { VERBS } from '../../src/cli/verbs';
 import { MinidockError } from '../../src/errors';
 import { writeErr } from '../../src/sys/output';
@@ -49,5 +49,34 @@ describe('reportError', () => {
     expect(reportError(new MinidockError('bad thing'))).toBe(125);
     expect(reportError(new MinidockError('not found', 127))).toBe(127);
     expect(vi.mocked(writeErr).mock.calls).toEqual([['minidock: bad thing\n'], ['minidock: not found\n']]);
+  });
+});
+
+describe('unknown verbs', () => {
+  const errOf = async (argv: string[]) => {
+    vi.mocked(writeErr).mockClear();
+    const code = await runCli(argv, VERBS);
+    return { code, err: vi.mocked(writeErr).mock.calls.map((c) => c[0]).join('') };
+  };
+
+  it('says a Docker verb minidock lacks does not exist yet, and lists the verbs it has (not "did you mean stop?")', async () => {
+    for (const v of ['top', 'start', 'version', 'cp', 'network', 'compose']) {
+      const { code, err } = await errOf([v, 'x']);
+      expect(code).toBe(125);
+      expect(err).toMatch(new RegExp(`^minidock: "${v}" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, .*exec.*\\n$`));
+      expect(err.split('\n')).toHaveLength(2); // one line
+      expect(err).not.toMatch(/did you mean/i);
+    }
+  });
+
+  it('keeps "did you mean" for typos of its own verbs, on one line', async () => {
+    const { code, err } = await errOf(['rnu', './rootfs', 'sh']);
+    expect(code).toBe(125);
+    expect(err).toBe("minidock: unknown command 'rnu' — did you mean run? (see minidock --help)\n");
+    expect((await errOf(['frobnicate'])).err).toBe("minidock: unknown command 'frobnicate' (see minidock --help)\n");
+  });
+
+  it('lists no verb minidock has among the Docker-only ones', () => {
+    for (const v of Object.keys(VERBS)) expect(DOCKER_ONLY_VERBS.has(v)).toBe(false);
   });
 });
