@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { detectCgroups } from '../runtime/cgroups/index.js';
 import type { Detection } from './peers/types.js';
+import type { ExperimentResult } from './types.js';
 
 export interface BenchEnv {
   date: string;
@@ -25,6 +26,13 @@ export interface BenchEnv {
 export function loadavg(text?: string): number[] {
   const t = text ?? safeRead('/proc/loadavg');
   return t.split(/\s+/).slice(0, 3).map(Number).filter((n) => Number.isFinite(n));
+}
+
+/** Run one experiment and record the host's load average at its start and end (report.md warns of a busy host). */
+export async function withLoadavg(run: () => Promise<ExperimentResult>): Promise<ExperimentResult> {
+  const start = loadavg();
+  const e = await run();
+  return { ...e, loadavg: { start, end: loadavg() } };
 }
 
 function safeRead(p: string): string {

@@ -74,6 +74,17 @@ export function startupGoals(startup: ExperimentResult | undefined): string[] {
   return out;
 }
 
+/**
+ * A warning when the host had more runnable tasks than CPUs during an experiment: the 1-minute load
+ * average at its start or its end above the CPU count. Times are then the host's as much as the
+ * runtimes', and CPU shares fall short of their limits (see the limits verdicts).
+ */
+export function loadWarning(e: ExperimentResult, cpus: number): string | undefined {
+  const [start, end] = [e.loadavg?.start[0], e.loadavg?.end[0]];
+  if (!cpus || !((start ?? 0) > cpus || (end ?? 0) > cpus)) return undefined;
+  return `⚠️ host busy: load average ${start ?? '?'} at the start and ${end ?? '?'} at the end of this experiment, on ${cpus} CPUs — other tasks competed for the CPU, so these figures are slower (and CPU shares lower) than on a quiet machine`;
+}
+
 export function renderReport(res: Results, charts: Map<string, string[]>): string {
   const L: string[] = [];
   L.push('# minidock bench report', '');
@@ -88,6 +99,9 @@ export function renderReport(res: Results, charts: Map<string, string[]>): strin
   if (goals.length) L.push('## Figures to reach (this run)', '', ...goals, '');
   for (const e of res.experiments) {
     L.push(`## ${e.title}`, '');
+    const busy = loadWarning(e, res.env.cpus);
+    if (busy) L.push(`> ${busy}`, '');
+    if (e.loadavg) L.push(`_Load average (1, 5, 15 min) at the start: ${e.loadavg.start.join(' ')}; at the end: ${e.loadavg.end.join(' ')}._`, '');
     for (const c of charts.get(e.name) ?? []) L.push(`![${e.name}](${c})`, '');
     L.push(mdTable(e.summaryColumns, e.summary), '');
     if (e.name === 'phases' && e.summary.length) {
@@ -106,6 +120,13 @@ export function summaryJson(res: Results): object {
     experiments: Object.fromEntries(res.experiments.map((e) => [e.name, e.summary])),
     skipped: res.skipped,
   };
+}
+
+/** The closing line of a run: where its files went, and which kinds were written. */
+export function resultsLine(dir: string, files: string[]): string {
+  const kinds = [['.csv', 'CSV'], ['results.json', 'results.json'], ['.png', 'charts'], ['report.md', 'report.md']]
+    .filter(([end]) => files.some((f) => f.endsWith(end))).map(([, what]) => what);
+  return `results: ${dir} (${files.length} files: ${kinds.join(', ')})`;
 }
 
 export async function writeResults(dir: string, res: Results, opts: { charts: boolean }): Promise<{ files: string[] }> {

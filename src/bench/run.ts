@@ -2,13 +2,13 @@
 // print the summary, and leave the host as it was (containers, images, daemons we started, cgroups).
 import { join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
-import { collectEnv, loadavg } from './env.js';
+import { collectEnv, loadavg, withLoadavg } from './env.js';
 import { makeContext, removeContext } from './context.js';
 import { findDaemons, startDaemons, stopDaemons } from './daemons.js';
 import { isSkip, type PeerPool } from './experiments/common.js';
 import { makePeer, parseRuntimes, type PeerName } from './peers/index.js';
 import type { BenchContext, Detection, Peer } from './peers/types.js';
-import { mdTable, startupGoals, summaryJson, timestampDir, writeResults, type Results } from './output.js';
+import { loadWarning, mdTable, resultsLine, startupGoals, summaryJson, timestampDir, writeResults, type Results } from './output.js';
 import { plainProgress } from './progress.js';
 import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Skip } from './types.js';
 
@@ -163,7 +163,8 @@ export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags):
       if (interrupted) break;
       const o = experimentOptions(n, f, runtimes);
       if (what === 'all' && n === 'phases' && !runtimes.includes('minidock')) continue;
-      experiments.push(await runExperiment(n, ctx, pool, o, sink.emit));
+      const emit = sink.emit;
+      experiments.push(await withLoadavg(() => runExperiment(n, ctx, pool, o, emit)));
     }
     await sink.stop();
     sink = undefined;
@@ -176,10 +177,12 @@ export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags):
       for (const e of experiments) {
         process.stdout.write(`\n${e.title}\n\n${mdTable(e.summaryColumns, e.summary)}`);
         for (const s of e.skipped) process.stdout.write(`  skipped ${s.runtime}: ${s.reason}${s.fix ? `\n    fix: ${s.fix}` : ''}\n`);
+        const busy = loadWarning(e, env.cpus);
+        if (busy) process.stdout.write(`  ${busy}\n`);
       }
       const goals = startupGoals(experiments.find((e) => e.name === 'startup'));
       if (goals.length) process.stdout.write(`\n${goals.join('\n')}\n`);
-      process.stdout.write(`\nresults: ${outDir} (${files.length} files: CSV, results.json, charts, report.md)\n`);
+      process.stdout.write(`\n${resultsLine(outDir, files)}\n`);
     }
     return interrupted ? 130 : 0;
   } finally {

@@ -26,6 +26,8 @@ export interface ExperimentResult {
   notes: string[];
   startedAt: string;
   seconds: number;
+  /** /proc/loadavg (1, 5, 15 min) when the experiment started and ended: was the host quiet? */
+  loadavg?: { start: number[]; end: number[] };
 }
 
 export interface ExperimentOptions {

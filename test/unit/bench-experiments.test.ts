@@ -1,6 +1,11 @@
 // The pure parts of the experiments: parsing what the workloads print, verdicts, trace tables, progress.
 import { describe, expect, it } from 'vitest';
-import { cpuCase, judge, limitCases, memoryCase, parseKv, pidsCase } from '../../src/bench/experiments/limits';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { HOST_BUSY, LIMIT_COLUMNS, cpuCase, cpuVerdict, judge, limitCases, memoryCase, parseKv, pidsCase } from '../../src/bench/experiments/limits';
+import { withRuncRatio } from '../../src/bench/experiments/scale';
+import { mdTable } from '../../src/bench/output';
+import type { Row } from '../../src/bench/types';
 import { SEED_ESTIMATES, parseTrace, phasesSummary, seedComparison, traceRows } from '../../src/bench/experiments/phases';
 import { parseSmapsRollup } from '../../src/bench/experiments/hostprocs';
 import { emptyLive, eta, plainProgress, reduceLive } from '../../src/bench/progress';
@@ -43,7 +48,78 @@ describe('limits experiment', () => {
     expect(row).toMatchObject({ achieved_cpus: 0.5, nr_throttled: 29, verdict: 'exact', label: '0.50' });
     expect(judge(c, 0, 'ticks=165\nseconds=3\n', undefined).verdict).toBe('close'); // 0.55: 10 % off
     expect(judge(c, 0, 'ticks=180\nseconds=3\n', undefined).verdict).toBe('not enforced'); // 0.6: 20 % over
-    expect(judge(c, 0, 'ticks=120\nseconds=3\n', undefined).verdict).toBe('off'); // 0.4: 20 % under
+    // 0.4: 20 % under, throttled in every period: the quota held it down
+    expect(judge(c, 0, 'ticks=120\nseconds=3\nnr_periods 30\nnr_throttled 30\n', undefined).verdict).toBe('off');
+  });
+
+  it('cpu: held below the limit without being throttled is the busy host, not the limit', () => {
+    const c = cpuCase(50, 1);
+    // the issue's row: load 17 on 2 cores, the loop got 0.19 of its 0.5 and was never throttled (was "off")
+    const busy = judge(c, 0, 'ticks=19\nseconds=1\nnr_periods 10\nnr_throttled 0\nthrottled_time 0\n', undefined);
+    expect(busy).toMatchObject({ verdict: HOST_BUSY, achieved_cpus: 0.19, nr_throttled: 0, nr_periods: 10 });
+    expect(HOST_BUSY).toBe('host busy: not judged');
+    // throttled now and then (4 of 10 periods): the other 6 periods the host took the CPU
+    expect(cpuVerdict(0.3, 0.5, 4, 10)).toBe(HOST_BUSY);
+    // throttled in ≥ 90 % of the periods: the quota governed the loop, so the shortfall is the limit's
+    expect(cpuVerdict(0.3, 0.5, 9, 10)).toBe('off');
+    // the counters from the engine's report (minidock --stats=json) count as well
+    expect(judge(c, 0, 'ticks=19\nseconds=1\n', { nrThrottled: 0, nrPeriods: 10 }).verdict).toBe(HOST_BUSY);
+    // no counters at all: nobody can tell the host from the limit
+    expect(cpuVerdict(0.3, 0.5, undefined, undefined)).toBe('not judged');
+    // over the limit is judged whatever the host did: a busy host only ever lowers the share
+    expect(cpuVerdict(0.7, 0.5, 0, 10)).toBe('not enforced');
+    // a single loop under a 1-CPU limit is never throttled: at the limit it is judged, below it is the host
+    expect(cpuVerdict(0.99, 1, 0, 10)).toBe('exact');
+    expect(cpuVerdict(0.6, 1, 0, 10)).toBe(HOST_BUSY);
+  });
+
+  it('exit codes: run_exit is the runtime command\'s status; every workload ends with exit 0', () => {
+    for (const c of limitCases(false)) {
+      // the script's own end: 0 exactly when it ran through (the CPU rows used to end on a failed `[ -r v2 file ]`)
+      expect(c.script.trim().split('\n').pop()).toBe('exit 0');
+      expect(c.script).not.toMatch(/\] && cat/);
+    }
+    // after `kill -9 -1` the pids case may not fork: it reads its counters with builtins only (no pipe, no $(...))
+    const pids = pidsCase(10).script;
+    const afterKill = pids.slice(pids.indexOf('kill -9 -1'));
+    expect(afterKill).not.toMatch(/\||\$\(|\bcat\b|\bsed\b/);
+    expect(afterKill).toContain('echo "pids_events_$l"');
+    const row = judge(pidsCase(10), 0, 'started=8\nerr=Resource temporarily unavailable\npids_events_max 3\n', undefined);
+    expect(row).toMatchObject({ run_exit: 0, limit_hits: 3 });
+    expect(row).not.toHaveProperty('exit_code');
+    expect(LIMIT_COLUMNS).toContain('run_exit');
+    expect(LIMIT_COLUMNS).not.toContain('exit_code');
+  });
+
+  // The old script's status was that of its last `[ -r FILE ]`: 1 wherever the v2 cpu.stat is missing
+  // (v1 and hybrid hosts, like the issue's); on a pure v2 host it happened to be 0.
+  const cpuStatHere = ['/sys/fs/cgroup/cpu/cpu.stat', '/sys/fs/cgroup/cpu.stat'].filter((f) => existsSync(f)).join(', ') || 'neither cpu.stat';
+  it(`runs the CPU workload for real (host /bin/sh, 0 s): it exits 0 (here: ${cpuStatHere})`, () => {
+    const r = spawnSync('/bin/sh', ['-c', cpuCase(50, 0).script], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ticks=\d+$/m);
+  });
+});
+
+describe('scale experiment', () => {
+  it('x_runc divides each row by runc at the same N, n/a where runc has no row', () => {
+    const summary: Row[] = [
+      { runtime: 'minidock', n: 1, total_ms: 130 },
+      { runtime: 'runc', n: 1, total_ms: 100 },
+      { runtime: 'minidock', n: 5, total_ms: 600 },
+      { runtime: 'runc', n: 5, total_ms: 500 },
+      { runtime: 'minidock', n: 10, total_ms: 1100 }, // runc has no N=10 row
+      { runtime: 'minidock', n: 20, total_ms: 2200 },
+      { runtime: 'runc', n: 20, total_ms: 740 },
+    ];
+    // runc N=20 is 740 ms: the old code divided every row by it (minidock N=1: 130/740 = 0.18x)
+    const x = Object.fromEntries(withRuncRatio(summary).map((r) => [`${r.runtime}:${r.n}`, r.x_runc]));
+    expect(x['minidock:1']).toBeCloseTo(1.3, 12);
+    expect(x['minidock:5']).toBeCloseTo(1.2, 12);
+    expect(x['minidock:10']).toBe('n/a');
+    expect(x['minidock:20']).toBeCloseTo(2200 / 740, 12);
+    expect(x['runc:1']).toBe(1);
+    expect(mdTable(['runtime', 'n', 'x_runc'], summary.slice(0, 1).concat(summary[4]))).toContain('| minidock | 10 | n/a |');
   });
 });
 

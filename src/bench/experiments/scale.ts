@@ -24,6 +24,18 @@ export function monitorPids(ctx: BenchContext, peer: Peer, procs: Proc[]): numbe
   return procs.filter((p) => comms.includes(p.comm) && (!strict || ours(p))).map((p) => p.pid);
 }
 
+/**
+ * x_runc: each row's total launch time over runc's at the *same* N (the issue's figure: minidock's
+ * launch at N=20 ≤ runc's); 'n/a' where runc has no row at that N (not installed, skipped).
+ */
+export function withRuncRatio(summary: Row[]): Row[] {
+  for (const r of summary) {
+    const runc = summary.find((x) => x.runtime === 'runc' && x.n === r.n)?.total_ms;
+    r.x_runc = typeof runc === 'number' ? ratio(r.total_ms as number, runc) ?? 'n/a' : 'n/a';
+  }
+  return summary;
+}
+
 export const SCALE_COLUMNS = ['runtime', 'n', 'i', 'launch_ms', 'ok'];
 
 export async function scale(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
@@ -95,10 +107,8 @@ export async function scale(ctx: BenchContext, pool: PeerPool, o: ExperimentOpti
       });
     }
   }
-  // ratio to runc at the largest N (the issue's figure: minidock's launch at N=20 ≤ runc's)
+  withRuncRatio(summary);
   const big = ns[ns.length - 1];
-  const runcBig = summary.find((r) => r.runtime === 'runc' && r.n === big)?.total_ms as number | undefined;
-  for (const r of summary) r.x_runc = ratio(r.total_ms as number, runcBig);
   for (const a of active) {
     const r = summary.find((x) => x.runtime === a.peer.name && x.n === big);
     if (r) emit({ type: 'summary', experiment: 'scale', runtime: a.peer.name, text: `N=${big}: ${(r.total_ms as number).toFixed(0)} ms` });
