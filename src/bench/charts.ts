@@ -19,6 +19,27 @@ const base = (title: string, values: Row[], extra: Spec): Spec => ({
   ...extra,
 });
 
+/** Every measurement of `field` per runtime: a min/IQR/max box and the points beside it (log axis). */
+function boxStrip(field: string, title: string, order: string[]): Spec {
+  return {
+    layer: [
+      { mark: { type: 'boxplot', extent: 'min-max', size: 28, opacity: 0.35 }, encoding: {
+        x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+        y: { field, type: 'quantitative', scale: { type: 'log' }, title },
+        color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
+      { mark: { type: 'circle', size: 28, opacity: 0.8 }, encoding: {
+        x: { field: 'runtime', type: 'nominal', sort: order },
+        xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1] } },
+        y: { field, type: 'quantitative', scale: { type: 'log' } },
+        color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
+    ],
+  };
+}
+
+/** The rows that have a number in `field`, each with a fixed sideways offset so points do not overlap. */
+const withJitter = (rows: Row[], field: string): Row[] =>
+  rows.filter((r) => typeof r[field] === 'number').map((r, i) => ({ ...r, jitter: ((i * 0.618) % 1) * 0.9 - 0.45 }));
+
 /** The Vega-Lite specs for one experiment (pure: tested without rendering). */
 export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ name: string; spec: Spec }> {
   const order = runtimes ?? [...new Set(e.rows.map((r) => String(r.runtime)))];
@@ -26,24 +47,13 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
   if (e.name === 'startup') {
     const rows = e.rows.filter((r) => typeof r.startup_ms === 'number');
     if (!rows.length) return out;
-    const layer = (field: string, title: string): Spec => ({
-      layer: [
-        { mark: { type: 'boxplot', extent: 'min-max', size: 28, opacity: 0.35 }, encoding: {
-          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
-          y: { field, type: 'quantitative', scale: { type: 'log' }, title },
-          color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
-        { mark: { type: 'circle', size: 28, opacity: 0.8 }, encoding: {
-          x: { field: 'runtime', type: 'nominal', sort: order },
-          xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1] } },
-          y: { field, type: 'quantitative', scale: { type: 'log' } },
-          color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
-      ],
-    });
-    const withJitter = (f: string): Row[] => rows.filter((r) => typeof r[f] === 'number').map((r, i) => ({ ...r, jitter: ((i * 0.618) % 1) * 0.9 - 0.45 }));
-    out.push({ name: 'startup', spec: base('Startup: `echo ok` per runtime (ms, log scale; box = min/IQR/max)', withJitter('startup_ms'), layer('startup_ms', 'wall time (ms, log)')) });
+    out.push({ name: 'startup', spec: base('Startup: `echo ok` per runtime (ms, log scale; box = min/IQR/max)', withJitter(rows, 'startup_ms'), boxStrip('startup_ms', 'wall time (ms, log)', order)) });
     if (rows.some((r) => typeof r.ttfi_ms === 'number')) {
-      out.push({ name: 'startup-ttfi', spec: base('Time to first instruction in the container (ms, log scale)', withJitter('ttfi_ms'), layer('ttfi_ms', 'launch → first instruction (ms, log)')) });
+      out.push({ name: 'startup-ttfi', spec: base('Time to first instruction in the container (ms, log scale)', withJitter(rows, 'ttfi_ms'), boxStrip('ttfi_ms', 'launch → first instruction (ms, log)', order)) });
     }
+  } else if (e.name === 'unpack') {
+    const rows = withJitter(e.rows, 'unpack_ms');
+    if (rows.length) out.push({ name: 'unpack', spec: base("Unpacking the image's layers, per run (ms, log scale; box = min/IQR/max)", rows, boxStrip('unpack_ms', 'unpack time (ms, log)', order)) });
   } else if (e.name === 'phases') {
     const rows = e.summary.filter((r) => r.kind === 'minidock' || r.kind === 'child');
     if (!rows.length) return out;
@@ -107,7 +117,8 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
       },
       layer: [
         { mark: 'rect', encoding: { color: { field: 'verdict', type: 'nominal', title: 'verdict',
-          scale: { domain: ['exact', 'close', 'off', 'not enforced', 'no flag', 'failed'], range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#d0d0d0', '#9d9d9d'] } } } },
+          scale: { domain: ['exact', 'close', 'off', 'not enforced', 'host busy: not judged', 'not judged', 'no flag', 'failed'],
+            range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#9ecae9', '#c6dbef', '#d0d0d0', '#9d9d9d'] } } } },
         { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label', type: 'nominal' } } },
       ],
     }) });

@@ -18,7 +18,8 @@ export function loadResults(dir: string): Results {
 export function headline(expName: string, row: Row): { key: string; value?: number; unit: string } | undefined {
   const num = (k: string): number | undefined => (typeof row[k] === 'number' ? (row[k] as number) : undefined);
   switch (expName) {
-    case 'startup': return { key: `${row.runtime}`, value: num('median_ms'), unit: 'ms' };
+    case 'startup':
+    case 'unpack': return { key: `${row.runtime}`, value: num('median_ms'), unit: 'ms' };
     case 'phases': return { key: `${row.phase}`, value: num('median_ms'), unit: 'ms' };
     case 'overhead': return { key: `${row.runtime} ${row.workload}`, value: num('median_ms'), unit: 'ms' };
     case 'scale': return { key: `${row.runtime} N=${row.n}`, value: num('total_ms'), unit: 'ms' };

@@ -12,6 +12,8 @@ export function registerBenchUnpack(bench: Command): void {
     .option('--interval <ms>', 'sampling interval in ms', '100')
     .option('--json', 'print the JSON result instead of the table')
     .option('-o, --output <file>', 'also save the JSON result to FILE')
+    .option('--out <dir>', 'results directory: unpack.csv, chart, results.json, report.md (default results/<timestamp>)')
+    .option('--no-charts', 'skip the PNG/SVG chart')
     .option('--no-peers', 'do not run ctr even when containerd is there')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (file: string, flags: Record<string, unknown>) => {

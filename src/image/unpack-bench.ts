@@ -382,18 +382,47 @@ export function formatUnpackBench(r: UnpackBenchResult): string {
   return lines.join('\n');
 }
 
-export async function benchUnpackCommand(file: string, flags: { root?: string; runs?: string; json?: boolean; output?: string; noPeers?: boolean; interval?: string }): Promise<number> {
+export interface BenchUnpackFlags {
+  root?: string;
+  runs?: string;
+  json?: boolean;
+  output?: string;
+  noPeers?: boolean;
+  interval?: string;
+  /** results directory (default results/<timestamp>), as every bench experiment */
+  out?: string;
+  charts?: boolean;
+}
+
+export async function benchUnpackCommand(file: string, flags: BenchUnpackFlags): Promise<number> {
   const { stateRoot } = await import('../runtime/state.js');
   if (process.getuid?.() !== 0) fail('bench unpack needs root: layers keep owners, device nodes and whiteouts');
+  const { resolve } = await import('node:path');
+  const { collectEnv, withLoadavg, loadavg } = await import('../bench/env.js');
+  const { resultsLine, timestampDir, writeResults } = await import('../bench/output.js');
+  const { unpackExperiment } = await import('../bench/experiments/unpack.js');
   const runs = flags.runs === undefined ? 5 : Number(flags.runs);
-  const r = await unpackBench({
-    root: stateRoot(flags.root), file, runs, intervalMs: flags.interval ? Number(flags.interval) : 100, noPeers: flags.noPeers,
-    log: (l) => process.stderr.write(l + '\n'),
+  const outDir = resolve(flags.out ?? timestampDir(resolve('results')));
+  const env = collectEnv({ ...flags, file }, []);
+  let r: UnpackBenchResult | undefined;
+  const e = await withLoadavg(async () => {
+    const startedAt = new Date().toISOString();
+    const t0 = Date.now();
+    r = await unpackBench({
+      root: stateRoot(flags.root), file, runs, intervalMs: flags.interval ? Number(flags.interval) : 100, noPeers: flags.noPeers,
+      log: (l) => process.stderr.write(l + '\n'),
+    });
+    return unpackExperiment(r, startedAt, (Date.now() - t0) / 1000);
   });
+  env.loadavgAfter = loadavg();
+  env.peers = r!.results.map((x) => ({ name: x.runtime, available: !x.skipped, flags: [], notes: [], reason: x.skipped, fix: x.install }));
+  // the same files as every other experiment: unpack.csv, the chart, results.json, report.md
+  const { files } = await writeResults(outDir, { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: e.skipped }, { charts: flags.charts !== false });
   const json = JSON.stringify(r, null, 2) + '\n';
   if (flags.output) {
     writeFileSync(flags.output, json);
   }
-  process.stdout.write(flags.json ? json : formatUnpackBench(r) + '\n');
+  process.stdout.write(flags.json ? json : formatUnpackBench(r!) + '\n');
+  process.stderr.write(`${resultsLine(outDir, files)}\n`);
   return 0;
 }

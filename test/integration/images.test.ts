@@ -322,7 +322,7 @@ d('images (real kernel)', () => {
     const errWrite = process.stderr.write;
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
-      await program.parseAsync(['bench', 'unpack', join(fx, 'docker.tar'), '--runs', '2', '--json', '-o', out, '--root', root], { from: 'user' });
+      await program.parseAsync(['bench', 'unpack', join(fx, 'docker.tar'), '--runs', '2', '--json', '-o', out, '--root', root, '--out', join(fx, 'bench-results'), '--no-charts'], { from: 'user' });
     } finally {
       process.stdout.write = write;
       process.stderr.write = errWrite;
@@ -348,6 +348,9 @@ d('images (real kernel)', () => {
     expect(m.summary.peakRssMiB).toBe(Math.max(...m.runs.map((x: { rssMiB: { max: number } }) => x.rssMiB.max)));
     const ctr = r.results.find((x: { runtime: string }) => x.runtime === 'ctr');
     expect(ctr.skipped === undefined ? ctr.runs.length : 2).toBe(2); // ran, or says why not
+    // and the bench's own files, as every experiment writes them (src/bench/output.ts)
+    expect(readFileSync(join(fx, 'bench-results', 'unpack.csv'), 'utf8').split('\n').filter((l) => l.startsWith('minidock,'))).toHaveLength(2);
+    expect(readFileSync(join(fx, 'bench-results', 'report.md'), 'utf8')).toContain('## Unpack');
     // the bench never touches the image store
     expect(storeLayers()).toEqual([]);
     expect(storeImages()).toEqual([]);
