@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
-import { type Lang, type Lesson, parseLesson } from './parse.js';
+import { type Lang, type Lesson, LessonFormatError, parseLesson } from './parse.js';
 
 export interface LessonEntry {
   number: number;
@@ -54,7 +54,13 @@ export function findLesson(n: number, dir = lessonsDir()): LessonEntry {
 export function loadLesson(entry: LessonEntry, lang: Lang): Lesson {
   if (!entry.langs.includes(lang)) fail(`lesson ${entry.number} has no ${lang} version (it has: ${entry.langs.join(', ')})`);
   const path = join(entry.dir, fileFor(lang));
-  return parseLesson(readFileSync(path, 'utf8'), { number: entry.number, slug: entry.slug, lang, path });
+  try {
+    return parseLesson(readFileSync(path, 'utf8'), { number: entry.number, slug: entry.slug, lang, path });
+  } catch (e) {
+    // a broken lesson file is one line naming the file and line, not a stack trace
+    if (e instanceof LessonFormatError) fail(`${e.message} (fix the lesson file)`);
+    throw e;
+  }
 }
 
 /** `--lang`, else Spanish when $LANG / $LC_ALL say so, else English. */

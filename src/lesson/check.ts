@@ -1,12 +1,14 @@
 // `minidock lesson check N id=answer ...`: checks a student's exercise answers. Numbers are compared
 // with a value measured on this machine, within a tolerance; states (a container that must exist
 // with some property) are tested with a command; words are compared by hash so that the rendered
-// lesson does not give them away.
+// lesson does not give them away. A wrong answer never shows the right one: the student may try
+// again, so a failed check says only that the answer is not it.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fail } from '../errors.js';
-import { type Check, normalizeAnswer } from './parse.js';
+import { type Check, type Lang, normalizeAnswer } from './parse.js';
 import { type RunContext, runShell, unmetNeeds } from './runner.js';
+import { strings } from './strings.js';
 
 export type Verdict = 'pass' | 'fail' | 'unanswered' | 'skipped' | 'error';
 
@@ -15,7 +17,7 @@ export interface CheckResult {
   type: Check['type'];
   verdict: Verdict;
   answer?: string;
-  /** what the answer was compared with, when it can be shown (numbers, texts) */
+  /** what the answer was compared with (numbers, texts): set only when the answer passed */
   expected?: string;
   detail: string;
 }
@@ -36,11 +38,12 @@ export function withinTolerance(answer: number, reference: number, tolerance: nu
 }
 
 /** Answers from `id=value` arguments and an optional file of `id=value` (or `id: value`) lines. */
-export function parseAnswers(args: string[], file?: string): Map<string, string> {
+export function parseAnswers(args: string[], file?: string, lang: Lang = 'en'): Map<string, string> {
+  const t = strings(lang);
   const out = new Map<string, string>();
   const add = (s: string, where: string) => {
     const m = /^\s*([a-z0-9][a-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(s);
-    if (!m) fail(`${where}: an answer is written id=value, not "${s}"`);
+    if (!m) fail(t.answerForm(where, s));
     out.set(m[1], m[2]);
   };
   if (file) {
@@ -54,32 +57,33 @@ export function parseAnswers(args: string[], file?: string): Map<string, string>
       if (l.trim() && !l.trim().startsWith('#')) add(l, `${file}:${i + 1}`);
     });
   }
-  for (const a of args) add(a, 'answer');
+  for (const a of args) add(a, t.answerWord);
   return out;
 }
 
 function measure(check: Check, ctx: RunContext): { value?: string; error?: string } {
   const r = runShell(check.measure!, ctx);
-  if (r.code !== 0) return { error: `the measurement failed (exit ${r.code}): ${r.output.trim().split('\n').slice(-2).join(' / ')}` };
+  if (r.code !== 0) return { error: strings(ctx.lang ?? 'en').measureFailed(r.code, r.output.trim().split('\n').slice(-2).join(' / ')) };
   return { value: r.output.trim() };
 }
 
 export function checkOne(check: Check, answer: string | undefined, ctx: RunContext): CheckResult {
+  const t = strings(ctx.lang ?? 'en');
   const base = { id: check.id, type: check.type, answer };
   const unmet = unmetNeeds(check, ctx);
   if (unmet.length) return { ...base, verdict: 'skipped', detail: unmet.join('; ') };
   if (check.type === 'state') {
     const r = runShell(check.test!, ctx, answer === undefined ? {} : { ANSWER: answer });
     return r.code === 0
-      ? { ...base, verdict: 'pass', detail: 'the system is in the expected state' }
-      : { ...base, verdict: 'fail', detail: r.output.trim().split('\n').slice(-1)[0] || `the test exited ${r.code}` };
+      ? { ...base, verdict: 'pass', detail: t.stateOk }
+      : { ...base, verdict: 'fail', detail: r.output.trim().split('\n').slice(-1)[0] || t.testExited(r.code) };
   }
-  if (answer === undefined || answer.trim() === '') return { ...base, verdict: 'unanswered', detail: `answer with ${check.id}=VALUE` };
+  if (answer === undefined || answer.trim() === '') return { ...base, verdict: 'unanswered', detail: t.answerWith(check.id) };
   if (check.type === 'word') {
     const h = hashAnswer(answer);
     return check.sha256.some((p) => h.startsWith(p))
-      ? { ...base, verdict: 'pass', detail: 'right' }
-      : { ...base, verdict: 'fail', detail: 'not the expected answer' };
+      ? { ...base, verdict: 'pass', detail: t.right }
+      : { ...base, verdict: 'fail', detail: t.wrongWord };
   }
   let reference: string;
   if (check.type === 'number' && check.value !== undefined) reference = String(check.value);
@@ -90,21 +94,21 @@ export function checkOne(check: Check, answer: string | undefined, ctx: RunConte
   }
   if (check.type === 'text') {
     return normalizeAnswer(answer) === normalizeAnswer(reference)
-      ? { ...base, verdict: 'pass', expected: reference, detail: 'matches this machine' }
-      : { ...base, verdict: 'fail', expected: reference, detail: 'does not match what this machine shows' };
+      ? { ...base, verdict: 'pass', expected: reference, detail: t.matches }
+      : { ...base, verdict: 'fail', detail: t.noMatch };
   }
   const want = firstNumber(reference);
   const got = firstNumber(answer.replace(/(\d),(\d)/g, '$1.$2')); // 2,25 is how Spanish writes 2.25
-  if (Number.isNaN(want)) return { ...base, verdict: 'error', detail: `the measurement printed no number: "${reference}"` };
-  if (Number.isNaN(got)) return { ...base, verdict: 'fail', detail: 'the answer is not a number' };
+  // the measurement's output is the expected answer: an error shows it only when it holds no number
+  if (Number.isNaN(want)) return { ...base, verdict: 'error', detail: t.measureNoNumber(reference) };
+  if (Number.isNaN(got)) return { ...base, verdict: 'fail', detail: t.notANumber };
+  if (!withinTolerance(got, want, check.tolerance, check.relative)) return { ...base, verdict: 'fail', detail: t.notWithin };
   const tol = check.tolerance === 0 ? `${want}` : check.relative ? `${want} ± ${+(check.tolerance * 100).toFixed(2)}%` : `${want} ± ${check.tolerance}`;
-  return withinTolerance(got, want, check.tolerance, check.relative)
-    ? { ...base, verdict: 'pass', expected: String(want), detail: `expected ${tol}` }
-    : { ...base, verdict: 'fail', expected: String(want), detail: `expected ${tol} on this machine` };
+  return { ...base, verdict: 'pass', expected: String(want), detail: t.expectedValue(tol) };
 }
 
 export function checkAll(checks: Check[], answers: Map<string, string>, ctx: RunContext): CheckResult[] {
   const unknown = [...answers.keys()].filter((k) => !checks.some((c) => c.id === k));
-  if (unknown.length) fail(`no exercise ${unknown.map((u) => `"${u}"`).join(', ')} in this lesson (exercises: ${checks.map((c) => c.id).join(', ') || 'none'})`);
+  if (unknown.length) fail(strings(ctx.lang ?? 'en').unknownExercise(unknown.map((u) => `"${u}"`).join(', '), checks.map((c) => c.id).join(', ')));
   return checks.map((c) => checkOne(c, answers.get(c.id), ctx));
 }

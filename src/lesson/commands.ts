@@ -3,17 +3,18 @@
 import { fail } from '../errors.js';
 import { chooseLang, findLesson, listLessons, loadLesson, projectRoot } from './catalog.js';
 import { checkAll, parseAnswers } from './check.js';
-import type { Lesson } from './parse.js';
+import type { Lang, Lesson } from './parse.js';
 import { renderPlain } from './plain.js';
-import { describeExit, plain, type RunContext, runStep, unmetNeeds } from './runner.js';
+import { describeExit, plain, type RunContext, runStep, showPattern, unmetNeeds } from './runner.js';
+import { strings } from './strings.js';
 
 function lessonNumber(s: string): number {
   if (!/^\d{1,2}$/.test(s)) fail(`lesson "${s}": give its number, e.g. \`minidock lesson 1\` (see \`minidock lesson list\`)`);
   return Number(s);
 }
 
-function context(flags: { slow?: boolean }): RunContext {
-  return { cwd: projectRoot(), slow: !!flags.slow };
+function context(lang: Lang, flags: { slow?: boolean }): RunContext {
+  return { cwd: projectRoot(), slow: !!flags.slow, lang };
 }
 
 export function listCommand(flags: { lang?: string }): number {
@@ -22,16 +23,18 @@ export function listCommand(flags: { lang?: string }): number {
     const l = loadLesson(e, e.langs.includes(lang) ? lang : e.langs[0]);
     return [String(e.number).padStart(2, '0'), l.title, String(l.steps.length), String(l.checks.length), e.langs.join(' ')];
   });
-  const head = lang === 'es' ? ['nº', 'lección', 'pasos', 'ejercicios', 'idiomas'] : ['#', 'lesson', 'steps', 'exercises', 'languages'];
+  const t = strings(lang);
+  const head = t.listHead;
   const all = [head, ...rows];
   const w = head.map((_, k) => Math.max(...all.map((r) => r[k].length)));
   for (const r of all) process.stdout.write(r.map((c, k) => (k >= 2 && k <= 3 ? c.padStart(w[k]) : c.padEnd(w[k]))).join('  ').trimEnd() + '\n');
-  process.stdout.write(lang === 'es' ? '\nminidock lesson N [--lang es] [--plain] · minidock lesson check N id=respuesta\n' : '\nminidock lesson N [--lang es] [--plain] · minidock lesson check N id=answer\n');
+  process.stdout.write(`\n${t.listFoot}\n`);
   return 0;
 }
 
 /** Run every step in order, without the viewer (for teachers, CI, and terminals without a TTY). */
 async function runAll(lesson: Lesson, ctx: RunContext): Promise<number> {
+  const t = strings(lesson.lang);
   let failed = 0;
   let skipped = 0;
   for (const s of lesson.steps) {
@@ -39,25 +42,26 @@ async function runAll(lesson: Lesson, ctx: RunContext): Promise<number> {
     const tag = `[${s.index + 1}/${lesson.steps.length}] ${s.id}`;
     if (why.length) {
       skipped++;
-      process.stdout.write(`- ${tag}: skipped: ${why.join('; ')}\n`);
+      process.stdout.write(`- ${tag}: ${t.skipped}: ${why.join('; ')}\n`);
       continue;
     }
     const r = await runStep(s, ctx);
     if (!r.ok) failed++;
-    process.stdout.write(`${r.ok ? '✓' : '✗'} ${tag} (${Math.round(r.ms)} ms)\n`);
+    const cases = r.patterns.flatMap((p) => p.cases);
+    process.stdout.write(`${r.ok ? '✓' : '✗'} ${tag} (${Math.round(r.ms)} ms)${cases.length ? ` · ${t.seenCase}: ${cases.join(', ')}` : ''}\n`);
     if (!r.ok) {
       process.stdout.write(plain(r.output).replace(/^/gm, '    | ') + '\n');
-      for (const p of r.patterns.filter((x) => !x.ok)) process.stdout.write(`    ${p.negate ? 'unexpected' : 'missing'}: /${p.negate ? p.pattern.slice(2) : p.pattern}/\n`);
-      if (!r.exitOk) process.stdout.write(`    expected ${describeExit(s.exit)}, got ${r.timedOut ? 'a timeout' : r.signal ?? `exit ${r.code}`}\n`);
+      for (const p of r.patterns.filter((x) => !x.ok)) process.stdout.write(`    ${p.negate ? t.unexpected : t.missing}: ${showPattern(p.pattern)}\n`);
+      if (!r.exitOk) process.stdout.write(`    ${t.expectedGot(describeExit(s.exit, lesson.lang), r.timedOut ? t.aTimeout : r.signal ?? t.exitN(r.code ?? -1))}\n`);
     }
   }
-  process.stdout.write(`${lesson.steps.length - failed - skipped} passed, ${failed} failed, ${skipped} skipped\n`);
+  process.stdout.write(`${t.runSummary(lesson.steps.length - failed - skipped, failed, skipped)}\n`);
   return failed ? 1 : 0;
 }
 
 export async function showCommand(n: string, flags: { lang?: string; plain?: boolean; run?: boolean; slow?: boolean }): Promise<number> {
   const lesson = loadLesson(findLesson(lessonNumber(n)), chooseLang(flags.lang));
-  const ctx = context(flags);
+  const ctx = context(lesson.lang, flags);
   if (flags.run) return runAll(lesson, ctx);
   if (flags.plain || !process.stdout.isTTY || !process.stdin.isTTY) {
     process.stdout.write(renderPlain(lesson));
@@ -75,20 +79,18 @@ export async function showCommand(n: string, flags: { lang?: string; plain?: boo
 export function checkCommand(n: string, answers: string[], flags: { lang?: string; answers?: string }): number {
   const lang = chooseLang(flags.lang);
   const lesson = loadLesson(findLesson(lessonNumber(n)), lang);
+  const t = strings(lang);
   if (lesson.checks.length === 0) {
-    process.stdout.write(lang === 'es' ? `La lección ${n} no tiene ejercicios que comprobar.\n` : `Lesson ${n} has no exercises to check.\n`);
+    process.stdout.write(`${t.noExercises(n)}\n`);
     return 0;
   }
-  const results = checkAll(lesson.checks, parseAnswers(answers, flags.answers), context({}));
+  const results = checkAll(lesson.checks, parseAnswers(answers, flags.answers, lang), context(lang, {}));
   const mark = { pass: '✓', fail: '✗', unanswered: '?', skipped: '-', error: '!' } as const;
-  const words = lang === 'es'
-    ? { pass: 'bien', fail: 'todavía no', unanswered: 'sin respuesta', skipped: 'omitido', error: 'error' }
-    : { pass: 'pass', fail: 'not yet', unanswered: 'unanswered', skipped: 'skipped', error: 'error' };
   for (const r of results) {
     const ans = r.answer !== undefined ? ` = ${r.answer}` : '';
-    process.stdout.write(`${mark[r.verdict]} ${r.id}${ans}: ${words[r.verdict]} — ${r.detail}\n`);
+    process.stdout.write(`${mark[r.verdict]} ${r.id}${ans}: ${t.verdicts[r.verdict]} — ${r.detail}\n`);
   }
   const passed = results.filter((r) => r.verdict === 'pass').length;
-  process.stdout.write(lang === 'es' ? `${passed} de ${results.length} ejercicios bien\n` : `${passed} of ${results.length} exercises passed\n`);
+  process.stdout.write(`${t.checkSummary(passed, results.length)}\n`);
   return passed === results.length ? 0 : 1;
 }

@@ -12,7 +12,9 @@
 // the project root (GitHub highlights it by the first word, `sh`). The fenced `expect` block right
 // after it holds one pattern per line, all of which must match the step's output (stdout and stderr
 // together): a JavaScript regex in multiline mode, or `/regex/flags`; a line starting with `! `
-// must NOT match. The info string may also carry:
+// must NOT match. A step whose output may rightly differ between kernels accepts each case as an
+// alternative with a named group, e.g. `^int80: (?:(?<seccomp>SIGSYS)|(?<no_ia32>SIGSEGV))`: the
+// runner reports which case it saw. The info string may also carry:
 //   needs=a,b    what the step needs: root, docker, podman, runc, crun, cgroup-v1, cgroup-v2,
 //                cmd:NAME (a program on PATH), file:PATH, verb:NAME or verb:NAME:--option (a minidock
 //                verb that exists, with that option); an unmet need skips the step, by name
@@ -64,7 +66,8 @@ export interface Step {
   timeoutS: number;
   /** the heading the step sits under */
   section: string;
-  /** the prose between the previous step (or the section heading) and this step */
+  /** all the Markdown between the previous step (or the title) and this step: prose, headings,
+   * plain code blocks — nothing a student reading only the viewer may miss */
   intro: string;
   /** 1-based line of the opening fence */
   line: number;
@@ -96,6 +99,9 @@ export interface Lesson {
   path: string;
   source: string;
   steps: Step[];
+  /** the Markdown after the last step (its explanation, the Exercises), or the whole text when
+   * there is no step */
+  outro: string;
   checks: Check[];
 }
 
@@ -214,9 +220,11 @@ export function parseLesson(source: string, meta: { number: number; slug: string
     }
     const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (h) {
+      // the title is held apart (the viewer's header shows it); every other heading stays in the
+      // prose, so that a step's intro says which sections it crossed
       if (h[1].length === 1 && !title) title = h[2].replace(/^\d+\s*[·.:-]\s*/, '');
+      else prose.push(line);
       section = h[2];
-      prose = [];
       i++;
       continue;
     }
@@ -267,7 +275,7 @@ export function parseLesson(source: string, meta: { number: number; slug: string
         command: body.join('\n').trim(),
         expect,
         section,
-        intro: prose.join('\n').replace(/\n{3,}/g, '\n\n').trim(),
+        intro: joinProse(prose),
         line: start + 1,
       });
       prose = [];
@@ -277,7 +285,11 @@ export function parseLesson(source: string, meta: { number: number; slug: string
     i++;
   }
   if (!title) throw new LessonFormatError(meta.path, 1, 'a lesson starts with a "# Title" heading');
-  return { ...meta, title, source, steps, checks };
+  return { ...meta, title, source, steps, outro: joinProse(prose), checks };
+}
+
+function joinProse(lines: string[]): string {
+  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
 }
 
 /** The normalized form of a free-text answer: what type=word hashes. */

@@ -3,8 +3,10 @@
 // hidden exercise checks are dropped.
 import type { Lesson } from './parse.js';
 import { describeExit } from './runner.js';
+import { strings } from './strings.js';
 
 export function renderPlain(lesson: Lesson): string {
+  const t = strings(lesson.lang);
   const out: string[] = [];
   const lines = lesson.source.split('\n');
   const byLine = new Map(lesson.steps.map((s) => [s.line, s]));
@@ -35,10 +37,10 @@ export function renderPlain(lesson: Lesson): string {
       while (j < lines.length && lines[j].trim() !== ef) j++;
       i = j + 1;
     }
-    const tags = [step.needs.length ? `needs ${step.needs.join(', ')}` : '', step.slow ? 'slow' : '', step.exit !== 0 ? describeExit(step.exit) : ''].filter(Boolean);
-    out.push(`    # step ${step.index + 1}: ${step.id}${tags.length ? ` (${tags.join('; ')})` : ''}`);
+    const tags = [step.needs.length ? `${t.plainNeeds} ${step.needs.join(', ')}` : '', step.slow ? t.plainSlow : '', step.exit !== 0 ? describeExit(step.exit, lesson.lang) : ''].filter(Boolean);
+    out.push(`    # ${t.plainStep} ${step.index + 1}: ${step.id}${tags.length ? ` (${tags.join('; ')})` : ''}`);
     for (const c of step.command.split('\n')) out.push(`    ${c}`);
-    for (const p of step.expect) out.push(`    #   expect${p.negate ? ' no' : ''}: ${p.negate ? p.source.slice(2) : p.source}`);
+    for (const p of step.expect) out.push(`    #   ${p.negate ? t.plainExpectNo : t.plainExpect}: ${p.negate ? p.source.slice(2) : p.source}`);
   }
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }

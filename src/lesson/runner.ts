@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import type { ExitExpectation, Pattern, Step } from './parse.js';
+import type { ExitExpectation, Lang, Pattern, Step } from './parse.js';
+import { strings } from './strings.js';
 
 export interface RunContext {
   /** where steps run: the project root */
@@ -14,12 +15,16 @@ export interface RunContext {
   env?: NodeJS.ProcessEnv;
   /** run `slow` steps too */
   slow?: boolean;
+  /** the language of every reason and message (default English) */
+  lang?: Lang;
 }
 
 export interface PatternResult {
   pattern: string;
   negate: boolean;
   ok: boolean;
+  /** the named groups `(?<name>...)` that matched: which of the pattern's accepted cases was seen */
+  cases: string[];
 }
 
 export interface StepResult {
@@ -45,16 +50,25 @@ export function exitMatches(want: ExitExpectation, code: number | null): boolean
   return code === want;
 }
 
-export function describeExit(want: ExitExpectation): string {
-  return want === 'any' ? 'any exit status' : want === 'nonzero' ? 'exit ≠ 0' : `exit ${want}`;
+export function describeExit(want: ExitExpectation, lang: Lang = 'en'): string {
+  const t = strings(lang);
+  return want === 'any' ? t.anyExit : want === 'nonzero' ? t.nonzeroExit : t.exitN(want);
+}
+
+/** How a pattern's source is shown: as `/regex/flags`, once (a source already written that way
+ * keeps its own slashes), without the `! ` of a negated one. */
+export function showPattern(source: string): string {
+  const text = source.startsWith('! ') ? source.slice(2) : source;
+  return /^\/.*\/[dgimsuy]*$/.test(text) ? text : `/${text}/`;
 }
 
 export function matchPatterns(patterns: Pattern[], output: string): PatternResult[] {
   const text = plain(output);
   return patterns.map((p) => {
     p.regex.lastIndex = 0;
-    const hit = p.regex.test(text);
-    return { pattern: p.source, negate: p.negate, ok: p.negate ? !hit : hit };
+    const m = p.regex.exec(text);
+    const cases = m?.groups ? Object.keys(m.groups).filter((k) => m.groups![k] !== undefined) : [];
+    return { pattern: p.source, negate: p.negate, ok: p.negate ? !m : !!m, cases };
   });
 }
 
@@ -96,7 +110,7 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
       // bash execs a lone command, so a killed command shows as a signal here: report it as a
       // shell would, 128 + the signal number (SIGKILL -> 137, SIGABRT -> 134)
       const code = status ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
-      if (timedOut) output += `\n[killed after ${step.timeoutS} s]\n`;
+      if (timedOut) output += `\n${strings(ctx.lang ?? 'en').killedAfter(step.timeoutS)}\n`;
       const ms = performance.now() - t0;
       resolvePromise({ code, signal, output, ms, timedOut, ...judge(step, output, code, timedOut) });
     });
@@ -143,36 +157,37 @@ function onPath(cmd: string): boolean {
 
 /** Why one need is unmet here, or undefined when it is met. */
 function unmetNeed(need: string, ctx: RunContext): string | undefined {
-  const key = `${ctx.cwd}\0${need}`;
+  const t = strings(ctx.lang ?? 'en');
+  const key = `${ctx.cwd}\0${ctx.lang}\0${need}`;
   if (cache.has(key)) return cache.get(key);
   let why: string | undefined;
   const [kind, ...rest] = need.split(':');
   const arg = rest.join(':');
   switch (kind) {
     case 'root':
-      why = process.getuid?.() === 0 ? undefined : 'needs root';
+      why = process.getuid?.() === 0 ? undefined : t.needsRoot;
       break;
     case 'cgroup-v1':
     case 'cgroup-v2':
-      why = cgroupMode() === kind.slice(7) ? undefined : `needs cgroup ${kind.slice(7)} (this host runs ${cgroupMode()})`;
+      why = cgroupMode() === kind.slice(7) ? undefined : t.needsCgroup(kind.slice(7), cgroupMode());
       break;
     case 'docker': {
       // the client alone is not enough: the daemon must answer
       const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
-      why = r.status === 0 ? undefined : onPath('docker') ? 'needs a running Docker daemon (dockerd)' : 'needs Docker (apt-get install docker.io)';
+      why = r.status === 0 ? undefined : onPath('docker') ? t.needsDockerd : t.needsPackage('Docker', 'docker.io');
       break;
     }
     case 'podman':
     case 'runc':
     case 'crun':
     case 'ctr':
-      why = onPath(kind) ? undefined : `needs ${kind} (apt-get install ${kind === 'ctr' ? 'containerd' : kind})`;
+      why = onPath(kind) ? undefined : t.needsPackage(kind, kind === 'ctr' ? 'containerd' : kind);
       break;
     case 'cmd':
-      why = onPath(arg) ? undefined : `needs the program ${arg}`;
+      why = onPath(arg) ? undefined : t.needsProgram(arg);
       break;
     case 'file':
-      why = existsSync(join(ctx.cwd, arg)) ? undefined : `needs ${arg} (not built yet)`;
+      why = existsSync(join(ctx.cwd, arg)) ? undefined : t.needsFile(arg);
       break;
     case 'verb': {
       // `minidock X --help` prints the general help and exits 0 when X does not exist, so the
@@ -180,12 +195,12 @@ function unmetNeed(need: string, ctx: RunContext): string | undefined {
       const [verb, option] = arg.split(':');
       const r = spawnSync(join(ctx.cwd, 'bin', 'minidock.js'), [verb, '--help'], { cwd: ctx.cwd, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...ctx.env } });
       const out = String(r.stdout ?? '');
-      if (r.status !== 0 || !out.startsWith(`Usage: minidock ${verb}`)) why = `needs \`minidock ${verb}\` (not in this build yet)`;
-      else if (option && !out.includes(option)) why = `needs \`minidock ${verb} ${option}\` (not in this build yet)`;
+      if (r.status !== 0 || !out.startsWith(`Usage: minidock ${verb}`)) why = t.needsVerb(verb);
+      else if (option && !out.includes(option)) why = t.needsVerb(`${verb} ${option}`);
       break;
     }
     default:
-      why = `unknown need "${need}"`;
+      why = t.unknownNeed(need);
   }
   cache.set(key, why);
   return why;
@@ -194,7 +209,7 @@ function unmetNeed(need: string, ctx: RunContext): string | undefined {
 /** Every reason why a step cannot run here (empty: it can). */
 export function unmetNeeds(step: Pick<Step, 'needs'> & { slow?: boolean }, ctx: RunContext): string[] {
   const out = step.needs.map((n) => unmetNeed(n, ctx)).filter((w): w is string => !!w);
-  if (step.slow && !(ctx.slow || process.env.MINIDOCK_LESSON_SLOW === '1')) out.push('slow (takes minutes): run with --slow or MINIDOCK_LESSON_SLOW=1');
+  if (step.slow && !(ctx.slow || process.env.MINIDOCK_LESSON_SLOW === '1')) out.push(strings(ctx.lang ?? 'en').slow);
   return out;
 }
 

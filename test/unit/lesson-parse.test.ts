@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkOne, firstNumber, hashAnswer, parseAnswers, withinTolerance } from '../../src/lesson/check';
 import { LessonFormatError, parseLesson, parsePattern } from '../../src/lesson/parse';
 import { renderPlain } from '../../src/lesson/plain';
-import { cgroupMode, judge, unmetNeeds } from '../../src/lesson/runner';
+import { cgroupMode, judge, showPattern, unmetNeeds } from '../../src/lesson/runner';
 
 const meta = { number: 3, slug: 'demo', lang: 'en' as const, path: 'demo.md' };
 
@@ -36,6 +36,12 @@ echo a
 echo b
 \`\`\`
 
+After the last step.
+
+## Exercises
+
+1. **w** — Which errno?
+
 <!-- a normal comment -->
 <!-- check id=w type=word sha256=${hashAnswer('EINVAL').slice(0, 12)} -->
 <!-- check id=n type=number tolerance=10%
@@ -57,12 +63,18 @@ describe('parseLesson', () => {
     expect(one.command).toBe('echo one');
     expect(one.expect.map((p) => [p.source, p.negate])).toEqual([['^one$', false], ['! two', true]]);
     expect(one).toMatchObject({ needs: [], slow: false, exit: 0, timeoutS: 60, section: 'First section', line: 9 });
-    expect(one.intro).toBe('Look at **this**.');
+    // the opening paragraph and the heading crossed belong to the first step's intro
+    expect(one.intro).toBe('Intro paragraph.\n\n## First section\n\nLook at **this**.');
     expect(two.command).toBe('echo a\necho b');
     expect(two.expect).toEqual([]);
     expect(two).toMatchObject({ needs: ['docker', 'verb:doctor'], slow: true, exit: 137, timeoutS: 5 });
     // prose between steps includes the plain code block
     expect(two.intro).toContain('int main(void)');
+  });
+
+  it('keeps the text after the last step and the Exercises as the outro, without the hidden checks', () => {
+    expect(l.outro).toBe('After the last step.\n\n## Exercises\n\n1. **w** — Which errno?');
+    expect(parseLesson('# T\n\nNo steps at all.\n', meta).outro).toBe('No steps at all.');
   });
 
   it('reads the hidden checks', () => {
@@ -92,6 +104,20 @@ describe('patterns and judging', () => {
     expect(parsePattern('/hello/i').regex.test('x\nHELLO\n')).toBe(true);
     expect(parsePattern('^b$').regex.test('a\nb\nc')).toBe(true);
     expect(parsePattern('! ^b$').negate).toBe(true);
+  });
+
+  it('reports which named case of a pattern matched', () => {
+    const step = { expect: [parsePattern('/^int80: (?:(?<seccomp>SIGSYS)|(?<no_ia32>SIGSEGV))/')], exit: 0 as const };
+    expect(judge(step, 'int80: SIGSYS\n', 0).patterns[0]).toMatchObject({ ok: true, cases: ['seccomp'] });
+    expect(judge(step, 'int80: SIGSEGV\n', 0).patterns[0]).toMatchObject({ ok: true, cases: ['no_ia32'] });
+    expect(judge(step, 'int80: ok\n', 0).patterns[0]).toMatchObject({ ok: false, cases: [] });
+  });
+
+  it('shows a pattern between slashes once, also when it is written /regex/flags', () => {
+    expect(showPattern('/cgroup/i')).toBe('/cgroup/i');
+    expect(showPattern('^1$')).toBe('/^1$/');
+    expect(showPattern('! ^user$')).toBe('/^user$/');
+    expect(showPattern('! /error/i')).toBe('/error/i');
   });
 
   it('passes only when every pattern and the exit status agree', () => {
@@ -132,13 +158,25 @@ describe('the checker', () => {
 
   it('compares numbers with a measured value within tolerance', () => {
     expect(checkOne(l.checks[1], '54 MiB', ctx)).toMatchObject({ verdict: 'pass', expected: '50' });
-    expect(checkOne(l.checks[1], '56', ctx).verdict).toBe('fail');
+    const wrong = checkOne(l.checks[1], '56', ctx);
+    expect(wrong.verdict).toBe('fail');
+    // a wrong answer never carries the right one: nothing that prints the result can give it away
+    expect(wrong.expected).toBeUndefined();
+    expect(JSON.stringify(wrong)).not.toMatch(/\b50\b/);
     expect(checkOne(l.checks[1], 'fifty', ctx).verdict).toBe('fail');
     expect(checkOne(l.checks[1], '52,5', ctx).verdict).toBe('pass'); // a decimal comma
     expect(withinTolerance(0.52, 0.5, 0.05, false)).toBe(true);
     expect(withinTolerance(0.56, 0.5, 0.05, false)).toBe(false);
     expect(firstNumber('peak 50.0 MiB')).toBe(50);
     expect(firstNumber('none')).toBeNaN();
+  });
+
+  it('does not show the expected text on a wrong one', () => {
+    const text = parseLesson('# T\n<!-- check id=t type=text\nmeasure: echo v1\n-->\n', meta).checks[0];
+    expect(checkOne(text, 'V1', ctx)).toMatchObject({ verdict: 'pass', expected: 'v1' });
+    const wrong = checkOne(text, 'v2', ctx);
+    expect(wrong.verdict).toBe('fail');
+    expect(JSON.stringify(wrong)).not.toContain('v1');
   });
 
   it('runs state tests with $ANSWER, and reports failed measurements', () => {

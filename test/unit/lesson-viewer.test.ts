@@ -10,6 +10,8 @@ import { LessonViewer, useInkModule, type ViewerSummary } from '../../src/lesson
 
 const SRC = `# 01 · Demo
 
+Opening paragraph.
+
 ## Namespaces
 
 Look at the PID.
@@ -29,13 +31,23 @@ docker run --rm bb echo ok
 \`\`\`
 
 \`\`\`expect
-^ok$
+/^ok$/i
 \`\`\`
+
+Text after the last step.
+
+## Exercises
+
+1. **pid** — What is the PID?
 `;
 
 const ENTER = '\r';
 const RIGHT = '\u001B[C';
 const LEFT = '\u001B[D';
+const UP = '\u001B[A';
+const DOWN = '\u001B[B';
+const PGUP = '\u001B[5~';
+const PGDN = '\u001B[6~';
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 /** ink throttles its renders: wait until the screen shows `text` (or give up after 2 s). */
 async function screen(text: string): Promise<string> {
@@ -66,11 +78,11 @@ let app: ReturnType<typeof render> | undefined;
 beforeAll(() => useInkModule(ink));
 afterEach(() => app?.unmount());
 
-function start(lang: 'en' | 'es', outputs: Record<string, [string, number]>, unmet: (s: Step) => string[] = () => []) {
-  const lesson = parseLesson(SRC, { number: 1, slug: 'demo', lang, path: 'x.md' });
+function start(lang: 'en' | 'es', outputs: Record<string, [string, number]>, unmet: (s: Step) => string[] = () => [], src = SRC, rows: { introLines?: number; outputLines?: number } = {}) {
+  const lesson = parseLesson(src, { number: 1, slug: 'demo', lang, path: 'x.md' });
   const fake = fakeRun(outputs);
   let summary: ViewerSummary | undefined;
-  app = render(createElement(LessonViewer, { lesson, run: fake.run, unmet, onExit: (s: ViewerSummary) => (summary = s) }));
+  app = render(createElement(LessonViewer, { lesson, run: fake.run, unmet, onExit: (s: ViewerSummary) => (summary = s), ...rows }));
   return { app, calls: fake.calls, summary: () => summary };
 }
 
@@ -80,6 +92,7 @@ describe('LessonViewer', () => {
     const f = app.lastFrame()!;
     expect(f).toContain('minidock lesson 01 · Demo');
     expect(f).toContain('step 1/2 · pid');
+    expect(f).toContain('Opening paragraph.'); // the text before the first heading is not lost
     expect(f).toContain('── Namespaces ──');
     expect(f).toContain('Look at the PID.');
     expect(f).toContain("$ ./bin/minidock.js run --rm ./rootfs sh -c 'echo $$'");
@@ -125,6 +138,10 @@ describe('LessonViewer', () => {
     app.stdin.write(RIGHT); // skip docker: the end
     const f = await screen('end of the lesson');
     expect(f).toContain('end of the lesson');
+    // what follows the last step, Exercises included, is shown at the end
+    expect(f).toContain('Text after the last step.');
+    expect(f).toContain('── Exercises ──');
+    expect(f).toContain('1. pid — What is the PID?');
     expect(f).toContain('✓ passed: 1 (pid)');
     expect(f).toContain('· not run: 1 (docker)');
     expect(f).toContain('exercises: minidock lesson check 1');
@@ -133,11 +150,65 @@ describe('LessonViewer', () => {
     expect(summary()).toEqual({ passed: ['pid'], failed: [], skipped: ['docker'] });
   });
 
-  it('speaks Spanish for a Spanish lesson', async () => {
-    const { app } = start('es', { pid: ['1\n', 0] });
+  it('shows a /regex/flags pattern with its own slashes, not doubled', async () => {
+    const { app } = start('en', { pid: ['1\n', 0] });
+    app.stdin.write(RIGHT);
+    const f = await screen('step 2/2');
+    expect(f).toContain('· /^ok$/i');
+    expect(f).not.toContain('//');
+  });
+
+  it('scrolls long text with ↑/↓ and long output with PgUp/PgDn', async () => {
+    const prose = Array.from({ length: 30 }, (_, k) => `prose line ${k + 1}`).join('\n');
+    const src = `# 01 · Long\n\n## One\n\n${prose}\n\n\`\`\`sh step=many\nseq 40\n\`\`\`\n\n\`\`\`expect\n^40$\n\`\`\`\n`;
+    const out = Array.from({ length: 40 }, (_, k) => `out ${k + 1}`).join('\n') + '\n';
+    const { app } = start('en', { many: [out, 0] }, () => [], src, { introLines: 5, outputLines: 6 });
+    // the text starts at its top; what does not fit is announced, and reachable
+    let f = app.lastFrame()!;
+    expect(f).toContain('── One ──');
+    expect(f).toContain('↓ 27 more lines below (↓/j)');
+    expect(f).not.toContain('prose line 30');
+    for (let k = 0; k < 40; k++) app.stdin.write(DOWN);
+    f = await screen('prose line 30');
+    expect(f).toContain('↑ 27 more lines above (↑/k)');
+    expect(f).not.toContain('more lines below');
+    app.stdin.write(UP);
+    f = await screen('↓ 1 more line below');
+    expect(f).toContain('prose line 29');
+    expect(f).not.toContain('prose line 30');
+    // the output shows its newest lines; PgUp goes back a page, PgDn forward
+    app.stdin.write(ENTER);
+    f = await screen('as expected');
+    expect(f).toContain('out 40');
+    expect(f).not.toMatch(/\bout 34\b/);
+    expect(f).toContain('↑ 34 more lines above (PgUp/u)');
+    app.stdin.write(PGUP);
+    f = await screen('↓ 6 more lines below');
+    expect(f).toMatch(/\bout 34\b/);
+    expect(f).not.toContain('out 40');
+    for (let k = 0; k < 10; k++) app.stdin.write(PGUP);
+    f = await screen('out 1\n');
+    expect(f).not.toContain('more lines above (PgUp');
+    for (let k = 0; k < 10; k++) app.stdin.write(PGDN);
+    f = await screen('out 40');
+    expect(f).not.toContain('more lines below (PgDn');
+  });
+
+  it('speaks Spanish for a Spanish lesson, with no English word left', async () => {
+    const { app } = start('es', { pid: ['1\n', 0], docker: ['ok\n', 0] }, (s) => (s.needs.includes('docker') ? ['x'] : []));
     expect(app.lastFrame()).toContain('paso 1/2 · pid');
     app.stdin.write(ENTER);
     expect(await screen('como se esperaba')).toContain('✓ como se esperaba');
-    expect(app.lastFrame()).toContain('salida (exit 0, 12 ms)');
+    const frames = [app.lastFrame()!];
+    expect(frames[0]).toContain('salida (código 0, 12 ms)');
+    app.stdin.write(ENTER);
+    frames.push(await screen('paso 2/2'));
+    app.stdin.write(RIGHT);
+    frames.push(await screen('fin de la lección'));
+    // the words of the English table must not appear (the lesson's own text here is English)
+    const own = /Opening paragraph|Look at the PID|Text after the last step|Exercises|What is the PID|Namespaces|Docker|Demo|^.*\$ .*$/gm;
+    for (const f of frames) {
+      expect(f.replace(own, '')).not.toMatch(/\b(run|next|back|quit|output|expected|passed|failed|skipped|not run|more lines?|above|below|exit|cannot|anyway|step)\b/);
+    }
   });
 });
