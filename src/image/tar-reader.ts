@@ -6,6 +6,14 @@
 // on a ping binary, say) are binary and must survive exactly. So this file walks the archive block
 // by block itself: PAX ('x'/'g') and GNU long names ('L'/'K') are read raw, every other entry is
 // handed to the caller, whose body it may stream or leave (the reader then skips it).
+//
+// The entry's type and size are read here from the block's typeflag and size fields, never from
+// Header's `type`/`size`: Header turns a regular file ('0') whose 100-byte name field ends in "/"
+// into a directory and sets its size to 0 (the V7 convention for directories). Decoded on its own,
+// without the GNU long name that follows it, a name field is only the first 100 characters of the
+// real name, so "aaa…a/carrier.txt" looked like the directory "aaa…a/" and the file's data was
+// then read as more entries — entries GNU tar, Python and Go never see (a smuggled file). GNU tar
+// skips a member's data by its typeflag and size whatever its name; so does this reader.
 import { Header } from 'tar';
 import { MinidockError } from '../errors.js';
 
@@ -122,6 +130,16 @@ function octal(block: Buffer, off: number, len: number): number {
   return s ? parseInt(s, 8) || 0 : 0;
 }
 
+/** The size field: octal, or GNU's base-256 (first byte 0x80: a big-endian binary number) for
+ * files of 8 GiB and more. */
+function sizeField(block: Buffer, at: number, label: string): number {
+  if (!(block[124] & 0x80)) return parseInt(block.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim(), 8) || 0;
+  let n = block[124] & 0x7f;
+  for (let i = 125; i < 136; i++) n = n * 256 + block[i];
+  if (block[124] === 0xff || !Number.isSafeInteger(n)) throw new MinidockError(`${label}: the header at byte ${at} has a negative or huge size field — the archive is corrupt`);
+  return n;
+}
+
 function pad512(n: number): number {
   return (512 - (n % 512)) % 512;
 }
@@ -185,8 +203,8 @@ export class TarReader {
       if (!h.cksumValid) {
         throw new MinidockError(`${this.src.label}: not a tar archive: bad header checksum at byte ${at}${at === 0 ? ' (the file is neither tar nor a compression format minidock knows)' : ' — the file is corrupt'}`);
       }
-      const code = String(h.typeKey === 'Unsupported' ? block.toString('latin1', 156, 157) : h.typeKey);
-      const size = h.size ?? 0;
+      const code = block[156] === 0 ? '' : block.toString('latin1', 156, 157);
+      const size = sizeField(block, at, this.src.label);
       if (code === 'x' || code === 'X') {
         pax = parsePax(await this.readMeta(size, 'PAX'), this.src.label);
         continue;
@@ -214,9 +232,12 @@ export class TarReader {
       const linkpath = str('linkpath') ?? longLink ?? h.linkpath ?? '';
       longPath = longLink = undefined;
       const realSize = num('size') ?? size;
-      const kind = KIND[code];
-      this.pendingBody = kind === 'file' || kind === undefined || code === 'D' ? realSize : 0;
-      // hard links and others may carry a size field but (in GNU and PAX) no data
+      // The V7 convention: a regular file whose *whole* name ends in "/" is a directory (GNU tar
+      // extracts it as one). Its size still counts: GNU tar skips that much data after it.
+      const v7dir = (code === '0' || code === '') && path.endsWith('/');
+      const kind = v7dir ? 'dir' : KIND[code];
+      // hard links, directories and devices may carry a size field but (in GNU and PAX) no data
+      this.pendingBody = KIND[code] === 'file' || KIND[code] === undefined || code === 'D' ? realSize : 0;
       this.pendingPad = pad512(this.pendingBody);
       if (!kind) {
         yield { path, kind: 'unsupported', typeCode: code, mode: 0, uid: 0, gid: 0, size: realSize, linkpath, devmajor: 0, devminor: 0, xattrs: new Map() };

@@ -117,3 +117,60 @@ export function writeOciLayout(dir: string, layers: Buffer[], cfg: FixtureConfig
   }));
   return md;
 }
+
+/**
+ * One 512-byte tar header written byte by byte (not with the `tar` package, whose Header is what
+ * the smuggling test suspects): NAME (only its first 100 bytes fit), TYPEFLAG, SIZE (octal, or
+ * base-256 from 8 GiB), a GNU magic ("ustar  \0") and a valid checksum.
+ */
+export function rawHeader(name: string, typeflag: string, size: number): Buffer {
+  const b = Buffer.alloc(512);
+  b.write(name.slice(0, 100), 0, 'latin1');
+  b.write('0000644\0', 100, 'latin1'); // mode
+  b.write('0000000\0', 108, 'latin1'); // uid
+  b.write('0000000\0', 116, 'latin1'); // gid
+  if (size <= 0o77777777777) b.write(size.toString(8).padStart(11, '0') + '\0', 124, 'latin1');
+  else {
+    // GNU's base-256 for 8 GiB and more: 0x80, then the size as a big-endian binary number
+    b[124] = 0x80;
+    for (let i = 135, n = size; i > 124; i--, n = Math.floor(n / 256)) b[i] = n % 256;
+  }
+  b.write('14540000000\0', 136, 'latin1'); // mtime
+  b.write(typeflag, 156, 'latin1');
+  b.write('ustar  \0', 257, 'latin1');
+  b.fill(0x20, 148, 156); // the checksum counts its own field as spaces
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return b;
+}
+
+/** A complete tar of one regular file `smuggled` (5 bytes): the payload a smuggling archive hides. */
+export function innerTar(): Buffer {
+  return Buffer.concat([rawHeader('smuggled', '0', 5), Buffer.from('evil\n'), pad(5), Buffer.alloc(1024)]);
+}
+
+/** The long name of smuggle.tar's carrier: over 100 characters, its first 100 end in "/". */
+export const SMUGGLE_NAME = 'a'.repeat(99) + '/carrier.txt';
+
+/**
+ * smuggle.tar: a GNU 'L' long-name header for SMUGGLE_NAME, then a regular file ('0') whose data
+ * is itself a tar (innerTar()). To GNU tar it holds one regular file; a reader that takes the type
+ * from the truncated 100-byte name field sees a directory "aaa…a/" and parses the data as entries.
+ */
+export function smuggleTar(): Buffer {
+  const long = Buffer.from(SMUGGLE_NAME + '\0');
+  const inner = innerTar();
+  return Buffer.concat([
+    rawHeader('././@LongLink', 'L', long.length), long, pad(long.length),
+    rawHeader(SMUGGLE_NAME, '0', inner.length), inner, pad(inner.length),
+    Buffer.alloc(1024),
+  ]);
+}
+
+/** slash.tar: a regular file ('0') named "carrier/" whose data is a tar. GNU tar lists a directory
+ * and skips the data; the `tar` package's Header sets the size to 0 and reads the data as entries. */
+export function slashTar(): Buffer {
+  const inner = innerTar();
+  return Buffer.concat([rawHeader('carrier/', '0', inner.length), inner, pad(inner.length), Buffer.alloc(1024)]);
+}

@@ -1,5 +1,5 @@
-// The tar reader (raw PAX xattrs, GNU long names), archive-name checks, compression detection,
-// size parsing, and the export tar writer read back by the reader.
+// The tar reader (raw PAX xattrs, GNU long names, types from the typeflag), archive-name checks,
+// compression detection, size parsing, and the export tar writer read back by the reader.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { headerBlocks } from '../../src/image/export';
 import { HostileArchiveError, safeParts } from '../../src/image/extract';
 import { ByteBudget, detectCompression, fmtBytes, openLayer, parseSize } from '../../src/image/source';
 import { ByteReader, parsePax, TarReader, type TarEntry } from '../../src/image/tar-reader';
-import { makeTar, sha256 } from './image-fixtures';
+import { SMUGGLE_NAME, innerTar, makeTar, rawHeader, sha256, slashTar, smuggleTar } from './image-fixtures';
 
 async function entriesOf(tar: Buffer, chunk = 700): Promise<Array<TarEntry & { data: string }>> {
   // odd-sized chunks: headers and bodies straddle chunk boundaries
@@ -66,6 +66,23 @@ describe('TarReader', () => {
       expect(es.map((e) => e.path)).toEqual([long]);
       expect(es[0].size).toBe(2);
     }
+  });
+
+  it('takes the type and size from the typeflag, not from a name field that ends in "/" (smuggle.tar, slash.tar)', async () => {
+    const inner = innerTar();
+    // the 100-byte name field of the carrier ends in "/"; the GNU long name before it does not
+    const smuggle = await entriesOf(smuggleTar());
+    expect(smuggle.map((e) => [e.path, e.kind, e.size])).toEqual([[SMUGGLE_NAME, 'file', inner.length]]);
+    // a regular file whose whole name ends in "/" is a V7 directory, and its data is skipped (GNU tar)
+    const slash = await entriesOf(slashTar());
+    expect(slash.map((e) => [e.path, e.kind])).toEqual([['carrier/', 'dir']]);
+  });
+
+  it('reads a base-256 size field (GNU tar, 8 GiB and more)', async () => {
+    const size = 8 * 1024 ** 3 + 5;
+    const r = new TarReader(new ByteReader(Readable.from([rawHeader('big', '0', size)])));
+    const first = await r.entries().next();
+    expect(first.value).toMatchObject({ path: 'big', kind: 'file', size });
   });
 
   it('says what is wrong with a file that is not tar, or is cut short', async () => {
