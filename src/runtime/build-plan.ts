@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { CLONE, MS, MNT_DETACH, RLIMIT } from '../sys/constants.js';
 import { capMask } from './capabilities.js';
-import type { CgroupfsMount } from './cgroups/types.js';
+import type { Cgroup, CgroupfsMount, CgroupWrite } from './cgroups/types.js';
 import { F, Op, type Step } from './plan.js';
 import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
 
@@ -32,6 +32,46 @@ export function cloneFlags(): number {
  * cgroups itself.
  */
 export const VFORK_FLAGS = CLONE.CLONE_VM | CLONE.CLONE_VFORK;
+
+/**
+ * Everything a launch decides, in one place: used by the launch itself (launch.ts, foreground and -d)
+ * and by --dry-run, so that what the dry run prints is what a launch does.
+ */
+export interface LaunchPlan {
+  /** what the child runs between clone() and execve() */
+  steps: Step[];
+  /** flags of the clone(): the namespaces, and CLONE_VM|CLONE_VFORK when `sync` is false */
+  cloneFlags: number;
+  /**
+   * true: the child waits at its SYNC step while minidock writes its pid into `parentJoins` (cgroup
+   * v2: cgroup.procs takes only whole processes, moved by someone else). false (cgroup v1): the child
+   * joins by itself, first of its steps, and nothing between clone and exec needs minidock.
+   */
+  sync: boolean;
+  /** the cgroup.procs files minidock writes the child's pid into (empty when the child joins itself) */
+  parentJoins: string[];
+  /** every file minidock writes to set up the cgroup, in order, before clone() */
+  cgroupWrites: CgroupWrite[];
+  cgroupMode: Cgroup['mode'];
+}
+
+/**
+ * The plan of a launch with this cgroup: a real one (createCgroup) for a launch, a dry one
+ * (createCgroup with dryRun) for --dry-run — the same driver code decides both.
+ */
+export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>): LaunchPlan {
+  // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
+  const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+  const sync = selfJoin.length === 0;
+  return {
+    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts }),
+    cloneFlags: cloneFlags() | (sync ? 0 : VFORK_FLAGS), // nothing to wait for before exec: see VFORK_FLAGS
+    sync,
+    parentJoins: sync ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
+    cgroupWrites: cgroup.writes,
+    cgroupMode: cgroup.mode,
+  };
+}
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 /** Not copied into a --privileged container's /dev: it gets its own pts, shm and mqueue, and ptmx
@@ -69,13 +109,13 @@ export function overlayPath(p: string): string {
 }
 
 /**
- * @param opts.noSync leave out the SYNC step: the child runs to execve without waiting for minidock
- *   (the vfork launch: minidock is suspended until the exec anyway).
+ * The steps alone; a launch gets them through planLaunch, which also decides selfJoin.
  * @param opts.cgroupfs what to mount at /sys/fs/cgroup (Cgroup.fsMounts): the container's own cgroups.
- * @param selfJoin cgroup v1 `tasks` files the child writes "0" into, joining its own cgroups (empty:
- *   the parent joins it by pid instead — cgroup v2, where cgroup.procs takes only whole processes).
+ * @param selfJoin cgroup v1 `tasks` files the child writes "0" into, joining its own cgroups: then it
+ *   runs to execve without waiting for minidock (no SYNC step; the vfork launch). Empty: the parent
+ *   joins it by pid while it waits at SYNC — cgroup v2, where cgroup.procs takes only whole processes.
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { noSync?: boolean; cgroupfs?: CgroupfsMount[] } = {}): Step[] {
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[] } = {}): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -198,7 +238,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  if (!opts.noSync) add({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us (it may still abort the launch)' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
+  if (!selfJoin.length) add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
   add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
 
   // 10b. /sys/fs/cgroup: the container's own cgroups, read-only, as Docker and runc show them. A

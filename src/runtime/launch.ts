@@ -13,8 +13,9 @@ import { SIGNALS } from '../sys/constants.js';
 import { writeErr } from '../sys/output.js';
 import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
 import { isoNow } from '../sys/time.js';
-import { buildPlan, cloneFlags, VFORK_FLAGS, type LayerDirs } from './build-plan.js';
+import { planLaunch, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
+import { nearestExisting } from './cgroups/util.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, sub } from './state.js';
@@ -45,11 +46,12 @@ export function killPoint(phase: string): void {
   if (process.env.MINIDOCK_TEST_KILL_AT === phase) process.kill(process.pid, 'SIGKILL');
 }
 
-/** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`. */
-function layerDirs(root: string, dir: string): { dirs: LayerDirs; populate: (at: string) => void } {
+/** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`.
+ * dryRun (--dry-run): create nothing; a state root not made yet would be on its nearest existing ancestor's filesystem. */
+export function layerDirs(root: string, dir: string, dryRun = false): { dirs: LayerDirs; populate: (at: string) => void } {
   // If the state root itself is on overlayfs (minidock running inside a container), upper/work
   // cannot live there: they go on a tmpfs mounted by the child.
-  const onOverlay = statfsSync(root).type === OVERLAYFS_SUPER_MAGIC;
+  const onOverlay = statfsSync(dryRun ? nearestExisting(root) : root).type === OVERLAYFS_SUPER_MAGIC;
   const layer = onOverlay ? sub(dir, 'layer') : dir;
   const dirs: LayerDirs = { merged: sub(dir, 'merged'), upper: sub(layer, 'upper'), work: sub(layer, 'work') };
   if (onOverlay) dirs.tmpfsFor = layer;
@@ -137,15 +139,10 @@ export function cgroupOptions(spec: ContainerSpec): CgroupOptions {
   return { parent: spec.cgroupParent, restrictDevices: !spec.privileged };
 }
 
-/** The container's cgroup: named after its short id, the minimal /dev unless --privileged. */
-function containerCgroup(spec: ContainerSpec): Cgroup {
-  return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, cgroupOptions(spec));
-}
-
-/** cgroup v1: the `tasks` files the child writes "0" into to join by itself (see build-plan.ts);
- * empty on v2, where minidock writes the pid into cgroup.procs. */
-function selfJoinFiles(cgroup: Cgroup): string[] {
-  return cgroup.mode === 'v1' ? cgroup.paths.map((p) => sub(p, 'tasks')) : [];
+/** The container's cgroup: named after its short id, the minimal /dev unless --privileged.
+ * dryRun (--dry-run): decided by the same code, but nothing created or written (CgroupOptions.dryRun). */
+export function containerCgroup(spec: ContainerSpec, dryRun = false): Cgroup {
+  return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { ...cgroupOptions(spec), dryRun });
 }
 
 /** Read a pipe to EOF, blocking: for the report pipe once the child is past its last wait. */
@@ -265,16 +262,15 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     killPoint('cgroup');
 
     // 3. The plan, then clone.
-    const selfJoin = selfJoinFiles(cgroup);
-    const vfork = selfJoin.length > 0; // nothing to wait for before exec: see VFORK_FLAGS
-    const steps = buildPlan(spec, dirs, selfJoin, { noSync: vfork, cgroupfs: cgroup.fsMounts });
+    const plan = planLaunch(spec, dirs, cgroup); // the same decision --dry-run prints
+    const { steps } = plan;
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
     // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
     // exec'd still reaches it: it is blocked in the child until its handlers are reset).
     // PID 1 ignores signals it has no handler for, so after --stop-timeout it gets SIGKILL.
     cleanups.push(forwardSignals(() => pid, spec.stopTimeoutSec * 1000));
-    pid = mdSpawn(bytes, cloneFlags() | (vfork ? VFORK_FLAGS : 0));
+    pid = mdSpawn(bytes, plan.cloneFlags);
     if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET): ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
     const reportFd = mdLastFd(0);
     const syncFd = mdLastFd(1);
@@ -290,12 +286,12 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     //    memory, CPU and pids are accounted and limited. The child is parked at its SYNC step.
     let released = false;
     try {
-      if (!selfJoin.length) {
+      if (plan.sync) {
         cgroup.join(pid);
         tl.mark('cgroup join');
       }
       killPoint('join');
-      if (!vfork) writeSync(syncFd, 'G');
+      if (plan.sync) writeSync(syncFd, 'G');
       released = true;
     } finally {
       closeSync(syncFd);
@@ -420,15 +416,15 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
 
     // On v1 the child joins its own cgroups: then nothing happens between clone and exec that
     // needs us, and the plan has no SYNC step (`--no-sync`, see monitor.c): one round trip less.
-    const selfJoin = selfJoinFiles(cgroup);
-    const noSync = selfJoin.length > 0;
-    const steps = buildPlan(spec, dirs, selfJoin, { noSync, cgroupfs: cgroup.fsMounts });
+    const plan = planLaunch(spec, dirs, cgroup); // the same decision --dry-run prints
+    const { steps } = plan;
+    const noSync = !plan.sync;
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
 
     // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
     const oomFile = cgroup.paths.map((p) => sub(p, cgroup!.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
-    const argv = [monitorPath(), dir, String(cloneFlags()), ...(opts.autoRemove ? ['--rm'] : []), ...(noSync ? ['--no-sync'] : []), ...(oomFile ? ['--oom', oomFile] : []),
+    const argv = [monitorPath(), dir, String(plan.cloneFlags), ...(opts.autoRemove ? ['--rm'] : []), ...(noSync ? ['--no-sync'] : []), ...(oomFile ? ['--oom', oomFile] : []),
       ...cgroup.paths.flatMap((p) => ['--cgroup', p])];
     const mpid = mdStartMonitor(argv);
     if (mpid < 0) throw new MinidockError(`posix_spawn(${monitorPath()}): ${errnoName(-mpid)} — run \`npm run build\` (make -C native builds the monitor)`);

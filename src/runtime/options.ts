@@ -234,7 +234,10 @@ export function parseSecurityOpts(opts: string[]): SecurityChoice {
  */
 export function callerPermittedCaps(status = '/proc/self/status'): bigint {
   try {
-    const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync(status, 'utf8'));
+    // Not root (only --dry-run gets this far): the plan shown is a root launch's, and root's permitted
+    // set after exec is the bounding set (capabilities(7): root's file sets count as all ones).
+    const field = process.getuid?.() === 0 ? 'CapPrm' : 'CapBnd';
+    const m = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(readFileSync(status, 'utf8'));
     return m ? BigInt('0x' + m[1]) : ~0n;
   } catch {
     return ~0n; // no /proc: let capset() decide

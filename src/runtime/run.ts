@@ -1,13 +1,13 @@
 // What `minidock run` does, start to end: flags -> spec -> launch -> report.
 import { existsSync } from 'node:fs';
 import { MinidockError, fail } from '../errors.js';
-import { describeStep } from './plan.js';
-import { buildPlan } from './build-plan.js';
-import { cgroupOptions, launch, launchDetached, type LaunchOutcome } from './launch.js';
-import { plannedFsMounts } from './cgroups/index.js';
+import { describeStep, Op } from './plan.js';
+import { planLaunch, type LaunchPlan } from './build-plan.js';
+import { containerCgroup, launch, launchDetached, layerDirs, type LaunchOutcome } from './launch.js';
+import { CLONE, flagNames } from '../sys/constants.js';
 import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js';
 import { containerDir, newId, stateRoot } from './state.js';
-import { Timeline } from './trace.js';
+import { Timeline, cgroupWriteLine } from './trace.js';
 import { formatStats } from './report.js';
 import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
@@ -68,9 +68,11 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
   }
 
   if (flags.dryRun) {
+    // The plan of a launch, decided by the launch's own code (a dry createCgroup, planLaunch):
+    // nothing is created or written, and it needs no root.
     const dir = containerDir(root, id);
-    const steps = buildPlan(spec, { merged: `${dir}/merged`, upper: `${dir}/upper`, work: `${dir}/work` }, [], { cgroupfs: plannedFsMounts(spec.limits, cgroupOptions(spec)) });
-    steps.forEach((s, i) => writeOut(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}\n      ${''.padEnd(12)} # ${s.why}\n`));
+    const plan = planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true));
+    writeOut(formatDryRun(plan));
     return 0;
   }
 
@@ -104,6 +106,23 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     writeErr(formatStats(outcome, statsFormat === 'json') + '\n');
   }
   return outcome.exitCode;
+}
+
+/**
+ * --dry-run's text: what minidock writes into the cgroup, the clone, then the child's steps, one
+ * numbered line each (the numbers are the plan's step indexes, as in --trace).
+ */
+export function formatDryRun(plan: LaunchPlan): string {
+  const out: string[] = [];
+  out.push(`# minidock: cgroup ${plan.cgroupMode}, written before clone(), in this order:`);
+  if (plan.cgroupWrites.length === 0) out.push('#   (nothing: no limits given; the cgroup only collects statistics)');
+  for (const w of plan.cgroupWrites) out.push(`    ${cgroupWriteLine(w)}`);
+  out.push(`# minidock: clone(${flagNames(plan.cloneFlags, CLONE)}); the child runs:`);
+  plan.steps.forEach((s, i) => {
+    out.push(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}`, `      ${''.padEnd(12)} # ${s.why}`);
+    if (s.op === Op.SYNC) for (const f of plan.parentJoins) out.push(`# minidock, meanwhile: echo PID > ${f}; then "go" on the sync pipe`);
+  });
+  return out.join('\n') + '\n';
 }
 
 /** --trace (text, with the container's directory shown as $C) or --trace=json, to stderr. */

@@ -5,6 +5,12 @@
 import { describeStep, type Step } from './plan.js';
 import { errnoName } from '../sys/errno.js';
 
+/** One cgroup file write as the shell command that does the same: `echo "50M" > …/memory.limit_in_bytes`
+ * (--trace after a launch, --dry-run before one). */
+export function cgroupWriteLine(w: { file: string; value: string }, color: (code: string, s: string) => string = (_c, s) => s): string {
+  return `echo ${color('33', JSON.stringify(w.value))} > ${color('36', w.file)}`;
+}
+
 export interface ChildRecord {
   step: number;
   err: number; // 0 ok, >0 failed, <0 failed but ignored (flags)
@@ -134,7 +140,7 @@ export class Timeline {
       lines.push('');
       lines.push(c('1', `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`));
       if (this.cgroup.writes.length === 0) lines.push(c('2', '    (none: no limits given; the cgroup only collects statistics)'));
-      for (const w of this.cgroup.writes) lines.push(`    echo ${c('33', JSON.stringify(w.value))} > ${c('36', ab(w.file))}`);
+      for (const w of this.cgroup.writes) lines.push(`    ${cgroupWriteLine({ file: ab(w.file), value: w.value }, c)}`);
     }
     lines.push('');
     lines.push(c('1', '  where the time went'));

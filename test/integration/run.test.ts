@@ -2,13 +2,35 @@
 // no mount, cgroup or state directory may be left behind.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOTFS, canRun, cgroupParentFor, minidock, minidockAsync, pidsMatching, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
+
+/** Run node as nobody (uid and gid 65534, no supplementary groups). */
+const asNobody = (args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) =>
+  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], { encoding: 'utf8', cwd, env });
+const nobodyCanRunNode = canRun && asNobody(['-e', '0'], '/').status === 0;
+
+/**
+ * minidock's bin/ and dist/ copied where nobody can read them, with an empty rootfs: whatever
+ * directory this checkout lives in (mkdtemp makes 0700 directories, hence the chmod).
+ */
+function nobodyInstall(): { dir: string; bin: string; rootfs: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'minidock-nobody-'));
+  chmodSync(dir, 0o755);
+  for (const f of ['bin', 'dist', 'package.json']) cpSync(join(BIN, '..', '..', f), join(dir, f), { recursive: true });
+  mkdirSync(join(dir, 'rootfs', 'bin'), { recursive: true, mode: 0o755 });
+  const bin = join(dir, 'bin', 'minidock.js');
+  if (asNobody(['-e', `require('fs').accessSync(${JSON.stringify(bin)}, 4)`], '/').status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${tmpdir()} is not reachable by nobody: set TMPDIR to a directory others can read`);
+  }
+  return { dir, bin, rootfs: join(dir, 'rootfs'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
 if (!canRun) console.warn(`SKIPPED test/integration/run.test.ts: ${skipReason}`);
 
 d('minidock run (real containers)', () => {
@@ -262,11 +284,82 @@ d('minidock run (real containers)', () => {
     }
   });
 
-  it('refuses to run without root (exit 125)', () => {
-    // setpriv drops to nobody; node must still be able to read the project
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'run', ROOTFS, 'true'], { encoding: 'utf8' });
-    expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/^minidock: run needs root/);
+  it.skipIf(!nobodyCanRunNode)(`refuses to run without root (exit 125)${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`, () => {
+    // What is tested is minidock's own check, so it runs as nobody from a copy nobody can read: a
+    // checkout under a 0700 directory (mktemp -d) is unreadable to nobody, and node would fail with
+    // its own error before minidock runs. The copy holds bin/ and dist/ only (no node_modules, no
+    // native library): the check comes before anything else is loaded.
+    const inst = nobodyInstall();
+    try {
+      const r = asNobody([inst.bin, 'run', inst.rootfs, 'true'], inst.dir);
+      expect(r.stderr).toBe('minidock: run needs root: namespaces, mounts and cgroups are root-only here (try sudo, or --dry-run to see the plan)\n');
+      expect(r.status).toBe(125);
+      // the checkout itself, when nobody can read it (said in the output: which case ran)
+      const inPlace = asNobody(['-e', `require('fs').accessSync(${JSON.stringify(BIN)}, 4)`], inst.dir).status === 0;
+      console.log(`refuses to run without root: checked from a copy; the checkout ${inPlace ? 'too' : 'is not readable by nobody, so not in place'}`);
+      if (inPlace) {
+        const r2 = asNobody([BIN, 'run', inst.rootfs, 'true'], inst.dir);
+        expect([r2.status, r2.stderr]).toEqual([125, r.stderr]);
+      }
+    } finally {
+      inst.cleanup();
+    }
+  });
+
+  // --dry-run and the launch come from one decision (planLaunch + the cgroup driver in dry mode)
+  const cgroupMode = readFileSync('/proc/self/mountinfo', 'utf8').includes(' - cgroup cgroup ') ? 'v1' : 'v2';
+  // the container's id, and its short form (the cgroup's name, the hostname)
+  const norm = (s: string): string => s.replace(/[0-9a-f]{64}/g, 'ID').replace(/(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])/g, 'SHORT');
+  const parseDryRun = (out: string): { calls: string[]; writes: string[] } => ({
+    calls: out.split('\n').map((l) => /^\s*\d+ {2}\S+\s+(.*)$/.exec(l)?.[1]).filter((c): c is string => !!c).map(norm),
+    writes: out.split('\n').map((l) => /^ {4}(echo .*)$/.exec(l)?.[1]).filter((c): c is string => !!c).map(norm),
+  });
+
+  it(`--dry-run prints the steps and cgroup writes that the launch makes (--trace) — cgroup ${cgroupMode} here`, () => {
+    const opts = ['-m', '50M', '--pids-limit', '20', '-u', '1000'];
+    const dry = minidock(['run', '--dry-run', ...opts, ROOTFS, 'true'], { root });
+    expect(dry.code, dry.stderr).toBe(0);
+    const real = minidock(['run', '--rm', '--trace=json', ...opts, ROOTFS, 'true'], { root });
+    expect(real.code, real.stderr).toBe(0);
+    const trace = JSON.parse(real.stderr.trim().split('\n').pop()!) as { steps: Array<{ call: string }>; cgroup: { mode: string; writes: Array<{ file: string; value: string }> } };
+    const planned = parseDryRun(dry.stdout);
+    expect(planned.calls).toEqual(trace.steps.map((s) => norm(s.call)));
+    expect(planned.writes).toEqual(trace.cgroup.writes.map((w) => norm(`echo ${JSON.stringify(w.value)} > ${w.file}`)));
+    expect(trace.cgroup.mode).toBe(cgroupMode);
+    expect(dry.stdout).toContain(`cgroup ${cgroupMode}`);
+    // -m 50M and --pids-limit 20 are in the writes
+    expect(planned.writes.some((w) => /^echo "52428800" > .*\/memory\.(limit_in_bytes|max)$/.test(w))).toBe(true);
+    expect(planned.writes.some((w) => /^echo "20" > .*\/pids\.max$/.test(w))).toBe(true);
+    if (cgroupMode === 'v1') {
+      // the child joins itself through tasks and waits for nothing: no SYNC step
+      expect(planned.calls.filter((c) => /\/tasks", "0"\)$/.test(c)).length).toBeGreaterThan(0);
+      expect(planned.calls.some((c) => c.startsWith('read(sync_pipe)'))).toBe(false);
+    } else {
+      expect(planned.calls.some((c) => c.startsWith('read(sync_pipe)'))).toBe(true);
+      expect(dry.stdout).toMatch(/echo PID > .*\/cgroup\.procs/);
+    }
+    // a dry run creates nothing: no container directory, no cgroup (the leak check after each test
+    // would see one) — and none of its state in the root
+    expect(existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : []).toEqual([]);
+  });
+
+  it.skipIf(!nobodyCanRunNode)(`--dry-run as a non-root user prints the plan a root launch makes${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`, () => {
+    const inst = nobodyInstall();
+    try {
+      const state = join(inst.dir, 'state'); // does not exist, and nobody could not create it
+      const args = ['run', '--root', state, '--dry-run', '-m', '50M', inst.rootfs, 'true'];
+      // the same cgroup parent as minidock() gives the root run below (this file's test parent)
+      const mine = asNobody([inst.bin, ...args], inst.dir, { ...process.env, MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) });
+      expect(mine.stderr).toBe('');
+      expect(mine.status).toBe(0);
+      const roots = minidock(args, { root });
+      expect(roots.code, roots.stderr).toBe(0);
+      expect(norm(mine.stdout)).toBe(norm(roots.stdout));
+      expect(parseDryRun(mine.stdout).writes.some((w) => w.startsWith('echo "52428800"'))).toBe(true);
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      inst.cleanup();
+    }
   });
 
   it('runs containers in parallel without collisions', async () => {

@@ -1,6 +1,6 @@
 // The order of the launch is the lesson: check the invariants that make a container safe.
 import { describe, expect, it } from 'vitest';
-import { buildPlan, overlayPath } from '../../src/runtime/build-plan';
+import { buildPlan, cloneFlags, overlayPath, planLaunch, VFORK_FLAGS } from '../../src/runtime/build-plan';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 import { Op, type Step } from '../../src/runtime/plan';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
@@ -46,6 +46,26 @@ describe('buildPlan', () => {
       [Op.WRITE_FILE, '/sys/fs/cgroup/pids/c/tasks', '0'],
     ]);
     expect(plan().some((x) => x.op === Op.WRITE_FILE)).toBe(false);
+    // joined by itself, it waits for nothing: no SYNC step (the launch is vfork-style)
+    expect(s.some((x) => x.op === Op.SYNC)).toBe(false);
+  });
+
+  // planLaunch is the one decision behind a launch and --dry-run (they used to differ: the dry run
+  // showed a SYNC step and no tasks self-join on v1, and none of the cgroup writes)
+  describe('planLaunch', () => {
+    const writes = [{ file: '/sys/fs/cgroup/memory/c/memory.limit_in_bytes', value: '52428800' }];
+    it('cgroup v1: the child joins each hierarchy through tasks, no SYNC, vfork clone, no parent join', () => {
+      const p = planLaunch(base, dirs, { mode: 'v1', paths: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/pids/c'], fsMounts: [], writes });
+      expect(p.steps.slice(0, 2).map((x) => x.strs)).toEqual([['/sys/fs/cgroup/memory/c/tasks', '0'], ['/sys/fs/cgroup/pids/c/tasks', '0']]);
+      expect(p.steps.some((x) => x.op === Op.SYNC)).toBe(false);
+      expect(p).toMatchObject({ sync: false, parentJoins: [], cgroupWrites: writes, cgroupMode: 'v1', cloneFlags: cloneFlags() | VFORK_FLAGS });
+    });
+    it('cgroup v2: minidock writes the pid into cgroup.procs while the child waits at SYNC; a plain clone', () => {
+      const p = planLaunch(base, dirs, { mode: 'v2', paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes });
+      expect(p.steps.some((x) => x.op === Op.WRITE_FILE)).toBe(false);
+      expect(p.steps.filter((x) => x.op === Op.SYNC)).toHaveLength(1);
+      expect(p).toMatchObject({ sync: true, parentJoins: ['/sys/fs/cgroup/c/cgroup.procs'], cgroupWrites: writes, cgroupMode: 'v2', cloneFlags: cloneFlags() });
+    });
   });
 
   it('joins the cgroup (SYNC) before unsharing the cgroup namespace, and both before exec', () => {

@@ -5,8 +5,8 @@ import { readdirSync } from 'node:fs';
 import type { Limits } from '../limits.js';
 import { detectCgroups } from './detect.js';
 import type { Cgroup, CgroupfsMount, CgroupOptions } from './types.js';
-import { createV1, listV1, openV1, plannedFsMountsV1 } from './v1.js';
-import { createV2, listV2, openV2, V2_FS_MOUNT } from './v2.js';
+import { createV1, listV1, openV1 } from './v1.js';
+import { createV2, listV2, openV2 } from './v2.js';
 
 export type {
   Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupMode, CgroupMounts, CgroupOptions, CgroupStats, CgroupWrite,
@@ -24,10 +24,9 @@ export function createCgroup(name: string, limits: Limits, opts: CgroupOptions =
   return det.mode === 'v1' ? createV1(name, limits, det, opts) : createV2(name, limits, det, opts);
 }
 
-/** What Cgroup.fsMounts will be for a container with these limits, without creating anything (--dry-run). */
+/** What Cgroup.fsMounts will be for a container with these limits, without creating anything (a dry createCgroup). */
 export function plannedFsMounts(limits: Limits, opts: CgroupOptions = {}): CgroupfsMount[] {
-  const det = detectCgroups(opts);
-  return det.mode === 'v1' ? plannedFsMountsV1(limits, det, opts) : [V2_FS_MOUNT];
+  return createCgroup('minidock-planned', limits, { ...opts, dryRun: true }).fsMounts;
 }
 
 /** Re-open an existing cgroup by name (for stats and gc); undefined when it does not exist. */

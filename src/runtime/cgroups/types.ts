@@ -75,6 +75,8 @@ export interface CgroupFsOps {
   rmdir(dir: string): void;
   /** cgroup v2: attach an eBPF device filter (struct bpf_insn[]) to dir; 0 or -errno */
   attachDeviceFilter?(dir: string, program: Uint8Array): number;
+  /** write values to an existing file, one write() each (default: writeFileStrict, the real file) */
+  write?(file: string, values: readonly string[], hint?: (code: string) => string | undefined): void;
 }
 
 export interface CgroupOptions {
@@ -89,6 +91,12 @@ export interface CgroupOptions {
    * devices cgroup, cgroup v2 through an eBPF BPF_PROG_TYPE_CGROUP_DEVICE program. Off for --privileged.
    */
   restrictDevices?: boolean;
+  /**
+   * --dry-run: make every decision a launch makes — which directories, which files, which values, in
+   * which order — and create and write nothing. The returned Cgroup's `writes` and `paths` are the
+   * ones a launch would make (the same code decides both); it cannot be joined or destroyed.
+   */
+  dryRun?: boolean;
   /** for tests: alternative /proc/self/mountinfo and /proc/self/cgroup text, and fs operations */
   root?: { mountinfo?: string; selfCgroup?: string; ops?: CgroupFsOps };
 }

@@ -4,7 +4,7 @@
 // one line with the path, the errno name and a hint.
 
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync, constants } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
 import type { CgroupFsOps, CgroupStats, CgroupWrite } from './types.js';
@@ -75,10 +75,43 @@ export function writeFileStrict(file: string, value: string | readonly string[],
   }
 }
 
-/** writeFileStrict + record the write(s). */
-export function writeRecorded(writes: CgroupWrite[], file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void {
-  writeFileStrict(file, value, hint);
-  for (const v of typeof value === 'string' ? [value] : value) writes.push({ file, value: v });
+/** Write (through ops: dryOps write nothing) and record the write(s). */
+export function writeRecorded(ops: CgroupFsOps, writes: CgroupWrite[], file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void {
+  const values = typeof value === 'string' ? [value] : value;
+  (ops.write ?? writeFileStrict)(file, values, hint);
+  for (const v of values) writes.push({ file, value: v });
+}
+
+/**
+ * The operations of --dry-run (CgroupOptions.dryRun): nothing is created or written, but a mkdir
+ * still fails as the real one would (EEXIST, or ENOENT when the parent neither exists nor was planned
+ * by an earlier mkdir), so that the dry run refuses what the launch would refuse.
+ */
+export function dryOps(): CgroupFsOps {
+  const planned = new Set<string>();
+  const fsError = (code: string, path: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: ${path}`), { code });
+  return {
+    mkdir: (dir) => {
+      if (exists(dir) || planned.has(dir)) throw fsError('EEXIST', dir);
+      if (!exists(dirname(dir)) && !planned.has(dirname(dir))) throw fsError('ENOENT', dir);
+      planned.add(dir);
+    },
+    rmdir: (dir) => void planned.delete(dir),
+    attachDeviceFilter: () => 0,
+    write: () => {},
+  };
+}
+
+/**
+ * Where to read what a cgroup that does not exist yet will hold: a new cgroup starts with its
+ * parent's interface files and, for cpuset.cpus/mems, the values copied down from the nearest
+ * existing ancestor. Only --dry-run reads through a directory that does not exist; a launch has
+ * created it by then, and this is `dir` itself.
+ */
+export function nearestExisting(dir: string): string {
+  let d = dir;
+  while (!exists(d) && dirname(d) !== d) d = dirname(d);
+  return d;
 }
 
 /** Read a file; undefined when it does not exist (or cannot be read). */

@@ -14,7 +14,7 @@
 // The cpuacct hierarchy (and memory/pids without limits) is still created: it gives the statistics.
 
 import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
 import { weightToShares } from '../limits.js';
@@ -22,7 +22,7 @@ import { dirInMount } from './detect.js';
 import { DEVICE_RULES } from './device-bpf.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
-  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
+  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting,
 } from './util.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
@@ -98,11 +98,6 @@ function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
     const dir = basename(h.mountPoint);
     return { dir, fstype: 'cgroup', data: h.controllers.join(','), links: dir.includes(',') ? h.controllers.filter((c) => c !== dir) : [] };
   });
-}
-
-/** What fsMounts will be for a container with these limits, without creating anything (--dry-run). */
-export function plannedFsMountsV1(limits: Limits, det: CgroupDetection, opts: CgroupOptions): CgroupfsMount[] {
-  return fsMountsOf(placements(limits, det, opts).map((p) => p.hierarchy));
 }
 
 /** Where a container with these limits gets a directory: one placement per hierarchy used. */
@@ -201,17 +196,17 @@ class V1Cgroup implements Cgroup {
   }
 }
 
-function copyFromParent(dir: string, file: string, writes: CgroupWrite[]): void {
-  const v = readOpt(join(dir, '..', file))?.trim() ?? '';
+function copyFromParent(ops: CgroupFsOps, dir: string, file: string, writes: CgroupWrite[]): void {
+  const v = readOpt(join(nearestExisting(dirname(dir)), file))?.trim() ?? '';
   if (v === '') {
     fail(`cannot set up cpuset ${dir}: the parent's ${file} is empty, so a child cannot get any; set it in the parent first`);
   }
-  writeRecorded(writes, join(dir, file), v);
+  writeRecorded(ops, writes, join(dir, file), v);
 }
 
 export function createV1(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
-  const ops = opts.root?.ops ?? realOps;
+  const ops = opts.dryRun ? dryOps() : opts.root?.ops ?? realOps;
   const places = placements(limits, det, opts);
   const created: string[] = [];
   const writes: CgroupWrite[] = [];
@@ -222,15 +217,15 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
         const isCpuset = p.controllers.includes('cpuset');
         created.push(...mkdirParents(p.hierarchy.mountPoint, normalizeParent(opts.parent), ops, (d) => {
           if (!isCpuset) return;
-          copyFromParent(d, 'cpuset.cpus', writes);
-          copyFromParent(d, 'cpuset.mems', writes);
+          copyFromParent(ops, d, 'cpuset.cpus', writes);
+          copyFromParent(ops, d, 'cpuset.mems', writes);
         }));
       }
       const dir = join(p.parentDir, name);
       mkdirCgroup(ops, dir, name, `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent`);
       created.push(dir);
       dirs.push({ dir, controllers: p.controllers, hierarchy: p.hierarchy });
-      for (const c of p.controllers) writeLimits(c, dir, limits, writes);
+      for (const c of p.controllers) writeLimits(ops, c, dir, limits, writes);
     }
   } catch (e) {
     removeCreated(created, ops);
@@ -240,15 +235,16 @@ export function createV1(name: string, limits: Limits, det: CgroupDetection, opt
   return new V1Cgroup(name, dirs, writes, ops);
 }
 
-function writeLimits(c: Used, dir: string, l: Limits, writes: CgroupWrite[]): void {
+function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: CgroupWrite[]): void {
   const w = (file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void =>
-    writeRecorded(writes, join(dir, file), value, hint);
+    writeRecorded(ops, writes, join(dir, file), value, hint);
   switch (c) {
     case 'memory': {
       if (l.memory !== undefined) w('memory.limit_in_bytes', String(l.memory));
       if (l.memorySwap !== undefined) {
         const memsw = join(dir, 'memory.memsw.limit_in_bytes');
-        if (readOpt(memsw) !== undefined) {
+        // (every memory cgroup has memsw files when swap accounting is on: --dry-run asks the parent)
+        if (readOpt(join(nearestExisting(dir), 'memory.memsw.limit_in_bytes')) !== undefined) {
           w('memory.memsw.limit_in_bytes', String(l.memorySwap));
         } else if (l.memorySwap !== -1 && l.memorySwap !== l.memory) {
           fail(`cannot apply --memory-swap ${l.memorySwap}: ${memsw} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
@@ -274,7 +270,7 @@ function writeLimits(c: Used, dir: string, l: Limits, writes: CgroupWrite[]): vo
       if (l.cpusetCpus !== undefined) {
         w('cpuset.cpus', l.cpusetCpus, (code) =>
           code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all in the parent's cpuset.cpus (${readOpt(join(dir, '..', 'cpuset.cpus'))?.trim() ?? '?'})` : undefined);
-        copyFromParent(dir, 'cpuset.mems', writes);
+        copyFromParent(ops, dir, 'cpuset.mems', writes);
       }
       break;
     case 'cpuacct':

@@ -25,7 +25,7 @@ import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './devi
 import { errnoName } from '../../sys/errno.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
-  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup,
+  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting,
 } from './util.js';
 
 const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
@@ -72,7 +72,7 @@ function chain(mountPoint: string, dir: string): string[] {
 }
 
 /** Make sure every ancestor from the top down to parentDir hands `controllers` to its children. */
-function enableControllers(m: V2Mount, parentDir: string, want: string[], required: Set<string>, writes: CgroupWrite[]): string[] {
+function enableControllers(ops: CgroupFsOps, m: V2Mount, parentDir: string, want: string[], required: Set<string>, writes: CgroupWrite[]): string[] {
   const top = m.mountPoint;
   const available = words(readOpt(join(top, 'cgroup.controllers')));
   const usable = want.filter((c) => available.includes(c));
@@ -91,7 +91,7 @@ function enableControllers(m: V2Mount, parentDir: string, want: string[], requir
       fail(`cannot enable the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''} in ${join(node, 'cgroup.subtree_control')} (EBUSY): ${rule}`);
     }
     for (const c of missing) {
-      writeRecorded(writes, join(node, 'cgroup.subtree_control'), `+${c}`, (code) =>
+      writeRecorded(ops, writes, join(node, 'cgroup.subtree_control'), `+${c}`, (code) =>
         code === 'EBUSY' ? rule
           : code === 'ENOENT' || code === 'EINVAL' ? `the ${c} controller is not available in ${node} (is it bound to a cgroup v1 hierarchy, or, for cpu, do realtime processes run outside the root?)`
             : undefined);
@@ -163,7 +163,7 @@ class V2Cgroup implements Cgroup {
 
 export function createV2(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
-  const ops = opts.root?.ops ?? realOps;
+  const ops = opts.dryRun ? dryOps() : opts.root?.ops ?? realOps;
   const m = v2Mount(det);
   const parentDir = parentDirOf(m, opts);
 
@@ -179,10 +179,10 @@ export function createV2(name: string, limits: Limits, det: CgroupDetection, opt
   const dir = join(parentDir, name);
   try {
     if (opts.parent !== undefined) created.push(...mkdirParents(m.mountPoint, normalizeParent(opts.parent), ops));
-    enableControllers(m, parentDir, want, required, writes);
+    enableControllers(ops, m, parentDir, want, required, writes);
     mkdirCgroup(ops, dir, name);
     created.push(dir);
-    writeLimits(dir, limits, writes);
+    writeLimits(ops, dir, limits, writes);
     if (opts.restrictDevices) attachDevices(dir, ops, writes);
   } catch (e) {
     removeCreated(created, ops);
@@ -192,14 +192,17 @@ export function createV2(name: string, limits: Limits, det: CgroupDetection, opt
   return new V2Cgroup(name, dir, writes, ops);
 }
 
-function writeLimits(dir: string, l: Limits, writes: CgroupWrite[]): void {
+function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWrite[]): void {
   const w = (file: string, value: string, hint?: (code: string) => string | undefined): void =>
-    writeRecorded(writes, join(dir, file), value, hint);
+    writeRecorded(ops, writes, join(dir, file), value, hint);
   if (l.memory !== undefined) w('memory.max', String(l.memory));
   if (l.memorySwap !== undefined) {
     const swapFile = join(dir, 'memory.swap.max');
     const swap = l.memorySwap === -1 ? 'max' : String(l.memorySwap - (l.memory ?? 0));
-    if (readOpt(swapFile) !== undefined) {
+    // --dry-run asks the parent (a new cgroup has its parent's files), but the root cgroup has no
+    // memory.* limit files at all: under it the dry run assumes swap accounting is on
+    const probe = nearestExisting(dir);
+    if (probe === dir ? readOpt(swapFile) !== undefined : isRealRoot(probe) || readOpt(join(probe, 'memory.swap.max')) !== undefined) {
       w('memory.swap.max', swap);
     } else if (l.memorySwap !== -1 && l.memorySwap !== l.memory) {
       fail(`cannot apply --memory-swap ${l.memorySwap}: ${swapFile} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
