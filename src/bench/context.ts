@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MinidockError } from '../errors.js';
 import { allCgroupDirs, cgroupMountPoints } from '../runtime/cgroups/index.js';
 import { FIRSTINSN, PKG_ROOT, sh } from './proc.js';
 import type { BenchContext, DaemonEndpoints } from './peers/types.js';
@@ -18,19 +19,33 @@ export interface ContextOptions {
 
 export function makeContext(o: ContextOptions = {}): BenchContext {
   const src = o.rootfs ?? join(PKG_ROOT, 'rootfs');
-  if (!existsSync(join(src, 'bin', 'busybox'))) throw new Error(`no busybox rootfs at ${src}: run npm run build (it builds ./rootfs from busybox-static)`);
-  if (!existsSync(FIRSTINSN)) throw new Error(`the firstinsn probe is not built (${FIRSTINSN}): run make -C native`);
-  const work = mkdtempSync(join(tmpdir(), 'minidock-bench-'));
+  if (!existsSync(join(src, 'bin', 'busybox'))) throw new MinidockError(`no busybox rootfs at ${src}: run npm run build (it builds ./rootfs from busybox-static), or give --rootfs DIR`);
+  if (!existsSync(FIRSTINSN)) throw new MinidockError(`the firstinsn probe is not built (${FIRSTINSN}): run make -C native`);
+  let work: string;
+  try {
+    work = mkdtempSync(join(tmpdir(), 'minidock-bench-'));
+  } catch (e) {
+    throw new MinidockError(`cannot make the bench's scratch directory in ${tmpdir()} (${(e as NodeJS.ErrnoException).code}): create it, or point TMPDIR at a writable directory`);
+  }
+  try {
+    return fillContext(o, src, work);
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true }); // a failed preparation leaves nothing behind
+    throw e;
+  }
+}
+
+function fillContext(o: ContextOptions, src: string, work: string): BenchContext {
   const tag = `mdbench-${work.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
   const rootfs = join(work, 'rootfs');
   // cp -a keeps the applet symlinks and modes; the rootfs is ~2 MB
   const cp = sh(['cp', '-a', src, rootfs]);
-  if (cp.code !== 0) throw new Error(`cp -a ${src} ${rootfs}: ${cp.stderr.trim()}`);
+  if (cp.code !== 0) throw new MinidockError(`cp -a ${src} ${rootfs}: ${cp.stderr.trim()}`);
   copyFileSync(FIRSTINSN, join(rootfs, 'bin', 'firstinsn'));
   sh(['chmod', '755', join(rootfs, 'bin', 'firstinsn')]);
   const rootfsTar = join(work, 'rootfs.tar');
   const t = sh(['tar', '--numeric-owner', '-C', rootfs, '-cf', rootfsTar, '.']);
-  if (t.code !== 0) throw new Error(`tar of the rootfs failed: ${t.stderr.trim()}`);
+  if (t.code !== 0) throw new MinidockError(`tar of the rootfs failed: ${t.stderr.trim()}`);
   const image = tag;
   const ociTar = join(work, 'oci-image.tar');
   writeOciImageTar(rootfsTar, join(work, 'oci-layout'), ociTar, `docker.io/library/${image}:latest`);
@@ -82,7 +97,7 @@ function writeOciImageTar(rootfsTar: string, dir: string, out: string, name: str
     writeFileSync(p, data);
   }
   const t = sh(['tar', '-C', dir, '-cf', out, 'oci-layout', 'index.json', 'blobs']);
-  if (t.code !== 0) throw new Error(`tar of the OCI layout failed: ${t.stderr.trim()}`);
+  if (t.code !== 0) throw new MinidockError(`tar of the OCI layout failed: ${t.stderr.trim()}`);
   rmSync(dir, { recursive: true, force: true });
 }
 

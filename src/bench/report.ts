@@ -1,6 +1,6 @@
 // `minidock bench report DIR [DIR...]`: re-render saved runs, and compare several (ratios, what got faster).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { fmtMs, fmtRatio, ratio } from './stats.js';
 import { mdTable, writeResults, type Results } from './output.js';
@@ -75,6 +75,7 @@ export async function reportCommand(dirs: string[], f: { out?: string; charts?: 
     mdTable(columns, rows.map((r) => ({ ...r, ...Object.fromEntries(labels.map((l) => [l, fmtMs(r[l] as number | undefined)])), last_vs_first: fmtRatio(r.last_vs_first as number | undefined) }))),
   ].join('\n');
   if (f.out) {
+    mkdirSync(dirname(resolve(f.out)), { recursive: true });
     writeFileSync(f.out, text);
     process.stderr.write(`minidock bench: comparison written to ${f.out}\n`);
   } else process.stdout.write(text);

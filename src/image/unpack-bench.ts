@@ -397,7 +397,7 @@ export interface BenchUnpackFlags {
 export async function benchUnpackCommand(file: string, flags: BenchUnpackFlags): Promise<number> {
   const { stateRoot } = await import('../runtime/state.js');
   if (process.getuid?.() !== 0) fail('bench unpack needs root: layers keep owners, device nodes and whiteouts');
-  const { resolve } = await import('node:path');
+  const { dirname, resolve } = await import('node:path');
   const { collectEnv, withLoadavg, loadavg } = await import('../bench/env.js');
   const { resultsLine, timestampDir, writeResults } = await import('../bench/output.js');
   const { unpackExperiment } = await import('../bench/experiments/unpack.js');
@@ -420,6 +420,7 @@ export async function benchUnpackCommand(file: string, flags: BenchUnpackFlags):
   const { files } = await writeResults(outDir, { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: e.skipped }, { charts: flags.charts !== false });
   const json = JSON.stringify(r, null, 2) + '\n';
   if (flags.output) {
+    mkdirSync(dirname(resolve(flags.output)), { recursive: true });
     writeFileSync(flags.output, json);
   }
   process.stdout.write(flags.json ? json : formatUnpackBench(r!) + '\n');

@@ -123,6 +123,15 @@ d('minidock bench (real runtimes)', () => {
     expect(j.skipped).toEqual([]);
   });
 
+  it('a missing rootfs or scratch directory is one line and exit 125, and leaves nothing behind', () => {
+    const noRootfs = minidock(['bench', 'startup', '--runtimes', 'bare', '--rootfs', join(out, 'no-rootfs'), '--out', join(out, 'never')], { timeout: 60_000 });
+    expect({ code: noRootfs.code, stderr: noRootfs.stderr }).toEqual({ code: 125, stderr: `minidock: no busybox rootfs at ${join(out, 'no-rootfs')}: run npm run build (it builds ./rootfs from busybox-static), or give --rootfs DIR\n` });
+    const noTmp = minidock(['bench', 'startup', '--runtimes', 'bare', '--out', join(out, 'never')], { timeout: 60_000, env: { ...process.env, TMPDIR: join(out, 'no-tmp') } });
+    expect(noTmp.code).toBe(125);
+    expect(noTmp.stderr).toMatch(/^minidock: cannot make the bench's scratch directory in .*no-tmp \(ENOENT\): create it, or point TMPDIR at a writable directory\n$/);
+    expect(existsSync(join(out, 'never'))).toBe(false);
+  });
+
   it('a runtime that is not installed is a skip record with the reason and the fix', () => {
     // a PATH that holds only what the bench itself needs: podman is not on it
     const bin = join(out, 'path');

@@ -316,7 +316,7 @@ d('images (real kernel)', () => {
     const { registerBenchUnpack } = await import('../../src/cli/bench-unpack');
     const program = new Command('minidock').exitOverride();
     registerBenchUnpack(program.command('bench'));
-    const out = join(fx, 'bench.json');
+    const out = join(fx, 'bench-json', 'bench.json'); // -o makes its directory
     const write = process.stdout.write;
     process.stdout.write = (() => true) as typeof process.stdout.write;
     const errWrite = process.stderr.write;
