@@ -12,8 +12,8 @@
 // into a directory and sets its size to 0 (the V7 convention for directories). Decoded on its own,
 // without the GNU long name that follows it, a name field is only the first 100 characters of the
 // real name, so "aaa…a/carrier.txt" looked like the directory "aaa…a/" and the file's data was
-// then read as more entries — entries GNU tar, Python and Go never see (a smuggled file). GNU tar
-// skips a member's data by its typeflag and size whatever its name; so does this reader.
+// then read as more entries — entries GNU tar, Python and Go never see (a smuggled file). Like
+// them, this reader takes the type from the typeflag and skips the data by the size field.
 import { Header } from 'tar';
 import { MinidockError } from '../errors.js';
 
@@ -232,9 +232,15 @@ export class TarReader {
       const linkpath = str('linkpath') ?? longLink ?? h.linkpath ?? '';
       longPath = longLink = undefined;
       const realSize = num('size') ?? size;
-      // The V7 convention: a regular file whose *whole* name ends in "/" is a directory (GNU tar
-      // extracts it as one). Its size still counts: GNU tar skips that much data after it.
+      // The V7 convention: a regular file whose *whole* name ends in "/" is a directory. With data
+      // it is ambiguous, and readers disagree: for typeflag '0', GNU tar 1.34 lists one directory
+      // (data skipped) but extracts the data as more entries, as the `tar` package does, while
+      // Python and Go read a regular file; for '\0', Python and Go read the data as entries. An
+      // archive that means different things to different readers is refused, not read one way.
       const v7dir = (code === '0' || code === '') && path.endsWith('/');
+      if (v7dir && realSize > 0) {
+        throw new MinidockError(`${this.src.label}: entry ${JSON.stringify(path)} is a regular file (typeflag '${code || '\\0'}') named like a directory, with ${realSize} bytes of data: tar readers disagree on it (a directory, a file, or a directory followed by more entries made of its data) — refusing the archive`);
+      }
       const kind = v7dir ? 'dir' : KIND[code];
       // hard links, directories and devices may carry a size field but (in GNU and PAX) no data
       this.pendingBody = KIND[code] === 'file' || KIND[code] === undefined || code === 'D' ? realSize : 0;

@@ -168,8 +168,9 @@ export function smuggleTar(): Buffer {
   ]);
 }
 
-/** slash.tar: a regular file ('0') named "carrier/" whose data is a tar. GNU tar lists a directory
- * and skips the data; the `tar` package's Header sets the size to 0 and reads the data as entries. */
+/** slash.tar: a regular file ('0') named "carrier/" whose data is a tar. Readers disagree: GNU tar
+ * 1.34 lists a directory (data skipped) but extracts `smuggled` too, as the `tar` package does;
+ * Python and Go read a regular file "carrier/". */
 export function slashTar(): Buffer {
   const inner = innerTar();
   return Buffer.concat([rawHeader('carrier/', '0', inner.length), inner, pad(inner.length), Buffer.alloc(1024)]);
