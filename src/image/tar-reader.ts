@@ -10,7 +10,7 @@
 // The entry's type and size are read here from the block's typeflag and size fields, never from
 // Header's `type`/`size`: Header turns a regular file ('0') whose 100-byte name field ends in "/"
 // into a directory and sets its size to 0 (the V7 convention for directories). Decoded on its own,
-// without the GNU long name that follows it, a name field is only the first 100 characters of the
+// without the GNU long name ('L') before it, a name field is only the first 100 characters of the
 // real name, so "aaa…a/carrier.txt" looked like the directory "aaa…a/" and the file's data was
 // then read as more entries — entries GNU tar, Python and Go never see (a smuggled file). Like
 // them, this reader takes the type from the typeflag and skips the data by the size field.
