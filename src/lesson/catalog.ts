@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
 import { type Lang, type Lesson, LessonFormatError, parseLesson } from './parse.js';
+import { strings } from './strings.js';
 
 export interface LessonEntry {
   number: number;
@@ -45,14 +46,14 @@ export function listLessons(dir = lessonsDir()): LessonEntry[] {
   return out;
 }
 
-export function findLesson(n: number, dir = lessonsDir()): LessonEntry {
+export function findLesson(n: number, dir = lessonsDir(), lang: Lang = 'en'): LessonEntry {
   const e = listLessons(dir).find((l) => l.number === n);
-  if (!e) fail(`no lesson ${n}: see \`minidock lesson list\``);
+  if (!e) fail(strings(lang).noLesson(n));
   return e;
 }
 
 export function loadLesson(entry: LessonEntry, lang: Lang): Lesson {
-  if (!entry.langs.includes(lang)) fail(`lesson ${entry.number} has no ${lang} version (it has: ${entry.langs.join(', ')})`);
+  if (!entry.langs.includes(lang)) fail(strings(lang).noLangVersion(entry.number, lang, entry.langs.join(', ')));
   const path = join(entry.dir, fileFor(lang));
   try {
     return parseLesson(readFileSync(path, 'utf8'), { number: entry.number, slug: entry.slug, lang, path });

@@ -51,7 +51,7 @@ export function parseAnswers(args: string[], file?: string, lang: Lang = 'en'): 
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      return fail(`--answers ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e})`);
+      return fail(t.answersUnreadable(file, String((e as NodeJS.ErrnoException).code ?? e)));
     }
     text.split('\n').forEach((l, i) => {
       if (l.trim() && !l.trim().startsWith('#')) add(l, `${file}:${i + 1}`);

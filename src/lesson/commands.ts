@@ -8,9 +8,10 @@ import { renderPlain } from './plain.js';
 import { describeExit, plain, type RunContext, runStep, showPattern, unmetNeeds } from './runner.js';
 import { strings } from './strings.js';
 
-function lessonNumber(s: string): number {
-  if (!/^\d{1,2}$/.test(s)) fail(`lesson "${s}": give its number, e.g. \`minidock lesson 1\` (see \`minidock lesson list\`)`);
-  return Number(s);
+/** The lesson a command names, in the language chosen. */
+function lessonFor(s: string, lang: Lang): Lesson {
+  if (!/^\d{1,2}$/.test(s)) fail(strings(lang).notALessonNumber(s));
+  return loadLesson(findLesson(Number(s), undefined, lang), lang);
 }
 
 function context(lang: Lang, flags: { slow?: boolean }): RunContext {
@@ -60,7 +61,7 @@ async function runAll(lesson: Lesson, ctx: RunContext): Promise<number> {
 }
 
 export async function showCommand(n: string, flags: { lang?: string; plain?: boolean; run?: boolean; slow?: boolean }): Promise<number> {
-  const lesson = loadLesson(findLesson(lessonNumber(n)), chooseLang(flags.lang));
+  const lesson = lessonFor(n, chooseLang(flags.lang));
   const ctx = context(lesson.lang, flags);
   if (flags.run) return runAll(lesson, ctx);
   if (flags.plain || !process.stdout.isTTY || !process.stdin.isTTY) {
@@ -78,7 +79,7 @@ export async function showCommand(n: string, flags: { lang?: string; plain?: boo
 
 export function checkCommand(n: string, answers: string[], flags: { lang?: string; answers?: string }): number {
   const lang = chooseLang(flags.lang);
-  const lesson = loadLesson(findLesson(lessonNumber(n)), lang);
+  const lesson = lessonFor(n, lang);
   const t = strings(lang);
   if (lesson.checks.length === 0) {
     process.stdout.write(`${t.noExercises(n)}\n`);

@@ -83,6 +83,10 @@ const en = {
   unknownExercise: (ids: string, all: string) => `no exercise ${ids} in this lesson (exercises: ${all || 'none'})`,
   answerForm: (where: string, s: string) => `${where}: an answer is written id=value, not "${s}"`,
   answerWord: 'answer',
+  answersUnreadable: (file: string, why: string) => `--answers ${file}: cannot read it (${why})`,
+  notALessonNumber: (s: string) => `lesson "${s}": give its number, e.g. \`minidock lesson 1\` (see \`minidock lesson list\`)`,
+  noLesson: (n: number) => `no lesson ${n}: see \`minidock lesson list\``,
+  noLangVersion: (n: number, lang: string, has: string) => `lesson ${n} has no ${lang} version (it has: ${has})`,
   // `lesson list`
   listHead: ['#', 'lesson', 'steps', 'exercises', 'languages'],
   listFoot: 'minidock lesson N [--lang es] [--plain] · minidock lesson check N id=answer',
@@ -163,6 +167,10 @@ const es: Strings = {
   unknownExercise: (ids, all) => `no hay ningún ejercicio ${ids} en esta lección (ejercicios: ${all || 'ninguno'})`,
   answerForm: (where, s) => `${where}: una respuesta se escribe id=valor, no «${s}»`,
   answerWord: 'respuesta',
+  answersUnreadable: (file, why) => `--answers ${file}: no se puede leer (${why})`,
+  notALessonNumber: (s) => `lección «${s}»: indica su número, p. ej. \`minidock lesson 1 --lang es\` (mira \`minidock lesson list\`)`,
+  noLesson: (n) => `no hay lección ${n}: mira \`minidock lesson list --lang es\``,
+  noLangVersion: (n, lang, has) => `la lección ${n} no tiene versión ${lang} (tiene: ${has})`,
   listHead: ['nº', 'lección', 'pasos', 'ejercicios', 'idiomas'],
   listFoot: 'minidock lesson N [--lang es] [--plain] · minidock lesson check N id=respuesta',
 };

@@ -134,14 +134,26 @@ d('lessons (every step, both languages)', () => {
 // exists (a fresh machine has none until the first container).
 describe.skipIf(!built)(`lesson verbs with a state root that does not exist yet${built ? '' : ' — skipped: needs `npm run build` first'}`, () => {
   const env = { ...process.env, MINIDOCK_ROOT: `/tmp/minidock-lesson-noroot-${process.pid}/x/y/root`, LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C' };
-  for (const args of [['lesson', 'list'], ['lesson', '0', '--plain'], ['lesson', 'check', '0', 'cgroups=v3', 'applets=1']]) {
+  const cases: [string[], number, RegExp][] = [
+    [['lesson', 'list'], 0, /^11\s+\S/m],
+    [['lesson', '0', '--plain'], 0, /# step 1: node-version/],
+    [['lesson', 'check', '0', 'cgroups=v3', 'applets=1'], 1, /^✗ cgroups = v3: not yet — [^\n]*\n✗ applets = 1: not yet — not the expected number\n0 of 2 exercises passed$/m],
+    [['lesson', 'check', '0', 'cgroups=v3', 'applets=1', '--lang', 'es'], 1, /^✗ cgroups = v3: todavía no — no coincide[^\n]*\n✗ applets = 1: todavía no — no es el número esperado\n0 de 2 ejercicios bien$/m],
+  ];
+  for (const [args, code, out] of cases) {
     it(`minidock ${args.join(' ')}`, () => {
       const r = minidock(args, { env });
       expect(r.stderr).toBe('');
-      expect(r.code, r.stdout).toBe(args[1] === 'check' ? 1 : 0); // two wrong answers: exit 1
-      expect(r.stdout).toMatch(args[1] === 'check' ? /^✗ cgroups = v3: not yet — /m : /\S/);
+      expect(r.code, r.stdout).toBe(code); // wrong answers: exit 1
+      expect(r.stdout).toMatch(out);
       // a read-only verb creates nothing
       expect(existsSync(`/tmp/minidock-lesson-noroot-${process.pid}`)).toBe(false);
     });
   }
+
+  it('errors are one line in the chosen language, exit 125', () => {
+    const r = minidock(['lesson', 'check', '99', '--lang', 'es'], { env });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe('minidock: no hay lección 99: mira `minidock lesson list --lang es`\n');
+  });
 });
