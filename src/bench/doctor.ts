@@ -1,8 +1,9 @@
 // `minidock doctor`: can this machine run minidock (and its benchmark)? Every check says what it
 // found and, when something is missing, the command that fixes it.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
+import { stateRoot } from '../runtime/state.js';
 import { median } from './stats.js';
 import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, timed, which } from './proc.js';
 import { findDaemons } from './daemons.js';
@@ -125,12 +126,94 @@ export function checkPeers(): Check[] {
   });
 }
 
-export function runChecks(): Check[] {
+/** statfs f_type -> name, for the filesystems a state root is likely to be on (linux/magic.h) */
+const FS_NAMES: Record<number, string> = {
+  0xef53: 'ext4', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x2fc12fc1: 'zfs', 0xf2f52010: 'f2fs', 0x01021994: 'tmpfs',
+  0x794c7630: 'overlayfs', 0x6969: 'nfs', 0xff534d42: 'cifs', 0xfe534d42: 'smb2', 0x65735546: 'fuse', 0x4d44: 'vfat',
+  0x9fa0: 'proc', 0x62656572: 'sysfs',
+};
+const MiB = 1024 * 1024;
+const fmtMiB = (b: number): string => (b >= 1024 * MiB ? `${(b / 1024 / MiB).toFixed(1)} GiB` : `${(b / MiB).toFixed(0)} MiB`);
+
+/**
+ * The state root: does it exist, or can it be created (the first run or import makes it), which
+ * filesystem is it on, how much room is left. Only looks: a missing root stays missing.
+ */
+export function checkStateRoot(root: string, asRoot = process.getuid?.() === 0): Check[] {
+  const choose = 'choose another state root (--root DIR or MINIDOCK_ROOT)';
+  // the root, or the nearest existing directory above it, where it would be created
+  let at = root;
+  let exists = true;
+  for (;;) {
+    try {
+      statSync(at);
+      break;
+    } catch {
+      exists = false;
+      if (at === dirname(at)) break;
+      at = dirname(at);
+    }
+  }
+  const isDir = ((): boolean => {
+    try {
+      return statSync(at).isDirectory();
+    } catch {
+      return false;
+    }
+  })();
+  const writable = ((): string | undefined => {
+    try {
+      accessSync(at, constants.W_OK | constants.X_OK);
+      return undefined;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? 'error';
+    }
+  })();
+  const notOk: Status = asRoot ? 'fail' : 'warn'; // not being root is reported (and fixed) above
+  let place: Check;
+  if (!isDir) {
+    place = { area: 'state root', status: 'fail', found: exists ? `${root} is not a directory` : `${root} cannot be created: ${at} is not a directory`, fix: choose };
+  } else if (writable) {
+    const what = exists ? `${root} is not writable` : `${root} cannot be created: ${at} is not writable`;
+    place = {
+      area: 'state root', status: notOk, found: `${what} (${writable}${asRoot ? '' : ` for uid ${process.getuid?.()}`})`,
+      fix: writable === 'EROFS' ? `remount ${at} read-write, or ${choose}` : `run minidock as root (sudo), or ${choose}`,
+    };
+  } else if (exists) {
+    const mode = (statSync(root).mode & 0o7777).toString(8).padStart(4, '0');
+    place = { area: 'state root', status: 'ok', found: `${root} (mode ${mode})` };
+  } else {
+    place = { area: 'state root', status: 'ok', found: `${root} does not exist yet: the first run or import creates it (mode 0711) in ${at}` };
+  }
+  let fs: Check;
+  try {
+    const st = statfsSync(at);
+    const type = FS_NAMES[st.type] ?? `type 0x${st.type.toString(16)}`;
+    const free = Number(st.bavail) * Number(st.bsize);
+    const room = `${fmtMiB(free)} free`;
+    if (['nfs', 'cifs', 'smb2', 'fuse'].includes(type)) {
+      fs = { area: 'state root filesystem', status: 'fail', found: `${type}, ${room}: overlayfs cannot put a container's upper layer there`, fix: `${choose} on a local filesystem (ext4, xfs, btrfs)` };
+    } else if (free < 100 * MiB) {
+      fs = { area: 'state root filesystem', status: 'fail', found: `${type}, only ${room}`, fix: `free space on the filesystem of ${at}, or ${choose}` };
+    } else if (type === 'overlayfs') {
+      fs = { area: 'state root filesystem', status: 'warn', found: `${type}, ${room}: overlayfs refuses an upper layer on overlayfs, so containers write to a tmpfs (memory) that goes with them`, fix: `for kept containers' files to stay, ${choose} on a real filesystem (a volume or bind mount)` };
+    } else if (type === 'tmpfs') {
+      fs = { area: 'state root filesystem', status: 'warn', found: `${type}, ${room}: kept containers, their logs and imported images are lost at reboot`, fix: `for them to stay, ${choose} on a disk` };
+    } else {
+      fs = { area: 'state root filesystem', status: free < 1024 * MiB ? 'warn' : 'ok', found: `${type}, ${room}`, fix: free < 1024 * MiB ? `images and containers' writes need room: free space on the filesystem of ${at}, or ${choose}` : undefined };
+    }
+  } catch (e) {
+    fs = { area: 'state root filesystem', status: 'warn', found: `statfs(${at}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  return [place, fs];
+}
+
+export function runChecks(rootFlag?: string): Check[] {
   const root = process.getuid?.() === 0;
   return [
     checkKernel(),
     { area: 'root', status: root ? 'ok' : 'warn', found: root ? 'running as root' : `uid ${process.getuid?.()}`, fix: root ? undefined : 'sudo minidock ... (namespaces, mounts and cgroups need root here)' },
-    ...checkCgroups(), checkOverlay(), checkUserns(), checkSeccomp(), checkRootfs(), checkNative(), ...checkNode(), ...checkPeers(),
+    ...checkCgroups(), checkOverlay(), checkUserns(), checkSeccomp(), ...checkStateRoot(stateRoot(rootFlag)), checkRootfs(), checkNative(), ...checkNode(), ...checkPeers(),
   ];
 }
 
@@ -144,8 +227,8 @@ export function renderChecks(checks: Check[], color: boolean): string {
   return lines.join('\n') + '\n';
 }
 
-export async function doctorCommand(f: { json?: boolean }): Promise<number> {
-  const checks = runChecks();
+export async function doctorCommand(f: { json?: boolean; root?: string }): Promise<number> {
+  const checks = runChecks(f.root);
   if (f.json) process.stdout.write(JSON.stringify(checks, null, 1) + '\n');
   else process.stdout.write(renderChecks(checks, !!process.stdout.isTTY));
   return checks.some((c) => c.status === 'fail') ? 1 : 0;

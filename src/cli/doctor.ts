@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check this machine: kernel, cgroups, overlayfs, namespaces, seccomp, rootfs, native build, Node, peers — with fixes')
+    .description('check this machine: kernel, cgroups, overlayfs, namespaces, seccomp, state root, rootfs, native build, Node, peers — with fixes')
     .option('--json', 'print the checks as JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .option('--root <dir>', 'the state root to check (default $MINIDOCK_ROOT or /var/lib/minidock); never created here')
+    .action(async (flags: { json?: boolean; root?: string }) => {
       const { doctorCommand } = await import('../bench/doctor.js');
       process.exitCode = await doctorCommand(flags);
     });

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
+import { ensureStateRoot } from '../runtime/state.js';
 import type { ImageConfig } from './config.js';
 
 export interface ImageRecord {
@@ -63,9 +64,16 @@ export function layerInfo(root: string, diffId: string): LayerInfo | undefined {
   }
 }
 
+/** Make one of the store's directories, and the state root first if this is its first use (the
+ * root's own mode is ensureStateRoot's: a recursive mkdir would give it this one). */
+function storeDir(root: string, dir: string, mode: number): void {
+  ensureStateRoot(root);
+  mkdirSync(dir, { recursive: true, mode });
+}
+
 /** A fresh scratch directory under <root>/tmp (same filesystem as the store: rename works). */
 export function scratch(root: string, prefix: string): string {
-  mkdirSync(tmpDir(root), { recursive: true, mode: 0o700 });
+  storeDir(root, tmpDir(root), 0o700);
   return mkdtempSync(posix.join(tmpDir(root), prefix));
 }
 
@@ -75,7 +83,7 @@ export function scratch(root: string, prefix: string): string {
  */
 export function commitLayer(root: string, diffId: string, dir: string, info: LayerInfo): boolean {
   writeFileSync(posix.join(dir, 'layer.json'), JSON.stringify(info, null, 1) + '\n');
-  mkdirSync(layersDir(root), { recursive: true, mode: 0o711 });
+  storeDir(root, layersDir(root), 0o711);
   try {
     renameSync(dir, layerDir(root, diffId));
     return true;
@@ -115,7 +123,7 @@ export function listImages(root: string): ImageRecord[] {
 }
 
 export function saveImage(root: string, rec: ImageRecord): void {
-  mkdirSync(imagesDir(root), { recursive: true, mode: 0o711 });
+  storeDir(root, imagesDir(root), 0o711);
   const file = posix.join(imagesDir(root), hex(rec.id) + '.json');
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(rec, null, 1) + '\n');
@@ -238,7 +246,7 @@ export function gcLayers(root: string): string[] {
 
 /** Record that this process is about to reference these layers; call the result when done. */
 export function pinLayers(root: string, diffIds: string[]): () => void {
-  mkdirSync(tmpDir(root), { recursive: true, mode: 0o700 });
+  storeDir(root, tmpDir(root), 0o700);
   const file = posix.join(tmpDir(root), `pin-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`);
   writeFileSync(file, JSON.stringify({ pid: process.pid, layers: diffIds }));
   return () => rmSync(file, { force: true });

@@ -18,7 +18,7 @@ import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from 
 import { nearestExisting } from './cgroups/util.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
-import { containerDir, sub } from './state.js';
+import { containerDir, ensureStateRoot, sub } from './state.js';
 import { createContainer, procStart, releaseName, removeDir, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 import { oomTruth } from './report.js';
@@ -51,7 +51,7 @@ export function killPoint(phase: string): void {
 export function layerDirs(root: string, dir: string, dryRun = false): { dirs: LayerDirs; populate: (at: string) => void } {
   // If the state root itself is on overlayfs (minidock running inside a container), upper/work
   // cannot live there: they go on a tmpfs mounted by the child.
-  const onOverlay = statfsSync(dryRun ? nearestExisting(root) : root).type === OVERLAYFS_SUPER_MAGIC;
+  const onOverlay = statfsSync(dryRun ? nearestExisting(root) : ensureStateRoot(root)).type === OVERLAYFS_SUPER_MAGIC; // (made on first use)
   const layer = onOverlay ? sub(dir, 'layer') : dir;
   const dirs: LayerDirs = { merged: sub(dir, 'merged'), upper: sub(layer, 'upper'), work: sub(layer, 'work') };
   if (onOverlay) dirs.tmpfsFor = layer;

@@ -24,7 +24,7 @@ import { mdFlock, mdRmtree } from '../sys/native.js';
 import { isoNow } from '../sys/time.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
-import { DEFAULT_ROOT, sub } from './state.js';
+import { DEFAULT_ROOT, ensureStateRoot, sub } from './state.js';
 
 export type Status = 'created' | 'running' | 'exited';
 
@@ -334,6 +334,7 @@ export interface CreateOptions {
  */
 export function createContainer(root: string, spec: ContainerSpec, o: CreateOptions): Entry {
   const base = containersDir(root);
+  ensureStateRoot(root); // the first launch on a fresh machine makes it
   mkdirSync(base, { recursive: true, mode: 0o711 });
   const dir = sub(base, spec.id);
   const me = procStart('self');
@@ -387,7 +388,12 @@ export function removeDir(dir: string): void {
   try {
     if (mdRmtree(dir) === 0) return;
   } catch { /* no native library: Node's walk below */ }
-  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  } catch (e) {
+    // a path through a file holds nothing to remove (a bad state root: its own error is the one to tell)
+    if ((e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e;
+  }
 }
 
 /**
