@@ -2,14 +2,15 @@
 // Two conventions make a file executable, both invisible or harmless when rendered:
 //
 //   ```sh step=pid1 needs=verb:doctor exit=0 timeout=60 slow
-//   ./bin/minidock.js run --rm ./rootfs sh -c 'echo $$'
+//   minidock run --rm ./rootfs sh -c 'echo $$'
 //   ```
 //   ```expect
 //   ^1$
 //   ```
 //
 // A fenced block whose info string holds `step=ID` is a step: its body is a bash script run from
-// the project root (GitHub highlights it by the first word, `sh`). The fenced `expect` block right
+// the project root, with this checkout's `minidock` first on PATH (runner.ts stepEnv; GitHub
+// highlights it by the first word, `sh`). The fenced `expect` block right
 // after it holds one pattern per line, all of which must match the step's output (stdout and stderr
 // together): a JavaScript regex in multiline mode, or `/regex/flags`; a line starting with `! `
 // must NOT match. A step whose output may rightly differ between kernels accepts each case as an
@@ -26,7 +27,7 @@
 // the rendered page does not give the answers away:
 //
 //   <!-- check id=peak type=number tolerance=10%
-//   measure: ./bin/minidock.js run --stats=json -m 32M ./rootfs ... | ...
+//   measure: minidock run --stats=json -m 32M ./rootfs ... | ...
 //   -->
 //
 // type=word   sha256=h1,h2      the answer, normalized (trimmed, lower case, spaces collapsed), hashes

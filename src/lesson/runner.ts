@@ -79,6 +79,17 @@ export function judge(step: Pick<Step, 'expect' | 'exit'>, output: string, code:
   return { exitOk, patterns, ok: exitOk && patterns.every((p) => p.ok) };
 }
 
+/**
+ * The environment of a step or a check. Lessons write plain `minidock`, as a student types it; the
+ * one that answers must be this checkout's, not whichever another build linked into /usr/local/bin,
+ * so lessons/.bin (a symlink to bin/minidock.js) comes first on PATH.
+ */
+export function stepEnv(ctx: RunContext, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...ctx.env, ...extra };
+  env.PATH = `${join(ctx.cwd, 'lessons', '.bin')}:${env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}`;
+  return env;
+}
+
 /** Run one step's command with bash; output is stdout and stderr interleaved as they arrive. */
 export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeoutS'>, ctx: RunContext, onOutput?: (chunk: string) => void): Promise<StepResult> {
   const t0 = performance.now();
@@ -86,7 +97,7 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
     // its own process group, so that a timeout kills everything the step started
     const child = spawn('bash', ['-c', step.command], {
       cwd: ctx.cwd,
-      env: { ...process.env, ...ctx.env },
+      env: stepEnv(ctx),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -126,7 +137,7 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
 export function runShell(command: string, ctx: RunContext, extraEnv: NodeJS.ProcessEnv = {}, timeoutS = 120): { code: number | null; output: string } {
   const r = spawnSync('bash', ['-c', command], {
     cwd: ctx.cwd,
-    env: { ...process.env, ...ctx.env, ...extraEnv },
+    env: stepEnv(ctx, extraEnv),
     encoding: 'utf8',
     timeout: timeoutS * 1000,
     maxBuffer: 16 << 20,

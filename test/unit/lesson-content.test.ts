@@ -2,14 +2,15 @@
 // uses only the viewer sees every line of prose; the string tables agree; facts the prose states
 // (how many namespaces a launch creates) come from the launch code; the answers the exercises ask
 // for are accepted; commands are written the way a student types them.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileFor, listLessons, loadLesson } from '../../src/lesson/catalog';
 import { checkOne } from '../../src/lesson/check';
 import { LANGS, type Lesson } from '../../src/lesson/parse';
 import { renderPlain } from '../../src/lesson/plain';
-import { describeExit, unmetNeeds } from '../../src/lesson/runner';
+import { describeExit, runShell, unmetNeeds } from '../../src/lesson/runner';
 import { strings } from '../../src/lesson/strings';
 import { buildPlan, cloneFlags } from '../../src/runtime/build-plan';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
@@ -134,6 +135,18 @@ describe('commands as a student types them', () => {
 
   it('never `npx minidock` nor `sudo npx minidock`', () => {
     for (const f of files) expect(readFileSync(f, 'utf8'), f).not.toMatch(/\bnpx\s+minidock\b/);
+  });
+
+  it("steps' plain `minidock` is this checkout's, even when another one is first on PATH", () => {
+    const root = join(__dirname, '..', '..');
+    const other = mkdtempSync(join(tmpdir(), 'other-minidock-'));
+    try {
+      writeFileSync(join(other, 'minidock'), '#!/bin/sh\necho other\n', { mode: 0o755 });
+      const r = runShell('realpath "$(command -v minidock)"', { cwd: root, env: { PATH: `${other}:${process.env.PATH}` } });
+      expect(r.output.trim()).toBe(realpathSync(join(root, 'bin', 'minidock.js')));
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('lessons/README.md says, in both languages, that minidock needs root: sudo minidock', () => {
