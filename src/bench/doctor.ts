@@ -1,8 +1,9 @@
 // `minidock doctor`: can this machine run minidock (and its benchmark)? Every check says what it
 // found and, when something is missing, the command that fixes it.
 import { accessSync, constants, existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
+import { nearestExisting } from '../runtime/cgroups/util.js';
 import { stateRoot } from '../runtime/state.js';
 import { median } from './stats.js';
 import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, timed, which } from './proc.js';
@@ -141,19 +142,9 @@ const fmtMiB = (b: number): string => (b >= 1024 * MiB ? `${(b / 1024 / MiB).toF
  */
 export function checkStateRoot(root: string, asRoot = process.getuid?.() === 0): Check[] {
   const choose = 'choose another state root (--root DIR or MINIDOCK_ROOT)';
-  // the root, or the nearest existing directory above it, where it would be created
-  let at = root;
-  let exists = true;
-  for (;;) {
-    try {
-      statSync(at);
-      break;
-    } catch {
-      exists = false;
-      if (at === dirname(at)) break;
-      at = dirname(at);
-    }
-  }
+  // the root, or the nearest existing path above it, where it would be created
+  const at = nearestExisting(root);
+  const exists = at === root;
   const isDir = ((): boolean => {
     try {
       return statSync(at).isDirectory();
