@@ -253,8 +253,9 @@ static void remove_cgroups(void) {
   }
 }
 
-/* --rm: the container directory (upper layer, log, state). The overlay itself was mounted in the
- * container's mount namespace and went away with its last process: no umount needed here. */
+/* --rm, or a launch the CLI abandoned: the container directory (upper layer, log, state). The
+ * overlay itself was mounted in the container's mount namespace and went away with its last
+ * process: no umount needed here. */
 static void remove_dir(void) { md_rmtree(dir); }
 
 /* The kernel's own word on who was OOM-killed: every OOM kill logs "Killed process PID (comm)" to
@@ -425,11 +426,14 @@ int main(int argc, char **argv) {
   free(recs);
   if (failed) return 0;
   if (read_full(CTL, &c, 1) < 0 || c != 'A') {
-    /* The CLI died before it could tell anyone the ID: nobody knows this container exists. gc
-     * removes the rest (state.json names a monitor that is gone). */
+    /* The CLI died before it could tell anyone the ID: nobody knows this container exists, so
+     * it goes entirely, --rm or not. (Left behind, its state.json would say "running" under a
+     * monitor that is gone: a container that ran, which gc keeps as the user's, dead, until rm.)
+     * Its name link, if any, is released by the next claim of the name or by gc. */
     kill(pid, SIGKILL);
     reap(pid);
     remove_cgroups();
+    remove_dir();
     return 1;
   }
   close(CTL);

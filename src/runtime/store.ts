@@ -1,8 +1,8 @@
 // The state store: what minidock knows about its containers, kept in plain files.
 //
 //   <root>/containers/<id>/config.json     the resolved spec, name, creation time (written once)
-//   <root>/containers/<id>/state.json      status created | running | exited, pids, times, exit code,
-//                                          OOM flag, cgroup paths (rewritten as the container lives)
+//   <root>/containers/<id>/state.json      status created | running | exited | dead, pids, times, exit
+//                                          code, OOM flag, cgroup paths (rewritten as the container lives)
 //   <root>/containers/<id>/container.log   stdout/stderr of a detached container, json-file lines
 //   <root>/containers/<id>/{upper,work,merged}   the overlay layers
 //   <rundir>/lock                          flock(2)ed while a name is checked and taken
@@ -11,7 +11,9 @@
 // <root>/run for any other root, so that a test's private root shares nothing with the host's.
 // state.json lives beside the layers rather than in /run: an exited container keeps its exit
 // code and log across a reboot, as Docker's do; a "running" state from an earlier boot is
-// recognized by its boot id (and by pid + start time) and treated as dead.
+// recognized by its boot id (and by pid + start time) and treated as dead. A dead container that
+// was the user's (it ran, without --rm) keeps its log and upper layer until rm or prune, as
+// Docker's do: nothing here deletes it on the way (see isKept and gcEntries).
 //
 // Every write is atomic: a temp file then rename(), so a reader sees the old file or the new one,
 // never half of one. There is no daemon: each minidock process reads the files it needs. Who keeps
@@ -26,7 +28,8 @@ import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
 import { DEFAULT_ROOT, ensureStateRoot, sub } from './state.js';
 
-export type Status = 'created' | 'running' | 'exited';
+/** dead: its monitor (or the minidock running it) died, so nobody saw how it ended (gc writes it) */
+export type Status = 'created' | 'running' | 'exited' | 'dead';
 
 /** The spec as stored: the seccomp program as base64 (exec applies the same filter). */
 export type StoredSpec = Omit<ContainerSpec, 'seccomp'> & { seccompB64?: string };
@@ -61,6 +64,7 @@ export interface ContainerState {
   cgroupPaths?: string[];
   bootId?: string;
   autoRemove?: boolean;
+  /** status "dead": why (whose death left it without a keeper) */
   error?: string;
 }
 
@@ -154,20 +158,45 @@ export function listEntries(root: string): Entry[] {
   return out;
 }
 
-/** Is anybody still looking after this container? (exited ones are complete, not stale) */
-export function isStale(e: Entry): boolean {
+/**
+ * Why nobody looks after this container any more, or undefined while somebody does (exited and
+ * dead ones are complete, not stale). Only reads: the caller decides what to do about it.
+ */
+export function staleReason(e: Entry): string | undefined {
   const s = e.state;
-  if (!s) return true; // a directory without state.json is never left by a live minidock (see createContainer)
-  if (s.status === 'exited') return false;
-  if (s.bootId && s.bootId !== bootId()) return true;
-  if (s.monitorPid) return !isProcess(s.monitorPid, s.monitorStart);
-  return !isProcess(s.launcherPid, s.launcherStart);
+  if (!s) return 'no state.json'; // a directory without one is never left by a live minidock (see createContainer)
+  if (s.status === 'exited' || s.status === 'dead') return undefined;
+  if (s.bootId && s.bootId !== bootId()) return 'left from an earlier boot';
+  if (s.monitorPid) {
+    if (isProcess(s.monitorPid, s.monitorStart)) return undefined;
+    return e.config?.detached === false
+      ? `the minidock running it in the foreground (pid ${s.monitorPid}) is gone; exit status unknown`
+      : `its monitor (pid ${s.monitorPid}) is gone; exit status unknown`;
+  }
+  return isProcess(s.launcherPid, s.launcherStart) ? undefined : `the minidock that launched it (pid ${s.launcherPid}) is gone`;
+}
+
+export const isStale = (e: Entry): boolean => staleReason(e) !== undefined;
+
+/**
+ * Is this container the user's, to be kept until rm or prune whatever happened to its keeper? One
+ * that ran without --rm is (Docker keeps its dead containers, logs and filesystem too). One whose
+ * launch never got as far as running, or that asked for --rm, is garbage once stale: gc removes it.
+ */
+export function isKept(e: Entry): boolean {
+  const s = e.state;
+  return !!s?.startedAt && !s.autoRemove && !e.config?.autoRemove;
 }
 
 /** The status to show: a running container whose monitor vanished is reported as dead. */
-export function effectiveStatus(e: Entry): Status | 'dead' {
+export function effectiveStatus(e: Entry): Status {
   if (!e.state) return 'dead';
   return isStale(e) ? 'dead' : e.state.status;
+}
+
+/** Why a dead container is dead (recorded by gc, or seen now); undefined for any other. */
+export function deadReason(e: Entry): string | undefined {
+  return e.state?.status === 'dead' ? e.state.error ?? 'unknown' : staleReason(e);
 }
 
 export const shortId = (id: string): string => id.slice(0, 12);
@@ -260,8 +289,10 @@ export function claimName(root: string, name: string, id: string): void {
     const owner = readlinkOpt(link);
     if (owner !== undefined && owner !== id) {
       const e = entryOf(root, owner);
-      // a dead container's name is free again: collect it (gcEntries also releases the name)
-      if (e && !(isStale(e) && gcEntries(root, [e], true).length)) nameInUse(name, owner);
+      // The name of a container that is gone, or stale and not kept (a launch that died, --rm),
+      // is free again: collect it (gcEntries also releases the name). A dead container that is
+      // kept holds its name until rm, as in Docker.
+      if (e && !(isStale(e) && !isKept(e) && gcEntries(root, [e], true).some((r) => r.removed.includes('directory')))) nameInUse(name, owner);
       rmSync(link, { force: true });
     }
     // (a launch that found no link takes the name without the lock: it may have come first)
@@ -401,12 +432,7 @@ export function removeDir(dir: string): void {
  * directory. Safe to call twice, and on a half-made container. Returns what it removed.
  */
 export async function removeEverything(e: Entry): Promise<string[]> {
-  const removed: string[] = [];
-  const cg = (e.state?.cgroupPaths ?? []).filter((p) => existsSync(p));
-  if (cg.length) {
-    killAndRemove(cg, realOps, false, 2000);
-    removed.push(`${cg.length} cgroup director${cg.length === 1 ? 'y' : 'ies'}`);
-  }
+  const removed = killLeftovers(e);
   const mounts = mountsUnder(e.dir);
   if (mounts.length) {
     const { spawnSync } = await import('node:child_process');
@@ -426,33 +452,49 @@ export interface GcReport {
   name?: string;
   why: string;
   removed: string[];
+  /** the container is the user's (isKept): recorded as dead, its data left for rm */
+  kept?: boolean;
 }
 
-/** Remove stale containers among entries (and staging directories of dead processes). */
+/**
+ * What a stale container left alive: processes in its cgroups (SIGKILLed: nobody can reap or
+ * reach them through a keeper any more; PR_SET_PDEATHSIG usually killed them already, but a
+ * process that exec'd a setuid binary lost it) and the cgroup directories. Returns what it removed.
+ */
+export function killLeftovers(e: Entry): string[] {
+  const cg = (e.state?.cgroupPaths ?? []).filter((p) => existsSync(p));
+  if (!cg.length) return [];
+  killAndRemove(cg, realOps, false, 2000);
+  return [`${cg.length} cgroup director${cg.length === 1 ? 'y' : 'ies'}`];
+}
+
+/**
+ * Settle the stale containers among entries: kill and remove what they left running, then
+ * record a kept one (isKept) as dead, with the reason, and keep its directory, log and upper
+ * layer for inspect, logs, export and rm; remove any other (a launch that died half-way, or
+ * --rm). Also removes staging directories of dead processes. Never touches exited or dead ones.
+ */
 export function gcEntries(root: string, entries: Entry[], locked = false): GcReport[] {
   const out: GcReport[] = [];
   for (const e of entries) {
-    if (!isStale(e)) continue;
-    const s = e.state;
-    const why = !s ? 'no state.json'
-      : s.bootId && s.bootId !== bootId() ? 'left from an earlier boot'
-        : s.monitorPid ? `its monitor (pid ${s.monitorPid}) is gone`
-          : `the minidock that launched it (pid ${s.launcherPid}) is gone`;
-    // synchronous path of removeEverything (no mounts expected): keep gc cheap for other verbs
+    const why = staleReason(e);
+    if (why === undefined) continue;
+    const kept = isKept(e);
+    // synchronous (no mounts expected in our namespace): claimName calls this while holding the lock
     const removed: string[] = [];
-    const cg = (s?.cgroupPaths ?? []).filter((p) => existsSync(p));
     try {
-      if (cg.length) {
-        killAndRemove(cg, realOps, false, 2000);
-        removed.push(`${cg.length} cgroup director${cg.length === 1 ? 'y' : 'ies'}`);
+      removed.push(...killLeftovers(e));
+      if (kept) {
+        writeState(e.dir, { ...e.state!, status: 'dead', error: why });
+      } else {
+        removeDir(e.dir);
+        removed.push('directory');
+        releaseName(root, e.config?.name, e.id, locked);
       }
-      removeDir(e.dir);
-      removed.push('directory');
-      releaseName(root, e.config?.name, e.id, locked);
     } catch (err) {
       removed.push(`failed: ${(err as Error).message}`);
     }
-    out.push({ id: e.id, name: e.config?.name, why, removed });
+    out.push({ id: e.id, name: e.config?.name, why, removed, kept });
   }
   // staging directories whose creator died between mkdir and rename
   try {
@@ -464,14 +506,4 @@ export function gcEntries(root: string, entries: Entry[], locked = false): GcRep
     }
   } catch { /* no containers dir */ }
   return out;
-}
-
-/** The cheap, opportunistic form other verbs run: returns the live entries. */
-export function listAfterGc(root: string): Entry[] {
-  const entries = listEntries(root);
-  if (entries.some(isStale)) {
-    gcEntries(root, entries);
-    return listEntries(root);
-  }
-  return entries;
 }

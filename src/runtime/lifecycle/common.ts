@@ -2,7 +2,7 @@
 import { MinidockError } from '../../errors.js';
 import { SIGNALS } from '../../sys/constants.js';
 import { stateRoot } from '../state.js';
-import { effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
+import { deadReason, effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
 
 export interface RootFlag {
   root?: string;
@@ -84,7 +84,8 @@ export function humanDuration(ms: number): string {
   return `${d} days`;
 }
 
-/** Docker's STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created", "Dead". */
+/** Docker's STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created", and "Dead" with
+ * the reason (nobody saw how it ended, so there is no exit code to show). */
 export function statusText(e: Entry, now = Date.now()): string {
   const st = effectiveStatus(e);
   const s = e.state;
@@ -94,5 +95,5 @@ export function statusText(e: Entry, now = Date.now()): string {
     return `Exited (${s?.exitCode ?? '?'})${ago}${s?.oomKilled ? ' (OOM killed)' : ''}`;
   }
   if (st === 'created') return 'Created';
-  return 'Dead';
+  return `Dead: ${deadReason(e)}`;
 }

@@ -27,7 +27,7 @@ import { exitCodeOf, forwardSignals, parseRecords, readAllSync, stepError, waitE
 import { parseUser } from '../options.js';
 import { Op, encodePlan, type Step } from '../plan.js';
 import type { ContainerSpec } from '../spec.js';
-import { listAfterGc, resolve, specFromStored } from '../store.js';
+import { resolve, specFromStored } from '../store.js';
 import { isRunning, rootOf, type RootFlag } from './common.js';
 
 export interface ExecFlags extends RootFlag {
@@ -97,7 +97,7 @@ export function buildExecPlan(spec: ContainerSpec, containerPid: number, selfJoi
 
 export async function exec(ref: string, command: string[], flags: ExecFlags): Promise<number> {
   const root = rootOf(flags);
-  const e = resolve(root, ref, listAfterGc(root));
+  const e = resolve(root, ref);
   if (!isRunning(e) || !e.config) throw new MinidockError(`container ${ref} is not running (see minidock ps -a)`, 1);
   const spec = execSpec(specFromStored(e.config.spec), command, flags);
   const target = e.state!.pid!;

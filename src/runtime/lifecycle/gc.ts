@@ -1,8 +1,10 @@
-// minidock gc: remove what dead launches left behind. A container whose monitor died, or whose
+// minidock gc: clean up after keepers that died. A container whose monitor died, or whose
 // launching minidock was SIGKILLed before the monitor took over, has nobody to clean up after it:
-// its cgroups (with any process still in them), any mount under its directory, and the directory.
-// Exited containers are not garbage: they wait for rm or prune. ps, rm, prune and run --name run
-// the same check on the way (it costs one small file read per container).
+// gc kills what is left in its cgroups and removes them. A container that ran without --rm is the
+// user's: gc records it as dead (with the reason) and leaves its state, log and upper layer to rm
+// or prune, as Docker keeps its dead containers. Anything else (a launch that died half-way, --rm)
+// goes entirely. Exited and dead containers are not garbage. ps, inspect and the other reading
+// verbs only show the truth (dead, and why); they change nothing.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listCgroups, openCgroup } from '../cgroups/index.js';
@@ -40,7 +42,9 @@ export function gc(flags: RootFlag & { quiet?: boolean }): number {
   const root = rootOf(flags);
   const report = gcEntries(root, listEntries(root));
   for (const r of report) {
-    writeOut(`removed ${shortId(r.id)}${r.name ? ` (${r.name})` : ''}: ${r.why}; ${r.removed.join(', ')}\n`);
+    const who = `${shortId(r.id)}${r.name ? ` (${r.name})` : ''}`;
+    if (r.kept) writeOut(`dead ${who}: ${r.why}; removed ${r.removed.join(', ') || 'nothing'}; kept until minidock rm (inspect, logs, export still work)\n`);
+    else writeOut(`removed ${who}: ${r.why}; ${r.removed.join(', ')}\n`);
   }
   const cgroups = orphanCgroups();
   for (const name of cgroups) writeOut(`removed cgroup ${name}: empty, and no container of it is left\n`);

@@ -1,6 +1,6 @@
 // minidock inspect ID...: everything the store knows, as a JSON array (Docker's shape, in part).
 import { MinidockError } from '../../errors.js';
-import { effectiveStatus, listAfterGc, resolve, type Entry } from '../store.js';
+import { deadReason, effectiveStatus, listEntries, resolve, type Entry } from '../store.js';
 import { isRunning, rootOf, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
@@ -23,8 +23,9 @@ export function describe(e: Entry): Record<string, unknown> {
       OOMKills: s?.oomKills ?? 0,
       Pid: status === 'running' ? s?.pid ?? 0 : 0,
       MonitorPid: status === 'running' ? s?.monitorPid ?? 0 : 0,
-      ExitCode: s?.exitCode ?? 0,
+      ExitCode: s?.exitCode ?? (status === 'dead' ? -1 : 0), // dead: nobody saw the exit
       Signal: s?.signal,
+      Error: status === 'dead' ? deadReason(e) : '',
       StartedAt: s?.startedAt ?? '',
       FinishedAt: s?.finishedAt ?? '',
     },
@@ -48,7 +49,7 @@ export function describe(e: Entry): Record<string, unknown> {
 
 export function inspect(refs: string[], flags: RootFlag): number {
   const root = rootOf(flags);
-  const entries = listAfterGc(root);
+  const entries = listEntries(root);
   const out: Record<string, unknown>[] = [];
   let code = 0;
   for (const ref of refs) {

@@ -1,6 +1,6 @@
 // minidock kill [-s SIG] ID...: one signal (default SIGKILL) to each container's first process.
 import { MinidockError } from '../../errors.js';
-import { listAfterGc, resolve } from '../store.js';
+import { listEntries, resolve } from '../store.js';
 import { parseSignal, rootOf, signal, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
@@ -11,7 +11,7 @@ export interface KillFlags extends RootFlag {
 export function kill(refs: string[], flags: KillFlags): number {
   const sig = parseSignal(flags.signal ?? 'KILL');
   const root = rootOf(flags);
-  const entries = listAfterGc(root);
+  const entries = listEntries(root);
   let code = 0;
   for (const ref of refs) {
     try {

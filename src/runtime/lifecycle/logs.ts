@@ -2,7 +2,7 @@
 // json-file log (one {"log","stream","time"} object per line; see native/monitor.c).
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fail, MinidockError } from '../../errors.js';
-import { effectiveStatus, listAfterGc, readState, resolve } from '../store.js';
+import { effectiveStatus, readState, resolve } from '../store.js';
 import { rootOf, sleep, type RootFlag } from './common.js';
 
 export interface LogsFlags extends RootFlag {
@@ -35,7 +35,7 @@ function parse(text: string): Line[] {
 
 export async function logs(ref: string, flags: LogsFlags): Promise<number> {
   const root = rootOf(flags);
-  const e = resolve(root, ref, listAfterGc(root));
+  const e = resolve(root, ref);
   let tail = Infinity;
   if (flags.tail !== undefined && flags.tail !== 'all') {
     tail = Number(flags.tail);

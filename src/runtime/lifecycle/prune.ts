@@ -1,4 +1,4 @@
-// minidock prune: remove every exited container (and, on the way, what gc finds).
+// minidock prune: remove every exited or dead container (and, on the way, what gc finds).
 import { effectiveStatus, gcEntries, listEntries, removeEverything, shortId } from '../store.js';
 import { rootOf, type RootFlag } from './common.js';
 import { writeOut } from '../../sys/output.js';
@@ -6,9 +6,10 @@ import { writeOut } from '../../sys/output.js';
 export async function prune(flags: RootFlag): Promise<number> {
   const root = rootOf(flags);
   const gone = gcEntries(root, listEntries(root));
-  const removed: string[] = [...gone.map((g) => g.id)];
+  const removed: string[] = gone.filter((g) => !g.kept).map((g) => g.id); // kept ones are now dead: removed below
   for (const e of listEntries(root)) {
-    if (effectiveStatus(e) !== 'exited') continue;
+    const st = effectiveStatus(e);
+    if (st !== 'exited' && st !== 'dead') continue;
     await removeEverything(e);
     removed.push(e.id);
   }

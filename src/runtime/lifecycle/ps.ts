@@ -1,6 +1,6 @@
 // minidock ps [-a] [-q] [--format json]: the containers of this state root, newest first.
 import { fail } from '../../errors.js';
-import { displayName, effectiveStatus, listAfterGc, shortId, type Entry } from '../store.js';
+import { displayName, effectiveStatus, listEntries, shortId, type Entry } from '../store.js';
 import { humanDuration, rootOf, statusText, type RootFlag } from './common.js';
 import { writeOut } from '../../sys/output.js';
 
@@ -30,7 +30,7 @@ export function psRows(entries: Entry[], now = Date.now()): Array<Record<string,
 
 export function ps(flags: PsFlags): number {
   if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
-  const entries = listAfterGc(rootOf(flags))
+  const entries = listEntries(rootOf(flags))
     .filter((e) => flags.all || effectiveStatus(e) === 'running')
     .sort((a, b) => (b.config?.created ?? '').localeCompare(a.config?.created ?? ''));
   if (flags.quiet) {

@@ -1,6 +1,6 @@
 // minidock rm [-f] ID...: remove containers. A running one only with -f (SIGKILL first).
 import { MinidockError } from '../../errors.js';
-import { displayName, listAfterGc, removeEverything, resolve, type Entry } from '../store.js';
+import { displayName, listEntries, removeEverything, resolve, type Entry } from '../store.js';
 import { isRunning, rootOf, signal, waitExit, waitGone, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
@@ -22,7 +22,7 @@ export async function removeContainer(e: Entry, force: boolean): Promise<void> {
 
 export async function rm(refs: string[], flags: RmFlags): Promise<number> {
   const root = rootOf(flags);
-  const entries = listAfterGc(root);
+  const entries = listEntries(root);
   let code = 0;
   for (const ref of refs) {
     try {

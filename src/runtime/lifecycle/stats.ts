@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { posix } from 'node:path';
 import { fail } from '../../errors.js';
-import { displayName, effectiveStatus, listAfterGc, resolve, shortId, type Entry } from '../store.js';
+import { displayName, effectiveStatus, listEntries, resolve, shortId, type Entry } from '../store.js';
 import { rootOf, sleep, type RootFlag } from './common.js';
 
 export interface StatsFlags extends RootFlag {
@@ -110,7 +110,7 @@ export function tableLines(rows: StatsRow[]): string[] {
 
 /** The containers to watch: the named ones, or every running one. */
 export function targets(root: string, refs: string[]): Entry[] {
-  const entries = listAfterGc(root);
+  const entries = listEntries(root);
   if (refs.length) return refs.map((r) => resolve(root, r, entries));
   return entries.filter((e) => effectiveStatus(e) === 'running');
 }

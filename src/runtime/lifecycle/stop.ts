@@ -2,7 +2,7 @@
 // unless it installed a handler: the kernel protects a namespace's init from signals it does not
 // handle, so many containers only ever stop by SIGKILL).
 import { MinidockError } from '../../errors.js';
-import { listAfterGc, resolve, type Entry } from '../store.js';
+import { gcEntries, isStale, listEntries, resolve, type Entry } from '../store.js';
 import { isRunning, rootOf, signal, waitExit, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
@@ -10,8 +10,13 @@ export interface StopFlags extends RootFlag {
   time?: string;
 }
 
-export async function stopOne(e: Entry, graceSec: number): Promise<void> {
-  if (!isRunning(e)) return; // Docker: stopping a stopped container succeeds
+export async function stopOne(root: string, e: Entry, graceSec: number): Promise<void> {
+  if (!isRunning(e)) {
+    // Nobody looks after it (its monitor died): what it left running is killed by its cgroups
+    // (nothing could wait for a graceful exit), and it is recorded dead, as gc would.
+    if (isStale(e)) gcEntries(root, [e]);
+    return; // Docker: stopping a stopped container succeeds
+  }
   signal(e, 15);
   const s = await waitExit(e, graceSec * 1000);
   if (s && s.status !== 'exited' && isRunning({ ...e, state: s })) {
@@ -22,14 +27,14 @@ export async function stopOne(e: Entry, graceSec: number): Promise<void> {
 
 export async function stop(refs: string[], flags: StopFlags): Promise<number> {
   const root = rootOf(flags);
-  const entries = listAfterGc(root);
+  const entries = listEntries(root);
   let code = 0;
   const jobs = refs.map(async (ref) => {
     try {
       const e = resolve(root, ref, entries);
       const grace = flags.time !== undefined ? Number(flags.time) : e.config?.spec.stopTimeoutSec ?? 10;
       if (!Number.isFinite(grace) || grace < 0) throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
-      await stopOne(e, grace);
+      await stopOne(root, e, grace);
       writeOut(ref + '\n');
     } catch (err) {
       writeErr(`minidock: ${(err as Error).message}\n`);

@@ -1,19 +1,19 @@
 // minidock wait ID...: block until each container exits, print its exit code.
 import { MinidockError } from '../../errors.js';
-import { listAfterGc, resolve } from '../store.js';
+import { deadReason, listEntries, resolve } from '../store.js';
 import { rootOf, waitExit, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
 export async function wait(refs: string[], flags: RootFlag): Promise<number> {
   const root = rootOf(flags);
-  const entries = listAfterGc(root);
+  const entries = listEntries(root);
   let code = 0;
   for (const ref of refs) {
     try {
       const e = resolve(root, ref, entries);
       const s = await waitExit(e);
       if (!s) throw new MinidockError(`container ${ref} was removed (--rm) before its exit code could be read`, 1);
-      if (s.status !== 'exited') throw new MinidockError(`container ${ref} died with its monitor: no exit code was recorded (minidock gc removes it)`, 1);
+      if (s.status !== 'exited') throw new MinidockError(`container ${ref} is dead: ${deadReason({ ...e, state: s })} (minidock rm removes it)`, 1);
       writeOut(`${s.exitCode}\n`);
     } catch (err) {
       writeErr(`minidock: ${(err as Error).message}\n`);
