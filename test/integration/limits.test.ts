@@ -33,17 +33,51 @@ function statsOf(stderr: string): Stats {
   return JSON.parse(line) as Stats;
 }
 
-/** The init's host pid of the (only) container under this state root, from its memory cgroup. */
+/**
+ * The init's host pid of the (only) container under this state root, from its cgroup: v1 has one
+ * directory per hierarchy (memory, cpu, pids...), v2 one in the unified tree; any of them lists it.
+ */
 function containerInit(root: string): number | undefined {
-  const dir = minidockCgroups().find((p) => p.includes(`/memory/`) && p.includes(`/${cgroupParentFor(root)}/minidock-`));
-  if (!dir) return undefined;
-  for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)) {
-    // NSpid lists the pid in every namespace from the host's down: "NSpid: 4242 1" is the container's init
-    const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
-    if (nspid?.[nspid.length - 1] === '1') return pid;
+  for (const dir of minidockCgroups().filter((p) => p.includes(`/${cgroupParentFor(root)}/minidock-`))) {
+    let procs: number[];
+    try {
+      procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      continue; // removed meanwhile
+    }
+    for (const pid of procs) {
+      // NSpid lists the pid in every namespace from the host's down: "NSpid: 4242 1" is the container's init
+      let status = '';
+      try {
+        status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      } catch {
+        continue; // exited meanwhile
+      }
+      const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+      if (nspid?.[nspid.length - 1] === '1') return pid;
+    }
   }
   return undefined;
 }
+
+/**
+ * Whether this kernel runs on an emulated CPU: QEMU's software emulation (TCG), as in test/v2/vm.sh.
+ * QEMU names its own CPU models "QEMU TCG CPU" (-cpu max) or "QEMU Virtual CPU" (qemu64); under KVM
+ * a guest also gets the paravirtual clock kvm-clock, which TCG cannot provide. Hardware virtualization
+ * (KVM, Xen, Hyper-V: this project's own machines are VMs) keeps the native timing and is not emulation.
+ * Why it matters: TCG delivers timer interrupts late, so CFS bandwidth control, which checks the quota
+ * on the tick, lets a cgroup overrun each 100 ms period by about a millisecond (measured: --cpu 25
+ * gave 0.257-0.278 CPU).
+ */
+const emulatedCpu = (() => {
+  try {
+    const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+    const clocks = readFileSync('/sys/devices/system/clocksource/clocksource0/available_clocksource', 'utf8');
+    return /^QEMU (TCG|Virtual) CPU/.test(model) && !clocks.includes('kvm-clock') ? model : '';
+  } catch {
+    return '';
+  }
+})();
 
 /** Victim pids of "oom-kill:" lines in the kernel log for "alloc" in a container of this state root. */
 function oomLinesLogged(root: string): Set<string> {
@@ -155,10 +189,13 @@ d('resource limits through minidock run (real kernel)', () => {
   it.each([
     [['--cpus', '0.5'], 0.5],
     [['--cpu', '25'], 0.25],
-  ])('cpu %j: achieved CPU over 3 s is within 5%% of the target, and throttling is reported', (flags, target) => {
+  ])(`cpu %j: achieved CPU over 3 s is within 5%% of the target (${emulatedCpu ? `above it up to 15%%: emulated CPU "${emulatedCpu}", whose late timer ticks let each period overrun` : 'native CPU timing'}), and throttling is reported`, (flags, target) => {
     // Two busy processes, so that the quota (not one thread's speed) is what limits the container.
     // The machine is shared: other people's work can keep the container BELOW its quota, never above.
     // So every attempt must stay under target + 5%, and one of at most 3 attempts must land within 5%.
+    // Under emulation only, the ceiling is target + 15%, and the cgroup's own counters must show that
+    // the quota was what held the container back: throttled in most periods, on every attempt.
+    const ceiling = target * (emulatedCpu ? 1.15 : 1.05);
     const attempts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const r = run([...(flags as string[]), '--stats=json', ...probes, ROOTFS, '/probes/spin', '3', '2']);
@@ -169,11 +206,12 @@ d('resource limits through minidock run (real kernel)', () => {
       // the cgroup's own usage counter (cpuacct.usage on v1, cpu.stat usage_usec on v2)
       const achieved = s.cpuUsageUs! / 1e6 / wall;
       attempts.push(achieved);
-      expect(achieved, `attempt ${i + 1}: ${achieved.toFixed(3)} CPU`).toBeLessThanOrEqual(target * 1.05);
+      expect(achieved, `attempt ${i + 1}: ${achieved.toFixed(3)} CPU`).toBeLessThanOrEqual(ceiling);
       // throttling is reported: 3 s = 30 periods of 100 ms
       expect(s.nrPeriods!).toBeGreaterThanOrEqual(28);
       expect(s.nrThrottled!).toBeGreaterThan(0);
       expect(s.throttledUs!).toBeGreaterThan(0);
+      if (emulatedCpu) expect(s.nrThrottled!).toBeGreaterThanOrEqual(s.nrPeriods! / 2);
       if (achieved >= target * 0.95) {
         // the quota ran out in most periods (not all: a busy host can take a period's CPU away)
         expect(s.nrThrottled!).toBeGreaterThanOrEqual(s.nrPeriods! / 2);
