@@ -1,9 +1,8 @@
 // `minidock doctor`: can this machine run minidock (and its benchmark)? Every check says what it
 // found and, when something is missing, the command that fixes it.
 import { accessSync, constants, existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
-import { nearestExisting } from '../runtime/cgroups/util.js';
 import { stateRoot } from '../runtime/state.js';
 import { median } from './stats.js';
 import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, timed, which } from './proc.js';
@@ -142,8 +141,10 @@ const fmtMiB = (b: number): string => (b >= 1024 * MiB ? `${(b / 1024 / MiB).toF
  */
 export function checkStateRoot(root: string, asRoot = process.getuid?.() === 0): Check[] {
   const choose = 'choose another state root (--root DIR or MINIDOCK_ROOT)';
-  // the root, or the nearest existing path above it, where it would be created
-  const at = nearestExisting(root);
+  // The root, or the nearest existing path above it, where it would be created: a file counts
+  // (cgroups/util's nearestExisting looks for directories, and would step over it).
+  let at = root;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
   const exists = at === root;
   const isDir = ((): boolean => {
     try {

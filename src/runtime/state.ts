@@ -45,7 +45,13 @@ export function ensureStateRoot(root: string): string {
       mkdirSync(d, { mode: d === root ? 0o711 : 0o755 });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw rootError(root, `mkdir ${d}: ${code}`); // (EEXIST: another launch made it first)
+      if (code !== 'EEXIST') throw rootError(root, `mkdir ${d}: ${code}`);
+      // EEXIST: another launch made it first — or it is a symlink to nowhere, which stat called missing
+      let dir = false;
+      try {
+        dir = statSync(d).isDirectory();
+      } catch { /* dangling */ }
+      if (!dir) throw new MinidockError(`cannot create the state root ${root}: ${d} is in the way (a symlink to nothing?) — ${CHOOSE}`);
     }
   }
   return root;
