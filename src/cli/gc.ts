@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 export function register(program: Command): void {
   program
     .command('gc')
-    .description('remove what dead launches left: cgroups, mounts and directories of containers nobody looks after')
+    .description('clean up after dead keepers: kill and remove what is left in the cgroups of containers nobody looks after; one that ran without --rm stays, dead, until rm')
     .option('-q, --quiet', 'say nothing when there is nothing to remove')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (flags: Record<string, unknown>) => {
