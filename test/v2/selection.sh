@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The cgroup v2 test selection (`npm run test:v2`): the test files whose outcome depends on the cgroup
+# version — the drivers and limits, OOM reporting, the device eBPF filter, /sys/fs/cgroup inside the
+# container, detached containers with stats — run on a real cgroup v2 kernel.
+#   bash test/v2/selection.sh            in a VM booted on a pure v2 kernel (test/v2/vm.sh), for v1 hosts
+#   bash test/v2/selection.sh --native   on this host, for a host that is pure v2 already
+# Prints vitest's summary ("N passed, N failed, N skipped" last) and exits with vitest's status.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+files=(
+  test/integration/limits.test.ts
+  test/integration/device-bpf.test.ts
+  test/integration/cgroup-v1.test.ts
+  test/integration/lifecycle.test.ts
+)
+if [ "${1:-}" = --native ]; then exec npx vitest run "${files[@]}"; fi
+# Under emulation a launch takes ~10x longer than here: vitest gets a longer per-test timeout.
+exec bash test/v2/vm.sh "npx vitest run --testTimeout=300000 --hookTimeout=300000 ${files[*]}"
