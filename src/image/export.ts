@@ -6,11 +6,13 @@
 // an opaque directory (trusted.overlay.opaque=y) hides what lower layers hold in it. (minidock
 // mounts overlayfs with the kernel's default options; with redirect_dir=on a renamed directory
 // would carry a trusted.overlay.redirect xattr, which this merge does not follow.)
-import { closeSync, createWriteStream, existsSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, fstatSync, lstatSync, readdirSync, readlinkSync, readSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Header } from 'tar';
 import { fail } from '../errors.js';
+import { openResolved } from '../runtime/paths.js';
 import { stateRoot } from '../runtime/state.js';
+import { errnoName } from '../sys/errno.js';
 import { mdLgetxattr, mdLlistxattr } from '../sys/native.js';
 import { isOpaque, isWhiteout } from './layered-fs.js';
 import { containersUsing } from './store.js';
@@ -151,7 +153,14 @@ export async function exportLayers(layers: string[], out: WriteStream | NodeJS.W
       }
       if (st.nlink > 1) links.set(key, e.rel);
       await write(out, headerBlocks({ ...base, type: 'File', size: st.size }));
-      const fd = openSync(e.host, 'r');
+      // A running container can swap the file for a symlink (to /etc/shadow) or a FIFO after the
+      // lstat above: open it below its layer following no symlink, without blocking, and check it.
+      const layer = layers.find((l) => posix.join(l, e.rel) === e.host);
+      const fd = layer === undefined ? -2 : openResolved(layer, e.rel);
+      if (fd < 0 || !fstatSync(fd).isFile()) {
+        if (fd >= 0) closeSync(fd);
+        fail(`export: ${e.rel} changed while being read (${fd < 0 ? errnoName(-fd) : 'no longer a regular file'}) — export again once the container stops changing it`);
+      }
       try {
         let left = st.size;
         while (left > 0) {

@@ -6,16 +6,18 @@
 // `minidock run IMAGE` needs this for the same reasons as with a rootfs directory: to look users up
 // in /etc/passwd, and to resolve a -v target through the image's symlinks *inside* the image (a
 // symlink /data -> /etc in a layer must not make minidock mount over the host's /etc).
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { mdLgetxattr } from '../sys/native.js';
 import { OPAQUE_XATTR } from './extract.js';
-import { resolveWith, type Resolved } from '../runtime/paths.js';
+import { readResolvedFile, resolveWith, type Resolved } from '../runtime/paths.js';
 
 export interface Found {
   /** host path of the entry in the layer that provides it */
   host: string;
   st: Stats;
+  /** the layer directory it is in */
+  layer: string;
 }
 
 export function isWhiteout(st: Stats): boolean {
@@ -46,7 +48,7 @@ export function layeredLstat(layers: string[], parts: string[]): Found | undefin
         break;
       }
       if (i === parts.length - 1) {
-        found = { host, st };
+        found = { host, st, layer };
         break;
       }
       if (!st.isDirectory()) {
@@ -58,7 +60,7 @@ export function layeredLstat(layers: string[], parts: string[]): Found | undefin
     if (found) return found;
     if (hidden || stopBelow) return undefined;
   }
-  if (!parts.length && layers.length) return { host: layers[0], st: lstatSync(layers[0]) };
+  if (!parts.length && layers.length) return { host: layers[0], st: lstatSync(layers[0]), layer: layers[0] };
   return undefined;
 }
 
@@ -69,15 +71,10 @@ export function layeredResolve(layers: string[], path: string, maxLinks = 40): L
   return resolveWith((parts) => layeredLstat(layers, parts), path, maxLinks);
 }
 
-/** Read a file of the image (e.g. "etc/passwd"), following its symlinks inside the image. */
-export function layeredReadFile(layers: string[], inner: string): string | undefined {
+/** Read a file of the image (e.g. "etc/passwd"), following its symlinks inside the image: undefined
+ * when missing, one clear line (`what` first) when it is not a regular file of a sane size. */
+export function layeredReadFile(layers: string[], inner: string, what: string): string | undefined {
   const r = layeredResolve(layers, inner);
-  if (r.kind !== 'file') return undefined;
-  const f = layeredLstat(layers, r.inner.split('/').filter(Boolean));
-  if (!f) return undefined;
-  try {
-    return readFileSync(f.host, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const f = r.kind === 'file' ? layeredLstat(layers, r.inner.split('/').filter(Boolean)) : undefined;
+  return readResolvedFile(f?.layer ?? layers[0], inner, r, what);
 }

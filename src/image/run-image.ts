@@ -6,6 +6,7 @@ import { fail } from '../errors.js';
 import { applyImageConfig } from './config.js';
 import { layeredReadFile, layeredResolve } from './layered-fs.js';
 import { findImage, layerFs, hasLayer, type ImageRecord } from './store.js';
+import type { Resolved } from '../runtime/paths.js';
 
 export interface ImageForRun {
   ref: string;
@@ -15,9 +16,9 @@ export interface ImageForRun {
   env: string[];
   workdir?: string;
   user?: string;
-  /** look into the image's files (users, -v targets) */
-  readFile(inner: string): string | undefined;
-  resolve(path: string): { inner: string; kind: 'dir' | 'file' | 'missing' | 'other' };
+  /** look into the image's files (users, -v targets); see RootView in src/runtime/options.ts */
+  readFile(inner: string, what: string): string | undefined;
+  resolve(path: string): Resolved;
 }
 
 /** overlayfs takes all lowerdirs in one mount option, which must fit in a page (4096 bytes). */
@@ -40,7 +41,7 @@ export function imageForRun(root: string, ref: string, userArgs: string[], o: { 
   const r = applyImageConfig(image.config, userArgs, o, ref);
   return {
     ref, image, lowerDirs, ...r,
-    readFile: (inner) => layeredReadFile(lowerDirs, inner),
+    readFile: (inner, what) => layeredReadFile(lowerDirs, inner, what),
     resolve: (p) => layeredResolve(lowerDirs, p),
   };
 }

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { fail } from '../errors.js';
 import { CAPS, resolveCaps, type CapName } from './capabilities.js';
 import { parseLimits } from './limits.js';
-import { scopedResolve } from './paths.js';
+import { readResolvedFile, scopedResolve, type Resolved } from './paths.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type BindMount, type ContainerSpec, type Rlimit } from './spec.js';
 import { RLIMIT } from '../sys/constants.js';
 
@@ -44,6 +44,8 @@ export interface RunFlags {
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 function parseEnvEntry(raw: string, where: string): string | undefined {
+  // execve() takes each variable as a C string: everything after a NUL would silently vanish.
+  if (raw.includes('\0')) fail(`${where} ${JSON.stringify(raw)}: contains a NUL byte, which no environment variable can hold — remove it`);
   const eq = raw.indexOf('=');
   const key = eq < 0 ? raw : raw.slice(0, eq);
   if (!ENV_KEY.test(key)) fail(`${where} "${raw}": the variable name must be letters, digits and _ (use KEY=VALUE)`);
@@ -91,21 +93,17 @@ export function checkTtyInput(f: Pick<RunFlags, 'tty' | 'interactive'>, stdinIsT
  * an image's layers (src/image/layered-fs.ts merges them as overlayfs will).
  */
 export interface RootView {
-  /** a file's text by its path inside the container ("etc/passwd"), or undefined */
-  readFile(inner: string): string | undefined;
+  /** a file's text by its path inside the container ("etc/passwd"), resolved inside the container
+   * (paths.ts): undefined when missing; one clear line starting with `what` when it is anything but
+   * a regular file of at most 16 MiB */
+  readFile(inner: string, what: string): string | undefined;
   /** resolve a container path through the container's own symlinks */
-  resolve(path: string): ReturnType<typeof scopedResolve>;
+  resolve(path: string): Resolved;
 }
 
 export function dirView(rootfs: string): RootView {
   return {
-    readFile: (inner) => {
-      try {
-        return readFileSync(posix.join(rootfs, inner), 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
+    readFile: (inner, what) => readResolvedFile(rootfs, inner, scopedResolve(rootfs, inner), what),
     resolve: (p) => scopedResolve(rootfs, p),
   };
 }
@@ -113,8 +111,8 @@ export function dirView(rootfs: string): RootView {
 const viewOf = (rootfs: string | RootView): RootView => (typeof rootfs === 'string' ? dirView(rootfs) : rootfs);
 
 /** The colon-separated lines of one of the container's files (/etc/passwd, /etc/group). */
-function entries(view: RootView, file: string): string[][] {
-  return (view.readFile(file) ?? '').split('\n').map((l) => l.split(':'));
+function entries(view: RootView, file: string, what: string): string[][] {
+  return (view.readFile(file, what) ?? '').split('\n').map((l) => l.split(':'));
 }
 
 /** -u UID[:GID] or NAME[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
@@ -125,7 +123,7 @@ export function parseUser(rootfs: string | RootView, raw: string): { uid: number
   let gid: number | undefined;
   let home = '/';
   if (!u) fail(`-u "${raw}": use UID[:GID] or NAME[:GROUP]`);
-  const passwd = entries(view, 'etc/passwd');
+  const passwd = entries(view, 'etc/passwd', `-u ${raw}`);
   const pw = num.test(u) ? passwd.find((f) => f[2] === String(Number(u))) : passwd.find((f) => f[0] === u);
   if (!pw && !num.test(u)) return fail(`-u ${raw}: no user "${u}" in the container's /etc/passwd — use a numeric UID or a name listed there`);
   const uid = Number(num.test(u) ? u : pw![2]);
@@ -133,7 +131,7 @@ export function parseUser(rootfs: string | RootView, raw: string): { uid: number
     gid = Number(pw[3]);
     home = pw[5] || '/';
   }
-  const group = g !== undefined || pw ? entries(view, 'etc/group') : [];
+  const group = g !== undefined || pw ? entries(view, 'etc/group', `-u ${raw}`) : [];
   if (g !== undefined) {
     if (num.test(g)) gid = Number(g);
     else {
@@ -166,6 +164,8 @@ export function parseVolume(rootfs: string | RootView, raw: string): BindMount {
   // Resolve the target inside the rootfs: a symlink there must not lead to a host path.
   const r = viewOf(rootfs).resolve(dest);
   if (r.inner === '/') fail(`-v ${raw}: cannot mount over the container's root`);
+  // A loop leaves symlinks in r.inner, which mount() would follow from the host's root.
+  if (r.kind === 'loop') fail(`-v ${raw}: ${dest} leads through more than 40 symbolic links inside the rootfs (a loop) — mount it at another path`);
   const srcIsDir = statSync(source).isDirectory();
   if (r.kind === 'dir' && !srcIsDir) fail(`-v ${raw}: ${source} is a file but ${dest} is a directory in the container`);
   if (r.kind === 'file' && srcIsDir) fail(`-v ${raw}: ${source} is a directory but ${dest} is a file in the container`);
@@ -281,6 +281,8 @@ export function specFromFlags(
   if (!st.isDirectory()) fail(`rootfs ${rootfsArg}: not a directory — pass a directory holding a root filesystem`);
   if (!image && /[,:]/.test(rootfs)) fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
   if (!args.length || !args[0]) fail('no command given: use minidock run [OPTIONS] ROOTFS CMD [ARG...]');
+  // (from an image's config: a command line cannot hold a NUL, execve() would cut the string there)
+  for (const a of [...args, f.workdir ?? '']) if (a.includes('\0')) fail(`image config: ${JSON.stringify(a)} (its command or WorkingDir) contains a NUL byte, which no argument or path can hold — fix the image`);
   const view = image ?? dirView(rootfs);
 
   const hostname = f.hostname ?? id.slice(0, 12);
@@ -296,7 +298,10 @@ export function specFromFlags(
   put(`PATH=${DEFAULT_PATH}`);
   put(`HOSTNAME=${hostname}`);
   put(`HOME=${user.home}`);
-  for (const e of image?.env ?? []) if (e.includes('=')) put(e); // the image's ENV (Docker: -e wins)
+  for (const e of image?.env ?? []) {
+    if (e.includes('\0')) fail(`image config Env ${JSON.stringify(e)}: contains a NUL byte, which no environment variable can hold — fix the image`);
+    if (e.includes('=')) put(e); // the image's ENV (Docker: -e wins)
+  }
   if (f.tty) put('TERM=xterm');
   for (const file of f.envFile ?? []) parseEnvFile(file).forEach(put);
   for (const raw of f.env ?? []) {

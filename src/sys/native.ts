@@ -123,6 +123,12 @@ export function mdLlistxattr(path: string, cap = 65536): string[] | number {
   return n < 0 ? n : buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
 }
 
+/** openat2(root, rel, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), read-only and non-blocking: an fd, or
+ * -errno (-ENOSYS where the kernel has no openat2). */
+export function mdOpenBeneath(root: string, rel: string): number {
+  return call('md_open_beneath', [['u8[]', cstr(root)], ['u8[]', cstr(rel)]]);
+}
+
 // --- lifecycle (native/spawn.c): the detached container's monitor, and the state store's lock ---
 
 /** posix_spawn native/build/minidock-monitor with argv (argv[0] = its path), in a new session.

@@ -1,11 +1,12 @@
 // From flags to a ContainerSpec: validation and Docker's rules, without root.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
-import { checkTtyInput, parseEnvFile, parseSecurityOpts, parseUlimit, parseUser, parseVolume, specFromFlags, type RunFlags } from '../../src/runtime/options';
-import { scopedResolve } from '../../src/runtime/paths';
+import { checkTtyInput, dirView, parseEnvFile, parseSecurityOpts, parseUlimit, parseUser, parseVolume, specFromFlags, type RunFlags } from '../../src/runtime/options';
+import { MAX_CONTAINER_FILE, scopedResolve } from '../../src/runtime/paths';
 import { resolveCaps, capMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 
 let root: string;
@@ -37,6 +38,13 @@ beforeAll(() => {
   symlinkSync('../../../../../../real', join(root, 'climb'));
 });
 afterAll(() => rmSync(join(root, '..'), { recursive: true, force: true }));
+
+/** An empty rootfs next to the shared one, for a hostile layout. */
+function hostileRoot(name: string): string {
+  const r = join(root, '..', `hostile-${name}`);
+  mkdirSync(r);
+  return r;
+}
 
 describe('specFromFlags', () => {
   it('fills Docker-like defaults', () => {
@@ -97,6 +105,49 @@ describe('-u', () => {
   });
 });
 
+describe('-u in a hostile rootfs: every file is read inside the rootfs, a regular file, with a size cap', () => {
+  it('/etc -> /etc is a loop inside the rootfs, not the host\'s /etc', () => {
+    const r = hostileRoot('etc-link');
+    symlinkSync('/etc', join(r, 'etc'));
+    const e = errorOf(() => parseUser(r, 'bin'));
+    expect(e.message).toMatch(/^-u bin: the container's \/etc\/passwd leads through more than 40 symbolic links/);
+  });
+
+  it('/etc/passwd -> /etc/shadow is the rootfs\'s own /etc/shadow', () => {
+    const r = hostileRoot('shadow');
+    mkdirSync(join(r, 'etc'));
+    symlinkSync('/etc/shadow', join(r, 'etc/passwd'));
+    // no /etc/shadow in the rootfs: no such user (the host's shadow has a "root" line)
+    expect(errorOf(() => parseUser(r, 'root')).message).toMatch(/no user "root" in the container's \/etc\/passwd/);
+    writeFileSync(join(r, 'etc/shadow'), 'root:x:4242:4243:r:/r:/bin/sh\n');
+    expect(parseUser(r, 'root')).toMatchObject({ uid: 4242, gid: 4243, home: '/r' });
+  });
+
+  it('refuses a FIFO without opening it for long, a directory, and a file above the cap', () => {
+    const r = hostileRoot('fifo');
+    mkdirSync(join(r, 'etc'));
+    execFileSync('mkfifo', [join(r, 'etc/passwd')]);
+    expect(errorOf(() => parseUser(r, 'user')).message).toMatch(/^-u user: the container's \/etc\/passwd is a FIFO, not a regular file/);
+    rmSync(join(r, 'etc/passwd'));
+    mkdirSync(join(r, 'etc/passwd'));
+    expect(errorOf(() => parseUser(r, '1000')).message).toMatch(/\/etc\/passwd is a directory, not a regular file/);
+    rmSync(join(r, 'etc/passwd'), { recursive: true });
+    writeFileSync(join(r, 'etc/passwd'), '');
+    truncateSync(join(r, 'etc/passwd'), MAX_CONTAINER_FILE + 1); // sparse: no disk used
+    expect(errorOf(() => parseUser(r, 'user')).message).toMatch(new RegExp(`/etc/passwd is ${MAX_CONTAINER_FILE + 1} bytes; minidock reads at most 16 MiB`));
+    truncateSync(join(r, 'etc/passwd'), MAX_CONTAINER_FILE); // exactly the cap is read
+    expect(dirView(r).readFile('etc/passwd', 'x')?.length).toBe(MAX_CONTAINER_FILE);
+  });
+
+  it('names the symlink it followed', () => {
+    const r = hostileRoot('named');
+    mkdirSync(join(r, 'etc'));
+    execFileSync('mkfifo', [join(r, 'etc/fifo')]);
+    symlinkSync('fifo', join(r, 'etc/group'));
+    expect(errorOf(() => parseUser(r, '0:wheel')).message).toMatch(/^-u 0:wheel: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/);
+  });
+});
+
 describe('-v', () => {
   it('parses HOST:CONTAINER[:ro]', () => {
     expect(parseVolume(root, `${host}:/data`)).toEqual({ source: host, destination: '/data', readonly: false, isFile: false });
@@ -120,10 +171,18 @@ describe('-v', () => {
 
 describe('scopedResolve', () => {
   it('follows absolute links from the container root and clamps ..', () => {
-    expect(scopedResolve(root, '/link-to-etc/passwd')).toEqual({ inner: '/etc/passwd', kind: 'file' });
-    expect(scopedResolve(root, '/../../etc')).toEqual({ inner: '/etc', kind: 'dir' });
-    expect(scopedResolve(root, '/climb')).toEqual({ inner: '/real', kind: 'dir' });
+    expect(scopedResolve(root, '/link-to-etc/passwd')).toMatchObject({ inner: '/etc/passwd', kind: 'file' });
+    expect(scopedResolve(root, '/../../etc')).toMatchObject({ inner: '/etc', kind: 'dir' });
+    expect(scopedResolve(root, '/climb')).toMatchObject({ inner: '/real', kind: 'dir' });
     expect(scopedResolve(root, '/nope/a/../b')).toEqual({ inner: '/nope/b', kind: 'missing' });
+  });
+
+  it('calls a symlink loop a loop (the kernel\'s ELOOP), not a file or a path to create', () => {
+    const r = hostileRoot('loop');
+    symlinkSync('/tmp', join(r, 'tmp')); // inside the rootfs, /tmp -> /tmp is itself
+    expect(scopedResolve(r, '/tmp/x').kind).toBe('loop');
+    // before, a loop came back as a plain path: -v's mkdir then followed tmp -> /tmp on the host
+    expect(errorOf(() => parseVolume(r, `${host}:/tmp/x`)).message).toMatch(/^-v .*: \/tmp\/x leads through more than 40 symbolic links inside the rootfs/);
   });
 });
 
@@ -141,6 +200,18 @@ describe('--ulimit and --security-opt', () => {
     expect(parseSecurityOpts([])).toEqual({ noNewPrivileges: true, seccomp: 'default' });
     expect(parseSecurityOpts(['seccomp=unconfined', 'no-new-privileges=false'])).toEqual({ noNewPrivileges: false, seccomp: 'unconfined' });
     expect(parseSecurityOpts(['seccomp=/p.json'])).toEqual({ noNewPrivileges: true, seccomp: { file: '/p.json' } });
+  });
+
+  it('refuses a NUL in an env value (execve would cut it there), from --env-file, -e or the image', () => {
+    const f = join(host, 'env-nul');
+    writeFileSync(f, 'A=1\nB=x\0y\n');
+    const e = errorOf(() => parseEnvFile(f));
+    expect(e.code).toBe(125);
+    expect(e.message).toMatch(/^--env-file .*env-nul line 2: "B=x\\u0000y": contains a NUL byte/);
+    expect(errorOf(() => spec(['sh'], { env: ['C=a\0b'] })).message).toMatch(/^-e "C=a\\u0000b": contains a NUL byte/);
+    const image = { ...dirView(root), lowerDirs: [root], env: ['D=a\0b'] };
+    expect(errorOf(() => specFromFlags(ID, root, ['sh'], {}, noSeccomp, image)).message).toMatch(/^image config Env "D=a\\u0000b": contains a NUL byte/);
+    expect(errorOf(() => spec(['sh', 'a\0b'])).message).toMatch(/contains a NUL byte/);
   });
 
   it('reads env files', () => {
