@@ -60,6 +60,9 @@ int md_rmtree(const char *dir);
 
 #define CTL 3
 #define MAX_CGROUPS 16
+/* the record added after the child's when state.json "running" could not be written: the container
+ * is killed, err is the write's errno (launch.ts, MONITOR_STATE_RECORD, turns it into one line) */
+#define MD_STEP_STATE 0xfffffffeu
 #define LINE_MAX_BYTES 8192 /* a longer line is logged in pieces, as Docker's json-file does at 16 KiB */
 
 static const char *dir;
@@ -67,6 +70,11 @@ static const char *oom_file;
 static const char *cgroups[MAX_CGROUPS];
 static int ncgroups, auto_remove, no_sync;
 static char boot_id[40];
+
+/* The log on a full (or read-only, or failing) filesystem: the first error, the bytes logged before
+ * it and the bytes of output lost after it. Recorded in state.json as "logError". */
+static int log_errno;
+static unsigned long long log_written, log_lost;
 
 /* ---- small helpers ---- */
 
@@ -157,7 +165,30 @@ struct outcome {
   long oom_kills;
 };
 
-static void write_state(const struct outcome *o) {
+/* The last resort of a state write on a full filesystem (ENOSPC, EDQUOT), as writeState does in
+ * TypeScript (store.ts, overwriteInPlace): the new text over the old file's own bytes, in blocks it
+ * already has (st_blocks), so no new block is needed where the temp file needed one. Not atomic: it
+ * is used only when the alternative is to lose the exit code. Padded with spaces to the old length
+ * (JSON allows trailing whitespace) so that no old tail stays. 0, or -1. */
+static int overwrite_in_place(const char *path, const char *body, size_t n) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  char padded[8192];
+  int ok = fstat(fd, &st) == 0;
+  size_t len = ok && (size_t)st.st_size > n ? (size_t)st.st_size : n;
+  ok = ok && len <= sizeof padded && len <= (size_t)st.st_blocks * 512;
+  if (ok) {
+    memcpy(padded, body, n);
+    memset(padded + n, ' ', len - n);
+    ok = pwrite(fd, padded, len, 0) == (ssize_t)len && fdatasync(fd) == 0;
+  }
+  close(fd);
+  return ok ? 0 : -1;
+}
+
+/* Write state.json: 0, or the errno of a write that failed (after the in-place last resort). */
+static int write_state(const struct outcome *o) {
   char tmp[4096], path[4096], cg[4096];
   size_t c = 0;
   cg[0] = 0;
@@ -168,7 +199,12 @@ static void write_state(const struct outcome *o) {
     size_t e = json_escape(esc, cgroups[i], l);
     c += (size_t)snprintf(cg + c, sizeof cg - c, "%s\"%.*s\"", i ? "," : "", (int)e, esc);
   }
-  char body[8192], ended[256] = "";
+  char body[8192], ended[256] = "", logerr[512] = "";
+  if (log_errno) {
+    /* "what happened" to the log, for `minidock logs` and `inspect` (strerrorname_np: glibc 2.32) */
+    snprintf(logerr, sizeof logerr, "\"logError\":\"container.log: %s (%s) after %llu bytes; %llu bytes of output were not logged\",",
+             strerror(log_errno), strerrorname_np(log_errno) ? strerrorname_np(log_errno) : "?", log_written, log_lost);
+  }
   if (o->exited) {
     char sig[32] = "";
     if (o->signal) snprintf(sig, sizeof sig, "\"signal\":%d,", o->signal);
@@ -178,17 +214,23 @@ static void write_state(const struct outcome *o) {
   /* the cgroup paths stay listed after the exit: rm and gc retry what the monitor could not remove */
   int n = snprintf(body, sizeof body,
                    "{\"status\":\"%s\",\"pid\":%d,\"pidStart\":%llu,\"monitorPid\":%d,\"monitorStart\":%llu,"
-                   "\"startedAt\":\"%s\",%s\"cgroupPaths\":[%s],\"bootId\":\"%s\",\"autoRemove\":%s}\n",
-                   o->exited ? "exited" : "running", o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started, ended, cg,
+                   "\"startedAt\":\"%s\",%s%s\"cgroupPaths\":[%s],\"bootId\":\"%s\",\"autoRemove\":%s}\n",
+                   o->exited ? "exited" : "running", o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started, ended, logerr, cg,
                    boot_id, auto_remove ? "true" : "false");
   snprintf(tmp, sizeof tmp, "%s/state.json.%d.tmp", dir, (int)getpid());
   snprintf(path, sizeof path, "%s/state.json", dir);
+  if (n <= 0 || (size_t)n >= sizeof body) return EOVERFLOW;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  int ok = n > 0 && write_full(fd, body, (size_t)n) == 0;
-  close(fd);
-  /* rename() replaces the old file in one step: readers see the old state or the new one */
-  if (!ok || rename(tmp, path) < 0) unlink(tmp);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    if (write_full(fd, body, (size_t)n) < 0 || fdatasync(fd) < 0) err = errno ? errno : EIO;
+    close(fd);
+    /* rename() replaces the old file in one step: readers see the old state or the new one */
+    if (!err && rename(tmp, path) < 0) err = errno;
+    if (err) unlink(tmp);
+  }
+  if (err && (err == ENOSPC || err == EDQUOT) && overwrite_in_place(path, body, (size_t)n) == 0) err = 0;
+  return err;
 }
 
 /* ---- the log ---- */
@@ -205,14 +247,28 @@ static int log_fd = -1;
 static void log_line(struct stream *s) {
   static char out[LINE_MAX_BYTES * 6 + 256];
   char ts[40];
-  if (!s->len || log_fd < 0) return;
+  if (!s->len) return;
+  if (log_fd < 0 || log_errno) { /* no log (any more): the output is read and counted, never blocks the container */
+    log_lost += s->len;
+    s->len = 0;
+    return;
+  }
   rfc3339(ts, sizeof ts);
   size_t o = 0;
   memcpy(out, "{\"log\":\"", 8);
   o = 8;
   o += json_escape(out + o, s->buf, s->len);
   o += (size_t)snprintf(out + o, sizeof out - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", s->name, ts);
-  write_full(log_fd, out, o); /* one write per line, O_APPEND: readers never see lines interleave */
+  /* one write per line, O_APPEND: readers never see lines interleave */
+  if (write_full(log_fd, out, o) < 0) {
+    /* A full disk (or a failing one): the log stops here, rather than go on with holes. Half a line
+     * may have been written: cut it off (ftruncate to a smaller size needs no space). */
+    log_errno = errno ? errno : ENOSPC;
+    if (ftruncate(log_fd, (off_t)log_written) < 0) {} /* best effort: logs skips a line it cannot parse */
+    log_lost += s->len;
+  } else {
+    log_written += o;
+  }
   s->len = 0;
 }
 
@@ -342,6 +398,7 @@ int main(int argc, char **argv) {
   char path[4096];
   snprintf(path, sizeof path, "%s/container.log", dir);
   log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (log_fd < 0) log_errno = errno;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return 1;
   dup2(out[1], 1); /* dup2 leaves the copies inheritable */
@@ -412,7 +469,19 @@ int main(int argc, char **argv) {
   } else {
     /* "running" before the CLI hears of it: `minidock ps` right after `run -d` lists it */
     rfc3339(o.started, sizeof o.started);
-    write_state(&o);
+    int e = write_state(&o);
+    if (e) {
+      /* Unrecorded (a full or read-only disk), the container would run where no verb can see it:
+       * it goes now, and the CLI says why (one more record) and removes the directory. */
+      kill(pid, SIGKILL);
+      reap(pid);
+      remove_cgroups();
+      struct md_report r = {.step = MD_STEP_STATE, .err = e};
+      if ((nrec + 1) * sizeof r > cap && !(recs = realloc(recs, cap += sizeof r))) return 1;
+      memcpy(recs + nrec * sizeof r, &r, sizeof r);
+      nrec++;
+      failed = 1;
+    }
   }
   /* [pid (--no-sync)] u32 n, n records: one write */
   size_t head = no_sync ? 8 : 4, msg_len = head + nrec * sizeof(struct md_report);
@@ -522,6 +591,8 @@ int main(int argc, char **argv) {
   }
   o.exited = 1;
   rfc3339(o.finished, sizeof o.finished);
+  /* If even this fails, state.json still says "running" under a monitor that is gone: every verb
+   * then shows the container as dead, exit status unknown, kept until rm — nothing more to do. */
   write_state(&o);
   if (log_fd >= 0) close(log_fd);
   remove_cgroups();

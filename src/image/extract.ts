@@ -17,6 +17,7 @@ import {
   openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, chmodSync, type Stats,
 } from 'node:fs';
 import { MinidockError } from '../errors.js';
+import { storageError } from '../runtime/state.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLsetxattr, mdMknod } from '../sys/native.js';
 import type { TarEntry, TarReader } from './tar-reader.js';
@@ -68,7 +69,9 @@ export function safeParts(name: string, what: string, field = 'path'): string[] 
   return parts;
 }
 
-function fsError(e: unknown, op: string, path: string, what: string): MinidockError {
+function fsError(e: unknown, op: string, path: string, what: string, dest: string): MinidockError {
+  const full = storageError(e, `${dest}/${path}`); // a full, read-only or failing state root: its one line
+  if (full instanceof MinidockError) return full;
   const err = e as NodeJS.ErrnoException;
   return new MinidockError(`${what}: ${op}(${path}): ${err.code ?? err.message} — could not unpack the layer`);
 }
@@ -102,7 +105,7 @@ export async function extractLayer(tar: TarReader, dest: string, opts: ExtractOp
         try {
           mkdirSync(p, 0o755);
         } catch (e) {
-          throw fsError(e, 'mkdir', rel, what);
+          throw fsError(e, 'mkdir', rel, what, dest);
         }
       } else if (st.isSymbolicLink()) {
         throw new HostileArchiveError(`${what}: entry ${JSON.stringify(name)} goes through the symlink "${rel}" of the same layer — a write through a symlink could land outside the layer (symlink escape); refusing the archive`);
@@ -138,7 +141,7 @@ export async function extractLayer(tar: TarReader, dest: string, opts: ExtractOp
         if (fd !== undefined) fchownSync(fd, e.uid, e.gid);
         else lchownSync(p, e.uid, e.gid);
       } catch (err) {
-        if (asRoot) throw fsError(err, 'lchown', p.slice(dest.length + 1), what);
+        if (asRoot) throw fsError(err, 'lchown', p.slice(dest.length + 1), what, dest);
       }
     }
     if (e.kind !== 'symlink') {
@@ -283,7 +286,7 @@ export async function extractLayer(tar: TarReader, dest: string, opts: ExtractOp
       }
     } catch (err) {
       if (err instanceof MinidockError) throw err;
-      throw fsError(err, e.kind, rel, what);
+      throw fsError(err, e.kind, rel, what, dest);
     }
   }
   for (const [p, t] of dirTimes.reverse()) {

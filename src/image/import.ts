@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
+import { storageError } from '../runtime/state.js';
 import { rootfsTarConfig, parseImageConfig } from './config.js';
 import { extractLayer, type ExtractStats } from './extract.js';
 import { detectFormat, readBundle, stageArchive, type Bundle, type Format, type ImagePlan, type LayerPlan } from './formats.js';
@@ -181,8 +182,13 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
   } catch (e) {
     // nothing of a refused import stays: layers it added go (unless an image recorded meanwhile uses them)
     const used = new Set(listImages(root).flatMap((i) => i.layers));
-    for (const d of created) if (!used.has(d)) removeLayer(root, d);
-    throw e instanceof MinidockError ? e : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
+    for (const d of created) {
+      try {
+        if (!used.has(d)) removeLayer(root, d);
+      } catch { /* a store gone read-only meanwhile: the import's own error is the one to tell; gc retries */ }
+    }
+    const full = storageError(e, work); // a full, read-only or failing state root: its one line
+    throw e instanceof MinidockError ? e : full instanceof MinidockError ? full : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
   } finally {
     for (const u of unpins) u();
     rmSync(work, { recursive: true, force: true });

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
-import { ensureStateRoot } from '../runtime/state.js';
+import { ensureStateRoot, onStateRoot, storageError } from '../runtime/state.js';
 import type { ImageConfig } from './config.js';
 
 export interface ImageRecord {
@@ -68,13 +68,13 @@ export function layerInfo(root: string, diffId: string): LayerInfo | undefined {
  * root's own mode is ensureStateRoot's: a recursive mkdir would give it this one). */
 function storeDir(root: string, dir: string, mode: number): void {
   ensureStateRoot(root);
-  mkdirSync(dir, { recursive: true, mode });
+  onStateRoot(dir, () => mkdirSync(dir, { recursive: true, mode }));
 }
 
 /** A fresh scratch directory under <root>/tmp (same filesystem as the store: rename works). */
 export function scratch(root: string, prefix: string): string {
   storeDir(root, tmpDir(root), 0o700);
-  return mkdtempSync(posix.join(tmpDir(root), prefix));
+  return onStateRoot(tmpDir(root), () => mkdtempSync(posix.join(tmpDir(root), prefix)));
 }
 
 /**
@@ -82,7 +82,7 @@ export function scratch(root: string, prefix: string): string {
  * had it (another import won the race): the caller's copy is then removed.
  */
 export function commitLayer(root: string, diffId: string, dir: string, info: LayerInfo): boolean {
-  writeFileSync(posix.join(dir, 'layer.json'), JSON.stringify(info, null, 1) + '\n');
+  onStateRoot(posix.join(dir, 'layer.json'), () => writeFileSync(posix.join(dir, 'layer.json'), JSON.stringify(info, null, 1) + '\n'));
   storeDir(root, layersDir(root), 0o711);
   try {
     renameSync(dir, layerDir(root, diffId));
@@ -126,8 +126,13 @@ export function saveImage(root: string, rec: ImageRecord): void {
   storeDir(root, imagesDir(root), 0o711);
   const file = posix.join(imagesDir(root), hex(rec.id) + '.json');
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(rec, null, 1) + '\n');
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, JSON.stringify(rec, null, 1) + '\n');
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // (a full disk: created, then its write refused)
+    throw storageError(e, file);
+  }
 }
 
 export function deleteImageRecord(root: string, id: string): void {
@@ -248,7 +253,12 @@ export function gcLayers(root: string): string[] {
 export function pinLayers(root: string, diffIds: string[]): () => void {
   storeDir(root, tmpDir(root), 0o700);
   const file = posix.join(tmpDir(root), `pin-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`);
-  writeFileSync(file, JSON.stringify({ pid: process.pid, layers: diffIds }));
+  try {
+    writeFileSync(file, JSON.stringify({ pid: process.pid, layers: diffIds }));
+  } catch (e) {
+    rmSync(file, { force: true });
+    throw storageError(e, file);
+  }
   return () => rmSync(file, { force: true });
 }
 

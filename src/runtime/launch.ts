@@ -18,7 +18,7 @@ import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from 
 import { nearestExisting } from './cgroups/util.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
-import { containerDir, ensureStateRoot, sub } from './state.js';
+import { containerDir, ensureStateRoot, storageError, sub } from './state.js';
 import { createContainer, procStart, releaseName, removeDir, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 import { oomTruth } from './report.js';
@@ -79,6 +79,8 @@ export interface LaunchOutcome {
   pid?: number;
   /** what to tell the user about OOM kills in the container, if there were any (report.ts) */
   oomMessage?: string;
+  /** what minidock could not write after the container exited (a full disk): the exit code stands */
+  warning?: string;
 }
 
 /**
@@ -323,10 +325,11 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       relay = (await import('./tty.js')).startRelay(master); // loaded only for -t
       cleanups.push(() => relay?.stop());
     }
-    started = true;
     // Foreground: this minidock is the container's monitor (ps lists it; gc knows it by pid + start).
+    // Not recorded (a full disk): the container is killed and removed before it did anything.
     state = { ...state, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: state.launcherStart, startedAt: isoNow() };
     writeState(dir, state);
+    started = true;
     killPoint('exec');
     opts.onStarted?.(pid);
 
@@ -346,7 +349,13 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     outcome.oomMessage = oom.message;
     if (!opts.autoRemove) {
       state = { ...state, status: 'exited', finishedAt: isoNow(), exitCode: code, signal, oomKilled: oom.initKilled, oomKills: stats.oomKills ?? 0 };
-      writeState(dir, state);
+      try {
+        writeState(dir, state);
+      } catch (e) {
+        // The container ran and exited: its status is the answer, whatever minidock can still write.
+        outcome.warning = `the container exited with ${code}, but its exit could not be recorded: ${(e as Error).message}; ` +
+          `until it is, ps -a shows it as dead (remove it with minidock rm ${spec.id.slice(0, 12)})`;
+      }
     }
     return outcome;
   } finally {
@@ -388,6 +397,15 @@ function readFull(fd: number, n: number, what: string): Buffer {
     got += r;
   }
   return buf;
+}
+
+/** The record the monitor adds when it could not write state.json "running" (native/monitor.c,
+ * MD_STEP_STATE): it killed the container, and err is the errno of the write. */
+const MONITOR_STATE_RECORD = 0xfffffffe;
+
+function monitorStateError(err: number, path: string): MinidockError {
+  const e = storageError(Object.assign(new Error(errnoName(err)), { code: errnoName(err) }), path);
+  return e instanceof MinidockError ? e : new MinidockError(`the monitor could not write ${path}: ${errnoName(err)}`);
 }
 
 /**
@@ -455,6 +473,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     tl.mark('child ran the plan');
     tl.child(steps, records);
     const last = records[records.length - 1];
+    if (last?.step === MONITOR_STATE_RECORD) throw monitorStateError(last.err, sub(dir, 'state.json'));
     if (!last || last.err > 0) throw stepError(last ? steps[last.step] : undefined, last?.err ?? 0, spec);
     killPoint('exec');
 

@@ -102,6 +102,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
   if (error || !outcome) throw error ?? new MinidockError('launch failed');
 
   if (outcome.oomMessage) writeErr(`minidock: ${outcome.oomMessage}\n`);
+  if (outcome.warning) writeErr(`minidock: warning: ${outcome.warning}\n`);
   if (statsFormat && outcome.stats) {
     writeErr(formatStats(outcome, statsFormat === 'json') + '\n');
   }

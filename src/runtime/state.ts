@@ -2,7 +2,7 @@
 //   <root>/containers/<id>/upper   the container's writable layer (overlayfs upperdir)
 //   <root>/containers/<id>/work    overlayfs's scratch directory (must be on the same fs as upper)
 //   <root>/containers/<id>/merged  the mount point of the overlay: the container's "/"
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 
@@ -45,6 +45,7 @@ export function ensureStateRoot(root: string): string {
       mkdirSync(d, { mode: d === root ? 0o711 : 0o755 });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (code && code in STORAGE) throw storageError(e, d); // a full or read-only filesystem: its one line
       if (code !== 'EEXIST') throw rootError(root, `mkdir ${d}: ${code}`);
       // EEXIST: another launch made it first — or it is a symlink to nowhere, which stat called missing
       let dir = false;
@@ -60,8 +61,69 @@ export function ensureStateRoot(root: string): string {
 const CHOOSE = 'choose another state root (--root DIR or MINIDOCK_ROOT; minidock doctor checks it)';
 
 function rootError(root: string, what: string): MinidockError {
-  const why = what.endsWith('EACCES') ? ' (creating it needs root)' : what.endsWith('EROFS') ? ' (a read-only filesystem)' : '';
+  const why = what.endsWith('EACCES') ? ' (creating it needs root)' : '';
   return new MinidockError(`cannot create the state root ${root}: ${what}${why} — ${CHOOSE}`);
+}
+
+// ---- a full, read-only or failing filesystem ----
+
+/** The errnos of a filesystem that cannot take a write whatever minidock does, and what each means. */
+const STORAGE: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: "disk quota exceeded (the filesystem may have room, this user's quota has none)",
+  EROFS: 'read-only file system',
+  EIO: 'input/output error: the disk or the filesystem is failing (see dmesg)',
+};
+
+const STORAGE_FIX: Record<string, string> = {
+  ENOSPC: 'free some space (minidock rm or prune for containers, minidock rmi for images)',
+  EDQUOT: "free some of this user's files or raise the quota",
+  EROFS: 'remount it read-write (mount -o remount,rw)',
+  EIO: 'check the disk',
+};
+
+/** Free bytes (for this user: root may also use the blocks ext4 reserves) and size of the
+ * filesystem holding `path` or its nearest existing parent; undefined when even that fails. */
+function space(path: string): { free: number; size: number } | undefined {
+  for (let d = path; ; d = posix.dirname(d)) {
+    try {
+      const s = statfsSync(d);
+      return { free: (process.getuid?.() === 0 ? s.bfree : s.bavail) * s.bsize, size: s.blocks * s.bsize };
+    } catch {
+      if (d === '/' || d === '.') return undefined;
+    }
+  }
+}
+
+const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
+
+/** The line for a write refused with `code` (one of STORAGE's): which file, the space left, what to do. */
+export function storageMessage(code: string, path: string, room = space(path)): string {
+  const left = room ? `; ${mib(room.free)} free of ${mib(room.size)} there` : '';
+  return `cannot write ${path}: ${STORAGE[code]} (${code}${left}) — ${STORAGE_FIX[code]}, or ${CHOOSE}`;
+}
+
+/**
+ * The one place where a write to the state root that the filesystem refused for good (ENOSPC,
+ * EDQUOT, EROFS, EIO) becomes one line, naming the file (Node's own `path` when its error has one:
+ * a write() error has none, so `path` is the caller's). Any other error is returned unchanged.
+ */
+export function storageError(e: unknown, path: string): unknown {
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (!err?.code || !(err.code in STORAGE)) return e;
+  return new MinidockError(storageMessage(err.code, err.path ?? path));
+}
+
+/** Is this error one of a full or over-quota filesystem (where a write into blocks a file already has may still work)? */
+export const isNoSpace = (e: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException)?.code ?? '');
+
+/** Run one write to the state root: what storageError maps is thrown as its line. */
+export function onStateRoot<T>(path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    throw storageError(e, path);
+  }
 }
 
 export function containerDir(root: string, id: string): string {

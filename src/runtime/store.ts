@@ -19,14 +19,14 @@
 // never half of one. There is no daemon: each minidock process reads the files it needs. Who keeps
 // a container alive is recorded as a pid plus that process's start time (/proc/PID/stat field 22),
 // which names a process for good: a recycled pid has another start time.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
 import { mdFlock, mdRmtree } from '../sys/native.js';
 import { isoNow } from '../sys/time.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
-import { DEFAULT_ROOT, ensureStateRoot, sub } from './state.js';
+import { DEFAULT_ROOT, ensureStateRoot, isNoSpace, onStateRoot, storageError, sub } from './state.js';
 
 /** dead: its monitor (or the minidock running it) died, so nobody saw how it ended (gc writes it) */
 export type Status = 'created' | 'running' | 'exited' | 'dead';
@@ -96,12 +96,54 @@ export function readJson<T>(path: string): T | undefined {
 /** Write JSON atomically: a temp file in the same directory, then rename() over the old one. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value) + '\n', { mode: 0o644 });
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify(value) + '\n', { mode: 0o644 });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // (a full disk: created, then its write refused)
+    throw e;
+  }
 }
 
+/** state.json, atomically; on a full filesystem written in place as a last resort (overwriteInPlace):
+ * an exit code is worth keeping. A filesystem that refuses it even so is storageError's one line. */
 export function writeState(dir: string, state: ContainerState): void {
-  writeJsonAtomic(sub(dir, 'state.json'), state);
+  const path = sub(dir, 'state.json');
+  try {
+    writeJsonAtomic(path, state);
+  } catch (e) {
+    if (!(isNoSpace(e) && overwriteInPlace(path, JSON.stringify(state) + '\n'))) throw storageError(e, path);
+  }
+}
+
+/**
+ * The last resort of a state write on a full filesystem (ENOSPC, EDQUOT): the new text written over
+ * the old file's own bytes. A state.json is far smaller than one block, and the blocks a file has
+ * (st_blocks, which on ext4 counts delayed allocations too) stay its own: writing into them needs
+ * no new one, where the temp file of an atomic write does. The price is atomicity: a reader at that
+ * instant may see a mix, which readState reports as unreadable rather than guessing. The text is
+ * padded with spaces to the old length (JSON allows trailing whitespace), so no old tail stays.
+ * The monitor does the same in C (native/monitor.c). False when the file is absent or too small.
+ */
+function overwriteInPlace(path: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstatSync(fd);
+    const bytes = Buffer.from(text.padEnd(st.size, ' '));
+    if (bytes.length > st.blocks * 512) return false;
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    fdatasyncSync(fd);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readState(dir: string): ContainerState | undefined {
@@ -226,8 +268,7 @@ export function resolve(root: string, ref: string, entries = listEntries(root)):
  * kernel drops the lock if we die. */
 export function withLock<T>(root: string, fn: () => T): T {
   const dir = runDir(root);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(posix.join(dir, 'lock'), 'a', 0o600);
+  const fd = onStateRoot(dir, () => (mkdirSync(dir, { recursive: true, mode: 0o700 }), openSync(posix.join(dir, 'lock'), 'a', 0o600)));
   try {
     const r = mdFlock(fd, 2 /* LOCK_EX */);
     if (r < 0) throw new MinidockError(`flock(${posix.join(dir, 'lock')}): errno ${-r}`);
@@ -283,8 +324,7 @@ function nameInUse(name: string, owner: string): never {
 /** Give container `id` the name (checked with checkName), or fail if another container has it. */
 export function claimName(root: string, name: string, id: string): void {
   const link = nameLink(root, name);
-  mkdirSync(posix.dirname(link), { recursive: true, mode: 0o700 });
-  if (trySymlink(id, link)) return; // the usual case: a new name
+  if (onStateRoot(link, () => (mkdirSync(posix.dirname(link), { recursive: true, mode: 0o700 }), trySymlink(id, link)))) return; // the usual case: a new name
   withLock(root, () => {
     const owner = readlinkOpt(link);
     if (owner !== undefined && owner !== id) {
@@ -366,7 +406,7 @@ export interface CreateOptions {
 export function createContainer(root: string, spec: ContainerSpec, o: CreateOptions): Entry {
   const base = containersDir(root);
   ensureStateRoot(root); // the first launch on a fresh machine makes it
-  mkdirSync(base, { recursive: true, mode: 0o711 });
+  onStateRoot(base, () => mkdirSync(base, { recursive: true, mode: 0o711 }));
   const dir = sub(base, spec.id);
   const me = procStart('self');
   const staging = sub(base, `.new-${process.pid}-${me}-${spec.id}`);
@@ -375,12 +415,13 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
     logPath: o.detached ? sub(dir, 'container.log') : undefined, spec: storedSpec(spec),
   };
   const state: ContainerState = { status: 'created', launcherPid: process.pid, launcherStart: me, bootId: bootId(), autoRemove: o.autoRemove };
-  mkdirSync(staging, { mode: 0o700 });
+  onStateRoot(staging, () => mkdirSync(staging, { mode: 0o700 }));
   try {
     // (plain writes: nobody can see the staging directory; the rename below publishes all at once)
-    writeFileSync(sub(staging, 'config.json'), JSON.stringify(config) + '\n', { mode: 0o644 });
-    writeFileSync(sub(staging, 'state.json'), JSON.stringify(state) + '\n', { mode: 0o644 });
-    o.populate?.(staging);
+    const put = (f: string, v: unknown): void => onStateRoot(sub(staging, f), () => writeFileSync(sub(staging, f), JSON.stringify(v) + '\n', { mode: 0o644 }));
+    put('config.json', config);
+    put('state.json', state);
+    onStateRoot(staging, () => o.populate?.(staging));
     if (spec.name) checkName(spec.name);
     renameSync(staging, dir);
   } catch (e) {
