@@ -201,7 +201,7 @@ static int write_state(const struct outcome *o) {
   }
   char body[8192], ended[256] = "", logerr[512] = "";
   if (log_errno) {
-    /* "what happened" to the log, for `minidock logs` and `inspect` (strerrorname_np: glibc 2.32) */
+    /* what happened to the log, in state.json beside the exit code (strerrorname_np: glibc 2.32) */
     snprintf(logerr, sizeof logerr, "\"logError\":\"container.log: %s (%s) after %llu bytes; %llu bytes of output were not logged\",",
              strerror(log_errno), strerrorname_np(log_errno) ? strerrorname_np(log_errno) : "?", log_written, log_lost);
   }
