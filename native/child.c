@@ -167,8 +167,12 @@ static int console(int sock, uint64_t rows, uint64_t cols) {
 }
 
 /* Node marks fds 0-2 close-on-exec at start-up and makes stdio pipes non-blocking; a program that
- * inherits them as they are loses its output (EBADF) or sees EAGAIN. Undo both. */
-static int fix_stdio(int stdin_null) {
+ * inherits them as they are loses its output (EBADF) or sees EAGAIN. Undo both.
+ * First, the fds that are the user's terminal become pipes to minidock's relay (spawn.c made them):
+ * a process holding the terminal itself could push input into it (TIOCSTI) or change its settings. */
+static int fix_stdio(const struct md_plan *p, int stdin_null) {
+  for (int fd = 0; fd < 3; fd++)
+    if (p->stdio_pipe[fd] >= 0 && dup2(p->stdio_pipe[fd], fd) < 0) return -1; /* the original: O_CLOEXEC */
   if (stdin_null) {
     int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || dup2(fd, 0) < 0) return -1;
@@ -330,7 +334,7 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     /* Node has dozens of fds open (epoll, eventfds, pipes); none may leak into the container. */
     return (int)syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   case MD_OP_STDIO:
-    return fix_stdio((int)a[0]);
+    return fix_stdio(p, (int)a[0]);
   case MD_OP_EXEC:
     return do_exec(s);
   case MD_OP_WRITE_FILE:

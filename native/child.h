@@ -20,6 +20,7 @@ struct md_plan {
   int report_rfd; /* the read end, whose copy clone() gave us: closed first (see rearm_pdeathsig) */
   int sync_fd;    /* read end: the parent writes one byte once we are in our cgroup */
   int console_fd; /* our end of the console socketpair, or -1 */
+  int stdio_pipe[3]; /* our ends of the stdio pipes to minidock's relay (MD_OP_STDIO), or -1 */
 };
 
 /* Runs in the cloned child: executes the plan and execve()s. Returns only on failure. */

@@ -28,10 +28,19 @@
 
 #define STACK_SIZE (256 * 1024) /* a tiny stack segfaults: the child's frames are not small */
 
-static int last_fds[4] = {-1, -1, -1, -1};
+static int last_fds[7] = {-1, -1, -1, -1, -1, -1, -1};
 
-/* 0: report pipe (read end), 1: sync pipe (write end), 2: pidfd, 3: console socket (our end) */
-int md_last_fd(int which) { return (which >= 0 && which < 4) ? last_fds[which] : -1; }
+/* 0: report pipe (read end), 1: sync pipe (write end), 2: pidfd, 3: console socket (our end),
+ * 4-6: our ends of the pipes that replace the child's fds 0-2 (MD_OP_STDIO's mask), or -1 */
+int md_last_fd(int which) { return (which >= 0 && which < 7) ? last_fds[which] : -1; }
+
+/* Bit N set: fd N is a terminal (isatty), for N = 0, 1, 2. */
+int md_terminals(void) {
+  int mask = 0;
+  for (int fd = 0; fd < 3; fd++)
+    if (isatty(fd)) mask |= 1 << fd;
+  return mask;
+}
 
 static void free_plan(struct md_plan *p) {
   if (!p->steps) return;
@@ -109,14 +118,26 @@ static int parse_plan(const uint8_t *buf, uint32_t len, struct md_plan *p) {
 int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
   struct md_plan plan = {0};
   int report[2] = {-1, -1}, sync[2] = {-1, -1}, cons[2] = {-1, -1}, pidfd = -1;
+  int stdio[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  plan.stdio_pipe[0] = plan.stdio_pipe[1] = plan.stdio_pipe[2] = -1;
   int ret = parse_plan(buf, len, &plan);
   if (ret < 0) goto out;
-  for (uint32_t i = 0; i < plan.nsteps; i++)
-    if (plan.steps[i].op == MD_OP_CONSOLE && cons[0] < 0 &&
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
+  for (uint32_t i = 0; i < plan.nsteps; i++) {
+    const struct md_step *s = &plan.steps[i];
+    if (s->op == MD_OP_CONSOLE && cons[0] < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
       ret = -errno;
       goto out;
     }
+    /* the child's stdin reads stdio[0][0], its stdout and stderr write stdio[1][1], stdio[2][1] */
+    for (int fd = 0; s->op == MD_OP_STDIO && s->nints > 1 && fd < 3; fd++) {
+      if (!(s->ints[1] & (1u << fd)) || stdio[fd][0] >= 0) continue;
+      if (pipe2(stdio[fd], O_CLOEXEC) < 0) {
+        ret = -errno;
+        goto out;
+      }
+      plan.stdio_pipe[fd] = stdio[fd][fd == 0 ? 0 : 1];
+    }
+  }
   if (pipe2(report, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
     ret = -errno;
     goto out;
@@ -148,6 +169,12 @@ out:
   if (report[1] >= 0) close(report[1]);
   if (sync[0] >= 0) close(sync[0]);
   if (cons[1] >= 0) close(cons[1]);
+  for (int fd = 0; fd < 3; fd++) {
+    int ours = stdio[fd][fd == 0 ? 1 : 0];
+    if (plan.stdio_pipe[fd] >= 0) close(plan.stdio_pipe[fd]);
+    if (ret < 0 && ours >= 0) close(ours), ours = -1;
+    last_fds[4 + fd] = ours;
+  }
   if (ret < 0) {
     if (report[0] >= 0) close(report[0]);
     if (sync[1] >= 0) close(sync[1]);

@@ -12,8 +12,16 @@
  *     refused io_uring        io_uring_setup(1, &params)
  *     refused tiocsti         TIOCSTI on a pty that is our controlling terminal (a new session)
  *     refused tiocsti_high    the same request with bit 32 set: the kernel reads an unsigned int
+ *     refused stdio           what fds 0-2 are, and whether a process holding them can reach the
+ *                             terminal behind them: for each fd N, three lines
+ *                               fdN: the target of /proc/self/fd/N (pipe:[...], /dev/null, /dev/pts/3)
+ *                               tiocsti_fdN: TIOCSTI of the bytes "MDINJ" into its input
+ *                               tcsetattr_fdN: its termios with ECHO turned off
  *
- * Harmless: the pty is a new one of the container's own devpts; the byte pushed is read back.
+ * Harmless for tiocsti/tiocsti_high: the pty is a new one of the container's own devpts. NOT harmless
+ * for stdio: if fd N is a terminal, the bytes pushed stay in its input and its echo stays off — that
+ * is what a test looks for from outside; run it on a terminal made for the test (script(1)).
+ * TIOCSTI on a terminal that is not our controlling one needs CAP_SYS_ADMIN (--privileged).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static const char *ename(int e) {
@@ -64,10 +73,35 @@ static int tiocsti(unsigned long request, const char *name) {
   return 0;
 }
 
+static int stdio_fds(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0) printf("fd%d: %s\n", fd, ename(errno));
+    else printf("fd%d: %.*s\n", fd, (int)n, target);
+    int pushed = 0;
+    for (const char *c = "MDINJ"; *c; c++, pushed++)
+      if (ioctl(fd, TIOCSTI, c) < 0) break;
+    if (pushed == 5) printf("tiocsti_fd%d: ok # 5 bytes pushed into the terminal's input\n", fd);
+    else printf("tiocsti_fd%d: %s\n", fd, ename(errno));
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) {
+      printf("tcsetattr_fd%d: %s step=tcgetattr\n", fd, ename(errno));
+      continue;
+    }
+    t.c_lflag &= ~(tcflag_t)ECHO;
+    if (tcsetattr(fd, TCSANOW, &t) < 0) printf("tcsetattr_fd%d: %s\n", fd, ename(errno));
+    else printf("tcsetattr_fd%d: ok # echo turned off\n", fd);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *what = argc > 1 ? argv[1] : "";
   if (!strcmp(what, "io_uring")) return io_uring();
+  if (!strcmp(what, "stdio")) return stdio_fds();
   /* a child for each: setsid() fails in a process group leader (the shell made us one) */
   if (!strcmp(what, "tiocsti") || !strcmp(what, "tiocsti_high")) {
     if (fork() == 0) {
@@ -77,6 +111,6 @@ int main(int argc, char **argv) {
     wait(NULL);
     return 0;
   }
-  fprintf(stderr, "usage: refused io_uring|tiocsti|tiocsti_high\n");
+  fprintf(stderr, "usage: refused io_uring|tiocsti|tiocsti_high|stdio\n");
   return 2;
 }

@@ -59,18 +59,30 @@ export interface LaunchPlan {
  * The plan of a launch with this cgroup: a real one (createCgroup) for a launch, a dry one
  * (createCgroup with dryRun) for --dry-run — the same driver code decides both.
  */
-export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>): LaunchPlan {
+export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0): LaunchPlan {
   // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
   const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
   const sync = selfJoin.length === 0;
   return {
-    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts }),
+    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals }),
     cloneFlags: cloneFlags() | (sync ? 0 : VFORK_FLAGS), // nothing to wait for before exec: see VFORK_FLAGS
     sync,
     parentJoins: sync ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
     cgroupWrites: cgroup.writes,
     cgroupMode: cgroup.mode,
   };
+}
+
+/**
+ * Which of fds 0-2 the container gets as a pipe to minidock's relay instead of minidock's own (bit N:
+ * fd N): those that are a terminal (`terminals`: bit N set when fd N is one), unless -t gives the
+ * container a pty of its own for all three; stdin only with -i (else it is /dev/null). A process that
+ * holds the user's terminal can push input into it (TIOCSTI) and change its settings, with
+ * CAP_SYS_ADMIN or without the seccomp filter; Docker, too, relays through pipes without -t. A pipe or
+ * a file (scripts, tests) is given as it is: nothing to relay, no cost.
+ */
+export function stdioPipes(spec: Pick<ContainerSpec, 'tty' | 'interactive'>, terminals: number): number {
+  return spec.tty ? 0 : terminals & (spec.interactive ? 0b111 : 0b110);
 }
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
@@ -115,7 +127,7 @@ export function overlayPath(p: string): string {
  *   runs to execve without waiting for minidock (no SYNC step; the vfork launch). Empty: the parent
  *   joins it by pid while it waits at SYNC — cgroup v2, where cgroup.procs takes only whole processes.
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[] } = {}): Step[] {
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[]; terminals?: number } = {}): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -297,7 +309,12 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   // 15. The working directory, the fds, and finally seccomp, as close to execve as possible.
   add({ op: Op.CHDIR, strs: [spec.cwd], why: '-w: the working directory', phase: 'exec' });
   add({ op: Op.CLOSE_FDS, why: "none of Node's fds (epoll, eventfd, pipes) may leak into the container", phase: 'exec' });
-  add({ op: Op.STDIO, ints: [spec.interactive || spec.tty ? 0 : 1], why: spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)', phase: 'exec' });
+  const stdinNull = spec.interactive || spec.tty ? 0 : 1;
+  const pipes = stdioPipes(spec, opts.terminals ?? 0);
+  const piped = [0, 1, 2].filter((n) => pipes & (1 << n));
+  const stdioWhy = (spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)') +
+    (piped.length ? `; fd ${piped.join(', ')}: the user's terminal, so a pipe to minidock's relay instead (as in Docker without -t): nothing inside can push input into it (TIOCSTI) or change its settings` : '');
+  add({ op: Op.STDIO, ints: pipes ? [stdinNull, pipes] : [stdinNull], why: stdioWhy, phase: 'exec' });
   if (spec.seccomp && spec.noNewPrivileges) {
     add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: the last step, so nothing above is filtered`, phase: 'seccomp' });
   }

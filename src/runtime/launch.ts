@@ -11,9 +11,9 @@ import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { SIGNALS } from '../sys/constants.js';
 import { writeErr } from '../sys/output.js';
-import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdWaitNohang, packageRoot } from '../sys/native.js';
+import { mdLastFd, mdRecvFd, mdSpawn, mdStartMonitor, mdTerminals, mdWaitNohang, packageRoot } from '../sys/native.js';
 import { isoNow } from '../sys/time.js';
-import { planLaunch, type LayerDirs } from './build-plan.js';
+import { planLaunch, stdioPipes, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { nearestExisting } from './cgroups/util.js';
 import { Op, encodePlan, type Step } from './plan.js';
@@ -133,6 +133,29 @@ export function forwardSignals(target: () => number, escalateMs?: number): () =>
   return () => {
     for (const s of sigs) process.off(s, forward);
     if (killTimer) clearTimeout(killTimer);
+  };
+}
+
+/**
+ * Once nobody reads the container's output the relay hangs up on it (tty.ts), which ends `yes` and
+ * every program that checks its writes; one that goes on regardless is killed after --stop-timeout,
+ * as one that ignores a forwarded SIGTERM is. Returns the undo.
+ */
+export function killIfOutputGone(relay: { outputGone: Promise<void> }, target: () => number, escalateMs: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let undone = false;
+  void relay.outputGone.then(() => {
+    if (undone) return;
+    timer = setTimeout(() => {
+      const pid = target();
+      try {
+        if (pid > 0) process.kill(pid, 'SIGKILL');
+      } catch { /* gone */ }
+    }, escalateMs);
+  });
+  return () => {
+    undone = true;
+    if (timer) clearTimeout(timer);
   };
 }
 
@@ -264,7 +287,8 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     killPoint('cgroup');
 
     // 3. The plan, then clone.
-    const plan = planLaunch(spec, dirs, cgroup); // the same decision --dry-run prints
+    const terminals = mdTerminals(); // which of our fds 0-2 are the user's terminal (kept from the container)
+    const plan = planLaunch(spec, dirs, cgroup, terminals); // the same decision --dry-run prints
     const { steps } = plan;
     const bytes = encodePlan(steps);
     tl.mark('plan built + encoded');
@@ -277,6 +301,9 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     const reportFd = mdLastFd(0);
     const syncFd = mdLastFd(1);
     const consoleFd = mdLastFd(3);
+    // our ends of the pipes that replaced the user's terminal (stdioPipes); closed here until a relay owns them
+    let relayFds = stdioPipes(spec, terminals) ? [mdLastFd(4), mdLastFd(5), mdLastFd(6)] : [];
+    cleanups.push(() => relayFds.forEach((fd) => fd >= 0 && closeSync(fd)));
     const exited = waitExit(pid).then((st) => {
       reaped = true;
       return st;
@@ -323,8 +350,11 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       closeSync(consoleFd);
       if (master < 0) throw new MinidockError(`recvmsg(console socket): ${errnoName(-master)} — the pty master never arrived`);
       relay = (await import('./tty.js')).startRelay(master); // loaded only for -t
-      cleanups.push(() => relay?.stop());
+    } else if (relayFds.length) {
+      relay = (await import('./tty.js')).startPipeRelay(relayFds); // loaded only when stdio is a terminal
+      relayFds = [];
     }
+    if (relay) cleanups.push(() => relay?.stop(), killIfOutputGone(relay, () => (reaped ? -1 : pid), spec.stopTimeoutSec * 1000));
     // Foreground: this minidock is the container's monitor (ps lists it; gc knows it by pid + start).
     // Not recorded (a full disk): the container is killed and removed before it did anything.
     state = { ...state, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: state.launcherStart, startedAt: isoNow() };
@@ -335,8 +365,9 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
 
     // 5. Wait for the exit status (signals are being forwarded, see above).
     const exit = await exited;
-    // the last output may still sit in the pty: drain it (EIO comes right after)
-    if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
+    // the last output may still sit in the pty or the pipes: drain it (EIO or EOF comes right after;
+    // the bound is for a descriptor someone outside the container still holds)
+    if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 1000))]);
     tl.mark('container ran');
 
     const { code, signal } = exitCodeOf(exit);

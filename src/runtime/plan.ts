@@ -147,8 +147,10 @@ export function describeStep(s: Step): string {
       return `read(sync_pipe) — wait until minidock has joined us to the cgroup`;
     case Op.CLOSE_FDS:
       return `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`;
-    case Op.STDIO:
-      return Number(a) ? `dup2(open("/dev/null"), 0); fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()` : `fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()`;
+    case Op.STDIO: {
+      const pipes = [0, 1, 2].filter((n) => Number(b) & (1 << n)).map((n) => `dup2(pipe, ${n}); `).join(''); // b: the relay's pipes
+      return pipes + (Number(a) ? `dup2(open("/dev/null"), 0); fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()` : `fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()`);
+    }
     case Op.EXEC: {
       const argc = Number(a);
       const argv = st.slice(0, argc).map(q).join(', ');

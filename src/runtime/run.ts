@@ -12,6 +12,7 @@ import { formatStats } from './report.js';
 import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
 import { writeErr, writeOut } from '../sys/output.js';
+import { mdTerminals } from '../sys/native.js';
 
 interface CliFlags extends RunFlags {
   root?: string;
@@ -71,7 +72,7 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
     // The plan of a launch, decided by the launch's own code (a dry createCgroup, planLaunch):
     // nothing is created or written, and it needs no root.
     const dir = containerDir(root, id);
-    const plan = planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true));
+    const plan = planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), mdTerminals());
     writeOut(formatDryRun(plan));
     return 0;
   }

@@ -77,9 +77,16 @@ export function mdSpawn(plan: Uint8Array, cloneFlags: number): number {
   return call('md_spawn', [['u8[]', plan], ['i32', plan.length], ['i64', cloneFlags]]);
 }
 
-/** 0: report pipe (read), 1: sync pipe (write), 2: pidfd, 3: console socket */
-export function mdLastFd(which: 0 | 1 | 2 | 3): number {
+/** 0: report pipe (read), 1: sync pipe (write), 2: pidfd, 3: console socket, 4-6: our ends of the
+ * pipes that replaced the container's fds 0-2 (or -1) */
+export function mdLastFd(which: 0 | 1 | 2 | 3 | 4 | 5 | 6): number {
   return call('md_last_fd', [['i32', which]]);
+}
+
+/** Bit N set: this process's fd N is a terminal (N = 0, 1, 2). One native call: node:tty's isatty
+ * would load node:tty and node:net on the launch path. */
+export function mdTerminals(): number {
+  return call('md_terminals', []);
 }
 
 export function mdRecvFd(sock: number): number {

@@ -1,9 +1,10 @@
 // minidock logs [-f] [--tail N] [-t] ID: what a detached container wrote, from the monitor's
 // json-file log (one {"log","stream","time"} object per line; see native/monitor.c).
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { fail, MinidockError } from '../../errors.js';
 import { effectiveStatus, readState, resolve } from '../store.js';
 import { rootOf, sleep, type RootFlag } from './common.js';
+import { writeAll } from '../../sys/output.js';
 
 export interface LogsFlags extends RootFlag {
   follow?: boolean;
@@ -17,9 +18,19 @@ interface Line {
   time: string;
 }
 
-function emit(l: Line, ts: boolean): void {
-  const out = l.stream === 'stderr' ? process.stderr : process.stdout;
-  out.write(ts ? `${l.time} ${l.log}` : l.log);
+/**
+ * Print the lines, each run of one stream in one write (synchronous: the next lines are read only
+ * after these are out, so a slow reader slows the follower instead of filling memory). False once a
+ * reader is gone (`logs -f ID | head -1`: EPIPE): the caller stops, as `yes | head -1` does.
+ */
+function emit(lines: Line[], ts: boolean): boolean {
+  for (let i = 0; i < lines.length;) {
+    const stream = lines[i].stream;
+    let text = '';
+    for (; i < lines.length && lines[i].stream === stream; i++) text += ts ? `${lines[i].time} ${lines[i].log}` : lines[i].log;
+    if (!writeAll(stream === 'stderr' ? 2 : 1, text)) return false;
+  }
+  return true;
 }
 
 function parse(text: string): Line[] {
@@ -54,36 +65,50 @@ export async function logs(ref: string, flags: LogsFlags): Promise<number> {
   try {
     // Read what is there; keep an incomplete last line for later (-f).
     let pos = 0;
-    let pending = '';
+    let pending = Buffer.alloc(0);
     const buf = Buffer.alloc(1 << 16);
-    const readMore = (): string => {
-      let text = '';
-      for (;;) {
+    // At most `max` bytes a call: a container that writes without a pause (`yes`) grows its log as
+    // fast as we read it, so "read to the end" would never end, and never print.
+    const readMore = (max = 1 << 20): Line[] => {
+      const chunks = [pending];
+      for (let got = 0; got < max;) {
         const n = readSync(fd, buf, 0, buf.length, pos);
         if (n <= 0) break;
         pos += n;
-        text += buf.toString('utf8', 0, n);
+        got += n;
+        chunks.push(Buffer.from(buf.subarray(0, n)));
       }
-      const all = pending + text;
-      const cut = all.lastIndexOf('\n') + 1;
-      pending = all.slice(cut);
-      return all.slice(0, cut);
+      const all = Buffer.concat(chunks);
+      const cut = all.lastIndexOf(0x0a) + 1; // a newline byte is never part of a UTF-8 sequence
+      pending = all.subarray(cut);
+      return parse(all.toString('utf8', 0, cut));
     };
-    const first = parse(readMore());
-    for (const l of tail === Infinity ? first : tail === 0 ? [] : first.slice(-tail)) emit(l, !!flags.timestamps);
-    if (!flags.follow) return 0;
-    // -f: follow until the container has exited and everything it wrote is printed.
+    const ts = !!flags.timestamps;
+    // What the log holds now: printed as it is read, or its last `tail` lines.
+    const size = fstatSync(fd).size;
+    let last: Line[] = [];
+    for (let before = -1; pos < size && pos !== before;) {
+      before = pos;
+      const lines = readMore();
+      if (tail === Infinity) {
+        if (!emit(lines, ts)) return 0;
+      } else if (tail > 0) {
+        last = last.concat(lines).slice(-tail);
+      }
+    }
+    if (!emit(last, ts) || !flags.follow) return 0;
+    // -f: follow until the container has exited and everything it wrote is printed, or until
+    // nobody reads our output any more.
     for (;;) {
       const s = readState(e.dir);
       const st = s ? effectiveStatus({ ...e, state: s }) : 'exited';
       const done = st === 'exited' || st === 'dead';
-      for (const l of parse(readMore())) emit(l, !!flags.timestamps);
-      if (done) {
-        for (const l of parse(readMore())) emit(l, !!flags.timestamps);
-        return 0;
-      }
+      const before = pos;
+      if (!emit(readMore(), ts)) return 0;
+      if (pos > before) continue; // there may be more: read on before waiting
+      if (done) return 0; // it had exited before this read found nothing more
       try {
-        if (statSync(path).size > pos) continue;
+        statSync(path);
       } catch {
         return 0; // removed (--rm)
       }
