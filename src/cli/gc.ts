@@ -9,6 +9,6 @@ export function register(program: Command): void {
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (flags: Record<string, unknown>) => {
       const { gc } = await import('../runtime/lifecycle/gc.js');
-      process.exitCode = gc(flags);
+      process.exitCode = await gc(flags);
     });
 }

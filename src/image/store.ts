@@ -8,12 +8,20 @@
 //   <root>/tmp/                            scratch space of imports in progress (same filesystem,
 //                                          so a finished layer is moved into place with one rename)
 //
+// Modes: layers/ is 0700, so that no other user reaches a layer's files (an image's setuid-root
+// binary, its 0666 device node) through the store: overlayfs opens the lower layers with the
+// credentials of whoever mounted them (root), so the containers never need to pass through it.
+// tmp/ is 0700 too; images/ 0711. Each scratch entry of tmp/ is named <prefix>-<pid>-<start>-...
+// after the process that made it (src/sys/proc.ts): gc removes it at once when that process is
+// gone, whenever it died.
+//
 // Layers are content-addressed, so they need no lock: two imports of the same layer both unpack
 // it into tmp/, the first rename(2) wins and the second finds the name taken and drops its copy.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
-import { ensureStateRoot, onStateRoot, storageError } from '../runtime/state.js';
+import { ensureStateRoot, onStateRoot, privateDir, storageError } from '../runtime/state.js';
+import { isProcess, ownerGone, ownerTag } from '../sys/proc.js';
 import type { ImageConfig } from './config.js';
 
 export interface ImageRecord {
@@ -68,13 +76,13 @@ export function layerInfo(root: string, diffId: string): LayerInfo | undefined {
  * root's own mode is ensureStateRoot's: a recursive mkdir would give it this one). */
 function storeDir(root: string, dir: string, mode: number): void {
   ensureStateRoot(root);
-  onStateRoot(dir, () => mkdirSync(dir, { recursive: true, mode }));
+  onStateRoot(dir, () => privateDir(dir, mode));
 }
 
 /** A fresh scratch directory under <root>/tmp (same filesystem as the store: rename works). */
 export function scratch(root: string, prefix: string): string {
   storeDir(root, tmpDir(root), 0o700);
-  return onStateRoot(tmpDir(root), () => mkdtempSync(posix.join(tmpDir(root), prefix)));
+  return onStateRoot(tmpDir(root), () => mkdtempSync(posix.join(tmpDir(root), `${prefix}${ownerTag()}-`)));
 }
 
 /**
@@ -83,7 +91,8 @@ export function scratch(root: string, prefix: string): string {
  */
 export function commitLayer(root: string, diffId: string, dir: string, info: LayerInfo): boolean {
   onStateRoot(posix.join(dir, 'layer.json'), () => writeFileSync(posix.join(dir, 'layer.json'), JSON.stringify(info, null, 1) + '\n'));
-  storeDir(root, layersDir(root), 0o711);
+  storeDir(root, posix.dirname(layersDir(root)), 0o700); // layers/: nobody else passes (see the top)
+  storeDir(root, layersDir(root), 0o700);
   try {
     renameSync(dir, layerDir(root, diffId));
     return true;
@@ -216,8 +225,8 @@ export function containersOf(root: string, img: ImageRecord): ContainerUse[] {
 }
 
 /**
- * Remove every layer no image needs and no existing container was started on, and scratch
- * directories older than an hour (left by a crashed import). Returns the removed diff IDs.
+ * Remove every layer no image needs, no import in progress pinned and no existing container was
+ * started on, and the scratch left by dead processes (sweepScratch). Returns the removed diff IDs.
  */
 export function gcLayers(root: string): string[] {
   const keep = new Set<string>();
@@ -237,14 +246,31 @@ export function gcLayers(root: string): string[] {
     removeLayer(root, `sha256:${n}`);
     removed.push(`sha256:${n}`);
   }
-  try {
-    for (const t of readdirSync(tmpDir(root))) {
-      const p = posix.join(tmpDir(root), t);
-      if (t.startsWith('pin-')) continue;
-      if (Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { recursive: true, force: true });
-    }
-  } catch { /* no tmp */ }
+  sweepScratch(root);
   return removed;
+}
+
+/**
+ * Remove the entries of <root>/tmp whose owner process (pid + start time, in the name) is gone: the
+ * scratch directory of an import killed mid-way, its pin file. At once, however young: a live
+ * owner is told from a dead one, never guessed from an age. (An entry without an owner in its name,
+ * made by an older minidock, goes after an hour.) Returns the names removed.
+ */
+export function sweepScratch(root: string): string[] {
+  const out: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmpDir(root));
+  } catch { /* no tmp */ }
+  for (const t of names) {
+    const p = posix.join(tmpDir(root), t);
+    try {
+      if (!(ownerGone(t) ?? Date.now() - statSync(p).mtimeMs > 3600_000)) continue;
+      rmSync(p, { recursive: true, force: true });
+      out.push(t);
+    } catch { /* removed meanwhile */ }
+  }
+  return out;
 }
 
 // --- pins: an import in progress holds its layers until its image record is written ----------
@@ -252,7 +278,7 @@ export function gcLayers(root: string): string[] {
 /** Record that this process is about to reference these layers; call the result when done. */
 export function pinLayers(root: string, diffIds: string[]): () => void {
   storeDir(root, tmpDir(root), 0o700);
-  const file = posix.join(tmpDir(root), `pin-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`);
+  const file = posix.join(tmpDir(root), `pin-${ownerTag()}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`);
   try {
     writeFileSync(file, JSON.stringify({ pid: process.pid, layers: diffIds }));
   } catch (e) {
@@ -272,16 +298,13 @@ function pinnedLayers(root: string): string[] {
     const p = posix.join(tmpDir(root), f);
     try {
       const pin = JSON.parse(readFileSync(p, 'utf8')) as { pid: number; layers: string[] };
-      try {
-        process.kill(pin.pid, 0);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ESRCH') {
-          rmSync(p, { force: true }); // its import died
-          continue;
-        }
+      if (ownerGone(f) ?? !isProcess(pin.pid, undefined)) {
+        rmSync(p, { force: true }); // its import died
+        continue;
       }
       out.push(...pin.layers);
     } catch { /* being written */ }
   }
   return out;
 }
+

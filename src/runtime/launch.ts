@@ -19,7 +19,7 @@ import { nearestExisting } from './cgroups/util.js';
 import { Op, encodePlan, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, ensureStateRoot, storageError, sub } from './state.js';
-import { createContainer, procStart, releaseName, removeDir, writeState, type ContainerState, type Entry } from './store.js';
+import { createContainer, procStart, releaseName, removeDir, unlockContainer, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
 import { oomTruth } from './report.js';
 
@@ -268,7 +268,9 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // 1. The container's directory in the state store (config.json, state.json "created") with
     //    the overlay's directories. Without --rm it stays after the exit, as in Docker.
     const { dirs, populate } = layerDirs(opts.root, dir);
-    const entry = createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate });
+    // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
+    const cgroupPaths = containerCgroup(spec, true).paths;
+    const entry = createContainer(opts.root, spec, { detached: false, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
     cleanups.push(() => {
       if (opts.autoRemove || !started) {
         removeDir(dir);
@@ -282,7 +284,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // 2. The cgroup, with its limits, before the process exists.
     cgroup = containerCgroup(spec);
     state = { ...state, cgroupPaths: cgroup.paths };
-    writeState(dir, state); // gc finds the cgroup from here if we die
+    if (cgroup.paths.join() !== cgroupPaths.join()) writeState(dir, state); // (never, unless the dry run is wrong)
     tl.mark('cgroup create + limits');
     killPoint('cgroup');
 
@@ -360,6 +362,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     state = { ...state, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: state.launcherStart, startedAt: isoNow() };
     writeState(dir, state);
     started = true;
+    unlockContainer(dir); // it runs: rm may have it now (see lockContainer)
     killPoint('exec');
     opts.onStarted?.(pid);
 
@@ -402,6 +405,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
         c();
       } catch { /* best effort; gc catches the rest */ }
     }
+    unlockContainer(dir);
     tl.mark('cleanup');
   }
 }
@@ -453,13 +457,14 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let ok = false;
   try {
     const { dirs, populate } = layerDirs(opts.root, dir);
-    const entry = createContainer(opts.root, spec, { detached: true, autoRemove: !!opts.autoRemove, populate });
+    const cgroupPaths = containerCgroup(spec, true).paths; // recorded before they exist (as in launch)
+    const entry = createContainer(opts.root, spec, { detached: true, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
     const state: ContainerState = { ...entry.state!, status: 'created' };
     tl.mark('directories');
     killPoint('dirs');
 
     cgroup = containerCgroup(spec);
-    writeState(dir, { ...state, cgroupPaths: cgroup.paths });
+    if (cgroup.paths.join() !== cgroupPaths.join()) writeState(dir, { ...state, cgroupPaths: cgroup.paths });
     tl.mark('cgroup create + limits');
     killPoint('cgroup');
 
@@ -521,5 +526,6 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
       removeDir(dir);
       releaseName(opts.root, spec.name, spec.id);
     }
+    unlockContainer(dir); // the monitor has it, or nothing is left
   }
 }

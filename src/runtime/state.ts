@@ -2,7 +2,7 @@
 //   <root>/containers/<id>/upper   the container's writable layer (overlayfs upperdir)
 //   <root>/containers/<id>/work    overlayfs's scratch directory (must be on the same fs as upper)
 //   <root>/containers/<id>/merged  the mount point of the overlay: the container's "/"
-import { closeSync, mkdirSync, openSync, readSync, statSync, statfsSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, statSync, statfsSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 
@@ -19,7 +19,8 @@ export function stateRoot(flag?: string): string {
  * container state below it is 0700 (each container's directory, names/, run/, tmp/). Missing
  * parents (MINIDOCK_ROOT=/tmp/new/root) are made 0755, as `mkdir -p` would, one by one from the
  * top: Node's recursive mkdir retries forever where mkdir says ENOENT under an existing parent
- * (in /proc, for one). An existing root is left as it is. Anything in the way becomes one line.
+ * (in /proc, for one). An existing root is checked: one other users may list or write is made 0711
+ * (or warned about, see checkRootMode). Anything in the way becomes one line.
  */
 export function ensureStateRoot(root: string): string {
   const missing: string[] = [];
@@ -37,6 +38,10 @@ export function ensureStateRoot(root: string): string {
     }
     if (!st.isDirectory()) {
       throw new MinidockError(d === root ? `the state root ${root} exists and is not a directory: ${CHOOSE}` : `cannot create the state root ${root}: ${d} is not a directory — ${CHOOSE}`);
+    }
+    if (d === root) {
+      checkRootMode(root, st);
+      tighten(sub(root, 'layers'), 0o700); // a layer store made 0711/0755 by an older minidock (image/store.ts)
     }
     break; // the usual case, at once: the root exists (a symlink to a directory will do)
   }
@@ -56,6 +61,56 @@ export function ensureStateRoot(root: string): string {
     }
   }
   return root;
+}
+
+/**
+ * An existing state root that other users may list or write (0755 from an older minidock or from
+ * mkdir, 0777): made 0711 — they may pass through, as the containers' paths need, but not see
+ * the container IDs or plant anything — as Docker sets its root's mode at every start. Only
+ * a root this user owns and that is not shared (sticky, like /tmp) is changed; any other gets a
+ * warning line instead. What holds data below it is 0700 whatever the root's mode (privateDir).
+ */
+let rootChecked = false;
+
+function checkRootMode(root: string, st: Stats): void {
+  const mode = st.mode & 0o7777;
+  if ((mode & 0o066) === 0 || rootChecked) return; // the usual case: 0711 or tighter (or told once already)
+  rootChecked = true;
+  const was = mode.toString(8).padStart(4, '0');
+  if (st.uid === process.geteuid?.() && !(mode & 0o1000) && root !== '/') {
+    try {
+      chmodSync(root, mode & ~0o066);
+      process.stderr.write(`minidock: the state root ${root} was mode ${was} (other users could list or write it): made ${(mode & ~0o066).toString(8).padStart(4, '0')}\n`);
+      return;
+    } catch { /* a read-only filesystem, say: warn below */ }
+  }
+  process.stderr.write(`minidock: warning: the state root ${root} is mode ${was}: other users can list or write it — chmod go-rw ${root}, or ${CHOOSE}\n`);
+}
+
+/**
+ * A directory of minidock's own below the state root, with no more than `mode` allows: made so
+ * (its parent exists), or an existing one that allows more (made by an older minidock, by hand)
+ * repaired at once: it is minidock's, so no choice of the user's is undone.
+ */
+export function privateDir(dir: string, mode: number): void {
+  try {
+    mkdirSync(dir, { mode });
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  tighten(dir, mode);
+}
+
+/** chmod an existing directory of minidock's own that allows more than `mode`; nothing if absent. */
+function tighten(dir: string, mode: number): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return;
+  }
+  if (st.mode & 0o777 & ~mode) chmodSync(dir, mode);
 }
 
 const CHOOSE = 'choose another state root (--root DIR or MINIDOCK_ROOT; minidock doctor checks it)';

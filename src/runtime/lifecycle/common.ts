@@ -1,8 +1,10 @@
 // Helpers shared by the lifecycle verbs (ps, stop, kill, rm, logs, exec, inspect, stats, wait, prune, gc).
+import { readdirSync, readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
+import { writeErr } from '../../sys/output.js';
 import { SIGNALS } from '../../sys/constants.js';
 import { stateRoot } from '../state.js';
-import { deadReason, effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
+import { deadReason, effectiveStatus, isProcess, readState, shortId, type ContainerState, type Entry } from '../store.js';
 
 export interface RootFlag {
   root?: string;
@@ -95,5 +97,28 @@ export function statusText(e: Entry, now = Date.now()): string {
     return `Exited (${s?.exitCode ?? '?'})${ago}${s?.oomKilled ? ' (OOM killed)' : ''}`;
   }
   if (st === 'created') return 'Created';
+  if (st === 'unknown') return 'Unknown: its state.json cannot be parsed';
   return `Dead: ${deadReason(e)}`;
+}
+
+/** One line on stderr per container whose state.json cannot be parsed (shown as "unknown"): the
+ * file, why, and the way out. Nothing is changed: a reading verb never repairs or deletes. */
+export function reportUnknown(entries: Entry[]): void {
+  for (const e of entries) {
+    if (e.stateError) writeErr(`minidock: ${e.stateError}: container ${shortId(e.id)} is shown as unknown — minidock rm -f ${shortId(e.id)} stops what is in its cgroups and removes it\n`);
+  }
+}
+
+/** The monitors looking after the container in `dir` (it is their argv[1]), found in /proc: for
+ * when state.json cannot say who they are. */
+export function monitorsOf(dir: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (argv[0].endsWith('/minidock-monitor') && argv[1] === dir) out.push(Number(p));
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // minidock inspect ID...: everything the store knows, as a JSON array (Docker's shape, in part).
 import { MinidockError } from '../../errors.js';
 import { deadReason, effectiveStatus, listEntries, resolve, type Entry } from '../store.js';
-import { isRunning, rootOf, type RootFlag } from './common.js';
+import { isRunning, reportUnknown, rootOf, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
 export function describe(e: Entry): Record<string, unknown> {
@@ -25,7 +25,7 @@ export function describe(e: Entry): Record<string, unknown> {
       MonitorPid: status === 'running' ? s?.monitorPid ?? 0 : 0,
       ExitCode: s?.exitCode ?? (status === 'dead' ? -1 : 0), // dead: nobody saw the exit
       Signal: s?.signal,
-      Error: status === 'dead' ? deadReason(e) : '',
+      Error: status === 'dead' ? deadReason(e) : e.stateError ?? '',
       StartedAt: s?.startedAt ?? '',
       FinishedAt: s?.finishedAt ?? '',
     },
@@ -54,7 +54,9 @@ export function inspect(refs: string[], flags: RootFlag): number {
   let code = 0;
   for (const ref of refs) {
     try {
-      out.push(describe(resolve(root, ref, entries)));
+      const e = resolve(root, ref, entries);
+      reportUnknown([e]);
+      out.push(describe(e));
     } catch (err) {
       writeErr(`minidock: ${(err as Error).message}\n`);
       code = err instanceof MinidockError ? err.code : 1;

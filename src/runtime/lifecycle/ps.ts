@@ -1,7 +1,7 @@
 // minidock ps [-a] [-q] [--format json]: the containers of this state root, newest first.
 import { fail } from '../../errors.js';
 import { displayName, effectiveStatus, listEntries, shortId, type Entry } from '../store.js';
-import { humanDuration, rootOf, statusText, type RootFlag } from './common.js';
+import { humanDuration, reportUnknown, rootOf, statusText, type RootFlag } from './common.js';
 import { writeOut } from '../../sys/output.js';
 
 export interface PsFlags extends RootFlag {
@@ -30,7 +30,9 @@ export function psRows(entries: Entry[], now = Date.now()): Array<Record<string,
 
 export function ps(flags: PsFlags): number {
   if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
-  const entries = listEntries(rootOf(flags))
+  const all = listEntries(rootOf(flags));
+  reportUnknown(all); // listed below (with -a) as "unknown"; never changed here
+  const entries = all
     .filter((e) => flags.all || effectiveStatus(e) === 'running')
     .sort((a, b) => (b.config?.created ?? '').localeCompare(a.config?.created ?? ''));
   if (flags.quiet) {

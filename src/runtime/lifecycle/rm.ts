@@ -1,23 +1,49 @@
 // minidock rm [-f] ID...: remove containers. A running one only with -f (SIGKILL first).
+import { existsSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
-import { displayName, listEntries, removeEverything, resolve, type Entry } from '../store.js';
-import { isRunning, rootOf, signal, waitExit, waitGone, type RootFlag } from './common.js';
+import { cgroupDirsOf, displayName, entryOf, killLeftovers, listEntries, lockContainer, procStart, removeEverything, resolve, unlockContainer, type Entry } from '../store.js';
+import { isRunning, monitorsOf, rootOf, signal, waitExit, waitGone, type RootFlag } from './common.js';
 import { writeErr, writeOut } from '../../sys/output.js';
 
 export interface RmFlags extends RootFlag {
   force?: boolean;
 }
 
-/** Kill if running, let the monitor finish (it records the exit and removes the cgroup), then remove. */
-export async function removeContainer(e: Entry, force: boolean): Promise<void> {
-  if (isRunning(e)) {
-    if (!force) throw new MinidockError(`cannot remove container ${displayName(e)}: it is running — stop it first (minidock stop ${displayName(e)}) or use rm -f`, 1);
-    signal(e, 9);
-    await waitExit(e, 10_000);
+/** How long rm waits for the lock: a launch holds it until its container runs (milliseconds, a
+ * few seconds on a loaded machine), another rm until it is done. */
+const LOCK_WAIT_MS = 15_000;
+
+/**
+ * Remove one container, under its lock (see lockContainer in store.ts): a launch still setting it
+ * up finishes first, a second rm waits for the first and then finds it gone. Kill if running, let
+ * the monitor finish (it records the exit and removes the cgroup), then remove.
+ */
+export async function removeContainer(root: string, found: Entry, force: boolean, ref = displayName(found)): Promise<void> {
+  const gone = (): MinidockError => new MinidockError(`no such container: ${ref} (see minidock ps -a)`, 1);
+  if (!lockContainer(found.dir, LOCK_WAIT_MS)) {
+    if (!existsSync(found.dir)) throw gone();
+    throw new MinidockError(`container ${ref}: removal in progress (another minidock has held its lock for ${LOCK_WAIT_MS / 1000} s) — try again later`, 1);
   }
-  // a foreground minidock or the monitor may still be writing the final state: let it finish
-  await waitGone(e.state?.monitorPid, e.state?.monitorStart, 5_000);
-  await removeEverything(e);
+  try {
+    const e = entryOf(root, found.id); // as it is now, under the lock
+    if (!e) throw gone();
+    if (e.stateError) {
+      // Nobody can tell whether it runs: with -f, what is in its cgroups (found by its ID) is
+      // killed, and its monitor (found by its directory) is let finish before the directory goes.
+      if (!force) throw new MinidockError(`cannot remove container ${ref}: ${e.stateError}, so whether it runs is unknown — rm -f stops what is in its cgroups and removes it`, 1);
+      killLeftovers(e, await cgroupDirsOf(e));
+      for (const pid of monitorsOf(e.dir)) await waitGone(pid, procStart(pid), 5_000);
+    } else if (isRunning(e)) {
+      if (!force) throw new MinidockError(`cannot remove container ${displayName(e)}: it is running — stop it first (minidock stop ${displayName(e)}) or use rm -f`, 1);
+      signal(e, 9);
+      await waitExit(e, 10_000);
+    }
+    // a foreground minidock or the monitor may still be writing the final state: let it finish
+    await waitGone(e.state?.monitorPid, e.state?.monitorStart, 5_000);
+    await removeEverything(e);
+  } finally {
+    unlockContainer(found.dir);
+  }
 }
 
 export async function rm(refs: string[], flags: RmFlags): Promise<number> {
@@ -26,7 +52,7 @@ export async function rm(refs: string[], flags: RmFlags): Promise<number> {
   let code = 0;
   for (const ref of refs) {
     try {
-      await removeContainer(resolve(root, ref, entries), !!flags.force);
+      await removeContainer(root, resolve(root, ref, entries), !!flags.force, ref);
       writeOut(ref + '\n');
     } catch (err) {
       writeErr(`minidock: ${(err as Error).message}\n`);

@@ -11,6 +11,7 @@ export async function wait(refs: string[], flags: RootFlag): Promise<number> {
   for (const ref of refs) {
     try {
       const e = resolve(root, ref, entries);
+      if (e.stateError) throw new MinidockError(`container ${ref}: ${e.stateError}, so its exit cannot be known (minidock rm -f removes it)`, 1);
       const s = await waitExit(e);
       if (!s) throw new MinidockError(`container ${ref} was removed (--rm) before its exit code could be read`, 1);
       if (s.status !== 'exited') throw new MinidockError(`container ${ref} is dead: ${deadReason({ ...e, state: s })} (minidock rm removes it)`, 1);
