@@ -1,12 +1,13 @@
 // From flags to a ContainerSpec: validation and Docker's rules, without root.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
 import { checkTtyInput, dirView, parseEnvFile, parseSecurityOpts, parseUlimit, parseUser, parseVolume, specFromFlags, type RunFlags } from '../../src/runtime/options';
-import { MAX_CONTAINER_FILE, scopedResolve } from '../../src/runtime/paths';
+import { MAX_CONTAINER_FILE, openResolved, readResolvedFile, scopedResolve } from '../../src/runtime/paths';
+import { mdOpenBeneath } from '../../src/sys/native';
 import { resolveCaps, capMask, DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 
 let root: string;
@@ -145,6 +146,39 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
     execFileSync('mkfifo', [join(r, 'etc/fifo')]);
     symlinkSync('fifo', join(r, 'etc/group'));
     expect(errorOf(() => parseUser(r, '0:wheel')).message).toMatch(/^-u 0:wheel: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/);
+  });
+});
+
+// openat2 exists since Linux 5.6; without it (ENOSYS) the open falls back to O_NOFOLLOW.
+const probe = mdOpenBeneath('/', 'etc');
+if (probe >= 0) closeSync(probe);
+const hasOpenat2 = probe !== -38;
+
+describe(`what resolveWith() decided is what is opened (${hasOpenat2 ? 'openat2 on this kernel' : 'no openat2 on this kernel: O_NOFOLLOW'})`, () => {
+  // A rootfs that changes between the resolution and the open (a race) is simulated by handing the
+  // reader a resolution that is no longer true.
+  it('a file that became a FIFO is refused after a non-blocking open, not waited on', () => {
+    const r = hostileRoot('race-fifo');
+    mkdirSync(join(r, 'etc'));
+    execFileSync('mkfifo', [join(r, 'etc/passwd')]);
+    expect(errorOf(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
+      .toMatch(/^-u x: the container's \/etc\/passwd is a FIFO, not a regular file \(it changed while minidock read it\)/);
+  });
+
+  it('a file that became a symlink is refused (ELOOP), never followed', () => {
+    const r = hostileRoot('race-link');
+    mkdirSync(join(r, 'etc'));
+    symlinkSync('/etc/hostname', join(r, 'etc/passwd'));
+    expect(openResolved(r, '/etc/passwd')).toBe(-40);
+    expect(errorOf(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
+      .toMatch(/ELOOP opening it \(it became a symbolic link while minidock read it\)/);
+  });
+
+  it.skipIf(!hasOpenat2)('a directory above it that became a symlink is refused too (needs openat2: skipped without it)', () => {
+    expect(openResolved(root, '/link-to-etc/passwd')).toBe(-40);
+    const fd = openResolved(root, '/etc/passwd');
+    expect(fd).toBeGreaterThanOrEqual(0);
+    closeSync(fd);
   });
 });
 
