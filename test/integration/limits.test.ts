@@ -67,7 +67,7 @@ function containerInit(root: string): number | undefined {
  * (KVM, Xen, Hyper-V: this project's own machines are VMs) keeps the native timing and is not emulation.
  * Why it matters: TCG delivers timer interrupts late, so CFS bandwidth control, which checks the quota
  * on the tick, lets a cgroup overrun each 100 ms period by about a millisecond (measured: --cpu 25
- * gave 0.257-0.278 CPU).
+ * gave 0.257-0.278 CPU on a quiet host, 0.298 on a loaded one).
  */
 const emulatedCpu = (() => {
   try {
@@ -189,13 +189,15 @@ d('resource limits through minidock run (real kernel)', () => {
   it.each([
     [['--cpus', '0.5'], 0.5],
     [['--cpu', '25'], 0.25],
-  ])(`cpu %j: achieved CPU over 3 s is within 5%% of the target (${emulatedCpu ? `above it up to 15%%: emulated CPU "${emulatedCpu}", whose late timer ticks let each period overrun` : 'native CPU timing'}), and throttling is reported`, (flags, target) => {
+  ])(`cpu %j: achieved CPU over 3 s is within 5%% of the target (${emulatedCpu ? `emulated CPU "${emulatedCpu}": judged by the throttling counters, up to 25%% above, as late timer ticks let each period overrun` : 'native CPU timing'}), and throttling is reported`, (flags, target) => {
     // Two busy processes, so that the quota (not one thread's speed) is what limits the container.
     // The machine is shared: other people's work can keep the container BELOW its quota, never above.
     // So every attempt must stay under target + 5%, and one of at most 3 attempts must land within 5%.
-    // Under emulation only, the ceiling is target + 15%, and the cgroup's own counters must show that
-    // the quota was what held the container back: throttled in most periods, on every attempt.
-    const ceiling = target * (emulatedCpu ? 1.15 : 1.05);
+    // Under emulation only, the cgroup's own counters must show that the quota was what held the
+    // container back (throttled in most periods, on every attempt), and the ceiling is target + 25%:
+    // the overrun grows when the host starves the emulator (measured: +3-11% on a quiet host, +17-19%
+    // on a loaded one). Two unthrottled spinners would reach 2 CPUs, 4-8x the targets.
+    const ceiling = target * (emulatedCpu ? 1.25 : 1.05);
     const attempts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const r = run([...(flags as string[]), '--stats=json', ...probes, ROOTFS, '/probes/spin', '3', '2']);
