@@ -353,7 +353,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       if (master < 0) throw new MinidockError(`recvmsg(console socket): ${errnoName(-master)} — the pty master never arrived`);
       relay = (await import('./tty.js')).startRelay(master); // loaded only for -t
     } else if (relayFds.length) {
-      relay = (await import('./tty.js')).startPipeRelay(relayFds); // loaded only when stdio is a terminal
+      relay = (await import('./stdio-relay.js')).startPipeRelay(relayFds); // loaded only when stdio is a terminal
       relayFds = [];
     }
     if (relay) cleanups.push(() => relay?.stop(), killIfOutputGone(relay, () => (reaped ? -1 : pid), spec.stopTimeoutSec * 1000));

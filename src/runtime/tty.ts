@@ -1,17 +1,12 @@
-// The relays between the user's terminal and a container, which never holds that terminal itself.
+// -t: relay between the user's terminal and the container's pty master. (Without -t, the container
+// never holds the user's terminal either: stdio-relay.ts.)
 //
-// -t (startRelay): the container's first process opened a pty from its own devpts and sent us the
-// master over a unix socket. We put our own terminal in raw mode, so every key (^C included) reaches
-// the container's line discipline unchanged, copy bytes both ways, and pass window-size changes on.
-//
-// Without -t (startPipeRelay): the fds of ours that are a terminal reached the container as pipes
-// (build-plan.ts stdioPipes); we copy its output to our terminal and, with -i, our terminal's input
-// (in its usual line mode) to its stdin. Loaded only then: a pipe or a file is given as it is.
+// The container's first process opened the pty from its own devpts and sent us the master over a
+// unix socket. We put our own terminal in raw mode, so every key (^C included) reaches the
+// container's line discipline unchanged, copy bytes both ways, and pass window-size changes on.
 import { spawnSync } from 'node:child_process';
-import net from 'node:net';
 import tty from 'node:tty';
 import { mdSetWinsize } from '../sys/native.js';
-import { writeAll } from '../sys/output.js';
 
 export interface Relay {
   /** resolves when the container side has closed (EIO after the last process exits) */
@@ -85,63 +80,3 @@ export function startRelay(master: number): Relay {
   };
 }
 
-/**
- * `fds`: our ends of the pipes that replaced the container's fds 0, 1, 2 (-1: that fd is not one).
- * `done` resolves at EOF on the output pipes: once the container's last process has exited (the
- * kernel kills the whole PID namespace with its init, so no writer is left).
- */
-export function startPipeRelay(fds: number[]): Relay {
-  let gone = (): void => {};
-  const outputGone = new Promise<void>((r) => (gone = r));
-  const outs: net.Socket[] = [];
-  const ends: Array<Promise<void>> = [];
-  // Our terminal hung up (EIO): close the pipes, so the container's next write fails (EPIPE, and
-  // SIGPIPE for any process but its PID 1), as for a writer in a shell pipeline whose reader left.
-  const hangUp = (): void => {
-    for (const o of outs) o.destroy();
-    gone();
-  };
-  for (const n of [1, 2]) {
-    if (fds[n] < 0) continue;
-    const o = new net.Socket({ fd: fds[n], readable: true, writable: false });
-    outs.push(o);
-    ends.push(new Promise((resolve) => o.on('close', () => resolve())));
-    // synchronous writes to the terminal: a terminal that is slow (or stopped with ^S) slows the
-    // container down through the full pipe, instead of filling our memory
-    o.on('data', (c: Buffer) => void (writeAll(n, c) || hangUp()));
-    o.on('error', () => o.destroy());
-  }
-  const stdin = process.stdin;
-  let input: net.Socket | undefined;
-  const toContainer = (c: Buffer): void => {
-    if (input && !input.write(c)) {
-      stdin.pause(); // the container is not reading: let the terminal hold the rest
-      input.once('drain', () => stdin.resume());
-    }
-  };
-  const endInput = (): void => void input?.end(); // ^D: the container sees the end of its input
-  if (fds[0] >= 0) {
-    input = new net.Socket({ fd: fds[0], readable: false, writable: true });
-    input.on('error', () => input?.destroy()); // EPIPE: the container closed its stdin
-    stdin.on('data', toContainer);
-    stdin.on('end', endInput);
-    stdin.resume();
-  }
-  let stopped = false;
-  return {
-    done: Promise.all(ends).then(() => undefined),
-    outputGone,
-    stop(): void {
-      if (stopped) return;
-      stopped = true;
-      for (const o of outs) o.destroy();
-      if (input) {
-        stdin.off('data', toContainer);
-        stdin.off('end', endInput);
-        stdin.pause();
-        stdin.unref?.();
-        input.destroy();
-      }
-    },
-  };
-}
