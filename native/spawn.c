@@ -219,6 +219,17 @@ int md_set_winsize(int fd, int rows, int cols) {
   return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
 
+/* Output processing off (OPOST, as cfmakeraw does) on the user's terminal while it relays a pty: the
+ * container's pty already turned "\n" into "\r\n", and libuv's raw mode leaves OPOST on, so every
+ * line would end "\r\r\n". Node has no call for c_oflag. Returns 0 or -errno. */
+#include <termios.h>
+int md_tty_opost_off(int fd) {
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) return -errno;
+  t.c_oflag &= ~OPOST;
+  return tcsetattr(fd, TCSANOW, &t) < 0 ? -errno : 0;
+}
+
 /* ---- run -d: start the monitor ---- */
 
 #include <spawn.h>

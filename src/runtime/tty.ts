@@ -4,9 +4,8 @@
 // The container's first process opened the pty from its own devpts and sent us the master over a
 // unix socket. We put our own terminal in raw mode, so every key (^C included) reaches the
 // container's line discipline unchanged, copy bytes both ways, and pass window-size changes on.
-import { spawnSync } from 'node:child_process';
 import tty from 'node:tty';
-import { mdSetWinsize } from '../sys/native.js';
+import { mdSetWinsize, mdTtyOpostOff } from '../sys/native.js';
 
 export interface Relay {
   /** resolves when the container side has closed (EIO after the last process exits) */
@@ -29,10 +28,10 @@ export function startRelay(master: number): Relay {
     stdin.setRawMode(true);
     // libuv's raw mode is not cfmakeraw(3): it leaves output processing on (OPOST with ONLCR, which
     // turns "\n" into "\r\n"). The container's own pty has done that already, so our terminal
-    // would print "\r\r\n". Node has no call for c_oflag, so stty(1) clears OPOST on the terminal
-    // (fd 0: the same terminal device as the output, in a shell); setRawMode(false) below puts
-    // back the whole termios that libuv saved before it went raw, OPOST included.
-    spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
+    // would print "\r\r\n". Node has no call for c_oflag, so libminidock clears OPOST on the
+    // terminal (fd 0: the same terminal device as the output, in a shell); setRawMode(false) below
+    // puts back the whole termios that libuv saved before it went raw, OPOST included.
+    mdTtyOpostOff(0);
   }
   const toPty = (chunk: Buffer): void => void pty.write(chunk);
   stdin.on('data', toPty);

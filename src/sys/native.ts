@@ -97,6 +97,11 @@ export function mdSetWinsize(fd: number, rows: number, cols: number): number {
   return call('md_set_winsize', [['i32', fd], ['i32', rows], ['i32', cols]]);
 }
 
+/** Clear OPOST on a terminal (tcsetattr): 0 or -errno. */
+export function mdTtyOpostOff(fd: number): number {
+  return call('md_tty_opost_off', [['i32', fd]]);
+}
+
 // --- filesystem helpers for images (native/xattr.c): whiteouts, opaque dirs, xattrs, device nodes ---
 
 const cstr = (s: string): Uint8Array => Buffer.from(s + '\0');
