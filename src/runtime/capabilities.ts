@@ -17,16 +17,21 @@ export const CAPS = [
 export type CapName = (typeof CAPS)[number];
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
-export const DOCKER_DEFAULT_CAPS: CapName[] = [
+export const DOCKER_DEFAULT_CAPS: readonly CapName[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT',
   'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP',
 ];
 
-/** "net_raw", "NET_RAW" and "CAP_NET_RAW" all name CAP_NET_RAW. */
-export function capName(raw: string, flag = '--cap-add'): CapName {
+/** "net_raw", "NET_RAW" and "CAP_NET_RAW" all name CAP_NET_RAW (the spelling only: not checked against CAPS). */
+export function normalizeCap(raw: string): string {
   const up = raw.trim().toUpperCase();
-  const name = (up.startsWith('CAP_') ? up : 'CAP_' + up) as CapName;
+  return up.startsWith('CAP_') ? up : 'CAP_' + up;
+}
+
+/** A --cap-add/--cap-drop value as a capability name; an unknown one is one line naming the flag. */
+export function capName(raw: string, flag = '--cap-add'): CapName {
+  const name = normalizeCap(raw) as CapName;
   if (!CAPS.includes(name)) fail(`${flag} ${raw}: unknown capability; names look like NET_RAW or CAP_NET_RAW (see capabilities(7))`);
   return name;
 }

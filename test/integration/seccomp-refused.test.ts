@@ -5,7 +5,8 @@
 // then only the compiled filter can be checked, with the BPF interpreter).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROFILE, DOCKER_DEFAULT_CAPS, compileProfile, evaluate, syscallNumber } from '../../src/runtime/seccomp/index.js';
+import { DEFAULT_PROFILE, compileProfile, evaluate, syscallNumber } from '../../src/runtime/seccomp/index.js';
+import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
 import { ROOTFS, ROOT_DIR, canRun, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');

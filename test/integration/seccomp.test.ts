@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { compileProfile, evaluate, loadProfileFile, DEFAULT_PROFILE, DOCKER_DEFAULT_CAPS } from '../../src/runtime/seccomp/index.js';
+import { compileProfile, evaluate, loadProfileFile, DEFAULT_PROFILE } from '../../src/runtime/seccomp/index.js';
+import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
 import { ROOTFS, ROOT_DIR, canRun, hostSnapshot, minidock, removeStateRoot, skipReason, tempStateRoot } from '../helpers';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors.js';
+import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
 import {
   AUDIT_ARCH_AARCH64,
   AUDIT_ARCH_I386,
   DEFAULT_PROFILE,
-  DOCKER_DEFAULT_CAPS,
   OTHER_ARCH_SYSCALLS,
   SYSCALLS_X86_64,
   type SeccompProfile,

@@ -10,14 +10,14 @@
 
 import { MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
-import { resolveCaps } from '../capabilities.js';
+import { DOCKER_DEFAULT_CAPS, normalizeCap, resolveCaps } from '../capabilities.js';
 import { AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT, decodeAction, formatAction } from './actions.js';
 import { BPF_MAXINSNS, SOCK_FILTER_SIZE } from './bpf.js';
 import { compileProfileDetailed, describeCondition, type CompiledFilter } from './compile.js';
-import { DEFAULT_PROFILE, DOCKER_DEFAULT_CAPS } from './default.js';
+import { DEFAULT_PROFILE } from './default.js';
 import { disassemble } from './disasm.js';
 import { evaluate, type Decision } from './interp.js';
-import { loadProfileFile, normalizeCap, type SeccompProfile, type SeccompSyscall } from './profile.js';
+import { loadProfileFile, type SeccompProfile, type SeccompSyscall } from './profile.js';
 import { parseSyscall, syscallName } from './syscalls-x86_64.js';
 
 export interface SeccompCliOptions {

@@ -29,6 +29,7 @@
 
 import { release } from 'node:os';
 import { MinidockError } from '../../errors.js';
+import { normalizeCap } from '../capabilities.js';
 import {
   AUDIT_ARCH_X86_64,
   SECCOMP_RET_ALLOW,
@@ -48,7 +49,6 @@ import {
   type SeccompOp,
   type SeccompProfile,
   type SeccompSyscall,
-  normalizeCap,
   validateProfile,
 } from './profile.js';
 import { syscallNumber } from './syscalls-x86_64.js';

@@ -189,10 +189,3 @@ export const DEFAULT_PROFILE: SeccompProfile = {
     { names: ['perf_event_open'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_PERFMON'] } },
   ],
 };
-
-/** Docker's default capability set (what `docker run` grants without --cap-add/--cap-drop). */
-export const DOCKER_DEFAULT_CAPS: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE',
-  'CAP_SETFCAP',
-];

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { OTHER_ARCH_SYSCALLS, syscallNumber } from './syscalls-x86_64.js';
-import { CAPS } from '../capabilities.js';
+import { CAPS, normalizeCap } from '../capabilities.js';
 
 export type SeccompActionName =
   | 'SCMP_ACT_ALLOW'
@@ -103,9 +103,6 @@ export interface SeccompProfile {
   syscalls?: SeccompSyscall[];
 }
 
-/** Linux capability names, CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40): the runtime's own list. */
-export const CAPABILITIES: readonly string[] = CAPS;
-
 /** libseccomp's architecture tokens (for `architectures` and `archMap`). */
 export const SCMP_ARCHES: readonly string[] = [
   'SCMP_ARCH_NATIVE', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM',
@@ -143,12 +140,6 @@ export function appliesToNativeArch(s: SeccompSyscall): boolean {
   const exc = s.excludes?.arches ?? [];
   if (inc.length > 0 && !inc.some((a) => NATIVE_FILTER_ARCHES.includes(a))) return false;
   return !exc.some((a) => NATIVE_FILTER_ARCHES.includes(a));
-}
-
-/** `SYS_ADMIN` or `cap_sys_admin` -> `CAP_SYS_ADMIN`. */
-export function normalizeCap(name: string): string {
-  const up = name.trim().toUpperCase();
-  return up.startsWith('CAP_') ? up : `CAP_${up}`;
 }
 
 /** Read and validate a profile file. Every problem throws a MinidockError naming the file. */
@@ -222,7 +213,7 @@ export function validateProfile(json: unknown, source: string): SeccompProfile {
     const out: SeccompFilter = {};
     const caps = strings(v.caps, `${where}.caps`);
     caps.forEach((c, i) => {
-      if (!CAPABILITIES.includes(normalizeCap(c))) bad(`unknown capability "${c}" in ${where}.caps[${i}]`);
+      if (!(CAPS as readonly string[]).includes(normalizeCap(c))) bad(`unknown capability "${c}" in ${where}.caps[${i}]`);
     });
     if (caps.length) out.caps = caps.map(normalizeCap);
     const arches = strings(v.arches, `${where}.arches`);
