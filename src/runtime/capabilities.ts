@@ -17,7 +17,7 @@ export const CAPS = [
 export type CapName = (typeof CAPS)[number];
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
-export const DOCKER_DEFAULT_CAPS: readonly CapName[] = [
+export const DOCKER_DEFAULT_CAPS: CapName[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT',
   'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP',

@@ -43,7 +43,8 @@ export interface RunFlags {
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
-function parseEnvEntry(raw: string, where: string): string | undefined {
+/** One KEY=VALUE (or KEY, copied from minidock's environment) of -e, --env-file or exec -e. */
+export function parseEnvEntry(raw: string, where: string): string | undefined {
   // execve() takes each variable as a C string: everything after a NUL would silently vanish.
   if (raw.includes('\0')) fail(`${where} ${JSON.stringify(raw)}: contains a NUL byte, which no environment variable can hold — remove it`);
   const eq = raw.indexOf('=');

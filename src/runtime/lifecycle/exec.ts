@@ -24,7 +24,7 @@ import { CLONE } from '../../sys/constants.js';
 import { errnoName } from '../../sys/errno.js';
 import { buildPlan } from '../build-plan.js';
 import { exitCodeOf, forwardSignals, parseRecords, readAllSync, stepError, waitExit } from '../launch.js';
-import { parseUser } from '../options.js';
+import { parseEnvEntry, parseUser } from '../options.js';
 import { Op, encodePlan, type Step } from '../plan.js';
 import type { ContainerSpec } from '../spec.js';
 import { resolve, specFromStored } from '../store.js';
@@ -54,11 +54,8 @@ export function execSpec(base: ContainerSpec, command: string[], f: ExecFlags): 
   if (user) env.set('HOME', `HOME=${user.home}`);
   if (f.tty) env.set('TERM', 'TERM=xterm');
   for (const raw of f.env ?? []) {
-    const eq = raw.indexOf('=');
-    const key = eq < 0 ? raw : raw.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) fail(`-e "${raw}": the variable name must be letters, digits and _ (use KEY=VALUE)`);
-    if (eq >= 0) env.set(key, raw);
-    else if (process.env[key] !== undefined) env.set(key, `${key}=${process.env[key]}`);
+    const e = parseEnvEntry(raw, '-e');
+    if (e) env.set(e.slice(0, e.indexOf('=')), e);
   }
   const cwd = f.workdir ?? base.cwd;
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
