@@ -114,6 +114,9 @@ export function nearestExisting(dir: string): string {
   return d;
 }
 
+/** v1 prints "no limit" as PAGE_COUNTER_MAX pages: 9223372036854771712 with 4 KiB pages. */
+export const V1_NO_LIMIT = 2 ** 62;
+
 /** Read a file; undefined when it does not exist (or cannot be read). */
 export function readOpt(file: string): string | undefined {
   try {

@@ -22,7 +22,7 @@ import { dirInMount } from './detect.js';
 import { DEVICE_RULES } from './device-bpf.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
-  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting,
+  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, V1_NO_LIMIT, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting,
 } from './util.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
@@ -39,8 +39,6 @@ type Used = (typeof USED)[number];
  */
 export const V1_DEVICE_RULES = DEVICE_RULES;
 
-/** v1 prints "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages). */
-const V1_UNLIMITED = 2 ** 62;
 /** cpuacct.stat counts in USER_HZ, which is 100 on every Linux ABI. */
 const USER_HZ = 100;
 
@@ -159,7 +157,7 @@ class V1Cgroup implements Cgroup {
     if (mem) {
       s.memoryPeakBytes = readNumber(join(mem, 'memory.max_usage_in_bytes'));
       const lim = readNumber(join(mem, 'memory.limit_in_bytes'));
-      s.memoryLimitBytes = lim !== undefined && lim < V1_UNLIMITED ? lim : undefined;
+      s.memoryLimitBytes = lim !== undefined && lim < V1_NO_LIMIT ? lim : undefined;
       s.memoryUsageBytes = readNumber(join(mem, 'memory.usage_in_bytes'));
       const oom = readKeyed(join(mem, 'memory.oom_control'));
       if (oom) {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fail } from '../../errors.js';
 import { detectCgroups, dirInMount, parseSelfCgroup } from './detect.js';
 import type { CgroupDetection, CgroupOptions } from './types.js';
+import { readOpt, V1_NO_LIMIT } from './util.js';
 import { stateRoot } from '../state.js';
 import { isProcess, resolve } from '../store.js';
 
@@ -93,9 +94,6 @@ export interface CgroupView {
   hierarchies: ViewHierarchy[];
 }
 
-/** v1 prints "no limit" as PAGE_COUNTER_MAX pages: 9223372036854771712 with 4 KiB pages. */
-const V1_NO_LIMIT = 2 ** 62;
-
 function meaning(file: string, value: string, dir: string, read: (p: string) => string | undefined): string | undefined {
   const v = value.trim();
   const n = Number(v);
@@ -117,14 +115,6 @@ function meaning(file: string, value: string, dir: string, read: (p: string) => 
   }
   if (file === 'cpuacct.usage' && Number.isFinite(n)) return `${(n / 1e9).toFixed(3)} s`;
   return undefined;
-}
-
-function readOpt(p: string): string | undefined {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 export interface ViewOptions extends CgroupOptions {
