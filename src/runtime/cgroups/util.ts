@@ -7,6 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, w
 import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
+import type { Limits } from '../limits.js';
 import type { CgroupFsOps, CgroupStats, CgroupWrite } from './types.js';
 import { mdBpfDeviceFilter } from '../../sys/native.js';
 import { sleepSync } from '../../sys/sleep.js';
@@ -112,6 +113,26 @@ export function nearestExisting(dir: string): string {
   let d = dir;
   while (!exists(d) && dirname(d) !== d) d = dirname(d);
   return d;
+}
+
+/** The controllers these limits need: each one missing is an error, never a limit silently not applied. */
+export function neededControllers(limits: Limits): Set<'memory' | 'cpu' | 'pids' | 'cpuset'> {
+  const s = new Set<'memory' | 'cpu' | 'pids' | 'cpuset'>();
+  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) s.add('memory');
+  if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) s.add('cpu');
+  if (limits.pids !== undefined) s.add('pids');
+  if (limits.cpusetCpus !== undefined) s.add('cpuset');
+  return s;
+}
+
+/**
+ * The kernel has no swap file (memory.memsw.limit_in_bytes on v1, memory.swap.max on v2) when swap
+ * accounting is off: then --memory-swap can only be honoured when it asks for nothing more than the
+ * kernel does anyway, -1 (swap unlimited) or equal to --memory; anything else is refused.
+ */
+export function checkSwapWithoutAccounting(l: Limits, swapFile: string): void {
+  if (l.memorySwap === undefined || l.memorySwap === -1 || l.memorySwap === l.memory) return;
+  fail(`cannot apply --memory-swap ${l.memorySwap}: ${swapFile} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
 }
 
 /** v1 prints "no limit" as PAGE_COUNTER_MAX pages: 9223372036854771712 with 4 KiB pages. */

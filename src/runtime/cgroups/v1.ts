@@ -22,7 +22,7 @@ import { dirInMount } from './detect.js';
 import { DEVICE_RULES } from './device-bpf.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
-  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, V1_NO_LIMIT, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting,
+  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, V1_NO_LIMIT, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
 } from './util.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
@@ -41,15 +41,6 @@ export const V1_DEVICE_RULES = DEVICE_RULES;
 
 /** cpuacct.stat counts in USER_HZ, which is 100 on every Linux ABI. */
 const USER_HZ = 100;
-
-function needed(limits: Limits): Set<Used> {
-  const s = new Set<Used>();
-  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) s.add('memory');
-  if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) s.add('cpu');
-  if (limits.pids !== undefined) s.add('pids');
-  if (limits.cpusetCpus !== undefined) s.add('cpuset');
-  return s;
-}
 
 interface Placement {
   hierarchy: V1Hierarchy;
@@ -100,7 +91,7 @@ function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
 
 /** Where a container with these limits gets a directory: one placement per hierarchy used. */
 function placements(limits: Limits, det: CgroupDetection, opts: CgroupOptions): Placement[] {
-  const want = needed(limits);
+  const want: Set<Used> = neededControllers(limits);
   // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
   if (opts.restrictDevices) want.add('devices');
   return place(det, want, opts, limits.cpusetCpus !== undefined);
@@ -240,12 +231,11 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
     case 'memory': {
       if (l.memory !== undefined) w('memory.limit_in_bytes', String(l.memory));
       if (l.memorySwap !== undefined) {
-        const memsw = join(dir, 'memory.memsw.limit_in_bytes');
         // (every memory cgroup has memsw files when swap accounting is on: --dry-run asks the parent)
         if (readOpt(join(nearestExisting(dir), 'memory.memsw.limit_in_bytes')) !== undefined) {
           w('memory.memsw.limit_in_bytes', String(l.memorySwap));
-        } else if (l.memorySwap !== -1 && l.memorySwap !== l.memory) {
-          fail(`cannot apply --memory-swap ${l.memorySwap}: ${memsw} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
+        } else {
+          checkSwapWithoutAccounting(l, join(dir, 'memory.memsw.limit_in_bytes'));
         }
       }
       if (l.memoryReservation !== undefined) w('memory.soft_limit_in_bytes', String(l.memoryReservation));

@@ -25,7 +25,7 @@ import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './devi
 import { errnoName } from '../../sys/errno.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
-  checkName, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting,
+  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
 } from './util.js';
 
 const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
@@ -167,11 +167,7 @@ export function createV2(name: string, limits: Limits, det: CgroupDetection, opt
   const m = v2Mount(det);
   const parentDir = parentDirOf(m, opts);
 
-  const required = new Set<string>();
-  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) required.add('memory');
-  if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) required.add('cpu');
-  if (limits.pids !== undefined) required.add('pids');
-  if (limits.cpusetCpus !== undefined) required.add('cpuset');
+  const required: Set<string> = neededControllers(limits);
   const want: string[] = [...BASE_CONTROLLERS, ...(limits.cpusetCpus !== undefined ? ['cpuset'] : [])];
 
   const writes: CgroupWrite[] = [];
@@ -204,8 +200,8 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
     const probe = nearestExisting(dir);
     if (probe === dir ? readOpt(swapFile) !== undefined : isRealRoot(probe) || readOpt(join(probe, 'memory.swap.max')) !== undefined) {
       w('memory.swap.max', swap);
-    } else if (l.memorySwap !== -1 && l.memorySwap !== l.memory) {
-      fail(`cannot apply --memory-swap ${l.memorySwap}: ${swapFile} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
+    } else {
+      checkSwapWithoutAccounting(l, swapFile);
     }
   }
   if (l.memoryReservation !== undefined) w('memory.low', String(l.memoryReservation));
