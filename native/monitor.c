@@ -60,9 +60,6 @@ int md_rmtree(const char *dir);
 
 #define CTL 3
 #define MAX_CGROUPS 16
-/* the record added after the child's when state.json "running" could not be written: the container
- * is killed, err is the write's errno (launch.ts, MONITOR_STATE_RECORD, turns it into one line) */
-#define MD_STEP_STATE 0xfffffffeu
 #define LINE_MAX_BYTES 8192 /* a longer line is logged in pieces, as Docker's json-file does at 16 KiB */
 
 static const char *dir;
@@ -476,7 +473,7 @@ int main(int argc, char **argv) {
       kill(pid, SIGKILL);
       reap(pid);
       remove_cgroups();
-      struct md_report r = {.step = MD_STEP_STATE, .err = e};
+      struct md_report r = {.step = MD_REPORT_STATE, .err = e};
       if ((nrec + 1) * sizeof r > cap && !(recs = realloc(recs, cap += sizeof r))) return 1;
       memcpy(recs + nrec * sizeof r, &r, sizeof r);
       nrec++;

@@ -2,8 +2,9 @@
  * plan.h — the byte-coded launch plan that TypeScript builds and C executes.
  *
  * TypeScript decides everything (which mounts, in which order, which capabilities, the seccomp
- * program); this file only names the operations the C child knows how to perform. The numbers
- * here must match src/runtime/plan.ts (a unit test compares them).
+ * program); this file only names the operations the C child knows how to perform. Every op and
+ * every #define here has its twin in src/runtime/plan.ts (the OPS table, PLAN_MAGIC, F, REPORT_*),
+ * as has the size of struct md_report (REPORT_BYTES): test/unit/plan.test.ts compares the files.
  *
  * Wire format (little-endian), produced by encodePlan() in src/runtime/plan.ts:
  *   header: u32 magic 'MDP1', u32 step count
@@ -62,7 +63,9 @@ struct md_report {
   uint64_t t1_ns;  /* CLOCK_MONOTONIC at end */
 };
 
-/* record written by MD_OP_FORK's parent half: step = MD_REPORT_PID, err = the new process's pid */
-#define MD_REPORT_PID 0xffffffffu
+/* records that are not a step's, told apart by their `step` */
+#define MD_REPORT_PID 0xffffffffu   /* MD_OP_FORK's parent half (exec): err = the new process's pid */
+#define MD_REPORT_STATE 0xfffffffeu /* added by the monitor (run -d) when it could not write state.json
+                                       "running": it killed the container; err = the write's errno */
 
 #endif

@@ -16,7 +16,7 @@ import { isoNow } from '../sys/time.js';
 import { planLaunch, stdioPipes, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { nearestExisting } from './cgroups/util.js';
-import { Op, encodePlan, type Step } from './plan.js';
+import { Op, REPORT_BYTES, REPORT_STATE, encodePlan, opInfo, type Step } from './plan.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, ensureStateRoot, storageError, sub } from './state.js';
 import { createContainer, procStart, releaseName, removeDir, unlockContainer, writeState, type ContainerState, type Entry } from './store.js';
@@ -211,7 +211,7 @@ export function waitExit(pid: number): Promise<number> {
 
 export function parseRecords(buf: Buffer): ChildRecord[] {
   const out: ChildRecord[] = [];
-  for (let o = 0; o + 24 <= buf.length; o += 24) {
+  for (let o = 0; o + REPORT_BYTES <= buf.length; o += REPORT_BYTES) {
     out.push({ step: buf.readUInt32LE(o), err: buf.readInt32LE(o + 4), t0: buf.readBigUInt64LE(o + 8), t1: buf.readBigUInt64LE(o + 16) });
   }
   return out;
@@ -229,15 +229,7 @@ export function stepError(step: Step | undefined, err: number, spec: ContainerSp
     if (err === 8) return new MinidockError(`exec "${cmd}": exec format error (ENOEXEC) — not a binary for this machine, or a script without #!`, 126);
     return new MinidockError(`exec "${cmd}": ${name}`, 126);
   }
-  const call = ({
-    [Op.MOUNT]: 'mount', [Op.UMOUNT2]: 'umount2', [Op.MKDIR]: 'mkdir', [Op.TOUCH]: 'open', [Op.SYMLINK]: 'symlink',
-    [Op.SETHOSTNAME]: 'sethostname', [Op.CHDIR]: 'chdir', [Op.PIVOT_ROOT]: 'pivot_root', [Op.UNSHARE]: 'unshare',
-    [Op.LOOPBACK_UP]: 'ioctl(SIOCSIFFLAGS, lo)', [Op.SETRLIMIT]: 'setrlimit', [Op.CAPBSET]: 'prctl(PR_CAPBSET_DROP)',
-    [Op.CAPSET]: 'capset', [Op.NO_NEW_PRIVS]: 'prctl(PR_SET_NO_NEW_PRIVS)', [Op.SECCOMP]: 'seccomp', [Op.SETGROUPS]: 'setgroups',
-    [Op.SETGID]: 'setresgid', [Op.SETUID]: 'setresuid', [Op.KEEPCAPS]: 'prctl(PR_SET_KEEPCAPS)', [Op.SYNC]: 'read(sync pipe)',
-    [Op.CLOSE_FDS]: 'close_range', [Op.STDIO]: 'stdio setup', [Op.WRITE_FILE]: 'write', [Op.CONSOLE]: 'console (pty)',
-    [Op.SETNS]: 'setns', [Op.FORK]: 'clone(CLONE_PARENT)',
-  } as Record<number, string>)[step.op];
+  const call = opInfo(step.op).syscall;
   let hint = step.why;
   if (step.op === Op.PIVOT_ROOT && err === 22) hint = 'the new root must be a mount point, and "/" must not be shared (the plan makes it private first)';
   else if (step.op === Op.MOUNT && step.strs?.[2] === 'overlay') {
@@ -434,10 +426,6 @@ function readFull(fd: number, n: number, what: string): Buffer {
   return buf;
 }
 
-/** The record the monitor adds when it could not write state.json "running" (native/monitor.c,
- * MD_STEP_STATE): it killed the container, and err is the errno of the write. */
-const MONITOR_STATE_RECORD = 0xfffffffe;
-
 function monitorStateError(err: number, path: string): MinidockError {
   const e = storageError(Object.assign(new Error(errnoName(err)), { code: errnoName(err) }), path);
   return e instanceof MinidockError ? e : new MinidockError(`the monitor could not write ${path}: ${errnoName(err)}`);
@@ -505,11 +493,11 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     if (!noSync) writeSync(ctl, 'G');
 
     const n = readFull(ctl, 4, 'the step records').readUInt32LE(0);
-    const records = parseRecords(n ? readFull(ctl, n * 24, 'the step records') : Buffer.alloc(0));
+    const records = parseRecords(n ? readFull(ctl, n * REPORT_BYTES, 'the step records') : Buffer.alloc(0));
     tl.mark('child ran the plan');
     tl.child(steps, records);
     const last = records[records.length - 1];
-    if (last?.step === MONITOR_STATE_RECORD) throw monitorStateError(last.err, sub(dir, 'state.json'));
+    if (last?.step === REPORT_STATE) throw monitorStateError(last.err, sub(dir, 'state.json'));
     if (!last || last.err > 0) throw stepError(last ? steps[last.step] : undefined, last?.err ?? 0, spec);
     killPoint('exec');
 

@@ -3,39 +3,95 @@
 // Because the plan is data, it can be printed (--trace, `minidock run --dry-run`), tested without
 // root, and shown in lessons.
 //
-// The op numbers and the wire format must match native/plan.h (test/unit/plan.test.ts checks it).
+// The ops, the wire format and the report records must match native/plan.h: test/unit/plan.test.ts
+// compares the two files.
 
 import { CLONE, MS, MNT_DETACH, flagNames } from '../sys/constants.js';
 
-export enum Op {
-  MOUNT = 1,
-  UMOUNT2 = 2,
-  MKDIR = 3,
-  TOUCH = 4,
-  SYMLINK = 5,
-  SETHOSTNAME = 6,
-  CHDIR = 7,
-  PIVOT_ROOT = 8,
-  UNSHARE = 9,
-  LOOPBACK_UP = 10,
-  SETRLIMIT = 11,
-  CAPBSET = 12,
-  CAPSET = 13,
-  NO_NEW_PRIVS = 14,
-  SECCOMP = 15,
-  SETGROUPS = 16,
-  SETGID = 17,
-  SETUID = 18,
-  KEEPCAPS = 19,
-  SYNC = 20,
-  CLOSE_FDS = 21,
-  STDIO = 22,
-  EXEC = 23,
-  WRITE_FILE = 24,
-  CONSOLE = 25,
-  SETNS = 26,
-  FORK = 27,
+// ---- the ops: one table ----
+
+const q = (s: string | Uint8Array | undefined): string =>
+  s === undefined ? 'NULL' : typeof s === 'string' ? (s === '' ? 'NULL' : JSON.stringify(s)) : `<${s.length} bytes>`;
+const oct = (n: number | bigint): string => '0' + Number(n).toString(8);
+const hex = (n: number | bigint): string => '0x' + BigInt(n).toString(16);
+const STDIO_FIX = 'fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()';
+
+type Strs = Array<string | Uint8Array>;
+type Ints = Array<number | bigint>;
+
+/** One operation of the C child. */
+export interface OpInfo {
+  /** its number on the wire: MD_OP_<name> in native/plan.h */
+  code: number;
+  /** the system call a failure of the step is reported against (stepError in launch.ts) */
+  syscall: string;
+  /** the step as the system call(s) it makes, the way strace prints them (--trace, --dry-run, lessons) */
+  describe(strs: Strs, ints: Ints): string;
 }
+
+/**
+ * Every op the C child knows, by name: the name and code of MD_OP_<name> in native/plan.h (what each
+ * carries is commented there; test/unit/plan.test.ts checks that both files list the same ops), the
+ * system call a failure names, and how a step prints. An unused int prints as 0, an unused string as NULL.
+ */
+export const OPS = {
+  MOUNT: { code: 1, syscall: 'mount', describe: (st, [a = 0]) => `mount(${q(st[0])}, ${q(st[1])}, ${q(st[2])}, ${flagNames(a, MS)}, ${q(st[3])})` },
+  UMOUNT2: { code: 2, syscall: 'umount2', describe: (st, [a = 0]) => `umount2(${q(st[0])}, ${Number(a) === MNT_DETACH ? 'MNT_DETACH' : a})` },
+  MKDIR: { code: 3, syscall: 'mkdir', describe: (st, [a = 0]) => `mkdir(${q(st[0])}, ${oct(a)})` },
+  TOUCH: { code: 4, syscall: 'open', describe: (st, [a = 0]) => `open(${q(st[0])}, O_CREAT|O_WRONLY, ${oct(a)})` },
+  SYMLINK: { code: 5, syscall: 'symlink', describe: (st) => `symlink(${q(st[0])}, ${q(st[1])})` },
+  SETHOSTNAME: { code: 6, syscall: 'sethostname', describe: (st) => `sethostname(${q(st[0])})` },
+  CHDIR: { code: 7, syscall: 'chdir', describe: (st) => `chdir(${q(st[0])})` },
+  PIVOT_ROOT: { code: 8, syscall: 'pivot_root', describe: (st) => `pivot_root(${q(st[0])}, ${q(st[1])})` },
+  UNSHARE: { code: 9, syscall: 'unshare', describe: (_, [a = 0]) => `unshare(${flagNames(a, CLONE)})` },
+  LOOPBACK_UP: { code: 10, syscall: 'ioctl(SIOCSIFFLAGS, lo)', describe: () => 'ioctl(socket(AF_INET), SIOCSIFFLAGS, "lo" IFF_UP)' },
+  SETRLIMIT: { code: 11, syscall: 'setrlimit', describe: (_, [a = 0, b = 0, c = 0]) => `setrlimit(${a}, {soft=${b}, hard=${c}})` },
+  CAPBSET: { code: 12, syscall: 'prctl(PR_CAPBSET_DROP)', describe: (_, [a = 0]) => `prctl(PR_CAPBSET_DROP, …) keep=${hex(a)}` },
+  CAPSET: { code: 13, syscall: 'capset', describe: (_, [a = 0, b = 0, c = 0]) => `capset(eff=${hex(a)}, perm=${hex(b)}, inh=${hex(c)}); prctl(PR_CAP_AMBIENT_CLEAR_ALL)` },
+  NO_NEW_PRIVS: { code: 14, syscall: 'prctl(PR_SET_NO_NEW_PRIVS)', describe: () => 'prctl(PR_SET_NO_NEW_PRIVS, 1)' },
+  // (a sock_filter is 8 bytes)
+  SECCOMP: { code: 15, syscall: 'seccomp', describe: (st) => `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=${st[0] instanceof Uint8Array ? st[0].length / 8 : 0} instructions})` },
+  SETGROUPS: { code: 16, syscall: 'setgroups', describe: (_, ints) => `setgroups(${ints.length}, [${ints.join(', ')}])` },
+  SETGID: { code: 17, syscall: 'setresgid', describe: (_, [a = 0]) => `setresgid(${a}, ${a}, ${a})` },
+  SETUID: { code: 18, syscall: 'setresuid', describe: (_, [a = 0]) => `setresuid(${a}, ${a}, ${a})` },
+  KEEPCAPS: { code: 19, syscall: 'prctl(PR_SET_KEEPCAPS)', describe: (_, [a = 0]) => `prctl(PR_SET_KEEPCAPS, ${a})` },
+  SYNC: { code: 20, syscall: 'read(sync pipe)', describe: () => 'read(sync_pipe) — wait until minidock has joined us to the cgroup' },
+  CLOSE_FDS: { code: 21, syscall: 'close_range', describe: () => 'close_range(3, ~0, CLOSE_RANGE_CLOEXEC)' },
+  // ints: [stdin_null, pipes]: bit N of pipes = fd N becomes a pipe to minidock's relay
+  STDIO: {
+    code: 22, syscall: 'stdio setup',
+    describe: (_, [a = 0, b = 0]) => [0, 1, 2].filter((n) => Number(b) & (1 << n)).map((n) => `dup2(pipe, ${n}); `).join('') +
+      (Number(a) ? `dup2(open("/dev/null"), 0); ${STDIO_FIX}` : STDIO_FIX),
+  },
+  // ints: [argc, envc, npath]; strs: argv..., envp..., PATH dirs...
+  EXEC: { code: 23, syscall: 'execve', describe: (st, [a = 0, b = 0]) => `execve(${q(st[0])}, [${st.slice(0, Number(a)).map(q).join(', ')}], [${Number(b)} vars])` },
+  WRITE_FILE: { code: 24, syscall: 'write', describe: (st) => `write(${q(st[0])}, ${q(st[1])})` },
+  CONSOLE: {
+    code: 25, syscall: 'console (pty)',
+    describe: (_, [a = 0, b = 0]) => `open("/dev/ptmx"); ioctl(TIOCSWINSZ, ${a}x${b}); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`,
+  },
+  SETNS: { code: 26, syscall: 'setns', describe: (st, [a = 0]) => `setns(open(${q(st[0])}), ${flagNames(a, CLONE)})` },
+  FORK: { code: 27, syscall: 'clone(CLONE_PARENT)', describe: () => 'clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on' },
+} as const satisfies Record<string, OpInfo>;
+
+export type OpName = keyof typeof OPS;
+/** The op codes by name, from the table: Op.MOUNT === 1. */
+export const Op = Object.fromEntries(Object.entries(OPS).map(([name, o]) => [name, o.code])) as { readonly [N in OpName]: (typeof OPS)[N]['code'] };
+export type Op = (typeof Op)[OpName];
+
+const byCode: OpInfo[] = [];
+for (const o of Object.values(OPS)) byCode[o.code] = o;
+
+/** The table's row for an op code. */
+export function opInfo(op: Op): OpInfo {
+  return byCode[op]!;
+}
+
+/** One step as the syscall(s) it makes, e.g. `mount("proc", "/m/proc", "proc", MS_NOSUID|MS_NODEV, NULL)`. */
+export function describeStep(s: Step): string {
+  return opInfo(s.op).describe(s.strs ?? [], s.ints ?? []);
+}
+
 
 /** Errors a step may ignore (see MD_F_* in native/plan.h). */
 export const F = { IGNORE_ENOENT: 1, IGNORE_EEXIST: 2, IGNORE_ALL: 4 } as const;
@@ -43,8 +99,8 @@ export const F = { IGNORE_ENOENT: 1, IGNORE_EEXIST: 2, IGNORE_ALL: 4 } as const;
 export interface Step {
   op: Op;
   flags?: number;
-  ints?: Array<number | bigint>;
-  strs?: Array<string | Uint8Array>;
+  ints?: Ints;
+  strs?: Strs;
   /** Why this step exists, in one line: shown by --trace and the lessons. */
   why: string;
   /** The launch phase this step belongs to (for the phase table of --trace and bench phases). */
@@ -91,78 +147,13 @@ export function encodePlan(steps: Step[]): Uint8Array {
   return buf;
 }
 
-// ---- printing steps the way strace prints syscalls ----
-
-const q = (s: string | Uint8Array | undefined): string =>
-  s === undefined ? 'NULL' : typeof s === 'string' ? (s === '' ? 'NULL' : JSON.stringify(s)) : `<${s.length} bytes>`;
-const oct = (n: number | bigint | undefined): string => '0' + Number(n ?? 0).toString(8);
-const hex = (n: number | bigint | undefined): string => '0x' + BigInt(n ?? 0).toString(16);
-
-/** One step as the syscall(s) it makes, e.g. `mount("proc", "/m/proc", "proc", MS_NOSUID|MS_NODEV, NULL)`. */
-export function describeStep(s: Step): string {
-  const [a = 0, b = 0, c = 0] = s.ints ?? [];
-  const st = s.strs ?? [];
-  switch (s.op) {
-    case Op.MOUNT:
-      return `mount(${q(st[0])}, ${q(st[1])}, ${q(st[2])}, ${flagNames(a, MS)}, ${q(st[3])})`;
-    case Op.UMOUNT2:
-      return `umount2(${q(st[0])}, ${Number(a) === MNT_DETACH ? 'MNT_DETACH' : a})`;
-    case Op.MKDIR:
-      return `mkdir(${q(st[0])}, ${oct(a)})`;
-    case Op.TOUCH:
-      return `open(${q(st[0])}, O_CREAT|O_WRONLY, ${oct(a)})`;
-    case Op.SYMLINK:
-      return `symlink(${q(st[0])}, ${q(st[1])})`;
-    case Op.SETHOSTNAME:
-      return `sethostname(${q(st[0])})`;
-    case Op.CHDIR:
-      return `chdir(${q(st[0])})`;
-    case Op.PIVOT_ROOT:
-      return `pivot_root(${q(st[0])}, ${q(st[1])})`;
-    case Op.UNSHARE:
-      return `unshare(${flagNames(a, CLONE)})`;
-    case Op.LOOPBACK_UP:
-      return `ioctl(socket(AF_INET), SIOCSIFFLAGS, "lo" IFF_UP)`;
-    case Op.SETRLIMIT:
-      return `setrlimit(${a}, {soft=${b}, hard=${c}})`;
-    case Op.CAPBSET:
-      return `prctl(PR_CAPBSET_DROP, …) keep=${hex(a)}`;
-    case Op.CAPSET:
-      return `capset(eff=${hex(a)}, perm=${hex(b)}, inh=${hex(c)}); prctl(PR_CAP_AMBIENT_CLEAR_ALL)`;
-    case Op.NO_NEW_PRIVS:
-      return `prctl(PR_SET_NO_NEW_PRIVS, 1)`;
-    case Op.SECCOMP: {
-      const n = st[0] instanceof Uint8Array ? st[0].length / 8 : 0;
-      return `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=${n} instructions})`;
-    }
-    case Op.SETGROUPS:
-      return `setgroups(${(s.ints ?? []).length}, [${(s.ints ?? []).join(', ')}])`;
-    case Op.SETGID:
-      return `setresgid(${a}, ${a}, ${a})`;
-    case Op.SETUID:
-      return `setresuid(${a}, ${a}, ${a})`;
-    case Op.KEEPCAPS:
-      return `prctl(PR_SET_KEEPCAPS, ${a})`;
-    case Op.SYNC:
-      return `read(sync_pipe) — wait until minidock has joined us to the cgroup`;
-    case Op.CLOSE_FDS:
-      return `close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`;
-    case Op.STDIO: {
-      const pipes = [0, 1, 2].filter((n) => Number(b) & (1 << n)).map((n) => `dup2(pipe, ${n}); `).join(''); // b: the relay's pipes
-      return pipes + (Number(a) ? `dup2(open("/dev/null"), 0); fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()` : `fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()`);
-    }
-    case Op.EXEC: {
-      const argc = Number(a);
-      const argv = st.slice(0, argc).map(q).join(', ');
-      return `execve(${q(st[0])}, [${argv}], [${Number(b)} vars])`;
-    }
-    case Op.WRITE_FILE:
-      return `write(${q(st[0])}, ${q(st[1])})`;
-    case Op.SETNS:
-      return `setns(open(${q(st[0])}), ${flagNames(a, CLONE)})`;
-    case Op.FORK:
-      return `clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on`;
-    case Op.CONSOLE:
-      return `open("/dev/ptmx"); ioctl(TIOCSWINSZ, ${a}x${b}); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`;
-  }
-}
+/**
+ * Records on the report pipe (struct md_report in native/plan.h): REPORT_BYTES each; `step` is the
+ * step's index, or one of these markers of a record that is not a step's.
+ */
+export const REPORT_BYTES = 24;
+/** FORK's parent half (exec): err = the pid of the process it made. */
+export const REPORT_PID = 0xffffffff;
+/** Added by the monitor (run -d) when it could not record state.json "running": it killed the
+ * container; err = the write's errno. */
+export const REPORT_STATE = 0xfffffffe;

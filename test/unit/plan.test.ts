@@ -2,8 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeStep, encodePlan, F, Op, PLAN_MAGIC, type Step } from '../../src/runtime/plan';
+import { stepError } from '../../src/runtime/launch';
+import * as plan from '../../src/runtime/plan';
+import { describeStep, encodePlan, F, Op, OPS, PLAN_MAGIC, REPORT_BYTES, type OpName, type Step } from '../../src/runtime/plan';
+import type { ContainerSpec } from '../../src/runtime/spec';
 import { ROOT_DIR } from '../helpers';
+
+const header = readFileSync(join(ROOT_DIR, 'native/plan.h'), 'utf8');
 
 /** A decoder written from the format description in plan.h, independent of the encoder. */
 function decode(buf: Uint8Array) {
@@ -67,7 +72,6 @@ describe('encodePlan', () => {
   });
 
   it('uses exactly the op numbers of native/plan.h', () => {
-    const header = readFileSync(join(ROOT_DIR, 'native/plan.h'), 'utf8');
     const fromC = Object.fromEntries([...header.matchAll(/MD_OP_([A-Z0-9_]+) = (\d+),/g)].map((m) => [m[1], Number(m[2])]));
     const fromTs = Object.fromEntries(Object.entries(Op).filter(([, v]) => typeof v === 'number'));
     expect(Object.keys(fromC).length).toBeGreaterThan(20);
@@ -75,6 +79,54 @@ describe('encodePlan', () => {
     const flagsC = Object.fromEntries([...header.matchAll(/#define MD_F_([A-Z_]+) (\d+)u/g)].map((m) => [m[1], Number(m[2])]));
     expect(flagsC).toEqual(F);
     expect(header).toContain(`0x${PLAN_MAGIC.toString(16)}`);
+  });
+
+  it('has a twin in plan.ts for every #define of native/plan.h (MD_F_X: F.X, MD_X: X)', () => {
+    const defines = [...header.matchAll(/^#define MD_([A-Z0-9_]+) (0x[0-9a-f]+|\d+)u?\b/gm)].map((m) => [m[1], Number(m[2])] as const);
+    expect(defines.map(([n]) => n)).toEqual(expect.arrayContaining(['PLAN_MAGIC', 'REPORT_PID', 'REPORT_STATE']));
+    const ts = plan as unknown as Record<string, unknown>;
+    for (const [name, value] of defines) {
+      const twin = name.startsWith('F_') ? (F as Record<string, number>)[name.slice(2)] : ts[name];
+      expect(twin, `MD_${name} in plan.h`).toBe(value);
+    }
+  });
+
+  it('reads records of sizeof(struct md_report) bytes', () => {
+    const body = /struct md_report \{([^}]*)\}/.exec(header)?.[1] ?? '';
+    const sizes: Record<string, number> = { uint32_t: 4, int32_t: 4, uint64_t: 8 };
+    const fields = [...body.matchAll(/^\s*(\w+) \w+;/gm)].map((m) => sizes[m[1]]);
+    expect(fields.length).toBe(4);
+    expect(fields).not.toContain(undefined); // a field of a type this test does not know
+    // C's layout: each field at a multiple of its size, the whole a multiple of the largest
+    let size = 0;
+    for (const f of fields as number[]) size = Math.ceil(size / f) * f + f;
+    size = Math.ceil(size / Math.max(...(fields as number[]))) * Math.max(...(fields as number[]));
+    expect(REPORT_BYTES).toBe(size);
+  });
+});
+
+describe('the op table', () => {
+  const names = Object.keys(OPS) as OpName[];
+
+  it('has a system call and a one-line description for every op', () => {
+    for (const name of names) {
+      expect(OPS[name].syscall, name).toMatch(/^[a-z]/);
+      for (const step of [{ op: Op[name] }, { op: Op[name], ints: [1, 2, 3], strs: ['/a', '/b', 'c', 'd'] }]) {
+        const text = describeStep({ ...step, why: '', phase: 'exec' });
+        expect(text, name).toMatch(/^[a-z_0-9]+\(/);
+        expect(text, name).not.toMatch(/undefined|\n/);
+      }
+    }
+  });
+
+  it('names the failing step\'s system call from the table (every op but EXEC, which names the command)', () => {
+    const spec = { args: ['/bin/true'], cwd: '/' } as ContainerSpec;
+    for (const name of names.filter((n) => n !== 'EXEC')) {
+      const e = stepError({ op: Op[name], strs: ['/x'], why: 'the reason', phase: 'exec' }, 2, spec);
+      expect(e.message, name).toMatch(new RegExp(`^${OPS[name].syscall.replace(/[()]/g, '\\$&')}\\(/x\\): ENOENT — `));
+    }
+    expect(stepError({ op: Op.EXEC, ints: [1, 0, 0], strs: ['/nope'], why: '', phase: 'exec' }, 2, { args: ['/nope'], cwd: '/' } as ContainerSpec).message)
+      .toMatch(/^exec "\/nope": executable file not found/);
   });
 });
 

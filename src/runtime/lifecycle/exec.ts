@@ -25,7 +25,7 @@ import { errnoName } from '../../sys/errno.js';
 import { buildPlan } from '../build-plan.js';
 import { exitCodeOf, forwardSignals, parseRecords, readAllSync, stepError, waitExit } from '../launch.js';
 import { parseEnvEntry, parseUser } from '../options.js';
-import { Op, encodePlan, type Step } from '../plan.js';
+import { Op, REPORT_PID, encodePlan, type Step } from '../plan.js';
 import type { ContainerSpec } from '../spec.js';
 import { resolve, specFromStored } from '../store.js';
 import { isRunning, rootOf, type RootFlag } from './common.js';
@@ -37,8 +37,6 @@ export interface ExecFlags extends RootFlag {
   workdir?: string;
   user?: string;
 }
-
-const MD_REPORT_PID = 0xffffffff;
 
 // The namespaces to join, mount namespace last (see above). No user namespace: minidock does not make one.
 const NAMESPACES: Array<[string, number]> = [
@@ -129,8 +127,8 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
     }
     const all = parseRecords(readAllSync(reportFd)); // past SYNC the child waits for nothing
     await c1Exit;
-    const pidRec = all.find((r) => r.step === MD_REPORT_PID);
-    const records = all.filter((r) => r.step !== MD_REPORT_PID);
+    const pidRec = all.find((r) => r.step === REPORT_PID);
+    const records = all.filter((r) => r.step !== REPORT_PID);
     if (pidRec) {
       c2 = pidRec.err;
       c2Exit = waitExit(c2);
