@@ -7,7 +7,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
-import { errnoName, errnoNumber } from '../sys/errno.js';
+import { errnoName } from '../sys/errno.js';
 import { mdOpenBeneath } from '../sys/native.js';
 
 export interface Resolved {
@@ -103,7 +103,8 @@ export function openResolved(root: string, inner: string): number {
   try {
     return openSync(posix.join(root, inner), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    return -(errnoNumber((e as NodeJS.ErrnoException).code ?? '') ?? 5);
+    const n = (e as NodeJS.ErrnoException).errno; // Node's own: -2 for ENOENT
+    return typeof n === 'number' && n !== 0 ? -Math.abs(n) : -5; // (EIO when Node names none)
   }
 }
 

@@ -151,11 +151,6 @@ export function oomTruth(o: LaunchOutcome & { pid?: number }, spec: ContainerSpe
   return { initKilled, kills, victims, message };
 }
 
-/** The one line minidock prints about OOM kills, or undefined when there were none. */
-export function oomMessage(o: LaunchOutcome, spec: ContainerSpec): string | undefined {
-  return oomTruth(o, spec).message;
-}
-
 export interface StatsData {
   exitCode: number;
   oomKilled: boolean;

@@ -56,8 +56,3 @@ export const SIGNALS: Record<string, number> = {
   SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29,
   SIGPWR: 30, SIGSYS: 31,
 };
-
-export function signalName(n: number): string {
-  for (const [k, v] of Object.entries(SIGNALS)) if (v === n) return k;
-  return `signal ${n}`;
-}

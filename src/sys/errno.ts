@@ -13,8 +13,3 @@ const NAMES: Record<number, string> = {
 export function errnoName(n: number): string {
   return NAMES[n] ?? `errno ${n}`;
 }
-
-export function errnoNumber(name: string): number | undefined {
-  for (const [k, v] of Object.entries(NAMES)) if (v === name) return Number(k);
-  return undefined;
-}
