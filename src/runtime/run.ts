@@ -12,7 +12,6 @@ import { formatStats } from './report.js';
 import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
 import { writeErr, writeOut } from '../sys/output.js';
-import { mdTerminals } from '../sys/native.js';
 
 interface CliFlags extends RunFlags {
   root?: string;
@@ -70,9 +69,12 @@ export async function runCommand(rootfs: string, command: string[], flags: CliFl
 
   if (flags.dryRun) {
     // The plan of a launch, decided by the launch's own code (a dry createCgroup, planLaunch):
-    // nothing is created or written, and it needs no root.
+    // nothing is created or written, and it needs neither root nor the native library (which of
+    // fds 0-2 are terminals comes from node:tty here; a launch asks libminidock, which is cheaper).
     const dir = containerDir(root, id);
-    const plan = planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), mdTerminals());
+    const { isatty } = await import('node:tty');
+    const terminals = [0, 1, 2].reduce((bits, fd) => bits | (isatty(fd) ? 1 << fd : 0), 0);
+    const plan = planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), terminals);
     writeOut(formatDryRun(plan));
     return 0;
   }

@@ -431,6 +431,7 @@ d('minidock run (real containers)', () => {
     const base = mkdtempSync(join(tmpdir(), 'minidock-stateovl-'));
     const [lo, up, wk, mnt] = ['lo', 'up', 'wk', 'mnt'].map((p) => join(base, p));
     [lo, up, wk, mnt].forEach((p) => mkdirSync(p));
+    chmodSync(up, 0o711); // the root of the mount: a state root minidock would otherwise tighten, and say so
     try {
       execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lo},upperdir=${up},workdir=${wk}`, mnt]);
       const r = minidock(['run', '--rm', ROOTFS, 'sh', '-c', 'echo hi > /f; cat /f'], { root: mnt, env: { MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) } });
