@@ -170,16 +170,33 @@ export function parseCpuset(value: string, host: HostInfo = hostInfo()): string 
   return formatCpuList(cpus);
 }
 
-/** v1 cpu.shares -> v2 cpu.weight (the OCI/runc linear mapping: 2 -> 1, 1024 -> 39, 262144 -> 10000). */
+/**
+ * v1 cpu.shares -> v2 cpu.weight, as runc and crun map them: each range's minimum, default and maximum
+ * to the other's (2 -> 1, 1024 -> 100, 262144 -> 10000), on a quadratic in log2(shares) through those
+ * three points: weight = ceil(10^((l² + 125·l)/612 - 7/34)), l = log2(shares). (The linear mapping
+ * they used before, 1 + (shares-2)·9999/262142, made v1's default, 1024 shares, weight 39 where v2's
+ * default is 100: beside a cgroup left at the default, --cpu-shares 1024 got 28% of a contended CPU,
+ * not half.)
+ * Sources: opencontainers/cgroups utils.go, ConvertCPUSharesToCgroupV2Value (runc's cgroup library),
+ * and containers/crun src/libcrun/cgroup-internal.h, convert_shares_to_weight.
+ */
 export function sharesToWeight(shares: number): number {
-  if (shares <= 0) return 0;
-  return Math.floor(1 + ((shares - 2) * 9999) / 262142);
+  if (shares <= 0) return 0; // unset
+  if (shares <= MIN_CPU_SHARES) return MIN_CPU_WEIGHT;
+  if (shares >= MAX_CPU_SHARES) return MAX_CPU_WEIGHT;
+  const l = Math.log2(shares);
+  return Math.ceil(10 ** ((l * l + 125 * l) / 612 - 7 / 34));
 }
 
-/** v2 cpu.weight -> v1 cpu.shares (the inverse mapping: 1 -> 2, 100 -> 2597, 10000 -> 262144). */
+/**
+ * v2 cpu.weight -> v1 cpu.shares (--cpu-weight on cgroup v1): the inverse of sharesToWeight's curve,
+ * l = (sqrt(127² + 2448·log10(weight)) - 125) / 2, shares = floor(2^l): 1 -> 2, 100 -> 1024, 10000 ->
+ * 262144. Rounded down, sharesToWeight(weightToShares(w)) is w again for every weight.
+ */
 export function weightToShares(weight: number): number {
-  if (weight <= 0) return 0;
-  return Math.floor(2 + ((weight - 1) * 262142) / 9999);
+  if (weight <= 0) return 0; // unset
+  const l = (Math.sqrt(127 * 127 + 2448 * Math.log10(weight)) - 125) / 2;
+  return Math.min(MAX_CPU_SHARES, Math.max(MIN_CPU_SHARES, Math.floor(2 ** l)));
 }
 
 function present(v: unknown): v is string {

@@ -78,7 +78,7 @@ describe('v2 driver (fake cgroup2 tree)', () => {
       { file: join(dir, 'memory.swap.max'), value: '52428800' }, // memory-swap minus memory
       { file: join(dir, 'memory.low'), value: '20971520' },
       { file: join(dir, 'cpu.max'), value: '50000 100000' },
-      { file: join(dir, 'cpu.weight'), value: '39' }, // shares 1024 -> weight 39
+      { file: join(dir, 'cpu.weight'), value: '100' }, // shares 1024 -> weight 100 (limits.ts, sharesToWeight)
       { file: join(dir, 'cpuset.cpus'), value: '0' },
       { file: join(dir, 'pids.max'), value: '10' },
     ]);
@@ -270,7 +270,7 @@ describe('v1 driver (fake v1 tree)', () => {
     const cg = createCgroup('md-w', { cpuWeight: 100, pids: -1 }, t.opts);
     expect(cg.paths.map((p) => p.slice(t.root.length))).toEqual(
       ['/memory/process_api/abc/md-w', '/cpu/md-w', '/cpuacct/md-w', '/pids/md-w']);
-    expect(cg.writes.map((w) => [w.file.split('/').pop(), w.value])).toEqual([['cpu.shares', '2597'], ['pids.max', 'max']]);
+    expect(cg.writes.map((w) => [w.file.split('/').pop(), w.value])).toEqual([['cpu.shares', '1024'], ['pids.max', 'max']]);
     cg.destroy();
   });
 

@@ -134,13 +134,31 @@ describe('CPU lists and weights', () => {
       .toBe('invalid --cpuset-cpus "x": use a list of CPU numbers and ranges like 0-1,3 (online here: 0-1)');
     expect(err(() => parseCpuset('3-1', host4)).message).toMatch(/^invalid --cpuset-cpus "3-1": use a list/);
   });
-  it('converts shares <-> weight with the OCI linear mapping', () => {
-    expect(sharesToWeight(2)).toBe(1);
-    expect(sharesToWeight(1024)).toBe(39); // 1 + 1022*9999/262142 = 39.98 -> 39
-    expect(sharesToWeight(262144)).toBe(10000);
-    expect(weightToShares(1)).toBe(2);
-    expect(weightToShares(100)).toBe(2597); // 2 + 99*262142/9999 = 2597.5 -> 2597
-    expect(weightToShares(10000)).toBe(262144);
+  // runc's and crun's mapping, written out from their source: opencontainers/cgroups utils.go
+  // (ConvertCPUSharesToCgroupV2Value) and containers/crun src/libcrun/cgroup-internal.h (convert_shares_to_weight)
+  const upstream = (shares: number): number => {
+    if (shares === 0) return 0;
+    if (shares <= 2) return 1;
+    if (shares >= 262144) return 10000;
+    const l = Math.log2(shares);
+    return Math.ceil(Math.pow(10, (l * l + 125 * l) / 612.0 - 7.0 / 34.0));
+  };
+  it('converts shares to weight as runc and crun do: minimum, default and maximum onto each other', () => {
+    // the ends and v1's default onto v2's, and the points of opencontainers/cgroups' own test
+    expect([2, 1024, 262144].map(sharesToWeight)).toEqual([1, 100, 10000]);
+    expect([3, 262143].map(sharesToWeight)).toEqual([2, 10000]);
+    // everywhere else as the formula: every power of two, and numbers between them
+    const points = [...Array(17).keys()].flatMap((i) => [2 ** (i + 1), 3 * 2 ** i, 2 ** (i + 1) + 1]).filter((s) => s <= 262144);
+    for (const s of points) expect(sharesToWeight(s), `${s} shares`).toBe(upstream(s));
+    expect(sharesToWeight(512)).toBe(59); // half the default is not half the weight: the curve is no line
+  });
+  it('converts weight to shares (--cpu-weight on v1) on the same curve, inverted', () => {
+    expect([1, 100, 10000].map(weightToShares)).toEqual([2, 1024, 262144]);
+    for (let w = 1; w <= 10000; w++) {
+      if (sharesToWeight(weightToShares(w)) !== w) expect(`weight ${w} -> ${weightToShares(w)} shares -> weight ${sharesToWeight(weightToShares(w))}`).toBe('the same weight');
+    }
+    const shares = [...Array(10000).keys()].map((w) => weightToShares(w + 1));
+    expect(shares.every((s, i) => i === 0 || s > shares[i - 1]!)).toBe(true); // a higher weight is always more shares
   });
 });
 
