@@ -53,7 +53,7 @@ export interface Cgroup {
   readonly writes: CgroupWrite[];
   /** put pid into every hierarchy (write cgroup.procs); the container's first process joins BEFORE exec */
   join(pid: number): void;
-  /** the v2 directory (open it O_DIRECTORY for clone3(CLONE_INTO_CGROUP)); undefined on v1 */
+  /** the container's directory in the cgroup2 tree (its cgroup.procs, limit files, device program); undefined on v1 */
   readonly v2Dir?: string;
   stats(): CgroupStats;
   /** only the number of OOM kills (one file; what every launch reads at the exit), undefined if unknown */

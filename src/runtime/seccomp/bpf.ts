@@ -187,11 +187,8 @@ export const jgt = (k: number, jt?: string, jf?: string, comment?: string): Insn
 export const jge = (k: number, jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JGE | BPF_K, k, jt, jf, comment);
 /** if (A & k) goto jt else goto jf. */
 export const jset = (k: number, jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JSET | BPF_K, k, jt, jf, comment);
-/** Jumps comparing A with X instead of a constant. */
+/** if (A == X) goto jt else goto jf: the X form of a jump (the interpreter and disassembler take the others too). */
 export const jeqX = (jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JEQ | BPF_X, 0, jt, jf, comment);
-export const jgtX = (jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JGT | BPF_X, 0, jt, jf, comment);
-export const jgeX = (jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JGE | BPF_X, 0, jt, jf, comment);
-export const jsetX = (jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JSET | BPF_X, 0, jt, jf, comment);
 
 /** Stop and return k (for seccomp: the action, see SECCOMP_RET_* in compile.ts). */
 export const ret = (k: number, comment?: string): Insn => insn(BPF_RET | BPF_K, k, undefined, undefined, comment);
