@@ -6,10 +6,13 @@
  * outright in a multi-threaded process. So the container's first process is created by clone() in
  * C (spawn.c) and everything between clone() and execve() happens here.
  *
- * The rules for this file: the child is a copy of ONE thread of a multi-threaded process. Another
- * thread may have held a lock (malloc's, stdio's) at the moment of clone, and that lock is now held
- * forever. So only async-signal-safe functions are used: raw system calls, no malloc, no printf, no
- * locks. test/unit/native-symbols.test.ts checks this file's undefined symbols against an allowlist.
+ * The rules for this file: the child is ONE thread of a multi-threaded process, running on a copy
+ * of its memory, or (cgroup v1's vfork launch, CLONE_VM|CLONE_VFORK) on the very same memory while
+ * Node's other threads go on. Another thread may hold a lock (malloc's, stdio's) at the moment of
+ * clone: in a copy, that lock is held forever; in shared memory, the child would change the heap
+ * under threads that are using it. So only async-signal-safe functions are used: raw system calls,
+ * no malloc, no printf, no locks. test/unit/native-symbols.test.ts checks this file's undefined
+ * symbols against an allowlist.
  *
  * Errors are not printed: each step writes a small binary record {step, errno, t0, t1} to the
  * report pipe, and TypeScript turns the failing record into a sentence.

@@ -19,16 +19,17 @@
  *                          on success, state.json says "running" before this is sent
  *   CLI -> monitor   'A'   the CLI will print the ID (EOF: kill the container, leave it to gc)
  *
- * With --no-sync (cgroup v1, where the child joins its cgroups itself, see launch.ts) the plan has
- * no SYNC step and nobody sends 'G': the monitor clones with CLONE_VFORK, as the foreground launch
- * does, and sends the pid and the records in one write. The CLI does not wait after its 'A' either:
- * every round trip here is paid by every `minidock run -d`.
+ * With --no-sync (cgroup v1, where the child joins its cgroups itself: planLaunch in build-plan.ts
+ * decides) the plan has no SYNC step and nobody sends 'G': the monitor clones with
+ * CLONE_VM|CLONE_VFORK, as the foreground launch does, and sends the pid and the records in one
+ * write. The CLI does not wait after its 'A' either: every round trip here is paid by every
+ * `minidock run -d`.
  *
  * Then it copies the container's stdout/stderr into DIR/container.log as json-file lines
  * ({"log":"…\n","stream":"stdout","time":"RFC3339"}), forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/
- * SIGUSR1/SIGUSR2 to the container, reaps it, writes state.json (write a temp file + rename: a
- * reader never sees half a file), removes the cgroup, with --rm the whole container directory, and
- * exits.
+ * SIGUSR1/SIGUSR2 to the container, reaps it, writes state.json (a temp file, fdatasync'd, then
+ * renamed: a reader never sees half a file; in place only on a full disk, see overwrite_in_place),
+ * removes the cgroup, with --rm the whole container directory, and exits.
  *
  * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
  */
@@ -403,7 +404,8 @@ int main(int argc, char **argv) {
   close(out[1]);
   close(err[1]);
 
-  /* 3. clone: the child starts on the plan at once and waits at its SYNC step */
+  /* 3. clone: the child starts on the plan at once and waits at its SYNC step; with --no-sync
+   *    md_spawn returns only once it has exec'd or died (vfork) */
   /* the kernel log's clock is close to CLOCK_MONOTONIC; one second of margin */
   unsigned long long started_us = monotonic_us() > 1000000ull ? monotonic_us() - 1000000ull : 0;
   /* without a SYNC step the child needs nothing from us before exec: vfork-style, as posix_spawn */

@@ -3,8 +3,9 @@
  *
  * md_spawn() parses the plan (here, where malloc is still allowed), then clone()s the container's
  * first process with the requested CLONE_NEW* flags on a stack of its own. The child runs
- * md_child_main() (child.c). The parent returns at once with the child's host pid; the pipes it
- * needs afterwards are fetched with md_last_fd().
+ * md_child_main() (child.c). The parent returns with the child's host pid: at once, or, with
+ * CLONE_VM|CLONE_VFORK (cgroup v1, see VFORK_FLAGS in build-plan.ts), once the child has exec'd or
+ * died. The fds it needs afterwards are fetched with md_last_fd().
  *
  * md_wait_nohang() is how minidock sees the exit: called on SIGCHLD, it waits for exactly that pid
  * (never waitpid(-1): libuv reaps its own children by pid).
@@ -51,8 +52,8 @@ static void free_plan(struct md_plan *p) {
   free(p->steps);
 }
 
-/* Parse the wire format described in plan.h. The strings point into `buf`, which the child
- * inherits as part of its copy of our memory. */
+/* Parse the wire format described in plan.h. The strings point into `buf`: the child reads them in
+ * its copy of our memory, or, with CLONE_VM, in ours, which stays as it is until it has exec'd. */
 static int parse_plan(const uint8_t *buf, uint32_t len, struct md_plan *p) {
   if (len < 8) return -EINVAL;
   uint32_t magic, n;
@@ -160,7 +161,12 @@ int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
   int pid = clone(md_child_main, stack + STACK_SIZE, (int)clone_flags | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
   int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  munmap(stack, STACK_SIZE); /* the child has its own copy of the address space */
+  /* Unmapping the child's stack is safe in both cases. Without CLONE_VM the child runs on its own
+   * copy of this mapping. With CLONE_VM|CLONE_VFORK it shares our address space, this stack included,
+   * but clone() returns here only after the child has exec'd (a new address space) or exited: the
+   * calling thread is suspended until then, and nothing below runs while the child still uses it.
+   * (The same holds for free_plan: the plan is the child's to read only until then.) */
+  munmap(stack, STACK_SIZE);
   ret = pid < 0 ? -e : pid;
 
 out:

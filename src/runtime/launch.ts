@@ -2,9 +2,11 @@
 //
 //   TS   prepare dirs, create the cgroup and write its limits, build and encode the plan
 //   C    md_spawn: clone(CLONE_NEW*) — the child starts running the plan at once
-//   TS   write the child's pid into the cgroup, then release it (the child waits at SYNC)
+//   TS   cgroup v2: write the child's pid into the cgroup, then release it (the child waits at SYNC);
+//        v1: nothing to do (the child joined its cgroups itself; the vfork clone returned once it exec'd)
 //   C    child: ... unshare(CGROUP), caps, seccomp, execve; EOF on the report pipe == exec happened
-//   TS   relay the pty (-t), forward signals, wait for the exit status, report OOM, clean up
+//   TS   relay the pty (-t) or the stdio pipes, forward signals, wait for the exit status, report OOM,
+//        clean up
 import { closeSync, existsSync, mkdirSync, readFileSync, readSync, statfsSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
@@ -306,7 +308,8 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     killPoint('clone');
 
     // 4. Join the cgroup BEFORE exec: from the first instruction of the container's program, its
-    //    memory, CPU and pids are accounted and limited. The child is parked at its SYNC step.
+    //    memory, CPU and pids are accounted and limited. v2: the child is parked at its SYNC step;
+    //    v1: it joined by itself, first of its steps (plan.sync is false).
     let released = false;
     try {
       if (plan.sync) {
