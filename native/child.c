@@ -114,7 +114,7 @@ static int set_groups(const struct md_step *s) {
   uint32_t n = s->nints < 64 ? s->nints : 64;
   for (uint32_t i = 0; i < n; i++) gids[i] = (gid_t)s->ints[i];
   /* Raw syscalls on purpose: glibc's setgroups/setresuid broadcast the change to every thread of
-   * the process (setxid), and the threads it remembers do not exist in this cloned copy. */
+   * the process (setxid), and the threads it remembers are Node's, not this process's. */
   return (int)syscall(SYS_setgroups, n, gids);
 }
 
