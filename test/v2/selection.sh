@@ -15,4 +15,19 @@ files=(
 )
 if [ "${1:-}" = --native ]; then exec npx vitest run "${files[@]}"; fi
 # Under emulation a launch takes ~10x longer than here: vitest gets a longer per-test timeout.
-exec bash test/v2/vm.sh "npx vitest run --testTimeout=300000 --hookTimeout=300000 ${files[*]}"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+bash test/v2/vm.sh "npx vitest run --testTimeout=300000 --hookTimeout=300000 ${files[*]}" | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+# vitest's worker gives up on a reply from its parent 60 s after asking (`Timeout calling
+# "onTaskUpdate"`), and counts that as an error of the run; under emulation a test's synchronous part
+# (spawnSync) can keep the worker's event loop busy that long, so the reply is read too late. That is
+# vitest's bookkeeping, not a test result: when no test failed and those are the only errors, it passed.
+if [ "$rc" = 1 ] && grep -qE '^[0-9]+ passed, 0 failed, ' "$out" \
+  && [ "$(grep -c '^Error: ' "$out")" = "$(grep -c '^Error: \[vitest-worker\]: Timeout calling "onTaskUpdate"$' "$out")" ]; then
+  echo "v2: no test failed; the only errors were vitest's worker timeouts above (its event loop blocked for 60 s under emulation)" >&2
+  rc=0
+fi
+exit "$rc"
