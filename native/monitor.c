@@ -58,6 +58,8 @@ int md_last_fd(int which);
 int md_recv_fd(int sock);
 /* from rmtree.c */
 int md_rmtree(const char *dir);
+/* from oom.c */
+int md_oom_killed(int pid, int signal, long long oom_kills, long long since_us, const char *kmsg);
 
 #define CTL 3
 #define MAX_CGROUPS 16
@@ -312,35 +314,6 @@ static void remove_cgroups(void) {
  * process: no umount needed here. */
 static void remove_dir(void) { md_rmtree(dir); }
 
-/* The kernel's own word on who was OOM-killed: every OOM kill logs "Killed process PID (comm)" to
- * /dev/kmsg, with the host PID, and unlike the detailed oom-kill report this line is not rate-limited.
- * SIGKILL plus an OOM count in the cgroup could also be a side process killed for memory and the
- * init killed by someone else (`kill -9` from the host). Looks at records since `since_us` (the
- * kernel log's clock, microseconds since boot). 1: the init is named; 0: OOM kills are logged but not
- * the init's; -1: no answer (no /dev/kmsg here, or nothing logged). */
-static int kmsg_names_init(int pid, unsigned long long since_us) {
-  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return -1;
-  char rec[8192], want[48];
-  snprintf(want, sizeof want, "Killed process %d (", pid);
-  int named = 0, any = 0;
-  for (;;) {
-    ssize_t n = read(fd, rec, sizeof rec - 1); /* one record per read: "prio,seq,usec,flags;text" */
-    if (n < 0 && errno == EPIPE) continue;     /* a record was overwritten while we read: skip it */
-    if (n <= 0) break;                         /* EAGAIN: the end of the log */
-    rec[n] = 0;
-    char *p = strchr(rec, ',');
-    if (p) p = strchr(p + 1, ',');
-    if (!p || strtoull(p + 1, NULL, 10) < since_us) continue;
-    if (strstr(rec, "Killed process ")) {
-      any = 1;
-      if (strstr(rec, want)) named = 1;
-    }
-  }
-  close(fd);
-  return named ? 1 : any ? 0 : -1;
-}
-
 static unsigned long long monotonic_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -581,13 +554,8 @@ int main(int argc, char **argv) {
       if (!strncmp(line, "oom_kill ", 9)) o.oom_kills = strtol(line + 9, NULL, 10);
     if (f) fclose(f);
   }
-  /* OOMKilled: the container's own process was killed by SIGKILL for memory. The cgroup's count
-   * says an OOM kill happened in the container; the kernel log says whom it killed. Without a log
-   * (no /dev/kmsg), fall back to Docker's rule: SIGKILL and at least one OOM kill. */
-  if (o.signal == SIGKILL && o.oom_kills > 0) {
-    int named = kmsg_names_init(pid, started_us);
-    o.oom_killed = named < 0 ? 1 : named;
-  }
+  /* OOMKilled: the container's own process was killed for memory (oom.c decides, for run too) */
+  o.oom_killed = md_oom_killed(pid, o.signal, o.oom_kills, (long long)started_us, "/dev/kmsg");
   o.exited = 1;
   rfc3339(o.finished, sizeof o.finished);
   /* If even this fails, state.json still says "running" under a monitor that is gone: every verb

@@ -10,6 +10,7 @@
 // Docker reports OOMKilled=true when only a side process died; Podman reports false when the
 // container's init died (see docs/peers.md). minidock says which process died.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { mdOomKilled } from '../sys/native.js';
 import type { LaunchOutcome } from './launch.js';
 import type { ContainerSpec } from './spec.js';
 
@@ -116,18 +117,21 @@ function processStartUs(): number {
 }
 
 /**
- * Decide what happened. The init was OOM-killed when the kernel log names its pid as a victim; when
- * the log cannot tell (unreadable, or the record was overwritten), when it died of SIGKILL while the
- * cgroup counted an OOM kill.
+ * What happened, and the line that says it. Whether the init was OOM-killed is decided in one place,
+ * native/oom.c (md_oom_killed), which the detached container's monitor calls too; the victims found
+ * here only name who died.
  */
-export function oomTruth(o: LaunchOutcome & { pid?: number }, spec: ContainerSpec, victimsOf: typeof oomVictims = oomVictims): OomTruth {
+export function oomTruth(
+  o: LaunchOutcome & { pid?: number },
+  spec: ContainerSpec,
+  victimsOf: typeof oomVictims = oomVictims,
+  verdict: typeof mdOomKilled = mdOomKilled,
+): OomTruth {
   const kills = o.stats?.oomKills ?? 0;
   if (!kills) return { initKilled: false, kills: 0, victims: [] };
-  const victims = o.cgroup ? victimsOf(o.cgroup.name, { initPid: o.pid, sinceUs: processStartUs() }) : [];
-  const killedBySigkill = o.signal === 9;
-  let initKilled: boolean;
-  if (o.pid !== undefined && victims.length > 0) initKilled = killedBySigkill && victims.some((v) => v.pid === o.pid);
-  else initKilled = killedBySigkill;
+  const sinceUs = processStartUs();
+  const victims = o.cgroup ? victimsOf(o.cgroup.name, { initPid: o.pid, sinceUs }) : [];
+  const initKilled = verdict(o.pid ?? 0, o.signal ?? 0, kills, sinceUs) === 1;
 
   const limit = o.stats?.memoryLimitBytes ?? spec.limits.memory;
   const peak = o.stats?.memoryPeakBytes;

@@ -186,6 +186,13 @@ export function mdWaitNohang(pid: number): number {
   return call('md_wait_nohang', [['i32', pid]]);
 }
 
+/** The OOM verdict (native/oom.c, shared with the monitor): 1 when the container's init, host pid
+ * `pid`, was killed for memory, judged from how it ended, the cgroup's OOM counter and the kernel
+ * log `kmsg` since `sinceUs` (CLOCK_MONOTONIC microseconds); 0 when it was not. */
+export function mdOomKilled(pid: number, signal: number, oomKills: number, sinceUs: number, kmsg = '/dev/kmsg'): number {
+  return call('md_oom_killed', [['i32', pid], ['i32', signal], ['i64', oomKills], ['i64', sinceUs], ['u8[]', cstr(kmsg)]]);
+}
+
 /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program and attach it to a cgroup v2 directory; 0 or -errno. */
 export function mdBpfDeviceFilter(program: Uint8Array, cgroupDir: string): number {
   return call('md_bpf_device_filter', [['u8[]', program], ['i32', program.length], ['u8[]', new TextEncoder().encode(cgroupDir + '\0')]]);
