@@ -14,6 +14,16 @@ export const rootOf = (f: RootFlag): string => stateRoot(f.root);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * One container of a verb given several (stop, kill, rm, wait, inspect) failed: its line now, and
+ * the code the verb exits with unless a later one fails too, as Docker's client does — the error's
+ * own code, or 1 for a failure that is not one of minidock's lines.
+ */
+export function refFailed(err: unknown): number {
+  writeErr(`minidock: ${(err as Error).message}\n`);
+  return err instanceof MinidockError ? err.code : 1;
+}
+
 /** Is the container's first process alive right now (the same process: pid + start time)? */
 export function isRunning(e: Entry): boolean {
   const s = e.state;

@@ -1,8 +1,7 @@
 // minidock inspect ID...: everything the store knows, as a JSON array (Docker's shape, in part).
-import { MinidockError } from '../../errors.js';
 import { deadReason, effectiveStatus, listEntries, resolve, type Entry } from '../store.js';
-import { isRunning, reportUnknown, rootOf, type RootFlag } from './common.js';
-import { writeErr, writeOut } from '../../sys/output.js';
+import { isRunning, reportUnknown, rootOf, refFailed, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export function describe(e: Entry): Record<string, unknown> {
   const c = e.config;
@@ -58,8 +57,7 @@ export function inspect(refs: string[], flags: RootFlag): number {
       reportUnknown([e]);
       out.push(describe(e));
     } catch (err) {
-      writeErr(`minidock: ${(err as Error).message}\n`);
-      code = err instanceof MinidockError ? err.code : 1;
+      code = refFailed(err);
     }
   }
   writeOut(JSON.stringify(out, null, 2) + '\n');

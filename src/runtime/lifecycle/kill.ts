@@ -1,8 +1,7 @@
 // minidock kill [-s SIG] ID...: one signal (default SIGKILL) to each container's first process.
-import { MinidockError } from '../../errors.js';
 import { listEntries, resolve } from '../store.js';
-import { parseSignal, rootOf, signal, type RootFlag } from './common.js';
-import { writeErr, writeOut } from '../../sys/output.js';
+import { parseSignal, rootOf, signal, refFailed, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export interface KillFlags extends RootFlag {
   signal?: string;
@@ -18,8 +17,7 @@ export function kill(refs: string[], flags: KillFlags): number {
       signal(resolve(root, ref, entries), sig);
       writeOut(ref + '\n');
     } catch (err) {
-      writeErr(`minidock: ${(err as Error).message}\n`);
-      code = err instanceof MinidockError ? err.code : 1;
+      code = refFailed(err);
     }
   }
   return code;

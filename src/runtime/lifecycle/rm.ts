@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { cgroupDirsOf, displayName, entryOf, killLeftovers, listEntries, lockContainer, procStart, removeEverything, resolve, unlockContainer, type Entry } from '../store.js';
-import { isRunning, monitorsOf, rootOf, signal, waitExit, waitGone, type RootFlag } from './common.js';
-import { writeErr, writeOut } from '../../sys/output.js';
+import { isRunning, monitorsOf, rootOf, signal, waitExit, waitGone, refFailed, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export interface RmFlags extends RootFlag {
   force?: boolean;
@@ -55,8 +55,7 @@ export async function rm(refs: string[], flags: RmFlags): Promise<number> {
       await removeContainer(root, resolve(root, ref, entries), !!flags.force, ref);
       writeOut(ref + '\n');
     } catch (err) {
-      writeErr(`minidock: ${(err as Error).message}\n`);
-      code = err instanceof MinidockError ? err.code : 1;
+      code = refFailed(err);
     }
   }
   return code;

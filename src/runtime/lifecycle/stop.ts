@@ -3,8 +3,8 @@
 // handle, so many containers only ever stop by SIGKILL).
 import { MinidockError } from '../../errors.js';
 import { gcEntries, isStale, listEntries, resolve, type Entry } from '../store.js';
-import { isRunning, rootOf, signal, waitExit, type RootFlag } from './common.js';
-import { writeErr, writeOut } from '../../sys/output.js';
+import { isRunning, rootOf, signal, waitExit, refFailed, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export interface StopFlags extends RootFlag {
   time?: string;
@@ -37,8 +37,7 @@ export async function stop(refs: string[], flags: StopFlags): Promise<number> {
       await stopOne(root, e, grace);
       writeOut(ref + '\n');
     } catch (err) {
-      writeErr(`minidock: ${(err as Error).message}\n`);
-      code = err instanceof MinidockError ? err.code : 1;
+      code = refFailed(err);
     }
   });
   await Promise.all(jobs); // several containers stop in parallel, as in Docker

@@ -1,8 +1,8 @@
 // minidock wait ID...: block until each container exits, print its exit code.
 import { MinidockError } from '../../errors.js';
 import { deadReason, listEntries, resolve } from '../store.js';
-import { rootOf, waitExit, type RootFlag } from './common.js';
-import { writeErr, writeOut } from '../../sys/output.js';
+import { rootOf, waitExit, refFailed, type RootFlag } from './common.js';
+import { writeOut } from '../../sys/output.js';
 
 export async function wait(refs: string[], flags: RootFlag): Promise<number> {
   const root = rootOf(flags);
@@ -17,8 +17,7 @@ export async function wait(refs: string[], flags: RootFlag): Promise<number> {
       if (s.status !== 'exited') throw new MinidockError(`container ${ref} is dead: ${deadReason({ ...e, state: s })} (minidock rm removes it)`, 1);
       writeOut(`${s.exitCode}\n`);
     } catch (err) {
-      writeErr(`minidock: ${(err as Error).message}\n`);
-      code = err instanceof MinidockError ? err.code : 1;
+      code = refFailed(err);
     }
   }
   return code;
