@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { shellCodeOfSignal } from '../sys/constants.js';
 import { packageRoot } from '../sys/native.js';
 
 export const PKG_ROOT = packageRoot();
@@ -59,13 +60,8 @@ export function timed(argv: string[], opts: RunOpts = {}): Timed {
     const t1 = BigInt(m[2]);
     return { code: Number(m[3]), stdout: stdoutS, stderr: stderrS, ms: Number(t1 - t0) / 1e6, t0, t1, timedOut, clock: 'benchexec' };
   }
-  const code = r.status ?? (r.signal ? 128 + (osSignal(r.signal) ?? 0) : 125);
+  const code = r.status ?? (r.signal ? shellCodeOfSignal(r.signal) : 125);
   return { code, stdout: stdoutS, stderr: stderrS, ms: Number(n1 - n0) / 1e6, t0: n0, t1: n1, timedOut, clock: 'node' };
-}
-
-function osSignal(name: NodeJS.Signals): number | undefined {
-  const table: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2, SIGSEGV: 11, SIGABRT: 6 };
-  return table[name];
 }
 
 /** Untimed helper command (setup, inspect, cleanup). */

@@ -3,10 +3,10 @@
 // a step whose needs are unmet is skipped with the reason, never silently dropped.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { ExitExpectation, Lang, Pattern, Step } from './parse.js';
 import { strings } from './strings.js';
+import { shellCodeOfSignal } from '../sys/constants.js';
 
 export interface RunContext {
   /** where steps run: the project root */
@@ -120,7 +120,7 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
       clearTimeout(timer);
       // bash execs a lone command, so a killed command shows as a signal here: report it as a
       // shell would, 128 + the signal number (SIGKILL -> 137, SIGABRT -> 134)
-      const code = status ?? (signal ? 128 + (constants.signals[signal] ?? 0) : null);
+      const code = status ?? (signal ? shellCodeOfSignal(signal) : null);
       if (timedOut) output += `\n${strings(ctx.lang ?? 'en').killedAfter(step.timeoutS)}\n`;
       const ms = performance.now() - t0;
       resolvePromise({ code, signal, output, ms, timedOut, ...judge(step, output, code, timedOut) });

@@ -56,3 +56,9 @@ export const SIGNALS: Record<string, number> = {
   SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29,
   SIGPWR: 30, SIGSYS: 31,
 };
+
+/** A child process killed by a signal (Node gives its name), as a shell reports it: 128 + its
+ * number (SIGKILL -> 137, SIGPIPE -> 141). */
+export function shellCodeOfSignal(name: string): number {
+  return 128 + (SIGNALS[name] ?? 0);
+}
