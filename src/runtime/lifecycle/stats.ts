@@ -8,10 +8,10 @@
 //   CPU      v1 cpuacct.usage (ns)                               v2 cpu.stat usage_usec
 //   pids     pids.current                                        pids.current
 // CPU % is the CPU time used between two samples over the wall time between them (100% = one CPU).
-import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { posix } from 'node:path';
 import { fail } from '../../errors.js';
+import { readKeyed, readOpt, V1_NO_LIMIT } from '../cgroups/util.js';
 import { displayName, effectiveStatus, listEntries, resolve, shortId, type Entry } from '../store.js';
 import { rootOf, sleep, type RootFlag } from './common.js';
 
@@ -40,37 +40,24 @@ export interface StatsRow {
   pids?: number;
 }
 
-function read(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function keyed(text: string | undefined, key: string): number | undefined {
-  const m = text && new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
 export function sample(e: Entry): Sample {
   const s: Sample = { id: e.id, name: displayName(e), at: performance.now() };
   for (const p of e.state?.cgroupPaths ?? []) {
-    const f = (name: string): string | undefined => read(posix.join(p, name));
+    const f = (name: string): string | undefined => readOpt(posix.join(p, name));
     const v1mem = f('memory.usage_in_bytes');
     const v2mem = f('memory.current');
     if (v1mem !== undefined || v2mem !== undefined) {
-      const stat = f('memory.stat');
-      const inactive = (v1mem !== undefined ? keyed(stat, 'total_inactive_file') : keyed(stat, 'inactive_file')) ?? 0;
+      const stat = readKeyed(posix.join(p, 'memory.stat'));
+      const inactive = stat?.get(v1mem !== undefined ? 'total_inactive_file' : 'inactive_file') ?? 0;
       const usage = Number(v1mem ?? v2mem);
       s.memUsage = Math.max(0, usage - inactive);
       const lim = (f('memory.limit_in_bytes') ?? f('memory.max'))?.trim();
-      if (lim && lim !== 'max' && Number(lim) < 2 ** 62) s.memLimit = Number(lim);
+      if (lim && lim !== 'max' && Number(lim) < V1_NO_LIMIT) s.memLimit = Number(lim);
     }
     const acct = f('cpuacct.usage');
     if (acct !== undefined) s.cpuUs = Number(acct) / 1000;
     else {
-      const u = keyed(f('cpu.stat'), 'usage_usec');
+      const u = readKeyed(posix.join(p, 'cpu.stat'))?.get('usage_usec');
       if (u !== undefined) s.cpuUs = u;
     }
     const pids = f('pids.current');
