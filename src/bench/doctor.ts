@@ -1,9 +1,10 @@
 // `minidock doctor`: can this machine run minidock (and its benchmark)? Every check says what it
 // found and, when something is missing, the command that fixes it.
-import { accessSync, constants, existsSync, readFileSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
 import { stateRoot } from '../runtime/state.js';
+import { readOpt } from '../sys/read.js';
 import { median } from './stats.js';
 import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, timed, which } from './proc.js';
 import { findDaemons } from './daemons.js';
@@ -19,21 +20,13 @@ export interface Check {
   fix?: string;
 }
 
-const read = (p: string): string | undefined => {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
-
 /** "6.18.44-fc" -> [6, 18] */
 export function kernelVersion(release: string): [number, number] {
   const m = /^(\d+)\.(\d+)/.exec(release);
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
 }
 
-export function checkKernel(release = read('/proc/sys/kernel/osrelease')?.trim() ?? 'unknown'): Check {
+export function checkKernel(release = readOpt('/proc/sys/kernel/osrelease')?.trim() ?? 'unknown'): Check {
   const [maj, min] = kernelVersion(release);
   // 4.18: unprivileged overlayfs in user namespaces came in 5.11, pidfd in 5.3; 4.18 is the floor we
   // know works for the plain root path (runc's floor too)
@@ -47,7 +40,7 @@ export function checkCgroups(): Check[] {
     const out: Check[] = [{ area: 'cgroup mode', status: 'ok', found: `${d.mode}${d.mode === 'v1' && d.mounts.v2 ? ' (hybrid)' : ''}: ${d.reason}` }];
     let controllers: string[];
     if (d.mode === 'v1') controllers = d.mounts.v1.flatMap((h) => h.controllers);
-    else controllers = (read(join(d.mounts.v2!.mountPoint, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
+    else controllers = (readOpt(join(d.mounts.v2!.mountPoint, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
     const need = d.mode === 'v1' ? ['memory', 'cpu', 'cpuacct', 'pids'] : ['memory', 'cpu', 'pids'];
     const missing = need.filter((c) => !controllers.includes(c));
     out.push({
@@ -60,22 +53,22 @@ export function checkCgroups(): Check[] {
   }
 }
 
-export function checkOverlay(filesystems = read('/proc/filesystems') ?? ''): Check {
+export function checkOverlay(filesystems = readOpt('/proc/filesystems') ?? ''): Check {
   const ok = /\boverlay$/m.test(filesystems);
   return { area: 'overlayfs', status: ok ? 'ok' : 'fail', found: ok ? 'overlay in /proc/filesystems' : 'overlay not in /proc/filesystems', fix: ok ? undefined : 'modprobe overlay' };
 }
 
 export function checkUserns(): Check {
-  const max = Number(read('/proc/sys/user/max_user_namespaces')?.trim() ?? 'NaN');
-  const unpriv = read('/proc/sys/kernel/unprivileged_userns_clone')?.trim();
+  const max = Number(readOpt('/proc/sys/user/max_user_namespaces')?.trim() ?? 'NaN');
+  const unpriv = readOpt('/proc/sys/kernel/unprivileged_userns_clone')?.trim();
   if (!Number.isFinite(max)) return { area: 'user namespaces', status: 'warn', found: 'no /proc/sys/user/max_user_namespaces', fix: 'a kernel with CONFIG_USER_NS=y' };
   if (max === 0) return { area: 'user namespaces', status: 'warn', found: 'max_user_namespaces = 0 (disabled)', fix: 'sysctl -w user.max_user_namespaces=15000' };
   return { area: 'user namespaces', status: 'ok', found: `max_user_namespaces = ${max}${unpriv !== undefined ? `, unprivileged_userns_clone = ${unpriv}` : ''}` };
 }
 
-export function checkSeccomp(status = read('/proc/self/status') ?? ''): Check {
+export function checkSeccomp(status = readOpt('/proc/self/status') ?? ''): Check {
   const line = /^Seccomp:\s*(\d+)/m.exec(status);
-  const actions = read('/proc/sys/kernel/seccomp/actions_avail')?.trim();
+  const actions = readOpt('/proc/sys/kernel/seccomp/actions_avail')?.trim();
   if (!line) return { area: 'seccomp', status: 'fail', found: 'no Seccomp: line in /proc/self/status', fix: 'a kernel with CONFIG_SECCOMP_FILTER=y' };
   return { area: 'seccomp', status: actions ? 'ok' : 'warn', found: actions ? `filter mode available; actions: ${actions}` : 'seccomp present, actions_avail unknown' };
 }

@@ -1,7 +1,7 @@
 // The environment recorded with every result: a figure without its machine is no figure.
-import { readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { detectCgroups } from '../runtime/cgroups/index.js';
+import { readOpt } from '../sys/read.js';
 import type { Detection } from './peers/types.js';
 import type { ExperimentResult } from './types.js';
 
@@ -24,7 +24,7 @@ export interface BenchEnv {
 }
 
 export function loadavg(text?: string): number[] {
-  const t = text ?? safeRead('/proc/loadavg');
+  const t = text ?? readOpt('/proc/loadavg') ?? '';
   return t.split(/\s+/).slice(0, 3).map(Number).filter((n) => Number.isFinite(n));
 }
 
@@ -35,20 +35,12 @@ export async function withLoadavg(run: () => Promise<ExperimentResult>): Promise
   return { ...e, loadavg: { start, end: loadavg() } };
 }
 
-function safeRead(p: string): string {
-  try {
-    return readFileSync(p, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** "PRETTY_NAME" from /etc/os-release. */
-export function osName(text = safeRead('/etc/os-release')): string {
+export function osName(text = readOpt('/etc/os-release') ?? ''): string {
   return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text)?.[1] ?? 'unknown';
 }
 
-export function cpuModel(text = safeRead('/proc/cpuinfo')): string {
+export function cpuModel(text = readOpt('/proc/cpuinfo') ?? ''): string {
   return /^model name\s*:\s*(.*)$/m.exec(text)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
 }
 
@@ -61,7 +53,7 @@ export function collectEnv(flags: Record<string, unknown>, dets: Detection[], da
   return {
     date: new Date().toISOString(),
     host: hostname(),
-    kernel: safeRead('/proc/sys/kernel/osrelease').trim() || 'unknown',
+    kernel: readOpt('/proc/sys/kernel/osrelease')?.trim() || 'unknown',
     os: osName(),
     cpuModel: cpuModel(),
     cpus: cpus().length,

@@ -1,5 +1,5 @@
 // `minidock cgroup PID`'s view, on a hybrid host made of text (/proc/self/mountinfo, /proc/PID/cgroup)
-// and real files in a temp directory, read by the drivers' own reader (cgroups/util.ts readOpt).
+// and real files in a temp directory, read by the drivers' own reader (sys/read.ts readOpt).
 // The values are what the kernel prints: v1 says "no limit" as PAGE_COUNTER_MAX pages.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

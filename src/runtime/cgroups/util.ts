@@ -3,13 +3,14 @@
 // as ENOENT, "this kernel has no such knob", not as a confusing EACCES), and report every failure as
 // one line with the path, the errno name and a hint.
 
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync, constants } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmdirSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
 import type { Limits } from '../limits.js';
 import type { CgroupFsOps, CgroupStats, CgroupWrite } from './types.js';
 import { mdBpfDeviceFilter } from '../../sys/native.js';
+import { readOpt } from '../../sys/read.js';
 import { sleepSync } from '../../sys/sleep.js';
 
 export const realOps: CgroupFsOps = {
@@ -137,15 +138,6 @@ export function checkSwapWithoutAccounting(l: Limits, swapFile: string): void {
 
 /** v1 prints "no limit" as PAGE_COUNTER_MAX pages: 9223372036854771712 with 4 KiB pages. */
 export const V1_NO_LIMIT = 2 ** 62;
-
-/** Read a file; undefined when it does not exist (or cannot be read). */
-export function readOpt(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 export function exists(path: string): boolean {
   try {

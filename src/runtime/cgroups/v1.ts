@@ -22,8 +22,9 @@ import { dirInMount } from './detect.js';
 import { DEVICE_RULES } from './device-bpf.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
 import {
-  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, V1_NO_LIMIT, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
+  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, realOps, V1_NO_LIMIT, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
 } from './util.js';
+import { readOpt } from '../../sys/read.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
 const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices'] as const;

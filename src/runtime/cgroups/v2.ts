@@ -25,8 +25,9 @@ import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './devi
 import { errnoName } from '../../sys/errno.js';
 import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
 import {
-  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, readOpt, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
+  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
 } from './util.js';
+import { readOpt } from '../../sys/read.js';
 
 const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
 

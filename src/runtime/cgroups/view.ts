@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fail } from '../../errors.js';
 import { detectCgroups, dirInMount, parseSelfCgroup } from './detect.js';
 import type { CgroupDetection, CgroupOptions } from './types.js';
-import { readOpt, V1_NO_LIMIT } from './util.js';
+import { V1_NO_LIMIT } from './util.js';
+import { readOpt } from '../../sys/read.js';
 import { stateRoot } from '../state.js';
 import { isProcess, resolve } from '../store.js';
 

@@ -11,7 +11,8 @@
 import { totalmem } from 'node:os';
 import { posix } from 'node:path';
 import { fail } from '../../errors.js';
-import { readKeyed, readOpt, V1_NO_LIMIT } from '../cgroups/util.js';
+import { readKeyed, V1_NO_LIMIT } from '../cgroups/util.js';
+import { readOpt } from '../../sys/read.js';
 import { displayName, effectiveStatus, listEntries, resolve, shortId, type Entry } from '../store.js';
 import { rootOf, sleep, type RootFlag } from './common.js';
 
