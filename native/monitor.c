@@ -559,7 +559,9 @@ int main(int argc, char **argv) {
   o.exited = 1;
   rfc3339(o.finished, sizeof o.finished);
   /* If even this fails, state.json still says "running" under a monitor that is gone: every verb
-   * then shows the container as dead, exit status unknown, kept until rm — nothing more to do. */
+   * then shows the container as dead, exit status unknown, kept until rm — nothing more to do.
+   * Written before the monitor exits, never after: a reader that finds this process gone reads
+   * state.json again and takes that as final (store.ts staleReason). */
   write_state(&o);
   if (log_fd >= 0) close(log_fd);
   remove_cgroups();

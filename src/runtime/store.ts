@@ -231,6 +231,23 @@ export function staleReason(e: Entry): string | undefined {
   if (!s) return 'no state.json'; // a directory without one is never left by a live minidock (see createContainer)
   if (s.status === 'exited' || s.status === 'dead') return undefined;
   if (s.bootId && s.bootId !== bootId()) return 'left from an earlier boot';
+  const why = keeperGone(e, s);
+  if (why === undefined) return undefined;
+  // A keeper writes its last state.json and only then exits: the monitor its "exited" with the
+  // exit code (monitor.c), a launcher the monitor's "running" before it goes. e.state may have been
+  // read before that last write and the keeper found gone after it, which would call an exited
+  // container dead (and gc would write "dead" over its exit code). Read after the keeper was seen
+  // gone, state.json is final: the verdict is the one on that read.
+  const now = loadState(e.dir);
+  if (now.stateError) return undefined;
+  if (!now.state) return why; // removed meanwhile, or never on disk
+  if (now.state.status === 'exited' || now.state.status === 'dead') return undefined;
+  return keeperGone(e, now.state);
+}
+
+/** Why the process recorded as looking after the container (its monitor, or the minidock launching
+ * it) is gone, or undefined while it lives. */
+function keeperGone(e: Entry, s: ContainerState): string | undefined {
   if (s.monitorPid) {
     if (isProcess(s.monitorPid, s.monitorStart)) return undefined;
     return e.config?.detached === false

@@ -174,6 +174,22 @@ d('container lifecycle (real containers)', () => {
     expect(md(['rm', trap, plain]).code).toBe(0);
   });
 
+  // Issue 14's race: a wait that read "running" just before the monitor wrote "exited" and exited
+  // found the monitor gone and printed "is dead" instead of the code (store.ts staleReason now reads
+  // state.json again then). The window is microseconds natively, wider on an emulated CPU
+  // (test/v2): 50 rounds, a waiter polling while stop -t 0 kills (PID 1 ignores SIGTERM: 137).
+  it('wait, polling while stop -t 0 kills, prints the exit code every time (50 rounds)', async () => {
+    for (let round = 0; round < 50; round++) {
+      const id = runD([ROOTFS, 'sleep', '3600']);
+      const waiter = minidockAsync(['wait', id], { root });
+      const st = md(['stop', '-t', '0', id]);
+      expect({ round, ...st }).toMatchObject({ round, code: 0, stdout: `${id}\n`, stderr: '' });
+      const w = await waiter.done;
+      expect({ round, code: w.code, stdout: w.stdout, stderr: w.stderr }).toEqual({ round, code: 0, stdout: '137\n', stderr: '' });
+      expect(md(['rm', id]).code).toBe(0);
+    }
+  });
+
   it('kill sends the signal given (default KILL); rm refuses a running container without -f', async () => {
     const id = runD([ROOTFS, 'sh', '-c', "trap 'echo usr1' USR1; echo ready; while :; do sleep 0.1; done"]);
     await waitFor(() => md(['logs', id]).stdout === 'ready\n', 5000, 'ready');

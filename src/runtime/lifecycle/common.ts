@@ -59,7 +59,9 @@ export function signal(e: Entry, sig: number): void {
 /**
  * Wait until the container is no longer running: state.json says "exited" (the monitor wrote it),
  * or nobody looks after it any more, or its directory is gone (--rm). Polls state.json; a
- * container's exit is rare enough that 20 ms polling costs nothing measurable.
+ * container's exit is rare enough that 20 ms polling costs nothing measurable. A monitor that
+ * exits between a read of "running" and the staleness check is not mistaken for a dead one:
+ * staleReason reads state.json again once the keeper is gone, and finds "exited" there.
  */
 export async function waitExit(e: Entry, timeoutMs = Infinity): Promise<ContainerState | undefined> {
   const t0 = Date.now();
