@@ -204,7 +204,7 @@ describe('v2 driver (fake cgroup2 tree)', () => {
   it('fails clearly when the tree lacks a controller a limit needs (hybrid cgroup2)', () => {
     const t = tree(fakeV2({ controllers: ['hugetlb'] }));
     expect(error(() => createCgroup('md-x', { memory: 8 << 20 }, t.opts)))
-      .toBe(`cannot apply the memory limit: the cgroup2 tree at ${t.root} does not offer the memory controller (cgroup.controllers: "hugetlb"); it is bound to a cgroup v1 hierarchy or disabled at boot (hybrid host?)`);
+      .toBe(`cannot apply the memory limit: ${join(t.root, 'cgroup.controllers')} does not list memory (it has "hugetlb"): the kernel gives memory to a cgroup v1 hierarchy or disabled it at boot; boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) and without cgroup_disable=memory`);
     // without limits that need it, the cgroup is still usable (for statistics and grouping)
     const cg = createCgroup('md-y', {}, t.opts);
     expect(cg.writes).toEqual([]);

@@ -78,27 +78,46 @@ function enableControllers(ops: CgroupFsOps, m: V2Mount, parentDir: string, want
   const available = words(readOpt(join(top, 'cgroup.controllers')));
   const usable = want.filter((c) => available.includes(c));
   for (const c of want) {
-    if (!available.includes(c) && required.has(c)) {
-      fail(`cannot apply the ${c} limit: the cgroup2 tree at ${top} does not offer the ${c} controller (cgroup.controllers: "${available.join(' ')}"); it is bound to a cgroup v1 hierarchy or disabled at boot (hybrid host?)`);
-    }
+    if (!available.includes(c) && required.has(c)) fail(`cannot apply the ${c} limit: ${notOffered(m, c, available)}`);
   }
   for (const node of chain(top, parentDir)) {
-    const enabled = words(readOpt(join(node, 'cgroup.subtree_control')));
+    const file = join(node, 'cgroup.subtree_control');
+    const enabled = words(readOpt(file));
     const missing = usable.filter((c) => !enabled.includes(c));
     if (missing.length === 0) continue;
     const internal = !isRealRoot(node) && hasProcesses(node);
     const rule = `${node} holds processes, and cgroup v2 allows controllers for child cgroups only in cgroups without processes ("no internal processes"); pass a --cgroup-parent that holds none, e.g. /minidock`;
     if (internal) {
-      fail(`cannot enable the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''} in ${join(node, 'cgroup.subtree_control')} (EBUSY): ${rule}`);
+      fail(`cannot enable the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''} in ${file} (EBUSY): ${rule}`);
     }
     for (const c of missing) {
-      writeRecorded(ops, writes, join(node, 'cgroup.subtree_control'), `+${c}`, (code) =>
+      writeRecorded(ops, writes, file, `+${c}`, (code) =>
         code === 'EBUSY' ? rule
           : code === 'ENOENT' || code === 'EINVAL' ? `the ${c} controller is not available in ${node} (is it bound to a cgroup v1 hierarchy, or, for cpu, do realtime processes run outside the root?)`
-            : undefined);
+            // (minidock runs as root: refused anyway, the tree is someone else's, e.g. a container's)
+            : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+              ? `${node} is not delegated to minidock${code === 'EROFS' ? ' (its cgroupfs is mounted read-only, as inside a container)' : ''}; where the tree is writable (on the host, as root): echo +${c} > ${file}, or for a systemd unit, Delegate=yes in its [Service] section`
+              : undefined);
     }
   }
   return usable;
+}
+
+/**
+ * Why the cgroup2 tree mounted at m lacks controller `c`, and the fix. Below the real root, a cgroup
+ * has only the controllers its parent lists in cgroup.subtree_control: that parent, outside the
+ * visible tree (a container's cgroup, a cgroup namespace, a systemd unit without Delegate=), did not
+ * hand `c` down; a mount of a subtree names it in mountinfo's root field. At the real root, the
+ * kernel itself withholds it: bound to a v1 hierarchy, or disabled at boot.
+ */
+function notOffered(m: V2Mount, c: string, available: string[]): string {
+  const top = m.mountPoint;
+  const has = `${join(top, 'cgroup.controllers')} does not list ${c} (it has "${available.join(' ')}")`;
+  if (isRealRoot(top)) {
+    return `${has}: the kernel gives ${c} to a cgroup v1 hierarchy or disabled it at boot; boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) and without cgroup_disable=${c}`;
+  }
+  const parent = m.mountRoot && m.mountRoot !== '/' ? join('/sys/fs/cgroup', dirname(m.mountRoot)) : '<its parent>';
+  return `${has}: ${top} is not the root of the cgroup tree, and its parent outside it does not delegate ${c}; on the host, as root: echo +${c} > ${join(parent, 'cgroup.subtree_control')} (for a systemd unit: Delegate=yes), or run minidock on the host`;
 }
 
 /** /sys/fs/cgroup inside the container: the whole cgroup2 filesystem, rooted at its own cgroup. */
