@@ -117,12 +117,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Wait until fn() is truthy (polling), or throw after timeoutMs. */
+/** Wait until fn() is truthy (polling), or throw after timeoutMs. An empty array counts as "not
+ * yet" (`waitFor(() => pidsMatching(...))` waits for a process, not for the first poll). */
 export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = fn();
-    if (v) return v;
+    if (v && !(Array.isArray(v) && v.length === 0)) return v;
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
