@@ -246,7 +246,7 @@ d('container lifecycle (real containers)', () => {
     expect(md(['rm', 'fg-oom', 'fg-oom-init']).code).toBe(0);
   });
 
-  it('stats reads memory, CPU and pids from the cgroup', () => {
+  it('stats reads memory, CPU and pids from the cgroup', async () => {
     const id = runD(['-m', '64m', '--name', 'busy', ROOTFS, 'sh', '-c', 'while :; do :; done']);
     const r = md(['stats', '--no-stream', '--format', 'json', 'busy']);
     expect(r.code).toBe(0);
@@ -260,15 +260,24 @@ d('container lifecycle (real containers)', () => {
     const table = md(['stats', '--no-stream']);
     expect(table.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n/);
     expect(table.stdout).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+\\w?i?B / 64\\.00MiB\\s+[\\d.]+%\\s+1$`, 'm'));
-    // without --no-stream: the live ink view, in a pty; q quits. A q typed before the view is up is
-    // not seen (on an emulated CPU, test/v2, the view takes longer than 4 s): q again every second.
+    // without --no-stream: the live ink view, in a pty; q quits. q is typed once the table is on the
+    // screen: a q typed while the view still samples quits before any table is drawn (on an emulated
+    // CPU, test/v2, the first sample can take longer than 10 s).
     const cmd = `MINIDOCK_ROOT=${root} ${BIN} stats busy`;
-    const live2 = spawnSync('sh', ['-c', `(sleep 4; while printf q; do sleep 1; done) | script -qec 'stty cols 120 rows 20; ${cmd}' /dev/null`], { encoding: 'utf8', timeout: 60_000 });
-    expect(live2.status).toBe(0);
-    const screen = live2.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
-    expect(screen).toMatch(/CONTAINER ID\s+NAME\s+CPU %/);
-    expect(screen).toMatch(new RegExp(`${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%`));
-    expect(md(['rm', '-f', 'busy']).code).toBe(0);
+    const live = spawn('script', ['-qec', `stty cols 120 rows 20; ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      live.stdout.on('data', (c) => (out += c));
+      const exited = new Promise<number | null>((res) => live.on('close', (code) => res(code)));
+      const screen = (): string => out.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+      const row = new RegExp(`${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%`);
+      await waitFor(() => /CONTAINER ID\s+NAME\s+CPU %/.test(screen()) && row.test(screen()), 60_000, 'the live stats table');
+      live.stdin.write('q');
+      expect(await exited).toBe(0);
+    } finally {
+      live.kill('SIGKILL');
+      expect(md(['rm', '-f', 'busy']).code).toBe(0);
+    }
   });
 
   it('IDs: unique prefix or name; unknown and ambiguous refs exit 1 with one clear line', () => {
