@@ -264,7 +264,10 @@ d('container lifecycle (real containers)', () => {
     // screen: a q typed while the view still samples quits before any table is drawn (on an emulated
     // CPU, test/v2, the first sample can take longer than 10 s).
     const cmd = `MINIDOCK_ROOT=${root} ${BIN} stats busy`;
-    const live = spawn('script', ['-qec', `stty cols 120 rows 20; ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Without CI in its environment: ink draws nothing before it exits when CI is set (is-ci), as in
+    // .ci/run, and the test waits for a frame as a user would see it.
+    const { CI: _ci, ...env } = process.env;
+    const live = spawn('script', ['-qec', `stty cols 120 rows 20; ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     try {
       let out = '';
       live.stdout.on('data', (c) => (out += c));
