@@ -3,13 +3,13 @@
 // test/integration/cgroup-v1.test.ts.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors.js';
 import { createCgroup, listCgroups, openCgroup, plannedFsMounts, type Cgroup } from '../../src/runtime/cgroups/index.js';
 import type { Limits } from '../../src/runtime/limits.js';
-import { fakeV1, fakeV2, read, type FakeTree } from './cgroup-fake-tree.js';
+import { allDirs, fakeV1, fakeV2, minidockError, read, type FakeTree } from './cgroup-fake-tree.js';
 
 const trees: FakeTree[] = [];
 const children: ChildProcess[] = [];
@@ -34,25 +34,7 @@ function exitSignal(c: ChildProcess): Promise<NodeJS.Signals | null> {
   });
 }
 
-function error(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MinidockError);
-    expect((e as Error).message).not.toContain('\n');
-    return (e as Error).message;
-  }
-  throw new Error('expected a MinidockError');
-}
-
-/** every directory below root (to prove nothing was left behind) */
-function allDirs(root: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
-    if (e.isDirectory()) out.push(join(e.parentPath, e.name));
-  }
-  return out.sort();
-}
+const error = (fn: () => unknown): string => minidockError(fn).message;
 
 const FULL: Limits = {
   memory: 52_428_800, memorySwap: 104_857_600, memoryReservation: 20_971_520,

@@ -2,13 +2,13 @@
 // cgroup2 trees (cgroup-fake-tree.ts, no root): each case gives one line that says what is missing and
 // the command that fixes it, and leaves no directory behind. The kernel's own refusals are checked
 // on a real v2 kernel by test/integration/cgroup-v2-missing.test.ts (npm run test:v2).
-import { writeFileSync, readdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors.js';
 import { createCgroup, type CgroupOptions } from '../../src/runtime/cgroups/index.js';
 import { writeFileStrict } from '../../src/runtime/cgroups/util.js';
-import { fakeV2, type FakeTree } from './cgroup-fake-tree.js';
+import { allDirs, fakeV2, minidockError, type FakeTree } from './cgroup-fake-tree.js';
 
 const trees: FakeTree[] = [];
 afterEach(() => {
@@ -16,19 +16,7 @@ afterEach(() => {
 });
 const tree = (t: FakeTree): FakeTree => (trees.push(t), t);
 
-function error(fn: () => unknown): MinidockError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MinidockError);
-    expect((e as Error).message).not.toContain('\n');
-    return e as MinidockError;
-  }
-  throw new Error('expected a MinidockError');
-}
-
-const allDirs = (root: string): string[] =>
-  readdirSync(root, { withFileTypes: true, recursive: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name)).sort();
+const error = minidockError;
 
 /** The fake tree as seen from inside a container: its cgroup2 mount is the subtree /docker/abc of
  * the host's, a cgroup that has cgroup.type (not the real root) and only `controllers`. */
