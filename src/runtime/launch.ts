@@ -23,7 +23,7 @@ import type { ContainerSpec } from './spec.js';
 import { containerDir, ensureStateRoot, storageError, sub } from './state.js';
 import { createContainer, procStart, releaseName, removeDir, unlockContainer, writeState, type ContainerState, type Entry } from './store.js';
 import { Timeline, type ChildRecord } from './trace.js';
-import { oomTruth } from './report.js';
+import { oomTruth } from './oom-forensics.js';
 
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 

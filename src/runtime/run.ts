@@ -8,7 +8,7 @@ import { CLONE, flagNames } from '../sys/constants.js';
 import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js';
 import { containerDir, newId, stateRoot } from './state.js';
 import { Timeline, cgroupWriteLine } from './trace.js';
-import { formatStats } from './report.js';
+import { formatStats } from '../cli/format-stats.js';
 import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
 import { writeErr, writeOut } from '../sys/output.js';

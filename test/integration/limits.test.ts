@@ -13,7 +13,7 @@ import { ROOTFS, ROOT_DIR, canRun, cgroup2, cgroup2Skip, cgroupParentFor, minido
 import { detectCgroups } from '../../src/runtime/cgroups/index.js';
 import { createV2 } from '../../src/runtime/cgroups/v2.js';
 import { parseLimits } from '../../src/runtime/limits.js';
-import type { StatsData } from '../../src/runtime/report';
+import type { StatsData } from '../../src/cli/format-stats';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
 const haveProbes = existsSync(join(PROBES, 'alloc')) && existsSync(join(PROBES, 'spin'));
@@ -24,7 +24,7 @@ if (!ok) console.warn(`SKIPPED test/integration/limits.test.ts: ${why}`);
 
 const MiB = 1024 * 1024;
 
-type Stats = StatsData; // what --stats=json prints (src/runtime/report.ts)
+type Stats = StatsData; // what --stats=json prints (src/cli/format-stats.ts)
 
 /** The --stats=json line: the last stderr line that is a JSON object. */
 function statsOf(stderr: string): Stats {

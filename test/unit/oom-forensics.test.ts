@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Cgroup } from '../../src/runtime/cgroups/index';
 import type { LaunchOutcome } from '../../src/runtime/launch';
-import { oomTruth, oomVictims, parseKmsgRecord, parseOomKill, type OomVictim } from '../../src/runtime/report';
+import { oomTruth, oomVictims, parseKmsgRecord, parseOomKill, type OomVictim } from '../../src/runtime/oom-forensics';
 import type { ContainerSpec } from '../../src/runtime/spec';
 import { mdOomKilled, packageRoot } from '../../src/sys/native';
 

@@ -1,4 +1,5 @@
-// What minidock says after a container exits: the OOM truth and --stats.
+// OOM forensics: after a container exits, which of its processes the OOM killer took, and the line
+// that says so.
 //
 // Two sources, and why both:
 //   - the memory cgroup's own counter (v1 memory.oom_control "oom_kill N", v2 memory.events
@@ -11,10 +12,11 @@
 // container's init died (see docs/peers.md). minidock says which process died.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { mdOomKilled } from '../sys/native.js';
-import type { LaunchOutcome } from './launch.js';
+import type { CgroupStats } from './cgroups/types.js';
 import type { ContainerSpec } from './spec.js';
 
-const mib = (b?: number): string => (b === undefined ? '?' : `${(b / 1048576).toFixed(1)} MiB`);
+/** "52.4 MiB", or "?" when unknown */
+export const mib = (b?: number): string => (b === undefined ? '?' : `${(b / 1048576).toFixed(1)} MiB`);
 
 export interface OomVictim {
   task: string; // the victim's comm (the kernel's 15-character command name)
@@ -103,6 +105,16 @@ export function oomVictims(cgroupName: string, q: VictimQuery = {}, kmsg = '/dev
   return out;
 }
 
+/** What oomTruth needs from a launch's outcome (launch.ts's LaunchOutcome has all of it). */
+export interface ExitFacts {
+  exitCode: number;
+  signal?: number;
+  /** the container's first process, as a host pid */
+  pid?: number;
+  stats?: Pick<CgroupStats, 'oomKills' | 'memoryLimitBytes' | 'memoryPeakBytes'>;
+  cgroup?: { name: string };
+}
+
 export interface OomTruth {
   /** the container's first process (its init) was OOM-killed */
   initKilled: boolean;
@@ -122,7 +134,7 @@ function processStartUs(): number {
  * here only name who died.
  */
 export function oomTruth(
-  o: LaunchOutcome & { pid?: number },
+  o: ExitFacts,
   spec: ContainerSpec,
   victimsOf: typeof oomVictims = oomVictims,
   verdict: typeof mdOomKilled = mdOomKilled,
@@ -153,60 +165,4 @@ export function oomTruth(
       `the container itself was not OOM-killed: its first process "${init}" ${o.signal ? `died of signal ${o.signal}` : `exited with ${o.exitCode}`}`;
   }
   return { initKilled, kills, victims, message };
-}
-
-export interface StatsData {
-  exitCode: number;
-  oomKilled: boolean;
-  oomKills: number;
-  memoryPeakBytes?: number;
-  memoryLimitBytes?: number;
-  memoryLimitHits?: number;
-  cpuUserUs?: number;
-  cpuSystemUs?: number;
-  cpuUsageUs?: number;
-  nrPeriods?: number;
-  nrThrottled?: number;
-  throttledUs?: number;
-  pidsPeak?: number;
-  pidsLimit?: number;
-  pidsLimitHits?: number;
-  cgroupMode?: string;
-}
-
-/** The numbers behind --stats (and the limits bench). */
-export function statsData(o: LaunchOutcome): StatsData {
-  const s = o.stats ?? {};
-  return {
-    exitCode: o.exitCode,
-    oomKilled: o.oomKilled,
-    oomKills: s.oomKills ?? 0,
-    memoryPeakBytes: s.memoryPeakBytes,
-    memoryLimitBytes: s.memoryLimitBytes,
-    memoryLimitHits: s.memoryLimitHits,
-    cpuUserUs: s.cpuUserUs,
-    cpuSystemUs: s.cpuSystemUs,
-    cpuUsageUs: s.cpuUsageUs,
-    nrPeriods: s.nrPeriods,
-    nrThrottled: s.nrThrottled,
-    throttledUs: s.throttledUs,
-    pidsPeak: s.pidsPeak,
-    pidsLimit: s.pidsLimit,
-    pidsLimitHits: s.pidsLimitHits,
-    cgroupMode: o.cgroup?.mode,
-  };
-}
-
-export function formatStats(o: LaunchOutcome, json: boolean): string {
-  const d = statsData(o);
-  if (json) return JSON.stringify(d);
-  const ms = (us?: number): string => (us === undefined ? '?' : `${(us / 1000).toFixed(1)} ms`);
-  const rows: Array<[string, string]> = [
-    ['memory peak', `${mib(d.memoryPeakBytes)}${d.memoryLimitBytes ? ` of ${mib(d.memoryLimitBytes)} limit` : ''}`],
-    ['OOM kills', `${d.oomKills}${d.oomKilled ? ' (the container\'s first process)' : ''}`],
-    ['CPU user / sys', `${ms(d.cpuUserUs)} / ${ms(d.cpuSystemUs)}${d.cpuUsageUs !== undefined ? ` (total ${ms(d.cpuUsageUs)})` : ''}`],
-    ['CPU throttled', `${d.nrThrottled ?? 0} of ${d.nrPeriods ?? 0} periods, ${ms(d.throttledUs ?? 0)}`],
-    ['pids peak', `${d.pidsPeak ?? '?'}${d.pidsLimit ? ` (limit ${d.pidsLimit}, hit ${d.pidsLimitHits ?? 0} times)` : ''}`],
-  ];
-  return [`minidock stats${d.cgroupMode ? ` (cgroup ${d.cgroupMode})` : ''}:`, ...rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`)].join('\n');
 }
