@@ -169,142 +169,178 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown): string => (typeof v === 'bigint' ? `${v}` : JSON.stringify(v) ?? String(v));
 
+const TOP_LEVEL_KEYS = ['defaultAction', 'defaultErrnoRet', 'architectures', 'archMap', 'flags', 'syscalls', 'listenerPath', 'listenerMetadata', 'comment'];
+const RULE_KEYS = ['names', 'name', 'action', 'errnoRet', 'args', 'comment', 'includes', 'excludes'];
+const ARG_KEYS = ['index', 'value', 'valueTwo', 'op'];
+
 /**
  * Check that `json` is a well-formed profile and return it as a SeccompProfile (a cleaned copy:
  * `name` folded into `names`, capability names normalized to CAP_*). Unknown keys are errors, so
  * that a typo like "errnoret" does not silently change the meaning of a profile.
  */
 export function validateProfile(json: unknown, source: string): SeccompProfile {
-  const bad = (msg: string): never => {
-    throw new MinidockError(`seccomp profile ${source}: ${msg}`);
-  };
-  const keys = (o: Obj, allowed: readonly string[], where: string): void => {
-    for (const k of Object.keys(o)) {
-      if (!allowed.includes(k)) bad(`unknown key "${k}" in ${where} (expected one of: ${allowed.join(', ')})`);
-    }
-  };
-  const strings = (v: unknown, where: string): string[] => {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) return bad(`${where} must be a list of strings`);
-    return v as string[];
-  };
-  const errno = (v: unknown, where: string): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_ERRNO) return bad(`${where} must be an errno number 0..${MAX_ERRNO}, got ${show(v)}`);
-    return v;
-  };
-  const action = (v: unknown, where: string): SeccompActionName => {
-    if (v === 'SCMP_ACT_NOTIFY') return bad(`${where}: SCMP_ACT_NOTIFY needs a seccomp agent, which minidock does not support`);
-    if (typeof v !== 'string' || !(SECCOMP_ACTIONS as readonly string[]).includes(v)) return bad(`unknown action ${show(v)} in ${where} (expected one of: ${SECCOMP_ACTIONS.join(', ')})`);
-    return v as SeccompActionName;
-  };
-  const u64 = (v: unknown, where: string): number | bigint => {
-    if (typeof v === 'bigint') {
-      if (v < 0n || v > 0xffffffffffffffffn) return bad(`${where} must be an unsigned 64-bit number, got ${v}`);
-      return v;
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return bad(`${where} must be a non-negative integer, got ${show(v)}`);
-    if (!Number.isSafeInteger(v)) return bad(`${where} = ${v} is larger than 2^53-1, which JSON numbers cannot hold exactly here`);
-    return v;
-  };
-  const filter = (v: unknown, where: string, allowMinKernel: boolean): SeccompFilter | undefined => {
-    if (v === undefined || v === null) return undefined;
-    if (!isObj(v)) return bad(`${where} must be an object`);
-    keys(v, allowMinKernel ? ['caps', 'arches', 'minKernel'] : ['caps', 'arches'], where);
-    const out: SeccompFilter = {};
-    const caps = strings(v.caps, `${where}.caps`);
-    caps.forEach((c, i) => {
-      if (!(CAPS as readonly string[]).includes(normalizeCap(c))) bad(`unknown capability "${c}" in ${where}.caps[${i}]`);
-    });
-    if (caps.length) out.caps = caps.map(normalizeCap);
-    const arches = strings(v.arches, `${where}.arches`);
-    arches.forEach((a, i) => {
-      if (!FILTER_ARCHES.includes(a)) bad(`unknown architecture "${a}" in ${where}.arches[${i}] (expected e.g. amd64, arm64, x86, x32, s390x)`);
-    });
-    if (arches.length) out.arches = arches;
-    if (v.minKernel !== undefined && v.minKernel !== null && v.minKernel !== '') {
-      if (typeof v.minKernel !== 'string' || !/^\d+(\.\d+)?$/.test(v.minKernel)) bad(`${where}.minKernel must be a kernel version like "4.8", got ${show(v.minKernel)}`);
-      out.minKernel = v.minKernel as string;
-    }
-    return Object.keys(out).length ? out : undefined;
-  };
+  return new ProfileChecker(source).profile(json);
+}
 
-  if (!isObj(json)) return bad('the top level must be a JSON object');
-  keys(json, ['defaultAction', 'defaultErrnoRet', 'architectures', 'archMap', 'flags', 'syscalls', 'listenerPath', 'listenerMetadata', 'comment'], 'the top level');
-  if (json.listenerPath !== undefined && json.listenerPath !== '') bad('listenerPath (a seccomp agent) is not supported by minidock');
-  if (json.defaultAction === undefined) bad('defaultAction is missing');
-  const profile: SeccompProfile = { defaultAction: action(json.defaultAction, 'defaultAction') };
-  if (json.defaultErrnoRet !== undefined && json.defaultErrnoRet !== null) profile.defaultErrnoRet = errno(json.defaultErrnoRet, 'defaultErrnoRet');
+/** The checks of validateProfile, one method per part of the profile; every error names `source`. */
+class ProfileChecker {
+  constructor(private readonly source: string) {}
 
-  const arches = strings(json.architectures, 'architectures');
-  arches.forEach((a, i) => {
-    if (!SCMP_ARCHES.includes(a)) bad(`unknown architecture "${a}" in architectures[${i}]`);
-  });
-  if (json.architectures !== undefined) profile.architectures = arches;
-  if (json.archMap !== undefined && json.archMap !== null) {
-    if (!Array.isArray(json.archMap)) bad('archMap must be a list');
-    profile.archMap = (json.archMap as unknown[]).map((m, i) => {
+  /** Throw the one-line error for this profile. */
+  private fail(msg: string): never {
+    throw new MinidockError(`seccomp profile ${this.source}: ${msg}`);
+  }
+
+  /** The top level: default action, architectures, flags, then every syscall rule. */
+  profile(json: unknown): SeccompProfile {
+    if (!isObj(json)) return this.fail('the top level must be a JSON object');
+    this.checkKeys(json, TOP_LEVEL_KEYS, 'the top level');
+    if (json.listenerPath !== undefined && json.listenerPath !== '') this.fail('listenerPath (a seccomp agent) is not supported by minidock');
+    if (json.defaultAction === undefined) this.fail('defaultAction is missing');
+    const profile: SeccompProfile = { defaultAction: this.action(json.defaultAction, 'defaultAction') };
+    if (json.defaultErrnoRet !== undefined && json.defaultErrnoRet !== null) profile.defaultErrnoRet = this.errno(json.defaultErrnoRet, 'defaultErrnoRet');
+
+    const arches = this.stringList(json.architectures, 'architectures');
+    arches.forEach((arch, i) => {
+      if (!SCMP_ARCHES.includes(arch)) this.fail(`unknown architecture "${arch}" in architectures[${i}]`);
+    });
+    if (json.architectures !== undefined) profile.architectures = arches;
+    if (json.archMap !== undefined && json.archMap !== null) profile.archMap = this.archMap(json.archMap);
+    const flags = this.stringList(json.flags, 'flags');
+    flags.forEach((flag, i) => {
+      if (!SECCOMP_FLAGS.includes(flag)) this.fail(`unknown flag "${flag}" in flags[${i}] (expected one of: ${SECCOMP_FLAGS.join(', ')})`);
+    });
+    if (flags.length) profile.flags = flags;
+
+    if (json.syscalls !== undefined && json.syscalls !== null && !Array.isArray(json.syscalls)) this.fail('syscalls must be a list');
+    const rules = (json.syscalls ?? []) as unknown[];
+    profile.syscalls = rules.map((rule, i) => this.syscallRule(rule, `syscalls[${i}]`));
+    return profile;
+  }
+
+  /** `archMap`: each architecture with the sub-architectures it also covers. */
+  private archMap(value: unknown): SeccompArchMap[] {
+    if (!Array.isArray(value)) this.fail('archMap must be a list');
+    return (value as unknown[]).map((entry, i) => {
       const where = `archMap[${i}]`;
-      if (!isObj(m)) return bad(`${where} must be an object`);
-      keys(m, ['architecture', 'subArchitectures'], where);
-      if (typeof m.architecture !== 'string' || !SCMP_ARCHES.includes(m.architecture)) bad(`unknown architecture ${show(m.architecture)} in ${where}.architecture`);
-      const subs = strings(m.subArchitectures, `${where}.subArchitectures`);
-      subs.forEach((a, j) => {
-        if (!SCMP_ARCHES.includes(a)) bad(`unknown architecture "${a}" in ${where}.subArchitectures[${j}]`);
+      if (!isObj(entry)) return this.fail(`${where} must be an object`);
+      this.checkKeys(entry, ['architecture', 'subArchitectures'], where);
+      if (typeof entry.architecture !== 'string' || !SCMP_ARCHES.includes(entry.architecture)) this.fail(`unknown architecture ${show(entry.architecture)} in ${where}.architecture`);
+      const subArches = this.stringList(entry.subArchitectures, `${where}.subArchitectures`);
+      subArches.forEach((arch, j) => {
+        if (!SCMP_ARCHES.includes(arch)) this.fail(`unknown architecture "${arch}" in ${where}.subArchitectures[${j}]`);
       });
-      return { architecture: m.architecture as string, subArchitectures: m.subArchitectures === null ? null : subs };
+      return { architecture: entry.architecture as string, subArchitectures: entry.subArchitectures === null ? null : subArches };
     });
   }
-  const flags = strings(json.flags, 'flags');
-  flags.forEach((f, i) => {
-    if (!SECCOMP_FLAGS.includes(f)) bad(`unknown flag "${f}" in flags[${i}] (expected one of: ${SECCOMP_FLAGS.join(', ')})`);
-  });
-  if (flags.length) profile.flags = flags;
 
-  if (json.syscalls !== undefined && json.syscalls !== null && !Array.isArray(json.syscalls)) bad('syscalls must be a list');
-  const list = (json.syscalls ?? []) as unknown[];
-  profile.syscalls = list.map((s, i): SeccompSyscall => {
-    const where = `syscalls[${i}]`;
-    if (!isObj(s)) return bad(`${where} must be an object`);
-    keys(s, ['names', 'name', 'action', 'errnoRet', 'args', 'comment', 'includes', 'excludes'], where);
-    let names = strings(s.names, `${where}.names`);
-    if (typeof s.name === 'string') names = [s.name, ...names]; // the old single-name form
-    else if (s.name !== undefined) bad(`${where}.name must be a string`);
-    if (names.length === 0) bad(`${where} has no syscall names`);
-    if (s.action === undefined) bad(`${where}.action is missing`);
-    const rule: SeccompSyscall = { names, action: action(s.action, `${where}.action`) };
-    if (s.errnoRet !== undefined && s.errnoRet !== null) {
-      if (rule.action !== 'SCMP_ACT_ERRNO' && rule.action !== 'SCMP_ACT_TRACE') bad(`${where}.errnoRet is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${rule.action}`);
-      rule.errnoRet = errno(s.errnoRet, `${where}.errnoRet`);
+  /** One entry of `syscalls`: its names, action, errno, argument conditions and filters. */
+  private syscallRule(value: unknown, where: string): SeccompSyscall {
+    if (!isObj(value)) return this.fail(`${where} must be an object`);
+    this.checkKeys(value, RULE_KEYS, where);
+    let names = this.stringList(value.names, `${where}.names`);
+    if (typeof value.name === 'string') names = [value.name, ...names]; // the old single-name form
+    else if (value.name !== undefined) this.fail(`${where}.name must be a string`);
+    if (names.length === 0) this.fail(`${where} has no syscall names`);
+    if (value.action === undefined) this.fail(`${where}.action is missing`);
+    const rule: SeccompSyscall = { names, action: this.action(value.action, `${where}.action`) };
+    if (value.errnoRet !== undefined && value.errnoRet !== null) {
+      if (rule.action !== 'SCMP_ACT_ERRNO' && rule.action !== 'SCMP_ACT_TRACE') this.fail(`${where}.errnoRet is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${rule.action}`);
+      rule.errnoRet = this.errno(value.errnoRet, `${where}.errnoRet`);
     }
-    if (typeof s.comment === 'string' && s.comment) rule.comment = s.comment;
-    if (s.args !== undefined && s.args !== null) {
-      if (!Array.isArray(s.args)) bad(`${where}.args must be a list`);
-      const args = (s.args as unknown[]).map((a, j): SeccompArg => {
-        const w = `${where}.args[${j}]`;
-        if (!isObj(a)) return bad(`${w} must be an object`);
-        keys(a, ['index', 'value', 'valueTwo', 'op'], w);
-        if (typeof a.index !== 'number' || !Number.isInteger(a.index) || a.index < 0 || a.index > 5) bad(`${w}.index must be 0..5 (a syscall has at most 6 arguments), got ${show(a.index)}`);
-        if (typeof a.op !== 'string' || !(SECCOMP_OPS as readonly string[]).includes(a.op)) bad(`unknown op ${show(a.op)} in ${w}.op (expected one of: ${SECCOMP_OPS.join(', ')})`);
-        const arg: SeccompArg = { index: a.index as number, value: u64(a.value ?? 0, `${w}.value`), op: a.op as SeccompOp };
-        if (a.valueTwo !== undefined && a.valueTwo !== null) arg.valueTwo = u64(a.valueTwo, `${w}.valueTwo`);
-        return arg;
-      });
+    if (typeof value.comment === 'string' && value.comment) rule.comment = value.comment;
+    if (value.args !== undefined && value.args !== null) {
+      if (!Array.isArray(value.args)) this.fail(`${where}.args must be a list`);
+      const args = (value.args as unknown[]).map((arg, j) => this.argCondition(arg, `${where}.args[${j}]`));
       if (args.length) rule.args = args;
     }
-    const inc = filter(s.includes, `${where}.includes`, true);
-    if (inc) rule.includes = inc;
-    const exc = filter(s.excludes, `${where}.excludes`, false);
-    if (exc) rule.excludes = exc;
-
-    // Names: a rule that can apply on x86_64 must name x86_64 syscalls. Names of syscalls that only
-    // exist on other architectures (Docker's profile lists chown32, _llseek, arm's cacheflush ...)
-    // are skipped at compile time, as libseccomp does; any other name is a mistake.
-    const native = appliesToNativeArch(rule);
-    names.forEach((n, j) => {
-      if (!/^[a-z_][a-z0-9_]*$/.test(n)) bad(`invalid syscall name ${show(n)} in ${where}.names[${j}]`);
-      if (native && syscallNumber(n) === undefined && !OTHER_ARCH_SYSCALLS.has(n)) bad(`unknown syscall "${n}" in ${where}.names`);
-    });
+    const includes = this.filter(value.includes, `${where}.includes`, true);
+    if (includes) rule.includes = includes;
+    const excludes = this.filter(value.excludes, `${where}.excludes`, false);
+    if (excludes) rule.excludes = excludes;
+    this.checkSyscallNames(rule, where);
     return rule;
-  });
-  return profile;
+  }
+
+  /** One condition on a syscall argument: which argument, the comparison, the value(s). */
+  private argCondition(value: unknown, where: string): SeccompArg {
+    if (!isObj(value)) return this.fail(`${where} must be an object`);
+    this.checkKeys(value, ARG_KEYS, where);
+    if (typeof value.index !== 'number' || !Number.isInteger(value.index) || value.index < 0 || value.index > 5) this.fail(`${where}.index must be 0..5 (a syscall has at most 6 arguments), got ${show(value.index)}`);
+    if (typeof value.op !== 'string' || !(SECCOMP_OPS as readonly string[]).includes(value.op)) this.fail(`unknown op ${show(value.op)} in ${where}.op (expected one of: ${SECCOMP_OPS.join(', ')})`);
+    const arg: SeccompArg = { index: value.index as number, value: this.u64(value.value ?? 0, `${where}.value`), op: value.op as SeccompOp };
+    if (value.valueTwo !== undefined && value.valueTwo !== null) arg.valueTwo = this.u64(value.valueTwo, `${where}.valueTwo`);
+    return arg;
+  }
+
+  // Names: a rule that can apply on x86_64 must name x86_64 syscalls. Names of syscalls that only
+  // exist on other architectures (Docker's profile lists chown32, _llseek, arm's cacheflush ...)
+  // are skipped at compile time, as libseccomp does; any other name is a mistake.
+  private checkSyscallNames(rule: SeccompSyscall, where: string): void {
+    const native = appliesToNativeArch(rule);
+    rule.names.forEach((name, j) => {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) this.fail(`invalid syscall name ${show(name)} in ${where}.names[${j}]`);
+      if (native && syscallNumber(name) === undefined && !OTHER_ARCH_SYSCALLS.has(name)) this.fail(`unknown syscall "${name}" in ${where}.names`);
+    });
+  }
+
+  /** `includes` / `excludes`: capabilities, architectures and (includes only) a minimum kernel. */
+  private filter(value: unknown, where: string, allowMinKernel: boolean): SeccompFilter | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (!isObj(value)) return this.fail(`${where} must be an object`);
+    this.checkKeys(value, allowMinKernel ? ['caps', 'arches', 'minKernel'] : ['caps', 'arches'], where);
+    const out: SeccompFilter = {};
+    const caps = this.stringList(value.caps, `${where}.caps`);
+    caps.forEach((cap, i) => {
+      if (!(CAPS as readonly string[]).includes(normalizeCap(cap))) this.fail(`unknown capability "${cap}" in ${where}.caps[${i}]`);
+    });
+    if (caps.length) out.caps = caps.map(normalizeCap);
+    const arches = this.stringList(value.arches, `${where}.arches`);
+    arches.forEach((arch, i) => {
+      if (!FILTER_ARCHES.includes(arch)) this.fail(`unknown architecture "${arch}" in ${where}.arches[${i}] (expected e.g. amd64, arm64, x86, x32, s390x)`);
+    });
+    if (arches.length) out.arches = arches;
+    const minKernel = value.minKernel;
+    if (minKernel !== undefined && minKernel !== null && minKernel !== '') {
+      if (typeof minKernel !== 'string' || !/^\d+(\.\d+)?$/.test(minKernel)) this.fail(`${where}.minKernel must be a kernel version like "4.8", got ${show(minKernel)}`);
+      out.minKernel = minKernel as string;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  /** Refuse any key not in `allowed`: a typo must not silently change the profile. */
+  private checkKeys(obj: Obj, allowed: readonly string[], where: string): void {
+    for (const key of Object.keys(obj)) {
+      if (!allowed.includes(key)) this.fail(`unknown key "${key}" in ${where} (expected one of: ${allowed.join(', ')})`);
+    }
+  }
+
+  /** A list of strings; absent or null is the empty list. */
+  private stringList(value: unknown, where: string): string[] {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return this.fail(`${where} must be a list of strings`);
+    return value as string[];
+  }
+
+  private errno(value: unknown, where: string): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ERRNO) return this.fail(`${where} must be an errno number 0..${MAX_ERRNO}, got ${show(value)}`);
+    return value;
+  }
+
+  private action(value: unknown, where: string): SeccompActionName {
+    if (value === 'SCMP_ACT_NOTIFY') return this.fail(`${where}: SCMP_ACT_NOTIFY needs a seccomp agent, which minidock does not support`);
+    if (typeof value !== 'string' || !(SECCOMP_ACTIONS as readonly string[]).includes(value)) return this.fail(`unknown action ${show(value)} in ${where} (expected one of: ${SECCOMP_ACTIONS.join(', ')})`);
+    return value as SeccompActionName;
+  }
+
+  /** An argument value: an unsigned 64-bit number (a bigint, or a JSON number that is exact). */
+  private u64(value: unknown, where: string): number | bigint {
+    if (typeof value === 'bigint') {
+      if (value < 0n || value > 0xffffffffffffffffn) return this.fail(`${where} must be an unsigned 64-bit number, got ${value}`);
+      return value;
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return this.fail(`${where} must be a non-negative integer, got ${show(value)}`);
+    if (!Number.isSafeInteger(value)) return this.fail(`${where} = ${value} is larger than 2^53-1, which JSON numbers cannot hold exactly here`);
+    return value;
+  }
 }
