@@ -3,10 +3,10 @@
 // the host before and after (mounts, cgroups, container directories) and checks that no container
 // or monitor process is left.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { detectCgroups } from '../../src/runtime/cgroups/index.js';
+import { createCgroup, detectCgroups } from '../../src/runtime/cgroups/index.js';
 import {
   BIN, ROOTFS, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor,
 } from '../helpers';
@@ -494,23 +494,26 @@ d('container lifecycle (real containers)', () => {
     expect(pids.filter((p) => existsSync(`/proc/${p}`))).toEqual([]);
   });
 
-  // (made by hand in the v1 pids hierarchy: needs one)
-  it.skipIf(!existsSync('/sys/fs/cgroup/pids/cgroup.procs'))('gc removes an empty, old minidock cgroup that no container points at, and keeps a fresh one', () => {
-    const parent = join('/sys/fs/cgroup/pids', cgroupParentFor(root));
-    const old = join(parent, 'minidock-0123456789ab');
-    const fresh = join(parent, 'minidock-ba9876543210');
-    mkdirSync(old, { recursive: true });
-    mkdirSync(fresh);
+  it(`gc removes an empty, old minidock cgroup that no container points at, and keeps a fresh one (cgroup ${detectCgroups().mode})`, () => {
+    // Made with the driver a launch uses, under this file's cgroup parent: v1 one directory per
+    // hierarchy, v2 one in the unified tree. gc judges "old" by each directory's mtime (a launch
+    // fills its cgroup within milliseconds), which cgroupfs lets root set like any file's.
+    const opts = { parent: cgroupParentFor(root) };
+    const old = createCgroup('minidock-0123456789ab', {}, opts);
+    const fresh = createCgroup('minidock-ba9876543210', {}, opts);
     const longAgo = new Date(Date.now() - 10 * 60_000);
-    utimesSync(old, longAgo, longAgo);
+    for (const p of old.paths) utimesSync(p, longAgo, longAgo);
     try {
+      expect(old.paths.length).toBeGreaterThan(0);
       const r = minidock(['gc'], { root });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('removed cgroup minidock-0123456789ab');
-      expect(existsSync(old)).toBe(false);
-      expect(existsSync(fresh)).toBe(true); // could be a launch in progress
+      expect(r.stdout).not.toContain('minidock-ba9876543210');
+      expect(old.paths.filter((p) => existsSync(p))).toEqual([]);
+      expect(fresh.paths.filter((p) => existsSync(p))).toEqual(fresh.paths); // could be a launch in progress
     } finally {
-      for (const d of [old, fresh]) if (existsSync(d)) rmdirSync(d);
+      old.destroy();
+      fresh.destroy();
     }
   });
 });
