@@ -1,0 +1,494 @@
+// An OCI bundle's config.json -> minidock's ContainerSpec (src/runtime/spec.ts), the spec that
+// buildPlan() turns into the child's steps.
+//
+// The OCI runtime spec (github.com/opencontainers/runtime-spec, config.md and config-linux.md) says
+// what a container is as data; minidock's ContainerSpec is a subset of it. This module reads the
+// file, checks every field it knows (a wrong type is one line naming the field: `config.json:
+// process.user.uid must be ...`) and maps what the spec can express. What it cannot express yet is
+// either refused (a container that would silently differ from what was asked: other namespaces,
+// hooks, user mappings ...) or, where runc also goes on without it, returned as a warning for the
+// command to print (an AppArmor profile on a host without AppArmor). docs/oci.md lists each field.
+//
+// Library code: it returns values and throws MinidockError; it never prints.
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, posix, resolve } from 'node:path';
+import { fail, MinidockError } from '../errors.js';
+import { CAPS, type CapName } from '../runtime/capabilities.js';
+import type { Limits } from '../runtime/limits.js';
+import { parseVolume } from '../runtime/options.js';
+import { RLIMIT } from '../sys/constants.js';
+import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
+import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+
+/** The namespace types of config-linux.md, and the clone flag each one is. */
+export const OCI_NAMESPACES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
+export type OciNamespace = (typeof OCI_NAMESPACES)[number];
+
+/** The namespaces every minidock launch makes (build-plan.ts cloneFlags(), and cgroup after the join). */
+export const PLAN_NAMESPACES: readonly OciNamespace[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup'];
+
+/**
+ * The mounts every minidock launch makes itself (build-plan.ts, step 4): a config.json that lists
+ * them (runc spec's does) gets minidock's own, with minidock's options.
+ */
+export const PLAN_MOUNTS: Readonly<Record<string, string>> = {
+  '/proc': 'proc', '/dev': 'tmpfs', '/dev/pts': 'devpts', '/dev/shm': 'tmpfs', '/dev/mqueue': 'mqueue',
+  '/sys': 'sysfs', '/sys/fs/cgroup': 'cgroup',
+};
+
+/** What a bundle asks for, beyond ContainerSpec: carried for the create/start verbs. */
+export interface OciExtras {
+  /** namespaces to join rather than create: the child's SETNS op (plan.ts) */
+  joinNamespaces: Array<{ type: OciNamespace; path: string }>;
+  /** written to /proc/PID/oom_score_adj by the parent before start */
+  oomScoreAdj?: number;
+  /** the container's cgroup as the engine named it (runc: a path, or "slice:prefix:name" with systemd) */
+  cgroupsPath?: string;
+  sysctl: Record<string, string>;
+  annotations: Record<string, string>;
+  /** the seccomp profile as given (for `features`, `--dry-run`); ContainerSpec.seccomp is its program */
+  seccompProfile?: SeccompProfile;
+}
+
+export interface OciConfig {
+  spec: ContainerSpec;
+  extras: OciExtras;
+  /** one line each: fields ignored the way runc ignores them (the command prints them) */
+  warnings: string[];
+}
+
+/** What mapping needs from the host; tests pass their own. */
+export interface MapOptions {
+  /** minidock's id for the container (64 hex characters) */
+  id: string;
+  /** the OCI container ID the engine chose */
+  name: string;
+  /** compiles a seccomp profile for the container's capabilities (seccomp/compile.ts compileProfile) */
+  compileSeccomp?: (profile: SeccompProfile, caps: readonly string[]) => Uint8Array;
+  /** the hostname a new UTS namespace starts with (a copy of the host's), when config.json sets none */
+  hostHostname?: () => string;
+  /** is AppArmor enabled on this host? (runc ignores apparmorProfile when it is not) */
+  apparmorEnabled?: () => boolean;
+}
+
+/** Read BUNDLE/config.json and check that it is a JSON object (no mapping yet). */
+export function readBundleConfig(bundle: string): Obj {
+  const file = posix.join(bundle, 'config.json');
+  let st;
+  try {
+    st = statSync(bundle);
+  } catch {
+    return fail(`bundle ${bundle}: no such directory — pass --bundle DIR, a directory holding config.json and the rootfs (\`minidock-oci spec\` writes a config.json)`);
+  }
+  if (!st.isDirectory()) fail(`bundle ${bundle}: not a directory — pass --bundle DIR, a directory holding config.json`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT'
+      ? `${file}: no such file — a bundle needs a config.json (\`minidock-oci spec\` or \`runc spec\` writes a default one)`
+      : `${file}: cannot read it (${code ?? (e as Error).message})`);
+  }
+  return parseConfigText(text, file);
+}
+
+/** config.json text -> a JSON object; malformed JSON is one line with where it broke. */
+export function parseConfigText(text: string, source = 'config.json'): Obj {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return fail(`${source}: not valid JSON (${(e as Error).message}) — fix the file or regenerate it with \`minidock-oci spec\``);
+  }
+  if (!isObj(json)) fail(`${source}: the top level must be a JSON object, got ${Array.isArray(json) ? 'an array' : typeof json}`);
+  return json;
+}
+
+/**
+ * A checked view of one JSON object: each getter names the field's full path in its error.
+ * Unknown keys are collected, not refused: the runtime spec says a runtime MUST ignore properties
+ * it does not know (config.md), so they become warnings.
+ */
+class Fields {
+  constructor(private readonly o: Obj, private readonly where: string, private readonly unknown: string[], known: readonly string[]) {
+    for (const k of Object.keys(o)) if (!known.includes(k)) unknown.push(this.path(k));
+  }
+  path(k: string): string {
+    return this.where ? `${this.where}.${k}` : k;
+  }
+  bad(k: string, what: string): never {
+    return fail(`config.json: ${this.path(k)} must be ${what}, got ${show(this.o[k])}`);
+  }
+  has(k: string): boolean {
+    return this.o[k] !== undefined && this.o[k] !== null;
+  }
+  str(k: string): string | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'string' ? v : this.bad(k, 'a string');
+  }
+  bool(k: string): boolean | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'boolean' ? v : this.bad(k, 'true or false');
+  }
+  int(k: string, lo = -Number.MAX_SAFE_INTEGER, hi = Number.MAX_SAFE_INTEGER): number | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return this.bad(k, `an integer from ${lo} to ${hi}`);
+    return v;
+  }
+  strings(k: string): string[] | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) return this.bad(k, 'a list of strings');
+    return v as string[];
+  }
+  list(k: string): unknown[] | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    return Array.isArray(v) ? v : this.bad(k, 'a list');
+  }
+  obj(k: string, known: readonly string[]): Fields | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    if (!isObj(v)) return this.bad(k, 'an object');
+    return new Fields(v, this.path(k), this.unknown, known);
+  }
+  /** element i of list k, as an object */
+  item(k: string, i: number, v: unknown, known: readonly string[]): Fields {
+    if (!isObj(v)) fail(`config.json: ${this.path(k)}[${i}] must be an object, got ${show(v)}`);
+    return new Fields(v, `${this.path(k)}[${i}]`, this.unknown, known);
+  }
+  stringMap(k: string): Record<string, string> {
+    const v = this.o[k];
+    if (v === undefined || v === null) return {};
+    if (!isObj(v) || Object.values(v).some((s) => typeof s !== 'string')) return this.bad(k, 'an object of strings');
+    return v as Record<string, string>;
+  }
+  raw(k: string): unknown {
+    return this.o[k];
+  }
+}
+
+/** A field minidock knows but cannot do yet: one line, naming it and the way around. */
+function notYet(field: string, why: string): never {
+  return fail(`config.json: ${field} is not supported by minidock yet (${why}) — remove it from config.json or use runc/crun for this bundle (see docs/oci.md)`);
+}
+
+const uint32 = 0xffffffff;
+
+/** Map a parsed config.json onto a ContainerSpec; `bundle` is the directory it came from. */
+export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfig {
+  const unknown: string[] = [];
+  const warnings: string[] = [];
+  const top = new Fields(json, '', unknown, ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'hooks', 'annotations', 'linux']);
+
+  const version = top.str('ociVersion');
+  if (version === undefined) fail('config.json: ociVersion is missing — every config.json names the runtime-spec version it follows (e.g. "1.0.2")');
+  if (!/^1\.\d+\.\d+(-[0-9A-Za-z.+-]+)?$/.test(version)) fail(`config.json: ociVersion ${show(version)} is not a 1.x runtime-spec version (e.g. "1.0.2"); minidock reads runtime-spec 1.x`);
+
+  // --- root: the bundle's rootfs is used as given (OCI runtimes add no overlay) ---
+  const root = top.obj('root', ['path', 'readonly']);
+  if (!root) return fail('config.json: root is missing — it names the rootfs directory (e.g. {"path": "rootfs"})');
+  const rootPath = root.str('path');
+  if (!rootPath) return fail('config.json: root.path is missing or empty — name the rootfs directory, relative to the bundle (e.g. "rootfs")');
+  const rootfs = resolve(bundle, rootPath);
+  try {
+    if (!statSync(rootfs).isDirectory()) fail(`config.json: root.path ${rootPath} (${rootfs}) is not a directory — it must be the container's root filesystem`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail(`config.json: root.path ${rootPath}: ${rootfs} does not exist — unpack a root filesystem there (e.g. tar -C ${rootfs} -xf rootfs.tar)`);
+    throw e;
+  }
+
+  // --- process ---
+  const proc = top.obj('process', ['terminal', 'consoleSize', 'user', 'args', 'commandLine', 'env', 'cwd', 'capabilities', 'rlimits',
+    'noNewPrivileges', 'apparmorProfile', 'oomScoreAdj', 'selinuxLabel', 'ioPriority', 'scheduler', 'execCPUAffinity']);
+  if (!proc) return fail('config.json: process is missing — it names what to run (process.args, process.cwd); `minidock-oci create` needs it');
+  const args = proc.strings('args');
+  if (!args || args.length === 0 || !args[0]) fail('config.json: process.args is missing or empty — name the program to run, e.g. ["sh"]');
+  if (proc.has('commandLine')) notYet('process.commandLine', 'it is for Windows; use process.args');
+  const env = proc.strings('env') ?? [];
+  env.forEach((e, i) => {
+    if (!/^[^=]+=/.test(e)) fail(`config.json: process.env[${i}] ${show(e)} must be KEY=VALUE`);
+  });
+  for (const a of [...args, ...env]) if (a.includes('\0')) fail(`config.json: ${show(a)} in process.args or process.env contains a NUL byte, which no argument can hold`);
+  const cwd = proc.str('cwd');
+  if (cwd === undefined) fail('config.json: process.cwd is missing — the working directory, an absolute path inside the container (e.g. "/")');
+  if (!cwd.startsWith('/')) fail(`config.json: process.cwd ${show(cwd)} must be an absolute path inside the container`);
+
+  const user = proc.obj('user', ['uid', 'gid', 'umask', 'additionalGids', 'username']);
+  if (!user) return fail('config.json: process.user is missing — give at least {"uid": 0, "gid": 0}');
+  const uid = user.int('uid', 0, uint32 - 1);
+  const gid = user.int('gid', 0, uint32 - 1);
+  if (uid === undefined || gid === undefined) fail('config.json: process.user.uid and process.user.gid are required (numbers: OCI bundles name users by id)');
+  const additionalGids = user.list('additionalGids')?.map((g, i) => {
+    if (typeof g !== 'number' || !Number.isInteger(g) || g < 0 || g >= uint32) fail(`config.json: process.user.additionalGids[${i}] must be a group id, got ${show(g)}`);
+    return g as number;
+  }) ?? [];
+  const umask = user.int('umask', 0, 0o777);
+  // The plan has no umask step: a process starts with the umask it inherits (minidock's, 022 as a
+  // rule), which is also runc's default. Any other value would be silently wrong.
+  if (umask !== undefined && umask !== 0o022) notYet('process.user.umask other than 0022 (18)', 'the launch plan has no umask step yet');
+
+  const terminal = proc.bool('terminal') ?? false;
+  const consoleSize = proc.obj('consoleSize', ['height', 'width']);
+  const ttySize = consoleSize ? { rows: consoleSize.int('height', 0, 0xffff) ?? 0, cols: consoleSize.int('width', 0, 0xffff) ?? 0 } : undefined;
+
+  const capabilities = mapCapabilities(proc.obj('capabilities', ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']), uid!);
+  const rlimits = (proc.list('rlimits') ?? []).map((r, i) => mapRlimit(proc.item('rlimits', i, r, ['type', 'soft', 'hard']), i));
+  const noNewPrivileges = proc.bool('noNewPrivileges') ?? false;
+  const oomScoreAdj = proc.int('oomScoreAdj', -1000, 1000);
+  const apparmor = proc.str('apparmorProfile');
+  if (apparmor) {
+    // runc applies the profile only where AppArmor is enabled and ignores it elsewhere; minidock
+    // does not load profiles at all yet, so where it is enabled the profile would be silently lost.
+    if (opts.apparmorEnabled?.() ?? false) notYet('process.apparmorProfile', 'minidock does not apply AppArmor profiles yet, and AppArmor is enabled on this host');
+    warnings.push(`config.json: process.apparmorProfile ${show(apparmor)} ignored: AppArmor is not enabled on this host (runc ignores it too)`);
+  }
+  if (proc.str('selinuxLabel')) warnings.push('config.json: process.selinuxLabel ignored: minidock does not support SELinux');
+  for (const k of ['ioPriority', 'scheduler', 'execCPUAffinity']) if (proc.has(k)) notYet(`process.${k}`, 'a runtime-spec 1.2 field the launch plan has no step for');
+
+  // --- hostname, hooks ---
+  const hostname = top.str('hostname');
+  if (hostname !== undefined && (hostname.length > 64 || hostname.includes('\0'))) fail(`config.json: hostname ${show(hostname)} must be at most 64 bytes`);
+  if (top.has('domainname') && top.str('domainname') !== '') notYet('domainname', 'the launch plan has no setdomainname step yet');
+  const hooks = top.obj('hooks', ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+  if (hooks) {
+    for (const k of ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']) {
+      if ((hooks.list(k) ?? []).length > 0) notYet(`hooks.${k}`, 'hooks run between create and start, which minidock cannot split yet');
+    }
+  }
+  const annotations = top.stringMap('annotations');
+
+  // --- linux ---
+  const linux = top.obj('linux', ['namespaces', 'uidMappings', 'gidMappings', 'timeOffsets', 'devices', 'netDevices', 'cgroupsPath', 'rootfsPropagation',
+    'seccomp', 'sysctl', 'resources', 'maskedPaths', 'readonlyPaths', 'mountLabel', 'intelRdt', 'personality', 'memoryPolicy'])
+    ?? fail('config.json: linux is missing — a Linux container needs at least linux.namespaces');
+  const joinNamespaces = mapNamespaces(linux, warnings);
+  for (const k of ['uidMappings', 'gidMappings']) if ((linux.list(k) ?? []).length > 0) notYet(`linux.${k}`, 'user namespaces are not supported yet');
+  for (const k of ['timeOffsets', 'netDevices', 'intelRdt', 'personality', 'memoryPolicy']) if (linux.has(k)) notYet(`linux.${k}`, 'the launch plan has no step for it');
+  if ((linux.list('devices') ?? []).length > 0) notYet('linux.devices', 'the launch plan makes only its own /dev (null, zero, full, random, urandom, tty)');
+  const propagation = linux.str('rootfsPropagation');
+  // The plan makes every mount MS_REC|MS_PRIVATE first (build-plan.ts): that is "rprivate".
+  if (propagation && !['private', 'rprivate', ''].includes(propagation)) notYet(`linux.rootfsPropagation ${show(propagation)}`, 'the launch plan makes every mount private (rprivate)');
+  if (linux.str('mountLabel')) warnings.push('config.json: linux.mountLabel ignored: minidock does not support SELinux');
+  const sysctl = linux.stringMap('sysctl');
+  const cgroupsPath = linux.str('cgroupsPath');
+  const maskedPaths = absolutePaths(linux, 'maskedPaths');
+  const readonlyPaths = absolutePaths(linux, 'readonlyPaths');
+  const limits = mapResources(linux.obj('resources', ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']));
+
+  // --- mounts ---
+  const readonlyRootfs = root.bool('readonly') ?? false;
+  const mounts = mapMounts(top, rootfs, bundle);
+
+  // --- seccomp: OCI's linux.seccomp is Docker's profile format without includes/excludes ---
+  const seccompJson = linux.raw('seccomp');
+  let seccompProfile: SeccompProfile | undefined;
+  let seccomp: Uint8Array | undefined;
+  if (seccompJson !== undefined && seccompJson !== null) {
+    seccompProfile = ociSeccomp(seccompJson);
+    if (!opts.compileSeccomp) fail('internal: mapConfig was given a seccomp profile but no compiler');
+    seccomp = opts.compileSeccomp(seccompProfile, capabilities);
+  }
+
+  for (const u of unknown) warnings.push(`config.json: unknown field ${u} ignored (the runtime spec says runtimes ignore what they do not know)`);
+
+  const spec: ContainerSpec = {
+    id: opts.id, name: opts.name, rootfs, args: args!, env, cwd: cwd!,
+    hostname: hostname ?? opts.hostHostname?.() ?? '',
+    uid: uid!, gid: gid!, additionalGids: [...new Set([gid!, ...additionalGids])],
+    tty: terminal, ttySize, interactive: terminal, readonlyRootfs, mounts, capabilities,
+    // OCI: no seccomp field means no filter (unlike Docker, whose default is a profile)
+    noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
+    maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
+  };
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile }, warnings };
+}
+
+/**
+ * The plan gives one capability list to the bounding, effective, permitted and inheritable sets of a
+ * root process, none in effect to another user, and clears the ambient set. A config.json whose sets
+ * say the same is mapped; others are refused rather than run with other powers than asked for.
+ */
+function mapCapabilities(caps: Fields | undefined, uid: number): CapName[] {
+  if (!caps) return [];
+  const set = (k: string): CapName[] => (caps.strings(k) ?? []).map((c, i) => {
+    if (!(CAPS as readonly string[]).includes(c)) fail(`config.json: process.capabilities.${k}[${i}] ${show(c)} is not a capability name (e.g. CAP_NET_RAW; see capabilities(7))`);
+    return c as CapName;
+  });
+  const bounding = set('bounding');
+  const same = (a: CapName[]): boolean => a.length === new Set(bounding).size && a.every((c) => bounding.includes(c));
+  const effective = set('effective');
+  const permitted = set('permitted');
+  const ambient = set('ambient');
+  set('inheritable'); // checked; the plan sets it to the bounding set, which only matters for a later execve of a file with inheritable file caps
+  if (uid === 0) {
+    // execve() as root recomputes the permitted and effective sets as the whole bounding set
+    // (capabilities(7), "Capabilities and execution of programs by root"): for root, what counts is
+    // the bounding set, and ambient adds nothing to it.
+    if (!same(effective) || !same(permitted)) notYet('process.capabilities with effective or permitted sets other than bounding', 'the plan gives root the bounding set in effect');
+  } else if (effective.length > 0 || permitted.length > 0 || ambient.length > 0) {
+    notYet('process.capabilities for a non-root user (effective, permitted or ambient not empty)', 'the plan gives a non-root user no capabilities, as Docker does');
+  }
+  return CAPS.filter((c) => bounding.includes(c));
+}
+
+function mapRlimit(r: Fields, i: number): Rlimit {
+  const type = r.str('type');
+  const name = /^RLIMIT_([A-Z]+)$/.exec(type ?? '')?.[1]?.toLowerCase();
+  if (!name || !(name in RLIMIT)) fail(`config.json: process.rlimits[${i}].type ${show(type)} must be one of ${Object.keys(RLIMIT).map((k) => `RLIMIT_${k.toUpperCase()}`).join(', ')}`);
+  // (JSON numbers: RLIM_INFINITY, 2^64-1, arrives rounded; anything above 2^53 is taken as unlimited)
+  const num = (k: string): number => {
+    const v = r.raw(k);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return r.bad(k, 'a non-negative integer');
+    return v > Number.MAX_SAFE_INTEGER ? -1 : v;
+  };
+  const soft = num('soft');
+  const hard = num('hard');
+  const norm = (n: number): number => (n === -1 ? Infinity : n);
+  if (norm(soft) > norm(hard)) fail(`config.json: process.rlimits[${i}] (${type}): soft ${soft} is above hard ${hard}`);
+  return { type: name!, soft, hard };
+}
+
+function absolutePaths(f: Fields, k: string): string[] {
+  const list = f.strings(k) ?? [];
+  list.forEach((p, i) => {
+    if (!p.startsWith('/')) fail(`config.json: ${f.path(k)}[${i}] ${show(p)} must be an absolute path inside the container`);
+  });
+  return list;
+}
+
+/** linux.namespaces: the plan always makes PID, mount, UTS, IPC, network and cgroup namespaces. */
+function mapNamespaces(linux: Fields, warnings: string[]): OciExtras['joinNamespaces'] {
+  const list = linux.list('namespaces') ?? [];
+  const seen = new Set<OciNamespace>();
+  const join: OciExtras['joinNamespaces'] = [];
+  list.forEach((n, i) => {
+    const f = linux.item('namespaces', i, n, ['type', 'path']);
+    const type = f.str('type');
+    if (!(OCI_NAMESPACES as readonly string[]).includes(type ?? '')) fail(`config.json: linux.namespaces[${i}].type ${show(type)} must be one of ${OCI_NAMESPACES.join(', ')}`);
+    const t = type as OciNamespace;
+    if (seen.has(t)) fail(`config.json: linux.namespaces lists ${t} twice — keep one`);
+    seen.add(t);
+    if (t === 'user' || t === 'time') notYet(`linux.namespaces type ${t}`, `the launch plan does not make ${t} namespaces`);
+    const path = f.str('path');
+    if (path) {
+      if (!isAbsolute(path)) fail(`config.json: linux.namespaces[${i}].path ${show(path)} must be an absolute path (e.g. /proc/1234/ns/${t === 'network' ? 'net' : t})`);
+      // Joining is the child's SETNS op (plan.ts): setns(open(path), CLONE_NEW*), instead of the flag in clone().
+      join.push({ type: t, path });
+    }
+  });
+  for (const t of PLAN_NAMESPACES) {
+    if (seen.has(t)) continue;
+    // A namespace left out means "share the runtime's" (config-linux.md). Every minidock launch
+    // makes the first five in clone(); cgroup is unshared after the join (build-plan.ts): a
+    // container in its own cgroup namespace sees less than asked, never more, so that one is a warning.
+    if (t === 'cgroup') warnings.push('config.json: linux.namespaces has no cgroup namespace; minidock gives every container its own anyway (it sees its cgroup as /)');
+    else notYet(`linux.namespaces without ${t}`, `sharing the host's ${t} namespace: every minidock launch makes a new one`);
+  }
+  return join;
+}
+
+/** linux.resources -> Limits (cgroup v1/v2 drivers); what the drivers cannot write is refused. */
+function mapResources(r: Fields | undefined): Limits {
+  const limits: Limits = {};
+  if (!r) return limits;
+  const mem = r.obj('memory', ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']);
+  if (mem) {
+    const limit = mem.int('limit', -1);
+    if (limit !== undefined && limit !== -1) limits.memory = limit;
+    const res = mem.int('reservation', -1);
+    if (res !== undefined && res !== -1) limits.memoryReservation = res;
+    const swap = mem.int('swap', -1);
+    if (swap !== undefined) limits.memorySwap = swap;
+    for (const k of ['kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller']) if (mem.has(k)) notYet(`linux.resources.memory.${k}`, 'the cgroup drivers do not write it');
+  }
+  const cpu = r.obj('cpu', ['shares', 'quota', 'burst', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems', 'idle']);
+  if (cpu) {
+    const shares = cpu.int('shares', 0);
+    if (shares) limits.cpuShares = shares;
+    const quota = cpu.int('quota', -1);
+    const period = cpu.int('period', 0);
+    if (quota !== undefined && quota > 0) {
+      limits.cpuQuotaUs = quota;
+      limits.cpuPeriodUs = period || 100_000;
+    } else if (period) limits.cpuPeriodUs = period;
+    const cpus = cpu.str('cpus');
+    if (cpus) limits.cpusetCpus = cpus;
+    for (const k of ['burst', 'realtimeRuntime', 'realtimePeriod', 'mems', 'idle']) if (cpu.has(k) && cpu.raw(k) !== '') notYet(`linux.resources.cpu.${k}`, 'the cgroup drivers do not write it');
+  }
+  const pids = r.obj('pids', ['limit']);
+  const plimit = pids?.int('limit', -1);
+  if (plimit !== undefined && plimit !== 0) limits.pids = plimit;
+  // Devices: every minidock container may use only the devices of its own /dev (device-bpf.ts
+  // DEVICE_RULES). runc's default list, "deny everything" followed by nothing or by allows of those
+  // same devices, means the same; anything else asks for devices the plan does not give.
+  (r.list('devices') ?? []).forEach((d, i) => {
+    const f = r.item('devices', i, d, ['allow', 'type', 'major', 'minor', 'access']);
+    if (f.bool('allow') === undefined) f.bad('allow', 'true or false');
+    if (i === 0 && f.bool('allow') === false && !f.has('major') && !f.has('minor') && (f.str('type') ?? 'a') === 'a') return;
+    if (f.bool('allow') === false) return; // a deny after the deny-all changes nothing
+    notYet(`linux.resources.devices[${i}] (an allow rule)`, 'the device cgroup allows only the devices of the container\'s own /dev');
+  });
+  for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']) {
+    const v = r.raw(k);
+    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && !(isObj(v) && Object.keys(v).length === 0)) notYet(`linux.resources.${k}`, 'the cgroup drivers do not write it');
+  }
+  return limits;
+}
+
+/** mounts: minidock's own standard mounts, and bind mounts; other filesystems are refused for now. */
+function mapMounts(top: Fields, rootfs: string, bundle: string): BindMount[] {
+  const out: BindMount[] = [];
+  (top.list('mounts') ?? []).forEach((m, i) => {
+    const f = top.item('mounts', i, m, ['destination', 'source', 'type', 'options', 'uidMappings', 'gidMappings']);
+    const dest = f.str('destination');
+    if (!dest || !dest.startsWith('/')) return f.bad('destination', 'an absolute path inside the container');
+    const options = f.strings('options') ?? [];
+    const type = f.str('type') ?? '';
+    const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+    if (!bind) {
+      const d = posix.normalize(dest);
+      if (PLAN_MOUNTS[d] === type) return; // the plan's own mount (build-plan.ts step 4)
+      notYet(`mounts[${i}] (${type || 'no type'} on ${dest})`, 'besides bind mounts, only the standard /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys and /sys/fs/cgroup mounts, which minidock makes itself');
+    }
+    if (f.has('uidMappings') || f.has('gidMappings')) notYet(`mounts[${i}].uidMappings`, 'idmapped mounts');
+    const src = f.str('source');
+    if (!src) return f.bad('source', 'the host path to bind');
+    const source = resolve(bundle, src);
+    const unknownOpt = options.filter((o) => !['bind', 'rbind', 'ro', 'rw', 'rprivate', 'private', 'nosuid', 'nodev', 'noexec'].includes(o));
+    if (unknownOpt.length > 0) notYet(`mounts[${i}].options ${unknownOpt.join(',')}`, 'bind mounts take ro/rw and bind/rbind only, for now');
+    if (options.some((o) => ['nosuid', 'nodev', 'noexec'].includes(o))) {
+      // -v bind mounts are made without these flags; a silently weaker mount would be wrong
+      notYet(`mounts[${i}].options nosuid/nodev/noexec on a bind mount`, 'the bind-mount step does not set them yet');
+    }
+    if (source.includes(':') || dest.includes(':')) notYet(`mounts[${i}] with ":" in a path`, 'bind mounts go through the -v parser');
+    // the same checks as -v (the target is resolved inside the rootfs: a symlink there cannot lead out)
+    try {
+      out.push(parseVolume(rootfs, `${source}:${dest}${options.includes('ro') ? ':ro' : ''}`));
+    } catch (e) {
+      if (e instanceof MinidockError) fail(`config.json: mounts[${i}]: ${e.message}`);
+      throw e;
+    }
+  });
+  return out;
+}
+
+/**
+ * linux.seccomp (config-linux.md) is Docker's profile format minus Docker's includes/excludes,
+ * plus listenerPath/listenerMetadata for a seccomp agent: the same validator reads it.
+ */
+export function ociSeccomp(json: unknown): SeccompProfile {
+  if (!isObj(json)) return fail(`config.json: linux.seccomp must be an object, got ${show(json)}`);
+  (json.syscalls as unknown[] | undefined ?? []).forEach((s, i) => {
+    if (isObj(s) && (s.includes !== undefined || s.excludes !== undefined)) fail(`config.json: linux.seccomp.syscalls[${i}] has includes/excludes, which are Docker's, not the OCI format — remove them`);
+  });
+  return validateProfile(json, 'config.json linux.seccomp');
+}
