@@ -113,119 +113,130 @@ function compareComment(s: AState, k: number, op: number): string | undefined {
   }
 }
 
+/** One instruction decoded: its text, an inferred note, and where control goes next. */
+interface Decoded {
+  text: string;
+  note?: string;
+  /** What A holds after it, when it falls through to the following instruction. */
+  after?: AState;
+  /** Its jump targets (absolute indexes); A is unchanged along a jump. */
+  jumps?: number[];
+}
+
 /** Disassemble a seccomp program into a commented listing, one instruction per line. */
 export function disassemble(bytes: Uint8Array | readonly SockFilter[], opts: DisassembleOptions = {}): string {
   const prog = bytes instanceof Uint8Array ? decode(bytes) : bytes;
-  const n = prog.length;
-  const width = String(Math.max(n - 1, 0)).length;
-  // A jump target; when it is a `ja` trampoline, also where that leads: "L47→L313".
-  const target = (i: number, off: number): string => {
-    const t = i + 1 + off;
-    const hop = prog[t];
-    if (hop && bpfClass(hop.code) === BPF_JMP && (hop.code & 0xf0) === BPF_JA) return `L${t}→L${t + 1 + hop.k}`;
-    return off === 0 ? 'next' : `L${t}`;
-  };
+  const count = prog.length;
+  const width = String(Math.max(count - 1, 0)).length;
 
   // Accumulator state flowing into each instruction.
-  const incoming: (AState | undefined)[] = new Array(n).fill(undefined);
+  const incoming: (AState | undefined)[] = new Array(count).fill(undefined);
   incoming[0] = OTHER;
-  const flow = (to: number, s: AState): void => {
-    if (to >= n) return;
-    const cur = incoming[to];
-    incoming[to] = cur === undefined || same(cur, s) ? s : OTHER;
+  const flow = (to: number, state: AState): void => {
+    if (to >= count) return;
+    const current = incoming[to];
+    incoming[to] = current === undefined || same(current, state) ? state : OTHER;
   };
 
   const lines: string[] = [];
-  lines.push(`seccomp BPF program: ${n} instructions, ${n * SOCK_FILTER_SIZE} bytes (${SOCK_FILTER_SIZE} per struct sock_filter)`);
+  lines.push(`seccomp BPF program: ${count} instructions, ${count * SOCK_FILTER_SIZE} bytes (${SOCK_FILTER_SIZE} per struct sock_filter)`);
   lines.push(`jump targets are line numbers (Ln); "next" is the following line`);
   lines.push('');
-
-  for (let i = 0; i < n; i++) {
-    const f = prog[i];
-    const s = incoming[i] ?? OTHER;
-    let text: string;
-    let note: string | undefined;
-    let out: AState = s;
-    let falls = true;
-    const srcX = (f.code & BPF_X) === BPF_X;
-
-    switch (bpfClass(f.code)) {
-      case BPF_LD: {
-        const mode = f.code & 0xe0;
-        if (mode === BPF_ABS) {
-          text = `ld   [${f.k}]`;
-          note = fieldName(f.k);
-          out = stateAfterLoad(f.k);
-        } else if (mode === BPF_IMM) {
-          text = `ld   #${num(f.k)}`;
-          out = OTHER;
-        } else if (mode === BPF_MEM) {
-          text = `ld   M[${f.k}]`;
-          out = OTHER;
-        } else if (mode === BPF_LEN) {
-          text = 'ld   #len';
-          note = 'sizeof(struct seccomp_data) = 64';
-          out = OTHER;
-        } else text = `ld?  code=${hex(f.code)} k=${hex(f.k)}`;
-        break;
-      }
-      case BPF_LDX: {
-        const mode = f.code & 0xe0;
-        text = mode === BPF_IMM ? `ldx  #${num(f.k)}` : mode === BPF_MEM ? `ldx  M[${f.k}]` : mode === BPF_LEN ? 'ldx  #len' : `ldx? code=${hex(f.code)}`;
-        break;
-      }
-      case BPF_ST:
-        text = `st   M[${f.k}]`;
-        break;
-      case BPF_STX:
-        text = `stx  M[${f.k}]`;
-        break;
-      case BPF_ALU: {
-        const op = f.code & 0xf0;
-        const name = ALU_NAMES[op] ?? 'alu?';
-        text = op === 0x80 ? 'neg' : `${name.padEnd(4)} ${srcX ? 'x' : `#${num(f.k)}`}`;
-        if (op === 0x50 && !srcX) {
-          const names = CLONE_FLAGS.filter(([bit]) => (f.k & bit) !== 0).map(([, nm]) => nm);
-          const all = CLONE_FLAGS.reduce((m, [bit]) => m | bit, 0);
-          if (f.k >>> 0 === all >>> 0) note = `namespace flags: ${names.join('|')}`;
-        }
-        out = s.kind === 'arg' && op === 0x50 ? { ...s, masked: true } : OTHER;
-        break;
-      }
-      case BPF_JMP: {
-        const op = f.code & 0xf0;
-        falls = false;
-        if (op === BPF_JA) {
-          text = `ja   L${i + 1 + f.k}`;
-          flow(i + 1 + f.k, s);
-        } else {
-          const name = JMP_NAMES[op] ?? 'j?';
-          const operand = srcX ? 'x' : `#${num(f.k)}`;
-          text = `${name.padEnd(4)} ${operand}, ${target(i, f.jt)}, ${target(i, f.jf)}`;
-          if (!srcX) note = compareComment(s, f.k, op);
-          flow(i + 1 + f.jt, s);
-          flow(i + 1 + f.jf, s);
-        }
-        break;
-      }
-      case BPF_RET:
-        falls = false;
-        text = (f.code & 0x18) === BPF_A ? 'ret  A' : `ret  ${formatAction(f.k)}`;
-        break;
-      case BPF_MISC:
-        text = (f.code & 0xf8) === BPF_TAX ? 'tax' : 'txa';
-        out = (f.code & 0xf8) === BPF_TAX ? s : OTHER;
-        break;
-      default:
-        text = `???  code=${hex(f.code)}`;
-    }
-    if (falls) flow(i + 1, out);
-
-    const extra = opts.comments?.[i];
-    const notes = note && extra && extra.startsWith(note) ? [extra] : [note, extra].filter(Boolean);
-    const rawCol = opts.raw ? `${hex(f.code).padEnd(6)} ${String(f.jt).padStart(3)} ${String(f.jf).padStart(3)} ${hex(f.k).padEnd(10)}  ` : '';
-    const body = notes.length ? `${text.padEnd(34)} ; ${notes.join(' - ')}` : text;
-    lines.push(`${String(i).padStart(width + 2)}  ${rawCol}${body}`.trimEnd());
+  for (let i = 0; i < count; i++) {
+    const state = incoming[i] ?? OTHER;
+    const decoded = decodeInstruction(prog, i, state);
+    for (const to of decoded.jumps ?? []) flow(to, state);
+    if (decoded.after) flow(i + 1, decoded.after);
+    lines.push(listingLine(i, prog[i], decoded, opts, width));
   }
   return lines.join('\n') + '\n';
+}
+
+/** Decode instruction `i`, given what A holds when it runs. */
+function decodeInstruction(prog: readonly SockFilter[], i: number, state: AState): Decoded {
+  const insn = prog[i];
+  switch (bpfClass(insn.code)) {
+    case BPF_LD:
+      return decodeLoad(insn, state);
+    case BPF_LDX: {
+      const mode = insn.code & 0xe0;
+      const text = mode === BPF_IMM ? `ldx  #${num(insn.k)}` : mode === BPF_MEM ? `ldx  M[${insn.k}]` : mode === BPF_LEN ? 'ldx  #len' : `ldx? code=${hex(insn.code)}`;
+      return { text, after: state };
+    }
+    case BPF_ST:
+      return { text: `st   M[${insn.k}]`, after: state };
+    case BPF_STX:
+      return { text: `stx  M[${insn.k}]`, after: state };
+    case BPF_ALU:
+      return decodeAlu(insn, state);
+    case BPF_JMP:
+      return decodeJump(prog, i, state);
+    case BPF_RET:
+      return { text: (insn.code & 0x18) === BPF_A ? 'ret  A' : `ret  ${formatAction(insn.k)}` };
+    case BPF_MISC: {
+      const isTax = (insn.code & 0xf8) === BPF_TAX;
+      return { text: isTax ? 'tax' : 'txa', after: isTax ? state : OTHER };
+    }
+    default:
+      return { text: `???  code=${hex(insn.code)}`, after: state };
+  }
+}
+
+/** `ld`: a word of seccomp_data (named, and tracked), a constant, scratch memory or the length. */
+function decodeLoad(insn: SockFilter, state: AState): Decoded {
+  const mode = insn.code & 0xe0;
+  if (mode === BPF_ABS) return { text: `ld   [${insn.k}]`, note: fieldName(insn.k), after: stateAfterLoad(insn.k) };
+  if (mode === BPF_IMM) return { text: `ld   #${num(insn.k)}`, after: OTHER };
+  if (mode === BPF_MEM) return { text: `ld   M[${insn.k}]`, after: OTHER };
+  if (mode === BPF_LEN) return { text: 'ld   #len', note: 'sizeof(struct seccomp_data) = 64', after: OTHER };
+  return { text: `ld?  code=${hex(insn.code)} k=${hex(insn.k)}`, after: state };
+}
+
+/** Arithmetic on A; an `and` keeps an argument half tracked (as masked) and names the namespace flags mask. */
+function decodeAlu(insn: SockFilter, state: AState): Decoded {
+  const op = insn.code & 0xf0;
+  const fromX = (insn.code & BPF_X) === BPF_X;
+  const name = ALU_NAMES[op] ?? 'alu?';
+  const text = op === 0x80 ? 'neg' : `${name.padEnd(4)} ${fromX ? 'x' : `#${num(insn.k)}`}`;
+  let note: string | undefined;
+  if (op === 0x50 && !fromX) {
+    const names = CLONE_FLAGS.filter(([bit]) => (insn.k & bit) !== 0).map(([, flagName]) => flagName);
+    const allFlags = CLONE_FLAGS.reduce((mask, [bit]) => mask | bit, 0);
+    if (insn.k >>> 0 === allFlags >>> 0) note = `namespace flags: ${names.join('|')}`;
+  }
+  const after: AState = state.kind === 'arg' && op === 0x50 ? { ...state, masked: true } : OTHER;
+  return { text, note, after };
+}
+
+/** `ja` or a conditional jump; a comparison with a constant is explained from what A holds. */
+function decodeJump(prog: readonly SockFilter[], i: number, state: AState): Decoded {
+  const insn = prog[i];
+  const op = insn.code & 0xf0;
+  if (op === BPF_JA) return { text: `ja   L${i + 1 + insn.k}`, jumps: [i + 1 + insn.k] };
+  const fromX = (insn.code & BPF_X) === BPF_X;
+  const name = JMP_NAMES[op] ?? 'j?';
+  const operand = fromX ? 'x' : `#${num(insn.k)}`;
+  return {
+    text: `${name.padEnd(4)} ${operand}, ${jumpLabel(prog, i, insn.jt)}, ${jumpLabel(prog, i, insn.jf)}`,
+    note: fromX ? undefined : compareComment(state, insn.k, op),
+    jumps: [i + 1 + insn.jt, i + 1 + insn.jf],
+  };
+}
+
+/** A jump target; when it is a `ja` trampoline, also where that leads: "L47→L313". */
+function jumpLabel(prog: readonly SockFilter[], i: number, offset: number): string {
+  const to = i + 1 + offset;
+  const hop = prog[to];
+  if (hop && bpfClass(hop.code) === BPF_JMP && (hop.code & 0xf0) === BPF_JA) return `L${to}→L${to + 1 + hop.k}`;
+  return offset === 0 ? 'next' : `L${to}`;
+}
+
+/** One line of the listing: index, raw fields (with `raw`), text, then the inferred and compiler notes. */
+function listingLine(i: number, insn: SockFilter, decoded: Decoded, opts: DisassembleOptions, width: number): string {
+  const { text, note } = decoded;
+  const extra = opts.comments?.[i];
+  const notes = note && extra && extra.startsWith(note) ? [extra] : [note, extra].filter(Boolean);
+  const rawCol = opts.raw ? `${hex(insn.code).padEnd(6)} ${String(insn.jt).padStart(3)} ${String(insn.jf).padStart(3)} ${hex(insn.k).padEnd(10)}  ` : '';
+  const body = notes.length ? `${text.padEnd(34)} ; ${notes.join(' - ')}` : text;
+  return `${String(i).padStart(width + 2)}  ${rawCol}${body}`.trimEnd();
 }
