@@ -130,44 +130,49 @@ export function parsePattern(line: string): Pattern {
 
 function parseInfo(info: string, path: string, line: number): Omit<Step, 'command' | 'expect' | 'index' | 'section' | 'intro' | 'line'> | undefined {
   const tokens = info.trim().split(/\s+/).filter(Boolean);
-  if (!tokens.some((t) => t.startsWith('step='))) return undefined;
+  if (!tokens.some((token) => token.startsWith('step='))) return undefined;
   const step = { id: '', shell: tokens[0] ?? 'sh', needs: [] as string[], slow: false, exit: 0 as ExitExpectation, timeoutS: 60 };
-  for (const t of tokens.slice(1)) {
-    const [k, v] = t.includes('=') ? [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] : [t, ''];
-    if (k === 'step' && /^[a-z0-9][a-z0-9-]*$/.test(v)) step.id = v;
-    else if (k === 'needs' && v) step.needs = v.split(',');
-    else if (k === 'slow' && !v) step.slow = true;
-    else if (k === 'exit' && /^(\d+|any|nonzero)$/.test(v)) step.exit = /^\d+$/.test(v) ? Number(v) : (v as 'any' | 'nonzero');
-    else if (k === 'timeout' && /^\d+$/.test(v)) step.timeoutS = Number(v);
-    else throw new LessonFormatError(path, line, `step info: cannot read "${t}" (step=ID with a-z0-9-, needs=a,b, exit=N|any|nonzero, timeout=S, slow)`);
+  for (const token of tokens.slice(1)) {
+    const [key, value] = splitKeyValue(token);
+    if (key === 'step' && /^[a-z0-9][a-z0-9-]*$/.test(value)) step.id = value;
+    else if (key === 'needs' && value) step.needs = value.split(',');
+    else if (key === 'slow' && !value) step.slow = true;
+    else if (key === 'exit' && /^(\d+|any|nonzero)$/.test(value)) step.exit = /^\d+$/.test(value) ? Number(value) : (value as 'any' | 'nonzero');
+    else if (key === 'timeout' && /^\d+$/.test(value)) step.timeoutS = Number(value);
+    else throw new LessonFormatError(path, line, `step info: cannot read "${token}" (step=ID with a-z0-9-, needs=a,b, exit=N|any|nonzero, timeout=S, slow)`);
   }
   if (tokens[0].includes('=')) throw new LessonFormatError(path, line, 'a step fence starts with its language, e.g. ```sh step=ID');
   return step;
 }
 
+/** "key=value" as [key, value]; a bare "key" as [key, ""]. */
+function splitKeyValue(token: string): [string, string] {
+  const eq = token.indexOf('=');
+  return eq < 0 ? [token, ''] : [token.slice(0, eq), token.slice(eq + 1)];
+}
+
 function parseCheck(head: string, body: string[], path: string, line: number): Check {
   const check: Check = { id: '', type: 'word', needs: [], sha256: [], tolerance: 0, relative: false, line };
   let typeSeen = false;
-  for (const t of head.trim().split(/\s+/).filter(Boolean)) {
-    const eq = t.indexOf('=');
-    const [k, v] = eq < 0 ? [t, ''] : [t.slice(0, eq), t.slice(eq + 1)];
-    if (k === 'id' && /^[a-z0-9][a-z0-9-]*$/.test(v)) check.id = v;
-    else if (k === 'type' && /^(word|number|text|state)$/.test(v)) {
-      check.type = v as CheckType;
+  for (const token of head.trim().split(/\s+/).filter(Boolean)) {
+    const [key, value] = splitKeyValue(token);
+    if (key === 'id' && /^[a-z0-9][a-z0-9-]*$/.test(value)) check.id = value;
+    else if (key === 'type' && /^(word|number|text|state)$/.test(value)) {
+      check.type = value as CheckType;
       typeSeen = true;
-    } else if (k === 'needs' && v) check.needs = v.split(',');
-    else if (k === 'sha256' && /^[0-9a-f]{8,64}(,[0-9a-f]{8,64})*$/.test(v)) check.sha256 = v.split(',');
-    else if (k === 'value' && Number.isFinite(Number(v))) check.value = Number(v);
-    else if (k === 'tolerance' && /^\d+(\.\d+)?%?$/.test(v)) {
-      check.relative = v.endsWith('%');
-      check.tolerance = parseFloat(v) / (check.relative ? 100 : 1);
-    } else throw new LessonFormatError(path, line, `check: cannot read "${t}" (id=ID, type=word|number|text|state, sha256=, value=, tolerance=N or N%, needs=)`);
+    } else if (key === 'needs' && value) check.needs = value.split(',');
+    else if (key === 'sha256' && /^[0-9a-f]{8,64}(,[0-9a-f]{8,64})*$/.test(value)) check.sha256 = value.split(',');
+    else if (key === 'value' && Number.isFinite(Number(value))) check.value = Number(value);
+    else if (key === 'tolerance' && /^\d+(\.\d+)?%?$/.test(value)) {
+      check.relative = value.endsWith('%');
+      check.tolerance = parseFloat(value) / (check.relative ? 100 : 1);
+    } else throw new LessonFormatError(path, line, `check: cannot read "${token}" (id=ID, type=word|number|text|state, sha256=, value=, tolerance=N or N%, needs=)`);
   }
-  for (const l of body) {
-    if (!l.trim()) continue;
-    const m = /^(measure|solve|test|cleanup):\s*(.*)$/.exec(l.trim());
-    if (!m) throw new LessonFormatError(path, line, `check ${check.id}: a body line is "measure: CMD", "solve: CMD", "test: CMD" or "cleanup: CMD", not "${l.trim()}"`);
-    check[m[1] as 'measure' | 'solve' | 'test' | 'cleanup'] = m[2];
+  for (const bodyLine of body) {
+    if (!bodyLine.trim()) continue;
+    const command = /^(measure|solve|test|cleanup):\s*(.*)$/.exec(bodyLine.trim());
+    if (!command) throw new LessonFormatError(path, line, `check ${check.id}: a body line is "measure: CMD", "solve: CMD", "test: CMD" or "cleanup: CMD", not "${bodyLine.trim()}"`);
+    check[command[1] as 'measure' | 'solve' | 'test' | 'cleanup'] = command[2];
   }
   if (!check.id) throw new LessonFormatError(path, line, 'check without id=');
   if (!typeSeen) throw new LessonFormatError(path, line, `check ${check.id}: type= is required`);
@@ -180,113 +185,152 @@ function parseCheck(head: string, body: string[], path: string, line: number): C
 
 /** Parse a lesson file's text. `path` is only used in error messages. */
 export function parseLesson(source: string, meta: { number: number; slug: string; lang: Lang; path: string }): Lesson {
-  const lines = source.split('\n');
-  const steps: Step[] = [];
-  const checks: Check[] = [];
-  let title = '';
-  let section = '';
-  let prose: string[] = [];
-  let i = 0;
-  const ids = new Set<string>();
-  while (i < lines.length) {
-    const line = lines[i];
-    // exercise checks, hidden in HTML comments
-    const cm = /^<!--\s*check\b(.*)$/.exec(line);
-    if (cm) {
-      const start = i;
-      const body: string[] = [];
-      let head = cm[1];
-      let closed = head.includes('-->');
-      if (closed) head = head.slice(0, head.indexOf('-->'));
-      i++;
-      while (!closed && i < lines.length) {
-        if (lines[i].includes('-->')) {
-          const before = lines[i].slice(0, lines[i].indexOf('-->'));
-          if (before.trim()) body.push(before);
-          closed = true;
-        } else body.push(lines[i]);
-        i++;
-      }
-      if (!closed) throw new LessonFormatError(meta.path, start + 1, 'check comment without -->');
-      const check = parseCheck(head, body, meta.path, start + 1);
-      if (checks.some((c) => c.id === check.id)) throw new LessonFormatError(meta.path, start + 1, `duplicate check id ${check.id}`);
-      checks.push(check);
-      continue;
-    }
-    if (/^<!--/.test(line)) {
-      // any other comment: skip it whole
-      while (i < lines.length && !lines[i].includes('-->')) i++;
-      i++;
-      continue;
-    }
-    const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
-    if (h) {
-      // the title is held apart (the viewer's header shows it); every other heading stays in the
-      // prose, so that a step's intro says which sections it crossed
-      if (h[1].length === 1 && !title) title = h[2].replace(/^\d+\s*[·.:-]\s*/, '');
-      else prose.push(line);
-      section = h[2];
-      i++;
-      continue;
-    }
-    const f = FENCE.exec(line);
-    if (f) {
-      const fence = f[1];
-      const info = f[2];
-      const start = i;
-      const body: string[] = [];
-      i++;
-      while (i < lines.length && !(lines[i].startsWith(fence[0].repeat(fence.length)) && lines[i].trim().replace(new RegExp(`^\\${fence[0]}+`), '') === '')) {
-        body.push(lines[i]);
-        i++;
-      }
-      if (i >= lines.length) throw new LessonFormatError(meta.path, start + 1, 'unclosed code fence');
-      i++;
-      const head = parseInfo(info, meta.path, start + 1);
-      if (info.trim().split(/\s+/)[0] === 'expect') throw new LessonFormatError(meta.path, start + 1, 'an expect block must follow a step block');
-      if (!head) {
-        prose.push(line, ...body, lines[i - 1]);
+  const reader = new LessonReader(source.split('\n'), meta.path);
+  reader.readAll();
+  if (!reader.title) throw new LessonFormatError(meta.path, 1, 'a lesson starts with a "# Title" heading');
+  return { ...meta, title: reader.title, source, steps: reader.steps, outro: joinProse(reader.prose), checks: reader.checks };
+}
+
+/** Reads a lesson's lines top to bottom, one block (check, comment, heading, fence, prose line) at a time. */
+class LessonReader {
+  readonly steps: Step[] = [];
+  readonly checks: Check[] = [];
+  title = '';
+  /** the Markdown read since the last step */
+  prose: string[] = [];
+  /** the heading the reader is under */
+  private section = '';
+  /** index of the next line to read */
+  private next = 0;
+  private readonly stepIds = new Set<string>();
+
+  constructor(private readonly lines: string[], private readonly path: string) {}
+
+  readAll(): void {
+    while (this.next < this.lines.length) {
+      const line = this.lines[this.next];
+      // exercise checks, hidden in HTML comments
+      const checkComment = /^<!--\s*check\b(.*)$/.exec(line);
+      if (checkComment) {
+        this.readCheck(checkComment[1]);
         continue;
       }
-      if (ids.has(head.id) || !head.id) throw new LessonFormatError(meta.path, start + 1, head.id ? `duplicate step id ${head.id}` : 'step= needs an id (a-z, 0-9, -)');
-      ids.add(head.id);
-      // the expect block, if any, comes right after (blank lines allowed)
-      let j = i;
-      while (j < lines.length && lines[j].trim() === '') j++;
-      const expect: Pattern[] = [];
-      const ef = j < lines.length ? FENCE.exec(lines[j]) : null;
-      if (ef && ef[2].trim() === 'expect') {
-        j++;
-        while (j < lines.length && !FENCE.test(lines[j])) {
-          if (lines[j].trim()) {
-            try {
-              expect.push(parsePattern(lines[j].trim()));
-            } catch (e) {
-              throw new LessonFormatError(meta.path, j + 1, `step ${head.id}: invalid pattern: ${(e as Error).message}`);
-            }
-          }
-          j++;
-        }
-        if (j >= lines.length) throw new LessonFormatError(meta.path, j, 'unclosed expect block');
-        i = j + 1;
+      if (/^<!--/.test(line)) {
+        this.skipComment();
+        continue;
       }
-      steps.push({
-        ...head,
-        index: steps.length,
-        command: body.join('\n').trim(),
-        expect,
-        section,
-        intro: joinProse(prose),
-        line: start + 1,
-      });
-      prose = [];
-      continue;
+      const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+      if (heading) {
+        this.readHeading(line, heading[1].length, heading[2]);
+        continue;
+      }
+      const fence = FENCE.exec(line);
+      if (fence) {
+        this.readFence(line, fence[1], fence[2]);
+        continue;
+      }
+      this.prose.push(line);
+      this.next++;
     }
-    prose.push(line);
-    i++;
   }
-  if (!title) throw new LessonFormatError(meta.path, 1, 'a lesson starts with a "# Title" heading');
-  return { ...meta, title, source, steps, outro: joinProse(prose), checks };
+
+  /** `<!-- check HEAD` up to `-->`: one exercise check. */
+  private readCheck(headText: string): void {
+    const start = this.next;
+    const body: string[] = [];
+    let head = headText;
+    let closed = head.includes('-->');
+    if (closed) head = head.slice(0, head.indexOf('-->'));
+    this.next++;
+    while (!closed && this.next < this.lines.length) {
+      const line = this.lines[this.next];
+      if (line.includes('-->')) {
+        const before = line.slice(0, line.indexOf('-->'));
+        if (before.trim()) body.push(before);
+        closed = true;
+      } else body.push(line);
+      this.next++;
+    }
+    if (!closed) throw new LessonFormatError(this.path, start + 1, 'check comment without -->');
+    const check = parseCheck(head, body, this.path, start + 1);
+    if (this.checks.some((other) => other.id === check.id)) throw new LessonFormatError(this.path, start + 1, `duplicate check id ${check.id}`);
+    this.checks.push(check);
+  }
+
+  /** any other comment: skip it whole */
+  private skipComment(): void {
+    while (this.next < this.lines.length && !this.lines[this.next].includes('-->')) this.next++;
+    this.next++;
+  }
+
+  private readHeading(line: string, level: number, text: string): void {
+    // the title is held apart (the viewer's header shows it); every other heading stays in the
+    // prose, so that a step's intro says which sections it crossed
+    if (level === 1 && !this.title) this.title = text.replace(/^\d+\s*[·.:-]\s*/, '');
+    else this.prose.push(line);
+    this.section = text;
+    this.next++;
+  }
+
+  /** A fenced code block: a step (with the expect block after it) or plain Markdown. */
+  private readFence(line: string, fence: string, info: string): void {
+    const start = this.next;
+    const body: string[] = [];
+    this.next++;
+    while (this.next < this.lines.length && !closesFence(this.lines[this.next], fence)) {
+      body.push(this.lines[this.next]);
+      this.next++;
+    }
+    if (this.next >= this.lines.length) throw new LessonFormatError(this.path, start + 1, 'unclosed code fence');
+    this.next++;
+    const head = parseInfo(info, this.path, start + 1);
+    if (info.trim().split(/\s+/)[0] === 'expect') throw new LessonFormatError(this.path, start + 1, 'an expect block must follow a step block');
+    if (!head) {
+      this.prose.push(line, ...body, this.lines[this.next - 1]);
+      return;
+    }
+    if (this.stepIds.has(head.id) || !head.id) throw new LessonFormatError(this.path, start + 1, head.id ? `duplicate step id ${head.id}` : 'step= needs an id (a-z, 0-9, -)');
+    this.stepIds.add(head.id);
+    const expect = this.readExpect(head.id);
+    this.steps.push({
+      ...head,
+      index: this.steps.length,
+      command: body.join('\n').trim(),
+      expect,
+      section: this.section,
+      intro: joinProse(this.prose),
+      line: start + 1,
+    });
+    this.prose = [];
+  }
+
+  /** the expect block, if any, comes right after (blank lines allowed) */
+  private readExpect(stepId: string): Pattern[] {
+    let cursor = this.next;
+    while (cursor < this.lines.length && this.lines[cursor].trim() === '') cursor++;
+    const expect: Pattern[] = [];
+    const expectFence = cursor < this.lines.length ? FENCE.exec(this.lines[cursor]) : null;
+    if (!expectFence || expectFence[2].trim() !== 'expect') return expect;
+    cursor++;
+    while (cursor < this.lines.length && !FENCE.test(this.lines[cursor])) {
+      if (this.lines[cursor].trim()) {
+        try {
+          expect.push(parsePattern(this.lines[cursor].trim()));
+        } catch (e) {
+          throw new LessonFormatError(this.path, cursor + 1, `step ${stepId}: invalid pattern: ${(e as Error).message}`);
+        }
+      }
+      cursor++;
+    }
+    if (cursor >= this.lines.length) throw new LessonFormatError(this.path, cursor, 'unclosed expect block');
+    this.next = cursor + 1;
+    return expect;
+  }
+}
+
+/** Does `line` close a block opened by `fence` (the same character, at least as many, nothing else)? */
+function closesFence(line: string, fence: string): boolean {
+  return line.startsWith(fence[0].repeat(fence.length)) && line.trim().replace(new RegExp(`^\\${fence[0]}+`), '') === '';
 }
 
 function joinProse(lines: string[]): string {
