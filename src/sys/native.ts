@@ -197,3 +197,20 @@ export function mdOomKilled(pid: number, signal: number, oomKills: number, since
 export function mdBpfDeviceFilter(program: Uint8Array, cgroupDir: string): number {
   return call('md_bpf_device_filter', [['u8[]', program], ['i32', program.length], ['u8[]', new TextEncoder().encode(cgroupDir + '\0')]]);
 }
+
+// --- netlink (native/netlink.c): the socket only; every message is built in src/runtime/network/netlink.ts ---
+
+/** An AF_NETLINK/NETLINK_ROUTE socket, in the network namespace of `netnsFd` (-1: this one): fd or -errno. */
+export function mdNlOpen(netnsFd = -1): number {
+  return call('md_nl_open', [['i32', netnsFd]]);
+}
+
+/** Send one request to the kernel: bytes sent or -errno. */
+export function mdNlSend(fd: number, msg: Uint8Array): number {
+  return call('md_nl_send', [['i32', fd], ['u8[]', msg], ['i32', msg.length]]);
+}
+
+/** Receive one datagram into buf: its length or -errno. */
+export function mdNlRecv(fd: number, buf: Uint8Array): number {
+  return call('md_nl_recv', [['i32', fd], ['u8[]', buf], ['i32', buf.length]]);
+}
