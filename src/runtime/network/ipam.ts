@@ -1,0 +1,219 @@
+// IPAM: which container has which address. One file per network, <root>/networks/<name>.json:
+//
+//   { "name": "bridge", "bridge": "minidock0", "subnet": "10.87.0.0/16", "gateway": "10.87.0.1",
+//     "leases": { "10.87.0.2": { "container": "<64-hex id>", "since": "2025-..." } } }
+//
+// Every change is a read-modify-write under the state root's lock (withLock, the flock that guards
+// the name registry) and lands with writeJsonAtomic (temp file, fdatasync, rename): a crash at any
+// moment leaves the old file or the new one, never half of one. A lease whose container is gone
+// (minidock SIGKILLed between the lease and the container's state, a machine crash) stays until
+// reclaimLeases(), which gc calls with the set of containers that exist.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { MinidockError } from '../../errors.js';
+import { sub } from '../state.js';
+import { readJson, withLock, writeJsonAtomic } from '../store.js';
+import { contains, formatIPv4, mask, overlaps, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
+import type { Route } from './netlink.js';
+
+export interface Lease {
+  container: string;
+  since: string;
+}
+
+export interface Network {
+  name: string;
+  /** the Linux bridge that carries it */
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  leases: Record<string, Lease>;
+}
+
+export const DEFAULT_NETWORK = 'bridge';
+export const DEFAULT_BRIDGE = 'minidock0';
+
+/*
+ * The subnet candidates, tried in order; the first that overlaps none of the host's routes (and no
+ * other minidock network) wins. 10.87.0.0/16 first, going down:
+ *  - not Docker's 172.17.0.0/16: on a machine that also runs Docker (this project benchmarks against
+ *    it) docker0 holds it, and a student comparing `docker inspect` with `minidock inspect` should
+ *    not see the same addresses mean two different bridges;
+ *  - not Podman's 10.88.0.0/16 (its default network) nor 10.89.0.0/16 (where `podman network
+ *    create` takes its subnets): Podman creates those bridges only while a container runs, so the
+ *    host's routes would not show them at the moment minidock looks;
+ *  - /16 like both of them: 65 533 containers, far more than the machine runs.
+ */
+export const SUBNET_CANDIDATES = Array.from({ length: 8 }, (_, i) => `10.${87 - i}.0.0/16`);
+
+/** Names: what a file name and an nft comment can hold without quoting. */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+export function networksDir(root: string): string {
+  return sub(root, 'networks');
+}
+
+function networkFile(root: string, name: string): string {
+  if (!NAME_RE.test(name)) throw new MinidockError(`invalid network name "${name}": use letters, digits, _ . - (at most 64, not starting with a symbol)`);
+  return sub(networksDir(root), `${name}.json`);
+}
+
+/**
+ * The first candidate that overlaps none of `routes` (the host's, from Netlink.routes()) and none of
+ * `taken` (other minidock networks' subnets). The default route (0.0.0.0/0) overlaps everything and
+ * is not a collision: it is where traffic goes when nothing more specific matches.
+ */
+export function chooseSubnet(routes: Pick<Route, 'dst' | 'dstLen'>[], taken: string[], candidates = SUBNET_CANDIDATES): string {
+  const used: Cidr[] = [
+    ...routes.filter((r) => r.dstLen > 0).map((r) => ({ addr: (r.dst & mask(r.dstLen)) >>> 0, len: r.dstLen })),
+    ...taken.map((t) => parseCidr(t)).filter((c): c is Cidr => c !== undefined),
+  ];
+  for (const cand of candidates) {
+    const c = parseCidr(cand)!;
+    if (!used.some((u) => overlaps(u, c))) return cand;
+  }
+  throw new MinidockError(
+    `every candidate subnet for a minidock network (${candidates[0]} … ${candidates[candidates.length - 1]}) overlaps a route of this host (ip route) or another minidock network: give one with --subnet CIDR`,
+  );
+}
+
+/** A network's record (undefined when it does not exist). */
+export function readNetwork(root: string, name: string): Network | undefined {
+  return readJson<Network>(networkFile(root, name));
+}
+
+export function listNetworks(root: string): Network[] {
+  let names: string[];
+  try {
+    names = readdirSync(networksDir(root)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.map((f) => readJson<Network>(sub(networksDir(root), f))).filter((n): n is Network => n !== undefined);
+}
+
+/**
+ * Record a network: its subnet `subnet` when given (validated, must not collide), otherwise the
+ * first free candidate. The gateway (the bridge's own address) is the subnet's first host. Returns
+ * the existing record unchanged when the network is already there.
+ */
+export function createNetwork(root: string, o: { name: string; bridge: string; routes: Pick<Route, 'dst' | 'dstLen'>[]; subnet?: string; gateway?: string }): Network {
+  const path = networkFile(root, o.name);
+  return withLock(root, () => {
+    const old = readJson<Network>(path);
+    if (old) return old;
+    const others = listNetworks(root);
+    let subnet: string;
+    if (o.subnet !== undefined) {
+      const c = parseCidr(o.subnet);
+      if (!c || c.len > 30) throw new MinidockError(`invalid --subnet "${o.subnet}": give an IPv4 network with room for hosts, e.g. 10.90.0.0/24`);
+      const clash = others.find((n) => overlaps(parseCidr(n.subnet)!, c));
+      if (clash) throw new MinidockError(`--subnet ${o.subnet} overlaps network ${clash.name} (${clash.subnet}): choose another`);
+      subnet = o.subnet;
+    } else {
+      subnet = chooseSubnet(o.routes, others.map((n) => n.subnet));
+    }
+    const c = parseCidr(subnet)!;
+    let gateway = formatIPv4(c.addr + 1);
+    if (o.gateway !== undefined) {
+      const g = parseIPv4(o.gateway);
+      if (g === undefined || !contains(c, g) || g === c.addr || g === broadcast(c)) throw new MinidockError(`invalid --gateway "${o.gateway}": give a host address inside ${subnet}`);
+      gateway = o.gateway;
+    }
+    if (others.some((n) => n.bridge === o.bridge)) throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
+    const net: Network = { name: o.name, bridge: o.bridge, subnet, gateway, leases: {} };
+    mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
+    writeJsonAtomic(path, net);
+    return net;
+  });
+}
+
+/** Forget a network; refused while a container holds a lease on it. */
+export function removeNetwork(root: string, name: string): void {
+  const path = networkFile(root, name);
+  withLock(root, () => {
+    const net = readJson<Network>(path);
+    if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
+    const holders = Object.values(net.leases).map((l) => l.container.slice(0, 12));
+    if (holders.length) throw new MinidockError(`network ${name} is in use by ${holders.join(', ')}: remove those containers first`);
+    rmSync(path, { force: true });
+  });
+}
+
+const broadcast = (c: Cidr): number => (c.addr | ~mask(c.len)) >>> 0;
+
+/**
+ * Lease an address on `name` for `container`: `ip` when asked (--ip), otherwise the lowest free
+ * host address after the gateway. A container that already holds one gets the same back (a retried
+ * launch does not leak a second).
+ */
+export function allocate(root: string, name: string, container: string, ip?: string): string {
+  const path = networkFile(root, name);
+  return withLock(root, () => {
+    const net = readJson<Network>(path);
+    if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
+    const held = Object.entries(net.leases).find(([, l]) => l.container === container);
+    if (held) return held[0];
+    const c = parseCidr(net.subnet)!;
+    const gw = parseIPv4(net.gateway)!;
+    let pick: number | undefined;
+    if (ip !== undefined) {
+      const n = parseIPv4(ip);
+      if (n === undefined || !contains(c, n) || n === c.addr || n === broadcast(c) || n === gw) {
+        throw new MinidockError(`--ip ${ip} is not a free host address of network ${name} (${net.subnet}, gateway ${net.gateway})`);
+      }
+      if (net.leases[ip]) throw new MinidockError(`--ip ${ip} is already used by container ${net.leases[ip].container.slice(0, 12)} on network ${name}`);
+      pick = n;
+    } else {
+      for (let n = c.addr + 1; n < broadcast(c); n++) {
+        if (n !== gw && !net.leases[formatIPv4(n)]) {
+          pick = n;
+          break;
+        }
+      }
+      if (pick === undefined) throw new MinidockError(`network ${name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`);
+    }
+    net.leases[formatIPv4(pick)] = { container, since: new Date().toISOString() };
+    writeJsonAtomic(path, net);
+    return formatIPv4(pick);
+  });
+}
+
+/** Release every lease `container` holds on `name`; the addresses released ([] when none). */
+export function release(root: string, name: string, container: string): string[] {
+  const path = networkFile(root, name);
+  if (!existsSync(path)) return [];
+  return withLock(root, () => {
+    const net = readJson<Network>(path);
+    if (!net) return [];
+    const gone = Object.keys(net.leases).filter((a) => net.leases[a].container === container);
+    if (gone.length === 0) return [];
+    for (const a of gone) delete net.leases[a];
+    writeJsonAtomic(path, net);
+    return gone;
+  });
+}
+
+/**
+ * gc's part: release, on every network, the leases of containers for which `exists(id)` is false.
+ * Returns what was released, for gc to print (network, address, container).
+ */
+export function reclaimLeases(root: string, exists: (id: string) => boolean): Array<{ network: string; ip: string; container: string }> {
+  const out: Array<{ network: string; ip: string; container: string }> = [];
+  withLock(root, () => {
+    for (const net of listNetworks(root)) {
+      const gone = Object.entries(net.leases).filter(([, l]) => !exists(l.container));
+      if (gone.length === 0) continue;
+      for (const [ip, l] of gone) {
+        delete net.leases[ip];
+        out.push({ network: net.name, ip, container: l.container });
+      }
+      writeJsonAtomic(networkFile(root, net.name), net);
+    }
+  });
+  return out;
+}
+
+/** The prefix length of a network, for the container's address (10.87.0.2/16). */
+export function prefixOf(net: Network): number {
+  return parseCidr(net.subnet)!.len;
+}

@@ -1,0 +1,91 @@
+// IPAM on a real state root in a temp directory: the subnet choice against routes, leases,
+// release, gc's reclaim, and that every write leaves a whole file.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { allocate, chooseSubnet, createNetwork, listNetworks, readNetwork, reclaimLeases, release, removeNetwork, SUBNET_CANDIDATES } from '../../src/runtime/network/ipam';
+import { parseCidr } from '../../src/runtime/network/ipv4';
+
+const route = (cidr: string) => {
+  const c = parseCidr(cidr)!;
+  return { dst: c.addr, dstLen: c.len };
+};
+
+describe('chooseSubnet', () => {
+  it('takes the first candidate when no route overlaps it; the default route is no collision', () => {
+    expect(chooseSubnet([route('0.0.0.0/0'), route('192.0.2.0/24')], [])).toBe('10.87.0.0/16');
+    expect(SUBNET_CANDIDATES[0]).toBe('10.87.0.0/16');
+    expect(SUBNET_CANDIDATES).not.toContain('172.17.0.0/16');
+    expect(SUBNET_CANDIDATES).not.toContain('10.88.0.0/16');
+  });
+  it('skips a candidate overlapped by a narrower route, a wider route, or another network', () => {
+    expect(chooseSubnet([route('10.87.3.0/24')], [])).toBe('10.86.0.0/16');
+    expect(chooseSubnet([route('10.0.0.0/8')], [], ['10.87.0.0/16', '172.30.0.0/16'])).toBe('172.30.0.0/16');
+    expect(chooseSubnet([], ['10.87.0.0/16', '10.86.0.0/16'])).toBe('10.85.0.0/16');
+  });
+  it('says what to do when every candidate collides', () => {
+    expect(() => chooseSubnet([route('10.0.0.0/8')], [])).toThrow(/overlaps a route of this host .* --subnet CIDR/);
+  });
+});
+
+describe('leases', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'minidock-ipam-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const A = 'a'.repeat(64);
+  const B = 'b'.repeat(64);
+  const C = 'c'.repeat(64);
+
+  it('creates a network once, with the gateway as the first host', () => {
+    const n = createNetwork(root, { name: 'bridge', bridge: 'minidock0', routes: [route('10.87.0.0/24')] });
+    expect(n).toMatchObject({ subnet: '10.86.0.0/16', gateway: '10.86.0.1', leases: {} });
+    expect(createNetwork(root, { name: 'bridge', bridge: 'minidock0', routes: [] }).subnet).toBe('10.86.0.0/16');
+    expect(() => createNetwork(root, { name: 'other', bridge: 'minidock1', routes: [], subnet: '10.86.4.0/24' })).toThrow(/overlaps network bridge/);
+    expect(() => createNetwork(root, { name: 'bad', bridge: 'x', routes: [], subnet: '10.1.2.3/24' })).toThrow(/invalid --subnet/);
+    expect(() => createNetwork(root, { name: '../x', bridge: 'x', routes: [] })).toThrow(/invalid network name/);
+    expect(() => createNetwork(root, { name: 'g', bridge: 'y', routes: [], subnet: '10.50.0.0/24', gateway: '10.51.0.1' })).toThrow(/invalid --gateway/);
+    expect(listNetworks(root).map((x) => x.name)).toEqual(['bridge']);
+  });
+
+  it('allocates the lowest free address, the same one again for the same container, and --ip exactly', () => {
+    createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/29' }); // hosts .1-.6
+    expect(allocate(root, 'n', A)).toBe('10.90.0.2');
+    expect(allocate(root, 'n', A)).toBe('10.90.0.2');
+    expect(allocate(root, 'n', B, '10.90.0.5')).toBe('10.90.0.5');
+    expect(allocate(root, 'n', C)).toBe('10.90.0.3');
+    expect(() => allocate(root, 'n', 'd'.repeat(64), '10.90.0.5')).toThrow(/already used by container bbbbbbbbbbbb/);
+    expect(() => allocate(root, 'n', 'd'.repeat(64), '10.90.0.1')).toThrow(/not a free host address/); // the gateway
+    expect(() => allocate(root, 'n', 'd'.repeat(64), '10.90.0.7')).toThrow(/not a free host address/); // broadcast
+    expect(allocate(root, 'n', 'd'.repeat(64))).toBe('10.90.0.4');
+    expect(allocate(root, 'n', 'e'.repeat(64))).toBe('10.90.0.6');
+    expect(() => allocate(root, 'n', 'f'.repeat(64))).toThrow(/has no free address/);
+    expect(release(root, 'n', C)).toEqual(['10.90.0.3']);
+    expect(release(root, 'n', C)).toEqual([]);
+    expect(allocate(root, 'n', 'f'.repeat(64))).toBe('10.90.0.3');
+    expect(() => allocate(root, 'nope', A)).toThrow(/no such network: nope/);
+  });
+
+  it('reclaims the leases of containers that no longer exist, and only those', () => {
+    createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
+    allocate(root, 'n', A);
+    allocate(root, 'n', B);
+    const got = reclaimLeases(root, (id) => id === A);
+    expect(got).toEqual([{ network: 'n', ip: '10.90.0.3', container: B }]);
+    expect(Object.keys(readNetwork(root, 'n')!.leases)).toEqual(['10.90.0.2']);
+    expect(reclaimLeases(root, () => true)).toEqual([]);
+  });
+
+  it('refuses to remove a network in use, removes it when free; leaves no temp file behind', () => {
+    createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
+    allocate(root, 'n', A);
+    expect(() => removeNetwork(root, 'n')).toThrow(/in use by aaaaaaaaaaaa/);
+    release(root, 'n', A);
+    expect(JSON.parse(readFileSync(join(root, 'networks', 'n.json'), 'utf8')).leases).toEqual({});
+    removeNetwork(root, 'n');
+    expect(readdirSync(join(root, 'networks'))).toEqual([]);
+    expect(() => removeNetwork(root, 'n')).toThrow(/no such network/);
+  });
+});
