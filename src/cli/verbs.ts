@@ -22,6 +22,7 @@ import { register as exportVerb } from './export.js';
 import { register as cgroupVerb } from './cgroup.js';
 import { register as lessonVerb } from './lesson.js';
 import { register as seccompVerb } from './seccomp.js';
+import { register as ociVerb } from './oci.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -46,5 +47,6 @@ export const VERBS: Verbs = {
   cgroup: cgroupVerb,
   lesson: lessonVerb,
   seccomp: seccompVerb,
+  oci: ociVerb,
 };
 

@@ -1,0 +1,140 @@
+// The body of `minidock oci` / `minidock-oci`: runc's verbs over minidock's OCI state directory
+// (src/oci/state.ts). What engines depend on is kept exactly as runc does it:
+// - errors: exit status 1, and the message in logrus's format — to --log when given (text
+//   `time="..." level=error msg="..."` or, with --log-format json, `{"level":"error","msg":...,"time":...}`,
+//   which containerd's shim reads back to report why a runtime call failed) with the bare message
+//   on stderr, else the text line on stderr;
+// - `state` prints the runtime spec's state JSON; `list` runc's table, `-q` or `-f json`;
+//   `kill ID [SIGNAL]` (default SIGTERM) and `delete [--force] ID` with runc's refusals.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MinidockError } from '../errors.js';
+import { writeErr, writeOut } from '../sys/output.js';
+import type { OciCommand, OciGlobals } from '../oci/argv.js';
+
+const HELP = `minidock-oci: minidock as an OCI runtime (runc's command line; see docs/oci.md)
+
+usage: minidock-oci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS...]
+
+commands:
+  state ID                     the container's state (runtime-spec JSON)
+  list [-q] [-f table|json]    the containers under --root
+  kill [--all] ID [SIGNAL]     send SIGNAL (default SIGTERM) to the container's init
+  delete [--force] ID          remove a stopped (or, with --force, any) container
+  spec [--bundle DIR]          write a default config.json
+  features                     what this build supports (runtime-spec 1.1 features JSON)
+  create, start, run, exec, ps, pause, resume, update, events: not yet (docs/oci.md)
+
+global flags: --root DIR (default /run/minidock-oci), --log FILE, --log-format text|json, --debug,
+  --systemd-cgroup (refused: minidock has no systemd cgroup driver), -v/--version
+`;
+
+/** One log line in logrus's text or JSON format. */
+export function logLine(level: 'error' | 'warning' | 'debug', msg: string, format: OciGlobals['logFormat'], now = new Date()): string {
+  const time = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  return format === 'json'
+    ? `${JSON.stringify({ level, msg, time })}\n`
+    : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+}
+
+/** Where runc would report: the --log file (and the bare message on stderr), or stderr. */
+function report(g: OciGlobals | undefined, level: 'error' | 'warning', msg: string): void {
+  if (g?.log) {
+    try {
+      appendFileSync(g.log, logLine(level, msg, g.logFormat));
+    } catch (e) {
+      writeErr(logLine('error', `cannot write the log ${g.log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'text'));
+    }
+    if (level === 'error') writeErr(`${msg}\n`);
+  } else writeErr(logLine(level, msg, 'text'));
+}
+
+function minidockVersion(): Promise<string> {
+  return import('../sys/native.js').then(({ packageRoot }) => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+}
+
+export async function ociMain(argv: string[]): Promise<number> {
+  let cmd: OciCommand | undefined;
+  try {
+    const { parseOciArgv } = await import('../oci/argv.js');
+    cmd = parseOciArgv(argv);
+    return await dispatch(cmd);
+  } catch (e) {
+    if (e instanceof MinidockError) {
+      report(cmd?.globals, 'error', e.message);
+      return 1;
+    }
+    report(cmd?.globals, 'error', `internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return 1;
+  }
+}
+
+async function dispatch(cmd: OciCommand): Promise<number> {
+  const { globals: g, flags, args } = cmd;
+  if (cmd.version) {
+    const { OCI_VERSION } = await import('../oci/spec-default.js');
+    writeOut(`minidock-oci version ${await minidockVersion()}\nspec: ${OCI_VERSION}\n`);
+    return 0;
+  }
+  if (cmd.help || !cmd.verb) {
+    writeOut(HELP);
+    return 0;
+  }
+  if (g.systemdCgroup) throw new MinidockError('--systemd-cgroup is not supported: minidock manages cgroupfs directly — run without it (containerd: SystemdCgroup = false; Podman: cgroup_manager = "cgroupfs")', 1);
+  const { DEFAULT_OCI_ROOT, checkId, deleteContainer, killContainer, listStates, loadState } = await import('../oci/state.js');
+  const root = resolve(g.root ?? DEFAULT_OCI_ROOT);
+  const id = (): string => {
+    if (args.length < 1) throw new MinidockError(`"${cmd.verb}" requires a container id — minidock-oci ${cmd.verb} ID`, 1);
+    return checkId(args[0]);
+  };
+  switch (cmd.verb) {
+    case 'state':
+      writeOut(`${JSON.stringify(loadState(root, id()).state, null, '  ')}\n`);
+      return 0;
+    case 'list': {
+      const states = listStates(root);
+      const format = (flags.format as string | undefined) ?? 'table';
+      if (flags.quiet) writeOut(states.map((s) => `${s.id}\n`).join(''));
+      else if (format === 'json') writeOut(`${states.length ? JSON.stringify(states) : 'null'}\n`); // (runc prints null for none)
+      else if (format === 'table') writeOut(table(states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])));
+      else throw new MinidockError(`invalid format option: ${format} (use table or json)`, 1);
+      return 0;
+    }
+    case 'kill': {
+      const { parseSignal } = await import('../runtime/lifecycle/common.js');
+      const sig = parseSignal(args[1] ?? 'SIGTERM');
+      killContainer(root, id(), sig, !!flags.all);
+      return 0;
+    }
+    case 'delete':
+      await deleteContainer(root, id(), !!flags.force);
+      return 0;
+    case 'spec': {
+      const dir = resolve((flags.bundle as string | undefined) ?? '.');
+      if (flags.rootless) throw new MinidockError('spec --rootless is not supported yet: minidock does not make user namespaces (docs/oci.md)', 1);
+      const file = join(dir, 'config.json');
+      if (existsSync(file)) throw new MinidockError('File config.json exists. Remove it first', 1); // runc's words
+      const { defaultConfig } = await import('../oci/spec-default.js');
+      try {
+        writeFileSync(file, `${JSON.stringify(defaultConfig(), null, '\t')}\n`, { flag: 'wx' });
+      } catch (e) {
+        throw new MinidockError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — pass --bundle DIR, an existing directory you may write`, 1);
+      }
+      return 0;
+    }
+    case 'features': {
+      const { features } = await import('../oci/features.js');
+      writeOut(`${JSON.stringify(features(await minidockVersion()), null, '    ')}\n`);
+      return 0;
+    }
+    default:
+      throw new MinidockError(`minidock-oci ${cmd.verb} is not supported yet: it needs the launch split at the release point (create/start), see docs/oci.md — run this bundle with runc or crun for now`, 1);
+  }
+}
+
+/** runc's tabwriter table: columns padded to the widest cell plus three spaces. */
+function table(rows: string[][]): string {
+  const all = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...rows];
+  const widths = all[0]!.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('')).join('\n') + '\n';
+}
