@@ -329,7 +329,7 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     do n = read(p->sync_fd, &c, 1);
     while (n < 0 && errno == EINTR);
     close(p->sync_fd);
-    if (n == 1 && c == 'G') return 0;
+    if (n == 1 && c == MD_MSG_RELEASE) return 0;
     errno = ECANCELED; /* minidock gave up on us (or died): do not exec */
     return -1;
   }

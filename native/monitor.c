@@ -7,17 +7,18 @@
  * container), so minidock execs this small, single-threaded, statically linked C program instead
  * (Podman's conmon plays the same role; Docker uses containerd-shim, ~13 MiB each).
  *
- * It reuses the launch code of the foreground path: md_spawn() (spawn.c) clones the container,
- * which runs the same byte-coded plan in child.c. The conversation with `minidock run -d` happens
- * on fd 3, a unix socket:
+ * It reuses the launch code of the foreground path: md_spawn_into() (spawn.c) clones the container,
+ * which runs the same byte-coded plan in child.c, and the same launch protocol with the child (the
+ * functions under "the launch protocol" below; src/runtime/handshake.ts draws it whole). The
+ * conversation with `minidock run -d` happens on fd 3 (MD_MONITOR_CTL_FD), a unix socket:
  *
  *   CLI -> monitor   u32 length, plan bytes
  *   monitor -> CLI   i32 pid of the container (or -errno)      the child now waits at its SYNC step
- *   CLI -> monitor   'G'   after writing the pid into the cgroup (EOF: give up)
+ *   CLI -> monitor   'G' (MD_MSG_RELEASE)  after writing the pid into the cgroup (EOF: give up)
  *                          (these two only without --no-sync, below)
  *   monitor -> CLI   u32 n, n x struct md_report                after EOF on the report pipe (= exec);
  *                          on success, state.json says "running" before this is sent
- *   CLI -> monitor   'A'   the CLI will print the ID (EOF: kill the container, leave it to gc)
+ *   CLI -> monitor   'A' (MD_MSG_ACK)  the CLI will print the ID (EOF: kill the container, leave it to gc)
  *
  * With --no-sync (cgroup v1, where the child joins its cgroups itself: planLaunch in build-plan.ts
  * decides) the plan has no SYNC step and nobody sends 'G': the monitor clones with
@@ -34,8 +35,8 @@
  * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
  */
 #define _GNU_SOURCE
-#include "child.h"
 #include "plan.h"
+#include "spawn.h" /* (ours, native/spawn.h: not posix_spawn's <spawn.h>) */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,16 +53,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* from spawn.c */
-int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags);
-int md_last_fd(int which);
-int md_recv_fd(int sock);
 /* from rmtree.c */
 int md_rmtree(const char *dir);
 /* from oom.c */
 int md_oom_killed(int pid, int signal, long long oom_kills, long long since_us, const char *kmsg);
 
-#define CTL 3
+#define CTL MD_MONITOR_CTL_FD
 #define MAX_CGROUPS 16
 #define LINE_MAX_BYTES 8192 /* a longer line is logged in pieces, as Docker's json-file does at 16 KiB */
 
@@ -326,14 +323,54 @@ static int reap(int pid) {
   return st;
 }
 
-/* ---- main ---- */
+/* ---- the launch protocol, monitor side (src/runtime/handshake.ts is the TypeScript side) ---- */
 
-int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: %s DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...\n"
-                    "(started by `minidock run -d`, not by hand)\n", argv[0]);
-    return 2;
+/* Let the child past its SYNC step: it is in its cgroup. */
+static void release_child(struct md_spawned *c) {
+  char go = MD_MSG_RELEASE;
+  write_full(c->sync_fd, &go, 1);
+  close(c->sync_fd);
+  c->sync_fd = -1;
+}
+
+/* Give up on a child that has not exec'd. Closing our end of the sync pipe is not enough: the child
+ * got a copy of every fd at clone time, the pipe's write end included, so it would never see EOF. */
+static void abandon_child(int pid, struct md_spawned *c) {
+  if (c->sync_fd >= 0) close(c->sync_fd), c->sync_fd = -1;
+  kill(pid, SIGKILL);
+  reap(pid);
+}
+
+/* The report pipe to EOF — the child exec'd (the pipe is close-on-exec) or died — as records; room
+ * is left for one more (MD_REPORT_STATE). NULL when out of memory. */
+static struct md_report *read_report(int fd, uint32_t *nrec) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (n == cap) {
+      char *bigger = realloc(buf, cap *= 2);
+      if (!bigger) free(buf);
+      buf = bigger;
+    }
+    if (!buf) return NULL;
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (size_t)r;
   }
+  close(fd);
+  *nrec = (uint32_t)(n / sizeof(struct md_report));
+  char *fit = realloc(buf, (*nrec + 1) * sizeof(struct md_report));
+  if (!fit) free(buf);
+  return (struct md_report *)fit;
+}
+
+/* A step failed (its errno > 0), or the child died before it reported any. */
+static int launch_failed(const struct md_report *recs, uint32_t nrec) { return nrec == 0 || recs[nrec - 1].err > 0; }
+
+/* ---- main, in the order of a run ---- */
+
+static long long parse_args(int argc, char **argv) {
   dir = argv[1];
   long long clone_flags = strtoll(argv[2], NULL, 0);
   for (int i = 3; i < argc; i++) {
@@ -342,131 +379,120 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--oom") && i + 1 < argc) oom_file = argv[++i];
     else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS) cgroups[ncgroups++] = argv[++i];
   }
-  fcntl(CTL, F_SETFD, FD_CLOEXEC); /* the container must not inherit our line to the CLI */
-  read_boot_id();
-  struct outcome o;
-  memset(&o, 0, sizeof o);
-  o.mon_start = start_ticks(getpid());
+  return clone_flags;
+}
 
-  /* Signals arrive through a signalfd, read in the poll loop below: no handlers, no races.
-   * The container's child resets its mask and dispositions first thing (child.c). */
+/* Signals arrive through a signalfd, read in the poll loop of relay_until_exit: no handlers, no
+ * races. The container's child resets its mask and dispositions first thing (child.c). */
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+static int signal_fd(void) {
   sigset_t set;
   sigemptyset(&set);
-  int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-  for (unsigned i = 0; i < sizeof fwd / sizeof *fwd; i++) sigaddset(&set, fwd[i]);
+  for (unsigned i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaddset(&set, forwarded[i]);
   sigaddset(&set, SIGCHLD);
   sigprocmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  return signalfd(-1, &set, SFD_CLOEXEC);
+}
 
-  /* 1. the plan */
-  uint32_t len = 0;
-  if (read_full(CTL, &len, 4) < 0 || len == 0 || len > (64u << 20)) return 1;
-  uint8_t *plan = malloc(len);
-  if (!plan || read_full(CTL, plan, len) < 0) return 1;
+/* The plan from the CLI: u32 length, bytes. NULL when the CLI went away or sent nonsense. */
+static uint8_t *read_plan(uint32_t *len) {
+  if (read_full(CTL, len, 4) < 0 || *len == 0 || *len > (64u << 20)) return NULL;
+  uint8_t *plan = malloc(*len);
+  if (plan && read_full(CTL, plan, *len) < 0) free(plan), plan = NULL;
+  return plan;
+}
 
-  /* 2. stdout/stderr: pipes whose write ends become the container's fds 1 and 2 */
+/* container.log, and the pipes whose write ends become the container's fds 1 and 2 (out[0], err[0]
+ * are the read ends). -1 without pipes. */
+static int open_log_and_pipes(int out[2], int err[2]) {
   char path[4096];
   snprintf(path, sizeof path, "%s/container.log", dir);
   log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (log_fd < 0) log_errno = errno;
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return 1;
-  dup2(out[1], 1); /* dup2 leaves the copies inheritable */
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return -1;
+  dup2(out[1], 1); /* dup2 leaves the copies inheritable: the child gets them as its fds 1 and 2 */
   dup2(err[1], 2);
   close(out[1]);
   close(err[1]);
+  return 0;
+}
 
-  /* 3. clone: the child starts on the plan at once and waits at its SYNC step; with --no-sync
-   *    md_spawn returns only once it has exec'd or died (vfork) */
-  /* the kernel log's clock is close to CLOCK_MONOTONIC; one second of margin */
-  unsigned long long started_us = monotonic_us() > 1000000ull ? monotonic_us() - 1000000ull : 0;
-  /* without a SYNC step the child needs nothing from us before exec: vfork-style, as posix_spawn */
-  int pid = md_spawn(plan, len, clone_flags | (no_sync ? CLONE_VM | CLONE_VFORK : 0));
-  int report_fd = md_last_fd(0), sync_fd = md_last_fd(1), cons = md_last_fd(3);
+/* Clone the container and, unless --no-sync, hand its pid to the CLI and release it on the CLI's
+ * word. The pid, or -1 (nothing left running; the CLI was told a -errno, or went away). */
+static int start_container(uint8_t *plan, uint32_t len, long long clone_flags, struct md_spawned *child) {
+  /* without a SYNC step the child needs nothing from us before exec: vfork-style, as posix_spawn,
+   * and md_spawn_into returns only once it has exec'd or died */
+  int pid = md_spawn_into(plan, len, clone_flags | (no_sync ? CLONE_VM | CLONE_VFORK : 0), child);
   free(plan);
-  /* only the container may hold the write ends, or we would never see EOF */
+  /* only the container may hold the write ends of the output pipes, or we would never see EOF */
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
   dup2(nul, 1);
   dup2(nul, 2);
   close(nul);
   int32_t p32 = pid;
-  /* With --no-sync the pid goes out later, in one write with the records: every write here wakes
-   * the CLI up, and every wake-up is paid by every `run -d`. */
-  if (pid < 0 || (!no_sync && write_full(CTL, &p32, 4) < 0)) {
-    if (pid < 0) write_full(CTL, &p32, 4);
-    else kill(pid, SIGKILL), reap(pid);
-    remove_cgroups();
-    return 1;
+  if (pid < 0) {
+    write_full(CTL, &p32, 4);
+    return -1;
   }
-  o.pid = pid;
-  o.pid_start = start_ticks(pid);
-
-  /* 4. the CLI joined the container to its cgroup: release it (EOF instead of 'G': abandon) */
+  if (no_sync) { /* the pid goes out later, in one write with the records: every write wakes the CLI */
+    close(child->sync_fd);
+    child->sync_fd = -1;
+    return pid;
+  }
   char c = 0;
-  if (no_sync) {
-    close(sync_fd);
-  } else if (read_full(CTL, &c, 1) < 0 || c != 'G') {
-    /* The CLI died or gave up. Closing our end of the sync pipe is not enough: the child got a
-     * copy of every fd at clone time, the pipe's write end included, so it would never see EOF. */
-    close(sync_fd);
+  if (write_full(CTL, &p32, 4) < 0 || read_full(CTL, &c, 1) < 0 || c != MD_MSG_RELEASE) {
+    abandon_child(pid, child); /* the CLI died, gave up, or could not join the cgroup */
+    return -1;
+  }
+  release_child(child);
+  return pid;
+}
+
+/* The step records to the CLI ([pid (--no-sync)] u32 n, n records: one write), after state.json says
+ * "running" on success. 0: the container runs and the CLI took it (MD_MSG_ACK); 1: it failed, the CLI
+ * has the records and removes it; -1: abandoned (gone, with its cgroups and directory). */
+static int report_to_cli(int pid, int report_fd, struct outcome *o) {
+  uint32_t nrec = 0;
+  struct md_report *recs = read_report(report_fd, &nrec);
+  if (!recs) {
     kill(pid, SIGKILL);
     reap(pid);
     remove_cgroups();
-    return 1;
-  } else {
-    write_full(sync_fd, "G", 1);
-    close(sync_fd);
+    return -1;
   }
-
-  /* 5. the report pipe: one record per step, EOF once execve() succeeded (it is close-on-exec) */
-  size_t cap = 4096, n = 0;
-  char *recs = malloc(cap);
-  for (;;) {
-    if (n == cap) recs = realloc(recs, cap *= 2);
-    if (!recs) return 1;
-    ssize_t r = read(report_fd, recs + n, cap - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    n += (size_t)r;
-  }
-  close(report_fd);
-  uint32_t nrec = (uint32_t)(n / sizeof(struct md_report));
-  struct md_report last;
-  memset(&last, 0, sizeof last);
-  if (nrec) memcpy(&last, recs + (nrec - 1) * sizeof last, sizeof last);
-  int failed = nrec == 0 || last.err > 0;
+  int failed = launch_failed(recs, nrec);
   if (failed) {
     reap(pid); /* the CLI reports the failed step and removes the container */
   } else {
     /* "running" before the CLI hears of it: `minidock ps` right after `run -d` lists it */
-    rfc3339(o.started, sizeof o.started);
-    int e = write_state(&o);
+    rfc3339(o->started, sizeof o->started);
+    int e = write_state(o);
     if (e) {
       /* Unrecorded (a full or read-only disk), the container would run where no verb can see it:
        * it goes now, and the CLI says why (one more record) and removes the directory. */
       kill(pid, SIGKILL);
       reap(pid);
       remove_cgroups();
-      struct md_report r = {.step = MD_REPORT_STATE, .err = e};
-      if ((nrec + 1) * sizeof r > cap && !(recs = realloc(recs, cap += sizeof r))) return 1;
-      memcpy(recs + nrec * sizeof r, &r, sizeof r);
-      nrec++;
+      recs[nrec++] = (struct md_report){.step = MD_REPORT_STATE, .err = e};
       failed = 1;
     }
   }
-  /* [pid (--no-sync)] u32 n, n records: one write */
   size_t head = no_sync ? 8 : 4, msg_len = head + nrec * sizeof(struct md_report);
   char *msg = malloc(msg_len);
-  if (!msg) return 1;
-  if (no_sync) memcpy(msg, &p32, 4);
-  memcpy(msg + head - 4, &nrec, 4);
-  memcpy(msg + head, recs, nrec * sizeof(struct md_report));
-  write_full(CTL, msg, msg_len);
-  free(msg);
+  if (msg) {
+    int32_t p32 = pid;
+    if (no_sync) memcpy(msg, &p32, 4);
+    memcpy(msg + head - 4, &nrec, 4);
+    memcpy(msg + head, recs, nrec * sizeof(struct md_report));
+    write_full(CTL, msg, msg_len);
+    free(msg);
+  }
   free(recs);
-  if (failed) return 0;
-  if (read_full(CTL, &c, 1) < 0 || c != 'A') {
+  if (failed) return msg ? 1 : -1; /* (already reaped: no kill now, its pid may be another's) */
+  char c = 0;
+  if (!msg || read_full(CTL, &c, 1) < 0 || c != MD_MSG_ACK) {
     /* The CLI died before it could tell anyone the ID: nobody knows this container exists, so
      * it goes entirely, --rm or not. (Left behind, its state.json would say "running" under a
      * monitor that is gone: a container that ran, which gc keeps as the user's, dead, until rm.)
@@ -475,22 +501,25 @@ int main(int argc, char **argv) {
     reap(pid);
     remove_cgroups();
     remove_dir();
-    return 1;
+    return -1;
   }
   close(CTL);
+  return 0;
+}
 
-  /* 6. copy output until the container is gone */
-  static struct stream so = {.name = "stdout"}, se = {.name = "stderr"};
-  so.fd = out[0];
-  se.fd = err[0];
+/* Copy the container's output into the log and forward signals until it has exited and its output
+ * is drained. Returns its wait status. */
+static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int console_fd) {
+  static struct stream so = {.name = "stdout"}, se = {.name = "stderr"}, tty = {.name = "stdout"};
+  so.fd = out_fd;
+  se.fd = err_fd;
   struct stream *streams[3] = {&so, &se, NULL};
-  static struct stream tty = {.name = "stdout"};
-  if (cons >= 0) { /* -t: the child sent the pty master; its output is the container's stdout */
-    tty.fd = md_recv_fd(cons);
-    close(cons);
+  if (console_fd >= 0) { /* -t: the child sent the pty master; its output is the container's stdout */
+    tty.fd = md_recv_fd(console_fd);
+    close(console_fd);
     if (tty.fd >= 0) streams[2] = &tty;
   }
-  int status = 0, done = 0;
+  int status = 0, exited = 0;
   struct timespec deadline = {0, 0};
   for (;;) {
     struct pollfd pf[4];
@@ -499,9 +528,9 @@ int main(int argc, char **argv) {
     pf[k].fd = sfd, pf[k].events = POLLIN, who[k++] = NULL;
     for (int i = 0; i < 3; i++)
       if (streams[i] && streams[i]->fd >= 0) pf[k].fd = streams[i]->fd, pf[k].events = POLLIN, who[k++] = streams[i];
-    if (done && k == 1) break;
+    if (exited && k == 1) break;
     int timeout = -1;
-    if (done) {
+    if (exited) {
       /* after the exit, drain what is left; a descriptor someone else still holds ends it */
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
@@ -516,12 +545,12 @@ int main(int argc, char **argv) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGCHLD) {
-          if (!done && waitpid(pid, &status, WNOHANG | __WALL) == pid) {
-            done = 1;
+          if (!exited && waitpid(pid, &status, WNOHANG | __WALL) == pid) {
+            exited = 1;
             clock_gettime(CLOCK_MONOTONIC, &deadline);
             deadline.tv_sec += 2;
           }
-        } else if (!done) {
+        } else if (!exited) {
           kill(pid, (int)si.ssi_signo); /* PID 1 ignores what it has no handler for: stop escalates */
         }
       }
@@ -540,29 +569,68 @@ int main(int argc, char **argv) {
       }
     }
   }
-  if (!done) status = reap(pid);
+  if (!exited) status = reap(pid);
   for (int i = 0; i < 3; i++)
     if (streams[i]) log_line(streams[i]);
+  return status;
+}
 
-  /* 7. how it ended; the OOM counter is read before the cgroup goes */
-  if (WIFSIGNALED(status)) o.signal = WTERMSIG(status), o.exit_code = 128 + o.signal;
-  else o.exit_code = WEXITSTATUS(status);
+/* How it ended, into state.json; the OOM counter is read before the cgroup goes. */
+static void record_exit(int pid, int status, unsigned long long started_us, struct outcome *o) {
+  if (WIFSIGNALED(status)) o->signal = WTERMSIG(status), o->exit_code = 128 + o->signal;
+  else o->exit_code = WEXITSTATUS(status);
   if (oom_file) {
     FILE *f = fopen(oom_file, "re");
     char line[256];
     while (f && fgets(line, sizeof line, f))
-      if (!strncmp(line, "oom_kill ", 9)) o.oom_kills = strtol(line + 9, NULL, 10);
+      if (!strncmp(line, "oom_kill ", 9)) o->oom_kills = strtol(line + 9, NULL, 10);
     if (f) fclose(f);
   }
   /* OOMKilled: the container's own process was killed for memory (oom.c decides, for run too) */
-  o.oom_killed = md_oom_killed(pid, o.signal, o.oom_kills, (long long)started_us, "/dev/kmsg");
-  o.exited = 1;
-  rfc3339(o.finished, sizeof o.finished);
+  o->oom_killed = md_oom_killed(pid, o->signal, o->oom_kills, (long long)started_us, "/dev/kmsg");
+  o->exited = 1;
+  rfc3339(o->finished, sizeof o->finished);
   /* If even this fails, state.json still says "running" under a monitor that is gone: every verb
    * then shows the container as dead, exit status unknown, kept until rm — nothing more to do.
    * Written before the monitor exits, never after: a reader that finds this process gone reads
    * state.json again and takes that as final (store.ts staleReason). */
-  write_state(&o);
+  write_state(o);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...\n"
+                    "(started by `minidock run -d`, not by hand)\n", argv[0]);
+    return 2;
+  }
+  long long clone_flags = parse_args(argc, argv);
+  fcntl(CTL, F_SETFD, FD_CLOEXEC); /* the container must not inherit our line to the CLI */
+  read_boot_id();
+  struct outcome o;
+  memset(&o, 0, sizeof o);
+  o.mon_start = start_ticks(getpid());
+  int sfd = signal_fd();
+
+  uint32_t len = 0;
+  uint8_t *plan = read_plan(&len);
+  int out[2], err[2];
+  if (!plan || open_log_and_pipes(out, err) < 0) return 1;
+
+  /* the kernel log's clock is close to CLOCK_MONOTONIC; one second of margin */
+  unsigned long long started_us = monotonic_us() > 1000000ull ? monotonic_us() - 1000000ull : 0;
+  struct md_spawned child;
+  int pid = start_container(plan, len, clone_flags, &child);
+  if (pid < 0) {
+    remove_cgroups();
+    return 1;
+  }
+  o.pid = pid;
+  o.pid_start = start_ticks(pid);
+  int reported = report_to_cli(pid, child.report_fd, &o);
+  if (reported) return reported > 0 ? 0 : 1;
+
+  int status = relay_until_exit(sfd, pid, out[0], err[0], child.console_fd);
+  record_exit(pid, status, started_us, &o);
   if (log_fd >= 0) close(log_fd);
   remove_cgroups();
   if (auto_remove) remove_dir();

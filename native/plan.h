@@ -3,7 +3,8 @@
  *
  * TypeScript decides everything (which mounts, in which order, which capabilities, the seccomp
  * program); this file only names the operations the C child knows how to perform. Every op and
- * every #define here has its twin in src/runtime/plan.ts (the OPS table, PLAN_MAGIC, F, REPORT_*),
+ * every #define here has its twin in src/runtime/plan.ts (the OPS table, PLAN_MAGIC, F, REPORT_*, MSG,
+ * SPAWNED, MONITOR_CTL_FD),
  * as has the size of struct md_report (REPORT_BYTES): test/unit/plan.test.ts compares the files.
  *
  * Wire format (little-endian), produced by encodePlan() in src/runtime/plan.ts:
@@ -67,5 +68,26 @@ struct md_report {
 #define MD_REPORT_PID 0xffffffffu   /* MD_OP_FORK's parent half (exec): err = the new process's pid */
 #define MD_REPORT_STATE 0xfffffffeu /* added by the monitor (run -d) when it could not write state.json
                                        "running": it killed the container; err = the write's errno */
+
+/* ---- the launch protocol (src/runtime/handshake.ts draws it whole) ---- */
+
+/* The one-byte messages. MD_MSG_RELEASE goes down the sync pipe (minidock -> child: "you are in your
+ * cgroup, go past SYNC") and, from `minidock run -d`, over the control socket to the monitor, which
+ * passes it on. MD_MSG_ACK goes from `run -d` to the monitor once it has the step records: "I will
+ * print the ID, the container is the user's". Anything else, EOF included, means: give up. */
+#define MD_MSG_RELEASE 'G'
+#define MD_MSG_ACK 'A'
+
+/* The parent's ends of what md_spawn made for one child, as md_spawned_fd(which) numbers them
+ * (-1 when the plan did not need it). */
+#define MD_SPAWNED_REPORT 0  /* report pipe, read end: md_report records; EOF = exec'd or dead */
+#define MD_SPAWNED_SYNC 1    /* sync pipe, write end: MD_MSG_RELEASE, or close */
+#define MD_SPAWNED_CONSOLE 2 /* console socket (MD_OP_CONSOLE): the pty master arrives on it */
+#define MD_SPAWNED_STDIN 3   /* the pipes that replaced the child's fds 0-2 (MD_OP_STDIO): */
+#define MD_SPAWNED_STDOUT 4  /*   our write end for its stdin, our read ends for its stdout */
+#define MD_SPAWNED_STDERR 5  /*   and stderr */
+
+/* The monitor's (run -d) control socket to the CLI: md_start_monitor dup2()s it to this fd. */
+#define MD_MONITOR_CTL_FD 3
 
 #endif

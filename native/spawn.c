@@ -5,14 +5,17 @@
  * first process with the requested CLONE_NEW* flags on a stack of its own. The child runs
  * md_child_main() (child.c). The parent returns with the child's host pid: at once, or, with
  * CLONE_VM|CLONE_VFORK (cgroup v1, see VFORK_FLAGS in build-plan.ts), once the child has exec'd or
- * died. The fds it needs afterwards are fetched with md_last_fd().
+ * died. The fds it needs afterwards are fetched by name with md_spawned_fd(MD_SPAWNED_*); the
+ * monitor gets them in a struct md_spawned (md_spawn_into). What minidock and the child then say to
+ * each other on those fds is drawn at the top of src/runtime/handshake.ts.
  *
- * md_wait_nohang() is how minidock sees the exit: called on SIGCHLD, it waits for exactly that pid
+ * md_try_reap() is how minidock sees the exit: called on SIGCHLD, it waits for exactly that pid
  * (never waitpid(-1): libuv reaps its own children by pid).
  */
 #define _GNU_SOURCE
 #include "child.h"
 #include "plan.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +32,21 @@
 
 #define STACK_SIZE (256 * 1024) /* a tiny stack segfaults: the child's frames are not small */
 
-static int last_fds[7] = {-1, -1, -1, -1, -1, -1, -1};
+/* The fds of the last md_spawn, for Node: ffi-rs returns one int per call, so TypeScript asks for
+ * each by its MD_SPAWNED_* number (plan.h). The monitor calls md_spawn_into with a struct of its own. */
+static struct md_spawned last_spawned = {-1, -1, -1, {-1, -1, -1}};
 
-/* 0: report pipe (read end), 1: sync pipe (write end), 2: pidfd, 3: console socket (our end),
- * 4-6: our ends of the pipes that replace the child's fds 0-2 (MD_OP_STDIO's mask), or -1 */
-int md_last_fd(int which) { return (which >= 0 && which < 7) ? last_fds[which] : -1; }
+int md_spawned_fd(int which) {
+  switch (which) {
+  case MD_SPAWNED_REPORT: return last_spawned.report_fd;
+  case MD_SPAWNED_SYNC: return last_spawned.sync_fd;
+  case MD_SPAWNED_CONSOLE: return last_spawned.console_fd;
+  case MD_SPAWNED_STDIN:
+  case MD_SPAWNED_STDOUT:
+  case MD_SPAWNED_STDERR: return last_spawned.stdio_fd[which - MD_SPAWNED_STDIN];
+  default: return -1;
+  }
+}
 
 /* Bit N set: fd N is a terminal (isatty), for N = 0, 1, 2. */
 int md_terminals(void) {
@@ -115,10 +128,11 @@ static int parse_plan(const uint8_t *buf, uint32_t len, struct md_plan *p) {
   return 0;
 }
 
-/* Returns the child's pid (in our namespace), or -errno. */
-int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
+/* Returns the child's pid (in our namespace), or -errno; our ends of its pipes and socket go to *out
+ * (all -1 on failure). */
+int md_spawn_into(const uint8_t *buf, uint32_t len, int64_t clone_flags, struct md_spawned *out) {
   struct md_plan plan = {0};
-  int report[2] = {-1, -1}, sync[2] = {-1, -1}, cons[2] = {-1, -1}, pidfd = -1;
+  int report[2] = {-1, -1}, sync[2] = {-1, -1}, cons[2] = {-1, -1};
   int stdio[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
   plan.stdio_pipe[0] = plan.stdio_pipe[1] = plan.stdio_pipe[2] = -1;
   int ret = parse_plan(buf, len, &plan);
@@ -158,7 +172,11 @@ int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int pid = clone(md_child_main, stack + STACK_SIZE, (int)clone_flags | CLONE_PIDFD | SIGCHLD, &plan, &pidfd);
+  /* No CLONE_PIDFD: minidock is the child's parent, so its pid cannot be recycled before minidock
+   * reaps it (kill(pid) is safe until then), and Node has no way to wait on a pidfd without parking
+   * a blocking call on libuv's pool; SIGCHLD + waitpid(pid, WNOHANG) is how it waits (md_try_reap).
+   * (It also keeps kernels before 5.2, which have no CLONE_PIDFD, working.) */
+  int pid = clone(md_child_main, stack + STACK_SIZE, (int)clone_flags | SIGCHLD, &plan);
   int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   /* Unmapping the child's stack is safe in both cases. Without CLONE_VM the child runs on its own
@@ -179,19 +197,23 @@ out:
     int ours = stdio[fd][fd == 0 ? 1 : 0];
     if (plan.stdio_pipe[fd] >= 0) close(plan.stdio_pipe[fd]);
     if (ret < 0 && ours >= 0) close(ours), ours = -1;
-    last_fds[4 + fd] = ours;
+    out->stdio_fd[fd] = ours;
   }
   if (ret < 0) {
     if (report[0] >= 0) close(report[0]);
     if (sync[1] >= 0) close(sync[1]);
     if (cons[0] >= 0) close(cons[0]);
-    report[0] = sync[1] = cons[0] = pidfd = -1;
+    report[0] = sync[1] = cons[0] = -1;
   }
-  last_fds[0] = report[0];
-  last_fds[1] = sync[1];
-  last_fds[2] = pidfd;
-  last_fds[3] = cons[0];
+  out->report_fd = report[0];
+  out->sync_fd = sync[1];
+  out->console_fd = cons[0];
   return ret;
+}
+
+/* For Node: md_spawn_into, the fds kept for md_spawned_fd. */
+int md_spawn(const uint8_t *buf, uint32_t len, int64_t clone_flags) {
+  return md_spawn_into(buf, len, clone_flags, &last_spawned);
 }
 
 /* Receive one fd sent with SCM_RIGHTS (the pty master from the console step). */
@@ -251,8 +273,11 @@ extern char **environ;
  *     the CLI does not reach it;
  *   - fds 0-2 on /dev/null, fd 3 = our control socket; every other fd of Node is close-on-exec;
  *   - default signal dispositions and an empty mask (Node ignores SIGPIPE and blocks some).
- * Returns the monitor's pid; md_last_fd(0) is then our end of the control socket.
+ * Returns the monitor's pid; md_monitor_ctl_fd() is then our end of the control socket.
  */
+static int monitor_ctl = -1;
+int md_monitor_ctl_fd(void) { return monitor_ctl; }
+
 int md_start_monitor(const uint8_t *buf, uint32_t len) {
   char *argv[64];
   int argc = 0;
@@ -269,7 +294,7 @@ int md_start_monitor(const uint8_t *buf, uint32_t len) {
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&at);
   for (int fd = 0; fd < 3; fd++) posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, sv[1], 3); /* dup2 clears close-on-exec on fd 3 */
+  posix_spawn_file_actions_adddup2(&fa, sv[1], MD_MONITOR_CTL_FD); /* dup2 clears close-on-exec */
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
@@ -285,8 +310,7 @@ int md_start_monitor(const uint8_t *buf, uint32_t len) {
     close(sv[0]);
     return -e;
   }
-  last_fds[0] = sv[0];
-  last_fds[1] = last_fds[2] = last_fds[3] = -1;
+  monitor_ctl = sv[0];
   return pid;
 }
 
@@ -299,12 +323,18 @@ void md_exit(int code) { _exit(code); }
 int md_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
 
 /* Non-blocking wait for exactly `pid` (never -1: libuv reaps its own children by pid). minidock calls
- * it when SIGCHLD arrives. Returns the raw wait status, -1 while the child runs, or -(1000 + errno). */
-int md_wait_nohang(int pid) {
+ * it when SIGCHLD arrives. Returns 1 when it was reaped (its wait status: md_reaped_status()), 0
+ * while it runs, or -errno. */
+static int reaped_status;
+int md_try_reap(int pid) {
   int st = 0, r;
   do r = waitpid(pid, &st, WNOHANG | __WALL);
   while (r < 0 && errno == EINTR);
-  if (r == 0) return -1;
-  if (r < 0) return -(1000 + errno);
-  return st;
+  if (r < 0) return -errno;
+  if (r == 0) return 0;
+  reaped_status = st;
+  return 1;
 }
+
+/* The raw wait status of the process the last md_try_reap() returned 1 for. */
+int md_reaped_status(void) { return reaped_status; }

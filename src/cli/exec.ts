@@ -1,5 +1,7 @@
-// `minidock exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] ID CMD...` — commander wiring only; see
-// src/runtime/lifecycle/exec.ts.
+// `minidock exec [-i] [-t] [-e K=V] [-w DIR] [-u USER] ID CMD...`: the command. The library
+// (src/runtime/lifecycle/exec.ts) runs the process and returns its exit code, which becomes
+// minidock's; its errors are MinidockErrors, printed as one line by main.ts. Nothing else is printed:
+// the command's own output goes straight to the terminal (or through the -t relay).
 import type { Command } from 'commander';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

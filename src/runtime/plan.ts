@@ -23,7 +23,7 @@ type Ints = Array<number | bigint>;
 export interface OpInfo {
   /** its number on the wire: MD_OP_<name> in native/plan.h */
   code: number;
-  /** the system call a failure of the step is reported against (stepError in launch.ts) */
+  /** the system call a failure of the step is reported against (stepError in step-error.ts) */
   syscall: string;
   /** the step as the system call(s) it makes, the way strace prints them (--trace, --dry-run, lessons) */
   describe(strs: Strs, ints: Ints): string;
@@ -156,3 +156,18 @@ export const REPORT_PID = 0xffffffff;
 /** Added by the monitor (run -d) when it could not record state.json "running": it killed the
  * container; err = the write's errno. */
 export const REPORT_STATE = 0xfffffffe;
+
+// ---- the launch protocol (handshake.ts draws it whole) ----
+
+/** The one-byte messages (MD_MSG_* in native/plan.h): RELEASE lets the child past its SYNC step (on
+ * the sync pipe; from run -d to the monitor too), ACK tells the monitor that run -d took the
+ * container (it will print the ID). Anything else, EOF included, means: give up. */
+export const MSG = { RELEASE: 'G', ACK: 'A' } as const;
+
+/** Our ends of what md_spawn made for one child, as md_spawned_fd numbers them (MD_SPAWNED_* in
+ * native/plan.h); the fd is -1 where the plan needed none. */
+export const SPAWNED = { REPORT: 0, SYNC: 1, CONSOLE: 2, STDIN: 3, STDOUT: 4, STDERR: 5 } as const;
+export type SpawnedFd = (typeof SPAWNED)[keyof typeof SPAWNED];
+
+/** The monitor's (run -d) fd of its control socket to the CLI (md_start_monitor puts it there). */
+export const MONITOR_CTL_FD = 3;

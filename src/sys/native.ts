@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MinidockError } from '../errors.js';
+import type { SpawnedFd } from '../runtime/plan.js';
 
 let req: NodeRequire | undefined;
 /** require(), for the fallbacks only (made on first use). */
@@ -72,15 +73,16 @@ function call(funcName: string, params: Array<['i32' | 'i64', number] | ['u8[]',
   return f.load({ library: 'minidock', funcName, retType: T.I32, paramsType, paramsValue, freeResultMemory: false }) as number;
 }
 
-/** clone() the container's first process; it runs the plan. Returns the host pid, or -errno. */
+/** clone() the container's first process; it runs the plan. Returns the host pid, or -errno; our
+ * ends of its pipes are then mdSpawnedFd(SPAWNED.X) (src/runtime/handshake.ts spawnChild names them). */
 export function mdSpawn(plan: Uint8Array, cloneFlags: number): number {
   return call('md_spawn', [['u8[]', plan], ['i32', plan.length], ['i64', cloneFlags]]);
 }
 
-/** 0: report pipe (read), 1: sync pipe (write), 2: pidfd, 3: console socket, 4-6: our ends of the
- * pipes that replaced the container's fds 0-2 (or -1) */
-export function mdLastFd(which: 0 | 1 | 2 | 3 | 4 | 5 | 6): number {
-  return call('md_last_fd', [['i32', which]]);
+/** One of our ends of what the last mdSpawn made, named by plan.ts's SPAWNED (REPORT, SYNC,
+ * CONSOLE, STDIN...): an fd, or -1 where the plan needed none. */
+export function mdSpawnedFd(which: SpawnedFd): number {
+  return call('md_spawned_fd', [['i32', which]]);
 }
 
 /** Bit N set: this process's fd N is a terminal (N = 0, 1, 2). One native call: node:tty's isatty
@@ -144,10 +146,15 @@ export function mdOpenBeneath(root: string, rel: string): number {
 // --- lifecycle (native/spawn.c): the detached container's monitor, and the state store's lock ---
 
 /** posix_spawn native/build/minidock-monitor with argv (argv[0] = its path), in a new session.
- * Returns its pid or -errno; mdLastFd(0) is then the control socket. */
+ * Returns its pid or -errno; mdMonitorCtlFd() is then our end of the control socket. */
 export function mdStartMonitor(argv: string[]): number {
   const buf = Buffer.from(argv.map((a) => a + '\0').join(''));
   return call('md_start_monitor', [['u8[]', buf], ['i32', buf.length]]);
+}
+
+/** Our end of the control socket to the monitor the last mdStartMonitor started. */
+export function mdMonitorCtlFd(): number {
+  return call('md_monitor_ctl_fd', []);
 }
 
 /** rm -rf dir, without following symlinks or crossing mounts (native/rmtree.c): 0 or -errno. */
@@ -181,9 +188,16 @@ export function mdFlock(fd: number, op: number): number {
   return call('md_flock', [['i32', fd], ['i32', op]]);
 }
 
-/** waitpid(pid, WNOHANG): the raw status, -1 while it runs, or -(1000 + errno). */
-export function mdWaitNohang(pid: number): number {
-  return call('md_wait_nohang', [['i32', pid]]);
+/** What waitpid(pid, WNOHANG) found: the child still runs, it was reaped (its raw wait status), or
+ * the call failed (its errno, e.g. ECHILD for a pid that is not our child). */
+export type ReapResult = { state: 'running' } | { state: 'reaped'; status: number } | { state: 'failed'; errno: number };
+
+/** waitpid(pid, WNOHANG) for exactly `pid` (never -1: libuv reaps its own children by pid). */
+export function mdTryReap(pid: number): ReapResult {
+  const r = call('md_try_reap', [['i32', pid]]);
+  if (r === 0) return { state: 'running' };
+  if (r < 0) return { state: 'failed', errno: -r };
+  return { state: 'reaped', status: call('md_reaped_status', []) };
 }
 
 /** The OOM verdict (native/oom.c, shared with the monitor): 1 when the container's init, host pid

@@ -1,6 +1,6 @@
 // The notice minidock prints when it forwards a signal that the container's PID 1 will ignore.
 import { describe, expect, it } from 'vitest';
-import { catchesSignal, ignoredSignalNotice } from '../../src/runtime/launch';
+import { catchesSignal, ignoredSignalNotice } from '../../src/runtime/process';
 
 // /proc/PID/status lines as the kernel writes them (bit N-1 of SigCgt: signal N has a handler)
 const status = (sigcgt: string) => `Name:\tsh\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000004\nSigCgt:\t${sigcgt}\n`;

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stepError } from '../../src/runtime/launch';
+import { stepError } from '../../src/runtime/step-error';
 import * as plan from '../../src/runtime/plan';
-import { describeStep, encodePlan, F, Op, OPS, PLAN_MAGIC, REPORT_BYTES, type OpName, type Step } from '../../src/runtime/plan';
+import { describeStep, encodePlan, F, MSG, Op, OPS, PLAN_MAGIC, REPORT_BYTES, SPAWNED, type OpName, type Step } from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 import { ROOT_DIR } from '../helpers';
 
@@ -81,14 +81,31 @@ describe('encodePlan', () => {
     expect(header).toContain(`0x${PLAN_MAGIC.toString(16)}`);
   });
 
-  it('has a twin in plan.ts for every #define of native/plan.h (MD_F_X: F.X, MD_X: X)', () => {
-    const defines = [...header.matchAll(/^#define MD_([A-Z0-9_]+) (0x[0-9a-f]+|\d+)u?\b/gm)].map((m) => [m[1], Number(m[2])] as const);
-    expect(defines.map(([n]) => n)).toEqual(expect.arrayContaining(['PLAN_MAGIC', 'REPORT_PID', 'REPORT_STATE']));
+  // (a number, hex or decimal, or a character literal: the protocol's one-byte messages)
+  const defines = [...header.matchAll(/^#define MD_([A-Z0-9_]+) (0x[0-9a-f]+|\d+|'.')u?(?=\s|$)/gm)]
+    .map((m) => [m[1], m[2].startsWith("'") ? m[2][1] : Number(m[2])] as const);
+  // the groups of plan.ts whose members are MD_<GROUP>_<NAME> in plan.h
+  const groups: Record<string, Record<string, number | string>> = { F_: F, MSG_: MSG, SPAWNED_: SPAWNED };
+
+  it('has a twin in plan.ts for every #define of native/plan.h (MD_F_X: F.X, MD_MSG_X: MSG.X, MD_SPAWNED_X: SPAWNED.X, MD_X: X)', () => {
+    expect(defines.map(([n]) => n)).toEqual(expect.arrayContaining(['PLAN_MAGIC', 'REPORT_PID', 'REPORT_STATE', 'MSG_RELEASE', 'MSG_ACK', 'SPAWNED_REPORT', 'MONITOR_CTL_FD']));
     const ts = plan as unknown as Record<string, unknown>;
     for (const [name, value] of defines) {
-      const twin = name.startsWith('F_') ? (F as Record<string, number>)[name.slice(2)] : ts[name];
+      const group = Object.keys(groups).find((g) => name.startsWith(g));
+      const twin = group ? groups[group]![name.slice(group.length)] : ts[name];
       expect(twin, `MD_${name} in plan.h`).toBe(value);
     }
+  });
+
+  it('has every launch-protocol constant of plan.ts in native/plan.h (MSG, SPAWNED)', () => {
+    const names = new Set(defines.map(([n]) => n));
+    for (const [group, members] of [['MSG_', MSG], ['SPAWNED_', SPAWNED]] as const) {
+      for (const key of Object.keys(members)) expect(names.has(group + key), `MD_${group}${key} in plan.h`).toBe(true);
+    }
+    // one byte each, and distinct: the child and the monitor compare a single byte
+    expect(Object.values(MSG).every((m) => Buffer.byteLength(m) === 1)).toBe(true);
+    expect(new Set(Object.values(MSG)).size).toBe(Object.values(MSG).length);
+    expect(new Set(Object.values(SPAWNED)).size).toBe(Object.values(SPAWNED).length);
   });
 
   it('reads records of sizeof(struct md_report) bytes', () => {

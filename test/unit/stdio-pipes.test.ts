@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { buildPlan, stdioPipes } from '../../src/runtime/build-plan';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
-import { killIfOutputGone } from '../../src/runtime/launch';
+import { killIfOutputGone } from '../../src/runtime/process';
 import { Op, describeStep } from '../../src/runtime/plan';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
 

@@ -1,10 +1,11 @@
-// What a failed launch step becomes (launch.ts stepError: one line, the errno's name, a hint, and
+// What a failed launch step becomes (step-error.ts stepError: one line, the errno's name, a hint, and
 // Docker's exit code) and how a wait status becomes minidock's exit code (exitCodeOf). The child
 // reports {step, errno}; everything a user reads is made here. The system call names come from the
 // op table (plan.ts OPS), which plan.test.ts checks for every op.
 import { describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
-import { exitCodeOf, stepError } from '../../src/runtime/launch';
+import { exitCodeOf } from '../../src/runtime/process';
+import { stepError } from '../../src/runtime/step-error';
 import { OPS, Op, type Step } from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 

@@ -5,8 +5,8 @@ import { readdirSync } from 'node:fs';
 import type { Limits } from '../limits.js';
 import { detectCgroups } from './detect.js';
 import type { Cgroup, CgroupfsMount, CgroupOptions } from './types.js';
-import { createV1, listV1, openV1 } from './v1.js';
-import { createV2, listV2, openV2 } from './v2.js';
+import { createV1, listV1, openV1, openV1At } from './v1.js';
+import { createV2, listV2, openV2, openV2At } from './v2.js';
 
 export type {
   Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupMode, CgroupMounts, CgroupOptions, CgroupStats, CgroupWrite,
@@ -33,6 +33,14 @@ export function plannedFsMounts(limits: Limits, opts: CgroupOptions = {}): Cgrou
 export function openCgroup(name: string, opts: CgroupOptions = {}): Cgroup | undefined {
   const det = detectCgroups(opts);
   return det.mode === 'v1' ? openV1(name, det, opts) : openV2(name, det, opts);
+}
+
+/** Re-open a container's cgroup by the directories it recorded (state.json cgroupPaths), whichever
+ * cgroup the caller is in (exec); undefined when none of them exists any more. */
+export function openCgroupAt(paths: string[], opts: CgroupOptions = {}): Cgroup | undefined {
+  const det = detectCgroups(opts);
+  if (det.mode === 'v1') return openV1At(paths, det, opts);
+  return paths[0] === undefined ? undefined : openV2At(paths[0], opts);
 }
 
 /** Names of existing cgroups under the parent that start with prefix (v1: union over the hierarchies used). */

@@ -299,6 +299,16 @@ export function openV1(name: string, det: CgroupDetection, opts: CgroupOptions):
   return new V1Cgroup(name, dirs, [], opts.root?.ops ?? realOps);
 }
 
+/** Re-open a container's cgroup by the directories it recorded (state.json cgroupPaths), from
+ * whichever cgroup the caller is in (exec); the directories that still exist, undefined if none. */
+export function openV1At(paths: string[], det: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
+  const dirs = paths.filter((d) => exists(d)).map((dir) => {
+    const h = det.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
+    return { dir, controllers: USED.filter((c) => h?.controllers.includes(c)) };
+  });
+  return dirs.length ? new V1Cgroup(basename(dirs[0]!.dir), dirs, [], opts.root?.ops ?? realOps) : undefined;
+}
+
 export function listV1(prefix: string, det: CgroupDetection, opts: CgroupOptions): string[] {
   const names = new Set<string>();
   for (const p of parentDirs(det, opts)) {

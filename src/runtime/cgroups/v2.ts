@@ -16,7 +16,7 @@
 // cpuset.cpus, pids.max.
 
 import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
 import { sharesToWeight } from '../limits.js';
@@ -243,6 +243,12 @@ export function openV2(name: string, det: CgroupDetection, opts: CgroupOptions):
   const dir = join(parentDirOf(v2Mount(det), opts), name);
   if (!exists(dir)) return undefined;
   return new V2Cgroup(name, dir, [], opts.root?.ops ?? realOps);
+}
+
+/** Re-open a container's cgroup by the directory it recorded (state.json cgroupPaths), from
+ * whichever cgroup the caller is in (exec); undefined once it is gone. */
+export function openV2At(path: string, opts: CgroupOptions): Cgroup | undefined {
+  return exists(path) ? new V2Cgroup(basename(path), path, [], opts.root?.ops ?? realOps) : undefined;
 }
 
 export function listV2(prefix: string, det: CgroupDetection, opts: CgroupOptions): string[] {

@@ -3,29 +3,32 @@
 //
 // Why this is C too (docs/contributing.md): setns() into a mount namespace fails with EINVAL in a
 // multi-threaded process, and Node always has threads. So, as for run, md_spawn clones a child
-// (C1) that runs a plan:
+// (the joiner) that runs a plan, through the same launch protocol (handshake.ts):
 //
-//   C1  SYNC                 wait while minidock puts us into the container's cgroup(s)
-//   C1  SETNS x6             ipc, uts, net, cgroup, pid, mnt of /proc/<container pid>/ns/ (mnt last:
+//   joiner   SYNC            wait while minidock puts us into the container's cgroup(s)
+//   joiner   SETNS x6        ipc, uts, net, cgroup, pid, mnt of /proc/<container pid>/ns/ (mnt last:
 //                            after it, "/proc" is the container's)
-//   C1  FORK                 setns(CLONE_NEWPID) applies to children only: clone(CLONE_PARENT)
-//                            makes C2, minidock's child, inside the container's PID namespace; C1
-//                            reports C2's pid and exits
-//   C2  [CONSOLE]            -t: a pty from the container's own devpts
-//   C2  the tail of run's plan: rlimits, bounding set, groups/gid/uid, capabilities,
+//   joiner   FORK            setns(CLONE_NEWPID) applies to children only: clone(CLONE_PARENT)
+//                            makes the command's process, minidock's child, inside the container's
+//                            PID namespace; the joiner reports its pid (REPORT_PID) and exits
+//   command  [CONSOLE]       -t: a pty from the container's own devpts
+//   command  the tail of run's plan: rlimits, bounding set, groups/gid/uid, capabilities,
 //                            no_new_privs, workdir, fds, seccomp, execve
 //
-// The cgroup is joined before the namespaces, and C2 inherits it from C1: from its first
-// instruction the new process counts against the container's memory, CPU and pids limits.
-import { closeSync, existsSync, writeFileSync, writeSync } from 'node:fs';
+// The cgroup is joined before the namespaces, and the command's process inherits it from the
+// joiner: from its first instruction it counts against the container's memory, CPU and pids limits.
+//
+// A library function: it returns the command's exit code; src/cli/exec.ts sets it as minidock's.
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../../errors.js';
 import { CLONE } from '../../sys/constants.js';
-import { errnoName } from '../../sys/errno.js';
 import { buildPlan } from '../build-plan.js';
-import { exitCodeOf, forwardSignals, parseRecords, readAllSync, stepError, waitExit } from '../launch.js';
+import { openCgroupAt } from '../cgroups/index.js';
+import { closeChildFds, readReport, receiveConsole, release, spawnChild } from '../handshake.js';
 import { parseEnvEntry, parseUser } from '../options.js';
-import { Op, REPORT_PID, encodePlan, type Step } from '../plan.js';
+import { Op, encodePlan, type Step } from '../plan.js';
+import { exitCodeOf, forwardSignals, waitExit } from '../process.js';
+import { stepError } from '../step-error.js';
 import type { ContainerSpec } from '../spec.js';
 import { resolve, specFromStored } from '../store.js';
 import { isRunning, rootOf, type RootFlag } from './common.js';
@@ -90,66 +93,44 @@ export function buildExecPlan(spec: ContainerSpec, containerPid: number, selfJoi
   return steps;
 }
 
+/** Run `command` in the running container `ref`; resolves to its exit code (shell-style). */
 export async function exec(ref: string, command: string[], flags: ExecFlags): Promise<number> {
   const root = rootOf(flags);
   const e = resolve(root, ref);
   if (!isRunning(e) || !e.config) throw new MinidockError(`container ${ref} is not running (see minidock ps -a)`, 1);
   const spec = execSpec(specFromStored(e.config.spec), command, flags);
-  const target = e.state!.pid!;
-  const cgroups = (e.state?.cgroupPaths ?? []).filter((p) => existsSync(p));
-  // cgroup v1: join ourselves through `tasks` (no global lock, see build-plan.ts); v2: by pid.
-  const selfJoin = cgroups.length && cgroups.every((p) => existsSync(posix.join(p, 'tasks'))) ? cgroups.map((p) => posix.join(p, 'tasks')) : [];
-  const steps = buildExecPlan(spec, target, selfJoin);
+  // Its cgroup by the directories it recorded: wherever this minidock itself runs.
+  const cgroup = openCgroupAt(e.state?.cgroupPaths ?? []);
+  // cgroup v1: the joiner joins by itself through `tasks` (no global lock, see build-plan.ts);
+  // v2: Cgroup.join writes its pid into cgroup.procs while it waits at SYNC.
+  const selfJoin = cgroup?.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
+  const steps = buildExecPlan(spec, e.state!.pid!, selfJoin);
 
-  const { mdLastFd, mdRecvFd, mdSpawn } = await import('../../sys/native.js');
-  const c1 = mdSpawn(encodePlan(steps), 0); // no new namespaces: it joins the container's
-  if (c1 < 0) throw new MinidockError(`clone: ${errnoName(-c1)}`);
-  const reportFd = mdLastFd(0);
-  const syncFd = mdLastFd(1);
-  const consoleFd = mdLastFd(3);
-  const c1Exit = waitExit(c1);
-  let c2 = -1;
-  let c2Exit: Promise<number> | undefined;
-  const stopForwarding = forwardSignals(() => c2); // to the command, once it exists
+  const joiner = spawnChild(encodePlan(steps), 0, 'clone'); // no new namespaces: it joins the container's
+  let commandPid = -1;
+  const stopForwarding = forwardSignals(() => commandPid); // to the command, once it exists
   let relay: import('../tty.js').Relay | undefined;
   try {
-    let released = false;
-    try {
-      if (!selfJoin.length) for (const p of cgroups) writeFileSync(posix.join(p, 'cgroup.procs'), String(c1));
-      writeSync(syncFd, 'G'); // releases the child parked at its SYNC step
-      released = true;
-    } finally {
-      closeSync(syncFd);
-      if (!released) {
-        process.kill(c1, 'SIGKILL'); // it holds the pipe's write end too: EOF would never come
-        await c1Exit;
-      }
-    }
-    const all = parseRecords(readAllSync(reportFd)); // past SYNC the child waits for nothing
-    await c1Exit;
-    const pidRec = all.find((r) => r.step === REPORT_PID);
-    const records = all.filter((r) => r.step !== REPORT_PID);
-    if (pidRec) {
-      c2 = pidRec.err;
-      c2Exit = waitExit(c2);
-    }
+    await release(joiner, () => {
+      if (!selfJoin.length) cgroup?.join(joiner.pid);
+    }, true);
+    const { records, forkedPid } = readReport(joiner); // past SYNC the joiner waits for nothing
+    await joiner.exited;
+    const commandExit = forkedPid === undefined ? undefined : waitExit(forkedPid);
+    if (forkedPid !== undefined) commandPid = forkedPid;
     const last = records[records.length - 1];
-    if (!last || last.err > 0 || !c2Exit) {
-      await c2Exit;
-      if (consoleFd >= 0) closeSync(consoleFd);
+    if (!last || last.err > 0 || !commandExit) {
+      await commandExit;
       throw stepError(last ? steps[last.step] : undefined, last?.err ?? 0, spec);
     }
-    if (consoleFd >= 0) {
-      const master = mdRecvFd(consoleFd);
-      closeSync(consoleFd);
-      if (master < 0) throw new MinidockError(`recvmsg(console socket): ${errnoName(-master)} — the pty master never arrived`);
-      relay = (await import('../tty.js')).startRelay(master);
-    }
-    const exit = await c2Exit;
+    const master = receiveConsole(joiner);
+    if (master !== undefined) relay = (await import('../tty.js')).startRelay(master);
+    const status = await commandExit;
     if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 200))]);
-    return exitCodeOf(exit).code;
+    return exitCodeOf(status).code;
   } finally {
     relay?.stop();
     stopForwarding();
+    closeChildFds(joiner);
   }
 }

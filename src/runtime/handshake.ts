@@ -1,0 +1,157 @@
+// The launch protocol: what minidock and the child it clones say to each other between clone() and
+// execve(), written once for TypeScript (launch, run's v1 no-sync path, exec). native/monitor.c
+// speaks the same protocol in C for `run -d` (its "launch protocol" functions).
+//
+// md_spawn (native/spawn.c) makes two pipes — report (child -> minidock) and sync (minidock ->
+// child) — plus, when the plan asks, a console socket (-t) and stdio pipes (stdioPipes), then
+// clone()s. The child (native/child.c) runs the plan's steps in order:
+//
+//   minidock (parent)                               child (native/child.c)
+//   -----------------                               ----------------------
+//   spawnChild: md_spawn ── clone() ───────────────> reset signals, PR_SET_PDEATHSIG, close its copy
+//                                                    of the report pipe's read end
+//                        <── report: {step, 0, t0, t1} for each step up to SYNC
+//   release:                                         SYNC: read(sync)  ...blocks...
+//     join() the child's cgroup (v2: cgroup.procs)
+//     write(sync, 'G')  ─────────────────────────────> 'G': go on
+//     close(sync)                                    EOF or any other byte: a record
+//                                                    {SYNC, ECANCELED}, _exit(125)
+//     (join failed: SIGKILL — see below)
+//                        <── report: a record per step; a failed step: {step, errno}, _exit(125)
+//                        <── console: sendmsg(SCM_RIGHTS, pty master)      (-t: the CONSOLE step)
+//                        <── report: {EXEC, 0, t, t} "exec starts now", then execve()
+//   readReport: read(report) to EOF
+//     EOF: the report pipe is close-on-exec, so the child exec'd — or died. The last record says
+//     which: err > 0 is the failed step (launchFailure, step-error.ts); no record at all, the child
+//     died before its first step; otherwise it exec'd (an execve that fails reports its errno).
+//   receiveConsole: recvmsg(console) -> the pty master  (-t)
+//   waitExit: SIGCHLD + waitpid(pid, WNOHANG)
+//
+// What EOF on the sync pipe does NOT mean: "minidock is gone". The child holds a copy of the
+// pipe's write end from clone time, so closing ours never wakes it: a child minidock gives up on
+// is killed (abandon). A minidock that dies is noticed through PR_SET_PDEATHSIG, and through the
+// report pipe, whose only reader minidock then was (child.c rearm_pdeathsig).
+//
+// Without a SYNC step (cgroup v1: the child joins its cgroups itself by writing "0" into `tasks`,
+// planLaunch decides) nobody writes 'G': md_spawn clones with CLONE_VM|CLONE_VFORK and returns only
+// once the child has exec'd or died, release() just closes the sync pipe, and the report is complete.
+//
+// exec adds one record: its FORK step makes the process that execs (inside the container's PID
+// namespace) and reports that process's pid as {REPORT_PID, pid}; the forking process then exits.
+//
+// run -d puts the monitor in between (native/monitor.c, launchDetached): the CLI sends the plan on
+// the control socket, the monitor clones and sends the pid; the CLI joins the cgroup and sends 'G',
+// which the monitor passes down the sync pipe; the monitor sends the records once the report pipe
+// is at EOF; the CLI answers 'A' (MSG.ACK: it will print the ID) — EOF instead of 'G' or 'A' makes
+// the monitor kill the container. The bytes are MSG and the fds SPAWNED in plan.ts (MD_MSG_*,
+// MD_SPAWNED_* in native/plan.h, checked by test/unit/plan.test.ts).
+//
+// Each phase is its own function so that a launch can stop between them: set up, hold the child at
+// SYNC, and release it later (`create` then `start`, as runc's exec.fifo does).
+import { closeSync, writeSync } from 'node:fs';
+import { MinidockError } from '../errors.js';
+import { errnoName } from '../sys/errno.js';
+import { mdRecvFd, mdSpawn, mdSpawnedFd } from '../sys/native.js';
+import { MSG, REPORT_PID, SPAWNED } from './plan.js';
+import { readAllSync, waitExit } from './process.js';
+import { parseRecords } from './step-error.js';
+import type { ChildRecord } from './trace.js';
+
+/** A cloned child running its plan, and our ends of its pipes (-1: none, or closed already). */
+export interface Child {
+  /** its pid in our PID namespace */
+  pid: number;
+  /** report pipe, read end: one record per step, EOF once it exec'd or died */
+  reportFd: number;
+  /** sync pipe, write end: MSG.RELEASE lets it past its SYNC step */
+  syncFd: number;
+  /** console socket (-t): the pty master arrives on it */
+  consoleFd: number;
+  /** the pipes that replaced its fds 0-2 (stdioPipes): our write end for its stdin, read ends for its stdout, stderr */
+  stdioFds: [number, number, number];
+  /** its raw wait status, once it has exited and been reaped (waitExit, started at once) */
+  exited: Promise<number>;
+}
+
+/**
+ * Clone the child that runs `plan` (encodePlan's bytes). It starts on its steps at once and stops
+ * at SYNC, if the plan has one; with CLONE_VFORK in cloneFlags this returns only once it has exec'd
+ * or died. Throws `<call>: <errno> — <hint>` when clone() fails.
+ */
+export function spawnChild(plan: Uint8Array, cloneFlags: number, call: string, hint?: string): Child {
+  const pid = mdSpawn(plan, cloneFlags);
+  if (pid < 0) throw new MinidockError(`${call}: ${errnoName(-pid)}${hint ? ` — ${hint}` : ''}`);
+  return {
+    pid,
+    reportFd: mdSpawnedFd(SPAWNED.REPORT),
+    syncFd: mdSpawnedFd(SPAWNED.SYNC),
+    consoleFd: mdSpawnedFd(SPAWNED.CONSOLE),
+    stdioFds: [mdSpawnedFd(SPAWNED.STDIN), mdSpawnedFd(SPAWNED.STDOUT), mdSpawnedFd(SPAWNED.STDERR)],
+    exited: waitExit(pid),
+  };
+}
+
+function closeSyncFd(child: Child): void {
+  if (child.syncFd >= 0) closeSync(child.syncFd);
+  child.syncFd = -1;
+}
+
+/**
+ * Let the child go on: `join` puts it where it must be before it execs (its cgroup), then, when the
+ * plan has a SYNC step, MSG.RELEASE lets it past. If `join` throws, the child is killed instead
+ * (abandon) and the error propagates. The sync pipe is closed either way.
+ */
+export async function release(child: Child, join: () => void, hasSync: boolean): Promise<void> {
+  try {
+    join();
+    if (hasSync) writeSync(child.syncFd, MSG.RELEASE);
+  } catch (e) {
+    await abandon(child);
+    throw e;
+  } finally {
+    closeSyncFd(child);
+  }
+}
+
+/**
+ * Give up on a child that has not exec'd: SIGKILL, and wait until it is reaped. Closing the sync pipe
+ * would not stop it — it holds a copy of the write end from clone time, so it never sees EOF.
+ */
+export async function abandon(child: Child): Promise<void> {
+  closeSyncFd(child);
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch { /* gone already */ }
+  await child.exited.catch(() => undefined);
+}
+
+/**
+ * Read the report pipe to EOF (blocking: past SYNC the child waits for nothing, and after a vfork
+ * clone the report is already complete) and close it. `forkedPid`: the process exec's FORK step made.
+ */
+export function readReport(child: Child): { records: ChildRecord[]; forkedPid?: number } {
+  const all = parseRecords(readAllSync(child.reportFd));
+  child.reportFd = -1;
+  const forked = all.find((r) => r.step === REPORT_PID);
+  return { records: forked ? all.filter((r) => r !== forked) : all, forkedPid: forked?.err };
+}
+
+/** -t: the pty master the CONSOLE step sent (the console socket is closed); undefined without -t. */
+export function receiveConsole(child: Child): number | undefined {
+  if (child.consoleFd < 0) return undefined;
+  const master = mdRecvFd(child.consoleFd);
+  closeSync(child.consoleFd);
+  child.consoleFd = -1;
+  if (master < 0) throw new MinidockError(`recvmsg(console socket): ${errnoName(-master)} — the pty master never arrived`);
+  return master;
+}
+
+/** Close whatever of our ends nobody took (a failed launch; the stdio fds a relay did not take). */
+export function closeChildFds(child: Child): void {
+  closeSyncFd(child);
+  for (const fd of [child.reportFd, child.consoleFd, ...child.stdioFds]) {
+    if (fd >= 0) closeSync(fd);
+  }
+  child.reportFd = child.consoleFd = -1;
+  child.stdioFds = [-1, -1, -1];
+}
