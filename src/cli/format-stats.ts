@@ -1,7 +1,10 @@
-// --stats: the numbers the cgroup kept about a container that ran in the foreground, as text or
-// JSON (`minidock run --stats[=json]`, and the limits bench, which reads the JSON).
+// The text of both stats: `minidock run --stats[=json]`, the numbers the cgroup kept about a
+// container that ran in the foreground (the limits bench reads the JSON), and the table of
+// `minidock stats`, from the samples of src/runtime/lifecycle/stats.ts.
 import type { LaunchOutcome } from '../runtime/launch.js';
+import type { StatsRow } from '../runtime/lifecycle/stats.js';
 import { mib } from '../runtime/oom-forensics.js';
+import { shortId } from '../runtime/store.js';
 
 export interface StatsData {
   exitCode: number;
@@ -57,4 +60,21 @@ export function formatStats(o: LaunchOutcome, json: boolean): string {
     ['pids peak', `${d.pidsPeak ?? '?'}${d.pidsLimit ? ` (limit ${d.pidsLimit}, hit ${d.pidsLimitHits ?? 0} times)` : ''}`],
   ];
   return [`minidock stats${d.cgroupMode ? ` (cgroup ${d.cgroupMode})` : ''}:`, ...rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`)].join('\n');
+}
+
+export function bytes(n: number | undefined): string {
+  if (n === undefined) return '--';
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) (n /= 1024), i++;
+  return `${n.toFixed(i ? 2 : 0)}${u[i]}`;
+}
+
+const pct = (n: number | undefined): string => (n === undefined ? '--' : `${n.toFixed(2)}%`);
+
+export function tableLines(rows: StatsRow[]): string[] {
+  const t = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS']];
+  for (const r of rows) t.push([shortId(r.id), r.name, pct(r.cpuPercent), `${bytes(r.memUsage)} / ${bytes(r.memLimit)}`, pct(r.memPercent), r.pids === undefined ? '--' : String(r.pids)]);
+  const w = t[0].map((_, c) => Math.max(...t.map((x) => x[c].length)));
+  return t.map((x) => x.map((cell, c) => (c === x.length - 1 ? cell : cell.padEnd(w[c] + 3))).join('').trimEnd());
 }

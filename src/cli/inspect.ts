@@ -1,5 +1,7 @@
-// `minidock inspect ID...` — commander wiring only; see src/runtime/lifecycle/inspect.ts.
+// `minidock inspect ID...`: everything the store knows of each container, as one JSON array
+// (one container's object: describe, src/runtime/lifecycle/inspect.ts).
 import type { Command } from 'commander';
+import type { RootFlag } from '../runtime/lifecycle/common.js';
 
 export function register(program: Command): void {
   program
@@ -8,7 +10,28 @@ export function register(program: Command): void {
     .argument('<container...>', 'container IDs (or unique prefixes) or names')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (refs: string[], flags: Record<string, unknown>) => {
-      const { inspect } = await import('../runtime/lifecycle/inspect.js');
-      process.exitCode = inspect(refs, flags);
+      process.exitCode = await inspect(refs, flags);
     });
+}
+
+async function inspect(refs: string[], flags: RootFlag): Promise<number> {
+  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { describe }, { refFailed, reportUnknown }] = await Promise.all([
+    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/inspect.js'), import('./container-lines.js'),
+  ]);
+  const root = rootOf(flags);
+  const entries = listEntries(root);
+  const out: Record<string, unknown>[] = [];
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      const e = resolve(root, ref, entries);
+      reportUnknown([e]);
+      out.push(describe(e));
+    } catch (err) {
+      code = refFailed(err);
+    }
+  }
+  writeOut(JSON.stringify(out, null, 2) + '\n');
+  return code;
 }

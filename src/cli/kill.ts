@@ -1,5 +1,11 @@
-// `minidock kill [-s SIG] ID...` — commander wiring only; see src/runtime/lifecycle/kill.ts.
+// `minidock kill [-s SIG] ID...`: one signal (default SIGKILL) to each container's first process
+// (signal() in src/runtime/lifecycle/common.ts checks the pid against its start time first).
 import type { Command } from 'commander';
+import type { RootFlag } from '../runtime/lifecycle/common.js';
+
+export interface KillFlags extends RootFlag {
+  signal?: string;
+}
 
 export function register(program: Command): void {
   program
@@ -9,7 +15,25 @@ export function register(program: Command): void {
     .option('-s, --signal <sig>', 'signal name or number', 'KILL')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (refs: string[], flags: Record<string, unknown>) => {
-      const { kill } = await import('../runtime/lifecycle/kill.js');
-      process.exitCode = kill(refs, flags);
+      process.exitCode = await kill(refs, flags);
     });
+}
+
+async function kill(refs: string[], flags: KillFlags): Promise<number> {
+  const [{ writeOut }, { listEntries, resolve }, { parseSignal, rootOf, signal }, { refFailed }] = await Promise.all([
+    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'), import('./container-lines.js'),
+  ]);
+  const sig = parseSignal(flags.signal ?? 'KILL');
+  const root = rootOf(flags);
+  const entries = listEntries(root);
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      signal(resolve(root, ref, entries), sig);
+      writeOut(ref + '\n');
+    } catch (err) {
+      code = refFailed(err);
+    }
+  }
+  return code;
 }

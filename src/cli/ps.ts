@@ -1,5 +1,14 @@
-// `minidock ps [-a] [-q] [--format json]` — commander wiring only; see src/runtime/lifecycle/ps.ts.
+// `minidock ps [-a] [-q] [--format json]`: the containers of this state root, newest first
+// (the list and its rows: src/runtime/lifecycle/ps.ts).
 import type { Command } from 'commander';
+import type { RootFlag } from '../runtime/lifecycle/common.js';
+
+export interface PsFlags extends RootFlag {
+  all?: boolean;
+  quiet?: boolean;
+  format?: string;
+  noTrunc?: boolean;
+}
 
 export function register(program: Command): void {
   program
@@ -11,7 +20,38 @@ export function register(program: Command): void {
     .option('--no-trunc', 'full IDs and commands')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (flags: Record<string, unknown>) => {
-      const { ps } = await import('../runtime/lifecycle/ps.js');
-      process.exitCode = ps({ ...flags, noTrunc: flags.trunc === false });
+      process.exitCode = await ps({ ...flags, noTrunc: flags.trunc === false });
     });
+}
+
+async function ps(flags: PsFlags): Promise<number> {
+  const [{ fail }, { writeOut }, { displayName, shortId }, { rootOf }, { listContainers, psRows }, { reportUnknown }] = await Promise.all([
+    import('../errors.js'), import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/ps.js'), import('./container-lines.js'),
+  ]);
+  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
+  const { entries, unreadable } = listContainers(rootOf(flags), flags.all);
+  reportUnknown(unreadable); // listed below (with -a) as "unknown"; never changed here
+  if (flags.quiet) {
+    for (const e of entries) writeOut((flags.noTrunc ? e.id : shortId(e.id)) + '\n');
+    return 0;
+  }
+  const rows = psRows(entries);
+  if (flags.format === 'json') {
+    // one object per line, as `docker ps --format json`
+    for (const r of rows) writeOut(JSON.stringify(r) + '\n');
+    return 0;
+  }
+  const trunc = (s: string, n: number): string => (flags.noTrunc || s.length <= n ? s : s.slice(0, n - 1) + '…');
+  const table = [['CONTAINER ID', 'ROOTFS', 'COMMAND', 'CREATED', 'STATUS', 'NAMES']];
+  for (const [i, r] of rows.entries()) {
+    const e = entries[i];
+    table.push([
+      flags.noTrunc ? e.id : shortId(e.id), trunc(String(r.Rootfs), 24), `"${trunc(String(r.Command), 20)}"`,
+      `${r.RunningFor} ago`, String(r.Status), e.config?.name ? displayName(e) : '',
+    ]);
+  }
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  for (const row of table) writeOut(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 3))).join('').trimEnd() + '\n');
+  return 0;
 }

@@ -1,5 +1,11 @@
-// `minidock rm [-f] ID...` — commander wiring only; see src/runtime/lifecycle/rm.ts.
+// `minidock rm [-f] ID...`: remove containers, a running one only with -f (one container, under
+// its lock: removeContainer, src/runtime/lifecycle/rm.ts).
 import type { Command } from 'commander';
+import type { RootFlag } from '../runtime/lifecycle/common.js';
+
+export interface RmFlags extends RootFlag {
+  force?: boolean;
+}
 
 export function register(program: Command): void {
   program
@@ -9,7 +15,25 @@ export function register(program: Command): void {
     .option('-f, --force', 'kill a running container first')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (refs: string[], flags: Record<string, unknown>) => {
-      const { rm } = await import('../runtime/lifecycle/rm.js');
       process.exitCode = await rm(refs, flags);
     });
+}
+
+async function rm(refs: string[], flags: RmFlags): Promise<number> {
+  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { removeContainer }, { refFailed }] = await Promise.all([
+    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/rm.js'), import('./container-lines.js'),
+  ]);
+  const root = rootOf(flags);
+  const entries = listEntries(root);
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      await removeContainer(root, resolve(root, ref, entries), !!flags.force, ref);
+      writeOut(ref + '\n');
+    } catch (err) {
+      code = refFailed(err);
+    }
+  }
+  return code;
 }

@@ -3,7 +3,8 @@
 // it is loaded with import() here, on first use, and only by this verb.
 import type * as InkModule from 'ink';
 import { useEffect, useState } from 'react';
-import { sampleRows, tableLines, targets, type StatsRow } from './stats.js';
+import { sampleRows, targets, type StatsRow } from '../runtime/lifecycle/stats.js';
+import { tableLines } from './format-stats.js';
 
 export async function showLive(root: string, refs: string[]): Promise<void> {
   const { Box, Text, render, useApp, useInput }: typeof InkModule = await import('ink');

@@ -1,5 +1,11 @@
-// `minidock stop [-t SECS] ID...` — commander wiring only; see src/runtime/lifecycle/stop.ts.
+// `minidock stop [-t SECS] ID...`: SIGTERM, a grace period, then SIGKILL, for each container in
+// parallel (one container: stopOne, src/runtime/lifecycle/stop.ts).
 import type { Command } from 'commander';
+import type { RootFlag } from '../runtime/lifecycle/common.js';
+
+export interface StopFlags extends RootFlag {
+  time?: string;
+}
 
 export function register(program: Command): void {
   program
@@ -9,7 +15,29 @@ export function register(program: Command): void {
     .option('-t, --time <secs>', 'seconds to wait before SIGKILL (default: the container\'s --stop-timeout, 10)')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (refs: string[], flags: Record<string, unknown>) => {
-      const { stop } = await import('../runtime/lifecycle/stop.js');
       process.exitCode = await stop(refs, flags);
     });
+}
+
+async function stop(refs: string[], flags: StopFlags): Promise<number> {
+  const [{ MinidockError }, { writeOut }, { listEntries, resolve }, { rootOf }, { stopOne }, { refFailed }] = await Promise.all([
+    import('../errors.js'), import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/stop.js'), import('./container-lines.js'),
+  ]);
+  const root = rootOf(flags);
+  const entries = listEntries(root);
+  let code = 0;
+  const jobs = refs.map(async (ref) => {
+    try {
+      const e = resolve(root, ref, entries);
+      const grace = flags.time !== undefined ? Number(flags.time) : e.config?.spec.stopTimeoutSec ?? 10;
+      if (!Number.isFinite(grace) || grace < 0) throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
+      await stopOne(root, e, grace);
+      writeOut(ref + '\n');
+    } catch (err) {
+      code = refFailed(err);
+    }
+  });
+  await Promise.all(jobs); // several containers stop in parallel, as in Docker
+  return code;
 }

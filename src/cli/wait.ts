@@ -1,5 +1,7 @@
-// `minidock wait ID...` — commander wiring only; see src/runtime/lifecycle/wait.ts.
+// `minidock wait ID...`: block until each container exits, print its exit code (one container:
+// waitContainer, src/runtime/lifecycle/wait.ts).
 import type { Command } from 'commander';
+import type { RootFlag } from '../runtime/lifecycle/common.js';
 
 export function register(program: Command): void {
   program
@@ -8,7 +10,24 @@ export function register(program: Command): void {
     .argument('<container...>', 'container IDs (or unique prefixes) or names')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (refs: string[], flags: Record<string, unknown>) => {
-      const { wait } = await import('../runtime/lifecycle/wait.js');
       process.exitCode = await wait(refs, flags);
     });
+}
+
+async function wait(refs: string[], flags: RootFlag): Promise<number> {
+  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { waitContainer }, { refFailed }] = await Promise.all([
+    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/wait.js'), import('./container-lines.js'),
+  ]);
+  const root = rootOf(flags);
+  const entries = listEntries(root);
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      writeOut(`${await waitContainer(resolve(root, ref, entries), ref)}\n`);
+    } catch (err) {
+      code = refFailed(err);
+    }
+  }
+  return code;
 }

@@ -1,10 +1,10 @@
-// Helpers shared by the lifecycle verbs (ps, stop, kill, rm, logs, exec, inspect, stats, wait, prune, gc).
+// Helpers shared by the lifecycle functions (ps, stop, kill, rm, logs, exec, inspect, stats, wait,
+// prune, gc): they return values and throw MinidockError; the verbs in src/cli/ print.
 import { readdirSync, readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
-import { writeErr } from '../../sys/output.js';
 import { SIGNALS } from '../../sys/constants.js';
 import { stateRoot } from '../state.js';
-import { deadReason, effectiveStatus, isProcess, readState, shortId, type ContainerState, type Entry } from '../store.js';
+import { deadReason, effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
 
 export interface RootFlag {
   root?: string;
@@ -13,16 +13,6 @@ export interface RootFlag {
 export const rootOf = (f: RootFlag): string => stateRoot(f.root);
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * One container of a verb given several (stop, kill, rm, wait, inspect) failed: its line now, and
- * the code the verb exits with unless a later one fails too, as Docker's client does — the error's
- * own code, or 1 for a failure that is not one of minidock's lines.
- */
-export function refFailed(err: unknown): number {
-  writeErr(`minidock: ${(err as Error).message}\n`);
-  return err instanceof MinidockError ? err.code : 1;
-}
 
 /** Is the container's first process alive right now (the same process: pid + start time)? */
 export function isRunning(e: Entry): boolean {
@@ -111,14 +101,6 @@ export function statusText(e: Entry, now = Date.now()): string {
   if (st === 'created') return 'Created';
   if (st === 'unknown') return 'Unknown: its state.json cannot be parsed';
   return `Dead: ${deadReason(e)}`;
-}
-
-/** One line on stderr per container whose state.json cannot be parsed (shown as "unknown"): the
- * file, why, and the way out. Nothing is changed: a reading verb never repairs or deletes. */
-export function reportUnknown(entries: Entry[]): void {
-  for (const e of entries) {
-    if (e.stateError) writeErr(`minidock: ${e.stateError}: container ${shortId(e.id)} is shown as unknown — minidock rm -f ${shortId(e.id)} stops what is in its cgroups and removes it\n`);
-  }
 }
 
 /** The monitors looking after the container in `dir` (it is their argv[1]), found in /proc: for

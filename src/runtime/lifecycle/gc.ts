@@ -1,4 +1,4 @@
-// minidock gc: clean up after keepers that died. A container whose monitor died, or whose
+// Garbage collection (minidock gc): clean up after keepers that died. A container whose monitor died, or whose
 // launching minidock was SIGKILLed before the monitor took over, has nobody to clean up after it:
 // gc kills what is left in its cgroups and removes them. A container that ran without --rm is the
 // user's: gc records it as dead (with the reason) and leaves its state, log and upper layer to rm
@@ -13,9 +13,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listCgroups, openCgroup } from '../cgroups/index.js';
-import { gcEntries, listEntries, shortId, sweepNames } from '../store.js';
-import { reportUnknown, rootOf, type RootFlag } from './common.js';
-import { writeOut } from '../../sys/output.js';
+import { gcEntries, listEntries, sweepNames, type Entry, type GcReport } from '../store.js';
 
 /**
  * Cgroups named minidock-<id> with no container directory left to point at them. A launch records
@@ -46,27 +44,31 @@ function orphanCgroups(): string[] {
   return removed;
 }
 
-export async function gc(flags: RootFlag & { quiet?: boolean }): Promise<number> {
-  const root = rootOf(flags);
+export interface GarbageReport {
+  /** the containers gc recorded dead (kept) or removed, and what it removed of each */
+  containers: GcReport[];
+  /** cgroups named minidock-<id> that no container points at any more */
+  cgroups: string[];
+  /** names released because their container is gone */
+  names: string[];
+  /** an import's scratch directories (tmp/<name>) whose maker is gone */
+  scratch: string[];
+  /** layers no image uses */
+  layers: string[];
+  /** containers left as they are: their state.json cannot be parsed */
+  unreadable: Entry[];
+}
+
+/** Collect everything gc can in the state root `root` (see the top of this file). */
+export async function collectGarbage(root: string): Promise<GarbageReport> {
   const entries = listEntries(root);
-  reportUnknown(entries); // left as they are
-  const report = gcEntries(root, entries);
-  for (const r of report) {
-    const who = `${shortId(r.id)}${r.name ? ` (${r.name})` : ''}`;
-    if (r.kept) writeOut(`dead ${who}: ${r.why}; removed ${r.removed.join(', ') || 'nothing'}; kept until minidock rm (inspect, logs, export still work)\n`);
-    else writeOut(`removed ${who}: ${r.why}; ${r.removed.join(', ')}\n`);
-  }
+  const containers = gcEntries(root, entries);
   const cgroups = orphanCgroups();
-  for (const name of cgroups) writeOut(`removed cgroup ${name}: empty, and no container of it is left\n`);
   const names = sweepNames(root);
-  for (const name of names) writeOut(`released name ${name}: its container is gone\n`);
   // an import killed mid-way: its scratch directory and pin, then the layers it committed for an
   // image it never recorded (no image, pin or container uses them)
   const { gcLayers, sweepScratch } = await import('../../image/store.js');
   const scratch = sweepScratch(root);
-  for (const t of scratch) writeOut(`removed tmp/${t}: the process that made it is gone\n`);
   const layers = gcLayers(root);
-  for (const l of layers) writeOut(`removed layer ${l}: no image uses it\n`);
-  if (!report.length && !cgroups.length && !names.length && !scratch.length && !layers.length && !flags.quiet) writeOut('nothing to collect\n');
-  return report.some((r) => r.removed.some((x) => x.startsWith('failed'))) ? 1 : 0;
+  return { containers, cgroups, names, scratch, layers, unreadable: entries.filter((e) => e.stateError) };
 }

@@ -1,7 +1,6 @@
-// minidock inspect ID...: everything the store knows, as a JSON array (Docker's shape, in part).
-import { deadReason, effectiveStatus, listEntries, resolve, type Entry } from '../store.js';
-import { isRunning, reportUnknown, rootOf, refFailed, type RootFlag } from './common.js';
-import { writeOut } from '../../sys/output.js';
+// What minidock inspect shows of one container: everything the store knows, in Docker's shape (in part).
+import { deadReason, effectiveStatus, type Entry } from '../store.js';
+import { isRunning } from './common.js';
 
 export function describe(e: Entry): Record<string, unknown> {
   const c = e.config;
@@ -44,22 +43,4 @@ export function describe(e: Entry): Record<string, unknown> {
     },
     CgroupPaths: s?.cgroupPaths ?? [],
   };
-}
-
-export function inspect(refs: string[], flags: RootFlag): number {
-  const root = rootOf(flags);
-  const entries = listEntries(root);
-  const out: Record<string, unknown>[] = [];
-  let code = 0;
-  for (const ref of refs) {
-    try {
-      const e = resolve(root, ref, entries);
-      reportUnknown([e]);
-      out.push(describe(e));
-    } catch (err) {
-      code = refFailed(err);
-    }
-  }
-  writeOut(JSON.stringify(out, null, 2) + '\n');
-  return code;
 }

@@ -1,56 +1,45 @@
-// minidock logs [-f] [--tail N] [-t] ID: what a detached container wrote, from the monitor's
-// json-file log (one {"log","stream","time"} object per line; see native/monitor.c).
+// What a detached container wrote (minidock logs), from the monitor's json-file log (one
+// {"log","stream","time"} object per line; see native/monitor.c), as batches of lines.
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { fail, MinidockError } from '../../errors.js';
-import { effectiveStatus, readState, resolve } from '../store.js';
-import { rootOf, sleep, type RootFlag } from './common.js';
-import { writeAll } from '../../sys/output.js';
+import { displayName, effectiveStatus, readState, type Entry } from '../store.js';
+import { sleep } from './common.js';
 
-export interface LogsFlags extends RootFlag {
+export interface LogOptions {
+  /** keep reading until the container has exited and everything it wrote is read */
   follow?: boolean;
+  /** only the last N lines of what is there now: a number, or "all" */
   tail?: string;
-  timestamps?: boolean;
 }
 
-interface Line {
+export interface LogLine {
   log: string;
   stream: 'stdout' | 'stderr';
   time: string;
 }
 
-/**
- * Print the lines, each run of one stream in one write (synchronous: the next lines are read only
- * after these are out, so a slow reader slows the follower instead of filling memory). False once a
- * reader is gone (`logs -f ID | head -1`: EPIPE): the caller stops, as `yes | head -1` does.
- */
-function emit(lines: Line[], ts: boolean): boolean {
-  for (let i = 0; i < lines.length;) {
-    const stream = lines[i].stream;
-    let text = '';
-    for (; i < lines.length && lines[i].stream === stream; i++) text += ts ? `${lines[i].time} ${lines[i].log}` : lines[i].log;
-    if (!writeAll(stream === 'stderr' ? 2 : 1, text)) return false;
-  }
-  return true;
-}
-
-function parse(text: string): Line[] {
-  const out: Line[] = [];
+function parse(text: string): LogLine[] {
+  const out: LogLine[] = [];
   for (const raw of text.split('\n')) {
     if (!raw) continue;
     try {
-      out.push(JSON.parse(raw) as Line);
+      out.push(JSON.parse(raw) as LogLine);
     } catch { /* a torn line cannot happen (one write per line), but never die on one */ }
   }
   return out;
 }
 
-export async function logs(ref: string, flags: LogsFlags): Promise<number> {
-  const root = rootOf(flags);
-  const e = resolve(root, ref);
+/**
+ * The container's log, a batch of lines at a time: what the log holds now (or its last `tail`
+ * lines), then, with `follow`, what comes until the container has exited. Batches are read only as
+ * the caller asks for them, so a slow reader slows the follower instead of filling memory; a caller
+ * that stops early (its own reader gone) ends the generator, which closes the log.
+ */
+export async function* logBatches(e: Entry, opts: LogOptions = {}, ref = displayName(e)): AsyncGenerator<LogLine[]> {
   let tail = Infinity;
-  if (flags.tail !== undefined && flags.tail !== 'all') {
-    tail = Number(flags.tail);
-    if (!Number.isInteger(tail) || tail < 0) fail(`--tail ${flags.tail}: use a number of lines ≥ 0, or all`);
+  if (opts.tail !== undefined && opts.tail !== 'all') {
+    tail = Number(opts.tail);
+    if (!Number.isInteger(tail) || tail < 0) fail(`--tail ${opts.tail}: use a number of lines ≥ 0, or all`);
   }
   const path = e.config?.logPath;
   if (!path) {
@@ -60,7 +49,7 @@ export async function logs(ref: string, flags: LogsFlags): Promise<number> {
   try {
     fd = openSync(path, 'r');
   } catch {
-    return 0; // no output yet
+    return; // no output yet
   }
   try {
     // Read what is there; keep an incomplete last line for later (-f).
@@ -69,7 +58,7 @@ export async function logs(ref: string, flags: LogsFlags): Promise<number> {
     const buf = Buffer.alloc(1 << 16);
     // At most `max` bytes a call: a container that writes without a pause (`yes`) grows its log as
     // fast as we read it, so "read to the end" would never end, and never print.
-    const readMore = (max = 1 << 20): Line[] => {
+    const readMore = (max = 1 << 20): LogLine[] => {
       const chunks = [pending];
       for (let got = 0; got < max;) {
         const n = readSync(fd, buf, 0, buf.length, pos);
@@ -83,34 +72,35 @@ export async function logs(ref: string, flags: LogsFlags): Promise<number> {
       pending = all.subarray(cut);
       return parse(all.toString('utf8', 0, cut));
     };
-    const ts = !!flags.timestamps;
-    // What the log holds now: printed as it is read, or its last `tail` lines.
+    // What the log holds now: given as it is read, or its last `tail` lines.
     const size = fstatSync(fd).size;
-    let last: Line[] = [];
+    let last: LogLine[] = [];
     for (let before = -1; pos < size && pos !== before;) {
       before = pos;
       const lines = readMore();
       if (tail === Infinity) {
-        if (!emit(lines, ts)) return 0;
+        yield lines;
       } else if (tail > 0) {
         last = last.concat(lines).slice(-tail);
       }
     }
-    if (!emit(last, ts) || !flags.follow) return 0;
-    // -f: follow until the container has exited and everything it wrote is printed, or until
-    // nobody reads our output any more.
+    if (last.length) yield last;
+    if (!opts.follow) return;
+    // follow until the container has exited and everything it wrote is read, or until the caller
+    // stops asking.
     for (;;) {
       const s = readState(e.dir);
       const st = s ? effectiveStatus({ ...e, state: s }) : 'exited';
       const done = st === 'exited' || st === 'dead';
       const before = pos;
-      if (!emit(readMore(), ts)) return 0;
+      const lines = readMore();
+      if (lines.length) yield lines;
       if (pos > before) continue; // there may be more: read on before waiting
-      if (done) return 0; // it had exited before this read found nothing more
+      if (done) return; // it had exited before this read found nothing more
       try {
         statSync(path);
       } catch {
-        return 0; // removed (--rm)
+        return; // removed (--rm)
       }
       await sleep(100);
     }

@@ -1,14 +1,12 @@
-// minidock prune: remove every exited or dead container (and, on the way, what gc finds).
-import { effectiveStatus, gcEntries, listEntries, lockContainer, removeEverything, shortId, unlockContainer } from '../store.js';
-import { reportUnknown, rootOf, type RootFlag } from './common.js';
-import { writeOut } from '../../sys/output.js';
+// Remove every exited or dead container (minidock prune), and, on the way, what gc finds.
+import { effectiveStatus, gcEntries, listEntries, lockContainer, removeEverything, unlockContainer, type Entry } from '../store.js';
 
-export async function prune(flags: RootFlag): Promise<number> {
-  const root = rootOf(flags);
+/** The IDs removed, and the containers left alone because their state.json cannot be parsed
+ * (unknown: they may run; rm -f decides). */
+export async function pruneContainers(root: string): Promise<{ removed: string[]; unreadable: Entry[] }> {
   const gone = gcEntries(root, listEntries(root));
   const removed: string[] = gone.filter((g) => !g.kept).map((g) => g.id); // kept ones are now dead: removed below
   const entries = listEntries(root);
-  reportUnknown(entries); // unknown ones are not pruned: they may run (rm -f decides)
   for (const e of entries) {
     const st = effectiveStatus(e);
     if (st !== 'exited' && st !== 'dead') continue;
@@ -20,6 +18,5 @@ export async function prune(flags: RootFlag): Promise<number> {
     }
     removed.push(e.id);
   }
-  writeOut(removed.length ? `Deleted containers:\n${removed.map((id) => shortId(id) + '\n').join('')}` : 'Nothing to prune\n');
-  return 0;
+  return { removed, unreadable: entries.filter((e) => e.stateError) };
 }

@@ -1,13 +1,8 @@
-// minidock rm [-f] ID...: remove containers. A running one only with -f (SIGKILL first).
+// Remove one container (minidock rm): a running one only when forced (SIGKILL first).
 import { existsSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
-import { cgroupDirsOf, displayName, entryOf, killLeftovers, listEntries, lockContainer, procStart, removeEverything, resolve, unlockContainer, type Entry } from '../store.js';
-import { isRunning, monitorsOf, rootOf, signal, waitExit, waitGone, refFailed, type RootFlag } from './common.js';
-import { writeOut } from '../../sys/output.js';
-
-export interface RmFlags extends RootFlag {
-  force?: boolean;
-}
+import { cgroupDirsOf, displayName, entryOf, killLeftovers, lockContainer, procStart, removeEverything, unlockContainer, type Entry } from '../store.js';
+import { isRunning, monitorsOf, signal, waitExit, waitGone } from './common.js';
 
 /** How long rm waits for the lock: a launch holds it until its container runs (milliseconds, a
  * few seconds on a loaded machine), another rm until it is done. */
@@ -44,19 +39,4 @@ export async function removeContainer(root: string, found: Entry, force: boolean
   } finally {
     unlockContainer(found.dir);
   }
-}
-
-export async function rm(refs: string[], flags: RmFlags): Promise<number> {
-  const root = rootOf(flags);
-  const entries = listEntries(root);
-  let code = 0;
-  for (const ref of refs) {
-    try {
-      await removeContainer(root, resolve(root, ref, entries), !!flags.force, ref);
-      writeOut(ref + '\n');
-    } catch (err) {
-      code = refFailed(err);
-    }
-  }
-  return code;
 }

@@ -1,5 +1,5 @@
-// minidock stats [--no-stream] [ID...]: memory, CPU and pids of running containers, read straight
-// from their cgroup files (no daemon keeps counters: the kernel does).
+// Samples for minidock stats: memory, CPU and pids of running containers, read straight from their
+// cgroup files (no daemon keeps counters: the kernel does). The table and the live view: src/cli/.
 //
 // The paths come from state.json (cgroupPaths), so stats works whichever cgroup the container was
 // created under. Per file, v1 and v2 differ only in names:
@@ -10,16 +10,10 @@
 // CPU % is the CPU time used between two samples over the wall time between them (100% = one CPU).
 import { totalmem } from 'node:os';
 import { posix } from 'node:path';
-import { fail } from '../../errors.js';
 import { readKeyed, V1_NO_LIMIT } from '../cgroups/util.js';
 import { readOpt } from '../../sys/read.js';
-import { displayName, effectiveStatus, listEntries, resolve, shortId, type Entry } from '../store.js';
-import { rootOf, sleep, type RootFlag } from './common.js';
-
-export interface StatsFlags extends RootFlag {
-  stream?: boolean; // commander: --no-stream sets false
-  format?: string;
-}
+import { displayName, effectiveStatus, listEntries, resolve, type Entry } from '../store.js';
+import { sleep } from './common.js';
 
 export interface Sample {
   id: string;
@@ -79,23 +73,6 @@ export function row(a: Sample, b: Sample): StatsRow {
   };
 }
 
-export function bytes(n: number | undefined): string {
-  if (n === undefined) return '--';
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) (n /= 1024), i++;
-  return `${n.toFixed(i ? 2 : 0)}${u[i]}`;
-}
-
-const pct = (n: number | undefined): string => (n === undefined ? '--' : `${n.toFixed(2)}%`);
-
-export function tableLines(rows: StatsRow[]): string[] {
-  const t = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS']];
-  for (const r of rows) t.push([shortId(r.id), r.name, pct(r.cpuPercent), `${bytes(r.memUsage)} / ${bytes(r.memLimit)}`, pct(r.memPercent), r.pids === undefined ? '--' : String(r.pids)]);
-  const w = t[0].map((_, c) => Math.max(...t.map((x) => x[c].length)));
-  return t.map((x) => x.map((cell, c) => (c === x.length - 1 ? cell : cell.padEnd(w[c] + 3))).join('').trimEnd());
-}
-
 /** The containers to watch: the named ones, or every running one. */
 export function targets(root: string, refs: string[]): Entry[] {
   const entries = listEntries(root);
@@ -107,20 +84,4 @@ export async function sampleRows(list: Entry[], intervalMs: number): Promise<Sta
   const a = list.map(sample);
   await sleep(intervalMs);
   return list.map((e, i) => row(a[i], sample(e)));
-}
-
-export async function stats(refs: string[], flags: StatsFlags): Promise<number> {
-  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
-  const root = rootOf(flags);
-  if (flags.stream === false || !process.stdout.isTTY) {
-    // one sample (two readings, 500 ms apart, for the CPU %)
-    const rows = await sampleRows(targets(root, refs), 500);
-    if (flags.format === 'json') for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
-    else process.stdout.write(tableLines(rows).join('\n') + '\n');
-    return 0;
-  }
-  // live: ink and React are loaded here only, never by the other verbs
-  const { showLive } = await import('./stats-view.js');
-  await showLive(root, refs);
-  return 0;
 }
