@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
 import { exitCodeOf } from '../../src/runtime/process';
-import { stepError } from '../../src/runtime/step-error';
+import { launchFailure, stepError } from '../../src/runtime/step-error';
 import { OPS, Op, type Step } from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 
@@ -87,4 +87,25 @@ describe('exitCodeOf: a wait status as the shell and Docker show it', () => {
     [0x80 | 11, { code: 139, signal: 11 }], // SIGSEGV with a core dump: the core bit is not part of the signal
     [0x80 | 31, { code: 159, signal: 31 }], // SIGSYS from seccomp's KILL_PROCESS, core dumped
   ])('killed: status %i -> %j', (status, want) => expect(exitCodeOf(status)).toEqual(want));
+});
+
+describe('launchFailure: the verdict of a report read to EOF', () => {
+  const steps = [step(Op.MOUNT, ['proc', '/m/proc', 'proc']), step(Op.EXEC, ['sh'])];
+  const rec = (stepIndex: number, err: number) => ({ step: stepIndex, err, t0: 0n, t1: 0n });
+
+  it('exec\'d: the last record is a success (the EXEC step\'s "exec starts now", or a step whose error was ignored)', () => {
+    expect(launchFailure([rec(0, 0), rec(1, 0)], steps, spec(['sh']))).toBeUndefined();
+    expect(launchFailure([rec(0, -2)], steps, spec(['sh']))).toBeUndefined(); // -ENOENT: ignored, reported for the trace
+  });
+
+  it('a failed step: its sentence and code', () => {
+    expect(launchFailure([rec(0, 0), rec(1, 0), rec(1, ENOENT)], steps, spec(['sh']))?.code).toBe(127);
+    expect(launchFailure([rec(0, EACCES)], steps, spec(['sh']))?.message).toMatch(/^mount\(\/m\/proc\): EACCES — /);
+  });
+
+  it('no record at all: the child died before its first step', () => {
+    const e = launchFailure([], steps, spec(['sh']));
+    expect(e?.message).toMatch(/^container setup failed/);
+    expect(e?.code).toBe(125);
+  });
 });
