@@ -1,6 +1,6 @@
-// minidock's command line. Each verb lives in its own file (src/cli/<verb>.ts) with commander
-// wiring only; the work is imported lazily inside each action, so `minidock run` never loads
-// what `minidock bench` or `minidock lesson` need (ink, React, charts).
+// minidock's command line. Each verb lives in its own file (src/cli/<verb>.ts): its commander
+// wiring and its body, which prints; the library it calls is imported lazily inside each action,
+// so `minidock run` never loads what `minidock bench` or `minidock lesson` need (ink, React, charts).
 // The verbs are listed in ./verbs.ts; this file takes the table as an argument, so that a bundle
 // made for one verb (scripts/bundle.mjs) holds that verb's code only.
 import { Command, CommanderError } from 'commander';

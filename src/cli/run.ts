@@ -1,5 +1,19 @@
-// `minidock run [OPTIONS] ROOTFS CMD [ARG...]` — commander wiring only; see src/runtime/run.ts.
+// `minidock run [OPTIONS] ROOTFS CMD [ARG...]`: flags -> spec (src/runtime/run.ts) -> launch
+// (src/runtime/launch.ts), and what it prints: the ID (-d), the plan (--dry-run), --trace, the OOM
+// line, --stats.
 import type { Command } from 'commander';
+import type { LaunchOutcome } from '../runtime/launch.js';
+import type { RunSpecFlags } from '../runtime/run.js';
+
+interface CliFlags extends RunSpecFlags {
+  root?: string;
+  trace?: boolean;
+  traceFormat?: string;
+  stats?: boolean;
+  statsFormat?: string;
+  dryRun?: boolean;
+  detach?: boolean;
+}
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -48,7 +62,6 @@ export function register(program: Command): void {
     .option('--stats-format <fmt>', 'stats format: text or json (also --stats=json)')
     .option('--dry-run', 'print the launch plan and exit, without running anything')
     .action(async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
-      const { runCommand } = await import('../runtime/run.js');
       // -it attaches the user's terminal (not with -d, which has no stdin, nor --dry-run); node:tty
       // is loaded only then
       if (flags.tty && flags.interactive && !flags.detach && !flags.dryRun) {
@@ -57,4 +70,67 @@ export function register(program: Command): void {
       }
       process.exitCode = await runCommand(rootfs, command, flags);
     });
+}
+
+async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
+  const [{ Timeline }, { fail, MinidockError }, { writeErr, writeOut }, { newId, stateRoot, containerDir }, { dryRunPlan, privilegedWarning, runSpec }, { launch, launchDetached }, { formatDryRun, printTrace }] = await Promise.all([
+    import('../runtime/trace.js'), import('../errors.js'), import('../sys/output.js'), import('../runtime/state.js'), import('../runtime/run.js'),
+    import('../runtime/launch.js'), import('./format-dry-run.js'),
+  ]);
+  const tl = new Timeline();
+  tl.mark('imports + argument parsing');
+  const traceFormat = flags.traceFormat ?? (flags.trace ? 'text' : undefined);
+  const statsFormat = flags.statsFormat ?? (flags.stats ? 'text' : undefined);
+  for (const [name, v] of [['--trace', traceFormat], ['--stats', statsFormat]] as const) {
+    if (v !== undefined && v !== 'text' && v !== 'json') fail(`${name}=${v}: use ${name} (text) or ${name}=json`);
+  }
+  if (process.getuid?.() !== 0 && !flags.dryRun) {
+    fail('run needs root: namespaces, mounts and cgroups are root-only here (try sudo, or --dry-run to see the plan)');
+  }
+  if (flags.detach && flags.interactive) fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
+  if (flags.detach && flags.stats) fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
+  const id = newId();
+  const root = stateRoot(flags.root);
+  const spec = await runSpec(id, root, rootfs, command, flags);
+  tl.mark('spec (flags validated, seccomp compiled)');
+  const warning = privilegedWarning(spec);
+  if (warning) writeErr(`minidock: WARNING: ${warning}\n`);
+
+  if (flags.dryRun) {
+    writeOut(formatDryRun(await dryRunPlan(spec, root)));
+    return 0;
+  }
+
+  if (flags.detach) {
+    // -d: the C monitor becomes the container's parent; print the ID once it has exec'd.
+    let err: unknown;
+    try {
+      await launchDetached(spec, { root, timeline: tl, autoRemove: !!flags.rm });
+    } catch (e) {
+      err = e;
+    }
+    printTrace(tl, traceFormat, containerDir(root, id));
+    if (err) throw err;
+    writeOut(id + '\n');
+    return 0;
+  }
+
+  let outcome: LaunchOutcome | undefined;
+  let error: unknown;
+  try {
+    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm, stats: !!statsFormat });
+  } catch (e) {
+    error = e;
+  }
+  if (outcome?.cgroup) tl.cgroupWrites(outcome.cgroup.mode, outcome.cgroup.writes);
+  printTrace(tl, traceFormat, containerDir(root, id));
+  if (error || !outcome) throw error ?? new MinidockError('launch failed');
+
+  if (outcome.oomMessage) writeErr(`minidock: ${outcome.oomMessage}\n`);
+  if (outcome.warning) writeErr(`minidock: warning: ${outcome.warning}\n`);
+  if (statsFormat && outcome.stats) {
+    const { formatStats } = await import('./format-stats.js');
+    writeErr(formatStats(outcome, statsFormat === 'json') + '\n');
+  }
+  return outcome.exitCode;
 }
