@@ -1,5 +1,6 @@
-// `minidock doctor`: can this machine run minidock (and its benchmark)? Every check says what it
-// found and, when something is missing, the command that fixes it.
+// The checks of `minidock doctor`: can this machine run minidock (and its benchmark)? Every check
+// says what it found and, when something is missing, the command that fixes it (src/cli/doctor.ts
+// prints them).
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
@@ -200,21 +201,4 @@ export function runChecks(rootFlag?: string): Check[] {
     { area: 'root', status: root ? 'ok' : 'warn', found: root ? 'running as root' : `uid ${process.getuid?.()}`, fix: root ? undefined : 'sudo minidock ... (namespaces, mounts and cgroups need root here)' },
     ...checkCgroups(), checkOverlay(), checkUserns(), checkSeccomp(), ...checkStateRoot(stateRoot(rootFlag)), checkRootfs(), checkNative(), ...checkNode(), ...checkPeers(),
   ];
-}
-
-export function renderChecks(checks: Check[], color: boolean): string {
-  const mark: Record<Status, string> = { ok: color ? '\x1b[32m✔\x1b[0m' : '✔', warn: color ? '\x1b[33m!\x1b[0m' : '!', fail: color ? '\x1b[31m✘\x1b[0m' : '✘' };
-  const w = Math.max(...checks.map((c) => c.area.length));
-  const lines = checks.flatMap((c) => [`${mark[c.status]} ${c.area.padEnd(w)}  ${c.found}`, ...(c.fix ? [`  ${''.padEnd(w)}  fix: ${c.fix}`] : [])]);
-  const fails = checks.filter((c) => c.status === 'fail').length;
-  const warns = checks.filter((c) => c.status === 'warn').length;
-  lines.push('', fails ? `${fails} problem(s) stop minidock from running here; ${warns} warning(s).` : `minidock can run here${warns ? ` (${warns} warning(s): optional features or peers)` : ''}.`);
-  return lines.join('\n') + '\n';
-}
-
-export async function doctorCommand(f: { json?: boolean; root?: string }): Promise<number> {
-  const checks = runChecks(f.root);
-  if (f.json) process.stdout.write(JSON.stringify(checks, null, 1) + '\n');
-  else process.stdout.write(renderChecks(checks, !!process.stdout.isTTY));
-  return checks.some((c) => c.status === 'fail') ? 1 : 0;
 }
