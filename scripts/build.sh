@@ -3,7 +3,7 @@
 #   1. npm dependencies with `npm ci` (when node_modules is missing or older than package-lock.json)
 #   2. TypeScript -> dist/ (only when src/ changed)
 #   3. native/ -> native/build/libminidock.so (make: only when the C changed)
-#   4. ./rootfs from Debian's busybox-static (installed with apt-get when absent)
+#   4. ./rootfs from Debian's busybox-static (installed with apt-get when absent); nftables likewise, as root
 #   5. `minidock` on PATH (scripts/install-path.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +51,12 @@ if ! command -v cc >/dev/null 2>&1; then
   fi
 fi
 make -s -C native
+
+# nft for container networking (src/runtime/network/nft.ts: NAT and published ports), as root only
+if ! command -v nft >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "build: installing Debian's nftables (apt-get)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
+fi
 
 bash rootfs/build.sh
 bash scripts/install-path.sh
