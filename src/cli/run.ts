@@ -118,7 +118,7 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   let outcome: LaunchOutcome | undefined;
   let error: unknown;
   try {
-    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm, stats: !!statsFormat });
+    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm, stats: !!statsFormat, onNotice: (line) => writeErr(`minidock: ${line}\n`) });
   } catch (e) {
     error = e;
   }

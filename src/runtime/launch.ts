@@ -43,6 +43,8 @@ export interface LaunchOptions {
   /** --stats: read all of the cgroup's statistics at the exit (otherwise only the OOM count, and
    * the rest only after an OOM kill, for its message) */
   stats?: boolean;
+  /** a line to show the user while the container runs (a forwarded signal its PID 1 ignores) */
+  onNotice?: (line: string) => void;
 }
 
 /** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`.
@@ -156,7 +158,7 @@ async function startChild(run: Foreground, plan: LaunchPlan): Promise<{ child: C
   // Forward SIGINT/SIGTERM/... from now on (a signal that arrives before the container has
   // exec'd still reaches it: it is blocked in the child until its handlers are reset).
   // PID 1 ignores signals it has no handler for, so after --stop-timeout it gets SIGKILL.
-  run.cleanups.push(forwardSignals(() => livePid(run), spec.stopTimeoutSec * 1000));
+  run.cleanups.push(forwardSignals(() => livePid(run), spec.stopTimeoutSec * 1000, opts.onNotice));
   const child = spawnChild(bytes, plan.cloneFlags, 'clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)', 'minidock must run as root on a kernel with namespaces');
   run.child = child;
   run.cleanups.push(() => closeChildFds(child));

@@ -4,7 +4,6 @@ import { closeSync, readFileSync, readSync } from 'node:fs';
 import { MinidockError } from '../errors.js';
 import { SIGNALS } from '../sys/constants.js';
 import { errnoName } from '../sys/errno.js';
-import { writeErr } from '../sys/output.js';
 import { mdTryReap } from '../sys/native.js';
 
 /**
@@ -26,11 +25,11 @@ export function ignoredSignalNotice(sig: string, comm: string, escalateMs: numbe
 /**
  * Pass the signals a user sends minidock (^C, kill) on to the process target() names (none while it
  * is <= 0). With escalateMs (the target is a container's PID 1), SIGKILL follows that long after the
- * first one, and if PID 1 has no handler for that signal one line on stderr says so: without it, a
- * ^C on `minidock run IMAGE sleep 30` would seem to do nothing for --stop-timeout seconds.
- * Returns the undo.
+ * first one, and if PID 1 has no handler for that signal, onIgnored gets the line that says so (the
+ * command prints it): without it, a ^C on `minidock run IMAGE sleep 30` would seem to do nothing for
+ * --stop-timeout seconds. Returns the undo.
  */
-export function forwardSignals(target: () => number, escalateMs?: number): () => void {
+export function forwardSignals(target: () => number, escalateMs?: number, onIgnored?: (line: string) => void): () => void {
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
   let killTimer: NodeJS.Timeout | undefined;
   const send = (sig: NodeJS.Signals | 'SIGKILL'): void => {
@@ -50,7 +49,7 @@ export function forwardSignals(target: () => number, escalateMs?: number): () =>
       status = readFileSync(`/proc/${pid}/status`, 'utf8');
     } catch { /* gone already: nothing to explain */ }
     if (status && !catchesSignal(status, SIGNALS[sig])) {
-      writeErr(`minidock: ${ignoredSignalNotice(sig, /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?', escalateMs)}\n`);
+      onIgnored?.(ignoredSignalNotice(sig, /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?', escalateMs));
     }
   };
   for (const s of sigs) process.on(s, forward);

@@ -33,3 +33,28 @@ describe('ignoredSignalNotice', () => {
     expect(line).not.toContain('--init'); // minidock has no --init (yet)
   });
 });
+
+describe('forwardSignals: the library hands the notice to the command, it prints nothing itself', () => {
+  it('a signal the target does not handle: forwarded, and onIgnored gets the line (a real `sleep`)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { forwardSignals } = await import('../../src/runtime/process');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((r) => sleeper.once('spawn', r));
+    await new Promise((r) => setTimeout(r, 100)); // exec'd: /proc/PID/status names sleep
+    const lines: string[] = [];
+    const writes: unknown[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: unknown) => (writes.push(chunk), true)) as typeof process.stderr.write;
+    const undo = forwardSignals(() => sleeper.pid ?? -1, 60_000, (line) => lines.push(line));
+    try {
+      const died = new Promise((r) => sleeper.once('exit', (_code, sig) => r(sig)));
+      process.kill(process.pid, 'SIGUSR2');
+      expect(await died).toBe('SIGUSR2'); // forwarded: sleep has no handler, so it dies of it
+    } finally {
+      undo();
+      process.stderr.write = write;
+    }
+    expect(lines).toEqual([ignoredSignalNotice('SIGUSR2', 'sleep', 60_000)]);
+    expect(writes).toEqual([]);
+  });
+});
