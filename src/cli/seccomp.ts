@@ -1,4 +1,4 @@
-// `minidock seccomp show|test` — commander wiring only; see src/runtime/seccomp/cli.ts.
+// `minidock seccomp show|test` : the text is src/cli/format-seccomp.ts, the filter run on one call src/runtime/seccomp/try-syscall.ts.
 import type { Command } from 'commander';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--color', 'colour even when stdout is not a terminal')
     .option('--no-color', 'never colour')
     .action(async (profile: string, flags: { capAdd: string[]; capDrop: string[]; raw?: boolean; color?: boolean }) => {
-      const { showText, wantColor } = await import('../runtime/seccomp/cli.js');
+      const { showText, wantColor } = await import('./format-seccomp.js');
       process.stdout.write(showText(profile, { ...flags, color: wantColor(colorFlag(flags.color)) }));
     });
 
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--color', 'colour even when stdout is not a terminal')
     .option('--no-color', 'never colour')
     .action(async (profile: string, syscall: string, args: string[], flags: { capAdd: string[]; capDrop: string[]; arch?: string; json?: boolean; color?: boolean }) => {
-      const { testText, wantColor } = await import('../runtime/seccomp/cli.js');
+      const { testText, wantColor } = await import('./format-seccomp.js');
       process.stdout.write(testText(profile, syscall, args, { ...flags, color: wantColor(colorFlag(flags.color)) }));
     });
 }
