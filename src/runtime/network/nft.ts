@@ -54,7 +54,7 @@ export function parsePublish(spec: string): PublishedPort {
   if (extra.length || (proto !== 'tcp' && proto !== 'udp')) bad(`the protocol must be tcp or udp`);
   const parts = addr.split(':');
   if (parts.length < 2 || parts.length > 3) bad('give both ports');
-  const [hostIp, host, ctr] = parts.length === 3 ? parts : [undefined, ...parts];
+  const [hostIp, host = '', ctr = ''] = parts.length === 3 ? parts : [undefined, ...parts];
   if (hostIp !== undefined && parseIPv4(hostIp) === undefined) bad(`${hostIp} is not an IPv4 address`);
   const port = (s: string, which: string): number => {
     if (!/^\d{1,5}$/.test(s) || +s < 1 || +s > 65535) bad(`the ${which} port must be a number from 1 to 65535`);
