@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ROOTFS, waitFor } from '../helpers';
-import { allocate, createNetwork, reclaimLeases, release } from '../../src/runtime/network/ipam';
+import { allocate, createNetwork, readNetwork, reclaimLeases, release } from '../../src/runtime/network/ipam';
+import { attach, detach, ensureNetwork, hostIfName } from '../../src/runtime/network/bridge';
 import { parseCidr, parseIPv4 } from '../../src/runtime/network/ipv4';
 import { withNetlink } from '../../src/runtime/network/netlink';
 import { ensureIpForward, ensureNetworkNat, listRules, parsePublish, publish, removeNetworkNat, removePublished } from '../../src/runtime/network/nft';
@@ -203,6 +204,64 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     removeNetworkNat(`t${tag}`);
     expect(release(root, `t${tag}`, CTR)).toEqual([ip]);
     expect(reclaimLeases(root, () => false)).toEqual([]);
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
+    const after = snapshot();
+    expect(after.links).toEqual(before.links);
+    expect(after.addrs).toEqual(before.addrs);
+    expect(after.ruleset).toBe(before.ruleset);
+  });
+});
+
+describe.skipIf(skip)(`ensureNetwork, attach and detach, as the launch will call them${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const NAME = `a${tag}`;
+  const BR = `minidock-a${tag}`;
+  const ID = `d${tag}`.padEnd(64, '1');
+  let before: ReturnType<typeof snapshot>;
+  let forwardBefore: string;
+  let root: string;
+
+  beforeAll(() => {
+    before = snapshot();
+    forwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    root = mkdtempSync(join(tmpdir(), 'minidock-net-'));
+  });
+  afterAll(() => {
+    try { removeNetworkNat(NAME); } catch { /* reported by the leak check */ }
+    for (const l of [BR, hostIfName(ID)]) spawnSync('ip', ['link', 'del', l], { stdio: 'ignore' });
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('sets the network up once, attaches a namespace (eth0 born there), and detaches it even after the namespace died', async () => {
+    const first = ensureNetwork(root, NAME, BR);
+    expect(first.forwardNote === undefined).toBe(forwardBefore === '1'); // reported exactly when it changed
+    const rulesOnce = listRules().length;
+    const again = ensureNetwork(root, NAME, BR);
+    expect(again.net).toEqual(first.net);
+    expect(listRules().length).toBe(rulesOnce);
+    const ns = await netns();
+    const att = attach(root, NAME, ID, ns.pid, first.mtu);
+    expect(att).toMatchObject({ bridge: BR, hostIf: hostIfName(ID), gateway: first.net.gateway, mtu: first.mtu });
+    // the child's future plan steps, done here through a socket in its namespace
+    withNetlink((nl) => {
+      nl.addAddr('eth0', parseIPv4(att.ip)!, att.prefixLen);
+      nl.setLink('eth0', { up: true });
+      nl.addRoute({ gateway: parseIPv4(att.gateway)! });
+    }, ns.fd);
+    closeSync(ns.fd);
+    expect(inNs(ns.pid, [join(ROOTFS, 'bin', 'busybox'), 'ping', '-c', '1', '-W', '3', att.gateway]).stdout).toContain('1 packets received');
+    // a second container's attach fails cleanly when its namespace is gone: no lease, no link left
+    expect(() => attach(root, NAME, 'e'.repeat(64), 999_999_999, first.mtu)).toThrow(/RTM_NEWLINK/);
+    expect(Object.values(readNetwork(root, NAME)!.leases).map((l) => l.container)).toEqual([ID]);
+    // the namespace dies (its last process is killed): the kernel removes both ends of the pair
+    const p = children.pop()!;
+    p.kill('SIGKILL');
+    await waitFor(() => !withNetlink((nl) => nl.link(hostIfName(ID))), 5000, 'the veth pair to go with its namespace');
+    detach(root, NAME, ID);
+    detach(root, NAME, ID);
+    expect(readNetwork(root, NAME)!.leases).toEqual({});
+    removeNetworkNat(NAME);
+    withNetlink((nl) => nl.delLink(BR));
     writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
     const after = snapshot();
     expect(after.links).toEqual(before.links);

@@ -1,0 +1,103 @@
+// The host side of bridge networking, from the pieces in this directory: the bridge of a network
+// (created once, kept like Docker's docker0), and a container's veth pair (attach/detach). What
+// happens inside the container's namespace (address, link up, default route) is not here: those are
+// the child's plan steps (docs/network.md, "Wiring it into the launch").
+import { MinidockError } from '../../errors.js';
+import { allocate, createNetwork, DEFAULT_BRIDGE, DEFAULT_NETWORK, prefixOf, readNetwork, release, type Network } from './ipam.js';
+import { parseIPv4 } from './ipv4.js';
+import { withNetlink, type Netlink } from './netlink.js';
+import { ensureIpForward, ensureNetworkNat, removePublished } from './nft.js';
+
+/** What the child needs to configure eth0 in its namespace, and what rm needs to undo. */
+export interface Attachment {
+  network: string;
+  bridge: string;
+  /** the host end of the veth pair: mdv + the container id's first 12 characters (IFNAMSIZ: 15) */
+  hostIf: string;
+  ip: string;
+  prefixLen: number;
+  gateway: string;
+  mtu: number;
+}
+
+export const hostIfName = (container: string): string => `mdv${container.slice(0, 12)}`;
+
+/** true when `fn` failed only because the thing exists already (another launch made it first). */
+function tolerateExists(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof MinidockError && /EEXIST/.test(e.message))) throw e;
+  }
+}
+
+/** The MTU of the host's uplink (the link of the default route), 1500 without one: a container's
+ * eth0 larger than the path out would lose its big packets where the host's link is smaller (a VM, a
+ * VPN or a cloud link with MTU 1400-1460). */
+export function uplinkMtu(nl: Netlink): number {
+  const def = nl.routes().find((r) => r.dstLen === 0 && r.oif !== undefined);
+  const link = def ? nl.links().find((l) => l.index === def.oif) : undefined;
+  return link?.mtu ?? 1500;
+}
+
+/**
+ * Make sure a network exists on the host: its record (subnet chosen from the host's routes), its
+ * bridge with the gateway address, up, with the uplink's MTU, and its NAT rules. Idempotent, and
+ * safe against a concurrent launch doing the same (each step tolerates "exists"). `forwardNote` is
+ * the sentence to print when this turned ip_forward on.
+ */
+export function ensureNetwork(root: string, name = DEFAULT_NETWORK, bridge = DEFAULT_BRIDGE): { net: Network; mtu: number; forwardNote?: string } {
+  const { net, mtu } = withNetlink((nl) => {
+    const net = readNetwork(root, name) ?? createNetwork(root, { name, bridge, routes: nl.routes() });
+    const mtu = uplinkMtu(nl);
+    if (!nl.link(net.bridge)) tolerateExists(() => nl.addLink({ name: net.bridge, kind: 'bridge', mtu }));
+    tolerateExists(() => nl.addAddr(net.bridge, parseIPv4(net.gateway)!, prefixOf(net)));
+    nl.setLink(net.bridge, { up: true });
+    return { net, mtu };
+  });
+  ensureNetworkNat(net);
+  return { net, mtu, forwardNote: ensureIpForward() };
+}
+
+/**
+ * Give container `container`, whose first process is host pid `pid`, its veth pair: a lease, the
+ * host end on the bridge, and the other end created directly in the container's namespace under
+ * its final name, eth0 (one RTM_NEWLINK: no rename step, and no moment when the container's end
+ * sits in the host's namespace). On failure nothing stays: the lease is released, the link deleted.
+ */
+export function attach(root: string, network: string, container: string, pid: number, mtu: number, ip?: string): Attachment {
+  const net = readNetwork(root, network);
+  if (!net) throw new MinidockError(`no such network: ${network} (see minidock network ls)`);
+  const addr = allocate(root, network, container, ip);
+  const hostIf = hostIfName(container);
+  try {
+    withNetlink((nl) => {
+      nl.addLink({ name: hostIf, kind: 'veth', mtu, peer: { name: 'eth0', mtu, netns: { pid } } });
+      nl.setLink(hostIf, { master: nl.link(net.bridge)?.index ?? 0 });
+      nl.setLink(hostIf, { up: true });
+    });
+  } catch (e) {
+    detach(root, network, container);
+    throw e;
+  }
+  return { network, bridge: net.bridge, hostIf, ip: addr, prefixLen: prefixOf(net), gateway: net.gateway, mtu };
+}
+
+/**
+ * Undo attach (and publish): the host end of the veth pair (the kernel deletes both ends; when the
+ * container's namespace died first, both are gone already), its published ports, its lease.
+ * Idempotent: rm, a failed launch and gc may all call it.
+ */
+export function detach(root: string, network: string, container: string): void {
+  withNetlink((nl) => {
+    if (nl.link(hostIfName(container))) {
+      try {
+        nl.delLink(hostIfName(container));
+      } catch (e) {
+        if (!(e instanceof MinidockError && /ENODEV|no network link/.test(e.message))) throw e; // gone meanwhile
+      }
+    }
+  });
+  removePublished(container);
+  release(root, network, container);
+}
