@@ -190,14 +190,23 @@ export function ensureTable(): void {
   }
 }
 
-/** The table and a network's rules, each created at most once; also route_localnet on its bridge
- * (which must exist: the setting lives on the link, and goes with it). */
+/**
+ * The table and a network's rules, each created at most once; also route_localnet on its bridge
+ * (which must exist: the setting lives on the link, and goes with it). One `nft` run when all is in
+ * place (a listing: each run costs a process start, 5-20 ms here, the largest part of a bridge
+ * launch), two when something is missing. A concurrent minidock that creates the same first makes
+ * the transaction fail as a whole with EEXIST; the second look then finds it.
+ */
 export function ensureNetworkNat(n: NetworkNat): void {
-  ensureTable();
-  try {
-    applyScript(networkScript(n));
-  } catch (e) {
-    if (!isExists(e)) throw e;
+  for (let attempt = 0; ; attempt++) {
+    const rules = listRules();
+    if (rules.some((r) => r.jump === `net-${n.name}`)) break;
+    try {
+      applyScript((rules.length === 0 ? tableScript() : '') + networkScript(n));
+      break;
+    } catch (e) {
+      if (!isExists(e) || attempt > 0) throw e;
+    }
   }
   writeFileSync(`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, '1');
 }
@@ -210,27 +219,33 @@ export function removeNetworkNat(name: string): void {
     // the rules inside the chain go with `delete chain`; the ones pointing at it must go first
     applyScript(deleteScript(mine.filter((r) => r.chain !== `net-${name}`), [`net-${name}`]));
   }
-  removeTableIfUnused();
+  removeTableIfUnused(rules.filter((r) => !mine.includes(r)));
 }
 
 /** Publish a container's ports (one transaction). */
 export function publish(container: string, containerIp: string, ports: PublishedPort[]): void {
   if (ports.length === 0) return;
-  ensureTable();
-  applyScript(publishScript(container, containerIp, ports));
+  try {
+    applyScript(publishScript(container, containerIp, ports)); // one nft run when the table is there
+  } catch (e) {
+    if (!(e instanceof NftError && /No such file or directory/.test(e.nftLine))) throw e;
+    ensureTable();
+    applyScript(publishScript(container, containerIp, ports));
+  }
 }
 
 /** Remove a container's published ports (all of them, or only `port`): the rules removed. */
 export function removePublished(container: string, port?: PublishedPort): number {
-  const rules = listRules().filter((r) => r.chain === 'publish' && (port ? r.comment === portTag(container, port) : r.comment?.startsWith(`ctr=${container} `)));
+  const all = listRules();
+  const rules = all.filter((r) => r.chain === 'publish' && (port ? r.comment === portTag(container, port) : r.comment?.startsWith(`ctr=${container} `)));
   applyScript(deleteScript(rules));
-  removeTableIfUnused();
+  removeTableIfUnused(all.filter((r) => !rules.includes(r)));
   return rules.length;
 }
 
-/** When no network and no port is left, the table goes: nothing of minidock's stays in the ruleset. */
-export function removeTableIfUnused(): void {
-  const rules = listRules();
+/** When no network and no port is left, the table goes: nothing of minidock's stays in the ruleset.
+ * `rules`: what is left in the table, when the caller has just listed it (saves an nft run). */
+export function removeTableIfUnused(rules = listRules()): void {
   const fixed = rules.every((r) => (r.chain === 'prerouting' || r.chain === 'output') && r.jump === 'publish');
   if (rules.length > 0 && fixed) {
     try {
