@@ -272,6 +272,48 @@ static void rearm_pdeathsig(const struct md_plan *p) {
   if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) _exit(125);
 }
 
+/*
+ * OCI create/start, runc's exec.fifo: `create` leaves us here and exits; `start` releases us.
+ * Before we block, create must be able to leave without taking us along:
+ *  - PR_SET_PDEATHSIG is cleared: create, our parent, exits on purpose (runc's init is not killed when
+ *    `runc create` exits either); the engine, a subreaper (conmon, containerd-shim), adopts and reaps us.
+ *  - the "held" record is the last one create reads: we close our write end of the report pipe, so
+ *    create's read sees EOF now instead of at exec. Steps after this one cannot report (nobody will
+ *    read): report() then writes to fd -1 and gets EBADF — never EPIPE, so no SIGPIPE can kill us.
+ *  - the sync pipe was already released (cgroup v2) or never used (v1): create joined us before it left.
+ */
+static void hold_for_start(struct md_plan *p, uint32_t step, uint64_t t0) {
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  report(p, step, 0, t0, now_ns());
+  close(p->report_fd);
+  p->report_fd = -1;
+}
+
+/* The fifo was opened O_PATH by create before the clone (our copy of its fd table has it): after
+ * pivot_root the host path is out of reach, /proc/self/fd/N is not. open(O_WRONLY) on a fifo blocks
+ * until a reader opens it — `start` opening exec.fifo to read is what lets us go on; the byte tells
+ * start that it was us. This is runc's mechanism (libcontainer/standard_init_linux.go). */
+static int exec_fifo(int pathfd) {
+  char path[32] = "/proc/self/fd/";
+  char digits[12];
+  int n = 0, len = 14;
+  do digits[n++] = (char)('0' + pathfd % 10), pathfd /= 10; /* no snprintf: not async-signal-safe */
+  while (pathfd > 0 && n < 11);
+  while (n > 0) path[len++] = digits[--n];
+  path[len] = 0;
+  int fd;
+  do fd = open(path, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -1;
+  ssize_t w;
+  do w = write(fd, "0", 1);
+  while (w < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return w == 1 ? 0 : -1;
+}
+
 static int run_step(const struct md_plan *p, const struct md_step *s) {
   const uint64_t *a = s->ints;
   switch (s->op) {
@@ -348,6 +390,8 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return join_ns(s->strs[0], (int)a[0]);
   case MD_OP_FORK:
     return fork_into_namespace(p);
+  case MD_OP_EXEC_FIFO:
+    return exec_fifo((int)a[0]);
   default:
     errno = ENOSYS;
     return -1;
@@ -378,6 +422,8 @@ int md_child_main(void *arg) {
     const struct md_step *s = &p->steps[i];
     uint64_t t0 = now_ns();
     if (s->op == MD_OP_EXEC) report(p, i, 0, t0, t0); /* "exec starts now": EOF follows on success */
+    /* (p is our copy of the parent's plan struct: clone() without CLONE_VM, which an OCI plan never uses) */
+    if (s->op == MD_OP_EXEC_FIFO) hold_for_start((struct md_plan *)p, i, t0);
     int r = run_step(p, s);
     int e = r < 0 ? errno : 0;
     if (e && ((s->flags & MD_F_IGNORE_ALL) || (e == ENOENT && (s->flags & MD_F_IGNORE_ENOENT)) ||

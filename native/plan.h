@@ -48,6 +48,8 @@ enum md_op {
   MD_OP_CONSOLE = 25,     /* ints: rows, cols — open a pty, make it our terminal, send the master */
   MD_OP_SETNS = 26,       /* strs: /proc/PID/ns/X; ints: nstype — join a namespace of a running container */
   MD_OP_FORK = 27,        /* clone(CLONE_PARENT): the parent reports the new pid and exits; the child goes on */
+  MD_OP_EXEC_FIFO = 28,   /* ints: fd (an O_PATH fd of <root>/<id>/exec.fifo) — OCI create: report, close the
+                             report pipe, open the fifo O_WRONLY (blocks until `start` reads), write a byte */
   MD_OP_MAX
 };
 

@@ -240,6 +240,45 @@ int md_recv_fd(int sock) {
   return fd;
 }
 
+/* OCI create --console-socket: connect to the engine's unix socket `path` and send it `fd` (the pty
+ * master) with SCM_RIGHTS, its `name` (/dev/pts/N) as the payload — how runc hands a console to
+ * conmon or containerd-shim (libcontainer/utils.SendFd). Returns 0 or -errno. */
+#include <sys/un.h>
+int md_send_fd_to(const char *path, int fd, const char *name) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return -ENAMETOOLONG;
+  strcpy(sa.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -errno;
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(s);
+    return -e;
+  }
+  struct iovec iov = {(void *)name, strlen(name) ? strlen(name) : 1};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(s, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  int e = n < 0 ? errno : 0;
+  close(s);
+  return -e;
+}
+
 /* Window size for the pty master (TIOCSWINSZ) — Node can only read a tty's size. Returns 0 or -errno. */
 #include <sys/ioctl.h>
 int md_set_winsize(int fd, int rows, int cols) {

@@ -19,5 +19,6 @@ int md_spawn_into(const uint8_t *buf, uint32_t len, int64_t clone_flags, struct 
 
 /* Receive one fd sent with SCM_RIGHTS (the pty master from the console step), or -errno. */
 int md_recv_fd(int sock);
+int md_send_fd_to(const char *path, int fd, const char *name);
 
 #endif

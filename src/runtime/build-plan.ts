@@ -14,6 +14,8 @@ export interface LayerDirs {
   work: string;
   /** mount a tmpfs here first and create upper/work in it (state root on overlayfs) */
   tmpfsFor?: string;
+  /** OCI bundles: `merged` is the rootfs itself, used as given (no overlay; upper/work unused) */
+  asGiven?: boolean;
 }
 
 /** Namespaces made by clone(). The cgroup namespace is unshared later, after the cgroup join:
@@ -59,13 +61,15 @@ export interface LaunchPlan {
  * The plan of a launch with this cgroup: a real one (createCgroup) for a launch, a dry one
  * (createCgroup with dryRun) for --dry-run — the same driver code decides both.
  */
-export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0): LaunchPlan {
+export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0, execFifo?: number): LaunchPlan {
   // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
   const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
   const sync = selfJoin.length === 0;
   return {
-    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals }),
-    cloneFlags: cloneFlags() | (sync ? 0 : VFORK_FLAGS), // nothing to wait for before exec: see VFORK_FLAGS
+    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo }),
+    // nothing to wait for before exec: see VFORK_FLAGS — unless the child waits at EXEC_FIFO (OCI
+    // create), where a vfork clone would hold the creating process until `start`
+    cloneFlags: cloneFlags() | (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
     sync,
     parentJoins: sync ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
     cgroupWrites: cgroup.writes,
@@ -127,7 +131,7 @@ export function overlayPath(p: string): string {
  *   runs to execve without waiting for minidock (no SYNC step; the vfork launch). Empty: the parent
  *   joins it by pid while it waits at SYNC — cgroup v2, where cgroup.procs takes only whole processes.
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[]; terminals?: number } = {}): Step[] {
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[]; terminals?: number; execFifo?: number } = {}): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -155,14 +159,19 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   mount('mounts', 'make every mount private: nothing we mount can propagate back to the host', '', '/', '', MS.MS_REC | MS.MS_PRIVATE);
 
   // 2. The root filesystem: overlayfs. ROOTFS is the read-only lower layer; writes go to upper.
-  if (dirs.tmpfsFor) {
+  //    (An OCI bundle's rootfs is used as given: bound onto itself, since pivot_root needs a mount point.)
+  if (dirs.asGiven) {
+    mount('rootfs', 'the bundle\'s rootfs as given (OCI): a bind onto itself makes it a mount point for pivot_root', dirs.merged, dirs.merged, '', MS.MS_BIND | MS.MS_REC);
+  } else if (dirs.tmpfsFor) {
     mount('rootfs', 'the state root is on overlayfs, which cannot be an upper layer: put upper/work on a tmpfs', 'tmpfs', dirs.tmpfsFor, 'tmpfs', 0, 'mode=700');
     mkdir('rootfs', dirs.upper, 0o755, 'upper layer directory');
     mkdir('rootfs', dirs.work, 0o700, 'overlayfs work directory');
   }
   const lowers = (spec.lowerDirs ?? [spec.rootfs]).map(overlayPath).join(':');
-  mount('rootfs', 'the container root: the rootfs stays read-only, writes land in upper', 'overlay', dirs.merged, 'overlay', 0,
-    `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}`);
+  if (!dirs.asGiven) {
+    mount('rootfs', 'the container root: the rootfs stays read-only, writes land in upper', 'overlay', dirs.merged, 'overlay', 0,
+      `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}`);
+  }
 
   // 3. Kernel filesystems, seen through the new namespaces.
   mkdir('mounts', m('/proc'));
@@ -315,6 +324,8 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   const stdioWhy = (spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)') +
     (piped.length ? `; fd ${piped.join(', ')}: the user's terminal, so a pipe to minidock's relay instead (as in Docker without -t): nothing inside can push input into it (TIOCSTI) or change its settings` : '');
   add({ op: Op.STDIO, ints: pipes ? [stdinNull, pipes] : [stdinNull], why: stdioWhy, phase: 'exec' });
+  // OCI create: everything is set up; wait here for `start` (runc's exec.fifo point; child.c exec_fifo)
+  if (opts.execFifo !== undefined) add({ op: Op.EXEC_FIFO, ints: [opts.execFifo], why: 'OCI create ends here: wait until `start` opens exec.fifo', phase: 'exec' });
   if (spec.seccomp && spec.noNewPrivileges) {
     add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: the last step, so nothing above is filtered`, phase: 'seccomp' });
   }

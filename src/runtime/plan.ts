@@ -72,6 +72,11 @@ export const OPS = {
   },
   SETNS: { code: 26, syscall: 'setns', describe: (st, [a = 0]) => `setns(open(${q(st[0])}), ${flagNames(a, CLONE)})` },
   FORK: { code: 27, syscall: 'clone(CLONE_PARENT)', describe: () => 'clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on' },
+  // OCI create: the child's last record, then it waits here until `start` opens the fifo (runc's exec.fifo)
+  EXEC_FIFO: {
+    code: 28, syscall: 'open(exec.fifo)',
+    describe: (_, [a = 0]) => `prctl(PR_SET_PDEATHSIG, 0); close(report_pipe); open("/proc/self/fd/${a}", O_WRONLY) — blocks until start reads exec.fifo; write("0")`,
+  },
 } as const satisfies Record<string, OpInfo>;
 
 export type OpName = keyof typeof OPS;

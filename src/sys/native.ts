@@ -95,6 +95,12 @@ export function mdRecvFd(sock: number): number {
   return call('md_recv_fd', [['i32', sock]]);
 }
 
+/** Connect to the unix socket at `path` and send it `fd` (SCM_RIGHTS) with `name` as the payload, as
+ * runc hands a pty master to an engine's --console-socket: 0 or -errno. */
+export function mdSendFdTo(path: string, fd: number, name: string): number {
+  return call('md_send_fd_to', [['u8[]', Buffer.from(path + '\0')], ['i32', fd], ['u8[]', Buffer.from(name + '\0')]]);
+}
+
 export function mdSetWinsize(fd: number, rows: number, cols: number): number {
   return call('md_set_winsize', [['i32', fd], ['i32', rows], ['i32', cols]]);
 }
