@@ -99,6 +99,52 @@ function sideLine(logged: boolean, how: string): RegExp {
   return new RegExp(`^minidock: out of memory inside the container \\(limit 50\\.0 MiB, peak 50\\.0 MiB\\): the kernel killed ${who}; the container itself was not OOM-killed: its first process "sh" ${how}$`, 'm');
 }
 
+/**
+ * Swap the kernel can use: the active swap areas of /proc/swaps (after its header line; sizes in KiB),
+ * and how much of them is free; undefined when there are none.
+ */
+const swapFreeMiB = (() => {
+  try {
+    const areas = readFileSync('/proc/swaps', 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    return areas.length ? areas.reduce((sum, a) => sum + (Number(a[2]) - Number(a[3])) / 1024, 0) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Why the memory controller does not account swap, or '' when it does. Swap accounting gives a memory
+ * cgroup its swap files: v1 memory.memsw.* (already at the hierarchy's root), v2 memory.swap.* in
+ * every cgroup below the root that has the memory controller (the root itself has neither). Without
+ * them the kernel cannot limit a container's swap, and minidock refuses a --memory-swap it cannot honour.
+ */
+const swapAccounting = (() => {
+  try {
+    const det = detectCgroups();
+    if (det.mode === 'v1') {
+      const mem = det.mounts.v1.find((h) => h.controllers.includes('memory'));
+      if (!mem) return 'no v1 memory hierarchy';
+      return existsSync(join(mem.mountPoint, 'memory.memsw.limit_in_bytes')) ? '' : `memory controller does not account swap (no memory.memsw.limit_in_bytes in ${mem.mountPoint}; boot with swapaccount=1)`;
+    }
+    const top = det.mounts.v2!.mountPoint;
+    const dirs = [top, ...readdirSync(top, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(top, e.name))];
+    const withMemory = dirs.find((dir) => existsSync(join(dir, 'memory.current')));
+    if (!withMemory) return `no cgroup at the top of ${top} has the memory controller to ask`;
+    return existsSync(join(withMemory, 'memory.swap.max')) ? '' : `memory controller does not account swap (no memory.swap.max beside ${join(withMemory, 'memory.current')})`;
+  } catch (e) {
+    return `cannot read the cgroup tree: ${(e as Error).message}`;
+  }
+})();
+/** why the swap tests below skip ('' when they run): they need swap to use, and the cgroup to count it */
+const swapSkip = !ok ? why : swapFreeMiB === undefined ? 'no swap device on this host' : swapFreeMiB < 64
+  ? `only ${swapFreeMiB.toFixed(0)} MiB of swap free on this host (needs 64)` : swapAccounting;
+/**
+ * The tests that expect an OOM kill at the -m limit forbid swap where the host has some: minidock
+ * writes no swap limit unless --memory-swap is given (the kernel's default, unlimited), and with swap
+ * the kernel would move the allocator's pages out instead of killing it at the limit.
+ */
+const noSwap = (limit: string): string[] => (swapFreeMiB === undefined ? [] : ['--memory-swap', limit]);
+
 d('resource limits through minidock run (real kernel)', () => {
   let root: string;
   const probes = ['-v', `${PROBES}:/probes:ro`];
@@ -108,7 +154,7 @@ d('resource limits through minidock run (real kernel)', () => {
 
   it('memory 50M: a side process OOM-killed is named from the kernel report; the container was not killed', () => {
     const logged0 = oomLinesLogged(root);
-    const r = run(['-m', '50M', '--stats=json', ...probes, ROOTFS, 'sh', '-c', '/probes/alloc 300 >/dev/null; echo alloc=$?; exit 7']);
+    const r = run(['-m', '50M', ...noSwap('50M'), '--stats=json', ...probes, ROOTFS, 'sh', '-c', '/probes/alloc 300 >/dev/null; echo alloc=$?; exit 7']);
     const logged = loggedSince(root, logged0);
     // the exit code is the container's own: sh saw its child die of SIGKILL (137) and exited 7
     expect(r.code).toBe(7);
@@ -125,7 +171,7 @@ d('resource limits through minidock run (real kernel)', () => {
     // Exit 137 and an OOM kill in the cgroup, yet the init died of someone's kill -9: only the kernel
     // log's victim pid tells the two apart (a signal + counter heuristic, like Docker's, gets it wrong).
     const logged0 = oomLinesLogged(root);
-    const a = minidockAsync(['run', '--rm', '-m', '50M', '--stats=json', ...probes, ROOTFS, 'sh', '-c', '/probes/alloc 300 >/dev/null; echo ready; exec sleep 3605'], { root });
+    const a = minidockAsync(['run', '--rm', '-m', '50M', ...noSwap('50M'), '--stats=json', ...probes, ROOTFS, 'sh', '-c', '/probes/alloc 300 >/dev/null; echo ready; exec sleep 3605'], { root });
     await waitFor(() => a.output().includes('ready'), 10_000, 'the side process to be OOM-killed');
     const init = await waitFor(() => containerInit(root), 5000, "the container's init");
     process.kill(init, 'SIGKILL');
@@ -139,7 +185,7 @@ d('resource limits through minidock run (real kernel)', () => {
   });
 
   it.each([50, 100, 256])('memory %iM: an allocator beyond the limit is OOM-killed at the limit, exit 137, told truthfully', (n) => {
-    const r = run(['-m', `${n}M`, '--stats=json', ...probes, ROOTFS, '/probes/alloc', String(n + 200)]);
+    const r = run(['-m', `${n}M`, ...noSwap(`${n}M`), '--stats=json', ...probes, ROOTFS, '/probes/alloc', String(n + 200)]);
     expect(r.code).toBe(137);
     // the kill point: the last MiB step that completed is just below the limit
     const steps = [...r.stdout.matchAll(/^allocated (\d+) MiB$/gm)].map((m) => Number(m[1]));
@@ -168,6 +214,44 @@ d('resource limits through minidock run (real kernel)', () => {
     expect(s.oomKilled).toBe(false);
     expect(s.memoryPeakBytes!).toBeGreaterThanOrEqual(30 * MiB);
     expect(s.memoryPeakBytes!).toBeLessThan(50 * MiB);
+  });
+
+  it.skipIf(swapAccounting !== '')(`-m 50M --memory-swap 100M: the kernel's swap limit is the difference (v2 memory.swap.max 52428800) or the sum (v1 memory.memsw.limit_in_bytes 104857600)${swapAccounting ? ` — SKIPPED: ${swapAccounting}` : ''}`, () => {
+    const v1 = detectCgroups().mode === 'v1';
+    const files = v1 ? ['memory/memory.limit_in_bytes', 'memory/memory.memsw.limit_in_bytes'] : ['memory.max', 'memory.swap.max'];
+    const r = run(['-m', '50M', '--memory-swap', '100M', ROOTFS, 'cat', ...files.map((f) => `/sys/fs/cgroup/${f}`)]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${50 * MiB}\n${(v1 ? 100 : 50) * MiB}\n`);
+  });
+
+  it.skipIf(swapSkip !== '')(`with a swap device: -m 50M --memory-swap 100M lets 80 MiB live by swapping 30 of them out, and OOM-kills 130 MiB past memory plus swap${swapSkip ? ` — SKIPPED: ${swapSkip}` : ''}`, () => {
+    const v1 = detectCgroups().mode === 'v1';
+    // The container's swap in use, read inside while alloc holds its 80 MiB: v2 memory.swap.current;
+    // v1 the "swap" line of memory.stat (memsw.usage minus usage). Only anonymous memory is charged
+    // here, and at most 50 MiB of it can be resident, so at least 30 MiB must have gone to swap.
+    const swapNow = v1 ? "grep '^swap ' /sys/fs/cgroup/memory/memory.stat" : 'echo "swap $(cat /sys/fs/cgroup/memory.swap.current)"';
+    const script = `{ /probes/alloc -h 3000 80; echo "alloc=$?"; } | while read l; do echo "$l"; if [ "$l" = "allocated 80 MiB" ]; then ${swapNow}; fi; done`;
+    const lives = run(['-m', '50M', '--memory-swap', '100M', '--stats=json', ...probes, ROOTFS, 'sh', '-c', script]);
+    expect(lives.code, lives.stdout + lives.stderr).toBe(0);
+    expect(lives.stdout).toMatch(/^done 80 MiB\nalloc=0$/m);
+    const swapped = Number(/^swap (\d+)$/m.exec(lives.stdout)?.[1]);
+    expect(swapped, lives.stdout).toBeGreaterThanOrEqual(28 * MiB);
+    expect(lives.stderr).not.toMatch(/out of memory/);
+    const s = statsOf(lives.stderr);
+    expect(s.oomKills).toBe(0);
+    expect(s.memoryPeakBytes!).toBeLessThanOrEqual(50 * MiB); // RAM stayed at the limit: the rest was swap
+
+    // memory + swap = 100 MiB: the allocator gets past the 50 MiB of RAM, then is OOM-killed before 100
+    const dies = run(['-m', '50M', '--memory-swap', '100M', '--stats=json', ...probes, ROOTFS, '/probes/alloc', '130']);
+    expect(dies.code, dies.stdout + dies.stderr).toBe(137);
+    const steps = [...dies.stdout.matchAll(/^allocated (\d+) MiB$/gm)].map((m) => Number(m[1]));
+    const reached = steps[steps.length - 1] ?? 0;
+    expect(reached).toBeGreaterThan(50);
+    expect(reached).toBeLessThan(100);
+    expect(dies.stdout).not.toMatch(/^done/m);
+    expect(dies.stderr).toMatch(/^minidock: container killed: out of memory \(limit 50\.0 MiB, peak \d+\.\d MiB\)$/m);
+    expect(statsOf(dies.stderr)).toMatchObject({ oomKilled: true, exitCode: 137 });
   });
 
   it('pids 10: exactly 10 tasks can exist, the 11th fork fails with EAGAIN, --stats reports it', () => {
