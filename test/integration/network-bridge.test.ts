@@ -241,7 +241,8 @@ describe.skipIf(skip)(`ensureNetwork, attach and detach, as the launch will call
     expect(listRules().length).toBe(rulesOnce);
     const ns = await netns();
     const att = attach(root, NAME, ID, ns.pid, first.mtu);
-    expect(att).toMatchObject({ bridge: BR, hostIf: hostIfName(ID), gateway: first.net.gateway, mtu: first.mtu });
+    expect(att).toMatchObject({ bridge: BR, hostIf: hostIfName(ID), ifindex: 2, gateway: first.net.gateway, mtu: first.mtu });
+    expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({ index: 2, kind: 'veth', mtu: first.mtu });
     // the child's future plan steps, done here through a socket in its namespace
     withNetlink((nl) => {
       nl.addAddr('eth0', parseIPv4(att.ip)!, att.prefixLen);

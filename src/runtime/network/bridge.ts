@@ -14,11 +14,16 @@ export interface Attachment {
   bridge: string;
   /** the host end of the veth pair: mdv + the container id's first 12 characters (IFNAMSIZ: 15) */
   hostIf: string;
+  /** eth0's ifindex inside the container's namespace: always 2 (lo is 1), asked for at creation */
+  ifindex: number;
   ip: string;
   prefixLen: number;
   gateway: string;
   mtu: number;
 }
+
+/** A fresh network namespace holds only lo (ifindex 1); eth0 is asked to be 2. */
+export const CONTAINER_IFINDEX = 2;
 
 export const hostIfName = (container: string): string => `mdv${container.slice(0, 12)}`;
 
@@ -62,8 +67,8 @@ export function ensureNetwork(root: string, name = DEFAULT_NETWORK, bridge = DEF
 /**
  * Give container `container`, whose first process is host pid `pid`, its veth pair: a lease, the
  * host end on the bridge, and the other end created directly in the container's namespace under
- * its final name, eth0 (one RTM_NEWLINK: no rename step, and no moment when the container's end
- * sits in the host's namespace). On failure nothing stays: the lease is released, the link deleted.
+ * its final name and index, eth0 and 2 (one RTM_NEWLINK: no rename step, no moment when the
+ * container's end sits in the host's namespace, and an index the plan can name in advance). On failure nothing stays: the lease is released, the link deleted.
  */
 export function attach(root: string, network: string, container: string, pid: number, mtu: number, ip?: string): Attachment {
   const net = readNetwork(root, network);
@@ -72,7 +77,7 @@ export function attach(root: string, network: string, container: string, pid: nu
   const hostIf = hostIfName(container);
   try {
     withNetlink((nl) => {
-      nl.addLink({ name: hostIf, kind: 'veth', mtu, peer: { name: 'eth0', mtu, netns: { pid } } });
+      nl.addLink({ name: hostIf, kind: 'veth', mtu, peer: { name: 'eth0', mtu, netns: { pid }, index: CONTAINER_IFINDEX } });
       nl.setLink(hostIf, { master: nl.link(net.bridge)?.index ?? 0 });
       nl.setLink(hostIf, { up: true });
     });
@@ -80,7 +85,7 @@ export function attach(root: string, network: string, container: string, pid: nu
     detach(root, network, container);
     throw e;
   }
-  return { network, bridge: net.bridge, hostIf, ip: addr, prefixLen: prefixOf(net), gateway: net.gateway, mtu };
+  return { network, bridge: net.bridge, hostIf, ifindex: CONTAINER_IFINDEX, ip: addr, prefixLen: prefixOf(net), gateway: net.gateway, mtu };
 }
 
 /**

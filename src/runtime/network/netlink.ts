@@ -152,8 +152,10 @@ export interface NewLink {
   name: string;
   kind: 'bridge' | 'veth';
   mtu?: number;
-  /** a veth's other end: created with it, in one message, optionally straight in another namespace */
-  peer?: { name: string; mtu?: number; netns?: Netns };
+  /** a veth's other end: created with it, in one message, optionally straight in another namespace,
+   * and with the ifindex asked for (a fresh namespace has only lo, 1: asking for 2 makes the index
+   * known in advance, so the container's own steps can be built before it exists) */
+  peer?: { name: string; mtu?: number; netns?: Netns; index?: number };
 }
 
 /** The attributes of one end, in iproute2's order (it adds IFLA_IFNAME after the others). */
@@ -174,7 +176,7 @@ export function newLinkMsg(seq: number, l: NewLink): Uint8Array {
     const peer = l.peer;
     const body = attrs(linkAttrs(peer));
     const payload = new Uint8Array(16 + body.length);
-    payload.set(ifinfomsg(), 0); // the peer's own ifinfomsg, then its attributes
+    payload.set(ifinfomsg(peer.index ?? 0), 0); // the peer's own ifinfomsg, then its attributes
     payload.set(body, 16);
     info.push(nest(IFLA_INFO_DATA, [{ type: VETH_INFO_PEER, payload }]));
   }
