@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ROOTFS, waitFor } from '../helpers';
 import { allocate, createNetwork, readNetwork, reclaimLeases, release } from '../../src/runtime/network/ipam';
-import { attach, detach, ensureNetwork, hostIfName } from '../../src/runtime/network/bridge';
+import { attach, containerSteps, detach, ensureNetwork, hostIfName } from '../../src/runtime/network/bridge';
 import { parseCidr, parseIPv4 } from '../../src/runtime/network/ipv4';
 import { withNetlink } from '../../src/runtime/network/netlink';
 import { ensureIpForward, ensureNetworkNat, listRules, parsePublish, publish, removeNetworkNat, removePublished } from '../../src/runtime/network/nft';
@@ -243,11 +243,9 @@ describe.skipIf(skip)(`ensureNetwork, attach and detach, as the launch will call
     const att = attach(root, NAME, ID, ns.pid, first.mtu);
     expect(att).toMatchObject({ bridge: BR, hostIf: hostIfName(ID), ifindex: 2, gateway: first.net.gateway, mtu: first.mtu });
     expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({ index: 2, kind: 'veth', mtu: first.mtu });
-    // the child's future plan steps, done here through a socket in its namespace
+    // the child's future plan steps (containerSteps' bytes), sent here through a socket in its namespace
     withNetlink((nl) => {
-      nl.addAddr('eth0', parseIPv4(att.ip)!, att.prefixLen);
-      nl.setLink('eth0', { up: true });
-      nl.addRoute({ gateway: parseIPv4(att.gateway)! });
+      for (const step of containerSteps(att)) nl.request(step.what, () => step.msg);
     }, ns.fd);
     closeSync(ns.fd);
     expect(inNs(ns.pid, [join(ROOTFS, 'bin', 'busybox'), 'ping', '-c', '1', '-W', '3', att.gateway]).stdout).toContain('1 packets received');

@@ -120,3 +120,14 @@ describe('netlink answers', () => {
     expect(describeRoute(parseRoute(splitMessages(newRouteMsg(1, { gateway: ip('10.99.0.1') }))[0].body))).toBe('default via 10.99.0.1');
   });
 });
+
+describe('the container\'s own steps, prebuilt for the child', () => {
+  it('address, up and default route all name eth0 by its fixed index 2', async () => {
+    const { containerSteps } = await import('../../src/runtime/network/bridge');
+    const steps = containerSteps({ network: 'bridge', bridge: 'minidock0', hostIf: 'mdv0123456789ab', ifindex: 2, ip: '10.87.0.5', prefixLen: 16, gateway: '10.87.0.1', mtu: 1500 });
+    expect(steps.map((s) => s.what)).toEqual(['ip addr add 10.87.0.5/16 dev eth0', 'ip link set eth0 up', 'ip route add default via 10.87.0.1']);
+    expect(hex(steps[0].msg)).toBe(hex(newAddrMsg(1, 2, ip('10.87.0.5'), 16)));
+    expect(parseLink(splitMessages(steps[1].msg)[0].body)).toMatchObject({ index: 2, up: true });
+    expect(describeRoute(parseRoute(splitMessages(steps[2].msg)[0].body))).toBe('default via 10.87.0.1');
+  });
+});

@@ -5,7 +5,7 @@
 import { MinidockError } from '../../errors.js';
 import { allocate, createNetwork, DEFAULT_BRIDGE, DEFAULT_NETWORK, prefixOf, readNetwork, release, type Network } from './ipam.js';
 import { parseIPv4 } from './ipv4.js';
-import { withNetlink, type Netlink } from './netlink.js';
+import { newAddrMsg, newRouteMsg, setLinkMsg, withNetlink, type Netlink } from './netlink.js';
 import { ensureIpForward, ensureNetworkNat, removePublished } from './nft.js';
 
 /** What the child needs to configure eth0 in its namespace, and what rm needs to undo. */
@@ -105,4 +105,21 @@ export function detach(root: string, network: string, container: string): void {
   });
   removePublished(container);
   release(root, network, container);
+}
+
+/**
+ * The container's side as netlink requests, built here before the container exists (eth0's index
+ * is known: CONTAINER_IFINDEX), for the child to send from inside its namespace: eth0's address,
+ * eth0 up, the default route via the bridge. Each is one plan step (docs/network.md: the child
+ * writes the bytes to an AF_NETLINK socket and reads the ack: socket, write and read are already on
+ * its async-signal-safe list). `what` is the step's line in --trace.
+ */
+export function containerSteps(att: Attachment): Array<{ what: string; msg: Uint8Array }> {
+  const ip = parseIPv4(att.ip)!;
+  const gw = parseIPv4(att.gateway)!;
+  return [
+    { what: `ip addr add ${att.ip}/${att.prefixLen} dev eth0`, msg: newAddrMsg(1, att.ifindex, ip, att.prefixLen) },
+    { what: 'ip link set eth0 up', msg: setLinkMsg(2, att.ifindex, { up: true }) },
+    { what: `ip route add default via ${att.gateway}`, msg: newRouteMsg(3, { gateway: gw }) },
+  ];
 }

@@ -407,7 +407,8 @@ export class Netlink {
     const msg = build(seq);
     const n = mdNlSend(this.fd, msg);
     if (n < 0) throw new MinidockError(`netlink send: ${errnoName(-n)}`);
-    return seq;
+    // the answer carries the message's own nlmsg_seq (a prebuilt message may have its own number)
+    return new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint32(8, true);
   }
 
   private recv(what: string): NlMessage[] {
