@@ -23,7 +23,12 @@ commands:
   delete [--force] ID          remove a stopped (or, with --force, any) container
   spec [--bundle DIR]          write a default config.json
   features                     what this build supports (runtime-spec 1.1 features JSON)
-  create, start, run, exec, ps, pause, resume, update, events: not yet (docs/oci.md)
+  create [--bundle DIR] [--pid-file F] [--console-socket SOCK] ID
+                               set the container up; its process waits for start (exec.fifo)
+  start ID                     let a created container's process run its program
+  run [--bundle DIR] [-d] [--pid-file F] [--keep] ID
+                               create + start; without -d wait, delete, exit with its status
+  ps, pause, resume, update, events: not yet (docs/oci.md)
 
 global flags: --root DIR (default /run/minidock-oci), --log FILE, --log-format text|json, --debug,
   --systemd-cgroup (refused: minidock has no systemd cgroup driver), -v/--version
@@ -122,6 +127,21 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       }
       return 0;
     }
+    case 'create':
+    case 'run': {
+      const o = {
+        root, id: id(), bundle: (flags.bundle as string | undefined) ?? '.', pidFile: flags['pid-file'] as string | undefined,
+        consoleSocket: flags['console-socket'] as string | undefined, onWarning: (l: string) => report(g, 'warning', l),
+      };
+      if (cmd.verb === 'create') {
+        await (await import('../oci/launch.js')).ociCreate(o);
+        return 0;
+      }
+      return (await import('../oci/launch.js')).ociRun({ ...o, detach: !!flags.detach, keep: !!flags.keep });
+    }
+    case 'start':
+      await (await import('../oci/launch.js')).ociStart(root, id());
+      return 0;
     case 'features': {
       const { features } = await import('../oci/features.js');
       writeOut(`${JSON.stringify(features(await minidockVersion()), null, '    ')}\n`);

@@ -1,0 +1,267 @@
+// OCI create and start: one launch split in two processes at runc's exec.fifo point.
+//
+//   create                                             child (native/child.c)
+//   ------                                             ----------------------
+//   mapConfig(config.json), the cgroup with its limits
+//   mknod <root>/<id>/exec.fifo; open it O_PATH (fd N)
+//   md_spawn ── clone() ─────────────────────────────> the plan's steps: mounts, pivot_root, ...
+//   release: join the cgroup (v2), 'G'   ───────────> SYNC (v2; v1: it joined itself, step 0)
+//                                                      ... identity, capabilities, fds, stdio
+//                        <── report: {EXEC_FIFO, 0}    EXEC_FIFO: PR_SET_PDEATHSIG 0; close(report)
+//   readReport: EOF = it is held (or it failed)        open("/proc/self/fd/N", O_WRONLY) ...blocks...
+//   console: pass the pty master to --console-socket
+//   --pid-file, state.json "created"; exit
+//                                    (the child is now the engine's: create was its parent, and the
+//                                     engine, a subreaper, adopts it — no minidock process in between)
+//   start
+//   open(exec.fifo, O_RDONLY|O_NONBLOCK) ───────────> the open returns; write("0")
+//   read the byte; unlink the fifo; "running"          [late seccomp]; execve
+//
+// Library code (src/runtime's rules): returns values, throws MinidockError (code 1: runc's exit
+// status), reports warnings through onWarning; never prints.
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { MinidockError } from '../errors.js';
+import { errnoName } from '../sys/errno.js';
+import { CLONE } from '../sys/constants.js';
+import { procStart, isProcess } from '../sys/proc.js';
+import { planLaunch, type LaunchPlan } from '../runtime/build-plan.js';
+import type { Cgroup } from '../runtime/cgroups/types.js';
+import { abandon, closeChildFds, readReport, receiveConsole, release, spawnChild, type Child } from '../runtime/handshake.js';
+import { Op, encodePlan, type Step } from '../runtime/plan.js';
+import { launchFailure } from '../runtime/step-error.js';
+import type { ContainerSpec } from '../runtime/spec.js';
+import { mapConfig, readBundleConfig, type OciConfig } from './config.js';
+import { checkId, containerPath, loadState, writeRecord, type OciRecord } from './state.js';
+
+/** O_PATH (not in node's fs.constants): an fd naming the fifo without opening it for I/O. Opening a
+ * fifo for reading or writing blocks until the other side opens too — O_PATH does not. */
+const O_PATH = 0o10000000;
+const S_IFIFO = 0o010000;
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  onWarning?: (line: string) => void;
+}
+
+/** The fifo `start` opens: <root>/<id>/exec.fifo. */
+export function execFifoPath(root: string, id: string): string {
+  return join(containerPath(root, id), 'exec.fifo');
+}
+
+/** config.json -> the mapped container, with the OCI-only checks of create's flags. */
+export function loadBundle(o: Pick<CreateOptions, 'id' | 'bundle' | 'consoleSocket'>, compileSeccomp: NonNullable<Parameters<typeof mapConfig>[2]['compileSeccomp']>): OciConfig & { ociVersion: string } {
+  const bundle = resolve(o.bundle);
+  const json = readBundleConfig(bundle);
+  const cfg = mapConfig(json, bundle, {
+    id: randomBytes(32).toString('hex'), name: o.id, compileSeccomp, hostHostname: hostname,
+  });
+  if (cfg.spec.tty && !o.consoleSocket) throw new MinidockError('cannot allocate tty if runc will detach without setting console socket (process.terminal is true: pass --console-socket SOCK)', 1);
+  if (!cfg.spec.tty && o.consoleSocket) throw new MinidockError('cannot use console socket if runc will not detach or allocate tty (process.terminal is false)', 1);
+  for (const j of cfg.extras.joinNamespaces) {
+    // setns() into a PID namespace moves only later children, and into a mount namespace would put
+    // the plan's mounts there: both need the double fork runc's nsexec does, which the plan has not.
+    if (!['network', 'ipc', 'uts'].includes(j.type)) {
+      throw new MinidockError(`config.json: linux.namespaces: joining a ${j.type} namespace (path ${j.path}) is not supported by minidock yet — only network, ipc and uts namespaces can be joined (see docs/oci.md)`, 1);
+    }
+  }
+  return { ...cfg, ociVersion: String(json.ociVersion) };
+}
+
+/** cgroupsPath -> createCgroup's (parent, name): "/a/b/c" is c under /a/b of each hierarchy
+ * (relative paths are taken from the hierarchy's root too); none: minidock-oci-<id> under our own. */
+function cgroupPlace(cgroupsPath: string | undefined, id: string): { name: string; parent?: string } {
+  if (!cgroupsPath) return { name: `minidock-oci-${id}` };
+  if (cgroupsPath.includes(':')) throw new MinidockError(`linux.cgroupsPath ${cgroupsPath}: the systemd form slice:prefix:name needs --systemd-cgroup, which minidock does not support — give a path (/a/b/c)`, 1);
+  const p = `/${cgroupsPath}`.replace(/\/+/g, '/').replace(/\/$/, '');
+  if (p === '' || p.split('/').includes('..')) throw new MinidockError(`linux.cgroupsPath ${cgroupsPath}: must name a cgroup below the hierarchy's root, without ".."`, 1);
+  return { name: p.slice(p.lastIndexOf('/') + 1), parent: dirname(p) };
+}
+
+/** The OCI extras that are plan steps: namespaces to join (instead of making them), sysctls. */
+function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
+  const { steps } = plan;
+  const flag: Record<string, number> = { network: CLONE.CLONE_NEWNET, ipc: CLONE.CLONE_NEWIPC, uts: CLONE.CLONE_NEWUTS };
+  const joins: Step[] = cfg.extras.joinNamespaces.map((j) => ({
+    op: Op.SETNS, strs: [j.path], ints: [flag[j.type]!], why: `config.json: join the ${j.type} namespace ${j.path} instead of making one`, phase: 'namespaces',
+  }));
+  for (const j of cfg.extras.joinNamespaces) plan.cloneFlags &= ~flag[j.type]!;
+  if (cfg.extras.joinNamespaces.some((j) => j.type === 'uts')) {
+    // a joined UTS namespace keeps its own name (runc sets one only when config.json gives it)
+    const h = steps.findIndex((s) => s.op === Op.SETHOSTNAME);
+    if (h >= 0) steps.splice(h, 1);
+  }
+  // after the cgroup self-join (v1), before the first mount
+  const first = steps.findIndex((s) => s.phase !== 'cgroup');
+  steps.splice(first, 0, ...joins);
+  // sysctls: /proc/sys of the container's namespaces, once "/" is the rootfs (after pivot_root's CHDIR "/")
+  const sysctls: Step[] = Object.entries(cfg.extras.sysctl).map(([k, v]) => ({
+    op: Op.WRITE_FILE, strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v], why: `config.json linux.sysctl ${k}`, phase: 'namespaces',
+  }));
+  const afterPivot = steps.findIndex((s) => s.op === Op.CHDIR && s.strs?.[0] === '/' && s.phase === 'pivot_root');
+  steps.splice(afterPivot + 1, 0, ...sysctls);
+}
+
+/** The plan create would run, for --dry-run: the same function as create, nothing made. */
+export async function planFor(o: CreateOptions): Promise<{ cfg: OciConfig; plan: LaunchPlan }> {
+  const { compileProfile } = await import('../runtime/seccomp/compile.js');
+  const cfg = loadBundle(o, (p, caps) => compileProfile(p, { caps: [...caps] }));
+  const { createCgroup } = await import('../runtime/cgroups/index.js');
+  const place = cgroupPlace(cfg.extras.cgroupsPath, o.id);
+  const cgroup = createCgroup(place.name, cfg.spec.limits, { parent: place.parent, restrictDevices: true, dryRun: true });
+  return { cfg, plan: ociPlan(cfg, cgroup, 3) };
+}
+
+function ociPlan(cfg: OciConfig, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, fifoFd: number): LaunchPlan {
+  // stdin as the engine gave it (runc passes its own fds 0-2 on); no relay: create does not stay
+  const spec: ContainerSpec = { ...cfg.spec, interactive: true };
+  const plan = planLaunch(spec, { merged: spec.rootfs, upper: '', work: '', asGiven: true }, cgroup, 0, fifoFd);
+  ociSteps(plan, cfg);
+  return plan;
+}
+
+export interface Created {
+  rec: OciRecord;
+  /** the held child; `run` (its parent) waits for it, create just exits */
+  child: Child;
+}
+
+/**
+ * runc create: everything up to the exec.fifo point, then return with the child held there and
+ * recorded "created". Anything failing on the way leaves nothing: no process, cgroup, fifo or state dir.
+ */
+export async function ociCreate(o: CreateOptions): Promise<Created> {
+  const id = checkId(o.id);
+  const { compileProfile } = await import('../runtime/seccomp/compile.js');
+  const cfg = loadBundle(o, (p, caps) => compileProfile(p, { caps: [...caps] }));
+  for (const w of cfg.warnings) o.onWarning?.(w);
+  const dir = containerPath(o.root, id);
+  mkdirSync(o.root, { recursive: true, mode: 0o711 });
+  try {
+    mkdirSync(dir, { mode: 0o711 }); // the claim on the ID: atomic
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new MinidockError(`container with id exists: ${id}`, 1);
+    throw e;
+  }
+  let cgroup: Cgroup | undefined;
+  let child: Child | undefined;
+  let fifoFd = -1;
+  try {
+    const { createCgroup } = await import('../runtime/cgroups/index.js');
+    const place = cgroupPlace(cfg.extras.cgroupsPath, id);
+    cgroup = createCgroup(place.name, cfg.spec.limits, { parent: place.parent, restrictDevices: true });
+    const fifo = execFifoPath(o.root, id);
+    const { mdMknod, mdSendFdTo } = await import('../sys/native.js');
+    const r = mdMknod(fifo, S_IFIFO | 0o622, 0, 0);
+    if (r < 0) throw new MinidockError(`mknod ${fifo}: ${errnoName(-r)}`, 1);
+    fifoFd = openSync(fifo, O_PATH);
+    const plan = ociPlan(cfg, cgroup, fifoFd);
+    const spec = cfg.spec;
+    child = spawnChild(encodePlan(plan.steps), plan.cloneFlags, 'clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)', 'minidock-oci must run as root');
+    const c = child;
+    await release(c, () => {
+      if (plan.sync) cgroup!.join(c.pid);
+      if (cfg.extras.oomScoreAdj !== undefined) writeFileSync(`/proc/${c.pid}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
+    }, plan.sync);
+    // EOF comes at EXEC_FIFO, where the child closes its end (child.c hold_for_start), or when it dies
+    const { records } = readReport(c);
+    const held = plan.steps.findIndex((s) => s.op === Op.EXEC_FIFO);
+    const last = records[records.length - 1];
+    if (!last || last.step !== held || last.err !== 0) {
+      await c.exited;
+      throw launchFailure(records, plan.steps, spec) ?? new MinidockError('the container process died before it was set up', 1);
+    }
+    if (spec.tty) {
+      const master = receiveConsole(c)!;
+      const sent = mdSendFdTo(o.consoleSocket!, master, 'console');
+      closeSync(master);
+      if (sent < 0) throw new MinidockError(`--console-socket ${o.consoleSocket}: cannot send the console: ${errnoName(-sent)}`, 1);
+    }
+    if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.pid));
+    const rec: OciRecord = {
+      ociVersion: cfg.ociVersion, id, status: 'created', pid: c.pid, pidStart: procStart(c.pid),
+      bundle: resolve(o.bundle), rootfs: spec.rootfs, annotations: cfg.extras.annotations, created: new Date().toISOString(),
+      owner: userInfo().username, cgroupPaths: cgroup.paths,
+    };
+    writeRecord(o.root, rec);
+    return { rec, child: c };
+  } catch (e) {
+    if (child) await abandon(child);
+    cgroup?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    if (child) closeChildFds(child);
+    if (fifoFd >= 0) closeSync(fifoFd);
+  }
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/**
+ * runc start: release a created container's process from its exec.fifo. The fifo is opened
+ * O_NONBLOCK: a blocking open would wait forever for a writer that died; the byte comes once the
+ * child's open(O_WRONLY) returns (ours made a reader exist).
+ */
+export async function ociStart(root: string, id: string): Promise<OciRecord> {
+  const { rec, state } = loadState(root, id);
+  if (state.status === 'stopped') throw new MinidockError('cannot start a container that has stopped', 1);
+  if (state.status !== 'created') throw new MinidockError('cannot start an already running container', 1);
+  const fifo = execFifoPath(root, id);
+  const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+      if (n === 1) break;
+      // 0 (no writer yet) or EAGAIN (a writer, no byte yet): wait, unless the child is gone
+      if (!isProcess(rec.pid, rec.pidStart)) throw new MinidockError('cannot start a container that has stopped (its process ended before start)', 1);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(fifo);
+  const running: OciRecord = { ...rec, status: 'running' };
+  writeRecord(root, running);
+  return running;
+}
+
+/**
+ * runc run: create + start; detached, return at once (0); otherwise this process is the
+ * container's parent: forward signals to it, wait for its exit, delete it (unless `keep`) and return
+ * its exit code (128+N when killed by signal N), as runc does.
+ */
+export async function ociRun(o: CreateOptions & { detach: boolean; keep: boolean }): Promise<number> {
+  const { child } = await ociCreate(o);
+  const { forwardSignals, exitCodeOf } = await import('../runtime/process.js');
+  const { deleteContainer } = await import('./state.js');
+  const stop = o.detach ? () => undefined : forwardSignals(() => child.pid);
+  try {
+    await ociStart(o.root, o.id);
+  } catch (e) {
+    stop();
+    await deleteContainer(o.root, o.id, true);
+    throw e;
+  }
+  if (o.detach) return 0;
+  const status = await child.exited;
+  stop();
+  if (!o.keep) await deleteContainer(o.root, o.id, true);
+  return exitCodeOf(status).code;
+}

@@ -1,0 +1,221 @@
+// minidock-oci create/start/run/kill/delete through the real binary on a bundle made here (the
+// project's busybox rootfs copied in, config.json from `minidock-oci spec` with args adjusted):
+// create leaves a process held in the exec.fifo open (not exec'd) and exits; start lets it run;
+// run waits and returns its status; the bad inputs answer one line, exit 1 and leave nothing (no
+// cgroup, fifo, process or state dir: hostSnapshot before/after). The same sequence under runc where
+// it is installed.
+import { spawnSync } from 'node:child_process';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { canRun, hostSnapshot, minidockCgroups, ROOTFS, skipReason, waitFor } from '../helpers';
+
+const BIN = join(__dirname, '../../bin/minidock-oci.js');
+const hasRunc = spawnSync('runc', ['--version']).status === 0;
+
+let dir: string;
+let root: string;
+let bundle: string;
+let outFile: string;
+
+/** Run a runtime with its stdout/stderr in a file: the container inherits them (as from runc), so a
+ * pipe would stay open as long as the container runs. */
+function runtime(bin: string, args: string[], timeout = 30_000): { code: number | null; out: string } {
+  const fd = openSync(outFile, 'w');
+  try {
+    const r = spawnSync(bin, args, { stdio: ['ignore', fd, fd], timeout });
+    return { code: r.status, out: readFileSync(outFile, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+const oci = (args: string[], timeout?: number) => runtime(BIN, ['--root', root, ...args], timeout);
+
+/** config.json from `minidock-oci spec`, with these args, no terminal, a writable rootfs. */
+function setConfig(args: string[], edit: (c: any) => void = () => {}): void {
+  const c = JSON.parse(readFileSync(join(dir, 'spec', 'config.json'), 'utf8'));
+  c.process.args = args;
+  c.process.terminal = false;
+  c.root.readonly = false;
+  edit(c);
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(c));
+}
+const statusOf = (id: string) => JSON.parse(oci(['state', id]).out);
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'})`, () => {
+  let before: ReturnType<typeof hostSnapshot>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'minidock-oci-run-'));
+    root = join(dir, 'state');
+    bundle = join(dir, 'bundle');
+    outFile = join(dir, 'out.txt');
+    cpSync(ROOTFS, join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+    mkdirSync(join(dir, 'spec'));
+    expect(runtime(BIN, ['spec', '--bundle', join(dir, 'spec')]).code).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    before = hostSnapshot();
+  });
+  afterEach(() => {
+    // nothing of the container is left: no cgroup, mount, state dir
+    expect(hostSnapshot()).toEqual(before);
+    expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
+  });
+
+  it('create: the init is held in the exec.fifo open (not exec\'d); start: it runs; then stopped; delete leaves nothing', async () => {
+    rmSync(join(bundle, 'rootfs', 'out'), { force: true });
+    setConfig(['sh', '-c', 'echo started > /out; sleep 1']);
+    const pidFile = join(dir, 'pid');
+    const c = oci(['create', '--bundle', bundle, '--pid-file', pidFile, 'c1']);
+    expect(c).toEqual({ code: 0, out: '' });
+    const st = statusOf('c1');
+    expect(st).toMatchObject({ id: 'c1', status: 'created', bundle });
+    expect(Number(readFileSync(pidFile, 'utf8'))).toBe(st.pid);
+    // a real process, still minidock's clone (comm "node"), blocked opening the fifo for writing
+    expect(alive(st.pid)).toBe(true);
+    expect(readFileSync(`/proc/${st.pid}/comm`, 'utf8').trim()).not.toMatch(/^(sh|sleep|busybox)$/);
+    expect(readFileSync(`/proc/${st.pid}/wchan`, 'utf8')).toMatch(/fifo|wait_for_partner/);
+    expect(existsSync(join(root, 'c1', 'exec.fifo'))).toBe(true);
+    expect(existsSync(join(bundle, 'rootfs', 'out'))).toBe(false); // nothing of the program ran
+    // its cgroup exists, with the init in it
+    const cg = minidockCgroups().filter((d) => d.endsWith('/minidock-oci-c1'));
+    expect(cg.length).toBeGreaterThan(0);
+    expect(readFileSync(join(cg[0]!, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(st.pid));
+
+    expect(oci(['start', 'c1'])).toEqual({ code: 0, out: '' });
+    expect(existsSync(join(root, 'c1', 'exec.fifo'))).toBe(false);
+    await waitFor(() => existsSync(join(bundle, 'rootfs', 'out')), 5000, 'the program to write /out');
+    expect(readFileSync(join(bundle, 'rootfs', 'out'), 'utf8')).toBe('started\n');
+    expect(statusOf('c1')).toMatchObject({ status: 'running', pid: st.pid });
+    const again = oci(['start', 'c1']);
+    expect(again.code).toBe(1);
+    expect(again.out).toMatch(/level=error msg="cannot start an already running container"/);
+    await waitFor(() => !alive(st.pid), 5000, 'the program to end');
+    expect(statusOf('c1')).toMatchObject({ status: 'stopped', pid: 0 });
+    const stopped = oci(['start', 'c1']);
+    expect([stopped.code, stopped.out]).toEqual([1, expect.stringMatching(/cannot start a container that has stopped/)]);
+    expect(oci(['delete', 'c1']).code).toBe(0);
+    rmSync(pidFile);
+  });
+
+  it('run: create + start + wait; the exit status is the program\'s, and the container is deleted', () => {
+    setConfig(['sh', '-c', 'echo out-$((6*7)); exit 3']);
+    expect(oci(['run', '--bundle', bundle, 'r1'])).toEqual({ code: 3, out: 'out-42\n' });
+    setConfig(['true']);
+    expect(oci(['run', '--bundle', bundle, 'r2'])).toEqual({ code: 0, out: '' });
+  });
+
+  it('run -d, kill (SIGTERM by default: sh as PID 1 ignores it, KILL does not), delete', async () => {
+    setConfig(['sleep', '60']);
+    expect(oci(['run', '-d', '--bundle', bundle, 'd1'])).toEqual({ code: 0, out: '' });
+    const { pid, status } = statusOf('d1');
+    expect(status).toBe('running');
+    await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'sleep to exec');
+    const refused = oci(['delete', 'd1']);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/cannot delete container d1 that is not stopped: running/);
+    expect(oci(['kill', 'd1', 'KILL']).code).toBe(0);
+    await waitFor(() => !alive(pid), 5000, 'the init to die');
+    expect(statusOf('d1').status).toBe('stopped');
+    expect(oci(['delete', 'd1']).code).toBe(0);
+  });
+
+  it('kill and delete on a created container: the held process is killed, its cgroup and fifo removed', async () => {
+    setConfig(['sh', '-c', 'echo never > /never']);
+    expect(oci(['create', '--bundle', bundle, 'k1']).code).toBe(0);
+    const { pid } = statusOf('k1');
+    expect(oci(['kill', 'k1', 'KILL']).code).toBe(0);
+    await waitFor(() => !alive(pid), 5000, 'the held init to die');
+    expect(statusOf('k1').status).toBe('stopped');
+    expect(oci(['delete', 'k1']).code).toBe(0);
+    expect(oci(['create', '--bundle', bundle, 'k2']).code).toBe(0);
+    const k2 = statusOf('k2').pid;
+    expect(oci(['delete', 'k2']).code).toBe(0); // created: no --force needed (runc)
+    expect(alive(k2)).toBe(false);
+    expect(existsSync(join(bundle, 'rootfs', 'never'))).toBe(false);
+  });
+
+  it('linux.cgroupsPath is the cgroup, with config.json\'s pids limit; delete removes it', () => {
+    setConfig(['true'], (c) => {
+      c.linux.cgroupsPath = '/minidock-oci-test/minidock-cg1';
+      c.linux.resources = { pids: { limit: 17 } };
+    });
+    const created = oci(['create', '--bundle', bundle, 'p1']);
+    let pidsMax: string | undefined;
+    try {
+      expect(created).toEqual({ code: 0, out: '' });
+      const dirs = minidockCgroups().filter((d) => d.endsWith('/minidock-oci-test/minidock-cg1'));
+      const pids = dirs.find((d) => existsSync(join(d, 'pids.max')));
+      pidsMax = pids && readFileSync(join(pids, 'pids.max'), 'utf8').trim();
+    } finally {
+      expect(oci(['delete', '--force', 'p1']).code).toBe(0);
+    }
+    expect(pidsMax).toBe('17');
+    expect(minidockCgroups().filter((d) => d.endsWith('/minidock-cg1'))).toEqual([]);
+    // (the parent, made on the way, stays as runc leaves it: this test removes it)
+    for (const d of minidockCgroups().filter((x) => x.endsWith('/minidock-oci-test'))) rmdirSync(d);
+  });
+
+  describe('bad input: one line, exit 1, nothing left', () => {
+    const cases: Array<[string, () => string[], RegExp]> = [
+      ['a bundle that does not exist', () => ['create', '--bundle', join(dir, 'nope'), 'b1'], /bundle .*nope: no such directory/],
+      ['a bundle without config.json', () => ['create', '--bundle', join(dir, 'empty'), 'b2'], /config\.json: no such file/],
+      ['a malformed config.json', () => ['create', '--bundle', join(dir, 'bad'), 'b3'], /config\.json: not valid JSON/],
+      ['start on a container that does not exist', () => ['start', 'nobody'], /container does not exist/],
+    ];
+    beforeAll(() => {
+      mkdirSync(join(dir, 'empty'));
+      cpSync(join(bundle, 'rootfs'), join(dir, 'bad', 'rootfs'), { recursive: true, verbatimSymlinks: true });
+      writeFileSync(join(dir, 'bad', 'config.json'), '{"ociVersion": "1.0.2", ');
+    });
+    for (const [what, args, msg] of cases) {
+      it(what, () => {
+        const r = oci(args());
+        expect(r.code).toBe(1);
+        expect(r.out.trim().split('\n')).toEqual([expect.stringMatching(msg)]);
+      });
+    }
+    it('an ID that exists: refused, and the existing container is untouched', () => {
+      setConfig(['true']);
+      expect(oci(['create', '--bundle', bundle, 'dup']).code).toBe(0);
+      const { pid } = statusOf('dup');
+      const r = oci(['create', '--bundle', bundle, 'dup']);
+      expect([r.code, r.out.trim()]).toEqual([1, expect.stringMatching(/level=error msg="container with id exists: dup"$/)]);
+      expect(statusOf('dup')).toMatchObject({ status: 'created', pid });
+      expect(oci(['delete', 'dup']).code).toBe(0);
+    });
+    it('a program that does not exist in the rootfs: create succeeds (as runc 1.1 with an absolute path), start runs it, it exits', async () => {
+      setConfig(['/no/such/program']);
+      expect(oci(['create', '--bundle', bundle, 'np']).code).toBe(0);
+      const { pid } = statusOf('np');
+      expect(oci(['start', 'np']).code).toBe(0);
+      await waitFor(() => !alive(pid), 5000, 'the init to exit');
+      expect(oci(['delete', 'np']).code).toBe(0);
+    });
+  });
+
+  it.skipIf(!hasRunc)(`the same sequence under runc (${hasRunc ? 'runc installed' : 'runc not installed: skipped'})`, async () => {
+    setConfig(['sh', '-c', 'sleep 1']);
+    const seen: Record<string, string[]> = {};
+    for (const [name, run] of [['minidock', oci], ['runc', (a: string[]) => runtime('runc', ['--root', join(dir, 'runc-state'), ...a])]] as const) {
+      const s: string[] = [];
+      s.push(`create ${run(['create', '--bundle', bundle, 'cmp']).code}`);
+      s.push(JSON.parse(run(['state', 'cmp']).out).status);
+      s.push(`start ${run(['start', 'cmp']).code}`);
+      s.push(JSON.parse(run(['state', 'cmp']).out).status);
+      const again = run(['start', 'cmp']);
+      s.push(`start again ${again.code} ${/cannot start an already running container/.test(again.out)}`);
+      const del = run(['delete', 'cmp']);
+      s.push(`delete running ${del.code} ${/not stopped: running/.test(del.out)}`);
+      await waitFor(() => JSON.parse(run(['state', 'cmp']).out).status === 'stopped', 5000, `${name}: the container to stop`);
+      s.push(`delete ${run(['delete', 'cmp']).code}`);
+      seen[name] = s;
+    }
+    expect(seen.minidock).toEqual(seen.runc);
+    expect(seen.minidock).toEqual(['create 0', 'created', 'start 0', 'running', 'start again 1 true', 'delete running 1 true', 'delete 0']);
+    rmSync(join(dir, 'runc-state'), { recursive: true, force: true });
+  });
+});
