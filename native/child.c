@@ -314,6 +314,15 @@ static int exec_fifo(int pathfd) {
   return w == 1 ? 0 : -1;
 }
 
+/* close_range's fallback: mark every fd >= `from` close-on-exec with fcntl (EBADF for those not
+ * open), up to the soft RLIMIT_NOFILE, above which no fd can be open (capped at 1<<20). */
+static int cloexec_from(int from) {
+  struct rlimit rl;
+  long max = syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1L << 20;
+  for (long fd = from; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+  return 0;
+}
+
 static int run_step(const struct md_plan *p, const struct md_step *s) {
   const uint64_t *a = s->ints;
   switch (s->op) {
@@ -377,7 +386,11 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   }
   case MD_OP_CLOSE_FDS:
     /* Node has dozens of fds open (epoll, eventfds, pipes); none may leak into the container. */
-    return (int)syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+    /* A seccomp profile older than close_range (Linux 5.9) may already be loaded (the early seccomp
+     * step of build-plan.ts) and refuse it with EPERM — OCI bundles' profiles often are; kernels
+     * before 5.11 answer EINVAL for CLOSE_RANGE_CLOEXEC. Then fd by fd, up to the fd limit. */
+    return cloexec_from(3);
   case MD_OP_STDIO:
     return fix_stdio(p, (int)a[0]);
   case MD_OP_EXEC:

@@ -108,6 +108,15 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(oci(['run', '--bundle', bundle, 'r2'])).toEqual({ code: 0, out: '' });
   });
 
+  it('a seccomp profile that refuses close_range, loaded early (noNewPrivileges false): the fds are closed fd by fd instead', () => {
+    setConfig(['sh', '-c', 'ls /proc/self/fd | wc -l'], (c) => {
+      c.process.noNewPrivileges = false;
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+    });
+    // 0, 1, 2 and the directory ls reads: nothing of Node's leaked
+    expect(oci(['run', '--bundle', bundle, 'sc1'])).toEqual({ code: 0, out: '4\n' });
+  });
+
   it('run -d, kill (SIGTERM by default: sh as PID 1 ignores it, KILL does not), delete', async () => {
     setConfig(['sleep', '60']);
     expect(oci(['run', '-d', '--bundle', bundle, 'd1'])).toEqual({ code: 0, out: '' });
