@@ -4,7 +4,7 @@
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
-import { stateRoot } from '../runtime/state.js';
+import { stateRoot } from '../runtime/state-root.js';
 import { readOpt } from '../sys/read.js';
 import { median } from './stats.js';
 import { BENCHEXEC, FIRSTINSN, MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, timed, which } from './proc.js';

@@ -16,7 +16,7 @@ export function register(program: Command): void {
 
 async function images(flags: { root?: string; quiet?: boolean; format?: string }): Promise<number> {
   const [{ fail }, { stateRoot }, { fmtBytes }, { containersOf, listImages }, { imageSize }] = await Promise.all([
-    import('../errors.js'), import('../runtime/state.js'), import('../image/source.js'), import('../image/store.js'), import('../image/remove.js'),
+    import('../errors.js'), import('../runtime/state-root.js'), import('../image/source.js'), import('../image/store.js'), import('../image/remove.js'),
   ]);
   const root = stateRoot(flags.root);
   const images = listImages(root);

@@ -5,6 +5,7 @@
 // made for one verb (scripts/bundle.mjs) holds that verb's code only.
 import { Command, CommanderError } from 'commander';
 import { MinidockError } from '../errors.js';
+import { onStateRootWarning } from '../runtime/state-root.js';
 import { exitProcess } from '../sys/native.js';
 import { writeErr } from '../sys/output.js';
 /** The one place errors become output: `minidock: <one line>` and Docker's exit code. */
@@ -92,6 +93,8 @@ export async function runCli(argv: string[], verbs: Verbs): Promise<number> {
     return reportError(new MinidockError(`"${argv[0]}" is a Docker command that minidock does not have yet; minidock's commands are: ${Object.keys(verbs).join(', ')} (see minidock --help)`));
   }
   const program = buildProgram(verbs, verb);
+  // the state root's mode line (ensureStateRoot), printed when a writing verb first touches the root
+  onStateRootWarning((line) => writeErr(`minidock: ${line}\n`));
   try {
     await program.parseAsync(preprocessArgv(argv, program), { from: 'user' });
     const code = typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -74,7 +74,7 @@ export function register(program: Command): void {
 
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
   const [{ Timeline }, { fail, MinidockError }, { writeErr, writeOut }, { newId, stateRoot, containerDir }, { dryRunPlan, privilegedWarning, runSpec }, { launch, launchDetached }, { formatDryRun, printTrace }] = await Promise.all([
-    import('../runtime/trace.js'), import('../errors.js'), import('../sys/output.js'), import('../runtime/state.js'), import('../runtime/run.js'),
+    import('../runtime/trace.js'), import('../errors.js'), import('../sys/output.js'), import('../runtime/state-root.js'), import('../runtime/run.js'),
     import('../runtime/launch.js'), import('./format-dry-run.js'),
   ]);
   const tl = new Timeline();

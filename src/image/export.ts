@@ -11,7 +11,7 @@ import { posix } from 'node:path';
 import { Header } from 'tar';
 import { fail } from '../errors.js';
 import { openResolved } from '../runtime/paths.js';
-import { stateRoot } from '../runtime/state.js';
+import { stateRoot } from '../runtime/state-root.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLgetxattr, mdLlistxattr } from '../sys/native.js';
 import { isOpaque, isWhiteout } from './layered-fs.js';

@@ -17,7 +17,7 @@ import {
   openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, chmodSync, type Stats,
 } from 'node:fs';
 import { MinidockError } from '../errors.js';
-import { storageError } from '../runtime/state.js';
+import { storageError } from '../runtime/state-root.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLsetxattr, mdMknod } from '../sys/native.js';
 import type { TarEntry, TarReader } from './tar-reader.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
-import { storageError } from '../runtime/state.js';
+import { storageError } from '../runtime/state-root.js';
 import { rootfsTarConfig, parseImageConfig } from './config.js';
 import { extractLayer, type ExtractStats } from './extract.js';
 import { detectFormat, readBundle, stageArchive, type Bundle, type Format, type ImagePlan, type LayerPlan } from './formats.js';
@@ -202,7 +202,7 @@ export interface ImportCliFlags {
 }
 
 export async function importCommand(file: string, name: string | undefined, flags: ImportCliFlags): Promise<number> {
-  const { stateRoot } = await import('../runtime/state.js');
+  const { stateRoot } = await import('../runtime/state-root.js');
   const { parseSize } = await import('./source.js');
   if (process.getuid?.() !== 0) fail('import needs root: layers keep file owners, device nodes and overlayfs whiteouts (trusted.* xattrs), which only root can create');
   const root = stateRoot(flags.root);

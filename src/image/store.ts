@@ -20,7 +20,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
-import { ensureStateRoot, onStateRoot, privateDir, storageError } from '../runtime/state.js';
+import { ensureStateRoot, onStateRoot, privateDir, storageError } from '../runtime/state-root.js';
 import { isProcess, ownerGone, ownerTag } from '../sys/proc.js';
 import type { ImageConfig } from './config.js';
 

@@ -395,7 +395,7 @@ export interface BenchUnpackFlags {
 }
 
 export async function benchUnpackCommand(file: string, flags: BenchUnpackFlags): Promise<number> {
-  const { stateRoot } = await import('../runtime/state.js');
+  const { stateRoot } = await import('../runtime/state-root.js');
   if (process.getuid?.() !== 0) fail('bench unpack needs root: layers keep owners, device nodes and whiteouts');
   const { dirname, resolve } = await import('node:path');
   const { collectEnv, withLoadavg, loadavg } = await import('../bench/env.js');

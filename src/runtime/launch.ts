@@ -25,7 +25,7 @@ import { MSG, REPORT_BYTES, REPORT_STATE, encodePlan, type Step } from './plan.j
 import { exitCodeOf, forwardSignals, killIfOutputGone } from './process.js';
 import { oomTruth } from './oom-forensics.js';
 import type { ContainerSpec } from './spec.js';
-import { containerDir, ensureStateRoot, storageError, sub } from './state.js';
+import { containerDir, ensureStateRoot, storageError, pathIn } from './state-root.js';
 import { launchFailure, parseRecords } from './step-error.js';
 import { createContainer, procStart, releaseName, removeDir, unlockContainer, writeState, type ContainerState, type Entry } from './store.js';
 import { killPoint } from './test-hooks.js';
@@ -53,16 +53,16 @@ export function layerDirs(root: string, dir: string, dryRun = false): { dirs: La
   // If the state root itself is on overlayfs (minidock running inside a container), upper/work
   // cannot live there: they go on a tmpfs mounted by the child.
   const onOverlay = statfsSync(dryRun ? nearestExisting(root) : ensureStateRoot(root)).type === OVERLAYFS_SUPER_MAGIC; // (made on first use)
-  const layer = onOverlay ? sub(dir, 'layer') : dir;
-  const dirs: LayerDirs = { merged: sub(dir, 'merged'), upper: sub(layer, 'upper'), work: sub(layer, 'work') };
+  const layer = onOverlay ? pathIn(dir, 'layer') : dir;
+  const dirs: LayerDirs = { merged: pathIn(dir, 'merged'), upper: pathIn(layer, 'upper'), work: pathIn(layer, 'work') };
   if (onOverlay) dirs.tmpfsFor = layer;
   const populate = (at: string): void => {
-    mkdirSync(sub(at, 'merged'));
+    mkdirSync(pathIn(at, 'merged'));
     if (onOverlay) {
-      mkdirSync(sub(at, 'layer'));
+      mkdirSync(pathIn(at, 'layer'));
     } else {
-      mkdirSync(sub(at, 'upper'));
-      mkdirSync(sub(at, 'work'), { mode: 0o700 });
+      mkdirSync(pathIn(at, 'upper'));
+      mkdirSync(pathIn(at, 'work'), { mode: 0o700 });
     }
   };
   return { dirs, populate };
@@ -322,7 +322,7 @@ function monitorStateError(err: number, path: string): MinidockError {
  * it, what to remove after it; the plan follows on the control socket. Returns our end of that. */
 function startMonitor(spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan, cgroup: Cgroup): number {
   // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
-  const oomFile = cgroup.paths.map((p) => sub(p, cgroup.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
+  const oomFile = cgroup.paths.map((p) => pathIn(p, cgroup.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
   // On v1 the child joins its own cgroups: then nothing happens between clone and exec that
   // needs us, and the plan has no SYNC step (`--no-sync`, see monitor.c): one round trip less.
   const argv = [monitorPath(), containerDir(opts.root, spec.id), String(plan.cloneFlags), ...(opts.autoRemove ? ['--rm'] : []),
@@ -366,7 +366,7 @@ function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOpti
   tl.mark('child ran the plan');
   tl.child(plan.steps, records);
   const last = records[records.length - 1];
-  if (last?.step === REPORT_STATE) throw monitorStateError(last.err, sub(containerDir(opts.root, spec.id), 'state.json'));
+  if (last?.step === REPORT_STATE) throw monitorStateError(last.err, pathIn(containerDir(opts.root, spec.id), 'state.json'));
   const failure = launchFailure(records, plan.steps, spec);
   if (failure) throw failure;
   killPoint('exec');

@@ -7,7 +7,7 @@ import { planLaunch, type LaunchPlan } from './build-plan.js';
 import { containerCgroup, layerDirs } from './launch.js';
 import { specFromFlags, type RunFlags, type SecurityChoice } from './options.js';
 import type { ContainerSpec } from './spec.js';
-import { containerDir } from './state.js';
+import { containerDir } from './state-root.js';
 import { cachedSeccomp, compileSeccomp } from './seccomp-choice.js';
 import { CAPS } from './capabilities.js';
 

@@ -28,7 +28,7 @@ import { sleepSync } from '../sys/sleep.js';
 import { isoNow } from '../sys/time.js';
 import { killAndRemove, realOps } from './cgroups/util.js';
 import type { ContainerSpec } from './spec.js';
-import { DEFAULT_ROOT, ensureStateRoot, isNoSpace, onStateRoot, privateDir, storageError, sub } from './state.js';
+import { DEFAULT_ROOT, ensureStateRoot, isNoSpace, onStateRoot, privateDir, storageError, pathIn } from './state-root.js';
 
 /** dead: its monitor (or the minidock running it) died, so nobody saw how it ended (gc writes it).
  * unknown: its state.json cannot be parsed, so nobody can tell (shown, never collected: rm -f). */
@@ -81,7 +81,7 @@ export interface Entry {
 }
 
 export function containersDir(root: string): string {
-  return sub(root, 'containers');
+  return pathIn(root, 'containers');
 }
 
 export function runDir(root: string): string {
@@ -124,7 +124,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 /** state.json, atomically; on a full filesystem written in place as a last resort (overwriteInPlace):
  * an exit code is worth keeping. A filesystem that refuses it even so is storageError's one line. */
 export function writeState(dir: string, state: ContainerState): void {
-  const path = sub(dir, 'state.json');
+  const path = pathIn(dir, 'state.json');
   try {
     writeJsonAtomic(path, state);
   } catch (e) {
@@ -171,7 +171,7 @@ export function readState(dir: string): ContainerState | undefined {
  * unreadable one must never make its container look like garbage: it may be running.
  */
 export function loadState(dir: string): { state?: ContainerState; stateError?: string } {
-  const path = sub(dir, 'state.json');
+  const path = pathIn(dir, 'state.json');
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -189,7 +189,7 @@ export function loadState(dir: string): { state?: ContainerState; stateError?: s
 }
 
 export function readConfig(dir: string): ContainerConfig | undefined {
-  return readJson<ContainerConfig>(sub(dir, 'config.json'));
+  return readJson<ContainerConfig>(pathIn(dir, 'config.json'));
 }
 
 // ---- processes ----
@@ -215,7 +215,7 @@ export function listEntries(root: string): Entry[] {
   const out: Entry[] = [];
   for (const id of names) {
     if (!/^[0-9a-f]{64}$/.test(id)) continue; // staging directories start with "."
-    const dir = sub(containersDir(root), id);
+    const dir = pathIn(containersDir(root), id);
     out.push({ id, dir, config: readConfig(dir), ...loadState(dir) });
   }
   return out;
@@ -374,7 +374,7 @@ export function unlockContainer(dir: string): void {
 // releasing it, sweeping) happens under the lock, so that none of them can undo another's.
 
 function nameLink(root: string, name: string): string {
-  return sub(sub(root, 'names'), name);
+  return pathIn(pathIn(root, 'names'), name);
 }
 
 function readlinkOpt(link: string): string | undefined {
@@ -397,7 +397,7 @@ function trySymlink(target: string, link: string): boolean {
 
 /** The container with this ID, if its directory exists. */
 export function entryOf(root: string, id: string): Entry | undefined {
-  const dir = sub(containersDir(root), id);
+  const dir = pathIn(containersDir(root), id);
   const st = loadState(dir);
   if (!st.state && !st.stateError && !existsSync(dir)) return undefined;
   return { id, dir, config: readConfig(dir), ...st };
@@ -440,7 +440,7 @@ export function releaseName(root: string, name: string | undefined, id: string, 
 
 /** Remove names whose container is gone (left by `run -d --rm`, whose C monitor does not take the lock). */
 export function sweepNames(root: string): string[] {
-  const dir = sub(root, 'names');
+  const dir = pathIn(root, 'names');
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -448,11 +448,11 @@ export function sweepNames(root: string): string[] {
     return [];
   }
   const gone = (n: string): boolean => {
-    const owner = readlinkOpt(sub(dir, n));
-    return owner !== undefined && !existsSync(sub(containersDir(root), owner));
+    const owner = readlinkOpt(pathIn(dir, n));
+    return owner !== undefined && !existsSync(pathIn(containersDir(root), owner));
   };
   if (!names.some(gone)) return [];
-  return withLock(root, () => names.filter(gone).map((n) => (rmSync(sub(dir, n), { force: true }), n)));
+  return withLock(root, () => names.filter(gone).map((n) => (rmSync(pathIn(dir, n), { force: true }), n)));
 }
 
 // ---- creating and removing ----
@@ -496,12 +496,12 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
   const base = containersDir(root);
   ensureStateRoot(root); // the first launch on a fresh machine makes it
   onStateRoot(base, () => privateDir(base, 0o711));
-  const dir = sub(base, spec.id);
+  const dir = pathIn(base, spec.id);
   const me = procStart('self');
-  const staging = sub(base, `.new-${process.pid}-${me}-${spec.id}`);
+  const staging = pathIn(base, `.new-${process.pid}-${me}-${spec.id}`);
   const config: ContainerConfig = {
     id: spec.id, name: spec.name, created: isoNow(), detached: o.detached, autoRemove: o.autoRemove,
-    logPath: o.detached ? sub(dir, 'container.log') : undefined, spec: storedSpec(spec),
+    logPath: o.detached ? pathIn(dir, 'container.log') : undefined, spec: storedSpec(spec),
   };
   const state: ContainerState = {
     status: 'created', launcherPid: process.pid, launcherStart: me, bootId: bootId(), autoRemove: o.autoRemove, cgroupPaths: o.cgroupPaths,
@@ -511,9 +511,9 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
     // Locked before anyone can see it, until the container runs (see unlockContainer).
     lockContainer(staging);
     // (nobody can see the staging directory; the rename below publishes all at once)
-    const put = (f: string, v: unknown): void => onStateRoot(sub(staging, f), () => writeFileSync(sub(staging, f), JSON.stringify(v) + '\n', { mode: 0o644 }));
+    const put = (f: string, v: unknown): void => onStateRoot(pathIn(staging, f), () => writeFileSync(pathIn(staging, f), JSON.stringify(v) + '\n', { mode: 0o644 }));
     put('config.json', config);
-    onStateRoot(sub(staging, 'state.json'), () => writeJsonAtomic(sub(staging, 'state.json'), state)); // fdatasync'd too
+    onStateRoot(pathIn(staging, 'state.json'), () => writeJsonAtomic(pathIn(staging, 'state.json'), state)); // fdatasync'd too
     onStateRoot(staging, () => o.populate?.(staging));
     if (spec.name) checkName(spec.name);
     renameSync(staging, dir);

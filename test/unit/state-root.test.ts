@@ -1,12 +1,12 @@
 // The state root on first use (ensureStateRoot), doctor's look at it (checkStateRoot), and which
 // stale containers are the user's to keep (isKept, staleReason). Plain directories in a temp dir:
 // no root needed.
-import { mkdtempSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { checkStateRoot } from '../../src/bench/doctor.js';
-import { ensureStateRoot } from '../../src/runtime/state.js';
+import { ensureStateRoot, onStateRootWarning } from '../../src/runtime/state-root.js';
 import { bootId, effectiveStatus, isKept, staleReason, type Entry } from '../../src/runtime/store.js';
 
 const base = mkdtempSync(join(tmpdir(), 'minidock-unit-root-'));
@@ -38,6 +38,28 @@ describe('ensureStateRoot', () => {
     expect(() => ensureStateRoot(dangling)).toThrow(new RegExp(`^cannot create the state root ${dangling}: ${dangling} is in the way \\(a symlink to nothing\\?\\) — `));
     // /proc refuses mkdir with ENOENT under a directory that exists: Node's recursive mkdir spins on it
     expect(() => ensureStateRoot('/proc/minidock-unit/root')).toThrow(/^cannot create the state root \/proc\/minidock-unit\/root: mkdir \/proc\/minidock-unit: ENOENT — /);
+  });
+
+  it('an open root (0755) is made 0711 and the line goes to the registered callback, never to stderr by the library', () => {
+    const open = join(base, 'open');
+    ensureStateRoot(open);
+    chmodSync(open, 0o755);
+    const lines: string[] = [];
+    onStateRootWarning((line) => lines.push(line));
+    const stderr = vi.spyOn(process.stderr, 'write');
+    try {
+      expect(ensureStateRoot(open)).toBe(open);
+      expect(modeOf(open)).toBe(0o711);
+      expect(lines).toEqual([`the state root ${open} was mode 0755 (other users could list or write it): made 0711`]);
+      expect(stderr).not.toHaveBeenCalled();
+      // told once per process, as the commands print it once
+      chmodSync(open, 0o755);
+      ensureStateRoot(open);
+      expect(lines).toHaveLength(1);
+    } finally {
+      stderr.mockRestore();
+      onStateRootWarning(() => {});
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 // failing disk, so their text is checked here.
 import { describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
-import { storageError, storageMessage } from '../../src/runtime/state';
+import { storageError, storageMessage } from '../../src/runtime/state-root';
 
 const errno = (code: string, path?: string): NodeJS.ErrnoException => Object.assign(new Error(code), { code, path });
 const room = { free: 3 * 1048576, size: 64 * 1048576 };

@@ -14,7 +14,7 @@ import { detectCgroups, dirInMount, parseSelfCgroup } from './detect.js';
 import type { CgroupDetection, CgroupOptions } from './types.js';
 import { V1_NO_LIMIT } from './util.js';
 import { readOpt } from '../../sys/read.js';
-import { stateRoot } from '../state.js';
+import { stateRoot } from '../state-root.js';
 import { isProcess, resolve } from '../store.js';
 
 /** The files worth showing, per controller, with one line saying what each one means. */

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { SIGNALS } from '../../sys/constants.js';
-import { stateRoot } from '../state.js';
+import { stateRoot } from '../state-root.js';
 import { deadReason, effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
 
 export interface RootFlag {

@@ -10,7 +10,7 @@
 // reclaimLeases(), which gc calls with the set of containers that exist.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
-import { sub } from '../state.js';
+import { pathIn } from '../state-root.js';
 import { readJson, withLock, writeJsonAtomic } from '../store.js';
 import { contains, formatIPv4, mask, overlaps, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
 import type { Route } from './netlink.js';
@@ -49,12 +49,12 @@ export const SUBNET_CANDIDATES = Array.from({ length: 8 }, (_, i) => `10.${87 - 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 export function networksDir(root: string): string {
-  return sub(root, 'networks');
+  return pathIn(root, 'networks');
 }
 
 function networkFile(root: string, name: string): string {
   if (!NAME_RE.test(name)) throw new MinidockError(`invalid network name "${name}": use letters, digits, _ . - (at most 64, not starting with a symbol)`);
-  return sub(networksDir(root), `${name}.json`);
+  return pathIn(networksDir(root), `${name}.json`);
 }
 
 /**
@@ -88,7 +88,7 @@ export function listNetworks(root: string): Network[] {
   } catch {
     return [];
   }
-  return names.map((f) => readJson<Network>(sub(networksDir(root), f))).filter((n): n is Network => n !== undefined);
+  return names.map((f) => readJson<Network>(pathIn(networksDir(root), f))).filter((n): n is Network => n !== undefined);
 }
 
 /**

@@ -1,4 +1,5 @@
-// Where minidock keeps containers on the host.
+// The state root (where minidock keeps containers and images on the host): its path, making it on
+// first use, and the one line for a write it refuses (storageError).
 //   <root>/containers/<id>/upper   the container's writable layer (overlayfs upperdir)
 //   <root>/containers/<id>/work    overlayfs's scratch directory (must be on the same fs as upper)
 //   <root>/containers/<id>/merged  the mount point of the overlay: the container's "/"
@@ -41,7 +42,7 @@ export function ensureStateRoot(root: string): string {
     }
     if (d === root) {
       checkRootMode(root, st);
-      tighten(sub(root, 'layers'), 0o700); // a layer store made 0711/0755 by an older minidock (image/store.ts)
+      tighten(pathIn(root, 'layers'), 0o700); // a layer store made 0711/0755 by an older minidock (image/store.ts)
     }
     break; // the usual case, at once: the root exists (a symlink to a directory will do)
   }
@@ -69,8 +70,19 @@ export function ensureStateRoot(root: string): string {
  * the container IDs or plant anything — as Docker sets its root's mode at every start. Only
  * a root this user owns and that is not shared (sticky, like /tmp) is changed; any other gets a
  * warning line instead. What holds data below it is 0700 whatever the root's mode (privateDir).
+ * The line goes to the callback onStateRootWarning registered: the library never prints.
  */
 let rootChecked = false;
+let warn: (line: string) => void = () => {};
+
+/**
+ * Where the state root's mode line goes (without "minidock: "). The commands register it once, in
+ * runCli (src/cli/program.ts): the root is first touched deep inside a launch, an import or an
+ * image removal, which would otherwise each need the callback passed down through every call.
+ */
+export function onStateRootWarning(fn: (line: string) => void): void {
+  warn = fn;
+}
 
 function checkRootMode(root: string, st: Stats): void {
   const mode = st.mode & 0o7777;
@@ -80,11 +92,11 @@ function checkRootMode(root: string, st: Stats): void {
   if (st.uid === process.geteuid?.() && !(mode & 0o1000) && root !== '/') {
     try {
       chmodSync(root, mode & ~0o066);
-      process.stderr.write(`minidock: the state root ${root} was mode ${was} (other users could list or write it): made ${(mode & ~0o066).toString(8).padStart(4, '0')}\n`);
+      warn(`the state root ${root} was mode ${was} (other users could list or write it): made ${(mode & ~0o066).toString(8).padStart(4, '0')}`);
       return;
     } catch { /* a read-only filesystem, say: warn below */ }
   }
-  process.stderr.write(`minidock: warning: the state root ${root} is mode ${was}: other users can list or write it — chmod go-rw ${root}, or ${CHOOSE}\n`);
+  warn(`warning: the state root ${root} is mode ${was}: other users can list or write it — chmod go-rw ${root}, or ${CHOOSE}`);
 }
 
 /**
@@ -182,16 +194,17 @@ export function onStateRoot<T>(path: string, write: () => T): T {
 }
 
 export function containerDir(root: string, id: string): string {
-  return sub(sub(root, 'containers'), id);
+  return pathIn(pathIn(root, 'containers'), id);
 }
 
 /**
- * `dir/name`, for a normalized absolute dir (stateRoot() resolves the root; the rest is built from
- * it) and one path component. Plain concatenation: path.join normalizes character by character, ~10
- * µs a call on a 100-character container path before the JIT warms up, and a launch or a listing of
- * containers makes dozens of them.
+ * The path of `name` in `dir`: `dir/name`, for a normalized absolute dir (stateRoot() resolves the
+ * root; the rest is built from it) and one path component. It checks nothing (a name holding "/"
+ * or ".." is not refused): callers pass names minidock made. Plain concatenation: path.join
+ * normalizes character by character, ~10 µs a call on a 100-character container path before the
+ * JIT warms up, and a launch or a listing of containers makes dozens of them.
  */
-export function sub(dir: string, name: string): string {
+export function pathIn(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
