@@ -355,7 +355,11 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   case MD_OP_CAPBSET:
     return capbset(a[0]);
   case MD_OP_CAPSET:
-    return capset_masks(a[0], a[1], a[2]);
+    if (capset_masks(a[0], a[1], a[2]) < 0) return -1;
+    /* an optional 4th mask: raise these into the ambient set (OCI process.capabilities.ambient) */
+    for (int cap = 0; s->nints > 3 && cap < 64; cap++)
+      if ((a[3] & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return -1;
+    return 0;
   case MD_OP_NO_NEW_PRIVS:
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   case MD_OP_SECCOMP: {

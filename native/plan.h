@@ -33,7 +33,7 @@ enum md_op {
   MD_OP_LOOPBACK_UP = 10, /* bring "lo" up in the new network namespace */
   MD_OP_SETRLIMIT = 11,   /* ints: resource, soft, hard */
   MD_OP_CAPBSET = 12,     /* ints: keep mask — drop every other capability from the bounding set */
-  MD_OP_CAPSET = 13,      /* ints: effective, permitted, inheritable masks; clears ambient */
+  MD_OP_CAPSET = 13,      /* ints: effective, permitted, inheritable masks[, ambient mask]; clears ambient, raises the 4th */
   MD_OP_NO_NEW_PRIVS = 14,
   MD_OP_SECCOMP = 15,     /* strs: struct sock_filter[] bytes */
   MD_OP_SETGROUPS = 16,   /* ints: gids */

@@ -52,6 +52,8 @@ export interface OciExtras {
   annotations: Record<string, string>;
   /** the seccomp profile as given (for `features`, `--dry-run`); ContainerSpec.seccomp is its program */
   seccompProfile?: SeccompProfile;
+  /** process.capabilities.ambient (root only): raised by the plan's CAPSET step */
+  ambient: CapName[];
 }
 
 export interface OciConfig {
@@ -240,7 +242,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   const consoleSize = proc.obj('consoleSize', ['height', 'width']);
   const ttySize = consoleSize ? { rows: consoleSize.int('height', 0, 0xffff) ?? 0, cols: consoleSize.int('width', 0, 0xffff) ?? 0 } : undefined;
 
-  const capabilities = mapCapabilities(proc.obj('capabilities', ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']), uid!);
+  const { capabilities, ambient } = mapCapabilities(proc.obj('capabilities', ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']), uid!);
   const rlimits = (proc.list('rlimits') ?? []).map((r, i) => mapRlimit(proc.item('rlimits', i, r, ['type', 'soft', 'hard']), i));
   const noNewPrivileges = proc.bool('noNewPrivileges') ?? false;
   const oomScoreAdj = proc.int('oomScoreAdj', -1000, 1000);
@@ -309,7 +311,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
     maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
   };
-  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile }, warnings };
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient }, warnings };
 }
 
 /**
@@ -317,8 +319,8 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
  * root process, none in effect to another user, and clears the ambient set. A config.json whose sets
  * say the same is mapped; others are refused rather than run with other powers than asked for.
  */
-function mapCapabilities(caps: Fields | undefined, uid: number): CapName[] {
-  if (!caps) return [];
+function mapCapabilities(caps: Fields | undefined, uid: number): { capabilities: CapName[]; ambient: CapName[] } {
+  if (!caps) return { capabilities: [], ambient: [] };
   const set = (k: string): CapName[] => (caps.strings(k) ?? []).map((c, i) => {
     if (!(CAPS as readonly string[]).includes(c)) fail(`config.json: process.capabilities.${k}[${i}] ${show(c)} is not a capability name (e.g. CAP_NET_RAW; see capabilities(7))`);
     return c as CapName;
@@ -332,12 +334,15 @@ function mapCapabilities(caps: Fields | undefined, uid: number): CapName[] {
   if (uid === 0) {
     // execve() as root recomputes the permitted and effective sets as the whole bounding set
     // (capabilities(7), "Capabilities and execution of programs by root"): for root, what counts is
-    // the bounding set, and ambient adds nothing to it.
+    // the bounding set, and ambient adds nothing to it — but it shows (CapAmb), so create raises it.
     if (!same(effective) || !same(permitted)) notYet('process.capabilities with effective or permitted sets other than bounding', 'the plan gives root the bounding set in effect');
+    // (a capability enters the ambient set only from permitted and inheritable: the bounding set here)
+    const extra = ambient.filter((c) => !bounding.includes(c));
+    if (extra.length) fail(`config.json: process.capabilities.ambient ${extra.join(', ')} not in the bounding set — an ambient capability must also be permitted and inheritable`);
   } else if (effective.length > 0 || permitted.length > 0 || ambient.length > 0) {
     notYet('process.capabilities for a non-root user (effective, permitted or ambient not empty)', 'the plan gives a non-root user no capabilities, as Docker does');
   }
-  return CAPS.filter((c) => bounding.includes(c));
+  return { capabilities: CAPS.filter((c) => bounding.includes(c)), ambient: uid === 0 ? CAPS.filter((c) => ambient.includes(c)) : [] };
 }
 
 function mapRlimit(r: Fields, i: number): Rlimit {

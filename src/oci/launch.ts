@@ -28,6 +28,7 @@ import { errnoName } from '../sys/errno.js';
 import { CLONE } from '../sys/constants.js';
 import { procStart, isProcess } from '../sys/proc.js';
 import { planLaunch, type LaunchPlan } from '../runtime/build-plan.js';
+import { capMask } from '../runtime/capabilities.js';
 import type { Cgroup } from '../runtime/cgroups/types.js';
 import { abandon, closeChildFds, readReport, receiveConsole, release, spawnChild, type Child } from '../runtime/handshake.js';
 import { Op, encodePlan, type Step } from '../runtime/plan.js';
@@ -96,6 +97,16 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     // a joined UTS namespace keeps its own name (runc sets one only when config.json gives it)
     const h = steps.findIndex((s) => s.op === Op.SETHOSTNAME);
     if (h >= 0) steps.splice(h, 1);
+  }
+  // process.capabilities.ambient: the CAPSET step's 4th mask
+  const capset = steps.find((s) => s.op === Op.CAPSET);
+  if (capset && cfg.extras.ambient.length) capset.ints = [...(capset.ints ?? []), capMask(cfg.extras.ambient)];
+  // config.json's order of the standard mounts (runtime-tools checks it): /sys after /dev's
+  const sys = steps.findIndex((s) => s.op === Op.MKDIR && String(s.strs?.[0]).endsWith('/sys') && s.phase === 'mounts');
+  if (sys >= 0 && steps[sys + 1]?.strs?.[2] === 'sysfs') {
+    const moved = steps.splice(sys, 2);
+    const mq = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[2] === 'mqueue');
+    steps.splice(mq + 1, 0, ...moved);
   }
   // after the cgroup self-join (v1), before the first mount
   const first = steps.findIndex((s) => s.phase !== 'cgroup');

@@ -47,7 +47,7 @@ export const OPS = {
   LOOPBACK_UP: { code: 10, syscall: 'ioctl(SIOCSIFFLAGS, lo)', describe: () => 'ioctl(socket(AF_INET), SIOCSIFFLAGS, "lo" IFF_UP)' },
   SETRLIMIT: { code: 11, syscall: 'setrlimit', describe: (_, [a = 0, b = 0, c = 0]) => `setrlimit(${a}, {soft=${b}, hard=${c}})` },
   CAPBSET: { code: 12, syscall: 'prctl(PR_CAPBSET_DROP)', describe: (_, [a = 0]) => `prctl(PR_CAPBSET_DROP, …) keep=${hex(a)}` },
-  CAPSET: { code: 13, syscall: 'capset', describe: (_, [a = 0, b = 0, c = 0]) => `capset(eff=${hex(a)}, perm=${hex(b)}, inh=${hex(c)}); prctl(PR_CAP_AMBIENT_CLEAR_ALL)` },
+  CAPSET: { code: 13, syscall: 'capset', describe: (_, [a = 0, b = 0, c = 0, d]) => `capset(eff=${hex(a)}, perm=${hex(b)}, inh=${hex(c)}); prctl(PR_CAP_AMBIENT_CLEAR_ALL)${d === undefined ? '' : `; PR_CAP_AMBIENT_RAISE ${hex(d)}`}` },
   NO_NEW_PRIVS: { code: 14, syscall: 'prctl(PR_SET_NO_NEW_PRIVS)', describe: () => 'prctl(PR_SET_NO_NEW_PRIVS, 1)' },
   // (a sock_filter is 8 bytes)
   SECCOMP: { code: 15, syscall: 'seccomp', describe: (st) => `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=${st[0] instanceof Uint8Array ? st[0].length / 8 : 0} instructions})` },

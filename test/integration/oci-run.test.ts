@@ -117,6 +117,14 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(oci(['run', '--bundle', bundle, 'sc1'])).toEqual({ code: 0, out: '4\n' });
   });
 
+  it('process.capabilities.ambient is raised (CapAmb), and /sys is mounted after /dev\'s mounts, in config.json\'s order', () => {
+    setConfig(['sh', '-c', 'grep CapAmb /proc/self/status; grep -oE " /(dev/mqueue|sys) " /proc/self/mounts'], (c) => {
+      c.process.capabilities.ambient = ['CAP_KILL', 'CAP_CHOWN'];
+    });
+    // CAP_CHOWN = 0, CAP_KILL = 5
+    expect(oci(['run', '--bundle', bundle, 'amb'])).toEqual({ code: 0, out: 'CapAmb:\t0000000000000021\n /dev/mqueue \n /sys \n' });
+  });
+
   it('run -d, kill (SIGTERM by default: sh as PID 1 ignores it, KILL does not), delete', async () => {
     setConfig(['sleep', '60']);
     expect(oci(['run', '-d', '--bundle', bundle, 'd1'])).toEqual({ code: 0, out: '' });

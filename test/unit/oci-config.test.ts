@@ -55,6 +55,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(bundle, { recursive: true, force: true }));
 
+describe('process.capabilities.ambient', () => {
+  it('an ambient capability outside the bounding set is refused (the kernel raises only permitted and inheritable ones)', () => {
+    expect(mapError((c) => c.process.capabilities.ambient.push('CAP_SYS_ADMIN'))).toMatch(/ambient CAP_SYS_ADMIN not in the bounding set/);
+  });
+});
+
 describe("runc's default config.json", () => {
   it('maps onto a ContainerSpec: process, root, hostname, rlimits, capabilities, masked paths', () => {
     const { spec, extras, warnings } = map(fresh());
@@ -70,6 +76,8 @@ describe("runc's default config.json", () => {
     // OCI: no linux.seccomp means no filter (Docker's default profile is Docker's, not the spec's)
     expect(spec.seccomp).toBeUndefined();
     expect(extras.joinNamespaces).toEqual([]);
+    // runc's ambient set (root): carried for the CAPSET step's 4th mask
+    expect(extras.ambient).toEqual(['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_AUDIT_WRITE']);
     // runc's config has no cgroup namespace; minidock always makes one, and says so
     expect(warnings).toEqual([expect.stringContaining('no cgroup namespace')]);
   });
