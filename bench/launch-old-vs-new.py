@@ -1,9 +1,14 @@
 # Interleaved: old build vs new build, N alternating launches each; wall-clock and CPU (user+sys of
-# Usage: python3 bench/launch-old-vs-new.py N run|detached  (old build at /tmp/old: see docs/performance.md)
 # minidock and everything it reaped, from wait4's rusage: less sensitive to a loaded host).
+# Usage: python3 bench/launch-old-vs-new.py N run|detached [OLD_DIR]   (as root)
+#   OLD_DIR (default /tmp/old): a copy of bin/, dist/, native/Makefile and native/build/ of the old
+#   build, with a node_modules link (see docs/performance.md); the new build is this checkout's.
 import os, sys, time, statistics
 N = int(sys.argv[1]); mode = sys.argv[2] if len(sys.argv) > 2 else 'run'
-B = {'old': '/tmp/old/bin/minidock.js', 'new': '/work/main/bin/minidock.js'}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OLD = sys.argv[3] if len(sys.argv) > 3 else '/tmp/old'
+B = {'old': os.path.join(OLD, 'bin/minidock.js'), 'new': os.path.join(REPO, 'bin/minidock.js')}
+ROOTFS = os.path.join(REPO, 'rootfs')
 def launch(b, args):
     r, w = os.pipe()
     t0 = time.perf_counter()
@@ -24,9 +29,9 @@ def launch(b, args):
     return wall, (ru.ru_utime + ru.ru_stime) * 1000, out.decode().strip()
 def once(b):
     if mode == 'run':
-        w, c, _ = launch(b, ['run', '--rm', '/work/main/rootfs', '/bin/true'])
+        w, c, _ = launch(b, ['run', '--rm', ROOTFS, '/bin/true'])
         return (w, c)
-    w, c, cid = launch(b, ['run', '-d', '/work/main/rootfs', '/bin/true'])
+    w, c, cid = launch(b, ['run', '-d', ROOTFS, '/bin/true'])
     w2, c2, _ = launch(b, ['rm', '-f', cid])
     return (w, c, w2, c2)
 for b in ['old', 'new', 'old', 'new']: once(b)
