@@ -28,6 +28,8 @@ commands:
   start ID                     let a created container's process run its program
   run [--bundle DIR] [-d] [--pid-file F] [--keep] ID
                                create + start; without -d wait, delete, exit with its status
+  exec [--process P.json] [-d] [--pid-file F] [-t --console-socket SOCK] [--cwd DIR] [-e K=V] [-u UID[:GID]] ID [ARGS...]
+                               a new process in the container; without -d wait for it, exit with its status
   ps, pause, resume, update, events: not yet (docs/oci.md)
 
 global flags: --root DIR (default /run/minidock-oci), --log FILE, --log-format text|json, --debug,
@@ -138,6 +140,14 @@ async function dispatch(cmd: OciCommand): Promise<number> {
         return 0;
       }
       return (await import('../oci/launch.js')).ociRun({ ...o, detach: !!flags.detach, keep: !!flags.keep });
+    }
+    case 'exec': {
+      const env = flags.env === undefined ? [] : [flags.env as string];
+      return (await import('../oci/exec.js')).ociExec({
+        root, id: id(), args: args.slice(1), processFile: flags.process as string | undefined, detach: !!flags.detach,
+        pidFile: flags['pid-file'] as string | undefined, consoleSocket: flags['console-socket'] as string | undefined,
+        tty: !!flags.tty, cwd: flags.cwd as string | undefined, env, user: flags.user as string | undefined,
+      });
     }
     case 'start':
       await (await import('../oci/launch.js')).ociStart(root, id());

@@ -168,7 +168,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     const place = cgroupPlace(cfg.extras.cgroupsPath, id);
     cgroup = createCgroup(place.name, cfg.spec.limits, { parent: place.parent, restrictDevices: true });
     const fifo = execFifoPath(o.root, id);
-    const { mdMknod, mdSendFdTo } = await import('../sys/native.js');
+    const { mdMknod } = await import('../sys/native.js');
     const r = mdMknod(fifo, S_IFIFO | 0o622, 0, 0);
     if (r < 0) throw new MinidockError(`mknod ${fifo}: ${errnoName(-r)}`, 1);
     fifoFd = openSync(fifo, O_PATH);
@@ -188,12 +188,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
       await c.exited;
       throw launchFailure(records, plan.steps, spec) ?? new MinidockError('the container process died before it was set up', 1);
     }
-    if (spec.tty) {
-      const master = receiveConsole(c)!;
-      const sent = mdSendFdTo(o.consoleSocket!, master, 'console');
-      closeSync(master);
-      if (sent < 0) throw new MinidockError(`--console-socket ${o.consoleSocket}: cannot send the console: ${errnoName(-sent)}`, 1);
-    }
+    if (spec.tty) await passConsole(c, o.consoleSocket!);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.pid));
     const rec: OciRecord = {
       ociVersion: cfg.ociVersion, id, status: 'created', pid: c.pid, pidStart: procStart(c.pid),
@@ -213,40 +208,54 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
   }
 }
 
-function writeAtomic(file: string, text: string): void {
+export function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
 
 /**
- * runc start: release a created container's process from its exec.fifo. The fifo is opened
- * O_NONBLOCK: a blocking open would wait forever for a writer that died; the byte comes once the
- * child's open(O_WRONLY) returns (ours made a reader exist).
+ * Open `fifo` to read and take the byte the held process writes (child.c exec_fifo) — that releases
+ * it. O_NONBLOCK: a blocking open would wait forever for a writer that died; read() answers 0 (no
+ * writer yet) or EAGAIN (a writer, no byte yet) until the byte comes, and `alive` is asked meanwhile.
+ */
+export async function readFifoByte(fifo: string, alive: () => boolean, gone: string): Promise<void> {
+  const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      try {
+        if (readSync(fd, buf, 0, 1, null) === 1) return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+      if (!alive()) throw new MinidockError(gone, 1);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** --console-socket: hand the pty master the CONSOLE step sent us to the engine's socket. */
+export async function passConsole(child: Child, socket: string): Promise<void> {
+  const { mdSendFdTo } = await import('../sys/native.js');
+  const master = receiveConsole(child)!;
+  const sent = mdSendFdTo(socket, master, 'console');
+  closeSync(master);
+  if (sent < 0) throw new MinidockError(`--console-socket ${socket}: cannot send the console: ${errnoName(-sent)}`, 1);
+}
+
+/**
+ * runc start: release a created container's process from its exec.fifo (readFifoByte), remove
+ * the fifo, record "running".
  */
 export async function ociStart(root: string, id: string): Promise<OciRecord> {
   const { rec, state } = loadState(root, id);
   if (state.status === 'stopped') throw new MinidockError('cannot start a container that has stopped', 1);
   if (state.status !== 'created') throw new MinidockError('cannot start an already running container', 1);
   const fifo = execFifoPath(root, id);
-  const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
-  try {
-    const buf = Buffer.alloc(1);
-    for (;;) {
-      let n = 0;
-      try {
-        n = readSync(fd, buf, 0, 1, null);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      }
-      if (n === 1) break;
-      // 0 (no writer yet) or EAGAIN (a writer, no byte yet): wait, unless the child is gone
-      if (!isProcess(rec.pid, rec.pidStart)) throw new MinidockError('cannot start a container that has stopped (its process ended before start)', 1);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  } finally {
-    closeSync(fd);
-  }
+  await readFifoByte(fifo, () => isProcess(rec.pid, rec.pidStart), 'cannot start a container that has stopped (its process ended before start)');
   unlinkSync(fifo);
   const running: OciRecord = { ...rec, status: 'running' };
   writeRecord(root, running);

@@ -179,6 +179,9 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
     killContainer(root, id, 9, true);
     if (!(await waitGone(rec))) throw new MinidockError(`container ${id}: pid ${rec.pid} did not end within 10 s of SIGKILL; delete it again later`, 1);
   }
+  // A dead init its parent has not reaped yet (the engine, or PID 1 after create exited) is a zombie,
+  // and a zombie still counts in its v1 cgroups: rmdir would answer EBUSY until it is reaped.
+  await waitReaped(rec);
   // (the same kill-then-rmdir, EBUSY retried, as every minidock container's cleanup)
   const { killAndRemove, realOps } = await import('../runtime/cgroups/util.js');
   killAndRemove(rec.cgroupPaths ?? [], realOps, true);
@@ -191,4 +194,19 @@ async function defaultWaitGone(rec: OciRecord): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return false;
+}
+
+/** Wait (up to 5 s) until the init's zombie is reaped: /proc/PID gone, or another process there. */
+async function waitReaped(rec: OciRecord): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
+    } catch {
+      return;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] !== 'Z' || (rec.pidStart !== undefined && Number(f[19]) !== rec.pidStart)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -5,7 +5,7 @@
 // cgroup, fifo, process or state dir: hostSnapshot before/after). The same sequence under runc where
 // it is installed.
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
@@ -41,11 +41,26 @@ function setConfig(args: string[], edit: (c: any) => void = () => {}): void {
   edit(c);
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(c));
 }
+/** The host's mounts and cgroups that this file's containers could leave: the cgroups named after
+ * its IDs (minidock-oci-ID, short IDs) and under its cgroupsPath — not those of other tests running
+ * meanwhile (Docker-style minidock-<hex>, or runtime-tools' minidock-oci-<uuid>). */
+function snapshot() {
+  const s = hostSnapshot();
+  // and processes whose root is this file's rootfs: a container's (held or running) process
+  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
+    try {
+      return readlinkSync(`/proc/${p}/root`) === join(bundle, 'rootfs');
+    } catch {
+      return false;
+    }
+  })());
+  return { mounts: s.mounts.filter((m) => m.includes(dir)), cgroups: s.cgroups.filter((c) => /\/minidock-oci-(?![0-9a-f]{8}-)|\/minidock-cg1$/.test(c)), procs };
+}
 const statusOf = (id: string) => JSON.parse(oci(['state', id]).out);
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
 
 describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'})`, () => {
-  let before: ReturnType<typeof hostSnapshot>;
+  let before: ReturnType<typeof snapshot>;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'minidock-oci-run-'));
     root = join(dir, 'state');
@@ -57,17 +72,17 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
-    before = hostSnapshot();
+    before = snapshot();
   });
   afterEach(() => {
     // nothing of the container is left: no cgroup, mount, state dir
-    expect(hostSnapshot()).toEqual(before);
+    expect(snapshot()).toEqual(before);
     expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
   });
 
   it('create: the init is held in the exec.fifo open (not exec\'d); start: it runs; then stopped; delete leaves nothing', async () => {
     rmSync(join(bundle, 'rootfs', 'out'), { force: true });
-    setConfig(['sh', '-c', 'echo started > /out; sleep 1']);
+    setConfig(['sh', '-c', 'echo started > /out; sleep 3']);
     const pidFile = join(dir, 'pid');
     const c = oci(['create', '--bundle', bundle, '--pid-file', pidFile, 'c1']);
     expect(c).toEqual({ code: 0, out: '' });
@@ -93,7 +108,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     const again = oci(['start', 'c1']);
     expect(again.code).toBe(1);
     expect(again.out).toMatch(/level=error msg="cannot start an already running container"/);
-    await waitFor(() => !alive(st.pid), 5000, 'the program to end');
+    await waitFor(() => !alive(st.pid), 8000, 'the program to end');
     expect(statusOf('c1')).toMatchObject({ status: 'stopped', pid: 0 });
     const stopped = oci(['start', 'c1']);
     expect([stopped.code, stopped.out]).toEqual([1, expect.stringMatching(/cannot start a container that has stopped/)]);
@@ -138,6 +153,31 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     await waitFor(() => !alive(pid), 5000, 'the init to die');
     expect(statusOf('d1').status).toBe('stopped');
     expect(oci(['delete', 'd1']).code).toBe(0);
+  });
+
+  it('exec: foreground (its output and exit status), --process P.json (user, cwd), -d with --pid-file (outlives exec, in the container\'s namespaces and cgroup)', async () => {
+    setConfig(['sleep', '60']);
+    expect(oci(['run', '-d', '--bundle', bundle, 'x1']).code).toBe(0);
+    const init = statusOf('x1').pid;
+    try {
+      expect(oci(['exec', 'x1', 'sh', '-c', 'echo in-$$; exit 4'])).toEqual({ code: 4, out: 'in-2\n' }); // pid 2: the init's PID namespace
+      writeFileSync(join(dir, 'p.json'), JSON.stringify({ args: ['sh', '-c', 'id; pwd'], cwd: '/tmp', user: { uid: 5, gid: 6 } }));
+      expect(oci(['exec', '--process', join(dir, 'p.json'), 'x1'])).toEqual({ code: 0, out: 'uid=5 gid=6 groups=6\n/tmp\n' });
+      const pidFile = join(dir, 'exec.pid');
+      expect(oci(['exec', '-d', '--pid-file', pidFile, 'x1', 'sleep', '30'])).toEqual({ code: 0, out: '' });
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      await waitFor(() => alive(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'the detached exec to run sleep');
+      const ns = (p: number, n: string) => spawnSync('readlink', [`/proc/${p}/ns/${n}`], { encoding: 'utf8' }).stdout;
+      for (const n of ['pid', 'mnt', 'net', 'uts', 'ipc']) expect(ns(pid, n)).toBe(ns(init, n));
+      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toBe(readFileSync(`/proc/${init}/cgroup`, 'utf8'));
+      expect(readdirSync(join(root, 'x1'))).toEqual(['state.json']); // the exec fifo is gone
+      rmSync(pidFile);
+      const missing = oci(['exec', 'x1', '/no/such']);
+      expect([missing.code, missing.out]).toEqual([1, expect.stringMatching(/level=error msg="exec \\"\/no\/such\\": executable file not found/)]);
+    } finally {
+      expect(oci(['delete', '--force', 'x1']).code).toBe(0);
+    }
+    expect(oci(['exec', 'x1', 'true']).out).toMatch(/container does not exist/);
   });
 
   it('kill and delete on a created container: the held process is killed, its cgroup and fifo removed', async () => {
@@ -215,7 +255,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
   });
 
   it.skipIf(!hasRunc)(`the same sequence under runc (${hasRunc ? 'runc installed' : 'runc not installed: skipped'})`, async () => {
-    setConfig(['sh', '-c', 'sleep 1']);
+    setConfig(['sh', '-c', 'sleep 3']);
     const seen: Record<string, string[]> = {};
     for (const [name, run] of [['minidock', oci], ['runc', (a: string[]) => runtime('runc', ['--root', join(dir, 'runc-state'), ...a])]] as const) {
       const s: string[] = [];
@@ -227,7 +267,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
       s.push(`start again ${again.code} ${/cannot start an already running container/.test(again.out)}`);
       const del = run(['delete', 'cmp']);
       s.push(`delete running ${del.code} ${/not stopped: running/.test(del.out)}`);
-      await waitFor(() => JSON.parse(run(['state', 'cmp']).out).status === 'stopped', 5000, `${name}: the container to stop`);
+      await waitFor(() => JSON.parse(run(['state', 'cmp']).out).status === 'stopped', 10_000, `${name}: the container to stop`);
       s.push(`delete ${run(['delete', 'cmp']).code}`);
       seen[name] = s;
     }
