@@ -158,7 +158,7 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       return 0;
     }
     default:
-      throw new MinidockError(`minidock-oci ${cmd.verb} is not supported yet: it needs the launch split at the release point (create/start), see docs/oci.md — run this bundle with runc or crun for now`, 1);
+      throw new MinidockError(`minidock-oci ${cmd.verb} is not supported yet (see docs/oci.md) — use runc or crun for it for now`, 1);
   }
 }
 

@@ -105,7 +105,7 @@ describe('minidock-oci over its state directory', () => {
     expect(oci(['--root', root, 'state', '../x']).stderr).toContain('invalid container id');
     expect(oci(['--root', root, '--log-format', 'xml', 'list']).stderr).toContain('invalid log-format: xml');
     expect(oci(['--systemd-cgroup', '--root', root, 'list']).stderr).toContain('--systemd-cgroup is not supported');
-    for (const verb of ['create', 'start', 'run', 'exec']) {
+    for (const verb of ['ps', 'pause', 'resume', 'update']) {
       const r = oci(['--root', root, verb, 'x']);
       expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`minidock-oci ${verb} is not supported yet`)]);
     }
