@@ -38,18 +38,18 @@ export function fileFor(lang: Lang): string {
 export function listLessons(dir = lessonsDir()): LessonEntry[] {
   const out: LessonEntry[] = [];
   for (const name of readdirSync(dir).sort()) {
-    const m = /^(\d{2})-([a-z0-9-]+)$/.exec(name);
-    if (!m) continue;
-    const langs = (['en', 'es'] as Lang[]).filter((l) => existsSync(join(dir, name, fileFor(l))));
-    if (langs.length) out.push({ number: Number(m[1]), slug: m[2], dir: join(dir, name), langs });
+    const match = /^(\d{2})-([a-z0-9-]+)$/.exec(name);
+    if (!match) continue;
+    const langs = (['en', 'es'] as Lang[]).filter((lang) => existsSync(join(dir, name, fileFor(lang))));
+    if (langs.length) out.push({ number: Number(match[1]), slug: match[2], dir: join(dir, name), langs });
   }
   return out;
 }
 
-export function findLesson(n: number, dir = lessonsDir(), lang: Lang = 'en'): LessonEntry {
-  const e = listLessons(dir).find((l) => l.number === n);
-  if (!e) fail(strings(lang).noLesson(n));
-  return e;
+export function findLesson(lessonNumber: number, dir = lessonsDir(), lang: Lang = 'en'): LessonEntry {
+  const entry = listLessons(dir).find((listed) => listed.number === lessonNumber);
+  if (!entry) fail(strings(lang).noLesson(lessonNumber));
+  return entry;
 }
 
 export function loadLesson(entry: LessonEntry, lang: Lang): Lesson {

@@ -9,9 +9,9 @@ import { describeExit, plain, type RunContext, runStep, showPattern, unmetNeeds 
 import { strings } from './strings.js';
 
 /** The lesson a command names, in the language chosen. */
-function lessonFor(s: string, lang: Lang): Lesson {
-  if (!/^\d{1,2}$/.test(s)) fail(strings(lang).notALessonNumber(s));
-  return loadLesson(findLesson(Number(s), undefined, lang), lang);
+function lessonFor(lessonNumber: string, lang: Lang): Lesson {
+  if (!/^\d{1,2}$/.test(lessonNumber)) fail(strings(lang).notALessonNumber(lessonNumber));
+  return loadLesson(findLesson(Number(lessonNumber), undefined, lang), lang);
 }
 
 function context(lang: Lang, flags: { slow?: boolean }): RunContext {
@@ -20,48 +20,48 @@ function context(lang: Lang, flags: { slow?: boolean }): RunContext {
 
 export function listCommand(flags: { lang?: string }): number {
   const lang = chooseLang(flags.lang);
-  const rows = listLessons().map((e) => {
-    const l = loadLesson(e, e.langs.includes(lang) ? lang : e.langs[0]);
-    return [String(e.number).padStart(2, '0'), l.title, String(l.steps.length), String(l.checks.length), e.langs.join(' ')];
+  const rows = listLessons().map((entry) => {
+    const lesson = loadLesson(entry, entry.langs.includes(lang) ? lang : entry.langs[0]);
+    return [String(entry.number).padStart(2, '0'), lesson.title, String(lesson.steps.length), String(lesson.checks.length), entry.langs.join(' ')];
   });
-  const t = strings(lang);
-  const head = t.listHead;
+  const words = strings(lang);
+  const head = words.listHead;
   const all = [head, ...rows];
-  const w = head.map((_, k) => Math.max(...all.map((r) => r[k].length)));
-  for (const r of all) process.stdout.write(r.map((c, k) => (k >= 2 && k <= 3 ? c.padStart(w[k]) : c.padEnd(w[k]))).join('  ').trimEnd() + '\n');
-  process.stdout.write(`\n${t.listFoot}\n`);
+  const widths = head.map((_, column) => Math.max(...all.map((row) => row[column].length)));
+  for (const row of all) process.stdout.write(row.map((cell, column) => (column >= 2 && column <= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd() + '\n');
+  process.stdout.write(`\n${words.listFoot}\n`);
   return 0;
 }
 
 /** Run every step in order, without the viewer (for teachers, CI, and terminals without a TTY). */
 async function runAll(lesson: Lesson, ctx: RunContext): Promise<number> {
-  const t = strings(lesson.lang);
+  const words = strings(lesson.lang);
   let failed = 0;
   let skipped = 0;
-  for (const s of lesson.steps) {
-    const why = unmetNeeds(s, ctx);
-    const tag = `[${s.index + 1}/${lesson.steps.length}] ${s.id}`;
+  for (const step of lesson.steps) {
+    const why = unmetNeeds(step, ctx);
+    const tag = `[${step.index + 1}/${lesson.steps.length}] ${step.id}`;
     if (why.length) {
       skipped++;
-      process.stdout.write(`- ${tag}: ${t.skipped}: ${why.join('; ')}\n`);
+      process.stdout.write(`- ${tag}: ${words.skipped}: ${why.join('; ')}\n`);
       continue;
     }
-    const r = await runStep(s, ctx);
-    if (!r.ok) failed++;
-    const cases = r.patterns.flatMap((p) => p.cases);
-    process.stdout.write(`${r.ok ? '✓' : '✗'} ${tag} (${Math.round(r.ms)} ms)${cases.length ? ` · ${t.seenCase}: ${cases.join(', ')}` : ''}\n`);
-    if (!r.ok) {
-      process.stdout.write(plain(r.output).replace(/^/gm, '    | ') + '\n');
-      for (const p of r.patterns.filter((x) => !x.ok)) process.stdout.write(`    ${p.negate ? t.unexpected : t.missing}: ${showPattern(p.pattern)}\n`);
-      if (!r.exitOk) process.stdout.write(`    ${t.expectedGot(describeExit(s.exit, lesson.lang), r.timedOut ? t.aTimeout : r.signal ?? t.exitN(r.code ?? -1))}\n`);
+    const result = await runStep(step, ctx);
+    if (!result.ok) failed++;
+    const cases = result.patterns.flatMap((match) => match.cases);
+    process.stdout.write(`${result.ok ? '✓' : '✗'} ${tag} (${Math.round(result.ms)} ms)${cases.length ? ` · ${words.seenCase}: ${cases.join(', ')}` : ''}\n`);
+    if (!result.ok) {
+      process.stdout.write(plain(result.output).replace(/^/gm, '    | ') + '\n');
+      for (const missed of result.patterns.filter((match) => !match.ok)) process.stdout.write(`    ${missed.negate ? words.unexpected : words.missing}: ${showPattern(missed.pattern)}\n`);
+      if (!result.exitOk) process.stdout.write(`    ${words.expectedGot(describeExit(step.exit, lesson.lang), result.timedOut ? words.aTimeout : result.signal ?? words.exitN(result.code ?? -1))}\n`);
     }
   }
-  process.stdout.write(`${t.runSummary(lesson.steps.length - failed - skipped, failed, skipped)}\n`);
+  process.stdout.write(`${words.runSummary(lesson.steps.length - failed - skipped, failed, skipped)}\n`);
   return failed ? 1 : 0;
 }
 
-export async function showCommand(n: string, flags: { lang?: string; plain?: boolean; run?: boolean; slow?: boolean }): Promise<number> {
-  const lesson = lessonFor(n, chooseLang(flags.lang));
+export async function showCommand(lessonNumber: string, flags: { lang?: string; plain?: boolean; run?: boolean; slow?: boolean }): Promise<number> {
+  const lesson = lessonFor(lessonNumber, chooseLang(flags.lang));
   const ctx = context(lesson.lang, flags);
   if (flags.run) return runAll(lesson, ctx);
   if (flags.plain || !process.stdout.isTTY || !process.stdin.isTTY) {
@@ -77,21 +77,21 @@ export async function showCommand(n: string, flags: { lang?: string; plain?: boo
   return summary.failed.length ? 1 : 0;
 }
 
-export function checkCommand(n: string, answers: string[], flags: { lang?: string; answers?: string }): number {
+export function checkCommand(lessonNumber: string, answers: string[], flags: { lang?: string; answers?: string }): number {
   const lang = chooseLang(flags.lang);
-  const lesson = lessonFor(n, lang);
-  const t = strings(lang);
+  const lesson = lessonFor(lessonNumber, lang);
+  const words = strings(lang);
   if (lesson.checks.length === 0) {
-    process.stdout.write(`${t.noExercises(n)}\n`);
+    process.stdout.write(`${words.noExercises(lessonNumber)}\n`);
     return 0;
   }
   const results = checkAll(lesson.checks, parseAnswers(answers, flags.answers, lang), context(lang, {}));
   const mark = { pass: '✓', fail: '✗', unanswered: '?', skipped: '-', error: '!' } as const;
-  for (const r of results) {
-    const ans = r.answer !== undefined ? ` = ${r.answer}` : '';
-    process.stdout.write(`${mark[r.verdict]} ${r.id}${ans}: ${t.verdicts[r.verdict]} — ${r.detail}\n`);
+  for (const result of results) {
+    const shownAnswer = result.answer !== undefined ? ` = ${result.answer}` : '';
+    process.stdout.write(`${mark[result.verdict]} ${result.id}${shownAnswer}: ${words.verdicts[result.verdict]} — ${result.detail}\n`);
   }
-  const passed = results.filter((r) => r.verdict === 'pass').length;
-  process.stdout.write(`${t.checkSummary(passed, results.length)}\n`);
+  const passed = results.filter((result) => result.verdict === 'pass').length;
+  process.stdout.write(`${words.checkSummary(passed, results.length)}\n`);
   return passed === results.length ? 0 : 1;
 }

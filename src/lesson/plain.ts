@@ -6,10 +6,10 @@ import { describeExit } from './runner.js';
 import { strings } from './strings.js';
 
 export function renderPlain(lesson: Lesson): string {
-  const t = strings(lesson.lang);
+  const words = strings(lesson.lang);
   const out: string[] = [];
   const lines = lesson.source.split('\n');
-  const byLine = new Map(lesson.steps.map((s) => [s.line, s]));
+  const byLine = new Map(lesson.steps.map((step) => [step.line, step]));
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
@@ -32,15 +32,15 @@ export function renderPlain(lesson: Lesson): string {
     let j = i;
     while (j < lines.length && lines[j].trim() === '') j++;
     if (j < lines.length && /^(`{3,}|~{3,})\s*expect\s*$/.test(lines[j])) {
-      const ef = /^(`{3,}|~{3,})/.exec(lines[j])![1];
+      const expectFence = /^(`{3,}|~{3,})/.exec(lines[j])![1];
       j++;
-      while (j < lines.length && lines[j].trim() !== ef) j++;
+      while (j < lines.length && lines[j].trim() !== expectFence) j++;
       i = j + 1;
     }
-    const tags = [step.needs.length ? `${t.plainNeeds} ${step.needs.join(', ')}` : '', step.slow ? t.plainSlow : '', step.exit !== 0 ? describeExit(step.exit, lesson.lang) : ''].filter(Boolean);
-    out.push(`    # ${t.plainStep} ${step.index + 1}: ${step.id}${tags.length ? ` (${tags.join('; ')})` : ''}`);
-    for (const c of step.command.split('\n')) out.push(`    ${c}`);
-    for (const p of step.expect) out.push(`    #   ${p.negate ? t.plainExpectNo : t.plainExpect}: ${p.negate ? p.source.slice(2) : p.source}`);
+    const tags = [step.needs.length ? `${words.plainNeeds} ${step.needs.join(', ')}` : '', step.slow ? words.plainSlow : '', step.exit !== 0 ? describeExit(step.exit, lesson.lang) : ''].filter(Boolean);
+    out.push(`    # ${words.plainStep} ${step.index + 1}: ${step.id}${tags.length ? ` (${tags.join('; ')})` : ''}`);
+    for (const commandLine of step.command.split('\n')) out.push(`    ${commandLine}`);
+    for (const pattern of step.expect) out.push(`    #   ${pattern.negate ? words.plainExpectNo : words.plainExpect}: ${pattern.negate ? pattern.source.slice(2) : pattern.source}`);
   }
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }

@@ -51,8 +51,8 @@ export function exitMatches(want: ExitExpectation, code: number | null): boolean
 }
 
 export function describeExit(want: ExitExpectation, lang: Lang = 'en'): string {
-  const t = strings(lang);
-  return want === 'any' ? t.anyExit : want === 'nonzero' ? t.nonzeroExit : t.exitN(want);
+  const words = strings(lang);
+  return want === 'any' ? words.anyExit : want === 'nonzero' ? words.nonzeroExit : words.exitN(want);
 }
 
 /** How a pattern's source is shown: as `/regex/flags`, once (a source already written that way
@@ -64,11 +64,11 @@ export function showPattern(source: string): string {
 
 export function matchPatterns(patterns: Pattern[], output: string): PatternResult[] {
   const text = plain(output);
-  return patterns.map((p) => {
-    p.regex.lastIndex = 0;
-    const m = p.regex.exec(text);
-    const cases = m?.groups ? Object.keys(m.groups).filter((k) => m.groups![k] !== undefined) : [];
-    return { pattern: p.source, negate: p.negate, ok: p.negate ? !m : !!m, cases };
+  return patterns.map((pattern) => {
+    pattern.regex.lastIndex = 0;
+    const match = pattern.regex.exec(text);
+    const cases = match?.groups ? Object.keys(match.groups).filter((name) => match.groups![name] !== undefined) : [];
+    return { pattern: pattern.source, negate: pattern.negate, ok: pattern.negate ? !match : !!match, cases };
   });
 }
 
@@ -76,7 +76,7 @@ export function matchPatterns(patterns: Pattern[], output: string): PatternResul
 export function judge(step: Pick<Step, 'expect' | 'exit'>, output: string, code: number | null, timedOut = false): Pick<StepResult, 'exitOk' | 'patterns' | 'ok'> {
   const patterns = matchPatterns(step.expect, output);
   const exitOk = !timedOut && exitMatches(step.exit, code);
-  return { exitOk, patterns, ok: exitOk && patterns.every((p) => p.ok) };
+  return { exitOk, patterns, ok: exitOk && patterns.every((result) => result.ok) };
 }
 
 /**
@@ -92,7 +92,7 @@ export function stepEnv(ctx: RunContext, extra: NodeJS.ProcessEnv = {}): NodeJS.
 
 /** Run one step's command with bash; output is stdout and stderr interleaved as they arrive. */
 export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeoutS'>, ctx: RunContext, onOutput?: (chunk: string) => void): Promise<StepResult> {
-  const t0 = performance.now();
+  const startedAt = performance.now();
   return new Promise((resolvePromise) => {
     // its own process group, so that a timeout kills everything the step started
     const child = spawn('bash', ['-c', step.command], {
@@ -103,10 +103,10 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
     });
     let output = '';
     let timedOut = false;
-    const add = (c: Buffer) => {
-      const s = c.toString('utf8');
-      output += s;
-      onOutput?.(s);
+    const add = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output += text;
+      onOutput?.(text);
     };
     child.stdout.on('data', add);
     child.stderr.on('data', add);
@@ -122,27 +122,27 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
       // shell would, 128 + the signal number (SIGKILL -> 137, SIGABRT -> 134)
       const code = status ?? (signal ? shellCodeOfSignal(signal) : null);
       if (timedOut) output += `\n${strings(ctx.lang ?? 'en').killedAfter(step.timeoutS)}\n`;
-      const ms = performance.now() - t0;
+      const ms = performance.now() - startedAt;
       resolvePromise({ code, signal, output, ms, timedOut, ...judge(step, output, code, timedOut) });
     });
     child.on('error', (e) => {
       clearTimeout(timer);
       output += String(e);
-      resolvePromise({ code: null, signal: null, output, ms: performance.now() - t0, timedOut, ...judge(step, output, null, timedOut) });
+      resolvePromise({ code: null, signal: null, output, ms: performance.now() - startedAt, timedOut, ...judge(step, output, null, timedOut) });
     });
   });
 }
 
 /** Run a shell command to completion (checks use it): output and exit status. */
 export function runShell(command: string, ctx: RunContext, extraEnv: NodeJS.ProcessEnv = {}, timeoutS = 120): { code: number | null; output: string } {
-  const r = spawnSync('bash', ['-c', command], {
+  const result = spawnSync('bash', ['-c', command], {
     cwd: ctx.cwd,
     env: stepEnv(ctx, extraEnv),
     encoding: 'utf8',
     timeout: timeoutS * 1000,
     maxBuffer: 16 << 20,
   });
-  return { code: r.status, output: String(r.stdout ?? '') + String(r.stderr ?? '') };
+  return { code: result.status, output: String(result.stdout ?? '') + String(result.stderr ?? '') };
 }
 
 // ---- needs -------------------------------------------------------------------------------------
@@ -153,10 +153,10 @@ const cache = new Map<string, string | undefined>();
 export function cgroupMode(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): 'v1' | 'v2' | 'none' {
   let v1 = false;
   let v2 = false;
-  for (const l of mountinfo.split('\n')) {
-    const fs = l.split(' - ')[1]?.split(' ')[0];
-    if (fs === 'cgroup') v1 = true;
-    if (fs === 'cgroup2') v2 = true;
+  for (const line of mountinfo.split('\n')) {
+    const fsType = line.split(' - ')[1]?.split(' ')[0];
+    if (fsType === 'cgroup') v1 = true;
+    if (fsType === 'cgroup2') v2 = true;
   }
   // a hybrid host (v1 controllers plus an empty cgroup2) limits through v1
   return v1 ? 'v1' : v2 ? 'v2' : 'none';
@@ -168,7 +168,7 @@ function onPath(cmd: string): boolean {
 
 /** Why one need is unmet here, or undefined when it is met. */
 function unmetNeed(need: string, ctx: RunContext): string | undefined {
-  const t = strings(ctx.lang ?? 'en');
+  const words = strings(ctx.lang ?? 'en');
   const key = `${ctx.cwd}\0${ctx.lang}\0${need}`;
   if (cache.has(key)) return cache.get(key);
   let why: string | undefined;
@@ -176,42 +176,42 @@ function unmetNeed(need: string, ctx: RunContext): string | undefined {
   const arg = rest.join(':');
   switch (kind) {
     case 'root':
-      why = process.getuid?.() === 0 ? undefined : t.needsRoot;
+      why = process.getuid?.() === 0 ? undefined : words.needsRoot;
       break;
     case 'cgroup-v1':
     case 'cgroup-v2':
-      why = cgroupMode() === kind.slice(7) ? undefined : t.needsCgroup(kind.slice(7), cgroupMode());
+      why = cgroupMode() === kind.slice(7) ? undefined : words.needsCgroup(kind.slice(7), cgroupMode());
       break;
     case 'docker': {
       // the client alone is not enough: the daemon must answer
-      const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
-      why = r.status === 0 ? undefined : onPath('docker') ? t.needsDockerd : t.needsPackage('Docker', 'docker.io');
+      const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
+      why = result.status === 0 ? undefined : onPath('docker') ? words.needsDockerd : words.needsPackage('Docker', 'docker.io');
       break;
     }
     case 'podman':
     case 'runc':
     case 'crun':
     case 'ctr':
-      why = onPath(kind) ? undefined : t.needsPackage(kind, kind === 'ctr' ? 'containerd' : kind);
+      why = onPath(kind) ? undefined : words.needsPackage(kind, kind === 'ctr' ? 'containerd' : kind);
       break;
     case 'cmd':
-      why = onPath(arg) ? undefined : t.needsProgram(arg);
+      why = onPath(arg) ? undefined : words.needsProgram(arg);
       break;
     case 'file':
-      why = existsSync(join(ctx.cwd, arg)) ? undefined : t.needsFile(arg);
+      why = existsSync(join(ctx.cwd, arg)) ? undefined : words.needsFile(arg);
       break;
     case 'verb': {
       // `minidock X --help` prints the general help and exits 0 when X does not exist, so the
       // verb exists only if its own usage line comes back
       const [verb, option] = arg.split(':');
-      const r = spawnSync(join(ctx.cwd, 'bin', 'minidock.js'), [verb, '--help'], { cwd: ctx.cwd, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...ctx.env } });
-      const out = String(r.stdout ?? '');
-      if (r.status !== 0 || !out.startsWith(`Usage: minidock ${verb}`)) why = t.needsVerb(verb);
-      else if (option && !out.includes(option)) why = t.needsVerb(`${verb} ${option}`);
+      const result = spawnSync(join(ctx.cwd, 'bin', 'minidock.js'), [verb, '--help'], { cwd: ctx.cwd, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...ctx.env } });
+      const usage = String(result.stdout ?? '');
+      if (result.status !== 0 || !usage.startsWith(`Usage: minidock ${verb}`)) why = words.needsVerb(verb);
+      else if (option && !usage.includes(option)) why = words.needsVerb(`${verb} ${option}`);
       break;
     }
     default:
-      why = t.unknownNeed(need);
+      why = words.unknownNeed(need);
   }
   cache.set(key, why);
   return why;
@@ -219,7 +219,7 @@ function unmetNeed(need: string, ctx: RunContext): string | undefined {
 
 /** Every reason why a step cannot run here (empty: it can). */
 export function unmetNeeds(step: Pick<Step, 'needs'> & { slow?: boolean }, ctx: RunContext): string[] {
-  const out = step.needs.map((n) => unmetNeed(n, ctx)).filter((w): w is string => !!w);
+  const out = step.needs.map((need) => unmetNeed(need, ctx)).filter((why): why is string => !!why);
   if (step.slow && !(ctx.slow || process.env.MINIDOCK_LESSON_SLOW === '1')) out.push(strings(ctx.lang ?? 'en').slow);
   return out;
 }
