@@ -1,7 +1,8 @@
 // Lines the container verbs (stop, kill, rm, wait, inspect, ps, prune, gc) print about one
 // container: one that failed among several, one whose state.json cannot be parsed.
 import { MinidockError } from '../errors.js';
-import { shortId, type Entry } from '../runtime/store.js';
+import { shortId } from '../runtime/container-store/listing.js';
+import type { Entry } from '../runtime/container-store/records.js';
 import { writeErr } from '../sys/output.js';
 
 /**

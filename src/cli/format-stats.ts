@@ -4,7 +4,7 @@
 import type { LaunchOutcome } from '../runtime/launch.js';
 import type { StatsRow } from '../runtime/lifecycle/stats.js';
 import { mib } from '../runtime/oom-forensics.js';
-import { shortId } from '../runtime/store.js';
+import { shortId } from '../runtime/container-store/listing.js';
 
 export interface StatsData {
   exitCode: number;

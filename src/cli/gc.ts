@@ -16,7 +16,7 @@ export function register(program: Command): void {
 
 async function gc(flags: RootFlag & { quiet?: boolean }): Promise<number> {
   const [{ writeOut }, { shortId }, { rootOf }, { collectGarbage }, { reportUnknown }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/gc.js'), import('./container-lines.js'),
   ]);
   const g = await collectGarbage(rootOf(flags));

@@ -16,7 +16,7 @@ export function register(program: Command): void {
 
 async function inspect(refs: string[], flags: RootFlag): Promise<number> {
   const [{ writeOut }, { listEntries, resolve }, { rootOf }, { describe }, { refFailed, reportUnknown }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/inspect.js'), import('./container-lines.js'),
   ]);
   const root = rootOf(flags);

@@ -21,7 +21,7 @@ export function register(program: Command): void {
 
 async function kill(refs: string[], flags: KillFlags): Promise<number> {
   const [{ writeOut }, { listEntries, resolve }, { parseSignal, rootOf, signal }, { refFailed }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'), import('./container-lines.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'), import('./container-lines.js'),
   ]);
   const sig = parseSignal(flags.signal ?? 'KILL');
   const root = rootOf(flags);

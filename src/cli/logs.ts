@@ -26,7 +26,7 @@ export function register(program: Command): void {
 
 async function logs(ref: string, flags: LogsFlags): Promise<number> {
   const [{ writeAll }, { resolve }, { rootOf }, { logBatches }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/logs.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/logs.js'),
   ]);
   /**
    * Print the lines, each run of one stream in one write (synchronous: the next lines are read only

@@ -14,7 +14,7 @@ export function register(program: Command): void {
 
 async function prune(flags: RootFlag): Promise<number> {
   const [{ writeOut }, { shortId }, { rootOf }, { pruneContainers }, { reportUnknown }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/prune.js'), import('./container-lines.js'),
   ]);
   const { removed, unreadable } = await pruneContainers(rootOf(flags));

@@ -26,7 +26,7 @@ export function register(program: Command): void {
 
 async function ps(flags: PsFlags): Promise<number> {
   const [{ fail }, { writeOut }, { displayName, shortId }, { rootOf }, { listContainers, psRows }, { reportUnknown }] = await Promise.all([
-    import('../errors.js'), import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../errors.js'), import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/ps.js'), import('./container-lines.js'),
   ]);
   if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);

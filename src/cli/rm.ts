@@ -21,7 +21,7 @@ export function register(program: Command): void {
 
 async function rm(refs: string[], flags: RmFlags): Promise<number> {
   const [{ writeOut }, { listEntries, resolve }, { rootOf }, { removeContainer }, { refFailed }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/rm.js'), import('./container-lines.js'),
   ]);
   const root = rootOf(flags);

@@ -21,7 +21,7 @@ export function register(program: Command): void {
 
 async function stop(refs: string[], flags: StopFlags): Promise<number> {
   const [{ MinidockError }, { writeOut }, { listEntries, resolve }, { rootOf }, { stopOne }, { refFailed }] = await Promise.all([
-    import('../errors.js'), import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../errors.js'), import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/stop.js'), import('./container-lines.js'),
   ]);
   const root = rootOf(flags);

@@ -16,7 +16,7 @@ export function register(program: Command): void {
 
 async function wait(refs: string[], flags: RootFlag): Promise<number> {
   const [{ writeOut }, { listEntries, resolve }, { rootOf }, { waitContainer }, { refFailed }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/store.js'), import('../runtime/lifecycle/common.js'),
+    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/wait.js'), import('./container-lines.js'),
   ]);
   const root = rootOf(flags);

@@ -27,7 +27,12 @@ import { oomTruth } from './oom-forensics.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, ensureStateRoot, storageError, pathIn } from './state-root.js';
 import { launchFailure, parseRecords } from './step-error.js';
-import { createContainer, procStart, releaseName, removeDir, unlockContainer, writeState, type ContainerState, type Entry } from './store.js';
+import { procStart } from '../sys/proc.js';
+import { createContainer } from './container-store/create.js';
+import { unlockContainer } from './container-store/locks.js';
+import { releaseName } from './container-store/names.js';
+import { writeState, type ContainerState, type Entry } from './container-store/records.js';
+import { removeDir } from './container-store/removal.js';
 import { killPoint } from './test-hooks.js';
 import type { ChildRecord, Timeline } from './trace.js';
 

@@ -175,7 +175,7 @@ d('container lifecycle (real containers)', () => {
   });
 
   // Issue 14's race: a wait that read "running" just before the monitor wrote "exited" and exited
-  // found the monitor gone and printed "is dead" instead of the code (store.ts staleReason now reads
+  // found the monitor gone and printed "is dead" instead of the code (staleness.ts staleReason now reads
   // state.json again then). The window is microseconds natively, wider on an emulated CPU
   // (test/v2): 50 rounds, a waiter polling while stop -t 0 kills (PID 1 ignores SIGTERM: 137).
   it('wait, polling while stop -t 0 kills, prints the exit code every time (50 rounds)', async () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { checkStateRoot } from '../../src/bench/doctor.js';
 import { ensureStateRoot, onStateRootWarning } from '../../src/runtime/state-root.js';
-import { bootId, effectiveStatus, isKept, staleReason, type Entry } from '../../src/runtime/store.js';
+import { bootId, type Entry } from '../../src/runtime/container-store/records.js';
+import { effectiveStatus, isKept, staleReason } from '../../src/runtime/container-store/staleness.js';
 
 const base = mkdtempSync(join(tmpdir(), 'minidock-unit-root-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

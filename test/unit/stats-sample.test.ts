@@ -6,7 +6,7 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { row, sample } from '../../src/runtime/lifecycle/stats';
-import type { Entry } from '../../src/runtime/store';
+import type { Entry } from '../../src/runtime/container-store/records';
 
 const base = mkdtempSync(join(tmpdir(), 'minidock-stats-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

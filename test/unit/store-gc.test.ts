@@ -1,4 +1,4 @@
-// Which containers are stale, and what gc does with each (store.ts staleReason, effectiveStatus,
+// Which containers are stale, and what gc does with each (container-store: staleReason, effectiveStatus,
 // gcEntries), on a state root of plain files in a temp directory: containers/<id>/{config,state}.json
 // as minidock writes them, names/<name> symlinks, staging directories. No root, no cgroups: the
 // keepers are pids that do not exist (above the default pid_max ceiling) or this process itself.
@@ -6,7 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootId, containersDir, effectiveStatus, gcEntries, listEntries, procStart, staleReason, type ContainerState, type Entry } from '../../src/runtime/store';
+import { gcEntries } from '../../src/runtime/container-store/gc';
+import { listEntries } from '../../src/runtime/container-store/listing';
+import { bootId, containersDir, type ContainerState, type Entry } from '../../src/runtime/container-store/records';
+import { effectiveStatus, staleReason } from '../../src/runtime/container-store/staleness';
+import { procStart } from '../../src/sys/proc';
 
 const base = mkdtempSync(join(tmpdir(), 'minidock-unit-gc-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-// The race between reading state.json and finding its keeper gone (store.ts staleReason): a keeper
+// The race between reading state.json and finding its keeper gone (container-store/staleness.ts staleReason): a keeper
 // writes its last state.json and only then exits, so an entry read just before that write, judged
 // just after the exit, looked dead — `minidock wait` printed "is dead" instead of the exit code, and
 // gc (stop of a container that had just ended) wrote "dead" over the exit code. Each test builds
@@ -8,7 +8,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootId, containersDir, effectiveStatus, gcEntries, isStale, listEntries, procStart, staleReason, type ContainerState, type Entry } from '../../src/runtime/store';
+import { gcEntries } from '../../src/runtime/container-store/gc';
+import { listEntries } from '../../src/runtime/container-store/listing';
+import { bootId, containersDir, type ContainerState, type Entry } from '../../src/runtime/container-store/records';
+import { effectiveStatus, isStale, staleReason } from '../../src/runtime/container-store/staleness';
+import { procStart } from '../../src/sys/proc';
 
 const base = mkdtempSync(join(tmpdir(), 'minidock-unit-stale-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

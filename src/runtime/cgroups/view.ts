@@ -15,7 +15,8 @@ import type { CgroupDetection, CgroupOptions } from './types.js';
 import { V1_NO_LIMIT } from './util.js';
 import { readOpt } from '../../sys/read.js';
 import { stateRoot } from '../state-root.js';
-import { isProcess, resolve } from '../store.js';
+import { isProcess } from '../../sys/proc.js';
+import { resolve } from '../container-store/listing.js';
 
 /** The files worth showing, per controller, with one line saying what each one means. */
 const V1_FILES: Record<string, Array<[string, string]>> = {

@@ -4,7 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { SIGNALS } from '../../sys/constants.js';
 import { stateRoot } from '../state-root.js';
-import { deadReason, effectiveStatus, isProcess, readState, type ContainerState, type Entry } from '../store.js';
+import { isProcess } from '../../sys/proc.js';
+import { readState, type ContainerState, type Entry } from '../container-store/records.js';
+import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 
 export interface RootFlag {
   root?: string;

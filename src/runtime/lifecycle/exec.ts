@@ -30,7 +30,8 @@ import { Op, encodePlan, type Step } from '../plan.js';
 import { exitCodeOf, forwardSignals, waitExit } from '../process.js';
 import { stepError } from '../step-error.js';
 import type { ContainerSpec } from '../spec.js';
-import { resolve, specFromStored } from '../store.js';
+import { resolve } from '../container-store/listing.js';
+import { specFromStored } from '../container-store/records.js';
 import { isRunning, rootOf, type RootFlag } from './common.js';
 
 export interface ExecFlags extends RootFlag {

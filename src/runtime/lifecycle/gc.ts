@@ -13,7 +13,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { listCgroups, openCgroup } from '../cgroups/index.js';
-import { gcEntries, listEntries, sweepNames, type Entry, type GcReport } from '../store.js';
+import { gcEntries, type GcReport } from '../container-store/gc.js';
+import { listEntries } from '../container-store/listing.js';
+import { sweepNames } from '../container-store/names.js';
+import type { Entry } from '../container-store/records.js';
 
 /**
  * Cgroups named minidock-<id> with no container directory left to point at them. A launch records

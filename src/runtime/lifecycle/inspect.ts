@@ -1,5 +1,6 @@
 // What minidock inspect shows of one container: everything the store knows, in Docker's shape (in part).
-import { deadReason, effectiveStatus, type Entry } from '../store.js';
+import type { Entry } from '../container-store/records.js';
+import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 import { isRunning } from './common.js';
 
 export function describe(e: Entry): Record<string, unknown> {

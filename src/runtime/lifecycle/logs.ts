@@ -2,7 +2,9 @@
 // {"log","stream","time"} object per line; see native/monitor.c), as batches of lines.
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { fail, MinidockError } from '../../errors.js';
-import { displayName, effectiveStatus, readState, type Entry } from '../store.js';
+import { displayName } from '../container-store/listing.js';
+import { readState, type Entry } from '../container-store/records.js';
+import { effectiveStatus } from '../container-store/staleness.js';
 import { sleep } from './common.js';
 
 export interface LogOptions {

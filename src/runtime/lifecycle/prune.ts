@@ -1,5 +1,10 @@
 // Remove every exited or dead container (minidock prune), and, on the way, what gc finds.
-import { effectiveStatus, gcEntries, listEntries, lockContainer, removeEverything, unlockContainer, type Entry } from '../store.js';
+import { gcEntries } from '../container-store/gc.js';
+import { listEntries } from '../container-store/listing.js';
+import { lockContainer, unlockContainer } from '../container-store/locks.js';
+import type { Entry } from '../container-store/records.js';
+import { removeEverything } from '../container-store/removal.js';
+import { effectiveStatus } from '../container-store/staleness.js';
 
 /** The IDs removed, and the containers left alone because their state.json cannot be parsed
  * (unknown: they may run; rm -f decides). */

@@ -1,5 +1,7 @@
 // The containers of a state root, newest first, and what `ps` says of each (src/cli/ps.ts prints them).
-import { effectiveStatus, listEntries, type Entry } from '../store.js';
+import { listEntries } from '../container-store/listing.js';
+import type { Entry } from '../container-store/records.js';
+import { effectiveStatus } from '../container-store/staleness.js';
 import { humanDuration, statusText } from './common.js';
 
 const quoteCmd = (args: string[]): string => args.map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' ');

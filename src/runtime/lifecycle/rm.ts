@@ -1,7 +1,11 @@
 // Remove one container (minidock rm): a running one only when forced (SIGKILL first).
 import { existsSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
-import { cgroupDirsOf, displayName, entryOf, killLeftovers, lockContainer, procStart, removeEverything, unlockContainer, type Entry } from '../store.js';
+import { procStart } from '../../sys/proc.js';
+import { displayName, entryOf } from '../container-store/listing.js';
+import { lockContainer, unlockContainer } from '../container-store/locks.js';
+import type { Entry } from '../container-store/records.js';
+import { cgroupDirsOf, killLeftovers, removeEverything } from '../container-store/removal.js';
 import { isRunning, monitorsOf, signal, waitExit, waitGone } from './common.js';
 
 /** How long rm waits for the lock: a launch holds it until its container runs (milliseconds, a
@@ -9,7 +13,7 @@ import { isRunning, monitorsOf, signal, waitExit, waitGone } from './common.js';
 const LOCK_WAIT_MS = 15_000;
 
 /**
- * Remove one container, under its lock (see lockContainer in store.ts): a launch still setting it
+ * Remove one container, under its lock (see lockContainer in container-store/locks.ts): a launch still setting it
  * up finishes first, a second rm waits for the first and then finds it gone. Kill if running, let
  * the monitor finish (it records the exit and removes the cgroup), then remove.
  */

@@ -12,7 +12,9 @@ import { totalmem } from 'node:os';
 import { posix } from 'node:path';
 import { readKeyed, V1_NO_LIMIT } from '../cgroups/util.js';
 import { readOpt } from '../../sys/read.js';
-import { displayName, effectiveStatus, listEntries, resolve, type Entry } from '../store.js';
+import { displayName, listEntries, resolve } from '../container-store/listing.js';
+import type { Entry } from '../container-store/records.js';
+import { effectiveStatus } from '../container-store/staleness.js';
 import { sleep } from './common.js';
 
 export interface Sample {

@@ -1,7 +1,9 @@
 // Stop one container (minidock stop): SIGTERM, a grace period, then SIGKILL (PID 1 ignores SIGTERM
 // unless it installed a handler: the kernel protects a namespace's init from signals it does not
 // handle, so many containers only ever stop by SIGKILL).
-import { gcEntries, isStale, type Entry } from '../store.js';
+import { gcEntries } from '../container-store/gc.js';
+import type { Entry } from '../container-store/records.js';
+import { isStale } from '../container-store/staleness.js';
 import { isRunning, signal, waitExit } from './common.js';
 
 export async function stopOne(root: string, e: Entry, graceSec: number): Promise<void> {

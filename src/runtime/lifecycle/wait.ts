@@ -1,6 +1,8 @@
 // Wait for one container to exit (minidock wait): its exit code, or why it cannot be known.
 import { MinidockError } from '../../errors.js';
-import { deadReason, displayName, type Entry } from '../store.js';
+import { displayName } from '../container-store/listing.js';
+import type { Entry } from '../container-store/records.js';
+import { deadReason } from '../container-store/staleness.js';
 import { waitExit } from './common.js';
 
 /** Block until the container exits and return its exit code; throws (code 1) when that code cannot

@@ -11,7 +11,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { pathIn } from '../state-root.js';
-import { readJson, withLock, writeJsonAtomic } from '../store.js';
+import { withLock } from '../container-store/locks.js';
+import { readJson, writeJsonAtomic } from '../container-store/records.js';
 import { contains, formatIPv4, mask, overlaps, parseCidr, parseIPv4, type Cidr } from './ipv4.js';
 import type { Route } from './netlink.js';
 
