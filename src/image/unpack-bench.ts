@@ -20,6 +20,7 @@ import { planImport, unpackLayer } from './import.js';
 import type { LayerPlan } from './formats.js';
 import { ByteBudget, DEFAULT_MAX_BYTES, fmtBytes } from './source.js';
 import { scratch } from './store.js';
+import type { RunResult, RuntimeResult, Stat3, UnpackBenchResult } from './unpack-bench-results.js';
 
 export interface Sample {
   t: number; // ms since the run started
@@ -27,50 +28,6 @@ export interface Sample {
   rssMiB: number;
   procs: number;
   threads: number;
-}
-
-export interface Stat3 {
-  avg: number;
-  min: number;
-  max: number;
-}
-
-export interface RunResult {
-  run: number;
-  ms: number;
-  cpuPct: Stat3;
-  rssMiB: Stat3;
-  procs: Stat3;
-  threads: Stat3;
-  samples: number;
-  entries: number;
-  bytes: number;
-}
-
-export interface RuntimeResult {
-  runtime: string;
-  skipped?: string;
-  install?: string;
-  runs: RunResult[];
-  summary?: {
-    ms: Stat3;
-    cpuPct: Stat3;
-    peakRssMiB: number;
-    peakProcs: number;
-    peakThreads: number;
-  };
-}
-
-export interface UnpackBenchResult {
-  file: string;
-  format: string;
-  layers: number;
-  storedBytes: number;
-  tarBytes: number;
-  runs: number;
-  intervalMs: number;
-  env: { kernel: string; node: string; cpu: string; cpus: number };
-  results: RuntimeResult[];
 }
 
 export function stat3(xs: number[]): Stat3 {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { chartSpecs } from '../../src/bench/charts';
 import { reportCommand } from '../../src/bench/report';
 import { UNPACK_COLUMNS, unpackExperiment } from '../../src/bench/experiments/unpack';
-import type { RunResult, UnpackBenchResult } from '../../src/image/unpack-bench';
+import type { RunResult, UnpackBenchResult } from '../../src/image/unpack-bench-results';
 import { csvField, loadWarning, mdTable, renderReport, resultsLine, startupGoals, summaryJson, timestampDir, toCsv, writeResults, type Results } from '../../src/bench/output';
 import { STARTUP_COLUMNS, parseFirstInsn, startupSummary } from '../../src/bench/experiments/startup';
 import type { ExperimentResult, Row } from '../../src/bench/types';

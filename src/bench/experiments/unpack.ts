@@ -2,7 +2,7 @@
 // as tidy rows and a summary, so that writeResults() writes it like every other experiment —
 // unpack.csv, the chart, results.json and report.md.
 import { ratio, summarize } from '../stats.js';
-import type { UnpackBenchResult } from '../../image/unpack-bench.js';
+import type { UnpackBenchResult } from '../../image/unpack-bench-results.js';
 import type { ExperimentResult, Row, Skip } from '../types.js';
 
 export const UNPACK_COLUMNS = ['runtime', 'run', 'unpack_ms', 'cpu_avg_percent', 'cpu_max_percent', 'rss_max_mib', 'procs_max', 'threads_max', 'entries', 'bytes'];
