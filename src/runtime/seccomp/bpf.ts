@@ -241,98 +241,126 @@ export interface AssembleResult {
  */
 export function assemble(items: readonly Item[]): AssembleResult {
   // Work on a copy: a list of instructions, each with an optional label set in front of it.
-  let work: Item[] = items.map((it) => ({ ...it }));
-  let fresh = 0;
+  const work: Item[] = items.map((item) => ({ ...item }));
+  const newLabel = labelMaker(items);
   let trampolines = 0;
-  const taken = new Set(items.filter((i): i is Label => i.kind === 'label').map((l) => l.name));
-  const newLabel = (hint: string): string => {
+  for (let round = 0; ; round++) {
+    if (round > 100_000) throw new Error('bpf assemble: could not place trampolines');
+    const far = lastFarJump(work);
+    if (!far) break;
+    if (reuseTrampoline(work, far, newLabel)) continue;
+    insertTrampoline(work, far, newLabel);
+    trampolines++;
+  }
+  const { filters, comments, labels } = emit(work);
+  // Labels -> instruction index (a label at the very end points one past the last instruction).
+  return { filters, comments, labels, trampolines };
+}
+
+/** A conditional jump whose target is more than MAX_COND_JUMP instructions ahead. */
+interface FarJump {
+  /** its index in the work list */
+  idx: number;
+  which: 'jt' | 'jf';
+  /** its instruction index */
+  pos: number;
+  /** the instruction index of every item of the work list, as laid out now */
+  positions: number[];
+}
+
+/** A maker of label names that are not taken yet: "hint.0", "hint.1", ... */
+function labelMaker(items: readonly Item[]): (hint: string) => string {
+  let fresh = 0;
+  const taken = new Set(items.filter((item): item is Label => item.kind === 'label').map((item) => item.name));
+  return (hint: string): string => {
     let name: string;
     do name = `${hint}.${fresh++}`;
     while (taken.has(name));
     taken.add(name);
     return name;
   };
+}
 
-  for (let round = 0; ; round++) {
-    if (round > 100_000) throw new Error('bpf assemble: could not place trampolines');
-    const { positions, labels } = layout(work);
-    // Find the LAST conditional jump with a target out of reach.
-    let fix: { idx: number; which: 'jt' | 'jf'; pos: number } | undefined;
-    for (let i = work.length - 1; i >= 0 && !fix; i--) {
-      const it = work[i];
-      if (it.kind !== 'insn' || !isCondJump(it.code)) continue;
-      for (const which of ['jt', 'jf'] as const) {
-        const t = it[which];
-        if (t === undefined) continue;
-        const dist = resolve(labels, t) - positions[i] - 1;
-        if (dist < 0) throw new Error(`bpf assemble: jump to "${t}" goes backwards (cBPF jumps only go forward)`);
-        if (dist > MAX_COND_JUMP) {
-          fix = { idx: i, which, pos: positions[i] };
-          break;
-        }
-      }
+/** Find the LAST conditional jump with a target out of reach (and refuse a backward jump on the way). */
+function lastFarJump(work: readonly Item[]): FarJump | undefined {
+  const { positions, labels } = layout(work);
+  for (let i = work.length - 1; i >= 0; i--) {
+    const item = work[i];
+    if (item.kind !== 'insn' || !isCondJump(item.code)) continue;
+    for (const which of ['jt', 'jf'] as const) {
+      const targetName = item[which];
+      if (targetName === undefined) continue;
+      const dist = resolve(labels, targetName) - positions[i] - 1;
+      if (dist < 0) throw new Error(`bpf assemble: jump to "${targetName}" goes backwards (cBPF jumps only go forward)`);
+      if (dist > MAX_COND_JUMP) return { idx: i, which, pos: positions[i], positions };
     }
-    if (!fix) break;
-
-    const jump = work[fix.idx] as Insn;
-    const target = jump[fix.which]!;
-    // 1. Reuse a `ja target` already placed within reach after the jump.
-    let reused = false;
-    for (let j = fix.idx + 1; j < work.length; j++) {
-      const it = work[j];
-      if (it.kind !== 'insn') continue;
-      const dist = positions[j] - fix.pos - 1;
-      if (dist > MAX_COND_JUMP) break;
-      if (isJa(it.code) && it.jt === target) {
-        // Name the trampoline with a label just before it (or reuse one).
-        const prev = work[j - 1];
-        let name: string;
-        if (prev && prev.kind === 'label') name = prev.name;
-        else {
-          name = newLabel(`${target}.via`);
-          work.splice(j, 0, label(name));
-        }
-        jump[fix.which] = name;
-        reused = true;
-        break;
-      }
-    }
-    if (reused) continue;
-
-    // 2. Insert a new trampoline right after the jump; the other branch (if it fell through to the
-    //    next instruction) must now skip over it.
-    const tname = newLabel(`${target}.via`);
-    const after = newLabel('after');
-    const other = fix.which === 'jt' ? 'jf' : 'jt';
-    jump[fix.which] = tname;
-    if (jump[other] === undefined) jump[other] = after;
-    const tramp = ja(target, `trampoline: a conditional jump reaches only ${MAX_COND_JUMP} ahead`);
-    work.splice(fix.idx + 1, 0, label(tname), tramp, label(after));
-    trampolines++;
   }
+  return undefined;
+}
 
-  // Final pass: emit numeric offsets.
+/** 1. Reuse a `ja target` already placed within reach after the jump; false when there is none. */
+function reuseTrampoline(work: Item[], far: FarJump, newLabel: (hint: string) => string): boolean {
+  const jump = work[far.idx] as Insn;
+  const target = jump[far.which]!;
+  for (let j = far.idx + 1; j < work.length; j++) {
+    const item = work[j];
+    if (item.kind !== 'insn') continue;
+    const dist = far.positions[j] - far.pos - 1;
+    if (dist > MAX_COND_JUMP) break;
+    if (isJa(item.code) && item.jt === target) {
+      // Name the trampoline with a label just before it (or reuse one).
+      const prev = work[j - 1];
+      let name: string;
+      if (prev && prev.kind === 'label') name = prev.name;
+      else {
+        name = newLabel(`${target}.via`);
+        work.splice(j, 0, label(name));
+      }
+      jump[far.which] = name;
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * 2. Insert a new trampoline right after the jump; the other branch (if it fell through to the
+ *    next instruction) must now skip over it.
+ */
+function insertTrampoline(work: Item[], far: FarJump, newLabel: (hint: string) => string): void {
+  const jump = work[far.idx] as Insn;
+  const target = jump[far.which]!;
+  const trampolineName = newLabel(`${target}.via`);
+  const after = newLabel('after');
+  const other = far.which === 'jt' ? 'jf' : 'jt';
+  jump[far.which] = trampolineName;
+  if (jump[other] === undefined) jump[other] = after;
+  const trampoline = ja(target, `trampoline: a conditional jump reaches only ${MAX_COND_JUMP} ahead`);
+  work.splice(far.idx + 1, 0, label(trampolineName), trampoline, label(after));
+}
+
+/** Final pass: emit numeric offsets. */
+function emit(work: readonly Item[]): { filters: SockFilter[]; comments: (string | undefined)[]; labels: Map<string, number> } {
   const { positions, labels } = layout(work);
   const filters: SockFilter[] = [];
   const comments: (string | undefined)[] = [];
   for (let i = 0; i < work.length; i++) {
-    const it = work[i];
-    if (it.kind !== 'insn') continue;
+    const item = work[i];
+    if (item.kind !== 'insn') continue;
     const here = positions[i];
-    const off = (t: string | undefined): number => (t === undefined ? 0 : resolve(labels, t) - here - 1);
-    if (isJa(it.code)) {
-      const d = it.jt === undefined ? it.k : off(it.jt);
-      filters.push({ code: it.code, jt: 0, jf: 0, k: d >>> 0 });
-    } else if (isCondJump(it.code)) {
-      filters.push({ code: it.code, jt: off(it.jt), jf: off(it.jf), k: it.k });
+    const offsetTo = (targetName: string | undefined): number => (targetName === undefined ? 0 : resolve(labels, targetName) - here - 1);
+    if (isJa(item.code)) {
+      const offset = item.jt === undefined ? item.k : offsetTo(item.jt);
+      filters.push({ code: item.code, jt: 0, jf: 0, k: offset >>> 0 });
+    } else if (isCondJump(item.code)) {
+      filters.push({ code: item.code, jt: offsetTo(item.jt), jf: offsetTo(item.jf), k: item.k });
     } else {
-      if (it.jt !== undefined || it.jf !== undefined) throw new Error(`bpf assemble: instruction 0x${it.code.toString(16)} is not a jump but has a target`);
-      filters.push({ code: it.code, jt: 0, jf: 0, k: it.k });
+      if (item.jt !== undefined || item.jf !== undefined) throw new Error(`bpf assemble: instruction 0x${item.code.toString(16)} is not a jump but has a target`);
+      filters.push({ code: item.code, jt: 0, jf: 0, k: item.k });
     }
-    comments.push(it.comment);
+    comments.push(item.comment);
   }
-  // Labels -> instruction index (a label at the very end points one past the last instruction).
-  return { filters, comments, labels, trampolines };
+  return { filters, comments, labels };
 }
 
 /** Instruction index of each item and of each label. */
