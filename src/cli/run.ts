@@ -65,7 +65,7 @@ export function register(program: Command): void {
       // -it attaches the user's terminal (not with -d, which has no stdin, nor --dry-run); node:tty
       // is loaded only then
       if (flags.tty && flags.interactive && !flags.detach && !flags.dryRun) {
-        const [{ isatty }, { checkTtyInput }] = await Promise.all([import('node:tty'), import('../runtime/options.js')]);
+        const [{ isatty }, { checkTtyInput }] = await Promise.all([import('node:tty'), import('../runtime/flag-parsers.js')]);
         checkTtyInput(flags, isatty(0));
       }
       process.exitCode = await runCommand(rootfs, command, flags);

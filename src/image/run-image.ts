@@ -16,7 +16,7 @@ export interface ImageForRun {
   env: string[];
   workdir?: string;
   user?: string;
-  /** look into the image's files (users, -v targets); see RootView in src/runtime/options.ts */
+  /** look into the image's files (users, -v targets); see RootView in src/runtime/rootfs-view.ts */
   readFile(inner: string, what: string): string | undefined;
   resolve(path: string): Resolved;
 }

@@ -15,7 +15,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { fail, MinidockError } from '../errors.js';
 import { CAPS, type CapName } from '../runtime/capabilities.js';
 import type { Limits } from '../runtime/limits.js';
-import { parseVolume } from '../runtime/options.js';
+import { parseVolume } from '../runtime/rootfs-view.js';
 import { RLIMIT } from '../sys/constants.js';
 import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
 import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';

@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../sys/native.js';
-import type { SecurityChoice } from './options.js';
+import type { SecurityChoice } from './flag-parsers.js';
 import type { SeccompProfile } from './seccomp/profile.js';
 
 type SeccompChoice = SecurityChoice['seccomp'];

@@ -1,5 +1,5 @@
 // exec's spec: the container's, with exec's own -e entries parsed by the same rules as run's
-// (options.ts parseEnvEntry): a bad name or a NUL byte is one line, KEY alone copies minidock's own value.
+// (flag-parsers.ts parseEnvEntry): a bad name or a NUL byte is one line, KEY alone copies minidock's own value.
 import { describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
