@@ -4,6 +4,7 @@
 #   2. TypeScript -> dist/ (only when src/ changed)
 #   3. native/ -> native/build/libminidock.so (make: only when the C changed)
 #   4. ./rootfs from Debian's busybox-static (installed with apt-get when absent); nftables likewise, as root
+#      (and the `minidock` user's /etc/subuid range for --userns auto; uidmap for rootless)
 #   5. `minidock` on PATH (scripts/install-path.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,27 @@ make -s -C native
 if ! command -v nft >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "build: installing Debian's nftables (apt-get)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
+fi
+
+# User namespaces (src/runtime/userns.ts, docs/security.md), as root only: `--userns auto` maps the
+# container's ids 0-65535 onto the subordinate range of a system user `minidock` in /etc/subuid and
+# /etc/subgid, made here once. The range starts past every range already in either file (and at
+# 100000 at least, where Debian's useradd starts users' ranges): no user's ids, no one else's range.
+# newuidmap/newgidmap (Debian's `uidmap`) map a normal user's /etc/subuid range (rootless).
+if [ "$(id -u)" = 0 ]; then
+  id minidock >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin minidock
+  touch /etc/subuid /etc/subgid
+  if ! grep -q '^minidock:' /etc/subuid || ! grep -q '^minidock:' /etc/subgid; then
+    start=$(awk -F: 'BEGIN { m = 100000 } NF == 3 && $2 + $3 > m { m = $2 + $3 } END { print m }' /etc/subuid /etc/subgid)
+    for f in /etc/subuid /etc/subgid; do
+      grep -q '^minidock:' "$f" || echo "minidock:$start:65536" >>"$f"
+    done
+    echo "build: /etc/subuid and /etc/subgid: minidock:$start:65536 (for --userns auto)" >&2
+  fi
+  if ! command -v newuidmap >/dev/null 2>&1 && command -v apt-get >/dev/null; then
+    echo "build: installing Debian's uidmap (newuidmap, newgidmap: rootless launches)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null; } || true
+  fi
 fi
 
 bash rootfs/build.sh

@@ -17,7 +17,10 @@ export function formatDryRun(plan: LaunchPlan): string {
   out.push(`# minidock: clone(${flagNames(plan.cloneFlags, CLONE)}); the child runs:`);
   plan.steps.forEach((s, i) => {
     out.push(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}`, `      ${''.padEnd(12)} # ${s.why}`);
-    if (s.op === Op.SYNC) for (const f of plan.parentJoins) out.push(`# minidock, meanwhile: echo PID > ${f}; then "go" on the sync pipe`);
+    if (s.op !== Op.SYNC) return;
+    // what minidock does while the child waits here: the cgroup join, a user namespace's maps
+    const acts = [...plan.parentJoins.map((f) => `echo PID > ${f}`), ...plan.idMapWrites.map((w) => `printf ${JSON.stringify(w.content)} > ${w.file}`)];
+    acts.forEach((a, k) => out.push(`# minidock, meanwhile: ${a}${k === acts.length - 1 ? '; then "go" on the sync pipe' : ''}`));
   });
   return out.join('\n') + '\n';
 }

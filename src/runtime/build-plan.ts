@@ -7,6 +7,7 @@ import { capMask } from './capabilities.js';
 import type { Cgroup, CgroupfsMount, CgroupWrite } from './cgroups/types.js';
 import { F, Op, type Step } from './plan.js';
 import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
+import { hostId, idMapWrites } from './userns.js';
 
 export interface LayerDirs {
   merged: string; // where the overlay is mounted (becomes "/")
@@ -52,6 +53,8 @@ export interface LaunchPlan {
   sync: boolean;
   /** the cgroup.procs files minidock writes the child's pid into (empty when the child joins itself) */
   parentJoins: string[];
+  /** what minidock writes into the child's /proc/PID at SYNC (a user namespace: userns.ts), with "PID" */
+  idMapWrites: Array<{ file: string; content: string }>;
   /** every file minidock writes to set up the cgroup, in order, before clone() */
   cgroupWrites: CgroupWrite[];
   cgroupMode: Cgroup['mode'];
@@ -64,14 +67,17 @@ export interface LaunchPlan {
 export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0, execFifo?: number): LaunchPlan {
   // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
   const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
-  const sync = selfJoin.length === 0;
+  // A user namespace: the child waits at SYNC until minidock has written its uid_map/gid_map
+  // (handshake.ts writeIdMaps) — on cgroup v1 too, so no vfork clone then.
+  const sync = selfJoin.length === 0 || !!spec.userns;
   return {
     steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo }),
     // nothing to wait for before exec: see VFORK_FLAGS — unless the child waits at EXEC_FIFO (OCI
     // create), where a vfork clone would hold the creating process until `start`
-    cloneFlags: cloneFlags() | (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
+    cloneFlags: cloneFlags() | (spec.userns ? CLONE.CLONE_NEWUSER : 0) | (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
     sync,
-    parentJoins: sync ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
+    parentJoins: selfJoin.length === 0 ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
+    idMapWrites: spec.userns ? idMapWrites('PID', spec.userns) : [],
     cgroupWrites: cgroup.writes,
     cgroupMode: cgroup.mode,
   };
@@ -144,6 +150,20 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   for (const f of selfJoin) {
     add({ op: Op.WRITE_FILE, strs: [f, '0'], why: 'join this cgroup: "0" moves the writing thread itself, without the global lock', phase: 'cgroup' });
   }
+  // 0b. A user namespace (userns.ts): cloned with CLONE_NEWUSER, the child is nobody inside until
+  //     minidock writes its uid_map and gid_map, so it waits for that first (joined to its cgroup
+  //     meanwhile on v2). Then it becomes the namespace's root: from here on every file it creates
+  //     belongs to the mapped host uid, and the mounts below are made by a root that is root only
+  //     over the namespaces its user namespace owns (the kernel allows proc, sysfs, tmpfs, devpts,
+  //     mqueue, bind mounts and, since 5.11, overlayfs there; mknod of devices it refuses, which is
+  //     why /dev below is bind mounts).
+  const userns = spec.userns;
+  if (userns) {
+    add({ op: Op.SYNC, why: `minidock writes our uid_map and gid_map meanwhile${selfJoin.length ? '' : ' (and our pid into cgroup.procs)'}: until then we are nobody in our user namespace`, phase: 'namespaces' });
+    add({ op: Op.SETGID, ints: [0], why: `become the user namespace's root group (host gid ${hostId(userns.gidMap, 0)})`, phase: 'identity' });
+    if (userns.setgroups === 'allow') add({ op: Op.SETGROUPS, ints: [0], why: "drop the host's supplementary groups (unmapped ones would show as nobody)", phase: 'identity' });
+    add({ op: Op.SETUID, ints: [0], why: `become the user namespace's root (host uid ${hostId(userns.uidMap, 0)}): its capabilities hold only over our own namespaces`, phase: 'identity' });
+  }
   // A path inside the container, seen from the host: plain concatenation for the usual absolute,
   // normalized path (path.join normalizes character by character: ~15 µs a call before the JIT
   // warms up, and a launch makes dozens of these); path.join for anything else.
@@ -170,7 +190,9 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   const lowers = (spec.lowerDirs ?? [spec.rootfs]).map(overlayPath).join(':');
   if (!dirs.asGiven) {
     mount('rootfs', 'the container root: the rootfs stays read-only, writes land in upper', 'overlay', dirs.merged, 'overlay', 0,
-      `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}`);
+      // userxattr (a user namespace): overlayfs keeps whiteouts and opaque directories in user.overlay.*
+      // xattrs, since trusted.* needs CAP_SYS_ADMIN on the host
+      `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}${userns ? ',userxattr' : ''}`);
   }
 
   // 3. Kernel filesystems, seen through the new namespaces.
@@ -203,7 +225,8 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   }
   mkdir('mounts', m('/dev/pts'));
   mount('mounts', 'a new devpts instance: the container sees only its own ptys', 'devpts', m('/dev/pts'), 'devpts',
-    MS.MS_NOSUID | MS.MS_NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
+    // (gid=5, "tty", only where it is mapped: devpts refuses a gid its user namespace cannot name)
+    MS.MS_NOSUID | MS.MS_NOEXEC, `newinstance,ptmxmode=0666,mode=0620${userns && hostId(userns.gidMap, 5) === undefined ? '' : ',gid=5'}`);
   mkdir('mounts', m('/dev/shm'), 0o1777);
   mount('mounts', 'POSIX shared memory, private to the container', 'shm', m('/dev/shm'), 'tmpfs', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, 'mode=1777,size=65536k');
   mkdir('mounts', m('/dev/mqueue'));
@@ -259,7 +282,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  if (!selfJoin.length) add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
+  if (!selfJoin.length && !userns) add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
   add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
 
   // 10b. /sys/fs/cgroup: the container's own cgroups, read-only, as Docker and runc show them. A
@@ -306,7 +329,8 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   add({ op: Op.CAPBSET, ints: [mask], why: `bounding set: keep ${spec.capabilities.length} capabilities, drop the rest for good`, phase: 'capabilities' });
 
   // 13. Identity: groups, gid, uid. Keep the permitted set across setuid until capset below.
-  add({ op: Op.SETGROUPS, ints: spec.additionalGids, why: 'supplementary groups: drop the host\'s', phase: 'identity' });
+  // (setgroups "deny": the kernel refuses setgroups() in this user namespace, see userns.ts)
+  if (userns?.setgroups !== 'deny') add({ op: Op.SETGROUPS, ints: spec.additionalGids, why: 'supplementary groups: drop the host\'s', phase: 'identity' });
   add({ op: Op.SETGID, ints: [spec.gid], why: 'the container user\'s group', phase: 'identity' });
   if (nonRoot) add({ op: Op.KEEPCAPS, ints: [1], why: 'keep the permitted set across setuid, so capset below still works', phase: 'identity' });
   add({ op: Op.SETUID, ints: [spec.uid], why: 'the container user', phase: 'identity' });

@@ -13,7 +13,11 @@
 //                        <── report: {step, 0, t0, t1} for each step up to SYNC
 //   release:                                         SYNC: read(sync)  ...blocks...
 //     join() the child's cgroup (v2: cgroup.procs)
-//     write(sync, 'G')  ─────────────────────────────> 'G': go on
+//     writeIdMaps (a user namespace: the child was
+//       cloned with CLONE_NEWUSER and is nobody in it):
+//       /proc/PID/uid_map, [setgroups "deny"], gid_map
+//     write(sync, 'G')  ─────────────────────────────> 'G': go on (a user namespace: setresgid(0),
+//                                                    setresuid(0) — the mapped root — then its mounts)
 //     close(sync)                                    EOF or any other byte: a record
 //                                                    {SYNC, ECANCELED}, _exit(125)
 //     (join failed: SIGKILL — see below)
@@ -32,6 +36,10 @@
 // is killed (abandon). A minidock that dies is noticed through PR_SET_PDEATHSIG, and through the
 // report pipe, whose only reader minidock then was (child.c rearm_pdeathsig).
 //
+// A user namespace puts SYNC first of the child's steps (after a v1 self-join), before any mount: the
+// maps must exist before it can become the namespace's root. On cgroup v1 too, then: planLaunch
+// decides, and the clone is not vfork-style.
+//
 // Without a SYNC step (cgroup v1: the child joins its cgroups itself by writing "0" into `tasks`,
 // planLaunch decides) nobody writes 'G': md_spawn clones with CLONE_VM|CLONE_VFORK and returns only
 // once the child has exec'd or died, release() just closes the sync pipe, and the report is complete.
@@ -42,13 +50,13 @@
 // run -d puts the monitor in between (native/monitor.c, launchDetached): the CLI sends the plan on
 // the control socket, the monitor clones and sends the pid; the CLI joins the cgroup and sends 'G',
 // which the monitor passes down the sync pipe; the monitor sends the records once the report pipe
-// is at EOF; the CLI answers 'A' (MSG.ACK: it will print the ID) — EOF instead of 'G' or 'A' makes
+// is at EOF (the CLI writes the id maps before its 'G', as here); the CLI answers 'A' (MSG.ACK: it will print the ID) — EOF instead of 'G' or 'A' makes
 // the monitor kill the container. The bytes are MSG and the fds SPAWNED in plan.ts (MD_MSG_*,
 // MD_SPAWNED_* in native/plan.h, checked by test/unit/plan.test.ts).
 //
 // Each phase is its own function so that a launch can stop between them: set up, hold the child at
 // SYNC, and release it later (`create` then `start`, as runc's exec.fifo does).
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, writeFileSync, writeSync } from 'node:fs';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { mdRecvFd, mdSpawn, mdSpawnedFd } from '../sys/native.js';
@@ -56,6 +64,7 @@ import { MSG, REPORT_PID, SPAWNED } from './plan.js';
 import { readAllSync, waitExit } from './process.js';
 import { parseRecords } from './step-error.js';
 import type { ChildRecord } from './trace.js';
+import { idMapWrites, type UserNamespace } from './userns.js';
 
 /** A cloned child running its plan, and our ends of its pipes (-1: none, or closed already). */
 export interface Child {
@@ -110,6 +119,22 @@ export async function release(child: Child, join: () => void, hasSync: boolean):
     throw e;
   } finally {
     closeSyncFd(child);
+  }
+}
+
+/**
+ * The map step (a user namespace), while the child waits at SYNC: its uid_map, setgroups and gid_map
+ * (userns.ts idMapWrites; each file takes one write(), once). Call it from release's `join`, so a
+ * failure kills the child. The kernel checks the writer: root may map any host ids.
+ */
+export function writeIdMaps(pid: number, ns: UserNamespace): void {
+  for (const w of idMapWrites(pid, ns)) {
+    try {
+      writeFileSync(w.file, w.content);
+    } catch (e) {
+      throw new MinidockError(`write ${w.file} (${JSON.stringify(w.content.trim())}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — ` +
+        'the kernel refused the user namespace map: are these host ids yours to map (root, or /etc/subuid)?');
+    }
   }
 }
 

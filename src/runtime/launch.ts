@@ -20,7 +20,7 @@ import { isoNow } from '../sys/time.js';
 import { planLaunch, stdioPipes, type LaunchPlan, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { nearestExisting } from './cgroups/util.js';
-import { closeChildFds, readReport, receiveConsole, release, spawnChild, type Child } from './handshake.js';
+import { closeChildFds, readReport, receiveConsole, release, spawnChild, writeIdMaps, type Child } from './handshake.js';
 import { MSG, REPORT_BYTES, REPORT_STATE, encodePlan, type Step } from './plan.js';
 import { exitCodeOf, forwardSignals, killIfOutputGone } from './process.js';
 import { oomTruth } from './oom-forensics.js';
@@ -35,6 +35,7 @@ import { writeState, type ContainerState, type Entry } from './container-store/r
 import { removeDir } from './container-store/removal.js';
 import { killPoint } from './test-hooks.js';
 import type { ChildRecord, Timeline } from './trace.js';
+import { prepareForMappedRoot } from './userns.js';
 
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 
@@ -115,6 +116,8 @@ function createEntry(spec: ContainerSpec, opts: LaunchOptions, detached: boolean
   // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
+  // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
+  if (spec.userns) prepareForMappedRoot(entry.dir, dirs, [...(spec.lowerDirs ?? [spec.rootfs]), ...spec.mounts.map((v) => v.source)], spec.userns);
   opts.timeline.mark('directories');
   killPoint('dirs');
   return { entry, dirs, state: entry.state! };
@@ -175,9 +178,13 @@ async function startChild(run: Foreground, plan: LaunchPlan): Promise<{ child: C
   // memory, CPU and pids are accounted and limited. v2: the child is parked at its SYNC step;
   // v1: it joined by itself, first of its steps (plan.sync is false).
   await release(child, () => {
-    if (plan.sync) {
+    if (plan.parentJoins.length) {
       cgroup!.join(child.pid);
       tl.mark('cgroup join');
+    }
+    if (spec.userns) {
+      writeIdMaps(child.pid, spec.userns); // the map step of the protocol (handshake.ts)
+      tl.mark('uid_map + gid_map');
     }
     killPoint('join');
   }, plan.sync);
@@ -358,10 +365,16 @@ function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOpti
   tl.mark('clone (in the monitor)');
   killPoint('clone');
 
-  // Join the cgroup before exec (v2; on v1 the child joined itself), then release the child.
-  if (plan.sync) {
+  // Join the cgroup before exec (v2; on v1 the child joined itself), write a user namespace's
+  // maps (the same map step as handshake.ts), then release the child.
+  // (either failing: the caller closes the socket, and EOF instead of 'G' makes the monitor kill it)
+  if (plan.parentJoins.length) {
     cgroup.join(pid);
     tl.mark('cgroup join');
+  }
+  if (spec.userns) {
+    writeIdMaps(pid, spec.userns);
+    tl.mark('uid_map + gid_map');
   }
   killPoint('join');
   if (plan.sync) writeSync(ctl, MSG.RELEASE);

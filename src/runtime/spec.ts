@@ -2,6 +2,7 @@
 // runtime spec (config.json). The CLI turns flags into a spec; buildPlan() turns a spec into steps.
 import type { CapName } from './capabilities.js';
 import type { Limits } from './limits.js';
+import type { UserNamespace } from './userns.js';
 
 export interface BindMount {
   source: string; // absolute host path
@@ -47,6 +48,8 @@ export interface ContainerSpec {
   limits: Limits;
   cgroupParent?: string;
   stopTimeoutSec: number;
+  /** a user namespace with these maps (--userns auto, --uidmap/--gidmap); absent: the host's ids */
+  userns?: UserNamespace;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

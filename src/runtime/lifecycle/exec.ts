@@ -43,7 +43,7 @@ export interface ExecFlags extends RootFlag {
   user?: string;
 }
 
-// The namespaces to join, mount namespace last (see above). No user namespace: minidock does not make one.
+// The namespaces to join, mount namespace last (see above); a container's user namespace, when it has one, before them all (buildExecPlan).
 const NAMESPACES: Array<[string, number]> = [
   ['ipc', CLONE.CLONE_NEWIPC], ['uts', CLONE.CLONE_NEWUTS], ['net', CLONE.CLONE_NEWNET],
   ['cgroup', CLONE.CLONE_NEWCGROUP], ['pid', CLONE.CLONE_NEWPID], ['mnt', CLONE.CLONE_NEWNS],
@@ -84,6 +84,9 @@ export function buildExecPlan(spec: ContainerSpec, containerPid: number, selfJoi
     steps.push({ op: Op.WRITE_FILE, strs: [f, '0'], why: 'join the container\'s cgroup: "0" moves this (single-threaded) process itself', phase: 'cgroup' });
   }
   steps.push({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us' : 'minidock writes our pid into the container\'s cgroup.procs meanwhile', phase: 'cgroup' });
+  // A container with a user namespace: join it first. setns(user) gives us the namespace's
+  // capabilities over the namespaces it owns; without it we would be the HOST's root in there.
+  if (spec.userns) steps.push({ op: Op.SETNS, strs: [`/proc/${containerPid}/ns/user`], ints: [CLONE.CLONE_NEWUSER], why: 'join the container\'s user namespace first: its root, not the host\'s', phase: 'namespaces' });
   for (const [ns, flag] of NAMESPACES) {
     steps.push({ op: Op.SETNS, strs: [`/proc/${containerPid}/ns/${ns}`], ints: [flag], why: `join the container's ${ns} namespace`, phase: 'namespaces' });
   }

@@ -1,0 +1,206 @@
+// User namespaces (--userns, --uidmap, --gidmap; and every rootless launch): which ids the
+// container's ids are on the host, and the handshake step that tells the kernel.
+//
+// A user namespace maps ranges of ids: `0 100000 65536` in /proc/PID/uid_map means uid 0..65535
+// inside are 100000..165535 outside. The kernel checks permissions with the OUTSIDE ids, so the
+// container's root is, for every host file, uid 100000: a nobody. Its capabilities act only on
+// what its own user namespace owns (the mount, PID, UTS, IPC, network and cgroup namespaces it was
+// cloned with), never on the host's.
+//
+// Who writes the maps: the child cannot (until they are written it is nobody inside, and a process
+// may write only a one-line map of its own ids), so minidock does, at a step of the launch
+// protocol (handshake.ts writeIdMaps), while the child waits at SYNC. As root minidock writes the
+// files itself; a normal user needs the setuid helpers newuidmap/newgidmap (Debian `uidmap`), which
+// check /etc/subuid and /etc/subgid, or it can map only its own uid and gid (one id each).
+import { chmodSync, chownSync, readFileSync, statSync } from 'node:fs';
+import { release } from 'node:os';
+import { posix } from 'node:path';
+import { fail } from '../errors.js';
+
+/** `container` .. container+size-1 inside are `host` .. host+size-1 outside. */
+export interface IdRange {
+  container: number;
+  host: number;
+  size: number;
+}
+
+export interface UserNamespace {
+  uidMap: IdRange[];
+  gidMap: IdRange[];
+  /**
+   * 'deny': /proc/PID/setgroups is set to "deny" before gid_map is written. The kernel demands it
+   * when an unprivileged process writes gid_map itself: otherwise setgroups() inside could DROP a
+   * group the user holds, and a file with a "group may NOT read" mode would open to them. Then the
+   * plan makes no setgroups() call.
+   */
+  setgroups: 'allow' | 'deny';
+  /** 'write': minidock writes the map files (root, or a normal user's single-id map);
+   *  'helper': through newuidmap/newgidmap (a normal user with /etc/subuid and /etc/subgid ranges). */
+  writer: 'write' | 'helper';
+}
+
+/** The user whose /etc/subuid and /etc/subgid ranges `--userns auto` maps onto (scripts/build.sh adds it). */
+export const AUTO_USER = 'minidock';
+/** How many ids --userns auto maps: 0..65535, every id a rootfs normally uses. */
+export const AUTO_SIZE = 65536;
+const MAX_ID = 0xffffffff; // (uid_t is 32 bits; -1 is "no change" for set*id, so 2^32-1 itself is never an id)
+
+/** One --uidmap/--gidmap value, CONTAINER:HOST:SIZE. */
+export function parseIdRange(flag: string, value: string): IdRange {
+  const m = /^(\d+):(\d+):(\d+)$/.exec(value);
+  if (!m) fail(`${flag} ${value}: use CONTAINER:HOST:SIZE, three numbers (e.g. ${flag} 0:100000:65536)`);
+  const [container, host, size] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (size < 1) fail(`${flag} ${value}: SIZE must be at least 1`);
+  if (container + size > MAX_ID || host + size > MAX_ID) fail(`${flag} ${value}: the range goes past the largest id, ${MAX_ID - 1}`);
+  return { container, host, size };
+}
+
+/** Refuse two ranges that overlap inside or outside: the kernel would refuse the map (EINVAL). */
+export function checkRanges(flag: string, ranges: IdRange[]): void {
+  const show = (r: IdRange, side: 'container' | 'host'): string => `${r[side]}-${r[side] + r.size - 1}`;
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      const [a, b] = [ranges[i]!, ranges[j]!];
+      for (const side of ['container', 'host'] as const) {
+        if (a[side] < b[side] + b.size && b[side] < a[side] + a.size) {
+          fail(`${flag}: ${a.container}:${a.host}:${a.size} and ${b.container}:${b.host}:${b.size} overlap on the ${side} side (${show(a, side)} and ${show(b, side)}) — each id may be mapped once`);
+        }
+      }
+    }
+  }
+  // (the kernel's limit on lines, 340 since Linux 4.15)
+  if (ranges.length > 340) fail(`${flag}: ${ranges.length} ranges, the kernel takes at most 340`);
+}
+
+/** The host id of container id `id`, or undefined when the map leaves it out. */
+export function hostId(map: IdRange[], id: number): number | undefined {
+  const r = map.find((x) => id >= x.container && id < x.container + x.size);
+  return r ? r.host + (id - r.container) : undefined;
+}
+
+/** The first range of `user` (a name, or its uid/gid as a number) in /etc/subuid or /etc/subgid. */
+export function subordinateRange(file: string, names: string[]): { start: number; count: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const [who, start, count] = line.trim().split(':');
+    if (who && names.includes(who) && /^\d+$/.test(start ?? '') && /^\d+$/.test(count ?? '') && Number(count) > 0) {
+      return { start: Number(start), count: Number(count) };
+    }
+  }
+  return undefined;
+}
+
+/** The lines of a map file: "CONTAINER HOST SIZE" each. */
+export function mapText(ranges: IdRange[]): string {
+  return ranges.map((r) => `${r.container} ${r.host} ${r.size}`).join('\n') + '\n';
+}
+
+/**
+ * Overlayfs in a user namespace other than the host's: Linux 5.11 (FS_USERNS_MOUNT for overlay,
+ * with the userxattr option). `rel` is os.release(), e.g. "6.1.0-18-amd64".
+ */
+export function kernelMountsOverlayInUserns(rel = release()): boolean {
+  const [maj = 0, min = 0] = rel.split(/[.-]/).map(Number);
+  return maj > 5 || (maj === 5 && min >= 11);
+}
+
+export interface UsernsFlags {
+  userns?: string;
+  uidmap?: string[];
+  gidmap?: string[];
+}
+
+/**
+ * The user namespace a launch asks for (undefined: none, the host's — `--userns host`, the
+ * default as root). `ids`: the container user (-u), whose ids must be mapped.
+ */
+export function usernsFromFlags(f: UsernsFlags, ids: { uid: number; gid: number; groups: number[] }, euid = process.geteuid?.() ?? 0): UserNamespace | undefined {
+  if (f.userns !== undefined && f.userns !== 'host' && f.userns !== 'auto') {
+    fail(`--userns ${f.userns}: use --userns host (the host's ids, the default as root) or --userns auto (root inside mapped to the range of "${AUTO_USER}" in /etc/subuid)`);
+  }
+  if (f.userns && (f.uidmap?.length || f.gidmap?.length)) fail(`--userns ${f.userns} with --uidmap/--gidmap: give one or the other (the maps make a user namespace of their own)`);
+  const mode = f.userns ?? (f.uidmap?.length || f.gidmap?.length ? 'map' : 'host');
+  if (mode === 'host') return undefined;
+  let ns: UserNamespace;
+  if (mode === 'auto') {
+    const range = (file: string): IdRange => {
+      const r = subordinateRange(file, [AUTO_USER]);
+      if (!r) fail(`--userns auto: ${file} has no range for the user "${AUTO_USER}" — run \`npm run build\` as root (it adds one), or add a line ${AUTO_USER}:START:${AUTO_SIZE} to /etc/subuid and /etc/subgid`);
+      return { container: 0, host: r.start, size: Math.min(r.count, AUTO_SIZE) };
+    };
+    ns = { uidMap: [range('/etc/subuid')], gidMap: [range('/etc/subgid')], setgroups: 'allow', writer: 'write' };
+  } else {
+    const uidMap = (f.uidmap ?? []).map((v) => parseIdRange('--uidmap', v));
+    // Only one of the two given: the other maps the same way (as Podman does).
+    const gidMap = f.gidmap?.length ? f.gidmap.map((v) => parseIdRange('--gidmap', v)) : uidMap;
+    ns = { uidMap: uidMap.length ? uidMap : gidMap, gidMap, setgroups: 'allow', writer: 'write' };
+    checkRanges('--uidmap', ns.uidMap);
+    if (f.gidmap?.length) checkRanges('--gidmap', ns.gidMap);
+  }
+  // The child becomes the namespace's root (setresuid(0) inside) before its first mount: root must be mapped.
+  if (hostId(ns.uidMap, 0) === undefined) fail('--uidmap: container uid 0 is not mapped — the container starts as its root; map it, e.g. --uidmap 0:100000:65536');
+  if (hostId(ns.gidMap, 0) === undefined) fail('--gidmap: container gid 0 is not mapped — map it, e.g. --gidmap 0:100000:65536');
+  if (hostId(ns.uidMap, ids.uid) === undefined) fail(`-u: uid ${ids.uid} is not mapped in the container's user namespace — widen --uidmap, or choose another user`);
+  for (const g of [ids.gid, ...ids.groups]) {
+    if (hostId(ns.gidMap, g) === undefined) fail(`-u: gid ${g} is not mapped in the container's user namespace — widen --gidmap, or choose another user`);
+  }
+  if (!kernelMountsOverlayInUserns()) fail(`a user namespace needs Linux 5.11 or later here (overlayfs inside one); this kernel is ${release()} — run without --userns/--uidmap`);
+  return ns;
+}
+
+/**
+ * What minidock does to the child's /proc/PID files at the handshake's map step, as shell lines
+ * (--dry-run prints them with PID; writeIdMaps does them). Order matters: setgroups before gid_map.
+ */
+export function idMapWrites(pid: number | 'PID', ns: UserNamespace): Array<{ file: string; content: string }> {
+  const p = `/proc/${pid}`;
+  return [
+    { file: `${p}/uid_map`, content: mapText(ns.uidMap) },
+    ...(ns.setgroups === 'deny' ? [{ file: `${p}/setgroups`, content: 'deny\n' }] : []),
+    { file: `${p}/gid_map`, content: mapText(ns.gidMap) },
+  ];
+}
+
+/** The host uid and gid of the container's root: the owner the overlay's upper layer must have. */
+export function mappedRoot(ns: UserNamespace): { uid: number; gid: number } {
+  return { uid: hostId(ns.uidMap, 0)!, gid: hostId(ns.gidMap, 0)! };
+}
+
+/**
+ * Before the clone: what the container's root must reach and own on the host. Once it is the
+ * namespace's root it is, for the kernel, host uid/gid `mappedRoot`, with no capability over host
+ * files: it mounts the overlay through the container's directory (made group `gid`, mode 0710:
+ * nobody else gains anything) and writes into upper and work (made its own, so the container's
+ * "/" is root's inside). The rootfs, the -v sources and the state root's ancestors it reaches only
+ * as the rest of the world does: refused here in one line rather than as a mount's EACCES.
+ */
+export function prepareForMappedRoot(dir: string, dirs: { upper: string; work: string; tmpfsFor?: string }, reach: string[], ns: UserNamespace): void {
+  const { uid, gid } = mappedRoot(ns);
+  const st = statSync(dir);
+  if (st.gid !== gid) chownSync(dir, st.uid, gid);
+  if ((st.mode & 0o777) !== 0o710) chmodSync(dir, 0o710);
+  if (!dirs.tmpfsFor) {
+    // (with tmpfsFor the child mounts a tmpfs there, its own from the start)
+    for (const d of [dirs.upper, dirs.work]) chownSync(d, uid, gid);
+  }
+  for (const p of [posix.dirname(dir), ...reach]) {
+    for (let d = p; ; d = posix.dirname(d)) {
+      let s;
+      try {
+        s = statSync(d);
+      } catch {
+        break; // (a missing -v source is refused elsewhere)
+      }
+      const bit = s.uid === uid ? 0o100 : s.gid === gid ? 0o010 : 0o001;
+      if (s.isDirectory() && !(s.mode & bit)) {
+        fail(`${d} is mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}: the container's root (host uid ${uid} in its user namespace) cannot pass through it to reach ${p} — chmod o+x ${d}, or use a path it can reach`);
+      }
+      if (d === '/') break;
+    }
+  }
+}
