@@ -91,16 +91,16 @@ export function decodeAction(raw: number): DecodedAction {
 
 /** A readable form of a return value: `ALLOW`, `ERRNO(EPERM)`, `TRACE(1)`, `KILL_PROCESS`. */
 export function formatAction(raw: number): string {
-  const d = decodeAction(raw);
-  switch (d.action) {
+  const decoded = decodeAction(raw);
+  switch (decoded.action) {
     case 'ERRNO': {
-      const name = errnoName(d.errno!);
-      return name.startsWith('errno ') ? `ERRNO(${d.errno})` : `ERRNO(${name})`;
+      const name = errnoName(decoded.errno!);
+      return name.startsWith('errno ') ? `ERRNO(${decoded.errno})` : `ERRNO(${name})`;
     }
     case 'TRACE':
     case 'TRAP':
-      return d.data ? `${d.action}(${d.data})` : d.action;
+      return decoded.data ? `${decoded.action}(${decoded.data})` : decoded.action;
     default:
-      return d.action;
+      return decoded.action;
   }
 }

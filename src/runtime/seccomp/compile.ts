@@ -141,27 +141,27 @@ export function actionValue(action: SeccompActionName, errnoRet?: number): numbe
 }
 
 /** "6.1.0-18-amd64" -> [6, 1]; "4.8" -> [4, 8]. */
-function kernelVersion(s: string): [number, number] {
-  const m = /^(\d+)(?:\.(\d+))?/.exec(s.trim());
-  return m ? [Number(m[1]), Number(m[2] ?? 0)] : [0, 0];
+function kernelVersion(text: string): [number, number] {
+  const match = /^(\d+)(?:\.(\d+))?/.exec(text.trim());
+  return match ? [Number(match[1]), Number(match[2] ?? 0)] : [0, 0];
 }
 
 const atLeast = (have: [number, number], want: [number, number]): boolean =>
   have[0] !== want[0] ? have[0] > want[0] : have[1] >= want[1];
 
 /** Does a profile entry apply to this container? (Docker's rules: includes all, excludes none.) */
-function applies(s: SeccompSyscall, caps: ReadonlySet<string>, kernel: [number, number]): boolean {
-  const native = (arches: string[] | undefined): boolean => (arches ?? []).some((a) => NATIVE_FILTER_ARCHES.includes(a));
-  const inc = s.includes;
-  if (inc) {
-    if (inc.caps?.some((c) => !caps.has(c))) return false; // every listed capability is required
-    if (inc.arches?.length && !native(inc.arches)) return false;
-    if (inc.minKernel && !atLeast(kernel, kernelVersion(inc.minKernel))) return false;
+function applies(rule: SeccompSyscall, caps: ReadonlySet<string>, kernel: [number, number]): boolean {
+  const native = (arches: string[] | undefined): boolean => (arches ?? []).some((arch) => NATIVE_FILTER_ARCHES.includes(arch));
+  const includes = rule.includes;
+  if (includes) {
+    if (includes.caps?.some((cap) => !caps.has(cap))) return false; // every listed capability is required
+    if (includes.arches?.length && !native(includes.arches)) return false;
+    if (includes.minKernel && !atLeast(kernel, kernelVersion(includes.minKernel))) return false;
   }
-  const exc = s.excludes;
-  if (exc) {
-    if (exc.caps?.some((c) => caps.has(c))) return false; // any listed capability excludes
-    if (native(exc.arches)) return false;
+  const excludes = rule.excludes;
+  if (excludes) {
+    if (excludes.caps?.some((cap) => caps.has(cap))) return false; // any listed capability excludes
+    if (native(excludes.arches)) return false;
   }
   return true;
 }
@@ -183,29 +183,29 @@ function applies(s: SeccompSyscall, caps: ReadonlySet<string>, kernel: [number, 
 export function planProfile(profile: SeccompProfile, ctx: CompileContext): FilterPlan {
   const source = ctx.source ?? '<profile>';
   if (ctx.arch !== undefined && ctx.arch !== 'x86_64') throw new MinidockError(`seccomp: architecture ${String(ctx.arch)} is not supported (minidock compiles x86_64 filters only)`);
-  const p = validateProfile(profile, source);
+  const valid = validateProfile(profile, source);
   const caps = new Set(ctx.caps.map(normalizeCap));
   const kernel = kernelVersion(ctx.kernel ?? release());
-  const defaultAction = actionValue(p.defaultAction, p.defaultErrnoRet);
+  const defaultAction = actionValue(valid.defaultAction, valid.defaultErrnoRet);
 
   interface Acc { name: string; uncond?: { action: number; from: number }; rules: ArgRule[] }
   const byNr = new Map<number, Acc>();
   const skipped = new Set<string>();
 
-  (p.syscalls ?? []).forEach((s, from) => {
-    if (!applies(s, caps, kernel)) return;
-    const action = actionValue(s.action, s.errnoRet);
-    const conditions: Condition[] = (s.args ?? []).map((a) => ({
-      index: a.index,
-      op: a.op,
-      value: BigInt(a.value),
-      valueTwo: BigInt(a.valueTwo ?? 0),
+  (valid.syscalls ?? []).forEach((rule, from) => {
+    if (!applies(rule, caps, kernel)) return;
+    const action = actionValue(rule.action, rule.errnoRet);
+    const conditions: Condition[] = (rule.args ?? []).map((arg) => ({
+      index: arg.index,
+      op: arg.op,
+      value: BigInt(arg.value),
+      valueTwo: BigInt(arg.valueTwo ?? 0),
     }));
-    const indexes = conditions.map((c) => c.index);
-    const repeated = indexes.some((i, k) => indexes.indexOf(i) !== k);
-    const ruleSets = repeated ? conditions.map((c) => [c]) : [conditions];
+    const indexes = conditions.map((condition) => condition.index);
+    const repeated = indexes.some((index, position) => indexes.indexOf(index) !== position);
+    const ruleSets = repeated ? conditions.map((condition) => [condition]) : [conditions];
 
-    for (const name of s.names) {
+    for (const name of rule.names) {
       const nr = syscallNumber(name);
       if (nr === undefined) {
         skipped.add(name); // validateProfile() ensured this is another architecture's syscall
@@ -221,7 +221,7 @@ export function planProfile(profile: SeccompProfile, ctx: CompileContext): Filte
         }
         acc.uncond ??= { action, from };
       } else {
-        for (const conds of ruleSets) acc.rules.push({ action, conditions: conds, from });
+        for (const ruleConditions of ruleSets) acc.rules.push({ action, conditions: ruleConditions, from });
       }
     }
   });
@@ -232,13 +232,13 @@ export function planProfile(profile: SeccompProfile, ctx: CompileContext): Filte
       const { action } = acc.uncond;
       // Only rules with another action can change a decision; the others are dropped (if every rule
       // has the fallback's action, the order among them does not matter either).
-      const rules = acc.rules.some((r) => r.action !== action) ? acc.rules : [];
+      const rules = acc.rules.some((rule) => rule.action !== action) ? acc.rules : [];
       if (rules.length > 0 || action !== defaultAction) syscalls.push({ nr, name: acc.name, action, rules });
     } else if (acc.rules.length > 0) {
       syscalls.push({ nr, name: acc.name, rules: acc.rules });
     }
   }
-  return { defaultAction, syscalls, skipped: [...skipped].sort(), flags: p.flags ?? [] };
+  return { defaultAction, syscalls, skipped: [...skipped].sort(), flags: valid.flags ?? [] };
 }
 
 const lo32 = (v: bigint): number => Number(v & 0xffffffffn);
@@ -256,11 +256,11 @@ const OP_SYMBOL: Record<SeccompOp, string> = {
 };
 
 /** "args[0] & 0x7e020000 == 0" / "args[0] != 40". */
-export function describeCondition(c: Condition): string {
-  const a = `args[${c.index}]`;
-  return c.op === 'SCMP_CMP_MASKED_EQ'
-    ? `${a} & 0x${c.value.toString(16)} == ${c.valueTwo}`
-    : `${a} ${OP_SYMBOL[c.op]} ${c.value <= 0xffffn ? c.value.toString() : `0x${c.value.toString(16)}`}`;
+export function describeCondition(condition: Condition): string {
+  const arg = `args[${condition.index}]`;
+  return condition.op === 'SCMP_CMP_MASKED_EQ'
+    ? `${arg} & 0x${condition.value.toString(16)} == ${condition.valueTwo}`
+    : `${arg} ${OP_SYMBOL[condition.op]} ${condition.value <= 0xffffn ? condition.value.toString() : `0x${condition.value.toString(16)}`}`;
 }
 
 /**
@@ -271,54 +271,54 @@ export function describeCondition(c: Condition): string {
  * `arg > v` holds when high(arg) > high(v), or when the high halves are equal and low(arg) > low(v).
  * There is no "less than" jump: `a < k` is written as `a >= k` with the targets swapped.
  */
-function emitCondition(out: Item[], c: Condition, pass: string | undefined, fail: string, fresh: (hint: string) => string, who: string): void {
-  const p = pass ?? fresh('pass');
-  const hiOff = SECCOMP_DATA.argHi(c.index);
-  const loOff = SECCOMP_DATA.argLo(c.index);
-  const ldHi = ldAbs(hiOff, `args[${c.index}] high 32 bits - ${who}: ${describeCondition(c)}?`);
-  const ldLo = ldAbs(loOff, `args[${c.index}] low 32 bits`);
-  const vh = hi32(c.value);
-  const vl = lo32(c.value);
-  switch (c.op) {
+function emitCondition(out: Item[], condition: Condition, pass: string | undefined, fail: string, fresh: (hint: string) => string, who: string): void {
+  const passLabel = pass ?? fresh('pass');
+  const hiOff = SECCOMP_DATA.argHi(condition.index);
+  const loOff = SECCOMP_DATA.argLo(condition.index);
+  const ldHi = ldAbs(hiOff, `args[${condition.index}] high 32 bits - ${who}: ${describeCondition(condition)}?`);
+  const ldLo = ldAbs(loOff, `args[${condition.index}] low 32 bits`);
+  const valueHigh = hi32(condition.value);
+  const valueLow = lo32(condition.value);
+  switch (condition.op) {
     case 'SCMP_CMP_EQ': // both halves equal
-      out.push(ldHi, jeq(vh, undefined, fail), ldLo, jeq(vl, p, fail));
+      out.push(ldHi, jeq(valueHigh, undefined, fail), ldLo, jeq(valueLow, passLabel, fail));
       break;
     case 'SCMP_CMP_NE': // either half differs
-      out.push(ldHi, jeq(vh, undefined, p), ldLo, jeq(vl, fail, p));
+      out.push(ldHi, jeq(valueHigh, undefined, passLabel), ldLo, jeq(valueLow, fail, passLabel));
       break;
-    case 'SCMP_CMP_GT': // hi > vh, or hi == vh and lo > vl
-      out.push(ldHi, jgt(vh, p, undefined), jeq(vh, undefined, fail), ldLo, jgt(vl, p, fail));
+    case 'SCMP_CMP_GT': // hi > valueHigh, or hi == valueHigh and lo > valueLow
+      out.push(ldHi, jgt(valueHigh, passLabel, undefined), jeq(valueHigh, undefined, fail), ldLo, jgt(valueLow, passLabel, fail));
       break;
-    case 'SCMP_CMP_GE': // hi > vh, or hi == vh and lo >= vl
-      out.push(ldHi, jgt(vh, p, undefined), jeq(vh, undefined, fail), ldLo, jge(vl, p, fail));
+    case 'SCMP_CMP_GE': // hi > valueHigh, or hi == valueHigh and lo >= valueLow
+      out.push(ldHi, jgt(valueHigh, passLabel, undefined), jeq(valueHigh, undefined, fail), ldLo, jge(valueLow, passLabel, fail));
       break;
-    case 'SCMP_CMP_LT': // hi < vh, or hi == vh and lo < vl
-      out.push(ldHi, jge(vh, undefined, p), jeq(vh, undefined, fail), ldLo, jge(vl, fail, p));
+    case 'SCMP_CMP_LT': // hi < valueHigh, or hi == valueHigh and lo < valueLow
+      out.push(ldHi, jge(valueHigh, undefined, passLabel), jeq(valueHigh, undefined, fail), ldLo, jge(valueLow, fail, passLabel));
       break;
-    case 'SCMP_CMP_LE': // hi < vh, or hi == vh and lo <= vl
-      out.push(ldHi, jge(vh, undefined, p), jeq(vh, undefined, fail), ldLo, jgt(vl, fail, p));
+    case 'SCMP_CMP_LE': // hi < valueHigh, or hi == valueHigh and lo <= valueLow
+      out.push(ldHi, jge(valueHigh, undefined, passLabel), jeq(valueHigh, undefined, fail), ldLo, jgt(valueLow, fail, passLabel));
       break;
     case 'SCMP_CMP_MASKED_EQ': {
       // (arg & mask) == want, half by half
-      const mh = hi32(c.value);
-      const ml = lo32(c.value);
-      out.push(ldHi, and(mh), jeq(hi32(c.valueTwo), undefined, fail), ldLo, and(ml), jeq(lo32(c.valueTwo), p, fail));
+      const maskHigh = hi32(condition.value);
+      const maskLow = lo32(condition.value);
+      out.push(ldHi, and(maskHigh), jeq(hi32(condition.valueTwo), undefined, fail), ldLo, and(maskLow), jeq(lo32(condition.valueTwo), passLabel, fail));
       break;
     }
   }
-  if (pass === undefined) out.push(label(p));
+  if (pass === undefined) out.push(label(passLabel));
 }
 
 /** Lay out a plan as a labelled cBPF program (not yet assembled). */
 export function programFromPlan(plan: FilterPlan): Item[] {
   const out: Item[] = [];
-  let n = 0;
-  const fresh = (hint: string): string => `${hint}.${n++}`;
-  const retLabel = (v: number): string => `ret.${hex(v)}`;
+  let labelCount = 0;
+  const fresh = (hint: string): string => `${hint}.${labelCount++}`;
+  const retLabel = (action: number): string => `ret.${hex(action)}`;
   const used: number[] = []; // ret values jumped to, in order of first use
-  const use = (v: number): string => {
-    if (!used.includes(v)) used.push(v);
-    return retLabel(v);
+  const use = (value: number): string => {
+    if (!used.includes(value)) used.push(value);
+    return retLabel(value);
   };
   const kill = use(SECCOMP_RET_KILL_PROCESS);
 
@@ -330,31 +330,31 @@ export function programFromPlan(plan: FilterPlan): Item[] {
   out.push(jge(X32_SYSCALL_BIT, kill, undefined, 'x32 ABI (nr has bit 0x40000000): kill'));
   // 3. One comparison per syscall with a rule.
   const blocks: SyscallPlan[] = [];
-  for (const sc of plan.syscalls) {
-    if (sc.rules.length === 0) out.push(jeq(sc.nr, use(sc.action ?? plan.defaultAction), undefined, sc.name));
+  for (const syscall of plan.syscalls) {
+    if (syscall.rules.length === 0) out.push(jeq(syscall.nr, use(syscall.action ?? plan.defaultAction), undefined, syscall.name));
     else {
-      out.push(jeq(sc.nr, `sys.${sc.name}`, undefined, `${sc.name}: check its arguments`));
-      blocks.push(sc);
+      out.push(jeq(syscall.nr, `sys.${syscall.name}`, undefined, `${syscall.name}: check its arguments`));
+      blocks.push(syscall);
     }
   }
   // 4. No rule matched.
   out.push(ret(plan.defaultAction, 'default action'));
   // 5. Argument checks. Each rule: all conditions hold -> its action; one fails -> the next rule;
   //    the last rule failing -> the syscall's rule without arguments, or the default action.
-  for (const sc of blocks) {
-    out.push(label(`sys.${sc.name}`));
-    sc.rules.forEach((rule, j) => {
-      const fail = j + 1 < sc.rules.length ? `sys.${sc.name}.${j + 1}` : use(sc.action ?? plan.defaultAction);
-      if (j > 0) out.push(label(`sys.${sc.name}.${j}`));
-      rule.conditions.forEach((c, ci) => {
-        const last = ci === rule.conditions.length - 1;
-        emitCondition(out, c, last ? use(rule.action) : undefined, fail, fresh, sc.name);
+  for (const syscall of blocks) {
+    out.push(label(`sys.${syscall.name}`));
+    syscall.rules.forEach((rule, j) => {
+      const fail = j + 1 < syscall.rules.length ? `sys.${syscall.name}.${j + 1}` : use(syscall.action ?? plan.defaultAction);
+      if (j > 0) out.push(label(`sys.${syscall.name}.${j}`));
+      rule.conditions.forEach((condition, position) => {
+        const last = position === rule.conditions.length - 1;
+        emitCondition(out, condition, last ? use(rule.action) : undefined, fail, fresh, syscall.name);
       });
     });
   }
   // 6. One `ret` per distinct action, the kill last.
-  for (const v of [...used.filter((v) => v !== SECCOMP_RET_KILL_PROCESS), SECCOMP_RET_KILL_PROCESS]) {
-    out.push(label(retLabel(v)), ret(v, v === plan.defaultAction ? 'default action' : undefined));
+  for (const value of [...used.filter((value) => value !== SECCOMP_RET_KILL_PROCESS), SECCOMP_RET_KILL_PROCESS]) {
+    out.push(label(retLabel(value)), ret(value, value === plan.defaultAction ? 'default action' : undefined));
   }
   return out;
 }

@@ -83,7 +83,7 @@ export function seccompData(input: SyscallInput): DataView {
   view.setBigUint64(8, BigInt.asUintN(64, input.instructionPointer ?? 0n), true);
   const args = input.args ?? [];
   if (args.length > 6) throw new RangeError('a syscall has at most 6 arguments');
-  args.forEach((a, i) => view.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(a)), true));
+  args.forEach((arg, i) => view.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(arg)), true));
   return view;
 }
 
@@ -102,67 +102,67 @@ export function evaluate(program: Uint8Array | readonly SockFilter[], input: Sys
   let pc = 0;
   let steps = 0;
   const path: number[] | undefined = opts.trace ? [] : undefined;
-  const finish = (raw: number, n: number): Decision => {
-    const d = decision(raw, n);
-    if (path) d.path = path;
-    return d;
+  const finish = (raw: number, stepCount: number): Decision => {
+    const result = decision(raw, stepCount);
+    if (path) result.path = path;
+    return result;
   };
   for (;;) {
-    const f = prog[pc];
+    const insn = prog[pc];
     steps++;
     path?.push(pc);
-    const src = (f.code & BPF_X) === BPF_X ? X : f.k;
-    switch (bpfClass(f.code)) {
+    const operand = (insn.code & BPF_X) === BPF_X ? X : insn.k;
+    switch (bpfClass(insn.code)) {
       case BPF_LD:
-        switch (f.code & 0xe0) {
-          case BPF_ABS: A = data.getUint32(f.k, true); break;
-          case BPF_IMM: A = f.k; break;
-          case BPF_MEM: A = mem[f.k]; break;
+        switch (insn.code & 0xe0) {
+          case BPF_ABS: A = data.getUint32(insn.k, true); break;
+          case BPF_IMM: A = insn.k; break;
+          case BPF_MEM: A = mem[insn.k]; break;
           case BPF_LEN: A = SECCOMP_DATA.size; break;
         }
         break;
       case BPF_LDX:
-        switch (f.code & 0xe0) {
-          case BPF_IMM: X = f.k; break;
-          case BPF_MEM: X = mem[f.k]; break;
+        switch (insn.code & 0xe0) {
+          case BPF_IMM: X = insn.k; break;
+          case BPF_MEM: X = mem[insn.k]; break;
           case BPF_LEN: X = SECCOMP_DATA.size; break;
         }
         break;
-      case BPF_ST: mem[f.k] = A; break;
-      case BPF_STX: mem[f.k] = X; break;
+      case BPF_ST: mem[insn.k] = A; break;
+      case BPF_STX: mem[insn.k] = X; break;
       case BPF_ALU:
-        switch (f.code & 0xf0) {
-          case BPF_ADD: A = (A + src) >>> 0; break;
-          case BPF_SUB: A = (A - src) >>> 0; break;
-          case BPF_MUL: A = Math.imul(A, src) >>> 0; break;
-          case BPF_DIV: if (src === 0) return finish(0, steps); A = Math.floor(A / src) >>> 0; break;
-          case BPF_MOD: if (src === 0) return finish(0, steps); A = (A % src) >>> 0; break;
-          case BPF_OR: A = (A | src) >>> 0; break;
-          case BPF_AND: A = (A & src) >>> 0; break;
-          case BPF_XOR: A = (A ^ src) >>> 0; break;
-          case BPF_LSH: A = src >= 32 ? 0 : (A << src) >>> 0; break;
-          case BPF_RSH: A = src >= 32 ? 0 : A >>> src; break;
+        switch (insn.code & 0xf0) {
+          case BPF_ADD: A = (A + operand) >>> 0; break;
+          case BPF_SUB: A = (A - operand) >>> 0; break;
+          case BPF_MUL: A = Math.imul(A, operand) >>> 0; break;
+          case BPF_DIV: if (operand === 0) return finish(0, steps); A = Math.floor(A / operand) >>> 0; break;
+          case BPF_MOD: if (operand === 0) return finish(0, steps); A = (A % operand) >>> 0; break;
+          case BPF_OR: A = (A | operand) >>> 0; break;
+          case BPF_AND: A = (A & operand) >>> 0; break;
+          case BPF_XOR: A = (A ^ operand) >>> 0; break;
+          case BPF_LSH: A = operand >= 32 ? 0 : (A << operand) >>> 0; break;
+          case BPF_RSH: A = operand >= 32 ? 0 : A >>> operand; break;
           case BPF_NEG: A = -A >>> 0; break;
         }
         break;
       case BPF_JMP: {
-        const op = f.code & 0xf0;
+        const op = insn.code & 0xf0;
         if (op === BPF_JA) {
-          pc += 1 + f.k;
+          pc += 1 + insn.k;
           continue;
         }
         let cond = false;
-        if (op === BPF_JEQ) cond = A === src >>> 0;
-        else if (op === BPF_JGT) cond = A > src >>> 0;
-        else if (op === BPF_JGE) cond = A >= src >>> 0;
-        else if (op === BPF_JSET) cond = (A & src) !== 0;
-        pc += 1 + (cond ? f.jt : f.jf);
+        if (op === BPF_JEQ) cond = A === operand >>> 0;
+        else if (op === BPF_JGT) cond = A > operand >>> 0;
+        else if (op === BPF_JGE) cond = A >= operand >>> 0;
+        else if (op === BPF_JSET) cond = (A & operand) !== 0;
+        pc += 1 + (cond ? insn.jt : insn.jf);
         continue;
       }
       case BPF_RET:
-        return finish((f.code & 0x18) === BPF_A ? A : f.k, steps);
+        return finish((insn.code & 0x18) === BPF_A ? A : insn.k, steps);
       case BPF_MISC:
-        if ((f.code & 0xf8) === BPF_TAX) X = A;
+        if ((insn.code & 0xf8) === BPF_TAX) X = A;
         else A = X;
         break;
     }
@@ -171,9 +171,9 @@ export function evaluate(program: Uint8Array | readonly SockFilter[], input: Sys
 }
 
 function decision(raw: number, steps: number): Decision {
-  const d = decodeAction(raw);
-  const out: Decision = { action: d.action, raw: d.raw, steps };
-  if (d.errno !== undefined) out.errno = d.errno;
-  if (d.data !== undefined) out.data = d.data;
+  const decoded = decodeAction(raw);
+  const out: Decision = { action: decoded.action, raw: decoded.raw, steps };
+  if (decoded.errno !== undefined) out.errno = decoded.errno;
+  if (decoded.data !== undefined) out.data = decoded.data;
   return out;
 }
