@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { CLONE, MS, MNT_DETACH, RLIMIT } from '../sys/constants.js';
 import { capMask } from './capabilities.js';
 import type { Cgroup, CgroupfsMount, CgroupWrite } from './cgroups/types.js';
-import { F, Op, type Step } from './plan.js';
+import { Op, STEP_FLAGS, type Step } from './plan.js';
 import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
 import { hostId, idMapWrites } from './userns.js';
 
@@ -172,7 +172,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   const mount = (phase: Step['phase'], why: string, src: string, target: string, fstype: string, flags: number, data = '', f = 0): void =>
     add({ op: Op.MOUNT, strs: [src, target, fstype, data], ints: [flags], flags: f, why, phase });
   const mkdir = (phase: Step['phase'], p: string, mode = 0o755, why = 'create the mount point'): void =>
-    add({ op: Op.MKDIR, strs: [p], ints: [mode], flags: F.IGNORE_EEXIST, why, phase });
+    add({ op: Op.MKDIR, strs: [p], ints: [mode], flags: STEP_FLAGS.IGNORE_EEXIST, why, phase });
 
   // 1. Mount propagation. The new mount namespace starts as a copy of the host's, with the same
   //    propagation: a mount made under a "shared" mount would appear on the host too.
@@ -220,7 +220,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
         made.add(sub);
       }
       add({ op: Op.TOUCH, strs: [m(`/dev/${d}`)], ints: [0o600], why: `--privileged: bind-mount target for /dev/${d}`, phase: 'mounts' });
-      mount('mounts', `--privileged: the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND, '', F.IGNORE_ENOENT);
+      mount('mounts', `--privileged: the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND, '', STEP_FLAGS.IGNORE_ENOENT);
     }
   }
   mkdir('mounts', m('/dev/pts'));
@@ -230,7 +230,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   mkdir('mounts', m('/dev/shm'), 0o1777);
   mount('mounts', 'POSIX shared memory, private to the container', 'shm', m('/dev/shm'), 'tmpfs', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, 'mode=1777,size=65536k');
   mkdir('mounts', m('/dev/mqueue'));
-  mount('mounts', 'POSIX message queues of the new IPC namespace', 'mqueue', m('/dev/mqueue'), 'mqueue', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', F.IGNORE_ALL);
+  mount('mounts', 'POSIX message queues of the new IPC namespace', 'mqueue', m('/dev/mqueue'), 'mqueue', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', STEP_FLAGS.IGNORE_ALL);
   const links: Array<[string, string]> = [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']];
   for (const [target, name] of links) add({ op: Op.SYMLINK, strs: [target, m(`/dev/${name}`)], why: `/dev/${name} -> ${target}`, phase: 'mounts' });
 
@@ -241,7 +241,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
     const parts = v.destination.split('/').filter(Boolean);
     for (let i = 1; i < parts.length; i++) mkdir('mounts', m('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
     if (v.isFile) add({ op: Op.TOUCH, strs: [target], ints: [0o644], why: `mount point (a file) for -v ${v.source}`, phase: 'mounts' });
-    else add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: F.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
+    else add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
     mount('mounts', `-v ${v.source}:${v.destination}`, v.source, target, '', MS.MS_BIND | MS.MS_REC);
     if (v.readonly) {
       // A bind mount ignores MS_RDONLY on the first call: read-only takes a second, remount call.
@@ -267,14 +267,14 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   if (!spec.privileged) {
     for (const p of spec.maskedPaths) {
       if (MASKED_DIRS.has(p)) {
-        mount('mounts', `mask ${p}: an empty read-only tmpfs over it`, 'tmpfs', p, 'tmpfs', MS.MS_RDONLY, '', F.IGNORE_ENOENT);
+        mount('mounts', `mask ${p}: an empty read-only tmpfs over it`, 'tmpfs', p, 'tmpfs', MS.MS_RDONLY, '', STEP_FLAGS.IGNORE_ENOENT);
       } else {
-        mount('mounts', `mask ${p}: /dev/null over it`, '/dev/null', p, '', MS.MS_BIND, '', F.IGNORE_ENOENT);
+        mount('mounts', `mask ${p}: /dev/null over it`, '/dev/null', p, '', MS.MS_BIND, '', STEP_FLAGS.IGNORE_ENOENT);
       }
     }
     for (const p of spec.readonlyPaths) {
-      mount('mounts', `read-only ${p}: bind it onto itself…`, p, p, '', MS.MS_BIND | MS.MS_REC, '', F.IGNORE_ENOENT);
-      mount('mounts', `…then remount that bind read-only`, p, p, '', MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', F.IGNORE_ENOENT);
+      mount('mounts', `read-only ${p}: bind it onto itself…`, p, p, '', MS.MS_BIND | MS.MS_REC, '', STEP_FLAGS.IGNORE_ENOENT);
+      mount('mounts', `…then remount that bind read-only`, p, p, '', MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', STEP_FLAGS.IGNORE_ENOENT);
     }
   }
 

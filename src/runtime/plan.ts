@@ -97,8 +97,8 @@ export function describeStep(s: Step): string {
   return opInfo(s.op).describe(s.strs ?? [], s.ints ?? []);
 }
 
-/** Errors a step may ignore (see MD_F_* in native/plan.h). */
-export const F = { IGNORE_ENOENT: 1, IGNORE_EEXIST: 2, IGNORE_ALL: 4 } as const;
+/** Errors a step may ignore (MD_F_* in native/plan.h: F for flag). */
+export const STEP_FLAGS = { IGNORE_ENOENT: 1, IGNORE_EEXIST: 2, IGNORE_ALL: 4 } as const;
 
 export interface Step {
   op: Op;

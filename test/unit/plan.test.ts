@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stepError } from '../../src/runtime/step-error';
 import * as plan from '../../src/runtime/plan';
-import { describeStep, encodePlan, F, MSG, Op, OPS, PLAN_MAGIC, REPORT_BYTES, SPAWNED, type OpName, type Step } from '../../src/runtime/plan';
+import { describeStep, encodePlan, MSG, Op, OPS, PLAN_MAGIC, REPORT_BYTES, SPAWNED, STEP_FLAGS, type OpName, type Step } from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 import { ROOT_DIR } from '../helpers';
 
@@ -44,7 +44,7 @@ describe('encodePlan', () => {
   it('writes header, steps, ints and NUL-terminated strings, 8-byte aligned', () => {
     const steps: Step[] = [
       { op: Op.MOUNT, strs: ['proc', '/m/proc', 'proc', ''], ints: [14], why: 'w', phase: 'mounts' },
-      { op: Op.SETHOSTNAME, strs: ['box'], why: 'w', phase: 'namespaces', flags: F.IGNORE_ALL },
+      { op: Op.SETHOSTNAME, strs: ['box'], why: 'w', phase: 'namespaces', flags: STEP_FLAGS.IGNORE_ALL },
       { op: Op.CAPSET, ints: [0xffffffffffn, 1, 0], why: 'w', phase: 'capabilities' },
       { op: Op.NO_NEW_PRIVS, why: 'w', phase: 'capabilities' },
     ];
@@ -77,7 +77,7 @@ describe('encodePlan', () => {
     expect(Object.keys(fromC).length).toBeGreaterThan(20);
     expect(fromTs).toEqual(fromC);
     const flagsC = Object.fromEntries([...header.matchAll(/#define MD_F_([A-Z_]+) (\d+)u/g)].map((m) => [m[1], Number(m[2])]));
-    expect(flagsC).toEqual(F);
+    expect(flagsC).toEqual(STEP_FLAGS);
     expect(header).toContain(`0x${PLAN_MAGIC.toString(16)}`);
   });
 
@@ -85,9 +85,9 @@ describe('encodePlan', () => {
   const defines = [...header.matchAll(/^#define MD_([A-Z0-9_]+) (0x[0-9a-f]+|\d+|'.')u?(?=\s|$)/gm)]
     .map((m) => [m[1], m[2].startsWith("'") ? m[2][1] : Number(m[2])] as const);
   // the groups of plan.ts whose members are MD_<GROUP>_<NAME> in plan.h
-  const groups: Record<string, Record<string, number | string>> = { F_: F, MSG_: MSG, SPAWNED_: SPAWNED };
+  const groups: Record<string, Record<string, number | string>> = { F_: STEP_FLAGS, MSG_: MSG, SPAWNED_: SPAWNED };
 
-  it('has a twin in plan.ts for every #define of native/plan.h (MD_F_X: F.X, MD_MSG_X: MSG.X, MD_SPAWNED_X: SPAWNED.X, MD_X: X)', () => {
+  it('has a twin in plan.ts for every #define of native/plan.h (MD_F_X: STEP_FLAGS.X, MD_MSG_X: MSG.X, MD_SPAWNED_X: SPAWNED.X, MD_X: X)', () => {
     expect(defines.map(([n]) => n)).toEqual(expect.arrayContaining(['PLAN_MAGIC', 'REPORT_PID', 'REPORT_STATE', 'MSG_RELEASE', 'MSG_ACK', 'SPAWNED_REPORT', 'MONITOR_CTL_FD']));
     const ts = plan as unknown as Record<string, unknown>;
     for (const [name, value] of defines) {

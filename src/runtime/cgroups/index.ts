@@ -20,8 +20,8 @@ export { detectCgroups, parseMountinfo, parseSelfCgroup } from './detect.js';
  * On any failure it removes what it created and throws a MinidockError.
  */
 export function createCgroup(name: string, limits: Limits, opts: CgroupOptions = {}): Cgroup {
-  const det = detectCgroups(opts);
-  return det.mode === 'v1' ? createV1(name, limits, det, opts) : createV2(name, limits, det, opts);
+  const detected = detectCgroups(opts);
+  return detected.mode === 'v1' ? createV1(name, limits, detected, opts) : createV2(name, limits, detected, opts);
 }
 
 /** What Cgroup.fsMounts will be for a container with these limits, without creating anything (a dry createCgroup). */
@@ -31,29 +31,29 @@ export function plannedFsMounts(limits: Limits, opts: CgroupOptions = {}): Cgrou
 
 /** Re-open an existing cgroup by name (for stats and gc); undefined when it does not exist. */
 export function openCgroup(name: string, opts: CgroupOptions = {}): Cgroup | undefined {
-  const det = detectCgroups(opts);
-  return det.mode === 'v1' ? openV1(name, det, opts) : openV2(name, det, opts);
+  const detected = detectCgroups(opts);
+  return detected.mode === 'v1' ? openV1(name, detected, opts) : openV2(name, detected, opts);
 }
 
 /** Re-open a container's cgroup by the directories it recorded (state.json cgroupPaths), whichever
  * cgroup the caller is in (exec); undefined when none of them exists any more. */
 export function openCgroupAt(paths: string[], opts: CgroupOptions = {}): Cgroup | undefined {
-  const det = detectCgroups(opts);
-  if (det.mode === 'v1') return openV1At(paths, det, opts);
+  const detected = detectCgroups(opts);
+  if (detected.mode === 'v1') return openV1At(paths, detected, opts);
   return paths[0] === undefined ? undefined : openV2At(paths[0], opts);
 }
 
 /** Names of existing cgroups under the parent that start with prefix (v1: union over the hierarchies used). */
 export function listCgroups(prefix: string, opts: CgroupOptions = {}): string[] {
-  const det = detectCgroups(opts);
-  return det.mode === 'v1' ? listV1(prefix, det, opts) : listV2(prefix, det, opts);
+  const detected = detectCgroups(opts);
+  return detected.mode === 'v1' ? listV1(prefix, detected, opts) : listV2(prefix, detected, opts);
 }
 
 /** The mount points of every cgroup hierarchy (v1) and of the cgroup2 tree; none without cgroups. */
 export function cgroupMountPoints(): string[] {
   try {
-    const det = detectCgroups();
-    return [...new Set([...det.mounts.v1.map((h) => h.mountPoint), ...(det.mounts.v2 ? [det.mounts.v2.mountPoint] : [])])];
+    const detected = detectCgroups();
+    return [...new Set([...detected.mounts.v1.map((h) => h.mountPoint), ...(detected.mounts.v2 ? [detected.mounts.v2.mountPoint] : [])])];
   } catch {
     return [];
   }

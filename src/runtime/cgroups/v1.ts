@@ -50,12 +50,12 @@ interface Placement {
 }
 
 /** Map each used controller to its hierarchy (deduplicating co-mounted ones) and find the parent dir. */
-function place(det: CgroupDetection, want: Set<Used>, opts: CgroupOptions, withCpuset: boolean): Placement[] {
+function place(detected: CgroupDetection, want: Set<Used>, opts: CgroupOptions, withCpuset: boolean): Placement[] {
   const out: Placement[] = [];
   for (const c of USED) {
     if (c === 'cpuset' && !withCpuset) continue;
     if (c === 'devices' && !opts.restrictDevices) continue; // --privileged: the caller's devices cgroup (all)
-    const h = det.mounts.v1.find((x) => x.controllers.includes(c));
+    const h = detected.mounts.v1.find((x) => x.controllers.includes(c));
     if (!h) {
       if (want.has(c)) {
         fail(`cannot apply the ${c} limit: no cgroup v1 hierarchy carries the ${c} controller (see /proc/self/mountinfo); mount it, e.g. mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`);
@@ -91,11 +91,11 @@ function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
 }
 
 /** Where a container with these limits gets a directory: one placement per hierarchy used. */
-function placements(limits: Limits, det: CgroupDetection, opts: CgroupOptions): Placement[] {
+function placements(limits: Limits, detected: CgroupDetection, opts: CgroupOptions): Placement[] {
   const want: Set<Used> = neededControllers(limits);
   // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
   if (opts.restrictDevices) want.add('devices');
-  return place(det, want, opts, limits.cpusetCpus !== undefined);
+  return place(detected, want, opts, limits.cpusetCpus !== undefined);
 }
 
 /** A directory of the container's cgroup; `hierarchy` is absent for one reopened by name (gc, stats). */
@@ -194,10 +194,10 @@ function copyFromParent(ops: CgroupFsOps, dir: string, file: string, writes: Cgr
   writeRecorded(ops, writes, join(dir, file), v);
 }
 
-export function createV1(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
+export function createV1(name: string, limits: Limits, detected: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
   const ops = opts.dryRun ? dryOps() : opts.root?.ops ?? realOps;
-  const places = placements(limits, det, opts);
+  const places = placements(limits, detected, opts);
   const created: string[] = [];
   const writes: CgroupWrite[] = [];
   const dirs: V1Dir[] = [];
@@ -274,10 +274,10 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
 }
 
 /** The parent directory per used hierarchy, without creating anything. */
-function parentDirs(det: CgroupDetection, opts: CgroupOptions): { dir: string; controllers: Used[] }[] {
+function parentDirs(detected: CgroupDetection, opts: CgroupOptions): { dir: string; controllers: Used[] }[] {
   const out: { dir: string; controllers: Used[] }[] = [];
   for (const c of USED) {
-    const h = det.mounts.v1.find((x) => x.controllers.includes(c));
+    const h = detected.mounts.v1.find((x) => x.controllers.includes(c));
     if (!h) continue;
     const dir = opts.parent !== undefined
       ? join(h.mountPoint, normalizeParent(opts.parent))
@@ -290,9 +290,9 @@ function parentDirs(det: CgroupDetection, opts: CgroupOptions): { dir: string; c
   return out;
 }
 
-export function openV1(name: string, det: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
+export function openV1(name: string, detected: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
   checkName(name);
-  const dirs = parentDirs(det, opts)
+  const dirs = parentDirs(detected, opts)
     .map((p) => ({ dir: join(p.dir, name), controllers: p.controllers }))
     .filter((d) => exists(d.dir));
   if (dirs.length === 0) return undefined;
@@ -301,17 +301,17 @@ export function openV1(name: string, det: CgroupDetection, opts: CgroupOptions):
 
 /** Re-open a container's cgroup by the directories it recorded (state.json cgroupPaths), from
  * whichever cgroup the caller is in (exec); the directories that still exist, undefined if none. */
-export function openV1At(paths: string[], det: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
+export function openV1At(paths: string[], detected: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
   const dirs = paths.filter((d) => exists(d)).map((dir) => {
-    const h = det.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
+    const h = detected.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
     return { dir, controllers: USED.filter((c) => h?.controllers.includes(c)) };
   });
   return dirs.length ? new V1Cgroup(basename(dirs[0]!.dir), dirs, [], opts.root?.ops ?? realOps) : undefined;
 }
 
-export function listV1(prefix: string, det: CgroupDetection, opts: CgroupOptions): string[] {
+export function listV1(prefix: string, detected: CgroupDetection, opts: CgroupOptions): string[] {
   const names = new Set<string>();
-  for (const p of parentDirs(det, opts)) {
+  for (const p of parentDirs(detected, opts)) {
     let entries;
     try {
       entries = readdirSync(p.dir, { withFileTypes: true });

@@ -44,21 +44,21 @@ function isRealRoot(dir: string): boolean {
   return readOpt(join(dir, 'cgroup.type')) === undefined;
 }
 
-function v2Mount(det: CgroupDetection): V2Mount {
-  const m = det.mounts.v2;
-  if (!m) fail('no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup');
-  return m;
+function v2Mount(detected: CgroupDetection): V2Mount {
+  const mount = detected.mounts.v2;
+  if (!mount) fail('no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup');
+  return mount;
 }
 
 /** Where the container's cgroup goes (see rule 2 above); never creates anything. */
-function parentDirOf(m: V2Mount, opts: CgroupOptions): string {
-  if (opts.parent !== undefined) return join(m.mountPoint, normalizeParent(opts.parent));
-  const own = m.ownPath === undefined ? undefined : dirInMount(m.mountPoint, m.mountRoot, m.ownPath);
+function parentDirOf(mount: V2Mount, opts: CgroupOptions): string {
+  if (opts.parent !== undefined) return join(mount.mountPoint, normalizeParent(opts.parent));
+  const own = mount.ownPath === undefined ? undefined : dirInMount(mount.mountPoint, mount.mountRoot, mount.ownPath);
   if (own === undefined) {
-    fail(`cannot find this process's own cgroup under ${m.mountPoint} (/proc/self/cgroup "0::" says ${m.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`);
+    fail(`cannot find this process's own cgroup under ${mount.mountPoint} (/proc/self/cgroup "0::" says ${mount.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`);
   }
   if (isRealRoot(own)) return own;
-  if (own === m.mountPoint) {
+  if (own === mount.mountPoint) {
     fail(`cannot place the container's cgroup: this process sits in ${own}, the top of the visible cgroup tree, which holds processes and so cannot have child cgroups with controllers (cgroup v2 "no internal processes"); move this process into a child cgroup first, or pass --cgroup-parent`);
   }
   return dirname(own); // a leaf sibling of our own cgroup
@@ -73,12 +73,12 @@ function chain(mountPoint: string, dir: string): string[] {
 }
 
 /** Make sure every ancestor from the top down to parentDir hands `controllers` to its children. */
-function enableControllers(ops: CgroupFsOps, m: V2Mount, parentDir: string, want: string[], required: Set<string>, writes: CgroupWrite[]): string[] {
-  const top = m.mountPoint;
+function enableControllers(ops: CgroupFsOps, mount: V2Mount, parentDir: string, want: string[], required: Set<string>, writes: CgroupWrite[]): string[] {
+  const top = mount.mountPoint;
   const available = words(readOpt(join(top, 'cgroup.controllers')));
   const usable = want.filter((c) => available.includes(c));
   for (const c of want) {
-    if (!available.includes(c) && required.has(c)) fail(`cannot apply the ${c} limit: ${notOffered(m, c, available)}`);
+    if (!available.includes(c) && required.has(c)) fail(`cannot apply the ${c} limit: ${notOffered(mount, c, available)}`);
   }
   for (const node of chain(top, parentDir)) {
     const file = join(node, 'cgroup.subtree_control');
@@ -104,19 +104,19 @@ function enableControllers(ops: CgroupFsOps, m: V2Mount, parentDir: string, want
 }
 
 /**
- * Why the cgroup2 tree mounted at m lacks controller `c`, and the fix. Below the real root, a cgroup
+ * Why the cgroup2 tree mounted at mount lacks controller `c`, and the fix. Below the real root, a cgroup
  * has only the controllers its parent lists in cgroup.subtree_control: that parent, outside the
  * visible tree (a container's cgroup, a cgroup namespace, a systemd unit without Delegate=), did not
  * hand `c` down; a mount of a subtree names it in mountinfo's root field. At the real root, the
  * kernel itself withholds it: bound to a v1 hierarchy, or disabled at boot.
  */
-function notOffered(m: V2Mount, c: string, available: string[]): string {
-  const top = m.mountPoint;
+function notOffered(mount: V2Mount, c: string, available: string[]): string {
+  const top = mount.mountPoint;
   const has = `${join(top, 'cgroup.controllers')} does not list ${c} (it has "${available.join(' ')}")`;
   if (isRealRoot(top)) {
     return `${has}: the kernel gives ${c} to a cgroup v1 hierarchy or disabled it at boot; boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) and without cgroup_disable=${c}`;
   }
-  const parent = m.mountRoot && m.mountRoot !== '/' ? join('/sys/fs/cgroup', dirname(m.mountRoot)) : '<its parent>';
+  const parent = mount.mountRoot && mount.mountRoot !== '/' ? join('/sys/fs/cgroup', dirname(mount.mountRoot)) : '<its parent>';
   return `${has}: ${top} is not the root of the cgroup tree, and its parent outside it does not delegate ${c}; on the host, as root: echo +${c} > ${join(parent, 'cgroup.subtree_control')} (for a systemd unit: Delegate=yes), or run minidock on the host`;
 }
 
@@ -181,11 +181,11 @@ class V2Cgroup implements Cgroup {
   }
 }
 
-export function createV2(name: string, limits: Limits, det: CgroupDetection, opts: CgroupOptions): Cgroup {
+export function createV2(name: string, limits: Limits, detected: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
   const ops = opts.dryRun ? dryOps() : opts.root?.ops ?? realOps;
-  const m = v2Mount(det);
-  const parentDir = parentDirOf(m, opts);
+  const mount = v2Mount(detected);
+  const parentDir = parentDirOf(mount, opts);
 
   const required: Set<string> = neededControllers(limits);
   const want: string[] = [...BASE_CONTROLLERS, ...(limits.cpusetCpus !== undefined ? ['cpuset'] : [])];
@@ -194,8 +194,8 @@ export function createV2(name: string, limits: Limits, det: CgroupDetection, opt
   const created: string[] = [];
   const dir = join(parentDir, name);
   try {
-    if (opts.parent !== undefined) created.push(...mkdirParents(m.mountPoint, normalizeParent(opts.parent), ops));
-    enableControllers(ops, m, parentDir, want, required, writes);
+    if (opts.parent !== undefined) created.push(...mkdirParents(mount.mountPoint, normalizeParent(opts.parent), ops));
+    enableControllers(ops, mount, parentDir, want, required, writes);
     mkdirCgroup(ops, dir, name);
     created.push(dir);
     writeLimits(ops, dir, limits, writes);
@@ -238,9 +238,9 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
   if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
 }
 
-export function openV2(name: string, det: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
+export function openV2(name: string, detected: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
   checkName(name);
-  const dir = join(parentDirOf(v2Mount(det), opts), name);
+  const dir = join(parentDirOf(v2Mount(detected), opts), name);
   if (!exists(dir)) return undefined;
   return new V2Cgroup(name, dir, [], opts.root?.ops ?? realOps);
 }
@@ -251,10 +251,10 @@ export function openV2At(path: string, opts: CgroupOptions): Cgroup | undefined 
   return exists(path) ? new V2Cgroup(basename(path), path, [], opts.root?.ops ?? realOps) : undefined;
 }
 
-export function listV2(prefix: string, det: CgroupDetection, opts: CgroupOptions): string[] {
+export function listV2(prefix: string, detected: CgroupDetection, opts: CgroupOptions): string[] {
   let entries;
   try {
-    entries = readdirSync(parentDirOf(v2Mount(det), opts), { withFileTypes: true });
+    entries = readdirSync(parentDirOf(v2Mount(detected), opts), { withFileTypes: true });
   } catch {
     return [];
   }

@@ -138,12 +138,12 @@ export function cgroupView(pid: number, opts: ViewOptions = {}): CgroupView {
       fail(`cannot read /proc/${pid}/cgroup (${code}): ${code === 'ENOENT' ? `no process ${pid} is running` : 'run as root'}`);
     }
   }
-  const det: CgroupDetection = detectCgroups(opts);
+  const detected: CgroupDetection = detectCgroups(opts);
   const hierarchies: ViewHierarchy[] = [];
   for (const [key, path] of parseSelfCgroup(text)) {
     if (key === '') {
-      const m = det.mounts.v2;
-      const dir = m ? dirInMount(m.mountPoint, m.mountRoot, path) : undefined;
+      const v2mount = detected.mounts.v2;
+      const dir = v2mount ? dirInMount(v2mount.mountPoint, v2mount.mountRoot, path) : undefined;
       const files: ViewFile[] = [];
       if (dir) {
         for (const [file, note] of V2_FILES) {
@@ -158,7 +158,7 @@ export function cgroupView(pid: number, opts: ViewOptions = {}): CgroupView {
     }
     const controllers = key.split(',').filter((c) => !c.startsWith('name='));
     if (controllers.length === 0) continue; // named hierarchies (name=systemd) hold no limits
-    const h = det.mounts.v1.find((x) => [...x.controllers].sort().join(',') === [...controllers].sort().join(','));
+    const h = detected.mounts.v1.find((x) => [...x.controllers].sort().join(',') === [...controllers].sort().join(','));
     const dir = h ? dirInMount(h.mountPoint, h.mountRoot, path) : undefined;
     const files: ViewFile[] = [];
     if (dir) {
@@ -176,7 +176,7 @@ export function cgroupView(pid: number, opts: ViewOptions = {}): CgroupView {
   const order = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices'];
   const rank = (h: ViewHierarchy): number => (h.version === 'v2' ? 99 : Math.min(...h.controllers.map((c) => (order.includes(c) ? order.indexOf(c) : 50))));
   hierarchies.sort((a, b) => rank(a) - rank(b));
-  return { pid, mode: det.mode, reason: det.reason, hierarchies };
+  return { pid, mode: detected.mode, reason: detected.reason, hierarchies };
 }
 
 export function renderView(v: CgroupView, opts: { all?: boolean } = {}): string {
@@ -196,11 +196,11 @@ export function renderView(v: CgroupView, opts: { all?: boolean } = {}): string 
     }
     lines.push('', `${label}  ${h.dir}`);
     if (h.version === 'v2') lines.push(`  controllers: ${h.controllers.join(' ') || '(none: they are bound to v1 hierarchies)'}`);
-    const w = Math.max(0, ...h.files.map((f) => f.file.length));
+    const width = Math.max(0, ...h.files.map((f) => f.file.length));
     for (const f of h.files) {
       const value = f.value.includes('\n') ? f.value.split('\n').map((l) => l.trim()).join(', ') : f.value;
-      lines.push(`  ${f.file.padEnd(w)}  ${value}${f.meaning ? `  (${f.meaning})` : ''}`);
-      lines.push(`  ${''.padEnd(w)}  # ${f.note}`);
+      lines.push(`  ${f.file.padEnd(width)}  ${value}${f.meaning ? `  (${f.meaning})` : ''}`);
+      lines.push(`  ${''.padEnd(width)}  # ${f.note}`);
     }
   }
   return lines.join('\n') + '\n';

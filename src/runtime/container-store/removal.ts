@@ -13,7 +13,7 @@ function mountsUnder(dir: string): string[] {
   try {
     return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
       .map((l) => l.split(' ')[4].replace(/\\040/g, ' '))
-      .filter((m) => m === dir || m.startsWith(dir + '/'))
+      .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(dir + '/'))
       .sort((a, b) => b.length - a.length);
   } catch {
     return [];
@@ -44,7 +44,7 @@ export async function removeEverything(e: Entry): Promise<string[]> {
   const mounts = mountsUnder(e.dir);
   if (mounts.length) {
     const { spawnSync } = await import('node:child_process');
-    for (const m of mounts) spawnSync('umount', ['-l', m]);
+    for (const mountPoint of mounts) spawnSync('umount', ['-l', mountPoint]);
     removed.push(`${mounts.length} mount(s)`);
   }
   if (existsSync(e.dir)) {

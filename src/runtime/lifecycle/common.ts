@@ -79,15 +79,14 @@ export async function waitGone(pid: number | undefined, start: number | undefine
 
 /** "3 seconds", "2 minutes", as Docker words ages */
 export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 1) return 'Less than a second';
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} minute${m === 1 ? '' : 's'}`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h} hour${h === 1 ? '' : 's'}`;
-  const d = Math.round(h / 24);
-  return `${d} days`;
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 1) return 'Less than a second';
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} hour${hours === 1 ? '' : 's'}`;
+  return `${Math.round(hours / 24)} days`;
 }
 
 /** Docker's STATUS column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created", and "Dead" with

@@ -38,40 +38,40 @@ export interface StatsRow {
 }
 
 export function sample(e: Entry): Sample {
-  const s: Sample = { id: e.id, name: displayName(e), at: performance.now() };
-  for (const p of e.state?.cgroupPaths ?? []) {
-    const f = (name: string): string | undefined => readOpt(posix.join(p, name));
-    const v1mem = f('memory.usage_in_bytes');
-    const v2mem = f('memory.current');
+  const taken: Sample = { id: e.id, name: displayName(e), at: performance.now() };
+  for (const dir of e.state?.cgroupPaths ?? []) {
+    const cgroupFile = (name: string): string | undefined => readOpt(posix.join(dir, name));
+    const v1mem = cgroupFile('memory.usage_in_bytes');
+    const v2mem = cgroupFile('memory.current');
     if (v1mem !== undefined || v2mem !== undefined) {
-      const stat = readKeyed(posix.join(p, 'memory.stat'));
+      const stat = readKeyed(posix.join(dir, 'memory.stat'));
       const inactive = stat?.get(v1mem !== undefined ? 'total_inactive_file' : 'inactive_file') ?? 0;
       const usage = Number(v1mem ?? v2mem);
-      s.memUsage = Math.max(0, usage - inactive);
-      const lim = (f('memory.limit_in_bytes') ?? f('memory.max'))?.trim();
-      if (lim && lim !== 'max' && Number(lim) < V1_NO_LIMIT) s.memLimit = Number(lim);
+      taken.memUsage = Math.max(0, usage - inactive);
+      const limit = (cgroupFile('memory.limit_in_bytes') ?? cgroupFile('memory.max'))?.trim();
+      if (limit && limit !== 'max' && Number(limit) < V1_NO_LIMIT) taken.memLimit = Number(limit);
     }
-    const acct = f('cpuacct.usage');
-    if (acct !== undefined) s.cpuUs = Number(acct) / 1000;
+    const acct = cgroupFile('cpuacct.usage');
+    if (acct !== undefined) taken.cpuUs = Number(acct) / 1000;
     else {
-      const u = readKeyed(posix.join(p, 'cpu.stat'))?.get('usage_usec');
-      if (u !== undefined) s.cpuUs = u;
+      const usageUsec = readKeyed(posix.join(dir, 'cpu.stat'))?.get('usage_usec');
+      if (usageUsec !== undefined) taken.cpuUs = usageUsec;
     }
-    const pids = f('pids.current');
-    if (pids !== undefined) s.pids = Number(pids);
+    const pids = cgroupFile('pids.current');
+    if (pids !== undefined) taken.pids = Number(pids);
   }
-  return s;
+  return taken;
 }
 
-export function row(a: Sample, b: Sample): StatsRow {
-  const limit = b.memLimit ?? totalmem(); // no limit: the host's memory, as Docker shows it
-  const dt = (b.at - a.at) * 1000;
+export function row(before: Sample, after: Sample): StatsRow {
+  const limit = after.memLimit ?? totalmem(); // no limit: the host's memory, as Docker shows it
+  const elapsedUs = (after.at - before.at) * 1000;
   return {
-    id: b.id, name: b.name,
-    cpuPercent: a.cpuUs !== undefined && b.cpuUs !== undefined && dt > 0 ? ((b.cpuUs - a.cpuUs) / dt) * 100 : undefined,
-    memUsage: b.memUsage, memLimit: limit,
-    memPercent: b.memUsage !== undefined ? (b.memUsage / limit) * 100 : undefined,
-    pids: b.pids,
+    id: after.id, name: after.name,
+    cpuPercent: before.cpuUs !== undefined && after.cpuUs !== undefined && elapsedUs > 0 ? ((after.cpuUs - before.cpuUs) / elapsedUs) * 100 : undefined,
+    memUsage: after.memUsage, memLimit: limit,
+    memPercent: after.memUsage !== undefined ? (after.memUsage / limit) * 100 : undefined,
+    pids: after.pids,
   };
 }
 
@@ -83,7 +83,7 @@ export function targets(root: string, refs: string[]): Entry[] {
 }
 
 export async function sampleRows(list: Entry[], intervalMs: number): Promise<StatsRow[]> {
-  const a = list.map(sample);
+  const first = list.map(sample);
   await sleep(intervalMs);
-  return list.map((e, i) => row(a[i], sample(e)));
+  return list.map((e, i) => row(first[i], sample(e)));
 }
