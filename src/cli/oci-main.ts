@@ -114,7 +114,7 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       return 0;
     }
     case 'delete':
-      await deleteContainer(root, id(), !!flags.force);
+      await deleteContainer(root, id(), !!flags.force, undefined, (l) => report(g, 'warning', l));
       return 0;
     case 'spec': {
       const dir = resolve((flags.bundle as string | undefined) ?? '.');
@@ -150,7 +150,7 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       });
     }
     case 'start':
-      await (await import('../oci/launch.js')).ociStart(root, id());
+      await (await import('../oci/launch.js')).ociStart(root, id(), (l) => report(g, 'warning', l));
       return 0;
     case 'features': {
       const { features } = await import('../oci/features.js');

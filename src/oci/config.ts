@@ -6,7 +6,7 @@
 // file, checks every field it knows (a wrong type is one line naming the field: `config.json:
 // process.user.uid must be ...`) and maps what the spec can express. What it cannot express yet is
 // either refused (a container that would silently differ from what was asked: other namespaces,
-// hooks, user mappings ...) or, where runc also goes on without it, returned as a warning for the
+// in-container hooks, user mappings ...) or, where runc also goes on without it, returned as a warning for the
 // command to print (an AppArmor profile on a host without AppArmor). docs/oci.md lists each field.
 //
 // Library code: it returns values and throws MinidockError; it never prints.
@@ -19,6 +19,7 @@ import { parseVolume } from '../runtime/rootfs-view.js';
 import { RLIMIT } from '../sys/constants.js';
 import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
 import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';
+import { HOOK_POINTS, type Hook, type Hooks } from './hooks.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -54,6 +55,8 @@ export interface OciExtras {
   seccompProfile?: SeccompProfile;
   /** process.capabilities.ambient (root only): raised by the plan's CAPSET step */
   ambient: CapName[];
+  /** hooks.*: run by create, start and delete (hooks.ts) */
+  hooks: Hooks;
 }
 
 export interface OciConfig {
@@ -260,12 +263,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   const hostname = top.str('hostname');
   if (hostname !== undefined && (hostname.length > 64 || hostname.includes('\0'))) fail(`config.json: hostname ${show(hostname)} must be at most 64 bytes`);
   if (top.has('domainname') && top.str('domainname') !== '') notYet('domainname', 'the launch plan has no setdomainname step yet');
-  const hooks = top.obj('hooks', ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
-  if (hooks) {
-    for (const k of ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']) {
-      if ((hooks.list(k) ?? []).length > 0) notYet(`hooks.${k}`, 'hooks run between create and start, which minidock cannot split yet');
-    }
-  }
+  const hooks = mapHooks(top.obj('hooks', HOOK_POINTS));
   const annotations = top.stringMap('annotations');
 
   // --- linux ---
@@ -311,7 +309,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
     maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
   };
-  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient }, warnings };
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks }, warnings };
 }
 
 /**
@@ -343,6 +341,31 @@ function mapCapabilities(caps: Fields | undefined, uid: number): { capabilities:
     notYet('process.capabilities for a non-root user (effective, permitted or ambient not empty)', 'the plan gives a non-root user no capabilities, as Docker does');
   }
   return { capabilities: CAPS.filter((c) => bounding.includes(c)), ambient: uid === 0 ? CAPS.filter((c) => ambient.includes(c)) : [] };
+}
+
+/** hooks: each point a list of {path, args, env, timeout}, checked; run by hooks.ts. */
+function mapHooks(hooks: Fields | undefined): Hooks {
+  const out: Hooks = {};
+  if (!hooks) return out;
+  for (const point of HOOK_POINTS) {
+    const list = (hooks.list(point) ?? []).map((h, i): Hook => {
+      const f = hooks.item(point, i, h, ['path', 'args', 'env', 'timeout']);
+      const path = f.str('path');
+      if (!path || !isAbsolute(path)) return f.bad('path', 'an absolute path to the hook program, on the host');
+      const env = f.strings('env');
+      env?.forEach((e, j) => {
+        if (!/^[^=]+=/.test(e)) fail(`config.json: ${f.path('env')}[${j}] ${show(e)} must be KEY=VALUE`);
+      });
+      const timeout = f.int('timeout', 1);
+      return { path, args: f.strings('args'), env, timeout };
+    });
+    if (list.length === 0) continue;
+    // createContainer and startContainer run inside the container's namespaces (config.md): the
+    // runtime would have to enter them between the plan's steps, which the child cannot do yet
+    if (point === 'createContainer' || point === 'startContainer') notYet(`hooks.${point}`, 'it runs inside the container\'s namespaces, and the launch plan has no step that runs a hook there');
+    out[point] = list;
+  }
+  return out;
 }
 
 function mapRlimit(r: Fields, i: number): Rlimit {

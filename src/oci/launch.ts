@@ -35,7 +35,8 @@ import { Op, encodePlan, type Step } from '../runtime/plan.js';
 import { launchFailure } from '../runtime/step-error.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { mapConfig, readBundleConfig, type OciConfig } from './config.js';
-import { checkId, containerPath, loadState, writeRecord, type OciRecord } from './state.js';
+import { runHooks } from './hooks.js';
+import { checkId, containerPath, loadState, stateOf, writeRecord, type OciRecord } from './state.js';
 
 /** O_PATH (not in node's fs.constants): an fd naming the fifo without opening it for I/O. Opening a
  * fifo for reading or writing blocks until the other side opens too — O_PATH does not. */
@@ -163,6 +164,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
   let cgroup: Cgroup | undefined;
   let child: Child | undefined;
   let fifoFd = -1;
+  let hooked: OciRecord | undefined; // set once the container is held: the hooks' state
   try {
     const { createCgroup } = await import('../runtime/cgroups/index.js');
     const place = cgroupPlace(cfg.extras.cgroupsPath, id);
@@ -193,14 +195,21 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     const rec: OciRecord = {
       ociVersion: cfg.ociVersion, id, status: 'created', pid: c.pid, pidStart: procStart(c.pid),
       bundle: resolve(o.bundle), rootfs: spec.rootfs, annotations: cfg.extras.annotations, created: new Date().toISOString(),
-      owner: userInfo().username, cgroupPaths: cgroup.paths,
+      owner: userInfo().username, cgroupPaths: cgroup.paths, hooks: cfg.extras.hooks,
     };
     writeRecord(o.root, rec);
+    // runtime.md Lifecycle: the environment exists, the program has not run: prestart, then
+    // createRuntime, with the state ("created", the pid) on their stdin. A failure is create's error.
+    hooked = rec;
+    await runHooks(cfg.extras.hooks, 'prestart', stateOf(rec));
+    await runHooks(cfg.extras.hooks, 'createRuntime', stateOf(rec));
     return { rec, child: c };
   } catch (e) {
     if (child) await abandon(child);
     cgroup?.destroy();
     rmSync(dir, { recursive: true, force: true });
+    // a create hook failed: the container is destroyed, and the lifecycle goes on with poststop
+    if (hooked) await runHooks(cfg.extras.hooks, 'poststop', stateOf(hooked, () => false), o.onWarning);
     throw e;
   } finally {
     if (child) closeChildFds(child);
@@ -250,7 +259,7 @@ export async function passConsole(child: Child, socket: string): Promise<void> {
  * runc start: release a created container's process from its exec.fifo (readFifoByte), remove
  * the fifo, record "running".
  */
-export async function ociStart(root: string, id: string): Promise<OciRecord> {
+export async function ociStart(root: string, id: string, onWarning?: (line: string) => void): Promise<OciRecord> {
   const { rec, state } = loadState(root, id);
   if (state.status === 'stopped') throw new MinidockError('cannot start a container that has stopped', 1);
   if (state.status !== 'created') throw new MinidockError('cannot start an already running container', 1);
@@ -259,7 +268,35 @@ export async function ociStart(root: string, id: string): Promise<OciRecord> {
   unlinkSync(fifo);
   const running: OciRecord = { ...rec, status: 'running' };
   writeRecord(root, running);
+  if (rec.hooks?.poststart?.length) {
+    // config.md: poststart runs "after the user-specified process is executed"; the byte only says
+    // the init is past exec.fifo, with its last steps and execve() still to come
+    await execveDone(rec.pid);
+    // the state start recorded, "running" with its pid, even when a program as short as `true` has
+    // already ended by now (the next `state` says so): that is the state the hooks are run for
+    await runHooks(rec.hooks, 'poststart', stateOf(running, () => true), onWarning);
+  }
   return running;
+}
+
+/**
+ * Wait (at most 1 s) until process `pid` has called execve(): until then it is a copy of this Node
+ * process, and /proc/PID/exe is this very executable (same device and inode); after it, the
+ * container's program — or the process is gone.
+ */
+async function execveDone(pid: number): Promise<void> {
+  const { statSync } = await import('node:fs');
+  const self = statSync(process.execPath);
+  for (let i = 0; i < 500; i++) {
+    let exe;
+    try {
+      exe = statSync(`/proc/${pid}/exe`);
+    } catch {
+      return; // gone (or a zombie: its exe link is empty)
+    }
+    if (exe.ino !== self.ino || exe.dev !== self.dev) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
 
 /**
@@ -273,15 +310,15 @@ export async function ociRun(o: CreateOptions & { detach: boolean; keep: boolean
   const { deleteContainer } = await import('./state.js');
   const stop = o.detach ? () => undefined : forwardSignals(() => child.pid);
   try {
-    await ociStart(o.root, o.id);
+    await ociStart(o.root, o.id, o.onWarning);
   } catch (e) {
     stop();
-    await deleteContainer(o.root, o.id, true);
+    await deleteContainer(o.root, o.id, true, undefined, o.onWarning);
     throw e;
   }
   if (o.detach) return 0;
   const status = await child.exited;
   stop();
-  if (!o.keep) await deleteContainer(o.root, o.id, true);
+  if (!o.keep) await deleteContainer(o.root, o.id, true, undefined, o.onWarning);
   return exitCodeOf(status).code;
 }

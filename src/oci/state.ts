@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fail, MinidockError } from '../errors.js';
 import { isProcess } from '../sys/proc.js';
 import { OCI_VERSION } from './spec-default.js';
+import type { Hooks } from './hooks.js';
 
 export const DEFAULT_OCI_ROOT = '/run/minidock-oci';
 
@@ -36,6 +37,8 @@ export interface OciRecord {
   owner: string;
   /** cgroup directories create made, removed by delete */
   cgroupPaths?: string[];
+  /** config.json's hooks as create read them: start runs poststart, delete poststop (hooks.ts) */
+  hooks?: Hooks;
 }
 
 /** The runtime spec's state (runtime.md), as `state ID` prints it, plus runc's created/owner for `list`. */
@@ -161,7 +164,7 @@ function cgroupPids(dirs: string[]): number[] {
  * after SIGKILL and its end. With `force`, a container that does not exist is not an error (runc).
  * `waitGone` polls for the init's end (tests pass their own).
  */
-export async function deleteContainer(root: string, id: string, force: boolean, waitGone = defaultWaitGone): Promise<void> {
+export async function deleteContainer(root: string, id: string, force: boolean, waitGone = defaultWaitGone, onWarning?: (line: string) => void): Promise<void> {
   const rec = readRecord(root, id);
   if (!rec) {
     if (force) {
@@ -186,6 +189,11 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
   const { killAndRemove, realOps } = await import('../runtime/cgroups/util.js');
   killAndRemove(rec.cgroupPaths ?? [], realOps, true);
   rmSync(containerPath(root, id), { recursive: true, force: true });
+  // runtime.md Lifecycle: the poststop hooks run once the container is destroyed; a failure is a warning
+  if (rec.hooks?.poststop?.length) {
+    const { runHooks } = await import('./hooks.js');
+    await runHooks(rec.hooks, 'poststop', stateOf(rec, () => false), onWarning);
+  }
 }
 
 async function defaultWaitGone(rec: OciRecord): Promise<boolean> {

@@ -195,6 +195,75 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(existsSync(join(bundle, 'rootfs', 'never'))).toBe(false);
   });
 
+  describe('hooks: run from the runtime with the state on stdin', () => {
+    const hookDir = () => join(dir, 'hooks');
+    /** a host hook that saves its stdin as hooks/NAME (appending a line to hooks/order) */
+    const saving = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${hookDir()}/${name}; echo ${name} >> ${hookDir()}/order`] });
+    const saved = (name: string) => JSON.parse(readFileSync(join(hookDir(), name), 'utf8'));
+    beforeEach(() => {
+      rmSync(hookDir(), { recursive: true, force: true });
+      mkdirSync(hookDir());
+    });
+
+    it('prestart and createRuntime at create ("created", its pid), poststart at start ("running"), poststop at delete ("stopped"), in order', async () => {
+      setConfig(['sh', '-c', 'sleep 2'], (c) => {
+        c.annotations = { 'org.example': 'hooked' };
+        c.hooks = { prestart: [saving('prestart')], createRuntime: [saving('createRuntime')], poststart: [saving('poststart')], poststop: [saving('poststop')] };
+      });
+      expect(oci(['create', '--bundle', bundle, 'h1'])).toEqual({ code: 0, out: '' });
+      const { pid } = statusOf('h1');
+      expect(readFileSync(join(hookDir(), 'order'), 'utf8')).toBe('prestart\ncreateRuntime\n');
+      for (const h of ['prestart', 'createRuntime']) expect(saved(h)).toMatchObject({ id: 'h1', status: 'created', pid, bundle, annotations: { 'org.example': 'hooked' } });
+      expect(oci(['start', 'h1'])).toEqual({ code: 0, out: '' });
+      expect(saved('poststart')).toMatchObject({ id: 'h1', status: 'running', pid });
+      // poststart ran once the program was exec'd: the init is no longer minidock's clone
+      expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toMatch(/^(sh|sleep)$/);
+      expect(existsSync(join(hookDir(), 'poststop'))).toBe(false);
+      expect(oci(['delete', '--force', 'h1']).code).toBe(0);
+      expect(saved('poststop')).toMatchObject({ id: 'h1', status: 'stopped', bundle });
+      expect(readFileSync(join(hookDir(), 'order'), 'utf8')).toBe('prestart\ncreateRuntime\npoststart\npoststop\n');
+    });
+
+    it('a failing prestart hook fails create (its exit status in the line), nothing is left, and the poststop hooks still run', () => {
+      setConfig(['sh', '-c', 'echo never > /never'], (c) => {
+        c.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo bad >&2; exit 3'] }, saving('prestart2')], poststop: [saving('poststop')] };
+      });
+      const r = oci(['create', '--bundle', bundle, 'h2']);
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/level=error msg="error running prestart hook #0 \(\/bin\/sh\): exit status 3, stdout: , stderr: bad"/);
+      expect(existsSync(join(hookDir(), 'prestart2'))).toBe(false); // the first failure stops the list
+      expect(saved('poststop')).toMatchObject({ id: 'h2', status: 'stopped' });
+      expect(existsSync(join(bundle, 'rootfs', 'never'))).toBe(false);
+      expect(oci(['state', 'h2']).out).toMatch(/container does not exist/);
+    });
+
+    it('a prestart hook past its timeout is killed and fails create', () => {
+      setConfig(['true'], (c) => {
+        c.hooks = { prestart: [{ path: '/bin/sleep', args: ['sleep', '20'], timeout: 1 }] };
+      });
+      const t0 = Date.now();
+      const r = oci(['create', '--bundle', bundle, 'h3']);
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/prestart hook #0 \(\/bin\/sleep\): timed out after 1 s/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    });
+
+    it('a failing poststart or poststop hook is a warning: the next hooks run, start and delete succeed', async () => {
+      setConfig(['true'], (c) => {
+        c.hooks = { poststart: [{ path: '/bin/false', args: ['false'] }, saving('poststart2')], poststop: [{ path: '/bin/false' }, saving('poststop2')] };
+      });
+      expect(oci(['create', '--bundle', bundle, 'h4']).code).toBe(0);
+      const s = oci(['start', 'h4']);
+      expect(s.code).toBe(0);
+      expect(s.out).toMatch(/level=warning msg="error running poststart hook #0 \(\/bin\/false\): exit status 1/);
+      expect(saved('poststart2')).toMatchObject({ id: 'h4', status: 'running' });
+      const d = oci(['delete', '--force', 'h4']);
+      expect(d.code).toBe(0);
+      expect(d.out).toMatch(/level=warning msg="error running poststop hook #0/);
+      expect(saved('poststop2')).toMatchObject({ id: 'h4', status: 'stopped' });
+    });
+  });
+
   it('linux.cgroupsPath is the cgroup, with config.json\'s pids limit; delete removes it', () => {
     setConfig(['true'], (c) => {
       c.linux.cgroupsPath = '/minidock-oci-test/minidock-cg1';

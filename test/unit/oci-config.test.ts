@@ -152,6 +152,25 @@ describe('fields the plan expresses', () => {
     expect(extras.seccompProfile?.syscalls?.[0]?.names).toEqual(['mkdir']);
   });
 
+  it('hooks: prestart, createRuntime, poststart, poststop carried in order with args, env, timeout', () => {
+    const c = fresh();
+    c.hooks = {
+      prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], timeout: 5 }, { path: '/bin/true' }],
+      createRuntime: [{ path: '/bin/true', env: ['A=1'] }],
+      poststart: [{ path: '/bin/true' }],
+      poststop: [{ path: '/bin/false', args: ['false'] }],
+    };
+    const { extras, warnings } = map(c);
+    expect(extras.hooks).toEqual({
+      prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], timeout: 5 }, { path: '/bin/true' }],
+      createRuntime: [{ path: '/bin/true', env: ['A=1'] }],
+      poststart: [{ path: '/bin/true' }],
+      poststop: [{ path: '/bin/false', args: ['false'] }],
+    });
+    expect(warnings.filter((w) => w.includes('hooks'))).toEqual([]);
+    expect(map(fresh()).extras.hooks).toEqual({});
+  });
+
   it('unknown fields are ignored with a warning (the runtime spec requires it)', () => {
     const c = fresh();
     c.process.futureThing = 1;
@@ -189,6 +208,10 @@ describe('bad input: one line naming the field', () => {
     ['bind source missing', (c: any) => c.mounts.push({ destination: '/x', type: 'bind', source: '/does/not/exist' }), /mounts\[7\]: -v .*does not exist/],
     ['seccomp action', (c: any) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_FLY' }), /linux\.seccomp: unknown action "SCMP_ACT_FLY"/],
     ['annotations not strings', (c: any) => (c.annotations = { a: 1 }), /annotations must be an object of strings/],
+    ['hook path relative', (c: any) => (c.hooks = { prestart: [{ path: 'bin/true' }] }), /hooks\.prestart\[0\]\.path must be an absolute path/],
+    ['hook timeout 0', (c: any) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] }), /hooks\.poststop\[0\]\.timeout must be an integer from 1/],
+    ['hook env without =', (c: any) => (c.hooks = { poststart: [{ path: '/bin/true', env: ['X'] }] }), /hooks\.poststart\[0\]\.env\[0\] "X" must be KEY=VALUE/],
+    ['hooks not a list', (c: any) => (c.hooks = { prestart: { path: '/bin/true' } }), /hooks\.prestart must be a list/],
   ])('%s', (_, edit, re) => {
     expect(mapError(edit)).toMatch(re);
   });
@@ -199,7 +222,8 @@ describe('fields the plan cannot express yet: refused, naming the field and docs
     ['a user namespace', (c: any) => c.linux.namespaces.push({ type: 'user' }), 'linux.namespaces type user'],
     ['no network namespace (share the host\'s)', (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'network')), 'linux.namespaces without network'],
     ['uidMappings', (c: any) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), 'linux.uidMappings'],
-    ['hooks', (c: any) => (c.hooks = { prestart: [{ path: '/bin/true' }] }), 'hooks.prestart'],
+    ['a createContainer hook (it runs inside the container\'s namespaces)', (c: any) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }), 'hooks.createContainer'],
+    ['a startContainer hook', (c: any) => (c.hooks = { startContainer: [{ path: '/bin/true' }] }), 'hooks.startContainer'],
     ['a tmpfs mount elsewhere', (c: any) => c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' }), 'mounts[7] (tmpfs on /tmp)'],
     ['blockIO', (c: any) => (c.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
     ['a device allow rule', (c: any) => c.linux.resources.devices.push({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }), 'linux.resources.devices[1] (an allow rule)'],
