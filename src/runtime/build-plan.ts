@@ -167,7 +167,7 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   // A path inside the container, seen from the host: plain concatenation for the usual absolute,
   // normalized path (path.join normalizes character by character: ~15 µs a call before the JIT
   // warms up, and a launch makes dozens of these); path.join for anything else.
-  const m = (p: string): string =>
+  const hostPath = (p: string): string =>
     p.startsWith('/') && !p.endsWith('/') && !p.includes('//') && !p.includes('/.') ? dirs.merged + p : posix.join(dirs.merged, p);
   const mount = (phase: Step['phase'], why: string, src: string, target: string, fstype: string, flags: number, data = '', f = 0): void =>
     add({ op: Op.MOUNT, strs: [src, target, fstype, data], ints: [flags], flags: f, why, phase });
@@ -196,18 +196,18 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   }
 
   // 3. Kernel filesystems, seen through the new namespaces.
-  mkdir('mounts', m('/proc'));
-  mount('mounts', 'procfs of the new PID namespace: ps shows only the container', 'proc', m('/proc'), 'proc', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
-  mkdir('mounts', m('/sys'));
-  mount('mounts', spec.privileged ? 'sysfs, read-write (--privileged, as Docker)' : 'sysfs, read-only; in a new network namespace it lists only its own devices', 'sysfs', m('/sys'), 'sysfs',
+  mkdir('mounts', hostPath('/proc'));
+  mount('mounts', 'procfs of the new PID namespace: ps shows only the container', 'proc', hostPath('/proc'), 'proc', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
+  mkdir('mounts', hostPath('/sys'));
+  mount('mounts', spec.privileged ? 'sysfs, read-write (--privileged, as Docker)' : 'sysfs, read-only; in a new network namespace it lists only its own devices', 'sysfs', hostPath('/sys'), 'sysfs',
     (spec.privileged ? 0 : MS.MS_RDONLY) | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
 
   // 4. A minimal /dev: a tmpfs with a few host devices bind-mounted in, never the host's whole /dev.
-  mkdir('mounts', m('/dev'));
-  mount('mounts', 'a private /dev: only the devices below exist in the container', 'tmpfs', m('/dev'), 'tmpfs', MS.MS_NOSUID | MS.MS_STRICTATIME, 'mode=755,size=65536k');
+  mkdir('mounts', hostPath('/dev'));
+  mount('mounts', 'a private /dev: only the devices below exist in the container', 'tmpfs', hostPath('/dev'), 'tmpfs', MS.MS_NOSUID | MS.MS_STRICTATIME, 'mode=755,size=65536k');
   for (const d of DEVICES) {
-    add({ op: Op.TOUCH, strs: [m(`/dev/${d}`)], ints: [0o666], why: `bind-mount target for /dev/${d}`, phase: 'mounts' });
-    mount('mounts', `the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND);
+    add({ op: Op.TOUCH, strs: [hostPath(`/dev/${d}`)], ints: [0o666], why: `bind-mount target for /dev/${d}`, phase: 'mounts' });
+    mount('mounts', `the host's /dev/${d}`, `/dev/${d}`, hostPath(`/dev/${d}`), '', MS.MS_BIND);
   }
   if (spec.privileged) {
     // --privileged: every host device too (the devices cgroup is not restricted either).
@@ -216,30 +216,30 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
       const parts = d.split('/');
       for (let i = 1; i < parts.length; i++) {
         const sub = parts.slice(0, i).join('/');
-        if (!made.has(sub)) mkdir('mounts', m(`/dev/${sub}`), 0o755, `--privileged: /dev/${sub}`);
+        if (!made.has(sub)) mkdir('mounts', hostPath(`/dev/${sub}`), 0o755, `--privileged: /dev/${sub}`);
         made.add(sub);
       }
-      add({ op: Op.TOUCH, strs: [m(`/dev/${d}`)], ints: [0o600], why: `--privileged: bind-mount target for /dev/${d}`, phase: 'mounts' });
-      mount('mounts', `--privileged: the host's /dev/${d}`, `/dev/${d}`, m(`/dev/${d}`), '', MS.MS_BIND, '', STEP_FLAGS.IGNORE_ENOENT);
+      add({ op: Op.TOUCH, strs: [hostPath(`/dev/${d}`)], ints: [0o600], why: `--privileged: bind-mount target for /dev/${d}`, phase: 'mounts' });
+      mount('mounts', `--privileged: the host's /dev/${d}`, `/dev/${d}`, hostPath(`/dev/${d}`), '', MS.MS_BIND, '', STEP_FLAGS.IGNORE_ENOENT);
     }
   }
-  mkdir('mounts', m('/dev/pts'));
-  mount('mounts', 'a new devpts instance: the container sees only its own ptys', 'devpts', m('/dev/pts'), 'devpts',
+  mkdir('mounts', hostPath('/dev/pts'));
+  mount('mounts', 'a new devpts instance: the container sees only its own ptys', 'devpts', hostPath('/dev/pts'), 'devpts',
     // (gid=5, "tty", only where it is mapped: devpts refuses a gid its user namespace cannot name)
     MS.MS_NOSUID | MS.MS_NOEXEC, `newinstance,ptmxmode=0666,mode=0620${userns && hostId(userns.gidMap, 5) === undefined ? '' : ',gid=5'}`);
-  mkdir('mounts', m('/dev/shm'), 0o1777);
-  mount('mounts', 'POSIX shared memory, private to the container', 'shm', m('/dev/shm'), 'tmpfs', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, 'mode=1777,size=65536k');
-  mkdir('mounts', m('/dev/mqueue'));
-  mount('mounts', 'POSIX message queues of the new IPC namespace', 'mqueue', m('/dev/mqueue'), 'mqueue', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', STEP_FLAGS.IGNORE_ALL);
+  mkdir('mounts', hostPath('/dev/shm'), 0o1777);
+  mount('mounts', 'POSIX shared memory, private to the container', 'shm', hostPath('/dev/shm'), 'tmpfs', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, 'mode=1777,size=65536k');
+  mkdir('mounts', hostPath('/dev/mqueue'));
+  mount('mounts', 'POSIX message queues of the new IPC namespace', 'mqueue', hostPath('/dev/mqueue'), 'mqueue', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', STEP_FLAGS.IGNORE_ALL);
   const links: Array<[string, string]> = [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']];
-  for (const [target, name] of links) add({ op: Op.SYMLINK, strs: [target, m(`/dev/${name}`)], why: `/dev/${name} -> ${target}`, phase: 'mounts' });
+  for (const [target, name] of links) add({ op: Op.SYMLINK, strs: [target, hostPath(`/dev/${name}`)], why: `/dev/${name} -> ${target}`, phase: 'mounts' });
 
   // 5. Bind mounts (-v). Targets were resolved inside the rootfs (src/runtime/paths.ts).
   for (const v of spec.mounts) {
-    const target = m(v.destination);
+    const target = hostPath(v.destination);
     // mkdir -p, one component at a time (the path was resolved inside the rootfs: no symlinks)
     const parts = v.destination.split('/').filter(Boolean);
-    for (let i = 1; i < parts.length; i++) mkdir('mounts', m('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
+    for (let i = 1; i < parts.length; i++) mkdir('mounts', hostPath('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
     if (v.isFile) add({ op: Op.TOUCH, strs: [target], ints: [0o644], why: `mount point (a file) for -v ${v.source}`, phase: 'mounts' });
     else add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
     mount('mounts', `-v ${v.source}:${v.destination}`, v.source, target, '', MS.MS_BIND | MS.MS_REC);

@@ -118,39 +118,39 @@ export class Timeline {
    *   (a legend line says what each stands for)
    */
   render(color: boolean, short: Record<string, string> = {}): string {
-    const c = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-    const ab = (s: string): string => Object.entries(short).reduce((acc, [long, name]) => acc.split(long).join(name), s);
-    const f = (n: number, w = 8): string => n.toFixed(3).padStart(w);
+    const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+    const abbreviate = (s: string): string => Object.entries(short).reduce((acc, [long, name]) => acc.split(long).join(name), s);
+    const ms = (n: number, width = 8): string => n.toFixed(3).padStart(width);
     const lines: string[] = [];
-    lines.push(c('1', 'minidock launch trace') + c('2', '  (ms since the node process started; child steps timed in the child, CLOCK_MONOTONIC)'));
-    for (const [long, name] of Object.entries(short)) lines.push(c('2', `  ${name} = ${long}`));
+    lines.push(paint('1', 'minidock launch trace') + paint('2', '  (ms since the node process started; child steps timed in the child, CLOCK_MONOTONIC)'));
+    for (const [long, name] of Object.entries(short)) lines.push(paint('2', `  ${name} = ${long}`));
     lines.push('');
-    lines.push(c('1', '  minidock (Node)') + '');
-    lines.push(c('2', '      at ms   took ms  phase'));
-    for (const m of this.marks) lines.push(`  ${f(m.at, 9)} ${f(m.took)}  ${m.name}`);
+    lines.push(paint('1', '  minidock (Node)') + '');
+    lines.push(paint('2', '      at ms   took ms  phase'));
+    for (const m of this.marks) lines.push(`  ${ms(m.at, 9)} ${ms(m.took)}  ${m.name}`);
     lines.push('');
-    lines.push(c('1', '  container process (C child, between clone and execve)'));
-    lines.push(c('2', '   #     at ms   took ms  syscall'));
+    lines.push(paint('1', '  container process (C child, between clone and execve)'));
+    lines.push(paint('2', '   #     at ms   took ms  syscall'));
     for (const s of this.steps) {
-      const status = s.errno ? (s.ignored ? c('33', ` = -1 ${s.errno} (ignored)`) : c('31', ` = -1 ${s.errno}`)) : '';
-      lines.push(`  ${String(s.index).padStart(2)} ${f(s.at, 9)} ${f(s.took)}  ${c('36', ab(s.call))}${status}`);
-      lines.push(c('2', `                         ${s.phase.padEnd(12)} ${s.why}`));
+      const status = s.errno ? (s.ignored ? paint('33', ` = -1 ${s.errno} (ignored)`) : paint('31', ` = -1 ${s.errno}`)) : '';
+      lines.push(`  ${String(s.index).padStart(2)} ${ms(s.at, 9)} ${ms(s.took)}  ${paint('36', abbreviate(s.call))}${status}`);
+      lines.push(paint('2', `                         ${s.phase.padEnd(12)} ${s.why}`));
     }
     if (this.cgroup) {
       lines.push('');
-      lines.push(c('1', `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`));
-      if (this.cgroup.writes.length === 0) lines.push(c('2', '    (none: no limits given; the cgroup only collects statistics)'));
-      for (const w of this.cgroup.writes) lines.push(`    ${cgroupWriteLine({ file: ab(w.file), value: w.value }, c)}`);
+      lines.push(paint('1', `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`));
+      if (this.cgroup.writes.length === 0) lines.push(paint('2', '    (none: no limits given; the cgroup only collects statistics)'));
+      for (const w of this.cgroup.writes) lines.push(`    ${cgroupWriteLine({ file: abbreviate(w.file), value: w.value }, paint)}`);
     }
     lines.push('');
-    lines.push(c('1', '  where the time went'));
+    lines.push(paint('1', '  where the time went'));
     const ph = this.phases();
     const total = this.marks.length ? this.marks[this.marks.length - 1].at : 0;
-    for (const [name, ms] of Object.entries(ph)) {
-      const bar = '█'.repeat(Math.max(0, Math.round((ms / Math.max(total, 1e-9)) * 40)));
-      lines.push(`  ${name.padEnd(40)} ${f(ms)} ms  ${c('32', bar)}`);
+    for (const [name, took] of Object.entries(ph)) {
+      const bar = '█'.repeat(Math.max(0, Math.round((took / Math.max(total, 1e-9)) * 40)));
+      lines.push(`  ${name.padEnd(40)} ${ms(took)} ms  ${paint('32', bar)}`);
     }
-    lines.push(`  ${'total (process start → cleanup done)'.padEnd(40)} ${f(total)} ms`);
+    lines.push(`  ${'total (process start → cleanup done)'.padEnd(40)} ${ms(total)} ms`);
     return lines.join('\n') + '\n';
   }
 }
