@@ -25,43 +25,43 @@ export interface ParsedConfig {
   os?: string;
 }
 
-const strList = (v: unknown, what: string): string[] | undefined => {
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) return fail(`image config: ${what} must be a list of strings`);
-  return v as string[];
+const strList = (value: unknown, what: string): string[] | undefined => {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return fail(`image config: ${what} must be a list of strings`);
+  return value as string[];
 };
 
 /** Parse an OCI / Docker image config (application/vnd.oci.image.config.v1+json). */
 export function parseImageConfig(text: string, what: string): ParsedConfig {
-  let j: Record<string, unknown>;
+  let json: Record<string, unknown>;
   try {
-    j = JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
     return fail(`${what}: not valid JSON (${(e as Error).message})`);
   }
-  if (!j || typeof j !== 'object') return fail(`${what}: not a JSON object`);
-  const rootfs = j.rootfs as { type?: string; diff_ids?: unknown } | undefined;
+  if (!json || typeof json !== 'object') return fail(`${what}: not a JSON object`);
+  const rootfs = json.rootfs as { type?: string; diff_ids?: unknown } | undefined;
   if (!rootfs || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) {
     return fail(`${what}: no rootfs.diff_ids — not an image config`);
   }
   const diffIds = rootfs.diff_ids as unknown[];
-  for (const d of diffIds) if (typeof d !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d)) fail(`${what}: diff ID ${JSON.stringify(d)} is not sha256:<64 hex digits>`);
-  const c = (j.config ?? {}) as Record<string, unknown>;
+  for (const diffId of diffIds) if (typeof diffId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(diffId)) fail(`${what}: diff ID ${JSON.stringify(diffId)} is not sha256:<64 hex digits>`);
+  const rawConfig = (json.config ?? {}) as Record<string, unknown>;
   const config: ImageConfig = {};
-  const env = strList(c.Env, 'config.Env');
+  const env = strList(rawConfig.Env, 'config.Env');
   if (env) config.Env = env;
-  const ep = strList(c.Entrypoint, 'config.Entrypoint');
-  if (ep) config.Entrypoint = ep;
-  const cmd = strList(c.Cmd, 'config.Cmd');
+  const entrypoint = strList(rawConfig.Entrypoint, 'config.Entrypoint');
+  if (entrypoint) config.Entrypoint = entrypoint;
+  const cmd = strList(rawConfig.Cmd, 'config.Cmd');
   if (cmd) config.Cmd = cmd;
-  if (typeof c.WorkingDir === 'string' && c.WorkingDir) config.WorkingDir = c.WorkingDir;
-  if (typeof c.User === 'string' && c.User) config.User = c.User;
+  if (typeof rawConfig.WorkingDir === 'string' && rawConfig.WorkingDir) config.WorkingDir = rawConfig.WorkingDir;
+  if (typeof rawConfig.User === 'string' && rawConfig.User) config.User = rawConfig.User;
   return {
     config,
     diffIds: diffIds as string[],
-    created: typeof j.created === 'string' ? j.created : undefined,
-    architecture: typeof j.architecture === 'string' ? j.architecture : undefined,
-    os: typeof j.os === 'string' ? j.os : undefined,
+    created: typeof json.created === 'string' ? json.created : undefined,
+    architecture: typeof json.architecture === 'string' ? json.architecture : undefined,
+    os: typeof json.os === 'string' ? json.os : undefined,
   };
 }
 

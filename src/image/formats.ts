@@ -89,28 +89,28 @@ class SourceDir {
 export async function listMembers(file: string, budget: ByteBudget): Promise<Set<string>> {
   const names = new Set<string>();
   const tar = new TarReader(openLayer(file, `import ${file}`, budget).reader);
-  for await (const e of tar.entries()) {
-    names.add(e.path.split('/').filter((p) => p && p !== '.').join('/'));
+  for await (const entry of tar.entries()) {
+    names.add(entry.path.split('/').filter((part) => part && part !== '.').join('/'));
     if (names.size > 200_000) break;
   }
   return names;
 }
 
 export async function detectFormat(file: string, budget: ByteBudget): Promise<Format> {
-  let st;
+  let stats;
   try {
-    st = statSync(file);
+    stats = statSync(file);
   } catch {
     return fail(`import ${file}: no such file or directory`);
   }
-  if (st.isDirectory()) {
+  if (stats.isDirectory()) {
     if (existsSync(posix.join(file, 'oci-layout'))) return 'oci-layout';
     if (existsSync(posix.join(file, 'manifest.json'))) return 'docker-archive';
     return fail(`import ${file}: a directory, but neither an OCI image layout (no oci-layout file) nor an unpacked \`docker save\` (no manifest.json) — to run a rootfs directory, use \`minidock run ${file} CMD\``);
   }
-  if (!st.isFile()) fail(`import ${file}: not a regular file`);
-  const c = detectCompression(sniffFile(file, 8));
-  if (c !== 'none' && c !== 'gzip') unsupportedCompression(c, `import ${file}`);
+  if (!stats.isFile()) fail(`import ${file}: not a regular file`);
+  const compression = detectCompression(sniffFile(file, 8));
+  if (compression !== 'none' && compression !== 'gzip') unsupportedCompression(compression, `import ${file}`);
   const names = await listMembers(file, budget);
   if (names.has('oci-layout') && names.has('index.json')) return 'oci-layout';
   if (names.has('manifest.json')) return 'docker-archive';
@@ -125,34 +125,34 @@ export async function detectFormat(file: string, budget: ByteBudget): Promise<Fo
 export async function stageArchive(file: string, dest: string, budget: ByteBudget): Promise<void> {
   const label = `archive ${file}`;
   const tar = new TarReader(openLayer(file, label, budget).reader);
-  for await (const e of tar.entries()) {
-    const parts = safeParts(e.path, label);
+  for await (const entry of tar.entries()) {
+    const parts = safeParts(entry.path, label);
     if (!parts.length) continue;
-    const p = posix.join(dest, ...parts);
-    mkdirSync(posix.dirname(p), { recursive: true, mode: 0o700 });
-    if (e.kind === 'dir') {
-      mkdirSync(p, { recursive: true, mode: 0o700 });
-    } else if (e.kind === 'file') {
-      const fd = openSync(p, 'wx', 0o600);
+    const hostPath = posix.join(dest, ...parts);
+    mkdirSync(posix.dirname(hostPath), { recursive: true, mode: 0o700 });
+    if (entry.kind === 'dir') {
+      mkdirSync(hostPath, { recursive: true, mode: 0o700 });
+    } else if (entry.kind === 'file') {
+      const fd = openSync(hostPath, 'wx', 0o600);
       try {
-        for (let c = await tar.body(); c; c = await tar.body()) for (let o = 0; o < c.length; ) o += writeSync(fd, c, o, c.length - o);
+        for (let chunk = await tar.body(); chunk; chunk = await tar.body()) for (let offset = 0; offset < chunk.length; ) offset += writeSync(fd, chunk, offset, chunk.length - offset);
       } finally {
         closeSync(fd);
       }
-    } else if (e.kind === 'symlink' || e.kind === 'hardlink') {
-      const target = e.kind === 'symlink' ? posix.normalize(posix.join(...parts.slice(0, -1), e.linkpath)) : e.linkpath;
-      if (e.linkpath.startsWith('/') || target.startsWith('../') || target === '..') {
-        throw new HostileArchiveError(`${label}: member ${JSON.stringify(e.path)} links to ${JSON.stringify(e.linkpath)}, outside the archive — refusing it`);
+    } else if (entry.kind === 'symlink' || entry.kind === 'hardlink') {
+      const target = entry.kind === 'symlink' ? posix.normalize(posix.join(...parts.slice(0, -1), entry.linkpath)) : entry.linkpath;
+      if (entry.linkpath.startsWith('/') || target.startsWith('../') || target === '..') {
+        throw new HostileArchiveError(`${label}: member ${JSON.stringify(entry.path)} links to ${JSON.stringify(entry.linkpath)}, outside the archive — refusing it`);
       }
-      const tp = posix.join(dest, ...safeParts(target, label, 'link target'));
-      let ok = false;
+      const targetPath = posix.join(dest, ...safeParts(target, label, 'link target'));
+      let isFile = false;
       try {
-        ok = lstatSync(tp).isFile();
+        isFile = lstatSync(targetPath).isFile();
       } catch { /* missing */ }
-      if (!ok) throw new MinidockError(`${label}: member ${JSON.stringify(e.path)} links to ${JSON.stringify(e.linkpath)}, which is not a file earlier in the archive`);
-      linkSync(tp, p);
+      if (!isFile) throw new MinidockError(`${label}: member ${JSON.stringify(entry.path)} links to ${JSON.stringify(entry.linkpath)}, which is not a file earlier in the archive`);
+      linkSync(targetPath, hostPath);
     } else {
-      throw new HostileArchiveError(`${label}: member ${JSON.stringify(e.path)} is a ${e.kind} — an image archive holds only files and directories; refusing it`);
+      throw new HostileArchiveError(`${label}: member ${JSON.stringify(entry.path)} is a ${entry.kind} — an image archive holds only files and directories; refusing it`);
     }
   }
 }
@@ -161,24 +161,24 @@ function fromDocker(src: SourceDir, label: string): ImagePlan[] {
   type Entry = { Config?: string; RepoTags?: string[] | null; Layers?: string[] };
   const manifest = src.json<Entry[]>('manifest.json');
   if (!Array.isArray(manifest) || !manifest.length) fail(`${label}: manifest.json lists no images`);
-  return manifest.map((m, i) => {
-    if (typeof m.Config !== 'string' || !Array.isArray(m.Layers)) fail(`${label}: manifest.json entry ${i} has no Config or Layers`);
-    const configBytes = src.read(m.Config!);
+  return manifest.map((image, i) => {
+    if (typeof image.Config !== 'string' || !Array.isArray(image.Layers)) fail(`${label}: manifest.json entry ${i} has no Config or Layers`);
+    const configBytes = src.read(image.Config!);
     // the config is named by its own digest: "<hex>.json" (Docker < 25) or "blobs/sha256/<hex>"
-    const named = /(?:^|\/)([0-9a-f]{64})(?:\.json)?$/.exec(m.Config!);
+    const named = /(?:^|\/)([0-9a-f]{64})(?:\.json)?$/.exec(image.Config!);
     if (named && sha256(configBytes) !== `sha256:${named[1]}`) {
-      fail(`${label}: config ${m.Config} does not match its digest (sha256 is ${sha256(configBytes).slice(7, 19)}…) — the archive is corrupt or was tampered with`);
+      fail(`${label}: config ${image.Config} does not match its digest (sha256 is ${sha256(configBytes).slice(7, 19)}…) — the archive is corrupt or was tampered with`);
     }
-    const parsed = parseImageConfig(configBytes.toString('utf8'), `${label}: ${m.Config}`);
-    if (parsed.diffIds.length !== m.Layers!.length) {
-      fail(`${label}: manifest.json lists ${m.Layers!.length} layers but the config has ${parsed.diffIds.length} diff IDs`);
+    const parsed = parseImageConfig(configBytes.toString('utf8'), `${label}: ${image.Config}`);
+    if (parsed.diffIds.length !== image.Layers!.length) {
+      fail(`${label}: manifest.json lists ${image.Layers!.length} layers but the config has ${parsed.diffIds.length} diff IDs`);
     }
-    const n = m.Layers!.length;
-    const layers = m.Layers!.map((l, j): LayerPlan => {
-      const blob = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(l);
-      return { path: src.path(l), diffId: parsed.diffIds[j], blobDigest: blob ? `sha256:${blob[1]}` : undefined, what: `${label}: layer ${j + 1}/${n} (${l})` };
+    const layerCount = image.Layers!.length;
+    const layers = image.Layers!.map((layerPath, index): LayerPlan => {
+      const blob = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(layerPath);
+      return { path: src.path(layerPath), diffId: parsed.diffIds[index], blobDigest: blob ? `sha256:${blob[1]}` : undefined, what: `${label}: layer ${index + 1}/${layerCount} (${layerPath})` };
     });
-    return { configBytes, parsed, names: (m.RepoTags ?? []).filter((t) => typeof t === 'string'), layers };
+    return { configBytes, parsed, names: (image.RepoTags ?? []).filter((tag) => typeof tag === 'string'), layers };
   });
 }
 
@@ -198,18 +198,18 @@ const LAYER_TYPES = new Set([
   'application/vnd.docker.image.rootfs.diff.tar', 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 ]);
 
-function blob(src: SourceDir, d: Descriptor, label: string, what: string): { path: string; bytes?: Buffer } {
-  const m = DIGEST.exec(d.digest ?? '');
-  if (!m) return fail(`${label}: ${what} has digest ${JSON.stringify(d.digest)}, not sha256:<64 hex digits> (minidock reads sha256 blobs only)`);
-  return { path: src.path(`blobs/sha256/${m[1]}`) };
+function blob(src: SourceDir, descriptor: Descriptor, label: string, what: string): { path: string; bytes?: Buffer } {
+  const match = DIGEST.exec(descriptor.digest ?? '');
+  if (!match) return fail(`${label}: ${what} has digest ${JSON.stringify(descriptor.digest)}, not sha256:<64 hex digits> (minidock reads sha256 blobs only)`);
+  return { path: src.path(`blobs/sha256/${match[1]}`) };
 }
 
 /** Read a small blob (index, manifest, config) and check it against its descriptor. */
-function smallBlob(src: SourceDir, d: Descriptor, label: string, what: string): Buffer {
-  const { path } = blob(src, d, label, what);
+function smallBlob(src: SourceDir, descriptor: Descriptor, label: string, what: string): Buffer {
+  const { path } = blob(src, descriptor, label, what);
   const bytes = readFileSync(path);
-  if (sha256(bytes) !== d.digest) fail(`${label}: ${what} ${d.digest!.slice(0, 19)}… does not match its digest (got ${sha256(bytes).slice(0, 19)}…) — the image is corrupt or was tampered with`);
-  if (typeof d.size === 'number' && d.size !== bytes.length) fail(`${label}: ${what} ${d.digest!.slice(0, 19)}… is ${bytes.length} bytes, the descriptor says ${d.size}`);
+  if (sha256(bytes) !== descriptor.digest) fail(`${label}: ${what} ${descriptor.digest!.slice(0, 19)}… does not match its digest (got ${sha256(bytes).slice(0, 19)}…) — the image is corrupt or was tampered with`);
+  if (typeof descriptor.size === 'number' && descriptor.size !== bytes.length) fail(`${label}: ${what} ${descriptor.digest!.slice(0, 19)}… is ${bytes.length} bytes, the descriptor says ${descriptor.size}`);
   return bytes;
 }
 
@@ -221,36 +221,36 @@ function fromOci(src: SourceDir, label: string): ImagePlan[] {
   const index = src.json<{ manifests?: Descriptor[] }>('index.json');
   if (!Array.isArray(index.manifests) || !index.manifests.length) fail(`${label}: index.json lists no manifests`);
   const out: ImagePlan[] = [];
-  const visit = (d: Descriptor, name: string | undefined, depth: number): void => {
+  const visit = (descriptor: Descriptor, name: string | undefined, depth: number): void => {
     if (depth > 4) fail(`${label}: image indexes nested too deep`);
-    const mt = d.mediaType ?? '';
-    if (INDEX_TYPES.has(mt)) {
-      const idx = JSON.parse(smallBlob(src, d, label, 'image index').toString('utf8')) as { manifests?: Descriptor[] };
+    const mediaType = descriptor.mediaType ?? '';
+    if (INDEX_TYPES.has(mediaType)) {
+      const nestedIndex = JSON.parse(smallBlob(src, descriptor, label, 'image index').toString('utf8')) as { manifests?: Descriptor[] };
       // a multi-platform index: take the manifest for this machine
-      const pick = (idx.manifests ?? []).find((m) => (m.platform?.os ?? 'linux') === 'linux' && (m.platform?.architecture ?? hostArch()) === hostArch());
+      const pick = (nestedIndex.manifests ?? []).find((candidate) => (candidate.platform?.os ?? 'linux') === 'linux' && (candidate.platform?.architecture ?? hostArch()) === hostArch());
       if (!pick) fail(`${label}: no manifest for linux/${hostArch()} in the image index`);
       visit(pick!, name, depth + 1);
       return;
     }
-    if (!MANIFEST_TYPES.has(mt)) fail(`${label}: manifest media type ${JSON.stringify(mt)} is not an OCI/Docker image manifest`);
-    const manifest = JSON.parse(smallBlob(src, d, label, 'manifest').toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
-    if (!manifest.config || !Array.isArray(manifest.layers)) fail(`${label}: manifest ${d.digest} has no config or layers`);
+    if (!MANIFEST_TYPES.has(mediaType)) fail(`${label}: manifest media type ${JSON.stringify(mediaType)} is not an OCI/Docker image manifest`);
+    const manifest = JSON.parse(smallBlob(src, descriptor, label, 'manifest').toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
+    if (!manifest.config || !Array.isArray(manifest.layers)) fail(`${label}: manifest ${descriptor.digest} has no config or layers`);
     const configBytes = smallBlob(src, manifest.config!, label, 'config');
     const parsed = parseImageConfig(configBytes.toString('utf8'), `${label}: config`);
-    const n = manifest.layers!.length;
-    if (parsed.diffIds.length !== n) fail(`${label}: the manifest lists ${n} layers but the config has ${parsed.diffIds.length} diff IDs`);
-    const layers = manifest.layers!.map((l, j): LayerPlan => {
-      if (!LAYER_TYPES.has(l.mediaType ?? '')) fail(`${label}: layer ${j + 1}/${n} has media type ${JSON.stringify(l.mediaType)}, not a tar layer minidock knows`);
-      return { path: blob(src, l, label, `layer ${j + 1}`).path, diffId: parsed.diffIds[j], blobDigest: l.digest, blobSize: l.size, what: `${label}: layer ${j + 1}/${n} (${l.digest!.slice(0, 19)}…)` };
+    const layerCount = manifest.layers!.length;
+    if (parsed.diffIds.length !== layerCount) fail(`${label}: the manifest lists ${layerCount} layers but the config has ${parsed.diffIds.length} diff IDs`);
+    const layers = manifest.layers!.map((layer, index): LayerPlan => {
+      if (!LAYER_TYPES.has(layer.mediaType ?? '')) fail(`${label}: layer ${index + 1}/${layerCount} has media type ${JSON.stringify(layer.mediaType)}, not a tar layer minidock knows`);
+      return { path: blob(src, layer, label, `layer ${index + 1}`).path, diffId: parsed.diffIds[index], blobDigest: layer.digest, blobSize: layer.size, what: `${label}: layer ${index + 1}/${layerCount} (${layer.digest!.slice(0, 19)}…)` };
     });
     out.push({ configBytes, parsed, names: name ? [name] : [], layers });
   };
-  for (const d of index.manifests!) {
-    const a = d.annotations ?? {};
+  for (const descriptor of index.manifests!) {
+    const annotations = descriptor.annotations ?? {};
     // containerd writes the full name; skopeo/buildah a ref name that may be a bare tag
-    const ref = a['io.containerd.image.name'] ?? a['org.opencontainers.image.ref.name'];
+    const ref = annotations['io.containerd.image.name'] ?? annotations['org.opencontainers.image.ref.name'];
     const name = ref && /[:/]/.test(ref) ? ref : undefined; // a bare tag names no repository
-    visit(d, name, 0);
+    visit(descriptor, name, 0);
   }
   return out;
 }
