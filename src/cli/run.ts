@@ -76,7 +76,7 @@ export function register(program: Command): void {
 }
 
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
-  const [{ Timeline }, { fail, MinidockError }, { writeErr, writeOut }, { newId, stateRoot, containerDir }, { dryRunPlan, privilegedWarning, runSpec }, { launch, launchDetached }, { formatDryRun, printTrace }] = await Promise.all([
+  const [{ Timeline }, { fail, MinidockError }, { writeErr, writeOut }, { newId, stateRoot, containerDir, ensureStateRoot }, { dryRunPlan, privilegedWarning, runSpec }, { containerCgroup, launch, launchDetached }, { formatDryRun, printTrace }] = await Promise.all([
     import('../runtime/trace.js'), import('../errors.js'), import('../sys/output.js'), import('../runtime/state-root.js'), import('../runtime/run.js'),
     import('../runtime/launch.js'), import('./format-dry-run.js'),
   ]);
@@ -87,9 +87,9 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   for (const [name, v] of [['--trace', traceFormat], ['--stats', statsFormat]] as const) {
     if (v !== undefined && v !== 'text' && v !== 'json') fail(`${name}=${v}: use ${name} (text) or ${name}=json`);
   }
-  if (process.getuid?.() !== 0 && !flags.dryRun) {
-    fail('run needs root: namespaces, mounts and cgroups are root-only here (try sudo, or --dry-run to see the plan)');
-  }
+  // A normal user: a rootless launch (a user namespace of its own, docs/security.md); --dry-run
+  // still shows the plan root would run
+  if (process.geteuid?.() !== 0 && !flags.dryRun) flags.rootless = true;
   if (flags.detach && flags.interactive) fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
   if (flags.detach && flags.stats) fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
   const id = newId();
@@ -98,6 +98,12 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   tl.mark('spec (flags validated, seccomp compiled)');
   const warning = privilegedWarning(spec);
   if (warning) writeErr(`minidock: WARNING: ${warning}\n`);
+  if (spec.userns?.rootless) {
+    // (rootless: a limit flag, or a state root the user cannot make, is refused before the note below)
+    containerCgroup(spec, true);
+    ensureStateRoot(root);
+  }
+  if (spec.userns?.note) writeErr(`minidock: ${spec.userns.note}\n`);
 
   if (flags.dryRun) {
     writeOut(formatDryRun(await dryRunPlan(spec, root)));

@@ -56,6 +56,7 @@
 //
 // Each phase is its own function so that a launch can stop between them: set up, hold the child at
 // SYNC, and release it later (`create` then `start`, as runc's exec.fifo does).
+import { spawnSync } from 'node:child_process';
 import { closeSync, writeFileSync, writeSync } from 'node:fs';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
@@ -128,6 +129,16 @@ export async function release(child: Child, join: () => void, hasSync: boolean):
  * failure kills the child. The kernel checks the writer: root may map any host ids.
  */
 export function writeIdMaps(pid: number, ns: UserNamespace): void {
+  if (ns.writer === 'helper') {
+    // A normal user may not write another id than its own: newuidmap/newgidmap (setuid root) check
+    // the ranges against /etc/subuid and /etc/subgid and write the files for us.
+    for (const [helper, map] of [['newuidmap', ns.uidMap], ['newgidmap', ns.gidMap]] as const) {
+      const args = [String(pid), ...map.flatMap((r) => [String(r.container), String(r.host), String(r.size)])];
+      const r = spawnSync(helper, args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new MinidockError(`${helper} ${args.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]} — check your lines in /etc/subuid and /etc/subgid`);
+    }
+    return;
+  }
   for (const w of idMapWrites(pid, ns)) {
     try {
       writeFileSync(w.file, w.content);

@@ -9,9 +9,13 @@ import { MinidockError } from '../errors.js';
 
 export const DEFAULT_ROOT = '/var/lib/minidock';
 
-/** The state root's path. Only resolved: reading verbs (ps, images, inspect) never create it. */
+/** The state root's path. Only resolved: reading verbs (ps, images, inspect) never create it.
+ * A normal user (rootless, docs/security.md) keeps theirs in $XDG_RUNTIME_DIR/minidock (a tmpfs of
+ * their own, gone at logout, as Podman's runtime dir), else ~/.local/share/minidock. */
 export function stateRoot(flag?: string): string {
-  return posix.resolve(flag || process.env.MINIDOCK_ROOT || DEFAULT_ROOT);
+  const env = process.env;
+  const own = process.geteuid?.() === 0 ? undefined : env.XDG_RUNTIME_DIR ? posix.join(env.XDG_RUNTIME_DIR, 'minidock') : env.HOME ? posix.join(env.HOME, '.local/share/minidock') : undefined;
+  return posix.resolve(flag || env.MINIDOCK_ROOT || own || DEFAULT_ROOT);
 }
 
 /**

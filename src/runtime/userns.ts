@@ -12,8 +12,8 @@
 // protocol (handshake.ts writeIdMaps), while the child waits at SYNC. As root minidock writes the
 // files itself; a normal user needs the setuid helpers newuidmap/newgidmap (Debian `uidmap`), which
 // check /etc/subuid and /etc/subgid, or it can map only its own uid and gid (one id each).
-import { chmodSync, chownSync, readFileSync, statSync } from 'node:fs';
-import { release } from 'node:os';
+import { chmodSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { release, userInfo } from 'node:os';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
 
@@ -37,6 +37,10 @@ export interface UserNamespace {
   /** 'write': minidock writes the map files (root, or a normal user's single-id map);
    *  'helper': through newuidmap/newgidmap (a normal user with /etc/subuid and /etc/subgid ranges). */
   writer: 'write' | 'helper';
+  /** a normal user's launch (rootless): no cgroups on v1, the state root in the user's own dirs */
+  rootless?: boolean;
+  /** what the chosen map cannot do, for the command to print (a rootless single-id map) */
+  note?: string;
 }
 
 /** The user whose /etc/subuid and /etc/subgid ranges `--userns auto` maps onto (scripts/build.sh adds it). */
@@ -113,6 +117,39 @@ export interface UsernsFlags {
   userns?: string;
   uidmap?: string[];
   gidmap?: string[];
+  /** set by the run command for a normal user's launch (not --dry-run, which shows root's plan) */
+  rootless?: boolean;
+}
+
+/**
+ * A normal user's map (rootless). With a range in /etc/subuid and /etc/subgid (by name or uid) and
+ * newuidmap/newgidmap installed: 0 inside is the user, 1..N their subordinate ids, as Podman maps
+ * them. Otherwise the one map the kernel lets a process write for itself: its own uid (gid) as 0,
+ * with setgroups "deny" (see UserNamespace.setgroups).
+ */
+export function rootlessUserns(user: { name: string; uid: number; gid: number }, helperFound = hasIdMapHelpers()): UserNamespace {
+  const sub = (file: string) => subordinateRange(file, [user.name, String(user.uid)]);
+  const [su, sg] = [sub('/etc/subuid'), sub('/etc/subgid')];
+  if (su && sg && helperFound) {
+    return {
+      uidMap: [{ container: 0, host: user.uid, size: 1 }, { container: 1, host: su.start, size: Math.min(su.count, AUTO_SIZE - 1) }],
+      gidMap: [{ container: 0, host: user.gid, size: 1 }, { container: 1, host: sg.start, size: Math.min(sg.count, AUTO_SIZE - 1) }],
+      setgroups: 'allow', writer: 'helper', rootless: true,
+    };
+  }
+  const why = !su || !sg ? `no range for ${user.name} in /etc/subuid and /etc/subgid` : 'newuidmap/newgidmap are not installed (Debian: apt-get install uidmap)';
+  return {
+    uidMap: [{ container: 0, host: user.uid, size: 1 }], gidMap: [{ container: 0, host: user.gid, size: 1 }],
+    setgroups: 'deny', writer: 'write', rootless: true,
+    note: `rootless with one id: ${why}, so only uid 0 and gid 0 exist inside (you, outside); -u other users, chown and setgroups fail — ` +
+      `ask for a line ${user.name}:START:65536 in /etc/subuid and /etc/subgid`,
+  };
+}
+
+/** newuidmap and newgidmap (setuid root, from Debian's `uidmap`) on PATH or in /usr/bin. */
+export function hasIdMapHelpers(): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin'];
+  return ['newuidmap', 'newgidmap'].every((b) => dirs.some((d) => existsSync(posix.join(d, b))));
 }
 
 /**
@@ -125,9 +162,15 @@ export function usernsFromFlags(f: UsernsFlags, ids: { uid: number; gid: number;
   }
   if (f.userns && (f.uidmap?.length || f.gidmap?.length)) fail(`--userns ${f.userns} with --uidmap/--gidmap: give one or the other (the maps make a user namespace of their own)`);
   const mode = f.userns ?? (f.uidmap?.length || f.gidmap?.length ? 'map' : 'host');
-  if (mode === 'host') return undefined;
   let ns: UserNamespace;
-  if (mode === 'auto') {
+  if (f.rootless) {
+    // A normal user: a user namespace is how the container gets a root at all.
+    if (mode !== 'host' || f.userns) fail(`--userns/--uidmap as a normal user: rootless launches map your own ids (and your /etc/subuid range) — drop the flag, or run as root`);
+    const u = userInfo();
+    ns = rootlessUserns({ name: u.username, uid: u.uid, gid: u.gid });
+  } else if (mode === 'host') {
+    return undefined;
+  } else if (mode === 'auto') {
     const range = (file: string): IdRange => {
       const r = subordinateRange(file, [AUTO_USER]);
       if (!r) fail(`--userns auto: ${file} has no range for the user "${AUTO_USER}" — run \`npm run build\` as root (it adds one), or add a line ${AUTO_USER}:START:${AUTO_SIZE} to /etc/subuid and /etc/subgid`);

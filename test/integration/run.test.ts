@@ -284,21 +284,23 @@ d('minidock run (real containers)', () => {
     }
   });
 
-  it.skipIf(!nobodyCanRunNode)(`refuses to run without root (exit 125)${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`, () => {
+  it.skipIf(!nobodyCanRunNode)(`without root (rootless) and no state root it can make: one line, exit 125${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`, () => {
+    // (a normal user's launch is rootless: test/integration/userns.test.ts; nobody's HOME does not exist)
     // What is tested is minidock's own check, so it runs as nobody from a copy nobody can read: a
     // checkout under a 0700 directory (mktemp -d) is unreadable to nobody, and node would fail with
     // its own error before minidock runs. The copy holds bin/ and dist/ only (no node_modules, no
     // native library): the check comes before anything else is loaded.
     const inst = nobodyInstall();
     try {
-      const r = asNobody([inst.bin, 'run', inst.rootfs, 'true'], inst.dir);
-      expect(r.stderr).toBe('minidock: run needs root: namespaces, mounts and cgroups are root-only here (try sudo, or --dry-run to see the plan)\n');
+      const env = { ...process.env, HOME: '/nonexistent', XDG_RUNTIME_DIR: '', MINIDOCK_ROOT: '' };
+      const r = asNobody([inst.bin, 'run', inst.rootfs, 'true'], inst.dir, env);
+      expect(r.stderr).toMatch(/^minidock: cannot create the state root \/nonexistent\/\.local\/share\/minidock: .* — choose another state root \(--root DIR or MINIDOCK_ROOT; .*\)\n$/);
       expect(r.status).toBe(125);
       // the checkout itself, when nobody can read it (said in the output: which case ran)
       const inPlace = asNobody(['-e', `require('fs').accessSync(${JSON.stringify(BIN)}, 4)`], inst.dir).status === 0;
       console.log(`refuses to run without root: checked from a copy; the checkout ${inPlace ? 'too' : 'is not readable by nobody, so not in place'}`);
       if (inPlace) {
-        const r2 = asNobody([BIN, 'run', inst.rootfs, 'true'], inst.dir);
+        const r2 = asNobody([BIN, 'run', inst.rootfs, 'true'], inst.dir, env);
         expect([r2.status, r2.stderr]).toEqual([125, r.stderr]);
       }
     } finally {

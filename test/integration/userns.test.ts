@@ -1,11 +1,12 @@
 // User namespaces (issue 18) against the real kernel, as root: --userns auto, --uidmap/--gidmap, and
 // what the container's root can and cannot do. Every test checks the host before and after
 // (useLeakCheckedRoot): no mount, cgroup or container directory left.
-import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ROOTFS, canRun, hostSnapshot, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOTFS, canRun, hostSnapshot, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
 import { subordinateRange } from '../../src/runtime/userns';
 
 // What this kernel allows, detected: user namespaces can be switched off (user.max_user_namespaces=0,
@@ -124,5 +125,102 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
     } finally {
       expect(minidock(['rm', '-f', id], { root }).code).toBe(0);
     }
+  });
+});
+
+// Rootless: a normal user, no sudo. The test makes the user (useradd) and removes it (userdel, and
+// its /etc/subuid and /etc/subgid lines) in afterAll.
+const unprivUserns = readNum('/proc/sys/kernel/unprivileged_userns_clone'); // Debian's switch; absent upstream
+const apparmorUserns = readNum('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'); // Ubuntu 24.04's
+const haveHelpers = ['newuidmap', 'newgidmap'].every((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0);
+const skipRootless = skip || (unprivUserns === 0 ? 'normal users may not make user namespaces (kernel.unprivileged_userns_clone=0)'
+  : apparmorUserns === 1 ? 'AppArmor refuses normal users user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)'
+  : spawnSync('sh', ['-c', 'command -v useradd && command -v userdel && command -v runuser']).status !== 0 ? 'useradd, userdel or runuser missing' : '');
+if (skipRootless && !skip) console.warn(`SKIPPED rootless tests of test/integration/userns.test.ts: ${skipRootless}`);
+
+describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () => {
+  const user = `mdrl${process.pid % 100000}`;
+  let uid = -1;
+  let xdg = '';
+  let install = ''; // minidock and ./rootfs where the user can read them
+  const dropIdLines = (): void => {
+    for (const f of ['/etc/subuid', '/etc/subgid']) {
+      writeFileSync(f, readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith(`${user}:`)).join('\n'));
+    }
+  };
+  const asUser = (args: string[]) => spawnSync('runuser', ['-u', user, '--', 'env', '-u', 'MINIDOCK_ROOT', '-u', 'MINIDOCK_CGROUP_PARENT', `XDG_RUNTIME_DIR=${xdg}`,
+    process.execPath, join(install, 'bin', 'minidock.js'), ...args], { encoding: 'utf8', cwd: '/', timeout: 60_000 });
+  const leftovers = (): string[] => {
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(join(xdg, 'minidock', 'containers'));
+    } catch { /* never made */ }
+    const procs = spawnSync('pgrep', ['-u', String(uid)], { encoding: 'utf8' }).stdout.trim();
+    return [...dirs, ...(procs ? [`processes: ${procs}`] : [])];
+  };
+
+  beforeAll(() => {
+    execFileSync('useradd', ['--no-create-home', '--shell', '/bin/sh', user]);
+    uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+    dropIdLines(); // (useradd may have given it a range: each test chooses)
+    xdg = mkdtempSync(join(tmpdir(), 'minidock-xdg-'));
+    chownSync(xdg, uid, uid);
+    // The build where the user can read it: in place when it can, else a copy (as run.test.ts does for nobody).
+    const canRead = spawnSync('runuser', ['-u', user, '--', 'test', '-r', BIN, '-a', '-x', join(ROOTFS, 'bin', 'busybox')]).status === 0;
+    if (canRead) {
+      install = join(BIN, '..', '..');
+    } else {
+      install = mkdtempSync(join(tmpdir(), 'minidock-rootless-'));
+      chmodSync(install, 0o755);
+      for (const f of ['bin', 'dist', 'package.json', 'native/build', 'rootfs']) cpSync(join(BIN, '..', '..', f), join(install, f), { recursive: true });
+    }
+    console.log(`rootless: user ${user} (uid ${uid}), the build ${canRead ? 'in place' : 'copied to ' + install}`);
+  });
+  afterAll(() => {
+    spawnSync('pkill', ['-KILL', '-u', String(uid)]);
+    spawnSync('userdel', [user]);
+    dropIdLines();
+    if (xdg) rmSync(xdg, { recursive: true, force: true });
+    if (install && install !== join(BIN, '..', '..')) rmSync(install, { recursive: true, force: true });
+  });
+
+  it('without an /etc/subuid range: a single-id map, said in one line; uid 0 inside; nothing left', () => {
+    dropIdLines();
+    const r = asUser(['run', '--rm', join(install, 'rootfs'), 'sh', '-c', 'id -u; cat /proc/self/uid_map']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^minidock: rootless with one id: no range for mdrl\d+ in \/etc\/subuid/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const [id, map] = r.stdout.trim().split('\n');
+    expect(id).toBe('0');
+    expect(map!.trim().split(/\s+/)).toEqual(['0', String(uid), '1']);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it.skipIf(!haveHelpers)(`with an /etc/subuid range: newuidmap maps 0 to the user and 1.. to the range; a -v file is the user's; nothing left (${haveHelpers ? 'newuidmap found' : 'newuidmap/newgidmap not installed: apt-get install uidmap'})`, () => {
+    const text = readFileSync('/etc/subuid', 'utf8') + readFileSync('/etc/subgid', 'utf8');
+    const start = Math.max(100000, ...text.split('\n').map((l) => l.split(':')).filter((p) => p.length === 3).map((p) => Number(p[1]) + Number(p[2])));
+    for (const f of ['/etc/subuid', '/etc/subgid']) writeFileSync(f, readFileSync(f, 'utf8').replace(/\n?$/, '\n') + `${user}:${start}:65536\n`);
+    const vol = mkdtempSync(join(tmpdir(), 'minidock-rlvol-'));
+    try {
+      chownSync(vol, uid, uid);
+      const r = asUser(['run', '--rm', '-v', `${vol}:/data`, join(install, 'rootfs'), 'sh', '-c', 'id -u; cat /proc/self/uid_map; touch /data/made']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+      expect(lines).toEqual(['0', `0 ${uid} 1`, `1 ${start} 65535`]);
+      expect(statSync(join(vol, 'made')).uid).toBe(uid);
+      expect(leftovers()).toEqual([]);
+    } finally {
+      dropIdLines();
+      rmSync(vol, { recursive: true, force: true });
+    }
+  });
+
+  it('a limit flag is refused in one line (no cgroup of its own), exit 125, nothing made', () => {
+    const r = asUser(['run', '--rm', '-m', '50M', join(install, 'rootfs'), 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/^minidock: memory: a rootless container has no cgroup of its own \(cgroup v[12]: /);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(leftovers()).toEqual([]);
   });
 });
