@@ -50,6 +50,9 @@ enum md_op {
   MD_OP_FORK = 27,        /* clone(CLONE_PARENT): the parent reports the new pid and exits; the child goes on */
   MD_OP_EXEC_FIFO = 28,   /* ints: fd (an O_PATH fd of <root>/<id>/exec.fifo) — OCI create: report, close the
                              report pipe, open the fifo O_WRONLY (blocks until `start` reads), write a byte */
+  MD_OP_UMASK = 29,       /* ints: mask — the process's umask (OCI process.user.umask) */
+  MD_OP_MKNOD = 30,       /* strs: path; ints: mode (S_IF* | permissions), major, minor, uid, gid — mknod, then
+                             chmod (the umask does not apply) and chown (OCI linux.devices) */
   MD_OP_MAX
 };
 

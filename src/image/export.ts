@@ -26,12 +26,12 @@ export interface MergedEntry {
 /** Walk the overlay of `layers` (top first) in tar order: each directory before its contents. */
 export function* walkMerged(layers: string[], rel = '', dirLayers?: string[]): Generator<MergedEntry> {
   if (!rel) {
-    const top = layers.find((l) => existsSync(l));
+    const top = layers.find((layer) => existsSync(layer));
     if (!top) return;
     yield { rel: '', host: top, st: lstatSync(top) };
-    dirLayers = layers.filter((l) => existsSync(l));
+    dirLayers = layers.filter((layer) => existsSync(layer));
     // an opaque root hides the layers below it
-    const cut = dirLayers.findIndex((l) => isOpaque(l));
+    const cut = dirLayers.findIndex((layer) => isOpaque(layer));
     if (cut >= 0) dirLayers = dirLayers.slice(0, cut + 1);
   }
   const seen = new Set<string>();
@@ -53,24 +53,24 @@ export function* walkMerged(layers: string[], rel = '', dirLayers?: string[]): G
     }
   }
   found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const f of found) {
-    const childRel = rel ? `${rel}/${f.name}` : f.name;
-    yield { rel: childRel, host: f.host, st: f.st };
-    if (!f.st.isDirectory()) continue;
+  for (const child of found) {
+    const childRel = rel ? `${rel}/${child.name}` : child.name;
+    yield { rel: childRel, host: child.host, st: child.st };
+    if (!child.st.isDirectory()) continue;
     // the directory merges with same-named directories below, down to an opaque one or a non-directory
-    const below: string[] = [f.host];
-    if (!isOpaque(f.host)) {
-      for (const dir of (dirLayers ?? []).slice(f.layerIdx + 1)) {
-        const p = posix.join(dir, f.name);
+    const below: string[] = [child.host];
+    if (!isOpaque(child.host)) {
+      for (const dir of (dirLayers ?? []).slice(child.layerIdx + 1)) {
+        const path = posix.join(dir, child.name);
         let st: Stats;
         try {
-          st = lstatSync(p);
+          st = lstatSync(path);
         } catch {
           continue;
         }
         if (!st.isDirectory()) break;
-        below.push(p);
-        if (isOpaque(p)) break;
+        below.push(path);
+        if (isOpaque(path)) break;
       }
     }
     yield* walkMerged(layers, childRel, below);
@@ -88,43 +88,43 @@ function paxRecord(key: string, value: Buffer): Buffer {
 
 const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
 
-export function headerBlocks(h: {
+export function headerBlocks(entry: {
   path: string; type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
   mode: number; uid: number; gid: number; size: number; mtime: Date; linkpath?: string; devmaj?: number; devmin?: number;
   xattrs?: Map<string, Buffer>;
 }): Buffer {
   const block = Buffer.alloc(512);
-  const hdr = new Header({ path: h.path, type: h.type, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, mtime: h.mtime, linkpath: h.linkpath ?? '', uname: '', gname: '', devmaj: h.devmaj ?? 0, devmin: h.devmin ?? 0 });
-  const needPax = hdr.encode(block, 0);
-  const recs: Buffer[] = [];
+  const header = new Header({ path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtime: entry.mtime, linkpath: entry.linkpath ?? '', uname: '', gname: '', devmaj: entry.devmaj ?? 0, devmin: entry.devmin ?? 0 });
+  const needPax = header.encode(block, 0);
+  const records: Buffer[] = [];
   if (needPax) {
     // names too long for ustar, or numbers too big for its octal fields
-    recs.push(paxRecord('path', Buffer.from(h.path)));
-    if (h.linkpath && Buffer.byteLength(h.linkpath) > 100) recs.push(paxRecord('linkpath', Buffer.from(h.linkpath)));
-    if (h.size >= 8 ** 11) recs.push(paxRecord('size', Buffer.from(String(h.size))));
-    if (h.uid >= 8 ** 7) recs.push(paxRecord('uid', Buffer.from(String(h.uid))));
-    if (h.gid >= 8 ** 7) recs.push(paxRecord('gid', Buffer.from(String(h.gid))));
+    records.push(paxRecord('path', Buffer.from(entry.path)));
+    if (entry.linkpath && Buffer.byteLength(entry.linkpath) > 100) records.push(paxRecord('linkpath', Buffer.from(entry.linkpath)));
+    if (entry.size >= 8 ** 11) records.push(paxRecord('size', Buffer.from(String(entry.size))));
+    if (entry.uid >= 8 ** 7) records.push(paxRecord('uid', Buffer.from(String(entry.uid))));
+    if (entry.gid >= 8 ** 7) records.push(paxRecord('gid', Buffer.from(String(entry.gid))));
   }
-  for (const [k, v] of h.xattrs ?? []) recs.push(paxRecord(`SCHILY.xattr.${k}`, v));
-  if (!recs.length) return block;
-  const body = Buffer.concat(recs);
-  const px = Buffer.alloc(512);
-  new Header({ path: `PaxHeader/${posix.basename(h.path)}`.slice(0, 99), type: 'ExtendedHeader', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: h.mtime, linkpath: '', uname: '', gname: '' }).encode(px, 0);
-  return Buffer.concat([px, body, pad(body.length), block]);
+  for (const [name, value] of entry.xattrs ?? []) records.push(paxRecord(`SCHILY.xattr.${name}`, value));
+  if (!records.length) return block;
+  const body = Buffer.concat(records);
+  const paxHeader = Buffer.alloc(512);
+  new Header({ path: `PaxHeader/${posix.basename(entry.path)}`.slice(0, 99), type: 'ExtendedHeader', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: entry.mtime, linkpath: '', uname: '', gname: '' }).encode(paxHeader, 0);
+  return Buffer.concat([paxHeader, body, pad(body.length), block]);
 }
 
-async function write(out: WriteStream | NodeJS.WriteStream, b: Buffer): Promise<void> {
-  if (!out.write(b)) await new Promise<void>((r) => out.once('drain', () => r()));
+async function write(out: WriteStream | NodeJS.WriteStream, bytes: Buffer): Promise<void> {
+  if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
 }
 
 function xattrsOf(host: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   const names = mdLlistxattr(host);
   if (typeof names === 'number') return out;
-  for (const n of names) {
-    if (n.startsWith('trusted.overlay.')) continue; // overlayfs's bookkeeping, not the container's
-    const v = mdLgetxattr(host, n, 65536);
-    if (Buffer.isBuffer(v)) out.set(n, v);
+  for (const name of names) {
+    if (name.startsWith('trusted.overlay.')) continue; // overlayfs's bookkeeping, not the container's
+    const value = mdLgetxattr(host, name, 65536);
+    if (Buffer.isBuffer(value)) out.set(name, value);
   }
   return out;
 }
@@ -135,15 +135,15 @@ export async function exportLayers(layers: string[], out: WriteStream | NodeJS.W
   let entries = 0;
   let bytes = 0;
   const buf = Buffer.alloc(1 << 20);
-  for (const e of walkMerged(layers)) {
-    const { st } = e;
-    const name = e.rel === '' ? './' : st.isDirectory() ? `${e.rel}/` : e.rel;
-    const base = { path: name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime, xattrs: xattrsOf(e.host) };
+  for (const entry of walkMerged(layers)) {
+    const { st } = entry;
+    const name = entry.rel === '' ? './' : st.isDirectory() ? `${entry.rel}/` : entry.rel;
+    const base = { path: name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime, xattrs: xattrsOf(entry.host) };
     entries++;
     if (st.isDirectory()) {
       await write(out, headerBlocks({ ...base, type: 'Directory' }));
     } else if (st.isSymbolicLink()) {
-      await write(out, headerBlocks({ ...base, type: 'SymbolicLink', linkpath: readlinkSync(e.host) }));
+      await write(out, headerBlocks({ ...base, type: 'SymbolicLink', linkpath: readlinkSync(entry.host) }));
     } else if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? links.get(key) : undefined;
@@ -151,24 +151,24 @@ export async function exportLayers(layers: string[], out: WriteStream | NodeJS.W
         await write(out, headerBlocks({ ...base, type: 'Link', linkpath: first }));
         continue;
       }
-      if (st.nlink > 1) links.set(key, e.rel);
+      if (st.nlink > 1) links.set(key, entry.rel);
       await write(out, headerBlocks({ ...base, type: 'File', size: st.size }));
       // A running container can swap the file for a symlink (to /etc/shadow) or a FIFO after the
       // lstat above: open it below its layer following no symlink, without blocking, and check it.
-      const layer = layers.find((l) => posix.join(l, e.rel) === e.host);
-      const fd = layer === undefined ? -2 : openResolved(layer, e.rel);
+      const layer = layers.find((l) => posix.join(l, entry.rel) === entry.host);
+      const fd = layer === undefined ? -2 : openResolved(layer, entry.rel);
       if (fd < 0 || !fstatSync(fd).isFile()) {
         if (fd >= 0) closeSync(fd);
-        fail(`export: ${e.rel} changed while being read (${fd < 0 ? errnoName(-fd) : 'no longer a regular file'}) — export again once the container stops changing it`);
+        fail(`export: ${entry.rel} changed while being read (${fd < 0 ? errnoName(-fd) : 'no longer a regular file'}) — export again once the container stops changing it`);
       }
       try {
         let left = st.size;
         while (left > 0) {
-          const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
-          if (n <= 0) fail(`export: ${e.rel} shrank while being read`);
-          await write(out, Buffer.from(buf.subarray(0, n)));
-          left -= n;
-          bytes += n;
+          const count = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+          if (count <= 0) fail(`export: ${entry.rel} shrank while being read`);
+          await write(out, Buffer.from(buf.subarray(0, count)));
+          left -= count;
+          bytes += count;
         }
       } finally {
         closeSync(fd);

@@ -25,8 +25,8 @@ export function isWhiteout(st: Stats): boolean {
 }
 
 export function isOpaque(hostDir: string): boolean {
-  const v = mdLgetxattr(hostDir, OPAQUE_XATTR);
-  return Buffer.isBuffer(v) && v.toString() === 'y';
+  const value = mdLgetxattr(hostDir, OPAQUE_XATTR);
+  return Buffer.isBuffer(value) && value.toString() === 'y';
 }
 
 /** lstat of an inner path (components already free of symlinks and ".."), across layers (top first). */
@@ -74,7 +74,7 @@ export function layeredResolve(layers: string[], path: string, maxLinks = 40): L
 /** Read a file of the image (e.g. "etc/passwd"), following its symlinks inside the image: undefined
  * when missing, one clear line (`what` first) when it is not a regular file of a sane size. */
 export function layeredReadFile(layers: string[], inner: string, what: string): string | undefined {
-  const r = layeredResolve(layers, inner);
-  const f = r.kind === 'file' ? layeredLstat(layers, r.inner.split('/').filter(Boolean)) : undefined;
-  return readResolvedFile(f?.layer ?? layers[0], inner, r, what);
+  const resolved = layeredResolve(layers, inner);
+  const found = resolved.kind === 'file' ? layeredLstat(layers, resolved.inner.split('/').filter(Boolean)) : undefined;
+  return readResolvedFile(found?.layer ?? layers[0], inner, resolved, what);
 }

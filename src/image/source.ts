@@ -24,24 +24,24 @@ const MAGIC: Array<[Compression, number[]]> = [
 ];
 
 export function detectCompression(head: Buffer): Compression {
-  for (const [name, magic] of MAGIC) if (head.length >= magic.length && magic.every((b, i) => head[i] === b)) return name;
+  for (const [name, magic] of MAGIC) if (head.length >= magic.length && magic.every((expected, i) => head[i] === expected)) return name;
   return 'none';
 }
 
-export function sniffFile(path: string, n = 512): Buffer {
+export function sniffFile(path: string, length = 512): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const b = Buffer.alloc(n);
-    return b.subarray(0, readSync(fd, b, 0, n, 0));
+    const buffer = Buffer.alloc(length);
+    return buffer.subarray(0, readSync(fd, buffer, 0, length, 0));
   } finally {
     closeSync(fd);
   }
 }
 
 /** One clear line for a compression minidock does not read (Node 20's zlib has gzip only). */
-export function unsupportedCompression(c: Compression, what: string): never {
+export function unsupportedCompression(compression: Compression, what: string): never {
   const tool: Record<string, string> = { zstd: 'zstd -d', xz: 'xz -d', bzip2: 'bzip2 -d', lz4: 'lz4 -d', lzip: 'lzip -d', compress: 'uncompress' };
-  return fail(`${what}: ${c}-compressed, which minidock cannot read (it reads plain tar and gzip) — decompress it first (${tool[c] ?? c}) and import the plain tar`);
+  return fail(`${what}: ${compression}-compressed, which minidock cannot read (it reads plain tar and gzip) — decompress it first (${tool[compression] ?? compression}) and import the plain tar`);
 }
 
 export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
@@ -49,40 +49,40 @@ export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
 /** The size cap for one import: --max-size, else $MINIDOCK_IMPORT_MAX_SIZE, else 8 GiB. */
 export function parseSize(raw: string | undefined, what: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(raw.trim());
-  if (!m) return fail(`${what} ${raw}: use a size such as 500M, 2G or 1048576`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.floor(Number(m[1]) * mult);
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(raw.trim());
+  if (!match) return fail(`${what} ${raw}: use a size such as 500M, 2G or 1048576`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(match[1]) * mult);
 }
 
 /** Counts bytes across all the layers of one import, and stops at the cap. */
 export class ByteBudget {
   used = 0;
   constructor(readonly max: number) {}
-  take(n: number, what: string): void {
-    this.used += n;
+  take(bytes: number, what: string): void {
+    this.used += bytes;
     if (this.used > this.max) {
       throw new MinidockError(`${what}: more than ${fmtBytes(this.max)} once uncompressed — refusing it as a tar bomb (raise the limit with --max-size or $MINIDOCK_IMPORT_MAX_SIZE if the image really is that big)`);
     }
   }
 }
 
-export function fmtBytes(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+export function fmtBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  let v = n;
-  while (v >= 1024 && i < u.length - 1) {
-    v /= 1024;
+  let value = bytes;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
     i++;
   }
-  return `${i ? v.toFixed(v < 10 ? 1 : 0) : v} ${u[i]}`;
+  return `${i ? value.toFixed(value < 10 ? 1 : 0) : value} ${units[i]}`;
 }
 
-async function* hashing(src: AsyncIterable<Buffer>, h: Hash, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-  for await (const c of src) {
-    h.update(c);
-    onBytes?.(c.length);
-    yield c;
+async function* hashing(src: AsyncIterable<Buffer>, hash: Hash, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of src) {
+    hash.update(chunk);
+    onBytes?.(chunk.length);
+    yield chunk;
   }
 }
 
@@ -147,7 +147,7 @@ export function openLayer(path: string, what: string, budget: ByteBudget): Opene
 
 /** sha256 of a whole file, streaming. */
 export async function fileDigest(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(c as Buffer);
-  return 'sha256:' + h.digest('hex');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return 'sha256:' + hash.digest('hex');
 }

@@ -50,9 +50,9 @@ export class ByteReader {
 
   private async fill(): Promise<boolean> {
     while (!this.buf.length) {
-      const r = await this.it.next();
-      if (r.done) return false;
-      this.buf = r.value;
+      const next = await this.it.next();
+      if (next.done) return false;
+      this.buf = next.value;
     }
     return true;
   }
@@ -108,14 +108,14 @@ export function parsePax(body: Buffer, label = 'archive'): Map<string, Buffer> {
   let pos = 0;
   while (pos < body.length) {
     if (body[pos] === 0) break; // NUL padding
-    const sp = body.indexOf(0x20, pos);
-    const len = sp > pos ? Number(body.toString('latin1', pos, sp)) : NaN;
+    const space = body.indexOf(0x20, pos);
+    const len = space > pos ? Number(body.toString('latin1', pos, space)) : NaN;
     if (!Number.isInteger(len) || len <= 0 || pos + len > body.length) {
       throw new MinidockError(`${label}: malformed PAX header record at byte ${pos} of its block — not a valid tar archive`);
     }
-    const rec = body.subarray(sp + 1, pos + len - 1); // without the trailing "\n"
-    const eq = rec.indexOf(0x3d);
-    if (eq > 0) out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    const record = body.subarray(space + 1, pos + len - 1); // without the trailing "\n"
+    const equals = record.indexOf(0x3d);
+    if (equals > 0) out.set(record.toString('utf8', 0, equals), Buffer.from(record.subarray(equals + 1)));
     pos += len;
   }
   return out;
@@ -126,22 +126,22 @@ const KIND: Record<string, EntryKind> = {
 };
 
 function octal(block: Buffer, off: number, len: number): number {
-  const s = block.toString('latin1', off, off + len).replace(/[\0 ].*$/s, '').trim();
-  return s ? parseInt(s, 8) || 0 : 0;
+  const digits = block.toString('latin1', off, off + len).replace(/[\0 ].*$/s, '').trim();
+  return digits ? parseInt(digits, 8) || 0 : 0;
 }
 
 /** The size field: octal, or GNU's base-256 (first byte 0x80: a big-endian binary number) for
  * files of 8 GiB and more. */
 function sizeField(block: Buffer, at: number, label: string): number {
   if (!(block[124] & 0x80)) return parseInt(block.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim(), 8) || 0;
-  let n = block[124] & 0x7f;
-  for (let i = 125; i < 136; i++) n = n * 256 + block[i];
-  if (block[124] === 0xff || !Number.isSafeInteger(n)) throw new MinidockError(`${label}: the header at byte ${at} has a negative or huge size field — the archive is corrupt`);
-  return n;
+  let size = block[124] & 0x7f;
+  for (let i = 125; i < 136; i++) size = size * 256 + block[i];
+  if (block[124] === 0xff || !Number.isSafeInteger(size)) throw new MinidockError(`${label}: the header at byte ${at} has a negative or huge size field — the archive is corrupt`);
+  return size;
 }
 
-function pad512(n: number): number {
-  return (512 - (n % 512)) % 512;
+function pad512(size: number): number {
+  return (512 - (size % 512)) % 512;
 }
 
 /**
@@ -160,9 +160,9 @@ export class TarReader {
   /** The next chunk (at most max bytes) of the current entry's body, or null when it is all read. */
   async body(max = 1 << 20): Promise<Buffer | null> {
     if (this.pendingBody <= 0) return null;
-    const b = await this.src.readSome(Math.min(max, this.pendingBody));
-    this.pendingBody -= b.length;
-    return b;
+    const chunk = await this.src.readSome(Math.min(max, this.pendingBody));
+    this.pendingBody -= chunk.length;
+    return chunk;
   }
 
   private async finishEntry(): Promise<void> {
@@ -173,10 +173,10 @@ export class TarReader {
 
   private async readMeta(size: number, what: string): Promise<Buffer> {
     if (size > 16 << 20) throw new MinidockError(`${this.src.label}: a ${what} header of ${size} bytes at byte ${this.src.offset}: refusing (over 16 MiB of metadata for one entry)`);
-    const b = (await this.src.readExact(size)) ?? Buffer.alloc(0);
-    if (b.length < size) throw new MinidockError(`${this.src.label}: truncated archive inside a header`);
+    const bytes = (await this.src.readExact(size)) ?? Buffer.alloc(0);
+    if (bytes.length < size) throw new MinidockError(`${this.src.label}: truncated archive inside a header`);
     await this.src.skip(pad512(size));
-    return b;
+    return bytes;
   }
 
   async *entries(): AsyncGenerator<TarEntry> {
@@ -193,14 +193,14 @@ export class TarReader {
         if (at === 0) throw new MinidockError(`${this.src.label}: empty archive: not a tar file (0 bytes)`);
         return; // EOF without the two zero blocks: tolerated, as GNU tar does
       }
-      if (block.every((b) => b === 0)) {
+      if (block.every((byte) => byte === 0)) {
         if (sawZero) return; // end-of-archive marker: two zero blocks
         sawZero = true;
         continue;
       }
       sawZero = false;
-      const h = new Header(block, 0);
-      if (!h.cksumValid) {
+      const header = new Header(block, 0);
+      if (!header.cksumValid) {
         throw new MinidockError(`${this.src.label}: not a tar archive: bad header checksum at byte ${at}${at === 0 ? ' (the file is neither tar nor a compression format minidock knows)' : ' — the file is corrupt'}`);
       }
       const code = block[156] === 0 ? '' : block.toString('latin1', 156, 157);
@@ -221,15 +221,15 @@ export class TarReader {
         longLink = (await this.readMeta(size, 'long link name')).toString('utf8').replace(/\0.*$/s, '');
         continue;
       }
-      const rec = new Map([...globalPax, ...pax]);
+      const paxRecords = new Map([...globalPax, ...pax]);
       pax = new Map();
-      const str = (k: string): string | undefined => rec.get(k)?.toString('utf8');
-      const num = (k: string): number | undefined => {
-        const v = str(k);
-        return v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
+      const str = (key: string): string | undefined => paxRecords.get(key)?.toString('utf8');
+      const num = (key: string): number | undefined => {
+        const value = str(key);
+        return value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
       };
-      const path = str('path') ?? longPath ?? h.path ?? '';
-      const linkpath = str('linkpath') ?? longLink ?? h.linkpath ?? '';
+      const path = str('path') ?? longPath ?? header.path ?? '';
+      const linkpath = str('linkpath') ?? longLink ?? header.linkpath ?? '';
       longPath = longLink = undefined;
       const realSize = num('size') ?? size;
       // The V7 convention: a regular file whose *whole* name ends in "/" is a directory. With data
@@ -250,15 +250,15 @@ export class TarReader {
         continue;
       }
       const xattrs = new Map<string, Buffer>();
-      for (const [k, v] of rec) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+      for (const [key, value] of paxRecords) if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
       const mtime = num('mtime');
       yield {
         path, kind, typeCode: code,
-        mode: (h.mode ?? 0) & 0o7777,
-        uid: num('uid') ?? h.uid ?? 0,
-        gid: num('gid') ?? h.gid ?? 0,
+        mode: (header.mode ?? 0) & 0o7777,
+        uid: num('uid') ?? header.uid ?? 0,
+        gid: num('gid') ?? header.gid ?? 0,
         size: this.pendingBody,
-        mtime: mtime !== undefined ? new Date(mtime * 1000) : h.mtime,
+        mtime: mtime !== undefined ? new Date(mtime * 1000) : header.mtime,
         linkpath,
         // ustar and GNU both keep device numbers at 329/337 (tar's Header decodes them for ustar only)
         devmajor: octal(block, 329, 8),

@@ -57,6 +57,23 @@ export interface OciExtras {
   ambient: CapName[];
   /** hooks.*: run by create, start and delete (hooks.ts) */
   hooks: Hooks;
+  /** a non-root user's effective, permitted and inheritable sets (root's are the bounding set): create's CAPSET */
+  userCaps?: { effective: CapName[]; permitted: CapName[]; inheritable: CapName[] };
+  /** process.user.umask: the plan's UMASK step */
+  umask?: number;
+  /** linux.devices: MKNOD steps in the container's /dev */
+  devices: OciDevice[];
+}
+
+/** One linux.devices entry: a node the plan makes (mknod, chmod, chown) in the container. */
+export interface OciDevice {
+  path: string;
+  /** S_IFCHR, S_IFBLK or S_IFIFO with the permission bits */
+  mode: number;
+  major: number;
+  minor: number;
+  uid: number;
+  gid: number;
 }
 
 export interface OciConfig {
@@ -236,16 +253,14 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     if (typeof g !== 'number' || !Number.isInteger(g) || g < 0 || g >= uint32) fail(`config.json: process.user.additionalGids[${i}] must be a group id, got ${show(g)}`);
     return g as number;
   }) ?? [];
+  // the plan's UMASK step, right before the program (absent: 0022, runc's default, what a launch inherits)
   const umask = user.int('umask', 0, 0o777);
-  // The plan has no umask step: a process starts with the umask it inherits (minidock's, 022 as a
-  // rule), which is also runc's default. Any other value would be silently wrong.
-  if (umask !== undefined && umask !== 0o022) notYet('process.user.umask other than 0022 (18)', 'the launch plan has no umask step yet');
 
   const terminal = proc.bool('terminal') ?? false;
   const consoleSize = proc.obj('consoleSize', ['height', 'width']);
   const ttySize = consoleSize ? { rows: consoleSize.int('height', 0, 0xffff) ?? 0, cols: consoleSize.int('width', 0, 0xffff) ?? 0 } : undefined;
 
-  const { capabilities, ambient } = mapCapabilities(proc.obj('capabilities', ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']), uid!);
+  const { capabilities, ambient, userCaps } = mapCapabilities(proc.obj('capabilities', ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']), uid!);
   const rlimits = (proc.list('rlimits') ?? []).map((r, i) => mapRlimit(proc.item('rlimits', i, r, ['type', 'soft', 'hard']), i));
   const noNewPrivileges = proc.bool('noNewPrivileges') ?? false;
   const oomScoreAdj = proc.int('oomScoreAdj', -1000, 1000);
@@ -273,7 +288,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   const joinNamespaces = mapNamespaces(linux, warnings);
   for (const k of ['uidMappings', 'gidMappings']) if ((linux.list(k) ?? []).length > 0) notYet(`linux.${k}`, 'user namespaces are not supported yet');
   for (const k of ['timeOffsets', 'netDevices', 'intelRdt', 'personality', 'memoryPolicy']) if (linux.has(k)) notYet(`linux.${k}`, 'the launch plan has no step for it');
-  if ((linux.list('devices') ?? []).length > 0) notYet('linux.devices', 'the launch plan makes only its own /dev (null, zero, full, random, urandom, tty)');
+  const devices = mapDevices(linux);
   const propagation = linux.str('rootfsPropagation');
   // The plan makes every mount MS_REC|MS_PRIVATE first (build-plan.ts): that is "rprivate".
   if (propagation && !['private', 'rprivate', ''].includes(propagation)) notYet(`linux.rootfsPropagation ${show(propagation)}`, 'the launch plan makes every mount private (rprivate)');
@@ -309,15 +324,17 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
     maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
   };
-  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks }, warnings };
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps }, warnings };
 }
 
 /**
  * The plan gives one capability list to the bounding, effective, permitted and inheritable sets of a
- * root process, none in effect to another user, and clears the ambient set. A config.json whose sets
- * say the same is mapped; others are refused rather than run with other powers than asked for.
+ * root process, none in effect to another user, and clears the ambient set. For root, a config.json
+ * whose sets say the same is mapped, others refused rather than run with other powers than asked
+ * for; for another user, the sets are carried as given (`userCaps`: create's CAPSET step sets them
+ * after the setuid).
  */
-function mapCapabilities(caps: Fields | undefined, uid: number): { capabilities: CapName[]; ambient: CapName[] } {
+function mapCapabilities(caps: Fields | undefined, uid: number): { capabilities: CapName[]; ambient: CapName[]; userCaps?: OciExtras['userCaps'] } {
   if (!caps) return { capabilities: [], ambient: [] };
   const set = (k: string): CapName[] => (caps.strings(k) ?? []).map((c, i) => {
     if (!(CAPS as readonly string[]).includes(c)) fail(`config.json: process.capabilities.${k}[${i}] ${show(c)} is not a capability name (e.g. CAP_NET_RAW; see capabilities(7))`);
@@ -328,7 +345,8 @@ function mapCapabilities(caps: Fields | undefined, uid: number): { capabilities:
   const effective = set('effective');
   const permitted = set('permitted');
   const ambient = set('ambient');
-  set('inheritable'); // checked; the plan sets it to the bounding set, which only matters for a later execve of a file with inheritable file caps
+  // root: checked; the plan sets it to the bounding set, which only matters for a later execve of a file with inheritable file caps
+  const inheritable = set('inheritable');
   if (uid === 0) {
     // execve() as root recomputes the permitted and effective sets as the whole bounding set
     // (capabilities(7), "Capabilities and execution of programs by root"): for root, what counts is
@@ -337,8 +355,18 @@ function mapCapabilities(caps: Fields | undefined, uid: number): { capabilities:
     // (a capability enters the ambient set only from permitted and inheritable: the bounding set here)
     const extra = ambient.filter((c) => !bounding.includes(c));
     if (extra.length) fail(`config.json: process.capabilities.ambient ${extra.join(', ')} not in the bounding set — an ambient capability must also be permitted and inheritable`);
-  } else if (effective.length > 0 || permitted.length > 0 || ambient.length > 0) {
-    notYet('process.capabilities for a non-root user (effective, permitted or ambient not empty)', 'the plan gives a non-root user no capabilities, as Docker does');
+  } else if (effective.length > 0 || permitted.length > 0 || ambient.length > 0 || inheritable.length > 0) {
+    // A non-root user's execve() keeps only what is ambient (permitted and effective become the
+    // ambient set, capabilities(7) "Transformation of capabilities during execve()"), and the
+    // kernel refuses an ambient capability that is not both permitted and inheritable: said here.
+    const missing = ambient.filter((c) => !permitted.includes(c) || !inheritable.includes(c));
+    if (missing.length) fail(`config.json: process.capabilities.ambient ${missing.join(', ')} not in both permitted and inheritable — the kernel raises an ambient capability only from those`);
+    const extra = effective.filter((c) => !permitted.includes(c));
+    if (extra.length) fail(`config.json: process.capabilities.effective ${extra.join(', ')} not in permitted — an effective capability must be permitted`);
+    const only = (list: CapName[]): CapName[] => CAPS.filter((c) => list.includes(c));
+    return {
+      capabilities: only(bounding), ambient: only(ambient), userCaps: { effective: only(effective), permitted: only(permitted), inheritable: only(inheritable) },
+    };
   }
   return { capabilities: CAPS.filter((c) => bounding.includes(c)), ambient: uid === 0 ? CAPS.filter((c) => ambient.includes(c)) : [] };
 }
@@ -366,6 +394,23 @@ function mapHooks(hooks: Fields | undefined): Hooks {
     out[point] = list;
   }
   return out;
+}
+
+/** linux.devices: c/u (character), b (block), p (fifo) nodes with their numbers, mode and owner. */
+function mapDevices(linux: Fields): OciDevice[] {
+  const TYPES: Record<string, number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+  return (linux.list('devices') ?? []).map((d, i) => {
+    const f = linux.item('devices', i, d, ['path', 'type', 'major', 'minor', 'fileMode', 'uid', 'gid']);
+    const path = f.str('path');
+    if (!path || !path.startsWith('/') || posix.normalize(path) !== path) return f.bad('path', 'an absolute, normalized path inside the container (e.g. /dev/fuse)');
+    const type = f.str('type') ?? '';
+    if (!(type in TYPES)) return f.bad('type', 'c, b, u or p');
+    // (major and minor are required except for a fifo, which has none)
+    const major = f.int('major', 0, 0xfffff) ?? (type === 'p' ? 0 : f.bad('major', 'a device major number'));
+    const minor = f.int('minor', 0, 0xfffff) ?? (type === 'p' ? 0 : f.bad('minor', 'a device minor number'));
+    const perm = f.int('fileMode', 0, 0o7777) ?? 0o666;
+    return { path, mode: TYPES[type]! | perm, major, minor, uid: f.int('uid', 0, uint32 - 1) ?? 0, gid: f.int('gid', 0, uint32 - 1) ?? 0 };
+  });
 }
 
 function mapRlimit(r: Fields, i: number): Rlimit {

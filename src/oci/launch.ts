@@ -19,19 +19,19 @@
 //
 // Library code (src/runtime's rules): returns values, throws MinidockError (code 1: runc's exit
 // status), reports warnings through onWarning; never prints.
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
-import { CLONE } from '../sys/constants.js';
+import { CLONE, MS } from '../sys/constants.js';
 import { procStart, isProcess } from '../sys/proc.js';
 import { planLaunch, type LaunchPlan } from '../runtime/build-plan.js';
 import { capMask } from '../runtime/capabilities.js';
 import type { Cgroup } from '../runtime/cgroups/types.js';
 import { abandon, closeChildFds, readReport, receiveConsole, release, spawnChild, type Child } from '../runtime/handshake.js';
-import { Op, encodePlan, type Step } from '../runtime/plan.js';
+import { Op, STEP_FLAGS, encodePlan, type Step } from '../runtime/plan.js';
 import { launchFailure } from '../runtime/step-error.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { mapConfig, readBundleConfig, type OciConfig } from './config.js';
@@ -101,6 +101,9 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   }
   // process.capabilities.ambient: the CAPSET step's 4th mask
   const capset = steps.find((s) => s.op === Op.CAPSET);
+  // a non-root user: the sets config.json gives (after the setuid, which KEEPCAPS survived with all permitted)
+  const user = cfg.extras.userCaps;
+  if (capset && user) capset.ints = [capMask(user.effective), capMask(user.permitted), capMask(user.inheritable)];
   if (capset && cfg.extras.ambient.length) capset.ints = [...(capset.ints ?? []), capMask(cfg.extras.ambient)];
   // config.json's order of the standard mounts (runtime-tools checks it): /sys after /dev's
   const sys = steps.findIndex((s) => s.op === Op.MKDIR && String(s.strs?.[0]).endsWith('/sys') && s.phase === 'mounts');
@@ -118,6 +121,24 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   }));
   const afterPivot = steps.findIndex((s) => s.op === Op.CHDIR && s.strs?.[0] === '/' && s.phase === 'pivot_root');
   steps.splice(afterPivot + 1, 0, ...sysctls);
+  // linux.devices: nodes in the container's /dev once "/" is the rootfs (the plan's /dev tmpfs is
+  // mounted by then), parents first; a device the plan already binds from the host is left as it is
+  const given = new Set(steps.filter((s) => s.op === Op.MOUNT && (s.ints?.[0] as number) === MS.MS_BIND && /^\/dev\/\w+$/.test(String(s.strs?.[0]))).map((s) => String(s.strs![0])));
+  const nodes: Step[] = [];
+  for (const d of cfg.extras.devices.filter((d) => !given.has(d.path))) {
+    const parts = d.path.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const parent = `/${parts.slice(0, i).join('/')}`;
+      if (parent !== '/dev') nodes.push({ op: Op.MKDIR, strs: [parent], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `parent of ${d.path}`, phase: 'mounts' });
+    }
+    nodes.push({ op: Op.MKNOD, strs: [d.path], ints: [d.mode, d.major, d.minor, d.uid, d.gid], why: `config.json linux.devices ${d.path}`, phase: 'mounts' });
+  }
+  steps.splice(afterPivot + 1, 0, ...nodes);
+  // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
+  if (cfg.extras.umask !== undefined) {
+    const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
+    steps.splice(fifo, 0, { op: Op.UMASK, ints: [cfg.extras.umask], why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`, phase: 'exec' });
+  }
 }
 
 /** The plan create would run, for --dry-run: the same function as create, nothing made. */
@@ -173,6 +194,8 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     const { mdMknod } = await import('../sys/native.js');
     const r = mdMknod(fifo, S_IFIFO | 0o622, 0, 0);
     if (r < 0) throw new MinidockError(`mknod ${fifo}: ${errnoName(-r)}`, 1);
+    // mknod took our umask (022) off the mode: 0600 would refuse a non-root init's open for writing
+    chmodSync(fifo, 0o622);
     fifoFd = openSync(fifo, O_PATH);
     const plan = ociPlan(cfg, cgroup, fifoFd);
     const spec = cfg.spec;

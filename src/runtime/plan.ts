@@ -77,6 +77,12 @@ export const OPS = {
     code: 28, syscall: 'open(exec.fifo)',
     describe: (_, [a = 0]) => `prctl(PR_SET_PDEATHSIG, 0); close(report_pipe); open("/proc/self/fd/${a}", O_WRONLY) — blocks until start reads exec.fifo; write("0")`,
   },
+  UMASK: { code: 29, syscall: 'umask', describe: (_, [a = 0]) => `umask(${oct(a)})` },
+  // ints: [mode with its S_IF* type, major, minor, uid, gid]
+  MKNOD: {
+    code: 30, syscall: 'mknod',
+    describe: (st, [a = 0, b = 0, c = 0, d = 0, e = 0]) => `mknod(${q(st[0])}, ${oct(a)}, makedev(${b}, ${c})); chmod(${q(st[0])}, ${oct(Number(a) & 0o7777)}); chown(${q(st[0])}, ${d}, ${e})`,
+  },
 } as const satisfies Record<string, OpInfo>;
 
 export type OpName = keyof typeof OPS;

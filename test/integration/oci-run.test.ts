@@ -195,6 +195,31 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(existsSync(join(bundle, 'rootfs', 'never'))).toBe(false);
   });
 
+  it('process.user.umask, linux.devices (mknod with the exact mode and owner) and a non-root user\'s ambient capability', () => {
+    setConfig(['sh', '-c', 'umask; stat -c "%n %F %t:%T %a %u:%g" /dev/test1 /dev/sub/test2 /dev/test3; grep -E "^Cap(Eff|Prm|Amb)" /proc/self/status; id -u'], (c) => {
+      c.process.user = { uid: 1000, gid: 1000, umask: 0o027 };
+      const cap = ['CAP_NET_BIND_SERVICE'];
+      c.process.capabilities = { bounding: cap, effective: cap, permitted: cap, inheritable: cap, ambient: cap };
+      c.linux.devices = [
+        { path: '/dev/test1', type: 'c', major: 10, minor: 666, fileMode: 0o660, uid: 1000, gid: 5 },
+        { path: '/dev/sub/test2', type: 'b', major: 8, minor: 666, fileMode: 0o600 },
+        { path: '/dev/test3', type: 'p', fileMode: 0o640 },
+      ];
+    });
+    const r = oci(['run', '--bundle', bundle, 'u1']);
+    expect(r.code).toBe(0);
+    // (busybox stat prints the device numbers in hex: 10:666 is a:29a)
+    expect(r.out.trim().split('\n')).toEqual([
+      '0027',
+      '/dev/test1 character special file a:29a 660 1000:5',
+      '/dev/sub/test2 block special file 8:29a 600 0:0',
+      '/dev/test3 fifo 0:0 640 0:0',
+      // CAP_NET_BIND_SERVICE is bit 10: a non-root program keeps it through execve only as ambient
+      'CapPrm:\t0000000000000400', 'CapEff:\t0000000000000400', 'CapAmb:\t0000000000000400',
+      '1000',
+    ]);
+  });
+
   describe('hooks: run from the runtime with the state on stdin', () => {
     const hookDir = () => join(dir, 'hooks');
     /** a host hook that saves its stdin as hooks/NAME (appending a line to hooks/order) */

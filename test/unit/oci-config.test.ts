@@ -171,6 +171,41 @@ describe('fields the plan expresses', () => {
     expect(map(fresh()).extras.hooks).toEqual({});
   });
 
+  it('process.user.umask and linux.devices (c, b, p; fileMode default 0666, owner default root) are carried for create', () => {
+    const c = fresh();
+    c.process.user.umask = 0o077;
+    c.linux.devices = [
+      { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 5, gid: 6 },
+      { path: '/dev/disk/sdz', type: 'b', major: 8, minor: 666 },
+      { path: '/dev/pipe', type: 'p' },
+    ];
+    const { extras } = map(c);
+    expect(extras.umask).toBe(0o077);
+    expect(extras.devices).toEqual([
+      { path: '/dev/fuse', mode: 0o020600, major: 10, minor: 229, uid: 5, gid: 6 },
+      { path: '/dev/disk/sdz', mode: 0o060666, major: 8, minor: 666, uid: 0, gid: 0 },
+      { path: '/dev/pipe', mode: 0o010666, major: 0, minor: 0, uid: 0, gid: 0 },
+    ]);
+    expect(map(fresh()).extras).toMatchObject({ umask: undefined, devices: [] });
+  });
+
+  it('a non-root user\'s capability sets are carried as given (ambient must be permitted and inheritable)', () => {
+    const c = fresh();
+    c.process.user = { uid: 1000, gid: 1000 };
+    c.process.capabilities = {
+      bounding: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'], effective: ['CAP_NET_BIND_SERVICE'], permitted: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'],
+      inheritable: ['CAP_NET_BIND_SERVICE'], ambient: ['CAP_NET_BIND_SERVICE'],
+    };
+    const { spec, extras } = map(c);
+    expect(spec.capabilities).toEqual(['CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+    expect(extras.ambient).toEqual(['CAP_NET_BIND_SERVICE']);
+    expect(extras.userCaps).toEqual({ effective: ['CAP_NET_BIND_SERVICE'], permitted: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'], inheritable: ['CAP_NET_BIND_SERVICE'] });
+    c.process.capabilities.inheritable = [];
+    expect(errorOf(() => map(c)).message).toMatch(/ambient CAP_NET_BIND_SERVICE not in both permitted and inheritable/);
+    c.process.capabilities = { bounding: [], effective: ['CAP_KILL'], permitted: [] };
+    expect(errorOf(() => map(c)).message).toMatch(/effective CAP_KILL not in permitted/);
+  });
+
   it('unknown fields are ignored with a warning (the runtime spec requires it)', () => {
     const c = fresh();
     c.process.futureThing = 1;
@@ -211,6 +246,10 @@ describe('bad input: one line naming the field', () => {
     ['hook path relative', (c: any) => (c.hooks = { prestart: [{ path: 'bin/true' }] }), /hooks\.prestart\[0\]\.path must be an absolute path/],
     ['hook timeout 0', (c: any) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] }), /hooks\.poststop\[0\]\.timeout must be an integer from 1/],
     ['hook env without =', (c: any) => (c.hooks = { poststart: [{ path: '/bin/true', env: ['X'] }] }), /hooks\.poststart\[0\]\.env\[0\] "X" must be KEY=VALUE/],
+    ['device type', (c: any) => (c.linux.devices = [{ path: '/dev/x', type: 'z', major: 1, minor: 1 }]), /linux\.devices\[0\]\.type must be c, b, u or p, got "z"/],
+    ['device path relative', (c: any) => (c.linux.devices = [{ path: 'dev/x', type: 'c', major: 1, minor: 1 }]), /linux\.devices\[0\]\.path must be an absolute, normalized path/],
+    ['char device without major', (c: any) => (c.linux.devices = [{ path: '/dev/x', type: 'c', minor: 1 }]), /linux\.devices\[0\]\.major must be a device major number/],
+    ['umask above 0777', (c: any) => (c.process.user.umask = 0o1000), /process\.user\.umask must be an integer from 0 to 511/],
     ['hooks not a list', (c: any) => (c.hooks = { prestart: { path: '/bin/true' } }), /hooks\.prestart must be a list/],
   ])('%s', (_, edit, re) => {
     expect(mapError(edit)).toMatch(re);
@@ -227,8 +266,6 @@ describe('fields the plan cannot express yet: refused, naming the field and docs
     ['a tmpfs mount elsewhere', (c: any) => c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs' }), 'mounts[7] (tmpfs on /tmp)'],
     ['blockIO', (c: any) => (c.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
     ['a device allow rule', (c: any) => c.linux.resources.devices.push({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }), 'linux.resources.devices[1] (an allow rule)'],
-    ['linux.devices', (c: any) => (c.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }]), 'linux.devices'],
-    ['umask 077', (c: any) => (c.process.user.umask = 63), 'process.user.umask'],
     ['effective differs from bounding', (c: any) => (c.process.capabilities.effective = []), 'process.capabilities with effective'],
     ['domainname', (c: any) => (c.domainname = 'example'), 'domainname'],
     ['rootfsPropagation shared', (c: any) => (c.linux.rootfsPropagation = 'shared'), 'linux.rootfsPropagation "shared"'],
