@@ -48,9 +48,9 @@ export interface LayerInfo {
 }
 
 const hex = (digest: string): string => {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) return fail(`bad digest "${digest}": expected sha256:<64 hex digits>`);
-  return m[1];
+  const match = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  if (!match) return fail(`bad digest "${digest}": expected sha256:<64 hex digits>`);
+  return match[1];
 };
 
 export const layersDir = (root: string): string => posix.join(root, 'layers', 'sha256');
@@ -118,14 +118,14 @@ export function removeLayer(root: string, diffId: string): void {
 export function listImages(root: string): ImageRecord[] {
   let names: string[];
   try {
-    names = readdirSync(imagesDir(root)).filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
+    names = readdirSync(imagesDir(root)).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
   } catch {
     return [];
   }
   const out: ImageRecord[] = [];
-  for (const n of names) {
+  for (const name of names) {
     try {
-      out.push(JSON.parse(readFileSync(posix.join(imagesDir(root), n), 'utf8')) as ImageRecord);
+      out.push(JSON.parse(readFileSync(posix.join(imagesDir(root), name), 'utf8')) as ImageRecord);
     } catch { /* half-written by a crash: ignored */ }
   }
   return out.sort((a, b) => (a.imported < b.imported ? 1 : -1));
@@ -230,21 +230,21 @@ export function containersOf(root: string, img: ImageRecord): ContainerUse[] {
  */
 export function gcLayers(root: string): string[] {
   const keep = new Set<string>();
-  for (const img of listImages(root)) for (const l of img.layers) keep.add(hex(l));
-  for (const l of pinnedLayers(root)) keep.add(hex(l));
-  for (const c of containersUsing(root)) for (const d of c.lowerDirs) {
-    const m = /\/layers\/sha256\/([0-9a-f]{64})\/fs$/.exec(d);
-    if (m) keep.add(m[1]);
+  for (const img of listImages(root)) for (const diffId of img.layers) keep.add(hex(diffId));
+  for (const diffId of pinnedLayers(root)) keep.add(hex(diffId));
+  for (const container of containersUsing(root)) for (const lowerDir of container.lowerDirs) {
+    const match = /\/layers\/sha256\/([0-9a-f]{64})\/fs$/.exec(lowerDir);
+    if (match) keep.add(match[1]);
   }
   const removed: string[] = [];
   let names: string[] = [];
   try {
     names = readdirSync(layersDir(root));
   } catch { /* no layers */ }
-  for (const n of names) {
-    if (!/^[0-9a-f]{64}$/.test(n) || keep.has(n)) continue;
-    removeLayer(root, `sha256:${n}`);
-    removed.push(`sha256:${n}`);
+  for (const name of names) {
+    if (!/^[0-9a-f]{64}$/.test(name) || keep.has(name)) continue;
+    removeLayer(root, `sha256:${name}`);
+    removed.push(`sha256:${name}`);
   }
   sweepScratch(root);
   return removed;
@@ -262,12 +262,12 @@ export function sweepScratch(root: string): string[] {
   try {
     names = readdirSync(tmpDir(root));
   } catch { /* no tmp */ }
-  for (const t of names) {
-    const p = posix.join(tmpDir(root), t);
+  for (const name of names) {
+    const path = posix.join(tmpDir(root), name);
     try {
-      if (!(ownerGone(t) ?? Date.now() - statSync(p).mtimeMs > 3600_000)) continue;
-      rmSync(p, { recursive: true, force: true });
-      out.push(t);
+      if (!(ownerGone(name) ?? Date.now() - statSync(path).mtimeMs > 3600_000)) continue;
+      rmSync(path, { recursive: true, force: true });
+      out.push(name);
     } catch { /* removed meanwhile */ }
   }
   return out;
@@ -292,14 +292,14 @@ function pinnedLayers(root: string): string[] {
   const out: string[] = [];
   let files: string[] = [];
   try {
-    files = readdirSync(tmpDir(root)).filter((f) => f.startsWith('pin-'));
+    files = readdirSync(tmpDir(root)).filter((name) => name.startsWith('pin-'));
   } catch { /* none */ }
-  for (const f of files) {
-    const p = posix.join(tmpDir(root), f);
+  for (const name of files) {
+    const path = posix.join(tmpDir(root), name);
     try {
-      const pin = JSON.parse(readFileSync(p, 'utf8')) as { pid: number; layers: string[] };
-      if (ownerGone(f) ?? !isProcess(pin.pid, undefined)) {
-        rmSync(p, { force: true }); // its import died
+      const pin = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; layers: string[] };
+      if (ownerGone(name) ?? !isProcess(pin.pid, undefined)) {
+        rmSync(path, { force: true }); // its import died
         continue;
       }
       out.push(...pin.layers);
