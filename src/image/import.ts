@@ -72,11 +72,11 @@ function checkDigests(plan: LayerPlan, src: OpenedLayer): void {
  * caller removes `dir`.
  */
 export async function unpackLayer(plan: LayerPlan, dir: string, budget: ByteBudget): Promise<UnpackedLayer> {
-  const fs = posix.join(dir, 'fs');
-  mkdirSync(fs, { mode: 0o755 });
+  const layerRoot = posix.join(dir, 'fs');
+  mkdirSync(layerRoot, { mode: 0o755 });
   checkBlobSize(plan);
   const src = openLayer(plan.path, plan.what, budget);
-  const stats = await extractLayer(new TarReader(src.reader), fs, { what: plan.what });
+  const stats = await extractLayer(new TarReader(src.reader), layerRoot, { what: plan.what });
   await src.reader.drain(); // the digest covers the whole file, padding after the end marker included
   checkDigests(plan, src);
   return { diffId: src.diffId(), blobDigest: src.blobDigest(), stats, storedBytes: src.storedBytes(), tarBytes: src.tarBytes() };
@@ -131,28 +131,28 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
     const plans: Array<{ plan: ImagePlan; diffIds: string[] }> = [];
     for (const plan of bundle.images) {
       const diffIds: string[] = [];
-      unpins.push(pinLayers(root, plan.layers.map((l) => l.diffId).filter((d): d is string => !!d)));
-      for (const [i, l] of plan.layers.entries()) {
-        if (l.diffId && hasLayer(root, l.diffId)) {
-          const t0 = performance.now();
-          await verifyLayer(l, budget);
-          outcomes.push({ diffId: l.diffId, reused: true });
-          diffIds.push(l.diffId);
-          log(`layer ${i + 1}/${plan.layers.length} ${l.diffId.slice(0, 19)}…  already in the store (shared), blob verified in ${(performance.now() - t0).toFixed(0)} ms`);
+      unpins.push(pinLayers(root, plan.layers.map((layer) => layer.diffId).filter((diffId): diffId is string => !!diffId)));
+      for (const [i, layer] of plan.layers.entries()) {
+        if (layer.diffId && hasLayer(root, layer.diffId)) {
+          const startedAt = performance.now();
+          await verifyLayer(layer, budget);
+          outcomes.push({ diffId: layer.diffId, reused: true });
+          diffIds.push(layer.diffId);
+          log(`layer ${i + 1}/${plan.layers.length} ${layer.diffId.slice(0, 19)}…  already in the store (shared), blob verified in ${(performance.now() - startedAt).toFixed(0)} ms`);
           continue;
         }
         const dir = posix.join(work, `layer-${outcomes.length}`);
         mkdirSync(dir, { mode: 0o755 });
-        const t0 = performance.now();
-        const u = await unpackLayer(l, dir, budget);
-        const ms = performance.now() - t0;
-        if (!l.diffId) unpins.push(pinLayers(root, [u.diffId]));
-        const fresh = commitLayer(root, u.diffId, dir, { diffId: u.diffId, size: u.stats.bytes, entries: u.stats.entries, unpacked: new Date().toISOString() });
-        if (fresh) created.push(u.diffId);
-        outcomes.push({ diffId: u.diffId, reused: !fresh, stats: u.stats, ms });
-        diffIds.push(u.diffId);
-        log(`layer ${i + 1}/${plan.layers.length} ${u.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${u.stats.entries} entries, ${fmtBytes(u.stats.bytes)}` +
-          `${u.stats.whiteouts ? `, ${u.stats.whiteouts} whiteouts` : ''}${u.stats.opaques ? `, ${u.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`);
+        const startedAt = performance.now();
+        const unpacked = await unpackLayer(layer, dir, budget);
+        const ms = performance.now() - startedAt;
+        if (!layer.diffId) unpins.push(pinLayers(root, [unpacked.diffId]));
+        const fresh = commitLayer(root, unpacked.diffId, dir, { diffId: unpacked.diffId, size: unpacked.stats.bytes, entries: unpacked.stats.entries, unpacked: new Date().toISOString() });
+        if (fresh) created.push(unpacked.diffId);
+        outcomes.push({ diffId: unpacked.diffId, reused: !fresh, stats: unpacked.stats, ms });
+        diffIds.push(unpacked.diffId);
+        log(`layer ${i + 1}/${plan.layers.length} ${unpacked.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${unpacked.stats.entries} entries, ${fmtBytes(unpacked.stats.bytes)}` +
+          `${unpacked.stats.whiteouts ? `, ${unpacked.stats.whiteouts} whiteouts` : ''}${unpacked.stats.opaques ? `, ${unpacked.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`);
       }
       plans.push({ plan, diffIds });
     }
@@ -166,31 +166,31 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
       const id = 'sha256:' + createHash('sha256').update(configBytes).digest('hex');
       const names = [...new Set([...plan.names.map(normalizeName), ...(name ? [name] : [])])];
       const old = findImage(root, id);
-      const rec: ImageRecord = {
+      const record: ImageRecord = {
         id, names: [...new Set([...(old?.names ?? []), ...names])], layers: diffIds, config: parsed.config,
         created: parsed.created, architecture: parsed.architecture, os: parsed.os, imported: old?.imported ?? now, format: bundle.format,
       };
       // a name moves to the new image (the old one keeps its ID, untagged: Docker's "<none>")
       for (const other of listImages(root)) {
-        if (other.id === id || !other.names.some((n) => names.includes(n))) continue;
-        saveImage(root, { ...other, names: other.names.filter((n) => !names.includes(n)) });
+        if (other.id === id || !other.names.some((otherName) => names.includes(otherName))) continue;
+        saveImage(root, { ...other, names: other.names.filter((otherName) => !names.includes(otherName)) });
       }
-      saveImage(root, rec);
-      images.push(rec);
+      saveImage(root, record);
+      images.push(record);
     }
     return { format: bundle.format, images, layers: outcomes };
   } catch (e) {
     // nothing of a refused import stays: layers it added go (unless an image recorded meanwhile uses them)
-    const used = new Set(listImages(root).flatMap((i) => i.layers));
-    for (const d of created) {
+    const used = new Set(listImages(root).flatMap((image) => image.layers));
+    for (const diffId of created) {
       try {
-        if (!used.has(d)) removeLayer(root, d);
+        if (!used.has(diffId)) removeLayer(root, diffId);
       } catch { /* a store gone read-only meanwhile: the import's own error is the one to tell; gc retries */ }
     }
     const full = storageError(e, work); // a full, read-only or failing state root: its one line
     throw e instanceof MinidockError ? e : full instanceof MinidockError ? full : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
   } finally {
-    for (const u of unpins) u();
+    for (const unpin of unpins) unpin();
     rmSync(work, { recursive: true, force: true });
   }
 }
