@@ -16,7 +16,7 @@ import { fail, MinidockError } from '../errors.js';
 import { CAPS, type CapName } from '../runtime/capabilities.js';
 import type { Limits } from '../runtime/limits.js';
 import { parseVolume } from '../runtime/rootfs-view.js';
-import { RLIMIT } from '../sys/constants.js';
+import { MS, RLIMIT } from '../sys/constants.js';
 import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
 import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';
 import { HOOK_POINTS, type Hook, type Hooks } from './hooks.js';
@@ -59,6 +59,8 @@ export interface OciExtras {
   hooks: Hooks;
   /** a non-root user's effective, permitted and inheritable sets (root's are the bounding set): create's CAPSET */
   userCaps?: { effective: CapName[]; permitted: CapName[]; inheritable: CapName[] };
+  /** linux.rootfsPropagation other than (r)private: MS_SHARED/MS_SLAVE/MS_UNBINDABLE (|MS_REC) for "/" after pivot_root */
+  rootfsPropagation?: number;
   /** process.user.umask: the plan's UMASK step */
   umask?: number;
   /** linux.devices: MKNOD steps in the container's /dev */
@@ -289,9 +291,14 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   for (const k of ['uidMappings', 'gidMappings']) if ((linux.list(k) ?? []).length > 0) notYet(`linux.${k}`, 'user namespaces are not supported yet');
   for (const k of ['timeOffsets', 'netDevices', 'intelRdt', 'personality', 'memoryPolicy']) if (linux.has(k)) notYet(`linux.${k}`, 'the launch plan has no step for it');
   const devices = mapDevices(linux);
-  const propagation = linux.str('rootfsPropagation');
-  // The plan makes every mount MS_REC|MS_PRIVATE first (build-plan.ts): that is "rprivate".
-  if (propagation && !['private', 'rprivate', ''].includes(propagation)) notYet(`linux.rootfsPropagation ${show(propagation)}`, 'the launch plan makes every mount private (rprivate)');
+  const propagation = linux.str('rootfsPropagation') ?? '';
+  // (runc's table; the plan makes every mount MS_REC|MS_PRIVATE first, build-plan.ts: "rprivate")
+  const PROPAGATION: Record<string, number> = {
+    '': 0, private: MS.MS_PRIVATE, rprivate: MS.MS_PRIVATE | MS.MS_REC, slave: MS.MS_SLAVE, rslave: MS.MS_SLAVE | MS.MS_REC,
+    shared: MS.MS_SHARED, rshared: MS.MS_SHARED | MS.MS_REC, unbindable: MS.MS_UNBINDABLE, runbindable: MS.MS_UNBINDABLE | MS.MS_REC,
+  };
+  if (!(propagation in PROPAGATION)) fail(`config.json: linux.rootfsPropagation ${show(propagation)} must be one of ${Object.keys(PROPAGATION).filter(Boolean).join(', ')}`);
+  const rootfsPropagation = ['', 'private', 'rprivate'].includes(propagation) ? undefined : PROPAGATION[propagation];
   if (linux.str('mountLabel')) warnings.push('config.json: linux.mountLabel ignored: minidock does not support SELinux');
   const sysctl = linux.stringMap('sysctl');
   const cgroupsPath = linux.str('cgroupsPath');
@@ -324,7 +331,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
     maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
   };
-  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps }, warnings };
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps, rootfsPropagation }, warnings };
 }
 
 /**

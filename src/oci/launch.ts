@@ -134,6 +134,14 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     nodes.push({ op: Op.MKNOD, strs: [d.path], ints: [d.mode, d.major, d.minor, d.uid, d.gid], why: `config.json linux.devices ${d.path}`, phase: 'mounts' });
   }
   steps.splice(afterPivot + 1, 0, ...nodes);
+  // linux.rootfsPropagation: applied to "/" once it is the rootfs (runc does it there too). The plan
+  // made every mount private first, so a "shared" root starts a peer group of the container's own:
+  // nothing it mounts reaches the host
+  if (cfg.extras.rootfsPropagation !== undefined) {
+    steps.splice(afterPivot + 1, 0, {
+      op: Op.MOUNT, strs: ['', '/', '', ''], ints: [cfg.extras.rootfsPropagation], why: 'config.json linux.rootfsPropagation of "/"', phase: 'pivot_root',
+    });
+  }
   // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
   if (cfg.extras.umask !== undefined) {
     const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);

@@ -22,8 +22,10 @@ export const MS = {
   MS_NOATIME: 1024,
   MS_BIND: 4096,
   MS_REC: 16384,
+  MS_UNBINDABLE: 1 << 17,
   MS_PRIVATE: 1 << 18,
   MS_SLAVE: 1 << 19,
+  MS_SHARED: 1 << 20,
   MS_STRICTATIME: 1 << 24,
 } as const;
 

@@ -220,6 +220,18 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     ]);
   });
 
+  it('linux.rootfsPropagation shared and unbindable: "/" of the container carries it (mountinfo); no mount is left on the host', () => {
+    for (const [prop, field] of [['shared', /shared:\d+/], ['unbindable', /unbindable/]] as const) {
+      setConfig(['sh', '-c', 'awk \'$5 == "/"\' /proc/self/mountinfo'], (c) => {
+        c.linux.rootfsPropagation = prop;
+      });
+      const r = oci(['run', '--bundle', bundle, `p-${prop}`]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(field);
+    }
+    // (afterEach: no mount of this bundle is left on the host)
+  });
+
   describe('hooks: run from the runtime with the state on stdin', () => {
     const hookDir = () => join(dir, 'hooks');
     /** a host hook that saves its stdin as hooks/NAME (appending a line to hooks/order) */

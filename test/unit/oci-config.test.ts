@@ -206,6 +206,21 @@ describe('fields the plan expresses', () => {
     expect(errorOf(() => map(c)).message).toMatch(/effective CAP_KILL not in permitted/);
   });
 
+  it('linux.rootfsPropagation: runc\'s table of mount flags; (r)private is what the plan does already', () => {
+    const prop = (v: string) => {
+      const c = fresh();
+      c.linux.rootfsPropagation = v;
+      return map(c).extras.rootfsPropagation;
+    };
+    expect(prop('shared')).toBe(1 << 20);
+    expect(prop('rshared')).toBe((1 << 20) | 16384);
+    expect(prop('slave')).toBe(1 << 19);
+    expect(prop('runbindable')).toBe((1 << 17) | 16384);
+    expect(prop('private')).toBeUndefined();
+    expect(prop('rprivate')).toBeUndefined();
+    expect(errorOf(() => prop('bogus')).message).toMatch(/linux\.rootfsPropagation "bogus" must be one of private, rprivate, slave/);
+  });
+
   it('unknown fields are ignored with a warning (the runtime spec requires it)', () => {
     const c = fresh();
     c.process.futureThing = 1;
@@ -268,7 +283,6 @@ describe('fields the plan cannot express yet: refused, naming the field and docs
     ['a device allow rule', (c: any) => c.linux.resources.devices.push({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }), 'linux.resources.devices[1] (an allow rule)'],
     ['effective differs from bounding', (c: any) => (c.process.capabilities.effective = []), 'process.capabilities with effective'],
     ['domainname', (c: any) => (c.domainname = 'example'), 'domainname'],
-    ['rootfsPropagation shared', (c: any) => (c.linux.rootfsPropagation = 'shared'), 'linux.rootfsPropagation "shared"'],
     ['intelRdt', (c: any) => (c.linux.intelRdt = {}), 'linux.intelRdt'],
   ])('%s', (_, edit, field) => {
     const msg = mapError(edit);
