@@ -144,6 +144,14 @@ function pad512(size: number): number {
   return (512 - (size % 512)) % 512;
 }
 
+/** Extended headers (PAX records, GNU long names) read so far: they apply to the next real entry. */
+interface PendingMeta {
+  pax: Map<string, Buffer>;
+  globalPax: Map<string, Buffer>;
+  longPath?: string;
+  longLink?: string;
+}
+
 /**
  * Iterate over the entries of a tar stream. Each yielded entry's body can be streamed with
  * `body(max)` before asking for the next entry; whatever is left of it is skipped.
@@ -180,10 +188,7 @@ export class TarReader {
   }
 
   async *entries(): AsyncGenerator<TarEntry> {
-    let pax = new Map<string, Buffer>();
-    let globalPax = new Map<string, Buffer>();
-    let longPath: string | undefined;
-    let longLink: string | undefined;
+    const meta: PendingMeta = { pax: new Map(), globalPax: new Map() };
     let sawZero = false;
     for (;;) {
       await this.finishEntry();
@@ -205,66 +210,76 @@ export class TarReader {
       }
       const code = block[156] === 0 ? '' : block.toString('latin1', 156, 157);
       const size = sizeField(block, at, this.src.label);
-      if (code === 'x' || code === 'X') {
-        pax = parsePax(await this.readMeta(size, 'PAX'), this.src.label);
-        continue;
-      }
-      if (code === 'g') {
-        globalPax = new Map([...globalPax, ...parsePax(await this.readMeta(size, 'global PAX'), this.src.label)]);
-        continue;
-      }
-      if (code === 'L' || code === 'N') {
-        longPath = (await this.readMeta(size, 'long name')).toString('utf8').replace(/\0.*$/s, '');
-        continue;
-      }
-      if (code === 'K') {
-        longLink = (await this.readMeta(size, 'long link name')).toString('utf8').replace(/\0.*$/s, '');
-        continue;
-      }
-      const paxRecords = new Map([...globalPax, ...pax]);
-      pax = new Map();
-      const str = (key: string): string | undefined => paxRecords.get(key)?.toString('utf8');
-      const num = (key: string): number | undefined => {
-        const value = str(key);
-        return value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
-      };
-      const path = str('path') ?? longPath ?? header.path ?? '';
-      const linkpath = str('linkpath') ?? longLink ?? header.linkpath ?? '';
-      longPath = longLink = undefined;
-      const realSize = num('size') ?? size;
-      // The V7 convention: a regular file whose *whole* name ends in "/" is a directory. With data
-      // it is ambiguous, and readers disagree: for typeflag '0', GNU tar 1.34 lists one directory
-      // (data skipped) but extracts the data as more entries, as the `tar` package does, while
-      // Python and Go read a regular file; for '\0', Python and Go read the data as entries. An
-      // archive that means different things to different readers is refused, not read one way.
-      const v7dir = (code === '0' || code === '') && path.endsWith('/');
-      if (v7dir && realSize > 0) {
-        throw new MinidockError(`${this.src.label}: entry ${JSON.stringify(path)} is a regular file (typeflag '${code || '\\0'}') named like a directory, with ${realSize} bytes of data: tar readers disagree on it (a directory, a file, or a directory followed by more entries made of its data) — refusing the archive`);
-      }
-      const kind = v7dir ? 'dir' : KIND[code];
-      // hard links, directories and devices may carry a size field but (in GNU and PAX) no data
-      this.pendingBody = KIND[code] === 'file' || KIND[code] === undefined || code === 'D' ? realSize : 0;
-      this.pendingPad = pad512(this.pendingBody);
-      if (!kind) {
-        yield { path, kind: 'unsupported', typeCode: code, mode: 0, uid: 0, gid: 0, size: realSize, linkpath, devmajor: 0, devminor: 0, xattrs: new Map() };
-        continue;
-      }
-      const xattrs = new Map<string, Buffer>();
-      for (const [key, value] of paxRecords) if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
-      const mtime = num('mtime');
-      yield {
-        path, kind, typeCode: code,
-        mode: (header.mode ?? 0) & 0o7777,
-        uid: num('uid') ?? header.uid ?? 0,
-        gid: num('gid') ?? header.gid ?? 0,
-        size: this.pendingBody,
-        mtime: mtime !== undefined ? new Date(mtime * 1000) : header.mtime,
-        linkpath,
-        // ustar and GNU both keep device numbers at 329/337 (tar's Header decodes them for ustar only)
-        devmajor: octal(block, 329, 8),
-        devminor: octal(block, 337, 8),
-        xattrs,
-      };
+      if (await this.readMetaHeader(code, size, meta)) continue;
+      yield this.entryFrom(block, header, code, size, meta);
     }
+  }
+
+  /** A PAX or GNU long-name header: read it into `meta` and return true; false for any other entry. */
+  private async readMetaHeader(code: string, size: number, meta: PendingMeta): Promise<boolean> {
+    if (code === 'x' || code === 'X') {
+      meta.pax = parsePax(await this.readMeta(size, 'PAX'), this.src.label);
+      return true;
+    }
+    if (code === 'g') {
+      meta.globalPax = new Map([...meta.globalPax, ...parsePax(await this.readMeta(size, 'global PAX'), this.src.label)]);
+      return true;
+    }
+    if (code === 'L' || code === 'N') {
+      meta.longPath = (await this.readMeta(size, 'long name')).toString('utf8').replace(/\0.*$/s, '');
+      return true;
+    }
+    if (code === 'K') {
+      meta.longLink = (await this.readMeta(size, 'long link name')).toString('utf8').replace(/\0.*$/s, '');
+      return true;
+    }
+    return false;
+  }
+
+  /** The entry a header block describes, with the PAX and long-name headers before it applied (and then forgotten). */
+  private entryFrom(block: Buffer, header: Header, code: string, size: number, meta: PendingMeta): TarEntry {
+    const paxRecords = new Map([...meta.globalPax, ...meta.pax]);
+    meta.pax = new Map();
+    const str = (key: string): string | undefined => paxRecords.get(key)?.toString('utf8');
+    const num = (key: string): number | undefined => {
+      const value = str(key);
+      return value !== undefined && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
+    };
+    const path = str('path') ?? meta.longPath ?? header.path ?? '';
+    const linkpath = str('linkpath') ?? meta.longLink ?? header.linkpath ?? '';
+    meta.longPath = meta.longLink = undefined;
+    const realSize = num('size') ?? size;
+    // The V7 convention: a regular file whose *whole* name ends in "/" is a directory. With data
+    // it is ambiguous, and readers disagree: for typeflag '0', GNU tar 1.34 lists one directory
+    // (data skipped) but extracts the data as more entries, as the `tar` package does, while
+    // Python and Go read a regular file; for '\0', Python and Go read the data as entries. An
+    // archive that means different things to different readers is refused, not read one way.
+    const v7dir = (code === '0' || code === '') && path.endsWith('/');
+    if (v7dir && realSize > 0) {
+      throw new MinidockError(`${this.src.label}: entry ${JSON.stringify(path)} is a regular file (typeflag '${code || '\\0'}') named like a directory, with ${realSize} bytes of data: tar readers disagree on it (a directory, a file, or a directory followed by more entries made of its data) — refusing the archive`);
+    }
+    const kind = v7dir ? 'dir' : KIND[code];
+    // hard links, directories and devices may carry a size field but (in GNU and PAX) no data
+    this.pendingBody = KIND[code] === 'file' || KIND[code] === undefined || code === 'D' ? realSize : 0;
+    this.pendingPad = pad512(this.pendingBody);
+    if (!kind) {
+      return { path, kind: 'unsupported', typeCode: code, mode: 0, uid: 0, gid: 0, size: realSize, linkpath, devmajor: 0, devminor: 0, xattrs: new Map() };
+    }
+    const xattrs = new Map<string, Buffer>();
+    for (const [key, value] of paxRecords) if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+    const mtime = num('mtime');
+    return {
+      path, kind, typeCode: code,
+      mode: (header.mode ?? 0) & 0o7777,
+      uid: num('uid') ?? header.uid ?? 0,
+      gid: num('gid') ?? header.gid ?? 0,
+      size: this.pendingBody,
+      mtime: mtime !== undefined ? new Date(mtime * 1000) : header.mtime,
+      linkpath,
+      // ustar and GNU both keep device numbers at 329/337 (tar's Header decodes them for ustar only)
+      devmajor: octal(block, 329, 8),
+      devminor: octal(block, 337, 8),
+      xattrs,
+    };
   }
 }
