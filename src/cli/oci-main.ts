@@ -45,7 +45,7 @@ export function logLine(level: 'error' | 'warning' | 'debug', msg: string, forma
 }
 
 /** Where runc would report: the --log file (and the bare message on stderr), or stderr. */
-function report(g: OciGlobals | undefined, level: 'error' | 'warning', msg: string): void {
+function report(g: OciGlobals | undefined, level: 'error' | 'warning' | 'debug', msg: string): void {
   if (g?.log) {
     try {
       appendFileSync(g.log, logLine(level, msg, g.logFormat));
@@ -134,6 +134,7 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       const o = {
         root, id: id(), bundle: (flags.bundle as string | undefined) ?? '.', pidFile: flags['pid-file'] as string | undefined,
         consoleSocket: flags['console-socket'] as string | undefined, onWarning: (l: string) => report(g, 'warning', l),
+        onDebug: g.debug ? (l: string) => report(g, 'debug', l) : undefined,
       };
       if (cmd.verb === 'create') {
         await (await import('../oci/launch.js')).ociCreate(o);

@@ -15,10 +15,12 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { fail, MinidockError } from '../errors.js';
 import { CAPS, type CapName } from '../runtime/capabilities.js';
 import type { Limits } from '../runtime/limits.js';
-import { parseVolume } from '../runtime/rootfs-view.js';
+import { dirView, parseVolume } from '../runtime/rootfs-view.js';
 import { MS, RLIMIT } from '../sys/constants.js';
+import { DEVICE_RULES, parseDeviceRule } from '../runtime/cgroups/device-bpf.js';
 import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
 import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';
+import { OTHER_ARCH_SYSCALLS, syscallNumber } from '../runtime/seccomp/syscalls-x86_64.js';
 import { HOOK_POINTS, type Hook, type Hooks } from './hooks.js';
 
 type Obj = Record<string, unknown>;
@@ -65,6 +67,10 @@ export interface OciExtras {
   umask?: number;
   /** linux.devices: MKNOD steps in the container's /dev */
   devices: OciDevice[];
+  /** bind mounts with nosuid/nodev/noexec (Podman's /dev/shm): the remount that sets them (launch.ts) */
+  bindFlags: Array<{ mount: BindMount; options: Array<'nosuid' | 'nodev' | 'noexec'> }>;
+  /** tmpfs mounts besides the plan's own (containerd's /run): mounted by a step launch.ts adds */
+  tmpfs: Array<{ destination: string; flags: number; data: string }>;
 }
 
 /** One linux.devices entry: a node the plan makes (mknod, chmod, chown) in the container. */
@@ -83,6 +89,8 @@ export interface OciConfig {
   extras: OciExtras;
   /** one line each: fields ignored the way runc ignores them (the command prints them) */
   warnings: string[];
+  /** what runc only logs at debug level (an engine's seccomp names libseccomp skips): shown with --debug */
+  debug: string[];
 }
 
 /** What mapping needs from the host; tests pass their own. */
@@ -211,6 +219,7 @@ const uint32 = 0xffffffff;
 export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfig {
   const unknown: string[] = [];
   const warnings: string[] = [];
+  const debug: string[] = [];
   const top = new Fields(json, '', unknown, ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'hooks', 'annotations', 'linux']);
 
   const version = top.str('ociVersion');
@@ -304,18 +313,25 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   const cgroupsPath = linux.str('cgroupsPath');
   const maskedPaths = absolutePaths(linux, 'maskedPaths');
   const readonlyPaths = absolutePaths(linux, 'readonlyPaths');
-  const limits = mapResources(linux.obj('resources', ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']));
+  const limits = mapResources(warnings, linux.obj('resources', ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']));
 
   // --- mounts ---
   const readonlyRootfs = root.bool('readonly') ?? false;
-  const mounts = mapMounts(top, rootfs, bundle);
+  const bindFlags: OciExtras['bindFlags'] = [];
+  const tmpfs: OciExtras['tmpfs'] = [];
+  const mounts = mapMounts(top, rootfs, bundle, bindFlags, tmpfs);
+  // (the tmpfs step comes after the bind mounts' steps: a bind inside a tmpfs would be hidden by it)
+  for (const t of tmpfs) {
+    const inside = mounts.find((b) => b.destination.startsWith(`${t.destination}/`));
+    if (inside) notYet(`a bind mount (${inside.destination}) inside a tmpfs mount (${t.destination})`, 'the tmpfs is mounted after the bind mounts');
+  }
 
   // --- seccomp: OCI's linux.seccomp is Docker's profile format without includes/excludes ---
   const seccompJson = linux.raw('seccomp');
   let seccompProfile: SeccompProfile | undefined;
   let seccomp: Uint8Array | undefined;
   if (seccompJson !== undefined && seccompJson !== null) {
-    seccompProfile = ociSeccomp(seccompJson);
+    seccompProfile = ociSeccomp(seccompJson, debug);
     if (!opts.compileSeccomp) fail('internal: mapConfig was given a seccomp profile but no compiler');
     seccomp = opts.compileSeccomp(seccompProfile, capabilities);
   }
@@ -331,7 +347,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
     maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
   };
-  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps, rootfsPropagation }, warnings };
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps, rootfsPropagation, bindFlags, tmpfs }, warnings, debug };
 }
 
 /**
@@ -477,7 +493,7 @@ function mapNamespaces(linux: Fields, warnings: string[]): OciExtras['joinNamesp
 }
 
 /** linux.resources -> Limits (cgroup v1/v2 drivers); what the drivers cannot write is refused. */
-function mapResources(r: Fields | undefined): Limits {
+function mapResources(warnings: string[], r: Fields | undefined): Limits {
   const limits: Limits = {};
   if (!r) return limits;
   const mem = r.obj('memory', ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']);
@@ -488,7 +504,9 @@ function mapResources(r: Fields | undefined): Limits {
     if (res !== undefined && res !== -1) limits.memoryReservation = res;
     const swap = mem.int('swap', -1);
     if (swap !== undefined) limits.memorySwap = swap;
-    for (const k of ['kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller']) if (mem.has(k)) notYet(`linux.resources.memory.${k}`, 'the cgroup drivers do not write it');
+    // (Docker sends "disableOOMKiller": false, the kernel's default: only true asks for something)
+    const oomKillerKept = mem.bool('disableOOMKiller') === false;
+    for (const k of ['kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller']) if (mem.has(k) && !(k === 'disableOOMKiller' && oomKillerKept)) notYet(`linux.resources.memory.${k}`, 'the cgroup drivers do not write it');
   }
   const cpu = r.obj('cpu', ['shares', 'quota', 'burst', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems', 'idle']);
   if (cpu) {
@@ -509,23 +527,36 @@ function mapResources(r: Fields | undefined): Limits {
   if (plimit !== undefined && plimit !== 0) limits.pids = plimit;
   // Devices: every minidock container may use only the devices of its own /dev (device-bpf.ts
   // DEVICE_RULES). runc's default list, "deny everything" followed by nothing or by allows of those
-  // same devices, means the same; anything else asks for devices the plan does not give.
+  // same devices (containerd's and Docker's defaults), means the same. An allow rule beyond them
+  // (containerd's c 5:1, /dev/console) gives the container less than asked: a warning.
+  const granted = DEVICE_RULES.map(parseDeviceRule);
   (r.list('devices') ?? []).forEach((d, i) => {
     const f = r.item('devices', i, d, ['allow', 'type', 'major', 'minor', 'access']);
     if (f.bool('allow') === undefined) f.bad('allow', 'true or false');
     if (i === 0 && f.bool('allow') === false && !f.has('major') && !f.has('minor') && (f.str('type') ?? 'a') === 'a') return;
     if (f.bool('allow') === false) return; // a deny after the deny-all changes nothing
-    notYet(`linux.resources.devices[${i}] (an allow rule)`, 'the device cgroup allows only the devices of the container\'s own /dev');
+    if (i === 0) notYet(`linux.resources.devices[0] (an allow rule first: every device allowed)`, 'the device cgroup allows only the devices of the container\'s own /dev');
+    const type = f.str('type') ?? 'a';
+    const major = f.int('major', -1) ?? -1;
+    const minor = f.int('minor', -1) ?? -1;
+    const access = f.str('access') ?? 'rwm';
+    if (!/^[rwm]+$/.test(access)) f.bad('access', 'some of r, w, m');
+    const covered = type !== 'a' && granted.some((g) => g.type === type && (g.major === '*' || g.major === major) && (g.minor === '*' || g.minor === minor)
+      && [...access].every((a) => g.access.includes(a)));
+    const rule = `${type} ${major < 0 ? '*' : major}:${minor < 0 ? '*' : minor} ${access}`;
+    if (!covered) warnings.push(`config.json: linux.resources.devices[${i}] allows ${rule}, which minidock's device cgroup does not: the container may use only ${DEVICE_RULES.join(', ')}`);
   });
   for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']) {
     const v = r.raw(k);
-    if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && !(isObj(v) && Object.keys(v).length === 0)) notYet(`linux.resources.${k}`, 'the cgroup drivers do not write it');
+    // (Docker sends "blockIO": {"weight": 0}: 0 is runc's "not set", like an empty list or object)
+    const unset = (x: unknown): boolean => x === undefined || x === null || x === 0 || (Array.isArray(x) && x.length === 0) || (isObj(x) && Object.values(x).every(unset));
+    if (!unset(v)) notYet(`linux.resources.${k}`, 'the cgroup drivers do not write it');
   }
   return limits;
 }
 
 /** mounts: minidock's own standard mounts, and bind mounts; other filesystems are refused for now. */
-function mapMounts(top: Fields, rootfs: string, bundle: string): BindMount[] {
+function mapMounts(top: Fields, rootfs: string, bundle: string, bindFlags: OciExtras['bindFlags'], tmpfs: OciExtras['tmpfs']): BindMount[] {
   const out: BindMount[] = [];
   (top.list('mounts') ?? []).forEach((m, i) => {
     const f = top.item('mounts', i, m, ['destination', 'source', 'type', 'options', 'uidMappings', 'gidMappings']);
@@ -537,6 +568,7 @@ function mapMounts(top: Fields, rootfs: string, bundle: string): BindMount[] {
     if (!bind) {
       const d = posix.normalize(dest);
       if (PLAN_MOUNTS[d] === type) return; // the plan's own mount (build-plan.ts step 4)
+      if (type === 'tmpfs') return void tmpfs.push(mapTmpfs(rootfs, d, options, `mounts[${i}]`));
       notYet(`mounts[${i}] (${type || 'no type'} on ${dest})`, 'besides bind mounts, only the standard /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys and /sys/fs/cgroup mounts, which minidock makes itself');
     }
     if (f.has('uidMappings') || f.has('gidMappings')) notYet(`mounts[${i}].uidMappings`, 'idmapped mounts');
@@ -545,14 +577,14 @@ function mapMounts(top: Fields, rootfs: string, bundle: string): BindMount[] {
     const source = resolve(bundle, src);
     const unknownOpt = options.filter((o) => !['bind', 'rbind', 'ro', 'rw', 'rprivate', 'private', 'nosuid', 'nodev', 'noexec'].includes(o));
     if (unknownOpt.length > 0) notYet(`mounts[${i}].options ${unknownOpt.join(',')}`, 'bind mounts take ro/rw and bind/rbind only, for now');
-    if (options.some((o) => ['nosuid', 'nodev', 'noexec'].includes(o))) {
-      // -v bind mounts are made without these flags; a silently weaker mount would be wrong
-      notYet(`mounts[${i}].options nosuid/nodev/noexec on a bind mount`, 'the bind-mount step does not set them yet');
-    }
     if (source.includes(':') || dest.includes(':')) notYet(`mounts[${i}] with ":" in a path`, 'bind mounts go through the -v parser');
     // the same checks as -v (the target is resolved inside the rootfs: a symlink there cannot lead out)
     try {
-      out.push(parseVolume(rootfs, `${source}:${dest}${options.includes('ro') ? ':ro' : ''}`));
+      const mount = parseVolume(rootfs, `${source}:${dest}${options.includes('ro') ? ':ro' : ''}`);
+      out.push(mount);
+      // (Podman binds /dev/shm with nosuid,nodev,noexec: a bind mount takes them only through a remount, launch.ts)
+      const flags = (['nosuid', 'nodev', 'noexec'] as const).filter((o) => options.includes(o));
+      if (flags.length) bindFlags.push({ mount, options: flags });
     } catch (e) {
       if (e instanceof MinidockError) fail(`config.json: mounts[${i}]: ${e.message}`);
       throw e;
@@ -561,14 +593,66 @@ function mapMounts(top: Fields, rootfs: string, bundle: string): BindMount[] {
   return out;
 }
 
+/** A tmpfs mount (containerd's /run): its flags and data, the target resolved inside the rootfs. */
+function mapTmpfs(rootfs: string, dest: string, options: string[], where: string): OciExtras['tmpfs'][number] {
+  const FLAGS: Record<string, number> = {
+    ro: MS.MS_RDONLY, rw: 0, nosuid: MS.MS_NOSUID, nodev: MS.MS_NODEV, noexec: MS.MS_NOEXEC, strictatime: MS.MS_STRICTATIME, noatime: MS.MS_NOATIME, relatime: 0,
+  };
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options) {
+    if (o in FLAGS) flags |= FLAGS[o]!;
+    else if (/^(mode|size|nr_inodes|nr_blocks|uid|gid)=[0-9a-zA-Z%]+$/.test(o)) data.push(o); // tmpfs's own options, passed as mount data
+    else notYet(`${where}.options ${o} on a tmpfs`, 'a tmpfs takes ro/rw, nosuid, nodev, noexec, strictatime/noatime/relatime and mode/size/nr_inodes/uid/gid, for now');
+  }
+  // resolved inside the rootfs like a -v target: a symlink there cannot send the mount to a host path
+  const r = dirView(rootfs).resolve(dest);
+  if (r.inner === '/' || (r.kind !== 'dir' && r.kind !== 'missing')) notYet(`${where} (tmpfs on ${dest})`, 'a tmpfs goes on a directory of the rootfs, or on a path that does not exist yet');
+  return { destination: r.inner, flags, data: data.join(',') };
+}
+
 /**
  * linux.seccomp (config-linux.md) is Docker's profile format minus Docker's includes/excludes,
  * plus listenerPath/listenerMetadata for a seccomp agent: the same validator reads it.
  */
-export function ociSeccomp(json: unknown): SeccompProfile {
+export function ociSeccomp(json: unknown, debug: string[] = []): SeccompProfile {
   if (!isObj(json)) return fail(`config.json: linux.seccomp must be an object, got ${show(json)}`);
   (json.syscalls as unknown[] | undefined ?? []).forEach((s, i) => {
     if (isObj(s) && (s.includes !== undefined || s.excludes !== undefined)) fail(`config.json: linux.seccomp.syscalls[${i}] has includes/excludes, which are Docker's, not the OCI format — remove them`);
   });
-  return validateProfile(json, 'config.json linux.seccomp');
+  return validateProfile(asLibseccomp(json, debug), 'config.json linux.seccomp');
+}
+
+/**
+ * An engine's profile read the way runc reads it through libseccomp, where minidock's own profile
+ * checks are stricter. Podman 4.3's profile names `syscall` and `timerfd`, which libseccomp does not
+ * resolve on x86_64 (runc skips such a name); and it lists `setns` unconditionally twice, allowed
+ * in one rule and EPERM in a later one — libseccomp keeps the first unconditional rule of a syscall
+ * ("existing filter is at least as large", db.c) where minidock's compiler refuses the conflict.
+ * Both are dropped here, each with a line for --debug (runc logs them at debug level too).
+ */
+function asLibseccomp(json: Obj, debug: string[]): Obj {
+  if (!Array.isArray(json.syscalls)) return json;
+  const unconditional = new Map<string, unknown>();
+  const syscalls = json.syscalls.flatMap((rule, i) => {
+    if (!isObj(rule) || !Array.isArray(rule.names) || rule.names.some((n) => typeof n !== 'string')) return [rule]; // validateProfile names the fault
+    const plain = !Array.isArray(rule.args) || rule.args.length === 0;
+    const names = (rule.names as string[]).filter((name) => {
+      if (syscallNumber(name) === undefined && !OTHER_ARCH_SYSCALLS.has(name) && /^[a-z_][a-z0-9_]*$/.test(name)) {
+        debug.push(`config.json: linux.seccomp.syscalls[${i}]: unknown syscall "${name}" ignored (as runc: libseccomp does not know it on x86_64)`);
+        return false;
+      }
+      if (!plain) return true;
+      const first = unconditional.get(name);
+      if (first === undefined) {
+        unconditional.set(name, rule.action);
+        return true;
+      }
+      if (first !== rule.action) debug.push(`config.json: linux.seccomp.syscalls[${i}]: "${name}" already has an unconditional rule (${show(first)}); this one (${show(rule.action)}) ignored, as libseccomp does`);
+      return false;
+    });
+    if (names.length === 0 && rule.names.length > 0) return [];
+    return [{ ...rule, names }];
+  });
+  return { ...json, syscalls };
 }

@@ -19,10 +19,10 @@
 //
 // Library code (src/runtime's rules): returns values, throws MinidockError (code 1: runc's exit
 // status), reports warnings through onWarning; never prints.
-import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { CLONE, MS } from '../sys/constants.js';
@@ -50,6 +50,8 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   onWarning?: (line: string) => void;
+  /** what runc logs only at debug level (the command passes it with --debug) */
+  onDebug?: (line: string) => void;
 }
 
 /** The fifo `start` opens: <root>/<id>/exec.fifo. */
@@ -115,6 +117,40 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   // after the cgroup self-join (v1), before the first mount
   const first = steps.findIndex((s) => s.phase !== 'cgroup');
   steps.splice(first, 0, ...joins);
+  // maskedPaths: the plan masks a path with /dev/null, or with a read-only tmpfs for the directories
+  // it knows (Docker's list); an engine may mask other directories (Podman: /sys/dev/block), and
+  // binding /dev/null, a file, onto a directory fails (ENOTDIR). /proc and /sys are the same kernel's
+  // filesystems inside as here, so a path's kind on this host is its kind in the container.
+  for (const step of steps) {
+    const p = step.strs?.[1];
+    if (step.op !== Op.MOUNT || step.strs?.[0] !== '/dev/null' || typeof p !== 'string' || !cfg.spec.maskedPaths.includes(p) || !/^\/(proc|sys)\//.test(p)) continue;
+    if (!statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
+    Object.assign(step, { strs: ['tmpfs', p, 'tmpfs', ''], ints: [MS.MS_RDONLY], why: `mask ${p}: an empty read-only tmpfs over it (a directory)` });
+  }
+  // nosuid/nodev/noexec on a bind mount: the first mount(MS_BIND) ignores every other flag, so
+  // they take a second call, MS_REMOUNT|MS_BIND, which sets the per-mount flags to exactly those given
+  // (hence MS_RDONLY again for a read-only bind), right after the bind (and its :ro remount)
+  const MS_FLAG = { nosuid: MS.MS_NOSUID, nodev: MS.MS_NODEV, noexec: MS.MS_NOEXEC };
+  for (const { mount, options } of cfg.extras.bindFlags) {
+    const target = posix.join(cfg.spec.rootfs, mount.destination);
+    let at = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === mount.source && s.strs?.[1] === target);
+    if (at < 0) throw new MinidockError(`internal: no bind-mount step for ${mount.source} on ${mount.destination}`, 1);
+    if (mount.readonly) at++;
+    const flags = options.reduce((f, o) => f | MS_FLAG[o], MS.MS_BIND | MS.MS_REMOUNT | (mount.readonly ? MS.MS_RDONLY : 0));
+    steps.splice(at + 1, 0, {
+      op: Op.MOUNT, strs: ['', target, '', ''], ints: [flags], why: `config.json mounts: ${options.join(',')} on ${mount.destination}, through a remount`, phase: 'mounts',
+    });
+  }
+  // tmpfs mounts of config.json (containerd's /run), after the bind mounts and before pivot_root:
+  // the mount point made one component at a time, as for a bind (resolved inside the rootfs)
+  const tmpfsSteps: Step[] = cfg.extras.tmpfs.flatMap((t) => {
+    const parts = t.destination.split('/').filter(Boolean);
+    return [
+      ...parts.map((_, n): Step => ({ op: Op.MKDIR, strs: [posix.join(cfg.spec.rootfs, ...parts.slice(0, n + 1))], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `mount point for the tmpfs on ${t.destination}`, phase: 'mounts' })),
+      { op: Op.MOUNT, strs: ['tmpfs', posix.join(cfg.spec.rootfs, t.destination), 'tmpfs', t.data], ints: [t.flags], why: `config.json mounts: a tmpfs on ${t.destination}`, phase: 'mounts' },
+    ];
+  });
+  steps.splice(steps.findIndex((s) => s.phase === 'pivot_root'), 0, ...tmpfsSteps);
   // sysctls: /proc/sys of the container's namespaces, once "/" is the rootfs (after pivot_root's CHDIR "/")
   const sysctls: Step[] = Object.entries(cfg.extras.sysctl).map(([k, v]) => ({
     op: Op.WRITE_FILE, strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v], why: `config.json linux.sysctl ${k}`, phase: 'namespaces',
@@ -182,6 +218,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
   const { compileProfile } = await import('../runtime/seccomp/compile.js');
   const cfg = loadBundle(o, (p, caps) => compileProfile(p, { caps: [...caps] }));
   for (const w of cfg.warnings) o.onWarning?.(w);
+  for (const d of cfg.debug) o.onDebug?.(d);
   const dir = containerPath(o.root, id);
   mkdirSync(o.root, { recursive: true, mode: 0o711 });
   try {
