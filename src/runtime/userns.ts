@@ -15,7 +15,9 @@
 import { chmodSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
 import { posix } from 'node:path';
-import { fail } from '../errors.js';
+import { fail, MinidockError } from '../errors.js';
+import { errnoName } from '../sys/errno.js';
+import { mdIdmapOnto } from '../sys/native.js';
 
 /** `container` .. container+size-1 inside are `host` .. host+size-1 outside. */
 export interface IdRange {
@@ -111,6 +113,15 @@ export function mapText(ranges: IdRange[]): string {
 export function kernelMountsOverlayInUserns(rel = release()): boolean {
   const [maj = 0, min = 0] = rel.split(/[.-]/).map(Number);
   return maj > 5 || (maj === 5 && min >= 11);
+}
+
+/**
+ * Overlayfs over idmapped lower layers: Linux 5.19 (idmapped mounts themselves are 5.12's, but
+ * overlayfs refused them as layers until 5.19).
+ */
+export function kernelIdmapsOverlayLayers(rel = release()): boolean {
+  const [maj = 0, min = 0] = rel.split(/[.-]/).map(Number);
+  return maj > 5 || (maj === 5 && min >= 19);
 }
 
 export interface UsernsFlags {
@@ -246,4 +257,30 @@ export function prepareForMappedRoot(dir: string, dirs: { upper: string; work: s
       if (d === '/') break;
     }
   }
+}
+
+/**
+ * The idmapped lower layers (native/idmap.c explains the kernel side), a step of the launch protocol
+ * after the map step, while the child waits at SYNC: each lower layer (the rootfs, or an image's
+ * layers) is mounted in the child's mount namespace, onto its own path, through the container's
+ * maps — the rootfs's files owned by host root are then root's inside, and overlayfs can copy them
+ * up (a root-owned /tmp becomes writable). Returns what could not be done, for the command to print
+ * (nothing: undefined). Skipped, with that line, where the kernel cannot: a rootless launch (making
+ * an idmapped mount needs CAP_SYS_ADMIN over the host's user namespace), a kernel before 5.19, a
+ * filesystem that does not support idmapped mounts (mount_setattr: EINVAL). Any other failure
+ * throws: the caller's release() kills the child.
+ */
+export function idmapLowerLayers(pid: number, ns: UserNamespace, lowers: string[], rel = release()): string | undefined {
+  const keep = "so the rootfs's files keep their host owners inside (host root shows as 65534) and its root-owned directories, /tmp among them, are not writable";
+  if (ns.rootless) return undefined; // (rootless: docs/security.md says what that leaves; no line at every launch)
+  if (!kernelIdmapsOverlayLayers(rel)) return `Linux ${rel} cannot put idmapped layers under overlayfs (5.19 can), ${keep}`;
+  for (const dir of lowers) {
+    const r = mdIdmapOnto(pid, dir);
+    if (r === 0) continue;
+    const [call, errno] = r > -1000 ? ['open_tree', -r] : r > -2000 ? ['mount_setattr(MOUNT_ATTR_IDMAP)', -r - 1000] : r > -3000 ? ['setns(mnt)', -r - 2000] : r > -4000 ? ['move_mount', -r - 3000] : ['open /proc/PID/ns or clone', -r - 4000];
+    // EINVAL from mount_setattr: this filesystem has no idmapped mounts (FS_ALLOW_IDMAP)
+    if (call.startsWith('mount_setattr') && errnoName(errno) === 'EINVAL') return `${dir} is on a filesystem that cannot be idmapped (mount_setattr: EINVAL), ${keep}`;
+    throw new MinidockError(`${call} for the idmapped lower layer ${dir}: ${errnoName(errno)} — the container was not started; run again without --userns/--uidmap, or report this with \`uname -r\``);
+  }
+  return undefined;
 }

@@ -149,6 +149,13 @@ export function mdOpenBeneath(root: string, rel: string): number {
   return call('md_open_beneath', [['u8[]', cstr(root)], ['u8[]', cstr(rel)]]);
 }
 
+/** Mount `path` idmapped through the user namespace of `pid` onto `path` itself, inside the mount
+ * namespace of `pid` (native/idmap.c): 0, or -(N + errno) where N names the call that failed
+ * (0 open_tree, 1000 mount_setattr, 2000 setns, 3000 move_mount, 4000 /proc/PID/ns or clone). */
+export function mdIdmapOnto(pid: number, path: string): number {
+  return call('md_idmap_onto', [['i32', pid], ['u8[]', cstr(path)]]);
+}
+
 // --- lifecycle (native/spawn.c): the detached container's monitor, and the state store's lock ---
 
 /** posix_spawn native/build/minidock-monitor with argv (argv[0] = its path), in a new session.

@@ -3,11 +3,11 @@
 // (useLeakCheckedRoot): no mount, cgroup or container directory left.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOTFS, canRun, hostSnapshot, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
-import { subordinateRange } from '../../src/runtime/userns';
+import { kernelIdmapsOverlayLayers, subordinateRange } from '../../src/runtime/userns';
 
 // What this kernel allows, detected: user namespaces can be switched off (user.max_user_namespaces=0,
 // or Debian's kernel.unprivileged_userns_clone=0 for normal users only).
@@ -42,6 +42,31 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
     expect(map!.trim().split(/\s+/)).toEqual(['0', String(auto!.start), String(Math.min(auto!.count, 65536))]);
     // ls -ln inside: the file the container created belongs to 0
     expect(ls!.trim().split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
+  });
+
+  // The rootfs's own files (host root's): without the idmapped lower layer they showed as 65534 and a
+  // write into /tmp failed (overlayfs cannot copy up a directory whose owner is unmapped: EOVERFLOW).
+  const skipIdmap = skipAuto || (kernelIdmapsOverlayLayers() ? '' : `Linux ${release()} has no idmapped layers under overlayfs (5.19 has)`);
+  it.skipIf(!!skipIdmap)(`--userns auto: the rootfs's files are root's inside (idmapped lower layer): /tmp is writable, the copy-up is the mapped root's on the host, ./rootfs unchanged (${skipIdmap || `Linux ${release()}`})`, () => {
+    const before = statSync(join(ROOTFS, 'tmp'));
+    const r = minidock(['run', '--userns', 'auto', ROOTFS, 'sh', '-c', 'echo x > /tmp/x && cat /tmp/x; ls -lnd / /bin /etc /tmp /bin/busybox'], { root });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [content, ...ls] = r.stdout.trim().split('\n');
+    expect(content).toBe('x');
+    expect(ls).toHaveLength(5);
+    // owner and group columns of `ls -ln`: 0 0 for each (before: 65534 65534 for all but /, the upper layer's root)
+    for (const line of ls) expect(line.trim().split(/\s+/).slice(2, 4)).toEqual([String(before.uid), String(before.gid)]);
+    const [id] = readdirSync(join(root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+    const upper = join(root, 'containers', id!, 'upper');
+    for (const p of ['tmp', 'tmp/x']) {
+      const st = statSync(join(upper, p));
+      expect([p, st.uid, st.gid]).toEqual([p, auto!.start + before.uid, autoG!.start + before.gid]);
+    }
+    const after = statSync(join(ROOTFS, 'tmp'));
+    expect([after.uid, after.gid, after.mode]).toEqual([before.uid, before.gid, before.mode]);
+    expect(() => statSync(join(ROOTFS, 'tmp', 'x'))).toThrow();
+    expect(minidock(['rm', id!], { root }).code).toBe(0);
   });
 
   it.skipIf(!!skipAuto)(`--userns auto: a file made in a -v mount is the mapped uid's on the host; a root-owned 0644 host file cannot be written (${skipAuto || 'range found'})`, () => {

@@ -9,7 +9,7 @@ import { Op } from '../../src/runtime/plan';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
 import { CLONE } from '../../src/sys/constants';
 import {
-  checkRanges, hostId, idMapWrites, kernelMountsOverlayInUserns, parseIdRange, subordinateRange, usernsFromFlags, type UserNamespace,
+  checkRanges, hostId, idMapWrites, idmapLowerLayers, kernelIdmapsOverlayLayers, kernelMountsOverlayInUserns, parseIdRange, subordinateRange, usernsFromFlags, type UserNamespace,
 } from '../../src/runtime/userns';
 
 const ids = { uid: 0, gid: 0, groups: [0] };
@@ -111,5 +111,19 @@ describe('the plan with a user namespace', () => {
     const p = planLaunch(base, dirs, v2);
     expect(p.cloneFlags & CLONE.CLONE_NEWUSER).toBe(0);
     expect(p.idMapWrites).toEqual([]);
+  });
+});
+
+describe('idmapped lower layers: when minidock makes them', () => {
+  const ns: UserNamespace = { uidMap: [{ container: 0, host: 100000, size: 65536 }], gidMap: [{ container: 0, host: 100000, size: 65536 }], setgroups: 'allow', writer: 'write' };
+  it('overlayfs takes idmapped layers from Linux 5.19', () => {
+    expect([kernelIdmapsOverlayLayers('5.18.19'), kernelIdmapsOverlayLayers('5.19.0-1-amd64'), kernelIdmapsOverlayLayers('6.1.0-18-amd64'), kernelIdmapsOverlayLayers('4.19.0')])
+      .toEqual([false, true, true, false]);
+  });
+  it('a kernel before 5.19: no idmap attempted (pid -1 would fail), one line saying what that leaves', () => {
+    expect(idmapLowerLayers(-1, ns, ['/r'], '5.15.0-91-generic')).toMatch(/^Linux 5\.15\.0-91-generic cannot put idmapped layers under overlayfs \(5\.19 can\), so the rootfs's files keep their host owners inside .*\/tmp/);
+  });
+  it('rootless: none attempted (a normal user cannot idmap a host mount), and no line at every launch', () => {
+    expect(idmapLowerLayers(-1, { ...ns, rootless: true }, ['/r'], '6.1.0')).toBeUndefined();
   });
 });
