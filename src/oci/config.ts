@@ -520,7 +520,9 @@ function mapResources(warnings: string[], r: Fields | undefined): Limits {
     } else if (period) limits.cpuPeriodUs = period;
     const cpus = cpu.str('cpus');
     if (cpus) limits.cpusetCpus = cpus;
-    for (const k of ['burst', 'realtimeRuntime', 'realtimePeriod', 'mems', 'idle']) if (cpu.has(k) && cpu.raw(k) !== '') notYet(`linux.resources.cpu.${k}`, 'the cgroup drivers do not write it');
+    const mems = cpu.str('mems');
+    if (mems) limits.cpusetMems = mems;
+    for (const k of ['burst', 'realtimeRuntime', 'realtimePeriod', 'idle']) if (cpu.has(k) && cpu.raw(k) !== '') notYet(`linux.resources.cpu.${k}`, 'the cgroup drivers do not write it');
   }
   const pids = r.obj('pids', ['limit']);
   const plimit = pids?.int('limit', -1);

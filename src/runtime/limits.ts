@@ -17,6 +17,7 @@ export interface Limits {
   cpuShares?: number;         // --cpu-shares (v1 shares, 2..262144); v2 converts to weight
   cpuWeight?: number;         // --cpu-weight (v2 weight 1..10000); v1 converts to shares
   cpusetCpus?: string;        // --cpuset-cpus "0-1,3", validated against the host's online CPUs
+  cpusetMems?: string;        // memory nodes "0" (OCI linux.resources.cpu.mems; no flag sets it)
   pids?: number;              // --pids-limit N / --pids N; -1 = unlimited
 }
 

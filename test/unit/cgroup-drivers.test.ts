@@ -83,6 +83,14 @@ describe('v2 driver (fake cgroup2 tree)', () => {
     cg.destroy();
   });
 
+  it('cpuset memory nodes alone (OCI cpu.mems): cpuset enabled, cpuset.mems written', () => {
+    const t = tree(fakeV2());
+    const cg = createCgroup('md-mems', { cpusetMems: '0' }, t.opts);
+    expect(cg.writes.filter((w) => w.value === '+cpuset').length).toBe(2);
+    expect(cg.writes.filter((w) => !w.file.endsWith('subtree_control'))).toEqual([{ file: join(cg.v2Dir!, 'cpuset.mems'), value: '0' }]);
+    cg.destroy();
+  });
+
   it('attaches the eBPF device filter to the new cgroup (unless privileged), and rolls back if the kernel refuses', () => {
     const t = tree(fakeV2());
     const calls: Array<[string, number]> = [];
@@ -245,6 +253,18 @@ describe('v1 driver (fake v1 tree)', () => {
     cg.destroy();
     for (const p of cg.paths) expect(existsSync(p)).toBe(false);
     expect(existsSync(join(t.root, 'memory/process_api/abc'))).toBe(true);
+  });
+
+  it('cpuset memory nodes alone (OCI cpu.mems): cpuset.cpus copied from the parent (a new cpuset starts empty), cpuset.mems written', () => {
+    const t = tree(fakeV1());
+    const cg = createCgroup('md-mems', { cpusetMems: '0' }, t.opts);
+    const cpuset = join(t.root, 'cpuset/md-mems');
+    expect(cg.paths).toContain(cpuset);
+    expect(cg.writes.filter((w) => w.file.startsWith(cpuset))).toEqual([
+      { file: join(cpuset, 'cpuset.cpus'), value: '0-1' }, // copied from the parent
+      { file: join(cpuset, 'cpuset.mems'), value: '0' },
+    ]);
+    cg.destroy();
   });
 
   it('skips cpuset without --cpuset-cpus, converts weight to shares, "max" for unlimited pids', () => {

@@ -103,17 +103,17 @@ describe("runc's default config.json", () => {
 });
 
 describe('fields the plan expresses', () => {
-  it('resources: memory, cpu, pids -> Limits; the deny-all device rule is accepted', () => {
+  it('resources: memory, cpu (cpuset cpus and mems too), pids -> Limits; the deny-all device rule is accepted', () => {
     const c = fresh();
     c.linux.resources = {
       devices: [{ allow: false, access: 'rwm' }],
       memory: { limit: 52428800, reservation: 20971520, swap: 104857600 },
-      cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' },
+      cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
       pids: { limit: 10 },
     };
     expect(map(c).spec.limits).toEqual({
       memory: 52428800, memoryReservation: 20971520, memorySwap: 104857600, cpuShares: 512, cpuQuotaUs: 50000, cpuPeriodUs: 100000,
-      cpusetCpus: '0', pids: 10,
+      cpusetCpus: '0', cpusetMems: '0', pids: 10,
     });
   });
 

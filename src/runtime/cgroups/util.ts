@@ -122,7 +122,7 @@ export function neededControllers(limits: Limits): Set<'memory' | 'cpu' | 'pids'
   if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) s.add('memory');
   if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) s.add('cpu');
   if (limits.pids !== undefined) s.add('pids');
-  if (limits.cpusetCpus !== undefined) s.add('cpuset');
+  if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) s.add('cpuset');
   return s;
 }
 

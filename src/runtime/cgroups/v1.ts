@@ -95,7 +95,7 @@ function placements(limits: Limits, detected: CgroupDetection, opts: CgroupOptio
   const want: Set<Used> = neededControllers(limits);
   // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
   if (opts.restrictDevices) want.add('devices');
-  return place(detected, want, opts, limits.cpusetCpus !== undefined);
+  return place(detected, want, opts, want.has('cpuset'));
 }
 
 /** A directory of the container's cgroup; `hierarchy` is absent for one reopened by name (gc, stats). */
@@ -256,11 +256,15 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
       if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
       break;
     case 'cpuset':
+      // (a new v1 cpuset cgroup starts empty: what is not given is copied from the parent)
       if (l.cpusetCpus !== undefined) {
         w('cpuset.cpus', l.cpusetCpus, (code) =>
           code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all in the parent's cpuset.cpus (${readOpt(join(dir, '..', 'cpuset.cpus'))?.trim() ?? '?'})` : undefined);
-        copyFromParent(ops, dir, 'cpuset.mems', writes);
-      }
+      } else if (l.cpusetMems !== undefined) copyFromParent(ops, dir, 'cpuset.cpus', writes);
+      if (l.cpusetMems !== undefined) {
+        w('cpuset.mems', l.cpusetMems, (code) =>
+          code === 'EINVAL' ? `memory nodes ${l.cpusetMems} are not all in the parent's cpuset.mems (${readOpt(join(dir, '..', 'cpuset.mems'))?.trim() ?? '?'})` : undefined);
+      } else if (l.cpusetCpus !== undefined) copyFromParent(ops, dir, 'cpuset.mems', writes);
       break;
     case 'cpuacct':
       break; // statistics only

@@ -188,7 +188,7 @@ export function createV2(name: string, limits: Limits, detected: CgroupDetection
   const parentDir = parentDirOf(mount, opts);
 
   const required: Set<string> = neededControllers(limits);
-  const want: string[] = [...BASE_CONTROLLERS, ...(limits.cpusetCpus !== undefined ? ['cpuset'] : [])];
+  const want: string[] = [...BASE_CONTROLLERS, ...(required.has('cpuset') ? ['cpuset'] : [])];
 
   const writes: CgroupWrite[] = [];
   const created: string[] = [];
@@ -234,6 +234,10 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
   if (l.cpusetCpus !== undefined) {
     w('cpuset.cpus', l.cpusetCpus, (code) =>
       code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all available in the parent cgroup (cpuset.cpus.effective)` : undefined);
+  }
+  if (l.cpusetMems !== undefined) {
+    w('cpuset.mems', l.cpusetMems, (code) =>
+      code === 'EINVAL' ? `memory nodes ${l.cpusetMems} are not all available in the parent cgroup (cpuset.mems.effective)` : undefined);
   }
   if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
 }
