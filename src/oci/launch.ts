@@ -118,13 +118,15 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   const first = steps.findIndex((s) => s.phase !== 'cgroup');
   steps.splice(first, 0, ...joins);
   // maskedPaths: the plan masks a path with /dev/null, or with a read-only tmpfs for the directories
-  // it knows (Docker's list); an engine may mask other directories (Podman: /sys/dev/block), and
-  // binding /dev/null, a file, onto a directory fails (ENOTDIR). /proc and /sys are the same kernel's
-  // filesystems inside as here, so a path's kind on this host is its kind in the container.
+  // it knows (Docker's list); an engine may mask other directories (Podman: /sys/dev/block, or any
+  // directory of the rootfs), and binding /dev/null, a file, onto a directory fails (ENOTDIR). So the
+  // path's kind decides, looked up where the container will see it: /proc and /sys are the same
+  // kernel's filesystems inside as here; anything else is in the bundle's rootfs, used as given.
   for (const step of steps) {
     const p = step.strs?.[1];
-    if (step.op !== Op.MOUNT || step.strs?.[0] !== '/dev/null' || typeof p !== 'string' || !cfg.spec.maskedPaths.includes(p) || !/^\/(proc|sys)\//.test(p)) continue;
-    if (!statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
+    if (step.op !== Op.MOUNT || step.strs?.[0] !== '/dev/null' || typeof p !== 'string' || !cfg.spec.maskedPaths.includes(p)) continue;
+    const seen = /^\/(proc|sys)\//.test(p) ? p : posix.join(cfg.spec.rootfs, p);
+    if (!statSync(seen, { throwIfNoEntry: false })?.isDirectory()) continue;
     Object.assign(step, { strs: ['tmpfs', p, 'tmpfs', ''], ints: [MS.MS_RDONLY], why: `mask ${p}: an empty read-only tmpfs over it (a directory)` });
   }
   // nosuid/nodev/noexec on a bind mount: the first mount(MS_BIND) ignores every other flag, so

@@ -232,6 +232,24 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     // (afterEach: no mount of this bundle is left on the host)
   });
 
+  it('linux.maskedPaths of the rootfs: a directory gets an empty read-only tmpfs, a file /dev/null', () => {
+    const rootfs = join(bundle, 'rootfs');
+    mkdirSync(join(rootfs, 'masked-dir/sub'), { recursive: true });
+    writeFileSync(join(rootfs, 'masked-dir/sub/secret'), 'secret');
+    writeFileSync(join(rootfs, 'masked-file'), 'secret');
+    try {
+      setConfig(['sh', '-c', 'ls -A /masked-dir; cat /masked-file; echo ".$(cat /masked-file)."; touch /masked-dir/x || echo read-only'], (c) => {
+        c.linux.maskedPaths = ['/masked-dir', '/masked-file', '/masked-dir/sub'];
+      });
+      const r = oci(['run', '--bundle', bundle, 'm1']);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^\.\.\n(.*Read-only file system\n)?read-only\n$/);
+    } finally {
+      rmSync(join(rootfs, 'masked-dir'), { recursive: true });
+      rmSync(join(rootfs, 'masked-file'));
+    }
+  });
+
   describe('hooks: run from the runtime with the state on stdin', () => {
     const hookDir = () => join(dir, 'hooks');
     /** a host hook that saves its stdin as hooks/NAME (appending a line to hooks/order) */
