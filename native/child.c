@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
@@ -333,6 +334,37 @@ static int make_node(const char *path, uint64_t mode, uint64_t major, uint64_t m
   return (int)syscall(SYS_fchownat, AT_FDCWD, path, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
 }
 
+/* One netlink request (RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE: built in TypeScript, bridge.ts
+ * containerSteps) sent from inside the container's network namespace: a NETLINK_ROUTE socket speaks
+ * to the namespace it was created in, and ours is the container's. The request carries NLM_F_ACK,
+ * so the kernel answers with one NLMSG_ERROR whose error field is 0 or -errno. A socket per step:
+ * no state kept across steps (the vfork launch would share it with Node), and the socket costs
+ * microseconds. write() needs no address: an unconnected netlink socket sends to the kernel. */
+static int netlink_request(const char *msg, uint32_t len) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) return -1;
+  int err = EIO;
+  if (write(s, msg, len) == (ssize_t)len) {
+    for (;;) {
+      uint64_t buf[512]; /* 4 KiB, aligned for struct nlmsghdr */
+      ssize_t n = read(s, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < (ssize_t)(sizeof(struct nlmsghdr) + sizeof(int))) {
+        err = n < 0 ? errno : EIO;
+        break;
+      }
+      const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+      if (h->nlmsg_type != NLMSG_ERROR) continue; /* not the verdict: read on */
+      err = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+      break;
+    }
+  }
+  close(s);
+  if (err == 0) return 0;
+  errno = err;
+  return -1;
+}
+
 static int run_step(const struct md_plan *p, const struct md_step *s) {
   const uint64_t *a = s->ints;
   switch (s->op) {
@@ -424,6 +456,8 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return 0;
   case MD_OP_MKNOD:
     return make_node(s->strs[0], a[0], a[1], a[2], a[3], a[4]);
+  case MD_OP_NETLINK:
+    return netlink_request(s->strs[0], s->lens[0]);
   default:
     errno = ENOSYS;
     return -1;

@@ -53,6 +53,8 @@ enum md_op {
   MD_OP_UMASK = 29,       /* ints: mask — the process's umask (OCI process.user.umask) */
   MD_OP_MKNOD = 30,       /* strs: path; ints: mode (S_IF* | permissions), major, minor, uid, gid — mknod, then
                              chmod (the umask does not apply) and chown (OCI linux.devices) */
+  MD_OP_NETLINK = 31,     /* strs: one NETLINK_ROUTE request (nlmsghdr + body, NLM_F_ACK) — sent from inside our
+                             network namespace; the kernel's -nlmsgerr.error is the step's errno */
   MD_OP_MAX
 };
 

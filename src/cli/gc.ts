@@ -30,7 +30,8 @@ async function gc(flags: RootFlag & { quiet?: boolean }): Promise<number> {
   for (const name of g.names) writeOut(`released name ${name}: its container is gone\n`);
   for (const t of g.scratch) writeOut(`removed tmp/${t}: the process that made it is gone\n`);
   for (const l of g.layers) writeOut(`removed layer ${l}: no image uses it\n`);
-  const nothing = !g.containers.length && !g.cgroups.length && !g.names.length && !g.scratch.length && !g.layers.length;
+  for (const n of g.network) writeOut(`released ${n}: its container no longer runs\n`);
+  const nothing = !g.containers.length && !g.cgroups.length && !g.names.length && !g.scratch.length && !g.layers.length && !g.network.length;
   if (nothing && !flags.quiet) writeOut('nothing to collect\n');
   return g.containers.some((r) => r.removed.some((x) => x.startsWith('failed'))) ? 1 : 0;
 }

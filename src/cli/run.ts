@@ -57,6 +57,9 @@ export function register(program: Command): void {
     .option('--userns <mode>', "host (the host's ids: the default) or auto (root inside is an unprivileged host uid, from the minidock user's /etc/subuid range)")
     .option('--uidmap <container:host:size>', 'a user namespace mapping these uids (repeatable)', collect, [])
     .option('--gidmap <container:host:size>', 'the same for gids (repeatable; default: as --uidmap)', collect, [])
+    .option('--network <mode>', 'none (the default: only lo), host, bridge (a veth on minidock0, NAT), container:NAME, or a network of `minidock network create`')
+    .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a container port on the host (repeatable; needs --network bridge)', collect, [])
+    .option('--ip <address>', 'the container\'s address on its bridge network (default: the next free one)')
     .option('--cgroup-parent <path>', "parent cgroup (default: minidock's own cgroup)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .option('--trace', 'print every syscall of the launch with its duration to stderr')
@@ -114,7 +117,7 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
     // -d: the C monitor becomes the container's parent; print the ID once it has exec'd.
     let err: unknown;
     try {
-      await launchDetached(spec, { root, timeline: tl, autoRemove: !!flags.rm });
+      await launchDetached(spec, { root, timeline: tl, autoRemove: !!flags.rm, onNotice: (line) => writeErr(`minidock: ${line}\n`) });
     } catch (e) {
       err = e;
     }

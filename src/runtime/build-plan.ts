@@ -8,6 +8,8 @@ import type { Cgroup, CgroupfsMount, CgroupWrite } from './cgroups/types.js';
 import { Op, STEP_FLAGS, type Step } from './plan.js';
 import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
 import { hostId, idMapWrites } from './userns.js';
+import { containerSteps } from './network/bridge.js';
+import type { NetPlan } from './network/wiring.js';
 
 export interface LayerDirs {
   merged: string; // where the overlay is mounted (becomes "/")
@@ -64,17 +66,21 @@ export interface LaunchPlan {
  * The plan of a launch with this cgroup: a real one (createCgroup) for a launch, a dry one
  * (createCgroup with dryRun) for --dry-run — the same driver code decides both.
  */
-export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0, execFifo?: number): LaunchPlan {
+export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0, execFifo?: number, net?: NetPlan): LaunchPlan {
   // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
   const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
   // A user namespace: the child waits at SYNC until minidock has written its uid_map/gid_map
   // (handshake.ts writeIdMaps) — on cgroup v1 too, so no vfork clone then.
-  const sync = selfJoin.length === 0 || !!spec.userns;
+  // A bridge network: the child waits at SYNC while minidock creates its veth pair (eth0 born in
+  // its namespace, by pid) — on cgroup v1 too.
+  const sync = selfJoin.length === 0 || !!spec.userns || net?.mode === 'bridge';
+  // --network host|container:NAME: no network namespace of its own (the host's, or joined by SETNS)
+  const ownNetns = net?.mode !== 'host' && net?.mode !== 'container';
   return {
-    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo }),
+    steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo, net }),
     // nothing to wait for before exec: see VFORK_FLAGS — unless the child waits at EXEC_FIFO (OCI
     // create), where a vfork clone would hold the creating process until `start`
-    cloneFlags: cloneFlags() | (spec.userns ? CLONE.CLONE_NEWUSER : 0) | (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
+    cloneFlags: (cloneFlags() & ~(ownNetns ? 0 : CLONE.CLONE_NEWNET)) | (spec.userns ? CLONE.CLONE_NEWUSER : 0) | (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
     sync,
     parentJoins: selfJoin.length === 0 ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
     idMapWrites: spec.userns ? idMapWrites('PID', spec.userns) : [],
@@ -137,7 +143,7 @@ export function overlayPath(p: string): string {
  *   runs to execve without waiting for minidock (no SYNC step; the vfork launch). Empty: the parent
  *   joins it by pid while it waits at SYNC — cgroup v2, where cgroup.procs takes only whole processes.
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[]; terminals?: number; execFifo?: number } = {}): Step[] {
+export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[]; terminals?: number; execFifo?: number; net?: NetPlan } = {}): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -249,9 +255,26 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
     }
   }
 
+  // 5b. A bridge network's name files (network/wiring.ts), as Docker: the container's own /etc/hosts,
+  //     /etc/hostname and /etc/resolv.conf, kept in its directory and bind-mounted over the rootfs's
+  //     (a bind mount, not a copy: a hosts file rewritten later — a peer joined — is seen at once).
+  const net = opts.net;
+  if (net?.nameFiles?.length) {
+    mkdir('mounts', hostPath('/etc'), 0o755, 'the name files go in /etc');
+    for (const f of net.nameFiles) {
+      add({ op: Op.TOUCH, strs: [hostPath(f.target)], ints: [0o644], why: `mount point for the container's ${f.target}`, phase: 'mounts' });
+      mount('mounts', `${f.target}: this container's own (the network's addresses and names)`, f.source, hostPath(f.target), '', MS.MS_BIND);
+    }
+  }
+
   // 6. UTS and network namespaces.
   add({ op: Op.SETHOSTNAME, strs: [spec.hostname], why: 'the UTS namespace has its own hostname', phase: 'namespaces' });
-  add({ op: Op.LOOPBACK_UP, why: 'a new network namespace has only "lo", and it starts down', phase: 'namespaces' });
+  if (net?.mode === 'container' && net.joinNetns) {
+    // (the host's /proc: pivot_root has not happened yet, and the pid is a host pid)
+    add({ op: Op.SETNS, strs: [net.joinNetns], ints: [CLONE.CLONE_NEWNET], why: '--network container: share that container\'s network namespace (its links, addresses, ports)', phase: 'namespaces' });
+  } else if (net?.mode !== 'host') {
+    add({ op: Op.LOOPBACK_UP, why: 'a new network namespace has only "lo", and it starts down', phase: 'namespaces' });
+  }
 
   // 7. pivot_root: make the overlay "/" and detach the host's root. Unlike chroot, this leaves no
   //    path back: the old root is unmounted from the namespace altogether.
@@ -282,8 +305,18 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  if (!selfJoin.length && !userns) add({ op: Op.SYNC, why: 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', phase: 'cgroup' });
+  const att = net?.attachment;
+  if ((!selfJoin.length || att) && !userns) {
+    add({ op: Op.SYNC, why: [selfJoin.length ? '' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', att ? `minidock creates our veth pair meanwhile (${att.hostIf} on ${att.bridge}, eth0 here)` : ''].filter(Boolean).join('; '), phase: 'cgroup' });
+  }
   add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
+
+  // 10a. A bridge network: eth0 exists now (minidock made it at SYNC, in our namespace, index 2), so
+  //      the container configures its own side: one netlink request each, sent from in here (a
+  //      netlink socket speaks to the namespace it is created in), still with CAP_NET_ADMIN.
+  if (att) {
+    for (const n of containerSteps(att)) add({ op: Op.NETLINK, strs: [n.msg, n.what], why: `eth0 on network ${att.network}`, phase: 'namespaces' });
+  }
 
   // 10b. /sys/fs/cgroup: the container's own cgroups, read-only, as Docker and runc show them. A
   //      cgroup filesystem mounted inside a cgroup namespace has the namespace's root as its root:

@@ -34,6 +34,7 @@ import { unlockContainer } from './container-store/locks.js';
 import { releaseName } from './container-store/names.js';
 import { writeState, type ContainerState, type Entry } from './container-store/records.js';
 import { removeDir } from './container-store/removal.js';
+import { connectChild, prepareNetwork, releaseNetwork, type NetPlan } from './network/wiring.js';
 import { killPoint } from './test-hooks.js';
 import type { ChildRecord, Timeline } from './trace.js';
 import { idmapLowerLayers, prepareForMappedRoot } from './userns.js';
@@ -159,7 +160,7 @@ const livePid = (run: Foreground): number => (run.child && !run.reaped ? run.chi
  * 3-4. Clone, put the child into its cgroup, release it, and read its report to EOF: the child that
  * exec'd. (Steps 3 and 4 of docs/architecture.md; the protocol is handshake.ts.)
  */
-async function startChild(run: Foreground, plan: LaunchPlan): Promise<{ child: Child; records: ChildRecord[] }> {
+async function startChild(run: Foreground, plan: LaunchPlan, net: NetPlan): Promise<{ child: Child; records: ChildRecord[] }> {
   const { spec, opts, cgroup } = run;
   const { steps } = plan;
   const tl = opts.timeline;
@@ -190,6 +191,10 @@ async function startChild(run: Foreground, plan: LaunchPlan): Promise<{ child: C
       const notice = idmapLowerLayers(child.pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]); // (userns.ts, native/idmap.c)
       if (notice) opts.onNotice?.(notice);
       tl.mark('idmapped lower layers');
+    }
+    if (net.attachment) {
+      connectChild(opts.root, spec.id, child.pid, net, spec.network?.ports ?? []); // the veth step (network/wiring.ts)
+      tl.mark('veth pair + published ports');
     }
     killPoint('join');
   }, plan.sync);
@@ -287,9 +292,15 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     run.cgroup = createContainerCgroup(spec, opts, prepared);
     run.state = prepared.state;
 
+    // the network: its lease and name files before clone; released whenever this launch ends
+    // (a container's address and ports belong to its running life; a kept one keeps network.json)
+    run.cleanups.push(() => releaseNetwork(opts.root, spec.id, run.dir));
+    const net = prepareNetwork(spec.network, { root: opts.root, id: spec.id, dir: run.dir, hostname: spec.hostname, onNotice: opts.onNotice });
+    if (net.attachment) tl.mark('network: bridge, NAT, lease');
+
     const terminals = mdTerminals(); // which of our fds 0-2 are the user's terminal (kept from the container)
-    const plan = planLaunch(spec, prepared.dirs, run.cgroup, terminals); // the same decision --dry-run prints
-    const { child, records } = await startChild(run, plan);
+    const plan = planLaunch(spec, prepared.dirs, run.cgroup, terminals, undefined, net); // the same decision --dry-run prints
+    const { child, records } = await startChild(run, plan, net);
     const relay = await startRelay(run, child, terminals);
     recordRunning(run, child.pid);
     opts.onStarted?.(child.pid);
@@ -356,7 +367,7 @@ function startMonitor(spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan
  * monitor.c): the plan goes out; the pid comes back, we join the cgroup and send MSG.RELEASE (v2);
  * the records come back once the child exec'd or failed. Throws the failed step's error.
  */
-function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan, cgroup: Cgroup): void {
+function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan, cgroup: Cgroup, net: NetPlan): void {
   const tl = opts.timeline;
   const bytes = encodePlan(plan.steps);
   tl.mark('plan built + encoded');
@@ -383,6 +394,10 @@ function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOpti
     const notice = idmapLowerLayers(pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]);
     if (notice) opts.onNotice?.(notice);
     tl.mark('idmapped lower layers');
+  }
+  if (net.attachment) {
+    connectChild(opts.root, spec.id, pid, net, spec.network?.ports ?? []);
+    tl.mark('veth pair + published ports');
   }
   killPoint('join');
   if (plan.sync) writeSync(ctl, MSG.RELEASE);
@@ -412,9 +427,10 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   try {
     const prepared = createEntry(spec, opts, true);
     cgroup = createContainerCgroup(spec, opts, prepared);
-    const plan = planLaunch(spec, prepared.dirs, cgroup); // the same decision --dry-run prints
+    const net = prepareNetwork(spec.network, { root: opts.root, id: spec.id, dir, hostname: spec.hostname, onNotice: opts.onNotice });
+    const plan = planLaunch(spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
     ctl = startMonitor(spec, opts, plan, cgroup);
-    launchThroughMonitor(ctl, spec, opts, plan, cgroup);
+    launchThroughMonitor(ctl, spec, opts, plan, cgroup, net);
     // We will print the ID: from now on the container is the user's. The monitor wrote "running"
     // into state.json before it sent the records.
     writeSync(ctl, MSG.ACK);
@@ -425,6 +441,9 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     if (ctl >= 0) closeSync(ctl); // before MSG.ACK, EOF tells the monitor to kill the container and go
     if (!ok) {
       cgroup?.destroy();
+      try {
+        releaseNetwork(opts.root, spec.id, dir); // (the monitor killed the child: its veth went with it)
+      } catch { /* gc reclaims the rest */ }
       removeDir(dir);
       releaseName(opts.root, spec.name, spec.id);
     }

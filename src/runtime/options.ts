@@ -12,6 +12,7 @@ import { parseLimits } from './limits.js';
 import { dirView, parseUser, parseVolume, type ImageView } from './rootfs-view.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type ContainerSpec } from './spec.js';
 import { usernsFromFlags, type UsernsFlags } from './userns.js';
+import { parseNetworkFlags } from './network/flags.js';
 
 export interface RunFlags extends UsernsFlags {
   interactive?: boolean;
@@ -43,6 +44,10 @@ export interface RunFlags extends UsernsFlags {
   cpusetCpus?: string;
   pidsLimit?: string;
   pids?: string;
+  // networking (network/wiring.ts)
+  network?: string;
+  publish?: string[];
+  ip?: string;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -102,6 +107,7 @@ export function specFromFlags(
   const capabilities = limitToHeld(resolveCaps(f.capAdd ?? [], f.capDrop ?? [], privileged), privileged);
   const seccomp = privileged ? {} : seccompFor(sec.seccomp, capabilities);
   const userns = usernsFromFlags(f, user); // --userns, --uidmap, --gidmap (userns.ts)
+  const network = parseNetworkFlags(f.network, f.publish, f.ip); // --network, -p, --ip
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0) fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
 
@@ -120,5 +126,6 @@ export function specFromFlags(
     }),
     cgroupParent: f.cgroupParent ?? (process.env.MINIDOCK_CGROUP_PARENT || undefined), stopTimeoutSec,
     ...(userns ? { userns } : {}),
+    ...(network ? { network } : {}),
   };
 }

@@ -83,6 +83,11 @@ export const OPS = {
     code: 30, syscall: 'mknod',
     describe: (st, [a = 0, b = 0, c = 0, d = 0, e = 0]) => `mknod(${q(st[0])}, ${oct(a)}, makedev(${b}, ${c})); chmod(${q(st[0])}, ${oct(Number(a) & 0o7777)}); chown(${q(st[0])}, ${d}, ${e})`,
   },
+  // strs: [the request's bytes, what it does as an `ip` command (for --trace and --dry-run; the child ignores it)]
+  NETLINK: {
+    code: 31, syscall: 'netlink',
+    describe: (st) => `write(socket(AF_NETLINK, NETLINK_ROUTE), {${st[0] instanceof Uint8Array ? st[0].length : 0} bytes: ${typeof st[1] === 'string' ? st[1] : '?'}}); read(ack)`,
+  },
 } as const satisfies Record<string, OpInfo>;
 
 export type OpName = keyof typeof OPS;

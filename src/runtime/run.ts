@@ -60,5 +60,8 @@ export async function dryRunPlan(spec: ContainerSpec, root: string): Promise<Lau
   const dir = containerDir(root, spec.id);
   const { isatty } = await import('node:tty');
   const terminals = [0, 1, 2].reduce((bits, fd) => bits | (isatty(fd) ? 1 << fd : 0), 0);
-  return planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), terminals);
+  // the network as a launch would set it up (the next free address, without taking it)
+  const { prepareNetwork } = await import('./network/wiring.js');
+  const net = prepareNetwork(spec.network, { root, id: spec.id, dir, hostname: spec.hostname, dryRun: true });
+  return planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), terminals, undefined, net);
 }

@@ -3,6 +3,7 @@
 import type { CapName } from './capabilities.js';
 import type { Limits } from './limits.js';
 import type { UserNamespace } from './userns.js';
+import type { NetworkSpec } from './network/flags.js';
 
 export interface BindMount {
   source: string; // absolute host path
@@ -50,6 +51,8 @@ export interface ContainerSpec {
   stopTimeoutSec: number;
   /** a user namespace with these maps (--userns auto, --uidmap/--gidmap); absent: the host's ids */
   userns?: UserNamespace;
+  /** --network, -p, --ip (network/wiring.ts); absent: none, a network namespace with only lo */
+  network?: NetworkSpec;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

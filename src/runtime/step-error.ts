@@ -20,7 +20,7 @@ export function parseRecords(buf: Buffer): ChildRecord[] {
 export function stepError(step: Step | undefined, err: number, spec: ContainerSpec): MinidockError {
   const name = errnoName(err);
   if (!step) return new MinidockError(`container setup failed: ${name}`);
-  const path = typeof step.strs?.[1] === 'string' && step.op === Op.MOUNT ? step.strs[1] : typeof step.strs?.[0] === 'string' ? step.strs[0] : '';
+  const path = typeof step.strs?.[1] === 'string' && (step.op === Op.MOUNT || step.op === Op.NETLINK) ? step.strs[1] : typeof step.strs?.[0] === 'string' ? step.strs[0] : '';
   if (step.op === Op.EXEC) {
     const cmd = spec.args[0];
     if (err === 2) return new MinidockError(`exec "${cmd}": executable file not found in the container (${spec.args[0].includes('/') ? 'no such file' : 'searched $PATH'}) (ENOENT) — check the command exists in the rootfs`, 127);

@@ -17,6 +17,7 @@ import { gcEntries, type GcReport } from '../container-store/gc.js';
 import { listEntries } from '../container-store/listing.js';
 import { sweepNames } from '../container-store/names.js';
 import type { Entry } from '../container-store/records.js';
+import { effectiveStatus } from '../container-store/staleness.js';
 
 /**
  * Cgroups named minidock-<id> with no container directory left to point at them. A launch records
@@ -60,6 +61,8 @@ export interface GarbageReport {
   layers: string[];
   /** containers left as they are: their state.json cannot be parsed */
   unreadable: Entry[];
+  /** network leases, veths and published-port rules of containers that no longer run */
+  network: string[];
 }
 
 /** Collect everything gc can in the state root `root` (see the top of this file). */
@@ -73,5 +76,20 @@ export async function collectGarbage(root: string): Promise<GarbageReport> {
   const { gcLayers, sweepScratch } = await import('../../image/store.js');
   const scratch = sweepScratch(root);
   const layers = gcLayers(root);
-  return { containers, cgroups, names, scratch, layers, unreadable: entries.filter((e) => e.stateError) };
+  const network = await reclaimNetworks(root);
+  return { containers, cgroups, names, scratch, layers, unreadable: entries.filter((e) => e.stateError), network };
+}
+
+/**
+ * A container's address and ports belong to its running life: a lease whose container is gone,
+ * exited or dead (a run -d container that exited, minidock SIGKILLed between the lease and the
+ * state) is released with its veth and DNAT rules (network/wiring.ts reclaimNetwork). Only when a
+ * network was ever made here (nft and netlink are not started otherwise).
+ */
+async function reclaimNetworks(root: string): Promise<string[]> {
+  const { listNetworks } = await import('../network/ipam.js');
+  if (listNetworks(root).length === 0) return [];
+  const { reclaimNetwork } = await import('../network/wiring.js');
+  const live = new Set(listEntries(root).filter((e) => ['running', 'created'].includes(effectiveStatus(e))).map((e) => e.id));
+  return reclaimNetwork(root, (id) => live.has(id));
 }

@@ -39,6 +39,8 @@ export async function removeContainer(root: string, found: Entry, force: boolean
     }
     // a foreground minidock or the monitor may still be writing the final state: let it finish
     await waitGone(e.state?.monitorPid, e.state?.monitorStart, 5_000);
+    // its network (a bridge's lease, ports, hosts lines): read from network.json, before the directory goes
+    if (existsSync(`${e.dir}/network.json`)) (await import('../network/wiring.js')).releaseNetwork(root, e.id, e.dir);
     await removeEverything(e);
   } finally {
     unlockContainer(found.dir);

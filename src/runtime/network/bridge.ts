@@ -4,7 +4,7 @@
 // the child's plan steps (docs/network.md, "Wiring it into the launch").
 import { MinidockError } from '../../errors.js';
 import { allocate, createNetwork, DEFAULT_BRIDGE, DEFAULT_NETWORK, prefixOf, readNetwork, release, type Network } from './ipam.js';
-import { parseIPv4 } from './ipv4.js';
+import { formatIPv4, parseIPv4 } from './ipv4.js';
 import { newAddrMsg, newRouteMsg, setLinkMsg, withNetlink, type Netlink } from './netlink.js';
 import { ensureIpForward, ensureNetworkNat, removePublished } from './nft.js';
 
@@ -45,6 +45,15 @@ export function uplinkMtu(nl: Netlink): number {
   return link?.mtu ?? 1500;
 }
 
+/** The subnet of a bridge that exists already (another state root on this host made it: the bridge
+ * is the host's, the records are each root's): its link route, which the kernel adds with the
+ * address. Adopting it keeps one subnet per bridge, and the NAT chain made for it right. */
+function existingSubnet(nl: Netlink, bridge: string): string | undefined {
+  const link = nl.link(bridge);
+  const route = link && nl.routes().find((r) => r.oif === link.index && r.dstLen > 0 && r.gateway === undefined);
+  return route ? `${formatIPv4(route.dst)}/${route.dstLen}` : undefined;
+}
+
 /**
  * Make sure a network exists on the host: its record (subnet chosen from the host's routes), its
  * bridge with the gateway address, up, with the uplink's MTU, and its NAT rules. Idempotent, and
@@ -53,7 +62,7 @@ export function uplinkMtu(nl: Netlink): number {
  */
 export function ensureNetwork(root: string, name = DEFAULT_NETWORK, bridge = DEFAULT_BRIDGE): { net: Network; mtu: number; forwardNote?: string } {
   const { net, mtu } = withNetlink((nl) => {
-    const net = readNetwork(root, name) ?? createNetwork(root, { name, bridge, routes: nl.routes() });
+    const net = readNetwork(root, name) ?? createNetwork(root, { name, bridge, routes: nl.routes(), subnet: existingSubnet(nl, bridge) });
     const mtu = uplinkMtu(nl);
     if (!nl.link(net.bridge)) tolerateExists(() => nl.addLink({ name: net.bridge, kind: 'bridge', mtu }));
     tolerateExists(() => nl.addAddr(net.bridge, parseIPv4(net.gateway)!, prefixOf(net)));

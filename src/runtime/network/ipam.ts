@@ -165,18 +165,23 @@ export function allocate(root: string, name: string, container: string, ip?: str
       if (net.leases[ip]) throw new MinidockError(`--ip ${ip} is already used by container ${net.leases[ip].container.slice(0, 12)} on network ${name}`);
       pick = n;
     } else {
-      for (let n = c.addr + 1; n < broadcast(c); n++) {
-        if (n !== gw && !net.leases[formatIPv4(n)]) {
-          pick = n;
-          break;
-        }
-      }
-      if (pick === undefined) throw new MinidockError(`network ${name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`);
+      pick = parseIPv4(nextFree(net))!;
     }
     net.leases[formatIPv4(pick)] = { container, since: new Date().toISOString() };
     writeJsonAtomic(path, net);
     return formatIPv4(pick);
   });
+}
+
+/** The lowest host address of `net` after the gateway that nobody leases (what allocate gives,
+ * and what --dry-run shows without taking it). */
+export function nextFree(net: Network): string {
+  const c = parseCidr(net.subnet)!;
+  const gw = parseIPv4(net.gateway)!;
+  for (let n = c.addr + 1; n < broadcast(c); n++) {
+    if (n !== gw && !net.leases[formatIPv4(n)]) return formatIPv4(n);
+  }
+  throw new MinidockError(`network ${net.name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`);
 }
 
 /** Release every lease `container` holds on `name`; the addresses released ([] when none). */

@@ -1,0 +1,244 @@
+// The network modes wired into a launch (docs/network.md, "Wiring it into the launch"):
+//
+//   none       today's container: a new network namespace with only lo (the default)
+//   host       no CLONE_NEWNET: the host's own network namespace, every link of the host
+//   container: the network namespace of a running container (setns on /proc/PID/ns/net)
+//   bridge     a new namespace and a veth pair to a minidock bridge: an address, a default route,
+//   or NAME    NAT out, published ports (-p) in; NAME is a network of `minidock network create`
+//
+// Around clone, for a bridge (launch.ts calls these in order):
+//   before clone   prepareNetwork: the network (bridge, NAT) exists, the lease is taken, the
+//                  container's /etc/hosts, /etc/hostname, /etc/resolv.conf are written, and
+//                  network.json records all of it in the container's directory (rm and gc read it)
+//   at SYNC        connectChild: the veth pair, eth0 born in the child's namespace by its pid, and
+//                  the published ports' DNAT rules — beside the cgroup join and the id maps
+//   after SYNC     the child's own NETLINK steps (build-plan.ts): address, eth0 up, default route
+//   at the end     releaseNetwork: veth (gone with the namespace already), ports, lease
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { MinidockError } from '../../errors.js';
+import { pathIn } from '../state-root.js';
+import { isProcess } from '../../sys/proc.js';
+import { resolve } from '../container-store/listing.js';
+import { withLock } from '../container-store/locks.js';
+import { effectiveStatus } from '../container-store/staleness.js';
+import { readJson, writeJsonAtomic, type Entry } from '../container-store/records.js';
+import { attach, CONTAINER_IFINDEX, detach, ensureNetwork, hostIfName, type Attachment } from './bridge.js';
+import { DEFAULT_NETWORK, SUBNET_CANDIDATES, allocate, listNetworks, nextFree, prefixOf, readNetwork, release } from './ipam.js';
+import { formatIPv4, parseCidr } from './ipv4.js';
+import { withNetlink } from './netlink.js';
+import { listRules, publish, removePublished, type PublishedPort } from './nft.js';
+import type { NetworkMode, NetworkSpec } from './flags.js';
+
+/** What the plan needs from the network (planLaunch's `net`), decided before clone. */
+export interface NetPlan {
+  mode: NetworkMode;
+  /** container: the namespace file the child joins instead of making its own */
+  joinNetns?: string;
+  /** bridge: eth0's address, prefix, gateway, MTU (the child's NETLINK steps) */
+  attachment?: Attachment;
+  /** bridge: files of the container's directory bind-mounted over the rootfs's */
+  nameFiles?: Array<{ source: string; target: string }>;
+}
+
+/** The container's network record, <dir>/network.json: what rm, gc, ps, inspect and port read. */
+export interface NetworkRecord {
+  mode: NetworkMode;
+  network?: string;
+  ip?: string;
+  prefixLen?: number;
+  gateway?: string;
+  hostIf?: string;
+  ports: PublishedPort[];
+  /** container: the ID of the container whose namespace it shares */
+  joined?: string;
+}
+
+export const networkFile = (dir: string): string => pathIn(dir, 'network.json');
+
+export function readNetworkRecord(dir: string): NetworkRecord | undefined {
+  return readJson<NetworkRecord>(networkFile(dir));
+}
+
+/** The container `ref` must be running: its first process's network namespace is joined. */
+function joinTarget(root: string, ref: string): { id: string; path: string } {
+  const e = resolve(root, ref);
+  const s = e.state;
+  if (effectiveStatus(e) !== 'running' || !isProcess(s?.pid, s?.pidStart)) throw new MinidockError(`--network container:${ref}: that container is not running — start it first (its network namespace lives only while it runs)`);
+  return { id: e.id, path: `/proc/${s!.pid}/ns/net` };
+}
+
+/** resolv.conf for a container: the host's, without loopback nameservers (systemd-resolved's
+ * 127.0.0.53 is the host's own lo, unreachable from the container); none left: Docker's fallback. */
+export function containerResolvConf(host: string): string {
+  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return lines.join('\n').replace(/\n*$/, '\n');
+}
+
+export interface PrepareOptions {
+  root: string;
+  id: string;
+  dir: string;
+  hostname: string;
+  /** --dry-run: decide, write nothing (the address shown is the next free one) */
+  dryRun?: boolean;
+  /** a line for the user (ip_forward turned on) */
+  onNotice?: (line: string) => void;
+}
+
+/**
+ * Before clone: everything of the network that can exist before the container's process does.
+ * A bridge: the network (bridge, NAT) made once, the lease taken, the name files and network.json
+ * written. On failure after the lease it is released again (nothing stays).
+ */
+export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions): NetPlan {
+  if (!spec || spec.mode === 'none') return { mode: 'none' };
+  if (spec.mode === 'host') {
+    if (!o.dryRun) writeJsonAtomic(networkFile(o.dir), { mode: 'host', ports: [] } satisfies NetworkRecord);
+    return { mode: 'host' };
+  }
+  if (spec.mode === 'container') {
+    const t = joinTarget(o.root, spec.container!);
+    if (!o.dryRun) writeJsonAtomic(networkFile(o.dir), { mode: 'container', joined: t.id, ports: [] } satisfies NetworkRecord);
+    return { mode: 'container', joinNetns: t.path };
+  }
+  const name = spec.network ?? DEFAULT_NETWORK;
+  if (o.dryRun) {
+    // the record as it is (or the first candidate subnet, chosen for real at the first launch)
+    const net = readNetwork(o.root, name) ?? (name === DEFAULT_NETWORK ? { name, bridge: 'minidock0', subnet: SUBNET_CANDIDATES[0], gateway: formatIPv4(parseCidr(SUBNET_CANDIDATES[0])!.addr + 1), leases: {} } : undefined);
+    if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
+    const ip = spec.ip ?? nextFree(net);
+    return { mode: 'bridge', attachment: { network: name, bridge: net.bridge, hostIf: hostIfName(o.id), ifindex: CONTAINER_IFINDEX, ip, prefixLen: prefixOf(net), gateway: net.gateway, mtu: 1500 }, nameFiles: nameFiles(o.dir) };
+  }
+  if (name !== DEFAULT_NETWORK && !readNetwork(o.root, name)) throw new MinidockError(`no such network: ${name} — create it (minidock network create ${name}) or use --network bridge`);
+  // the default network is made on first use; a user-defined one exists (checked above)
+  const { net, mtu, forwardNote } = ensureNetwork(o.root, name, name === DEFAULT_NETWORK ? undefined : readNetwork(o.root, name)!.bridge);
+  if (forwardNote) o.onNotice?.(forwardNote);
+  const ip = allocate(o.root, name, o.id, spec.ip);
+  try {
+    const att: Attachment = { network: name, bridge: net.bridge, hostIf: hostIfName(o.id), ifindex: CONTAINER_IFINDEX, ip, prefixLen: prefixOf(net), gateway: net.gateway, mtu };
+    const rec: NetworkRecord = { mode: 'bridge', network: name, ip, prefixLen: att.prefixLen, gateway: att.gateway, hostIf: att.hostIf, ports: spec.ports };
+    writeJsonAtomic(networkFile(o.dir), rec);
+    writeFileSync(pathIn(o.dir, 'hostname'), `${o.hostname}\n`);
+    writeFileSync(pathIn(o.dir, 'resolv.conf'), containerResolvConf(readOr('/etc/resolv.conf')));
+    writeHosts(o.root, name);
+    return { mode: 'bridge', attachment: att, nameFiles: nameFiles(o.dir) };
+  } catch (e) {
+    release(o.root, name, o.id);
+    throw e;
+  }
+}
+
+const readOr = (f: string): string => {
+  try {
+    return readFileSync(f, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+const nameFiles = (dir: string): Array<{ source: string; target: string }> =>
+  ['hosts', 'hostname', 'resolv.conf'].map((f) => ({ source: pathIn(dir, f), target: `/etc/${f}` }));
+
+/**
+ * The hosts file of every container on network `name` (this state root): localhost, then each
+ * container of the network by address, hostname and name. On the default network a container knows
+ * only itself (as on Docker's default bridge); on a user-defined one, every member — name
+ * resolution without a daemon, rewritten under the state root's lock at each join and leave.
+ * Written in place (truncate + write), never by rename: a bind mount holds the old inode.
+ */
+export function writeHosts(root: string, name: string): void {
+  withLock(root, () => {
+    const net = readNetwork(root, name);
+    if (!net) return;
+    const members: Array<{ ip: string; dir: string; names: string[] }> = [];
+    for (const [ip, lease] of Object.entries(net.leases)) {
+      const dir = pathIn(pathIn(root, 'containers'), lease.container);
+      const cfg = readJson<{ name?: string; spec?: { hostname?: string } }>(pathIn(dir, 'config.json'));
+      if (!cfg) continue;
+      members.push({ ip, dir, names: [...new Set([cfg.spec?.hostname, cfg.name, lease.container.slice(0, 12)].filter((n): n is string => !!n))] });
+    }
+    for (const m of members) {
+      const peers = name === DEFAULT_NETWORK ? [m] : members;
+      const text = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...peers.map((p) => `${p.ip}\t${p.names.join(' ')}`), ''].join('\n');
+      const f = pathIn(m.dir, 'hosts');
+      if (existsSync(m.dir)) writeFileSync(f, text); // (in place: O_TRUNC keeps the inode)
+    }
+  });
+}
+
+/**
+ * At SYNC (the child waits): the veth pair with eth0 born in the child's namespace, then the
+ * published ports. The caller runs it inside release's join, so a failure kills the child; the
+ * caller's cleanup then calls releaseNetwork.
+ */
+export function connectChild(root: string, id: string, pid: number, plan: NetPlan, ports: PublishedPort[]): void {
+  const att = plan.attachment;
+  if (!att) return;
+  attach(root, att.network, id, pid, att.mtu, att.ip);
+  publish(id, att.ip, ports);
+}
+
+/**
+ * Undo a bridge container's network: its veth (gone with its namespace already, unless another
+ * container shares it), its DNAT rules, its lease, and its line in its network's hosts files.
+ * Idempotent; nothing to do for the other modes.
+ */
+export function releaseNetwork(root: string, id: string, dir: string): void {
+  const rec = readNetworkRecord(dir);
+  if (rec?.mode !== 'bridge' || !rec.network) return;
+  detach(root, rec.network, id);
+  if (rec.network !== DEFAULT_NETWORK) writeHosts(root, rec.network);
+}
+
+/**
+ * gc's part: leases held by containers of this state root that no longer run (`live(id)` false),
+ * their veths, their lines in hosts files; and DNAT rules whose container's veth is gone (a rule
+ * names its container, whose namespace — and with it both ends of the veth — dies with it; the
+ * veth says it without knowing which state root the container belongs to). Returns what went.
+ */
+export function reclaimNetwork(root: string, live: (id: string) => boolean): string[] {
+  const out: string[] = [];
+  const stale: Array<{ network: string; container: string; ip: string }> = [];
+  for (const net of listNetworks(root)) {
+    for (const [ip, l] of Object.entries(net.leases)) if (!live(l.container)) stale.push({ network: net.name, container: l.container, ip });
+  }
+  for (const s of stale) {
+    detach(root, s.network, s.container);
+    out.push(`lease ${s.ip} on ${s.network} (container ${s.container.slice(0, 12)})`);
+  }
+  for (const n of new Set(stale.map((s) => s.network))) if (n !== DEFAULT_NETWORK) writeHosts(root, n);
+  out.push(...sweepRules());
+  return out;
+}
+
+/** DNAT rules whose container's veth is gone: the rules of a container whose namespace died. */
+export function sweepRules(): string[] {
+  let rules;
+  try {
+    rules = listRules();
+  } catch {
+    return []; // no nft: no rules either
+  }
+  const ids = new Set(rules.map((r) => /^ctr=([0-9a-f]{64}) /.exec(r.comment ?? '')?.[1]).filter((x): x is string => !!x));
+  const out: string[] = [];
+  if (ids.size === 0) return out;
+  const links = new Set(withNetlink((nl) => nl.links().map((l) => l.name)));
+  for (const id of ids) {
+    if (links.has(hostIfName(id))) continue;
+    const n = removePublished(id);
+    if (n) out.push(`${n} published port rule(s) of container ${id.slice(0, 12)}`);
+  }
+  return out;
+}
+
+
+/** What ps, inspect and port show: `0.0.0.0:8080->80/tcp` for each published port. */
+export function formatPorts(ports: PublishedPort[]): string {
+  return ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(', ');
+}
+
+/** The network record of an entry (undefined: none, or an older container without one). */
+export function networkOf(e: Entry): NetworkRecord | undefined {
+  return readNetworkRecord(e.dir);
+}
