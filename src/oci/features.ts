@@ -11,8 +11,8 @@ export function features(version: string): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    // hooks run between create and start, which minidock cannot split yet (docs/oci.md)
-    hooks: [],
+    // createContainer and startContainer (inside the container's namespaces) are not run yet (hooks.ts)
+    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
     // bind mounts only (config.ts mapMounts), besides the standard mounts minidock makes itself
     mountOptions: ['bind', 'rbind', 'ro', 'rw', 'private', 'rprivate'],
     linux: {

@@ -127,6 +127,7 @@ describe('minidock-oci over its state directory', () => {
     const f = JSON.parse(oci(['features']).stdout);
     expect(f).toMatchObject({ ociVersionMin: '1.0.0', linux: { namespaces: expect.arrayContaining(['pid', 'network', 'cgroup']), seccomp: { enabled: true } } });
     expect(f.linux.namespaces).not.toContain('user');
+    expect(f.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']); // what create, start and delete run (hooks.ts)
     expect(oci(['--version']).stdout).toMatch(/^minidock-oci version \d+\.\d+\.\d+\nspec: 1\.1\.0\n$/);
   });
 });
