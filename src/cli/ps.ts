@@ -43,12 +43,12 @@ async function ps(flags: PsFlags): Promise<number> {
     return 0;
   }
   const trunc = (s: string, n: number): string => (flags.noTrunc || s.length <= n ? s : s.slice(0, n - 1) + '…');
-  const table = [['CONTAINER ID', 'ROOTFS', 'COMMAND', 'CREATED', 'STATUS', 'NAMES']];
+  const table = [['CONTAINER ID', 'ROOTFS', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES']];
   for (const [i, r] of rows.entries()) {
     const e = entries[i];
     table.push([
       flags.noTrunc ? e.id : shortId(e.id), trunc(String(r.Rootfs), 24), `"${trunc(String(r.Command), 20)}"`,
-      `${r.RunningFor} ago`, String(r.Status), e.config?.name ? displayName(e) : '',
+      `${r.RunningFor} ago`, String(r.Status), String(r.Ports), e.config?.name ? displayName(e) : '',
     ]);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));

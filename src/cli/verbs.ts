@@ -23,6 +23,7 @@ import { register as cgroupVerb } from './cgroup.js';
 import { register as lessonVerb } from './lesson.js';
 import { register as seccompVerb } from './seccomp.js';
 import { register as ociVerb } from './oci.js';
+import { register as portVerb } from './port.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -48,5 +49,6 @@ export const VERBS: Verbs = {
   lesson: lessonVerb,
   seccomp: seccompVerb,
   oci: ociVerb,
+  port: portVerb,
 };
 

@@ -2,6 +2,7 @@
 import type { Entry } from '../container-store/records.js';
 import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 import { isRunning } from './common.js';
+import { readNetworkRecord } from '../network/records.js';
 
 export function describe(e: Entry): Record<string, unknown> {
   const c = e.config;
@@ -43,5 +44,18 @@ export function describe(e: Entry): Record<string, unknown> {
       Ulimits: spec.rlimits, Limits: spec.limits, CgroupParent: spec.cgroupParent ?? '',
     },
     CgroupPaths: s?.cgroupPaths ?? [],
+    NetworkSettings: networkSettings(e, status === 'running'),
+  };
+}
+
+/** Docker's NetworkSettings, in part: the mode, and while it runs its address, gateway, veth and ports. */
+function networkSettings(e: Entry, running: boolean): Record<string, unknown> {
+  const net = readNetworkRecord(e.dir);
+  if (!net) return { NetworkMode: e.config?.spec.network?.mode ?? 'none', Ports: {} };
+  const live = running && net.mode === 'bridge';
+  return {
+    NetworkMode: net.mode === 'container' ? `container:${net.joined}` : net.mode === 'bridge' ? net.network : net.mode,
+    IPAddress: live ? net.ip : '', IPPrefixLen: live ? net.prefixLen : 0, Gateway: live ? net.gateway : '', HostInterface: live ? net.hostIf : '',
+    Ports: Object.fromEntries((live ? net.ports : []).map((p) => [`${p.containerPort}/${p.proto}`, [{ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }]])),
   };
 }

@@ -3,6 +3,7 @@ import { listEntries } from '../container-store/listing.js';
 import type { Entry } from '../container-store/records.js';
 import { effectiveStatus } from '../container-store/staleness.js';
 import { humanDuration, statusText } from './common.js';
+import { formatPorts, readNetworkRecord } from '../network/records.js';
 
 const quoteCmd = (args: string[]): string => args.map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' ');
 
@@ -18,6 +19,11 @@ export function psRows(entries: Entry[], now = Date.now()): Array<Record<string,
     Status: statusText(e, now),
     Pid: effectiveStatus(e) === 'running' ? e.state?.pid : undefined,
     ExitCode: e.state?.exitCode,
+    // published ports and the address while it runs (a stopped container's were released)
+    ...(() => {
+      const net = effectiveStatus(e) === 'running' ? readNetworkRecord(e.dir) : undefined;
+      return { Ports: net ? formatPorts(net.ports) : '', Networks: net?.network ?? net?.mode ?? '', IPAddress: net?.ip ?? '' };
+    })(),
   }));
 }
 

@@ -19,7 +19,8 @@ export interface NetworkSpec {
 
 /** `--network MODE`, `-p ...`, `--ip IP` -> a NetworkSpec (undefined: none without ports, today's launch). */
 export function parseNetworkFlags(network: string | undefined, publishes: string[] = [], ip?: string): NetworkSpec | undefined {
-  const mode = network ?? 'none';
+  // -p without --network: a bridge (published ports need one; the default stays none otherwise)
+  const mode = network ?? (publishes.length || ip !== undefined ? 'bridge' : 'none');
   let spec: NetworkSpec;
   if (mode === 'none' || mode === 'host') spec = { mode, ports: [] };
   else if (mode.startsWith('container:')) {

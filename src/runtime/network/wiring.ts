@@ -21,13 +21,14 @@ import { isProcess } from '../../sys/proc.js';
 import { resolve } from '../container-store/listing.js';
 import { withLock } from '../container-store/locks.js';
 import { effectiveStatus } from '../container-store/staleness.js';
-import { readJson, writeJsonAtomic, type Entry } from '../container-store/records.js';
+import { readJson, writeJsonAtomic } from '../container-store/records.js';
 import { attach, CONTAINER_IFINDEX, detach, ensureNetwork, hostIfName, type Attachment } from './bridge.js';
 import { DEFAULT_NETWORK, SUBNET_CANDIDATES, allocate, listNetworks, nextFree, prefixOf, readNetwork, release } from './ipam.js';
 import { formatIPv4, parseCidr } from './ipv4.js';
 import { withNetlink } from './netlink.js';
 import { listRules, publish, removePublished, type PublishedPort } from './nft.js';
 import type { NetworkMode, NetworkSpec } from './flags.js';
+import { networkFile, readNetworkRecord, type NetworkRecord } from './records.js';
 
 /** What the plan needs from the network (planLaunch's `net`), decided before clone. */
 export interface NetPlan {
@@ -40,28 +41,14 @@ export interface NetPlan {
   nameFiles?: Array<{ source: string; target: string }>;
 }
 
-/** The container's network record, <dir>/network.json: what rm, gc, ps, inspect and port read. */
-export interface NetworkRecord {
-  mode: NetworkMode;
-  network?: string;
-  ip?: string;
-  prefixLen?: number;
-  gateway?: string;
-  hostIf?: string;
-  ports: PublishedPort[];
-  /** container: the ID of the container whose namespace it shares */
-  joined?: string;
-}
-
-export const networkFile = (dir: string): string => pathIn(dir, 'network.json');
-
-export function readNetworkRecord(dir: string): NetworkRecord | undefined {
-  return readJson<NetworkRecord>(networkFile(dir));
-}
-
 /** The container `ref` must be running: its first process's network namespace is joined. */
 function joinTarget(root: string, ref: string): { id: string; path: string } {
-  const e = resolve(root, ref);
+  let e;
+  try {
+    e = resolve(root, ref);
+  } catch (err) {
+    throw new MinidockError(`--network container:${ref}: ${(err as Error).message}`); // (a run's bad input: 125)
+  }
   const s = e.state;
   if (effectiveStatus(e) !== 'running' || !isProcess(s?.pid, s?.pidStart)) throw new MinidockError(`--network container:${ref}: that container is not running — start it first (its network namespace lives only while it runs)`);
   return { id: e.id, path: `/proc/${s!.pid}/ns/net` };
@@ -230,15 +217,4 @@ export function sweepRules(): string[] {
     if (n) out.push(`${n} published port rule(s) of container ${id.slice(0, 12)}`);
   }
   return out;
-}
-
-
-/** What ps, inspect and port show: `0.0.0.0:8080->80/tcp` for each published port. */
-export function formatPorts(ports: PublishedPort[]): string {
-  return ports.map((p) => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(', ');
-}
-
-/** The network record of an entry (undefined: none, or an older container without one). */
-export function networkOf(e: Entry): NetworkRecord | undefined {
-  return readNetworkRecord(e.dir);
 }
