@@ -20,7 +20,7 @@ import { isoNow } from '../sys/time.js';
 import { planLaunch, stdioPipes, type LaunchPlan, type LayerDirs } from './build-plan.js';
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { nearestExisting } from './cgroups/util.js';
-import { noCgroup } from './cgroups/none.js';
+import { rootlessCgroup } from './cgroups/none.js';
 import { closeChildFds, readReport, receiveConsole, release, spawnChild, writeIdMaps, type Child } from './handshake.js';
 import { MSG, REPORT_BYTES, REPORT_STATE, encodePlan, type Step } from './plan.js';
 import { exitCodeOf, forwardSignals, killIfOutputGone } from './process.js';
@@ -84,7 +84,8 @@ export function cgroupOptions(spec: ContainerSpec): CgroupOptions {
 /** The container's cgroup: named after its short id, the minimal /dev unless --privileged.
  * dryRun (--dry-run): decided by the same code, but nothing created or written (CgroupOptions.dryRun). */
 export function containerCgroup(spec: ContainerSpec, dryRun = false): Cgroup {
-  if (spec.userns?.rootless) return noCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits); // (a normal user: none, cgroups/none.ts)
+  // (a normal user: its delegated cgroup v2 subtree, or none; cgroups/none.ts)
+  if (spec.userns?.rootless) return rootlessCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { ...cgroupOptions(spec), dryRun });
   return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { ...cgroupOptions(spec), dryRun });
 }
 
