@@ -57,7 +57,7 @@ function joinTarget(root: string, ref: string): { id: string; path: string } {
 /** resolv.conf for a container: the host's, without loopback nameservers (systemd-resolved's
  * 127.0.0.53 is the host's own lo, unreachable from the container); none left: Docker's fallback. */
 export function containerResolvConf(host: string): string {
-  const lines = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  const lines = host.split('\n').filter((l) => l.trim() !== '' && !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
   if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
   return lines.join('\n').replace(/\n*$/, '\n');
 }
