@@ -10,7 +10,8 @@ import { fail } from '../errors.js';
 
 export interface Limits {
   memory?: number;            // bytes (-m/--memory)
-  memorySwap?: number;        // bytes incl. memory, -1 = unlimited (--memory-swap)
+  memorySwap?: number;        // bytes incl. memory, -1 = unlimited (--memory-swap; Docker's default with -m: 2 x memory)
+  memorySwapDefault?: boolean; // memorySwap is that default, not a flag: where the kernel does not account swap, nothing to refuse
   memoryReservation?: number; // bytes (--memory-reservation)
   cpuQuotaUs?: number;        // with cpuPeriodUs: --cpus 0.5 => 50000/100000, --cpu 25 => 25000/100000
   cpuPeriodUs?: number;
@@ -206,7 +207,8 @@ function present(v: unknown): v is string {
 
 /**
  * Commander options -> Limits. Option names: memory, memorySwap, memoryReservation, cpus, cpu,
- * cpuShares, cpuWeight, cpusetCpus, pidsLimit, pids. Unset options stay unset (nothing is written).
+ * cpuShares, cpuWeight, cpusetCpus, pidsLimit, pids. Unset options stay unset (nothing is written), except
+ * --memory-swap, which follows Docker: with -m and without it, memory + swap = 2 x memory.
  */
 export function parseLimits(opts: Record<string, string | undefined>, host?: HostInfo): Limits {
   const limits: Limits = {};
@@ -229,6 +231,12 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
       fail(`invalid --memory-swap "${raw}": smaller than --memory ${opts.memory}; it counts memory plus swap, so use at least the --memory value, or -1 for unlimited swap`);
     }
     limits.memorySwap = s;
+  } else if (limits.memory !== undefined) {
+    // Docker's rule: -m without --memory-swap lets the container use as much swap as memory
+    // (memory + swap = 2 x memory). Without a swap limit the kernel would swap a cgroup at its -m
+    // limit out without bound instead of OOM-killing it, on any host that has swap.
+    limits.memorySwap = 2 * limits.memory;
+    limits.memorySwapDefault = true;
   }
   if (present(opts.memoryReservation)) {
     const r = parseMemory('memory-reservation', String(opts.memoryReservation));

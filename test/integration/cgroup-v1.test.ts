@@ -104,7 +104,9 @@ describe.skipIf(skipReason !== '')(title, () => {
 
   it('OOM-kills a process that allocates anonymous memory over the limit, and stats() shows it', async () => {
     const before = snapshot();
-    const cg = createCgroup(`${prefix}${++seq}`, parseLimits({ memory: '50M' }));
+    // memory-swap equal to memory: no swap, since -m alone allows as much again in swap (Docker's
+    // rule) and on a host with swap tail would be swapped out instead of killed at 50M
+    const cg = createCgroup(`${prefix}${++seq}`, parseLimits({ memory: '50M', memorySwap: '50M' }));
     open.push(cg);
     // sh waits on stdin until it has joined; then `tail` buffers an endless line of zeros (anonymous
     // memory, not page cache) until the OOM killer stops it: the pipeline exits 128+9.

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors.js';
 import { createCgroup, listCgroups, openCgroup, plannedFsMounts, type Cgroup } from '../../src/runtime/cgroups/index.js';
-import type { Limits } from '../../src/runtime/limits.js';
+import { parseLimits, type Limits } from '../../src/runtime/limits.js';
+import { cgroupWriteLine } from '../../src/runtime/trace.js';
 import { allDirs, fakeV1, fakeV2, minidockError, read, type FakeTree } from './cgroup-fake-tree.js';
 
 const trees: FakeTree[] = [];
@@ -380,5 +381,45 @@ describe('v1 driver (fake v1 tree)', () => {
     cg.destroy();
     expect(existsSync(join(t.root, 'cpuset/minidock'))).toBe(true);
     expect(listCgroups('', { ...t.opts, parent: '/minidock' })).toEqual([]);
+  });
+});
+
+// Docker's swap rule, from the flags (parseLimits) to the files each driver writes, and the lines
+// `run --dry-run` prints for them (the same writes, planned with dryRun; cgroupWriteLine is its format).
+describe('swap with -m: Docker\'s rule on both drivers', () => {
+  const swapLines = (t: FakeTree, flags: Record<string, string>, dryRun = false): string[] =>
+    createCgroup('md-swap', parseLimits(flags), { ...t.opts, dryRun }).writes
+      .filter((w) => /memory\.(memsw\.limit_in_bytes|swap\.max|limit_in_bytes|max)$/.test(w.file))
+      .map((w) => cgroupWriteLine({ file: w.file.slice(t.root.length), value: w.value }));
+  const v1 = '/memory/process_api/abc/md-swap/';
+  const v2 = '/user.slice/md-swap/';
+  it.each([
+    ['-m 50M alone: as much swap as memory (memory + swap = 2 x memory)', { memory: '50M' },
+      [`echo "52428800" > ${v1}memory.limit_in_bytes`, `echo "104857600" > ${v1}memory.memsw.limit_in_bytes`],
+      [`echo "52428800" > ${v2}memory.max`, `echo "52428800" > ${v2}memory.swap.max`]],
+    ['--memory-swap equal to -m: no swap', { memory: '50M', memorySwap: '50M' },
+      [`echo "52428800" > ${v1}memory.limit_in_bytes`, `echo "52428800" > ${v1}memory.memsw.limit_in_bytes`],
+      [`echo "52428800" > ${v2}memory.max`, `echo "0" > ${v2}memory.swap.max`]],
+    ['--memory-swap -1: unlimited swap', { memory: '50M', memorySwap: '-1' },
+      [`echo "52428800" > ${v1}memory.limit_in_bytes`, `echo "-1" > ${v1}memory.memsw.limit_in_bytes`],
+      [`echo "52428800" > ${v2}memory.max`, `echo "max" > ${v2}memory.swap.max`]],
+  ])('%s: the writes and the --dry-run lines', (_name, flags, v1Lines, v2Lines) => {
+    for (const [make, lines] of [[() => fakeV1(), v1Lines], [() => fakeV2(), v2Lines]] as const) {
+      const dry = swapLines(tree(make()), flags, true);
+      expect(dry).toEqual(lines);
+      expect(swapLines(tree(make()), flags)).toEqual(lines);
+    }
+  });
+
+  it('without swap accounting: the default is dropped silently, an explicit --memory-swap still refused', () => {
+    for (const make of [() => fakeV1({ swapAccounting: false }), () => fakeV2({ swapAccounting: false })]) {
+      const t = tree(make());
+      const cg = createCgroup('md-swap', parseLimits({ memory: '50M' }), t.opts);
+      expect(cg.writes.filter((w) => w.file.includes('memory.')).map((w) => w.file.split('/').pop()))
+        .toEqual([cg.mode === 'v1' ? 'memory.limit_in_bytes' : 'memory.max']);
+      cg.destroy();
+      expect(error(() => createCgroup('md-swap', parseLimits({ memory: '50M', memorySwap: '100M' }), t.opts)))
+        .toMatch(/^cannot apply --memory-swap 104857600: .*memory\.(memsw\.limit_in_bytes|swap\.max) does not exist \(ENOENT\) because swap accounting is off/);
+    }
   });
 });

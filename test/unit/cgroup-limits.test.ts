@@ -182,6 +182,17 @@ describe('parseLimits', () => {
     expect(parseLimits({ pidsLimit: '5', pids: '5' }, host2)).toEqual({ pids: 5 });
   });
 
+  // Docker's rule (docs.docker.com, "Runtime options with Memory, CPUs, and GPUs"): without it a host
+  // with swap would swap a cgroup at its -m limit out instead of OOM-killing it
+  it('--memory-swap follows Docker: unset with -m = 2 x memory, equal to -m = no swap, -1 = unlimited', () => {
+    expect(parseLimits({ memory: '50M' }, host2)).toEqual({ memory: 52_428_800, memorySwap: 104_857_600, memorySwapDefault: true });
+    expect(parseLimits({ memory: '50M', memorySwap: '50M' }, host2)).toEqual({ memory: 52_428_800, memorySwap: 52_428_800 });
+    expect(parseLimits({ memory: '50M', memorySwap: '-1' }, host2)).toEqual({ memory: 52_428_800, memorySwap: -1 });
+    expect(parseLimits({ memory: '50M', memorySwap: '200M' }, host2)).toEqual({ memory: 52_428_800, memorySwap: 209_715_200 });
+    // no -m: no swap limit either (as in Docker)
+    expect(parseLimits({ memoryReservation: '20M' }, host2)).toEqual({ memoryReservation: 20_971_520 });
+  });
+
   it.each([
     [{ memory: '50X' }, 'invalid --memory "50X": use a number with an optional unit b, k, m or g (e.g. 50M)'],
     [{ memory: '-1' }, 'invalid --memory "-1": use a number with an optional unit b, k, m or g (e.g. 50M)'],

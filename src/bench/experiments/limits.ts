@@ -39,7 +39,9 @@ const DONE = 'exit 0';
 
 export function memoryCase(mib: number): LimitCase {
   return {
-    test: 'memory', label: `${mib}M`, limits: { memoryBytes: mib * MiB },
+    // memory-swap = memory: no swap. With -m alone Docker (and minidock, and Podman) allow as much
+    // again in swap, and on a host with swap tail would be swapped out instead of killed at the limit.
+    test: 'memory', label: `${mib}M`, limits: { memoryBytes: mib * MiB, memorySwapBytes: mib * MiB },
     script: [
       `head -c ${2 * mib}m /dev/zero | tail`,
       'echo "rc=$?"',

@@ -7,6 +7,7 @@ import { unavailable, type BenchContext, type BenchLimits, type Detection, type 
 export function minidockLimitFlags(l: BenchLimits = {}): string[] {
   const f: string[] = [];
   if (l.memoryBytes !== undefined) f.push('--memory', String(l.memoryBytes));
+  if (l.memorySwapBytes !== undefined) f.push('--memory-swap', String(l.memorySwapBytes));
   if (l.cpus !== undefined) f.push('--cpus', String(l.cpus));
   if (l.pids !== undefined) f.push('--pids-limit', String(l.pids));
   return f;

@@ -13,11 +13,10 @@ export interface OciOptions {
   hostname?: string;
 }
 
-/** OCI linux.resources for the benchmark's limits. No swap limit: like `docker run --memory` alone (the bench
- * hosts have no swap; where they do, every engine gets the same default). */
+/** OCI linux.resources for the benchmark's limits. memory.swap is memory plus swap, as Docker's --memory-swap. */
 export function ociResources(l: BenchLimits = {}): Record<string, unknown> {
   const r: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
-  if (l.memoryBytes !== undefined) r.memory = { limit: l.memoryBytes };
+  if (l.memoryBytes !== undefined) r.memory = { limit: l.memoryBytes, ...(l.memorySwapBytes !== undefined ? { swap: l.memorySwapBytes } : {}) };
   if (l.cpus !== undefined) r.cpu = { quota: Math.round(l.cpus * 100_000), period: 100_000 };
   if (l.pids !== undefined) r.pids = { limit: l.pids };
   return r;

@@ -4,6 +4,8 @@
 /** The same limits for every runtime, mapped to each one's flags (or OCI linux.resources). */
 export interface BenchLimits {
   memoryBytes?: number;
+  /** memory plus swap, as Docker's --memory-swap (equal to memoryBytes: no swap) */
+  memorySwapBytes?: number;
   /** CPUs, e.g. 0.5 = quota 50000 per 100000 µs period */
   cpus?: number;
   pids?: number;

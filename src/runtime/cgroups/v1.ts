@@ -235,7 +235,9 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
         // (every memory cgroup has memsw files when swap accounting is on: --dry-run asks the parent)
         if (readOpt(join(nearestExisting(dir), 'memory.memsw.limit_in_bytes')) !== undefined) {
           w('memory.memsw.limit_in_bytes', String(l.memorySwap));
-        } else {
+        } else if (!l.memorySwapDefault) {
+          // (no swap accounting: the kernel cannot limit swap; Docker's default is dropped silently,
+          // an explicit --memory-swap that asks for a limit is refused)
           checkSwapWithoutAccounting(l, join(dir, 'memory.memsw.limit_in_bytes'));
         }
       }

@@ -220,7 +220,8 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
     const probe = nearestExisting(dir);
     if (probe === dir ? readOpt(swapFile) !== undefined : isRealRoot(probe) || readOpt(join(probe, 'memory.swap.max')) !== undefined) {
       w('memory.swap.max', swap);
-    } else {
+    } else if (!l.memorySwapDefault) {
+      // (no swap accounting: Docker's default is dropped silently, an explicit --memory-swap refused)
       checkSwapWithoutAccounting(l, swapFile);
     }
   }
