@@ -5,10 +5,11 @@ import {
   type BenchContext, type BenchLimits, type Detection, type EngineReport, type Launch, type Peer, type Workload,
 } from './types.js';
 
-/** --memory / --cpus / --pids-limit, the flags Docker and Podman share. */
+/** --memory / --memory-swap / --cpus / --pids-limit, the flags Docker and Podman share. */
 export function engineLimitFlags(l: BenchLimits = {}): string[] {
   const f: string[] = [];
   if (l.memoryBytes !== undefined) f.push('--memory', bytesFlag(l.memoryBytes));
+  if (l.memorySwapBytes !== undefined) f.push('--memory-swap', bytesFlag(l.memorySwapBytes));
   if (l.cpus !== undefined) f.push('--cpus', String(l.cpus));
   if (l.pids !== undefined) f.push('--pids-limit', String(l.pids));
   return f;
@@ -49,6 +50,15 @@ export class PodmanPeer implements Peer {
     const version = /version\s+(\S+)/.exec(v.stdout)?.[1];
     if (!version) return unavailable('podman', `podman --version failed: ${v.stderr.trim().split('\n')[0]}`, 'apt-get install --reinstall -y podman');
     if (!which('runc')) return unavailable('podman', 'podman is run with --runtime runc here, and runc is not installed', 'apt-get install -y runc');
+    // `--version` answers without Podman's runtime; `info` starts it as every run does (storage,
+    // the network backend's lock in /etc/containers/networks): an installed Podman that cannot run
+    // here, say with a read-only /etc, is a peer that is unavailable, with Podman's own reason.
+    const info = sh([bin, ...PODMAN_GLOBAL, 'info', '--format', '{{.Store.GraphDriverName}}'], { timeoutMs: 60_000 });
+    if (info.code !== 0) {
+      const why = info.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${info.code}`;
+      return unavailable('podman', `podman cannot run here: \`podman info\` failed: ${why.replace(/^Error: /, '')}`,
+        'podman info   # Podman needs a writable /etc/containers, /var/lib/containers and /run/containers');
+    }
     const conmon = /version\s+(\S+)/.exec(sh(['conmon', '--version']).stdout)?.[1];
     return {
       peer: 'podman', available: true, version: conmon ? `${version} (conmon ${conmon})` : version,
@@ -208,6 +218,7 @@ export class CtrPeer implements Peer {
 
   limitFlags(l: BenchLimits = {}): string[] {
     const f: string[] = [];
+    // (ctr run has no swap flag: memorySwapBytes cannot be passed, so swap stays the kernel's default)
     if (l.memoryBytes !== undefined) f.push('--memory-limit', String(l.memoryBytes));
     if (l.cpus !== undefined) f.push('--cpu-quota', String(Math.round(l.cpus * 100_000)), '--cpu-period', '100000');
     return f;
