@@ -2,8 +2,11 @@
 // says what it found and, when something is missing, the command that fixes it (src/cli/doctor.ts
 // prints them).
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { detectCgroups } from '../runtime/cgroups/index.js';
+import { rootlessDelegation, type Delegation } from '../runtime/cgroups/none.js';
+import { hasIdMapHelpers, subordinateRange } from '../runtime/userns.js';
 import { stateRoot } from '../runtime/state-root.js';
 import { readOpt } from '../sys/read.js';
 import { median } from './stats.js';
@@ -194,11 +197,105 @@ export function checkStateRoot(root: string, asRoot = process.getuid?.() === 0):
   return [place, fs];
 }
 
+/** What a normal user can have from this machine for rootless containers (rootlessFacts reads them). */
+export interface RootlessFacts {
+  user: { name: string; uid: number };
+  /** /proc/sys/user/max_user_namespaces; Debian's kernel.unprivileged_userns_clone; Ubuntu's kernel.apparmor_restrict_unprivileged_userns */
+  maxUserNs?: number;
+  unprivClone?: number;
+  apparmorRestrict?: number;
+  helpers: boolean;
+  subuid?: { start: number; count: number };
+  subgid?: { start: number; count: number };
+  /** the first id past every range in /etc/subuid and /etc/subgid (at least 100000): where a new range fits */
+  freeStart: number;
+  delegation: Delegation;
+  /** the owner of ./rootfs */
+  rootfsUid?: number;
+}
+
+export function rootlessFacts(user: { name: string; uid: number }): RootlessFacts {
+  const num = (f: string): number | undefined => {
+    const t = readOpt(f)?.trim();
+    return t === undefined || t === '' ? undefined : Number(t);
+  };
+  const ranges = ['/etc/subuid', '/etc/subgid'].flatMap((f) => (readOpt(f) ?? '').split('\n').map((l) => l.split(':')).filter((p) => p.length === 3).map((p) => Number(p[1]) + Number(p[2])));
+  let rootfsUid: number | undefined;
+  try {
+    rootfsUid = statSync(join(PKG_ROOT, 'rootfs')).uid;
+  } catch { /* checkRootfs reports it */ }
+  const names = [user.name, String(user.uid)];
+  return {
+    user, maxUserNs: num('/proc/sys/user/max_user_namespaces'), unprivClone: num('/proc/sys/kernel/unprivileged_userns_clone'),
+    apparmorRestrict: num('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'), helpers: hasIdMapHelpers(),
+    subuid: subordinateRange('/etc/subuid', names), subgid: subordinateRange('/etc/subgid', names),
+    freeStart: Math.max(100000, ...ranges.filter(Number.isFinite)), delegation: safeDelegation(user.uid), rootfsUid,
+  };
+}
+
+function safeDelegation(uid: number): Delegation {
+  try {
+    return rootlessDelegation(uid);
+  } catch (e) {
+    return { why: (e as Error).message, fix: 'mount -t cgroup2 none /sys/fs/cgroup' };
+  }
+}
+
+/**
+ * What `minidock run` as this user (rootless, docs/security.md "User namespaces") gets here, and
+ * for each thing it lacks, the command that gets it: user namespaces allowed, the id-map helpers and
+ * a subordinate range, a delegated cgroup, a rootfs of its own.
+ */
+export function checkRootless(f: RootlessFacts): Check[] {
+  const who = `${f.user.name} (uid ${f.user.uid})`;
+  const out: Check[] = [];
+  // 1. may a normal user make a user namespace at all?
+  if (f.maxUserNs === undefined) out.push({ area: 'rootless: user namespaces', status: 'fail', found: 'no /proc/sys/user/max_user_namespaces', fix: 'a kernel with CONFIG_USER_NS=y' });
+  else if (f.maxUserNs === 0) out.push({ area: 'rootless: user namespaces', status: 'fail', found: 'user.max_user_namespaces = 0: nobody may make one', fix: 'sysctl -w user.max_user_namespaces=15000' });
+  else if (f.unprivClone === 0) out.push({ area: 'rootless: user namespaces', status: 'fail', found: 'kernel.unprivileged_userns_clone = 0: only root may make one (Debian\'s switch)', fix: 'sysctl -w kernel.unprivileged_userns_clone=1' });
+  else if (f.apparmorRestrict === 1) out.push({ area: 'rootless: user namespaces', status: 'fail', found: 'kernel.apparmor_restrict_unprivileged_userns = 1: AppArmor refuses them to unconfined programs', fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for node with the "userns," rule' });
+  else out.push({ area: 'rootless: user namespaces', status: 'ok', found: `allowed (max_user_namespaces = ${f.maxUserNs}${f.unprivClone !== undefined ? `, unprivileged_userns_clone = ${f.unprivClone}` : ''}${f.apparmorRestrict !== undefined ? `, apparmor_restrict_unprivileged_userns = ${f.apparmorRestrict}` : ''})` });
+  // 2. the ids it can map: 65536 through newuidmap and a range, or its own alone
+  const addRange = `as root: usermod --add-subuids ${f.freeStart}-${f.freeStart + 65535} --add-subgids ${f.freeStart}-${f.freeStart + 65535} ${f.user.name}`;
+  if (!f.helpers) {
+    out.push({ area: 'rootless: id maps', status: 'warn', found: 'newuidmap/newgidmap not installed: a single-id map (uid 0 inside = you; no other users, chown fails)', fix: 'apt-get install uidmap' });
+  } else if (!f.subuid || !f.subgid) {
+    out.push({ area: 'rootless: id maps', status: 'warn', found: `no range for ${who} in /etc/subuid and /etc/subgid: a single-id map (uid 0 inside = you; no other users, chown fails)`, fix: addRange });
+  } else {
+    out.push({ area: 'rootless: id maps', status: 'ok', found: `newuidmap/newgidmap; ${f.user.name}:${f.subuid.start}:${f.subuid.count} in /etc/subuid, ${f.subgid.start}:${f.subgid.count} in /etc/subgid: ids 0-${Math.min(f.subuid.count, f.subgid.count, 65535)} inside` });
+  }
+  // 3. cgroups: a delegated v2 subtree, or none
+  const d = f.delegation;
+  if ('why' in d) {
+    out.push({ area: 'rootless: cgroups', status: 'warn', found: `none: ${d.why}; a limit flag (-m, --cpus, --pids-limit) is refused`, fix: d.fix });
+  } else {
+    const lacking = ['memory', 'cpu', 'pids'].filter((c) => !d.controllers.includes(c));
+    out.push({
+      area: 'rootless: cgroups', status: lacking.length ? 'warn' : 'ok', found: `v2, delegated: ${d.dir} (controllers: ${d.controllers.join(' ') || 'none'})`,
+      fix: lacking.length ? `for ${lacking.join(', ')} limits, as root: systemctl edit user@.service, [Service] Delegate=cpu cpuset io memory pids, then log in again` : undefined,
+    });
+  }
+  // 4. the rootfs's owners: without root there is no idmapped layer, so root-owned directories (/tmp) are read-only inside
+  if (f.rootfsUid !== undefined && f.rootfsUid !== f.user.uid) {
+    out.push({ area: 'rootless: rootfs', status: 'warn', found: `${join(PKG_ROOT, 'rootfs')} is uid ${f.rootfsUid}'s: inside it shows as 65534 and its directories (/tmp) are read-only to the container`, fix: `a copy of your own: cp -a ${join(PKG_ROOT, 'rootfs')} ~/rootfs, then minidock run ~/rootfs ...` });
+  }
+  return out;
+}
+
+/** The user the rootless checks are about: this one, or the one behind sudo; undefined for plain root. */
+function rootlessUser(): { name: string; uid: number } | undefined {
+  const uid = process.getuid?.() ?? 0;
+  if (uid !== 0) return { name: userInfo().username, uid };
+  const sudoUid = Number(process.env.SUDO_UID);
+  return process.env.SUDO_USER && Number.isInteger(sudoUid) && sudoUid > 0 ? { name: process.env.SUDO_USER, uid: sudoUid } : undefined;
+}
+
 export function runChecks(rootFlag?: string): Check[] {
   const root = process.getuid?.() === 0;
+  const user = rootlessUser();
   return [
     checkKernel(),
-    { area: 'root', status: root ? 'ok' : 'warn', found: root ? 'running as root' : `uid ${process.getuid?.()}`, fix: root ? undefined : 'sudo minidock ... (namespaces, mounts and cgroups need root here)' },
-    ...checkCgroups(), checkOverlay(), checkUserns(), checkSeccomp(), ...checkStateRoot(stateRoot(rootFlag)), checkRootfs(), checkNative(), ...checkNode(), ...checkPeers(),
+    { area: 'root', status: root ? 'ok' : 'warn', found: root ? 'running as root' : `uid ${process.getuid?.()}: containers are rootless (the lines "rootless:" below)`, fix: root ? undefined : 'sudo minidock ... for everything: cgroups on v1, the idmapped rootfs, --userns auto' },
+    ...checkCgroups(), checkOverlay(), checkUserns(), ...(user ? checkRootless(rootlessFacts(user)) : []), checkSeccomp(), ...checkStateRoot(stateRoot(rootFlag)), checkRootfs(), checkNative(), ...checkNode(), ...checkPeers(),
   ];
 }

@@ -5,14 +5,14 @@ import type { Check, Status } from '../bench/doctor.js';
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check this machine: kernel, cgroups, overlayfs, namespaces, seccomp, state root, rootfs, native build, Node, peers — with fixes')
+    .description('check this machine: kernel, cgroups, overlayfs, namespaces, what a normal user gets rootless, seccomp, state root, rootfs, native build, Node, peers — with fixes')
     .option('--json', 'print the checks as JSON')
     .option('--root <dir>', 'the state root to check (default $MINIDOCK_ROOT or /var/lib/minidock); never created here')
     .action(async (flags: { json?: boolean; root?: string }) => {
-      const { runChecks } = await import('../bench/doctor.js');
+      const [{ runChecks }, { writeOut }] = await Promise.all([import('../bench/doctor.js'), import('../sys/output.js')]);
       const checks = runChecks(flags.root);
-      if (flags.json) process.stdout.write(JSON.stringify(checks, null, 1) + '\n');
-      else process.stdout.write(renderChecks(checks, !!process.stdout.isTTY));
+      if (flags.json) writeOut(JSON.stringify(checks, null, 1) + '\n');
+      else writeOut(renderChecks(checks, !!process.stdout.isTTY));
       process.exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
     });
 }
