@@ -1,6 +1,7 @@
-// `minidock bench report DIR [DIR...]`: re-render saved runs, and compare several (ratios, what got faster).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+// `minidock bench report DIR [DIR...]`: re-render saved runs, and compare several (ratios, what got
+// faster); the command that prints them is src/cli/bench.ts.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { fmtMs, fmtRatio, ratio } from './stats.js';
 import { mdTable, writeResults, type Results } from './output.js';
@@ -57,27 +58,23 @@ export function compareRuns(runs: Results[], labels: string[]): { columns: strin
   return { columns: ['experiment', 'figure', ...labels, 'last_vs_first', 'change'], rows };
 }
 
-export async function reportCommand(dirs: string[], f: { out?: string; charts?: boolean }): Promise<number> {
+/** Load each saved run and write its report.md (and charts) again; `log` hears of each directory done. */
+export async function rerenderRuns(dirs: string[], charts: boolean, log: (line: string) => void): Promise<Results[]> {
   const runs = dirs.map(loadResults);
   for (const [i, dir] of dirs.entries()) {
-    await writeResults(dir, runs[i], { charts: f.charts !== false });
-    process.stderr.write(`minidock bench: re-rendered ${dir}/report.md${f.charts !== false ? ' and charts' : ''}\n`);
+    await writeResults(dir, runs[i], { charts });
+    log(`re-rendered ${dir}/report.md${charts ? ' and charts' : ''}`);
   }
-  if (runs.length === 1) {
-    process.stdout.write(readFileSync(join(dirs[0], 'report.md'), 'utf8'));
-    return 0;
-  }
+  return runs;
+}
+
+/** The comparison of several saved runs (loaded from `dirs`), as markdown: which run is which, then compareRuns' table. */
+export function comparisonReport(dirs: string[], runs: Results[]): string {
   const labels = dirs.map((d, i) => `run${i + 1}`);
   const { columns, rows } = compareRuns(runs, labels);
-  const text = [
+  return [
     '# minidock bench: comparison', '',
     ...dirs.map((d, i) => `- ${labels[i]}: ${d} — ${runs[i].env.date}, kernel ${runs[i].env.kernel}, ${runs[i].env.cpus} × ${runs[i].env.cpuModel}`), '',
     mdTable(columns, rows.map((r) => ({ ...r, ...Object.fromEntries(labels.map((l) => [l, fmtMs(r[l] as number | undefined)])), last_vs_first: fmtRatio(r.last_vs_first as number | undefined) }))),
   ].join('\n');
-  if (f.out) {
-    mkdirSync(dirname(resolve(f.out)), { recursive: true });
-    writeFileSync(f.out, text);
-    process.stderr.write(`minidock bench: comparison written to ${f.out}\n`);
-  } else process.stdout.write(text);
-  return 0;
 }

@@ -1,5 +1,6 @@
-// `minidock bench <experiment>`: prepare once, run the experiments, write results/<timestamp>/,
-// print the summary, and leave the host as it was (containers, images, daemons we started, cgroups).
+// `minidock bench <experiment>`: prepare once, run the experiments, write results/<timestamp>/, and
+// leave the host as it was (containers, images, daemons we started, cgroups). The command that
+// chooses the progress view and prints the summary is src/cli/bench.ts.
 import { join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { collectEnv, loadavg, withLoadavg } from './env.js';
@@ -8,8 +9,7 @@ import { findDaemons, startDaemons, stopDaemons } from './daemons.js';
 import { isSkip, type PeerPool } from './experiments/common.js';
 import { makePeer, parseRuntimes, type PeerName } from './peers/index.js';
 import type { BenchContext, Detection, Peer } from './peers/types.js';
-import { loadWarning, mdTable, resultsLine, startupGoals, summaryJson, timestampDir, writeResults, type Results } from './output.js';
-import { plainProgress } from './progress.js';
+import { timestampDir, writeResults, type Results } from './output.js';
 import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Skip } from './types.js';
 
 export const EXPERIMENTS = ['startup', 'phases', 'overhead', 'scale', 'limits'] as const;
@@ -116,23 +116,36 @@ async function runExperiment(name: ExperimentName, ctx: BenchContext, pool: Pool
   }
 }
 
-/** A sink the live view or the plain lines consume; --json: nothing but the final JSON on stdout. */
-async function progressSink(f: BenchFlags): Promise<{ emit: Emit; stop: () => Promise<void> }> {
-  if (f.json) return { emit: () => {}, stop: async () => {} };
-  // a terminal with no width (some ptys report 0 columns) would wrap every character: plain lines there
-  const tty = f.live !== false && process.stderr.isTTY && process.stdout.isTTY && !process.env.CI && (process.stderr.columns ?? 0) >= 40;
-  if (tty) {
-    try {
-      const { startLiveView } = await import('./live.js');
-      return await startLiveView();
-    } catch (e) {
-      process.stderr.write(`minidock bench: live view unavailable (${(e as Error).message}); plain progress\n`);
-    }
-  }
-  return { emit: plainProgress((s) => process.stderr.write(s)), stop: async () => {} };
+/** Where the experiments report their progress (the live view, plain lines, nothing), until stop(). */
+export interface ProgressSink {
+  emit: Emit;
+  stop: () => Promise<void>;
 }
 
-export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags): Promise<number> {
+/** What a bench run wrote: its results and the files under outDir. */
+export interface BenchRun {
+  outDir: string;
+  results: Results;
+  files: string[];
+  /** SIGINT or SIGTERM arrived: the experiments left were not run */
+  interrupted: boolean;
+}
+
+/** What the command supplies: the bench itself never writes to the terminal. */
+export interface BenchHooks {
+  /** one line of what the bench does around the measurements (daemons, cleanup problems) */
+  log: (line: string) => void;
+  /** called once every runtime is detected and prepared: where progress goes */
+  progress: () => Promise<ProgressSink>;
+  /** the results, once written — before the runtimes and daemons are cleaned up (and log about it) */
+  done: (run: BenchRun) => void;
+}
+
+/**
+ * Run the experiments `what` names against the runtimes of `f`, write results/<timestamp>/, and
+ * leave the host as it was (containers, images, daemons it started, cgroups).
+ */
+export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hooks: BenchHooks): Promise<BenchRun> {
   let runtimes: PeerName[];
   try {
     runtimes = parseRuntimes(f.runtimes);
@@ -145,9 +158,9 @@ export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags):
   const names: ExperimentName[] = what === 'all' ? [...EXPERIMENTS] : [what];
   const outDir = resolve(f.out ?? timestampDir(resolve('results')));
   const ctx = makeContext({ rootfs: f.rootfs, pin: int(f.pin, 'pin', 0) });
-  const log = (s: string): void => { if (!f.json) process.stderr.write(`minidock bench: ${s}\n`); };
+  const { log } = hooks;
   const pool = new Pool(ctx, log);
-  let sink: { emit: Emit; stop: () => Promise<void> } | undefined;
+  let sink: ProgressSink | undefined;
   const onSignal = (): void => { interrupted = true; };
   let interrupted = false;
   process.on('SIGINT', onSignal);
@@ -157,7 +170,7 @@ export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags):
     if (f.startDaemons) ctx.daemons = await startDaemons(join(ctx.work, 'daemons'), ctx.daemons, log);
     for (const r of runtimes) pool.get(r); // detect + prepare all first: the environment lists every peer
     const env = collectEnv({ ...f, experiments: names }, pool.detections, ctx.daemons.started);
-    sink = await progressSink(f);
+    sink = await hooks.progress();
     const experiments: ExperimentResult[] = [];
     for (const n of names) {
       if (interrupted) break;
@@ -170,21 +183,11 @@ export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags):
     sink = undefined;
     env.loadavgAfter = loadavg();
     const skipped = experiments.flatMap((e) => e.skipped);
-    const res: Results = { version: 1, tool: 'minidock bench', env, experiments, skipped };
-    const { files } = await writeResults(outDir, res, { charts: f.charts !== false });
-    if (f.json) process.stdout.write(JSON.stringify({ dir: outDir, ...summaryJson(res) }, null, 1) + '\n');
-    else {
-      for (const e of experiments) {
-        process.stdout.write(`\n${e.title}\n\n${mdTable(e.summaryColumns, e.summary)}`);
-        for (const s of e.skipped) process.stdout.write(`  skipped ${s.runtime}: ${s.reason}${s.fix ? `\n    fix: ${s.fix}` : ''}\n`);
-        const busy = loadWarning(e, env.cpus);
-        if (busy) process.stdout.write(`  ${busy}\n`);
-      }
-      const goals = startupGoals(experiments.find((e) => e.name === 'startup'));
-      if (goals.length) process.stdout.write(`\n${goals.join('\n')}\n`);
-      process.stdout.write(`\n${resultsLine(outDir, files)}\n`);
-    }
-    return interrupted ? 130 : 0;
+    const results: Results = { version: 1, tool: 'minidock bench', env, experiments, skipped };
+    const { files } = await writeResults(outDir, results, { charts: f.charts !== false });
+    const run: BenchRun = { outDir, results, files, interrupted };
+    hooks.done(run);
+    return run;
   } finally {
     if (sink) await sink.stop();
     process.off('SIGINT', onSignal);
@@ -195,31 +198,17 @@ export async function benchCommand(what: ExperimentName | 'all', f: BenchFlags):
   }
 }
 
-/** `minidock bench peers`: what is available here, and how to get what is not. */
-export async function peersCommand(f: { install?: boolean; startDaemons?: boolean; json?: boolean }): Promise<number> {
-  if (f.install) {
-    const { installCommand } = await import('./install.js');
-    const argv = installCommand();
-    process.stderr.write(`minidock bench: ${argv.join(' ')}\n`);
-    const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) throw new MinidockError(`apt-get install failed (exit ${r.status}); try: apt-get update && ${argv.join(' ')}`);
-  }
+/**
+ * `bench peers`: every runtime's detection on this machine (with --start-daemons, containerd and
+ * dockerd started for the check). `show` gets them while those daemons still run; they are stopped
+ * (and `log` told) afterwards.
+ */
+export async function detectPeers(f: { startDaemons?: boolean }, log: (line: string) => void, show: (detections: Detection[], daemonsStarted: boolean) => void): Promise<void> {
   const ctx = makeContext({});
-  const log = (s: string): void => { process.stderr.write(`minidock bench: ${s}\n`); };
   try {
     ctx.daemons = findDaemons();
     if (f.startDaemons) ctx.daemons = await startDaemons(join(ctx.work, 'daemons'), ctx.daemons, log);
-    const dets = parseRuntimes('all').map((n) => makePeer(n).detect(ctx));
-    if (f.json) process.stdout.write(JSON.stringify(dets, null, 1) + '\n');
-    else {
-      process.stdout.write(mdTable(['runtime', 'available', 'version', 'notes'], dets.map((d) => ({
-        runtime: d.peer, available: d.available, version: d.version,
-        notes: d.available ? [...d.notes, ...(d.caps.missing ?? [])].join('; ') : `${d.reason} — fix: ${d.fix}`,
-      }))));
-      if (f.startDaemons && ctx.daemons.started.length) process.stdout.write(`(daemons started for this check are stopped again; \`bench ... --start-daemons\` starts them for a run)\n`);
-    }
-    return 0;
+    show(parseRuntimes('all').map((n) => makePeer(n).detect(ctx)), ctx.daemons.started.length > 0);
   } finally {
     await stopDaemons(ctx.daemons, log);
     removeContext(ctx);

@@ -1,5 +1,7 @@
-// `minidock bench ...` — commander wiring only; the work is in src/bench/ (loaded on use).
+// `minidock bench ...`: the flags, the progress view, the summaries printed; the measuring is in
+// src/bench/ (run.ts, report.ts), loaded on use.
 import type { Command } from 'commander';
+import type { BenchFlags, ExperimentName, ProgressSink } from '../bench/run.js';
 import { registerBenchUnpack } from './bench-unpack.js';
 
 const EXPERIMENT_HELP: Record<string, string> = {
@@ -32,8 +34,7 @@ export function register(program: Command): void {
       .option('--start-daemons', 'start containerd and dockerd for this run (stopped again at its end)')
       .option('--rootfs <dir>', 'the busybox rootfs to copy (default ./rootfs)')
       .action(async (flags: Record<string, unknown>) => {
-        const { benchCommand } = await import('../bench/run.js');
-        process.exitCode = await benchCommand(name as never, flags);
+        process.exitCode = await benchExperiments(name as ExperimentName | 'all', flags);
       });
   }
 
@@ -46,8 +47,7 @@ export function register(program: Command): void {
     .option('--start-daemons', 'start containerd and dockerd (private sockets) for the check, then stop them')
     .option('--json', 'print the detections as JSON')
     .action(async (flags: Record<string, unknown>) => {
-      const { peersCommand } = await import('../bench/run.js');
-      process.exitCode = await peersCommand(flags);
+      process.exitCode = await benchPeers(flags);
     });
 
   bench
@@ -57,7 +57,97 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the comparison here (default: print it)')
     .option('--no-charts', 'do not re-render charts')
     .action(async (dirs: string[], flags: Record<string, unknown>) => {
-      const { reportCommand } = await import('../bench/report.js');
       process.exitCode = await reportCommand(dirs, flags);
     });
+}
+
+/** `bench <experiment>`: progress while it runs, then each experiment's table (or --json's summary). */
+async function benchExperiments(what: ExperimentName | 'all', f: BenchFlags): Promise<number> {
+  const [{ runBench }, { loadWarning, mdTable, resultsLine, startupGoals, summaryJson }, { writeErr, writeOut }] = await Promise.all([
+    import('../bench/run.js'), import('../bench/output.js'), import('../sys/output.js'),
+  ]);
+  const run = await runBench(what, f, {
+    log: (line) => { if (!f.json) writeErr(`minidock bench: ${line}\n`); },
+    progress: () => progressSink(f),
+    done: ({ outDir, results, files }) => {
+      if (f.json) {
+        writeOut(JSON.stringify({ dir: outDir, ...summaryJson(results) }, null, 1) + '\n');
+        return;
+      }
+      for (const e of results.experiments) {
+        writeOut(`\n${e.title}\n\n${mdTable(e.summaryColumns, e.summary)}`);
+        for (const s of e.skipped) writeOut(`  skipped ${s.runtime}: ${s.reason}${s.fix ? `\n    fix: ${s.fix}` : ''}\n`);
+        const busy = loadWarning(e, results.env.cpus);
+        if (busy) writeOut(`  ${busy}\n`);
+      }
+      const goals = startupGoals(results.experiments.find((e) => e.name === 'startup'));
+      if (goals.length) writeOut(`\n${goals.join('\n')}\n`);
+      writeOut(`\n${resultsLine(outDir, files)}\n`);
+    },
+  });
+  return run.interrupted ? 130 : 0;
+}
+
+/** Where progress goes: the live view on a terminal, plain lines on stderr otherwise; --json: nothing but the final JSON on stdout. */
+async function progressSink(f: BenchFlags): Promise<ProgressSink> {
+  if (f.json) return { emit: () => {}, stop: async () => {} };
+  const { writeErr } = await import('../sys/output.js');
+  // a terminal with no width (some ptys report 0 columns) would wrap every character: plain lines there
+  const tty = f.live !== false && process.stderr.isTTY && process.stdout.isTTY && !process.env.CI && (process.stderr.columns ?? 0) >= 40;
+  if (tty) {
+    try {
+      const { startLiveView } = await import('../bench/live.js');
+      return await startLiveView();
+    } catch (e) {
+      writeErr(`minidock bench: live view unavailable (${(e as Error).message}); plain progress\n`);
+    }
+  }
+  const { plainProgress } = await import('../bench/progress.js');
+  return { emit: plainProgress((s) => writeErr(s)), stop: async () => {} };
+}
+
+/** `bench peers`: what is available here, and how to get what is not. */
+async function benchPeers(f: { install?: boolean; startDaemons?: boolean; json?: boolean }): Promise<number> {
+  const [{ MinidockError }, { detectPeers }, { mdTable }, { writeErr, writeOut }] = await Promise.all([
+    import('../errors.js'), import('../bench/run.js'), import('../bench/output.js'), import('../sys/output.js'),
+  ]);
+  if (f.install) {
+    const { installCommand } = await import('../bench/install.js');
+    const argv = installCommand();
+    writeErr(`minidock bench: ${argv.join(' ')}\n`);
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) throw new MinidockError(`apt-get install failed (exit ${r.status}); try: apt-get update && ${argv.join(' ')}`);
+  }
+  await detectPeers(f, (line) => writeErr(`minidock bench: ${line}\n`), (detections, daemonsStarted) => {
+    if (f.json) {
+      writeOut(JSON.stringify(detections, null, 1) + '\n');
+      return;
+    }
+    writeOut(mdTable(['runtime', 'available', 'version', 'notes'], detections.map((d) => ({
+      runtime: d.peer, available: d.available, version: d.version,
+      notes: d.available ? [...d.notes, ...(d.caps.missing ?? [])].join('; ') : `${d.reason} — fix: ${d.fix}`,
+    }))));
+    if (f.startDaemons && daemonsStarted) writeOut(`(daemons started for this check are stopped again; \`bench ... --start-daemons\` starts them for a run)\n`);
+  });
+  return 0;
+}
+
+/** `bench report DIR...`: one run's report.md again, or the comparison of several (on stdout or in --out). */
+export async function reportCommand(dirs: string[], f: { out?: string; charts?: boolean }): Promise<number> {
+  const [{ mkdirSync, readFileSync, writeFileSync }, { dirname, join, resolve }, { comparisonReport, rerenderRuns }, { writeErr, writeOut }] = await Promise.all([
+    import('node:fs'), import('node:path'), import('../bench/report.js'), import('../sys/output.js'),
+  ]);
+  const runs = await rerenderRuns(dirs, f.charts !== false, (line) => writeErr(`minidock bench: ${line}\n`));
+  if (runs.length === 1) {
+    writeOut(readFileSync(join(dirs[0], 'report.md'), 'utf8'));
+    return 0;
+  }
+  const text = comparisonReport(dirs, runs);
+  if (f.out) {
+    mkdirSync(dirname(resolve(f.out)), { recursive: true });
+    writeFileSync(f.out, text);
+    writeErr(`minidock bench: comparison written to ${f.out}\n`);
+  } else writeOut(text);
+  return 0;
 }

@@ -1,12 +1,14 @@
-// The work behind `minidock lesson ...` (src/cli/lesson.ts is the commander wiring). The ink viewer
-// is imported only when a lesson is shown on a terminal.
+// The bodies of `minidock lesson ...` (src/cli/lesson.ts registers them and loads this file on use):
+// what they print; the lessons themselves (reading, running a step, checking answers) are in
+// src/lesson/. The ink viewer is imported only when a lesson is shown on a terminal.
 import { fail } from '../errors.js';
-import { chooseLang, findLesson, listLessons, loadLesson, projectRoot } from './catalog.js';
-import { checkAll, parseAnswers } from './check.js';
-import type { Lang, Lesson } from './parse.js';
-import { renderPlain } from './plain.js';
-import { describeExit, plain, type RunContext, runStep, showPattern, unmetNeeds } from './runner.js';
-import { strings } from './strings.js';
+import { chooseLang, findLesson, listLessons, loadLesson, projectRoot } from '../lesson/catalog.js';
+import { checkAll, parseAnswers } from '../lesson/check.js';
+import type { Lang, Lesson } from '../lesson/parse.js';
+import { renderPlain } from '../lesson/plain.js';
+import { describeExit, plain, type RunContext, runStep, showPattern, unmetNeeds } from '../lesson/runner.js';
+import { strings } from '../lesson/strings.js';
+import { writeOut } from '../sys/output.js';
 
 /** The lesson a command names, in the language chosen. */
 function lessonFor(lessonNumber: string, lang: Lang): Lesson {
@@ -28,8 +30,8 @@ export function listCommand(flags: { lang?: string }): number {
   const head = words.listHead;
   const all = [head, ...rows];
   const widths = head.map((_, column) => Math.max(...all.map((row) => row[column].length)));
-  for (const row of all) process.stdout.write(row.map((cell, column) => (column >= 2 && column <= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd() + '\n');
-  process.stdout.write(`\n${words.listFoot}\n`);
+  for (const row of all) writeOut(row.map((cell, column) => (column >= 2 && column <= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd() + '\n');
+  writeOut(`\n${words.listFoot}\n`);
   return 0;
 }
 
@@ -43,20 +45,20 @@ async function runAll(lesson: Lesson, ctx: RunContext): Promise<number> {
     const tag = `[${step.index + 1}/${lesson.steps.length}] ${step.id}`;
     if (why.length) {
       skipped++;
-      process.stdout.write(`- ${tag}: ${words.skipped}: ${why.join('; ')}\n`);
+      writeOut(`- ${tag}: ${words.skipped}: ${why.join('; ')}\n`);
       continue;
     }
     const result = await runStep(step, ctx);
     if (!result.ok) failed++;
     const cases = result.patterns.flatMap((match) => match.cases);
-    process.stdout.write(`${result.ok ? '✓' : '✗'} ${tag} (${Math.round(result.ms)} ms)${cases.length ? ` · ${words.seenCase}: ${cases.join(', ')}` : ''}\n`);
+    writeOut(`${result.ok ? '✓' : '✗'} ${tag} (${Math.round(result.ms)} ms)${cases.length ? ` · ${words.seenCase}: ${cases.join(', ')}` : ''}\n`);
     if (!result.ok) {
-      process.stdout.write(plain(result.output).replace(/^/gm, '    | ') + '\n');
-      for (const missed of result.patterns.filter((match) => !match.ok)) process.stdout.write(`    ${missed.negate ? words.unexpected : words.missing}: ${showPattern(missed.pattern)}\n`);
-      if (!result.exitOk) process.stdout.write(`    ${words.expectedGot(describeExit(step.exit, lesson.lang), result.timedOut ? words.aTimeout : result.signal ?? words.exitN(result.code ?? -1))}\n`);
+      writeOut(plain(result.output).replace(/^/gm, '    | ') + '\n');
+      for (const missed of result.patterns.filter((match) => !match.ok)) writeOut(`    ${missed.negate ? words.unexpected : words.missing}: ${showPattern(missed.pattern)}\n`);
+      if (!result.exitOk) writeOut(`    ${words.expectedGot(describeExit(step.exit, lesson.lang), result.timedOut ? words.aTimeout : result.signal ?? words.exitN(result.code ?? -1))}\n`);
     }
   }
-  process.stdout.write(`${words.runSummary(lesson.steps.length - failed - skipped, failed, skipped)}\n`);
+  writeOut(`${words.runSummary(lesson.steps.length - failed - skipped, failed, skipped)}\n`);
   return failed ? 1 : 0;
 }
 
@@ -65,10 +67,10 @@ export async function showCommand(lessonNumber: string, flags: { lang?: string; 
   const ctx = context(lesson.lang, flags);
   if (flags.run) return runAll(lesson, ctx);
   if (flags.plain || !process.stdout.isTTY || !process.stdin.isTTY) {
-    process.stdout.write(renderPlain(lesson));
+    writeOut(renderPlain(lesson));
     return 0;
   }
-  const { runViewer } = await import('./viewer.js');
+  const { runViewer } = await import('../lesson/viewer.js');
   const summary = await runViewer({
     lesson,
     run: (step, onOutput) => runStep(step, ctx, onOutput),
@@ -82,16 +84,16 @@ export function checkCommand(lessonNumber: string, answers: string[], flags: { l
   const lesson = lessonFor(lessonNumber, lang);
   const words = strings(lang);
   if (lesson.checks.length === 0) {
-    process.stdout.write(`${words.noExercises(lessonNumber)}\n`);
+    writeOut(`${words.noExercises(lessonNumber)}\n`);
     return 0;
   }
   const results = checkAll(lesson.checks, parseAnswers(answers, flags.answers, lang), context(lang, {}));
   const mark = { pass: '✓', fail: '✗', unanswered: '?', skipped: '-', error: '!' } as const;
   for (const result of results) {
     const shownAnswer = result.answer !== undefined ? ` = ${result.answer}` : '';
-    process.stdout.write(`${mark[result.verdict]} ${result.id}${shownAnswer}: ${words.verdicts[result.verdict]} — ${result.detail}\n`);
+    writeOut(`${mark[result.verdict]} ${result.id}${shownAnswer}: ${words.verdicts[result.verdict]} — ${result.detail}\n`);
   }
   const passed = results.filter((result) => result.verdict === 'pass').length;
-  process.stdout.write(`${words.checkSummary(passed, results.length)}\n`);
+  writeOut(`${words.checkSummary(passed, results.length)}\n`);
   return passed === results.length ? 0 : 1;
 }

@@ -1,4 +1,4 @@
-// `minidock lesson list | N | check N` — commander wiring only; see src/lesson/commands.ts.
+// `minidock lesson list | N | check N` — the flags; the bodies are in ./lesson-commands.ts (loaded on use).
 import type { Command } from 'commander';
 
 export function register(program: Command): void {
@@ -15,7 +15,7 @@ export function register(program: Command): void {
         cmd.outputHelp();
         return;
       }
-      const { showCommand } = await import('../lesson/commands.js');
+      const { showCommand } = await import('./lesson-commands.js');
       process.exitCode = await showCommand(n, flags);
     });
   lesson
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .description('the lessons, with their steps, exercises and languages')
     .option('--lang <lang>', 'en or es (default: from $LANG)')
     .action(async (flags: { lang?: string }) => {
-      const { listCommand } = await import('../lesson/commands.js');
+      const { listCommand } = await import('./lesson-commands.js');
       process.exitCode = listCommand(flags);
     });
   lesson
@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--answers <file>', 'read id=value lines from a file')
     .option('--lang <lang>', 'en or es (default: from $LANG)')
     .action(async (n: string, answers: string[], flags: { lang?: string; answers?: string }) => {
-      const { checkCommand } = await import('../lesson/commands.js');
+      const { checkCommand } = await import('./lesson-commands.js');
       process.exitCode = checkCommand(n, answers, flags);
     });
 }

@@ -6,12 +6,11 @@
 // an opaque directory (trusted.overlay.opaque=y) hides what lower layers hold in it. (minidock
 // mounts overlayfs with the kernel's default options; with redirect_dir=on a renamed directory
 // would carry a trusted.overlay.redirect xattr, which this merge does not follow.)
-import { closeSync, createWriteStream, existsSync, fstatSync, lstatSync, readdirSync, readlinkSync, readSync, statSync, type Stats, type WriteStream } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, readdirSync, readlinkSync, readSync, statSync, type Stats, type WriteStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Header } from 'tar';
 import { fail } from '../errors.js';
 import { openResolved } from '../runtime/paths.js';
-import { stateRoot } from '../runtime/state-root.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLgetxattr, mdLlistxattr } from '../sys/native.js';
 import { isOpaque, isWhiteout } from './layered-fs.js';
@@ -196,17 +195,16 @@ export function findContainer(root: string, ref: string): { id: string; dir: str
   return pre[0];
 }
 
-export async function exportCommand(ref: string, flags: { root?: string; output?: string }): Promise<number> {
-  const root = stateRoot(flags.root);
+/**
+ * The layers of a kept container's filesystem, top first: its upper layer (its writes), then the
+ * image layers or rootfs it was built on; refused in one line when any of them is gone.
+ */
+export function containerLayers(root: string, ref: string): string[] {
   const c = findContainer(root, ref);
   // the upper layer: <dir>/upper, or <dir>/layer/upper when it lived on a tmpfs (then gone on exit)
   const upper = [posix.join(c.dir, 'upper'), posix.join(c.dir, 'layer', 'upper')].find((p) => existsSync(p));
   if (!upper) fail(`export ${ref}: the container has no upper layer on disk (${c.dir}/upper) — its writes lived on a tmpfs and are gone`);
   if (!c.lowerDirs.length) fail(`export ${ref}: ${c.dir}/config.json does not say which rootfs or layers the container was built on`);
   for (const d of c.lowerDirs) if (!statSync(d, { throwIfNoEntry: false })?.isDirectory()) fail(`export ${ref}: its lower layer ${d} is gone`);
-  if (!flags.output && process.stdout.isTTY) fail('export: refusing to write a tar archive to a terminal — redirect it (> fs.tar) or use -o FILE');
-  const out = flags.output ? createWriteStream(flags.output, { mode: 0o600 }) : process.stdout;
-  await exportLayers([upper!, ...c.lowerDirs], out);
-  if (flags.output) await new Promise<void>((res, rej) => (out as WriteStream).end((e?: Error | null) => (e ? rej(e) : res())));
-  return 0;
+  return [upper!, ...c.lowerDirs];
 }

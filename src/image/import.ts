@@ -195,29 +195,4 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
   }
 }
 
-export interface ImportCliFlags {
-  root?: string;
-  maxSize?: string;
-  quiet?: boolean;
-}
-
-export async function importCommand(file: string, name: string | undefined, flags: ImportCliFlags): Promise<number> {
-  const { stateRoot } = await import('../runtime/state-root.js');
-  const { parseSize } = await import('./source.js');
-  if (process.getuid?.() !== 0) fail('import needs root: layers keep file owners, device nodes and overlayfs whiteouts (trusted.* xattrs), which only root can create');
-  const root = stateRoot(flags.root);
-  const maxBytes = parseSize(flags.maxSize, '--max-size') ?? parseSize(process.env.MINIDOCK_IMPORT_MAX_SIZE, '$MINIDOCK_IMPORT_MAX_SIZE') ?? DEFAULT_MAX_BYTES;
-  const t0 = performance.now();
-  const r = await importImage({ root, file, name, maxBytes, log: flags.quiet ? undefined : (l) => process.stderr.write(l + '\n') });
-  const reused = r.layers.filter((l) => l.reused).length;
-  if (!flags.quiet) {
-    process.stderr.write(`${r.format}: ${r.images.length} image(s), ${r.layers.length} layer(s) (${r.layers.length - reused} unpacked, ${reused} shared) in ${(performance.now() - t0).toFixed(0)} ms\n`);
-  }
-  for (const img of r.images) {
-    if (img.names.length) for (const n of img.names) process.stdout.write(`Loaded image: ${n} (${img.id.slice(7, 19)})\n`);
-    else process.stdout.write(`${img.id}\n`);
-  }
-  return 0;
-}
-
 export { layerInfo };

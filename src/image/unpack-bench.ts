@@ -11,7 +11,7 @@
 //                     image's snapshots, then the timed `ctr snapshots unpack`), side by side
 // The scratch store is removed at the end; images of the state root are never touched.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { create as tarCreate } from 'tar';
 import { cpus, release } from 'node:os';
 import { posix } from 'node:path';
@@ -272,7 +272,7 @@ async function benchCtr(file: string, format: string, store: string, runs: numbe
   }
 }
 
-// --- the command ------------------------------------------------------------------------------
+// --- the measurement (the command, its table and its files: src/cli/bench-unpack.ts) -------------
 
 export interface UnpackBenchOptions {
   root: string;
@@ -323,64 +323,4 @@ export async function unpackBench(o: UnpackBenchOptions): Promise<UnpackBenchRes
   } finally {
     rmSync(store, { recursive: true, force: true });
   }
-}
-
-export function formatUnpackBench(r: UnpackBenchResult): string {
-  const lines = [`unpack ${r.file} (${r.format}, ${r.layers} layer(s), ${fmtBytes(r.storedBytes)} stored), ${r.runs} run(s)`];
-  lines.push('runtime    time ms avg (min-max)        CPU % avg (max)   peak RSS MiB   peak procs/threads');
-  for (const x of r.results) {
-    if (!x.summary) {
-      lines.push(`${x.runtime.padEnd(10)} skipped: ${x.skipped}${x.install ? ` (install: ${x.install})` : ''}`);
-      continue;
-    }
-    const s = x.summary;
-    lines.push(`${x.runtime.padEnd(10)} ${`${s.ms.avg.toFixed(1)} (${s.ms.min.toFixed(1)}-${s.ms.max.toFixed(1)})`.padEnd(29)} ${`${s.cpuPct.avg.toFixed(0)} (${Math.max(...x.runs.map((q) => q.cpuPct.max)).toFixed(0)})`.padEnd(17)} ${s.peakRssMiB.toFixed(1).padEnd(14)} ${s.peakProcs}/${s.peakThreads}`);
-  }
-  return lines.join('\n');
-}
-
-export interface BenchUnpackFlags {
-  root?: string;
-  runs?: string;
-  json?: boolean;
-  output?: string;
-  noPeers?: boolean;
-  interval?: string;
-  /** results directory (default results/<timestamp>), as every bench experiment */
-  out?: string;
-  charts?: boolean;
-}
-
-export async function benchUnpackCommand(file: string, flags: BenchUnpackFlags): Promise<number> {
-  const { stateRoot } = await import('../runtime/state-root.js');
-  if (process.getuid?.() !== 0) fail('bench unpack needs root: layers keep owners, device nodes and whiteouts');
-  const { dirname, resolve } = await import('node:path');
-  const { collectEnv, withLoadavg, loadavg } = await import('../bench/env.js');
-  const { resultsLine, timestampDir, writeResults } = await import('../bench/output.js');
-  const { unpackExperiment } = await import('../bench/experiments/unpack.js');
-  const runs = flags.runs === undefined ? 5 : Number(flags.runs);
-  const outDir = resolve(flags.out ?? timestampDir(resolve('results')));
-  const env = collectEnv({ ...flags, file }, []);
-  let r: UnpackBenchResult | undefined;
-  const e = await withLoadavg(async () => {
-    const startedAt = new Date().toISOString();
-    const t0 = Date.now();
-    r = await unpackBench({
-      root: stateRoot(flags.root), file, runs, intervalMs: flags.interval ? Number(flags.interval) : 100, noPeers: flags.noPeers,
-      log: (l) => process.stderr.write(l + '\n'),
-    });
-    return unpackExperiment(r, startedAt, (Date.now() - t0) / 1000);
-  });
-  env.loadavgAfter = loadavg();
-  env.peers = r!.results.map((x) => ({ name: x.runtime, available: !x.skipped, flags: [], notes: [], reason: x.skipped, fix: x.install }));
-  // the same files as every other experiment: unpack.csv, the chart, results.json, report.md
-  const { files } = await writeResults(outDir, { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: e.skipped }, { charts: flags.charts !== false });
-  const json = JSON.stringify(r, null, 2) + '\n';
-  if (flags.output) {
-    mkdirSync(dirname(resolve(flags.output)), { recursive: true });
-    writeFileSync(flags.output, json);
-  }
-  process.stdout.write(flags.json ? json : formatUnpackBench(r!) + '\n');
-  process.stderr.write(`${resultsLine(outDir, files)}\n`);
-  return 0;
 }

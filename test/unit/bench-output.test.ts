@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chartSpecs } from '../../src/bench/charts';
-import { reportCommand } from '../../src/bench/report';
+import { reportCommand } from '../../src/cli/bench';
 import { UNPACK_COLUMNS, unpackExperiment } from '../../src/bench/experiments/unpack';
 import type { RunResult, UnpackBenchResult } from '../../src/image/unpack-bench-results';
 import { csvField, loadWarning, mdTable, renderReport, resultsLine, startupGoals, summaryJson, timestampDir, toCsv, writeResults, type Results } from '../../src/bench/output';
@@ -133,18 +133,14 @@ describe('bench unpack through the same writer', () => {
 
   it('bench report compares two saved runs into an --out file whose directory does not exist yet', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
-    const err = process.stderr.write;
     try {
       const e = unpackExperiment(raw, 'T', 1.5);
       const env = { date: 'D', host: 'h', kernel: 'k', os: 'o', cpuModel: 'c', cpus: 2, memoryMiB: 1, cgroup: { mode: 'v1', hybrid: true, reason: 'r' }, node: 'v20', loadavgBefore: [1, 1, 1], command: 'minidock bench unpack', flags: {}, peers: [], daemons: [] };
       for (const run of ['a', 'b']) await writeResults(join(dir, run), { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: [] }, { charts: false });
-      process.stderr.write = (() => true) as typeof process.stderr.write;
       expect(await reportCommand([join(dir, 'a'), join(dir, 'b')], { out: join(dir, 'new', 'sub', 'cmp.md'), charts: false })).toBe(0);
-      process.stderr.write = err;
       // unpack's medians are headline figures: minidock 120 ms in both runs
       expect(readFileSync(join(dir, 'new', 'sub', 'cmp.md'), 'utf8')).toMatch(/\| unpack \| minidock \| 120 \| 120 \| 1.00× \| same/);
     } finally {
-      process.stderr.write = err;
       rmSync(dir, { recursive: true, force: true });
     }
   });
