@@ -10,9 +10,10 @@
 //   conmon:   create --bundle B --pid-file F [--console-socket S] ID; start ID; exec ...; kill ID 15; delete --force ID
 //   ctr/dockerd (the runc v2 shim): --root R --log B/log.json --log-format json create --bundle B --pid-file F ID, ...
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { allCgroupDirs } from '../../src/runtime/cgroups/index.js';
 import { canRun, cgroupParentFor, hostSnapshot, removeStateRoot, ROOT_DIR, ROOTFS, skipReason, tempStateRoot, waitFor } from '../helpers';
 
 const OCI = join(ROOT_DIR, 'bin', 'minidock-oci.js');
@@ -42,16 +43,17 @@ function ok(r: SpawnSyncReturns<string>): string {
 }
 
 /** What a container could leave on the host: mounts under root, cgroups under the parent, the
- * runtime's state (that of this file's bundles, all under root), processes whose root is under root
- * (a container's). The engines' own cgroups (Podman's conmon, beside its containers) are theirs,
- * made as well with runc. */
+ * runtime's state (that of this file's bundles, all under root), processes in those cgroups. The
+ * engines' own cgroups (Podman's conmon, beside its containers) are theirs, made as well with runc. */
 function snapshot(ociRoot: string) {
   const s = hostSnapshot(root);
+  // (hostSnapshot's cgroups are those named minidock*: an engine names its containers' otherwise)
+  const cgroups = allCgroupDirs().filter((d) => d.includes(`/${parent}/`) && !d.endsWith('/conmon')).sort();
   const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
     try {
-      return readlinkSync(`/proc/${p}/root`).startsWith(root);
+      return readFileSync(`/proc/${p}/cgroup`, 'utf8').split('\n').some((l) => l.includes(`/${parent}/`) && !l.endsWith('/conmon'));
     } catch {
-      return false;
+      return false; // exited meanwhile
     }
   })());
   const state = (existsSync(ociRoot) ? readdirSync(ociRoot) : []).filter((id) => {
@@ -61,7 +63,15 @@ function snapshot(ociRoot: string) {
       return true; // a state dir without a readable state.json is a leftover too
     }
   });
-  return { mounts: s.mounts, cgroups: s.cgroups.filter((c) => !/\/conmon$/.test(c)), state, procs };
+  return { mounts: s.mounts, cgroups, state, procs };
+}
+/** While a container runs, the leak check sees it: its cgroup (named after `name`), its state, its
+ * processes — so that an empty before/after difference means it is gone, not that we looked elsewhere. */
+function expectSeen(ociRoot: string, name: string, stateId: string): void {
+  const s = snapshot(ociRoot);
+  expect(s.cgroups.some((c) => c.includes(`/${parent}/`) && c.endsWith(name))).toBe(true);
+  expect(s.state).toContain(stateId);
+  expect(s.procs.length).toBeGreaterThan(0);
 }
 function leakChecked(ociRoot: () => string) {
   let before: ReturnType<typeof snapshot>;
@@ -106,23 +116,29 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
   // Podman's default RLIMIT_NOFILE (1048576) and NPROC are above the hard limits of a caller
   // without CAP_SYS_RESOURCE, and setrlimit cannot raise a hard limit without it (runc fails the
   // same way): give values every caller can set. No network: no CNI/netavark set-up needed.
-  const RUN = ['--network', 'none', '--cgroup-parent', `/${parent}`, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+  const RUN = () => ['--network', 'none', '--cgroup-parent', `/${parent}`, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
   beforeAll(() => {
     ok(podman(['import', layerTar(), IMAGE]));
   });
   afterAll(() => {
     podman(['rm', '-a', '-f', '-t', '0']);
     podman(['rmi', '-a', '-f']);
+    // conmon's own cgroup, <parent>/conmon (Podman makes it and leaves it, with runc too)
+    for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+      try {
+        rmdirSync(join('/sys/fs/cgroup', h, parent, 'conmon'));
+      } catch { /* not there, or not a hierarchy */ }
+    }
   });
   leakChecked(ociRoot);
 
   it('run --rm IMAGE echo ok: the output, exit 0', () => {
-    const r = podman(['run', '--rm', ...RUN, IMAGE, 'echo', 'ok']);
+    const r = podman(['run', '--rm', ...RUN(), IMAGE, 'echo', 'ok']);
     expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
   });
 
   it.skipIf(!has('script'))(`run --rm -it: a pty through --console-socket (under script(1)${has('script') ? '' : ': not installed, skipped'})`, () => {
-    const cmd = ['podman', ...GLOBAL(), 'run', '--rm', '-it', ...RUN, IMAGE, 'sh', '-c', "'tty; echo $((6*7))'"].join(' ');
+    const cmd = ['podman', ...GLOBAL(), 'run', '--rm', '-it', ...RUN(), IMAGE, 'sh', '-c', "'tty; echo $((6*7))'"].join(' ');
     const r = run('script', ['-qec', cmd, '/dev/null']);
     expect(r.status).toBe(0);
     // (the pty carries the runtime's warnings too, before the container's output)
@@ -130,8 +146,9 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
   });
 
   it('run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', () => {
-    const id = ok(podman(['run', '-d', ...RUN, IMAGE, 'sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done'])).trim();
+    const id = ok(podman(['run', '-d', ...RUN(), IMAGE, 'sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done'])).trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expectSeen(ociRoot(), `libpod-${id}`, id);
     expect(ok(podman(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
     expect(ok(podman(['logs', id]))).toBe('started\n');
     ok(podman(['stop', '-t', '10', id]));
@@ -141,7 +158,7 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
   });
 
   it('--memory 50m --pids-limit 33: the container\'s cgroup files say so', () => {
-    const r = podman(['run', '--rm', ...RUN, '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
+    const r = podman(['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
     expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n33\n`]);
   });
 });
@@ -203,6 +220,12 @@ describe.skipIf(!!ctrSkip)(`containerd: ctr run --runc-binary minidock-oci (${ct
     ok(ctr(['image', 'import', dockerArchive()]));
   });
   afterAll(async () => {
+    // (after a failed test: its tasks killed and removed, so that the shims exit with containerd)
+    for (const id of ok(ctr(['task', 'ls', '-q'])).split('\n').filter(Boolean)) {
+      ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+      ctr(['task', 'rm', '-f', id]);
+    }
+    for (const id of ok(ctr(['container', 'ls', '-q'])).split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
     await containerd?.stop();
   });
   leakChecked(ociRoot);
@@ -214,6 +237,7 @@ describe.skipIf(!!ctrSkip)(`containerd: ctr run --runc-binary minidock-oci (${ct
 
   it('ctr run -d, ctr task exec, ctr task kill (SIGTERM reaches the trap), task and container removed', async () => {
     ok(ctr(['run', '-d', ...RUN('c2'), IMAGE, 'c2', 'sh', '-c', 'trap "exit 7" TERM; while true; do sleep 0.1; done']));
+    expectSeen(ociRoot(), '/c2', 'c2');
     expect(ok(ctr(['task', 'exec', '--exec-id', 'e1', 'c2', 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
     ok(ctr(['task', 'kill', 'c2']));
     await waitFor(() => /\bSTOPPED\b/.test(ok(ctr(['task', 'ls']))), 10_000, 'the task to stop');
@@ -234,7 +258,7 @@ describe.skipIf(!!dockerSkip)(`dockerd --add-runtime minidock=minidock-oci (${do
   const sock = () => join(dir(), 'docker.sock');
   let dockerd: ReturnType<typeof daemon>;
   const docker = (args: string[], timeout?: number) => run('docker', ['-H', `unix://${sock()}`, ...args], timeout);
-  const RUN = ['--runtime', 'minidock', '--network', 'none', '--cgroup-parent', `/${parent}`];
+  const RUN = () => ['--runtime', 'minidock', '--network', 'none', '--cgroup-parent', `/${parent}`];
   beforeAll(async () => {
     mkdirSync(dir(), { recursive: true });
     // a private dockerd (its own data, exec root, pidfile, socket and managed containerd) that
@@ -252,12 +276,13 @@ describe.skipIf(!!dockerSkip)(`dockerd --add-runtime minidock=minidock-oci (${do
   leakChecked(ociRoot);
 
   it('docker run --rm --runtime minidock IMAGE echo ok: the output, exit 0', () => {
-    const r = docker(['run', '--rm', ...RUN, IMAGE, 'echo', 'ok']);
+    const r = docker(['run', '--rm', ...RUN(), IMAGE, 'echo', 'ok']);
     expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
   });
 
   it('docker run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', () => {
-    const id = ok(docker(['run', '-d', ...RUN, IMAGE, 'sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done'])).trim();
+    const id = ok(docker(['run', '-d', ...RUN(), IMAGE, 'sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done'])).trim();
+    expectSeen(ociRoot(), `/${id}`, id);
     expect(ok(docker(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
     ok(docker(['stop', '-t', '10', id]));
     expect(ok(docker(['inspect', '-f', '{{.State.ExitCode}}', id])).trim()).toBe('3');
@@ -266,7 +291,7 @@ describe.skipIf(!!dockerSkip)(`dockerd --add-runtime minidock=minidock-oci (${do
   });
 
   it('docker run --memory 50m --pids-limit 33: the container\'s cgroup files say so', () => {
-    const r = docker(['run', '--rm', ...RUN, '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
+    const r = docker(['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
     expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n33\n`]);
   });
 });
