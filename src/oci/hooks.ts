@@ -16,7 +16,7 @@
 // Library code: returns values, throws MinidockError (code 1, runc's), hands warnings to a callback.
 import { spawn } from 'node:child_process';
 import { MinidockError } from '../errors.js';
-import type { OciState } from './state.js';
+import type { OciState } from './runtime-state.js';
 
 export interface Hook {
   /** absolute path of the program, on the host */

@@ -16,10 +16,9 @@ import { fail, MinidockError } from '../errors.js';
 import { isProcess } from '../sys/proc.js';
 import { OCI_VERSION } from './spec-default.js';
 import type { Hooks } from './hooks.js';
+import type { OciState, OciStatus } from './runtime-state.js';
 
 export const DEFAULT_OCI_ROOT = '/run/minidock-oci';
-
-export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';
 
 /** state.json as kept on disk. */
 export interface OciRecord {
@@ -39,19 +38,6 @@ export interface OciRecord {
   cgroupPaths?: string[];
   /** config.json's hooks as create read them: start runs poststart, delete poststop (hooks.ts) */
   hooks?: Hooks;
-}
-
-/** The runtime spec's state (runtime.md), as `state ID` prints it, plus runc's created/owner for `list`. */
-export interface OciState {
-  ociVersion: string;
-  id: string;
-  status: OciStatus;
-  pid: number;
-  bundle: string;
-  rootfs?: string;
-  created: string;
-  annotations?: Record<string, string>;
-  owner: string;
 }
 
 /** runc's rule for container IDs (libcontainer's idRegex): letters, digits, _ + - . and not "." or "..". */
