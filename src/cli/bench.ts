@@ -96,7 +96,7 @@ async function progressSink(f: BenchFlags): Promise<ProgressSink> {
   const tty = f.live !== false && process.stderr.isTTY && process.stdout.isTTY && !process.env.CI && (process.stderr.columns ?? 0) >= 40;
   if (tty) {
     try {
-      const { startLiveView } = await import('../bench/live.js');
+      const { startLiveView } = await import('./bench-live.js');
       return await startLiveView();
     } catch (e) {
       writeErr(`minidock bench: live view unavailable (${(e as Error).message}); plain progress\n`);

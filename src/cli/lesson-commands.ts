@@ -70,7 +70,7 @@ export async function showCommand(lessonNumber: string, flags: { lang?: string; 
     writeOut(renderPlain(lesson));
     return 0;
   }
-  const { runViewer } = await import('../lesson/viewer.js');
+  const { runViewer } = await import('./lesson-viewer.js');
   const summary = await runViewer({
     lesson,
     run: (step, onOutput) => runStep(step, ctx, onOutput),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import React from 'react';
 import * as ink from 'ink';
 import { render } from 'ink-testing-library';
-import { LiveStore, LiveView, useInkModule } from '../../src/bench/live';
+import { LiveStore, LiveView, useInkModule } from '../../src/cli/bench-live';
 
 describe('bench live view', () => {
   it('shows each runtime\'s progress, the median once known, and skips with their reason', async () => {

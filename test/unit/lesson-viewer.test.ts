@@ -6,7 +6,7 @@ import * as ink from 'ink';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseLesson, type Step } from '../../src/lesson/parse';
 import { judge, type StepResult } from '../../src/lesson/runner';
-import { LessonViewer, useInkModule, type ViewerSummary } from '../../src/lesson/viewer';
+import { LessonViewer, useInkModule, type ViewerSummary } from '../../src/cli/lesson-viewer';
 
 const SRC = `# 01 · Demo
 

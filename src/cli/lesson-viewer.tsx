@@ -5,9 +5,9 @@
 // loads this file, so ink and React never slow down any other verb.
 import type * as Ink from 'ink';
 import { useEffect, useRef, useState, type ReactElement } from 'react';
-import type { Lang, Lesson, Step } from './parse.js';
-import { describeExit, matchPatterns, plain, showPattern, type StepResult } from './runner.js';
-import { strings } from './strings.js';
+import type { Lang, Lesson, Step } from '../lesson/parse.js';
+import { describeExit, matchPatterns, plain, showPattern, type StepResult } from '../lesson/runner.js';
+import { strings } from '../lesson/strings.js';
 
 // ink is an ES module with top-level await: the CommonJS bundle cannot require() it, so it is
 // loaded with import() when the viewer starts, and handed to the component here (tests do the same).

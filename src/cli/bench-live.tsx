@@ -2,8 +2,8 @@
 // one line per runtime with a progress bar, the last value, and the median once it is known; ETA.
 import React, { useEffect, useState } from 'react';
 import type * as Ink from 'ink';
-import { emptyLive, eta, reduceLive, type LiveState } from './progress.js';
-import type { BenchEvent, Emit } from './types.js';
+import { emptyLive, eta, reduceLive, type LiveState } from '../bench/progress.js';
+import type { BenchEvent, Emit } from '../bench/types.js';
 
 type Listener = () => void;
 
