@@ -92,7 +92,9 @@ function layerTar(): string {
   return tar;
 }
 
-/** The memory and pids limits as the container reads them: cgroup v1 files, or v2's. */
+/** The memory and pids limits as the container reads them: cgroup v1 files, or v2's (the host's
+ * kind is the container's: it mounts its own cgroups the same way; the test names say which). */
+const CGROUP_FILES = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'cgroup v2: memory.max, pids.max' : 'cgroup v1: memory.limit_in_bytes, pids.max';
 const LIMITS_SH = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max';
 
 beforeAll(() => {
@@ -157,7 +159,7 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
     ok(podman(['rm', id]));
   });
 
-  it('--memory 50m --pids-limit 33: the container\'s cgroup files say so', () => {
+  it(`--memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
     const r = podman(['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
     expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n33\n`]);
   });
@@ -245,7 +247,7 @@ describe.skipIf(!!ctrSkip)(`containerd: ctr run --runc-binary minidock-oci (${ct
     ok(ctr(['container', 'rm', 'c2']));
   });
 
-  it('ctr run --memory-limit 52428800: the container\'s cgroup file says so', () => {
+  it(`ctr run --memory-limit 52428800: the container's cgroup file says so (${CGROUP_FILES})`, () => {
     const r = ctr(['run', '--rm', ...RUN('c3'), '--memory-limit', String(50 * 1024 * 1024), IMAGE, 'c3', 'sh', '-c', LIMITS_SH.split(';')[0]!]);
     expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n`]);
   });
@@ -290,7 +292,7 @@ describe.skipIf(!!dockerSkip)(`dockerd --add-runtime minidock=minidock-oci (${do
     ok(docker(['rm', id]));
   });
 
-  it('docker run --memory 50m --pids-limit 33: the container\'s cgroup files say so', () => {
+  it(`docker run --memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
     const r = docker(['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
     expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n33\n`]);
   });
