@@ -1,5 +1,5 @@
 // `minidock stop [-t SECS] ID...`: SIGTERM, a grace period, then SIGKILL, for each container in
-// parallel (one container: stopOne, src/runtime/lifecycle/stop.ts).
+// parallel, reported in argument order (one container: stopOne, src/runtime/lifecycle/stop.ts).
 import type { Command } from 'commander';
 import type { RootFlag } from '../runtime/lifecycle/common.js';
 
@@ -27,17 +27,23 @@ async function stop(refs: string[], flags: StopFlags): Promise<number> {
   const root = rootOf(flags);
   const entries = listEntries(root);
   let code = 0;
-  const jobs = refs.map(async (ref) => {
+  // several containers stop in parallel, as in Docker; each job settles to its error (or none)
+  const jobs = refs.map(async (ref): Promise<unknown> => {
     try {
       const e = resolve(root, ref, entries);
       const grace = flags.time !== undefined ? Number(flags.time) : e.config?.spec.stopTimeoutSec ?? 10;
       if (!Number.isFinite(grace) || grace < 0) throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
       await stopOne(root, e, grace);
-      writeOut(ref + '\n');
+      return undefined;
     } catch (err) {
-      code = refFailed(err);
+      return err ?? new Error('stop failed');
     }
   });
-  await Promise.all(jobs); // several containers stop in parallel, as in Docker
+  // ... and are reported in argument order, as Docker prints them, whichever stopped first
+  for (const [i, job] of jobs.entries()) {
+    const err = await job;
+    if (err === undefined) writeOut(refs[i] + '\n');
+    else code = refFailed(err);
+  }
   return code;
 }

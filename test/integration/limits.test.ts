@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOTFS, ROOT_DIR, canRun, cgroup2, cgroup2Skip, cgroupParentFor, minidock, minidockAsync, minidockCgroups, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
+import { emulatedCpu } from '../emulation';
 import { detectCgroups } from '../../src/runtime/cgroups/index.js';
 import { createV2 } from '../../src/runtime/cgroups/v2.js';
 import { parseLimits } from '../../src/runtime/limits.js';
@@ -60,24 +61,7 @@ function containerInit(root: string): number | undefined {
   return undefined;
 }
 
-/**
- * Whether this kernel runs on an emulated CPU: QEMU's software emulation (TCG), as in test/v2/vm.sh.
- * QEMU names its own CPU models "QEMU TCG CPU" (-cpu max) or "QEMU Virtual CPU" (qemu64); under KVM
- * a guest also gets the paravirtual clock kvm-clock, which TCG cannot provide. Hardware virtualization
- * (KVM, Xen, Hyper-V: this project's own machines are VMs) keeps the native timing and is not emulation.
- * Why it matters: TCG delivers timer interrupts late, so CFS bandwidth control, which checks the quota
- * on the tick, lets a cgroup overrun each 100 ms period by about a millisecond (measured: --cpu 25
- * gave 0.257-0.278 CPU on a quiet host, 0.298 on a loaded one).
- */
-const emulatedCpu = (() => {
-  try {
-    const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
-    const clocks = readFileSync('/sys/devices/system/clocksource/clocksource0/available_clocksource', 'utf8');
-    return /^QEMU (TCG|Virtual) CPU/.test(model) && !clocks.includes('kvm-clock') ? model : '';
-  } catch {
-    return '';
-  }
-})();
+// emulatedCpu (test/emulation.ts): the CPU checks below say which case they checked
 
 /** Victim pids of "oom-kill:" lines in the kernel log for "alloc" in a container of this state root. */
 function oomLinesLogged(root: string): Set<string> {
@@ -139,9 +123,9 @@ const swapAccounting = (() => {
 const swapSkip = !ok ? why : swapFreeMiB === undefined ? 'no swap device on this host' : swapFreeMiB < 64
   ? `only ${swapFreeMiB.toFixed(0)} MiB of swap free on this host (needs 64)` : swapAccounting;
 /**
- * The tests that expect an OOM kill at the -m limit forbid swap where the host has some: minidock
- * writes no swap limit unless --memory-swap is given (the kernel's default, unlimited), and with swap
- * the kernel would move the allocator's pages out instead of killing it at the limit.
+ * The tests that expect an OOM kill at the -m limit forbid swap where the host has some: -m alone
+ * allows as much again in swap (Docker's rule), and with swap the kernel would move the allocator's
+ * pages out instead of killing it at the limit.
  */
 const noSwap = (limit: string): string[] => (swapFreeMiB === undefined ? [] : ['--memory-swap', limit]);
 
@@ -375,6 +359,9 @@ d('resource limits through minidock run (real kernel)', () => {
     const section = t.stderr.slice(t.stderr.indexOf('cgroup writes'));
     expect(section).toMatch(/^cgroup writes \(v[12];/);
     expect(section).toMatch(/echo "52428800" > \/\S+\/(memory\.limit_in_bytes|memory\.max)\n/);
+    // -m alone: Docker's default swap limit, as much swap as memory, where the kernel accounts swap
+    // (v1: memory + swap = 2 x 50M in memsw; v2: swap.max = 50M on top of memory.max)
+    if (swapAccounting === '') expect(section).toMatch(/echo "104857600" > \/\S+\/memory\.memsw\.limit_in_bytes\n|echo "52428800" > \/\S+\/memory\.swap\.max\n/);
     expect(section).toMatch(/echo "(50000|50000 100000)" > \/\S+\/(cpu\.cfs_quota_us|cpu\.max)\n/);
     expect(section).toMatch(/echo "10" > \/\S+\/pids\.max\n/);
 
