@@ -1,9 +1,9 @@
 // Lines the container verbs (stop, kill, rm, wait, inspect, ps, prune, gc) print about one
 // container: one that failed among several, one whose state.json cannot be parsed.
 import { MinidockError } from '../errors.js';
-import { shortId } from '../runtime/container-store/listing.js';
+import { listEntries, resolve, shortId } from '../runtime/container-store/listing.js';
 import type { Entry } from '../runtime/container-store/records.js';
-import { writeErr } from '../sys/output.js';
+import { writeErr, writeOut } from '../sys/output.js';
 
 /**
  * One container of a verb given several (stop, kill, rm, wait, inspect) failed: its line now, and
@@ -13,6 +13,24 @@ import { writeErr } from '../sys/output.js';
 export function refFailed(err: unknown): number {
   writeErr(`minidock: ${(err as Error).message}\n`);
   return err instanceof MinidockError ? err.code : 1;
+}
+
+/**
+ * A verb's work on each container named, one after the other (kill, rm, wait): `act` returns the
+ * container's line on stdout; a container that fails gets its line on stderr (refFailed) and the
+ * verb goes on with the next. Returns the code the verb exits with.
+ */
+export async function eachContainer(root: string, refs: string[], act: (entry: Entry, ref: string) => Promise<string> | string): Promise<number> {
+  const entries = listEntries(root);
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      writeOut(`${await act(resolve(root, ref, entries), ref)}\n`);
+    } catch (err) {
+      code = refFailed(err);
+    }
+  }
+  return code;
 }
 
 /** One line on stderr per container whose state.json cannot be parsed (shown as "unknown"): the

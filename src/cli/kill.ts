@@ -20,20 +20,12 @@ export function register(program: Command): void {
 }
 
 async function kill(refs: string[], flags: KillFlags): Promise<number> {
-  const [{ writeOut }, { listEntries, resolve }, { parseSignal, rootOf, signal }, { refFailed }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'), import('./container-lines.js'),
+  const [{ parseSignal, rootOf, signal }, { eachContainer }] = await Promise.all([
+    import('../runtime/lifecycle/common.js'), import('./container-lines.js'),
   ]);
   const sig = parseSignal(flags.signal ?? 'KILL');
-  const root = rootOf(flags);
-  const entries = listEntries(root);
-  let code = 0;
-  for (const ref of refs) {
-    try {
-      signal(resolve(root, ref, entries), sig);
-      writeOut(ref + '\n');
-    } catch (err) {
-      code = refFailed(err);
-    }
-  }
-  return code;
+  return eachContainer(rootOf(flags), refs, (entry, ref) => {
+    signal(entry, sig);
+    return ref;
+  });
 }

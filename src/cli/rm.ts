@@ -20,20 +20,12 @@ export function register(program: Command): void {
 }
 
 async function rm(refs: string[], flags: RmFlags): Promise<number> {
-  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { removeContainer }, { refFailed }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/rm.js'), import('./container-lines.js'),
+  const [{ rootOf }, { removeContainer }, { eachContainer }] = await Promise.all([
+    import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/rm.js'), import('./container-lines.js'),
   ]);
   const root = rootOf(flags);
-  const entries = listEntries(root);
-  let code = 0;
-  for (const ref of refs) {
-    try {
-      await removeContainer(root, resolve(root, ref, entries), !!flags.force, ref);
-      writeOut(ref + '\n');
-    } catch (err) {
-      code = refFailed(err);
-    }
-  }
-  return code;
+  return eachContainer(root, refs, async (entry, ref) => {
+    await removeContainer(root, entry, !!flags.force, ref);
+    return ref;
+  });
 }

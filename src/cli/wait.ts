@@ -15,19 +15,8 @@ export function register(program: Command): void {
 }
 
 async function wait(refs: string[], flags: RootFlag): Promise<number> {
-  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { waitContainer }, { refFailed }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/wait.js'), import('./container-lines.js'),
+  const [{ rootOf }, { waitContainer }, { eachContainer }] = await Promise.all([
+    import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/wait.js'), import('./container-lines.js'),
   ]);
-  const root = rootOf(flags);
-  const entries = listEntries(root);
-  let code = 0;
-  for (const ref of refs) {
-    try {
-      writeOut(`${await waitContainer(resolve(root, ref, entries), ref)}\n`);
-    } catch (err) {
-      code = refFailed(err);
-    }
-  }
-  return code;
+  return eachContainer(rootOf(flags), refs, async (entry, ref) => `${await waitContainer(entry, ref)}`);
 }
