@@ -5,7 +5,8 @@
 // Runtimes are interleaved within each repetition (A B C A B C ...) so that drift hits all alike;
 // the first --warmup repetitions are run and discarded.
 import { ratio, summarize, type Summary } from '../stats.js';
-import type { BenchContext } from '../peers/types.js';
+import { rootlessLaunch, rootlessUnavailable } from '../peers/minidock.js';
+import type { BenchContext, Launch, Peer, Workload } from '../peers/types.js';
 import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
 import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 
@@ -37,8 +38,17 @@ export async function startup(ctx: BenchContext, pool: PeerPool, o: ExperimentOp
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const { active, skipped } = selectPeers('startup', o.runtimes, pool, emit, (a) => (a.det.caps.run ? undefined : 'cannot run containers'));
-  const total = (o.reps + o.warmup) * active.length;
-  emit({ type: 'experiment', name: 'startup', runtimes: active.map((a) => a.peer.name), total });
+  // minidock is measured twice: as root, and rootless (the same CLI as nobody: a user namespace, no
+  // cgroup on v1), so the class sees what rootless costs. The rootless row is named 'minidock-rootless'.
+  const why = rootlessUnavailable();
+  const runs: Array<{ name: string; peer: Peer; run: (id: string, w: Workload) => Launch }> = active.flatMap((a) => [
+    { name: a.peer.name, peer: a.peer, run: (id: string, w: Workload) => a.peer.run(ctx, id, w) },
+    ...(a.peer.name === 'minidock' && !why
+      ? [{ name: 'minidock-rootless', peer: { name: 'minidock-rootless' } as Peer /* (failure() reads only the name) */, run: (id: string, w: Workload) => rootlessLaunch(ctx, a.peer.run(ctx, id, w)) }] : []),
+  ]);
+  if (why && active.some((a) => a.peer.name === 'minidock')) skipped.push({ experiment: 'startup', runtime: 'minidock-rootless', reason: why });
+  const total = (o.reps + o.warmup) * runs.length;
+  emit({ type: 'experiment', name: 'startup', runtimes: runs.map((r) => r.name), total });
   const rows: Row[] = [];
   const notes: string[] = [];
   const failures = new Map<string, string>();
@@ -46,31 +56,31 @@ export async function startup(ctx: BenchContext, pool: PeerPool, o: ExperimentOp
   const fails = new Map<string, number>();
   const succeeded = new Set<string>();
   for (let rep = -o.warmup; rep < o.reps; rep++) {
-    for (const a of active) {
+    for (const a of runs) {
       // a runtime whose first 3 launches all failed is broken here: stop hammering it
-      if ((fails.get(a.peer.name) ?? 0) >= 3 && !succeeded.has(a.peer.name)) continue;
-      const echo = runLaunch(ctx, a.peer.run(ctx, newId(ctx, 'st'), { cmd: ['echo', 'ok'] }));
-      const probe = runLaunch(ctx, a.peer.run(ctx, newId(ctx, 'ft'), { cmd: ['/bin/firstinsn'] }));
+      if ((fails.get(a.name) ?? 0) >= 3 && !succeeded.has(a.name)) continue;
+      const echo = runLaunch(ctx, a.run(newId(ctx, 'st'), { cmd: ['echo', 'ok'] }));
+      const probe = runLaunch(ctx, a.run(newId(ctx, 'ft'), { cmd: ['/bin/firstinsn'] }));
       const ok = echo.code === 0 && echo.stdout.trim() === 'ok';
       const ttfi = probe.code === 0 ? parseFirstInsn(probe.stdout, probe.t0) : undefined;
       if (!ok) {
-        failures.set(a.peer.name, failure(a.peer, echo));
-        fails.set(a.peer.name, (fails.get(a.peer.name) ?? 0) + 1);
-      } else succeeded.add(a.peer.name);
-      if (probe.code !== 0 && !failures.has(`${a.peer.name}:probe`)) failures.set(`${a.peer.name}:probe`, failure(a.peer, probe));
+        failures.set(a.name, failure(a.peer, echo));
+        fails.set(a.name, (fails.get(a.name) ?? 0) + 1);
+      } else succeeded.add(a.name);
+      if (probe.code !== 0 && !failures.has(`${a.name}:probe`)) failures.set(`${a.name}:probe`, failure(a.peer, probe));
       if (rep >= 0) {
         rows.push({
-          runtime: a.peer.name, image: 'busybox', rep, startup_ms: ok ? echo.ms : undefined, ttfi_ms: ttfi,
+          runtime: a.name, image: 'busybox', rep, startup_ms: ok ? echo.ms : undefined, ttfi_ms: ttfi,
           probe_ms: probe.code === 0 ? probe.ms : undefined, exit_code: echo.code, ok,
         });
       }
-      const n = (done.get(a.peer.name) ?? 0) + 1;
-      done.set(a.peer.name, n);
-      emit({ type: 'step', experiment: 'startup', runtime: a.peer.name, done: n, total: o.reps + o.warmup, value: ok ? echo.ms : undefined, unit: 'ms' });
+      const n = (done.get(a.name) ?? 0) + 1;
+      done.set(a.name, n);
+      emit({ type: 'step', experiment: 'startup', runtime: a.name, done: n, total: o.reps + o.warmup, value: ok ? echo.ms : undefined, unit: 'ms' });
       await tick();
     }
   }
-  const ran = active.map((a) => a.peer.name);
+  const ran = runs.map((a) => a.name);
   for (const rt of ran) {
     const good = rows.filter((r) => r.runtime === rt && r.ok);
     if (!good.length) skipped.push({ experiment: 'startup', runtime: rt, reason: `every launch failed: ${failures.get(rt) ?? 'no output'}` });

@@ -1,7 +1,7 @@
 // minidock itself, through its CLI (bin/minidock.js), exactly as a student runs it.
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh } from '../proc.js';
+import { MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, which } from '../proc.js';
 import { unavailable, type BenchContext, type BenchLimits, type Detection, type EngineReport, type Launch, type Peer, type Workload } from './types.js';
 
 export function minidockLimitFlags(l: BenchLimits = {}): string[] {
@@ -105,4 +105,36 @@ export class MinidockPeer implements Peer {
   }
 
   cleanup(): void {}
+}
+
+/** The user a rootless row runs as: nobody (no /etc/subuid range: the single-id map). */
+export const ROOTLESS_UID = 65534;
+
+/**
+ * Why minidock cannot be measured rootless here (undefined: it can): the bench must be root to
+ * become another user, and setpriv (util-linux) does it without a login session.
+ */
+export function rootlessUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the bench is not root, so it cannot run minidock as another user';
+  if (!which('setpriv')) return 'setpriv (util-linux) not found';
+  return undefined;
+}
+
+/**
+ * The same launch as a normal user (nobody, through setpriv: about 1 ms of exec more than a direct
+ * launch): `minidock run` is then rootless (a user namespace, no cgroup on v1). Its state root and
+ * XDG_RUNTIME_DIR are a directory of nobody's in the bench's scratch directory, which is made
+ * traversable (0711: the container's root, nobody, must pass through it to the rootfs).
+ */
+export function rootlessLaunch(ctx: BenchContext, l: Launch): Launch {
+  const dir = `${ctx.work}/minidock-rootless`;
+  if (!existsSync(dir)) {
+    chmodSync(ctx.work, 0o711);
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, ROOTLESS_UID, ROOTLESS_UID);
+  }
+  const env: NodeJS.ProcessEnv = { ...l.env, XDG_RUNTIME_DIR: dir, MINIDOCK_ROOT: `${dir}/minidock` };
+  delete env.MINIDOCK_CGROUP_PARENT; // (a cgroup parent of root's: not the user's to use)
+  const id = String(ROOTLESS_UID);
+  return { ...l, argv: ['setpriv', '--reuid', id, '--regid', id, '--clear-groups', '--', ...l.argv], env };
 }
