@@ -106,6 +106,7 @@ afterAll(() => {
   if (root) removeStateRoot(root);
 });
 
+const hasRunc = has('runc');
 describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'podman and conmon found'})`, () => {
   // The runtime's state stays in its default root: `--runtime-flag root=DIR` reaches conmon's
   // create and start, but not the `delete --force` of Podman's exit command (observed), which
@@ -157,6 +158,18 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
     expect(ok(podman(['inspect', '-f', '{{.State.ExitCode}}', id])).trim()).toBe('3');
     expect(ok(podman(['logs', id]))).toBe('started\nbye\n');
     ok(podman(['rm', id]));
+  });
+
+  // runc is the yardstick: the same Podman commands with --runtime runc answer the same
+  it.skipIf(!hasRunc)(`the same run and limits under podman --runtime runc: the same output${hasRunc ? '' : ' (runc not installed, skipped)'}`, () => {
+    const GLOBAL_RUNC = GLOBAL().map((a) => (a === OCI ? 'runc' : a));
+    for (const args of [['echo', 'ok'], ['sh', '-c', LIMITS_SH]]) {
+      const cmd = ['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, ...args];
+      const ours = podman(cmd);
+      const runc = run('podman', [...GLOBAL_RUNC, ...cmd]);
+      expect([ours.status, ours.stdout]).toEqual([runc.status, runc.stdout]);
+      expect(ours.status).toBe(0);
+    }
   });
 
   it(`--memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
