@@ -68,9 +68,9 @@ export interface OciExtras {
   /** linux.devices: MKNOD steps in the container's /dev */
   devices: OciDevice[];
   /** bind mounts with nosuid/nodev/noexec (Podman's /dev/shm): the remount that sets them (launch.ts) */
-  bindFlags: Array<{ mount: BindMount; options: Array<'nosuid' | 'nodev' | 'noexec'> }>;
+  bindFlags: Array<{ mount: BindMount; options: Array<'nosuid' | 'nodev' | 'noexec' | 'strictatime' | 'noatime'>; propagation?: number }>;
   /** tmpfs mounts besides the plan's own (containerd's /run): mounted by a step launch.ts adds */
-  tmpfs: Array<{ destination: string; flags: number; data: string }>;
+  tmpfs: Array<{ destination: string; flags: number; data: string; propagation?: number; beforeBind?: number }>;
 }
 
 /** One linux.devices entry: a node the plan makes (mknod, chmod, chown) in the container. */
@@ -208,6 +208,18 @@ class Fields {
   }
 }
 
+/** Mount propagation, runc's table: the mount(2) flags of linux.rootfsPropagation and of a mount's options. */
+const PROPAGATION: Readonly<Record<string, number>> = {
+  private: MS.MS_PRIVATE, rprivate: MS.MS_PRIVATE | MS.MS_REC, slave: MS.MS_SLAVE, rslave: MS.MS_SLAVE | MS.MS_REC,
+  shared: MS.MS_SHARED, rshared: MS.MS_SHARED | MS.MS_REC, unbindable: MS.MS_UNBINDABLE, runbindable: MS.MS_UNBINDABLE | MS.MS_REC,
+};
+
+/** A mount's propagation option (the last one given), or undefined. */
+function propagationOf(options: string[]): number | undefined {
+  const given = options.filter((o) => o in PROPAGATION);
+  return given.length ? PROPAGATION[given[given.length - 1]!] : undefined;
+}
+
 /** A field minidock knows but cannot do yet: one line, naming it and the way around. */
 function notYet(field: string, why: string): never {
   return fail(`config.json: ${field} is not supported by minidock yet (${why}) — remove it from config.json or use runc/crun for this bundle (see docs/oci.md)`);
@@ -300,13 +312,9 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   for (const k of ['uidMappings', 'gidMappings']) if ((linux.list(k) ?? []).length > 0) notYet(`linux.${k}`, 'user namespaces are not supported yet');
   for (const k of ['timeOffsets', 'netDevices', 'intelRdt', 'personality', 'memoryPolicy']) if (linux.has(k)) notYet(`linux.${k}`, 'the launch plan has no step for it');
   const devices = mapDevices(linux);
+  // (the plan makes every mount MS_REC|MS_PRIVATE first, build-plan.ts: "rprivate")
   const propagation = linux.str('rootfsPropagation') ?? '';
-  // (runc's table; the plan makes every mount MS_REC|MS_PRIVATE first, build-plan.ts: "rprivate")
-  const PROPAGATION: Record<string, number> = {
-    '': 0, private: MS.MS_PRIVATE, rprivate: MS.MS_PRIVATE | MS.MS_REC, slave: MS.MS_SLAVE, rslave: MS.MS_SLAVE | MS.MS_REC,
-    shared: MS.MS_SHARED, rshared: MS.MS_SHARED | MS.MS_REC, unbindable: MS.MS_UNBINDABLE, runbindable: MS.MS_UNBINDABLE | MS.MS_REC,
-  };
-  if (!(propagation in PROPAGATION)) fail(`config.json: linux.rootfsPropagation ${show(propagation)} must be one of ${Object.keys(PROPAGATION).filter(Boolean).join(', ')}`);
+  if (propagation !== '' && !(propagation in PROPAGATION)) fail(`config.json: linux.rootfsPropagation ${show(propagation)} must be one of ${Object.keys(PROPAGATION).join(', ')}`);
   const rootfsPropagation = ['', 'private', 'rprivate'].includes(propagation) ? undefined : PROPAGATION[propagation];
   if (linux.str('mountLabel')) warnings.push('config.json: linux.mountLabel ignored: minidock does not support SELinux');
   const sysctl = linux.stringMap('sysctl');
@@ -320,7 +328,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   const bindFlags: OciExtras['bindFlags'] = [];
   const tmpfs: OciExtras['tmpfs'] = [];
   const mounts = mapMounts(top, rootfs, bundle, bindFlags, tmpfs);
-  // (the tmpfs step comes after the bind mounts' steps: a bind inside a tmpfs would be hidden by it)
+  // (a bind inside a tmpfs: the plan makes the bind's mount point in the rootfs, where the tmpfs hides it)
   for (const t of tmpfs) {
     const inside = mounts.find((b) => b.destination.startsWith(`${t.destination}/`));
     if (inside) notYet(`a bind mount (${inside.destination}) inside a tmpfs mount (${t.destination})`, 'the tmpfs is mounted after the bind mounts');
@@ -560,6 +568,8 @@ function mapResources(warnings: string[], r: Fields | undefined): Limits {
 /** mounts: minidock's own standard mounts, and bind mounts; other filesystems are refused for now. */
 function mapMounts(top: Fields, rootfs: string, bundle: string, bindFlags: OciExtras['bindFlags'], tmpfs: OciExtras['tmpfs']): BindMount[] {
   const out: BindMount[] = [];
+  const isBind = (m: unknown): boolean => isObj(m) && (m.type === 'bind' || (Array.isArray(m.options) && (m.options.includes('bind') || m.options.includes('rbind'))));
+  const binds = (top.list('mounts') ?? []).filter(isBind).length; // (a tmpfs with a bind after it goes before that bind)
   (top.list('mounts') ?? []).forEach((m, i) => {
     const f = top.item('mounts', i, m, ['destination', 'source', 'type', 'options', 'uidMappings', 'gidMappings']);
     const dest = f.str('destination');
@@ -570,23 +580,27 @@ function mapMounts(top: Fields, rootfs: string, bundle: string, bindFlags: OciEx
     if (!bind) {
       const d = posix.normalize(dest);
       if (PLAN_MOUNTS[d] === type) return; // the plan's own mount (build-plan.ts step 4)
-      if (type === 'tmpfs') return void tmpfs.push(mapTmpfs(rootfs, d, options, `mounts[${i}]`));
+      // (config.json's order, which runtime-tools checks in mountinfo: before the bind that follows it)
+      if (type === 'tmpfs') return void tmpfs.push({ ...mapTmpfs(rootfs, d, options, `mounts[${i}]`), ...(out.length < binds ? { beforeBind: out.length } : {}) });
       notYet(`mounts[${i}] (${type || 'no type'} on ${dest})`, 'besides bind mounts, only the standard /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys and /sys/fs/cgroup mounts, which minidock makes itself');
     }
     if (f.has('uidMappings') || f.has('gidMappings')) notYet(`mounts[${i}].uidMappings`, 'idmapped mounts');
     const src = f.str('source');
     if (!src) return f.bad('source', 'the host path to bind');
     const source = resolve(bundle, src);
-    const unknownOpt = options.filter((o) => !['bind', 'rbind', 'ro', 'rw', 'rprivate', 'private', 'nosuid', 'nodev', 'noexec'].includes(o));
-    if (unknownOpt.length > 0) notYet(`mounts[${i}].options ${unknownOpt.join(',')}`, 'bind mounts take ro/rw and bind/rbind only, for now');
+    // (a filesystem's own options — mode=, size= ... — are mount data, which the kernel ignores for a bind, as runc passes them)
+    const unknownOpt = options.filter((o) => !['bind', 'rbind', 'ro', 'rw', 'nosuid', 'nodev', 'noexec', 'strictatime', 'noatime', 'relatime'].includes(o) &&
+      !(o in PROPAGATION) && !/^(mode|size|nr_inodes|nr_blocks|uid|gid)=[0-9a-zA-Z%]+$/.test(o));
+    if (unknownOpt.length > 0) notYet(`mounts[${i}].options ${unknownOpt.join(',')}`, 'bind mounts take ro/rw, bind/rbind, nosuid/nodev/noexec, the atime options and propagation, for now');
     if (source.includes(':') || dest.includes(':')) notYet(`mounts[${i}] with ":" in a path`, 'bind mounts go through the -v parser');
     // the same checks as -v (the target is resolved inside the rootfs: a symlink there cannot lead out)
     try {
       const mount = parseVolume(rootfs, `${source}:${dest}${options.includes('ro') ? ':ro' : ''}`);
       out.push(mount);
       // (Podman binds /dev/shm with nosuid,nodev,noexec: a bind mount takes them only through a remount, launch.ts)
-      const flags = (['nosuid', 'nodev', 'noexec'] as const).filter((o) => options.includes(o));
-      if (flags.length) bindFlags.push({ mount, options: flags });
+      const flags = (['nosuid', 'nodev', 'noexec', 'strictatime', 'noatime'] as const).filter((o) => options.includes(o));
+      const propagation = propagationOf(options);
+      if (flags.length || propagation !== undefined) bindFlags.push({ mount, options: flags, propagation });
     } catch (e) {
       if (e instanceof MinidockError) fail(`config.json: mounts[${i}]: ${e.message}`);
       throw e;
@@ -604,13 +618,15 @@ function mapTmpfs(rootfs: string, dest: string, options: string[], where: string
   const data: string[] = [];
   for (const o of options) {
     if (o in FLAGS) flags |= FLAGS[o]!;
+    else if (o in PROPAGATION) continue; // propagationOf: a second mount call, launch.ts
     else if (/^(mode|size|nr_inodes|nr_blocks|uid|gid)=[0-9a-zA-Z%]+$/.test(o)) data.push(o); // tmpfs's own options, passed as mount data
     else notYet(`${where}.options ${o} on a tmpfs`, 'a tmpfs takes ro/rw, nosuid, nodev, noexec, strictatime/noatime/relatime and mode/size/nr_inodes/uid/gid, for now');
   }
   // resolved inside the rootfs like a -v target: a symlink there cannot send the mount to a host path
   const r = dirView(rootfs).resolve(dest);
   if (r.inner === '/' || (r.kind !== 'dir' && r.kind !== 'missing')) notYet(`${where} (tmpfs on ${dest})`, 'a tmpfs goes on a directory of the rootfs, or on a path that does not exist yet');
-  return { destination: r.inner, flags, data: data.join(',') };
+  const propagation = propagationOf(options);
+  return { destination: r.inner, flags, data: data.join(','), ...(propagation === undefined ? {} : { propagation }) };
 }
 
 /**

@@ -132,27 +132,35 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   // nosuid/nodev/noexec on a bind mount: the first mount(MS_BIND) ignores every other flag, so
   // they take a second call, MS_REMOUNT|MS_BIND, which sets the per-mount flags to exactly those given
   // (hence MS_RDONLY again for a read-only bind), right after the bind (and its :ro remount)
-  const MS_FLAG = { nosuid: MS.MS_NOSUID, nodev: MS.MS_NODEV, noexec: MS.MS_NOEXEC };
-  for (const { mount, options } of cfg.extras.bindFlags) {
+  // A propagation option (shared, slave ...) is one more call, mount(NULL, target, NULL, flag), after those.
+  const MS_FLAG = { nosuid: MS.MS_NOSUID, nodev: MS.MS_NODEV, noexec: MS.MS_NOEXEC, strictatime: MS.MS_STRICTATIME, noatime: MS.MS_NOATIME };
+  for (const { mount, options, propagation } of cfg.extras.bindFlags) {
     const target = posix.join(cfg.spec.rootfs, mount.destination);
     let at = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === mount.source && s.strs?.[1] === target);
     if (at < 0) throw new MinidockError(`internal: no bind-mount step for ${mount.source} on ${mount.destination}`, 1);
     if (mount.readonly) at++;
     const flags = options.reduce((f, o) => f | MS_FLAG[o], MS.MS_BIND | MS.MS_REMOUNT | (mount.readonly ? MS.MS_RDONLY : 0));
-    steps.splice(at + 1, 0, {
+    steps.splice(at + 1, 0, ...(options.length ? [{
       op: Op.MOUNT, strs: ['', target, '', ''], ints: [flags], why: `config.json mounts: ${options.join(',')} on ${mount.destination}, through a remount`, phase: 'mounts',
-    });
+    } satisfies Step] : []), ...propagationStep(target, mount.destination, propagation));
   }
   // tmpfs mounts of config.json (containerd's /run), after the bind mounts and before pivot_root:
   // the mount point made one component at a time, as for a bind (resolved inside the rootfs)
-  const tmpfsSteps: Step[] = cfg.extras.tmpfs.flatMap((t) => {
+  const tmpfsSteps: Step[][] = cfg.extras.tmpfs.map((t) => {
     const parts = t.destination.split('/').filter(Boolean);
     return [
       ...parts.map((_, n): Step => ({ op: Op.MKDIR, strs: [posix.join(cfg.spec.rootfs, ...parts.slice(0, n + 1))], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `mount point for the tmpfs on ${t.destination}`, phase: 'mounts' })),
       { op: Op.MOUNT, strs: ['tmpfs', posix.join(cfg.spec.rootfs, t.destination), 'tmpfs', t.data], ints: [t.flags], why: `config.json mounts: a tmpfs on ${t.destination}`, phase: 'mounts' },
+      ...propagationStep(posix.join(cfg.spec.rootfs, t.destination), t.destination, t.propagation),
     ];
   });
-  steps.splice(steps.findIndex((s) => s.phase === 'pivot_root'), 0, ...tmpfsSteps);
+  // in config.json's order among the bind mounts (mountinfo lists mounts in the order they were made):
+  // a tmpfs goes right before the bind mount that follows it there, else before pivot_root
+  cfg.extras.tmpfs.forEach((t, n) => {
+    const next = t.beforeBind === undefined ? undefined : cfg.spec.mounts[t.beforeBind];
+    const at = next ? steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === next.source && s.strs?.[1] === posix.join(cfg.spec.rootfs, next.destination)) : -1;
+    steps.splice(at >= 0 ? at : steps.findIndex((s) => s.phase === 'pivot_root'), 0, ...tmpfsSteps[n]!);
+  });
   // sysctls: /proc/sys of the container's namespaces, once "/" is the rootfs (after pivot_root's CHDIR "/")
   const sysctls: Step[] = Object.entries(cfg.extras.sysctl).map(([k, v]) => ({
     op: Op.WRITE_FILE, strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v], why: `config.json linux.sysctl ${k}`, phase: 'namespaces',
@@ -185,6 +193,12 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
     steps.splice(fifo, 0, { op: Op.UMASK, ints: [cfg.extras.umask], why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`, phase: 'exec' });
   }
+}
+
+/** A mount's propagation option: one more mount(2) call on its target, after it is mounted. */
+function propagationStep(target: string, destination: string, propagation: number | undefined): Step[] {
+  if (propagation === undefined) return [];
+  return [{ op: Op.MOUNT, strs: ['', target, '', ''], ints: [propagation], why: `config.json mounts: the propagation of ${destination}`, phase: 'mounts' }];
 }
 
 /** The plan create would run, for --dry-run: the same function as create, nothing made. */

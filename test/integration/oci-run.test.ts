@@ -250,6 +250,25 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     }
   });
 
+  it('mounts in config.json\'s order (mountinfo): a shared tmpfs, an rslave bind with nosuid,strictatime and tmpfs data options, a tmpfs', () => {
+    mkdirSync(join(dir, 'hostdir'), { recursive: true });
+    const base = ['nosuid', 'strictatime', 'mode=755', 'size=1k'];
+    setConfig(['sh', '-c', 'awk \'$5 ~ /^\\/(tmp|data)/ { print $5, $6, $7 }\' /proc/self/mountinfo'], (c) => {
+      c.mounts.push(
+        { destination: '/tmp/t-shared', type: 'tmpfs', source: 'tmpfs', options: [...base, 'shared'] },
+        { destination: '/data', source: join(dir, 'hostdir'), options: [...base, 'rbind', 'rslave'] },
+        { destination: '/tmp/t-last', type: 'tmpfs', source: 'tmpfs', options: base },
+      );
+    });
+    const r = oci(['run', '--bundle', bundle, 'mnt1']);
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['/tmp/t-shared', '/data', '/tmp/t-last']);
+    expect(lines[0]).toMatch(/^\/tmp\/t-shared rw,nosuid shared:\d+$/);
+    // a slave of nothing (every mount was made private first) is private: no optional field
+    expect(lines[1]).toMatch(/^\/data rw,nosuid -$|^\/data rw,nosuid$/);
+  });
+
   describe('hooks: run from the runtime with the state on stdin', () => {
     const hookDir = () => join(dir, 'hooks');
     /** a host hook that saves its stdin as hooks/NAME (appending a line to hooks/order) */

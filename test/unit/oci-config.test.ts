@@ -221,6 +221,23 @@ describe('fields the plan expresses', () => {
     expect(errorOf(() => prop('bogus')).message).toMatch(/linux\.rootfsPropagation "bogus" must be one of private, rprivate, slave/);
   });
 
+  it('mounts: propagation options on a tmpfs and a bind, atime flags and ignored data on a bind, a tmpfs placed before the bind that follows it', () => {
+    const c = fresh();
+    const base = ['nosuid', 'strictatime', 'mode=755', 'size=1k'];
+    c.mounts.push(
+      { destination: '/tmp/t-shared', type: 'tmpfs', source: 'tmpfs', options: [...base, 'shared'] },
+      { destination: '/data', source: 'hostdir', options: [...base, 'rbind', 'rslave'] },
+      { destination: '/tmp/t-last', type: 'tmpfs', source: 'tmpfs', options: base },
+    );
+    const { spec, extras } = map(c);
+    expect(extras.tmpfs).toEqual([
+      { destination: '/tmp/t-shared', flags: (1 << 1) | (1 << 24), data: 'mode=755,size=1k', propagation: 1 << 20, beforeBind: 0 },
+      { destination: '/tmp/t-last', flags: (1 << 1) | (1 << 24), data: 'mode=755,size=1k' },
+    ]);
+    expect(spec.mounts.map((m) => m.destination)).toEqual(['/data']);
+    expect(extras.bindFlags).toEqual([{ mount: spec.mounts[0], options: ['nosuid', 'strictatime'], propagation: (1 << 19) | 16384 }]);
+  });
+
   it('unknown fields are ignored with a warning (the runtime spec requires it)', () => {
     const c = fresh();
     c.process.futureThing = 1;
