@@ -238,7 +238,52 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   if (version === undefined) fail('config.json: ociVersion is missing — every config.json names the runtime-spec version it follows (e.g. "1.0.2")');
   if (!/^1\.\d+\.\d+(-[0-9A-Za-z.+-]+)?$/.test(version)) fail(`config.json: ociVersion ${show(version)} is not a 1.x runtime-spec version (e.g. "1.0.2"); minidock reads runtime-spec 1.x`);
 
-  // --- root: the bundle's rootfs is used as given (OCI runtimes add no overlay) ---
+  // each part of config.json in turn, in this order (the first refusal is the one reported)
+  const { root, rootfs } = mapRoot(top, bundle);
+  const proc = mapProcess(top, opts, warnings);
+
+  // --- hostname, hooks ---
+  const hostname = top.str('hostname');
+  if (hostname !== undefined && (hostname.length > 64 || hostname.includes('\0'))) fail(`config.json: hostname ${show(hostname)} must be at most 64 bytes`);
+  if (top.has('domainname') && top.str('domainname') !== '') notYet('domainname', 'the launch plan has no setdomainname step yet');
+  const hooks = mapHooks(top.obj('hooks', HOOK_POINTS));
+  const annotations = top.stringMap('annotations');
+
+  const linux = mapLinux(top, warnings);
+
+  // --- mounts ---
+  const readonlyRootfs = root.bool('readonly') ?? false;
+  const bindFlags: OciExtras['bindFlags'] = [];
+  const tmpfs: OciExtras['tmpfs'] = [];
+  const mounts = mapMounts(top, rootfs, bundle, bindFlags, tmpfs);
+  // (a bind inside a tmpfs: the plan makes the bind's mount point in the rootfs, where the tmpfs hides it)
+  for (const t of tmpfs) {
+    const inside = mounts.find((b) => b.destination.startsWith(`${t.destination}/`));
+    if (inside) notYet(`a bind mount (${inside.destination}) inside a tmpfs mount (${t.destination})`, 'the tmpfs is mounted after the bind mounts');
+  }
+
+  const { seccomp, seccompProfile } = mapSeccomp(linux.fields, opts, proc.capabilities, debug);
+
+  for (const u of unknown) warnings.push(`config.json: unknown field ${u} ignored (the runtime spec says runtimes ignore what they do not know)`);
+
+  const { args, env, cwd, uid, gid, additionalGids, terminal, ttySize, capabilities, noNewPrivileges, rlimits } = proc;
+  const { joinNamespaces, cgroupsPath, sysctl, devices, rootfsPropagation, maskedPaths, readonlyPaths, limits } = linux;
+  const spec: ContainerSpec = {
+    id: opts.id, name: opts.name, rootfs, args, env, cwd,
+    hostname: hostname ?? opts.hostHostname?.() ?? '',
+    uid, gid, additionalGids: [...new Set([gid, ...additionalGids])],
+    tty: terminal, ttySize, interactive: terminal, readonlyRootfs, mounts, capabilities,
+    // OCI: no seccomp field means no filter (unlike Docker, whose default is a profile)
+    noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
+    maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
+  };
+  const { oomScoreAdj, ambient, umask, userCaps } = proc;
+  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps, rootfsPropagation, bindFlags, tmpfs }, warnings, debug };
+}
+
+/** root: the bundle's rootfs, a directory that exists; its Fields (root.readonly is read with the mounts). */
+function mapRoot(top: Fields, bundle: string): { root: Fields; rootfs: string } {
+  // the bundle's rootfs is used as given (OCI runtimes add no overlay)
   const root = top.obj('root', ['path', 'readonly']);
   if (!root) return fail('config.json: root is missing — it names the rootfs directory (e.g. {"path": "rootfs"})');
   const rootPath = root.str('path');
@@ -250,8 +295,11 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') fail(`config.json: root.path ${rootPath}: ${rootfs} does not exist — unpack a root filesystem there (e.g. tar -C ${rootfs} -xf rootfs.tar)`);
     throw e;
   }
+  return { root, rootfs };
+}
 
-  // --- process ---
+/** process: what runs (args, env, cwd), as whom (process.user), with which terminal, capabilities and rlimits. */
+function mapProcess(top: Fields, opts: MapOptions, warnings: string[]) {
   const proc = top.obj('process', ['terminal', 'consoleSize', 'user', 'args', 'commandLine', 'env', 'cwd', 'capabilities', 'rlimits',
     'noNewPrivileges', 'apparmorProfile', 'oomScoreAdj', 'selinuxLabel', 'ioPriority', 'scheduler', 'execCPUAffinity']);
   if (!proc) return fail('config.json: process is missing — it names what to run (process.args, process.cwd); `minidock-oci create` needs it');
@@ -296,15 +344,11 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   }
   if (proc.str('selinuxLabel')) warnings.push('config.json: process.selinuxLabel ignored: minidock does not support SELinux');
   for (const k of ['ioPriority', 'scheduler', 'execCPUAffinity']) if (proc.has(k)) notYet(`process.${k}`, 'a runtime-spec 1.2 field the launch plan has no step for');
+  return { args: args!, env, cwd: cwd!, uid: uid!, gid: gid!, additionalGids, umask, terminal, ttySize, capabilities, ambient, userCaps, rlimits, noNewPrivileges, oomScoreAdj };
+}
 
-  // --- hostname, hooks ---
-  const hostname = top.str('hostname');
-  if (hostname !== undefined && (hostname.length > 64 || hostname.includes('\0'))) fail(`config.json: hostname ${show(hostname)} must be at most 64 bytes`);
-  if (top.has('domainname') && top.str('domainname') !== '') notYet('domainname', 'the launch plan has no setdomainname step yet');
-  const hooks = mapHooks(top.obj('hooks', HOOK_POINTS));
-  const annotations = top.stringMap('annotations');
-
-  // --- linux ---
+/** linux: namespaces, devices, propagation, sysctl, the cgroup and its resources, masked and read-only paths. */
+function mapLinux(top: Fields, warnings: string[]) {
   const linux = top.obj('linux', ['namespaces', 'uidMappings', 'gidMappings', 'timeOffsets', 'devices', 'netDevices', 'cgroupsPath', 'rootfsPropagation',
     'seccomp', 'sysctl', 'resources', 'maskedPaths', 'readonlyPaths', 'mountLabel', 'intelRdt', 'personality', 'memoryPolicy'])
     ?? fail('config.json: linux is missing — a Linux container needs at least linux.namespaces');
@@ -322,19 +366,11 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   const maskedPaths = absolutePaths(linux, 'maskedPaths');
   const readonlyPaths = absolutePaths(linux, 'readonlyPaths');
   const limits = mapResources(warnings, linux.obj('resources', ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']));
+  return { fields: linux, joinNamespaces, devices, rootfsPropagation, sysctl, cgroupsPath, maskedPaths, readonlyPaths, limits };
+}
 
-  // --- mounts ---
-  const readonlyRootfs = root.bool('readonly') ?? false;
-  const bindFlags: OciExtras['bindFlags'] = [];
-  const tmpfs: OciExtras['tmpfs'] = [];
-  const mounts = mapMounts(top, rootfs, bundle, bindFlags, tmpfs);
-  // (a bind inside a tmpfs: the plan makes the bind's mount point in the rootfs, where the tmpfs hides it)
-  for (const t of tmpfs) {
-    const inside = mounts.find((b) => b.destination.startsWith(`${t.destination}/`));
-    if (inside) notYet(`a bind mount (${inside.destination}) inside a tmpfs mount (${t.destination})`, 'the tmpfs is mounted after the bind mounts');
-  }
-
-  // --- seccomp: OCI's linux.seccomp is Docker's profile format without includes/excludes ---
+/** linux.seccomp: OCI's is Docker's profile format without includes/excludes; compiled by the caller's compiler. */
+function mapSeccomp(linux: Fields, opts: MapOptions, capabilities: CapName[], debug: string[]): { seccomp?: Uint8Array; seccompProfile?: SeccompProfile } {
   const seccompJson = linux.raw('seccomp');
   let seccompProfile: SeccompProfile | undefined;
   let seccomp: Uint8Array | undefined;
@@ -343,19 +379,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     if (!opts.compileSeccomp) fail('internal: mapConfig was given a seccomp profile but no compiler');
     seccomp = opts.compileSeccomp(seccompProfile, capabilities);
   }
-
-  for (const u of unknown) warnings.push(`config.json: unknown field ${u} ignored (the runtime spec says runtimes ignore what they do not know)`);
-
-  const spec: ContainerSpec = {
-    id: opts.id, name: opts.name, rootfs, args: args!, env, cwd: cwd!,
-    hostname: hostname ?? opts.hostHostname?.() ?? '',
-    uid: uid!, gid: gid!, additionalGids: [...new Set([gid!, ...additionalGids])],
-    tty: terminal, ttySize, interactive: terminal, readonlyRootfs, mounts, capabilities,
-    // OCI: no seccomp field means no filter (unlike Docker, whose default is a profile)
-    noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
-    maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
-  };
-  return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps, rootfsPropagation, bindFlags, tmpfs }, warnings, debug };
+  return { seccomp, seccompProfile };
 }
 
 /**
