@@ -88,8 +88,28 @@ function cgroupPlace(cgroupsPath: string | undefined, id: string): { name: strin
   return { name: p.slice(p.lastIndexOf('/') + 1), parent: dirname(p) };
 }
 
-/** The OCI extras that are plan steps: namespaces to join (instead of making them), sysctls. */
+/** The OCI extras that are plan steps, each part of config.json in turn (namespaces to join, capabilities, mounts, sysctls, devices, umask). */
 function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
+  const { steps } = plan;
+  const joins = namespaceJoins(plan, cfg);
+  capabilitySets(steps, cfg);
+  standardMountOrder(steps);
+  // after the cgroup self-join (v1), before the first mount
+  const first = steps.findIndex((s) => s.phase !== 'cgroup');
+  steps.splice(first, 0, ...joins);
+  maskDirectories(steps, cfg);
+  bindMountFlags(steps, cfg);
+  tmpfsMounts(steps, cfg);
+  afterPivot(steps, cfg);
+  // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
+  if (cfg.extras.umask !== undefined) {
+    const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
+    steps.splice(fifo, 0, { op: Op.UMASK, ints: [cfg.extras.umask], why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`, phase: 'exec' });
+  }
+}
+
+/** linux.namespaces with a path: a SETNS step each (returned, placed by ociSteps) instead of a new namespace. */
+function namespaceJoins(plan: LaunchPlan, cfg: OciConfig): Step[] {
   const { steps } = plan;
   const flag: Record<string, number> = { network: CLONE.CLONE_NEWNET, ipc: CLONE.CLONE_NEWIPC, uts: CLONE.CLONE_NEWUTS };
   const joins: Step[] = cfg.extras.joinNamespaces.map((j) => ({
@@ -101,12 +121,20 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     const h = steps.findIndex((s) => s.op === Op.SETHOSTNAME);
     if (h >= 0) steps.splice(h, 1);
   }
+  return joins;
+}
+
+/** process.capabilities: a non-root user's own sets, and the ambient set. */
+function capabilitySets(steps: Step[], cfg: OciConfig): void {
   // process.capabilities.ambient: the CAPSET step's 4th mask
   const capset = steps.find((s) => s.op === Op.CAPSET);
   // a non-root user: the sets config.json gives (after the setuid, which KEEPCAPS survived with all permitted)
   const user = cfg.extras.userCaps;
   if (capset && user) capset.ints = [capMask(user.effective), capMask(user.permitted), capMask(user.inheritable)];
   if (capset && cfg.extras.ambient.length) capset.ints = [...(capset.ints ?? []), capMask(cfg.extras.ambient)];
+}
+
+function standardMountOrder(steps: Step[]): void {
   // config.json's order of the standard mounts (runtime-tools checks it): /sys after /dev's
   const sys = steps.findIndex((s) => s.op === Op.MKDIR && String(s.strs?.[0]).endsWith('/sys') && s.phase === 'mounts');
   if (sys >= 0 && steps[sys + 1]?.strs?.[2] === 'sysfs') {
@@ -114,9 +142,9 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     const mq = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[2] === 'mqueue');
     steps.splice(mq + 1, 0, ...moved);
   }
-  // after the cgroup self-join (v1), before the first mount
-  const first = steps.findIndex((s) => s.phase !== 'cgroup');
-  steps.splice(first, 0, ...joins);
+}
+
+function maskDirectories(steps: Step[], cfg: OciConfig): void {
   // maskedPaths: the plan masks a path with /dev/null, or with a read-only tmpfs for the directories
   // it knows (Docker's list); an engine may mask other directories (Podman: /sys/dev/block, or any
   // directory of the rootfs), and binding /dev/null, a file, onto a directory fails (ENOTDIR). So the
@@ -129,6 +157,9 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     if (!statSync(seen, { throwIfNoEntry: false })?.isDirectory()) continue;
     Object.assign(step, { strs: ['tmpfs', p, 'tmpfs', ''], ints: [MS.MS_RDONLY], why: `mask ${p}: an empty read-only tmpfs over it (a directory)` });
   }
+}
+
+function bindMountFlags(steps: Step[], cfg: OciConfig): void {
   // nosuid/nodev/noexec on a bind mount: the first mount(MS_BIND) ignores every other flag, so
   // they take a second call, MS_REMOUNT|MS_BIND, which sets the per-mount flags to exactly those given
   // (hence MS_RDONLY again for a read-only bind), right after the bind (and its :ro remount)
@@ -144,6 +175,9 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
       op: Op.MOUNT, strs: ['', target, '', ''], ints: [flags], why: `config.json mounts: ${options.join(',')} on ${mount.destination}, through a remount`, phase: 'mounts',
     } satisfies Step] : []), ...propagationStep(target, mount.destination, propagation));
   }
+}
+
+function tmpfsMounts(steps: Step[], cfg: OciConfig): void {
   // tmpfs mounts of config.json (containerd's /run), after the bind mounts and before pivot_root:
   // the mount point made one component at a time, as for a bind (resolved inside the rootfs)
   const tmpfsSteps: Step[][] = cfg.extras.tmpfs.map((t) => {
@@ -161,6 +195,10 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     const at = next ? steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === next.source && s.strs?.[1] === posix.join(cfg.spec.rootfs, next.destination)) : -1;
     steps.splice(at >= 0 ? at : steps.findIndex((s) => s.phase === 'pivot_root'), 0, ...tmpfsSteps[n]!);
   });
+}
+
+/** What comes once "/" is the rootfs: sysctls, linux.devices, linux.rootfsPropagation. */
+function afterPivot(steps: Step[], cfg: OciConfig): void {
   // sysctls: /proc/sys of the container's namespaces, once "/" is the rootfs (after pivot_root's CHDIR "/")
   const sysctls: Step[] = Object.entries(cfg.extras.sysctl).map(([k, v]) => ({
     op: Op.WRITE_FILE, strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v], why: `config.json linux.sysctl ${k}`, phase: 'namespaces',
@@ -187,11 +225,6 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
     steps.splice(afterPivot + 1, 0, {
       op: Op.MOUNT, strs: ['', '/', '', ''], ints: [cfg.extras.rootfsPropagation], why: 'config.json linux.rootfsPropagation of "/"', phase: 'pivot_root',
     });
-  }
-  // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
-  if (cfg.extras.umask !== undefined) {
-    const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
-    steps.splice(fifo, 0, { op: Op.UMASK, ints: [cfg.extras.umask], why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`, phase: 'exec' });
   }
 }
 
