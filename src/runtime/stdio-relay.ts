@@ -2,6 +2,7 @@
 // stdioPipes), so that nothing inside holds the user's terminal. Copy the container's output from
 // them to our terminal and, with -i, the lines typed on our terminal (in its usual line mode: echo,
 // editing, ^D) into its stdin.
+// Moving bytes between the user's terminal and the container is this module's job, not printing.
 //
 // The output pipes are read with fs.read, which blocks a thread of libuv's pool rather than polling
 // the pipe from the event loop: that needs no node:net (net.Socket over the pipe), whose loading cost

@@ -1,5 +1,6 @@
 // -t: relay between the user's terminal and the container's pty master. (Without -t, the container
 // never holds the user's terminal either: stdio-relay.ts.)
+// Moving bytes between the user's terminal and the container is this module's job, not printing.
 //
 // The container's first process opened the pty from its own devpts and sent us the master over a
 // unix socket. We put our own terminal in raw mode, so every key (^C included) reaches the
