@@ -15,9 +15,9 @@ export function register(program: Command): void {
 }
 
 async function inspect(refs: string[], flags: RootFlag): Promise<number> {
-  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { describe }, { refFailed, reportUnknown }] = await Promise.all([
+  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { describe }, { refFailed, reportUnknown }, { isPaused }] = await Promise.all([
     import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/inspect.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/inspect.js'), import('./container-lines.js'), import('../runtime/lifecycle/pause.js'),
   ]);
   const root = rootOf(flags);
   const entries = listEntries(root);
@@ -27,7 +27,11 @@ async function inspect(refs: string[], flags: RootFlag): Promise<number> {
     try {
       const e = resolve(root, ref, entries);
       reportUnknown([e]);
-      out.push(describe(e));
+      const d = describe(e);
+      // Docker's State.Paused, and Status "paused" while frozen (asked of the freezer, never recorded)
+      const paused = isPaused(e);
+      Object.assign(d.State as Record<string, unknown>, { Paused: paused }, paused ? { Status: 'paused' } : {});
+      out.push(d);
     } catch (err) {
       code = refFailed(err);
     }

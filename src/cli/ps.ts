@@ -25,9 +25,9 @@ export function register(program: Command): void {
 }
 
 async function ps(flags: PsFlags): Promise<number> {
-  const [{ fail }, { writeOut }, { displayName, shortId }, { rootOf }, { listContainers, psRows }, { reportUnknown }] = await Promise.all([
+  const [{ fail }, { writeOut }, { displayName, shortId }, { rootOf }, { listContainers, psRows }, { reportUnknown }, { isPaused }] = await Promise.all([
     import('../errors.js'), import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/ps.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/ps.js'), import('./container-lines.js'), import('../runtime/lifecycle/pause.js'),
   ]);
   if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
   const { entries, unreadable } = listContainers(rootOf(flags), flags.all);
@@ -37,6 +37,10 @@ async function ps(flags: PsFlags): Promise<number> {
     return 0;
   }
   const rows = psRows(entries);
+  // a frozen one is "paused", its status "Up 3 minutes (Paused)", as Docker shows them (the freezer says so, not a record)
+  for (const [i, r] of rows.entries()) {
+    if (r.State === 'running' && isPaused(entries[i])) Object.assign(r, { State: 'paused', Status: `${String(r.Status)} (Paused)` });
+  }
   if (flags.format === 'json') {
     // one object per line, as `docker ps --format json`
     for (const r of rows) writeOut(JSON.stringify(r) + '\n');

@@ -24,6 +24,9 @@ import { register as lessonVerb } from './lesson.js';
 import { register as seccompVerb } from './seccomp.js';
 import { register as ociVerb } from './oci.js';
 import { register as portVerb } from './port.js';
+import { register as pauseVerb } from './pause.js';
+import { register as unpauseVerb } from './unpause.js';
+import { register as topVerb } from './top.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -50,5 +53,8 @@ export const VERBS: Verbs = {
   seccomp: seccompVerb,
   oci: ociVerb,
   port: portVerb,
+  pause: pauseVerb,
+  unpause: unpauseVerb,
+  top: topVerb,
 };
 

@@ -258,6 +258,14 @@ export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: b
         /* ESRCH: exited meanwhile */
       }
     }
+    // A paused container on cgroup v1 holds the SIGKILL pending until its freezer cgroup thaws
+    // (freezer.ts): thawed after the kill, as Docker does, it dies at once.
+    for (const d of all) {
+      if (!readOpt(join(d, 'freezer.state'))?.startsWith('F')) continue;
+      try {
+        writeFileStrict(join(d, 'freezer.state'), 'THAWED');
+      } catch { /* gone meanwhile */ }
+    }
     sleepSync(5);
   }
 

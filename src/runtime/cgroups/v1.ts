@@ -12,6 +12,7 @@
 //   devices: "a" into devices.deny, then V1_DEVICE_RULES into devices.allow (unless --privileged;
 //            see below and docs/security.md)
 // The cpuacct hierarchy (and memory/pids without limits) is still created: it gives the statistics.
+// The freezer hierarchy gets a directory with nothing written: pause/unpause freeze it (freezer.ts).
 
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -27,7 +28,7 @@ import {
 import { readOpt } from '../../sys/read.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
-const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices'] as const;
+const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices', 'freezer'] as const;
 type Used = (typeof USED)[number];
 
 /**
@@ -270,6 +271,8 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
       break;
     case 'cpuacct':
       break; // statistics only
+    case 'freezer':
+      break; // nothing until pause (freezer.ts)
     case 'devices':
       // A new devices cgroup starts as a copy of its parent's list (on the host: "a *:* rwm").
       // "a" into devices.deny empties it and makes deny the default; then allow what /dev holds.

@@ -7,6 +7,8 @@ import { stateRoot } from '../state-root.js';
 import { isProcess } from '../../sys/proc.js';
 import { readState, type ContainerState, type Entry } from '../container-store/records.js';
 import { deadReason, effectiveStatus } from '../container-store/staleness.js';
+import { openCgroupAt, type Cgroup } from '../cgroups/index.js';
+import { freezerState, thaw } from '../cgroups/freezer.js';
 
 export interface RootFlag {
   root?: string;
@@ -46,6 +48,18 @@ export function signal(e: Entry, sig: number): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+  // SIGKILL to a paused container: on cgroup v1 a frozen task holds even SIGKILL pending until it
+  // is thawed, so it is thawed right after the kill, as Docker does (v2 wakes it for a fatal signal).
+  if (sig === 9) {
+    const cg = cgroupOf(e);
+    const frozen = cg && freezerState(cg);
+    if (cg && (frozen === 'FROZEN' || frozen === 'FREEZING')) thaw(cg);
+  }
+}
+
+/** The container's cgroup, reopened from the directories its state.json records; undefined once gone. */
+export function cgroupOf(e: Entry): Cgroup | undefined {
+  return openCgroupAt(e.state?.cgroupPaths ?? []);
 }
 
 /**
