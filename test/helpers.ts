@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { MinidockError } from '../src/errors.js';
 import { allCgroupDirs, detectCgroups } from '../src/runtime/cgroups/index.js';
 
 export const ROOT_DIR = resolve(__dirname, '..');
@@ -163,4 +164,16 @@ export function useLeakCheckedRoot(set: (root: string) => void): void {
   afterEach(() => {
     expect(hostSnapshot(root)).toEqual(before);
   });
+}
+
+/** The MinidockError `fn` throws (one line), or a failure when it throws nothing. */
+export function minidockError(fn: () => unknown): MinidockError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MinidockError);
+    expect((e as Error).message).not.toContain('\n');
+    return e as MinidockError;
+  }
+  throw new Error('expected a MinidockError');
 }

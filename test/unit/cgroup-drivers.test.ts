@@ -10,7 +10,8 @@ import { MinidockError } from '../../src/errors.js';
 import { createCgroup, listCgroups, openCgroup, plannedFsMounts, type Cgroup } from '../../src/runtime/cgroups/index.js';
 import { parseLimits, type Limits } from '../../src/runtime/limits.js';
 import { cgroupWriteLine } from '../../src/runtime/trace.js';
-import { allDirs, fakeV1, fakeV2, minidockError, read, type FakeTree } from './cgroup-fake-tree.js';
+import { allDirs, fakeV1, fakeV2, read, type FakeTree } from './cgroup-fake-tree.js';
+import { minidockError } from '../helpers.js';
 
 const trees: FakeTree[] = [];
 const children: ChildProcess[] = [];
@@ -237,7 +238,8 @@ describe('v1 driver (fake v1 tree)', () => {
     const acct = join(t.root, 'cpuacct/md-v1');
     const pids = join(t.root, 'pids/md-v1');
     const cpuset = join(t.root, 'cpuset/md-v1');
-    expect(cg.paths).toEqual([mem, cpu, acct, pids, cpuset]);
+    // (the freezer's directory is made with nothing written: pause freezes it)
+    expect(cg.paths).toEqual([mem, cpu, acct, pids, cpuset, join(t.root, 'freezer/md-v1')]);
     expect(cg.writes).toEqual([
       { file: join(mem, 'memory.limit_in_bytes'), value: '52428800' },
       { file: join(mem, 'memory.memsw.limit_in_bytes'), value: '104857600' },
@@ -272,7 +274,7 @@ describe('v1 driver (fake v1 tree)', () => {
     const t = tree(fakeV1());
     const cg = createCgroup('md-w', { cpuWeight: 100, pids: -1 }, t.opts);
     expect(cg.paths.map((p) => p.slice(t.root.length))).toEqual(
-      ['/memory/process_api/abc/md-w', '/cpu/md-w', '/cpuacct/md-w', '/pids/md-w']);
+      ['/memory/process_api/abc/md-w', '/cpu/md-w', '/cpuacct/md-w', '/pids/md-w', '/freezer/md-w']);
     expect(cg.writes.map((w) => [w.file.split('/').pop(), w.value])).toEqual([['cpu.shares', '1024'], ['pids.max', 'max']]);
     cg.destroy();
   });
@@ -372,7 +374,7 @@ describe('v1 driver (fake v1 tree)', () => {
     const t = tree(fakeV1());
     const cg = createCgroup('md-pp', { cpusetCpus: '1' }, { ...t.opts, parent: '/minidock' });
     expect(cg.paths.map((p) => p.slice(t.root.length))).toEqual(
-      ['/memory/minidock/md-pp', '/cpu/minidock/md-pp', '/cpuacct/minidock/md-pp', '/pids/minidock/md-pp', '/cpuset/minidock/md-pp']);
+      ['/memory/minidock/md-pp', '/cpu/minidock/md-pp', '/cpuacct/minidock/md-pp', '/pids/minidock/md-pp', '/cpuset/minidock/md-pp', '/freezer/minidock/md-pp']);
     expect(read(join(t.root, 'cpuset/minidock/cpuset.cpus'))).toBe('0-1');
     expect(read(join(t.root, 'cpuset/minidock/cpuset.mems'))).toBe('0');
     expect(read(join(t.root, 'cpuset/minidock/md-pp/cpuset.cpus'))).toBe('1');

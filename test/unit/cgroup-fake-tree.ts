@@ -9,8 +9,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { expect } from 'vitest';
-import { MinidockError } from '../../src/errors.js';
 import type { CgroupFsOps, CgroupOptions } from '../../src/runtime/cgroups/index.js';
 
 function err(code: string, path: string): NodeJS.ErrnoException {
@@ -190,17 +188,6 @@ export function read(path: string): string {
   return readFileSync(path, 'utf8').trim();
 }
 
-/** The MinidockError `fn` throws (one line), or a failure when it throws nothing. */
-export function minidockError(fn: () => unknown): MinidockError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MinidockError);
-    expect((e as Error).message).not.toContain('\n');
-    return e as MinidockError;
-  }
-  throw new Error('expected a MinidockError');
-}
 
 /** Every directory below root, sorted (to prove nothing was left behind). */
 export const allDirs = (root: string): string[] =>

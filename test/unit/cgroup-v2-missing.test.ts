@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors.js';
 import { createCgroup, type CgroupOptions } from '../../src/runtime/cgroups/index.js';
 import { writeFileStrict } from '../../src/runtime/cgroups/util.js';
-import { allDirs, fakeV2, minidockError, type FakeTree } from './cgroup-fake-tree.js';
+import { allDirs, fakeV2, type FakeTree } from './cgroup-fake-tree.js';
+import { minidockError } from '../helpers.js';
 
 const trees: FakeTree[] = [];
 afterEach(() => {

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MinidockError } from '../../src/errors';
+import { minidockError } from '../helpers';
 import { mapConfig, ociSeccomp, parseConfigText, readBundleConfig, type MapOptions } from '../../src/oci/config';
 import { compileProfile } from '../../src/runtime/seccomp/compile';
 import { defaultConfig } from '../../src/oci/spec-default';
@@ -28,20 +28,11 @@ const hasRunc = (() => {
 
 let bundle: string;
 const fresh = (): Record<string, any> => JSON.parse(RUNC_SPEC);
-const errorOf = (fn: () => unknown): MinidockError => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MinidockError);
-    return e as MinidockError;
-  }
-  throw new Error('expected a MinidockError');
-};
 const map = (c: Record<string, any>) => mapConfig(c, bundle, opts);
 const mapError = (edit: (c: Record<string, any>) => void): string => {
   const c = fresh();
   edit(c);
-  const e = errorOf(() => map(c));
+  const e = minidockError(() => map(c));
   expect(e.code).toBe(125);
   expect(e.message).not.toContain('\n');
   return e.message;
@@ -201,9 +192,9 @@ describe('fields the plan expresses', () => {
     expect(extras.ambient).toEqual(['CAP_NET_BIND_SERVICE']);
     expect(extras.userCaps).toEqual({ effective: ['CAP_NET_BIND_SERVICE'], permitted: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'], inheritable: ['CAP_NET_BIND_SERVICE'] });
     c.process.capabilities.inheritable = [];
-    expect(errorOf(() => map(c)).message).toMatch(/ambient CAP_NET_BIND_SERVICE not in both permitted and inheritable/);
+    expect(minidockError(() => map(c)).message).toMatch(/ambient CAP_NET_BIND_SERVICE not in both permitted and inheritable/);
     c.process.capabilities = { bounding: [], effective: ['CAP_KILL'], permitted: [] };
-    expect(errorOf(() => map(c)).message).toMatch(/effective CAP_KILL not in permitted/);
+    expect(minidockError(() => map(c)).message).toMatch(/effective CAP_KILL not in permitted/);
   });
 
   it('linux.rootfsPropagation: runc\'s table of mount flags; (r)private is what the plan does already', () => {
@@ -218,7 +209,7 @@ describe('fields the plan expresses', () => {
     expect(prop('runbindable')).toBe((1 << 17) | 16384);
     expect(prop('private')).toBeUndefined();
     expect(prop('rprivate')).toBeUndefined();
-    expect(errorOf(() => prop('bogus')).message).toMatch(/linux\.rootfsPropagation "bogus" must be one of private, rprivate, slave/);
+    expect(minidockError(() => prop('bogus')).message).toMatch(/linux\.rootfsPropagation "bogus" must be one of private, rprivate, slave/);
   });
 
   it('mounts: propagation options on a tmpfs and a bind, atime flags and ignored data on a bind, a tmpfs placed before the bind that follows it', () => {
@@ -248,7 +239,7 @@ describe('fields the plan expresses', () => {
     const c = fresh();
     c.process.apparmorProfile = 'docker-default';
     expect(map(c).warnings.some((w) => w.includes('apparmorProfile'))).toBe(true);
-    expect(errorOf(() => mapConfig(c, bundle, { ...opts, apparmorEnabled: () => true })).message).toMatch(/process\.apparmorProfile is not supported by minidock yet/);
+    expect(minidockError(() => mapConfig(c, bundle, { ...opts, apparmorEnabled: () => true })).message).toMatch(/process\.apparmorProfile is not supported by minidock yet/);
   });
 });
 
@@ -311,19 +302,19 @@ describe('fields the plan cannot express yet: refused, naming the field and docs
 
 describe('reading the bundle', () => {
   it('a missing bundle, a missing config.json, malformed JSON, a non-object: one line each', () => {
-    expect(errorOf(() => readBundleConfig('/does/not/exist')).message).toMatch(/^bundle \/does\/not\/exist: no such directory/);
-    expect(errorOf(() => readBundleConfig(bundle)).message).toMatch(/config\.json: no such file — a bundle needs a config\.json/);
+    expect(minidockError(() => readBundleConfig('/does/not/exist')).message).toMatch(/^bundle \/does\/not\/exist: no such directory/);
+    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(/config\.json: no such file — a bundle needs a config\.json/);
     writeFileSync(join(bundle, 'config.json'), '{"ociVersion": ');
-    expect(errorOf(() => readBundleConfig(bundle)).message).toMatch(/config\.json: not valid JSON \(/);
+    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(/config\.json: not valid JSON \(/);
     writeFileSync(join(bundle, 'config.json'), '[]');
-    expect(errorOf(() => readBundleConfig(bundle)).message).toMatch(/the top level must be a JSON object, got an array/);
+    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(/the top level must be a JSON object, got an array/);
     writeFileSync(join(bundle, 'config.json'), RUNC_SPEC);
     expect(readBundleConfig(bundle).ociVersion).toBe('1.0.2-dev');
     rmSync(join(bundle, 'config.json'));
   });
 
   it("ociSeccomp refuses Docker's includes/excludes", () => {
-    expect(errorOf(() => ociSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_SYS_ADMIN'] } }] })).message)
+    expect(minidockError(() => ociSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_SYS_ADMIN'] } }] })).message)
       .toMatch(/syscalls\[0\] has includes\/excludes, which are Docker's/);
   });
 });

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MinidockError } from '../../src/errors';
+import { minidockError } from '../helpers';
 import { checkTtyInput, parseEnvFile, parseSecurityOpts, parseUlimit } from '../../src/runtime/flag-parsers';
 import { specFromFlags, type RunFlags } from '../../src/runtime/options';
 import { dirView, parseUser, parseVolume } from '../../src/runtime/rootfs-view';
@@ -17,15 +17,6 @@ let host: string;
 const ID = 'a'.repeat(64);
 const noSeccomp = () => ({});
 const spec = (args: string[], f: RunFlags = {}) => specFromFlags(ID, root, args, f, noSeccomp);
-const errorOf = (fn: () => unknown): MinidockError => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MinidockError);
-    return e as MinidockError;
-  }
-  throw new Error('expected a MinidockError');
-};
 
 beforeAll(() => {
   const base = mkdtempSync(join(tmpdir(), 'minidock-opts-'));
@@ -88,7 +79,7 @@ describe('specFromFlags', () => {
       [() => spec(['sh'], { envFile: ['/no/such/file'] }), /^--env-file \/no\/such\/file: ENOENT/],
     ];
     for (const [fn, re] of cases) {
-      const e = errorOf(fn);
+      const e = minidockError(fn);
       expect(e.code).toBe(125);
       expect(e.message).toMatch(re);
       expect(e.message).not.toContain('\n');
@@ -103,8 +94,8 @@ describe('-u', () => {
     expect(parseUser(root, 'user:wheel')).toMatchObject({ uid: 1000, gid: 10 });
     // a uid missing from /etc/passwd runs with gid 0 (Docker)
     expect(parseUser(root, '4242')).toEqual({ uid: 4242, gid: 0, home: '/', groups: [0] });
-    expect(errorOf(() => parseUser(root, 'ghost')).message).toMatch(/no user "ghost"/);
-    expect(errorOf(() => parseUser(root, 'user:nogroup')).message).toMatch(/no group "nogroup"/);
+    expect(minidockError(() => parseUser(root, 'ghost')).message).toMatch(/no user "ghost"/);
+    expect(minidockError(() => parseUser(root, 'user:nogroup')).message).toMatch(/no group "nogroup"/);
   });
 });
 
@@ -112,7 +103,7 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
   it('/etc -> /etc is a loop inside the rootfs, not the host\'s /etc', () => {
     const r = hostileRoot('etc-link');
     symlinkSync('/etc', join(r, 'etc'));
-    const e = errorOf(() => parseUser(r, 'bin'));
+    const e = minidockError(() => parseUser(r, 'bin'));
     expect(e.message).toMatch(/^-u bin: the container's \/etc\/passwd leads through more than 40 symbolic links/);
   });
 
@@ -121,7 +112,7 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
     mkdirSync(join(r, 'etc'));
     symlinkSync('/etc/shadow', join(r, 'etc/passwd'));
     // no /etc/shadow in the rootfs: no such user (the host's shadow has a "root" line)
-    expect(errorOf(() => parseUser(r, 'root')).message).toMatch(/no user "root" in the container's \/etc\/passwd/);
+    expect(minidockError(() => parseUser(r, 'root')).message).toMatch(/no user "root" in the container's \/etc\/passwd/);
     writeFileSync(join(r, 'etc/shadow'), 'root:x:4242:4243:r:/r:/bin/sh\n');
     expect(parseUser(r, 'root')).toMatchObject({ uid: 4242, gid: 4243, home: '/r' });
   });
@@ -130,14 +121,14 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
     const r = hostileRoot('fifo');
     mkdirSync(join(r, 'etc'));
     execFileSync('mkfifo', [join(r, 'etc/passwd')]);
-    expect(errorOf(() => parseUser(r, 'user')).message).toMatch(/^-u user: the container's \/etc\/passwd is a FIFO, not a regular file/);
+    expect(minidockError(() => parseUser(r, 'user')).message).toMatch(/^-u user: the container's \/etc\/passwd is a FIFO, not a regular file/);
     rmSync(join(r, 'etc/passwd'));
     mkdirSync(join(r, 'etc/passwd'));
-    expect(errorOf(() => parseUser(r, '1000')).message).toMatch(/\/etc\/passwd is a directory, not a regular file/);
+    expect(minidockError(() => parseUser(r, '1000')).message).toMatch(/\/etc\/passwd is a directory, not a regular file/);
     rmSync(join(r, 'etc/passwd'), { recursive: true });
     writeFileSync(join(r, 'etc/passwd'), '');
     truncateSync(join(r, 'etc/passwd'), MAX_CONTAINER_FILE + 1); // sparse: no disk used
-    expect(errorOf(() => parseUser(r, 'user')).message).toMatch(new RegExp(`/etc/passwd is ${MAX_CONTAINER_FILE + 1} bytes; minidock reads at most 16 MiB`));
+    expect(minidockError(() => parseUser(r, 'user')).message).toMatch(new RegExp(`/etc/passwd is ${MAX_CONTAINER_FILE + 1} bytes; minidock reads at most 16 MiB`));
     truncateSync(join(r, 'etc/passwd'), MAX_CONTAINER_FILE); // exactly the cap is read
     expect(dirView(r).readFile('etc/passwd', 'x')?.length).toBe(MAX_CONTAINER_FILE);
   });
@@ -147,7 +138,7 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
     mkdirSync(join(r, 'etc'));
     execFileSync('mkfifo', [join(r, 'etc/fifo')]);
     symlinkSync('fifo', join(r, 'etc/group'));
-    expect(errorOf(() => parseUser(r, '0:wheel')).message).toMatch(/^-u 0:wheel: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/);
+    expect(minidockError(() => parseUser(r, '0:wheel')).message).toMatch(/^-u 0:wheel: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/);
   });
 });
 
@@ -163,7 +154,7 @@ describe(`what resolveWith() decided is what is opened (${hasOpenat2 ? 'openat2 
     const r = hostileRoot('race-fifo');
     mkdirSync(join(r, 'etc'));
     execFileSync('mkfifo', [join(r, 'etc/passwd')]);
-    expect(errorOf(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
+    expect(minidockError(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
       .toMatch(/^-u x: the container's \/etc\/passwd is a FIFO, not a regular file \(it changed while minidock read it\)/);
   });
 
@@ -172,7 +163,7 @@ describe(`what resolveWith() decided is what is opened (${hasOpenat2 ? 'openat2 
     mkdirSync(join(r, 'etc'));
     symlinkSync('/etc/hostname', join(r, 'etc/passwd'));
     expect(openResolved(r, '/etc/passwd')).toBe(-40);
-    expect(errorOf(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
+    expect(minidockError(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
       .toMatch(/ELOOP opening it \(it became a symbolic link while minidock read it\)/);
   });
 
@@ -197,11 +188,11 @@ describe('-v', () => {
   });
 
   it('refuses bad specs', () => {
-    expect(errorOf(() => parseVolume(root, 'x')).message).toMatch(/use HOST_PATH:CONTAINER_PATH/);
-    expect(errorOf(() => parseVolume(root, `${host}:/d:rx`)).message).toMatch(/unknown mode "rx"/);
-    expect(errorOf(() => parseVolume(root, `${host}:rel`)).message).toMatch(/container path must be absolute/);
-    expect(errorOf(() => parseVolume(root, `${host}:/`)).message).toMatch(/cannot mount over the container's root/);
-    expect(errorOf(() => parseVolume(root, `${host}/file.txt:/data`)).message).toMatch(/is a file but \/data is a directory/);
+    expect(minidockError(() => parseVolume(root, 'x')).message).toMatch(/use HOST_PATH:CONTAINER_PATH/);
+    expect(minidockError(() => parseVolume(root, `${host}:/d:rx`)).message).toMatch(/unknown mode "rx"/);
+    expect(minidockError(() => parseVolume(root, `${host}:rel`)).message).toMatch(/container path must be absolute/);
+    expect(minidockError(() => parseVolume(root, `${host}:/`)).message).toMatch(/cannot mount over the container's root/);
+    expect(minidockError(() => parseVolume(root, `${host}/file.txt:/data`)).message).toMatch(/is a file but \/data is a directory/);
   });
 });
 
@@ -218,7 +209,7 @@ describe('scopedResolve', () => {
     symlinkSync('/tmp', join(r, 'tmp')); // inside the rootfs, /tmp -> /tmp is itself
     expect(scopedResolve(r, '/tmp/x').kind).toBe('loop');
     // before, a loop came back as a plain path: -v's mkdir then followed tmp -> /tmp on the host
-    expect(errorOf(() => parseVolume(r, `${host}:/tmp/x`)).message).toMatch(/^-v .*: \/tmp\/x leads through more than 40 symbolic links inside the rootfs/);
+    expect(minidockError(() => parseVolume(r, `${host}:/tmp/x`)).message).toMatch(/^-v .*: \/tmp\/x leads through more than 40 symbolic links inside the rootfs/);
   });
 });
 
@@ -227,9 +218,9 @@ describe('--ulimit and --security-opt', () => {
     const hard = () => 4096;
     expect(parseUlimit('nofile=1024:2048', hard)).toEqual({ type: 'nofile', soft: 1024, hard: 2048 });
     expect(parseUlimit('nproc=50', hard)).toEqual({ type: 'nproc', soft: 50, hard: 50 });
-    expect(errorOf(() => parseUlimit('nofile=1024:1048576', hard)).message).toMatch(/above minidock's own hard limit 4096 .*CAP_SYS_RESOURCE/);
-    expect(errorOf(() => parseUlimit('nofile=10:5', hard)).message).toMatch(/soft limit is above the hard limit/);
-    expect(errorOf(() => parseUlimit('bogus=1', hard)).message).toMatch(/unknown limit "bogus"/);
+    expect(minidockError(() => parseUlimit('nofile=1024:1048576', hard)).message).toMatch(/above minidock's own hard limit 4096 .*CAP_SYS_RESOURCE/);
+    expect(minidockError(() => parseUlimit('nofile=10:5', hard)).message).toMatch(/soft limit is above the hard limit/);
+    expect(minidockError(() => parseUlimit('bogus=1', hard)).message).toMatch(/unknown limit "bogus"/);
   });
 
   it('reads seccomp and no-new-privileges options', () => {
@@ -241,13 +232,13 @@ describe('--ulimit and --security-opt', () => {
   it('refuses a NUL in an env value (execve would cut it there), from --env-file, -e or the image', () => {
     const f = join(host, 'env-nul');
     writeFileSync(f, 'A=1\nB=x\0y\n');
-    const e = errorOf(() => parseEnvFile(f));
+    const e = minidockError(() => parseEnvFile(f));
     expect(e.code).toBe(125);
     expect(e.message).toMatch(/^--env-file .*env-nul line 2: "B=x\\u0000y": contains a NUL byte/);
-    expect(errorOf(() => spec(['sh'], { env: ['C=a\0b'] })).message).toMatch(/^-e "C=a\\u0000b": contains a NUL byte/);
+    expect(minidockError(() => spec(['sh'], { env: ['C=a\0b'] })).message).toMatch(/^-e "C=a\\u0000b": contains a NUL byte/);
     const image = { ...dirView(root), lowerDirs: [root], env: ['D=a\0b'] };
-    expect(errorOf(() => specFromFlags(ID, root, ['sh'], {}, noSeccomp, image)).message).toMatch(/^image config Env "D=a\\u0000b": contains a NUL byte/);
-    expect(errorOf(() => spec(['sh', 'a\0b'])).message).toMatch(/contains a NUL byte/);
+    expect(minidockError(() => specFromFlags(ID, root, ['sh'], {}, noSeccomp, image)).message).toMatch(/^image config Env "D=a\\u0000b": contains a NUL byte/);
+    expect(minidockError(() => spec(['sh', 'a\0b'])).message).toMatch(/contains a NUL byte/);
   });
 
   it('reads env files', () => {
@@ -259,7 +250,7 @@ describe('--ulimit and --security-opt', () => {
 
 describe('-t and the input device', () => {
   it('refuses -i -t when stdin is not a terminal, as Docker does, and says to drop -t', () => {
-    const e = errorOf(() => checkTtyInput({ interactive: true, tty: true }, false));
+    const e = minidockError(() => checkTtyInput({ interactive: true, tty: true }, false));
     expect(e.code).toBe(125);
     expect(e.message).toMatch(/^-i -t: the input device is not a TTY .*drop -t/);
   });

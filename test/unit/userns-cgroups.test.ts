@@ -5,7 +5,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { controllersFor, rootlessCgroup, rootlessDelegation } from '../../src/runtime/cgroups/none';
-import { fakeV1, fakeV2, minidockError, read, type FakeTree } from './cgroup-fake-tree';
+import { fakeV1, fakeV2, read, type FakeTree } from './cgroup-fake-tree';
+import { minidockError } from '../helpers';
 
 const me = process.getuid!();
 const other = me + 4242;
