@@ -45,7 +45,7 @@ d('a state root that does not exist yet (real CLI)', () => {
     const md = (args: string[]) => minidock(args, { root });
     const ps = md(['ps', '-a']);
     expect(ps.code).toBe(0);
-    expect(ps.stdout).toMatch(/^CONTAINER ID\s+ROOTFS\s+COMMAND\s+CREATED\s+STATUS\s+NAMES\n$/);
+    expect(ps.stdout).toMatch(/^CONTAINER ID\s+ROOTFS\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n$/); // PORTS: 739cf8b (issue 17)
     expect(md(['ps', '-aq']).stdout).toBe('');
     const images = md(['images']);
     expect(images.code).toBe(0);
