@@ -27,6 +27,8 @@ import { register as portVerb } from './port.js';
 import { register as pauseVerb } from './pause.js';
 import { register as unpauseVerb } from './unpause.js';
 import { register as topVerb } from './top.js';
+import { register as renameVerb } from './rename.js';
+import { register as updateVerb } from './update.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -56,5 +58,7 @@ export const VERBS: Verbs = {
   pause: pauseVerb,
   unpause: unpauseVerb,
   top: topVerb,
+  rename: renameVerb,
+  update: updateVerb,
 };
 

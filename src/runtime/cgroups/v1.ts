@@ -331,3 +331,12 @@ export function listV1(prefix: string, detected: CgroupDetection, opts: CgroupOp
   }
   return [...names].sort();
 }
+
+/** minidock update: write `limits` into a running container's existing directories (state.json
+ * cgroupPaths), through the same writes as at creation (devices and cpuset are never rewritten). */
+export function updateV1(paths: string[], limits: Limits, detected: CgroupDetection, writes: CgroupWrite[]): void {
+  for (const dir of paths) {
+    const h = detected.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
+    for (const c of USED) if (c !== 'devices' && c !== 'cpuset' && h?.controllers.includes(c)) writeLimits(realOps, c, dir, limits, writes);
+  }
+}

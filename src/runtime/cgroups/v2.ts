@@ -280,3 +280,9 @@ function attachDevices(dir: string, ops: CgroupFsOps, writes: CgroupWrite[]): vo
   }
   writes.push({ file: `${dir} (bpf BPF_CGROUP_DEVICE)`, value: `device filter: ${prog.length} eBPF instructions allowing ${DEVICE_RULES.join(', ')}` });
 }
+
+/** minidock update: write `limits` into a running container's existing cgroup, through the same
+ * writes as at creation. */
+export function updateV2(dir: string, limits: Limits, writes: CgroupWrite[]): void {
+  writeLimits(realOps, dir, limits, writes);
+}

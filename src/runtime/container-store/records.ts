@@ -1,7 +1,7 @@
 // A container's records on disk: the types (ContainerConfig, ContainerState, Entry), reading and
 // writing config.json and state.json, and the stored form of the spec.
 //
-//   <root>/containers/<id>/config.json     the resolved spec, name, creation time (written once)
+//   <root>/containers/<id>/config.json     the resolved spec, name, creation time (rename and update rewrite it)
 //   <root>/containers/<id>/state.json      status created | running | exited | dead, pids, times, exit
 //                                          code, OOM flag, cgroup paths (rewritten as the container lives)
 //   <root>/containers/<id>/container.log   stdout/stderr of a detached container, json-file lines
