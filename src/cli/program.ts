@@ -81,7 +81,7 @@ function ranVerb(): void {
  */
 export const DOCKER_ONLY_VERBS = new Set([
   'create', 'start', 'restart', 'attach', 'events', 'version',
-  'info', 'cp', 'diff', 'commit', 'save', 'load', 'tag', 'history', 'network', 'volume', 'image', 'container', 'system',
+  'info', 'cp', 'commit', 'save', 'load', 'tag', 'history', 'network', 'volume', 'image', 'container', 'system',
   'build', 'builder', 'buildx', 'pull', 'push', 'login', 'logout', 'search', 'compose', 'context', 'manifest', 'plugin',
   'secret', 'config', 'service', 'stack', 'swarm', 'node', 'trust', 'checkpoint', 'init', 'scout',
 ]);

@@ -29,6 +29,7 @@ import { register as unpauseVerb } from './unpause.js';
 import { register as topVerb } from './top.js';
 import { register as renameVerb } from './rename.js';
 import { register as updateVerb } from './update.js';
+import { register as diffVerb } from './diff.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -60,5 +61,6 @@ export const VERBS: Verbs = {
   top: topVerb,
   rename: renameVerb,
   update: updateVerb,
+  diff: diffVerb,
 };
 
