@@ -80,8 +80,8 @@ function ranVerb(): void {
  * would answer with the nearest verb by spelling ("top" -> "Did you mean stop?"), which is wrong.
  */
 export const DOCKER_ONLY_VERBS = new Set([
-  'create', 'start', 'restart', 'attach', 'events', 'version',
-  'info', 'cp', 'commit', 'save', 'load', 'tag', 'history', 'network', 'volume', 'image', 'container', 'system',
+  'create', 'start', 'restart', 'attach', 'events',
+  'cp', 'commit', 'save', 'load', 'tag', 'history', 'network', 'volume', 'image', 'container', 'system',
   'build', 'builder', 'buildx', 'pull', 'push', 'login', 'logout', 'search', 'compose', 'context', 'manifest', 'plugin',
   'secret', 'config', 'service', 'stack', 'swarm', 'node', 'trust', 'checkpoint', 'init', 'scout',
 ]);

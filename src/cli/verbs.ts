@@ -30,6 +30,8 @@ import { register as topVerb } from './top.js';
 import { register as renameVerb } from './rename.js';
 import { register as updateVerb } from './update.js';
 import { register as diffVerb } from './diff.js';
+import { register as versionVerb } from './version.js';
+import { register as infoVerb } from './info.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -62,5 +64,7 @@ export const VERBS: Verbs = {
   rename: renameVerb,
   update: updateVerb,
   diff: diffVerb,
+  version: versionVerb,
+  info: infoVerb,
 };
 
