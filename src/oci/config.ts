@@ -20,6 +20,7 @@ import { MS, RLIMIT } from '../sys/constants.js';
 import { DEVICE_RULES, parseDeviceRule } from '../runtime/cgroups/device-bpf.js';
 import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
 import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';
+import { checkRanges, type IdRange, type UserNamespace } from '../runtime/userns.js';
 import { OTHER_ARCH_SYSCALLS, syscallNumber } from '../runtime/seccomp/syscalls-x86_64.js';
 import { HOOK_POINTS, type Hook, type Hooks } from './hooks.js';
 
@@ -267,7 +268,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
   for (const u of unknown) warnings.push(`config.json: unknown field ${u} ignored (the runtime spec says runtimes ignore what they do not know)`);
 
   const { args, env, cwd, uid, gid, additionalGids, terminal, ttySize, capabilities, noNewPrivileges, rlimits } = proc;
-  const { joinNamespaces, cgroupsPath, sysctl, devices, rootfsPropagation, maskedPaths, readonlyPaths, limits } = linux;
+  const { joinNamespaces, userns, cgroupsPath, sysctl, devices, rootfsPropagation, maskedPaths, readonlyPaths, limits } = linux;
   const spec: ContainerSpec = {
     id: opts.id, name: opts.name, rootfs, args, env, cwd,
     hostname: hostname ?? opts.hostHostname?.() ?? '',
@@ -275,7 +276,7 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
     tty: terminal, ttySize, interactive: terminal, readonlyRootfs, mounts, capabilities,
     // OCI: no seccomp field means no filter (unlike Docker, whose default is a profile)
     noNewPrivileges, seccomp, seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined, privileged: false,
-    maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10,
+    maskedPaths, readonlyPaths, rlimits, limits, stopTimeoutSec: 10, userns,
   };
   const { oomScoreAdj, ambient, umask, userCaps } = proc;
   return { spec, extras: { joinNamespaces, oomScoreAdj, cgroupsPath, sysctl, annotations, seccompProfile, ambient, hooks, umask, devices, userCaps, rootfsPropagation, bindFlags, tmpfs }, warnings, debug };
@@ -353,7 +354,7 @@ function mapLinux(top: Fields, warnings: string[]) {
     'seccomp', 'sysctl', 'resources', 'maskedPaths', 'readonlyPaths', 'mountLabel', 'intelRdt', 'personality', 'memoryPolicy'])
     ?? fail('config.json: linux is missing — a Linux container needs at least linux.namespaces');
   const joinNamespaces = mapNamespaces(linux, warnings);
-  for (const k of ['uidMappings', 'gidMappings']) if ((linux.list(k) ?? []).length > 0) notYet(`linux.${k}`, 'user namespaces are not supported yet');
+  const userns = mapIdMappings(linux);
   for (const k of ['timeOffsets', 'netDevices', 'intelRdt', 'personality', 'memoryPolicy']) if (linux.has(k)) notYet(`linux.${k}`, 'the launch plan has no step for it');
   const devices = mapDevices(linux);
   // (the plan makes every mount MS_REC|MS_PRIVATE first, build-plan.ts: "rprivate")
@@ -366,7 +367,32 @@ function mapLinux(top: Fields, warnings: string[]) {
   const maskedPaths = absolutePaths(linux, 'maskedPaths');
   const readonlyPaths = absolutePaths(linux, 'readonlyPaths');
   const limits = mapResources(warnings, linux.obj('resources', ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']));
-  return { fields: linux, joinNamespaces, devices, rootfsPropagation, sysctl, cgroupsPath, maskedPaths, readonlyPaths, limits };
+  return { fields: linux, joinNamespaces, userns, devices, rootfsPropagation, sysctl, cgroupsPath, maskedPaths, readonlyPaths, limits };
+}
+
+/**
+ * linux.uidMappings/gidMappings: a user namespace (listed in linux.namespaces without a path) and
+ * its maps, written by create into /proc/PID/uid_map and gid_map while the child waits at SYNC
+ * (handshake.ts writeIdMaps: root may map any host ids). Mappings without a user namespace, or a
+ * user namespace without them, are refused (runc refuses both).
+ */
+function mapIdMappings(linux: Fields): UserNamespace | undefined {
+  const wanted = (linux.list('namespaces') ?? []).some((n) => (n as Obj | null)?.type === 'user');
+  const maps = (['uidMappings', 'gidMappings'] as const).map((k) => (linux.list(k) ?? []).map((m, i) => {
+    const f = linux.item(k, i, m, ['containerID', 'hostID', 'size']);
+    const [container, host, size] = [f.int('containerID', 0, uint32 - 1), f.int('hostID', 0, uint32 - 1), f.int('size', 1, uint32)];
+    if (container === undefined || host === undefined || size === undefined) fail(`config.json: linux.${k}[${i}] needs containerID, hostID and size (numbers)`);
+    return { container: container!, host: host!, size: size! };
+  }));
+  const [uidMap, gidMap] = maps as [IdRange[], IdRange[]];
+  if (!wanted) {
+    if (uidMap.length || gidMap.length) fail('config.json: linux.uidMappings/gidMappings need a user namespace — add {"type": "user"} to linux.namespaces');
+    return undefined;
+  }
+  if (!uidMap.length || !gidMap.length) fail('config.json: a user namespace needs both linux.uidMappings and linux.gidMappings (e.g. [{"containerID": 0, "hostID": 100000, "size": 65536}])');
+  checkRanges('config.json: linux.uidMappings', uidMap);
+  checkRanges('config.json: linux.gidMappings', gidMap);
+  return { uidMap, gidMap, setgroups: 'allow', writer: 'write' };
 }
 
 /** linux.seccomp: OCI's is Docker's profile format without includes/excludes; compiled by the caller's compiler. */
@@ -505,8 +531,9 @@ function mapNamespaces(linux: Fields, warnings: string[]): OciExtras['joinNamesp
     const t = type as OciNamespace;
     if (seen.has(t)) fail(`config.json: linux.namespaces lists ${t} twice — keep one`);
     seen.add(t);
-    if (t === 'user' || t === 'time') notYet(`linux.namespaces type ${t}`, `the launch plan does not make ${t} namespaces`);
+    if (t === 'time') notYet(`linux.namespaces type ${t}`, `the launch plan does not make ${t} namespaces`);
     const path = f.str('path');
+    if (t === 'user' && path) notYet('linux.namespaces: joining a user namespace by path', 'the plan makes its own user namespace only');
     if (path) {
       if (!isAbsolute(path)) fail(`config.json: linux.namespaces[${i}].path ${show(path)} must be an absolute path (e.g. /proc/1234/ns/${t === 'network' ? 'net' : t})`);
       // Joining is the child's SETNS op (plan.ts): setns(open(path), CLONE_NEW*), instead of the flag in clone().

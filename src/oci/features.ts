@@ -16,7 +16,8 @@ export function features(version: string): Record<string, unknown> {
     // bind mounts only (config.ts mapMounts), besides the standard mounts minidock makes itself
     mountOptions: ['bind', 'rbind', 'ro', 'rw', 'private', 'rprivate'],
     linux: {
-      namespaces: [...PLAN_NAMESPACES],
+      // the plan's own namespaces, and a user namespace with config.json's maps (config.ts mapIdMappings)
+      namespaces: [...PLAN_NAMESPACES, 'user'],
       capabilities: [...CAPS],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {

@@ -30,7 +30,7 @@ import { procStart, isProcess } from '../sys/proc.js';
 import { planLaunch, type LaunchPlan } from '../runtime/build-plan.js';
 import { capMask } from '../runtime/capabilities.js';
 import type { Cgroup } from '../runtime/cgroups/types.js';
-import { abandon, closeChildFds, readReport, receiveConsole, release, spawnChild, type Child } from '../runtime/handshake.js';
+import { abandon, closeChildFds, readReport, receiveConsole, release, spawnChild, writeIdMaps, type Child } from '../runtime/handshake.js';
 import { Op, STEP_FLAGS, encodePlan, type Step } from '../runtime/plan.js';
 import { launchFailure } from '../runtime/step-error.js';
 import type { ContainerSpec } from '../runtime/spec.js';
@@ -101,11 +101,33 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   bindMountFlags(steps, cfg);
   tmpfsMounts(steps, cfg);
   afterPivot(steps, cfg);
+  if (cfg.spec.userns) reachRootfsFirst(steps, cfg.spec.rootfs);
   // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
   if (cfg.extras.umask !== undefined) {
     const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
     steps.splice(fifo, 0, { op: Op.UMASK, ints: [cfg.extras.umask], why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`, phase: 'exec' });
   }
+}
+
+/**
+ * A user namespace: the mapped root must reach the rootfs, which sits in a bundle directory it
+ * cannot search (runtime-tools makes it 0700, owned by host root; the kernel checks a mapped root's
+ * access with its host uid, and its capabilities hold only over inodes whose owner is mapped).
+ * Until SETUID the child's uid is still host root's (uid_map changes what the ids mean, not the
+ * ids it holds), and clone gave it every capability in its new user namespace, which owns its
+ * new mount namespace. So, as runc does by starting its init in the rootfs: the rootfs bind and a
+ * chdir into it happen before the identity steps, and every later path in the rootfs is relative
+ * to that directory ("./proc"), resolved from it without searching the bundle directory again.
+ * (The chdir comes after the bind: a working directory taken before stays on the mount beneath.)
+ */
+function reachRootfsFirst(steps: Step[], rootfs: string): void {
+  const identity = steps.filter((s) => s.phase === 'identity' && steps.indexOf(s) < steps.findIndex((m) => m.op === Op.MOUNT));
+  for (const s of identity) steps.splice(steps.indexOf(s), 1);
+  const bind = steps.findIndex((s) => s.op === Op.MOUNT && s.phase === 'rootfs' && s.strs?.[1] === rootfs);
+  for (const s of steps.slice(bind + 1)) {
+    s.strs = s.strs?.map((p) => (typeof p !== 'string' ? p : p === rootfs ? '.' : p.startsWith(`${rootfs}/`) ? `.${p.slice(rootfs.length)}` : p));
+  }
+  steps.splice(bind + 1, 0, { op: Op.CHDIR, strs: [rootfs], why: 'stand in the rootfs while still host root: the mapped root could not search the bundle directory above it', phase: 'rootfs' }, ...identity);
 }
 
 /** linux.namespaces with a path: a SETNS step each (returned, placed by ociSteps) instead of a new namespace. */
@@ -297,6 +319,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     const c = child;
     await release(c, () => {
       if (plan.sync) cgroup!.join(c.pid);
+      if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
       if (cfg.extras.oomScoreAdj !== undefined) writeFileSync(`/proc/${c.pid}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
     }, plan.sync);
     // EOF comes at EXEC_FIFO, where the child closes its end (child.c hold_for_start), or when it dies

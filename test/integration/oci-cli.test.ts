@@ -126,7 +126,8 @@ describe('minidock-oci over its state directory', () => {
   it('features and --version', () => {
     const f = JSON.parse(oci(['features']).stdout);
     expect(f).toMatchObject({ ociVersionMin: '1.0.0', linux: { namespaces: expect.arrayContaining(['pid', 'network', 'cgroup']), seccomp: { enabled: true } } });
-    expect(f.linux.namespaces).not.toContain('user');
+    expect(f.linux.namespaces).toContain('user'); // config.json's uidMappings/gidMappings (config.ts)
+    expect(f.linux.namespaces).not.toContain('time');
     expect(f.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']); // what create, start and delete run (hooks.ts)
     expect(oci(['--version']).stdout).toMatch(/^minidock-oci version \d+\.\d+\.\d+\nspec: 1\.1\.0\n$/);
   });

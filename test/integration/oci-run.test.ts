@@ -155,6 +155,38 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(oci(['delete', 'd1']).code).toBe(0);
   });
 
+  // (a kernel without user namespaces, or with them turned off, has 0 here)
+  const usernsMax = (() => {
+    try {
+      return Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8'));
+    } catch {
+      return 0;
+    }
+  })();
+  it.skipIf(usernsMax === 0)(`a user namespace (uidMappings/gidMappings) in a bundle under a 0700 directory: the mapped root runs, exec joins it (${usernsMax ? 'user namespaces enabled' : 'skipped: /proc/sys/user/max_user_namespaces is 0 or absent'})`, async () => {
+    // the bundle sits in mkdtemp's 0700 root-owned directory: the mapped root (host uid 1000) cannot search it
+    expect(spawnSync('stat', ['-c', '%a %u', dir], { encoding: 'utf8' }).stdout.trim()).toBe('700 0');
+    const userns = (c: any): void => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 3000 }];
+    };
+    // inside: root, the maps as given; the rootfs's files belong to host root, unmapped: nobody (65534)
+    setConfig(['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; stat -c %u /bin'], userns);
+    expect(oci(['run', '--bundle', bundle, 'un1'])).toEqual({ code: 0, out: '0\n0\n         0       1000       2000\n         0       1000       3000\n65534\n' });
+    // outside: the init is host uid 1000, in a user namespace other than ours; exec joins it (root inside, not the host's)
+    setConfig(['sleep', '60'], userns);
+    expect(oci(['run', '-d', '--bundle', bundle, 'un2'])).toEqual({ code: 0, out: '' });
+    const { pid } = statusOf('un2');
+    await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'sleep to exec');
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\t1000\t1000\t1000\t1000$/m);
+    expect(readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(readlinkSync('/proc/self/ns/user'));
+    expect(oci(['exec', 'un2', 'sh', '-c', 'id -u; head -1 /proc/self/uid_map'])).toEqual({ code: 0, out: '0\n         0       1000       2000\n' });
+    expect(oci(['kill', 'un2', 'KILL']).code).toBe(0);
+    await waitFor(() => !alive(pid), 5000, 'the init to die');
+    expect(oci(['delete', 'un2']).code).toBe(0);
+  });
+
   it('exec: foreground (its output and exit status), --process P.json (user, cwd), -d with --pid-file (outlives exec, in the container\'s namespaces and cgroup)', async () => {
     setConfig(['sleep', '60']);
     expect(oci(['run', '-d', '--bundle', bundle, 'x1']).code).toBe(0);
