@@ -4,7 +4,7 @@
 // reported as skipped, by name, with the reason. Each lesson must leave the host as it found it.
 // A step that accepts one of several outcomes (named groups in its patterns: a kernel with or without
 // a 32-bit syscall entry, a peer runtime installed or not) is listed with the case it saw here.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileFor, listLessons, loadLesson, projectRoot } from '../../src/lesson/catalog';
 import { firstNumber } from '../../src/lesson/check';
@@ -49,6 +49,7 @@ d('lessons (every step, both languages)', () => {
         const ctx: RunContext = { cwd: projectRoot(), env: {} };
         beforeAll(() => {
           root = tempStateRoot();
+          chmodSync(root, 0o711); // as minidock makes /var/lib/minidock: lesson 12's mapped root must pass through it
           ctx.env = { MINIDOCK_ROOT: root, MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) };
           before = hostSnapshot(root);
         });
