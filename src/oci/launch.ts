@@ -19,7 +19,19 @@
 //
 // Library code (src/runtime's rules): returns values, throws MinidockError (code 1: runc's exit
 // status), reports warnings through onWarning; never prints.
-import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  constants as fsc,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
@@ -30,7 +42,16 @@ import { procStart, isProcess } from '../sys/proc.js';
 import { planLaunch, type LaunchPlan } from '../runtime/build-plan.js';
 import { capMask } from '../runtime/capabilities.js';
 import type { Cgroup } from '../runtime/cgroups/types.js';
-import { abandon, closeChildFds, readReport, receiveConsole, release, spawnChild, writeIdMaps, type Child } from '../runtime/handshake.js';
+import {
+  abandon,
+  closeChildFds,
+  readReport,
+  receiveConsole,
+  release,
+  spawnChild,
+  writeIdMaps,
+  type Child,
+} from '../runtime/handshake.js';
 import { Op, STEP_FLAGS, encodePlan, type Step } from '../runtime/plan.js';
 import { launchFailure } from '../runtime/step-error.js';
 import type { ContainerSpec } from '../runtime/spec.js';
@@ -60,19 +81,35 @@ export function execFifoPath(root: string, id: string): string {
 }
 
 /** config.json -> the mapped container, with the OCI-only checks of create's flags. */
-export function loadBundle(o: Pick<CreateOptions, 'id' | 'bundle' | 'consoleSocket'>, compileSeccomp: NonNullable<Parameters<typeof mapConfig>[2]['compileSeccomp']>): OciConfig & { ociVersion: string } {
+export function loadBundle(
+  o: Pick<CreateOptions, 'id' | 'bundle' | 'consoleSocket'>,
+  compileSeccomp: NonNullable<Parameters<typeof mapConfig>[2]['compileSeccomp']>,
+): OciConfig & { ociVersion: string } {
   const bundle = resolve(o.bundle);
   const json = readBundleConfig(bundle);
   const cfg = mapConfig(json, bundle, {
-    id: randomBytes(32).toString('hex'), name: o.id, compileSeccomp, hostHostname: hostname,
+    id: randomBytes(32).toString('hex'),
+    name: o.id,
+    compileSeccomp,
+    hostHostname: hostname,
   });
-  if (cfg.spec.tty && !o.consoleSocket) throw new MinidockError('cannot allocate tty if runc will detach without setting console socket (process.terminal is true: pass --console-socket SOCK)', 1);
-  if (!cfg.spec.tty && o.consoleSocket) throw new MinidockError('cannot use console socket if runc will not detach or allocate tty (process.terminal is false)', 1);
+  if (cfg.spec.tty && !o.consoleSocket)
+    throw new MinidockError(
+      'cannot allocate tty if runc will detach without setting console socket (process.terminal is true: pass --console-socket SOCK)',
+      1,
+    );
+  if (!cfg.spec.tty && o.consoleSocket)
+    throw new MinidockError(
+      'cannot use console socket if runc will not detach or allocate tty (process.terminal is false)',
+      1,
+    );
   for (const j of cfg.extras.joinNamespaces) {
-    // setns() into a PID namespace moves only later children, and into a mount namespace would put
-    // the plan's mounts there: both need the double fork runc's nsexec does, which the plan has not.
-    if (!['network', 'ipc', 'uts'].includes(j.type)) {
-      throw new MinidockError(`config.json: linux.namespaces: joining a ${j.type} namespace (path ${j.path}) is not supported by minidock yet — only network, ipc and uts namespaces can be joined (see docs/oci.md)`, 1);
+    // (pid and mount: see namespaceJoins; a cgroup namespace the plan unshares after the join itself)
+    if (!['network', 'ipc', 'uts', 'pid', 'mount'].includes(j.type)) {
+      throw new MinidockError(
+        `config.json: linux.namespaces: joining a ${j.type} namespace (path ${j.path}) is not supported by minidock yet — only network, ipc, uts, pid and mount namespaces can be joined (see docs/oci.md)`,
+        1,
+      );
     }
   }
   return { ...cfg, ociVersion: String(json.ociVersion) };
@@ -82,9 +119,17 @@ export function loadBundle(o: Pick<CreateOptions, 'id' | 'bundle' | 'consoleSock
  * (relative paths are taken from the hierarchy's root too); none: minidock-oci-<id> under our own. */
 function cgroupPlace(cgroupsPath: string | undefined, id: string): { name: string; parent?: string } {
   if (!cgroupsPath) return { name: `minidock-oci-${id}` };
-  if (cgroupsPath.includes(':')) throw new MinidockError(`linux.cgroupsPath ${cgroupsPath}: the systemd form slice:prefix:name needs --systemd-cgroup, which minidock does not support — give a path (/a/b/c)`, 1);
+  if (cgroupsPath.includes(':'))
+    throw new MinidockError(
+      `linux.cgroupsPath ${cgroupsPath}: the systemd form slice:prefix:name needs --systemd-cgroup, which minidock does not support — give a path (/a/b/c)`,
+      1,
+    );
   const p = `/${cgroupsPath}`.replace(/\/+/g, '/').replace(/\/$/, '');
-  if (p === '' || p.split('/').includes('..')) throw new MinidockError(`linux.cgroupsPath ${cgroupsPath}: must name a cgroup below the hierarchy's root, without ".."`, 1);
+  if (p === '' || p.split('/').includes('..'))
+    throw new MinidockError(
+      `linux.cgroupsPath ${cgroupsPath}: must name a cgroup below the hierarchy's root, without ".."`,
+      1,
+    );
   return { name: p.slice(p.lastIndexOf('/') + 1), parent: dirname(p) };
 }
 
@@ -105,7 +150,12 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
   if (cfg.extras.umask !== undefined) {
     const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
-    steps.splice(fifo, 0, { op: Op.UMASK, ints: [cfg.extras.umask], why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`, phase: 'exec' });
+    steps.splice(fifo, 0, {
+      op: Op.UMASK,
+      ints: [cfg.extras.umask],
+      why: `config.json process.user.umask ${cfg.extras.umask.toString(8).padStart(4, '0')}`,
+      phase: 'exec',
+    });
   }
 }
 
@@ -121,23 +171,66 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
  * (The chdir comes after the bind: a working directory taken before stays on the mount beneath.)
  */
 function reachRootfsFirst(steps: Step[], rootfs: string): void {
-  const identity = steps.filter((s) => s.phase === 'identity' && steps.indexOf(s) < steps.findIndex((m) => m.op === Op.MOUNT));
+  const identity = steps.filter(
+    (s) => s.phase === 'identity' && steps.indexOf(s) < steps.findIndex((m) => m.op === Op.MOUNT),
+  );
   for (const s of identity) steps.splice(steps.indexOf(s), 1);
   const bind = steps.findIndex((s) => s.op === Op.MOUNT && s.phase === 'rootfs' && s.strs?.[1] === rootfs);
   for (const s of steps.slice(bind + 1)) {
-    s.strs = s.strs?.map((p) => (typeof p !== 'string' ? p : p === rootfs ? '.' : p.startsWith(`${rootfs}/`) ? `.${p.slice(rootfs.length)}` : p));
+    s.strs = s.strs?.map((p) =>
+      typeof p !== 'string' ? p : p === rootfs ? '.' : p.startsWith(`${rootfs}/`) ? `.${p.slice(rootfs.length)}` : p,
+    );
   }
-  steps.splice(bind + 1, 0, { op: Op.CHDIR, strs: [rootfs], why: 'stand in the rootfs while still host root: the mapped root could not search the bundle directory above it', phase: 'rootfs' }, ...identity);
+  steps.splice(
+    bind + 1,
+    0,
+    {
+      op: Op.CHDIR,
+      strs: [rootfs],
+      why: 'stand in the rootfs while still host root: the mapped root could not search the bundle directory above it',
+      phase: 'rootfs',
+    },
+    ...identity,
+  );
 }
 
 /** linux.namespaces with a path: a SETNS step each (returned, placed by ociSteps) instead of a new namespace. */
 function namespaceJoins(plan: LaunchPlan, cfg: OciConfig): Step[] {
   const { steps } = plan;
-  const flag: Record<string, number> = { network: CLONE.CLONE_NEWNET, ipc: CLONE.CLONE_NEWIPC, uts: CLONE.CLONE_NEWUTS };
-  const joins: Step[] = cfg.extras.joinNamespaces.map((j) => ({
-    op: Op.SETNS, strs: [j.path], ints: [flag[j.type]!], why: `config.json: join the ${j.type} namespace ${j.path} instead of making one`, phase: 'namespaces',
+  const flag: Record<string, number> = {
+    network: CLONE.CLONE_NEWNET,
+    ipc: CLONE.CLONE_NEWIPC,
+    uts: CLONE.CLONE_NEWUTS,
+    pid: CLONE.CLONE_NEWPID,
+    mount: CLONE.CLONE_NEWNS,
+  };
+  // the mount namespace last: setns(mnt) changes our root and cwd, and with them what the other
+  // paths (/proc/PID/ns/...) would resolve to. The plan's mounts, and pivot_root, then happen in the
+  // joined namespace (as runc's do: its other processes see the new root too).
+  const ordered = [...cfg.extras.joinNamespaces].sort(
+    (a, b) => Number(a.type === 'mount') - Number(b.type === 'mount'),
+  );
+  const joins: Step[] = ordered.map((j) => ({
+    op: Op.SETNS,
+    strs: [j.path],
+    ints: [flag[j.type]!],
+    why: `config.json: join the ${j.type} namespace ${j.path} instead of making one`,
+    phase: 'namespaces',
   }));
   for (const j of cfg.extras.joinNamespaces) plan.cloneFlags &= ~flag[j.type]!;
+  if (cfg.extras.joinNamespaces.some((j) => j.type === 'pid')) {
+    // setns(CLONE_NEWPID) moves only our later children into that namespace, never us: fork, and the
+    // child (CLONE_PARENT: create's own child; create reads its pid from the report) becomes the
+    // container's init — runc's nsexec forks for the same reason. Whatever releases us at SYNC (the
+    // cgroup join by pid on v2) must come before that fork, which inherits it.
+    const sync = steps.findIndex((s) => s.op === Op.SYNC);
+    if (sync >= 0) joins.unshift(...steps.splice(sync, 1));
+    joins.push({
+      op: Op.FORK,
+      why: 'setns(pid) applies to our children only: fork into the joined PID namespace',
+      phase: 'namespaces',
+    });
+  }
   if (cfg.extras.joinNamespaces.some((j) => j.type === 'uts')) {
     // a joined UTS namespace keeps its own name (runc sets one only when config.json gives it)
     const h = steps.findIndex((s) => s.op === Op.SETHOSTNAME);
@@ -174,10 +267,20 @@ function maskDirectories(steps: Step[], cfg: OciConfig): void {
   // kernel's filesystems inside as here; anything else is in the bundle's rootfs, used as given.
   for (const step of steps) {
     const p = step.strs?.[1];
-    if (step.op !== Op.MOUNT || step.strs?.[0] !== '/dev/null' || typeof p !== 'string' || !cfg.spec.maskedPaths.includes(p)) continue;
+    if (
+      step.op !== Op.MOUNT ||
+      step.strs?.[0] !== '/dev/null' ||
+      typeof p !== 'string' ||
+      !cfg.spec.maskedPaths.includes(p)
+    )
+      continue;
     const seen = /^\/(proc|sys)\//.test(p) ? p : posix.join(cfg.spec.rootfs, p);
     if (!statSync(seen, { throwIfNoEntry: false })?.isDirectory()) continue;
-    Object.assign(step, { strs: ['tmpfs', p, 'tmpfs', ''], ints: [MS.MS_RDONLY], why: `mask ${p}: an empty read-only tmpfs over it (a directory)` });
+    Object.assign(step, {
+      strs: ['tmpfs', p, 'tmpfs', ''],
+      ints: [MS.MS_RDONLY],
+      why: `mask ${p}: an empty read-only tmpfs over it (a directory)`,
+    });
   }
 }
 
@@ -186,16 +289,38 @@ function bindMountFlags(steps: Step[], cfg: OciConfig): void {
   // they take a second call, MS_REMOUNT|MS_BIND, which sets the per-mount flags to exactly those given
   // (hence MS_RDONLY again for a read-only bind), right after the bind (and its :ro remount)
   // A propagation option (shared, slave ...) is one more call, mount(NULL, target, NULL, flag), after those.
-  const MS_FLAG = { nosuid: MS.MS_NOSUID, nodev: MS.MS_NODEV, noexec: MS.MS_NOEXEC, strictatime: MS.MS_STRICTATIME, noatime: MS.MS_NOATIME };
+  const MS_FLAG = {
+    nosuid: MS.MS_NOSUID,
+    nodev: MS.MS_NODEV,
+    noexec: MS.MS_NOEXEC,
+    strictatime: MS.MS_STRICTATIME,
+    noatime: MS.MS_NOATIME,
+  };
   for (const { mount, options, propagation } of cfg.extras.bindFlags) {
     const target = posix.join(cfg.spec.rootfs, mount.destination);
     let at = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === mount.source && s.strs?.[1] === target);
     if (at < 0) throw new MinidockError(`internal: no bind-mount step for ${mount.source} on ${mount.destination}`, 1);
     if (mount.readonly) at++;
-    const flags = options.reduce((f, o) => f | MS_FLAG[o], MS.MS_BIND | MS.MS_REMOUNT | (mount.readonly ? MS.MS_RDONLY : 0));
-    steps.splice(at + 1, 0, ...(options.length ? [{
-      op: Op.MOUNT, strs: ['', target, '', ''], ints: [flags], why: `config.json mounts: ${options.join(',')} on ${mount.destination}, through a remount`, phase: 'mounts',
-    } satisfies Step] : []), ...propagationStep(target, mount.destination, propagation));
+    const flags = options.reduce(
+      (f, o) => f | MS_FLAG[o],
+      MS.MS_BIND | MS.MS_REMOUNT | (mount.readonly ? MS.MS_RDONLY : 0),
+    );
+    steps.splice(
+      at + 1,
+      0,
+      ...(options.length
+        ? [
+            {
+              op: Op.MOUNT,
+              strs: ['', target, '', ''],
+              ints: [flags],
+              why: `config.json mounts: ${options.join(',')} on ${mount.destination}, through a remount`,
+              phase: 'mounts',
+            } satisfies Step,
+          ]
+        : []),
+      ...propagationStep(target, mount.destination, propagation),
+    );
   }
 }
 
@@ -205,8 +330,23 @@ function tmpfsMounts(steps: Step[], cfg: OciConfig): void {
   const tmpfsSteps: Step[][] = cfg.extras.tmpfs.map((t) => {
     const parts = t.destination.split('/').filter(Boolean);
     return [
-      ...parts.map((_, n): Step => ({ op: Op.MKDIR, strs: [posix.join(cfg.spec.rootfs, ...parts.slice(0, n + 1))], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `mount point for the tmpfs on ${t.destination}`, phase: 'mounts' })),
-      { op: Op.MOUNT, strs: ['tmpfs', posix.join(cfg.spec.rootfs, t.destination), 'tmpfs', t.data], ints: [t.flags], why: `config.json mounts: a tmpfs on ${t.destination}`, phase: 'mounts' },
+      ...parts.map(
+        (_, n): Step => ({
+          op: Op.MKDIR,
+          strs: [posix.join(cfg.spec.rootfs, ...parts.slice(0, n + 1))],
+          ints: [0o755],
+          flags: STEP_FLAGS.IGNORE_EEXIST,
+          why: `mount point for the tmpfs on ${t.destination}`,
+          phase: 'mounts',
+        }),
+      ),
+      {
+        op: Op.MOUNT,
+        strs: ['tmpfs', posix.join(cfg.spec.rootfs, t.destination), 'tmpfs', t.data],
+        ints: [t.flags],
+        why: `config.json mounts: a tmpfs on ${t.destination}`,
+        phase: 'mounts',
+      },
       ...propagationStep(posix.join(cfg.spec.rootfs, t.destination), t.destination, t.propagation),
     ];
   });
@@ -214,7 +354,14 @@ function tmpfsMounts(steps: Step[], cfg: OciConfig): void {
   // a tmpfs goes right before the bind mount that follows it there, else before pivot_root
   cfg.extras.tmpfs.forEach((t, n) => {
     const next = t.beforeBind === undefined ? undefined : cfg.spec.mounts[t.beforeBind];
-    const at = next ? steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === next.source && s.strs?.[1] === posix.join(cfg.spec.rootfs, next.destination)) : -1;
+    const at = next
+      ? steps.findIndex(
+          (s) =>
+            s.op === Op.MOUNT &&
+            s.strs?.[0] === next.source &&
+            s.strs?.[1] === posix.join(cfg.spec.rootfs, next.destination),
+        )
+      : -1;
     steps.splice(at >= 0 ? at : steps.findIndex((s) => s.phase === 'pivot_root'), 0, ...tmpfsSteps[n]!);
   });
 }
@@ -223,21 +370,44 @@ function tmpfsMounts(steps: Step[], cfg: OciConfig): void {
 function afterPivot(steps: Step[], cfg: OciConfig): void {
   // sysctls: /proc/sys of the container's namespaces, once "/" is the rootfs (after pivot_root's CHDIR "/")
   const sysctls: Step[] = Object.entries(cfg.extras.sysctl).map(([k, v]) => ({
-    op: Op.WRITE_FILE, strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v], why: `config.json linux.sysctl ${k}`, phase: 'namespaces',
+    op: Op.WRITE_FILE,
+    strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v],
+    why: `config.json linux.sysctl ${k}`,
+    phase: 'namespaces',
   }));
   const afterPivot = steps.findIndex((s) => s.op === Op.CHDIR && s.strs?.[0] === '/' && s.phase === 'pivot_root');
   steps.splice(afterPivot + 1, 0, ...sysctls);
   // linux.devices: nodes in the container's /dev once "/" is the rootfs (the plan's /dev tmpfs is
   // mounted by then), parents first; a device the plan already binds from the host is left as it is
-  const given = new Set(steps.filter((s) => s.op === Op.MOUNT && (s.ints?.[0] as number) === MS.MS_BIND && /^\/dev\/\w+$/.test(String(s.strs?.[0]))).map((s) => String(s.strs![0])));
+  const given = new Set(
+    steps
+      .filter(
+        (s) => s.op === Op.MOUNT && (s.ints?.[0] as number) === MS.MS_BIND && /^\/dev\/\w+$/.test(String(s.strs?.[0])),
+      )
+      .map((s) => String(s.strs![0])),
+  );
   const nodes: Step[] = [];
   for (const d of cfg.extras.devices.filter((d) => !given.has(d.path))) {
     const parts = d.path.split('/').filter(Boolean);
     for (let i = 1; i < parts.length; i++) {
       const parent = `/${parts.slice(0, i).join('/')}`;
-      if (parent !== '/dev') nodes.push({ op: Op.MKDIR, strs: [parent], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `parent of ${d.path}`, phase: 'mounts' });
+      if (parent !== '/dev')
+        nodes.push({
+          op: Op.MKDIR,
+          strs: [parent],
+          ints: [0o755],
+          flags: STEP_FLAGS.IGNORE_EEXIST,
+          why: `parent of ${d.path}`,
+          phase: 'mounts',
+        });
     }
-    nodes.push({ op: Op.MKNOD, strs: [d.path], ints: [d.mode, d.major, d.minor, d.uid, d.gid], why: `config.json linux.devices ${d.path}`, phase: 'mounts' });
+    nodes.push({
+      op: Op.MKNOD,
+      strs: [d.path],
+      ints: [d.mode, d.major, d.minor, d.uid, d.gid],
+      why: `config.json linux.devices ${d.path}`,
+      phase: 'mounts',
+    });
   }
   steps.splice(afterPivot + 1, 0, ...nodes);
   // linux.rootfsPropagation: applied to "/" once it is the rootfs (runc does it there too). The plan
@@ -245,7 +415,11 @@ function afterPivot(steps: Step[], cfg: OciConfig): void {
   // nothing it mounts reaches the host
   if (cfg.extras.rootfsPropagation !== undefined) {
     steps.splice(afterPivot + 1, 0, {
-      op: Op.MOUNT, strs: ['', '/', '', ''], ints: [cfg.extras.rootfsPropagation], why: 'config.json linux.rootfsPropagation of "/"', phase: 'pivot_root',
+      op: Op.MOUNT,
+      strs: ['', '/', '', ''],
+      ints: [cfg.extras.rootfsPropagation],
+      why: 'config.json linux.rootfsPropagation of "/"',
+      phase: 'pivot_root',
     });
   }
 }
@@ -253,7 +427,15 @@ function afterPivot(steps: Step[], cfg: OciConfig): void {
 /** A mount's propagation option: one more mount(2) call on its target, after it is mounted. */
 function propagationStep(target: string, destination: string, propagation: number | undefined): Step[] {
   if (propagation === undefined) return [];
-  return [{ op: Op.MOUNT, strs: ['', target, '', ''], ints: [propagation], why: `config.json mounts: the propagation of ${destination}`, phase: 'mounts' }];
+  return [
+    {
+      op: Op.MOUNT,
+      strs: ['', target, '', ''],
+      ints: [propagation],
+      why: `config.json mounts: the propagation of ${destination}`,
+      phase: 'mounts',
+    },
+  ];
 }
 
 /** The plan create would run, for --dry-run: the same function as create, nothing made. */
@@ -262,11 +444,20 @@ export async function planFor(o: CreateOptions): Promise<{ cfg: OciConfig; plan:
   const cfg = loadBundle(o, (p, caps) => compileProfile(p, { caps: [...caps] }));
   const { createCgroup } = await import('../runtime/cgroups/index.js');
   const place = cgroupPlace(cfg.extras.cgroupsPath, o.id);
-  const cgroup = createCgroup(place.name, cfg.spec.limits, { parent: place.parent, restrictDevices: true, dryRun: true });
+  const cgroup = createCgroup(place.name, cfg.spec.limits, {
+    parent: place.parent,
+    restrictDevices: true,
+    dryRun: true,
+  });
   return { cfg, plan: ociPlan(cfg, cgroup, 3) };
 }
 
-function ociPlan(cfg: OciConfig, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, fifoFd: number): LaunchPlan {
+/** create's plan for a mapped config.json: the launch plan and the OCI extras (ociSteps); makes nothing. */
+export function ociPlan(
+  cfg: OciConfig,
+  cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>,
+  fifoFd: number,
+): LaunchPlan {
   // stdin as the engine gave it (runc passes its own fds 0-2 on); no relay: create does not stay
   const spec: ContainerSpec = { ...cfg.spec, interactive: true };
   const plan = planLaunch(spec, { merged: spec.rootfs, upper: '', work: '', asGiven: true }, cgroup, 0, fifoFd);
@@ -315,27 +506,40 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     fifoFd = openSync(fifo, O_PATH);
     const plan = ociPlan(cfg, cgroup, fifoFd);
     const spec = cfg.spec;
-    child = spawnChild(encodePlan(plan.steps), plan.cloneFlags, 'clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)', 'minidock-oci must run as root');
+    child = spawnChild(
+      encodePlan(plan.steps),
+      plan.cloneFlags,
+      'clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)',
+      'minidock-oci must run as root',
+    );
     const c = child;
-    await release(c, () => {
-      if (plan.sync) cgroup!.join(c.pid);
-      if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
-      if (cfg.extras.oomScoreAdj !== undefined) writeFileSync(`/proc/${c.pid}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
-    }, plan.sync);
-    // EOF comes at EXEC_FIFO, where the child closes its end (child.c hold_for_start), or when it dies
-    const { records } = readReport(c);
-    const held = plan.steps.findIndex((s) => s.op === Op.EXEC_FIFO);
-    const last = records[records.length - 1];
-    if (!last || last.step !== held || last.err !== 0) {
-      await c.exited;
-      throw launchFailure(records, plan.steps, spec) ?? new MinidockError('the container process died before it was set up', 1);
-    }
-    if (spec.tty) await passConsole(c, o.consoleSocket!);
-    if (o.pidFile) writeAtomic(resolve(o.pidFile), String(c.pid));
+    await release(
+      c,
+      () => {
+        if (plan.sync) cgroup!.join(c.pid);
+        if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
+        if (cfg.extras.oomScoreAdj !== undefined)
+          writeFileSync(`/proc/${c.pid}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
+      },
+      plan.sync,
+    );
+    const init = await heldInit(c, plan, spec);
+    child = init;
+    if (spec.tty) await passConsole(init, o.consoleSocket!);
+    if (o.pidFile) writeAtomic(resolve(o.pidFile), String(init.pid));
     const rec: OciRecord = {
-      ociVersion: cfg.ociVersion, id, status: 'created', pid: c.pid, pidStart: procStart(c.pid),
-      bundle: resolve(o.bundle), rootfs: spec.rootfs, annotations: cfg.extras.annotations, created: new Date().toISOString(),
-      owner: userInfo().username, cgroupPaths: cgroup.paths, hooks: cfg.extras.hooks,
+      ociVersion: cfg.ociVersion,
+      id,
+      status: 'created',
+      pid: init.pid,
+      pidStart: procStart(init.pid),
+      bundle: resolve(o.bundle),
+      rootfs: spec.rootfs,
+      annotations: cfg.extras.annotations,
+      created: new Date().toISOString(),
+      owner: userInfo().username,
+      cgroupPaths: cgroup.paths,
+      hooks: cfg.extras.hooks,
     };
     writeRecord(o.root, rec);
     // runtime.md Lifecycle: the environment exists, the program has not run: prestart, then
@@ -343,18 +547,46 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     hooked = rec;
     await runHooks(cfg.extras.hooks, 'prestart', stateOf(rec));
     await runHooks(cfg.extras.hooks, 'createRuntime', stateOf(rec));
-    return { rec, child: c };
+    return { rec, child: init };
   } catch (e) {
     if (child) await abandon(child);
     cgroup?.destroy();
     rmSync(dir, { recursive: true, force: true });
     // a create hook failed: the container is destroyed, and the lifecycle goes on with poststop
-    if (hooked) await runHooks(cfg.extras.hooks, 'poststop', stateOf(hooked, () => false), o.onWarning);
+    if (hooked)
+      await runHooks(
+        cfg.extras.hooks,
+        'poststop',
+        stateOf(hooked, () => false),
+        o.onWarning,
+      );
     throw e;
   } finally {
     if (child) closeChildFds(child);
     if (fifoFd >= 0) closeSync(fifoFd);
   }
+}
+
+/**
+ * create's child once its report ends (EOF at EXEC_FIFO, where it closes its end: child.c
+ * hold_for_start; or its death): the init held there, or the launch's failure. A joined PID
+ * namespace: the init is the FORK step's child (namespaceJoins), and the first one has exited.
+ */
+async function heldInit(c: Child, plan: LaunchPlan, spec: ContainerSpec): Promise<Child> {
+  const { records, forkedPid } = readReport(c);
+  const { waitExit } = await import('../runtime/process.js');
+  const init: Child = forkedPid === undefined ? c : { ...c, pid: forkedPid, exited: waitExit(forkedPid) };
+  if (init !== c) await c.exited;
+  const held = plan.steps.findIndex((s) => s.op === Op.EXEC_FIFO);
+  const last = records[records.length - 1];
+  if (!last || last.step !== held || last.err !== 0) {
+    await init.exited;
+    throw (
+      launchFailure(records, plan.steps, spec) ??
+      new MinidockError('the container process died before it was set up', 1)
+    );
+  }
+  return init;
 }
 
 export function writeAtomic(file: string, text: string): void {
@@ -404,7 +636,11 @@ export async function ociStart(root: string, id: string, onWarning?: (line: stri
   if (state.status === 'stopped') throw new MinidockError('cannot start a container that has stopped', 1);
   if (state.status !== 'created') throw new MinidockError('cannot start an already running container', 1);
   const fifo = execFifoPath(root, id);
-  await readFifoByte(fifo, () => isProcess(rec.pid, rec.pidStart), 'cannot start a container that has stopped (its process ended before start)');
+  await readFifoByte(
+    fifo,
+    () => isProcess(rec.pid, rec.pidStart),
+    'cannot start a container that has stopped (its process ended before start)',
+  );
   unlinkSync(fifo);
   const running: OciRecord = { ...rec, status: 'running' };
   writeRecord(root, running);
@@ -414,7 +650,12 @@ export async function ociStart(root: string, id: string, onWarning?: (line: stri
     await execveDone(rec.pid);
     // the state start recorded, "running" with its pid, even when a program as short as `true` has
     // already ended by now (the next `state` says so): that is the state the hooks are run for
-    await runHooks(rec.hooks, 'poststart', stateOf(running, () => true), onWarning);
+    await runHooks(
+      rec.hooks,
+      'poststart',
+      stateOf(running, () => true),
+      onWarning,
+    );
   }
   return running;
 }

@@ -4,8 +4,21 @@
 // run waits and returns its status; the bad inputs answer one line, exit 1 and leave nothing (no
 // cgroup, fifo, process or state dir: hostSnapshot before/after). The same sequence under runc where
 // it is installed.
-import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
@@ -47,17 +60,26 @@ function setConfig(args: string[], edit: (c: any) => void = () => {}): void {
 function snapshot() {
   const s = hostSnapshot();
   // and processes whose root is this file's rootfs: a container's (held or running) process
-  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
-    try {
-      return readlinkSync(`/proc/${p}/root`) === join(bundle, 'rootfs');
-    } catch {
-      return false;
-    }
-  })());
-  return { mounts: s.mounts.filter((m) => m.includes(dir)), cgroups: s.cgroups.filter((c) => /\/minidock-oci-(?![0-9a-f]{8}-)|\/minidock-cg1$/.test(c)), procs };
+  const procs = readdirSync('/proc').filter(
+    (p) =>
+      /^\d+$/.test(p) &&
+      (() => {
+        try {
+          return readlinkSync(`/proc/${p}/root`) === join(bundle, 'rootfs');
+        } catch {
+          return false;
+        }
+      })(),
+  );
+  return {
+    mounts: s.mounts.filter((m) => m.includes(dir)),
+    cgroups: s.cgroups.filter((c) => /\/minidock-oci-(?![0-9a-f]{8}-)|\/minidock-cg1$/.test(c)),
+    procs,
+  };
 }
 const statusOf = (id: string) => JSON.parse(oci(['state', id]).out);
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
 
 describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'})`, () => {
   let before: ReturnType<typeof snapshot>;
@@ -80,7 +102,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
   });
 
-  it('create: the init is held in the exec.fifo open (not exec\'d); start: it runs; then stopped; delete leaves nothing', async () => {
+  it("create: the init is held in the exec.fifo open (not exec'd); start: it runs; then stopped; delete leaves nothing", async () => {
     rmSync(join(bundle, 'rootfs', 'out'), { force: true });
     setConfig(['sh', '-c', 'echo started > /out; sleep 3']);
     const pidFile = join(dir, 'pid');
@@ -111,12 +133,15 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     await waitFor(() => !alive(st.pid), 8000, 'the program to end');
     expect(statusOf('c1')).toMatchObject({ status: 'stopped', pid: 0 });
     const stopped = oci(['start', 'c1']);
-    expect([stopped.code, stopped.out]).toEqual([1, expect.stringMatching(/cannot start a container that has stopped/)]);
+    expect([stopped.code, stopped.out]).toEqual([
+      1,
+      expect.stringMatching(/cannot start a container that has stopped/),
+    ]);
     expect(oci(['delete', 'c1']).code).toBe(0);
     rmSync(pidFile);
   });
 
-  it('run: create + start + wait; the exit status is the program\'s, and the container is deleted', () => {
+  it("run: create + start + wait; the exit status is the program's, and the container is deleted", () => {
     setConfig(['sh', '-c', 'echo out-$((6*7)); exit 3']);
     expect(oci(['run', '--bundle', bundle, 'r1'])).toEqual({ code: 3, out: 'out-42\n' });
     setConfig(['true']);
@@ -126,18 +151,24 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
   it('a seccomp profile that refuses close_range, loaded early (noNewPrivileges false): the fds are closed fd by fd instead', () => {
     setConfig(['sh', '-c', 'ls /proc/self/fd | wc -l'], (c) => {
       c.process.noNewPrivileges = false;
-      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }],
+      };
     });
     // 0, 1, 2 and the directory ls reads: nothing of Node's leaked
     expect(oci(['run', '--bundle', bundle, 'sc1'])).toEqual({ code: 0, out: '4\n' });
   });
 
-  it('process.capabilities.ambient is raised (CapAmb), and /sys is mounted after /dev\'s mounts, in config.json\'s order', () => {
+  it("process.capabilities.ambient is raised (CapAmb), and /sys is mounted after /dev's mounts, in config.json's order", () => {
     setConfig(['sh', '-c', 'grep CapAmb /proc/self/status; grep -oE " /(dev/mqueue|sys) " /proc/self/mounts'], (c) => {
       c.process.capabilities.ambient = ['CAP_KILL', 'CAP_CHOWN'];
     });
     // CAP_CHOWN = 0, CAP_KILL = 5
-    expect(oci(['run', '--bundle', bundle, 'amb'])).toEqual({ code: 0, out: 'CapAmb:\t0000000000000021\n /dev/mqueue \n /sys \n' });
+    expect(oci(['run', '--bundle', bundle, 'amb'])).toEqual({
+      code: 0,
+      out: 'CapAmb:\t0000000000000021\n /dev/mqueue \n /sys \n',
+    });
   });
 
   it('run -d, kill (SIGTERM by default: sh as PID 1 ignores it, KILL does not), delete', async () => {
@@ -163,49 +194,120 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
       return 0;
     }
   })();
-  it.skipIf(usernsMax === 0)(`a user namespace (uidMappings/gidMappings) in a bundle under a 0700 directory: the mapped root runs, exec joins it (${usernsMax ? 'user namespaces enabled' : 'skipped: /proc/sys/user/max_user_namespaces is 0 or absent'})`, async () => {
-    // the bundle sits in mkdtemp's 0700 root-owned directory: the mapped root (host uid 1000) cannot search it
-    expect(spawnSync('stat', ['-c', '%a %u', dir], { encoding: 'utf8' }).stdout.trim()).toBe('700 0');
-    const userns = (c: any): void => {
-      c.linux.namespaces.push({ type: 'user' });
-      c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
-      c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 3000 }];
-    };
-    // inside: root, the maps as given; the rootfs's files belong to host root, unmapped: nobody (65534)
-    setConfig(['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; stat -c %u /bin'], userns);
-    expect(oci(['run', '--bundle', bundle, 'un1'])).toEqual({ code: 0, out: '0\n0\n         0       1000       2000\n         0       1000       3000\n65534\n' });
-    // outside: the init is host uid 1000, in a user namespace other than ours; exec joins it (root inside, not the host's)
-    setConfig(['sleep', '60'], userns);
-    expect(oci(['run', '-d', '--bundle', bundle, 'un2'])).toEqual({ code: 0, out: '' });
-    const { pid } = statusOf('un2');
-    await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'sleep to exec');
-    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\t1000\t1000\t1000\t1000$/m);
-    expect(readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(readlinkSync('/proc/self/ns/user'));
-    expect(oci(['exec', 'un2', 'sh', '-c', 'id -u; head -1 /proc/self/uid_map'])).toEqual({ code: 0, out: '0\n         0       1000       2000\n' });
-    expect(oci(['kill', 'un2', 'KILL']).code).toBe(0);
-    await waitFor(() => !alive(pid), 5000, 'the init to die');
-    expect(oci(['delete', 'un2']).code).toBe(0);
-  });
+  it.skipIf(usernsMax === 0)(
+    `a user namespace (uidMappings/gidMappings) in a bundle under a 0700 directory: the mapped root runs, exec joins it (${usernsMax ? 'user namespaces enabled' : 'skipped: /proc/sys/user/max_user_namespaces is 0 or absent'})`,
+    async () => {
+      // the bundle sits in mkdtemp's 0700 root-owned directory: the mapped root (host uid 1000) cannot search it
+      expect(spawnSync('stat', ['-c', '%a %u', dir], { encoding: 'utf8' }).stdout.trim()).toBe('700 0');
+      const userns = (c: any): void => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 3000 }];
+      };
+      // inside: root, the maps as given; the rootfs's files belong to host root, unmapped: nobody (65534)
+      setConfig(['sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; stat -c %u /bin'], userns);
+      expect(oci(['run', '--bundle', bundle, 'un1'])).toEqual({
+        code: 0,
+        out: '0\n0\n         0       1000       2000\n         0       1000       3000\n65534\n',
+      });
+      // outside: the init is host uid 1000, in a user namespace other than ours; exec joins it (root inside, not the host's)
+      setConfig(['sleep', '60'], userns);
+      expect(oci(['run', '-d', '--bundle', bundle, 'un2'])).toEqual({ code: 0, out: '' });
+      const { pid } = statusOf('un2');
+      await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'sleep to exec');
+      expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\t1000\t1000\t1000\t1000$/m);
+      expect(readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(readlinkSync('/proc/self/ns/user'));
+      expect(oci(['exec', 'un2', 'sh', '-c', 'id -u; head -1 /proc/self/uid_map'])).toEqual({
+        code: 0,
+        out: '0\n         0       1000       2000\n',
+      });
+      expect(oci(['kill', 'un2', 'KILL']).code).toBe(0);
+      await waitFor(() => !alive(pid), 5000, 'the init to die');
+      expect(oci(['delete', 'un2']).code).toBe(0);
+    },
+  );
 
-  it('exec: foreground (its output and exit status), --process P.json (user, cwd), -d with --pid-file (outlives exec, in the container\'s namespaces and cgroup)', async () => {
+  const hasUnshare = spawnSync('unshare', ['--version']).status === 0;
+  it.skipIf(!hasUnshare)(
+    `linux.namespaces pid and mount by path (a process unshare made): the init is in that PID namespace (pid 2 there), its mounts in that mount namespace, not the host's, exec joins them (${hasUnshare ? 'unshare' : 'skipped: unshare (util-linux) is not installed'})`,
+    async () => {
+      const holder = spawn('unshare', ['--pid', '--mount', '--fork', 'sleep', '60'], { stdio: 'ignore' });
+      try {
+        // the namespaces' first process: unshare's child, PID 1 of the new PID namespace
+        let sp = 0;
+        await waitFor(
+          () => {
+            sp =
+              Number(readFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`, 'utf8').trim().split(' ')[0]) || 0;
+            return sp > 0 && readFileSync(`/proc/${sp}/comm`, 'utf8').trim() === 'sleep';
+          },
+          5000,
+          'unshare to start sleep',
+        );
+        const joinNs = (c: any): void => {
+          for (const n of c.linux.namespaces) {
+            if (n.type === 'pid') n.path = `/proc/${sp}/ns/pid`;
+            if (n.type === 'mount') n.path = `/proc/${sp}/ns/mnt`;
+          }
+        };
+        // (one container per holder: its pivot_root makes the rootfs that mount namespace's "/", and
+        // detaches the rest, the bundle's path with it)
+        setConfig(['sleep', '60'], joinNs);
+        expect(oci(['run', '-d', '--bundle', bundle, 'jn2'])).toEqual({ code: 0, out: '' });
+        const { pid } = statusOf('jn2'); // the forked init, by its host pid
+        for (const ns of ['pid', 'mnt'])
+          expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).toBe(readlinkSync(`/proc/${sp}/ns/${ns}`));
+        expect(readlinkSync(`/proc/${pid}/ns/net`)).not.toBe(readlinkSync(`/proc/${sp}/ns/net`)); // the others its own
+        // sleep is PID 1 there, so the container's init is 2; the /proc it mounted is that namespace's
+        expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^NSpid:\t\d+\t2$/m);
+        expect(oci(['exec', 'jn2', 'sh', '-c', 'cat /proc/1/comm /proc/2/comm'])).toEqual({
+          code: 0,
+          out: 'sleep\nsleep\n',
+        });
+        expect(oci(['kill', 'jn2', 'KILL']).code).toBe(0);
+        await waitFor(() => !alive(pid), 5000, 'the init to die');
+        expect(oci(['delete', 'jn2']).code).toBe(0);
+      } finally {
+        // pivot_root moved sleep's root too (every process of that mount namespace whose root was the
+        // old one, pivot_root(2)): it goes before the leak check looks for processes in the rootfs
+        holder.kill('SIGKILL');
+        await waitFor(() => !existsSync(`/proc/${holder.pid}`) || !alive(holder.pid!), 5000, 'unshare to end');
+      }
+    },
+  );
+
+  it("exec: foreground (its output and exit status), --process P.json (user, cwd), -d with --pid-file (outlives exec, in the container's namespaces and cgroup)", async () => {
     setConfig(['sleep', '60']);
     expect(oci(['run', '-d', '--bundle', bundle, 'x1']).code).toBe(0);
     const init = statusOf('x1').pid;
     try {
       expect(oci(['exec', 'x1', 'sh', '-c', 'echo in-$$; exit 4'])).toEqual({ code: 4, out: 'in-2\n' }); // pid 2: the init's PID namespace
-      writeFileSync(join(dir, 'p.json'), JSON.stringify({ args: ['sh', '-c', 'id; pwd'], cwd: '/tmp', user: { uid: 5, gid: 6 } }));
-      expect(oci(['exec', '--process', join(dir, 'p.json'), 'x1'])).toEqual({ code: 0, out: 'uid=5 gid=6 groups=6\n/tmp\n' });
+      writeFileSync(
+        join(dir, 'p.json'),
+        JSON.stringify({ args: ['sh', '-c', 'id; pwd'], cwd: '/tmp', user: { uid: 5, gid: 6 } }),
+      );
+      expect(oci(['exec', '--process', join(dir, 'p.json'), 'x1'])).toEqual({
+        code: 0,
+        out: 'uid=5 gid=6 groups=6\n/tmp\n',
+      });
       const pidFile = join(dir, 'exec.pid');
       expect(oci(['exec', '-d', '--pid-file', pidFile, 'x1', 'sleep', '30'])).toEqual({ code: 0, out: '' });
       const pid = Number(readFileSync(pidFile, 'utf8'));
-      await waitFor(() => alive(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'the detached exec to run sleep');
+      await waitFor(
+        () => alive(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep',
+        5000,
+        'the detached exec to run sleep',
+      );
       const ns = (p: number, n: string) => spawnSync('readlink', [`/proc/${p}/ns/${n}`], { encoding: 'utf8' }).stdout;
       for (const n of ['pid', 'mnt', 'net', 'uts', 'ipc']) expect(ns(pid, n)).toBe(ns(init, n));
       expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toBe(readFileSync(`/proc/${init}/cgroup`, 'utf8'));
       expect(readdirSync(join(root, 'x1'))).toEqual(['state.json']); // the exec fifo is gone
       rmSync(pidFile);
       const missing = oci(['exec', 'x1', '/no/such']);
-      expect([missing.code, missing.out]).toEqual([1, expect.stringMatching(/level=error msg="exec \\"\/no\/such\\": executable file not found/)]);
+      expect([missing.code, missing.out]).toEqual([
+        1,
+        expect.stringMatching(/level=error msg="exec \\"\/no\/such\\": executable file not found/),
+      ]);
     } finally {
       expect(oci(['delete', '--force', 'x1']).code).toBe(0);
     }
@@ -227,17 +329,24 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(existsSync(join(bundle, 'rootfs', 'never'))).toBe(false);
   });
 
-  it('process.user.umask, linux.devices (mknod with the exact mode and owner) and a non-root user\'s ambient capability', () => {
-    setConfig(['sh', '-c', 'umask; stat -c "%n %F %t:%T %a %u:%g" /dev/test1 /dev/sub/test2 /dev/test3; grep -E "^Cap(Eff|Prm|Amb)" /proc/self/status; id -u'], (c) => {
-      c.process.user = { uid: 1000, gid: 1000, umask: 0o027 };
-      const cap = ['CAP_NET_BIND_SERVICE'];
-      c.process.capabilities = { bounding: cap, effective: cap, permitted: cap, inheritable: cap, ambient: cap };
-      c.linux.devices = [
-        { path: '/dev/test1', type: 'c', major: 10, minor: 666, fileMode: 0o660, uid: 1000, gid: 5 },
-        { path: '/dev/sub/test2', type: 'b', major: 8, minor: 666, fileMode: 0o600 },
-        { path: '/dev/test3', type: 'p', fileMode: 0o640 },
-      ];
-    });
+  it("process.user.umask, linux.devices (mknod with the exact mode and owner) and a non-root user's ambient capability", () => {
+    setConfig(
+      [
+        'sh',
+        '-c',
+        'umask; stat -c "%n %F %t:%T %a %u:%g" /dev/test1 /dev/sub/test2 /dev/test3; grep -E "^Cap(Eff|Prm|Amb)" /proc/self/status; id -u',
+      ],
+      (c) => {
+        c.process.user = { uid: 1000, gid: 1000, umask: 0o027 };
+        const cap = ['CAP_NET_BIND_SERVICE'];
+        c.process.capabilities = { bounding: cap, effective: cap, permitted: cap, inheritable: cap, ambient: cap };
+        c.linux.devices = [
+          { path: '/dev/test1', type: 'c', major: 10, minor: 666, fileMode: 0o660, uid: 1000, gid: 5 },
+          { path: '/dev/sub/test2', type: 'b', major: 8, minor: 666, fileMode: 0o600 },
+          { path: '/dev/test3', type: 'p', fileMode: 0o640 },
+        ];
+      },
+    );
     const r = oci(['run', '--bundle', bundle, 'u1']);
     expect(r.code).toBe(0);
     // (busybox stat prints the device numbers in hex: 10:666 is a:29a)
@@ -247,13 +356,18 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
       '/dev/sub/test2 block special file 8:29a 600 0:0',
       '/dev/test3 fifo 0:0 640 0:0',
       // CAP_NET_BIND_SERVICE is bit 10: a non-root program keeps it through execve only as ambient
-      'CapPrm:\t0000000000000400', 'CapEff:\t0000000000000400', 'CapAmb:\t0000000000000400',
+      'CapPrm:\t0000000000000400',
+      'CapEff:\t0000000000000400',
+      'CapAmb:\t0000000000000400',
       '1000',
     ]);
   });
 
   it('linux.rootfsPropagation shared and unbindable: "/" of the container carries it (mountinfo); no mount is left on the host', () => {
-    for (const [prop, field] of [['shared', /shared:\d+/], ['unbindable', /unbindable/]] as const) {
+    for (const [prop, field] of [
+      ['shared', /shared:\d+/],
+      ['unbindable', /unbindable/],
+    ] as const) {
       setConfig(['sh', '-c', 'awk \'$5 == "/"\' /proc/self/mountinfo'], (c) => {
         c.linux.rootfsPropagation = prop;
       });
@@ -270,9 +384,16 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     writeFileSync(join(rootfs, 'masked-dir/sub/secret'), 'secret');
     writeFileSync(join(rootfs, 'masked-file'), 'secret');
     try {
-      setConfig(['sh', '-c', 'ls -A /masked-dir; cat /masked-file; echo ".$(cat /masked-file)."; touch /masked-dir/x || echo read-only'], (c) => {
-        c.linux.maskedPaths = ['/masked-dir', '/masked-file', '/masked-dir/sub'];
-      });
+      setConfig(
+        [
+          'sh',
+          '-c',
+          'ls -A /masked-dir; cat /masked-file; echo ".$(cat /masked-file)."; touch /masked-dir/x || echo read-only',
+        ],
+        (c) => {
+          c.linux.maskedPaths = ['/masked-dir', '/masked-file', '/masked-dir/sub'];
+        },
+      );
       const r = oci(['run', '--bundle', bundle, 'm1']);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/^\.\.\n(.*Read-only file system\n)?read-only\n$/);
@@ -282,10 +403,10 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     }
   });
 
-  it('mounts in config.json\'s order (mountinfo): a shared tmpfs, an rslave bind with nosuid,strictatime and tmpfs data options, a tmpfs', () => {
+  it("mounts in config.json's order (mountinfo): a shared tmpfs, an rslave bind with nosuid,strictatime and tmpfs data options, a tmpfs", () => {
     mkdirSync(join(dir, 'hostdir'), { recursive: true });
     const base = ['nosuid', 'strictatime', 'mode=755', 'size=1k'];
-    setConfig(['sh', '-c', 'awk \'$5 ~ /^\\/(tmp|data)/ { print $5, $6, $7 }\' /proc/self/mountinfo'], (c) => {
+    setConfig(['sh', '-c', "awk '$5 ~ /^\\/(tmp|data)/ { print $5, $6, $7 }' /proc/self/mountinfo"], (c) => {
       c.mounts.push(
         { destination: '/tmp/t-shared', type: 'tmpfs', source: 'tmpfs', options: [...base, 'shared'] },
         { destination: '/data', source: join(dir, 'hostdir'), options: [...base, 'rbind', 'rslave'] },
@@ -304,7 +425,10 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
   describe('hooks: run from the runtime with the state on stdin', () => {
     const hookDir = () => join(dir, 'hooks');
     /** a host hook that saves its stdin as hooks/NAME (appending a line to hooks/order) */
-    const saving = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${hookDir()}/${name}; echo ${name} >> ${hookDir()}/order`] });
+    const saving = (name: string) => ({
+      path: '/bin/sh',
+      args: ['sh', '-c', `cat > ${hookDir()}/${name}; echo ${name} >> ${hookDir()}/order`],
+    });
     const saved = (name: string) => JSON.parse(readFileSync(join(hookDir(), name), 'utf8'));
     beforeEach(() => {
       rmSync(hookDir(), { recursive: true, force: true });
@@ -314,12 +438,24 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     it('prestart and createRuntime at create ("created", its pid), poststart at start ("running"), poststop at delete ("stopped"), in order', async () => {
       setConfig(['sh', '-c', 'sleep 2'], (c) => {
         c.annotations = { 'org.example': 'hooked' };
-        c.hooks = { prestart: [saving('prestart')], createRuntime: [saving('createRuntime')], poststart: [saving('poststart')], poststop: [saving('poststop')] };
+        c.hooks = {
+          prestart: [saving('prestart')],
+          createRuntime: [saving('createRuntime')],
+          poststart: [saving('poststart')],
+          poststop: [saving('poststop')],
+        };
       });
       expect(oci(['create', '--bundle', bundle, 'h1'])).toEqual({ code: 0, out: '' });
       const { pid } = statusOf('h1');
       expect(readFileSync(join(hookDir(), 'order'), 'utf8')).toBe('prestart\ncreateRuntime\n');
-      for (const h of ['prestart', 'createRuntime']) expect(saved(h)).toMatchObject({ id: 'h1', status: 'created', pid, bundle, annotations: { 'org.example': 'hooked' } });
+      for (const h of ['prestart', 'createRuntime'])
+        expect(saved(h)).toMatchObject({
+          id: 'h1',
+          status: 'created',
+          pid,
+          bundle,
+          annotations: { 'org.example': 'hooked' },
+        });
       expect(oci(['start', 'h1'])).toEqual({ code: 0, out: '' });
       expect(saved('poststart')).toMatchObject({ id: 'h1', status: 'running', pid });
       // poststart ran once the program was exec'd: the init is no longer minidock's clone
@@ -332,11 +468,16 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
 
     it('a failing prestart hook fails create (its exit status in the line), nothing is left, and the poststop hooks still run', () => {
       setConfig(['sh', '-c', 'echo never > /never'], (c) => {
-        c.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo bad >&2; exit 3'] }, saving('prestart2')], poststop: [saving('poststop')] };
+        c.hooks = {
+          prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo bad >&2; exit 3'] }, saving('prestart2')],
+          poststop: [saving('poststop')],
+        };
       });
       const r = oci(['create', '--bundle', bundle, 'h2']);
       expect(r.code).toBe(1);
-      expect(r.out).toMatch(/level=error msg="error running prestart hook #0 \(\/bin\/sh\): exit status 3, stdout: , stderr: bad"/);
+      expect(r.out).toMatch(
+        /level=error msg="error running prestart hook #0 \(\/bin\/sh\): exit status 3, stdout: , stderr: bad"/,
+      );
       expect(existsSync(join(hookDir(), 'prestart2'))).toBe(false); // the first failure stops the list
       expect(saved('poststop')).toMatchObject({ id: 'h2', status: 'stopped' });
       expect(existsSync(join(bundle, 'rootfs', 'never'))).toBe(false);
@@ -356,7 +497,10 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
 
     it('a failing poststart or poststop hook is a warning: the next hooks run, start and delete succeed', async () => {
       setConfig(['true'], (c) => {
-        c.hooks = { poststart: [{ path: '/bin/false', args: ['false'] }, saving('poststart2')], poststop: [{ path: '/bin/false' }, saving('poststop2')] };
+        c.hooks = {
+          poststart: [{ path: '/bin/false', args: ['false'] }, saving('poststart2')],
+          poststop: [{ path: '/bin/false' }, saving('poststop2')],
+        };
       });
       expect(oci(['create', '--bundle', bundle, 'h4']).code).toBe(0);
       const s = oci(['start', 'h4']);
@@ -370,7 +514,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     });
   });
 
-  it('linux.cgroupsPath is the cgroup, with config.json\'s pids limit; delete removes it', () => {
+  it("linux.cgroupsPath is the cgroup, with config.json's pids limit; delete removes it", () => {
     setConfig(['true'], (c) => {
       c.linux.cgroupsPath = '/minidock-oci-test/minidock-cg1';
       c.linux.resources = { pids: { limit: 17 } };
@@ -393,8 +537,16 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
 
   describe('bad input: one line, exit 1, nothing left', () => {
     const cases: Array<[string, () => string[], RegExp]> = [
-      ['a bundle that does not exist', () => ['create', '--bundle', join(dir, 'nope'), 'b1'], /bundle .*nope: no such directory/],
-      ['a bundle without config.json', () => ['create', '--bundle', join(dir, 'empty'), 'b2'], /config\.json: no such file/],
+      [
+        'a bundle that does not exist',
+        () => ['create', '--bundle', join(dir, 'nope'), 'b1'],
+        /bundle .*nope: no such directory/,
+      ],
+      [
+        'a bundle without config.json',
+        () => ['create', '--bundle', join(dir, 'empty'), 'b2'],
+        /config\.json: no such file/,
+      ],
       ['a malformed config.json', () => ['create', '--bundle', join(dir, 'bad'), 'b3'], /config\.json: not valid JSON/],
       ['start on a container that does not exist', () => ['start', 'nobody'], /container does not exist/],
     ];
@@ -415,7 +567,10 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
       expect(oci(['create', '--bundle', bundle, 'dup']).code).toBe(0);
       const { pid } = statusOf('dup');
       const r = oci(['create', '--bundle', bundle, 'dup']);
-      expect([r.code, r.out.trim()]).toEqual([1, expect.stringMatching(/level=error msg="container with id exists: dup"$/)]);
+      expect([r.code, r.out.trim()]).toEqual([
+        1,
+        expect.stringMatching(/level=error msg="container with id exists: dup"$/),
+      ]);
       expect(statusOf('dup')).toMatchObject({ status: 'created', pid });
       expect(oci(['delete', 'dup']).code).toBe(0);
     });
@@ -429,25 +584,43 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     });
   });
 
-  it.skipIf(!hasRunc)(`the same sequence under runc (${hasRunc ? 'runc installed' : 'runc not installed: skipped'})`, async () => {
-    setConfig(['sh', '-c', 'sleep 3']);
-    const seen: Record<string, string[]> = {};
-    for (const [name, run] of [['minidock', oci], ['runc', (a: string[]) => runtime('runc', ['--root', join(dir, 'runc-state'), ...a])]] as const) {
-      const s: string[] = [];
-      s.push(`create ${run(['create', '--bundle', bundle, 'cmp']).code}`);
-      s.push(JSON.parse(run(['state', 'cmp']).out).status);
-      s.push(`start ${run(['start', 'cmp']).code}`);
-      s.push(JSON.parse(run(['state', 'cmp']).out).status);
-      const again = run(['start', 'cmp']);
-      s.push(`start again ${again.code} ${/cannot start an already running container/.test(again.out)}`);
-      const del = run(['delete', 'cmp']);
-      s.push(`delete running ${del.code} ${/not stopped: running/.test(del.out)}`);
-      await waitFor(() => JSON.parse(run(['state', 'cmp']).out).status === 'stopped', 10_000, `${name}: the container to stop`);
-      s.push(`delete ${run(['delete', 'cmp']).code}`);
-      seen[name] = s;
-    }
-    expect(seen.minidock).toEqual(seen.runc);
-    expect(seen.minidock).toEqual(['create 0', 'created', 'start 0', 'running', 'start again 1 true', 'delete running 1 true', 'delete 0']);
-    rmSync(join(dir, 'runc-state'), { recursive: true, force: true });
-  });
+  it.skipIf(!hasRunc)(
+    `the same sequence under runc (${hasRunc ? 'runc installed' : 'runc not installed: skipped'})`,
+    async () => {
+      setConfig(['sh', '-c', 'sleep 3']);
+      const seen: Record<string, string[]> = {};
+      for (const [name, run] of [
+        ['minidock', oci],
+        ['runc', (a: string[]) => runtime('runc', ['--root', join(dir, 'runc-state'), ...a])],
+      ] as const) {
+        const s: string[] = [];
+        s.push(`create ${run(['create', '--bundle', bundle, 'cmp']).code}`);
+        s.push(JSON.parse(run(['state', 'cmp']).out).status);
+        s.push(`start ${run(['start', 'cmp']).code}`);
+        s.push(JSON.parse(run(['state', 'cmp']).out).status);
+        const again = run(['start', 'cmp']);
+        s.push(`start again ${again.code} ${/cannot start an already running container/.test(again.out)}`);
+        const del = run(['delete', 'cmp']);
+        s.push(`delete running ${del.code} ${/not stopped: running/.test(del.out)}`);
+        await waitFor(
+          () => JSON.parse(run(['state', 'cmp']).out).status === 'stopped',
+          10_000,
+          `${name}: the container to stop`,
+        );
+        s.push(`delete ${run(['delete', 'cmp']).code}`);
+        seen[name] = s;
+      }
+      expect(seen.minidock).toEqual(seen.runc);
+      expect(seen.minidock).toEqual([
+        'create 0',
+        'created',
+        'start 0',
+        'running',
+        'start again 1 true',
+        'delete running 1 true',
+        'delete 0',
+      ]);
+      rmSync(join(dir, 'runc-state'), { recursive: true, force: true });
+    },
+  );
 });
