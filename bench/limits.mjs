@@ -17,7 +17,16 @@
 //
 //   sudo node bench/limits.mjs [--repeat 3] [--cpu-seconds 3] [--json bench/results/limits.json]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,9 +66,16 @@ const env = { ...process.env, MINIDOCK_ROOT: stateRoot, MINIDOCK_CGROUP_PARENT: 
 
 function minidock(args) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, ['run', '--rm', '--stats=json', '-v', `${probes}:/probes:ro`, ...args], { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 16 << 20 });
+  const r = spawnSync(bin, ['run', '--rm', '--stats=json', '-v', `${probes}:/probes:ro`, ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 16 << 20,
+  });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const lines = String(r.stderr ?? '').trim().split('\n');
+  const lines = String(r.stderr ?? '')
+    .trim()
+    .split('\n');
   const jsonLine = [...lines].reverse().find((l) => l.startsWith('{'));
   let stats;
   try {
@@ -93,10 +109,15 @@ for (const n of [50, 100, 256]) {
     const r = minidock(['-m', `${n}M`, rootfs, '/probes/alloc', String(n + 200)]);
     const steps = [...r.stdout.matchAll(/^allocated (\d+) MiB$/gm)].map((m) => Number(m[1]));
     results.memory.push({
-      limitMiB: n, run: i + 1, exitCode: r.code,
+      limitMiB: n,
+      run: i + 1,
+      exitCode: r.code,
       killPointMiB: steps.length ? steps[steps.length - 1] : 0, // last completed 1 MiB step before the kill
-      peakBytes: r.stats?.memoryPeakBytes, limitBytes: r.stats?.memoryLimitBytes,
-      oomKills: r.stats?.oomKills, oomKilled: r.stats?.oomKilled, said: r.said,
+      peakBytes: r.stats?.memoryPeakBytes,
+      limitBytes: r.stats?.memoryLimitBytes,
+      oomKills: r.stats?.oomKills,
+      oomKilled: r.stats?.oomKilled,
+      said: r.said,
     });
   }
 }
@@ -106,8 +127,14 @@ for (const n of [50, 100, 256]) {
   for (let i = 0; i < REPEAT; i++) {
     const r = minidock(['-m', `${n}M`, rootfs, 'sh', '-c', `head -c ${2 * n}m /dev/zero | tail; echo "rc=$?"`]);
     results.memorySide.push({
-      limitMiB: n, run: i + 1, exitCode: r.code, pipelineRc: Number(/^rc=(\d+)/m.exec(r.stdout)?.[1]),
-      peakBytes: r.stats?.memoryPeakBytes, oomKills: r.stats?.oomKills, oomKilled: r.stats?.oomKilled, said: r.said,
+      limitMiB: n,
+      run: i + 1,
+      exitCode: r.code,
+      pipelineRc: Number(/^rc=(\d+)/m.exec(r.stdout)?.[1]),
+      peakBytes: r.stats?.memoryPeakBytes,
+      oomKills: r.stats?.oomKills,
+      oomKilled: r.stats?.oomKilled,
+      said: r.said,
     });
   }
 }
@@ -120,9 +147,14 @@ for (const n of [10, 50, 100]) {
     const started = [...r.stdout.matchAll(/^started (\d+)$/gm)].map((m) => Number(m[1]));
     const sleeps = started.length ? started[started.length - 1] : 0;
     results.pids.push({
-      limit: n, run: i + 1, exitCode: r.code, tasksReached: sleeps + 1, // + the sh itself
+      limit: n,
+      run: i + 1,
+      exitCode: r.code,
+      tasksReached: sleeps + 1, // + the sh itself
       forkError: /can't fork: (.*)$/m.exec(r.stderr)?.[1] ?? '',
-      pidsPeak: r.stats?.pidsPeak, pidsLimit: r.stats?.pidsLimit, pidsLimitHits: r.stats?.pidsLimitHits,
+      pidsPeak: r.stats?.pidsPeak,
+      pidsLimit: r.stats?.pidsLimit,
+      pidsLimitHits: r.stats?.pidsLimitHits,
     });
   }
 }
@@ -146,7 +178,8 @@ function cgroupUsageFile() {
       continue;
     }
     for (const k of kids) {
-      if (existsSync(join(dir, k, 'cpuacct.usage'))) return { file: join(dir, k, 'cpuacct.usage'), toSeconds: (t) => Number(t.trim()) / 1e9 };
+      if (existsSync(join(dir, k, 'cpuacct.usage')))
+        return { file: join(dir, k, 'cpuacct.usage'), toSeconds: (t) => Number(t.trim()) / 1e9 };
       if (fs === 'cgroup2' && existsSync(join(dir, k, 'cpu.stat'))) {
         return { file: join(dir, k, 'cpu.stat'), toSeconds: (t) => Number(/^usage_usec (\d+)/m.exec(t)?.[1]) / 1e6 };
       }
@@ -159,7 +192,23 @@ const nowS = () => Number(process.hrtime.bigint()) / 1e9;
 
 async function cpuRun(pct) {
   const t0 = process.hrtime.bigint();
-  const child = spawn(bin, ['run', '--rm', '--stats=json', '-v', `${probes}:/probes:ro`, '--cpu', String(pct), rootfs, '/probes/spin', String(CPU_SECONDS + 1), '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    bin,
+    [
+      'run',
+      '--rm',
+      '--stats=json',
+      '-v',
+      `${probes}:/probes:ro`,
+      '--cpu',
+      String(pct),
+      rootfs,
+      '/probes/spin',
+      String(CPU_SECONDS + 1),
+      '2',
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
@@ -180,7 +229,11 @@ async function cpuRun(pct) {
     steady = (u1 - u0) / (nowS() - h0);
   }
   const code = await done;
-  const line = stderr.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = stderr
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   const stats = line ? JSON.parse(line) : undefined;
   return { code, stdout, stats, steady, wallMs: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
@@ -192,8 +245,16 @@ for (let i = 0; i < REPEAT; i++) {
     const wallS = Number(/^spun ([\d.]+) s/m.exec(r.stdout)?.[1]);
     const usageS = (r.stats?.cpuUsageUs ?? NaN) / 1e6;
     results.cpu.push({
-      percent: pct, run: i + 1, exitCode: r.code, wallS, usageS, achieved: usageS / wallS, steady: r.steady,
-      nrPeriods: r.stats?.nrPeriods, nrThrottled: r.stats?.nrThrottled, throttledMs: (r.stats?.throttledUs ?? NaN) / 1000,
+      percent: pct,
+      run: i + 1,
+      exitCode: r.code,
+      wallS,
+      usageS,
+      achieved: usageS / wallS,
+      steady: r.steady,
+      nrPeriods: r.stats?.nrPeriods,
+      nrThrottled: r.stats?.nrThrottled,
+      throttledMs: (r.stats?.throttledUs ?? NaN) / 1000,
       loadavg1Before: load1,
     });
   }
@@ -208,7 +269,9 @@ for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
   if (fs !== 'cgroup' && fs !== 'cgroup2') continue;
   const dir = join(f[4], cgroupParent);
   if (!existsSync(dir)) continue;
-  const kids = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+  const kids = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(dir, e.name));
   leftovers.push(...kids);
   try {
     rmdirSync(dir);
@@ -225,14 +288,20 @@ const read = (p) => {
     return '';
   }
 };
-const mode = read('/proc/self/mountinfo').split('\n').some((l) => / - cgroup cgroup .*\bmemory\b/.test(l)) ? 'v1 (hybrid)' : 'v2';
+const mode = read('/proc/self/mountinfo')
+  .split('\n')
+  .some((l) => / - cgroup cgroup .*\bmemory\b/.test(l))
+  ? 'v1 (hybrid)'
+  : 'v2';
 const environment = {
   date: new Date().toISOString(),
   command: `node bench/limits.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   kernel: release(),
   cgroup: mode,
   cpu: `${cpus()[0]?.model ?? '?'} x${cpus().length}`,
-  loadavg: loadavg().map((x) => x.toFixed(2)).join(' '),
+  loadavg: loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' '),
   node: process.version,
   repeat: REPEAT,
   cpuSeconds: CPU_SECONDS,
@@ -240,37 +309,92 @@ const environment = {
 
 const out = [];
 const mib = (b) => (b === undefined ? '?' : (b / MiB).toFixed(1));
-out.push(`minidock limit accuracy — ${environment.date}, kernel ${environment.kernel}, cgroup ${mode}, ${environment.cpu}, ${REPEAT} runs per case`);
+out.push(
+  `minidock limit accuracy — ${environment.date}, kernel ${environment.kernel}, cgroup ${mode}, ${environment.cpu}, ${REPEAT} runs per case`,
+);
 out.push('');
 out.push('memory, the init allocates (native/probes/alloc, 1 MiB steps)');
 out.push('  limit   exit  kill point (MiB)  peak (MiB)  peak/limit  oom_kill  minidock said');
 for (const n of [50, 100, 256]) {
   const rs = results.memory.filter((r) => r.limitMiB === n);
-  out.push(`  ${`${n}M`.padEnd(6)}  ${same(rs.map((r) => r.exitCode)).padEnd(4)}  ${range(rs.map((r) => r.killPointMiB), String).padEnd(16)}  ${range(rs.map((r) => r.peakBytes), mib).padEnd(10)}  ${range(rs.map((r) => r.peakBytes / (n * MiB)), (x) => x.toFixed(4)).padEnd(10)}  ${same(rs.map((r) => r.oomKills)).padEnd(8)}  ${same(rs.map((r) => r.said.replace(/minidock: /, '')))}`);
+  out.push(
+    `  ${`${n}M`.padEnd(6)}  ${same(rs.map((r) => r.exitCode)).padEnd(4)}  ${range(
+      rs.map((r) => r.killPointMiB),
+      String,
+    ).padEnd(16)}  ${range(
+      rs.map((r) => r.peakBytes),
+      mib,
+    ).padEnd(10)}  ${range(
+      rs.map((r) => r.peakBytes / (n * MiB)),
+      (x) => x.toFixed(4),
+    ).padEnd(
+      10,
+    )}  ${same(rs.map((r) => r.oomKills)).padEnd(8)}  ${same(rs.map((r) => r.said.replace(/minidock: /, '')))}`,
+  );
 }
 out.push('');
 out.push('memory, a side process dies (docs/peers.md workload: sh -c "head -c 2xLIMIT /dev/zero | tail")');
 out.push('  limit   exit  pipeline rc  peak (MiB)  oom_kill  oomKilled  minidock said');
 for (const n of [50, 100, 256]) {
   const rs = results.memorySide.filter((r) => r.limitMiB === n);
-  out.push(`  ${`${n}M`.padEnd(6)}  ${same(rs.map((r) => r.exitCode)).padEnd(4)}  ${same(rs.map((r) => r.pipelineRc)).padEnd(11)}  ${range(rs.map((r) => r.peakBytes), mib).padEnd(10)}  ${same(rs.map((r) => r.oomKills)).padEnd(8)}  ${same(rs.map((r) => r.oomKilled)).padEnd(9)}  ${same(rs.map((r) => r.said.replace(/minidock: /, '').replace(/host pid \d+/, 'host pid N')))}`);
+  out.push(
+    `  ${`${n}M`.padEnd(6)}  ${same(rs.map((r) => r.exitCode)).padEnd(4)}  ${same(rs.map((r) => r.pipelineRc)).padEnd(11)}  ${range(
+      rs.map((r) => r.peakBytes),
+      mib,
+    ).padEnd(
+      10,
+    )}  ${same(rs.map((r) => r.oomKills)).padEnd(8)}  ${same(rs.map((r) => r.oomKilled)).padEnd(9)}  ${same(rs.map((r) => r.said.replace(/minidock: /, '').replace(/host pid \d+/, 'host pid N')))}`,
+  );
 }
 out.push('');
 out.push('pids (sh + background sleeps until fork fails)');
 out.push('  limit  tasks reached  pids peak  limit hits  fork error');
 for (const n of [10, 50, 100]) {
   const rs = results.pids.filter((r) => r.limit === n);
-  out.push(`  ${String(n).padEnd(5)}  ${range(rs.map((r) => r.tasksReached), String).padEnd(13)}  ${range(rs.map((r) => r.pidsPeak), String).padEnd(9)}  ${range(rs.map((r) => r.pidsLimitHits), String).padEnd(10)}  ${same(rs.map((r) => r.forkError))}`);
+  out.push(
+    `  ${String(n).padEnd(5)}  ${range(
+      rs.map((r) => r.tasksReached),
+      String,
+    ).padEnd(13)}  ${range(
+      rs.map((r) => r.pidsPeak),
+      String,
+    ).padEnd(9)}  ${range(
+      rs.map((r) => r.pidsLimitHits),
+      String,
+    ).padEnd(10)}  ${same(rs.map((r) => r.forkError))}`,
+  );
 }
 out.push('');
 out.push(`cpu (--cpu P, 2 busy processes, ${CPU_SECONDS + 1} s; achieved = cgroup usage / wall time)`);
-out.push(`  limit  target  steady ${CPU_SECONDS} s: median (min-max)  error   whole run: median (min-max)  throttled periods  throttled ms  load1 before`);
+out.push(
+  `  limit  target  steady ${CPU_SECONDS} s: median (min-max)  error   whole run: median (min-max)  throttled periods  throttled ms  load1 before`,
+);
 for (const pct of [25, 50, 75, 100]) {
   const rs = results.cpu.filter((r) => r.percent === pct);
   const med = median(rs.map((r) => r.steady));
   const whole = median(rs.map((r) => r.achieved));
   const err = ((med / (pct / 100) - 1) * 100).toFixed(1);
-  out.push(`  ${`${pct}%`.padEnd(5)}  ${(pct / 100).toFixed(2).padEnd(6)}  ${`${med.toFixed(3)} (${range(rs.map((r) => r.steady), (x) => x.toFixed(3))})`.padEnd(28)}  ${`${err}%`.padEnd(6)}  ${`${whole.toFixed(3)} (${range(rs.map((r) => r.achieved), (x) => x.toFixed(3))})`.padEnd(27)}  ${`${range(rs.map((r) => r.nrThrottled), String)} of ${range(rs.map((r) => r.nrPeriods), String)}`.padEnd(17)}  ${range(rs.map((r) => r.throttledMs), (x) => x.toFixed(0)).padEnd(12)}  ${range(rs.map((r) => r.loadavg1Before), (x) => x.toFixed(1))}`);
+  out.push(
+    `  ${`${pct}%`.padEnd(5)}  ${(pct / 100).toFixed(2).padEnd(6)}  ${`${med.toFixed(3)} (${range(
+      rs.map((r) => r.steady),
+      (x) => x.toFixed(3),
+    )})`.padEnd(28)}  ${`${err}%`.padEnd(6)}  ${`${whole.toFixed(3)} (${range(
+      rs.map((r) => r.achieved),
+      (x) => x.toFixed(3),
+    )})`.padEnd(27)}  ${`${range(
+      rs.map((r) => r.nrThrottled),
+      String,
+    )} of ${range(
+      rs.map((r) => r.nrPeriods),
+      String,
+    )}`.padEnd(17)}  ${range(
+      rs.map((r) => r.throttledMs),
+      (x) => x.toFixed(0),
+    ).padEnd(12)}  ${range(
+      rs.map((r) => r.loadavg1Before),
+      (x) => x.toFixed(1),
+    )}`,
+  );
 }
 out.push('  (the host is shared: other work can keep a container below its quota, never above it; a run whose');
 out.push('   throttled periods are far fewer than its periods did not use up its quota: the host was busy)');

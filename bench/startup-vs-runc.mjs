@@ -29,7 +29,13 @@ const quantile = (xs, q) => {
   const lo = Math.floor(pos);
   return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
 };
-const summary = (xs) => ({ median: quantile(xs, 0.5), iqr: quantile(xs, 0.75) - quantile(xs, 0.25), min: Math.min(...xs), max: Math.max(...xs), n: xs.length });
+const summary = (xs) => ({
+  median: quantile(xs, 0.5),
+  iqr: quantile(xs, 0.75) - quantile(xs, 0.25),
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+  n: xs.length,
+});
 
 function which(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
@@ -49,7 +55,8 @@ if (runc) {
   cfg.process.args = ['/bin/true'];
   cfg.root = { path: rootfs, readonly: true };
   const ns = cfg.linux.namespaces.map((n) => n.type);
-  for (const t of ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup']) if (!ns.includes(t)) cfg.linux.namespaces.push({ type: t });
+  for (const t of ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'])
+    if (!ns.includes(t)) cfg.linux.namespaces.push({ type: t });
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(cfg, null, 2));
   let n = 0;
   runtimes.push({ name: 'runc', cmd: () => [runc, 'run', '--bundle', bundle, `minidock-bench-${process.pid}-${n++}`] });
@@ -74,7 +81,9 @@ const load1 = loadavg();
 // --- minidock's phases, from --trace=json ---
 const phaseRuns = [];
 for (let i = 0; i < Math.max(10, Math.floor(REPS / 2)); i++) {
-  const p = spawnSync(bin, ['run', '--rm', '--root', stateRoot, '--trace=json', rootfs, '/bin/true'], { encoding: 'utf8' });
+  const p = spawnSync(bin, ['run', '--rm', '--root', stateRoot, '--trace=json', rootfs, '/bin/true'], {
+    encoding: 'utf8',
+  });
   phaseRuns.push(JSON.parse(p.stderr));
 }
 const phaseNames = [...new Set(phaseRuns.flatMap((t) => Object.keys(t.phases)))];
@@ -86,13 +95,22 @@ rmSync(stateRoot, { recursive: true, force: true });
 
 const stats = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summary(v)]));
 const env = {
-  date: new Date().toISOString(), kernel: release(), cpu: cpus()[0]?.model, cpus: cpus().length, node: process.version,
+  date: new Date().toISOString(),
+  kernel: release(),
+  cpu: cpus()[0]?.model,
+  cpus: cpus().length,
+  node: process.version,
   runc: runc ? execFileSync(runc, ['--version'], { encoding: 'utf8' }).split('\n')[0] : null,
-  loadavg_before: load0, loadavg_after: load1, reps: REPS, warmup: WARMUP,
+  loadavg_before: load0,
+  loadavg_after: load1,
+  reps: REPS,
+  warmup: WARMUP,
 };
 const f = (x) => x.toFixed(1);
 console.log(`\n## minidock vs runc: launch of /bin/true (${REPS} interleaved reps after ${WARMUP} warm-ups)\n`);
-console.log(`${env.date} · kernel ${env.kernel} · ${env.cpus}× ${env.cpu} · node ${env.node} · ${env.runc ?? 'no runc'} · load ${load0.map(f).join('/')} → ${load1.map(f).join('/')}\n`);
+console.log(
+  `${env.date} · kernel ${env.kernel} · ${env.cpus}× ${env.cpu} · node ${env.node} · ${env.runc ?? 'no runc'} · load ${load0.map(f).join('/')} → ${load1.map(f).join('/')}\n`,
+);
 console.log('| runtime | median ms | IQR ms | min | max | × runc |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [k, s] of Object.entries(stats)) {

@@ -29,22 +29,30 @@ const verb = /^[a-z][a-z-]{0,20}$/.test(process.argv[2] ?? '') ? process.argv[2]
 const dist = path.join(__dirname, '..', 'dist');
 let file;
 let source;
-for (const f of verb ? [path.join(dist, 'verbs', `${verb}.cjs`), path.join(dist, 'minidock.cjs')] : [path.join(dist, 'minidock.cjs')]) {
+for (const f of verb
+  ? [path.join(dist, 'verbs', `${verb}.cjs`), path.join(dist, 'minidock.cjs')]
+  : [path.join(dist, 'minidock.cjs')]) {
   try {
     source = fs.readFileSync(f, 'utf8');
     file = f;
     break;
-  } catch { /* not a verb, or not built: the next one */ }
+  } catch {
+    /* not a verb, or not built: the next one */
+  }
 }
 if (source === undefined) {
-  process.stderr.write(`minidock: ${path.join(dist, 'minidock.cjs')} is missing: run \`npm run build\` in ${path.dirname(__dirname)}\n`);
+  process.stderr.write(
+    `minidock: ${path.join(dist, 'minidock.cjs')} is missing: run \`npm run build\` in ${path.dirname(__dirname)}\n`,
+  );
   process.exit(125);
 }
 const cacheFile = `${file}.cache`;
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);
-} catch { /* first run of this build */ }
+} catch {
+  /* first run of this build */
+}
 
 // The bundle's imports of ES-module-only packages (ink) go through here: import() works in this
 // ordinary module, but not in a vm.Script loaded from a code cache on Node 20 (scripts/bundle.mjs).
@@ -63,7 +71,9 @@ if (cachedData === undefined || script.cachedDataRejected) {
       const tmp = `${cacheFile}.${process.pid}`;
       fs.writeFileSync(tmp, script.createCachedData());
       fs.renameSync(tmp, cacheFile);
-    } catch { /* read-only install */ }
+    } catch {
+      /* read-only install */
+    }
   });
 }
 const mod = new Module(file, module);

@@ -25,7 +25,7 @@ static int prog_load(const uint8_t *insns, uint32_t len, int with_log) {
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   load.insn_cnt = len / 8; /* sizeof(struct bpf_insn) */
   load.insns = (uint64_t)(uintptr_t)insns;
-  load.license = (uint64_t)(uintptr_t)"GPL";
+  load.license = (uint64_t)(uintptr_t) "GPL";
   if (with_log) { /* a log too small for the verifier's text fails the load (ENOSPC): only when needed */
     load.log_level = 1;
     load.log_buf = (uint64_t)(uintptr_t)verifier_log;

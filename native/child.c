@@ -75,8 +75,7 @@ static int loopback_up(void) {
   memset(&ifr, 0, sizeof ifr);
   ifr.ifr_name[0] = 'l';
   ifr.ifr_name[1] = 'o';
-  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
-      (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
     int e = errno;
     close(s);
     errno = e;
@@ -319,7 +318,8 @@ static int exec_fifo(int pathfd) {
  * open), up to the soft RLIMIT_NOFILE, above which no fd can be open (capped at 1<<20). */
 static int cloexec_from(int from) {
   struct rlimit rl;
-  long max = syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur : 1L << 20;
+  long max = syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur < (1u << 20) ? (long)rl.rlim_cur
+                                                                                                  : 1L << 20;
   for (long fd = from; fd < max; fd++) fcntl((int)fd, F_SETFD, FD_CLOEXEC);
   return 0;
 }
@@ -328,7 +328,8 @@ static int cloexec_from(int from) {
  * so chmod() gives it exactly the mode asked for; then its owner. dev_t is encoded by hand, as
  * glibc's makedev() does (12 bits of major and 8 of minor low, the rest above): no library call. */
 static int make_node(const char *path, uint64_t mode, uint64_t major, uint64_t minor, uint64_t uid, uint64_t gid) {
-  uint64_t dev = ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) | ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
+  uint64_t dev =
+      ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) | ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
   if (syscall(SYS_mknodat, AT_FDCWD, path, (mode_t)mode, (dev_t)dev) < 0) return -1;
   if (syscall(SYS_fchmodat, AT_FDCWD, path, (mode_t)(mode & 07777)) < 0) return -1;
   return (int)syscall(SYS_fchownat, AT_FDCWD, path, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);

@@ -16,10 +16,10 @@ struct md_step {
 struct md_plan {
   uint32_t nsteps;
   struct md_step *steps;
-  int report_fd;  /* write end: one struct md_report per step; close-on-exec, so EOF == exec happened */
-  int report_rfd; /* the read end, whose copy clone() gave us: closed first (see rearm_pdeathsig) */
-  int sync_fd;    /* read end: the parent writes MD_MSG_RELEASE once we are in our cgroup */
-  int console_fd; /* our end of the console socketpair, or -1 */
+  int report_fd;     /* write end: one struct md_report per step; close-on-exec, so EOF == exec happened */
+  int report_rfd;    /* the read end, whose copy clone() gave us: closed first (see rearm_pdeathsig) */
+  int sync_fd;       /* read end: the parent writes MD_MSG_RELEASE once we are in our cgroup */
+  int console_fd;    /* our end of the console socketpair, or -1 */
   int stdio_pipe[3]; /* our ends of the stdio pipes to minidock's relay (MD_OP_STDIO), or -1 */
 };
 

@@ -113,9 +113,9 @@ int md_idmap_onto(int pid, const char *path) {
     goto out;
   }
   int status;
-  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (a.err != 0) ret = WIFEXITED(status) && WEXITSTATUS(status) == 1 ? -(2000 + a.err) : -(3000 + (a.err > 0 ? a.err : EIO));
+  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {}
+  if (a.err != 0)
+    ret = WIFEXITED(status) && WEXITSTATUS(status) == 1 ? -(2000 + a.err) : -(3000 + (a.err > 0 ? a.err : EIO));
 
 out:
   close(tree);

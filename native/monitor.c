@@ -138,16 +138,21 @@ static size_t json_escape(char *out, const char *in, size_t n) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)in[i];
-    if (c == '"' || c == '\\') out[o++] = '\\', out[o++] = (char)c;
-    else if (c == '\n') out[o++] = '\\', out[o++] = 'n';
-    else if (c == '\r') out[o++] = '\\', out[o++] = 'r';
-    else if (c == '\t') out[o++] = '\\', out[o++] = 't';
+    if (c == '"' || c == '\\')
+      out[o++] = '\\', out[o++] = (char)c;
+    else if (c == '\n')
+      out[o++] = '\\', out[o++] = 'n';
+    else if (c == '\r')
+      out[o++] = '\\', out[o++] = 'r';
+    else if (c == '\t')
+      out[o++] = '\\', out[o++] = 't';
     else if (c < 0x20 || c == 0x7f) {
       memcpy(out + o, "\\u00", 4);
       o += 4;
       out[o++] = hex[c >> 4];
       out[o++] = hex[c & 15];
-    } else out[o++] = (char)c;
+    } else
+      out[o++] = (char)c;
   }
   return o;
 }
@@ -199,7 +204,8 @@ static int write_state(const struct outcome *o) {
   char body[8192], ended[256] = "", logerr[512] = "";
   if (log_errno) {
     /* what happened to the log, in state.json beside the exit code (strerrorname_np: glibc 2.32) */
-    snprintf(logerr, sizeof logerr, "\"logError\":\"container.log: %s (%s) after %llu bytes; %llu bytes of output were not logged\",",
+    snprintf(logerr, sizeof logerr,
+             "\"logError\":\"container.log: %s (%s) after %llu bytes; %llu bytes of output were not logged\",",
              strerror(log_errno), strerrorname_np(log_errno) ? strerrorname_np(log_errno) : "?", log_written, log_lost);
   }
   if (o->exited) {
@@ -212,8 +218,8 @@ static int write_state(const struct outcome *o) {
   int n = snprintf(body, sizeof body,
                    "{\"status\":\"%s\",\"pid\":%d,\"pidStart\":%llu,\"monitorPid\":%d,\"monitorStart\":%llu,"
                    "\"startedAt\":\"%s\",%s%s\"cgroupPaths\":[%s],\"bootId\":\"%s\",\"autoRemove\":%s}\n",
-                   o->exited ? "exited" : "running", o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started, ended, logerr, cg,
-                   boot_id, auto_remove ? "true" : "false");
+                   o->exited ? "exited" : "running", o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started,
+                   ended, logerr, cg, boot_id, auto_remove ? "true" : "false");
   snprintf(tmp, sizeof tmp, "%s/state.json.%d.tmp", dir, (int)getpid());
   snprintf(path, sizeof path, "%s/state.json", dir);
   if (n <= 0 || (size_t)n >= sizeof body) return EOVERFLOW;
@@ -374,10 +380,14 @@ static long long parse_args(int argc, char **argv) {
   dir = argv[1];
   long long clone_flags = strtoll(argv[2], NULL, 0);
   for (int i = 3; i < argc; i++) {
-    if (!strcmp(argv[i], "--rm")) auto_remove = 1;
-    else if (!strcmp(argv[i], "--no-sync")) no_sync = 1;
-    else if (!strcmp(argv[i], "--oom") && i + 1 < argc) oom_file = argv[++i];
-    else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS) cgroups[ncgroups++] = argv[++i];
+    if (!strcmp(argv[i], "--rm"))
+      auto_remove = 1;
+    else if (!strcmp(argv[i], "--no-sync"))
+      no_sync = 1;
+    else if (!strcmp(argv[i], "--oom") && i + 1 < argc)
+      oom_file = argv[++i];
+    else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS)
+      cgroups[ncgroups++] = argv[++i];
   }
   return clone_flags;
 }
@@ -577,8 +587,10 @@ static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int consol
 
 /* How it ended, into state.json; the OOM counter is read before the cgroup goes. */
 static void record_exit(int pid, int status, unsigned long long started_us, struct outcome *o) {
-  if (WIFSIGNALED(status)) o->signal = WTERMSIG(status), o->exit_code = 128 + o->signal;
-  else o->exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    o->signal = WTERMSIG(status), o->exit_code = 128 + o->signal;
+  else
+    o->exit_code = WEXITSTATUS(status);
   if (oom_file) {
     FILE *f = fopen(oom_file, "re");
     char line[256];
@@ -599,8 +611,10 @@ static void record_exit(int pid, int status, unsigned long long started_us, stru
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...\n"
-                    "(started by `minidock run -d`, not by hand)\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...\n"
+            "(started by `minidock run -d`, not by hand)\n",
+            argv[0]);
     return 2;
   }
   long long clone_flags = parse_args(argc, argv);

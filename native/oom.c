@@ -56,7 +56,7 @@ int md_oom_killed(int pid, int signal, long long oom_kills, long long since_us, 
     ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
     if (n < 0 && errno == EPIPE) continue; /* a record was overwritten while we read: skip it */
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;                     /* EAGAIN (/dev/kmsg) or end of file */
+    if (n <= 0) break; /* EAGAIN (/dev/kmsg) or end of file */
     have += (size_t)n;
     buf[have] = 0;
     char *line = buf, *nl;

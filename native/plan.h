@@ -3,9 +3,9 @@
  *
  * TypeScript decides everything (which mounts, in which order, which capabilities, the seccomp
  * program); this file only names the operations the C child knows how to perform. Every op and
- * every #define here has its twin in src/runtime/plan.ts (the OPS table, PLAN_MAGIC, F, REPORT_*, MSG,
- * SPAWNED, MONITOR_CTL_FD),
- * as has the size of struct md_report (REPORT_BYTES): test/unit/plan.test.ts compares the files.
+ * every #define here has its twin in src/runtime/plan.ts (the OPS table, PLAN_MAGIC, STEP_FLAGS,
+ * REPORT_*, MSG, SPAWNED, MONITOR_CTL_FD), as has the size of struct md_report (REPORT_BYTES):
+ * test/unit/plan.test.ts compares the files.
  *
  * Wire format (little-endian), produced by encodePlan() in src/runtime/plan.ts:
  *   header: u32 magic 'MDP1', u32 step count
@@ -13,6 +13,9 @@
  *           u64 ints[nints],
  *           nstrs x { u32 len, bytes[len], NUL }   (then padding to 8 bytes)
  */
+/* The op table's aligned comments are its documentation: clang-format (scripts/lint.sh) leaves this
+ * file as written. */
+/* clang-format off */
 #ifndef MINIDOCK_PLAN_H
 #define MINIDOCK_PLAN_H
 
@@ -97,4 +100,5 @@ struct md_report {
 /* The monitor's (run -d) control socket to the CLI: md_start_monitor dup2()s it to this fd. */
 #define MD_MONITOR_CTL_FD 3
 
+/* clang-format on */
 #endif

@@ -38,13 +38,18 @@ static struct md_spawned last_spawned = {-1, -1, -1, {-1, -1, -1}};
 
 int md_spawned_fd(int which) {
   switch (which) {
-  case MD_SPAWNED_REPORT: return last_spawned.report_fd;
-  case MD_SPAWNED_SYNC: return last_spawned.sync_fd;
-  case MD_SPAWNED_CONSOLE: return last_spawned.console_fd;
+  case MD_SPAWNED_REPORT:
+    return last_spawned.report_fd;
+  case MD_SPAWNED_SYNC:
+    return last_spawned.sync_fd;
+  case MD_SPAWNED_CONSOLE:
+    return last_spawned.console_fd;
   case MD_SPAWNED_STDIN:
   case MD_SPAWNED_STDOUT:
-  case MD_SPAWNED_STDERR: return last_spawned.stdio_fd[which - MD_SPAWNED_STDIN];
-  default: return -1;
+  case MD_SPAWNED_STDERR:
+    return last_spawned.stdio_fd[which - MD_SPAWNED_STDIN];
+  default:
+    return -1;
   }
 }
 

@@ -56,8 +56,8 @@ int md_open_beneath(const char *root, const char *rel) {
   int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return -errno;
   struct open_how how = {
-    .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+      .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+      .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
   };
   long fd = syscall(SYS_openat2, dfd, rel, &how, sizeof how);
   int err = errno;

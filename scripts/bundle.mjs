@@ -13,15 +13,18 @@ const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.importer.includes('/node_modules/commander/') ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined,
+      args.importer.includes('/node_modules/commander/')
+        ? { path: 'child_process', namespace: 'lazy-builtin' }
+        : undefined,
     );
     b.onResolve({ filter: /^node:module$/ }, (args) =>
       args.importer.includes('/src/') ? { path: 'module', namespace: 'lazy-builtin' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: args.path === 'module'
-        ? 'export const createRequire = (from) => module.constructor.createRequire(from);'
-        : "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+      contents:
+        args.path === 'module'
+          ? 'export const createRequire = (from) => module.constructor.createRequire(from);'
+          : "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
       loader: 'js',
     }));
   },
@@ -44,7 +47,9 @@ const verbEntries = {
   },
 };
 // the verbs, from the imports of src/cli/verbs.ts (`import { register as runVerb } from './run.js';`)
-const verbs = [...readFileSync('src/cli/verbs.ts', 'utf8').matchAll(/^import \{ register as \w+ \} from '\.\/([\w-]+)\.js';$/gm)].map((m) => m[1]);
+const verbs = [
+  ...readFileSync('src/cli/verbs.ts', 'utf8').matchAll(/^import \{ register as \w+ \} from '\.\/([\w-]+)\.js';$/gm),
+].map((m) => m[1]);
 if (verbs.length === 0) throw new Error('bundle.mjs: no verbs found in src/cli/verbs.ts');
 
 // CommonJS files rather than ES modules: Node 20 cannot cache the compiled code of ES modules,
@@ -88,6 +93,9 @@ const result = await build({
 // compiles it as it is: Module.wrap() would join the wrapper to the source, and V8 would then copy
 // the joined string (~200 kB more garbage at every start, enough for a garbage collection).
 for (const bundleFile of Object.keys(result.metafile.outputs)) {
-  const code = readFileSync(bundleFile, 'utf8').replace(/\bimport\(("(?:[^"\\\n]|\\.)*")\)/g, 'globalThis.__mdImport($1)');
+  const code = readFileSync(bundleFile, 'utf8').replace(
+    /\bimport\(("(?:[^"\\\n]|\\.)*")\)/g,
+    'globalThis.__mdImport($1)',
+  );
   writeFileSync(bundleFile, `(function (exports, require, module, __filename, __dirname) {${code}\n})`);
 }

@@ -20,27 +20,48 @@ function target(from, spec) {
  */
 export function importCycles(dir) {
   const top = resolve(dir);
-  const files = readdirSync(top, { recursive: true }).map((f) => join(top, f)).filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'));
+  const files = readdirSync(top, { recursive: true })
+    .map((f) => join(top, f))
+    .filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts'));
   const edges = new Map();
   for (const f of files) {
     const { importedFiles } = ts.preProcessFile(readFileSync(f, 'utf8'), true, true);
-    edges.set(f, importedFiles.filter((i) => i.fileName.startsWith('.')).map((i) => target(f, i.fileName)).filter(Boolean));
+    edges.set(
+      f,
+      importedFiles
+        .filter((i) => i.fileName.startsWith('.'))
+        .map((i) => target(f, i.fileName))
+        .filter(Boolean),
+    );
   }
 
   // Tarjan's strongly connected components
   let index = 0;
-  const idx = new Map(), low = new Map(), stack = [], on = new Set(), cycles = [];
+  const idx = new Map(),
+    low = new Map(),
+    stack = [],
+    on = new Set(),
+    cycles = [];
   function visit(v) {
-    idx.set(v, index); low.set(v, index); index++;
-    stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of edges.get(v) ?? []) {
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
       const group = [];
       let w;
-      do { w = stack.pop(); on.delete(w); group.push(w); } while (w !== v);
+      do {
+        w = stack.pop();
+        on.delete(w);
+        group.push(w);
+      } while (w !== v);
       if (group.length > 1) cycles.push(group);
     }
   }
@@ -51,7 +72,9 @@ export function importCycles(dir) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { files, edges, cycles } = importCycles(process.argv[2] ?? 'src');
   const rel = (f) => relative(process.cwd(), f);
-  console.log(`${files.length} modules, ${[...edges.values()].reduce((a, e) => a + e.length, 0)} relative imports, ${cycles.length} import cycle(s)`);
+  console.log(
+    `${files.length} modules, ${[...edges.values()].reduce((a, e) => a + e.length, 0)} relative imports, ${cycles.length} import cycle(s)`,
+  );
   for (const c of cycles) console.log(`cycle: ${c.map(rel).sort().join(' <-> ')}`);
   process.exit(cycles.length ? 1 : 0);
 }

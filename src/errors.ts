@@ -4,7 +4,10 @@
 // The CLI prints `minidock: <message>` to stderr and exits with `code`.
 
 export class MinidockError extends Error {
-  constructor(message: string, readonly code: number = 125) {
+  constructor(
+    message: string,
+    readonly code: number = 125,
+  ) {
     super(message);
     this.name = 'MinidockError';
   }

@@ -11,14 +11,23 @@ export const ROOT_DIR = resolve(__dirname, '..');
 export const BIN = join(ROOT_DIR, 'bin', 'minidock.js');
 export const ROOTFS = join(ROOT_DIR, 'rootfs');
 export const isRoot = process.getuid?.() === 0;
-export const built = existsSync(join(ROOT_DIR, 'dist', 'minidock.cjs')) && existsSync(join(ROOT_DIR, 'native', 'build', 'libminidock.so')) && existsSync(join(ROOTFS, 'bin', 'busybox'));
+export const built =
+  existsSync(join(ROOT_DIR, 'dist', 'minidock.cjs')) &&
+  existsSync(join(ROOT_DIR, 'native', 'build', 'libminidock.so')) &&
+  existsSync(join(ROOTFS, 'bin', 'busybox'));
 /** Integration tests need root and `npm run build`; they say so when they skip. In CI (root, after
  * `npm test`'s build) a missing build is a broken build, never a reason to skip. */
 if (process.env.CI && isRoot && !built) {
-  throw new Error('CI: dist/minidock.cjs, native/build/libminidock.so or rootfs/bin/busybox is missing after the build');
+  throw new Error(
+    'CI: dist/minidock.cjs, native/build/libminidock.so or rootfs/bin/busybox is missing after the build',
+  );
 }
 export const canRun = isRoot && built;
-export const skipReason = !isRoot ? 'needs root (namespaces, mounts, cgroups)' : !built ? 'needs `npm run build` first' : '';
+export const skipReason = !isRoot
+  ? 'needs root (namespaces, mounts, cgroups)'
+  : !built
+    ? 'needs `npm run build` first'
+    : '';
 
 /** The host's real cgroup2 mount (a hybrid host has one too), and why a test that needs it skips. */
 export const cgroup2 = (() => {
@@ -46,10 +55,14 @@ export function cgroupParentFor(root: string): string {
 /** Remove the state root and the per-file cgroup parents (left in place by design, like --cgroup-parent). */
 export function removeStateRoot(root: string): void {
   const parent = cgroupParentFor(root);
-  for (const dir of minidockCgroups().filter((p) => p.endsWith('/' + parent)).reverse()) {
+  for (const dir of minidockCgroups()
+    .filter((p) => p.endsWith('/' + parent))
+    .reverse()) {
     try {
       rmdirSync(dir);
-    } catch { /* not empty: a leak, which the tests report */ }
+    } catch {
+      /* not empty: a leak, which the tests report */
+    }
   }
   rmSync(root, { recursive: true, force: true });
 }
@@ -91,7 +104,9 @@ export function minidockAsync(args: string[], opts: { root?: string; input?: str
 
 /** Every directory under the cgroup mounts whose name mentions minidock. */
 export function minidockCgroups(): string[] {
-  return allCgroupDirs().filter((d) => basename(d).includes('minidock')).sort();
+  return allCgroupDirs()
+    .filter((d) => basename(d).includes('minidock'))
+    .sort();
 }
 
 /**
@@ -101,7 +116,9 @@ export function minidockCgroups(): string[] {
  * a mount made in the host namespace, i.e. under the state root.)
  */
 export function hostSnapshot(stateRoot?: string): { mounts: string[]; cgroups: string[]; containers: string[] } {
-  const all = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+  const all = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
     .map((l) => l.split(' ')[4] + ' ' + l.split(' - ')[1]); // mount point + fs, without ids
   const mounts = stateRoot ? all.filter((m) => m.startsWith(stateRoot)) : all.filter((m) => m.includes('minidock'));
   const parent = stateRoot ? '/' + cgroupParentFor(stateRoot) + '/' : 'minidock';
@@ -109,7 +126,9 @@ export function hostSnapshot(stateRoot?: string): { mounts: string[]; cgroups: s
   if (stateRoot) {
     try {
       containers = readdirSync(join(stateRoot, 'containers'));
-    } catch { /* none yet */ }
+    } catch {
+      /* none yet */
+    }
   }
   return { mounts: mounts.sort(), cgroups: minidockCgroups().filter((p) => p.includes(parent)), containers };
 }
@@ -140,7 +159,9 @@ export function pidsMatching(needle: string, comm?: string): number[] {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (comm && readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== comm) continue;
       if (cmd.includes(needle)) out.push(Number(d));
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return out;
 }

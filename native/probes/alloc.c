@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
     printf("allocated %ld MiB\n", done);
   }
   if (hold_ms > 0) {
-    struct timespec ts = { hold_ms / 1000, (hold_ms % 1000) * 1000000L };
+    struct timespec ts = {hold_ms / 1000, (hold_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
   }
   printf("done %ld MiB\n", done);

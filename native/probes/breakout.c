@@ -153,7 +153,8 @@ static void p_setns_host(void) {
     return;
   }
   if (syscall(SYS_setns, fd, 0) < 0)
-    printf("setns_host: %s visible=%d foreign=%d # no process outside the container is visible; setns refused\n", ename(errno), n, foreign);
+    printf("setns_host: %s visible=%d foreign=%d # no process outside the container is visible; setns refused\n",
+           ename(errno), n, foreign);
   else
     printf("setns_host: ok visible=%d foreign=%d # setns into the mount namespace of /proc/1 worked\n", n, foreign);
   close(fd);
@@ -166,7 +167,8 @@ static void p_ptrace_outside(const char *arg) {
   int n = count_processes(self.st_ino, &foreign);
   if (!arg) {
     /* Never a pid of our own: attaching to our parent would stop it for good. */
-    printf("ptrace_outside: skipped visible=%d foreign=%d # give a host PID: breakout ptrace_outside PID\n", n, foreign);
+    printf("ptrace_outside: skipped visible=%d foreign=%d # give a host PID: breakout ptrace_outside PID\n", n,
+           foreign);
     return;
   }
   pid_t target = (pid_t)atoi(arg);
@@ -183,8 +185,10 @@ static void p_ptrace_outside(const char *arg) {
 static void p_keyctl(void) {
   /* The kernel keyring is not namespaced: keys of the host's users live there. */
   long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0);
-  if (id < 0) printf("keyctl: %s\n", ename(errno));
-  else printf("keyctl: ok keyring=%ld # the user keyring is reachable\n", id);
+  if (id < 0)
+    printf("keyctl: %s\n", ename(errno));
+  else
+    printf("keyctl: ok keyring=%ld # the user keyring is reachable\n", id);
 }
 
 static void p_bpf(void) {
@@ -195,7 +199,8 @@ static void p_bpf(void) {
   a.value_size = 4;
   a.max_entries = 1;
   long fd = syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof a);
-  if (fd < 0) printf("bpf: %s # bpf(BPF_MAP_CREATE) refused\n", ename(errno));
+  if (fd < 0)
+    printf("bpf: %s # bpf(BPF_MAP_CREATE) refused\n", ename(errno));
   else {
     printf("bpf: ok # a BPF map was created\n");
     close((int)fd);
@@ -211,7 +216,8 @@ static void p_perf_event_open(void) {
   a.exclude_kernel = 1;
   a.exclude_hv = 1;
   long fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
-  if (fd < 0) printf("perf_event_open: %s\n", ename(errno));
+  if (fd < 0)
+    printf("perf_event_open: %s\n", ename(errno));
   else {
     printf("perf_event_open: ok # a perf event on ourselves was opened\n");
     close((int)fd);
@@ -252,7 +258,8 @@ static void p_open_by_handle_at(void) {
     strcat(names, e->d_name);
   }
   if (d) closedir(d);
-  printf("open_by_handle_at: ok entries=%s # opened the root of the filesystem behind our binary (the host's)\n", names);
+  printf("open_by_handle_at: ok entries=%s # opened the root of the filesystem behind our binary (the host's)\n",
+         names);
 }
 
 static void p_reboot(void) {
@@ -358,7 +365,8 @@ static void p_mknod_block(const char *arg) {
   }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    printf("mknod_block: %s step=open dev=%u:%u name=%s # mknod worked, opening the disk was refused\n", ename(errno), maj, min, name);
+    printf("mknod_block: %s step=open dev=%u:%u name=%s # mknod worked, opening the disk was refused\n", ename(errno),
+           maj, min, name);
     unlink(path);
     return;
   }
@@ -367,8 +375,10 @@ static void p_mknod_block(const char *arg) {
   int e = errno;
   close(fd);
   unlink(path);
-  if (n < 0) printf("mknod_block: %s step=read dev=%u:%u name=%s\n", ename(e), maj, min, name);
-  else printf("mknod_block: ok step=read dev=%u:%u name=%s bytes=%zd # read the host's block device\n", maj, min, name, n);
+  if (n < 0)
+    printf("mknod_block: %s step=read dev=%u:%u name=%s\n", ename(e), maj, min, name);
+  else
+    printf("mknod_block: ok step=read dev=%u:%u name=%s bytes=%zd # read the host's block device\n", maj, min, name, n);
 }
 
 /* CVE-2022-0492: a cgroup v1 hierarchy mounted from inside a container exposes release_agent, a
@@ -395,14 +405,17 @@ static void p_cgroup_release_agent(void) {
     umount2(d, MNT_DETACH);
     if (fd >= 0 || i + 1 == sizeof ctrls / sizeof ctrls[0]) {
       printf("cgroup_release_agent: ok controller=%s release_agent=%s # cgroupfs mounted%s\n", ctrls[i],
-             fd >= 0 ? "writable" : ename(fe), fd >= 0 ? "; its release_agent runs as root ON THE HOST (nothing written)" : "");
+             fd >= 0 ? "writable" : ename(fe),
+             fd >= 0 ? "; its release_agent runs as root ON THE HOST (nothing written)" : "");
       rmdir(d);
       return;
     }
   }
   rmdir(d);
-  if (mounted) printf("cgroup_release_agent: ok release_agent=ENOENT # cgroupfs mounted, no release_agent reachable\n");
-  else printf("cgroup_release_agent: %s step=mount # mount -t cgroup refused\n", ename(e));
+  if (mounted)
+    printf("cgroup_release_agent: ok release_agent=ENOENT # cgroupfs mounted, no release_agent reachable\n");
+  else
+    printf("cgroup_release_agent: %s step=mount # mount -t cgroup refused\n", ename(e));
 }
 
 /* ---- chroot, sockets, identity --------------------------------------------------------------- */
@@ -450,7 +463,8 @@ static void p_chroot_escape(void) {
 
 static void p_raw_socket(void) {
   int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
-  if (s < 0) printf("raw_socket: %s # socket(AF_INET, SOCK_RAW) refused\n", ename(errno));
+  if (s < 0)
+    printf("raw_socket: %s # socket(AF_INET, SOCK_RAW) refused\n", ename(errno));
   else {
     printf("raw_socket: ok # a raw socket was opened (CAP_NET_RAW)\n");
     close(s);
@@ -497,16 +511,20 @@ static void x32_call(void) {
   /* getpid (39) through the x32 ABI: same `syscall` instruction, number with bit 0x40000000 set. */
   long r;
   __asm__ volatile("syscall" : "=a"(r) : "a"(0x40000000L | 39) : "rcx", "r11", "memory");
-  if (r < 0 && r > -4096) printf("x32_syscall: %s # not killed: the kernel itself answered\n", ename((int)-r));
-  else printf("x32_syscall: ok ret=%ld # not killed: the call ran\n", r);
+  if (r < 0 && r > -4096)
+    printf("x32_syscall: %s # not killed: the kernel itself answered\n", ename((int)-r));
+  else
+    printf("x32_syscall: ok ret=%ld # not killed: the call ran\n", r);
 }
 
 static void i386_call(void) {
   /* getpid is 20 in the i386 table; `int $0x80` enters the 32-bit ABI even from a 64-bit process. */
   long r;
   __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "r8", "r9", "r10", "r11", "memory");
-  if (r < 0 && r > -4096) printf("i386_int80: %s # not killed: the kernel itself answered\n", ename((int)-r));
-  else printf("i386_int80: ok ret=%ld # not killed: the call ran\n", r);
+  if (r < 0 && r > -4096)
+    printf("i386_int80: %s # not killed: the kernel itself answered\n", ename((int)-r));
+  else
+    printf("i386_int80: ok ret=%ld # not killed: the call ran\n", r);
 }
 
 static void p_x32(void) { in_child("x32_syscall", x32_call); }
@@ -535,7 +553,8 @@ static const struct probe PROBES[] = {
     {"sysrq_trigger", p_sysrq, NULL, "open /proc/sysrq-trigger for writing"},
     {"proc_sys_kernel", p_proc_sys_kernel, NULL, "open /proc/sys/kernel/core_pattern for writing"},
     {"sys_write", p_sys_write, NULL, "open a /sys/kernel file for writing"},
-    {"mknod_block", NULL, p_mknod_block, "mknod a block device (ARG MAJ:MIN[,DIR]; default: the first disk) and read it"},
+    {"mknod_block", NULL, p_mknod_block,
+     "mknod a block device (ARG MAJ:MIN[,DIR]; default: the first disk) and read it"},
     {"cgroup_release_agent", p_cgroup_release_agent, NULL, "mount cgroup v1 and find release_agent (CVE-2022-0492)"},
     {"reboot", p_reboot, NULL, "reboot(LINUX_REBOOT_CMD_CAD_OFF)"},
     {"kexec_load", p_kexec_load, NULL, "kexec_load with too many segments"},
@@ -563,22 +582,27 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < NPROBES; i++) {
     if (!all && strcmp(argv[1], PROBES[i].name)) continue;
     if (!all) {
-      if (PROBES[i].fn) PROBES[i].fn();
-      else PROBES[i].fn_arg(argc > 2 ? argv[2] : NULL);
+      if (PROBES[i].fn)
+        PROBES[i].fn();
+      else
+        PROBES[i].fn_arg(argc > 2 ? argv[2] : NULL);
       return 0;
     }
     /* `all`: every probe in a child of its own, so that one that worked (unshare -U, a mount)
      * cannot change what the next one sees. */
     pid_t pid = fork();
     if (pid == 0) {
-      if (PROBES[i].fn) PROBES[i].fn();
-      else PROBES[i].fn_arg(NULL);
+      if (PROBES[i].fn)
+        PROBES[i].fn();
+      else
+        PROBES[i].fn_arg(NULL);
       fflush(stdout);
       _exit(0);
     }
     int st;
     waitpid(pid, &st, 0);
-    if (WIFSIGNALED(st)) printf("%s: SIG%s # the probe was killed by a signal\n", PROBES[i].name, sigabbrev_np(WTERMSIG(st)));
+    if (WIFSIGNALED(st))
+      printf("%s: SIG%s # the probe was killed by a signal\n", PROBES[i].name, sigabbrev_np(WTERMSIG(st)));
   }
   if (all) return 0;
   fprintf(stderr, "breakout: unknown probe \"%s\" (breakout list)\n", argv[1]);

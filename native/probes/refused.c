@@ -45,8 +45,10 @@ static int io_uring(void) {
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
   long fd = syscall(SYS_io_uring_setup, 1, &p);
-  if (fd < 0) printf("io_uring: %s\n", ename(errno));
-  else printf("io_uring: ok # a ring was set up\n");
+  if (fd < 0)
+    printf("io_uring: %s\n", ename(errno));
+  else
+    printf("io_uring: ok # a ring was set up\n");
   return 0;
 }
 
@@ -68,8 +70,10 @@ static int tiocsti(unsigned long request, const char *name) {
     return 0;
   }
   char c = 'x';
-  if (syscall(SYS_ioctl, slave, request, &c) < 0) printf("%s: %s\n", name, ename(errno));
-  else printf("%s: ok # a byte was pushed into the terminal's input\n", name);
+  if (syscall(SYS_ioctl, slave, request, &c) < 0)
+    printf("%s: %s\n", name, ename(errno));
+  else
+    printf("%s: ok # a byte was pushed into the terminal's input\n", name);
   return 0;
 }
 
@@ -78,21 +82,27 @@ static int stdio_fds(void) {
     char link[64], target[256];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n < 0) printf("fd%d: %s\n", fd, ename(errno));
-    else printf("fd%d: %.*s\n", fd, (int)n, target);
+    if (n < 0)
+      printf("fd%d: %s\n", fd, ename(errno));
+    else
+      printf("fd%d: %.*s\n", fd, (int)n, target);
     int pushed = 0;
     for (const char *c = "MDINJ"; *c; c++, pushed++)
       if (ioctl(fd, TIOCSTI, c) < 0) break;
-    if (pushed == 5) printf("tiocsti_fd%d: ok # 5 bytes pushed into the terminal's input\n", fd);
-    else printf("tiocsti_fd%d: %s\n", fd, ename(errno));
+    if (pushed == 5)
+      printf("tiocsti_fd%d: ok # 5 bytes pushed into the terminal's input\n", fd);
+    else
+      printf("tiocsti_fd%d: %s\n", fd, ename(errno));
     struct termios t;
     if (tcgetattr(fd, &t) < 0) {
       printf("tcsetattr_fd%d: %s step=tcgetattr\n", fd, ename(errno));
       continue;
     }
     t.c_lflag &= ~(tcflag_t)ECHO;
-    if (tcsetattr(fd, TCSANOW, &t) < 0) printf("tcsetattr_fd%d: %s\n", fd, ename(errno));
-    else printf("tcsetattr_fd%d: ok # echo turned off\n", fd);
+    if (tcsetattr(fd, TCSANOW, &t) < 0)
+      printf("tcsetattr_fd%d: %s\n", fd, ename(errno));
+    else
+      printf("tcsetattr_fd%d: ok # echo turned off\n", fd);
   }
   return 0;
 }

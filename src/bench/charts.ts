@@ -23,15 +23,23 @@ const base = (title: string, values: Row[], extra: Spec): Spec => ({
 function boxStrip(field: string, title: string, order: string[]): Spec {
   return {
     layer: [
-      { mark: { type: 'boxplot', extent: 'min-max', size: 28, opacity: 0.35 }, encoding: {
-        x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
-        y: { field, type: 'quantitative', scale: { type: 'log' }, title },
-        color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
-      { mark: { type: 'circle', size: 28, opacity: 0.8 }, encoding: {
-        x: { field: 'runtime', type: 'nominal', sort: order },
-        xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1] } },
-        y: { field, type: 'quantitative', scale: { type: 'log' } },
-        color: { field: 'runtime', type: 'nominal', sort: order, legend: null } } },
+      {
+        mark: { type: 'boxplot', extent: 'min-max', size: 28, opacity: 0.35 },
+        encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+          y: { field, type: 'quantitative', scale: { type: 'log' }, title },
+          color: { field: 'runtime', type: 'nominal', sort: order, legend: null },
+        },
+      },
+      {
+        mark: { type: 'circle', size: 28, opacity: 0.8 },
+        encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order },
+          xOffset: { field: 'jitter', type: 'quantitative', scale: { domain: [-1, 1] } },
+          y: { field, type: 'quantitative', scale: { type: 'log' } },
+          color: { field: 'runtime', type: 'nominal', sort: order, legend: null },
+        },
+      },
     ],
   };
 }
@@ -47,81 +55,155 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
   if (e.name === 'startup') {
     const rows = e.rows.filter((r) => typeof r.startup_ms === 'number');
     if (!rows.length) return out;
-    out.push({ name: 'startup', spec: base('Startup: `echo ok` per runtime (ms, log scale; box = min/IQR/max)', withJitter(rows, 'startup_ms'), boxStrip('startup_ms', 'wall time (ms, log)', order)) });
+    out.push({
+      name: 'startup',
+      spec: base(
+        'Startup: `echo ok` per runtime (ms, log scale; box = min/IQR/max)',
+        withJitter(rows, 'startup_ms'),
+        boxStrip('startup_ms', 'wall time (ms, log)', order),
+      ),
+    });
     if (rows.some((r) => typeof r.ttfi_ms === 'number')) {
-      out.push({ name: 'startup-ttfi', spec: base('Time to first instruction in the container (ms, log scale)', withJitter(rows, 'ttfi_ms'), boxStrip('ttfi_ms', 'launch → first instruction (ms, log)', order)) });
+      out.push({
+        name: 'startup-ttfi',
+        spec: base(
+          'Time to first instruction in the container (ms, log scale)',
+          withJitter(rows, 'ttfi_ms'),
+          boxStrip('ttfi_ms', 'launch → first instruction (ms, log)', order),
+        ),
+      });
     }
   } else if (e.name === 'unpack') {
     const rows = withJitter(e.rows, 'unpack_ms');
-    if (rows.length) out.push({ name: 'unpack', spec: base("Unpacking the image's layers, per run (ms, log scale; box = min/IQR/max)", rows, boxStrip('unpack_ms', 'unpack time (ms, log)', order)) });
+    if (rows.length)
+      out.push({
+        name: 'unpack',
+        spec: base(
+          "Unpacking the image's layers, per run (ms, log scale; box = min/IQR/max)",
+          rows,
+          boxStrip('unpack_ms', 'unpack time (ms, log)', order),
+        ),
+      });
   } else if (e.name === 'phases') {
     const rows = e.summary.filter((r) => r.kind === 'minidock' || r.kind === 'child');
     if (!rows.length) return out;
     const phaseOrder = rows.map((r) => String(r.phase));
-    out.push({ name: 'phases', spec: base("minidock's launch phases (median ms; child steps run inside clone…child ran)", rows, {
-      height: 22 * rows.length,
-      layer: [
-        { mark: 'bar', encoding: {
-          y: { field: 'phase', type: 'nominal', sort: phaseOrder, title: null, axis: { labelLimit: 320 } },
-          x: { field: 'median_ms', type: 'quantitative', title: 'median ms' },
-          color: { field: 'kind', type: 'nominal', title: 'measured in', scale: { domain: ['minidock', 'child'], range: ['#4c78a8', '#f58518'] } } } },
-        { mark: { type: 'tick', color: 'black', thickness: 2, size: 16 }, encoding: {
-          y: { field: 'phase', type: 'nominal', sort: phaseOrder }, x: { field: 'seed_estimate_ms', type: 'quantitative' },
-          tooltip: { field: 'seed_phase' } } },
-      ],
-    }) });
+    out.push({
+      name: 'phases',
+      spec: base("minidock's launch phases (median ms; child steps run inside clone…child ran)", rows, {
+        height: 22 * rows.length,
+        layer: [
+          {
+            mark: 'bar',
+            encoding: {
+              y: { field: 'phase', type: 'nominal', sort: phaseOrder, title: null, axis: { labelLimit: 320 } },
+              x: { field: 'median_ms', type: 'quantitative', title: 'median ms' },
+              color: {
+                field: 'kind',
+                type: 'nominal',
+                title: 'measured in',
+                scale: { domain: ['minidock', 'child'], range: ['#4c78a8', '#f58518'] },
+              },
+            },
+          },
+          {
+            mark: { type: 'tick', color: 'black', thickness: 2, size: 16 },
+            encoding: {
+              y: { field: 'phase', type: 'nominal', sort: phaseOrder },
+              x: { field: 'seed_estimate_ms', type: 'quantitative' },
+              tooltip: { field: 'seed_phase' },
+            },
+          },
+        ],
+      }),
+    });
   } else if (e.name === 'scale') {
     const rows = e.summary.filter((r) => typeof r.total_ms === 'number');
     if (!rows.length) return out;
-    out.push({ name: 'scale', spec: base('Scale: launching N detached `sleep` containers (total ms, log)', rows, {
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
-        y: { field: 'total_ms', type: 'quantitative', scale: { type: 'log' }, title: 'total launch time (ms, log)' },
-        color: { field: 'runtime', type: 'nominal', sort: order },
-      },
-    }) });
-    const mem = e.summary.filter((r) => typeof r.engine_rss_mib === 'number');
-    if (mem.length) {
-      out.push({ name: 'scale-memory', spec: base('Scale: daemon + monitor RSS with N containers (MiB)', mem, {
+    out.push({
+      name: 'scale',
+      spec: base('Scale: launching N detached `sleep` containers (total ms, log)', rows, {
         mark: { type: 'line', point: true },
         encoding: {
           x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
-          y: { field: 'engine_rss_mib', type: 'quantitative', title: 'RSS of daemons and monitors (MiB)' },
+          y: { field: 'total_ms', type: 'quantitative', scale: { type: 'log' }, title: 'total launch time (ms, log)' },
           color: { field: 'runtime', type: 'nominal', sort: order },
         },
-      }) });
+      }),
+    });
+    const mem = e.summary.filter((r) => typeof r.engine_rss_mib === 'number');
+    if (mem.length) {
+      out.push({
+        name: 'scale-memory',
+        spec: base('Scale: daemon + monitor RSS with N containers (MiB)', mem, {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
+            y: { field: 'engine_rss_mib', type: 'quantitative', title: 'RSS of daemons and monitors (MiB)' },
+            color: { field: 'runtime', type: 'nominal', sort: order },
+          },
+        }),
+      });
     }
   } else if (e.name === 'overhead') {
     const rows = e.summary.filter((r) => typeof r.overhead_pct === 'number');
     if (!rows.length) return out;
-    out.push({ name: 'overhead', spec: base('Overhead of running inside a container (exec, % over bare; median)', rows, {
-      mark: 'bar',
-      encoding: {
-        x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
-        xOffset: { field: 'workload', type: 'nominal' },
-        y: { field: 'overhead_pct', type: 'quantitative', title: '% over bare' },
-        color: { field: 'workload', type: 'nominal' },
-      },
-    }) });
+    out.push({
+      name: 'overhead',
+      spec: base('Overhead of running inside a container (exec, % over bare; median)', rows, {
+        mark: 'bar',
+        encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+          xOffset: { field: 'workload', type: 'nominal' },
+          y: { field: 'overhead_pct', type: 'quantitative', title: '% over bare' },
+          color: { field: 'workload', type: 'nominal' },
+        },
+      }),
+    });
   } else if (e.name === 'limits') {
     // one column per case ("memory 50M"), one row per runtime
-    const rows: Row[] = e.summary.filter((r) => r.verdict !== undefined).map((r) => ({ ...r, case: `${r.test} ${r.limit}` }));
+    const rows: Row[] = e.summary
+      .filter((r) => r.verdict !== undefined)
+      .map((r) => ({ ...r, case: `${r.test} ${r.limit}` }));
     if (!rows.length) return out;
     const tests = [...new Set(rows.map((r) => String(r.case)))];
-    out.push({ name: 'limits', spec: base('Limits scoreboard: enforced as set?', rows, {
-      width: Math.max(320, 70 * tests.length), height: 34 * new Set(rows.map((r) => r.runtime)).size,
-      encoding: {
-        x: { field: 'case', type: 'nominal', sort: tests, title: null, axis: { labelAngle: -30, orient: 'top' } },
-        y: { field: 'runtime', type: 'nominal', sort: order, title: null },
-      },
-      layer: [
-        { mark: 'rect', encoding: { color: { field: 'verdict', type: 'nominal', title: 'verdict',
-          scale: { domain: ['exact', 'close', 'off', 'not enforced', 'host busy: not judged', 'not judged', 'no flag', 'failed'],
-            range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#9ecae9', '#c6dbef', '#d0d0d0', '#9d9d9d'] } } } },
-        { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label', type: 'nominal' } } },
-      ],
-    }) });
+    out.push({
+      name: 'limits',
+      spec: base('Limits scoreboard: enforced as set?', rows, {
+        width: Math.max(320, 70 * tests.length),
+        height: 34 * new Set(rows.map((r) => r.runtime)).size,
+        encoding: {
+          x: { field: 'case', type: 'nominal', sort: tests, title: null, axis: { labelAngle: -30, orient: 'top' } },
+          y: { field: 'runtime', type: 'nominal', sort: order, title: null },
+        },
+        layer: [
+          {
+            mark: 'rect',
+            encoding: {
+              color: {
+                field: 'verdict',
+                type: 'nominal',
+                title: 'verdict',
+                scale: {
+                  domain: [
+                    'exact',
+                    'close',
+                    'off',
+                    'not enforced',
+                    'host busy: not judged',
+                    'not judged',
+                    'no flag',
+                    'failed',
+                  ],
+                  range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#9ecae9', '#c6dbef', '#d0d0d0', '#9d9d9d'],
+                },
+              },
+            },
+          },
+          { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label', type: 'nominal' } } },
+        ],
+      }),
+    });
   }
   return out;
 }
@@ -140,7 +222,11 @@ export async function toSvg(spec: Spec): Promise<string> {
 /** SVG -> PNG at 2× (resvg, with the system's DejaVu fonts). */
 export async function svgToPng(svg: string, zoom = 2): Promise<Buffer> {
   const { Resvg } = await import('@resvg/resvg-js');
-  const r = new Resvg(svg, { fitTo: { mode: 'zoom', value: zoom }, font: { loadSystemFonts: true, defaultFontFamily: FONT }, background: 'white' });
+  const r = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: zoom },
+    font: { loadSystemFonts: true, defaultFontFamily: FONT },
+    background: 'white',
+  });
   return Buffer.from(r.render().asPng());
 }
 

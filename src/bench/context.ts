@@ -2,7 +2,16 @@
 // (with the firstinsn probe in /bin), the same rootfs as a plain tar (podman/docker import) and as
 // an OCI image layout tar (ctr image import) — so every runtime runs exactly the same files.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MinidockError } from '../errors.js';
@@ -19,13 +28,19 @@ export interface ContextOptions {
 
 export function makeContext(o: ContextOptions = {}): BenchContext {
   const src = o.rootfs ?? join(PKG_ROOT, 'rootfs');
-  if (!existsSync(join(src, 'bin', 'busybox'))) throw new MinidockError(`no busybox rootfs at ${src}: run npm run build (it builds ./rootfs from busybox-static), or give --rootfs DIR`);
-  if (!existsSync(FIRSTINSN)) throw new MinidockError(`the firstinsn probe is not built (${FIRSTINSN}): run make -C native`);
+  if (!existsSync(join(src, 'bin', 'busybox')))
+    throw new MinidockError(
+      `no busybox rootfs at ${src}: run npm run build (it builds ./rootfs from busybox-static), or give --rootfs DIR`,
+    );
+  if (!existsSync(FIRSTINSN))
+    throw new MinidockError(`the firstinsn probe is not built (${FIRSTINSN}): run make -C native`);
   let work: string;
   try {
     work = mkdtempSync(join(tmpdir(), 'minidock-bench-'));
   } catch (e) {
-    throw new MinidockError(`cannot make the bench's scratch directory in ${tmpdir()} (${(e as NodeJS.ErrnoException).code}): create it, or point TMPDIR at a writable directory`);
+    throw new MinidockError(
+      `cannot make the bench's scratch directory in ${tmpdir()} (${(e as NodeJS.ErrnoException).code}): create it, or point TMPDIR at a writable directory`,
+    );
   }
   try {
     return fillContext(o, src, work);
@@ -36,7 +51,10 @@ export function makeContext(o: ContextOptions = {}): BenchContext {
 }
 
 function fillContext(o: ContextOptions, src: string, work: string): BenchContext {
-  const tag = `mdbench-${work.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const tag = `mdbench-${work
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x')}`;
   const rootfs = join(work, 'rootfs');
   // cp -a keeps the applet symlinks and modes; the rootfs is ~2 MB
   const cp = sh(['cp', '-a', src, rootfs]);
@@ -51,7 +69,18 @@ function fillContext(o: ContextOptions, src: string, work: string): BenchContext
   writeOciImageTar(rootfsTar, join(work, 'oci-layout'), ociTar, `docker.io/library/${image}:latest`);
   const minidockRoot = join(work, 'minidock-state');
   mkdirSync(minidockRoot);
-  return { work, rootfs, rootfsTar, ociTar, image, tag, minidockRoot, pin: o.pin, daemons: o.daemons ?? { started: [] }, engineCgroupsBefore: engineCgroupParents() };
+  return {
+    work,
+    rootfs,
+    rootfsTar,
+    ociTar,
+    image,
+    tag,
+    minidockRoot,
+    pin: o.pin,
+    daemons: o.daemons ?? { started: [] },
+    engineCgroupsBefore: engineCgroupParents(),
+  };
 }
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -66,27 +95,42 @@ export function ociLayout(layer: Buffer, name: string): Map<string, Buffer | str
   const layerDigest = sha256(layer);
   files.set(`blobs/sha256/${layerDigest}`, layer);
   const config = JSON.stringify({
-    architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux',
+    architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+    os: 'linux',
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['/bin/sh'] },
     rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
   });
   const configDigest = sha256(config);
   files.set(`blobs/sha256/${configDigest}`, config);
   const manifest = JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${configDigest}`, size: Buffer.byteLength(config) },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerDigest}`, size: layer.length }],
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: `sha256:${configDigest}`,
+      size: Buffer.byteLength(config),
+    },
+    layers: [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerDigest}`, size: layer.length },
+    ],
   });
   const manifestDigest = sha256(manifest);
   files.set(`blobs/sha256/${manifestDigest}`, manifest);
   files.set('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  files.set('index.json', JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${manifestDigest}`, size: Buffer.byteLength(manifest),
-      annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': 'latest' },
-    }],
-  }));
+  files.set(
+    'index.json',
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${manifestDigest}`,
+          size: Buffer.byteLength(manifest),
+          annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': 'latest' },
+        },
+      ],
+    }),
+  );
   return files;
 }
 
@@ -106,7 +150,9 @@ const ENGINE_CGROUP_PARENTS = ['docker', 'libpod_parent'];
 
 /** The engines' parent cgroups that exist now, in every hierarchy. */
 export function engineCgroupParents(): string[] {
-  return cgroupMountPoints().flatMap((r) => ENGINE_CGROUP_PARENTS.map((n) => join(r, n))).filter((d) => existsSync(d));
+  return cgroupMountPoints()
+    .flatMap((r) => ENGINE_CGROUP_PARENTS.map((n) => join(r, n)))
+    .filter((d) => existsSync(d));
 }
 
 /** The cgroup directories named after this run's tag (runc/crun/minidock parents), deepest first. */
@@ -130,7 +176,10 @@ export function removeContext(ctx: BenchContext): string[] {
       problems.push(`cgroup ${d} not removed: ${(e as NodeJS.ErrnoException).code}`);
     }
   }
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(ctx.work));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && m.startsWith(ctx.work));
   for (const m of mounts.reverse()) {
     if (sh(['umount', '-l', m]).code !== 0) problems.push(`mount ${m} not unmounted`);
   }

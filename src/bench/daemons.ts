@@ -17,7 +17,11 @@ export function containerdAnswers(sock: string): boolean {
 
 export function dockerAnswers(sock: string): boolean {
   const bin = dockerClient();
-  return existsSync(sock) && !!bin && sh([bin, '-H', `unix://${sock}`, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 8000 }).code === 0;
+  return (
+    existsSync(sock) &&
+    !!bin &&
+    sh([bin, '-H', `unix://${sock}`, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 8000 }).code === 0
+  );
 }
 
 /** Daemons already running at their default sockets. */
@@ -33,9 +37,25 @@ export function findDaemons(): DaemonEndpoints {
 export function daemonArgv(dir: string): { containerd: string[]; dockerd: string[] } {
   return {
     containerd: ['containerd', '--config', join(dir, 'containerd.toml')],
-    dockerd: ['dockerd', '--containerd', join(dir, 'containerd.sock'), '--iptables=false', '--ip6tables=false', '--bridge=none',
-      '--storage-driver=overlay2', '--data-root', join(dir, 'docker-root'), '--exec-root', join(dir, 'docker-exec'),
-      '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${join(dir, 'docker.sock')}`, '--config-file', join(dir, 'daemon.json')],
+    dockerd: [
+      'dockerd',
+      '--containerd',
+      join(dir, 'containerd.sock'),
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--storage-driver=overlay2',
+      '--data-root',
+      join(dir, 'docker-root'),
+      '--exec-root',
+      join(dir, 'docker-exec'),
+      '--pidfile',
+      join(dir, 'docker.pid'),
+      '-H',
+      `unix://${join(dir, 'docker.sock')}`,
+      '--config-file',
+      join(dir, 'daemon.json'),
+    ],
   };
 }
 
@@ -65,8 +85,16 @@ async function waitUntil(ok: () => boolean, ms: number): Promise<boolean> {
  * Start one daemon in the background (its output in DIR/NAME.log), record its pid in `started`, and
  * wait until it answers on its socket. Returns the socket, or undefined if it did not come up.
  */
-async function startOne(dir: string, name: string, argv: string[], sock: string, answers: (sock: string) => boolean,
-  waitMs: number, started: DaemonEndpoints['started'], log: (s: string) => void): Promise<string | undefined> {
+async function startOne(
+  dir: string,
+  name: string,
+  argv: string[],
+  sock: string,
+  answers: (sock: string) => boolean,
+  waitMs: number,
+  started: DaemonEndpoints['started'],
+  log: (s: string) => void,
+): Promise<string | undefined> {
   const fd = openSync(join(dir, `${name}.log`), 'a');
   const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
@@ -81,19 +109,41 @@ async function startOne(dir: string, name: string, argv: string[], sock: string,
 }
 
 /** Start what is missing; returns the endpoints (and what was started, to stop later). */
-export async function startDaemons(dir: string, have: DaemonEndpoints, log: (s: string) => void): Promise<DaemonEndpoints> {
+export async function startDaemons(
+  dir: string,
+  have: DaemonEndpoints,
+  log: (s: string) => void,
+): Promise<DaemonEndpoints> {
   const out: DaemonEndpoints = { ...have, started: [...have.started] };
   mkdirSync(dir, { recursive: true });
   const argv = daemonArgv(dir);
   if (!out.containerd && which('containerd')) {
     writeFileSync(join(dir, 'containerd.toml'), containerdToml(dir));
-    out.containerd = await startOne(dir, 'containerd', argv.containerd, join(dir, 'containerd.sock'), containerdAnswers, 20_000, out.started, log);
+    out.containerd = await startOne(
+      dir,
+      'containerd',
+      argv.containerd,
+      join(dir, 'containerd.sock'),
+      containerdAnswers,
+      20_000,
+      out.started,
+      log,
+    );
   }
   if (!out.docker && which('dockerd') && out.containerd) {
     writeFileSync(join(dir, 'daemon.json'), '{}\n');
     const dockerd = [...argv.dockerd];
     dockerd[2] = out.containerd; // --containerd: the containerd we have (ours or the host's)
-    out.docker = await startOne(dir, 'dockerd', dockerd, join(dir, 'docker.sock'), dockerAnswers, 30_000, out.started, log);
+    out.docker = await startOne(
+      dir,
+      'dockerd',
+      dockerd,
+      join(dir, 'docker.sock'),
+      dockerAnswers,
+      30_000,
+      out.started,
+      log,
+    );
   }
   return out;
 }
@@ -117,7 +167,9 @@ export async function stopDaemons(d: DaemonEndpoints, log: (s: string) => void):
       log(`${name} (pid ${pid}) ignored SIGTERM for 15 s: SIGKILL`);
       try {
         process.kill(pid, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
       await waitUntil(() => !alive(pid), 5000);
     }
     log(`stopped ${name} (pid ${pid})`);

@@ -19,13 +19,25 @@ export interface BenchEnv {
   loadavgAfter?: number[];
   command: string;
   flags: Record<string, unknown>;
-  peers: Array<{ name: string; available: boolean; version?: string; flags: string[]; notes: string[]; reason?: string; fix?: string }>;
+  peers: Array<{
+    name: string;
+    available: boolean;
+    version?: string;
+    flags: string[];
+    notes: string[];
+    reason?: string;
+    fix?: string;
+  }>;
   daemons: Array<{ name: string; pid: number }>;
 }
 
 export function loadavg(text?: string): number[] {
   const t = text ?? readOpt('/proc/loadavg') ?? '';
-  return t.split(/\s+/).slice(0, 3).map(Number).filter((n) => Number.isFinite(n));
+  return t
+    .split(/\s+/)
+    .slice(0, 3)
+    .map(Number)
+    .filter((n) => Number.isFinite(n));
 }
 
 /** Run one experiment and record the host's load average at its start and end (report.md warns of a busy host). */
@@ -44,12 +56,18 @@ export function cpuModel(text = readOpt('/proc/cpuinfo') ?? ''): string {
   return /^model name\s*:\s*(.*)$/m.exec(text)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
 }
 
-export function collectEnv(flags: Record<string, unknown>, dets: Detection[], daemons: Array<{ name: string; pid: number }> = []): BenchEnv {
+export function collectEnv(
+  flags: Record<string, unknown>,
+  dets: Detection[],
+  daemons: Array<{ name: string; pid: number }> = [],
+): BenchEnv {
   let cgroup = { mode: 'none', hybrid: false, reason: 'no cgroup filesystem found' };
   try {
     const d = detectCgroups();
     cgroup = { mode: d.mode, hybrid: d.mode === 'v1' && !!d.mounts.v2, reason: d.reason };
-  } catch { /* recorded as none */ }
+  } catch {
+    /* recorded as none */
+  }
   return {
     date: new Date().toISOString(),
     host: hostname(),
@@ -63,7 +81,15 @@ export function collectEnv(flags: Record<string, unknown>, dets: Detection[], da
     loadavgBefore: loadavg(),
     command: `minidock ${process.argv.slice(2).join(' ')}`,
     flags,
-    peers: dets.map((d) => ({ name: d.peer, available: d.available, version: d.version, flags: d.flags, notes: d.notes, reason: d.reason, fix: d.fix })),
+    peers: dets.map((d) => ({
+      name: d.peer,
+      available: d.available,
+      version: d.version,
+      flags: d.flags,
+      notes: d.notes,
+      reason: d.reason,
+      fix: d.fix,
+    })),
     daemons,
   };
 }

@@ -31,7 +31,13 @@ export function toCsv(columns: string[], rows: Row[]): string {
 
 /** A results directory name: results/2026-11-22T18-05-03 (sortable, no colons). */
 export function timestampDir(base: string, d = new Date()): string {
-  return join(base, d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-'));
+  return join(
+    base,
+    d
+      .toISOString()
+      .replace(/\.\d+Z$/, '')
+      .replace(/:/g, '-'),
+  );
 }
 
 function cellText(col: string, v: Cell): string {
@@ -52,7 +58,9 @@ export function mdTable(columns: string[], rows: Row[]): string {
   if (!rows.length) return '_(no rows)_\n';
   const head = `| ${columns.join(' | ')} |`;
   // numbers right-aligned, text left-aligned
-  const numeric = (c: string): boolean => rows.some((r) => typeof r[c] === 'number') && rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === 'number');
+  const numeric = (c: string): boolean =>
+    rows.some((r) => typeof r[c] === 'number') &&
+    rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === 'number');
   const sep = `|${columns.map((c) => (numeric(c) ? '---:' : '---')).join('|')}|`;
   return [head, sep, ...rows.map((r) => `| ${columns.map((c) => cellText(c, r[c])).join(' | ')} |`)].join('\n') + '\n';
 }
@@ -60,17 +68,35 @@ export function mdTable(columns: string[], rows: Row[]): string {
 /** The issue's figures to reach, checked within this one run (never a test: the machine decides). */
 export function startupGoals(startup: ExperimentResult | undefined): string[] {
   if (!startup) return [];
-  const med = (rt: string): number | undefined => startup.summary.find((r) => r.runtime === rt)?.median_ms as number | undefined;
+  const med = (rt: string): number | undefined =>
+    startup.summary.find((r) => r.runtime === rt)?.median_ms as number | undefined;
   const md = med('minidock');
   if (md === undefined) return [];
   const out: string[] = [];
-  const check = (name: string, ok: boolean, text: string): void => { out.push(`- ${ok ? '✅' : '❌'} ${name}: ${text}`); };
+  const check = (name: string, ok: boolean, text: string): void => {
+    out.push(`- ${ok ? '✅' : '❌'} ${name}: ${text}`);
+  };
   const runc = med('runc');
   const podman = med('podman');
   const docker = med('docker');
-  if (runc) check('minidock ≤ 2.0× runc', md <= 2 * runc, `minidock ${fmtMs(md)} ms = ${fmtRatio(md / runc)} runc (${fmtMs(runc)} ms)`);
-  if (podman) check('minidock ≥ 4× faster than Podman', podman >= 4 * md, `Podman ${fmtMs(podman)} ms = ${fmtRatio(podman / md)} minidock`);
-  if (docker) check('minidock ≥ 6× faster than Docker', docker >= 6 * md, `Docker ${fmtMs(docker)} ms = ${fmtRatio(docker / md)} minidock`);
+  if (runc)
+    check(
+      'minidock ≤ 2.0× runc',
+      md <= 2 * runc,
+      `minidock ${fmtMs(md)} ms = ${fmtRatio(md / runc)} runc (${fmtMs(runc)} ms)`,
+    );
+  if (podman)
+    check(
+      'minidock ≥ 4× faster than Podman',
+      podman >= 4 * md,
+      `Podman ${fmtMs(podman)} ms = ${fmtRatio(podman / md)} minidock`,
+    );
+  if (docker)
+    check(
+      'minidock ≥ 6× faster than Docker',
+      docker >= 6 * md,
+      `Docker ${fmtMs(docker)} ms = ${fmtRatio(docker / md)} minidock`,
+    );
   return out;
 }
 
@@ -90,22 +116,45 @@ export function renderReport(res: Results, charts: Map<string, string[]>): strin
   L.push('# minidock bench report', '');
   L.push(...describeEnv(res.env).map((l) => `- ${l}`), '');
   L.push('## Runtimes', '');
-  L.push(mdTable(['runtime', 'available', 'version', 'notes'], res.env.peers.map((p) => ({
-    runtime: p.name, available: p.available, version: p.version,
-    notes: p.available ? p.notes.join('; ') : `skipped: ${p.reason}${p.fix ? ` — fix: \`${p.fix}\`` : ''}`,
-  }))));
-  if (res.env.daemons.length) L.push(`Daemons started by this run (and stopped at its end): ${res.env.daemons.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`, '');
+  L.push(
+    mdTable(
+      ['runtime', 'available', 'version', 'notes'],
+      res.env.peers.map((p) => ({
+        runtime: p.name,
+        available: p.available,
+        version: p.version,
+        notes: p.available ? p.notes.join('; ') : `skipped: ${p.reason}${p.fix ? ` — fix: \`${p.fix}\`` : ''}`,
+      })),
+    ),
+  );
+  if (res.env.daemons.length)
+    L.push(
+      `Daemons started by this run (and stopped at its end): ${res.env.daemons.map((d) => `${d.name} (pid ${d.pid})`).join(', ')}`,
+      '',
+    );
   const goals = startupGoals(res.experiments.find((e) => e.name === 'startup'));
   if (goals.length) L.push('## Figures to reach (this run)', '', ...goals, '');
   for (const e of res.experiments) {
     L.push(`## ${e.title}`, '');
     const busy = loadWarning(e, res.env.cpus);
     if (busy) L.push(`> ${busy}`, '');
-    if (e.loadavg) L.push(`_Load average (1, 5, 15 min) at the start: ${e.loadavg.start.join(' ')}; at the end: ${e.loadavg.end.join(' ')}._`, '');
+    if (e.loadavg)
+      L.push(
+        `_Load average (1, 5, 15 min) at the start: ${e.loadavg.start.join(' ')}; at the end: ${e.loadavg.end.join(' ')}._`,
+        '',
+      );
     for (const c of charts.get(e.name) ?? []) L.push(`![${e.name}](${c})`, '');
     L.push(mdTable(e.summaryColumns, e.summary), '');
     if (e.name === 'phases' && e.summary.length) {
-      L.push('### Beside the seed\'s published estimates', '', mdTable(['seed_phase', 'seed_estimate_ms', 'minidock_phases', 'minidock_measured_ms'], seedComparison(e.summary)), '');
+      L.push(
+        "### Beside the seed's published estimates",
+        '',
+        mdTable(
+          ['seed_phase', 'seed_estimate_ms', 'minidock_phases', 'minidock_measured_ms'],
+          seedComparison(e.summary),
+        ),
+        '',
+      );
     }
     for (const n of e.notes) L.push(`- ${n}`);
     for (const s of e.skipped) L.push(`- skipped **${s.runtime}**: ${s.reason}${s.fix ? ` — fix: \`${s.fix}\`` : ''}`);
@@ -116,7 +165,13 @@ export function renderReport(res: Results, charts: Map<string, string[]>): strin
 
 export function summaryJson(res: Results): object {
   return {
-    env: { date: res.env.date, kernel: res.env.kernel, cpu: res.env.cpuModel, cpus: res.env.cpus, cgroup: res.env.cgroup.mode },
+    env: {
+      date: res.env.date,
+      kernel: res.env.kernel,
+      cpu: res.env.cpuModel,
+      cpus: res.env.cpus,
+      cgroup: res.env.cgroup.mode,
+    },
     experiments: Object.fromEntries(res.experiments.map((e) => [e.name, e.summary])),
     skipped: res.skipped,
   };
@@ -124,8 +179,14 @@ export function summaryJson(res: Results): object {
 
 /** The closing line of a run: where its files went, and which kinds were written. */
 export function resultsLine(dir: string, files: string[]): string {
-  const kinds = [['.csv', 'CSV'], ['results.json', 'results.json'], ['.png', 'charts'], ['report.md', 'report.md']]
-    .filter(([end]) => files.some((f) => f.endsWith(end))).map(([, what]) => what);
+  const kinds = [
+    ['.csv', 'CSV'],
+    ['results.json', 'results.json'],
+    ['.png', 'charts'],
+    ['report.md', 'report.md'],
+  ]
+    .filter(([end]) => files.some((f) => f.endsWith(end)))
+    .map(([, what]) => what);
   return `results: ${dir} (${files.length} files: ${kinds.join(', ')})`;
 }
 
@@ -141,16 +202,26 @@ export async function writeResults(dir: string, res: Results, opts: { charts: bo
   if (!opts.charts) {
     // keep linking the charts an earlier render left in the directory
     const have = existsSync(dir) ? readdirSync(dir) : [];
-    for (const e of res.experiments) charts.set(e.name, have.filter((f) => f.endsWith('.png') && (f === `${e.name}.png` || f.startsWith(`${e.name}-`))).sort());
+    for (const e of res.experiments)
+      charts.set(
+        e.name,
+        have.filter((f) => f.endsWith('.png') && (f === `${e.name}.png` || f.startsWith(`${e.name}-`))).sort(),
+      );
   } else {
     const { renderCharts } = await import('./charts.js');
     for (const e of res.experiments) {
       const made = await renderCharts(e, dir);
-      charts.set(e.name, made.filter((f) => f.endsWith('.png')).map((f) => f.slice(dir.length + 1)));
+      charts.set(
+        e.name,
+        made.filter((f) => f.endsWith('.png')).map((f) => f.slice(dir.length + 1)),
+      );
       files.push(...made);
     }
   }
-  writeFileSync(join(dir, 'results.json'), JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 1));
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 1),
+  );
   files.push(join(dir, 'results.json'));
   writeFileSync(join(dir, 'report.md'), renderReport(res, charts));
   files.push(join(dir, 'report.md'));

@@ -46,35 +46,63 @@ export function timed(argv: string[], opts: RunOpts = {}): Timed {
   const full = useC ? [BENCHEXEC, ...(opts.pin !== undefined ? ['-c', String(opts.pin)] : []), '--', ...argv] : argv;
   const n0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), {
-    env: opts.env ?? process.env, cwd: opts.cwd, input: opts.input, timeout: opts.timeoutMs ?? 120_000,
-    stdio: useC ? stdio : stdio.slice(0, 3), maxBuffer: 64 << 20, encoding: 'buffer',
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 120_000,
+    stdio: useC ? stdio : stdio.slice(0, 3),
+    maxBuffer: 64 << 20,
+    encoding: 'buffer',
   });
   const n1 = process.hrtime.bigint();
   const stdoutS = r.stdout ? r.stdout.toString('utf8') : '';
-  const stderrS = r.stderr ? r.stderr.toString('utf8') : (r.error ? String(r.error.message) : '');
+  const stderrS = r.stderr ? r.stderr.toString('utf8') : r.error ? String(r.error.message) : '';
   const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
   const fd3 = useC ? (r.output?.[3] as Buffer | null | undefined)?.toString('utf8').trim() : undefined;
   const m = fd3 ? /^(\d+) (\d+) (-?\d+)$/.exec(fd3) : null;
   if (m) {
     const t0 = BigInt(m[1]);
     const t1 = BigInt(m[2]);
-    return { code: Number(m[3]), stdout: stdoutS, stderr: stderrS, ms: Number(t1 - t0) / 1e6, t0, t1, timedOut, clock: 'benchexec' };
+    return {
+      code: Number(m[3]),
+      stdout: stdoutS,
+      stderr: stderrS,
+      ms: Number(t1 - t0) / 1e6,
+      t0,
+      t1,
+      timedOut,
+      clock: 'benchexec',
+    };
   }
   const code = r.status ?? (r.signal ? shellCodeOfSignal(r.signal) : 125);
   return { code, stdout: stdoutS, stderr: stderrS, ms: Number(n1 - n0) / 1e6, t0: n0, t1: n1, timedOut, clock: 'node' };
 }
 
 /** Untimed helper command (setup, inspect, cleanup). */
-export function sh(argv: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): { code: number; stdout: string; stderr: string } {
+export function sh(
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(argv[0], argv.slice(1), {
-    env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, input: opts.input,
-    stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    input: opts.input,
+    stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
   });
-  return { code: r.status ?? 125, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : '') };
+  return {
+    code: r.status ?? 125,
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : ''),
+  };
 }
 
 /** Absolute path of a command on PATH, or undefined. */
-export function which(cmd: string, path = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
+export function which(
+  cmd: string,
+  path = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+): string | undefined {
   if (cmd.includes('/')) return existsSync(cmd) ? cmd : undefined;
   for (const dir of path.split(':')) {
     if (!dir) continue;

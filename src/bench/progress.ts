@@ -13,7 +13,9 @@ export function plainProgress(write: (s: string) => void): Emit {
       case 'step': {
         const every = Math.max(1, Math.round(e.total / 10));
         if (e.done % every === 0 || e.done === e.total) {
-          write(`${at} ${e.experiment} ${e.runtime} ${e.done}/${e.total}${e.value !== undefined ? ` last ${e.value.toFixed(1)} ${e.unit ?? ''}` : ''}\n`);
+          write(
+            `${at} ${e.experiment} ${e.runtime} ${e.done}/${e.total}${e.value !== undefined ? ` last ${e.value.toFixed(1)} ${e.unit ?? ''}` : ''}\n`,
+          );
         }
         break;
       }
@@ -35,8 +37,18 @@ export function plainProgress(write: (s: string) => void): Emit {
 
 /** The state the live view draws: experiment × runtime progress, medians as they fill in, ETA. */
 export interface LiveState {
-  experiments: Array<{ name: string; runtimes: string[]; total: number; done: number; seconds?: number; startedAt: number }>;
-  cells: Record<string, { done: number; total: number; median?: number; unit?: string; last?: number; skipped?: string; text?: string }>;
+  experiments: Array<{
+    name: string;
+    runtimes: string[];
+    total: number;
+    done: number;
+    seconds?: number;
+    startedAt: number;
+  }>;
+  cells: Record<
+    string,
+    { done: number; total: number; median?: number; unit?: string; last?: number; skipped?: string; text?: string }
+  >;
   notes: string[];
 }
 
@@ -51,8 +63,17 @@ export function reduceLive(s: LiveState, e: BenchEvent): LiveState {
     case 'experiment':
       // runtimes skipped before the experiment started (their skip event came first) stay listed
       s.experiments.push({
-        name: e.name, total: e.total, done: 0, startedAt: Date.now(),
-        runtimes: [...e.runtimes, ...Object.keys(s.cells).filter((k) => k.startsWith(`${e.name}/`)).map((k) => k.slice(e.name.length + 1)).filter((r) => !e.runtimes.includes(r))],
+        name: e.name,
+        total: e.total,
+        done: 0,
+        startedAt: Date.now(),
+        runtimes: [
+          ...e.runtimes,
+          ...Object.keys(s.cells)
+            .filter((k) => k.startsWith(`${e.name}/`))
+            .map((k) => k.slice(e.name.length + 1))
+            .filter((r) => !e.runtimes.includes(r)),
+        ],
       });
       for (const r of e.runtimes) s.cells[key(e.name, r)] ??= { done: 0, total: 0 };
       break;
@@ -63,7 +84,10 @@ export function reduceLive(s: LiveState, e: BenchEvent): LiveState {
       if (e.value !== undefined) c.last = e.value;
       c.unit = e.unit;
       const x = s.experiments.find((x) => x.name === e.experiment);
-      if (x) x.done = Object.entries(s.cells).filter(([k]) => k.startsWith(`${e.experiment}/`)).reduce((a, [, v]) => a + v.done, 0);
+      if (x)
+        x.done = Object.entries(s.cells)
+          .filter(([k]) => k.startsWith(`${e.experiment}/`))
+          .reduce((a, [, v]) => a + v.done, 0);
       break;
     }
     case 'summary': {

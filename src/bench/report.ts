@@ -20,11 +20,16 @@ export function headline(expName: string, row: Row): { key: string; value?: numb
   const num = (k: string): number | undefined => (typeof row[k] === 'number' ? (row[k] as number) : undefined);
   switch (expName) {
     case 'startup':
-    case 'unpack': return { key: `${row.runtime}`, value: num('median_ms'), unit: 'ms' };
-    case 'phases': return { key: `${row.phase}`, value: num('median_ms'), unit: 'ms' };
-    case 'overhead': return { key: `${row.runtime} ${row.workload}`, value: num('median_ms'), unit: 'ms' };
-    case 'scale': return { key: `${row.runtime} N=${row.n}`, value: num('total_ms'), unit: 'ms' };
-    default: return undefined;
+    case 'unpack':
+      return { key: `${row.runtime}`, value: num('median_ms'), unit: 'ms' };
+    case 'phases':
+      return { key: `${row.phase}`, value: num('median_ms'), unit: 'ms' };
+    case 'overhead':
+      return { key: `${row.runtime} ${row.workload}`, value: num('median_ms'), unit: 'ms' };
+    case 'scale':
+      return { key: `${row.runtime} N=${row.n}`, value: num('total_ms'), unit: 'ms' };
+    default:
+      return undefined;
   }
 }
 
@@ -46,7 +51,9 @@ export function compareRuns(runs: Results[], labels: string[]): { columns: strin
     });
     for (const k of keys) {
       const row: Row = { experiment: exp, figure: k };
-      labels.forEach((l, i) => (row[l] = values[i].get(k)));
+      labels.forEach((l, i) => {
+        row[l] = values[i].get(k);
+      });
       const first = values[0].get(k);
       const last = values[values.length - 1].get(k);
       const r = ratio(last, first);
@@ -73,8 +80,20 @@ export function comparisonReport(dirs: string[], runs: Results[]): string {
   const labels = dirs.map((d, i) => `run${i + 1}`);
   const { columns, rows } = compareRuns(runs, labels);
   return [
-    '# minidock bench: comparison', '',
-    ...dirs.map((d, i) => `- ${labels[i]}: ${d} — ${runs[i].env.date}, kernel ${runs[i].env.kernel}, ${runs[i].env.cpus} × ${runs[i].env.cpuModel}`), '',
-    mdTable(columns, rows.map((r) => ({ ...r, ...Object.fromEntries(labels.map((l) => [l, fmtMs(r[l] as number | undefined)])), last_vs_first: fmtRatio(r.last_vs_first as number | undefined) }))),
+    '# minidock bench: comparison',
+    '',
+    ...dirs.map(
+      (d, i) =>
+        `- ${labels[i]}: ${d} — ${runs[i].env.date}, kernel ${runs[i].env.kernel}, ${runs[i].env.cpus} × ${runs[i].env.cpuModel}`,
+    ),
+    '',
+    mdTable(
+      columns,
+      rows.map((r) => ({
+        ...r,
+        ...Object.fromEntries(labels.map((l) => [l, fmtMs(r[l] as number | undefined)])),
+        last_vs_first: fmtRatio(r.last_vs_first as number | undefined),
+      })),
+    ),
   ].join('\n');
 }

@@ -66,7 +66,10 @@ export class Pool implements PeerPool {
   readonly detections: Detection[] = [];
   private readonly prepared: Peer[] = [];
 
-  constructor(private readonly ctx: BenchContext, private readonly note: (s: string) => void = () => {}) {}
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly note: (s: string) => void = () => {},
+  ) {}
 
   get(name: PeerName): ActivePeer | Skip {
     const hit = this.cache.get(name);
@@ -106,13 +109,24 @@ export class Pool implements PeerPool {
   }
 }
 
-async function runExperiment(name: ExperimentName, ctx: BenchContext, pool: Pool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+async function runExperiment(
+  name: ExperimentName,
+  ctx: BenchContext,
+  pool: Pool,
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<ExperimentResult> {
   switch (name) {
-    case 'startup': return (await import('./experiments/startup.js')).startup(ctx, pool, o, emit);
-    case 'phases': return (await import('./experiments/phases.js')).phases(ctx, pool, o, emit);
-    case 'limits': return (await import('./experiments/limits.js')).limits(ctx, pool, o, emit);
-    case 'overhead': return (await import('./experiments/overhead.js')).overhead(ctx, pool, o, emit);
-    case 'scale': return (await import('./experiments/scale.js')).scale(ctx, pool, o, emit);
+    case 'startup':
+      return (await import('./experiments/startup.js')).startup(ctx, pool, o, emit);
+    case 'phases':
+      return (await import('./experiments/phases.js')).phases(ctx, pool, o, emit);
+    case 'limits':
+      return (await import('./experiments/limits.js')).limits(ctx, pool, o, emit);
+    case 'overhead':
+      return (await import('./experiments/overhead.js')).overhead(ctx, pool, o, emit);
+    case 'scale':
+      return (await import('./experiments/scale.js')).scale(ctx, pool, o, emit);
   }
 }
 
@@ -153,7 +167,9 @@ export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hook
     throw new MinidockError((e as Error).message);
   }
   if (process.getuid?.() !== 0 && runtimes.some((r) => r !== 'bare')) {
-    throw new MinidockError('bench needs root: every runtime it measures creates namespaces, mounts and cgroups (try sudo, or --runtimes bare)');
+    throw new MinidockError(
+      'bench needs root: every runtime it measures creates namespaces, mounts and cgroups (try sudo, or --runtimes bare)',
+    );
   }
   const names: ExperimentName[] = what === 'all' ? [...EXPERIMENTS] : [what];
   const outDir = resolve(f.out ?? timestampDir(resolve('results')));
@@ -161,7 +177,9 @@ export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hook
   const { log } = hooks;
   const pool = new Pool(ctx, log);
   let sink: ProgressSink | undefined;
-  const onSignal = (): void => { interrupted = true; };
+  const onSignal = (): void => {
+    interrupted = true;
+  };
   let interrupted = false;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -203,12 +221,19 @@ export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hook
  * dockerd started for the check). `show` gets them while those daemons still run; they are stopped
  * (and `log` told) afterwards.
  */
-export async function detectPeers(f: { startDaemons?: boolean }, log: (line: string) => void, show: (detections: Detection[], daemonsStarted: boolean) => void): Promise<void> {
+export async function detectPeers(
+  f: { startDaemons?: boolean },
+  log: (line: string) => void,
+  show: (detections: Detection[], daemonsStarted: boolean) => void,
+): Promise<void> {
   const ctx = makeContext({});
   try {
     ctx.daemons = findDaemons();
     if (f.startDaemons) ctx.daemons = await startDaemons(join(ctx.work, 'daemons'), ctx.daemons, log);
-    show(parseRuntimes('all').map((n) => makePeer(n).detect(ctx)), ctx.daemons.started.length > 0);
+    show(
+      parseRuntimes('all').map((n) => makePeer(n).detect(ctx)),
+      ctx.daemons.started.length > 0,
+    );
   } finally {
     await stopDaemons(ctx.daemons, log);
     removeContext(ctx);

@@ -78,7 +78,11 @@ export function withinNoise(a: Summary, b: Summary): boolean {
 }
 
 /** Group rows by a key and summarize one numeric field per group. */
-export function summarizeBy<T>(rows: readonly T[], key: (r: T) => string, value: (r: T) => number | undefined): Map<string, Summary> {
+export function summarizeBy<T>(
+  rows: readonly T[],
+  key: (r: T) => string,
+  value: (r: T) => number | undefined,
+): Map<string, Summary> {
   const groups = new Map<string, number[]>();
   for (const r of rows) {
     const v = value(r);

@@ -1,6 +1,7 @@
 // The live view of a bench run on a TTY (ink + React; loaded only then): one block per experiment,
 // one line per runtime with a progress bar, the last value, and the median once it is known; ETA.
-import React, { useEffect, useState } from 'react';
+import type React from 'react';
+import { useEffect, useState } from 'react';
 import type * as Ink from 'ink';
 import { emptyLive, eta, reduceLive, type LiveState } from '../bench/progress.js';
 import type { BenchEvent, Emit } from '../bench/types.js';
@@ -38,7 +39,8 @@ const bar = (done: number, total: number, width = 20): string => {
   return '█'.repeat(n) + '░'.repeat(width - n);
 };
 
-const fmt = (v: number | undefined, unit = ''): string => (v === undefined ? '' : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${unit}`.trim());
+const fmt = (v: number | undefined, unit = ''): string =>
+  v === undefined ? '' : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${unit}`.trim();
 
 export function LiveView({ store }: { store: LiveStore }): React.ReactElement {
   const [, setVersion] = useState(0);
@@ -57,9 +59,13 @@ export function LiveView({ store }: { store: LiveStore }): React.ReactElement {
         return (
           <Box key={x.name} flexDirection="column" marginTop={1}>
             <Text>
-              <Text bold color="cyan">{x.name.padEnd(10)}</Text>
+              <Text bold color="cyan">
+                {x.name.padEnd(10)}
+              </Text>
               <Text dimColor>
-                {x.seconds !== undefined ? ` done in ${x.seconds.toFixed(1)} s` : ` ${x.done}/${x.total}${left !== undefined ? `  ETA ${left.toFixed(0)} s` : ''}`}
+                {x.seconds !== undefined
+                  ? ` done in ${x.seconds.toFixed(1)} s`
+                  : ` ${x.done}/${x.total}${left !== undefined ? `  ETA ${left.toFixed(0)} s` : ''}`}
               </Text>
             </Text>
             {x.runtimes.map((rt) => {
@@ -74,8 +80,12 @@ export function LiveView({ store }: { store: LiveStore }): React.ReactElement {
                     <>
                       <Text color="green">{bar(c.done, c.total)}</Text>
                       <Text> {`${c.done}/${c.total}`.padEnd(7)}</Text>
-                      <Text dimColor>{c.last !== undefined ? ` last ${fmt(c.last, c.unit)}`.padEnd(16) : ''.padEnd(16)}</Text>
-                      {c.median !== undefined || c.text ? <Text bold> {c.text ?? `median ${fmt(c.median, c.unit)}`}</Text> : null}
+                      <Text dimColor>
+                        {c.last !== undefined ? ` last ${fmt(c.last, c.unit)}`.padEnd(16) : ''.padEnd(16)}
+                      </Text>
+                      {c.median !== undefined || c.text ? (
+                        <Text bold> {c.text ?? `median ${fmt(c.median, c.unit)}`}</Text>
+                      ) : null}
                     </>
                   )}
                 </Text>
@@ -85,7 +95,9 @@ export function LiveView({ store }: { store: LiveStore }): React.ReactElement {
         );
       })}
       {s.notes.slice(-3).map((n, i) => (
-        <Text key={i} dimColor>{n}</Text>
+        <Text key={i} dimColor>
+          {n}
+        </Text>
       ))}
     </Box>
   );
@@ -96,7 +108,11 @@ export async function startLiveView(): Promise<{ emit: Emit; stop: () => Promise
   const ink = await import('ink');
   useInkModule(ink);
   const store = new LiveStore();
-  const inst = ink.render(<LiveView store={store} />, { stdout: process.stderr, patchConsole: false, exitOnCtrlC: false });
+  const inst = ink.render(<LiveView store={store} />, {
+    stdout: process.stderr,
+    patchConsole: false,
+    exitOnCtrlC: false,
+  });
   return {
     emit: store.emit,
     stop: async () => {

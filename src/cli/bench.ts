@@ -63,11 +63,12 @@ export function register(program: Command): void {
 
 /** `bench <experiment>`: progress while it runs, then each experiment's table (or --json's summary). */
 async function benchExperiments(what: ExperimentName | 'all', f: BenchFlags): Promise<number> {
-  const [{ runBench }, { loadWarning, mdTable, resultsLine, startupGoals, summaryJson }, { writeErr, writeOut }] = await Promise.all([
-    import('../bench/run.js'), import('../bench/output.js'), import('../sys/output.js'),
-  ]);
+  const [{ runBench }, { loadWarning, mdTable, resultsLine, startupGoals, summaryJson }, { writeErr, writeOut }] =
+    await Promise.all([import('../bench/run.js'), import('../bench/output.js'), import('../sys/output.js')]);
   const run = await runBench(what, f, {
-    log: (line) => { if (!f.json) writeErr(`minidock bench: ${line}\n`); },
+    log: (line) => {
+      if (!f.json) writeErr(`minidock bench: ${line}\n`);
+    },
     progress: () => progressSink(f),
     done: ({ outDir, results, files }) => {
       if (f.json) {
@@ -76,7 +77,8 @@ async function benchExperiments(what: ExperimentName | 'all', f: BenchFlags): Pr
       }
       for (const e of results.experiments) {
         writeOut(`\n${e.title}\n\n${mdTable(e.summaryColumns, e.summary)}`);
-        for (const s of e.skipped) writeOut(`  skipped ${s.runtime}: ${s.reason}${s.fix ? `\n    fix: ${s.fix}` : ''}\n`);
+        for (const s of e.skipped)
+          writeOut(`  skipped ${s.runtime}: ${s.reason}${s.fix ? `\n    fix: ${s.fix}` : ''}\n`);
         const busy = loadWarning(e, results.env.cpus);
         if (busy) writeOut(`  ${busy}\n`);
       }
@@ -93,7 +95,12 @@ async function progressSink(f: BenchFlags): Promise<ProgressSink> {
   if (f.json) return { emit: () => {}, stop: async () => {} };
   const { writeErr } = await import('../sys/output.js');
   // a terminal with no width (some ptys report 0 columns) would wrap every character: plain lines there
-  const tty = f.live !== false && process.stderr.isTTY && process.stdout.isTTY && !process.env.CI && (process.stderr.columns ?? 0) >= 40;
+  const tty =
+    f.live !== false &&
+    process.stderr.isTTY &&
+    process.stdout.isTTY &&
+    !process.env.CI &&
+    (process.stderr.columns ?? 0) >= 40;
   if (tty) {
     try {
       const { startLiveView } = await import('./bench-live.js');
@@ -109,34 +116,63 @@ async function progressSink(f: BenchFlags): Promise<ProgressSink> {
 /** `bench peers`: what is available here, and how to get what is not. */
 async function benchPeers(f: { install?: boolean; startDaemons?: boolean; json?: boolean }): Promise<number> {
   const [{ MinidockError }, { detectPeers }, { mdTable }, { writeErr, writeOut }] = await Promise.all([
-    import('../errors.js'), import('../bench/run.js'), import('../bench/output.js'), import('../sys/output.js'),
+    import('../errors.js'),
+    import('../bench/run.js'),
+    import('../bench/output.js'),
+    import('../sys/output.js'),
   ]);
   if (f.install) {
     const { installCommand } = await import('../bench/install.js');
     const argv = installCommand();
     writeErr(`minidock bench: ${argv.join(' ')}\n`);
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) throw new MinidockError(`apt-get install failed (exit ${r.status}); try: apt-get update && ${argv.join(' ')}`);
+    const r = spawnSync(argv[0], argv.slice(1), {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (r.status !== 0)
+      throw new MinidockError(`apt-get install failed (exit ${r.status}); try: apt-get update && ${argv.join(' ')}`);
   }
-  await detectPeers(f, (line) => writeErr(`minidock bench: ${line}\n`), (detections, daemonsStarted) => {
-    if (f.json) {
-      writeOut(JSON.stringify(detections, null, 1) + '\n');
-      return;
-    }
-    writeOut(mdTable(['runtime', 'available', 'version', 'notes'], detections.map((d) => ({
-      runtime: d.peer, available: d.available, version: d.version,
-      notes: d.available ? [...d.notes, ...(d.caps.missing ?? [])].join('; ') : `${d.reason} — fix: ${d.fix}`,
-    }))));
-    if (f.startDaemons && daemonsStarted) writeOut(`(daemons started for this check are stopped again; \`bench ... --start-daemons\` starts them for a run)\n`);
-  });
+  await detectPeers(
+    f,
+    (line) => writeErr(`minidock bench: ${line}\n`),
+    (detections, daemonsStarted) => {
+      if (f.json) {
+        writeOut(JSON.stringify(detections, null, 1) + '\n');
+        return;
+      }
+      writeOut(
+        mdTable(
+          ['runtime', 'available', 'version', 'notes'],
+          detections.map((d) => ({
+            runtime: d.peer,
+            available: d.available,
+            version: d.version,
+            notes: d.available ? [...d.notes, ...(d.caps.missing ?? [])].join('; ') : `${d.reason} — fix: ${d.fix}`,
+          })),
+        ),
+      );
+      if (f.startDaemons && daemonsStarted)
+        writeOut(
+          `(daemons started for this check are stopped again; \`bench ... --start-daemons\` starts them for a run)\n`,
+        );
+    },
+  );
   return 0;
 }
 
 /** `bench report DIR...`: one run's report.md again, or the comparison of several (on stdout or in --out). */
 export async function reportCommand(dirs: string[], f: { out?: string; charts?: boolean }): Promise<number> {
-  const [{ mkdirSync, readFileSync, writeFileSync }, { dirname, join, resolve }, { comparisonReport, rerenderRuns }, { writeErr, writeOut }] = await Promise.all([
-    import('node:fs'), import('node:path'), import('../bench/report.js'), import('../sys/output.js'),
+  const [
+    { mkdirSync, readFileSync, writeFileSync },
+    { dirname, join, resolve },
+    { comparisonReport, rerenderRuns },
+    { writeErr, writeOut },
+  ] = await Promise.all([
+    import('node:fs'),
+    import('node:path'),
+    import('../bench/report.js'),
+    import('../sys/output.js'),
   ]);
   const runs = await rerenderRuns(dirs, f.charts !== false, (line) => writeErr(`minidock bench: ${line}\n`));
   if (runs.length === 1) {

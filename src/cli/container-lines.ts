@@ -20,7 +20,11 @@ export function refFailed(err: unknown): number {
  * container's line on stdout; a container that fails gets its line on stderr (refFailed) and the
  * verb goes on with the next. Returns the code the verb exits with.
  */
-export async function eachContainer(root: string, refs: string[], act: (entry: Entry, ref: string) => Promise<string> | string): Promise<number> {
+export async function eachContainer(
+  root: string,
+  refs: string[],
+  act: (entry: Entry, ref: string) => Promise<string> | string,
+): Promise<number> {
   const entries = listEntries(root);
   let code = 0;
   for (const ref of refs) {
@@ -37,6 +41,9 @@ export async function eachContainer(root: string, refs: string[], act: (entry: E
  * file, why, and the way out. Nothing is changed: a reading verb never repairs or deletes. */
 export function reportUnknown(entries: Entry[]): void {
   for (const e of entries) {
-    if (e.stateError) writeErr(`minidock: ${e.stateError}: container ${shortId(e.id)} is shown as unknown — minidock rm -f ${shortId(e.id)} stops what is in its cgroups and removes it\n`);
+    if (e.stateError)
+      writeErr(
+        `minidock: ${e.stateError}: container ${shortId(e.id)} is shown as unknown — minidock rm -f ${shortId(e.id)} stops what is in its cgroups and removes it\n`,
+      );
   }
 }

@@ -9,7 +9,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export function register(program: Command): void {
   program
     .command('exec')
-    .description("run a command inside a running container (its namespaces, cgroup, capabilities and seccomp)")
+    .description('run a command inside a running container (its namespaces, cgroup, capabilities and seccomp)')
     .argument('<container>', 'container ID (or unique prefix) or name')
     .argument('<command...>', 'the command and its arguments')
     .helpOption('--help', 'display help for exec')

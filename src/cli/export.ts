@@ -17,12 +17,17 @@ export function register(program: Command): void {
 
 async function exportVerb(ref: string, flags: { root?: string; output?: string }): Promise<number> {
   const [{ createWriteStream }, { fail }, { stateRoot }, { containerLayers, exportLayers }] = await Promise.all([
-    import('node:fs'), import('../errors.js'), import('../runtime/state-root.js'), import('../image/export.js'),
+    import('node:fs'),
+    import('../errors.js'),
+    import('../runtime/state-root.js'),
+    import('../image/export.js'),
   ]);
   const layers = containerLayers(stateRoot(flags.root), ref);
-  if (!flags.output && process.stdout.isTTY) fail('export: refusing to write a tar archive to a terminal — redirect it (> fs.tar) or use -o FILE');
+  if (!flags.output && process.stdout.isTTY)
+    fail('export: refusing to write a tar archive to a terminal — redirect it (> fs.tar) or use -o FILE');
   const out = flags.output ? createWriteStream(flags.output, { mode: 0o600 }) : process.stdout;
   await exportLayers(layers, out);
-  if (flags.output) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  if (flags.output)
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
   return 0;
 }

@@ -1,7 +1,7 @@
 // The text of `minidock run --dry-run` (the plan: src/runtime/run.ts dryRunPlan) and of --trace.
 import type { LaunchPlan } from '../runtime/build-plan.js';
 import { describeStep, Op } from '../runtime/plan.js';
-import { Timeline, cgroupWriteLine } from '../runtime/trace.js';
+import { type Timeline, cgroupWriteLine } from '../runtime/trace.js';
 import { CLONE, flagNames } from '../sys/constants.js';
 import { writeErr } from '../sys/output.js';
 
@@ -19,8 +19,13 @@ export function formatDryRun(plan: LaunchPlan): string {
     out.push(`${String(i).padStart(2)}  ${s.phase.padEnd(12)} ${describeStep(s)}`, `      ${''.padEnd(12)} # ${s.why}`);
     if (s.op !== Op.SYNC) return;
     // what minidock does while the child waits here: the cgroup join, a user namespace's maps
-    const acts = [...plan.parentJoins.map((f) => `echo PID > ${f}`), ...plan.idMapWrites.map((w) => `printf ${JSON.stringify(w.content)} > ${w.file}`)];
-    acts.forEach((a, k) => out.push(`# minidock, meanwhile: ${a}${k === acts.length - 1 ? '; then "go" on the sync pipe' : ''}`));
+    const acts = [
+      ...plan.parentJoins.map((f) => `echo PID > ${f}`),
+      ...plan.idMapWrites.map((w) => `printf ${JSON.stringify(w.content)} > ${w.file}`),
+    ];
+    acts.forEach((a, k) => {
+      out.push(`# minidock, meanwhile: ${a}${k === acts.length - 1 ? '; then "go" on the sync pipe' : ''}`);
+    });
   });
   return out.join('\n') + '\n';
 }

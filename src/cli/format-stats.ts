@@ -54,12 +54,21 @@ export function formatStats(o: LaunchOutcome, json: boolean): string {
   const ms = (us?: number): string => (us === undefined ? '?' : `${(us / 1000).toFixed(1)} ms`);
   const rows: Array<[string, string]> = [
     ['memory peak', `${mib(d.memoryPeakBytes)}${d.memoryLimitBytes ? ` of ${mib(d.memoryLimitBytes)} limit` : ''}`],
-    ['OOM kills', `${d.oomKills}${d.oomKilled ? ' (the container\'s first process)' : ''}`],
-    ['CPU user / sys', `${ms(d.cpuUserUs)} / ${ms(d.cpuSystemUs)}${d.cpuUsageUs !== undefined ? ` (total ${ms(d.cpuUsageUs)})` : ''}`],
+    ['OOM kills', `${d.oomKills}${d.oomKilled ? " (the container's first process)" : ''}`],
+    [
+      'CPU user / sys',
+      `${ms(d.cpuUserUs)} / ${ms(d.cpuSystemUs)}${d.cpuUsageUs !== undefined ? ` (total ${ms(d.cpuUsageUs)})` : ''}`,
+    ],
     ['CPU throttled', `${d.nrThrottled ?? 0} of ${d.nrPeriods ?? 0} periods, ${ms(d.throttledUs ?? 0)}`],
-    ['pids peak', `${d.pidsPeak ?? '?'}${d.pidsLimit ? ` (limit ${d.pidsLimit}, hit ${d.pidsLimitHits ?? 0} times)` : ''}`],
+    [
+      'pids peak',
+      `${d.pidsPeak ?? '?'}${d.pidsLimit ? ` (limit ${d.pidsLimit}, hit ${d.pidsLimitHits ?? 0} times)` : ''}`,
+    ],
   ];
-  return [`minidock stats${d.cgroupMode ? ` (cgroup ${d.cgroupMode})` : ''}:`, ...rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`)].join('\n');
+  return [
+    `minidock stats${d.cgroupMode ? ` (cgroup ${d.cgroupMode})` : ''}:`,
+    ...rows.map(([k, v]) => `  ${k.padEnd(16)} ${v}`),
+  ].join('\n');
 }
 
 export function bytes(n: number | undefined): string {
@@ -74,7 +83,20 @@ const pct = (n: number | undefined): string => (n === undefined ? '--' : `${n.to
 
 export function tableLines(rows: StatsRow[]): string[] {
   const t = [['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS']];
-  for (const r of rows) t.push([shortId(r.id), r.name, pct(r.cpuPercent), `${bytes(r.memUsage)} / ${bytes(r.memLimit)}`, pct(r.memPercent), r.pids === undefined ? '--' : String(r.pids)]);
+  for (const r of rows)
+    t.push([
+      shortId(r.id),
+      r.name,
+      pct(r.cpuPercent),
+      `${bytes(r.memUsage)} / ${bytes(r.memLimit)}`,
+      pct(r.memPercent),
+      r.pids === undefined ? '--' : String(r.pids),
+    ]);
   const w = t[0].map((_, c) => Math.max(...t.map((x) => x[c].length)));
-  return t.map((x) => x.map((cell, c) => (c === x.length - 1 ? cell : cell.padEnd(w[c] + 3))).join('').trimEnd());
+  return t.map((x) =>
+    x
+      .map((cell, c) => (c === x.length - 1 ? cell : cell.padEnd(w[c] + 3)))
+      .join('')
+      .trimEnd(),
+  );
 }

@@ -16,7 +16,11 @@ export function register(program: Command): void {
 
 async function images(flags: { root?: string; quiet?: boolean; format?: string }): Promise<number> {
   const [{ fail }, { stateRoot }, { fmtBytes }, { containersOf, listImages }, { imageSize }] = await Promise.all([
-    import('../errors.js'), import('../runtime/state-root.js'), import('../image/source.js'), import('../image/store.js'), import('../image/remove.js'),
+    import('../errors.js'),
+    import('../runtime/state-root.js'),
+    import('../image/source.js'),
+    import('../image/store.js'),
+    import('../image/remove.js'),
   ]);
   const root = stateRoot(flags.root);
   const images = listImages(root);
@@ -25,7 +29,11 @@ async function images(flags: { root?: string; quiet?: boolean; format?: string }
     return 0;
   }
   if (flags.format === 'json') {
-    const out = images.map((i) => ({ ...i, size: imageSize(root, i), containers: containersOf(root, i).map((c) => c.id) }));
+    const out = images.map((i) => ({
+      ...i,
+      size: imageSize(root, i),
+      containers: containersOf(root, i).map((c) => c.id),
+    }));
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return 0;
   }
@@ -35,11 +43,24 @@ async function images(flags: { root?: string; quiet?: boolean; format?: string }
     const names = i.names.length ? i.names : ['<none>:<none>'];
     for (const n of names) {
       const [repo, tag] = n === '<none>:<none>' ? ['<none>', '<none>'] : split(n);
-      rows.push([repo, tag, i.id.slice(7, 19), ago(i.created ?? i.imported), fmtBytes(imageSize(root, i)), String(i.layers.length)]);
+      rows.push([
+        repo,
+        tag,
+        i.id.slice(7, 19),
+        ago(i.created ?? i.imported),
+        fmtBytes(imageSize(root, i)),
+        String(i.layers.length),
+      ]);
     }
   }
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  for (const r of rows) process.stdout.write(r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(w[c] + 3))).join('').trimEnd() + '\n');
+  for (const r of rows)
+    process.stdout.write(
+      r
+        .map((v, c) => (c === r.length - 1 ? v : v.padEnd(w[c] + 3)))
+        .join('')
+        .trimEnd() + '\n',
+    );
   return 0;
 }
 
@@ -48,7 +69,14 @@ function ago(iso: string | undefined): string {
   const s = (Date.now() - Date.parse(iso)) / 1000;
   if (!Number.isFinite(s)) return '-';
   if (s < 60) return 'less than a minute ago';
-  for (const [n, u] of [[86400 * 365, 'year'], [86400 * 30, 'month'], [86400 * 7, 'week'], [86400, 'day'], [3600, 'hour'], [60, 'minute']] as const) {
+  for (const [n, u] of [
+    [86400 * 365, 'year'],
+    [86400 * 30, 'month'],
+    [86400 * 7, 'week'],
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ] as const) {
     if (s >= n) {
       const k = Math.floor(s / n);
       return `${k} ${u}${k > 1 ? 's' : ''} ago`;

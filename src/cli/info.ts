@@ -16,20 +16,37 @@ export function register(program: Command): void {
 
 async function info(flags: RootFlag & { format?: string }): Promise<number> {
   const [{ fail }, { writeOut }, { rootOf }, { systemInfo }] = await Promise.all([
-    import('../errors.js'), import('../sys/output.js'), import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/info.js'),
+    import('../errors.js'),
+    import('../sys/output.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/info.js'),
   ]);
-  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'text') fail(`--format ${flags.format}: use json or text`);
+  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'text')
+    fail(`--format ${flags.format}: use json or text`);
   const i = systemInfo(rootOf(flags));
   if (flags.format === 'json') {
     writeOut(JSON.stringify(i) + '\n');
     return 0;
   }
-  writeOut([
-    `Containers: ${i.Containers}`, ` Running: ${i.ContainersRunning}`, ` Paused: ${i.ContainersPaused}`, ` Stopped: ${i.ContainersStopped}`,
-    `Images: ${i.Images}`, `Storage Driver: ${i.StorageDriver}`, `Cgroup Driver: ${i.CgroupDriver}`, `Cgroup Version: ${i.CgroupMode}`,
-    'Security Options:', ...(i.SecurityOptions as string[]).map((s) => ` ${s}`),
-    `Kernel Version: ${i.KernelVersion}`, `Operating System: ${i.OperatingSystem}`, `Architecture: ${i.Architecture}`,
-    `CPUs: ${i.CPUs}`, `Total Memory: ${((i.MemTotal as number) / 1024 ** 3).toFixed(2)}GiB`, `Minidock Root Dir: ${i.StateRoot}`,
-  ].join('\n') + '\n');
+  writeOut(
+    [
+      `Containers: ${i.Containers}`,
+      ` Running: ${i.ContainersRunning}`,
+      ` Paused: ${i.ContainersPaused}`,
+      ` Stopped: ${i.ContainersStopped}`,
+      `Images: ${i.Images}`,
+      `Storage Driver: ${i.StorageDriver}`,
+      `Cgroup Driver: ${i.CgroupDriver}`,
+      `Cgroup Version: ${i.CgroupMode}`,
+      'Security Options:',
+      ...(i.SecurityOptions as string[]).map((s) => ` ${s}`),
+      `Kernel Version: ${i.KernelVersion}`,
+      `Operating System: ${i.OperatingSystem}`,
+      `Architecture: ${i.Architecture}`,
+      `CPUs: ${i.CPUs}`,
+      `Total Memory: ${((i.MemTotal as number) / 1024 ** 3).toFixed(2)}GiB`,
+      `Minidock Root Dir: ${i.StateRoot}`,
+    ].join('\n') + '\n',
+  );
   return 0;
 }

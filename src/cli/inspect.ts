@@ -15,10 +15,15 @@ export function register(program: Command): void {
 }
 
 async function inspect(refs: string[], flags: RootFlag): Promise<number> {
-  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { describe }, { refFailed, reportUnknown }, { isPaused }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/inspect.js'), import('./container-lines.js'), import('../runtime/lifecycle/pause.js'),
-  ]);
+  const [{ writeOut }, { listEntries, resolve }, { rootOf }, { describe }, { refFailed, reportUnknown }, { isPaused }] =
+    await Promise.all([
+      import('../sys/output.js'),
+      import('../runtime/container-store/listing.js'),
+      import('../runtime/lifecycle/common.js'),
+      import('../runtime/lifecycle/inspect.js'),
+      import('./container-lines.js'),
+      import('../runtime/lifecycle/pause.js'),
+    ]);
   const root = rootOf(flags);
   const entries = listEntries(root);
   const out: Record<string, unknown>[] = [];

@@ -21,7 +21,8 @@ export function register(program: Command): void {
 
 async function kill(refs: string[], flags: KillFlags): Promise<number> {
   const [{ parseSignal, rootOf, signal }, { eachContainer }] = await Promise.all([
-    import('../runtime/lifecycle/common.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('./container-lines.js'),
   ]);
   const sig = parseSignal(flags.signal ?? 'KILL');
   return eachContainer(rootOf(flags), refs, (entry, ref) => {

@@ -24,13 +24,27 @@ export function listCommand(flags: { lang?: string }): number {
   const lang = chooseLang(flags.lang);
   const rows = listLessons().map((entry) => {
     const lesson = loadLesson(entry, entry.langs.includes(lang) ? lang : entry.langs[0]);
-    return [String(entry.number).padStart(2, '0'), lesson.title, String(lesson.steps.length), String(lesson.checks.length), entry.langs.join(' ')];
+    return [
+      String(entry.number).padStart(2, '0'),
+      lesson.title,
+      String(lesson.steps.length),
+      String(lesson.checks.length),
+      entry.langs.join(' '),
+    ];
   });
   const words = strings(lang);
   const head = words.listHead;
   const all = [head, ...rows];
   const widths = head.map((_, column) => Math.max(...all.map((row) => row[column].length)));
-  for (const row of all) writeOut(row.map((cell, column) => (column >= 2 && column <= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd() + '\n');
+  for (const row of all)
+    writeOut(
+      row
+        .map((cell, column) =>
+          column >= 2 && column <= 3 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]),
+        )
+        .join('  ')
+        .trimEnd() + '\n',
+    );
   writeOut(`\n${words.listFoot}\n`);
   return 0;
 }
@@ -51,18 +65,27 @@ async function runAll(lesson: Lesson, ctx: RunContext): Promise<number> {
     const result = await runStep(step, ctx);
     if (!result.ok) failed++;
     const cases = result.patterns.flatMap((match) => match.cases);
-    writeOut(`${result.ok ? '✓' : '✗'} ${tag} (${Math.round(result.ms)} ms)${cases.length ? ` · ${words.seenCase}: ${cases.join(', ')}` : ''}\n`);
+    writeOut(
+      `${result.ok ? '✓' : '✗'} ${tag} (${Math.round(result.ms)} ms)${cases.length ? ` · ${words.seenCase}: ${cases.join(', ')}` : ''}\n`,
+    );
     if (!result.ok) {
       writeOut(plain(result.output).replace(/^/gm, '    | ') + '\n');
-      for (const missed of result.patterns.filter((match) => !match.ok)) writeOut(`    ${missed.negate ? words.unexpected : words.missing}: ${showPattern(missed.pattern)}\n`);
-      if (!result.exitOk) writeOut(`    ${words.expectedGot(describeExit(step.exit, lesson.lang), result.timedOut ? words.aTimeout : result.signal ?? words.exitN(result.code ?? -1))}\n`);
+      for (const missed of result.patterns.filter((match) => !match.ok))
+        writeOut(`    ${missed.negate ? words.unexpected : words.missing}: ${showPattern(missed.pattern)}\n`);
+      if (!result.exitOk)
+        writeOut(
+          `    ${words.expectedGot(describeExit(step.exit, lesson.lang), result.timedOut ? words.aTimeout : (result.signal ?? words.exitN(result.code ?? -1)))}\n`,
+        );
     }
   }
   writeOut(`${words.runSummary(lesson.steps.length - failed - skipped, failed, skipped)}\n`);
   return failed ? 1 : 0;
 }
 
-export async function showCommand(lessonNumber: string, flags: { lang?: string; plain?: boolean; run?: boolean; slow?: boolean }): Promise<number> {
+export async function showCommand(
+  lessonNumber: string,
+  flags: { lang?: string; plain?: boolean; run?: boolean; slow?: boolean },
+): Promise<number> {
   const lesson = lessonFor(lessonNumber, chooseLang(flags.lang));
   const ctx = context(lesson.lang, flags);
   if (flags.run) return runAll(lesson, ctx);
@@ -79,7 +102,11 @@ export async function showCommand(lessonNumber: string, flags: { lang?: string; 
   return summary.failed.length ? 1 : 0;
 }
 
-export function checkCommand(lessonNumber: string, answers: string[], flags: { lang?: string; answers?: string }): number {
+export function checkCommand(
+  lessonNumber: string,
+  answers: string[],
+  flags: { lang?: string; answers?: string },
+): number {
   const lang = chooseLang(flags.lang);
   const lesson = lessonFor(lessonNumber, lang);
   const words = strings(lang);
@@ -91,7 +118,9 @@ export function checkCommand(lessonNumber: string, answers: string[], flags: { l
   const mark = { pass: '✓', fail: '✗', unanswered: '?', skipped: '-', error: '!' } as const;
   for (const result of results) {
     const shownAnswer = result.answer !== undefined ? ` = ${result.answer}` : '';
-    writeOut(`${mark[result.verdict]} ${result.id}${shownAnswer}: ${words.verdicts[result.verdict]} — ${result.detail}\n`);
+    writeOut(
+      `${mark[result.verdict]} ${result.id}${shownAnswer}: ${words.verdicts[result.verdict]} — ${result.detail}\n`,
+    );
   }
   const passed = results.filter((result) => result.verdict === 'pass').length;
   writeOut(`${words.checkSummary(passed, results.length)}\n`);

@@ -92,13 +92,35 @@ export function LessonViewer({ lesson, run, unmet, onExit, introLines = 14, outp
 
   useInput((input, key) => handleKey(input, key, { viewer, step, maxTextTop, maxOutBack, outputLines }));
 
-  const header = viewerHeader(lesson, finished || !step ? words.done : `${words.step} ${index + 1}/${steps.length} · ${step.id}`);
+  const header = viewerHeader(
+    lesson,
+    finished || !step ? words.done : `${words.step} ${index + 1}/${steps.length} · ${step.id}`,
+  );
   const textPane = text ? scrolledText(scrollWindow(text, textTop, textRows), lesson.lang) : null;
   if (finished || !step) return finishedScreen(lesson, header, textPane, viewer.summary());
 
-  const outputWindow = scrollWindow(plain(shownOutput), lineCount(plain(shownOutput)) - outputLines - outBack, outputLines);
-  const status = result ? ` (${result.timedOut ? words.timeout : result.signal ? result.signal : words.exitN(result.code ?? -1)}, ${Math.round(result.ms)} ms)` : running === index ? ` — ${words.running}` : '';
-  return stepScreen({ lesson, step, result, header, textPane, sectionShown: text.includes(`── ${step.section} ──`), reasons: unmet(step), outputWindow, shownOutput, status });
+  const outputWindow = scrollWindow(
+    plain(shownOutput),
+    lineCount(plain(shownOutput)) - outputLines - outBack,
+    outputLines,
+  );
+  const status = result
+    ? ` (${result.timedOut ? words.timeout : result.signal ? result.signal : words.exitN(result.code ?? -1)}, ${Math.round(result.ms)} ms)`
+    : running === index
+      ? ` — ${words.running}`
+      : '';
+  return stepScreen({
+    lesson,
+    step,
+    result,
+    header,
+    textPane,
+    sectionShown: text.includes(`── ${step.section} ──`),
+    reasons: unmet(step),
+    outputWindow,
+    shownOutput,
+    status,
+  });
 }
 
 /** The viewer's state (which step, the results so far, what runs, the scroll positions) and what changes it. */
@@ -113,9 +135,12 @@ function useViewerState(lesson: Lesson, run: ViewerProps['run'], exit: () => voi
   const [textTop, setTextTop] = useState(0);
   const [outBack, setOutBack] = useState(0);
   const mounted = useRef(true);
-  useEffect(() => () => {
-    mounted.current = false;
-  }, []);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+    },
+    [],
+  );
 
   const steps = lesson.steps;
   const summary = (): ViewerSummary => ({
@@ -149,7 +174,23 @@ function useViewerState(lesson: Lesson, run: ViewerProps['run'], exit: () => voi
       setTextTop(0);
     }
   };
-  return { index, results, running, live, finished, textTop, outBack, setFinished, setTextTop, setOutBack, summary, quit, start, go, next };
+  return {
+    index,
+    results,
+    running,
+    live,
+    finished,
+    textTop,
+    outBack,
+    setFinished,
+    setTextTop,
+    setOutBack,
+    summary,
+    quit,
+    start,
+    go,
+    next,
+  };
 }
 
 /** What a key press acts on: the viewer's state and how far each pane can scroll. */
@@ -162,7 +203,11 @@ interface KeyContext {
 }
 
 /** One key press: quit, scroll, or (when no command runs) run, move between steps, go back from the end. */
-function handleKey(input: string, key: Ink.Key, { viewer, step, maxTextTop, maxOutBack, outputLines }: KeyContext): void {
+function handleKey(
+  input: string,
+  key: Ink.Key,
+  { viewer, step, maxTextTop, maxOutBack, outputLines }: KeyContext,
+): void {
   const { index, results, running, finished, setFinished, setTextTop, setOutBack, quit, start, go, next } = viewer;
   if (input === 'q' || key.escape || (key.ctrl && input === 'c')) return quit();
   // scrolling works while a command runs too
@@ -193,7 +238,9 @@ function viewerHeader(lesson: Lesson, position: string) {
   const { Box, Text } = loadedInk();
   return (
     <Box justifyContent="space-between">
-      <Text bold>minidock lesson {String(lesson.number).padStart(2, '0')} · {lesson.title}</Text>
+      <Text bold>
+        minidock lesson {String(lesson.number).padStart(2, '0')} · {lesson.title}
+      </Text>
       <Text dimColor>{position}</Text>
     </Box>
   );
@@ -221,12 +268,26 @@ function finishedScreen(lesson: Lesson, header: ReactElement, textPane: ReactEle
       {header}
       {textPane}
       <Text> </Text>
-      <Text color="green">✓ {words.passed}: {summary.passed.length}{summary.passed.length ? ` (${summary.passed.join(', ')})` : ''}</Text>
-      <Text color={summary.failed.length ? 'red' : undefined}>✗ {words.failed}: {summary.failed.length}{summary.failed.length ? ` (${summary.failed.join(', ')})` : ''}</Text>
-      <Text dimColor>· {words.notRun}: {summary.skipped.length}{summary.skipped.length ? ` (${summary.skipped.join(', ')})` : ''}</Text>
+      <Text color="green">
+        ✓ {words.passed}: {summary.passed.length}
+        {summary.passed.length ? ` (${summary.passed.join(', ')})` : ''}
+      </Text>
+      <Text color={summary.failed.length ? 'red' : undefined}>
+        ✗ {words.failed}: {summary.failed.length}
+        {summary.failed.length ? ` (${summary.failed.join(', ')})` : ''}
+      </Text>
+      <Text dimColor>
+        · {words.notRun}: {summary.skipped.length}
+        {summary.skipped.length ? ` (${summary.skipped.join(', ')})` : ''}
+      </Text>
       <Text> </Text>
-      <Text>{words.exercises} {lesson.number}{lesson.lang === 'es' ? ' --lang es' : ''}</Text>
-      <Text dimColor>[↑/↓] {words.scrollText}  [←] {words.back}  [{words.enter}/q] {words.quit}</Text>
+      <Text>
+        {words.exercises} {lesson.number}
+        {lesson.lang === 'es' ? ' --lang es' : ''}
+      </Text>
+      <Text dimColor>
+        [↑/↓] {words.scrollText} [←] {words.back} [{words.enter}/q] {words.quit}
+      </Text>
     </Box>
   );
 }
@@ -261,17 +322,29 @@ function stepScreen(screen: StepScreen) {
       <Text> </Text>
       <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1}>
         {step.command.split('\n').map((line, lineNo) => (
-          <Text key={lineNo} color="cyan">{lineNo === 0 ? '$ ' : '  '}{line}</Text>
+          <Text key={lineNo} color="cyan">
+            {lineNo === 0 ? '$ ' : '  '}
+            {line}
+          </Text>
         ))}
       </Box>
-      {reasons.length > 0 && !result ? <Text color="yellow">⚠ {words.cannot}: {reasons.join('; ')} — {words.anyway}</Text> : null}
+      {reasons.length > 0 && !result ? (
+        <Text color="yellow">
+          ⚠ {words.cannot}: {reasons.join('; ')} — {words.anyway}
+        </Text>
+      ) : null}
       <Box flexDirection="row">
         {outputColumn(screen)}
         {expectedColumn(lesson, step, result)}
       </Box>
-      {result ? <Text color={result.ok ? 'green' : 'red'} bold>{result.ok ? `✓ ${words.asExpected}` : `✗ ${words.notExpected}`}</Text> : null}
+      {result ? (
+        <Text color={result.ok ? 'green' : 'red'} bold>
+          {result.ok ? `✓ ${words.asExpected}` : `✗ ${words.notExpected}`}
+        </Text>
+      ) : null}
       <Text dimColor>
-        [{words.enter}] {result ? words.next : words.run}  [r] {words.again}  [→/n] {words.next}  [←/p] {words.back}  [↑/↓] {words.scrollText}  [{words.pageKeys}] {words.scrollOutput}  [q] {words.quit}
+        [{words.enter}] {result ? words.next : words.run} [r] {words.again} [→/n] {words.next} [←/p] {words.back} [↑/↓]{' '}
+        {words.scrollText} [{words.pageKeys}] {words.scrollOutput} [q] {words.quit}
       </Text>
     </Box>
   );
@@ -283,10 +356,15 @@ function outputColumn({ lesson, result, outputWindow, shownOutput, status }: Ste
   const words = strings(lesson.lang);
   return (
     <Box flexDirection="column" width="60%" paddingRight={1}>
-      <Text bold>{words.output}{status}</Text>
+      <Text bold>
+        {words.output}
+        {status}
+      </Text>
       {outputWindow.above ? <Text dimColor>{words.moreAbove(outputWindow.above, words.pageUpKeys)}</Text> : null}
       <Text>{shownOutput ? outputWindow.lines.join('\n') : result ? words.noOutput : ' '}</Text>
-      {outputWindow.below && shownOutput ? <Text dimColor>{words.moreBelow(outputWindow.below, words.pageDownKeys)}</Text> : null}
+      {outputWindow.below && shownOutput ? (
+        <Text dimColor>{words.moreBelow(outputWindow.below, words.pageDownKeys)}</Text>
+      ) : null}
     </Box>
   );
 }
@@ -295,13 +373,17 @@ function outputColumn({ lesson, result, outputWindow, shownOutput, status }: Ste
 function expectedColumn(lesson: Lesson, step: Step, result: StepResult | undefined) {
   const { Box, Text } = loadedInk();
   const words = strings(lesson.lang);
-  const patterns = result ? result.patterns : matchPatterns(step.expect, '').map((match) => ({ ...match, ok: undefined as boolean | undefined }));
+  const patterns = result
+    ? result.patterns
+    : matchPatterns(step.expect, '').map((match) => ({ ...match, ok: undefined as boolean | undefined }));
   return (
     <Box flexDirection="column" width="40%">
       <Text bold>{words.expected}</Text>
       {patterns.map((match, i) => (
         <Text key={i} color={match.ok === undefined ? undefined : match.ok ? 'green' : 'red'}>
-          {match.ok === undefined ? '·' : match.ok ? '✓' : '✗'} {match.negate ? `${words.not} ` : ''}{showPattern(match.pattern)}{match.cases.length ? ` (${words.seenCase}: ${match.cases.join(', ')})` : ''}
+          {match.ok === undefined ? '·' : match.ok ? '✓' : '✗'} {match.negate ? `${words.not} ` : ''}
+          {showPattern(match.pattern)}
+          {match.cases.length ? ` (${words.seenCase}: ${match.cases.join(', ')})` : ''}
         </Text>
       ))}
       <Text color={result ? (result.exitOk ? 'green' : 'red') : undefined}>
@@ -318,7 +400,12 @@ export async function runViewer(props: Omit<ViewerProps, 'onExit'>): Promise<Vie
   let summary: ViewerSummary = { passed: [], failed: [], skipped: [] };
   const rows = process.stdout.rows || 40;
   const app = ink.render(
-    <LessonViewer {...props} introLines={props.introLines ?? Math.max(4, Math.floor(rows / 3))} outputLines={props.outputLines ?? Math.max(4, Math.floor(rows / 3))} onExit={(done) => (summary = done)} />,
+    <LessonViewer
+      {...props}
+      introLines={props.introLines ?? Math.max(4, Math.floor(rows / 3))}
+      outputLines={props.outputLines ?? Math.max(4, Math.floor(rows / 3))}
+      onExit={(done) => (summary = done)}
+    />,
     { exitOnCtrlC: false },
   );
   await app.waitUntilExit();

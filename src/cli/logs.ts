@@ -26,7 +26,10 @@ export function register(program: Command): void {
 
 async function logs(ref: string, flags: LogsFlags): Promise<number> {
   const [{ writeAll }, { resolve }, { rootOf }, { logBatches }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/logs.js'),
+    import('../sys/output.js'),
+    import('../runtime/container-store/listing.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/logs.js'),
   ]);
   /**
    * Print the lines, each run of one stream in one write (synchronous: the next lines are read only
@@ -34,10 +37,11 @@ async function logs(ref: string, flags: LogsFlags): Promise<number> {
    * `yes | head -1` does.
    */
   const emit = (lines: LogLine[]): boolean => {
-    for (let i = 0; i < lines.length;) {
+    for (let i = 0; i < lines.length; ) {
       const stream = lines[i].stream;
       let text = '';
-      for (; i < lines.length && lines[i].stream === stream; i++) text += flags.timestamps ? `${lines[i].time} ${lines[i].log}` : lines[i].log;
+      for (; i < lines.length && lines[i].stream === stream; i++)
+        text += flags.timestamps ? `${lines[i].time} ${lines[i].log}` : lines[i].log;
       if (!writeAll(stream === 'stderr' ? 2 : 1, text)) return false;
     }
     return true;

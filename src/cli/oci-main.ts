@@ -37,7 +37,12 @@ global flags: --root DIR (default /run/minidock-oci), --log FILE, --log-format t
 `;
 
 /** One log line in logrus's text or JSON format. */
-export function logLine(level: 'error' | 'warning' | 'debug', msg: string, format: OciGlobals['logFormat'], now = new Date()): string {
+export function logLine(
+  level: 'error' | 'warning' | 'debug',
+  msg: string,
+  format: OciGlobals['logFormat'],
+  now = new Date(),
+): string {
   const time = now.toISOString().replace(/\.\d+Z$/, 'Z');
   return format === 'json'
     ? `${JSON.stringify({ level, msg, time })}\n`
@@ -50,14 +55,23 @@ function report(g: OciGlobals | undefined, level: 'error' | 'warning' | 'debug',
     try {
       appendFileSync(g.log, logLine(level, msg, g.logFormat));
     } catch (e) {
-      writeErr(logLine('error', `cannot write the log ${g.log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'text'));
+      writeErr(
+        logLine(
+          'error',
+          `cannot write the log ${g.log}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          'text',
+        ),
+      );
     }
     if (level === 'error') writeErr(`${msg}\n`);
   } else writeErr(logLine(level, msg, 'text'));
 }
 
 function minidockVersion(): Promise<string> {
-  return import('../sys/native.js').then(({ packageRoot }) => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+  return import('../sys/native.js').then(
+    ({ packageRoot }) =>
+      (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version,
+  );
 }
 
 export async function ociMain(argv: string[]): Promise<number> {
@@ -87,11 +101,18 @@ async function dispatch(cmd: OciCommand): Promise<number> {
     writeOut(HELP);
     return 0;
   }
-  if (g.systemdCgroup) throw new MinidockError('--systemd-cgroup is not supported: minidock manages cgroupfs directly — run without it (containerd: SystemdCgroup = false; Podman: cgroup_manager = "cgroupfs")', 1);
-  const { DEFAULT_OCI_ROOT, checkId, deleteContainer, killContainer, listStates, loadState } = await import('../oci/state.js');
+  if (g.systemdCgroup)
+    throw new MinidockError(
+      '--systemd-cgroup is not supported: minidock manages cgroupfs directly — run without it (containerd: SystemdCgroup = false; Podman: cgroup_manager = "cgroupfs")',
+      1,
+    );
+  const { DEFAULT_OCI_ROOT, checkId, deleteContainer, killContainer, listStates, loadState } = await import(
+    '../oci/state.js'
+  );
   const root = resolve(g.root ?? DEFAULT_OCI_ROOT);
   const id = (): string => {
-    if (args.length < 1) throw new MinidockError(`"${cmd.verb}" requires a container id — minidock-oci ${cmd.verb} ID`, 1);
+    if (args.length < 1)
+      throw new MinidockError(`"${cmd.verb}" requires a container id — minidock-oci ${cmd.verb} ID`, 1);
     return checkId(args[0]);
   };
   switch (cmd.verb) {
@@ -102,8 +123,10 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       const states = listStates(root);
       const format = (flags.format as string | undefined) ?? 'table';
       if (flags.quiet) writeOut(states.map((s) => `${s.id}\n`).join(''));
-      else if (format === 'json') writeOut(`${states.length ? JSON.stringify(states) : 'null'}\n`); // (runc prints null for none)
-      else if (format === 'table') writeOut(table(states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])));
+      else if (format === 'json')
+        writeOut(`${states.length ? JSON.stringify(states) : 'null'}\n`); // (runc prints null for none)
+      else if (format === 'table')
+        writeOut(table(states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])));
       else throw new MinidockError(`invalid format option: ${format} (use table or json)`, 1);
       return 0;
     }
@@ -118,22 +141,33 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       return 0;
     case 'spec': {
       const dir = resolve((flags.bundle as string | undefined) ?? '.');
-      if (flags.rootless) throw new MinidockError('spec --rootless is not supported yet: minidock does not make user namespaces (docs/oci.md)', 1);
+      if (flags.rootless)
+        throw new MinidockError(
+          'spec --rootless is not supported yet: minidock does not make user namespaces (docs/oci.md)',
+          1,
+        );
       const file = join(dir, 'config.json');
       if (existsSync(file)) throw new MinidockError('File config.json exists. Remove it first', 1); // runc's words
       const { defaultConfig } = await import('../oci/spec-default.js');
       try {
         writeFileSync(file, `${JSON.stringify(defaultConfig(), null, '\t')}\n`, { flag: 'wx' });
       } catch (e) {
-        throw new MinidockError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — pass --bundle DIR, an existing directory you may write`, 1);
+        throw new MinidockError(
+          `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — pass --bundle DIR, an existing directory you may write`,
+          1,
+        );
       }
       return 0;
     }
     case 'create':
     case 'run': {
       const o = {
-        root, id: id(), bundle: (flags.bundle as string | undefined) ?? '.', pidFile: flags['pid-file'] as string | undefined,
-        consoleSocket: flags['console-socket'] as string | undefined, onWarning: (l: string) => report(g, 'warning', l),
+        root,
+        id: id(),
+        bundle: (flags.bundle as string | undefined) ?? '.',
+        pidFile: flags['pid-file'] as string | undefined,
+        consoleSocket: flags['console-socket'] as string | undefined,
+        onWarning: (l: string) => report(g, 'warning', l),
         onDebug: g.debug ? (l: string) => report(g, 'debug', l) : undefined,
       };
       if (cmd.verb === 'create') {
@@ -145,9 +179,17 @@ async function dispatch(cmd: OciCommand): Promise<number> {
     case 'exec': {
       const env = flags.env === undefined ? [] : [flags.env as string];
       return (await import('../oci/exec.js')).ociExec({
-        root, id: id(), args: args.slice(1), processFile: flags.process as string | undefined, detach: !!flags.detach,
-        pidFile: flags['pid-file'] as string | undefined, consoleSocket: flags['console-socket'] as string | undefined,
-        tty: !!flags.tty, cwd: flags.cwd as string | undefined, env, user: flags.user as string | undefined,
+        root,
+        id: id(),
+        args: args.slice(1),
+        processFile: flags.process as string | undefined,
+        detach: !!flags.detach,
+        pidFile: flags['pid-file'] as string | undefined,
+        consoleSocket: flags['console-socket'] as string | undefined,
+        tty: !!flags.tty,
+        cwd: flags.cwd as string | undefined,
+        env,
+        user: flags.user as string | undefined,
       });
     }
     case 'start':
@@ -159,7 +201,10 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       return 0;
     }
     default:
-      throw new MinidockError(`minidock-oci ${cmd.verb} is not supported yet (see docs/oci.md) — use runc or crun for it for now`, 1);
+      throw new MinidockError(
+        `minidock-oci ${cmd.verb} is not supported yet (see docs/oci.md) — use runc or crun for it for now`,
+        1,
+      );
   }
 }
 
@@ -167,5 +212,8 @@ async function dispatch(cmd: OciCommand): Promise<number> {
 function table(rows: string[][]): string {
   const all = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...rows];
   const widths = all[0]!.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
-  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('')).join('\n') + '\n';
+  return (
+    all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('')).join('\n') +
+    '\n'
+  );
 }

@@ -16,7 +16,9 @@ export function register(program: Command): void {
 
 async function pause(refs: string[], flags: RootFlag): Promise<number> {
   const [{ rootOf }, { pauseContainer }, { eachContainer }] = await Promise.all([
-    import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/pause.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/pause.js'),
+    import('./container-lines.js'),
   ]);
   return eachContainer(rootOf(flags), refs, (entry, ref) => {
     pauseContainer(entry);

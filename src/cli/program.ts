@@ -17,7 +17,10 @@ export function reportError(e: unknown): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     // one line: commander puts its "(Did you mean run?)" on a second one
-    const msg = e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)/, ' — did you mean $1?').replace(/\n/g, ' ');
+    const msg = e.message
+      .replace(/^error: /, '')
+      .replace(/\n\(Did you mean (.*)\?\)/, ' — did you mean $1?')
+      .replace(/\n/g, ' ');
     writeErr(`minidock: ${msg} (see minidock --help)\n`);
     return 125;
   }
@@ -36,7 +39,10 @@ export function preprocessArgv(argv: string[], program: Command): string[] {
   const verb = program.commands.find((c) => c.name() === argv[0]);
   if (!verb) return argv;
   const takesValue = new Set(
-    verb.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long]).filter((f): f is string => !!f),
+    verb.options
+      .filter((o) => o.required || o.optional)
+      .flatMap((o) => [o.short, o.long])
+      .filter((f): f is string => !!f),
   );
   const out = [argv[0]];
   for (let i = 1; i < argv.length; i++) {
@@ -80,17 +86,55 @@ function ranVerb(): void {
  * would answer with the nearest verb by spelling ("top" -> "Did you mean stop?"), which is wrong.
  */
 export const DOCKER_ONLY_VERBS = new Set([
-  'create', 'start', 'restart', 'attach', 'events',
-  'cp', 'commit', 'save', 'load', 'tag', 'history', 'network', 'volume', 'image', 'container', 'system',
-  'build', 'builder', 'buildx', 'pull', 'push', 'login', 'logout', 'search', 'compose', 'context', 'manifest', 'plugin',
-  'secret', 'config', 'service', 'stack', 'swarm', 'node', 'trust', 'checkpoint', 'init', 'scout',
+  'create',
+  'start',
+  'restart',
+  'attach',
+  'events',
+  'cp',
+  'commit',
+  'save',
+  'load',
+  'tag',
+  'history',
+  'network',
+  'volume',
+  'image',
+  'container',
+  'system',
+  'build',
+  'builder',
+  'buildx',
+  'pull',
+  'push',
+  'login',
+  'logout',
+  'search',
+  'compose',
+  'context',
+  'manifest',
+  'plugin',
+  'secret',
+  'config',
+  'service',
+  'stack',
+  'swarm',
+  'node',
+  'trust',
+  'checkpoint',
+  'init',
+  'scout',
 ]);
 
 /** Parse and run; returns the exit code. */
 export async function runCli(argv: string[], verbs: Verbs): Promise<number> {
   const verb = argv[0] !== undefined && Object.hasOwn(verbs, argv[0]) ? argv[0] : undefined;
   if (!verb && DOCKER_ONLY_VERBS.has(argv[0])) {
-    return reportError(new MinidockError(`"${argv[0]}" is a Docker command that minidock does not have yet; minidock's commands are: ${Object.keys(verbs).join(', ')} (see minidock --help)`));
+    return reportError(
+      new MinidockError(
+        `"${argv[0]}" is a Docker command that minidock does not have yet; minidock's commands are: ${Object.keys(verbs).join(', ')} (see minidock --help)`,
+      ),
+    );
   }
   const program = buildProgram(verbs, verb);
   // the state root's mode line (ensureStateRoot), printed when a writing verb first touches the root

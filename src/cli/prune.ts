@@ -14,11 +14,16 @@ export function register(program: Command): void {
 
 async function prune(flags: RootFlag): Promise<number> {
   const [{ writeOut }, { shortId }, { rootOf }, { pruneContainers }, { reportUnknown }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/prune.js'), import('./container-lines.js'),
+    import('../sys/output.js'),
+    import('../runtime/container-store/listing.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/prune.js'),
+    import('./container-lines.js'),
   ]);
   const { removed, unreadable } = await pruneContainers(rootOf(flags));
   reportUnknown(unreadable); // unknown ones are not pruned: they may run (rm -f decides)
-  writeOut(removed.length ? `Deleted containers:\n${removed.map((id) => shortId(id) + '\n').join('')}` : 'Nothing to prune\n');
+  writeOut(
+    removed.length ? `Deleted containers:\n${removed.map((id) => shortId(id) + '\n').join('')}` : 'Nothing to prune\n',
+  );
   return 0;
 }

@@ -25,11 +25,25 @@ export function register(program: Command): void {
 }
 
 async function ps(flags: PsFlags): Promise<number> {
-  const [{ fail }, { writeOut }, { displayName, shortId }, { rootOf }, { listContainers, psRows }, { reportUnknown }, { isPaused }] = await Promise.all([
-    import('../errors.js'), import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/ps.js'), import('./container-lines.js'), import('../runtime/lifecycle/pause.js'),
+  const [
+    { fail },
+    { writeOut },
+    { displayName, shortId },
+    { rootOf },
+    { listContainers, psRows },
+    { reportUnknown },
+    { isPaused },
+  ] = await Promise.all([
+    import('../errors.js'),
+    import('../sys/output.js'),
+    import('../runtime/container-store/listing.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/ps.js'),
+    import('./container-lines.js'),
+    import('../runtime/lifecycle/pause.js'),
   ]);
-  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
+  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table')
+    fail(`--format ${flags.format}: use json or table`);
   const { entries, unreadable } = listContainers(rootOf(flags), flags.all);
   reportUnknown(unreadable); // listed below (with -a) as "unknown"; never changed here
   if (flags.quiet) {
@@ -39,7 +53,8 @@ async function ps(flags: PsFlags): Promise<number> {
   const rows = psRows(entries);
   // a frozen one is "paused", its status "Up 3 minutes (Paused)", as Docker shows them (the freezer says so, not a record)
   for (const [i, r] of rows.entries()) {
-    if (r.State === 'running' && isPaused(entries[i])) Object.assign(r, { State: 'paused', Status: `${String(r.Status)} (Paused)` });
+    if (r.State === 'running' && isPaused(entries[i]))
+      Object.assign(r, { State: 'paused', Status: `${String(r.Status)} (Paused)` });
   }
   if (flags.format === 'json') {
     // one object per line, as `docker ps --format json`
@@ -51,11 +66,22 @@ async function ps(flags: PsFlags): Promise<number> {
   for (const [i, r] of rows.entries()) {
     const e = entries[i];
     table.push([
-      flags.noTrunc ? e.id : shortId(e.id), trunc(String(r.Rootfs), 24), `"${trunc(String(r.Command), 20)}"`,
-      `${r.RunningFor} ago`, String(r.Status), String(r.Ports), e.config?.name ? displayName(e) : '',
+      flags.noTrunc ? e.id : shortId(e.id),
+      trunc(String(r.Rootfs), 24),
+      `"${trunc(String(r.Command), 20)}"`,
+      `${r.RunningFor} ago`,
+      String(r.Status),
+      String(r.Ports),
+      e.config?.name ? displayName(e) : '',
     ]);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  for (const row of table) writeOut(row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 3))).join('').trimEnd() + '\n');
+  for (const row of table)
+    writeOut(
+      row
+        .map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] + 3)))
+        .join('')
+        .trimEnd() + '\n',
+    );
   return 0;
 }

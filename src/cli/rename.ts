@@ -16,8 +16,10 @@ export function register(program: Command): void {
 
 async function rename(ref: string, newName: string, flags: RootFlag): Promise<number> {
   const [{ resolve }, { rootOf }, { renameContainer }, { refFailed }] = await Promise.all([
-    import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/rename.js'), import('./container-lines.js'),
+    import('../runtime/container-store/listing.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/rename.js'),
+    import('./container-lines.js'),
   ]);
   const root = rootOf(flags);
   try {

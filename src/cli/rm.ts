@@ -21,7 +21,9 @@ export function register(program: Command): void {
 
 async function rm(refs: string[], flags: RmFlags): Promise<number> {
   const [{ rootOf }, { removeContainer }, { eachContainer }] = await Promise.all([
-    import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/rm.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/rm.js'),
+    import('./container-lines.js'),
   ]);
   const root = rootOf(flags);
   return eachContainer(root, refs, async (entry, ref) => {

@@ -16,7 +16,10 @@ export function register(program: Command): void {
 
 async function rmi(refs: string[], flags: { root?: string }): Promise<number> {
   const [{ stateRoot }, { gcLayers }, { removeImage }, { refFailed }] = await Promise.all([
-    import('../runtime/state-root.js'), import('../image/store.js'), import('../image/remove.js'), import('./container-lines.js'),
+    import('../runtime/state-root.js'),
+    import('../image/store.js'),
+    import('../image/remove.js'),
+    import('./container-lines.js'),
   ]);
   const root = stateRoot(flags.root);
   let code = 0;

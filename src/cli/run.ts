@@ -21,8 +21,14 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('run a command in a new container, in the foreground')
-    .argument('<rootfs>', 'a directory holding a root filesystem (a path: contains "/" or exists), or an IMAGE[:TAG] imported with `minidock import`')
-    .argument('[command...]', "the command to run as PID 1, and its arguments (optional for an image: its Entrypoint/Cmd)")
+    .argument(
+      '<rootfs>',
+      'a directory holding a root filesystem (a path: contains "/" or exists), or an IMAGE[:TAG] imported with `minidock import`',
+    )
+    .argument(
+      '[command...]',
+      'the command to run as PID 1, and its arguments (optional for an image: its Entrypoint/Cmd)',
+    )
     .helpOption('--help', 'display help for run')
     .passThroughOptions()
     .option('-i, --interactive', 'keep stdin attached')
@@ -32,11 +38,17 @@ export function register(program: Command): void {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-h, --hostname <name>', 'container hostname (default: the short id)')
     .option('-u, --user <uid[:gid]>', 'user (and group) to run as: numbers or names from the rootfs')
-    .option('--entrypoint <cmd>', "an image's entrypoint instead of its own ('' clears it; the image's Cmd is then not used)")
+    .option(
+      '--entrypoint <cmd>',
+      "an image's entrypoint instead of its own ('' clears it; the image's Cmd is then not used)",
+    )
     .option('-v, --volume <host:container[:ro]>', 'bind-mount a host path (repeatable)', collect, [])
     .option('--read-only', "mount the container's root filesystem read-only")
     .option('-d, --detach', 'run in the background and print the container ID (a small C monitor stays as its parent)')
-    .option('--rm', 'remove the container when it exits (without it, an exited container stays for logs/inspect until rm)')
+    .option(
+      '--rm',
+      'remove the container when it exits (without it, an exited container stays for logs/inspect until rm)',
+    )
     .option('--name <name>', 'a name for the container')
     .option('--stop-timeout <seconds>', 'grace period after a forwarded SIGTERM/SIGINT before SIGKILL', '10')
     .option('--cap-add <cap>', 'add a capability (repeatable; ALL for all)', collect, [])
@@ -54,12 +66,23 @@ export function register(program: Command): void {
     .option('--cpuset-cpus <list>', 'CPUs the container may use, e.g. 0-1')
     .option('--pids-limit <n>', 'maximum number of tasks')
     .option('--pids <n>', 'alias of --pids-limit (class handouts)')
-    .option('--userns <mode>', "host (the host's ids: the default) or auto (root inside is an unprivileged host uid, from the minidock user's /etc/subuid range)")
+    .option(
+      '--userns <mode>',
+      "host (the host's ids: the default) or auto (root inside is an unprivileged host uid, from the minidock user's /etc/subuid range)",
+    )
     .option('--uidmap <container:host:size>', 'a user namespace mapping these uids (repeatable)', collect, [])
     .option('--gidmap <container:host:size>', 'the same for gids (repeatable; default: as --uidmap)', collect, [])
-    .option('--network <mode>', 'none (the default: only lo), host, bridge (a veth on minidock0, NAT), container:NAME, or a network of `minidock network create`')
-    .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a container port on the host (repeatable; needs --network bridge)', collect, [])
-    .option('--ip <address>', 'the container\'s address on its bridge network (default: the next free one)')
+    .option(
+      '--network <mode>',
+      'none (the default: only lo), host, bridge (a veth on minidock0, NAT), container:NAME, or a network of `minidock network create`',
+    )
+    .option(
+      '-p, --publish <[ip:]host:container[/proto]>',
+      'publish a container port on the host (repeatable; needs --network bridge)',
+      collect,
+      [],
+    )
+    .option('--ip <address>', "the container's address on its bridge network (default: the next free one)")
     .option('--cgroup-parent <path>', "parent cgroup (default: minidock's own cgroup)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .option('--trace', 'print every syscall of the launch with its duration to stderr')
@@ -71,7 +94,10 @@ export function register(program: Command): void {
       // -it attaches the user's terminal (not with -d, which has no stdin, nor --dry-run); node:tty
       // is loaded only then
       if (flags.tty && flags.interactive && !flags.detach && !flags.dryRun) {
-        const [{ isatty }, { checkTtyInput }] = await Promise.all([import('node:tty'), import('../runtime/flag-parsers.js')]);
+        const [{ isatty }, { checkTtyInput }] = await Promise.all([
+          import('node:tty'),
+          import('../runtime/flag-parsers.js'),
+        ]);
         checkTtyInput(flags, isatty(0));
       }
       process.exitCode = await runCommand(rootfs, command, flags);
@@ -79,22 +105,40 @@ export function register(program: Command): void {
 }
 
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
-  const [{ Timeline }, { fail, MinidockError }, { writeErr, writeOut }, { newId, stateRoot, containerDir, ensureStateRoot }, { dryRunPlan, privilegedWarning, runSpec }, { containerCgroup, launch, launchDetached }, { formatDryRun, printTrace }] = await Promise.all([
-    import('../runtime/trace.js'), import('../errors.js'), import('../sys/output.js'), import('../runtime/state-root.js'), import('../runtime/run.js'),
-    import('../runtime/launch.js'), import('./format-dry-run.js'),
+  const [
+    { Timeline },
+    { fail, MinidockError },
+    { writeErr, writeOut },
+    { newId, stateRoot, containerDir, ensureStateRoot },
+    { dryRunPlan, privilegedWarning, runSpec },
+    { containerCgroup, launch, launchDetached },
+    { formatDryRun, printTrace },
+  ] = await Promise.all([
+    import('../runtime/trace.js'),
+    import('../errors.js'),
+    import('../sys/output.js'),
+    import('../runtime/state-root.js'),
+    import('../runtime/run.js'),
+    import('../runtime/launch.js'),
+    import('./format-dry-run.js'),
   ]);
   const tl = new Timeline();
   tl.mark('imports + argument parsing');
   const traceFormat = flags.traceFormat ?? (flags.trace ? 'text' : undefined);
   const statsFormat = flags.statsFormat ?? (flags.stats ? 'text' : undefined);
-  for (const [name, v] of [['--trace', traceFormat], ['--stats', statsFormat]] as const) {
+  for (const [name, v] of [
+    ['--trace', traceFormat],
+    ['--stats', statsFormat],
+  ] as const) {
     if (v !== undefined && v !== 'text' && v !== 'json') fail(`${name}=${v}: use ${name} (text) or ${name}=json`);
   }
   // A normal user: a rootless launch (a user namespace of its own, docs/security.md); --dry-run
   // still shows the plan root would run
   if (process.geteuid?.() !== 0 && !flags.dryRun) flags.rootless = true;
-  if (flags.detach && flags.interactive) fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
-  if (flags.detach && flags.stats) fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
+  if (flags.detach && flags.interactive)
+    fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
+  if (flags.detach && flags.stats)
+    fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
   const id = newId();
   const root = stateRoot(flags.root);
   const spec = await runSpec(id, root, rootfs, command, flags);
@@ -117,7 +161,12 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
     // -d: the C monitor becomes the container's parent; print the ID once it has exec'd.
     let err: unknown;
     try {
-      await launchDetached(spec, { root, timeline: tl, autoRemove: !!flags.rm, onNotice: (line) => writeErr(`minidock: ${line}\n`) });
+      await launchDetached(spec, {
+        root,
+        timeline: tl,
+        autoRemove: !!flags.rm,
+        onNotice: (line) => writeErr(`minidock: ${line}\n`),
+      });
     } catch (e) {
       err = e;
     }
@@ -130,7 +179,13 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   let outcome: LaunchOutcome | undefined;
   let error: unknown;
   try {
-    outcome = await launch(spec, { root, timeline: tl, autoRemove: !!flags.rm, stats: !!statsFormat, onNotice: (line) => writeErr(`minidock: ${line}\n`) });
+    outcome = await launch(spec, {
+      root,
+      timeline: tl,
+      autoRemove: !!flags.rm,
+      stats: !!statsFormat,
+      onNotice: (line) => writeErr(`minidock: ${line}\n`),
+    });
   } catch (e) {
     error = e;
   }

@@ -34,10 +34,17 @@ export function register(program: Command): void {
     .option('--json', 'one JSON object, for scripts')
     .option('--color', 'colour even when stdout is not a terminal')
     .option('--no-color', 'never colour')
-    .action(async (profile: string, syscall: string, args: string[], flags: { capAdd: string[]; capDrop: string[]; arch?: string; json?: boolean; color?: boolean }) => {
-      const { testText, wantColor } = await import('./format-seccomp.js');
-      process.stdout.write(testText(profile, syscall, args, { ...flags, color: wantColor(colorFlag(flags.color)) }));
-    });
+    .action(
+      async (
+        profile: string,
+        syscall: string,
+        args: string[],
+        flags: { capAdd: string[]; capDrop: string[]; arch?: string; json?: boolean; color?: boolean },
+      ) => {
+        const { testText, wantColor } = await import('./format-seccomp.js');
+        process.stdout.write(testText(profile, syscall, args, { ...flags, color: wantColor(colorFlag(flags.color)) }));
+      },
+    );
 }
 
 /** commander sets `color: true` by default when --no-color exists: only an explicit flag counts. */

@@ -23,9 +23,12 @@ export function register(program: Command): void {
 
 async function stats(refs: string[], flags: StatsFlags): Promise<number> {
   const [{ fail }, { rootOf }, { sampleRows, targets }] = await Promise.all([
-    import('../errors.js'), import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/stats.js'),
+    import('../errors.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/stats.js'),
   ]);
-  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table') fail(`--format ${flags.format}: use json or table`);
+  if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table')
+    fail(`--format ${flags.format}: use json or table`);
   const root = rootOf(flags);
   if (flags.stream === false || !process.stdout.isTTY) {
     // one sample (two readings, 500 ms apart, for the CPU %)

@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('stop')
     .description('stop containers: SIGTERM, then SIGKILL after the grace period')
     .argument('<container...>', 'container IDs (or unique prefixes) or names')
-    .option('-t, --time <secs>', 'seconds to wait before SIGKILL (default: the container\'s --stop-timeout, 10)')
+    .option('-t, --time <secs>', "seconds to wait before SIGKILL (default: the container's --stop-timeout, 10)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (refs: string[], flags: Record<string, unknown>) => {
       process.exitCode = await stop(refs, flags);
@@ -20,10 +20,15 @@ export function register(program: Command): void {
 }
 
 async function stop(refs: string[], flags: StopFlags): Promise<number> {
-  const [{ MinidockError }, { writeOut }, { listEntries, resolve }, { rootOf }, { stopOne }, { refFailed }] = await Promise.all([
-    import('../errors.js'), import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/stop.js'), import('./container-lines.js'),
-  ]);
+  const [{ MinidockError }, { writeOut }, { listEntries, resolve }, { rootOf }, { stopOne }, { refFailed }] =
+    await Promise.all([
+      import('../errors.js'),
+      import('../sys/output.js'),
+      import('../runtime/container-store/listing.js'),
+      import('../runtime/lifecycle/common.js'),
+      import('../runtime/lifecycle/stop.js'),
+      import('./container-lines.js'),
+    ]);
   const root = rootOf(flags);
   const entries = listEntries(root);
   let code = 0;
@@ -31,8 +36,9 @@ async function stop(refs: string[], flags: StopFlags): Promise<number> {
   const jobs = refs.map(async (ref): Promise<unknown> => {
     try {
       const e = resolve(root, ref, entries);
-      const grace = flags.time !== undefined ? Number(flags.time) : e.config?.spec.stopTimeoutSec ?? 10;
-      if (!Number.isFinite(grace) || grace < 0) throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
+      const grace = flags.time !== undefined ? Number(flags.time) : (e.config?.spec.stopTimeoutSec ?? 10);
+      if (!Number.isFinite(grace) || grace < 0)
+        throw new MinidockError(`-t ${flags.time}: use a number of seconds ≥ 0`, 125);
       await stopOne(root, e, grace);
       return undefined;
     } catch (err) {

@@ -7,7 +7,7 @@ import type { RootFlag } from '../runtime/lifecycle/common.js';
 export function register(program: Command): void {
   program
     .command('top')
-    .description("list the processes of a running container: user, host PID, container PID, parent, CPU time, command")
+    .description('list the processes of a running container: user, host PID, container PID, parent, CPU time, command')
     .argument('<container>', 'container ID (or unique prefix) or name')
     .argument('[ps-options...]', "ps options, accepted as Docker's and ignored: the columns are fixed")
     .allowUnknownOption()
@@ -19,8 +19,12 @@ export function register(program: Command): void {
 
 async function top(ref: string, flags: RootFlag): Promise<number> {
   const [{ writeOut }, { resolve }, { rootOf }, { topRows }, { refFailed }, { formatTable }] = await Promise.all([
-    import('../sys/output.js'), import('../runtime/container-store/listing.js'), import('../runtime/lifecycle/common.js'),
-    import('../runtime/lifecycle/top.js'), import('./container-lines.js'), import('./format-table.js'),
+    import('../sys/output.js'),
+    import('../runtime/container-store/listing.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/top.js'),
+    import('./container-lines.js'),
+    import('./format-table.js'),
   ]);
   let rows;
   try {
@@ -29,7 +33,15 @@ async function top(ref: string, flags: RootFlag): Promise<number> {
     return refFailed(err);
   }
   const table = [['UID', 'PID', 'CONTAINER PID', 'PPID', 'TIME', 'CMD']];
-  for (const r of rows) table.push([r.user, String(r.pid), r.containerPid === undefined ? '-' : String(r.containerPid), String(r.ppid), r.time, r.cmd]);
+  for (const r of rows)
+    table.push([
+      r.user,
+      String(r.pid),
+      r.containerPid === undefined ? '-' : String(r.containerPid),
+      String(r.ppid),
+      r.time,
+      r.cmd,
+    ]);
   writeOut(formatTable(table));
   return 0;
 }

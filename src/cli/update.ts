@@ -22,7 +22,9 @@ export function register(program: Command): void {
 
 async function update(refs: string[], flags: UpdateFlags & RootFlag): Promise<number> {
   const [{ rootOf }, { updateContainer }, { eachContainer }] = await Promise.all([
-    import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/update.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/update.js'),
+    import('./container-lines.js'),
   ]);
   const { root, ...limits } = flags;
   return eachContainer(rootOf({ root }), refs, (entry, ref) => {

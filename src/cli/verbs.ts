@@ -67,4 +67,3 @@ export const VERBS: Verbs = {
   version: versionVerb,
   info: infoVerb,
 };
-

@@ -14,7 +14,9 @@ export function register(program: Command): void {
 
 async function version(client: string, format: string | undefined): Promise<number> {
   const [{ fail }, { writeOut }, { versionInfo }] = await Promise.all([
-    import('../errors.js'), import('../sys/output.js'), import('../runtime/lifecycle/info.js'),
+    import('../errors.js'),
+    import('../sys/output.js'),
+    import('../runtime/lifecycle/info.js'),
   ]);
   if (format !== undefined && format !== 'json' && format !== 'text') fail(`--format ${format}: use json or text`);
   const v = versionInfo(client);
@@ -22,6 +24,8 @@ async function version(client: string, format: string | undefined): Promise<numb
     writeOut(JSON.stringify(v) + '\n');
     return 0;
   }
-  writeOut(`Client: minidock\n Version:       ${v.Version}\n Node version:  ${v.NodeVersion}\n OS/Arch:       ${v.OsArch}\n Kernel:        ${v.Kernel}\n Cgroup mode:   ${v.CgroupMode}\n`);
+  writeOut(
+    `Client: minidock\n Version:       ${v.Version}\n Node version:  ${v.NodeVersion}\n OS/Arch:       ${v.OsArch}\n Kernel:        ${v.Kernel}\n Cgroup mode:   ${v.CgroupMode}\n`,
+  );
   return 0;
 }

@@ -16,7 +16,9 @@ export function register(program: Command): void {
 
 async function wait(refs: string[], flags: RootFlag): Promise<number> {
   const [{ rootOf }, { waitContainer }, { eachContainer }] = await Promise.all([
-    import('../runtime/lifecycle/common.js'), import('../runtime/lifecycle/wait.js'), import('./container-lines.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/lifecycle/wait.js'),
+    import('./container-lines.js'),
   ]);
   return eachContainer(rootOf(flags), refs, async (entry, ref) => `${await waitContainer(entry, ref)}`);
 }

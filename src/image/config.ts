@@ -27,7 +27,8 @@ export interface ParsedConfig {
 
 const strList = (value: unknown, what: string): string[] | undefined => {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return fail(`image config: ${what} must be a list of strings`);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+    return fail(`image config: ${what} must be a list of strings`);
   return value as string[];
 };
 
@@ -45,7 +46,9 @@ export function parseImageConfig(text: string, what: string): ParsedConfig {
     return fail(`${what}: no rootfs.diff_ids — not an image config`);
   }
   const diffIds = rootfs.diff_ids as unknown[];
-  for (const diffId of diffIds) if (typeof diffId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(diffId)) fail(`${what}: diff ID ${JSON.stringify(diffId)} is not sha256:<64 hex digits>`);
+  for (const diffId of diffIds)
+    if (typeof diffId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(diffId))
+      fail(`${what}: diff ID ${JSON.stringify(diffId)} is not sha256:<64 hex digits>`);
   const rawConfig = (json.config ?? {}) as Record<string, unknown>;
   const config: ImageConfig = {};
   const env = strList(rawConfig.Env, 'config.Env');
@@ -81,8 +84,8 @@ export interface Resolved {
 
 /** Docker's override rules (see the top of this file). */
 export function applyImageConfig(cfg: ImageConfig, userArgs: string[], o: RunOverrides, imageName: string): Resolved {
-  const entrypoint = o.entrypoint === undefined ? cfg.Entrypoint ?? [] : o.entrypoint === '' ? [] : [o.entrypoint];
-  const cmd = userArgs.length ? userArgs : o.entrypoint === undefined ? cfg.Cmd ?? [] : [];
+  const entrypoint = o.entrypoint === undefined ? (cfg.Entrypoint ?? []) : o.entrypoint === '' ? [] : [o.entrypoint];
+  const cmd = userArgs.length ? userArgs : o.entrypoint === undefined ? (cfg.Cmd ?? []) : [];
   const args = [...entrypoint, ...cmd];
   if (!args.length || !args[0]) {
     fail(`no command: image ${imageName} has no Entrypoint or Cmd — give one: minidock run ${imageName} CMD [ARG...]`);

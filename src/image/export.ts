@@ -6,7 +6,18 @@
 // an opaque directory (trusted.overlay.opaque=y) hides what lower layers hold in it. (minidock
 // mounts overlayfs with the kernel's default options; with redirect_dir=on a renamed directory
 // would carry a trusted.overlay.redirect xattr, which this merge does not follow.)
-import { closeSync, existsSync, fstatSync, lstatSync, readdirSync, readlinkSync, readSync, statSync, type Stats, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  type Stats,
+  type WriteStream,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { Header } from 'tar';
 import { fail } from '../errors.js';
@@ -88,18 +99,40 @@ function paxRecord(key: string, value: Buffer): Buffer {
 const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
 
 export function headerBlocks(entry: {
-  path: string; type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
-  mode: number; uid: number; gid: number; size: number; mtime: Date; linkpath?: string; devmaj?: number; devmin?: number;
+  path: string;
+  type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: Date;
+  linkpath?: string;
+  devmaj?: number;
+  devmin?: number;
   xattrs?: Map<string, Buffer>;
 }): Buffer {
   const block = Buffer.alloc(512);
-  const header = new Header({ path: entry.path, type: entry.type, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: entry.size, mtime: entry.mtime, linkpath: entry.linkpath ?? '', uname: '', gname: '', devmaj: entry.devmaj ?? 0, devmin: entry.devmin ?? 0 });
+  const header = new Header({
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    size: entry.size,
+    mtime: entry.mtime,
+    linkpath: entry.linkpath ?? '',
+    uname: '',
+    gname: '',
+    devmaj: entry.devmaj ?? 0,
+    devmin: entry.devmin ?? 0,
+  });
   const needPax = header.encode(block, 0);
   const records: Buffer[] = [];
   if (needPax) {
     // names too long for ustar, or numbers too big for its octal fields
     records.push(paxRecord('path', Buffer.from(entry.path)));
-    if (entry.linkpath && Buffer.byteLength(entry.linkpath) > 100) records.push(paxRecord('linkpath', Buffer.from(entry.linkpath)));
+    if (entry.linkpath && Buffer.byteLength(entry.linkpath) > 100)
+      records.push(paxRecord('linkpath', Buffer.from(entry.linkpath)));
     if (entry.size >= 8 ** 11) records.push(paxRecord('size', Buffer.from(String(entry.size))));
     if (entry.uid >= 8 ** 7) records.push(paxRecord('uid', Buffer.from(String(entry.uid))));
     if (entry.gid >= 8 ** 7) records.push(paxRecord('gid', Buffer.from(String(entry.gid))));
@@ -108,7 +141,18 @@ export function headerBlocks(entry: {
   if (!records.length) return block;
   const body = Buffer.concat(records);
   const paxHeader = Buffer.alloc(512);
-  new Header({ path: `PaxHeader/${posix.basename(entry.path)}`.slice(0, 99), type: 'ExtendedHeader', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: entry.mtime, linkpath: '', uname: '', gname: '' }).encode(paxHeader, 0);
+  new Header({
+    path: `PaxHeader/${posix.basename(entry.path)}`.slice(0, 99),
+    type: 'ExtendedHeader',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: body.length,
+    mtime: entry.mtime,
+    linkpath: '',
+    uname: '',
+    gname: '',
+  }).encode(paxHeader, 0);
   return Buffer.concat([paxHeader, body, pad(body.length), block]);
 }
 
@@ -129,7 +173,10 @@ function xattrsOf(host: string): Map<string, Buffer> {
 }
 
 /** Write the merged tree of `layers` (top first) as a tar to `out`. */
-export async function exportLayers(layers: string[], out: WriteStream | NodeJS.WriteStream): Promise<{ entries: number; bytes: number }> {
+export async function exportLayers(
+  layers: string[],
+  out: WriteStream | NodeJS.WriteStream,
+): Promise<{ entries: number; bytes: number }> {
   const links = new Map<string, string>(); // dev:ino -> first path, for hard links
   let entries = 0;
   let bytes = 0;
@@ -137,7 +184,15 @@ export async function exportLayers(layers: string[], out: WriteStream | NodeJS.W
   for (const entry of walkMerged(layers)) {
     const { st } = entry;
     const name = entry.rel === '' ? './' : st.isDirectory() ? `${entry.rel}/` : entry.rel;
-    const base = { path: name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime, xattrs: xattrsOf(entry.host) };
+    const base = {
+      path: name,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      size: 0,
+      mtime: st.mtime,
+      xattrs: xattrsOf(entry.host),
+    };
     entries++;
     if (st.isDirectory()) {
       await write(out, headerBlocks({ ...base, type: 'Directory' }));
@@ -158,7 +213,9 @@ export async function exportLayers(layers: string[], out: WriteStream | NodeJS.W
       const fd = layer === undefined ? -2 : openResolved(layer, entry.rel);
       if (fd < 0 || !fstatSync(fd).isFile()) {
         if (fd >= 0) closeSync(fd);
-        fail(`export: ${entry.rel} changed while being read (${fd < 0 ? errnoName(-fd) : 'no longer a regular file'}) — export again once the container stops changing it`);
+        fail(
+          `export: ${entry.rel} changed while being read (${fd < 0 ? errnoName(-fd) : 'no longer a regular file'}) — export again once the container stops changing it`,
+        );
       }
       try {
         let left = st.size;
@@ -178,7 +235,15 @@ export async function exportLayers(layers: string[], out: WriteStream | NodeJS.W
       // glibc's major()/minor() of a 64-bit dev_t
       const major = Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
       const minor = Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
-      await write(out, headerBlocks({ ...base, type: st.isFIFO() ? 'FIFO' : st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice', devmaj: major, devmin: minor }));
+      await write(
+        out,
+        headerBlocks({
+          ...base,
+          type: st.isFIFO() ? 'FIFO' : st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice',
+          devmaj: major,
+          devmin: minor,
+        }),
+      );
     } // sockets are not archived (tar cannot hold them)
   }
   await write(out, Buffer.alloc(1024)); // end of archive: two zero blocks
@@ -191,7 +256,10 @@ export function findContainer(root: string, ref: string): { id: string; dir: str
   const hits = all.filter((c) => c.id === ref || c.name === ref);
   const pre = hits.length ? hits : /^[0-9a-f]{1,64}$/.test(ref) ? all.filter((c) => c.id.startsWith(ref)) : [];
   if (pre.length > 1) fail(`export ${ref}: the prefix matches ${pre.length} containers — give more of the ID`);
-  if (!pre.length) fail(`export ${ref}: no such container in ${root} (a container is kept after it exits when run without --rm; see minidock ps -a)`);
+  if (!pre.length)
+    fail(
+      `export ${ref}: no such container in ${root} (a container is kept after it exits when run without --rm; see minidock ps -a)`,
+    );
   return pre[0];
 }
 
@@ -203,8 +271,13 @@ export function containerLayers(root: string, ref: string): string[] {
   const c = findContainer(root, ref);
   // the upper layer: <dir>/upper, or <dir>/layer/upper when it lived on a tmpfs (then gone on exit)
   const upper = [posix.join(c.dir, 'upper'), posix.join(c.dir, 'layer', 'upper')].find((p) => existsSync(p));
-  if (!upper) fail(`export ${ref}: the container has no upper layer on disk (${c.dir}/upper) — its writes lived on a tmpfs and are gone`);
-  if (!c.lowerDirs.length) fail(`export ${ref}: ${c.dir}/config.json does not say which rootfs or layers the container was built on`);
-  for (const d of c.lowerDirs) if (!statSync(d, { throwIfNoEntry: false })?.isDirectory()) fail(`export ${ref}: its lower layer ${d} is gone`);
+  if (!upper)
+    fail(
+      `export ${ref}: the container has no upper layer on disk (${c.dir}/upper) — its writes lived on a tmpfs and are gone`,
+    );
+  if (!c.lowerDirs.length)
+    fail(`export ${ref}: ${c.dir}/config.json does not say which rootfs or layers the container was built on`);
+  for (const d of c.lowerDirs)
+    if (!statSync(d, { throwIfNoEntry: false })?.isDirectory()) fail(`export ${ref}: its lower layer ${d} is gone`);
   return [upper!, ...c.lowerDirs];
 }

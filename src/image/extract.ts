@@ -13,8 +13,24 @@
 //     this same layer, and a cap on the total size. The layer is unpacked into a scratch directory
 //     that is removed if anything is refused, so a refused archive leaves nothing behind.
 import {
-  closeSync, constants as C, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, chmodSync, type Stats,
+  closeSync,
+  constants as C,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  chmodSync,
+  type Stats,
 } from 'node:fs';
 import { MinidockError } from '../errors.js';
 import { storageError } from '../runtime/state-root.js';
@@ -58,13 +74,20 @@ export interface ExtractOptions {
  * ["a", "b"]; "" and "./" are the root itself ([]).
  */
 export function safeParts(name: string, what: string, field = 'path'): string[] {
-  if (name.includes('\0')) throw new HostileArchiveError(`${what}: entry ${JSON.stringify(name)}: NUL byte in the ${field} — refusing the archive`);
+  if (name.includes('\0'))
+    throw new HostileArchiveError(
+      `${what}: entry ${JSON.stringify(name)}: NUL byte in the ${field} — refusing the archive`,
+    );
   if (name.startsWith('/')) {
-    throw new HostileArchiveError(`${what}: entry ${JSON.stringify(name)}: absolute ${field} — a layer may only name paths below its own root; refusing the archive`);
+    throw new HostileArchiveError(
+      `${what}: entry ${JSON.stringify(name)}: absolute ${field} — a layer may only name paths below its own root; refusing the archive`,
+    );
   }
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
-    throw new HostileArchiveError(`${what}: entry ${JSON.stringify(name)}: ".." in the ${field} would leave the layer directory — refusing the archive`);
+    throw new HostileArchiveError(
+      `${what}: entry ${JSON.stringify(name)}: ".." in the ${field} would leave the layer directory — refusing the archive`,
+    );
   }
   return parts;
 }
@@ -88,11 +111,28 @@ export async function extractLayer(tar: TarReader, dest: string, opts: ExtractOp
 }
 
 /** Entry types a layer cannot hold, named for the error message. */
-const UNSUPPORTED_TYPE_NAMES: Record<string, string> = { S: 'GNU sparse file', M: 'multi-volume continuation', V: 'tape volume header', A: 'Solaris ACL', I: 'inode metadata' };
+const UNSUPPORTED_TYPE_NAMES: Record<string, string> = {
+  S: 'GNU sparse file',
+  M: 'multi-volume continuation',
+  V: 'tape volume header',
+  A: 'Solaris ACL',
+  I: 'inode metadata',
+};
 
 /** One layer being unpacked: where it goes, what is already on disk, and the counts so far. */
 class LayerWriter {
-  readonly stats: ExtractStats = { entries: 0, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, devices: 0, whiteouts: 0, opaques: 0, xattrs: 0, bytes: 0 };
+  readonly stats: ExtractStats = {
+    entries: 0,
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    devices: 0,
+    whiteouts: 0,
+    opaques: 0,
+    xattrs: 0,
+    bytes: 0,
+  };
   // Directories known to be real directories of this layer (not symlinks): the parent check is
   // then one Set lookup. Anything replaced by a later entry is forgotten again.
   private readonly realDirs = new Set<string>(['']);
@@ -126,13 +166,18 @@ class LayerWriter {
     const path = this.hostPath(parts);
     try {
       switch (entry.kind) {
-        case 'dir': return this.writeDir(entry, rel, path);
-        case 'file': return await this.writeFile(entry, rel, path, tar);
-        case 'symlink': return this.writeSymlink(entry, rel, path);
-        case 'hardlink': return this.writeHardlink(entry, rel, path);
+        case 'dir':
+          return this.writeDir(entry, rel, path);
+        case 'file':
+          return await this.writeFile(entry, rel, path, tar);
+        case 'symlink':
+          return this.writeSymlink(entry, rel, path);
+        case 'hardlink':
+          return this.writeHardlink(entry, rel, path);
         case 'char':
         case 'block':
-        case 'fifo': return this.writeDeviceOrFifo(entry, rel, path);
+        case 'fifo':
+          return this.writeDeviceOrFifo(entry, rel, path);
       }
     } catch (err) {
       if (err instanceof MinidockError) throw err;
@@ -145,7 +190,9 @@ class LayerWriter {
     // a volume label or ACL block carries nothing a layer needs; data we cannot place is refused
     if (entry.typeCode === 'V' || entry.typeCode === 'A' || entry.typeCode === 'I') return;
     const typeName = UNSUPPORTED_TYPE_NAMES[entry.typeCode];
-    throw new MinidockError(`${this.what}: entry ${JSON.stringify(entry.path)}: unsupported tar entry type '${entry.typeCode}'${typeName ? ` (${typeName})` : ''} — re-create the archive without it (e.g. GNU tar without --sparse)`);
+    throw new MinidockError(
+      `${this.what}: entry ${JSON.stringify(entry.path)}: unsupported tar entry type '${entry.typeCode}'${typeName ? ` (${typeName})` : ''} — re-create the archive without it (e.g. GNU tar without --sparse)`,
+    );
   }
 
   /** `.wh..wh..opq` becomes the opaque xattr on its directory; `.wh.NAME` becomes a 0/0 char device NAME. */
@@ -154,25 +201,37 @@ class LayerWriter {
     const dir = parts.slice(0, -1);
     if (base === OPAQUE_MARKER) {
       const r = mdLsetxattr(this.hostPath(dir), OPAQUE_XATTR, Buffer.from('y'));
-      if (r < 0) throw new MinidockError(`${this.what}: lsetxattr(${dir.join('/') || '/'}, ${OPAQUE_XATTR}): ${errnoName(-r)} — an opaque directory needs root (trusted.* xattrs) and a filesystem with xattrs`);
+      if (r < 0)
+        throw new MinidockError(
+          `${this.what}: lsetxattr(${dir.join('/') || '/'}, ${OPAQUE_XATTR}): ${errnoName(-r)} — an opaque directory needs root (trusted.* xattrs) and a filesystem with xattrs`,
+        );
       this.stats.opaques++;
       return;
     }
     if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return; // other AUFS metadata (.wh..wh.plnk ...): not content
     const victim = base.slice(WHITEOUT_PREFIX.length);
-    if (victim === '.' || victim === '..') throw new HostileArchiveError(`${this.what}: entry ${JSON.stringify(entry.path)}: a whiteout of "${victim}" — refusing the archive`);
+    if (victim === '.' || victim === '..')
+      throw new HostileArchiveError(
+        `${this.what}: entry ${JSON.stringify(entry.path)}: a whiteout of "${victim}" — refusing the archive`,
+      );
     const victimRel = [...dir, victim].join('/');
     const victimPath = this.hostPath([...dir, victim]);
     this.clearPath(victimRel, victimPath, false);
     // A whiteout is a character device 0/0: overlayfs hides the name in every layer below.
     const r = mdMknod(victimPath, S_IFCHR, 0, 0);
-    if (r < 0) throw new MinidockError(`${this.what}: mknod(${victimRel}, S_IFCHR, 0/0) for whiteout ${JSON.stringify(entry.path)}: ${errnoName(-r)} — whiteouts need root`);
+    if (r < 0)
+      throw new MinidockError(
+        `${this.what}: mknod(${victimRel}, S_IFCHR, 0/0) for whiteout ${JSON.stringify(entry.path)}: ${errnoName(-r)} — whiteouts need root`,
+      );
     this.stats.whiteouts++;
   }
 
   /** "./": the layer's root directory itself takes the entry's owner, mode and time. */
   private writeLayerRoot(entry: TarEntry): void {
-    if (entry.kind !== 'dir') throw new HostileArchiveError(`${this.what}: entry ${JSON.stringify(entry.path)} names the layer root but is not a directory — refusing the archive`);
+    if (entry.kind !== 'dir')
+      throw new HostileArchiveError(
+        `${this.what}: entry ${JSON.stringify(entry.path)} names the layer root but is not a directory — refusing the archive`,
+      );
     this.applyMetadata(this.dest, entry);
     if (entry.mtime) this.dirTimes.push([this.dest, entry.mtime]);
   }
@@ -216,20 +275,28 @@ class LayerWriter {
   /** A hard link to a file this layer already holds, reached through real directories only. */
   private writeHardlink(entry: TarEntry, rel: string, path: string): void {
     const target = safeParts(entry.linkpath, `${this.what}: hard link ${JSON.stringify(entry.path)}`, 'link target');
-    if (!target.length) throw new HostileArchiveError(`${this.what}: hard link ${JSON.stringify(entry.path)} to the layer root — refusing the archive`);
+    if (!target.length)
+      throw new HostileArchiveError(
+        `${this.what}: hard link ${JSON.stringify(entry.path)} to the layer root — refusing the archive`,
+      );
     const refuse = (why: string): HostileArchiveError =>
-      new HostileArchiveError(`${this.what}: hard link ${JSON.stringify(entry.path)} -> ${JSON.stringify(entry.linkpath)}: ${why} — refusing the archive`);
+      new HostileArchiveError(
+        `${this.what}: hard link ${JSON.stringify(entry.path)} -> ${JSON.stringify(entry.linkpath)}: ${why} — refusing the archive`,
+      );
     for (let i = 1; i < target.length; i++) {
       const dir = target.slice(0, i).join('/');
       if (this.realDirs.has(dir)) continue;
       const st = lstatOrUndefined(this.dest + '/' + dir);
       if (!st?.isDirectory()) {
-        throw refuse(`"${dir}" is ${st?.isSymbolicLink() ? 'a symlink (hard link escape through a symlink)' : 'not a directory of this layer'}`);
+        throw refuse(
+          `"${dir}" is ${st?.isSymbolicLink() ? 'a symlink (hard link escape through a symlink)' : 'not a directory of this layer'}`,
+        );
       }
     }
     const targetPath = this.hostPath(target);
     const targetStat = lstatOrUndefined(targetPath);
-    if (!targetStat) throw refuse('the target is not in this layer (a hard link may only join files of the same layer)');
+    if (!targetStat)
+      throw refuse('the target is not in this layer (a hard link may only join files of the same layer)');
     if (targetStat.isDirectory()) throw refuse('hard links to directories are not allowed');
     if (targetPath === path) return;
     this.clearPath(rel, path, false);
@@ -241,9 +308,15 @@ class LayerWriter {
   private writeDeviceOrFifo(entry: TarEntry, rel: string, path: string): void {
     this.clearPath(rel, path, false);
     const type = entry.kind === 'char' ? S_IFCHR : entry.kind === 'block' ? S_IFBLK : S_IFIFO;
-    if (entry.kind !== 'fifo' && !this.asRoot) throw new MinidockError(`${this.what}: entry ${JSON.stringify(entry.path)} is a device node: creating it needs root`);
+    if (entry.kind !== 'fifo' && !this.asRoot)
+      throw new MinidockError(
+        `${this.what}: entry ${JSON.stringify(entry.path)} is a device node: creating it needs root`,
+      );
     const r = mdMknod(path, type | (entry.mode & 0o777), entry.devmajor, entry.devminor);
-    if (r < 0) throw new MinidockError(`${this.what}: mknod(${rel}): ${errnoName(-r)} — could not create the ${entry.kind === 'fifo' ? 'FIFO' : 'device node'}`);
+    if (r < 0)
+      throw new MinidockError(
+        `${this.what}: mknod(${rel}): ${errnoName(-r)} — could not create the ${entry.kind === 'fifo' ? 'FIFO' : 'device node'}`,
+      );
     this.applyMetadata(path, entry);
     if (entry.mtime) lutimesSync(path, entry.mtime, entry.mtime);
     this.stats.devices++;
@@ -263,9 +336,13 @@ class LayerWriter {
           throw fsError(e, 'mkdir', rel, this.what, this.dest);
         }
       } else if (st.isSymbolicLink()) {
-        throw new HostileArchiveError(`${this.what}: entry ${JSON.stringify(name)} goes through the symlink "${rel}" of the same layer — a write through a symlink could land outside the layer (symlink escape); refusing the archive`);
+        throw new HostileArchiveError(
+          `${this.what}: entry ${JSON.stringify(name)} goes through the symlink "${rel}" of the same layer — a write through a symlink could land outside the layer (symlink escape); refusing the archive`,
+        );
       } else if (!st.isDirectory()) {
-        throw new HostileArchiveError(`${this.what}: entry ${JSON.stringify(name)}: its parent "${rel}" is not a directory in this layer — refusing the archive`);
+        throw new HostileArchiveError(
+          `${this.what}: entry ${JSON.stringify(name)}: its parent "${rel}" is not a directory in this layer — refusing the archive`,
+        );
       }
       this.realDirs.add(rel);
     }
@@ -306,7 +383,10 @@ class LayerWriter {
       if (name.startsWith('trusted.overlay.')) continue;
       const r = mdLsetxattr(path, name, value);
       if (r === -95) continue; // EOPNOTSUPP: the store's filesystem has no xattrs of this kind
-      if (r < 0) throw new MinidockError(`${this.what}: lsetxattr(${rel}, ${name}): ${errnoName(-r)} — could not keep the file's extended attributes${this.asRoot ? '' : ' (run as root)'}`);
+      if (r < 0)
+        throw new MinidockError(
+          `${this.what}: lsetxattr(${rel}, ${name}): ${errnoName(-r)} — could not keep the file's extended attributes${this.asRoot ? '' : ' (run as root)'}`,
+        );
       this.stats.xattrs++;
     }
   }
@@ -316,7 +396,9 @@ class LayerWriter {
     for (const [path, time] of this.dirTimes.reverse()) {
       try {
         utimesSync(path, time, time);
-      } catch { /* times are cosmetic */ }
+      } catch {
+        /* times are cosmetic */
+      }
     }
   }
 }

@@ -9,10 +9,28 @@ import { MinidockError, fail } from '../errors.js';
 import { storageError } from '../runtime/state-root.js';
 import { rootfsTarConfig, parseImageConfig } from './config.js';
 import { extractLayer, type ExtractStats } from './extract.js';
-import { detectFormat, readBundle, stageArchive, type Bundle, type Format, type ImagePlan, type LayerPlan } from './formats.js';
+import {
+  detectFormat,
+  readBundle,
+  stageArchive,
+  type Bundle,
+  type Format,
+  type ImagePlan,
+  type LayerPlan,
+} from './formats.js';
 import { ByteBudget, DEFAULT_MAX_BYTES, fmtBytes, openLayer, type OpenedLayer } from './source.js';
 import {
-  commitLayer, findImage, hasLayer, layerInfo, listImages, normalizeName, pinLayers, removeLayer, saveImage, scratch, type ImageRecord,
+  commitLayer,
+  findImage,
+  hasLayer,
+  layerInfo,
+  listImages,
+  normalizeName,
+  pinLayers,
+  removeLayer,
+  saveImage,
+  scratch,
+  type ImageRecord,
 } from './store.js';
 import { TarReader } from './tar-reader.js';
 
@@ -50,7 +68,8 @@ export interface UnpackedLayer {
 function checkBlobSize(plan: LayerPlan): void {
   if (plan.blobSize === undefined) return;
   const size = statSync(plan.path).size;
-  if (size !== plan.blobSize) fail(`${plan.what}: the blob is ${size} bytes, the manifest says ${plan.blobSize} — corrupt or tampered with`);
+  if (size !== plan.blobSize)
+    fail(`${plan.what}: the blob is ${size} bytes, the manifest says ${plan.blobSize} — corrupt or tampered with`);
 }
 
 /** Once `src` has been read to its end: the bytes as stored against the blob digest (when known),
@@ -59,10 +78,14 @@ function checkDigests(plan: LayerPlan, src: OpenedLayer): void {
   const blobDigest = src.blobDigest();
   const diffId = src.diffId();
   if (plan.blobDigest && blobDigest !== plan.blobDigest) {
-    fail(`${plan.what}: digest mismatch — the file's sha256 is ${blobDigest.slice(7, 19)}…, the manifest says ${plan.blobDigest.slice(7, 19)}…; the archive is corrupt or was tampered with, nothing was imported`);
+    fail(
+      `${plan.what}: digest mismatch — the file's sha256 is ${blobDigest.slice(7, 19)}…, the manifest says ${plan.blobDigest.slice(7, 19)}…; the archive is corrupt or was tampered with, nothing was imported`,
+    );
   }
   if (plan.diffId && diffId !== plan.diffId) {
-    fail(`${plan.what}: digest mismatch — the uncompressed layer's sha256 is ${diffId.slice(7, 19)}…, the image config says ${plan.diffId.slice(7, 19)}… (diff ID); the archive is corrupt or was tampered with, nothing was imported`);
+    fail(
+      `${plan.what}: digest mismatch — the uncompressed layer's sha256 is ${diffId.slice(7, 19)}…, the image config says ${plan.diffId.slice(7, 19)}… (diff ID); the archive is corrupt or was tampered with, nothing was imported`,
+    );
   }
 }
 
@@ -79,7 +102,13 @@ export async function unpackLayer(plan: LayerPlan, dir: string, budget: ByteBudg
   const stats = await extractLayer(new TarReader(src.reader), layerRoot, { what: plan.what });
   await src.reader.drain(); // the digest covers the whole file, padding after the end marker included
   checkDigests(plan, src);
-  return { diffId: src.diffId(), blobDigest: src.blobDigest(), stats, storedBytes: src.storedBytes(), tarBytes: src.tarBytes() };
+  return {
+    diffId: src.diffId(),
+    blobDigest: src.blobDigest(),
+    stats,
+    storedBytes: src.storedBytes(),
+    tarBytes: src.tarBytes(),
+  };
 }
 
 /**
@@ -125,20 +154,30 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
   const unpins: Array<() => void> = [];
   try {
     const bundle = await planImport(opts.file, posix.join(work, 'stage'), new ByteBudget(maxBytes));
-    if (name && bundle.images.length > 1) fail(`import ${opts.file}: it holds ${bundle.images.length} images; a NAME can tag only one — import without NAME`);
+    if (name && bundle.images.length > 1)
+      fail(
+        `import ${opts.file}: it holds ${bundle.images.length} images; a NAME can tag only one — import without NAME`,
+      );
     const budget = new ByteBudget(maxBytes);
     const outcomes: LayerOutcome[] = [];
     const plans: Array<{ plan: ImagePlan; diffIds: string[] }> = [];
     for (const plan of bundle.images) {
       const diffIds: string[] = [];
-      unpins.push(pinLayers(root, plan.layers.map((layer) => layer.diffId).filter((diffId): diffId is string => !!diffId)));
+      unpins.push(
+        pinLayers(
+          root,
+          plan.layers.map((layer) => layer.diffId).filter((diffId): diffId is string => !!diffId),
+        ),
+      );
       for (const [i, layer] of plan.layers.entries()) {
         if (layer.diffId && hasLayer(root, layer.diffId)) {
           const startedAt = performance.now();
           await verifyLayer(layer, budget);
           outcomes.push({ diffId: layer.diffId, reused: true });
           diffIds.push(layer.diffId);
-          log(`layer ${i + 1}/${plan.layers.length} ${layer.diffId.slice(0, 19)}…  already in the store (shared), blob verified in ${(performance.now() - startedAt).toFixed(0)} ms`);
+          log(
+            `layer ${i + 1}/${plan.layers.length} ${layer.diffId.slice(0, 19)}…  already in the store (shared), blob verified in ${(performance.now() - startedAt).toFixed(0)} ms`,
+          );
           continue;
         }
         const dir = posix.join(work, `layer-${outcomes.length}`);
@@ -147,12 +186,19 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
         const unpacked = await unpackLayer(layer, dir, budget);
         const ms = performance.now() - startedAt;
         if (!layer.diffId) unpins.push(pinLayers(root, [unpacked.diffId]));
-        const fresh = commitLayer(root, unpacked.diffId, dir, { diffId: unpacked.diffId, size: unpacked.stats.bytes, entries: unpacked.stats.entries, unpacked: new Date().toISOString() });
+        const fresh = commitLayer(root, unpacked.diffId, dir, {
+          diffId: unpacked.diffId,
+          size: unpacked.stats.bytes,
+          entries: unpacked.stats.entries,
+          unpacked: new Date().toISOString(),
+        });
         if (fresh) created.push(unpacked.diffId);
         outcomes.push({ diffId: unpacked.diffId, reused: !fresh, stats: unpacked.stats, ms });
         diffIds.push(unpacked.diffId);
-        log(`layer ${i + 1}/${plan.layers.length} ${unpacked.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${unpacked.stats.entries} entries, ${fmtBytes(unpacked.stats.bytes)}` +
-          `${unpacked.stats.whiteouts ? `, ${unpacked.stats.whiteouts} whiteouts` : ''}${unpacked.stats.opaques ? `, ${unpacked.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`);
+        log(
+          `layer ${i + 1}/${plan.layers.length} ${unpacked.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${unpacked.stats.entries} entries, ${fmtBytes(unpacked.stats.bytes)}` +
+            `${unpacked.stats.whiteouts ? `, ${unpacked.stats.whiteouts} whiteouts` : ''}${unpacked.stats.opaques ? `, ${unpacked.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`,
+        );
       }
       plans.push({ plan, diffIds });
     }
@@ -167,8 +213,15 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
       const names = [...new Set([...plan.names.map(normalizeName), ...(name ? [name] : [])])];
       const old = findImage(root, id);
       const record: ImageRecord = {
-        id, names: [...new Set([...(old?.names ?? []), ...names])], layers: diffIds, config: parsed.config,
-        created: parsed.created, architecture: parsed.architecture, os: parsed.os, imported: old?.imported ?? now, format: bundle.format,
+        id,
+        names: [...new Set([...(old?.names ?? []), ...names])],
+        layers: diffIds,
+        config: parsed.config,
+        created: parsed.created,
+        architecture: parsed.architecture,
+        os: parsed.os,
+        imported: old?.imported ?? now,
+        format: bundle.format,
       };
       // a name moves to the new image (the old one keeps its ID, untagged: Docker's "<none>")
       for (const other of listImages(root)) {
@@ -185,10 +238,16 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
     for (const diffId of created) {
       try {
         if (!used.has(diffId)) removeLayer(root, diffId);
-      } catch { /* a store gone read-only meanwhile: the import's own error is the one to tell; gc retries */ }
+      } catch {
+        /* a store gone read-only meanwhile: the import's own error is the one to tell; gc retries */
+      }
     }
     const full = storageError(e, work); // a full, read-only or failing state root: its one line
-    throw e instanceof MinidockError ? e : full instanceof MinidockError ? full : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
+    throw e instanceof MinidockError
+      ? e
+      : full instanceof MinidockError
+        ? full
+        : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
   } finally {
     for (const unpin of unpins) unpin();
     rmSync(work, { recursive: true, force: true });

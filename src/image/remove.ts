@@ -1,6 +1,14 @@
 // Removing an image (minidock rmi) and what an image weighs; src/cli/images.ts and rmi.ts print.
 import { MinidockError } from '../errors.js';
-import { containersOf, deleteImageRecord, findImage, layerInfo, normalizeName, saveImage, type ImageRecord } from './store.js';
+import {
+  containersOf,
+  deleteImageRecord,
+  findImage,
+  layerInfo,
+  normalizeName,
+  saveImage,
+  type ImageRecord,
+} from './store.js';
 
 /** The bytes of an image's layers as stored. */
 export function imageSize(root: string, img: ImageRecord): number {
@@ -20,14 +28,19 @@ export function removeImage(root: string, ref: string): { untagged: string[]; de
   try {
     const n = normalizeName(ref);
     if (img.names.includes(n)) byName = n;
-  } catch { /* an ID */ }
+  } catch {
+    /* an ID */
+  }
   if (byName && img.names.length > 1) {
     saveImage(root, { ...img, names: img.names.filter((n) => n !== byName) });
     return { untagged: [byName] };
   }
   const users = containersOf(root, img);
   if (users.length) {
-    throw new MinidockError(`rmi ${ref}: image ${img.id.slice(7, 19)} is used by ${users.length} container(s) (${users.map((c) => c.name ?? c.id.slice(0, 12)).join(', ')}) — remove them first (minidock rm)`, 1);
+    throw new MinidockError(
+      `rmi ${ref}: image ${img.id.slice(7, 19)} is used by ${users.length} container(s) (${users.map((c) => c.name ?? c.id.slice(0, 12)).join(', ')}) — remove them first (minidock rm)`,
+      1,
+    );
   }
   deleteImageRecord(root, img.id);
   return { untagged: img.names, deleted: img.id };

@@ -24,23 +24,37 @@ export interface ImageForRun {
 /** overlayfs takes all lowerdirs in one mount option, which must fit in a page (4096 bytes). */
 const MAX_LOWERDIR_OPTION = 3500;
 
-export function imageForRun(root: string, ref: string, userArgs: string[], overrides: { entrypoint?: string; workdir?: string; user?: string }): ImageForRun {
+export function imageForRun(
+  root: string,
+  ref: string,
+  userArgs: string[],
+  overrides: { entrypoint?: string; workdir?: string; user?: string },
+): ImageForRun {
   const image = findImage(root, ref);
   if (!image) {
-    return fail(`no image "${ref}" in ${root} and no directory of that name — import one first (minidock import FILE ${ref}), see \`minidock images\`; a rootfs directory is given as a path (./${ref})`);
+    return fail(
+      `no image "${ref}" in ${root} and no directory of that name — import one first (minidock import FILE ${ref}), see \`minidock images\`; a rootfs directory is given as a path (./${ref})`,
+    );
   }
   for (const diffId of image.layers) {
-    if (!hasLayer(root, diffId)) fail(`image ${ref}: layer ${diffId.slice(0, 19)}… is missing from the store — import the image again`);
+    if (!hasLayer(root, diffId))
+      fail(`image ${ref}: layer ${diffId.slice(0, 19)}… is missing from the store — import the image again`);
   }
   const lowerDirs = image.layers.map((diffId) => layerFs(root, diffId)).reverse();
   const lowerdirOption = lowerDirs.join(':');
   if (lowerdirOption.length > MAX_LOWERDIR_OPTION) {
-    fail(`image ${ref}: ${lowerDirs.length} layers make a lowerdir option of ${lowerdirOption.length} bytes; overlayfs takes at most one page of options — use a shorter state root (--root) or flatten the image`);
+    fail(
+      `image ${ref}: ${lowerDirs.length} layers make a lowerdir option of ${lowerdirOption.length} bytes; overlayfs takes at most one page of options — use a shorter state root (--root) or flatten the image`,
+    );
   }
-  if (lowerDirs.some((lowerDir) => /[,:]/.test(lowerDir.replace(root, '')))) fail(`image ${ref}: a layer path contains "," or ":", which overlayfs cannot take`);
+  if (lowerDirs.some((lowerDir) => /[,:]/.test(lowerDir.replace(root, ''))))
+    fail(`image ${ref}: a layer path contains "," or ":", which overlayfs cannot take`);
   const configured = applyImageConfig(image.config, userArgs, overrides, ref);
   return {
-    ref, image, lowerDirs, ...configured,
+    ref,
+    image,
+    lowerDirs,
+    ...configured,
     readFile: (inner, what) => layeredReadFile(lowerDirs, inner, what),
     resolve: (path) => layeredResolve(lowerDirs, path),
   };

@@ -24,7 +24,8 @@ const MAGIC: Array<[Compression, number[]]> = [
 ];
 
 export function detectCompression(head: Buffer): Compression {
-  for (const [name, magic] of MAGIC) if (head.length >= magic.length && magic.every((expected, i) => head[i] === expected)) return name;
+  for (const [name, magic] of MAGIC)
+    if (head.length >= magic.length && magic.every((expected, i) => head[i] === expected)) return name;
   return 'none';
 }
 
@@ -40,8 +41,17 @@ export function sniffFile(path: string, length = 512): Buffer {
 
 /** One clear line for a compression minidock does not read (Node 20's zlib has gzip only). */
 export function unsupportedCompression(compression: Compression, what: string): never {
-  const tool: Record<string, string> = { zstd: 'zstd -d', xz: 'xz -d', bzip2: 'bzip2 -d', lz4: 'lz4 -d', lzip: 'lzip -d', compress: 'uncompress' };
-  return fail(`${what}: ${compression}-compressed, which minidock cannot read (it reads plain tar and gzip) — decompress it first (${tool[compression] ?? compression}) and import the plain tar`);
+  const tool: Record<string, string> = {
+    zstd: 'zstd -d',
+    xz: 'xz -d',
+    bzip2: 'bzip2 -d',
+    lz4: 'lz4 -d',
+    lzip: 'lzip -d',
+    compress: 'uncompress',
+  };
+  return fail(
+    `${what}: ${compression}-compressed, which minidock cannot read (it reads plain tar and gzip) — decompress it first (${tool[compression] ?? compression}) and import the plain tar`,
+  );
 }
 
 export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
@@ -51,7 +61,9 @@ export function parseSize(raw: string | undefined, what: string): number | undef
   if (raw === undefined || raw === '') return undefined;
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(raw.trim());
   if (!match) return fail(`${what} ${raw}: use a size such as 500M, 2G or 1048576`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+    match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
   return Math.floor(Number(match[1]) * mult);
 }
 
@@ -62,7 +74,9 @@ export class ByteBudget {
   take(bytes: number, what: string): void {
     this.used += bytes;
     if (this.used > this.max) {
-      throw new MinidockError(`${what}: more than ${fmtBytes(this.max)} once uncompressed — refusing it as a tar bomb (raise the limit with --max-size or $MINIDOCK_IMPORT_MAX_SIZE if the image really is that big)`);
+      throw new MinidockError(
+        `${what}: more than ${fmtBytes(this.max)} once uncompressed — refusing it as a tar bomb (raise the limit with --max-size or $MINIDOCK_IMPORT_MAX_SIZE if the image really is that big)`,
+      );
     }
   }
 }
@@ -130,7 +144,9 @@ export function openLayer(path: string, what: string, budget: ByteBudget): Opene
     } catch (e) {
       if (e instanceof MinidockError) throw e;
       const err = e as NodeJS.ErrnoException;
-      throw new MinidockError(`${what}: ${compression === 'gzip' ? 'gzip data is corrupt' : 'read failed'} (${err.code ?? err.message}) — the file is damaged or truncated`);
+      throw new MinidockError(
+        `${what}: ${compression === 'gzip' ? 'gzip data is corrupt' : 'read failed'} (${err.code ?? err.message}) — the file is damaged or truncated`,
+      );
     } finally {
       file.destroy();
     }

@@ -17,7 +17,17 @@
 //
 // Layers are content-addressed, so they need no lock: two imports of the same layer both unpack
 // it into tmp/, the first rename(2) wins and the second finds the name taken and drops its copy.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
 import { ensureStateRoot, onStateRoot, privateDir, storageError } from '../runtime/state-root.js';
@@ -90,7 +100,9 @@ export function scratch(root: string, prefix: string): string {
  * had it (another import won the race): the caller's copy is then removed.
  */
 export function commitLayer(root: string, diffId: string, dir: string, info: LayerInfo): boolean {
-  onStateRoot(posix.join(dir, 'layer.json'), () => writeFileSync(posix.join(dir, 'layer.json'), JSON.stringify(info, null, 1) + '\n'));
+  onStateRoot(posix.join(dir, 'layer.json'), () =>
+    writeFileSync(posix.join(dir, 'layer.json'), JSON.stringify(info, null, 1) + '\n'),
+  );
   storeDir(root, posix.dirname(layersDir(root)), 0o700); // layers/: nobody else passes (see the top)
   storeDir(root, layersDir(root), 0o700);
   try {
@@ -126,7 +138,9 @@ export function listImages(root: string): ImageRecord[] {
   for (const name of names) {
     try {
       out.push(JSON.parse(readFileSync(posix.join(imagesDir(root), name), 'utf8')) as ImageRecord);
-    } catch { /* half-written by a crash: ignored */ }
+    } catch {
+      /* half-written by a crash: ignored */
+    }
   }
   return out.sort((a, b) => (a.imported < b.imported ? 1 : -1));
 }
@@ -213,14 +227,22 @@ export function containersUsing(root: string): ContainerUse[] {
       cfg = undefined; // no config (an older layout): nothing known about its layers
     }
     const spec = cfg?.spec;
-    out.push({ id, name: cfg?.name, dir: posix.join(dir, id), lowerDirs: spec?.lowerDirs ?? (spec?.rootfs ? [spec.rootfs] : []) });
+    out.push({
+      id,
+      name: cfg?.name,
+      dir: posix.join(dir, id),
+      lowerDirs: spec?.lowerDirs ?? (spec?.rootfs ? [spec.rootfs] : []),
+    });
   }
   return out;
 }
 
 /** The containers built on exactly this image's layers. */
 export function containersOf(root: string, img: ImageRecord): ContainerUse[] {
-  const want = img.layers.map((l) => layerFs(root, l)).reverse().join('\n');
+  const want = img.layers
+    .map((l) => layerFs(root, l))
+    .reverse()
+    .join('\n');
   return containersUsing(root).filter((c) => c.lowerDirs.join('\n') === want);
 }
 
@@ -232,15 +254,18 @@ export function gcLayers(root: string): string[] {
   const keep = new Set<string>();
   for (const img of listImages(root)) for (const diffId of img.layers) keep.add(hex(diffId));
   for (const diffId of pinnedLayers(root)) keep.add(hex(diffId));
-  for (const container of containersUsing(root)) for (const lowerDir of container.lowerDirs) {
-    const match = /\/layers\/sha256\/([0-9a-f]{64})\/fs$/.exec(lowerDir);
-    if (match) keep.add(match[1]);
-  }
+  for (const container of containersUsing(root))
+    for (const lowerDir of container.lowerDirs) {
+      const match = /\/layers\/sha256\/([0-9a-f]{64})\/fs$/.exec(lowerDir);
+      if (match) keep.add(match[1]);
+    }
   const removed: string[] = [];
   let names: string[] = [];
   try {
     names = readdirSync(layersDir(root));
-  } catch { /* no layers */ }
+  } catch {
+    /* no layers */
+  }
   for (const name of names) {
     if (!/^[0-9a-f]{64}$/.test(name) || keep.has(name)) continue;
     removeLayer(root, `sha256:${name}`);
@@ -261,14 +286,18 @@ export function sweepScratch(root: string): string[] {
   let names: string[] = [];
   try {
     names = readdirSync(tmpDir(root));
-  } catch { /* no tmp */ }
+  } catch {
+    /* no tmp */
+  }
   for (const name of names) {
     const path = posix.join(tmpDir(root), name);
     try {
       if (!(ownerGone(name) ?? Date.now() - statSync(path).mtimeMs > 3600_000)) continue;
       rmSync(path, { recursive: true, force: true });
       out.push(name);
-    } catch { /* removed meanwhile */ }
+    } catch {
+      /* removed meanwhile */
+    }
   }
   return out;
 }
@@ -278,7 +307,10 @@ export function sweepScratch(root: string): string[] {
 /** Record that this process is about to reference these layers; call the result when done. */
 export function pinLayers(root: string, diffIds: string[]): () => void {
   storeDir(root, tmpDir(root), 0o700);
-  const file = posix.join(tmpDir(root), `pin-${ownerTag()}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`);
+  const file = posix.join(
+    tmpDir(root),
+    `pin-${ownerTag()}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`,
+  );
   try {
     writeFileSync(file, JSON.stringify({ pid: process.pid, layers: diffIds }));
   } catch (e) {
@@ -293,7 +325,9 @@ function pinnedLayers(root: string): string[] {
   let files: string[] = [];
   try {
     files = readdirSync(tmpDir(root)).filter((name) => name.startsWith('pin-'));
-  } catch { /* none */ }
+  } catch {
+    /* none */
+  }
   for (const name of files) {
     const path = posix.join(tmpDir(root), name);
     try {
@@ -303,8 +337,9 @@ function pinnedLayers(root: string): string[] {
         continue;
       }
       out.push(...pin.layers);
-    } catch { /* being written */ }
+    } catch {
+      /* being written */
+    }
   }
   return out;
 }
-

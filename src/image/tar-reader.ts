@@ -44,7 +44,10 @@ export class ByteReader {
   /** bytes consumed so far: the offset of the next byte, for messages */
   offset = 0;
   /** names the archive in error messages ("layer 2/3 (...) of FILE") */
-  constructor(src: AsyncIterable<Buffer>, readonly label = 'archive') {
+  constructor(
+    src: AsyncIterable<Buffer>,
+    readonly label = 'archive',
+  ) {
     this.it = src[Symbol.asyncIterator]();
   }
 
@@ -69,7 +72,10 @@ export class ByteReader {
     const parts: Buffer[] = [];
     let need = n;
     while (need > 0) {
-      if (!(await this.fill())) throw new MinidockError(`${this.label}: truncated archive: ended at byte ${this.offset}, inside a ${n}-byte block — the file is incomplete`);
+      if (!(await this.fill()))
+        throw new MinidockError(
+          `${this.label}: truncated archive: ended at byte ${this.offset}, inside a ${n}-byte block — the file is incomplete`,
+        );
       const take = Math.min(need, this.buf.length);
       parts.push(this.buf.subarray(0, take));
       this.buf = this.buf.subarray(take);
@@ -81,7 +87,10 @@ export class ByteReader {
 
   /** Up to max bytes without copying (a view of the current chunk); throws at end of data. */
   async readSome(max: number): Promise<Buffer> {
-    if (!(await this.fill())) throw new MinidockError(`${this.label}: truncated archive: ended at byte ${this.offset}, inside a file's data — the file is incomplete`);
+    if (!(await this.fill()))
+      throw new MinidockError(
+        `${this.label}: truncated archive: ended at byte ${this.offset}, inside a file's data — the file is incomplete`,
+      );
     const take = Math.min(max, this.buf.length);
     const out = this.buf.subarray(0, take);
     this.buf = this.buf.subarray(take);
@@ -111,7 +120,9 @@ export function parsePax(body: Buffer, label = 'archive'): Map<string, Buffer> {
     const space = body.indexOf(0x20, pos);
     const len = space > pos ? Number(body.toString('latin1', pos, space)) : NaN;
     if (!Number.isInteger(len) || len <= 0 || pos + len > body.length) {
-      throw new MinidockError(`${label}: malformed PAX header record at byte ${pos} of its block — not a valid tar archive`);
+      throw new MinidockError(
+        `${label}: malformed PAX header record at byte ${pos} of its block — not a valid tar archive`,
+      );
     }
     const record = body.subarray(space + 1, pos + len - 1); // without the trailing "\n"
     const equals = record.indexOf(0x3d);
@@ -122,11 +133,23 @@ export function parsePax(body: Buffer, label = 'archive'): Map<string, Buffer> {
 }
 
 const KIND: Record<string, EntryKind> = {
-  '0': 'file', '': 'file', '7': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo', D: 'dir',
+  '0': 'file',
+  '': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+  D: 'dir',
 };
 
 function octal(block: Buffer, off: number, len: number): number {
-  const digits = block.toString('latin1', off, off + len).replace(/[\0 ].*$/s, '').trim();
+  const digits = block
+    .toString('latin1', off, off + len)
+    .replace(/[\0 ].*$/s, '')
+    .trim();
   return digits ? parseInt(digits, 8) || 0 : 0;
 }
 
@@ -136,7 +159,10 @@ function sizeField(block: Buffer, at: number, label: string): number {
   if (!(block[124] & 0x80)) return parseInt(block.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim(), 8) || 0;
   let size = block[124] & 0x7f;
   for (let i = 125; i < 136; i++) size = size * 256 + block[i];
-  if (block[124] === 0xff || !Number.isSafeInteger(size)) throw new MinidockError(`${label}: the header at byte ${at} has a negative or huge size field — the archive is corrupt`);
+  if (block[124] === 0xff || !Number.isSafeInteger(size))
+    throw new MinidockError(
+      `${label}: the header at byte ${at} has a negative or huge size field — the archive is corrupt`,
+    );
   return size;
 }
 
@@ -180,7 +206,10 @@ export class TarReader {
   }
 
   private async readMeta(size: number, what: string): Promise<Buffer> {
-    if (size > 16 << 20) throw new MinidockError(`${this.src.label}: a ${what} header of ${size} bytes at byte ${this.src.offset}: refusing (over 16 MiB of metadata for one entry)`);
+    if (size > 16 << 20)
+      throw new MinidockError(
+        `${this.src.label}: a ${what} header of ${size} bytes at byte ${this.src.offset}: refusing (over 16 MiB of metadata for one entry)`,
+      );
     const bytes = (await this.src.readExact(size)) ?? Buffer.alloc(0);
     if (bytes.length < size) throw new MinidockError(`${this.src.label}: truncated archive inside a header`);
     await this.src.skip(pad512(size));
@@ -206,7 +235,9 @@ export class TarReader {
       sawZero = false;
       const header = new Header(block, 0);
       if (!header.cksumValid) {
-        throw new MinidockError(`${this.src.label}: not a tar archive: bad header checksum at byte ${at}${at === 0 ? ' (the file is neither tar nor a compression format minidock knows)' : ' — the file is corrupt'}`);
+        throw new MinidockError(
+          `${this.src.label}: not a tar archive: bad header checksum at byte ${at}${at === 0 ? ' (the file is neither tar nor a compression format minidock knows)' : ' — the file is corrupt'}`,
+        );
       }
       const code = block[156] === 0 ? '' : block.toString('latin1', 156, 157);
       const size = sizeField(block, at, this.src.label);
@@ -222,7 +253,10 @@ export class TarReader {
       return true;
     }
     if (code === 'g') {
-      meta.globalPax = new Map([...meta.globalPax, ...parsePax(await this.readMeta(size, 'global PAX'), this.src.label)]);
+      meta.globalPax = new Map([
+        ...meta.globalPax,
+        ...parsePax(await this.readMeta(size, 'global PAX'), this.src.label),
+      ]);
       return true;
     }
     if (code === 'L' || code === 'N') {
@@ -256,20 +290,37 @@ export class TarReader {
     // archive that means different things to different readers is refused, not read one way.
     const v7dir = (code === '0' || code === '') && path.endsWith('/');
     if (v7dir && realSize > 0) {
-      throw new MinidockError(`${this.src.label}: entry ${JSON.stringify(path)} is a regular file (typeflag '${code || '\\0'}') named like a directory, with ${realSize} bytes of data: tar readers disagree on it (a directory, a file, or a directory followed by more entries made of its data) — refusing the archive`);
+      throw new MinidockError(
+        `${this.src.label}: entry ${JSON.stringify(path)} is a regular file (typeflag '${code || '\\0'}') named like a directory, with ${realSize} bytes of data: tar readers disagree on it (a directory, a file, or a directory followed by more entries made of its data) — refusing the archive`,
+      );
     }
     const kind = v7dir ? 'dir' : KIND[code];
     // hard links, directories and devices may carry a size field but (in GNU and PAX) no data
     this.pendingBody = KIND[code] === 'file' || KIND[code] === undefined || code === 'D' ? realSize : 0;
     this.pendingPad = pad512(this.pendingBody);
     if (!kind) {
-      return { path, kind: 'unsupported', typeCode: code, mode: 0, uid: 0, gid: 0, size: realSize, linkpath, devmajor: 0, devminor: 0, xattrs: new Map() };
+      return {
+        path,
+        kind: 'unsupported',
+        typeCode: code,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        size: realSize,
+        linkpath,
+        devmajor: 0,
+        devminor: 0,
+        xattrs: new Map(),
+      };
     }
     const xattrs = new Map<string, Buffer>();
-    for (const [key, value] of paxRecords) if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+    for (const [key, value] of paxRecords)
+      if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
     const mtime = num('mtime');
     return {
-      path, kind, typeCode: code,
+      path,
+      kind,
+      typeCode: code,
       mode: (header.mode ?? 0) & 0o7777,
       uid: num('uid') ?? header.uid ?? 0,
       gid: num('gid') ?? header.gid ?? 0,

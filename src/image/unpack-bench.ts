@@ -53,9 +53,13 @@ function children(pid: number): number[] {
     for (const t of readdirSync(`/proc/${pid}/task`)) {
       try {
         out.push(...readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
-  } catch { /* gone */ }
+  } catch {
+    /* gone */
+  }
   return out;
 }
 
@@ -92,7 +96,11 @@ export class Sampler {
   private t0 = 0;
   private lastT = 0;
   private lastCpu = 0;
-  constructor(private pids: () => number[], private intervalMs = 100, private self = false) {}
+  constructor(
+    private pids: () => number[],
+    private intervalMs = 100,
+    private self = false,
+  ) {}
 
   private cpuMs(tree: ProcTree): number {
     if (this.self) {
@@ -117,7 +125,13 @@ export class Sampler {
     const cpu = this.cpuMs(tree);
     const dt = now - this.lastT;
     if (dt > 0 && this.lastT) {
-      this.samples.push({ t: now - this.t0, cpuPct: Math.max(0, ((cpu - this.lastCpu) / dt) * 100), rssMiB: tree.rssKiB / 1024, procs: tree.procs, threads: tree.threads });
+      this.samples.push({
+        t: now - this.t0,
+        cpuPct: Math.max(0, ((cpu - this.lastCpu) / dt) * 100),
+        rssMiB: tree.rssKiB / 1024,
+        procs: tree.procs,
+        threads: tree.threads,
+      });
     }
     this.lastT = now;
     this.lastCpu = cpu;
@@ -138,8 +152,15 @@ export class Sampler {
 
 function runResult(run: number, ms: number, s: Sample[], entries: number, bytes: number): RunResult {
   return {
-    run, ms: Math.round(ms * 100) / 100, samples: s.length, entries, bytes,
-    cpuPct: stat3(s.map((x) => x.cpuPct)), rssMiB: stat3(s.map((x) => x.rssMiB)), procs: stat3(s.map((x) => x.procs)), threads: stat3(s.map((x) => x.threads)),
+    run,
+    ms: Math.round(ms * 100) / 100,
+    samples: s.length,
+    entries,
+    bytes,
+    cpuPct: stat3(s.map((x) => x.cpuPct)),
+    rssMiB: stat3(s.map((x) => x.rssMiB)),
+    procs: stat3(s.map((x) => x.procs)),
+    threads: stat3(s.map((x) => x.threads)),
   };
 }
 
@@ -159,7 +180,13 @@ function summarize(r: RuntimeResult): RuntimeResult {
 
 // --- minidock ---------------------------------------------------------------------------------
 
-async function benchMinidock(layers: LayerPlan[], store: string, runs: number, intervalMs: number, log: (s: string) => void): Promise<RuntimeResult> {
+async function benchMinidock(
+  layers: LayerPlan[],
+  store: string,
+  runs: number,
+  intervalMs: number,
+  log: (s: string) => void,
+): Promise<RuntimeResult> {
   const out: RuntimeResult = { runtime: 'minidock', runs: [] };
   const unpacked = posix.join(store, 'unpacked');
   for (let run = 1; run <= runs; run++) {
@@ -182,7 +209,9 @@ async function benchMinidock(layers: LayerPlan[], store: string, runs: number, i
     sampler.stop();
     const r = runResult(run, ms, sampler.samples, entries, bytes);
     out.runs.push(r);
-    log(`minidock  run ${run}/${runs}: ${r.ms.toFixed(1)} ms, CPU avg ${r.cpuPct.avg.toFixed(0)}% max ${r.cpuPct.max.toFixed(0)}%, RSS max ${r.rssMiB.max.toFixed(1)} MiB`);
+    log(
+      `minidock  run ${run}/${runs}: ${r.ms.toFixed(1)} ms, CPU avg ${r.cpuPct.avg.toFixed(0)}% max ${r.cpuPct.max.toFixed(0)}%, RSS max ${r.rssMiB.max.toFixed(1)} MiB`,
+    );
   }
   rmSync(unpacked, { recursive: true, force: true });
   return summarize(out);
@@ -203,7 +232,9 @@ function pidOf(comm: string): number[] {
     if (!/^\d+$/.test(d)) continue;
     try {
       if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === comm) out.push(Number(d));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -211,7 +242,11 @@ function pidOf(comm: string): number[] {
 /** Remove every snapshot of the namespace, children before parents. */
 function removeSnapshots(sh: (a: string[]) => { ok: boolean; out: string }): void {
   for (let k = 0; k < 128; k++) {
-    const snaps = sh(['snapshots', 'ls']).out.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/));
+    const snaps = sh(['snapshots', 'ls'])
+      .out.split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/));
     if (!snaps.length) return;
     // rows are KEY [PARENT] KIND: a key that is nobody's parent is a leaf
     const parents = new Set(snaps.filter((s) => s.length >= 3).map((s) => s[1]));
@@ -219,14 +254,27 @@ function removeSnapshots(sh: (a: string[]) => { ok: boolean; out: string }): voi
   }
 }
 
-async function benchCtr(file: string, format: string, store: string, runs: number, intervalMs: number, log: (s: string) => void): Promise<RuntimeResult> {
+async function benchCtr(
+  file: string,
+  format: string,
+  store: string,
+  runs: number,
+  intervalMs: number,
+  log: (s: string) => void,
+): Promise<RuntimeResult> {
   const install = 'apt-get install -y containerd && containerd &';
   const ctr = which('ctr');
-  if (!ctr) return { runtime: 'ctr', skipped: 'ctr is not installed (containerd is not on this machine)', install, runs: [] };
+  if (!ctr)
+    return { runtime: 'ctr', skipped: 'ctr is not installed (containerd is not on this machine)', install, runs: [] };
   const daemons = pidOf('containerd');
   const address = process.env.CONTAINERD_ADDRESS || '/run/containerd/containerd.sock';
   if (!daemons.length || !existsSync(address)) {
-    return { runtime: 'ctr', skipped: `containerd is not running${daemons.length ? ` on ${address} (set CONTAINERD_ADDRESS)` : ''}`, install: 'containerd &', runs: [] };
+    return {
+      runtime: 'ctr',
+      skipped: `containerd is not running${daemons.length ? ` on ${address} (set CONTAINERD_ADDRESS)` : ''}`,
+      install: 'containerd &',
+      runs: [],
+    };
   }
   const ns = `minidock-bench-${process.pid}`;
   const sh = (args: string[]): { ok: boolean; out: string } => {
@@ -234,7 +282,8 @@ async function benchCtr(file: string, format: string, store: string, runs: numbe
     return { ok: r.status === 0, out: (r.stdout ?? '') + (r.stderr ?? '') };
   };
   const out: RuntimeResult = { runtime: 'ctr', runs: [] };
-  if (format === 'rootfs-tar') return { runtime: 'ctr', skipped: 'ctr imports image archives only, not a plain rootfs tar', runs: [] };
+  if (format === 'rootfs-tar')
+    return { runtime: 'ctr', skipped: 'ctr imports image archives only, not a plain rootfs tar', runs: [] };
   let archive = file;
   if (statSync(file).isDirectory()) {
     // ctr imports a tar: the OCI layout directory is archived first (not timed)
@@ -243,8 +292,13 @@ async function benchCtr(file: string, format: string, store: string, runs: numbe
   }
   try {
     const imp = sh(['images', 'import', '--no-unpack', archive]);
-    if (!imp.ok) return { runtime: 'ctr', skipped: `ctr images import failed: ${imp.out.trim().split('\n').pop()}`, runs: [] };
-    const ls = sh(['images', 'ls']).out.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/));
+    if (!imp.ok)
+      return { runtime: 'ctr', skipped: `ctr images import failed: ${imp.out.trim().split('\n').pop()}`, runs: [] };
+    const ls = sh(['images', 'ls'])
+      .out.split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/));
     const digest = ls[0]?.[2];
     if (!digest) return { runtime: 'ctr', skipped: 'ctr imported no image', runs: [] };
     for (let run = 1; run <= runs; run++) {
@@ -294,7 +348,8 @@ export async function unpackBench(o: UnpackBenchOptions): Promise<UnpackBenchRes
     const blobs = posix.join(store, 'content');
     mkdirSync(blobs);
     const bundle = await planImport(o.file, posix.join(blobs, 'stage'), new ByteBudget(DEFAULT_MAX_BYTES));
-    if (bundle.images.length !== 1) fail(`bench unpack ${o.file}: it holds ${bundle.images.length} images; give an archive of one`);
+    if (bundle.images.length !== 1)
+      fail(`bench unpack ${o.file}: it holds ${bundle.images.length} images; give an archive of one`);
     const layers = bundle.images[0].layers.map((l, i) => {
       // layers read in place (a plain tar, an OCI directory) are copied in as well
       if (l.path.startsWith(blobs + '/')) return l;
@@ -304,11 +359,17 @@ export async function unpackBench(o: UnpackBenchOptions): Promise<UnpackBenchRes
     });
     let stored = 0;
     for (const l of layers) stored += statSync(l.path).size;
-    log(`bench unpack: ${bundle.format}, ${layers.length} layer(s), ${fmtBytes(stored)} stored; ${o.runs} run(s), sampling every ${intervalMs} ms`);
+    log(
+      `bench unpack: ${bundle.format}, ${layers.length} layer(s), ${fmtBytes(stored)} stored; ${o.runs} run(s), sampling every ${intervalMs} ms`,
+    );
 
     // 2. the runs
     const results: RuntimeResult[] = [await benchMinidock(layers, store, o.runs, intervalMs, log)];
-    results.push(o.noPeers ? { runtime: 'ctr', skipped: 'peers disabled (--no-peers)', runs: [] } : await benchCtr(o.file, bundle.format, store, o.runs, intervalMs, log));
+    results.push(
+      o.noPeers
+        ? { runtime: 'ctr', skipped: 'peers disabled (--no-peers)', runs: [] }
+        : await benchCtr(o.file, bundle.format, store, o.runs, intervalMs, log),
+    );
     const cpu = (() => {
       try {
         return /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
@@ -317,8 +378,15 @@ export async function unpackBench(o: UnpackBenchOptions): Promise<UnpackBenchRes
       }
     })();
     return {
-      file: o.file, format: bundle.format, layers: layers.length, storedBytes: stored, tarBytes: results[0].runs[0]?.bytes ?? 0,
-      runs: o.runs, intervalMs, env: { kernel: release(), node: process.version, cpu, cpus: cpus().length }, results,
+      file: o.file,
+      format: bundle.format,
+      layers: layers.length,
+      storedBytes: stored,
+      tarBytes: results[0].runs[0]?.bytes ?? 0,
+      runs: o.runs,
+      intervalMs,
+      env: { kernel: release(), node: process.version, cpu, cpus: cpus().length },
+      results,
     };
   } finally {
     rmSync(store, { recursive: true, force: true });

@@ -63,7 +63,13 @@ export function parseAnswers(args: string[], file?: string, lang: Lang = 'en'): 
 
 function measure(check: Check, ctx: RunContext): { value?: string; error?: string } {
   const result = runShell(check.measure!, ctx);
-  if (result.code !== 0) return { error: strings(ctx.lang ?? 'en').measureFailed(result.code, result.output.trim().split('\n').slice(-2).join(' / ')) };
+  if (result.code !== 0)
+    return {
+      error: strings(ctx.lang ?? 'en').measureFailed(
+        result.code,
+        result.output.trim().split('\n').slice(-2).join(' / '),
+      ),
+    };
   return { value: result.output.trim() };
 }
 
@@ -76,9 +82,14 @@ export function checkOne(check: Check, answer: string | undefined, ctx: RunConte
     const result = runShell(check.test!, ctx, answer === undefined ? {} : { ANSWER: answer });
     return result.code === 0
       ? { ...base, verdict: 'pass', detail: words.stateOk }
-      : { ...base, verdict: 'fail', detail: result.output.trim().split('\n').slice(-1)[0] || words.testExited(result.code) };
+      : {
+          ...base,
+          verdict: 'fail',
+          detail: result.output.trim().split('\n').slice(-1)[0] || words.testExited(result.code),
+        };
   }
-  if (answer === undefined || answer.trim() === '') return { ...base, verdict: 'unanswered', detail: words.answerWith(check.id) };
+  if (answer === undefined || answer.trim() === '')
+    return { ...base, verdict: 'unanswered', detail: words.answerWith(check.id) };
   if (check.type === 'word') {
     const hash = hashAnswer(answer);
     return check.sha256.some((prefix) => hash.startsWith(prefix))
@@ -102,13 +113,25 @@ export function checkOne(check: Check, answer: string | undefined, ctx: RunConte
   // the measurement's output is the expected answer: an error shows it only when it holds no number
   if (Number.isNaN(want)) return { ...base, verdict: 'error', detail: words.measureNoNumber(reference) };
   if (Number.isNaN(got)) return { ...base, verdict: 'fail', detail: words.notANumber };
-  if (!withinTolerance(got, want, check.tolerance, check.relative)) return { ...base, verdict: 'fail', detail: words.notWithin };
-  const expectedText = check.tolerance === 0 ? `${want}` : check.relative ? `${want} ± ${+(check.tolerance * 100).toFixed(2)}%` : `${want} ± ${check.tolerance}`;
+  if (!withinTolerance(got, want, check.tolerance, check.relative))
+    return { ...base, verdict: 'fail', detail: words.notWithin };
+  const expectedText =
+    check.tolerance === 0
+      ? `${want}`
+      : check.relative
+        ? `${want} ± ${+(check.tolerance * 100).toFixed(2)}%`
+        : `${want} ± ${check.tolerance}`;
   return { ...base, verdict: 'pass', expected: String(want), detail: words.expectedValue(expectedText) };
 }
 
 export function checkAll(checks: Check[], answers: Map<string, string>, ctx: RunContext): CheckResult[] {
   const unknown = [...answers.keys()].filter((id) => !checks.some((check) => check.id === id));
-  if (unknown.length) fail(strings(ctx.lang ?? 'en').unknownExercise(unknown.map((u) => `"${u}"`).join(', '), checks.map((check) => check.id).join(', ')));
+  if (unknown.length)
+    fail(
+      strings(ctx.lang ?? 'en').unknownExercise(
+        unknown.map((u) => `"${u}"`).join(', '),
+        checks.map((check) => check.id).join(', '),
+      ),
+    );
   return checks.map((check) => checkOne(check, answers.get(check.id), ctx));
 }

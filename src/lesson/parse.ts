@@ -107,7 +107,11 @@ export interface Lesson {
 }
 
 export class LessonFormatError extends Error {
-  constructor(readonly path: string, readonly line: number, message: string) {
+  constructor(
+    readonly path: string,
+    readonly line: number,
+    message: string,
+  ) {
     super(`${path}:${line}: ${message}`);
     this.name = 'LessonFormatError';
   }
@@ -124,24 +128,44 @@ export function parsePattern(line: string): Pattern {
     text = text.slice(2);
   }
   const slashed = /^\/(.*)\/([dgimsuy]*)$/.exec(text);
-  const regex = slashed ? new RegExp(slashed[1], slashed[2].includes('m') ? slashed[2] : slashed[2] + 'm') : new RegExp(text, 'm');
+  const regex = slashed
+    ? new RegExp(slashed[1], slashed[2].includes('m') ? slashed[2] : slashed[2] + 'm')
+    : new RegExp(text, 'm');
   return { source: line, regex, negate };
 }
 
-function parseInfo(info: string, path: string, line: number): Omit<Step, 'command' | 'expect' | 'index' | 'section' | 'intro' | 'line'> | undefined {
+function parseInfo(
+  info: string,
+  path: string,
+  line: number,
+): Omit<Step, 'command' | 'expect' | 'index' | 'section' | 'intro' | 'line'> | undefined {
   const tokens = info.trim().split(/\s+/).filter(Boolean);
   if (!tokens.some((token) => token.startsWith('step='))) return undefined;
-  const step = { id: '', shell: tokens[0] ?? 'sh', needs: [] as string[], slow: false, exit: 0 as ExitExpectation, timeoutS: 60 };
+  const step = {
+    id: '',
+    shell: tokens[0] ?? 'sh',
+    needs: [] as string[],
+    slow: false,
+    exit: 0 as ExitExpectation,
+    timeoutS: 60,
+  };
   for (const token of tokens.slice(1)) {
     const [key, value] = splitKeyValue(token);
     if (key === 'step' && /^[a-z0-9][a-z0-9-]*$/.test(value)) step.id = value;
     else if (key === 'needs' && value) step.needs = value.split(',');
     else if (key === 'slow' && !value) step.slow = true;
-    else if (key === 'exit' && /^(\d+|any|nonzero)$/.test(value)) step.exit = /^\d+$/.test(value) ? Number(value) : (value as 'any' | 'nonzero');
+    else if (key === 'exit' && /^(\d+|any|nonzero)$/.test(value))
+      step.exit = /^\d+$/.test(value) ? Number(value) : (value as 'any' | 'nonzero');
     else if (key === 'timeout' && /^\d+$/.test(value)) step.timeoutS = Number(value);
-    else throw new LessonFormatError(path, line, `step info: cannot read "${token}" (step=ID with a-z0-9-, needs=a,b, exit=N|any|nonzero, timeout=S, slow)`);
+    else
+      throw new LessonFormatError(
+        path,
+        line,
+        `step info: cannot read "${token}" (step=ID with a-z0-9-, needs=a,b, exit=N|any|nonzero, timeout=S, slow)`,
+      );
   }
-  if (tokens[0].includes('=')) throw new LessonFormatError(path, line, 'a step fence starts with its language, e.g. ```sh step=ID');
+  if (tokens[0].includes('='))
+    throw new LessonFormatError(path, line, 'a step fence starts with its language, e.g. ```sh step=ID');
   return step;
 }
 
@@ -166,20 +190,34 @@ function parseCheck(head: string, body: string[], path: string, line: number): C
     else if (key === 'tolerance' && /^\d+(\.\d+)?%?$/.test(value)) {
       check.relative = value.endsWith('%');
       check.tolerance = parseFloat(value) / (check.relative ? 100 : 1);
-    } else throw new LessonFormatError(path, line, `check: cannot read "${token}" (id=ID, type=word|number|text|state, sha256=, value=, tolerance=N or N%, needs=)`);
+    } else
+      throw new LessonFormatError(
+        path,
+        line,
+        `check: cannot read "${token}" (id=ID, type=word|number|text|state, sha256=, value=, tolerance=N or N%, needs=)`,
+      );
   }
   for (const bodyLine of body) {
     if (!bodyLine.trim()) continue;
     const command = /^(measure|solve|test|cleanup):\s*(.*)$/.exec(bodyLine.trim());
-    if (!command) throw new LessonFormatError(path, line, `check ${check.id}: a body line is "measure: CMD", "solve: CMD", "test: CMD" or "cleanup: CMD", not "${bodyLine.trim()}"`);
+    if (!command)
+      throw new LessonFormatError(
+        path,
+        line,
+        `check ${check.id}: a body line is "measure: CMD", "solve: CMD", "test: CMD" or "cleanup: CMD", not "${bodyLine.trim()}"`,
+      );
     check[command[1] as 'measure' | 'solve' | 'test' | 'cleanup'] = command[2];
   }
   if (!check.id) throw new LessonFormatError(path, line, 'check without id=');
   if (!typeSeen) throw new LessonFormatError(path, line, `check ${check.id}: type= is required`);
-  if (check.type === 'word' && check.sha256.length === 0) throw new LessonFormatError(path, line, `check ${check.id}: type=word needs sha256=`);
-  if (check.type === 'number' && check.value === undefined && !check.measure) throw new LessonFormatError(path, line, `check ${check.id}: type=number needs value= or measure:`);
-  if (check.type === 'text' && !check.measure) throw new LessonFormatError(path, line, `check ${check.id}: type=text needs measure:`);
-  if (check.type === 'state' && !check.test) throw new LessonFormatError(path, line, `check ${check.id}: type=state needs test:`);
+  if (check.type === 'word' && check.sha256.length === 0)
+    throw new LessonFormatError(path, line, `check ${check.id}: type=word needs sha256=`);
+  if (check.type === 'number' && check.value === undefined && !check.measure)
+    throw new LessonFormatError(path, line, `check ${check.id}: type=number needs value= or measure:`);
+  if (check.type === 'text' && !check.measure)
+    throw new LessonFormatError(path, line, `check ${check.id}: type=text needs measure:`);
+  if (check.type === 'state' && !check.test)
+    throw new LessonFormatError(path, line, `check ${check.id}: type=state needs test:`);
   return check;
 }
 
@@ -188,7 +226,14 @@ export function parseLesson(source: string, meta: { number: number; slug: string
   const reader = new LessonReader(source.split('\n'), meta.path);
   reader.readAll();
   if (!reader.title) throw new LessonFormatError(meta.path, 1, 'a lesson starts with a "# Title" heading');
-  return { ...meta, title: reader.title, source, steps: reader.steps, outro: joinProse(reader.prose), checks: reader.checks };
+  return {
+    ...meta,
+    title: reader.title,
+    source,
+    steps: reader.steps,
+    outro: joinProse(reader.prose),
+    checks: reader.checks,
+  };
 }
 
 /** Reads a lesson's lines top to bottom, one block (check, comment, heading, fence, prose line) at a time. */
@@ -204,7 +249,10 @@ class LessonReader {
   private next = 0;
   private readonly stepIds = new Set<string>();
 
-  constructor(private readonly lines: string[], private readonly path: string) {}
+  constructor(
+    private readonly lines: string[],
+    private readonly path: string,
+  ) {}
 
   readAll(): void {
     while (this.next < this.lines.length) {
@@ -253,7 +301,8 @@ class LessonReader {
     }
     if (!closed) throw new LessonFormatError(this.path, start + 1, 'check comment without -->');
     const check = parseCheck(head, body, this.path, start + 1);
-    if (this.checks.some((other) => other.id === check.id)) throw new LessonFormatError(this.path, start + 1, `duplicate check id ${check.id}`);
+    if (this.checks.some((other) => other.id === check.id))
+      throw new LessonFormatError(this.path, start + 1, `duplicate check id ${check.id}`);
     this.checks.push(check);
   }
 
@@ -284,12 +333,18 @@ class LessonReader {
     if (this.next >= this.lines.length) throw new LessonFormatError(this.path, start + 1, 'unclosed code fence');
     this.next++;
     const head = parseInfo(info, this.path, start + 1);
-    if (info.trim().split(/\s+/)[0] === 'expect') throw new LessonFormatError(this.path, start + 1, 'an expect block must follow a step block');
+    if (info.trim().split(/\s+/)[0] === 'expect')
+      throw new LessonFormatError(this.path, start + 1, 'an expect block must follow a step block');
     if (!head) {
       this.prose.push(line, ...body, this.lines[this.next - 1]);
       return;
     }
-    if (this.stepIds.has(head.id) || !head.id) throw new LessonFormatError(this.path, start + 1, head.id ? `duplicate step id ${head.id}` : 'step= needs an id (a-z, 0-9, -)');
+    if (this.stepIds.has(head.id) || !head.id)
+      throw new LessonFormatError(
+        this.path,
+        start + 1,
+        head.id ? `duplicate step id ${head.id}` : 'step= needs an id (a-z, 0-9, -)',
+      );
     this.stepIds.add(head.id);
     const expect = this.readExpect(head.id);
     this.steps.push({
@@ -317,7 +372,11 @@ class LessonReader {
         try {
           expect.push(parsePattern(this.lines[cursor].trim()));
         } catch (e) {
-          throw new LessonFormatError(this.path, cursor + 1, `step ${stepId}: invalid pattern: ${(e as Error).message}`);
+          throw new LessonFormatError(
+            this.path,
+            cursor + 1,
+            `step ${stepId}: invalid pattern: ${(e as Error).message}`,
+          );
         }
       }
       cursor++;
@@ -330,11 +389,16 @@ class LessonReader {
 
 /** Does `line` close a block opened by `fence` (the same character, at least as many, nothing else)? */
 function closesFence(line: string, fence: string): boolean {
-  return line.startsWith(fence[0].repeat(fence.length)) && line.trim().replace(new RegExp(`^\\${fence[0]}+`), '') === '';
+  return (
+    line.startsWith(fence[0].repeat(fence.length)) && line.trim().replace(new RegExp(`^\\${fence[0]}+`), '') === ''
+  );
 }
 
 function joinProse(lines: string[]): string {
-  return lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /** The normalized form of a free-text answer: what type=word hashes. */

@@ -37,10 +37,22 @@ export function renderPlain(lesson: Lesson): string {
       while (j < lines.length && lines[j].trim() !== expectFence) j++;
       i = j + 1;
     }
-    const tags = [step.needs.length ? `${words.plainNeeds} ${step.needs.join(', ')}` : '', step.slow ? words.plainSlow : '', step.exit !== 0 ? describeExit(step.exit, lesson.lang) : ''].filter(Boolean);
+    const tags = [
+      step.needs.length ? `${words.plainNeeds} ${step.needs.join(', ')}` : '',
+      step.slow ? words.plainSlow : '',
+      step.exit !== 0 ? describeExit(step.exit, lesson.lang) : '',
+    ].filter(Boolean);
     out.push(`    # ${words.plainStep} ${step.index + 1}: ${step.id}${tags.length ? ` (${tags.join('; ')})` : ''}`);
     for (const commandLine of step.command.split('\n')) out.push(`    ${commandLine}`);
-    for (const pattern of step.expect) out.push(`    #   ${pattern.negate ? words.plainExpectNo : words.plainExpect}: ${pattern.negate ? pattern.source.slice(2) : pattern.source}`);
+    for (const pattern of step.expect)
+      out.push(
+        `    #   ${pattern.negate ? words.plainExpectNo : words.plainExpect}: ${pattern.negate ? pattern.source.slice(2) : pattern.source}`,
+      );
   }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return (
+    out
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  );
 }

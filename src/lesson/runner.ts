@@ -73,7 +73,12 @@ export function matchPatterns(patterns: Pattern[], output: string): PatternResul
 }
 
 /** Judge an output and exit status against a step (pure: the viewer and tests use it). */
-export function judge(step: Pick<Step, 'expect' | 'exit'>, output: string, code: number | null, timedOut = false): Pick<StepResult, 'exitOk' | 'patterns' | 'ok'> {
+export function judge(
+  step: Pick<Step, 'expect' | 'exit'>,
+  output: string,
+  code: number | null,
+  timedOut = false,
+): Pick<StepResult, 'exitOk' | 'patterns' | 'ok'> {
   const patterns = matchPatterns(step.expect, output);
   const exitOk = !timedOut && exitMatches(step.exit, code);
   return { exitOk, patterns, ok: exitOk && patterns.every((result) => result.ok) };
@@ -91,7 +96,11 @@ export function stepEnv(ctx: RunContext, extra: NodeJS.ProcessEnv = {}): NodeJS.
 }
 
 /** Run one step's command with bash; output is stdout and stderr interleaved as they arrive. */
-export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeoutS'>, ctx: RunContext, onOutput?: (chunk: string) => void): Promise<StepResult> {
+export function runStep(
+  step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeoutS'>,
+  ctx: RunContext,
+  onOutput?: (chunk: string) => void,
+): Promise<StepResult> {
   const startedAt = performance.now();
   return new Promise((resolvePromise) => {
     // its own process group, so that a timeout kills everything the step started
@@ -114,7 +123,9 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
       timedOut = true;
       try {
         process.kill(-child.pid!, 'SIGKILL');
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
     }, step.timeoutS * 1000);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
@@ -128,13 +139,25 @@ export function runStep(step: Pick<Step, 'command' | 'expect' | 'exit' | 'timeou
     child.on('error', (e) => {
       clearTimeout(timer);
       output += String(e);
-      resolvePromise({ code: null, signal: null, output, ms: performance.now() - startedAt, timedOut, ...judge(step, output, null, timedOut) });
+      resolvePromise({
+        code: null,
+        signal: null,
+        output,
+        ms: performance.now() - startedAt,
+        timedOut,
+        ...judge(step, output, null, timedOut),
+      });
     });
   });
 }
 
 /** Run a shell command to completion (checks use it): output and exit status. */
-export function runShell(command: string, ctx: RunContext, extraEnv: NodeJS.ProcessEnv = {}, timeoutS = 120): { code: number | null; output: string } {
+export function runShell(
+  command: string,
+  ctx: RunContext,
+  extraEnv: NodeJS.ProcessEnv = {},
+  timeoutS = 120,
+): { code: number | null; output: string } {
   const result = spawnSync('bash', ['-c', command], {
     cwd: ctx.cwd,
     env: stepEnv(ctx, extraEnv),
@@ -184,8 +207,16 @@ function unmetNeed(need: string, ctx: RunContext): string | undefined {
       break;
     case 'docker': {
       // the client alone is not enough: the daemon must answer
-      const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
-      why = result.status === 0 ? undefined : onPath('docker') ? words.needsDockerd : words.needsPackage('Docker', 'docker.io');
+      const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+        stdio: 'ignore',
+        timeout: 10_000,
+      });
+      why =
+        result.status === 0
+          ? undefined
+          : onPath('docker')
+            ? words.needsDockerd
+            : words.needsPackage('Docker', 'docker.io');
       break;
     }
     case 'podman':
@@ -204,7 +235,12 @@ function unmetNeed(need: string, ctx: RunContext): string | undefined {
       // `minidock X --help` prints the general help and exits 0 when X does not exist, so the
       // verb exists only if its own usage line comes back
       const [verb, option] = arg.split(':');
-      const result = spawnSync(join(ctx.cwd, 'bin', 'minidock.js'), [verb, '--help'], { cwd: ctx.cwd, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...ctx.env } });
+      const result = spawnSync(join(ctx.cwd, 'bin', 'minidock.js'), [verb, '--help'], {
+        cwd: ctx.cwd,
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, ...ctx.env },
+      });
       const usage = String(result.stdout ?? '');
       if (result.status !== 0 || !usage.startsWith(`Usage: minidock ${verb}`)) why = words.needsVerb(verb);
       else if (option && !usage.includes(option)) why = words.needsVerb(`${verb} ${option}`);

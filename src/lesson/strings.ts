@@ -47,7 +47,8 @@ const en = {
   expectedGot: (want: string, got: string) => `expected ${want}, got ${got}`,
   aTimeout: 'a timeout',
   killedAfter: (s: number) => `[killed after ${s} s]`,
-  runSummary: (passed: number, failed: number, skipped: number) => `${passed} passed, ${failed} failed, ${skipped} skipped`,
+  runSummary: (passed: number, failed: number, skipped: number) =>
+    `${passed} passed, ${failed} failed, ${skipped} skipped`,
   // why a step cannot run here
   needsRoot: 'needs root',
   needsCgroup: (want: string, have: string) => `needs cgroup ${want} (this host runs ${have})`,
@@ -84,7 +85,8 @@ const en = {
   answerForm: (where: string, s: string) => `${where}: an answer is written id=value, not "${s}"`,
   answerWord: 'answer',
   answersUnreadable: (file: string, why: string) => `--answers ${file}: cannot read it (${why})`,
-  notALessonNumber: (s: string) => `lesson "${s}": give its number, e.g. \`minidock lesson 1\` (see \`minidock lesson list\`)`,
+  notALessonNumber: (s: string) =>
+    `lesson "${s}": give its number, e.g. \`minidock lesson 1\` (see \`minidock lesson list\`)`,
   noLesson: (n: number) => `no lesson ${n}: see \`minidock lesson list\``,
   noLangVersion: (n: number, lang: string, has: string) => `lesson ${n} has no ${lang} version (it has: ${has})`,
   // `lesson list`
@@ -168,7 +170,8 @@ const es: Strings = {
   answerForm: (where, s) => `${where}: una respuesta se escribe id=valor, no «${s}»`,
   answerWord: 'respuesta',
   answersUnreadable: (file, why) => `--answers ${file}: no se puede leer (${why})`,
-  notALessonNumber: (s) => `lección «${s}»: indica su número, p. ej. \`minidock lesson 1 --lang es\` (mira \`minidock lesson list\`)`,
+  notALessonNumber: (s) =>
+    `lección «${s}»: indica su número, p. ej. \`minidock lesson 1 --lang es\` (mira \`minidock lesson list\`)`,
   noLesson: (n) => `no hay lección ${n}: mira \`minidock lesson list --lang es\``,
   noLangVersion: (n, lang, has) => `la lección ${n} no tiene versión ${lang} (tiene: ${has})`,
   listHead: ['nº', 'lección', 'pasos', 'ejercicios', 'idiomas'],

@@ -66,7 +66,14 @@ export interface LaunchPlan {
  * The plan of a launch with this cgroup: a real one (createCgroup) for a launch, a dry one
  * (createCgroup with dryRun) for --dry-run — the same driver code decides both.
  */
-export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>, terminals = 0, execFifo?: number, net?: NetPlan): LaunchPlan {
+export function planLaunch(
+  spec: ContainerSpec,
+  dirs: LayerDirs,
+  cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>,
+  terminals = 0,
+  execFifo?: number,
+  net?: NetPlan,
+): LaunchPlan {
   // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
   const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
   // A user namespace: the child waits at SYNC until minidock has written its uid_map/gid_map
@@ -80,7 +87,10 @@ export function planLaunch(spec: ContainerSpec, dirs: LayerDirs, cgroup: Pick<Cg
     steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo, net }),
     // nothing to wait for before exec: see VFORK_FLAGS — unless the child waits at EXEC_FIFO (OCI
     // create), where a vfork clone would hold the creating process until `start`
-    cloneFlags: (cloneFlags() & ~(ownNetns ? 0 : CLONE.CLONE_NEWNET)) | (spec.userns ? CLONE.CLONE_NEWUSER : 0) | (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
+    cloneFlags:
+      (cloneFlags() & ~(ownNetns ? 0 : CLONE.CLONE_NEWNET)) |
+      (spec.userns ? CLONE.CLONE_NEWUSER : 0) |
+      (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
     sync,
     parentJoins: selfJoin.length === 0 ? cgroup.paths.map((p) => posix.join(p, 'cgroup.procs')) : [],
     idMapWrites: spec.userns ? idMapWrites('PID', spec.userns) : [],
@@ -129,7 +139,13 @@ export function hostDevices(dir = '/dev', rel = ''): string[] {
   return out.sort();
 }
 
-const MASKED_DIRS = new Set(['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']);
+const MASKED_DIRS = new Set([
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+]);
 
 /** Escape a path for overlayfs mount options, where ',' separates options and ':' separates lowerdirs. */
 export function overlayPath(p: string): string {
@@ -143,7 +159,12 @@ export function overlayPath(p: string): string {
  *   runs to execve without waiting for minidock (no SYNC step; the vfork launch). Empty: the parent
  *   joins it by pid while it waits at SYNC — cgroup v2, where cgroup.procs takes only whole processes.
  */
-export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string[] = [], opts: { cgroupfs?: CgroupfsMount[]; terminals?: number; execFifo?: number; net?: NetPlan } = {}): Step[] {
+export function buildPlan(
+  spec: ContainerSpec,
+  dirs: LayerDirs,
+  selfJoin: string[] = [],
+  opts: { cgroupfs?: CgroupfsMount[]; terminals?: number; execFifo?: number; net?: NetPlan } = {},
+): Step[] {
   const steps: Step[] = [];
   const add = (s: Step): void => void steps.push(s);
 
@@ -154,7 +175,12 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   //    of a launch). A single-threaded task moving itself ("0" = me, one thread) skips that lock
   //    (cgroup_procs_write_start in kernel/cgroup/cgroup.c): 0.1 ms.
   for (const f of selfJoin) {
-    add({ op: Op.WRITE_FILE, strs: [f, '0'], why: 'join this cgroup: "0" moves the writing thread itself, without the global lock', phase: 'cgroup' });
+    add({
+      op: Op.WRITE_FILE,
+      strs: [f, '0'],
+      why: 'join this cgroup: "0" moves the writing thread itself, without the global lock',
+      phase: 'cgroup',
+    });
   }
   // 0b. A user namespace (userns.ts): cloned with CLONE_NEWUSER, the child is nobody inside until
   //     minidock writes its uid_map and gid_map, so it waits for that first (joined to its cgroup
@@ -165,54 +191,142 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   //     why /dev below is bind mounts).
   const userns = spec.userns;
   if (userns) {
-    add({ op: Op.SYNC, why: `minidock writes our uid_map and gid_map meanwhile${selfJoin.length ? '' : ' (and our pid into cgroup.procs)'}: until then we are nobody in our user namespace`, phase: 'namespaces' });
-    add({ op: Op.SETGID, ints: [0], why: `become the user namespace's root group (host gid ${hostId(userns.gidMap, 0)})`, phase: 'identity' });
-    if (userns.setgroups === 'allow') add({ op: Op.SETGROUPS, ints: [0], why: "drop the host's supplementary groups (unmapped ones would show as nobody)", phase: 'identity' });
-    add({ op: Op.SETUID, ints: [0], why: `become the user namespace's root (host uid ${hostId(userns.uidMap, 0)}): its capabilities hold only over our own namespaces`, phase: 'identity' });
+    add({
+      op: Op.SYNC,
+      why: `minidock writes our uid_map and gid_map meanwhile${selfJoin.length ? '' : ' (and our pid into cgroup.procs)'}: until then we are nobody in our user namespace`,
+      phase: 'namespaces',
+    });
+    add({
+      op: Op.SETGID,
+      ints: [0],
+      why: `become the user namespace's root group (host gid ${hostId(userns.gidMap, 0)})`,
+      phase: 'identity',
+    });
+    if (userns.setgroups === 'allow')
+      add({
+        op: Op.SETGROUPS,
+        ints: [0],
+        why: "drop the host's supplementary groups (unmapped ones would show as nobody)",
+        phase: 'identity',
+      });
+    add({
+      op: Op.SETUID,
+      ints: [0],
+      why: `become the user namespace's root (host uid ${hostId(userns.uidMap, 0)}): its capabilities hold only over our own namespaces`,
+      phase: 'identity',
+    });
   }
   // A path inside the container, seen from the host: plain concatenation for the usual absolute,
   // normalized path (path.join normalizes character by character: ~15 µs a call before the JIT
   // warms up, and a launch makes dozens of these); path.join for anything else.
   const hostPath = (p: string): string =>
-    p.startsWith('/') && !p.endsWith('/') && !p.includes('//') && !p.includes('/.') ? dirs.merged + p : posix.join(dirs.merged, p);
-  const mount = (phase: Step['phase'], why: string, src: string, target: string, fstype: string, flags: number, data = '', f = 0): void =>
-    add({ op: Op.MOUNT, strs: [src, target, fstype, data], ints: [flags], flags: f, why, phase });
+    p.startsWith('/') && !p.endsWith('/') && !p.includes('//') && !p.includes('/.')
+      ? dirs.merged + p
+      : posix.join(dirs.merged, p);
+  const mount = (
+    phase: Step['phase'],
+    why: string,
+    src: string,
+    target: string,
+    fstype: string,
+    flags: number,
+    data = '',
+    f = 0,
+  ): void => add({ op: Op.MOUNT, strs: [src, target, fstype, data], ints: [flags], flags: f, why, phase });
   const mkdir = (phase: Step['phase'], p: string, mode = 0o755, why = 'create the mount point'): void =>
     add({ op: Op.MKDIR, strs: [p], ints: [mode], flags: STEP_FLAGS.IGNORE_EEXIST, why, phase });
 
   // 1. Mount propagation. The new mount namespace starts as a copy of the host's, with the same
   //    propagation: a mount made under a "shared" mount would appear on the host too.
-  mount('mounts', 'make every mount private: nothing we mount can propagate back to the host', '', '/', '', MS.MS_REC | MS.MS_PRIVATE);
+  mount(
+    'mounts',
+    'make every mount private: nothing we mount can propagate back to the host',
+    '',
+    '/',
+    '',
+    MS.MS_REC | MS.MS_PRIVATE,
+  );
 
   // 2. The root filesystem: overlayfs. ROOTFS is the read-only lower layer; writes go to upper.
   //    (An OCI bundle's rootfs is used as given: bound onto itself, since pivot_root needs a mount point.)
   if (dirs.asGiven) {
-    mount('rootfs', 'the bundle\'s rootfs as given (OCI): a bind onto itself makes it a mount point for pivot_root', dirs.merged, dirs.merged, '', MS.MS_BIND | MS.MS_REC);
+    mount(
+      'rootfs',
+      "the bundle's rootfs as given (OCI): a bind onto itself makes it a mount point for pivot_root",
+      dirs.merged,
+      dirs.merged,
+      '',
+      MS.MS_BIND | MS.MS_REC,
+    );
   } else if (dirs.tmpfsFor) {
-    mount('rootfs', 'the state root is on overlayfs, which cannot be an upper layer: put upper/work on a tmpfs', 'tmpfs', dirs.tmpfsFor, 'tmpfs', 0, 'mode=700');
+    mount(
+      'rootfs',
+      'the state root is on overlayfs, which cannot be an upper layer: put upper/work on a tmpfs',
+      'tmpfs',
+      dirs.tmpfsFor,
+      'tmpfs',
+      0,
+      'mode=700',
+    );
     mkdir('rootfs', dirs.upper, 0o755, 'upper layer directory');
     mkdir('rootfs', dirs.work, 0o700, 'overlayfs work directory');
   }
   const lowers = (spec.lowerDirs ?? [spec.rootfs]).map(overlayPath).join(':');
   if (!dirs.asGiven) {
-    mount('rootfs', 'the container root: the rootfs stays read-only, writes land in upper', 'overlay', dirs.merged, 'overlay', 0,
+    mount(
+      'rootfs',
+      'the container root: the rootfs stays read-only, writes land in upper',
+      'overlay',
+      dirs.merged,
+      'overlay',
+      0,
       // userxattr (a user namespace): overlayfs keeps whiteouts and opaque directories in user.overlay.*
       // xattrs, since trusted.* needs CAP_SYS_ADMIN on the host
-      `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}${userns ? ',userxattr' : ''}`);
+      `lowerdir=${lowers},upperdir=${overlayPath(dirs.upper)},workdir=${overlayPath(dirs.work)}${userns ? ',userxattr' : ''}`,
+    );
   }
 
   // 3. Kernel filesystems, seen through the new namespaces.
   mkdir('mounts', hostPath('/proc'));
-  mount('mounts', 'procfs of the new PID namespace: ps shows only the container', 'proc', hostPath('/proc'), 'proc', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
+  mount(
+    'mounts',
+    'procfs of the new PID namespace: ps shows only the container',
+    'proc',
+    hostPath('/proc'),
+    'proc',
+    MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+  );
   mkdir('mounts', hostPath('/sys'));
-  mount('mounts', spec.privileged ? 'sysfs, read-write (--privileged, as Docker)' : 'sysfs, read-only; in a new network namespace it lists only its own devices', 'sysfs', hostPath('/sys'), 'sysfs',
-    (spec.privileged ? 0 : MS.MS_RDONLY) | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
+  mount(
+    'mounts',
+    spec.privileged
+      ? 'sysfs, read-write (--privileged, as Docker)'
+      : 'sysfs, read-only; in a new network namespace it lists only its own devices',
+    'sysfs',
+    hostPath('/sys'),
+    'sysfs',
+    (spec.privileged ? 0 : MS.MS_RDONLY) | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+  );
 
   // 4. A minimal /dev: a tmpfs with a few host devices bind-mounted in, never the host's whole /dev.
   mkdir('mounts', hostPath('/dev'));
-  mount('mounts', 'a private /dev: only the devices below exist in the container', 'tmpfs', hostPath('/dev'), 'tmpfs', MS.MS_NOSUID | MS.MS_STRICTATIME, 'mode=755,size=65536k');
+  mount(
+    'mounts',
+    'a private /dev: only the devices below exist in the container',
+    'tmpfs',
+    hostPath('/dev'),
+    'tmpfs',
+    MS.MS_NOSUID | MS.MS_STRICTATIME,
+    'mode=755,size=65536k',
+  );
   for (const d of DEVICES) {
-    add({ op: Op.TOUCH, strs: [hostPath(`/dev/${d}`)], ints: [0o666], why: `bind-mount target for /dev/${d}`, phase: 'mounts' });
+    add({
+      op: Op.TOUCH,
+      strs: [hostPath(`/dev/${d}`)],
+      ints: [0o666],
+      why: `bind-mount target for /dev/${d}`,
+      phase: 'mounts',
+    });
     mount('mounts', `the host's /dev/${d}`, `/dev/${d}`, hostPath(`/dev/${d}`), '', MS.MS_BIND);
   }
   if (spec.privileged) {
@@ -225,33 +339,107 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
         if (!made.has(sub)) mkdir('mounts', hostPath(`/dev/${sub}`), 0o755, `--privileged: /dev/${sub}`);
         made.add(sub);
       }
-      add({ op: Op.TOUCH, strs: [hostPath(`/dev/${d}`)], ints: [0o600], why: `--privileged: bind-mount target for /dev/${d}`, phase: 'mounts' });
-      mount('mounts', `--privileged: the host's /dev/${d}`, `/dev/${d}`, hostPath(`/dev/${d}`), '', MS.MS_BIND, '', STEP_FLAGS.IGNORE_ENOENT);
+      add({
+        op: Op.TOUCH,
+        strs: [hostPath(`/dev/${d}`)],
+        ints: [0o600],
+        why: `--privileged: bind-mount target for /dev/${d}`,
+        phase: 'mounts',
+      });
+      mount(
+        'mounts',
+        `--privileged: the host's /dev/${d}`,
+        `/dev/${d}`,
+        hostPath(`/dev/${d}`),
+        '',
+        MS.MS_BIND,
+        '',
+        STEP_FLAGS.IGNORE_ENOENT,
+      );
     }
   }
   mkdir('mounts', hostPath('/dev/pts'));
-  mount('mounts', 'a new devpts instance: the container sees only its own ptys', 'devpts', hostPath('/dev/pts'), 'devpts',
+  mount(
+    'mounts',
+    'a new devpts instance: the container sees only its own ptys',
+    'devpts',
+    hostPath('/dev/pts'),
+    'devpts',
     // (gid=5, "tty", only where it is mapped: devpts refuses a gid its user namespace cannot name)
-    MS.MS_NOSUID | MS.MS_NOEXEC, `newinstance,ptmxmode=0666,mode=0620${userns && hostId(userns.gidMap, 5) === undefined ? '' : ',gid=5'}`);
+    MS.MS_NOSUID | MS.MS_NOEXEC,
+    `newinstance,ptmxmode=0666,mode=0620${userns && hostId(userns.gidMap, 5) === undefined ? '' : ',gid=5'}`,
+  );
   mkdir('mounts', hostPath('/dev/shm'), 0o1777);
-  mount('mounts', 'POSIX shared memory, private to the container', 'shm', hostPath('/dev/shm'), 'tmpfs', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, 'mode=1777,size=65536k');
+  mount(
+    'mounts',
+    'POSIX shared memory, private to the container',
+    'shm',
+    hostPath('/dev/shm'),
+    'tmpfs',
+    MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+    'mode=1777,size=65536k',
+  );
   mkdir('mounts', hostPath('/dev/mqueue'));
-  mount('mounts', 'POSIX message queues of the new IPC namespace', 'mqueue', hostPath('/dev/mqueue'), 'mqueue', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', STEP_FLAGS.IGNORE_ALL);
-  const links: Array<[string, string]> = [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']];
-  for (const [target, name] of links) add({ op: Op.SYMLINK, strs: [target, hostPath(`/dev/${name}`)], why: `/dev/${name} -> ${target}`, phase: 'mounts' });
+  mount(
+    'mounts',
+    'POSIX message queues of the new IPC namespace',
+    'mqueue',
+    hostPath('/dev/mqueue'),
+    'mqueue',
+    MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+    '',
+    STEP_FLAGS.IGNORE_ALL,
+  );
+  const links: Array<[string, string]> = [
+    ['pts/ptmx', 'ptmx'],
+    ['/proc/self/fd', 'fd'],
+    ['/proc/self/fd/0', 'stdin'],
+    ['/proc/self/fd/1', 'stdout'],
+    ['/proc/self/fd/2', 'stderr'],
+  ];
+  for (const [target, name] of links)
+    add({
+      op: Op.SYMLINK,
+      strs: [target, hostPath(`/dev/${name}`)],
+      why: `/dev/${name} -> ${target}`,
+      phase: 'mounts',
+    });
 
   // 5. Bind mounts (-v). Targets were resolved inside the rootfs (src/runtime/paths.ts).
   for (const v of spec.mounts) {
     const target = hostPath(v.destination);
     // mkdir -p, one component at a time (the path was resolved inside the rootfs: no symlinks)
     const parts = v.destination.split('/').filter(Boolean);
-    for (let i = 1; i < parts.length; i++) mkdir('mounts', hostPath('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
-    if (v.isFile) add({ op: Op.TOUCH, strs: [target], ints: [0o644], why: `mount point (a file) for -v ${v.source}`, phase: 'mounts' });
-    else add({ op: Op.MKDIR, strs: [target], ints: [0o755], flags: STEP_FLAGS.IGNORE_EEXIST, why: `mount point for -v ${v.source}`, phase: 'mounts' });
+    for (let i = 1; i < parts.length; i++)
+      mkdir('mounts', hostPath('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
+    if (v.isFile)
+      add({
+        op: Op.TOUCH,
+        strs: [target],
+        ints: [0o644],
+        why: `mount point (a file) for -v ${v.source}`,
+        phase: 'mounts',
+      });
+    else
+      add({
+        op: Op.MKDIR,
+        strs: [target],
+        ints: [0o755],
+        flags: STEP_FLAGS.IGNORE_EEXIST,
+        why: `mount point for -v ${v.source}`,
+        phase: 'mounts',
+      });
     mount('mounts', `-v ${v.source}:${v.destination}`, v.source, target, '', MS.MS_BIND | MS.MS_REC);
     if (v.readonly) {
       // A bind mount ignores MS_RDONLY on the first call: read-only takes a second, remount call.
-      mount('mounts', ':ro — a bind mount becomes read-only only through a remount', '', target, '', MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC);
+      mount(
+        'mounts',
+        ':ro — a bind mount becomes read-only only through a remount',
+        '',
+        target,
+        '',
+        MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC,
+      );
     }
   }
 
@@ -262,60 +450,154 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   if (net?.nameFiles?.length) {
     mkdir('mounts', hostPath('/etc'), 0o755, 'the name files go in /etc');
     for (const f of net.nameFiles) {
-      add({ op: Op.TOUCH, strs: [hostPath(f.target)], ints: [0o644], why: `mount point for the container's ${f.target}`, phase: 'mounts' });
-      mount('mounts', `${f.target}: this container's own (the network's addresses and names)`, f.source, hostPath(f.target), '', MS.MS_BIND);
+      add({
+        op: Op.TOUCH,
+        strs: [hostPath(f.target)],
+        ints: [0o644],
+        why: `mount point for the container's ${f.target}`,
+        phase: 'mounts',
+      });
+      mount(
+        'mounts',
+        `${f.target}: this container's own (the network's addresses and names)`,
+        f.source,
+        hostPath(f.target),
+        '',
+        MS.MS_BIND,
+      );
     }
   }
 
   // 6. UTS and network namespaces.
-  add({ op: Op.SETHOSTNAME, strs: [spec.hostname], why: 'the UTS namespace has its own hostname', phase: 'namespaces' });
+  add({
+    op: Op.SETHOSTNAME,
+    strs: [spec.hostname],
+    why: 'the UTS namespace has its own hostname',
+    phase: 'namespaces',
+  });
   if (net?.mode === 'container' && net.joinNetns) {
     // (the host's /proc: pivot_root has not happened yet, and the pid is a host pid)
-    add({ op: Op.SETNS, strs: [net.joinNetns], ints: [CLONE.CLONE_NEWNET], why: '--network container: share that container\'s network namespace (its links, addresses, ports)', phase: 'namespaces' });
+    add({
+      op: Op.SETNS,
+      strs: [net.joinNetns],
+      ints: [CLONE.CLONE_NEWNET],
+      why: "--network container: share that container's network namespace (its links, addresses, ports)",
+      phase: 'namespaces',
+    });
   } else if (net?.mode !== 'host') {
     add({ op: Op.LOOPBACK_UP, why: 'a new network namespace has only "lo", and it starts down', phase: 'namespaces' });
   }
 
   // 7. pivot_root: make the overlay "/" and detach the host's root. Unlike chroot, this leaves no
   //    path back: the old root is unmounted from the namespace altogether.
-  add({ op: Op.CHDIR, strs: [dirs.merged], why: 'pivot_root(".", ".") works on the current directory', phase: 'pivot_root' });
-  add({ op: Op.PIVOT_ROOT, strs: ['.', '.'], why: 'the overlay becomes "/"; the old root is stacked on top of it', phase: 'pivot_root' });
-  add({ op: Op.UMOUNT2, strs: ['.'], ints: [MNT_DETACH], why: "detach the host's old root: the container can no longer reach it", phase: 'pivot_root' });
+  add({
+    op: Op.CHDIR,
+    strs: [dirs.merged],
+    why: 'pivot_root(".", ".") works on the current directory',
+    phase: 'pivot_root',
+  });
+  add({
+    op: Op.PIVOT_ROOT,
+    strs: ['.', '.'],
+    why: 'the overlay becomes "/"; the old root is stacked on top of it',
+    phase: 'pivot_root',
+  });
+  add({
+    op: Op.UMOUNT2,
+    strs: ['.'],
+    ints: [MNT_DETACH],
+    why: "detach the host's old root: the container can no longer reach it",
+    phase: 'pivot_root',
+  });
   add({ op: Op.CHDIR, strs: ['/'], why: 'stand in the new root', phase: 'pivot_root' });
   if (spec.readonlyRootfs) {
-    add({ op: Op.MOUNT, strs: ['', '/', '', ''], ints: [MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY], why: '--read-only: remount "/" read-only', phase: 'pivot_root' });
+    add({
+      op: Op.MOUNT,
+      strs: ['', '/', '', ''],
+      ints: [MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY],
+      why: '--read-only: remount "/" read-only',
+      phase: 'pivot_root',
+    });
   }
 
   // 8. Masked and read-only paths of /proc and /sys (as Docker does).
   if (!spec.privileged) {
     for (const p of spec.maskedPaths) {
       if (MASKED_DIRS.has(p)) {
-        mount('mounts', `mask ${p}: an empty read-only tmpfs over it`, 'tmpfs', p, 'tmpfs', MS.MS_RDONLY, '', STEP_FLAGS.IGNORE_ENOENT);
+        mount(
+          'mounts',
+          `mask ${p}: an empty read-only tmpfs over it`,
+          'tmpfs',
+          p,
+          'tmpfs',
+          MS.MS_RDONLY,
+          '',
+          STEP_FLAGS.IGNORE_ENOENT,
+        );
       } else {
         mount('mounts', `mask ${p}: /dev/null over it`, '/dev/null', p, '', MS.MS_BIND, '', STEP_FLAGS.IGNORE_ENOENT);
       }
     }
     for (const p of spec.readonlyPaths) {
-      mount('mounts', `read-only ${p}: bind it onto itself…`, p, p, '', MS.MS_BIND | MS.MS_REC, '', STEP_FLAGS.IGNORE_ENOENT);
-      mount('mounts', `…then remount that bind read-only`, p, p, '', MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, '', STEP_FLAGS.IGNORE_ENOENT);
+      mount(
+        'mounts',
+        `read-only ${p}: bind it onto itself…`,
+        p,
+        p,
+        '',
+        MS.MS_BIND | MS.MS_REC,
+        '',
+        STEP_FLAGS.IGNORE_ENOENT,
+      );
+      mount(
+        'mounts',
+        `…then remount that bind read-only`,
+        p,
+        p,
+        '',
+        MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+        '',
+        STEP_FLAGS.IGNORE_ENOENT,
+      );
     }
   }
 
   // 9. The terminal (-t): a pty from the container's own devpts, handed to minidock.
-  if (spec.tty) add({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock', phase: 'exec' });
+  if (spec.tty)
+    add({
+      op: Op.CONSOLE,
+      ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80],
+      why: '-t: a pty of our own devpts becomes the terminal; the master goes to minidock',
+      phase: 'exec',
+    });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
   const att = net?.attachment;
   if ((!selfJoin.length || att) && !userns) {
-    add({ op: Op.SYNC, why: [selfJoin.length ? '' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec', att ? `minidock creates our veth pair meanwhile (${att.hostIf} on ${att.bridge}, eth0 here)` : ''].filter(Boolean).join('; '), phase: 'cgroup' });
+    add({
+      op: Op.SYNC,
+      why: [
+        selfJoin.length ? '' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec',
+        att ? `minidock creates our veth pair meanwhile (${att.hostIf} on ${att.bridge}, eth0 here)` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+      phase: 'cgroup',
+    });
   }
-  add({ op: Op.UNSHARE, ints: [CLONE.CLONE_NEWCGROUP], why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"', phase: 'namespaces' });
+  add({
+    op: Op.UNSHARE,
+    ints: [CLONE.CLONE_NEWCGROUP],
+    why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"',
+    phase: 'namespaces',
+  });
 
   // 10a. A bridge network: eth0 exists now (minidock made it at SYNC, in our namespace, index 2), so
   //      the container configures its own side: one netlink request each, sent from in here (a
   //      netlink socket speaks to the namespace it is created in), still with CAP_NET_ADMIN.
   if (att) {
-    for (const n of containerSteps(att)) add({ op: Op.NETLINK, strs: [n.msg, n.what], why: `eth0 on network ${att.network}`, phase: 'namespaces' });
+    for (const n of containerSteps(att))
+      add({ op: Op.NETLINK, strs: [n.msg, n.what], why: `eth0 on network ${att.network}`, phase: 'namespaces' });
   }
 
   // 10b. /sys/fs/cgroup: the container's own cgroups, read-only, as Docker and runc show them. A
@@ -330,21 +612,56 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   } else if (cgfs.length > 0) {
     // v1: a tmpfs to hold one mount point per hierarchy (sysfs itself is read-only)
     const base = MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC;
-    mount('mounts', 'a tmpfs for the v1 hierarchies\' mount points', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', base, 'mode=755');
+    mount(
+      'mounts',
+      "a tmpfs for the v1 hierarchies' mount points",
+      'tmpfs',
+      '/sys/fs/cgroup',
+      'tmpfs',
+      base,
+      'mode=755',
+    );
     for (const c of cgfs) {
       const dir = `/sys/fs/cgroup/${c.dir}`;
       mkdir('mounts', dir);
-      mount('mounts', `the ${c.data} hierarchy, rooted at our own cgroup ${cgWhy}; the options must name its controllers exactly`, 'cgroup', dir, 'cgroup', cgFlags, c.data);
-      for (const l of c.links) add({ op: Op.SYMLINK, strs: [c.dir, `/sys/fs/cgroup/${l}`], why: `${l} -> ${c.dir}, as on the host`, phase: 'mounts' });
+      mount(
+        'mounts',
+        `the ${c.data} hierarchy, rooted at our own cgroup ${cgWhy}; the options must name its controllers exactly`,
+        'cgroup',
+        dir,
+        'cgroup',
+        cgFlags,
+        c.data,
+      );
+      for (const l of c.links)
+        add({
+          op: Op.SYMLINK,
+          strs: [c.dir, `/sys/fs/cgroup/${l}`],
+          why: `${l} -> ${c.dir}, as on the host`,
+          phase: 'mounts',
+        });
     }
     if (!spec.privileged) {
-      mount('mounts', 'the tmpfs read-only too', '', '/sys/fs/cgroup', '', MS.MS_REMOUNT | MS.MS_RDONLY | base, 'mode=755');
+      mount(
+        'mounts',
+        'the tmpfs read-only too',
+        '',
+        '/sys/fs/cgroup',
+        '',
+        MS.MS_REMOUNT | MS.MS_RDONLY | base,
+        'mode=755',
+      );
     }
   }
 
   // 11. Resource limits of the process (not cgroups): setrlimit.
   for (const r of spec.rlimits) {
-    add({ op: Op.SETRLIMIT, ints: [RLIMIT[r.type], r.soft, r.hard], why: `--ulimit ${r.type}=${r.soft}:${r.hard}`, phase: 'identity' });
+    add({
+      op: Op.SETRLIMIT,
+      ints: [RLIMIT[r.type], r.soft, r.hard],
+      why: `--ulimit ${r.type}=${r.soft}:${r.hard}`,
+      phase: 'identity',
+    });
   }
 
   // 11b. seccomp(SECCOMP_SET_MODE_FILTER) is allowed to a process with no_new_privs set, or with
@@ -352,39 +669,91 @@ export function buildPlan(spec: ContainerSpec, dirs: LayerDirs, selfJoin: string
   //     capabilities are about to go: so the filter goes in NOW, while we still hold them (runc does
   //     the same). The steps below then run filtered; they only use calls the profile allows.
   if (spec.seccomp && !spec.noNewPrivileges) {
-    add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: early, while we hold CAP_SYS_ADMIN (no no_new_privs to allow it later)`, phase: 'seccomp' });
+    add({
+      op: Op.SECCOMP,
+      strs: [spec.seccomp],
+      why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: early, while we hold CAP_SYS_ADMIN (no no_new_privs to allow it later)`,
+      phase: 'seccomp',
+    });
   }
 
   // 12. The bounding set first: dropping from it needs CAP_SETPCAP in the effective set, which a
   //     setuid to a non-root user clears. It limits what any later execve can ever gain.
   const nonRoot = spec.uid !== 0;
   const mask = capMask(spec.capabilities);
-  add({ op: Op.CAPBSET, ints: [mask], why: `bounding set: keep ${spec.capabilities.length} capabilities, drop the rest for good`, phase: 'capabilities' });
+  add({
+    op: Op.CAPBSET,
+    ints: [mask],
+    why: `bounding set: keep ${spec.capabilities.length} capabilities, drop the rest for good`,
+    phase: 'capabilities',
+  });
 
   // 13. Identity: groups, gid, uid. Keep the permitted set across setuid until capset below.
   // (setgroups "deny": the kernel refuses setgroups() in this user namespace, see userns.ts)
-  if (userns?.setgroups !== 'deny') add({ op: Op.SETGROUPS, ints: spec.additionalGids, why: 'supplementary groups: drop the host\'s', phase: 'identity' });
-  add({ op: Op.SETGID, ints: [spec.gid], why: 'the container user\'s group', phase: 'identity' });
-  if (nonRoot) add({ op: Op.KEEPCAPS, ints: [1], why: 'keep the permitted set across setuid, so capset below still works', phase: 'identity' });
+  if (userns?.setgroups !== 'deny')
+    add({
+      op: Op.SETGROUPS,
+      ints: spec.additionalGids,
+      why: "supplementary groups: drop the host's",
+      phase: 'identity',
+    });
+  add({ op: Op.SETGID, ints: [spec.gid], why: "the container user's group", phase: 'identity' });
+  if (nonRoot)
+    add({
+      op: Op.KEEPCAPS,
+      ints: [1],
+      why: 'keep the permitted set across setuid, so capset below still works',
+      phase: 'identity',
+    });
   add({ op: Op.SETUID, ints: [spec.uid], why: 'the container user', phase: 'identity' });
 
   // 14. The capability sets themselves. A non-root user gets none in effect (Docker's behaviour).
-  add({ op: Op.CAPSET, ints: nonRoot ? [0, 0, 0] : [mask, mask, mask], why: nonRoot ? 'a non-root user starts with no capabilities' : 'effective, permitted and inheritable sets', phase: 'capabilities' });
-  if (spec.noNewPrivileges) add({ op: Op.NO_NEW_PRIVS, why: 'setuid binaries and file capabilities can no longer raise privileges', phase: 'capabilities' });
+  add({
+    op: Op.CAPSET,
+    ints: nonRoot ? [0, 0, 0] : [mask, mask, mask],
+    why: nonRoot ? 'a non-root user starts with no capabilities' : 'effective, permitted and inheritable sets',
+    phase: 'capabilities',
+  });
+  if (spec.noNewPrivileges)
+    add({
+      op: Op.NO_NEW_PRIVS,
+      why: 'setuid binaries and file capabilities can no longer raise privileges',
+      phase: 'capabilities',
+    });
 
   // 15. The working directory, the fds, and finally seccomp, as close to execve as possible.
   add({ op: Op.CHDIR, strs: [spec.cwd], why: '-w: the working directory', phase: 'exec' });
-  add({ op: Op.CLOSE_FDS, why: "none of Node's fds (epoll, eventfd, pipes) may leak into the container", phase: 'exec' });
+  add({
+    op: Op.CLOSE_FDS,
+    why: "none of Node's fds (epoll, eventfd, pipes) may leak into the container",
+    phase: 'exec',
+  });
   const stdinNull = spec.interactive || spec.tty ? 0 : 1;
   const pipes = stdioPipes(spec, opts.terminals ?? 0);
   const piped = [0, 1, 2].filter((n) => pipes & (1 << n));
-  const stdioWhy = (spec.interactive ? 'stdio as inherited, made blocking and inheritable' : 'no -i: stdin is /dev/null (as in Docker)') +
-    (piped.length ? `; fd ${piped.join(', ')}: the user's terminal, so a pipe to minidock's relay instead (as in Docker without -t): nothing inside can push input into it (TIOCSTI) or change its settings` : '');
+  const stdioWhy =
+    (spec.interactive
+      ? 'stdio as inherited, made blocking and inheritable'
+      : 'no -i: stdin is /dev/null (as in Docker)') +
+    (piped.length
+      ? `; fd ${piped.join(', ')}: the user's terminal, so a pipe to minidock's relay instead (as in Docker without -t): nothing inside can push input into it (TIOCSTI) or change its settings`
+      : '');
   add({ op: Op.STDIO, ints: pipes ? [stdinNull, pipes] : [stdinNull], why: stdioWhy, phase: 'exec' });
   // OCI create: everything is set up; wait here for `start` (runc's exec.fifo point; child.c exec_fifo)
-  if (opts.execFifo !== undefined) add({ op: Op.EXEC_FIFO, ints: [opts.execFifo], why: 'OCI create ends here: wait until `start` opens exec.fifo', phase: 'exec' });
+  if (opts.execFifo !== undefined)
+    add({
+      op: Op.EXEC_FIFO,
+      ints: [opts.execFifo],
+      why: 'OCI create ends here: wait until `start` opens exec.fifo',
+      phase: 'exec',
+    });
   if (spec.seccomp && spec.noNewPrivileges) {
-    add({ op: Op.SECCOMP, strs: [spec.seccomp], why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: the last step, so nothing above is filtered`, phase: 'seccomp' });
+    add({
+      op: Op.SECCOMP,
+      strs: [spec.seccomp],
+      why: `seccomp filter${spec.seccompProfileName ? ' ' + spec.seccompProfileName : ''}: the last step, so nothing above is filtered`,
+      phase: 'seccomp',
+    });
   }
 
   const pathVar = spec.env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;

@@ -24,22 +24,38 @@ export function callerPermittedCaps(status = '/proc/self/status'): bigint {
 
 /** Keep the capabilities minidock holds; --privileged takes what there is, anything else fails clearly. */
 export function limitToHeld(caps: CapName[], privileged: boolean, held = callerPermittedCaps()): CapName[] {
-  const has = (c: CapName): boolean => (held >> BigInt(CAPS.indexOf(c))) & 1n ? true : false;
+  const has = (c: CapName): boolean => ((held >> BigInt(CAPS.indexOf(c))) & 1n ? true : false);
   const missing = caps.filter((c) => !has(c));
   if (missing.length && !privileged) {
-    fail(`capabilities ${missing.join(', ')}: minidock itself does not hold ${missing.length > 1 ? 'them' : 'it'} (CapPrm in /proc/self/status), so no container it starts can — leave ${missing.length > 1 ? 'them' : 'it'} out (no --cap-add, or --cap-drop ${missing.map((c) => c.slice(4)).join(' --cap-drop ')}), or run minidock where it holds ${missing.length > 1 ? 'them' : 'it'}`);
+    fail(
+      `capabilities ${missing.join(', ')}: minidock itself does not hold ${missing.length > 1 ? 'them' : 'it'} (CapPrm in /proc/self/status), so no container it starts can — leave ${missing.length > 1 ? 'them' : 'it'} out (no --cap-add, or --cap-drop ${missing.map((c) => c.slice(4)).join(' --cap-drop ')}), or run minidock where it holds ${missing.length > 1 ? 'them' : 'it'}`,
+    );
   }
   return caps.filter(has);
 }
 
 export function callerHardLimit(type: string): number {
   const names: Record<string, string> = {
-    cpu: 'Max cpu time', fsize: 'Max file size', data: 'Max data size', stack: 'Max stack size', core: 'Max core file size',
-    rss: 'Max resident set', nproc: 'Max processes', nofile: 'Max open files', memlock: 'Max locked memory', as: 'Max address space',
-    locks: 'Max file locks', sigpending: 'Max pending signals', msgqueue: 'Max msgqueue size', nice: 'Max nice priority',
-    rtprio: 'Max realtime priority', rttime: 'Max realtime timeout',
+    cpu: 'Max cpu time',
+    fsize: 'Max file size',
+    data: 'Max data size',
+    stack: 'Max stack size',
+    core: 'Max core file size',
+    rss: 'Max resident set',
+    nproc: 'Max processes',
+    nofile: 'Max open files',
+    memlock: 'Max locked memory',
+    as: 'Max address space',
+    locks: 'Max file locks',
+    sigpending: 'Max pending signals',
+    msgqueue: 'Max msgqueue size',
+    nice: 'Max nice priority',
+    rtprio: 'Max realtime priority',
+    rttime: 'Max realtime timeout',
   };
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(names[type]));
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(names[type]));
   const hard = line?.slice(names[type].length).trim().split(/\s+/)[1];
   return !hard || hard === 'unlimited' ? Infinity : Number(hard);
 }

@@ -10,7 +10,8 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /** One KEY=VALUE (or KEY, copied from minidock's environment) of -e, --env-file or exec -e. */
 export function parseEnvEntry(raw: string, where: string): string | undefined {
   // execve() takes each variable as a C string: everything after a NUL would silently vanish.
-  if (raw.includes('\0')) fail(`${where} ${JSON.stringify(raw)}: contains a NUL byte, which no environment variable can hold — remove it`);
+  if (raw.includes('\0'))
+    fail(`${where} ${JSON.stringify(raw)}: contains a NUL byte, which no environment variable can hold — remove it`);
   const eq = raw.indexOf('=');
   const key = eq < 0 ? raw : raw.slice(0, eq);
   if (!ENV_KEY.test(key)) fail(`${where} "${raw}": the variable name must be letters, digits and _ (use KEY=VALUE)`);
@@ -29,7 +30,9 @@ export function parseEnvFile(path: string): string[] {
     const fd = /^\/dev\/(?:stdin|fd\/(\d+))$/.exec(path);
     text = readFileSync(fd ? Number(fd[1] ?? 0) : path, 'utf8');
   } catch (e) {
-    return fail(`--env-file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'} — give a readable file of KEY=VALUE lines`);
+    return fail(
+      `--env-file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'} — give a readable file of KEY=VALUE lines`,
+    );
   }
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
@@ -49,7 +52,9 @@ export function parseEnvFile(path: string): string[] {
  */
 export function checkTtyInput(f: { tty?: boolean; interactive?: boolean }, stdinIsTTY: boolean): void {
   if (f.tty && f.interactive && !stdinIsTTY) {
-    fail('-i -t: the input device is not a TTY (stdin is a pipe or a file) — drop -t to pipe input into the container (-i alone), or run from a terminal');
+    fail(
+      '-i -t: the input device is not a TTY (stdin is a pipe or a file) — drop -t to pipe input into the container (-i alone), or run from a terminal',
+    );
   }
 }
 
@@ -66,7 +71,9 @@ export function parseUlimit(raw: string, callerHard: (type: string) => number): 
   if (norm(soft) > norm(hard)) fail(`--ulimit ${raw}: the soft limit is above the hard limit`);
   const max = callerHard(type);
   if (norm(hard) > max) {
-    fail(`--ulimit ${raw}: the hard limit ${hard} is above minidock's own hard limit ${max} for ${type}; raising it needs CAP_SYS_RESOURCE, which this host does not give — use at most ${max}`);
+    fail(
+      `--ulimit ${raw}: the hard limit ${hard} is above minidock's own hard limit ${max} for ${type}; raising it needs CAP_SYS_RESOURCE, which this host does not give — use at most ${max}`,
+    );
   }
   return { type, soft: soft === -1 ? -1 : soft, hard: hard === -1 ? -1 : hard };
 }

@@ -132,10 +132,16 @@ export function writeIdMaps(pid: number, ns: UserNamespace): void {
   if (ns.writer === 'helper') {
     // A normal user may not write another id than its own: newuidmap/newgidmap (setuid root) check
     // the ranges against /etc/subuid and /etc/subgid and write the files for us.
-    for (const [helper, map] of [['newuidmap', ns.uidMap], ['newgidmap', ns.gidMap]] as const) {
+    for (const [helper, map] of [
+      ['newuidmap', ns.uidMap],
+      ['newgidmap', ns.gidMap],
+    ] as const) {
       const args = [String(pid), ...map.flatMap((r) => [String(r.container), String(r.host), String(r.size)])];
       const r = spawnSync(helper, args, { encoding: 'utf8' });
-      if (r.status !== 0) throw new MinidockError(`${helper} ${args.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]} — check your lines in /etc/subuid and /etc/subgid`);
+      if (r.status !== 0)
+        throw new MinidockError(
+          `${helper} ${args.join(' ')}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]} — check your lines in /etc/subuid and /etc/subgid`,
+        );
     }
     return;
   }
@@ -143,8 +149,10 @@ export function writeIdMaps(pid: number, ns: UserNamespace): void {
     try {
       writeFileSync(w.file, w.content);
     } catch (e) {
-      throw new MinidockError(`write ${w.file} (${JSON.stringify(w.content.trim())}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — ` +
-        'the kernel refused the user namespace map: are these host ids yours to map (root, or /etc/subuid)?');
+      throw new MinidockError(
+        `write ${w.file} (${JSON.stringify(w.content.trim())}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — ` +
+          'the kernel refused the user namespace map: are these host ids yours to map (root, or /etc/subuid)?',
+      );
     }
   }
 }
@@ -157,7 +165,9 @@ export async function abandon(child: Child): Promise<void> {
   closeSyncFd(child);
   try {
     process.kill(child.pid, 'SIGKILL');
-  } catch { /* gone already */ }
+  } catch {
+    /* gone already */
+  }
   await child.exited.catch(() => undefined);
 }
 
@@ -178,7 +188,8 @@ export function receiveConsole(child: Child): number | undefined {
   const master = mdRecvFd(child.consoleFd);
   closeSync(child.consoleFd);
   child.consoleFd = -1;
-  if (master < 0) throw new MinidockError(`recvmsg(console socket): ${errnoName(-master)} — the pty master never arrived`);
+  if (master < 0)
+    throw new MinidockError(`recvmsg(console socket): ${errnoName(-master)} — the pty master never arrived`);
   return master;
 }
 

@@ -21,7 +21,15 @@ import { planLaunch, stdioPipes, type LaunchPlan, type LayerDirs } from './build
 import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from './cgroups/index.js';
 import { nearestExisting } from './cgroups/util.js';
 import { rootlessCgroup } from './cgroups/none.js';
-import { closeChildFds, readReport, receiveConsole, release, spawnChild, writeIdMaps, type Child } from './handshake.js';
+import {
+  closeChildFds,
+  readReport,
+  receiveConsole,
+  release,
+  spawnChild,
+  writeIdMaps,
+  type Child,
+} from './handshake.js';
 import { MSG, REPORT_BYTES, REPORT_STATE, encodePlan, type Step } from './plan.js';
 import { exitCodeOf, forwardSignals, killIfOutputGone } from './process.js';
 import { oomTruth } from './oom-forensics.js';
@@ -57,7 +65,11 @@ export interface LaunchOptions {
 
 /** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`.
  * dryRun (--dry-run): create nothing; a state root not made yet would be on its nearest existing ancestor's filesystem. */
-export function layerDirs(root: string, dir: string, dryRun = false): { dirs: LayerDirs; populate: (at: string) => void } {
+export function layerDirs(
+  root: string,
+  dir: string,
+  dryRun = false,
+): { dirs: LayerDirs; populate: (at: string) => void } {
   // If the state root itself is on overlayfs (minidock running inside a container), upper/work
   // cannot live there: they go on a tmpfs mounted by the child.
   const onOverlay = statfsSync(dryRun ? nearestExisting(root) : ensureStateRoot(root)).type === OVERLAYFS_SUPER_MAGIC; // (made on first use)
@@ -85,7 +97,8 @@ export function cgroupOptions(spec: ContainerSpec): CgroupOptions {
  * dryRun (--dry-run): decided by the same code, but nothing created or written (CgroupOptions.dryRun). */
 export function containerCgroup(spec: ContainerSpec, dryRun = false): Cgroup {
   // (a normal user: its delegated cgroup v2 subtree, or none; cgroups/none.ts)
-  if (spec.userns?.rootless) return rootlessCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { ...cgroupOptions(spec), dryRun });
+  if (spec.userns?.rootless)
+    return rootlessCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { ...cgroupOptions(spec), dryRun });
   return createCgroup(`minidock-${spec.id.slice(0, 12)}`, spec.limits, { ...cgroupOptions(spec), dryRun });
 }
 
@@ -121,7 +134,13 @@ function createEntry(spec: ContainerSpec, opts: LaunchOptions, detached: boolean
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
   // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
-  if (spec.userns) prepareForMappedRoot(entry.dir, dirs, [...(spec.lowerDirs ?? [spec.rootfs]), ...spec.mounts.map((v) => v.source)], spec.userns);
+  if (spec.userns)
+    prepareForMappedRoot(
+      entry.dir,
+      dirs,
+      [...(spec.lowerDirs ?? [spec.rootfs]), ...spec.mounts.map((v) => v.source)],
+      spec.userns,
+    );
   opts.timeline.mark('directories');
   killPoint('dirs');
   return { entry, dirs, state: entry.state! };
@@ -161,7 +180,11 @@ const livePid = (run: Foreground): number => (run.child && !run.reaped ? run.chi
  * 3-4. Clone, put the child into its cgroup, release it, and read its report to EOF: the child that
  * exec'd. (Steps 3 and 4 of docs/architecture.md; the protocol is handshake.ts.)
  */
-async function startChild(run: Foreground, plan: LaunchPlan, net: NetPlan): Promise<{ child: Child; records: ChildRecord[] }> {
+async function startChild(
+  run: Foreground,
+  plan: LaunchPlan,
+  net: NetPlan,
+): Promise<{ child: Child; records: ChildRecord[] }> {
   const { spec, opts, cgroup } = run;
   const { steps } = plan;
   const tl = opts.timeline;
@@ -171,34 +194,46 @@ async function startChild(run: Foreground, plan: LaunchPlan, net: NetPlan): Prom
   // exec'd still reaches it: it is blocked in the child until its handlers are reset).
   // PID 1 ignores signals it has no handler for, so after --stop-timeout it gets SIGKILL.
   run.cleanups.push(forwardSignals(() => livePid(run), spec.stopTimeoutSec * 1000, opts.onNotice));
-  const child = spawnChild(bytes, plan.cloneFlags, 'clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)', 'minidock must run as root on a kernel with namespaces');
+  const child = spawnChild(
+    bytes,
+    plan.cloneFlags,
+    'clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET)',
+    'minidock must run as root on a kernel with namespaces',
+  );
   run.child = child;
   run.cleanups.push(() => closeChildFds(child));
-  void child.exited.then(() => (run.reaped = true), () => undefined);
+  void child.exited.then(
+    () => (run.reaped = true),
+    () => undefined,
+  );
   tl.mark('clone');
   killPoint('clone');
 
   // Join the cgroup BEFORE exec: from the first instruction of the container's program, its
   // memory, CPU and pids are accounted and limited. v2: the child is parked at its SYNC step;
   // v1: it joined by itself, first of its steps (plan.sync is false).
-  await release(child, () => {
-    if (plan.parentJoins.length) {
-      cgroup!.join(child.pid);
-      tl.mark('cgroup join');
-    }
-    if (spec.userns) {
-      writeIdMaps(child.pid, spec.userns); // the map step of the protocol (handshake.ts)
-      tl.mark('uid_map + gid_map');
-      const notice = idmapLowerLayers(child.pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]); // (userns.ts, native/idmap.c)
-      if (notice) opts.onNotice?.(notice);
-      tl.mark('idmapped lower layers');
-    }
-    if (net.attachment) {
-      connectChild(opts.root, spec.id, child.pid, net, spec.network?.ports ?? []); // the veth step (network/wiring.ts)
-      tl.mark('veth pair + published ports');
-    }
-    killPoint('join');
-  }, plan.sync);
+  await release(
+    child,
+    () => {
+      if (plan.parentJoins.length) {
+        cgroup!.join(child.pid);
+        tl.mark('cgroup join');
+      }
+      if (spec.userns) {
+        writeIdMaps(child.pid, spec.userns); // the map step of the protocol (handshake.ts)
+        tl.mark('uid_map + gid_map');
+        const notice = idmapLowerLayers(child.pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]); // (userns.ts, native/idmap.c)
+        if (notice) opts.onNotice?.(notice);
+        tl.mark('idmapped lower layers');
+      }
+      if (net.attachment) {
+        connectChild(opts.root, spec.id, child.pid, net, spec.network?.ports ?? []); // the veth step (network/wiring.ts)
+        tl.mark('veth pair + published ports');
+      }
+      killPoint('join');
+    },
+    plan.sync,
+  );
   const { records } = readReport(child);
   tl.mark('child ran the plan');
   tl.child(steps, records);
@@ -211,7 +246,11 @@ async function startChild(run: Foreground, plan: LaunchPlan, net: NetPlan): Prom
 }
 
 /** 5. The relay of the container's terminal (-t) or of the pipes that replaced the user's terminal. */
-async function startRelay(run: Foreground, child: Child, terminals: number): Promise<import('./tty.js').Relay | undefined> {
+async function startRelay(
+  run: Foreground,
+  child: Child,
+  terminals: number,
+): Promise<import('./tty.js').Relay | undefined> {
   let relay: import('./tty.js').Relay | undefined;
   const master = receiveConsole(child);
   if (master !== undefined) {
@@ -220,14 +259,26 @@ async function startRelay(run: Foreground, child: Child, terminals: number): Pro
     relay = (await import('./stdio-relay.js')).startPipeRelay(child.stdioFds); // loaded only when stdio is a terminal
     child.stdioFds = [-1, -1, -1]; // the relay's now
   }
-  if (relay) run.cleanups.push(() => relay?.stop(), killIfOutputGone(relay, () => livePid(run), run.spec.stopTimeoutSec * 1000));
+  if (relay)
+    run.cleanups.push(
+      () => relay?.stop(),
+      killIfOutputGone(relay, () => livePid(run), run.spec.stopTimeoutSec * 1000),
+    );
   return relay;
 }
 
 /** Foreground: this minidock is the container's monitor (ps lists it; gc knows it by pid + start).
  * Not recorded (a full disk): the container is killed and removed before it did anything. */
 function recordRunning(run: Foreground, pid: number): void {
-  run.state = { ...run.state!, status: 'running', pid, pidStart: procStart(pid), monitorPid: process.pid, monitorStart: run.state!.launcherStart, startedAt: isoNow() };
+  run.state = {
+    ...run.state!,
+    status: 'running',
+    pid,
+    pidStart: procStart(pid),
+    monitorPid: process.pid,
+    monitorStart: run.state!.launcherStart,
+    startedAt: isoNow(),
+  };
   writeState(run.dir, run.state);
   run.started = true;
   unlockContainer(run.dir); // it runs: rm may have it now (see lockContainer)
@@ -241,18 +292,36 @@ function outcomeOf(run: Foreground, status: number, steps: Step[], records: Chil
   const { code, signal } = exitCodeOf(status);
   const oomKills = cgroup.oomKills();
   const stats = opts.stats || oomKills ? cgroup.stats() : { oomKills };
-  const outcome: LaunchOutcome = { exitCode: code, signal, oomKilled: false, stats, cgroup, steps, records, pid: run.child!.pid };
+  const outcome: LaunchOutcome = {
+    exitCode: code,
+    signal,
+    oomKilled: false,
+    stats,
+    cgroup,
+    steps,
+    records,
+    pid: run.child!.pid,
+  };
   // The OOM truth: whom the kernel killed (its log, oom-forensics.ts), not a guess from the exit signal.
   const oom = oomTruth(outcome, spec);
   outcome.oomKilled = oom.initKilled;
   outcome.oomMessage = oom.message;
   if (!opts.autoRemove) {
-    run.state = { ...run.state!, status: 'exited', finishedAt: isoNow(), exitCode: code, signal, oomKilled: oom.initKilled, oomKills: stats.oomKills ?? 0 };
+    run.state = {
+      ...run.state!,
+      status: 'exited',
+      finishedAt: isoNow(),
+      exitCode: code,
+      signal,
+      oomKilled: oom.initKilled,
+      oomKills: stats.oomKills ?? 0,
+    };
     try {
       writeState(run.dir, run.state);
     } catch (e) {
       // The container ran and exited: its status is the answer, whatever minidock can still write.
-      outcome.warning = `the container exited with ${code}, but its exit could not be recorded: ${(e as Error).message}; ` +
+      outcome.warning =
+        `the container exited with ${code}, but its exit could not be recorded: ${(e as Error).message}; ` +
         `until it is, ps -a shows it as dead (remove it with minidock rm ${spec.id.slice(0, 12)})`;
     }
   }
@@ -266,13 +335,17 @@ function cleanUp(run: Foreground): void {
     // We are leaving early (an error): the container must not outlive us.
     try {
       process.kill(pid, 'SIGKILL');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   run.cgroup?.destroy();
   for (const c of run.cleanups.reverse()) {
     try {
       c();
-    } catch { /* best effort; gc catches the rest */ }
+    } catch {
+      /* best effort; gc catches the rest */
+    }
   }
   unlockContainer(run.dir);
   run.opts.timeline.mark('cleanup');
@@ -280,7 +353,14 @@ function cleanUp(run: Foreground): void {
 
 export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<LaunchOutcome> {
   const tl = opts.timeline;
-  const run: Foreground = { spec, opts, dir: containerDir(opts.root, spec.id), reaped: false, started: false, cleanups: [] };
+  const run: Foreground = {
+    spec,
+    opts,
+    dir: containerDir(opts.root, spec.id),
+    reaped: false,
+    started: false,
+    cleanups: [],
+  };
   try {
     const prepared = createEntry(spec, opts, false);
     run.state = prepared.state;
@@ -296,7 +376,13 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // the network: its lease and name files before clone; released whenever this launch ends
     // (a container's address and ports belong to its running life; a kept one keeps network.json)
     run.cleanups.push(() => releaseNetwork(opts.root, spec.id, run.dir));
-    const net = prepareNetwork(spec.network, { root: opts.root, id: spec.id, dir: run.dir, hostname: spec.hostname, onNotice: opts.onNotice });
+    const net = prepareNetwork(spec.network, {
+      root: opts.root,
+      id: spec.id,
+      dir: run.dir,
+      hostname: spec.hostname,
+      onNotice: opts.onNotice,
+    });
     if (net.attachment) tl.mark('network: bridge, NAT, lease');
 
     const terminals = mdTerminals(); // which of our fds 0-2 are the user's terminal (kept from the container)
@@ -336,7 +422,10 @@ function readFull(fd: number, n: number, what: string): Buffer {
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EINTR') continue;
       throw e;
     }
-    if (r === 0) throw new MinidockError(`the monitor exited before it sent ${what} — see ${monitorPath()}; minidock gc removes what is left`);
+    if (r === 0)
+      throw new MinidockError(
+        `the monitor exited before it sent ${what} — see ${monitorPath()}; minidock gc removes what is left`,
+      );
     got += r;
   }
   return buf;
@@ -351,13 +440,25 @@ function monitorStateError(err: number, path: string): MinidockError {
  * it, what to remove after it; the plan follows on the control socket. Returns our end of that. */
 function startMonitor(spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan, cgroup: Cgroup): number {
   // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
-  const oomFile = cgroup.paths.map((p) => pathIn(p, cgroup.mode === 'v1' ? 'memory.oom_control' : 'memory.events')).find((f) => existsSync(f));
+  const oomFile = cgroup.paths
+    .map((p) => pathIn(p, cgroup.mode === 'v1' ? 'memory.oom_control' : 'memory.events'))
+    .find((f) => existsSync(f));
   // On v1 the child joins its own cgroups: then nothing happens between clone and exec that
   // needs us, and the plan has no SYNC step (`--no-sync`, see monitor.c): one round trip less.
-  const argv = [monitorPath(), containerDir(opts.root, spec.id), String(plan.cloneFlags), ...(opts.autoRemove ? ['--rm'] : []),
-    ...(plan.sync ? [] : ['--no-sync']), ...(oomFile ? ['--oom', oomFile] : []), ...cgroup.paths.flatMap((p) => ['--cgroup', p])];
+  const argv = [
+    monitorPath(),
+    containerDir(opts.root, spec.id),
+    String(plan.cloneFlags),
+    ...(opts.autoRemove ? ['--rm'] : []),
+    ...(plan.sync ? [] : ['--no-sync']),
+    ...(oomFile ? ['--oom', oomFile] : []),
+    ...cgroup.paths.flatMap((p) => ['--cgroup', p]),
+  ];
   const monitorPid = mdStartMonitor(argv);
-  if (monitorPid < 0) throw new MinidockError(`posix_spawn(${monitorPath()}): ${errnoName(-monitorPid)} — run \`npm run build\` (make -C native builds the monitor)`);
+  if (monitorPid < 0)
+    throw new MinidockError(
+      `posix_spawn(${monitorPath()}): ${errnoName(-monitorPid)} — run \`npm run build\` (make -C native builds the monitor)`,
+    );
   opts.timeline.mark('monitor started');
   killPoint('monitor');
   return mdMonitorCtlFd();
@@ -368,7 +469,14 @@ function startMonitor(spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan
  * monitor.c): the plan goes out; the pid comes back, we join the cgroup and send MSG.RELEASE (v2);
  * the records come back once the child exec'd or failed. Throws the failed step's error.
  */
-function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan, cgroup: Cgroup, net: NetPlan): void {
+function launchThroughMonitor(
+  ctl: number,
+  spec: ContainerSpec,
+  opts: LaunchOptions,
+  plan: LaunchPlan,
+  cgroup: Cgroup,
+  net: NetPlan,
+): void {
   const tl = opts.timeline;
   const bytes = encodePlan(plan.steps);
   tl.mark('plan built + encoded');
@@ -378,7 +486,10 @@ function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOpti
   msg.set(bytes, 4);
   writeSync(ctl, msg);
   const pid = readFull(ctl, 4, 'the container pid').readInt32LE(0);
-  if (pid < 0) throw new MinidockError(`clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET) in the monitor: ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`);
+  if (pid < 0)
+    throw new MinidockError(
+      `clone(CLONE_NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET) in the monitor: ${errnoName(-pid)} — minidock must run as root on a kernel with namespaces`,
+    );
   tl.mark('clone (in the monitor)');
   killPoint('clone');
 
@@ -408,7 +519,8 @@ function launchThroughMonitor(ctl: number, spec: ContainerSpec, opts: LaunchOpti
   tl.mark('child ran the plan');
   tl.child(plan.steps, records);
   const last = records[records.length - 1];
-  if (last?.step === REPORT_STATE) throw monitorStateError(last.err, pathIn(containerDir(opts.root, spec.id), 'state.json'));
+  if (last?.step === REPORT_STATE)
+    throw monitorStateError(last.err, pathIn(containerDir(opts.root, spec.id), 'state.json'));
   const failure = launchFailure(records, plan.steps, spec);
   if (failure) throw failure;
   killPoint('exec');
@@ -428,7 +540,13 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   try {
     const prepared = createEntry(spec, opts, true);
     cgroup = createContainerCgroup(spec, opts, prepared);
-    const net = prepareNetwork(spec.network, { root: opts.root, id: spec.id, dir, hostname: spec.hostname, onNotice: opts.onNotice });
+    const net = prepareNetwork(spec.network, {
+      root: opts.root,
+      id: spec.id,
+      dir,
+      hostname: spec.hostname,
+      onNotice: opts.onNotice,
+    });
     const plan = planLaunch(spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
     ctl = startMonitor(spec, opts, plan, cgroup);
     launchThroughMonitor(ctl, spec, opts, plan, cgroup, net);
@@ -444,7 +562,9 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
       cgroup?.destroy();
       try {
         releaseNetwork(opts.root, spec.id, dir); // (the monitor killed the child: its veth went with it)
-      } catch { /* gc reclaims the rest */ }
+      } catch {
+        /* gc reclaims the rest */
+      }
       removeDir(dir);
       releaseName(opts.root, spec.name, spec.id);
     }

@@ -9,22 +9,22 @@ import { createRequire } from 'node:module';
 import { fail } from '../errors.js';
 
 export interface Limits {
-  memory?: number;            // bytes (-m/--memory)
-  memorySwap?: number;        // bytes incl. memory, -1 = unlimited (--memory-swap; Docker's default with -m: 2 x memory)
+  memory?: number; // bytes (-m/--memory)
+  memorySwap?: number; // bytes incl. memory, -1 = unlimited (--memory-swap; Docker's default with -m: 2 x memory)
   memorySwapDefault?: boolean; // memorySwap is that default, not a flag: where the kernel does not account swap, nothing to refuse
   memoryReservation?: number; // bytes (--memory-reservation)
-  cpuQuotaUs?: number;        // with cpuPeriodUs: --cpus 0.5 => 50000/100000, --cpu 25 => 25000/100000
+  cpuQuotaUs?: number; // with cpuPeriodUs: --cpus 0.5 => 50000/100000, --cpu 25 => 25000/100000
   cpuPeriodUs?: number;
-  cpuShares?: number;         // --cpu-shares (v1 shares, 2..262144); v2 converts to weight
-  cpuWeight?: number;         // --cpu-weight (v2 weight 1..10000); v1 converts to shares
-  cpusetCpus?: string;        // --cpuset-cpus "0-1,3", validated against the host's online CPUs
-  cpusetMems?: string;        // memory nodes "0" (OCI linux.resources.cpu.mems; no flag sets it)
-  pids?: number;              // --pids-limit N / --pids N; -1 = unlimited
+  cpuShares?: number; // --cpu-shares (v1 shares, 2..262144); v2 converts to weight
+  cpuWeight?: number; // --cpu-weight (v2 weight 1..10000); v1 converts to shares
+  cpusetCpus?: string; // --cpuset-cpus "0-1,3", validated against the host's online CPUs
+  cpusetMems?: string; // memory nodes "0" (OCI linux.resources.cpu.mems; no flag sets it)
+  pids?: number; // --pids-limit N / --pids N; -1 = unlimited
 }
 
 /** What parsing needs to know about the host (tests pass their own). */
 export interface HostInfo {
-  onlineCpus: number[];       // sorted CPU numbers, from /sys/devices/system/cpu/online
+  onlineCpus: number[]; // sorted CPU numbers, from /sys/devices/system/cpu/online
 }
 
 /** The CFS period every CPU flag uses (100 ms, the kernel's and Docker's default). */
@@ -92,7 +92,8 @@ export function hostInfo(): HostInfo {
     online = undefined;
   }
   // (node:os only in this rare case: loading it costs every launch ~0.3 ms)
-  if (!online || online.length === 0) online = (createRequire(import.meta.url)('node:os') as typeof import('node:os')).cpus().map((_, i) => i);
+  if (!online || online.length === 0)
+    online = (createRequire(import.meta.url)('node:os') as typeof import('node:os')).cpus().map((_, i) => i);
   if (online.length === 0) online = [0];
   cachedHost = { onlineCpus: online };
   return cachedHost;
@@ -125,10 +126,14 @@ export function parseCpus(value: string, host: HostInfo = hostInfo()): { quotaUs
   if (v <= 0) fail(`invalid --cpus "${value}": must be greater than 0; ${range}`);
   const quotaUs = Math.round(v * CPU_PERIOD_US);
   if (quotaUs < MIN_CPU_QUOTA_US) {
-    fail(`invalid --cpus "${value}": below 0.01 CPU (the kernel's minimum quota is ${MIN_CPU_QUOTA_US}us per ${CPU_PERIOD_US}us); ${range}`);
+    fail(
+      `invalid --cpus "${value}": below 0.01 CPU (the kernel's minimum quota is ${MIN_CPU_QUOTA_US}us per ${CPU_PERIOD_US}us); ${range}`,
+    );
   }
   if (v > n) {
-    fail(`invalid --cpus "${value}": this host has only ${n} online CPUs (${formatCpuList(host.onlineCpus)}); ${range}`);
+    fail(
+      `invalid --cpus "${value}": this host has only ${n} online CPUs (${formatCpuList(host.onlineCpus)}); ${range}`,
+    );
   }
   return { quotaUs, periodUs: CPU_PERIOD_US };
 }
@@ -137,12 +142,18 @@ export function parseCpus(value: string, host: HostInfo = hostInfo()): { quotaUs
 export function parseCpuPercent(value: string, host: HostInfo = hostInfo()): { quotaUs: number; periodUs: number } {
   const max = 100 * host.onlineCpus.length;
   const range = `use a percentage of one CPU between 1 and ${max} (e.g. 25)`;
-  const v = parseNumber(String(value ?? '').trim().replace(/%$/, ''));
+  const v = parseNumber(
+    String(value ?? '')
+      .trim()
+      .replace(/%$/, ''),
+  );
   if (v === undefined) fail(`invalid --cpu "${value ?? ''}": ${range}`);
   if (v <= 0) fail(`invalid --cpu "${value}": must be greater than 0; ${range}`);
   const quotaUs = Math.round((v / 100) * CPU_PERIOD_US);
   if (quotaUs < MIN_CPU_QUOTA_US) {
-    fail(`invalid --cpu "${value}": below 1% of a CPU (the kernel's minimum quota is ${MIN_CPU_QUOTA_US}us per ${CPU_PERIOD_US}us); ${range}`);
+    fail(
+      `invalid --cpu "${value}": below 1% of a CPU (the kernel's minimum quota is ${MIN_CPU_QUOTA_US}us per ${CPU_PERIOD_US}us); ${range}`,
+    );
   }
   if (v > max) {
     fail(`invalid --cpu "${value}": this host has only ${host.onlineCpus.length} online CPUs; ${range}`);
@@ -163,11 +174,15 @@ export function parseCpuset(value: string, host: HostInfo = hostInfo()): string 
   const online = formatCpuList(host.onlineCpus);
   const cpus = parseCpuList(String(value ?? ''));
   if (!cpus || cpus.length === 0) {
-    fail(`invalid --cpuset-cpus "${value ?? ''}": use a list of CPU numbers and ranges like 0-1,3 (online here: ${online})`);
+    fail(
+      `invalid --cpuset-cpus "${value ?? ''}": use a list of CPU numbers and ranges like 0-1,3 (online here: ${online})`,
+    );
   }
   const missing = cpus.filter((c) => !host.onlineCpus.includes(c));
   if (missing.length > 0) {
-    fail(`invalid --cpuset-cpus "${value}": CPU ${formatCpuList(missing)} is not online on this host; use CPUs from ${online}`);
+    fail(
+      `invalid --cpuset-cpus "${value}": CPU ${formatCpuList(missing)} is not online on this host; use CPUs from ${online}`,
+    );
   }
   return formatCpuList(cpus);
 }
@@ -217,18 +232,24 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
   if (present(opts.memory)) {
     const m = parseMemory('memory', String(opts.memory));
     if (m < MIN_MEMORY_BYTES) {
-      fail(`invalid --memory "${opts.memory}": the minimum is 6M (${MIN_MEMORY_BYTES} bytes), below that a process cannot start; use e.g. 50M`);
+      fail(
+        `invalid --memory "${opts.memory}": the minimum is 6M (${MIN_MEMORY_BYTES} bytes), below that a process cannot start; use e.g. 50M`,
+      );
     }
     limits.memory = m;
   }
   if (present(opts.memorySwap)) {
     const raw = String(opts.memorySwap).trim();
     if (limits.memory === undefined) {
-      fail(`invalid --memory-swap "${raw}": it is memory plus swap, so it needs --memory too (e.g. -m 50M --memory-swap 100M)`);
+      fail(
+        `invalid --memory-swap "${raw}": it is memory plus swap, so it needs --memory too (e.g. -m 50M --memory-swap 100M)`,
+      );
     }
     const s = raw === '-1' ? -1 : parseMemory('memory-swap', raw);
     if (s !== -1 && s < limits.memory!) {
-      fail(`invalid --memory-swap "${raw}": smaller than --memory ${opts.memory}; it counts memory plus swap, so use at least the --memory value, or -1 for unlimited swap`);
+      fail(
+        `invalid --memory-swap "${raw}": smaller than --memory ${opts.memory}; it counts memory plus swap, so use at least the --memory value, or -1 for unlimited swap`,
+      );
     }
     limits.memorySwap = s;
   } else if (limits.memory !== undefined) {
@@ -242,13 +263,17 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
     const r = parseMemory('memory-reservation', String(opts.memoryReservation));
     if (r <= 0) fail(`invalid --memory-reservation "${opts.memoryReservation}": must be greater than 0 (e.g. 20M)`);
     if (limits.memory !== undefined && r > limits.memory) {
-      fail(`invalid --memory-reservation "${opts.memoryReservation}": larger than --memory ${opts.memory}; a reservation is a soft limit below the hard one`);
+      fail(
+        `invalid --memory-reservation "${opts.memoryReservation}": larger than --memory ${opts.memory}; a reservation is a soft limit below the hard one`,
+      );
     }
     limits.memoryReservation = r;
   }
 
   if (present(opts.cpus) && present(opts.cpu)) {
-    fail(`conflicting --cpus "${opts.cpus}" and --cpu "${opts.cpu}": both set the CPU quota; use only one (--cpus 0.5 equals --cpu 50)`);
+    fail(
+      `conflicting --cpus "${opts.cpus}" and --cpu "${opts.cpu}": both set the CPU quota; use only one (--cpus 0.5 equals --cpu 50)`,
+    );
   }
   if (present(opts.cpus)) {
     const q = parseCpus(String(opts.cpus), h());
@@ -261,28 +286,45 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
   }
 
   if (present(opts.cpuShares) && present(opts.cpuWeight)) {
-    fail(`conflicting --cpu-shares "${opts.cpuShares}" and --cpu-weight "${opts.cpuWeight}": both set the relative CPU weight; use only one`);
+    fail(
+      `conflicting --cpu-shares "${opts.cpuShares}" and --cpu-weight "${opts.cpuWeight}": both set the relative CPU weight; use only one`,
+    );
   }
   if (present(opts.cpuShares)) {
-    limits.cpuShares = parseInteger('--cpu-shares', String(opts.cpuShares), MIN_CPU_SHARES, MAX_CPU_SHARES,
-      `use an integer between ${MIN_CPU_SHARES} and ${MAX_CPU_SHARES} (default 1024)`);
+    limits.cpuShares = parseInteger(
+      '--cpu-shares',
+      String(opts.cpuShares),
+      MIN_CPU_SHARES,
+      MAX_CPU_SHARES,
+      `use an integer between ${MIN_CPU_SHARES} and ${MAX_CPU_SHARES} (default 1024)`,
+    );
   }
   if (present(opts.cpuWeight)) {
-    limits.cpuWeight = parseInteger('--cpu-weight', String(opts.cpuWeight), MIN_CPU_WEIGHT, MAX_CPU_WEIGHT,
-      `use an integer between ${MIN_CPU_WEIGHT} and ${MAX_CPU_WEIGHT} (default 100)`);
+    limits.cpuWeight = parseInteger(
+      '--cpu-weight',
+      String(opts.cpuWeight),
+      MIN_CPU_WEIGHT,
+      MAX_CPU_WEIGHT,
+      `use an integer between ${MIN_CPU_WEIGHT} and ${MAX_CPU_WEIGHT} (default 100)`,
+    );
   }
 
   if (present(opts.cpusetCpus)) limits.cpusetCpus = parseCpuset(String(opts.cpusetCpus), h());
 
   const pidsHint = 'use a positive integer (e.g. 100), or -1 for unlimited';
   let pids: number | undefined;
-  for (const [key, flag] of [['pidsLimit', '--pids-limit'], ['pids', '--pids']] as const) {
+  for (const [key, flag] of [
+    ['pidsLimit', '--pids-limit'],
+    ['pids', '--pids'],
+  ] as const) {
     const v = opts[key];
     if (!present(v)) continue;
     const n = parseInteger(flag, String(v), -1, Number.MAX_SAFE_INTEGER, pidsHint);
     if (n === 0) fail(`invalid ${flag} "${v}": must not be 0; ${pidsHint}`);
     if (pids !== undefined && pids !== n) {
-      fail(`conflicting --pids-limit "${opts.pidsLimit}" and --pids "${opts.pids}": they are the same flag; use only one`);
+      fail(
+        `conflicting --pids-limit "${opts.pidsLimit}" and --pids "${opts.pids}": they are the same flag; use only one`,
+      );
     }
     pids = n;
   }

@@ -31,13 +31,21 @@ export function parseOomKill(message: string): OomVictim | undefined {
   const i = message.indexOf('oom-kill:');
   if (i < 0) return undefined;
   const fields = new Map<string, string>();
-  for (const kv of message.slice(i + 9).trim().split(',')) {
+  for (const kv of message
+    .slice(i + 9)
+    .trim()
+    .split(',')) {
     const eq = kv.indexOf('=');
     if (eq > 0) fields.set(kv.slice(0, eq), kv.slice(eq + 1));
   }
   const pid = Number(fields.get('pid'));
   if (!fields.has('task') || !Number.isInteger(pid)) return undefined;
-  return { task: fields.get('task')!, pid, memcg: fields.get('task_memcg') ?? '', limitMemcg: fields.get('oom_memcg') ?? '' };
+  return {
+    task: fields.get('task')!,
+    pid,
+    memcg: fields.get('task_memcg') ?? '',
+    limitMemcg: fields.get('oom_memcg') ?? '',
+  };
 }
 
 /** Whether a memcg path (as the kernel logs it) is the cgroup named `name` or inside it. */
@@ -158,10 +166,15 @@ export function oomTruth(
     const unnamed = kills - victims.length;
     const who = [
       ...(victims.length ? [named(victims)] : []),
-      ...(unnamed > 0 ? [`${victims.length ? `${unnamed} more` : unnamed} process${unnamed > 1 ? 'es' : ''} (not named in the kernel log, which rate-limits OOM reports)`] : []),
+      ...(unnamed > 0
+        ? [
+            `${victims.length ? `${unnamed} more` : unnamed} process${unnamed > 1 ? 'es' : ''} (not named in the kernel log, which rate-limits OOM reports)`,
+          ]
+        : []),
     ].join(' and ');
     const init = spec.args[0] ?? 'its first process';
-    message = `out of memory inside the container (${numbers}): the kernel killed ${who}; ` +
+    message =
+      `out of memory inside the container (${numbers}): the kernel killed ${who}; ` +
       `the container itself was not OOM-killed: its first process "${init}" ${o.signal ? `died of signal ${o.signal}` : `exited with ${o.exitCode}`}`;
   }
   return { initKilled, kills, victims, message };

@@ -68,17 +68,25 @@ export function specFromFlags(
   try {
     st = statSync(rootfs);
   } catch {
-    return fail(`rootfs ${rootfsArg}: no such directory — pass a directory holding a root filesystem (\`npm run build\` makes ./rootfs)`);
+    return fail(
+      `rootfs ${rootfsArg}: no such directory — pass a directory holding a root filesystem (\`npm run build\` makes ./rootfs)`,
+    );
   }
   if (!st.isDirectory()) fail(`rootfs ${rootfsArg}: not a directory — pass a directory holding a root filesystem`);
-  if (!image && /[,:]/.test(rootfs)) fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
+  if (!image && /[,:]/.test(rootfs))
+    fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
   if (!args.length || !args[0]) fail('no command given: use minidock run [OPTIONS] ROOTFS CMD [ARG...]');
   // (from an image's config: a command line cannot hold a NUL, execve() would cut the string there)
-  for (const a of [...args, f.workdir ?? '']) if (a.includes('\0')) fail(`image config: ${JSON.stringify(a)} (its command or WorkingDir) contains a NUL byte, which no argument or path can hold — fix the image`);
+  for (const a of [...args, f.workdir ?? ''])
+    if (a.includes('\0'))
+      fail(
+        `image config: ${JSON.stringify(a)} (its command or WorkingDir) contains a NUL byte, which no argument or path can hold — fix the image`,
+      );
   const view = image ?? dirView(rootfs);
 
   const hostname = f.hostname ?? id.slice(0, 12);
-  if (!HOSTNAME.test(hostname) || hostname.length > 64) fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
+  if (!HOSTNAME.test(hostname) || hostname.length > 64)
+    fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
 
   const cwd = f.workdir ?? '/';
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
@@ -91,7 +99,10 @@ export function specFromFlags(
   put(`HOSTNAME=${hostname}`);
   put(`HOME=${user.home}`);
   for (const e of image?.env ?? []) {
-    if (e.includes('\0')) fail(`image config Env ${JSON.stringify(e)}: contains a NUL byte, which no environment variable can hold — fix the image`);
+    if (e.includes('\0'))
+      fail(
+        `image config Env ${JSON.stringify(e)}: contains a NUL byte, which no environment variable can hold — fix the image`,
+      );
     if (e.includes('=')) put(e); // the image's ENV (Docker: -e wins)
   }
   if (f.tty) put('TERM=xterm');
@@ -109,22 +120,48 @@ export function specFromFlags(
   const userns = usernsFromFlags(f, user); // --userns, --uidmap, --gidmap (userns.ts)
   const network = parseNetworkFlags(f.network, f.publish, f.ip); // --network, -p, --ip
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
-  if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0) fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
+  if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
+    fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
 
   return {
-    id, name: f.name, rootfs, ...(image ? { lowerDirs: image.lowerDirs } : {}), args, env: [...env.values()], cwd, hostname,
-    uid: user.uid, gid: user.gid, additionalGids: user.groups,
-    tty: !!f.tty, ttySize: f.tty && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
-    interactive: !!f.interactive, readonlyRootfs: !!f.readOnly, mounts,
-    capabilities, noNewPrivileges: privileged ? false : sec.noNewPrivileges,
-    seccomp: seccomp.program, seccompProfileName: seccomp.name, privileged,
-    maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS, readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
+    id,
+    name: f.name,
+    rootfs,
+    ...(image ? { lowerDirs: image.lowerDirs } : {}),
+    args,
+    env: [...env.values()],
+    cwd,
+    hostname,
+    uid: user.uid,
+    gid: user.gid,
+    additionalGids: user.groups,
+    tty: !!f.tty,
+    ttySize: f.tty && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
+    interactive: !!f.interactive,
+    readonlyRootfs: !!f.readOnly,
+    mounts,
+    capabilities,
+    noNewPrivileges: privileged ? false : sec.noNewPrivileges,
+    seccomp: seccomp.program,
+    seccompProfileName: seccomp.name,
+    privileged,
+    maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS,
+    readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
     rlimits: (f.ulimit ?? []).map((u) => parseUlimit(u, callerHardLimit)),
     limits: parseLimits({
-      memory: f.memory, memorySwap: f.memorySwap, memoryReservation: f.memoryReservation, cpus: f.cpus, cpu: f.cpu,
-      cpuShares: f.cpuShares, cpuWeight: f.cpuWeight, cpusetCpus: f.cpusetCpus, pidsLimit: f.pidsLimit, pids: f.pids,
+      memory: f.memory,
+      memorySwap: f.memorySwap,
+      memoryReservation: f.memoryReservation,
+      cpus: f.cpus,
+      cpu: f.cpu,
+      cpuShares: f.cpuShares,
+      cpuWeight: f.cpuWeight,
+      cpusetCpus: f.cpusetCpus,
+      pidsLimit: f.pidsLimit,
+      pids: f.pids,
     }),
-    cgroupParent: f.cgroupParent ?? (process.env.MINIDOCK_CGROUP_PARENT || undefined), stopTimeoutSec,
+    cgroupParent: f.cgroupParent ?? (process.env.MINIDOCK_CGROUP_PARENT || undefined),
+    stopTimeoutSec,
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
   };

@@ -49,21 +49,30 @@ export function resolveWith(lookup: Lookup, path: string, maxLinks = 40): Resolv
       continue;
     }
     done.push(part);
-    if (!todo.length) return { inner: '/' + done.join('/'), kind: f.st.isDirectory() ? 'dir' : f.st.isFile() ? 'file' : 'other', st: f.st };
+    if (!todo.length)
+      return {
+        inner: '/' + done.join('/'),
+        kind: f.st.isDirectory() ? 'dir' : f.st.isFile() ? 'file' : 'other',
+        st: f.st,
+      };
   }
   return { inner: '/' + done.join('/'), kind: 'dir' };
 }
 
 /** resolveWith() over one directory: the rootfs. */
 export function scopedResolve(root: string, path: string, maxLinks = 40): Resolved {
-  return resolveWith((parts) => {
-    const host = posix.join(root, ...parts);
-    try {
-      return { host, st: lstatSync(host) };
-    } catch {
-      return undefined;
-    }
-  }, path, maxLinks);
+  return resolveWith(
+    (parts) => {
+      const host = posix.join(root, ...parts);
+      try {
+        return { host, st: lstatSync(host) };
+      } catch {
+        return undefined;
+      }
+    },
+    path,
+    maxLinks,
+  );
 }
 
 function normalizeParts(parts: string[]): string[] {
@@ -101,7 +110,10 @@ export function openResolved(root: string, inner: string): number {
   // above it swapped for a symlink after resolveWith() looked would be followed — there the rootfs
   // must not change while minidock starts.
   try {
-    return openSync(posix.join(root, inner), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+    return openSync(
+      posix.join(root, inner),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
   } catch (e) {
     const n = (e as NodeJS.ErrnoException).errno; // Node's own: -2 for ENOENT
     return typeof n === 'number' && n !== 0 ? -Math.abs(n) : -5; // (EIO when Node names none)
@@ -115,20 +127,37 @@ export function openResolved(root: string, inner: string): number {
  * symlink out of the rootfs (/etc/passwd -> /etc/shadow is the rootfs's own /etc/shadow), never
  * waits on a FIFO and never reads a device (/dev/zero would never end).
  */
-export function readResolvedFile(root: string, asked: string, r: Resolved, what: string, cap = MAX_CONTAINER_FILE): string | undefined {
+export function readResolvedFile(
+  root: string,
+  asked: string,
+  r: Resolved,
+  what: string,
+  cap = MAX_CONTAINER_FILE,
+): string | undefined {
   const path = '/' + asked.replace(/^\/+/, '');
   const name = `${what}: the container's ${path}${r.kind !== 'loop' && r.inner !== path ? ` (a symlink to ${r.inner})` : ''}`;
   const fix = `make ${path} a regular file in the rootfs`;
   if (r.kind === 'missing') return undefined;
-  if (r.kind === 'loop') return fail(`${name} leads through more than 40 symbolic links inside the rootfs (a loop; in the container too it is ELOOP) — ${fix}`);
-  if (r.kind !== 'file') return fail(`${name} is ${typeName(r.st)}, not a regular file — minidock reads only regular files from a rootfs; ${fix}`);
+  if (r.kind === 'loop')
+    return fail(
+      `${name} leads through more than 40 symbolic links inside the rootfs (a loop; in the container too it is ELOOP) — ${fix}`,
+    );
+  if (r.kind !== 'file')
+    return fail(
+      `${name} is ${typeName(r.st)}, not a regular file — minidock reads only regular files from a rootfs; ${fix}`,
+    );
   const fd = openResolved(root, r.inner);
   // ELOOP/EXDEV: openat2 met a symlink or a ".." that was not there when resolveWith() looked
-  if (fd < 0) return fail(`${name}: ${errnoName(-fd)} opening it${-fd === 40 || -fd === 18 ? ' (it became a symbolic link while minidock read it)' : ''} — ${fix}`);
+  if (fd < 0)
+    return fail(
+      `${name}: ${errnoName(-fd)} opening it${-fd === 40 || -fd === 18 ? ' (it became a symbolic link while minidock read it)' : ''} — ${fix}`,
+    );
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return fail(`${name} is ${typeName(st)}, not a regular file (it changed while minidock read it) — ${fix}`);
-    const tooBig = (size: string): never => fail(`${name} ${size}; minidock reads at most ${cap >> 20} MiB of a rootfs file — ${fix} of a sane size`);
+    if (!st.isFile())
+      return fail(`${name} is ${typeName(st)}, not a regular file (it changed while minidock read it) — ${fix}`);
+    const tooBig = (size: string): never =>
+      fail(`${name} ${size}; minidock reads at most ${cap >> 20} MiB of a rootfs file — ${fix} of a sane size`);
     if (st.size > cap) tooBig(`is ${st.size} bytes`);
     // Read to the end but never more than cap + 1 bytes: the size above may already be stale.
     let buf = Buffer.alloc(Math.min(cap + 1, Math.max(st.size + 1, 4096)));

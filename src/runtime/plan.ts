@@ -35,8 +35,16 @@ export interface OpInfo {
  * system call a failure names, and how a step prints. An unused int prints as 0, an unused string as NULL.
  */
 export const OPS = {
-  MOUNT: { code: 1, syscall: 'mount', describe: (st, [a = 0]) => `mount(${q(st[0])}, ${q(st[1])}, ${q(st[2])}, ${flagNames(a, MS)}, ${q(st[3])})` },
-  UMOUNT2: { code: 2, syscall: 'umount2', describe: (st, [a = 0]) => `umount2(${q(st[0])}, ${Number(a) === MNT_DETACH ? 'MNT_DETACH' : a})` },
+  MOUNT: {
+    code: 1,
+    syscall: 'mount',
+    describe: (st, [a = 0]) => `mount(${q(st[0])}, ${q(st[1])}, ${q(st[2])}, ${flagNames(a, MS)}, ${q(st[3])})`,
+  },
+  UMOUNT2: {
+    code: 2,
+    syscall: 'umount2',
+    describe: (st, [a = 0]) => `umount2(${q(st[0])}, ${Number(a) === MNT_DETACH ? 'MNT_DETACH' : a})`,
+  },
   MKDIR: { code: 3, syscall: 'mkdir', describe: (st, [a = 0]) => `mkdir(${q(st[0])}, ${oct(a)})` },
   TOUCH: { code: 4, syscall: 'open', describe: (st, [a = 0]) => `open(${q(st[0])}, O_CREAT|O_WRONLY, ${oct(a)})` },
   SYMLINK: { code: 5, syscall: 'symlink', describe: (st) => `symlink(${q(st[0])}, ${q(st[1])})` },
@@ -44,55 +52,108 @@ export const OPS = {
   CHDIR: { code: 7, syscall: 'chdir', describe: (st) => `chdir(${q(st[0])})` },
   PIVOT_ROOT: { code: 8, syscall: 'pivot_root', describe: (st) => `pivot_root(${q(st[0])}, ${q(st[1])})` },
   UNSHARE: { code: 9, syscall: 'unshare', describe: (_, [a = 0]) => `unshare(${flagNames(a, CLONE)})` },
-  LOOPBACK_UP: { code: 10, syscall: 'ioctl(SIOCSIFFLAGS, lo)', describe: () => 'ioctl(socket(AF_INET), SIOCSIFFLAGS, "lo" IFF_UP)' },
-  SETRLIMIT: { code: 11, syscall: 'setrlimit', describe: (_, [a = 0, b = 0, c = 0]) => `setrlimit(${a}, {soft=${b}, hard=${c}})` },
-  CAPBSET: { code: 12, syscall: 'prctl(PR_CAPBSET_DROP)', describe: (_, [a = 0]) => `prctl(PR_CAPBSET_DROP, …) keep=${hex(a)}` },
-  CAPSET: { code: 13, syscall: 'capset', describe: (_, [a = 0, b = 0, c = 0, d]) => `capset(eff=${hex(a)}, perm=${hex(b)}, inh=${hex(c)}); prctl(PR_CAP_AMBIENT_CLEAR_ALL)${d === undefined ? '' : `; PR_CAP_AMBIENT_RAISE ${hex(d)}`}` },
+  LOOPBACK_UP: {
+    code: 10,
+    syscall: 'ioctl(SIOCSIFFLAGS, lo)',
+    describe: () => 'ioctl(socket(AF_INET), SIOCSIFFLAGS, "lo" IFF_UP)',
+  },
+  SETRLIMIT: {
+    code: 11,
+    syscall: 'setrlimit',
+    describe: (_, [a = 0, b = 0, c = 0]) => `setrlimit(${a}, {soft=${b}, hard=${c}})`,
+  },
+  CAPBSET: {
+    code: 12,
+    syscall: 'prctl(PR_CAPBSET_DROP)',
+    describe: (_, [a = 0]) => `prctl(PR_CAPBSET_DROP, …) keep=${hex(a)}`,
+  },
+  CAPSET: {
+    code: 13,
+    syscall: 'capset',
+    describe: (_, [a = 0, b = 0, c = 0, d]) =>
+      `capset(eff=${hex(a)}, perm=${hex(b)}, inh=${hex(c)}); prctl(PR_CAP_AMBIENT_CLEAR_ALL)${d === undefined ? '' : `; PR_CAP_AMBIENT_RAISE ${hex(d)}`}`,
+  },
   NO_NEW_PRIVS: { code: 14, syscall: 'prctl(PR_SET_NO_NEW_PRIVS)', describe: () => 'prctl(PR_SET_NO_NEW_PRIVS, 1)' },
   // (a sock_filter is 8 bytes)
-  SECCOMP: { code: 15, syscall: 'seccomp', describe: (st) => `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=${st[0] instanceof Uint8Array ? st[0].length / 8 : 0} instructions})` },
-  SETGROUPS: { code: 16, syscall: 'setgroups', describe: (_, ints) => `setgroups(${ints.length}, [${ints.join(', ')}])` },
+  SECCOMP: {
+    code: 15,
+    syscall: 'seccomp',
+    describe: (st) =>
+      `seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=${st[0] instanceof Uint8Array ? st[0].length / 8 : 0} instructions})`,
+  },
+  SETGROUPS: {
+    code: 16,
+    syscall: 'setgroups',
+    describe: (_, ints) => `setgroups(${ints.length}, [${ints.join(', ')}])`,
+  },
   SETGID: { code: 17, syscall: 'setresgid', describe: (_, [a = 0]) => `setresgid(${a}, ${a}, ${a})` },
   SETUID: { code: 18, syscall: 'setresuid', describe: (_, [a = 0]) => `setresuid(${a}, ${a}, ${a})` },
   KEEPCAPS: { code: 19, syscall: 'prctl(PR_SET_KEEPCAPS)', describe: (_, [a = 0]) => `prctl(PR_SET_KEEPCAPS, ${a})` },
-  SYNC: { code: 20, syscall: 'read(sync pipe)', describe: () => 'read(sync_pipe) — wait until minidock has joined us to the cgroup' },
+  SYNC: {
+    code: 20,
+    syscall: 'read(sync pipe)',
+    describe: () => 'read(sync_pipe) — wait until minidock has joined us to the cgroup',
+  },
   CLOSE_FDS: { code: 21, syscall: 'close_range', describe: () => 'close_range(3, ~0, CLOSE_RANGE_CLOEXEC)' },
   // ints: [stdin_null, pipes]: bit N of pipes = fd N becomes a pipe to minidock's relay
   STDIO: {
-    code: 22, syscall: 'stdio setup',
-    describe: (_, [a = 0, b = 0]) => [0, 1, 2].filter((n) => Number(b) & (1 << n)).map((n) => `dup2(pipe, ${n}); `).join('') +
-      (Number(a) ? `dup2(open("/dev/null"), 0); ${STDIO_FIX}` : STDIO_FIX),
+    code: 22,
+    syscall: 'stdio setup',
+    describe: (_, [a = 0, b = 0]) =>
+      [0, 1, 2]
+        .filter((n) => Number(b) & (1 << n))
+        .map((n) => `dup2(pipe, ${n}); `)
+        .join('') + (Number(a) ? `dup2(open("/dev/null"), 0); ${STDIO_FIX}` : STDIO_FIX),
   },
   // ints: [argc, envc, npath]; strs: argv..., envp..., PATH dirs...
-  EXEC: { code: 23, syscall: 'execve', describe: (st, [a = 0, b = 0]) => `execve(${q(st[0])}, [${st.slice(0, Number(a)).map(q).join(', ')}], [${Number(b)} vars])` },
+  EXEC: {
+    code: 23,
+    syscall: 'execve',
+    describe: (st, [a = 0, b = 0]) =>
+      `execve(${q(st[0])}, [${st.slice(0, Number(a)).map(q).join(', ')}], [${Number(b)} vars])`,
+  },
   WRITE_FILE: { code: 24, syscall: 'write', describe: (st) => `write(${q(st[0])}, ${q(st[1])})` },
   CONSOLE: {
-    code: 25, syscall: 'console (pty)',
-    describe: (_, [a = 0, b = 0]) => `open("/dev/ptmx"); ioctl(TIOCSWINSZ, ${a}x${b}); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`,
+    code: 25,
+    syscall: 'console (pty)',
+    describe: (_, [a = 0, b = 0]) =>
+      `open("/dev/ptmx"); ioctl(TIOCSWINSZ, ${a}x${b}); setsid(); ioctl(TIOCSCTTY); dup2(pty, 0..2); sendmsg(console_socket, SCM_RIGHTS master)`,
   },
   SETNS: { code: 26, syscall: 'setns', describe: (st, [a = 0]) => `setns(open(${q(st[0])}), ${flagNames(a, CLONE)})` },
-  FORK: { code: 27, syscall: 'clone(CLONE_PARENT)', describe: () => 'clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on' },
+  FORK: {
+    code: 27,
+    syscall: 'clone(CLONE_PARENT)',
+    describe: () => 'clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on',
+  },
   // OCI create: the child's last record, then it waits here until `start` opens the fifo (runc's exec.fifo)
   EXEC_FIFO: {
-    code: 28, syscall: 'open(exec.fifo)',
-    describe: (_, [a = 0]) => `prctl(PR_SET_PDEATHSIG, 0); close(report_pipe); open("/proc/self/fd/${a}", O_WRONLY) — blocks until start reads exec.fifo; write("0")`,
+    code: 28,
+    syscall: 'open(exec.fifo)',
+    describe: (_, [a = 0]) =>
+      `prctl(PR_SET_PDEATHSIG, 0); close(report_pipe); open("/proc/self/fd/${a}", O_WRONLY) — blocks until start reads exec.fifo; write("0")`,
   },
   UMASK: { code: 29, syscall: 'umask', describe: (_, [a = 0]) => `umask(${oct(a)})` },
   // ints: [mode with its S_IF* type, major, minor, uid, gid]
   MKNOD: {
-    code: 30, syscall: 'mknod',
-    describe: (st, [a = 0, b = 0, c = 0, d = 0, e = 0]) => `mknod(${q(st[0])}, ${oct(a)}, makedev(${b}, ${c})); chmod(${q(st[0])}, ${oct(Number(a) & 0o7777)}); chown(${q(st[0])}, ${d}, ${e})`,
+    code: 30,
+    syscall: 'mknod',
+    describe: (st, [a = 0, b = 0, c = 0, d = 0, e = 0]) =>
+      `mknod(${q(st[0])}, ${oct(a)}, makedev(${b}, ${c})); chmod(${q(st[0])}, ${oct(Number(a) & 0o7777)}); chown(${q(st[0])}, ${d}, ${e})`,
   },
   // strs: [the request's bytes, what it does as an `ip` command (for --trace and --dry-run; the child ignores it)]
   NETLINK: {
-    code: 31, syscall: 'netlink',
-    describe: (st) => `write(socket(AF_NETLINK, NETLINK_ROUTE), {${st[0] instanceof Uint8Array ? st[0].length : 0} bytes: ${typeof st[1] === 'string' ? st[1] : '?'}}); read(ack)`,
+    code: 31,
+    syscall: 'netlink',
+    describe: (st) =>
+      `write(socket(AF_NETLINK, NETLINK_ROUTE), {${st[0] instanceof Uint8Array ? st[0].length : 0} bytes: ${typeof st[1] === 'string' ? st[1] : '?'}}); read(ack)`,
   },
 } as const satisfies Record<string, OpInfo>;
 
 export type OpName = keyof typeof OPS;
 /** The op codes by name, from the table: Op.MOUNT === 1. */
-export const Op = Object.fromEntries(Object.entries(OPS).map(([name, o]) => [name, o.code])) as { readonly [N in OpName]: (typeof OPS)[N]['code'] };
+export const Op = Object.fromEntries(Object.entries(OPS).map(([name, o]) => [name, o.code])) as {
+  readonly [N in OpName]: (typeof OPS)[N]['code'];
+};
 export type Op = (typeof Op)[OpName];
 
 const byCode: OpInfo[] = [];
@@ -122,7 +183,16 @@ export interface Step {
   phase: Phase;
 }
 
-export type Phase = 'mounts' | 'rootfs' | 'pivot_root' | 'cgroup' | 'identity' | 'capabilities' | 'seccomp' | 'exec' | 'namespaces';
+export type Phase =
+  | 'mounts'
+  | 'rootfs'
+  | 'pivot_root'
+  | 'cgroup'
+  | 'identity'
+  | 'capabilities'
+  | 'seccomp'
+  | 'exec'
+  | 'namespaces';
 
 export const PLAN_MAGIC = 0x3150444d; // "MDP1"
 

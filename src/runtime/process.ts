@@ -17,9 +17,11 @@ export function catchesSignal(status: string, signo: number): boolean {
 
 /** The line shown when a forwarded signal will be ignored by the container's PID 1. */
 export function ignoredSignalNotice(sig: string, comm: string, escalateMs: number): string {
-  return `${sig} forwarded to the container's PID 1 (${comm}), which has no handler for it and so ignores it ` +
+  return (
+    `${sig} forwarded to the container's PID 1 (${comm}), which has no handler for it and so ignores it ` +
     `(the kernel drops the signals a PID namespace's init does not handle); SIGKILL follows in ${escalateMs / 1000} s ` +
-    '(--stop-timeout) — run a PID 1 that handles the signal to stop cleanly';
+    '(--stop-timeout) — run a PID 1 that handles the signal to stop cleanly'
+  );
 }
 
 /**
@@ -29,7 +31,11 @@ export function ignoredSignalNotice(sig: string, comm: string, escalateMs: numbe
  * command prints it): without it, a ^C on `minidock run IMAGE sleep 30` would seem to do nothing for
  * --stop-timeout seconds. Returns the undo.
  */
-export function forwardSignals(target: () => number, escalateMs?: number, onIgnored?: (line: string) => void): () => void {
+export function forwardSignals(
+  target: () => number,
+  escalateMs?: number,
+  onIgnored?: (line: string) => void,
+): () => void {
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
   let killTimer: NodeJS.Timeout | undefined;
   const send = (sig: NodeJS.Signals | 'SIGKILL'): void => {
@@ -37,7 +43,9 @@ export function forwardSignals(target: () => number, escalateMs?: number, onIgno
     if (pid <= 0) return;
     try {
       process.kill(pid, sig);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
   const forward = (sig: NodeJS.Signals): void => {
     send(sig);
@@ -47,7 +55,9 @@ export function forwardSignals(target: () => number, escalateMs?: number, onIgno
     let status = '';
     try {
       status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch { /* gone already: nothing to explain */ }
+    } catch {
+      /* gone already: nothing to explain */
+    }
     if (status && !catchesSignal(status, SIGNALS[sig])) {
       onIgnored?.(ignoredSignalNotice(sig, /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?', escalateMs));
     }
@@ -64,7 +74,11 @@ export function forwardSignals(target: () => number, escalateMs?: number, onIgno
  * every program that checks its writes; one that goes on regardless is killed after --stop-timeout,
  * as one that ignores a forwarded SIGTERM is. Returns the undo.
  */
-export function killIfOutputGone(relay: { outputGone: Promise<void> }, target: () => number, escalateMs: number): () => void {
+export function killIfOutputGone(
+  relay: { outputGone: Promise<void> },
+  target: () => number,
+  escalateMs: number,
+): () => void {
   let timer: NodeJS.Timeout | undefined;
   let undone = false;
   void relay.outputGone.then(() => {
@@ -73,7 +87,9 @@ export function killIfOutputGone(relay: { outputGone: Promise<void> }, target: (
       const pid = target();
       try {
         if (pid > 0) process.kill(pid, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }, escalateMs);
   });
   return () => {

@@ -34,7 +34,10 @@ function entries(view: RootView, file: string, what: string): string[][] {
 }
 
 /** -u UID[:GID] or NAME[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
-export function parseUser(rootfs: string | RootView, raw: string): { uid: number; gid: number; home: string; groups: number[] } {
+export function parseUser(
+  rootfs: string | RootView,
+  raw: string,
+): { uid: number; gid: number; home: string; groups: number[] } {
   const view = viewOf(rootfs);
   const [userArg, groupArg] = raw.split(':'); // NAME or UID, then GROUP or GID
   const num = /^\d+$/;
@@ -42,8 +45,13 @@ export function parseUser(rootfs: string | RootView, raw: string): { uid: number
   let home = '/';
   if (!userArg) fail(`-u "${raw}": use UID[:GID] or NAME[:GROUP]`);
   const passwd = entries(view, 'etc/passwd', `-u ${raw}`);
-  const passwdEntry = num.test(userArg) ? passwd.find((f) => f[2] === String(Number(userArg))) : passwd.find((f) => f[0] === userArg);
-  if (!passwdEntry && !num.test(userArg)) return fail(`-u ${raw}: no user "${userArg}" in the container's /etc/passwd — use a numeric UID or a name listed there`);
+  const passwdEntry = num.test(userArg)
+    ? passwd.find((f) => f[2] === String(Number(userArg)))
+    : passwd.find((f) => f[0] === userArg);
+  if (!passwdEntry && !num.test(userArg))
+    return fail(
+      `-u ${raw}: no user "${userArg}" in the container's /etc/passwd — use a numeric UID or a name listed there`,
+    );
   const uid = Number(num.test(userArg) ? userArg : passwdEntry![2]);
   if (passwdEntry) {
     gid = Number(passwdEntry[3]);
@@ -54,7 +62,10 @@ export function parseUser(rootfs: string | RootView, raw: string): { uid: number
     if (num.test(groupArg)) gid = Number(groupArg);
     else {
       const groupEntry = group.find((f) => f[0] === groupArg);
-      if (!groupEntry) fail(`-u ${raw}: no group "${groupArg}" in the container's /etc/group — use a numeric GID or a name listed there`);
+      if (!groupEntry)
+        fail(
+          `-u ${raw}: no group "${groupArg}" in the container's /etc/group — use a numeric GID or a name listed there`,
+        );
       gid = Number(groupEntry[2]);
     }
   }
@@ -78,12 +89,16 @@ export function parseVolume(rootfs: string | RootView, raw: string): BindMount {
   const [source, dest] = parts;
   if (!source.startsWith('/')) fail(`-v ${raw}: the host path must be absolute (e.g. $PWD/${source})`);
   if (!dest.startsWith('/')) fail(`-v ${raw}: the container path must be absolute`);
-  if (!existsSync(source)) fail(`-v ${raw}: host path ${source} does not exist — create it first (minidock does not, unlike Docker)`);
+  if (!existsSync(source))
+    fail(`-v ${raw}: host path ${source} does not exist — create it first (minidock does not, unlike Docker)`);
   // Resolve the target inside the rootfs: a symlink there must not lead to a host path.
   const r = viewOf(rootfs).resolve(dest);
   if (r.inner === '/') fail(`-v ${raw}: cannot mount over the container's root`);
   // A loop leaves symlinks in r.inner, which mount() would follow from the host's root.
-  if (r.kind === 'loop') fail(`-v ${raw}: ${dest} leads through more than 40 symbolic links inside the rootfs (a loop) — mount it at another path`);
+  if (r.kind === 'loop')
+    fail(
+      `-v ${raw}: ${dest} leads through more than 40 symbolic links inside the rootfs (a loop) — mount it at another path`,
+    );
   const srcIsDir = statSync(source).isDirectory();
   if (r.kind === 'dir' && !srcIsDir) fail(`-v ${raw}: ${source} is a file but ${dest} is a directory in the container`);
   if (r.kind === 'file' && srcIsDir) fail(`-v ${raw}: ${source} is a directory but ${dest} is a file in the container`);

@@ -21,21 +21,39 @@ export interface RunSpecFlags extends RunFlags {
  * exists) is a rootfs directory; anything else an image of the store, whose config supplies the
  * command, env, workdir and user (src/image/).
  */
-export async function runSpec(id: string, root: string, rootfs: string, command: string[], flags: RunSpecFlags): Promise<ContainerSpec> {
+export async function runSpec(
+  id: string,
+  root: string,
+  rootfs: string,
+  command: string[],
+  flags: RunSpecFlags,
+): Promise<ContainerSpec> {
   let image: import('../image/run-image.js').ImageForRun | undefined;
   let runFlags: RunSpecFlags = flags;
   if (!rootfs.includes('/') || !existsSync(rootfs)) {
     const img = await import('../image/run-image.js');
     if (img.looksLikeImage(root, rootfs)) {
-      image = img.imageForRun(root, rootfs, command, { entrypoint: flags.entrypoint, workdir: flags.workdir, user: flags.user });
+      image = img.imageForRun(root, rootfs, command, {
+        entrypoint: flags.entrypoint,
+        workdir: flags.workdir,
+        user: flags.user,
+      });
       runFlags = { ...flags, workdir: image.workdir, user: image.user };
     }
   }
-  if (!image && flags.entrypoint !== undefined) fail('--entrypoint needs an image: with a rootfs directory, give the command itself');
+  if (!image && flags.entrypoint !== undefined)
+    fail('--entrypoint needs an image: with a rootfs directory, give the command itself');
   // The seccomp program is compiled for the final capability set, which specFromFlags works out;
   // usually it is in the cache, and the compiler is loaded only when it is not (seccomp-choice.ts).
   let toCompile: [SecurityChoice['seccomp'], string[]] | undefined;
-  const spec = specFromFlags(id, rootfs, image ? image.args : command, runFlags, (choice, caps) => cachedSeccomp(choice, caps) ?? ((toCompile = [choice, caps]), {}), image);
+  const spec = specFromFlags(
+    id,
+    rootfs,
+    image ? image.args : command,
+    runFlags,
+    (choice, caps) => cachedSeccomp(choice, caps) ?? ((toCompile = [choice, caps]), {}),
+    image,
+  );
   if (toCompile) {
     const { program, name } = await compileSeccomp(...toCompile);
     Object.assign(spec, { seccomp: program, seccompProfileName: name });
@@ -47,7 +65,9 @@ export async function runSpec(id: string, root: string, rootfs: string, command:
 export function privilegedWarning(spec: ContainerSpec): string | undefined {
   if (!spec.privileged) return undefined;
   const lacking = CAPS.filter((c) => !spec.capabilities.includes(c));
-  const caps = lacking.length ? `all capabilities minidock holds (${spec.capabilities.length}; not ${lacking.join(', ')})` : `all ${spec.capabilities.length} capabilities`;
+  const caps = lacking.length
+    ? `all capabilities minidock holds (${spec.capabilities.length}; not ${lacking.join(', ')})`
+    : `all ${spec.capabilities.length} capabilities`;
   return `--privileged: ${caps}, no seccomp, no masked paths, read-write /sys and every host device: this container can take over the host`;
 }
 

@@ -57,15 +57,22 @@ export function cachedSeccomp(choice: SeccompChoice, caps: string[]): SeccompPro
 export async function compileSeccomp(choice: SeccompChoice, caps: string[]): Promise<SeccompProgram> {
   if (choice === 'unconfined') return {};
   const [{ compileProfile }, { DEFAULT_PROFILE }, { loadProfileFile }] = await Promise.all([
-    import('./seccomp/compile.js'), import('./seccomp/default.js'), import('./seccomp/profile.js'),
+    import('./seccomp/compile.js'),
+    import('./seccomp/default.js'),
+    import('./seccomp/profile.js'),
   ]);
   const profile: SeccompProfile = choice === 'default' ? DEFAULT_PROFILE : loadProfileFile(choice.file);
-  const key = choice === 'default' ? 'default' : fnv1a(JSON.stringify(profile, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  const key =
+    choice === 'default'
+      ? 'default'
+      : fnv1a(JSON.stringify(profile, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
   const file = cacheFile(key, caps);
   if (file) {
     try {
       return { program: new Uint8Array(readFileSync(file)), name: choice === 'default' ? DEFAULT_NAME : choice.file };
-    } catch { /* not compiled yet */ }
+    } catch {
+      /* not compiled yet */
+    }
   }
   const program = compileProfile(profile, { caps });
   if (file) {
@@ -73,7 +80,9 @@ export async function compileSeccomp(choice: SeccompChoice, caps: string[]): Pro
       mkdirSync(join(file, '..'), { recursive: true });
       writeFileSync(`${file}.${process.pid}`, program);
       renameSync(`${file}.${process.pid}`, file); // atomic: parallel launches never read half a file
-    } catch { /* a read-only install: compile every time */ }
+    } catch {
+      /* a read-only install: compile every time */
+    }
   }
   return { program, name: choice === 'default' ? DEFAULT_NAME : choice.file };
 }

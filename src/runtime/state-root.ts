@@ -14,7 +14,14 @@ export const DEFAULT_ROOT = '/var/lib/minidock';
  * their own, gone at logout, as Podman's runtime dir), else ~/.local/share/minidock. */
 export function stateRoot(flag?: string): string {
   const env = process.env;
-  const own = process.geteuid?.() === 0 ? undefined : env.XDG_RUNTIME_DIR ? posix.join(env.XDG_RUNTIME_DIR, 'minidock') : env.HOME ? posix.join(env.HOME, '.local/share/minidock') : undefined;
+  const own =
+    process.geteuid?.() === 0
+      ? undefined
+      : env.XDG_RUNTIME_DIR
+        ? posix.join(env.XDG_RUNTIME_DIR, 'minidock')
+        : env.HOME
+          ? posix.join(env.HOME, '.local/share/minidock')
+          : undefined;
   return posix.resolve(flag || env.MINIDOCK_ROOT || own || DEFAULT_ROOT);
 }
 
@@ -35,14 +42,19 @@ export function ensureStateRoot(root: string): string {
       st = statSync(d);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && d !== '/') { // (ENOTDIR: a file above, found next)
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && d !== '/') {
+        // (ENOTDIR: a file above, found next)
         missing.push(d);
         continue;
       }
       throw rootError(root, code === 'ENOENT' ? 'ENOENT' : `${d}: ${code}`);
     }
     if (!st.isDirectory()) {
-      throw new MinidockError(d === root ? `the state root ${root} exists and is not a directory: ${CHOOSE}` : `cannot create the state root ${root}: ${d} is not a directory — ${CHOOSE}`);
+      throw new MinidockError(
+        d === root
+          ? `the state root ${root} exists and is not a directory: ${CHOOSE}`
+          : `cannot create the state root ${root}: ${d} is not a directory — ${CHOOSE}`,
+      );
     }
     if (d === root) {
       checkRootMode(root, st);
@@ -61,8 +73,13 @@ export function ensureStateRoot(root: string): string {
       let dir = false;
       try {
         dir = statSync(d).isDirectory();
-      } catch { /* dangling */ }
-      if (!dir) throw new MinidockError(`cannot create the state root ${root}: ${d} is in the way (a symlink to nothing?) — ${CHOOSE}`);
+      } catch {
+        /* dangling */
+      }
+      if (!dir)
+        throw new MinidockError(
+          `cannot create the state root ${root}: ${d} is in the way (a symlink to nothing?) — ${CHOOSE}`,
+        );
     }
   }
   return root;
@@ -96,11 +113,17 @@ function checkRootMode(root: string, st: Stats): void {
   if (st.uid === process.geteuid?.() && !(mode & 0o1000) && root !== '/') {
     try {
       chmodSync(root, mode & ~0o066);
-      warn(`the state root ${root} was mode ${was} (other users could list or write it): made ${(mode & ~0o066).toString(8).padStart(4, '0')}`);
+      warn(
+        `the state root ${root} was mode ${was} (other users could list or write it): made ${(mode & ~0o066).toString(8).padStart(4, '0')}`,
+      );
       return;
-    } catch { /* a read-only filesystem, say: warn below */ }
+    } catch {
+      /* a read-only filesystem, say: warn below */
+    }
   }
-  warn(`warning: the state root ${root} is mode ${was}: other users can list or write it — chmod go-rw ${root}, or ${CHOOSE}`);
+  warn(
+    `warning: the state root ${root} is mode ${was}: other users can list or write it — chmod go-rw ${root}, or ${CHOOSE}`,
+  );
 }
 
 /**
@@ -186,7 +209,8 @@ export function storageError(e: unknown, path: string): unknown {
 }
 
 /** Is this error one of a full or over-quota filesystem (where a write into blocks a file already has may still work)? */
-export const isNoSpace = (e: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException)?.code ?? '');
+export const isNoSpace = (e: unknown): boolean =>
+  ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException)?.code ?? '');
 
 /** Run one write to the state root: what storageError maps is thrown as its line. */
 export function onStateRoot<T>(path: string, write: () => T): T {

@@ -11,7 +11,12 @@ import type { ChildRecord } from './trace.js';
 export function parseRecords(buf: Buffer): ChildRecord[] {
   const out: ChildRecord[] = [];
   for (let o = 0; o + REPORT_BYTES <= buf.length; o += REPORT_BYTES) {
-    out.push({ step: buf.readUInt32LE(o), err: buf.readInt32LE(o + 4), t0: buf.readBigUInt64LE(o + 8), t1: buf.readBigUInt64LE(o + 16) });
+    out.push({
+      step: buf.readUInt32LE(o),
+      err: buf.readInt32LE(o + 4),
+      t0: buf.readBigUInt64LE(o + 8),
+      t1: buf.readBigUInt64LE(o + 16),
+    });
   }
   return out;
 }
@@ -20,22 +25,42 @@ export function parseRecords(buf: Buffer): ChildRecord[] {
 export function stepError(step: Step | undefined, err: number, spec: ContainerSpec): MinidockError {
   const name = errnoName(err);
   if (!step) return new MinidockError(`container setup failed: ${name}`);
-  const path = typeof step.strs?.[1] === 'string' && (step.op === Op.MOUNT || step.op === Op.NETLINK) ? step.strs[1] : typeof step.strs?.[0] === 'string' ? step.strs[0] : '';
+  const path =
+    typeof step.strs?.[1] === 'string' && (step.op === Op.MOUNT || step.op === Op.NETLINK)
+      ? step.strs[1]
+      : typeof step.strs?.[0] === 'string'
+        ? step.strs[0]
+        : '';
   if (step.op === Op.EXEC) {
     const cmd = spec.args[0];
-    if (err === 2) return new MinidockError(`exec "${cmd}": executable file not found in the container (${spec.args[0].includes('/') ? 'no such file' : 'searched $PATH'}) (ENOENT) — check the command exists in the rootfs`, 127);
-    if (err === 13) return new MinidockError(`exec "${cmd}": permission denied (EACCES) — the file is not executable, or is a directory`, 126);
-    if (err === 8) return new MinidockError(`exec "${cmd}": exec format error (ENOEXEC) — not a binary for this machine, or a script without #!`, 126);
+    if (err === 2)
+      return new MinidockError(
+        `exec "${cmd}": executable file not found in the container (${spec.args[0].includes('/') ? 'no such file' : 'searched $PATH'}) (ENOENT) — check the command exists in the rootfs`,
+        127,
+      );
+    if (err === 13)
+      return new MinidockError(
+        `exec "${cmd}": permission denied (EACCES) — the file is not executable, or is a directory`,
+        126,
+      );
+    if (err === 8)
+      return new MinidockError(
+        `exec "${cmd}": exec format error (ENOEXEC) — not a binary for this machine, or a script without #!`,
+        126,
+      );
     return new MinidockError(`exec "${cmd}": ${name}`, 126);
   }
   const call = opInfo(step.op).syscall;
   let hint = step.why;
-  if (step.op === Op.PIVOT_ROOT && err === 22) hint = 'the new root must be a mount point, and "/" must not be shared (the plan makes it private first)';
+  if (step.op === Op.PIVOT_ROOT && err === 22)
+    hint = 'the new root must be a mount point, and "/" must not be shared (the plan makes it private first)';
   else if (step.op === Op.MOUNT && step.strs?.[2] === 'overlay') {
-    hint = err === 22
-      ? 'overlayfs refused the layers: the upper/work directories cannot be on overlayfs, and lowerdir paths cannot contain ":" or ","'
-      : 'check that ROOTFS is a directory the kernel can use as an overlay lower layer';
-  } else if (step.op === Op.CHDIR && spec.cwd === path) hint = `-w ${spec.cwd}: the working directory does not exist in the container`;
+    hint =
+      err === 22
+        ? 'overlayfs refused the layers: the upper/work directories cannot be on overlayfs, and lowerdir paths cannot contain ":" or ","'
+        : 'check that ROOTFS is a directory the kernel can use as an overlay lower layer';
+  } else if (step.op === Op.CHDIR && spec.cwd === path)
+    hint = `-w ${spec.cwd}: the working directory does not exist in the container`;
   else if (step.op === Op.SYNC) hint = 'minidock did not release the container (it failed to join the cgroup)';
   return new MinidockError(`${call}(${path}): ${name} — ${hint}`);
 }

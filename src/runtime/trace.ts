@@ -7,7 +7,10 @@ import { errnoName } from '../sys/errno.js';
 
 /** One cgroup file write as the shell command that does the same: `echo "50M" > …/memory.limit_in_bytes`
  * (--trace after a launch, --dry-run before one). */
-export function cgroupWriteLine(w: { file: string; value: string }, color: (code: string, s: string) => string = (_c, s) => s): string {
+export function cgroupWriteLine(
+  w: { file: string; value: string },
+  color: (code: string, s: string) => string = (_c, s) => s,
+): string {
   return `echo ${color('33', JSON.stringify(w.value))} > ${color('36', w.file)}`;
 }
 
@@ -80,8 +83,12 @@ export class Timeline {
         const s = steps[r.step];
         if (!s) continue;
         const entry: TraceStep = {
-          index: r.step, phase: s.phase, call: describeStep(s), why: s.why,
-          at: this.ms(r.t0), took: Number(r.t1 - r.t0) / 1e6,
+          index: r.step,
+          phase: s.phase,
+          call: describeStep(s),
+          why: s.why,
+          at: this.ms(r.t0),
+          took: Number(r.t1 - r.t0) / 1e6,
         };
         if (r.err) {
           entry.errno = errnoName(Math.abs(r.err));
@@ -110,7 +117,13 @@ export class Timeline {
   }
 
   toJSON(): object {
-    return { clock: 'CLOCK_MONOTONIC, ms since process start', marks: this.marks, steps: this.steps, phases: this.phases(), ...(this.cgroup ? { cgroup: this.cgroup } : {}) };
+    return {
+      clock: 'CLOCK_MONOTONIC, ms since process start',
+      marks: this.marks,
+      steps: this.steps,
+      phases: this.phases(),
+      ...(this.cgroup ? { cgroup: this.cgroup } : {}),
+    };
   }
 
   /**
@@ -119,10 +132,14 @@ export class Timeline {
    */
   render(color: boolean, short: Record<string, string> = {}): string {
     const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-    const abbreviate = (s: string): string => Object.entries(short).reduce((acc, [long, name]) => acc.split(long).join(name), s);
+    const abbreviate = (s: string): string =>
+      Object.entries(short).reduce((acc, [long, name]) => acc.split(long).join(name), s);
     const ms = (n: number, width = 8): string => n.toFixed(3).padStart(width);
     const lines: string[] = [];
-    lines.push(paint('1', 'minidock launch trace') + paint('2', '  (ms since the node process started; child steps timed in the child, CLOCK_MONOTONIC)'));
+    lines.push(
+      paint('1', 'minidock launch trace') +
+        paint('2', '  (ms since the node process started; child steps timed in the child, CLOCK_MONOTONIC)'),
+    );
     for (const [long, name] of Object.entries(short)) lines.push(paint('2', `  ${name} = ${long}`));
     lines.push('');
     lines.push(paint('1', '  minidock (Node)') + '');
@@ -132,15 +149,28 @@ export class Timeline {
     lines.push(paint('1', '  container process (C child, between clone and execve)'));
     lines.push(paint('2', '   #     at ms   took ms  syscall'));
     for (const s of this.steps) {
-      const status = s.errno ? (s.ignored ? paint('33', ` = -1 ${s.errno} (ignored)`) : paint('31', ` = -1 ${s.errno}`)) : '';
-      lines.push(`  ${String(s.index).padStart(2)} ${ms(s.at, 9)} ${ms(s.took)}  ${paint('36', abbreviate(s.call))}${status}`);
+      const status = s.errno
+        ? s.ignored
+          ? paint('33', ` = -1 ${s.errno} (ignored)`)
+          : paint('31', ` = -1 ${s.errno}`)
+        : '';
+      lines.push(
+        `  ${String(s.index).padStart(2)} ${ms(s.at, 9)} ${ms(s.took)}  ${paint('36', abbreviate(s.call))}${status}`,
+      );
       lines.push(paint('2', `                         ${s.phase.padEnd(12)} ${s.why}`));
     }
     if (this.cgroup) {
       lines.push('');
-      lines.push(paint('1', `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`));
-      if (this.cgroup.writes.length === 0) lines.push(paint('2', '    (none: no limits given; the cgroup only collects statistics)'));
-      for (const w of this.cgroup.writes) lines.push(`    ${cgroupWriteLine({ file: abbreviate(w.file), value: w.value }, paint)}`);
+      lines.push(
+        paint(
+          '1',
+          `  cgroup writes (${this.cgroup.mode}; plain files, written in this order before the container's first instruction)`,
+        ),
+      );
+      if (this.cgroup.writes.length === 0)
+        lines.push(paint('2', '    (none: no limits given; the cgroup only collects statistics)'));
+      for (const w of this.cgroup.writes)
+        lines.push(`    ${cgroupWriteLine({ file: abbreviate(w.file), value: w.value }, paint)}`);
     }
     lines.push('');
     lines.push(paint('1', '  where the time went'));

@@ -22,7 +22,8 @@ export function startRelay(master: number): Relay {
   const stdin = process.stdin;
   const stdout = process.stdout;
   // A terminal that reports 0x0 (e.g. a pty nobody sized) would leave programs without a size: use 24x80.
-  const resize = (): void => void mdSetWinsize(master, (stdout.isTTY && stdout.rows) || 24, (stdout.isTTY && stdout.columns) || 80);
+  const resize = (): void =>
+    void mdSetWinsize(master, (stdout.isTTY && stdout.rows) || 24, (stdout.isTTY && stdout.columns) || 80);
   resize();
   stdout.on('resize', resize);
   if (stdin.isTTY) {
@@ -79,4 +80,3 @@ export function startRelay(master: number): Relay {
     },
   };
 }
-

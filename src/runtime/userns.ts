@@ -57,7 +57,8 @@ export function parseIdRange(flag: string, value: string): IdRange {
   if (!m) fail(`${flag} ${value}: use CONTAINER:HOST:SIZE, three numbers (e.g. ${flag} 0:100000:65536)`);
   const [container, host, size] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (size < 1) fail(`${flag} ${value}: SIZE must be at least 1`);
-  if (container + size > MAX_ID || host + size > MAX_ID) fail(`${flag} ${value}: the range goes past the largest id, ${MAX_ID - 1}`);
+  if (container + size > MAX_ID || host + size > MAX_ID)
+    fail(`${flag} ${value}: the range goes past the largest id, ${MAX_ID - 1}`);
   return { container, host, size };
 }
 
@@ -69,7 +70,9 @@ export function checkRanges(flag: string, ranges: IdRange[]): void {
       const [a, b] = [ranges[i]!, ranges[j]!];
       for (const side of ['container', 'host'] as const) {
         if (a[side] < b[side] + b.size && b[side] < a[side] + a.size) {
-          fail(`${flag}: ${a.container}:${a.host}:${a.size} and ${b.container}:${b.host}:${b.size} overlap on the ${side} side (${show(a, side)} and ${show(b, side)}) — each id may be mapped once`);
+          fail(
+            `${flag}: ${a.container}:${a.host}:${a.size} and ${b.container}:${b.host}:${b.size} overlap on the ${side} side (${show(a, side)} and ${show(b, side)}) — each id may be mapped once`,
+          );
         }
       }
     }
@@ -138,21 +141,39 @@ export interface UsernsFlags {
  * them. Otherwise the one map the kernel lets a process write for itself: its own uid (gid) as 0,
  * with setgroups "deny" (see UserNamespace.setgroups).
  */
-export function rootlessUserns(user: { name: string; uid: number; gid: number }, helperFound = hasIdMapHelpers()): UserNamespace {
+export function rootlessUserns(
+  user: { name: string; uid: number; gid: number },
+  helperFound = hasIdMapHelpers(),
+): UserNamespace {
   const sub = (file: string) => subordinateRange(file, [user.name, String(user.uid)]);
   const [su, sg] = [sub('/etc/subuid'), sub('/etc/subgid')];
   if (su && sg && helperFound) {
     return {
-      uidMap: [{ container: 0, host: user.uid, size: 1 }, { container: 1, host: su.start, size: Math.min(su.count, AUTO_SIZE - 1) }],
-      gidMap: [{ container: 0, host: user.gid, size: 1 }, { container: 1, host: sg.start, size: Math.min(sg.count, AUTO_SIZE - 1) }],
-      setgroups: 'allow', writer: 'helper', rootless: true,
+      uidMap: [
+        { container: 0, host: user.uid, size: 1 },
+        { container: 1, host: su.start, size: Math.min(su.count, AUTO_SIZE - 1) },
+      ],
+      gidMap: [
+        { container: 0, host: user.gid, size: 1 },
+        { container: 1, host: sg.start, size: Math.min(sg.count, AUTO_SIZE - 1) },
+      ],
+      setgroups: 'allow',
+      writer: 'helper',
+      rootless: true,
     };
   }
-  const why = !su || !sg ? `no range for ${user.name} in /etc/subuid and /etc/subgid` : 'newuidmap/newgidmap are not installed (Debian: apt-get install uidmap)';
+  const why =
+    !su || !sg
+      ? `no range for ${user.name} in /etc/subuid and /etc/subgid`
+      : 'newuidmap/newgidmap are not installed (Debian: apt-get install uidmap)';
   return {
-    uidMap: [{ container: 0, host: user.uid, size: 1 }], gidMap: [{ container: 0, host: user.gid, size: 1 }],
-    setgroups: 'deny', writer: 'write', rootless: true,
-    note: `rootless with one id: ${why}, so only uid 0 and gid 0 exist inside (you, outside); -u other users, chown and setgroups fail — ` +
+    uidMap: [{ container: 0, host: user.uid, size: 1 }],
+    gidMap: [{ container: 0, host: user.gid, size: 1 }],
+    setgroups: 'deny',
+    writer: 'write',
+    rootless: true,
+    note:
+      `rootless with one id: ${why}, so only uid 0 and gid 0 exist inside (you, outside); -u other users, chown and setgroups fail — ` +
       `ask for a line ${user.name}:START:65536 in /etc/subuid and /etc/subgid`,
   };
 }
@@ -167,16 +188,28 @@ export function hasIdMapHelpers(): boolean {
  * The user namespace a launch asks for (undefined: none, the host's — `--userns host`, the
  * default as root). `ids`: the container user (-u), whose ids must be mapped.
  */
-export function usernsFromFlags(f: UsernsFlags, ids: { uid: number; gid: number; groups: number[] }, euid = process.geteuid?.() ?? 0): UserNamespace | undefined {
+export function usernsFromFlags(
+  f: UsernsFlags,
+  ids: { uid: number; gid: number; groups: number[] },
+  euid = process.geteuid?.() ?? 0,
+): UserNamespace | undefined {
   if (f.userns !== undefined && f.userns !== 'host' && f.userns !== 'auto') {
-    fail(`--userns ${f.userns}: use --userns host (the host's ids, the default as root) or --userns auto (root inside mapped to the range of "${AUTO_USER}" in /etc/subuid)`);
+    fail(
+      `--userns ${f.userns}: use --userns host (the host's ids, the default as root) or --userns auto (root inside mapped to the range of "${AUTO_USER}" in /etc/subuid)`,
+    );
   }
-  if (f.userns && (f.uidmap?.length || f.gidmap?.length)) fail(`--userns ${f.userns} with --uidmap/--gidmap: give one or the other (the maps make a user namespace of their own)`);
+  if (f.userns && (f.uidmap?.length || f.gidmap?.length))
+    fail(
+      `--userns ${f.userns} with --uidmap/--gidmap: give one or the other (the maps make a user namespace of their own)`,
+    );
   const mode = f.userns ?? (f.uidmap?.length || f.gidmap?.length ? 'map' : 'host');
   let ns: UserNamespace;
   if (f.rootless) {
     // A normal user: a user namespace is how the container gets a root at all.
-    if (mode !== 'host' || f.userns) fail(`--userns/--uidmap as a normal user: rootless launches map your own ids (and your /etc/subuid range) — drop the flag, or run as root`);
+    if (mode !== 'host' || f.userns)
+      fail(
+        `--userns/--uidmap as a normal user: rootless launches map your own ids (and your /etc/subuid range) — drop the flag, or run as root`,
+      );
     const u = userInfo();
     ns = rootlessUserns({ name: u.username, uid: u.uid, gid: u.gid });
   } else if (mode === 'host') {
@@ -184,7 +217,10 @@ export function usernsFromFlags(f: UsernsFlags, ids: { uid: number; gid: number;
   } else if (mode === 'auto') {
     const range = (file: string): IdRange => {
       const r = subordinateRange(file, [AUTO_USER]);
-      if (!r) fail(`--userns auto: ${file} has no range for the user "${AUTO_USER}" — run \`npm run build\` as root (it adds one), or add a line ${AUTO_USER}:START:${AUTO_SIZE} to /etc/subuid and /etc/subgid`);
+      if (!r)
+        fail(
+          `--userns auto: ${file} has no range for the user "${AUTO_USER}" — run \`npm run build\` as root (it adds one), or add a line ${AUTO_USER}:START:${AUTO_SIZE} to /etc/subuid and /etc/subgid`,
+        );
       return { container: 0, host: r.start, size: Math.min(r.count, AUTO_SIZE) };
     };
     ns = { uidMap: [range('/etc/subuid')], gidMap: [range('/etc/subgid')], setgroups: 'allow', writer: 'write' };
@@ -197,13 +233,22 @@ export function usernsFromFlags(f: UsernsFlags, ids: { uid: number; gid: number;
     if (f.gidmap?.length) checkRanges('--gidmap', ns.gidMap);
   }
   // The child becomes the namespace's root (setresuid(0) inside) before its first mount: root must be mapped.
-  if (hostId(ns.uidMap, 0) === undefined) fail('--uidmap: container uid 0 is not mapped — the container starts as its root; map it, e.g. --uidmap 0:100000:65536');
-  if (hostId(ns.gidMap, 0) === undefined) fail('--gidmap: container gid 0 is not mapped — map it, e.g. --gidmap 0:100000:65536');
-  if (hostId(ns.uidMap, ids.uid) === undefined) fail(`-u: uid ${ids.uid} is not mapped in the container's user namespace — widen --uidmap, or choose another user`);
+  if (hostId(ns.uidMap, 0) === undefined)
+    fail(
+      '--uidmap: container uid 0 is not mapped — the container starts as its root; map it, e.g. --uidmap 0:100000:65536',
+    );
+  if (hostId(ns.gidMap, 0) === undefined)
+    fail('--gidmap: container gid 0 is not mapped — map it, e.g. --gidmap 0:100000:65536');
+  if (hostId(ns.uidMap, ids.uid) === undefined)
+    fail(`-u: uid ${ids.uid} is not mapped in the container's user namespace — widen --uidmap, or choose another user`);
   for (const g of [ids.gid, ...ids.groups]) {
-    if (hostId(ns.gidMap, g) === undefined) fail(`-u: gid ${g} is not mapped in the container's user namespace — widen --gidmap, or choose another user`);
+    if (hostId(ns.gidMap, g) === undefined)
+      fail(`-u: gid ${g} is not mapped in the container's user namespace — widen --gidmap, or choose another user`);
   }
-  if (!kernelMountsOverlayInUserns()) fail(`a user namespace needs Linux 5.11 or later here (overlayfs inside one); this kernel is ${release()} — run without --userns/--uidmap`);
+  if (!kernelMountsOverlayInUserns())
+    fail(
+      `a user namespace needs Linux 5.11 or later here (overlayfs inside one); this kernel is ${release()} — run without --userns/--uidmap`,
+    );
   return ns;
 }
 
@@ -233,7 +278,12 @@ export function mappedRoot(ns: UserNamespace): { uid: number; gid: number } {
  * "/" is root's inside). The rootfs, the -v sources and the state root's ancestors it reaches only
  * as the rest of the world does: refused here in one line rather than as a mount's EACCES.
  */
-export function prepareForMappedRoot(dir: string, dirs: { upper: string; work: string; tmpfsFor?: string }, reach: string[], ns: UserNamespace): void {
+export function prepareForMappedRoot(
+  dir: string,
+  dirs: { upper: string; work: string; tmpfsFor?: string },
+  reach: string[],
+  ns: UserNamespace,
+): void {
   const { uid, gid } = mappedRoot(ns);
   const st = statSync(dir);
   if (st.gid !== gid) chownSync(dir, st.uid, gid);
@@ -252,7 +302,9 @@ export function prepareForMappedRoot(dir: string, dirs: { upper: string; work: s
       }
       const bit = s.uid === uid ? 0o100 : s.gid === gid ? 0o010 : 0o001;
       if (s.isDirectory() && !(s.mode & bit)) {
-        fail(`${d} is mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}: the container's root (host uid ${uid} in its user namespace) cannot pass through it to reach ${p} — chmod o+x ${d}, or use a path it can reach`);
+        fail(
+          `${d} is mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}: the container's root (host uid ${uid} in its user namespace) cannot pass through it to reach ${p} — chmod o+x ${d}, or use a path it can reach`,
+        );
       }
       if (d === '/') break;
     }
@@ -270,17 +322,36 @@ export function prepareForMappedRoot(dir: string, dirs: { upper: string; work: s
  * filesystem that does not support idmapped mounts (mount_setattr: EINVAL). Any other failure
  * throws: the caller's release() kills the child.
  */
-export function idmapLowerLayers(pid: number, ns: UserNamespace, lowers: string[], rel = release()): string | undefined {
-  const keep = "so the rootfs's files keep their host owners inside (host root shows as 65534) and its root-owned directories, /tmp among them, are not writable";
+export function idmapLowerLayers(
+  pid: number,
+  ns: UserNamespace,
+  lowers: string[],
+  rel = release(),
+): string | undefined {
+  const keep =
+    "so the rootfs's files keep their host owners inside (host root shows as 65534) and its root-owned directories, /tmp among them, are not writable";
   if (ns.rootless) return undefined; // (rootless: docs/security.md says what that leaves; no line at every launch)
-  if (!kernelIdmapsOverlayLayers(rel)) return `Linux ${rel} cannot put idmapped layers under overlayfs (5.19 can), ${keep}`;
+  if (!kernelIdmapsOverlayLayers(rel))
+    return `Linux ${rel} cannot put idmapped layers under overlayfs (5.19 can), ${keep}`;
   for (const dir of lowers) {
     const r = mdIdmapOnto(pid, dir);
     if (r === 0) continue;
-    const [call, errno] = r > -1000 ? ['open_tree', -r] : r > -2000 ? ['mount_setattr(MOUNT_ATTR_IDMAP)', -r - 1000] : r > -3000 ? ['setns(mnt)', -r - 2000] : r > -4000 ? ['move_mount', -r - 3000] : ['open /proc/PID/ns or clone', -r - 4000];
+    const [call, errno] =
+      r > -1000
+        ? ['open_tree', -r]
+        : r > -2000
+          ? ['mount_setattr(MOUNT_ATTR_IDMAP)', -r - 1000]
+          : r > -3000
+            ? ['setns(mnt)', -r - 2000]
+            : r > -4000
+              ? ['move_mount', -r - 3000]
+              : ['open /proc/PID/ns or clone', -r - 4000];
     // EINVAL from mount_setattr: this filesystem has no idmapped mounts (FS_ALLOW_IDMAP)
-    if (call.startsWith('mount_setattr') && errnoName(errno) === 'EINVAL') return `${dir} is on a filesystem that cannot be idmapped (mount_setattr: EINVAL), ${keep}`;
-    throw new MinidockError(`${call} for the idmapped lower layer ${dir}: ${errnoName(errno)} — the container was not started; run again without --userns/--uidmap, or report this with \`uname -r\``);
+    if (call.startsWith('mount_setattr') && errnoName(errno) === 'EINVAL')
+      return `${dir} is on a filesystem that cannot be idmapped (mount_setattr: EINVAL), ${keep}`;
+    throw new MinidockError(
+      `${call} for the idmapped lower layer ${dir}: ${errnoName(errno)} — the container was not started; run again without --userns/--uidmap, or report this with \`uname -r\``,
+    );
   }
   return undefined;
 }

@@ -27,7 +27,6 @@ export function packageRoot(): string {
 }
 let root: string | undefined;
 
-
 type Ffi = {
   DataType: Record<string, number>;
   FFITypeTag: Record<string, number>;
@@ -67,16 +66,33 @@ function call(funcName: string, params: Array<['i32' | 'i64', number] | ['u8[]',
   const f = binding();
   const T = f.DataType;
   const paramsType = params.map(([t, v]) =>
-    t === 'u8[]' ? { ffiTypeTag: f.FFITypeTag.Array, type: T.U8Array, length: (v as Uint8Array).length } : t === 'i64' ? T.I64 : T.I32,
+    t === 'u8[]'
+      ? { ffiTypeTag: f.FFITypeTag.Array, type: T.U8Array, length: (v as Uint8Array).length }
+      : t === 'i64'
+        ? T.I64
+        : T.I32,
   );
-  const paramsValue = params.map(([t, v]) => (t === 'u8[]' ? Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).length) : v));
-  return f.load({ library: 'minidock', funcName, retType: T.I32, paramsType, paramsValue, freeResultMemory: false }) as number;
+  const paramsValue = params.map(([t, v]) =>
+    t === 'u8[]' ? Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).length) : v,
+  );
+  return f.load({
+    library: 'minidock',
+    funcName,
+    retType: T.I32,
+    paramsType,
+    paramsValue,
+    freeResultMemory: false,
+  }) as number;
 }
 
 /** clone() the container's first process; it runs the plan. Returns the host pid, or -errno; our
  * ends of its pipes are then mdSpawnedFd(SPAWNED.X) (src/runtime/handshake.ts spawnChild names them). */
 export function mdSpawn(plan: Uint8Array, cloneFlags: number): number {
-  return call('md_spawn', [['u8[]', plan], ['i32', plan.length], ['i64', cloneFlags]]);
+  return call('md_spawn', [
+    ['u8[]', plan],
+    ['i32', plan.length],
+    ['i64', cloneFlags],
+  ]);
 }
 
 /** One of our ends of what the last mdSpawn made, named by plan.ts's SPAWNED (REPORT, SYNC,
@@ -98,11 +114,19 @@ export function mdRecvFd(sock: number): number {
 /** Connect to the unix socket at `path` and send it `fd` (SCM_RIGHTS) with `name` as the payload, as
  * runc hands a pty master to an engine's --console-socket: 0 or -errno. */
 export function mdSendFdTo(path: string, fd: number, name: string): number {
-  return call('md_send_fd_to', [['u8[]', Buffer.from(path + '\0')], ['i32', fd], ['u8[]', Buffer.from(name + '\0')]]);
+  return call('md_send_fd_to', [
+    ['u8[]', Buffer.from(path + '\0')],
+    ['i32', fd],
+    ['u8[]', Buffer.from(name + '\0')],
+  ]);
 }
 
 export function mdSetWinsize(fd: number, rows: number, cols: number): number {
-  return call('md_set_winsize', [['i32', fd], ['i32', rows], ['i32', cols]]);
+  return call('md_set_winsize', [
+    ['i32', fd],
+    ['i32', rows],
+    ['i32', cols],
+  ]);
 }
 
 /** Clear OPOST on a terminal (tcsetattr): 0 or -errno. */
@@ -116,7 +140,12 @@ const cstr = (s: string): Uint8Array => Buffer.from(s + '\0');
 
 /** mknod(path, mode, makedev(major, minor)): 0 or -errno. mode includes the type (S_IFCHR, ...). */
 export function mdMknod(path: string, mode: number, major: number, minor: number): number {
-  return call('md_mknod', [['u8[]', cstr(path)], ['i32', mode], ['i32', major], ['i32', minor]]);
+  return call('md_mknod', [
+    ['u8[]', cstr(path)],
+    ['i32', mode],
+    ['i32', major],
+    ['i32', minor],
+  ]);
 }
 
 /** lsetxattr (never follows a symlink): 0 or -errno. */
@@ -124,13 +153,23 @@ export function mdLsetxattr(path: string, name: string, value: Uint8Array): numb
   // ffi-rs needs a non-empty array: pass one spare byte and the real length
   const v = Buffer.alloc(value.length + 1);
   v.set(value);
-  return call('md_lsetxattr', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', v], ['i32', value.length]]);
+  return call('md_lsetxattr', [
+    ['u8[]', cstr(path)],
+    ['u8[]', cstr(name)],
+    ['u8[]', v],
+    ['i32', value.length],
+  ]);
 }
 
 /** lgetxattr: the value, undefined when absent (ENODATA) or unsupported, or -errno otherwise. */
 export function mdLgetxattr(path: string, name: string, cap = 4096): Buffer | undefined | number {
   const buf = Buffer.alloc(cap);
-  const n = call('md_lgetxattr', [['u8[]', cstr(path)], ['u8[]', cstr(name)], ['u8[]', buf], ['i32', cap]]);
+  const n = call('md_lgetxattr', [
+    ['u8[]', cstr(path)],
+    ['u8[]', cstr(name)],
+    ['u8[]', buf],
+    ['i32', cap],
+  ]);
   if (n === -61 || n === -95) return undefined; // ENODATA, EOPNOTSUPP
   return n < 0 ? n : Buffer.from(buf.subarray(0, n));
 }
@@ -138,7 +177,11 @@ export function mdLgetxattr(path: string, name: string, cap = 4096): Buffer | un
 /** llistxattr: the names, or -errno. */
 export function mdLlistxattr(path: string, cap = 65536): string[] | number {
   const buf = Buffer.alloc(cap);
-  const n = call('md_llistxattr', [['u8[]', cstr(path)], ['u8[]', buf], ['i32', cap]]);
+  const n = call('md_llistxattr', [
+    ['u8[]', cstr(path)],
+    ['u8[]', buf],
+    ['i32', cap],
+  ]);
   if (n === -95) return [];
   return n < 0 ? n : buf.subarray(0, n).toString('latin1').split('\0').filter(Boolean);
 }
@@ -146,14 +189,20 @@ export function mdLlistxattr(path: string, cap = 65536): string[] | number {
 /** openat2(root, rel, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), read-only and non-blocking: an fd, or
  * -errno (-ENOSYS where the kernel has no openat2). */
 export function mdOpenBeneath(root: string, rel: string): number {
-  return call('md_open_beneath', [['u8[]', cstr(root)], ['u8[]', cstr(rel)]]);
+  return call('md_open_beneath', [
+    ['u8[]', cstr(root)],
+    ['u8[]', cstr(rel)],
+  ]);
 }
 
 /** Mount `path` idmapped through the user namespace of `pid` onto `path` itself, inside the mount
  * namespace of `pid` (native/idmap.c): 0, or -(N + errno) where N names the call that failed
  * (0 open_tree, 1000 mount_setattr, 2000 setns, 3000 move_mount, 4000 /proc/PID/ns or clone). */
 export function mdIdmapOnto(pid: number, path: string): number {
-  return call('md_idmap_onto', [['i32', pid], ['u8[]', cstr(path)]]);
+  return call('md_idmap_onto', [
+    ['i32', pid],
+    ['u8[]', cstr(path)],
+  ]);
 }
 
 // --- lifecycle (native/spawn.c): the detached container's monitor, and the state store's lock ---
@@ -162,7 +211,10 @@ export function mdIdmapOnto(pid: number, path: string): number {
  * Returns its pid or -errno; mdMonitorCtlFd() is then our end of the control socket. */
 export function mdStartMonitor(argv: string[]): number {
   const buf = Buffer.from(argv.map((a) => a + '\0').join(''));
-  return call('md_start_monitor', [['u8[]', buf], ['i32', buf.length]]);
+  return call('md_start_monitor', [
+    ['u8[]', buf],
+    ['i32', buf.length],
+  ]);
 }
 
 /** Our end of the control socket to the monitor the last mdStartMonitor started. */
@@ -187,7 +239,12 @@ export function mdRmtree(dir: string): number {
  */
 export function exitProcess(code: number): never {
   const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
-  if (ffi && !loaded.includes('NativeModule stream') && process.execArgv.length === 0 && !process.env.NODE_V8_COVERAGE) {
+  if (
+    ffi &&
+    !loaded.includes('NativeModule stream') &&
+    process.execArgv.length === 0 &&
+    !process.env.NODE_V8_COVERAGE
+  ) {
     (process as unknown as { _exiting: boolean })._exiting = true;
     process.exitCode = code;
     process.emit('exit', code);
@@ -198,12 +255,18 @@ export function exitProcess(code: number): never {
 
 /** flock(fd, op): 0 or -errno (LOCK_EX = 2, LOCK_UN = 8). */
 export function mdFlock(fd: number, op: number): number {
-  return call('md_flock', [['i32', fd], ['i32', op]]);
+  return call('md_flock', [
+    ['i32', fd],
+    ['i32', op],
+  ]);
 }
 
 /** What waitpid(pid, WNOHANG) found: the child still runs, it was reaped (its raw wait status), or
  * the call failed (its errno, e.g. ECHILD for a pid that is not our child). */
-export type ReapResult = { state: 'running' } | { state: 'reaped'; status: number } | { state: 'failed'; errno: number };
+export type ReapResult =
+  | { state: 'running' }
+  | { state: 'reaped'; status: number }
+  | { state: 'failed'; errno: number };
 
 /** waitpid(pid, WNOHANG) for exactly `pid` (never -1: libuv reaps its own children by pid). */
 export function mdTryReap(pid: number): ReapResult {
@@ -216,13 +279,29 @@ export function mdTryReap(pid: number): ReapResult {
 /** The OOM verdict (native/oom.c, shared with the monitor): 1 when the container's init, host pid
  * `pid`, was killed for memory, judged from how it ended, the cgroup's OOM counter and the kernel
  * log `kmsg` since `sinceUs` (CLOCK_MONOTONIC microseconds); 0 when it was not. */
-export function mdOomKilled(pid: number, signal: number, oomKills: number, sinceUs: number, kmsg = '/dev/kmsg'): number {
-  return call('md_oom_killed', [['i32', pid], ['i32', signal], ['i64', oomKills], ['i64', sinceUs], ['u8[]', cstr(kmsg)]]);
+export function mdOomKilled(
+  pid: number,
+  signal: number,
+  oomKills: number,
+  sinceUs: number,
+  kmsg = '/dev/kmsg',
+): number {
+  return call('md_oom_killed', [
+    ['i32', pid],
+    ['i32', signal],
+    ['i64', oomKills],
+    ['i64', sinceUs],
+    ['u8[]', cstr(kmsg)],
+  ]);
 }
 
 /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program and attach it to a cgroup v2 directory; 0 or -errno. */
 export function mdBpfDeviceFilter(program: Uint8Array, cgroupDir: string): number {
-  return call('md_bpf_device_filter', [['u8[]', program], ['i32', program.length], ['u8[]', new TextEncoder().encode(cgroupDir + '\0')]]);
+  return call('md_bpf_device_filter', [
+    ['u8[]', program],
+    ['i32', program.length],
+    ['u8[]', new TextEncoder().encode(cgroupDir + '\0')],
+  ]);
 }
 
 // --- netlink (native/netlink.c): the socket only; every message is built in src/runtime/network/netlink.ts ---
@@ -234,10 +313,18 @@ export function mdNlOpen(netnsFd = -1): number {
 
 /** Send one request to the kernel: bytes sent or -errno. */
 export function mdNlSend(fd: number, msg: Uint8Array): number {
-  return call('md_nl_send', [['i32', fd], ['u8[]', msg], ['i32', msg.length]]);
+  return call('md_nl_send', [
+    ['i32', fd],
+    ['u8[]', msg],
+    ['i32', msg.length],
+  ]);
 }
 
 /** Receive one datagram into buf: its length or -errno. */
 export function mdNlRecv(fd: number, buf: Uint8Array): number {
-  return call('md_nl_recv', [['i32', fd], ['u8[]', buf], ['i32', buf.length]]);
+  return call('md_nl_recv', [
+    ['i32', fd],
+    ['u8[]', buf],
+    ['i32', buf.length],
+  ]);
 }

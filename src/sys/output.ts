@@ -14,7 +14,7 @@ import { sleepSync } from './sleep.js';
 /** Write all of `data` to `fd`; false if its reader is gone (EPIPE; EIO: a terminal that hung up). */
 export function writeAll(fd: number, data: string | Uint8Array): boolean {
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  for (let off = 0; off < buf.length;) {
+  for (let off = 0; off < buf.length; ) {
     try {
       off += writeSync(fd, buf, off);
     } catch (e) {

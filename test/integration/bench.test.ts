@@ -24,19 +24,25 @@ function csv(path: string): Array<Record<string, string>> {
 
 /** What a bench run could leave behind: its scratch dirs, its cgroup parents, its sleeping containers. */
 function leftovers(): { dirs: string[]; cgroups: string[]; sleeps: string[] } {
-  const dirs = readdirSync(tmpdir()).filter((n) => n.startsWith('minidock-bench-')).sort();
+  const dirs = readdirSync(tmpdir())
+    .filter((n) => n.startsWith('minidock-bench-'))
+    .sort();
   const cgroups: string[] = [];
   for (const h of readdirSync('/sys/fs/cgroup')) {
     try {
       for (const e of readdirSync(join('/sys/fs/cgroup', h))) if (e.startsWith('mdbench-')) cgroups.push(`${h}/${e}`);
-    } catch { /* not a directory */ }
+    } catch {
+      /* not a directory */
+    }
   }
   const sleeps: string[] = [];
   for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (/^sleep 3\d{4,}/.test(cmd)) sleeps.push(cmd);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return { dirs, cgroups: cgroups.concat(minidockCgroups().filter((c) => c.includes('mdbench-'))).sort(), sleeps };
 }
@@ -59,9 +65,13 @@ d('minidock bench (real runtimes)', () => {
     const dir = join(out, 'startup', 'nested');
     // the bench keeps its containers in a private state root: MINIDOCK_ROOT need not exist, and stays untouched
     const stateRoot = join(out, 'no-state-root', 'minidock');
-    const r = minidock(['bench', 'startup', '--runtimes', 'bare,minidock', '--reps', '3', '--warmup', '1', '--out', dir, '--no-live'], {
-      timeout: 120_000, env: { ...process.env, MINIDOCK_ROOT: stateRoot },
-    });
+    const r = minidock(
+      ['bench', 'startup', '--runtimes', 'bare,minidock', '--reps', '3', '--warmup', '1', '--out', dir, '--no-live'],
+      {
+        timeout: 120_000,
+        env: { ...process.env, MINIDOCK_ROOT: stateRoot },
+      },
+    );
     expect(r.stderr).toMatch(/startup: bare, minidock/);
     expect(r.code).toBe(0);
     expect(existsSync(stateRoot)).toBe(false);
@@ -69,7 +79,9 @@ d('minidock bench (real runtimes)', () => {
     expect(Object.keys(rows[0]).slice(0, 4)).toEqual(['runtime', 'image', 'rep', 'startup_ms']);
     // (minidock is also measured rootless, as nobody through setpriv, where the bench can: experiments/startup.ts)
     const rootless = rootlessUnavailable() ? [] : ['minidock-rootless:0', 'minidock-rootless:1', 'minidock-rootless:2'];
-    expect(rows.map((x) => `${x.runtime}:${x.rep}`).sort()).toEqual(['bare:0', 'bare:1', 'bare:2', 'minidock:0', 'minidock:1', 'minidock:2', ...rootless].sort());
+    expect(rows.map((x) => `${x.runtime}:${x.rep}`).sort()).toEqual(
+      ['bare:0', 'bare:1', 'bare:2', 'minidock:0', 'minidock:1', 'minidock:2', ...rootless].sort(),
+    );
     for (const x of rows) {
       expect(x.ok).toBe('true');
       expect(Number(x.startup_ms)).toBeGreaterThan(0);
@@ -81,11 +93,17 @@ d('minidock bench (real runtimes)', () => {
     expect(res.env).toMatchObject({ cgroup: { mode: expect.stringMatching(/v1|v2/) }, cpus: expect.any(Number) });
     expect(res.env.loadavgBefore).toHaveLength(3);
     expect(res.env.loadavgAfter).toHaveLength(3);
-    expect(res.experiments[0].loadavg).toMatchObject({ start: [expect.any(Number), expect.any(Number), expect.any(Number)], end: expect.any(Array) });
+    expect(res.experiments[0].loadavg).toMatchObject({
+      start: [expect.any(Number), expect.any(Number), expect.any(Number)],
+      end: expect.any(Array),
+    });
     expect(res.env.peers.map((p: { name: string }) => p.name)).toEqual(['bare', 'minidock']);
     const summary = res.experiments[0].summary;
     const md = summary.find((s: { runtime: string }) => s.runtime === 'minidock');
-    const mdRuns = rows.filter((x) => x.runtime === 'minidock').map((x) => Number(x.startup_ms)).sort((a, b) => a - b);
+    const mdRuns = rows
+      .filter((x) => x.runtime === 'minidock')
+      .map((x) => Number(x.startup_ms))
+      .sort((a, b) => a - b);
     expect(md.median_ms).toBeCloseTo(mdRuns[1], 3);
     expect(md.x_minidock).toBe(1);
     expect(readFileSync(join(dir, 'startup.png')).subarray(1, 4).toString()).toBe('PNG');
@@ -94,7 +112,12 @@ d('minidock bench (real runtimes)', () => {
 
   it(`limits --quick for minidock: the OOM kill, the pids wall and the CPU quota, as minidock reports them (${emulatedCpu ? `emulated CPU "${emulatedCpu}": the CPU quota judged by its throttling counters, up to 25% above` : 'native CPU timing'})`, () => {
     const dir = join(out, 'limits');
-    const r = minidock(['bench', 'limits', '--quick', '--runtimes', 'minidock', '--out', dir, '--no-charts', '--no-live'], { timeout: 120_000 });
+    const r = minidock(
+      ['bench', 'limits', '--quick', '--runtimes', 'minidock', '--out', dir, '--no-charts', '--no-live'],
+      {
+        timeout: 120_000,
+      },
+    );
     expect(r.code).toBe(0);
     const rows = csv(join(dir, 'limits.csv'));
     const mem = rows.find((x) => x.test === 'memory')!;
@@ -110,7 +133,9 @@ d('minidock bench (real runtimes)', () => {
     // a quota can only hold a busy loop down; a loaded machine makes it lower, never higher
     expect(Number(cpu.achieved_cpus)).toBeLessThanOrEqual(0.5 * (emulatedCpu ? 1.25 : 1.2));
     // below the limit it is judged only when the quota throttled it nearly every period
-    console.log(`limits --quick cpu 50%: achieved ${cpu.achieved_cpus}, throttled ${cpu.nr_throttled}/${cpu.nr_periods} periods -> ${cpu.verdict}${emulatedCpu ? ' (emulated CPU)' : ''}`);
+    console.log(
+      `limits --quick cpu 50%: achieved ${cpu.achieved_cpus}, throttled ${cpu.nr_throttled}/${cpu.nr_periods} periods -> ${cpu.verdict}${emulatedCpu ? ' (emulated CPU)' : ''}`,
+    );
     if (emulatedCpu && cpu.verdict === 'not enforced') {
       // Emulated CPU only: late timer ticks let each 100 ms period overrun (test/emulation.ts), so the
       // bench's native verdict (more than 15% above: not enforced) is judged here by the cgroup's own
@@ -119,27 +144,68 @@ d('minidock bench (real runtimes)', () => {
     } else {
       expect(['exact', 'close', 'host busy: not judged']).toContain(cpu.verdict);
     }
-    if (cpu.verdict === 'host busy: not judged') expect(Number(cpu.nr_throttled)).toBeLessThan(0.9 * Number(cpu.nr_periods));
+    if (cpu.verdict === 'host busy: not judged')
+      expect(Number(cpu.nr_throttled)).toBeLessThan(0.9 * Number(cpu.nr_periods));
     // every workload ran to its end: the runtime's exit status is 0 on every row (CPU rows said 1, pids 2)
     expect(rows.map((x) => `${x.test}:${x.run_exit}`)).toEqual(['memory:0', 'pids:0', 'cpu:0']);
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/run_exit = the exit status of the runtime's run command/);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(
+      /run_exit = the exit status of the runtime's run command/,
+    );
   });
 
-  it.skipIf(!(has('runc') && has('crun')))(`runc and crun run the same bundle for real (crun through its hybrid-host workaround)${has('runc') && has('crun') ? '' : ' — SKIPPED: needs runc and crun installed'}`, () => {
-    const dir = join(out, 'oci');
-    const r = minidock(['bench', 'startup', '--runtimes', 'runc,crun', '--reps', '2', '--warmup', '0', '--out', dir, '--no-charts', '--no-live', '--json'], { timeout: 120_000 });
-    expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
-    expect(j.experiments.startup.map((s: { runtime: string; n: number }) => `${s.runtime}:${s.n}`)).toEqual(['runc:2', 'crun:2']);
-    expect(j.skipped).toEqual([]);
-  });
+  it.skipIf(!(has('runc') && has('crun')))(
+    `runc and crun run the same bundle for real (crun through its hybrid-host workaround)${has('runc') && has('crun') ? '' : ' — SKIPPED: needs runc and crun installed'}`,
+    () => {
+      const dir = join(out, 'oci');
+      const r = minidock(
+        [
+          'bench',
+          'startup',
+          '--runtimes',
+          'runc,crun',
+          '--reps',
+          '2',
+          '--warmup',
+          '0',
+          '--out',
+          dir,
+          '--no-charts',
+          '--no-live',
+          '--json',
+        ],
+        {
+          timeout: 120_000,
+        },
+      );
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.experiments.startup.map((s: { runtime: string; n: number }) => `${s.runtime}:${s.n}`)).toEqual([
+        'runc:2',
+        'crun:2',
+      ]);
+      expect(j.skipped).toEqual([]);
+    },
+  );
 
   it('a missing rootfs or scratch directory is one line and exit 125, and leaves nothing behind', () => {
-    const noRootfs = minidock(['bench', 'startup', '--runtimes', 'bare', '--rootfs', join(out, 'no-rootfs'), '--out', join(out, 'never')], { timeout: 60_000 });
-    expect({ code: noRootfs.code, stderr: noRootfs.stderr }).toEqual({ code: 125, stderr: `minidock: no busybox rootfs at ${join(out, 'no-rootfs')}: run npm run build (it builds ./rootfs from busybox-static), or give --rootfs DIR\n` });
-    const noTmp = minidock(['bench', 'startup', '--runtimes', 'bare', '--out', join(out, 'never')], { timeout: 60_000, env: { ...process.env, TMPDIR: join(out, 'no-tmp') } });
+    const noRootfs = minidock(
+      ['bench', 'startup', '--runtimes', 'bare', '--rootfs', join(out, 'no-rootfs'), '--out', join(out, 'never')],
+      {
+        timeout: 60_000,
+      },
+    );
+    expect({ code: noRootfs.code, stderr: noRootfs.stderr }).toEqual({
+      code: 125,
+      stderr: `minidock: no busybox rootfs at ${join(out, 'no-rootfs')}: run npm run build (it builds ./rootfs from busybox-static), or give --rootfs DIR\n`,
+    });
+    const noTmp = minidock(['bench', 'startup', '--runtimes', 'bare', '--out', join(out, 'never')], {
+      timeout: 60_000,
+      env: { ...process.env, TMPDIR: join(out, 'no-tmp') },
+    });
     expect(noTmp.code).toBe(125);
-    expect(noTmp.stderr).toMatch(/^minidock: cannot make the bench's scratch directory in .*no-tmp \(ENOENT\): create it, or point TMPDIR at a writable directory\n$/);
+    expect(noTmp.stderr).toMatch(
+      /^minidock: cannot make the bench's scratch directory in .*no-tmp \(ENOENT\): create it, or point TMPDIR at a writable directory\n$/,
+    );
     expect(existsSync(join(out, 'never'))).toBe(false);
   });
 
@@ -147,16 +213,41 @@ d('minidock bench (real runtimes)', () => {
     // a PATH that holds only what the bench itself needs: podman is not on it
     const bin = join(out, 'path');
     mkdirSync(bin, { recursive: true });
-    for (const t of ['cp', 'tar', 'chmod', 'readelf', 'umount']) if (has(t)) symlinkSync(['/usr/bin', '/bin'].map((p) => join(p, t)).find(existsSync)!, join(bin, t));
+    for (const t of ['cp', 'tar', 'chmod', 'readelf', 'umount'])
+      if (has(t)) symlinkSync(['/usr/bin', '/bin'].map((p) => join(p, t)).find(existsSync)!, join(bin, t));
     symlinkSync(process.execPath, join(bin, 'node'));
     const dir = join(out, 'skip');
-    const r = minidock(['bench', 'startup', '--runtimes', 'bare,podman', '--reps', '1', '--warmup', '0', '--out', dir, '--no-charts', '--no-live'], {
-      timeout: 120_000, env: { ...process.env, PATH: bin },
-    });
+    const r = minidock(
+      [
+        'bench',
+        'startup',
+        '--runtimes',
+        'bare,podman',
+        '--reps',
+        '1',
+        '--warmup',
+        '0',
+        '--out',
+        dir,
+        '--no-charts',
+        '--no-live',
+      ],
+      {
+        timeout: 120_000,
+        env: { ...process.env, PATH: bin },
+      },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/skipped podman: podman is not installed\n\s+fix: apt-get install -y podman/);
     const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
-    expect(res.skipped).toEqual([expect.objectContaining({ experiment: 'startup', runtime: 'podman', reason: 'podman is not installed', fix: expect.stringMatching(/^apt-get install -y podman/) })]);
+    expect(res.skipped).toEqual([
+      expect.objectContaining({
+        experiment: 'startup',
+        runtime: 'podman',
+        reason: 'podman is not installed',
+        fix: expect.stringMatching(/^apt-get install -y podman/),
+      }),
+    ]);
     expect(res.env.peers.find((p: { name: string }) => p.name === 'podman')).toMatchObject({ available: false });
     expect(csv(join(dir, 'startup.csv')).map((x) => x.runtime)).toEqual(['bare']);
   });
@@ -166,11 +257,16 @@ d('minidock bench (real runtimes)', () => {
     // every hierarchy and keep them. Simulated here in the pids hierarchy: libpod_parent "appears
     // during the run", docker "was there before".
     const det = detectCgroups();
-    const root = det.mode === 'v1' ? det.mounts.v1.find((h) => h.controllers.includes('pids'))?.mountPoint : det.mounts.v2?.mountPoint;
+    const root =
+      det.mode === 'v1'
+        ? det.mounts.v1.find((h) => h.controllers.includes('pids'))?.mountPoint
+        : det.mounts.v2?.mountPoint;
     const made = root && join(root, 'libpod_parent');
     const kept = root && join(root, 'docker');
     if (!made || !kept || existsSync(made) || existsSync(kept)) {
-      console.warn(`SKIPPED engine cgroup cleanup test: ${root ? 'Docker or Podman cgroups exist on this host' : 'no pids hierarchy'}`);
+      console.warn(
+        `SKIPPED engine cgroup cleanup test: ${root ? 'Docker or Podman cgroups exist on this host' : 'no pids hierarchy'}`,
+      );
       return;
     }
     mkdirSync(kept);

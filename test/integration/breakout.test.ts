@@ -5,19 +5,47 @@
 // that proves the probe can detect an escape, so its failure in a default container means something.
 // docs/security.md explains each line.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, minidockAsync, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
+import {
+  ROOTFS,
+  ROOT_DIR,
+  canRun,
+  cgroupParentFor,
+  minidock,
+  minidockAsync,
+  skipReason,
+  waitFor,
+  useLeakCheckedRoot,
+} from '../helpers';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
 const BREAKOUT = join(PROBES, 'breakout');
 const ok = canRun && existsSync(BREAKOUT);
 const d = ok ? describe : describe.skip;
-if (!ok) console.warn(`SKIPPED test/integration/breakout.test.ts: ${skipReason || 'needs native/build/probes/breakout (npm run build)'}`);
+if (!ok)
+  console.warn(
+    `SKIPPED test/integration/breakout.test.ts: ${skipReason || 'needs native/build/probes/breakout (npm run build)'}`,
+  );
 
-const cgroupV1 = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / - cgroup cgroup \S*devices/.test(l));
+const cgroupV1 = readFileSync('/proc/self/mountinfo', 'utf8')
+  .split('\n')
+  .some((l) => / - cgroup cgroup \S*devices/.test(l));
 const WARNING = /^minidock: WARNING: --privileged: .*no seccomp, no masked paths.*every host device/;
 
 interface Probe {
@@ -31,7 +59,17 @@ d('breakout attempts (real containers, real kernel)', () => {
 
   /** Run one probe in a fresh container; `opts` go before ROOTFS (e.g. --privileged). */
   const probe = (name: string, opts: string[] = [], arg?: string, volumes: string[] = []): Probe => {
-    const args = ['run', '--rm', ...opts, '-v', `${PROBES}:/probe:ro`, ...volumes.flatMap((v) => ['-v', v]), ROOTFS, '/probe/breakout', name];
+    const args = [
+      'run',
+      '--rm',
+      ...opts,
+      '-v',
+      `${PROBES}:/probe:ro`,
+      ...volumes.flatMap((v) => ['-v', v]),
+      ROOTFS,
+      '/probe/breakout',
+      name,
+    ];
     if (arg !== undefined) args.push(arg);
     const r = minidock(args, { root });
     const privileged = opts.includes('--privileged');
@@ -43,7 +81,10 @@ d('breakout attempts (real containers, real kernel)', () => {
     expect(line, `no "${name}:" line in:\n${r.stdout}`).toBeDefined();
     const [head] = line!.split(' # ');
     const [, result, ...rest] = head.trim().split(/\s+/);
-    const kv = Object.fromEntries(rest.map((t) => t.split('=')).filter((p) => p.length === 2)) as Record<string, string>;
+    const kv = Object.fromEntries(rest.map((t) => t.split('=')).filter((p) => p.length === 2)) as Record<
+      string,
+      string
+    >;
     return { result, kv, line: line! };
   };
 
@@ -75,7 +116,10 @@ d('breakout attempts (real containers, real kernel)', () => {
 
   it('unshare -U then mount: unshare refused (EPERM); only seccomp stops it', () => {
     expect(probe('unshare_user_mount')).toMatchObject({ result: 'EPERM', kv: { step: 'unshare' } });
-    expect(probe('unshare_user_mount', ['--security-opt', 'seccomp=unconfined'])).toMatchObject({ result: 'ok', kv: { step: 'mount' } });
+    expect(probe('unshare_user_mount', ['--security-opt', 'seccomp=unconfined'])).toMatchObject({
+      result: 'ok',
+      kv: { step: 'mount' },
+    });
   });
 
   // ---- other processes and namespaces: the PID namespace shows none
@@ -119,7 +163,9 @@ d('breakout attempts (real containers, real kernel)', () => {
     // the escape needs inode 2 to be the root, as on ext4, where the probe binary lives
     const fsType = execFileSync('stat', ['-f', '-c', '%T', BREAKOUT], { encoding: 'utf8' }).trim();
     if (!fsType.startsWith('ext')) {
-      console.warn(`breakout.test.ts: the shocker demonstration needs the probe on ext2/3/4 (here: ${fsType}); skipped that half`);
+      console.warn(
+        `breakout.test.ts: the shocker demonstration needs the probe on ext2/3/4 (here: ${fsType}); skipped that half`,
+      );
       return;
     }
     const mnt = execFileSync('stat', ['-c', '%m', BREAKOUT], { encoding: 'utf8' }).trim();
@@ -177,7 +223,9 @@ d('breakout attempts (real containers, real kernel)', () => {
       try {
         closeSync(openSync(`/dev/${name}`, 'r'));
         return dev;
-      } catch { /* refused on the host too: useless as evidence */ }
+      } catch {
+        /* refused on the host too: useless as evidence */
+      }
     }
     return undefined;
   };
@@ -188,23 +236,55 @@ d('breakout attempts (real containers, real kernel)', () => {
     expect(dev, 'no block device the host can open').toBeDefined();
     const p = probe('mknod_block', [], dev);
     expect(p).toMatchObject({ result: 'EPERM', kv: { step: 'open', dev } });
-    expect(probe('mknod_block', ['--cap-drop', 'MKNOD'], dev)).toMatchObject({ result: 'EPERM', kv: { step: 'mknod' } });
+    expect(probe('mknod_block', ['--cap-drop', 'MKNOD'], dev)).toMatchObject({
+      result: 'EPERM',
+      kv: { step: 'mknod' },
+    });
     expect(probe('mknod_block', ['--privileged'], dev)).toMatchObject({ result: 'ok', kv: { step: 'read', dev } });
   });
 
-  (cgroupV1 ? it : it.skip)('the devices cgroup lists exactly the minimal /dev (v1), and goes away with the container', async () => {
-    const c = minidockAsync(['run', '--rm', ROOTFS, 'sleep', '2'], { root });
-    const parent = join('/sys/fs/cgroup/devices', cgroupParentFor(root));
-    const dir = await waitFor(() => existsSync(parent) && readdirSync(parent).find((n) => n.startsWith('minidock-')), 10_000, 'the devices cgroup');
-    const list = readFileSync(join(parent, dir, 'devices.list'), 'utf8').trim().split('\n').sort();
-    expect(list).toEqual(['b *:* m', 'c *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 136:* rwm', 'c 5:0 rwm', 'c 5:2 rwm'].sort());
-    const r = await c.done;
-    expect(r.code).toBe(0);
-    expect(existsSync(join(parent, dir))).toBe(false);
-  });
+  (cgroupV1 ? it : it.skip)(
+    'the devices cgroup lists exactly the minimal /dev (v1), and goes away with the container',
+    async () => {
+      const c = minidockAsync(['run', '--rm', ROOTFS, 'sleep', '2'], { root });
+      const parent = join('/sys/fs/cgroup/devices', cgroupParentFor(root));
+      const dir = await waitFor(
+        () => existsSync(parent) && readdirSync(parent).find((n) => n.startsWith('minidock-')),
+        10_000,
+        'the devices cgroup',
+      );
+      const list = readFileSync(join(parent, dir, 'devices.list'), 'utf8')
+        .trim()
+        .split('\n')
+        .sort();
+      expect(list).toEqual(
+        [
+          'b *:* m',
+          'c *:* m',
+          'c 1:3 rwm',
+          'c 1:5 rwm',
+          'c 1:7 rwm',
+          'c 1:8 rwm',
+          'c 1:9 rwm',
+          'c 136:* rwm',
+          'c 5:0 rwm',
+          'c 5:2 rwm',
+        ].sort(),
+      );
+      const r = await c.done;
+      expect(r.code).toBe(0);
+      expect(existsSync(join(parent, dir))).toBe(false);
+    },
+  );
 
   it('--privileged gets the host devices in its own /dev; a default container only the minimal set', () => {
-    const host = readdirSync('/dev').filter((n) => { try { return statSync(`/dev/${n}`).isCharacterDevice() || statSync(`/dev/${n}`).isBlockDevice(); } catch { return false; } });
+    const host = readdirSync('/dev').filter((n) => {
+      try {
+        return statSync(`/dev/${n}`).isCharacterDevice() || statSync(`/dev/${n}`).isBlockDevice();
+      } catch {
+        return false;
+      }
+    });
     const r = minidock(['run', '--rm', '--privileged', ROOTFS, 'ls', '/dev'], { root });
     expect(r.code).toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -212,7 +292,22 @@ d('breakout attempts (real containers, real kernel)', () => {
     const inside = r.stdout.trim().split('\n');
     expect(inside).toEqual(expect.arrayContaining(host.filter((n) => n !== 'ptmx')));
     const plain = minidock(['run', '--rm', ROOTFS, 'ls', '/dev'], { root }).stdout.trim().split('\n');
-    expect(plain.sort()).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+    expect(plain.sort()).toEqual([
+      'fd',
+      'full',
+      'mqueue',
+      'null',
+      'ptmx',
+      'pts',
+      'random',
+      'shm',
+      'stderr',
+      'stdin',
+      'stdout',
+      'tty',
+      'urandom',
+      'zero',
+    ]);
   });
 
   it('cgroup v1 release_agent (CVE-2022-0492): mounting cgroupfs is EPERM; --privileged reaches a release_agent', () => {
@@ -256,14 +351,19 @@ d('breakout attempts (real containers, real kernel)', () => {
       chmodSync(bin, 0o4755);
       expect(statSync(bin).mode & 0o4000).toBe(0o4000);
       const run = (opts: string[]) => {
-        const r = minidock(['run', '--rm', '-u', '1000', ...opts, '-v', `${dir}:/s:ro`, ROOTFS, '/s/breakout', 'setuid_gain'], { root });
+        const r = minidock(
+          ['run', '--rm', '-u', '1000', ...opts, '-v', `${dir}:/s:ro`, ROOTFS, '/s/breakout', 'setuid_gain'],
+          { root },
+        );
         expect(r.code, r.stderr).toBe(0);
         return r.stdout.trim();
       };
       // default: no_new_privs=1, the set-user-ID bit is ignored
       expect(run([])).toMatch(/^setuid_gain: none uid=1000 euid=1000 capeff=0+ nnp=1$/);
       // the control: without no_new_privs the same binary becomes euid 0 with Docker's default set
-      expect(run(['--security-opt', 'no-new-privileges=false'])).toMatch(/^setuid_gain: ok uid=1000 euid=0 capeff=0*a80425fb nnp=0$/);
+      expect(run(['--security-opt', 'no-new-privileges=false'])).toMatch(
+        /^setuid_gain: ok uid=1000 euid=0 capeff=0*a80425fb nnp=0$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -301,12 +401,18 @@ d('breakout attempts (real containers, real kernel)', () => {
 // no seccomp, no masks) then loses what acts on the host's own objects; docs/security.md has the table.
 const subuidAuto = (() => {
   try {
-    return readFileSync('/etc/subuid', 'utf8').split('\n').some((l) => l.startsWith('minidock:'));
+    return readFileSync('/etc/subuid', 'utf8')
+      .split('\n')
+      .some((l) => l.startsWith('minidock:'));
   } catch {
     return false;
   }
 })();
-const skipUserns = !ok ? 'no root or no probe' : !subuidAuto ? 'no "minidock" range in /etc/subuid (`npm run build` as root adds it)' : '';
+const skipUserns = !ok
+  ? 'no root or no probe'
+  : !subuidAuto
+    ? 'no "minidock" range in /etc/subuid (`npm run build` as root adds it)'
+    : '';
 describe.skipIf(!!skipUserns)(`breakout attempts under --userns auto (${skipUserns || 'range found'})`, () => {
   let root: string;
   useLeakCheckedRoot((r) => {
@@ -315,16 +421,31 @@ describe.skipIf(!!skipUserns)(`breakout attempts under --userns auto (${skipUser
   });
   /** `breakout all` in one container: each probe's result, by name. */
   const all = (opts: string[]): Record<string, string> => {
-    const r = minidock(['run', '--rm', ...opts, '-v', `${PROBES}:/probe:ro`, ROOTFS, '/probe/breakout', 'all'], { root });
+    const r = minidock(['run', '--rm', ...opts, '-v', `${PROBES}:/probe:ro`, ROOTFS, '/probe/breakout', 'all'], {
+      root,
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    return Object.fromEntries(r.stdout.split('\n').filter((l) => /^[a-z0-9_]+: /.test(l)).map((l) => [l.split(':')[0], l.split(' # ')[0].split(/\s+/).slice(1).join(' ')]));
+    return Object.fromEntries(
+      r.stdout
+        .split('\n')
+        .filter((l) => /^[a-z0-9_]+: /.test(l))
+        .map((l) => [l.split(':')[0], l.split(' # ')[0].split(/\s+/).slice(1).join(' ')]),
+    );
   };
-  it('--privileged with the host\'s ids reaches the host; with --userns auto: bpf, shocker, core_pattern, /sys, release_agent and swapon are refused', () => {
+  it("--privileged with the host's ids reaches the host; with --userns auto: bpf, shocker, core_pattern, /sys, release_agent and swapon are refused", () => {
     const host = all(['--privileged']);
     const userns = all(['--privileged', '--userns', 'auto']);
     // the control: with the host's ids each of these passed its permission check (the probe can detect it)
-    expect([host.bpf, host.open_by_handle_at, host.proc_sys_kernel, host.sys_write, host.cgroup_release_agent, host.swapon].map((v) => v!.split(' ')[0]))
-      .toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ENOENT']);
+    expect(
+      [
+        host.bpf,
+        host.open_by_handle_at,
+        host.proc_sys_kernel,
+        host.sys_write,
+        host.cgroup_release_agent,
+        host.swapon,
+      ].map((v) => v!.split(' ')[0]),
+    ).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ENOENT']);
     expect(userns.bpf).toBe('EPERM'); // CAP_BPF/SYS_ADMIN of the initial namespace
     expect(userns.open_by_handle_at).toMatch(/^(ESTALE|EPERM)$/); // CAP_DAC_READ_SEARCH of the initial namespace
     expect(userns.proc_sys_kernel).toMatch(/^EACCES/); // the file is host root's: uid 100000 may not write it
@@ -335,9 +456,21 @@ describe.skipIf(!!skipUserns)(`breakout attempts under --userns auto (${skipUser
     // what acts in its own namespaces still works: mount in its own mount namespace
     expect(userns.mount_tmpfs).toBe('ok');
   });
-  it('a default --userns auto container: every probe refused, as with the host\'s ids; mknod itself now refused (not only the open)', () => {
+  it("a default --userns auto container: every probe refused, as with the host's ids; mknod itself now refused (not only the open)", () => {
     const p = all(['--userns', 'auto']);
-    for (const name of ['mount_tmpfs', 'unshare_user_mount', 'setns_host', 'keyctl', 'bpf', 'perf_event_open', 'open_by_handle_at', 'cgroup_release_agent', 'reboot', 'kexec_load', 'swapon']) {
+    for (const name of [
+      'mount_tmpfs',
+      'unshare_user_mount',
+      'setns_host',
+      'keyctl',
+      'bpf',
+      'perf_event_open',
+      'open_by_handle_at',
+      'cgroup_release_agent',
+      'reboot',
+      'kexec_load',
+      'swapon',
+    ]) {
       expect([name, p[name]!.split(' ')[0]]).toEqual([name, 'EPERM']);
     }
     expect(p.mknod_block).toMatch(/^EPERM step=mknod/);
@@ -349,7 +482,13 @@ describe.skipIf(!!skipUserns)(`breakout attempts under --userns auto (${skipUser
 /** Run one breakout probe on the host, unconfined (no container): what the kernel itself does. */
 function hostProbe(name: string): string {
   const out = execFileSync(BREAKOUT, [name], { encoding: 'utf8' });
-  return out.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2).split(/\s/)[0] ?? `no "${name}:" line`;
+  return (
+    out
+      .split('\n')
+      .find((l) => l.startsWith(`${name}: `))
+      ?.slice(name.length + 2)
+      .split(/\s/)[0] ?? `no "${name}:" line`
+  );
 }
 
 /**
@@ -361,12 +500,34 @@ function hostProbe(name: string): string {
  *   hypervisor that refuses it): the instruction faults before any system call starts, so seccomp
  *   never sees it, confined or not.
  */
-export function int80Expectation(host: string): { host: string; kernelRefuses: boolean; confined: string; unconfined: string; title: string } {
-  if (host === 'ok') return { host, kernelRefuses: false, confined: 'SIGSYS', unconfined: 'ok', title: 'this kernel runs it: killed by seccomp (SIGSYS); runs with seccomp=unconfined' };
+function int80Expectation(host: string): {
+  host: string;
+  kernelRefuses: boolean;
+  confined: string;
+  unconfined: string;
+  title: string;
+} {
+  if (host === 'ok')
+    return {
+      host,
+      kernelRefuses: false,
+      confined: 'SIGSYS',
+      unconfined: 'ok',
+      title: 'this kernel runs it: killed by seccomp (SIGSYS); runs with seccomp=unconfined',
+    };
   if (host === 'SIGSEGV') {
-    return { host, kernelRefuses: true, confined: 'SIGSEGV', unconfined: 'SIGSEGV', title: 'this kernel refuses it itself (SIGSEGV: no 32-bit entry), confined or not; the filter would kill it (seccomp test)' };
+    return {
+      host,
+      kernelRefuses: true,
+      confined: 'SIGSEGV',
+      unconfined: 'SIGSEGV',
+      title:
+        'this kernel refuses it itself (SIGSEGV: no 32-bit entry), confined or not; the filter would kill it (seccomp test)',
+    };
   }
-  throw new Error(`i386_int80 on the host gave "${host}": neither ok (the kernel runs it) nor SIGSEGV (the kernel refuses it)`);
+  throw new Error(
+    `i386_int80 on the host gave "${host}": neither ok (the kernel runs it) nor SIGSEGV (the kernel refuses it)`,
+  );
 }
 
 describe('int80Expectation (which kernel case the int $0x80 test checks)', () => {
@@ -374,7 +535,11 @@ describe('int80Expectation (which kernel case the int $0x80 test checks)', () =>
     expect(int80Expectation('ok')).toMatchObject({ kernelRefuses: false, confined: 'SIGSYS', unconfined: 'ok' });
   });
   it('the kernel refuses it (SIGSEGV): the same signal confined or not', () => {
-    expect(int80Expectation('SIGSEGV')).toMatchObject({ kernelRefuses: true, confined: 'SIGSEGV', unconfined: 'SIGSEGV' });
+    expect(int80Expectation('SIGSEGV')).toMatchObject({
+      kernelRefuses: true,
+      confined: 'SIGSEGV',
+      unconfined: 'SIGSEGV',
+    });
   });
   it('anything else is not a case the test knows', () => {
     expect(() => int80Expectation('EPERM')).toThrow(/neither ok/);

@@ -8,7 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allCgroupDirs, createCgroup, detectCgroups, listCgroups, type Cgroup, type CgroupMode } from '../../src/runtime/cgroups/index.js';
+import {
+  allCgroupDirs,
+  createCgroup,
+  detectCgroups,
+  listCgroups,
+  type Cgroup,
+  type CgroupMode,
+} from '../../src/runtime/cgroups/index.js';
 import { parseLimits } from '../../src/runtime/limits.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -18,7 +25,8 @@ try {
   const det = detectCgroups();
   mode = det.mode;
   // a v2 tree must offer the controllers itself (a container's private cgroup2 often offers none)
-  const offered = det.mode === 'v2' ? readFileSync(join(det.mounts.v2!.mountPoint, 'cgroup.controllers'), 'utf8').split(/\s+/) : [];
+  const offered =
+    det.mode === 'v2' ? readFileSync(join(det.mounts.v2!.mountPoint, 'cgroup.controllers'), 'utf8').split(/\s+/) : [];
   const missing = det.mode === 'v2' ? ['memory', 'cpu', 'pids', 'cpuset'].filter((c) => !offered.includes(c)) : [];
   if (missing.length) why = `this cgroup2 tree does not offer ${missing.join(', ')}`;
 } catch (e) {
@@ -51,7 +59,9 @@ function exited(c: ChildProcess): Promise<{ code: number | null; signal: NodeJS.
 
 /** every cgroup directory this file created, in any hierarchy: the same before and after each test */
 function snapshot(): string[] {
-  return allCgroupDirs().filter((d) => d.includes(`/${prefix}`)).sort();
+  return allCgroupDirs()
+    .filter((d) => d.includes(`/${prefix}`))
+    .sort();
 }
 
 describe.skipIf(skipReason !== '')(title, () => {
@@ -110,7 +120,9 @@ describe.skipIf(skipReason !== '')(title, () => {
     open.push(cg);
     // sh waits on stdin until it has joined; then `tail` buffers an endless line of zeros (anonymous
     // memory, not page cache) until the OOM killer stops it: the pipeline exits 128+9.
-    const sh = spawn('sh', ['-c', 'read go; head -c 200m /dev/zero | tail; exit $?'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const sh = spawn('sh', ['-c', 'read go; head -c 200m /dev/zero | tail; exit $?'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     children.push(sh);
     cg.join(sh.pid!);
     sh.stdin!.end('go\n');
@@ -129,8 +141,9 @@ describe.skipIf(skipReason !== '')(title, () => {
     open.push(cg);
     // sh + 4 sleeps = 5 tasks; the 5th fork fails with EAGAIN (dash then gives up: "Cannot fork"),
     // leaving 4 orphaned sleeps in the cgroup for destroy() to kill
-    const sh = spawn('sh', ['-c', 'read go; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & done 2>/dev/null; wait'],
-      { stdio: ['pipe', 'ignore', 'ignore'] });
+    const sh = spawn('sh', ['-c', 'read go; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1 & done 2>/dev/null; wait'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     children.push(sh);
     cg.join(sh.pid!);
     sh.stdin!.end('go\n');
@@ -149,8 +162,9 @@ describe.skipIf(skipReason !== '')(title, () => {
     expect(readFileSync(join(dir, 'cpuset.cpus'), 'utf8').trim()).toBe('0');
     if (mode === 'v1') {
       // a new v1 cpuset starts with no memory nodes: no task could join it
-      expect(readFileSync(join(dir, 'cpuset.mems'), 'utf8').trim())
-        .toBe(readFileSync(join(dirname(dir), 'cpuset.mems'), 'utf8').trim());
+      expect(readFileSync(join(dir, 'cpuset.mems'), 'utf8').trim()).toBe(
+        readFileSync(join(dirname(dir), 'cpuset.mems'), 'utf8').trim(),
+      );
     } else {
       // v2 inherits the parent's memory nodes; what the kernel applies is in the .effective files
       expect(readFileSync(join(dir, 'cpuset.cpus.effective'), 'utf8').trim()).toBe('0');

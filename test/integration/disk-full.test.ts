@@ -4,11 +4,32 @@
 // container's own exit code still comes back when the container ran; nothing half-made is left.
 // Each test unmounts what it mounted, whatever happens (finally).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOTFS, canRun, hostSnapshot, minidock, pidsMatching, removeStateRoot, skipReason, waitFor, type Result } from '../helpers';
+import {
+  ROOTFS,
+  canRun,
+  hostSnapshot,
+  minidock,
+  pidsMatching,
+  removeStateRoot,
+  skipReason,
+  waitFor,
+  type Result,
+} from '../helpers';
 
 const hasMkfs = spawnSync('mkfs.ext4', ['-V']).status === 0;
 const d = canRun ? describe : describe.skip;
@@ -50,7 +71,9 @@ function fill(mnt: string): void {
 function unmount(mnt: string, root: string): void {
   try {
     removeStateRoot(root); // its cgroup parent; the files go with the filesystem anyway (it may be read-only)
-  } catch { /* EROFS */ } finally {
+  } catch {
+    /* EROFS */
+  } finally {
     spawnSync('umount', [mnt]);
     if (spawnSync('mountpoint', ['-q', mnt]).status === 0) spawnSync('umount', ['-l', mnt]);
     rmSync(mnt, { recursive: true, force: true });
@@ -92,11 +115,21 @@ d('a full or read-only state root (real CLI, real filesystems)', () => {
       const tar = bigTar();
       tars.push(tar);
       const before = hostSnapshot(root);
-      for (const args of [['run', ROOTFS, 'true'], ['run', '--rm', ROOTFS, 'true'], ['run', '-d', ROOTFS, 'true'], ['run', '-d', '--name', 'full', ROOTFS, 'true'], ['import', tar, 'big']]) {
+      for (const args of [
+        ['run', ROOTFS, 'true'],
+        ['run', '--rm', ROOTFS, 'true'],
+        ['run', '-d', ROOTFS, 'true'],
+        ['run', '-d', '--name', 'full', ROOTFS, 'true'],
+        ['import', tar, 'big'],
+      ]) {
         const r = minidock(args, { root });
         const what = args.slice(0, 3).join(' ');
         expect(r.code, `${what}: ${r.stderr}`).toBe(125);
-        expect(oneLine(r, what)).toMatch(new RegExp(`^minidock: cannot write ${root}/\\S+: no space left on device \\(ENOSPC; 0\\.0 MiB free of 1\\.0 MiB there\\) — free some space .*, or choose another state root`));
+        expect(oneLine(r, what)).toMatch(
+          new RegExp(
+            `^minidock: cannot write ${root}/\\S+: no space left on device \\(ENOSPC; 0\\.0 MiB free of 1\\.0 MiB there\\) — free some space .*, or choose another state root`,
+          ),
+        );
         nothingLeft(root, before, what);
       }
     } finally {
@@ -112,7 +145,11 @@ d('a full or read-only state root (real CLI, real filesystems)', () => {
       const before = hostSnapshot(root);
       const r = minidock(['import', tar, 'big'], { root });
       expect(r.code, r.stderr).toBe(125);
-      expect(oneLine(r, 'import')).toMatch(new RegExp(`^minidock: cannot write ${root}/tmp/import-\\S+/fs/big: no space left on device \\(ENOSPC; \\d+\\.\\d MiB free of 2\\.0 MiB there\\)`));
+      expect(oneLine(r, 'import')).toMatch(
+        new RegExp(
+          `^minidock: cannot write ${root}/tmp/import-\\S+/fs/big: no space left on device \\(ENOSPC; \\d+\\.\\d MiB free of 2\\.0 MiB there\\)`,
+        ),
+      );
       nothingLeft(root, before, 'import');
       expect(existsSync(join(root, 'layers', 'sha256')) ? readdirSync(join(root, 'layers', 'sha256')) : []).toEqual([]);
       expect(minidock(['images', '-q'], { root }).stdout).toBe('');
@@ -141,7 +178,9 @@ d('a full or read-only state root (real CLI, real filesystems)', () => {
         expect(inspect.State.ExitCode).toBe(3);
       } else {
         console.log('disk-full: the foreground exit could not be recorded: warning line checked');
-        expect(oneLine(r, 'run')).toMatch(/^minidock: warning: the container exited with 3, but its exit could not be recorded: cannot write .*state\.json: no space left on device/);
+        expect(oneLine(r, 'run')).toMatch(
+          /^minidock: warning: the container exited with 3, but its exit could not be recorded: cannot write .*state\.json: no space left on device/,
+        );
         expect(inspect.State.Status).toBe('dead');
       }
       const c = readdirSync(join(root, 'containers'));
@@ -168,8 +207,21 @@ d('a full or read-only state root (real CLI, real filesystems)', () => {
     try {
       mkdirSync(root, { mode: 0o711 }); // the mode minidock gives a root it makes
       const before = hostSnapshot(root);
-      const r = minidock(['run', '-d', '--name', 'dfill', '-v', `${ctl}:/ctl`, ROOTFS, 'sh', '-c',
-        `echo before; while [ ! -e /ctl/go ]; do sleep 0.05; done; ${FILL}; seq 1 5000; exit 3`], { root });
+      const r = minidock(
+        [
+          'run',
+          '-d',
+          '--name',
+          'dfill',
+          '-v',
+          `${ctl}:/ctl`,
+          ROOTFS,
+          'sh',
+          '-c',
+          `echo before; while [ ! -e /ctl/go ]; do sleep 0.05; done; ${FILL}; seq 1 5000; exit 3`,
+        ],
+        { root },
+      );
       expect(r.code, r.stderr).toBe(0);
       const id = r.stdout.trim();
       await waitFor(() => minidock(['logs', 'dfill'], { root }).stdout === 'before\n', 10_000, '"before" in the log');
@@ -187,7 +239,9 @@ d('a full or read-only state root (real CLI, real filesystems)', () => {
       expect(logText.endsWith('\n')).toBe(true);
       for (const line of logText.split('\n').filter(Boolean)) JSON.parse(line);
       const state = JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8'));
-      expect(state.logError).toMatch(/^container\.log: No space left on device \(ENOSPC\) after \d+ bytes; \d+ bytes of output were not logged$/);
+      expect(state.logError).toMatch(
+        /^container\.log: No space left on device \(ENOSPC\) after \d+ bytes; \d+ bytes of output were not logged$/,
+      );
       expect(readdirSync(join(root, 'containers', id)).filter((f) => f.includes('.tmp'))).toEqual([]);
       expect(minidock(['rm', 'dfill'], { root }).code).toBe(0);
       expect(hostSnapshot(root)).toEqual(before);
@@ -204,39 +258,51 @@ d('a full or read-only state root (real CLI, real filesystems)', () => {
     }
   });
 
-  it.skipIf(!hasMkfs)(`a read-only ext4 state root (loop device, remount,ro)${hasMkfs ? '' : ' — SKIPPED: no mkfs.ext4'}: run, run -d, run -d --name, import say EROFS in one line; the kept container is still listed`, () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'minidock-test-'));
-    const img = `${mnt}.img`;
-    const root = join(mnt, basename(mnt));
-    execFileSync('truncate', ['-s', '32M', img]);
-    execFileSync('mkfs.ext4', ['-q', '-F', img]);
-    execFileSync('mount', ['-o', 'loop', img, mnt]); // the loop device is detached again at umount (autoclear)
-    mounted.push(mnt);
-    try {
-      const kept = minidock(['run', '--name', 'kept', ROOTFS, 'sh', '-c', 'echo hi > /f; exit 4'], { root });
-      expect(kept.code, kept.stderr).toBe(4);
-      const tar = bigTar();
-      tars.push(tar);
-      execFileSync('mount', ['-o', 'remount,ro', mnt]);
-      const before = hostSnapshot(root);
-      for (const args of [['run', ROOTFS, 'true'], ['run', '-d', ROOTFS, 'true'], ['run', '-d', '--name', 'ro', ROOTFS, 'true'], ['import', tar, 'big']]) {
-        const r = minidock(args, { root });
-        const what = args.slice(0, 3).join(' ');
-        expect(r.code, `${what}: ${r.stderr}`).toBe(125);
-        expect(oneLine(r, what)).toMatch(new RegExp(`^minidock: cannot write ${root}/\\S+: read-only file system \\(EROFS; \\d+\\.\\d MiB free of \\d+\\.\\d MiB there\\) — remount it read-write`));
-        expect(hostSnapshot(root), what).toEqual(before);
-      }
-      const ps = minidock(['ps', '-a'], { root });
-      expect(ps.stdout).toMatch(/Exited \(4\).*kept/);
-      execFileSync('mount', ['-o', 'remount,rw', mnt]);
-      expect(minidock(['rm', 'kept'], { root }).code).toBe(0);
-      expect(readdirSync(join(root, 'containers'))).toEqual([]);
-    } finally {
+  it.skipIf(!hasMkfs)(
+    `a read-only ext4 state root (loop device, remount,ro)${hasMkfs ? '' : ' — SKIPPED: no mkfs.ext4'}: run, run -d, run -d --name, import say EROFS in one line; the kept container is still listed`,
+    () => {
+      const mnt = mkdtempSync(join(tmpdir(), 'minidock-test-'));
+      const img = `${mnt}.img`;
+      const root = join(mnt, basename(mnt));
+      execFileSync('truncate', ['-s', '32M', img]);
+      execFileSync('mkfs.ext4', ['-q', '-F', img]);
+      execFileSync('mount', ['-o', 'loop', img, mnt]); // the loop device is detached again at umount (autoclear)
+      mounted.push(mnt);
       try {
-        unmount(mnt, root);
+        const kept = minidock(['run', '--name', 'kept', ROOTFS, 'sh', '-c', 'echo hi > /f; exit 4'], { root });
+        expect(kept.code, kept.stderr).toBe(4);
+        const tar = bigTar();
+        tars.push(tar);
+        execFileSync('mount', ['-o', 'remount,ro', mnt]);
+        const before = hostSnapshot(root);
+        for (const args of [
+          ['run', ROOTFS, 'true'],
+          ['run', '-d', ROOTFS, 'true'],
+          ['run', '-d', '--name', 'ro', ROOTFS, 'true'],
+          ['import', tar, 'big'],
+        ]) {
+          const r = minidock(args, { root });
+          const what = args.slice(0, 3).join(' ');
+          expect(r.code, `${what}: ${r.stderr}`).toBe(125);
+          expect(oneLine(r, what)).toMatch(
+            new RegExp(
+              `^minidock: cannot write ${root}/\\S+: read-only file system \\(EROFS; \\d+\\.\\d MiB free of \\d+\\.\\d MiB there\\) — remount it read-write`,
+            ),
+          );
+          expect(hostSnapshot(root), what).toEqual(before);
+        }
+        const ps = minidock(['ps', '-a'], { root });
+        expect(ps.stdout).toMatch(/Exited \(4\).*kept/);
+        execFileSync('mount', ['-o', 'remount,rw', mnt]);
+        expect(minidock(['rm', 'kept'], { root }).code).toBe(0);
+        expect(readdirSync(join(root, 'containers'))).toEqual([]);
       } finally {
-        rmSync(img, { force: true });
+        try {
+          unmount(mnt, root);
+        } finally {
+          rmSync(img, { force: true });
+        }
       }
-    }
-  });
+    },
+  );
 });

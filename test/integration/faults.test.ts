@@ -8,7 +8,18 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BIN, ROOTFS, canRun, cgroupParentFor, hostSnapshot, minidock, minidockCgroups, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor,
+  BIN,
+  ROOTFS,
+  canRun,
+  cgroupParentFor,
+  hostSnapshot,
+  minidock,
+  minidockCgroups,
+  pidsMatching,
+  removeStateRoot,
+  skipReason,
+  tempStateRoot,
+  waitFor,
 } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
@@ -32,15 +43,21 @@ d('SIGKILL at a random point of a launch or an import, then one gc (real kernel)
     let stdout = '';
     child.stdout.on('data', (c) => (stdout += c));
     const t = setTimeout(() => child.kill('SIGKILL'), ms);
-    return new Promise((res) => child.on('close', (_code, sig) => {
-      clearTimeout(t);
-      res({ stdout, killed: sig === 'SIGKILL' });
-    }));
+    return new Promise((res) =>
+      child.on('close', (_code, sig) => {
+        clearTimeout(t);
+        res({ stdout, killed: sig === 'SIGKILL' });
+      }),
+    );
   }
 
   /** Let what is still legitimately running end (containers of `sleep 1`, their monitors), then gc once. */
   async function settleThenGc(marker: string): Promise<string> {
-    await waitFor(() => pidsMatching(marker).length === 0 && monitors().length === 0, 30_000, 'the containers and monitors to end');
+    await waitFor(
+      () => pidsMatching(marker).length === 0 && monitors().length === 0,
+      30_000,
+      'the containers and monitors to end',
+    );
     const gc = md(['gc']);
     expect(gc.code, gc.stderr).toBe(0);
     expect(gc.stderr).toBe('');
@@ -85,7 +102,9 @@ d('SIGKILL at a random point of a launch or an import, then one gc (real kernel)
       importDelays.push(ms);
       if ((await killAfter(['import', '-q', bigTar, `big:${i}`], ms)).killed) killedMidImport++;
     }
-    console.log(`run -d --rm killed after ${delays.join(', ')} ms; import after ${importDelays.join(', ')} ms (${killedMidImport} killed mid-way)`);
+    console.log(
+      `run -d --rm killed after ${delays.join(', ')} ms; import after ${importDelays.join(', ')} ms (${killedMidImport} killed mid-way)`,
+    );
     const out = await settleThenGc(marker);
     // no age is waited for: what a dead launcher or import left goes at once
     expect(containerCgroups()).toEqual([]);
@@ -109,7 +128,14 @@ d('SIGKILL at a random point of a launch or an import, then one gc (real kernel)
       const ms = Math.floor(Math.random() * 300);
       log.push(`${kind}@${ms}`);
       const cmd = [ROOTFS, 'sh', '-c', 'echo data > /kept; sleep 1', marker];
-      const args = kind === 'fg' ? ['run', ...cmd] : kind === 'd' ? ['run', '-d', ...cmd] : kind === 'drm' ? ['run', '-d', '--rm', ...cmd] : ['import', '-q', bigTar, `mix:${i}`];
+      const args =
+        kind === 'fg'
+          ? ['run', ...cmd]
+          : kind === 'd'
+            ? ['run', '-d', ...cmd]
+            : kind === 'drm'
+              ? ['run', '-d', '--rm', ...cmd]
+              : ['import', '-q', bigTar, `mix:${i}`];
       const r = await killAfter(args, ms);
       if (kind === 'd' && /^[0-9a-f]{64}\n$/.test(r.stdout)) printed.push(r.stdout.trim());
     }
@@ -125,7 +151,10 @@ d('SIGKILL at a random point of a launch or an import, then one gc (real kernel)
     expect(pidsMatching(marker)).toEqual([]);
     expect(monitors()).toEqual([]);
     // every container left is a kept one, listed, with its data; each ID run -d printed is among them
-    const listed = md(['ps', '-a', '--format', 'json']).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const listed = md(['ps', '-a', '--format', 'json'])
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     for (const id of printed) expect(listed.map((c) => c.ID)).toContain(id);
     for (const c of listed) {
       expect(['exited', 'dead'], c.ID).toContain(c.State);

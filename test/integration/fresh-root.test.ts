@@ -6,7 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOTFS, canRun, hostSnapshot, minidock, removeStateRoot, skipReason, tempStateRoot, type Result } from '../helpers';
+import {
+  ROOTFS,
+  canRun,
+  hostSnapshot,
+  minidock,
+  removeStateRoot,
+  skipReason,
+  tempStateRoot,
+  type Result,
+} from '../helpers';
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/fresh-root.test.ts: ${skipReason}`);
@@ -59,7 +68,17 @@ d('a state root that does not exist yet (real CLI)', () => {
     expect(md(['prune']).stdout).toBe('Nothing to prune\n');
     expect(md(['rm', 'x']).code).toBe(1);
     expect(md(['rmi', 'x']).code).toBe(1);
-    for (const args of [['ps', '-a'], ['images'], ['inspect', 'x'], ['logs', 'x'], ['gc'], ['prune'], ['rm', 'x'], ['rmi', 'x']]) expectNoCrash(md(args), args.join(' '));
+    for (const args of [
+      ['ps', '-a'],
+      ['images'],
+      ['inspect', 'x'],
+      ['logs', 'x'],
+      ['gc'],
+      ['prune'],
+      ['rm', 'x'],
+      ['rmi', 'x'],
+    ])
+      expectNoCrash(md(args), args.join(' '));
     expect(existsSync(join(root, '..', '..'))).toBe(false); // not even <tmp>/a
   });
 
@@ -125,7 +144,13 @@ d('a state root that does not exist yet (real CLI)', () => {
   it('bench startup --quick runs with a state root that does not exist', () => {
     const root = freshRoot();
     const out = join(bases[bases.length - 1], 'results');
-    const r = minidock(['bench', 'startup', '--quick', '--runtimes', 'bare,minidock', '--no-charts', '--no-live', '--out', out], { root, timeout: 300_000 });
+    const r = minidock(
+      ['bench', 'startup', '--quick', '--runtimes', 'bare,minidock', '--no-charts', '--no-live', '--out', out],
+      {
+        root,
+        timeout: 300_000,
+      },
+    );
     expectNoCrash(r, 'bench startup --quick');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| minidock \| 5 \|/);
@@ -138,13 +163,30 @@ d('a state root that does not exist yet (real CLI)', () => {
     const file = join(base, 'file');
     writeFileSync(file, 'not a directory\n');
     const cases: Array<[string, RegExp]> = [
-      [file, new RegExp(`^minidock: the state root ${file} exists and is not a directory: choose another state root \\(--root DIR or MINIDOCK_ROOT`)],
-      [join(file, 'x', 'root'), new RegExp(`^minidock: cannot create the state root ${file}/x/root: ${file} is not a directory — choose another`)],
+      [
+        file,
+        new RegExp(
+          `^minidock: the state root ${file} exists and is not a directory: choose another state root \\(--root DIR or MINIDOCK_ROOT`,
+        ),
+      ],
+      [
+        join(file, 'x', 'root'),
+        new RegExp(
+          `^minidock: cannot create the state root ${file}/x/root: ${file} is not a directory — choose another`,
+        ),
+      ],
       // mkdir in /proc says ENOENT under a directory that exists: Node's recursive mkdir loops on it forever
-      ['/proc/minidock-no/root', /^minidock: cannot create the state root \/proc\/minidock-no\/root: mkdir \/proc\/minidock-no: ENOENT — choose another/],
+      [
+        '/proc/minidock-no/root',
+        /^minidock: cannot create the state root \/proc\/minidock-no\/root: mkdir \/proc\/minidock-no: ENOENT — choose another/,
+      ],
     ];
     for (const [root, message] of cases) {
-      for (const args of [['run', '--rm', ROOTFS, 'true'], ['run', '-d', ROOTFS, 'true'], ['import', '-q', file, 'x']]) {
+      for (const args of [
+        ['run', '--rm', ROOTFS, 'true'],
+        ['run', '-d', ROOTFS, 'true'],
+        ['import', '-q', file, 'x'],
+      ]) {
         const r = minidock(args, { env: { MINIDOCK_ROOT: root }, timeout: 20_000 });
         const what = `${args.slice(0, 2).join(' ')} with root ${root}`;
         expectNoCrash(r, what);
@@ -160,18 +202,25 @@ d('a state root that does not exist yet (real CLI)', () => {
     const checks = (r: string) => {
       const res = minidock(['doctor', '--json', '--root', r], { timeout: 120_000 });
       expectNoCrash(res, `doctor --root ${r}`);
-      return (JSON.parse(res.stdout) as Array<{ area: string; status: string; found: string; fix?: string }>).filter((c) => c.area.startsWith('state root'));
+      return (JSON.parse(res.stdout) as Array<{ area: string; status: string; found: string; fix?: string }>).filter(
+        (c) => c.area.startsWith('state root'),
+      );
     };
     const fresh = checks(root);
     expect(fresh[0]).toMatchObject({ area: 'state root', status: 'ok' });
-    expect(fresh[0].found).toBe(`${root} does not exist yet: the first run or import creates it (mode 0711) in ${bases[bases.length - 1]}`);
+    expect(fresh[0].found).toBe(
+      `${root} does not exist yet: the first run or import creates it (mode 0711) in ${bases[bases.length - 1]}`,
+    );
     expect(fresh[1].area).toBe('state root filesystem');
     expect(fresh[1].found).toMatch(/, [\d.]+ (MiB|GiB) free/);
     expect(existsSync(join(root, '..', '..'))).toBe(false);
     const file = join(bases[bases.length - 1], 'file');
     writeFileSync(file, '');
     const bad = checks(join(file, 'root'));
-    expect(bad[0]).toMatchObject({ status: 'fail', found: `${file}/root cannot be created: ${file} is not a directory` });
+    expect(bad[0]).toMatchObject({
+      status: 'fail',
+      found: `${file}/root cannot be created: ${file} is not a directory`,
+    });
     expect(bad[0].fix).toMatch(/choose another state root/);
   });
 });

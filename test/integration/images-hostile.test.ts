@@ -8,14 +8,24 @@ import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canRun, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
-import { SMUGGLE_NAME, dockerArchiveMembers, innerTar, makeTar, sha256, slashTar, smuggleTar, writeOciLayout } from '../unit/image-fixtures';
+import {
+  SMUGGLE_NAME,
+  dockerArchiveMembers,
+  innerTar,
+  makeTar,
+  sha256,
+  slashTar,
+  smuggleTar,
+  writeOciLayout,
+} from '../unit/image-fixtures';
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/images-hostile.test.ts: ${skipReason}`);
 
 /** GNU tar is the reference listing; without it the comparison cannot be made (and says so). */
 const gnuTar = /GNU tar/.test(spawnSync('tar', ['--version'], { encoding: 'utf8' }).stdout ?? '');
-if (canRun && !gnuTar) console.warn('SKIPPED the GNU tar comparisons of test/integration/images-hostile.test.ts: `tar` is not GNU tar');
+if (canRun && !gnuTar)
+  console.warn('SKIPPED the GNU tar comparisons of test/integration/images-hostile.test.ts: `tar` is not GNU tar');
 
 interface Member {
   type: string; // '-' regular file, 'd' directory, 'l' symlink, ...
@@ -27,12 +37,15 @@ interface Member {
 function gnuList(file: string): Member[] {
   const r = spawnSync('tar', ['--numeric-owner', '-tvf', file], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.trim().split('\n').map((l) => {
-    // drw-r--r-- 0/0  2048 2023-12-18 08:17 carrier/
-    const m = /^(\S)\S*\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(.*)$/.exec(l);
-    expect(m, `a tar -tv line: ${l}`).toBeTruthy();
-    return { type: m![1], size: Number(m![2]), name: m![3].replace(/\/$/, '') };
-  });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      // drw-r--r-- 0/0  2048 2023-12-18 08:17 carrier/
+      const m = /^(\S)\S*\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(.*)$/.exec(l);
+      expect(m, `a tar -tv line: ${l}`).toBeTruthy();
+      return { type: m![1], size: Number(m![2]), name: m![3].replace(/\/$/, '') };
+    });
 }
 
 /** What an unpacked layer holds, in the same form. */
@@ -42,7 +55,11 @@ function layerList(fs: string): Member[] {
     for (const n of readdirSync(dir).sort()) {
       const p = join(dir, n);
       const st = lstatSync(p);
-      out.push({ type: st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? '-' : '?', name: relative(fs, p), size: st.isFile() ? st.size : undefined });
+      out.push({
+        type: st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? '-' : '?',
+        name: relative(fs, p),
+        size: st.isFile() ? st.size : undefined,
+      });
       if (st.isDirectory()) walk(p);
     }
   };
@@ -84,7 +101,10 @@ d('hostile images (real kernel, the real CLI)', () => {
   };
 
   describe('item 7: every blob is verified, also when its layer is already stored', () => {
-    const l1 = makeTar([{ path: 'etc/', type: 'Directory' }, { path: 'etc/one', body: 'one\n'.repeat(500) }]);
+    const l1 = makeTar([
+      { path: 'etc/', type: 'Directory' },
+      { path: 'etc/one', body: 'one\n'.repeat(500) },
+    ]);
     const l2 = makeTar([{ path: 'two', body: 'two\n'.repeat(500) }]);
     const other = makeTar([{ path: 'other', body: 'not layer 1' }]);
     const blobPath = (dir: string, digest: string): string => join(dir, 'blobs', 'sha256', digest.slice(7));
@@ -116,11 +136,16 @@ d('hostile images (real kernel, the real CLI)', () => {
     const cases: Array<{ what: string; make: () => string; why: RegExp }> = [
       {
         what: 'a wrong blob digest, same size (the gzip header changed, same tar inside)',
-        make: () => variant('same-size', (gz) => {
-          const b = Buffer.from(gz);
-          b[4] ^= 0xff; // gzip MTIME: still a valid gzip of the same tar
-          return b;
-        }, false),
+        make: () =>
+          variant(
+            'same-size',
+            (gz) => {
+              const b = Buffer.from(gz);
+              b[4] ^= 0xff; // gzip MTIME: still a valid gzip of the same tar
+              return b;
+            },
+            false,
+          ),
         why: /layer 1\/2 \(sha256:[0-9a-f]{12}…\): digest mismatch — the file's sha256 is [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…/,
       },
       {
@@ -168,7 +193,9 @@ d('hostile images (real kernel, the real CLI)', () => {
 
         refused(file, c.why); // the same refusal with the layer in the store ("shared")
         // and the store's layer itself is untouched: its file still reads as layer 1 wrote it
-        expect(readFileSync(join(root, 'layers/sha256', sha256(l1).slice(7), 'fs/etc/one'), 'utf8')).toBe('one\n'.repeat(500));
+        expect(readFileSync(join(root, 'layers/sha256', sha256(l1).slice(7), 'fs/etc/one'), 'utf8')).toBe(
+          'one\n'.repeat(500),
+        );
       });
     }
 
@@ -182,7 +209,9 @@ d('hostile images (real kernel, the real CLI)', () => {
       cpSync(good, copy, { recursive: true });
       const r = md(['import', copy, 'again:1']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/layer 1\/2 sha256:[0-9a-f]{12}…  already in the store \(shared\), blob verified in \d+ ms/);
+      expect(r.stderr).toMatch(
+        /layer 1\/2 sha256:[0-9a-f]{12}… {2}already in the store \(shared\), blob verified in \d+ ms/,
+      );
       expect(r.stderr).toMatch(/0 unpacked, 2 shared/);
       expect(r.stdout).toMatch(/^Loaded image: again:1 /m);
     });
@@ -199,28 +228,50 @@ d('hostile images (real kernel, the real CLI)', () => {
       const fs = join(root, 'layers/sha256', sha256(tar).slice(7), 'fs');
       const layer = layerList(fs);
       // every member GNU tar lists is in the layer with its type (and size, for a file) ...
-      for (const m of gnu) expect(layer.find((e) => e.name === m.name), `${m.name} as GNU tar lists it`).toEqual(m.type === '-' ? m : { ...m, size: undefined });
+      for (const m of gnu)
+        expect(
+          layer.find((e) => e.name === m.name),
+          `${m.name} as GNU tar lists it`,
+        ).toEqual(m.type === '-' ? m : { ...m, size: undefined });
       // ... and the layer holds nothing else but the parent directories of those members
-      const parents = new Set(gnu.flatMap((m) => m.name.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))));
-      expect(layer.filter((e) => !gnu.some((m) => m.name === e.name) && !(e.type === 'd' && parents.has(e.name)))).toEqual([]);
+      const parents = new Set(
+        gnu.flatMap((m) =>
+          m.name
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, a) => a.slice(0, i + 1).join('/')),
+        ),
+      );
+      expect(
+        layer.filter((e) => !gnu.some((m) => m.name === e.name) && !(e.type === 'd' && parents.has(e.name))),
+      ).toEqual([]);
       return { gnu, layer, fs };
     };
 
-    it.skipIf(!gnuTar)('smuggle.tar (a GNU long name whose first 100 characters end in "/", data that is a tar): one regular file, no `smuggled` — as GNU tar lists it', () => {
-      const inner = innerTar();
-      const { gnu, fs } = sameAsGnuTar('smuggle.tar', smuggleTar());
-      expect(gnu).toEqual([{ type: '-', name: SMUGGLE_NAME, size: inner.length }]); // the reference: what GNU tar says
-      expect(readFileSync(join(fs, SMUGGLE_NAME)).equals(inner)).toBe(true); // the data is the file's, byte for byte
-      expect(existsSync(join(fs, 'smuggled'))).toBe(false);
-    });
+    it.skipIf(!gnuTar)(
+      'smuggle.tar (a GNU long name whose first 100 characters end in "/", data that is a tar): one regular file, no `smuggled` — as GNU tar lists it',
+      () => {
+        const inner = innerTar();
+        const { gnu, fs } = sameAsGnuTar('smuggle.tar', smuggleTar());
+        expect(gnu).toEqual([{ type: '-', name: SMUGGLE_NAME, size: inner.length }]); // the reference: what GNU tar says
+        expect(readFileSync(join(fs, SMUGGLE_NAME)).equals(inner)).toBe(true); // the data is the file's, byte for byte
+        expect(existsSync(join(fs, 'smuggled'))).toBe(false);
+      },
+    );
 
-    it.skipIf(!gnuTar)('slash.tar (a regular file named "carrier/" whose data is a tar, which readers disagree on): refused, nothing kept', () => {
-      const file = join(fx, 'slash.tar');
-      writeFileSync(file, slashTar());
-      // what GNU tar lists: one member (a directory whose data it skips) — no `smuggled` either way
-      expect(gnuList(file).map((m) => m.name)).toEqual(['carrier']);
-      refused(file, /entry "carrier\/" is a regular file \(typeflag '0'\) named like a directory, with 2048 bytes of data: tar readers disagree on it .* — refusing the archive$/);
-      expect(storeState()).toEqual({ layers: [], images: [] });
-    });
+    it.skipIf(!gnuTar)(
+      'slash.tar (a regular file named "carrier/" whose data is a tar, which readers disagree on): refused, nothing kept',
+      () => {
+        const file = join(fx, 'slash.tar');
+        writeFileSync(file, slashTar());
+        // what GNU tar lists: one member (a directory whose data it skips) — no `smuggled` either way
+        expect(gnuList(file).map((m) => m.name)).toEqual(['carrier']);
+        refused(
+          file,
+          /entry "carrier\/" is a regular file \(typeflag '0'\) named like a directory, with 2048 bytes of data: tar readers disagree on it .* — refusing the archive$/,
+        );
+        expect(storeState()).toEqual({ layers: [], images: [] });
+      },
+    );
   });
 });

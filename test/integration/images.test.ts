@@ -39,7 +39,8 @@ d('images (real kernel)', () => {
     WorkingDir: '/data',
   };
   const md = (args: string[], opts: Parameters<typeof minidock>[1] = {}) => minidock(args, { root, ...opts });
-  const storeLayers = (): string[] => (existsSync(join(root, 'layers/sha256')) ? readdirSync(join(root, 'layers/sha256')).sort() : []);
+  const storeLayers = (): string[] =>
+    existsSync(join(root, 'layers/sha256')) ? readdirSync(join(root, 'layers/sha256')).sort() : [];
   const storeImages = (): string[] => (existsSync(join(root, 'images')) ? readdirSync(join(root, 'images')) : []);
   const tmpLeft = (): string[] => (existsSync(join(root, 'tmp')) ? readdirSync(join(root, 'tmp')) : []);
 
@@ -49,23 +50,35 @@ d('images (real kernel)', () => {
     mkdirSync(fx, { recursive: true });
     // Layer 1: the busybox rootfs (a real tar made by GNU tar) plus a few files to delete or hide later.
     let base = execFileSync('tar', ['-C', ROOTFS, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 28 });
-    while (base.length >= 512 && base.subarray(base.length - 512).every((b) => b === 0)) base = base.subarray(0, base.length - 512);
-    const l1 = Buffer.concat([base, makeTar([
-      { path: 'data/', type: 'Directory' }, { path: 'data/old/', type: 'Directory' },
-      { path: 'data/old/a.txt', body: 'a' }, { path: 'data/old/b.txt', body: 'b' }, { path: 'data/keep.txt', body: 'keep' },
-      { path: 'victim.txt', body: 'victim' }, { path: 'etc/motd', body: 'layer1\n' },
-    ])]);
+    while (base.length >= 512 && base.subarray(base.length - 512).every((b) => b === 0))
+      base = base.subarray(0, base.length - 512);
+    const l1 = Buffer.concat([
+      base,
+      makeTar([
+        { path: 'data/', type: 'Directory' },
+        { path: 'data/old/', type: 'Directory' },
+        { path: 'data/old/a.txt', body: 'a' },
+        { path: 'data/old/b.txt', body: 'b' },
+        { path: 'data/keep.txt', body: 'keep' },
+        { path: 'victim.txt', body: 'victim' },
+        { path: 'etc/motd', body: 'layer1\n' },
+      ]),
+    ]);
     // Layer 2: a deleted file, an opaque directory, a setuid file, a hard link, a symlink.
     const l2 = makeTar([
       { path: '.wh.victim.txt' },
-      { path: 'data/old/.wh..wh..opq' }, { path: 'data/old/new.txt', body: 'new' },
+      { path: 'data/old/.wh..wh..opq' },
+      { path: 'data/old/new.txt', body: 'new' },
       { path: 'bin/suid-prog', body: '#!/bin/sh\necho suid\n', mode: 0o4755, uid: 1000, gid: 1000 },
-      { path: 'hard/', type: 'Directory' }, { path: 'hard/one', body: 'same inode\n' }, { path: 'hard/two', type: 'Link', linkpath: 'hard/one' },
+      { path: 'hard/', type: 'Directory' },
+      { path: 'hard/one', body: 'same inode\n' },
+      { path: 'hard/two', type: 'Link', linkpath: 'hard/one' },
       { path: 'link-to-motd', type: 'SymbolicLink', linkpath: '/etc/motd' },
     ]);
     // Layer 3: an overwritten file, a deleted directory, xattrs (one binary), a device node.
     const l3 = makeTar([
-      { path: 'etc/motd', body: 'layer3\n' }, { path: 'home/.wh.user' },
+      { path: 'etc/motd', body: 'layer3\n' },
+      { path: 'home/.wh.user' },
       { path: 'xattr-file', body: 'x', xattrs: { 'user.test': 'hello', 'user.bin': Buffer.from([0, 255, 128, 10]) } },
       { path: 'mydev', type: 'CharacterDevice', devmaj: 1, devmin: 3, mode: 0o600 },
     ]);
@@ -100,16 +113,42 @@ d('images (real kernel)', () => {
     const t = md(['run', '--rm', 'fx:1', 'find / -xdev | sort']);
     expect(t.code).toBe(0);
     const expected = new Set(treeOf(ROOTFS).filter((p) => !/^\/(dev|proc|sys)\/./.test(p)));
-    for (const p of ['/', '/data', '/data/keep.txt', '/data/old', '/data/old/new.txt', '/etc/motd', '/bin/suid-prog', '/hard', '/hard/one', '/hard/two', '/link-to-motd', '/xattr-file', '/mydev']) expected.add(p);
+    for (const p of [
+      '/',
+      '/data',
+      '/data/keep.txt',
+      '/data/old',
+      '/data/old/new.txt',
+      '/etc/motd',
+      '/bin/suid-prog',
+      '/hard',
+      '/hard/one',
+      '/hard/two',
+      '/link-to-motd',
+      '/xattr-file',
+      '/mydev',
+    ])
+      expected.add(p);
     for (const p of [...expected]) if (p === '/home/user' || p.startsWith('/home/user/')) expected.delete(p);
     expect(t.stdout.trim().split('\n').sort()).toEqual([...expected].sort());
 
     // and each kind of entry is what the layers said
-    const s = md(['run', '--rm', 'fx:1', [
-      'cat /etc/motd /link-to-motd', 'readlink /link-to-motd', 'stat -c "%a %u %g" /bin/suid-prog',
-      'stat -c "%i %h" /hard/one', 'stat -c "%i %h" /hard/two', 'stat -c "%F %t %T %a" /mydev',
-      'ls -A /data/old', 'test -e /victim.txt || echo victim-gone', 'test -e /home/user || echo home-user-gone',
-    ].join('; ')]);
+    const s = md([
+      'run',
+      '--rm',
+      'fx:1',
+      [
+        'cat /etc/motd /link-to-motd',
+        'readlink /link-to-motd',
+        'stat -c "%a %u %g" /bin/suid-prog',
+        'stat -c "%i %h" /hard/one',
+        'stat -c "%i %h" /hard/two',
+        'stat -c "%F %t %T %a" /mydev',
+        'ls -A /data/old',
+        'test -e /victim.txt || echo victim-gone',
+        'test -e /home/user || echo home-user-gone',
+      ].join('; '),
+    ]);
     expect(s.code).toBe(0);
     const lines = s.stdout.trim().split('\n');
     expect(lines.slice(0, 3)).toEqual(['layer3', 'layer3', '/etc/motd']);
@@ -163,8 +202,12 @@ d('images (real kernel)', () => {
     expect(md(['run', '--rm', 'fxoci:2', 'echo args replace Cmd']).stdout).toBe('args replace Cmd\n'); // Entrypoint kept
     expect(md(['run', '--rm', '--entrypoint', '/bin/echo', 'fxoci:2']).stdout).toBe('\n'); // --entrypoint drops Cmd
     expect(md(['run', '--rm', '--entrypoint', '/bin/echo', 'fxoci:2', 'x', 'y']).stdout).toBe('x y\n');
-    expect(md(['run', '--rm', '-e', 'GREETING=from -e', '-w', '/etc', '-u', '1000', 'fxoci:2']).stdout).toBe('from -e\n/etc\n1000\n');
-    expect(md(['run', '--rm', '--entrypoint', '', 'fxoci:2', 'env']).stdout).toMatch(/^PATH=\/usr\/sbin:\/usr\/bin:\/sbin:\/bin$/m);
+    expect(md(['run', '--rm', '-e', 'GREETING=from -e', '-w', '/etc', '-u', '1000', 'fxoci:2']).stdout).toBe(
+      'from -e\n/etc\n1000\n',
+    );
+    expect(md(['run', '--rm', '--entrypoint', '', 'fxoci:2', 'env']).stdout).toMatch(
+      /^PATH=\/usr\/sbin:\/usr\/bin:\/sbin:\/bin$/m,
+    );
     // a rootfs directory still works as before, and a path is never taken for an image
     expect(md(['run', '--rm', ROOTFS, 'echo', 'dir']).stdout).toBe('dir\n');
     const none = md(['run', '--rm', 'no-such-image']);
@@ -175,7 +218,9 @@ d('images (real kernel)', () => {
   it('imports a gzip rootfs tar as a one-layer image with no command', () => {
     const r = md(['import', join(fx, 'rootfs.tar.gz'), 'bb']);
     expect(r.code).toBe(0);
-    expect(md(['run', '--rm', 'bb', 'cat', '/etc/passwd']).stdout).toBe(readFileSync(join(ROOTFS, 'etc/passwd'), 'utf8'));
+    expect(md(['run', '--rm', 'bb', 'cat', '/etc/passwd']).stdout).toBe(
+      readFileSync(join(ROOTFS, 'etc/passwd'), 'utf8'),
+    );
     const n = md(['run', '--rm', 'bb']);
     expect(n.code).toBe(125);
     expect(n.stderr).toMatch(/no command: image bb has no Entrypoint or Cmd/);
@@ -195,23 +240,60 @@ d('images (real kernel)', () => {
       const r = md(['import', ...extra, file, 'evil']);
       expect(r.stderr).toMatch(pattern);
       expect(r.code).toBe(125);
-      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('minidock:'))).toHaveLength(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('minidock:')),
+      ).toHaveLength(1);
       expect(storeLayers()).toEqual(layersBefore);
       expect(storeImages()).toEqual(imagesBefore);
       expect(readdirSync(outside)).toEqual([]);
     };
 
-    it('"../" paths', () => refuse('dotdot.tar', makeTar([{ path: 'ok', body: 'x' }, { path: 'a/../../dotdot', body: 'x' }]), /"\.\." in the path would leave the layer directory/));
+    it('"../" paths', () =>
+      refuse(
+        'dotdot.tar',
+        makeTar([
+          { path: 'ok', body: 'x' },
+          { path: 'a/../../dotdot', body: 'x' },
+        ]),
+        /"\.\." in the path would leave the layer directory/,
+      ));
     it('absolute paths', () => refuse('abs.tar', makeTar([{ path: `${outside}/abs`, body: 'x' }]), /absolute path/));
-    it('a symlink escape, then a write through it', () => refuse('symlink.tar', makeTar([
-      { path: 'esc', type: 'SymbolicLink', linkpath: outside }, { path: 'esc/pwned', body: 'x' },
-    ]), /goes through the symlink "esc".*symlink escape/));
-    it('a symlinked directory, then a hard link through it', () => refuse('hl-sym.tar', makeTar([
-      { path: 'etc', type: 'SymbolicLink', linkpath: '/etc' }, { path: 'x', type: 'Link', linkpath: 'etc/passwd' },
-    ]), /hard link "x" -> "etc\/passwd": "etc" is a symlink/));
-    it('a hard link to a host file', () => refuse('hl-abs.tar', makeTar([{ path: 'x', type: 'Link', linkpath: '/etc/passwd' }]), /absolute link target/));
-    it('a hard link out of the layer', () => refuse('hl-dotdot.tar', makeTar([{ path: 'x', type: 'Link', linkpath: '../../../../etc/passwd' }]), /"\.\." in the link target/));
-    it('a tar bomb beyond --max-size', () => refuse('bomb.tar.gz', gzipSync(makeTar([{ path: 'zeros', body: Buffer.alloc(20 << 20) }])), /more than 5\.0 MiB once uncompressed — refusing it as a tar bomb/, ['--max-size', '5M']));
+    it('a symlink escape, then a write through it', () =>
+      refuse(
+        'symlink.tar',
+        makeTar([
+          { path: 'esc', type: 'SymbolicLink', linkpath: outside },
+          { path: 'esc/pwned', body: 'x' },
+        ]),
+        /goes through the symlink "esc".*symlink escape/,
+      ));
+    it('a symlinked directory, then a hard link through it', () =>
+      refuse(
+        'hl-sym.tar',
+        makeTar([
+          { path: 'etc', type: 'SymbolicLink', linkpath: '/etc' },
+          { path: 'x', type: 'Link', linkpath: 'etc/passwd' },
+        ]),
+        /hard link "x" -> "etc\/passwd": "etc" is a symlink/,
+      ));
+    it('a hard link to a host file', () =>
+      refuse('hl-abs.tar', makeTar([{ path: 'x', type: 'Link', linkpath: '/etc/passwd' }]), /absolute link target/));
+    it('a hard link out of the layer', () =>
+      refuse(
+        'hl-dotdot.tar',
+        makeTar([{ path: 'x', type: 'Link', linkpath: '../../../../etc/passwd' }]),
+        /"\.\." in the link target/,
+      ));
+    it('a tar bomb beyond --max-size', () =>
+      refuse(
+        'bomb.tar.gz',
+        gzipSync(makeTar([{ path: 'zeros', body: Buffer.alloc(20 << 20) }])),
+        /more than 5\.0 MiB once uncompressed — refusing it as a tar bomb/,
+        ['--max-size', '5M'],
+      ));
     it('a tar bomb beyond $MINIDOCK_IMPORT_MAX_SIZE', () => {
       const file = join(fx, 'bomb2.tar.gz');
       writeFileSync(file, gzipSync(makeTar([{ path: 'zeros', body: Buffer.alloc(3 << 20) }])));
@@ -223,7 +305,10 @@ d('images (real kernel)', () => {
     it('zstd and xz compression, naming which', () => {
       const plain = join(fx, 'plain.tar');
       writeFileSync(plain, makeTar([{ path: 'f', body: 'x' }]));
-      for (const [tool, name] of [['zstd', 'zstd'], ['xz', 'xz']]) {
+      for (const [tool, name] of [
+        ['zstd', 'zstd'],
+        ['xz', 'xz'],
+      ]) {
         if (spawnSync(tool, ['--version']).status !== 0) continue;
         const out = `${plain}.${tool}`;
         execFileSync(tool, ['-q', '-f', '-k', plain]);
@@ -251,13 +336,17 @@ d('images (real kernel)', () => {
       writeFileSync(file, makeTar(members));
       const r = md(['import', file]);
       expect(r.code).toBe(125);
-      expect(r.stderr).toMatch(/digest mismatch — the uncompressed layer's sha256 is [0-9a-f]{12}…, the image config says [0-9a-f]{12}… \(diff ID\)/);
+      expect(r.stderr).toMatch(
+        /digest mismatch — the uncompressed layer's sha256 is [0-9a-f]{12}…, the image config says [0-9a-f]{12}… \(diff ID\)/,
+      );
       expect(storeLayers()).toEqual([]);
       expect(storeImages()).toEqual([]);
     });
     it('refuses an OCI blob that does not match its digest', () => {
       const dir = join(fx, 'oci-bad');
-      writeOciLayout(dir, [makeTar([{ path: 'a', body: 'one' }]), makeTar([{ path: 'b', body: 'two' }])], {}, 'bad:2', { corruptLayer: 1 });
+      writeOciLayout(dir, [makeTar([{ path: 'a', body: 'one' }]), makeTar([{ path: 'b', body: 'two' }])], {}, 'bad:2', {
+        corruptLayer: 1,
+      });
       const r = md(['import', dir]);
       expect(r.code).toBe(125);
       expect(r.stderr).toMatch(/layer 2\/2 .*digest mismatch — the file's sha256 is [0-9a-f]{12}…, the manifest says/);
@@ -287,7 +376,10 @@ d('images (real kernel)', () => {
     expect(refused.stderr).toMatch(/used by 1 container\(s\) \(keeper\)/);
 
     // export the kept container: its writes over its image's layers
-    const exp = spawnSync('bash', ['-c', `${join(__dirname, '../../bin/minidock.js')} export keeper | tar -tvf -`], { encoding: 'utf8', env: { ...process.env, MINIDOCK_ROOT: root } });
+    const exp = spawnSync('bash', ['-c', `${join(__dirname, '../../bin/minidock.js')} export keeper | tar -tvf -`], {
+      encoding: 'utf8',
+      env: { ...process.env, MINIDOCK_ROOT: root },
+    });
     expect(exp.status).toBe(0);
     const names = exp.stdout.split('\n').map((l) => l.split(/\s+/).slice(5).join(' '));
     expect(names).toContain('data/new');
@@ -322,13 +414,33 @@ d('images (real kernel)', () => {
     const errWrite = process.stderr.write;
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
-      await program.parseAsync(['bench', 'unpack', join(fx, 'docker.tar'), '--runs', '2', '--json', '-o', out, '--root', root, '--out', join(fx, 'bench-results'), '--no-charts'], { from: 'user' });
+      await program.parseAsync(
+        [
+          'bench',
+          'unpack',
+          join(fx, 'docker.tar'),
+          '--runs',
+          '2',
+          '--json',
+          '-o',
+          out,
+          '--root',
+          root,
+          '--out',
+          join(fx, 'bench-results'),
+          '--no-charts',
+        ],
+        { from: 'user' },
+      );
     } finally {
       process.stdout.write = write;
       process.stderr.write = errWrite;
     }
     const r = JSON.parse(readFileSync(out, 'utf8'));
-    const entries = layers.reduce((n, l) => n + spawnSync('tar', ['-tf', '-'], { input: l, encoding: 'utf8' }).stdout.trim().split('\n').length, 0);
+    const entries = layers.reduce(
+      (n, l) => n + spawnSync('tar', ['-tf', '-'], { input: l, encoding: 'utf8' }).stdout.trim().split('\n').length,
+      0,
+    );
     expect(r.format).toBe('docker-archive');
     expect(r.layers).toBe(3);
     const m = r.results.find((x: { runtime: string }) => x.runtime === 'minidock');
@@ -349,7 +461,11 @@ d('images (real kernel)', () => {
     const ctr = r.results.find((x: { runtime: string }) => x.runtime === 'ctr');
     expect(ctr.skipped === undefined ? ctr.runs.length : 2).toBe(2); // ran, or says why not
     // and the bench's own files, as every experiment writes them (src/bench/output.ts)
-    expect(readFileSync(join(fx, 'bench-results', 'unpack.csv'), 'utf8').split('\n').filter((l) => l.startsWith('minidock,'))).toHaveLength(2);
+    expect(
+      readFileSync(join(fx, 'bench-results', 'unpack.csv'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('minidock,')),
+    ).toHaveLength(2);
     expect(readFileSync(join(fx, 'bench-results', 'report.md'), 'utf8')).toContain('## Unpack');
     // the bench never touches the image store
     expect(storeLayers()).toEqual([]);

@@ -10,7 +10,16 @@ import { fileFor, listLessons, loadLesson, projectRoot } from '../../src/lesson/
 import { firstNumber } from '../../src/lesson/check';
 import { LANGS } from '../../src/lesson/parse';
 import { type RunContext, plain, runShell, runStep, unmetNeeds } from '../../src/lesson/runner';
-import { built, canRun, cgroupParentFor, hostSnapshot, minidock, removeStateRoot, skipReason, tempStateRoot } from '../helpers';
+import {
+  built,
+  canRun,
+  cgroupParentFor,
+  hostSnapshot,
+  minidock,
+  removeStateRoot,
+  skipReason,
+  tempStateRoot,
+} from '../helpers';
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/lessons.test.ts: ${skipReason}`);
@@ -24,9 +33,12 @@ function lessonLeftovers(): string[] {
     if (!c.isDirectory()) continue;
     try {
       for (const e of readdirSync(dir)) if (e.startsWith('lesson')) out.push(`${dir}/${e}`);
-    } catch { /* not a directory we can read */ }
+    } catch {
+      /* not a directory we can read */
+    }
   }
-  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) if (/\blesson/.test(l.split(' ')[4] ?? '')) out.push(l);
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n'))
+    if (/\blesson/.test(l.split(' ')[4] ?? '')) out.push(l);
   return out;
 }
 
@@ -36,7 +48,8 @@ const seen: string[] = [];
 d('lessons (every step, both languages)', () => {
   afterAll(() => {
     if (skipped.length) console.warn(`SKIPPED lesson steps (${skipped.length}):\n  ${skipped.join('\n  ')}`);
-    if (seen.length) console.warn(`CASES seen on this machine (steps that accept several outcomes):\n  ${seen.join('\n  ')}`);
+    if (seen.length)
+      console.warn(`CASES seen on this machine (steps that accept several outcomes):\n  ${seen.join('\n  ')}`);
   });
 
   for (const entry of canRun ? listLessons() : []) {
@@ -63,33 +76,43 @@ d('lessons (every step, both languages)', () => {
             it.skip(`step ${step.id} — skipped: ${why.join('; ')}`, () => {});
             continue;
           }
-          it(`step ${step.id}`, async () => {
-            const r = await runStep(step, ctx);
-            const cases = r.patterns.flatMap((p) => p.cases);
-            if (cases.length) {
-              seen.push(`${name} step ${step.id}: ${cases.join(', ')}`);
-              console.info(`${name} step ${step.id}: case ${cases.join(', ')}`);
-            }
-            const report = [
-              `step ${step.id} (${name}:${step.line})`,
-              `$ ${step.command}`,
-              plain(r.output),
-              ...r.patterns.filter((p) => !p.ok).map((p) => `${p.negate ? 'unexpected' : 'missing'}: ${p.pattern}`),
-              r.exitOk ? '' : `exit: wanted ${step.exit}, got ${r.timedOut ? 'timeout' : r.signal ?? r.code}`,
-            ].join('\n');
-            expect(r.ok, report).toBe(true);
-          }, step.timeoutS * 1000 + 10_000);
+          it(
+            `step ${step.id}`,
+            async () => {
+              const r = await runStep(step, ctx);
+              const cases = r.patterns.flatMap((p) => p.cases);
+              if (cases.length) {
+                seen.push(`${name} step ${step.id}: ${cases.join(', ')}`);
+                console.info(`${name} step ${step.id}: case ${cases.join(', ')}`);
+              }
+              const report = [
+                `step ${step.id} (${name}:${step.line})`,
+                `$ ${step.command}`,
+                plain(r.output),
+                ...r.patterns.filter((p) => !p.ok).map((p) => `${p.negate ? 'unexpected' : 'missing'}: ${p.pattern}`),
+                r.exitOk ? '' : `exit: wanted ${step.exit}, got ${r.timedOut ? 'timeout' : (r.signal ?? r.code)}`,
+              ].join('\n');
+              expect(r.ok, report).toBe(true);
+            },
+            step.timeoutS * 1000 + 10_000,
+          );
         }
 
         // Steps that make cgroups by hand must not collide when two students share the host: two
         // copies at once both pass (a fixed name made the second mkdir fail with EEXIST).
-        for (const step of lesson.steps.filter((s) => /\/sys\/fs\/cgroup/.test(s.command) && /\bmkdir\b/.test(s.command))) {
+        for (const step of lesson.steps.filter(
+          (s) => /\/sys\/fs\/cgroup/.test(s.command) && /\bmkdir\b/.test(s.command),
+        )) {
           if (unmetNeeds(step, { cwd: projectRoot() }).length) continue;
-          it(`step ${step.id}, twice at once (two students on one host)`, async () => {
-            const [a, b] = await Promise.all([runStep(step, ctx), runStep(step, ctx)]);
-            expect(a.ok, plain(a.output)).toBe(true);
-            expect(b.ok, plain(b.output)).toBe(true);
-          }, step.timeoutS * 1000 + 10_000);
+          it(
+            `step ${step.id}, twice at once (two students on one host)`,
+            async () => {
+              const [a, b] = await Promise.all([runStep(step, ctx), runStep(step, ctx)]);
+              expect(a.ok, plain(a.output)).toBe(true);
+              expect(b.ok, plain(b.output)).toBe(true);
+            },
+            step.timeoutS * 1000 + 10_000,
+          );
         }
 
         for (const check of lesson.checks) {
@@ -133,28 +156,45 @@ d('lessons (every step, both languages)', () => {
 
 // The lesson verbs read lessons and run shell commands; none of them may assume that the state root
 // exists (a fresh machine has none until the first container).
-describe.skipIf(!built)(`lesson verbs with a state root that does not exist yet${built ? '' : ' — skipped: needs `npm run build` first'}`, () => {
-  const env = { ...process.env, MINIDOCK_ROOT: `/tmp/minidock-lesson-noroot-${process.pid}/x/y/root`, LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C' };
-  const cases: [string[], number, RegExp][] = [
-    [['lesson', 'list'], 0, /^11\s+\S/m],
-    [['lesson', '0', '--plain'], 0, /# step 1: node-version/],
-    [['lesson', 'check', '0', 'cgroups=v3', 'applets=1'], 1, /^✗ cgroups = v3: not yet — [^\n]*\n✗ applets = 1: not yet — not the expected number\n0 of 2 exercises passed$/m],
-    [['lesson', 'check', '0', 'cgroups=v3', 'applets=1', '--lang', 'es'], 1, /^✗ cgroups = v3: todavía no — no coincide[^\n]*\n✗ applets = 1: todavía no — no es el número esperado\n0 de 2 ejercicios bien$/m],
-  ];
-  for (const [args, code, out] of cases) {
-    it(`minidock ${args.join(' ')}`, () => {
-      const r = minidock(args, { env });
-      expect(r.stderr).toBe('');
-      expect(r.code, r.stdout).toBe(code); // wrong answers: exit 1
-      expect(r.stdout).toMatch(out);
-      // a read-only verb creates nothing
-      expect(existsSync(`/tmp/minidock-lesson-noroot-${process.pid}`)).toBe(false);
-    });
-  }
+describe.skipIf(!built)(
+  `lesson verbs with a state root that does not exist yet${built ? '' : ' — skipped: needs `npm run build` first'}`,
+  () => {
+    const env = {
+      ...process.env,
+      MINIDOCK_ROOT: `/tmp/minidock-lesson-noroot-${process.pid}/x/y/root`,
+      LANG: 'C',
+      LC_ALL: 'C',
+      LC_MESSAGES: 'C',
+    };
+    const cases: [string[], number, RegExp][] = [
+      [['lesson', 'list'], 0, /^11\s+\S/m],
+      [['lesson', '0', '--plain'], 0, /# step 1: node-version/],
+      [
+        ['lesson', 'check', '0', 'cgroups=v3', 'applets=1'],
+        1,
+        /^✗ cgroups = v3: not yet — [^\n]*\n✗ applets = 1: not yet — not the expected number\n0 of 2 exercises passed$/m,
+      ],
+      [
+        ['lesson', 'check', '0', 'cgroups=v3', 'applets=1', '--lang', 'es'],
+        1,
+        /^✗ cgroups = v3: todavía no — no coincide[^\n]*\n✗ applets = 1: todavía no — no es el número esperado\n0 de 2 ejercicios bien$/m,
+      ],
+    ];
+    for (const [args, code, out] of cases) {
+      it(`minidock ${args.join(' ')}`, () => {
+        const r = minidock(args, { env });
+        expect(r.stderr).toBe('');
+        expect(r.code, r.stdout).toBe(code); // wrong answers: exit 1
+        expect(r.stdout).toMatch(out);
+        // a read-only verb creates nothing
+        expect(existsSync(`/tmp/minidock-lesson-noroot-${process.pid}`)).toBe(false);
+      });
+    }
 
-  it('errors are one line in the chosen language, exit 125', () => {
-    const r = minidock(['lesson', 'check', '99', '--lang', 'es'], { env });
-    expect(r.code).toBe(125);
-    expect(r.stderr).toBe('minidock: no hay lección 99: mira `minidock lesson list --lang es`\n');
-  });
-});
+    it('errors are one line in the chosen language, exit 125', () => {
+      const r = minidock(['lesson', 'check', '99', '--lang', 'es'], { env });
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe('minidock: no hay lección 99: mira `minidock lesson list --lang es`\n');
+    });
+  },
+);

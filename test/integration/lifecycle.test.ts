@@ -8,7 +8,18 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCgroup, detectCgroups } from '../../src/runtime/cgroups/index.js';
 import {
-  BIN, ROOTFS, canRun, cgroupParentFor, hostSnapshot, minidock, minidockAsync, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor,
+  BIN,
+  ROOTFS,
+  canRun,
+  cgroupParentFor,
+  hostSnapshot,
+  minidock,
+  minidockAsync,
+  pidsMatching,
+  removeStateRoot,
+  skipReason,
+  tempStateRoot,
+  waitFor,
 } from '../helpers';
 import { emulatedCpu, emulatedLaunchMs } from '../emulation';
 
@@ -27,9 +38,12 @@ function waitForValue<T>(fn: () => T | undefined, timeoutMs: number): T | undefi
  * 150 s by the launch measured there (a round is about three CLI starts: run -d, wait, stop), at
  * least 10 and at most the native 50, and the live stats view gets 40 launches to draw its table.
  */
-const waitRounds = emulatedLaunchMs === undefined ? 50 : Math.max(10, Math.min(50, Math.floor(150_000 / (3 * emulatedLaunchMs))));
-const emulationNote = emulatedLaunchMs === undefined ? '' : `; emulated CPU "${emulatedCpu}", a launch ${emulatedLaunchMs} ms`;
-const liveTableMs = emulatedLaunchMs === undefined ? 60_000 : Math.min(240_000, Math.max(60_000, 40 * emulatedLaunchMs));
+const waitRounds =
+  emulatedLaunchMs === undefined ? 50 : Math.max(10, Math.min(50, Math.floor(150_000 / (3 * emulatedLaunchMs))));
+const emulationNote =
+  emulatedLaunchMs === undefined ? '' : `; emulated CPU "${emulatedCpu}", a launch ${emulatedLaunchMs} ms`;
+const liveTableMs =
+  emulatedLaunchMs === undefined ? 60_000 : Math.min(240_000, Math.max(60_000, 40 * emulatedLaunchMs));
 const monitorsExitMs = emulatedLaunchMs === undefined ? 10_000 : Math.max(10_000, 10 * emulatedLaunchMs);
 
 const d = canRun ? describe : describe.skip;
@@ -102,19 +116,34 @@ d('container lifecycle (real containers)', () => {
     expect(md(['logs', '-t', 'web']).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z out1\n\S+ out2\n$/);
 
     const info = inspect('web');
-    expect(info).toMatchObject({ Id: id, Name: '/web', Path: 'sh', State: { Status: 'running', Running: true, Pid: s.pid }, Detached: true });
+    expect(info).toMatchObject({
+      Id: id,
+      Name: '/web',
+      Path: 'sh',
+      State: { Status: 'running', Running: true, Pid: s.pid },
+      Detached: true,
+    });
     expect(md(['rm', '-f', 'web']).code).toBe(0);
     expect(existsSync(`/proc/${s.pid}`)).toBe(false);
   });
 
   it('exec joins the same PID namespace, hostname, mounts, cgroup, capabilities and seccomp', async () => {
     const id = runD(['--hostname', 'box', '-m', '64m', ROOTFS, 'sh', '-c', 'echo hi > /made-by-init; exec sleep 3600']);
-    const r = md(['exec', id.slice(0, 12), 'sh', '-c', [
-      'cat /proc/1/comm', 'echo $$', 'hostname', 'cat /made-by-init',
-      'for n in pid mnt net uts ipc; do readlink /proc/1/ns/$n; readlink /proc/self/ns/$n; done | uniq | wc -l',
-      'cat /proc/self/cgroup | cut -d: -f3 | sort -u',
-      'for f in CapEff CapBnd NoNewPrivs Seccomp; do a=$(grep "^$f:" /proc/1/status); b=$(grep "^$f:" /proc/self/status); [ "$a" = "$b" ] && echo "$b"; done',
-    ].join('; ')]);
+    const r = md([
+      'exec',
+      id.slice(0, 12),
+      'sh',
+      '-c',
+      [
+        'cat /proc/1/comm',
+        'echo $$',
+        'hostname',
+        'cat /made-by-init',
+        'for n in pid mnt net uts ipc; do readlink /proc/1/ns/$n; readlink /proc/self/ns/$n; done | uniq | wc -l',
+        'cat /proc/self/cgroup | cut -d: -f3 | sort -u',
+        'for f in CapEff CapBnd NoNewPrivs Seccomp; do a=$(grep "^$f:" /proc/1/status); b=$(grep "^$f:" /proc/self/status); [ "$a" = "$b" ] && echo "$b"; done',
+      ].join('; '),
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = r.stdout.trim().split('\n');
@@ -128,7 +157,10 @@ d('container lifecycle (real containers)', () => {
     expect(out.slice(6).map((l) => l.split(':')[0])).toEqual(['CapEff', 'CapBnd', 'NoNewPrivs', 'Seccomp']);
     expect(out.find((l) => l.startsWith('Seccomp:'))).toMatch(/\t2$/);
     // seen from the host, the exec'd process is in every cgroup of the container
-    const procs = () => (state(id).cgroupPaths as string[]).map((p) => readFileSync(join(p, 'cgroup.procs'), 'utf8').trim().split('\n').length);
+    const procs = () =>
+      (state(id).cgroupPaths as string[]).map(
+        (p) => readFileSync(join(p, 'cgroup.procs'), 'utf8').trim().split('\n').length,
+      );
     expect(procs().every((n) => n === 1)).toBe(true);
     const during = minidockAsync(['exec', id, 'sh', '-c', 'echo ready; sleep 1; echo done'], { root });
     // a wait-until, not a speed check: the budget also covers an emulated CPU (test/v2/vm.sh, ~10x slower)
@@ -154,7 +186,10 @@ d('container lifecycle (real containers)', () => {
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(0);
     // script(1) passes its stdin's EOF on as a control character, which the pty echoes as "^@"
-    const out = r.stdout.replace(/\r|\^@|\0/g, '').trim().split('\n');
+    const out = r.stdout
+      .replace(/\r|\^@|\0/g, '')
+      .trim()
+      .split('\n');
     expect(out[0]).toMatch(/^\/dev\/pts\/\d+$/);
     expect(out[1]).toBe('xterm');
     expect(out[2]).toBe('stdin-tty');
@@ -162,7 +197,12 @@ d('container lifecycle (real containers)', () => {
   });
 
   it('stop: SIGTERM first, SIGKILL after the grace period, printed in argument order; wait prints the exit code', async () => {
-    const trap = runD([ROOTFS, 'sh', '-c', "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.1; done"]);
+    const trap = runD([
+      ROOTFS,
+      'sh',
+      '-c',
+      "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.1; done",
+    ]);
     const plain = runD(['--stop-timeout', '1', ROOTFS, 'sleep', '3600']);
     await waitFor(() => md(['logs', trap]).stdout === 'ready\n', 5000, 'trap container ready');
     const waiter = minidockAsync(['wait', trap], { root });
@@ -192,7 +232,9 @@ d('container lifecycle (real containers)', () => {
   // state.json again then). The window is microseconds natively, wider on an emulated CPU
   // (test/v2): 50 rounds, a waiter polling while stop -t 0 kills (PID 1 ignores SIGTERM: 137); on
   // an emulated CPU fewer, fitted to its measured launch (waitRounds above), and the name says so.
-  it(`wait, polling while stop -t 0 kills, prints the exit code every time (${waitRounds} rounds${emulationNote})`, async ({ signal }) => {
+  it(`wait, polling while stop -t 0 kills, prints the exit code every time (${waitRounds} rounds${emulationNote})`, async ({
+    signal,
+  }) => {
     const ids: string[] = [];
     try {
       // (a test that timed out goes on running: the signal stops it before it starts containers
@@ -204,7 +246,12 @@ d('container lifecycle (real containers)', () => {
         const st = md(['stop', '-t', '0', id]);
         expect({ round, ...st }).toMatchObject({ round, code: 0, stdout: `${id}\n`, stderr: '' });
         const w = await waiter.done;
-        expect({ round, code: w.code, stdout: w.stdout, stderr: w.stderr }).toEqual({ round, code: 0, stdout: '137\n', stderr: '' });
+        expect({ round, code: w.code, stdout: w.stdout, stderr: w.stderr }).toEqual({
+          round,
+          code: 0,
+          stdout: '137\n',
+          stderr: '',
+        });
       }
     } finally {
       // one rm for all (a CLI start per round costs ~1 s on an emulated CPU); -f: after a failure too
@@ -220,7 +267,9 @@ d('container lifecycle (real containers)', () => {
     expect(state(id).status).toBe('running');
     const refused = md(['rm', id]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^minidock: cannot remove container \w+: it is running — stop it first .* or use rm -f\n$/);
+    expect(refused.stderr).toMatch(
+      /^minidock: cannot remove container \w+: it is running — stop it first .* or use rm -f\n$/,
+    );
     expect(md(['kill', '-s', 'NOPE', id]).stderr).toMatch(/^minidock: invalid signal "NOPE"/);
     expect(md(['kill', id]).code).toBe(0);
     expect(md(['wait', id]).stdout).toBe('137\n');
@@ -254,7 +303,7 @@ d('container lifecycle (real containers)', () => {
     expect(md(['rm', seven, oom, side]).code).toBe(0);
   });
 
-  it('a kept foreground container records the kernel\'s OOM verdict: a side process killed is not OOMKilled', () => {
+  it("a kept foreground container records the kernel's OOM verdict: a side process killed is not OOMKilled", () => {
     const r = md(['run', '--name', 'fg-oom', '-m', '24m', ROOTFS, 'sh', '-c', 'tail /dev/zero; exit 3']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^minidock: out of memory inside the container/m);
@@ -278,7 +327,9 @@ d('container lifecycle (real containers)', () => {
     expect(s.cpuPercent).toBeGreaterThan(20); // a busy loop (2 cores shared: at least some of one)
     const table = md(['stats', '--no-stream']);
     expect(table.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS\n/);
-    expect(table.stdout).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+\\w?i?B / 64\\.00MiB\\s+[\\d.]+%\\s+1$`, 'm'));
+    expect(table.stdout).toMatch(
+      new RegExp(`^${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%\\s+[\\d.]+\\w?i?B / 64\\.00MiB\\s+[\\d.]+%\\s+1$`, 'm'),
+    );
     // without --no-stream: the live ink view, in a pty; q quits. q is typed once the table is on the
     // screen: a q typed while the view still samples quits before any table is drawn (on an emulated
     // CPU, test/v2, the first sample can take longer than 10 s).
@@ -286,14 +337,21 @@ d('container lifecycle (real containers)', () => {
     // Without CI in its environment: ink draws nothing before it exits when CI is set (is-ci), as in
     // .ci/run, and the test waits for a frame as a user would see it.
     const { CI: _ci, ...env } = process.env;
-    const live = spawn('script', ['-qec', `stty cols 120 rows 20; ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const live = spawn('script', ['-qec', `stty cols 120 rows 20; ${cmd}`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env,
+    });
     try {
       let out = '';
       live.stdout.on('data', (c) => (out += c));
       const exited = new Promise<number | null>((res) => live.on('close', (code) => res(code)));
       const screen = (): string => out.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
       const row = new RegExp(`${id.slice(0, 12)}\\s+busy\\s+[\\d.]+%`);
-      await waitFor(() => /CONTAINER ID\s+NAME\s+CPU %/.test(screen()) && row.test(screen()), liveTableMs, 'the live stats table');
+      await waitFor(
+        () => /CONTAINER ID\s+NAME\s+CPU %/.test(screen()) && row.test(screen()),
+        liveTableMs,
+        'the live stats table',
+      );
       live.stdin.write('q');
       expect(await exited).toBe(0);
     } finally {
@@ -326,7 +384,9 @@ d('container lifecycle (real containers)', () => {
   });
 
   it('names stay unique under 10 concurrent run -d --name x', async () => {
-    const runs = Array.from({ length: 10 }, () => minidockAsync(['run', '-d', '--name', 'x', ROOTFS, 'sleep', '3600'], { root }));
+    const runs = Array.from({ length: 10 }, () =>
+      minidockAsync(['run', '-d', '--name', 'x', ROOTFS, 'sleep', '3600'], { root }),
+    );
     const results = await Promise.all(runs.map((r) => r.done));
     const ok = results.filter((r) => r.code === 0);
     expect(ok).toHaveLength(1);
@@ -356,7 +416,9 @@ d('container lifecycle (real containers)', () => {
     await waitFor(() => pidsMatching('sleep 3698', 'sleep').length === 0, 5000, 'container to die with its monitor');
     const taken = md(['run', '-d', '--name', 'dead', ROOTFS, 'true']);
     expect(taken.code).toBe(125);
-    expect(taken.stderr).toBe(`minidock: the container name "dead" is already in use by container ${kept.slice(0, 12)}: remove it (minidock rm dead) or choose another --name\n`);
+    expect(taken.stderr).toBe(
+      `minidock: the container name "dead" is already in use by container ${kept.slice(0, 12)}: remove it (minidock rm dead) or choose another --name\n`,
+    );
     expect(existsSync(join(root, 'containers', kept))).toBe(true);
     expect(md(['rm', 'dead']).code).toBe(0);
     // a dead -d --rm container is garbage: the launch that wants its name collects it
@@ -416,7 +478,9 @@ d('container lifecycle (real containers)', () => {
     it(`kill -9 of the launching minidock${detach ? ' (run -d)' : ''} at each phase, then gc (and rm of a foreground container that ran), leaves the host as before (cgroup ${noSync ? 'v1: no SYNC' : 'v2: SYNC'})`, async () => {
       for (const phase of phases) {
         const marker = `36${phases.indexOf(phase)}${detach ? 1 : 2}`;
-        const r = md(['run', ...(detach ? ['-d'] : []), ROOTFS, 'sleep', marker], { env: { MINIDOCK_TEST_KILL_AT: phase } });
+        const r = md(['run', ...(detach ? ['-d'] : []), ROOTFS, 'sleep', marker], {
+          env: { MINIDOCK_TEST_KILL_AT: phase },
+        });
         expect(r.signal, phase).toBe('SIGKILL');
         await waitFor(() => monitors().length === 0, 10_000, 'the monitor to give up');
         const gc = md(['gc']);
@@ -426,12 +490,16 @@ d('container lifecycle (real containers)', () => {
           expect(gc.stdout, phase).toBe('nothing to collect\n');
         } else if (!detach && phase === 'exec') {
           // a foreground container that ran without --rm is the user's: dead, kept until rm
-          expect(gc.stdout, phase).toMatch(/^dead \w{12}: the minidock running it in the foreground \(pid \d+\) is gone; exit status unknown; removed \d+ cgroup director(y|ies); kept until minidock rm/);
+          expect(gc.stdout, phase).toMatch(
+            /^dead \w{12}: the minidock running it in the foreground \(pid \d+\) is gone; exit status unknown; removed \d+ cgroup director(y|ies); kept until minidock rm/,
+          );
           const id = md(['ps', '-aq', '--no-trunc']).stdout.trim();
           expect(inspect(id).State, phase).toMatchObject({ Status: 'dead', Dead: true });
           expect(md(['rm', id]).code, phase).toBe(0);
         } else {
-          expect(gc.stdout, phase).toMatch(/^removed \w{12}: the minidock that launched it \(pid \d+\) is gone; .*directory\n$/);
+          expect(gc.stdout, phase).toMatch(
+            /^removed \w{12}: the minidock that launched it \(pid \d+\) is gone; .*directory\n$/,
+          );
         }
         expect(hostSnapshot(root), phase).toEqual(before);
         expect(pidsMatching(`sleep ${marker}`, 'sleep'), phase).toEqual([]);
@@ -450,9 +518,21 @@ d('container lifecycle (real containers)', () => {
     await waitFor(() => pidsMatching('sleep 3699', 'sleep').length === 0, 5000, 'container to die with its monitor');
     const why = `its monitor (pid ${s.monitorPid}) is gone; exit status unknown`;
     // the reading verbs tell the truth and change nothing
-    expect(JSON.parse(md(['ps', '-a', '--format', 'json']).stdout)).toMatchObject({ ID: id, Names: 'c', State: 'dead', Status: `Dead: ${why}` });
+    expect(JSON.parse(md(['ps', '-a', '--format', 'json']).stdout)).toMatchObject({
+      ID: id,
+      Names: 'c',
+      State: 'dead',
+      Status: `Dead: ${why}`,
+    });
     expect(md(['ps', '-q']).stdout).toBe(''); // not running
-    expect(inspect('c').State).toMatchObject({ Status: 'dead', Running: false, Dead: true, Error: why, ExitCode: -1, Pid: 0 });
+    expect(inspect('c').State).toMatchObject({
+      Status: 'dead',
+      Running: false,
+      Dead: true,
+      Error: why,
+      ExitCode: -1,
+      Pid: 0,
+    });
     expect(md(['logs', 'c']).stdout).toBe('hello\n');
     const w = md(['wait', 'c']);
     expect(w.code).toBe(1);
@@ -463,7 +543,9 @@ d('container lifecycle (real containers)', () => {
     // gc: the cgroups go; the container stays, recorded dead, with its log and upper layer
     const gc = md(['gc']);
     expect(gc.code).toBe(0);
-    expect(gc.stdout).toBe(`dead ${id.slice(0, 12)} (c): ${why}; removed ${cgroups.length} cgroup director${cgroups.length === 1 ? 'y' : 'ies'}; kept until minidock rm (inspect, logs, export still work)\n`);
+    expect(gc.stdout).toBe(
+      `dead ${id.slice(0, 12)} (c): ${why}; removed ${cgroups.length} cgroup director${cgroups.length === 1 ? 'y' : 'ies'}; kept until minidock rm (inspect, logs, export still work)\n`,
+    );
     expect(cgroups.filter((p) => existsSync(p))).toEqual([]);
     expect(state(id)).toMatchObject({ status: 'dead', error: why });
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'container.log', 'merged', 'state.json', 'upper', 'work']);
@@ -490,9 +572,15 @@ d('container lifecycle (real containers)', () => {
       const r = md([...verb, 'left']);
       expect(r.code, verb[0]).toBe(0);
       await gone; // SIGKILLed through the cgroup
-      expect((s.cgroupPaths as string[]).filter((p) => existsSync(p)), verb[0]).toEqual([]);
+      expect(
+        (s.cgroupPaths as string[]).filter((p) => existsSync(p)),
+        verb[0],
+      ).toEqual([]);
       if (verb[0] === 'stop') {
-        expect(inspect('left').State).toMatchObject({ Status: 'dead', Error: `its monitor (pid ${s.monitorPid}) is gone; exit status unknown` });
+        expect(inspect('left').State).toMatchObject({
+          Status: 'dead',
+          Error: `its monitor (pid ${s.monitorPid}) is gone; exit status unknown`,
+        });
         expect(md(['rm', 'left']).code).toBe(0);
       }
       expect(existsSync(join(root, 'containers', id)), verb[0]).toBe(false);

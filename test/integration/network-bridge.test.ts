@@ -6,7 +6,17 @@
 // namespace through the masquerade; then everything removed, and `ip -j link`, `ip -j addr` and
 // `nft -j list ruleset` compared with what they were before.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +25,29 @@ import { allocate, createNetwork, readNetwork, reclaimLeases, release } from '..
 import { attach, containerSteps, detach, ensureNetwork, hostIfName } from '../../src/runtime/network/bridge';
 import { parseCidr, parseIPv4 } from '../../src/runtime/network/ipv4';
 import { withNetlink } from '../../src/runtime/network/netlink';
-import { ensureIpForward, ensureNetworkNat, listRules, parsePublish, publish, removeNetworkNat, removePublished } from '../../src/runtime/network/nft';
+import {
+  ensureIpForward,
+  ensureNetworkNat,
+  listRules,
+  parsePublish,
+  publish,
+  removeNetworkNat,
+  removePublished,
+} from '../../src/runtime/network/nft';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const lib = existsSync(join(__dirname, '..', '..', 'native', 'build', 'libminidock.so'));
-const skip = !isRoot ? 'needs root (CAP_NET_ADMIN)' : !has('nft') ? 'needs nft (apt-get install nftables)' : !has('ip') || !has('nsenter') || !has('unshare') ? 'needs ip, nsenter and unshare' : !lib ? 'needs `npm run build` (libminidock.so)' : !existsSync(join(ROOTFS, 'bin', 'busybox')) ? 'needs ./rootfs (npm run build)' : '';
+const skip = !isRoot
+  ? 'needs root (CAP_NET_ADMIN)'
+  : !has('nft')
+    ? 'needs nft (apt-get install nftables)'
+    : !has('ip') || !has('nsenter') || !has('unshare')
+      ? 'needs ip, nsenter and unshare'
+      : !lib
+        ? 'needs `npm run build` (libminidock.so)'
+        : !existsSync(join(ROOTFS, 'bin', 'busybox'))
+          ? 'needs ./rootfs (npm run build)'
+          : '';
 
 const sh = (cmd: string, args: string[]): string => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
@@ -29,14 +57,21 @@ const sh = (cmd: string, args: string[]): string => {
 /** What must come back exactly: link names, addresses, the whole ruleset. */
 function snapshot() {
   const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
-  const addrs = (JSON.parse(sh('ip', ['-j', 'addr'])) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>)
+  const addrs = (
+    JSON.parse(sh('ip', ['-j', 'addr'])) as Array<{
+      ifname: string;
+      addr_info: Array<{ local: string; prefixlen: number }>;
+    }>
+  )
     .flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`))
     .sort();
   const ruleset = sh('nft', ['-j', 'list', 'ruleset']);
   return { links, addrs, ruleset };
 }
 
-const tag = Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0');
+const tag = Math.floor(Math.random() * 0xffff)
+  .toString(16)
+  .padStart(4, '0');
 const BRIDGE = `minidock-t${tag}`;
 const HOSTEND = `mdv-${tag}`;
 const PEER = `mdp-${tag}`;
@@ -52,7 +87,8 @@ async function netns(): Promise<{ pid: number; fd: number }> {
   await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep', 5000, 'unshare to exec sleep');
   return { pid, fd: openSync(`/proc/${pid}/ns/net`, 'r') };
 }
-const inNs = (pid: number, cmd: string[]): ReturnType<typeof spawnSync> => spawnSync('nsenter', ['-t', String(pid), '-n', ...cmd], { encoding: 'utf8', timeout: 20_000 });
+const inNs = (pid: number, cmd: string[]): ReturnType<typeof spawnSync> =>
+  spawnSync('nsenter', ['-t', String(pid), '-n', ...cmd], { encoding: 'utf8', timeout: 20_000 });
 
 describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let before: ReturnType<typeof snapshot>;
@@ -73,8 +109,16 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
 
   afterAll(() => {
     // the cleanup of a failed run; after a passing run each of these finds nothing
-    try { removePublished(CTR); } catch { /* reported by the leak test */ }
-    try { removeNetworkNat(`t${tag}`); } catch { /* idem */ }
+    try {
+      removePublished(CTR);
+    } catch {
+      /* reported by the leak test */
+    }
+    try {
+      removeNetworkNat(`t${tag}`);
+    } catch {
+      /* idem */
+    }
     for (const l of [HOSTEND, BRIDGE, 'mdo-' + tag]) spawnSync('ip', ['link', 'del', l], { stdio: 'ignore' });
     for (const c of children) c.kill('SIGKILL');
     if (ns) closeSync(ns.fd);
@@ -93,9 +137,12 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     subnet = net.subnet;
     gateway = net.gateway;
     const c = parseCidr(subnet)!;
-    for (const r of routes.filter((x) => x.dstLen > 0)) expect((r.dst >>> (32 - Math.min(r.dstLen, c.len))) === (c.addr >>> (32 - Math.min(r.dstLen, c.len)))).toBe(false);
+    for (const r of routes.filter((x) => x.dstLen > 0))
+      expect(r.dst >>> (32 - Math.min(r.dstLen, c.len)) === c.addr >>> (32 - Math.min(r.dstLen, c.len))).toBe(false);
     ip = allocate(root, `t${tag}`, CTR);
-    console.log(`network test: subnet ${subnet} (gateway ${gateway}, container ${ip}); uplink MTU ${uplinkMtu ?? 'none (no default route)'}`);
+    console.log(
+      `network test: subnet ${subnet} (gateway ${gateway}, container ${ip}); uplink MTU ${uplinkMtu ?? 'none (no default route)'}`,
+    );
   });
 
   it('creates the bridge and a veth pair whose peer is born in the namespace, with the uplink MTU', () => {
@@ -110,7 +157,9 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
       expect(nl.link(HOSTEND)).toMatchObject({ kind: 'veth', mtu, master: nl.link(BRIDGE)!.index, up: true });
       expect(nl.link(PEER)).toBeUndefined(); // it is in the other namespace
       // errors are one line with the errno and the way out
-      expect(() => nl.addLink({ name: BRIDGE, kind: 'bridge' })).toThrow(/ip link add minidock-t.* type bridge \(RTM_NEWLINK\): .*EEXIST.* — it already exists/);
+      expect(() => nl.addLink({ name: BRIDGE, kind: 'bridge' })).toThrow(
+        /ip link add minidock-t.* type bridge \(RTM_NEWLINK\): .*EEXIST.* — it already exists/,
+      );
       expect(() => nl.delLink(`nolink-${tag}`)).toThrow(/no network link named nolink-/);
     });
     // inside: what the child's plan steps will do (rename to eth0, address, up, default route)
@@ -120,10 +169,15 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
       nl.setLink('eth0', { up: true });
       nl.setLink('lo', { up: true });
       nl.addRoute({ gateway: parseIPv4(gateway)! });
-      expect(() => nl.addRoute({ dst: { addr: parseIPv4('10.250.0.0')!, len: 16 }, gateway: parseIPv4('192.0.2.77')! })).toThrow(/ip route add 10.250.0.0\/16 via 192.0.2.77 \(RTM_NEWROUTE\): .*(ENETUNREACH|errno 101|unreachable)/i);
+      expect(() =>
+        nl.addRoute({ dst: { addr: parseIPv4('10.250.0.0')!, len: 16 }, gateway: parseIPv4('192.0.2.77')! }),
+      ).toThrow(/ip route add 10.250.0.0\/16 via 192.0.2.77 \(RTM_NEWROUTE\): .*(ENETUNREACH|errno 101|unreachable)/i);
       expect(nl.link('eth0')).toMatchObject({ mtu: uplinkMtu ?? 1500, up: true });
     }, ns.fd);
-    const inside = JSON.parse(inNs(ns.pid, ['ip', '-j', 'route']).stdout as string) as Array<{ dst: string; gateway?: string }>;
+    const inside = JSON.parse(inNs(ns.pid, ['ip', '-j', 'route']).stdout as string) as Array<{
+      dst: string;
+      gateway?: string;
+    }>;
     expect(inside).toContainEqual(expect.objectContaining({ dst: 'default', gateway }));
   });
 
@@ -139,9 +193,22 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     const www = join(root, 'www');
     mkdirSync(www);
     writeFileSync(join(www, 'index.html'), `hello from ${tag}\n`);
-    const httpd = spawn('nsenter', ['-t', String(ns.pid), '-n', join(ROOTFS, 'bin', 'busybox'), 'httpd', '-f', '-p', '80', '-h', www], { stdio: 'ignore' });
+    const httpd = spawn(
+      'nsenter',
+      ['-t', String(ns.pid), '-n', join(ROOTFS, 'bin', 'busybox'), 'httpd', '-f', '-p', '80', '-h', www],
+      {
+        stdio: 'ignore',
+      },
+    );
     children.push(httpd);
-    await waitFor(() => spawnSync('nsenter', ['-t', String(ns.pid), '-n', 'ss', '-ltn']).stdout.toString().includes(':80 '), 5000, 'httpd to listen');
+    await waitFor(
+      () =>
+        spawnSync('nsenter', ['-t', String(ns.pid), '-n', 'ss', '-ltn'])
+          .stdout.toString()
+          .includes(':80 '),
+      5000,
+      'httpd to listen',
+    );
     ensureNetworkNat({ name: `t${tag}`, bridge: BRIDGE, subnet });
     ensureNetworkNat({ name: `t${tag}`, bridge: BRIDGE, subnet }); // idempotent: the second adds nothing
     expect(listRules().filter((r) => r.comment === `net=t${tag}`)).toHaveLength(3);
@@ -161,7 +228,7 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     httpd.kill('SIGKILL');
   });
 
-  it('masquerades the namespace\'s traffic to a server in another namespace (ip_forward turned on and reported)', async () => {
+  it("masquerades the namespace's traffic to a server in another namespace (ip_forward turned on and reported)", async () => {
     // the "outside": another namespace on a /30 link from the host; nothing leaves this machine
     const out = await netns();
     const hostSide = '192.168.251.1';
@@ -180,9 +247,22 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     mkdirSync(cgi, { recursive: true });
     writeFileSync(join(cgi, 'who'), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$REMOTE_ADDR"\n');
     chmodSync(join(cgi, 'who'), 0o755);
-    const httpd = spawn('nsenter', ['-t', String(out.pid), '-n', join(ROOTFS, 'bin', 'busybox'), 'httpd', '-f', '-p', '80', '-h', join(root, 'far')], { stdio: 'ignore' });
+    const httpd = spawn(
+      'nsenter',
+      ['-t', String(out.pid), '-n', join(ROOTFS, 'bin', 'busybox'), 'httpd', '-f', '-p', '80', '-h', join(root, 'far')],
+      {
+        stdio: 'ignore',
+      },
+    );
     children.push(httpd);
-    await waitFor(() => spawnSync('nsenter', ['-t', String(out.pid), '-n', 'ss', '-ltn']).stdout.toString().includes(':80 '), 5000, 'httpd to listen');
+    await waitFor(
+      () =>
+        spawnSync('nsenter', ['-t', String(out.pid), '-n', 'ss', '-ltn'])
+          .stdout.toString()
+          .includes(':80 '),
+      5000,
+      'httpd to listen',
+    );
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '0');
     expect(ensureIpForward()).toMatch(/ip_forward was 0: minidock set it to 1/);
     expect(ensureIpForward()).toBeUndefined();
@@ -212,59 +292,78 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
   });
 });
 
-describe.skipIf(skip)(`ensureNetwork, attach and detach, as the launch will call them${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  const NAME = `a${tag}`;
-  const BR = `minidock-a${tag}`;
-  const ID = `d${tag}`.padEnd(64, '1');
-  let before: ReturnType<typeof snapshot>;
-  let forwardBefore: string;
-  let root: string;
+describe.skipIf(skip)(
+  `ensureNetwork, attach and detach, as the launch will call them${skip ? ` (skipped: ${skip})` : ''}`,
+  () => {
+    const NAME = `a${tag}`;
+    const BR = `minidock-a${tag}`;
+    const ID = `d${tag}`.padEnd(64, '1');
+    let before: ReturnType<typeof snapshot>;
+    let forwardBefore: string;
+    let root: string;
 
-  beforeAll(() => {
-    before = snapshot();
-    forwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
-    root = mkdtempSync(join(tmpdir(), 'minidock-net-'));
-  });
-  afterAll(() => {
-    try { removeNetworkNat(NAME); } catch { /* reported by the leak check */ }
-    for (const l of [BR, hostIfName(ID)]) spawnSync('ip', ['link', 'del', l], { stdio: 'ignore' });
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
-    rmSync(root, { recursive: true, force: true });
-  });
+    beforeAll(() => {
+      before = snapshot();
+      forwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+      root = mkdtempSync(join(tmpdir(), 'minidock-net-'));
+    });
+    afterAll(() => {
+      try {
+        removeNetworkNat(NAME);
+      } catch {
+        /* reported by the leak check */
+      }
+      for (const l of [BR, hostIfName(ID)]) spawnSync('ip', ['link', 'del', l], { stdio: 'ignore' });
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
+      rmSync(root, { recursive: true, force: true });
+    });
 
-  it('sets the network up once, attaches a namespace (eth0 born there), and detaches it even after the namespace died', async () => {
-    const first = ensureNetwork(root, NAME, BR);
-    expect(first.forwardNote === undefined).toBe(forwardBefore === '1'); // reported exactly when it changed
-    const rulesOnce = listRules().length;
-    const again = ensureNetwork(root, NAME, BR);
-    expect(again.net).toEqual(first.net);
-    expect(listRules().length).toBe(rulesOnce);
-    const ns = await netns();
-    const att = attach(root, NAME, ID, ns.pid, first.mtu);
-    expect(att).toMatchObject({ bridge: BR, hostIf: hostIfName(ID), ifindex: 2, gateway: first.net.gateway, mtu: first.mtu });
-    expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({ index: 2, kind: 'veth', mtu: first.mtu });
-    // the child's future plan steps (containerSteps' bytes), sent here through a socket in its namespace
-    withNetlink((nl) => {
-      for (const step of containerSteps(att)) nl.request(step.what, () => step.msg);
-    }, ns.fd);
-    closeSync(ns.fd);
-    expect(inNs(ns.pid, [join(ROOTFS, 'bin', 'busybox'), 'ping', '-c', '1', '-W', '3', att.gateway]).stdout).toContain('1 packets received');
-    // a second container's attach fails cleanly when its namespace is gone: no lease, no link left
-    expect(() => attach(root, NAME, 'e'.repeat(64), 999_999_999, first.mtu)).toThrow(/RTM_NEWLINK/);
-    expect(Object.values(readNetwork(root, NAME)!.leases).map((l) => l.container)).toEqual([ID]);
-    // the namespace dies (its last process is killed): the kernel removes both ends of the pair
-    const p = children.pop()!;
-    p.kill('SIGKILL');
-    await waitFor(() => !withNetlink((nl) => nl.link(hostIfName(ID))), 5000, 'the veth pair to go with its namespace');
-    detach(root, NAME, ID);
-    detach(root, NAME, ID);
-    expect(readNetwork(root, NAME)!.leases).toEqual({});
-    removeNetworkNat(NAME);
-    withNetlink((nl) => nl.delLink(BR));
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
-    const after = snapshot();
-    expect(after.links).toEqual(before.links);
-    expect(after.addrs).toEqual(before.addrs);
-    expect(after.ruleset).toBe(before.ruleset);
-  });
-});
+    it('sets the network up once, attaches a namespace (eth0 born there), and detaches it even after the namespace died', async () => {
+      const first = ensureNetwork(root, NAME, BR);
+      expect(first.forwardNote === undefined).toBe(forwardBefore === '1'); // reported exactly when it changed
+      const rulesOnce = listRules().length;
+      const again = ensureNetwork(root, NAME, BR);
+      expect(again.net).toEqual(first.net);
+      expect(listRules().length).toBe(rulesOnce);
+      const ns = await netns();
+      const att = attach(root, NAME, ID, ns.pid, first.mtu);
+      expect(att).toMatchObject({
+        bridge: BR,
+        hostIf: hostIfName(ID),
+        ifindex: 2,
+        gateway: first.net.gateway,
+        mtu: first.mtu,
+      });
+      expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({ index: 2, kind: 'veth', mtu: first.mtu });
+      // the child's future plan steps (containerSteps' bytes), sent here through a socket in its namespace
+      withNetlink((nl) => {
+        for (const step of containerSteps(att)) nl.request(step.what, () => step.msg);
+      }, ns.fd);
+      closeSync(ns.fd);
+      expect(
+        inNs(ns.pid, [join(ROOTFS, 'bin', 'busybox'), 'ping', '-c', '1', '-W', '3', att.gateway]).stdout,
+      ).toContain('1 packets received');
+      // a second container's attach fails cleanly when its namespace is gone: no lease, no link left
+      expect(() => attach(root, NAME, 'e'.repeat(64), 999_999_999, first.mtu)).toThrow(/RTM_NEWLINK/);
+      expect(Object.values(readNetwork(root, NAME)!.leases).map((l) => l.container)).toEqual([ID]);
+      // the namespace dies (its last process is killed): the kernel removes both ends of the pair
+      const p = children.pop()!;
+      p.kill('SIGKILL');
+      await waitFor(
+        () => !withNetlink((nl) => nl.link(hostIfName(ID))),
+        5000,
+        'the veth pair to go with its namespace',
+      );
+      detach(root, NAME, ID);
+      detach(root, NAME, ID);
+      expect(readNetwork(root, NAME)!.leases).toEqual({});
+      removeNetworkNat(NAME);
+      withNetlink((nl) => nl.delLink(BR));
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
+      const after = snapshot();
+      expect(after.links).toEqual(before.links);
+      expect(after.addrs).toEqual(before.addrs);
+      expect(after.ruleset).toBe(before.ruleset);
+    });
+  },
+);

@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRun, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = !canRun ? skipReason : !has('nft') ? 'needs nft (apt-get install nftables)' : !has('ip') || !has('unshare') || !has('nsenter') ? 'needs ip, unshare and nsenter' : '';
+const skip = !canRun
+  ? skipReason
+  : !has('nft')
+    ? 'needs nft (apt-get install nftables)'
+    : !has('ip') || !has('unshare') || !has('nsenter')
+      ? 'needs ip, unshare and nsenter'
+      : '';
 
 const sh = (cmd: string, args: string[]): string => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
@@ -21,14 +27,27 @@ const sh = (cmd: string, args: string[]): string => {
 };
 /** Links (without the bridge: made once and kept, like docker0), addresses, minidock's nft table. */
 function netSnapshot(root: string) {
-  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>).map((l) => l.ifname).filter((n) => n !== 'minidock0').sort();
-  const addrs = (JSON.parse(sh('ip', ['-j', 'addr'])) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>)
+  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>)
+    .map((l) => l.ifname)
+    .filter((n) => n !== 'minidock0')
+    .sort();
+  const addrs = (
+    JSON.parse(sh('ip', ['-j', 'addr'])) as Array<{
+      ifname: string;
+      addr_info: Array<{ local: string; prefixlen: number }>;
+    }>
+  )
     .filter((l) => l.ifname !== 'minidock0')
     .flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`))
     .sort();
   // the publish chain's rules (the table's fixed part and the network's rules stay with the bridge)
   const nft = spawnSync('nft', ['-j', 'list', 'chain', 'ip', 'minidock', 'publish'], { encoding: 'utf8' });
-  const rules = nft.status === 0 ? (JSON.parse(nft.stdout).nftables as Array<{ rule?: { comment?: string } }>).filter((o) => o.rule).map((o) => o.rule!.comment) : [];
+  const rules =
+    nft.status === 0
+      ? (JSON.parse(nft.stdout).nftables as Array<{ rule?: { comment?: string } }>)
+          .filter((o) => o.rule)
+          .map((o) => o.rule!.comment)
+      : [];
   const leaseFile = join(root, 'networks', 'bridge.json');
   const leases = existsSync(leaseFile) ? Object.keys(JSON.parse(readFileSync(leaseFile, 'utf8')).leases) : [];
   return { links, addrs, rules, leases };
@@ -52,24 +71,52 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     // the bridge and its NAT rules are kept like docker0; a bridge this file made goes again
     if (!bridgeBefore) {
       const { removeNetworkNat } = await import('../../src/runtime/network/nft');
-      try { removeNetworkNat('bridge'); } catch { /* none */ }
+      try {
+        removeNetworkNat('bridge');
+      } catch {
+        /* none */
+      }
       spawnSync('ip', ['link', 'del', 'minidock0'], { stdio: 'ignore' });
     }
   });
   const expectNetClean = (): void => expect(netSnapshot(root)).toEqual(before);
 
   it('-p HOST:80 serves busybox httpd to the host on 127.0.0.1 (node fetch); ps, inspect and port show it; rm leaves nothing', async () => {
-    const r = minidock(['run', '-d', '--name', 'web', '--network', 'bridge', '-p', `${PORT}:80`, './rootfs', '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'], { root, cwd: join(__dirname, '..', '..') });
+    const r = minidock(
+      [
+        'run',
+        '-d',
+        '--name',
+        'web',
+        '--network',
+        'bridge',
+        '-p',
+        `${PORT}:80`,
+        './rootfs',
+        '/bin/busybox',
+        'httpd',
+        '-f',
+        '-p',
+        '80',
+        '-h',
+        '/etc',
+      ],
+      { root, cwd: join(__dirname, '..', '..') },
+    );
     expect(r.stderr).not.toMatch(/Error|at /);
     expect(r.code).toBe(0);
     try {
-      const text = await waitFor(async () => {
-        try {
-          return await (await fetch(`http://127.0.0.1:${PORT}/hostname`)).text();
-        } catch {
-          return undefined;
-        }
-      }, 10_000, 'httpd through the published port').then((p) => p);
+      const text = await waitFor(
+        async () => {
+          try {
+            return await (await fetch(`http://127.0.0.1:${PORT}/hostname`)).text();
+          } catch {
+            return undefined;
+          }
+        },
+        10_000,
+        'httpd through the published port',
+      ).then((p) => p);
       expect(text.trim()).toBe(r.stdout.trim().slice(0, 12)); // its /etc/hostname, served by itself
       expect(minidock(['port', 'web'], { root }).stdout).toBe(`80/tcp -> 0.0.0.0:${PORT}\n`);
       const ps = JSON.parse(minidock(['ps', '--format', 'json'], { root }).stdout.trim());
@@ -104,10 +151,41 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
       // busybox httpd in the namespace serves one file
       const www = mkdtempSync(join(tmpdir(), 'minidock-www-'));
       writeFileSync(join(www, 'index.html'), 'served\n');
-      const srv = spawn('nsenter', ['-t', String(ns.pid), '-n', join(__dirname, '..', '..', 'rootfs', 'bin', 'busybox'), 'httpd', '-f', '-p', '7000', '-h', www], { stdio: 'ignore' });
+      const srv = spawn(
+        'nsenter',
+        [
+          '-t',
+          String(ns.pid),
+          '-n',
+          join(__dirname, '..', '..', 'rootfs', 'bin', 'busybox'),
+          'httpd',
+          '-f',
+          '-p',
+          '7000',
+          '-h',
+          www,
+        ],
+        { stdio: 'ignore' },
+      );
       children.push(srv);
-      await waitFor(() => inNs('sh', '-c', 'cat /proc/net/tcp /proc/net/tcp6').includes(':1B58 '), 5000, 'httpd to listen'); // 7000 = 0x1B58
-      const r = minidock(['run', '--rm', '--network', 'bridge', './rootfs', '/bin/sh', '-c', `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc ${net}.1 7000`], { root, cwd: join(__dirname, '..', '..') });
+      await waitFor(
+        () => inNs('sh', '-c', 'cat /proc/net/tcp /proc/net/tcp6').includes(':1B58 '),
+        5000,
+        'httpd to listen',
+      ); // 7000 = 0x1B58
+      const r = minidock(
+        [
+          'run',
+          '--rm',
+          '--network',
+          'bridge',
+          './rootfs',
+          '/bin/sh',
+          '-c',
+          `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc ${net}.1 7000`,
+        ],
+        { root, cwd: join(__dirname, '..', '..') },
+      );
       rmSync(www, { recursive: true, force: true });
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('served');
@@ -120,12 +198,48 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
   });
 
   it('two containers on the default bridge reach each other by address', () => {
-    const a = minidock(['run', '-d', '--name', 'peer-a', '--network', 'bridge', './rootfs', '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'], { root, cwd: join(__dirname, '..', '..') });
+    const a = minidock(
+      [
+        'run',
+        '-d',
+        '--name',
+        'peer-a',
+        '--network',
+        'bridge',
+        './rootfs',
+        '/bin/busybox',
+        'httpd',
+        '-f',
+        '-p',
+        '80',
+        '-h',
+        '/etc',
+      ],
+      {
+        root,
+        cwd: join(__dirname, '..', '..'),
+      },
+    );
     expect(a.code).toBe(0);
     try {
       const ip = JSON.parse(minidock(['inspect', 'peer-a'], { root }).stdout)[0].NetworkSettings.IPAddress as string;
       // (busybox wget is avoided: it crashes in a fresh netns here; nc speaks HTTP well enough)
-      const b = minidock(['run', '--rm', '--network', 'bridge', './rootfs', '/bin/sh', '-c', `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc ${ip} 80`], { root, cwd: join(__dirname, '..', '..') });
+      const b = minidock(
+        [
+          'run',
+          '--rm',
+          '--network',
+          'bridge',
+          './rootfs',
+          '/bin/sh',
+          '-c',
+          `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc ${ip} 80`,
+        ],
+        {
+          root,
+          cwd: join(__dirname, '..', '..'),
+        },
+      );
       expect(b.code).toBe(0);
       expect(b.stdout).toContain(a.stdout.trim().slice(0, 12));
     } finally {
@@ -134,28 +248,48 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     expectNetClean();
   });
 
-  it('--network none is unchanged: lo only; host: the host\'s links; container: shares the other\'s eth0', () => {
+  it("--network none is unchanged: lo only; host: the host's links; container: shares the other's eth0", () => {
     const cwd = join(__dirname, '..', '..');
     const none = minidock(['run', '--rm', './rootfs', '/bin/sh', '-c', 'ls /sys/class/net'], { root, cwd });
     expect(none.stdout.trim().split(/\s+/)).toEqual(['lo']);
-    const explicit = minidock(['run', '--rm', '--network', 'none', '--dry-run', './rootfs', '/bin/true'], { root, cwd });
+    const explicit = minidock(['run', '--rm', '--network', 'none', '--dry-run', './rootfs', '/bin/true'], {
+      root,
+      cwd,
+    });
     const ids = (t: string): string => t.replace(/[0-9a-f]{64}/g, 'ID').replace(/[0-9a-f]{12}/g, 'SHORT');
-    expect(ids(explicit.stdout)).toBe(ids(minidock(['run', '--rm', '--dry-run', './rootfs', '/bin/true'], { root, cwd }).stdout));
+    expect(ids(explicit.stdout)).toBe(
+      ids(minidock(['run', '--rm', '--dry-run', './rootfs', '/bin/true'], { root, cwd }).stdout),
+    );
     expect(explicit.stdout).toContain('CLONE_NEWNET');
     expect(explicit.stdout).not.toMatch(/AF_NETLINK|\/etc\/hosts/);
     const hostLinks = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>).map((l) => l.ifname);
-    const host = minidock(['run', '--rm', '--network', 'host', './rootfs', '/bin/sh', '-c', 'ls /sys/class/net'], { root, cwd });
+    const host = minidock(['run', '--rm', '--network', 'host', './rootfs', '/bin/sh', '-c', 'ls /sys/class/net'], {
+      root,
+      cwd,
+    });
     expect(host.code).toBe(0);
     // (sysfs mounted in the container shows the network namespace of its mounter: the host's)
     for (const l of hostLinks.filter((n) => !n.startsWith('mdv'))) expect(host.stdout.split(/\s+/)).toContain(l);
-    const a = minidock(['run', '-d', '--name', 'owner', '--network', 'bridge', './rootfs', '/bin/sleep', '30'], { root, cwd });
+    const a = minidock(['run', '-d', '--name', 'owner', '--network', 'bridge', './rootfs', '/bin/sleep', '30'], {
+      root,
+      cwd,
+    });
     expect(a.code).toBe(0);
     try {
       const ip = JSON.parse(minidock(['inspect', 'owner'], { root }).stdout)[0].NetworkSettings.IPAddress as string;
-      const c = minidock(['run', '--rm', '--network', 'container:owner', './rootfs', '/bin/sh', '-c', 'ip -4 addr show dev eth0'], { root, cwd });
+      const c = minidock(
+        ['run', '--rm', '--network', 'container:owner', './rootfs', '/bin/sh', '-c', 'ip -4 addr show dev eth0'],
+        {
+          root,
+          cwd,
+        },
+      );
       expect(c.code).toBe(0);
       expect(c.stdout).toContain(`inet ${ip}/`);
-      const stopped = minidock(['run', '--rm', '--network', 'container:nosuch', './rootfs', '/bin/true'], { root, cwd });
+      const stopped = minidock(['run', '--rm', '--network', 'container:nosuch', './rootfs', '/bin/true'], {
+        root,
+        cwd,
+      });
       expect(stopped.code).toBe(125);
       expect(stopped.stderr).toMatch(/^minidock: --network container:nosuch: no such container: nosuch/);
     } finally {
@@ -182,7 +316,10 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
 
   it('a SIGKILLed run -d container leaves its lease and rule until gc, which reclaims them', async () => {
     const cwd = join(__dirname, '..', '..');
-    const r = minidock(['run', '-d', '--rm', '--network', 'bridge', '-p', `${PORT + 1}:80`, './rootfs', '/bin/sleep', '30'], { root, cwd });
+    const r = minidock(
+      ['run', '-d', '--rm', '--network', 'bridge', '-p', `${PORT + 1}:80`, './rootfs', '/bin/sleep', '30'],
+      { root, cwd },
+    );
     expect(r.code).toBe(0);
     const id = r.stdout.trim();
     const pid = JSON.parse(minidock(['inspect', id], { root }).stdout)[0].State.Pid as number;

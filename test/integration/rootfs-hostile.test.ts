@@ -16,7 +16,10 @@ if (!canRun) console.warn(`SKIPPED test/integration/rootfs-hostile.test.ts: ${sk
 /** Whether this kernel has openat2 (5.6+): minidock opens rootfs files with it, else with O_NOFOLLOW. */
 const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
 const [maj, min] = release.split('.').map(Number);
-const openat2Case = maj > 5 || (maj === 5 && min >= 6) ? `openat2 RESOLVE_BENEATH (kernel ${release})` : `O_NOFOLLOW, no openat2 (kernel ${release})`;
+const openat2Case =
+  maj > 5 || (maj === 5 && min >= 6)
+    ? `openat2 RESOLVE_BENEATH (kernel ${release})`
+    : `O_NOFOLLOW, no openat2 (kernel ${release})`;
 
 d(`hostile rootfs layouts (real kernel, the real CLI; files opened with ${openat2Case})`, () => {
   let root = '';
@@ -55,12 +58,15 @@ d(`hostile rootfs layouts (real kernel, the real CLI; files opened with ${openat
     expect(lines[0]).toMatch(why);
   };
 
-  it('/etc -> /etc: -u bin is not the host\'s bin (the link is a loop inside the rootfs)', () => {
+  it("/etc -> /etc: -u bin is not the host's bin (the link is a loop inside the rootfs)", () => {
     const r = layout('etc-is-host-etc', (p) => replace(p, 'etc', (e) => symlinkSync('/etc', e)));
-    refused(md(['run', '--rm', '-u', 'bin', r, '/bin/busybox', 'id', '-u']), /^minidock: -u bin: the container's \/etc\/passwd leads through more than 40 symbolic links inside the rootfs/);
+    refused(
+      md(['run', '--rm', '-u', 'bin', r, '/bin/busybox', 'id', '-u']),
+      /^minidock: -u bin: the container's \/etc\/passwd leads through more than 40 symbolic links inside the rootfs/,
+    );
   });
 
-  it('/etc -> /etc2: the rootfs\'s own /etc2/passwd gives the user', () => {
+  it("/etc -> /etc2: the rootfs's own /etc2/passwd gives the user", () => {
     const r = layout('etc-is-etc2', (p) => {
       mkdirSync(join(p, 'etc2'));
       writeFileSync(join(p, 'etc2/passwd'), 'bin:x:4343:4344:bin:/:/bin/sh\n');
@@ -71,10 +77,13 @@ d(`hostile rootfs layouts (real kernel, the real CLI; files opened with ${openat
     expect(res.stdout).toMatch(/^uid=4343(\(bin\))? gid=4344\b/);
   });
 
-  it('/etc/passwd -> /etc/shadow is the rootfs\'s /etc/shadow, never the host\'s', () => {
+  it("/etc/passwd -> /etc/shadow is the rootfs's /etc/shadow, never the host's", () => {
     // the host's shadow has a root line, whose third field (days since the last change) would be the uid
     const missing = layout('passwd-is-shadow', (p) => replace(p, 'etc/passwd', (f) => symlinkSync('/etc/shadow', f)));
-    refused(md(['run', '--rm', '-u', 'root', missing, '/bin/busybox', 'id', '-u']), /^minidock: -u root: no user "root" in the container's \/etc\/passwd/);
+    refused(
+      md(['run', '--rm', '-u', 'root', missing, '/bin/busybox', 'id', '-u']),
+      /^minidock: -u root: no user "root" in the container's \/etc\/passwd/,
+    );
     writeFileSync(join(missing, 'etc/shadow'), 'root:x:4242:4243:root:/root:/bin/sh\n');
     const own = md(['run', '--rm', '-u', 'root', missing, '/bin/busybox', 'id']);
     expect(own.code, own.stderr).toBe(0);
@@ -84,7 +93,10 @@ d(`hostile rootfs layouts (real kernel, the real CLI; files opened with ${openat
   it('/etc/passwd a FIFO (no writer): refused at once, no hang', () => {
     const r = layout('passwd-fifo', (p) => replace(p, 'etc/passwd', mkfifo));
     const t0 = Date.now();
-    refused(md(['run', '--rm', '-u', 'user', r, '/bin/true']), /-u user: the container's \/etc\/passwd is a FIFO, not a regular file/);
+    refused(
+      md(['run', '--rm', '-u', 'user', r, '/bin/true']),
+      /-u user: the container's \/etc\/passwd is a FIFO, not a regular file/,
+    );
     expect(Date.now() - t0).toBeLessThan(TIMEOUT);
   });
 
@@ -93,38 +105,56 @@ d(`hostile rootfs layouts (real kernel, the real CLI; files opened with ${openat
       mkfifo(join(p, 'etc/fifo'));
       replace(p, 'etc/group', (f) => symlinkSync('fifo', f));
     });
-    refused(md(['run', '--rm', '-u', 'user', r, '/bin/true']), /-u user: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/);
+    refused(
+      md(['run', '--rm', '-u', 'user', r, '/bin/true']),
+      /-u user: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/,
+    );
   });
 
-  it('/etc/passwd -> /dev/zero: the rootfs\'s /dev/zero, a device, is refused (never read until memory runs out)', () => {
+  it("/etc/passwd -> /dev/zero: the rootfs's /dev/zero, a device, is refused (never read until memory runs out)", () => {
     const r = layout('passwd-zero', (p) => {
       expect(spawnSync('mknod', [join(p, 'dev/zero'), 'c', '1', '5']).status).toBe(0);
       replace(p, 'etc/passwd', (f) => symlinkSync('/dev/zero', f));
     });
-    refused(md(['run', '--rm', '-u', 'user', r, '/bin/true']), /the container's \/etc\/passwd \(a symlink to \/dev\/zero\) is a character device, not a regular file/);
+    refused(
+      md(['run', '--rm', '-u', 'user', r, '/bin/true']),
+      /the container's \/etc\/passwd \(a symlink to \/dev\/zero\) is a character device, not a regular file/,
+    );
   });
 
   it('a 1 GiB /etc/passwd (sparse) is refused by its size, unread', () => {
     const r = layout('passwd-huge', (p) => {
       truncateSync(join(p, 'etc/passwd'), 1 << 30);
     });
-    refused(md(['run', '--rm', '-u', '1000', r, '/bin/true']), /-u 1000: the container's \/etc\/passwd is 1073741824 bytes; minidock reads at most 16 MiB/);
+    refused(
+      md(['run', '--rm', '-u', '1000', r, '/bin/true']),
+      /-u 1000: the container's \/etc\/passwd is 1073741824 bytes; minidock reads at most 16 MiB/,
+    );
   });
 
-  it('-v onto a symlink loop (/tmp -> /tmp) is refused: mkdir would have followed it to the host\'s /tmp', () => {
+  it("-v onto a symlink loop (/tmp -> /tmp) is refused: mkdir would have followed it to the host's /tmp", () => {
     const r = layout('tmp-loop', (p) => replace(p, 'tmp', (t) => symlinkSync('/tmp', t)));
     const name = `minidock-hostile-${process.pid}`;
     const src = join(fx, 'vol');
     mkdirSync(src, { recursive: true });
-    refused(md(['run', '--rm', '-v', `${src}:/tmp/${name}`, r, '/bin/true']), new RegExp(`-v .*: /tmp/${name} leads through more than 40 symbolic links inside the rootfs`));
+    refused(
+      md(['run', '--rm', '-v', `${src}:/tmp/${name}`, r, '/bin/true']),
+      new RegExp(`-v .*: /tmp/${name} leads through more than 40 symbolic links inside the rootfs`),
+    );
     expect(existsSync(`/tmp/${name}`)).toBe(false);
   });
 
-  it('-w through a symlink /work -> /etc is the rootfs\'s /etc (chdir runs after pivot_root)', () => {
+  it("-w through a symlink /work -> /etc is the rootfs's /etc (chdir runs after pivot_root)", () => {
     const r = layout('work-link', (p) => symlinkSync('/etc', join(p, 'work')));
     const res = md(['run', '--rm', '-w', '/work', r, '/bin/ls']);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout.split('\n').filter(Boolean).sort()).toEqual(['group', 'hostname', 'hosts', 'passwd', 'resolv.conf']);
+    expect(res.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'group',
+      'hostname',
+      'hosts',
+      'passwd',
+      'resolv.conf',
+    ]);
   });
 
   it('an image whose /etc -> /etc, or whose /etc/passwd is a FIFO: the same answers through the layers', () => {
@@ -137,15 +167,24 @@ d(`hostile rootfs layouts (real kernel, the real CLI; files opened with ${openat
       return `hostile-${name}`;
     };
     const loop = tarOf('img-etc-loop', (p) => replace(p, 'etc', (e) => symlinkSync('/etc', e)));
-    refused(md(['run', '--rm', '-u', 'bin', loop, '/bin/true']), /-u bin: the container's \/etc\/passwd leads through more than 40 symbolic links/);
+    refused(
+      md(['run', '--rm', '-u', 'bin', loop, '/bin/true']),
+      /-u bin: the container's \/etc\/passwd leads through more than 40 symbolic links/,
+    );
     const fifo = tarOf('img-fifo', (p) => replace(p, 'etc/passwd', mkfifo));
-    refused(md(['run', '--rm', '-u', 'user', fifo, '/bin/true']), /-u user: the container's \/etc\/passwd is a FIFO, not a regular file/);
+    refused(
+      md(['run', '--rm', '-u', 'user', fifo, '/bin/true']),
+      /-u user: the container's \/etc\/passwd is a FIFO, not a regular file/,
+    );
     for (const img of [loop, fifo]) expect(md(['rmi', img]).code).toBe(0);
   });
 
   it('an --env-file line B=x\\0y is refused, not cut at the NUL', () => {
     const env = join(fx, 'nul.env');
     writeFileSync(env, 'A=1\nB=x\0y\n');
-    refused(md(['run', '--rm', '--env-file', env, ROOTFS, '/bin/sh', '-c', 'echo "[$B]"']), /^minidock: --env-file .*nul\.env line 2: "B=x\\u0000y": contains a NUL byte/);
+    refused(
+      md(['run', '--rm', '--env-file', env, ROOTFS, '/bin/sh', '-c', 'echo "[$B]"']),
+      /^minidock: --env-file .*nul\.env line 2: "B=x\\u0000y": contains a NUL byte/,
+    );
   });
 });

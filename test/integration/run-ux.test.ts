@@ -3,7 +3,19 @@
 // kernel (as root), real ptys (util-linux script).
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOTFS, built, canRun, cgroupParentFor, minidock, minidockAsync, pidsMatching, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import {
+  BIN,
+  ROOTFS,
+  built,
+  canRun,
+  cgroupParentFor,
+  minidock,
+  minidockAsync,
+  pidsMatching,
+  skipReason,
+  useLeakCheckedRoot,
+  waitFor,
+} from '../helpers';
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/run-ux.test.ts: ${skipReason}`);
@@ -28,21 +40,27 @@ d('minidock run: what a new user meets', () => {
     expect(i.stdout).toBe('hi\n');
   });
 
-  it('--env-file /dev/stdin reads stdin when it is a socket (as Node\'s child_process makes it)', () => {
-    const r = minidock(['run', '--rm', '--env-file', '/dev/stdin', ROOTFS, 'sh', '-c', 'echo "B=$B"'], { root, input: 'B=2\n' });
+  it("--env-file /dev/stdin reads stdin when it is a socket (as Node's child_process makes it)", () => {
+    const r = minidock(['run', '--rm', '--env-file', '/dev/stdin', ROOTFS, 'sh', '-c', 'echo "B=$B"'], {
+      root,
+      input: 'B=2\n',
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('B=2\n');
   });
 
-  it.skipIf(!hasBash)(`--env-file /dev/stdin and <(printf ...) read shell pipes as regular files (Node itself used to drain them, taking --env-file as its own option)${hasBash ? '' : ' (SKIPPED: no bash)'}`, () => {
-    const sh = (line: string) => spawnSync('bash', ['-c', `${env()} ${line}`], { encoding: 'utf8', timeout: 30_000 });
-    const stdin = sh(`printf 'B=2\\n' | ${BIN} run --rm --env-file /dev/stdin ${ROOTFS} sh -c 'echo "B=$B"'`);
-    expect(stdin.stderr).toBe('');
-    expect(stdin.stdout).toBe('B=2\n');
-    const subst = sh(`${BIN} run --rm --env-file <(printf 'B=2\\nC=3\\n') ${ROOTFS} sh -c 'echo "B=$B C=$C"'`);
-    expect(subst.stderr).toBe('');
-    expect(subst.stdout).toBe('B=2 C=3\n');
-  });
+  it.skipIf(!hasBash)(
+    `--env-file /dev/stdin and <(printf ...) read shell pipes as regular files (Node itself used to drain them, taking --env-file as its own option)${hasBash ? '' : ' (SKIPPED: no bash)'}`,
+    () => {
+      const sh = (line: string) => spawnSync('bash', ['-c', `${env()} ${line}`], { encoding: 'utf8', timeout: 30_000 });
+      const stdin = sh(`printf 'B=2\\n' | ${BIN} run --rm --env-file /dev/stdin ${ROOTFS} sh -c 'echo "B=$B"'`);
+      expect(stdin.stderr).toBe('');
+      expect(stdin.stdout).toBe('B=2\n');
+      const subst = sh(`${BIN} run --rm --env-file <(printf 'B=2\\nC=3\\n') ${ROOTFS} sh -c 'echo "B=$B C=$C"'`);
+      expect(subst.stderr).toBe('');
+      expect(subst.stdout).toBe('B=2 C=3\n');
+    },
+  );
 
   it('a missing --env-file is minidock\'s one line, exit 125 (not Node\'s "node: X: not found", exit 9)', () => {
     const r = minidock(['run', '--rm', '--env-file', '/nonexistent/env', ROOTFS, 'true'], { root });
@@ -50,43 +68,62 @@ d('minidock run: what a new user meets', () => {
     expect(r.stderr).toBe('minidock: --env-file /nonexistent/env: ENOENT — give a readable file of KEY=VALUE lines\n');
   });
 
-  it.skipIf(!hasScript)(`-it on a real terminal: lines end in \\r\\n, not \\r\\r\\n (OPOST off in raw mode), and the terminal is restored after${hasScript ? '' : ' (SKIPPED: no util-linux script)'}`, async () => {
-    // script(1) runs the command on a new pty: minidock's stdin and stdout are that terminal, with
-    // the usual cooked settings (ICANON, ECHO, OPOST+ONLCR). After minidock, stty -a shows them again.
-    const cmd = `${env()} ${BIN} run --rm -it ${ROOTFS} sh -c 'echo one; echo two'; echo rc=$?; stty -a`;
-    // script's stdin stays open until it is done (at EOF on it, script may end the session early)
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-    child.stdin.destroy();
-    const out = Buffer.concat(chunks).toString('latin1');
-    expect(code).toBe(0);
-    // the container's pty turned "\n" into "\r\n" once; the user's terminal must not add a second "\r"
-    expect(out).toContain('one\r\ntwo\r\n');
-    expect(out).not.toContain('\r\r\n');
-    expect(out).toContain('rc=0\r\n'); // output processing is back on: the shell's "\n" became "\r\n"
-    const words = out.split(/[\s;]+/);
-    for (const flag of ['opost', 'onlcr', 'icanon', 'echo', 'isig', 'icrnl']) expect(words).toContain(flag);
-    expect(words).not.toContain('-opost');
-  });
+  it.skipIf(!hasScript)(
+    `-it on a real terminal: lines end in \\r\\n, not \\r\\r\\n (OPOST off in raw mode), and the terminal is restored after${hasScript ? '' : ' (SKIPPED: no util-linux script)'}`,
+    async () => {
+      // script(1) runs the command on a new pty: minidock's stdin and stdout are that terminal, with
+      // the usual cooked settings (ICANON, ECHO, OPOST+ONLCR). After minidock, stty -a shows them again.
+      const cmd = `${env()} ${BIN} run --rm -it ${ROOTFS} sh -c 'echo one; echo two'; echo rc=$?; stty -a`;
+      // script's stdin stays open until it is done (at EOF on it, script may end the session early)
+      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+      child.stdin.destroy();
+      const out = Buffer.concat(chunks).toString('latin1');
+      expect(code).toBe(0);
+      // the container's pty turned "\n" into "\r\n" once; the user's terminal must not add a second "\r"
+      expect(out).toContain('one\r\ntwo\r\n');
+      expect(out).not.toContain('\r\r\n');
+      expect(out).toContain('rc=0\r\n'); // output processing is back on: the shell's "\n" became "\r\n"
+      const words = out.split(/[\s;]+/);
+      for (const flag of ['opost', 'onlcr', 'icanon', 'echo', 'isig', 'icrnl']) expect(words).toContain(flag);
+      expect(words).not.toContain('-opost');
+    },
+  );
 
   it('^C (SIGINT) to a foreground container whose PID 1 has no handler: one line saying so, then SIGKILL after --stop-timeout: 137', async () => {
     const c = minidockAsync(['run', '--rm', '--stop-timeout', '1', ROOTFS, 'sleep', '3017'], { root });
-    await waitFor(() => pidsMatching('sleep 3017', 'sleep').length > 0, 15_000, 'the container\'s sleep');
+    await waitFor(() => pidsMatching('sleep 3017', 'sleep').length > 0, 15_000, "the container's sleep");
     const t0 = Date.now();
     c.child.kill('SIGINT');
     const r = await c.done;
     expect(r.code).toBe(137);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
-    expect(r.stderr).toMatch(/^minidock: SIGINT forwarded to the container's PID 1 \(sleep\), which has no handler for it and so ignores it .*SIGKILL follows in 1 s \(--stop-timeout\) — run a PID 1 that handles the signal[^\n]*\n$/);
+    expect(r.stderr).toMatch(
+      /^minidock: SIGINT forwarded to the container's PID 1 \(sleep\), which has no handler for it and so ignores it .*SIGKILL follows in 1 s \(--stop-timeout\) — run a PID 1 that handles the signal[^\n]*\n$/,
+    );
   });
 
   it('a PID 1 that handles SIGINT and SIGTERM exits by itself, with no such line', async () => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       // busybox sh runs a trap between commands: at the latest when the current `sleep 0.1` ends
-      const c = minidockAsync(['run', '--rm', '--stop-timeout', '10', ROOTFS, 'sh', '-c', 'trap "exit 3" INT TERM; echo ready; while :; do sleep 0.1; done'], { root });
-      await waitFor(() => c.output().includes('ready'), 15_000, 'the container\'s ready');
+      const c = minidockAsync(
+        [
+          'run',
+          '--rm',
+          '--stop-timeout',
+          '10',
+          ROOTFS,
+          'sh',
+          '-c',
+          'trap "exit 3" INT TERM; echo ready; while :; do sleep 0.1; done',
+        ],
+        {
+          root,
+        },
+      );
+      await waitFor(() => c.output().includes('ready'), 15_000, "the container's ready");
       const t0 = Date.now();
       c.child.kill(sig);
       const r = await c.done;
@@ -101,7 +138,9 @@ describe.skipIf(!built)(`minidock and Docker's verbs${built ? '' : ' (SKIPPED: n
   it('a Docker verb minidock lacks: one line saying so and listing the verbs it has, exit 125; a typo still gets "did you mean"', () => {
     const top = minidock(['top', 'web']);
     expect(top.code).toBe(125);
-    expect(top.stderr).toMatch(/^minidock: "top" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, [^\n]*\n$/);
+    expect(top.stderr).toMatch(
+      /^minidock: "top" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, [^\n]*\n$/,
+    );
     const typo = minidock(['rnu', ROOTFS, 'true']);
     expect(typo.code).toBe(125);
     expect(typo.stderr).toBe("minidock: unknown command 'rnu' — did you mean run? (see minidock --help)\n");

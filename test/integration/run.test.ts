@@ -2,17 +2,43 @@
 // no mount, cgroup or state directory may be left behind.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOTFS, canRun, cgroupParentFor, minidock, minidockAsync, pidsMatching, skipReason, waitFor, useLeakCheckedRoot } from '../helpers';
+import {
+  BIN,
+  ROOTFS,
+  canRun,
+  cgroupParentFor,
+  minidock,
+  minidockAsync,
+  pidsMatching,
+  skipReason,
+  waitFor,
+  useLeakCheckedRoot,
+} from '../helpers';
 
 const d = canRun ? describe : describe.skip;
 
 /** Run node as nobody (uid and gid 65534, no supplementary groups). */
 const asNobody = (args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) =>
-  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], { encoding: 'utf8', cwd, env });
+  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], {
+    encoding: 'utf8',
+    cwd,
+    env,
+  });
 const nobodyCanRunNode = canRun && asNobody(['-e', '0'], '/').status === 0;
 
 /**
@@ -35,12 +61,18 @@ if (!canRun) console.warn(`SKIPPED test/integration/run.test.ts: ${skipReason}`)
 
 d('minidock run (real containers)', () => {
   let root: string;
-  const run = (args: string[], extra: Parameters<typeof minidock>[1] = {}) => minidock(['run', '--rm', ...args], { root, ...extra });
+  const run = (args: string[], extra: Parameters<typeof minidock>[1] = {}) =>
+    minidock(['run', '--rm', ...args], { root, ...extra });
 
   useLeakCheckedRoot((r) => (root = r)); // private state root + leak check around each test
 
   it('runs the command as PID 1 in new namespaces', () => {
-    const r = run([ROOTFS, '/bin/sh', '-c', 'echo pid=$$; readlink /proc/self/ns/pid; readlink /proc/1/ns/uts; ps | wc -l']);
+    const r = run([
+      ROOTFS,
+      '/bin/sh',
+      '-c',
+      'echo pid=$$; readlink /proc/self/ns/pid; readlink /proc/1/ns/uts; ps | wc -l',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -77,7 +109,12 @@ d('minidock run (real containers)', () => {
   });
 
   it('has only an up loopback in its network namespace', () => {
-    const r = run([ROOTFS, 'sh', '-c', "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ip -o link | cut -d: -f2,3; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok"]);
+    const r = run([
+      ROOTFS,
+      'sh',
+      '-c',
+      "cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '; ip -o link | cut -d: -f2,3; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok",
+    ]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('lo');
@@ -89,7 +126,10 @@ d('minidock run (real containers)', () => {
   it('has its own mount table: overlay root, proc, ro sysfs, a minimal /dev', () => {
     const r = run([ROOTFS, 'sh', '-c', 'cat /proc/self/mounts; echo "DEV: $(ls /dev | tr "\\n" " ")"']);
     expect(r.code).toBe(0);
-    const mounts = r.stdout.split('\n').filter((l) => /^\S+ \/\S* /.test(l)).map((l) => l.split(' '));
+    const mounts = r.stdout
+      .split('\n')
+      .filter((l) => /^\S+ \/\S* /.test(l))
+      .map((l) => l.split(' '));
     const at = (p: string) => mounts.find((m) => m[1] === p);
     expect(at('/')?.[2]).toBe('overlay');
     expect(at('/proc')?.[2]).toBe('proc');
@@ -98,13 +138,39 @@ d('minidock run (real containers)', () => {
     expect(at('/dev/pts')?.[2]).toBe('devpts');
     // none of the host's own mounts is visible
     expect(mounts.find((m) => m[1].startsWith('/work') || m[1].startsWith('/var/lib'))).toBeUndefined();
-    const devs = r.stdout.split('\n').find((l) => l.startsWith('DEV: '))!.slice(5).trim().split(' ').sort();
-    expect(devs).toEqual(['fd', 'full', 'mqueue', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
+    const devs = r.stdout
+      .split('\n')
+      .find((l) => l.startsWith('DEV: '))!
+      .slice(5)
+      .trim()
+      .split(' ')
+      .sort();
+    expect(devs).toEqual([
+      'fd',
+      'full',
+      'mqueue',
+      'null',
+      'ptmx',
+      'pts',
+      'random',
+      'shm',
+      'stderr',
+      'stdin',
+      'stdout',
+      'tty',
+      'urandom',
+      'zero',
+    ]);
   });
 
   it('never writes into ROOTFS (writes go to the overlay upper layer)', () => {
     const beforeHost = readFileSync(join(ROOTFS, 'etc/hostname'), 'utf8');
-    const r = run([ROOTFS, 'sh', '-c', 'echo changed > /etc/hostname && touch /newfile && rm /bin/ls && cat /etc/hostname && ls /newfile']);
+    const r = run([
+      ROOTFS,
+      'sh',
+      '-c',
+      'echo changed > /etc/hostname && touch /newfile && rm /bin/ls && cat /etc/hostname && ls /newfile',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('changed\n/newfile\n');
     expect(readFileSync(join(ROOTFS, 'etc/hostname'), 'utf8')).toBe(beforeHost);
@@ -116,7 +182,14 @@ d('minidock run (real containers)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'minidock-vol-'));
     writeFileSync(join(dir, 'in.txt'), 'from host\n');
     try {
-      const rw = run(['-v', `${dir}:/data`, ROOTFS, 'sh', '-c', 'cat /data/in.txt; echo from container > /data/out.txt']);
+      const rw = run([
+        '-v',
+        `${dir}:/data`,
+        ROOTFS,
+        'sh',
+        '-c',
+        'cat /data/in.txt; echo from container > /data/out.txt',
+      ]);
       expect(rw.code).toBe(0);
       expect(rw.stdout).toBe('from host\n');
       expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('from container\n');
@@ -134,7 +207,20 @@ d('minidock run (real containers)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'minidock-env-'));
     writeFileSync(join(dir, 'env'), '# comment\nFROM_FILE=yes\n\nB=from-file\n');
     try {
-      const r = run(['-e', 'A=1', '-e', 'B=two words', '--env-file', join(dir, 'env'), '-w', '/tmp', ROOTFS, 'sh', '-c', 'echo "$A|$B|$FROM_FILE|$HOME"; pwd']);
+      const r = run([
+        '-e',
+        'A=1',
+        '-e',
+        'B=two words',
+        '--env-file',
+        join(dir, 'env'),
+        '-w',
+        '/tmp',
+        ROOTFS,
+        'sh',
+        '-c',
+        'echo "$A|$B|$FROM_FILE|$HOME"; pwd',
+      ]);
       expect(r.code).toBe(0);
       // -e wins over --env-file (Docker's order)
       expect(r.stdout).toBe('1|two words|yes|/root\n/tmp\n');
@@ -166,7 +252,11 @@ d('minidock run (real containers)', () => {
     const r = run([ROOTFS, 'sh', '-c', 'head -c 10485760 /dev/zero | tr "\\0" "x"; echo err >&2']);
     expect(r.code).toBe(0);
     expect(r.stdout.length).toBe(10 * 1024 * 1024);
-    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(createHash('sha256').update('x'.repeat(10 * 1024 * 1024)).digest('hex'));
+    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(
+      createHash('sha256')
+        .update('x'.repeat(10 * 1024 * 1024))
+        .digest('hex'),
+    );
     expect(r.stderr).toBe('err\n');
   });
 
@@ -205,7 +295,17 @@ d('minidock run (real containers)', () => {
 
   it('forwards SIGTERM to the container, and SIGKILLs after --stop-timeout', async () => {
     const marker = `${Date.now() % 100000}`;
-    const a = minidockAsync(['run', '--rm', ROOTFS, 'sh', '-c', `trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.${marker.slice(0, 2)}1; done`], { root });
+    const a = minidockAsync(
+      [
+        'run',
+        '--rm',
+        ROOTFS,
+        'sh',
+        '-c',
+        `trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.${marker.slice(0, 2)}1; done`,
+      ],
+      { root },
+    );
     await waitFor(() => a.output().includes('ready'), 10_000, 'container start');
     a.child.kill('SIGTERM');
     const r = await a.done;
@@ -213,7 +313,9 @@ d('minidock run (real containers)', () => {
     expect(r.code).toBe(3);
 
     // PID 1 without a handler ignores SIGTERM: after the grace period it is killed
-    const b = minidockAsync(['run', '--rm', '--stop-timeout', '1', ROOTFS, 'sh', '-c', 'echo ready; exec sleep 3600'], { root });
+    const b = minidockAsync(['run', '--rm', '--stop-timeout', '1', ROOTFS, 'sh', '-c', 'echo ready; exec sleep 3600'], {
+      root,
+    });
     await waitFor(() => b.output().includes('ready'), 10_000, 'container start');
     const t0 = Date.now();
     b.child.kill('SIGTERM');
@@ -242,10 +344,16 @@ d('minidock run (real containers)', () => {
       try {
         await waitFor(() => a.output().includes('ready'), 10_000, 'container start');
         const [pid] = await waitFor(() => pidsMatching(marker, 'sleep'), 5000, 'container pid');
-        expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${user.split(':')[0]}\\s`, 'm'));
+        expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(
+          new RegExp(`^Uid:\\s+${user.split(':')[0]}\\s`, 'm'),
+        );
         a.child.kill('SIGKILL'); // the launcher itself: no cleanup code of it runs
         expect((await a.done).signal).toBe('SIGKILL');
-        await waitFor(() => pidsMatching(marker, 'sleep').length === 0, 3000, `the -u ${user} container to die with its launcher`);
+        await waitFor(
+          () => pidsMatching(marker, 'sleep').length === 0,
+          3000,
+          `the -u ${user} container to die with its launcher`,
+        );
       } finally {
         for (const p of pidsMatching(marker, 'sleep')) process.kill(p, 'SIGKILL');
         await waitFor(() => pidsMatching(marker, 'sleep').length === 0, 5000, 'the container to be gone');
@@ -266,7 +374,10 @@ d('minidock run (real containers)', () => {
         [['--no-such-flag', ROOTFS, 'true'], /^minidock: unknown option '--no-such-flag'/],
         [['-e', '=x', ROOTFS, 'true'], /^minidock: -e "=x": the variable name/],
         [['-v', 'relative:/data', ROOTFS, 'true'], /^minidock: -v relative:\/data: the host path must be absolute/],
-        [['-v', '/no/such/dir:/data', ROOTFS, 'true'], /^minidock: -v \/no\/such\/dir:\/data: host path \/no\/such\/dir does not exist/],
+        [
+          ['-v', '/no/such/dir:/data', ROOTFS, 'true'],
+          /^minidock: -v \/no\/such\/dir:\/data: host path \/no\/such\/dir does not exist/,
+        ],
         [['-w', 'relative', ROOTFS, 'true'], /^minidock: -w relative: the working directory must be an absolute path/],
         [['-w', '/no/such/dir', ROOTFS, 'true'], /^minidock: chdir\(\/no\/such\/dir\): ENOENT/],
         [['-u', 'ghost', ROOTFS, 'true'], /^minidock: -u ghost: no user "ghost"/],
@@ -284,37 +395,53 @@ d('minidock run (real containers)', () => {
     }
   });
 
-  it.skipIf(!nobodyCanRunNode)(`without root (rootless) and no state root it can make: one line, exit 125${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`, () => {
-    // (a normal user's launch is rootless: test/integration/userns.test.ts; nobody's HOME does not exist)
-    // What is tested is minidock's own check, so it runs as nobody from a copy nobody can read: a
-    // checkout under a 0700 directory (mktemp -d) is unreadable to nobody, and node would fail with
-    // its own error before minidock runs. The copy holds bin/ and dist/ only (no node_modules, no
-    // native library): the check comes before anything else is loaded.
-    const inst = nobodyInstall();
-    try {
-      const env = { ...process.env, HOME: '/nonexistent', XDG_RUNTIME_DIR: '', MINIDOCK_ROOT: '' };
-      const r = asNobody([inst.bin, 'run', inst.rootfs, 'true'], inst.dir, env);
-      expect(r.stderr).toMatch(/^minidock: cannot create the state root \/nonexistent\/\.local\/share\/minidock: .* — choose another state root \(--root DIR or MINIDOCK_ROOT; .*\)\n$/);
-      expect(r.status).toBe(125);
-      // the checkout itself, when nobody can read it (said in the output: which case ran)
-      const inPlace = asNobody(['-e', `require('fs').accessSync(${JSON.stringify(BIN)}, 4)`], inst.dir).status === 0;
-      console.log(`refuses to run without root: checked from a copy; the checkout ${inPlace ? 'too' : 'is not readable by nobody, so not in place'}`);
-      if (inPlace) {
-        const r2 = asNobody([BIN, 'run', inst.rootfs, 'true'], inst.dir, env);
-        expect([r2.status, r2.stderr]).toEqual([125, r.stderr]);
+  it.skipIf(!nobodyCanRunNode)(
+    `without root (rootless) and no state root it can make: one line, exit 125${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`,
+    () => {
+      // (a normal user's launch is rootless: test/integration/userns.test.ts; nobody's HOME does not exist)
+      // What is tested is minidock's own check, so it runs as nobody from a copy nobody can read: a
+      // checkout under a 0700 directory (mktemp -d) is unreadable to nobody, and node would fail with
+      // its own error before minidock runs. The copy holds bin/ and dist/ only (no node_modules, no
+      // native library): the check comes before anything else is loaded.
+      const inst = nobodyInstall();
+      try {
+        const env = { ...process.env, HOME: '/nonexistent', XDG_RUNTIME_DIR: '', MINIDOCK_ROOT: '' };
+        const r = asNobody([inst.bin, 'run', inst.rootfs, 'true'], inst.dir, env);
+        expect(r.stderr).toMatch(
+          /^minidock: cannot create the state root \/nonexistent\/\.local\/share\/minidock: .* — choose another state root \(--root DIR or MINIDOCK_ROOT; .*\)\n$/,
+        );
+        expect(r.status).toBe(125);
+        // the checkout itself, when nobody can read it (said in the output: which case ran)
+        const inPlace = asNobody(['-e', `require('fs').accessSync(${JSON.stringify(BIN)}, 4)`], inst.dir).status === 0;
+        console.log(
+          `refuses to run without root: checked from a copy; the checkout ${inPlace ? 'too' : 'is not readable by nobody, so not in place'}`,
+        );
+        if (inPlace) {
+          const r2 = asNobody([BIN, 'run', inst.rootfs, 'true'], inst.dir, env);
+          expect([r2.status, r2.stderr]).toEqual([125, r.stderr]);
+        }
+      } finally {
+        inst.cleanup();
       }
-    } finally {
-      inst.cleanup();
-    }
-  });
+    },
+  );
 
   // --dry-run and the launch come from one decision (planLaunch + the cgroup driver in dry mode)
   const cgroupMode = readFileSync('/proc/self/mountinfo', 'utf8').includes(' - cgroup cgroup ') ? 'v1' : 'v2';
   // the container's id, and its short form (the cgroup's name, the hostname)
-  const norm = (s: string): string => s.replace(/[0-9a-f]{64}/g, 'ID').replace(/(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])/g, 'SHORT');
+  const norm = (s: string): string =>
+    s.replace(/[0-9a-f]{64}/g, 'ID').replace(/(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])/g, 'SHORT');
   const parseDryRun = (out: string): { calls: string[]; writes: string[] } => ({
-    calls: out.split('\n').map((l) => /^\s*\d+ {2}\S+\s+(.*)$/.exec(l)?.[1]).filter((c): c is string => !!c).map(norm),
-    writes: out.split('\n').map((l) => /^ {4}(echo .*)$/.exec(l)?.[1]).filter((c): c is string => !!c).map(norm),
+    calls: out
+      .split('\n')
+      .map((l) => /^\s*\d+ {2}\S+\s+(.*)$/.exec(l)?.[1])
+      .filter((c): c is string => !!c)
+      .map(norm),
+    writes: out
+      .split('\n')
+      .map((l) => /^ {4}(echo .*)$/.exec(l)?.[1])
+      .filter((c): c is string => !!c)
+      .map(norm),
   });
 
   it(`--dry-run prints the steps and cgroup writes that the launch makes (--trace) — cgroup ${cgroupMode} here`, () => {
@@ -323,7 +450,10 @@ d('minidock run (real containers)', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const real = minidock(['run', '--rm', '--trace=json', ...opts, ROOTFS, 'true'], { root });
     expect(real.code, real.stderr).toBe(0);
-    const trace = JSON.parse(real.stderr.trim().split('\n').pop()!) as { steps: Array<{ call: string }>; cgroup: { mode: string; writes: Array<{ file: string; value: string }> } };
+    const trace = JSON.parse(real.stderr.trim().split('\n').pop()!) as {
+      steps: Array<{ call: string }>;
+      cgroup: { mode: string; writes: Array<{ file: string; value: string }> };
+    };
     const planned = parseDryRun(dry.stdout);
     expect(planned.calls).toEqual(trace.steps.map((s) => norm(s.call)));
     expect(planned.writes).toEqual(trace.cgroup.writes.map((w) => norm(`echo ${JSON.stringify(w.value)} > ${w.file}`)));
@@ -345,27 +475,35 @@ d('minidock run (real containers)', () => {
     expect(existsSync(join(root, 'containers')) ? readdirSync(join(root, 'containers')) : []).toEqual([]);
   });
 
-  it.skipIf(!nobodyCanRunNode)(`--dry-run as a non-root user prints the plan a root launch makes${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`, () => {
-    const inst = nobodyInstall();
-    try {
-      const state = join(inst.dir, 'state'); // does not exist, and nobody could not create it
-      const args = ['run', '--root', state, '--dry-run', '-m', '50M', inst.rootfs, 'true'];
-      // the same cgroup parent as minidock() gives the root run below (this file's test parent)
-      const mine = asNobody([inst.bin, ...args], inst.dir, { ...process.env, MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) });
-      expect(mine.stderr).toBe('');
-      expect(mine.status).toBe(0);
-      const roots = minidock(args, { root });
-      expect(roots.code, roots.stderr).toBe(0);
-      expect(norm(mine.stdout)).toBe(norm(roots.stdout));
-      expect(parseDryRun(mine.stdout).writes.some((w) => w.startsWith('echo "52428800"'))).toBe(true);
-      expect(existsSync(state)).toBe(false);
-    } finally {
-      inst.cleanup();
-    }
-  });
+  it.skipIf(!nobodyCanRunNode)(
+    `--dry-run as a non-root user prints the plan a root launch makes${nobodyCanRunNode ? '' : ' — SKIPPED: setpriv or a node that nobody can execute is missing'}`,
+    () => {
+      const inst = nobodyInstall();
+      try {
+        const state = join(inst.dir, 'state'); // does not exist, and nobody could not create it
+        const args = ['run', '--root', state, '--dry-run', '-m', '50M', inst.rootfs, 'true'];
+        // the same cgroup parent as minidock() gives the root run below (this file's test parent)
+        const mine = asNobody([inst.bin, ...args], inst.dir, {
+          ...process.env,
+          MINIDOCK_CGROUP_PARENT: cgroupParentFor(root),
+        });
+        expect(mine.stderr).toBe('');
+        expect(mine.status).toBe(0);
+        const roots = minidock(args, { root });
+        expect(roots.code, roots.stderr).toBe(0);
+        expect(norm(mine.stdout)).toBe(norm(roots.stdout));
+        expect(parseDryRun(mine.stdout).writes.some((w) => w.startsWith('echo "52428800"'))).toBe(true);
+        expect(existsSync(state)).toBe(false);
+      } finally {
+        inst.cleanup();
+      }
+    },
+  );
 
   it('runs containers in parallel without collisions', async () => {
-    const runs = Array.from({ length: 4 }, (_, i) => minidockAsync(['run', '--rm', ROOTFS, 'sh', '-c', `echo ${i} > /id; sleep 0.3; cat /id; hostname`], { root }));
+    const runs = Array.from({ length: 4 }, (_, i) =>
+      minidockAsync(['run', '--rm', ROOTFS, 'sh', '-c', `echo ${i} > /id; sleep 0.3; cat /id; hostname`], { root }),
+    );
     const results = await Promise.all(runs.map((r) => r.done));
     results.forEach((r, i) => {
       expect(r.code).toBe(0);
@@ -419,7 +557,14 @@ d('minidock run (real containers)', () => {
       execFileSync('cp', ['-a', `${ROOTFS}/.`, t]);
       const r1 = run([t, 'sh', '-c', 'echo on-tmpfs']);
       expect(r1.stdout).toBe('on-tmpfs\n');
-      execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${ROOTFS},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')}`, ovl]);
+      execFileSync('mount', [
+        '-t',
+        'overlay',
+        'overlay',
+        '-o',
+        `lowerdir=${ROOTFS},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')}`,
+        ovl,
+      ]);
       const r2 = run([ovl, 'sh', '-c', 'echo on-overlay']);
       expect(r2.stdout).toBe('on-overlay\n');
     } finally {
@@ -432,11 +577,14 @@ d('minidock run (real containers)', () => {
   it('works when the state root itself is on overlayfs (upper layer on a tmpfs)', () => {
     const base = mkdtempSync(join(tmpdir(), 'minidock-stateovl-'));
     const [lo, up, wk, mnt] = ['lo', 'up', 'wk', 'mnt'].map((p) => join(base, p));
-    [lo, up, wk, mnt].forEach((p) => mkdirSync(p));
+    for (const p of [lo, up, wk, mnt]) mkdirSync(p);
     chmodSync(up, 0o711); // the root of the mount: a state root minidock would otherwise tighten, and say so
     try {
       execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lo},upperdir=${up},workdir=${wk}`, mnt]);
-      const r = minidock(['run', '--rm', ROOTFS, 'sh', '-c', 'echo hi > /f; cat /f'], { root: mnt, env: { MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) } });
+      const r = minidock(['run', '--rm', ROOTFS, 'sh', '-c', 'echo hi > /f; cat /f'], {
+        root: mnt,
+        env: { MINIDOCK_CGROUP_PARENT: cgroupParentFor(root) },
+      });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('hi\n');
       expect(readdirSync(join(mnt, 'containers'))).toEqual([]);

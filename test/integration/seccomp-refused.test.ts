@@ -15,7 +15,9 @@ describe.skipIf(!canRun)(`seccomp: refused beyond Docker's default${canRun ? '' 
   let root = '';
   useLeakCheckedRoot((r) => (root = r));
   const probe = (name: string, extra: string[] = []): string => {
-    const r = minidock(['run', '--rm', ...extra, '-v', `${PROBES}:/probe:ro`, ROOTFS, '/probe/refused', name], { root });
+    const r = minidock(['run', '--rm', ...extra, '-v', `${PROBES}:/probe:ro`, ROOTFS, '/probe/refused', name], {
+      root,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const m = new RegExp(`^${name}: (\\S+)`, 'm').exec(r.stdout);
@@ -31,12 +33,17 @@ describe.skipIf(!canRun)(`seccomp: refused beyond Docker's default${canRun ? '' 
   ] as const) {
     it(`${name}: EPERM in a default container; what the kernel does unconfined decides what the EPERM proves`, () => {
       // the compiled filter refuses it whatever the kernel does
-      expect(evaluate(filter, { nr: syscallNumber(syscall)!, args: [...args] })).toMatchObject({ action: 'ERRNO', errno: 1 });
+      expect(evaluate(filter, { nr: syscallNumber(syscall)!, args: [...args] })).toMatchObject({
+        action: 'ERRNO',
+        errno: 1,
+      });
       const unconfined = probe(name, ['--security-opt', 'seccomp=unconfined', '--cap-add', 'SYS_ADMIN']);
       const confined = probe(name);
       expect(confined).toBe('EPERM');
       // say which case this kernel is, in the test's output
-      console.log(`${name}: unconfined ${unconfined}, default profile ${confined}${unconfined === 'ok' ? ' (the filter refused a call the kernel allows)' : ' (this kernel refuses it by itself too)'}`);
+      console.log(
+        `${name}: unconfined ${unconfined}, default profile ${confined}${unconfined === 'ok' ? ' (the filter refused a call the kernel allows)' : ' (this kernel refuses it by itself too)'}`,
+      );
       if (unconfined === 'ok') expect(confined).not.toBe(unconfined);
     });
   }

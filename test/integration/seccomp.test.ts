@@ -6,13 +6,23 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileProfile, evaluate, loadProfileFile, DEFAULT_PROFILE } from '../../src/runtime/seccomp/index.js';
 import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities.js';
-import { ROOTFS, ROOT_DIR, canRun, hostSnapshot, minidock, removeStateRoot, skipReason, tempStateRoot } from '../helpers';
+import {
+  ROOTFS,
+  ROOT_DIR,
+  canRun,
+  hostSnapshot,
+  minidock,
+  removeStateRoot,
+  skipReason,
+  tempStateRoot,
+} from '../helpers';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/seccomp.test.ts: ${skipReason}`);
 
-const SCRIPT = 'grep Seccomp: /proc/self/status; for p in mount_tmpfs unshare_user_mount keyctl clone3 bpf; do /probe/breakout $p; done';
+const SCRIPT =
+  'grep Seccomp: /proc/self/status; for p in mount_tmpfs unshare_user_mount keyctl clone3 bpf; do /probe/breakout $p; done';
 
 /** "mount_tmpfs: EPERM # ..." -> { mount_tmpfs: 'EPERM' }, plus the Seccomp mode. */
 function results(stdout: string): Record<string, string> {
@@ -49,7 +59,14 @@ d('seccomp in the kernel (real containers)', () => {
     const r = run([ROOTFS, 'sh', '-c', SCRIPT]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(results(r.stdout)).toEqual({ Seccomp: '2', mount_tmpfs: 'EPERM', unshare_user_mount: 'EPERM', keyctl: 'EPERM', clone3: 'ENOSYS', bpf: 'EPERM' });
+    expect(results(r.stdout)).toEqual({
+      Seccomp: '2',
+      mount_tmpfs: 'EPERM',
+      unshare_user_mount: 'EPERM',
+      keyctl: 'EPERM',
+      clone3: 'ENOSYS',
+      bpf: 'EPERM',
+    });
   });
 
   it('seccomp=unconfined: no filter (Seccomp: 0); the kernel itself answers', () => {
@@ -88,8 +105,21 @@ d('seccomp in the kernel (real containers)', () => {
 
   it('a profile file is really what the kernel enforces: deny mkdir with EACCES', () => {
     const file = join(files, 'nomkdir.json');
-    writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
-    const r = run(['--security-opt', `seccomp=${file}`, ROOTFS, 'sh', '-c', 'mkdir /x; echo rc=$?; touch /y && echo touch-ok']);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+      }),
+    );
+    const r = run([
+      '--security-opt',
+      `seccomp=${file}`,
+      ROOTFS,
+      'sh',
+      '-c',
+      'mkdir /x; echo rc=$?; touch /y && echo touch-ok',
+    ]);
     expect(r.stdout).toContain('rc=1');
     expect(r.stdout).toContain('touch-ok');
     expect(r.stderr).toMatch(/Permission denied/);
@@ -100,7 +130,14 @@ d('seccomp in the kernel (real containers)', () => {
   it('a malformed profile: exit 125, one line naming the file and the problem, nothing created', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['truncated.json', '{"defaultAction": ', /not valid JSON/],
-      ['unknown.json', JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'mkdirx'], action: 'SCMP_ACT_ALLOW' }] }), /unknown syscall "mkdirx" in syscalls\[0\]\.names/],
+      [
+        'unknown.json',
+        JSON.stringify({
+          defaultAction: 'SCMP_ACT_ERRNO',
+          syscalls: [{ names: ['read', 'mkdirx'], action: 'SCMP_ACT_ALLOW' }],
+        }),
+        /unknown syscall "mkdirx" in syscalls\[0\]\.names/,
+      ],
       ['badaction.json', JSON.stringify({ defaultAction: 'SCMP_ACT_MAYBE' }), /defaultAction/],
     ];
     for (const [name, text, why] of cases) {
@@ -120,7 +157,15 @@ d('seccomp in the kernel (real containers)', () => {
 
   it('no-new-privileges=false still gets the filter (loaded before the capabilities go)', () => {
     for (const user of [[], ['-u', '1000']]) {
-      const r = run([...user, '--security-opt', 'no-new-privileges=false', ROOTFS, 'sh', '-c', 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; /probe/breakout mount_tmpfs']);
+      const r = run([
+        ...user,
+        '--security-opt',
+        'no-new-privileges=false',
+        ROOTFS,
+        'sh',
+        '-c',
+        'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; /probe/breakout mount_tmpfs',
+      ]);
       expect(r.stderr, user.join(' ')).toBe('');
       expect(r.stdout).toMatch(/NoNewPrivs:\s+0/);
       expect(r.stdout).toMatch(/Seccomp:\s+2/);

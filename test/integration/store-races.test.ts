@@ -4,11 +4,31 @@
 // misleading error), and a store other local users cannot reach (modes of a fresh root and of an
 // existing one, checked as uid 65534).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ROOTFS, canRun, hostSnapshot, minidock, minidockAsync, minidockCgroups, pidsMatching, removeStateRoot, skipReason, tempStateRoot, waitFor,
+  ROOTFS,
+  canRun,
+  hostSnapshot,
+  minidock,
+  minidockAsync,
+  minidockCgroups,
+  pidsMatching,
+  removeStateRoot,
+  skipReason,
+  tempStateRoot,
+  waitFor,
 } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
@@ -45,7 +65,9 @@ d('the state store: corrupt state, races between verbs, modes (real kernel)', ()
     const cgroups = containerCgroups(id);
     expect(cgroups.length).toBeGreaterThan(0);
     writeFileSync(file, '{"status":"runn'); // cut off mid-write
-    const line = new RegExp(`^minidock: ${file}: cannot be parsed \\(.*\\): container ${id.slice(0, 12)} is shown as unknown — minidock rm -f ${id.slice(0, 12)} stops what is in its cgroups and removes it\\n$`);
+    const line = new RegExp(
+      `^minidock: ${file}: cannot be parsed \\(.*\\): container ${id.slice(0, 12)} is shown as unknown — minidock rm -f ${id.slice(0, 12)} stops what is in its cgroups and removes it\\n$`,
+    );
 
     const ps = md(['ps', '-a', '--format', 'json']);
     expect(ps.code).toBe(0);
@@ -65,7 +87,9 @@ d('the state store: corrupt state, races between verbs, modes (real kernel)', ()
     }
     const plain = md(['rm', 'u']);
     expect(plain.code).toBe(1);
-    expect(plain.stderr).toMatch(/^minidock: cannot remove container u: .*state\.json: cannot be parsed .*, so whether it runs is unknown — rm -f stops what is in its cgroups and removes it\n$/);
+    expect(plain.stderr).toMatch(
+      /^minidock: cannot remove container u: .*state\.json: cannot be parsed .*, so whether it runs is unknown — rm -f stops what is in its cgroups and removes it\n$/,
+    );
     // nothing of it was touched: directory, upper layer, processes, cgroups
     expect(readdirSync(dir)).toEqual(expect.arrayContaining(['config.json', 'state.json', 'upper', 'container.log']));
     expect(pidsMatching('sleep 3694', 'sleep')).toHaveLength(1);
@@ -116,15 +140,23 @@ d('the state store: corrupt state, races between verbs, modes (real kernel)', ()
     const results = await Promise.all(ops);
     const bad: string[] = [];
     for (const { name, run, rms } of results) {
-      if (run.code !== 0 && !/^minidock: (no such container|.*removal in progress)/.test(run.stderr)) bad.push(`run ${name}: ${run.code} ${run.stderr}`);
+      if (run.code !== 0 && !/^minidock: (no such container|.*removal in progress)/.test(run.stderr))
+        bad.push(`run ${name}: ${run.code} ${run.stderr}`);
       if (run.code === 0 && !/^[0-9a-f]{64}\n$/.test(run.stdout)) bad.push(`run ${name} printed ${run.stdout}`);
       for (const r of rms) {
         if (r.code === 0 && r.stdout === `${name}\n` && r.stderr === '') continue;
-        if (r.code === 1 && (r.stderr === `minidock: no such container: ${name} (see minidock ps -a)\n` || /^minidock: container \S+: removal in progress .*\n$/.test(r.stderr))) continue;
+        if (
+          r.code === 1 &&
+          (r.stderr === `minidock: no such container: ${name} (see minidock ps -a)\n` ||
+            /^minidock: container \S+: removal in progress .*\n$/.test(r.stderr))
+        )
+          continue;
         bad.push(`rm -f ${name}: ${r.code} ${r.stderr}`);
       }
     }
-    console.log(`race: ${results.filter((x) => x.run.code === 0).length} runs started, ${results.reduce((n, x) => n + x.rms.length, 0)} rm -f calls`);
+    console.log(
+      `race: ${results.filter((x) => x.run.code === 0).length} runs started, ${results.reduce((n, x) => n + x.rms.length, 0)} rm -f calls`,
+    );
     expect(bad).toEqual([]);
     await waitFor(() => monitors().length === 0, 15_000, 'the monitors to exit');
     expect(md(['ps', '-aq']).stdout).toBe('');
@@ -156,8 +188,13 @@ d('the state store: corrupt state, races between verbs, modes (real kernel)', ()
       const run = minidock(['run', '-d', 'modes', 'sh', '-c', 'sleep 3692'], { root: fresh });
       expect(run.code, run.stderr).toBe(0);
       const id = run.stdout.trim();
-      expect({ root: mode(fresh), containers: mode(join(fresh, 'containers')), container: mode(join(fresh, 'containers', id)), layers: mode(join(fresh, 'layers')), tmp: mode(join(fresh, 'tmp')) })
-        .toEqual({ root: '0711', containers: '0711', container: '0700', layers: '0700', tmp: '0700' });
+      expect({
+        root: mode(fresh),
+        containers: mode(join(fresh, 'containers')),
+        container: mode(join(fresh, 'containers', id)),
+        layers: mode(join(fresh, 'layers')),
+        tmp: mode(join(fresh, 'tmp')),
+      }).toEqual({ root: '0711', containers: '0711', container: '0700', layers: '0700', tmp: '0700' });
       const layer = readdirSync(join(fresh, 'layers', 'sha256'))[0];
       const fs = join(fresh, 'layers', 'sha256', layer, 'fs');
       expect(mode(join(fs, 'bin', 'suid'))).toBe('4755'); // the image's own modes are kept...
@@ -179,14 +216,24 @@ d('the state store: corrupt state, races between verbs, modes (real kernel)', ()
       chmodSync(join(fresh, 'containers'), 0o777);
       const again = minidock(['run', '--rm', 'modes', 'true'], { root: fresh });
       expect(again.code).toBe(0);
-      expect(again.stderr).toBe(`minidock: the state root ${fresh} was mode 0755 (other users could list or write it): made 0711\n`);
-      expect([mode(fresh), mode(join(fresh, 'layers')), mode(join(fresh, 'containers'))]).toEqual(['0711', '0700', '0711']);
+      expect(again.stderr).toBe(
+        `minidock: the state root ${fresh} was mode 0755 (other users could list or write it): made 0711\n`,
+      );
+      expect([mode(fresh), mode(join(fresh, 'layers')), mode(join(fresh, 'containers'))]).toEqual([
+        '0711',
+        '0700',
+        '0711',
+      ]);
       // one it may not change (another user's): a warning, and the mode stays
       chownSync(fresh, NOBODY, NOBODY);
       chmodSync(fresh, 0o755);
       const warned = minidock(['run', '--rm', 'modes', 'true'], { root: fresh });
       expect(warned.code).toBe(0);
-      expect(warned.stderr).toMatch(new RegExp(`^minidock: warning: the state root ${fresh} is mode 0755: other users can list or write it — chmod go-rw ${fresh}, or choose another state root .*\\n$`));
+      expect(warned.stderr).toMatch(
+        new RegExp(
+          `^minidock: warning: the state root ${fresh} is mode 0755: other users can list or write it — chmod go-rw ${fresh}, or choose another state root .*\\n$`,
+        ),
+      );
       expect(mode(fresh)).toBe('0755');
     } finally {
       for (const p of pidsMatching(join(fresh, 'containers'), 'minidock-monito')) process.kill(p, 'SIGKILL');

@@ -2,7 +2,17 @@
 // what the container's root can and cannot do. Every test checks the host before and after
 // (useLeakCheckedRoot): no mount, cgroup or container directory left.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +32,9 @@ const maxUserNs = readNum('/proc/sys/user/max_user_namespaces');
 const auto = subordinateRange('/etc/subuid', ['minidock']);
 const autoG = subordinateRange('/etc/subgid', ['minidock']);
 const skip = !canRun ? skipReason : maxUserNs === 0 ? 'user namespaces are disabled (user.max_user_namespaces=0)' : '';
-const skipAuto = skip || (!auto || !autoG ? 'no "minidock" range in /etc/subuid or /etc/subgid (`npm run build` as root adds it)' : '');
+const skipAuto =
+  skip ||
+  (!auto || !autoG ? 'no "minidock" range in /etc/subuid or /etc/subgid (`npm run build` as root adds it)' : '');
 if (skip) console.warn(`SKIPPED test/integration/userns.test.ts: ${skip}`);
 
 describe.skipIf(!!skip)('user namespaces as root', () => {
@@ -33,82 +45,127 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
   });
   const run = (args: string[]) => minidock(['run', '--rm', ...args], { root });
 
-  it.skipIf(!!skipAuto)(`--userns auto: uid 0 inside is the minidock range outside; files it makes are its own (${skipAuto || 'range found'})`, () => {
-    const r = run(['--userns', 'auto', ROOTFS, 'sh', '-c', 'id -u; id -g; cat /proc/self/uid_map; touch /made; ls -ln /made']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const [uid, gid, map, ls] = r.stdout.trim().split('\n');
-    expect([uid, gid]).toEqual(['0', '0']);
-    expect(map!.trim().split(/\s+/)).toEqual(['0', String(auto!.start), String(Math.min(auto!.count, 65536))]);
-    // ls -ln inside: the file the container created belongs to 0
-    expect(ls!.trim().split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
-  });
+  it.skipIf(!!skipAuto)(
+    `--userns auto: uid 0 inside is the minidock range outside; files it makes are its own (${skipAuto || 'range found'})`,
+    () => {
+      const r = run([
+        '--userns',
+        'auto',
+        ROOTFS,
+        'sh',
+        '-c',
+        'id -u; id -g; cat /proc/self/uid_map; touch /made; ls -ln /made',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [uid, gid, map, ls] = r.stdout.trim().split('\n');
+      expect([uid, gid]).toEqual(['0', '0']);
+      expect(map!.trim().split(/\s+/)).toEqual(['0', String(auto!.start), String(Math.min(auto!.count, 65536))]);
+      // ls -ln inside: the file the container created belongs to 0
+      expect(ls!.trim().split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
+    },
+  );
 
   // The rootfs's own files (host root's): without the idmapped lower layer they showed as 65534 and a
   // write into /tmp failed (overlayfs cannot copy up a directory whose owner is unmapped: EOVERFLOW).
-  const skipIdmap = skipAuto || (kernelIdmapsOverlayLayers() ? '' : `Linux ${release()} has no idmapped layers under overlayfs (5.19 has)`);
-  it.skipIf(!!skipIdmap)(`--userns auto: the rootfs's files are root's inside (idmapped lower layer): /tmp is writable, the copy-up is the mapped root's on the host, ./rootfs unchanged (${skipIdmap || `Linux ${release()}`})`, () => {
-    const before = statSync(join(ROOTFS, 'tmp'));
-    const r = minidock(['run', '--userns', 'auto', ROOTFS, 'sh', '-c', 'echo x > /tmp/x && cat /tmp/x; ls -lnd / /bin /etc /tmp /bin/busybox'], { root });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const [content, ...ls] = r.stdout.trim().split('\n');
-    expect(content).toBe('x');
-    expect(ls).toHaveLength(5);
-    // owner and group columns of `ls -ln`: 0 0 for each (before: 65534 65534 for all but /, the upper layer's root)
-    for (const line of ls) expect(line.trim().split(/\s+/).slice(2, 4)).toEqual([String(before.uid), String(before.gid)]);
-    const [id] = readdirSync(join(root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
-    const upper = join(root, 'containers', id!, 'upper');
-    for (const p of ['tmp', 'tmp/x']) {
-      const st = statSync(join(upper, p));
-      expect([p, st.uid, st.gid]).toEqual([p, auto!.start + before.uid, autoG!.start + before.gid]);
-    }
-    const after = statSync(join(ROOTFS, 'tmp'));
-    expect([after.uid, after.gid, after.mode]).toEqual([before.uid, before.gid, before.mode]);
-    expect(() => statSync(join(ROOTFS, 'tmp', 'x'))).toThrow();
-    expect(minidock(['rm', id!], { root }).code).toBe(0);
-  });
-
-  it.skipIf(!!skipAuto)(`--userns auto: a file made in a -v mount is the mapped uid's on the host; a root-owned 0644 host file cannot be written (${skipAuto || 'range found'})`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'minidock-userns-'));
-    try {
-      chmodSync(dir, 0o755);
-      chownSync(dir, auto!.start, autoG!.start); // the container's root may write here: it is its own
-      const hostFile = join(dir, 'host-owned');
-      writeFileSync(hostFile, 'host\n', { mode: 0o644 });
-      chownSync(hostFile, 0, 0);
-      const r = run(['--userns', 'auto', '-v', `${dir}:/data`, ROOTFS, 'sh', '-c',
-        'echo x > /data/new; echo changed > /data/host-owned && echo WROTE || echo REFUSED; ls -ln /data/host-owned']);
+  const skipIdmap =
+    skipAuto ||
+    (kernelIdmapsOverlayLayers() ? '' : `Linux ${release()} has no idmapped layers under overlayfs (5.19 has)`);
+  it.skipIf(!!skipIdmap)(
+    `--userns auto: the rootfs's files are root's inside (idmapped lower layer): /tmp is writable, the copy-up is the mapped root's on the host, ./rootfs unchanged (${skipIdmap || `Linux ${release()}`})`,
+    () => {
+      const before = statSync(join(ROOTFS, 'tmp'));
+      const r = minidock(
+        [
+          'run',
+          '--userns',
+          'auto',
+          ROOTFS,
+          'sh',
+          '-c',
+          'echo x > /tmp/x && cat /tmp/x; ls -lnd / /bin /etc /tmp /bin/busybox',
+        ],
+        { root },
+      );
+      expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const st = statSync(join(dir, 'new'));
-      expect([st.uid, st.gid]).toEqual([auto!.start, autoG!.start]);
-      expect(r.stdout).toContain('REFUSED');
-      expect(readFileSync(hostFile, 'utf8')).toBe('host\n');
-      // inside, the host's root is unmapped: it shows as the overflow id
-      expect(r.stdout).toMatch(/\b65534\s+65534\b/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      const [content, ...ls] = r.stdout.trim().split('\n');
+      expect(content).toBe('x');
+      expect(ls).toHaveLength(5);
+      // owner and group columns of `ls -ln`: 0 0 for each (before: 65534 65534 for all but /, the upper layer's root)
+      for (const line of ls)
+        expect(line.trim().split(/\s+/).slice(2, 4)).toEqual([String(before.uid), String(before.gid)]);
+      const [id] = readdirSync(join(root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+      const upper = join(root, 'containers', id!, 'upper');
+      for (const p of ['tmp', 'tmp/x']) {
+        const st = statSync(join(upper, p));
+        expect([p, st.uid, st.gid]).toEqual([p, auto!.start + before.uid, autoG!.start + before.gid]);
+      }
+      const after = statSync(join(ROOTFS, 'tmp'));
+      expect([after.uid, after.gid, after.mode]).toEqual([before.uid, before.gid, before.mode]);
+      expect(() => statSync(join(ROOTFS, 'tmp', 'x'))).toThrow();
+      expect(minidock(['rm', id!], { root }).code).toBe(0);
+    },
+  );
 
-  it.skipIf(!!skipAuto)(`--userns auto: root inside mounts and sets the hostname in its own namespaces, but mknod (a host power) is refused; with the host's ids it is not (${skipAuto || 'range found'})`, () => {
-    const host = readFileSync('/proc/sys/kernel/hostname', 'utf8');
-    const script = 'mkdir /t && mount -t tmpfs none /t && echo MOUNT-OWN-OK; hostname inside-ns && echo HOSTNAME-OWN-OK; mknod /mk c 1 3 2>/dev/null && echo MKNOD-OK || echo MKNOD-REFUSED';
-    const caps = ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'];
-    const userns = run(['--userns', 'auto', ...caps, ROOTFS, 'sh', '-c', script]);
-    expect(userns.stdout.trim().split('\n')).toEqual(['MOUNT-OWN-OK', 'HOSTNAME-OWN-OK', 'MKNOD-REFUSED']);
-    // the control: the same container with the host's ids may mknod (CAP_MKNOD of Docker's default set)
-    const hostIds = run(['--userns', 'host', ...caps, ROOTFS, 'sh', '-c', script]);
-    expect(hostIds.stdout.trim().split('\n')).toEqual(['MOUNT-OWN-OK', 'HOSTNAME-OWN-OK', 'MKNOD-OK']);
-    expect(readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(host);
-  });
+  it.skipIf(!!skipAuto)(
+    `--userns auto: a file made in a -v mount is the mapped uid's on the host; a root-owned 0644 host file cannot be written (${skipAuto || 'range found'})`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'minidock-userns-'));
+      try {
+        chmodSync(dir, 0o755);
+        chownSync(dir, auto!.start, autoG!.start); // the container's root may write here: it is its own
+        const hostFile = join(dir, 'host-owned');
+        writeFileSync(hostFile, 'host\n', { mode: 0o644 });
+        chownSync(hostFile, 0, 0);
+        const r = run([
+          '--userns',
+          'auto',
+          '-v',
+          `${dir}:/data`,
+          ROOTFS,
+          'sh',
+          '-c',
+          'echo x > /data/new; echo changed > /data/host-owned && echo WROTE || echo REFUSED; ls -ln /data/host-owned',
+        ]);
+        expect(r.code).toBe(0);
+        const st = statSync(join(dir, 'new'));
+        expect([st.uid, st.gid]).toEqual([auto!.start, autoG!.start]);
+        expect(r.stdout).toContain('REFUSED');
+        expect(readFileSync(hostFile, 'utf8')).toBe('host\n');
+        // inside, the host's root is unmapped: it shows as the overflow id
+        expect(r.stdout).toMatch(/\b65534\s+65534\b/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it.skipIf(!!skipAuto)(
+    `--userns auto: root inside mounts and sets the hostname in its own namespaces, but mknod (a host power) is refused; with the host's ids it is not (${skipAuto || 'range found'})`,
+    () => {
+      const host = readFileSync('/proc/sys/kernel/hostname', 'utf8');
+      const script =
+        'mkdir /t && mount -t tmpfs none /t && echo MOUNT-OWN-OK; hostname inside-ns && echo HOSTNAME-OWN-OK; mknod /mk c 1 3 2>/dev/null && echo MKNOD-OK || echo MKNOD-REFUSED';
+      const caps = ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined'];
+      const userns = run(['--userns', 'auto', ...caps, ROOTFS, 'sh', '-c', script]);
+      expect(userns.stdout.trim().split('\n')).toEqual(['MOUNT-OWN-OK', 'HOSTNAME-OWN-OK', 'MKNOD-REFUSED']);
+      // the control: the same container with the host's ids may mknod (CAP_MKNOD of Docker's default set)
+      const hostIds = run(['--userns', 'host', ...caps, ROOTFS, 'sh', '-c', script]);
+      expect(hostIds.stdout.trim().split('\n')).toEqual(['MOUNT-OWN-OK', 'HOSTNAME-OWN-OK', 'MKNOD-OK']);
+      expect(readFileSync('/proc/sys/kernel/hostname', 'utf8')).toBe(host);
+    },
+  );
 
   it('--uidmap: each container uid mapped once, root mapped; one line, exit 125, nothing left behind', () => {
     const before = hostSnapshot(root);
     const cases: Array<[string[], RegExp]> = [
       [['--uidmap', '0:100000'], /--uidmap 0:100000: use CONTAINER:HOST:SIZE/],
       [['--uidmap', '0:100000:0'], /SIZE must be at least 1/],
-      [['--uidmap', '0:100000:1000', '--uidmap', '500:300000:10'], /overlap on the container side \(0-999 and 500-509\)/],
+      [
+        ['--uidmap', '0:100000:1000', '--uidmap', '500:300000:10'],
+        /overlap on the container side \(0-999 and 500-509\)/,
+      ],
       [['--uidmap', '0:100000:1000', '--uidmap', '2000:100500:10'], /overlap on the host side/],
       [['--uidmap', '1:100000:1000'], /container uid 0 is not mapped/],
       [['--userns', 'auto', '--uidmap', '0:100000:1'], /give one or the other/],
@@ -125,10 +182,26 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
   });
 
   it('--uidmap/--gidmap: the given map, and the kept container shows it until rm', () => {
-    const r = minidock(['run', '--uidmap', '0:200000:1000', '--gidmap', '0:210000:1000', ROOTFS, 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; touch /f; stat -c "%u %g" /f'], { root });
+    const r = minidock(
+      [
+        'run',
+        '--uidmap',
+        '0:200000:1000',
+        '--gidmap',
+        '0:210000:1000',
+        ROOTFS,
+        'sh',
+        '-c',
+        'cat /proc/self/uid_map /proc/self/gid_map; touch /f; stat -c "%u %g" /f',
+      ],
+      { root },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).join(' '));
     expect(lines).toEqual(['0 200000 1000', '0 210000 1000', '0 0']);
     // outside, the file in the kept upper layer belongs to the mapped ids
     const [id] = readdirSync(join(root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
@@ -137,20 +210,23 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
     expect(minidock(['rm', id!], { root }).code).toBe(0);
   });
 
-  it.skipIf(!!skipAuto)(`run -d and exec: the map is written before the monitor releases the child; exec joins the user namespace (${skipAuto || 'range found'})`, () => {
-    const d = minidock(['run', '-d', '--userns', 'auto', ROOTFS, 'sleep', '30'], { root });
-    expect(d.stderr).toBe('');
-    const id = d.stdout.trim();
-    try {
-      const e = minidock(['exec', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map'], { root });
-      expect(e.code).toBe(0);
-      const [uid, map] = e.stdout.trim().split('\n');
-      expect(uid).toBe('0');
-      expect(map!.trim().split(/\s+/)[1]).toBe(String(auto!.start));
-    } finally {
-      expect(minidock(['rm', '-f', id], { root }).code).toBe(0);
-    }
-  });
+  it.skipIf(!!skipAuto)(
+    `run -d and exec: the map is written before the monitor releases the child; exec joins the user namespace (${skipAuto || 'range found'})`,
+    () => {
+      const d = minidock(['run', '-d', '--userns', 'auto', ROOTFS, 'sleep', '30'], { root });
+      expect(d.stderr).toBe('');
+      const id = d.stdout.trim();
+      try {
+        const e = minidock(['exec', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map'], { root });
+        expect(e.code).toBe(0);
+        const [uid, map] = e.stdout.trim().split('\n');
+        expect(uid).toBe('0');
+        expect(map!.trim().split(/\s+/)[1]).toBe(String(auto!.start));
+      } finally {
+        expect(minidock(['rm', '-f', id], { root }).code).toBe(0);
+      }
+    },
+  );
 });
 
 // Rootless: a normal user, no sudo. The test makes the user (useradd) and removes it (userdel, and
@@ -158,9 +234,15 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
 const unprivUserns = readNum('/proc/sys/kernel/unprivileged_userns_clone'); // Debian's switch; absent upstream
 const apparmorUserns = readNum('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'); // Ubuntu 24.04's
 const haveHelpers = ['newuidmap', 'newgidmap'].every((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0);
-const skipRootless = skip || (unprivUserns === 0 ? 'normal users may not make user namespaces (kernel.unprivileged_userns_clone=0)'
-  : apparmorUserns === 1 ? 'AppArmor refuses normal users user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)'
-  : spawnSync('sh', ['-c', 'command -v useradd && command -v userdel && command -v runuser']).status !== 0 ? 'useradd, userdel or runuser missing' : '');
+const skipRootless =
+  skip ||
+  (unprivUserns === 0
+    ? 'normal users may not make user namespaces (kernel.unprivileged_userns_clone=0)'
+    : apparmorUserns === 1
+      ? 'AppArmor refuses normal users user namespaces (kernel.apparmor_restrict_unprivileged_userns=1)'
+      : spawnSync('sh', ['-c', 'command -v useradd && command -v userdel && command -v runuser']).status !== 0
+        ? 'useradd, userdel or runuser missing'
+        : '');
 if (skipRootless && !skip) console.warn(`SKIPPED rootless tests of test/integration/userns.test.ts: ${skipRootless}`);
 
 describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () => {
@@ -170,16 +252,41 @@ describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () =>
   let install = ''; // minidock and ./rootfs where the user can read them
   const dropIdLines = (): void => {
     for (const f of ['/etc/subuid', '/etc/subgid']) {
-      writeFileSync(f, readFileSync(f, 'utf8').split('\n').filter((l) => !l.startsWith(`${user}:`)).join('\n'));
+      writeFileSync(
+        f,
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .filter((l) => !l.startsWith(`${user}:`))
+          .join('\n'),
+      );
     }
   };
-  const asUser = (args: string[]) => spawnSync('runuser', ['-u', user, '--', 'env', '-u', 'MINIDOCK_ROOT', '-u', 'MINIDOCK_CGROUP_PARENT', `XDG_RUNTIME_DIR=${xdg}`,
-    process.execPath, join(install, 'bin', 'minidock.js'), ...args], { encoding: 'utf8', cwd: '/', timeout: 60_000 });
+  const asUser = (args: string[]) =>
+    spawnSync(
+      'runuser',
+      [
+        '-u',
+        user,
+        '--',
+        'env',
+        '-u',
+        'MINIDOCK_ROOT',
+        '-u',
+        'MINIDOCK_CGROUP_PARENT',
+        `XDG_RUNTIME_DIR=${xdg}`,
+        process.execPath,
+        join(install, 'bin', 'minidock.js'),
+        ...args,
+      ],
+      { encoding: 'utf8', cwd: '/', timeout: 60_000 },
+    );
   const leftovers = (): string[] => {
     let dirs: string[] = [];
     try {
       dirs = readdirSync(join(xdg, 'minidock', 'containers'));
-    } catch { /* never made */ }
+    } catch {
+      /* never made */
+    }
     const procs = spawnSync('pgrep', ['-u', String(uid)], { encoding: 'utf8' }).stdout.trim();
     return [...dirs, ...(procs ? [`processes: ${procs}`] : [])];
   };
@@ -191,13 +298,16 @@ describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () =>
     xdg = mkdtempSync(join(tmpdir(), 'minidock-xdg-'));
     chownSync(xdg, uid, uid);
     // The build where the user can read it: in place when it can, else a copy (as run.test.ts does for nobody).
-    const canRead = spawnSync('runuser', ['-u', user, '--', 'test', '-r', BIN, '-a', '-x', join(ROOTFS, 'bin', 'busybox')]).status === 0;
+    const canRead =
+      spawnSync('runuser', ['-u', user, '--', 'test', '-r', BIN, '-a', '-x', join(ROOTFS, 'bin', 'busybox')]).status ===
+      0;
     if (canRead) {
       install = join(BIN, '..', '..');
     } else {
       install = mkdtempSync(join(tmpdir(), 'minidock-rootless-'));
       chmodSync(install, 0o755);
-      for (const f of ['bin', 'dist', 'package.json', 'native/build', 'rootfs']) cpSync(join(BIN, '..', '..', f), join(install, f), { recursive: true });
+      for (const f of ['bin', 'dist', 'package.json', 'native/build', 'rootfs'])
+        cpSync(join(BIN, '..', '..', f), join(install, f), { recursive: true });
     }
     console.log(`rootless: user ${user} (uid ${uid}), the build ${canRead ? 'in place' : 'copied to ' + install}`);
   });
@@ -221,25 +331,48 @@ describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () =>
     expect(leftovers()).toEqual([]);
   });
 
-  it.skipIf(!haveHelpers)(`with an /etc/subuid range: newuidmap maps 0 to the user and 1.. to the range; a -v file is the user's; nothing left (${haveHelpers ? 'newuidmap found' : 'newuidmap/newgidmap not installed: apt-get install uidmap'})`, () => {
-    const text = readFileSync('/etc/subuid', 'utf8') + readFileSync('/etc/subgid', 'utf8');
-    const start = Math.max(100000, ...text.split('\n').map((l) => l.split(':')).filter((p) => p.length === 3).map((p) => Number(p[1]) + Number(p[2])));
-    for (const f of ['/etc/subuid', '/etc/subgid']) writeFileSync(f, readFileSync(f, 'utf8').replace(/\n?$/, '\n') + `${user}:${start}:65536\n`);
-    const vol = mkdtempSync(join(tmpdir(), 'minidock-rlvol-'));
-    try {
-      chownSync(vol, uid, uid);
-      const r = asUser(['run', '--rm', '-v', `${vol}:/data`, join(install, 'rootfs'), 'sh', '-c', 'id -u; cat /proc/self/uid_map; touch /data/made']);
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
-      const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
-      expect(lines).toEqual(['0', `0 ${uid} 1`, `1 ${start} 65535`]);
-      expect(statSync(join(vol, 'made')).uid).toBe(uid);
-      expect(leftovers()).toEqual([]);
-    } finally {
-      dropIdLines();
-      rmSync(vol, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!haveHelpers)(
+    `with an /etc/subuid range: newuidmap maps 0 to the user and 1.. to the range; a -v file is the user's; nothing left (${haveHelpers ? 'newuidmap found' : 'newuidmap/newgidmap not installed: apt-get install uidmap'})`,
+    () => {
+      const text = readFileSync('/etc/subuid', 'utf8') + readFileSync('/etc/subgid', 'utf8');
+      const start = Math.max(
+        100000,
+        ...text
+          .split('\n')
+          .map((l) => l.split(':'))
+          .filter((p) => p.length === 3)
+          .map((p) => Number(p[1]) + Number(p[2])),
+      );
+      for (const f of ['/etc/subuid', '/etc/subgid'])
+        writeFileSync(f, readFileSync(f, 'utf8').replace(/\n?$/, '\n') + `${user}:${start}:65536\n`);
+      const vol = mkdtempSync(join(tmpdir(), 'minidock-rlvol-'));
+      try {
+        chownSync(vol, uid, uid);
+        const r = asUser([
+          'run',
+          '--rm',
+          '-v',
+          `${vol}:/data`,
+          join(install, 'rootfs'),
+          'sh',
+          '-c',
+          'id -u; cat /proc/self/uid_map; touch /data/made',
+        ]);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).join(' '));
+        expect(lines).toEqual(['0', `0 ${uid} 1`, `1 ${start} 65535`]);
+        expect(statSync(join(vol, 'made')).uid).toBe(uid);
+        expect(leftovers()).toEqual([]);
+      } finally {
+        dropIdLines();
+        rmSync(vol, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('a limit flag is refused in one line (no cgroup of its own), exit 125, nothing made', () => {
     const r = asUser(['run', '--rm', '-m', '50M', join(install, 'rootfs'), 'true']);

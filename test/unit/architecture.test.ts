@@ -20,7 +20,13 @@ function sources(): string[] {
 }
 
 function parse(file: string, text = readFileSync(join(ROOT, file), 'utf8')): ts.SourceFile {
-  return ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  return ts.createSourceFile(
+    file,
+    text,
+    ts.ScriptTarget.ES2022,
+    true,
+    file.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
 }
 
 function walk(node: ts.Node, visit: (n: ts.Node) => void): void {
@@ -51,8 +57,10 @@ function terminalWrites(sf: ts.SourceFile): string[] {
       if (/^process\.(stdout|stderr)\.write$/.test(text)) at(n, text);
       if (ts.isIdentifier(n.expression) && n.expression.text === 'console') at(n, text);
     }
-    if (ts.isImportSpecifier(n) && WRITERS.has((n.propertyName ?? n.name).text)) at(n, `imports ${(n.propertyName ?? n.name).text}`);
-    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier) && n.moduleSpecifier.text === 'ink') at(n, "imports ink (a view: it belongs in src/cli/)");
+    if (ts.isImportSpecifier(n) && WRITERS.has((n.propertyName ?? n.name).text))
+      at(n, `imports ${(n.propertyName ?? n.name).text}`);
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier) && n.moduleSpecifier.text === 'ink')
+      at(n, 'imports ink (a view: it belongs in src/cli/)');
   });
   return found;
 }
@@ -66,23 +74,32 @@ describe('the library never writes to the terminal (only src/cli/ prints)', () =
 
   it('the two relays allowed to write say why in a comment at the top', () => {
     for (const f of ['src/runtime/tty.ts', 'src/runtime/stdio-relay.ts']) {
-      expect(readFileSync(join(ROOT, f), 'utf8').split('\n').slice(0, 12).join('\n'), f).toMatch(/between the user's terminal and the container is this module's job, not printing/);
+      expect(readFileSync(join(ROOT, f), 'utf8').split('\n').slice(0, 12).join('\n'), f).toMatch(
+        /between the user's terminal and the container is this module's job, not printing/,
+      );
     }
   });
 
   it('the rule sees each kind of write, and not a comment, a string or a read of isTTY', () => {
-    const sf = parse('x.ts', [
-      "import { writeOut as out } from '../sys/output.js';",
-      "import { render } from 'ink';",
-      'process.stdout.write("a");',
-      'process . stderr . write("b");',
-      'console.error("c");',
-      '// process.stdout.write("in a comment")',
-      'const s = "process.stderr.write";',
-      'const tty = process.stdout.isTTY && process.stdout.rows;',
-    ].join('\n'));
+    const sf = parse(
+      'x.ts',
+      [
+        "import { writeOut as out } from '../sys/output.js';",
+        "import { render } from 'ink';",
+        'process.stdout.write("a");',
+        'process . stderr . write("b");',
+        'console.error("c");',
+        '// process.stdout.write("in a comment")',
+        'const s = "process.stderr.write";',
+        'const tty = process.stdout.isTTY && process.stdout.rows;',
+      ].join('\n'),
+    );
     expect(terminalWrites(sf)).toEqual([
-      'x.ts:1 imports writeOut', "x.ts:2 imports ink (a view: it belongs in src/cli/)", 'x.ts:3 process.stdout.write', 'x.ts:4 process.stderr.write', 'x.ts:5 console.error',
+      'x.ts:1 imports writeOut',
+      'x.ts:2 imports ink (a view: it belongs in src/cli/)',
+      'x.ts:3 process.stdout.write',
+      'x.ts:4 process.stderr.write',
+      'x.ts:5 console.error',
     ]);
   });
 });
@@ -91,10 +108,21 @@ describe('the library never writes to the terminal (only src/cli/ prints)', () =
 
 describe('no import cycle in src/', () => {
   it('scripts/import-cycles.mjs finds no strongly connected group of modules (static, type-only and await import() edges)', () => {
-    const { files, edges, cycles } = importCycles(SRC) as { files: string[]; edges: Map<string, string[]>; cycles: string[][] };
+    const { files, edges, cycles } = importCycles(SRC) as {
+      files: string[];
+      edges: Map<string, string[]>;
+      cycles: string[][];
+    };
     expect(files.length).toBeGreaterThan(100);
     expect([...edges.values()].flat().length).toBeGreaterThan(files.length); // the walk resolved imports
-    expect(cycles.map((c) => c.map((f) => relative(ROOT, f)).sort().join(' <-> '))).toEqual([]);
+    expect(
+      cycles.map((c) =>
+        c
+          .map((f) => relative(ROOT, f))
+          .sort()
+          .join(' <-> '),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -109,7 +137,11 @@ function functionName(n: ts.FunctionLikeDeclaration, sf: ts.SourceFile): string 
   if (ts.isConstructorDeclaration(n)) return 'constructor';
   if (n.name) return n.name.getText(sf);
   const parent = n.parent;
-  if ((ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.name) return parent.name.getText(sf);
+  if (
+    (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+    parent.name
+  )
+    return parent.name.getText(sf);
   return `<anonymous at line ${sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1}>`;
 }
 
@@ -136,13 +168,21 @@ describe(`no function in src/ over ${MAX_LINES} lines (but buildPlan)`, () => {
 
   it('the count sees declarations, methods, arrow functions and function expressions, and names them', () => {
     const body = (n: number): string => Array.from({ length: n }, (_, i) => `  step(${i});`).join('\n');
-    const sf = parse('y.ts', [
-      `function long() {\n${body(99)}\n}`, // 101 lines
-      `function fits() {\n${body(98)}\n}`, // 100 lines
-      `const arrow = () => {\n${body(99)}\n};`,
-      `class C {\n  method() {\n${body(99)}\n  }\n}`,
-      `run(function () {\n${body(99)}\n});`,
-    ].join('\n'));
-    expect(longFunctions(sf)).toEqual(['y.ts long: 101 lines', 'y.ts arrow: 101 lines', 'y.ts method: 101 lines', expect.stringMatching(/^y\.ts <anonymous at line \d+>: 101 lines$/)]);
+    const sf = parse(
+      'y.ts',
+      [
+        `function long() {\n${body(99)}\n}`, // 101 lines
+        `function fits() {\n${body(98)}\n}`, // 100 lines
+        `const arrow = () => {\n${body(99)}\n};`,
+        `class C {\n  method() {\n${body(99)}\n  }\n}`,
+        `run(function () {\n${body(99)}\n});`,
+      ].join('\n'),
+    );
+    expect(longFunctions(sf)).toEqual([
+      'y.ts long: 101 lines',
+      'y.ts arrow: 101 lines',
+      'y.ts method: 101 lines',
+      expect.stringMatching(/^y\.ts <anonymous at line \d+>: 101 lines$/),
+    ]);
   });
 });

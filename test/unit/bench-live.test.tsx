@@ -6,7 +6,7 @@ import { render } from 'ink-testing-library';
 import { LiveStore, LiveView, useInkModule } from '../../src/cli/bench-live';
 
 describe('bench live view', () => {
-  it('shows each runtime\'s progress, the median once known, and skips with their reason', async () => {
+  it("shows each runtime's progress, the median once known, and skips with their reason", async () => {
     useInkModule(ink);
     const store = new LiveStore();
     const view = render(<LiveView store={store} />);

@@ -6,7 +6,19 @@ import { chartSpecs } from '../../src/bench/charts';
 import { reportCommand } from '../../src/cli/bench';
 import { UNPACK_COLUMNS, unpackExperiment } from '../../src/bench/experiments/unpack';
 import type { RunResult, UnpackBenchResult } from '../../src/image/unpack-bench-results';
-import { csvField, loadWarning, mdTable, renderReport, resultsLine, startupGoals, summaryJson, timestampDir, toCsv, writeResults, type Results } from '../../src/bench/output';
+import {
+  csvField,
+  loadWarning,
+  mdTable,
+  renderReport,
+  resultsLine,
+  startupGoals,
+  summaryJson,
+  timestampDir,
+  toCsv,
+  writeResults,
+  type Results,
+} from '../../src/bench/output';
 import { STARTUP_COLUMNS, parseFirstInsn, startupSummary } from '../../src/bench/experiments/startup';
 import type { ExperimentResult, Row } from '../../src/bench/types';
 
@@ -22,8 +34,18 @@ const rows: Row[] = [
 
 function exp(summary = startupSummary(rows, ['bare', 'minidock', 'runc'])): ExperimentResult {
   return {
-    name: 'startup', title: 'Startup', columns: STARTUP_COLUMNS, rows, summaryColumns: ['runtime', 'median_ms', 'x_bare'], summary,
-    skipped: [{ experiment: 'startup', runtime: 'podman', reason: 'podman is not installed', fix: 'apt-get install -y podman' }], notes: [], startedAt: '', seconds: 1,
+    name: 'startup',
+    title: 'Startup',
+    columns: STARTUP_COLUMNS,
+    rows,
+    summaryColumns: ['runtime', 'median_ms', 'x_bare'],
+    summary,
+    skipped: [
+      { experiment: 'startup', runtime: 'podman', reason: 'podman is not installed', fix: 'apt-get install -y podman' },
+    ],
+    notes: [],
+    startedAt: '',
+    seconds: 1,
   };
 }
 
@@ -61,7 +83,14 @@ describe('bench output', () => {
     expect(g).toHaveLength(1);
     // 60 ms vs 30 ms: exactly 2.0×, which the goal allows
     expect(g[0]).toMatch(/✅ minidock ≤ 2.0× runc: minidock 60.0 ms = 2.00× runc/);
-    const g2 = startupGoals(exp(startupSummary(rows.map((r) => (r.runtime === 'minidock' ? { ...r, startup_ms: 61 } : r)), ['bare', 'minidock', 'runc'])));
+    const g2 = startupGoals(
+      exp(
+        startupSummary(
+          rows.map((r) => (r.runtime === 'minidock' ? { ...r, startup_ms: 61 } : r)),
+          ['bare', 'minidock', 'runc'],
+        ),
+      ),
+    );
     expect(g2[0]).toMatch(/❌ minidock ≤ 2.0× runc: minidock 61.0 ms = 2.03× runc/);
   });
 
@@ -69,8 +98,35 @@ describe('bench output', () => {
     const t = mdTable(['runtime', 'median_ms', 'x_bare'], [{ runtime: 'a|b', median_ms: 12.345, x_bare: 3 }]);
     expect(t).toBe('| runtime | median_ms | x_bare |\n|---|---:|---:|\n| a\\|b | 12.3 | 3.00× |\n');
     const res: Results = {
-      version: 1, tool: 'minidock bench', skipped: exp().skipped, experiments: [exp()],
-      env: { date: 'D', host: 'h', kernel: 'k', os: 'o', cpuModel: 'c', cpus: 2, memoryMiB: 1, cgroup: { mode: 'v1', hybrid: true, reason: 'r' }, node: 'v20', loadavgBefore: [1, 1, 1], command: 'minidock bench', flags: {}, peers: [{ name: 'podman', available: false, reason: 'podman is not installed', fix: 'apt-get install -y podman', flags: [], notes: [] }], daemons: [] },
+      version: 1,
+      tool: 'minidock bench',
+      skipped: exp().skipped,
+      experiments: [exp()],
+      env: {
+        date: 'D',
+        host: 'h',
+        kernel: 'k',
+        os: 'o',
+        cpuModel: 'c',
+        cpus: 2,
+        memoryMiB: 1,
+        cgroup: { mode: 'v1', hybrid: true, reason: 'r' },
+        node: 'v20',
+        loadavgBefore: [1, 1, 1],
+        command: 'minidock bench',
+        flags: {},
+        peers: [
+          {
+            name: 'podman',
+            available: false,
+            reason: 'podman is not installed',
+            fix: 'apt-get install -y podman',
+            flags: [],
+            notes: [],
+          },
+        ],
+        daemons: [],
+      },
     };
     const md = renderReport(res, new Map([['startup', ['startup.png']]]));
     expect(md).toContain('![startup](startup.png)');
@@ -81,22 +137,47 @@ describe('bench output', () => {
   });
 
   it('warns of a busy host: 1-minute load average above the CPU count at the start or end of an experiment', () => {
-    const env = { date: 'D', host: 'h', kernel: 'k', os: 'o', cpuModel: 'c', cpus: 2, memoryMiB: 1, cgroup: { mode: 'v1', hybrid: true, reason: 'r' }, node: 'v20', loadavgBefore: [1, 1, 1], command: 'minidock bench', flags: {}, peers: [], daemons: [] };
+    const env = {
+      date: 'D',
+      host: 'h',
+      kernel: 'k',
+      os: 'o',
+      cpuModel: 'c',
+      cpus: 2,
+      memoryMiB: 1,
+      cgroup: { mode: 'v1', hybrid: true, reason: 'r' },
+      node: 'v20',
+      loadavgBefore: [1, 1, 1],
+      command: 'minidock bench',
+      flags: {},
+      peers: [],
+      daemons: [],
+    };
     const busy = { ...exp(), loadavg: { start: [17.2, 9, 4], end: [16.8, 10, 5] } };
     const quiet = { ...exp(), loadavg: { start: [0.4, 0.3, 0.2], end: [1.9, 0.5, 0.3] } };
-    expect(loadWarning(busy, 2)).toMatch(/^⚠️ host busy: load average 17.2 at the start and 16.8 at the end of this experiment, on 2 CPUs/);
+    expect(loadWarning(busy, 2)).toMatch(
+      /^⚠️ host busy: load average 17.2 at the start and 16.8 at the end of this experiment, on 2 CPUs/,
+    );
     expect(loadWarning(quiet, 2)).toBeUndefined();
-    expect(loadWarning({ ...quiet, loadavg: { start: [0.4], end: [2.5] } }, 2)).toMatch(/0.4 at the start and 2.5 at the end/); // busy by its end
+    expect(loadWarning({ ...quiet, loadavg: { start: [0.4], end: [2.5] } }, 2)).toMatch(
+      /0.4 at the start and 2.5 at the end/,
+    ); // busy by its end
     expect(loadWarning(exp(), 2)).toBeUndefined(); // not recorded (an old results.json)
     const md = renderReport({ version: 1, tool: 'minidock bench', skipped: [], env, experiments: [busy] }, new Map());
     expect(md).toContain('> ⚠️ host busy: load average 17.2');
     expect(md).toContain('_Load average (1, 5, 15 min) at the start: 17.2 9 4; at the end: 16.8 10 5._');
-    expect(renderReport({ version: 1, tool: 'minidock bench', skipped: [], env, experiments: [quiet] }, new Map())).not.toContain('host busy');
+    expect(
+      renderReport({ version: 1, tool: 'minidock bench', skipped: [], env, experiments: [quiet] }, new Map()),
+    ).not.toContain('host busy');
   });
 
   it('the closing line names only the kinds of files written', () => {
-    expect(resultsLine('/r', ['/r/a.csv', '/r/results.json', '/r/report.md'])).toBe('results: /r (3 files: CSV, results.json, report.md)');
-    expect(resultsLine('/r', ['/r/a.csv', '/r/a.svg', '/r/a.png', '/r/results.json', '/r/report.md'])).toBe('results: /r (5 files: CSV, results.json, charts, report.md)');
+    expect(resultsLine('/r', ['/r/a.csv', '/r/results.json', '/r/report.md'])).toBe(
+      'results: /r (3 files: CSV, results.json, report.md)',
+    );
+    expect(resultsLine('/r', ['/r/a.csv', '/r/a.svg', '/r/a.png', '/r/results.json', '/r/report.md'])).toBe(
+      'results: /r (5 files: CSV, results.json, charts, report.md)',
+    );
   });
 
   it('results directories sort by time and hold no colons', () => {
@@ -106,11 +187,24 @@ describe('bench output', () => {
 
 describe('bench unpack through the same writer', () => {
   const run = (n: number, ms: number, cpu: number): RunResult => ({
-    run: n, ms, samples: 3, entries: 297, bytes: 1985716,
-    cpuPct: { avg: cpu, min: cpu - 5, max: cpu + 5 }, rssMiB: { avg: 60, min: 55, max: 60 + n }, procs: { avg: 1, min: 1, max: 1 }, threads: { avg: 11, min: 11, max: 11 },
+    run: n,
+    ms,
+    samples: 3,
+    entries: 297,
+    bytes: 1985716,
+    cpuPct: { avg: cpu, min: cpu - 5, max: cpu + 5 },
+    rssMiB: { avg: 60, min: 55, max: 60 + n },
+    procs: { avg: 1, min: 1, max: 1 },
+    threads: { avg: 11, min: 11, max: 11 },
   });
   const raw: UnpackBenchResult = {
-    file: '/x/busybox.tar', format: 'docker-archive', layers: 3, storedBytes: 2 * 1048576, tarBytes: 1985716, runs: 3, intervalMs: 100,
+    file: '/x/busybox.tar',
+    format: 'docker-archive',
+    layers: 3,
+    storedBytes: 2 * 1048576,
+    tarBytes: 1985716,
+    runs: 3,
+    intervalMs: 100,
     env: { kernel: 'k', node: 'v20', cpu: 'c', cpus: 2 },
     results: [
       { runtime: 'minidock', runs: [run(1, 120, 100), run(2, 100, 110), run(3, 140, 90)] },
@@ -122,12 +216,29 @@ describe('bench unpack through the same writer', () => {
   it('rows per run, a summary per runtime with median and ratio, skips with their fix', () => {
     const e = unpackExperiment(raw, 'T', 1.5);
     expect(e.name).toBe('unpack');
-    expect(e.rows.map((r) => `${r.runtime}:${r.run}:${r.unpack_ms}`)).toEqual(['minidock:1:120', 'minidock:2:100', 'minidock:3:140', 'ctr:1:200', 'ctr:2:180']);
+    expect(e.rows.map((r) => `${r.runtime}:${r.run}:${r.unpack_ms}`)).toEqual([
+      'minidock:1:120',
+      'minidock:2:100',
+      'minidock:3:140',
+      'ctr:1:200',
+      'ctr:2:180',
+    ]);
     expect(e.rows[3]).toMatchObject({ entries: undefined, bytes: undefined }); // ctr reports no counts
     const md = e.summary.find((r) => r.runtime === 'minidock')!;
-    expect(md).toMatchObject({ n: 3, median_ms: 120, iqr_ms: 20, min_ms: 100, max_ms: 140, x_minidock: 1, cpu_avg_percent: 100, peak_rss_mib: 63 });
+    expect(md).toMatchObject({
+      n: 3,
+      median_ms: 120,
+      iqr_ms: 20,
+      min_ms: 100,
+      max_ms: 140,
+      x_minidock: 1,
+      cpu_avg_percent: 100,
+      peak_rss_mib: 63,
+    });
     expect(e.summary.find((r) => r.runtime === 'ctr')).toMatchObject({ n: 2, median_ms: 190, x_minidock: 190 / 120 });
-    expect(e.skipped).toEqual([{ experiment: 'unpack', runtime: 'podman', reason: 'not measured here', fix: 'apt-get install -y podman' }]);
+    expect(e.skipped).toEqual([
+      { experiment: 'unpack', runtime: 'podman', reason: 'not measured here', fix: 'apt-get install -y podman' },
+    ]);
     expect(chartSpecs(e).map((c) => c.name)).toEqual(['unpack']);
   });
 
@@ -135,11 +246,38 @@ describe('bench unpack through the same writer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
     try {
       const e = unpackExperiment(raw, 'T', 1.5);
-      const env = { date: 'D', host: 'h', kernel: 'k', os: 'o', cpuModel: 'c', cpus: 2, memoryMiB: 1, cgroup: { mode: 'v1', hybrid: true, reason: 'r' }, node: 'v20', loadavgBefore: [1, 1, 1], command: 'minidock bench unpack', flags: {}, peers: [], daemons: [] };
-      for (const run of ['a', 'b']) await writeResults(join(dir, run), { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: [] }, { charts: false });
-      expect(await reportCommand([join(dir, 'a'), join(dir, 'b')], { out: join(dir, 'new', 'sub', 'cmp.md'), charts: false })).toBe(0);
+      const env = {
+        date: 'D',
+        host: 'h',
+        kernel: 'k',
+        os: 'o',
+        cpuModel: 'c',
+        cpus: 2,
+        memoryMiB: 1,
+        cgroup: { mode: 'v1', hybrid: true, reason: 'r' },
+        node: 'v20',
+        loadavgBefore: [1, 1, 1],
+        command: 'minidock bench unpack',
+        flags: {},
+        peers: [],
+        daemons: [],
+      };
+      for (const run of ['a', 'b'])
+        await writeResults(
+          join(dir, run),
+          { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: [] },
+          { charts: false },
+        );
+      expect(
+        await reportCommand([join(dir, 'a'), join(dir, 'b')], {
+          out: join(dir, 'new', 'sub', 'cmp.md'),
+          charts: false,
+        }),
+      ).toBe(0);
       // unpack's medians are headline figures: minidock 120 ms in both runs
-      expect(readFileSync(join(dir, 'new', 'sub', 'cmp.md'), 'utf8')).toMatch(/\| unpack \| minidock \| 120 \| 120 \| 1.00× \| same/);
+      expect(readFileSync(join(dir, 'new', 'sub', 'cmp.md'), 'utf8')).toMatch(
+        /\| unpack \| minidock \| 120 \| 120 \| 1.00× \| same/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -149,9 +287,32 @@ describe('bench unpack through the same writer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-unpack-out-'));
     try {
       const e = unpackExperiment(raw, 'T', 1.5);
-      const env = { date: 'D', host: 'h', kernel: 'k', os: 'o', cpuModel: 'c', cpus: 2, memoryMiB: 1, cgroup: { mode: 'v1', hybrid: true, reason: 'r' }, node: 'v20', loadavgBefore: [1, 1, 1], command: 'minidock bench unpack', flags: {}, peers: [], daemons: [] };
-      const { files } = await writeResults(join(dir, 'not', 'yet'), { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: e.skipped }, { charts: false });
-      expect(files.map((f) => f.slice(dir.length + 1))).toEqual(['not/yet/unpack.csv', 'not/yet/results.json', 'not/yet/report.md']);
+      const env = {
+        date: 'D',
+        host: 'h',
+        kernel: 'k',
+        os: 'o',
+        cpuModel: 'c',
+        cpus: 2,
+        memoryMiB: 1,
+        cgroup: { mode: 'v1', hybrid: true, reason: 'r' },
+        node: 'v20',
+        loadavgBefore: [1, 1, 1],
+        command: 'minidock bench unpack',
+        flags: {},
+        peers: [],
+        daemons: [],
+      };
+      const { files } = await writeResults(
+        join(dir, 'not', 'yet'),
+        { version: 1, tool: 'minidock bench', env, experiments: [e], skipped: e.skipped },
+        { charts: false },
+      );
+      expect(files.map((f) => f.slice(dir.length + 1))).toEqual([
+        'not/yet/unpack.csv',
+        'not/yet/results.json',
+        'not/yet/report.md',
+      ]);
       const csv = readFileSync(join(dir, 'not/yet/unpack.csv'), 'utf8').split('\n');
       expect(csv[0]).toBe(UNPACK_COLUMNS.join(','));
       expect(csv[1]).toBe('minidock,1,120,100,105,61,1,11,297,1985716');
@@ -159,7 +320,9 @@ describe('bench unpack through the same writer', () => {
       expect(md).toContain("## Unpack: extracting an image's layers");
       expect(md).toContain('| minidock | 3 | 120 | 20.0 | 100 | 140 | 1.00× |');
       expect(md).toContain('skipped **podman**: not measured here');
-      expect(JSON.parse(readFileSync(join(dir, 'not/yet/results.json'), 'utf8')).experiments[0].summary).toHaveLength(2);
+      expect(JSON.parse(readFileSync(join(dir, 'not/yet/results.json'), 'utf8')).experiments[0].summary).toHaveLength(
+        2,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -15,22 +15,40 @@ import { MINIDOCK_BIN } from '../../src/bench/proc';
 
 function ctx(work: string): BenchContext {
   return {
-    work, rootfs: join(work, 'rootfs'), rootfsTar: join(work, 'rootfs.tar'), ociTar: join(work, 'oci.tar'), image: 'mdbench-x',
-    tag: 'mdbench-x', minidockRoot: join(work, 'md'), daemons: { containerd: '/run/c.sock', docker: '/run/d.sock', started: [] },
+    work,
+    rootfs: join(work, 'rootfs'),
+    rootfsTar: join(work, 'rootfs.tar'),
+    ociTar: join(work, 'oci.tar'),
+    image: 'mdbench-x',
+    tag: 'mdbench-x',
+    minidockRoot: join(work, 'md'),
+    daemons: { containerd: '/run/c.sock', docker: '/run/d.sock', started: [] },
   };
 }
 
 const limits = { memoryBytes: 50 * 1048576, cpus: 0.5, pids: 10 };
 
 describe('bench adapters build the same workload for every runtime', () => {
-  it('maps one set of limits to each runtime\'s flags', () => {
+  it("maps one set of limits to each runtime's flags", () => {
     expect(bytesFlag(50 * 1048576)).toBe('50m');
     expect(bytesFlag(1024 * 1048576)).toBe('1g');
     expect(bytesFlag(1000)).toBe('1000');
     expect(engineLimitFlags(limits)).toEqual(['--memory', '50m', '--cpus', '0.5', '--pids-limit', '10']);
     expect(minidockLimitFlags(limits)).toEqual(['--memory', '52428800', '--cpus', '0.5', '--pids-limit', '10']);
-    expect(ociResources(limits)).toEqual({ devices: [{ allow: false, access: 'rwm' }], memory: { limit: 52428800 }, cpu: { quota: 50000, period: 100000 }, pids: { limit: 10 } });
-    expect(new CtrPeer().limitFlags(limits)).toEqual(['--memory-limit', '52428800', '--cpu-quota', '50000', '--cpu-period', '100000']);
+    expect(ociResources(limits)).toEqual({
+      devices: [{ allow: false, access: 'rwm' }],
+      memory: { limit: 52428800 },
+      cpu: { quota: 50000, period: 100000 },
+      pids: { limit: 10 },
+    });
+    expect(new CtrPeer().limitFlags(limits)).toEqual([
+      '--memory-limit',
+      '52428800',
+      '--cpu-quota',
+      '50000',
+      '--cpu-period',
+      '100000',
+    ]);
   });
 
   it('bare runs the rootfs busybox on the host', () => {
@@ -45,16 +63,39 @@ describe('bench adapters build the same workload for every runtime', () => {
     const c = ctx('/w');
     const p = new MinidockPeer();
     const l = p.run(c, 'id1', { cmd: ['echo', 'ok'], limits });
-    expect(l.argv).toEqual([MINIDOCK_BIN, 'run', '--rm', '--memory', '52428800', '--cpus', '0.5', '--pids-limit', '10', '/w/rootfs', 'echo', 'ok']);
+    expect(l.argv).toEqual([
+      MINIDOCK_BIN,
+      'run',
+      '--rm',
+      '--memory',
+      '52428800',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '10',
+      '/w/rootfs',
+      'echo',
+      'ok',
+    ]);
     expect(l.env).toMatchObject({ MINIDOCK_ROOT: '/w/md', MINIDOCK_CGROUP_PARENT: 'mdbench-x' });
     expect(p.runKeep(c, 'id1', { cmd: ['true'] }).argv.slice(1, 4)).toEqual(['run', '--rm', '--stats=json']);
-    expect(p.start(c, 'id2', { cmd: ['sleep', '9'] }).argv).toEqual([MINIDOCK_BIN, 'run', '-d', '--name', 'id2', '/w/rootfs', 'sleep', '9']);
+    expect(p.start(c, 'id2', { cmd: ['sleep', '9'] }).argv).toEqual([
+      MINIDOCK_BIN,
+      'run',
+      '-d',
+      '--name',
+      'id2',
+      '/w/rootfs',
+      'sleep',
+      '9',
+    ]);
     expect(p.exec(c, 'id2', ['true']).argv).toEqual([MINIDOCK_BIN, 'exec', 'id2', 'true']);
     expect(p.remove(c, ['a', 'b'])[0].argv).toEqual([MINIDOCK_BIN, 'rm', '-f', 'a', 'b']);
   });
 
   it('minidock --stats=json line is parsed into the engine report', () => {
-    const stderr = 'minidock: out of memory inside the container: the kernel killed "tail"\n{"exitCode":0,"oomKilled":false,"memoryPeakBytes":52428800,"oomKills":1}\n';
+    const stderr =
+      'minidock: out of memory inside the container: the kernel killed "tail"\n{"exitCode":0,"oomKilled":false,"memoryPeakBytes":52428800,"oomKills":1}\n';
     expect(parseStatsLine(stderr)).toMatchObject({ oomKills: 1 });
     const r = new MinidockPeer().report(ctx('/w'), '', { stdout: '', stderr, code: 0 });
     expect(r).toMatchObject({ exitCode: 0, oomKilled: false, memoryPeakBytes: 52428800, oomKills: 1 });
@@ -67,7 +108,15 @@ describe('bench adapters build the same workload for every runtime', () => {
       const c = ctx(work);
       const p = new OciRuntimePeer('runc', () => false);
       const l = p.run(c, 'c1', { cmd: ['echo', 'ok'], limits });
-      expect(l.argv).toEqual(['runc', '--root', join(work, 'runc-state'), 'run', '--bundle', join(work, 'bundles', 'c1'), 'c1']);
+      expect(l.argv).toEqual([
+        'runc',
+        '--root',
+        join(work, 'runc-state'),
+        'run',
+        '--bundle',
+        join(work, 'bundles', 'c1'),
+        'c1',
+      ]);
       const cfg = JSON.parse(readFileSync(join(work, 'bundles', 'c1', 'config.json'), 'utf8'));
       expect(cfg.ociVersion).toBe('1.0.2'); // Debian's crun 1.8.1 rejects newer
       expect(cfg.process.args).toEqual(['echo', 'ok']);
@@ -77,7 +126,14 @@ describe('bench adapters build the same workload for every runtime', () => {
       l.cleanup!();
       expect(existsSync(join(work, 'bundles', 'c1'))).toBe(false);
       expect(p.start(c, 'c2', { cmd: ['sleep', '1'] }).argv).toContain('-d');
-      expect(p.exec(c, 'c2', ['true']).argv).toEqual(['runc', '--root', join(work, 'runc-state'), 'exec', 'c2', 'true']);
+      expect(p.exec(c, 'c2', ['true']).argv).toEqual([
+        'runc',
+        '--root',
+        join(work, 'runc-state'),
+        'exec',
+        'c2',
+        'true',
+      ]);
       expect(p.remove(c, ['c2']).map((x) => x.argv.slice(3))).toEqual([['delete', '-f', 'c2']]);
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -96,32 +152,92 @@ describe('bench adapters build the same workload for every runtime', () => {
     expect(p.binary).toBe('/w/crun-hybrid');
     expect(d.notes.join(' ')).toMatch(/private mount namespace/);
     expect(p.exec(c, 'x', ['true']).argv[0]).toBe('/w/crun-hybrid');
-    expect(CRUN_HYBRID_WRAPPER).toContain("umount /sys/fs/cgroup/unified 2>/dev/null; exec crun \"$@\"");
+    expect(CRUN_HYBRID_WRAPPER).toContain('umount /sys/fs/cgroup/unified 2>/dev/null; exec crun "$@"');
   });
 
   it('Podman: cgroupfs, file events, pinned ulimits, runc, no network; rm -f -t 0', () => {
     const c = ctx('/w');
     const p = new PodmanPeer();
-    expect(p.run(c, 'x', { cmd: ['echo', 'ok'] }).argv).toEqual(['podman', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', 'run', '--rm', '--network', 'none',
-      '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768', '--runtime', 'runc', 'localhost/mdbench-x', 'echo', 'ok']);
-    expect(p.runKeep(c, 'x', { cmd: ['true'], limits }).argv).toEqual(expect.arrayContaining(['--name', 'x', '--memory', '50m', '--pids-limit', '10']));
+    expect(p.run(c, 'x', { cmd: ['echo', 'ok'] }).argv).toEqual([
+      'podman',
+      '--cgroup-manager',
+      'cgroupfs',
+      '--events-backend',
+      'file',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--ulimit',
+      'nofile=20000:20000',
+      '--ulimit',
+      'nproc=32768:32768',
+      '--runtime',
+      'runc',
+      'localhost/mdbench-x',
+      'echo',
+      'ok',
+    ]);
+    expect(p.runKeep(c, 'x', { cmd: ['true'], limits }).argv).toEqual(
+      expect.arrayContaining(['--name', 'x', '--memory', '50m', '--pids-limit', '10']),
+    );
     expect(p.remove(c, ['a', 'b'])[0].argv.slice(-6)).toEqual(['rm', '-f', '-t', '0', 'a', 'b']);
   });
 
   it('Docker: the daemon socket, --network none, rm -f', () => {
     const c = ctx('/w');
     const p = new DockerPeer();
-    expect(p.run(c, 'x', { cmd: ['echo', 'ok'] }).argv).toEqual(['docker', '-H', 'unix:///run/d.sock', 'run', '--rm', '--network', 'none', 'mdbench-x', 'echo', 'ok']);
-    expect(p.start(c, 'y', { cmd: ['sleep', '1'] }).argv).toEqual(['docker', '-H', 'unix:///run/d.sock', 'run', '-d', '--name', 'y', '--network', 'none', 'mdbench-x', 'sleep', '1']);
+    expect(p.run(c, 'x', { cmd: ['echo', 'ok'] }).argv).toEqual([
+      'docker',
+      '-H',
+      'unix:///run/d.sock',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'mdbench-x',
+      'echo',
+      'ok',
+    ]);
+    expect(p.start(c, 'y', { cmd: ['sleep', '1'] }).argv).toEqual([
+      'docker',
+      '-H',
+      'unix:///run/d.sock',
+      'run',
+      '-d',
+      '--name',
+      'y',
+      '--network',
+      'none',
+      'mdbench-x',
+      'sleep',
+      '1',
+    ]);
     expect(p.remove(c, ['y'])[0].argv).toEqual(['docker', '-H', 'unix:///run/d.sock', 'rm', '-f', 'y']);
   });
 
   it('ctr: namespace per run, image from the OCI layout, task exec/kill/delete', () => {
     const c = ctx('/w');
     const p = new CtrPeer();
-    expect(p.run(c, 'x', { cmd: ['echo', 'ok'] }).argv).toEqual(['ctr', '-a', '/run/c.sock', '-n', 'mdbench-x', 'run', '--rm', 'docker.io/library/mdbench-x:latest', 'x', 'echo', 'ok']);
+    expect(p.run(c, 'x', { cmd: ['echo', 'ok'] }).argv).toEqual([
+      'ctr',
+      '-a',
+      '/run/c.sock',
+      '-n',
+      'mdbench-x',
+      'run',
+      '--rm',
+      'docker.io/library/mdbench-x:latest',
+      'x',
+      'echo',
+      'ok',
+    ]);
     expect(p.exec(c, 'x', ['true']).argv.slice(5, 8)).toEqual(['task', 'exec', '--exec-id']);
-    expect(p.remove(c, ['x']).map((l) => l.argv.slice(5).join(' '))).toEqual(['task kill -s SIGKILL x', 'task delete -f x', 'container delete x']);
+    expect(p.remove(c, ['x']).map((l) => l.argv.slice(5).join(' '))).toEqual([
+      'task kill -s SIGKILL x',
+      'task delete -f x',
+      'container delete x',
+    ]);
   });
 
   it('an engine whose daemon is not running is a skip with reason and fix', () => {
@@ -167,8 +283,20 @@ describe('bench adapters build the same workload for every runtime', () => {
   });
 
   it('OCI config: runc spec defaults, private /tmp, cgroup mount for in-container reads', () => {
-    const cfg = ociConfig({ rootfs: '/r', cmd: ['true'], cgroupsPath: '/t/x' }) as { mounts: Array<{ destination: string }>; linux: { namespaces: Array<{ type: string }> } };
-    expect(cfg.mounts.map((m) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/tmp']);
+    const cfg = ociConfig({ rootfs: '/r', cmd: ['true'], cgroupsPath: '/t/x' }) as {
+      mounts: Array<{ destination: string }>;
+      linux: { namespaces: Array<{ type: string }> };
+    };
+    expect(cfg.mounts.map((m) => m.destination)).toEqual([
+      '/proc',
+      '/dev',
+      '/dev/pts',
+      '/dev/shm',
+      '/dev/mqueue',
+      '/sys',
+      '/sys/fs/cgroup',
+      '/tmp',
+    ]);
     expect(cfg.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'network', 'ipc', 'uts', 'mount']);
   });
 });

@@ -35,7 +35,9 @@ describe('PodmanPeer.detect', () => {
     fakePath('echo "Error: open /etc/containers/networks/netavark.lock: read-only file system" >&2; exit 125');
     const det = new PodmanPeer().detect(ctx);
     expect(det.available).toBe(false);
-    expect(det.reason).toBe('podman cannot run here: `podman info` failed: open /etc/containers/networks/netavark.lock: read-only file system');
+    expect(det.reason).toBe(
+      'podman cannot run here: `podman info` failed: open /etc/containers/networks/netavark.lock: read-only file system',
+    );
     expect(det.fix).toMatch(/^podman info/);
   });
 

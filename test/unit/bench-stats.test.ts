@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { fmtMs, fmtRatio, median, overheadPercent, quantile, ratio, stddev, summarize, summarizeBy, withinNoise } from '../../src/bench/stats';
+import {
+  fmtMs,
+  fmtRatio,
+  median,
+  overheadPercent,
+  quantile,
+  ratio,
+  stddev,
+  summarize,
+  summarizeBy,
+  withinNoise,
+} from '../../src/bench/stats';
 
 describe('bench statistics (hand-computed values)', () => {
   it('median of odd and even samples', () => {
@@ -47,7 +58,16 @@ describe('bench statistics (hand-computed values)', () => {
   });
 
   it('summarizeBy groups and skips missing values', () => {
-    const m = summarizeBy([{ k: 'a', v: 1 }, { k: 'a', v: 3 }, { k: 'b', v: undefined }, { k: 'b', v: 5 }], (r) => r.k, (r) => r.v);
+    const m = summarizeBy(
+      [
+        { k: 'a', v: 1 },
+        { k: 'a', v: 3 },
+        { k: 'b', v: undefined },
+        { k: 'b', v: 5 },
+      ],
+      (r) => r.k,
+      (r) => r.v,
+    );
     expect(m.get('a')!.median).toBe(2);
     expect(m.get('b')!.n).toBe(1);
   });

@@ -7,10 +7,28 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from
 import { MS } from '../../src/sys/constants';
 
 const base: ContainerSpec = {
-  id: 'f'.repeat(64), rootfs: '/r', args: ['sh', '-c', 'x'], env: ['PATH=/bin:/usr/bin'], cwd: '/w', hostname: 'h',
-  uid: 0, gid: 0, additionalGids: [0], tty: false, interactive: false, readonlyRootfs: false, mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true, seccomp: new Uint8Array(8), privileged: false,
-  maskedPaths: DEFAULT_MASKED_PATHS, readonlyPaths: DEFAULT_READONLY_PATHS, rlimits: [], limits: {}, stopTimeoutSec: 10,
+  id: 'f'.repeat(64),
+  rootfs: '/r',
+  args: ['sh', '-c', 'x'],
+  env: ['PATH=/bin:/usr/bin'],
+  cwd: '/w',
+  hostname: 'h',
+  uid: 0,
+  gid: 0,
+  additionalGids: [0],
+  tty: false,
+  interactive: false,
+  readonlyRootfs: false,
+  mounts: [],
+  capabilities: DOCKER_DEFAULT_CAPS,
+  noNewPrivileges: true,
+  seccomp: new Uint8Array(8),
+  privileged: false,
+  maskedPaths: DEFAULT_MASKED_PATHS,
+  readonlyPaths: DEFAULT_READONLY_PATHS,
+  rlimits: [],
+  limits: {},
+  stopTimeoutSec: 10,
 };
 const dirs = { merged: '/s/m', upper: '/s/u', work: '/s/w' };
 const plan = (over: Partial<ContainerSpec> = {}) => buildPlan({ ...base, ...over }, dirs);
@@ -25,14 +43,21 @@ describe('buildPlan', () => {
   it('mounts the overlay with the rootfs as the lower layer', () => {
     const ov = plan().find((s) => s.op === Op.MOUNT && s.strs?.[2] === 'overlay')!;
     expect(ov.strs).toEqual(['overlay', '/s/m', 'overlay', 'lowerdir=/r,upperdir=/s/u,workdir=/s/w']);
-    expect(plan({ lowerDirs: ['/l1', '/l2'] }).find((s) => s.strs?.[2] === 'overlay')!.strs![3]).toMatch(/^lowerdir=\/l1:\/l2,/);
+    expect(plan({ lowerDirs: ['/l1', '/l2'] }).find((s) => s.strs?.[2] === 'overlay')!.strs![3]).toMatch(
+      /^lowerdir=\/l1:\/l2,/,
+    );
     expect(overlayPath('/a,b:c')).toBe('/a\\,b\\:c');
   });
 
   it('pivots: chdir(new root), pivot_root(".", "."), detach the old root, chdir("/")', () => {
     const s = plan();
     const p = idx(s, (x) => x.op === Op.PIVOT_ROOT);
-    expect(s.slice(p - 1, p + 3).map((x) => [x.op, x.strs?.[0]])).toEqual([[Op.CHDIR, '/s/m'], [Op.PIVOT_ROOT, '.'], [Op.UMOUNT2, '.'], [Op.CHDIR, '/']]);
+    expect(s.slice(p - 1, p + 3).map((x) => [x.op, x.strs?.[0]])).toEqual([
+      [Op.CHDIR, '/s/m'],
+      [Op.PIVOT_ROOT, '.'],
+      [Op.UMOUNT2, '.'],
+      [Op.CHDIR, '/'],
+    ]);
     // every mount under the new root happens before the pivot; masks after (they use container paths)
     const lastHostMount = Math.max(...s.map((x, i) => (x.op === Op.MOUNT && x.strs?.[1].startsWith('/s/m') ? i : -1)));
     expect(lastHostMount).toBeLessThan(p);
@@ -55,16 +80,36 @@ describe('buildPlan', () => {
   describe('planLaunch', () => {
     const writes = [{ file: '/sys/fs/cgroup/memory/c/memory.limit_in_bytes', value: '52428800' }];
     it('cgroup v1: the child joins each hierarchy through tasks, no SYNC, vfork clone, no parent join', () => {
-      const p = planLaunch(base, dirs, { mode: 'v1', paths: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/pids/c'], fsMounts: [], writes });
-      expect(p.steps.slice(0, 2).map((x) => x.strs)).toEqual([['/sys/fs/cgroup/memory/c/tasks', '0'], ['/sys/fs/cgroup/pids/c/tasks', '0']]);
+      const p = planLaunch(base, dirs, {
+        mode: 'v1',
+        paths: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/pids/c'],
+        fsMounts: [],
+        writes,
+      });
+      expect(p.steps.slice(0, 2).map((x) => x.strs)).toEqual([
+        ['/sys/fs/cgroup/memory/c/tasks', '0'],
+        ['/sys/fs/cgroup/pids/c/tasks', '0'],
+      ]);
       expect(p.steps.some((x) => x.op === Op.SYNC)).toBe(false);
-      expect(p).toMatchObject({ sync: false, parentJoins: [], cgroupWrites: writes, cgroupMode: 'v1', cloneFlags: cloneFlags() | VFORK_FLAGS });
+      expect(p).toMatchObject({
+        sync: false,
+        parentJoins: [],
+        cgroupWrites: writes,
+        cgroupMode: 'v1',
+        cloneFlags: cloneFlags() | VFORK_FLAGS,
+      });
     });
     it('cgroup v2: minidock writes the pid into cgroup.procs while the child waits at SYNC; a plain clone', () => {
       const p = planLaunch(base, dirs, { mode: 'v2', paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes });
       expect(p.steps.some((x) => x.op === Op.WRITE_FILE)).toBe(false);
       expect(p.steps.filter((x) => x.op === Op.SYNC)).toHaveLength(1);
-      expect(p).toMatchObject({ sync: true, parentJoins: ['/sys/fs/cgroup/c/cgroup.procs'], cgroupWrites: writes, cgroupMode: 'v2', cloneFlags: cloneFlags() });
+      expect(p).toMatchObject({
+        sync: true,
+        parentJoins: ['/sys/fs/cgroup/c/cgroup.procs'],
+        cgroupWrites: writes,
+        cgroupMode: 'v2',
+        cloneFlags: cloneFlags(),
+      });
     });
   });
 
@@ -77,7 +122,7 @@ describe('buildPlan', () => {
     expect(cg).toBeLessThan(idx(s, (x) => x.op === Op.EXEC));
   });
 
-  it('mounts the container\'s own cgroups read-only at /sys/fs/cgroup, inside its cgroup namespace', () => {
+  it("mounts the container's own cgroups read-only at /sys/fs/cgroup, inside its cgroup namespace", () => {
     const v1 = [
       { dir: 'memory', fstype: 'cgroup' as const, data: 'memory', links: [] },
       { dir: 'cpu,cpuacct', fstype: 'cgroup' as const, data: 'cpu,cpuacct', links: ['cpu', 'cpuacct'] },
@@ -100,8 +145,13 @@ describe('buildPlan', () => {
     const v2 = [{ dir: '', fstype: 'cgroup2' as const, data: '', links: [] }];
     const m2 = buildPlan(base, dirs, [], { cgroupfs: v2 }).filter((x) => x.strs?.[1] === '/sys/fs/cgroup');
     expect(m2.map((x) => [...x.strs!, ...x.ints!])).toEqual([['cgroup2', '/sys/fs/cgroup', 'cgroup2', '', ro]]);
-    const priv = buildPlan({ ...base, privileged: true }, dirs, [], { cgroupfs: v1 }).filter((x) => x.op === Op.MOUNT && x.strs?.[0] === 'cgroup');
-    expect(priv.map((x) => x.ints![0])).toEqual([MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC]);
+    const priv = buildPlan({ ...base, privileged: true }, dirs, [], { cgroupfs: v1 }).filter(
+      (x) => x.op === Op.MOUNT && x.strs?.[0] === 'cgroup',
+    );
+    expect(priv.map((x) => x.ints![0])).toEqual([
+      MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+      MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+    ]);
     // none without a cgroup (the exec plan reuses everything after the unshare)
     expect(plan().some((x) => x.strs?.[1]?.startsWith('/sys/fs/cgroup'))).toBe(false);
   });
@@ -128,9 +178,16 @@ describe('buildPlan', () => {
   it('makes -v :ro a bind plus a read-only remount, and --read-only remounts /', () => {
     const s = plan({ mounts: [{ source: '/h', destination: '/a/b', readonly: true }], readonlyRootfs: true });
     const binds = s.filter((x) => x.op === Op.MOUNT && x.strs?.[1] === '/s/m/a/b');
-    expect(binds.map((b) => b.ints![0])).toEqual([MS.MS_BIND | MS.MS_REC, MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC]);
+    expect(binds.map((b) => b.ints![0])).toEqual([
+      MS.MS_BIND | MS.MS_REC,
+      MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_REC,
+    ]);
     expect(s.some((x) => x.op === Op.MKDIR && x.strs?.[0] === '/s/m/a')).toBe(true);
-    expect(s.some((x) => x.op === Op.MOUNT && x.strs?.[1] === '/' && x.ints![0] === (MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY))).toBe(true);
+    expect(
+      s.some(
+        (x) => x.op === Op.MOUNT && x.strs?.[1] === '/' && x.ints![0] === (MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY),
+      ),
+    ).toBe(true);
   });
 
   it('--privileged: no masks, no seccomp step when unconfined', () => {
@@ -139,7 +196,7 @@ describe('buildPlan', () => {
     expect(s.some((x) => x.op === Op.SECCOMP)).toBe(false);
   });
 
-  it('-t: the console step comes after pivot_root (it opens the container\'s own /dev/ptmx)', () => {
+  it("-t: the console step comes after pivot_root (it opens the container's own /dev/ptmx)", () => {
     const s = plan({ tty: true, ttySize: { rows: 30, cols: 100 } });
     const c = idx(s, (x) => x.op === Op.CONSOLE);
     expect(c).toBeGreaterThan(idx(s, (x) => x.op === Op.PIVOT_ROOT));

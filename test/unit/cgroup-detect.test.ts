@@ -60,8 +60,15 @@ const COMOUNT_CGROUP = `12:cpuset:/
 
 describe('parsing', () => {
   it('reads mountinfo fields, including octal escapes', () => {
-    const [m] = parseMountinfo('40 31 0:37 /sub /mnt/my\\040cgroups rw,relatime shared:3 master:1 - cgroup cgroup rw,memory\n');
-    expect(m).toEqual({ root: '/sub', mountPoint: '/mnt/my cgroups', fsType: 'cgroup', superOptions: ['rw', 'memory'] });
+    const [m] = parseMountinfo(
+      '40 31 0:37 /sub /mnt/my\\040cgroups rw,relatime shared:3 master:1 - cgroup cgroup rw,memory\n',
+    );
+    expect(m).toEqual({
+      root: '/sub',
+      mountPoint: '/mnt/my cgroups',
+      fsType: 'cgroup',
+      superOptions: ['rw', 'memory'],
+    });
   });
   it('keys /proc/self/cgroup by controller set', () => {
     const m = parseSelfCgroup(COMOUNT_CGROUP);
@@ -81,11 +88,22 @@ describe('detectCgroups', () => {
   it("chooses v1 on this project's hybrid layout (memory is bound to v1)", () => {
     const d = detectCgroups({ root: { mountinfo: HYBRID_MOUNTINFO, selfCgroup: HYBRID_CGROUP } });
     expect(d.mode).toBe('v1');
-    expect(d.reason).toMatch(/^hybrid host: the memory controller is bound to the v1 hierarchy at \/sys\/fs\/cgroup\/memory/);
+    expect(d.reason).toMatch(
+      /^hybrid host: the memory controller is bound to the v1 hierarchy at \/sys\/fs\/cgroup\/memory/,
+    );
     expect(d.mounts.v2).toEqual({ mountPoint: '/sys/fs/cgroup/unified', mountRoot: '/', ownPath: '/' });
     const byCtl = Object.fromEntries(d.mounts.v1.map((h) => [h.name ? `name=${h.name}` : h.controllers.join(','), h]));
-    expect(Object.keys(byCtl).sort()).toEqual(
-      ['blkio', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'memory', 'name=systemd', 'pids']);
+    expect(Object.keys(byCtl).sort()).toEqual([
+      'blkio',
+      'cpu',
+      'cpuacct',
+      'cpuset',
+      'devices',
+      'freezer',
+      'memory',
+      'name=systemd',
+      'pids',
+    ]);
     expect(byCtl.cpu).toEqual({ controllers: ['cpu'], mountPoint: '/sys/fs/cgroup/cpu', mountRoot: '/', ownPath: '/' });
     expect(byCtl.cpuacct!.mountPoint).toBe('/sys/fs/cgroup/cpuacct');
     expect(byCtl.memory!.ownPath).toBe('/process_api/8b0cc65dfa24aa43be1ea8d34b0e0073');
@@ -98,7 +116,9 @@ describe('detectCgroups', () => {
     expect(d.reason).toBe('cgroup v2: one unified tree mounted at /sys/fs/cgroup');
     expect(d.mounts.v1).toEqual([]);
     expect(d.mounts.v2).toEqual({
-      mountPoint: '/sys/fs/cgroup', mountRoot: '/', ownPath: '/user.slice/user-1000.slice/session-2.scope',
+      mountPoint: '/sys/fs/cgroup',
+      mountRoot: '/',
+      ownPath: '/user.slice/user-1000.slice/session-2.scope',
     });
   });
 
@@ -106,13 +126,20 @@ describe('detectCgroups', () => {
     const d = detectCgroups({ root: { mountinfo: COMOUNT_MOUNTINFO, selfCgroup: COMOUNT_CGROUP } });
     expect(d.mode).toBe('v1');
     const cpu = d.mounts.v1.find((h) => h.controllers.includes('cpu'))!;
-    expect(cpu).toEqual({ controllers: ['cpu', 'cpuacct'], mountPoint: '/sys/fs/cgroup/cpu,cpuacct', mountRoot: '/', ownPath: '/user.slice' });
+    expect(cpu).toEqual({
+      controllers: ['cpu', 'cpuacct'],
+      mountPoint: '/sys/fs/cgroup/cpu,cpuacct',
+      mountRoot: '/',
+      ownPath: '/user.slice',
+    });
     expect(d.mounts.v1.find((h) => h.controllers.includes('cpuacct'))).toBe(cpu);
     // "clone_children" and "xattr" are mount options, not controllers
     expect(d.mounts.v1.find((h) => h.controllers.includes('cpuset'))!.controllers).toEqual(['cpuset']);
     expect(d.mounts.v1.find((h) => h.name === 'systemd')!.controllers).toEqual([]);
     expect(d.mounts.v1.find((h) => h.controllers.includes('net_cls'))!.controllers).toEqual(['net_cls', 'net_prio']);
-    expect(d.mounts.v1.find((h) => h.controllers.includes('pids'))!.ownPath).toBe('/user.slice/user-1000.slice/session-3.scope');
+    expect(d.mounts.v1.find((h) => h.controllers.includes('pids'))!.ownPath).toBe(
+      '/user.slice/user-1000.slice/session-3.scope',
+    );
   });
 
   it('chooses v2 when v1 hierarchies carry only non-memory controllers (e.g. net_cls next to v2)', () => {

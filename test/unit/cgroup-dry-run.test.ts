@@ -17,11 +17,20 @@ afterEach(() => {
 /** every file and directory below root with its content: to prove a dry run changed nothing */
 function snapshot(root: string): string[] {
   return readdirSync(root, { withFileTypes: true, recursive: true })
-    .map((e) => join(e.parentPath, e.name) + (e.isFile() ? ' = ' + readFileSync(join(e.parentPath, e.name), 'utf8') : '/'))
+    .map(
+      (e) => join(e.parentPath, e.name) + (e.isFile() ? ' = ' + readFileSync(join(e.parentPath, e.name), 'utf8') : '/'),
+    )
     .sort();
 }
 
-const LIMITS: Limits = { memory: 52_428_800, memorySwap: 104_857_600, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, cpusetCpus: '0', pids: 10 };
+const LIMITS: Limits = {
+  memory: 52_428_800,
+  memorySwap: 104_857_600,
+  cpuQuotaUs: 50_000,
+  cpuPeriodUs: 100_000,
+  cpusetCpus: '0',
+  pids: 10,
+};
 
 describe('createCgroup with dryRun', () => {
   const cases: Array<[string, () => FakeTree, string | undefined]> = [

@@ -32,7 +32,13 @@ function fakeRmdir(dir: string): void {
   if (!existsSync(dir)) throw err('ENOENT', dir);
   if (readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory())) throw err('EBUSY', dir);
   const procs = existsSync(join(dir, 'cgroup.procs')) ? readFileSync(join(dir, 'cgroup.procs'), 'utf8') : '';
-  if (procs.split('\n').map(Number).some((p) => p > 0 && alive(p))) throw err('EBUSY', dir);
+  if (
+    procs
+      .split('\n')
+      .map(Number)
+      .some((p) => p > 0 && alive(p))
+  )
+    throw err('EBUSY', dir);
   rmSync(dir, { recursive: true });
 }
 
@@ -51,7 +57,9 @@ const V1_FILES: Record<string, (o: FakeV1Options) => Record<string, string>> = {
     'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',
   }),
   cpu: () => ({
-    'cpu.cfs_period_us': '100000\n', 'cpu.cfs_quota_us': '-1\n', 'cpu.shares': '1024\n',
+    'cpu.cfs_period_us': '100000\n',
+    'cpu.cfs_quota_us': '-1\n',
+    'cpu.shares': '1024\n',
     'cpu.stat': 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n',
   }),
   cpuacct: () => ({ 'cpuacct.usage': '0\n', 'cpuacct.stat': 'user 0\nsystem 0\n' }),
@@ -86,7 +94,11 @@ export function fakeV1(o: FakeV1Options = {}): FakeTree {
     mkdirSync(mp);
     const ctrls = h.split(',');
     byMount.set(mp, ctrls);
-    fill(mp, { 'cgroup.procs': '1\n', tasks: '1\n', ...(ctrls.includes('cpuset') ? { 'cpuset.cpus': '0-1\n', 'cpuset.mems': '0\n' } : {}) });
+    fill(mp, {
+      'cgroup.procs': '1\n',
+      tasks: '1\n',
+      ...(ctrls.includes('cpuset') ? { 'cpuset.cpus': '0-1\n', 'cpuset.mems': '0\n' } : {}),
+    });
     mi.push(`${32 + i} 31 0:${29 + i} / ${mp} rw,relatime - cgroup cgroup rw,${h}`);
     cg.push(`${hierarchies.length - i}:${h}:${own[h] ?? '/'}`);
   });
@@ -102,7 +114,7 @@ export function fakeV1(o: FakeV1Options = {}): FakeTree {
       if (!existsSync(dirname(dir))) throw err('ENOENT', dir);
       mkdirSync(dir);
       const mp = [...byMount.keys()].find((m) => dir.startsWith(m + '/'))!;
-      const files: Record<string, string> = { 'cgroup.procs': '', tasks: '', 'notify_on_release': '0\n' };
+      const files: Record<string, string> = { 'cgroup.procs': '', tasks: '', notify_on_release: '0\n' };
       for (const c of byMount.get(mp)!) Object.assign(files, V1_FILES[c]?.(o) ?? {});
       fill(dir, files);
     },
@@ -139,27 +151,43 @@ export function fakeV2(o: FakeV2Options = {}): FakeTree {
   const controllers = o.controllers ?? ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc'];
   const own = o.own ?? '/user.slice/session-1.scope';
   // the real root: no cgroup.type, processes allowed
-  fill(root, { 'cgroup.controllers': controllers.join(' ') + '\n', 'cgroup.subtree_control': '\n', 'cgroup.procs': '1\n' });
+  fill(root, {
+    'cgroup.controllers': controllers.join(' ') + '\n',
+    'cgroup.subtree_control': '\n',
+    'cgroup.procs': '1\n',
+  });
   const ops: CgroupFsOps = {
     mkdir(dir) {
       if (existsSync(dir)) throw err('EEXIST', dir);
       if (!existsSync(dirname(dir))) throw err('ENOENT', dir);
       mkdirSync(dir);
       const files: Record<string, string> = {
-        'cgroup.controllers': controllers.join(' ') + '\n', 'cgroup.subtree_control': '\n', 'cgroup.procs': '',
-        'cgroup.type': 'domain\n', 'cgroup.events': 'populated 0\nfrozen 0\n',
+        'cgroup.controllers': controllers.join(' ') + '\n',
+        'cgroup.subtree_control': '\n',
+        'cgroup.procs': '',
+        'cgroup.type': 'domain\n',
+        'cgroup.events': 'populated 0\nfrozen 0\n',
         'cpu.stat': 'usage_usec 0\nuser_usec 0\nsystem_usec 0\n',
       };
       if (o.cgroupKill !== false) files['cgroup.kill'] = '';
       if (controllers.includes('memory')) {
         Object.assign(files, {
-          'memory.max': 'max\n', 'memory.low': '0\n', 'memory.current': '0\n', 'memory.peak': '0\n',
+          'memory.max': 'max\n',
+          'memory.low': '0\n',
+          'memory.current': '0\n',
+          'memory.peak': '0\n',
           'memory.events': 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n',
           ...(o.swapAccounting === false ? {} : { 'memory.swap.max': 'max\n' }),
         });
       }
       if (controllers.includes('cpu')) Object.assign(files, { 'cpu.max': 'max 100000\n', 'cpu.weight': '100\n' });
-      if (controllers.includes('pids')) Object.assign(files, { 'pids.max': 'max\n', 'pids.current': '0\n', 'pids.peak': '0\n', 'pids.events': 'max 0\n' });
+      if (controllers.includes('pids'))
+        Object.assign(files, {
+          'pids.max': 'max\n',
+          'pids.current': '0\n',
+          'pids.peak': '0\n',
+          'pids.events': 'max 0\n',
+        });
       if (controllers.includes('cpuset')) Object.assign(files, { 'cpuset.cpus': '\n', 'cpuset.mems': '\n' });
       fill(dir, files);
     },
@@ -188,7 +216,9 @@ export function read(path: string): string {
   return readFileSync(path, 'utf8').trim();
 }
 
-
 /** Every directory below root, sorted (to prove nothing was left behind). */
 export const allDirs = (root: string): string[] =>
-  readdirSync(root, { withFileTypes: true, recursive: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name)).sort();
+  readdirSync(root, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();

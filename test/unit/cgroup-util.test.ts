@@ -35,6 +35,7 @@ describe('checkSwapWithoutAccounting', () => {
 
   it('refuses any other value in one line naming the file and the fixes', () => {
     expect(() => checkSwapWithoutAccounting({ memory: 50 * MiB, memorySwap: 100 * MiB }, file)).toThrow(
-      `cannot apply --memory-swap 104857600: ${file} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
+      `cannot apply --memory-swap 104857600: ${file} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`,
+    );
   });
 });

@@ -29,7 +29,13 @@ function containerTree(controllers: string[]): FakeTree {
   const r = t.opts.root!;
   return {
     ...t,
-    opts: { root: { ...r, mountinfo: r.mountinfo!.replace(' 0:26 / ', ' 0:26 /docker/abc '), selfCgroup: '0::/docker/abc/user.slice/session-1.scope\n' } },
+    opts: {
+      root: {
+        ...r,
+        mountinfo: r.mountinfo!.replace(' 0:26 / ', ' 0:26 /docker/abc '),
+        selfCgroup: '0::/docker/abc/user.slice/session-1.scope\n',
+      },
+    },
   };
 }
 
@@ -39,16 +45,20 @@ describe('v2 without the controllers a limit needs', () => {
     const before = allDirs(t.root);
     const e = error(() => createCgroup('md-a', { memory: 8 << 20 }, t.opts));
     expect(e.code).toBe(125);
-    expect(e.message).toBe(`cannot apply the memory limit: ${join(t.root, 'cgroup.controllers')} does not list memory (it has "cpu pids"): the kernel gives memory to a cgroup v1 hierarchy or disabled it at boot; boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) and without cgroup_disable=memory`);
+    expect(e.message).toBe(
+      `cannot apply the memory limit: ${join(t.root, 'cgroup.controllers')} does not list memory (it has "cpu pids"): the kernel gives memory to a cgroup v1 hierarchy or disabled it at boot; boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) and without cgroup_disable=memory`,
+    );
     expect(allDirs(t.root)).toEqual(before);
   });
 
-  it('a container\'s tree whose parent does not delegate memory: the echo into the parent on the host', () => {
+  it("a container's tree whose parent does not delegate memory: the echo into the parent on the host", () => {
     const t = containerTree(['cpu', 'pids']);
     const before = allDirs(t.root);
     const e = error(() => createCgroup('md-b', { memory: 8 << 20 }, t.opts));
     expect(e.code).toBe(125);
-    expect(e.message).toBe(`cannot apply the memory limit: ${join(t.root, 'cgroup.controllers')} does not list memory (it has "cpu pids"): ${t.root} is not the root of the cgroup tree, and its parent outside it does not delegate memory; on the host, as root: echo +memory > /sys/fs/cgroup/docker/cgroup.subtree_control (for a systemd unit: Delegate=yes), or run minidock on the host`);
+    expect(e.message).toBe(
+      `cannot apply the memory limit: ${join(t.root, 'cgroup.controllers')} does not list memory (it has "cpu pids"): ${t.root} is not the root of the cgroup tree, and its parent outside it does not delegate memory; on the host, as root: echo +memory > /sys/fs/cgroup/docker/cgroup.subtree_control (for a systemd unit: Delegate=yes), or run minidock on the host`,
+    );
     expect(allDirs(t.root)).toEqual(before);
     // a limit it can apply still works there: pids is delegated
     const cg = createCgroup('md-c', { pids: 10 }, t.opts);
@@ -68,7 +78,8 @@ describe('v2 without the controllers a limit needs', () => {
           ops: {
             ...r.ops!,
             write: (file, values, hint) => {
-              if (file === ro) throw new MinidockError(`cannot write "${values[0]}" to ${file} (${code}): ${hint!(code)}`);
+              if (file === ro)
+                throw new MinidockError(`cannot write "${values[0]}" to ${file} (${code}): ${hint!(code)}`);
               writeFileStrict(file, values, hint);
             },
           },
@@ -78,7 +89,9 @@ describe('v2 without the controllers a limit needs', () => {
       const e = error(() => createCgroup('md-d', { memory: 8 << 20 }, opts));
       expect(e.code, code).toBe(125);
       const how = code === 'EROFS' ? ' (its cgroupfs is mounted read-only, as inside a container)' : '';
-      expect(e.message, code).toBe(`cannot write "+memory" to ${ro} (${code}): ${join(t.root, 'user.slice')} is not delegated to minidock${how}; where the tree is writable (on the host, as root): echo +memory > ${ro}, or for a systemd unit, Delegate=yes in its [Service] section`);
+      expect(e.message, code).toBe(
+        `cannot write "+memory" to ${ro} (${code}): ${join(t.root, 'user.slice')} is not delegated to minidock${how}; where the tree is writable (on the host, as root): echo +memory > ${ro}, or for a systemd unit, Delegate=yes in its [Service] section`,
+      );
       expect(allDirs(t.root), code).toEqual(before);
     }
   });
@@ -90,7 +103,9 @@ describe('v2 without the controllers a limit needs', () => {
     const before = allDirs(t.root);
     const e = error(() => createCgroup('md-e', { memory: 8 << 20 }, t.opts));
     expect(e.code).toBe(125);
-    expect(e.message).toBe(`cannot enable the memory, cpu, pids controllers in ${join(t.root, 'user.slice', 'cgroup.subtree_control')} (EBUSY): ${join(t.root, 'user.slice')} holds processes, and cgroup v2 allows controllers for child cgroups only in cgroups without processes ("no internal processes"); pass a --cgroup-parent that holds none, e.g. /minidock`);
+    expect(e.message).toBe(
+      `cannot enable the memory, cpu, pids controllers in ${join(t.root, 'user.slice', 'cgroup.subtree_control')} (EBUSY): ${join(t.root, 'user.slice')} holds processes, and cgroup v2 allows controllers for child cgroups only in cgroups without processes ("no internal processes"); pass a --cgroup-parent that holds none, e.g. /minidock`,
+    );
     expect(allDirs(t.root)).toEqual(before);
     // the way out the line gives works
     const cg = createCgroup('md-e', { memory: 8 << 20 }, { ...t.opts, parent: '/minidock' });

@@ -37,7 +37,7 @@ describe('cgroupView on a cgroup v1 (hybrid) host', () => {
   const v = cgroupView(4242, { procCgroup, root: { mountinfo, selfCgroup: procCgroup } });
   const file = (name: string) => v.hierarchies.flatMap((h) => h.files).find((f) => f.file === name);
 
-  it('reads each hierarchy\'s files from the container\'s directory under its mount', () => {
+  it("reads each hierarchy's files from the container's directory under its mount", () => {
     expect(v.mode).toBe('v1');
     expect(v.hierarchies.map((h) => h.controllers.join(','))).toEqual(['memory', 'cpu,cpuacct', 'pids', '']);
     expect(v.hierarchies[0]!.dir).toBe(join(top, 'memory', ctr));

@@ -11,19 +11,43 @@ vi.mock('../../src/sys/output', () => ({ writeErr: vi.fn(), writeOut: vi.fn() })
 function parseRun(argv: string[]) {
   const program = buildProgram(VERBS);
   let got: { rootfs: string; cmd: string[]; flags: Record<string, unknown> } | undefined;
-  program.commands.find((c) => c.name() === 'run')!.action((rootfs: string, cmd: string[], flags: Record<string, unknown>) => {
-    got = { rootfs, cmd, flags };
-  });
+  program.commands
+    .find((c) => c.name() === 'run')!
+    .action((rootfs: string, cmd: string[], flags: Record<string, unknown>) => {
+      got = { rootfs, cmd, flags };
+    });
   program.parse(preprocessArgv(argv, program), { from: 'user' });
   return got!;
 }
 
 describe('minidock run flags', () => {
   it('separates minidock flags from the container command', () => {
-    const r = parseRun(['run', '-it', '-e', 'A=1', '-e', 'B=2', '--trace=json', '-v', '/a:/b:ro', './rootfs', 'sh', '-c', 'ls -l', '--trace=json', '-e']);
+    const r = parseRun([
+      'run',
+      '-it',
+      '-e',
+      'A=1',
+      '-e',
+      'B=2',
+      '--trace=json',
+      '-v',
+      '/a:/b:ro',
+      './rootfs',
+      'sh',
+      '-c',
+      'ls -l',
+      '--trace=json',
+      '-e',
+    ]);
     expect(r.rootfs).toBe('./rootfs');
     expect(r.cmd).toEqual(['sh', '-c', 'ls -l', '--trace=json', '-e']);
-    expect(r.flags).toMatchObject({ interactive: true, tty: true, env: ['A=1', 'B=2'], traceFormat: 'json', volume: ['/a:/b:ro'] });
+    expect(r.flags).toMatchObject({
+      interactive: true,
+      tty: true,
+      env: ['A=1', 'B=2'],
+      traceFormat: 'json',
+      volume: ['/a:/b:ro'],
+    });
   });
 
   it('takes --trace alone without swallowing ROOTFS', () => {
@@ -34,12 +58,50 @@ describe('minidock run flags', () => {
 
   it('keeps option values that look like --trace=json', () => {
     const program = buildProgram(VERBS);
-    expect(preprocessArgv(['run', '-e', '--trace=json', '--stats=json', 'r', 'c'], program)).toEqual(['run', '-e', '--trace=json', '--stats-format=json', 'r', 'c']);
+    expect(preprocessArgv(['run', '-e', '--trace=json', '--stats=json', 'r', 'c'], program)).toEqual([
+      'run',
+      '-e',
+      '--trace=json',
+      '--stats-format=json',
+      'r',
+      'c',
+    ]);
   });
 
-  it('has Docker\'s spellings and the class handouts\' aliases', () => {
-    const r = parseRun(['run', '-m', '50M', '--cpus', '0.5', '--cpu', '25', '--pids', '10', '--pids-limit', '5', '-h', 'box', '-u', '1000', '-w', '/tmp', '--rm', './r', 'x']);
-    expect(r.flags).toMatchObject({ memory: '50M', cpus: '0.5', cpu: '25', pids: '10', pidsLimit: '5', hostname: 'box', user: '1000', workdir: '/tmp', rm: true });
+  it("has Docker's spellings and the class handouts' aliases", () => {
+    const r = parseRun([
+      'run',
+      '-m',
+      '50M',
+      '--cpus',
+      '0.5',
+      '--cpu',
+      '25',
+      '--pids',
+      '10',
+      '--pids-limit',
+      '5',
+      '-h',
+      'box',
+      '-u',
+      '1000',
+      '-w',
+      '/tmp',
+      '--rm',
+      './r',
+      'x',
+    ]);
+    expect(r.flags).toMatchObject({
+      memory: '50M',
+      cpus: '0.5',
+      cpu: '25',
+      pids: '10',
+      pidsLimit: '5',
+      hostname: 'box',
+      user: '1000',
+      workdir: '/tmp',
+      rm: true,
+    });
   });
 });
 
@@ -56,14 +118,24 @@ describe('unknown verbs', () => {
   const errOf = async (argv: string[]) => {
     vi.mocked(writeErr).mockClear();
     const code = await runCli(argv, VERBS);
-    return { code, err: vi.mocked(writeErr).mock.calls.map((c) => c[0]).join('') };
+    return {
+      code,
+      err: vi
+        .mocked(writeErr)
+        .mock.calls.map((c) => c[0])
+        .join(''),
+    };
   };
 
   it('says a Docker verb minidock lacks does not exist yet, and lists the verbs it has (not "did you mean stop?")', async () => {
     for (const v of ['start', 'create', 'commit', 'network', 'compose']) {
       const { code, err } = await errOf([v, 'x']);
       expect(code).toBe(125);
-      expect(err).toMatch(new RegExp(`^minidock: "${v}" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, .*exec.*\\n$`));
+      expect(err).toMatch(
+        new RegExp(
+          `^minidock: "${v}" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, .*exec.*\\n$`,
+        ),
+      );
       expect(err.split('\n')).toHaveLength(2); // one line
       expect(err).not.toMatch(/did you mean/i);
     }

@@ -2,8 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
 import {
-  BPF_DEVCG_ACC_MKNOD as M, BPF_DEVCG_ACC_READ as R, BPF_DEVCG_ACC_WRITE as W, BPF_DEVCG_DEV_BLOCK as B, BPF_DEVCG_DEV_CHAR as C,
-  deviceProgram, encodeEbpf, evaluateDevice, parseDeviceRule,
+  BPF_DEVCG_ACC_MKNOD as M,
+  BPF_DEVCG_ACC_READ as R,
+  BPF_DEVCG_ACC_WRITE as W,
+  BPF_DEVCG_DEV_BLOCK as B,
+  BPF_DEVCG_DEV_CHAR as C,
+  deviceProgram,
+  encodeEbpf,
+  evaluateDevice,
+  parseDeviceRule,
 } from '../../src/runtime/cgroups/device-bpf';
 import { V1_DEVICE_RULES } from '../../src/runtime/cgroups/v1';
 

@@ -29,20 +29,35 @@ describe('top: /proc/PID/status', () => {
   });
 });
 
-describe('update: flags against the container\'s limits', () => {
+describe("update: flags against the container's limits", () => {
   const M = 1024 * 1024;
-  it('-m alone follows run\'s default (2 x memory) when the swap limit was that default', () => {
-    expect(limitsFromFlags({ memory: '30M' }, { memory: 100 * M, memorySwap: 200 * M, memorySwapDefault: true }))
-      .toEqual({ memory: 30 * M, memorySwap: 60 * M, memorySwapDefault: true });
+  it("-m alone follows run's default (2 x memory) when the swap limit was that default", () => {
+    expect(
+      limitsFromFlags({ memory: '30M' }, { memory: 100 * M, memorySwap: 200 * M, memorySwapDefault: true }),
+    ).toEqual({
+      memory: 30 * M,
+      memorySwap: 60 * M,
+      memorySwapDefault: true,
+    });
   });
   it('-m alone keeps an explicit swap limit, and is refused above it', () => {
-    expect(limitsFromFlags({ memory: '30M' }, { memory: 100 * M, memorySwap: 100 * M })).toEqual({ memory: 30 * M, memorySwap: 100 * M });
-    expect(limitsFromFlags({ memory: '300M' }, { memory: 100 * M, memorySwap: -1 })).toEqual({ memory: 300 * M, memorySwap: -1 });
-    expect(minidockError(() => limitsFromFlags({ memory: '300M' }, { memory: 100 * M, memorySwap: 100 * M })).message)
-      .toMatch(/^-m 300M: above the container's --memory-swap \(104857600 bytes/);
+    expect(limitsFromFlags({ memory: '30M' }, { memory: 100 * M, memorySwap: 100 * M })).toEqual({
+      memory: 30 * M,
+      memorySwap: 100 * M,
+    });
+    expect(limitsFromFlags({ memory: '300M' }, { memory: 100 * M, memorySwap: -1 })).toEqual({
+      memory: 300 * M,
+      memorySwap: -1,
+    });
+    expect(
+      minidockError(() => limitsFromFlags({ memory: '300M' }, { memory: 100 * M, memorySwap: 100 * M })).message,
+    ).toMatch(/^-m 300M: above the container's --memory-swap \(104857600 bytes/);
   });
   it('--memory-swap alone keeps the memory limit; pids and shares as run parses them', () => {
-    expect(limitsFromFlags({ memorySwap: '150M' }, { memory: 100 * M })).toEqual({ memory: 100 * M, memorySwap: 150 * M });
+    expect(limitsFromFlags({ memorySwap: '150M' }, { memory: 100 * M })).toEqual({
+      memory: 100 * M,
+      memorySwap: 150 * M,
+    });
     expect(limitsFromFlags({ pidsLimit: '-1', cpuShares: '512' }, {})).toEqual({ pids: -1, cpuShares: 512 });
   });
   it('refuses no flags and bad values, in one line', () => {
@@ -74,21 +89,34 @@ describe('diff: an upper directory against its lower layer', () => {
     writeFileSync(join(upper, 'tmp/new/sub/f'), 'new');
     writeFileSync(join(upper, 'added'), 'new');
     expect(upperChanges(upper, [lower]).map((c) => `${c.kind} ${c.path}`)).toEqual([
-      'A /added', 'C /etc', 'C /etc/passwd', 'C /tmp', 'A /tmp/new', 'A /tmp/new/sub', 'A /tmp/new/sub/f',
+      'A /added',
+      'C /etc',
+      'C /etc/passwd',
+      'C /tmp',
+      'A /tmp/new',
+      'A /tmp/new/sub',
+      'A /tmp/new/sub/f',
     ]);
   });
 
-  it.skipIf(!isRoot)('a whiteout (char device 0/0) is D, an opaque directory C with what it hides D (needs root: mknod, trusted.* xattr)', () => {
-    const { lower, upper } = tree();
-    mkdirSync(join(upper, 'etc'));
-    expect(mdMknod(join(upper, 'etc/group'), 0o020000 | 0o600, 0, 0)).toBe(0);
-    mkdirSync(join(upper, 'home'));
-    expect(mdLsetxattr(join(upper, 'home'), 'trusted.overlay.opaque', Buffer.from('y'))).toBe(0);
-    writeFileSync(join(upper, 'home/me'), 'new');
-    expect(upperChanges(upper, [lower]).map((c) => `${c.kind} ${c.path}`)).toEqual([
-      'C /etc', 'D /etc/group', 'C /home', 'A /home/me', 'D /home/user',
-    ]);
-  });
+  it.skipIf(!isRoot)(
+    'a whiteout (char device 0/0) is D, an opaque directory C with what it hides D (needs root: mknod, trusted.* xattr)',
+    () => {
+      const { lower, upper } = tree();
+      mkdirSync(join(upper, 'etc'));
+      expect(mdMknod(join(upper, 'etc/group'), 0o020000 | 0o600, 0, 0)).toBe(0);
+      mkdirSync(join(upper, 'home'));
+      expect(mdLsetxattr(join(upper, 'home'), 'trusted.overlay.opaque', Buffer.from('y'))).toBe(0);
+      writeFileSync(join(upper, 'home/me'), 'new');
+      expect(upperChanges(upper, [lower]).map((c) => `${c.kind} ${c.path}`)).toEqual([
+        'C /etc',
+        'D /etc/group',
+        'C /home',
+        'A /home/me',
+        'D /home/user',
+      ]);
+    },
+  );
 
   it('with several lower layers (an image), a path any of them has is C, one none has is A', () => {
     const { lower, upper } = tree();
@@ -98,6 +126,10 @@ describe('diff: an upper directory against its lower layer', () => {
     mkdirSync(join(upper, 'usr'));
     writeFileSync(join(upper, 'usr/new'), 'changed');
     writeFileSync(join(upper, 'usr/bin2'), 'x');
-    expect(upperChanges(upper, [top, lower]).map((c) => `${c.kind} ${c.path}`)).toEqual(['C /usr', 'A /usr/bin2', 'C /usr/new']);
+    expect(upperChanges(upper, [top, lower]).map((c) => `${c.kind} ${c.path}`)).toEqual([
+      'C /usr',
+      'A /usr/bin2',
+      'C /usr/new',
+    ]);
   });
 });

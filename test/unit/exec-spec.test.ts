@@ -7,10 +7,28 @@ import { execSpec } from '../../src/runtime/lifecycle/exec';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
 
 const base: ContainerSpec = {
-  id: 'f'.repeat(64), rootfs: '/r', args: ['sh'], env: ['PATH=/bin:/usr/bin', 'A=from-run'], cwd: '/w', hostname: 'h',
-  uid: 0, gid: 0, additionalGids: [0], tty: false, interactive: false, readonlyRootfs: false, mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true, seccomp: new Uint8Array(8), privileged: false,
-  maskedPaths: DEFAULT_MASKED_PATHS, readonlyPaths: DEFAULT_READONLY_PATHS, rlimits: [], limits: {}, stopTimeoutSec: 10,
+  id: 'f'.repeat(64),
+  rootfs: '/r',
+  args: ['sh'],
+  env: ['PATH=/bin:/usr/bin', 'A=from-run'],
+  cwd: '/w',
+  hostname: 'h',
+  uid: 0,
+  gid: 0,
+  additionalGids: [0],
+  tty: false,
+  interactive: false,
+  readonlyRootfs: false,
+  mounts: [],
+  capabilities: DOCKER_DEFAULT_CAPS,
+  noNewPrivileges: true,
+  seccomp: new Uint8Array(8),
+  privileged: false,
+  maskedPaths: DEFAULT_MASKED_PATHS,
+  readonlyPaths: DEFAULT_READONLY_PATHS,
+  rlimits: [],
+  limits: {},
+  stopTimeoutSec: 10,
 };
 
 const refusal = (env: string[]): string => {
@@ -30,7 +48,7 @@ describe('execSpec -e', () => {
     expect(s.args).toEqual(['env']);
   });
 
-  it('copies KEY from minidock\'s environment, and drops it when unset (as run -e does)', () => {
+  it("copies KEY from minidock's environment, and drops it when unset (as run -e does)", () => {
     process.env.MINIDOCK_EXEC_TEST_SET = 'x y';
     delete process.env.MINIDOCK_EXEC_TEST_UNSET;
     const s = execSpec(base, ['env'], { env: ['MINIDOCK_EXEC_TEST_SET', 'MINIDOCK_EXEC_TEST_UNSET'] });
@@ -39,7 +57,7 @@ describe('execSpec -e', () => {
     delete process.env.MINIDOCK_EXEC_TEST_SET;
   });
 
-  it('refuses a bad variable name with run\'s line', () => {
+  it("refuses a bad variable name with run's line", () => {
     expect(refusal(['1X=1'])).toBe('-e "1X=1": the variable name must be letters, digits and _ (use KEY=VALUE)');
   });
 

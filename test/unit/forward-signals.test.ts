@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { catchesSignal, ignoredSignalNotice } from '../../src/runtime/process';
 
 // /proc/PID/status lines as the kernel writes them (bit N-1 of SigCgt: signal N has a handler)
-const status = (sigcgt: string) => `Name:\tsh\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000004\nSigCgt:\t${sigcgt}\n`;
+const status = (sigcgt: string) =>
+  `Name:\tsh\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000004\nSigCgt:\t${sigcgt}\n`;
 
 describe('catchesSignal', () => {
   it('reads SigCgt: a handler for SIGINT (2) and SIGTERM (15)', () => {
@@ -28,7 +29,9 @@ describe('catchesSignal', () => {
 describe('ignoredSignalNotice', () => {
   it('names the signal, PID 1, the delay before SIGKILL, and what to do, on one line', () => {
     const line = ignoredSignalNotice('SIGINT', 'sleep', 1500);
-    expect(line).toMatch(/^SIGINT forwarded to the container's PID 1 \(sleep\), which has no handler for it and so ignores it .*SIGKILL follows in 1\.5 s \(--stop-timeout\) — run a PID 1 that handles the signal/);
+    expect(line).toMatch(
+      /^SIGINT forwarded to the container's PID 1 \(sleep\), which has no handler for it and so ignores it .*SIGKILL follows in 1\.5 s \(--stop-timeout\) — run a PID 1 that handles the signal/,
+    );
     expect(line).not.toContain('\n');
     expect(line).not.toContain('--init'); // minidock has no --init (yet)
   });
@@ -45,7 +48,11 @@ describe('forwardSignals: the library hands the notice to the command, it prints
     const writes: unknown[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((chunk: unknown) => (writes.push(chunk), true)) as typeof process.stderr.write;
-    const undo = forwardSignals(() => sleeper.pid ?? -1, 60_000, (line) => lines.push(line));
+    const undo = forwardSignals(
+      () => sleeper.pid ?? -1,
+      60_000,
+      (line) => lines.push(line),
+    );
     try {
       const died = new Promise((r) => sleeper.once('exit', (_code, sig) => r(sig)));
       process.kill(process.pid, 'SIGUSR2');

@@ -44,7 +44,10 @@ describe.skipIf(!existsSync(lib))('the launch protocol with real children (needs
     expect(child.syncFd).toBe(-1);
     const { records, forkedPid } = readReport(child);
     expect(forkedPid).toBeUndefined();
-    expect(records.map((r) => [r.step, r.err])).toEqual([[0, 0], [1, 0]]); // SYNC ok, "exec starts now"
+    expect(records.map((r) => [r.step, r.err])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]); // SYNC ok, "exec starts now"
     expect(launchFailure(records, steps, spec)).toBeUndefined();
     expect(exitCodeOf(await child.exited)).toEqual({ code: 7 });
     expect(mdTryReap(child.pid)).toEqual({ state: 'failed', errno: 10 }); // ECHILD: reaped already
@@ -64,16 +67,25 @@ describe.skipIf(!existsSync(lib))('the launch protocol with real children (needs
 
   it('a join that fails kills the child and the error propagates; nothing ran past SYNC', async () => {
     const child = spawnChild(encodePlan(plan('exit 0')), 0, 'clone');
-    await expect(release(child, () => {
-      throw new Error('cgroup.procs: EBUSY');
-    }, true)).rejects.toThrow('EBUSY');
+    await expect(
+      release(
+        child,
+        () => {
+          throw new Error('cgroup.procs: EBUSY');
+        },
+        true,
+      ),
+    ).rejects.toThrow('EBUSY');
     expect(exitCodeOf(await child.exited).signal).toBe(9);
     expect(readReport(child).records).toEqual([]);
     closeChildFds(child);
   });
 
   it('a failed exec is the last record, with its errno (ENOENT -> 127)', async () => {
-    const steps: Step[] = [plan('')[0]!, { op: Op.EXEC, ints: [1, 0, 0], strs: ['/no/such/binary'], why: 'the command', phase: 'exec' }];
+    const steps: Step[] = [
+      plan('')[0]!,
+      { op: Op.EXEC, ints: [1, 0, 0], strs: ['/no/such/binary'], why: 'the command', phase: 'exec' },
+    ];
     const child = spawnChild(encodePlan(steps), 0, 'clone');
     await release(child, () => {}, true);
     const { records } = readReport(child);

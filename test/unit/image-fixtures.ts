@@ -39,13 +39,31 @@ export function makeTar(entries: FixtureEntry[]): Buffer {
     if (e.xattrs && Object.keys(e.xattrs).length) {
       const recs = Buffer.concat(Object.entries(e.xattrs).map(([k, v]) => pax(`SCHILY.xattr.${k}`, Buffer.from(v))));
       const h = Buffer.alloc(512);
-      new Header({ path: 'PaxHeader', type: 'ExtendedHeader', size: recs.length, mode: 0o644, uid: 0, gid: 0, mtime }).encode(h, 0);
+      new Header({
+        path: 'PaxHeader',
+        type: 'ExtendedHeader',
+        size: recs.length,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime,
+      }).encode(h, 0);
       out.push(h, recs, pad(recs.length));
     }
     const h = Buffer.alloc(512);
     new Header({
-      path: e.path, type, size: type === 'File' ? body.length : 0, mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
-      uid: e.uid ?? 0, gid: e.gid ?? 0, mtime, linkpath: e.linkpath ?? '', uname: '', gname: '', devmaj: e.devmaj ?? 0, devmin: e.devmin ?? 0,
+      path: e.path,
+      type,
+      size: type === 'File' ? body.length : 0,
+      mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      mtime,
+      linkpath: e.linkpath ?? '',
+      uname: '',
+      gname: '',
+      devmaj: e.devmaj ?? 0,
+      devmin: e.devmin ?? 0,
     }).encode(h, 0);
     out.push(h);
     if (type === 'File') out.push(body, pad(body.length));
@@ -65,10 +83,15 @@ export interface FixtureConfig {
 }
 
 export function imageConfig(layers: Buffer[], cfg: FixtureConfig): Buffer {
-  return Buffer.from(JSON.stringify({
-    architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux', created: '2024-01-02T03:04:05Z',
-    config: cfg, rootfs: { type: 'layers', diff_ids: layers.map(sha256) },
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      os: 'linux',
+      created: '2024-01-02T03:04:05Z',
+      config: cfg,
+      rootfs: { type: 'layers', diff_ids: layers.map(sha256) },
+    }),
+  );
 }
 
 /** `docker save` (Docker < 25 layout): <n>/layer.tar, <config-hex>.json, manifest.json — as members. */
@@ -78,7 +101,11 @@ export function dockerArchiveMembers(layers: Buffer[], cfg: FixtureConfig, tag: 
   const names = layers.map((l) => `${sha256(l).slice(7)}/layer.tar`);
   const members: FixtureEntry[] = [];
   layers.forEach((l, i) => {
-    members.push({ path: `${sha256(l).slice(7)}/`, type: 'Directory' }, { path: names[i], body: l }, { path: `${sha256(l).slice(7)}/VERSION`, body: '1.0' });
+    members.push(
+      { path: `${sha256(l).slice(7)}/`, type: 'Directory' },
+      { path: names[i], body: l },
+      { path: `${sha256(l).slice(7)}/VERSION`, body: '1.0' },
+    );
   });
   members.push({ path: cfgName, body: config });
   members.push({ path: 'manifest.json', body: JSON.stringify([{ Config: cfgName, RepoTags: [tag], Layers: names }]) });
@@ -87,7 +114,13 @@ export function dockerArchiveMembers(layers: Buffer[], cfg: FixtureConfig, tag: 
 }
 
 /** An OCI image layout in `dir` with gzip-compressed layers; returns the manifest digest. */
-export function writeOciLayout(dir: string, layers: Buffer[], cfg: FixtureConfig, name: string, opts: { corruptLayer?: number } = {}): string {
+export function writeOciLayout(
+  dir: string,
+  layers: Buffer[],
+  cfg: FixtureConfig,
+  name: string,
+  opts: { corruptLayer?: number } = {},
+): string {
   mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
   const put = (b: Buffer): string => {
     const d = sha256(b);
@@ -96,7 +129,11 @@ export function writeOciLayout(dir: string, layers: Buffer[], cfg: FixtureConfig
   };
   const config = imageConfig(layers, cfg);
   const gz = layers.map((l) => gzipSync(l));
-  const layerDescs = gz.map((g) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: put(g), size: g.length }));
+  const layerDescs = gz.map((g) => ({
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    digest: put(g),
+    size: g.length,
+  }));
   if (opts.corruptLayer !== undefined) {
     // same size, same content once uncompressed, different bytes: only the blob digest check can catch it
     const d = layerDescs[opts.corruptLayer];
@@ -104,17 +141,31 @@ export function writeOciLayout(dir: string, layers: Buffer[], cfg: FixtureConfig
     b[4] ^= 0xff; // the gzip header's MTIME: still valid gzip of the same tar, other bytes
     writeFileSync(join(dir, 'blobs', 'sha256', d.digest.slice(7)), b);
   }
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(config), size: config.length },
-    layers: layerDescs,
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(config), size: config.length },
+      layers: layerDescs,
+    }),
+  );
   const md = put(manifest);
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: md, size: manifest.length, annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop() } }],
-  }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: md,
+          size: manifest.length,
+          annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.split(':').pop() },
+        },
+      ],
+    }),
+  );
   return md;
 }
 
@@ -162,8 +213,12 @@ export function smuggleTar(): Buffer {
   const long = Buffer.from(SMUGGLE_NAME + '\0');
   const inner = innerTar();
   return Buffer.concat([
-    rawHeader('././@LongLink', 'L', long.length), long, pad(long.length),
-    rawHeader(SMUGGLE_NAME, '0', inner.length), inner, pad(inner.length),
+    rawHeader('././@LongLink', 'L', long.length),
+    long,
+    pad(long.length),
+    rawHeader(SMUGGLE_NAME, '0', inner.length),
+    inner,
+    pad(inner.length),
     Buffer.alloc(1024),
   ]);
 }

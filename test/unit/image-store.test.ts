@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { layeredReadFile, layeredResolve } from '../../src/image/layered-fs';
 import {
-  containersOf, findImage, gcLayers, layerDir, layerFs, normalizeName, pinLayers, saveImage, type ImageRecord,
+  containersOf,
+  findImage,
+  gcLayers,
+  layerDir,
+  layerFs,
+  normalizeName,
+  pinLayers,
+  saveImage,
+  type ImageRecord,
 } from '../../src/image/store';
 import { mdLsetxattr, mdMknod } from '../../src/sys/native';
 
@@ -20,7 +28,10 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 function fakeLayer(diffId: string): void {
   mkdirSync(layerFs(root, diffId), { recursive: true });
-  writeFileSync(join(layerDir(root, diffId), 'layer.json'), JSON.stringify({ diffId, size: 1, entries: 1, unpacked: '' }));
+  writeFileSync(
+    join(layerDir(root, diffId), 'layer.json'),
+    JSON.stringify({ diffId, size: 1, entries: 1, unpacked: '' }),
+  );
 }
 
 function img(id: string, names: string[], layers: string[]): ImageRecord {
@@ -62,7 +73,10 @@ describe('layer GC', () => {
     // a container (its config.json, as the runtime writes it) standing on layer d
     const cdir = join(root, 'containers', 'f'.repeat(64));
     mkdirSync(cdir, { recursive: true });
-    writeFileSync(join(cdir, 'config.json'), JSON.stringify({ name: 'c1', spec: { rootfs: layerFs(root, D('d')), lowerDirs: [layerFs(root, D('d'))] } }));
+    writeFileSync(
+      join(cdir, 'config.json'),
+      JSON.stringify({ name: 'c1', spec: { rootfs: layerFs(root, D('d')), lowerDirs: [layerFs(root, D('d'))] } }),
+    );
     expect(gcLayers(root)).toEqual([D('e')]);
     unpin();
     expect(gcLayers(root)).toEqual([D('c')]);
@@ -76,7 +90,7 @@ describe('layer GC', () => {
     writeFileSync(join(root, 'tmp', 'pin-dead.json'), JSON.stringify({ pid: 2 ** 22 + 1, layers: [D('a')] }));
     expect(gcLayers(root)).toEqual([D('a')]);
   });
-  it('containersOf matches containers on exactly the image\'s layers (top first)', () => {
+  it("containersOf matches containers on exactly the image's layers (top first)", () => {
     const im = img(D('1'), [], [D('a'), D('b')]);
     const mk = (id: string, lowers: string[]): void => {
       mkdirSync(join(root, 'containers', id), { recursive: true });

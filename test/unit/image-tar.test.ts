@@ -31,18 +31,34 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('TarReader', () => {
   it('reads entries, bodies, modes, owners, links and device numbers', async () => {
-    const es = await entriesOf(makeTar([
-      { path: 'd/', type: 'Directory', mode: 0o1777 },
-      { path: 'd/read-me', body: 'x'.repeat(1500), mode: 0o4755, uid: 1000, gid: 100 },
-      { path: 'd/skipped', body: 'y'.repeat(3000) },
-      { path: 'l', type: 'SymbolicLink', linkpath: '/etc/passwd' },
-      { path: 'h', type: 'Link', linkpath: 'd/read-me' },
-      { path: 'c', type: 'CharacterDevice', devmaj: 4, devmin: 64 },
-      { path: 'f', type: 'FIFO' },
-    ]));
-    expect(es.map((e) => [e.path, e.kind])).toEqual([['d/', 'dir'], ['d/read-me', 'file'], ['d/skipped', 'file'], ['l', 'symlink'], ['h', 'hardlink'], ['c', 'char'], ['f', 'fifo']]);
+    const es = await entriesOf(
+      makeTar([
+        { path: 'd/', type: 'Directory', mode: 0o1777 },
+        { path: 'd/read-me', body: 'x'.repeat(1500), mode: 0o4755, uid: 1000, gid: 100 },
+        { path: 'd/skipped', body: 'y'.repeat(3000) },
+        { path: 'l', type: 'SymbolicLink', linkpath: '/etc/passwd' },
+        { path: 'h', type: 'Link', linkpath: 'd/read-me' },
+        { path: 'c', type: 'CharacterDevice', devmaj: 4, devmin: 64 },
+        { path: 'f', type: 'FIFO' },
+      ]),
+    );
+    expect(es.map((e) => [e.path, e.kind])).toEqual([
+      ['d/', 'dir'],
+      ['d/read-me', 'file'],
+      ['d/skipped', 'file'],
+      ['l', 'symlink'],
+      ['h', 'hardlink'],
+      ['c', 'char'],
+      ['f', 'fifo'],
+    ]);
     expect(es[0].mode).toBe(0o1777);
-    expect([es[1].mode, es[1].uid, es[1].gid, es[1].size, es[1].data]).toEqual([0o4755, 1000, 100, 1500, 'x'.repeat(1500)]);
+    expect([es[1].mode, es[1].uid, es[1].gid, es[1].size, es[1].data]).toEqual([
+      0o4755,
+      1000,
+      100,
+      1500,
+      'x'.repeat(1500),
+    ]);
     expect(es[3].linkpath).toBe('/etc/passwd');
     expect(es[4].linkpath).toBe('d/read-me');
     expect([es[5].devmajor, es[5].devminor]).toEqual([4, 64]);
@@ -50,7 +66,9 @@ describe('TarReader', () => {
 
   it('keeps SCHILY.xattr values byte for byte, binary included', async () => {
     const bin = Buffer.from([0, 1, 0xff, 0x80, 0x0a, 0x3d]);
-    const [e] = await entriesOf(makeTar([{ path: 'f', body: 'z', xattrs: { 'security.capability': bin, 'user.a': 'b=c' } }]));
+    const [e] = await entriesOf(
+      makeTar([{ path: 'f', body: 'z', xattrs: { 'security.capability': bin, 'user.a': 'b=c' } }]),
+    );
     expect(e.xattrs.get('security.capability')).toEqual(bin);
     expect(e.xattrs.get('user.a')?.toString()).toBe('b=c');
   });
@@ -77,7 +95,9 @@ describe('TarReader', () => {
     // disagree on it (directory, file, or more entries), so it is refused
     const v7 = await entriesOf(Buffer.concat([rawHeader('old-dir/', '0', 0), Buffer.alloc(1024)]));
     expect(v7.map((e) => [e.path, e.kind])).toEqual([['old-dir/', 'dir']]);
-    await expect(entriesOf(slashTar())).rejects.toThrow(/entry "carrier\/" is a regular file \(typeflag '0'\) named like a directory, with 2048 bytes of data: tar readers disagree on it/);
+    await expect(entriesOf(slashTar())).rejects.toThrow(
+      /entry "carrier\/" is a regular file \(typeflag '0'\) named like a directory, with 2048 bytes of data: tar readers disagree on it/,
+    );
   });
 
   it('reads a base-256 size field (GNU tar, 8 GiB and more)', async () => {
@@ -88,12 +108,16 @@ describe('TarReader', () => {
   });
 
   it('says what is wrong with a file that is not tar, or is cut short', async () => {
-    await expect(entriesOf(Buffer.from('hello world'.repeat(100)))).rejects.toThrow(/not a tar archive: bad header checksum at byte 0/);
+    await expect(entriesOf(Buffer.from('hello world'.repeat(100)))).rejects.toThrow(
+      /not a tar archive: bad header checksum at byte 0/,
+    );
     const t = makeTar([{ path: 'f', body: 'x'.repeat(2000) }]);
     const cut = new TarReader(new ByteReader(Readable.from([t.subarray(0, 1024)])));
-    await expect((async () => {
-      for await (const e of cut.entries()) for (let c = await cut.body(); c; c = await cut.body()) void e;
-    })()).rejects.toThrow(/truncated archive: ended at byte 1024/);
+    await expect(
+      (async () => {
+        for await (const e of cut.entries()) for (let c = await cut.body(); c; c = await cut.body()) void e;
+      })(),
+    ).rejects.toThrow(/truncated archive: ended at byte 1024/);
   });
 
   it('parsePax rejects malformed records', () => {
@@ -130,7 +154,9 @@ describe('compression and sizes', () => {
   it('refuses unsupported compression naming it', () => {
     const f = join(tmp, 'x.zst');
     writeFileSync(f, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]));
-    expect(() => openLayer(f, 'layer 1', new ByteBudget(1e9))).toThrow(/layer 1: zstd-compressed, which minidock cannot read .* \(zstd -d\)/);
+    expect(() => openLayer(f, 'layer 1', new ByteBudget(1e9))).toThrow(
+      /layer 1: zstd-compressed, which minidock cannot read .* \(zstd -d\)/,
+    );
   });
   it('computes both digests of a gzip layer and enforces the byte budget', async () => {
     const tar = makeTar([{ path: 'f', body: 'q'.repeat(10_000) }]);
@@ -145,9 +171,11 @@ describe('compression and sizes', () => {
     expect(o.diffId()).toBe(sha256(tar));
     expect(o.blobDigest()).toBe(sha256(gz));
     const small = openLayer(f, 'L', new ByteBudget(4096));
-    await expect((async () => {
-      for await (const e of new TarReader(small.reader).entries()) void e;
-    })()).rejects.toThrow(/more than 4\.0 KiB once uncompressed — refusing it as a tar bomb/);
+    await expect(
+      (async () => {
+        for await (const e of new TarReader(small.reader).entries()) void e;
+      })(),
+    ).rejects.toThrow(/more than 4\.0 KiB once uncompressed — refusing it as a tar bomb/);
   });
   it('parses sizes', () => {
     expect(parseSize('5M', 'x')).toBe(5 * 1024 ** 2);
@@ -164,10 +192,38 @@ describe('export tar writer', () => {
     const long = 'p/'.repeat(80) + 'file';
     const blocks = [
       headerBlocks({ path: 'd/', type: 'Directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: new Date(0) }),
-      headerBlocks({ path: long, type: 'File', mode: 0o4711, uid: 7, gid: 8, size: 3, mtime: new Date(0), xattrs: new Map([['user.k', Buffer.from([0, 1, 2])]]) }),
+      headerBlocks({
+        path: long,
+        type: 'File',
+        mode: 0o4711,
+        uid: 7,
+        gid: 8,
+        size: 3,
+        mtime: new Date(0),
+        xattrs: new Map([['user.k', Buffer.from([0, 1, 2])]]),
+      }),
       Buffer.concat([Buffer.from('abc'), Buffer.alloc(509)]),
-      headerBlocks({ path: 'hl', type: 'Link', linkpath: long, mode: 0o644, uid: 0, gid: 0, size: 0, mtime: new Date(0) }),
-      headerBlocks({ path: 'null', type: 'CharacterDevice', mode: 0o666, uid: 0, gid: 0, size: 0, mtime: new Date(0), devmaj: 1, devmin: 3 }),
+      headerBlocks({
+        path: 'hl',
+        type: 'Link',
+        linkpath: long,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: new Date(0),
+      }),
+      headerBlocks({
+        path: 'null',
+        type: 'CharacterDevice',
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: new Date(0),
+        devmaj: 1,
+        devmin: 3,
+      }),
       Buffer.alloc(1024),
     ];
     const tar = Buffer.concat(blocks);

@@ -86,7 +86,10 @@ describe('the string tables', () => {
 
   it('speak Spanish in the runner, the checker and --plain for a Spanish lesson', () => {
     const ctx = { cwd: process.cwd(), lang: 'es' as const };
-    expect(unmetNeeds({ needs: ['cmd:no-such-program-xyz', 'podman-nope'] }, ctx)).toEqual(['hace falta el programa no-such-program-xyz', 'requisito desconocido «podman-nope»']);
+    expect(unmetNeeds({ needs: ['cmd:no-such-program-xyz', 'podman-nope'] }, ctx)).toEqual([
+      'hace falta el programa no-such-program-xyz',
+      'requisito desconocido «podman-nope»',
+    ]);
     expect(describeExit('nonzero', 'es')).toBe('código ≠ 0');
     const l11 = loadLesson(entries.find((x) => x.number === 11)!, 'es');
     const layer = l11.checks.find((c) => c.id === 'layer')!;
@@ -100,20 +103,48 @@ describe('the string tables', () => {
 describe('facts in the prose', () => {
   it('lesson 00 says how many namespaces a launch creates, counted from the launch itself', () => {
     const spec: ContainerSpec = {
-      id: 'f'.repeat(64), rootfs: '/r', args: ['true'], env: [], cwd: '/', hostname: 'h', uid: 0, gid: 0, additionalGids: [],
-      tty: false, interactive: false, readonlyRootfs: false, mounts: [], capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true,
-      seccomp: new Uint8Array(8), privileged: false, maskedPaths: DEFAULT_MASKED_PATHS, readonlyPaths: DEFAULT_READONLY_PATHS,
-      rlimits: [], limits: {}, stopTimeoutSec: 10,
+      id: 'f'.repeat(64),
+      rootfs: '/r',
+      args: ['true'],
+      env: [],
+      cwd: '/',
+      hostname: 'h',
+      uid: 0,
+      gid: 0,
+      additionalGids: [],
+      tty: false,
+      interactive: false,
+      readonlyRootfs: false,
+      mounts: [],
+      capabilities: DOCKER_DEFAULT_CAPS,
+      noNewPrivileges: true,
+      seccomp: new Uint8Array(8),
+      privileged: false,
+      maskedPaths: DEFAULT_MASKED_PATHS,
+      readonlyPaths: DEFAULT_READONLY_PATHS,
+      rlimits: [],
+      limits: {},
+      stopTimeoutSec: 10,
     };
     // the clone() flags, plus every namespace the child unshares afterwards (the cgroup one)
     let flags = cloneFlags();
-    for (const s of buildPlan(spec, { merged: '/m', upper: '/u', work: '/w' })) if (s.op === Op.UNSHARE) flags |= s.ints![0];
-    const kinds = Object.entries(CLONE).filter(([k, v]) => k.startsWith('CLONE_NEW') && (flags & v) !== 0).map(([k]) => k);
+    for (const s of buildPlan(spec, { merged: '/m', upper: '/u', work: '/w' }))
+      if (s.op === Op.UNSHARE) flags |= s.ints![0];
+    const kinds = Object.entries(CLONE)
+      .filter(([k, v]) => k.startsWith('CLONE_NEW') && (flags & v) !== 0)
+      .map(([k]) => k);
     expect(kinds.length).toBe(6); // PID, NS, UTS, IPC, NET, CGROUP: if this changes, so must lesson 00
-    const words = { en: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight'], es: ['cero', 'uno', 'dos', 'tres', 'cuatro', 'cinco', 'seis', 'siete', 'ocho'] };
+    const words = {
+      en: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight'],
+      es: ['cero', 'uno', 'dos', 'tres', 'cuatro', 'cinco', 'seis', 'siete', 'ocho'],
+    };
     const e0 = entries.find((x) => x.number === 0)!;
-    expect(loadLesson(e0, 'en').source.replace(/\s+/g, ' ')).toContain(`crossed ${words.en[kinds.length]} new namespaces`);
-    expect(loadLesson(e0, 'es').source.replace(/\s+/g, ' ')).toContain(`atravesado ${words.es[kinds.length]} espacios de nombres nuevos`);
+    expect(loadLesson(e0, 'en').source.replace(/\s+/g, ' ')).toContain(
+      `crossed ${words.en[kinds.length]} new namespaces`,
+    );
+    expect(loadLesson(e0, 'es').source.replace(/\s+/g, ' ')).toContain(
+      `atravesado ${words.es[kinds.length]} espacios de nombres nuevos`,
+    );
   });
 });
 
@@ -122,7 +153,13 @@ describe('exercise answers', () => {
   it('lesson 03 accepts the two-word name of a whiteout it asks for, and the full one', () => {
     for (const lang of LANGS) {
       const check = loadLesson(entries.find((x) => x.number === 3)!, lang).checks.find((c) => c.id === 'whiteout')!;
-      for (const a of ['character special', 'Character special file', 'character device', 'dispositivo de caracteres', 'fichero especial de caracteres']) {
+      for (const a of [
+        'character special',
+        'Character special file',
+        'character device',
+        'dispositivo de caracteres',
+        'fichero especial de caracteres',
+      ]) {
         expect(checkOne(check, a, ctx).verdict, `${lang}: ${a}`).toBe('pass');
       }
       expect(checkOne(check, 'regular file', ctx).verdict).toBe('fail');
@@ -142,7 +179,10 @@ describe('commands as a student types them', () => {
     const other = mkdtempSync(join(tmpdir(), 'other-minidock-'));
     try {
       writeFileSync(join(other, 'minidock'), '#!/bin/sh\necho other\n', { mode: 0o755 });
-      const r = runShell('realpath "$(command -v minidock)"', { cwd: root, env: { PATH: `${other}:${process.env.PATH}` } });
+      const r = runShell('realpath "$(command -v minidock)"', {
+        cwd: root,
+        env: { PATH: `${other}:${process.env.PATH}` },
+      });
       expect(r.output.trim()).toBe(realpathSync(join(root, 'bin', 'minidock.js')));
     } finally {
       rmSync(other, { recursive: true, force: true });

@@ -11,7 +11,15 @@ const DIR = join(__dirname, '..', '..', 'lessons');
 const entries = listLessons(DIR);
 
 const what = (l: Lesson) => ({
-  steps: l.steps.map((s) => ({ id: s.id, command: s.command, expect: s.expect.map((p) => p.source), needs: s.needs, slow: s.slow, exit: s.exit, timeoutS: s.timeoutS })),
+  steps: l.steps.map((s) => ({
+    id: s.id,
+    command: s.command,
+    expect: s.expect.map((p) => p.source),
+    needs: s.needs,
+    slow: s.slow,
+    exit: s.exit,
+    timeoutS: s.timeoutS,
+  })),
   checks: l.checks.map(({ line: _line, ...c }) => c),
 });
 
@@ -44,10 +52,16 @@ describe('lessons', () => {
 
       it('calls plain `minidock`, as a student types it (never ./bin/minidock.js, npx or sudo)', () => {
         const l = loadLesson(e, 'en');
-        const commands = [...l.steps.map((s) => [`step ${s.id}`, s.command]), ...l.checks.flatMap((c) => [c.measure, c.solve, c.test, c.cleanup].filter(Boolean).map((x) => [`check ${c.id}`, x!]))];
+        const commands = [
+          ...l.steps.map((s) => [`step ${s.id}`, s.command]),
+          ...l.checks.flatMap((c) =>
+            [c.measure, c.solve, c.test, c.cleanup].filter(Boolean).map((x) => [`check ${c.id}`, x!]),
+          ),
+        ];
         for (const [what, cmd] of commands) expect(cmd, what).not.toMatch(/bin\/minidock\.js|\bnpx\b|\bsudo\b/);
         // a command position: line start, after ; | & ( or $( — not an argument like `--runtimes minidock`
-        if (l.steps.some((s) => /\bminidock\b/.test(s.command))) expect(l.steps.some((s) => /(^|[;|&(]|\$\()\s*minidock\s/m.test(s.command))).toBe(true);
+        if (l.steps.some((s) => /\bminidock\b/.test(s.command)))
+          expect(l.steps.some((s) => /(^|[;|&(]|\$\()\s*minidock\s/m.test(s.command))).toBe(true);
       });
     });
   }

@@ -61,7 +61,10 @@ describe('parseLesson', () => {
   it('reads commands, patterns (negated too) and attributes', () => {
     const [one, two] = l.steps;
     expect(one.command).toBe('echo one');
-    expect(one.expect.map((p) => [p.source, p.negate])).toEqual([['^one$', false], ['! two', true]]);
+    expect(one.expect.map((p) => [p.source, p.negate])).toEqual([
+      ['^one$', false],
+      ['! two', true],
+    ]);
     expect(one).toMatchObject({ needs: [], slow: false, exit: 0, timeoutS: 60, section: 'First section', line: 9 });
     // the opening paragraph and the heading crossed belong to the first step's intro
     expect(one.intro).toBe('Intro paragraph.\n\n## First section\n\nLook at **this**.');
@@ -78,7 +81,10 @@ describe('parseLesson', () => {
   });
 
   it('reads the hidden checks', () => {
-    expect(l.checks.map((c) => [c.id, c.type])).toEqual([['w', 'word'], ['n', 'number']]);
+    expect(l.checks.map((c) => [c.id, c.type])).toEqual([
+      ['w', 'word'],
+      ['n', 'number'],
+    ]);
     expect(l.checks[1]).toMatchObject({ measure: 'echo 50', tolerance: 0.1, relative: true });
   });
 
@@ -180,26 +186,37 @@ describe('the checker', () => {
   });
 
   it('runs state tests with $ANSWER, and reports failed measurements', () => {
-    const state = parseLesson('# T\n<!-- check id=s type=state\ntest: [ "$ANSWER" = yes ]\n-->\n<!-- check id=m type=number\nmeasure: exit 3\n-->\n', meta).checks;
+    const state = parseLesson(
+      '# T\n<!-- check id=s type=state\ntest: [ "$ANSWER" = yes ]\n-->\n<!-- check id=m type=number\nmeasure: exit 3\n-->\n',
+      meta,
+    ).checks;
     expect(checkOne(state[0], 'yes', ctx).verdict).toBe('pass');
     expect(checkOne(state[0], 'no', ctx).verdict).toBe('fail');
     expect(checkOne(state[1], '1', ctx).verdict).toBe('error');
   });
 
   it('skips checks whose needs are unmet, naming the reason', () => {
-    const c = parseLesson('# T\n<!-- check id=s type=state needs=cmd:no-such-program-xyz\ntest: true\n-->\n', meta).checks[0];
-    expect(checkOne(c, undefined, ctx)).toMatchObject({ verdict: 'skipped', detail: 'needs the program no-such-program-xyz' });
+    const c = parseLesson('# T\n<!-- check id=s type=state needs=cmd:no-such-program-xyz\ntest: true\n-->\n', meta)
+      .checks[0];
+    expect(checkOne(c, undefined, ctx)).toMatchObject({
+      verdict: 'skipped',
+      detail: 'needs the program no-such-program-xyz',
+    });
   });
 
   it('reads answers from arguments and files', () => {
-    expect([...parseAnswers(['a=1', 'b = two words'])]).toEqual([['a', '1'], ['b', 'two words']]);
+    expect([...parseAnswers(['a=1', 'b = two words'])]).toEqual([
+      ['a', '1'],
+      ['b', 'two words'],
+    ]);
     expect(() => parseAnswers(['nonsense'])).toThrow(/id=value/);
   });
 });
 
 describe('needs', () => {
   it('tells cgroup v1 (also hybrid) from v2 by mountinfo', () => {
-    const v1 = '30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n31 25 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n';
+    const v1 =
+      '30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n31 25 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n';
     const v2 = '30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n';
     expect(cgroupMode(v1)).toBe('v1');
     expect(cgroupMode(v2)).toBe('v2');
@@ -209,7 +226,10 @@ describe('needs', () => {
   it('names unmet needs and slow steps', () => {
     const ctx = { cwd: process.cwd() };
     expect(unmetNeeds({ needs: ['cmd:sh'] }, ctx)).toEqual([]);
-    expect(unmetNeeds({ needs: ['cmd:no-such-program-xyz', 'bogus'] }, ctx)).toEqual(['needs the program no-such-program-xyz', 'unknown need "bogus"']);
+    expect(unmetNeeds({ needs: ['cmd:no-such-program-xyz', 'bogus'] }, ctx)).toEqual([
+      'needs the program no-such-program-xyz',
+      'unknown need "bogus"',
+    ]);
     expect(unmetNeeds({ needs: [], slow: true }, { ...ctx, slow: false })[0]).toMatch(/^slow/);
     expect(unmetNeeds({ needs: [], slow: true }, { ...ctx, slow: true })).toEqual([]);
   });

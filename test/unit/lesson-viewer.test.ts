@@ -78,11 +78,19 @@ let app: ReturnType<typeof render> | undefined;
 beforeAll(() => useInkModule(ink));
 afterEach(() => app?.unmount());
 
-function start(lang: 'en' | 'es', outputs: Record<string, [string, number]>, unmet: (s: Step) => string[] = () => [], src = SRC, rows: { introLines?: number; outputLines?: number } = {}) {
+function start(
+  lang: 'en' | 'es',
+  outputs: Record<string, [string, number]>,
+  unmet: (s: Step) => string[] = () => [],
+  src = SRC,
+  rows: { introLines?: number; outputLines?: number } = {},
+) {
   const lesson = parseLesson(src, { number: 1, slug: 'demo', lang, path: 'x.md' });
   const fake = fakeRun(outputs);
   let summary: ViewerSummary | undefined;
-  app = render(createElement(LessonViewer, { lesson, run: fake.run, unmet, onExit: (s: ViewerSummary) => (summary = s), ...rows }));
+  app = render(
+    createElement(LessonViewer, { lesson, run: fake.run, unmet, onExit: (s: ViewerSummary) => (summary = s), ...rows }),
+  );
   return { app, calls: fake.calls, summary: () => summary };
 }
 
@@ -121,7 +129,9 @@ describe('LessonViewer', () => {
   });
 
   it('says why a step cannot run here, and arrows move back and forth without running', async () => {
-    const { app, calls } = start('en', { pid: ['1\n', 0], docker: ['ok\n', 0] }, (s) => (s.needs.includes('docker') ? ['needs a running Docker daemon (dockerd)'] : []));
+    const { app, calls } = start('en', { pid: ['1\n', 0], docker: ['ok\n', 0] }, (s) =>
+      s.needs.includes('docker') ? ['needs a running Docker daemon (dockerd)'] : [],
+    );
     app.stdin.write(RIGHT);
     expect(await screen('step 2/2')).toContain('⚠ cannot run here: needs a running Docker daemon (dockerd)');
     app.stdin.write(LEFT);
@@ -195,7 +205,9 @@ describe('LessonViewer', () => {
   });
 
   it('speaks Spanish for a Spanish lesson, with no English word left', async () => {
-    const { app } = start('es', { pid: ['1\n', 0], docker: ['ok\n', 0] }, (s) => (s.needs.includes('docker') ? ['x'] : []));
+    const { app } = start('es', { pid: ['1\n', 0], docker: ['ok\n', 0] }, (s) =>
+      s.needs.includes('docker') ? ['x'] : [],
+    );
     expect(app.lastFrame()).toContain('paso 1/2 · pid');
     app.stdin.write(ENTER);
     expect(await screen('como se esperaba')).toContain('✓ como se esperaba');
@@ -206,9 +218,12 @@ describe('LessonViewer', () => {
     app.stdin.write(RIGHT);
     frames.push(await screen('fin de la lección'));
     // the words of the English table must not appear (the lesson's own text here is English)
-    const own = /Opening paragraph|Look at the PID|Text after the last step|Exercises|What is the PID|Namespaces|Docker|Demo|^.*\$ .*$/gm;
+    const own =
+      /Opening paragraph|Look at the PID|Text after the last step|Exercises|What is the PID|Namespaces|Docker|Demo|^.*\$ .*$/gm;
     for (const f of frames) {
-      expect(f.replace(own, '')).not.toMatch(/\b(run|next|back|quit|output|expected|passed|failed|skipped|not run|more lines?|above|below|exit|cannot|anyway|step)\b/);
+      expect(f.replace(own, '')).not.toMatch(
+        /\b(run|next|back|quit|output|expected|passed|failed|skipped|not run|more lines?|above|below|exit|cannot|anyway|step)\b/,
+      );
     }
   });
 });

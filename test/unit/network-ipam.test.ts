@@ -4,7 +4,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { allocate, chooseSubnet, createNetwork, listNetworks, readNetwork, reclaimLeases, release, removeNetwork, SUBNET_CANDIDATES } from '../../src/runtime/network/ipam';
+import {
+  allocate,
+  chooseSubnet,
+  createNetwork,
+  listNetworks,
+  readNetwork,
+  reclaimLeases,
+  release,
+  removeNetwork,
+  SUBNET_CANDIDATES,
+} from '../../src/runtime/network/ipam';
 import { parseCidr } from '../../src/runtime/network/ipv4';
 
 const route = (cidr: string) => {
@@ -43,10 +53,16 @@ describe('leases', () => {
     const n = createNetwork(root, { name: 'bridge', bridge: 'minidock0', routes: [route('10.87.0.0/24')] });
     expect(n).toMatchObject({ subnet: '10.86.0.0/16', gateway: '10.86.0.1', leases: {} });
     expect(createNetwork(root, { name: 'bridge', bridge: 'minidock0', routes: [] }).subnet).toBe('10.86.0.0/16');
-    expect(() => createNetwork(root, { name: 'other', bridge: 'minidock1', routes: [], subnet: '10.86.4.0/24' })).toThrow(/overlaps network bridge/);
-    expect(() => createNetwork(root, { name: 'bad', bridge: 'x', routes: [], subnet: '10.1.2.3/24' })).toThrow(/invalid --subnet/);
+    expect(() =>
+      createNetwork(root, { name: 'other', bridge: 'minidock1', routes: [], subnet: '10.86.4.0/24' }),
+    ).toThrow(/overlaps network bridge/);
+    expect(() => createNetwork(root, { name: 'bad', bridge: 'x', routes: [], subnet: '10.1.2.3/24' })).toThrow(
+      /invalid --subnet/,
+    );
     expect(() => createNetwork(root, { name: '../x', bridge: 'x', routes: [] })).toThrow(/invalid network name/);
-    expect(() => createNetwork(root, { name: 'g', bridge: 'y', routes: [], subnet: '10.50.0.0/24', gateway: '10.51.0.1' })).toThrow(/invalid --gateway/);
+    expect(() =>
+      createNetwork(root, { name: 'g', bridge: 'y', routes: [], subnet: '10.50.0.0/24', gateway: '10.51.0.1' }),
+    ).toThrow(/invalid --gateway/);
     expect(listNetworks(root).map((x) => x.name)).toEqual(['bridge']);
   });
 

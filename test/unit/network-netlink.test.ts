@@ -5,8 +5,22 @@
 // of that capture, and are passed to the encoders so that every other byte must match.
 import { describe, expect, it } from 'vitest';
 import {
-  delLinkMsg, dumpLinksMsg, getLinkMsg, newAddrMsg, newLinkMsg, newRouteMsg, NLMSG_DONE, NLMSG_ERROR, parseAttrs, parseError, parseLink,
-  parseRoute, RTM_GETLINK, setLinkMsg, splitMessages, describeRoute,
+  delLinkMsg,
+  dumpLinksMsg,
+  getLinkMsg,
+  newAddrMsg,
+  newLinkMsg,
+  newRouteMsg,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  parseAttrs,
+  parseError,
+  parseLink,
+  parseRoute,
+  RTM_GETLINK,
+  setLinkMsg,
+  splitMessages,
+  describeRoute,
 } from '../../src/runtime/network/netlink';
 import { parseIPv4 } from '../../src/runtime/network/ipv4';
 
@@ -23,7 +37,9 @@ describe('netlink requests, byte for byte as ip(8) sends them', () => {
     );
   });
   it('ip link add mdcapa mtu 1400 type veth peer name mdcapb mtu 1400 (nested LINKINFO / INFO_DATA / VETH_INFO_PEER)', () => {
-    expect(hex(newLinkMsg(SEQ1, { name: 'mdcapa', kind: 'veth', mtu: 1400, peer: { name: 'mdcapb', mtu: 1400 } }))).toBe(
+    expect(
+      hex(newLinkMsg(SEQ1, { name: 'mdcapa', kind: 'veth', mtu: 1400, peer: { name: 'mdcapb', mtu: 1400 } })),
+    ).toBe(
       '6c00000010000506ebf4136b000000000000000000000000000000000000000008000400780500000b0003006d646361706100003800120008000100766574682c000200280001000000000000000000000000000000000008000400780500000b0003006d64636170620000',
     );
   });
@@ -32,31 +48,51 @@ describe('netlink requests, byte for byte as ip(8) sends them', () => {
       '6400000010000506ecf4136b00000000000000000000000000000000000000000b0003006d646361706400003800120008000100766574682c00020028000100000000000000000000000000000000000800130034250000090003006574683000000000',
     );
   });
-  it('ip link add mdcapi type veth peer name eth0 index 2 netns 23623 (the peer\'s ifindex asked for)', () => {
-    expect(hex(newLinkMsg(1796470882, { name: 'mdcapi', kind: 'veth', peer: { name: 'eth0', netns: { pid: 23623 }, index: 2 } }))).toBe(
+  it("ip link add mdcapi type veth peer name eth0 index 2 netns 23623 (the peer's ifindex asked for)", () => {
+    expect(
+      hex(
+        newLinkMsg(1796470882, {
+          name: 'mdcapi',
+          kind: 'veth',
+          peer: { name: 'eth0', netns: { pid: 23623 }, index: 2 },
+        }),
+      ),
+    ).toBe(
       '640000001000050662f8136b00000000000000000000000000000000000000000b0003006d646361706900003800120008000100766574682c000200280001000000000002000000000000000000000008001300475c0000090003006574683000000000',
     );
   });
   it('ip link set mdcapa master mdcap0 (ifindex 10, master 8)', () => {
-    expect(hex(setLinkMsg(SEQ2, 10, { master: 8 }))).toBe('2800000010000500ecf4136b00000000000000000a000000000000000000000008000a0008000000');
+    expect(hex(setLinkMsg(SEQ2, 10, { master: 8 }))).toBe(
+      '2800000010000500ecf4136b00000000000000000a000000000000000000000008000a0008000000',
+    );
   });
   it('ip link set mdcapa up (IFF_UP in ifi_flags, 1 in ifi_change)', () => {
-    expect(hex(setLinkMsg(SEQ2, 10, { up: true }))).toBe('2000000010000500ecf4136b00000000000000000a0000000100000001000000');
+    expect(hex(setLinkMsg(SEQ2, 10, { up: true }))).toBe(
+      '2000000010000500ecf4136b00000000000000000a0000000100000001000000',
+    );
   });
   it('ip link set mdcapa mtu 1450', () => {
-    expect(hex(setLinkMsg(SEQ2, 10, { mtu: 1450 }))).toBe('2800000010000500ecf4136b00000000000000000a000000000000000000000008000400aa050000');
+    expect(hex(setLinkMsg(SEQ2, 10, { mtu: 1450 }))).toBe(
+      '2800000010000500ecf4136b00000000000000000a000000000000000000000008000400aa050000',
+    );
   });
   it('ip link set mdcapa name mdcapc', () => {
-    expect(hex(setLinkMsg(SEQ2, 10, { name: 'mdcapc' }))).toBe('2c00000010000500ecf4136b00000000000000000a00000000000000000000000b0003006d64636170630000');
+    expect(hex(setLinkMsg(SEQ2, 10, { name: 'mdcapc' }))).toBe(
+      '2c00000010000500ecf4136b00000000000000000a00000000000000000000000b0003006d64636170630000',
+    );
   });
   it('ip link set mdcapb netns mdcapns (IFLA_NET_NS_FD, fd 4)', () => {
-    expect(hex(setLinkMsg(SEQ2, 9, { netns: { fd: 4 } }))).toBe('2800000010000500ecf4136b000000000000000009000000000000000000000008001c0004000000');
+    expect(hex(setLinkMsg(SEQ2, 9, { netns: { fd: 4 } }))).toBe(
+      '2800000010000500ecf4136b000000000000000009000000000000000000000008001c0004000000',
+    );
   });
   it('ip link del mdcap0 (RTM_DELLINK, ifindex 8)', () => {
     expect(hex(delLinkMsg(SEQ3, 8))).toBe('2000000011000500edf4136b0000000000000000080000000000000000000000');
   });
   it('ip addr add 10.99.0.1/24 dev mdcap0 (IFA_LOCAL then IFA_ADDRESS)', () => {
-    expect(hex(newAddrMsg(SEQ2, 8, ip('10.99.0.1'), 24))).toBe('2800000014000506ecf4136b000000000218000008000000080002000a630001080001000a630001');
+    expect(hex(newAddrMsg(SEQ2, 8, ip('10.99.0.1'), 24))).toBe(
+      '2800000014000506ecf4136b000000000218000008000000080002000a630001080001000a630001',
+    );
   });
   it('ip route add 10.98.0.0/16 via 10.99.0.2 dev mdcap0', () => {
     expect(hex(newRouteMsg(SEQ2, { dst: { addr: ip('10.98.0.0'), len: 16 }, gateway: ip('10.99.0.2'), oif: 8 }))).toBe(
@@ -64,7 +100,9 @@ describe('netlink requests, byte for byte as ip(8) sends them', () => {
     );
   });
   it('ip route add default via 10.99.0.1', () => {
-    expect(hex(newRouteMsg(SEQ3, { gateway: ip('10.99.0.1') }))).toBe('2400000018000506edf4136b0000000002000000fe03000100000000080005000a630001');
+    expect(hex(newRouteMsg(SEQ3, { gateway: ip('10.99.0.1') }))).toBe(
+      '2400000018000506edf4136b0000000002000000fe03000100000000080005000a630001',
+    );
   });
   it('a route without a gateway is scope link (253), as iproute2 decides', () => {
     const m = newRouteMsg(1, { dst: { addr: ip('10.99.0.0'), len: 24 }, oif: 3 });
@@ -79,7 +117,10 @@ describe('netlink answers', () => {
   it('splits a datagram into messages and reads a dump request back', () => {
     const two = new Uint8Array([...dumpLinksMsg(7), ...getLinkMsg(8, 'eth0')]);
     const ms = splitMessages(two);
-    expect(ms.map((m) => [m.type, m.seq, m.flags])).toEqual([[RTM_GETLINK, 7, 0x301], [RTM_GETLINK, 8, 1]]);
+    expect(ms.map((m) => [m.type, m.seq, m.flags])).toEqual([
+      [RTM_GETLINK, 7, 0x301],
+      [RTM_GETLINK, 8, 1],
+    ]);
     expect(new TextDecoder().decode(parseAttrs(ms[1].body.subarray(16)).get(3))).toBe('eth0\0');
   });
 
@@ -92,7 +133,13 @@ describe('netlink answers', () => {
   it('reads an ack, an errno and the extended-ack sentence of an NLMSG_ERROR', () => {
     // struct nlmsgerr {s32 error; struct nlmsghdr msg (capped: header only)} + NLMSGERR_ATTR_MSG
     const err = (errno: number, text?: string): Uint8Array => {
-      const tlv = text ? Buffer.concat([Buffer.from([4 + text.length + 1, 0, 1, 0]), Buffer.from(text + '\0'), Buffer.alloc((4 - ((text.length + 1) % 4)) % 4)]) : Buffer.alloc(0);
+      const tlv = text
+        ? Buffer.concat([
+            Buffer.from([4 + text.length + 1, 0, 1, 0]),
+            Buffer.from(text + '\0'),
+            Buffer.alloc((4 - ((text.length + 1) % 4)) % 4),
+          ])
+        : Buffer.alloc(0);
       const body = Buffer.concat([Buffer.alloc(4), Buffer.from(delLinkMsg(5, 1).subarray(0, 16)), tlv]);
       body.writeInt32LE(-errno, 0);
       const hdr = Buffer.alloc(16);
@@ -104,7 +151,10 @@ describe('netlink answers', () => {
     };
     expect(parseError(splitMessages(err(0))[0])).toEqual({ errno: 0 });
     expect(parseError(splitMessages(err(17))[0])).toEqual({ errno: 17 });
-    expect(parseError(splitMessages(err(101, 'Nexthop has invalid gateway'))[0])).toEqual({ errno: 101, kernelMessage: 'Nexthop has invalid gateway' });
+    expect(parseError(splitMessages(err(101, 'Nexthop has invalid gateway'))[0])).toEqual({
+      errno: 101,
+      kernelMessage: 'Nexthop has invalid gateway',
+    });
     expect(NLMSG_DONE).toBe(3);
   });
 
@@ -114,18 +164,45 @@ describe('netlink answers', () => {
     expect(l).toMatchObject({ index: 0, name: 'mdcapa', mtu: 1400, kind: 'veth', up: false });
     const up = parseLink(splitMessages(setLinkMsg(1, 10, { up: true, master: 8 }))[0].body);
     expect(up).toMatchObject({ index: 10, up: true, master: 8 });
-    const r = parseRoute(splitMessages(newRouteMsg(1, { dst: { addr: ip('10.98.0.0'), len: 16 }, gateway: ip('10.99.0.2'), oif: 8 }))[0].body);
-    expect(r).toEqual({ dst: ip('10.98.0.0'), dstLen: 16, gateway: ip('10.99.0.2'), oif: 8, table: 254, protocol: 3, scope: 0, type: 1 });
+    const r = parseRoute(
+      splitMessages(newRouteMsg(1, { dst: { addr: ip('10.98.0.0'), len: 16 }, gateway: ip('10.99.0.2'), oif: 8 }))[0]
+        .body,
+    );
+    expect(r).toEqual({
+      dst: ip('10.98.0.0'),
+      dstLen: 16,
+      gateway: ip('10.99.0.2'),
+      oif: 8,
+      table: 254,
+      protocol: 3,
+      scope: 0,
+      type: 1,
+    });
     expect(describeRoute(r)).toBe('10.98.0.0/16 via 10.99.0.2');
-    expect(describeRoute(parseRoute(splitMessages(newRouteMsg(1, { gateway: ip('10.99.0.1') }))[0].body))).toBe('default via 10.99.0.1');
+    expect(describeRoute(parseRoute(splitMessages(newRouteMsg(1, { gateway: ip('10.99.0.1') }))[0].body))).toBe(
+      'default via 10.99.0.1',
+    );
   });
 });
 
-describe('the container\'s own steps, prebuilt for the child', () => {
+describe("the container's own steps, prebuilt for the child", () => {
   it('address, up and default route all name eth0 by its fixed index 2', async () => {
     const { containerSteps } = await import('../../src/runtime/network/bridge');
-    const steps = containerSteps({ network: 'bridge', bridge: 'minidock0', hostIf: 'mdv0123456789ab', ifindex: 2, ip: '10.87.0.5', prefixLen: 16, gateway: '10.87.0.1', mtu: 1500 });
-    expect(steps.map((s) => s.what)).toEqual(['ip addr add 10.87.0.5/16 dev eth0', 'ip link set eth0 up', 'ip route add default via 10.87.0.1']);
+    const steps = containerSteps({
+      network: 'bridge',
+      bridge: 'minidock0',
+      hostIf: 'mdv0123456789ab',
+      ifindex: 2,
+      ip: '10.87.0.5',
+      prefixLen: 16,
+      gateway: '10.87.0.1',
+      mtu: 1500,
+    });
+    expect(steps.map((s) => s.what)).toEqual([
+      'ip addr add 10.87.0.5/16 dev eth0',
+      'ip link set eth0 up',
+      'ip route add default via 10.87.0.1',
+    ]);
     expect(hex(steps[0].msg)).toBe(hex(newAddrMsg(1, 2, ip('10.87.0.5'), 16)));
     expect(parseLink(splitMessages(steps[1].msg)[0].body)).toMatchObject({ index: 2, up: true });
     expect(describeRoute(parseRoute(splitMessages(steps[2].msg)[0].body))).toBe('default via 10.87.0.1');

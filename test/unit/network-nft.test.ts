@@ -5,12 +5,26 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deleteScript, ensureIpForward, formatPublish, networkScript, parsePublish, parseRules, publishScript, tableScript } from '../../src/runtime/network/nft';
+import {
+  deleteScript,
+  ensureIpForward,
+  formatPublish,
+  networkScript,
+  parsePublish,
+  parseRules,
+  publishScript,
+  tableScript,
+} from '../../src/runtime/network/nft';
 
 describe('-p [IP:]HOST:CONTAINER[/tcp|udp]', () => {
   it('parses the three forms', () => {
     expect(parsePublish('8080:80')).toEqual({ hostIp: undefined, hostPort: 8080, containerPort: 80, proto: 'tcp' });
-    expect(parsePublish('127.0.0.1:8080:80/udp')).toEqual({ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, proto: 'udp' });
+    expect(parsePublish('127.0.0.1:8080:80/udp')).toEqual({
+      hostIp: '127.0.0.1',
+      hostPort: 8080,
+      containerPort: 80,
+      proto: 'udp',
+    });
     expect(formatPublish(parsePublish('127.0.0.1:53:5353/udp'))).toBe('127.0.0.1:53:5353/udp');
   });
   it.each([
@@ -64,7 +78,9 @@ describe('the scripts', () => {
       { chain: 'postrouting', handle: 11, comment: 'net=bridge', jump: 'net-bridge' },
       { chain: 'net-bridge', handle: 10, comment: undefined, jump: undefined },
     ]);
-    expect(deleteScript([rules[3]], ['net-bridge'])).toBe('delete rule ip minidock postrouting handle 11\ndelete chain ip minidock net-bridge\n');
+    expect(deleteScript([rules[3]], ['net-bridge'])).toBe(
+      'delete rule ip minidock postrouting handle 11\ndelete chain ip minidock net-bridge\n',
+    );
   });
 });
 

@@ -8,13 +8,44 @@ import { Op, describeStep } from '../../src/runtime/plan';
 import { CLONE } from '../../src/sys/constants';
 import type { ContainerSpec } from '../../src/runtime/spec';
 
-const spec = { id: 'a'.repeat(64), rootfs: '/r', args: ['/bin/true'], env: [], cwd: '/', hostname: 'h', uid: 0, gid: 0, additionalGids: [], tty: false, interactive: false, readonlyRootfs: false, mounts: [], capabilities: [], noNewPrivileges: true, privileged: false, maskedPaths: [], readonlyPaths: [], rlimits: [], limits: {}, stopTimeoutSec: 10 } as unknown as ContainerSpec;
+const spec = {
+  id: 'a'.repeat(64),
+  rootfs: '/r',
+  args: ['/bin/true'],
+  env: [],
+  cwd: '/',
+  hostname: 'h',
+  uid: 0,
+  gid: 0,
+  additionalGids: [],
+  tty: false,
+  interactive: false,
+  readonlyRootfs: false,
+  mounts: [],
+  capabilities: [],
+  noNewPrivileges: true,
+  privileged: false,
+  maskedPaths: [],
+  readonlyPaths: [],
+  rlimits: [],
+  limits: {},
+  stopTimeoutSec: 10,
+} as unknown as ContainerSpec;
 const dirs = { merged: '/c/merged', upper: '/c/upper', work: '/c/work' };
 const v1 = { mode: 'v1' as const, paths: ['/sys/fs/cgroup/memory/x'], fsMounts: [], writes: [] };
 const v2 = { mode: 'v2' as const, paths: ['/sys/fs/cgroup/x'], fsMounts: [], writes: [] };
 const bridge: NetPlan = {
   mode: 'bridge',
-  attachment: { network: 'bridge', bridge: 'minidock0', hostIf: 'mdvaaaaaaaaaaaa', ifindex: 2, ip: '10.87.0.2', prefixLen: 16, gateway: '10.87.0.1', mtu: 1500 },
+  attachment: {
+    network: 'bridge',
+    bridge: 'minidock0',
+    hostIf: 'mdvaaaaaaaaaaaa',
+    ifindex: 2,
+    ip: '10.87.0.2',
+    prefixLen: 16,
+    gateway: '10.87.0.1',
+    mtu: 1500,
+  },
   nameFiles: [{ source: '/c/hosts', target: '/etc/hosts' }],
 };
 const ops = (steps: { op: number }[]): number[] => steps.map((s) => s.op);
@@ -28,10 +59,16 @@ describe('--network, -p, --ip', () => {
     expect(parseNetworkFlags('host')).toEqual({ mode: 'host', ports: [] });
     expect(parseNetworkFlags('container:web')).toEqual({ mode: 'container', container: 'web', ports: [] });
     expect(parseNetworkFlags('mynet')).toEqual({ mode: 'bridge', network: 'mynet', ports: [] });
-    expect(parseNetworkFlags(undefined, ['8080:80'])).toEqual({ mode: 'bridge', network: 'bridge', ports: [{ hostIp: undefined, hostPort: 8080, containerPort: 80, proto: 'tcp' }] });
+    expect(parseNetworkFlags(undefined, ['8080:80'])).toEqual({
+      mode: 'bridge',
+      network: 'bridge',
+      ports: [{ hostIp: undefined, hostPort: 8080, containerPort: 80, proto: 'tcp' }],
+    });
   });
   it('refuses in one line what cannot work', () => {
-    expect(() => parseNetworkFlags('none', ['8080:80'])).toThrow(/^-p with --network none: published ports need a bridge network/);
+    expect(() => parseNetworkFlags('none', ['8080:80'])).toThrow(
+      /^-p with --network none: published ports need a bridge network/,
+    );
     expect(() => parseNetworkFlags('host', [], '10.87.0.9')).toThrow(/^--ip with --network host/);
     expect(() => parseNetworkFlags('container:')).toThrow(/needs a container name/);
     expect(() => parseNetworkFlags('a/b')).toThrow(/use none, host, bridge/);
@@ -68,18 +105,26 @@ describe('the plan of each mode', () => {
       expect(p.cloneFlags & CLONE.CLONE_VFORK).toBe(0);
       const sync = p.steps.findIndex((s) => s.op === Op.SYNC);
       const nl = p.steps.map((s, i) => [s, i] as const).filter(([s]) => s.op === Op.NETLINK);
-      expect(nl.map(([s]) => s.strs![1])).toEqual(['ip addr add 10.87.0.2/16 dev eth0', 'ip link set eth0 up', 'ip route add default via 10.87.0.1']);
+      expect(nl.map(([s]) => s.strs![1])).toEqual([
+        'ip addr add 10.87.0.2/16 dev eth0',
+        'ip link set eth0 up',
+        'ip route add default via 10.87.0.1',
+      ]);
       expect(nl.every(([, i]) => i > sync)).toBe(true); // eth0 exists only once minidock made it at SYNC
       expect(nl.every(([, i]) => i < p.steps.findIndex((s) => s.op === Op.CAPBSET))).toBe(true); // still CAP_NET_ADMIN
       expect(describeStep(nl[0][0])).toMatch(/^write\(socket\(AF_NETLINK, NETLINK_ROUTE\), \{40 bytes: ip addr add/);
-      expect(p.steps.some((s) => s.op === Op.MOUNT && s.strs![0] === '/c/hosts' && s.strs![1] === '/c/merged/etc/hosts')).toBe(true);
+      expect(
+        p.steps.some((s) => s.op === Op.MOUNT && s.strs![0] === '/c/hosts' && s.strs![1] === '/c/merged/etc/hosts'),
+      ).toBe(true);
     });
   }
 });
 
 describe('resolv.conf', () => {
   it("the host's without loopback nameservers; Docker's fallback when none is left", () => {
-    expect(containerResolvConf('nameserver 127.0.0.53\nsearch lan\nnameserver 10.0.0.1\n')).toBe('search lan\nnameserver 10.0.0.1\n');
+    expect(containerResolvConf('nameserver 127.0.0.53\nsearch lan\nnameserver 10.0.0.1\n')).toBe(
+      'search lan\nnameserver 10.0.0.1\n',
+    );
     expect(containerResolvConf('nameserver 127.0.0.53\n')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   });
 });

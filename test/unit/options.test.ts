@@ -46,8 +46,12 @@ describe('specFromFlags', () => {
     expect(s.hostname).toBe(ID.slice(0, 12));
     expect(s.cwd).toBe('/');
     expect(s.uid).toBe(0);
-    expect(s.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${ID.slice(0, 12)}`, 'HOME=/root']);
-    expect(s.capabilities).toEqual(DOCKER_DEFAULT_CAPS.slice().sort((a, b) => capMask([a]) < capMask([b]) ? -1 : 1));
+    expect(s.env).toEqual([
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      `HOSTNAME=${ID.slice(0, 12)}`,
+      'HOME=/root',
+    ]);
+    expect(s.capabilities).toEqual(DOCKER_DEFAULT_CAPS.slice().sort((a, b) => (capMask([a]) < capMask([b]) ? -1 : 1)));
     expect(s.noNewPrivileges).toBe(true);
     expect(s.stopTimeoutSec).toBe(10);
     expect(s.maskedPaths).toContain('/proc/kcore');
@@ -57,7 +61,10 @@ describe('specFromFlags', () => {
     const file = join(host, 'env');
     writeFileSync(file, '# c\nA=file\nB=file\n\n');
     process.env.MINIDOCK_TEST_COPIED = 'copied';
-    const s = spec(['sh'], { envFile: [file], env: ['B=cli', 'MINIDOCK_TEST_COPIED', 'MINIDOCK_TEST_UNSET', 'PATH=/bin'] });
+    const s = spec(['sh'], {
+      envFile: [file],
+      env: ['B=cli', 'MINIDOCK_TEST_COPIED', 'MINIDOCK_TEST_UNSET', 'PATH=/bin'],
+    });
     expect(s.env).toContain('A=file');
     expect(s.env).toContain('B=cli');
     expect(s.env).toContain('MINIDOCK_TEST_COPIED=copied');
@@ -88,7 +95,7 @@ describe('specFromFlags', () => {
 });
 
 describe('-u', () => {
-  it('resolves names and numbers in the container\'s /etc/passwd and /etc/group', () => {
+  it("resolves names and numbers in the container's /etc/passwd and /etc/group", () => {
     expect(parseUser(root, 'user')).toEqual({ uid: 1000, gid: 1000, home: '/home/user', groups: [1000, 100, 10] });
     expect(parseUser(root, '1000:100')).toMatchObject({ uid: 1000, gid: 100 });
     expect(parseUser(root, 'user:wheel')).toMatchObject({ uid: 1000, gid: 10 });
@@ -100,19 +107,21 @@ describe('-u', () => {
 });
 
 describe('-u in a hostile rootfs: every file is read inside the rootfs, a regular file, with a size cap', () => {
-  it('/etc -> /etc is a loop inside the rootfs, not the host\'s /etc', () => {
+  it("/etc -> /etc is a loop inside the rootfs, not the host's /etc", () => {
     const r = hostileRoot('etc-link');
     symlinkSync('/etc', join(r, 'etc'));
     const e = minidockError(() => parseUser(r, 'bin'));
     expect(e.message).toMatch(/^-u bin: the container's \/etc\/passwd leads through more than 40 symbolic links/);
   });
 
-  it('/etc/passwd -> /etc/shadow is the rootfs\'s own /etc/shadow', () => {
+  it("/etc/passwd -> /etc/shadow is the rootfs's own /etc/shadow", () => {
     const r = hostileRoot('shadow');
     mkdirSync(join(r, 'etc'));
     symlinkSync('/etc/shadow', join(r, 'etc/passwd'));
     // no /etc/shadow in the rootfs: no such user (the host's shadow has a "root" line)
-    expect(minidockError(() => parseUser(r, 'root')).message).toMatch(/no user "root" in the container's \/etc\/passwd/);
+    expect(minidockError(() => parseUser(r, 'root')).message).toMatch(
+      /no user "root" in the container's \/etc\/passwd/,
+    );
     writeFileSync(join(r, 'etc/shadow'), 'root:x:4242:4243:r:/r:/bin/sh\n');
     expect(parseUser(r, 'root')).toMatchObject({ uid: 4242, gid: 4243, home: '/r' });
   });
@@ -121,14 +130,20 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
     const r = hostileRoot('fifo');
     mkdirSync(join(r, 'etc'));
     execFileSync('mkfifo', [join(r, 'etc/passwd')]);
-    expect(minidockError(() => parseUser(r, 'user')).message).toMatch(/^-u user: the container's \/etc\/passwd is a FIFO, not a regular file/);
+    expect(minidockError(() => parseUser(r, 'user')).message).toMatch(
+      /^-u user: the container's \/etc\/passwd is a FIFO, not a regular file/,
+    );
     rmSync(join(r, 'etc/passwd'));
     mkdirSync(join(r, 'etc/passwd'));
-    expect(minidockError(() => parseUser(r, '1000')).message).toMatch(/\/etc\/passwd is a directory, not a regular file/);
+    expect(minidockError(() => parseUser(r, '1000')).message).toMatch(
+      /\/etc\/passwd is a directory, not a regular file/,
+    );
     rmSync(join(r, 'etc/passwd'), { recursive: true });
     writeFileSync(join(r, 'etc/passwd'), '');
     truncateSync(join(r, 'etc/passwd'), MAX_CONTAINER_FILE + 1); // sparse: no disk used
-    expect(minidockError(() => parseUser(r, 'user')).message).toMatch(new RegExp(`/etc/passwd is ${MAX_CONTAINER_FILE + 1} bytes; minidock reads at most 16 MiB`));
+    expect(minidockError(() => parseUser(r, 'user')).message).toMatch(
+      new RegExp(`/etc/passwd is ${MAX_CONTAINER_FILE + 1} bytes; minidock reads at most 16 MiB`),
+    );
     truncateSync(join(r, 'etc/passwd'), MAX_CONTAINER_FILE); // exactly the cap is read
     expect(dirView(r).readFile('etc/passwd', 'x')?.length).toBe(MAX_CONTAINER_FILE);
   });
@@ -138,7 +153,9 @@ describe('-u in a hostile rootfs: every file is read inside the rootfs, a regula
     mkdirSync(join(r, 'etc'));
     execFileSync('mkfifo', [join(r, 'etc/fifo')]);
     symlinkSync('fifo', join(r, 'etc/group'));
-    expect(minidockError(() => parseUser(r, '0:wheel')).message).toMatch(/^-u 0:wheel: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/);
+    expect(minidockError(() => parseUser(r, '0:wheel')).message).toMatch(
+      /^-u 0:wheel: the container's \/etc\/group \(a symlink to \/etc\/fifo\) is a FIFO/,
+    );
   });
 });
 
@@ -154,8 +171,11 @@ describe(`what resolveWith() decided is what is opened (${hasOpenat2 ? 'openat2 
     const r = hostileRoot('race-fifo');
     mkdirSync(join(r, 'etc'));
     execFileSync('mkfifo', [join(r, 'etc/passwd')]);
-    expect(minidockError(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
-      .toMatch(/^-u x: the container's \/etc\/passwd is a FIFO, not a regular file \(it changed while minidock read it\)/);
+    expect(
+      minidockError(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message,
+    ).toMatch(
+      /^-u x: the container's \/etc\/passwd is a FIFO, not a regular file \(it changed while minidock read it\)/,
+    );
   });
 
   it('a file that became a symlink is refused (ELOOP), never followed', () => {
@@ -163,23 +183,40 @@ describe(`what resolveWith() decided is what is opened (${hasOpenat2 ? 'openat2 
     mkdirSync(join(r, 'etc'));
     symlinkSync('/etc/hostname', join(r, 'etc/passwd'));
     expect(openResolved(r, '/etc/passwd')).toBe(-40);
-    expect(minidockError(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message)
-      .toMatch(/ELOOP opening it \(it became a symbolic link while minidock read it\)/);
+    expect(
+      minidockError(() => readResolvedFile(r, 'etc/passwd', { inner: '/etc/passwd', kind: 'file' }, '-u x')).message,
+    ).toMatch(/ELOOP opening it \(it became a symbolic link while minidock read it\)/);
   });
 
-  it.skipIf(!hasOpenat2)('a directory above it that became a symlink is refused too (needs openat2: skipped without it)', () => {
-    expect(openResolved(root, '/link-to-etc/passwd')).toBe(-40);
-    const fd = openResolved(root, '/etc/passwd');
-    expect(fd).toBeGreaterThanOrEqual(0);
-    closeSync(fd);
-  });
+  it.skipIf(!hasOpenat2)(
+    'a directory above it that became a symlink is refused too (needs openat2: skipped without it)',
+    () => {
+      expect(openResolved(root, '/link-to-etc/passwd')).toBe(-40);
+      const fd = openResolved(root, '/etc/passwd');
+      expect(fd).toBeGreaterThanOrEqual(0);
+      closeSync(fd);
+    },
+  );
 });
 
 describe('-v', () => {
   it('parses HOST:CONTAINER[:ro]', () => {
-    expect(parseVolume(root, `${host}:/data`)).toEqual({ source: host, destination: '/data', readonly: false, isFile: false });
-    expect(parseVolume(root, `${host}:/new/dir:ro`)).toEqual({ source: host, destination: '/new/dir', readonly: true, isFile: false });
-    expect(parseVolume(root, `${host}/file.txt:/etc/hostname`)).toMatchObject({ destination: '/etc/hostname', isFile: true });
+    expect(parseVolume(root, `${host}:/data`)).toEqual({
+      source: host,
+      destination: '/data',
+      readonly: false,
+      isFile: false,
+    });
+    expect(parseVolume(root, `${host}:/new/dir:ro`)).toEqual({
+      source: host,
+      destination: '/new/dir',
+      readonly: true,
+      isFile: false,
+    });
+    expect(parseVolume(root, `${host}/file.txt:/etc/hostname`)).toMatchObject({
+      destination: '/etc/hostname',
+      isFile: true,
+    });
   });
 
   it('resolves symlinks inside the rootfs, never on the host', () => {
@@ -191,8 +228,12 @@ describe('-v', () => {
     expect(minidockError(() => parseVolume(root, 'x')).message).toMatch(/use HOST_PATH:CONTAINER_PATH/);
     expect(minidockError(() => parseVolume(root, `${host}:/d:rx`)).message).toMatch(/unknown mode "rx"/);
     expect(minidockError(() => parseVolume(root, `${host}:rel`)).message).toMatch(/container path must be absolute/);
-    expect(minidockError(() => parseVolume(root, `${host}:/`)).message).toMatch(/cannot mount over the container's root/);
-    expect(minidockError(() => parseVolume(root, `${host}/file.txt:/data`)).message).toMatch(/is a file but \/data is a directory/);
+    expect(minidockError(() => parseVolume(root, `${host}:/`)).message).toMatch(
+      /cannot mount over the container's root/,
+    );
+    expect(minidockError(() => parseVolume(root, `${host}/file.txt:/data`)).message).toMatch(
+      /is a file but \/data is a directory/,
+    );
   });
 });
 
@@ -204,28 +245,35 @@ describe('scopedResolve', () => {
     expect(scopedResolve(root, '/nope/a/../b')).toEqual({ inner: '/nope/b', kind: 'missing' });
   });
 
-  it('calls a symlink loop a loop (the kernel\'s ELOOP), not a file or a path to create', () => {
+  it("calls a symlink loop a loop (the kernel's ELOOP), not a file or a path to create", () => {
     const r = hostileRoot('loop');
     symlinkSync('/tmp', join(r, 'tmp')); // inside the rootfs, /tmp -> /tmp is itself
     expect(scopedResolve(r, '/tmp/x').kind).toBe('loop');
     // before, a loop came back as a plain path: -v's mkdir then followed tmp -> /tmp on the host
-    expect(minidockError(() => parseVolume(r, `${host}:/tmp/x`)).message).toMatch(/^-v .*: \/tmp\/x leads through more than 40 symbolic links inside the rootfs/);
+    expect(minidockError(() => parseVolume(r, `${host}:/tmp/x`)).message).toMatch(
+      /^-v .*: \/tmp\/x leads through more than 40 symbolic links inside the rootfs/,
+    );
   });
 });
 
 describe('--ulimit and --security-opt', () => {
-  it('never asks for a hard limit above the caller\'s', () => {
+  it("never asks for a hard limit above the caller's", () => {
     const hard = () => 4096;
     expect(parseUlimit('nofile=1024:2048', hard)).toEqual({ type: 'nofile', soft: 1024, hard: 2048 });
     expect(parseUlimit('nproc=50', hard)).toEqual({ type: 'nproc', soft: 50, hard: 50 });
-    expect(minidockError(() => parseUlimit('nofile=1024:1048576', hard)).message).toMatch(/above minidock's own hard limit 4096 .*CAP_SYS_RESOURCE/);
+    expect(minidockError(() => parseUlimit('nofile=1024:1048576', hard)).message).toMatch(
+      /above minidock's own hard limit 4096 .*CAP_SYS_RESOURCE/,
+    );
     expect(minidockError(() => parseUlimit('nofile=10:5', hard)).message).toMatch(/soft limit is above the hard limit/);
     expect(minidockError(() => parseUlimit('bogus=1', hard)).message).toMatch(/unknown limit "bogus"/);
   });
 
   it('reads seccomp and no-new-privileges options', () => {
     expect(parseSecurityOpts([])).toEqual({ noNewPrivileges: true, seccomp: 'default' });
-    expect(parseSecurityOpts(['seccomp=unconfined', 'no-new-privileges=false'])).toEqual({ noNewPrivileges: false, seccomp: 'unconfined' });
+    expect(parseSecurityOpts(['seccomp=unconfined', 'no-new-privileges=false'])).toEqual({
+      noNewPrivileges: false,
+      seccomp: 'unconfined',
+    });
     expect(parseSecurityOpts(['seccomp=/p.json'])).toEqual({ noNewPrivileges: true, seccomp: { file: '/p.json' } });
   });
 
@@ -235,9 +283,13 @@ describe('--ulimit and --security-opt', () => {
     const e = minidockError(() => parseEnvFile(f));
     expect(e.code).toBe(125);
     expect(e.message).toMatch(/^--env-file .*env-nul line 2: "B=x\\u0000y": contains a NUL byte/);
-    expect(minidockError(() => spec(['sh'], { env: ['C=a\0b'] })).message).toMatch(/^-e "C=a\\u0000b": contains a NUL byte/);
+    expect(minidockError(() => spec(['sh'], { env: ['C=a\0b'] })).message).toMatch(
+      /^-e "C=a\\u0000b": contains a NUL byte/,
+    );
     const image = { ...dirView(root), lowerDirs: [root], env: ['D=a\0b'] };
-    expect(minidockError(() => specFromFlags(ID, root, ['sh'], {}, noSeccomp, image)).message).toMatch(/^image config Env "D=a\\u0000b": contains a NUL byte/);
+    expect(minidockError(() => specFromFlags(ID, root, ['sh'], {}, noSeccomp, image)).message).toMatch(
+      /^image config Env "D=a\\u0000b": contains a NUL byte/,
+    );
     expect(minidockError(() => spec(['sh', 'a\0b'])).message).toMatch(/contains a NUL byte/);
   });
 
@@ -263,7 +315,7 @@ describe('-t and the input device', () => {
 });
 
 describe('capabilities', () => {
-  it('follows Docker\'s add/drop rules', () => {
+  it("follows Docker's add/drop rules", () => {
     expect(resolveCaps([], ['ALL'], false)).toEqual([]);
     expect(resolveCaps(['net_admin'], ['ALL'], false)).toEqual(['CAP_NET_ADMIN']);
     expect(resolveCaps([], ['CAP_NET_RAW', 'chown'], false)).not.toContain('CAP_NET_RAW');

@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stepError } from '../../src/runtime/step-error';
 import * as plan from '../../src/runtime/plan';
-import { describeStep, encodePlan, MSG, Op, OPS, PLAN_MAGIC, REPORT_BYTES, SPAWNED, STEP_FLAGS, type OpName, type Step } from '../../src/runtime/plan';
+import {
+  describeStep,
+  encodePlan,
+  MSG,
+  Op,
+  OPS,
+  PLAN_MAGIC,
+  REPORT_BYTES,
+  SPAWNED,
+  STEP_FLAGS,
+  type OpName,
+  type Step,
+} from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 import { ROOT_DIR } from '../helpers';
 
@@ -60,7 +72,7 @@ describe('encodePlan', () => {
     expect(new DataView(buf.buffer).getUint16(72, true)).toBe(Op.SETHOSTNAME);
   });
 
-  it('encodes negative and 64-bit ints as two\'s complement u64', () => {
+  it("encodes negative and 64-bit ints as two's complement u64", () => {
     const [s] = decode(encodePlan([{ op: Op.SETRLIMIT, ints: [7, -1, 2n ** 63n], why: '', phase: 'identity' }]));
     expect(s.ints).toEqual([7n, 2n ** 64n - 1n, 2n ** 63n]);
   });
@@ -72,23 +84,38 @@ describe('encodePlan', () => {
   });
 
   it('uses exactly the op numbers of native/plan.h', () => {
-    const fromC = Object.fromEntries([...header.matchAll(/MD_OP_([A-Z0-9_]+) = (\d+),/g)].map((m) => [m[1], Number(m[2])]));
+    const fromC = Object.fromEntries(
+      [...header.matchAll(/MD_OP_([A-Z0-9_]+) = (\d+),/g)].map((m) => [m[1], Number(m[2])]),
+    );
     const fromTs = Object.fromEntries(Object.entries(Op).filter(([, v]) => typeof v === 'number'));
     expect(Object.keys(fromC).length).toBeGreaterThan(20);
     expect(fromTs).toEqual(fromC);
-    const flagsC = Object.fromEntries([...header.matchAll(/#define MD_F_([A-Z_]+) (\d+)u/g)].map((m) => [m[1], Number(m[2])]));
+    const flagsC = Object.fromEntries(
+      [...header.matchAll(/#define MD_F_([A-Z_]+) (\d+)u/g)].map((m) => [m[1], Number(m[2])]),
+    );
     expect(flagsC).toEqual(STEP_FLAGS);
     expect(header).toContain(`0x${PLAN_MAGIC.toString(16)}`);
   });
 
   // (a number, hex or decimal, or a character literal: the protocol's one-byte messages)
-  const defines = [...header.matchAll(/^#define MD_([A-Z0-9_]+) (0x[0-9a-f]+|\d+|'.')u?(?=\s|$)/gm)]
-    .map((m) => [m[1], m[2].startsWith("'") ? m[2][1] : Number(m[2])] as const);
+  const defines = [...header.matchAll(/^#define MD_([A-Z0-9_]+) (0x[0-9a-f]+|\d+|'.')u?(?=\s|$)/gm)].map(
+    (m) => [m[1], m[2].startsWith("'") ? m[2][1] : Number(m[2])] as const,
+  );
   // the groups of plan.ts whose members are MD_<GROUP>_<NAME> in plan.h
   const groups: Record<string, Record<string, number | string>> = { F_: STEP_FLAGS, MSG_: MSG, SPAWNED_: SPAWNED };
 
   it('has a twin in plan.ts for every #define of native/plan.h (MD_F_X: STEP_FLAGS.X, MD_MSG_X: MSG.X, MD_SPAWNED_X: SPAWNED.X, MD_X: X)', () => {
-    expect(defines.map(([n]) => n)).toEqual(expect.arrayContaining(['PLAN_MAGIC', 'REPORT_PID', 'REPORT_STATE', 'MSG_RELEASE', 'MSG_ACK', 'SPAWNED_REPORT', 'MONITOR_CTL_FD']));
+    expect(defines.map(([n]) => n)).toEqual(
+      expect.arrayContaining([
+        'PLAN_MAGIC',
+        'REPORT_PID',
+        'REPORT_STATE',
+        'MSG_RELEASE',
+        'MSG_ACK',
+        'SPAWNED_REPORT',
+        'MONITOR_CTL_FD',
+      ]),
+    );
     const ts = plan as unknown as Record<string, unknown>;
     for (const [name, value] of defines) {
       const group = Object.keys(groups).find((g) => name.startsWith(g));
@@ -99,7 +126,10 @@ describe('encodePlan', () => {
 
   it('has every launch-protocol constant of plan.ts in native/plan.h (MSG, SPAWNED)', () => {
     const names = new Set(defines.map(([n]) => n));
-    for (const [group, members] of [['MSG_', MSG], ['SPAWNED_', SPAWNED]] as const) {
+    for (const [group, members] of [
+      ['MSG_', MSG],
+      ['SPAWNED_', SPAWNED],
+    ] as const) {
       for (const key of Object.keys(members)) expect(names.has(group + key), `MD_${group}${key} in plan.h`).toBe(true);
     }
     // one byte each, and distinct: the child and the monitor compare a single byte
@@ -136,26 +166,36 @@ describe('the op table', () => {
     }
   });
 
-  it('names the failing step\'s system call from the table (every op but EXEC, which names the command)', () => {
+  it("names the failing step's system call from the table (every op but EXEC, which names the command)", () => {
     const spec = { args: ['/bin/true'], cwd: '/' } as ContainerSpec;
     for (const name of names.filter((n) => n !== 'EXEC')) {
       const e = stepError({ op: Op[name], strs: ['/x'], why: 'the reason', phase: 'exec' }, 2, spec);
       expect(e.message, name).toMatch(new RegExp(`^${OPS[name].syscall.replace(/[()]/g, '\\$&')}\\(/x\\): ENOENT — `));
     }
-    expect(stepError({ op: Op.EXEC, ints: [1, 0, 0], strs: ['/nope'], why: '', phase: 'exec' }, 2, { args: ['/nope'], cwd: '/' } as ContainerSpec).message)
-      .toMatch(/^exec "\/nope": executable file not found/);
+    expect(
+      stepError({ op: Op.EXEC, ints: [1, 0, 0], strs: ['/nope'], why: '', phase: 'exec' }, 2, {
+        args: ['/nope'],
+        cwd: '/',
+      } as ContainerSpec).message,
+    ).toMatch(/^exec "\/nope": executable file not found/);
   });
 });
 
 describe('describeStep', () => {
   it('prints steps the way strace prints syscalls', () => {
     const d = (s: Omit<Step, 'why' | 'phase'>) => describeStep({ ...s, why: '', phase: 'mounts' });
-    expect(d({ op: Op.MOUNT, strs: ['', '/', '', ''], ints: [0x4000 | 0x40000] })).toBe('mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)');
-    expect(d({ op: Op.MOUNT, strs: ['/dev/null', '/m/dev/null', '', ''], ints: [4096] })).toBe('mount("/dev/null", "/m/dev/null", NULL, MS_BIND, NULL)');
+    expect(d({ op: Op.MOUNT, strs: ['', '/', '', ''], ints: [0x4000 | 0x40000] })).toBe(
+      'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)',
+    );
+    expect(d({ op: Op.MOUNT, strs: ['/dev/null', '/m/dev/null', '', ''], ints: [4096] })).toBe(
+      'mount("/dev/null", "/m/dev/null", NULL, MS_BIND, NULL)',
+    );
     expect(d({ op: Op.UMOUNT2, strs: ['.'], ints: [2] })).toBe('umount2(".", MNT_DETACH)');
     expect(d({ op: Op.UNSHARE, ints: [0x02000000] })).toBe('unshare(CLONE_NEWCGROUP)');
     expect(d({ op: Op.MKDIR, strs: ['/x'], ints: [0o1777] })).toBe('mkdir("/x", 01777)');
     expect(d({ op: Op.EXEC, ints: [2, 1, 0], strs: ['sh', '-c', 'A=1'] })).toBe('execve("sh", ["sh", "-c"], [1 vars])');
-    expect(d({ op: Op.SECCOMP, strs: [new Uint8Array(16)] })).toBe('seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=2 instructions})');
+    expect(d({ op: Op.SECCOMP, strs: [new Uint8Array(16)] })).toBe(
+      'seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=2 instructions})',
+    );
   });
 });

@@ -30,7 +30,8 @@ describe('package-lock.json', () => {
     for (const [path, pkg] of Object.entries(lock.packages)) {
       for (const dep of Object.keys(pkg.optionalDependencies ?? {})) {
         // resolved as Node resolves: nested under the package first, then at the top
-        if (!lock.packages[`${path}/node_modules/${dep}`] && !lock.packages[`node_modules/${dep}`]) missing.push(`${path} -> ${dep}`);
+        if (!lock.packages[`${path}/node_modules/${dep}`] && !lock.packages[`node_modules/${dep}`])
+          missing.push(`${path} -> ${dep}`);
       }
     }
     expect(missing).toEqual([]);
@@ -58,14 +59,18 @@ describe('documentation stands alone', () => {
   it('points at no file outside the repository (the shared folder beside it, DESIGN.md, PEERS.md)', () => {
     expect(outside.test('see ' + ['..', 'shared', 'DESIGN.md'].join('/'))).toBe(true);
     const bad = texts.flatMap((f) =>
-      readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (outside.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (outside.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
     );
     expect(bad).toEqual([]);
   });
 
   it('tells users to type plain `minidock`, never `npx minidock` (npm start-up at every call, and a registry look-up outside the checkout)', () => {
     const bad = texts.flatMap((f) =>
-      readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (/\bnpx minidock\b/.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/\bnpx minidock\b/.test(line) ? [`${relative(ROOT, f)}:${i + 1}`] : [])),
     );
     expect(bad).toEqual([]);
   });

@@ -82,11 +82,10 @@ describe('instruction encoding (struct sock_filter: u16 code, u8 jt, u8 jf, u32 
 
   it('jumps: code, jt/jf offsets to labels, k', () => {
     // 0: jeq #0xc000003e, next, L2   1: ret ALLOW   2: ret KILL
-    expect(enc([jeq(0xc000003e, undefined, 'kill'), ret(SECCOMP_RET_ALLOW), label('kill'), ret(0x80000000)]).slice(0, 8)).toEqual(
-      bytes(0x15, 0x00, 0, 1, 0x3e, 0x00, 0x00, 0xc0),
-    );
-    const prog = (j: Item): number[] =>
-      enc([j, ret(0), ret(0), label('t'), ret(0), label('f'), ret(0)]).slice(0, 8);
+    expect(
+      enc([jeq(0xc000003e, undefined, 'kill'), ret(SECCOMP_RET_ALLOW), label('kill'), ret(0x80000000)]).slice(0, 8),
+    ).toEqual(bytes(0x15, 0x00, 0, 1, 0x3e, 0x00, 0x00, 0xc0));
+    const prog = (j: Item): number[] => enc([j, ret(0), ret(0), label('t'), ret(0), label('f'), ret(0)]).slice(0, 8);
     expect(prog(jgt(5, 't', 'f'))).toEqual(bytes(0x25, 0x00, 2, 3, 5, 0, 0, 0));
     expect(prog(jge(5, 't', 'f'))).toEqual(bytes(0x35, 0x00, 2, 3, 5, 0, 0, 0));
     expect(prog(jset(0x40000000, 't', 'f'))).toEqual(bytes(0x45, 0x00, 2, 3, 0, 0, 0, 0x40));
@@ -186,16 +185,32 @@ describe('programs longer than 255 instructions', () => {
     // A reference: run the unassembled Item list, following labels directly.
     const run = (items: Item[], nr: number): number => {
       const pos = new Map<string, number>();
-      items.forEach((it, i) => it.kind === 'label' && pos.set(it.name, i));
+      items.forEach((it, i) => {
+        if (it.kind === 'label') pos.set(it.name, i);
+      });
       let A = 0;
       for (let pc = 0; ; ) {
         const it = items[pc];
-        if (it.kind === 'label') { pc++; continue; }
-        if (it.code === 0x20) { A = nr; pc++; continue; }
+        if (it.kind === 'label') {
+          pc++;
+          continue;
+        }
+        if (it.code === 0x20) {
+          A = nr;
+          pc++;
+          continue;
+        }
         if (it.code === 0x06) return it.k;
-        if (it.code === 0x04) { A = (A + it.k) >>> 0; pc++; continue; }
+        if (it.code === 0x04) {
+          A = (A + it.k) >>> 0;
+          pc++;
+          continue;
+        }
         if ((it.code & 0x07) === BPF_JMP) {
-          if (it.code === 0x05) { pc = pos.get(it.jt!)!; continue; }
+          if (it.code === 0x05) {
+            pc = pos.get(it.jt!)!;
+            continue;
+          }
           const op = it.code & 0xf0;
           const c = op === 0x10 ? A === it.k : op === 0x20 ? A > it.k : op === 0x30 ? A >= it.k : (A & it.k) !== 0;
           const t = c ? it.jt : it.jf;
@@ -237,11 +252,36 @@ describe('kernel-style program checks', () => {
   it('rejects what the kernel rejects', () => {
     expect(checkSeccompProgram([])).toContain('program is empty');
     expect(checkSeccompProgram(decode(encode([ldAbs(0)])))).toContain('the last instruction is not a RET');
-    expect(checkSeccompProgram([{ code: 0x20, jt: 0, jf: 0, k: 2 }, { code: 6, jt: 0, jf: 0, k: 0 }]).join()).toMatch(/aligned/);
-    expect(checkSeccompProgram([{ code: 0x20, jt: 0, jf: 0, k: 64 }, { code: 6, jt: 0, jf: 0, k: 0 }]).join()).toMatch(/inside seccomp_data/);
-    expect(checkSeccompProgram([{ code: 0x15, jt: 5, jf: 0, k: 0 }, { code: 6, jt: 0, jf: 0, k: 0 }]).join()).toMatch(/past the end/);
-    expect(checkSeccompProgram([{ code: BPF_ALU | BPF_DIV | BPF_K, jt: 0, jf: 0, k: 0 }, { code: 6, jt: 0, jf: 0, k: 0 }]).join()).toMatch(/division/);
-    expect(checkSeccompProgram([{ code: 0x28, jt: 0, jf: 0, k: 0 }, { code: 6, jt: 0, jf: 0, k: 0 }]).join()).toMatch(/32-bit/);
+    expect(
+      checkSeccompProgram([
+        { code: 0x20, jt: 0, jf: 0, k: 2 },
+        { code: 6, jt: 0, jf: 0, k: 0 },
+      ]).join(),
+    ).toMatch(/aligned/);
+    expect(
+      checkSeccompProgram([
+        { code: 0x20, jt: 0, jf: 0, k: 64 },
+        { code: 6, jt: 0, jf: 0, k: 0 },
+      ]).join(),
+    ).toMatch(/inside seccomp_data/);
+    expect(
+      checkSeccompProgram([
+        { code: 0x15, jt: 5, jf: 0, k: 0 },
+        { code: 6, jt: 0, jf: 0, k: 0 },
+      ]).join(),
+    ).toMatch(/past the end/);
+    expect(
+      checkSeccompProgram([
+        { code: BPF_ALU | BPF_DIV | BPF_K, jt: 0, jf: 0, k: 0 },
+        { code: 6, jt: 0, jf: 0, k: 0 },
+      ]).join(),
+    ).toMatch(/division/);
+    expect(
+      checkSeccompProgram([
+        { code: 0x28, jt: 0, jf: 0, k: 0 },
+        { code: 6, jt: 0, jf: 0, k: 0 },
+      ]).join(),
+    ).toMatch(/32-bit/);
     expect(() => evaluate(encode([ldAbs(0)]), { nr: 0 })).toThrow(/invalid seccomp program/);
   });
 });

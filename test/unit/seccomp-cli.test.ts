@@ -21,7 +21,7 @@ describe('seccomp show', () => {
     expect(m).not.toBeNull();
     const n = Number(m![1]);
     expect(Number(m![2])).toBe(n * 8);
-    const listing = text.split('\n').filter((l) => /^\s+\d+  \S/.test(l));
+    const listing = text.split('\n').filter((l) => /^\s+\d+ {2}\S/.test(l));
     expect(listing).toHaveLength(n);
     expect(listing.map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual([...Array(n).keys()]);
     expect(text).toMatch(/jeq\s+#165?|jeq\s+#0, L\d+(→L\d+)?, next\s+; read/);
@@ -53,12 +53,21 @@ describe('seccomp show', () => {
 
   it('reads a Docker-format file, and names the file in errors', () => {
     const good = join(dir, 'small.json');
-    writeFileSync(good, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
+    writeFileSync(
+      good,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+      }),
+    );
     const t = showText(good);
     expect(t).toMatch(/jeq\s+#83, \S+, next\s+; mkdir/);
     expect(t).toMatch(/ret\s+ERRNO\(EACCES\)/);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdirx'], action: 'SCMP_ACT_ERRNO' }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdirx'], action: 'SCMP_ACT_ERRNO' }] }),
+    );
     expect(() => showText(bad)).toThrow(MinidockError);
     expect(() => showText(bad)).toThrow(`seccomp profile ${bad}: unknown syscall "mkdirx"`);
   });
@@ -66,7 +75,8 @@ describe('seccomp show', () => {
 
 describe('seccomp test', () => {
   it('says what the default profile does to mount, unshare, keyctl, clone3, read', () => {
-    const v = (s: string, args: string[] = [], caps: string[] = []) => testSyscall('default', s, args, { capAdd: caps }).result;
+    const v = (s: string, args: string[] = [], caps: string[] = []) =>
+      testSyscall('default', s, args, { capAdd: caps }).result;
     expect(v('mount')).toMatchObject({ action: 'ERRNO(EPERM)', errno: 'EPERM', nr: 165 });
     expect(v('unshare').action).toBe('ERRNO(EPERM)');
     expect(v('keyctl').action).toBe('ERRNO(EPERM)');
@@ -80,7 +90,10 @@ describe('seccomp test', () => {
 
   it('kills other ABIs', () => {
     expect(testSyscall('default', '20', [], { arch: 'i386' }).result.action).toBe('KILL_PROCESS');
-    expect(testSyscall('default', 'getpid', [], { arch: 'x32' }).result).toMatchObject({ action: 'KILL_PROCESS', nr: 0x40000000 + 39 });
+    expect(testSyscall('default', 'getpid', [], { arch: 'x32' }).result).toMatchObject({
+      action: 'KILL_PROCESS',
+      nr: 0x40000000 + 39,
+    });
     expect(() => testSyscall('default', 'getpid', [], { arch: 'i386' })).toThrow(/NUMBER of the i386 table/);
   });
 
@@ -97,7 +110,9 @@ describe('seccomp test', () => {
     const last = result.path[result.path.length - 1];
     expect(t).toMatch(new RegExp(`^\\s+${last}  ret\\s+ERRNO\\(EPERM\\)`, 'm'));
     // every instruction that ran is listed or counted in a fold
-    const listed = t.split('\n').filter((l) => /^\s+\d+  \S/.test(l) && !l.includes('ret ') || /^\s+\d+  ret/.test(l)).length;
+    const listed = t
+      .split('\n')
+      .filter((l) => (/^\s+\d+ {2}\S/.test(l) && !l.includes('ret ')) || /^\s+\d+ {2}ret/.test(l)).length;
     const folded = [...t.matchAll(/… (\d+) more/g)].reduce((s, m) => s + Number(m[1]), 0);
     expect(listed + folded).toBe(result.steps);
   });

@@ -84,7 +84,8 @@ describe('x86_64 syscall table', () => {
 
   it('every name in the default profile is an x86_64 syscall or a known other-arch one', () => {
     for (const s of DEFAULT_PROFILE.syscalls ?? []) {
-      for (const n of s.names) expect(syscallNumber(n) !== undefined || OTHER_ARCH_SYSCALLS.has(n) || !!s.includes?.arches, n).toBe(true);
+      for (const n of s.names)
+        expect(syscallNumber(n) !== undefined || OTHER_ARCH_SYSCALLS.has(n) || !!s.includes?.arches, n).toBe(true);
     }
   });
 });
@@ -113,21 +114,80 @@ describe('default profile with Docker default capabilities', () => {
   });
 
   const denied = [
-    'mount', 'umount2', 'unshare', 'setns', 'keyctl', 'add_key', 'request_key', 'bpf', 'perf_event_open',
-    'kexec_load', 'kexec_file_load', 'open_by_handle_at', 'reboot', 'swapon', 'swapoff', 'init_module',
-    'finit_module', 'delete_module', 'acct', 'pivot_root', 'iopl', 'ioperm', 'settimeofday', 'clock_settime',
-    'syslog', 'vhangup', 'kcmp', 'userfaultfd', 'lookup_dcookie', 'quotactl', 'fsopen', 'open_tree', 'move_mount',
-    'sethostname', 'setdomainname', 'mbind', 'set_mempolicy', 'nfsservctl', 'uselib', 'create_module',
-    'io_uring_setup', 'io_uring_enter', 'io_uring_register',
+    'mount',
+    'umount2',
+    'unshare',
+    'setns',
+    'keyctl',
+    'add_key',
+    'request_key',
+    'bpf',
+    'perf_event_open',
+    'kexec_load',
+    'kexec_file_load',
+    'open_by_handle_at',
+    'reboot',
+    'swapon',
+    'swapoff',
+    'init_module',
+    'finit_module',
+    'delete_module',
+    'acct',
+    'pivot_root',
+    'iopl',
+    'ioperm',
+    'settimeofday',
+    'clock_settime',
+    'syslog',
+    'vhangup',
+    'kcmp',
+    'userfaultfd',
+    'lookup_dcookie',
+    'quotactl',
+    'fsopen',
+    'open_tree',
+    'move_mount',
+    'sethostname',
+    'setdomainname',
+    'mbind',
+    'set_mempolicy',
+    'nfsservctl',
+    'uselib',
+    'create_module',
+    'io_uring_setup',
+    'io_uring_enter',
+    'io_uring_register',
   ];
   for (const name of denied) {
     it(`${name} -> ERRNO(EPERM)`, () => expect(decide(prog, name)).toMatchObject({ action: 'ERRNO', errno: 1 }));
   }
 
   const allowed = [
-    'read', 'write', 'openat', 'close', 'mmap', 'execve', 'exit_group', 'futex', 'rt_sigaction', 'getpid',
-    'arch_prctl', 'modify_ldt', 'chroot', 'mknod', 'fchmodat2', 'fork', 'vfork', 'wait4',
-    'ptrace', 'process_vm_readv', 'name_to_handle_at', 'seccomp', 'capset', 'setuid', 'prctl',
+    'read',
+    'write',
+    'openat',
+    'close',
+    'mmap',
+    'execve',
+    'exit_group',
+    'futex',
+    'rt_sigaction',
+    'getpid',
+    'arch_prctl',
+    'modify_ldt',
+    'chroot',
+    'mknod',
+    'fchmodat2',
+    'fork',
+    'vfork',
+    'wait4',
+    'ptrace',
+    'process_vm_readv',
+    'name_to_handle_at',
+    'seccomp',
+    'capset',
+    'setuid',
+    'prctl',
   ];
   for (const name of allowed) {
     it(`${name} -> ALLOW`, () => expect(decide(prog, name).action).toBe('ALLOW'));
@@ -136,12 +196,16 @@ describe('default profile with Docker default capabilities', () => {
   it('ioctl: allowed, except TIOCSTI and TIOCLINUX, which fail with EPERM whatever the upper 32 bits of the request hold', () => {
     const TCGETS = 0x5401;
     const TIOCGWINSZ = 0x5413;
-    for (const req of [TCGETS, TIOCGWINSZ, 0x5411, 0x5413, 0x541b]) expect(decide(prog, 'ioctl', [0, req]).action).toBe('ALLOW');
+    for (const req of [TCGETS, TIOCGWINSZ, 0x5411, 0x5413, 0x541b])
+      expect(decide(prog, 'ioctl', [0, req]).action).toBe('ALLOW');
     for (const req of [0x5412, 0x541c]) {
       expect(decide(prog, 'ioctl', [0, req])).toMatchObject({ action: 'ERRNO', errno: 1 });
       // the kernel reads the request as an unsigned int: garbage above bit 31 must not get it through
       expect(decide(prog, 'ioctl', [0, 0x1_0000_0000 + req])).toMatchObject({ action: 'ERRNO', errno: 1 });
-      expect(decide(prog, 'ioctl', [0, 0xffff_ffff_0000_0000n + BigInt(req)])).toMatchObject({ action: 'ERRNO', errno: 1 });
+      expect(decide(prog, 'ioctl', [0, 0xffff_ffff_0000_0000n + BigInt(req)])).toMatchObject({
+        action: 'ERRNO',
+        errno: 1,
+      });
     }
   });
 
@@ -166,7 +230,8 @@ describe('default profile with Docker default capabilities', () => {
 
   it('personality: only the listed personas', () => {
     for (const p of [0, 8, 0x20000, 0x20008, 0xffffffff]) expect(decide(prog, 'personality', [p]).action).toBe('ALLOW');
-    for (const p of [1, 9, 0x0400000, 0x1_0000_0000n, 0x1_ffff_ffffn]) expect(decide(prog, 'personality', [p]).action).toBe('ERRNO');
+    for (const p of [1, 9, 0x0400000, 0x1_0000_0000n, 0x1_ffff_ffffn])
+      expect(decide(prog, 'personality', [p]).action).toBe('ERRNO');
   });
 
   it('socket: everything but AF_VSOCK (40)', () => {
@@ -266,14 +331,47 @@ describe('Docker-format JSON files', () => {
   // ~40 syscalls with arguments, compared between the built-in profile and the same profile read back
   // from a JSON file.
   const probes: [string, (bigint | number)[]][] = [
-    ['read', []], ['write', []], ['openat', []], ['close', []], ['mmap', []], ['execve', []], ['brk', []],
-    ['mount', []], ['umount2', []], ['unshare', []], ['setns', []], ['keyctl', []], ['add_key', []],
-    ['bpf', []], ['perf_event_open', []], ['kexec_load', []], ['open_by_handle_at', []], ['reboot', []],
-    ['swapon', []], ['init_module', []], ['ptrace', []], ['chroot', []], ['pivot_root', []], ['acct', []],
-    ['clone', [0]], ['clone', [CLONE_NEWUSER]], ['clone', [FORK_FLAGS]], ['clone3', []],
-    ['personality', [0]], ['personality', [8]], ['personality', [9]], ['personality', [0xffffffff]],
-    ['socket', [2]], ['socket', [40]], ['arch_prctl', []], ['modify_ldt', []], ['futex_waitv', []],
-    ['io_uring_enter', []], ['syslog', []], ['userfaultfd', []], ['getrandom', []],
+    ['read', []],
+    ['write', []],
+    ['openat', []],
+    ['close', []],
+    ['mmap', []],
+    ['execve', []],
+    ['brk', []],
+    ['mount', []],
+    ['umount2', []],
+    ['unshare', []],
+    ['setns', []],
+    ['keyctl', []],
+    ['add_key', []],
+    ['bpf', []],
+    ['perf_event_open', []],
+    ['kexec_load', []],
+    ['open_by_handle_at', []],
+    ['reboot', []],
+    ['swapon', []],
+    ['init_module', []],
+    ['ptrace', []],
+    ['chroot', []],
+    ['pivot_root', []],
+    ['acct', []],
+    ['clone', [0]],
+    ['clone', [CLONE_NEWUSER]],
+    ['clone', [FORK_FLAGS]],
+    ['clone3', []],
+    ['personality', [0]],
+    ['personality', [8]],
+    ['personality', [9]],
+    ['personality', [0xffffffff]],
+    ['socket', [2]],
+    ['socket', [40]],
+    ['arch_prctl', []],
+    ['modify_ldt', []],
+    ['futex_waitv', []],
+    ['io_uring_enter', []],
+    ['syslog', []],
+    ['userfaultfd', []],
+    ['getrandom', []],
   ];
 
   it('round-trips the default profile: loadProfileFile -> compile gives the same decisions', () => {
@@ -307,7 +405,10 @@ describe('Docker-format JSON files', () => {
   });
 
   it('a denylist profile (defaultAction ALLOW) still kills x32 and i386 calls', () => {
-    const path = writeProfile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] });
+    const path = writeProfile({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }],
+    });
     const prog = compileProfile(loadProfileFile(path), { caps: [], kernel: KERNEL });
     expect(decide(prog, 'mkdir')).toMatchObject({ action: 'ERRNO', errno: 1 });
     expect(decide(prog, 'read').action).toBe('ALLOW');
@@ -343,8 +444,20 @@ describe('Docker-format JSON files', () => {
 
 describe('64-bit argument comparisons', () => {
   const values = [
-    0n, 1n, 39n, 40n, 41n, 0xffffffffn, 0x100000000n, 0x100000027n, 0x100000028n, 0x100000029n,
-    0x1ffffffffn, 0x7fffffff00000000n, 0xffffffff00000028n, 0xffffffffffffffffn,
+    0n,
+    1n,
+    39n,
+    40n,
+    41n,
+    0xffffffffn,
+    0x100000000n,
+    0x100000027n,
+    0x100000028n,
+    0x100000029n,
+    0x1ffffffffn,
+    0x7fffffff00000000n,
+    0xffffffff00000028n,
+    0xffffffffffffffffn,
   ];
   const ref: Record<string, (a: bigint, v: bigint, w: bigint) => boolean> = {
     SCMP_CMP_EQ: (a, v) => a === v,
@@ -357,10 +470,21 @@ describe('64-bit argument comparisons', () => {
   };
   for (const op of Object.keys(ref)) {
     it(`${op} agrees with BigInt arithmetic on both halves`, () => {
-      for (const [v, w] of [[40n, 0n], [0x100000028n, 0x28n], [0xffffffffn, 0n], [0xffffffff00000000n, 0x100000000n]] as const) {
+      for (const [v, w] of [
+        [40n, 0n],
+        [0x100000028n, 0x28n],
+        [0xffffffffn, 0n],
+        [0xffffffff00000000n, 0x100000000n],
+      ] as const) {
         const profile: SeccompProfile = {
           defaultAction: 'SCMP_ACT_ERRNO',
-          syscalls: [{ names: ['ioctl'], action: 'SCMP_ACT_ALLOW', args: [{ index: 3, value: v, valueTwo: w, op: op as never }] }],
+          syscalls: [
+            {
+              names: ['ioctl'],
+              action: 'SCMP_ACT_ALLOW',
+              args: [{ index: 3, value: v, valueTwo: w, op: op as never }],
+            },
+          ],
         };
         const prog = compileProfile(profile, { caps: [], kernel: KERNEL });
         for (const a of values) {
@@ -374,7 +498,16 @@ describe('64-bit argument comparisons', () => {
   it('conditions in one rule are ANDed; the same index twice means OR (as runc does)', () => {
     const and: SeccompProfile = {
       defaultAction: 'SCMP_ACT_ERRNO',
-      syscalls: [{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQ' }, { index: 1, value: 9, op: 'SCMP_CMP_EQ' }] }],
+      syscalls: [
+        {
+          names: ['kill'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [
+            { index: 0, value: 1, op: 'SCMP_CMP_EQ' },
+            { index: 1, value: 9, op: 'SCMP_CMP_EQ' },
+          ],
+        },
+      ],
     };
     const p1 = compileProfile(and, { caps: [], kernel: KERNEL });
     expect(decide(p1, 'kill', [1, 9]).action).toBe('ALLOW');
@@ -382,7 +515,16 @@ describe('64-bit argument comparisons', () => {
     expect(decide(p1, 'kill', [2, 9]).action).toBe('ERRNO');
     const or: SeccompProfile = {
       defaultAction: 'SCMP_ACT_ERRNO',
-      syscalls: [{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 1, value: 9, op: 'SCMP_CMP_EQ' }, { index: 1, value: 15, op: 'SCMP_CMP_EQ' }] }],
+      syscalls: [
+        {
+          names: ['kill'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [
+            { index: 1, value: 9, op: 'SCMP_CMP_EQ' },
+            { index: 1, value: 15, op: 'SCMP_CMP_EQ' },
+          ],
+        },
+      ],
     };
     const p2 = compileProfile(or, { caps: [], kernel: KERNEL });
     expect(decide(p2, 'kill', [1, 9]).action).toBe('ALLOW');
@@ -409,7 +551,9 @@ describe('64-bit argument comparisons', () => {
         { names: ['kill'], action: 'SCMP_ACT_ALLOW' },
       ],
     };
-    expect(planProfile(same, { caps: [], kernel: KERNEL }).syscalls).toEqual([{ nr: 62, name: 'kill', action: 0x7fff0000, rules: [] }]);
+    expect(planProfile(same, { caps: [], kernel: KERNEL }).syscalls).toEqual([
+      { nr: 62, name: 'kill', action: 0x7fff0000, rules: [] },
+    ]);
     expect(decide(compileProfile(same, { caps: [], kernel: KERNEL }), 'kill', [1, 2]).action).toBe('ALLOW');
     const conflict: SeccompProfile = {
       defaultAction: 'SCMP_ACT_ERRNO',
@@ -445,38 +589,76 @@ describe('malformed profiles give one clear MinidockError naming the file', () =
   it('bad JSON', () => expectError('{ "defaultAction": "SCMP_ACT_ERRNO", ', /not valid JSON: /));
   it('not an object', () => expectError('[]', /top level must be a JSON object/));
   it('missing defaultAction', () => expectError({ syscalls: [] }, /defaultAction is missing/));
-  it('unknown default action', () => expectError({ defaultAction: 'SCMP_ACT_ALOW' }, /unknown action "SCMP_ACT_ALOW" in defaultAction/));
-  it('unknown action', () => expectError(base([{ names: ['read'], action: 'ALLOW' }]), /unknown action "ALLOW" in syscalls\[0\]\.action/));
+  it('unknown default action', () =>
+    expectError({ defaultAction: 'SCMP_ACT_ALOW' }, /unknown action "SCMP_ACT_ALOW" in defaultAction/));
+  it('unknown action', () =>
+    expectError(base([{ names: ['read'], action: 'ALLOW' }]), /unknown action "ALLOW" in syscalls\[0\]\.action/));
   it('SCMP_ACT_NOTIFY', () => expectError(base([{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }]), /SCMP_ACT_NOTIFY/));
   it('unknown op', () =>
-    expectError(base([{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQUAL' }] }]),
-      /unknown op "SCMP_CMP_EQUAL" in syscalls\[1\]\.args\[0\]\.op/));
+    expectError(
+      base([
+        { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_EQUAL' }] },
+      ]),
+      /unknown op "SCMP_CMP_EQUAL" in syscalls\[1\]\.args\[0\]\.op/,
+    ));
   it('unknown syscall name', () => {
     const rules = ['read', 'write', 'close'].map((n) => ({ names: [n], action: 'SCMP_ACT_ALLOW' }));
-    expectError(base([...rules, { names: ['open', 'mkdirx'], action: 'SCMP_ACT_ALLOW' }]), /unknown syscall "mkdirx" in syscalls\[3\]\.names$/);
+    expectError(
+      base([...rules, { names: ['open', 'mkdirx'], action: 'SCMP_ACT_ALLOW' }]),
+      /unknown syscall "mkdirx" in syscalls\[3\]\.names$/,
+    );
   });
   it('unknown name under an x86_64 include is an error too', () =>
-    expectError(base([{ names: ['mkdirx'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd64'] } }]), /unknown syscall "mkdirx"/));
+    expectError(
+      base([{ names: ['mkdirx'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd64'] } }]),
+      /unknown syscall "mkdirx"/,
+    ));
   it('args index > 5', () =>
-    expectError(base([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }]), /syscalls\[0\]\.args\[0\]\.index must be 0\.\.5/));
+    expectError(
+      base([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }]),
+      /syscalls\[0\]\.args\[0\]\.index must be 0\.\.5/,
+    ));
   it('negative or huge value', () => {
-    expectError(base([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: -1, op: 'SCMP_CMP_EQ' }] }]), /args\[0\]\.value must be a non-negative integer/);
-    expectError('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}', /larger than 2\^53-1/);
+    expectError(
+      base([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: -1, op: 'SCMP_CMP_EQ' }] }]),
+      /args\[0\]\.value must be a non-negative integer/,
+    );
+    expectError(
+      '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}',
+      /larger than 2\^53-1/,
+    );
   });
   it('errnoRet out of range, or with a non-errno action', () => {
-    expectError(base([{ names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 70000 }]), /syscalls\[0\]\.errnoRet must be an errno number/);
+    expectError(
+      base([{ names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 70000 }]),
+      /syscalls\[0\]\.errnoRet must be an errno number/,
+    );
     expectError(base([{ names: ['kill'], action: 'SCMP_ACT_ALLOW', errnoRet: 1 }]), /errnoRet is only meaningful/);
   });
   it('unknown keys (typos) are errors', () => {
     expectError({ defaultAction: 'SCMP_ACT_ERRNO', syscall: [] }, /unknown key "syscall" in the top level/);
-    expectError(base([{ names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoret: 1 }]), /unknown key "errnoret" in syscalls\[0\]/);
+    expectError(
+      base([{ names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoret: 1 }]),
+      /unknown key "errnoret" in syscalls\[0\]/,
+    );
   });
   it('unknown capability and architecture', () => {
-    expectError(base([{ names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMN'] } }]), /unknown capability "CAP_SYS_ADMN" in syscalls\[0\]\.includes\.caps\[0\]/);
-    expectError(base([{ names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd46'] } }]), /unknown architecture "amd46"/);
-    expectError({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_46'] }, /unknown architecture "SCMP_ARCH_X86_46" in architectures\[0\]/);
+    expectError(
+      base([{ names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMN'] } }]),
+      /unknown capability "CAP_SYS_ADMN" in syscalls\[0\]\.includes\.caps\[0\]/,
+    );
+    expectError(
+      base([{ names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd46'] } }]),
+      /unknown architecture "amd46"/,
+    );
+    expectError(
+      { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_46'] },
+      /unknown architecture "SCMP_ARCH_X86_46" in architectures\[0\]/,
+    );
   });
-  it('empty names', () => expectError(base([{ names: [], action: 'SCMP_ACT_ALLOW' }]), /syscalls\[0\] has no syscall names/));
+  it('empty names', () =>
+    expectError(base([{ names: [], action: 'SCMP_ACT_ALLOW' }]), /syscalls\[0\] has no syscall names/));
   it('missing file', () => {
     const path = join(tmp, 'does-not-exist.json');
     expect(() => loadProfileFile(path)).toThrow(new RegExp(`seccomp profile ${path}: cannot read it \\(ENOENT\\)`));

@@ -7,17 +7,25 @@ import { describe, expect, it } from 'vitest';
 import { SIGNALS, shellCodeOfSignal } from '../../src/sys/constants';
 
 describe('shellCodeOfSignal', () => {
-  it('agrees with Node\'s signal numbers for every signal of the table', () => {
+  it("agrees with Node's signal numbers for every signal of the table", () => {
     for (const name of Object.keys(SIGNALS)) {
       const n = (constants.signals as Record<string, number>)[name];
       if (n !== undefined) expect(shellCodeOfSignal(name), name).toBe(128 + n);
     }
   });
 
-  it.each([['KILL', 137], ['PIPE', 141], ['ABRT', 134], ['TERM', 143], ['SYS', 159]])(
-    'a shell killed by SIG%s reads as %i (the bench used to know five signals and said 128 for the rest)', (sig, code) => {
+  it.each([
+    ['KILL', 137],
+    ['PIPE', 141],
+    ['ABRT', 134],
+    ['TERM', 143],
+    ['SYS', 159],
+  ])(
+    'a shell killed by SIG%s reads as %i (the bench used to know five signals and said 128 for the rest)',
+    (sig, code) => {
       const r = spawnSync('/bin/sh', ['-c', `kill -${sig} $$`]);
       expect(r.signal).toBe(`SIG${sig}`);
       expect(shellCodeOfSignal(r.signal!)).toBe(code);
-    });
+    },
+  );
 });

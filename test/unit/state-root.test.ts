@@ -32,13 +32,29 @@ describe('ensureStateRoot', () => {
   it('a file in the way, or a directory where mkdir says ENOENT, is one MinidockError (exit 125), never a loop', () => {
     const file = join(base, 'file');
     writeFileSync(file, '');
-    expect(() => ensureStateRoot(file)).toThrow(expect.objectContaining({ name: 'MinidockError', code: 125, message: expect.stringMatching(/^the state root .*file exists and is not a directory: choose another state root/) }));
-    expect(() => ensureStateRoot(join(file, 'x', 'y'))).toThrow(new RegExp(`^cannot create the state root ${file}/x/y: ${file} is not a directory — `));
+    expect(() => ensureStateRoot(file)).toThrow(
+      expect.objectContaining({
+        name: 'MinidockError',
+        code: 125,
+        message: expect.stringMatching(
+          /^the state root .*file exists and is not a directory: choose another state root/,
+        ),
+      }),
+    );
+    expect(() => ensureStateRoot(join(file, 'x', 'y'))).toThrow(
+      new RegExp(`^cannot create the state root ${file}/x/y: ${file} is not a directory — `),
+    );
     const dangling = join(base, 'dangling');
     symlinkSync(join(base, 'nowhere'), dangling);
-    expect(() => ensureStateRoot(dangling)).toThrow(new RegExp(`^cannot create the state root ${dangling}: ${dangling} is in the way \\(a symlink to nothing\\?\\) — `));
+    expect(() => ensureStateRoot(dangling)).toThrow(
+      new RegExp(
+        `^cannot create the state root ${dangling}: ${dangling} is in the way \\(a symlink to nothing\\?\\) — `,
+      ),
+    );
     // /proc refuses mkdir with ENOENT under a directory that exists: Node's recursive mkdir spins on it
-    expect(() => ensureStateRoot('/proc/minidock-unit/root')).toThrow(/^cannot create the state root \/proc\/minidock-unit\/root: mkdir \/proc\/minidock-unit: ENOENT — /);
+    expect(() => ensureStateRoot('/proc/minidock-unit/root')).toThrow(
+      /^cannot create the state root \/proc\/minidock-unit\/root: mkdir \/proc\/minidock-unit: ENOENT — /,
+    );
   });
 
   it('an open root (0755) is made 0711 and the line goes to the registered callback, never to stderr by the library', () => {
@@ -68,7 +84,11 @@ describe('doctor: checkStateRoot', () => {
   it('a missing root: where it will be made, and that filesystem; nothing is created', () => {
     const root = join(base, 'not', 'yet');
     const [place, fs] = checkStateRoot(root, true);
-    expect(place).toEqual({ area: 'state root', status: 'ok', found: `${root} does not exist yet: the first run or import creates it (mode 0711) in ${base}` });
+    expect(place).toEqual({
+      area: 'state root',
+      status: 'ok',
+      found: `${root} does not exist yet: the first run or import creates it (mode 0711) in ${base}`,
+    });
     expect(fs.area).toBe('state root filesystem');
     expect(fs.found).toMatch(/ (MiB|GiB) free/);
     expect(() => statSync(join(base, 'not'))).toThrow();
@@ -77,10 +97,19 @@ describe('doctor: checkStateRoot', () => {
   it('an existing root shows its mode; a file is a failure with the fix', () => {
     const root = join(base, 'exists');
     ensureStateRoot(root);
-    expect(checkStateRoot(root, true)[0]).toEqual({ area: 'state root', status: 'ok', found: `${root} (mode 0${(0o711 & ~umask).toString(8)})` });
+    expect(checkStateRoot(root, true)[0]).toEqual({
+      area: 'state root',
+      status: 'ok',
+      found: `${root} (mode 0${(0o711 & ~umask).toString(8)})`,
+    });
     const file = join(base, 'afile');
     writeFileSync(file, '');
-    expect(checkStateRoot(file, true)[0]).toEqual({ area: 'state root', status: 'fail', found: `${file} is not a directory`, fix: 'choose another state root (--root DIR or MINIDOCK_ROOT)' });
+    expect(checkStateRoot(file, true)[0]).toEqual({
+      area: 'state root',
+      status: 'fail',
+      found: `${file} is not a directory`,
+      fix: 'choose another state root (--root DIR or MINIDOCK_ROOT)',
+    });
   });
 
   // a tmpfs to look at: /dev/shm is one on most Linux machines (statfs f_type TMPFS_MAGIC)
@@ -91,21 +120,38 @@ describe('doctor: checkStateRoot', () => {
       return false;
     }
   })();
-  it.skipIf(!shmIsTmpfs)('a root on tmpfs is a warning: kept containers are lost at reboot (skipped when /dev/shm is not a tmpfs)', () => {
-    const fs = checkStateRoot('/dev/shm/minidock-unit-root', true)[1];
-    expect(fs).toMatchObject({ area: 'state root filesystem', status: 'warn', found: expect.stringMatching(/^tmpfs, .* free: kept containers, their logs and imported images are lost at reboot$/) });
-  });
+  it.skipIf(!shmIsTmpfs)(
+    'a root on tmpfs is a warning: kept containers are lost at reboot (skipped when /dev/shm is not a tmpfs)',
+    () => {
+      const fs = checkStateRoot('/dev/shm/minidock-unit-root', true)[1];
+      expect(fs).toMatchObject({
+        area: 'state root filesystem',
+        status: 'warn',
+        found: expect.stringMatching(
+          /^tmpfs, .* free: kept containers, their logs and imported images are lost at reboot$/,
+        ),
+      });
+    },
+  );
 });
 
-describe('stale containers: dead, and kept when they are the user\'s', () => {
+describe("stale containers: dead, and kept when they are the user's", () => {
   const dead = 2 ** 22 + 1; // above pid_max's default ceiling: no such process
   const entry = (state: Entry['state'], autoRemove = false): Entry => ({
-    id: 'f'.repeat(64), dir: '/nonexistent', state,
+    id: 'f'.repeat(64),
+    dir: '/nonexistent',
+    state,
     config: { id: 'f'.repeat(64), created: '', detached: true, autoRemove, spec: {} as never },
   });
 
   it('a running container whose monitor is gone: dead, with the reason, and kept unless --rm', () => {
-    const ran = { status: 'running' as const, monitorPid: dead, monitorStart: 1, startedAt: '2026-01-01T00:00:00Z', bootId: bootId() };
+    const ran = {
+      status: 'running' as const,
+      monitorPid: dead,
+      monitorStart: 1,
+      startedAt: '2026-01-01T00:00:00Z',
+      bootId: bootId(),
+    };
     expect(staleReason(entry(ran))).toBe(`its monitor (pid ${dead}) is gone; exit status unknown`);
     expect(effectiveStatus(entry(ran))).toBe('dead');
     expect(isKept(entry(ran))).toBe(true);
@@ -120,6 +166,8 @@ describe('stale containers: dead, and kept when they are the user\'s', () => {
     expect(staleReason(entry({ status: 'dead', error: 'x', startedAt: 'y' }))).toBeUndefined();
     expect(effectiveStatus(entry({ status: 'dead', error: 'x' }))).toBe('dead');
     expect(staleReason(entry({ status: 'exited', exitCode: 0 }))).toBeUndefined();
-    expect(staleReason(entry({ status: 'running', monitorPid: process.pid, bootId: 'another boot', startedAt: 'y' }))).toBe('left from an earlier boot');
+    expect(
+      staleReason(entry({ status: 'running', monitorPid: process.pid, bootId: 'another boot', startedAt: 'y' })),
+    ).toBe('left from an earlier boot');
   });
 });

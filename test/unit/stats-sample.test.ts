@@ -19,7 +19,9 @@ function cgroup(name: string, files: Record<string, string>): string {
   return dir;
 }
 const entry = (...cgroupPaths: string[]): Entry => ({
-  id: 'a'.repeat(64), dir: '/nonexistent', state: { status: 'running', cgroupPaths },
+  id: 'a'.repeat(64),
+  dir: '/nonexistent',
+  state: { status: 'running', cgroupPaths },
 });
 
 describe('stats sample', () => {
@@ -31,12 +33,19 @@ describe('stats sample', () => {
     });
     const cpu = cgroup('v1/cpuacct', { 'cpuacct.usage': '1500000000\n' });
     const pids = cgroup('v1/pids', { 'pids.current': '3\n' });
-    expect(sample(entry(mem, cpu, pids))).toMatchObject({ memUsage: 24 * MiB, memLimit: 50 * MiB, cpuUs: 1_500_000, pids: 3 });
+    expect(sample(entry(mem, cpu, pids))).toMatchObject({
+      memUsage: 24 * MiB,
+      memLimit: 50 * MiB,
+      cpuUs: 1_500_000,
+      pids: 3,
+    });
   });
 
-  it('cgroup v1 without a limit (PAGE_COUNTER_MAX): the host\'s memory is the limit shown', () => {
+  it("cgroup v1 without a limit (PAGE_COUNTER_MAX): the host's memory is the limit shown", () => {
     const mem = cgroup('v1-nolimit/memory', {
-      'memory.usage_in_bytes': `${10 * MiB}\n`, 'memory.limit_in_bytes': '9223372036854771712\n', 'memory.stat': 'total_inactive_file 0\n',
+      'memory.usage_in_bytes': `${10 * MiB}\n`,
+      'memory.limit_in_bytes': '9223372036854771712\n',
+      'memory.stat': 'total_inactive_file 0\n',
     });
     const s = sample(entry(mem));
     expect(s.memLimit).toBeUndefined();
@@ -45,9 +54,11 @@ describe('stats sample', () => {
 
   it('cgroup v2: memory.current - inactive_file, memory.max "max", cpu.stat usage_usec', () => {
     const dir = cgroup('v2', {
-      'memory.current': `${12 * MiB}\n`, 'memory.max': 'max\n',
+      'memory.current': `${12 * MiB}\n`,
+      'memory.max': 'max\n',
       'memory.stat': `anon ${8 * MiB}\nfile ${4 * MiB}\nactive_file ${1 * MiB}\ninactive_file ${3 * MiB}\n`,
-      'cpu.stat': 'usage_usec 250000\nuser_usec 200000\nsystem_usec 50000\n', 'pids.current': '1\n',
+      'cpu.stat': 'usage_usec 250000\nuser_usec 200000\nsystem_usec 50000\n',
+      'pids.current': '1\n',
     });
     const s = sample(entry(dir));
     expect(s).toMatchObject({ memUsage: 9 * MiB, cpuUs: 250_000, pids: 1 });

@@ -9,13 +9,33 @@ import { Op, describeStep } from '../../src/runtime/plan';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
 
 const base: ContainerSpec = {
-  id: 'f'.repeat(64), rootfs: '/r', args: ['sh'], env: ['PATH=/bin'], cwd: '/', hostname: 'h',
-  uid: 0, gid: 0, additionalGids: [0], tty: false, interactive: false, readonlyRootfs: false, mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true, seccomp: new Uint8Array(8), privileged: false,
-  maskedPaths: DEFAULT_MASKED_PATHS, readonlyPaths: DEFAULT_READONLY_PATHS, rlimits: [], limits: {}, stopTimeoutSec: 10,
+  id: 'f'.repeat(64),
+  rootfs: '/r',
+  args: ['sh'],
+  env: ['PATH=/bin'],
+  cwd: '/',
+  hostname: 'h',
+  uid: 0,
+  gid: 0,
+  additionalGids: [0],
+  tty: false,
+  interactive: false,
+  readonlyRootfs: false,
+  mounts: [],
+  capabilities: DOCKER_DEFAULT_CAPS,
+  noNewPrivileges: true,
+  seccomp: new Uint8Array(8),
+  privileged: false,
+  maskedPaths: DEFAULT_MASKED_PATHS,
+  readonlyPaths: DEFAULT_READONLY_PATHS,
+  rlimits: [],
+  limits: {},
+  stopTimeoutSec: 10,
 };
 const stdioStep = (over: Partial<ContainerSpec>, terminals: number) =>
-  buildPlan({ ...base, ...over }, { merged: '/m', upper: '/u', work: '/w' }, [], { terminals }).find((s) => s.op === Op.STDIO)!;
+  buildPlan({ ...base, ...over }, { merged: '/m', upper: '/u', work: '/w' }, [], { terminals }).find(
+    (s) => s.op === Op.STDIO,
+  )!;
 
 describe('stdioPipes: the terminal fds become pipes, unless -t', () => {
   it('pipes exactly the fds that are a terminal; stdin only with -i (else /dev/null)', () => {
@@ -33,7 +53,9 @@ describe('stdioPipes: the terminal fds become pipes, unless -t', () => {
     expect(describeStep(none)).toBe('fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()');
     const all = stdioStep({ interactive: true }, 0b111);
     expect(all.ints).toEqual([0, 0b111]);
-    expect(describeStep(all)).toBe('dup2(pipe, 0); dup2(pipe, 1); dup2(pipe, 2); fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()');
+    expect(describeStep(all)).toBe(
+      'dup2(pipe, 0); dup2(pipe, 1); dup2(pipe, 2); fcntl(0..2, clear FD_CLOEXEC|O_NONBLOCK); setsid()',
+    );
     expect(all.why).toMatch(/fd 0, 1, 2: the user's terminal, so a pipe to minidock's relay instead/);
     const noI = stdioStep({}, 0b111);
     expect(noI.ints).toEqual([1, 0b110]);
@@ -44,7 +66,8 @@ describe('stdioPipes: the terminal fds become pipes, unless -t', () => {
 
 describe('killIfOutputGone', () => {
   const sleeper = () => spawn('sleep', ['30'], { stdio: 'ignore' });
-  const exited = (c: ReturnType<typeof sleeper>) => new Promise<string | null>((r) => c.on('exit', (_code, sig) => r(sig)));
+  const exited = (c: ReturnType<typeof sleeper>) =>
+    new Promise<string | null>((r) => c.on('exit', (_code, sig) => r(sig)));
 
   it('SIGKILLs the target escalateMs after the output went away', async () => {
     const c = sleeper();

@@ -9,62 +9,98 @@ import { launchFailure, stepError } from '../../src/runtime/step-error';
 import { OPS, Op, type Step } from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 
-const ENOENT = 2, E2BIG = 7, ENOEXEC = 8, EACCES = 13, EBUSY = 16, EINVAL = 22;
+const ENOENT = 2,
+  E2BIG = 7,
+  ENOEXEC = 8,
+  EACCES = 13,
+  EBUSY = 16,
+  EINVAL = 22;
 const spec = (args: string[], cwd = '/'): ContainerSpec => ({ args, cwd }) as ContainerSpec;
-const step = (op: Op, strs: string[] = [], why = 'the reason this step exists'): Step => ({ op, strs, why, phase: 'mounts' });
+const step = (op: Op, strs: string[] = [], why = 'the reason this step exists'): Step => ({
+  op,
+  strs,
+  why,
+  phase: 'mounts',
+});
 const fails = (s: Step | undefined, errno: number, sp = spec(['sh'])): { message: string; code: number } => {
   const e = stepError(s, errno, sp);
   expect(e).toBeInstanceOf(MinidockError);
   return { message: e.message, code: e.code };
 };
 
-describe('stepError: the exec step, with Docker\'s 126/127', () => {
+describe("stepError: the exec step, with Docker's 126/127", () => {
   it('a command not found is 127, saying whether $PATH was searched', () => {
     expect(fails(step(Op.EXEC, ['nope']), ENOENT, spec(['nope']))).toEqual({
-      code: 127, message: 'exec "nope": executable file not found in the container (searched $PATH) (ENOENT) — check the command exists in the rootfs',
+      code: 127,
+      message:
+        'exec "nope": executable file not found in the container (searched $PATH) (ENOENT) — check the command exists in the rootfs',
     });
-    expect(fails(step(Op.EXEC, ['/bin/nope']), ENOENT, spec(['/bin/nope'])).message).toContain('(no such file) (ENOENT)');
+    expect(fails(step(Op.EXEC, ['/bin/nope']), ENOENT, spec(['/bin/nope'])).message).toContain(
+      '(no such file) (ENOENT)',
+    );
   });
 
   it('not executable (EACCES), not a binary for this machine (ENOEXEC), anything else: 126', () => {
     expect(fails(step(Op.EXEC, ['/etc/passwd']), EACCES, spec(['/etc/passwd']))).toEqual({
-      code: 126, message: 'exec "/etc/passwd": permission denied (EACCES) — the file is not executable, or is a directory',
+      code: 126,
+      message: 'exec "/etc/passwd": permission denied (EACCES) — the file is not executable, or is a directory',
     });
     expect(fails(step(Op.EXEC, ['/x.sh']), ENOEXEC, spec(['/x.sh']))).toEqual({
-      code: 126, message: 'exec "/x.sh": exec format error (ENOEXEC) — not a binary for this machine, or a script without #!',
+      code: 126,
+      message: 'exec "/x.sh": exec format error (ENOEXEC) — not a binary for this machine, or a script without #!',
     });
-    expect(fails(step(Op.EXEC, ['/bin/sh']), E2BIG, spec(['/bin/sh']))).toEqual({ code: 126, message: 'exec "/bin/sh": E2BIG' });
+    expect(fails(step(Op.EXEC, ['/bin/sh']), E2BIG, spec(['/bin/sh']))).toEqual({
+      code: 126,
+      message: 'exec "/bin/sh": E2BIG',
+    });
   });
 });
 
 describe('stepError: every other step is 125, "syscall(path): ERRNO — hint"', () => {
   const call = (name: keyof typeof OPS): string => OPS[name].syscall;
 
-  it('the hint is the step\'s own reason unless the errno has a known cause', () => {
-    expect(fails(step(Op.CHDIR, ['/data']), ENOENT)).toEqual({ code: 125, message: `${call('CHDIR')}(/data): ENOENT — the reason this step exists` });
+  it("the hint is the step's own reason unless the errno has a known cause", () => {
+    expect(fails(step(Op.CHDIR, ['/data']), ENOENT)).toEqual({
+      code: 125,
+      message: `${call('CHDIR')}(/data): ENOENT — the reason this step exists`,
+    });
   });
 
   it('a mount names its target (the second string), not its source', () => {
-    expect(fails(step(Op.MOUNT, ['proc', '/m/proc', 'proc', '']), EBUSY).message).toBe(`${call('MOUNT')}(/m/proc): EBUSY — the reason this step exists`);
+    expect(fails(step(Op.MOUNT, ['proc', '/m/proc', 'proc', '']), EBUSY).message).toBe(
+      `${call('MOUNT')}(/m/proc): EBUSY — the reason this step exists`,
+    );
   });
 
-  it('overlayfs: EINVAL is the layers\' fault, any other errno the rootfs\'s', () => {
+  it("overlayfs: EINVAL is the layers' fault, any other errno the rootfs's", () => {
     const overlay = step(Op.MOUNT, ['overlay', '/s/merged', 'overlay', 'lowerdir=/r,upperdir=/s/u,workdir=/s/w']);
-    expect(fails(overlay, EINVAL).message).toBe(`${call('MOUNT')}(/s/merged): EINVAL — overlayfs refused the layers: the upper/work directories cannot be on overlayfs, and lowerdir paths cannot contain ":" or ","`);
-    expect(fails(overlay, ENOENT).message).toBe(`${call('MOUNT')}(/s/merged): ENOENT — check that ROOTFS is a directory the kernel can use as an overlay lower layer`);
+    expect(fails(overlay, EINVAL).message).toBe(
+      `${call('MOUNT')}(/s/merged): EINVAL — overlayfs refused the layers: the upper/work directories cannot be on overlayfs, and lowerdir paths cannot contain ":" or ","`,
+    );
+    expect(fails(overlay, ENOENT).message).toBe(
+      `${call('MOUNT')}(/s/merged): ENOENT — check that ROOTFS is a directory the kernel can use as an overlay lower layer`,
+    );
   });
 
   it('pivot_root EINVAL: not a mount point, or a shared /', () => {
-    expect(fails(step(Op.PIVOT_ROOT, ['.', '.']), EINVAL).message).toBe(`${call('PIVOT_ROOT')}(.): EINVAL — the new root must be a mount point, and "/" must not be shared (the plan makes it private first)`);
-    expect(fails(step(Op.PIVOT_ROOT, ['.', '.']), EBUSY).message).toBe(`${call('PIVOT_ROOT')}(.): EBUSY — the reason this step exists`);
+    expect(fails(step(Op.PIVOT_ROOT, ['.', '.']), EINVAL).message).toBe(
+      `${call('PIVOT_ROOT')}(.): EINVAL — the new root must be a mount point, and "/" must not be shared (the plan makes it private first)`,
+    );
+    expect(fails(step(Op.PIVOT_ROOT, ['.', '.']), EBUSY).message).toBe(
+      `${call('PIVOT_ROOT')}(.): EBUSY — the reason this step exists`,
+    );
   });
 
   it('-w: a working directory missing in the container is named as the flag', () => {
-    expect(fails(step(Op.CHDIR, ['/nowhere']), ENOENT, spec(['sh'], '/nowhere')).message).toBe(`${call('CHDIR')}(/nowhere): ENOENT — -w /nowhere: the working directory does not exist in the container`);
+    expect(fails(step(Op.CHDIR, ['/nowhere']), ENOENT, spec(['sh'], '/nowhere')).message).toBe(
+      `${call('CHDIR')}(/nowhere): ENOENT — -w /nowhere: the working directory does not exist in the container`,
+    );
   });
 
   it('SYNC: minidock did not release the child', () => {
-    expect(fails(step(Op.SYNC), EBUSY).message).toMatch(/: EBUSY — minidock did not release the container \(it failed to join the cgroup\)$/);
+    expect(fails(step(Op.SYNC), EBUSY).message).toMatch(
+      /: EBUSY — minidock did not release the container \(it failed to join the cgroup\)$/,
+    );
   });
 
   it('a record naming no step of the plan is still one line, with the errno', () => {

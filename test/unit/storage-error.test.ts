@@ -12,10 +12,17 @@ describe('storageError / storageMessage', () => {
   it('each errno names the file, the space left and what to do', () => {
     expect(storageMessage('ENOSPC', '/r/containers/x/state.json', { free: 0, size: 1048576 })).toBe(
       'cannot write /r/containers/x/state.json: no space left on device (ENOSPC; 0.0 MiB free of 1.0 MiB there) — free some space ' +
-      '(minidock rm or prune for containers, minidock rmi for images), or choose another state root (--root DIR or MINIDOCK_ROOT; minidock doctor checks it)');
-    expect(storageMessage('EDQUOT', '/r/f', room)).toMatch(/^cannot write \/r\/f: disk quota exceeded \(the filesystem may have room, this user's quota has none\) \(EDQUOT; 3\.0 MiB free of 64\.0 MiB there\) — free some of this user's files or raise the quota, or choose another state root/);
-    expect(storageMessage('EROFS', '/r/f', room)).toMatch(/read-only file system \(EROFS; .*\) — remount it read-write \(mount -o remount,rw\)/);
-    expect(storageMessage('EIO', '/r/f', room)).toMatch(/input\/output error: the disk or the filesystem is failing \(see dmesg\) \(EIO; .*\) — check the disk/);
+        '(minidock rm or prune for containers, minidock rmi for images), or choose another state root (--root DIR or MINIDOCK_ROOT; minidock doctor checks it)',
+    );
+    expect(storageMessage('EDQUOT', '/r/f', room)).toMatch(
+      /^cannot write \/r\/f: disk quota exceeded \(the filesystem may have room, this user's quota has none\) \(EDQUOT; 3\.0 MiB free of 64\.0 MiB there\) — free some of this user's files or raise the quota, or choose another state root/,
+    );
+    expect(storageMessage('EROFS', '/r/f', room)).toMatch(
+      /read-only file system \(EROFS; .*\) — remount it read-write \(mount -o remount,rw\)/,
+    );
+    expect(storageMessage('EIO', '/r/f', room)).toMatch(
+      /input\/output error: the disk or the filesystem is failing \(see dmesg\) \(EIO; .*\) — check the disk/,
+    );
   });
 
   it("maps only those four; the file is Node's own path when its error has one", () => {

@@ -26,18 +26,36 @@ function raced(c: string, before: ContainerState, after?: ContainerState | strin
   const id = c.repeat(64);
   const dir = join(containersDir(root), id);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ id, created: '2026-01-01T00:00:00Z', detached: true, autoRemove: false, spec: {} }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ id, created: '2026-01-01T00:00:00Z', detached: true, autoRemove: false, spec: {} }),
+  );
   writeFileSync(join(dir, 'state.json'), JSON.stringify(before));
   const e = listEntries(root).find((x) => x.id === id)!;
   expect(e.state).toEqual(before);
-  if (after !== undefined) writeFileSync(join(dir, 'state.json'), typeof after === 'string' ? after : JSON.stringify(after));
+  if (after !== undefined)
+    writeFileSync(join(dir, 'state.json'), typeof after === 'string' ? after : JSON.stringify(after));
   return e;
 }
 
 const running: ContainerState = {
-  status: 'running', pid: DEAD, pidStart: 1, monitorPid: DEAD, monitorStart: 1, startedAt: '2026-01-01T00:00:01Z', bootId: bootId(), cgroupPaths: [],
+  status: 'running',
+  pid: DEAD,
+  pidStart: 1,
+  monitorPid: DEAD,
+  monitorStart: 1,
+  startedAt: '2026-01-01T00:00:01Z',
+  bootId: bootId(),
+  cgroupPaths: [],
 };
-const exited: ContainerState = { ...running, status: 'exited', finishedAt: '2026-01-01T00:00:02Z', exitCode: 137, signal: 9, oomKilled: false };
+const exited: ContainerState = {
+  ...running,
+  status: 'exited',
+  finishedAt: '2026-01-01T00:00:02Z',
+  exitCode: 137,
+  signal: 9,
+  oomKilled: false,
+};
 
 describe('a keeper that wrote its last state.json and exited between a read and the staleness check', () => {
   it('the monitor wrote "exited" with the exit code: not stale, never "dead" (wait then reads the code)', () => {
@@ -56,7 +74,11 @@ describe('a keeper that wrote its last state.json and exited between a read and 
 
   it('the launcher handed over to a live monitor and exited: not stale', () => {
     const me = { monitorPid: process.pid, monitorStart: procStart('self')! };
-    const e = raced('c', { status: 'created', launcherPid: DEAD, launcherStart: 1, bootId: bootId() }, { ...running, ...me });
+    const e = raced(
+      'c',
+      { status: 'created', launcherPid: DEAD, launcherStart: 1, bootId: bootId() },
+      { ...running, ...me },
+    );
     expect(staleReason(e)).toBeUndefined();
   });
 
@@ -69,7 +91,10 @@ describe('a keeper that wrote its last state.json and exited between a read and 
     const e = raced('e', running);
     expect(staleReason(e)).toBe(`its monitor (pid ${DEAD}) is gone; exit status unknown`);
     expect(gcEntries(root, [e]).find((r) => r.id === e.id)).toMatchObject({ kept: true });
-    expect(JSON.parse(readFileSync(join(e.dir, 'state.json'), 'utf8'))).toMatchObject({ status: 'dead', error: `its monitor (pid ${DEAD}) is gone; exit status unknown` });
+    expect(JSON.parse(readFileSync(join(e.dir, 'state.json'), 'utf8'))).toMatchObject({
+      status: 'dead',
+      error: `its monitor (pid ${DEAD}) is gone; exit status unknown`,
+    });
   });
 
   it('state.json unreadable on the second read: unknown, never stale', () => {

@@ -11,12 +11,34 @@ describe('bench: the rootless minidock launch', () => {
   let work = '';
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-  it('setpriv to nobody, its own XDG_RUNTIME_DIR and state root, no cgroup parent of root\'s; the rest of the launch unchanged', () => {
+  it("setpriv to nobody, its own XDG_RUNTIME_DIR and state root, no cgroup parent of root's; the rest of the launch unchanged", () => {
     work = mkdtempSync(join(tmpdir(), 'md-bench-rl-'));
     mkdirSync(join(work, 'minidock-rootless')); // (made already: no chown needed, so this runs without root)
-    const l = rootlessLaunch({ work } as BenchContext, { argv: ['/x/minidock.js', 'run', '--rm', 'R', 'echo', 'ok'], env: { A: '1', MINIDOCK_ROOT: '/root-state', MINIDOCK_CGROUP_PARENT: 'tag' }, stdout: 'ignore' });
-    expect(l.argv).toEqual(['setpriv', '--reuid', String(ROOTLESS_UID), '--regid', String(ROOTLESS_UID), '--clear-groups', '--', '/x/minidock.js', 'run', '--rm', 'R', 'echo', 'ok']);
-    expect(l.env).toEqual({ A: '1', XDG_RUNTIME_DIR: join(work, 'minidock-rootless'), MINIDOCK_ROOT: join(work, 'minidock-rootless', 'minidock') });
+    const l = rootlessLaunch({ work } as BenchContext, {
+      argv: ['/x/minidock.js', 'run', '--rm', 'R', 'echo', 'ok'],
+      env: { A: '1', MINIDOCK_ROOT: '/root-state', MINIDOCK_CGROUP_PARENT: 'tag' },
+      stdout: 'ignore',
+    });
+    expect(l.argv).toEqual([
+      'setpriv',
+      '--reuid',
+      String(ROOTLESS_UID),
+      '--regid',
+      String(ROOTLESS_UID),
+      '--clear-groups',
+      '--',
+      '/x/minidock.js',
+      'run',
+      '--rm',
+      'R',
+      'echo',
+      'ok',
+    ]);
+    expect(l.env).toEqual({
+      A: '1',
+      XDG_RUNTIME_DIR: join(work, 'minidock-rootless'),
+      MINIDOCK_ROOT: join(work, 'minidock-rootless', 'minidock'),
+    });
     expect(l.stdout).toBe('ignore');
   });
 });

@@ -9,7 +9,16 @@ import { Op } from '../../src/runtime/plan';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
 import { CLONE } from '../../src/sys/constants';
 import {
-  checkRanges, hostId, idMapWrites, idmapLowerLayers, kernelIdmapsOverlayLayers, kernelMountsOverlayInUserns, parseIdRange, subordinateRange, usernsFromFlags, type UserNamespace,
+  checkRanges,
+  hostId,
+  idMapWrites,
+  idmapLowerLayers,
+  kernelIdmapsOverlayLayers,
+  kernelMountsOverlayInUserns,
+  parseIdRange,
+  subordinateRange,
+  usernsFromFlags,
+  type UserNamespace,
 } from '../../src/runtime/userns';
 
 const ids = { uid: 0, gid: 0, groups: [0] };
@@ -31,13 +40,40 @@ describe('--uidmap/--gidmap parsing', () => {
     expect(msg(() => parseIdRange('--uidmap', '0:4294967290:10'))).toMatch(/past the largest id/);
   });
   it('refuses ranges that overlap inside or outside; touching ranges are fine', () => {
-    expect(msg(() => checkRanges('--uidmap', [{ container: 0, host: 1000, size: 10 }, { container: 5, host: 5000, size: 10 }]))).toMatch(/container side \(0-9 and 5-14\)/);
-    expect(msg(() => checkRanges('--uidmap', [{ container: 0, host: 1000, size: 10 }, { container: 50, host: 1009, size: 1 }]))).toMatch(/host side \(1000-1009 and 1009-1009\)/);
-    expect(() => checkRanges('--uidmap', [{ container: 0, host: 1000, size: 10 }, { container: 10, host: 1010, size: 10 }])).not.toThrow();
+    expect(
+      msg(() =>
+        checkRanges('--uidmap', [
+          { container: 0, host: 1000, size: 10 },
+          { container: 5, host: 5000, size: 10 },
+        ]),
+      ),
+    ).toMatch(/container side \(0-9 and 5-14\)/);
+    expect(
+      msg(() =>
+        checkRanges('--uidmap', [
+          { container: 0, host: 1000, size: 10 },
+          { container: 50, host: 1009, size: 1 },
+        ]),
+      ),
+    ).toMatch(/host side \(1000-1009 and 1009-1009\)/);
+    expect(() =>
+      checkRanges('--uidmap', [
+        { container: 0, host: 1000, size: 10 },
+        { container: 10, host: 1010, size: 10 },
+      ]),
+    ).not.toThrow();
   });
   it('hostId follows the ranges; an id left out is undefined', () => {
-    const map = [{ container: 0, host: 100000, size: 10 }, { container: 1000, host: 5000, size: 1 }];
-    expect([hostId(map, 0), hostId(map, 9), hostId(map, 10), hostId(map, 1000)]).toEqual([100000, 100009, undefined, 5000]);
+    const map = [
+      { container: 0, host: 100000, size: 10 },
+      { container: 1000, host: 5000, size: 1 },
+    ];
+    expect([hostId(map, 0), hostId(map, 9), hostId(map, 10), hostId(map, 1000)]).toEqual([
+      100000,
+      100009,
+      undefined,
+      5000,
+    ]);
   });
   it('usernsFromFlags: host is none; maps need root mapped and the -u user mapped; --gidmap defaults to --uidmap', () => {
     expect(usernsFromFlags({}, ids)).toBeUndefined();
@@ -45,7 +81,9 @@ describe('--uidmap/--gidmap parsing', () => {
     const ns = usernsFromFlags({ uidmap: ['0:200000:100'] }, ids)!;
     expect(ns.gidMap).toEqual([{ container: 0, host: 200000, size: 100 }]);
     expect(msg(() => usernsFromFlags({ uidmap: ['1:200000:100'] }, ids))).toMatch(/container uid 0 is not mapped/);
-    expect(msg(() => usernsFromFlags({ uidmap: ['0:200000:100'] }, { uid: 1000, gid: 0, groups: [] }))).toMatch(/uid 1000 is not mapped/);
+    expect(msg(() => usernsFromFlags({ uidmap: ['0:200000:100'] }, { uid: 1000, gid: 0, groups: [] }))).toMatch(
+      /uid 1000 is not mapped/,
+    );
     expect(msg(() => usernsFromFlags({ userns: 'auto', uidmap: ['0:1:1'] }, ids))).toMatch(/one or the other/);
     expect(msg(() => usernsFromFlags({ userns: 'keep-id' }, ids))).toMatch(/--userns keep-id: use --userns host/);
   });
@@ -63,18 +101,45 @@ describe('--uidmap/--gidmap parsing', () => {
     }
   });
   it('overlayfs in a user namespace from Linux 5.11', () => {
-    expect([kernelMountsOverlayInUserns('5.10.0-28-amd64'), kernelMountsOverlayInUserns('5.11.0'), kernelMountsOverlayInUserns('6.1.0-18-amd64'), kernelMountsOverlayInUserns('4.19.0')])
-      .toEqual([false, true, true, false]);
+    expect([
+      kernelMountsOverlayInUserns('5.10.0-28-amd64'),
+      kernelMountsOverlayInUserns('5.11.0'),
+      kernelMountsOverlayInUserns('6.1.0-18-amd64'),
+      kernelMountsOverlayInUserns('4.19.0'),
+    ]).toEqual([false, true, true, false]);
   });
 });
 
 describe('the plan with a user namespace', () => {
   const base: ContainerSpec = {
-    id: 'f'.repeat(64), rootfs: '/r', args: ['id'], env: [], cwd: '/', hostname: 'h', uid: 0, gid: 0, additionalGids: [0],
-    tty: false, interactive: false, readonlyRootfs: false, mounts: [], capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true,
-    privileged: false, maskedPaths: DEFAULT_MASKED_PATHS, readonlyPaths: DEFAULT_READONLY_PATHS, rlimits: [], limits: {}, stopTimeoutSec: 10,
+    id: 'f'.repeat(64),
+    rootfs: '/r',
+    args: ['id'],
+    env: [],
+    cwd: '/',
+    hostname: 'h',
+    uid: 0,
+    gid: 0,
+    additionalGids: [0],
+    tty: false,
+    interactive: false,
+    readonlyRootfs: false,
+    mounts: [],
+    capabilities: DOCKER_DEFAULT_CAPS,
+    noNewPrivileges: true,
+    privileged: false,
+    maskedPaths: DEFAULT_MASKED_PATHS,
+    readonlyPaths: DEFAULT_READONLY_PATHS,
+    rlimits: [],
+    limits: {},
+    stopTimeoutSec: 10,
   };
-  const userns: UserNamespace = { uidMap: [{ container: 0, host: 100000, size: 65536 }], gidMap: [{ container: 0, host: 100000, size: 65536 }], setgroups: 'allow', writer: 'write' };
+  const userns: UserNamespace = {
+    uidMap: [{ container: 0, host: 100000, size: 65536 }],
+    gidMap: [{ container: 0, host: 100000, size: 65536 }],
+    setgroups: 'allow',
+    writer: 'write',
+  };
   const dirs = { merged: '/s/m', upper: '/s/u', work: '/s/w' };
   const v1 = { mode: 'v1' as const, paths: ['/sys/fs/cgroup/pids/c'], fsMounts: [], writes: [] };
   const v2 = { mode: 'v2' as const, paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes: [] };
@@ -84,11 +149,18 @@ describe('the plan with a user namespace', () => {
     expect(p.cloneFlags).toBe(cloneFlags() | CLONE.CLONE_NEWUSER);
     expect(p).toMatchObject({ sync: true, parentJoins: [] });
     expect(p.steps.slice(0, 5).map((s) => [s.op, s.ints])).toEqual([
-      [Op.WRITE_FILE, undefined], [Op.SYNC, undefined], [Op.SETGID, [0]], [Op.SETGROUPS, [0]], [Op.SETUID, [0]],
+      [Op.WRITE_FILE, undefined],
+      [Op.SYNC, undefined],
+      [Op.SETGID, [0]],
+      [Op.SETGROUPS, [0]],
+      [Op.SETUID, [0]],
     ]);
     expect(p.steps.filter((s) => s.op === Op.SYNC)).toHaveLength(1);
     expect(p.steps.findIndex((s) => s.op === Op.MOUNT)).toBeGreaterThan(4);
-    expect(p.idMapWrites).toEqual([{ file: '/proc/PID/uid_map', content: '0 100000 65536\n' }, { file: '/proc/PID/gid_map', content: '0 100000 65536\n' }]);
+    expect(p.idMapWrites).toEqual([
+      { file: '/proc/PID/uid_map', content: '0 100000 65536\n' },
+      { file: '/proc/PID/gid_map', content: '0 100000 65536\n' },
+    ]);
   });
   it('cgroup v2: one SYNC, first, where minidock joins the cgroup and writes the maps', () => {
     const p = planLaunch({ ...base, userns }, dirs, v2);
@@ -97,15 +169,25 @@ describe('the plan with a user namespace', () => {
     expect(p.parentJoins).toEqual(['/sys/fs/cgroup/c/cgroup.procs']);
   });
   it('overlay with userxattr; devpts gid=5 only where gid 5 is mapped; no setgroups() under setgroups "deny"', () => {
-    const data = (sp: ContainerSpec, fs: string) => planLaunch(sp, dirs, v1).steps.find((s) => s.op === Op.MOUNT && s.strs?.[2] === fs)!.strs![3];
+    const data = (sp: ContainerSpec, fs: string) =>
+      planLaunch(sp, dirs, v1).steps.find((s) => s.op === Op.MOUNT && s.strs?.[2] === fs)!.strs![3];
     expect(data({ ...base, userns }, 'overlay')).toMatch(/,userxattr$/);
     expect(data(base, 'overlay')).not.toMatch(/userxattr/);
     expect(data({ ...base, userns }, 'devpts')).toMatch(/gid=5/);
-    const single: UserNamespace = { uidMap: [{ container: 0, host: 1000, size: 1 }], gidMap: [{ container: 0, host: 1000, size: 1 }], setgroups: 'deny', writer: 'write' };
+    const single: UserNamespace = {
+      uidMap: [{ container: 0, host: 1000, size: 1 }],
+      gidMap: [{ container: 0, host: 1000, size: 1 }],
+      setgroups: 'deny',
+      writer: 'write',
+    };
     expect(data({ ...base, userns: single }, 'devpts')).not.toMatch(/gid=/);
     const steps = planLaunch({ ...base, userns: single }, dirs, v1).steps;
     expect(steps.some((s) => s.op === Op.SETGROUPS)).toBe(false);
-    expect(idMapWrites(42, single).map((w) => w.file)).toEqual(['/proc/42/uid_map', '/proc/42/setgroups', '/proc/42/gid_map']);
+    expect(idMapWrites(42, single).map((w) => w.file)).toEqual([
+      '/proc/42/uid_map',
+      '/proc/42/setgroups',
+      '/proc/42/gid_map',
+    ]);
   });
   it('without one: no CLONE_NEWUSER and no map writes', () => {
     const p = planLaunch(base, dirs, v2);
@@ -115,13 +197,24 @@ describe('the plan with a user namespace', () => {
 });
 
 describe('idmapped lower layers: when minidock makes them', () => {
-  const ns: UserNamespace = { uidMap: [{ container: 0, host: 100000, size: 65536 }], gidMap: [{ container: 0, host: 100000, size: 65536 }], setgroups: 'allow', writer: 'write' };
+  const ns: UserNamespace = {
+    uidMap: [{ container: 0, host: 100000, size: 65536 }],
+    gidMap: [{ container: 0, host: 100000, size: 65536 }],
+    setgroups: 'allow',
+    writer: 'write',
+  };
   it('overlayfs takes idmapped layers from Linux 5.19', () => {
-    expect([kernelIdmapsOverlayLayers('5.18.19'), kernelIdmapsOverlayLayers('5.19.0-1-amd64'), kernelIdmapsOverlayLayers('6.1.0-18-amd64'), kernelIdmapsOverlayLayers('4.19.0')])
-      .toEqual([false, true, true, false]);
+    expect([
+      kernelIdmapsOverlayLayers('5.18.19'),
+      kernelIdmapsOverlayLayers('5.19.0-1-amd64'),
+      kernelIdmapsOverlayLayers('6.1.0-18-amd64'),
+      kernelIdmapsOverlayLayers('4.19.0'),
+    ]).toEqual([false, true, true, false]);
   });
   it('a kernel before 5.19: no idmap attempted (pid -1 would fail), one line saying what that leaves', () => {
-    expect(idmapLowerLayers(-1, ns, ['/r'], '5.15.0-91-generic')).toMatch(/^Linux 5\.15\.0-91-generic cannot put idmapped layers under overlayfs \(5\.19 can\), so the rootfs's files keep their host owners inside .*\/tmp/);
+    expect(idmapLowerLayers(-1, ns, ['/r'], '5.15.0-91-generic')).toMatch(
+      /^Linux 5\.15\.0-91-generic cannot put idmapped layers under overlayfs \(5\.19 can\), so the rootfs's files keep their host owners inside .*\/tmp/,
+    );
   });
   it('rootless: none attempted (a normal user cannot idmap a host mount), and no line at every launch', () => {
     expect(idmapLowerLayers(-1, { ...ns, rootless: true }, ['/r'], '6.1.0')).toBeUndefined();

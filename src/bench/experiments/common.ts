@@ -19,7 +19,10 @@ export function isSkip(x: ActivePeer | Skip): x is Skip {
  * capability the experiment uses (a runtime without detached containers cannot do `scale`).
  */
 export function selectPeers(
-  experiment: string, names: PeerName[], pool: PeerPool, emit: Emit,
+  experiment: string,
+  names: PeerName[],
+  pool: PeerPool,
+  emit: Emit,
   need: (a: ActivePeer) => string | undefined = () => undefined,
 ): { active: ActivePeer[]; skipped: Skip[] } {
   const active: ActivePeer[] = [];

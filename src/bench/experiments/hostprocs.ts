@@ -20,7 +20,9 @@ export function listProcs(): Proc[] {
         comm: readFileSync(`/proc/${d}/comm`, 'utf8').trim(),
         cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
       });
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return out;
 }
@@ -39,7 +41,9 @@ export function memoryOf(pids: number[]): { rssKb: number; pssKb: number } {
       const m = parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       rssKb += m.rssKb;
       pssKb += m.pssKb;
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return { rssKb, pssKb };
 }
@@ -66,7 +70,9 @@ export function cgroupMemory(dir: string): number | undefined {
   for (const f of ['memory.usage_in_bytes', 'memory.current']) {
     try {
       return Number(readFileSync(join(dir, f), 'utf8').trim());
-    } catch { /* the other version */ }
+    } catch {
+      /* the other version */
+    }
   }
   return undefined;
 }

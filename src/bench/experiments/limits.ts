@@ -41,7 +41,9 @@ export function memoryCase(mib: number): LimitCase {
   return {
     // memory-swap = memory: no swap. With -m alone Docker (and minidock, and Podman) allow as much
     // again in swap, and on a host with swap tail would be swapped out instead of killed at the limit.
-    test: 'memory', label: `${mib}M`, limits: { memoryBytes: mib * MiB, memorySwapBytes: mib * MiB },
+    test: 'memory',
+    label: `${mib}M`,
+    limits: { memoryBytes: mib * MiB, memorySwapBytes: mib * MiB },
     script: [
       `head -c ${2 * mib}m /dev/zero | tail`,
       'echo "rc=$?"',
@@ -55,7 +57,9 @@ export function memoryCase(mib: number): LimitCase {
 
 export function pidsCase(n: number): LimitCase {
   return {
-    test: 'pids', label: `${n}`, limits: { pids: n },
+    test: 'pids',
+    label: `${n}`,
+    limits: { pids: n },
     // the subshell dies at the first failed fork; its sleeps stay (children of PID 1, this sh)
     script: [
       `( i=0; while [ $i -lt ${n + 20} ]; do sleep 30 & i=$((i+1)); echo "started=$i"; done ) 2>/tmp/pids.err`,
@@ -70,7 +74,9 @@ export function pidsCase(n: number): LimitCase {
 
 export function cpuCase(pct: number, seconds: number): LimitCase {
   return {
-    test: 'cpu', label: `${pct}%`, limits: { cpus: pct / 100 },
+    test: 'cpu',
+    label: `${pct}%`,
+    limits: { cpus: pct / 100 },
     script: [
       '( while :; do :; done ) & P=$!',
       `sleep ${seconds}`,
@@ -104,7 +110,8 @@ export function parseKv(out: string): Record<string, string> {
   return kv;
 }
 
-const num = (s: string | undefined): number | undefined => (s === undefined || s === '' || !Number.isFinite(Number(s)) ? undefined : Number(s));
+const num = (s: string | undefined): number | undefined =>
+  s === undefined || s === '' || !Number.isFinite(Number(s)) ? undefined : Number(s);
 
 /** The verdict of a CPU row whose share was held below the limit while the host was busy. */
 export const HOST_BUSY = 'host busy: not judged';
@@ -121,7 +128,12 @@ export const HOST_BUSY = 'host busy: not judged';
  *    periods on a loaded host, say; and a single loop under a limit ≥ 1 CPU is never throttled).
  *    Without the counters (no cpu.stat inside, no engine stats) nobody can tell: 'not judged'.
  */
-export function cpuVerdict(achieved: number, cpus: number, throttled: number | undefined, periods: number | undefined): string {
+export function cpuVerdict(
+  achieved: number,
+  cpus: number,
+  throttled: number | undefined,
+  periods: number | undefined,
+): string {
   const err = Math.abs(achieved - cpus) / cpus;
   if (err <= 0.05) return 'exact';
   if (err <= 0.15) return 'close';
@@ -143,12 +155,19 @@ export function judge(c: LimitCase, code: number, stdout: string, rep: EngineRep
     const rc = num(kv.rc);
     const peak = num(kv.peak) ?? rep?.memoryPeakBytes;
     const kills = num(kv.oom_kill) ?? rep?.oomKills;
-    Object.assign(row, { victim_rc: rc, peak_mib: peak !== undefined ? peak / MiB : undefined, oom_kills: kills, limit_mib: limit / MiB,
-      peak_source: num(kv.peak) !== undefined ? 'cgroup (inside)' : rep?.memoryPeakBytes !== undefined ? 'engine stats' : '' });
+    Object.assign(row, {
+      victim_rc: rc,
+      peak_mib: peak !== undefined ? peak / MiB : undefined,
+      oom_kills: kills,
+      limit_mib: limit / MiB,
+      peak_source:
+        num(kv.peak) !== undefined ? 'cgroup (inside)' : rep?.memoryPeakBytes !== undefined ? 'engine stats' : '',
+    });
     if (rc === undefined) row.verdict = 'failed';
     else if (rc === 0) row.verdict = 'not enforced';
     // killed with the peak unseen (no cgroup inside, no engine stats): enforced, but not provably at the limit
-    else if (rc === 137 && (peak === undefined || peak <= limit * 1.01)) row.verdict = peak !== undefined && peak >= limit * 0.9 ? 'exact' : 'close';
+    else if (rc === 137 && (peak === undefined || peak <= limit * 1.01))
+      row.verdict = peak !== undefined && peak >= limit * 0.9 ? 'exact' : 'close';
     else row.verdict = 'off';
     row.label = rc === undefined ? 'failed' : `${rc}${peak !== undefined ? ` @${(peak / MiB).toFixed(0)}M` : ''}`;
   } else if (c.test === 'pids') {
@@ -178,21 +197,58 @@ export function judge(c: LimitCase, code: number, stdout: string, rep: EngineRep
   return row;
 }
 
-export const LIMIT_COLUMNS = ['runtime', 'test', 'limit', 'verdict', 'label', 'run_exit', 'victim_rc', 'limit_mib', 'peak_mib', 'peak_source', 'oom_kills',
-  'started', 'tasks_reached', 'eagain', 'limit_hits', 'limit_cpus', 'achieved_cpus', 'nr_throttled', 'nr_periods', 'engine_oom_killed', 'engine_message'];
+export const LIMIT_COLUMNS = [
+  'runtime',
+  'test',
+  'limit',
+  'verdict',
+  'label',
+  'run_exit',
+  'victim_rc',
+  'limit_mib',
+  'peak_mib',
+  'peak_source',
+  'oom_kills',
+  'started',
+  'tasks_reached',
+  'eagain',
+  'limit_hits',
+  'limit_cpus',
+  'achieved_cpus',
+  'nr_throttled',
+  'nr_periods',
+  'engine_oom_killed',
+  'engine_message',
+];
 
-export async function limits(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+export async function limits(
+  ctx: BenchContext,
+  pool: PeerPool,
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<ExperimentResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const cases = limitCases(o.quick);
-  const { active, skipped } = selectPeers('limits', o.runtimes.filter((r) => r !== 'bare'), pool, emit, (a) => (a.det.caps.run ? undefined : 'cannot run containers'));
-  emit({ type: 'experiment', name: 'limits', runtimes: active.map((a) => a.peer.name), total: cases.length * active.length });
+  const { active, skipped } = selectPeers(
+    'limits',
+    o.runtimes.filter((r) => r !== 'bare'),
+    pool,
+    emit,
+    (a) => (a.det.caps.run ? undefined : 'cannot run containers'),
+  );
+  emit({
+    type: 'experiment',
+    name: 'limits',
+    runtimes: active.map((a) => a.peer.name),
+    total: cases.length * active.length,
+  });
   const rows: Row[] = [];
   const notes: string[] = [
-    'memory: `head -c 2×LIMIT /dev/zero | tail` (anonymous memory); victim_rc 137 = tail was SIGKILLed by the OOM killer; peak from the container\'s cgroup',
+    "memory: `head -c 2×LIMIT /dev/zero | tail` (anonymous memory); victim_rc 137 = tail was SIGKILLed by the OOM killer; peak from the container's cgroup",
     'pids: a subshell starts LIMIT+20 background sleeps; tasks_reached = sleeps started + PID 1 + the subshell',
     `cpu: one busy loop for ${o.quick ? 1 : 3} s; achieved = its CPU time / wall time (from /proc/PID/stat); below the limit it is judged only when the quota throttled it in ≥ 90 % of its periods, else "${HOST_BUSY}" (the host's other tasks took the CPU, not the limit)`,
-    'exit codes: run_exit = the exit status of the runtime\'s run command; every workload ends with `exit 0`, so 0 = the script ran to its end and anything else is the runtime\'s failure or the script cut short, not a result. victim_rc (memory, the first number of its label) = the status of `tail` inside, as its shell saw it: 137 = 128 + SIGKILL, the OOM killer',
+    "exit codes: run_exit = the exit status of the runtime's run command; every workload ends with `exit 0`, so 0 = the script ran to its end and anything else is the runtime's failure or the script cut short, not a result. victim_rc (memory, the first number of its label) = the status of `tail` inside, as its shell saw it: 137 = 128 + SIGKILL, the OOM killer",
     'engine_oom_killed: what `docker/podman inspect` (.State.OOMKilled) or minidock (--stats=json) reported; runc, crun and ctr report nothing',
   ];
   // cases outer, runtimes inner: the same interleaving as startup, so drift hits every runtime alike
@@ -203,14 +259,22 @@ export async function limits(ctx: BenchContext, pool: PeerPool, o: ExperimentOpt
       const supported = a.det.caps.limits[c.test === 'cpu' ? 'cpus' : c.test];
       let row: Row;
       if (!supported) {
-        row = { runtime: name, test: c.test, limit: c.label, verdict: 'no flag', label: 'n/a', engine_message: (a.det.caps.missing ?? []).join('; ') || `no ${c.test} limit flag` };
+        row = {
+          runtime: name,
+          test: c.test,
+          limit: c.label,
+          verdict: 'no flag',
+          label: 'n/a',
+          engine_message: (a.det.caps.missing ?? []).join('; ') || `no ${c.test} limit flag`,
+        };
       } else {
         const id = newId(ctx, 'lim');
         const w = { cmd: ['sh', '-c', c.script], limits: c.limits };
         const l = a.peer.runKeep ? a.peer.runKeep(ctx, id, w) : a.peer.run(ctx, id, w);
         const r = runLaunch(ctx, l, 120_000);
         const rep = a.peer.report?.(ctx, id, r);
-        if (a.peer.runKeep && a.peer.remove && a.peer.kind === 'engine') for (const x of a.peer.remove(ctx, [id])) runLaunch(ctx, x);
+        if (a.peer.runKeep && a.peer.remove && a.peer.kind === 'engine')
+          for (const x of a.peer.remove(ctx, [id])) runLaunch(ctx, x);
         row = { runtime: name, ...judge(c, r.code, r.stdout, rep) };
         if (row.verdict === 'failed') row.engine_message = `${row.engine_message ?? ''} ${failure(a.peer, r)}`.trim();
       }
@@ -228,8 +292,29 @@ export async function limits(ctx: BenchContext, pool: PeerPool, o: ExperimentOpt
   }
   emit({ type: 'done', experiment: 'limits', seconds: (Date.now() - t0) / 1000 });
   return {
-    name: 'limits', title: 'Limits scoreboard: what happened vs what the engine reported', columns: LIMIT_COLUMNS, rows,
-    summaryColumns: ['runtime', 'test', 'limit', 'verdict', 'label', 'peak_mib', 'oom_kills', 'tasks_reached', 'eagain', 'achieved_cpus', 'nr_throttled', 'engine_oom_killed', 'run_exit'],
-    summary: rows, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+    name: 'limits',
+    title: 'Limits scoreboard: what happened vs what the engine reported',
+    columns: LIMIT_COLUMNS,
+    rows,
+    summaryColumns: [
+      'runtime',
+      'test',
+      'limit',
+      'verdict',
+      'label',
+      'peak_mib',
+      'oom_kills',
+      'tasks_reached',
+      'eagain',
+      'achieved_cpus',
+      'nr_throttled',
+      'engine_oom_killed',
+      'run_exit',
+    ],
+    summary: rows,
+    skipped,
+    notes,
+    startedAt,
+    seconds: (Date.now() - t0) / 1000,
   };
 }

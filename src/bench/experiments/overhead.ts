@@ -19,14 +19,26 @@ export function workloads(quick: boolean): Array<{ name: string; script: string 
   ];
 }
 
-export async function overhead(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+export async function overhead(
+  ctx: BenchContext,
+  pool: PeerPool,
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<ExperimentResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const wls = workloads(o.quick);
   const { active, skipped } = selectPeers('overhead', o.runtimes, pool, emit, (a) =>
-    a.peer.kind === 'baseline' ? undefined : a.det.caps.detached && a.det.caps.exec && a.peer.start && a.peer.exec ? undefined
-      : `no detached containers or exec: ${(a.det.caps.missing ?? []).join('; ') || 'not supported'}`);
-  const notes: string[] = [`workloads: ${wls.map((w) => `${w.name} = \`${w.script}\``).join('; ')}`, 'net_ms = median(workload) - median(noop exec): the exec mechanism itself is not the workload'];
+    a.peer.kind === 'baseline'
+      ? undefined
+      : a.det.caps.detached && a.det.caps.exec && a.peer.start && a.peer.exec
+        ? undefined
+        : `no detached containers or exec: ${(a.det.caps.missing ?? []).join('; ') || 'not supported'}`,
+  );
+  const notes: string[] = [
+    `workloads: ${wls.map((w) => `${w.name} = \`${w.script}\``).join('; ')}`,
+    'net_ms = median(workload) - median(noop exec): the exec mechanism itself is not the workload',
+  ];
   // one running container per runtime
   const running: Array<{ a: ActivePeer; id: string }> = [];
   for (const a of active) {
@@ -36,11 +48,21 @@ export async function overhead(ctx: BenchContext, pool: PeerPool, o: ExperimentO
     }
     const id = newId(ctx, 'ov');
     const r = runLaunch(ctx, a.peer.start!(ctx, id, { cmd: ['sleep', '3600'] }), 60_000);
-    if (r.code !== 0) skipped.push({ experiment: 'overhead', runtime: a.peer.name, reason: `could not start a container: ${failure(a.peer, r)}` });
+    if (r.code !== 0)
+      skipped.push({
+        experiment: 'overhead',
+        runtime: a.peer.name,
+        reason: `could not start a container: ${failure(a.peer, r)}`,
+      });
     else running.push({ a, id });
   }
   const total = (o.reps + o.warmup) * wls.length;
-  emit({ type: 'experiment', name: 'overhead', runtimes: running.map((x) => x.a.peer.name), total: total * running.length });
+  emit({
+    type: 'experiment',
+    name: 'overhead',
+    runtimes: running.map((x) => x.a.peer.name),
+    total: total * running.length,
+  });
   const rows: Row[] = [];
   const done = new Map<string, number>();
   try {
@@ -48,18 +70,39 @@ export async function overhead(ctx: BenchContext, pool: PeerPool, o: ExperimentO
       for (const w of wls) {
         for (const { a, id } of running) {
           const r = runLaunch(ctx, a.peer.exec!(ctx, id, ['sh', '-c', w.script]), 300_000);
-          if (rep >= 0) rows.push({ runtime: a.peer.name, workload: w.name, rep, wall_ms: r.code === 0 ? r.ms : undefined, exit_code: r.code });
+          if (rep >= 0)
+            rows.push({
+              runtime: a.peer.name,
+              workload: w.name,
+              rep,
+              wall_ms: r.code === 0 ? r.ms : undefined,
+              exit_code: r.code,
+            });
           if (r.code !== 0 && rep === -o.warmup) notes.push(`${a.peer.name} ${w.name}: ${failure(a.peer, r)}`);
           done.set(a.peer.name, (done.get(a.peer.name) ?? 0) + 1);
-          emit({ type: 'step', experiment: 'overhead', runtime: a.peer.name, done: done.get(a.peer.name)!, total, value: r.ms, unit: 'ms' });
+          emit({
+            type: 'step',
+            experiment: 'overhead',
+            runtime: a.peer.name,
+            done: done.get(a.peer.name)!,
+            total,
+            value: r.ms,
+            unit: 'ms',
+          });
           await tick();
         }
       }
     }
   } finally {
-    for (const { a, id } of running) if (id && a.peer.remove) for (const l of a.peer.remove(ctx, [id])) runLaunch(ctx, l, 60_000);
+    for (const { a, id } of running)
+      if (id && a.peer.remove) for (const l of a.peer.remove(ctx, [id])) runLaunch(ctx, l, 60_000);
   }
-  const med = (rt: string, wl: string) => summarize(rows.filter((r) => r.runtime === rt && r.workload === wl && typeof r.wall_ms === 'number').map((r) => r.wall_ms as number));
+  const med = (rt: string, wl: string) =>
+    summarize(
+      rows
+        .filter((r) => r.runtime === rt && r.workload === wl && typeof r.wall_ms === 'number')
+        .map((r) => r.wall_ms as number),
+    );
   const summary: Row[] = [];
   for (const { a } of running) {
     const rt = a.peer.name;
@@ -71,18 +114,51 @@ export async function overhead(ctx: BenchContext, pool: PeerPool, o: ExperimentO
       const net = s.median - (noop.n ? noop.median : 0);
       const bareNet = b.median - (bareNoop.n ? bareNoop.median : 0);
       summary.push({
-        runtime: rt, workload: w.name, n: s.n, median_ms: s.median, iqr_ms: s.iqr, exec_ms: noop.median, net_ms: net,
+        runtime: rt,
+        workload: w.name,
+        n: s.n,
+        median_ms: s.median,
+        iqr_ms: s.iqr,
+        exec_ms: noop.median,
+        net_ms: net,
         overhead_pct: rt === 'bare' ? 0 : overheadPercent(net, bareNet),
         within_noise: rt === 'bare' || !b.n ? undefined : withinNoise({ ...s, median: net }, { ...b, median: bareNet }),
       });
     }
     const mine = summary.filter((r) => r.runtime === rt);
-    emit({ type: 'summary', experiment: 'overhead', runtime: rt, text: mine.map((r) => `${r.workload} ${typeof r.overhead_pct === 'number' ? `${(r.overhead_pct as number).toFixed(1)} %` : '?'}`).join(', ') });
+    emit({
+      type: 'summary',
+      experiment: 'overhead',
+      runtime: rt,
+      text: mine
+        .map(
+          (r) =>
+            `${r.workload} ${typeof r.overhead_pct === 'number' ? `${(r.overhead_pct as number).toFixed(1)} %` : '?'}`,
+        )
+        .join(', '),
+    });
   }
   emit({ type: 'done', experiment: 'overhead', seconds: (Date.now() - t0) / 1000 });
   return {
-    name: 'overhead', title: 'Overhead: hash and sort inside running containers vs bare', columns: ['runtime', 'workload', 'rep', 'wall_ms', 'exit_code'], rows,
-    summaryColumns: ['runtime', 'workload', 'n', 'median_ms', 'iqr_ms', 'exec_ms', 'net_ms', 'overhead_pct', 'within_noise'],
-    summary, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+    name: 'overhead',
+    title: 'Overhead: hash and sort inside running containers vs bare',
+    columns: ['runtime', 'workload', 'rep', 'wall_ms', 'exit_code'],
+    rows,
+    summaryColumns: [
+      'runtime',
+      'workload',
+      'n',
+      'median_ms',
+      'iqr_ms',
+      'exec_ms',
+      'net_ms',
+      'overhead_pct',
+      'within_noise',
+    ],
+    summary,
+    skipped,
+    notes,
+    startedAt,
+    seconds: (Date.now() - t0) / 1000,
   };
 }

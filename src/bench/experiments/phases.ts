@@ -4,7 +4,7 @@
 // listed as detail. Beside each: the estimate the seed project, Mini-Docker (Python), published.
 import { summarize } from '../stats.js';
 import type { BenchContext } from '../peers/types.js';
-import { MinidockPeer } from '../peers/minidock.js';
+import type { MinidockPeer } from '../peers/minidock.js';
 import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
 import { failure, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 
@@ -23,7 +23,8 @@ export const SEED_ESTIMATES: Array<{ seed: string; ms: number; ours: string[] }>
   { seed: 'Execute command', ms: 3, ours: ['child: exec', 'container ran'] },
   { seed: 'Total', ms: 60, ours: ['total'] },
 ];
-export const SEED_SOURCE = 'Yumekaz/Mini-Docker docs/BENCHMARKS.md (commit 6617311), "Cold Start" table: published estimates (~), not measurements';
+export const SEED_SOURCE =
+  'Yumekaz/Mini-Docker docs/BENCHMARKS.md (commit 6617311), "Cold Start" table: published estimates (~), not measurements';
 
 interface TraceJson {
   marks: Array<{ name: string; at: number; took: number }>;
@@ -38,7 +39,9 @@ export function parseTrace(stderr: string): TraceJson | undefined {
     try {
       const j = JSON.parse(line) as TraceJson;
       if (Array.isArray(j.marks) && j.phases) return j;
-    } catch { /* not this line */ }
+    } catch {
+      /* not this line */
+    }
   }
   return undefined;
 }
@@ -47,7 +50,8 @@ export function parseTrace(stderr: string): TraceJson | undefined {
 export function traceRows(rep: number, t: TraceJson, wallMs: number): Row[] {
   const rows: Row[] = [];
   for (const m of t.marks) rows.push({ rep, kind: 'minidock', phase: m.name, ms: m.took });
-  for (const [name, ms] of Object.entries(t.phases)) if (name.startsWith('child: ')) rows.push({ rep, kind: 'child', phase: name, ms });
+  for (const [name, ms] of Object.entries(t.phases))
+    if (name.startsWith('child: ')) rows.push({ rep, kind: 'child', phase: name, ms });
   const total = t.marks.length ? t.marks[t.marks.length - 1].at : undefined;
   rows.push({ rep, kind: 'total', phase: 'total', ms: total });
   rows.push({ rep, kind: 'wall', phase: 'wall (measured outside)', ms: wallMs });
@@ -62,7 +66,17 @@ export function phasesSummary(rows: Row[]): Row[] {
     const v = rows.filter((r) => r.phase === phase && typeof r.ms === 'number').map((r) => r.ms as number);
     const s = summarize(v);
     med.set(phase, s.median);
-    return { phase, kind: rows.find((r) => r.phase === phase)?.kind, n: s.n, median_ms: s.median, iqr_ms: s.iqr, min_ms: s.min, max_ms: s.max, seed_estimate_ms: undefined as number | undefined, seed_phase: '' };
+    return {
+      phase,
+      kind: rows.find((r) => r.phase === phase)?.kind,
+      n: s.n,
+      median_ms: s.median,
+      iqr_ms: s.iqr,
+      min_ms: s.min,
+      max_ms: s.max,
+      seed_estimate_ms: undefined as number | undefined,
+      seed_phase: '',
+    };
   });
   for (const e of SEED_ESTIMATES) {
     const target = out.find((r) => r.phase === e.ours[0]);
@@ -79,12 +93,24 @@ export function seedComparison(summary: Row[]): Row[] {
   const med = (p: string): number | undefined => summary.find((r) => r.phase === p)?.median_ms as number | undefined;
   return SEED_ESTIMATES.map((e) => {
     const parts = e.ours.map(med);
-    const measured = parts.every((x) => x !== undefined) ? parts.reduce((a, b) => (a as number) + (b as number), 0) : undefined;
-    return { seed_phase: e.seed, seed_estimate_ms: e.ms, minidock_phases: e.ours.join(' + '), minidock_measured_ms: measured };
+    const measured = parts.every((x) => x !== undefined)
+      ? parts.reduce((a, b) => (a as number) + (b as number), 0)
+      : undefined;
+    return {
+      seed_phase: e.seed,
+      seed_estimate_ms: e.ms,
+      minidock_phases: e.ours.join(' + '),
+      minidock_measured_ms: measured,
+    };
   });
 }
 
-export async function phases(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+export async function phases(
+  ctx: BenchContext,
+  pool: PeerPool,
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<ExperimentResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const { active, skipped } = selectPeers('phases', ['minidock'], pool, emit);
@@ -96,11 +122,22 @@ export async function phases(ctx: BenchContext, pool: PeerPool, o: ExperimentOpt
     emit({ type: 'experiment', name: 'phases', runtimes: ['minidock'], total: n });
     let fail = '';
     for (let rep = -o.warmup; rep < o.reps; rep++) {
-      const r = runLaunch(ctx, { argv: peer.runArgv(ctx, { cmd: ['echo', 'ok'] }, ['--trace=json']), env: peer.env(ctx) });
+      const r = runLaunch(ctx, {
+        argv: peer.runArgv(ctx, { cmd: ['echo', 'ok'] }, ['--trace=json']),
+        env: peer.env(ctx),
+      });
       const t = parseTrace(r.stderr);
       if (r.code !== 0 || !t) fail = failure(peer, r);
       else if (rep >= 0) rows.push(...traceRows(rep, t, r.ms));
-      emit({ type: 'step', experiment: 'phases', runtime: 'minidock', done: rep + o.warmup + 1, total: n, value: t ? r.ms : undefined, unit: 'ms' });
+      emit({
+        type: 'step',
+        experiment: 'phases',
+        runtime: 'minidock',
+        done: rep + o.warmup + 1,
+        total: n,
+        value: t ? r.ms : undefined,
+        unit: 'ms',
+      });
       await tick();
     }
     if (!rows.length) skipped.push({ experiment: 'phases', runtime: 'minidock', reason: `no trace: ${fail}` });
@@ -108,12 +145,19 @@ export async function phases(ctx: BenchContext, pool: PeerPool, o: ExperimentOpt
   }
   const summary = rows.length ? phasesSummary(rows) : [];
   const total = summary.find((r) => r.phase === 'total');
-  if (total) emit({ type: 'summary', experiment: 'phases', runtime: 'minidock', median: total.median_ms as number, unit: 'ms' });
+  if (total)
+    emit({ type: 'summary', experiment: 'phases', runtime: 'minidock', median: total.median_ms as number, unit: 'ms' });
   emit({ type: 'done', experiment: 'phases', seconds: (Date.now() - t0) / 1000 });
   return {
-    name: 'phases', title: "minidock's launch, phase by phase (`--trace=json`)",
-    columns: ['rep', 'kind', 'phase', 'ms'], rows,
+    name: 'phases',
+    title: "minidock's launch, phase by phase (`--trace=json`)",
+    columns: ['rep', 'kind', 'phase', 'ms'],
+    rows,
     summaryColumns: ['phase', 'kind', 'n', 'median_ms', 'iqr_ms', 'min_ms', 'max_ms', 'seed_phase', 'seed_estimate_ms'],
-    summary, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+    summary,
+    skipped,
+    notes,
+    startedAt,
+    seconds: (Date.now() - t0) / 1000,
   };
 }

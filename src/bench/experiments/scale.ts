@@ -31,24 +31,44 @@ export function monitorPids(ctx: BenchContext, peer: Peer, procs: Proc[]): numbe
 export function withRuncRatio(summary: Row[]): Row[] {
   for (const r of summary) {
     const runc = summary.find((x) => x.runtime === 'runc' && x.n === r.n)?.total_ms;
-    r.x_runc = typeof runc === 'number' ? ratio(r.total_ms as number, runc) ?? 'n/a' : 'n/a';
+    r.x_runc = typeof runc === 'number' ? (ratio(r.total_ms as number, runc) ?? 'n/a') : 'n/a';
   }
   return summary;
 }
 
 export const SCALE_COLUMNS = ['runtime', 'n', 'i', 'launch_ms', 'ok'];
 
-export async function scale(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+export async function scale(
+  ctx: BenchContext,
+  pool: PeerPool,
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<ExperimentResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const ns = o.quick ? [1, 5] : [1, 5, 10, 20];
-  const { active, skipped } = selectPeers('scale', o.runtimes.filter((r) => r !== 'bare'), pool, emit,
-    (a) => (a.det.caps.detached && a.peer.start && a.peer.remove ? undefined : `no detached containers: ${(a.det.caps.missing ?? []).join('; ') || 'not supported'}`));
+  const { active, skipped } = selectPeers(
+    'scale',
+    o.runtimes.filter((r) => r !== 'bare'),
+    pool,
+    emit,
+    (a) =>
+      a.det.caps.detached && a.peer.start && a.peer.remove
+        ? undefined
+        : `no detached containers: ${(a.det.caps.missing ?? []).join('; ') || 'not supported'}`,
+  );
   const totalSteps = ns.reduce((a, b) => a + b, 0);
-  emit({ type: 'experiment', name: 'scale', runtimes: active.map((a) => a.peer.name), total: totalSteps * active.length });
+  emit({
+    type: 'experiment',
+    name: 'scale',
+    runtimes: active.map((a) => a.peer.name),
+    total: totalSteps * active.length,
+  });
   const rows: Row[] = [];
   const summary: Row[] = [];
-  const notes: string[] = ['launches are sequential; total_ms = sum of the N launch commands (`run -d`); removal = the engine\'s rm of all N (runc/crun/ctr: one delete per container)'];
+  const notes: string[] = [
+    "launches are sequential; total_ms = sum of the N launch commands (`run -d`); removal = the engine's rm of all N (runc/crun/ctr: one delete per container)",
+  ];
   const done = new Map<string, number>();
   for (const n of ns) {
     for (const a of active) {
@@ -71,7 +91,15 @@ export async function scale(ctx: BenchContext, pool: PeerPool, o: ExperimentOpti
         total += r.ms;
         rows.push({ runtime: name, n, i, launch_ms: r.ms, ok });
         done.set(name, (done.get(name) ?? 0) + 1);
-        emit({ type: 'step', experiment: 'scale', runtime: name, done: done.get(name)!, total: totalSteps, value: r.ms, unit: 'ms' });
+        emit({
+          type: 'step',
+          experiment: 'scale',
+          runtime: name,
+          done: done.get(name)!,
+          total: totalSteps,
+          value: r.ms,
+          unit: 'ms',
+        });
         await tick();
       }
       // let the containers settle (engines finish bookkeeping after `run -d` returns)
@@ -100,10 +128,17 @@ export async function scale(ctx: BenchContext, pool: PeerPool, o: ExperimentOpti
       if (removeFail) notes.push(`${name} N=${n}: removal reported an error: ${removeFail}`);
       if (left) notes.push(`${name} N=${n}: ${left} container process(es) still running after removal`);
       summary.push({
-        runtime: name, n, launched: ids.length, running: found, total_ms: total, per_container_ms: total / n,
+        runtime: name,
+        n,
+        launched: ids.length,
+        running: found,
+        total_ms: total,
+        per_container_ms: total / n,
         cgroup_mem_per_container_mib: mems.length ? mems.reduce((x, y) => x + y, 0) / mems.length / 1048576 : undefined,
-        engine_rss_mib: engine.rssKb / 1024, engine_pss_mib: engine.pssKb / 1024,
-        engine_rss_delta_mib: (engine.rssKb - engineBefore.rssKb) / 1024, remove_ms: removeMs,
+        engine_rss_mib: engine.rssKb / 1024,
+        engine_pss_mib: engine.pssKb / 1024,
+        engine_rss_delta_mib: (engine.rssKb - engineBefore.rssKb) / 1024,
+        remove_ms: removeMs,
       });
     }
   }
@@ -111,12 +146,37 @@ export async function scale(ctx: BenchContext, pool: PeerPool, o: ExperimentOpti
   const big = ns[ns.length - 1];
   for (const a of active) {
     const r = summary.find((x) => x.runtime === a.peer.name && x.n === big);
-    if (r) emit({ type: 'summary', experiment: 'scale', runtime: a.peer.name, text: `N=${big}: ${(r.total_ms as number).toFixed(0)} ms` });
+    if (r)
+      emit({
+        type: 'summary',
+        experiment: 'scale',
+        runtime: a.peer.name,
+        text: `N=${big}: ${(r.total_ms as number).toFixed(0)} ms`,
+      });
   }
   emit({ type: 'done', experiment: 'scale', seconds: (Date.now() - t0) / 1000 });
   return {
-    name: 'scale', title: 'Scale: N detached containers', columns: SCALE_COLUMNS, rows,
-    summaryColumns: ['runtime', 'n', 'launched', 'total_ms', 'per_container_ms', 'x_runc', 'cgroup_mem_per_container_mib', 'engine_rss_mib', 'engine_pss_mib', 'engine_rss_delta_mib', 'remove_ms'],
-    summary, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+    name: 'scale',
+    title: 'Scale: N detached containers',
+    columns: SCALE_COLUMNS,
+    rows,
+    summaryColumns: [
+      'runtime',
+      'n',
+      'launched',
+      'total_ms',
+      'per_container_ms',
+      'x_runc',
+      'cgroup_mem_per_container_mib',
+      'engine_rss_mib',
+      'engine_pss_mib',
+      'engine_rss_delta_mib',
+      'remove_ms',
+    ],
+    summary,
+    skipped,
+    notes,
+    startedAt,
+    seconds: (Date.now() - t0) / 1000,
   };
 }

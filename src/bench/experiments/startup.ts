@@ -19,34 +19,60 @@ export function parseFirstInsn(stdout: string, t0: bigint): number | undefined {
 }
 
 export function startupSummary(rows: Row[], runtimes: string[]): Row[] {
-  const by = (rt: string, f: string): Summary => summarize(rows.filter((r) => r.runtime === rt && r.ok === true && typeof r[f] === 'number').map((r) => r[f] as number));
+  const by = (rt: string, f: string): Summary =>
+    summarize(
+      rows.filter((r) => r.runtime === rt && r.ok === true && typeof r[f] === 'number').map((r) => r[f] as number),
+    );
   const bare = by('bare', 'startup_ms');
   const md = by('minidock', 'startup_ms');
-  return runtimes.map((rt) => {
-    const s = by(rt, 'startup_ms');
-    const t = by(rt, 'ttfi_ms');
-    return {
-      runtime: rt, n: s.n, median_ms: s.median, iqr_ms: s.iqr, min_ms: s.min, max_ms: s.max,
-      ttfi_median_ms: t.n ? t.median : undefined, ttfi_iqr_ms: t.n ? t.iqr : undefined,
-      x_bare: bare.n ? ratio(s.median, bare.median) : undefined,
-      x_minidock: md.n ? ratio(s.median, md.median) : undefined,
-    };
-  }).filter((r) => (r.n as number) > 0);
+  return runtimes
+    .map((rt) => {
+      const s = by(rt, 'startup_ms');
+      const t = by(rt, 'ttfi_ms');
+      return {
+        runtime: rt,
+        n: s.n,
+        median_ms: s.median,
+        iqr_ms: s.iqr,
+        min_ms: s.min,
+        max_ms: s.max,
+        ttfi_median_ms: t.n ? t.median : undefined,
+        ttfi_iqr_ms: t.n ? t.iqr : undefined,
+        x_bare: bare.n ? ratio(s.median, bare.median) : undefined,
+        x_minidock: md.n ? ratio(s.median, md.median) : undefined,
+      };
+    })
+    .filter((r) => (r.n as number) > 0);
 }
 
-export async function startup(ctx: BenchContext, pool: PeerPool, o: ExperimentOptions, emit: Emit): Promise<ExperimentResult> {
+export async function startup(
+  ctx: BenchContext,
+  pool: PeerPool,
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<ExperimentResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
-  const { active, skipped } = selectPeers('startup', o.runtimes, pool, emit, (a) => (a.det.caps.run ? undefined : 'cannot run containers'));
+  const { active, skipped } = selectPeers('startup', o.runtimes, pool, emit, (a) =>
+    a.det.caps.run ? undefined : 'cannot run containers',
+  );
   // minidock is measured twice: as root, and rootless (the same CLI as nobody: a user namespace, no
   // cgroup on v1), so the class sees what rootless costs. The rootless row is named 'minidock-rootless'.
   const why = rootlessUnavailable();
   const runs: Array<{ name: string; peer: Peer; run: (id: string, w: Workload) => Launch }> = active.flatMap((a) => [
     { name: a.peer.name, peer: a.peer, run: (id: string, w: Workload) => a.peer.run(ctx, id, w) },
     ...(a.peer.name === 'minidock' && !why
-      ? [{ name: 'minidock-rootless', peer: { name: 'minidock-rootless' } as Peer /* (failure() reads only the name) */, run: (id: string, w: Workload) => rootlessLaunch(ctx, a.peer.run(ctx, id, w)) }] : []),
+      ? [
+          {
+            name: 'minidock-rootless',
+            peer: { name: 'minidock-rootless' } as Peer /* (failure() reads only the name) */,
+            run: (id: string, w: Workload) => rootlessLaunch(ctx, a.peer.run(ctx, id, w)),
+          },
+        ]
+      : []),
   ]);
-  if (why && active.some((a) => a.peer.name === 'minidock')) skipped.push({ experiment: 'startup', runtime: 'minidock-rootless', reason: why });
+  if (why && active.some((a) => a.peer.name === 'minidock'))
+    skipped.push({ experiment: 'startup', runtime: 'minidock-rootless', reason: why });
   const total = (o.reps + o.warmup) * runs.length;
   emit({ type: 'experiment', name: 'startup', runtimes: runs.map((r) => r.name), total });
   const rows: Row[] = [];
@@ -70,31 +96,82 @@ export async function startup(ctx: BenchContext, pool: PeerPool, o: ExperimentOp
       if (probe.code !== 0 && !failures.has(`${a.name}:probe`)) failures.set(`${a.name}:probe`, failure(a.peer, probe));
       if (rep >= 0) {
         rows.push({
-          runtime: a.name, image: 'busybox', rep, startup_ms: ok ? echo.ms : undefined, ttfi_ms: ttfi,
-          probe_ms: probe.code === 0 ? probe.ms : undefined, exit_code: echo.code, ok,
+          runtime: a.name,
+          image: 'busybox',
+          rep,
+          startup_ms: ok ? echo.ms : undefined,
+          ttfi_ms: ttfi,
+          probe_ms: probe.code === 0 ? probe.ms : undefined,
+          exit_code: echo.code,
+          ok,
         });
       }
       const n = (done.get(a.name) ?? 0) + 1;
       done.set(a.name, n);
-      emit({ type: 'step', experiment: 'startup', runtime: a.name, done: n, total: o.reps + o.warmup, value: ok ? echo.ms : undefined, unit: 'ms' });
+      emit({
+        type: 'step',
+        experiment: 'startup',
+        runtime: a.name,
+        done: n,
+        total: o.reps + o.warmup,
+        value: ok ? echo.ms : undefined,
+        unit: 'ms',
+      });
       await tick();
     }
   }
   const ran = runs.map((a) => a.name);
   for (const rt of ran) {
     const good = rows.filter((r) => r.runtime === rt && r.ok);
-    if (!good.length) skipped.push({ experiment: 'startup', runtime: rt, reason: `every launch failed: ${failures.get(rt) ?? 'no output'}` });
-    else if (failures.has(rt)) notes.push(`${rt}: ${rows.filter((r) => r.runtime === rt && !r.ok).length} of ${rows.filter((r) => r.runtime === rt).length} launches failed (${failures.get(rt)})`);
-    if (failures.has(`${rt}:probe`)) notes.push(`${rt}: the firstinsn probe failed at least once (${failures.get(`${rt}:probe`)})`);
+    if (!good.length)
+      skipped.push({
+        experiment: 'startup',
+        runtime: rt,
+        reason: `every launch failed: ${failures.get(rt) ?? 'no output'}`,
+      });
+    else if (failures.has(rt))
+      notes.push(
+        `${rt}: ${rows.filter((r) => r.runtime === rt && !r.ok).length} of ${rows.filter((r) => r.runtime === rt).length} launches failed (${failures.get(rt)})`,
+      );
+    if (failures.has(`${rt}:probe`))
+      notes.push(`${rt}: the firstinsn probe failed at least once (${failures.get(`${rt}:probe`)})`);
   }
   const summary = startupSummary(rows, ran);
-  for (const s of summary) emit({ type: 'summary', experiment: 'startup', runtime: String(s.runtime), median: s.median_ms as number, unit: 'ms' });
+  for (const s of summary)
+    emit({
+      type: 'summary',
+      experiment: 'startup',
+      runtime: String(s.runtime),
+      median: s.median_ms as number,
+      unit: 'ms',
+    });
   const clock = rows.length ? 'benchexec (vfork + CLOCK_MONOTONIC in C)' : '';
-  if (clock) notes.push(`timed by ${clock}; ${o.warmup} warm-up repetition(s) discarded; runtimes interleaved within each repetition`);
+  if (clock)
+    notes.push(
+      `timed by ${clock}; ${o.warmup} warm-up repetition(s) discarded; runtimes interleaved within each repetition`,
+    );
   emit({ type: 'done', experiment: 'startup', seconds: (Date.now() - t0) / 1000 });
   return {
-    name: 'startup', title: 'Startup: `echo ok` per runtime', columns: STARTUP_COLUMNS, rows,
-    summaryColumns: ['runtime', 'n', 'median_ms', 'iqr_ms', 'min_ms', 'max_ms', 'ttfi_median_ms', 'ttfi_iqr_ms', 'x_bare', 'x_minidock'],
-    summary, skipped, notes, startedAt, seconds: (Date.now() - t0) / 1000,
+    name: 'startup',
+    title: 'Startup: `echo ok` per runtime',
+    columns: STARTUP_COLUMNS,
+    rows,
+    summaryColumns: [
+      'runtime',
+      'n',
+      'median_ms',
+      'iqr_ms',
+      'min_ms',
+      'max_ms',
+      'ttfi_median_ms',
+      'ttfi_iqr_ms',
+      'x_bare',
+      'x_minidock',
+    ],
+    summary,
+    skipped,
+    notes,
+    startedAt,
+    seconds: (Date.now() - t0) / 1000,
   };
 }

@@ -2,7 +2,7 @@
 // Every container figure is read against this one ("×bare").
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BenchContext, type Detection, type Launch, type Peer, type Workload } from './types.js';
+import type { BenchContext, Detection, Launch, Peer, Workload } from './types.js';
 
 /** PATH that finds the rootfs's applets first: they are symlinks to /bin/busybox, the same static binary. */
 export function barePath(rootfs: string): string {
@@ -16,11 +16,20 @@ export class BarePeer implements Peer {
   detect(ctx: BenchContext): Detection {
     const ok = existsSync(join(ctx.rootfs, 'bin', 'busybox'));
     return {
-      peer: 'bare', available: ok, version: process.version ? 'host' : undefined,
-      reason: ok ? undefined : `no busybox in ${ctx.rootfs}`, fix: ok ? undefined : 'npm run build (builds ./rootfs from busybox-static)',
+      peer: 'bare',
+      available: ok,
+      version: process.version ? 'host' : undefined,
+      reason: ok ? undefined : `no busybox in ${ctx.rootfs}`,
+      fix: ok ? undefined : 'npm run build (builds ./rootfs from busybox-static)',
       notes: ['the rootfs busybox run on the host: no container, no limits (limits experiments skip bare)'],
       flags: [`PATH=${barePath('ROOTFS')}`],
-      caps: { run: true, detached: false, exec: true, limits: { memory: false, cpus: false, pids: false }, missing: ['no limits, no detached container: bare is the baseline'] },
+      caps: {
+        run: true,
+        detached: false,
+        exec: true,
+        limits: { memory: false, cpus: false, pids: false },
+        missing: ['no limits, no detached container: bare is the baseline'],
+      },
     };
   }
 

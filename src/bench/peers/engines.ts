@@ -1,8 +1,16 @@
 // Podman, Docker and containerd's ctr: engines that import an image of the same rootfs and run it.
 import { sh, which } from '../proc.js';
 import {
-  ALL_CAPS, bytesFlag, unavailable,
-  type BenchContext, type BenchLimits, type Detection, type EngineReport, type Launch, type Peer, type Workload,
+  ALL_CAPS,
+  bytesFlag,
+  unavailable,
+  type BenchContext,
+  type BenchLimits,
+  type Detection,
+  type EngineReport,
+  type Launch,
+  type Peer,
+  type Workload,
 } from './types.js';
 
 /** --memory / --memory-swap / --cpus / --pids-limit, the flags Docker and Podman share. */
@@ -34,7 +42,16 @@ function inspectState(argv: string[]): EngineReport {
  * --events-backend file. --runtime runc because Podman's default, crun, refuses this hybrid host.
  */
 export const PODMAN_GLOBAL = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
-export const PODMAN_RUN = ['--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768', '--runtime', 'runc'];
+export const PODMAN_RUN = [
+  '--network',
+  'none',
+  '--ulimit',
+  'nofile=20000:20000',
+  '--ulimit',
+  'nproc=32768:32768',
+  '--runtime',
+  'runc',
+];
 
 export class PodmanPeer implements Peer {
   readonly name = 'podman';
@@ -44,26 +61,49 @@ export class PodmanPeer implements Peer {
 
   detect(_ctx: BenchContext): Detection {
     const bin = which('podman');
-    if (!bin) return unavailable('podman', 'podman is not installed', 'apt-get install -y podman conmon catatonit uidmap fuse-overlayfs containernetworking-plugins');
+    if (!bin)
+      return unavailable(
+        'podman',
+        'podman is not installed',
+        'apt-get install -y podman conmon catatonit uidmap fuse-overlayfs containernetworking-plugins',
+      );
     this.bin = bin;
     const v = sh([bin, '--version']);
     const version = /version\s+(\S+)/.exec(v.stdout)?.[1];
-    if (!version) return unavailable('podman', `podman --version failed: ${v.stderr.trim().split('\n')[0]}`, 'apt-get install --reinstall -y podman');
-    if (!which('runc')) return unavailable('podman', 'podman is run with --runtime runc here, and runc is not installed', 'apt-get install -y runc');
+    if (!version)
+      return unavailable(
+        'podman',
+        `podman --version failed: ${v.stderr.trim().split('\n')[0]}`,
+        'apt-get install --reinstall -y podman',
+      );
+    if (!which('runc'))
+      return unavailable(
+        'podman',
+        'podman is run with --runtime runc here, and runc is not installed',
+        'apt-get install -y runc',
+      );
     // `--version` answers without Podman's runtime; `info` starts it as every run does (storage,
     // the network backend's lock in /etc/containers/networks): an installed Podman that cannot run
     // here, say with a read-only /etc, is a peer that is unavailable, with Podman's own reason.
     const info = sh([bin, ...PODMAN_GLOBAL, 'info', '--format', '{{.Store.GraphDriverName}}'], { timeoutMs: 60_000 });
     if (info.code !== 0) {
       const why = info.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${info.code}`;
-      return unavailable('podman', `podman cannot run here: \`podman info\` failed: ${why.replace(/^Error: /, '')}`,
-        'podman info   # Podman needs a writable /etc/containers, /var/lib/containers and /run/containers');
+      return unavailable(
+        'podman',
+        `podman cannot run here: \`podman info\` failed: ${why.replace(/^Error: /, '')}`,
+        'podman info   # Podman needs a writable /etc/containers, /var/lib/containers and /run/containers',
+      );
     }
     const conmon = /version\s+(\S+)/.exec(sh(['conmon', '--version']).stdout)?.[1];
     return {
-      peer: 'podman', available: true, version: conmon ? `${version} (conmon ${conmon})` : version,
-      notes: ['--runtime runc (crun, the default, refuses hybrid cgroups); --ulimit pinned (root lacks CAP_SYS_RESOURCE); --network none; cgroupfs manager (no systemd)'],
-      flags: [...PODMAN_GLOBAL, 'run', '--rm', ...PODMAN_RUN], caps: ALL_CAPS,
+      peer: 'podman',
+      available: true,
+      version: conmon ? `${version} (conmon ${conmon})` : version,
+      notes: [
+        '--runtime runc (crun, the default, refuses hybrid cgroups); --ulimit pinned (root lacks CAP_SYS_RESOURCE); --network none; cgroupfs manager (no systemd)',
+      ],
+      flags: [...PODMAN_GLOBAL, 'run', '--rm', ...PODMAN_RUN],
+      caps: ALL_CAPS,
     };
   }
 
@@ -77,11 +117,32 @@ export class PodmanPeer implements Peer {
   }
 
   run(ctx: BenchContext, _id: string, w: Workload): Launch {
-    return { argv: [...this.base(), 'run', '--rm', ...PODMAN_RUN, ...engineLimitFlags(w.limits), `localhost/${ctx.image}`, ...w.cmd] };
+    return {
+      argv: [
+        ...this.base(),
+        'run',
+        '--rm',
+        ...PODMAN_RUN,
+        ...engineLimitFlags(w.limits),
+        `localhost/${ctx.image}`,
+        ...w.cmd,
+      ],
+    };
   }
 
   runKeep(ctx: BenchContext, id: string, w: Workload): Launch {
-    return { argv: [...this.base(), 'run', '--name', id, ...PODMAN_RUN, ...engineLimitFlags(w.limits), `localhost/${ctx.image}`, ...w.cmd] };
+    return {
+      argv: [
+        ...this.base(),
+        'run',
+        '--name',
+        id,
+        ...PODMAN_RUN,
+        ...engineLimitFlags(w.limits),
+        `localhost/${ctx.image}`,
+        ...w.cmd,
+      ],
+    };
   }
 
   report(_ctx: BenchContext, id: string): EngineReport {
@@ -89,7 +150,19 @@ export class PodmanPeer implements Peer {
   }
 
   start(ctx: BenchContext, id: string, w: Workload): Launch {
-    return { argv: [...this.base(), 'run', '-d', '--name', id, ...PODMAN_RUN, ...engineLimitFlags(w.limits), `localhost/${ctx.image}`, ...w.cmd] };
+    return {
+      argv: [
+        ...this.base(),
+        'run',
+        '-d',
+        '--name',
+        id,
+        ...PODMAN_RUN,
+        ...engineLimitFlags(w.limits),
+        `localhost/${ctx.image}`,
+        ...w.cmd,
+      ],
+    };
   }
 
   exec(_ctx: BenchContext, id: string, cmd: string[]): Launch {
@@ -102,7 +175,9 @@ export class PodmanPeer implements Peer {
   }
 
   cleanup(ctx: BenchContext): void {
-    const left = sh([...this.base(), 'ps', '-aq', '--filter', `name=${ctx.tag}`]).stdout.split('\n').filter(Boolean);
+    const left = sh([...this.base(), 'ps', '-aq', '--filter', `name=${ctx.tag}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (left.length) sh([...this.base(), 'rm', '-f', '-t', '0', ...left]);
     sh([...this.base(), 'rmi', '-f', `localhost/${ctx.image}`]);
   }
@@ -124,17 +199,34 @@ export class DockerPeer implements Peer {
   detect(ctx: BenchContext): Detection {
     const bin = dockerClient();
     const fixInstall = 'apt-get install -y docker.io containerd runc';
-    if (!bin || !which('dockerd')) return unavailable('docker', 'Docker (docker.io: dockerd and the docker client) is not installed', fixInstall);
+    if (!bin || !which('dockerd'))
+      return unavailable('docker', 'Docker (docker.io: dockerd and the docker client) is not installed', fixInstall);
     this.bin = bin;
     if (!ctx.daemons.docker) {
-      return unavailable('docker', 'dockerd is not running (no systemd here: the daemons are started by hand)', 'minidock bench peers --start-daemons   # or: containerd & dockerd --containerd /run/containerd/containerd.sock --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 &');
+      return unavailable(
+        'docker',
+        'dockerd is not running (no systemd here: the daemons are started by hand)',
+        'minidock bench peers --start-daemons   # or: containerd & dockerd --containerd /run/containerd/containerd.sock --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 &',
+      );
     }
-    const v = sh([bin, '-H', `unix://${ctx.daemons.docker}`, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
-    if (v.code !== 0) return unavailable('docker', `dockerd at ${ctx.daemons.docker} does not answer: ${v.stderr.trim().split('\n')[0]}`, 'minidock bench peers --start-daemons');
+    const v = sh([bin, '-H', `unix://${ctx.daemons.docker}`, 'version', '--format', '{{.Server.Version}}'], {
+      timeoutMs: 10_000,
+    });
+    if (v.code !== 0)
+      return unavailable(
+        'docker',
+        `dockerd at ${ctx.daemons.docker} does not answer: ${v.stderr.trim().split('\n')[0]}`,
+        'minidock bench peers --start-daemons',
+      );
     return {
-      peer: 'docker', available: true, version: v.stdout.trim(),
-      notes: ['--network none; dockerd started with --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2; runtime runc via containerd-shim-runc-v2'],
-      flags: ['-H', `unix://${ctx.daemons.docker}`, 'run', '--rm', '--network', 'none'], caps: ALL_CAPS,
+      peer: 'docker',
+      available: true,
+      version: v.stdout.trim(),
+      notes: [
+        '--network none; dockerd started with --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2; runtime runc via containerd-shim-runc-v2',
+      ],
+      flags: ['-H', `unix://${ctx.daemons.docker}`, 'run', '--rm', '--network', 'none'],
+      caps: ALL_CAPS,
     };
   }
 
@@ -148,11 +240,25 @@ export class DockerPeer implements Peer {
   }
 
   run(ctx: BenchContext, _id: string, w: Workload): Launch {
-    return { argv: [...this.base(ctx), 'run', '--rm', '--network', 'none', ...engineLimitFlags(w.limits), ctx.image, ...w.cmd] };
+    return {
+      argv: [...this.base(ctx), 'run', '--rm', '--network', 'none', ...engineLimitFlags(w.limits), ctx.image, ...w.cmd],
+    };
   }
 
   runKeep(ctx: BenchContext, id: string, w: Workload): Launch {
-    return { argv: [...this.base(ctx), 'run', '--name', id, '--network', 'none', ...engineLimitFlags(w.limits), ctx.image, ...w.cmd] };
+    return {
+      argv: [
+        ...this.base(ctx),
+        'run',
+        '--name',
+        id,
+        '--network',
+        'none',
+        ...engineLimitFlags(w.limits),
+        ctx.image,
+        ...w.cmd,
+      ],
+    };
   }
 
   report(ctx: BenchContext, id: string): EngineReport {
@@ -160,7 +266,20 @@ export class DockerPeer implements Peer {
   }
 
   start(ctx: BenchContext, id: string, w: Workload): Launch {
-    return { argv: [...this.base(ctx), 'run', '-d', '--name', id, '--network', 'none', ...engineLimitFlags(w.limits), ctx.image, ...w.cmd] };
+    return {
+      argv: [
+        ...this.base(ctx),
+        'run',
+        '-d',
+        '--name',
+        id,
+        '--network',
+        'none',
+        ...engineLimitFlags(w.limits),
+        ctx.image,
+        ...w.cmd,
+      ],
+    };
   }
 
   exec(ctx: BenchContext, id: string, cmd: string[]): Launch {
@@ -173,7 +292,9 @@ export class DockerPeer implements Peer {
 
   cleanup(ctx: BenchContext): void {
     if (!ctx.daemons.docker) return;
-    const left = sh([...this.base(ctx), 'ps', '-aq', '--filter', `name=${ctx.tag}`]).stdout.split('\n').filter(Boolean);
+    const left = sh([...this.base(ctx), 'ps', '-aq', '--filter', `name=${ctx.tag}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (left.length) sh([...this.base(ctx), 'rm', '-f', ...left]);
     sh([...this.base(ctx), 'rmi', '-f', ctx.image]);
   }
@@ -188,18 +309,36 @@ export class CtrPeer implements Peer {
   private execs = 0;
 
   detect(ctx: BenchContext): Detection {
-    if (!which('ctr') || !which('containerd')) return unavailable('ctr', 'containerd (ctr) is not installed', 'apt-get install -y containerd runc');
+    if (!which('ctr') || !which('containerd'))
+      return unavailable('ctr', 'containerd (ctr) is not installed', 'apt-get install -y containerd runc');
     if (!ctx.daemons.containerd) {
-      return unavailable('ctr', 'containerd is not running (no systemd here)', 'minidock bench peers --start-daemons   # or: containerd &');
+      return unavailable(
+        'ctr',
+        'containerd is not running (no systemd here)',
+        'minidock bench peers --start-daemons   # or: containerd &',
+      );
     }
     const v = sh(['ctr', '-a', ctx.daemons.containerd, 'version'], { timeoutMs: 10_000 });
     const version = /Server:[\s\S]*?Version:\s+(\S+)/.exec(v.stdout)?.[1];
-    if (v.code !== 0 || !version) return unavailable('ctr', `containerd at ${ctx.daemons.containerd} does not answer: ${v.stderr.trim().split('\n')[0]}`, 'minidock bench peers --start-daemons');
+    if (v.code !== 0 || !version)
+      return unavailable(
+        'ctr',
+        `containerd at ${ctx.daemons.containerd} does not answer: ${v.stderr.trim().split('\n')[0]}`,
+        'minidock bench peers --start-daemons',
+      );
     return {
-      peer: 'ctr', available: true, version,
-      notes: ['image: a hand-built OCI image layout tar of the same rootfs (ctr image import); runtime io.containerd.runc.v2 (runc)'],
+      peer: 'ctr',
+      available: true,
+      version,
+      notes: [
+        'image: a hand-built OCI image layout tar of the same rootfs (ctr image import); runtime io.containerd.runc.v2 (runc)',
+      ],
       flags: ['-a', ctx.daemons.containerd, '-n', ctx.tag, 'run', '--rm'],
-      caps: { ...ALL_CAPS, limits: { memory: true, cpus: true, pids: false }, missing: ['ctr run has no pids-limit flag'] },
+      caps: {
+        ...ALL_CAPS,
+        limits: { memory: true, cpus: true, pids: false },
+        missing: ['ctr run has no pids-limit flag'],
+      },
     };
   }
 
@@ -229,7 +368,10 @@ export class CtrPeer implements Peer {
   }
 
   start(ctx: BenchContext, id: string, w: Workload): Launch {
-    return { argv: [...this.base(ctx), 'run', '-d', ...this.limitFlags(w.limits), this.ctrImage(ctx), id, ...w.cmd], stdout: 'ignore' };
+    return {
+      argv: [...this.base(ctx), 'run', '-d', ...this.limitFlags(w.limits), this.ctrImage(ctx), id, ...w.cmd],
+      stdout: 'ignore',
+    };
   }
 
   exec(ctx: BenchContext, id: string, cmd: string[]): Launch {
@@ -246,7 +388,9 @@ export class CtrPeer implements Peer {
 
   cleanup(ctx: BenchContext): void {
     if (!ctx.daemons.containerd) return;
-    const left = sh([...this.base(ctx), 'container', 'list', '-q']).stdout.split('\n').filter(Boolean);
+    const left = sh([...this.base(ctx), 'container', 'list', '-q'])
+      .stdout.split('\n')
+      .filter(Boolean);
     for (const id of left) {
       sh([...this.base(ctx), 'task', 'delete', '-f', id]);
       sh([...this.base(ctx), 'container', 'delete', id]);

@@ -10,13 +10,20 @@ export type PeerName = (typeof ALL_PEERS)[number];
 
 export function makePeer(name: PeerName): Peer {
   switch (name) {
-    case 'bare': return new BarePeer();
-    case 'minidock': return new MinidockPeer();
-    case 'runc': return new OciRuntimePeer('runc');
-    case 'crun': return new OciRuntimePeer('crun');
-    case 'podman': return new PodmanPeer();
-    case 'docker': return new DockerPeer();
-    case 'ctr': return new CtrPeer();
+    case 'bare':
+      return new BarePeer();
+    case 'minidock':
+      return new MinidockPeer();
+    case 'runc':
+      return new OciRuntimePeer('runc');
+    case 'crun':
+      return new OciRuntimePeer('crun');
+    case 'podman':
+      return new PodmanPeer();
+    case 'docker':
+      return new DockerPeer();
+    case 'ctr':
+      return new CtrPeer();
   }
 }
 
@@ -24,7 +31,10 @@ export function makePeer(name: PeerName): Peer {
 export function parseRuntimes(spec: string | undefined): PeerName[] {
   if (!spec || spec === 'all') return [...ALL_PEERS];
   const out: PeerName[] = [];
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const n = raw === 'containerd' ? 'ctr' : raw;
     if (!(ALL_PEERS as readonly string[]).includes(n)) {
       throw new Error(`unknown runtime "${raw}": choose from ${ALL_PEERS.join(', ')}`);

@@ -2,7 +2,16 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, which } from '../proc.js';
-import { unavailable, type BenchContext, type BenchLimits, type Detection, type EngineReport, type Launch, type Peer, type Workload } from './types.js';
+import {
+  unavailable,
+  type BenchContext,
+  type BenchLimits,
+  type Detection,
+  type EngineReport,
+  type Launch,
+  type Peer,
+  type Workload,
+} from './types.js';
 
 export function minidockLimitFlags(l: BenchLimits = {}): string[] {
   const f: string[] = [];
@@ -20,7 +29,9 @@ export function parseStatsLine(stderr: string): Record<string, unknown> | undefi
     if (!l.startsWith('{') || !l.includes('exitCode')) continue;
     try {
       return JSON.parse(l) as Record<string, unknown>;
-    } catch { /* not it */ }
+    } catch {
+      /* not it */
+    }
   }
   return undefined;
 }
@@ -39,13 +50,24 @@ export class MinidockPeer implements Peer {
 
   detect(ctx: BenchContext): Detection {
     if (!existsSync(MINIDOCK_BUNDLE) || !existsSync(join(PKG_ROOT, 'native', 'build', 'libminidock.so'))) {
-      return unavailable('minidock', 'minidock is not built (dist/ or native/build/libminidock.so missing)', `cd ${PKG_ROOT} && npm run build`);
+      return unavailable(
+        'minidock',
+        'minidock is not built (dist/ or native/build/libminidock.so missing)',
+        `cd ${PKG_ROOT} && npm run build`,
+      );
     }
-    if (process.getuid?.() !== 0) return unavailable('minidock', 'minidock run needs root (namespaces, mounts, cgroups)', 'sudo minidock bench ...');
+    if (process.getuid?.() !== 0)
+      return unavailable(
+        'minidock',
+        'minidock run needs root (namespaces, mounts, cgroups)',
+        'sudo minidock bench ...',
+      );
     let version = '?';
     try {
       version = (JSON.parse(readFileSync(join(PKG_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch { /* keep ? */ }
+    } catch {
+      /* keep ? */
+    }
     const runHelp = sh([MINIDOCK_BIN, 'run', '--help']).stdout;
     this.lifecycle = {
       detach: /--detach\b/.test(runHelp),
@@ -57,10 +79,20 @@ export class MinidockPeer implements Peer {
     if (!detached) missing.push('this build has no `minidock run -d` / `minidock rm` (lifecycle verbs, issue 5)');
     if (!this.lifecycle.exec) missing.push('this build has no `minidock exec` (issue 5)');
     return {
-      peer: 'minidock', available: true, version,
-      notes: ['overlayfs rootfs, Docker default seccomp profile, Docker default capabilities; Node start included in every launch'],
+      peer: 'minidock',
+      available: true,
+      version,
+      notes: [
+        'overlayfs rootfs, Docker default seccomp profile, Docker default capabilities; Node start included in every launch',
+      ],
       flags: ['run', '--rm', 'ROOTFS', `MINIDOCK_ROOT=${ctx.minidockRoot}`, `MINIDOCK_CGROUP_PARENT=${ctx.tag}`],
-      caps: { run: true, detached, exec: detached && this.lifecycle.exec, limits: { memory: true, cpus: true, pids: true }, missing },
+      caps: {
+        run: true,
+        detached,
+        exec: detached && this.lifecycle.exec,
+        limits: { memory: true, cpus: true, pids: true },
+        missing,
+      },
     };
   }
 
@@ -86,14 +118,20 @@ export class MinidockPeer implements Peer {
     return {
       exitCode: num(s?.exitCode) ?? run.code,
       oomKilled: typeof s?.oomKilled === 'boolean' ? s.oomKilled : undefined,
-      memoryPeakBytes: num(s?.memoryPeakBytes), oomKills: num(s?.oomKills),
-      nrThrottled: num(s?.nrThrottled), nrPeriods: num(s?.nrPeriods),
+      memoryPeakBytes: num(s?.memoryPeakBytes),
+      oomKills: num(s?.oomKills),
+      nrThrottled: num(s?.nrThrottled),
+      nrPeriods: num(s?.nrPeriods),
       message: msg?.replace(/^minidock: /, ''),
     };
   }
 
   start(ctx: BenchContext, id: string, w: Workload): Launch {
-    return { argv: [MINIDOCK_BIN, 'run', '-d', '--name', id, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd], env: this.env(ctx), stdout: 'ignore' };
+    return {
+      argv: [MINIDOCK_BIN, 'run', '-d', '--name', id, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd],
+      env: this.env(ctx),
+      stdout: 'ignore',
+    };
   }
 
   exec(ctx: BenchContext, id: string, cmd: string[]): Launch {

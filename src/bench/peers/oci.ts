@@ -16,7 +16,8 @@ export interface OciOptions {
 /** OCI linux.resources for the benchmark's limits. memory.swap is memory plus swap, as Docker's --memory-swap. */
 export function ociResources(l: BenchLimits = {}): Record<string, unknown> {
   const r: Record<string, unknown> = { devices: [{ allow: false, access: 'rwm' }] };
-  if (l.memoryBytes !== undefined) r.memory = { limit: l.memoryBytes, ...(l.memorySwapBytes !== undefined ? { swap: l.memorySwapBytes } : {}) };
+  if (l.memoryBytes !== undefined)
+    r.memory = { limit: l.memoryBytes, ...(l.memorySwapBytes !== undefined ? { swap: l.memorySwapBytes } : {}) };
   if (l.cpus !== undefined) r.cpu = { quota: Math.round(l.cpus * 100_000), period: 100_000 };
   if (l.pids !== undefined) r.pids = { limit: l.pids };
   return r;
@@ -44,12 +45,32 @@ export function ociConfig(o: OciOptions): Record<string, unknown> {
     hostname: o.hostname ?? 'bench',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+      },
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      {
+        destination: '/sys/fs/cgroup',
+        type: 'cgroup',
+        source: 'cgroup',
+        options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+      },
       // a private /tmp, as every engine gives: the workloads write there, and the rootfs is shared
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
     ],
@@ -57,8 +78,18 @@ export function ociConfig(o: OciOptions): Record<string, unknown> {
       cgroupsPath: o.cgroupsPath,
       resources: ociResources(o.limits),
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/sys/firmware',
+        '/proc/scsi',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { detectCgroups } from '../../runtime/cgroups/index.js';
 import { sh, which } from '../proc.js';
 import { ociConfig, writeBundle } from './oci.js';
-import { ALL_CAPS, unavailable, type BenchContext, type Detection, type Launch, type Peer, type Workload } from './types.js';
+import {
+  ALL_CAPS,
+  unavailable,
+  type BenchContext,
+  type Detection,
+  type Launch,
+  type Peer,
+  type Workload,
+} from './types.js';
 
 /**
  * Debian's crun 1.8.1 refuses hybrid hosts ("cgroups in hybrid mode not supported, drop all
@@ -33,7 +41,10 @@ export class OciRuntimePeer implements Peer {
   binary: string;
   wrapped = false;
 
-  constructor(readonly name: 'runc' | 'crun', private readonly hybrid = isHybridHost) {
+  constructor(
+    readonly name: 'runc' | 'crun',
+    private readonly hybrid = isHybridHost,
+  ) {
     this.binary = name;
   }
 
@@ -50,13 +61,20 @@ export class OciRuntimePeer implements Peer {
     if (!bin) return unavailable(this.name, `${this.name} is not installed`, `apt-get install -y ${this.name}`);
     const v = sh([bin, '--version']);
     const version = /version\s+(\S+)/.exec(v.stdout)?.[1];
-    if (v.code !== 0 || !version) return unavailable(this.name, `${bin} --version failed: ${v.stderr.trim().split('\n')[0]}`, `apt-get install --reinstall -y ${this.name}`);
+    if (v.code !== 0 || !version)
+      return unavailable(
+        this.name,
+        `${bin} --version failed: ${v.stderr.trim().split('\n')[0]}`,
+        `apt-get install --reinstall -y ${this.name}`,
+      );
     const notes: string[] = [];
     const flags = ['--root', this.stateDir(ctx), 'run', '--bundle', 'BUNDLE'];
     if (this.name === 'crun' && this.hybrid()) {
       this.wrapped = true;
       this.binary = join(ctx.work, 'crun-hybrid');
-      notes.push('hybrid cgroup host: crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses hybrid mode); the host is unchanged');
+      notes.push(
+        'hybrid cgroup host: crun runs in a private mount namespace with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses hybrid mode); the host is unchanged',
+      );
       flags.unshift('(unshare -m, umount /sys/fs/cgroup/unified)');
     }
     notes.push('bundle from `runc spec` defaults: no seccomp profile, 3 capabilities; rootfs bind (no overlay)');
@@ -78,7 +96,16 @@ export class OciRuntimePeer implements Peer {
 
   /** argv for a foreground run (pure: tests check it) */
   runArgv(ctx: BenchContext, id: string, detach = false): string[] {
-    return [this.binary, '--root', this.stateDir(ctx), 'run', ...(detach ? ['-d'] : []), '--bundle', this.bundleDir(ctx, id), id];
+    return [
+      this.binary,
+      '--root',
+      this.stateDir(ctx),
+      'run',
+      ...(detach ? ['-d'] : []),
+      '--bundle',
+      this.bundleDir(ctx, id),
+      id,
+    ];
   }
 
   run(ctx: BenchContext, id: string, w: Workload): Launch {
@@ -101,7 +128,10 @@ export class OciRuntimePeer implements Peer {
   }
 
   remove(ctx: BenchContext, ids: string[]): Launch[] {
-    return ids.map((id) => ({ argv: [this.binary, '--root', this.stateDir(ctx), 'delete', '-f', id], cleanup: () => this.dropBundle(ctx, id) }));
+    return ids.map((id) => ({
+      argv: [this.binary, '--root', this.stateDir(ctx), 'delete', '-f', id],
+      cleanup: () => this.dropBundle(ctx, id),
+    }));
   }
 
   private dropBundle(ctx: BenchContext, id: string): void {

@@ -117,8 +117,18 @@ export interface Peer {
   cleanup(ctx: BenchContext): void;
 }
 
-export const NO_CAPS: Capabilities = { run: false, detached: false, exec: false, limits: { memory: false, cpus: false, pids: false } };
-export const ALL_CAPS: Capabilities = { run: true, detached: true, exec: true, limits: { memory: true, cpus: true, pids: true } };
+export const NO_CAPS: Capabilities = {
+  run: false,
+  detached: false,
+  exec: false,
+  limits: { memory: false, cpus: false, pids: false },
+};
+export const ALL_CAPS: Capabilities = {
+  run: true,
+  detached: true,
+  exec: true,
+  limits: { memory: true, cpus: true, pids: true },
+};
 
 export function unavailable(peer: string, reason: string, fix: string, notes: string[] = []): Detection {
   return { peer, available: false, reason, fix, notes, flags: [], caps: NO_CAPS };

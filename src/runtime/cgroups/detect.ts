@@ -15,8 +15,22 @@ import type { CgroupDetection, CgroupMounts, CgroupOptions, V1Hierarchy, V2Mount
 
 /** v1 controllers the kernel knows; any other super option (rw, nsdelegate, clone_children ...) is not one. */
 export const V1_CONTROLLERS = new Set([
-  'cpuset', 'cpu', 'cpuacct', 'blkio', 'io', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio',
-  'perf_event', 'hugetlb', 'pids', 'rdma', 'misc', 'debug',
+  'cpuset',
+  'cpu',
+  'cpuacct',
+  'blkio',
+  'io',
+  'memory',
+  'devices',
+  'freezer',
+  'net_cls',
+  'net_prio',
+  'perf_event',
+  'hugetlb',
+  'pids',
+  'rdma',
+  'misc',
+  'debug',
 ]);
 
 export interface MountinfoEntry {
@@ -58,7 +72,12 @@ export function parseSelfCgroup(text: string): Map<string, string> {
     const a = line.indexOf(':');
     const b = line.indexOf(':', a + 1);
     if (a < 0 || b < 0) continue;
-    const key = line.slice(a + 1, b).split(',').filter(Boolean).sort().join(',');
+    const key = line
+      .slice(a + 1, b)
+      .split(',')
+      .filter(Boolean)
+      .sort()
+      .join(',');
     out.set(key, line.slice(b + 1));
   }
   return out;
@@ -109,7 +128,10 @@ export function detectCgroups(opts: CgroupOptions = {}): CgroupDetection {
     if (!prev) {
       seen.set(key, h);
       mounts.v1.push(h);
-    } else if (visible && (prev.ownPath === undefined || dirInMount(prev.mountPoint, prev.mountRoot, prev.ownPath) === undefined)) {
+    } else if (
+      visible &&
+      (prev.ownPath === undefined || dirInMount(prev.mountPoint, prev.mountRoot, prev.ownPath) === undefined)
+    ) {
       mounts.v1[mounts.v1.indexOf(prev)] = h;
       seen.set(key, h);
     }
@@ -130,7 +152,13 @@ export function detectCgroups(opts: CgroupOptions = {}): CgroupDetection {
     return { mode: 'v2', mounts, reason: `cgroup v2: one unified tree mounted at ${mounts.v2.mountPoint}` };
   }
   if (withControllers.length > 0) {
-    return { mode: 'v1', mounts, reason: `cgroup v1 without a memory hierarchy (${withControllers.map((h) => h.controllers.join(',')).join('; ')})` };
+    return {
+      mode: 'v1',
+      mounts,
+      reason: `cgroup v1 without a memory hierarchy (${withControllers.map((h) => h.controllers.join(',')).join('; ')})`,
+    };
   }
-  return fail('no cgroup filesystem is mounted (neither cgroup2 nor a v1 controller in /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup');
+  return fail(
+    'no cgroup filesystem is mounted (neither cgroup2 nor a v1 controller in /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup',
+  );
 }

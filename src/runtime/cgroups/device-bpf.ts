@@ -51,7 +51,11 @@ export function parseDeviceRule(rule: string): DeviceRule {
 }
 
 function accessMask(access: string): number {
-  return (access.includes('m') ? BPF_DEVCG_ACC_MKNOD : 0) | (access.includes('r') ? BPF_DEVCG_ACC_READ : 0) | (access.includes('w') ? BPF_DEVCG_ACC_WRITE : 0);
+  return (
+    (access.includes('m') ? BPF_DEVCG_ACC_MKNOD : 0) |
+    (access.includes('r') ? BPF_DEVCG_ACC_READ : 0) |
+    (access.includes('w') ? BPF_DEVCG_ACC_WRITE : 0)
+  );
 }
 
 export interface Insn {
@@ -74,7 +78,14 @@ const JMP_JNE_K = 0x55; // if dst != imm: pc += off
 const JMP_JNE_X = 0x5d; // if dst != src: pc += off
 const JMP_EXIT = 0x95; // return r0
 
-const ins = (code: number, dst: number, src: number, off: number, imm: number, comment?: string): Insn => ({ code, dst, src, off, imm, comment });
+const ins = (code: number, dst: number, src: number, off: number, imm: number, comment?: string): Insn => ({
+  code,
+  dst,
+  src,
+  off,
+  imm,
+  comment,
+});
 
 /**
  * The program: load type, access, major and minor once, then one block per rule — the first rule
@@ -93,7 +104,17 @@ export function deviceProgram(rules: readonly DeviceRule[]): Insn[] {
     const block: Insn[] = [];
     const label = `${r.type} ${r.major}:${r.minor} ${r.access}`;
     // each jump below is patched to land just past this block (off = instructions left to skip)
-    if (r.type !== 'a') block.push(ins(JMP_JNE_K, 2, 0, 0, r.type === 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR, `${label}: not this type? next rule`));
+    if (r.type !== 'a')
+      block.push(
+        ins(
+          JMP_JNE_K,
+          2,
+          0,
+          0,
+          r.type === 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR,
+          `${label}: not this type? next rule`,
+        ),
+      );
     // every access bit asked for must be allowed: (access & allowed) == access
     block.push(ins(ALU32_MOV_X, 1, 3, 0, 0, 'r1 = access'));
     block.push(ins(ALU32_AND_K, 1, 0, 0, accessMask(r.access), `r1 &= allowed (${r.access})`));
@@ -125,21 +146,43 @@ export function encodeEbpf(prog: readonly Insn[]): Uint8Array {
 }
 
 /** Run the program on one access, the way the kernel would (only the opcodes above). For tests and lessons. */
-export function evaluateDevice(prog: readonly Insn[], type: number, access: number, major: number, minor: number): 0 | 1 {
+export function evaluateDevice(
+  prog: readonly Insn[],
+  type: number,
+  access: number,
+  major: number,
+  minor: number,
+): 0 | 1 {
   const ctx = [(access << 16) | type, major, minor];
   const r = new Array<number>(11).fill(0);
   for (let pc = 0; pc < prog.length; pc++) {
     const x = prog[pc];
     switch (x.code) {
-      case LDX_MEM_W: r[x.dst] = ctx[x.off / 4] >>> 0; break;
-      case ALU32_AND_K: r[x.dst] = (r[x.dst] & x.imm) >>> 0; break;
-      case ALU32_RSH_K: r[x.dst] = r[x.dst] >>> x.imm; break;
-      case ALU32_MOV_X: r[x.dst] = r[x.src] >>> 0; break;
-      case ALU64_MOV_K: r[x.dst] = x.imm; break;
-      case JMP_JNE_K: if (r[x.dst] !== x.imm) pc += x.off; break;
-      case JMP_JNE_X: if (r[x.dst] !== r[x.src]) pc += x.off; break;
-      case JMP_EXIT: return r[0] ? 1 : 0;
-      default: throw new Error(`opcode 0x${x.code.toString(16)} at ${pc}`);
+      case LDX_MEM_W:
+        r[x.dst] = ctx[x.off / 4] >>> 0;
+        break;
+      case ALU32_AND_K:
+        r[x.dst] = (r[x.dst] & x.imm) >>> 0;
+        break;
+      case ALU32_RSH_K:
+        r[x.dst] = r[x.dst] >>> x.imm;
+        break;
+      case ALU32_MOV_X:
+        r[x.dst] = r[x.src] >>> 0;
+        break;
+      case ALU64_MOV_K:
+        r[x.dst] = x.imm;
+        break;
+      case JMP_JNE_K:
+        if (r[x.dst] !== x.imm) pc += x.off;
+        break;
+      case JMP_JNE_X:
+        if (r[x.dst] !== r[x.src]) pc += x.off;
+        break;
+      case JMP_EXIT:
+        return r[0] ? 1 : 0;
+      default:
+        throw new Error(`opcode 0x${x.code.toString(16)} at ${pc}`);
     }
   }
   throw new Error('fell off the end of the program');

@@ -35,9 +35,15 @@ export function freezerDir(cg: Cgroup, opts: CgroupOptions = {}): string {
     return cg.v2Dir;
   }
   const h = detectCgroups(opts).mounts.v1.find((m) => m.controllers.includes('freezer'));
-  if (!h) fail('no cgroup v1 hierarchy carries the freezer controller (see /proc/self/mountinfo): mount it, e.g. mount -t cgroup -o freezer cgroup /sys/fs/cgroup/freezer, then start the container again');
+  if (!h)
+    fail(
+      'no cgroup v1 hierarchy carries the freezer controller (see /proc/self/mountinfo): mount it, e.g. mount -t cgroup -o freezer cgroup /sys/fs/cgroup/freezer, then start the container again',
+    );
   const dir = cg.paths.find((p) => p.startsWith(h.mountPoint + '/'));
-  if (!dir) fail(`the container has no cgroup in the freezer hierarchy ${h.mountPoint} (it was started before minidock made one there, or before the hierarchy was mounted): start it again`);
+  if (!dir)
+    fail(
+      `the container has no cgroup in the freezer hierarchy ${h.mountPoint} (it was started before minidock made one there, or before the hierarchy was mounted): start it again`,
+    );
   return dir;
 }
 
@@ -74,7 +80,9 @@ export function freeze(cg: Cgroup, timeoutMs = 5000, opts: CgroupOptions = {}): 
     if (freezerState(cg, opts) === 'FROZEN') return;
     if (Date.now() > deadline) {
       thaw(cg, opts);
-      fail(`${file}: not every process of the container froze within ${timeoutMs} ms (one may be in uninterruptible sleep); the container was thawed again`);
+      fail(
+        `${file}: not every process of the container froze within ${timeoutMs} ms (one may be in uninterruptible sleep); the container was thawed again`,
+      );
     }
     sleepSync(delay);
   }

@@ -9,8 +9,17 @@ import { createV1, listV1, openV1, openV1At } from './v1.js';
 import { createV2, listV2, openV2, openV2At } from './v2.js';
 
 export type {
-  Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupMode, CgroupMounts, CgroupOptions, CgroupStats, CgroupWrite,
-  V1Hierarchy, V2Mount,
+  Cgroup,
+  CgroupDetection,
+  CgroupfsMount,
+  CgroupFsOps,
+  CgroupMode,
+  CgroupMounts,
+  CgroupOptions,
+  CgroupStats,
+  CgroupWrite,
+  V1Hierarchy,
+  V2Mount,
 } from './types.js';
 export { detectCgroups, parseMountinfo, parseSelfCgroup } from './detect.js';
 
@@ -53,7 +62,12 @@ export function listCgroups(prefix: string, opts: CgroupOptions = {}): string[] 
 export function cgroupMountPoints(): string[] {
   try {
     const detected = detectCgroups();
-    return [...new Set([...detected.mounts.v1.map((h) => h.mountPoint), ...(detected.mounts.v2 ? [detected.mounts.v2.mountPoint] : [])])];
+    return [
+      ...new Set([
+        ...detected.mounts.v1.map((h) => h.mountPoint),
+        ...(detected.mounts.v2 ? [detected.mounts.v2.mountPoint] : []),
+      ]),
+    ];
   } catch {
     return [];
   }

@@ -24,8 +24,10 @@ import { normalizeParent } from './util.js';
 /** A normal user's delegated cgroup v2 directory (parent: relative to the cgroup2 mount), or why there is none and how to get one. */
 export type Delegation = { parent: string; dir: string; controllers: string[] } | { why: string; fix: string };
 
-const GET_V2 = 'boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line): systemd then delegates a subtree to each user';
-const GET_INSIDE = 'start minidock inside your systemd user manager\'s subtree: systemd-run --user --scope minidock run ...';
+const GET_V2 =
+  'boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line): systemd then delegates a subtree to each user';
+const GET_INSIDE =
+  "start minidock inside your systemd user manager's subtree: systemd-run --user --scope minidock run ...";
 
 /**
  * Where a user (uid) may create the container's cgroup: the directory the v2 driver would make it in
@@ -41,7 +43,11 @@ export function rootlessDelegation(uid: number, opts: CgroupOptions = {}): Deleg
     dir = join(mount.mountPoint, normalizeParent(opts.parent));
   } else {
     const own = mount.ownPath === undefined ? undefined : dirInMount(mount.mountPoint, mount.mountRoot, mount.ownPath);
-    if (own === undefined || own === mount.mountPoint) return { why: `cgroup v2: this process's cgroup (${mount.ownPath ?? 'unknown'}) has no parent of yours`, fix: GET_INSIDE };
+    if (own === undefined || own === mount.mountPoint)
+      return {
+        why: `cgroup v2: this process's cgroup (${mount.ownPath ?? 'unknown'}) has no parent of yours`,
+        fix: GET_INSIDE,
+      };
     dir = dirname(own);
   }
   const owner = (p: string): number | undefined => {
@@ -54,7 +60,13 @@ export function rootlessDelegation(uid: number, opts: CgroupOptions = {}): Deleg
   const notYours = ['', 'cgroup.procs', 'cgroup.subtree_control'].find((f) => owner(join(dir, f)) !== uid);
   if (notYours !== undefined) {
     const o = owner(join(dir, notYours));
-    return { why: `cgroup v2: ${join(dir, notYours)} is ${o === undefined ? 'missing' : `uid ${o}'s`}, not yours (no subtree delegated to you here)`, fix: opts.parent !== undefined ? 'a --cgroup-parent inside your delegated subtree (user.slice/user-UID.slice/user@UID.service/...)' : GET_INSIDE };
+    return {
+      why: `cgroup v2: ${join(dir, notYours)} is ${o === undefined ? 'missing' : `uid ${o}'s`}, not yours (no subtree delegated to you here)`,
+      fix:
+        opts.parent !== undefined
+          ? 'a --cgroup-parent inside your delegated subtree (user.slice/user-UID.slice/user@UID.service/...)'
+          : GET_INSIDE,
+    };
   }
   const controllers = (readOpt(join(dir, 'cgroup.controllers')) ?? '').trim().split(/\s+/).filter(Boolean);
   return { parent: relative(mount.mountPoint, dir), dir, controllers };
@@ -64,7 +76,8 @@ export function rootlessDelegation(uid: number, opts: CgroupOptions = {}): Deleg
 export function controllersFor(limits: Limits): string[] {
   const need = new Set<string>();
   const given = (k: keyof Limits): boolean => limits[k] !== undefined;
-  if (given('memory') || given('memoryReservation') || (given('memorySwap') && !limits.memorySwapDefault)) need.add('memory');
+  if (given('memory') || given('memoryReservation') || (given('memorySwap') && !limits.memorySwapDefault))
+    need.add('memory');
   if (given('cpuQuotaUs') || given('cpuShares') || given('cpuWeight')) need.add('cpu');
   if (given('cpusetCpus') || given('cpusetMems')) need.add('cpuset');
   if (given('pids')) need.add('pids');
@@ -77,27 +90,50 @@ export function controllersFor(limits: Limits): string[] {
  * there: attaching an eBPF program needs CAP_BPF on the host, and a user namespace refuses mknod, so
  * the container has only the bind-mounted /dev of the plan.
  */
-export function rootlessCgroup(name: string, limits: Limits, opts: CgroupOptions = {}, uid = process.geteuid?.() ?? 0): Cgroup {
+export function rootlessCgroup(
+  name: string,
+  limits: Limits,
+  opts: CgroupOptions = {},
+  uid = process.geteuid?.() ?? 0,
+): Cgroup {
   const d = rootlessDelegation(uid, opts);
   if ('why' in d) return noCgroup(name, limits, d, opts);
   const missing = controllersFor(limits).filter((c) => !d.controllers.includes(c));
   if (missing.length) {
-    fail(`${missing.join(', ')}: your delegated cgroup ${d.dir} offers only "${d.controllers.join(' ')}" — as root: systemctl edit user@.service, [Service] Delegate=cpu cpuset io memory pids, then log in again; or drop the limit flags`);
+    fail(
+      `${missing.join(', ')}: your delegated cgroup ${d.dir} offers only "${d.controllers.join(' ')}" — as root: systemctl edit user@.service, [Service] Delegate=cpu cpuset io memory pids, then log in again; or drop the limit flags`,
+    );
   }
   return createCgroup(name, limits, { ...opts, parent: d.parent, restrictDevices: false });
 }
 
 /** No cgroup of its own (nothing created, joined or removed); refuses any limit in `limits`, saying why (`why`: rootlessDelegation's answer). */
-export function noCgroup(name: string, limits: Limits, why?: { why: string; fix: string }, opts: CgroupOptions = {}): Cgroup {
+export function noCgroup(
+  name: string,
+  limits: Limits,
+  why?: { why: string; fix: string },
+  opts: CgroupOptions = {},
+): Cgroup {
   const mode = detectCgroups(opts).mode;
   // (memorySwap that -m implies, Docker's default, is not a flag of the user's: only what was asked is named)
-  const given = Object.entries(limits).filter(([k, v]) => v !== undefined && k !== 'memorySwapDefault' && !(k === 'memorySwap' && limits.memorySwapDefault)).map(([k]) => k);
+  const given = Object.entries(limits)
+    .filter(
+      ([k, v]) => v !== undefined && k !== 'memorySwapDefault' && !(k === 'memorySwap' && limits.memorySwapDefault),
+    )
+    .map(([k]) => k);
   if (given.length) {
-    const reason = why?.why ?? (mode === 'v1' ? 'cgroup v1: only root creates cgroups' : 'cgroup v2: no subtree delegated to you');
-    fail(`${given.join(', ')}: a rootless container has no cgroup of its own (${reason}), so it cannot be limited — drop the limit flags, run as root${why ? `, or ${why.fix}` : ''}`);
+    const reason =
+      why?.why ?? (mode === 'v1' ? 'cgroup v1: only root creates cgroups' : 'cgroup v2: no subtree delegated to you');
+    fail(
+      `${given.join(', ')}: a rootless container has no cgroup of its own (${reason}), so it cannot be limited — drop the limit flags, run as root${why ? `, or ${why.fix}` : ''}`,
+    );
   }
   return {
-    mode, name, paths: [], fsMounts: [], writes: [],
+    mode,
+    name,
+    paths: [],
+    fsMounts: [],
+    writes: [],
     join: () => undefined,
     stats: () => ({}),
     oomKills: () => undefined,

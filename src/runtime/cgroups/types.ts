@@ -9,22 +9,22 @@ export interface CgroupWrite {
 }
 
 export interface CgroupStats {
-  memoryPeakBytes?: number;  // v1 memory.max_usage_in_bytes; v2 memory.peak (kernel >= 5.19)
+  memoryPeakBytes?: number; // v1 memory.max_usage_in_bytes; v2 memory.peak (kernel >= 5.19)
   memoryLimitBytes?: number; // v1 memory.limit_in_bytes; v2 memory.max (undefined when "max")
   memoryUsageBytes?: number; // v1 memory.usage_in_bytes; v2 memory.current
-  oomKills?: number;         // v1: memory.oom_control "oom_kill N"; v2: memory.events oom_kill
-  oomEvents?: number;        // v1: oom_kill + under_oom (v1 has no OOM-invocation counter); v2: memory.events oom
-  memoryLimitHits?: number;  // v1: memory.failcnt; v2: memory.events max (times usage hit the limit)
-  cpuUserUs?: number;        // v1: cpuacct.stat user (USER_HZ ticks -> us); v2: cpu.stat user_usec
-  cpuSystemUs?: number;      // v1: cpuacct.stat system; v2: cpu.stat system_usec
-  cpuUsageUs?: number;       // v1: cpuacct.usage (ns -> us); v2: cpu.stat usage_usec
-  nrPeriods?: number;        // cpu.stat nr_periods
-  nrThrottled?: number;      // cpu.stat nr_throttled
-  throttledUs?: number;      // v1: cpu.stat throttled_time (ns -> us); v2: throttled_usec
-  pidsCurrent?: number;      // pids.current
-  pidsPeak?: number;         // pids.peak where the kernel has it
-  pidsLimit?: number;        // pids.max (undefined when "max")
-  pidsLimitHits?: number;    // pids.events "max N"
+  oomKills?: number; // v1: memory.oom_control "oom_kill N"; v2: memory.events oom_kill
+  oomEvents?: number; // v1: oom_kill + under_oom (v1 has no OOM-invocation counter); v2: memory.events oom
+  memoryLimitHits?: number; // v1: memory.failcnt; v2: memory.events max (times usage hit the limit)
+  cpuUserUs?: number; // v1: cpuacct.stat user (USER_HZ ticks -> us); v2: cpu.stat user_usec
+  cpuSystemUs?: number; // v1: cpuacct.stat system; v2: cpu.stat system_usec
+  cpuUsageUs?: number; // v1: cpuacct.usage (ns -> us); v2: cpu.stat usage_usec
+  nrPeriods?: number; // cpu.stat nr_periods
+  nrThrottled?: number; // cpu.stat nr_throttled
+  throttledUs?: number; // v1: cpu.stat throttled_time (ns -> us); v2: throttled_usec
+  pidsCurrent?: number; // pids.current
+  pidsPeak?: number; // pids.peak where the kernel has it
+  pidsLimit?: number; // pids.max (undefined when "max")
+  pidsLimitHits?: number; // pids.events "max N"
 }
 
 /**

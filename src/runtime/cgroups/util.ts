@@ -62,7 +62,11 @@ export function defaultHint(code: string, file: string): string {
  * Several values are several write()s on one open file: the kernel takes each write() as one
  * command (one rule of devices.allow, say), as `echo` would give it, at the cost of one open.
  */
-export function writeFileStrict(file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void {
+export function writeFileStrict(
+  file: string,
+  value: string | readonly string[],
+  hint?: (code: string) => string | undefined,
+): void {
   const values = typeof value === 'string' ? [value] : value;
   let fd: number | undefined;
   let current = values[0] ?? '';
@@ -78,7 +82,13 @@ export function writeFileStrict(file: string, value: string | readonly string[],
 }
 
 /** Write (through ops: dryOps write nothing) and record the write(s). */
-export function writeRecorded(ops: CgroupFsOps, writes: CgroupWrite[], file: string, value: string | readonly string[], hint?: (code: string) => string | undefined): void {
+export function writeRecorded(
+  ops: CgroupFsOps,
+  writes: CgroupWrite[],
+  file: string,
+  value: string | readonly string[],
+  hint?: (code: string) => string | undefined,
+): void {
   const values = typeof value === 'string' ? [value] : value;
   (ops.write ?? writeFileStrict)(file, values, hint);
   for (const v of values) writes.push({ file, value: v });
@@ -91,7 +101,8 @@ export function writeRecorded(ops: CgroupFsOps, writes: CgroupWrite[], file: str
  */
 export function dryOps(): CgroupFsOps {
   const planned = new Set<string>();
-  const fsError = (code: string, path: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: ${path}`), { code });
+  const fsError = (code: string, path: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(`${code}: ${path}`), { code });
   return {
     mkdir: (dir) => {
       if (exists(dir) || planned.has(dir)) throw fsError('EEXIST', dir);
@@ -119,7 +130,8 @@ export function nearestExisting(dir: string): string {
 /** The controllers these limits need: each one missing is an error, never a limit silently not applied. */
 export function neededControllers(limits: Limits): Set<'memory' | 'cpu' | 'pids' | 'cpuset'> {
   const s = new Set<'memory' | 'cpu' | 'pids' | 'cpuset'>();
-  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined) s.add('memory');
+  if (limits.memory !== undefined || limits.memorySwap !== undefined || limits.memoryReservation !== undefined)
+    s.add('memory');
   if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined || limits.cpuWeight !== undefined) s.add('cpu');
   if (limits.pids !== undefined) s.add('pids');
   if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) s.add('cpuset');
@@ -133,7 +145,9 @@ export function neededControllers(limits: Limits): Set<'memory' | 'cpu' | 'pids'
  */
 export function checkSwapWithoutAccounting(l: Limits, swapFile: string): void {
   if (l.memorySwap === undefined || l.memorySwap === -1 || l.memorySwap === l.memory) return;
-  fail(`cannot apply --memory-swap ${l.memorySwap}: ${swapFile} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`);
+  fail(
+    `cannot apply --memory-swap ${l.memorySwap}: ${swapFile} does not exist (ENOENT) because swap accounting is off in this kernel; boot with swapaccount=1, or use --memory-swap -1 or equal to --memory`,
+  );
 }
 
 /** v1 prints "no limit" as PAGE_COUNTER_MAX pages: 9223372036854771712 with 4 KiB pages. */
@@ -179,7 +193,9 @@ export function checkName(name: string): void {
 export function normalizeParent(parent: string): string {
   const parts = parent.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.some((p) => p === '..')) {
-    fail(`invalid --cgroup-parent "${parent}": ".." is not allowed; give a path inside the cgroup hierarchy like /minidock`);
+    fail(
+      `invalid --cgroup-parent "${parent}": ".." is not allowed; give a path inside the cgroup hierarchy like /minidock`,
+    );
   }
   return parts.join('/');
 }
@@ -204,7 +220,10 @@ function subtreeDeepestFirst(dir: string): string[] {
 function pidsIn(dir: string): number[] {
   const t = readOpt(join(dir, 'cgroup.procs'));
   if (!t) return [];
-  return t.split('\n').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  return t
+    .split('\n')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /** Alive = exists and not a zombie (a zombie holds no resources and no longer blocks rmdir). */
@@ -264,7 +283,9 @@ export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: b
       if (!readOpt(join(d, 'freezer.state'))?.startsWith('F')) continue;
       try {
         writeFileStrict(join(d, 'freezer.state'), 'THAWED');
-      } catch { /* gone meanwhile */ }
+      } catch {
+        /* gone meanwhile */
+      }
     }
     sleepSync(5);
   }
@@ -283,15 +304,21 @@ export function killAndRemove(dirs: string[], ops: CgroupFsOps, useCgroupKill: b
           continue;
         }
         const left = pidsIn(d);
-        errors.push(`cannot remove cgroup ${d} (${code}): ${code === 'EBUSY'
-          ? `still in use${left.length ? ` by pid ${left.join(', ')}` : ''} after ${timeoutMs} ms; kill those processes and rmdir it, or run minidock gc`
-          : defaultHint(code, d)}`);
+        errors.push(
+          `cannot remove cgroup ${d} (${code}): ${
+            code === 'EBUSY'
+              ? `still in use${left.length ? ` by pid ${left.join(', ')}` : ''} after ${timeoutMs} ms; kill those processes and rmdir it, or run minidock gc`
+              : defaultHint(code, d)
+          }`,
+        );
         break;
       }
     }
   }
   if (errors.length) {
-    throw new MinidockError(errors.length === 1 ? errors[0]! : `${errors[0]} (and ${errors.length - 1} more cgroup directories)`);
+    throw new MinidockError(
+      errors.length === 1 ? errors[0]! : `${errors[0]} (and ${errors.length - 1} more cgroup directories)`,
+    );
   }
 }
 
@@ -359,8 +386,10 @@ export function mkdirCgroup(ops: CgroupFsOps, dir: string, name: string, enoentH
     ops.mkdir(dir);
   } catch (e) {
     const code = errName(e);
-    fail(code === 'EEXIST'
-      ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
-      : `cannot create cgroup ${dir} (${code}): ${code === 'ENOENT' && enoentHint ? enoentHint : defaultHint(code, dir)}`);
+    fail(
+      code === 'EEXIST'
+        ? `cannot create cgroup ${dir} (EEXIST): a cgroup named ${name} already exists (another container, or a leftover: remove it with rmdir or minidock gc)`
+        : `cannot create cgroup ${dir} (${code}): ${code === 'ENOENT' && enoentHint ? enoentHint : defaultHint(code, dir)}`,
+    );
   }
 }

@@ -21,9 +21,36 @@ import type { Limits } from '../limits.js';
 import { weightToShares } from '../limits.js';
 import { dirInMount } from './detect.js';
 import { DEVICE_RULES } from './device-bpf.js';
-import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V1Hierarchy } from './types.js';
+import type {
+  Cgroup,
+  CgroupDetection,
+  CgroupfsMount,
+  CgroupFsOps,
+  CgroupOptions,
+  CgroupStats,
+  CgroupWrite,
+  V1Hierarchy,
+} from './types.js';
 import {
-  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, realOps, V1_NO_LIMIT, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
+  checkName,
+  checkSwapWithoutAccounting,
+  exists,
+  killAndRemove,
+  mkdirParents,
+  normalizeParent,
+  readKeyed,
+  readNumber,
+  realOps,
+  V1_NO_LIMIT,
+  removeCreated,
+  writeFileStrict,
+  writeRecorded,
+  pidsStats,
+  dropUndefined,
+  mkdirCgroup,
+  dryOps,
+  nearestExisting,
+  neededControllers,
 } from './util.js';
 import { readOpt } from '../../sys/read.js';
 
@@ -47,7 +74,7 @@ const USER_HZ = 100;
 interface Placement {
   hierarchy: V1Hierarchy;
   controllers: Used[]; // the used controllers that live in this hierarchy
-  parentDir: string;   // where the container's directory goes
+  parentDir: string; // where the container's directory goes
 }
 
 /** Map each used controller to its hierarchy (deduplicating co-mounted ones) and find the parent dir. */
@@ -59,7 +86,9 @@ function place(detected: CgroupDetection, want: Set<Used>, opts: CgroupOptions, 
     const h = detected.mounts.v1.find((x) => x.controllers.includes(c));
     if (!h) {
       if (want.has(c)) {
-        fail(`cannot apply the ${c} limit: no cgroup v1 hierarchy carries the ${c} controller (see /proc/self/mountinfo); mount it, e.g. mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`);
+        fail(
+          `cannot apply the ${c} limit: no cgroup v1 hierarchy carries the ${c} controller (see /proc/self/mountinfo); mount it, e.g. mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`,
+        );
       }
       continue; // only statistics would come from it
     }
@@ -74,7 +103,9 @@ function place(detected: CgroupDetection, want: Set<Used>, opts: CgroupOptions, 
     } else {
       parentDir = h.ownPath === undefined ? undefined : dirInMount(h.mountPoint, h.mountRoot, h.ownPath);
       if (parentDir === undefined) {
-        fail(`cannot find this process's own ${h.controllers.join(',')} cgroup under ${h.mountPoint} (/proc/self/cgroup says ${h.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`);
+        fail(
+          `cannot find this process's own ${h.controllers.join(',')} cgroup under ${h.mountPoint} (/proc/self/cgroup says ${h.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`,
+        );
       }
     }
     out.push({ hierarchy: h, controllers: [c], parentDir });
@@ -87,7 +118,12 @@ function place(detected: CgroupDetection, want: Set<Used>, opts: CgroupOptions, 
 function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
   return hierarchies.map((h) => {
     const dir = basename(h.mountPoint);
-    return { dir, fstype: 'cgroup', data: h.controllers.join(','), links: dir.includes(',') ? h.controllers.filter((c) => c !== dir) : [] };
+    return {
+      dir,
+      fstype: 'cgroup',
+      data: h.controllers.join(','),
+      links: dir.includes(',') ? h.controllers.filter((c) => c !== dir) : [],
+    };
   });
 }
 
@@ -133,9 +169,12 @@ class V1Cgroup implements Cgroup {
   join(pid: number): void {
     for (const { dir, controllers } of this.dirs) {
       writeFileStrict(join(dir, 'cgroup.procs'), String(pid), (code) =>
-        code === 'ESRCH' ? `pid ${pid} has already exited`
-          : code === 'ENOSPC' && controllers.includes('cpuset') ? `${dir} has an empty cpuset.cpus or cpuset.mems`
-            : undefined);
+        code === 'ESRCH'
+          ? `pid ${pid} has already exited`
+          : code === 'ENOSPC' && controllers.includes('cpuset')
+            ? `${dir} has an empty cpuset.cpus or cpuset.mems`
+            : undefined,
+      );
     }
   }
 
@@ -190,14 +229,16 @@ class V1Cgroup implements Cgroup {
 function copyFromParent(ops: CgroupFsOps, dir: string, file: string, writes: CgroupWrite[]): void {
   const v = readOpt(join(nearestExisting(dirname(dir)), file))?.trim() ?? '';
   if (v === '') {
-    fail(`cannot set up cpuset ${dir}: the parent's ${file} is empty, so a child cannot get any; set it in the parent first`);
+    fail(
+      `cannot set up cpuset ${dir}: the parent's ${file} is empty, so a child cannot get any; set it in the parent first`,
+    );
   }
   writeRecorded(ops, writes, join(dir, file), v);
 }
 
 export function createV1(name: string, limits: Limits, detected: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
-  const ops = opts.dryRun ? dryOps() : opts.root?.ops ?? realOps;
+  const ops = opts.dryRun ? dryOps() : (opts.root?.ops ?? realOps);
   const places = placements(limits, detected, opts);
   const created: string[] = [];
   const writes: CgroupWrite[] = [];
@@ -206,14 +247,21 @@ export function createV1(name: string, limits: Limits, detected: CgroupDetection
     for (const p of places) {
       if (opts.parent !== undefined) {
         const isCpuset = p.controllers.includes('cpuset');
-        created.push(...mkdirParents(p.hierarchy.mountPoint, normalizeParent(opts.parent), ops, (d) => {
-          if (!isCpuset) return;
-          copyFromParent(ops, d, 'cpuset.cpus', writes);
-          copyFromParent(ops, d, 'cpuset.mems', writes);
-        }));
+        created.push(
+          ...mkdirParents(p.hierarchy.mountPoint, normalizeParent(opts.parent), ops, (d) => {
+            if (!isCpuset) return;
+            copyFromParent(ops, d, 'cpuset.cpus', writes);
+            copyFromParent(ops, d, 'cpuset.mems', writes);
+          }),
+        );
       }
       const dir = join(p.parentDir, name);
-      mkdirCgroup(ops, dir, name, `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent`);
+      mkdirCgroup(
+        ops,
+        dir,
+        name,
+        `the parent ${p.parentDir} does not exist; create it or pass another --cgroup-parent`,
+      );
       created.push(dir);
       dirs.push({ dir, controllers: p.controllers, hierarchy: p.hierarchy });
       for (const c of p.controllers) writeLimits(ops, c, dir, limits, writes);
@@ -249,7 +297,8 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
       if (l.cpuQuotaUs !== undefined) {
         w('cpu.cfs_period_us', String(l.cpuPeriodUs ?? 100_000));
         w('cpu.cfs_quota_us', String(l.cpuQuotaUs), (code) =>
-          code === 'EINVAL' ? 'the quota must be at least 1000us and not above the parent cgroup\'s quota' : undefined);
+          code === 'EINVAL' ? "the quota must be at least 1000us and not above the parent cgroup's quota" : undefined,
+        );
       }
       const shares = l.cpuShares ?? (l.cpuWeight !== undefined ? weightToShares(l.cpuWeight) : undefined);
       if (shares !== undefined) w('cpu.shares', String(shares));
@@ -262,11 +311,17 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
       // (a new v1 cpuset cgroup starts empty: what is not given is copied from the parent)
       if (l.cpusetCpus !== undefined) {
         w('cpuset.cpus', l.cpusetCpus, (code) =>
-          code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all in the parent's cpuset.cpus (${readOpt(join(dir, '..', 'cpuset.cpus'))?.trim() ?? '?'})` : undefined);
+          code === 'EINVAL'
+            ? `CPUs ${l.cpusetCpus} are not all in the parent's cpuset.cpus (${readOpt(join(dir, '..', 'cpuset.cpus'))?.trim() ?? '?'})`
+            : undefined,
+        );
       } else if (l.cpusetMems !== undefined) copyFromParent(ops, dir, 'cpuset.cpus', writes);
       if (l.cpusetMems !== undefined) {
         w('cpuset.mems', l.cpusetMems, (code) =>
-          code === 'EINVAL' ? `memory nodes ${l.cpusetMems} are not all in the parent's cpuset.mems (${readOpt(join(dir, '..', 'cpuset.mems'))?.trim() ?? '?'})` : undefined);
+          code === 'EINVAL'
+            ? `memory nodes ${l.cpusetMems} are not all in the parent's cpuset.mems (${readOpt(join(dir, '..', 'cpuset.mems'))?.trim() ?? '?'})`
+            : undefined,
+        );
       } else if (l.cpusetCpus !== undefined) copyFromParent(ops, dir, 'cpuset.mems', writes);
       break;
     case 'cpuacct':
@@ -288,9 +343,12 @@ function parentDirs(detected: CgroupDetection, opts: CgroupOptions): { dir: stri
   for (const c of USED) {
     const h = detected.mounts.v1.find((x) => x.controllers.includes(c));
     if (!h) continue;
-    const dir = opts.parent !== undefined
-      ? join(h.mountPoint, normalizeParent(opts.parent))
-      : h.ownPath === undefined ? undefined : dirInMount(h.mountPoint, h.mountRoot, h.ownPath);
+    const dir =
+      opts.parent !== undefined
+        ? join(h.mountPoint, normalizeParent(opts.parent))
+        : h.ownPath === undefined
+          ? undefined
+          : dirInMount(h.mountPoint, h.mountRoot, h.ownPath);
     if (dir === undefined) continue;
     const prev = out.find((p) => p.dir === dir);
     if (prev) prev.controllers.push(c);
@@ -311,10 +369,12 @@ export function openV1(name: string, detected: CgroupDetection, opts: CgroupOpti
 /** Re-open a container's cgroup by the directories it recorded (state.json cgroupPaths), from
  * whichever cgroup the caller is in (exec); the directories that still exist, undefined if none. */
 export function openV1At(paths: string[], detected: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
-  const dirs = paths.filter((d) => exists(d)).map((dir) => {
-    const h = detected.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
-    return { dir, controllers: USED.filter((c) => h?.controllers.includes(c)) };
-  });
+  const dirs = paths
+    .filter((d) => exists(d))
+    .map((dir) => {
+      const h = detected.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
+      return { dir, controllers: USED.filter((c) => h?.controllers.includes(c)) };
+    });
   return dirs.length ? new V1Cgroup(basename(dirs[0]!.dir), dirs, [], opts.root?.ops ?? realOps) : undefined;
 }
 
@@ -337,6 +397,7 @@ export function listV1(prefix: string, detected: CgroupDetection, opts: CgroupOp
 export function updateV1(paths: string[], limits: Limits, detected: CgroupDetection, writes: CgroupWrite[]): void {
   for (const dir of paths) {
     const h = detected.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
-    for (const c of USED) if (c !== 'devices' && c !== 'cpuset' && h?.controllers.includes(c)) writeLimits(realOps, c, dir, limits, writes);
+    for (const c of USED)
+      if (c !== 'devices' && c !== 'cpuset' && h?.controllers.includes(c)) writeLimits(realOps, c, dir, limits, writes);
   }
 }

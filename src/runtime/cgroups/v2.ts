@@ -23,16 +23,45 @@ import { sharesToWeight } from '../limits.js';
 import { dirInMount } from './detect.js';
 import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './device-bpf.js';
 import { errnoName } from '../../sys/errno.js';
-import type { Cgroup, CgroupDetection, CgroupfsMount, CgroupFsOps, CgroupOptions, CgroupStats, CgroupWrite, V2Mount } from './types.js';
+import type {
+  Cgroup,
+  CgroupDetection,
+  CgroupfsMount,
+  CgroupFsOps,
+  CgroupOptions,
+  CgroupStats,
+  CgroupWrite,
+  V2Mount,
+} from './types.js';
 import {
-  checkName, checkSwapWithoutAccounting, exists, killAndRemove, mkdirParents, normalizeParent, readKeyed, readNumber, realOps, removeCreated, writeFileStrict, writeRecorded, pidsStats, dropUndefined, mkdirCgroup, dryOps, nearestExisting, neededControllers,
+  checkName,
+  checkSwapWithoutAccounting,
+  exists,
+  killAndRemove,
+  mkdirParents,
+  normalizeParent,
+  readKeyed,
+  readNumber,
+  realOps,
+  removeCreated,
+  writeFileStrict,
+  writeRecorded,
+  pidsStats,
+  dropUndefined,
+  mkdirCgroup,
+  dryOps,
+  nearestExisting,
+  neededControllers,
 } from './util.js';
 import { readOpt } from '../../sys/read.js';
 
 const BASE_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
 
 function words(text: string | undefined): string[] {
-  return (text ?? '').split(/\s+/).map((w) => w.replace(/^\+/, '')).filter(Boolean);
+  return (text ?? '')
+    .split(/\s+/)
+    .map((w) => w.replace(/^\+/, ''))
+    .filter(Boolean);
 }
 
 function hasProcesses(dir: string): boolean {
@@ -46,7 +75,10 @@ function isRealRoot(dir: string): boolean {
 
 function v2Mount(detected: CgroupDetection): V2Mount {
   const mount = detected.mounts.v2;
-  if (!mount) fail('no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup');
+  if (!mount)
+    fail(
+      'no cgroup2 filesystem is mounted (see /proc/self/mountinfo): mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup',
+    );
   return mount;
 }
 
@@ -55,11 +87,15 @@ function parentDirOf(mount: V2Mount, opts: CgroupOptions): string {
   if (opts.parent !== undefined) return join(mount.mountPoint, normalizeParent(opts.parent));
   const own = mount.ownPath === undefined ? undefined : dirInMount(mount.mountPoint, mount.mountRoot, mount.ownPath);
   if (own === undefined) {
-    fail(`cannot find this process's own cgroup under ${mount.mountPoint} (/proc/self/cgroup "0::" says ${mount.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`);
+    fail(
+      `cannot find this process's own cgroup under ${mount.mountPoint} (/proc/self/cgroup "0::" says ${mount.ownPath ?? 'nothing'}): pass --cgroup-parent /minidock`,
+    );
   }
   if (isRealRoot(own)) return own;
   if (own === mount.mountPoint) {
-    fail(`cannot place the container's cgroup: this process sits in ${own}, the top of the visible cgroup tree, which holds processes and so cannot have child cgroups with controllers (cgroup v2 "no internal processes"); move this process into a child cgroup first, or pass --cgroup-parent`);
+    fail(
+      `cannot place the container's cgroup: this process sits in ${own}, the top of the visible cgroup tree, which holds processes and so cannot have child cgroups with controllers (cgroup v2 "no internal processes"); move this process into a child cgroup first, or pass --cgroup-parent`,
+    );
   }
   return dirname(own); // a leaf sibling of our own cgroup
 }
@@ -73,12 +109,20 @@ function chain(mountPoint: string, dir: string): string[] {
 }
 
 /** Make sure every ancestor from the top down to parentDir hands `controllers` to its children. */
-function enableControllers(ops: CgroupFsOps, mount: V2Mount, parentDir: string, want: string[], required: Set<string>, writes: CgroupWrite[]): string[] {
+function enableControllers(
+  ops: CgroupFsOps,
+  mount: V2Mount,
+  parentDir: string,
+  want: string[],
+  required: Set<string>,
+  writes: CgroupWrite[],
+): string[] {
   const top = mount.mountPoint;
   const available = words(readOpt(join(top, 'cgroup.controllers')));
   const usable = want.filter((c) => available.includes(c));
   for (const c of want) {
-    if (!available.includes(c) && required.has(c)) fail(`cannot apply the ${c} limit: ${notOffered(mount, c, available)}`);
+    if (!available.includes(c) && required.has(c))
+      fail(`cannot apply the ${c} limit: ${notOffered(mount, c, available)}`);
   }
   for (const node of chain(top, parentDir)) {
     const file = join(node, 'cgroup.subtree_control');
@@ -88,16 +132,21 @@ function enableControllers(ops: CgroupFsOps, mount: V2Mount, parentDir: string, 
     const internal = !isRealRoot(node) && hasProcesses(node);
     const rule = `${node} holds processes, and cgroup v2 allows controllers for child cgroups only in cgroups without processes ("no internal processes"); pass a --cgroup-parent that holds none, e.g. /minidock`;
     if (internal) {
-      fail(`cannot enable the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''} in ${file} (EBUSY): ${rule}`);
+      fail(
+        `cannot enable the ${missing.join(', ')} controller${missing.length > 1 ? 's' : ''} in ${file} (EBUSY): ${rule}`,
+      );
     }
     for (const c of missing) {
       writeRecorded(ops, writes, file, `+${c}`, (code) =>
-        code === 'EBUSY' ? rule
-          : code === 'ENOENT' || code === 'EINVAL' ? `the ${c} controller is not available in ${node} (is it bound to a cgroup v1 hierarchy, or, for cpu, do realtime processes run outside the root?)`
-            // (minidock runs as root: refused anyway, the tree is someone else's, e.g. a container's)
-            : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        code === 'EBUSY'
+          ? rule
+          : code === 'ENOENT' || code === 'EINVAL'
+            ? `the ${c} controller is not available in ${node} (is it bound to a cgroup v1 hierarchy, or, for cpu, do realtime processes run outside the root?)`
+            : // (minidock runs as root: refused anyway, the tree is someone else's, e.g. a container's)
+              code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
               ? `${node} is not delegated to minidock${code === 'EROFS' ? ' (its cgroupfs is mounted read-only, as inside a container)' : ''}; where the tree is writable (on the host, as root): echo +${c} > ${file}, or for a systemd unit, Delegate=yes in its [Service] section`
-              : undefined);
+              : undefined,
+      );
     }
   }
   return usable;
@@ -116,7 +165,8 @@ function notOffered(mount: V2Mount, c: string, available: string[]): string {
   if (isRealRoot(top)) {
     return `${has}: the kernel gives ${c} to a cgroup v1 hierarchy or disabled it at boot; boot with cgroup_no_v1=all (or systemd.unified_cgroup_hierarchy=1) and without cgroup_disable=${c}`;
   }
-  const parent = mount.mountRoot && mount.mountRoot !== '/' ? join('/sys/fs/cgroup', dirname(mount.mountRoot)) : '<its parent>';
+  const parent =
+    mount.mountRoot && mount.mountRoot !== '/' ? join('/sys/fs/cgroup', dirname(mount.mountRoot)) : '<its parent>';
   return `${has}: ${top} is not the root of the cgroup tree, and its parent outside it does not delegate ${c}; on the host, as root: echo +${c} > ${join(parent, 'cgroup.subtree_control')} (for a systemd unit: Delegate=yes), or run minidock on the host`;
 }
 
@@ -144,9 +194,12 @@ class V2Cgroup implements Cgroup {
 
   join(pid: number): void {
     writeFileStrict(join(this.v2Dir, 'cgroup.procs'), String(pid), (code) =>
-      code === 'ESRCH' ? `pid ${pid} has already exited`
-        : code === 'EBUSY' ? `${this.v2Dir} has child cgroups with controllers enabled ("no internal processes")`
-          : undefined);
+      code === 'ESRCH'
+        ? `pid ${pid} has already exited`
+        : code === 'EBUSY'
+          ? `${this.v2Dir} has child cgroups with controllers enabled ("no internal processes")`
+          : undefined,
+    );
   }
 
   oomKills(): number | undefined {
@@ -183,7 +236,7 @@ class V2Cgroup implements Cgroup {
 
 export function createV2(name: string, limits: Limits, detected: CgroupDetection, opts: CgroupOptions): Cgroup {
   checkName(name);
-  const ops = opts.dryRun ? dryOps() : opts.root?.ops ?? realOps;
+  const ops = opts.dryRun ? dryOps() : (opts.root?.ops ?? realOps);
   const mount = v2Mount(detected);
   const parentDir = parentDirOf(mount, opts);
 
@@ -218,7 +271,11 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
     // --dry-run asks the parent (a new cgroup has its parent's files), but the root cgroup has no
     // memory.* limit files at all: under it the dry run assumes swap accounting is on
     const probe = nearestExisting(dir);
-    if (probe === dir ? readOpt(swapFile) !== undefined : isRealRoot(probe) || readOpt(join(probe, 'memory.swap.max')) !== undefined) {
+    if (
+      probe === dir
+        ? readOpt(swapFile) !== undefined
+        : isRealRoot(probe) || readOpt(join(probe, 'memory.swap.max')) !== undefined
+    ) {
       w('memory.swap.max', swap);
     } else if (!l.memorySwapDefault) {
       // (no swap accounting: Docker's default is dropped silently, an explicit --memory-swap refused)
@@ -228,17 +285,24 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
   if (l.memoryReservation !== undefined) w('memory.low', String(l.memoryReservation));
   if (l.cpuQuotaUs !== undefined) {
     w('cpu.max', `${l.cpuQuotaUs} ${l.cpuPeriodUs ?? 100_000}`, (code) =>
-      code === 'EINVAL' ? 'the quota must be at least 1000us' : undefined);
+      code === 'EINVAL' ? 'the quota must be at least 1000us' : undefined,
+    );
   }
   const weight = l.cpuWeight ?? (l.cpuShares !== undefined ? sharesToWeight(l.cpuShares) : undefined);
   if (weight !== undefined) w('cpu.weight', String(weight));
   if (l.cpusetCpus !== undefined) {
     w('cpuset.cpus', l.cpusetCpus, (code) =>
-      code === 'EINVAL' ? `CPUs ${l.cpusetCpus} are not all available in the parent cgroup (cpuset.cpus.effective)` : undefined);
+      code === 'EINVAL'
+        ? `CPUs ${l.cpusetCpus} are not all available in the parent cgroup (cpuset.cpus.effective)`
+        : undefined,
+    );
   }
   if (l.cpusetMems !== undefined) {
     w('cpuset.mems', l.cpusetMems, (code) =>
-      code === 'EINVAL' ? `memory nodes ${l.cpusetMems} are not all available in the parent cgroup (cpuset.mems.effective)` : undefined);
+      code === 'EINVAL'
+        ? `memory nodes ${l.cpusetMems} are not all available in the parent cgroup (cpuset.mems.effective)`
+        : undefined,
+    );
   }
   if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
 }
@@ -263,7 +327,10 @@ export function listV2(prefix: string, detected: CgroupDetection, opts: CgroupOp
   } catch {
     return [];
   }
-  return entries.filter((e) => e.isDirectory() && e.name.startsWith(prefix)).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && e.name.startsWith(prefix))
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -276,9 +343,14 @@ function attachDevices(dir: string, ops: CgroupFsOps, writes: CgroupWrite[]): vo
   const bytes = encodeEbpf(prog);
   const r = (ops.attachDeviceFilter ?? realOps.attachDeviceFilter!)(dir, bytes);
   if (r < 0) {
-    fail(`bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) on ${dir}: ${errnoName(-r)} — the kernel refused the device filter (it needs CONFIG_CGROUP_BPF and root); without it a container could open host devices, so minidock stops here`);
+    fail(
+      `bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) on ${dir}: ${errnoName(-r)} — the kernel refused the device filter (it needs CONFIG_CGROUP_BPF and root); without it a container could open host devices, so minidock stops here`,
+    );
   }
-  writes.push({ file: `${dir} (bpf BPF_CGROUP_DEVICE)`, value: `device filter: ${prog.length} eBPF instructions allowing ${DEVICE_RULES.join(', ')}` });
+  writes.push({
+    file: `${dir} (bpf BPF_CGROUP_DEVICE)`,
+    value: `device filter: ${prog.length} eBPF instructions allowing ${DEVICE_RULES.join(', ')}`,
+  });
 }
 
 /** minidock update: write `limits` into a running container's existing cgroup, through the same

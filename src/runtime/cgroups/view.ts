@@ -96,7 +96,12 @@ export interface CgroupView {
   hierarchies: ViewHierarchy[];
 }
 
-function meaning(file: string, value: string, dir: string, read: (p: string) => string | undefined): string | undefined {
+function meaning(
+  file: string,
+  value: string,
+  dir: string,
+  read: (p: string) => string | undefined,
+): string | undefined {
   const v = value.trim();
   const n = Number(v);
   const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
@@ -127,7 +132,8 @@ export interface ViewOptions extends CgroupOptions {
 
 /** Build the view of pid's cgroups. */
 export function cgroupView(pid: number, opts: ViewOptions = {}): CgroupView {
-  if (!Number.isInteger(pid) || pid <= 0) fail(`invalid PID "${pid}": give the number of a running process (e.g. from minidock ps or pgrep)`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    fail(`invalid PID "${pid}": give the number of a running process (e.g. from minidock ps or pgrep)`);
   const read = opts.read ?? readOpt;
   let text = opts.procCgroup;
   if (text === undefined) {
@@ -135,7 +141,9 @@ export function cgroupView(pid: number, opts: ViewOptions = {}): CgroupView {
       text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
-      fail(`cannot read /proc/${pid}/cgroup (${code}): ${code === 'ENOENT' ? `no process ${pid} is running` : 'run as root'}`);
+      fail(
+        `cannot read /proc/${pid}/cgroup (${code}): ${code === 'ENOENT' ? `no process ${pid} is running` : 'run as root'}`,
+      );
     }
   }
   const detected: CgroupDetection = detectCgroups(opts);
@@ -174,7 +182,8 @@ export function cgroupView(pid: number, opts: ViewOptions = {}): CgroupView {
   }
   // v1 controllers in a stable, lesson order; v2 last
   const order = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices'];
-  const rank = (h: ViewHierarchy): number => (h.version === 'v2' ? 99 : Math.min(...h.controllers.map((c) => (order.includes(c) ? order.indexOf(c) : 50))));
+  const rank = (h: ViewHierarchy): number =>
+    h.version === 'v2' ? 99 : Math.min(...h.controllers.map((c) => (order.includes(c) ? order.indexOf(c) : 50)));
   hierarchies.sort((a, b) => rank(a) - rank(b));
   return { pid, mode: detected.mode, reason: detected.reason, hierarchies };
 }
@@ -195,10 +204,16 @@ export function renderView(v: CgroupView, opts: { all?: boolean } = {}): string 
       continue;
     }
     lines.push('', `${label}  ${h.dir}`);
-    if (h.version === 'v2') lines.push(`  controllers: ${h.controllers.join(' ') || '(none: they are bound to v1 hierarchies)'}`);
+    if (h.version === 'v2')
+      lines.push(`  controllers: ${h.controllers.join(' ') || '(none: they are bound to v1 hierarchies)'}`);
     const width = Math.max(0, ...h.files.map((f) => f.file.length));
     for (const f of h.files) {
-      const value = f.value.includes('\n') ? f.value.split('\n').map((l) => l.trim()).join(', ') : f.value;
+      const value = f.value.includes('\n')
+        ? f.value
+            .split('\n')
+            .map((l) => l.trim())
+            .join(', ')
+        : f.value;
       lines.push(`  ${f.file.padEnd(width)}  ${value}${f.meaning ? `  (${f.meaning})` : ''}`);
       lines.push(`  ${''.padEnd(width)}  # ${f.note}`);
     }
@@ -217,7 +232,9 @@ export function pidOf(ref: string, root?: string): number {
   const e = resolve(stateRoot(root), r);
   const pid = e.state?.pid;
   if (!pid || !isProcess(pid, e.state?.pidStart)) {
-    return fail(`container ${r} is not running: its cgroup was removed when it exited (minidock ps -a shows its exit code)`);
+    return fail(
+      `container ${r} is not running: its cgroup was removed when it exited (minidock ps -a shows its exit code)`,
+    );
   }
   return pid;
 }

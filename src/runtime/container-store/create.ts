@@ -10,14 +10,23 @@ import { gcEntries } from './gc.js';
 import { entryOf } from './listing.js';
 import { lockContainer, lockMoved, unlockContainer, withLock } from './locks.js';
 import { checkName, nameInUse, nameLink, readlinkOpt, trySymlink } from './names.js';
-import { bootId, containersDir, storedSpec, writeJsonAtomic, type ContainerConfig, type ContainerState, type Entry } from './records.js';
+import {
+  bootId,
+  containersDir,
+  storedSpec,
+  writeJsonAtomic,
+  type ContainerConfig,
+  type ContainerState,
+  type Entry,
+} from './records.js';
 import { removeDir } from './removal.js';
 import { isKept, isStale } from './staleness.js';
 
 /** Give container `id` the name (checked with checkName), or fail if another container has it. */
 export function claimName(root: string, name: string, id: string): void {
   const link = nameLink(root, name);
-  if (onStateRoot(link, () => (mkdirSync(posix.dirname(link), { recursive: true, mode: 0o700 }), trySymlink(id, link)))) return; // the usual case: a new name
+  if (onStateRoot(link, () => (mkdirSync(posix.dirname(link), { recursive: true, mode: 0o700 }), trySymlink(id, link))))
+    return; // the usual case: a new name
   withLock(root, () => {
     const owner = readlinkOpt(link);
     if (owner !== undefined && owner !== id) {
@@ -25,7 +34,8 @@ export function claimName(root: string, name: string, id: string): void {
       // The name of a container that is gone, or stale and not kept (a launch that died, --rm),
       // is free again: collect it (gcEntries also releases the name). A dead container that is
       // kept holds its name until rm, as in Docker.
-      if (e && !(isStale(e) && !isKept(e) && gcEntries(root, [e], true).some((r) => r.removed.includes('directory')))) nameInUse(name, owner);
+      if (e && !(isStale(e) && !isKept(e) && gcEntries(root, [e], true).some((r) => r.removed.includes('directory'))))
+        nameInUse(name, owner);
       rmSync(link, { force: true });
     }
     // (a launch that found no link takes the name without the lock: it may have come first)
@@ -57,18 +67,31 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
   const me = procStart('self');
   const staging = pathIn(base, `.new-${process.pid}-${me}-${spec.id}`);
   const config: ContainerConfig = {
-    id: spec.id, name: spec.name, created: isoNow(), detached: o.detached, autoRemove: o.autoRemove,
-    logPath: o.detached ? pathIn(dir, 'container.log') : undefined, spec: storedSpec(spec),
+    id: spec.id,
+    name: spec.name,
+    created: isoNow(),
+    detached: o.detached,
+    autoRemove: o.autoRemove,
+    logPath: o.detached ? pathIn(dir, 'container.log') : undefined,
+    spec: storedSpec(spec),
   };
   const state: ContainerState = {
-    status: 'created', launcherPid: process.pid, launcherStart: me, bootId: bootId(), autoRemove: o.autoRemove, cgroupPaths: o.cgroupPaths,
+    status: 'created',
+    launcherPid: process.pid,
+    launcherStart: me,
+    bootId: bootId(),
+    autoRemove: o.autoRemove,
+    cgroupPaths: o.cgroupPaths,
   };
   onStateRoot(staging, () => mkdirSync(staging, { mode: 0o700 }));
   try {
     // Locked before anyone can see it, until the container runs (see unlockContainer).
     lockContainer(staging);
     // (nobody can see the staging directory; the rename below publishes all at once)
-    const put = (f: string, v: unknown): void => onStateRoot(pathIn(staging, f), () => writeFileSync(pathIn(staging, f), JSON.stringify(v) + '\n', { mode: 0o644 }));
+    const put = (f: string, v: unknown): void =>
+      onStateRoot(pathIn(staging, f), () =>
+        writeFileSync(pathIn(staging, f), JSON.stringify(v) + '\n', { mode: 0o644 }),
+      );
     put('config.json', config);
     onStateRoot(pathIn(staging, 'state.json'), () => writeJsonAtomic(pathIn(staging, 'state.json'), state)); // fdatasync'd too
     onStateRoot(staging, () => o.populate?.(staging));

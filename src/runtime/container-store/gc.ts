@@ -54,10 +54,17 @@ export function gcEntries(root: string, entries: Entry[], locked = false): GcRep
   try {
     for (const n of readdirSync(containersDir(root))) {
       const staging = /^\.new-(\d+)-(\d+|undefined)-([0-9a-f]{64})$/.exec(n); // .new-<pid>-<start>-<id>: see createContainer
-      if (!staging || isProcess(Number(staging[1]), staging[2] === 'undefined' ? undefined : Number(staging[2]))) continue;
+      if (!staging || isProcess(Number(staging[1]), staging[2] === 'undefined' ? undefined : Number(staging[2])))
+        continue;
       rmSync(posix.join(containersDir(root), n), { recursive: true, force: true });
-      out.push({ id: staging[3], why: 'half-created (its minidock died before the directory was complete)', removed: ['directory'] });
+      out.push({
+        id: staging[3],
+        why: 'half-created (its minidock died before the directory was complete)',
+        removed: ['directory'],
+      });
     }
-  } catch { /* no containers dir */ }
+  } catch {
+    /* no containers dir */
+  }
   return out;
 }

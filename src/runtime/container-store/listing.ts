@@ -45,7 +45,10 @@ export function resolve(root: string, ref: string, entries = listEntries(root)):
   const prefix = /^[0-9a-f]+$/.test(ref) ? entries.filter((e) => e.id.startsWith(ref)) : [];
   if (prefix.length === 1) return prefix[0];
   if (prefix.length > 1) {
-    throw new MinidockError(`container ID prefix "${ref}" is ambiguous: it matches ${prefix.map((e) => shortId(e.id)).join(', ')} — give more characters`, 1);
+    throw new MinidockError(
+      `container ID prefix "${ref}" is ambiguous: it matches ${prefix.map((e) => shortId(e.id)).join(', ')} — give more characters`,
+      1,
+    );
   }
   throw new MinidockError(`no such container: ${ref} (see minidock ps -a)`, 1);
 }

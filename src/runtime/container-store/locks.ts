@@ -20,7 +20,10 @@ export function runDir(root: string): string {
  * kernel drops the lock if we die. */
 export function withLock<T>(root: string, fn: () => T): T {
   const dir = runDir(root);
-  const fd = onStateRoot(dir, () => (mkdirSync(dir, { recursive: true, mode: 0o700 }), openSync(posix.join(dir, 'lock'), 'a', 0o600)));
+  const fd = onStateRoot(
+    dir,
+    () => (mkdirSync(dir, { recursive: true, mode: 0o700 }), openSync(posix.join(dir, 'lock'), 'a', 0o600)),
+  );
   try {
     const r = mdFlock(fd, 2 /* LOCK_EX */);
     if (r < 0) throw new MinidockError(`flock(${posix.join(dir, 'lock')}): errno ${-r}`);

@@ -39,7 +39,9 @@ export function trySymlink(target: string, link: string): boolean {
 }
 
 export function nameInUse(name: string, owner: string): never {
-  fail(`the container name "${name}" is already in use by container ${shortId(owner)}: remove it (minidock rm ${name}) or choose another --name`);
+  fail(
+    `the container name "${name}" is already in use by container ${shortId(owner)}: remove it (minidock rm ${name}) or choose another --name`,
+  );
 }
 
 /** Container `id` is being removed: its name is free again. `locked`: the caller holds the lock. */

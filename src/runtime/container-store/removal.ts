@@ -11,7 +11,9 @@ import type { Entry } from './records.js';
 /** Mount points at or below dir in our mount namespace (a leak: the overlay is mounted in the container's). */
 function mountsUnder(dir: string): string[] {
   try {
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean)
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter(Boolean)
       .map((l) => l.split(' ')[4].replace(/\\040/g, ' '))
       .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(dir + '/'))
       .sort((a, b) => b.length - a.length);
@@ -26,7 +28,9 @@ function mountsUnder(dir: string): string[] {
 export function removeDir(dir: string): void {
   try {
     if (mdRmtree(dir) === 0) return;
-  } catch { /* no native library: Node's walk below */ }
+  } catch {
+    /* no native library: Node's walk below */
+  }
   try {
     rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   } catch (e) {

@@ -36,7 +36,9 @@ function keeperGone(e: Entry, s: ContainerState): string | undefined {
       ? `the minidock running it in the foreground (pid ${s.monitorPid}) is gone; exit status unknown`
       : `its monitor (pid ${s.monitorPid}) is gone; exit status unknown`;
   }
-  return isProcess(s.launcherPid, s.launcherStart) ? undefined : `the minidock that launched it (pid ${s.launcherPid}) is gone`;
+  return isProcess(s.launcherPid, s.launcherStart)
+    ? undefined
+    : `the minidock that launched it (pid ${s.launcherPid}) is gone`;
 }
 
 export const isStale = (e: Entry): boolean => staleReason(e) !== undefined;
@@ -60,5 +62,5 @@ export function effectiveStatus(e: Entry): Status {
 
 /** Why a dead container is dead (recorded by gc, or seen now); undefined for any other. */
 export function deadReason(e: Entry): string | undefined {
-  return e.state?.status === 'dead' ? e.state.error ?? 'unknown' : staleReason(e);
+  return e.state?.status === 'dead' ? (e.state.error ?? 'unknown') : staleReason(e);
 }

@@ -82,7 +82,11 @@ export async function waitExit(e: Entry, timeoutMs = Infinity): Promise<Containe
 }
 
 /** Wait for a process (by pid + start) to be gone. */
-export async function waitGone(pid: number | undefined, start: number | undefined, timeoutMs: number): Promise<boolean> {
+export async function waitGone(
+  pid: number | undefined,
+  start: number | undefined,
+  timeoutMs: number,
+): Promise<boolean> {
   const t0 = Date.now();
   while (isProcess(pid, start)) {
     if (Date.now() - t0 > timeoutMs) return false;
@@ -127,7 +131,9 @@ export function monitorsOf(dir: string): number[] {
     try {
       const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
       if (argv[0].endsWith('/minidock-monitor') && argv[1] === dir) out.push(Number(p));
-    } catch { /* gone meanwhile */ }
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return out;
 }

@@ -35,7 +35,9 @@ function lowerNames(lowers: string[], parts: string[]): string[] {
   for (const l of lowers) {
     try {
       for (const n of readdirSync(join(l, ...parts))) names.add(n);
-    } catch { /* not in this layer */ }
+    } catch {
+      /* not in this layer */
+    }
   }
   return [...names].filter((n) => layeredLstat(lowers, [...parts, n]) !== undefined);
 }
@@ -73,19 +75,25 @@ export function upperChanges(upper: string, lowers: string[]): Change[] {
     }
   };
   walk([], true);
-  return [...out].map(([path, kind]) => ({ kind, path })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...out]
+    .map(([path, kind]) => ({ kind, path }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** The container's changes (running or exited: the upper layer stays until rm). */
 export function containerChanges(e: Entry): Change[] {
   const spec = e.config?.spec;
-  if (!spec) throw new MinidockError(`container ${displayName(e)} has no readable config.json: its layers are unknown`, 1);
+  if (!spec)
+    throw new MinidockError(`container ${displayName(e)} has no readable config.json: its layers are unknown`, 1);
   const upper = join(e.dir, 'upper');
   try {
     lstatSync(upper);
   } catch {
     // (a state root on overlayfs: upper lived on a tmpfs inside the container's mount namespace)
-    throw new MinidockError(`container ${displayName(e)} has no upper layer at ${upper} (with the state root on overlayfs it lives on a tmpfs inside the container and is gone with it)`, 1);
+    throw new MinidockError(
+      `container ${displayName(e)} has no upper layer at ${upper} (with the state root on overlayfs it lives on a tmpfs inside the container and is gone with it)`,
+      1,
+    );
   }
   return upperChanges(upper, spec.lowerDirs ?? [spec.rootfs]);
 }

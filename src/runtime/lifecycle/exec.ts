@@ -45,8 +45,12 @@ export interface ExecFlags extends RootFlag {
 
 // The namespaces to join, mount namespace last (see above); a container's user namespace, when it has one, before them all (buildExecPlan).
 const NAMESPACES: Array<[string, number]> = [
-  ['ipc', CLONE.CLONE_NEWIPC], ['uts', CLONE.CLONE_NEWUTS], ['net', CLONE.CLONE_NEWNET],
-  ['cgroup', CLONE.CLONE_NEWCGROUP], ['pid', CLONE.CLONE_NEWPID], ['mnt', CLONE.CLONE_NEWNS],
+  ['ipc', CLONE.CLONE_NEWIPC],
+  ['uts', CLONE.CLONE_NEWUTS],
+  ['net', CLONE.CLONE_NEWNET],
+  ['cgroup', CLONE.CLONE_NEWCGROUP],
+  ['pid', CLONE.CLONE_NEWPID],
+  ['mnt', CLONE.CLONE_NEWNS],
 ];
 
 /** The exec'd process's spec: the container's, with exec's own command, env, workdir, user, tty. */
@@ -63,9 +67,15 @@ export function execSpec(base: ContainerSpec, command: string[], f: ExecFlags): 
   const cwd = f.workdir ?? base.cwd;
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
   return {
-    ...base, args: command, env: [...env.values()], cwd,
-    uid: user?.uid ?? base.uid, gid: user?.gid ?? base.gid, additionalGids: user?.groups ?? base.additionalGids,
-    tty: !!f.tty, interactive: !!f.interactive,
+    ...base,
+    args: command,
+    env: [...env.values()],
+    cwd,
+    uid: user?.uid ?? base.uid,
+    gid: user?.gid ?? base.gid,
+    additionalGids: user?.groups ?? base.additionalGids,
+    tty: !!f.tty,
+    interactive: !!f.interactive,
     ttySize: f.tty && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
   };
 }
@@ -76,23 +86,59 @@ export function buildExecPlan(spec: ContainerSpec, containerPid: number, selfJoi
   // exactly what a new process in the container needs too: the same rlimits, capabilities,
   // no_new_privs and seccomp filter, in the same order.
   // (tty: false — our own CONSOLE step comes after the fork; the pty is then stdin too)
-  const full = buildPlan({ ...spec, tty: false, interactive: spec.interactive || spec.tty }, { merged: '/', upper: '/', work: '/' });
+  const full = buildPlan(
+    { ...spec, tty: false, interactive: spec.interactive || spec.tty },
+    { merged: '/', upper: '/', work: '/' },
+  );
   const at = full.findIndex((s) => s.op === Op.UNSHARE && Number(s.ints?.[0]) === CLONE.CLONE_NEWCGROUP);
   if (at < 0) throw new MinidockError('internal: the run plan has no cgroup-namespace step to split at');
   const steps: Step[] = [];
   for (const f of selfJoin) {
-    steps.push({ op: Op.WRITE_FILE, strs: [f, '0'], why: 'join the container\'s cgroup: "0" moves this (single-threaded) process itself', phase: 'cgroup' });
+    steps.push({
+      op: Op.WRITE_FILE,
+      strs: [f, '0'],
+      why: 'join the container\'s cgroup: "0" moves this (single-threaded) process itself',
+      phase: 'cgroup',
+    });
   }
-  steps.push({ op: Op.SYNC, why: selfJoin.length ? 'wait for minidock to release us' : 'minidock writes our pid into the container\'s cgroup.procs meanwhile', phase: 'cgroup' });
+  steps.push({
+    op: Op.SYNC,
+    why: selfJoin.length
+      ? 'wait for minidock to release us'
+      : "minidock writes our pid into the container's cgroup.procs meanwhile",
+    phase: 'cgroup',
+  });
   // A container with a user namespace: join it first. setns(user) gives us the namespace's
   // capabilities over the namespaces it owns; without it we would be the HOST's root in there.
-  if (spec.userns) steps.push({ op: Op.SETNS, strs: [`/proc/${containerPid}/ns/user`], ints: [CLONE.CLONE_NEWUSER], why: 'join the container\'s user namespace first: its root, not the host\'s', phase: 'namespaces' });
+  if (spec.userns)
+    steps.push({
+      op: Op.SETNS,
+      strs: [`/proc/${containerPid}/ns/user`],
+      ints: [CLONE.CLONE_NEWUSER],
+      why: "join the container's user namespace first: its root, not the host's",
+      phase: 'namespaces',
+    });
   for (const [ns, flag] of NAMESPACES) {
-    steps.push({ op: Op.SETNS, strs: [`/proc/${containerPid}/ns/${ns}`], ints: [flag], why: `join the container's ${ns} namespace`, phase: 'namespaces' });
+    steps.push({
+      op: Op.SETNS,
+      strs: [`/proc/${containerPid}/ns/${ns}`],
+      ints: [flag],
+      why: `join the container's ${ns} namespace`,
+      phase: 'namespaces',
+    });
   }
-  steps.push({ op: Op.FORK, why: 'setns(pid) applies to our children only: fork into the container\'s PID namespace', phase: 'namespaces' });
+  steps.push({
+    op: Op.FORK,
+    why: "setns(pid) applies to our children only: fork into the container's PID namespace",
+    phase: 'namespaces',
+  });
   if (spec.tty) {
-    steps.push({ op: Op.CONSOLE, ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80], why: '-t: a pty of the container\'s devpts; the master goes to minidock', phase: 'exec' });
+    steps.push({
+      op: Op.CONSOLE,
+      ints: [spec.ttySize?.rows || 24, spec.ttySize?.cols || 80],
+      why: "-t: a pty of the container's devpts; the master goes to minidock",
+      phase: 'exec',
+    });
   }
   steps.push(...full.slice(at + 1));
   return steps;
@@ -116,9 +162,13 @@ export async function exec(ref: string, command: string[], flags: ExecFlags): Pr
   const stopForwarding = forwardSignals(() => commandPid); // to the command, once it exists
   let relay: import('../tty.js').Relay | undefined;
   try {
-    await release(joiner, () => {
-      if (!selfJoin.length) cgroup?.join(joiner.pid);
-    }, true);
+    await release(
+      joiner,
+      () => {
+        if (!selfJoin.length) cgroup?.join(joiner.pid);
+      },
+      true,
+    );
     const { records, forkedPid } = readReport(joiner); // past SYNC the joiner waits for nothing
     await joiner.exited;
     const commandExit = forkedPid === undefined ? undefined : waitExit(forkedPid);

@@ -90,6 +90,10 @@ async function reclaimNetworks(root: string): Promise<string[]> {
   const { listNetworks } = await import('../network/ipam.js');
   if (listNetworks(root).length === 0) return [];
   const { reclaimNetwork } = await import('../network/wiring.js');
-  const live = new Set(listEntries(root).filter((e) => ['running', 'created'].includes(effectiveStatus(e))).map((e) => e.id));
+  const live = new Set(
+    listEntries(root)
+      .filter((e) => ['running', 'created'].includes(effectiveStatus(e)))
+      .map((e) => e.id),
+  );
   return reclaimNetwork(root, (id) => live.has(id));
 }

@@ -34,9 +34,13 @@ export function versionInfo(client: string): Record<string, string> {
 /** seccomp filter mode (the kernel lists its actions), and whether user namespaces can be made. */
 export function securityOptions(): string[] {
   const out: string[] = [];
-  if (/^Seccomp:/m.test(readOpt('/proc/self/status') ?? '')) out.push('seccomp (profile: Docker\'s default)');
+  if (/^Seccomp:/m.test(readOpt('/proc/self/status') ?? '')) out.push("seccomp (profile: Docker's default)");
   const maxUserns = Number(readOpt('/proc/sys/user/max_user_namespaces')?.trim() ?? '0');
-  out.push(maxUserns > 0 ? `userns (available: max_user_namespaces ${maxUserns})` : 'userns (unavailable: max_user_namespaces is 0 or absent)');
+  out.push(
+    maxUserns > 0
+      ? `userns (available: max_user_namespaces ${maxUserns})`
+      : 'userns (unavailable: max_user_namespaces is 0 or absent)',
+  );
   return out;
 }
 

@@ -21,11 +21,11 @@ export function describe(e: Entry): Record<string, unknown> {
       Dead: status === 'dead',
       OOMKilled: !!s?.oomKilled,
       OOMKills: s?.oomKills ?? 0,
-      Pid: status === 'running' ? s?.pid ?? 0 : 0,
-      MonitorPid: status === 'running' ? s?.monitorPid ?? 0 : 0,
+      Pid: status === 'running' ? (s?.pid ?? 0) : 0,
+      MonitorPid: status === 'running' ? (s?.monitorPid ?? 0) : 0,
       ExitCode: s?.exitCode ?? (status === 'dead' ? -1 : 0), // dead: nobody saw the exit
       Signal: s?.signal,
-      Error: status === 'dead' ? deadReason(e) : e.stateError ?? '',
+      Error: status === 'dead' ? deadReason(e) : (e.stateError ?? ''),
       StartedAt: s?.startedAt ?? '',
       FinishedAt: s?.finishedAt ?? '',
     },
@@ -35,13 +35,25 @@ export function describe(e: Entry): Record<string, unknown> {
     Detached: !!c?.detached,
     AutoRemove: !!c?.autoRemove,
     Config: spec && {
-      Hostname: spec.hostname, User: `${spec.uid}:${spec.gid}`, Env: spec.env, Cmd: spec.args, WorkingDir: spec.cwd,
-      Tty: spec.tty, ReadonlyRootfs: spec.readonlyRootfs, StopTimeout: spec.stopTimeoutSec,
+      Hostname: spec.hostname,
+      User: `${spec.uid}:${spec.gid}`,
+      Env: spec.env,
+      Cmd: spec.args,
+      WorkingDir: spec.cwd,
+      Tty: spec.tty,
+      ReadonlyRootfs: spec.readonlyRootfs,
+      StopTimeout: spec.stopTimeoutSec,
     },
     HostConfig: spec && {
-      Privileged: spec.privileged, CapAdd: undefined, Capabilities: spec.capabilities, NoNewPrivileges: spec.noNewPrivileges,
-      Seccomp: spec.seccompB64 ? spec.seccompProfileName ?? 'custom' : 'unconfined', Binds: spec.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
-      Ulimits: spec.rlimits, Limits: spec.limits, CgroupParent: spec.cgroupParent ?? '',
+      Privileged: spec.privileged,
+      CapAdd: undefined,
+      Capabilities: spec.capabilities,
+      NoNewPrivileges: spec.noNewPrivileges,
+      Seccomp: spec.seccompB64 ? (spec.seccompProfileName ?? 'custom') : 'unconfined',
+      Binds: spec.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
+      Ulimits: spec.rlimits,
+      Limits: spec.limits,
+      CgroupParent: spec.cgroupParent ?? '',
     },
     CgroupPaths: s?.cgroupPaths ?? [],
     NetworkSettings: networkSettings(e, status === 'running'),
@@ -55,7 +67,15 @@ function networkSettings(e: Entry, running: boolean): Record<string, unknown> {
   const live = running && net.mode === 'bridge';
   return {
     NetworkMode: net.mode === 'container' ? `container:${net.joined}` : net.mode === 'bridge' ? net.network : net.mode,
-    IPAddress: live ? net.ip : '', IPPrefixLen: live ? net.prefixLen : 0, Gateway: live ? net.gateway : '', HostInterface: live ? net.hostIf : '',
-    Ports: Object.fromEntries((live ? net.ports : []).map((p) => [`${p.containerPort}/${p.proto}`, [{ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }]])),
+    IPAddress: live ? net.ip : '',
+    IPPrefixLen: live ? net.prefixLen : 0,
+    Gateway: live ? net.gateway : '',
+    HostInterface: live ? net.hostIf : '',
+    Ports: Object.fromEntries(
+      (live ? net.ports : []).map((p) => [
+        `${p.containerPort}/${p.proto}`,
+        [{ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }],
+      ]),
+    ),
   };
 }

@@ -26,7 +26,9 @@ function parse(text: string): LogLine[] {
     if (!raw) continue;
     try {
       out.push(JSON.parse(raw) as LogLine);
-    } catch { /* a torn line cannot happen (one write per line), but never die on one */ }
+    } catch {
+      /* a torn line cannot happen (one write per line), but never die on one */
+    }
   }
   return out;
 }
@@ -45,7 +47,10 @@ export async function* logBatches(e: Entry, opts: LogOptions = {}, ref = display
   }
   const path = e.config?.logPath;
   if (!path) {
-    throw new MinidockError(`container ${ref} ran in the foreground: its output went to the terminal and was not logged (only run -d keeps a log)`, 1);
+    throw new MinidockError(
+      `container ${ref} ran in the foreground: its output went to the terminal and was not logged (only run -d keeps a log)`,
+      1,
+    );
   }
   let fd: number;
   try {
@@ -62,7 +67,7 @@ export async function* logBatches(e: Entry, opts: LogOptions = {}, ref = display
     // fast as we read it, so "read to the end" would never end, and never print.
     const readMore = (max = 1 << 20): LogLine[] => {
       const chunks = [pending];
-      for (let got = 0; got < max;) {
+      for (let got = 0; got < max; ) {
         const n = readSync(fd, buf, 0, buf.length, pos);
         if (n <= 0) break;
         pos += n;
@@ -77,7 +82,7 @@ export async function* logBatches(e: Entry, opts: LogOptions = {}, ref = display
     // What the log holds now: given as it is read, or its last `tail` lines.
     const size = fstatSync(fd).size;
     let last: LogLine[] = [];
-    for (let before = -1; pos < size && pos !== before;) {
+    for (let before = -1; pos < size && pos !== before; ) {
       before = pos;
       const lines = readMore();
       if (tail === Infinity) {

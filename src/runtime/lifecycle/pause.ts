@@ -19,16 +19,25 @@ export function isPaused(e: Entry): boolean {
 /** The running container's cgroup, or one line saying why there is none. */
 function runningCgroup(e: Entry, verb: string): Cgroup {
   const name = displayName(e);
-  if (!isRunning(e)) throw new MinidockError(`container ${name} is not running: only a running container can be ${verb}d (minidock ps -a shows its state)`, 1);
+  if (!isRunning(e))
+    throw new MinidockError(
+      `container ${name} is not running: only a running container can be ${verb}d (minidock ps -a shows its state)`,
+      1,
+    );
   const cg = cgroupOf(e);
-  if (!cg) throw new MinidockError(`container ${name} has no cgroup (a rootless container without a delegated cgroup cannot be ${verb}d): the freezer works on a cgroup`, 1);
+  if (!cg)
+    throw new MinidockError(
+      `container ${name} has no cgroup (a rootless container without a delegated cgroup cannot be ${verb}d): the freezer works on a cgroup`,
+      1,
+    );
   return cg;
 }
 
 /** Freeze every process of the container; a paused one is refused, as in Docker. */
 export function pauseContainer(e: Entry): void {
   const cg = runningCgroup(e, 'pause');
-  if (freezerState(cg) === 'FROZEN') throw new MinidockError(`container ${displayName(e)} is already paused (minidock unpause ${displayName(e)})`, 1);
+  if (freezerState(cg) === 'FROZEN')
+    throw new MinidockError(`container ${displayName(e)} is already paused (minidock unpause ${displayName(e)})`, 1);
   freeze(cg);
 }
 

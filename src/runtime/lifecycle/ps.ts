@@ -22,7 +22,11 @@ export function psRows(entries: Entry[], now = Date.now()): Array<Record<string,
     // published ports and the address while it runs (a stopped container's were released)
     ...(() => {
       const net = effectiveStatus(e) === 'running' ? readNetworkRecord(e.dir) : undefined;
-      return { Ports: net ? formatPorts(net.ports) : '', Networks: net?.network ?? net?.mode ?? '', IPAddress: net?.ip ?? '' };
+      return {
+        Ports: net ? formatPorts(net.ports) : '',
+        Networks: net?.network ?? net?.mode ?? '',
+        IPAddress: net?.ip ?? '',
+      };
     })(),
   }));
 }

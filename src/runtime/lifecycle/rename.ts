@@ -12,7 +12,8 @@ import { pathIn } from '../state-root.js';
 
 export function renameContainer(root: string, e: Entry, newName: string): void {
   const old = e.config?.name;
-  if (old === newName) throw new MinidockError(`container ${displayName(e)} is already named ${newName}: give another name`, 1);
+  if (old === newName)
+    throw new MinidockError(`container ${displayName(e)} is already named ${newName}: give another name`, 1);
   checkName(newName);
   claimName(root, newName, e.id);
   try {

@@ -17,11 +17,19 @@ const LOCK_WAIT_MS = 15_000;
  * up finishes first, a second rm waits for the first and then finds it gone. Kill if running, let
  * the monitor finish (it records the exit and removes the cgroup), then remove.
  */
-export async function removeContainer(root: string, found: Entry, force: boolean, ref = displayName(found)): Promise<void> {
+export async function removeContainer(
+  root: string,
+  found: Entry,
+  force: boolean,
+  ref = displayName(found),
+): Promise<void> {
   const gone = (): MinidockError => new MinidockError(`no such container: ${ref} (see minidock ps -a)`, 1);
   if (!lockContainer(found.dir, LOCK_WAIT_MS)) {
     if (!existsSync(found.dir)) throw gone();
-    throw new MinidockError(`container ${ref}: removal in progress (another minidock has held its lock for ${LOCK_WAIT_MS / 1000} s) — try again later`, 1);
+    throw new MinidockError(
+      `container ${ref}: removal in progress (another minidock has held its lock for ${LOCK_WAIT_MS / 1000} s) — try again later`,
+      1,
+    );
   }
   try {
     const e = entryOf(root, found.id); // as it is now, under the lock
@@ -29,11 +37,19 @@ export async function removeContainer(root: string, found: Entry, force: boolean
     if (e.stateError) {
       // Nobody can tell whether it runs: with -f, what is in its cgroups (found by its ID) is
       // killed, and its monitor (found by its directory) is let finish before the directory goes.
-      if (!force) throw new MinidockError(`cannot remove container ${ref}: ${e.stateError}, so whether it runs is unknown — rm -f stops what is in its cgroups and removes it`, 1);
+      if (!force)
+        throw new MinidockError(
+          `cannot remove container ${ref}: ${e.stateError}, so whether it runs is unknown — rm -f stops what is in its cgroups and removes it`,
+          1,
+        );
       killLeftovers(e, await cgroupDirsOf(e));
       for (const pid of monitorsOf(e.dir)) await waitGone(pid, procStart(pid), 5_000);
     } else if (isRunning(e)) {
-      if (!force) throw new MinidockError(`cannot remove container ${displayName(e)}: it is running — stop it first (minidock stop ${displayName(e)}) or use rm -f`, 1);
+      if (!force)
+        throw new MinidockError(
+          `cannot remove container ${displayName(e)}: it is running — stop it first (minidock stop ${displayName(e)}) or use rm -f`,
+          1,
+        );
       signal(e, 9);
       await waitExit(e, 10_000);
     }

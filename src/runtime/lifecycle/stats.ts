@@ -67,9 +67,14 @@ export function row(before: Sample, after: Sample): StatsRow {
   const limit = after.memLimit ?? totalmem(); // no limit: the host's memory, as Docker shows it
   const elapsedUs = (after.at - before.at) * 1000;
   return {
-    id: after.id, name: after.name,
-    cpuPercent: before.cpuUs !== undefined && after.cpuUs !== undefined && elapsedUs > 0 ? ((after.cpuUs - before.cpuUs) / elapsedUs) * 100 : undefined,
-    memUsage: after.memUsage, memLimit: limit,
+    id: after.id,
+    name: after.name,
+    cpuPercent:
+      before.cpuUs !== undefined && after.cpuUs !== undefined && elapsedUs > 0
+        ? ((after.cpuUs - before.cpuUs) / elapsedUs) * 100
+        : undefined,
+    memUsage: after.memUsage,
+    memLimit: limit,
     memPercent: after.memUsage !== undefined ? (after.memUsage / limit) * 100 : undefined,
     pids: after.pids,
   };

@@ -60,8 +60,10 @@ function row(pid: number, depth: number, names: Map<number, string>): TopRow | u
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const uid = parseEffectiveUid(status);
     return {
-      user: uid === undefined ? '?' : names.get(uid) ?? String(uid),
-      pid, containerPid: parseNSpid(status)[depth], ppid: Number(f[1]),
+      user: uid === undefined ? '?' : (names.get(uid) ?? String(uid)),
+      pid,
+      containerPid: parseNSpid(status)[depth],
+      ppid: Number(f[1]),
       time: cpuTime(Number(f[11]) + Number(f[12])), // utime + stime (fields 14, 15)
       cmd: argv.length ? argv.join(' ') : `[${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}]`,
     };
@@ -72,12 +74,20 @@ function row(pid: number, depth: number, names: Map<number, string>): TopRow | u
 
 /** Every process of the running container's cgroup, by host pid. */
 export function topRows(e: Entry): TopRow[] {
-  if (!isRunning(e)) throw new MinidockError(`container ${displayName(e)} is not running (minidock ps -a shows its state)`, 1);
+  if (!isRunning(e))
+    throw new MinidockError(`container ${displayName(e)} is not running (minidock ps -a shows its state)`, 1);
   const cg = cgroupOf(e);
-  if (!cg) throw new MinidockError(`container ${displayName(e)} has no cgroup to list processes from (a rootless container without a delegated cgroup)`, 1);
+  if (!cg)
+    throw new MinidockError(
+      `container ${displayName(e)} has no cgroup to list processes from (a rootless container without a delegated cgroup)`,
+      1,
+    );
   // (cgroup.procs lists thread-group ids, one per process; on v1 every hierarchy holds the same ones)
   const pids = (readOpt(join(cg.paths[0]!, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
   const depth = parseNSpid(readOpt(`/proc/${e.state!.pid}/status`) ?? '').length - 1;
   const names = userNames();
-  return pids.sort((a, b) => a - b).map((p) => row(p, depth, names)).filter((r): r is TopRow => r !== undefined);
+  return pids
+    .sort((a, b) => a - b)
+    .map((p) => row(p, depth, names))
+    .filter((r): r is TopRow => r !== undefined);
 }

@@ -31,12 +31,21 @@ export interface UpdateFlags {
  * is refused above it, as Docker refuses it), and otherwise follows run's default, 2 x memory.
  */
 export function limitsFromFlags(f: UpdateFlags, old: Limits): Limits {
-  if (Object.values(f).every((v) => v === undefined)) fail('update needs at least one of -m/--memory, --memory-swap, --cpus, --cpu-shares, --pids-limit');
+  if (Object.values(f).every((v) => v === undefined))
+    fail('update needs at least one of -m/--memory, --memory-swap, --cpus, --cpu-shares, --pids-limit');
   const memory = f.memory ?? (f.memorySwap !== undefined && old.memory !== undefined ? String(old.memory) : undefined);
-  const l = parseLimits({ memory, memorySwap: f.memorySwap, cpus: f.cpus, cpuShares: f.cpuShares, pidsLimit: f.pidsLimit });
+  const l = parseLimits({
+    memory,
+    memorySwap: f.memorySwap,
+    cpus: f.cpus,
+    cpuShares: f.cpuShares,
+    pidsLimit: f.pidsLimit,
+  });
   if (f.memory !== undefined && f.memorySwap === undefined && old.memorySwap !== undefined && !old.memorySwapDefault) {
     if (old.memorySwap !== -1 && l.memory! > old.memorySwap) {
-      fail(`-m ${f.memory}: above the container's --memory-swap (${old.memorySwap} bytes, memory plus swap); give a new --memory-swap with it`);
+      fail(
+        `-m ${f.memory}: above the container's --memory-swap (${old.memorySwap} bytes, memory plus swap); give a new --memory-swap with it`,
+      );
     }
     l.memorySwap = old.memorySwap;
     delete l.memorySwapDefault;
@@ -52,15 +61,31 @@ export function updateContainer(root: string, e: Entry, f: UpdateFlags): CgroupW
   const writes: CgroupWrite[] = [];
   if (isRunning(e)) {
     const cg = cgroupOf(e);
-    if (!cg) throw new MinidockError(`container ${name} has no cgroup (a rootless container without a delegated cgroup): its limits cannot change`, 1);
+    if (!cg)
+      throw new MinidockError(
+        `container ${name} has no cgroup (a rootless container without a delegated cgroup): its limits cannot change`,
+        1,
+      );
     if (cg.mode === 'v2') updateV2(cg.v2Dir!, change, writes);
     else {
       const detected = detectCgroups();
       // v1 refuses a memory limit above memory+swap (EINVAL): when raising past the current
       // memory.memsw.limit_in_bytes, the swap limit is written first
-      const memsw = cg.paths.map((d) => readNumber(join(d, 'memory.memsw.limit_in_bytes'))).find((n) => n !== undefined);
-      if (change.memory !== undefined && change.memorySwap !== undefined && memsw !== undefined && change.memory > memsw) {
-        updateV1(cg.paths, { memorySwap: change.memorySwap, memorySwapDefault: change.memorySwapDefault }, detected, writes);
+      const memsw = cg.paths
+        .map((d) => readNumber(join(d, 'memory.memsw.limit_in_bytes')))
+        .find((n) => n !== undefined);
+      if (
+        change.memory !== undefined &&
+        change.memorySwap !== undefined &&
+        memsw !== undefined &&
+        change.memory > memsw
+      ) {
+        updateV1(
+          cg.paths,
+          { memorySwap: change.memorySwap, memorySwapDefault: change.memorySwapDefault },
+          detected,
+          writes,
+        );
         updateV1(cg.paths, { ...change, memorySwap: undefined }, detected, writes);
       } else updateV1(cg.paths, change, detected, writes);
     }

@@ -3,7 +3,16 @@
 // happens inside the container's namespace (address, link up, default route) is not here: those are
 // the child's plan steps (docs/network.md, "Wiring it into the launch").
 import { MinidockError } from '../../errors.js';
-import { allocate, createNetwork, DEFAULT_BRIDGE, DEFAULT_NETWORK, prefixOf, readNetwork, release, type Network } from './ipam.js';
+import {
+  allocate,
+  createNetwork,
+  DEFAULT_BRIDGE,
+  DEFAULT_NETWORK,
+  prefixOf,
+  readNetwork,
+  release,
+  type Network,
+} from './ipam.js';
 import { formatIPv4, parseIPv4 } from './ipv4.js';
 import { newAddrMsg, newRouteMsg, setLinkMsg, withNetlink, type Netlink } from './netlink.js';
 import { ensureIpForward, ensureNetworkNat, removePublished } from './nft.js';
@@ -60,9 +69,15 @@ function existingSubnet(nl: Netlink, bridge: string): string | undefined {
  * safe against a concurrent launch doing the same (each step tolerates "exists"). `forwardNote` is
  * the sentence to print when this turned ip_forward on.
  */
-export function ensureNetwork(root: string, name = DEFAULT_NETWORK, bridge = DEFAULT_BRIDGE): { net: Network; mtu: number; forwardNote?: string } {
+export function ensureNetwork(
+  root: string,
+  name = DEFAULT_NETWORK,
+  bridge = DEFAULT_BRIDGE,
+): { net: Network; mtu: number; forwardNote?: string } {
   const { net, mtu } = withNetlink((nl) => {
-    const net = readNetwork(root, name) ?? createNetwork(root, { name, bridge, routes: nl.routes(), subnet: existingSubnet(nl, bridge) });
+    const net =
+      readNetwork(root, name) ??
+      createNetwork(root, { name, bridge, routes: nl.routes(), subnet: existingSubnet(nl, bridge) });
     const mtu = uplinkMtu(nl);
     if (!nl.link(net.bridge)) tolerateExists(() => nl.addLink({ name: net.bridge, kind: 'bridge', mtu }));
     tolerateExists(() => nl.addAddr(net.bridge, parseIPv4(net.gateway)!, prefixOf(net)));
@@ -79,14 +94,26 @@ export function ensureNetwork(root: string, name = DEFAULT_NETWORK, bridge = DEF
  * its final name and index, eth0 and 2 (one RTM_NEWLINK: no rename step, no moment when the
  * container's end sits in the host's namespace, and an index the plan can name in advance). On failure nothing stays: the lease is released, the link deleted.
  */
-export function attach(root: string, network: string, container: string, pid: number, mtu: number, ip?: string): Attachment {
+export function attach(
+  root: string,
+  network: string,
+  container: string,
+  pid: number,
+  mtu: number,
+  ip?: string,
+): Attachment {
   const net = readNetwork(root, network);
   if (!net) throw new MinidockError(`no such network: ${network} (see minidock network ls)`);
   const addr = allocate(root, network, container, ip);
   const hostIf = hostIfName(container);
   try {
     withNetlink((nl) => {
-      nl.addLink({ name: hostIf, kind: 'veth', mtu, peer: { name: 'eth0', mtu, netns: { pid }, index: CONTAINER_IFINDEX } });
+      nl.addLink({
+        name: hostIf,
+        kind: 'veth',
+        mtu,
+        peer: { name: 'eth0', mtu, netns: { pid }, index: CONTAINER_IFINDEX },
+      });
       nl.setLink(hostIf, { master: nl.link(net.bridge)?.index ?? 0 });
       nl.setLink(hostIf, { up: true });
     });
@@ -94,7 +121,16 @@ export function attach(root: string, network: string, container: string, pid: nu
     detach(root, network, container);
     throw e;
   }
-  return { network, bridge: net.bridge, hostIf, ifindex: CONTAINER_IFINDEX, ip: addr, prefixLen: prefixOf(net), gateway: net.gateway, mtu };
+  return {
+    network,
+    bridge: net.bridge,
+    hostIf,
+    ifindex: CONTAINER_IFINDEX,
+    ip: addr,
+    prefixLen: prefixOf(net),
+    gateway: net.gateway,
+    mtu,
+  };
 }
 
 /**

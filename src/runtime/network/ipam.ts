@@ -54,7 +54,10 @@ export function networksDir(root: string): string {
 }
 
 function networkFile(root: string, name: string): string {
-  if (!NAME_RE.test(name)) throw new MinidockError(`invalid network name "${name}": use letters, digits, _ . - (at most 64, not starting with a symbol)`);
+  if (!NAME_RE.test(name))
+    throw new MinidockError(
+      `invalid network name "${name}": use letters, digits, _ . - (at most 64, not starting with a symbol)`,
+    );
   return pathIn(networksDir(root), `${name}.json`);
 }
 
@@ -63,7 +66,11 @@ function networkFile(root: string, name: string): string {
  * `taken` (other minidock networks' subnets). The default route (0.0.0.0/0) overlaps everything and
  * is not a collision: it is where traffic goes when nothing more specific matches.
  */
-export function chooseSubnet(routes: Pick<Route, 'dst' | 'dstLen'>[], taken: string[], candidates = SUBNET_CANDIDATES): string {
+export function chooseSubnet(
+  routes: Pick<Route, 'dst' | 'dstLen'>[],
+  taken: string[],
+  candidates = SUBNET_CANDIDATES,
+): string {
   const used: Cidr[] = [
     ...routes.filter((r) => r.dstLen > 0).map((r) => ({ addr: (r.dst & mask(r.dstLen)) >>> 0, len: r.dstLen })),
     ...taken.map((t) => parseCidr(t)).filter((c): c is Cidr => c !== undefined),
@@ -97,7 +104,10 @@ export function listNetworks(root: string): Network[] {
  * first free candidate. The gateway (the bridge's own address) is the subnet's first host. Returns
  * the existing record unchanged when the network is already there.
  */
-export function createNetwork(root: string, o: { name: string; bridge: string; routes: Pick<Route, 'dst' | 'dstLen'>[]; subnet?: string; gateway?: string }): Network {
+export function createNetwork(
+  root: string,
+  o: { name: string; bridge: string; routes: Pick<Route, 'dst' | 'dstLen'>[]; subnet?: string; gateway?: string },
+): Network {
   const path = networkFile(root, o.name);
   return withLock(root, () => {
     const old = readJson<Network>(path);
@@ -106,21 +116,32 @@ export function createNetwork(root: string, o: { name: string; bridge: string; r
     let subnet: string;
     if (o.subnet !== undefined) {
       const c = parseCidr(o.subnet);
-      if (!c || c.len > 30) throw new MinidockError(`invalid --subnet "${o.subnet}": give an IPv4 network with room for hosts, e.g. 10.90.0.0/24`);
+      if (!c || c.len > 30)
+        throw new MinidockError(
+          `invalid --subnet "${o.subnet}": give an IPv4 network with room for hosts, e.g. 10.90.0.0/24`,
+        );
       const clash = others.find((n) => overlaps(parseCidr(n.subnet)!, c));
-      if (clash) throw new MinidockError(`--subnet ${o.subnet} overlaps network ${clash.name} (${clash.subnet}): choose another`);
+      if (clash)
+        throw new MinidockError(
+          `--subnet ${o.subnet} overlaps network ${clash.name} (${clash.subnet}): choose another`,
+        );
       subnet = o.subnet;
     } else {
-      subnet = chooseSubnet(o.routes, others.map((n) => n.subnet));
+      subnet = chooseSubnet(
+        o.routes,
+        others.map((n) => n.subnet),
+      );
     }
     const c = parseCidr(subnet)!;
     let gateway = formatIPv4(c.addr + 1);
     if (o.gateway !== undefined) {
       const g = parseIPv4(o.gateway);
-      if (g === undefined || !contains(c, g) || g === c.addr || g === broadcast(c)) throw new MinidockError(`invalid --gateway "${o.gateway}": give a host address inside ${subnet}`);
+      if (g === undefined || !contains(c, g) || g === c.addr || g === broadcast(c))
+        throw new MinidockError(`invalid --gateway "${o.gateway}": give a host address inside ${subnet}`);
       gateway = o.gateway;
     }
-    if (others.some((n) => n.bridge === o.bridge)) throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
+    if (others.some((n) => n.bridge === o.bridge))
+      throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
     const net: Network = { name: o.name, bridge: o.bridge, subnet, gateway, leases: {} };
     mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
     writeJsonAtomic(path, net);
@@ -135,7 +156,8 @@ export function removeNetwork(root: string, name: string): void {
     const net = readJson<Network>(path);
     if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
     const holders = Object.values(net.leases).map((l) => l.container.slice(0, 12));
-    if (holders.length) throw new MinidockError(`network ${name} is in use by ${holders.join(', ')}: remove those containers first`);
+    if (holders.length)
+      throw new MinidockError(`network ${name} is in use by ${holders.join(', ')}: remove those containers first`);
     rmSync(path, { force: true });
   });
 }
@@ -160,9 +182,14 @@ export function allocate(root: string, name: string, container: string, ip?: str
     if (ip !== undefined) {
       const n = parseIPv4(ip);
       if (n === undefined || !contains(c, n) || n === c.addr || n === broadcast(c) || n === gw) {
-        throw new MinidockError(`--ip ${ip} is not a free host address of network ${name} (${net.subnet}, gateway ${net.gateway})`);
+        throw new MinidockError(
+          `--ip ${ip} is not a free host address of network ${name} (${net.subnet}, gateway ${net.gateway})`,
+        );
       }
-      if (net.leases[ip]) throw new MinidockError(`--ip ${ip} is already used by container ${net.leases[ip].container.slice(0, 12)} on network ${name}`);
+      if (net.leases[ip])
+        throw new MinidockError(
+          `--ip ${ip} is already used by container ${net.leases[ip].container.slice(0, 12)} on network ${name}`,
+        );
       pick = n;
     } else {
       pick = parseIPv4(nextFree(net))!;
@@ -181,7 +208,9 @@ export function nextFree(net: Network): string {
   for (let n = c.addr + 1; n < broadcast(c); n++) {
     if (n !== gw && !net.leases[formatIPv4(n)]) return formatIPv4(n);
   }
-  throw new MinidockError(`network ${net.name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`);
+  throw new MinidockError(
+    `network ${net.name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`,
+  );
 }
 
 /** Release every lease `container` holds on `name`; the addresses released ([] when none). */
@@ -203,7 +232,10 @@ export function release(root: string, name: string, container: string): string[]
  * gc's part: release, on every network, the leases of containers for which `exists(id)` is false.
  * Returns what was released, for gc to print (network, address, container).
  */
-export function reclaimLeases(root: string, exists: (id: string) => boolean): Array<{ network: string; ip: string; container: string }> {
+export function reclaimLeases(
+  root: string,
+  exists: (id: string) => boolean,
+): Array<{ network: string; ip: string; container: string }> {
   const out: Array<{ network: string; ip: string; container: string }> = [];
   withLock(root, () => {
     for (const net of listNetworks(root)) {

@@ -46,7 +46,7 @@ export function formatCidr(c: Cidr): string {
 }
 
 export function contains(c: Cidr, ip: number): boolean {
-  return ((ip & mask(c.len)) >>> 0) === c.addr;
+  return (ip & mask(c.len)) >>> 0 === c.addr;
 }
 
 /** Two prefixes overlap when the shorter one contains the other's network address. */

@@ -146,7 +146,8 @@ function message(type: number, flags: number, seq: number, head: Uint8Array, lis
 /** Where a link goes: the namespace of a process, or of an open /proc/PID/ns/net (or bind-mounted
  * /run/netns/NAME) file descriptor. */
 export type Netns = { pid: number } | { fd: number };
-const netnsAttr = (ns: Netns): Attr => ('pid' in ns ? { type: IFLA_NET_NS_PID, payload: u32(ns.pid) } : { type: IFLA_NET_NS_FD, payload: u32(ns.fd) });
+const netnsAttr = (ns: Netns): Attr =>
+  'pid' in ns ? { type: IFLA_NET_NS_PID, payload: u32(ns.pid) } : { type: IFLA_NET_NS_FD, payload: u32(ns.fd) };
 
 export interface NewLink {
   name: string;
@@ -233,7 +234,16 @@ export interface NewRoute {
  * destination is on the link itself: scope link, as iproute2 decides. */
 export function newRouteMsg(seq: number, r: NewRoute): Uint8Array {
   const head = new Uint8Array(12);
-  head.set([AF_INET, r.dst?.len ?? 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, r.gateway === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE, RTN_UNICAST]);
+  head.set([
+    AF_INET,
+    r.dst?.len ?? 0,
+    0,
+    0,
+    RT_TABLE_MAIN,
+    RTPROT_BOOT,
+    r.gateway === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
+    RTN_UNICAST,
+  ]);
   const list: Attr[] = [];
   if (r.dst && r.dst.len > 0) list.push({ type: RTA_DST, payload: ipv4Bytes(r.dst.addr) });
   if (r.gateway !== undefined) list.push({ type: RTA_GATEWAY, payload: ipv4Bytes(r.gateway) });
@@ -275,8 +285,16 @@ export function splitMessages(buf: Uint8Array): NlMessage[] {
   let off = 0;
   while (off + 16 <= buf.length) {
     const len = dv.getUint32(off, true);
-    if (len < 16 || off + len > buf.length) throw new MinidockError(`netlink: a malformed message from the kernel (length ${len} at offset ${off} of ${buf.length})`);
-    out.push({ type: dv.getUint16(off + 4, true), flags: dv.getUint16(off + 6, true), seq: dv.getUint32(off + 8, true), body: buf.subarray(off + 16, off + len) });
+    if (len < 16 || off + len > buf.length)
+      throw new MinidockError(
+        `netlink: a malformed message from the kernel (length ${len} at offset ${off} of ${buf.length})`,
+      );
+    out.push({
+      type: dv.getUint16(off + 4, true),
+      flags: dv.getUint16(off + 6, true),
+      seq: dv.getUint32(off + 8, true),
+      body: buf.subarray(off + 16, off + len),
+    });
     off += pad4(len);
   }
   return out;
@@ -296,9 +314,12 @@ export function parseAttrs(buf: Uint8Array): Map<number, Uint8Array> {
   return out;
 }
 
-const readU32 = (b: Uint8Array | undefined): number | undefined => (b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined);
-const readStr = (b: Uint8Array | undefined): string | undefined => (b ? new TextDecoder().decode(b).replace(/\0.*$/s, '') : undefined);
-const readIp = (b: Uint8Array | undefined): number | undefined => (b && b.length === 4 ? ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 : undefined);
+const readU32 = (b: Uint8Array | undefined): number | undefined =>
+  b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined;
+const readStr = (b: Uint8Array | undefined): string | undefined =>
+  b ? new TextDecoder().decode(b).replace(/\0.*$/s, '') : undefined;
+const readIp = (b: Uint8Array | undefined): number | undefined =>
+  b && b.length === 4 ? ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 : undefined;
 
 /** An NLMSG_ERROR's verdict: errno (0 = the ack of a success) and, with NETLINK_EXT_ACK, the
  * kernel's own sentence. struct nlmsgerr: s32 error (-errno), then the request's nlmsghdr (only the
@@ -393,7 +414,10 @@ export class Netlink {
   /** netnsFd: an open /proc/PID/ns/net, to configure that namespace's links from here. */
   constructor(netnsFd = -1) {
     const fd = mdNlOpen(netnsFd);
-    if (fd < 0) throw new MinidockError(`netlink socket: ${errnoName(-fd)} — ${HINTS[-fd] ?? 'the kernel refused an AF_NETLINK socket'}`);
+    if (fd < 0)
+      throw new MinidockError(
+        `netlink socket: ${errnoName(-fd)} — ${HINTS[-fd] ?? 'the kernel refused an AF_NETLINK socket'}`,
+      );
     this.fd = fd;
     this.seq = Math.floor(Date.now() / 1000) >>> 0; // iproute2's choice: time(NULL), then +1 per request
   }
@@ -457,7 +481,9 @@ export class Netlink {
   }
 
   links(): Link[] {
-    return this.dump('list links (RTM_GETLINK)', dumpLinksMsg).filter((m) => m.type === RTM_NEWLINK).map((m) => parseLink(m.body));
+    return this.dump('list links (RTM_GETLINK)', dumpLinksMsg)
+      .filter((m) => m.type === RTM_NEWLINK)
+      .map((m) => parseLink(m.body));
   }
 
   /** The link named `name`, or undefined. */
@@ -489,12 +515,16 @@ export class Netlink {
   }
 
   addLink(l: NewLink): void {
-    this.request(`ip link add ${l.name} type ${l.kind}${l.peer ? ` peer ${l.peer.name}` : ''} (RTM_NEWLINK)`, (s) => newLinkMsg(s, l));
+    this.request(`ip link add ${l.name} type ${l.kind}${l.peer ? ` peer ${l.peer.name}` : ''} (RTM_NEWLINK)`, (s) =>
+      newLinkMsg(s, l),
+    );
   }
 
   setLink(name: string, c: LinkChange): void {
     const index = this.index(name);
-    const what = Object.entries(c).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+    const what = Object.entries(c)
+      .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+      .join(' ');
     this.request(`ip link set ${name} ${what} (RTM_NEWLINK)`, (s) => setLinkMsg(s, index, c));
   }
 
@@ -505,7 +535,9 @@ export class Netlink {
 
   addAddr(name: string, ip: number, prefixLen: number): void {
     const index = this.index(name);
-    this.request(`ip addr add ${formatIPv4(ip)}/${prefixLen} dev ${name} (RTM_NEWADDR)`, (s) => newAddrMsg(s, index, ip, prefixLen));
+    this.request(`ip addr add ${formatIPv4(ip)}/${prefixLen} dev ${name} (RTM_NEWADDR)`, (s) =>
+      newAddrMsg(s, index, ip, prefixLen),
+    );
   }
 
   /** `dev` names the outgoing link (RTA_OIF). */

@@ -48,7 +48,9 @@ export interface PublishedPort {
 /** `-p [IP:]HOST:CONTAINER[/tcp|udp]` -> a PublishedPort; one line naming what was wrong otherwise. */
 export function parsePublish(spec: string): PublishedPort {
   const bad = (why: string): never => {
-    throw new MinidockError(`invalid -p "${spec}": ${why} (the form is [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], e.g. -p 8080:80 or -p 127.0.0.1:8080:80/tcp)`);
+    throw new MinidockError(
+      `invalid -p "${spec}": ${why} (the form is [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], e.g. -p 8080:80 or -p 127.0.0.1:8080:80/tcp)`,
+    );
   };
   const [addr, proto = 'tcp', ...extra] = spec.split('/');
   if (extra.length || (proto !== 'tcp' && proto !== 'udp')) bad(`the protocol must be tcp or udp`);
@@ -118,7 +120,10 @@ export const portTag = (container: string, p: PublishedPort): string => `ctr=${c
 /** DNAT rules for a container's published ports. */
 export function publishScript(container: string, containerIp: string, ports: PublishedPort[]): string {
   return ports
-    .map((p) => `add rule ip ${TABLE} publish ${p.hostIp ? `ip daddr ${p.hostIp} ` : ''}${p.proto} dport ${p.hostPort} dnat to ${containerIp}:${p.containerPort} comment "${portTag(container, p)}"\n`)
+    .map(
+      (p) =>
+        `add rule ip ${TABLE} publish ${p.hostIp ? `ip daddr ${p.hostIp} ` : ''}${p.proto} dport ${p.hostPort} dnat to ${containerIp}:${p.containerPort} comment "${portTag(container, p)}"\n`,
+    )
     .join('');
 }
 
@@ -136,14 +141,22 @@ export function parseRules(json: string): RuleRef[] {
   return doc.nftables
     .filter((o) => o.rule)
     .map((o) => {
-      const r = o.rule as { chain: string; handle: number; comment?: string; expr?: Array<{ jump?: { target: string } }> };
+      const r = o.rule as {
+        chain: string;
+        handle: number;
+        comment?: string;
+        expr?: Array<{ jump?: { target: string } }>;
+      };
       return { chain: r.chain, handle: r.handle, comment: r.comment, jump: r.expr?.find((e) => e.jump)?.jump?.target };
     });
 }
 
 /** The script deleting `rules` by handle (and the chains named, after the rules that jump to them). */
 export function deleteScript(rules: RuleRef[], chains: string[] = []): string {
-  return rules.map((r) => `delete rule ip ${TABLE} ${r.chain} handle ${r.handle}\n`).join('') + chains.map((c) => `delete chain ip ${TABLE} ${c}\n`).join('');
+  return (
+    rules.map((r) => `delete rule ip ${TABLE} ${r.chain} handle ${r.handle}\n`).join('') +
+    chains.map((c) => `delete chain ip ${TABLE} ${c}\n`).join('')
+  );
 }
 
 // ---- applying them ----
@@ -153,14 +166,24 @@ function nft(args: string[], input?: string): string {
     return execFileSync('nft', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new MinidockError('nft is not installed: apt-get install nftables (npm run build installs it when run as root)');
-    const line = (err.stderr ?? '').split('\n').find((l) => l.startsWith('Error:')) ?? String(err.stderr ?? err.message).trim().split('\n')[0];
+    if (err.code === 'ENOENT')
+      throw new MinidockError(
+        'nft is not installed: apt-get install nftables (npm run build installs it when run as root)',
+      );
+    const line =
+      (err.stderr ?? '').split('\n').find((l) => l.startsWith('Error:')) ??
+      String(err.stderr ?? err.message)
+        .trim()
+        .split('\n')[0];
     throw new NftError(`nft ${args.join(' ')}: ${line}`, line);
   }
 }
 
 export class NftError extends MinidockError {
-  constructor(message: string, readonly nftLine: string) {
+  constructor(
+    message: string,
+    readonly nftLine: string,
+  ) {
     super(message);
   }
 }
@@ -217,7 +240,12 @@ export function removeNetworkNat(name: string): void {
   const mine = rules.filter((r) => r.comment === `net=${name}` || r.chain === `net-${name}`);
   if (rules.some((r) => r.chain === `net-${name}` || r.jump === `net-${name}`) || mine.length > 0) {
     // the rules inside the chain go with `delete chain`; the ones pointing at it must go first
-    applyScript(deleteScript(mine.filter((r) => r.chain !== `net-${name}`), [`net-${name}`]));
+    applyScript(
+      deleteScript(
+        mine.filter((r) => r.chain !== `net-${name}`),
+        [`net-${name}`],
+      ),
+    );
   }
   removeTableIfUnused(rules.filter((r) => !mine.includes(r)));
 }
@@ -237,7 +265,11 @@ export function publish(container: string, containerIp: string, ports: Published
 /** Remove a container's published ports (all of them, or only `port`): the rules removed. */
 export function removePublished(container: string, port?: PublishedPort): number {
   const all = listRules();
-  const rules = all.filter((r) => r.chain === 'publish' && (port ? r.comment === portTag(container, port) : r.comment?.startsWith(`ctr=${container} `)));
+  const rules = all.filter(
+    (r) =>
+      r.chain === 'publish' &&
+      (port ? r.comment === portTag(container, port) : r.comment?.startsWith(`ctr=${container} `)),
+  );
   applyScript(deleteScript(rules));
   removeTableIfUnused(all.filter((r) => !rules.includes(r)));
   return rules.length;
@@ -266,5 +298,5 @@ export function removeTableIfUnused(rules = listRules()): void {
 export function ensureIpForward(path = '/proc/sys/net/ipv4/ip_forward'): string | undefined {
   if (readFileSync(path, 'utf8').trim() === '1') return undefined;
   writeFileSync(path, '1');
-  return 'net.ipv4.ip_forward was 0: minidock set it to 1 so that the host forwards the containers\' traffic (sysctl -w net.ipv4.ip_forward=0 turns it off again)';
+  return "net.ipv4.ip_forward was 0: minidock set it to 1 so that the host forwards the containers' traffic (sysctl -w net.ipv4.ip_forward=0 turns it off again)";
 }

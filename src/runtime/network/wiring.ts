@@ -23,7 +23,16 @@ import { withLock } from '../container-store/locks.js';
 import { effectiveStatus } from '../container-store/staleness.js';
 import { readJson, writeJsonAtomic } from '../container-store/records.js';
 import { attach, CONTAINER_IFINDEX, detach, ensureNetwork, hostIfName, type Attachment } from './bridge.js';
-import { DEFAULT_NETWORK, SUBNET_CANDIDATES, allocate, listNetworks, nextFree, prefixOf, readNetwork, release } from './ipam.js';
+import {
+  DEFAULT_NETWORK,
+  SUBNET_CANDIDATES,
+  allocate,
+  listNetworks,
+  nextFree,
+  prefixOf,
+  readNetwork,
+  release,
+} from './ipam.js';
 import { formatIPv4, parseCidr } from './ipv4.js';
 import { withNetlink } from './netlink.js';
 import { listRules, publish, removePublished, type PublishedPort } from './nft.js';
@@ -50,7 +59,10 @@ function joinTarget(root: string, ref: string): { id: string; path: string } {
     throw new MinidockError(`--network container:${ref}: ${(err as Error).message}`); // (a run's bad input: 125)
   }
   const s = e.state;
-  if (effectiveStatus(e) !== 'running' || !isProcess(s?.pid, s?.pidStart)) throw new MinidockError(`--network container:${ref}: that container is not running — start it first (its network namespace lives only while it runs)`);
+  if (effectiveStatus(e) !== 'running' || !isProcess(s?.pid, s?.pidStart))
+    throw new MinidockError(
+      `--network container:${ref}: that container is not running — start it first (its network namespace lives only while it runs)`,
+    );
   return { id: e.id, path: `/proc/${s!.pid}/ns/net` };
 }
 
@@ -86,25 +98,73 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   }
   if (spec.mode === 'container') {
     const t = joinTarget(o.root, spec.container!);
-    if (!o.dryRun) writeJsonAtomic(networkFile(o.dir), { mode: 'container', joined: t.id, ports: [] } satisfies NetworkRecord);
+    if (!o.dryRun)
+      writeJsonAtomic(networkFile(o.dir), { mode: 'container', joined: t.id, ports: [] } satisfies NetworkRecord);
     return { mode: 'container', joinNetns: t.path };
   }
   const name = spec.network ?? DEFAULT_NETWORK;
   if (o.dryRun) {
     // the record as it is (or the first candidate subnet, chosen for real at the first launch)
-    const net = readNetwork(o.root, name) ?? (name === DEFAULT_NETWORK ? { name, bridge: 'minidock0', subnet: SUBNET_CANDIDATES[0], gateway: formatIPv4(parseCidr(SUBNET_CANDIDATES[0])!.addr + 1), leases: {} } : undefined);
+    const net =
+      readNetwork(o.root, name) ??
+      (name === DEFAULT_NETWORK
+        ? {
+            name,
+            bridge: 'minidock0',
+            subnet: SUBNET_CANDIDATES[0],
+            gateway: formatIPv4(parseCidr(SUBNET_CANDIDATES[0])!.addr + 1),
+            leases: {},
+          }
+        : undefined);
     if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
     const ip = spec.ip ?? nextFree(net);
-    return { mode: 'bridge', attachment: { network: name, bridge: net.bridge, hostIf: hostIfName(o.id), ifindex: CONTAINER_IFINDEX, ip, prefixLen: prefixOf(net), gateway: net.gateway, mtu: 1500 }, nameFiles: nameFiles(o.dir) };
+    return {
+      mode: 'bridge',
+      attachment: {
+        network: name,
+        bridge: net.bridge,
+        hostIf: hostIfName(o.id),
+        ifindex: CONTAINER_IFINDEX,
+        ip,
+        prefixLen: prefixOf(net),
+        gateway: net.gateway,
+        mtu: 1500,
+      },
+      nameFiles: nameFiles(o.dir),
+    };
   }
-  if (name !== DEFAULT_NETWORK && !readNetwork(o.root, name)) throw new MinidockError(`no such network: ${name} — create it (minidock network create ${name}) or use --network bridge`);
+  if (name !== DEFAULT_NETWORK && !readNetwork(o.root, name))
+    throw new MinidockError(
+      `no such network: ${name} — create it (minidock network create ${name}) or use --network bridge`,
+    );
   // the default network is made on first use; a user-defined one exists (checked above)
-  const { net, mtu, forwardNote } = ensureNetwork(o.root, name, name === DEFAULT_NETWORK ? undefined : readNetwork(o.root, name)!.bridge);
+  const { net, mtu, forwardNote } = ensureNetwork(
+    o.root,
+    name,
+    name === DEFAULT_NETWORK ? undefined : readNetwork(o.root, name)!.bridge,
+  );
   if (forwardNote) o.onNotice?.(forwardNote);
   const ip = allocate(o.root, name, o.id, spec.ip);
   try {
-    const att: Attachment = { network: name, bridge: net.bridge, hostIf: hostIfName(o.id), ifindex: CONTAINER_IFINDEX, ip, prefixLen: prefixOf(net), gateway: net.gateway, mtu };
-    const rec: NetworkRecord = { mode: 'bridge', network: name, ip, prefixLen: att.prefixLen, gateway: att.gateway, hostIf: att.hostIf, ports: spec.ports };
+    const att: Attachment = {
+      network: name,
+      bridge: net.bridge,
+      hostIf: hostIfName(o.id),
+      ifindex: CONTAINER_IFINDEX,
+      ip,
+      prefixLen: prefixOf(net),
+      gateway: net.gateway,
+      mtu,
+    };
+    const rec: NetworkRecord = {
+      mode: 'bridge',
+      network: name,
+      ip,
+      prefixLen: att.prefixLen,
+      gateway: att.gateway,
+      hostIf: att.hostIf,
+      ports: spec.ports,
+    };
     writeJsonAtomic(networkFile(o.dir), rec);
     writeFileSync(pathIn(o.dir, 'hostname'), `${o.hostname}\n`);
     writeFileSync(pathIn(o.dir, 'resolv.conf'), containerResolvConf(readOr('/etc/resolv.conf')));
@@ -143,11 +203,22 @@ export function writeHosts(root: string, name: string): void {
       const dir = pathIn(pathIn(root, 'containers'), lease.container);
       const cfg = readJson<{ name?: string; spec?: { hostname?: string } }>(pathIn(dir, 'config.json'));
       if (!cfg) continue;
-      members.push({ ip, dir, names: [...new Set([cfg.spec?.hostname, cfg.name, lease.container.slice(0, 12)].filter((n): n is string => !!n))] });
+      members.push({
+        ip,
+        dir,
+        names: [
+          ...new Set([cfg.spec?.hostname, cfg.name, lease.container.slice(0, 12)].filter((n): n is string => !!n)),
+        ],
+      });
     }
     for (const m of members) {
       const peers = name === DEFAULT_NETWORK ? [m] : members;
-      const text = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...peers.map((p) => `${p.ip}\t${p.names.join(' ')}`), ''].join('\n');
+      const text = [
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+        ...peers.map((p) => `${p.ip}\t${p.names.join(' ')}`),
+        '',
+      ].join('\n');
       const f = pathIn(m.dir, 'hosts');
       if (existsSync(m.dir)) writeFileSync(f, text); // (in place: O_TRUNC keeps the inode)
     }
@@ -188,7 +259,8 @@ export function reclaimNetwork(root: string, live: (id: string) => boolean): str
   const out: string[] = [];
   const stale: Array<{ network: string; container: string; ip: string }> = [];
   for (const net of listNetworks(root)) {
-    for (const [ip, l] of Object.entries(net.leases)) if (!live(l.container)) stale.push({ network: net.name, container: l.container, ip });
+    for (const [ip, l] of Object.entries(net.leases))
+      if (!live(l.container)) stale.push({ network: net.name, container: l.container, ip });
   }
   for (const s of stale) {
     detach(root, s.network, s.container);
@@ -207,7 +279,9 @@ export function sweepRules(): string[] {
   } catch {
     return []; // no nft: no rules either
   }
-  const ids = new Set(rules.map((r) => /^ctr=([0-9a-f]{64}) /.exec(r.comment ?? '')?.[1]).filter((x): x is string => !!x));
+  const ids = new Set(
+    rules.map((r) => /^ctr=([0-9a-f]{64}) /.exec(r.comment ?? '')?.[1]).filter((x): x is string => !!x),
+  );
   const out: string[] = [];
   if (ids.size === 0) return out;
   const links = new Set(withNetlink((nl) => nl.links().map((l) => l.name)));

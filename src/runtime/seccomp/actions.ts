@@ -77,15 +77,24 @@ export function decodeAction(raw: number): DecodedAction {
   raw = raw >>> 0;
   const data = raw & SECCOMP_RET_DATA;
   switch ((raw & SECCOMP_RET_ACTION_FULL) >>> 0) {
-    case SECCOMP_RET_KILL_PROCESS: return { action: 'KILL_PROCESS', raw };
-    case SECCOMP_RET_KILL_THREAD: return { action: 'KILL_THREAD', raw };
-    case SECCOMP_RET_TRAP: return { action: 'TRAP', data, raw };
-    case SECCOMP_RET_ERRNO: return { action: 'ERRNO', errno: data, raw };
-    case SECCOMP_RET_USER_NOTIF: return { action: 'USER_NOTIF', raw };
-    case SECCOMP_RET_TRACE: return { action: 'TRACE', data, raw };
-    case SECCOMP_RET_LOG: return { action: 'LOG', raw };
-    case SECCOMP_RET_ALLOW: return { action: 'ALLOW', raw };
-    default: return { action: 'KILL_PROCESS', raw };
+    case SECCOMP_RET_KILL_PROCESS:
+      return { action: 'KILL_PROCESS', raw };
+    case SECCOMP_RET_KILL_THREAD:
+      return { action: 'KILL_THREAD', raw };
+    case SECCOMP_RET_TRAP:
+      return { action: 'TRAP', data, raw };
+    case SECCOMP_RET_ERRNO:
+      return { action: 'ERRNO', errno: data, raw };
+    case SECCOMP_RET_USER_NOTIF:
+      return { action: 'USER_NOTIF', raw };
+    case SECCOMP_RET_TRACE:
+      return { action: 'TRACE', data, raw };
+    case SECCOMP_RET_LOG:
+      return { action: 'LOG', raw };
+    case SECCOMP_RET_ALLOW:
+      return { action: 'ALLOW', raw };
+    default:
+      return { action: 'KILL_PROCESS', raw };
   }
 }
 

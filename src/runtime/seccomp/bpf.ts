@@ -131,7 +131,8 @@ export interface Label {
 export type Item = Insn | Label;
 
 const u32 = (k: number): number => {
-  if (!Number.isInteger(k) || k < -0x80000000 || k > 0xffffffff) throw new RangeError(`BPF constant out of range: ${k}`);
+  if (!Number.isInteger(k) || k < -0x80000000 || k > 0xffffffff)
+    throw new RangeError(`BPF constant out of range: ${k}`);
   return k >>> 0;
 };
 
@@ -148,26 +149,33 @@ const insn = (code: number, k: number, jt?: string, jf?: string, comment?: strin
 export const label = (name: string): Label => ({ kind: 'label', name });
 
 /** A = 32-bit word at byte offset `off` of the input (`ld [off]`). */
-export const ldAbs = (off: number, comment?: string): Insn => insn(BPF_LD | BPF_W | BPF_ABS, off, undefined, undefined, comment);
+export const ldAbs = (off: number, comment?: string): Insn =>
+  insn(BPF_LD | BPF_W | BPF_ABS, off, undefined, undefined, comment);
 /** A = k (`ld #k`). */
-export const ldImm = (k: number, comment?: string): Insn => insn(BPF_LD | BPF_W | BPF_IMM, k, undefined, undefined, comment);
+export const ldImm = (k: number, comment?: string): Insn =>
+  insn(BPF_LD | BPF_W | BPF_IMM, k, undefined, undefined, comment);
 /** A = M[i]. */
-export const ldMem = (i: number, comment?: string): Insn => insn(BPF_LD | BPF_W | BPF_MEM, i, undefined, undefined, comment);
+export const ldMem = (i: number, comment?: string): Insn =>
+  insn(BPF_LD | BPF_W | BPF_MEM, i, undefined, undefined, comment);
 /** A = length of the input (64 for seccomp). */
 export const ldLen = (comment?: string): Insn => insn(BPF_LD | BPF_W | BPF_LEN, 0, undefined, undefined, comment);
 /** X = k. */
-export const ldxImm = (k: number, comment?: string): Insn => insn(BPF_LDX | BPF_W | BPF_IMM, k, undefined, undefined, comment);
+export const ldxImm = (k: number, comment?: string): Insn =>
+  insn(BPF_LDX | BPF_W | BPF_IMM, k, undefined, undefined, comment);
 /** X = M[i]. */
-export const ldxMem = (i: number, comment?: string): Insn => insn(BPF_LDX | BPF_W | BPF_MEM, i, undefined, undefined, comment);
+export const ldxMem = (i: number, comment?: string): Insn =>
+  insn(BPF_LDX | BPF_W | BPF_MEM, i, undefined, undefined, comment);
 /** M[i] = A. */
 export const st = (i: number, comment?: string): Insn => insn(BPF_ST, i, undefined, undefined, comment);
 /** M[i] = X. */
 export const stx = (i: number, comment?: string): Insn => insn(BPF_STX, i, undefined, undefined, comment);
 
 /** A = A <op> k, e.g. alu(BPF_AND, 0xff). */
-export const alu = (op: number, k: number, comment?: string): Insn => insn(BPF_ALU | op | BPF_K, k, undefined, undefined, comment);
+export const alu = (op: number, k: number, comment?: string): Insn =>
+  insn(BPF_ALU | op | BPF_K, k, undefined, undefined, comment);
 /** A = A <op> X. */
-export const aluX = (op: number, comment?: string): Insn => insn(BPF_ALU | op | BPF_X, 0, undefined, undefined, comment);
+export const aluX = (op: number, comment?: string): Insn =>
+  insn(BPF_ALU | op | BPF_X, 0, undefined, undefined, comment);
 export const and = (k: number, comment?: string): Insn => alu(BPF_AND, k, comment);
 export const or = (k: number, comment?: string): Insn => alu(BPF_OR, k, comment);
 export const add = (k: number, comment?: string): Insn => alu(BPF_ADD, k, comment);
@@ -180,15 +188,20 @@ export const neg = (comment?: string): Insn => insn(BPF_ALU | BPF_NEG, 0, undefi
 /** Unconditional jump to a label; 32-bit offset, so it reaches anywhere (forward). */
 export const ja = (target: string, comment?: string): Insn => insn(BPF_JMP | BPF_JA, 0, target, undefined, comment);
 /** if (A == k) goto jt else goto jf. */
-export const jeq = (k: number, jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf, comment);
+export const jeq = (k: number, jt?: string, jf?: string, comment?: string): Insn =>
+  insn(BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf, comment);
 /** if (A > k) goto jt else goto jf (unsigned). */
-export const jgt = (k: number, jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JGT | BPF_K, k, jt, jf, comment);
+export const jgt = (k: number, jt?: string, jf?: string, comment?: string): Insn =>
+  insn(BPF_JMP | BPF_JGT | BPF_K, k, jt, jf, comment);
 /** if (A >= k) goto jt else goto jf (unsigned). */
-export const jge = (k: number, jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JGE | BPF_K, k, jt, jf, comment);
+export const jge = (k: number, jt?: string, jf?: string, comment?: string): Insn =>
+  insn(BPF_JMP | BPF_JGE | BPF_K, k, jt, jf, comment);
 /** if (A & k) goto jt else goto jf. */
-export const jset = (k: number, jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JSET | BPF_K, k, jt, jf, comment);
+export const jset = (k: number, jt?: string, jf?: string, comment?: string): Insn =>
+  insn(BPF_JMP | BPF_JSET | BPF_K, k, jt, jf, comment);
 /** if (A == X) goto jt else goto jf: the X form of a jump (the interpreter and disassembler take the others too). */
-export const jeqX = (jt?: string, jf?: string, comment?: string): Insn => insn(BPF_JMP | BPF_JEQ | BPF_X, 0, jt, jf, comment);
+export const jeqX = (jt?: string, jf?: string, comment?: string): Insn =>
+  insn(BPF_JMP | BPF_JEQ | BPF_X, 0, jt, jf, comment);
 
 /** Stop and return k (for seccomp: the action, see SECCOMP_RET_* in compile.ts). */
 export const ret = (k: number, comment?: string): Insn => insn(BPF_RET | BPF_K, k, undefined, undefined, comment);
@@ -291,7 +304,8 @@ function lastFarJump(work: readonly Item[]): FarJump | undefined {
       const targetName = item[which];
       if (targetName === undefined) continue;
       const dist = resolve(labels, targetName) - positions[i] - 1;
-      if (dist < 0) throw new Error(`bpf assemble: jump to "${targetName}" goes backwards (cBPF jumps only go forward)`);
+      if (dist < 0)
+        throw new Error(`bpf assemble: jump to "${targetName}" goes backwards (cBPF jumps only go forward)`);
       if (dist > MAX_COND_JUMP) return { idx: i, which, pos: positions[i], positions };
     }
   }
@@ -340,7 +354,11 @@ function insertTrampoline(work: Item[], far: FarJump, newLabel: (hint: string) =
 }
 
 /** Final pass: emit numeric offsets. */
-function emit(work: readonly Item[]): { filters: SockFilter[]; comments: (string | undefined)[]; labels: Map<string, number> } {
+function emit(work: readonly Item[]): {
+  filters: SockFilter[];
+  comments: (string | undefined)[];
+  labels: Map<string, number>;
+} {
   const { positions, labels } = layout(work);
   const filters: SockFilter[] = [];
   const comments: (string | undefined)[] = [];
@@ -348,14 +366,16 @@ function emit(work: readonly Item[]): { filters: SockFilter[]; comments: (string
     const item = work[i];
     if (item.kind !== 'insn') continue;
     const here = positions[i];
-    const offsetTo = (targetName: string | undefined): number => (targetName === undefined ? 0 : resolve(labels, targetName) - here - 1);
+    const offsetTo = (targetName: string | undefined): number =>
+      targetName === undefined ? 0 : resolve(labels, targetName) - here - 1;
     if (isJa(item.code)) {
       const offset = item.jt === undefined ? item.k : offsetTo(item.jt);
       filters.push({ code: item.code, jt: 0, jf: 0, k: offset >>> 0 });
     } else if (isCondJump(item.code)) {
       filters.push({ code: item.code, jt: offsetTo(item.jt), jf: offsetTo(item.jf), k: item.k });
     } else {
-      if (item.jt !== undefined || item.jf !== undefined) throw new Error(`bpf assemble: instruction 0x${item.code.toString(16)} is not a jump but has a target`);
+      if (item.jt !== undefined || item.jf !== undefined)
+        throw new Error(`bpf assemble: instruction 0x${item.code.toString(16)} is not a jump but has a target`);
       filters.push({ code: item.code, jt: 0, jf: 0, k: item.k });
     }
     comments.push(item.comment);
@@ -402,7 +422,8 @@ export function encode(prog: readonly Item[] | readonly SockFilter[]): Uint8Arra
   const out = new Uint8Array(filters.length * SOCK_FILTER_SIZE);
   const view = new DataView(out.buffer);
   filters.forEach((f, i) => {
-    if (f.jt < 0 || f.jt > 255 || f.jf < 0 || f.jf > 255) throw new RangeError(`instruction ${i}: jt/jf must fit in 8 bits`);
+    if (f.jt < 0 || f.jt > 255 || f.jf < 0 || f.jf > 255)
+      throw new RangeError(`instruction ${i}: jt/jf must fit in 8 bits`);
     const o = i * SOCK_FILTER_SIZE;
     view.setUint16(o, f.code, true);
     view.setUint8(o + 2, f.jt);
@@ -414,11 +435,17 @@ export function encode(prog: readonly Item[] | readonly SockFilter[]): Uint8Arra
 
 /** The inverse of encode(). */
 export function decode(bytes: Uint8Array): SockFilter[] {
-  if (bytes.length % SOCK_FILTER_SIZE !== 0) throw new Error(`BPF program length ${bytes.length} is not a multiple of ${SOCK_FILTER_SIZE}`);
+  if (bytes.length % SOCK_FILTER_SIZE !== 0)
+    throw new Error(`BPF program length ${bytes.length} is not a multiple of ${SOCK_FILTER_SIZE}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: SockFilter[] = [];
   for (let o = 0; o < bytes.length; o += SOCK_FILTER_SIZE) {
-    out.push({ code: view.getUint16(o, true), jt: view.getUint8(o + 2), jf: view.getUint8(o + 3), k: view.getUint32(o + 4, true) });
+    out.push({
+      code: view.getUint16(o, true),
+      jt: view.getUint8(o + 2),
+      jf: view.getUint8(o + 3),
+      k: view.getUint32(o + 4, true),
+    });
   }
   return out;
 }
@@ -445,10 +472,12 @@ export function checkSeccompProgram(filters: readonly SockFilter[]): string[] {
         const size = f.code & 0x18;
         if (size !== BPF_W) problems.push(`${at}: seccomp loads must be 32-bit words`);
         if (mode === BPF_ABS && cls === BPF_LD) {
-          if (f.k % 4 !== 0 || f.k >= SECCOMP_DATA.size) problems.push(`${at}: ld [${f.k}] is not an aligned word inside seccomp_data`);
+          if (f.k % 4 !== 0 || f.k >= SECCOMP_DATA.size)
+            problems.push(`${at}: ld [${f.k}] is not an aligned word inside seccomp_data`);
         } else if (mode === BPF_MEM) {
           if (f.k >= BPF_MEMWORDS) problems.push(`${at}: scratch memory index ${f.k} > 15`);
-        } else if (mode !== BPF_IMM && mode !== BPF_LEN) problems.push(`${at}: load mode 0x${mode.toString(16)} not allowed in seccomp`);
+        } else if (mode !== BPF_IMM && mode !== BPF_LEN)
+          problems.push(`${at}: load mode 0x${mode.toString(16)} not allowed in seccomp`);
         break;
       }
       case BPF_ST:
@@ -458,7 +487,8 @@ export function checkSeccompProgram(filters: readonly SockFilter[]): string[] {
       case BPF_ALU: {
         const op = f.code & 0xf0;
         if (op > BPF_XOR) problems.push(`${at}: unknown ALU operation`);
-        if ((op === BPF_DIV || op === BPF_MOD) && (f.code & BPF_X) === 0 && f.k === 0) problems.push(`${at}: division by constant 0`);
+        if ((op === BPF_DIV || op === BPF_MOD) && (f.code & BPF_X) === 0 && f.k === 0)
+          problems.push(`${at}: division by constant 0`);
         break;
       }
       case BPF_JMP: {

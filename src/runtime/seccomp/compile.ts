@@ -42,7 +42,20 @@ import {
   X32_SYSCALL_BIT,
   formatAction,
 } from './actions.js';
-import { type Item, type SockFilter, SECCOMP_DATA, and, assemble, encode, jeq, jge, jgt, label, ldAbs, ret } from './bpf.js';
+import {
+  type Item,
+  type SockFilter,
+  SECCOMP_DATA,
+  and,
+  assemble,
+  encode,
+  jeq,
+  jge,
+  jgt,
+  label,
+  ldAbs,
+  ret,
+} from './bpf.js';
 import {
   NATIVE_FILTER_ARCHES,
   type SeccompActionName,
@@ -127,16 +140,23 @@ export interface CompiledFilter {
 export function actionValue(action: SeccompActionName, errnoRet?: number): number {
   const data = (errnoRet ?? EPERM) & 0xffff;
   switch (action) {
-    case 'SCMP_ACT_ALLOW': return SECCOMP_RET_ALLOW;
-    case 'SCMP_ACT_ERRNO': return (SECCOMP_RET_ERRNO | data) >>> 0;
+    case 'SCMP_ACT_ALLOW':
+      return SECCOMP_RET_ALLOW;
+    case 'SCMP_ACT_ERRNO':
+      return (SECCOMP_RET_ERRNO | data) >>> 0;
     case 'SCMP_ACT_KILL':
-    case 'SCMP_ACT_KILL_THREAD': return SECCOMP_RET_KILL_THREAD;
-    case 'SCMP_ACT_KILL_PROCESS': return SECCOMP_RET_KILL_PROCESS;
-    case 'SCMP_ACT_TRAP': return SECCOMP_RET_TRAP;
-    case 'SCMP_ACT_LOG': return SECCOMP_RET_LOG;
+    case 'SCMP_ACT_KILL_THREAD':
+      return SECCOMP_RET_KILL_THREAD;
+    case 'SCMP_ACT_KILL_PROCESS':
+      return SECCOMP_RET_KILL_PROCESS;
+    case 'SCMP_ACT_TRAP':
+      return SECCOMP_RET_TRAP;
+    case 'SCMP_ACT_LOG':
+      return SECCOMP_RET_LOG;
     // With a ptrace tracer attached, the tracer decides; with none, the kernel fails the call with
     // ENOSYS. minidock attaches no tracer, so in practice TRACE means "fail with ENOSYS".
-    case 'SCMP_ACT_TRACE': return (SECCOMP_RET_TRACE | data) >>> 0;
+    case 'SCMP_ACT_TRACE':
+      return (SECCOMP_RET_TRACE | data) >>> 0;
   }
 }
 
@@ -151,7 +171,8 @@ const atLeast = (have: [number, number], want: [number, number]): boolean =>
 
 /** Does a profile entry apply to this container? (Docker's rules: includes all, excludes none.) */
 function applies(rule: SeccompSyscall, caps: ReadonlySet<string>, kernel: [number, number]): boolean {
-  const native = (arches: string[] | undefined): boolean => (arches ?? []).some((arch) => NATIVE_FILTER_ARCHES.includes(arch));
+  const native = (arches: string[] | undefined): boolean =>
+    (arches ?? []).some((arch) => NATIVE_FILTER_ARCHES.includes(arch));
   const includes = rule.includes;
   if (includes) {
     if (includes.caps?.some((cap) => !caps.has(cap))) return false; // every listed capability is required
@@ -182,13 +203,20 @@ function applies(rule: SeccompSyscall, caps: ReadonlySet<string>, kernel: [numbe
  */
 export function planProfile(profile: SeccompProfile, ctx: CompileContext): FilterPlan {
   const source = ctx.source ?? '<profile>';
-  if (ctx.arch !== undefined && ctx.arch !== 'x86_64') throw new MinidockError(`seccomp: architecture ${String(ctx.arch)} is not supported (minidock compiles x86_64 filters only)`);
+  if (ctx.arch !== undefined && ctx.arch !== 'x86_64')
+    throw new MinidockError(
+      `seccomp: architecture ${String(ctx.arch)} is not supported (minidock compiles x86_64 filters only)`,
+    );
   const valid = validateProfile(profile, source);
   const caps = new Set(ctx.caps.map(normalizeCap));
   const kernel = kernelVersion(ctx.kernel ?? release());
   const defaultAction = actionValue(valid.defaultAction, valid.defaultErrnoRet);
 
-  interface Acc { name: string; uncond?: { action: number; from: number }; rules: ArgRule[] }
+  interface Acc {
+    name: string;
+    uncond?: { action: number; from: number };
+    rules: ArgRule[];
+  }
   const byNr = new Map<number, Acc>();
   const skipped = new Set<string>();
 
@@ -271,7 +299,14 @@ export function describeCondition(condition: Condition): string {
  * `arg > v` holds when high(arg) > high(v), or when the high halves are equal and low(arg) > low(v).
  * There is no "less than" jump: `a < k` is written as `a >= k` with the targets swapped.
  */
-function emitCondition(out: Item[], condition: Condition, pass: string | undefined, fail: string, fresh: (hint: string) => string, who: string): void {
+function emitCondition(
+  out: Item[],
+  condition: Condition,
+  pass: string | undefined,
+  fail: string,
+  fresh: (hint: string) => string,
+  who: string,
+): void {
   const passLabel = pass ?? fresh('pass');
   const hiOff = SECCOMP_DATA.argHi(condition.index);
   const loOff = SECCOMP_DATA.argLo(condition.index);
@@ -287,22 +322,53 @@ function emitCondition(out: Item[], condition: Condition, pass: string | undefin
       out.push(ldHi, jeq(valueHigh, undefined, passLabel), ldLo, jeq(valueLow, fail, passLabel));
       break;
     case 'SCMP_CMP_GT': // hi > valueHigh, or hi == valueHigh and lo > valueLow
-      out.push(ldHi, jgt(valueHigh, passLabel, undefined), jeq(valueHigh, undefined, fail), ldLo, jgt(valueLow, passLabel, fail));
+      out.push(
+        ldHi,
+        jgt(valueHigh, passLabel, undefined),
+        jeq(valueHigh, undefined, fail),
+        ldLo,
+        jgt(valueLow, passLabel, fail),
+      );
       break;
     case 'SCMP_CMP_GE': // hi > valueHigh, or hi == valueHigh and lo >= valueLow
-      out.push(ldHi, jgt(valueHigh, passLabel, undefined), jeq(valueHigh, undefined, fail), ldLo, jge(valueLow, passLabel, fail));
+      out.push(
+        ldHi,
+        jgt(valueHigh, passLabel, undefined),
+        jeq(valueHigh, undefined, fail),
+        ldLo,
+        jge(valueLow, passLabel, fail),
+      );
       break;
     case 'SCMP_CMP_LT': // hi < valueHigh, or hi == valueHigh and lo < valueLow
-      out.push(ldHi, jge(valueHigh, undefined, passLabel), jeq(valueHigh, undefined, fail), ldLo, jge(valueLow, fail, passLabel));
+      out.push(
+        ldHi,
+        jge(valueHigh, undefined, passLabel),
+        jeq(valueHigh, undefined, fail),
+        ldLo,
+        jge(valueLow, fail, passLabel),
+      );
       break;
     case 'SCMP_CMP_LE': // hi < valueHigh, or hi == valueHigh and lo <= valueLow
-      out.push(ldHi, jge(valueHigh, undefined, passLabel), jeq(valueHigh, undefined, fail), ldLo, jgt(valueLow, fail, passLabel));
+      out.push(
+        ldHi,
+        jge(valueHigh, undefined, passLabel),
+        jeq(valueHigh, undefined, fail),
+        ldLo,
+        jgt(valueLow, fail, passLabel),
+      );
       break;
     case 'SCMP_CMP_MASKED_EQ': {
       // (arg & mask) == want, half by half
       const maskHigh = hi32(condition.value);
       const maskLow = lo32(condition.value);
-      out.push(ldHi, and(maskHigh), jeq(hi32(condition.valueTwo), undefined, fail), ldLo, and(maskLow), jeq(lo32(condition.valueTwo), passLabel, fail));
+      out.push(
+        ldHi,
+        and(maskHigh),
+        jeq(hi32(condition.valueTwo), undefined, fail),
+        ldLo,
+        and(maskLow),
+        jeq(lo32(condition.valueTwo), passLabel, fail),
+      );
       break;
     }
   }
@@ -331,7 +397,8 @@ export function programFromPlan(plan: FilterPlan): Item[] {
   // 3. One comparison per syscall with a rule.
   const blocks: SyscallPlan[] = [];
   for (const syscall of plan.syscalls) {
-    if (syscall.rules.length === 0) out.push(jeq(syscall.nr, use(syscall.action ?? plan.defaultAction), undefined, syscall.name));
+    if (syscall.rules.length === 0)
+      out.push(jeq(syscall.nr, use(syscall.action ?? plan.defaultAction), undefined, syscall.name));
     else {
       out.push(jeq(syscall.nr, `sys.${syscall.name}`, undefined, `${syscall.name}: check its arguments`));
       blocks.push(syscall);
@@ -344,7 +411,8 @@ export function programFromPlan(plan: FilterPlan): Item[] {
   for (const syscall of blocks) {
     out.push(label(`sys.${syscall.name}`));
     syscall.rules.forEach((rule, j) => {
-      const fail = j + 1 < syscall.rules.length ? `sys.${syscall.name}.${j + 1}` : use(syscall.action ?? plan.defaultAction);
+      const fail =
+        j + 1 < syscall.rules.length ? `sys.${syscall.name}.${j + 1}` : use(syscall.action ?? plan.defaultAction);
       if (j > 0) out.push(label(`sys.${syscall.name}.${j}`));
       rule.conditions.forEach((condition, position) => {
         const last = position === rule.conditions.length - 1;

@@ -55,8 +55,17 @@ const OTHER: AState = { kind: 'other' };
 const same = (a: AState, b: AState): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 const ALU_NAMES: Record<number, string> = {
-  0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh',
-  0x80: 'neg', 0x90: 'mod', 0xa0: 'xor',
+  0x00: 'add',
+  0x10: 'sub',
+  0x20: 'mul',
+  0x30: 'div',
+  0x40: 'or',
+  0x50: 'and',
+  0x60: 'lsh',
+  0x70: 'rsh',
+  0x80: 'neg',
+  0x90: 'mod',
+  0xa0: 'xor',
 };
 const JMP_NAMES: Record<number, string> = { 0x00: 'ja', 0x10: 'jeq', 0x20: 'jgt', 0x30: 'jge', 0x40: 'jset' };
 
@@ -87,7 +96,13 @@ function stateAfterLoad(off: number): AState {
   if (off === 0) return { kind: 'nr' };
   if (off === 4) return { kind: 'arch' };
   if (off === 8 || off === 12) return { kind: 'ip' };
-  if (off >= 16 && off < 64) return { kind: 'arg', index: Math.floor((off - 16) / 8), half: (off - 16) % 8 === 0 ? 'low' : 'high', masked: false };
+  if (off >= 16 && off < 64)
+    return {
+      kind: 'arg',
+      index: Math.floor((off - 16) / 8),
+      half: (off - 16) % 8 === 0 ? 'low' : 'high',
+      masked: false,
+    };
   return OTHER;
 }
 
@@ -139,7 +154,9 @@ export function disassemble(bytes: Uint8Array | readonly SockFilter[], opts: Dis
   };
 
   const lines: string[] = [];
-  lines.push(`seccomp BPF program: ${count} instructions, ${count * SOCK_FILTER_SIZE} bytes (${SOCK_FILTER_SIZE} per struct sock_filter)`);
+  lines.push(
+    `seccomp BPF program: ${count} instructions, ${count * SOCK_FILTER_SIZE} bytes (${SOCK_FILTER_SIZE} per struct sock_filter)`,
+  );
   lines.push(`jump targets are line numbers (Ln); "next" is the following line`);
   lines.push('');
   for (let i = 0; i < count; i++) {
@@ -160,7 +177,14 @@ function decodeInstruction(prog: readonly SockFilter[], i: number, state: AState
       return decodeLoad(insn, state);
     case BPF_LDX: {
       const mode = insn.code & 0xe0;
-      const text = mode === BPF_IMM ? `ldx  #${num(insn.k)}` : mode === BPF_MEM ? `ldx  M[${insn.k}]` : mode === BPF_LEN ? 'ldx  #len' : `ldx? code=${hex(insn.code)}`;
+      const text =
+        mode === BPF_IMM
+          ? `ldx  #${num(insn.k)}`
+          : mode === BPF_MEM
+            ? `ldx  M[${insn.k}]`
+            : mode === BPF_LEN
+              ? 'ldx  #len'
+              : `ldx? code=${hex(insn.code)}`;
       return { text, after: state };
     }
     case BPF_ST:
@@ -236,7 +260,9 @@ function listingLine(i: number, insn: SockFilter, decoded: Decoded, opts: Disass
   const { text, note } = decoded;
   const extra = opts.comments?.[i];
   const notes = note && extra && extra.startsWith(note) ? [extra] : [note, extra].filter(Boolean);
-  const rawCol = opts.raw ? `${hex(insn.code).padEnd(6)} ${String(insn.jt).padStart(3)} ${String(insn.jf).padStart(3)} ${hex(insn.k).padEnd(10)}  ` : '';
+  const rawCol = opts.raw
+    ? `${hex(insn.code).padEnd(6)} ${String(insn.jt).padStart(3)} ${String(insn.jf).padStart(3)} ${hex(insn.k).padEnd(10)}  `
+    : '';
   const body = notes.length ? `${text.padEnd(34)} ; ${notes.join(' - ')}` : text;
   return `${String(i).padStart(width + 2)}  ${rawCol}${body}`.trimEnd();
 }

@@ -83,7 +83,9 @@ export function seccompData(input: SyscallInput): DataView {
   view.setBigUint64(8, BigInt.asUintN(64, input.instructionPointer ?? 0n), true);
   const args = input.args ?? [];
   if (args.length > 6) throw new RangeError('a syscall has at most 6 arguments');
-  args.forEach((arg, i) => view.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(arg)), true));
+  args.forEach((arg, i) => {
+    view.setBigUint64(16 + 8 * i, BigInt.asUintN(64, BigInt(arg)), true);
+  });
   return view;
 }
 
@@ -91,7 +93,11 @@ export function seccompData(input: SyscallInput): DataView {
  * Run a seccomp program (bytes as produced by encode()/compileProfile()) on one syscall and return
  * the decision. Throws if the program is one the kernel would refuse to load.
  */
-export function evaluate(program: Uint8Array | readonly SockFilter[], input: SyscallInput, opts: EvaluateOptions = {}): Decision {
+export function evaluate(
+  program: Uint8Array | readonly SockFilter[],
+  input: SyscallInput,
+  opts: EvaluateOptions = {},
+): Decision {
   const prog = program instanceof Uint8Array ? decode(program) : program;
   const problems = checkSeccompProgram(prog);
   if (problems.length) throw new Error(`invalid seccomp program: ${problems.join('; ')}`);
@@ -115,34 +121,76 @@ export function evaluate(program: Uint8Array | readonly SockFilter[], input: Sys
     switch (bpfClass(insn.code)) {
       case BPF_LD:
         switch (insn.code & 0xe0) {
-          case BPF_ABS: A = data.getUint32(insn.k, true); break;
-          case BPF_IMM: A = insn.k; break;
-          case BPF_MEM: A = mem[insn.k]; break;
-          case BPF_LEN: A = SECCOMP_DATA.size; break;
+          case BPF_ABS:
+            A = data.getUint32(insn.k, true);
+            break;
+          case BPF_IMM:
+            A = insn.k;
+            break;
+          case BPF_MEM:
+            A = mem[insn.k];
+            break;
+          case BPF_LEN:
+            A = SECCOMP_DATA.size;
+            break;
         }
         break;
       case BPF_LDX:
         switch (insn.code & 0xe0) {
-          case BPF_IMM: X = insn.k; break;
-          case BPF_MEM: X = mem[insn.k]; break;
-          case BPF_LEN: X = SECCOMP_DATA.size; break;
+          case BPF_IMM:
+            X = insn.k;
+            break;
+          case BPF_MEM:
+            X = mem[insn.k];
+            break;
+          case BPF_LEN:
+            X = SECCOMP_DATA.size;
+            break;
         }
         break;
-      case BPF_ST: mem[insn.k] = A; break;
-      case BPF_STX: mem[insn.k] = X; break;
+      case BPF_ST:
+        mem[insn.k] = A;
+        break;
+      case BPF_STX:
+        mem[insn.k] = X;
+        break;
       case BPF_ALU:
         switch (insn.code & 0xf0) {
-          case BPF_ADD: A = (A + operand) >>> 0; break;
-          case BPF_SUB: A = (A - operand) >>> 0; break;
-          case BPF_MUL: A = Math.imul(A, operand) >>> 0; break;
-          case BPF_DIV: if (operand === 0) return finish(0, steps); A = Math.floor(A / operand) >>> 0; break;
-          case BPF_MOD: if (operand === 0) return finish(0, steps); A = (A % operand) >>> 0; break;
-          case BPF_OR: A = (A | operand) >>> 0; break;
-          case BPF_AND: A = (A & operand) >>> 0; break;
-          case BPF_XOR: A = (A ^ operand) >>> 0; break;
-          case BPF_LSH: A = operand >= 32 ? 0 : (A << operand) >>> 0; break;
-          case BPF_RSH: A = operand >= 32 ? 0 : A >>> operand; break;
-          case BPF_NEG: A = -A >>> 0; break;
+          case BPF_ADD:
+            A = (A + operand) >>> 0;
+            break;
+          case BPF_SUB:
+            A = (A - operand) >>> 0;
+            break;
+          case BPF_MUL:
+            A = Math.imul(A, operand) >>> 0;
+            break;
+          case BPF_DIV:
+            if (operand === 0) return finish(0, steps);
+            A = Math.floor(A / operand) >>> 0;
+            break;
+          case BPF_MOD:
+            if (operand === 0) return finish(0, steps);
+            A = (A % operand) >>> 0;
+            break;
+          case BPF_OR:
+            A = (A | operand) >>> 0;
+            break;
+          case BPF_AND:
+            A = (A & operand) >>> 0;
+            break;
+          case BPF_XOR:
+            A = (A ^ operand) >>> 0;
+            break;
+          case BPF_LSH:
+            A = operand >= 32 ? 0 : (A << operand) >>> 0;
+            break;
+          case BPF_RSH:
+            A = operand >= 32 ? 0 : A >>> operand;
+            break;
+          case BPF_NEG:
+            A = -A >>> 0;
+            break;
         }
         break;
       case BPF_JMP: {

@@ -105,19 +105,61 @@ export interface SeccompProfile {
 
 /** libseccomp's architecture tokens (for `architectures` and `archMap`). */
 export const SCMP_ARCHES: readonly string[] = [
-  'SCMP_ARCH_NATIVE', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM',
-  'SCMP_ARCH_AARCH64', 'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32',
-  'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64', 'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC',
-  'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390', 'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC',
-  'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_LOONGARCH64', 'SCMP_ARCH_M68K',
-  'SCMP_ARCH_SH', 'SCMP_ARCH_SHEB',
+  'SCMP_ARCH_NATIVE',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_LOONGARCH64',
+  'SCMP_ARCH_M68K',
+  'SCMP_ARCH_SH',
+  'SCMP_ARCH_SHEB',
 ];
 
 /** Architecture names used in includes/excludes (Go's GOARCH spelling plus Docker's extras). */
 export const FILTER_ARCHES: readonly string[] = [
-  'amd64', 'x86_64', 'x86', '386', 'x32', 'arm', 'arm64', 'aarch64', 'mips', 'mipsle', 'mipsel',
-  'mips64', 'mips64le', 'mips64n32', 'mips64len32', 'mipsel64', 'mipsel64n32', 'ppc', 'ppc64',
-  'ppc64le', 's390', 's390x', 'riscv64', 'loong64', 'loongarch64', 'parisc', 'parisc64',
+  'amd64',
+  'x86_64',
+  'x86',
+  '386',
+  'x32',
+  'arm',
+  'arm64',
+  'aarch64',
+  'mips',
+  'mipsle',
+  'mipsel',
+  'mips64',
+  'mips64le',
+  'mips64n32',
+  'mips64len32',
+  'mipsel64',
+  'mipsel64n32',
+  'ppc',
+  'ppc64',
+  'ppc64le',
+  's390',
+  's390x',
+  'riscv64',
+  'loong64',
+  'loongarch64',
+  'parisc',
+  'parisc64',
 ];
 
 /** The names that mean "this machine" (x86_64) in includes/excludes arches. */
@@ -167,9 +209,19 @@ export function parseProfile(text: string, source: string): SeccompProfile {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (typeof v === 'bigint' ? `${v}` : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (typeof v === 'bigint' ? `${v}` : (JSON.stringify(v) ?? String(v)));
 
-const TOP_LEVEL_KEYS = ['defaultAction', 'defaultErrnoRet', 'architectures', 'archMap', 'flags', 'syscalls', 'listenerPath', 'listenerMetadata', 'comment'];
+const TOP_LEVEL_KEYS = [
+  'defaultAction',
+  'defaultErrnoRet',
+  'architectures',
+  'archMap',
+  'flags',
+  'syscalls',
+  'listenerPath',
+  'listenerMetadata',
+  'comment',
+];
 const RULE_KEYS = ['names', 'name', 'action', 'errnoRet', 'args', 'comment', 'includes', 'excludes'];
 const ARG_KEYS = ['index', 'value', 'valueTwo', 'op'];
 
@@ -195,10 +247,12 @@ class ProfileChecker {
   profile(json: unknown): SeccompProfile {
     if (!isObj(json)) return this.fail('the top level must be a JSON object');
     this.checkKeys(json, TOP_LEVEL_KEYS, 'the top level');
-    if (json.listenerPath !== undefined && json.listenerPath !== '') this.fail('listenerPath (a seccomp agent) is not supported by minidock');
+    if (json.listenerPath !== undefined && json.listenerPath !== '')
+      this.fail('listenerPath (a seccomp agent) is not supported by minidock');
     if (json.defaultAction === undefined) this.fail('defaultAction is missing');
     const profile: SeccompProfile = { defaultAction: this.action(json.defaultAction, 'defaultAction') };
-    if (json.defaultErrnoRet !== undefined && json.defaultErrnoRet !== null) profile.defaultErrnoRet = this.errno(json.defaultErrnoRet, 'defaultErrnoRet');
+    if (json.defaultErrnoRet !== undefined && json.defaultErrnoRet !== null)
+      profile.defaultErrnoRet = this.errno(json.defaultErrnoRet, 'defaultErrnoRet');
 
     const arches = this.stringList(json.architectures, 'architectures');
     arches.forEach((arch, i) => {
@@ -208,11 +262,13 @@ class ProfileChecker {
     if (json.archMap !== undefined && json.archMap !== null) profile.archMap = this.archMap(json.archMap);
     const flags = this.stringList(json.flags, 'flags');
     flags.forEach((flag, i) => {
-      if (!SECCOMP_FLAGS.includes(flag)) this.fail(`unknown flag "${flag}" in flags[${i}] (expected one of: ${SECCOMP_FLAGS.join(', ')})`);
+      if (!SECCOMP_FLAGS.includes(flag))
+        this.fail(`unknown flag "${flag}" in flags[${i}] (expected one of: ${SECCOMP_FLAGS.join(', ')})`);
     });
     if (flags.length) profile.flags = flags;
 
-    if (json.syscalls !== undefined && json.syscalls !== null && !Array.isArray(json.syscalls)) this.fail('syscalls must be a list');
+    if (json.syscalls !== undefined && json.syscalls !== null && !Array.isArray(json.syscalls))
+      this.fail('syscalls must be a list');
     const rules = (json.syscalls ?? []) as unknown[];
     profile.syscalls = rules.map((rule, i) => this.syscallRule(rule, `syscalls[${i}]`));
     return profile;
@@ -225,12 +281,16 @@ class ProfileChecker {
       const where = `archMap[${i}]`;
       if (!isObj(entry)) return this.fail(`${where} must be an object`);
       this.checkKeys(entry, ['architecture', 'subArchitectures'], where);
-      if (typeof entry.architecture !== 'string' || !SCMP_ARCHES.includes(entry.architecture)) this.fail(`unknown architecture ${show(entry.architecture)} in ${where}.architecture`);
+      if (typeof entry.architecture !== 'string' || !SCMP_ARCHES.includes(entry.architecture))
+        this.fail(`unknown architecture ${show(entry.architecture)} in ${where}.architecture`);
       const subArches = this.stringList(entry.subArchitectures, `${where}.subArchitectures`);
       subArches.forEach((arch, j) => {
         if (!SCMP_ARCHES.includes(arch)) this.fail(`unknown architecture "${arch}" in ${where}.subArchitectures[${j}]`);
       });
-      return { architecture: entry.architecture as string, subArchitectures: entry.subArchitectures === null ? null : subArches };
+      return {
+        architecture: entry.architecture as string,
+        subArchitectures: entry.subArchitectures === null ? null : subArches,
+      };
     });
   }
 
@@ -239,13 +299,15 @@ class ProfileChecker {
     if (!isObj(value)) return this.fail(`${where} must be an object`);
     this.checkKeys(value, RULE_KEYS, where);
     let names = this.stringList(value.names, `${where}.names`);
-    if (typeof value.name === 'string') names = [value.name, ...names]; // the old single-name form
+    if (typeof value.name === 'string')
+      names = [value.name, ...names]; // the old single-name form
     else if (value.name !== undefined) this.fail(`${where}.name must be a string`);
     if (names.length === 0) this.fail(`${where} has no syscall names`);
     if (value.action === undefined) this.fail(`${where}.action is missing`);
     const rule: SeccompSyscall = { names, action: this.action(value.action, `${where}.action`) };
     if (value.errnoRet !== undefined && value.errnoRet !== null) {
-      if (rule.action !== 'SCMP_ACT_ERRNO' && rule.action !== 'SCMP_ACT_TRACE') this.fail(`${where}.errnoRet is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${rule.action}`);
+      if (rule.action !== 'SCMP_ACT_ERRNO' && rule.action !== 'SCMP_ACT_TRACE')
+        this.fail(`${where}.errnoRet is only meaningful with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not ${rule.action}`);
       rule.errnoRet = this.errno(value.errnoRet, `${where}.errnoRet`);
     }
     if (typeof value.comment === 'string' && value.comment) rule.comment = value.comment;
@@ -266,10 +328,17 @@ class ProfileChecker {
   private argCondition(value: unknown, where: string): SeccompArg {
     if (!isObj(value)) return this.fail(`${where} must be an object`);
     this.checkKeys(value, ARG_KEYS, where);
-    if (typeof value.index !== 'number' || !Number.isInteger(value.index) || value.index < 0 || value.index > 5) this.fail(`${where}.index must be 0..5 (a syscall has at most 6 arguments), got ${show(value.index)}`);
-    if (typeof value.op !== 'string' || !(SECCOMP_OPS as readonly string[]).includes(value.op)) this.fail(`unknown op ${show(value.op)} in ${where}.op (expected one of: ${SECCOMP_OPS.join(', ')})`);
-    const arg: SeccompArg = { index: value.index as number, value: this.u64(value.value ?? 0, `${where}.value`), op: value.op as SeccompOp };
-    if (value.valueTwo !== undefined && value.valueTwo !== null) arg.valueTwo = this.u64(value.valueTwo, `${where}.valueTwo`);
+    if (typeof value.index !== 'number' || !Number.isInteger(value.index) || value.index < 0 || value.index > 5)
+      this.fail(`${where}.index must be 0..5 (a syscall has at most 6 arguments), got ${show(value.index)}`);
+    if (typeof value.op !== 'string' || !(SECCOMP_OPS as readonly string[]).includes(value.op))
+      this.fail(`unknown op ${show(value.op)} in ${where}.op (expected one of: ${SECCOMP_OPS.join(', ')})`);
+    const arg: SeccompArg = {
+      index: value.index as number,
+      value: this.u64(value.value ?? 0, `${where}.value`),
+      op: value.op as SeccompOp,
+    };
+    if (value.valueTwo !== undefined && value.valueTwo !== null)
+      arg.valueTwo = this.u64(value.valueTwo, `${where}.valueTwo`);
     return arg;
   }
 
@@ -280,7 +349,8 @@ class ProfileChecker {
     const native = appliesToNativeArch(rule);
     rule.names.forEach((name, j) => {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) this.fail(`invalid syscall name ${show(name)} in ${where}.names[${j}]`);
-      if (native && syscallNumber(name) === undefined && !OTHER_ARCH_SYSCALLS.has(name)) this.fail(`unknown syscall "${name}" in ${where}.names`);
+      if (native && syscallNumber(name) === undefined && !OTHER_ARCH_SYSCALLS.has(name))
+        this.fail(`unknown syscall "${name}" in ${where}.names`);
     });
   }
 
@@ -292,17 +362,22 @@ class ProfileChecker {
     const out: SeccompFilter = {};
     const caps = this.stringList(value.caps, `${where}.caps`);
     caps.forEach((cap, i) => {
-      if (!(CAPS as readonly string[]).includes(normalizeCap(cap))) this.fail(`unknown capability "${cap}" in ${where}.caps[${i}]`);
+      if (!(CAPS as readonly string[]).includes(normalizeCap(cap)))
+        this.fail(`unknown capability "${cap}" in ${where}.caps[${i}]`);
     });
     if (caps.length) out.caps = caps.map(normalizeCap);
     const arches = this.stringList(value.arches, `${where}.arches`);
     arches.forEach((arch, i) => {
-      if (!FILTER_ARCHES.includes(arch)) this.fail(`unknown architecture "${arch}" in ${where}.arches[${i}] (expected e.g. amd64, arm64, x86, x32, s390x)`);
+      if (!FILTER_ARCHES.includes(arch))
+        this.fail(
+          `unknown architecture "${arch}" in ${where}.arches[${i}] (expected e.g. amd64, arm64, x86, x32, s390x)`,
+        );
     });
     if (arches.length) out.arches = arches;
     const minKernel = value.minKernel;
     if (minKernel !== undefined && minKernel !== null && minKernel !== '') {
-      if (typeof minKernel !== 'string' || !/^\d+(\.\d+)?$/.test(minKernel)) this.fail(`${where}.minKernel must be a kernel version like "4.8", got ${show(minKernel)}`);
+      if (typeof minKernel !== 'string' || !/^\d+(\.\d+)?$/.test(minKernel))
+        this.fail(`${where}.minKernel must be a kernel version like "4.8", got ${show(minKernel)}`);
       out.minKernel = minKernel as string;
     }
     return Object.keys(out).length ? out : undefined;
@@ -311,36 +386,44 @@ class ProfileChecker {
   /** Refuse any key not in `allowed`: a typo must not silently change the profile. */
   private checkKeys(obj: Obj, allowed: readonly string[], where: string): void {
     for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) this.fail(`unknown key "${key}" in ${where} (expected one of: ${allowed.join(', ')})`);
+      if (!allowed.includes(key))
+        this.fail(`unknown key "${key}" in ${where} (expected one of: ${allowed.join(', ')})`);
     }
   }
 
   /** A list of strings; absent or null is the empty list. */
   private stringList(value: unknown, where: string): string[] {
     if (value === undefined || value === null) return [];
-    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) return this.fail(`${where} must be a list of strings`);
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+      return this.fail(`${where} must be a list of strings`);
     return value as string[];
   }
 
   private errno(value: unknown, where: string): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ERRNO) return this.fail(`${where} must be an errno number 0..${MAX_ERRNO}, got ${show(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ERRNO)
+      return this.fail(`${where} must be an errno number 0..${MAX_ERRNO}, got ${show(value)}`);
     return value;
   }
 
   private action(value: unknown, where: string): SeccompActionName {
-    if (value === 'SCMP_ACT_NOTIFY') return this.fail(`${where}: SCMP_ACT_NOTIFY needs a seccomp agent, which minidock does not support`);
-    if (typeof value !== 'string' || !(SECCOMP_ACTIONS as readonly string[]).includes(value)) return this.fail(`unknown action ${show(value)} in ${where} (expected one of: ${SECCOMP_ACTIONS.join(', ')})`);
+    if (value === 'SCMP_ACT_NOTIFY')
+      return this.fail(`${where}: SCMP_ACT_NOTIFY needs a seccomp agent, which minidock does not support`);
+    if (typeof value !== 'string' || !(SECCOMP_ACTIONS as readonly string[]).includes(value))
+      return this.fail(`unknown action ${show(value)} in ${where} (expected one of: ${SECCOMP_ACTIONS.join(', ')})`);
     return value as SeccompActionName;
   }
 
   /** An argument value: an unsigned 64-bit number (a bigint, or a JSON number that is exact). */
   private u64(value: unknown, where: string): number | bigint {
     if (typeof value === 'bigint') {
-      if (value < 0n || value > 0xffffffffffffffffn) return this.fail(`${where} must be an unsigned 64-bit number, got ${value}`);
+      if (value < 0n || value > 0xffffffffffffffffn)
+        return this.fail(`${where} must be an unsigned 64-bit number, got ${value}`);
       return value;
     }
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) return this.fail(`${where} must be a non-negative integer, got ${show(value)}`);
-    if (!Number.isSafeInteger(value)) return this.fail(`${where} = ${value} is larger than 2^53-1, which JSON numbers cannot hold exactly here`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+      return this.fail(`${where} must be a non-negative integer, got ${show(value)}`);
+    if (!Number.isSafeInteger(value))
+      return this.fail(`${where} = ${value} is larger than 2^53-1, which JSON numbers cannot hold exactly here`);
     return value;
   }
 }

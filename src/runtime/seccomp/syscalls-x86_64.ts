@@ -404,7 +404,7 @@ let names: ReadonlyMap<number, string> | undefined;
 
 /** The x86_64 number of a syscall, or undefined when x86_64 has no syscall of that name. */
 export function syscallNumber(name: string): number | undefined {
-  return Object.prototype.hasOwnProperty.call(SYSCALLS_X86_64, name) ? SYSCALLS_X86_64[name] : undefined;
+  return Object.hasOwn(SYSCALLS_X86_64, name) ? SYSCALLS_X86_64[name] : undefined;
 }
 
 /** The x86_64 name of a syscall number, or undefined. */
@@ -421,8 +421,8 @@ export function syscallName(nr: number): string | undefined {
  * and rejects every other unknown name as a typo.
  */
 export const OTHER_ARCH_SYSCALLS: ReadonlySet<string> = new Set(
+  // i386 names that x86_64 lacks (from asm/unistd_32.h)
   (
-    // i386 names that x86_64 lacks (from asm/unistd_32.h)
     '_llseek _newselect bdflush break chown32 clock_adjtime64 clock_getres_time64 ' +
     'clock_gettime64 clock_nanosleep_time64 clock_settime64 fadvise64_64 fchown32 fcntl64 ' +
     'fstat64 fstatat64 fstatfs64 ftime ftruncate64 futex_time64 getegid32 geteuid32 getgid32 ' +
@@ -457,7 +457,9 @@ export function parseSyscall(arg: string): number {
   const nr = syscallNumber(s);
   if (nr === undefined) {
     throw new MinidockError(
-      OTHER_ARCH_SYSCALLS.has(s) ? `seccomp: "${s}" is not a syscall on x86_64 (it exists on other architectures)` : `seccomp: unknown syscall "${s}"`,
+      OTHER_ARCH_SYSCALLS.has(s)
+        ? `seccomp: "${s}" is not a syscall on x86_64 (it exists on other architectures)`
+        : `seccomp: unknown syscall "${s}"`,
     );
   }
   return nr;
