@@ -147,6 +147,7 @@ function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   tmpfsMounts(steps, cfg);
   afterPivot(steps, cfg);
   if (cfg.spec.userns) reachRootfsFirst(steps, cfg.spec.rootfs);
+  sharedNamespaces(plan, cfg);
   // process.user.umask: the program's, set last before it runs (the plan's own files are made before)
   if (cfg.extras.umask !== undefined) {
     const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
@@ -192,6 +193,48 @@ function reachRootfsFirst(steps: Step[], rootfs: string): void {
     },
     ...identity,
   );
+}
+
+/** Steps that act on the host's own namespace when config.json shares it (and so are not made). */
+const MOUNT_OPS: ReadonlySet<Op> = new Set([
+  Op.MOUNT,
+  Op.UMOUNT2,
+  Op.MKDIR,
+  Op.TOUCH,
+  Op.SYMLINK,
+  Op.PIVOT_ROOT,
+  Op.MKNOD,
+]);
+
+/**
+ * linux.namespaces leaves some out (config.ts mapNamespaces): no CLONE_NEW* flag for them, and none
+ * of the steps that would act on the host's namespace then: the loopback (network), the hostname
+ * (uts), the cgroup namespace's unshare, and without a mount namespace every mount, mount point,
+ * pivot_root and the chdirs around it — the container runs in the host's mounts and root directory,
+ * as runc's does (it prepares a rootfs only in a new mount namespace). What stays: the cgroup join,
+ * the identity, capabilities, rlimits, seccomp, the working directory, exec.fifo and execve.
+ */
+function sharedNamespaces(plan: LaunchPlan, cfg: OciConfig): void {
+  const shared = new Set(cfg.extras.sharedNamespaces);
+  if (shared.size === 0) return;
+  const flag: Record<string, number> = {
+    network: CLONE.CLONE_NEWNET,
+    ipc: CLONE.CLONE_NEWIPC,
+    uts: CLONE.CLONE_NEWUTS,
+    pid: CLONE.CLONE_NEWPID,
+    mount: CLONE.CLONE_NEWNS,
+  };
+  for (const t of shared) plan.cloneFlags &= ~(flag[t] ?? 0);
+  const hostOnes = (s: Step): boolean =>
+    (shared.has('network') && s.op === Op.LOOPBACK_UP) ||
+    (shared.has('uts') && s.op === Op.SETHOSTNAME) ||
+    (shared.has('cgroup') && s.op === Op.UNSHARE && s.ints?.[0] === CLONE.CLONE_NEWCGROUP) ||
+    (shared.has('mount') &&
+      (MOUNT_OPS.has(s.op) ||
+        (s.op === Op.CHDIR && s.phase !== 'exec') ||
+        (s.op === Op.WRITE_FILE && s.phase !== 'cgroup')));
+  const kept = plan.steps.filter((s) => !hostOnes(s));
+  plan.steps.splice(0, plan.steps.length, ...kept);
 }
 
 /** linux.namespaces with a path: a SETNS step each (returned, placed by ociSteps) instead of a new namespace. */

@@ -29,7 +29,17 @@ function recordContainer(id: string, status: OciRecord['status'] = 'running', pi
   const child = spawn('sleep', ['60'], { stdio: 'ignore' });
   children.push(child);
   const pid = child.pid!;
-  writeRecord(root, { ociVersion: '1.1.0', id, status, pid, pidStart: pidStart ?? procStart(pid), bundle: dir, created: new Date().toISOString(), owner: 'root', annotations: { a: 'b' } });
+  writeRecord(root, {
+    ociVersion: '1.1.0',
+    id,
+    status,
+    pid,
+    pidStart: pidStart ?? procStart(pid),
+    bundle: dir,
+    created: new Date().toISOString(),
+    owner: 'root',
+    annotations: { a: 'b' },
+  });
   return pid;
 }
 
@@ -47,12 +57,21 @@ describe('minidock-oci over its state directory', () => {
     const pid = recordContainer('c1');
     const st = oci(['--root', root, 'state', 'c1']);
     expect(st.code).toBe(0);
-    expect(JSON.parse(st.stdout)).toMatchObject({ ociVersion: '1.1.0', id: 'c1', pid, status: 'running', bundle: dir, annotations: { a: 'b' } });
+    expect(JSON.parse(st.stdout)).toMatchObject({
+      ociVersion: '1.1.0',
+      id: 'c1',
+      pid,
+      status: 'running',
+      bundle: dir,
+      annotations: { a: 'b' },
+    });
     const list = oci(['--root', root, 'list']);
     expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
     expect(list.stdout).toMatch(new RegExp(`^c1\\s+${pid}\\s+running\\s+${dir}`, 'm'));
     expect(oci(['--root', root, 'list', '-q']).stdout).toBe('c1\n');
-    expect(JSON.parse(oci(['--root', root, 'list', '--format', 'json']).stdout)).toEqual([expect.objectContaining({ id: 'c1', status: 'running' })]);
+    expect(JSON.parse(oci(['--root', root, 'list', '--format', 'json']).stdout)).toEqual([
+      expect.objectContaining({ id: 'c1', status: 'running' }),
+    ]);
 
     expect(oci(['--root', root, 'kill', 'c1']).code).toBe(0);
     await waitFor(() => !alive(pid) || undefined, 5000, 'the init to end on SIGTERM');
@@ -120,12 +139,18 @@ describe('minidock-oci over its state directory', () => {
     expect(m.warnings).toEqual([]);
     expect(m.spec.rootfs).toBe(join(b, 'rootfs'));
     const again = oci(['spec', '-b', b]);
-    expect([again.code, again.stderr]).toEqual([1, expect.stringContaining('File config.json exists. Remove it first')]);
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      expect.stringContaining('File config.json exists. Remove it first'),
+    ]);
   });
 
   it('features and --version', () => {
     const f = JSON.parse(oci(['features']).stdout);
-    expect(f).toMatchObject({ ociVersionMin: '1.0.0', linux: { namespaces: expect.arrayContaining(['pid', 'network', 'cgroup']), seccomp: { enabled: true } } });
+    expect(f).toMatchObject({
+      ociVersionMin: '1.0.0',
+      linux: { namespaces: expect.arrayContaining(['pid', 'network', 'cgroup']), seccomp: { enabled: true } },
+    });
     expect(f.linux.namespaces).toContain('user'); // config.json's uidMappings/gidMappings (config.ts)
     expect(f.linux.namespaces).not.toContain('time');
     expect(f.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']); // what create, start and delete run (hooks.ts)
@@ -136,13 +161,21 @@ describe('minidock-oci over its state directory', () => {
 describe.skipIf(!hasRunc)('the same calls answered by runc (skipped: runc is not installed)', () => {
   it('an empty root: list -f json is null for both; state of a missing id is exit 1, "container does not exist" in the json log', () => {
     const rroot = join(dir, 'runc-root');
-    for (const [bin, r] of [['runc', rroot], [BIN, root]] as const) {
+    for (const [bin, r] of [
+      ['runc', rroot],
+      [BIN, root],
+    ] as const) {
       const l = spawnSync(bin, ['--root', `${r}-empty`, 'list', '-f', 'json'], { encoding: 'utf8' });
       expect([bin, l.status, l.stdout.trim()]).toEqual([bin, 0, 'null']);
       const log = join(dir, `${bin === BIN ? 'md' : 'runc'}.log`);
-      const s = spawnSync(bin, ['--root', r, '--log', log, '--log-format', 'json', 'state', 'nope'], { encoding: 'utf8' });
+      const s = spawnSync(bin, ['--root', r, '--log', log, '--log-format', 'json', 'state', 'nope'], {
+        encoding: 'utf8',
+      });
       expect([bin, s.status]).toEqual([bin, 1]);
-      expect(JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!)).toMatchObject({ level: 'error', msg: 'container does not exist' });
+      expect(JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!)).toMatchObject({
+        level: 'error',
+        msg: 'container does not exist',
+      });
     }
   });
 });

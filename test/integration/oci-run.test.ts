@@ -276,6 +276,38 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     },
   );
 
+  it("no namespace in config.json (runtime-tools linux_ns_itype): the held init shares all seven of ours; it runs in the host's root, with nothing mounted", async () => {
+    const NS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'];
+    const none = (c: any): void => {
+      c.linux.namespaces = [];
+      delete c.hostname;
+    };
+    setConfig(
+      [
+        'sh',
+        '-c',
+        `readlink ${NS.map((n) => `/proc/self/ns/${n}`).join(' ')}; test -e /proc/self/ns/mnt && test -d ${dir}`,
+      ],
+      none,
+    );
+    const c = oci(['create', '--bundle', bundle, 'nn1']);
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/level=warning msg="config\.json: linux\.namespaces has no mount namespace/);
+    const { pid } = statusOf('nn1');
+    for (const n of NS)
+      expect(`${n} ${readlinkSync(`/proc/${pid}/ns/${n}`)}`).toBe(`${n} ${readlinkSync(`/proc/self/ns/${n}`)}`);
+    // nothing pivoted: its root is the host's (the program then sees this test's directory)
+    expect(readlinkSync(`/proc/${pid}/root`)).toBe('/');
+    expect(oci(['delete', '--force', 'nn1']).code).toBe(0);
+    await waitFor(() => !alive(pid), 5000, 'the held init to die');
+    // the same through run: the program's own view, and its exit status (the host's /bin/sh)
+    const r = oci(['run', '--bundle', bundle, 'nn2']);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').filter((l) => l.includes(':['))).toEqual(
+      NS.map((n) => readlinkSync(`/proc/self/ns/${n}`)),
+    );
+  });
+
   it("exec: foreground (its output and exit status), --process P.json (user, cwd), -d with --pid-file (outlives exec, in the container's namespaces and cgroup)", async () => {
     setConfig(['sleep', '60']);
     expect(oci(['run', '-d', '--bundle', bundle, 'x1']).code).toBe(0);

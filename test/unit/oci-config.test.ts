@@ -12,7 +12,10 @@ import { defaultConfig } from '../../src/oci/spec-default';
 
 const ID = 'b'.repeat(64);
 const opts: MapOptions = {
-  id: ID, name: 'ctr1', hostHostname: () => 'hosty', apparmorEnabled: () => false,
+  id: ID,
+  name: 'ctr1',
+  hostHostname: () => 'hosty',
+  apparmorEnabled: () => false,
   compileSeccomp: (p, caps) => compileProfile(p, { caps }),
 };
 // `runc spec` output, committed (made by runc 1.1.5: `runc spec` in an empty directory)
@@ -48,7 +51,9 @@ afterAll(() => rmSync(bundle, { recursive: true, force: true }));
 
 describe('process.capabilities.ambient', () => {
   it('an ambient capability outside the bounding set is refused (the kernel raises only permitted and inheritable ones)', () => {
-    expect(mapError((c) => c.process.capabilities.ambient.push('CAP_SYS_ADMIN'))).toMatch(/ambient CAP_SYS_ADMIN not in the bounding set/);
+    expect(mapError((c) => c.process.capabilities.ambient.push('CAP_SYS_ADMIN'))).toMatch(
+      /ambient CAP_SYS_ADMIN not in the bounding set/,
+    );
   });
 });
 
@@ -56,10 +61,23 @@ describe("runc's default config.json", () => {
   it('maps onto a ContainerSpec: process, root, hostname, rlimits, capabilities, masked paths', () => {
     const { spec, extras, warnings } = map(fresh());
     expect(spec).toMatchObject({
-      id: ID, name: 'ctr1', rootfs: join(bundle, 'rootfs'), args: ['sh'], cwd: '/', uid: 0, gid: 0, additionalGids: [0],
+      id: ID,
+      name: 'ctr1',
+      rootfs: join(bundle, 'rootfs'),
+      args: ['sh'],
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      additionalGids: [0],
       env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
-      tty: true, readonlyRootfs: true, hostname: 'runc', noNewPrivileges: true, privileged: false, mounts: [],
-      rlimits: [{ type: 'nofile', soft: 1024, hard: 1024 }], limits: {},
+      tty: true,
+      readonlyRootfs: true,
+      hostname: 'runc',
+      noNewPrivileges: true,
+      privileged: false,
+      mounts: [],
+      rlimits: [{ type: 'nofile', soft: 1024, hard: 1024 }],
+      limits: {},
     });
     expect(spec.capabilities).toEqual(['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_AUDIT_WRITE']);
     expect(spec.maskedPaths).toContain('/proc/kcore');
@@ -73,7 +91,7 @@ describe("runc's default config.json", () => {
     expect(warnings).toEqual([expect.stringContaining('no cgroup namespace')]);
   });
 
-  it.skipIf(!hasRunc)('maps what this machine\'s `runc spec` writes (skipped: runc is not installed)', () => {
+  it.skipIf(!hasRunc)("maps what this machine's `runc spec` writes (skipped: runc is not installed)", () => {
     const dir = mkdtempSync(join(tmpdir(), 'minidock-runc-spec-'));
     try {
       execFileSync('runc', ['spec'], { cwd: dir });
@@ -103,8 +121,15 @@ describe('fields the plan expresses', () => {
       pids: { limit: 10 },
     };
     expect(map(c).spec.limits).toEqual({
-      memory: 52428800, memoryReservation: 20971520, memorySwap: 104857600, cpuShares: 512, cpuQuotaUs: 50000, cpuPeriodUs: 100000,
-      cpusetCpus: '0', cpusetMems: '0', pids: 10,
+      memory: 52428800,
+      memoryReservation: 20971520,
+      memorySwap: 104857600,
+      cpuShares: 512,
+      cpuQuotaUs: 50000,
+      cpuPeriodUs: 100000,
+      cpusetCpus: '0',
+      cpusetMems: '0',
+      pids: 10,
     });
   });
 
@@ -120,9 +145,18 @@ describe('fields the plan expresses', () => {
     c.linux.namespaces.push({ type: 'cgroup' });
     c.linux.namespaces.find((n: any) => n.type === 'network').path = '/proc/1/ns/net';
     const { spec, extras, warnings } = map(c);
-    expect(spec).toMatchObject({ uid: 1000, gid: 100, additionalGids: [100, 10, 20], ttySize: { rows: 24, cols: 80 }, capabilities: ['CAP_KILL'] });
+    expect(spec).toMatchObject({
+      uid: 1000,
+      gid: 100,
+      additionalGids: [100, 10, 20],
+      ttySize: { rows: 24, cols: 80 },
+      capabilities: ['CAP_KILL'],
+    });
     expect(extras).toMatchObject({
-      oomScoreAdj: 500, sysctl: { 'net.ipv4.ip_forward': '1' }, cgroupsPath: '/mine/ctr1', annotations: { 'org.example': 'x' },
+      oomScoreAdj: 500,
+      sysctl: { 'net.ipv4.ip_forward': '1' },
+      cgroupsPath: '/mine/ctr1',
+      annotations: { 'org.example': 'x' },
       joinNamespaces: [{ type: 'network', path: '/proc/1/ns/net' }],
     });
     expect(warnings).toEqual([]);
@@ -131,12 +165,18 @@ describe('fields the plan expresses', () => {
   it('a bind mount: source relative to the bundle, :ro, target resolved inside the rootfs', () => {
     const c = fresh();
     c.mounts.push({ destination: '/data', type: 'bind', source: 'hostdir', options: ['rbind', 'ro'] });
-    expect(map(c).spec.mounts).toEqual([{ source: join(bundle, 'hostdir'), destination: '/data', readonly: true, isFile: false }]);
+    expect(map(c).spec.mounts).toEqual([
+      { source: join(bundle, 'hostdir'), destination: '/data', readonly: true, isFile: false },
+    ]);
   });
 
   it('linux.seccomp in OCI format compiles into the spec (the program is a whole number of 8-byte instructions)', () => {
     const c = fresh();
-    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] };
+    c.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+    };
     const { spec, extras } = map(c);
     expect(spec.seccomp!.length % 8).toBe(0);
     expect(spec.seccomp!.length).toBeGreaterThan(8);
@@ -180,24 +220,33 @@ describe('fields the plan expresses', () => {
     expect(map(fresh()).extras).toMatchObject({ umask: undefined, devices: [] });
   });
 
-  it('a non-root user\'s capability sets are carried as given (ambient must be permitted and inheritable)', () => {
+  it("a non-root user's capability sets are carried as given (ambient must be permitted and inheritable)", () => {
     const c = fresh();
     c.process.user = { uid: 1000, gid: 1000 };
     c.process.capabilities = {
-      bounding: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'], effective: ['CAP_NET_BIND_SERVICE'], permitted: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'],
-      inheritable: ['CAP_NET_BIND_SERVICE'], ambient: ['CAP_NET_BIND_SERVICE'],
+      bounding: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'],
+      effective: ['CAP_NET_BIND_SERVICE'],
+      permitted: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'],
+      inheritable: ['CAP_NET_BIND_SERVICE'],
+      ambient: ['CAP_NET_BIND_SERVICE'],
     };
     const { spec, extras } = map(c);
     expect(spec.capabilities).toEqual(['CAP_KILL', 'CAP_NET_BIND_SERVICE']);
     expect(extras.ambient).toEqual(['CAP_NET_BIND_SERVICE']);
-    expect(extras.userCaps).toEqual({ effective: ['CAP_NET_BIND_SERVICE'], permitted: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'], inheritable: ['CAP_NET_BIND_SERVICE'] });
+    expect(extras.userCaps).toEqual({
+      effective: ['CAP_NET_BIND_SERVICE'],
+      permitted: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'],
+      inheritable: ['CAP_NET_BIND_SERVICE'],
+    });
     c.process.capabilities.inheritable = [];
-    expect(minidockError(() => map(c)).message).toMatch(/ambient CAP_NET_BIND_SERVICE not in both permitted and inheritable/);
+    expect(minidockError(() => map(c)).message).toMatch(
+      /ambient CAP_NET_BIND_SERVICE not in both permitted and inheritable/,
+    );
     c.process.capabilities = { bounding: [], effective: ['CAP_KILL'], permitted: [] };
     expect(minidockError(() => map(c)).message).toMatch(/effective CAP_KILL not in permitted/);
   });
 
-  it('linux.rootfsPropagation: runc\'s table of mount flags; (r)private is what the plan does already', () => {
+  it("linux.rootfsPropagation: runc's table of mount flags; (r)private is what the plan does already", () => {
     const prop = (v: string) => {
       const c = fresh();
       c.linux.rootfsPropagation = v;
@@ -209,7 +258,9 @@ describe('fields the plan expresses', () => {
     expect(prop('runbindable')).toBe((1 << 17) | 16384);
     expect(prop('private')).toBeUndefined();
     expect(prop('rprivate')).toBeUndefined();
-    expect(minidockError(() => prop('bogus')).message).toMatch(/linux\.rootfsPropagation "bogus" must be one of private, rprivate, slave/);
+    expect(minidockError(() => prop('bogus')).message).toMatch(
+      /linux\.rootfsPropagation "bogus" must be one of private, rprivate, slave/,
+    );
   });
 
   it('mounts: propagation options on a tmpfs and a bind, atime flags and ignored data on a bind, a tmpfs placed before the bind that follows it', () => {
@@ -222,24 +273,36 @@ describe('fields the plan expresses', () => {
     );
     const { spec, extras } = map(c);
     expect(extras.tmpfs).toEqual([
-      { destination: '/tmp/t-shared', flags: (1 << 1) | (1 << 24), data: 'mode=755,size=1k', propagation: 1 << 20, beforeBind: 0 },
+      {
+        destination: '/tmp/t-shared',
+        flags: (1 << 1) | (1 << 24),
+        data: 'mode=755,size=1k',
+        propagation: 1 << 20,
+        beforeBind: 0,
+      },
       { destination: '/tmp/t-last', flags: (1 << 1) | (1 << 24), data: 'mode=755,size=1k' },
     ]);
     expect(spec.mounts.map((m) => m.destination)).toEqual(['/data']);
-    expect(extras.bindFlags).toEqual([{ mount: spec.mounts[0], options: ['nosuid', 'strictatime'], propagation: (1 << 19) | 16384 }]);
+    expect(extras.bindFlags).toEqual([
+      { mount: spec.mounts[0], options: ['nosuid', 'strictatime'], propagation: (1 << 19) | 16384 },
+    ]);
   });
 
   it('unknown fields are ignored with a warning (the runtime spec requires it)', () => {
     const c = fresh();
     c.process.futureThing = 1;
-    expect(map(c).warnings).toContain('config.json: unknown field process.futureThing ignored (the runtime spec says runtimes ignore what they do not know)');
+    expect(map(c).warnings).toContain(
+      'config.json: unknown field process.futureThing ignored (the runtime spec says runtimes ignore what they do not know)',
+    );
   });
 
   it('apparmorProfile is a warning where AppArmor is off and refused where it is on', () => {
     const c = fresh();
     c.process.apparmorProfile = 'docker-default';
     expect(map(c).warnings.some((w) => w.includes('apparmorProfile'))).toBe(true);
-    expect(minidockError(() => mapConfig(c, bundle, { ...opts, apparmorEnabled: () => true })).message).toMatch(/process\.apparmorProfile is not supported by minidock yet/);
+    expect(minidockError(() => mapConfig(c, bundle, { ...opts, apparmorEnabled: () => true })).message).toMatch(
+      /process\.apparmorProfile is not supported by minidock yet/,
+    );
   });
 });
 
@@ -253,26 +316,82 @@ describe('bad input: one line naming the field', () => {
     ['cwd relative', (c: any) => (c.process.cwd = 'tmp'), /process\.cwd "tmp" must be an absolute path/],
     ['env without =', (c: any) => (c.process.env = ['X']), /process\.env\[0\] "X" must be KEY=VALUE/],
     ['terminal a string', (c: any) => (c.process.terminal = 'yes'), /process\.terminal must be true or false/],
-    ['unknown capability', (c: any) => c.process.capabilities.bounding.push('CAP_FLY'), /process\.capabilities\.bounding\[3\] "CAP_FLY" is not a capability/],
-    ['rlimit type', (c: any) => (c.process.rlimits[0].type = 'NOFILE'), /process\.rlimits\[0\]\.type "NOFILE" must be one of RLIMIT_CPU/],
+    [
+      'unknown capability',
+      (c: any) => c.process.capabilities.bounding.push('CAP_FLY'),
+      /process\.capabilities\.bounding\[3\] "CAP_FLY" is not a capability/,
+    ],
+    [
+      'rlimit type',
+      (c: any) => (c.process.rlimits[0].type = 'NOFILE'),
+      /process\.rlimits\[0\]\.type "NOFILE" must be one of RLIMIT_CPU/,
+    ],
     ['rlimit soft > hard', (c: any) => (c.process.rlimits[0].soft = 2048), /soft 2048 is above hard 1024/],
     ['root missing', (c: any) => delete c.root, /root is missing/],
     ['rootfs missing', (c: any) => (c.root.path = 'nope'), /root\.path nope: .* does not exist/],
-    ['namespace type', (c: any) => c.linux.namespaces.push({ type: 'bogus' }), /linux\.namespaces\[5\]\.type "bogus" must be one of/],
+    [
+      'namespace type',
+      (c: any) => c.linux.namespaces.push({ type: 'bogus' }),
+      /linux\.namespaces\[5\]\.type "bogus" must be one of/,
+    ],
     ['namespace twice', (c: any) => c.linux.namespaces.push({ type: 'pid' }), /lists pid twice/],
     ['namespace path relative', (c: any) => (c.linux.namespaces[0].path = 'proc/1/ns/pid'), /must be an absolute path/],
-    ['maskedPaths relative', (c: any) => (c.linux.maskedPaths = ['proc/kcore']), /linux\.maskedPaths\[0\] "proc\/kcore" must be an absolute path/],
-    ['mount destination', (c: any) => (c.mounts[0].destination = 'proc'), /mounts\[0\]\.destination must be an absolute path/],
-    ['bind source missing', (c: any) => c.mounts.push({ destination: '/x', type: 'bind', source: '/does/not/exist' }), /mounts\[7\]: -v .*does not exist/],
-    ['seccomp action', (c: any) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_FLY' }), /linux\.seccomp: unknown action "SCMP_ACT_FLY"/],
+    [
+      'maskedPaths relative',
+      (c: any) => (c.linux.maskedPaths = ['proc/kcore']),
+      /linux\.maskedPaths\[0\] "proc\/kcore" must be an absolute path/,
+    ],
+    [
+      'mount destination',
+      (c: any) => (c.mounts[0].destination = 'proc'),
+      /mounts\[0\]\.destination must be an absolute path/,
+    ],
+    [
+      'bind source missing',
+      (c: any) => c.mounts.push({ destination: '/x', type: 'bind', source: '/does/not/exist' }),
+      /mounts\[7\]: -v .*does not exist/,
+    ],
+    [
+      'seccomp action',
+      (c: any) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_FLY' }),
+      /linux\.seccomp: unknown action "SCMP_ACT_FLY"/,
+    ],
     ['annotations not strings', (c: any) => (c.annotations = { a: 1 }), /annotations must be an object of strings/],
-    ['hook path relative', (c: any) => (c.hooks = { prestart: [{ path: 'bin/true' }] }), /hooks\.prestart\[0\]\.path must be an absolute path/],
-    ['hook timeout 0', (c: any) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] }), /hooks\.poststop\[0\]\.timeout must be an integer from 1/],
-    ['hook env without =', (c: any) => (c.hooks = { poststart: [{ path: '/bin/true', env: ['X'] }] }), /hooks\.poststart\[0\]\.env\[0\] "X" must be KEY=VALUE/],
-    ['device type', (c: any) => (c.linux.devices = [{ path: '/dev/x', type: 'z', major: 1, minor: 1 }]), /linux\.devices\[0\]\.type must be c, b, u or p, got "z"/],
-    ['device path relative', (c: any) => (c.linux.devices = [{ path: 'dev/x', type: 'c', major: 1, minor: 1 }]), /linux\.devices\[0\]\.path must be an absolute, normalized path/],
-    ['char device without major', (c: any) => (c.linux.devices = [{ path: '/dev/x', type: 'c', minor: 1 }]), /linux\.devices\[0\]\.major must be a device major number/],
-    ['umask above 0777', (c: any) => (c.process.user.umask = 0o1000), /process\.user\.umask must be an integer from 0 to 511/],
+    [
+      'hook path relative',
+      (c: any) => (c.hooks = { prestart: [{ path: 'bin/true' }] }),
+      /hooks\.prestart\[0\]\.path must be an absolute path/,
+    ],
+    [
+      'hook timeout 0',
+      (c: any) => (c.hooks = { poststop: [{ path: '/bin/true', timeout: 0 }] }),
+      /hooks\.poststop\[0\]\.timeout must be an integer from 1/,
+    ],
+    [
+      'hook env without =',
+      (c: any) => (c.hooks = { poststart: [{ path: '/bin/true', env: ['X'] }] }),
+      /hooks\.poststart\[0\]\.env\[0\] "X" must be KEY=VALUE/,
+    ],
+    [
+      'device type',
+      (c: any) => (c.linux.devices = [{ path: '/dev/x', type: 'z', major: 1, minor: 1 }]),
+      /linux\.devices\[0\]\.type must be c, b, u or p, got "z"/,
+    ],
+    [
+      'device path relative',
+      (c: any) => (c.linux.devices = [{ path: 'dev/x', type: 'c', major: 1, minor: 1 }]),
+      /linux\.devices\[0\]\.path must be an absolute, normalized path/,
+    ],
+    [
+      'char device without major',
+      (c: any) => (c.linux.devices = [{ path: '/dev/x', type: 'c', minor: 1 }]),
+      /linux\.devices\[0\]\.major must be a device major number/,
+    ],
+    [
+      'umask above 0777',
+      (c: any) => (c.process.user.umask = 0o1000),
+      /process\.user\.umask must be an integer from 0 to 511/,
+    ],
     ['hooks not a list', (c: any) => (c.hooks = { prestart: { path: '/bin/true' } }), /hooks\.prestart must be a list/],
   ])('%s', (_, edit, re) => {
     expect(mapError(edit)).toMatch(re);
@@ -281,15 +400,46 @@ describe('bad input: one line naming the field', () => {
 
 describe('fields the plan cannot express yet: refused, naming the field and docs/oci.md', () => {
   it.each([
-    ['joining a user namespace by path', (c: any) => c.linux.namespaces.push({ type: 'user', path: '/proc/1/ns/user' }), 'linux.namespaces: joining a user namespace by path'],
+    [
+      'joining a user namespace by path',
+      (c: any) => c.linux.namespaces.push({ type: 'user', path: '/proc/1/ns/user' }),
+      'linux.namespaces: joining a user namespace by path',
+    ],
     ['a time namespace', (c: any) => c.linux.namespaces.push({ type: 'time' }), 'linux.namespaces type time'],
-    ['no network namespace (share the host\'s)', (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'network')), 'linux.namespaces without network'],
-    ['a createContainer hook (it runs inside the container\'s namespaces)', (c: any) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }), 'hooks.createContainer'],
-    ['a startContainer hook', (c: any) => (c.hooks = { startContainer: [{ path: '/bin/true' }] }), 'hooks.startContainer'],
-    ['a filesystem other than bind and tmpfs', (c: any) => c.mounts.push({ destination: '/tmp', type: 'ramfs', source: 'ramfs' }), 'mounts[7] (ramfs on /tmp)'],
+    [
+      "linux.sysctl without a mount namespace (it would be the host's /proc/sys)",
+      (c: any) => {
+        c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount');
+        c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+      },
+      'linux.sysctl without a mount namespace',
+    ],
+    [
+      "a createContainer hook (it runs inside the container's namespaces)",
+      (c: any) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }),
+      'hooks.createContainer',
+    ],
+    [
+      'a startContainer hook',
+      (c: any) => (c.hooks = { startContainer: [{ path: '/bin/true' }] }),
+      'hooks.startContainer',
+    ],
+    [
+      'a filesystem other than bind and tmpfs',
+      (c: any) => c.mounts.push({ destination: '/tmp', type: 'ramfs', source: 'ramfs' }),
+      'mounts[7] (ramfs on /tmp)',
+    ],
     ['blockIO', (c: any) => (c.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
-    ['a device allow rule first (every device)', (c: any) => (c.linux.resources.devices = [{ allow: true, access: 'rwm' }]), 'linux.resources.devices[0] (an allow rule first'],
-    ['effective differs from bounding', (c: any) => (c.process.capabilities.effective = []), 'process.capabilities with effective'],
+    [
+      'a device allow rule first (every device)',
+      (c: any) => (c.linux.resources.devices = [{ allow: true, access: 'rwm' }]),
+      'linux.resources.devices[0] (an allow rule first',
+    ],
+    [
+      'effective differs from bounding',
+      (c: any) => (c.process.capabilities.effective = []),
+      'process.capabilities with effective',
+    ],
     ['domainname', (c: any) => (c.domainname = 'example'), 'domainname'],
     ['intelRdt', (c: any) => (c.linux.intelRdt = {}), 'linux.intelRdt'],
   ])('%s', (_, edit, field) => {
@@ -302,19 +452,31 @@ describe('fields the plan cannot express yet: refused, naming the field and docs
 
 describe('reading the bundle', () => {
   it('a missing bundle, a missing config.json, malformed JSON, a non-object: one line each', () => {
-    expect(minidockError(() => readBundleConfig('/does/not/exist')).message).toMatch(/^bundle \/does\/not\/exist: no such directory/);
-    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(/config\.json: no such file — a bundle needs a config\.json/);
+    expect(minidockError(() => readBundleConfig('/does/not/exist')).message).toMatch(
+      /^bundle \/does\/not\/exist: no such directory/,
+    );
+    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(
+      /config\.json: no such file — a bundle needs a config\.json/,
+    );
     writeFileSync(join(bundle, 'config.json'), '{"ociVersion": ');
     expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(/config\.json: not valid JSON \(/);
     writeFileSync(join(bundle, 'config.json'), '[]');
-    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(/the top level must be a JSON object, got an array/);
+    expect(minidockError(() => readBundleConfig(bundle)).message).toMatch(
+      /the top level must be a JSON object, got an array/,
+    );
     writeFileSync(join(bundle, 'config.json'), RUNC_SPEC);
     expect(readBundleConfig(bundle).ociVersion).toBe('1.0.2-dev');
     rmSync(join(bundle, 'config.json'));
   });
 
   it("ociSeccomp refuses Docker's includes/excludes", () => {
-    expect(minidockError(() => ociSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_SYS_ADMIN'] } }] })).message)
-      .toMatch(/syscalls\[0\] has includes\/excludes, which are Docker's/);
+    expect(
+      minidockError(() =>
+        ociSeccomp({
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', excludes: { caps: ['CAP_SYS_ADMIN'] } }],
+        }),
+      ).message,
+    ).toMatch(/syscalls\[0\] has includes\/excludes, which are Docker's/);
   });
 });

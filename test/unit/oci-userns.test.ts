@@ -15,7 +15,10 @@ import { compileProfile } from '../../src/runtime/seccomp/compile';
 import { CLONE } from '../../src/sys/constants';
 
 const opts: MapOptions = {
-  id: 'u'.repeat(64), name: 'userns1', hostHostname: () => 'hosty', apparmorEnabled: () => false,
+  id: 'u'.repeat(64),
+  name: 'userns1',
+  hostHostname: () => 'hosty',
+  apparmorEnabled: () => false,
   compileSeccomp: (p, caps) => compileProfile(p, { caps }),
 };
 // `runc spec` output, committed (runc 1.1.5)
@@ -39,13 +42,14 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(bundle, { recursive: true, force: true }));
 
-describe('linux.uidMappings/gidMappings -> the spec\'s user namespace', () => {
+describe("linux.uidMappings/gidMappings -> the spec's user namespace", () => {
   it('a user namespace with both maps: written by create as root (no newuidmap), setgroups allowed', () => {
     const m = mapConfig(withUserns(), bundle, opts);
     expect(m.spec.userns).toEqual({
       uidMap: [{ container: 0, host: 1000, size: 2000 }],
       gidMap: [{ container: 0, host: 1000, size: 3000 }],
-      setgroups: 'allow', writer: 'write',
+      setgroups: 'allow',
+      writer: 'write',
     });
   });
 
@@ -54,11 +58,27 @@ describe('linux.uidMappings/gidMappings -> the spec\'s user namespace', () => {
   });
 
   it.each([
-    ['mappings without a user namespace', (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'user')), /need a user namespace — add \{"type": "user"\}/],
-    ['a user namespace without gidMappings', (c: any) => delete c.linux.gidMappings, /a user namespace needs both linux\.uidMappings and linux\.gidMappings/],
-    ['a mapping without its size', (c: any) => delete c.linux.uidMappings[0].size, /linux\.uidMappings\[0\] needs containerID, hostID and size/],
+    [
+      'mappings without a user namespace',
+      (c: any) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'user')),
+      /need a user namespace — add \{"type": "user"\}/,
+    ],
+    [
+      'a user namespace without gidMappings',
+      (c: any) => delete c.linux.gidMappings,
+      /a user namespace needs both linux\.uidMappings and linux\.gidMappings/,
+    ],
+    [
+      'a mapping without its size',
+      (c: any) => delete c.linux.uidMappings[0].size,
+      /linux\.uidMappings\[0\] needs containerID, hostID and size/,
+    ],
     ['a size of 0', (c: any) => (c.linux.gidMappings[0].size = 0), /linux\.gidMappings\[0\]\.size/],
-    ['overlapping ranges', (c: any) => c.linux.uidMappings.push({ containerID: 100, hostID: 50000, size: 10 }), /linux\.uidMappings: .* overlap on the container side/],
+    [
+      'overlapping ranges',
+      (c: any) => c.linux.uidMappings.push({ containerID: 100, hostID: 50000, size: 10 }),
+      /linux\.uidMappings: .* overlap on the container side/,
+    ],
   ])('refused: %s (one line)', (_, edit, re) => {
     const e = minidockError(() => mapConfig(withUserns(edit), bundle, opts));
     expect(e.message).toMatch(re);
