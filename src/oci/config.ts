@@ -318,55 +318,16 @@ export function mapConfig(json: Obj, bundle: string, opts: MapOptions): OciConfi
       );
   }
 
-  const { seccomp, seccompProfile } = mapSeccomp(linux.fields, opts, proc.capabilities, debug);
+  const mapped = mapSeccomp(linux.fields, opts, proc.capabilities, debug);
+  const { seccompProfile } = mapped;
 
   for (const u of unknown)
     warnings.push(
       `config.json: unknown field ${u} ignored (the runtime spec says runtimes ignore what they do not know)`,
     );
 
-  const { args, env, cwd, uid, gid, additionalGids, terminal, ttySize, capabilities, noNewPrivileges, rlimits } = proc;
-  const {
-    joinNamespaces,
-    sharedNamespaces,
-    userns,
-    cgroupsPath,
-    sysctl,
-    devices,
-    rootfsPropagation,
-    maskedPaths,
-    readonlyPaths,
-    limits,
-  } = linux;
-  const spec: ContainerSpec = {
-    id: opts.id,
-    name: opts.name,
-    rootfs,
-    args,
-    env,
-    cwd,
-    hostname: hostname ?? opts.hostHostname?.() ?? '',
-    uid,
-    gid,
-    additionalGids: [...new Set([gid, ...additionalGids])],
-    tty: terminal,
-    ttySize,
-    interactive: terminal,
-    readonlyRootfs,
-    mounts,
-    capabilities,
-    // OCI: no seccomp field means no filter (unlike Docker, whose default is a profile)
-    noNewPrivileges,
-    seccomp,
-    seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined,
-    privileged: false,
-    maskedPaths,
-    readonlyPaths,
-    rlimits,
-    limits,
-    stopTimeoutSec: 10,
-    userns,
-  };
+  const spec = specOf(opts, proc, linux, { rootfs, hostname, readonlyRootfs, mounts, ...mapped });
+  const { joinNamespaces, sharedNamespaces, cgroupsPath, sysctl, devices, rootfsPropagation } = linux;
   const { oomScoreAdj, ambient, umask, userCaps } = proc;
   return {
     spec,
@@ -523,6 +484,49 @@ function mapProcess(top: Fields, opts: MapOptions, warnings: string[]) {
     rlimits,
     noNewPrivileges,
     oomScoreAdj,
+  };
+}
+
+/** The ContainerSpec of config.json's mapped parts (mapConfig's last step). */
+function specOf(
+  opts: MapOptions,
+  proc: ReturnType<typeof mapProcess>,
+  linux: ReturnType<typeof mapLinux>,
+  parts: { rootfs: string; hostname?: string; readonlyRootfs: boolean; mounts: BindMount[] } & ReturnType<
+    typeof mapSeccomp
+  >,
+): ContainerSpec {
+  const { args, env, cwd, uid, gid, additionalGids, terminal, ttySize, capabilities, noNewPrivileges, rlimits } = proc;
+  const { userns, maskedPaths, readonlyPaths, limits } = linux;
+  const { rootfs, hostname, readonlyRootfs, mounts, seccomp, seccompProfile } = parts;
+  return {
+    id: opts.id,
+    name: opts.name,
+    rootfs,
+    args,
+    env,
+    cwd,
+    hostname: hostname ?? opts.hostHostname?.() ?? '',
+    uid,
+    gid,
+    additionalGids: [...new Set([gid, ...additionalGids])],
+    tty: terminal,
+    ttySize,
+    interactive: terminal,
+    readonlyRootfs,
+    mounts,
+    capabilities,
+    // OCI: no seccomp field means no filter (unlike Docker, whose default is a profile)
+    noNewPrivileges,
+    seccomp,
+    seccompProfileName: seccompProfile ? '(config.json linux.seccomp)' : undefined,
+    privileged: false,
+    maskedPaths,
+    readonlyPaths,
+    rlimits,
+    limits,
+    stopTimeoutSec: 10,
+    userns,
   };
 }
 
