@@ -101,121 +101,168 @@ export function evaluate(
   const prog = program instanceof Uint8Array ? decode(program) : program;
   const problems = checkSeccompProgram(prog);
   if (problems.length) throw new Error(`invalid seccomp program: ${problems.join('; ')}`);
-  const data = seccompData(input);
-  const mem = new Uint32Array(BPF_MEMWORDS);
-  let A = 0;
-  let X = 0;
-  let pc = 0;
+  const m: Machine = { A: 0, X: 0, pc: 0, mem: new Uint32Array(BPF_MEMWORDS), data: seccompData(input) };
   let steps = 0;
   const path: number[] | undefined = opts.trace ? [] : undefined;
-  const finish = (raw: number, stepCount: number): Decision => {
-    const result = decision(raw, stepCount);
-    if (path) result.path = path;
-    return result;
-  };
+  // checkSeccompProgram proved that every path ends in a `ret` inside the program (jumps only go
+  // forward and stay in bounds, the last instruction is a `ret`), so this loop always stops.
   for (;;) {
-    const insn = prog[pc];
     steps++;
-    path?.push(pc);
-    const operand = (insn.code & BPF_X) === BPF_X ? X : insn.k;
-    switch (bpfClass(insn.code)) {
-      case BPF_LD:
-        switch (insn.code & 0xe0) {
-          case BPF_ABS:
-            A = data.getUint32(insn.k, true);
-            break;
-          case BPF_IMM:
-            A = insn.k;
-            break;
-          case BPF_MEM:
-            A = mem[insn.k];
-            break;
-          case BPF_LEN:
-            A = SECCOMP_DATA.size;
-            break;
-        }
-        break;
-      case BPF_LDX:
-        switch (insn.code & 0xe0) {
-          case BPF_IMM:
-            X = insn.k;
-            break;
-          case BPF_MEM:
-            X = mem[insn.k];
-            break;
-          case BPF_LEN:
-            X = SECCOMP_DATA.size;
-            break;
-        }
-        break;
-      case BPF_ST:
-        mem[insn.k] = A;
-        break;
-      case BPF_STX:
-        mem[insn.k] = X;
-        break;
-      case BPF_ALU:
-        switch (insn.code & 0xf0) {
-          case BPF_ADD:
-            A = (A + operand) >>> 0;
-            break;
-          case BPF_SUB:
-            A = (A - operand) >>> 0;
-            break;
-          case BPF_MUL:
-            A = Math.imul(A, operand) >>> 0;
-            break;
-          case BPF_DIV:
-            if (operand === 0) return finish(0, steps);
-            A = Math.floor(A / operand) >>> 0;
-            break;
-          case BPF_MOD:
-            if (operand === 0) return finish(0, steps);
-            A = (A % operand) >>> 0;
-            break;
-          case BPF_OR:
-            A = (A | operand) >>> 0;
-            break;
-          case BPF_AND:
-            A = (A & operand) >>> 0;
-            break;
-          case BPF_XOR:
-            A = (A ^ operand) >>> 0;
-            break;
-          case BPF_LSH:
-            A = operand >= 32 ? 0 : (A << operand) >>> 0;
-            break;
-          case BPF_RSH:
-            A = operand >= 32 ? 0 : A >>> operand;
-            break;
-          case BPF_NEG:
-            A = -A >>> 0;
-            break;
-        }
-        break;
-      case BPF_JMP: {
-        const op = insn.code & 0xf0;
-        if (op === BPF_JA) {
-          pc += 1 + insn.k;
-          continue;
-        }
-        let cond = false;
-        if (op === BPF_JEQ) cond = A === operand >>> 0;
-        else if (op === BPF_JGT) cond = A > operand >>> 0;
-        else if (op === BPF_JGE) cond = A >= operand >>> 0;
-        else if (op === BPF_JSET) cond = (A & operand) !== 0;
-        pc += 1 + (cond ? insn.jt : insn.jf);
-        continue;
-      }
-      case BPF_RET:
-        return finish((insn.code & 0x18) === BPF_A ? A : insn.k, steps);
-      case BPF_MISC:
-        if ((insn.code & 0xf8) === BPF_TAX) X = A;
-        else A = X;
-        break;
+    path?.push(m.pc);
+    const raw = step(prog[m.pc], m);
+    if (raw !== undefined) {
+      const result = decision(raw, steps);
+      if (path) result.path = path;
+      return result;
     }
-    pc++;
   }
+}
+
+/** What the kernel's BPF interpreter holds while a filter runs. */
+interface Machine {
+  /** The accumulator and the index register, unsigned 32-bit. */
+  A: number;
+  X: number;
+  /** The index of the instruction to run next. */
+  pc: number;
+  /** The 16 scratch words (M[0..15]). */
+  mem: Uint32Array;
+  /** The struct seccomp_data the filter reads with `ld [k]`. */
+  data: DataView;
+}
+
+/** Run one instruction: move `m` on, or return the value the program stops with. Split by instruction class. */
+function step(insn: SockFilter, m: Machine): number | undefined {
+  switch (bpfClass(insn.code)) {
+    case BPF_LD:
+      loadA(insn, m);
+      break;
+    case BPF_LDX:
+      loadX(insn, m);
+      break;
+    case BPF_ST:
+      m.mem[insn.k] = m.A;
+      break;
+    case BPF_STX:
+      m.mem[insn.k] = m.X;
+      break;
+    case BPF_ALU:
+      if (!alu(insn, m)) return 0;
+      break;
+    case BPF_JMP:
+      jump(insn, m);
+      return undefined;
+    case BPF_RET:
+      return (insn.code & 0x18) === BPF_A ? m.A : insn.k;
+    case BPF_MISC:
+      if ((insn.code & 0xf8) === BPF_TAX) m.X = m.A;
+      else m.A = m.X;
+      break;
+  }
+  m.pc++;
+  return undefined;
+}
+
+/** The operand of an ALU or jump instruction: X with the BPF_X bit, else the constant k. */
+function operandOf(insn: SockFilter, m: Machine): number {
+  return (insn.code & BPF_X) === BPF_X ? m.X : insn.k;
+}
+
+/** `ld`: A = a word of seccomp_data, a constant, a scratch word, or the data's length. */
+function loadA(insn: SockFilter, m: Machine): void {
+  switch (insn.code & 0xe0) {
+    case BPF_ABS:
+      m.A = m.data.getUint32(insn.k, true);
+      break;
+    case BPF_IMM:
+      m.A = insn.k;
+      break;
+    case BPF_MEM:
+      m.A = m.mem[insn.k];
+      break;
+    case BPF_LEN:
+      m.A = SECCOMP_DATA.size;
+      break;
+  }
+}
+
+/** `ldx`: X = a constant, a scratch word, or the data's length (there is no `ldx [k]` in seccomp). */
+function loadX(insn: SockFilter, m: Machine): void {
+  switch (insn.code & 0xe0) {
+    case BPF_IMM:
+      m.X = insn.k;
+      break;
+    case BPF_MEM:
+      m.X = m.mem[insn.k];
+      break;
+    case BPF_LEN:
+      m.X = SECCOMP_DATA.size;
+      break;
+  }
+}
+
+/**
+ * Arithmetic on A, kept unsigned 32-bit (`>>> 0`). Returns false on a division or modulo by zero:
+ * the kernel's interpreter then stops the filter with 0, i.e. SECCOMP_RET_KILL_THREAD.
+ */
+function alu(insn: SockFilter, m: Machine): boolean {
+  const operand = operandOf(insn, m);
+  const A = m.A;
+  switch (insn.code & 0xf0) {
+    case BPF_ADD:
+      m.A = (A + operand) >>> 0;
+      break;
+    case BPF_SUB:
+      m.A = (A - operand) >>> 0;
+      break;
+    case BPF_MUL:
+      m.A = Math.imul(A, operand) >>> 0;
+      break;
+    case BPF_DIV:
+      if (operand === 0) return false;
+      m.A = Math.floor(A / operand) >>> 0;
+      break;
+    case BPF_MOD:
+      if (operand === 0) return false;
+      m.A = (A % operand) >>> 0;
+      break;
+    case BPF_OR:
+      m.A = (A | operand) >>> 0;
+      break;
+    case BPF_AND:
+      m.A = (A & operand) >>> 0;
+      break;
+    case BPF_XOR:
+      m.A = (A ^ operand) >>> 0;
+      break;
+    case BPF_LSH:
+      m.A = operand >= 32 ? 0 : (A << operand) >>> 0;
+      break;
+    case BPF_RSH:
+      m.A = operand >= 32 ? 0 : A >>> operand;
+      break;
+    case BPF_NEG:
+      m.A = -A >>> 0;
+      break;
+  }
+  return true;
+}
+
+/** `ja` skips k instructions; a conditional jump compares A and skips jt if true, jf if false. */
+function jump(insn: SockFilter, m: Machine): void {
+  const op = insn.code & 0xf0;
+  if (op === BPF_JA) {
+    m.pc += 1 + insn.k;
+    return;
+  }
+  const operand = operandOf(insn, m);
+  const A = m.A;
+  let cond = false;
+  if (op === BPF_JEQ) cond = A === operand >>> 0;
+  else if (op === BPF_JGT) cond = A > operand >>> 0;
+  else if (op === BPF_JGE) cond = A >= operand >>> 0;
+  else if (op === BPF_JSET) cond = (A & operand) !== 0;
+  m.pc += 1 + (cond ? insn.jt : insn.jf);
 }
 
 function decision(raw: number, steps: number): Decision {
