@@ -22,7 +22,10 @@ export function register(program: Command): void {
     bench
       .command(name)
       .description(help)
-      .option('--runtimes <list>', 'comma-separated: bare,minidock,runc,crun,podman,docker,ctr (default: all)')
+      .option(
+        '--runtimes <list>',
+        'comma-separated: bare,minidock,runc,crun,podman,docker,ctr (default: all); minidock@DIR is the minidock built in checkout DIR (a build before a change)',
+      )
       .option('--reps <n>', 'measured repetitions per runtime')
       .option('--warmup <n>', 'warm-up repetitions, run and discarded (default 1)')
       .option('--quick', 'fewer repetitions and cases (a smoke run)')

@@ -2,14 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BarePeer, barePath } from '../../src/bench/peers/bare';
 import { CtrPeer, DockerPeer, PodmanPeer, engineLimitFlags } from '../../src/bench/peers/engines';
 import { MinidockPeer, minidockLimitFlags, parseStatsLine } from '../../src/bench/peers/minidock';
 import { ociConfig, ociResources } from '../../src/bench/peers/oci';
 import { CRUN_HYBRID_WRAPPER, OciRuntimePeer } from '../../src/bench/peers/runc';
 import { bytesFlag, type BenchContext } from '../../src/bench/peers/types';
-import { parseRuntimes, ALL_PEERS } from '../../src/bench/peers/index';
+import { makePeer, parseRuntimes, ALL_PEERS } from '../../src/bench/peers/index';
 import { ociLayout } from '../../src/bench/context';
 import { MINIDOCK_BIN } from '../../src/bench/proc';
 
@@ -268,6 +268,16 @@ describe('bench adapters build the same workload for every runtime', () => {
     expect(parseRuntimes(undefined)).toEqual([...ALL_PEERS]);
     expect(parseRuntimes('runc, containerd,runc')).toEqual(['runc', 'ctr']);
     expect(() => parseRuntimes('lxc')).toThrow(/unknown runtime "lxc"/);
+  });
+
+  it('minidock@DIR: the minidock built in another checkout, measured beside this one', () => {
+    const here = resolve(__dirname, '../..'); // this checkout has bin/minidock.js
+    expect(parseRuntimes(`minidock,minidock@${here}/test/..`)).toEqual(['minidock', `minidock@${here}`]);
+    expect(() => parseRuntimes('minidock@/nonexistent')).toThrow(/\/nonexistent has no bin\/minidock\.js/);
+    const peer = makePeer(`minidock@${here}`) as MinidockPeer;
+    expect(peer.name).toBe(`minidock@${here}`);
+    expect(peer.bin).toBe(join(here, 'bin', 'minidock.js'));
+    expect((makePeer('minidock') as MinidockPeer).name).toBe('minidock');
   });
 
   it('OCI image layout: content-addressed blobs, index names the image', () => {

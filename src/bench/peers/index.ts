@@ -1,4 +1,6 @@
 // The runtimes the benchmark knows, in the order they appear in tables and charts.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { BarePeer } from './bare.js';
 import { CtrPeer, DockerPeer, PodmanPeer } from './engines.js';
 import { MinidockPeer } from './minidock.js';
@@ -6,9 +8,11 @@ import { OciRuntimePeer } from './runc.js';
 import type { Peer } from './types.js';
 
 export const ALL_PEERS = ['bare', 'minidock', 'runc', 'crun', 'podman', 'docker', 'ctr'] as const;
-export type PeerName = (typeof ALL_PEERS)[number];
+/** a known runtime, or `minidock@DIR`: the minidock built in another checkout (the build before a change) */
+export type PeerName = (typeof ALL_PEERS)[number] | `minidock@${string}`;
 
 export function makePeer(name: PeerName): Peer {
+  if (name.startsWith('minidock@')) return new MinidockPeer(name.slice('minidock@'.length), name);
   switch (name) {
     case 'bare':
       return new BarePeer();
@@ -24,6 +28,8 @@ export function makePeer(name: PeerName): Peer {
       return new DockerPeer();
     case 'ctr':
       return new CtrPeer();
+    default:
+      throw new Error(`unknown runtime "${name}"`);
   }
 }
 
@@ -35,6 +41,14 @@ export function parseRuntimes(spec: string | undefined): PeerName[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
+    if (raw.startsWith('minidock@')) {
+      const dir = resolve(raw.slice('minidock@'.length));
+      if (!existsSync(join(dir, 'bin', 'minidock.js'))) {
+        throw new Error(`"${raw}": ${dir} has no bin/minidock.js — give the directory of a minidock checkout (built)`);
+      }
+      if (!out.includes(`minidock@${dir}`)) out.push(`minidock@${dir}`);
+      continue;
+    }
     const n = raw === 'containerd' ? 'ctr' : raw;
     if (!(ALL_PEERS as readonly string[]).includes(n)) {
       throw new Error(`unknown runtime "${raw}": choose from ${ALL_PEERS.join(', ')}`);

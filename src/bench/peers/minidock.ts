@@ -1,7 +1,7 @@
 // minidock itself, through its CLI (bin/minidock.js), exactly as a student runs it.
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MINIDOCK_BIN, MINIDOCK_BUNDLE, PKG_ROOT, sh, which } from '../proc.js';
+import { PKG_ROOT, sh, which } from '../proc.js';
 import {
   unavailable,
   type BenchContext,
@@ -37,49 +37,61 @@ export function parseStatsLine(stderr: string): Record<string, unknown> | undefi
 }
 
 export class MinidockPeer implements Peer {
-  readonly name = 'minidock';
+  readonly name: string;
   readonly kind = 'minidock' as const;
+  /** the build measured: this checkout's bin/minidock.js, or another checkout's (`minidock@DIR`) */
+  readonly bin: string;
   /** filled by detect(): does this build have run -d / exec / rm (issue 5's lifecycle verbs)? */
   lifecycle = { detach: false, exec: false, rm: false };
   // the per-container monitor (native/build/minidock-monitor; comm is cut at 15 characters)
   monitorComms = ['minidock-monito', 'minidock-monitor'];
+
+  /**
+   * `checkout`: the directory of a built minidock (bin/, dist/, native/build/). Another checkout than
+   * this one is the runtime `minidock@DIR`: the build before a change, measured interleaved with this
+   * one (`bench startup --runtimes minidock,minidock@/tmp/before`).
+   */
+  constructor(
+    readonly checkout = PKG_ROOT,
+    name = 'minidock',
+  ) {
+    this.name = name;
+    this.bin = join(checkout, 'bin', 'minidock.js');
+  }
 
   env(ctx: BenchContext): NodeJS.ProcessEnv {
     return { ...process.env, MINIDOCK_ROOT: ctx.minidockRoot, MINIDOCK_CGROUP_PARENT: ctx.tag };
   }
 
   detect(ctx: BenchContext): Detection {
-    if (!existsSync(MINIDOCK_BUNDLE) || !existsSync(join(PKG_ROOT, 'native', 'build', 'libminidock.so'))) {
+    const built = ['dist/minidock.cjs', 'native/build/libminidock.so'].every((f) => existsSync(join(this.checkout, f)));
+    if (!built) {
       return unavailable(
-        'minidock',
+        this.name,
         'minidock is not built (dist/ or native/build/libminidock.so missing)',
-        `cd ${PKG_ROOT} && npm run build`,
+        `cd ${this.checkout} && npm run build`,
       );
     }
     if (process.getuid?.() !== 0)
-      return unavailable(
-        'minidock',
-        'minidock run needs root (namespaces, mounts, cgroups)',
-        'sudo minidock bench ...',
-      );
+      return unavailable(this.name, 'minidock run needs root (namespaces, mounts, cgroups)', 'sudo minidock bench ...');
     let version = '?';
     try {
-      version = (JSON.parse(readFileSync(join(PKG_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      version = (JSON.parse(readFileSync(join(this.checkout, 'package.json'), 'utf8')) as { version: string }).version;
     } catch {
       /* keep ? */
     }
-    const runHelp = sh([MINIDOCK_BIN, 'run', '--help']).stdout;
+    const runHelp = sh([this.bin, 'run', '--help']).stdout;
     this.lifecycle = {
       detach: /--detach\b/.test(runHelp),
-      exec: sh([MINIDOCK_BIN, 'exec', '--help']).code === 0,
-      rm: sh([MINIDOCK_BIN, 'rm', '--help']).code === 0,
+      exec: sh([this.bin, 'exec', '--help']).code === 0,
+      rm: sh([this.bin, 'rm', '--help']).code === 0,
     };
     const detached = this.lifecycle.detach && this.lifecycle.rm;
     const missing: string[] = [];
     if (!detached) missing.push('this build has no `minidock run -d` / `minidock rm` (lifecycle verbs, issue 5)');
     if (!this.lifecycle.exec) missing.push('this build has no `minidock exec` (issue 5)');
     return {
-      peer: 'minidock',
+      peer: this.name,
       available: true,
       version,
       notes: [
@@ -99,7 +111,7 @@ export class MinidockPeer implements Peer {
   prepare(): void {}
 
   runArgv(ctx: BenchContext, w: Workload, extra: string[] = []): string[] {
-    return [MINIDOCK_BIN, 'run', '--rm', ...extra, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd];
+    return [this.bin, 'run', '--rm', ...extra, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd];
   }
 
   run(ctx: BenchContext, _id: string, w: Workload): Launch {
@@ -128,18 +140,18 @@ export class MinidockPeer implements Peer {
 
   start(ctx: BenchContext, id: string, w: Workload): Launch {
     return {
-      argv: [MINIDOCK_BIN, 'run', '-d', '--name', id, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd],
+      argv: [this.bin, 'run', '-d', '--name', id, ...minidockLimitFlags(w.limits), ctx.rootfs, ...w.cmd],
       env: this.env(ctx),
       stdout: 'ignore',
     };
   }
 
   exec(ctx: BenchContext, id: string, cmd: string[]): Launch {
-    return { argv: [MINIDOCK_BIN, 'exec', id, ...cmd], env: this.env(ctx) };
+    return { argv: [this.bin, 'exec', id, ...cmd], env: this.env(ctx) };
   }
 
   remove(ctx: BenchContext, ids: string[]): Launch[] {
-    return [{ argv: [MINIDOCK_BIN, 'rm', '-f', ...ids], env: this.env(ctx) }];
+    return [{ argv: [this.bin, 'rm', '-f', ...ids], env: this.env(ctx) }];
   }
 
   cleanup(): void {}
