@@ -379,6 +379,25 @@ function mapRoot(top: Fields, bundle: string): { root: Fields; rootfs: string } 
   return { root, rootfs };
 }
 
+/** process.user: the ids the program runs as (numbers: OCI bundles name users by id), and its umask. */
+function mapUser(proc: Fields) {
+  const user = proc.obj('user', ['uid', 'gid', 'umask', 'additionalGids', 'username']);
+  if (!user) return fail('config.json: process.user is missing — give at least {"uid": 0, "gid": 0}');
+  const uid = user.int('uid', 0, uint32 - 1);
+  const gid = user.int('gid', 0, uint32 - 1);
+  if (uid === undefined || gid === undefined)
+    fail('config.json: process.user.uid and process.user.gid are required (numbers: OCI bundles name users by id)');
+  const additionalGids =
+    user.list('additionalGids')?.map((g, i) => {
+      if (typeof g !== 'number' || !Number.isInteger(g) || g < 0 || g >= uint32)
+        fail(`config.json: process.user.additionalGids[${i}] must be a group id, got ${show(g)}`);
+      return g as number;
+    }) ?? [];
+  // the plan's UMASK step, right before the program (absent: 0022, runc's default, what a launch inherits)
+  const umask = user.int('umask', 0, 0o777);
+  return { uid: uid!, gid: gid!, additionalGids, umask };
+}
+
 /** process: what runs (args, env, cwd), as whom (process.user), with which terminal, capabilities and rlimits. */
 function mapProcess(top: Fields, opts: MapOptions, warnings: string[]) {
   const proc = top.obj('process', [
@@ -421,20 +440,7 @@ function mapProcess(top: Fields, opts: MapOptions, warnings: string[]) {
     );
   if (!cwd.startsWith('/')) fail(`config.json: process.cwd ${show(cwd)} must be an absolute path inside the container`);
 
-  const user = proc.obj('user', ['uid', 'gid', 'umask', 'additionalGids', 'username']);
-  if (!user) return fail('config.json: process.user is missing — give at least {"uid": 0, "gid": 0}');
-  const uid = user.int('uid', 0, uint32 - 1);
-  const gid = user.int('gid', 0, uint32 - 1);
-  if (uid === undefined || gid === undefined)
-    fail('config.json: process.user.uid and process.user.gid are required (numbers: OCI bundles name users by id)');
-  const additionalGids =
-    user.list('additionalGids')?.map((g, i) => {
-      if (typeof g !== 'number' || !Number.isInteger(g) || g < 0 || g >= uint32)
-        fail(`config.json: process.user.additionalGids[${i}] must be a group id, got ${show(g)}`);
-      return g as number;
-    }) ?? [];
-  // the plan's UMASK step, right before the program (absent: 0022, runc's default, what a launch inherits)
-  const umask = user.int('umask', 0, 0o777);
+  const { uid, gid, additionalGids, umask } = mapUser(proc);
 
   const terminal = proc.bool('terminal') ?? false;
   const consoleSize = proc.obj('consoleSize', ['height', 'width']);
@@ -886,6 +892,46 @@ function checkShared(
   );
 }
 
+/** linux.resources.devices, read against minidock's own device cgroup (nothing of it is written). */
+function checkDeviceRules(r: Fields, warnings: string[]): void {
+  // Devices: every minidock container may use only the devices of its own /dev (device-bpf.ts
+  // DEVICE_RULES). runc's default list, "deny everything" followed by nothing or by allows of those
+  // same devices (containerd's and Docker's defaults), means the same. An allow rule beyond them
+  // (containerd's c 5:1, /dev/console) gives the container less than asked: a warning.
+  const granted = DEVICE_RULES.map(parseDeviceRule);
+  (r.list('devices') ?? []).forEach((d, i) => {
+    const f = r.item('devices', i, d, ['allow', 'type', 'major', 'minor', 'access']);
+    if (f.bool('allow') === undefined) f.bad('allow', 'true or false');
+    if (i === 0 && f.bool('allow') === false && !f.has('major') && !f.has('minor') && (f.str('type') ?? 'a') === 'a')
+      return;
+    if (f.bool('allow') === false) return; // a deny after the deny-all changes nothing
+    if (i === 0)
+      notYet(
+        `linux.resources.devices[0] (an allow rule first: every device allowed)`,
+        "the device cgroup allows only the devices of the container's own /dev",
+      );
+    const type = f.str('type') ?? 'a';
+    const major = f.int('major', -1) ?? -1;
+    const minor = f.int('minor', -1) ?? -1;
+    const access = f.str('access') ?? 'rwm';
+    if (!/^[rwm]+$/.test(access)) f.bad('access', 'some of r, w, m');
+    const covered =
+      type !== 'a' &&
+      granted.some(
+        (g) =>
+          g.type === type &&
+          (g.major === '*' || g.major === major) &&
+          (g.minor === '*' || g.minor === minor) &&
+          [...access].every((a) => g.access.includes(a)),
+      );
+    const rule = `${type} ${major < 0 ? '*' : major}:${minor < 0 ? '*' : minor} ${access}`;
+    if (!covered)
+      warnings.push(
+        `config.json: linux.resources.devices[${i}] allows ${rule}, which minidock's device cgroup does not: the container may use only ${DEVICE_RULES.join(', ')}`,
+      );
+  });
+}
+
 /** linux.resources -> Limits (cgroup v1/v2 drivers); what the drivers cannot write is refused. */
 function mapResources(warnings: string[], r: Fields | undefined): Limits {
   const limits: Limits = {};
@@ -944,42 +990,7 @@ function mapResources(warnings: string[], r: Fields | undefined): Limits {
   const pids = r.obj('pids', ['limit']);
   const plimit = pids?.int('limit', -1);
   if (plimit !== undefined && plimit !== 0) limits.pids = plimit;
-  // Devices: every minidock container may use only the devices of its own /dev (device-bpf.ts
-  // DEVICE_RULES). runc's default list, "deny everything" followed by nothing or by allows of those
-  // same devices (containerd's and Docker's defaults), means the same. An allow rule beyond them
-  // (containerd's c 5:1, /dev/console) gives the container less than asked: a warning.
-  const granted = DEVICE_RULES.map(parseDeviceRule);
-  (r.list('devices') ?? []).forEach((d, i) => {
-    const f = r.item('devices', i, d, ['allow', 'type', 'major', 'minor', 'access']);
-    if (f.bool('allow') === undefined) f.bad('allow', 'true or false');
-    if (i === 0 && f.bool('allow') === false && !f.has('major') && !f.has('minor') && (f.str('type') ?? 'a') === 'a')
-      return;
-    if (f.bool('allow') === false) return; // a deny after the deny-all changes nothing
-    if (i === 0)
-      notYet(
-        `linux.resources.devices[0] (an allow rule first: every device allowed)`,
-        "the device cgroup allows only the devices of the container's own /dev",
-      );
-    const type = f.str('type') ?? 'a';
-    const major = f.int('major', -1) ?? -1;
-    const minor = f.int('minor', -1) ?? -1;
-    const access = f.str('access') ?? 'rwm';
-    if (!/^[rwm]+$/.test(access)) f.bad('access', 'some of r, w, m');
-    const covered =
-      type !== 'a' &&
-      granted.some(
-        (g) =>
-          g.type === type &&
-          (g.major === '*' || g.major === major) &&
-          (g.minor === '*' || g.minor === minor) &&
-          [...access].every((a) => g.access.includes(a)),
-      );
-    const rule = `${type} ${major < 0 ? '*' : major}:${minor < 0 ? '*' : minor} ${access}`;
-    if (!covered)
-      warnings.push(
-        `config.json: linux.resources.devices[${i}] allows ${rule}, which minidock's device cgroup does not: the container may use only ${DEVICE_RULES.join(', ')}`,
-      );
-  });
+  checkDeviceRules(r, warnings);
   for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']) {
     const v = r.raw(k);
     // (Docker sends "blockIO": {"weight": 0}: 0 is runc's "not set", like an empty list or object)
