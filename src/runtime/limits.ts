@@ -226,9 +226,21 @@ function present(v: unknown): v is string {
  * --memory-swap, which follows Docker: with -m and without it, memory + swap = 2 x memory.
  */
 export function parseLimits(opts: Record<string, string | undefined>, host?: HostInfo): Limits {
-  const limits: Limits = {};
+  // The host's CPUs are read only when a CPU flag needs them.
   const h = (): HostInfo => host ?? hostInfo();
+  // Checked and added in this order (the first bad flag is the one reported): memory, CPU quota, CPU weight.
+  const limits: Limits = { ...memoryLimits(opts), ...cpuQuota(opts, h), ...cpuWeightLimits(opts) };
+  if (present(opts.cpusetCpus)) limits.cpusetCpus = parseCpuset(String(opts.cpusetCpus), h());
+  const pids = pidsLimit(opts);
+  if (pids !== undefined) limits.pids = pids;
+  return limits;
+}
 
+type Opts = Record<string, string | undefined>;
+
+/** -m, --memory-swap and --memory-reservation. */
+function memoryLimits(opts: Opts): Limits {
+  const limits: Limits = {};
   if (present(opts.memory)) {
     const m = parseMemory('memory', String(opts.memory));
     if (m < MIN_MEMORY_BYTES) {
@@ -238,27 +250,7 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
     }
     limits.memory = m;
   }
-  if (present(opts.memorySwap)) {
-    const raw = String(opts.memorySwap).trim();
-    if (limits.memory === undefined) {
-      fail(
-        `invalid --memory-swap "${raw}": it is memory plus swap, so it needs --memory too (e.g. -m 50M --memory-swap 100M)`,
-      );
-    }
-    const s = raw === '-1' ? -1 : parseMemory('memory-swap', raw);
-    if (s !== -1 && s < limits.memory!) {
-      fail(
-        `invalid --memory-swap "${raw}": smaller than --memory ${opts.memory}; it counts memory plus swap, so use at least the --memory value, or -1 for unlimited swap`,
-      );
-    }
-    limits.memorySwap = s;
-  } else if (limits.memory !== undefined) {
-    // Docker's rule: -m without --memory-swap lets the container use as much swap as memory
-    // (memory + swap = 2 x memory). Without a swap limit the kernel would swap a cgroup at its -m
-    // limit out without bound instead of OOM-killing it, on any host that has swap.
-    limits.memorySwap = 2 * limits.memory;
-    limits.memorySwapDefault = true;
-  }
+  Object.assign(limits, swapLimit(opts, limits.memory));
   if (present(opts.memoryReservation)) {
     const r = parseMemory('memory-reservation', String(opts.memoryReservation));
     if (r <= 0) fail(`invalid --memory-reservation "${opts.memoryReservation}": must be greater than 0 (e.g. 20M)`);
@@ -269,48 +261,78 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
     }
     limits.memoryReservation = r;
   }
+  return limits;
+}
 
+/** --memory-swap (memory plus swap, -1 unlimited), or Docker's default with -m alone. */
+function swapLimit(opts: Opts, memory: number | undefined): Pick<Limits, 'memorySwap' | 'memorySwapDefault'> {
+  if (present(opts.memorySwap)) {
+    const raw = String(opts.memorySwap).trim();
+    if (memory === undefined) {
+      fail(
+        `invalid --memory-swap "${raw}": it is memory plus swap, so it needs --memory too (e.g. -m 50M --memory-swap 100M)`,
+      );
+    }
+    const s = raw === '-1' ? -1 : parseMemory('memory-swap', raw);
+    if (s !== -1 && s < memory) {
+      fail(
+        `invalid --memory-swap "${raw}": smaller than --memory ${opts.memory}; it counts memory plus swap, so use at least the --memory value, or -1 for unlimited swap`,
+      );
+    }
+    return { memorySwap: s };
+  }
+  // Docker's rule: -m without --memory-swap lets the container use as much swap as memory
+  // (memory + swap = 2 x memory). Without a swap limit the kernel would swap a cgroup at its -m
+  // limit out without bound instead of OOM-killing it, on any host that has swap.
+  if (memory !== undefined) return { memorySwap: 2 * memory, memorySwapDefault: true };
+  return {};
+}
+
+/** --cpus or --cpu (one of them): the CFS quota and period. */
+function cpuQuota(opts: Opts, h: () => HostInfo): Pick<Limits, 'cpuQuotaUs' | 'cpuPeriodUs'> {
   if (present(opts.cpus) && present(opts.cpu)) {
     fail(
       `conflicting --cpus "${opts.cpus}" and --cpu "${opts.cpu}": both set the CPU quota; use only one (--cpus 0.5 equals --cpu 50)`,
     );
   }
-  if (present(opts.cpus)) {
-    const q = parseCpus(String(opts.cpus), h());
-    limits.cpuQuotaUs = q.quotaUs;
-    limits.cpuPeriodUs = q.periodUs;
-  } else if (present(opts.cpu)) {
-    const q = parseCpuPercent(String(opts.cpu), h());
-    limits.cpuQuotaUs = q.quotaUs;
-    limits.cpuPeriodUs = q.periodUs;
-  }
+  let q: { quotaUs: number; periodUs: number } | undefined;
+  if (present(opts.cpus)) q = parseCpus(String(opts.cpus), h());
+  else if (present(opts.cpu)) q = parseCpuPercent(String(opts.cpu), h());
+  return q ? { cpuQuotaUs: q.quotaUs, cpuPeriodUs: q.periodUs } : {};
+}
 
+/** --cpu-shares or --cpu-weight (one of them): the relative CPU weight. */
+function cpuWeightLimits(opts: Opts): Pick<Limits, 'cpuShares' | 'cpuWeight'> {
   if (present(opts.cpuShares) && present(opts.cpuWeight)) {
     fail(
       `conflicting --cpu-shares "${opts.cpuShares}" and --cpu-weight "${opts.cpuWeight}": both set the relative CPU weight; use only one`,
     );
   }
   if (present(opts.cpuShares)) {
-    limits.cpuShares = parseInteger(
+    const cpuShares = parseInteger(
       '--cpu-shares',
       String(opts.cpuShares),
       MIN_CPU_SHARES,
       MAX_CPU_SHARES,
       `use an integer between ${MIN_CPU_SHARES} and ${MAX_CPU_SHARES} (default 1024)`,
     );
+    return { cpuShares };
   }
   if (present(opts.cpuWeight)) {
-    limits.cpuWeight = parseInteger(
+    const cpuWeight = parseInteger(
       '--cpu-weight',
       String(opts.cpuWeight),
       MIN_CPU_WEIGHT,
       MAX_CPU_WEIGHT,
       `use an integer between ${MIN_CPU_WEIGHT} and ${MAX_CPU_WEIGHT} (default 100)`,
     );
+    return { cpuWeight };
   }
+  return {};
+}
 
-  if (present(opts.cpusetCpus)) limits.cpusetCpus = parseCpuset(String(opts.cpusetCpus), h());
-
+/** --pids-limit and its alias --pids: the same number if both are given. */
+function pidsLimit(opts: Opts): number | undefined {
   const pidsHint = 'use a positive integer (e.g. 100), or -1 for unlimited';
   let pids: number | undefined;
   for (const [key, flag] of [
@@ -328,6 +350,5 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
     }
     pids = n;
   }
-  if (pids !== undefined) limits.pids = pids;
-  return limits;
+  return pids;
 }
