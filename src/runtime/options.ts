@@ -52,36 +52,21 @@ export interface RunFlags extends UsernsFlags {
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
+/** Compiles the chosen seccomp profile for the final capability set (run.ts supplies it). */
+type SeccompFor = (choice: SecurityChoice['seccomp'], caps: string[]) => { program?: Uint8Array; name?: string };
+
 /** Build the spec; `seccompFor` compiles the chosen profile for the final capability set. */
 export function specFromFlags(
   id: string,
   rootfsArg: string,
   args: string[],
   f: RunFlags,
-  seccompFor: (choice: SecurityChoice['seccomp'], caps: string[]) => { program?: Uint8Array; name?: string },
+  seccompFor: SeccompFor,
   image?: ImageView,
 ): ContainerSpec {
-  // An image (src/image/run-image.ts): its layers are the lower dirs, top first; its config's env
-  // comes before -e. Otherwise ROOTFS is the one lower dir.
-  const rootfs = image ? image.lowerDirs[0] : posix.resolve(rootfsArg);
-  let st;
-  try {
-    st = statSync(rootfs);
-  } catch {
-    return fail(
-      `rootfs ${rootfsArg}: no such directory — pass a directory holding a root filesystem (\`npm run build\` makes ./rootfs)`,
-    );
-  }
-  if (!st.isDirectory()) fail(`rootfs ${rootfsArg}: not a directory — pass a directory holding a root filesystem`);
-  if (!image && /[,:]/.test(rootfs))
-    fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
-  if (!args.length || !args[0]) fail('no command given: use minidock run [OPTIONS] ROOTFS CMD [ARG...]');
-  // (from an image's config: a command line cannot hold a NUL, execve() would cut the string there)
-  for (const a of [...args, f.workdir ?? ''])
-    if (a.includes('\0'))
-      fail(
-        `image config: ${JSON.stringify(a)} (its command or WorkingDir) contains a NUL byte, which no argument or path can hold — fix the image`,
-      );
+  // Checked in this order, so the first bad flag is the one reported.
+  const rootfs = checkRootfs(rootfsArg, image);
+  checkCommand(args, f.workdir);
   const view = image ?? dirView(rootfs);
 
   const hostname = f.hostname ?? id.slice(0, 12);
@@ -92,31 +77,9 @@ export function specFromFlags(
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
 
   const user = f.user ? parseUser(view, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
-
-  const env = new Map<string, string>();
-  const put = (e: string): void => void env.set(e.slice(0, e.indexOf('=')), e);
-  put(`PATH=${DEFAULT_PATH}`);
-  put(`HOSTNAME=${hostname}`);
-  put(`HOME=${user.home}`);
-  for (const e of image?.env ?? []) {
-    if (e.includes('\0'))
-      fail(
-        `image config Env ${JSON.stringify(e)}: contains a NUL byte, which no environment variable can hold — fix the image`,
-      );
-    if (e.includes('=')) put(e); // the image's ENV (Docker: -e wins)
-  }
-  if (f.tty) put('TERM=xterm');
-  for (const file of f.envFile ?? []) parseEnvFile(file).forEach(put);
-  for (const raw of f.env ?? []) {
-    const e = parseEnvEntry(raw, '-e');
-    if (e) put(e);
-  }
-
+  const env = environment(f, image, hostname, user.home);
   const mounts = (f.volume ?? []).map((v) => parseVolume(view, v));
-  const sec = parseSecurityOpts(f.securityOpt ?? []);
-  const privileged = !!f.privileged;
-  const capabilities = limitToHeld(resolveCaps(f.capAdd ?? [], f.capDrop ?? [], privileged), privileged);
-  const seccomp = privileged ? {} : seccompFor(sec.seccomp, capabilities);
+  const security = securityFromFlags(f, seccompFor);
   const userns = usernsFromFlags(f, user); // --userns, --uidmap, --gidmap (userns.ts)
   const network = parseNetworkFlags(f.network, f.publish, f.ip); // --network, -p, --ip
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
@@ -129,7 +92,7 @@ export function specFromFlags(
     rootfs,
     ...(image ? { lowerDirs: image.lowerDirs } : {}),
     args,
-    env: [...env.values()],
+    env,
     cwd,
     hostname,
     uid: user.uid,
@@ -140,13 +103,7 @@ export function specFromFlags(
     interactive: !!f.interactive,
     readonlyRootfs: !!f.readOnly,
     mounts,
-    capabilities,
-    noNewPrivileges: privileged ? false : sec.noNewPrivileges,
-    seccomp: seccomp.program,
-    seccompProfileName: seccomp.name,
-    privileged,
-    maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS,
-    readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
+    ...security,
     rlimits: (f.ulimit ?? []).map((u) => parseUlimit(u, callerHardLimit)),
     limits: parseLimits({
       memory: f.memory,
@@ -164,5 +121,84 @@ export function specFromFlags(
     stopTimeoutSec,
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
+  };
+}
+
+/** The directory the root filesystem comes from: an image's top layer, or ROOTFS, which must be a directory. */
+function checkRootfs(rootfsArg: string, image: ImageView | undefined): string {
+  // An image (src/image/run-image.ts): its layers are the lower dirs, top first. Otherwise ROOTFS is
+  // the one lower dir.
+  const rootfs = image ? image.lowerDirs[0] : posix.resolve(rootfsArg);
+  let st;
+  try {
+    st = statSync(rootfs);
+  } catch {
+    return fail(
+      `rootfs ${rootfsArg}: no such directory — pass a directory holding a root filesystem (\`npm run build\` makes ./rootfs)`,
+    );
+  }
+  if (!st.isDirectory()) fail(`rootfs ${rootfsArg}: not a directory — pass a directory holding a root filesystem`);
+  if (!image && /[,:]/.test(rootfs))
+    fail(`rootfs ${rootfs}: overlayfs cannot take a lower directory whose path contains "," or ":" — move or link it`);
+  return rootfs;
+}
+
+/** A command is given, and neither it nor the working directory holds a NUL. */
+function checkCommand(args: string[], workdir: string | undefined): void {
+  if (!args.length || !args[0]) fail('no command given: use minidock run [OPTIONS] ROOTFS CMD [ARG...]');
+  // (from an image's config: a command line cannot hold a NUL, execve() would cut the string there)
+  for (const a of [...args, workdir ?? ''])
+    if (a.includes('\0'))
+      fail(
+        `image config: ${JSON.stringify(a)} (its command or WorkingDir) contains a NUL byte, which no argument or path can hold — fix the image`,
+      );
+}
+
+/**
+ * The environment, a later entry replacing an earlier one of the same name: PATH, HOSTNAME and HOME,
+ * the image's config's ENV, TERM with -t, --env-file, then -e.
+ */
+function environment(f: RunFlags, image: ImageView | undefined, hostname: string, home: string): string[] {
+  const env = new Map<string, string>();
+  const put = (e: string): void => void env.set(e.slice(0, e.indexOf('=')), e);
+  put(`PATH=${DEFAULT_PATH}`);
+  put(`HOSTNAME=${hostname}`);
+  put(`HOME=${home}`);
+  for (const e of image?.env ?? []) {
+    if (e.includes('\0'))
+      fail(
+        `image config Env ${JSON.stringify(e)}: contains a NUL byte, which no environment variable can hold — fix the image`,
+      );
+    if (e.includes('=')) put(e); // the image's ENV (Docker: -e wins)
+  }
+  if (f.tty) put('TERM=xterm');
+  for (const file of f.envFile ?? []) parseEnvFile(file).forEach(put);
+  for (const raw of f.env ?? []) {
+    const e = parseEnvEntry(raw, '-e');
+    if (e) put(e);
+  }
+  return [...env.values()];
+}
+
+/** --privileged, --cap-add/--cap-drop and --security-opt: the capabilities kept, the seccomp filter compiled for them. */
+function securityFromFlags(
+  f: RunFlags,
+  seccompFor: SeccompFor,
+): Pick<
+  ContainerSpec,
+  'capabilities' | 'noNewPrivileges' | 'seccomp' | 'seccompProfileName' | 'privileged' | 'maskedPaths' | 'readonlyPaths'
+> {
+  const sec = parseSecurityOpts(f.securityOpt ?? []);
+  const privileged = !!f.privileged;
+  const capabilities = limitToHeld(resolveCaps(f.capAdd ?? [], f.capDrop ?? [], privileged), privileged);
+  const seccomp = privileged ? {} : seccompFor(sec.seccomp, capabilities);
+  return {
+    capabilities,
+    noNewPrivileges: privileged ? false : sec.noNewPrivileges,
+    seccomp: seccomp.program,
+    seccompProfileName: seccomp.name,
+    privileged,
+    maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS,
+    readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
   };
 }
