@@ -158,100 +158,142 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
       fail(
         `import ${opts.file}: it holds ${bundle.images.length} images; a NAME can tag only one — import without NAME`,
       );
-    const budget = new ByteBudget(maxBytes);
-    const outcomes: LayerOutcome[] = [];
+    const run: LayerRun = { root, work, log, budget: new ByteBudget(maxBytes), created, unpins, outcomes: [] };
     const plans: Array<{ plan: ImagePlan; diffIds: string[] }> = [];
-    for (const plan of bundle.images) {
-      const diffIds: string[] = [];
-      unpins.push(
-        pinLayers(
-          root,
-          plan.layers.map((layer) => layer.diffId).filter((diffId): diffId is string => !!diffId),
-        ),
-      );
-      for (const [i, layer] of plan.layers.entries()) {
-        if (layer.diffId && hasLayer(root, layer.diffId)) {
-          const startedAt = performance.now();
-          await verifyLayer(layer, budget);
-          outcomes.push({ diffId: layer.diffId, reused: true });
-          diffIds.push(layer.diffId);
-          log(
-            `layer ${i + 1}/${plan.layers.length} ${layer.diffId.slice(0, 19)}…  already in the store (shared), blob verified in ${(performance.now() - startedAt).toFixed(0)} ms`,
-          );
-          continue;
-        }
-        const dir = posix.join(work, `layer-${outcomes.length}`);
-        mkdirSync(dir, { mode: 0o755 });
-        const startedAt = performance.now();
-        const unpacked = await unpackLayer(layer, dir, budget);
-        const ms = performance.now() - startedAt;
-        if (!layer.diffId) unpins.push(pinLayers(root, [unpacked.diffId]));
-        const fresh = commitLayer(root, unpacked.diffId, dir, {
-          diffId: unpacked.diffId,
-          size: unpacked.stats.bytes,
-          entries: unpacked.stats.entries,
-          unpacked: new Date().toISOString(),
-        });
-        if (fresh) created.push(unpacked.diffId);
-        outcomes.push({ diffId: unpacked.diffId, reused: !fresh, stats: unpacked.stats, ms });
-        diffIds.push(unpacked.diffId);
-        log(
-          `layer ${i + 1}/${plan.layers.length} ${unpacked.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${unpacked.stats.entries} entries, ${fmtBytes(unpacked.stats.bytes)}` +
-            `${unpacked.stats.whiteouts ? `, ${unpacked.stats.whiteouts} whiteouts` : ''}${unpacked.stats.opaques ? `, ${unpacked.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`,
-        );
-      }
-      plans.push({ plan, diffIds });
-    }
-
+    for (const plan of bundle.images) plans.push({ plan, diffIds: await importLayers(run, plan) });
     // All layers verified and in place: record the images.
-    const images: ImageRecord[] = [];
-    for (const { plan, diffIds } of plans) {
-      const now = new Date().toISOString();
-      const configBytes = plan.configBytes ?? Buffer.from(JSON.stringify(rootfsTarConfig(diffIds[0], now)));
-      const parsed = plan.parsed ?? parseImageConfig(configBytes.toString('utf8'), 'generated config');
-      const id = 'sha256:' + createHash('sha256').update(configBytes).digest('hex');
-      const names = [...new Set([...plan.names.map(normalizeName), ...(name ? [name] : [])])];
-      const old = findImage(root, id);
-      const record: ImageRecord = {
-        id,
-        names: [...new Set([...(old?.names ?? []), ...names])],
-        layers: diffIds,
-        config: parsed.config,
-        created: parsed.created,
-        architecture: parsed.architecture,
-        os: parsed.os,
-        imported: old?.imported ?? now,
-        format: bundle.format,
-      };
-      // a name moves to the new image (the old one keeps its ID, untagged: Docker's "<none>")
-      for (const other of listImages(root)) {
-        if (other.id === id || !other.names.some((otherName) => names.includes(otherName))) continue;
-        saveImage(root, { ...other, names: other.names.filter((otherName) => !names.includes(otherName)) });
-      }
-      saveImage(root, record);
-      images.push(record);
-    }
-    return { format: bundle.format, images, layers: outcomes };
+    const images = plans.map(({ plan, diffIds }) => recordImage(root, plan, diffIds, name, bundle.format));
+    return { format: bundle.format, images, layers: run.outcomes };
   } catch (e) {
-    // nothing of a refused import stays: layers it added go (unless an image recorded meanwhile uses them)
-    const used = new Set(listImages(root).flatMap((image) => image.layers));
-    for (const diffId of created) {
-      try {
-        if (!used.has(diffId)) removeLayer(root, diffId);
-      } catch {
-        /* a store gone read-only meanwhile: the import's own error is the one to tell; gc retries */
-      }
-    }
-    const full = storageError(e, work); // a full, read-only or failing state root: its one line
-    throw e instanceof MinidockError
-      ? e
-      : full instanceof MinidockError
-        ? full
-        : new MinidockError(`import ${opts.file}: ${(e as Error).message}`);
+    throw refusedImport(e, root, created, work, opts.file);
   } finally {
     for (const unpin of unpins) unpin();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** What importing the layers carries from one to the next. */
+interface LayerRun {
+  root: string;
+  /** The import's scratch directory: each new layer is unpacked in work/layer-N. */
+  work: string;
+  log: (line: string) => void;
+  /** Shared by every layer: the import's total size limit. */
+  budget: ByteBudget;
+  /** Layers this import added to the store (removed again if it fails). */
+  created: string[];
+  /** Releases the pins that keep gc off this import's layers until its images are recorded. */
+  unpins: Array<() => void>;
+  /** One per layer, in order. */
+  outcomes: LayerOutcome[];
+}
+
+/** One image's layers, in order: each the store holds verified against it, each new one unpacked. Their diff IDs. */
+async function importLayers(run: LayerRun, plan: ImagePlan): Promise<string[]> {
+  const diffIds: string[] = [];
+  run.unpins.push(
+    pinLayers(
+      run.root,
+      plan.layers.map((layer) => layer.diffId).filter((diffId): diffId is string => !!diffId),
+    ),
+  );
+  for (const [i, layer] of plan.layers.entries()) {
+    const progress = `layer ${i + 1}/${plan.layers.length}`;
+    diffIds.push(
+      layer.diffId && hasLayer(run.root, layer.diffId)
+        ? await reuseLayer(run, layer, layer.diffId, progress)
+        : await addLayer(run, layer, progress),
+    );
+  }
+  return diffIds;
+}
+
+/** A layer the store already holds: the import's blob is verified all the same (verifyLayer), nothing unpacked. */
+async function reuseLayer(run: LayerRun, layer: LayerPlan, diffId: string, progress: string): Promise<string> {
+  const startedAt = performance.now();
+  await verifyLayer(layer, run.budget);
+  run.outcomes.push({ diffId, reused: true });
+  run.log(
+    `${progress} ${diffId.slice(0, 19)}…  already in the store (shared), blob verified in ${(performance.now() - startedAt).toFixed(0)} ms`,
+  );
+  return diffId;
+}
+
+/** A layer new to the store: unpacked and verified in a scratch directory, then moved into the store. */
+async function addLayer(run: LayerRun, layer: LayerPlan, progress: string): Promise<string> {
+  const dir = posix.join(run.work, `layer-${run.outcomes.length}`);
+  mkdirSync(dir, { mode: 0o755 });
+  const startedAt = performance.now();
+  const unpacked = await unpackLayer(layer, dir, run.budget);
+  const ms = performance.now() - startedAt;
+  // a layer the plan had no diff ID for (a rootfs tar) is pinned once unpacking has computed it
+  if (!layer.diffId) run.unpins.push(pinLayers(run.root, [unpacked.diffId]));
+  const fresh = commitLayer(run.root, unpacked.diffId, dir, {
+    diffId: unpacked.diffId,
+    size: unpacked.stats.bytes,
+    entries: unpacked.stats.entries,
+    unpacked: new Date().toISOString(),
+  });
+  if (fresh) run.created.push(unpacked.diffId);
+  run.outcomes.push({ diffId: unpacked.diffId, reused: !fresh, stats: unpacked.stats, ms });
+  run.log(
+    `${progress} ${unpacked.diffId.slice(0, 19)}…  ${fresh ? 'unpacked' : 'already in the store (shared)'}: ${unpacked.stats.entries} entries, ${fmtBytes(unpacked.stats.bytes)}` +
+      `${unpacked.stats.whiteouts ? `, ${unpacked.stats.whiteouts} whiteouts` : ''}${unpacked.stats.opaques ? `, ${unpacked.stats.opaques} opaque dirs` : ''} in ${ms.toFixed(0)} ms`,
+  );
+  return unpacked.diffId;
+}
+
+/** Record one image whose layers are all in place; its names move to it from any other image. */
+function recordImage(
+  root: string,
+  plan: ImagePlan,
+  diffIds: string[],
+  name: string | undefined,
+  format: Format,
+): ImageRecord {
+  const now = new Date().toISOString();
+  const configBytes = plan.configBytes ?? Buffer.from(JSON.stringify(rootfsTarConfig(diffIds[0], now)));
+  const parsed = plan.parsed ?? parseImageConfig(configBytes.toString('utf8'), 'generated config');
+  const id = 'sha256:' + createHash('sha256').update(configBytes).digest('hex');
+  const names = [...new Set([...plan.names.map(normalizeName), ...(name ? [name] : [])])];
+  const old = findImage(root, id);
+  const record: ImageRecord = {
+    id,
+    names: [...new Set([...(old?.names ?? []), ...names])],
+    layers: diffIds,
+    config: parsed.config,
+    created: parsed.created,
+    architecture: parsed.architecture,
+    os: parsed.os,
+    imported: old?.imported ?? now,
+    format,
+  };
+  // a name moves to the new image (the old one keeps its ID, untagged: Docker's "<none>")
+  for (const other of listImages(root)) {
+    if (other.id === id || !other.names.some((otherName) => names.includes(otherName))) continue;
+    saveImage(root, { ...other, names: other.names.filter((otherName) => !names.includes(otherName)) });
+  }
+  saveImage(root, record);
+  return record;
+}
+
+/** After a refused import: remove the layers it added, and return the one error to throw. */
+function refusedImport(e: unknown, root: string, created: string[], work: string, file: string): unknown {
+  // nothing of a refused import stays: layers it added go (unless an image recorded meanwhile uses them)
+  const used = new Set(listImages(root).flatMap((image) => image.layers));
+  for (const diffId of created) {
+    try {
+      if (!used.has(diffId)) removeLayer(root, diffId);
+    } catch {
+      /* a store gone read-only meanwhile: the import's own error is the one to tell; gc retries */
+    }
+  }
+  const full = storageError(e, work); // a full, read-only or failing state root: its one line
+  return e instanceof MinidockError
+    ? e
+    : full instanceof MinidockError
+      ? full
+      : new MinidockError(`import ${file}: ${(e as Error).message}`);
 }
 
 export { layerInfo };
