@@ -48,79 +48,114 @@ function boxStrip(field: string, title: string, order: string[]): Spec {
 const withJitter = (rows: Row[], field: string): Row[] =>
   rows.filter((r) => typeof r[field] === 'number').map((r, i) => ({ ...r, jitter: ((i * 0.618) % 1) * 0.9 - 0.45 }));
 
+type Chart = { name: string; spec: Spec };
+
 /** The Vega-Lite specs for one experiment (pure: tested without rendering). */
 export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ name: string; spec: Spec }> {
   const order = runtimes ?? [...new Set(e.rows.map((r) => String(r.runtime)))];
-  const out: Array<{ name: string; spec: Spec }> = [];
-  if (e.name === 'startup') {
-    const rows = e.rows.filter((r) => typeof r.startup_ms === 'number');
-    if (!rows.length) return out;
-    out.push({
+  switch (e.name) {
+    case 'startup':
+      return startupCharts(e, order);
+    case 'unpack':
+      return unpackCharts(e, order);
+    case 'phases':
+      return phasesCharts(e);
+    case 'scale':
+      return scaleCharts(e, order);
+    case 'overhead':
+      return overheadCharts(e, order);
+    case 'limits':
+      return limitsCharts(e, order);
+    default:
+      return [];
+  }
+}
+
+/** Every startup time per runtime, and the time to the container's first instruction where measured. */
+function startupCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows = e.rows.filter((r) => typeof r.startup_ms === 'number');
+  if (!rows.length) return [];
+  const out: Chart[] = [
+    {
       name: 'startup',
       spec: base(
         'Startup: `echo ok` per runtime (ms, log scale; box = min/IQR/max)',
         withJitter(rows, 'startup_ms'),
         boxStrip('startup_ms', 'wall time (ms, log)', order),
       ),
-    });
-    if (rows.some((r) => typeof r.ttfi_ms === 'number')) {
-      out.push({
-        name: 'startup-ttfi',
-        spec: base(
-          'Time to first instruction in the container (ms, log scale)',
-          withJitter(rows, 'ttfi_ms'),
-          boxStrip('ttfi_ms', 'launch → first instruction (ms, log)', order),
-        ),
-      });
-    }
-  } else if (e.name === 'unpack') {
-    const rows = withJitter(e.rows, 'unpack_ms');
-    if (rows.length)
-      out.push({
-        name: 'unpack',
-        spec: base(
-          "Unpacking the image's layers, per run (ms, log scale; box = min/IQR/max)",
-          rows,
-          boxStrip('unpack_ms', 'unpack time (ms, log)', order),
-        ),
-      });
-  } else if (e.name === 'phases') {
-    const rows = e.summary.filter((r) => r.kind === 'minidock' || r.kind === 'child');
-    if (!rows.length) return out;
-    const phaseOrder = rows.map((r) => String(r.phase));
+    },
+  ];
+  if (rows.some((r) => typeof r.ttfi_ms === 'number')) {
     out.push({
+      name: 'startup-ttfi',
+      spec: base(
+        'Time to first instruction in the container (ms, log scale)',
+        withJitter(rows, 'ttfi_ms'),
+        boxStrip('ttfi_ms', 'launch → first instruction (ms, log)', order),
+      ),
+    });
+  }
+  return out;
+}
+
+function unpackCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows = withJitter(e.rows, 'unpack_ms');
+  if (!rows.length) return [];
+  return [
+    {
+      name: 'unpack',
+      spec: base(
+        "Unpacking the image's layers, per run (ms, log scale; box = min/IQR/max)",
+        rows,
+        boxStrip('unpack_ms', 'unpack time (ms, log)', order),
+      ),
+    },
+  ];
+}
+
+/** One bar per launch phase (minidock's own and the child's), with the seed estimate as a tick. */
+function phasesCharts(e: ExperimentResult): Chart[] {
+  const rows = e.summary.filter((r) => r.kind === 'minidock' || r.kind === 'child');
+  if (!rows.length) return [];
+  const phaseOrder = rows.map((r) => String(r.phase));
+  const bars = {
+    mark: 'bar',
+    encoding: {
+      y: { field: 'phase', type: 'nominal', sort: phaseOrder, title: null, axis: { labelLimit: 320 } },
+      x: { field: 'median_ms', type: 'quantitative', title: 'median ms' },
+      color: {
+        field: 'kind',
+        type: 'nominal',
+        title: 'measured in',
+        scale: { domain: ['minidock', 'child'], range: ['#4c78a8', '#f58518'] },
+      },
+    },
+  };
+  const ticks = {
+    mark: { type: 'tick', color: 'black', thickness: 2, size: 16 },
+    encoding: {
+      y: { field: 'phase', type: 'nominal', sort: phaseOrder },
+      x: { field: 'seed_estimate_ms', type: 'quantitative' },
+      tooltip: { field: 'seed_phase' },
+    },
+  };
+  return [
+    {
       name: 'phases',
       spec: base("minidock's launch phases (median ms; child steps run inside clone…child ran)", rows, {
         height: 22 * rows.length,
-        layer: [
-          {
-            mark: 'bar',
-            encoding: {
-              y: { field: 'phase', type: 'nominal', sort: phaseOrder, title: null, axis: { labelLimit: 320 } },
-              x: { field: 'median_ms', type: 'quantitative', title: 'median ms' },
-              color: {
-                field: 'kind',
-                type: 'nominal',
-                title: 'measured in',
-                scale: { domain: ['minidock', 'child'], range: ['#4c78a8', '#f58518'] },
-              },
-            },
-          },
-          {
-            mark: { type: 'tick', color: 'black', thickness: 2, size: 16 },
-            encoding: {
-              y: { field: 'phase', type: 'nominal', sort: phaseOrder },
-              x: { field: 'seed_estimate_ms', type: 'quantitative' },
-              tooltip: { field: 'seed_phase' },
-            },
-          },
-        ],
+        layer: [bars, ticks],
       }),
-    });
-  } else if (e.name === 'scale') {
-    const rows = e.summary.filter((r) => typeof r.total_ms === 'number');
-    if (!rows.length) return out;
-    out.push({
+    },
+  ];
+}
+
+/** Total launch time for N containers, and the daemons' and monitors' memory where measured. */
+function scaleCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows = e.summary.filter((r) => typeof r.total_ms === 'number');
+  if (!rows.length) return [];
+  const out: Chart[] = [
+    {
       name: 'scale',
       spec: base('Scale: launching N detached `sleep` containers (total ms, log)', rows, {
         mark: { type: 'line', point: true },
@@ -130,25 +165,30 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
           color: { field: 'runtime', type: 'nominal', sort: order },
         },
       }),
-    });
-    const mem = e.summary.filter((r) => typeof r.engine_rss_mib === 'number');
-    if (mem.length) {
-      out.push({
-        name: 'scale-memory',
-        spec: base('Scale: daemon + monitor RSS with N containers (MiB)', mem, {
-          mark: { type: 'line', point: true },
-          encoding: {
-            x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
-            y: { field: 'engine_rss_mib', type: 'quantitative', title: 'RSS of daemons and monitors (MiB)' },
-            color: { field: 'runtime', type: 'nominal', sort: order },
-          },
-        }),
-      });
-    }
-  } else if (e.name === 'overhead') {
-    const rows = e.summary.filter((r) => typeof r.overhead_pct === 'number');
-    if (!rows.length) return out;
+    },
+  ];
+  const mem = e.summary.filter((r) => typeof r.engine_rss_mib === 'number');
+  if (mem.length) {
     out.push({
+      name: 'scale-memory',
+      spec: base('Scale: daemon + monitor RSS with N containers (MiB)', mem, {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'n', type: 'quantitative', title: 'containers (N)', axis: { values: [1, 5, 10, 20] } },
+          y: { field: 'engine_rss_mib', type: 'quantitative', title: 'RSS of daemons and monitors (MiB)' },
+          color: { field: 'runtime', type: 'nominal', sort: order },
+        },
+      }),
+    });
+  }
+  return out;
+}
+
+function overheadCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows = e.summary.filter((r) => typeof r.overhead_pct === 'number');
+  if (!rows.length) return [];
+  return [
+    {
       name: 'overhead',
       spec: base('Overhead of running inside a container (exec, % over bare; median)', rows, {
         mark: 'bar',
@@ -159,15 +199,24 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
           color: { field: 'workload', type: 'nominal' },
         },
       }),
-    });
-  } else if (e.name === 'limits') {
-    // one column per case ("memory 50M"), one row per runtime
-    const rows: Row[] = e.summary
-      .filter((r) => r.verdict !== undefined)
-      .map((r) => ({ ...r, case: `${r.test} ${r.limit}` }));
-    if (!rows.length) return out;
-    const tests = [...new Set(rows.map((r) => String(r.case)))];
-    out.push({
+    },
+  ];
+}
+
+/** The limits scoreboard: one column per case ("memory 50M"), one row per runtime, a cell per verdict. */
+function limitsCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows: Row[] = e.summary
+    .filter((r) => r.verdict !== undefined)
+    .map((r) => ({ ...r, case: `${r.test} ${r.limit}` }));
+  if (!rows.length) return [];
+  const tests = [...new Set(rows.map((r) => String(r.case)))];
+  // the verdicts, best to worst, and their colours
+  const verdictColors = {
+    domain: ['exact', 'close', 'off', 'not enforced', 'host busy: not judged', 'not judged', 'no flag', 'failed'],
+    range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#9ecae9', '#c6dbef', '#d0d0d0', '#9d9d9d'],
+  };
+  return [
+    {
       name: 'limits',
       spec: base('Limits scoreboard: enforced as set?', rows, {
         width: Math.max(320, 70 * tests.length),
@@ -179,33 +228,13 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
         layer: [
           {
             mark: 'rect',
-            encoding: {
-              color: {
-                field: 'verdict',
-                type: 'nominal',
-                title: 'verdict',
-                scale: {
-                  domain: [
-                    'exact',
-                    'close',
-                    'off',
-                    'not enforced',
-                    'host busy: not judged',
-                    'not judged',
-                    'no flag',
-                    'failed',
-                  ],
-                  range: ['#54a24b', '#b8d96b', '#f2cf5b', '#e45756', '#9ecae9', '#c6dbef', '#d0d0d0', '#9d9d9d'],
-                },
-              },
-            },
+            encoding: { color: { field: 'verdict', type: 'nominal', title: 'verdict', scale: verdictColors } },
           },
           { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'label', type: 'nominal' } } },
         ],
       }),
-    });
-  }
-  return out;
+    },
+  ];
 }
 
 /** Vega-Lite spec -> SVG text (vega's headless renderer). */
