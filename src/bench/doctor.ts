@@ -236,11 +236,17 @@ const fmtMiB = (b: number): string =>
  * filesystem is it on, how much room is left. Only looks: a missing root stays missing.
  */
 export function checkStateRoot(root: string, asRoot = process.getuid?.() === 0): Check[] {
-  const choose = 'choose another state root (--root DIR or MINIDOCK_ROOT)';
   // The root, or the nearest existing path above it, where it would be created: a file counts
   // (cgroups/util's nearestExisting looks for directories, and would step over it).
   let at = root;
   while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return [stateRootPlace(root, at, asRoot), stateRootFilesystem(at)];
+}
+
+const CHOOSE_ROOT = 'choose another state root (--root DIR or MINIDOCK_ROOT)';
+
+/** Is the state root (or `at`, where it would be created) a directory minidock can write in? */
+function stateRootPlace(root: string, at: string, asRoot: boolean): Check {
   const exists = at === root;
   const isDir = ((): boolean => {
     try {
@@ -258,86 +264,91 @@ export function checkStateRoot(root: string, asRoot = process.getuid?.() === 0):
     }
   })();
   const notOk: Status = asRoot ? 'fail' : 'warn'; // not being root is reported (and fixed) above
-  let place: Check;
   if (!isDir) {
-    place = {
+    return {
       area: 'state root',
       status: 'fail',
       found: exists ? `${root} is not a directory` : `${root} cannot be created: ${at} is not a directory`,
-      fix: choose,
+      fix: CHOOSE_ROOT,
     };
-  } else if (writable) {
+  }
+  if (writable) {
     const what = exists ? `${root} is not writable` : `${root} cannot be created: ${at} is not writable`;
-    place = {
+    return {
       area: 'state root',
       status: notOk,
       found: `${what} (${writable}${asRoot ? '' : ` for uid ${process.getuid?.()}`})`,
       fix:
-        writable === 'EROFS' ? `remount ${at} read-write, or ${choose}` : `run minidock as root (sudo), or ${choose}`,
-    };
-  } else if (exists) {
-    const mode = (statSync(root).mode & 0o7777).toString(8).padStart(4, '0');
-    place = { area: 'state root', status: 'ok', found: `${root} (mode ${mode})` };
-  } else {
-    place = {
-      area: 'state root',
-      status: 'ok',
-      found: `${root} does not exist yet: the first run or import creates it (mode 0711) in ${at}`,
+        writable === 'EROFS'
+          ? `remount ${at} read-write, or ${CHOOSE_ROOT}`
+          : `run minidock as root (sudo), or ${CHOOSE_ROOT}`,
     };
   }
-  let fs: Check;
+  if (exists) {
+    const mode = (statSync(root).mode & 0o7777).toString(8).padStart(4, '0');
+    return { area: 'state root', status: 'ok', found: `${root} (mode ${mode})` };
+  }
+  return {
+    area: 'state root',
+    status: 'ok',
+    found: `${root} does not exist yet: the first run or import creates it (mode 0711) in ${at}`,
+  };
+}
+
+/** The filesystem `at` is on (statfs): one overlayfs can use for upper layers, with room, kept across reboots? */
+function stateRootFilesystem(at: string): Check {
   try {
     const st = statfsSync(at);
     const type = FS_NAMES[st.type] ?? `type 0x${st.type.toString(16)}`;
-    const free = Number(st.bavail) * Number(st.bsize);
-    const room = `${fmtMiB(free)} free`;
-    if (['nfs', 'cifs', 'smb2', 'fuse'].includes(type)) {
-      fs = {
-        area: 'state root filesystem',
-        status: 'fail',
-        found: `${type}, ${room}: overlayfs cannot put a container's upper layer there`,
-        fix: `${choose} on a local filesystem (ext4, xfs, btrfs)`,
-      };
-    } else if (free < 100 * MiB) {
-      fs = {
-        area: 'state root filesystem',
-        status: 'fail',
-        found: `${type}, only ${room}`,
-        fix: `free space on the filesystem of ${at}, or ${choose}`,
-      };
-    } else if (type === 'overlayfs') {
-      fs = {
-        area: 'state root filesystem',
-        status: 'warn',
-        found: `${type}, ${room}: overlayfs refuses an upper layer on overlayfs, so containers write to a tmpfs (memory) that goes with them`,
-        fix: `for kept containers' files to stay, ${choose} on a real filesystem (a volume or bind mount)`,
-      };
-    } else if (type === 'tmpfs') {
-      fs = {
-        area: 'state root filesystem',
-        status: 'warn',
-        found: `${type}, ${room}: kept containers, their logs and imported images are lost at reboot`,
-        fix: `for them to stay, ${choose} on a disk`,
-      };
-    } else {
-      fs = {
-        area: 'state root filesystem',
-        status: free < 1024 * MiB ? 'warn' : 'ok',
-        found: `${type}, ${room}`,
-        fix:
-          free < 1024 * MiB
-            ? `images and containers' writes need room: free space on the filesystem of ${at}, or ${choose}`
-            : undefined,
-      };
-    }
+    return { area: 'state root filesystem', ...filesystemVerdict(type, Number(st.bavail) * Number(st.bsize), at) };
   } catch (e) {
-    fs = {
+    return {
       area: 'state root filesystem',
       status: 'warn',
       found: `statfs(${at}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     };
   }
-  return [place, fs];
+}
+
+/** What a filesystem of `type` with `free` bytes means for a state root at `at` (pure: tested with made-up ones). */
+export function filesystemVerdict(type: string, free: number, at: string): Omit<Check, 'area'> {
+  const room = `${fmtMiB(free)} free`;
+  if (['nfs', 'cifs', 'smb2', 'fuse'].includes(type)) {
+    return {
+      status: 'fail',
+      found: `${type}, ${room}: overlayfs cannot put a container's upper layer there`,
+      fix: `${CHOOSE_ROOT} on a local filesystem (ext4, xfs, btrfs)`,
+    };
+  }
+  if (free < 100 * MiB) {
+    return {
+      status: 'fail',
+      found: `${type}, only ${room}`,
+      fix: `free space on the filesystem of ${at}, or ${CHOOSE_ROOT}`,
+    };
+  }
+  if (type === 'overlayfs') {
+    return {
+      status: 'warn',
+      found: `${type}, ${room}: overlayfs refuses an upper layer on overlayfs, so containers write to a tmpfs (memory) that goes with them`,
+      fix: `for kept containers' files to stay, ${CHOOSE_ROOT} on a real filesystem (a volume or bind mount)`,
+    };
+  }
+  if (type === 'tmpfs') {
+    return {
+      status: 'warn',
+      found: `${type}, ${room}: kept containers, their logs and imported images are lost at reboot`,
+      fix: `for them to stay, ${CHOOSE_ROOT} on a disk`,
+    };
+  }
+  return {
+    status: free < 1024 * MiB ? 'warn' : 'ok',
+    found: `${type}, ${room}`,
+    fix:
+      free < 1024 * MiB
+        ? `images and containers' writes need room: free space on the filesystem of ${at}, or ${CHOOSE_ROOT}`
+        : undefined,
+  };
 }
 
 /** What a normal user can have from this machine for rootless containers (rootlessFacts reads them). */
