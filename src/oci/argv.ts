@@ -23,12 +23,22 @@ export interface OciCommand {
 }
 
 /** A flag: its names (the first is the key in `flags`) and whether it takes a value. */
-interface FlagSpec { names: string[]; value: boolean }
+interface FlagSpec {
+  names: string[];
+  value: boolean;
+}
 const f = (value: boolean, ...names: string[]): FlagSpec => ({ names, value });
 
 const GLOBAL: FlagSpec[] = [
-  f(true, 'root'), f(true, 'log'), f(true, 'log-format'), f(false, 'debug'), f(false, 'systemd-cgroup'),
-  f(true, 'criu'), f(true, 'rootless'), f(false, 'version', 'v'), f(false, 'help', 'h'),
+  f(true, 'root'),
+  f(true, 'log'),
+  f(true, 'log-format'),
+  f(false, 'debug'),
+  f(false, 'systemd-cgroup'),
+  f(true, 'criu'),
+  f(true, 'rootless'),
+  f(false, 'version', 'v'),
+  f(false, 'help', 'h'),
 ];
 
 /** Every OCI verb minidock-oci knows, with its flags (runc 1.1's names). */
@@ -40,19 +50,53 @@ export const OCI_VERBS: Record<string, FlagSpec[]> = {
   spec: [f(true, 'bundle', 'b'), f(false, 'rootless')],
   features: [],
   // (the launch verbs: parsed so that their error says what is missing, not "unknown flag")
-  create: [f(true, 'bundle', 'b'), f(true, 'console-socket'), f(true, 'pid-file'), f(false, 'no-pivot'), f(false, 'no-new-keyring'), f(true, 'preserve-fds')],
+  create: [
+    f(true, 'bundle', 'b'),
+    f(true, 'console-socket'),
+    f(true, 'pid-file'),
+    f(false, 'no-pivot'),
+    f(false, 'no-new-keyring'),
+    f(true, 'preserve-fds'),
+  ],
   start: [],
-  run: [f(true, 'bundle', 'b'), f(true, 'console-socket'), f(true, 'pid-file'), f(false, 'detach', 'd'), f(false, 'no-pivot'), f(false, 'no-new-keyring'), f(true, 'preserve-fds'), f(false, 'keep')],
-  exec: [f(true, 'process', 'p'), f(false, 'detach', 'd'), f(true, 'pid-file'), f(true, 'console-socket'), f(false, 'tty', 't'), f(true, 'cwd'), f(true, 'env', 'e'), f(true, 'user', 'u')],
+  run: [
+    f(true, 'bundle', 'b'),
+    f(true, 'console-socket'),
+    f(true, 'pid-file'),
+    f(false, 'detach', 'd'),
+    f(false, 'no-pivot'),
+    f(false, 'no-new-keyring'),
+    f(true, 'preserve-fds'),
+    f(false, 'keep'),
+  ],
+  exec: [
+    f(true, 'process', 'p'),
+    f(false, 'detach', 'd'),
+    f(true, 'pid-file'),
+    f(true, 'console-socket'),
+    f(false, 'tty', 't'),
+    f(true, 'cwd'),
+    f(true, 'env', 'e'),
+    f(true, 'user', 'u'),
+  ],
   ps: [f(true, 'format', 'f')],
-  pause: [], resume: [], update: [f(true, 'resources', 'r')], events: [f(false, 'stats')],
+  pause: [],
+  resume: [],
+  update: [f(true, 'resources', 'r')],
+  events: [f(false, 'stats')],
 };
 
 const err = (msg: string): never => {
   throw new MinidockError(msg, 1);
 };
 
-function takeFlags(argv: string[], i: number, specs: FlagSpec[], out: Record<string, string | boolean>, where: string): number {
+function takeFlags(
+  argv: string[],
+  i: number,
+  specs: FlagSpec[],
+  out: Record<string, string | boolean>,
+  where: string,
+): number {
   while (i < argv.length) {
     const a = argv[i]!;
     if (a === '--') return i + 1;
@@ -80,20 +124,35 @@ export function parseOciArgv(argv: string[]): OciCommand {
   const lf = (g['log-format'] as string | undefined) ?? 'text';
   if (lf !== 'text' && lf !== 'json') err(`invalid log-format: ${lf} (use text or json)`);
   const globals: OciGlobals = {
-    root: g.root as string | undefined, log: g.log as string | undefined, logFormat: lf as 'text' | 'json',
-    debug: !!g.debug, systemdCgroup: !!g['systemd-cgroup'],
+    root: g.root as string | undefined,
+    log: g.log as string | undefined,
+    logFormat: lf as 'text' | 'json',
+    debug: !!g.debug,
+    systemdCgroup: !!g['systemd-cgroup'],
   };
   const out: OciCommand = { globals, flags: {}, args: [], version: !!g.version, help: !!g.help };
   const verb = argv[i];
   if (verb === undefined) return out;
-  if (!Object.hasOwn(OCI_VERBS, verb)) err(`No help topic for '${verb}' — minidock-oci's commands are: ${Object.keys(OCI_VERBS).join(', ')}`);
+  if (!Object.hasOwn(OCI_VERBS, verb))
+    err(`No help topic for '${verb}' — minidock-oci's commands are: ${Object.keys(OCI_VERBS).join(', ')}`);
   out.verb = verb;
-  i = takeFlags(argv, i + 1, [...OCI_VERBS[verb]!, f(false, 'help', 'h')], out.flags, `see minidock-oci ${verb} --help`);
+  i = takeFlags(
+    argv,
+    i + 1,
+    [...OCI_VERBS[verb]!, f(false, 'help', 'h')],
+    out.flags,
+    `see minidock-oci ${verb} --help`,
+  );
   // urfave/cli stops at the first argument; runc's kill and delete also take flags after the ID
   const rest = argv.slice(i);
   for (let j = 0; j < rest.length; j++) {
     const a = rest[j]!;
-    if (a.startsWith('-') && a !== '-' && OCI_VERBS[verb]!.some((s) => s.names.includes(a.replace(/^--?/, '').split('=')[0]!)) && (verb === 'kill' || verb === 'delete')) {
+    if (
+      a.startsWith('-') &&
+      a !== '-' &&
+      OCI_VERBS[verb]!.some((s) => s.names.includes(a.replace(/^--?/, '').split('=')[0]!)) &&
+      (verb === 'kill' || verb === 'delete')
+    ) {
       takeFlags([a], 0, OCI_VERBS[verb]!, out.flags, verb);
     } else out.args.push(a);
   }

@@ -1021,7 +1021,10 @@ function mapMounts(
   (top.list('mounts') ?? []).forEach((m, i) => {
     const f = top.item('mounts', i, m, ['destination', 'source', 'type', 'options', 'uidMappings', 'gidMappings']);
     const dest = f.str('destination');
-    if (!dest || !dest.startsWith('/')) return f.bad('destination', 'an absolute path inside the container');
+    if (!dest || !dest.startsWith('/')) {
+      f.bad('destination', 'an absolute path inside the container');
+      return;
+    }
     const options = f.strings('options') ?? [];
     const type = f.str('type') ?? '';
     const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
@@ -1029,11 +1032,13 @@ function mapMounts(
       const d = posix.normalize(dest);
       if (PLAN_MOUNTS[d] === type) return; // the plan's own mount (build-plan.ts step 4)
       // (config.json's order, which runtime-tools checks in mountinfo: before the bind that follows it)
-      if (type === 'tmpfs')
-        return void tmpfs.push({
+      if (type === 'tmpfs') {
+        tmpfs.push({
           ...mapTmpfs(rootfs, d, options, `mounts[${i}]`),
           ...(out.length < binds ? { beforeBind: out.length } : {}),
         });
+        return;
+      }
       notYet(
         `mounts[${i}] (${type || 'no type'} on ${dest})`,
         'besides bind mounts, only the standard /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys and /sys/fs/cgroup mounts, which minidock makes itself',
@@ -1041,7 +1046,10 @@ function mapMounts(
     }
     if (f.has('uidMappings') || f.has('gidMappings')) notYet(`mounts[${i}].uidMappings`, 'idmapped mounts');
     const src = f.str('source');
-    if (!src) return f.bad('source', 'the host path to bind');
+    if (!src) {
+      f.bad('source', 'the host path to bind');
+      return;
+    }
     const source = resolve(bundle, src);
     // (a filesystem's own options — mode=, size= ... — are mount data, which the kernel ignores for a bind, as runc passes them)
     const unknownOpt = options.filter(

@@ -50,14 +50,21 @@ function processSpec(base: ContainerSpec, o: ExecOptions): ContainerSpec {
       throw new MinidockError(`${o.processFile}: args must be a non-empty list of strings`, 1);
     }
     return {
-      ...base, args: args as string[], env: Array.isArray(p.env) ? (p.env as string[]) : base.env,
+      ...base,
+      args: args as string[],
+      env: Array.isArray(p.env) ? (p.env as string[]) : base.env,
       cwd: typeof p.cwd === 'string' ? p.cwd : base.cwd,
-      uid: typeof user.uid === 'number' ? user.uid : base.uid, gid: typeof user.gid === 'number' ? user.gid : base.gid,
-      additionalGids: Array.isArray(user.additionalGids) ? (user.additionalGids as number[]) : [typeof user.gid === 'number' ? user.gid : base.gid],
-      tty: p.terminal === true, interactive: true,
+      uid: typeof user.uid === 'number' ? user.uid : base.uid,
+      gid: typeof user.gid === 'number' ? user.gid : base.gid,
+      additionalGids: Array.isArray(user.additionalGids)
+        ? (user.additionalGids as number[])
+        : [typeof user.gid === 'number' ? user.gid : base.gid],
+      tty: p.terminal === true,
+      interactive: true,
     };
   }
-  if (!o.args.length) throw new MinidockError('exec needs a command: minidock-oci exec ID COMMAND [ARGS...] (or --process P.json)', 1);
+  if (!o.args.length)
+    throw new MinidockError('exec needs a command: minidock-oci exec ID COMMAND [ARGS...] (or --process P.json)', 1);
   let uid = base.uid;
   let gid = base.gid;
   if (o.user) {
@@ -68,18 +75,35 @@ function processSpec(base: ContainerSpec, o: ExecOptions): ContainerSpec {
   }
   const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e] as const));
   for (const e of o.env) env.set(e.slice(0, e.indexOf('=')), e);
-  return { ...base, args: o.args, env: [...env.values()], cwd: o.cwd ?? base.cwd, uid, gid, additionalGids: [gid], tty: o.tty, interactive: true };
+  return {
+    ...base,
+    args: o.args,
+    env: [...env.values()],
+    cwd: o.cwd ?? base.cwd,
+    uid,
+    gid,
+    additionalGids: [gid],
+    tty: o.tty,
+    interactive: true,
+  };
 }
 
 export async function ociExec(o: ExecOptions): Promise<number> {
   const { rec, state } = loadState(o.root, o.id);
-  if (state.status !== 'running' && state.status !== 'created') throw new MinidockError(`cannot exec in a ${state.status} container`, 1);
+  if (state.status !== 'running' && state.status !== 'created')
+    throw new MinidockError(`cannot exec in a ${state.status} container`, 1);
   const { compileProfile } = await import('../runtime/seccomp/compile.js');
   const base = mapConfig(readBundleConfig(rec.bundle), rec.bundle, {
-    id: o.id, name: o.id, compileSeccomp: (p, caps) => compileProfile(p, { caps: [...caps] }),
+    id: o.id,
+    name: o.id,
+    compileSeccomp: (p, caps) => compileProfile(p, { caps: [...caps] }),
   }).spec;
   const spec = processSpec(base, o);
-  if (spec.tty && !o.consoleSocket) throw new MinidockError('cannot allocate tty if runc will detach without setting console socket (pass --console-socket SOCK)', 1);
+  if (spec.tty && !o.consoleSocket)
+    throw new MinidockError(
+      'cannot allocate tty if runc will detach without setting console socket (pass --console-socket SOCK)',
+      1,
+    );
 
   const { openCgroupAt } = await import('../runtime/cgroups/index.js');
   const { buildExecPlan } = await import('../runtime/lifecycle/exec.js');
@@ -100,15 +124,28 @@ export async function ociExec(o: ExecOptions): Promise<number> {
     const r = mdMknod(fifo, S_IFIFO | 0o600, 0, 0);
     if (r < 0) throw new MinidockError(`mknod ${fifo}: ${errnoName(-r)}`, 1);
     fifoFd = openSync(fifo, O_PATH);
-    steps.splice(steps.findIndex((s) => s.op === Op.EXEC), 0, { op: Op.EXEC_FIFO, ints: [fifoFd], why: 'exec --detach: clear the death signal; released at once', phase: 'exec' });
+    steps.splice(
+      steps.findIndex((s) => s.op === Op.EXEC),
+      0,
+      {
+        op: Op.EXEC_FIFO,
+        ints: [fifoFd],
+        why: 'exec --detach: clear the death signal; released at once',
+        phase: 'exec',
+      },
+    );
   }
   const joiner = spawnChild(encodePlan(steps), 0, 'clone');
   let commandPid = -1;
   const stopForwarding = o.detach ? () => undefined : forwardSignals(() => commandPid);
   try {
-    await release(joiner, () => {
-      if (!selfJoin.length) cgroup?.join(joiner.pid);
-    }, true);
+    await release(
+      joiner,
+      () => {
+        if (!selfJoin.length) cgroup?.join(joiner.pid);
+      },
+      true,
+    );
     const { records, forkedPid } = readReport(joiner);
     await joiner.exited;
     const commandExit = forkedPid === undefined ? undefined : waitExit(forkedPid);
@@ -123,7 +160,7 @@ export async function ociExec(o: ExecOptions): Promise<number> {
     if (spec.tty) await passConsole(joiner, o.consoleSocket!);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(forkedPid));
     if (o.detach) {
-      await readFifoByte(fifo!, () => isProcess(forkedPid, undefined), 'the exec\'d process ended before it started');
+      await readFifoByte(fifo!, () => isProcess(forkedPid, undefined), "the exec'd process ended before it started");
       return 0;
     }
     return exitCodeOf(await commandExit).code;

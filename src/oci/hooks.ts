@@ -29,7 +29,14 @@ export interface Hook {
   timeout?: number;
 }
 
-export const HOOK_POINTS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+export const HOOK_POINTS = [
+  'prestart',
+  'createRuntime',
+  'createContainer',
+  'startContainer',
+  'poststart',
+  'poststop',
+] as const;
 export type HookPoint = (typeof HOOK_POINTS)[number];
 export type Hooks = Partial<Record<HookPoint, Hook[]>>;
 
@@ -39,7 +46,9 @@ export type Hooks = Partial<Record<HookPoint, Hook[]>>;
  */
 export function runHook(hook: Hook, state: OciState, label: string): Promise<void> {
   const args = hook.args?.length ? hook.args : [hook.path];
-  const env = hook.env ? Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) : process.env;
+  const env = hook.env
+    ? Object.fromEntries(hook.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))
+    : process.env;
   return new Promise((resolve, reject) => {
     const fail = (why: string): void => reject(new MinidockError(`error running ${label} (${hook.path}): ${why}`, 1));
     const child = spawn(hook.path, args.slice(1), { argv0: args[0], env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -51,10 +60,12 @@ export function runHook(hook: Hook, state: OciState, label: string): Promise<voi
     child.stdin.on('error', () => undefined);
     child.stdin.end(JSON.stringify(state));
     let timedOut = false;
-    const timer = hook.timeout ? setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, hook.timeout * 1000) : undefined;
+    const timer = hook.timeout
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, hook.timeout * 1000)
+      : undefined;
     child.on('error', (e) => {
       clearTimeout(timer);
       fail((e as NodeJS.ErrnoException).code ?? e.message);
@@ -75,7 +86,12 @@ export function runHook(hook: Hook, state: OciState, label: string): Promise<voi
  * order"). prestart, createRuntime (and the in-container points): the first failure is thrown and the
  * rest are not run. poststart, poststop: a failure goes to `onWarning` and the next hook runs.
  */
-export async function runHooks(hooks: Hooks | undefined, point: HookPoint, state: OciState, onWarning?: (line: string) => void): Promise<void> {
+export async function runHooks(
+  hooks: Hooks | undefined,
+  point: HookPoint,
+  state: OciState,
+  onWarning?: (line: string) => void,
+): Promise<void> {
   const list = hooks?.[point] ?? [];
   const warnOnly = point === 'poststart' || point === 'poststop';
   for (let i = 0; i < list.length; i++) {

@@ -43,7 +43,8 @@ export interface OciRecord {
 /** runc's rule for container IDs (libcontainer's idRegex): letters, digits, _ + - . and not "." or "..". */
 export function checkId(id: string | undefined): string {
   if (!id) fail('container id cannot be empty — give the ID as the last argument');
-  if (!/^[\w+\-.]+$/.test(id) || id === '.' || id === '..' || id.length > 1024) fail(`invalid container id ${JSON.stringify(id)}: use letters, digits, "_", "+", "-" and "."`);
+  if (!/^[\w+\-.]+$/.test(id) || id === '.' || id === '..' || id.length > 1024)
+    fail(`invalid container id ${JSON.stringify(id)}: use letters, digits, "_", "+", "-" and "."`);
   return id;
 }
 
@@ -67,7 +68,8 @@ export function readRecord(root: string, id: string): OciRecord | undefined {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return undefined;
     throw e;
   }
   try {
@@ -75,7 +77,9 @@ export function readRecord(root: string, id: string): OciRecord | undefined {
     if (rec.id !== id || typeof rec.pid !== 'number') throw new Error('wrong fields');
     return rec;
   } catch {
-    return fail(`${file} is damaged (not the state minidock writes) — remove it with \`minidock-oci delete --force ${id}\``);
+    return fail(
+      `${file} is damaged (not the state minidock writes) — remove it with \`minidock-oci delete --force ${id}\``,
+    );
   }
 }
 
@@ -85,9 +89,15 @@ export function stateOf(rec: OciRecord, alive = isProcess): OciState {
   const status: OciStatus = rec.status === 'creating' || up ? rec.status : 'stopped';
   // (in runc's key order: ociVersion, id, pid, status, bundle, rootfs, created, annotations, owner)
   return {
-    ociVersion: rec.ociVersion ?? OCI_VERSION, id: rec.id, pid: status === 'stopped' ? 0 : rec.pid, status, bundle: rec.bundle,
-    ...(rec.rootfs ? { rootfs: rec.rootfs } : {}), created: rec.created,
-    ...(rec.annotations && Object.keys(rec.annotations).length ? { annotations: rec.annotations } : {}), owner: rec.owner,
+    ociVersion: rec.ociVersion ?? OCI_VERSION,
+    id: rec.id,
+    pid: status === 'stopped' ? 0 : rec.pid,
+    status,
+    bundle: rec.bundle,
+    ...(rec.rootfs ? { rootfs: rec.rootfs } : {}),
+    created: rec.created,
+    ...(rec.annotations && Object.keys(rec.annotations).length ? { annotations: rec.annotations } : {}),
+    owner: rec.owner,
   };
 }
 
@@ -140,7 +150,9 @@ function cgroupPids(dirs: string[]): number[] {
   for (const d of dirs) {
     try {
       for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (l) out.push(Number(l));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -150,7 +162,13 @@ function cgroupPids(dirs: string[]): number[] {
  * after SIGKILL and its end. With `force`, a container that does not exist is not an error (runc).
  * `waitGone` polls for the init's end (tests pass their own).
  */
-export async function deleteContainer(root: string, id: string, force: boolean, waitGone = defaultWaitGone, onWarning?: (line: string) => void): Promise<void> {
+export async function deleteContainer(
+  root: string,
+  id: string,
+  force: boolean,
+  waitGone = defaultWaitGone,
+  onWarning?: (line: string) => void,
+): Promise<void> {
   const rec = readRecord(root, id);
   if (!rec) {
     if (force) {
@@ -161,12 +179,19 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
   }
   const state = stateOf(rec);
   if (state.status === 'running' && !force) {
-    throw new MinidockError(`cannot delete container ${id} that is not stopped: running (stop it with \`kill ${id} KILL\` or use delete --force)`, 1);
+    throw new MinidockError(
+      `cannot delete container ${id} that is not stopped: running (stop it with \`kill ${id} KILL\` or use delete --force)`,
+      1,
+    );
   }
   if (state.status !== 'stopped') {
     // created containers are deleted without --force, as runc does: nothing of the user's ran yet
     killContainer(root, id, 9, true);
-    if (!(await waitGone(rec))) throw new MinidockError(`container ${id}: pid ${rec.pid} did not end within 10 s of SIGKILL; delete it again later`, 1);
+    if (!(await waitGone(rec)))
+      throw new MinidockError(
+        `container ${id}: pid ${rec.pid} did not end within 10 s of SIGKILL; delete it again later`,
+        1,
+      );
   }
   // A dead init its parent has not reaped yet (the engine, or PID 1 after create exited) is a zombie,
   // and a zombie still counts in its v1 cgroups: rmdir would answer EBUSY until it is reaped.
@@ -178,7 +203,12 @@ export async function deleteContainer(root: string, id: string, force: boolean, 
   // runtime.md Lifecycle: the poststop hooks run once the container is destroyed; a failure is a warning
   if (rec.hooks?.poststop?.length) {
     const { runHooks } = await import('./hooks.js');
-    await runHooks(rec.hooks, 'poststop', stateOf(rec, () => false), onWarning);
+    await runHooks(
+      rec.hooks,
+      'poststop',
+      stateOf(rec, () => false),
+      onWarning,
+    );
   }
 }
 

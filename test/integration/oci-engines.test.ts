@@ -14,7 +14,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { allCgroupDirs } from '../../src/runtime/cgroups/index.js';
-import { canRun, cgroupParentFor, hostSnapshot, removeStateRoot, ROOT_DIR, ROOTFS, skipReason, tempStateRoot, waitFor } from '../helpers';
+import {
+  canRun,
+  cgroupParentFor,
+  hostSnapshot,
+  removeStateRoot,
+  ROOT_DIR,
+  ROOTFS,
+  skipReason,
+  tempStateRoot,
+  waitFor,
+} from '../helpers';
 
 const OCI = join(ROOT_DIR, 'bin', 'minidock-oci.js');
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -48,17 +58,27 @@ function ok(r: SpawnSyncReturns<string>): string {
 function snapshot(ociRoot: string) {
   const s = hostSnapshot(root);
   // (hostSnapshot's cgroups are those named minidock*: an engine names its containers' otherwise)
-  const cgroups = allCgroupDirs().filter((d) => d.includes(`/${parent}/`) && !d.endsWith('/conmon')).sort();
-  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && (() => {
-    try {
-      return readFileSync(`/proc/${p}/cgroup`, 'utf8').split('\n').some((l) => l.includes(`/${parent}/`) && !l.endsWith('/conmon'));
-    } catch {
-      return false; // exited meanwhile
-    }
-  })());
+  const cgroups = allCgroupDirs()
+    .filter((d) => d.includes(`/${parent}/`) && !d.endsWith('/conmon'))
+    .sort();
+  const procs = readdirSync('/proc').filter(
+    (p) =>
+      /^\d+$/.test(p) &&
+      (() => {
+        try {
+          return readFileSync(`/proc/${p}/cgroup`, 'utf8')
+            .split('\n')
+            .some((l) => l.includes(`/${parent}/`) && !l.endsWith('/conmon'));
+        } catch {
+          return false; // exited meanwhile
+        }
+      })(),
+  );
   const state = (existsSync(ociRoot) ? readdirSync(ociRoot) : []).filter((id) => {
     try {
-      return (JSON.parse(readFileSync(join(ociRoot, id, 'state.json'), 'utf8')) as { bundle: string }).bundle.startsWith(root);
+      return (
+        JSON.parse(readFileSync(join(ociRoot, id, 'state.json'), 'utf8')) as { bundle: string }
+      ).bundle.startsWith(root);
     } catch {
       return true; // a state dir without a readable state.json is a leftover too
     }
@@ -80,7 +100,11 @@ function leakChecked(ociRoot: () => string) {
   });
   afterEach(async () => {
     // (an engine removes the container asynchronously after the command returns: give it a moment)
-    await waitFor(() => JSON.stringify(snapshot(ociRoot())) === JSON.stringify(before), 10_000, 'the container to be gone').catch(() => undefined);
+    await waitFor(
+      () => JSON.stringify(snapshot(ociRoot())) === JSON.stringify(before),
+      10_000,
+      'the container to be gone',
+    ).catch(() => undefined);
     expect(snapshot(ociRoot())).toEqual(before);
   });
 }
@@ -88,14 +112,18 @@ function leakChecked(ociRoot: () => string) {
 /** The project's rootfs as a layer tar (without its README and build script). */
 function layerTar(): string {
   const tar = join(root, 'layer.tar');
-  if (!existsSync(tar)) ok(run('tar', ['-C', ROOTFS, '--exclude=./README.md', '--exclude=./build.sh', '-cf', tar, '.']));
+  if (!existsSync(tar))
+    ok(run('tar', ['-C', ROOTFS, '--exclude=./README.md', '--exclude=./build.sh', '-cf', tar, '.']));
   return tar;
 }
 
 /** The memory and pids limits as the container reads them: cgroup v1 files, or v2's (the host's
  * kind is the container's: it mounts its own cgroups the same way; the test names say which). */
-const CGROUP_FILES = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'cgroup v2: memory.max, pids.max' : 'cgroup v1: memory.limit_in_bytes, pids.max';
-const LIMITS_SH = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max';
+const CGROUP_FILES = existsSync('/sys/fs/cgroup/cgroup.controllers')
+  ? 'cgroup v2: memory.max, pids.max'
+  : 'cgroup v1: memory.limit_in_bytes, pids.max';
+const LIMITS_SH =
+  'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max';
 
 beforeAll(() => {
   if (!canRun) return;
@@ -113,13 +141,34 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
   // would then miss the container.
   const ociRoot = () => '/run/minidock-oci';
   // a private store and run dir; cgroupfs (minidock-oci refuses --systemd-cgroup)
-  const GLOBAL = () => ['--root', join(root, 'podman', 'storage'), '--runroot', join(root, 'podman', 'run'), '--tmpdir', join(root, 'podman', 'tmp'),
-    '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', OCI];
+  const GLOBAL = () => [
+    '--root',
+    join(root, 'podman', 'storage'),
+    '--runroot',
+    join(root, 'podman', 'run'),
+    '--tmpdir',
+    join(root, 'podman', 'tmp'),
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+    '--runtime',
+    OCI,
+  ];
   const podman = (args: string[], timeout?: number) => run('podman', [...GLOBAL(), ...args], timeout);
   // Podman's default RLIMIT_NOFILE (1048576) and NPROC are above the hard limits of a caller
   // without CAP_SYS_RESOURCE, and setrlimit cannot raise a hard limit without it (runc fails the
   // same way): give values every caller can set. No network: no CNI/netavark set-up needed.
-  const RUN = () => ['--network', 'none', '--cgroup-parent', `/${parent}`, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+  const RUN = () => [
+    '--network',
+    'none',
+    '--cgroup-parent',
+    `/${parent}`,
+    '--ulimit',
+    'nofile=1024:1024',
+    '--ulimit',
+    'nproc=1024:1024',
+  ];
   beforeAll(() => {
     ok(podman(['import', layerTar(), IMAGE]));
   });
@@ -130,7 +179,9 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
     for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
       try {
         rmdirSync(join('/sys/fs/cgroup', h, parent, 'conmon'));
-      } catch { /* not there, or not a hierarchy */ }
+      } catch {
+        /* not there, or not a hierarchy */
+      }
     }
   });
   leakChecked(ociRoot);
@@ -140,16 +191,40 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
     expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
   });
 
-  it.skipIf(!has('script'))(`run --rm -it: a pty through --console-socket (under script(1)${has('script') ? '' : ': not installed, skipped'})`, () => {
-    const cmd = ['podman', ...GLOBAL(), 'run', '--rm', '-it', ...RUN(), IMAGE, 'sh', '-c', "'tty; echo $((6*7))'"].join(' ');
-    const r = run('script', ['-qec', cmd, '/dev/null']);
-    expect(r.status).toBe(0);
-    // (the pty carries the runtime's warnings too, before the container's output)
-    expect(r.stdout.replace(/\r/g, '')).toMatch(/(^|\n)\/dev\/pts\/\d+\n42\n$/);
-  });
+  it.skipIf(!has('script'))(
+    `run --rm -it: a pty through --console-socket (under script(1)${has('script') ? '' : ': not installed, skipped'})`,
+    () => {
+      const cmd = [
+        'podman',
+        ...GLOBAL(),
+        'run',
+        '--rm',
+        '-it',
+        ...RUN(),
+        IMAGE,
+        'sh',
+        '-c',
+        "'tty; echo $((6*7))'",
+      ].join(' ');
+      const r = run('script', ['-qec', cmd, '/dev/null']);
+      expect(r.status).toBe(0);
+      // (the pty carries the runtime's warnings too, before the container's output)
+      expect(r.stdout.replace(/\r/g, '')).toMatch(/(^|\n)\/dev\/pts\/\d+\n42\n$/);
+    },
+  );
 
   it('run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', () => {
-    const id = ok(podman(['run', '-d', ...RUN(), IMAGE, 'sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done'])).trim();
+    const id = ok(
+      podman([
+        'run',
+        '-d',
+        ...RUN(),
+        IMAGE,
+        'sh',
+        '-c',
+        'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done',
+      ]),
+    ).trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expectSeen(ociRoot(), `libpod-${id}`, id);
     expect(ok(podman(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
@@ -161,16 +236,22 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
   });
 
   // runc is the yardstick: the same Podman commands with --runtime runc answer the same
-  it.skipIf(!hasRunc)(`the same run and limits under podman --runtime runc: the same output${hasRunc ? '' : ' (runc not installed, skipped)'}`, () => {
-    const GLOBAL_RUNC = GLOBAL().map((a) => (a === OCI ? 'runc' : a));
-    for (const args of [['echo', 'ok'], ['sh', '-c', LIMITS_SH]]) {
-      const cmd = ['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, ...args];
-      const ours = podman(cmd);
-      const runc = run('podman', [...GLOBAL_RUNC, ...cmd]);
-      expect([ours.status, ours.stdout]).toEqual([runc.status, runc.stdout]);
-      expect(ours.status).toBe(0);
-    }
-  });
+  it.skipIf(!hasRunc)(
+    `the same run and limits under podman --runtime runc: the same output${hasRunc ? '' : ' (runc not installed, skipped)'}`,
+    () => {
+      const GLOBAL_RUNC = GLOBAL().map((a) => (a === OCI ? 'runc' : a));
+      for (const args of [
+        ['echo', 'ok'],
+        ['sh', '-c', LIMITS_SH],
+      ]) {
+        const cmd = ['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, ...args];
+        const ours = podman(cmd);
+        const runc = run('podman', [...GLOBAL_RUNC, ...cmd]);
+        expect([ours.status, ours.stdout]).toEqual([runc.status, runc.stdout]);
+        expect(ours.status).toBe(0);
+      }
+    },
+  );
 
   it(`--memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
     const r = podman(['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
@@ -205,108 +286,209 @@ function dockerArchive(): string {
   mkdirSync(dir, { recursive: true });
   const layer = layerTar();
   const digest = ok(run('sha256sum', [layer])).split(' ')[0];
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({
-    architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${digest}`] },
-  }));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: [IMAGE], Layers: ['layer.tar'] }]));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: [`sha256:${digest}`] },
+    }),
+  );
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify([{ Config: 'config.json', RepoTags: [IMAGE], Layers: ['layer.tar'] }]),
+  );
   ok(run('tar', ['-C', dir, '-cf', out, 'config.json', 'manifest.json', '-C', root, 'layer.tar']));
   return out;
 }
 
-describe.skipIf(!!ctrSkip)(`containerd: ctr run --runc-binary minidock-oci (${ctrSkip || 'containerd, ctr and the runc shim found'})`, () => {
-  // (the shim's --root is --runc-root/NAMESPACE: observed)
-  const ociRoot = () => join(root, 'ctr-oci', 'minidock-test');
-  const sock = () => join(root, 'containerd', 'containerd.sock');
-  let containerd: ReturnType<typeof daemon>;
-  const ctr = (args: string[], timeout?: number) => run('ctr', ['--address', sock(), '--namespace', 'minidock-test', ...args], timeout);
-  // the runc v2 shim runs minidock-oci as its runc, with its state under our temp dir
-  const RUN = (id: string) => ['--runc-binary', OCI, '--runc-root', join(root, 'ctr-oci'), '--cgroup', `/${parent}/${id}`];
-  beforeAll(async () => {
-    const dir = join(root, 'containerd');
-    mkdirSync(dir, { recursive: true });
-    // a private containerd: its own root, state and sockets; no CRI plugin (no kubelet here)
-    writeFileSync(join(dir, 'config.toml'), [
-      'version = 2', `root = "${dir}/root"`, `state = "${dir}/state"`, 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      '[grpc]', `  address = "${sock()}"`, '[ttrpc]', `  address = "${sock()}.ttrpc"`, '',
-    ].join('\n'));
-    containerd = daemon('containerd', ['--config', join(dir, 'config.toml')], 'containerd.log', () => existsSync(sock()));
-    await containerd.started;
-    ok(ctr(['image', 'import', dockerArchive()]));
-  });
-  afterAll(async () => {
-    // (after a failed test: its tasks killed and removed, so that the shims exit with containerd)
-    for (const id of ok(ctr(['task', 'ls', '-q'])).split('\n').filter(Boolean)) {
-      ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-      ctr(['task', 'rm', '-f', id]);
-    }
-    for (const id of ok(ctr(['container', 'ls', '-q'])).split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
-    await containerd?.stop();
-  });
-  leakChecked(ociRoot);
+describe.skipIf(!!ctrSkip)(
+  `containerd: ctr run --runc-binary minidock-oci (${ctrSkip || 'containerd, ctr and the runc shim found'})`,
+  () => {
+    // (the shim's --root is --runc-root/NAMESPACE: observed)
+    const ociRoot = () => join(root, 'ctr-oci', 'minidock-test');
+    const sock = () => join(root, 'containerd', 'containerd.sock');
+    let containerd: ReturnType<typeof daemon>;
+    const ctr = (args: string[], timeout?: number) =>
+      run('ctr', ['--address', sock(), '--namespace', 'minidock-test', ...args], timeout);
+    // the runc v2 shim runs minidock-oci as its runc, with its state under our temp dir
+    const RUN = (id: string) => [
+      '--runc-binary',
+      OCI,
+      '--runc-root',
+      join(root, 'ctr-oci'),
+      '--cgroup',
+      `/${parent}/${id}`,
+    ];
+    beforeAll(async () => {
+      const dir = join(root, 'containerd');
+      mkdirSync(dir, { recursive: true });
+      // a private containerd: its own root, state and sockets; no CRI plugin (no kubelet here)
+      writeFileSync(
+        join(dir, 'config.toml'),
+        [
+          'version = 2',
+          `root = "${dir}/root"`,
+          `state = "${dir}/state"`,
+          'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+          '[grpc]',
+          `  address = "${sock()}"`,
+          '[ttrpc]',
+          `  address = "${sock()}.ttrpc"`,
+          '',
+        ].join('\n'),
+      );
+      containerd = daemon('containerd', ['--config', join(dir, 'config.toml')], 'containerd.log', () =>
+        existsSync(sock()),
+      );
+      await containerd.started;
+      ok(ctr(['image', 'import', dockerArchive()]));
+    });
+    afterAll(async () => {
+      // (after a failed test: its tasks killed and removed, so that the shims exit with containerd)
+      for (const id of ok(ctr(['task', 'ls', '-q']))
+        .split('\n')
+        .filter(Boolean)) {
+        ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+        ctr(['task', 'rm', '-f', id]);
+      }
+      for (const id of ok(ctr(['container', 'ls', '-q']))
+        .split('\n')
+        .filter(Boolean))
+        ctr(['container', 'rm', id]);
+      await containerd?.stop();
+    });
+    leakChecked(ociRoot);
 
-  it('ctr run --rm IMAGE ID echo ok: the output, exit 0', () => {
-    const r = ctr(['run', '--rm', ...RUN('c1'), IMAGE, 'c1', 'echo', 'ok']);
-    expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
-  });
+    it('ctr run --rm IMAGE ID echo ok: the output, exit 0', () => {
+      const r = ctr(['run', '--rm', ...RUN('c1'), IMAGE, 'c1', 'echo', 'ok']);
+      expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
+    });
 
-  it('ctr run -d, ctr task exec, ctr task kill (SIGTERM reaches the trap), task and container removed', async () => {
-    ok(ctr(['run', '-d', ...RUN('c2'), IMAGE, 'c2', 'sh', '-c', 'trap "exit 7" TERM; while true; do sleep 0.1; done']));
-    expectSeen(ociRoot(), '/c2', 'c2');
-    expect(ok(ctr(['task', 'exec', '--exec-id', 'e1', 'c2', 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
-    ok(ctr(['task', 'kill', 'c2']));
-    await waitFor(() => /\bSTOPPED\b/.test(ok(ctr(['task', 'ls']))), 10_000, 'the task to stop');
-    ok(ctr(['task', 'rm', 'c2']));
-    ok(ctr(['container', 'rm', 'c2']));
-  });
+    it('ctr run -d, ctr task exec, ctr task kill (SIGTERM reaches the trap), task and container removed', async () => {
+      ok(
+        ctr(['run', '-d', ...RUN('c2'), IMAGE, 'c2', 'sh', '-c', 'trap "exit 7" TERM; while true; do sleep 0.1; done']),
+      );
+      expectSeen(ociRoot(), '/c2', 'c2');
+      expect(
+        ok(ctr(['task', 'exec', '--exec-id', 'e1', 'c2', 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm'])),
+      ).toBe('exec-42\nsh\n');
+      ok(ctr(['task', 'kill', 'c2']));
+      await waitFor(() => /\bSTOPPED\b/.test(ok(ctr(['task', 'ls']))), 10_000, 'the task to stop');
+      ok(ctr(['task', 'rm', 'c2']));
+      ok(ctr(['container', 'rm', 'c2']));
+    });
 
-  it(`ctr run --memory-limit 52428800: the container's cgroup file says so (${CGROUP_FILES})`, () => {
-    const r = ctr(['run', '--rm', ...RUN('c3'), '--memory-limit', String(50 * 1024 * 1024), IMAGE, 'c3', 'sh', '-c', LIMITS_SH.split(';')[0]!]);
-    expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n`]);
-  });
-});
+    it(`ctr run --memory-limit 52428800: the container's cgroup file says so (${CGROUP_FILES})`, () => {
+      const r = ctr([
+        'run',
+        '--rm',
+        ...RUN('c3'),
+        '--memory-limit',
+        String(50 * 1024 * 1024),
+        IMAGE,
+        'c3',
+        'sh',
+        '-c',
+        LIMITS_SH.split(';')[0]!,
+      ]);
+      expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n`]);
+    });
+  },
+);
 
-describe.skipIf(!!dockerSkip)(`dockerd --add-runtime minidock=minidock-oci (${dockerSkip || 'dockerd and docker found'})`, () => {
-  const dir = () => join(root, 'docker');
-  // (dockerd 20.10 gives every runtime the shim's --root <exec-root>/runtime-runc/moby: observed)
-  const ociRoot = () => join(dir(), 'exec', 'runtime-runc', 'moby');
-  const sock = () => join(dir(), 'docker.sock');
-  let dockerd: ReturnType<typeof daemon>;
-  const docker = (args: string[], timeout?: number) => run('docker', ['-H', `unix://${sock()}`, ...args], timeout);
-  const RUN = () => ['--runtime', 'minidock', '--network', 'none', '--cgroup-parent', `/${parent}`];
-  beforeAll(async () => {
-    mkdirSync(dir(), { recursive: true });
-    // a private dockerd (its own data, exec root, pidfile, socket and managed containerd) that
-    // touches no network set-up of the host: no bridge, no iptables
-    dockerd = daemon('dockerd', ['--data-root', join(dir(), 'data'), '--exec-root', join(dir(), 'exec'), '--pidfile', join(dir(), 'docker.pid'),
-      '-H', `unix://${sock()}`, '--bridge', 'none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--add-runtime', `minidock=${OCI}`],
-    'dockerd.log', () => existsSync(sock()) && docker(['info'], 10_000).status === 0);
-    await dockerd.started;
-    ok(docker(['import', layerTar(), IMAGE]));
-  });
-  afterAll(async () => {
-    docker(['rm', '-f', ...ok(docker(['ps', '-aq'])).split('\n').filter(Boolean)]);
-    await dockerd?.stop();
-  });
-  leakChecked(ociRoot);
+describe.skipIf(!!dockerSkip)(
+  `dockerd --add-runtime minidock=minidock-oci (${dockerSkip || 'dockerd and docker found'})`,
+  () => {
+    const dir = () => join(root, 'docker');
+    // (dockerd 20.10 gives every runtime the shim's --root <exec-root>/runtime-runc/moby: observed)
+    const ociRoot = () => join(dir(), 'exec', 'runtime-runc', 'moby');
+    const sock = () => join(dir(), 'docker.sock');
+    let dockerd: ReturnType<typeof daemon>;
+    const docker = (args: string[], timeout?: number) => run('docker', ['-H', `unix://${sock()}`, ...args], timeout);
+    const RUN = () => ['--runtime', 'minidock', '--network', 'none', '--cgroup-parent', `/${parent}`];
+    beforeAll(async () => {
+      mkdirSync(dir(), { recursive: true });
+      // a private dockerd (its own data, exec root, pidfile, socket and managed containerd) that
+      // touches no network set-up of the host: no bridge, no iptables
+      dockerd = daemon(
+        'dockerd',
+        [
+          '--data-root',
+          join(dir(), 'data'),
+          '--exec-root',
+          join(dir(), 'exec'),
+          '--pidfile',
+          join(dir(), 'docker.pid'),
+          '-H',
+          `unix://${sock()}`,
+          '--bridge',
+          'none',
+          '--iptables=false',
+          '--ip6tables=false',
+          '--ip-masq=false',
+          '--add-runtime',
+          `minidock=${OCI}`,
+        ],
+        'dockerd.log',
+        () => existsSync(sock()) && docker(['info'], 10_000).status === 0,
+      );
+      await dockerd.started;
+      ok(docker(['import', layerTar(), IMAGE]));
+    });
+    afterAll(async () => {
+      docker([
+        'rm',
+        '-f',
+        ...ok(docker(['ps', '-aq']))
+          .split('\n')
+          .filter(Boolean),
+      ]);
+      await dockerd?.stop();
+    });
+    leakChecked(ociRoot);
 
-  it('docker run --rm --runtime minidock IMAGE echo ok: the output, exit 0', () => {
-    const r = docker(['run', '--rm', ...RUN(), IMAGE, 'echo', 'ok']);
-    expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
-  });
+    it('docker run --rm --runtime minidock IMAGE echo ok: the output, exit 0', () => {
+      const r = docker(['run', '--rm', ...RUN(), IMAGE, 'echo', 'ok']);
+      expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
+    });
 
-  it('docker run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', () => {
-    const id = ok(docker(['run', '-d', ...RUN(), IMAGE, 'sh', '-c', 'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done'])).trim();
-    expectSeen(ociRoot(), `/${id}`, id);
-    expect(ok(docker(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
-    ok(docker(['stop', '-t', '10', id]));
-    expect(ok(docker(['inspect', '-f', '{{.State.ExitCode}}', id])).trim()).toBe('3');
-    expect(ok(docker(['logs', id]))).toBe('started\nbye\n');
-    ok(docker(['rm', id]));
-  });
+    it('docker run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', () => {
+      const id = ok(
+        docker([
+          'run',
+          '-d',
+          ...RUN(),
+          IMAGE,
+          'sh',
+          '-c',
+          'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done',
+        ]),
+      ).trim();
+      expectSeen(ociRoot(), `/${id}`, id);
+      expect(ok(docker(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
+      ok(docker(['stop', '-t', '10', id]));
+      expect(ok(docker(['inspect', '-f', '{{.State.ExitCode}}', id])).trim()).toBe('3');
+      expect(ok(docker(['logs', id]))).toBe('started\nbye\n');
+      ok(docker(['rm', id]));
+    });
 
-  it(`docker run --memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
-    const r = docker(['run', '--rm', ...RUN(), '--memory', '50m', '--pids-limit', '33', IMAGE, 'sh', '-c', LIMITS_SH]);
-    expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n33\n`]);
-  });
-});
+    it(`docker run --memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
+      const r = docker([
+        'run',
+        '--rm',
+        ...RUN(),
+        '--memory',
+        '50m',
+        '--pids-limit',
+        '33',
+        IMAGE,
+        'sh',
+        '-c',
+        LIMITS_SH,
+      ]);
+      expect([r.status, r.stdout]).toEqual([0, `${50 * 1024 * 1024}\n33\n`]);
+    });
+  },
+);

@@ -6,11 +6,32 @@ import { logLine } from '../../src/cli/oci-main';
 
 describe('parseOciArgv', () => {
   it("global flags before the verb, as containerd's shim passes them", () => {
-    const c = parseOciArgv(['--root', '/run/containerd/runc/k8s.io', '--log', '/x/log.json', '--log-format', 'json', '--systemd-cgroup', 'delete', '--force', 'abc']);
-    expect(c).toMatchObject({ verb: 'delete', args: ['abc'], flags: { force: true }, globals: { root: '/run/containerd/runc/k8s.io', log: '/x/log.json', logFormat: 'json', systemdCgroup: true } });
+    const c = parseOciArgv([
+      '--root',
+      '/run/containerd/runc/k8s.io',
+      '--log',
+      '/x/log.json',
+      '--log-format',
+      'json',
+      '--systemd-cgroup',
+      'delete',
+      '--force',
+      'abc',
+    ]);
+    expect(c).toMatchObject({
+      verb: 'delete',
+      args: ['abc'],
+      flags: { force: true },
+      globals: { root: '/run/containerd/runc/k8s.io', log: '/x/log.json', logFormat: 'json', systemdCgroup: true },
+    });
   });
   it('--flag=value, one dash, and kill/delete flags after the id', () => {
-    expect(parseOciArgv(['-root=/r', 'kill', 'abc', 'KILL', '--all'])).toMatchObject({ verb: 'kill', args: ['abc', 'KILL'], flags: { all: true }, globals: { root: '/r' } });
+    expect(parseOciArgv(['-root=/r', 'kill', 'abc', 'KILL', '--all'])).toMatchObject({
+      verb: 'kill',
+      args: ['abc', 'KILL'],
+      flags: { all: true },
+      globals: { root: '/r' },
+    });
     expect(parseOciArgv(['list', '-f', 'json'])).toMatchObject({ flags: { format: 'json' } });
     expect(parseOciArgv(['--version']).version).toBe(true);
     expect(parseOciArgv([]).verb).toBeUndefined();
@@ -37,7 +58,13 @@ describe('parseOciArgv', () => {
 describe('logLine', () => {
   const t = new Date('2026-01-02T03:04:05.678Z');
   it("logrus's text and JSON lines, as runc writes them", () => {
-    expect(logLine('error', 'container "x" does not exist', 'text', t)).toBe('time="2026-01-02T03:04:05Z" level=error msg="container \\"x\\" does not exist"\n');
-    expect(JSON.parse(logLine('error', 'boom', 'json', t))).toEqual({ level: 'error', msg: 'boom', time: '2026-01-02T03:04:05Z' });
+    expect(logLine('error', 'container "x" does not exist', 'text', t)).toBe(
+      'time="2026-01-02T03:04:05Z" level=error msg="container \\"x\\" does not exist"\n',
+    );
+    expect(JSON.parse(logLine('error', 'boom', 'json', t))).toEqual({
+      level: 'error',
+      msg: 'boom',
+      time: '2026-01-02T03:04:05Z',
+    });
   });
 });

@@ -15,7 +15,10 @@ import { compileProfile } from '../../src/runtime/seccomp/compile';
 import { MS } from '../../src/sys/constants';
 
 const opts: MapOptions = {
-  id: 'e'.repeat(64), name: 'eng1', hostHostname: () => 'hosty', apparmorEnabled: () => false,
+  id: 'e'.repeat(64),
+  name: 'eng1',
+  hostHostname: () => 'hosty',
+  apparmorEnabled: () => false,
   compileSeccomp: (p, caps) => compileProfile(p, { caps }),
 };
 const RUNC_SPEC = readFileSync(join(__dirname, 'oci-runc-spec.json'), 'utf8');
@@ -55,7 +58,12 @@ afterAll(() => rmSync(bundle, { recursive: true, force: true }));
 
 describe("Podman's seccomp profile, read as libseccomp reads it (runc)", () => {
   const profile = (syscalls: unknown[]) => (c: Record<string, any>) => {
-    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, architectures: ['SCMP_ARCH_X86_64'], syscalls };
+    c.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 38,
+      architectures: ['SCMP_ARCH_X86_64'],
+      syscalls,
+    };
   };
 
   it('names libseccomp does not resolve on x86_64 ("syscall", "timerfd") are skipped, with a --debug line each', () => {
@@ -69,18 +77,26 @@ describe("Podman's seccomp profile, read as libseccomp reads it (runc)", () => {
   });
 
   it('a syscall given unconditionally twice keeps its first rule (setns: ALLOW, then EPERM), as libseccomp does', () => {
-    const cfg = map(profile([
-      { names: ['read', 'setns'], action: 'SCMP_ACT_ALLOW' },
-      { names: ['bpf', 'setns'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
-      { names: ['read'], action: 'SCMP_ACT_ALLOW' }, // the same action again: dropped without a word
-    ]));
+    const cfg = map(
+      profile([
+        { names: ['read', 'setns'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['bpf', 'setns'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+        { names: ['read'], action: 'SCMP_ACT_ALLOW' }, // the same action again: dropped without a word
+      ]),
+    );
     expect(cfg.extras.seccompProfile?.syscalls?.map((s) => s.names)).toEqual([['read', 'setns'], ['bpf']]);
-    expect(cfg.debug).toEqual([expect.stringMatching(/syscalls\[1\]: "setns" already has an unconditional rule \("SCMP_ACT_ALLOW"\); this one \("SCMP_ACT_ERRNO"\) ignored/)]);
+    expect(cfg.debug).toEqual([
+      expect.stringMatching(
+        /syscalls\[1\]: "setns" already has an unconditional rule \("SCMP_ACT_ALLOW"\); this one \("SCMP_ACT_ERRNO"\) ignored/,
+      ),
+    ]);
     expect(cfg.spec.seccomp?.length).toBeGreaterThan(0);
   });
 
   it('a misspelt name is still an error when it is not a name at all', () => {
-    expect(mapError(profile([{ names: ['Not A Name'], action: 'SCMP_ACT_ALLOW' }]))).toMatch(/invalid syscall name "Not A Name"/);
+    expect(mapError(profile([{ names: ['Not A Name'], action: 'SCMP_ACT_ALLOW' }]))).toMatch(
+      /invalid syscall name "Not A Name"/,
+    );
   });
 });
 
@@ -92,76 +108,140 @@ describe('mounts: bind flags and tmpfs', () => {
 
   it("Podman's /dev/shm bind with nosuid,noexec,nodev: a remount right after the bind sets them", async () => {
     const options = ['bind', 'rprivate', 'nosuid', 'noexec', 'nodev'];
-    expect(map(shm(options)).extras.bindFlags.map((b) => [b.mount.destination, b.options])).toEqual([['/dev/shm', ['nosuid', 'nodev', 'noexec']]]);
+    expect(map(shm(options)).extras.bindFlags.map((b) => [b.mount.destination, b.options])).toEqual([
+      ['/dev/shm', ['nosuid', 'nodev', 'noexec']],
+    ]);
     const steps = await planOf(shm(options));
     const target = join(bundle, 'rootfs/dev/shm');
-    const bind = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === join(bundle, 'shm') && s.strs?.[1] === target);
+    const bind = steps.findIndex(
+      (s) => s.op === Op.MOUNT && s.strs?.[0] === join(bundle, 'shm') && s.strs?.[1] === target,
+    );
     expect(bind).toBeGreaterThan(0);
-    expect(steps[bind + 1]).toMatchObject({ op: Op.MOUNT, strs: ['', target, '', ''], ints: [MS.MS_BIND | MS.MS_REMOUNT | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC] });
+    expect(steps[bind + 1]).toMatchObject({
+      op: Op.MOUNT,
+      strs: ['', target, '', ''],
+      ints: [MS.MS_BIND | MS.MS_REMOUNT | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC],
+    });
   });
 
   it('a read-only bind with noexec: the remount keeps MS_RDONLY (a bind remount sets exactly the flags given)', async () => {
     const steps = await planOf(shm(['rbind', 'ro', 'noexec']));
     const target = join(bundle, 'rootfs/dev/shm');
-    const remounts = steps.filter((s) => s.op === Op.MOUNT && s.strs?.[1] === target && ((s.ints?.[0] ?? 0) & MS.MS_REMOUNT));
-    expect(remounts.map((s) => s.ints?.[0]! & ~MS.MS_REC)).toEqual([MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY, MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_NOEXEC]);
+    const remounts = steps.filter(
+      (s) => s.op === Op.MOUNT && s.strs?.[1] === target && (s.ints?.[0] ?? 0) & MS.MS_REMOUNT,
+    );
+    expect(remounts.map((s) => (s.ints?.[0] ?? 0) & ~MS.MS_REC)).toEqual([
+      MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY,
+      MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY | MS.MS_NOEXEC,
+    ]);
   });
 
-  const run = (c: Record<string, any>) => c.mounts.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] });
+  const run = (c: Record<string, any>) =>
+    c.mounts.push({
+      destination: '/run',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    });
   it("containerd's /run tmpfs: its flags and data, mounted before pivot_root, its mount point made", async () => {
-    expect(map(run).extras.tmpfs).toEqual([{ destination: '/run', flags: MS.MS_NOSUID | MS.MS_STRICTATIME, data: 'mode=755,size=65536k' }]);
+    expect(map(run).extras.tmpfs).toEqual([
+      { destination: '/run', flags: MS.MS_NOSUID | MS.MS_STRICTATIME, data: 'mode=755,size=65536k' },
+    ]);
     const steps = await planOf(run);
-    const at = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[2] === 'tmpfs' && s.strs?.[1] === join(bundle, 'rootfs/run'));
-    expect(steps[at]).toMatchObject({ strs: ['tmpfs', join(bundle, 'rootfs/run'), 'tmpfs', 'mode=755,size=65536k'], ints: [MS.MS_NOSUID | MS.MS_STRICTATIME] });
+    const at = steps.findIndex(
+      (s) => s.op === Op.MOUNT && s.strs?.[2] === 'tmpfs' && s.strs?.[1] === join(bundle, 'rootfs/run'),
+    );
+    expect(steps[at]).toMatchObject({
+      strs: ['tmpfs', join(bundle, 'rootfs/run'), 'tmpfs', 'mode=755,size=65536k'],
+      ints: [MS.MS_NOSUID | MS.MS_STRICTATIME],
+    });
     expect(steps[at - 1]).toMatchObject({ op: Op.MKDIR, strs: [join(bundle, 'rootfs/run')] });
     expect(at).toBeLessThan(steps.findIndex((s) => s.op === Op.PIVOT_ROOT));
   });
 
   it('a tmpfs option it cannot pass, and a bind inside a tmpfs (hidden by it), are refused', () => {
-    expect(mapError((c) => c.mounts.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['mpol=bind'] }))).toMatch(/mounts\[\d+\]\.options mpol=bind on a tmpfs is not supported by minidock yet/);
-    expect(mapError((c) => {
-      run(c);
-      c.mounts.push({ destination: '/run/data', type: 'bind', source: join(bundle, 'data'), options: ['rbind'] });
-    })).toMatch(/a bind mount \(\/run\/data\) inside a tmpfs mount \(\/run\)/);
+    expect(
+      mapError((c) => c.mounts.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['mpol=bind'] })),
+    ).toMatch(/mounts\[\d+\]\.options mpol=bind on a tmpfs is not supported by minidock yet/);
+    expect(
+      mapError((c) => {
+        run(c);
+        c.mounts.push({ destination: '/run/data', type: 'bind', source: join(bundle, 'data'), options: ['rbind'] });
+      }),
+    ).toMatch(/a bind mount \(\/run\/data\) inside a tmpfs mount \(\/run\)/);
   });
 });
 
 describe('linux.resources as containerd and Docker send them', () => {
-  const allow = (type: string, major: number, minor?: number) => ({ allow: true, type, major, ...(minor === undefined ? {} : { minor }), access: 'rwm' });
+  const allow = (type: string, major: number, minor?: number) => ({
+    allow: true,
+    type,
+    major,
+    ...(minor === undefined ? {} : { minor }),
+    access: 'rwm',
+  });
   it("containerd's device list: what minidock's device cgroup grants passes; /dev/console (c 5:1) is a warning", () => {
     const cfg = map((c) => {
-      c.linux.resources = { devices: [{ allow: false, access: 'rwm' }, allow('c', 1, 3), allow('c', 1, 8), allow('c', 1, 7), allow('c', 5, 0), allow('c', 1, 5), allow('c', 1, 9), allow('c', 5, 1), allow('c', 136), allow('c', 5, 2)] };
+      c.linux.resources = {
+        devices: [
+          { allow: false, access: 'rwm' },
+          allow('c', 1, 3),
+          allow('c', 1, 8),
+          allow('c', 1, 7),
+          allow('c', 5, 0),
+          allow('c', 1, 5),
+          allow('c', 1, 9),
+          allow('c', 5, 1),
+          allow('c', 136),
+          allow('c', 5, 2),
+        ],
+      };
     });
-    expect(cfg.warnings.filter((w) => /devices/.test(w))).toEqual([expect.stringMatching(/devices\[7\] allows c 5:1 rwm, which minidock's device cgroup does not/)]);
+    expect(cfg.warnings.filter((w) => /devices/.test(w))).toEqual([
+      expect.stringMatching(/devices\[7\] allows c 5:1 rwm, which minidock's device cgroup does not/),
+    ]);
   });
 
   it('an allow rule first (every device) is still refused', () => {
-    expect(mapError((c) => {
-      c.linux.resources = { devices: [{ allow: true, access: 'rwm' }] };
-    })).toMatch(/linux\.resources\.devices\[0\] \(an allow rule first/);
+    expect(
+      mapError((c) => {
+        c.linux.resources = { devices: [{ allow: true, access: 'rwm' }] };
+      }),
+    ).toMatch(/linux\.resources\.devices\[0\] \(an allow rule first/);
   });
 
   it('Docker\'s "disableOOMKiller": false and "blockIO": {"weight": 0} ask for nothing; true and a weight are refused', () => {
-    expect(map((c) => {
-      c.linux.resources = { memory: { disableOOMKiller: false }, blockIO: { weight: 0 } };
-    }).spec.limits).toEqual({});
-    expect(mapError((c) => {
-      c.linux.resources = { memory: { disableOOMKiller: true } };
-    })).toMatch(/memory\.disableOOMKiller is not supported/);
-    expect(mapError((c) => {
-      c.linux.resources = { blockIO: { weight: 500 } };
-    })).toMatch(/linux\.resources\.blockIO is not supported/);
+    expect(
+      map((c) => {
+        c.linux.resources = { memory: { disableOOMKiller: false }, blockIO: { weight: 0 } };
+      }).spec.limits,
+    ).toEqual({});
+    expect(
+      mapError((c) => {
+        c.linux.resources = { memory: { disableOOMKiller: true } };
+      }),
+    ).toMatch(/memory\.disableOOMKiller is not supported/);
+    expect(
+      mapError((c) => {
+        c.linux.resources = { blockIO: { weight: 500 } };
+      }),
+    ).toMatch(/linux\.resources\.blockIO is not supported/);
   });
 });
 
 const sysDevBlockIsDir = statSync('/sys/dev/block', { throwIfNoEntry: false })?.isDirectory() ?? false;
 describe('maskedPaths', () => {
-  it.skipIf(!sysDevBlockIsDir)(`Podman's /sys/dev/block, a directory: masked with a read-only tmpfs, not /dev/null${sysDevBlockIsDir ? '' : ' (skipped: no /sys/dev/block directory here)'}`, async () => {
-    const steps = await planOf((c) => c.linux.maskedPaths.push('/sys/dev/block'));
-    expect(steps.filter((s) => s.op === Op.MOUNT && s.strs?.[1] === '/sys/dev/block')).toEqual([
-      expect.objectContaining({ strs: ['tmpfs', '/sys/dev/block', 'tmpfs', ''], ints: [MS.MS_RDONLY] }),
-    ]);
-    // a file stays masked with /dev/null
-    expect(steps.filter((s) => s.op === Op.MOUNT && s.strs?.[1] === '/proc/kcore')).toEqual([expect.objectContaining({ strs: ['/dev/null', '/proc/kcore', '', ''] })]);
-  });
+  it.skipIf(!sysDevBlockIsDir)(
+    `Podman's /sys/dev/block, a directory: masked with a read-only tmpfs, not /dev/null${sysDevBlockIsDir ? '' : ' (skipped: no /sys/dev/block directory here)'}`,
+    async () => {
+      const steps = await planOf((c) => c.linux.maskedPaths.push('/sys/dev/block'));
+      expect(steps.filter((s) => s.op === Op.MOUNT && s.strs?.[1] === '/sys/dev/block')).toEqual([
+        expect.objectContaining({ strs: ['tmpfs', '/sys/dev/block', 'tmpfs', ''], ints: [MS.MS_RDONLY] }),
+      ]);
+      // a file stays masked with /dev/null
+      expect(steps.filter((s) => s.op === Op.MOUNT && s.strs?.[1] === '/proc/kcore')).toEqual([
+        expect.objectContaining({ strs: ['/dev/null', '/proc/kcore', '', ''] }),
+      ]);
+    },
+  );
 });

@@ -2,7 +2,16 @@
 // (held until a reader opens the fifo, its last record readable before exec, the report pipe closed
 // so that steps after it cannot kill it with SIGPIPE) and the plan create builds (planLaunch with an
 // exec fifo: no vfork clone, EXEC_FIFO after STDIO and before exec, the rootfs as given).
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, constants as fsc } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  constants as fsc,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,16 +95,40 @@ describe.skipIf(!existsSync(lib))('EXEC_FIFO with real children (needs native/bu
 });
 
 const base: ContainerSpec = {
-  id: 'f'.repeat(64), rootfs: '/bundle/rootfs', args: ['sh'], env: ['PATH=/bin'], cwd: '/', hostname: 'h',
-  uid: 0, gid: 0, additionalGids: [0], tty: false, interactive: true, readonlyRootfs: false, mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS, noNewPrivileges: true, seccomp: new Uint8Array(8), privileged: false,
-  maskedPaths: [], readonlyPaths: [], rlimits: [], limits: {}, stopTimeoutSec: 10,
+  id: 'f'.repeat(64),
+  rootfs: '/bundle/rootfs',
+  args: ['sh'],
+  env: ['PATH=/bin'],
+  cwd: '/',
+  hostname: 'h',
+  uid: 0,
+  gid: 0,
+  additionalGids: [0],
+  tty: false,
+  interactive: true,
+  readonlyRootfs: false,
+  mounts: [],
+  capabilities: DOCKER_DEFAULT_CAPS,
+  noNewPrivileges: true,
+  seccomp: new Uint8Array(8),
+  privileged: false,
+  maskedPaths: [],
+  readonlyPaths: [],
+  rlimits: [],
+  limits: {},
+  stopTimeoutSec: 10,
 };
 const asGiven = { merged: '/bundle/rootfs', upper: '', work: '', asGiven: true };
 
 describe('the plan create runs (planLaunch with an exec fifo)', () => {
   it('cgroup v1: no vfork clone (the child waits before exec), EXEC_FIFO after STDIO, before the last seccomp and exec', () => {
-    const p = planLaunch(base, asGiven, { mode: 'v1', paths: ['/sys/fs/cgroup/pids/c'], fsMounts: [], writes: [] }, 0, 7);
+    const p = planLaunch(
+      base,
+      asGiven,
+      { mode: 'v1', paths: ['/sys/fs/cgroup/pids/c'], fsMounts: [], writes: [] },
+      0,
+      7,
+    );
     expect(p.cloneFlags).toBe(cloneFlags());
     expect(p.cloneFlags & VFORK_FLAGS).toBe(0);
     const ops = p.steps.map((s) => s.op);
@@ -105,19 +138,35 @@ describe('the plan create runs (planLaunch with an exec fifo)', () => {
     expect(p.steps[at]!.ints).toEqual([7]);
     expect(describeStep(p.steps[at]!)).toMatch(/open\("\/proc\/self\/fd\/7", O_WRONLY\)/);
     // without the fifo, the same spec keeps the vfork launch
-    expect(planLaunch(base, asGiven, { mode: 'v1', paths: ['/sys/fs/cgroup/pids/c'], fsMounts: [], writes: [] }).cloneFlags).toBe(cloneFlags() | VFORK_FLAGS);
+    expect(
+      planLaunch(base, asGiven, { mode: 'v1', paths: ['/sys/fs/cgroup/pids/c'], fsMounts: [], writes: [] }).cloneFlags,
+    ).toBe(cloneFlags() | VFORK_FLAGS);
   });
 
   it('cgroup v2: SYNC (released by create) comes before EXEC_FIFO', () => {
-    const ops = planLaunch(base, asGiven, { mode: 'v2', paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes: [] }, 0, 7).steps.map((s) => s.op);
+    const ops = planLaunch(
+      base,
+      asGiven,
+      { mode: 'v2', paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes: [] },
+      0,
+      7,
+    ).steps.map((s) => s.op);
     expect(ops.indexOf(Op.SYNC)).toBeGreaterThanOrEqual(0);
     expect(ops.indexOf(Op.SYNC)).toBeLessThan(ops.indexOf(Op.EXEC_FIFO));
   });
 
   it('the rootfs as given: bound onto itself, no overlay, pivot_root into it', () => {
-    const steps = planLaunch(base, asGiven, { mode: 'v2', paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes: [] }, 0, 7).steps;
+    const steps = planLaunch(
+      base,
+      asGiven,
+      { mode: 'v2', paths: ['/sys/fs/cgroup/c'], fsMounts: [], writes: [] },
+      0,
+      7,
+    ).steps;
     expect(steps.some((s) => s.op === Op.MOUNT && s.strs?.[2] === 'overlay')).toBe(false);
-    const bind = steps.findIndex((s) => s.op === Op.MOUNT && s.strs?.[0] === '/bundle/rootfs' && s.strs?.[1] === '/bundle/rootfs');
+    const bind = steps.findIndex(
+      (s) => s.op === Op.MOUNT && s.strs?.[0] === '/bundle/rootfs' && s.strs?.[1] === '/bundle/rootfs',
+    );
     expect(bind).toBeGreaterThan(0);
     expect(steps.findIndex((s) => s.op === Op.CHDIR && s.strs?.[0] === '/bundle/rootfs')).toBeGreaterThan(bind);
   });
