@@ -7,7 +7,7 @@
 import { ratio, summarize, type Summary } from '../stats.js';
 import { rootlessLaunch, rootlessUnavailable } from '../peers/minidock.js';
 import type { BenchContext, Launch, Peer, Workload } from '../peers/types.js';
-import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
 import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 
 export const STARTUP_COLUMNS = ['runtime', 'image', 'rep', 'startup_ms', 'ttfi_ms', 'probe_ms', 'exit_code', 'ok'];
@@ -56,86 +56,12 @@ export async function startup(
   const { active, skipped } = selectPeers('startup', o.runtimes, pool, emit, (a) =>
     a.det.caps.run ? undefined : 'cannot run containers',
   );
-  // minidock is measured twice: as root, and rootless (the same CLI as nobody: a user namespace, no
-  // cgroup on v1), so the class sees what rootless costs. The rootless row is named 'minidock-rootless'.
-  const why = rootlessUnavailable();
-  const runs: Array<{ name: string; peer: Peer; run: (id: string, w: Workload) => Launch }> = active.flatMap((a) => [
-    { name: a.peer.name, peer: a.peer, run: (id: string, w: Workload) => a.peer.run(ctx, id, w) },
-    ...(a.peer.name === 'minidock' && !why
-      ? [
-          {
-            name: 'minidock-rootless',
-            peer: { name: 'minidock-rootless' } as Peer /* (failure() reads only the name) */,
-            run: (id: string, w: Workload) => rootlessLaunch(ctx, a.peer.run(ctx, id, w)),
-          },
-        ]
-      : []),
-  ]);
-  if (why && active.some((a) => a.peer.name === 'minidock'))
-    skipped.push({ experiment: 'startup', runtime: 'minidock-rootless', reason: why });
+  const runs = startupRuns(ctx, active, skipped);
   const total = (o.reps + o.warmup) * runs.length;
   emit({ type: 'experiment', name: 'startup', runtimes: runs.map((r) => r.name), total });
-  const rows: Row[] = [];
-  const notes: string[] = [];
-  const failures = new Map<string, string>();
-  const done = new Map<string, number>();
-  const fails = new Map<string, number>();
-  const succeeded = new Set<string>();
-  for (let rep = -o.warmup; rep < o.reps; rep++) {
-    for (const a of runs) {
-      // a runtime whose first 3 launches all failed is broken here: stop hammering it
-      if ((fails.get(a.name) ?? 0) >= 3 && !succeeded.has(a.name)) continue;
-      const echo = runLaunch(ctx, a.run(newId(ctx, 'st'), { cmd: ['echo', 'ok'] }));
-      const probe = runLaunch(ctx, a.run(newId(ctx, 'ft'), { cmd: ['/bin/firstinsn'] }));
-      const ok = echo.code === 0 && echo.stdout.trim() === 'ok';
-      const ttfi = probe.code === 0 ? parseFirstInsn(probe.stdout, probe.t0) : undefined;
-      if (!ok) {
-        failures.set(a.name, failure(a.peer, echo));
-        fails.set(a.name, (fails.get(a.name) ?? 0) + 1);
-      } else succeeded.add(a.name);
-      if (probe.code !== 0 && !failures.has(`${a.name}:probe`)) failures.set(`${a.name}:probe`, failure(a.peer, probe));
-      if (rep >= 0) {
-        rows.push({
-          runtime: a.name,
-          image: 'busybox',
-          rep,
-          startup_ms: ok ? echo.ms : undefined,
-          ttfi_ms: ttfi,
-          probe_ms: probe.code === 0 ? probe.ms : undefined,
-          exit_code: echo.code,
-          ok,
-        });
-      }
-      const n = (done.get(a.name) ?? 0) + 1;
-      done.set(a.name, n);
-      emit({
-        type: 'step',
-        experiment: 'startup',
-        runtime: a.name,
-        done: n,
-        total: o.reps + o.warmup,
-        value: ok ? echo.ms : undefined,
-        unit: 'ms',
-      });
-      await tick();
-    }
-  }
+  const { rows, failures } = await measureStartups(ctx, runs, o, emit);
   const ran = runs.map((a) => a.name);
-  for (const rt of ran) {
-    const good = rows.filter((r) => r.runtime === rt && r.ok);
-    if (!good.length)
-      skipped.push({
-        experiment: 'startup',
-        runtime: rt,
-        reason: `every launch failed: ${failures.get(rt) ?? 'no output'}`,
-      });
-    else if (failures.has(rt))
-      notes.push(
-        `${rt}: ${rows.filter((r) => r.runtime === rt && !r.ok).length} of ${rows.filter((r) => r.runtime === rt).length} launches failed (${failures.get(rt)})`,
-      );
-    if (failures.has(`${rt}:probe`))
-      notes.push(`${rt}: the firstinsn probe failed at least once (${failures.get(`${rt}:probe`)})`);
-  }
+  const notes = failureNotes(rows, ran, failures, skipped);
   const summary = startupSummary(rows, ran);
   for (const s of summary)
     emit({
@@ -174,4 +100,120 @@ export async function startup(
     startedAt,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** One runtime as this experiment launches it (minidock twice: as root, and rootless). */
+interface StartupRun {
+  name: string;
+  peer: Peer;
+  run: (id: string, w: Workload) => Launch;
+}
+
+/** What the launch loop keeps per runtime. */
+interface LaunchTally {
+  /** the last failure of each runtime (and of its probe, as `<name>:probe`) */
+  failures: Map<string, string>;
+  done: Map<string, number>;
+  fails: Map<string, number>;
+  succeeded: Set<string>;
+}
+
+/** The runtimes to launch: each active one, and minidock rootless beside minidock where it can be (else a skip). */
+function startupRuns(ctx: BenchContext, active: ActivePeer[], skipped: Skip[]): StartupRun[] {
+  // minidock is measured twice: as root, and rootless (the same CLI as nobody: a user namespace, no
+  // cgroup on v1), so the class sees what rootless costs. The rootless row is named 'minidock-rootless'.
+  const why = rootlessUnavailable();
+  const runs: StartupRun[] = active.flatMap((a) => [
+    { name: a.peer.name, peer: a.peer, run: (id: string, w: Workload) => a.peer.run(ctx, id, w) },
+    ...(a.peer.name === 'minidock' && !why
+      ? [
+          {
+            name: 'minidock-rootless',
+            peer: { name: 'minidock-rootless' } as Peer /* (failure() reads only the name) */,
+            run: (id: string, w: Workload) => rootlessLaunch(ctx, a.peer.run(ctx, id, w)),
+          },
+        ]
+      : []),
+  ]);
+  if (why && active.some((a) => a.peer.name === 'minidock'))
+    skipped.push({ experiment: 'startup', runtime: 'minidock-rootless', reason: why });
+  return runs;
+}
+
+/** Every repetition (warm-ups first, not kept), the runtimes interleaved within each. */
+async function measureStartups(
+  ctx: BenchContext,
+  runs: StartupRun[],
+  o: ExperimentOptions,
+  emit: Emit,
+): Promise<{ rows: Row[]; failures: Map<string, string> }> {
+  const rows: Row[] = [];
+  const tally: LaunchTally = { failures: new Map(), done: new Map(), fails: new Map(), succeeded: new Set() };
+  for (let rep = -o.warmup; rep < o.reps; rep++) {
+    for (const a of runs) {
+      // a runtime whose first 3 launches all failed is broken here: stop hammering it
+      if ((tally.fails.get(a.name) ?? 0) >= 3 && !tally.succeeded.has(a.name)) continue;
+      const { row, echoMs } = launchPair(ctx, a, rep, tally);
+      if (rep >= 0) rows.push(row);
+      const n = (tally.done.get(a.name) ?? 0) + 1;
+      tally.done.set(a.name, n);
+      emit({
+        type: 'step',
+        experiment: 'startup',
+        runtime: a.name,
+        done: n,
+        total: o.reps + o.warmup,
+        value: row.ok ? echoMs : undefined,
+        unit: 'ms',
+      });
+      await tick();
+    }
+  }
+  return { rows, failures: tally.failures };
+}
+
+/** One repetition of one runtime: `echo ok`, then the firstinsn probe; its row, and the echo's time. */
+function launchPair(ctx: BenchContext, a: StartupRun, rep: number, tally: LaunchTally): { row: Row; echoMs: number } {
+  const echo = runLaunch(ctx, a.run(newId(ctx, 'st'), { cmd: ['echo', 'ok'] }));
+  const probe = runLaunch(ctx, a.run(newId(ctx, 'ft'), { cmd: ['/bin/firstinsn'] }));
+  const ok = echo.code === 0 && echo.stdout.trim() === 'ok';
+  const ttfi = probe.code === 0 ? parseFirstInsn(probe.stdout, probe.t0) : undefined;
+  if (!ok) {
+    tally.failures.set(a.name, failure(a.peer, echo));
+    tally.fails.set(a.name, (tally.fails.get(a.name) ?? 0) + 1);
+  } else tally.succeeded.add(a.name);
+  if (probe.code !== 0 && !tally.failures.has(`${a.name}:probe`))
+    tally.failures.set(`${a.name}:probe`, failure(a.peer, probe));
+  const row: Row = {
+    runtime: a.name,
+    image: 'busybox',
+    rep,
+    startup_ms: ok ? echo.ms : undefined,
+    ttfi_ms: ttfi,
+    probe_ms: probe.code === 0 ? probe.ms : undefined,
+    exit_code: echo.code,
+    ok,
+  };
+  return { row, echoMs: echo.ms };
+}
+
+/** A runtime none of whose launches worked becomes a skip; one that failed some of the time, a note. */
+function failureNotes(rows: Row[], ran: string[], failures: Map<string, string>, skipped: Skip[]): string[] {
+  const notes: string[] = [];
+  for (const rt of ran) {
+    const good = rows.filter((r) => r.runtime === rt && r.ok);
+    if (!good.length)
+      skipped.push({
+        experiment: 'startup',
+        runtime: rt,
+        reason: `every launch failed: ${failures.get(rt) ?? 'no output'}`,
+      });
+    else if (failures.has(rt))
+      notes.push(
+        `${rt}: ${rows.filter((r) => r.runtime === rt && !r.ok).length} of ${rows.filter((r) => r.runtime === rt).length} launches failed (${failures.get(rt)})`,
+      );
+    if (failures.has(`${rt}:probe`))
+      notes.push(`${rt}: the firstinsn probe failed at least once (${failures.get(`${rt}:probe`)})`);
+  }
+  return notes;
 }
