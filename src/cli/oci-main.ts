@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { writeErr, writeOut } from '../sys/output.js';
 import type { OciCommand, OciGlobals } from '../oci/argv.js';
+import type { OciState } from '../oci/runtime-state.js';
 
 const HELP = `minidock-oci: minidock as an OCI runtime (runc's command line; see docs/oci.md)
 
@@ -119,17 +120,9 @@ async function dispatch(cmd: OciCommand): Promise<number> {
     case 'state':
       writeOut(`${JSON.stringify(loadState(root, id()).state, null, '  ')}\n`);
       return 0;
-    case 'list': {
-      const states = listStates(root);
-      const format = (flags.format as string | undefined) ?? 'table';
-      if (flags.quiet) writeOut(states.map((s) => `${s.id}\n`).join(''));
-      else if (format === 'json')
-        writeOut(`${states.length ? JSON.stringify(states) : 'null'}\n`); // (runc prints null for none)
-      else if (format === 'table')
-        writeOut(table(states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])));
-      else throw new MinidockError(`invalid format option: ${format} (use table or json)`, 1);
+    case 'list':
+      listContainers(listStates(root), flags);
       return 0;
-    }
     case 'kill': {
       const { parseSignal } = await import('../runtime/lifecycle/common.js');
       const sig = parseSignal(args[1] ?? 'SIGTERM');
@@ -139,59 +132,14 @@ async function dispatch(cmd: OciCommand): Promise<number> {
     case 'delete':
       await deleteContainer(root, id(), !!flags.force, undefined, (l) => report(g, 'warning', l));
       return 0;
-    case 'spec': {
-      const dir = resolve((flags.bundle as string | undefined) ?? '.');
-      if (flags.rootless)
-        throw new MinidockError(
-          'spec --rootless is not supported yet: minidock does not make user namespaces (docs/oci.md)',
-          1,
-        );
-      const file = join(dir, 'config.json');
-      if (existsSync(file)) throw new MinidockError('File config.json exists. Remove it first', 1); // runc's words
-      const { defaultConfig } = await import('../oci/spec-default.js');
-      try {
-        writeFileSync(file, `${JSON.stringify(defaultConfig(), null, '\t')}\n`, { flag: 'wx' });
-      } catch (e) {
-        throw new MinidockError(
-          `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — pass --bundle DIR, an existing directory you may write`,
-          1,
-        );
-      }
+    case 'spec':
+      await writeDefaultSpec(flags);
       return 0;
-    }
     case 'create':
-    case 'run': {
-      const o = {
-        root,
-        id: id(),
-        bundle: (flags.bundle as string | undefined) ?? '.',
-        pidFile: flags['pid-file'] as string | undefined,
-        consoleSocket: flags['console-socket'] as string | undefined,
-        onWarning: (l: string) => report(g, 'warning', l),
-        onDebug: g.debug ? (l: string) => report(g, 'debug', l) : undefined,
-      };
-      if (cmd.verb === 'create') {
-        await (await import('../oci/launch.js')).ociCreate(o);
-        return 0;
-      }
-      return (await import('../oci/launch.js')).ociRun({ ...o, detach: !!flags.detach, keep: !!flags.keep });
-    }
-    case 'exec': {
-      const env = flags.env === undefined ? [] : [flags.env as string];
-      return (await import('../oci/exec.js')).ociExec({
-        root,
-        id: id(),
-        args: args.slice(1),
-        processFile: flags.process as string | undefined,
-        detach: !!flags.detach,
-        pidFile: flags['pid-file'] as string | undefined,
-        consoleSocket: flags['console-socket'] as string | undefined,
-        tty: !!flags.tty,
-        cwd: flags.cwd as string | undefined,
-        env,
-        user: flags.user as string | undefined,
-      });
-    }
+    case 'run':
+      return createOrRun(cmd, root, id());
+    case 'exec':
+      return execInto(cmd, root, id());
     case 'start':
       await (await import('../oci/launch.js')).ociStart(root, id(), (l) => report(g, 'warning', l));
       return 0;
@@ -206,6 +154,79 @@ async function dispatch(cmd: OciCommand): Promise<number> {
         1,
       );
   }
+}
+
+type OciFlags = OciCommand['flags'];
+
+/** `list [-q] [--format table|json]`: runc's columns, or its JSON (null for none). */
+function listContainers(states: OciState[], flags: OciFlags): void {
+  const format = (flags.format as string | undefined) ?? 'table';
+  if (flags.quiet) writeOut(states.map((s) => `${s.id}\n`).join(''));
+  else if (format === 'json')
+    writeOut(`${states.length ? JSON.stringify(states) : 'null'}\n`); // (runc prints null for none)
+  else if (format === 'table')
+    writeOut(table(states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])));
+  else throw new MinidockError(`invalid format option: ${format} (use table or json)`, 1);
+}
+
+/** `spec [--bundle DIR]`: a default config.json, never over an existing one (runc's words). */
+async function writeDefaultSpec(flags: OciFlags): Promise<void> {
+  const dir = resolve((flags.bundle as string | undefined) ?? '.');
+  if (flags.rootless)
+    throw new MinidockError(
+      'spec --rootless is not supported yet: minidock does not make user namespaces (docs/oci.md)',
+      1,
+    );
+  const file = join(dir, 'config.json');
+  if (existsSync(file)) throw new MinidockError('File config.json exists. Remove it first', 1); // runc's words
+  const { defaultConfig } = await import('../oci/spec-default.js');
+  try {
+    writeFileSync(file, `${JSON.stringify(defaultConfig(), null, '\t')}\n`, { flag: 'wx' });
+  } catch (e) {
+    throw new MinidockError(
+      `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} — pass --bundle DIR, an existing directory you may write`,
+      1,
+    );
+  }
+}
+
+/** `create` (held at exec.fifo until start) or `run` (create + start, and wait unless -d). */
+async function createOrRun(cmd: OciCommand, root: string, id: string): Promise<number> {
+  const { globals: g, flags } = cmd;
+  const o = {
+    root,
+    id,
+    bundle: (flags.bundle as string | undefined) ?? '.',
+    pidFile: flags['pid-file'] as string | undefined,
+    consoleSocket: flags['console-socket'] as string | undefined,
+    onWarning: (l: string) => report(g, 'warning', l),
+    onDebug: g.debug ? (l: string) => report(g, 'debug', l) : undefined,
+  };
+  const { ociCreate, ociRun } = await import('../oci/launch.js');
+  if (cmd.verb === 'create') {
+    await ociCreate(o);
+    return 0;
+  }
+  return ociRun({ ...o, detach: !!flags.detach, keep: !!flags.keep });
+}
+
+/** `exec [--process P.json | ARGS]`: a process in a running container's namespaces and cgroup. */
+async function execInto(cmd: OciCommand, root: string, id: string): Promise<number> {
+  const { flags, args } = cmd;
+  const env = flags.env === undefined ? [] : [flags.env as string];
+  return (await import('../oci/exec.js')).ociExec({
+    root,
+    id,
+    args: args.slice(1),
+    processFile: flags.process as string | undefined,
+    detach: !!flags.detach,
+    pidFile: flags['pid-file'] as string | undefined,
+    consoleSocket: flags['console-socket'] as string | undefined,
+    tty: !!flags.tty,
+    cwd: flags.cwd as string | undefined,
+    env,
+    user: flags.user as string | undefined,
+  });
 }
 
 /** runc's tabwriter table: columns padded to the widest cell plus three spaces. */
