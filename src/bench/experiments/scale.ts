@@ -64,84 +64,12 @@ export async function scale(
     runtimes: active.map((a) => a.peer.name),
     total: totalSteps * active.length,
   });
-  const rows: Row[] = [];
+  const run: ScaleRun = { ctx, emit, totalSteps, rows: [], done: new Map() };
   const summary: Row[] = [];
   const notes: string[] = [
     "launches are sequential; total_ms = sum of the N launch commands (`run -d`); removal = the engine's rm of all N (runc/crun/ctr: one delete per container)",
   ];
-  const done = new Map<string, number>();
-  for (const n of ns) {
-    for (const a of active) {
-      const name = a.peer.name;
-      const engineBefore = memoryOf(monitorPids(ctx, a.peer, listProcs()));
-      const ids: string[] = [];
-      const secs: number[] = [];
-      let total = 0;
-      let fail = '';
-      for (let i = 0; i < n; i++) {
-        const id = newId(ctx, 'sc');
-        const s = ++seconds;
-        const r = runLaunch(ctx, a.peer.start!(ctx, id, { cmd: ['sleep', String(s)] }), 60_000);
-        const ok = r.code === 0;
-        if (!ok) fail = failure(a.peer, r);
-        else {
-          ids.push(id);
-          secs.push(s);
-        }
-        total += r.ms;
-        rows.push({ runtime: name, n, i, launch_ms: r.ms, ok });
-        done.set(name, (done.get(name) ?? 0) + 1);
-        emit({
-          type: 'step',
-          experiment: 'scale',
-          runtime: name,
-          done: done.get(name)!,
-          total: totalSteps,
-          value: r.ms,
-          unit: 'ms',
-        });
-        await tick();
-      }
-      // let the containers settle (engines finish bookkeeping after `run -d` returns)
-      await new Promise((r) => setTimeout(r, 300));
-      const procs = listProcs();
-      const mems: number[] = [];
-      for (const s of secs) {
-        const p = procs.find((x) => x.comm === 'sleep' && x.cmdline === `sleep ${s}`);
-        const dir = p ? memoryCgroupDir(p.pid) : undefined;
-        const b = dir ? cgroupMemory(dir) : undefined;
-        if (b !== undefined) mems.push(b);
-      }
-      const engine = memoryOf(monitorPids(ctx, a.peer, procs));
-      const found = secs.filter((s) => procs.some((x) => x.cmdline === `sleep ${s}`)).length;
-      let removeMs = 0;
-      let removeFail = '';
-      if (ids.length) {
-        for (const l of a.peer.remove!(ctx, ids)) {
-          const r = runLaunch(ctx, l, 120_000);
-          removeMs += r.ms;
-          if (r.code !== 0 && !/kill|not running|no such process/i.test(r.stderr)) removeFail = failure(a.peer, r);
-        }
-      }
-      const left = secs.filter((s) => listProcs().some((x) => x.cmdline === `sleep ${s}`)).length;
-      if (fail) notes.push(`${name} N=${n}: ${n - ids.length} launch(es) failed: ${fail}`);
-      if (removeFail) notes.push(`${name} N=${n}: removal reported an error: ${removeFail}`);
-      if (left) notes.push(`${name} N=${n}: ${left} container process(es) still running after removal`);
-      summary.push({
-        runtime: name,
-        n,
-        launched: ids.length,
-        running: found,
-        total_ms: total,
-        per_container_ms: total / n,
-        cgroup_mem_per_container_mib: mems.length ? mems.reduce((x, y) => x + y, 0) / mems.length / 1048576 : undefined,
-        engine_rss_mib: engine.rssKb / 1024,
-        engine_pss_mib: engine.pssKb / 1024,
-        engine_rss_delta_mib: (engine.rssKb - engineBefore.rssKb) / 1024,
-        remove_ms: removeMs,
-      });
-    }
-  }
+  for (const n of ns) for (const a of active) summary.push(await scaleOnce(run, a.peer, n, notes));
   withRuncRatio(summary);
   const big = ns[ns.length - 1];
   for (const a of active) {
@@ -159,7 +87,7 @@ export async function scale(
     name: 'scale',
     title: 'Scale: N detached containers',
     columns: SCALE_COLUMNS,
-    rows,
+    rows: run.rows,
     summaryColumns: [
       'runtime',
       'n',
@@ -179,4 +107,106 @@ export async function scale(
     startedAt,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** What the whole experiment shares: its progress events, and the rows, one per launch. */
+interface ScaleRun {
+  ctx: BenchContext;
+  emit: Emit;
+  /** launches per runtime over every N */
+  totalSteps: number;
+  rows: Row[];
+  /** launches so far, per runtime */
+  done: Map<string, number>;
+}
+
+/** N containers of one runtime: launched, measured while they run, removed. Its summary row; problems go to `notes`. */
+async function scaleOnce(run: ScaleRun, peer: Peer, n: number, notes: string[]): Promise<Row> {
+  const { ctx } = run;
+  const name = peer.name;
+  const engineBefore = memoryOf(monitorPids(ctx, peer, listProcs()));
+  const { ids, secs, total, fail } = await launchN(run, peer, n);
+  // let the containers settle (engines finish bookkeeping after `run -d` returns)
+  await new Promise((r) => setTimeout(r, 300));
+  const procs = listProcs();
+  const mems = secs
+    .map((s) => {
+      const p = procs.find((x) => x.comm === 'sleep' && x.cmdline === `sleep ${s}`);
+      const dir = p ? memoryCgroupDir(p.pid) : undefined;
+      return dir ? cgroupMemory(dir) : undefined;
+    })
+    .filter((b): b is number => b !== undefined);
+  const engine = memoryOf(monitorPids(ctx, peer, procs));
+  const found = secs.filter((s) => procs.some((x) => x.cmdline === `sleep ${s}`)).length;
+  const { removeMs, removeFail } = ids.length ? removeAll(ctx, peer, ids) : { removeMs: 0, removeFail: '' };
+  const left = secs.filter((s) => listProcs().some((x) => x.cmdline === `sleep ${s}`)).length;
+  if (fail) notes.push(`${name} N=${n}: ${n - ids.length} launch(es) failed: ${fail}`);
+  if (removeFail) notes.push(`${name} N=${n}: removal reported an error: ${removeFail}`);
+  if (left) notes.push(`${name} N=${n}: ${left} container process(es) still running after removal`);
+  return {
+    runtime: name,
+    n,
+    launched: ids.length,
+    running: found,
+    total_ms: total,
+    per_container_ms: total / n,
+    cgroup_mem_per_container_mib: mems.length ? mems.reduce((x, y) => x + y, 0) / mems.length / 1048576 : undefined,
+    engine_rss_mib: engine.rssKb / 1024,
+    engine_pss_mib: engine.pssKb / 1024,
+    engine_rss_delta_mib: (engine.rssKb - engineBefore.rssKb) / 1024,
+    remove_ms: removeMs,
+  };
+}
+
+/**
+ * Launch N detached `sleep` containers one after another, each sleeping a distinct number of seconds
+ * (its process is found by that command line). The ids and seconds of those that started, the total time.
+ */
+async function launchN(
+  run: ScaleRun,
+  peer: Peer,
+  n: number,
+): Promise<{ ids: string[]; secs: number[]; total: number; fail: string }> {
+  const { ctx, emit } = run;
+  const ids: string[] = [];
+  const secs: number[] = [];
+  let total = 0;
+  let fail = '';
+  for (let i = 0; i < n; i++) {
+    const id = newId(ctx, 'sc');
+    const s = ++seconds;
+    const r = runLaunch(ctx, peer.start!(ctx, id, { cmd: ['sleep', String(s)] }), 60_000);
+    const ok = r.code === 0;
+    if (!ok) fail = failure(peer, r);
+    else {
+      ids.push(id);
+      secs.push(s);
+    }
+    total += r.ms;
+    run.rows.push({ runtime: peer.name, n, i, launch_ms: r.ms, ok });
+    run.done.set(peer.name, (run.done.get(peer.name) ?? 0) + 1);
+    emit({
+      type: 'step',
+      experiment: 'scale',
+      runtime: peer.name,
+      done: run.done.get(peer.name)!,
+      total: run.totalSteps,
+      value: r.ms,
+      unit: 'ms',
+    });
+    await tick();
+  }
+  return { ids, secs, total, fail };
+}
+
+/** The engine's removal of all `ids` (one or more commands), timed; an error other than "not running" is kept. */
+function removeAll(ctx: BenchContext, peer: Peer, ids: string[]): { removeMs: number; removeFail: string } {
+  let removeMs = 0;
+  let removeFail = '';
+  for (const l of peer.remove!(ctx, ids)) {
+    const r = runLaunch(ctx, l, 120_000);
+    removeMs += r.ms;
+    if (r.code !== 0 && !/kill|not running|no such process/i.test(r.stderr)) removeFail = failure(peer, r);
+  }
+  return { removeMs, removeFail };
 }
