@@ -6,7 +6,7 @@
 // `exec true` is measured too and subtracted: net = workload - exec(true).
 import { overheadPercent, summarize, withinNoise } from '../stats.js';
 import type { BenchContext } from '../peers/types.js';
-import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
 import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 
 export function workloads(quick: boolean): Array<{ name: string; script: string }> {
@@ -39,23 +39,7 @@ export async function overhead(
     `workloads: ${wls.map((w) => `${w.name} = \`${w.script}\``).join('; ')}`,
     'net_ms = median(workload) - median(noop exec): the exec mechanism itself is not the workload',
   ];
-  // one running container per runtime
-  const running: Array<{ a: ActivePeer; id: string }> = [];
-  for (const a of active) {
-    if (a.peer.kind === 'baseline') {
-      running.push({ a, id: '' });
-      continue;
-    }
-    const id = newId(ctx, 'ov');
-    const r = runLaunch(ctx, a.peer.start!(ctx, id, { cmd: ['sleep', '3600'] }), 60_000);
-    if (r.code !== 0)
-      skipped.push({
-        experiment: 'overhead',
-        runtime: a.peer.name,
-        reason: `could not start a container: ${failure(a.peer, r)}`,
-      });
-    else running.push({ a, id });
-  }
+  const running = startContainers(ctx, active, skipped);
   const total = (o.reps + o.warmup) * wls.length;
   emit({
     type: 'experiment',
@@ -63,73 +47,21 @@ export async function overhead(
     runtimes: running.map((x) => x.a.peer.name),
     total: total * running.length,
   });
-  const rows: Row[] = [];
-  const done = new Map<string, number>();
+  let rows: Row[];
   try {
-    for (let rep = -o.warmup; rep < o.reps; rep++) {
-      for (const w of wls) {
-        for (const { a, id } of running) {
-          const r = runLaunch(ctx, a.peer.exec!(ctx, id, ['sh', '-c', w.script]), 300_000);
-          if (rep >= 0)
-            rows.push({
-              runtime: a.peer.name,
-              workload: w.name,
-              rep,
-              wall_ms: r.code === 0 ? r.ms : undefined,
-              exit_code: r.code,
-            });
-          if (r.code !== 0 && rep === -o.warmup) notes.push(`${a.peer.name} ${w.name}: ${failure(a.peer, r)}`);
-          done.set(a.peer.name, (done.get(a.peer.name) ?? 0) + 1);
-          emit({
-            type: 'step',
-            experiment: 'overhead',
-            runtime: a.peer.name,
-            done: done.get(a.peer.name)!,
-            total,
-            value: r.ms,
-            unit: 'ms',
-          });
-          await tick();
-        }
-      }
-    }
+    rows = await runWorkloads(ctx, running, wls, o, emit, notes);
   } finally {
     for (const { a, id } of running)
       if (id && a.peer.remove) for (const l of a.peer.remove(ctx, [id])) runLaunch(ctx, l, 60_000);
   }
-  const med = (rt: string, wl: string) =>
-    summarize(
-      rows
-        .filter((r) => r.runtime === rt && r.workload === wl && typeof r.wall_ms === 'number')
-        .map((r) => r.wall_ms as number),
-    );
   const summary: Row[] = [];
   for (const { a } of running) {
-    const rt = a.peer.name;
-    const noop = med(rt, 'noop');
-    for (const w of wls.filter((x) => x.name !== 'noop')) {
-      const s = med(rt, w.name);
-      const b = med('bare', w.name);
-      const bareNoop = med('bare', 'noop');
-      const net = s.median - (noop.n ? noop.median : 0);
-      const bareNet = b.median - (bareNoop.n ? bareNoop.median : 0);
-      summary.push({
-        runtime: rt,
-        workload: w.name,
-        n: s.n,
-        median_ms: s.median,
-        iqr_ms: s.iqr,
-        exec_ms: noop.median,
-        net_ms: net,
-        overhead_pct: rt === 'bare' ? 0 : overheadPercent(net, bareNet),
-        within_noise: rt === 'bare' || !b.n ? undefined : withinNoise({ ...s, median: net }, { ...b, median: bareNet }),
-      });
-    }
-    const mine = summary.filter((r) => r.runtime === rt);
+    const mine = overheadSummary(rows, a.peer.name, wls);
+    summary.push(...mine);
     emit({
       type: 'summary',
       experiment: 'overhead',
-      runtime: rt,
+      runtime: a.peer.name,
       text: mine
         .map(
           (r) =>
@@ -161,4 +93,105 @@ export async function overhead(
     startedAt,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+type Workload = ReturnType<typeof workloads>[number];
+/** A runtime with its running container (`id` is '' for bare, which execs on the host). */
+type Running = { a: ActivePeer; id: string };
+
+/** One running container per runtime (a `sleep 3600`); a runtime whose container does not start is a skip. */
+function startContainers(ctx: BenchContext, active: ActivePeer[], skipped: Skip[]): Running[] {
+  const running: Running[] = [];
+  for (const a of active) {
+    if (a.peer.kind === 'baseline') {
+      running.push({ a, id: '' });
+      continue;
+    }
+    const id = newId(ctx, 'ov');
+    const r = runLaunch(ctx, a.peer.start!(ctx, id, { cmd: ['sleep', '3600'] }), 60_000);
+    if (r.code !== 0)
+      skipped.push({
+        experiment: 'overhead',
+        runtime: a.peer.name,
+        reason: `could not start a container: ${failure(a.peer, r)}`,
+      });
+    else running.push({ a, id });
+  }
+  return running;
+}
+
+/** Every workload exec-ed in every container, repetition by repetition (warm-ups not kept); a failure noted once. */
+async function runWorkloads(
+  ctx: BenchContext,
+  running: Running[],
+  wls: Workload[],
+  o: ExperimentOptions,
+  emit: Emit,
+  notes: string[],
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const done = new Map<string, number>();
+  const total = (o.reps + o.warmup) * wls.length;
+  for (let rep = -o.warmup; rep < o.reps; rep++) {
+    for (const w of wls) {
+      for (const { a, id } of running) {
+        const r = runLaunch(ctx, a.peer.exec!(ctx, id, ['sh', '-c', w.script]), 300_000);
+        if (rep >= 0)
+          rows.push({
+            runtime: a.peer.name,
+            workload: w.name,
+            rep,
+            wall_ms: r.code === 0 ? r.ms : undefined,
+            exit_code: r.code,
+          });
+        if (r.code !== 0 && rep === -o.warmup) notes.push(`${a.peer.name} ${w.name}: ${failure(a.peer, r)}`);
+        done.set(a.peer.name, (done.get(a.peer.name) ?? 0) + 1);
+        emit({
+          type: 'step',
+          experiment: 'overhead',
+          runtime: a.peer.name,
+          done: done.get(a.peer.name)!,
+          total,
+          value: r.ms,
+          unit: 'ms',
+        });
+        await tick();
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * One runtime's rows per workload: the median time, the exec itself (the noop workload) subtracted,
+ * and the overhead over bare's net time, with whether it is within the noise.
+ */
+function overheadSummary(rows: Row[], rt: string, wls: Workload[]): Row[] {
+  const med = (runtime: string, wl: string) =>
+    summarize(
+      rows
+        .filter((r) => r.runtime === runtime && r.workload === wl && typeof r.wall_ms === 'number')
+        .map((r) => r.wall_ms as number),
+    );
+  const noop = med(rt, 'noop');
+  return wls
+    .filter((x) => x.name !== 'noop')
+    .map((w) => {
+      const s = med(rt, w.name);
+      const b = med('bare', w.name);
+      const bareNoop = med('bare', 'noop');
+      const net = s.median - (noop.n ? noop.median : 0);
+      const bareNet = b.median - (bareNoop.n ? bareNoop.median : 0);
+      return {
+        runtime: rt,
+        workload: w.name,
+        n: s.n,
+        median_ms: s.median,
+        iqr_ms: s.iqr,
+        exec_ms: noop.median,
+        net_ms: net,
+        overhead_pct: rt === 'bare' ? 0 : overheadPercent(net, bareNet),
+        within_noise: rt === 'bare' || !b.n ? undefined : withinNoise({ ...s, median: net }, { ...b, median: bareNet }),
+      };
+    });
 }
