@@ -1,35 +1,12 @@
 // The order of the launch is the lesson: check the invariants that make a container safe.
 import { describe, expect, it } from 'vitest';
 import { buildPlan, cloneFlags, overlayPath, planLaunch, VFORK_FLAGS } from '../../src/runtime/build-plan';
-import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 import { Op, type Step } from '../../src/runtime/plan';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
+import type { ContainerSpec } from '../../src/runtime/spec';
+import { testSpec } from './spec-fixture';
 import { MS } from '../../src/sys/constants';
 
-const base: ContainerSpec = {
-  id: 'f'.repeat(64),
-  rootfs: '/r',
-  args: ['sh', '-c', 'x'],
-  env: ['PATH=/bin:/usr/bin'],
-  cwd: '/w',
-  hostname: 'h',
-  uid: 0,
-  gid: 0,
-  additionalGids: [0],
-  tty: false,
-  interactive: false,
-  readonlyRootfs: false,
-  mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS,
-  noNewPrivileges: true,
-  seccomp: new Uint8Array(8),
-  privileged: false,
-  maskedPaths: DEFAULT_MASKED_PATHS,
-  readonlyPaths: DEFAULT_READONLY_PATHS,
-  rlimits: [],
-  limits: {},
-  stopTimeoutSec: 10,
-};
+const base: ContainerSpec = testSpec({ args: ['sh', '-c', 'x'], env: ['PATH=/bin:/usr/bin'], cwd: '/w' });
 const dirs = { merged: '/s/m', upper: '/s/u', work: '/s/w' };
 const plan = (over: Partial<ContainerSpec> = {}) => buildPlan({ ...base, ...over }, dirs);
 const idx = (steps: Step[], pred: (s: Step) => boolean) => steps.findIndex(pred);

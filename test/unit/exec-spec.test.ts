@@ -2,34 +2,11 @@
 // (flag-parsers.ts parseEnvEntry): a bad name or a NUL byte is one line, KEY alone copies minidock's own value.
 import { describe, expect, it } from 'vitest';
 import { MinidockError } from '../../src/errors';
-import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 import { execSpec } from '../../src/runtime/lifecycle/exec';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
+import type { ContainerSpec } from '../../src/runtime/spec';
+import { testSpec } from './spec-fixture';
 
-const base: ContainerSpec = {
-  id: 'f'.repeat(64),
-  rootfs: '/r',
-  args: ['sh'],
-  env: ['PATH=/bin:/usr/bin', 'A=from-run'],
-  cwd: '/w',
-  hostname: 'h',
-  uid: 0,
-  gid: 0,
-  additionalGids: [0],
-  tty: false,
-  interactive: false,
-  readonlyRootfs: false,
-  mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS,
-  noNewPrivileges: true,
-  seccomp: new Uint8Array(8),
-  privileged: false,
-  maskedPaths: DEFAULT_MASKED_PATHS,
-  readonlyPaths: DEFAULT_READONLY_PATHS,
-  rlimits: [],
-  limits: {},
-  stopTimeoutSec: 10,
-};
+const base: ContainerSpec = testSpec({ env: ['PATH=/bin:/usr/bin', 'A=from-run'], cwd: '/w' });
 
 const refusal = (env: string[]): string => {
   try {

@@ -17,13 +17,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cloneFlags, planLaunch, VFORK_FLAGS } from '../../src/runtime/build-plan';
-import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 import { closeChildFds, readReport, spawnChild } from '../../src/runtime/handshake';
 import { Op, describeStep, encodePlan, type Step } from '../../src/runtime/plan';
 import { exitCodeOf } from '../../src/runtime/process';
 import type { ContainerSpec } from '../../src/runtime/spec';
 import { mdTryReap } from '../../src/sys/native';
 import { ROOT_DIR } from '../helpers';
+import { testSpec } from './spec-fixture';
 
 const lib = join(ROOT_DIR, 'native/build/libminidock.so');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -94,30 +94,7 @@ describe.skipIf(!existsSync(lib))('EXEC_FIFO with real children (needs native/bu
   });
 });
 
-const base: ContainerSpec = {
-  id: 'f'.repeat(64),
-  rootfs: '/bundle/rootfs',
-  args: ['sh'],
-  env: ['PATH=/bin'],
-  cwd: '/',
-  hostname: 'h',
-  uid: 0,
-  gid: 0,
-  additionalGids: [0],
-  tty: false,
-  interactive: true,
-  readonlyRootfs: false,
-  mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS,
-  noNewPrivileges: true,
-  seccomp: new Uint8Array(8),
-  privileged: false,
-  maskedPaths: [],
-  readonlyPaths: [],
-  rlimits: [],
-  limits: {},
-  stopTimeoutSec: 10,
-};
+const base: ContainerSpec = testSpec({ rootfs: '/bundle/rootfs' });
 const asGiven = { merged: '/bundle/rootfs', upper: '', work: '', asGiven: true };
 
 describe('the plan create runs (planLaunch with an exec fifo)', () => {

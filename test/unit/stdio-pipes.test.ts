@@ -3,35 +3,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { buildPlan, stdioPipes } from '../../src/runtime/build-plan';
-import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 import { killIfOutputGone } from '../../src/runtime/process';
 import { Op, describeStep } from '../../src/runtime/plan';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
+import type { ContainerSpec } from '../../src/runtime/spec';
+import { testSpec } from './spec-fixture';
 
-const base: ContainerSpec = {
-  id: 'f'.repeat(64),
-  rootfs: '/r',
-  args: ['sh'],
-  env: ['PATH=/bin'],
-  cwd: '/',
-  hostname: 'h',
-  uid: 0,
-  gid: 0,
-  additionalGids: [0],
-  tty: false,
-  interactive: false,
-  readonlyRootfs: false,
-  mounts: [],
-  capabilities: DOCKER_DEFAULT_CAPS,
-  noNewPrivileges: true,
-  seccomp: new Uint8Array(8),
-  privileged: false,
-  maskedPaths: DEFAULT_MASKED_PATHS,
-  readonlyPaths: DEFAULT_READONLY_PATHS,
-  rlimits: [],
-  limits: {},
-  stopTimeoutSec: 10,
-};
+const base: ContainerSpec = testSpec();
 const stdioStep = (over: Partial<ContainerSpec>, terminals: number) =>
   buildPlan({ ...base, ...over }, { merged: '/m', upper: '/u', work: '/w' }, [], { terminals }).find(
     (s) => s.op === Op.STDIO,

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planLaunch, cloneFlags } from '../../src/runtime/build-plan';
-import { DOCKER_DEFAULT_CAPS } from '../../src/runtime/capabilities';
 import { Op } from '../../src/runtime/plan';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type ContainerSpec } from '../../src/runtime/spec';
+import type { ContainerSpec } from '../../src/runtime/spec';
 import { CLONE } from '../../src/sys/constants';
+import { testSpec } from './spec-fixture';
 import {
   checkRanges,
   hostId,
@@ -111,29 +111,7 @@ describe('--uidmap/--gidmap parsing', () => {
 });
 
 describe('the plan with a user namespace', () => {
-  const base: ContainerSpec = {
-    id: 'f'.repeat(64),
-    rootfs: '/r',
-    args: ['id'],
-    env: [],
-    cwd: '/',
-    hostname: 'h',
-    uid: 0,
-    gid: 0,
-    additionalGids: [0],
-    tty: false,
-    interactive: false,
-    readonlyRootfs: false,
-    mounts: [],
-    capabilities: DOCKER_DEFAULT_CAPS,
-    noNewPrivileges: true,
-    privileged: false,
-    maskedPaths: DEFAULT_MASKED_PATHS,
-    readonlyPaths: DEFAULT_READONLY_PATHS,
-    rlimits: [],
-    limits: {},
-    stopTimeoutSec: 10,
-  };
+  const base: ContainerSpec = testSpec({ args: ['id'], env: [], seccomp: undefined });
   const userns: UserNamespace = {
     uidMap: [{ container: 0, host: 100000, size: 65536 }],
     gidMap: [{ container: 0, host: 100000, size: 65536 }],
