@@ -8,7 +8,7 @@ import { fail } from '../errors.js';
 import { resolveCaps } from './capabilities.js';
 import { callerHardLimit, limitToHeld } from './caller-limits.js';
 import { parseEnvEntry, parseEnvFile, parseSecurityOpts, parseUlimit, type SecurityChoice } from './flag-parsers.js';
-import { parseLimits } from './limits.js';
+import { parseLimits, type Limits } from './limits.js';
 import { dirView, parseUser, parseVolume, type ImageView } from './rootfs-view.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type ContainerSpec } from './spec.js';
 import { usernsFromFlags, type UsernsFlags } from './userns.js';
@@ -105,18 +105,7 @@ export function specFromFlags(
     mounts,
     ...security,
     rlimits: (f.ulimit ?? []).map((u) => parseUlimit(u, callerHardLimit)),
-    limits: parseLimits({
-      memory: f.memory,
-      memorySwap: f.memorySwap,
-      memoryReservation: f.memoryReservation,
-      cpus: f.cpus,
-      cpu: f.cpu,
-      cpuShares: f.cpuShares,
-      cpuWeight: f.cpuWeight,
-      cpusetCpus: f.cpusetCpus,
-      pidsLimit: f.pidsLimit,
-      pids: f.pids,
-    }),
+    limits: limitsFromFlags(f),
     cgroupParent: f.cgroupParent ?? (process.env.MINIDOCK_CGROUP_PARENT || undefined),
     stopTimeoutSec,
     ...(userns ? { userns } : {}),
@@ -201,4 +190,20 @@ function securityFromFlags(
     maskedPaths: privileged ? [] : DEFAULT_MASKED_PATHS,
     readonlyPaths: privileged ? [] : DEFAULT_READONLY_PATHS,
   };
+}
+
+/** -m, --cpus and the other resource flags, checked by parseLimits (limits.ts). */
+function limitsFromFlags(f: RunFlags): Limits {
+  return parseLimits({
+    memory: f.memory,
+    memorySwap: f.memorySwap,
+    memoryReservation: f.memoryReservation,
+    cpus: f.cpus,
+    cpu: f.cpu,
+    cpuShares: f.cpuShares,
+    cpuWeight: f.cpuWeight,
+    cpusetCpus: f.cpusetCpus,
+    pidsLimit: f.pidsLimit,
+    pids: f.pids,
+  });
 }
