@@ -19,6 +19,18 @@ export function workloads(quick: boolean): Array<{ name: string; script: string 
   ];
 }
 
+const OVERHEAD_SUMMARY_COLUMNS = [
+  'runtime',
+  'workload',
+  'n',
+  'median_ms',
+  'iqr_ms',
+  'exec_ms',
+  'net_ms',
+  'overhead_pct',
+  'within_noise',
+];
+
 export async function overhead(
   ctx: BenchContext,
   pool: PeerPool,
@@ -54,39 +66,14 @@ export async function overhead(
     for (const { a, id } of running)
       if (id && a.peer.remove) for (const l of a.peer.remove(ctx, [id])) runLaunch(ctx, l, 60_000);
   }
-  const summary: Row[] = [];
-  for (const { a } of running) {
-    const mine = overheadSummary(rows, a.peer.name, wls);
-    summary.push(...mine);
-    emit({
-      type: 'summary',
-      experiment: 'overhead',
-      runtime: a.peer.name,
-      text: mine
-        .map(
-          (r) =>
-            `${r.workload} ${typeof r.overhead_pct === 'number' ? `${(r.overhead_pct as number).toFixed(1)} %` : '?'}`,
-        )
-        .join(', '),
-    });
-  }
+  const summary = summarizeRuntimes(rows, running, wls, emit);
   emit({ type: 'done', experiment: 'overhead', seconds: (Date.now() - t0) / 1000 });
   return {
     name: 'overhead',
     title: 'Overhead: hash and sort inside running containers vs bare',
     columns: ['runtime', 'workload', 'rep', 'wall_ms', 'exit_code'],
     rows,
-    summaryColumns: [
-      'runtime',
-      'workload',
-      'n',
-      'median_ms',
-      'iqr_ms',
-      'exec_ms',
-      'net_ms',
-      'overhead_pct',
-      'within_noise',
-    ],
+    summaryColumns: OVERHEAD_SUMMARY_COLUMNS,
     summary,
     skipped,
     notes,
@@ -160,6 +147,24 @@ async function runWorkloads(
     }
   }
   return rows;
+}
+
+/** Every runtime's summary rows (overheadSummary), each runtime's overheads on one progress line. */
+function summarizeRuntimes(rows: Row[], running: Running[], wls: Workload[], emit: Emit): Row[] {
+  const summary: Row[] = [];
+  for (const { a } of running) {
+    const mine = overheadSummary(rows, a.peer.name, wls);
+    summary.push(...mine);
+    emit({
+      type: 'summary',
+      experiment: 'overhead',
+      runtime: a.peer.name,
+      text: mine
+        .map((r) => `${r.workload} ${typeof r.overhead_pct === 'number' ? `${r.overhead_pct.toFixed(1)} %` : '?'}`)
+        .join(', '),
+    });
+  }
+  return summary;
 }
 
 /**
