@@ -38,6 +38,20 @@ export function withRuncRatio(summary: Row[]): Row[] {
 
 export const SCALE_COLUMNS = ['runtime', 'n', 'i', 'launch_ms', 'ok'];
 
+const SCALE_SUMMARY_COLUMNS = [
+  'runtime',
+  'n',
+  'launched',
+  'total_ms',
+  'per_container_ms',
+  'x_runc',
+  'cgroup_mem_per_container_mib',
+  'engine_rss_mib',
+  'engine_pss_mib',
+  'engine_rss_delta_mib',
+  'remove_ms',
+];
+
 export async function scale(
   ctx: BenchContext,
   pool: PeerPool,
@@ -88,19 +102,7 @@ export async function scale(
     title: 'Scale: N detached containers',
     columns: SCALE_COLUMNS,
     rows: run.rows,
-    summaryColumns: [
-      'runtime',
-      'n',
-      'launched',
-      'total_ms',
-      'per_container_ms',
-      'x_runc',
-      'cgroup_mem_per_container_mib',
-      'engine_rss_mib',
-      'engine_pss_mib',
-      'engine_rss_delta_mib',
-      'remove_ms',
-    ],
+    summaryColumns: SCALE_SUMMARY_COLUMNS,
     summary,
     skipped,
     notes,
