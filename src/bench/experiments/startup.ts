@@ -45,6 +45,19 @@ export function startupSummary(rows: Row[], runtimes: string[]): Row[] {
     .filter((r) => (r.n as number) > 0);
 }
 
+const STARTUP_SUMMARY_COLUMNS = [
+  'runtime',
+  'n',
+  'median_ms',
+  'iqr_ms',
+  'min_ms',
+  'max_ms',
+  'ttfi_median_ms',
+  'ttfi_iqr_ms',
+  'x_bare',
+  'x_minidock',
+];
+
 export async function startup(
   ctx: BenchContext,
   pool: PeerPool,
@@ -82,18 +95,7 @@ export async function startup(
     title: 'Startup: `echo ok` per runtime',
     columns: STARTUP_COLUMNS,
     rows,
-    summaryColumns: [
-      'runtime',
-      'n',
-      'median_ms',
-      'iqr_ms',
-      'min_ms',
-      'max_ms',
-      'ttfi_median_ms',
-      'ttfi_iqr_ms',
-      'x_bare',
-      'x_minidock',
-    ],
+    summaryColumns: STARTUP_SUMMARY_COLUMNS,
     summary,
     skipped,
     notes,
