@@ -5,17 +5,22 @@ import { build } from 'esbuild';
 
 // Node built-ins that cost time to load and that the launch path rarely or never uses, replaced by
 // stand-ins that load them on first use:
-// - commander requires node:child_process at load time (for git-style executable subcommands,
-//   which minidock does not use); that builtin alone costs ~5 ms to load. commander gets a proxy.
+// - node:child_process alone costs ~5 ms to load (Node compiles its internals: net, streams, dgram).
+//   commander requires it at load time (for git-style executable subcommands, which minidock does not
+//   use), and minidock's own modules import it for rare paths that a plain launch never takes
+//   (newuidmap in handshake.ts, nft in network/nft.ts): every importer gets a proxy that loads it on
+//   first use. (esbuild reads an imported function at each call, `(0, m.spawnSync)(...)`, so the proxy
+//   sees the first call, not the import.)
 // - `node:module` (for createRequire) pulls in Node's ES module loader and source maps: ~0.4 ms.
 //   Inside a bundle, `module.constructor` is that same Module class, already loaded.
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.importer.includes('/node_modules/commander/')
-        ? { path: 'child_process', namespace: 'lazy-builtin' }
-        : undefined,
+      // (the stand-in's own require is the real builtin)
+      args.namespace === 'lazy-builtin'
+        ? { path: 'node:child_process', external: true }
+        : { path: 'child_process', namespace: 'lazy-builtin' },
     );
     b.onResolve({ filter: /^node:module$/ }, (args) =>
       args.importer.includes('/src/') ? { path: 'module', namespace: 'lazy-builtin' } : undefined,
@@ -24,7 +29,10 @@ const lazyBuiltins = {
       contents:
         args.path === 'module'
           ? 'export const createRequire = (from) => module.constructor.createRequire(from);'
-          : "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+          : // a getter per export: esbuild's ESM interop copies an importer's names as getters onto its own
+            // object, so each name reads the builtin on first use (a Proxy with no keys would copy nothing)
+            "let m; for (const k of ['ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'])" +
+            " Object.defineProperty(module.exports, k, { enumerable: true, get: () => (m ??= require('node:child_process'))[k] });",
       loader: 'js',
     }));
   },
