@@ -2,6 +2,7 @@
 // makes, written the way `runc spec` does, with the benchmark's limits in linux.resources.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { standardMounts } from '../../oci/spec-default.js';
 import type { BenchLimits } from './types.js';
 
 export interface OciOptions {
@@ -44,33 +45,7 @@ export function ociConfig(o: OciOptions): Record<string, unknown> {
     root: { path: o.rootfs, readonly: false },
     hostname: o.hostname ?? 'bench',
     mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-      },
-      {
-        destination: '/dev/pts',
-        type: 'devpts',
-        source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-      },
-      {
-        destination: '/dev/shm',
-        type: 'tmpfs',
-        source: 'shm',
-        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
-      },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      {
-        destination: '/sys/fs/cgroup',
-        type: 'cgroup',
-        source: 'cgroup',
-        options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
-      },
+      ...standardMounts(),
       // a private /tmp, as every engine gives: the workloads write there, and the rootfs is shared
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
     ],
