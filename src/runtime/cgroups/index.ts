@@ -2,11 +2,13 @@
 // See docs/cgroups.md for what each driver writes and why.
 
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Limits } from '../limits.js';
 import { detectCgroups } from './detect.js';
-import type { Cgroup, CgroupfsMount, CgroupOptions } from './types.js';
-import { createV1, listV1, openV1, openV1At } from './v1.js';
-import { createV2, listV2, openV2, openV2At } from './v2.js';
+import type { Cgroup, CgroupfsMount, CgroupOptions, CgroupWrite } from './types.js';
+import { readNumber } from './util.js';
+import { createV1, listV1, openV1, openV1At, updateV1 } from './v1.js';
+import { createV2, listV2, openV2, openV2At, updateV2 } from './v2.js';
 
 export type {
   Cgroup,
@@ -50,6 +52,27 @@ export function openCgroupAt(paths: string[], opts: CgroupOptions = {}): Cgroup 
   const detected = detectCgroups(opts);
   if (detected.mode === 'v1') return openV1At(paths, detected, opts);
   return paths[0] === undefined ? undefined : openV2At(paths[0], opts);
+}
+
+/**
+ * Write `change` into a live cgroup through the drivers' own writes (minidock update, and
+ * minidock-oci update); only what `change` gives is written. Returns the writes made.
+ */
+export function updateCgroup(cg: Cgroup, change: Limits, writes: CgroupWrite[] = []): CgroupWrite[] {
+  if (cg.mode === 'v2') {
+    updateV2(cg.v2Dir!, change, writes);
+    return writes;
+  }
+  const detected = detectCgroups();
+  // v1 refuses a memory limit above memory+swap (EINVAL): when raising past the current
+  // memory.memsw.limit_in_bytes, the swap limit is written first
+  const memsw = cg.paths.map((d) => readNumber(join(d, 'memory.memsw.limit_in_bytes'))).find((n) => n !== undefined);
+  if (change.memory !== undefined && change.memorySwap !== undefined && memsw !== undefined && change.memory > memsw) {
+    const swapFirst = { memorySwap: change.memorySwap, memorySwapDefault: change.memorySwapDefault };
+    updateV1(cg.paths, swapFirst, detected, writes);
+    updateV1(cg.paths, { ...change, memorySwap: undefined }, detected, writes);
+  } else updateV1(cg.paths, change, detected, writes);
+  return writes;
 }
 
 /** Names of existing cgroups under the parent that start with prefix (v1: union over the hierarchies used). */

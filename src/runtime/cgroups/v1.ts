@@ -393,11 +393,13 @@ export function listV1(prefix: string, detected: CgroupDetection, opts: CgroupOp
 }
 
 /** minidock update: write `limits` into a running container's existing directories (state.json
- * cgroupPaths), through the same writes as at creation (devices and cpuset are never rewritten). */
+ * cgroupPaths), through the same writes as at creation (devices are never rewritten; cpuset only
+ * when given — minidock-oci update — and then with both cpus and mems, or the other is copied
+ * from the parent). */
 export function updateV1(paths: string[], limits: Limits, detected: CgroupDetection, writes: CgroupWrite[]): void {
   for (const dir of paths) {
     const h = detected.mounts.v1.find((m) => dir.startsWith(m.mountPoint + '/'));
     for (const c of USED)
-      if (c !== 'devices' && c !== 'cpuset' && h?.controllers.includes(c)) writeLimits(realOps, c, dir, limits, writes);
+      if (c !== 'devices' && h?.controllers.includes(c)) writeLimits(realOps, c, dir, limits, writes);
   }
 }

@@ -264,7 +264,8 @@ export function createV2(name: string, limits: Limits, detected: CgroupDetection
 function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWrite[]): void {
   const w = (file: string, value: string, hint?: (code: string) => string | undefined): void =>
     writeRecorded(ops, writes, join(dir, file), value, hint);
-  if (l.memory !== undefined) w('memory.max', String(l.memory));
+  // (-1: no limit, as OCI's LinuxResources says it; v1 takes -1 itself, v2 only "max")
+  if (l.memory !== undefined) w('memory.max', l.memory === -1 ? 'max' : String(l.memory));
   if (l.memorySwap !== undefined) {
     const swapFile = join(dir, 'memory.swap.max');
     const swap = l.memorySwap === -1 ? 'max' : String(l.memorySwap - (l.memory ?? 0));
@@ -282,9 +283,10 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
       checkSwapWithoutAccounting(l, swapFile);
     }
   }
-  if (l.memoryReservation !== undefined) w('memory.low', String(l.memoryReservation));
+  if (l.memoryReservation !== undefined)
+    w('memory.low', l.memoryReservation === -1 ? 'max' : String(l.memoryReservation));
   if (l.cpuQuotaUs !== undefined) {
-    w('cpu.max', `${l.cpuQuotaUs} ${l.cpuPeriodUs ?? 100_000}`, (code) =>
+    w('cpu.max', `${l.cpuQuotaUs === -1 ? 'max' : l.cpuQuotaUs} ${l.cpuPeriodUs ?? 100_000}`, (code) =>
       code === 'EINVAL' ? 'the quota must be at least 1000us' : undefined,
     );
   }

@@ -1,15 +1,11 @@
 // Change a container's limits (minidock update): a running container's cgroup files are rewritten
-// live, through the drivers' own writes (updateV1/updateV2), and the new limits are recorded in its
+// live, through the drivers' own writes (updateCgroup: updateV1/updateV2), and the new limits are recorded in its
 // config.json, so inspect shows them. The kernel applies each at once: a lower memory limit makes it
 // reclaim the cgroup's pages down to it, and OOM-kill a process when it cannot; a lower pids limit
 // refuses the next fork; a new CPU quota counts from the next period.
-import { readNumber } from '../cgroups/util.js';
-import { join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
-import { detectCgroups } from '../cgroups/detect.js';
+import { updateCgroup } from '../cgroups/index.js';
 import type { CgroupWrite } from '../cgroups/types.js';
-import { updateV1 } from '../cgroups/v1.js';
-import { updateV2 } from '../cgroups/v2.js';
 import { parseLimits, type Limits } from '../limits.js';
 import { displayName } from '../container-store/listing.js';
 import { withLock } from '../container-store/locks.js';
@@ -66,29 +62,7 @@ export function updateContainer(root: string, e: Entry, f: UpdateFlags): CgroupW
         `container ${name} has no cgroup (a rootless container without a delegated cgroup): its limits cannot change`,
         1,
       );
-    if (cg.mode === 'v2') updateV2(cg.v2Dir!, change, writes);
-    else {
-      const detected = detectCgroups();
-      // v1 refuses a memory limit above memory+swap (EINVAL): when raising past the current
-      // memory.memsw.limit_in_bytes, the swap limit is written first
-      const memsw = cg.paths
-        .map((d) => readNumber(join(d, 'memory.memsw.limit_in_bytes')))
-        .find((n) => n !== undefined);
-      if (
-        change.memory !== undefined &&
-        change.memorySwap !== undefined &&
-        memsw !== undefined &&
-        change.memory > memsw
-      ) {
-        updateV1(
-          cg.paths,
-          { memorySwap: change.memorySwap, memorySwapDefault: change.memorySwapDefault },
-          detected,
-          writes,
-        );
-        updateV1(cg.paths, { ...change, memorySwap: undefined }, detected, writes);
-      } else updateV1(cg.paths, change, detected, writes);
-    }
+    updateCgroup(cg, change, writes);
   }
   // recorded under the state root's lock, on the config read again there (rename rewrites it too)
   withLock(root, () => {
