@@ -24,21 +24,34 @@ import {
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/lessons.test.ts: ${skipReason}`);
 
-/** Things the lessons create by hand (outside minidock): cgroups and mounts named lesson*. */
+/** Things the lessons create by hand (outside minidock): cgroups and mounts named lesson* (or
+ * minidock-oci-lesson*, an OCI container's default cgroup), and containers of the OCI runtimes
+ * (lesson 13) named lesson* or made from a bundle under /tmp/lesson* (Podman's, named by their id). */
 function lessonLeftovers(): string[] {
   const out: string[] = [];
   for (const c of readdirSync('/sys/fs/cgroup', { withFileTypes: true })) {
     const dir = `/sys/fs/cgroup/${c.name}`;
-    if (c.name.startsWith('lesson')) out.push(dir);
+    if (c.name.includes('lesson')) out.push(dir);
     if (!c.isDirectory()) continue;
     try {
-      for (const e of readdirSync(dir)) if (e.startsWith('lesson')) out.push(`${dir}/${e}`);
+      for (const e of readdirSync(dir)) if (e.includes('lesson')) out.push(`${dir}/${e}`);
     } catch {
       /* not a directory we can read */
     }
   }
   for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n'))
     if (/\blesson/.test(l.split(' ')[4] ?? '')) out.push(l);
+  for (const dir of ['/run/runc', '/run/crun', '/run/minidock-oci']) {
+    for (const id of existsSync(dir) ? readdirSync(dir) : []) {
+      let state = '';
+      try {
+        state = readFileSync(`${dir}/${id}/state.json`, 'utf8');
+      } catch {
+        /* crun keeps no state.json; an entry being removed meanwhile */
+      }
+      if (id.includes('lesson') || state.includes('/tmp/lesson')) out.push(`${dir}/${id}`);
+    }
+  }
   return out;
 }
 
