@@ -19,6 +19,8 @@ const base = (title: string, values: Row[], extra: Spec): Spec => ({
   ...extra,
 });
 
+const labelAngle = (order: string[]): number => (order.join('').length > 60 ? -30 : 0);
+
 /** Every measurement of `field` per runtime: a min/IQR/max box and the points beside it (log axis). */
 function boxStrip(field: string, title: string, order: string[]): Spec {
   return {
@@ -26,7 +28,8 @@ function boxStrip(field: string, title: string, order: string[]): Spec {
       {
         mark: { type: 'boxplot', extent: 'min-max', size: 28, opacity: 0.35 },
         encoding: {
-          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+          // (many runtimes, or engine+runtime pairs: slanted labels, which would overlap level)
+          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: labelAngle(order) } },
           y: { field, type: 'quantitative', scale: { type: 'log' }, title },
           color: { field: 'runtime', type: 'nominal', sort: order, legend: null },
         },
@@ -66,6 +69,8 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
       return overheadCharts(e, order);
     case 'limits':
       return limitsCharts(e, order);
+    case 'cycle':
+      return cycleCharts(e, order);
     default:
       return [];
   }
@@ -85,6 +90,28 @@ function startupCharts(e: ExperimentResult, order: string[]): Chart[] {
       ),
     },
   ];
+  const matrix = e.summary.filter((r) => String(r.runtime).includes('+') && typeof r.median_ms === 'number');
+  if (matrix.length) {
+    // engine+runtime pairs: bars grouped by engine, one per runtime, so both halves of a launch show
+    const values = matrix.map((r) => {
+      const [engine, runtime] = String(r.runtime).split('+');
+      return { engine, runtime, median_ms: r.median_ms };
+    });
+    const engines = [...new Set(values.map((v) => v.engine))];
+    const runtimes = [...new Set(values.map((v) => v.runtime))];
+    out.push({
+      name: 'startup-matrix',
+      spec: base('Startup per engine × OCI runtime: median `echo ok` (ms)', values, {
+        mark: 'bar',
+        encoding: {
+          x: { field: 'engine', type: 'nominal', sort: engines, title: null, axis: { labelAngle: 0 } },
+          xOffset: { field: 'runtime', type: 'nominal', sort: runtimes },
+          y: { field: 'median_ms', type: 'quantitative', title: 'median wall time (ms)' },
+          color: { field: 'runtime', type: 'nominal', sort: runtimes, title: 'OCI runtime' },
+        },
+      }),
+    });
+  }
   if (rows.some((r) => typeof r.ttfi_ms === 'number')) {
     out.push({
       name: 'startup-ttfi',
@@ -197,6 +224,31 @@ function overheadCharts(e: ExperimentResult, order: string[]): Chart[] {
           xOffset: { field: 'workload', type: 'nominal' },
           y: { field: 'overhead_pct', type: 'quantitative', title: '% over bare' },
           color: { field: 'workload', type: 'nominal' },
+        },
+      }),
+    },
+  ];
+}
+
+/** The cycle's steps per runtime, stacked (medians): create, start, wait for the end, delete. */
+function cycleCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const steps = ['create', 'start', 'wait', 'delete'];
+  const values = e.summary.flatMap((r) =>
+    steps
+      .filter((st) => typeof r[`${st}_median_ms`] === 'number')
+      .map((st, i) => ({ runtime: r.runtime, step: st, order: i, ms: r[`${st}_median_ms`] })),
+  );
+  if (!values.length) return [];
+  return [
+    {
+      name: 'cycle',
+      spec: base('OCI cycle of one bundle: median of each step (ms)', values, {
+        mark: 'bar',
+        encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+          y: { field: 'ms', type: 'quantitative', title: 'ms (stacked: the median cycle is about their sum)' },
+          color: { field: 'step', type: 'nominal', sort: steps, title: 'step' },
+          order: { field: 'order', type: 'quantitative' },
         },
       }),
     },

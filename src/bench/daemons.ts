@@ -108,11 +108,23 @@ async function startOne(
   return undefined;
 }
 
-/** Start what is missing; returns the endpoints (and what was started, to stop later). */
+/** dockerd's daemon.json: the OCI runtimes it may run besides runc (name -> path), as --add-runtime does. */
+export function dockerDaemonJson(runtimes: Record<string, string> = {}): string {
+  const entries = Object.entries(runtimes);
+  if (!entries.length) return '{}\n';
+  return `${JSON.stringify({ runtimes: Object.fromEntries(entries.map(([n, path]) => [n, { path }])) }, null, 1)}\n`;
+}
+
+/**
+ * Start what is missing; returns the endpoints (and what was started, to stop later). `dockerRuntimes`
+ * (name -> path) are registered with the dockerd started here: `docker run --runtime NAME` (the
+ * engine × runtime pairs); a dockerd that already runs keeps the runtimes it was started with.
+ */
 export async function startDaemons(
   dir: string,
   have: DaemonEndpoints,
   log: (s: string) => void,
+  dockerRuntimes: Record<string, string> = {},
 ): Promise<DaemonEndpoints> {
   const out: DaemonEndpoints = { ...have, started: [...have.started] };
   mkdirSync(dir, { recursive: true });
@@ -131,7 +143,7 @@ export async function startDaemons(
     );
   }
   if (!out.docker && which('dockerd') && out.containerd) {
-    writeFileSync(join(dir, 'daemon.json'), '{}\n');
+    writeFileSync(join(dir, 'daemon.json'), dockerDaemonJson(dockerRuntimes));
     const dockerd = [...argv.dockerd];
     dockerd[2] = out.containerd; // --containerd: the containerd we have (ours or the host's)
     out.docker = await startOne(

@@ -145,6 +145,7 @@ export function renderReport(res: Results, charts: Map<string, string[]>): strin
       );
     for (const c of charts.get(e.name) ?? []) L.push(`![${e.name}](${c})`, '');
     L.push(mdTable(e.summaryColumns, e.summary), '');
+    for (const t of e.tables ?? []) L.push(`### ${t.title}`, '', mdTable(t.columns, t.rows), '');
     if (e.name === 'phases' && e.summary.length) {
       L.push(
         "### Beside the seed's published estimates",

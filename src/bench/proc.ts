@@ -34,15 +34,16 @@ export interface RunOpts {
   timeoutMs?: number;
   input?: string;
   cwd?: string;
-  /** 'ignore' for detached launches whose container keeps the output pipe open (runc -d, ctr -d) */
-  stdout?: 'pipe' | 'ignore';
+  /** 'ignore' for detached launches whose container keeps the output pipe open (runc -d, ctr -d);
+   * an open file's fd: stdout and stderr both go there (the cycle's `create`: its init keeps them) */
+  stdout?: 'pipe' | 'ignore' | number;
 }
 
 /** Run argv and time it. Never throws for a failing command: the caller decides what a failure means. */
 export function timed(argv: string[], opts: RunOpts = {}): Timed {
   const useC = existsSync(BENCHEXEC);
   const out = opts.stdout ?? 'pipe';
-  const stdio: Array<'pipe' | 'ignore'> = [opts.input !== undefined ? 'pipe' : 'ignore', out, out, 'pipe'];
+  const stdio: Array<'pipe' | 'ignore' | number> = [opts.input !== undefined ? 'pipe' : 'ignore', out, out, 'pipe'];
   const full = useC ? [BENCHEXEC, ...(opts.pin !== undefined ? ['-c', String(opts.pin)] : []), '--', ...argv] : argv;
   const n0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), {

@@ -21,6 +21,7 @@ export function headline(expName: string, row: Row): { key: string; value?: numb
   switch (expName) {
     case 'startup':
     case 'unpack':
+    case 'cycle':
       return { key: `${row.runtime}`, value: num('median_ms'), unit: 'ms' };
     case 'phases':
       return { key: `${row.phase}`, value: num('median_ms'), unit: 'ms' };
@@ -77,7 +78,7 @@ export async function rerenderRuns(dirs: string[], charts: boolean, log: (line: 
 
 /** The comparison of several saved runs (loaded from `dirs`), as markdown: which run is which, then compareRuns' table. */
 export function comparisonReport(dirs: string[], runs: Results[]): string {
-  const labels = dirs.map((d, i) => `run${i + 1}`);
+  const labels = dirs.map((_d, i) => `run${i + 1}`);
   const { columns, rows } = compareRuns(runs, labels);
   return [
     '# minidock bench: comparison',

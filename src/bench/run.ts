@@ -7,16 +7,24 @@ import { collectEnv, loadavg, withLoadavg } from './env.js';
 import { makeContext, removeContext } from './context.js';
 import { findDaemons, startDaemons, stopDaemons } from './daemons.js';
 import { isSkip, type PeerPool } from './experiments/common.js';
+import type { ActiveOci, OciPool } from './experiments/cycle.js';
 import { makePeer, parseRuntimes, type PeerName } from './peers/index.js';
+import { makeOciRuntime, parseOciRuntimes, type OciRuntimeName } from './peers/oci-runtimes.js';
+import { dockerRuntimes, pairsFromFlags, splitPair } from './peers/pairs.js';
 import type { BenchContext, Detection, Peer } from './peers/types.js';
 import { timestampDir, writeResults, type Results } from './output.js';
 import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Skip } from './types.js';
 
+/** The experiments of `bench all`. */
 export const EXPERIMENTS = ['startup', 'phases', 'overhead', 'scale', 'limits'] as const;
-export type ExperimentName = (typeof EXPERIMENTS)[number];
+/** ... and those run only by name: cycle measures OCI runtimes alone (runc, crun, minidock-oci). */
+export type ExperimentName = (typeof EXPERIMENTS)[number] | 'cycle';
 
 export interface BenchFlags {
   runtimes?: string;
+  /** bench startup: engines and OCI runtimes, measured as every engine+runtime pair */
+  engines?: string;
+  ociRuntimes?: string;
   reps?: string;
   warmup?: string;
   quick?: boolean;
@@ -40,6 +48,9 @@ export const DEFAULT_REPS: Record<ExperimentName, { reps: number; quick: number 
   overhead: { reps: 5, quick: 2 },
   scale: { reps: 1, quick: 1 },
   limits: { reps: 1, quick: 1 },
+  // 50: the whole cycle of runc or crun takes a few tens of ms, and its IQR on this shared machine
+  // is a fifth of that; minidock-oci pays Node's start three times per cycle
+  cycle: { reps: 50, quick: 5 },
 };
 
 function int(v: string | undefined, name: string, min: number): number | undefined {
@@ -61,10 +72,11 @@ export function experimentOptions(name: ExperimentName, f: BenchFlags, runtimes:
 }
 
 /** Detect and prepare each runtime once per bench run; a failure becomes a skip record. */
-export class Pool implements PeerPool {
+export class Pool implements PeerPool, OciPool {
   private readonly cache = new Map<PeerName, ActivePeer | Skip>();
+  private readonly ociCache = new Map<OciRuntimeName, ActiveOci | Skip>();
   readonly detections: Detection[] = [];
-  private readonly prepared: Peer[] = [];
+  private readonly prepared: Array<Pick<Peer, 'name' | 'cleanup'>> = [];
 
   constructor(
     private readonly ctx: BenchContext,
@@ -94,6 +106,29 @@ export class Pool implements PeerPool {
     return got;
   }
 
+  /** An OCI runtime as a program (the cycle experiment), detected and prepared once. */
+  oci(name: OciRuntimeName): ActiveOci | Skip {
+    const hit = this.ociCache.get(name);
+    if (hit) return hit;
+    const rt = makeOciRuntime(name);
+    const det = rt.detect(this.ctx);
+    this.detections.push(det);
+    let got: ActiveOci | Skip = { rt, det };
+    if (!det.available) got = { experiment: '', runtime: name, reason: det.reason ?? 'not available', fix: det.fix };
+    else {
+      this.prepared.push(rt);
+      try {
+        rt.prepare(this.ctx);
+      } catch (e) {
+        det.available = false;
+        det.reason = `preparation failed: ${(e as Error).message}`;
+        got = { experiment: '', runtime: name, reason: det.reason, fix: det.fix };
+      }
+    }
+    this.ociCache.set(name, got);
+    return got;
+  }
+
   cleanup(): void {
     for (const p of this.prepared.reverse()) {
       try {
@@ -105,7 +140,8 @@ export class Pool implements PeerPool {
   }
 
   skips(): Skip[] {
-    return [...this.cache.values()].filter(isSkip);
+    const oci = [...this.ociCache.values()].filter((x): x is Skip => 'reason' in x && !('rt' in x));
+    return [...[...this.cache.values()].filter(isSkip), ...oci];
   }
 }
 
@@ -127,6 +163,8 @@ async function runExperiment(
       return (await import('./experiments/overhead.js')).overhead(ctx, pool, o, emit);
     case 'scale':
       return (await import('./experiments/scale.js')).scale(ctx, pool, o, emit);
+    case 'cycle':
+      return (await import('./experiments/cycle.js')).cycle(ctx, pool, o, emit);
   }
 }
 
@@ -160,12 +198,7 @@ export interface BenchHooks {
  * leave the host as it was (containers, images, daemons it started, cgroups).
  */
 export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hooks: BenchHooks): Promise<BenchRun> {
-  let runtimes: PeerName[];
-  try {
-    runtimes = parseRuntimes(f.runtimes);
-  } catch (e) {
-    throw new MinidockError((e as Error).message);
-  }
+  const runtimes = benchRuntimes(what, f);
   if (process.getuid?.() !== 0 && runtimes.some((r) => r !== 'bare')) {
     throw new MinidockError(
       'bench needs root: every runtime it measures creates namespaces, mounts and cgroups (try sudo, or --runtimes bare)',
@@ -185,8 +218,15 @@ export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hook
   process.on('SIGTERM', onSignal);
   try {
     ctx.daemons = findDaemons();
-    if (f.startDaemons) ctx.daemons = await startDaemons(join(ctx.work, 'daemons'), ctx.daemons, log);
-    for (const r of runtimes) pool.get(r); // detect + prepare all first: the environment lists every peer
+    if (f.startDaemons) {
+      // a dockerd started here may run the pairs' other runtimes: `--add-runtime`, in daemon.json
+      const forDocker = runtimes.flatMap((r) => (splitPair(r)?.engine === 'docker' ? [splitPair(r)!.runtime] : []));
+      ctx.daemons = await startDaemons(join(ctx.work, 'daemons'), ctx.daemons, log, dockerRuntimes(ctx, forDocker));
+    }
+    // detect + prepare all first: the environment lists every peer (the cycle's are OCI runtimes)
+    for (const r of runtimes)
+      if (what === 'cycle') pool.oci(r as OciRuntimeName);
+      else pool.get(r);
     const env = collectEnv({ ...f, experiments: names }, pool.detections, ctx.daemons.started);
     sink = await hooks.progress();
     const experiments: ExperimentResult[] = [];
@@ -213,6 +253,24 @@ export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hook
     pool.cleanup();
     await stopDaemons(ctx.daemons, log);
     for (const p of removeContext(ctx)) log(p);
+  }
+}
+
+/**
+ * The runtimes `f` asks for: `--runtimes` (for cycle: OCI runtimes, runc,crun,minidock by default),
+ * and for startup the pairs of `--engines` × `--oci-runtimes` after them (alone, only the pairs).
+ */
+export function benchRuntimes(what: ExperimentName | 'all', f: BenchFlags): PeerName[] {
+  try {
+    if (what === 'cycle') return parseOciRuntimes(f.runtimes);
+    const pairs = pairsFromFlags(f.engines, f.ociRuntimes);
+    if (pairs.length && what !== 'startup')
+      throw new Error('--engines and --oci-runtimes are for bench startup (the engine × runtime matrix)');
+    if (!pairs.length) return parseRuntimes(f.runtimes);
+    const alone = f.runtimes === undefined ? [] : parseRuntimes(f.runtimes);
+    return [...alone, ...pairs.filter((p) => !alone.includes(p))];
+  } catch (e) {
+    throw new MinidockError((e as Error).message);
   }
 }
 

@@ -22,6 +22,8 @@ export interface ExperimentResult {
   /** the summary table (report.md, --json) */
   summaryColumns: string[];
   summary: Row[];
+  /** further views of the summary, after it in report.md and the terminal (startup's engine × runtime matrix) */
+  tables?: Array<{ title: string; columns: string[]; rows: Row[] }>;
   skipped: Skip[];
   notes: string[];
   startedAt: string;

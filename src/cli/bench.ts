@@ -10,6 +10,7 @@ const EXPERIMENT_HELP: Record<string, string> = {
   overhead: 'course experiment 3: hash and sort inside running containers (exec) vs bare',
   scale: 'course experiment 2: N = 1, 5, 10, 20 detached containers — launch time, memory, removal',
   limits: 'scoreboard: memory, pids and cpu limits — what happened vs what the engine reported',
+  cycle: 'OCI runtimes alone: create + start + delete of one bundle (runc, crun, minidock-oci), step by step',
   all: 'every experiment (--quick: within 2 minutes on 2 cores)',
 };
 
@@ -19,13 +20,26 @@ export function register(program: Command): void {
     .description('measure minidock against bare metal, runc, crun, Podman, Docker and containerd on this machine');
 
   for (const [name, help] of Object.entries(EXPERIMENT_HELP)) {
-    bench
+    const cmd = bench
       .command(name)
       .description(help)
       .option(
         '--runtimes <list>',
-        'comma-separated: bare,minidock,runc,crun,podman,docker,ctr (default: all); minidock@DIR is the minidock built in checkout DIR (a build before a change)',
-      )
+        name === 'cycle'
+          ? 'comma-separated OCI runtimes: runc,crun,minidock (default: all three; minidock = bin/minidock-oci.js)'
+          : 'comma-separated: bare,minidock,runc,crun,podman,docker,ctr (default: all); minidock@DIR is the minidock built in checkout DIR (a build before a change); ENGINE+RUNTIME is one pair (podman+crun)',
+      );
+    if (name === 'startup')
+      cmd
+        .option(
+          '--engines <list>',
+          'the engine × OCI runtime matrix: podman,docker,containerd (default with --oci-runtimes: all three)',
+        )
+        .option(
+          '--oci-runtimes <list>',
+          'the runtimes each engine drives: runc,crun,minidock (default with --engines: all three); with --runtimes, those run beside the pairs',
+        );
+    cmd
       .option('--reps <n>', 'measured repetitions per runtime')
       .option('--warmup <n>', 'warm-up repetitions, run and discarded (default 1)')
       .option('--quick', 'fewer repetitions and cases (a smoke run)')
@@ -80,6 +94,7 @@ async function benchExperiments(what: ExperimentName | 'all', f: BenchFlags): Pr
       }
       for (const e of results.experiments) {
         writeOut(`\n${e.title}\n\n${mdTable(e.summaryColumns, e.summary)}`);
+        for (const t of e.tables ?? []) writeOut(`\n${t.title}\n\n${mdTable(t.columns, t.rows)}`);
         for (const s of e.skipped)
           writeOut(`  skipped ${s.runtime}: ${s.reason}${s.fix ? `\n    fix: ${s.fix}` : ''}\n`);
         const busy = loadWarning(e, results.env.cpus);

@@ -6,6 +6,7 @@
 // the first --warmup repetitions are run and discarded.
 import { ratio, summarize, type Summary } from '../stats.js';
 import { rootlessLaunch, rootlessUnavailable } from '../peers/minidock.js';
+import { splitPair } from '../peers/pairs.js';
 import type { BenchContext, Launch, Peer, Workload } from '../peers/types.js';
 import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
 import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
@@ -40,9 +41,39 @@ export function startupSummary(rows: Row[], runtimes: string[]): Row[] {
         ttfi_iqr_ms: t.n ? t.iqr : undefined,
         x_bare: bare.n ? ratio(s.median, bare.median) : undefined,
         x_minidock: md.n ? ratio(s.median, md.median) : undefined,
+        ...pairRatio(rt, (name) => by(name, 'startup_ms')),
       };
     })
     .filter((r) => (r.n as number) > 0);
+}
+
+/** An engine+runtime pair's median over the same engine's with runc: what this runtime costs under it. */
+function pairRatio(rt: string, by: (name: string) => Summary): Row {
+  const pair = splitPair(rt);
+  if (!pair) return {};
+  const runc = by(`${pair.engine}+runc`);
+  return { x_engine_runc: runc.n ? ratio(by(rt).median, runc.median) : undefined };
+}
+
+/**
+ * The engine × runtime matrix of startup medians: one row per engine, one column per runtime (ms),
+ * and the engine's spread (its slowest runtime's median over its fastest's). Empty without pairs.
+ */
+export function pairMatrix(summary: Row[]): { columns: string[]; rows: Row[] } {
+  const cells = summary.flatMap((s) => {
+    const p = splitPair(String(s.runtime));
+    return p ? [{ ...p, median: s.median_ms as number }] : [];
+  });
+  const engines = [...new Set(cells.map((c) => c.engine))];
+  const runtimes = [...new Set(cells.map((c) => c.runtime))];
+  const rows = engines.map((e) => {
+    const row: Row = { engine: e };
+    for (const r of runtimes) row[`${r}_ms`] = cells.find((c) => c.engine === e && c.runtime === r)?.median;
+    const mine = cells.filter((c) => c.engine === e).map((c) => c.median);
+    row.x_slowest_fastest = mine.length > 1 ? ratio(Math.max(...mine), Math.min(...mine)) : undefined;
+    return row;
+  });
+  return { columns: ['engine', ...runtimes.map((r) => `${r}_ms`), 'x_slowest_fastest'], rows };
 }
 
 const STARTUP_SUMMARY_COLUMNS = [
@@ -90,13 +121,15 @@ export async function startup(
       `timed by ${clock}; ${o.warmup} warm-up repetition(s) discarded; runtimes interleaved within each repetition`,
     );
   emit({ type: 'done', experiment: 'startup', seconds: (Date.now() - t0) / 1000 });
+  const matrix = pairMatrix(summary);
   return {
     name: 'startup',
     title: 'Startup: `echo ok` per runtime',
     columns: STARTUP_COLUMNS,
     rows,
-    summaryColumns: STARTUP_SUMMARY_COLUMNS,
+    summaryColumns: matrix.rows.length ? [...STARTUP_SUMMARY_COLUMNS, 'x_engine_runc'] : STARTUP_SUMMARY_COLUMNS,
     summary,
+    ...(matrix.rows.length ? { tables: [{ title: 'Engine × OCI runtime: median `echo ok` (ms)', ...matrix }] } : {}),
     skipped,
     notes,
     startedAt,

@@ -4,15 +4,21 @@ import { join, resolve } from 'node:path';
 import { BarePeer } from './bare.js';
 import { CtrPeer, DockerPeer, PodmanPeer } from './engines.js';
 import { MinidockPeer } from './minidock.js';
+import { EnginePairPeer, splitPair, type PairName } from './pairs.js';
 import { OciRuntimePeer } from './runc.js';
 import type { Peer } from './types.js';
 
 export const ALL_PEERS = ['bare', 'minidock', 'runc', 'crun', 'podman', 'docker', 'ctr'] as const;
-/** a known runtime, or `minidock@DIR`: the minidock built in another checkout (the build before a change) */
-export type PeerName = (typeof ALL_PEERS)[number] | `minidock@${string}`;
+/**
+ * a known runtime, `minidock@DIR` (the minidock built in another checkout: the build before a change),
+ * or an engine × OCI runtime pair, `podman+crun` (peers/pairs.ts)
+ */
+export type PeerName = (typeof ALL_PEERS)[number] | `minidock@${string}` | PairName;
 
 export function makePeer(name: PeerName): Peer {
   if (name.startsWith('minidock@')) return new MinidockPeer(name.slice('minidock@'.length), name);
+  const pair = splitPair(name);
+  if (pair) return new EnginePairPeer(pair.engine, pair.runtime);
   switch (name) {
     case 'bare':
       return new BarePeer();
@@ -47,6 +53,16 @@ export function parseRuntimes(spec: string | undefined): PeerName[] {
         throw new Error(`"${raw}": ${dir} has no bin/minidock.js — give the directory of a minidock checkout (built)`);
       }
       if (!out.includes(`minidock@${dir}`)) out.push(`minidock@${dir}`);
+      continue;
+    }
+    if (raw.includes('+')) {
+      const pair = splitPair(raw);
+      if (!pair)
+        throw new Error(
+          `unknown engine+runtime pair "${raw}": an engine (podman, docker, containerd) + an OCI runtime (runc, crun, minidock), e.g. podman+crun`,
+        );
+      const n: PairName = `${pair.engine}+${pair.runtime}`;
+      if (!out.includes(n)) out.push(n);
       continue;
     }
     const n = raw === 'containerd' ? 'ctr' : raw;
