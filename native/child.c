@@ -431,13 +431,16 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     errno = ECANCELED; /* minidock gave up on us (or died): do not exec */
     return -1;
   }
-  case MD_OP_CLOSE_FDS:
-    /* Node has dozens of fds open (epoll, eventfds, pipes); none may leak into the container. */
-    if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+  case MD_OP_CLOSE_FDS: {
+    /* Node has dozens of fds open (epoll, eventfds, pipes); none may leak into the container.
+     * ints[0], when given, is the first fd to mark (OCI --preserve-fds N keeps 3..3+N-1). */
+    unsigned from = s->nints > 0 ? (unsigned)a[0] : 3u;
+    if (syscall(SYS_close_range, from, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return 0;
     /* A seccomp profile older than close_range (Linux 5.9) may already be loaded (the early seccomp
      * step of build-plan.ts) and refuse it with EPERM — OCI bundles' profiles often are; kernels
      * before 5.11 answer EINVAL for CLOSE_RANGE_CLOEXEC. Then fd by fd, up to the fd limit. */
-    return cloexec_from(3);
+    return cloexec_from((int)from);
+  }
   case MD_OP_STDIO:
     return fix_stdio(p, (int)a[0]);
   case MD_OP_EXEC:

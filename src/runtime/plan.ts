@@ -94,7 +94,12 @@ export const OPS = {
     syscall: 'read(sync pipe)',
     describe: () => 'read(sync_pipe) — wait until minidock has joined us to the cgroup',
   },
-  CLOSE_FDS: { code: 21, syscall: 'close_range', describe: () => 'close_range(3, ~0, CLOSE_RANGE_CLOEXEC)' },
+  // ints: [first fd] (default 3; OCI --preserve-fds N: 3+N)
+  CLOSE_FDS: {
+    code: 21,
+    syscall: 'close_range',
+    describe: (_, [a = 3]) => `close_range(${a}, ~0, CLOSE_RANGE_CLOEXEC)`,
+  },
   // ints: [stdin_null, pipes]: bit N of pipes = fd N becomes a pipe to minidock's relay
   STDIO: {
     code: 22,
