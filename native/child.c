@@ -433,8 +433,12 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   }
   case MD_OP_CLOSE_FDS: {
     /* Node has dozens of fds open (epoll, eventfds, pipes); none may leak into the container.
-     * ints[0], when given, is the first fd to mark (OCI --preserve-fds N keeps 3..3+N-1). */
+     * ints[0], when given, is the first fd to mark (OCI --preserve-fds N keeps 3..3+N-1): the fds
+     * below it are kept across execve, their close-on-exec flag cleared (Node sets it on every fd
+     * it inherits above 2). */
     unsigned from = s->nints > 0 ? (unsigned)a[0] : 3u;
+    for (unsigned fd = 3; fd < from; fd++)
+      if (fcntl((int)fd, F_SETFD, 0) < 0) return -1;
     if (syscall(SYS_close_range, from, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return 0;
     /* A seccomp profile older than close_range (Linux 5.9) may already be loaded (the early seccomp
      * step of build-plan.ts) and refuse it with EPERM — OCI bundles' profiles often are; kernels

@@ -44,7 +44,7 @@ enum md_op {
   MD_OP_SETUID = 18,      /* ints: uid (setresuid, raw syscall) */
   MD_OP_KEEPCAPS = 19,    /* ints: 0/1 */
   MD_OP_SYNC = 20,        /* wait until the parent says go (it joined us to the cgroup) */
-  MD_OP_CLOSE_FDS = 21,   /* mark every fd >= ints[0] (default 3) close-on-exec */
+  MD_OP_CLOSE_FDS = 21,   /* mark every fd >= ints[0] (default 3) close-on-exec, clear it below (from 3) */
   MD_OP_STDIO = 22,       /* ints: stdin_null[, pipes: bit N = fd N becomes a pipe to minidock] — fix fds 0-2 */
   MD_OP_EXEC = 23,        /* ints: argc, envc, npath; strs: argv..., envp..., PATH dirs... */
   MD_OP_WRITE_FILE = 24,  /* strs: path, content */

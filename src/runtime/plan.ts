@@ -94,11 +94,12 @@ export const OPS = {
     syscall: 'read(sync pipe)',
     describe: () => 'read(sync_pipe) — wait until minidock has joined us to the cgroup',
   },
-  // ints: [first fd] (default 3; OCI --preserve-fds N: 3+N)
+  // ints: [first fd] (default 3; OCI --preserve-fds N: 3+N, and fds 3..3+N-1 kept across execve)
   CLOSE_FDS: {
     code: 21,
     syscall: 'close_range',
-    describe: (_, [a = 3]) => `close_range(${a}, ~0, CLOSE_RANGE_CLOEXEC)`,
+    describe: (_, [a = 3]) =>
+      `${Number(a) > 3 ? `fcntl(3..${Number(a) - 1}, F_SETFD, 0); ` : ''}close_range(${a}, ~0, CLOSE_RANGE_CLOEXEC)`,
   },
   // ints: [stdin_null, pipes]: bit N of pipes = fd N becomes a pipe to minidock's relay
   STDIO: {
