@@ -1,7 +1,8 @@
 // Bundles src/cli/main.ts into dist/minidock.cjs with esbuild. Why bundle at all: Node pays ~1-2 ms per ES module file it loads, and a CLI that
 // every container launch starts must start fast (see docs/performance.md).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { build } from 'esbuild';
+import { dirname, relative } from 'node:path';
+import { build, transform } from 'esbuild';
 
 // Node built-ins that cost time to load and that the launch path rarely or never uses, replaced by
 // stand-ins that load them on first use:
@@ -34,6 +35,40 @@ const lazyBuiltins = {
             "let m; for (const k of ['ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'])" +
             " Object.defineProperty(module.exports, k, { enumerable: true, get: () => (m ??= require('node:child_process'))[k] });",
       loader: 'js',
+    }));
+  },
+};
+
+// Code that only some launches run — the network (--network, -p) and user namespaces (--userns,
+// rootless) — is bundled as CommonJS: each module inside a function of its own, run when first
+// imported. Why: in a bundle of ES modules esbuild puts every module's functions at the top level of
+// the file, and V8 makes an entry for each top-level function (with its scope data) in the compiled
+// script and its code cache, used or not. Measured with `minidock run --trace` (imports + argument
+// parsing): ~3 ms of a plain run's start-up went to these 38 kB that it never calls; as closures
+// the plain run pays only for their bytes. (Done for all of src/ this made run.cjs a third larger
+// from CommonJS's interop: only these.) Their importers load them with `await import()` (launch.ts,
+// options.ts), never statically, so that a plain run does not run them either.
+const ONLY_SOME_LAUNCHES = /\/src\/runtime\/(network\/[a-z-]+|userns)\.ts$/;
+const closures = {
+  name: 'closures',
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, async (args) => {
+      if (args.pluginData?.resolving) return undefined;
+      const r = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { resolving: true },
+      });
+      // (outside the file namespace, package.json's "type": "module" does not make them ES modules)
+      return r.errors.length || !ONLY_SOME_LAUNCHES.test(r.path)
+        ? undefined
+        : { path: relative(process.cwd(), r.path), namespace: 'closure', pluginData: { file: r.path } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'closure' }, async (args) => ({
+      contents: (await transform(readFileSync(args.pluginData.file, 'utf8'), { loader: 'ts', format: 'cjs' })).code,
+      loader: 'js',
+      resolveDir: dirname(args.pluginData.file),
     }));
   },
 };
@@ -82,7 +117,7 @@ const result = await build({
   // launch path asks for import.meta.dirname only).
   define: { 'import.meta.url': '__mdMeta.url', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __mdMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
-  plugins: [lazyBuiltins, verbEntries],
+  plugins: [closures, lazyBuiltins, verbEntries],
   // Whitespace and syntax are minified (less to read at every start); identifiers are not, so stack
   // traces stay readable without esbuild's keepNames, which wraps every function in a __name() call
   // made at every start (~400 in `run`'s bundle, and 140 kB of garbage).

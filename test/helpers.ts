@@ -198,3 +198,15 @@ export function minidockError(fn: () => unknown): MinidockError {
   }
   throw new Error('expected a MinidockError');
 }
+
+/** minidockError for a promise: it must reject with one MinidockError of one line. */
+export async function minidockRejection(p: Promise<unknown>): Promise<MinidockError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (e === undefined) throw new Error('expected a MinidockError');
+  return minidockError(() => {
+    throw e;
+  });
+}

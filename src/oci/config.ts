@@ -20,7 +20,7 @@ import { MS, RLIMIT } from '../sys/constants.js';
 import { DEVICE_RULES, parseDeviceRule } from '../runtime/cgroups/device-bpf.js';
 import type { BindMount, ContainerSpec, Rlimit } from '../runtime/spec.js';
 import { validateProfile, type SeccompProfile } from '../runtime/seccomp/profile.js';
-import { checkRanges, type IdRange, type UserNamespace } from '../runtime/userns.js';
+import { checkRanges, type IdRange, type UserNamespace } from '../runtime/id-maps.js';
 import { OTHER_ARCH_SYSCALLS, syscallNumber } from '../runtime/seccomp/syscalls-x86_64.js';
 import { HOOK_POINTS, type Hook, type Hooks } from './hooks.js';
 

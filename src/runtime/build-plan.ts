@@ -7,8 +7,7 @@ import { capMask } from './capabilities.js';
 import type { Cgroup, CgroupfsMount, CgroupWrite } from './cgroups/types.js';
 import { Op, STEP_FLAGS, type Step } from './plan.js';
 import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
-import { hostId, idMapWrites } from './userns.js';
-import { containerSteps } from './network/bridge.js';
+import { hostId, idMapWrites } from './id-maps.js';
 import type { NetPlan } from './network/wiring.js';
 
 export interface LayerDirs {
@@ -594,9 +593,11 @@ export function buildPlan(
 
   // 10a. A bridge network: eth0 exists now (minidock made it at SYNC, in our namespace, index 2), so
   //      the container configures its own side: one netlink request each, sent from in here (a
-  //      netlink socket speaks to the namespace it is created in), still with CAP_NET_ADMIN.
+  //      netlink socket speaks to the namespace it is created in), still with CAP_NET_ADMIN. (The
+  //      messages are made by network/bridge.ts, through prepareNetwork: a launch without a network
+  //      does not load that code.)
   if (att) {
-    for (const n of containerSteps(att))
+    for (const n of net.inside ?? [])
       add({ op: Op.NETLINK, strs: [n.msg, n.what], why: `eth0 on network ${att.network}`, phase: 'namespaces' });
   }
 

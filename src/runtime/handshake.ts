@@ -65,7 +65,7 @@ import { MSG, REPORT_PID, SPAWNED } from './plan.js';
 import { readAllSync, waitExit } from './process.js';
 import { parseRecords } from './step-error.js';
 import type { ChildRecord } from './trace.js';
-import { idMapWrites, type UserNamespace } from './userns.js';
+import { idMapWrites, type UserNamespace } from './id-maps.js';
 
 /** A cloned child running its plan, and our ends of its pipes (-1: none, or closed already). */
 export interface Child {

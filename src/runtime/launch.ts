@@ -42,12 +42,45 @@ import { unlockContainer } from './container-store/locks.js';
 import { releaseName } from './container-store/names.js';
 import { writeState, type ContainerState, type Entry } from './container-store/records.js';
 import { removeDir } from './container-store/removal.js';
-import { connectChild, prepareNetwork, releaseNetwork, type NetPlan } from './network/wiring.js';
+import type { NetPlan } from './network/wiring.js';
 import { killPoint } from './test-hooks.js';
 import type { ChildRecord, Timeline } from './trace.js';
-import { idmapLowerLayers, prepareForMappedRoot } from './userns.js';
 
 const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
+
+/**
+ * The code of --network/-p (network/wiring.ts) and of user namespaces (userns.ts), imported only by
+ * the launches that use them: a plain run does not read or compile it at start (docs/performance.md).
+ */
+interface OptionalCode {
+  wiring?: typeof import('./network/wiring.js');
+  userns?: typeof import('./userns.js');
+}
+
+async function optionalCode(spec: ContainerSpec, tl: Timeline): Promise<OptionalCode> {
+  const [wiring, userns] = await Promise.all([
+    spec.network ? import('./network/wiring.js') : undefined,
+    spec.userns ? import('./userns.js') : undefined,
+  ]);
+  if (wiring || userns) tl.mark('network/userns code loaded');
+  return { wiring, userns };
+}
+
+/** No --network (or none): a namespace with only lo, nothing to prepare, connect or release. */
+const NO_NETWORK: NetPlan = { mode: 'none' };
+
+/** Before clone, for a launch with a network: its lease, its name files (network/wiring.ts). */
+function prepareNetworkOf(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode, dir: string): NetPlan {
+  return code.wiring
+    ? code.wiring.prepareNetwork(spec.network, {
+        root: opts.root,
+        id: spec.id,
+        dir,
+        hostname: spec.hostname,
+        onNotice: opts.onNotice,
+      })
+    : NO_NETWORK;
+}
 
 export interface LaunchOptions {
   root: string;
@@ -128,14 +161,14 @@ interface Prepared {
 
 /** 1. The container's directory in the state store (config.json, state.json "created") with the
  * overlay's directories. Without --rm it stays after the exit, as in Docker. */
-function createEntry(spec: ContainerSpec, opts: LaunchOptions, detached: boolean): Prepared {
+function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode, detached: boolean): Prepared {
   const { dirs, populate } = layerDirs(opts.root, containerDir(opts.root, spec.id));
   // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
   // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
-  if (spec.userns)
-    prepareForMappedRoot(
+  if (spec.userns && code.userns)
+    code.userns.prepareForMappedRoot(
       entry.dir,
       dirs,
       [...(spec.lowerDirs ?? [spec.rootfs]), ...spec.mounts.map((v) => v.source)],
@@ -171,6 +204,7 @@ interface Foreground {
   started: boolean;
   state?: ContainerState;
   cleanups: Array<() => void>;
+  code: OptionalCode;
 }
 
 /** The container's pid while it may be signalled (-1 before the clone and once reaped). */
@@ -185,7 +219,7 @@ async function startChild(
   plan: LaunchPlan,
   net: NetPlan,
 ): Promise<{ child: Child; records: ChildRecord[] }> {
-  const { spec, opts, cgroup } = run;
+  const { spec, opts, cgroup, code } = run;
   const { steps } = plan;
   const tl = opts.timeline;
   const bytes = encodePlan(steps);
@@ -219,15 +253,15 @@ async function startChild(
         cgroup!.join(child.pid);
         tl.mark('cgroup join');
       }
-      if (spec.userns) {
+      if (spec.userns && code.userns) {
         writeIdMaps(child.pid, spec.userns); // the map step of the protocol (handshake.ts)
         tl.mark('uid_map + gid_map');
-        const notice = idmapLowerLayers(child.pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]); // (userns.ts, native/idmap.c)
+        const notice = code.userns.idmapLowerLayers(child.pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]); // (userns.ts, native/idmap.c)
         if (notice) opts.onNotice?.(notice);
         tl.mark('idmapped lower layers');
       }
-      if (net.attachment) {
-        connectChild(opts.root, spec.id, child.pid, net, spec.network?.ports ?? []); // the veth step (network/wiring.ts)
+      if (net.attachment && code.wiring) {
+        code.wiring.connectChild(opts.root, spec.id, child.pid, net, spec.network?.ports ?? []); // the veth step (network/wiring.ts)
         tl.mark('veth pair + published ports');
       }
       killPoint('join');
@@ -360,9 +394,10 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     reaped: false,
     started: false,
     cleanups: [],
+    code: await optionalCode(spec, tl),
   };
   try {
-    const prepared = createEntry(spec, opts, false);
+    const prepared = createEntry(spec, opts, run.code, false);
     run.state = prepared.state;
     run.cleanups.push(() => {
       if (opts.autoRemove || !run.started) {
@@ -375,14 +410,8 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
 
     // the network: its lease and name files before clone; released whenever this launch ends
     // (a container's address and ports belong to its running life; a kept one keeps network.json)
-    run.cleanups.push(() => releaseNetwork(opts.root, spec.id, run.dir));
-    const net = prepareNetwork(spec.network, {
-      root: opts.root,
-      id: spec.id,
-      dir: run.dir,
-      hostname: spec.hostname,
-      onNotice: opts.onNotice,
-    });
+    run.cleanups.push(() => run.code.wiring?.releaseNetwork(opts.root, spec.id, run.dir));
+    const net = prepareNetworkOf(spec, opts, run.code, run.dir);
     if (net.attachment) tl.mark('network: bridge, NAT, lease');
 
     const terminals = mdTerminals(); // which of our fds 0-2 are the user's terminal (kept from the container)
@@ -476,6 +505,7 @@ function launchThroughMonitor(
   plan: LaunchPlan,
   cgroup: Cgroup,
   net: NetPlan,
+  code: OptionalCode,
 ): void {
   const tl = opts.timeline;
   const bytes = encodePlan(plan.steps);
@@ -500,15 +530,15 @@ function launchThroughMonitor(
     cgroup.join(pid);
     tl.mark('cgroup join');
   }
-  if (spec.userns) {
+  if (spec.userns && code.userns) {
     writeIdMaps(pid, spec.userns);
     tl.mark('uid_map + gid_map');
-    const notice = idmapLowerLayers(pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]);
+    const notice = code.userns.idmapLowerLayers(pid, spec.userns, spec.lowerDirs ?? [spec.rootfs]);
     if (notice) opts.onNotice?.(notice);
     tl.mark('idmapped lower layers');
   }
-  if (net.attachment) {
-    connectChild(opts.root, spec.id, pid, net, spec.network?.ports ?? []);
+  if (net.attachment && code.wiring) {
+    code.wiring.connectChild(opts.root, spec.id, pid, net, spec.network?.ports ?? []);
     tl.mark('veth pair + published ports');
   }
   killPoint('join');
@@ -537,19 +567,14 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let cgroup: Cgroup | undefined;
   let ctl = -1;
   let ok = false;
+  const code = await optionalCode(spec, opts.timeline);
   try {
-    const prepared = createEntry(spec, opts, true);
+    const prepared = createEntry(spec, opts, code, true);
     cgroup = createContainerCgroup(spec, opts, prepared);
-    const net = prepareNetwork(spec.network, {
-      root: opts.root,
-      id: spec.id,
-      dir,
-      hostname: spec.hostname,
-      onNotice: opts.onNotice,
-    });
+    const net = prepareNetworkOf(spec, opts, code, dir);
     const plan = planLaunch(spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
     ctl = startMonitor(spec, opts, plan, cgroup);
-    launchThroughMonitor(ctl, spec, opts, plan, cgroup, net);
+    launchThroughMonitor(ctl, spec, opts, plan, cgroup, net, code);
     // We will print the ID: from now on the container is the user's. The monitor wrote "running"
     // into state.json before it sent the records.
     writeSync(ctl, MSG.ACK);
@@ -561,7 +586,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     if (!ok) {
       cgroup?.destroy();
       try {
-        releaseNetwork(opts.root, spec.id, dir); // (the monitor killed the child: its veth went with it)
+        code.wiring?.releaseNetwork(opts.root, spec.id, dir); // (the monitor killed the child: its veth went with it)
       } catch {
         /* gc reclaims the rest */
       }

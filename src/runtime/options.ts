@@ -11,8 +11,7 @@ import { parseEnvEntry, parseEnvFile, parseSecurityOpts, parseUlimit, type Secur
 import { parseLimits, type Limits } from './limits.js';
 import { dirView, parseUser, parseVolume, type ImageView } from './rootfs-view.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type ContainerSpec } from './spec.js';
-import { usernsFromFlags, type UsernsFlags } from './userns.js';
-import { parseNetworkFlags } from './network/flags.js';
+import type { UsernsFlags } from './userns.js';
 
 export interface RunFlags extends UsernsFlags {
   interactive?: boolean;
@@ -56,14 +55,14 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-
 type SeccompFor = (choice: SecurityChoice['seccomp'], caps: string[]) => { program?: Uint8Array; name?: string };
 
 /** Build the spec; `seccompFor` compiles the chosen profile for the final capability set. */
-export function specFromFlags(
+export async function specFromFlags(
   id: string,
   rootfsArg: string,
   args: string[],
   f: RunFlags,
   seccompFor: SeccompFor,
   image?: ImageView,
-): ContainerSpec {
+): Promise<ContainerSpec> {
   // Checked in this order, so the first bad flag is the one reported.
   const rootfs = checkRootfs(rootfsArg, image);
   checkCommand(args, f.workdir);
@@ -80,8 +79,16 @@ export function specFromFlags(
   const env = environment(f, image, hostname, user.home);
   const mounts = (f.volume ?? []).map((v) => parseVolume(view, v));
   const security = securityFromFlags(f, seccompFor);
-  const userns = usernsFromFlags(f, user); // --userns, --uidmap, --gidmap (userns.ts)
-  const network = parseNetworkFlags(f.network, f.publish, f.ip); // --network, -p, --ip
+  // --userns, --uidmap, --gidmap (userns.ts) and --network, -p, --ip (network/flags.ts): their code
+  // is imported only when one of them is given (or rootless): a plain run's start-up does not pay for it
+  const userns =
+    f.userns !== undefined || f.uidmap?.length || f.gidmap?.length || f.rootless
+      ? (await import('./userns.js')).usernsFromFlags(f, user)
+      : undefined;
+  const network =
+    f.network !== undefined || f.publish?.length || f.ip !== undefined
+      ? (await import('./network/flags.js')).parseNetworkFlags(f.network, f.publish, f.ip)
+      : undefined;
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
     fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);

@@ -46,7 +46,7 @@ export async function runSpec(
   // The seccomp program is compiled for the final capability set, which specFromFlags works out;
   // usually it is in the cache, and the compiler is loaded only when it is not (seccomp-choice.ts).
   let toCompile: [SecurityChoice['seccomp'], string[]] | undefined;
-  const spec = specFromFlags(
+  const spec = await specFromFlags(
     id,
     rootfs,
     image ? image.args : command,

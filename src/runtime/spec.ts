@@ -2,7 +2,7 @@
 // runtime spec (config.json). The CLI turns flags into a spec; buildPlan() turns a spec into steps.
 import type { CapName } from './capabilities.js';
 import type { Limits } from './limits.js';
-import type { UserNamespace } from './userns.js';
+import type { UserNamespace } from './id-maps.js';
 import type { NetworkSpec } from './network/flags.js';
 
 export interface BindMount {

@@ -2,6 +2,7 @@
 // input), planLaunch's clone flags, SYNC, SETNS, name-file bind mounts and the child's NETLINK steps.
 import { describe, expect, it } from 'vitest';
 import { planLaunch } from '../../src/runtime/build-plan';
+import { containerSteps, type Attachment } from '../../src/runtime/network/bridge';
 import { parseNetworkFlags } from '../../src/runtime/network/flags';
 import { containerResolvConf, type NetPlan } from '../../src/runtime/network/wiring';
 import { Op, describeStep } from '../../src/runtime/plan';
@@ -34,18 +35,20 @@ const spec = {
 const dirs = { merged: '/c/merged', upper: '/c/upper', work: '/c/work' };
 const v1 = { mode: 'v1' as const, paths: ['/sys/fs/cgroup/memory/x'], fsMounts: [], writes: [] };
 const v2 = { mode: 'v2' as const, paths: ['/sys/fs/cgroup/x'], fsMounts: [], writes: [] };
+const attachment: Attachment = {
+  network: 'bridge',
+  bridge: 'minidock0',
+  hostIf: 'mdvaaaaaaaaaaaa',
+  ifindex: 2,
+  ip: '10.87.0.2',
+  prefixLen: 16,
+  gateway: '10.87.0.1',
+  mtu: 1500,
+};
 const bridge: NetPlan = {
   mode: 'bridge',
-  attachment: {
-    network: 'bridge',
-    bridge: 'minidock0',
-    hostIf: 'mdvaaaaaaaaaaaa',
-    ifindex: 2,
-    ip: '10.87.0.2',
-    prefixLen: 16,
-    gateway: '10.87.0.1',
-    mtu: 1500,
-  },
+  attachment,
+  inside: containerSteps(attachment),
   nameFiles: [{ source: '/c/hosts', target: '/etc/hosts' }],
 };
 const ops = (steps: { op: number }[]): number[] => steps.map((s) => s.op);

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { minidockError } from '../helpers';
+import { minidockError, minidockRejection } from '../helpers';
 import { checkTtyInput, parseEnvFile, parseSecurityOpts, parseUlimit } from '../../src/runtime/flag-parsers';
 import { specFromFlags, type RunFlags } from '../../src/runtime/options';
 import { dirView, parseUser, parseVolume } from '../../src/runtime/rootfs-view';
@@ -41,8 +41,8 @@ function hostileRoot(name: string): string {
 }
 
 describe('specFromFlags', () => {
-  it('fills Docker-like defaults', () => {
-    const s = spec(['sh']);
+  it('fills Docker-like defaults', async () => {
+    const s = await spec(['sh']);
     expect(s.hostname).toBe(ID.slice(0, 12));
     expect(s.cwd).toBe('/');
     expect(s.uid).toBe(0);
@@ -57,11 +57,11 @@ describe('specFromFlags', () => {
     expect(s.maskedPaths).toContain('/proc/kcore');
   });
 
-  it('applies -e over --env-file over defaults, and -e KEY copies from the host', () => {
+  it('applies -e over --env-file over defaults, and -e KEY copies from the host', async () => {
     const file = join(host, 'env');
     writeFileSync(file, '# c\nA=file\nB=file\n\n');
     process.env.MINIDOCK_TEST_COPIED = 'copied';
-    const s = spec(['sh'], {
+    const s = await spec(['sh'], {
       envFile: [file],
       env: ['B=cli', 'MINIDOCK_TEST_COPIED', 'MINIDOCK_TEST_UNSET', 'PATH=/bin'],
     });
@@ -72,8 +72,8 @@ describe('specFromFlags', () => {
     expect(s.env.filter((e) => e.startsWith('PATH='))).toEqual(['PATH=/bin']);
   });
 
-  it('rejects bad input with one clear line (exit 125)', () => {
-    const cases: Array<[() => unknown, RegExp]> = [
+  it('rejects bad input with one clear line (exit 125)', async () => {
+    const cases: Array<[() => Promise<unknown>, RegExp]> = [
       [() => specFromFlags(ID, '/no/such', ['sh'], {}, noSeccomp), /^rootfs \/no\/such: no such directory/],
       [() => specFromFlags(ID, join(host, 'file.txt'), ['sh'], {}, noSeccomp), /not a directory/],
       [() => spec([]), /^no command given/],
@@ -86,7 +86,7 @@ describe('specFromFlags', () => {
       [() => spec(['sh'], { envFile: ['/no/such/file'] }), /^--env-file \/no\/such\/file: ENOENT/],
     ];
     for (const [fn, re] of cases) {
-      const e = minidockError(fn);
+      const e = await minidockRejection(fn());
       expect(e.code).toBe(125);
       expect(e.message).toMatch(re);
       expect(e.message).not.toContain('\n');
@@ -277,20 +277,20 @@ describe('--ulimit and --security-opt', () => {
     expect(parseSecurityOpts(['seccomp=/p.json'])).toEqual({ noNewPrivileges: true, seccomp: { file: '/p.json' } });
   });
 
-  it('refuses a NUL in an env value (execve would cut it there), from --env-file, -e or the image', () => {
+  it('refuses a NUL in an env value (execve would cut it there), from --env-file, -e or the image', async () => {
     const f = join(host, 'env-nul');
     writeFileSync(f, 'A=1\nB=x\0y\n');
     const e = minidockError(() => parseEnvFile(f));
     expect(e.code).toBe(125);
     expect(e.message).toMatch(/^--env-file .*env-nul line 2: "B=x\\u0000y": contains a NUL byte/);
-    expect(minidockError(() => spec(['sh'], { env: ['C=a\0b'] })).message).toMatch(
+    expect((await minidockRejection(spec(['sh'], { env: ['C=a\0b'] }))).message).toMatch(
       /^-e "C=a\\u0000b": contains a NUL byte/,
     );
     const image = { ...dirView(root), lowerDirs: [root], env: ['D=a\0b'] };
-    expect(minidockError(() => specFromFlags(ID, root, ['sh'], {}, noSeccomp, image)).message).toMatch(
+    expect((await minidockRejection(specFromFlags(ID, root, ['sh'], {}, noSeccomp, image))).message).toMatch(
       /^image config Env "D=a\\u0000b": contains a NUL byte/,
     );
-    expect(minidockError(() => spec(['sh', 'a\0b'])).message).toMatch(/contains a NUL byte/);
+    expect((await minidockRejection(spec(['sh', 'a\0b']))).message).toMatch(/contains a NUL byte/);
   });
 
   it('reads env files', () => {

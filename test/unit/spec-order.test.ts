@@ -16,9 +16,9 @@ const seccompFor = (_choice: unknown, caps: string[]) => {
   return { program: new Uint8Array(8), name: 'test-profile' };
 };
 const spec = (f: RunFlags, args = ['sh'], rootfs = root) => specFromFlags(ID, rootfs, args, f, seccompFor);
-const error = (f: RunFlags, args = ['sh'], rootfs = root): string => {
+const error = async (f: RunFlags, args = ['sh'], rootfs = root): Promise<string> => {
   try {
-    spec(f, args, rootfs);
+    await spec(f, args, rootfs);
   } catch (e) {
     return (e as Error).message;
   }
@@ -38,8 +38,8 @@ beforeAll(() => {
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('specFromFlags: the spec in a fixed order', () => {
-  it('keys, with every optional part set', () => {
-    const s = spec({ name: 'n', volume: [`${join(base, 'vol')}:/data`], memory: '50M', network: 'bridge' });
+  it('keys, with every optional part set', async () => {
+    const s = await spec({ name: 'n', volume: [`${join(base, 'vol')}:/data`], memory: '50M', network: 'bridge' });
     expect(Object.keys(s)).toEqual([
       'id',
       'name',
@@ -73,24 +73,30 @@ describe('specFromFlags: the spec in a fixed order', () => {
     expect(s.seccomp).toHaveLength(8);
   });
 
-  it('--privileged: no seccomp compiled, no masked paths, no no_new_privs', () => {
+  it('--privileged: no seccomp compiled, no masked paths, no no_new_privs', async () => {
     calls.length = 0;
-    const s = spec({ privileged: true });
+    const s = await spec({ privileged: true });
     expect(calls).toEqual([]);
     expect(s).toMatchObject({ privileged: true, noNewPrivileges: false, maskedPaths: [], readonlyPaths: [] });
     expect(s.seccomp).toBeUndefined();
     expect('seccomp' in s).toBe(true); // the key is there, undefined
   });
 
-  it('seccomp is compiled for the capability set after --cap-drop', () => {
+  it('seccomp is compiled for the capability set after --cap-drop', async () => {
     calls.length = 0;
-    const s = spec({ capDrop: ['ALL'], capAdd: ['CHOWN'] });
+    const s = await spec({ capDrop: ['ALL'], capAdd: ['CHOWN'] });
     expect(calls).toEqual([['CAP_CHOWN']]);
     expect(s.capabilities).toEqual(['CAP_CHOWN']);
   });
 
-  it('environment: PATH, HOSTNAME, HOME, TERM with -t, --env-file, -e; a later entry replaces in place', () => {
-    const s = spec({ tty: true, user: 'user', hostname: 'h', envFile: [join(base, 'env')], env: ['B=cli', 'HOME=/x'] });
+  it('environment: PATH, HOSTNAME, HOME, TERM with -t, --env-file, -e; a later entry replaces in place', async () => {
+    const s = await spec({
+      tty: true,
+      user: 'user',
+      hostname: 'h',
+      envFile: [join(base, 'env')],
+      env: ['B=cli', 'HOME=/x'],
+    });
     expect(s.env).toEqual([
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       'HOSTNAME=h',
@@ -103,7 +109,7 @@ describe('specFromFlags: the spec in a fixed order', () => {
 });
 
 describe('specFromFlags: the first bad input is the one reported', () => {
-  it('rootfs, then command, then hostname, -w, -u, -e, -v, --security-opt, --stop-timeout, --ulimit, limits', () => {
+  it('rootfs, then command, then hostname, -w, -u, -e, -v, --security-opt, --stop-timeout, --ulimit, limits', async () => {
     const bad: RunFlags = {
       hostname: '-bad-',
       workdir: 'rel',
@@ -115,8 +121,8 @@ describe('specFromFlags: the first bad input is the one reported', () => {
       ulimit: ['nofile'],
       memory: '1k',
     };
-    expect(error(bad, ['sh'], join(base, 'missing'))).toMatch(/^rootfs .*missing: no such directory/);
-    expect(error(bad, [])).toMatch(/^no command given/);
+    expect(await error(bad, ['sh'], join(base, 'missing'))).toMatch(/^rootfs .*missing: no such directory/);
+    expect(await error(bad, [])).toMatch(/^no command given/);
     const order: (keyof RunFlags)[] = [
       'hostname',
       'workdir',
@@ -131,10 +137,10 @@ describe('specFromFlags: the first bad input is the one reported', () => {
     const seen: string[] = [];
     const flags = { ...bad };
     for (const key of order) {
-      seen.push(error(flags));
+      seen.push(await error(flags));
       delete flags[key];
     }
-    expect(error(flags)).toBe('no error');
+    expect(await error(flags)).toBe('no error');
     expect(seen).toEqual([
       expect.stringMatching(/^--hostname -bad-: /),
       expect.stringMatching(/^-w rel: /),

@@ -8,17 +8,14 @@ import { Op } from '../../src/runtime/plan';
 import type { ContainerSpec } from '../../src/runtime/spec';
 import { CLONE } from '../../src/sys/constants';
 import { testSpec } from './spec-fixture';
+import { checkRanges, hostId, idMapWrites, type UserNamespace } from '../../src/runtime/id-maps';
 import {
-  checkRanges,
-  hostId,
-  idMapWrites,
   idmapLowerLayers,
   kernelIdmapsOverlayLayers,
   kernelMountsOverlayInUserns,
   parseIdRange,
   subordinateRange,
   usernsFromFlags,
-  type UserNamespace,
 } from '../../src/runtime/userns';
 
 const ids = { uid: 0, gid: 0, groups: [0] };

@@ -22,7 +22,15 @@ import { resolve } from '../container-store/listing.js';
 import { withLock } from '../container-store/locks.js';
 import { effectiveStatus } from '../container-store/staleness.js';
 import { readJson, writeJsonAtomic } from '../container-store/records.js';
-import { attach, CONTAINER_IFINDEX, detach, ensureNetwork, hostIfName, type Attachment } from './bridge.js';
+import {
+  attach,
+  CONTAINER_IFINDEX,
+  containerSteps,
+  detach,
+  ensureNetwork,
+  hostIfName,
+  type Attachment,
+} from './bridge.js';
 import {
   DEFAULT_NETWORK,
   SUBNET_CANDIDATES,
@@ -46,6 +54,8 @@ export interface NetPlan {
   joinNetns?: string;
   /** bridge: eth0's address, prefix, gateway, MTU (the child's NETLINK steps) */
   attachment?: Attachment;
+  /** bridge: eth0's address, eth0 up, the default route: the child's NETLINK steps (bridge.ts containerSteps) */
+  inside?: Array<{ what: string; msg: Uint8Array }>;
   /** bridge: files of the container's directory bind-mounted over the rootfs's */
   nameFiles?: Array<{ source: string; target: string }>;
 }
@@ -118,20 +128,17 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
         : undefined);
     if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
     const ip = spec.ip ?? nextFree(net);
-    return {
-      mode: 'bridge',
-      attachment: {
-        network: name,
-        bridge: net.bridge,
-        hostIf: hostIfName(o.id),
-        ifindex: CONTAINER_IFINDEX,
-        ip,
-        prefixLen: prefixOf(net),
-        gateway: net.gateway,
-        mtu: 1500,
-      },
-      nameFiles: nameFiles(o.dir),
+    const att: Attachment = {
+      network: name,
+      bridge: net.bridge,
+      hostIf: hostIfName(o.id),
+      ifindex: CONTAINER_IFINDEX,
+      ip,
+      prefixLen: prefixOf(net),
+      gateway: net.gateway,
+      mtu: 1500,
     };
+    return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
   }
   if (name !== DEFAULT_NETWORK && !readNetwork(o.root, name))
     throw new MinidockError(
@@ -169,7 +176,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
     writeFileSync(pathIn(o.dir, 'hostname'), `${o.hostname}\n`);
     writeFileSync(pathIn(o.dir, 'resolv.conf'), containerResolvConf(readOr('/etc/resolv.conf')));
     writeHosts(o.root, name);
-    return { mode: 'bridge', attachment: att, nameFiles: nameFiles(o.dir) };
+    return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
   } catch (e) {
     release(o.root, name, o.id);
     throw e;
