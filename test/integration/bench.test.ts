@@ -47,6 +47,15 @@ function leftovers(): { dirs: string[]; cgroups: string[]; sleeps: string[] } {
   return { dirs, cgroups: cgroups.concat(minidockCgroups().filter((c) => c.includes('mdbench-'))).sort(), sleeps };
 }
 
+/** Is this process still there (and not a zombie)? */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 d('minidock bench (real runtimes)', () => {
   let out: string;
   let before: ReturnType<typeof leftovers>;
@@ -184,6 +193,93 @@ d('minidock bench (real runtimes)', () => {
         'crun:2',
       ]);
       expect(j.skipped).toEqual([]);
+    },
+  );
+
+  const ociRuntimesHere = ['runc', 'crun'].filter(has);
+  it(`cycle: create + start + delete of one bundle, ${[...ociRuntimesHere, 'minidock'].join(', ')} interleaved${ociRuntimesHere.length < 2 ? ` — ${['runc', 'crun'].filter((r) => !has(r)).join(' and ')} not installed: their rows are skips` : ''}`, () => {
+    const dir = join(out, 'cycle');
+    const r = minidock(
+      ['bench', 'cycle', '--reps', '2', '--warmup', '1', '--out', dir, '--no-charts', '--no-live', '--json'],
+      { timeout: 120_000 },
+    );
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const want = ['runc', 'crun', 'minidock'].filter((x) => x === 'minidock' || has(x));
+    expect(j.experiments.cycle.map((s: { runtime: string; n: number }) => `${s.runtime}:${s.n}`)).toEqual(
+      want.map((x) => `${x}:2`),
+    );
+    expect(j.skipped.map((s: { runtime: string }) => s.runtime)).toEqual(['runc', 'crun'].filter((x) => !has(x)));
+    const rows = csv(join(dir, 'cycle.csv'));
+    expect(Object.keys(rows[0])).toEqual([
+      'runtime',
+      'rep',
+      'create_ms',
+      'start_ms',
+      'wait_ms',
+      'delete_ms',
+      'cycle_ms',
+      'ok',
+    ]);
+    for (const x of rows) {
+      expect(x.ok).toBe('true');
+      for (const k of ['create_ms', 'start_ms', 'wait_ms', 'delete_ms']) expect(Number(x[k])).toBeGreaterThan(0);
+    }
+    // (the cycle's state roots are its own, in its scratch directory: the afterEach sees it gone)
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain("the bench is the inits' subreaper");
+  });
+
+  const enginesHere = [
+    ['podman', 'podman'],
+    ['docker', 'dockerd'],
+    ['containerd', 'containerd'],
+  ].filter(([, bin]) => has(bin));
+  it.skipIf(!enginesHere.length)(
+    `startup --engines × --oci-runtimes: one series per pair, an unavailable pair a skip with its reason${enginesHere.length ? ` (engines here: ${enginesHere.map(([e]) => e).join(', ')}; daemons started and stopped by the bench)` : ' — SKIPPED: no podman, dockerd or containerd installed'}`,
+    () => {
+      const dir = join(out, 'matrix');
+      const engines = enginesHere.map(([e]) => e);
+      const r = minidock(
+        [
+          'bench',
+          'startup',
+          '--engines',
+          engines.join(','),
+          '--oci-runtimes',
+          'runc,crun,minidock',
+          '--start-daemons',
+          '--reps',
+          '1',
+          '--warmup',
+          '0',
+          '--out',
+          dir,
+          '--no-live',
+        ],
+        { timeout: 300_000 },
+      );
+      expect(r.code).toBe(0);
+      const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+      const pairs = engines.flatMap((e) => ['runc', 'crun', 'minidock'].map((x) => `${e}+${x}`));
+      const measured = res.experiments[0].summary.map((s: { runtime: string }) => s.runtime);
+      const skipped = res.skipped.map((s: { runtime: string; reason: string }) => s.runtime);
+      // every pair is measured or skipped, with a reason, and nothing else is in the run
+      expect([...measured, ...skipped].sort()).toEqual([...pairs].sort());
+      for (const s of res.skipped) console.warn(`matrix pair skipped: ${s.runtime}: ${s.reason}`);
+      expect(res.env.peers.map((p: { name: string }) => p.name)).toEqual(pairs);
+      // the engine × runtime table, and the grouped chart
+      const report = readFileSync(join(dir, 'report.md'), 'utf8');
+      if (measured.length) {
+        expect(report).toMatch(
+          /### Engine × OCI runtime: median `echo ok` \(ms\)\n\n\| engine \| runc_ms \| crun_ms \| minidock_ms \|/,
+        );
+        expect(report).toContain('![startup](startup-matrix.png)');
+        expect(r.stdout).toMatch(/Engine × OCI runtime/);
+      }
+      for (const x of csv(join(dir, 'startup.csv'))) expect(x.ok).toBe('true');
+      // the daemons it started are stopped (by pid; the afterEach checks its cgroups and scratch directory)
+      if (engines.some((e) => e !== 'podman')) expect(res.env.daemons.length).toBeGreaterThan(0);
+      expect(res.env.daemons.filter((d: { pid: number }) => alive(d.pid))).toEqual([]);
     },
   );
 

@@ -236,13 +236,11 @@ function oneCycle(ctx: BenchContext, r: CycleRun, bundle: string, rep: number): 
   const fd = openSync(log, 'w');
   const step = (a: string[]): Timed => timed(a, { stdout: fd, pin: ctx.pin, cwd: ctx.work, timeoutMs: 30_000 });
   const fail = (what: string, t?: Timed): { row: Row; error: string } => {
+    const said = lastLine(log); // (before the forced delete adds its own lines)
     timed(argv.forceDelete, { stdout: fd, cwd: ctx.work, timeoutMs: 30_000 });
     closeSync(fd);
-    const said = lastLine(log);
-    return {
-      row,
-      error: `${what}${t ? ` exited ${t.code}${t.timedOut ? ' (timed out)' : ''}` : ''}${said ? `: ${said}` : ''}`,
-    };
+    const how = t ? ` exited ${t.code}${t.timedOut ? ' (timed out)' : ''}` : '';
+    return { row, error: `${what}${how}${said ? `: ${said}` : ''}` };
   };
   const create = step(argv.create);
   if (create.code !== 0) return fail('create', create);

@@ -172,6 +172,7 @@ export class EnginePairPeer implements Peer {
     if (s.prepared instanceof Error) throw s.prepared;
   }
 
+  /** `--rm`, and a name with the run's tag: what a run cut short leaves, the engine's cleanup finds by it */
   run(ctx: BenchContext, id: string, w: Workload): Launch {
     const bin = this.runtime.binary(ctx);
     const s = engineFor(ctx, this.engine);
@@ -183,6 +184,8 @@ export class EnginePairPeer implements Peer {
             ...PODMAN_GLOBAL,
             'run',
             '--rm',
+            '--name',
+            id,
             ...podmanRunFlags(bin),
             `localhost/${ctx.image}`,
             ...w.cmd,
@@ -196,6 +199,8 @@ export class EnginePairPeer implements Peer {
             `unix://${ctx.daemons.docker ?? '/var/run/docker.sock'}`,
             'run',
             '--rm',
+            '--name',
+            id,
             '--network',
             'none',
             '--runtime',
