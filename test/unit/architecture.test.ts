@@ -186,3 +186,63 @@ describe(`no function in src/ over ${MAX_LINES} lines (but buildPlan)`, () => {
     ]);
   });
 });
+
+// --- (d) a plain run does not load the code of the launches that need more ------------------
+
+/** The modules scripts/bundle.mjs bundles as closures (ONLY_SOME_LAUNCHES): loaded with await import() only. */
+const ONLY_SOME_LAUNCHES = /^src\/runtime\/(network\/[a-z-]+|userns)\.ts$/;
+
+/** The modules `file` imports for their values at load: not `import type`, not `await import()`. */
+function staticImports(file: string): string[] {
+  const out: string[] = [];
+  for (const st of parse(file).statements) {
+    if (!ts.isImportDeclaration(st) && !ts.isExportDeclaration(st)) continue;
+    if (!st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+    const spec = st.moduleSpecifier.text;
+    if (!spec.startsWith('.')) continue;
+    if (ts.isImportDeclaration(st)) {
+      const c = st.importClause;
+      const named = c?.namedBindings && ts.isNamedImports(c.namedBindings) ? c.namedBindings.elements : undefined;
+      // type-only: `import type {...}`, or every name `type X` (erased, nothing loaded)
+      if (c?.isTypeOnly || (c && !c.name && named && named.length > 0 && named.every((e) => e.isTypeOnly))) continue;
+    } else if (st.isTypeOnly) continue;
+    const base = relative(ROOT, join(ROOT, file, '..', spec)).replace(/\.js$/, '');
+    const hit = [`${base}.ts`, `${base}.tsx`].find((f) => sources().includes(f));
+    if (hit) out.push(hit);
+  }
+  return out;
+}
+
+/** Every module reached from `entry` through static value imports, with the chain that reaches it. */
+function loadedAtStart(entry: string): Map<string, string[]> {
+  const seen = new Map<string, string[]>([[entry, [entry]]]);
+  const queue = [entry];
+  while (queue.length) {
+    const f = queue.shift()!;
+    for (const g of staticImports(f))
+      if (!seen.has(g)) {
+        seen.set(g, [...seen.get(f)!, g]);
+        queue.push(g);
+      }
+  }
+  return seen;
+}
+
+describe('a plain run loads no network or user-namespace code', () => {
+  it('no static import chain from the launch reaches network/* or userns.ts (they are await import()ed)', () => {
+    const offenders: string[] = [];
+    for (const entry of ['src/runtime/run.ts', 'src/runtime/launch.ts', 'src/runtime/options.ts'])
+      for (const [f, chain] of loadedAtStart(entry)) if (ONLY_SOME_LAUNCHES.test(f)) offenders.push(chain.join(' -> '));
+    expect(offenders).toEqual([]);
+  });
+  it('the rule sees a static import and ignores type-only ones', () => {
+    expect(staticImports('src/runtime/launch.ts')).toContain('src/runtime/handshake.ts');
+    expect(staticImports('src/runtime/launch.ts')).not.toContain('src/runtime/network/wiring.ts'); // (import type)
+    expect(staticImports('src/runtime/network/wiring.ts')).toContain('src/runtime/network/bridge.ts');
+  });
+  it('scripts/bundle.mjs wraps the same modules', () => {
+    expect(readFileSync(join(ROOT, 'scripts/bundle.mjs'), 'utf8')).toContain(
+      'const ONLY_SOME_LAUNCHES = /\\/src\\/runtime\\/(network\\/[a-z-]+|userns)\\.ts$/;',
+    );
+  });
+});
