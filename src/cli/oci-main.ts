@@ -5,7 +5,9 @@
 //   which containerd's shim reads back to report why a runtime call failed) with the bare message
 //   on stderr, else the text line on stderr;
 // - `state` prints the runtime spec's state JSON; `list` runc's table, `-q` or `-f json`;
-//   `kill ID [SIGNAL]` (default SIGTERM) and `delete [--force] ID` with runc's refusals.
+//   `kill ID [SIGNAL]` (default SIGTERM) and `delete [--force] ID` with runc's refusals;
+// - `ps`, `pause`/`resume`, `update`, `events` act on the container's cgroup (src/oci/control.ts,
+//   src/oci/update.ts), with runc's output formats (ps -f json and events: what shims parse).
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
@@ -24,14 +26,23 @@ commands:
   delete [--force] ID          remove a stopped (or, with --force, any) container
   spec [--bundle DIR]          write a default config.json
   features                     what this build supports (runtime-spec 1.1 features JSON)
-  create [--bundle DIR] [--pid-file F] [--console-socket SOCK] ID
+  create [--bundle DIR] [--pid-file F] [--console-socket SOCK] [--preserve-fds N] ID
                                set the container up; its process waits for start (exec.fifo)
+                               (--no-pivot and --no-new-keyring are accepted and ignored: docs/oci.md)
   start ID                     let a created container's process run its program
-  run [--bundle DIR] [-d] [--pid-file F] [--keep] ID
+  run [--bundle DIR] [-d] [--pid-file F] [--preserve-fds N] [--keep] ID
                                create + start; without -d wait, delete, exit with its status
-  exec [--process P.json] [-d] [--pid-file F] [-t --console-socket SOCK] [--cwd DIR] [-e K=V] [-u UID[:GID]] ID [ARGS...]
+  exec [--process P.json] [-d] [--pid-file F] [-t --console-socket SOCK] [--cwd DIR] [-e K=V] [-u UID[:GID]]
+       [--ignore-paused] ID [ARGS...]
                                a new process in the container; without -d wait for it, exit with its status
-  ps, pause, resume, update, events: not yet (docs/oci.md)
+  ps [-f table|json] ID [PS_ARGS...]
+                               the container's processes: host ps (default -ef) filtered, or a JSON list of pids
+  pause ID / resume ID         freeze / thaw every process of the container (the freezer cgroup)
+  update [-r FILE|-] [--memory N] [--memory-swap N] [--memory-reservation N] [--cpu-share N]
+         [--cpu-quota N] [--cpu-period N] [--cpuset-cpus S] [--cpuset-mems S] [--pids-limit N] ID
+                               new limits for the live cgroup (-r: OCI LinuxResources JSON; 0 = unchanged, -1 = none)
+  events [--stats] [--interval 5s] ID
+                               runc's stats JSON: once with --stats, else every interval (and "oom" events) until it stops
 
 global flags: --root DIR (default /run/minidock-oci), --log FILE, --log-format text|json, --debug,
   --systemd-cgroup (refused: minidock has no systemd cgroup driver), -v/--version
@@ -149,10 +160,82 @@ async function dispatch(cmd: OciCommand): Promise<number> {
       return 0;
     }
     default:
-      throw new MinidockError(
-        `minidock-oci ${cmd.verb} is not supported yet (see docs/oci.md) — use runc or crun for it for now`,
-        1,
+      return cgroupVerb(cmd, root, id(), (l) => report(g, 'warning', l));
+  }
+}
+
+/** ps, pause, resume, update, events: the verbs that act on the container's cgroup. */
+async function cgroupVerb(cmd: OciCommand, root: string, id: string, warn: (l: string) => void): Promise<number> {
+  const { flags, args } = cmd;
+  const control = await import('../oci/control.js');
+  switch (cmd.verb) {
+    case 'ps': {
+      const format = (flags.format as string | undefined) ?? 'table';
+      if (format !== 'table' && format !== 'json')
+        throw new MinidockError(`invalid format option: ${format} (use table or json)`, 1);
+      const pids = control.ociPids(root, id);
+      // (runc's JSON: Go's nil slice, null, when there is none)
+      writeOut(
+        format === 'json' ? `${pids.length ? JSON.stringify(pids) : 'null'}\n` : control.psTable(pids, args.slice(1)),
       );
+      return 0;
+    }
+    case 'pause':
+      control.ociPause(root, id);
+      return 0;
+    case 'resume':
+      control.ociResume(root, id);
+      return 0;
+    case 'update':
+      await updateLimits(cmd, root, id, warn);
+      return 0;
+    case 'events':
+      return events(cmd, root, id);
+    default:
+      throw new MinidockError(`minidock-oci ${cmd.verb} is not supported (see docs/oci.md)`, 1);
+  }
+}
+
+/** `update [-r FILE|-] [flags] ID`: as runc, a resources file makes the other flags ignored. */
+async function updateLimits(cmd: OciCommand, root: string, id: string, warn: (l: string) => void): Promise<void> {
+  const { flags, args } = cmd;
+  if (args.length > 1)
+    throw new MinidockError(`update takes one container id, got ${args.length} arguments: flags go before the id`, 1);
+  const u = await import('../oci/update.js');
+  for (const k of ['l3-cache-schema', 'mem-bw-schema'])
+    if (flags[k] !== undefined) throw new MinidockError(`--${k}: Intel RDT is not supported by minidock`, 1);
+  const file = flags.resources as string | undefined;
+  if (file !== undefined && Object.keys(flags).length > 1)
+    warn('--resources given: the other update flags are ignored (as runc)');
+  const json = file !== undefined ? u.readResources(file) : u.resourcesFromFlags(flags);
+  u.ociUpdate(root, id, u.limitsFromResources(json, file !== undefined ? `--resources ${file}` : 'update'));
+}
+
+/**
+ * `events [--stats] [--interval D] ID`: runc's stats event once (--stats), or one every interval
+ * plus an "oom" event when the cgroup's OOM-kill count grows; runc goes on forever, this ends (0)
+ * when the container stops or is deleted.
+ */
+async function events(cmd: OciCommand, root: string, id: string): Promise<number> {
+  const control = await import('../oci/control.js');
+  const { parseDuration } = await import('../oci/argv.js');
+  const interval = parseDuration('interval', (cmd.flags.interval as string | undefined) ?? '5s');
+  writeOut(control.eventLine(control.statsEvent(root, id)));
+  if (cmd.flags.stats) return 0;
+  let ooms = control.oomKills(root, id) ?? 0;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, interval));
+    let line: string;
+    try {
+      const n = control.oomKills(root, id) ?? 0;
+      if (n > ooms) writeOut(control.eventLine({ type: 'oom', id }));
+      ooms = n;
+      line = control.eventLine(control.statsEvent(root, id));
+    } catch (e) {
+      if (e instanceof MinidockError) return 0; // stopped, or deleted: nothing more to report
+      throw e;
+    }
+    writeOut(line);
   }
 }
 
@@ -199,6 +282,7 @@ async function createOrRun(cmd: OciCommand, root: string, id: string): Promise<n
     bundle: (flags.bundle as string | undefined) ?? '.',
     pidFile: flags['pid-file'] as string | undefined,
     consoleSocket: flags['console-socket'] as string | undefined,
+    preserveFds: preserveFds(flags['preserve-fds']),
     onWarning: (l: string) => report(g, 'warning', l),
     onDebug: g.debug ? (l: string) => report(g, 'debug', l) : undefined,
   };
@@ -208,6 +292,14 @@ async function createOrRun(cmd: OciCommand, root: string, id: string): Promise<n
     return 0;
   }
   return ociRun({ ...o, detach: !!flags.detach, keep: !!flags.keep });
+}
+
+/** --preserve-fds N (--no-pivot and --no-new-keyring are accepted and change nothing: docs/oci.md). */
+function preserveFds(v: string | boolean | undefined): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || Number(v) > 1000)
+    throw new MinidockError(`invalid value "${v}" for flag -preserve-fds: give a number of fds (0-1000)`, 1);
+  return Number(v);
 }
 
 /** `exec [--process P.json | ARGS]`: a process in a running container's namespaces and cgroup. */
@@ -226,6 +318,7 @@ async function execInto(cmd: OciCommand, root: string, id: string): Promise<numb
     cwd: flags.cwd as string | undefined,
     env,
     user: flags.user as string | undefined,
+    ignorePaused: !!flags['ignore-paused'],
   });
 }
 

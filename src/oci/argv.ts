@@ -78,12 +78,30 @@ export const OCI_VERBS: Record<string, FlagSpec[]> = {
     f(true, 'cwd'),
     f(true, 'env', 'e'),
     f(true, 'user', 'u'),
+    f(false, 'ignore-paused'),
   ],
   ps: [f(true, 'format', 'f')],
   pause: [],
   resume: [],
-  update: [f(true, 'resources', 'r')],
-  events: [f(false, 'stats')],
+  update: [
+    f(true, 'resources', 'r'),
+    f(true, 'memory'),
+    f(true, 'memory-swap'),
+    f(true, 'memory-reservation'),
+    f(true, 'cpu-share'),
+    f(true, 'cpu-shares'), // (not runc's name: Docker's, accepted for --cpu-share)
+    f(true, 'cpu-quota'),
+    f(true, 'cpu-period'),
+    f(true, 'cpu-rt-runtime'),
+    f(true, 'cpu-rt-period'),
+    f(true, 'cpuset-cpus'),
+    f(true, 'cpuset-mems'),
+    f(true, 'pids-limit'),
+    f(true, 'blkio-weight'),
+    f(true, 'l3-cache-schema'),
+    f(true, 'mem-bw-schema'),
+  ],
+  events: [f(false, 'stats'), f(true, 'interval')],
 };
 
 const err = (msg: string): never => {
@@ -156,6 +174,28 @@ export function parseOciArgv(argv: string[]): OciCommand {
       takeFlags([a], 0, OCI_VERBS[verb]!, out.flags, verb);
     } else out.args.push(a);
   }
+  // runc passes everything after ps's ID to ps; a "--" there would reach ps (which refuses it)
+  if (verb === 'ps' && out.args[1] === '--') out.args.splice(1, 1);
   if (out.flags.help) out.help = true;
   return out;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** A Go duration ("5s", "1m30s", "250ms", "1.5s"), as runc's --interval takes it, in milliseconds. */
+export function parseDuration(flag: string, text: string): number {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text)
+    err(`invalid value "${text}" for flag -${flag}: give a duration like 5s, 500ms or 1m`);
+  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
+  if (!(ms > 0)) err(`-${flag} must be greater than 0`);
+  return ms;
 }

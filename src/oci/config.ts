@@ -165,12 +165,14 @@ export function parseConfigText(text: string, source = 'config.json'): Obj {
  * Unknown keys are collected, not refused: the runtime spec says a runtime MUST ignore properties
  * it does not know (config.md), so they become warnings.
  */
-class Fields {
+export class Fields {
   constructor(
     private readonly o: Obj,
     private readonly where: string,
     private readonly unknown: string[],
     known: readonly string[],
+    /** what the errors name: config.json, or update's resources */
+    private readonly source = 'config.json',
   ) {
     for (const k of Object.keys(o)) if (!known.includes(k)) unknown.push(this.path(k));
   }
@@ -178,7 +180,7 @@ class Fields {
     return this.where ? `${this.where}.${k}` : k;
   }
   bad(k: string, what: string): never {
-    return fail(`config.json: ${this.path(k)} must be ${what}, got ${show(this.o[k])}`);
+    return fail(`${this.source}: ${this.path(k)} must be ${what}, got ${show(this.o[k])}`);
   }
   has(k: string): boolean {
     return this.o[k] !== undefined && this.o[k] !== null;
@@ -215,12 +217,12 @@ class Fields {
     const v = this.o[k];
     if (v === undefined || v === null) return undefined;
     if (!isObj(v)) return this.bad(k, 'an object');
-    return new Fields(v, this.path(k), this.unknown, known);
+    return new Fields(v, this.path(k), this.unknown, known, this.source);
   }
   /** element i of list k, as an object */
   item(k: string, i: number, v: unknown, known: readonly string[]): Fields {
-    if (!isObj(v)) fail(`config.json: ${this.path(k)}[${i}] must be an object, got ${show(v)}`);
-    return new Fields(v, `${this.path(k)}[${i}]`, this.unknown, known);
+    if (!isObj(v)) fail(`${this.source}: ${this.path(k)}[${i}] must be an object, got ${show(v)}`);
+    return new Fields(v, `${this.path(k)}[${i}]`, this.unknown, known, this.source);
   }
   stringMap(k: string): Record<string, string> {
     const v = this.o[k];

@@ -36,6 +36,8 @@ export interface ExecOptions {
   env: string[];
   /** --user UID[:GID] */
   user?: string;
+  /** --ignore-paused: exec into a paused container (the process freezes as it joins the cgroup, until resume) */
+  ignorePaused?: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -90,7 +92,9 @@ function processSpec(base: ContainerSpec, o: ExecOptions): ContainerSpec {
 
 export async function ociExec(o: ExecOptions): Promise<number> {
   const { rec, state } = loadState(o.root, o.id);
-  if (state.status !== 'running' && state.status !== 'created')
+  if (state.status === 'paused' && !o.ignorePaused)
+    throw new MinidockError('cannot exec in a paused state (use --ignore-paused to override)', 1); // runc's words
+  if (state.status !== 'running' && state.status !== 'created' && state.status !== 'paused')
     throw new MinidockError(`cannot exec in a ${state.status} container`, 1);
   const { compileProfile } = await import('../runtime/seccomp/compile.js');
   const base = mapConfig(readBundleConfig(rec.bundle), rec.bundle, {

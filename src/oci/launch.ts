@@ -22,8 +22,10 @@
 import {
   chmodSync,
   closeSync,
+  fstatSync,
   mkdirSync,
   openSync,
+  readlinkSync,
   readSync,
   renameSync,
   rmSync,
@@ -73,6 +75,8 @@ export interface CreateOptions {
   onWarning?: (line: string) => void;
   /** what runc logs only at debug level (the command passes it with --debug) */
   onDebug?: (line: string) => void;
+  /** --preserve-fds N: our fds 3..3+N-1 (the engine's) stay open in the container's process */
+  preserveFds?: number;
 }
 
 /** The fifo `start` opens: <root>/<id>/exec.fifo. */
@@ -500,12 +504,59 @@ export function ociPlan(
   cfg: OciConfig,
   cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>,
   fifoFd: number,
+  preserveFds = 0,
 ): LaunchPlan {
   // stdin as the engine gave it (runc passes its own fds 0-2 on); no relay: create does not stay
   const spec: ContainerSpec = { ...cfg.spec, interactive: true };
   const plan = planLaunch(spec, { merged: spec.rootfs, upper: '', work: '', asGiven: true }, cgroup, 0, fifoFd);
   ociSteps(plan, cfg);
+  if (preserveFds > 0) {
+    // runc's --preserve-fds: the engine's fds 3..3+N-1 (inherited by this process, so every fd we
+    // open, the fifo's included, is above them) are left out of the close-on-exec sweep
+    const close = plan.steps.find((st) => st.op === Op.CLOSE_FDS)!;
+    close.ints = [3 + preserveFds];
+    close.why = `--preserve-fds ${preserveFds}: fds 3..${2 + preserveFds} stay open; none of Node's fds may leak into the container`;
+  }
   return plan;
+}
+
+/**
+ * --preserve-fds N: each of fds 3..3+N-1 must be one the caller passed. Node fills the lowest free
+ * numbers with its own fds at start (its epoll first, then eventfds and pipes), so an fd the caller
+ * did not pass is usually one of those: an epoll or eventfd there is refused too (a pipe of Node's
+ * cannot be told from an engine's).
+ */
+export function checkPreservedFds(n: number, isOpen = (fd: number) => fdOpen(fd), what = fdWhat): void {
+  for (let fd = 3; fd < 3 + n; fd++) {
+    if (!isOpen(fd))
+      throw new MinidockError(
+        `--preserve-fds ${n}: fd ${fd} is not open in minidock-oci — the caller must pass fds 3..${2 + n} open`,
+        1,
+      );
+    const kind = what(fd);
+    if (kind === 'anon_inode:[eventpoll]' || kind === 'anon_inode:[eventfd]')
+      throw new MinidockError(
+        `--preserve-fds ${n}: fd ${fd} was not passed by the caller (it is minidock-oci's own ${kind}) — pass fds 3..${2 + n} open`,
+        1,
+      );
+  }
+}
+
+function fdWhat(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
+function fdOpen(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface Created {
@@ -520,6 +571,7 @@ export interface Created {
  */
 export async function ociCreate(o: CreateOptions): Promise<Created> {
   const id = checkId(o.id);
+  checkPreservedFds(o.preserveFds ?? 0);
   const { compileProfile } = await import('../runtime/seccomp/compile.js');
   const cfg = loadBundle(o, (p, caps) => compileProfile(p, { caps: [...caps] }));
   for (const w of cfg.warnings) o.onWarning?.(w);
@@ -547,7 +599,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     // mknod took our umask (022) off the mode: 0600 would refuse a non-root init's open for writing
     chmodSync(fifo, 0o622);
     fifoFd = openSync(fifo, O_PATH);
-    const plan = ociPlan(cfg, cgroup, fifoFd);
+    const plan = ociPlan(cfg, cgroup, fifoFd, o.preserveFds ?? 0);
     const spec = cfg.spec;
     child = spawnChild(
       encodePlan(plan.steps),
@@ -677,6 +729,7 @@ export async function passConsole(child: Child, socket: string): Promise<void> {
 export async function ociStart(root: string, id: string, onWarning?: (line: string) => void): Promise<OciRecord> {
   const { rec, state } = loadState(root, id);
   if (state.status === 'stopped') throw new MinidockError('cannot start a container that has stopped', 1);
+  if (state.status === 'paused') throw new MinidockError('cannot start a container in the paused state', 1); // runc's words
   if (state.status !== 'created') throw new MinidockError('cannot start an already running container', 1);
   const fifo = execFifoPath(root, id);
   await readFifoByte(

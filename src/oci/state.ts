@@ -7,13 +7,15 @@
 // alone is recycled by the kernel: sys/proc.ts), the cgroup directories to remove on delete, the
 // creation time and owner that `list` shows. The status on disk is the last one minidock set
 // ("created" by create, "running" by start); "stopped" is never written but judged when the record
-// is read: the init process is gone (or its pid now names another process).
+// is read: the init process is gone (or its pid now names another process). "paused" neither: it
+// is the freezer's state of the container's cgroup (pause/resume: src/oci/control.ts).
 //
 // Library code: returns values, throws MinidockError; never prints.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, MinidockError } from '../errors.js';
 import { isProcess } from '../sys/proc.js';
+import { isFrozen, thawIfFrozen } from './cgroup.js';
 import { OCI_VERSION } from './spec-default.js';
 import type { Hooks } from './hooks.js';
 import type { OciState, OciStatus } from './runtime-state.js';
@@ -24,7 +26,7 @@ export const DEFAULT_OCI_ROOT = '/run/minidock-oci';
 export interface OciRecord {
   ociVersion: string;
   id: string;
-  status: Exclude<OciStatus, 'stopped'>;
+  status: Exclude<OciStatus, 'stopped' | 'paused'>;
   pid: number;
   /** field 22 of /proc/PID/stat when the record was written */
   pidStart?: number;
@@ -83,10 +85,12 @@ export function readRecord(root: string, id: string): OciRecord | undefined {
   }
 }
 
-/** The record as the runtime spec's state: "stopped" once the init process is gone. */
-export function stateOf(rec: OciRecord, alive = isProcess): OciState {
+/** The record as the runtime spec's state: "stopped" once the init process is gone, "paused" while
+ * its cgroup is frozen (runc's status for a frozen created or running container). */
+export function stateOf(rec: OciRecord, alive = isProcess, frozen = isFrozen): OciState {
   const up = rec.pid > 0 && alive(rec.pid, rec.pidStart);
-  const status: OciStatus = rec.status === 'creating' || up ? rec.status : 'stopped';
+  const status: OciStatus =
+    rec.status === 'creating' ? rec.status : !up ? 'stopped' : frozen(rec.cgroupPaths) ? 'paused' : rec.status;
   // (in runc's key order: ociVersion, id, pid, status, bundle, rootfs, created, annotations, owner)
   return {
     ociVersion: rec.ociVersion ?? OCI_VERSION,
@@ -129,7 +133,8 @@ export function listStates(root: string): OciState[] {
 /**
  * Send `sig` to the container's init (or, with `all`, to every process of its cgroups). runc
  * refuses a stopped container; the pid is checked against its start time first, so a recycled pid
- * is never signalled.
+ * is never signalled. A paused container is thawed after a SIGKILL, as runc does: on cgroup v1 a
+ * frozen task holds even SIGKILL pending until it thaws; any other signal waits for resume.
  */
 export function killContainer(root: string, id: string, sig: number, all = false): void {
   const { rec, state } = loadState(root, id);
@@ -143,6 +148,7 @@ export function killContainer(root: string, id: string, sig: number, all = false
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
     }
   }
+  if (sig === 9 && state.status === 'paused') thawIfFrozen(rec.cgroupPaths);
 }
 
 function cgroupPids(dirs: string[]): number[] {
@@ -178,9 +184,9 @@ export async function deleteContainer(
     throw new MinidockError('container does not exist', 1);
   }
   const state = stateOf(rec);
-  if (state.status === 'running' && !force) {
+  if ((state.status === 'running' || state.status === 'paused') && !force) {
     throw new MinidockError(
-      `cannot delete container ${id} that is not stopped: running (stop it with \`kill ${id} KILL\` or use delete --force)`,
+      `cannot delete container ${id} that is not stopped: ${state.status} (stop it with \`kill ${id} KILL\` or use delete --force)`,
       1,
     );
   }
