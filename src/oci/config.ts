@@ -767,7 +767,7 @@ function mapDevices(linux: Fields): OciDevice[] {
   return (linux.list('devices') ?? []).map((d, i) => {
     const f = linux.item('devices', i, d, ['path', 'type', 'major', 'minor', 'fileMode', 'uid', 'gid']);
     const path = f.str('path');
-    if (!path || !path.startsWith('/') || posix.normalize(path) !== path)
+    if (!path?.startsWith('/') || posix.normalize(path) !== path)
       return f.bad('path', 'an absolute, normalized path inside the container (e.g. /dev/fuse)');
     const type = f.str('type') ?? '';
     if (!(type in TYPES)) return f.bad('type', 'c, b, u or p');
@@ -1023,7 +1023,7 @@ function mapMounts(
   (top.list('mounts') ?? []).forEach((m, i) => {
     const f = top.item('mounts', i, m, ['destination', 'source', 'type', 'options', 'uidMappings', 'gidMappings']);
     const dest = f.str('destination');
-    if (!dest || !dest.startsWith('/')) {
+    if (!dest?.startsWith('/')) {
       f.bad('destination', 'an absolute path inside the container');
       return;
     }
