@@ -24,6 +24,7 @@ import { register as lessonVerb } from './lesson.js';
 import { register as seccompVerb } from './seccomp.js';
 import { register as ociVerb } from './oci.js';
 import { register as portVerb } from './port.js';
+import { register as networkVerb } from './network.js';
 import { register as pauseVerb } from './pause.js';
 import { register as unpauseVerb } from './unpause.js';
 import { register as topVerb } from './top.js';
@@ -32,6 +33,7 @@ import { register as updateVerb } from './update.js';
 import { register as diffVerb } from './diff.js';
 import { register as versionVerb } from './version.js';
 import { register as infoVerb } from './info.js';
+import { register as commitVerb } from './commit.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -58,6 +60,7 @@ export const VERBS: Verbs = {
   seccomp: seccompVerb,
   oci: ociVerb,
   port: portVerb,
+  network: networkVerb,
   pause: pauseVerb,
   unpause: unpauseVerb,
   top: topVerb,
@@ -66,4 +69,5 @@ export const VERBS: Verbs = {
   diff: diffVerb,
   version: versionVerb,
   info: infoVerb,
+  commit: commitVerb,
 };

@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { MinidockError, fail } from '../errors.js';
 import { storageError } from '../runtime/state-root.js';
 import { rootfsTarConfig, parseImageConfig } from './config.js';
+import { saveRawConfig } from './raw-config.js';
 import { extractLayer, type ExtractStats } from './extract.js';
 import {
   detectFormat,
@@ -274,6 +275,7 @@ function recordImage(
     saveImage(root, { ...other, names: other.names.filter((otherName) => !names.includes(otherName)) });
   }
   saveImage(root, record);
+  saveRawConfig(root, id, configBytes); // save and history read the config as it was
   return record;
 }
 

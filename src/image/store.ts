@@ -47,7 +47,7 @@ export interface ImageRecord {
   architecture?: string;
   os?: string;
   imported: string;
-  format: 'rootfs-tar' | 'docker-archive' | 'oci-layout';
+  format: 'rootfs-tar' | 'docker-archive' | 'oci-layout' | 'commit';
 }
 
 export interface LayerInfo {
@@ -160,6 +160,7 @@ export function saveImage(root: string, rec: ImageRecord): void {
 
 export function deleteImageRecord(root: string, id: string): void {
   rmSync(posix.join(imagesDir(root), hex(id) + '.json'), { force: true });
+  rmSync(posix.join(imagesDir(root), hex(id) + '.config.json'), { force: true }); // its config's bytes (raw-config.ts)
 }
 
 /** "busybox" -> "busybox:latest"; "reg:5000/a/b:1" stays. The tag is what follows the last ':'
