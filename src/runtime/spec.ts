@@ -4,6 +4,7 @@ import type { CapName } from './capabilities.js';
 import type { Limits } from './limits.js';
 import type { UserNamespace } from './id-maps.js';
 import type { NetworkSpec } from './network/flags.js';
+import type { RestartPolicy } from './restart-policy.js';
 
 export interface BindMount {
   source: string; // absolute host path
@@ -53,6 +54,8 @@ export interface ContainerSpec {
   userns?: UserNamespace;
   /** --network, -p, --ip (network/wiring.ts); absent: none, a network namespace with only lo */
   network?: NetworkSpec;
+  /** --restart (restart-policy.ts), carried out by the C monitor of a detached container; absent: no */
+  restartPolicy?: RestartPolicy;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

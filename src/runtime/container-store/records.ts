@@ -33,8 +33,10 @@ import type { ContainerSpec } from '../spec.js';
 import { isNoSpace, pathIn, storageError } from '../state-root.js';
 
 /** dead: its monitor (or the minidock running it) died, so nobody saw how it ended (gc writes it).
- * unknown: its state.json cannot be parsed, so nobody can tell (shown, never collected: rm -f). */
-export type Status = 'created' | 'running' | 'exited' | 'dead' | 'unknown';
+ * unknown: its state.json cannot be parsed, so nobody can tell (shown, never collected: rm -f).
+ * restarting: it exited and its monitor waits out the back-off of its restart policy (or the
+ * minidock that monitor became is relaunching it: lifecycle/start.ts). */
+export type Status = 'created' | 'running' | 'restarting' | 'exited' | 'dead' | 'unknown';
 
 /** The spec as stored: the seccomp program as base64 (exec applies the same filter). */
 export type StoredSpec = Omit<ContainerSpec, 'seccomp'> & { seccompB64?: string };
@@ -47,6 +49,8 @@ export interface ContainerConfig {
   autoRemove: boolean;
   logPath?: string;
   spec: StoredSpec;
+  /** made by minidock create: the user has its ID before it ever runs, so it is kept (isKept) */
+  byCreate?: boolean;
 }
 
 export interface ContainerState {
@@ -69,8 +73,12 @@ export interface ContainerState {
   cgroupPaths?: string[];
   bootId?: string;
   autoRemove?: boolean;
-  /** status "dead": why (whose death left it without a keeper) */
+  /** status "dead": why (whose death left it without a keeper); a relaunch that failed: why */
   error?: string;
+  /** restarts made by its restart policy since the user's last start (inspect's RestartCount) */
+  restartCount?: number;
+  /** the back-off the monitor waited before the last restart (the next is twice that: restart-policy.ts) */
+  restartDelayMs?: number;
 }
 
 export interface Entry {

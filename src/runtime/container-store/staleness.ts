@@ -12,6 +12,8 @@ export function staleReason(e: Entry): string | undefined {
   if (e.stateError) return undefined; // unknown: it may be running; only rm -f decides
   if (!s) return 'no state.json'; // a directory without one is never left by a live minidock (see createContainer)
   if (s.status === 'exited' || s.status === 'dead') return undefined;
+  // made by `create` and never started (or put back after a failed start): at rest, nobody's to keep
+  if (s.status === 'created' && !s.launcherPid && !s.monitorPid) return undefined;
   if (s.bootId && s.bootId !== bootId()) return 'left from an earlier boot';
   const why = keeperGone(e, s);
   if (why === undefined) return undefined;
@@ -45,12 +47,13 @@ export const isStale = (e: Entry): boolean => staleReason(e) !== undefined;
 
 /**
  * Is this container the user's, to be kept until rm or prune whatever happened to its keeper? One
- * that ran without --rm is (Docker keeps its dead containers, logs and filesystem too). One whose
- * launch never got as far as running, or that asked for --rm, is garbage once stale: gc removes it.
+ * that ran, or was made by `create`, without --rm is (Docker keeps its dead containers, logs and
+ * filesystem too). One whose launch never got as far as running, or that asked for --rm, is
+ * garbage once stale: gc removes it.
  */
 export function isKept(e: Entry): boolean {
   const s = e.state;
-  return !!s?.startedAt && !s.autoRemove && !e.config?.autoRemove;
+  return (!!s?.startedAt || !!e.config?.byCreate) && !s?.autoRemove && !e.config?.autoRemove;
 }
 
 /** The status to show: a running container whose monitor vanished is reported as dead. */
