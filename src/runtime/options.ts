@@ -24,6 +24,8 @@ export interface RunFlags extends UsernsFlags {
   volume?: string[];
   readOnly?: boolean;
   rm?: boolean;
+  /** --restart no|on-failure[:N]|always|unless-stopped (restart-policy.ts) */
+  restart?: string;
   name?: string;
   stopTimeout?: string;
   capAdd?: string[];
@@ -99,6 +101,13 @@ export async function specFromFlags(
     rootfs,
     ...(image ? { lowerDirs: image.lowerDirs } : {}),
     args,
+  // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
+  let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
+  if (f.restart !== undefined) {
+    const rp = await import('./restart-policy.js');
+    restartPolicy = rp.parseRestartPolicy(f.restart);
+    rp.checkRestartWithRm(restartPolicy, f.rm);
+  }
     env,
     cwd,
     hostname,
@@ -124,6 +133,7 @@ export async function specFromFlags(
 function checkRootfs(rootfsArg: string, image: ImageView | undefined): string {
   // An image (src/image/run-image.ts): its layers are the lower dirs, top first. Otherwise ROOTFS is
   // the one lower dir.
+    ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
   const rootfs = image ? image.lowerDirs[0] : posix.resolve(rootfsArg);
   let st;
   try {
