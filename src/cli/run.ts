@@ -83,6 +83,19 @@ export function register(program: Command): void {
       [],
     )
     .option('--ip <address>', "the container's address on its bridge network (default: the next free one)")
+    .option(
+      '--network-alias <name>',
+      'another name of the container on its user-defined network (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--add-host <name:ip>',
+      'a line of its /etc/hosts (repeatable; NAME:host-gateway: the bridge address)',
+      collect,
+      [],
+    )
+    .option('--dns <ip>', "a nameserver for its /etc/resolv.conf instead of the host's (repeatable)", collect, [])
     .option('--cgroup-parent <path>', "parent cgroup (default: minidock's own cgroup)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .option('--trace', 'print every syscall of the launch with its duration to stderr')

@@ -49,6 +49,9 @@ export interface RunFlags extends UsernsFlags {
   network?: string;
   publish?: string[];
   ip?: string;
+  networkAlias?: string[];
+  addHost?: string[];
+  dns?: string[];
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -81,26 +84,23 @@ export async function specFromFlags(
   const env = environment(f, image, hostname, user.home);
   const mounts = (f.volume ?? []).map((v) => parseVolume(view, v));
   const security = securityFromFlags(f, seccompFor);
-  // --userns, --uidmap, --gidmap (userns.ts) and --network, -p, --ip (network/flags.ts): their code
+  // --userns, --uidmap, --gidmap (userns.ts) and --network, -p, --ip, ... (network/flags.ts): their code
   // is imported only when one of them is given (or rootless): a plain run's start-up does not pay for it
   const userns =
     f.userns !== undefined || f.uidmap?.length || f.gidmap?.length || f.rootless
       ? (await import('./userns.js')).usernsFromFlags(f, user)
       : undefined;
   const network =
-    f.network !== undefined || f.publish?.length || f.ip !== undefined
-      ? (await import('./network/flags.js')).parseNetworkFlags(f.network, f.publish, f.ip)
+    f.network !== undefined || f.publish?.length || f.ip !== undefined || nameFlags(f)
+      ? (await import('./network/flags.js')).parseNetworkFlags(f.network, f.publish, f.ip, {
+          alias: f.networkAlias,
+          addHost: f.addHost,
+          dns: f.dns,
+        })
       : undefined;
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
     fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
-
-  return {
-    id,
-    name: f.name,
-    rootfs,
-    ...(image ? { lowerDirs: image.lowerDirs } : {}),
-    args,
   // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
   let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
   if (f.restart !== undefined) {
@@ -108,6 +108,13 @@ export async function specFromFlags(
     restartPolicy = rp.parseRestartPolicy(f.restart);
     rp.checkRestartWithRm(restartPolicy, f.rm);
   }
+
+  return {
+    id,
+    name: f.name,
+    rootfs,
+    ...(image ? { lowerDirs: image.lowerDirs } : {}),
+    args,
     env,
     cwd,
     hostname,
@@ -126,14 +133,17 @@ export async function specFromFlags(
     stopTimeoutSec,
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
+    ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
   };
 }
+
+/** --network-alias, --add-host or --dns given (network/flags.ts parses them). */
+const nameFlags = (f: RunFlags): boolean => !!(f.networkAlias?.length || f.addHost?.length || f.dns?.length);
 
 /** The directory the root filesystem comes from: an image's top layer, or ROOTFS, which must be a directory. */
 function checkRootfs(rootfsArg: string, image: ImageView | undefined): string {
   // An image (src/image/run-image.ts): its layers are the lower dirs, top first. Otherwise ROOTFS is
   // the one lower dir.
-    ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
   const rootfs = image ? image.lowerDirs[0] : posix.resolve(rootfsArg);
   let st;
   try {

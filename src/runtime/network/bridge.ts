@@ -15,7 +15,7 @@ import {
 } from './ipam.js';
 import { formatIPv4, parseIPv4 } from './ipv4.js';
 import { newAddrMsg, newRouteMsg, setLinkMsg, withNetlink, type Netlink } from './netlink.js';
-import { ensureIpForward, ensureNetworkNat, removePublished } from './nft.js';
+import { ensureIpForward, ensureNetworkNat, removeNetworkNat, removePublished } from './nft.js';
 
 /** What the child needs to configure eth0 in its namespace, and what rm needs to undo. */
 export interface Attachment {
@@ -44,6 +44,16 @@ function tolerateExists(fn: () => void): void {
     if (!(e instanceof MinidockError && /EEXIST/.test(e.message))) throw e;
   }
 }
+
+/**
+ * What a network's NAT chain and rule tags are named after (`net-<key>`, `comment "net=<key>"`):
+ * the default network's name, a user-defined network's bridge. The nft table is the host's, shared
+ * by every state root, while a network's name belongs to one root: two roots may each have a
+ * network `front`, on two bridges, and must not find (or remove) each other's rules. The bridge's
+ * name is unique on the host; the default network's bridge, minidock0, is shared by every root.
+ */
+export const natKey = (net: Pick<Network, 'name' | 'bridge'>): string =>
+  net.name === DEFAULT_NETWORK ? DEFAULT_NETWORK : net.bridge;
 
 /** The MTU of the host's uplink (the link of the default route), 1500 without one: a container's
  * eth0 larger than the path out would lose its big packets where the host's link is smaller (a VM, a
@@ -84,8 +94,26 @@ export function ensureNetwork(
     nl.setLink(net.bridge, { up: true });
     return { net, mtu };
   });
-  ensureNetworkNat(net);
+  ensureNetworkNat({ ...net, name: natKey(net) });
   return { net, mtu, forwardNote: ensureIpForward() };
+}
+
+/**
+ * Undo ensureNetwork on the host: the network's NAT rules and chain (the table too when nothing else
+ * is left in it), then its bridge. Idempotent (`network rm` run again after a crash finishes it).
+ * (Deleting a bridge only detaches its ports, it does not delete them: the callers detach every
+ * container first.)
+ */
+export function removeBridge(net: Pick<Network, 'name' | 'bridge'>): void {
+  removeNetworkNat(natKey(net));
+  withNetlink((nl) => {
+    if (!nl.link(net.bridge)) return;
+    try {
+      nl.delLink(net.bridge);
+    } catch (e) {
+      if (!(e instanceof MinidockError && /ENODEV|no network link/.test(e.message))) throw e; // gone meanwhile
+    }
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
-// --network, -p and --ip as a NetworkSpec (ContainerSpec.network). Only parsing: options.ts imports
-// this, so nothing here loads the native library (--dry-run runs without it). The launch's side is
-// wiring.ts.
+// --network, -p, --ip, --network-alias, --add-host and --dns as a NetworkSpec (ContainerSpec.network).
+// Only parsing: options.ts imports this, so nothing here loads the native library (--dry-run runs
+// without it). The launch's side is wiring.ts.
 import { MinidockError } from '../../errors.js';
+import { parseIPv4 } from './ipv4.js';
 import { formatPublish, parsePublish, type PublishedPort } from './nft.js';
 
 export type NetworkMode = 'none' | 'host' | 'bridge' | 'container';
@@ -15,13 +16,84 @@ export interface NetworkSpec {
   container?: string;
   ports: PublishedPort[];
   ip?: string;
+  /** --network-alias: more names of this container on its user-defined network */
+  aliases?: string[];
+  /** --add-host NAME:IP: lines of this container's own /etc/hosts (IP `host-gateway`: its gateway) */
+  extraHosts?: ExtraHost[];
+  /** --dns IP: the nameservers of its /etc/resolv.conf, instead of the host's */
+  dns?: string[];
 }
 
-/** `--network MODE`, `-p ...`, `--ip IP` -> a NetworkSpec (undefined: none without ports, today's launch). */
+export interface ExtraHost {
+  name: string;
+  ip: string;
+}
+
+/** The name files' flags (--network-alias, --add-host, --dns), as given. */
+export interface NameFlags {
+  alias?: string[];
+  addHost?: string[];
+  dns?: string[];
+}
+
+/** A host name or alias: labels of letters, digits, `-` and `_`, joined by dots (what a hosts file holds). */
+const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*$/;
+
+/** IPv4 (dotted quad) or IPv6 (hex groups and colons, an IPv4 tail allowed): what a resolver reads. */
+export const isIpAddress = (s: string): boolean =>
+  parseIPv4(s) !== undefined || (s.includes(':') && /^[0-9a-fA-F:]{2,39}(\.\d{1,3}){0,3}$/.test(s) && !/:::/.test(s));
+
+/** `--add-host NAME:IP` (IPv6 after the first colon, e.g. `db:fd00::5`; `NAME:host-gateway`). */
+export function parseAddHost(raw: string): ExtraHost {
+  const at = raw.search(/[:=]/); // (Docker accepts NAME=IP too)
+  const name = at < 0 ? raw : raw.slice(0, at);
+  const ip = at < 0 ? '' : raw.slice(at + 1);
+  if (!HOST_NAME.test(name) || name.length > 253 || !(ip === 'host-gateway' || isIpAddress(ip)))
+    throw new MinidockError(
+      `invalid --add-host "${raw}": use NAME:IP, e.g. --add-host db:10.0.0.5 (NAME:host-gateway is the host's address on the container's network)`,
+    );
+  return { name, ip };
+}
+
+/** --network-alias, --add-host, --dns on the spec `spec` (mode decided): one line for each misuse. */
+function addNameFlags(spec: NetworkSpec, mode: string, f: NameFlags): void {
+  const aliases = f.alias ?? [];
+  for (const a of aliases)
+    if (!HOST_NAME.test(a) || a.length > 253)
+      throw new MinidockError(
+        `invalid --network-alias "${a}": use letters, digits, "-", "_" and "." (a host name, e.g. db or db.internal)`,
+      );
+  if (aliases.length && (spec.mode !== 'bridge' || spec.network === 'bridge'))
+    throw new MinidockError(
+      `--network-alias with --network ${mode}: aliases are names on a user-defined network (minidock network create NAME, then --network NAME)`,
+    );
+  const extra = (f.addHost ?? []).map(parseAddHost);
+  for (const d of f.dns ?? [])
+    if (!isIpAddress(d))
+      throw new MinidockError(`invalid --dns "${d}": give a nameserver's IP address, e.g. --dns 10.0.0.53`);
+  if ((extra.length || f.dns?.length) && (spec.mode === 'host' || spec.mode === 'container'))
+    throw new MinidockError(
+      `${extra.length ? '--add-host' : '--dns'} with --network ${mode}: that container's name files are not its own; use --network bridge, a network of minidock network create, or none`,
+    );
+  if (extra.some((h) => h.ip === 'host-gateway') && spec.mode !== 'bridge')
+    throw new MinidockError(
+      `--add-host NAME:host-gateway with --network ${mode}: only a bridge network has a gateway (--network bridge)`,
+    );
+  if (aliases.length) spec.aliases = [...new Set(aliases)];
+  if (extra.length) spec.extraHosts = extra;
+  if (f.dns?.length) spec.dns = f.dns;
+}
+
+/**
+ * `--network MODE`, `-p ...`, `--ip IP`, and the name files' flags -> a NetworkSpec (undefined: none
+ * without name files, the launch of before; none with --add-host/--dns: a spec of mode none, whose
+ * launch writes /etc/hosts and /etc/resolv.conf).
+ */
 export function parseNetworkFlags(
   network: string | undefined,
   publishes: string[] = [],
   ip?: string,
+  names: NameFlags = {},
 ): NetworkSpec | undefined {
   // -p without --network: a bridge (published ports need one; the default stays none otherwise)
   const mode = network ?? (publishes.length || ip !== undefined ? 'bridge' : 'none');
@@ -50,5 +122,6 @@ export function parseNetworkFlags(
     seen.add(key);
   }
   if (ip !== undefined) spec.ip = ip;
-  return spec.mode === 'none' ? undefined : spec;
+  addNameFlags(spec, mode, names);
+  return spec.mode === 'none' && !spec.extraHosts && !spec.dns ? undefined : spec;
 }

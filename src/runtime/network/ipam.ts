@@ -23,6 +23,10 @@ export interface Lease {
 
 export interface Network {
   name: string;
+  /** 64 hex digits (`network create`); the built-in `bridge` has none stored: networkId() derives it */
+  id?: string;
+  /** when `network create` made it (ISO 8601) */
+  created?: string;
   /** the Linux bridge that carries it */
   bridge: string;
   subnet: string;
@@ -106,11 +110,23 @@ export function listNetworks(root: string): Network[] {
  */
 export function createNetwork(
   root: string,
-  o: { name: string; bridge: string; routes: Pick<Route, 'dst' | 'dstLen'>[]; subnet?: string; gateway?: string },
+  o: {
+    name: string;
+    bridge: string;
+    routes: Pick<Route, 'dst' | 'dstLen'>[];
+    subnet?: string;
+    gateway?: string;
+    /** `network create`: an existing record is an error, not the answer */
+    id?: string;
+  },
 ): Network {
   const path = networkFile(root, o.name);
   return withLock(root, () => {
     const old = readJson<Network>(path);
+    if (old && o.id !== undefined)
+      throw new MinidockError(
+        `network ${o.name} already exists (minidock network inspect ${o.name}): choose another name`,
+      );
     if (old) return old;
     const others = listNetworks(root);
     let subnet: string;
@@ -142,7 +158,14 @@ export function createNetwork(
     }
     if (others.some((n) => n.bridge === o.bridge))
       throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
-    const net: Network = { name: o.name, bridge: o.bridge, subnet, gateway, leases: {} };
+    const net: Network = {
+      name: o.name,
+      ...(o.id !== undefined ? { id: o.id, created: new Date().toISOString() } : {}),
+      bridge: o.bridge,
+      subnet,
+      gateway,
+      leases: {},
+    };
     mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
     writeJsonAtomic(path, net);
     return net;

@@ -2,7 +2,7 @@
 // gc, ps, inspect and port read. Reading only, and nothing native: ps and inspect import this.
 import { pathIn } from '../state-root.js';
 import { readJson } from '../container-store/records.js';
-import type { NetworkMode } from './flags.js';
+import type { ExtraHost, NetworkMode } from './flags.js';
 import type { PublishedPort } from './nft.js';
 
 /** The container's network record, <dir>/network.json: what rm, gc, ps, inspect and port read. */
@@ -16,6 +16,12 @@ export interface NetworkRecord {
   ports: PublishedPort[];
   /** container: the ID of the container whose namespace it shares */
   joined?: string;
+  /** --network-alias: its other names on its user-defined network (in every member's hosts file) */
+  aliases?: string[];
+  /** --add-host: lines of its own hosts file (host-gateway: the network's gateway) */
+  extraHosts?: ExtraHost[];
+  /** --dns: its nameservers */
+  dns?: string[];
 }
 
 export const networkFile = (dir: string): string => pathIn(dir, 'network.json');

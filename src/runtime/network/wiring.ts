@@ -14,14 +14,13 @@
 //                  the published ports' DNAT rules — beside the cgroup join and the id maps
 //   after SYNC     the child's own NETLINK steps (build-plan.ts): address, eth0 up, default route
 //   at the end     releaseNetwork: veth (gone with the namespace already), ports, lease
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { pathIn } from '../state-root.js';
 import { isProcess } from '../../sys/proc.js';
 import { resolve } from '../container-store/listing.js';
-import { withLock } from '../container-store/locks.js';
 import { effectiveStatus } from '../container-store/staleness.js';
-import { readJson, writeJsonAtomic } from '../container-store/records.js';
+import { writeJsonAtomic } from '../container-store/records.js';
 import {
   attach,
   CONTAINER_IFINDEX,
@@ -32,6 +31,7 @@ import {
   type Attachment,
 } from './bridge.js';
 import {
+  DEFAULT_BRIDGE,
   DEFAULT_NETWORK,
   SUBNET_CANDIDATES,
   allocate,
@@ -40,12 +40,16 @@ import {
   prefixOf,
   readNetwork,
   release,
+  type Network,
 } from './ipam.js';
 import { formatIPv4, parseCidr } from './ipv4.js';
 import { withNetlink } from './netlink.js';
 import { listRules, publish, removePublished, type PublishedPort } from './nft.js';
 import type { NetworkMode, NetworkSpec } from './flags.js';
+import { containerResolvConf, hostsText, resolveExtraHosts, writeHosts } from './names.js';
 import { networkFile, readNetworkRecord, type NetworkRecord } from './records.js';
+
+export { containerResolvConf, writeHosts } from './names.js';
 
 /** What the plan needs from the network (planLaunch's `net`), decided before clone. */
 export interface NetPlan {
@@ -76,14 +80,6 @@ function joinTarget(root: string, ref: string): { id: string; path: string } {
   return { id: e.id, path: `/proc/${s!.pid}/ns/net` };
 }
 
-/** resolv.conf for a container: the host's, without loopback nameservers (systemd-resolved's
- * 127.0.0.53 is the host's own lo, unreachable from the container); none left: Docker's fallback. */
-export function containerResolvConf(host: string): string {
-  const lines = host.split('\n').filter((l) => l.trim() !== '' && !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
-  if (!lines.some((l) => /^\s*nameserver\s/.test(l))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
-  return lines.join('\n').replace(/\n*$/, '\n');
-}
-
 export interface PrepareOptions {
   root: string;
   id: string;
@@ -101,7 +97,8 @@ export interface PrepareOptions {
  * written. On failure after the lease it is released again (nothing stays).
  */
 export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions): NetPlan {
-  if (!spec || spec.mode === 'none') return { mode: 'none' };
+  if (!spec) return { mode: 'none' };
+  if (spec.mode === 'none') return prepareNoneNames(spec, o);
   if (spec.mode === 'host') {
     if (!o.dryRun) writeJsonAtomic(networkFile(o.dir), { mode: 'host', ports: [] } satisfies NetworkRecord);
     return { mode: 'host' };
@@ -113,33 +110,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
     return { mode: 'container', joinNetns: t.path };
   }
   const name = spec.network ?? DEFAULT_NETWORK;
-  if (o.dryRun) {
-    // the record as it is (or the first candidate subnet, chosen for real at the first launch)
-    const net =
-      readNetwork(o.root, name) ??
-      (name === DEFAULT_NETWORK
-        ? {
-            name,
-            bridge: 'minidock0',
-            subnet: SUBNET_CANDIDATES[0],
-            gateway: formatIPv4(parseCidr(SUBNET_CANDIDATES[0])!.addr + 1),
-            leases: {},
-          }
-        : undefined);
-    if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
-    const ip = spec.ip ?? nextFree(net);
-    const att: Attachment = {
-      network: name,
-      bridge: net.bridge,
-      hostIf: hostIfName(o.id),
-      ifindex: CONTAINER_IFINDEX,
-      ip,
-      prefixLen: prefixOf(net),
-      gateway: net.gateway,
-      mtu: 1500,
-    };
-    return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
-  }
+  if (o.dryRun) return dryRunBridge(spec, name, o);
   if (name !== DEFAULT_NETWORK && !readNetwork(o.root, name))
     throw new MinidockError(
       `no such network: ${name} — create it (minidock network create ${name}) or use --network bridge`,
@@ -153,16 +124,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   if (forwardNote) o.onNotice?.(forwardNote);
   const ip = allocate(o.root, name, o.id, spec.ip);
   try {
-    const att: Attachment = {
-      network: name,
-      bridge: net.bridge,
-      hostIf: hostIfName(o.id),
-      ifindex: CONTAINER_IFINDEX,
-      ip,
-      prefixLen: prefixOf(net),
-      gateway: net.gateway,
-      mtu,
-    };
+    const att = attachmentOf(net, o.id, ip, mtu);
     const rec: NetworkRecord = {
       mode: 'bridge',
       network: name,
@@ -171,16 +133,68 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
       gateway: att.gateway,
       hostIf: att.hostIf,
       ports: spec.ports,
+      ...nameFlagsOf(spec),
     };
     writeJsonAtomic(networkFile(o.dir), rec);
-    writeFileSync(pathIn(o.dir, 'hostname'), `${o.hostname}\n`);
-    writeFileSync(pathIn(o.dir, 'resolv.conf'), containerResolvConf(readOr('/etc/resolv.conf')));
+    writeNameFiles(o, spec.dns);
     writeHosts(o.root, name);
     return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
   } catch (e) {
     release(o.root, name, o.id);
     throw e;
   }
+}
+
+const attachmentOf = (net: Network, id: string, ip: string, mtu: number): Attachment => ({
+  network: net.name,
+  bridge: net.bridge,
+  hostIf: hostIfName(id),
+  ifindex: CONTAINER_IFINDEX,
+  ip,
+  prefixLen: prefixOf(net),
+  gateway: net.gateway,
+  mtu,
+});
+
+/** The name flags as network.json keeps them (writeHosts reads every member's). */
+const nameFlagsOf = (spec: NetworkSpec): Pick<NetworkRecord, 'aliases' | 'extraHosts' | 'dns'> => ({
+  ...(spec.aliases ? { aliases: spec.aliases } : {}),
+  ...(spec.extraHosts ? { extraHosts: spec.extraHosts } : {}),
+  ...(spec.dns ? { dns: spec.dns } : {}),
+});
+
+/** --dry-run of a bridge: the record as it is (or the first candidate subnet, chosen for real at the
+ * first launch) and the next free address, nothing written. */
+function dryRunBridge(spec: NetworkSpec, name: string, o: PrepareOptions): NetPlan {
+  const net =
+    readNetwork(o.root, name) ??
+    (name === DEFAULT_NETWORK
+      ? {
+          name,
+          bridge: DEFAULT_BRIDGE,
+          subnet: SUBNET_CANDIDATES[0],
+          gateway: formatIPv4(parseCidr(SUBNET_CANDIDATES[0])!.addr + 1),
+          leases: {},
+        }
+      : undefined);
+  if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
+  const att = attachmentOf(net, o.id, spec.ip ?? nextFree(net), 1500);
+  return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
+}
+
+/** --network none with --add-host or --dns: no address, but the container's own name files. */
+function prepareNoneNames(spec: NetworkSpec, o: PrepareOptions): NetPlan {
+  if (!o.dryRun) {
+    writeNameFiles(o, spec.dns);
+    writeFileSync(pathIn(o.dir, 'hosts'), hostsText([], resolveExtraHosts(spec.extraHosts)));
+  }
+  return { mode: 'none', nameFiles: nameFiles(o.dir) };
+}
+
+/** /etc/hostname and /etc/resolv.conf in the container's directory (hosts: writeHosts). */
+function writeNameFiles(o: PrepareOptions, dns?: string[]): void {
+  writeFileSync(pathIn(o.dir, 'hostname'), `${o.hostname}\n`);
+  writeFileSync(pathIn(o.dir, 'resolv.conf'), containerResolvConf(readOr('/etc/resolv.conf'), dns));
 }
 
 const readOr = (f: string): string => {
@@ -193,44 +207,6 @@ const readOr = (f: string): string => {
 
 const nameFiles = (dir: string): Array<{ source: string; target: string }> =>
   ['hosts', 'hostname', 'resolv.conf'].map((f) => ({ source: pathIn(dir, f), target: `/etc/${f}` }));
-
-/**
- * The hosts file of every container on network `name` (this state root): localhost, then each
- * container of the network by address, hostname and name. On the default network a container knows
- * only itself (as on Docker's default bridge); on a user-defined one, every member — name
- * resolution without a daemon, rewritten under the state root's lock at each join and leave.
- * Written in place (truncate + write), never by rename: a bind mount holds the old inode.
- */
-export function writeHosts(root: string, name: string): void {
-  withLock(root, () => {
-    const net = readNetwork(root, name);
-    if (!net) return;
-    const members: Array<{ ip: string; dir: string; names: string[] }> = [];
-    for (const [ip, lease] of Object.entries(net.leases)) {
-      const dir = pathIn(pathIn(root, 'containers'), lease.container);
-      const cfg = readJson<{ name?: string; spec?: { hostname?: string } }>(pathIn(dir, 'config.json'));
-      if (!cfg) continue;
-      members.push({
-        ip,
-        dir,
-        names: [
-          ...new Set([cfg.spec?.hostname, cfg.name, lease.container.slice(0, 12)].filter((n): n is string => !!n)),
-        ],
-      });
-    }
-    for (const m of members) {
-      const peers = name === DEFAULT_NETWORK ? [m] : members;
-      const text = [
-        '127.0.0.1\tlocalhost',
-        '::1\tlocalhost ip6-localhost ip6-loopback',
-        ...peers.map((p) => `${p.ip}\t${p.names.join(' ')}`),
-        '',
-      ].join('\n');
-      const f = pathIn(m.dir, 'hosts');
-      if (existsSync(m.dir)) writeFileSync(f, text); // (in place: O_TRUNC keeps the inode)
-    }
-  });
-}
 
 /**
  * At SYNC (the child waits): the veth pair with eth0 born in the child's namespace, then the
