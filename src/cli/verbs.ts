@@ -34,6 +34,12 @@ import { register as diffVerb } from './diff.js';
 import { register as versionVerb } from './version.js';
 import { register as infoVerb } from './info.js';
 import { register as commitVerb } from './commit.js';
+import { register as saveVerb } from './save.js';
+import { register as loadVerb } from './load.js';
+import { register as tagVerb } from './tag.js';
+import { register as historyVerb } from './history.js';
+import { register as imageVerb } from './image.js';
+import { register as systemVerb } from './system.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -70,4 +76,10 @@ export const VERBS: Verbs = {
   version: versionVerb,
   info: infoVerb,
   commit: commitVerb,
+  save: saveVerb,
+  load: loadVerb,
+  tag: tagVerb,
+  history: historyVerb,
+  image: imageVerb,
+  system: systemVerb,
 };

@@ -156,6 +156,7 @@ function configBytes(
   json.architecture ??= process.arch === 'x64' ? 'amd64' : process.arch;
   json.os ??= 'linux';
   json.created = now;
+  if (o.author) json.author = o.author;
   // the base's other fields (Labels, ExposedPorts...) stay; the five the container decides are its own
   const { Entrypoint, Cmd, Env, WorkingDir, User, ...rest } = (base.config?.config ?? {}) as Record<string, unknown>;
   json.config = { ...rest, ...committedConfig(parsedBase, c.spec) };
