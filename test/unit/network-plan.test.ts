@@ -88,6 +88,21 @@ describe('the plan of each mode', () => {
     expect(ops(p.steps)).not.toContain(Op.NETLINK);
     expect(planLaunch(spec, dirs, v1, 0, undefined, { mode: 'none' })).toEqual(p);
   });
+  it('none with --add-host/--dns: the same namespace and no SYNC, plus the name files bound over /etc', () => {
+    const plain = planLaunch(spec, dirs, v1);
+    const p = planLaunch(spec, dirs, v1, 0, undefined, {
+      mode: 'none',
+      nameFiles: [{ source: '/c/hosts', target: '/etc/hosts' }],
+    });
+    expect(p.cloneFlags).toBe(plain.cloneFlags);
+    expect(p.sync).toBe(false);
+    expect(ops(p.steps)).toContain(Op.LOOPBACK_UP);
+    expect(ops(p.steps)).not.toContain(Op.NETLINK);
+    expect(
+      p.steps.some((s) => s.op === Op.MOUNT && s.strs![0] === '/c/hosts' && s.strs![1] === '/c/merged/etc/hosts'),
+    ).toBe(true);
+    expect(plain.steps.some((s) => s.op === Op.MOUNT && s.strs![0] === '/c/hosts')).toBe(false);
+  });
   it('host: no CLONE_NEWNET, no LOOPBACK_UP', () => {
     const p = planLaunch(spec, dirs, v2, 0, undefined, { mode: 'host' });
     expect(p.cloneFlags & CLONE.CLONE_NEWNET).toBe(0);

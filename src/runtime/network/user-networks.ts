@@ -178,7 +178,7 @@ export function createUserNetwork(
 
 /** An explicit --subnet must not overlap a route of the host (other than the default route):
  * containers' traffic to those addresses would go to the bridge instead. */
-function checkSubnetFree(
+export function checkSubnetFree(
   subnet: string,
   routes: Array<{ dst: number; dstLen: number; oif?: number }>,
   links: Array<{ index: number; name: string }>,
