@@ -33,7 +33,11 @@ import { register as updateVerb } from './update.js';
 import { register as diffVerb } from './diff.js';
 import { register as versionVerb } from './version.js';
 import { register as infoVerb } from './info.js';
+import { register as createVerb } from './create.js';
+import { register as startVerb } from './start.js';
+import { register as restartVerb } from './restart.js';
 import { register as commitVerb } from './commit.js';
+import { register as cpVerb } from './cp.js';
 import { register as saveVerb } from './save.js';
 import { register as loadVerb } from './load.js';
 import { register as tagVerb } from './tag.js';
@@ -75,7 +79,11 @@ export const VERBS: Verbs = {
   diff: diffVerb,
   version: versionVerb,
   info: infoVerb,
+  create: createVerb,
+  start: startVerb,
+  restart: restartVerb,
   commit: commitVerb,
+  cp: cpVerb,
   save: saveVerb,
   load: loadVerb,
   tag: tagVerb,
