@@ -32,7 +32,18 @@
  * renamed: a reader never sees half a file; in place only on a full disk, see overwrite_in_place),
  * removes the cgroup, with --rm the whole container directory, and exits.
  *
+ * A restart policy (--restart always|on-failure, src/runtime/restart-policy.ts decides what this
+ * run is told) is carried out here, at the exit: unless the user stopped the container (the mark
+ * DIR/manually-stopped, left by stop and kill) the monitor writes "restarting" with the count,
+ * removes the cgroups, waits out the back-off (--restart-delay, or 100 ms after a run of 10 s or
+ * more, as Docker) and then execs the --relaunch command line (`minidock start --relaunch ID`) in
+ * its own process: same pid, same start time, so state.json's keeper never looks gone. That
+ * minidock makes the next run with the launch code every run uses (cgroups and their limits, the
+ * network, the user namespace's maps) and a new monitor, then exits. Nothing of this run is left
+ * when it does: the container was reaped, its cgroups removed, every fd here is close-on-exec.
+ *
  * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
+ *          [--restart always|on-failure --restart-delay MS] [--restart-count N] [--relaunch ARGV...]
  */
 #define _GNU_SOURCE
 #include "plan.h"
@@ -67,6 +78,15 @@ static const char *oom_file;
 static const char *cgroups[MAX_CGROUPS];
 static int ncgroups, auto_remove, no_sync;
 static char boot_id[40];
+
+/* The restart policy for this run: when (0: never), the count so far, the back-off if the run was
+ * short, and the command line that makes the next run (the rest of argv after --relaunch). */
+enum { RESTART_NEVER, RESTART_ALWAYS, RESTART_ON_FAILURE };
+static int restart_when, restart_count;
+static long restart_delay_ms = 100;
+static char **relaunch_argv;
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_RESET_AFTER_MS 10000
 
 /* The log on a full (or read-only, or failing) filesystem: the first error, the bytes logged before
  * it and the bytes of output lost after it. Recorded in state.json as "logError". */
@@ -165,6 +185,9 @@ struct outcome {
   char started[64], finished[64];
   int exited, exit_code, signal, oom_killed;
   long oom_kills;
+  int restarting; /* exited, and to be restarted after delay_ms */
+  long delay_ms;
+  const char *error; /* why a restart could not be made */
 };
 
 /* The last resort of a state write on a full filesystem (ENOSPC, EDQUOT), as writeState does in
@@ -201,7 +224,7 @@ static int write_state(const struct outcome *o) {
     size_t e = json_escape(esc, cgroups[i], l);
     c += (size_t)snprintf(cg + c, sizeof cg - c, "%s\"%.*s\"", i ? "," : "", (int)e, esc);
   }
-  char body[8192], ended[256] = "", logerr[512] = "";
+  char body[8192], ended[256] = "", logerr[512] = "", restart[1200] = "";
   if (log_errno) {
     /* what happened to the log, in state.json beside the exit code (strerrorname_np: glibc 2.32) */
     snprintf(logerr, sizeof logerr,
@@ -214,12 +237,23 @@ static int write_state(const struct outcome *o) {
     snprintf(ended, sizeof ended, "\"finishedAt\":\"%s\",\"exitCode\":%d,%s\"oomKilled\":%s,\"oomKills\":%ld,",
              o->finished, o->exit_code, sig, o->oom_killed ? "true" : "false", o->oom_kills);
   }
+  /* the restart policy's count (inspect's RestartCount), the back-off being waited, a failed restart */
+  size_t r = (size_t)snprintf(restart, sizeof restart, "\"restartCount\":%d,", restart_count);
+  if (o->restarting) r += (size_t)snprintf(restart + r, sizeof restart - r, "\"restartDelayMs\":%ld,", o->delay_ms);
+  if (o->error) {
+    char esc[200 * 6];
+    size_t l = strnlen(o->error, 200), e = json_escape(esc, o->error, l);
+    snprintf(restart + r, sizeof restart - r, "\"error\":\"%.*s\",", (int)e, esc);
+  }
   /* the cgroup paths stay listed after the exit: rm and gc retry what the monitor could not remove */
   int n = snprintf(body, sizeof body,
                    "{\"status\":\"%s\",\"pid\":%d,\"pidStart\":%llu,\"monitorPid\":%d,\"monitorStart\":%llu,"
-                   "\"startedAt\":\"%s\",%s%s\"cgroupPaths\":[%s],\"bootId\":\"%s\",\"autoRemove\":%s}\n",
-                   o->exited ? "exited" : "running", o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started,
-                   ended, logerr, cg, boot_id, auto_remove ? "true" : "false");
+                   "\"startedAt\":\"%s\",%s%s%s\"cgroupPaths\":[%s],\"bootId\":\"%s\",\"autoRemove\":%s}\n",
+                   o->restarting ? "restarting"
+                   : o->exited   ? "exited"
+                                 : "running",
+                   o->pid, o->pid_start, (int)getpid(), o->mon_start, o->started, ended, logerr, restart, cg, boot_id,
+                   auto_remove ? "true" : "false");
   snprintf(tmp, sizeof tmp, "%s/state.json.%d.tmp", dir, (int)getpid());
   snprintf(path, sizeof path, "%s/state.json", dir);
   if (n <= 0 || (size_t)n >= sizeof body) return EOVERFLOW;
@@ -388,7 +422,21 @@ static long long parse_args(int argc, char **argv) {
       oom_file = argv[++i];
     else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS)
       cgroups[ncgroups++] = argv[++i];
+    else if (!strcmp(argv[i], "--restart") && i + 1 < argc) {
+      i++;
+      restart_when = !strcmp(argv[i], "always")       ? RESTART_ALWAYS
+                     : !strcmp(argv[i], "on-failure") ? RESTART_ON_FAILURE
+                                                      : 0;
+    } else if (!strcmp(argv[i], "--restart-count") && i + 1 < argc)
+      restart_count = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--restart-delay") && i + 1 < argc)
+      restart_delay_ms = atol(argv[++i]);
+    else if (!strcmp(argv[i], "--relaunch") && i + 1 < argc) {
+      relaunch_argv = argv + i + 1; /* the rest of argv, NULL-terminated as main's argv is */
+      break;
+    }
   }
+  if (!relaunch_argv) restart_when = RESTART_NEVER; /* nothing to restart with */
   return clone_flags;
 }
 
@@ -585,6 +633,60 @@ static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int consol
   return status;
 }
 
+/* ---- the restart policy ---- */
+
+/* The user stopped it (stop; kill with SIGKILL or SIGTERM): Docker restarts no such container. */
+static int manually_stopped(void) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/manually-stopped", dir);
+  return access(path, F_OK) == 0;
+}
+
+/* Its directory is still there (rm removes it: then there is nothing to restart). */
+static int still_there(void) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/state.json", dir);
+  return access(path, F_OK) == 0;
+}
+
+/* The policy's verdict on this exit (restart-policy.ts told this run when, and the count limit by
+ * leaving --restart out): 1 to restart, with o->delay_ms set to the back-off. */
+static int should_restart(struct outcome *o, unsigned long long ran_ms) {
+  if (restart_when == RESTART_NEVER || manually_stopped()) return 0;
+  if (restart_when == RESTART_ON_FAILURE && o->exit_code == 0) return 0;
+  /* Docker's back-off goes back to its first step after a run of 10 s or more */
+  o->delay_ms = ran_ms >= BACKOFF_RESET_AFTER_MS ? BACKOFF_FIRST_MS : restart_delay_ms;
+  return 1;
+}
+
+/* The back-off, in slices of 50 ms: a stop (its mark) or an rm (the directory gone) meanwhile ends
+ * the wait, and the restart with it. 1: restart now; 0: not. Signals sent to the monitor now stay
+ * pending in the signalfd: there is no container to forward them to. */
+static int wait_backoff(long delay_ms) {
+  for (long waited = 0;; waited += 50) {
+    if (manually_stopped() || !still_there()) return 0;
+    if (waited >= delay_ms) return 1;
+    long slice = delay_ms - waited < 50 ? delay_ms - waited : 50;
+    struct timespec ts = {0, slice * 1000 * 1000};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+  }
+}
+
+/* Become `minidock start --relaunch ID`: the signals this program blocked are unblocked (a mask
+ * survives execve) once those pending are read away (else an old SIGTERM would kill the relaunch
+ * at once). Returns only if execve failed. */
+static void relaunch(int sfd) {
+  struct signalfd_siginfo si;
+  fcntl(sfd, F_SETFL, O_NONBLOCK);
+  while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {}
+  close(sfd);
+  sigset_t none;
+  sigemptyset(&none);
+  signal(SIGPIPE, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execv(relaunch_argv[0], relaunch_argv);
+}
+
 /* How it ended, into state.json; the OOM counter is read before the cgroup goes. */
 static void record_exit(int pid, int status, unsigned long long started_us, struct outcome *o) {
   if (WIFSIGNALED(status))
@@ -602,6 +704,11 @@ static void record_exit(int pid, int status, unsigned long long started_us, stru
   o->oom_killed = md_oom_killed(pid, o->signal, o->oom_kills, (long long)started_us, "/dev/kmsg");
   o->exited = 1;
   rfc3339(o->finished, sizeof o->finished);
+}
+
+/* The exit into state.json: "exited", or "restarting" with the count one higher. */
+static void write_exit(struct outcome *o) {
+  if (o->restarting) restart_count++;
   /* If even this fails, state.json still says "running" under a monitor that is gone: every verb
    * then shows the container as dead, exit status unknown, kept until rm — nothing more to do.
    * Written before the monitor exits, never after: a reader that finds this process gone reads
@@ -643,10 +750,21 @@ int main(int argc, char **argv) {
   int reported = report_to_cli(pid, child.report_fd, &o);
   if (reported) return reported > 0 ? 0 : 1;
 
+  unsigned long long ran_from_us = monotonic_us();
   int status = relay_until_exit(sfd, pid, out[0], err[0], child.console_fd);
   record_exit(pid, status, started_us, &o);
+  o.restarting = should_restart(&o, (monotonic_us() - ran_from_us) / 1000);
+  write_exit(&o);
   if (log_fd >= 0) close(log_fd);
-  remove_cgroups();
+  remove_cgroups(); /* (before a restart too: the next run makes them again, with the same paths) */
   if (auto_remove) remove_dir();
+  if (!o.restarting) return 0;
+  if (wait_backoff(o.delay_ms)) {
+    relaunch(sfd);
+    o.error = "the restart policy's relaunch could not be executed (execve failed)";
+  }
+  /* stopped or removed during the back-off (or execve failed): the exit stands, final */
+  o.restarting = 0;
+  if (still_there()) write_state(&o);
   return 0;
 }

@@ -18,9 +18,31 @@ interface CliFlags extends RunSpecFlags {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  program
-    .command('run')
-    .description('run a command in a new container, in the foreground')
+  const run = program.command('run').description('run a command in a new container, in the foreground');
+  runOptions(run, 'run')
+    .option('-d, --detach', 'run in the background and print the container ID (a small C monitor stays as its parent)')
+    .option('--trace', 'print every syscall of the launch with its duration to stderr')
+    .option('--trace-format <fmt>', 'trace format: text or json (also --trace=json)')
+    .option('--stats', 'print resource usage from the cgroup at exit')
+    .option('--stats-format <fmt>', 'stats format: text or json (also --stats=json)')
+    .option('--dry-run', 'print the launch plan and exit, without running anything')
+    .action(async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
+      // -it attaches the user's terminal (not with -d, which has no stdin, nor --dry-run); node:tty
+      // is loaded only then
+      if (flags.tty && flags.interactive && !flags.detach && !flags.dryRun) {
+        const [{ isatty }, { checkTtyInput }] = await Promise.all([
+          import('node:tty'),
+          import('../runtime/flag-parsers.js'),
+        ]);
+        checkTtyInput(flags, isatty(0));
+      }
+      process.exitCode = await runCommand(rootfs, command, flags);
+    });
+}
+
+/** The flags `run` and `create` share (create: src/cli/create.ts), and its two arguments. */
+export function runOptions(cmd: Command, verb: string): Command {
+  return cmd
     .argument(
       '<rootfs>',
       'a directory holding a root filesystem (a path: contains "/" or exists), or an IMAGE[:TAG] imported with `minidock import`',
@@ -29,7 +51,7 @@ export function register(program: Command): void {
       '[command...]',
       'the command to run as PID 1, and its arguments (optional for an image: its Entrypoint/Cmd)',
     )
-    .helpOption('--help', 'display help for run')
+    .helpOption('--help', `display help for ${verb}`)
     .passThroughOptions()
     .option('-i, --interactive', 'keep stdin attached')
     .option('-t, --tty', 'allocate a pseudo-terminal inside the container')
@@ -44,12 +66,15 @@ export function register(program: Command): void {
     )
     .option('-v, --volume <host:container[:ro]>', 'bind-mount a host path (repeatable)', collect, [])
     .option('--read-only', "mount the container's root filesystem read-only")
-    .option('-d, --detach', 'run in the background and print the container ID (a small C monitor stays as its parent)')
     .option(
       '--rm',
       'remove the container when it exits (without it, an exited container stays for logs/inspect until rm)',
     )
     .option('--name <name>', 'a name for the container')
+    .option(
+      '--restart <policy>',
+      'no, on-failure[:N], always or unless-stopped: restart the container when it exits (needs -d or create/start; not with --rm)',
+    )
     .option('--stop-timeout <seconds>', 'grace period after a forwarded SIGTERM/SIGINT before SIGKILL', '10')
     .option('--cap-add <cap>', 'add a capability (repeatable; ALL for all)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability (repeatable; ALL for all)', collect, [])
@@ -97,24 +122,7 @@ export function register(program: Command): void {
     )
     .option('--dns <ip>', "a nameserver for its /etc/resolv.conf instead of the host's (repeatable)", collect, [])
     .option('--cgroup-parent <path>', "parent cgroup (default: minidock's own cgroup)")
-    .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
-    .option('--trace', 'print every syscall of the launch with its duration to stderr')
-    .option('--trace-format <fmt>', 'trace format: text or json (also --trace=json)')
-    .option('--stats', 'print resource usage from the cgroup at exit')
-    .option('--stats-format <fmt>', 'stats format: text or json (also --stats=json)')
-    .option('--dry-run', 'print the launch plan and exit, without running anything')
-    .action(async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
-      // -it attaches the user's terminal (not with -d, which has no stdin, nor --dry-run); node:tty
-      // is loaded only then
-      if (flags.tty && flags.interactive && !flags.detach && !flags.dryRun) {
-        const [{ isatty }, { checkTtyInput }] = await Promise.all([
-          import('node:tty'),
-          import('../runtime/flag-parsers.js'),
-        ]);
-        checkTtyInput(flags, isatty(0));
-      }
-      process.exitCode = await runCommand(rootfs, command, flags);
-    });
+    .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)');
 }
 
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
@@ -156,6 +164,10 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   const root = stateRoot(flags.root);
   const spec = await runSpec(id, root, rootfs, command, flags);
   tl.mark('spec (flags validated, seccomp compiled)');
+  if (spec.restartPolicy && !flags.detach && !flags.dryRun)
+    fail(
+      `--restart ${flags.restart} without -d: the restarts are made by a detached container's monitor, and a foreground container has none — use run -d --restart ..., or create then start`,
+    );
   const warning = privilegedWarning(spec);
   if (warning) writeErr(`minidock: WARNING: ${warning}\n`);
   if (spec.userns?.rootless) {

@@ -40,7 +40,7 @@ import { procStart } from '../sys/proc.js';
 import { createContainer } from './container-store/create.js';
 import { unlockContainer } from './container-store/locks.js';
 import { releaseName } from './container-store/names.js';
-import { writeState, type ContainerState, type Entry } from './container-store/records.js';
+import { bootId, writeJsonAtomic, writeState, type ContainerState, type Entry } from './container-store/records.js';
 import { removeDir } from './container-store/removal.js';
 import type { NetPlan } from './network/wiring.js';
 import { killPoint } from './test-hooks.js';
@@ -94,6 +94,13 @@ export interface LaunchOptions {
   stats?: boolean;
   /** a line to show the user while the container runs (a forwarded signal its PID 1 ignores) */
   onNotice?: (line: string) => void;
+  /** start (lifecycle/start.ts): the container exists, made by create or run before; its directory,
+   * name, upper layer and log are reused, and a launch that fails puts its state.json back as it
+   * was instead of removing it. The caller holds its lock (lockContainer); the launch releases it. */
+  existing?: Entry;
+  /** the restart policy's count so far and the back-off waited before the last restart (a relaunch
+   * by the monitor: lifecycle/start.ts); absent: a user's start, from 0 */
+  restarts?: { count: number; lastDelayMs?: number };
 }
 
 /** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`.
@@ -162,6 +169,7 @@ interface Prepared {
 /** 1. The container's directory in the state store (config.json, state.json "created") with the
  * overlay's directories. Without --rm it stays after the exit, as in Docker. */
 function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode, detached: boolean): Prepared {
+  if (opts.existing) return reuseEntry(spec, opts, code, opts.existing);
   const { dirs, populate } = layerDirs(opts.root, containerDir(opts.root, spec.id));
   // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
   const cgroupPaths = containerCgroup(spec, true).paths;
@@ -177,6 +185,62 @@ function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCod
   opts.timeline.mark('directories');
   killPoint('dirs');
   return { entry, dirs, state: entry.state! };
+}
+
+/**
+ * 1'. start: the container's own directory again. state.json names this process as its launcher
+ * (status "created", or "restarting" for a relaunch: both not final, so a launch that dies here is
+ * found stale by gc) and the cgroups about to be made; the upper layer, name and log stay. The
+ * network of its last run (a detached container keeps its lease until rm) is released first.
+ */
+function reuseEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode, e: Entry): Prepared {
+  const { dirs } = layerDirs(opts.root, e.dir);
+  if (code.wiring && existsSync(pathIn(e.dir, 'network.json'))) code.wiring.releaseNetwork(opts.root, e.id, e.dir);
+  const { pid, pidStart, monitorPid, monitorStart, ...before } = e.state ?? { status: 'created' };
+  const state: ContainerState = {
+    ...before,
+    status: before.status === 'restarting' ? 'restarting' : 'created',
+    launcherPid: process.pid,
+    launcherStart: procStart('self'),
+    bootId: bootId(),
+    cgroupPaths: containerCgroup(spec, true).paths,
+  };
+  writeState(e.dir, state);
+  opts.timeline.mark('directories');
+  killPoint('dirs');
+  return { entry: { ...e, state }, dirs, state };
+}
+
+/** A start that failed: state.json as it was before (the container stays, created or exited). */
+function restoreEntry(e: Entry): void {
+  if (e.state) writeState(e.dir, e.state);
+}
+
+/**
+ * create (lifecycle/create.ts): the container's directory, config.json and overlay directories, as
+ * a launch makes them, then state.json "created" with no launcher: at rest, nothing runs, no cgroup.
+ */
+export async function defineContainer(spec: ContainerSpec, opts: LaunchOptions): Promise<Entry> {
+  const code = await optionalCode(spec, opts.timeline);
+  const { entry } = createEntry(spec, { ...opts, existing: undefined }, code, true);
+  try {
+    const config = { ...entry.config!, byCreate: true };
+    writeJsonAtomic(pathIn(entry.dir, 'config.json'), config);
+    const state: ContainerState = {
+      status: 'created',
+      bootId: bootId(),
+      autoRemove: !!opts.autoRemove,
+      cgroupPaths: [],
+    };
+    writeState(entry.dir, state);
+    return { ...entry, config, state };
+  } catch (e) {
+    removeDir(entry.dir);
+    releaseName(opts.root, spec.name, spec.id);
+    throw e;
+  } finally {
+    unlockContainer(entry.dir);
+  }
 }
 
 /** 2. The cgroup, with its limits, before the process exists; `state` records its paths. */
@@ -400,6 +464,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     const prepared = createEntry(spec, opts, run.code, false);
     run.state = prepared.state;
     run.cleanups.push(() => {
+      if (opts.existing && !run.started) return restoreEntry(opts.existing);
       if (opts.autoRemove || !run.started) {
         removeDir(run.dir);
         releaseName(opts.root, spec.name, spec.id);
@@ -467,7 +532,13 @@ function monitorStateError(err: number, path: string): MinidockError {
 
 /** Start the C monitor for this container: its argv says where the container lives, how to clone
  * it, what to remove after it; the plan follows on the control socket. Returns our end of that. */
-function startMonitor(spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan, cgroup: Cgroup): number {
+function startMonitor(
+  spec: ContainerSpec,
+  opts: LaunchOptions,
+  plan: LaunchPlan,
+  cgroup: Cgroup,
+  restartArgs: string[],
+): number {
   // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
   const oomFile = cgroup.paths
     .map((p) => pathIn(p, cgroup.mode === 'v1' ? 'memory.oom_control' : 'memory.events'))
@@ -482,6 +553,7 @@ function startMonitor(spec: ContainerSpec, opts: LaunchOptions, plan: LaunchPlan
     ...(plan.sync ? [] : ['--no-sync']),
     ...(oomFile ? ['--oom', oomFile] : []),
     ...cgroup.paths.flatMap((p) => ['--cgroup', p]),
+    ...restartArgs,
   ];
   const monitorPid = mdStartMonitor(argv);
   if (monitorPid < 0)
@@ -568,12 +640,13 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let ctl = -1;
   let ok = false;
   const code = await optionalCode(spec, opts.timeline);
+  const restartArgs = spec.restartPolicy ? await monitorRestartArgs(spec, opts) : [];
   try {
     const prepared = createEntry(spec, opts, code, true);
     cgroup = createContainerCgroup(spec, opts, prepared);
     const net = prepareNetworkOf(spec, opts, code, dir);
     const plan = planLaunch(spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
-    ctl = startMonitor(spec, opts, plan, cgroup);
+    ctl = startMonitor(spec, opts, plan, cgroup, restartArgs);
     launchThroughMonitor(ctl, spec, opts, plan, cgroup, net, code);
     // We will print the ID: from now on the container is the user's. The monitor wrote "running"
     // into state.json before it sent the records.
@@ -590,9 +663,26 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
       } catch {
         /* gc reclaims the rest */
       }
-      removeDir(dir);
-      releaseName(opts.root, spec.name, spec.id);
+      if (opts.existing) {
+        restoreEntry(opts.existing);
+      } else {
+        removeDir(dir);
+        releaseName(opts.root, spec.name, spec.id);
+      }
     }
     unlockContainer(dir); // the monitor has it, or nothing is left
   }
+}
+
+/**
+ * The monitor's arguments for the restart policy (restart-policy.ts): when to restart and after
+ * what back-off, and how: the monitor execs `minidock start --relaunch` (lifecycle/start.ts), which
+ * launches the next run through this same code (cgroups, network, user namespace) and a new monitor.
+ */
+async function monitorRestartArgs(spec: ContainerSpec, opts: LaunchOptions): Promise<string[]> {
+  const { monitorRestartArgs: args } = await import('./restart-policy.js');
+  const policy = args(spec.restartPolicy, opts.restarts?.count ?? 0, opts.restarts?.lastDelayMs);
+  if (!policy.includes('--restart')) return policy;
+  const bin = posix.join(packageRoot(), 'bin', 'minidock.js');
+  return [...policy, '--relaunch', bin, 'start', '--relaunch', '--root', opts.root, spec.id];
 }

@@ -3,7 +3,7 @@
 // restarts (nextBackoffMs), and the mark a user's stop or kill leaves for the monitor
 // (markManuallyStopped). The monitor (native/monitor.c) carries the policy out; docs/lifecycle.md,
 // "Restart policies", draws the whole loop. Imported only by launches and verbs that use a policy.
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { fail } from '../errors.js';
 import { pathIn } from './state-root.js';
 
@@ -97,4 +97,8 @@ export function markManuallyStopped(dir: string): void {
 
 export function clearManuallyStopped(dir: string): void {
   rmSync(pathIn(dir, MARK), { force: true });
+}
+
+export function isManuallyStopped(dir: string): boolean {
+  return existsSync(pathIn(dir, MARK));
 }

@@ -9,6 +9,7 @@ import { readState, type ContainerState, type Entry } from '../container-store/r
 import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 import { openCgroupAt, type Cgroup } from '../cgroups/index.js';
 import { freezerState, thaw } from '../cgroups/freezer.js';
+import { markManuallyStopped } from '../restart-policy.js';
 
 export interface RootFlag {
   root?: string;
@@ -43,6 +44,8 @@ export function parseSignal(raw: string): number {
  */
 export function signal(e: Entry, sig: number): void {
   if (!isRunning(e)) throw new MinidockError(`container ${e.config?.name ?? e.id.slice(0, 12)} is not running`, 1);
+  // SIGKILL or SIGTERM (the stop signal) from the user: its restart policy must not bring it back (Docker)
+  if (sig === 9 || sig === 15) markManuallyStopped(e.dir);
   try {
     process.kill(e.state!.pid!, sig);
   } catch (err) {
@@ -77,6 +80,22 @@ export async function waitExit(e: Entry, timeoutMs = Infinity): Promise<Containe
     const cur: Entry = { ...e, state: s };
     if (s.status === 'exited' || effectiveStatus(cur) === 'dead') return s;
     if (Date.now() - t0 > timeoutMs) return s;
+    await sleep(20);
+  }
+}
+
+/**
+ * A container between two runs of its restart policy, after the user's stop mark was left
+ * (markManuallyStopped): wait until the restart is settled — its monitor saw the mark during the
+ * back-off and wrote "exited" (within 50 ms), or a relaunch already under way ran it ("running",
+ * for the caller to stop now; the new monitor sees the mark at that exit). Returns it as it is then.
+ */
+export async function settleRestart(e: Entry, timeoutMs = 20_000): Promise<Entry> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = readState(e.dir);
+    const cur: Entry = { ...e, state: s };
+    if (s?.status !== 'restarting' || effectiveStatus(cur) !== 'restarting' || Date.now() - t0 > timeoutMs) return cur;
     await sleep(20);
   }
 }
@@ -118,6 +137,10 @@ export function statusText(e: Entry, now = Date.now()): string {
     return `Exited (${s?.exitCode ?? '?'})${ago}${s?.oomKilled ? ' (OOM killed)' : ''}`;
   }
   if (st === 'created') return 'Created';
+  if (st === 'restarting') {
+    const ago = s?.finishedAt ? ` ${humanDuration(now - Date.parse(s.finishedAt))} ago` : '';
+    return `Restarting (${s?.exitCode ?? '?'})${ago}`;
+  }
   if (st === 'unknown') return 'Unknown: its state.json cannot be parsed';
   return `Dead: ${deadReason(e)}`;
 }

@@ -12,6 +12,8 @@ export interface LogOptions {
   follow?: boolean;
   /** only the last N lines of what is there now: a number, or "all" */
   tail?: string;
+  /** start at this byte offset of the log (start -a: only what this run writes) */
+  from?: number;
 }
 
 export interface LogLine {
@@ -60,7 +62,7 @@ export async function* logBatches(e: Entry, opts: LogOptions = {}, ref = display
   }
   try {
     // Read what is there; keep an incomplete last line for later (-f).
-    let pos = 0;
+    let pos = opts.from ?? 0;
     let pending = Buffer.alloc(0);
     const buf = Buffer.alloc(1 << 16);
     // At most `max` bytes a call: a container that writes without a pause (`yes`) grows its log as

@@ -6,7 +6,9 @@ import { displayName, entryOf } from '../container-store/listing.js';
 import { lockContainer, unlockContainer } from '../container-store/locks.js';
 import type { Entry } from '../container-store/records.js';
 import { cgroupDirsOf, killLeftovers, removeEverything } from '../container-store/removal.js';
-import { isRunning, monitorsOf, signal, waitExit, waitGone } from './common.js';
+import { markManuallyStopped } from '../restart-policy.js';
+import { isStale } from '../container-store/staleness.js';
+import { isRunning, monitorsOf, settleRestart, signal, waitExit, waitGone } from './common.js';
 
 /** How long rm waits for the lock: a launch holds it until its container runs (milliseconds, a
  * few seconds on a loaded machine), another rm until it is done. */
@@ -24,6 +26,17 @@ export async function removeContainer(
   ref = displayName(found),
 ): Promise<void> {
   const gone = (): MinidockError => new MinidockError(`no such container: ${ref} (see minidock ps -a)`, 1);
+  if (found.state?.status === 'restarting' && !isStale(found)) {
+    // between two runs of its restart policy: refused without -f (Docker); with -f its restart is
+    // cancelled first (before the lock, which a relaunch under way holds until its run starts)
+    if (!force)
+      throw new MinidockError(
+        `cannot remove container ${ref}: it is restarting — stop it first (minidock stop ${ref}) or use rm -f`,
+        1,
+      );
+    markManuallyStopped(found.dir);
+    await settleRestart(found);
+  }
   if (!lockContainer(found.dir, LOCK_WAIT_MS)) {
     if (!existsSync(found.dir)) throw gone();
     throw new MinidockError(

@@ -4,9 +4,14 @@
 import { gcEntries } from '../container-store/gc.js';
 import type { Entry } from '../container-store/records.js';
 import { isStale } from '../container-store/staleness.js';
-import { isRunning, signal, waitExit } from './common.js';
+import { markManuallyStopped } from '../restart-policy.js';
+import { isRunning, settleRestart, signal, waitExit } from './common.js';
 
-export async function stopOne(root: string, e: Entry, graceSec: number): Promise<void> {
+export async function stopOne(root: string, found: Entry, graceSec: number): Promise<void> {
+  // a container its user stopped is not restarted by its policy (Docker); one between two runs of
+  // its policy stays stopped, or, when its next run had already begun, is stopped below
+  markManuallyStopped(found.dir);
+  const e = found.state?.status === 'restarting' ? await settleRestart(found) : found;
   if (!isRunning(e)) {
     // Nobody looks after it (its monitor died): what it left running is killed by its cgroups
     // (nothing could wait for a graceful exit), and it is recorded dead, as gc would.

@@ -1,0 +1,31 @@
+// `minidock create [run's flags] ROOTFS|IMAGE CMD...`: a container made and recorded, not started
+// (src/runtime/lifecycle/create.ts); prints its ID. `minidock start` runs it.
+import type { Command } from 'commander';
+import type { RunSpecFlags } from '../runtime/run.js';
+import { runOptions } from './run.js';
+
+interface CreateFlags extends RunSpecFlags {
+  root?: string;
+}
+
+export function register(program: Command): void {
+  const create = program
+    .command('create')
+    .description("create a container without starting it (run's flags); minidock start runs it");
+  runOptions(create, 'create').action(async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
+    process.exitCode = await createCommand(rootfs, command, flags);
+  });
+}
+
+async function createCommand(rootfs: string, command: string[], flags: CreateFlags): Promise<number> {
+  const [{ Timeline }, { writeErr, writeOut }, { stateRoot }, { createFromFlags }] = await Promise.all([
+    import('../runtime/trace.js'),
+    import('../sys/output.js'),
+    import('../runtime/state-root.js'),
+    import('../runtime/lifecycle/create.js'),
+  ]);
+  const { entry, notices } = await createFromFlags(stateRoot(flags.root), rootfs, command, flags, new Timeline());
+  for (const line of notices) writeErr(`minidock: ${line}\n`);
+  writeOut(`${entry.id}\n`);
+  return 0;
+}
