@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ROOTFS, waitFor } from '../helpers';
 import { allocate, createNetwork, readNetwork, reclaimLeases, release } from '../../src/runtime/network/ipam';
-import { attach, containerSteps, detach, ensureNetwork, hostIfName } from '../../src/runtime/network/bridge';
+import { attach, containerSteps, detach, ensureNetwork, hostIfName, natKey } from '../../src/runtime/network/bridge';
 import { parseCidr, parseIPv4 } from '../../src/runtime/network/ipv4';
 import { withNetlink } from '../../src/runtime/network/netlink';
 import {
@@ -309,7 +309,7 @@ describe.skipIf(skip)(
     });
     afterAll(() => {
       try {
-        removeNetworkNat(NAME);
+        removeNetworkNat(natKey({ name: NAME, bridge: BR }));
       } catch {
         /* reported by the leak check */
       }
@@ -357,7 +357,7 @@ describe.skipIf(skip)(
       detach(root, NAME, ID);
       detach(root, NAME, ID);
       expect(readNetwork(root, NAME)!.leases).toEqual({});
-      removeNetworkNat(NAME);
+      removeNetworkNat(natKey({ name: NAME, bridge: BR })); // (a user network's chain is named after its bridge)
       withNetlink((nl) => nl.delLink(BR));
       writeFileSync('/proc/sys/net/ipv4/ip_forward', forwardBefore);
       const after = snapshot();
