@@ -125,6 +125,10 @@ export function runOptions(cmd: Command, verb: string): Command {
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)');
 }
 
+/** run --restart without -d: a foreground container has no monitor to restart it. */
+const restartNeedsDetach = (policy?: string): string =>
+  `--restart ${policy} without -d: the restarts are made by a detached container's monitor, and a foreground container has none — use run -d --restart ..., or create then start`;
+
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
   const [
     { Timeline },
@@ -164,10 +168,7 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   const root = stateRoot(flags.root);
   const spec = await runSpec(id, root, rootfs, command, flags);
   tl.mark('spec (flags validated, seccomp compiled)');
-  if (spec.restartPolicy && !flags.detach && !flags.dryRun)
-    fail(
-      `--restart ${flags.restart} without -d: the restarts are made by a detached container's monitor, and a foreground container has none — use run -d --restart ..., or create then start`,
-    );
+  if (spec.restartPolicy && !flags.detach && !flags.dryRun) fail(restartNeedsDetach(flags.restart));
   const warning = privilegedWarning(spec);
   if (warning) writeErr(`minidock: WARNING: ${warning}\n`);
   if (spec.userns?.rootless) {
