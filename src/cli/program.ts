@@ -88,7 +88,6 @@ function ranVerb(): void {
 export const DOCKER_ONLY_VERBS = new Set([
   'attach',
   'events',
-  'network',
   'volume',
   'container',
   'build',
