@@ -56,7 +56,7 @@ import {
 } from '../runtime/handshake.js';
 import { Op, STEP_FLAGS, encodePlan, type Step } from '../runtime/plan.js';
 import { launchFailure } from '../runtime/step-error.js';
-import type { ContainerSpec } from '../runtime/spec.js';
+import type { ContainerSpec, NamespaceType } from '../runtime/spec.js';
 import { mapConfig, readBundleConfig, type OciConfig } from './config.js';
 import { runHooks } from './hooks.js';
 import { checkId, containerPath, loadState, stateOf, writeRecord, type OciRecord } from './state.js';
@@ -108,7 +108,7 @@ export function loadBundle(
       1,
     );
   for (const j of cfg.extras.joinNamespaces) {
-    // (pid and mount: see namespaceJoins; a cgroup namespace the plan unshares after the join itself)
+    // (pid and mount: see build-plan.ts joinSteps; a cgroup namespace the plan unshares after the join itself)
     if (!['network', 'ipc', 'uts', 'pid', 'mount'].includes(j.type)) {
       throw new MinidockError(
         `config.json: linux.namespaces: joining a ${j.type} namespace (path ${j.path}) is not supported by minidock yet — only network, ipc, uts, pid and mount namespaces can be joined (see docs/oci.md)`,
@@ -140,12 +140,8 @@ function cgroupPlace(cgroupsPath: string | undefined, id: string): { name: strin
 /** The OCI extras that are plan steps, each part of config.json in turn (namespaces to join, capabilities, mounts, sysctls, devices, umask). */
 function ociSteps(plan: LaunchPlan, cfg: OciConfig): void {
   const { steps } = plan;
-  const joins = namespaceJoins(plan, cfg);
   capabilitySets(steps, cfg);
   standardMountOrder(steps);
-  // after the cgroup self-join (v1), before the first mount
-  const first = steps.findIndex((s) => s.phase !== 'cgroup');
-  steps.splice(first, 0, ...joins);
   maskDirectories(steps, cfg);
   bindMountFlags(steps, cfg);
   tmpfsMounts(steps, cfg);
@@ -239,51 +235,6 @@ function sharedNamespaces(plan: LaunchPlan, cfg: OciConfig): void {
         (s.op === Op.WRITE_FILE && s.phase !== 'cgroup')));
   const kept = plan.steps.filter((s) => !hostOnes(s));
   plan.steps.splice(0, plan.steps.length, ...kept);
-}
-
-/** linux.namespaces with a path: a SETNS step each (returned, placed by ociSteps) instead of a new namespace. */
-function namespaceJoins(plan: LaunchPlan, cfg: OciConfig): Step[] {
-  const { steps } = plan;
-  const flag: Record<string, number> = {
-    network: CLONE.CLONE_NEWNET,
-    ipc: CLONE.CLONE_NEWIPC,
-    uts: CLONE.CLONE_NEWUTS,
-    pid: CLONE.CLONE_NEWPID,
-    mount: CLONE.CLONE_NEWNS,
-  };
-  // the mount namespace last: setns(mnt) changes our root and cwd, and with them what the other
-  // paths (/proc/PID/ns/...) would resolve to. The plan's mounts, and pivot_root, then happen in the
-  // joined namespace (as runc's do: its other processes see the new root too).
-  const ordered = [...cfg.extras.joinNamespaces].sort(
-    (a, b) => Number(a.type === 'mount') - Number(b.type === 'mount'),
-  );
-  const joins: Step[] = ordered.map((j) => ({
-    op: Op.SETNS,
-    strs: [j.path],
-    ints: [flag[j.type]!],
-    why: `config.json: join the ${j.type} namespace ${j.path} instead of making one`,
-    phase: 'namespaces',
-  }));
-  for (const j of cfg.extras.joinNamespaces) plan.cloneFlags &= ~flag[j.type]!;
-  if (cfg.extras.joinNamespaces.some((j) => j.type === 'pid')) {
-    // setns(CLONE_NEWPID) moves only our later children into that namespace, never us: fork, and the
-    // child (CLONE_PARENT: create's own child; create reads its pid from the report) becomes the
-    // container's init — runc's nsexec forks for the same reason. Whatever releases us at SYNC (the
-    // cgroup join by pid on v2) must come before that fork, which inherits it.
-    const sync = steps.findIndex((s) => s.op === Op.SYNC);
-    if (sync >= 0) joins.unshift(...steps.splice(sync, 1));
-    joins.push({
-      op: Op.FORK,
-      why: 'setns(pid) applies to our children only: fork into the joined PID namespace',
-      phase: 'namespaces',
-    });
-  }
-  if (cfg.extras.joinNamespaces.some((j) => j.type === 'uts')) {
-    // a joined UTS namespace keeps its own name (runc sets one only when config.json gives it)
-    const h = steps.findIndex((s) => s.op === Op.SETHOSTNAME);
-    if (h >= 0) steps.splice(h, 1);
-  }
-  return joins;
 }
 
 /** process.capabilities: a non-root user's own sets, and the ambient set. */
@@ -506,8 +457,16 @@ export function ociPlan(
   fifoFd: number,
   preserveFds = 0,
 ): LaunchPlan {
-  // stdin as the engine gave it (runc passes its own fds 0-2 on); no relay: create does not stay
-  const spec: ContainerSpec = { ...cfg.spec, interactive: true };
+  // stdin as the engine gave it (runc passes its own fds 0-2 on); no relay: create does not stay.
+  // linux.namespaces with a path: joined by the plan itself (build-plan.ts joinSteps: a SETNS each,
+  // the mount namespace last, a FORK after a PID namespace's), as run's --ipc/--pid container: are
+  // (loadBundle refused the types the plan cannot join)
+  const joinNamespaces = cfg.extras.joinNamespaces.map((j) => ({
+    type: j.type as NamespaceType,
+    path: j.path,
+    from: 'config.json linux.namespaces',
+  }));
+  const spec: ContainerSpec = { ...cfg.spec, interactive: true, joinNamespaces };
   const plan = planLaunch(spec, { merged: spec.rootfs, upper: '', work: '', asGiven: true }, cgroup, 0, fifoFd);
   ociSteps(plan, cfg);
   if (preserveFds > 0) {
@@ -665,7 +624,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
 /**
  * create's child once its report ends (EOF at EXEC_FIFO, where it closes its end: child.c
  * hold_for_start; or its death): the init held there, or the launch's failure. A joined PID
- * namespace: the init is the FORK step's child (namespaceJoins), and the first one has exited.
+ * namespace: the init is the FORK step's child (build-plan.ts joinSteps), and the first one has exited.
  */
 async function heldInit(c: Child, plan: LaunchPlan, spec: ContainerSpec): Promise<Child> {
   const { records, forkedPid } = readReport(c);

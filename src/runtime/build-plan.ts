@@ -6,7 +6,7 @@ import { CLONE, MS, MNT_DETACH, RLIMIT } from '../sys/constants.js';
 import { capMask } from './capabilities.js';
 import type { Cgroup, CgroupfsMount, CgroupWrite } from './cgroups/types.js';
 import { Op, STEP_FLAGS, type Step } from './plan.js';
-import { DEFAULT_PATH, type ContainerSpec } from './spec.js';
+import { DEFAULT_PATH, type ContainerSpec, type NamespaceJoin, type NamespaceType } from './spec.js';
 import { hostId, idMapWrites } from './id-maps.js';
 import type { NetPlan } from './network/wiring.js';
 
@@ -80,14 +80,12 @@ export function planLaunch(
   // A bridge network: the child waits at SYNC while minidock creates its veth pair (eth0 born in
   // its namespace, by pid) — on cgroup v1 too.
   const sync = selfJoin.length === 0 || !!spec.userns || net?.mode === 'bridge';
-  // --network host|container:NAME: no network namespace of its own (the host's, or joined by SETNS)
-  const ownNetns = net?.mode !== 'host' && net?.mode !== 'container';
   return {
     steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo, net }),
     // nothing to wait for before exec: see VFORK_FLAGS — unless the child waits at EXEC_FIFO (OCI
     // create), where a vfork clone would hold the creating process until `start`
     cloneFlags:
-      (cloneFlags() & ~(ownNetns ? 0 : CLONE.CLONE_NEWNET)) |
+      (cloneFlags() & ~notMade(spec, net)) |
       (spec.userns ? CLONE.CLONE_NEWUSER : 0) |
       (sync || execFifo !== undefined ? 0 : VFORK_FLAGS),
     sync,
@@ -96,6 +94,78 @@ export function planLaunch(
     cgroupWrites: cgroup.writes,
     cgroupMode: cgroup.mode,
   };
+}
+
+const NS_FLAG: Record<NamespaceType, number> = {
+  network: CLONE.CLONE_NEWNET,
+  ipc: CLONE.CLONE_NEWIPC,
+  uts: CLONE.CLONE_NEWUTS,
+  pid: CLONE.CLONE_NEWPID,
+  mount: CLONE.CLONE_NEWNS,
+};
+
+/** What joining each kind of namespace gives the container (the SETNS step's reason). */
+const JOIN_GIVES: Record<NamespaceType, string> = {
+  network: 'its links, addresses and ports',
+  ipc: 'its System V IPC objects and POSIX message queues',
+  uts: 'its hostname (none is set)',
+  pid: 'its processes and ours see each other',
+  mount: "its mounts: the plan's mounts happen in it",
+};
+
+/**
+ * The namespaces a launch joins instead of making: the spec's (run's --ipc/--pid/--uts container:NAME,
+ * resolved for this launch by namespaces.ts; an OCI bundle's linux.namespaces paths) and --network
+ * container:NAME's. The mount namespace last: setns(mnt) changes our root and cwd, and with them what
+ * the other paths (/proc/PID/ns/...) would resolve to.
+ */
+export function namespaceJoins(spec: Pick<ContainerSpec, 'joinNamespaces'>, net?: NetPlan): NamespaceJoin[] {
+  const joins = [...(spec.joinNamespaces ?? [])];
+  if (net?.mode === 'container' && net.joinNetns)
+    joins.push({ type: 'network', path: net.joinNetns, from: '--network container:' });
+  return joins.sort((a, b) => Number(a.type === 'mount') - Number(b.type === 'mount'));
+}
+
+/** The host's namespaces the container shares (--pid host, --ipc host, --uts host). */
+export function hostNamespaces(spec: Pick<ContainerSpec, 'namespaces'>): NamespaceType[] {
+  const m = spec.namespaces;
+  return (['pid', 'ipc', 'uts'] as const).filter((t) => m?.[t] === 'host');
+}
+
+/** The CLONE_NEW* flags the launch does not make: joined namespaces, and the host's shared ones. */
+function notMade(spec: ContainerSpec, net?: NetPlan): number {
+  let flags = net?.mode === 'host' ? CLONE.CLONE_NEWNET : 0;
+  for (const j of namespaceJoins(spec, net)) flags |= NS_FLAG[j.type];
+  for (const t of hostNamespaces(spec)) flags |= NS_FLAG[t];
+  return flags;
+}
+
+/**
+ * The joins, first of the plan's steps after a v1 cgroup self-join: a SETNS each, then, for a PID
+ * namespace, a FORK. setns(CLONE_NEWPID) moves only our later children into that namespace, never us:
+ * the forked child (CLONE_PARENT: minidock's, or the monitor's, which reads its pid from the report)
+ * becomes the container's init, and mounts /proc of that namespace — runc's nsexec forks for the
+ * same reason. Whatever releases us at SYNC (the cgroup join by pid on v2, the id maps, the veth)
+ * acts on the forking process, so it comes before the fork, which inherits it: `sync` is that step.
+ */
+function joinSteps(joins: NamespaceJoin[], sync: Step | undefined): Step[] {
+  const steps: Step[] = joins.map((j) => ({
+    op: Op.SETNS,
+    strs: [j.path],
+    ints: [NS_FLAG[j.type]],
+    why: `${j.from}: join that ${j.type} namespace instead of making one — ${JOIN_GIVES[j.type]}`,
+    phase: 'namespaces',
+  }));
+  if (!joins.some((j) => j.type === 'pid')) return steps;
+  return [
+    ...(sync ? [sync] : []),
+    ...steps,
+    {
+      op: Op.FORK,
+      why: 'setns(pid) applies to our children only: fork into the joined PID namespace (the child is the init)',
+      phase: 'namespaces',
+    },
+  ];
 }
 
 /**
@@ -136,6 +206,15 @@ export function hostDevices(dir = '/dev', rel = ''): string[] {
     else if (e.isDirectory() && !e.isSymbolicLink()) out.push(...hostDevices(dir, r));
   }
   return out.sort();
+}
+
+/** Why /proc is mounted: whose processes it shows. */
+function procWhy(spec: ContainerSpec, joins: NamespaceJoin[]): string {
+  if (hostNamespaces(spec).includes('pid'))
+    return "procfs of the host's PID namespace (--pid host): ps shows every process";
+  const pid = joins.find((j) => j.type === 'pid');
+  if (pid) return `procfs of the joined PID namespace (${pid.from}): ps shows its processes and ours`;
+  return 'procfs of the new PID namespace: ps shows only the container';
 }
 
 const MASKED_DIRS = new Set([
@@ -181,6 +260,26 @@ export function buildPlan(
       phase: 'cgroup',
     });
   }
+  // 0a. Namespaces joined instead of made (--network/--ipc/--pid container:NAME, OCI paths): before
+  //     anything is mounted, so that /proc, sysfs, mqueue below are those of the joined namespaces.
+  //     A PID namespace: the SYNC step comes here, before the fork (joinSteps).
+  const joins = namespaceJoins(spec, opts.net);
+  const att = opts.net?.attachment;
+  const syncWhy = [
+    selfJoin.length ? '' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec',
+    att ? `minidock creates our veth pair meanwhile (${att.hostIf} on ${att.bridge}, eth0 here)` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  const forkSync =
+    joins.some((j) => j.type === 'pid') && (spec.userns || !selfJoin.length || att)
+      ? ({
+          op: Op.SYNC,
+          why: `${spec.userns ? 'minidock writes our uid_map and gid_map meanwhile' : syncWhy}; before the fork, which inherits it`,
+          phase: 'cgroup',
+        } satisfies Step)
+      : undefined;
+  steps.push(...joinSteps(joins, forkSync));
   // 0b. A user namespace (userns.ts): cloned with CLONE_NEWUSER, the child is nobody inside until
   //     minidock writes its uid_map and gid_map, so it waits for that first (joined to its cgroup
   //     meanwhile on v2). Then it becomes the namespace's root: from here on every file it creates
@@ -189,12 +288,14 @@ export function buildPlan(
   //     mqueue, bind mounts and, since 5.11, overlayfs there; mknod of devices it refuses, which is
   //     why /dev below is bind mounts).
   const userns = spec.userns;
-  if (userns) {
+  if (userns && !forkSync) {
     add({
       op: Op.SYNC,
       why: `minidock writes our uid_map and gid_map meanwhile${selfJoin.length ? '' : ' (and our pid into cgroup.procs)'}: until then we are nobody in our user namespace`,
       phase: 'namespaces',
     });
+  }
+  if (userns) {
     add({
       op: Op.SETGID,
       ints: [0],
@@ -287,14 +388,7 @@ export function buildPlan(
 
   // 3. Kernel filesystems, seen through the new namespaces.
   mkdir('mounts', hostPath('/proc'));
-  mount(
-    'mounts',
-    'procfs of the new PID namespace: ps shows only the container',
-    'proc',
-    hostPath('/proc'),
-    'proc',
-    MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
-  );
+  mount('mounts', procWhy(spec, joins), 'proc', hostPath('/proc'), 'proc', MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC);
   mkdir('mounts', hostPath('/sys'));
   mount(
     'mounts',
@@ -369,19 +463,33 @@ export function buildPlan(
     `newinstance,ptmxmode=0666,mode=0620${userns && hostId(userns.gidMap, 5) === undefined ? '' : ',gid=5'}`,
   );
   mkdir('mounts', hostPath('/dev/shm'), 0o1777);
-  mount(
-    'mounts',
-    'POSIX shared memory, private to the container',
-    'shm',
-    hostPath('/dev/shm'),
-    'tmpfs',
-    MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
-    'mode=1777,size=65536k',
-  );
+  if (spec.shmFrom) {
+    // --ipc host|container:NAME: POSIX shared memory (shm_open) is files in /dev/shm, not the IPC
+    // namespace: sharing that namespace shares System V IPC and message queues only, so the other
+    // /dev/shm is bound here too (as Docker does)
+    mount(
+      'mounts',
+      `/dev/shm shared with ${spec.namespaces?.ipc === 'host' ? 'the host' : spec.namespaces?.ipc} (--ipc): POSIX shared memory (shm_open) is files here`,
+      spec.shmFrom,
+      hostPath('/dev/shm'),
+      '',
+      MS.MS_BIND,
+    );
+  } else {
+    mount(
+      'mounts',
+      `POSIX shared memory, private to the container${spec.shmSize === undefined ? '' : ' (--shm-size)'}`,
+      'shm',
+      hostPath('/dev/shm'),
+      'tmpfs',
+      MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC,
+      `mode=1777,size=${spec.shmSize === undefined ? '65536k' : spec.shmSize}`,
+    );
+  }
   mkdir('mounts', hostPath('/dev/mqueue'));
   mount(
     'mounts',
-    'POSIX message queues of the new IPC namespace',
+    `POSIX message queues of ${spec.namespaces?.ipc === 'host' ? "the host's" : joins.some((j) => j.type === 'ipc') ? 'the joined' : 'the new'} IPC namespace`,
     'mqueue',
     hostPath('/dev/mqueue'),
     'mqueue',
@@ -467,25 +575,17 @@ export function buildPlan(
     }
   }
 
-  // 6. UTS and network namespaces.
-  add({
-    op: Op.SETHOSTNAME,
-    strs: [spec.hostname],
-    why: 'the UTS namespace has its own hostname',
-    phase: 'namespaces',
-  });
-  if (net?.mode === 'container' && net.joinNetns) {
-    // (the host's /proc: pivot_root has not happened yet, and the pid is a host pid)
+  // 6. UTS and network namespaces: a hostname and lo up only in namespaces of our own (the host's
+  //    and a joined one keep theirs; --network container: is one of the joins at the top).
+  if (!hostNamespaces(spec).includes('uts') && !joins.some((j) => j.type === 'uts'))
     add({
-      op: Op.SETNS,
-      strs: [net.joinNetns],
-      ints: [CLONE.CLONE_NEWNET],
-      why: "--network container: share that container's network namespace (its links, addresses, ports)",
+      op: Op.SETHOSTNAME,
+      strs: [spec.hostname],
+      why: 'the UTS namespace has its own hostname',
       phase: 'namespaces',
     });
-  } else if (net?.mode !== 'host') {
+  if (net?.mode !== 'host' && !joins.some((j) => j.type === 'network'))
     add({ op: Op.LOOPBACK_UP, why: 'a new network namespace has only "lo", and it starts down', phase: 'namespaces' });
-  }
 
   // 7. pivot_root: make the overlay "/" and detach the host's root. Unlike chroot, this leaves no
   //    path back: the old root is unmounted from the namespace altogether.
@@ -571,19 +671,7 @@ export function buildPlan(
     });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  const att = net?.attachment;
-  if ((!selfJoin.length || att) && !userns) {
-    add({
-      op: Op.SYNC,
-      why: [
-        selfJoin.length ? '' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec',
-        att ? `minidock creates our veth pair meanwhile (${att.hostIf} on ${att.bridge}, eth0 here)` : '',
-      ]
-        .filter(Boolean)
-        .join('; '),
-      phase: 'cgroup',
-    });
-  }
+  if ((!selfJoin.length || att) && !userns && !forkSync) add({ op: Op.SYNC, why: syncWhy, phase: 'cgroup' });
   add({
     op: Op.UNSHARE,
     ints: [CLONE.CLONE_NEWCGROUP],
@@ -597,7 +685,7 @@ export function buildPlan(
   //      messages are made by network/bridge.ts, through prepareNetwork: a launch without a network
   //      does not load that code.)
   if (att) {
-    for (const n of net.inside ?? [])
+    for (const n of net?.inside ?? [])
       add({ op: Op.NETLINK, strs: [n.msg, n.what], why: `eth0 on network ${att.network}`, phase: 'namespaces' });
   }
 

@@ -20,6 +20,31 @@ export interface Rlimit {
   hard: number;
 }
 
+/** The namespaces a container can join instead of making its own (build-plan.ts joinSteps). */
+export type NamespaceType = 'network' | 'ipc' | 'uts' | 'pid' | 'mount';
+
+/** A namespace joined with setns() instead of made by clone(): a namespace file, and whose it is. */
+export interface NamespaceJoin {
+  type: NamespaceType;
+  /** /proc/PID/ns/X (or /proc/<minidock>/fd/N: minidock holds it open), or an OCI bundle's path */
+  path: string;
+  /** whose namespace it is, for the plan's reason: "container web (/proc/1234/ns/ipc)", "config.json" */
+  from: string;
+}
+
+/**
+ * --ipc, --pid, --uts as given (namespaces.ts; Docker's modes), kept in config.json: a container:NAME
+ * is looked up again at each launch. Absent: a namespace of its own (ipc: shareable).
+ */
+export interface NamespaceModes {
+  /** host | private | shareable | container:NAME */
+  ipc?: string;
+  /** host | container:NAME */
+  pid?: string;
+  /** host */
+  uts?: string;
+}
+
 export interface ContainerSpec {
   id: string; // 64 hex characters
   name?: string;
@@ -56,6 +81,16 @@ export interface ContainerSpec {
   network?: NetworkSpec;
   /** --restart (restart-policy.ts), carried out by the C monitor of a detached container; absent: no */
   restartPolicy?: RestartPolicy;
+  /** --ipc, --pid, --uts (namespaces.ts); absent: new IPC (shareable), PID and UTS namespaces */
+  namespaces?: NamespaceModes;
+  /** --shm-size: the size of /dev/shm's tmpfs in bytes; absent: 64 MiB (Docker's default) */
+  shmSize?: number;
+  /** namespaces joined, resolved for one launch (not kept in config.json): run's container:NAME
+   * (namespaces.ts resolveJoins), an OCI bundle's linux.namespaces paths */
+  joinNamespaces?: NamespaceJoin[];
+  /** /dev/shm bound from here instead of a tmpfs of its own, resolved for one launch: --ipc host
+   * (the host's /dev/shm), --ipc container:NAME (that container's, held open by minidock) */
+  shmFrom?: string;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
