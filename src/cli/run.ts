@@ -121,6 +121,13 @@ export function runOptions(cmd: Command, verb: string): Command {
       [],
     )
     .option('--dns <ip>', "a nameserver for its /etc/resolv.conf instead of the host's (repeatable)", collect, [])
+    .option(
+      '--ipc <mode>',
+      "shareable (the default: its own IPC namespace and /dev/shm, others may join), private, host, or container:NAME (that container's, /dev/shm too)",
+    )
+    .option('--pid <mode>', "host (the host's processes) or container:NAME (that container's PID namespace)")
+    .option('--uts <mode>', "host: the host's hostname (not with --hostname)")
+    .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')
     .option('--cgroup-parent <path>', "parent cgroup (default: minidock's own cgroup)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)');
 }

@@ -52,6 +52,11 @@ export interface RunFlags extends UsernsFlags {
   networkAlias?: string[];
   addHost?: string[];
   dns?: string[];
+  // shared namespaces (namespaces.ts)
+  ipc?: string;
+  pid?: string;
+  uts?: string;
+  shmSize?: string;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -73,8 +78,16 @@ export async function specFromFlags(
   checkCommand(args, f.workdir);
   const view = image ?? dirView(rootfs);
 
-  const hostname = f.hostname ?? id.slice(0, 12);
-  if (!HOSTNAME.test(hostname) || hostname.length > 64)
+  // --ipc, --pid, --uts, --shm-size (namespaces.ts, imported only when one is given); --uts host: the host's name
+  const ns =
+    f.ipc !== undefined || f.pid !== undefined || f.uts !== undefined || f.shmSize !== undefined
+      ? (await import('./namespaces.js')).namespaceFlags(
+          f,
+          !!((f.userns && f.userns !== 'host') || f.uidmap?.length || f.gidmap?.length || f.rootless),
+        )
+      : {};
+  const hostname = ns.hostname ?? f.hostname ?? id.slice(0, 12);
+  if (!ns.hostname && (!HOSTNAME.test(hostname) || hostname.length > 64))
     fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
 
   const cwd = f.workdir ?? '/';
@@ -134,6 +147,8 @@ export async function specFromFlags(
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
     ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
+    ...(ns.namespaces ? { namespaces: ns.namespaces } : {}),
+    ...(ns.shmSize === undefined ? {} : { shmSize: ns.shmSize }),
   };
 }
 
