@@ -19,13 +19,14 @@
 #endif
 
 /*
- * An AF_NETLINK/NETLINK_ROUTE socket. A netlink socket talks to the network namespace it was created
+ * An AF_NETLINK socket of `protocol` (NETLINK_ROUTE for links, addresses and routes; NETLINK_NETFILTER
+ * for nftables' objects). A netlink socket talks to the network namespace it was created
  * in, for its whole life: with netns_fd >= 0 (an open /proc/PID/ns/net) this thread enters that
  * namespace, creates the socket and comes back, all inside this one call, so no JavaScript ever runs
  * in the other namespace. setns(CLONE_NEWNET) changes the calling thread only, and unlike a mount
  * namespace it is allowed in a multi-threaded process: Node's other threads never notice.
  */
-int md_nl_open(int netns_fd) {
+int md_nl_open(int netns_fd, int protocol) {
   int self = -1;
   if (netns_fd >= 0) {
     self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -36,7 +37,7 @@ int md_nl_open(int netns_fd) {
       return -e;
     }
   }
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
   int e = errno;
   if (self >= 0) {
     // back home; failing here would leave Node's main thread in the container's namespace

@@ -306,9 +306,13 @@ export function mdBpfDeviceFilter(program: Uint8Array, cgroupDir: string): numbe
 
 // --- netlink (native/netlink.c): the socket only; every message is built in src/runtime/network/netlink.ts ---
 
-/** An AF_NETLINK/NETLINK_ROUTE socket, in the network namespace of `netnsFd` (-1: this one): fd or -errno. */
-export function mdNlOpen(netnsFd = -1): number {
-  return call('md_nl_open', [['i32', netnsFd]]);
+/** An AF_NETLINK socket of `protocol` (0 NETLINK_ROUTE, 12 NETLINK_NETFILTER), in the network
+ * namespace of `netnsFd` (-1: this one): fd or -errno. */
+export function mdNlOpen(netnsFd = -1, protocol = 0): number {
+  return call('md_nl_open', [
+    ['i32', netnsFd],
+    ['i32', protocol],
+  ]);
 }
 
 /** Send one request to the kernel: bytes sent or -errno. */

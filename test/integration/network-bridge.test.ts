@@ -26,6 +26,7 @@ import { attach, containerSteps, detach, ensureNetwork, hostIfName, natKey } fro
 import { parseCidr, parseIPv4 } from '../../src/runtime/network/ipv4';
 import { withNetlink } from '../../src/runtime/network/netlink';
 import {
+  chainExists,
   ensureIpForward,
   ensureNetworkNat,
   listRules,
@@ -319,8 +320,11 @@ describe.skipIf(skip)(
     });
 
     it('sets the network up once, attaches a namespace (eth0 born there), and detaches it even after the namespace died', async () => {
+      const chain = `net-${natKey({ name: NAME, bridge: BR })}`;
+      expect(chainExists(chain)).toBe(false); // (NFT_MSG_GETCHAIN over netlink: ENOENT)
       const first = ensureNetwork(root, NAME, BR);
       expect(first.forwardNote === undefined).toBe(forwardBefore === '1'); // reported exactly when it changed
+      expect(chainExists(chain)).toBe(true);
       const rulesOnce = listRules().length;
       const again = ensureNetwork(root, NAME, BR);
       expect(again.net).toEqual(first.net);

@@ -164,9 +164,11 @@ export function attach(
 /**
  * Undo attach (and publish): the host end of the veth pair (the kernel deletes both ends; when the
  * container's namespace died first, both are gone already), its published ports, its lease.
- * Idempotent: rm, a failed launch and gc may all call it.
+ * Idempotent: rm, a failed launch and gc may all call it. `published` false: the container's record
+ * says it published no port, so no `nft` runs to look for its rules (gc still sweeps rules a crash
+ * may have left: sweepRules).
  */
-export function detach(root: string, network: string, container: string): void {
+export function detach(root: string, network: string, container: string, published = true): void {
   withNetlink((nl) => {
     if (nl.link(hostIfName(container))) {
       try {
@@ -176,7 +178,7 @@ export function detach(root: string, network: string, container: string): void {
       }
     }
   });
-  removePublished(container);
+  if (published) removePublished(container);
   release(root, network, container);
 }
 

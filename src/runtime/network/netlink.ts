@@ -44,6 +44,10 @@ import { errnoName } from '../../sys/errno.js';
 import { mdNlOpen, mdNlRecv, mdNlSend } from '../../sys/native.js';
 import { formatIPv4, ipv4Bytes } from './ipv4.js';
 
+// protocols (socket(AF_NETLINK, SOCK_RAW, protocol))
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+
 // message types
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
@@ -256,6 +260,27 @@ export function getLinkMsg(seq: number, name: string): Uint8Array {
   return message(RTM_GETLINK, NLM_F_REQUEST, seq, ifinfomsg(), [{ type: IFLA_IFNAME, payload: cstr(name) }]);
 }
 
+// nftables speaks netlink too (protocol NETLINK_NETFILTER; <linux/netfilter/nfnetlink.h> and
+// <linux/netfilter/nf_tables.h>): a message type is subsystem << 8 | command, and the family header
+// is struct nfgenmsg (4 bytes): u8 nfgen_family (NFPROTO_IPV4 = 2), u8 version (NFNETLINK_V0 = 0),
+// be16 res_id (0). `nft` itself is a client of the same messages.
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFT_MSG_GETCHAIN = 4;
+const NFTA_CHAIN_TABLE = 1;
+const NFTA_CHAIN_NAME = 3;
+const NFPROTO_IPV4 = 2;
+
+/** NFT_MSG_GETCHAIN for one chain of an `ip` table, as `nft list chain ip TABLE CHAIN` sends it (the
+ * answer is one NFT_MSG_NEWCHAIN and the ack, or ENOENT: no such table or chain). */
+export function getChainMsg(seq: number, table: string, chain: string): Uint8Array {
+  const head = new Uint8Array(4);
+  head[0] = NFPROTO_IPV4;
+  return message((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN, NLM_F_REQUEST | NLM_F_ACK, seq, head, [
+    { type: NFTA_CHAIN_TABLE, payload: cstr(table) },
+    { type: NFTA_CHAIN_NAME, payload: cstr(chain) },
+  ]);
+}
+
 /** RTM_GETLINK with NLM_F_DUMP: every link of the namespace (`ip link`). */
 export function dumpLinksMsg(seq: number): Uint8Array {
   return message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, ifinfomsg());
@@ -411,9 +436,10 @@ export class Netlink {
   private seq: number;
   private readonly buf = new Uint8Array(65536);
 
-  /** netnsFd: an open /proc/PID/ns/net, to configure that namespace's links from here. */
-  constructor(netnsFd = -1) {
-    const fd = mdNlOpen(netnsFd);
+  /** netnsFd: an open /proc/PID/ns/net, to configure that namespace's links from here.
+   * protocol: NETLINK_ROUTE (links, addresses, routes) or NETLINK_NETFILTER (nftables' objects). */
+  constructor(netnsFd = -1, protocol = NETLINK_ROUTE) {
+    const fd = mdNlOpen(netnsFd, protocol);
     if (fd < 0)
       throw new MinidockError(
         `netlink socket: ${errnoName(-fd)} — ${HINTS[-fd] ?? 'the kernel refused an AF_NETLINK socket'}`,
@@ -455,6 +481,21 @@ export class Netlink {
       for (const m of this.recv(what)) {
         if (m.seq !== seq || m.type !== NLMSG_ERROR) continue; // a late answer to an earlier request
         if (parseError(m).errno === 0) return;
+        this.fail(what, m);
+      }
+    }
+  }
+
+  /** A get request for one object: true when the kernel answers with it (an ack after it stays
+   * unread), false when it answers `absent` (its errno for "no such object"), any other error thrown. */
+  has(what: string, absent: number, build: (seq: number) => Uint8Array): boolean {
+    const seq = this.send(build);
+    for (;;) {
+      for (const m of this.recv(what)) {
+        if (m.seq !== seq) continue;
+        if (m.type !== NLMSG_ERROR) return true; // the object itself
+        const { errno } = parseError(m);
+        if (errno === absent) return false;
         this.fail(what, m);
       }
     }
@@ -550,8 +591,8 @@ export class Netlink {
 }
 
 /** Run fn with a netlink socket (in the namespace of netnsFd when given), closed afterwards. */
-export function withNetlink<T>(fn: (nl: Netlink) => T, netnsFd = -1): T {
-  const nl = new Netlink(netnsFd);
+export function withNetlink<T>(fn: (nl: Netlink) => T, netnsFd = -1, protocol = NETLINK_ROUTE): T {
+  const nl = new Netlink(netnsFd, protocol);
   try {
     return fn(nl);
   } finally {

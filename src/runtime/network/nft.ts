@@ -34,6 +34,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { parseIPv4 } from './ipv4.js';
+import { getChainMsg, NETLINK_NETFILTER, withNetlink } from './netlink.js';
 
 export const TABLE = 'minidock';
 
@@ -213,15 +214,28 @@ export function ensureTable(): void {
   }
 }
 
+/** Whether chain `chain` of minidock's table exists: one netlink request (NFT_MSG_GETCHAIN), not an
+ * `nft` run (a process start, 5-20 ms here: it was the largest part of a bridge launch). */
+export function chainExists(chain: string): boolean {
+  const ENOENT = 2;
+  return withNetlink(
+    (nl) =>
+      nl.has(`nft list chain ip ${TABLE} ${chain} (NFT_MSG_GETCHAIN)`, ENOENT, (s) => getChainMsg(s, TABLE, chain)),
+    -1,
+    NETLINK_NETFILTER,
+  );
+}
+
 /**
  * The table and a network's rules, each created at most once; also route_localnet on its bridge
- * (which must exist: the setting lives on the link, and goes with it). One `nft` run when all is in
- * place (a listing: each run costs a process start, 5-20 ms here, the largest part of a bridge
- * launch), two when something is missing. A concurrent minidock that creates the same first makes
+ * (which must exist: the setting lives on the link, and goes with it). When all is in place (every
+ * launch but a network's first) no `nft` runs at all: the network's chain is looked up over netlink,
+ * and it exists only if the one transaction that made it and the rules jumping to it went in.
+ * Otherwise one listing and one transaction. A concurrent minidock that creates the same first makes
  * the transaction fail as a whole with EEXIST; the second look then finds it.
  */
 export function ensureNetworkNat(n: NetworkNat): void {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0; !chainExists(`net-${n.name}`); attempt++) {
     const rules = listRules();
     if (rules.some((r) => r.jump === `net-${n.name}`)) break;
     try {

@@ -228,7 +228,7 @@ export function connectChild(root: string, id: string, pid: number, plan: NetPla
 export function releaseNetwork(root: string, id: string, dir: string): void {
   const rec = readNetworkRecord(dir);
   if (rec?.mode !== 'bridge' || !rec.network) return;
-  detach(root, rec.network, id);
+  detach(root, rec.network, id, rec.ports.length > 0);
   if (rec.network !== DEFAULT_NETWORK) writeHosts(root, rec.network);
 }
 
