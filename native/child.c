@@ -49,6 +49,16 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 static uint64_t now_ns(void) {
   struct timespec ts; /* clock_gettime is async-signal-safe (and a vDSO call: no syscall at all) */
@@ -229,6 +239,34 @@ static int join_ns(const char *path, int nstype) {
   int r = setns(fd, nstype);
   int e = errno;
   close(fd);
+  errno = e;
+  return r;
+}
+
+/* Bind a mount of ANOTHER mount namespace (--ipc container:NAME: that container's /dev/shm) onto
+ * `target` in ours. mount(MS_BIND) refuses a source outside the caller's mount namespace (EINVAL,
+ * even reached through /proc/PID/root), so: step into that namespace, take a detached copy of the
+ * mount there (open_tree OPEN_TREE_CLONE: a mount in no namespace yet, held by an fd), step back into
+ * our own, and attach the copy (move_mount; Linux 5.2). `path` is resolved in the other namespace,
+ * from its root: a symlink there cannot lead to the host's files, which that namespace does not hold.
+ * setns(CLONE_NEWNS) also moves our root and cwd to the namespace's root: back in ours, they are its
+ * root again, where they were (the plan has not pivoted yet; it chdirs before pivot_root). */
+static int bind_from_ns(const char *ns_path, const char *path, const char *target) {
+  int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  int other = own < 0 ? -1 : open(ns_path, O_RDONLY | O_CLOEXEC);
+  int tree = -1, back = -1, r = -1;
+  if (other >= 0 && setns(other, CLONE_NEWNS) == 0) {
+    tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
+    int e = errno;
+    back = setns(own, CLONE_NEWNS);
+    if (back == 0) errno = e;
+  }
+  /* not back in our own namespace: the step fails (and the child exits before anything else) */
+  if (tree >= 0 && back == 0) r = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+  int e = errno;
+  if (tree >= 0) close(tree);
+  if (other >= 0) close(other);
+  if (own >= 0) close(own);
   errno = e;
   return r;
 }
@@ -466,6 +504,8 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return make_node(s->strs[0], a[0], a[1], a[2], a[3], a[4]);
   case MD_OP_NETLINK:
     return netlink_request(s->strs[0], s->lens[0]);
+  case MD_OP_BIND_FROM_NS:
+    return bind_from_ns(s->strs[0], s->strs[1], s->strs[2]);
   default:
     errno = ENOSYS;
     return -1;

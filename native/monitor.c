@@ -511,15 +511,28 @@ static int start_container(uint8_t *plan, uint32_t len, long long clone_flags, s
 /* The step records to the CLI ([pid (--no-sync)] u32 n, n records: one write), after state.json says
  * "running" on success. 0: the container runs and the CLI took it (MD_MSG_ACK); 1: it failed, the CLI
  * has the records and removes it; -1: abandoned (gone, with its cgroups and directory). */
-static int report_to_cli(int pid, int report_fd, struct outcome *o) {
+static int report_to_cli(int *pidp, int report_fd, struct outcome *o) {
   uint32_t nrec = 0;
   struct md_report *recs = read_report(report_fd, &nrec);
   if (!recs) {
-    kill(pid, SIGKILL);
-    reap(pid);
+    kill(*pidp, SIGKILL);
+    reap(*pidp);
     remove_cgroups();
     return -1;
   }
+  /* A joined PID namespace (--pid container:): the process we cloned forked the init (MD_OP_FORK,
+   * CLONE_PARENT: our child too), reported its pid and exited. From here the init is the container:
+   * the one waited for, signalled and recorded. (Its record is no step's: it goes.) */
+  for (uint32_t i = 0; i < nrec; i++) {
+    if (recs[i].step != MD_REPORT_PID) continue;
+    reap(*pidp);
+    *pidp = o->pid = recs[i].err;
+    o->pid_start = start_ticks(*pidp);
+    memmove(&recs[i], &recs[i + 1], (nrec - i - 1) * sizeof *recs);
+    nrec--;
+    break;
+  }
+  int pid = *pidp;
   int failed = launch_failed(recs, nrec);
   if (failed) {
     reap(pid); /* the CLI reports the failed step and removes the container */
@@ -747,7 +760,7 @@ int main(int argc, char **argv) {
   }
   o.pid = pid;
   o.pid_start = start_ticks(pid);
-  int reported = report_to_cli(pid, child.report_fd, &o);
+  int reported = report_to_cli(&pid, child.report_fd, &o);
   if (reported) return reported > 0 ? 0 : 1;
 
   unsigned long long ran_from_us = monotonic_us();

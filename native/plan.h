@@ -58,6 +58,8 @@ enum md_op {
                              chmod (the umask does not apply) and chown (OCI linux.devices) */
   MD_OP_NETLINK = 31,     /* strs: one NETLINK_ROUTE request (nlmsghdr + body, NLM_F_ACK) — sent from inside our
                              network namespace; the kernel's -nlmsgerr.error is the step's errno */
+  MD_OP_BIND_FROM_NS = 32, /* strs: mount namespace file, path in it, target — bind a mount of another mount
+                             namespace: setns into it, open_tree(OPEN_TREE_CLONE), setns back, move_mount */
   MD_OP_MAX
 };
 

@@ -213,7 +213,7 @@ function procWhy(spec: ContainerSpec, joins: NamespaceJoin[]): string {
   if (hostNamespaces(spec).includes('pid'))
     return "procfs of the host's PID namespace (--pid host): ps shows every process";
   const pid = joins.find((j) => j.type === 'pid');
-  if (pid) return `procfs of the joined PID namespace (${pid.from}): ps shows its processes and ours`;
+  if (pid) return 'procfs of the joined PID namespace: ps shows its processes and ours';
   return 'procfs of the new PID namespace: ps shows only the container';
 }
 
@@ -463,18 +463,20 @@ export function buildPlan(
     `newinstance,ptmxmode=0666,mode=0620${userns && hostId(userns.gidMap, 5) === undefined ? '' : ',gid=5'}`,
   );
   mkdir('mounts', hostPath('/dev/shm'), 0o1777);
-  if (spec.shmFrom) {
-    // --ipc host|container:NAME: POSIX shared memory (shm_open) is files in /dev/shm, not the IPC
-    // namespace: sharing that namespace shares System V IPC and message queues only, so the other
-    // /dev/shm is bound here too (as Docker does)
-    mount(
-      'mounts',
-      `/dev/shm shared with ${spec.namespaces?.ipc === 'host' ? 'the host' : spec.namespaces?.ipc} (--ipc): POSIX shared memory (shm_open) is files here`,
-      spec.shmFrom,
-      hostPath('/dev/shm'),
-      '',
-      MS.MS_BIND,
-    );
+  // --ipc host|container:NAME: POSIX shared memory (shm_open) is files in /dev/shm, not the IPC
+  // namespace: sharing that namespace shares System V IPC and message queues only, so the other
+  // /dev/shm is bound here too (as Docker does). Another container's is a mount of its own mount
+  // namespace, which mount(MS_BIND) refuses as a source: BIND_FROM_NS copies it across (child.c).
+  const shmWhy = `/dev/shm shared with ${spec.namespaces?.ipc === 'host' ? 'the host' : spec.namespaces?.ipc} (--ipc): POSIX shared memory (shm_open) is files here`;
+  if (spec.shmFrom?.mountNamespace) {
+    add({
+      op: Op.BIND_FROM_NS,
+      strs: [spec.shmFrom.mountNamespace, spec.shmFrom.path, hostPath('/dev/shm')],
+      why: shmWhy,
+      phase: 'mounts',
+    });
+  } else if (spec.shmFrom) {
+    mount('mounts', shmWhy, spec.shmFrom.path, hostPath('/dev/shm'), '', MS.MS_BIND);
   } else {
     mount(
       'mounts',

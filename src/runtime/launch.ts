@@ -31,7 +31,7 @@ import {
   type Child,
 } from './handshake.js';
 import { MSG, REPORT_BYTES, REPORT_STATE, encodePlan, type Step } from './plan.js';
-import { exitCodeOf, forwardSignals, killIfOutputGone } from './process.js';
+import { exitCodeOf, forwardSignals, killIfOutputGone, waitExit } from './process.js';
 import { oomTruth } from './oom-forensics.js';
 import type { ContainerSpec } from './spec.js';
 import { containerDir, ensureStateRoot, storageError, pathIn } from './state-root.js';
@@ -64,6 +64,34 @@ async function optionalCode(spec: ContainerSpec, tl: Timeline): Promise<Optional
   ]);
   if (wiring || userns) tl.mark('network/userns code loaded');
   return { wiring, userns };
+}
+
+/**
+ * --ipc/--pid container:NAME and --ipc host (namespaces.ts, imported only then): the spec the plan is
+ * made from, with the namespaces this launch joins and the /dev/shm it binds (resolved at each
+ * launch: the target's pid changes with its runs); `close` lets go of what minidock holds open for
+ * the child, once it has exec'd or failed. (Not kept in config.json: createEntry has the user's spec.)
+ */
+async function withJoins(spec: ContainerSpec, root: string): Promise<{ spec: ContainerSpec; close: () => void }> {
+  if (!spec.namespaces?.ipc && !spec.namespaces?.pid) return { spec, close: () => {} };
+  const { close, ...joins } = (await import('./namespaces.js')).resolveJoins(spec, root);
+  return { spec: { ...spec, ...joins }, close };
+}
+
+/**
+ * A joined PID namespace (--pid container:): the container's init is the FORK step's child
+ * (CLONE_PARENT: our child too), and the process we cloned has exited. From here `child` is the
+ * init: its pid is the one signalled, waited for and recorded.
+ */
+async function followForkedInit(run: Foreground, child: Child, pid: number): Promise<void> {
+  await child.exited;
+  child.pid = pid;
+  child.exited = waitExit(pid);
+  run.reaped = false;
+  void child.exited.then(
+    () => (run.reaped = true),
+    () => undefined,
+  );
 }
 
 /** No --network (or none): a namespace with only lo, nothing to prepare, connect or release. */
@@ -332,7 +360,8 @@ async function startChild(
     },
     plan.sync,
   );
-  const { records } = readReport(child);
+  const { records, forkedPid } = readReport(child);
+  if (forkedPid !== undefined) await followForkedInit(run, child, forkedPid);
   tl.mark('child ran the plan');
   tl.child(steps, records);
   const failure = launchFailure(records, steps, spec);
@@ -461,6 +490,9 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     code: await optionalCode(spec, tl),
   };
   try {
+    // (before anything is made: a target that does not run leaves nothing behind)
+    const joined = await withJoins(spec, opts.root);
+    run.cleanups.push(joined.close);
     const prepared = createEntry(spec, opts, run.code, false);
     run.state = prepared.state;
     run.cleanups.push(() => {
@@ -480,8 +512,9 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     if (net.attachment) tl.mark('network: bridge, NAT, lease');
 
     const terminals = mdTerminals(); // which of our fds 0-2 are the user's terminal (kept from the container)
-    const plan = planLaunch(spec, prepared.dirs, run.cgroup, terminals, undefined, net); // the same decision --dry-run prints
+    const plan = planLaunch(joined.spec, prepared.dirs, run.cgroup, terminals, undefined, net); // the same decision --dry-run prints
     const { child, records } = await startChild(run, plan, net);
+    joined.close();
     const relay = await startRelay(run, child, terminals);
     recordRunning(run, child.pid);
     opts.onStarted?.(child.pid);
@@ -641,11 +674,13 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let ok = false;
   const code = await optionalCode(spec, opts.timeline);
   const restartArgs = spec.restartPolicy ? await monitorRestartArgs(spec, opts) : [];
+  let joined: Awaited<ReturnType<typeof withJoins>> | undefined;
   try {
+    joined = await withJoins(spec, opts.root); // (before anything is made)
     const prepared = createEntry(spec, opts, code, true);
     cgroup = createContainerCgroup(spec, opts, prepared);
     const net = prepareNetworkOf(spec, opts, code, dir);
-    const plan = planLaunch(spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
+    const plan = planLaunch(joined.spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
     ctl = startMonitor(spec, opts, plan, cgroup, restartArgs);
     launchThroughMonitor(ctl, spec, opts, plan, cgroup, net, code);
     // We will print the ID: from now on the container is the user's. The monitor wrote "running"
@@ -655,6 +690,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     opts.timeline.mark('monitor took over');
     return prepared.entry;
   } finally {
+    joined?.close();
     if (ctl >= 0) closeSync(ctl); // before MSG.ACK, EOF tells the monitor to kill the container and go
     if (!ok) {
       cgroup?.destroy();

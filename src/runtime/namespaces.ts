@@ -12,7 +12,7 @@
 //   --pid host        no CLONE_NEWPID: /proc shows every process of the host
 //   --pid container:N setns into N's PID namespace, then a fork: the child is the init
 //   --uts host        no CLONE_NEWUTS, no sethostname: the host's name (--hostname refused)
-import { closeSync, fstatSync, openSync, constants as fsc, readFileSync } from 'node:fs';
+import { closeSync, openSync, constants as fsc } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { MinidockError, fail } from '../errors.js';
 import { isProcess } from '../sys/proc.js';
@@ -87,7 +87,7 @@ export function namespaceFlags(
 /** What resolveJoins gives a launch: the spec's fields for the plan, and what minidock holds open. */
 export interface ResolvedJoins {
   joinNamespaces: NamespaceJoin[];
-  shmFrom?: string;
+  shmFrom?: ContainerSpec['shmFrom'];
   /** close the descriptors minidock holds for the child (after it has exec'd, or failed) */
   close: () => void;
 }
@@ -120,7 +120,7 @@ function target(root: string, spec: ContainerSpec, type: 'ipc' | 'pid', ref: str
 }
 
 /**
- * Open `path` (a namespace file, or a directory of the target's) and check, with the file open, that
+ * Open `path` (a namespace file of the target) and check, with the file open, that
  * the target is still the same process: a pid reused meanwhile would give another process's
  * namespace. The child is given /proc/<minidock>/fd/N: what it joins or binds is this very file,
  * whatever happens to the path later. (The child reads our /proc before its pivot_root: our pid as
@@ -139,40 +139,16 @@ function holdOpen(path: string, flags: number, t: { pid: number; pidStart?: numb
   return { fd, path: `/proc/${process.pid}/fd/${fd}` };
 }
 
-/** The mount at `mountPoint` in /proc/PID/mountinfo (the last one: it covers any before it): "major:minor". */
-function mountDevice(pid: number, mountPoint: string): string | undefined {
-  let dev: string | undefined;
-  for (const line of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
-    const f = line.split(' ');
-    if (f[4] === mountPoint) dev = f[2];
-  }
-  return dev;
-}
-
-/** st_dev as glibc's makedev() builds it from "major:minor" (what fstat gives for a file on that mount). */
-function devNumber(majorMinor: string): number {
-  const [major = 0, minor = 0] = majorMinor.split(':').map(Number);
-  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) * 4096) | ((major & ~0xfff) * 2 ** 32);
-}
-
 /**
- * The target's /dev/shm, for --ipc container:. The path /proc/PID/root/dev/shm is resolved by the
- * kernel inside the target's root, except that an absolute symlink there (its root user may make
- * one) would be followed from OUR root: a host directory bound into this container. So minidock
- * opens it without following a last symlink and checks that what it opened lies on the target's own
- * /dev/shm mount (the st_dev of the file = the device mountinfo gives its /dev/shm); the child binds
- * that open directory (holdOpen), not the path.
+ * The target's /dev/shm, for --ipc container:. Not /proc/PID/root/dev/shm: mount(MS_BIND) refuses a
+ * mount of another mount namespace (EINVAL), and an absolute symlink the target's root put at that
+ * path would be followed from OUR root, to a host directory. Its /dev/shm is named as a path in its
+ * own mount namespace (held open), which the child's BIND_FROM_NS step enters, copies the mount
+ * from (open_tree) and leaves: resolved from the target's root, nothing of the host is reachable.
  */
-function targetShm(t: { pid: number; pidStart?: number; flag: string }, held: number[], dryRun: boolean): string {
-  const path = `/proc/${t.pid}/root/dev/shm`;
-  if (dryRun) return path;
-  const dev = mountDevice(t.pid, '/dev/shm');
-  const opened = holdOpen(path, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW, t, held);
-  if (dev === undefined || fstatSync(opened.fd).dev !== devNumber(dev))
-    throw new MinidockError(
-      `${t.flag}: its /dev/shm is not its own shm mount (${dev === undefined ? 'none is mounted' : 'something else is at that path'}) — POSIX shared memory cannot be shared with it`,
-    );
-  return opened.path;
+function targetShm(t: { pid: number; pidStart?: number; flag: string }, held: number[], dryRun: boolean) {
+  const ns = `/proc/${t.pid}/ns/mnt`;
+  return { path: '/dev/shm', mountNamespace: dryRun ? ns : holdOpen(ns, fsc.O_RDONLY, t, held).path };
 }
 
 /**
@@ -186,7 +162,7 @@ export function resolveJoins(spec: ContainerSpec, root: string, dryRun = false):
     for (const fd of held.splice(0)) closeSync(fd);
   };
   const joinNamespaces: NamespaceJoin[] = [];
-  let shmFrom: string | undefined;
+  let shmFrom: ContainerSpec['shmFrom'];
   try {
     for (const type of ['ipc', 'pid'] as const) {
       const mode = spec.namespaces?.[type];
@@ -204,6 +180,6 @@ export function resolveJoins(spec: ContainerSpec, root: string, dryRun = false):
     close();
     throw e;
   }
-  if (spec.namespaces?.ipc === 'host') shmFrom = '/dev/shm'; // (the host's: the child has not pivoted yet)
+  if (spec.namespaces?.ipc === 'host') shmFrom = { path: '/dev/shm' }; // (the host's: the child has not pivoted yet)
   return { joinNamespaces, ...(shmFrom ? { shmFrom } : {}), close };
 }

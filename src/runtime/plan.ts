@@ -153,6 +153,13 @@ export const OPS = {
     describe: (st) =>
       `write(socket(AF_NETLINK, NETLINK_ROUTE), {${st[0] instanceof Uint8Array ? st[0].length : 0} bytes: ${typeof st[1] === 'string' ? st[1] : '?'}}); read(ack)`,
   },
+  // strs: [mount namespace file, path in that namespace, target here] (child.c bind_from_ns)
+  BIND_FROM_NS: {
+    code: 32,
+    syscall: 'open_tree/move_mount',
+    describe: (st) =>
+      `setns(open(${q(st[0])}), CLONE_NEWNS); open_tree(${q(st[1])}, OPEN_TREE_CLONE); setns(back); move_mount(tree, ${q(st[2])})`,
+  },
 } as const satisfies Record<string, OpInfo>;
 
 export type OpName = keyof typeof OPS;

@@ -83,5 +83,11 @@ export async function dryRunPlan(spec: ContainerSpec, root: string): Promise<Lau
   // the network as a launch would set it up (the next free address, without taking it)
   const { prepareNetwork } = await import('./network/wiring.js');
   const net = prepareNetwork(spec.network, { root, id: spec.id, dir, hostname: spec.hostname, dryRun: true });
-  return planLaunch(spec, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), terminals, undefined, net);
+  // --ipc/--pid container:NAME: that container's namespaces by /proc/PID path (a launch holds them open)
+  const joined =
+    spec.namespaces?.ipc || spec.namespaces?.pid
+      ? (await import('./namespaces.js')).resolveJoins(spec, root, true)
+      : undefined;
+  const planned = joined ? { ...spec, joinNamespaces: joined.joinNamespaces, shmFrom: joined.shmFrom } : spec;
+  return planLaunch(planned, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), terminals, undefined, net);
 }

@@ -89,8 +89,9 @@ export interface ContainerSpec {
    * (namespaces.ts resolveJoins), an OCI bundle's linux.namespaces paths */
   joinNamespaces?: NamespaceJoin[];
   /** /dev/shm bound from here instead of a tmpfs of its own, resolved for one launch: --ipc host
-   * (the host's /dev/shm), --ipc container:NAME (that container's, held open by minidock) */
-  shmFrom?: string;
+   * (the host's /dev/shm: `path` in our mount namespace), --ipc container:NAME (its /dev/shm, a path
+   * in its mount namespace, `mountNamespace`: /proc/PID/ns/mnt or the same held open by minidock) */
+  shmFrom?: { path: string; mountNamespace?: string };
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -60,6 +60,12 @@ export function describe(e: Entry): Record<string, unknown> {
         Name: spec.restartPolicy?.name ?? 'no',
         MaximumRetryCount: spec.restartPolicy?.maximumRetryCount ?? 0,
       },
+      // Docker's names for --ipc, --pid, --uts ("" = a namespace of its own); ShmSize: its own
+      // /dev/shm's, 0 when that is the host's or another container's (--ipc host|container:)
+      IpcMode: spec.namespaces?.ipc ?? 'shareable',
+      PidMode: spec.namespaces?.pid ?? '',
+      UTSMode: spec.namespaces?.uts ?? '',
+      ShmSize: /^(host|container:)/.test(spec.namespaces?.ipc ?? '') ? 0 : (spec.shmSize ?? 64 * 1024 * 1024),
     },
     CgroupPaths: s?.cgroupPaths ?? [],
     NetworkSettings: networkSettings(e, status === 'running'),
