@@ -85,6 +85,12 @@ export interface ContainerSpec {
   namespaces?: NamespaceModes;
   /** --shm-size: the size of /dev/shm's tmpfs in bytes; absent: 64 MiB (Docker's default) */
   shmSize?: number;
+  /** --label, --label-file: Docker's Config.Labels (ps --filter label=, inspect); absent: none */
+  labels?: Record<string, string>;
+  /** --stop-signal: what `stop` sends first (a signal number); absent: SIGTERM */
+  stopSignal?: number;
+  /** --oom-score-adj: written to /proc/self/oom_score_adj by the child before exec; absent: inherited */
+  oomScoreAdj?: number;
   /** namespaces joined, resolved for one launch (not kept in config.json): run's container:NAME
    * (namespaces.ts resolveJoins), an OCI bundle's linux.namespaces paths */
   joinNamespaces?: NamespaceJoin[];
