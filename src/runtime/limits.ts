@@ -20,6 +20,9 @@ export interface Limits {
   cpusetCpus?: string; // --cpuset-cpus "0-1,3", validated against the host's online CPUs
   cpusetMems?: string; // memory nodes "0" (OCI linux.resources.cpu.mems; no flag sets it)
   pids?: number; // --pids-limit N / --pids N; -1 = unlimited
+  oomKillDisable?: boolean; // --oom-kill-disable: v1 memory.oom_control 1 (v2 has no such switch: refused)
+  memorySwappiness?: number; // --memory-swappiness 0..100: v1 memory.swappiness (v2 has none: refused)
+  blkioWeight?: number; // --blkio-weight 10..1000: v1 blkio(.bfq).weight, v2 io(.bfq).weight
 }
 
 /** What parsing needs to know about the host (tests pass their own). */
@@ -37,6 +40,9 @@ export const MIN_CPU_SHARES = 2;
 export const MAX_CPU_SHARES = 262_144;
 export const MIN_CPU_WEIGHT = 1;
 export const MAX_CPU_WEIGHT = 10_000;
+/** Docker's range for --blkio-weight (CFQ's, kept by BFQ's blkio.bfq.weight as 1..1000). */
+export const MIN_BLKIO_WEIGHT = 10;
+export const MAX_BLKIO_WEIGHT = 1000;
 
 const UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -222,7 +228,8 @@ function present(v: unknown): v is string {
 
 /**
  * Commander options -> Limits. Option names: memory, memorySwap, memoryReservation, cpus, cpu,
- * cpuShares, cpuWeight, cpusetCpus, pidsLimit, pids. Unset options stay unset (nothing is written), except
+ * cpuShares, cpuWeight, cpusetCpus, pidsLimit, pids, oomKillDisable, memorySwappiness, blkioWeight. Unset
+ * options stay unset (nothing is written), except
  * --memory-swap, which follows Docker: with -m and without it, memory + swap = 2 x memory.
  */
 export function parseLimits(opts: Record<string, string | undefined>, host?: HostInfo): Limits {
@@ -233,7 +240,37 @@ export function parseLimits(opts: Record<string, string | undefined>, host?: Hos
   if (present(opts.cpusetCpus)) limits.cpusetCpus = parseCpuset(String(opts.cpusetCpus), h());
   const pids = pidsLimit(opts);
   if (pids !== undefined) limits.pids = pids;
-  return limits;
+  return { ...limits, ...memoryBehaviour(opts), ...blkioLimit(opts) };
+}
+
+/** --oom-kill-disable (a flag: any value given means on) and --memory-swappiness 0..100 (Docker's range). */
+function memoryBehaviour(opts: Opts): Pick<Limits, 'oomKillDisable' | 'memorySwappiness'> {
+  const out: Pick<Limits, 'oomKillDisable' | 'memorySwappiness'> = {};
+  if (present(opts.oomKillDisable)) out.oomKillDisable = true;
+  if (present(opts.memorySwappiness)) {
+    const hint = 'use an integer between 0 (swap only when it must) and 100 (swap as freely as the host)';
+    // (Docker: -1 means "unset", the host's default)
+    const v = parseInteger('--memory-swappiness', String(opts.memorySwappiness), -1, 100, hint);
+    if (v !== -1) out.memorySwappiness = v;
+  }
+  return out;
+}
+
+/** --blkio-weight 10..1000 (0: unset, as Docker). */
+function blkioLimit(opts: Opts): Pick<Limits, 'blkioWeight'> {
+  if (!present(opts.blkioWeight)) return {};
+  const hint = `use an integer between ${MIN_BLKIO_WEIGHT} and ${MAX_BLKIO_WEIGHT} (relative to other cgroups' 500), or 0 for none`;
+  const v = parseInteger('--blkio-weight', String(opts.blkioWeight), 0, MAX_BLKIO_WEIGHT, hint);
+  if (v !== 0 && v < MIN_BLKIO_WEIGHT) fail(`invalid --blkio-weight "${opts.blkioWeight}": out of range; ${hint}`);
+  return v === 0 ? {} : { blkioWeight: v };
+}
+
+/**
+ * --blkio-weight on cgroup v2's io.weight (1..10000, default 100), as runc maps it: 10..1000 linearly
+ * onto 1..10000 (opencontainers/cgroups, ConvertBlkIOToIOWeightValue). io.bfq.weight takes the v1 value.
+ */
+export function blkioToIoWeight(weight: number): number {
+  return 1 + Math.floor(((weight - MIN_BLKIO_WEIGHT) * 9999) / 990);
 }
 
 type Opts = Record<string, string | undefined>;

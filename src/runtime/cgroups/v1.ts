@@ -4,17 +4,19 @@
 //
 // Files written, in order (only for the limits that were given):
 //   memory:  memory.limit_in_bytes, then memory.memsw.limit_in_bytes (memsw may never be below the
-//            memory limit, so the memory limit goes first), memory.soft_limit_in_bytes
+//            memory limit, so the memory limit goes first), memory.soft_limit_in_bytes,
+//            memory.oom_control (1: --oom-kill-disable), memory.swappiness
 //   cpu:     cpu.cfs_period_us, then cpu.cfs_quota_us; cpu.shares
 //   pids:    pids.max
 //   cpuset:  cpuset.cpus, cpuset.mems (copied from the parent: a new cpuset cgroup starts EMPTY and
 //            nothing can join it until both are set)
 //   devices: "a" into devices.deny, then V1_DEVICE_RULES into devices.allow (unless --privileged;
 //            see below and docs/security.md)
+//   blkio:   blkio.bfq.weight or blkio.weight (--blkio-weight; the hierarchy is used only then)
 // The cpuacct hierarchy (and memory/pids without limits) is still created: it gives the statistics.
 // The freezer hierarchy gets a directory with nothing written: pause/unpause freeze it (freezer.ts).
 
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
@@ -55,7 +57,7 @@ import {
 import { readOpt } from '../../sys/read.js';
 
 /** The controllers a container uses, in the order their directories are created and written. */
-const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices', 'freezer'] as const;
+const USED = ['memory', 'cpu', 'cpuacct', 'pids', 'cpuset', 'devices', 'freezer', 'blkio'] as const;
 type Used = (typeof USED)[number];
 
 /**
@@ -82,6 +84,7 @@ function place(detected: CgroupDetection, want: Set<Used>, opts: CgroupOptions, 
   const out: Placement[] = [];
   for (const c of USED) {
     if (c === 'cpuset' && !withCpuset) continue;
+    if (c === 'blkio' && !want.has('blkio')) continue; // only for --blkio-weight
     if (c === 'devices' && !opts.restrictDevices) continue; // --privileged: the caller's devices cgroup (all)
     const h = detected.mounts.v1.find((x) => x.controllers.includes(c));
     if (!h) {
@@ -130,6 +133,8 @@ function fsMountsOf(hierarchies: V1Hierarchy[]): CgroupfsMount[] {
 /** Where a container with these limits gets a directory: one placement per hierarchy used. */
 function placements(limits: Limits, detected: CgroupDetection, opts: CgroupOptions): Placement[] {
   const want: Set<Used> = neededControllers(limits);
+  if (limits.oomKillDisable || limits.memorySwappiness !== undefined) want.add('memory');
+  if (limits.blkioWeight !== undefined) want.add('blkio');
   // Fail closed: a v1 host without a devices hierarchy cannot keep a container off its devices.
   if (opts.restrictDevices) want.add('devices');
   return place(detected, want, opts, want.has('cpuset'));
@@ -291,8 +296,15 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
         }
       }
       if (l.memoryReservation !== undefined) w('memory.soft_limit_in_bytes', String(l.memoryReservation));
+      // (with the killer off, a task that hits the limit sleeps in the kernel until memory is freed
+      // or the limit raised: the container hangs instead of losing a process; under_oom says so)
+      if (l.oomKillDisable) w('memory.oom_control', '1');
+      if (l.memorySwappiness !== undefined) w('memory.swappiness', String(l.memorySwappiness));
       break;
     }
+    case 'blkio':
+      if (l.blkioWeight !== undefined) w(blkioWeightFile(dir), String(l.blkioWeight));
+      break;
     case 'cpu': {
       if (l.cpuQuotaUs !== undefined) {
         w('cpu.cfs_period_us', String(l.cpuPeriodUs ?? 100_000));
@@ -335,6 +347,22 @@ function writeLimits(ops: CgroupFsOps, c: Used, dir: string, l: Limits, writes: 
       w('devices.allow', V1_DEVICE_RULES); // one rule per write()
       break;
   }
+}
+
+/**
+ * Which file takes --blkio-weight: BFQ's blkio.bfq.weight (the proportional scheduler of blk-mq
+ * kernels), else CFQ's blkio.weight (kernels before 5.0), as runc chooses. Neither exists when no
+ * disk can use a proportional scheduler (mq-deadline, kyber and none have no weights): refused, as a
+ * weight nobody applies would be a limit silently not kept. --dry-run asks the parent; both files
+ * are absent from a hierarchy's root (BFQ's is not on the root), so there a loaded bfq module counts.
+ */
+function blkioWeightFile(dir: string): string {
+  const probe = nearestExisting(dir);
+  for (const f of ['blkio.bfq.weight', 'blkio.weight']) if (existsSync(join(probe, f))) return f;
+  if (probe !== dir && existsSync('/sys/module/bfq')) return 'blkio.bfq.weight';
+  return fail(
+    `cannot apply --blkio-weight: ${dir} has neither blkio.bfq.weight nor blkio.weight — proportional I/O weights need the BFQ I/O scheduler (modprobe bfq; echo bfq > /sys/block/DEV/queue/scheduler); drop the flag`,
+  );
 }
 
 /** The parent directory per used hierarchy, without creating anything. */

@@ -13,13 +13,14 @@
 //
 // Files written into the container's cgroup (only for the limits given): memory.max, memory.swap.max
 // (= memory-swap - memory, "max" for -1), memory.low, cpu.max ("quota period"), cpu.weight,
-// cpuset.cpus, pids.max.
+// cpuset.cpus, pids.max, io.bfq.weight or io.weight (--blkio-weight). --oom-kill-disable and
+// --memory-swappiness are refused: v2's memory controller has neither switch (v1Only below).
 
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import type { Limits } from '../limits.js';
-import { sharesToWeight } from '../limits.js';
+import { blkioToIoWeight, sharesToWeight } from '../limits.js';
 import { dirInMount } from './detect.js';
 import { DEVICE_RULES, deviceProgram, encodeEbpf, parseDeviceRule } from './device-bpf.js';
 import { errnoName } from '../../sys/errno.js';
@@ -240,8 +241,14 @@ export function createV2(name: string, limits: Limits, detected: CgroupDetection
   const mount = v2Mount(detected);
   const parentDir = parentDirOf(mount, opts);
 
+  v1Only(limits);
   const required: Set<string> = neededControllers(limits);
-  const want: string[] = [...BASE_CONTROLLERS, ...(required.has('cpuset') ? ['cpuset'] : [])];
+  if (limits.blkioWeight !== undefined) required.add('io');
+  const want: string[] = [
+    ...BASE_CONTROLLERS,
+    ...(required.has('cpuset') ? ['cpuset'] : []),
+    ...(required.has('io') ? ['io'] : []),
+  ];
 
   const writes: CgroupWrite[] = [];
   const created: string[] = [];
@@ -307,6 +314,41 @@ function writeLimits(ops: CgroupFsOps, dir: string, l: Limits, writes: CgroupWri
     );
   }
   if (l.pids !== undefined) w('pids.max', l.pids === -1 ? 'max' : String(l.pids));
+  if (l.blkioWeight !== undefined) {
+    const f = ioWeightFile(dir);
+    w(f, String(f === 'io.weight' ? blkioToIoWeight(l.blkioWeight) : l.blkioWeight));
+  }
+}
+
+/**
+ * The v1 memory switches cgroup v2 does not have, refused in one line before anything is made:
+ * v2's memory controller never lets a cgroup turn the OOM killer off (memory.oom.group only makes
+ * it kill the whole cgroup at once; memory.high throttles instead), and it has no per-cgroup
+ * swappiness (memory.swap.max bounds swap, the host's vm.swappiness decides how eagerly).
+ */
+function v1Only(l: Limits): void {
+  if (l.oomKillDisable)
+    fail(
+      '--oom-kill-disable: cgroup v2 has no switch to turn the OOM killer off for a cgroup (v1 memory.oom_control has no v2 counterpart; memory.oom.group only makes it kill the whole cgroup at once) — drop the flag, or run on a cgroup v1 host',
+    );
+  if (l.memorySwappiness !== undefined)
+    fail(
+      `--memory-swappiness ${l.memorySwappiness}: cgroup v2 has no per-cgroup swappiness (v1 memory.swappiness has no v2 counterpart; the host's vm.swappiness applies) — drop the flag, or bound swap with --memory-swap`,
+    );
+}
+
+/**
+ * Which file takes --blkio-weight: io.bfq.weight (the BFQ scheduler, 1..1000: the value as given),
+ * else io.weight (the iocost controller, 1..10000: blkioToIoWeight), as runc chooses. Neither is on
+ * the root cgroup, so --dry-run, which asks the parent, assumes io.weight there.
+ */
+function ioWeightFile(dir: string): string {
+  const probe = nearestExisting(dir);
+  for (const f of ['io.bfq.weight', 'io.weight']) if (existsSync(join(probe, f))) return f;
+  if (probe !== dir && isRealRoot(probe)) return 'io.weight';
+  return fail(
+    `cannot apply --blkio-weight: ${dir} has neither io.bfq.weight nor io.weight — the kernel has neither the BFQ I/O scheduler nor the iocost controller (CONFIG_BLK_CGROUP_IOCOST); drop the flag`,
+  );
 }
 
 export function openV2(name: string, detected: CgroupDetection, opts: CgroupOptions): Cgroup | undefined {
