@@ -755,6 +755,21 @@ export function buildPlan(
     });
   }
 
+  // 11a. --oom-score-adj: how readily the OOM killer picks this process (and what it runs: children
+  //     inherit it). Written here, while we still hold every capability: lowering it needs
+  //     CAP_SYS_RESOURCE, and a value written with it becomes the floor (oom_score_adj_min) the
+  //     container cannot go below once that capability is dropped. /proc/self is us, in the procfs
+  //     mounted above. (The vfork launch shares Node's memory, yet only we change: the kernel keeps a
+  //     vfork child's oom_score_adj its own.)
+  if (spec.oomScoreAdj !== undefined) {
+    add({
+      op: Op.WRITE_FILE,
+      strs: ['/proc/self/oom_score_adj', String(spec.oomScoreAdj)],
+      why: `--oom-score-adj ${spec.oomScoreAdj}: ${spec.oomScoreAdj < 0 ? 'the OOM killer spares us longer' : 'the OOM killer picks us sooner'}; inherited by every process we start`,
+      phase: 'identity',
+    });
+  }
+
   // 11b. seccomp(SECCOMP_SET_MODE_FILTER) is allowed to a process with no_new_privs set, or with
   //     CAP_SYS_ADMIN. With --security-opt no-new-privileges=false there is no no_new_privs, and the
   //     capabilities are about to go: so the filter goes in NOW, while we still hold them (runc does

@@ -1,8 +1,9 @@
 // The run flags that parse on their own, with no look into the rootfs: -e and --env-file, -i -t's
-// terminal check, --ulimit, --security-opt. Every bad input is one clear line (exit 125).
+// terminal check, --ulimit, --security-opt, --label and --label-file, --stop-signal, --oom-score-adj.
+// Every bad input is one clear line (exit 125).
 import { readFileSync } from 'node:fs';
 import { fail } from '../errors.js';
-import { RLIMIT } from '../sys/constants.js';
+import { RLIMIT, SIGNALS } from '../sys/constants.js';
 import type { Rlimit } from './spec.js';
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
@@ -21,19 +22,23 @@ export function parseEnvEntry(raw: string, where: string): string | undefined {
   return v === undefined ? undefined : `${key}=${v}`;
 }
 
-export function parseEnvFile(path: string): string[] {
-  let text: string;
+/** A file of KEY=VALUE lines, read once (--env-file, --label-file). */
+function readLinesFile(path: string, flag: string): string {
   try {
     // Read exactly once (a pipe has no second reading). /dev/stdin and /dev/fd/N are read through
     // the descriptor itself: open() of /proc/self/fd/N fails with ENXIO when it is a socket, which
     // is what a program's stdin is when another program made it with socketpair() (Node does).
     const fd = /^\/dev\/(?:stdin|fd\/(\d+))$/.exec(path);
-    text = readFileSync(fd ? Number(fd[1] ?? 0) : path, 'utf8');
+    return readFileSync(fd ? Number(fd[1] ?? 0) : path, 'utf8');
   } catch (e) {
     return fail(
-      `--env-file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'} — give a readable file of KEY=VALUE lines`,
+      `${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'} — give a readable file of KEY=VALUE lines`,
     );
   }
+}
+
+export function parseEnvFile(path: string): string[] {
+  const text = readLinesFile(path, '--env-file');
   const out: string[] = [];
   text.split('\n').forEach((line, i) => {
     const t = line.replace(/\r$/, '').trim();
@@ -99,4 +104,53 @@ export function parseSecurityOpts(opts: string[]): SecurityChoice {
     }
   }
   return out;
+}
+
+/**
+ * --label-file FILE... then --label K[=V]... (a later one replaces an earlier key, -l after the
+ * files, as Docker): Config.Labels. A label without "=" has the value "" (Docker's). Files: one
+ * label a line, blank lines and lines starting with # skipped.
+ */
+export function parseLabels(labels: string[], files: string[]): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  const put = (raw: string, where: string): void => {
+    const eq = raw.indexOf('=');
+    const key = eq < 0 ? raw : raw.slice(0, eq);
+    if (!key.trim()) fail(`${where} "${raw}": the label has no name — use KEY=VALUE (e.g. com.example.team=web)`);
+    if (raw.includes('\0')) fail(`${where} ${JSON.stringify(raw)}: contains a NUL byte — remove it`);
+    out[key] = eq < 0 ? '' : raw.slice(eq + 1);
+  };
+  for (const file of files) {
+    readLinesFile(file, '--label-file')
+      .split('\n')
+      .forEach((line, i) => {
+        const t = line.replace(/\r$/, '').trim();
+        if (t && !t.startsWith('#')) put(t, `--label-file ${file} line ${i + 1}:`);
+      });
+  }
+  for (const l of labels) put(l, '--label');
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** --stop-signal: a name (SIGUSR1, USR1, usr1) or a number 1-64 (real-time ones by number). */
+export function parseStopSignal(raw: string): number {
+  const t = raw.trim();
+  const n = /^\d+$/.test(t) ? Number(t) : SIGNALS[`SIG${t.toUpperCase().replace(/^SIG/, '')}`];
+  if (!n || n < 1 || n > 64)
+    fail(`--stop-signal ${raw}: not a signal — use a name such as SIGTERM, SIGUSR1, SIGQUIT, or a number 1-64`);
+  return n;
+}
+
+/** The name of a signal number (SIGUSR1), or its number as text when it has none (real-time ones). */
+export function signalName(n: number): string {
+  return Object.entries(SIGNALS).find(([, v]) => v === n)?.[0] ?? String(n);
+}
+
+/** --oom-score-adj N: -1000 (never chosen by the OOM killer) .. 1000 (chosen first), the kernel's range. */
+export function parseOomScoreAdj(raw: string): number {
+  const t = raw.trim();
+  const n = /^-?\d+$/.test(t) ? Number(t) : Number.NaN;
+  if (!(n >= -1000 && n <= 1000))
+    fail(`--oom-score-adj ${raw}: use an integer from -1000 (never chosen by the OOM killer) to 1000 (chosen first)`);
+  return n;
 }

@@ -7,9 +7,18 @@ import { posix } from 'node:path';
 import { fail } from '../errors.js';
 import { resolveCaps } from './capabilities.js';
 import { callerHardLimit, limitToHeld } from './caller-limits.js';
-import { parseEnvEntry, parseEnvFile, parseSecurityOpts, parseUlimit, type SecurityChoice } from './flag-parsers.js';
+import {
+  parseEnvEntry,
+  parseEnvFile,
+  parseLabels,
+  parseOomScoreAdj,
+  parseSecurityOpts,
+  parseStopSignal,
+  parseUlimit,
+  type SecurityChoice,
+} from './flag-parsers.js';
 import { parseLimits, type Limits } from './limits.js';
-import { dirView, parseUser, parseVolume, type ImageView } from './rootfs-view.js';
+import { dirView, parseUser, parseVolume, type ImageView, type RootView } from './rootfs-view.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type ContainerSpec } from './spec.js';
 import type { UsernsFlags } from './userns.js';
 
@@ -45,6 +54,17 @@ export interface RunFlags extends UsernsFlags {
   cpusetCpus?: string;
   pidsLimit?: string;
   pids?: string;
+  oomKillDisable?: boolean;
+  memorySwappiness?: string;
+  blkioWeight?: string;
+  // --label, --label-file, --stop-signal, --oom-score-adj, --group-add (flag-parsers.ts; groups: the rootfs's)
+  label?: string[];
+  labelFile?: string[];
+  stopSignal?: string;
+  oomScoreAdj?: string;
+  groupAdd?: string[];
+  /** --cidfile: the command writes the ID there (src/cli/run.ts, create.ts) */
+  cidfile?: string;
   // networking (network/wiring.ts)
   network?: string;
   publish?: string[];
@@ -93,7 +113,8 @@ export async function specFromFlags(
   const cwd = f.workdir ?? '/';
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
 
-  const user = f.user ? parseUser(view, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
+  const given = f.user ? parseUser(view, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
+  const user = f.groupAdd?.length ? { ...given, groups: groupAdd(view, f.groupAdd, given.groups) } : given;
   const env = environment(f, image, hostname, user.home);
   const mounts = (f.volume ?? []).map((v) => parseVolume(view, v));
   const security = securityFromFlags(f, seccompFor);
@@ -114,6 +135,10 @@ export async function specFromFlags(
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
     fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
+  const labels = parseLabels(f.label ?? [], f.labelFile ?? []);
+  const stopSignal = f.stopSignal === undefined ? undefined : parseStopSignal(f.stopSignal);
+  const oomScoreAdj = f.oomScoreAdj === undefined ? undefined : parseOomScoreAdj(f.oomScoreAdj);
+  if (userns) checkInUserns(f, userns, oomScoreAdj);
   // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
   let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
   if (f.restart !== undefined) {
@@ -149,7 +174,50 @@ export async function specFromFlags(
     ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
     ...(ns.namespaces ? { namespaces: ns.namespaces } : {}),
     ...(ns.shmSize === undefined ? {} : { shmSize: ns.shmSize }),
+    ...(labels ? { labels } : {}),
+    ...(stopSignal === undefined ? {} : { stopSignal }),
+    ...(oomScoreAdj === undefined ? {} : { oomScoreAdj }),
   };
+}
+
+/**
+ * --group-add GROUP|GID: supplementary groups besides the user's, a name looked up in the
+ * container's /etc/group (Docker's), a number taken as it is.
+ */
+function groupAdd(view: RootView, list: string[], groups: number[]): number[] {
+  const out = new Set(groups);
+  let table: string[][] | undefined;
+  for (const g of list) {
+    if (/^\d+$/.test(g)) {
+      if (Number(g) > 0xfffffffe) fail(`--group-add ${g}: group ids must be below 4294967295`);
+      out.add(Number(g));
+      continue;
+    }
+    table ??= (view.readFile('etc/group', `--group-add ${g}`) ?? '').split('\n').map((l) => l.split(':'));
+    const e = g ? table.find((fields) => fields[0] === g && /^\d+$/.test(fields[2] ?? '')) : undefined;
+    if (!e)
+      fail(
+        `--group-add ${g}: no group "${g}" in the container's /etc/group — use a numeric GID or a name listed there`,
+      );
+    out.add(Number(e[2]));
+  }
+  return [...out];
+}
+
+/**
+ * What a user namespace cannot do of these flags: lower oom_score_adj (the kernel wants
+ * CAP_SYS_RESOURCE in the host's user namespace for that; root inside has it only over its own),
+ * or set groups where the namespace denies setgroups() (a rootless map of one uid).
+ */
+function checkInUserns(f: RunFlags, userns: NonNullable<ContainerSpec['userns']>, oomScoreAdj?: number): void {
+  if (oomScoreAdj !== undefined && oomScoreAdj < 0)
+    fail(
+      `--oom-score-adj ${oomScoreAdj} with a user namespace: lowering it needs CAP_SYS_RESOURCE on the host, which root inside a user namespace does not have — use a value of 0 or more`,
+    );
+  if (f.groupAdd?.length && userns.setgroups === 'deny')
+    fail(
+      '--group-add: this user namespace denies setgroups() (a map of your own uid alone), so no supplementary group can be set — drop the flag, or use an /etc/subgid range (newgidmap)',
+    );
 }
 
 /** --network-alias, --add-host or --dns given (network/flags.ts parses them). */
@@ -247,5 +315,8 @@ function limitsFromFlags(f: RunFlags): Limits {
     cpusetCpus: f.cpusetCpus,
     pidsLimit: f.pidsLimit,
     pids: f.pids,
+    oomKillDisable: f.oomKillDisable ? 'true' : undefined,
+    memorySwappiness: f.memorySwappiness,
+    blkioWeight: f.blkioWeight,
   });
 }
