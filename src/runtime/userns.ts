@@ -12,7 +12,7 @@
 // protocol (handshake.ts writeIdMaps), while the child waits at SYNC. As root minidock writes the
 // files itself; a normal user needs the setuid helpers newuidmap/newgidmap (Debian `uidmap`), which
 // check /etc/subuid and /etc/subgid, or it can map only its own uid and gid (one id each).
-import { chmodSync, chownSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
 import { posix } from 'node:path';
 import { fail, MinidockError } from '../errors.js';
@@ -203,12 +203,43 @@ export function mappedRoot(ns: UserNamespace): { uid: number; gid: number } {
 }
 
 /**
+ * The layer store an image's lower layer is in (`<root>/layers`, for `<root>/layers/sha256/HEX/fs`),
+ * or undefined for a rootfs directory. The store is root's only (0700: its layers hold setuid files
+ * no other host user may reach), so a container's mapped root passes it only through the idmapped
+ * mount of the whole store (idmapLowerLayers), in which host root's directories are its own.
+ */
+export function layerStoreOf(lower: string): string | undefined {
+  const m = /^(.+\/layers)\/sha256\/[0-9a-f]{64}\/fs$/.exec(lower);
+  return m?.[1];
+}
+
+/**
+ * Why an image cannot run in this user namespace (undefined: it can). Its lower layers are reached
+ * only through the idmapped store (Linux 5.19, made by host root: never rootless). And only a
+ * one-layer image: in an upper layer a directory that replaced a lower one is marked opaque with
+ * trusted.overlay.opaque, and overlayfs mounted in a user namespace (userxattr) reads only
+ * user.overlay.* — it would show the lower layers' files in it again.
+ */
+export function imageRefusal(ns: UserNamespace, layers: number, rel = release()): string | undefined {
+  const how =
+    'run its rootfs as a directory instead (minidock export CONTAINER | tar -x -C DIR), or without --userns/--uidmap';
+  if (ns.rootless) return `an image in a rootless launch: its layers are in root's store — ${how}`;
+  if (!kernelIdmapsOverlayLayers(rel))
+    return `an image with a user namespace needs Linux 5.19 (idmapped layers under overlayfs) to reach its layers, kept where only root may enter; this kernel is ${rel} — ${how}`;
+  if (layers > 1)
+    return `an image of ${layers} layers with a user namespace: overlayfs mounted in one reads only user.overlay.* markers, and the store marks a directory an upper layer replaced with trusted.overlay.opaque, so the lower layers' files would show in it again — ${how}, or import it as one layer (minidock export of a container of it, then minidock import)`;
+  return undefined;
+}
+
+/**
  * Before the clone: what the container's root must reach and own on the host. Once it is the
  * namespace's root it is, for the kernel, host uid/gid `mappedRoot`, with no capability over host
  * files: it mounts the overlay through the container's directory (made group `gid`, mode 0710:
  * nobody else gains anything) and writes into upper and work (made its own, so the container's
  * "/" is root's inside). The rootfs, the -v sources and the state root's ancestors it reaches only
- * as the rest of the world does: refused here in one line rather than as a mount's EACCES.
+ * as the rest of the world does: refused here in one line rather than as a mount's EACCES. An
+ * image's layers it reaches through the idmapped store (layerStoreOf): only the store's ancestors
+ * are checked. `dir` was made by this launch a moment ago: a refusal removes it (nothing left).
  */
 export function prepareForMappedRoot(
   dir: string,
@@ -217,6 +248,14 @@ export function prepareForMappedRoot(
   ns: UserNamespace,
 ): void {
   const { uid, gid } = mappedRoot(ns);
+  const stores = new Set(reach.map(layerStoreOf).filter((x): x is string => x !== undefined));
+  const why =
+    (stores.size ? imageRefusal(ns, reach.filter((p) => layerStoreOf(p)).length) : undefined) ??
+    unreachable([posix.dirname(dir), ...reach.map((p) => layerStoreOf(p) ?? p)], stores, uid, gid);
+  if (why) {
+    rmSync(dir, { recursive: true, force: true });
+    fail(why);
+  }
   const st = statSync(dir);
   if (st.gid !== gid) chownSync(dir, st.uid, gid);
   if ((st.mode & 0o777) !== 0o710) chmodSync(dir, 0o710);
@@ -224,7 +263,12 @@ export function prepareForMappedRoot(
     // (with tmpfsFor the child mounts a tmpfs there, its own from the start)
     for (const d of [dirs.upper, dirs.work]) chownSync(d, uid, gid);
   }
-  for (const p of [posix.dirname(dir), ...reach]) {
+}
+
+/** The first directory on the way to each path (a store: to its parent) that host uid/gid may not pass, as the refusal's line. */
+function unreachable(paths: string[], stores: Set<string>, uid: number, gid: number): string | undefined {
+  for (const path of paths) {
+    const p = stores.has(path) ? posix.dirname(path) : path;
     for (let d = p; ; d = posix.dirname(d)) {
       let s;
       try {
@@ -233,22 +277,20 @@ export function prepareForMappedRoot(
         break; // (a missing -v source is refused elsewhere)
       }
       const bit = s.uid === uid ? 0o100 : s.gid === gid ? 0o010 : 0o001;
-      if (s.isDirectory() && !(s.mode & bit)) {
-        fail(
-          `${d} is mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}: the container's root (host uid ${uid} in its user namespace) cannot pass through it to reach ${p} — chmod o+x ${d}, or use a path it can reach`,
-        );
-      }
+      if (s.isDirectory() && !(s.mode & bit))
+        return `${d} is mode ${(s.mode & 0o7777).toString(8).padStart(4, '0')}: the container's root (host uid ${uid} in its user namespace) cannot pass through it to reach ${p} — chmod o+x ${d}, or use a path it can reach`;
       if (d === '/') break;
     }
   }
+  return undefined;
 }
 
 /**
  * The idmapped lower layers (native/idmap.c explains the kernel side), a step of the launch protocol
- * after the map step, while the child waits at SYNC: each lower layer (the rootfs, or an image's
- * layers) is mounted in the child's mount namespace, onto its own path, through the container's
- * maps — the rootfs's files owned by host root are then root's inside, and overlayfs can copy them
- * up (a root-owned /tmp becomes writable). Returns what could not be done, for the command to print
+ * after the map step, while the child waits at SYNC: the rootfs (or an image's whole layer store)
+ * is mounted in the child's mount namespace, onto its own path, through the container's maps — the
+ * files owned by host root are then root's inside, and overlayfs can copy them up (a root-owned
+ * /tmp becomes writable); the store's 0700 directories are the mapped root's own there. Returns what could not be done, for the command to print
  * (nothing: undefined). Skipped, with that line, where the kernel cannot: a rootless launch (making
  * an idmapped mount needs CAP_SYS_ADMIN over the host's user namespace), a kernel before 5.19, a
  * filesystem that does not support idmapped mounts (mount_setattr: EINVAL). Any other failure
@@ -265,7 +307,10 @@ export function idmapLowerLayers(
   if (ns.rootless) return undefined; // (rootless: docs/security.md says what that leaves; no line at every launch)
   if (!kernelIdmapsOverlayLayers(rel))
     return `Linux ${rel} cannot put idmapped layers under overlayfs (5.19 can), ${keep}`;
-  for (const dir of lowers) {
+  // An image's layers: the whole store at once (layerStoreOf; its ancestors the mapped root passes,
+  // prepareForMappedRoot checked), a rootfs directory: itself. Either way one mount, not recursive:
+  // nothing is mounted below a layer store or a rootfs.
+  for (const dir of [...new Set(lowers.map((l) => layerStoreOf(l) ?? l))]) {
     const r = mdIdmapOnto(pid, dir);
     if (r === 0) continue;
     const [call, errno] =
@@ -279,8 +324,13 @@ export function idmapLowerLayers(
               ? ['move_mount', -r - 3000]
               : ['open /proc/PID/ns or clone', -r - 4000];
     // EINVAL from mount_setattr: this filesystem has no idmapped mounts (FS_ALLOW_IDMAP)
-    if (call.startsWith('mount_setattr') && errnoName(errno) === 'EINVAL')
+    if (call.startsWith('mount_setattr') && errnoName(errno) === 'EINVAL') {
+      if (lowers.some((l) => layerStoreOf(l) === dir))
+        throw new MinidockError(
+          `${dir} is on a filesystem that cannot be idmapped (mount_setattr: EINVAL), and an image's layers are reached only through an idmapped mount with a user namespace — the container was not started; keep the state root (--root) on ext4, xfs or btrfs, or run without --userns/--uidmap`,
+        );
       return `${dir} is on a filesystem that cannot be idmapped (mount_setattr: EINVAL), ${keep}`;
+    }
     throw new MinidockError(
       `${call} for the idmapped lower layer ${dir}: ${errnoName(errno)} — the container was not started; run again without --userns/--uidmap, or report this with \`uname -r\``,
     );

@@ -6,9 +6,11 @@ import {
   chmodSync,
   chownSync,
   cpSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOTFS, canRun, hostSnapshot, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
 import { kernelIdmapsOverlayLayers, subordinateRange } from '../../src/runtime/userns';
+import { detectCgroups } from '../../src/runtime/cgroups/detect';
 
 // What this kernel allows, detected: user namespaces can be switched off (user.max_user_namespaces=0,
 // or Debian's kernel.unprivileged_userns_clone=0 for normal users only).
@@ -157,6 +160,82 @@ describe.skipIf(!!skip)('user namespaces as root', () => {
     },
   );
 
+  // An image (one layer: a tar of ./rootfs imported): its layers are in the store, 0700 root's; the
+  // container's mapped root reaches them through the idmapped store, mounted only in its own mount
+  // namespace (userns.ts layerStoreOf). The store is as it was after.
+  it.skipIf(!!skipIdmap)(
+    `run IMAGE --userns auto: uid 0, the image's files root's inside, /tmp writable, the store unchanged; --dry-run shows the map step; a 2-layer image refused in one line (${skipIdmap || `Linux ${release()}`})`,
+    () => {
+      const tar = join(root, '..', `userns-image-${process.pid}.tar`);
+      execFileSync('tar', ['-C', ROOTFS, '-cf', tar, '.']);
+      try {
+        const imp = minidock(['import', '-q', tar, 'usernsimg:1'], { root });
+        expect(imp.code, imp.stderr).toBe(0);
+      } finally {
+        rmSync(tar, { force: true });
+      }
+      const store = (): string[] =>
+        execFileSync('find', [join(root, 'layers'), '-printf', '%p %U %G %m %s\n'], { encoding: 'utf8' })
+          .split('\n')
+          .sort();
+      const storeBefore = store();
+      const r = run([
+        '--userns',
+        'auto',
+        'usernsimg:1',
+        'sh',
+        '-c',
+        'id -u; echo x > /tmp/x && cat /tmp/x; ls -lnd /bin/busybox /etc /tmp/x',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [uid, x, ...ls] = r.stdout.trim().split('\n');
+      expect([uid, x]).toEqual(['0', 'x']);
+      for (const line of ls) expect(line.trim().split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
+      expect(store()).toEqual(storeBefore);
+      expect(statSync(join(root, 'layers')).mode & 0o777).toBe(0o700);
+
+      // --dry-run: the clone with CLONE_NEWUSER, and the map step minidock does while the child waits
+      const dry = minidock(['run', '--dry-run', '--userns', 'auto', 'usernsimg:1', 'true'], { root });
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toMatch(/clone\([^)]*CLONE_NEWUSER/);
+      expect(dry.stdout).toContain(
+        `meanwhile: printf "0 ${auto!.start} ${Math.min(auto!.count, 65536)}\\n" > /proc/PID/uid_map`,
+      );
+      expect(dry.stdout).toContain(
+        `printf "0 ${autoG!.start} ${Math.min(autoG!.count, 65536)}\\n" > /proc/PID/gid_map`,
+      );
+
+      // two layers (a commit over it): refused before anything is made, one line, 125
+      const kept = minidock(['run', '--name', 'usernsbase', 'usernsimg:1', 'touch', '/added'], { root });
+      expect(kept.code).toBe(0);
+      expect(minidock(['commit', 'usernsbase', 'usernsimg:2'], { root }).code).toBe(0);
+      expect(minidock(['rm', 'usernsbase'], { root }).code).toBe(0);
+      const two = run(['--userns', 'auto', 'usernsimg:2', 'true']);
+      expect(two.code).toBe(125);
+      expect(two.stderr).toMatch(/^minidock: an image of 2 layers with a user namespace: .*user\.overlay/);
+      expect(two.stderr.trim().split('\n')).toHaveLength(1);
+      // (the images and their layers stay in this file's state root, removed with it)
+    },
+  );
+
+  it.skipIf(!!skipAuto)(
+    `--userns auto with a -v source the mapped root cannot reach: one line naming the directory, 125, no container directory left (${skipAuto || 'range found'})`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'minidock-userns-closed-')); // 0700, root's
+      try {
+        mkdirSync(join(dir, 'data'));
+        const r = run(['--userns', 'auto', '-v', `${join(dir, 'data')}:/data`, ROOTFS, 'true']);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toBe(
+          `minidock: ${dir} is mode 0700: the container's root (host uid ${auto!.start} in its user namespace) cannot pass through it to reach ${join(dir, 'data')} — chmod o+x ${dir}, or use a path it can reach\n`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('--uidmap: each container uid mapped once, root mapped; one line, exit 125, nothing left behind', () => {
     const before = hostSnapshot(root);
     const cases: Array<[string[], RegExp]> = [
@@ -261,10 +340,14 @@ describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () =>
       );
     }
   };
-  const asUser = (args: string[]) =>
+  // cgroup: a cgroup v2 directory (its cgroup.procs) this process moves itself into before it
+  // becomes the user (a normal user may not move itself out of root's cgroups: the kernel asks for
+  // write access to the common ancestor's cgroup.procs), as systemd starts a user's manager in user@UID.service
+  const asUser = (args: string[], cgroup?: string) =>
     spawnSync(
-      'runuser',
+      cgroup ? 'sh' : 'runuser',
       [
+        ...(cgroup ? ['-c', 'echo $$ > "$0" && exec "$@"', join(cgroup, 'cgroup.procs'), 'runuser'] : []),
         '-u',
         user,
         '--',
@@ -370,6 +453,85 @@ describe.skipIf(!!skipRootless)('rootless: a normal user runs containers', () =>
       } finally {
         dropIdLines();
         rmSync(vol, { recursive: true, force: true });
+      }
+    },
+  );
+
+  // cgroup v2: a subtree delegated as systemd delegates user@UID.service (the directory, its
+  // cgroup.procs, cgroup.subtree_control and cgroup.threads chowned to the user; the controllers
+  // enabled above it by root), the user's minidock started in a leaf of it. The container's cgroup
+  // is then made beside that leaf, by the user, and -m is enforced there (cgroups/none.ts).
+  const cg = detectCgroups();
+  const v2root = cg.mode === 'v2' ? cg.mounts.v2?.mountPoint : undefined;
+  const rootOffers = (c: string): boolean =>
+    !!v2root && readFileSync(join(v2root, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes(c);
+  const skipDeleg = !v2root
+    ? `cgroup ${cg.mode}: a normal user has no cgroup to be delegated here (npm run test:v2 runs this on v2)`
+    : !rootOffers('memory') || !rootOffers('pids')
+      ? 'cgroup v2 without memory and pids enabled at the root'
+      : '';
+  it.skipIf(!!skipDeleg)(
+    `cgroup v2, a delegated subtree: -m and --pids-limit enforced in a cgroup the user made beside its own; removed after (${skipDeleg || 'cgroup v2'})`,
+    () => {
+      const deleg = join(v2root!, `mdrl-deleg-${process.pid}`);
+      const leaf = join(deleg, 'shell');
+      mkdirSync(deleg);
+      mkdirSync(leaf);
+      for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'])
+        chownSync(join(deleg, f), uid, uid);
+      for (const f of ['', 'cgroup.procs', 'cgroup.threads']) chownSync(join(leaf, f), uid, uid);
+      const kids = (): string[] =>
+        readdirSync(deleg, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name);
+      try {
+        const script =
+          'head -c 100m /dev/zero | tail; echo rc=$?; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; cat /proc/self/cgroup';
+        const r = asUser(
+          [
+            'run',
+            '--rm',
+            '-m',
+            '50M',
+            '--memory-swap',
+            '50M',
+            '--pids-limit',
+            '20',
+            join(install, 'rootfs'),
+            'sh',
+            '-c',
+            script,
+          ],
+          leaf,
+        );
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        // the OOM killer stopped tail at the limit (137 = 128 + SIGKILL); the container saw its own limits, its cgroup as its root
+        expect(r.stdout.trim().split('\n')).toEqual(['rc=137', '52428800', '20', '0::/']);
+        // the container's cgroup was the user's, beside the leaf; gone with --rm
+        expect(kids()).toEqual(['shell']);
+        // without a limit: a cgroup there too (ps/stats/kill of its processes), no refusal line
+        const plain = asUser(['run', '--rm', join(install, 'rootfs'), 'cat', '/sys/fs/cgroup/memory.max'], leaf);
+        expect([plain.status, plain.stderr, plain.stdout.trim()]).toEqual([0, '', 'max']);
+        expect(kids()).toEqual(['shell']);
+        expect(leftovers()).toEqual([]);
+      } finally {
+        for (const d of [
+          ...kids()
+            .filter((k) => k !== 'shell')
+            .map((k) => join(deleg, k)),
+          leaf,
+          deleg,
+        ]) {
+          for (let i = 0; i < 50; i++) {
+            try {
+              rmdirSync(d);
+              break;
+            } catch {
+              spawnSync('sleep', ['0.1']); // (the leaf empties when the wrapper's last process has exited)
+            }
+          }
+        }
       }
     },
   );

@@ -11,8 +11,10 @@ import { testSpec } from './spec-fixture';
 import { checkRanges, hostId, idMapWrites, type UserNamespace } from '../../src/runtime/id-maps';
 import {
   idmapLowerLayers,
+  imageRefusal,
   kernelIdmapsOverlayLayers,
   kernelMountsOverlayInUserns,
+  layerStoreOf,
   parseIdRange,
   subordinateRange,
   usernsFromFlags,
@@ -193,5 +195,19 @@ describe('idmapped lower layers: when minidock makes them', () => {
   });
   it('rootless: none attempted (a normal user cannot idmap a host mount), and no line at every launch', () => {
     expect(idmapLowerLayers(-1, { ...ns, rootless: true }, ['/r'], '6.1.0')).toBeUndefined();
+  });
+  it("an image's lower layers are reached through their store (layerStoreOf); a rootfs directory is not one", () => {
+    const hex = 'ab'.repeat(32);
+    expect(layerStoreOf(`/var/lib/minidock/layers/sha256/${hex}/fs`)).toBe('/var/lib/minidock/layers');
+    expect(layerStoreOf('/home/me/rootfs')).toBeUndefined();
+    expect(layerStoreOf(`/x/layers/sha256/${hex}`)).toBeUndefined();
+  });
+  it('an image with a user namespace: one layer on 5.19+, as root; else one line saying why and what to do', () => {
+    expect(imageRefusal(ns, 1, '6.1.0')).toBeUndefined();
+    expect(imageRefusal(ns, 3, '6.1.0')).toMatch(
+      /^an image of 3 layers with a user namespace: .*trusted\.overlay\.opaque/,
+    );
+    expect(imageRefusal(ns, 1, '5.15.0')).toMatch(/needs Linux 5\.19 .*this kernel is 5\.15\.0/);
+    expect(imageRefusal({ ...ns, rootless: true }, 1, '6.1.0')).toMatch(/^an image in a rootless launch/);
   });
 });
