@@ -42,8 +42,13 @@
  * network, the user namespace's maps) and a new monitor, then exits. Nothing of this run is left
  * when it does: the container was reaped, its cgroups removed, every fd here is close-on-exec.
  *
+ * The event journal (`minidock events`, src/runtime/lifecycle/events.ts): with --events FILE ATTRS
+ * the monitor appends what only it sees — oom and die at the exit, destroy after --rm, restart
+ * before a policy's relaunch — one JSON line each, one O_APPEND write (journal_event).
+ *
  * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
- *          [--restart always|on-failure --restart-delay MS] [--restart-count N] [--relaunch ARGV...]
+ *          [--events FILE ATTRS] [--restart always|on-failure --restart-delay MS] [--restart-count N]
+ *          [--relaunch ARGV...]
  */
 #define _GNU_SOURCE
 #include "plan.h"
@@ -78,6 +83,8 @@ static const char *oom_file;
 static const char *cgroups[MAX_CGROUPS];
 static int ncgroups, auto_remove, no_sync;
 static char boot_id[40];
+/* the event journal and the attributes each of our events carries ("image":"…","name":"…") */
+static const char *events_file, *event_attrs;
 
 /* The restart policy for this run: when (0: never), the count so far, the back-off if the run was
  * short, and the command line that makes the next run (the rest of argv after --relaunch). */
@@ -175,6 +182,27 @@ static size_t json_escape(char *out, const char *in, size_t n) {
       out[o++] = (char)c;
   }
   return o;
+}
+
+/* ---- the event journal ---- */
+
+/* One line of the journal, as events.ts writes them: {"time","type","action","id","attributes"}; the
+ * id is the container directory's name. One write() on an O_APPEND file: concurrent writers' lines
+ * never interleave. Best effort: an event that cannot be written is not worth failing the exit for. */
+static void journal_event(const char *action, const char *extra) {
+  if (!events_file) return;
+  char ts[40], line[4096];
+  const char *id = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+  const char *attrs = event_attrs ? event_attrs : "";
+  rfc3339(ts, sizeof ts);
+  int n = snprintf(line, sizeof line,
+                   "{\"time\":\"%s\",\"type\":\"container\",\"action\":\"%s\",\"id\":\"%s\",\"attributes\":{%s%s%s}}\n",
+                   ts, action, id, extra, *extra && *attrs ? "," : "", attrs);
+  if (n <= 0 || (size_t)n >= sizeof line) return;
+  int fd = open(events_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  if (write(fd, line, (size_t)n) < 0) {} /* (best effort) */
+  close(fd);
 }
 
 /* ---- state.json ---- */
@@ -422,7 +450,10 @@ static long long parse_args(int argc, char **argv) {
       oom_file = argv[++i];
     else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS)
       cgroups[ncgroups++] = argv[++i];
-    else if (!strcmp(argv[i], "--restart") && i + 1 < argc) {
+    else if (!strcmp(argv[i], "--events") && i + 2 < argc) {
+      events_file = argv[++i];
+      event_attrs = argv[++i];
+    } else if (!strcmp(argv[i], "--restart") && i + 1 < argc) {
       i++;
       restart_when = !strcmp(argv[i], "always")       ? RESTART_ALWAYS
                      : !strcmp(argv[i], "on-failure") ? RESTART_ON_FAILURE
@@ -727,6 +758,11 @@ static void write_exit(struct outcome *o) {
    * Written before the monitor exits, never after: a reader that finds this process gone reads
    * state.json again and takes that as final (store.ts staleReason). */
   write_state(o);
+  /* the journal after state.json: whoever reads the event and then inspects finds the exit there */
+  char code[48];
+  snprintf(code, sizeof code, "\"exitCode\":\"%d\"", o->exit_code);
+  if (o->oom_kills > 0) journal_event("oom", "");
+  journal_event("die", code);
 }
 
 int main(int argc, char **argv) {
@@ -770,9 +806,12 @@ int main(int argc, char **argv) {
   write_exit(&o);
   if (log_fd >= 0) close(log_fd);
   remove_cgroups(); /* (before a restart too: the next run makes them again, with the same paths) */
-  if (auto_remove) remove_dir();
+  if (auto_remove) remove_dir(), journal_event("destroy", "");
   if (!o.restarting) return 0;
   if (wait_backoff(o.delay_ms)) {
+    char count[48];
+    snprintf(count, sizeof count, "\"restartCount\":\"%d\"", restart_count);
+    journal_event("restart", count);
     relaunch(sfd);
     o.error = "the restart policy's relaunch could not be executed (execve failed)";
   }

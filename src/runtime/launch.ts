@@ -42,6 +42,7 @@ import { unlockContainer } from './container-store/locks.js';
 import { releaseName } from './container-store/names.js';
 import { bootId, writeJsonAtomic, writeState, type ContainerState, type Entry } from './container-store/records.js';
 import { removeDir } from './container-store/removal.js';
+import { appendEvent, monitorEventArgs, type EventSubject } from './lifecycle/events.js';
 import type { NetPlan } from './network/wiring.js';
 import { killPoint } from './test-hooks.js';
 import type { ChildRecord, Timeline } from './trace.js';
@@ -108,6 +109,18 @@ function prepareNetworkOf(spec: ContainerSpec, opts: LaunchOptions, code: Option
         onNotice: opts.onNotice,
       })
     : NO_NETWORK;
+}
+
+/** The container as its events name it (lifecycle/events.ts): a start after a rename has the new name. */
+const subjectOf = (spec: ContainerSpec, opts: LaunchOptions): EventSubject => ({
+  id: spec.id,
+  config: { name: opts.existing ? opts.existing.config?.name : spec.name, spec },
+});
+
+/** It runs and is the user's: `create` (a new one) and `start` into the event journal. */
+function journalStart(spec: ContainerSpec, opts: LaunchOptions): void {
+  if (!opts.existing) appendEvent(opts.root, 'create', subjectOf(spec, opts));
+  appendEvent(opts.root, 'start', subjectOf(spec, opts));
 }
 
 export interface LaunchOptions {
@@ -500,6 +513,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       if (opts.autoRemove || !run.started) {
         removeDir(run.dir);
         releaseName(opts.root, spec.name, spec.id);
+        if (run.started) appendEvent(opts.root, 'destroy', subjectOf(spec, opts));
       }
     });
     run.cgroup = createContainerCgroup(spec, opts, prepared);
@@ -517,6 +531,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     joined.close();
     const relay = await startRelay(run, child, terminals);
     recordRunning(run, child.pid);
+    journalStart(spec, opts);
     opts.onStarted?.(child.pid);
 
     // Wait for the exit status (signals are being forwarded, see startChild).
@@ -525,7 +540,10 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // the bound is for a descriptor someone outside the container still holds)
     if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 1000))]);
     tl.mark('container ran');
-    return outcomeOf(run, status, plan.steps, records);
+    const outcome = outcomeOf(run, status, plan.steps, records);
+    if (outcome.stats?.oomKills) appendEvent(opts.root, 'oom', subjectOf(spec, opts));
+    appendEvent(opts.root, 'die', subjectOf(spec, opts), { exitCode: String(outcome.exitCode) });
+    return outcome;
   } finally {
     cleanUp(run);
   }
@@ -570,6 +588,7 @@ function startMonitor(
   opts: LaunchOptions,
   plan: LaunchPlan,
   cgroup: Cgroup,
+  /** the journal's (--events) and the restart policy's arguments; --relaunch, if any, last */
   restartArgs: string[],
 ): number {
   // The OOM counter the monitor reads after the exit: v1 memory.oom_control, v2 memory.events.
@@ -681,10 +700,15 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     cgroup = createContainerCgroup(spec, opts, prepared);
     const net = prepareNetworkOf(spec, opts, code, dir);
     const plan = planLaunch(joined.spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
-    ctl = startMonitor(spec, opts, plan, cgroup, restartArgs);
+    ctl = startMonitor(spec, opts, plan, cgroup, [
+      ...monitorEventArgs(opts.root, subjectOf(spec, opts)),
+      ...restartArgs,
+    ]);
     launchThroughMonitor(ctl, spec, opts, plan, cgroup, net, code);
     // We will print the ID: from now on the container is the user's. The monitor wrote "running"
-    // into state.json before it sent the records.
+    // into state.json before it sent the records. (Journaled before the ACK: the monitor's die
+    // comes after it, so the journal never has a die before its start.)
+    journalStart(spec, opts);
     writeSync(ctl, MSG.ACK);
     ok = true;
     opts.timeline.mark('monitor took over');
