@@ -76,6 +76,13 @@ export function startupGoals(startup: ExperimentResult | undefined): string[] {
   const check = (name: string, ok: boolean, text: string): void => {
     out.push(`- ${ok ? '✅' : '❌'} ${name}: ${text}`);
   };
+  const bridge = med('minidock (bridge)');
+  if (bridge !== undefined)
+    check(
+      "minidock's bridge launch ≤ 5 ms over --network none",
+      bridge - md <= 5,
+      `minidock --network bridge ${fmtMs(bridge)} ms, none ${fmtMs(md)} ms: ${bridge - md >= 0 ? '+' : ''}${fmtMs(bridge - md)} ms`,
+    );
   const runc = med('runc');
   const podman = med('podman');
   const docker = med('docker');

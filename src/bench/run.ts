@@ -7,6 +7,7 @@ import { collectEnv, loadavg, withLoadavg } from './env.js';
 import { makeContext, removeContext } from './context.js';
 import { findDaemons, startDaemons, stopDaemons } from './daemons.js';
 import { isSkip, type PeerPool } from './experiments/common.js';
+import { parseNetModes, type NetMode } from './experiments/netmode.js';
 import type { ActiveOci, OciPool } from './experiments/cycle.js';
 import { makePeer, parseRuntimes, type PeerName } from './peers/index.js';
 import { makeOciRuntime, parseOciRuntimes, type OciRuntimeName } from './peers/oci-runtimes.js';
@@ -35,6 +36,8 @@ export interface BenchFlags {
   startDaemons?: boolean;
   rootfs?: string;
   live?: boolean;
+  /** bench startup: the network mode of every runtime (none, bridge) */
+  network?: string;
 }
 
 /**
@@ -68,7 +71,16 @@ export function experimentOptions(name: ExperimentName, f: BenchFlags, runtimes:
     warmup: int(f.warmup, 'warmup', 0) ?? 1,
     quick: !!f.quick,
     pin: int(f.pin, 'pin', 0),
+    network: netMode(f.network),
   };
+}
+
+function netMode(v: string | undefined): NetMode[] {
+  try {
+    return parseNetModes(v);
+  } catch (e) {
+    throw new MinidockError((e as Error).message);
+  }
 }
 
 /** Detect and prepare each runtime once per bench run; a failure becomes a skip record. */

@@ -1,4 +1,5 @@
 // Shapes shared by the experiments, the output writers, the charts and the live view.
+import type { NetMode } from './experiments/netmode.js';
 import type { PeerName } from './peers/index.js';
 import type { Detection, Peer } from './peers/types.js';
 
@@ -38,6 +39,8 @@ export interface ExperimentOptions {
   warmup: number;
   quick: boolean;
   pin?: number;
+  /** bench startup --network: the network mode every runtime is launched in (default none), or both */
+  network?: NetMode[];
 }
 
 export interface ActivePeer {

@@ -38,6 +38,10 @@ export function register(program: Command): void {
         .option(
           '--oci-runtimes <list>',
           'the runtimes each engine drives: runc,crun,minidock (default with --engines: all three); with --runtimes, those run beside the pairs',
+        )
+        .option(
+          '--network <mode>',
+          'none (the default) or bridge: every runtime launched in this mode (runc, crun and ctr have no bridge: skipped)',
         );
     cmd
       .option('--reps <n>', 'measured repetitions per runtime')

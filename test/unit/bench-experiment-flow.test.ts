@@ -163,6 +163,7 @@ describe('startup with made-up runtimes', () => {
       probe_ms: 'number',
       exit_code: 0,
       ok: true,
+      network: 'none',
     });
     expect(r.rows[1].probe_ms).toBeUndefined();
     expect(r.skipped.map((s) => [s.runtime, s.reason])).toEqual([
@@ -171,6 +172,7 @@ describe('startup with made-up runtimes', () => {
       ['crun', 'every launch failed: crun exited 3: boom'],
     ]);
     expect(r.notes).toEqual([
+      expect.stringMatching(/^network none for every runtime: an empty network namespace with only lo/),
       'runc: 1 of 2 launches failed (runc exited 1: nope)',
       'runc: the firstinsn probe failed at least once (runc exited 2: probe broke)',
       'crun: the firstinsn probe failed at least once (crun exited 3: boom)',
@@ -180,7 +182,7 @@ describe('startup with made-up runtimes', () => {
     ]);
     expect(r.summary.map((s) => s.runtime)).toEqual(['bare', 'runc']);
     expect(Object.keys(r.summary[0])).toEqual(r.summaryColumns);
-    expect(r).toMatchObject({ name: 'startup', title: 'Startup: `echo ok` per runtime' });
+    expect(r).toMatchObject({ name: 'startup', title: 'Startup: `echo ok` per runtime (network none)' });
   });
 });
 

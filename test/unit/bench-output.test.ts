@@ -53,7 +53,9 @@ describe('bench output', () => {
   it('CSV: the course columns first, RFC 4180 quoting, empty for missing', () => {
     expect(STARTUP_COLUMNS.slice(0, 4)).toEqual(['runtime', 'image', 'rep', 'startup_ms']);
     const csv = toCsv(STARTUP_COLUMNS, rows.slice(0, 1));
-    expect(csv).toBe('runtime,image,rep,startup_ms,ttfi_ms,probe_ms,exit_code,ok\nbare,busybox,0,1,0.5,,,true\n');
+    expect(csv).toBe(
+      'runtime,image,rep,startup_ms,ttfi_ms,probe_ms,exit_code,ok,network\nbare,busybox,0,1,0.5,,,true,\n',
+    );
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField(undefined)).toBe('');

@@ -10,8 +10,27 @@ import { splitPair } from '../peers/pairs.js';
 import type { BenchContext, Launch, Peer, Workload } from '../peers/types.js';
 import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
 import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
+import {
+  bridgeCost,
+  bridgeUnavailable,
+  dockerBridgeMissing,
+  minidockHasNetwork,
+  modeName,
+  networkLaunch,
+  type NetMode,
+} from './netmode.js';
 
-export const STARTUP_COLUMNS = ['runtime', 'image', 'rep', 'startup_ms', 'ttfi_ms', 'probe_ms', 'exit_code', 'ok'];
+export const STARTUP_COLUMNS = [
+  'runtime',
+  'image',
+  'rep',
+  'startup_ms',
+  'ttfi_ms',
+  'probe_ms',
+  'exit_code',
+  'ok',
+  'network',
+];
 
 /** firstinsn prints "firstinsn <ns>": ttfi = probe time - launch time, ms */
 export function parseFirstInsn(stdout: string, t0: bigint): number | undefined {
@@ -100,7 +119,8 @@ export async function startup(
   const { active, skipped } = selectPeers('startup', o.runtimes, pool, emit, (a) =>
     a.det.caps.run ? undefined : 'cannot run containers',
   );
-  const runs = startupRuns(ctx, active, skipped);
+  const modes = o.network ?? ['none'];
+  const runs = startupRuns(ctx, active, skipped, modes);
   const total = (o.reps + o.warmup) * runs.length;
   emit({ type: 'experiment', name: 'startup', runtimes: runs.map((r) => r.name), total });
   const { rows, failures } = await measureStartups(ctx, runs, o, emit);
@@ -120,16 +140,22 @@ export async function startup(
     notes.push(
       `timed by ${clock}; ${o.warmup} warm-up repetition(s) discarded; runtimes interleaved within each repetition`,
     );
+  notes.unshift(...modes.map(networkNote));
   emit({ type: 'done', experiment: 'startup', seconds: (Date.now() - t0) / 1000 });
-  const matrix = pairMatrix(summary);
+  const matrix = pairMatrix(summary.filter((r) => !String(r.runtime).endsWith(' (bridge)')));
+  const cost = bridgeCost(summary);
+  const tables = [
+    ...(matrix.rows.length ? [{ title: 'Engine × OCI runtime: median `echo ok` (ms)', ...matrix }] : []),
+    ...(cost.rows.length ? [{ title: 'What the bridge adds: median `echo ok`, bridge − none (ms)', ...cost }] : []),
+  ];
   return {
     name: 'startup',
-    title: 'Startup: `echo ok` per runtime',
+    title: `Startup: \`echo ok\` per runtime (network ${modes.join(' and ')})`,
     columns: STARTUP_COLUMNS,
     rows,
     summaryColumns: matrix.rows.length ? [...STARTUP_SUMMARY_COLUMNS, 'x_engine_runc'] : STARTUP_SUMMARY_COLUMNS,
     summary,
-    ...(matrix.rows.length ? { tables: [{ title: 'Engine × OCI runtime: median `echo ok` (ms)', ...matrix }] } : {}),
+    ...(tables.length ? { tables } : {}),
     skipped,
     notes,
     startedAt,
@@ -142,6 +168,9 @@ interface StartupRun {
   name: string;
   peer: Peer;
   run: (id: string, w: Workload) => Launch;
+  /** the network mode of its launches, and its runtime's place in the order asked for */
+  mode?: NetMode;
+  index?: number;
 }
 
 /** What the launch loop keeps per runtime. */
@@ -153,8 +182,54 @@ interface LaunchTally {
   succeeded: Set<string>;
 }
 
+/** What the report says of the network mode, whichever it is. */
+export function networkNote(mode: NetMode): string {
+  return mode === 'none'
+    ? 'network none for every runtime: an empty network namespace with only lo (minidock --network none, Podman and Docker --network none; runc, crun and ctr make no other)'
+    : 'network bridge for every runtime that has one: minidock --network bridge (minidock0, a veth pair, NAT), Podman and Docker --network bridge (their default bridge); bare stays the baseline (no namespace); the runtimes without a bridge are skipped, with the reason';
+}
+
 /** The runtimes to launch: each active one, and minidock rootless beside minidock where it can be (else a skip). */
-function startupRuns(ctx: BenchContext, active: ActivePeer[], skipped: Skip[]): StartupRun[] {
+function startupRuns(ctx: BenchContext, active: ActivePeer[], skipped: Skip[], modes: NetMode[]): StartupRun[] {
+  const runs = rootAndRootless(ctx, active, skipped);
+  const each = modes.map((m) => inMode(ctx, runs, skipped, m, modes));
+  // interleaved within a repetition: a runtime's none launch, then its bridge launch, then the next runtime's
+  return runs.flatMap((_, i) => each.flatMap((ms) => ms.filter((r) => r.index === i)));
+}
+
+/**
+ * Each run's launches in network `mode` (minidock's, Podman's, Docker's command line rewritten by
+ * networkLaunch); a runtime that has no such mode is left out, with a skip saying why.
+ */
+function inMode(ctx: BenchContext, runs: StartupRun[], skipped: Skip[], mode: NetMode, modes: NetMode[]): StartupRun[] {
+  const isDocker = (n: string): boolean => n === 'docker' || splitPair(n)?.engine === 'docker';
+  const noDockerBridge = mode === 'bridge' && runs.some((r) => isDocker(r.name)) ? dockerBridgeMissing(ctx) : undefined;
+  return runs.flatMap((r, index) => {
+    const peer = { name: r.name, kind: r.name === 'minidock-rootless' ? 'minidock' : r.peer.kind };
+    const name = modeName(r.name, mode, modes);
+    let why = bridgeUnavailable(peer.name, peer.kind, mode) ?? (isDocker(r.name) ? noDockerBridge : undefined);
+    let flag = true;
+    if (!why && (peer.kind === 'minidock' || peer.kind === 'engine')) {
+      // a trial: minidock's and the engines' run() only build an argv
+      const argv = r.run('probe', { cmd: ['true'] }).argv;
+      if (peer.kind === 'minidock') {
+        const bin = argv.find((x) => x.endsWith('minidock.js'));
+        flag = bin !== undefined && minidockHasNetwork(bin);
+      }
+      const trial = networkLaunch(peer, { argv }, mode, flag);
+      if (typeof trial === 'string') why = trial;
+    }
+    if (why) {
+      skipped.push({ experiment: 'startup', runtime: name, reason: `network ${mode}: ${why}` });
+      return [];
+    }
+    const run = (id: string, w: Workload): Launch => networkLaunch(peer, r.run(id, w), mode, flag) as Launch;
+    return [{ ...r, name, peer: { name } as Peer /* (failure() reads only the name) */, run, mode, index }];
+  });
+}
+
+/** minidock as root, and rootless beside it where it can be (else a skip). */
+function rootAndRootless(ctx: BenchContext, active: ActivePeer[], skipped: Skip[]): StartupRun[] {
   // minidock is measured twice: as root, and rootless (the same CLI as nobody: a user namespace, no
   // cgroup on v1), so the class sees what rootless costs. The rootless row is named 'minidock-rootless'.
   const why = rootlessUnavailable();
@@ -189,7 +264,7 @@ async function measureStartups(
       // a runtime whose first 3 launches all failed is broken here: stop hammering it
       if ((tally.fails.get(a.name) ?? 0) >= 3 && !tally.succeeded.has(a.name)) continue;
       const { row, echoMs } = launchPair(ctx, a, rep, tally);
-      if (rep >= 0) rows.push(row);
+      if (rep >= 0) rows.push({ ...row, network: a.mode ?? 'none' });
       const n = (tally.done.get(a.name) ?? 0) + 1;
       tally.done.set(a.name, n);
       emit({
