@@ -24,7 +24,11 @@ async function createCommand(rootfs: string, command: string[], flags: CreateFla
     import('../runtime/state-root.js'),
     import('../runtime/lifecycle/create.js'),
   ]);
+  // --cidfile: refused if the file exists, before anything is made; written once the container is
+  const cid = flags.cidfile !== undefined ? await import('../runtime/cidfile.js') : undefined;
+  cid?.checkCidfile(flags.cidfile!);
   const { entry, notices } = await createFromFlags(stateRoot(flags.root), rootfs, command, flags, new Timeline());
+  cid?.writeCidfile(flags.cidfile!, entry.id);
   for (const line of notices) writeErr(`minidock: ${line}\n`);
   writeOut(`${entry.id}\n`);
   return 0;

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { LaunchOutcome } from '../runtime/launch.js';
 import type { RunSpecFlags } from '../runtime/run.js';
+import type { ContainerSpec } from '../runtime/spec.js';
 
 interface CliFlags extends RunSpecFlags {
   root?: string;
@@ -76,6 +77,22 @@ export function runOptions(cmd: Command, verb: string): Command {
       'no, on-failure[:N], always or unless-stopped: restart the container when it exits (needs -d or create/start; not with --rm)',
     )
     .option('--stop-timeout <seconds>', 'grace period after a forwarded SIGTERM/SIGINT before SIGKILL', '10')
+    .option('--stop-signal <signal>', 'the signal `stop` sends first, e.g. SIGUSR1 (default SIGTERM)')
+    .option(
+      '-l, --label <key=value>',
+      "a label in the container's config (repeatable; ps --filter label=)",
+      collect,
+      [],
+    )
+    .option('--label-file <file>', 'read KEY=VALUE label lines from a file (repeatable)', collect, [])
+    .option('--cidfile <file>', 'write the container ID to this file (which must not exist)')
+    .option(
+      '--group-add <group>',
+      "a supplementary group: a GID or a name from the container's /etc/group (repeatable)",
+      collect,
+      [],
+    )
+    .option('--oom-score-adj <n>', "the container's OOM score adjustment, -1000 (spared) to 1000 (killed first)")
     .option('--cap-add <cap>', 'add a capability (repeatable; ALL for all)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability (repeatable; ALL for all)', collect, [])
     .option('--privileged', 'all capabilities, no seccomp, no masked paths (dangerous)')
@@ -91,6 +108,12 @@ export function runOptions(cmd: Command, verb: string): Command {
     .option('--cpuset-cpus <list>', 'CPUs the container may use, e.g. 0-1')
     .option('--pids-limit <n>', 'maximum number of tasks')
     .option('--pids <n>', 'alias of --pids-limit (class handouts)')
+    .option(
+      '--oom-kill-disable',
+      "the memory cgroup's OOM killer off: at -m the container waits for memory (cgroup v1 only)",
+    )
+    .option('--memory-swappiness <n>', 'how readily its memory is swapped out, 0-100 (cgroup v1 only)')
+    .option('--blkio-weight <n>', 'relative block I/O weight, 10-1000 (needs the BFQ scheduler, or iocost on v2)')
     .option(
       '--userns <mode>',
       "host (the host's ids: the default) or auto (root inside is an unprivileged host uid, from the minidock user's /etc/subuid range)",
@@ -139,12 +162,12 @@ const restartNeedsDetach = (policy?: string): string =>
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
   const [
     { Timeline },
-    { fail, MinidockError },
+    { fail },
     { writeErr, writeOut },
     { newId, stateRoot, containerDir, ensureStateRoot },
     { dryRunPlan, privilegedWarning, runSpec },
-    { containerCgroup, launch, launchDetached },
-    { formatDryRun, printTrace },
+    { containerCgroup },
+    { formatDryRun },
   ] = await Promise.all([
     import('../runtime/trace.js'),
     import('../errors.js'),
@@ -171,6 +194,8 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
     fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
   if (flags.detach && flags.stats)
     fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
+  const cid = flags.cidfile !== undefined && !flags.dryRun ? await import('../runtime/cidfile.js') : undefined;
+  cid?.checkCidfile(flags.cidfile!);
   const id = newId();
   const root = stateRoot(flags.root);
   const spec = await runSpec(id, root, rootfs, command, flags);
@@ -184,11 +209,67 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
     ensureStateRoot(root);
   }
   if (spec.userns?.note) writeErr(`minidock: ${spec.userns.note}\n`);
+  if (spec.limits.oomKillDisable && spec.limits.memory === undefined)
+    writeErr(
+      "minidock: note: --oom-kill-disable without -m: the container's cgroup has no memory limit, so its OOM killer never runs and the flag changes nothing (the host's own OOM killer may still pick its processes)\n",
+    );
 
   if (flags.dryRun) {
-    writeOut(formatDryRun(await dryRunPlan(spec, root)));
+    writeOut((await recordLines(spec, flags.cidfile)) + formatDryRun(await dryRunPlan(spec, root)));
     return 0;
   }
+  if (cid) {
+    cid.writeCidfile(flags.cidfile!, id);
+    tl.mark(`--cidfile ${flags.cidfile} written`);
+  }
+  try {
+    return await launchAndReport(id, root, spec, flags, tl, traceFormat, statsFormat);
+  } catch (e) {
+    // a launch that failed left no container (its directory is gone): the ID file goes with it
+    if (cid && !(await import('node:fs')).existsSync(containerDir(root, id))) cid.removeCidfile(flags.cidfile!);
+    throw e;
+  }
+}
+
+/**
+ * --dry-run: what the flags record beside the plan (config.json's labels, the stop signal, the ID
+ * file), as comment lines before it.
+ */
+async function recordLines(spec: ContainerSpec, cidfile?: string): Promise<string> {
+  const { signalName } = await import('../runtime/flag-parsers.js');
+  const out: string[] = [];
+  if (spec.labels)
+    out.push(
+      `# minidock: labels in config.json (ps --filter label=, inspect Config.Labels): ${Object.entries(spec.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+  if (spec.stopSignal !== undefined)
+    out.push(
+      `# minidock: stop sends ${signalName(spec.stopSignal)} first, SIGKILL ${spec.stopTimeoutSec} s later if it still runs`,
+    );
+  if (cidfile) out.push(`# minidock: the container ID is written to ${cidfile} before the launch`);
+  return out.map((l) => l + '\n').join('');
+}
+
+/** The launch, -d or in the foreground, and what it prints. */
+async function launchAndReport(
+  id: string,
+  root: string,
+  spec: ContainerSpec,
+  flags: CliFlags,
+  tl: import('../runtime/trace.js').Timeline,
+  traceFormat: string | undefined,
+  statsFormat: string | undefined,
+): Promise<number> {
+  const [{ MinidockError }, { writeErr, writeOut }, { containerDir }, { launch, launchDetached }, { printTrace }] =
+    await Promise.all([
+      import('../errors.js'),
+      import('../sys/output.js'),
+      import('../runtime/state-root.js'),
+      import('../runtime/launch.js'),
+      import('./format-dry-run.js'),
+    ]);
 
   if (flags.detach) {
     // -d: the C monitor becomes the container's parent; print the ID once it has exec'd.
