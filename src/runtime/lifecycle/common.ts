@@ -44,8 +44,9 @@ export function parseSignal(raw: string): number {
  */
 export function signal(e: Entry, sig: number): void {
   if (!isRunning(e)) throw new MinidockError(`container ${e.config?.name ?? e.id.slice(0, 12)} is not running`, 1);
-  // SIGKILL or SIGTERM (the stop signal) from the user: its restart policy must not bring it back (Docker)
-  if (sig === 9 || sig === 15) markManuallyStopped(e.dir);
+  // SIGKILL or its stop signal (--stop-signal, else SIGTERM) from the user: its restart policy must
+  // not bring it back (Docker)
+  if (sig === 9 || sig === (e.config?.spec.stopSignal ?? 15)) markManuallyStopped(e.dir);
   try {
     process.kill(e.state!.pid!, sig);
   } catch (err) {

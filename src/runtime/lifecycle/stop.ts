@@ -1,6 +1,6 @@
-// Stop one container (minidock stop): SIGTERM, a grace period, then SIGKILL (PID 1 ignores SIGTERM
-// unless it installed a handler: the kernel protects a namespace's init from signals it does not
-// handle, so many containers only ever stop by SIGKILL).
+// Stop one container (minidock stop): its stop signal (--stop-signal; SIGTERM by default), a grace
+// period, then SIGKILL (PID 1 ignores the signal unless it installed a handler: the kernel protects a
+// namespace's init from signals it does not handle, so many containers only ever stop by SIGKILL).
 import { gcEntries } from '../container-store/gc.js';
 import type { Entry } from '../container-store/records.js';
 import { isStale } from '../container-store/staleness.js';
@@ -18,7 +18,7 @@ export async function stopOne(root: string, found: Entry, graceSec: number): Pro
     if (isStale(e)) gcEntries(root, [e]);
     return; // Docker: stopping a stopped container succeeds
   }
-  signal(e, 15);
+  signal(e, e.config?.spec.stopSignal ?? 15);
   const s = await waitExit(e, graceSec * 1000);
   if (s && s.status !== 'exited' && isRunning({ ...e, state: s })) {
     signal(e, 9);
