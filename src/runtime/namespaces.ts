@@ -35,10 +35,6 @@ const MODES = {
   uts: { list: 'host', values: ['host'] },
 } as const;
 
-/** --ipc/--pid/--uts given: true. (options.ts loads this module only then, or for --shm-size.) */
-export const namespaceFlagsGiven = (f: NamespaceFlags): boolean =>
-  f.ipc !== undefined || f.pid !== undefined || f.uts !== undefined || f.shmSize !== undefined;
-
 /**
  * The flags -> the spec's namespaces and shmSize, and the hostname with --uts host (the host's).
  * Each bad value, and each combination Docker refuses, is one line (exit 125).
