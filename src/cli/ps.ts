@@ -1,5 +1,5 @@
-// `minidock ps [-a] [-q] [--format json]`: the containers of this state root, newest first
-// (the list and its rows: src/runtime/lifecycle/ps.ts).
+// `minidock ps [-a] [-q] [-f label=K[=V]|name=N|status=S] [--format json]`: the containers of this
+// state root, newest first (the list, its rows and the filters: src/runtime/lifecycle/ps.ts).
 import type { Command } from 'commander';
 import type { RootFlag } from '../runtime/lifecycle/common.js';
 
@@ -8,6 +8,7 @@ export interface PsFlags extends RootFlag {
   quiet?: boolean;
   format?: string;
   noTrunc?: boolean;
+  filter?: string[];
 }
 
 export function register(program: Command): void {
@@ -18,6 +19,12 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'only IDs')
     .option('--format <fmt>', 'table (default) or json (one object per line)')
     .option('--no-trunc', 'full IDs and commands')
+    .option(
+      '-f, --filter <filter>',
+      'only those with label=KEY or label=KEY=VALUE, name=PART, status=STATE (repeatable; status implies -a)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (flags: Record<string, unknown>) => {
       process.exitCode = await ps({ ...flags, noTrunc: flags.trunc === false });
@@ -30,7 +37,7 @@ async function ps(flags: PsFlags): Promise<number> {
     { writeOut },
     { displayName, shortId },
     { rootOf },
-    { listContainers, psRows },
+    { listContainers, matchesPsFilter, parsePsFilters, psRows },
     { reportUnknown },
     { isPaused },
   ] = await Promise.all([
@@ -44,17 +51,22 @@ async function ps(flags: PsFlags): Promise<number> {
   ]);
   if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table')
     fail(`--format ${flags.format}: use json or table`);
-  const { entries, unreadable } = listContainers(rootOf(flags), flags.all);
-  reportUnknown(unreadable); // listed below (with -a) as "unknown"; never changed here
+  const filter = parsePsFilters(flags.filter ?? []);
+  // (status= looks at every container, as Docker's: ps -f status=exited needs no -a)
+  const listed = listContainers(rootOf(flags), flags.all || filter.statuses.length > 0);
+  reportUnknown(listed.unreadable); // listed below (with -a) as "unknown"; never changed here
+  const allRows = psRows(listed.entries);
+  // a frozen one is "paused", its status "Up 3 minutes (Paused)", as Docker shows them (the freezer says so, not a record)
+  for (const [i, r] of allRows.entries()) {
+    if (r.State === 'running' && isPaused(listed.entries[i]))
+      Object.assign(r, { State: 'paused', Status: `${String(r.Status)} (Paused)` });
+  }
+  const keep = listed.entries.map((e, i) => matchesPsFilter(e, String(allRows[i].State), filter));
+  const entries = listed.entries.filter((_, i) => keep[i]);
+  const rows = allRows.filter((_, i) => keep[i]);
   if (flags.quiet) {
     for (const e of entries) writeOut((flags.noTrunc ? e.id : shortId(e.id)) + '\n');
     return 0;
-  }
-  const rows = psRows(entries);
-  // a frozen one is "paused", its status "Up 3 minutes (Paused)", as Docker shows them (the freezer says so, not a record)
-  for (const [i, r] of rows.entries()) {
-    if (r.State === 'running' && isPaused(entries[i]))
-      Object.assign(r, { State: 'paused', Status: `${String(r.Status)} (Paused)` });
   }
   if (flags.format === 'json') {
     // one object per line, as `docker ps --format json`

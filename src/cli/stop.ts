@@ -1,5 +1,6 @@
-// `minidock stop [-t SECS] ID...`: SIGTERM, a grace period, then SIGKILL, for each container in
-// parallel, reported in argument order (one container: stopOne, src/runtime/lifecycle/stop.ts).
+// `minidock stop [-t SECS] ID...`: its stop signal (SIGTERM unless run --stop-signal), a grace
+// period, then SIGKILL, for each container in parallel, reported in argument order (one container:
+// stopOne, src/runtime/lifecycle/stop.ts).
 import type { Command } from 'commander';
 import type { RootFlag } from '../runtime/lifecycle/common.js';
 
@@ -10,7 +11,9 @@ export interface StopFlags extends RootFlag {
 export function register(program: Command): void {
   program
     .command('stop')
-    .description('stop containers: SIGTERM, then SIGKILL after the grace period')
+    .description(
+      'stop containers: their stop signal (SIGTERM unless run --stop-signal), then SIGKILL after the grace period',
+    )
     .argument('<container...>', 'container IDs (or unique prefixes) or names')
     .option('-t, --time <secs>', "seconds to wait before SIGKILL (default: the container's --stop-timeout, 10)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')

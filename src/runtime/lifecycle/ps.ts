@@ -1,4 +1,5 @@
 // The containers of a state root, newest first, and what `ps` says of each (src/cli/ps.ts prints them).
+import { MinidockError } from '../../errors.js';
 import { listEntries } from '../container-store/listing.js';
 import type { Entry } from '../container-store/records.js';
 import { effectiveStatus } from '../container-store/staleness.js';
@@ -41,4 +42,48 @@ export function listContainers(root: string, all = false): { entries: Entry[]; u
     .filter((e) => all || effectiveStatus(e) === 'running')
     .sort((a, b) => (b.config?.created ?? '').localeCompare(a.config?.created ?? ''));
   return { entries, unreadable: every.filter((e) => e.stateError) };
+}
+
+/** ps --filter KEY=VALUE: label=K or K=V, name=PART, status=STATE (Docker's keys; others refused). */
+export interface PsFilter {
+  labels: Array<{ key: string; value?: string }>;
+  names: string[];
+  statuses: string[];
+}
+
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** Parse the --filter flags; one line for a bad one (exit 125). */
+export function parsePsFilters(raw: string[]): PsFilter {
+  const f: PsFilter = { labels: [], names: [], statuses: [] };
+  for (const r of raw) {
+    const eq = r.indexOf('=');
+    const key = eq < 0 ? r : r.slice(0, eq);
+    const value = eq < 0 ? '' : r.slice(eq + 1);
+    if (key === 'label' && value) {
+      const e = value.indexOf('=');
+      f.labels.push(e < 0 ? { key: value } : { key: value.slice(0, e), value: value.slice(e + 1) });
+    } else if (key === 'name' && value) f.names.push(value);
+    else if (key === 'status' && STATUSES.includes(value)) f.statuses.push(value);
+    else if (key === 'status')
+      throw new MinidockError(`--filter ${r}: the status must be one of ${STATUSES.join(', ')}`, 125);
+    else
+      throw new MinidockError(
+        `--filter ${r}: use label=KEY, label=KEY=VALUE, name=NAME or status=STATE (minidock knows these three)`,
+        125,
+      );
+  }
+  return f;
+}
+
+/**
+ * Does a container pass the filters, as Docker's ps decides: every label= given must match (its key
+ * present; with =VALUE, that value), one of the name= (a part of its name) and one of the status=
+ * (its state as ps shows it: `state`, paused included).
+ */
+export function matchesPsFilter(e: Entry, state: string, f: PsFilter): boolean {
+  const labels = e.config?.spec.labels ?? {};
+  if (!f.labels.every((l) => l.key in labels && (l.value === undefined || labels[l.key] === l.value))) return false;
+  if (f.names.length && !f.names.some((n) => (e.config?.name ?? '').includes(n))) return false;
+  return !f.statuses.length || f.statuses.includes(state);
 }
