@@ -757,12 +757,13 @@ static void write_exit(struct outcome *o) {
    * then shows the container as dead, exit status unknown, kept until rm — nothing more to do.
    * Written before the monitor exits, never after: a reader that finds this process gone reads
    * state.json again and takes that as final (store.ts staleReason). */
-  write_state(o);
-  /* the journal after state.json: whoever reads the event and then inspects finds the exit there */
+  /* The journal before state.json: whoever sees the exit there (wait, stop) finds the die already
+   * journaled, so `stop` journals its stop after it, and `wait; events --until now` shows it. */
   char code[48];
   snprintf(code, sizeof code, "\"exitCode\":\"%d\"", o->exit_code);
   if (o->oom_kills > 0) journal_event("oom", "");
   journal_event("die", code);
+  write_state(o);
 }
 
 int main(int argc, char **argv) {

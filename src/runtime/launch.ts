@@ -446,6 +446,9 @@ function outcomeOf(run: Foreground, status: number, steps: Step[], records: Chil
   const oom = oomTruth(outcome, spec);
   outcome.oomKilled = oom.initKilled;
   outcome.oomMessage = oom.message;
+  // journaled before state.json says "exited" (as the monitor does): a stop that sees the exit comes after
+  if (oomKills) appendEvent(opts.root, 'oom', subjectOf(spec, opts));
+  appendEvent(opts.root, 'die', subjectOf(spec, opts), { exitCode: String(code) });
   if (!opts.autoRemove) {
     run.state = {
       ...run.state!,
@@ -540,10 +543,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     // the bound is for a descriptor someone outside the container still holds)
     if (relay) await Promise.race([relay.done, new Promise((r) => setTimeout(r, 1000))]);
     tl.mark('container ran');
-    const outcome = outcomeOf(run, status, plan.steps, records);
-    if (outcome.stats?.oomKills) appendEvent(opts.root, 'oom', subjectOf(spec, opts));
-    appendEvent(opts.root, 'die', subjectOf(spec, opts), { exitCode: String(outcome.exitCode) });
-    return outcome;
+    return outcomeOf(run, status, plan.steps, records);
   } finally {
     cleanUp(run);
   }

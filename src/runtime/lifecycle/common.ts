@@ -10,6 +10,7 @@ import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 import { openCgroupAt, type Cgroup } from '../cgroups/index.js';
 import { freezerState, thaw } from '../cgroups/freezer.js';
 import { markManuallyStopped } from '../restart-policy.js';
+import { journal } from './events.js';
 
 export interface RootFlag {
   root?: string;
@@ -52,6 +53,7 @@ export function signal(e: Entry, sig: number): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+  journal(e, 'kill', { signal: String(sig) }); // (stop's and rm -f's signals too, as Docker's)
   // SIGKILL to a paused container: on cgroup v1 a frozen task holds even SIGKILL pending until it
   // is thawed, so it is thawed right after the kill, as Docker does (v2 wakes it for a fatal signal).
   if (sig === 9) {

@@ -8,6 +8,7 @@ import type { Entry } from '../container-store/records.js';
 import { containerCgroup, defineContainer } from '../launch.js';
 import { privilegedWarning, runSpec, type RunSpecFlags } from '../run.js';
 import { ensureStateRoot, newId } from '../state-root.js';
+import { appendEvent } from './events.js';
 import type { Timeline } from '../trace.js';
 
 export interface Created {
@@ -37,5 +38,6 @@ export async function createFromFlags(
   if (spec.ttySize) delete spec.ttySize; // the terminal of the start that attaches one decides
   const entry = await defineContainer(spec, { root, timeline, autoRemove: !!flags.rm });
   if (!entry.config) throw new MinidockError(`container ${spec.id}: config.json was not written`);
+  appendEvent(root, 'create', entry);
   return { entry, notices };
 }

@@ -54,6 +54,15 @@ export function eventsPath(root: string): string {
   return `${root}/${EVENTS_FILE}`;
 }
 
+/** appendEvent for a container of the store: its root is two levels above its directory (<root>/containers/<id>). */
+export function journal(
+  e: EventSubject & { dir: string },
+  action: EventAction,
+  extra: Record<string, string> = {},
+): void {
+  appendEvent(e.dir.replace(/\/+[^/]+\/+[^/]+\/*$/, ''), action, e, extra);
+}
+
 /** The container's attributes: image (its rootfs: minidock keeps no image reference), name, labels. */
 export function subjectAttributes(s: EventSubject): Record<string, string> {
   const name = s.config?.name;

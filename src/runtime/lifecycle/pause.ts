@@ -8,6 +8,7 @@ import type { Cgroup } from '../cgroups/index.js';
 import { displayName } from '../container-store/listing.js';
 import type { Entry } from '../container-store/records.js';
 import { cgroupOf, isRunning } from './common.js';
+import { journal } from './events.js';
 
 /** Is the container running with every process frozen? */
 export function isPaused(e: Entry): boolean {
@@ -39,6 +40,7 @@ export function pauseContainer(e: Entry): void {
   if (freezerState(cg) === 'FROZEN')
     throw new MinidockError(`container ${displayName(e)} is already paused (minidock unpause ${displayName(e)})`, 1);
   freeze(cg);
+  journal(e, 'pause');
 }
 
 /** Thaw every process of the container; one that is not paused is refused, as in Docker. */
@@ -47,4 +49,5 @@ export function unpauseContainer(e: Entry): void {
   const st = freezerState(cg);
   if (st !== 'FROZEN' && st !== 'FREEZING') throw new MinidockError(`container ${displayName(e)} is not paused`, 1);
   thaw(cg);
+  journal(e, 'unpause');
 }

@@ -5,6 +5,7 @@ import { lockContainer, unlockContainer } from '../container-store/locks.js';
 import type { Entry } from '../container-store/records.js';
 import { removeEverything } from '../container-store/removal.js';
 import { effectiveStatus } from '../container-store/staleness.js';
+import { journal } from './events.js';
 
 /** The IDs removed, and the containers left alone because their state.json cannot be parsed
  * (unknown: they may run; rm -f decides). */
@@ -18,6 +19,7 @@ export async function pruneContainers(root: string): Promise<{ removed: string[]
     if (!lockContainer(e.dir)) continue; // an rm is at it
     try {
       await removeEverything(e);
+      journal(e, 'destroy');
     } finally {
       unlockContainer(e.dir);
     }

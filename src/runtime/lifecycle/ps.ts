@@ -39,7 +39,8 @@ export function psRows(entries: Entry[], now = Date.now()): Array<Record<string,
 export function listContainers(root: string, all = false): { entries: Entry[]; unreadable: Entry[] } {
   const every = listEntries(root);
   const entries = every
-    .filter((e) => all || effectiveStatus(e) === 'running')
+    // (a restarting one too, between two runs of its policy: Docker's ps lists it)
+    .filter((e) => all || effectiveStatus(e) === 'running' || effectiveStatus(e) === 'restarting')
     .sort((a, b) => (b.config?.created ?? '').localeCompare(a.config?.created ?? ''));
   return { entries, unreadable: every.filter((e) => e.stateError) };
 }

@@ -9,6 +9,7 @@ import { withLock } from '../container-store/locks.js';
 import { checkName, releaseName } from '../container-store/names.js';
 import { readConfig, writeJsonAtomic, type Entry } from '../container-store/records.js';
 import { pathIn } from '../state-root.js';
+import { journal } from './events.js';
 
 export function renameContainer(root: string, e: Entry, newName: string): void {
   const old = e.config?.name;
@@ -27,4 +28,5 @@ export function renameContainer(root: string, e: Entry, newName: string): void {
     throw err;
   }
   releaseName(root, old, e.id);
+  journal({ ...e, config: e.config && { ...e.config, name: newName } }, 'rename', { oldName: old ?? '' });
 }

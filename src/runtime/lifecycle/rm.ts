@@ -9,6 +9,7 @@ import { cgroupDirsOf, killLeftovers, removeEverything } from '../container-stor
 import { markManuallyStopped } from '../restart-policy.js';
 import { isStale } from '../container-store/staleness.js';
 import { isRunning, monitorsOf, settleRestart, signal, waitExit, waitGone } from './common.js';
+import { journal } from './events.js';
 
 /** How long rm waits for the lock: a launch holds it until its container runs (milliseconds, a
  * few seconds on a loaded machine), another rm until it is done. */
@@ -71,6 +72,7 @@ export async function removeContainer(
     // its network (a bridge's lease, ports, hosts lines): read from network.json, before the directory goes
     if (existsSync(`${e.dir}/network.json`)) (await import('../network/wiring.js')).releaseNetwork(root, e.id, e.dir);
     await removeEverything(e);
+    journal(e, 'destroy');
   } finally {
     unlockContainer(found.dir);
   }

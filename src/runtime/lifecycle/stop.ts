@@ -6,6 +6,7 @@ import type { Entry } from '../container-store/records.js';
 import { isStale } from '../container-store/staleness.js';
 import { markManuallyStopped } from '../restart-policy.js';
 import { isRunning, settleRestart, signal, waitExit } from './common.js';
+import { journal } from './events.js';
 
 export async function stopOne(root: string, found: Entry, graceSec: number): Promise<void> {
   // a container its user stopped is not restarted by its policy (Docker); one between two runs of
@@ -24,4 +25,5 @@ export async function stopOne(root: string, found: Entry, graceSec: number): Pro
     signal(e, 9);
     await waitExit(e, 10_000);
   }
+  journal(e, 'stop');
 }
