@@ -3,6 +3,7 @@ import type { Entry } from '../container-store/records.js';
 import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 import { isRunning } from './common.js';
 import { readNetworkRecord } from '../network/records.js';
+import { signalName } from '../flag-parsers.js';
 
 export function describe(e: Entry): Record<string, unknown> {
   const c = e.config;
@@ -45,6 +46,9 @@ export function describe(e: Entry): Record<string, unknown> {
       Tty: spec.tty,
       ReadonlyRootfs: spec.readonlyRootfs,
       StopTimeout: spec.stopTimeoutSec,
+      // (--label, --label-file; --stop-signal by name, Docker's default SIGTERM when not given)
+      Labels: spec.labels ?? {},
+      StopSignal: signalName(spec.stopSignal ?? 15),
     },
     HostConfig: spec && {
       Privileged: spec.privileged,
@@ -54,6 +58,7 @@ export function describe(e: Entry): Record<string, unknown> {
       Seccomp: spec.seccompB64 ? (spec.seccompProfileName ?? 'custom') : 'unconfined',
       Binds: spec.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
       Ulimits: spec.rlimits,
+      OomScoreAdj: spec.oomScoreAdj ?? 0,
       Limits: spec.limits,
       CgroupParent: spec.cgroupParent ?? '',
       RestartPolicy: {
