@@ -2,11 +2,11 @@
 // line and exit 125 here, before anything is created on the host. The flags that parse on their own
 // are flag-parsers.ts, those that look into the rootfs rootfs-view.ts, what minidock itself holds
 // caller-limits.ts.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
-import { resolveCaps } from './capabilities.js';
-import { callerHardLimit, limitToHeld } from './caller-limits.js';
+import { CAPS, resolveCaps } from './capabilities.js';
+import { callerHardLimit, callerPermittedCaps, limitToHeld } from './caller-limits.js';
 import {
   parseEnvEntry,
   parseEnvFile,
@@ -139,6 +139,7 @@ export async function specFromFlags(
   const stopSignal = f.stopSignal === undefined ? undefined : parseStopSignal(f.stopSignal);
   const oomScoreAdj = f.oomScoreAdj === undefined ? undefined : parseOomScoreAdj(f.oomScoreAdj);
   if (userns) checkInUserns(f, userns, oomScoreAdj);
+  if (oomScoreAdj !== undefined) checkOomLowering(oomScoreAdj);
   // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
   let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
   if (f.restart !== undefined) {
@@ -202,6 +203,25 @@ function groupAdd(view: RootView, list: string[], groups: number[]): number[] {
     out.add(Number(e[2]));
   }
   return [...out];
+}
+
+/**
+ * --oom-score-adj below minidock's own score: the kernel allows it only with CAP_SYS_RESOURCE (below
+ * the process's oom_score_adj_min, which is at most its score), and root does not always hold that
+ * one (this project's machines withhold it): refused here, before anything is made, rather than by
+ * the child's write (EACCES).
+ */
+function checkOomLowering(v: number): void {
+  let own = 0;
+  try {
+    own = Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim()) || 0;
+  } catch {
+    return; // no /proc: the child's write decides
+  }
+  if (v >= own || (callerPermittedCaps() >> BigInt(CAPS.indexOf('CAP_SYS_RESOURCE'))) & 1n) return;
+  fail(
+    `--oom-score-adj ${v}: going below minidock's own score (${own}) needs CAP_SYS_RESOURCE, which minidock does not hold here (CapPrm in /proc/self/status) — use ${own} or more, or run minidock where it holds it`,
+  );
 }
 
 /**
