@@ -98,7 +98,8 @@ function paxRecord(key: string, value: Buffer): Buffer {
 
 const pad = (n: number): Buffer => Buffer.alloc((512 - (n % 512)) % 512);
 
-export function headerBlocks(entry: {
+/** One tar member's header: what headerBlocks() encodes. */
+export interface TarHeader {
   path: string;
   type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
   mode: number;
@@ -110,7 +111,9 @@ export function headerBlocks(entry: {
   devmaj?: number;
   devmin?: number;
   xattrs?: Map<string, Buffer>;
-}): Buffer {
+}
+
+export function headerBlocks(entry: TarHeader): Buffer {
   const block = Buffer.alloc(512);
   const header = new Header({
     path: entry.path,

@@ -19,7 +19,7 @@ import { fail } from '../errors.js';
 import { openResolved } from '../runtime/paths.js';
 import { errnoName } from '../sys/errno.js';
 import { mdLgetxattr, mdLlistxattr } from '../sys/native.js';
-import { headerBlocks, walkMerged } from './export.js';
+import { headerBlocks, type TarHeader, walkMerged } from './export.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './extract.js';
 import { isOpaque, isWhiteout } from './layered-fs.js';
 
@@ -32,19 +32,8 @@ export interface LayerEntry {
   root: string;
 }
 
-/** One tar member, before encoding: what headerBlocks() takes, and where a file's bytes are. */
-export interface TarMember {
-  path: string;
-  type: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: Date;
-  linkpath?: string;
-  devmaj?: number;
-  devmin?: number;
-  xattrs?: Map<string, Buffer>;
+/** One tar member, before encoding: its header (headerBlocks), and where a file's bytes are. */
+export interface TarMember extends TarHeader {
   /** a regular file's data: read from here */
   data?: { root: string; rel: string };
 }

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PKG_ROOT, sh, which } from '../proc.js';
-import { CRUN_HYBRID_WRAPPER, isHybridHost } from './runc.js';
+import { CRUN_HYBRID_WRAPPER, installedRuntime, isHybridHost } from './runc.js';
 import { unavailable, type BenchContext, type Detection } from './types.js';
 
 export const OCI_RUNTIMES = ['runc', 'crun', 'minidock'] as const;
@@ -61,16 +61,9 @@ class BinaryRuntime implements OciRuntime {
   }
 
   detect(ctx: BenchContext): Detection {
-    const bin = which(this.name);
-    if (!bin) return unavailable(this.name, `${this.name} is not installed`, `apt-get install -y ${this.name}`);
-    const v = sh([bin, '--version']);
-    const version = /version\s+(\S+)/.exec(v.stdout)?.[1];
-    if (v.code !== 0 || !version)
-      return unavailable(
-        this.name,
-        `${bin} --version failed: ${v.stderr.trim().split('\n')[0]}`,
-        `apt-get install --reinstall -y ${this.name}`,
-      );
+    const found = installedRuntime(this.name);
+    if ('available' in found) return found;
+    const { version } = found;
     const notes = this.wrapped()
       ? [
           `hybrid cgroup host: ${this.binary(ctx)} runs crun in a private mount namespace with /sys/fs/cgroup/unified unmounted (crun 1.8 refuses hybrid mode); the host is unchanged`,

@@ -15,6 +15,21 @@ import {
   type Workload,
 } from './types.js';
 
+/** runc or crun on PATH and answering `--version`: its path and version, or why not. */
+export function installedRuntime(name: 'runc' | 'crun'): { bin: string; version: string } | Detection {
+  const bin = which(name);
+  if (!bin) return unavailable(name, `${name} is not installed`, `apt-get install -y ${name}`);
+  const v = sh([bin, '--version']);
+  const version = /version\s+(\S+)/.exec(v.stdout)?.[1];
+  if (v.code !== 0 || !version)
+    return unavailable(
+      name,
+      `${bin} --version failed: ${v.stderr.trim().split('\n')[0]}`,
+      `apt-get install --reinstall -y ${name}`,
+    );
+  return { bin, version };
+}
+
 /**
  * Debian's crun 1.8.1 refuses hybrid hosts ("cgroups in hybrid mode not supported, drop all
  * controllers from cgroupv2") because the cgroup2 mount here lists a controller (hugetlb). The
@@ -57,16 +72,9 @@ export class OciRuntimePeer implements Peer {
   }
 
   detect(ctx: BenchContext): Detection {
-    const bin = which(this.name);
-    if (!bin) return unavailable(this.name, `${this.name} is not installed`, `apt-get install -y ${this.name}`);
-    const v = sh([bin, '--version']);
-    const version = /version\s+(\S+)/.exec(v.stdout)?.[1];
-    if (v.code !== 0 || !version)
-      return unavailable(
-        this.name,
-        `${bin} --version failed: ${v.stderr.trim().split('\n')[0]}`,
-        `apt-get install --reinstall -y ${this.name}`,
-      );
+    const found = installedRuntime(this.name);
+    if ('available' in found) return found;
+    const { version } = found;
     const notes: string[] = [];
     const flags = ['--root', this.stateDir(ctx), 'run', '--bundle', 'BUNDLE'];
     if (this.name === 'crun' && this.hybrid()) {
