@@ -128,7 +128,17 @@ d('minidock bench (real runtimes)', () => {
       },
     );
     expect(r.code).toBe(0);
-    const rows = csv(join(dir, 'limits.csv'));
+    const all = csv(join(dir, 'limits.csv'));
+    const rows = all.filter((x) => x.runtime === 'minidock');
+    // minidock-rootless beside it (nobody, through setpriv): no cgroup of its own here (v1, or v2 with no
+    // subtree delegated to nobody), so each limit is refused with minidock's line, never a number
+    const rootless = all.filter((x) => x.runtime === 'minidock-rootless');
+    expect(rootless.map((x) => `${x.test}:${x.verdict}:${x.run_exit}`)).toEqual(
+      ['memory', 'pids', 'cpu'].map((t) => `${t}:cannot be limited:125`),
+    );
+    expect(readFileSync(join(dir, 'limits.csv'), 'utf8')).toMatch(
+      /memory, memorySwap: a rootless container has no cgroup of its own \(cgroup v[12]: /,
+    );
     const mem = rows.find((x) => x.test === 'memory')!;
     expect(mem.victim_rc).toBe('137'); // tail was OOM-killed
     expect(Number(mem.peak_mib)).toBeLessThanOrEqual(50 * 1.01);

@@ -5,8 +5,10 @@
 //     comes), so it allocates anonymous memory until the kernel's OOM killer stops it (rc 137).
 //   pids 10/50/100: start LIMIT+20 background sleeps from a subshell; count how many started.
 //   cpu 25/50/75/100%: one busy loop for a few seconds; CPU time / wall time = achieved share.
-import type { BenchContext, BenchLimits, EngineReport } from '../peers/types.js';
-import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import { PodmanRootless } from '../peers/engines.js';
+import { rootlessLaunch, rootlessUnavailable } from '../peers/minidock.js';
+import type { BenchContext, BenchLimits, EngineReport, Launch, Peer, Workload } from '../peers/types.js';
+import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
 import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 
 export interface LimitCase {
@@ -221,6 +223,95 @@ export const LIMIT_COLUMNS = [
   'engine_message',
 ];
 
+/**
+ * One series of rows: an active runtime, or a rootless one beside it (minidock-rootless, the same
+ * CLI as nobody; podman-rootless, Podman as a normal user), which runs `--rm` and reports nothing.
+ */
+interface LimitRun {
+  name: string;
+  peer: Peer;
+  active?: ActivePeer;
+  run?: (id: string, w: Workload) => Launch;
+}
+
+/** The rootless series beside minidock and podman, where they can run; else a skip saying why. */
+function rootlessRuns(ctx: BenchContext, active: ActivePeer[], skipped: Skip[], podman: PodmanRootless): LimitRun[] {
+  const runs: LimitRun[] = [];
+  const skip = (runtime: string, reason: string): void => {
+    skipped.push({ experiment: 'limits', runtime, reason });
+  };
+  const md = active.find((a) => a.peer.name === 'minidock');
+  if (md) {
+    const why = rootlessUnavailable();
+    if (why) skip('minidock-rootless', why);
+    else
+      runs.push({
+        name: 'minidock-rootless',
+        peer: { name: 'minidock-rootless' } as Peer,
+        run: (id, w) => rootlessLaunch(ctx, md.peer.run(ctx, id, w)),
+      });
+  }
+  if (active.some((a) => a.peer.name === 'podman')) {
+    const why = podman.unavailable(ctx);
+    // Podman says so itself at every run ("Resource limits are not supported and ignored on cgroups
+    // V1 rootless systems") and runs unlimited: no row would measure a limit (and the memory case
+    // would pour 2×LIMIT of zeros through tail into the bench)
+    if (why) skip('podman-rootless', why);
+    else if (podman.cgroups === 'v1')
+      skip(
+        'podman-rootless',
+        'cgroup v1: rootless Podman ignores every limit ("Resource limits are not supported and ignored on cgroups V1 rootless systems"): not limited, so not run',
+      );
+    else
+      runs.push({ name: 'podman-rootless', peer: podman as unknown as Peer, run: (id, w) => podman.run(ctx, id, w) });
+  }
+  return runs;
+}
+
+/**
+ * A rootless minidock run refused because it cannot have the limit (cgroup v1, or v2 without a
+ * delegated subtree): the row says so with minidock's own line, never a number.
+ */
+export function refusedRow(c: LimitCase, code: number, stderr: string): Row | undefined {
+  const line = stderr.split('\n').find((l) => /a rootless container has no cgroup of its own/.test(l));
+  if (code !== 125 || !line) return undefined;
+  return {
+    test: c.test,
+    limit: c.label,
+    run_exit: code,
+    verdict: 'cannot be limited',
+    label: 'refused',
+    engine_message: line.replace(/^minidock: /, ''),
+  };
+}
+
+/** One case on one series: its row. */
+function limitRow(ctx: BenchContext, c: LimitCase, x: LimitRun): Row {
+  const a = x.active;
+  if (a && !a.det.caps.limits[c.test === 'cpu' ? 'cpus' : c.test]) {
+    return {
+      runtime: x.name,
+      test: c.test,
+      limit: c.label,
+      verdict: 'no flag',
+      label: 'n/a',
+      engine_message: (a.det.caps.missing ?? []).join('; ') || `no ${c.test} limit flag`,
+    };
+  }
+  const id = newId(ctx, 'lim');
+  const w = { cmd: ['sh', '-c', c.script], limits: c.limits };
+  const p = x.peer;
+  const l = x.run ? x.run(id, w) : p.runKeep ? p.runKeep(ctx, id, w) : p.run(ctx, id, w);
+  const r = runLaunch(ctx, l, 120_000);
+  const rep = x.run ? undefined : p.report?.(ctx, id, r);
+  if (!x.run && p.runKeep && p.remove && p.kind === 'engine') for (const y of p.remove(ctx, [id])) runLaunch(ctx, y);
+  const refused = x.run ? refusedRow(c, r.code, r.stderr) : undefined;
+  if (refused) return { runtime: x.name, ...refused };
+  const row: Row = { runtime: x.name, ...judge(c, r.code, r.stdout, rep) };
+  if (row.verdict === 'failed') row.engine_message = `${row.engine_message ?? ''} ${failure(p, r)}`.trim();
+  return row;
+}
+
 export async function limits(
   ctx: BenchContext,
   pool: PeerPool,
@@ -237,11 +328,17 @@ export async function limits(
     emit,
     (a) => (a.det.caps.run ? undefined : 'cannot run containers'),
   );
+  // the rootless series (issue 18): what a normal user's container can be limited by, here
+  const podman = new PodmanRootless();
+  const runs: LimitRun[] = [
+    ...active.map((a) => ({ name: a.peer.name, peer: a.peer, active: a })),
+    ...rootlessRuns(ctx, active, skipped, podman),
+  ];
   emit({
     type: 'experiment',
     name: 'limits',
-    runtimes: active.map((a) => a.peer.name),
-    total: cases.length * active.length,
+    runtimes: runs.map((x) => x.name),
+    total: cases.length * runs.length,
   });
   const rows: Row[] = [];
   const notes: string[] = [
@@ -250,45 +347,27 @@ export async function limits(
     `cpu: one busy loop for ${o.quick ? 1 : 3} s; achieved = its CPU time / wall time (from /proc/PID/stat); below the limit it is judged only when the quota throttled it in ≥ 90 % of its periods, else "${HOST_BUSY}" (the host's other tasks took the CPU, not the limit)`,
     "exit codes: run_exit = the exit status of the runtime's run command; every workload ends with `exit 0`, so 0 = the script ran to its end and anything else is the runtime's failure or the script cut short, not a result. victim_rc (memory, the first number of its label) = the status of `tail` inside, as its shell saw it: 137 = 128 + SIGKILL, the OOM killer",
     'engine_oom_killed: what `docker/podman inspect` (.State.OOMKilled) or minidock (--stats=json) reported; runc, crun and ctr report nothing',
+    'minidock-rootless: the same minidock run as nobody (a user namespace, its own state root); where a normal user has no cgroup (cgroup v1, or v2 without a delegated subtree) it refuses the limit flags: verdict "cannot be limited", with its line. podman-rootless: Podman as the `minidock` user (its /etc/subuid range, a private storage); on cgroup v1 it ignores limits, so it is a skip there. Neither reports (runs with --rm)',
   ];
   // cases outer, runtimes inner: the same interleaving as startup, so drift hits every runtime alike
   const done = new Map<string, number>();
-  for (const c of cases) {
-    for (const a of active) {
-      const name = a.peer.name;
-      const supported = a.det.caps.limits[c.test === 'cpu' ? 'cpus' : c.test];
-      let row: Row;
-      if (!supported) {
-        row = {
-          runtime: name,
-          test: c.test,
-          limit: c.label,
-          verdict: 'no flag',
-          label: 'n/a',
-          engine_message: (a.det.caps.missing ?? []).join('; ') || `no ${c.test} limit flag`,
-        };
-      } else {
-        const id = newId(ctx, 'lim');
-        const w = { cmd: ['sh', '-c', c.script], limits: c.limits };
-        const l = a.peer.runKeep ? a.peer.runKeep(ctx, id, w) : a.peer.run(ctx, id, w);
-        const r = runLaunch(ctx, l, 120_000);
-        const rep = a.peer.report?.(ctx, id, r);
-        if (a.peer.runKeep && a.peer.remove && a.peer.kind === 'engine')
-          for (const x of a.peer.remove(ctx, [id])) runLaunch(ctx, x);
-        row = { runtime: name, ...judge(c, r.code, r.stdout, rep) };
-        if (row.verdict === 'failed') row.engine_message = `${row.engine_message ?? ''} ${failure(a.peer, r)}`.trim();
+  try {
+    for (const c of cases) {
+      for (const x of runs) {
+        rows.push(limitRow(ctx, c, x));
+        const n = (done.get(x.name) ?? 0) + 1;
+        done.set(x.name, n);
+        emit({ type: 'step', experiment: 'limits', runtime: x.name, done: n, total: cases.length });
+        await tick();
       }
-      rows.push(row);
-      const n = (done.get(name) ?? 0) + 1;
-      done.set(name, n);
-      emit({ type: 'step', experiment: 'limits', runtime: name, done: n, total: cases.length });
-      await tick();
     }
+  } finally {
+    podman.cleanup();
   }
-  for (const a of active) {
-    const mine = rows.filter((r) => r.runtime === a.peer.name);
+  for (const x of runs) {
+    const mine = rows.filter((r) => r.runtime === x.name);
     const exact = mine.filter((r) => r.verdict === 'exact').length;
-    emit({ type: 'summary', experiment: 'limits', runtime: a.peer.name, text: `${exact}/${mine.length} exact` });
+    emit({ type: 'summary', experiment: 'limits', runtime: x.name, text: `${exact}/${mine.length} exact` });
   }
   emit({ type: 'done', experiment: 'limits', seconds: (Date.now() - t0) / 1000 });
   return {

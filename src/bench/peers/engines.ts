@@ -1,4 +1,5 @@
 // Podman, Docker and containerd's ctr: engines that import an image of the same rootfs and run it.
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { sh, which } from '../proc.js';
 import {
   ALL_CAPS,
@@ -182,6 +183,139 @@ export class PodmanPeer implements Peer {
     sh([...this.base(), 'rmi', '-f', `localhost/${ctx.image}`]);
   }
 }
+
+// ---------------------------------------------------------------- Podman, rootless
+
+/** The normal user rootless Podman runs as: scripts/build.sh's `minidock`, which has an /etc/subuid range. */
+export const PODMAN_ROOTLESS_USER = 'minidock';
+
+/**
+ * Podman as a normal user (issue 18: what rootless costs, beside minidock's rootless row): the same
+ * flags as root's, run through setpriv as PODMAN_ROOTLESS_USER, which newuidmap maps onto its
+ * /etc/subuid range. Its storage (--root) and HOME are a private directory of that user's in the
+ * bench's scratch directory, its --runroot and XDG_RUNTIME_DIR one in /tmp; the image is imported from
+ * the same tar (no registry needed). Not a peer of its own: startup and limits add its rows beside
+ * podman's. Rootless Podman leaves a pause process (catatonit -P, the keeper of its user namespace)
+ * running after every command: cleanup() kills it by the pid Podman recorded, then removes the dir.
+ */
+export class PodmanRootless {
+  readonly name = 'podman-rootless';
+  /** the host's cgroup version as rootless Podman sees it ('v1': it ignores every limit), once prepared */
+  cgroups = '';
+  private dir = '';
+  private runDir = '';
+  private ids = { uid: -1, gid: -1 };
+  private why: string | undefined;
+  private bin = 'podman';
+
+  /** Why it cannot run here (undefined: it can); prepares it the first time (the user's storage, the image). */
+  unavailable(ctx: BenchContext): string | undefined {
+    if (this.dir || this.why) return this.why;
+    this.why = this.prepare(ctx);
+    return this.why;
+  }
+
+  private prepare(ctx: BenchContext): string | undefined {
+    if (process.getuid?.() !== 0) return 'the bench is not root, so it cannot run podman as another user';
+    const bin = which('podman');
+    if (!bin) return 'podman is not installed';
+    this.bin = bin;
+    if (!which('setpriv')) return 'setpriv (util-linux) not found';
+    if (!which('newuidmap') || !which('newgidmap')) return 'newuidmap/newgidmap not installed (apt-get install uidmap)';
+    const id = sh(['id', '-u', PODMAN_ROOTLESS_USER]);
+    if (id.code !== 0) return `no user ${PODMAN_ROOTLESS_USER} (npm run build as root adds it)`;
+    const user = [PODMAN_ROOTLESS_USER, id.stdout.trim()];
+    const ranged = (f: string): boolean => {
+      try {
+        return readFileSync(f, 'utf8')
+          .split('\n')
+          .some((l) => user.includes(l.split(':')[0] ?? ''));
+      } catch {
+        return false;
+      }
+    };
+    if (!ranged('/etc/subuid') || !ranged('/etc/subgid'))
+      return `${PODMAN_ROOTLESS_USER} has no /etc/subuid and /etc/subgid range (npm run build as root adds one)`;
+    this.ids = { uid: Number(id.stdout.trim()), gid: Number(sh(['id', '-g', PODMAN_ROOTLESS_USER]).stdout.trim()) };
+    this.dir = `${ctx.work}/podman-rootless`;
+    chmodSync(ctx.work, 0o711); // (the user passes through to its own directory and the tar)
+    // (Podman refuses a runroot path longer than 50 characters: the run directory is in /tmp)
+    this.runDir = mkdtempSync('/tmp/minidock-podman-run-');
+    for (const d of [this.dir, `${this.dir}/home`]) mkdirSync(d, { mode: 0o700 });
+    for (const d of [this.dir, `${this.dir}/home`, this.runDir]) chownSync(d, this.ids.uid, this.ids.gid);
+    const tar = `${this.dir}/rootfs.tar`;
+    copyFileSync(ctx.rootfsTar, tar);
+    chownSync(tar, this.ids.uid, this.ids.gid);
+    const imp = sh(this.argv(['import', tar, `localhost/${ctx.image}`]), { env: this.env() });
+    if (imp.code !== 0) return `podman import as ${PODMAN_ROOTLESS_USER} failed: ${lastLine(imp.stderr)}`;
+    const info = sh(this.argv(['info', '--format', '{{.Host.CgroupsVersion}}']), { env: this.env() });
+    this.cgroups = info.stdout.trim();
+    return undefined;
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    const { MINIDOCK_ROOT: _r, MINIDOCK_CGROUP_PARENT: _c, ...env } = process.env;
+    return { ...env, HOME: `${this.dir}/home`, XDG_RUNTIME_DIR: this.runDir, USER: PODMAN_ROOTLESS_USER };
+  }
+
+  private argv(args: string[]): string[] {
+    const [u, g] = [String(this.ids.uid), String(this.ids.gid)];
+    return [
+      'setpriv',
+      '--reuid',
+      u,
+      '--regid',
+      g,
+      '--init-groups',
+      '--',
+      this.bin,
+      ...PODMAN_GLOBAL,
+      '--root',
+      `${this.dir}/home/storage`,
+      '--runroot',
+      `${this.runDir}/storage`,
+      ...args,
+    ];
+  }
+
+  /** A foreground run that removes the container (`--rm`), as podman's run(). */
+  run(ctx: BenchContext, _id: string, w: Workload): Launch {
+    return {
+      argv: this.argv([
+        'run',
+        '--rm',
+        ...PODMAN_RUN,
+        ...engineLimitFlags(w.limits),
+        `localhost/${ctx.image}`,
+        ...w.cmd,
+      ]),
+      env: this.env(),
+    };
+  }
+
+  cleanup(): void {
+    if (!this.dir) return;
+    // the pause process: Podman's own record, checked to be this user's catatonit before the kill
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(`${this.runDir}/libpod/tmp/pause.pid`, 'utf8').trim());
+    } catch {
+      /* never started */
+    }
+    try {
+      const st = statSync(`/proc/${pid}`);
+      if (pid > 1 && st.uid === this.ids.uid && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'catatonit')
+        process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    for (const d of [this.dir, this.runDir]) if (d) rmSync(d, { recursive: true, force: true });
+    this.dir = '';
+    this.runDir = '';
+  }
+}
+
+const lastLine = (s: string): string => s.trim().split('\n').filter(Boolean).pop() ?? '';
 
 // ---------------------------------------------------------------- Docker
 
