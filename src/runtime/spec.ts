@@ -12,6 +12,33 @@ export interface BindMount {
   readonly: boolean;
   /** the source is a file (the mount point must be a file too) */
   isFile?: boolean;
+  /** a named volume (-v NAME:/path, --mount type=volume): source is <root>/volumes/NAME/_data (volumes.ts) */
+  volume?: string;
+}
+
+/** --tmpfs PATH[:opts], --mount type=tmpfs: a tmpfs of the container's own (mount-flags.ts). */
+export interface TmpfsMount {
+  destination: string; // absolute path inside the container, resolved inside the rootfs
+  /** mount(2) flags: MS_NOEXEC|MS_NOSUID|MS_NODEV by default (Docker's), changed by the options */
+  flags: number;
+  /** tmpfs's own options (size=, mode=, uid=, gid=, nr_inodes=, nr_blocks=), "" for none */
+  data: string;
+}
+
+/** --device HOST[:CTR[:rwm]] (kernel-flags.ts): a node made in the container, allowed by its device cgroup. */
+export interface DeviceMapping {
+  hostPath: string;
+  /** where the node is made, inside the container */
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  /** the node's mode: S_IFCHR or S_IFBLK | the host node's permission bits */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** the device cgroup rule's access: some of r, w, m */
+  access: string;
 }
 
 export interface Rlimit {
@@ -91,6 +118,16 @@ export interface ContainerSpec {
   stopSignal?: number;
   /** --oom-score-adj: written to /proc/self/oom_score_adj by the child before exec; absent: inherited */
   oomScoreAdj?: number;
+  /** --tmpfs, --mount type=tmpfs (mount-flags.ts); absent: none */
+  tmpfs?: TmpfsMount[];
+  /** --device (kernel-flags.ts); absent: only the minimal /dev */
+  devices?: DeviceMapping[];
+  /** --sysctl: namespaced sysctls written by the child under /proc/sys (kernel-flags.ts); absent: none */
+  sysctls?: Record<string, string>;
+  /** --init: the host path of minidock-init, bind-mounted at /dev/init and run as PID 1; absent: none */
+  init?: string;
+  /** --cgroupns host: no cgroup namespace (/proc/self/cgroup shows the host's paths); absent: private */
+  cgroupns?: 'host';
   /** namespaces joined, resolved for one launch (not kept in config.json): run's container:NAME
    * (namespaces.ts resolveJoins), an OCI bundle's linux.namespaces paths */
   joinNamespaces?: NamespaceJoin[];
