@@ -43,7 +43,7 @@ export function register(program: Command): void {
 
 /** The flags `run` and `create` share (create: src/cli/create.ts), and its two arguments. */
 export function runOptions(cmd: Command, verb: string): Command {
-  return cmd
+  cmd
     .argument(
       '<rootfs>',
       'a directory holding a root filesystem (a path: contains "/" or exists), or an IMAGE[:TAG] imported with `minidock import`',
@@ -97,23 +97,8 @@ export function runOptions(cmd: Command, verb: string): Command {
     .option('--cap-drop <cap>', 'drop a capability (repeatable; ALL for all)', collect, [])
     .option('--privileged', 'all capabilities, no seccomp, no masked paths (dangerous)')
     .option('--security-opt <opt>', 'seccomp=FILE.json | seccomp=unconfined | no-new-privileges=false', collect, [])
-    .option('--ulimit <name=soft[:hard]>', 'set a process resource limit (repeatable)', collect, [])
-    .option('-m, --memory <bytes>', 'memory limit, e.g. 50M, 1g')
-    .option('--memory-swap <bytes>', 'memory + swap limit (-1: unlimited)')
-    .option('--memory-reservation <bytes>', 'soft memory limit')
-    .option('--cpus <n>', 'CPU limit in CPUs, e.g. 0.5')
-    .option('--cpu <percent>', 'CPU limit in percent of one CPU (class handouts; = --cpus N/100)')
-    .option('--cpu-shares <n>', 'CPU shares (relative weight, cgroup v1 style)')
-    .option('--cpu-weight <n>', 'CPU weight (cgroup v2 style, 1-10000)')
-    .option('--cpuset-cpus <list>', 'CPUs the container may use, e.g. 0-1')
-    .option('--pids-limit <n>', 'maximum number of tasks')
-    .option('--pids <n>', 'alias of --pids-limit (class handouts)')
-    .option(
-      '--oom-kill-disable',
-      "the memory cgroup's OOM killer off: at -m the container waits for memory (cgroup v1 only)",
-    )
-    .option('--memory-swappiness <n>', 'how readily its memory is swapped out, 0-100 (cgroup v1 only)')
-    .option('--blkio-weight <n>', 'relative block I/O weight, 10-1000 (needs the BFQ scheduler, or iocost on v2)')
+    .option('--ulimit <name=soft[:hard]>', 'set a process resource limit (repeatable)', collect, []);
+  return limitOptions(cmd)
     .option(
       '--userns <mode>',
       "host (the host's ids: the default) or auto (root inside is an unprivileged host uid, from the minidock user's /etc/subuid range)",
@@ -153,6 +138,27 @@ export function runOptions(cmd: Command, verb: string): Command {
     .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')
     .option('--cgroup-parent <path>', "parent cgroup (default: minidock's own cgroup)")
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)');
+}
+
+/** The resource flags (limits.ts): cgroup limits, and what the memory and I/O controllers weigh. */
+function limitOptions(cmd: Command): Command {
+  return cmd
+    .option('-m, --memory <bytes>', 'memory limit, e.g. 50M, 1g')
+    .option('--memory-swap <bytes>', 'memory + swap limit (-1: unlimited)')
+    .option('--memory-reservation <bytes>', 'soft memory limit')
+    .option('--cpus <n>', 'CPU limit in CPUs, e.g. 0.5')
+    .option('--cpu <percent>', 'CPU limit in percent of one CPU (class handouts; = --cpus N/100)')
+    .option('--cpu-shares <n>', 'CPU shares (relative weight, cgroup v1 style)')
+    .option('--cpu-weight <n>', 'CPU weight (cgroup v2 style, 1-10000)')
+    .option('--cpuset-cpus <list>', 'CPUs the container may use, e.g. 0-1')
+    .option('--pids-limit <n>', 'maximum number of tasks')
+    .option('--pids <n>', 'alias of --pids-limit (class handouts)')
+    .option(
+      '--oom-kill-disable',
+      "the memory cgroup's OOM killer off: at -m the container waits for memory (cgroup v1 only)",
+    )
+    .option('--memory-swappiness <n>', 'how readily its memory is swapped out, 0-100 (cgroup v1 only)')
+    .option('--blkio-weight <n>', 'relative block I/O weight, 10-1000 (needs the BFQ scheduler, or iocost on v2)');
 }
 
 /** run --restart without -d: a foreground container has no monitor to restart it. */
