@@ -87,22 +87,43 @@ export function parseVolume(rootfs: string | RootView, raw: string): BindMount {
   if (parts.length !== 2 || !parts[0] || !parts[1]) fail(`-v ${raw}: use HOST_PATH:CONTAINER_PATH[:ro]`);
   if (mode !== 'ro' && mode !== 'rw') fail(`-v ${raw}: unknown mode "${mode}", use ro or rw`);
   const [source, dest] = parts;
+  // (not a path: a named volume, volumes.ts — loaded by options.ts, which hands such a -v there)
   if (!source.startsWith('/')) fail(`-v ${raw}: the host path must be absolute (e.g. $PWD/${source})`);
-  if (!dest.startsWith('/')) fail(`-v ${raw}: the container path must be absolute`);
+  return bindMount(rootfs, `-v ${raw}`, source, dest, mode === 'ro');
+}
+
+/** A bind of host path `source` at container path `dest` (-v, --mount type=bind): both checked. */
+export function bindMount(
+  rootfs: string | RootView,
+  what: string,
+  source: string,
+  dest: string,
+  readonly: boolean,
+): BindMount {
+  if (!dest.startsWith('/')) fail(`${what}: the container path must be absolute`);
   if (!existsSync(source))
-    fail(`-v ${raw}: host path ${source} does not exist — create it first (minidock does not, unlike Docker)`);
-  // Resolve the target inside the rootfs: a symlink there must not lead to a host path.
+    fail(`${what}: host path ${source} does not exist — create it first (minidock does not, unlike Docker)`);
+  const srcIsDir = statSync(source).isDirectory();
+  const r = mountTarget(rootfs, what, dest);
+  if (r.kind === 'dir' && !srcIsDir) fail(`${what}: ${source} is a file but ${dest} is a directory in the container`);
+  if (r.kind === 'file' && srcIsDir) fail(`${what}: ${source} is a directory but ${dest} is a file in the container`);
+  return { source, destination: r.inner, readonly, isFile: !srcIsDir };
+}
+
+/**
+ * Where a mount's target is: `dest` resolved inside the rootfs (a symlink there must not lead to a
+ * host path), never "/" itself. `what` starts the line of a refusal (e.g. "-v a:b").
+ */
+export function mountTarget(rootfs: string | RootView, what: string, dest: string): Resolved {
+  if (!dest.startsWith('/')) fail(`${what}: the container path must be absolute`);
   const r = viewOf(rootfs).resolve(dest);
-  if (r.inner === '/') fail(`-v ${raw}: cannot mount over the container's root`);
+  if (r.inner === '/') fail(`${what}: cannot mount over the container's root`);
   // A loop leaves symlinks in r.inner, which mount() would follow from the host's root.
   if (r.kind === 'loop')
     fail(
-      `-v ${raw}: ${dest} leads through more than 40 symbolic links inside the rootfs (a loop) — mount it at another path`,
+      `${what}: ${dest} leads through more than 40 symbolic links inside the rootfs (a loop) — mount it at another path`,
     );
-  const srcIsDir = statSync(source).isDirectory();
-  if (r.kind === 'dir' && !srcIsDir) fail(`-v ${raw}: ${source} is a file but ${dest} is a directory in the container`);
-  if (r.kind === 'file' && srcIsDir) fail(`-v ${raw}: ${source} is a directory but ${dest} is a file in the container`);
-  return { source, destination: r.inner, readonly: mode === 'ro', isFile: !srcIsDir };
+  return r;
 }
 
 /** What specFromFlags needs of an image: its layers (top first), its ENV, a view of its files. */
