@@ -5,6 +5,7 @@
 // Runtimes are interleaved within each repetition (A B C A B C ...) so that drift hits all alike;
 // the first --warmup repetitions are run and discarded.
 import { ratio, summarize, type Summary } from '../stats.js';
+import { PodmanRootless } from '../peers/engines.js';
 import { rootlessLaunch, rootlessUnavailable } from '../peers/minidock.js';
 import { splitPair } from '../peers/pairs.js';
 import type { BenchContext, Launch, Peer, Workload } from '../peers/types.js';
@@ -120,10 +121,11 @@ export async function startup(
     a.det.caps.run ? undefined : 'cannot run containers',
   );
   const modes = o.network ?? ['none'];
-  const runs = startupRuns(ctx, active, skipped, modes);
+  const podman = new PodmanRootless(); // (podman-rootless beside podman: its storage and pause process, removed after)
+  const runs = startupRuns(ctx, active, skipped, modes, podman);
   const total = (o.reps + o.warmup) * runs.length;
   emit({ type: 'experiment', name: 'startup', runtimes: runs.map((r) => r.name), total });
-  const { rows, failures } = await measureStartups(ctx, runs, o, emit);
+  const { rows, failures } = await measureStartups(ctx, runs, o, emit).finally(() => podman.cleanup());
   const ran = runs.map((a) => a.name);
   const notes = failureNotes(rows, ran, failures, skipped);
   const summary = startupSummary(rows, ran);
@@ -190,8 +192,14 @@ export function networkNote(mode: NetMode): string {
 }
 
 /** The runtimes to launch: each active one, and minidock rootless beside minidock where it can be (else a skip). */
-function startupRuns(ctx: BenchContext, active: ActivePeer[], skipped: Skip[], modes: NetMode[]): StartupRun[] {
-  const runs = rootAndRootless(ctx, active, skipped);
+function startupRuns(
+  ctx: BenchContext,
+  active: ActivePeer[],
+  skipped: Skip[],
+  modes: NetMode[],
+  podman: PodmanRootless,
+): StartupRun[] {
+  const runs = rootAndRootless(ctx, active, skipped, podman);
   const each = modes.map((m) => inMode(ctx, runs, skipped, m, modes));
   // interleaved within a repetition: a runtime's none launch, then its bridge launch, then the next runtime's
   return runs.flatMap((_, i) => each.flatMap((ms) => ms.filter((r) => r.index === i)));
@@ -228,8 +236,13 @@ function inMode(ctx: BenchContext, runs: StartupRun[], skipped: Skip[], mode: Ne
   });
 }
 
-/** minidock as root, and rootless beside it where it can be (else a skip). */
-function rootAndRootless(ctx: BenchContext, active: ActivePeer[], skipped: Skip[]): StartupRun[] {
+/** minidock and podman as root, and rootless beside each where it can be (else a skip). */
+function rootAndRootless(
+  ctx: BenchContext,
+  active: ActivePeer[],
+  skipped: Skip[],
+  podman: PodmanRootless,
+): StartupRun[] {
   // minidock is measured twice: as root, and rootless (the same CLI as nobody: a user namespace, no
   // cgroup on v1), so the class sees what rootless costs. The rootless row is named 'minidock-rootless'.
   const why = rootlessUnavailable();
@@ -244,10 +257,23 @@ function rootAndRootless(ctx: BenchContext, active: ActivePeer[], skipped: Skip[
           },
         ]
       : []),
+    ...(a.peer.name === 'podman' ? podmanRootlessRun(ctx, podman, skipped) : []),
   ]);
   if (why && active.some((a) => a.peer.name === 'minidock'))
     skipped.push({ experiment: 'startup', runtime: 'minidock-rootless', reason: why });
   return runs;
+}
+
+/** Podman as a normal user beside Podman (issue 18: what rootless costs it), prepared here; else a skip saying why. */
+function podmanRootlessRun(ctx: BenchContext, podman: PodmanRootless, skipped: Skip[]): StartupRun[] {
+  const why = podman.unavailable(ctx);
+  if (why) {
+    skipped.push({ experiment: 'startup', runtime: podman.name, reason: why });
+    return [];
+  }
+  // kind 'engine': a bridge mode rewrites its --network none as it does podman's
+  const peer = { name: podman.name, kind: 'engine' } as Peer;
+  return [{ name: podman.name, peer, run: (id: string, w: Workload) => podman.run(ctx, id, w) }];
 }
 
 /** Every repetition (warm-ups first, not kept), the runtimes interleaved within each. */
