@@ -71,6 +71,10 @@ export function chartSpecs(e: ExperimentResult, runtimes?: string[]): Array<{ na
       return limitsCharts(e, order);
     case 'cycle':
       return cycleCharts(e, order);
+    case 'network':
+      return networkCharts(e, order);
+    case 'ipc':
+      return ipcCharts(e, order);
     default:
       return [];
   }
@@ -227,6 +231,57 @@ function overheadCharts(e: ExperimentResult, order: string[]): Chart[] {
         },
       }),
     },
+  ];
+}
+
+/** Median MB/s per runtime, one bar per path (loopback: the host's ceiling). */
+function networkCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows = e.summary.filter((r) => typeof r.median_mb_s === 'number');
+  if (!rows.length) return [];
+  return [
+    {
+      name: 'network',
+      spec: base('TCP throughput per path (MB/s, median)', rows, {
+        mark: 'bar',
+        encoding: {
+          x: { field: 'runtime', type: 'nominal', sort: order, title: null, axis: { labelAngle: 0 } },
+          xOffset: { field: 'path', type: 'nominal', sort: ['loopback', 'published', 'bridge'] },
+          y: { field: 'median_mb_s', type: 'quantitative', title: 'MB/s (median)' },
+          color: { field: 'path', type: 'nominal', sort: ['loopback', 'published', 'bridge'] },
+        },
+      }),
+    },
+  ];
+}
+
+/** The ping-pong's round trip and throughput per setup, one bar per transport (shm, unix). */
+function ipcCharts(e: ExperimentResult, order: string[]): Chart[] {
+  const rows = e.summary
+    .filter((r) => typeof r.rtt_median_us === 'number')
+    .map((r): Row => ({ ...r, case: `${r.runtime} ${r.setup}` }));
+  if (!rows.length) return [];
+  const cases = order.flatMap((rt) => rows.filter((r) => r.runtime === rt).map((r) => r.case));
+  const bars = (field: string, title: string): Spec => ({
+    mark: 'bar',
+    encoding: {
+      x: {
+        field: 'case',
+        type: 'nominal',
+        sort: [...new Set(cases)],
+        title: null,
+        axis: { labelAngle: -30, labelLimit: 240 },
+      },
+      xOffset: { field: 'transport', type: 'nominal' },
+      y: { field, type: 'quantitative', title },
+      color: { field: 'transport', type: 'nominal' },
+    },
+  });
+  return [
+    {
+      name: 'ipc-rtt',
+      spec: base('IPC ping-pong: round trip of 64 bytes (µs, median)', rows, bars('rtt_median_us', 'µs')),
+    },
+    { name: 'ipc-throughput', spec: base('IPC: 1 MiB requests (MB/s, median)', rows, bars('mb_s_median', 'MB/s')) },
   ];
 }
 

@@ -13,10 +13,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { allCgroupDirs, cgroupMountPoints } from '../runtime/cgroups/index.js';
-import { FIRSTINSN, PKG_ROOT, sh } from './proc.js';
+import { FIRSTINSN, IPCBENCH, NETBENCH, PKG_ROOT, sh } from './proc.js';
 import type { BenchContext, DaemonEndpoints } from './peers/types.js';
 
 export interface ContextOptions {
@@ -59,8 +59,11 @@ function fillContext(o: ContextOptions, src: string, work: string): BenchContext
   // cp -a keeps the applet symlinks and modes; the rootfs is ~2 MB
   const cp = sh(['cp', '-a', src, rootfs]);
   if (cp.code !== 0) throw new MinidockError(`cp -a ${src} ${rootfs}: ${cp.stderr.trim()}`);
-  copyFileSync(FIRSTINSN, join(rootfs, 'bin', 'firstinsn'));
-  sh(['chmod', '755', join(rootfs, 'bin', 'firstinsn')]);
+  // the probes the containers run, in /bin (netbench and ipcbench when built: their experiments say so otherwise)
+  for (const probe of [FIRSTINSN, NETBENCH, IPCBENCH].filter((p) => existsSync(p))) {
+    copyFileSync(probe, join(rootfs, 'bin', basename(probe)));
+    sh(['chmod', '755', join(rootfs, 'bin', basename(probe))]);
+  }
   const rootfsTar = join(work, 'rootfs.tar');
   const t = sh(['tar', '--numeric-owner', '-C', rootfs, '-cf', rootfsTar, '.']);
   if (t.code !== 0) throw new MinidockError(`tar of the rootfs failed: ${t.stderr.trim()}`);

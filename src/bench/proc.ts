@@ -10,6 +10,9 @@ export const PKG_ROOT = packageRoot();
 export const PROBES_DIR = join(PKG_ROOT, 'native', 'build', 'probes');
 export const BENCHEXEC = join(PROBES_DIR, 'benchexec');
 export const FIRSTINSN = join(PROBES_DIR, 'firstinsn');
+/** bench network's sender and receiver, bench ipc's ping-pong (native/probes/netbench.c, ipcbench.c) */
+export const NETBENCH = join(PROBES_DIR, 'netbench');
+export const IPCBENCH = join(PROBES_DIR, 'ipcbench');
 export const MINIDOCK_BIN = join(PKG_ROOT, 'bin', 'minidock.js');
 /** What `npm run build` makes and MINIDOCK_BIN loads: its absence means "not built". */
 export const MINIDOCK_BUNDLE = join(PKG_ROOT, 'dist', 'minidock.cjs');

@@ -18,8 +18,11 @@ import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Skip } from
 
 /** The experiments of `bench all`. */
 export const EXPERIMENTS = ['startup', 'phases', 'overhead', 'scale', 'limits'] as const;
-/** ... and those run only by name: cycle measures OCI runtimes alone (runc, crun, minidock-oci). */
-export type ExperimentName = (typeof EXPERIMENTS)[number] | 'cycle';
+/**
+ * ... and those run only by name: cycle measures OCI runtimes alone (runc, crun, minidock-oci);
+ * network and ipc move gigabytes (bare, minidock, Podman and Docker by default).
+ */
+export type ExperimentName = (typeof EXPERIMENTS)[number] | 'cycle' | 'network' | 'ipc';
 
 export interface BenchFlags {
   runtimes?: string;
@@ -54,6 +57,9 @@ export const DEFAULT_REPS: Record<ExperimentName, { reps: number; quick: number 
   // 50: the whole cycle of runc or crun takes a few tens of ms, and its IQR on this shared machine
   // is a fifth of that; minidock-oci pays Node's start three times per cycle
   cycle: { reps: 50, quick: 5 },
+  // 1 GiB a transfer: a few seconds each on this machine, and its spread is the host's load
+  network: { reps: 5, quick: 2 },
+  ipc: { reps: 10, quick: 3 },
 };
 
 function int(v: string | undefined, name: string, min: number): number | undefined {
@@ -177,6 +183,10 @@ async function runExperiment(
       return (await import('./experiments/scale.js')).scale(ctx, pool, o, emit);
     case 'cycle':
       return (await import('./experiments/cycle.js')).cycle(ctx, pool, o, emit);
+    case 'network':
+      return (await import('./experiments/network.js')).network(ctx, pool, o, emit);
+    case 'ipc':
+      return (await import('./experiments/ipc.js')).ipc(ctx, pool, o, emit);
   }
 }
 
@@ -275,6 +285,8 @@ export async function runBench(what: ExperimentName | 'all', f: BenchFlags, hook
 export function benchRuntimes(what: ExperimentName | 'all', f: BenchFlags): PeerName[] {
   try {
     if (what === 'cycle') return parseOciRuntimes(f.runtimes);
+    if ((what === 'network' || what === 'ipc') && f.runtimes === undefined)
+      return parseRuntimes('bare,minidock,podman,docker');
     const pairs = pairsFromFlags(f.engines, f.ociRuntimes);
     if (pairs.length && what !== 'startup')
       throw new Error('--engines and --oci-runtimes are for bench startup (the engine × runtime matrix)');

@@ -11,7 +11,10 @@ const EXPERIMENT_HELP: Record<string, string> = {
   scale: 'course experiment 2: N = 1, 5, 10, 20 detached containers — launch time, memory, removal',
   limits: 'scoreboard: memory, pids and cpu limits — what happened vs what the engine reported',
   cycle: 'OCI runtimes alone: create + start + delete of one bundle (runc, crun, minidock-oci), step by step',
-  all: 'every experiment (--quick: within 2 minutes on 2 cores)',
+  network:
+    'TCP throughput (1 GiB): host → container through a published port, container → container on one bridge, host loopback as the ceiling',
+  ipc: 'a ping-pong through shared memory and a unix socket: native, two containers sharing /dev/shm, across a bind mount',
+  all: 'every experiment but cycle, network and ipc (--quick: within 2 minutes on 2 cores)',
 };
 
 export function register(program: Command): void {
@@ -27,7 +30,9 @@ export function register(program: Command): void {
         '--runtimes <list>',
         name === 'cycle'
           ? 'comma-separated OCI runtimes: runc,crun,minidock (default: all three; minidock = bin/minidock-oci.js)'
-          : 'comma-separated: bare,minidock,runc,crun,podman,docker,ctr (default: all); minidock@DIR is the minidock built in checkout DIR (a build before a change); ENGINE+RUNTIME is one pair (podman+crun)',
+          : name === 'network' || name === 'ipc'
+            ? 'comma-separated: bare,minidock,podman,docker (default: those four; bare = the host itself, the baseline)'
+            : 'comma-separated: bare,minidock,runc,crun,podman,docker,ctr (default: all); minidock@DIR is the minidock built in checkout DIR (a build before a change); ENGINE+RUNTIME is one pair (podman+crun)',
       );
     if (name === 'startup')
       cmd
