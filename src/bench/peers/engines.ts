@@ -1,5 +1,15 @@
 // Podman, Docker and containerd's ctr: engines that import an image of the same rootfs and run it.
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { sh, which } from '../proc.js';
 import {
   ALL_CAPS,
@@ -304,8 +314,12 @@ export class PodmanRootless {
     }
     try {
       const st = statSync(`/proc/${pid}`);
-      if (pid > 1 && st.uid === this.ids.uid && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'catatonit')
+      if (pid > 1 && st.uid === this.ids.uid && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'catatonit') {
         process.kill(pid, 'SIGKILL');
+        // (gone once its parent, init, reaped it: up to 2 s, so that the bench's last look finds nothing)
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        for (let i = 0; i < 40 && existsSync(`/proc/${pid}`); i++) Atomics.wait(nap, 0, 0, 50);
+      }
     } catch {
       /* gone */
     }
