@@ -77,6 +77,15 @@ export interface RunFlags extends UsernsFlags {
   pid?: string;
   uts?: string;
   shmSize?: string;
+  // --tmpfs, --mount, -v NAME:/path (mount-flags.ts; named volumes live in the state root, --root)
+  tmpfs?: string[];
+  mount?: string[];
+  root?: string;
+  // --device, --sysctl, --init, --cgroupns (kernel-flags.ts)
+  device?: string[];
+  sysctl?: string[];
+  init?: boolean;
+  cgroupns?: string;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -99,12 +108,10 @@ export async function specFromFlags(
   const view = image ?? dirView(rootfs);
 
   // --ipc, --pid, --uts, --shm-size (namespaces.ts, imported only when one is given); --uts host: the host's name
+  const inUserns = !!((f.userns && f.userns !== 'host') || f.uidmap?.length || f.gidmap?.length || f.rootless);
   const ns =
     f.ipc !== undefined || f.pid !== undefined || f.uts !== undefined || f.shmSize !== undefined
-      ? (await import('./namespaces.js')).namespaceFlags(
-          f,
-          !!((f.userns && f.userns !== 'host') || f.uidmap?.length || f.gidmap?.length || f.rootless),
-        )
+      ? (await import('./namespaces.js')).namespaceFlags(f, inUserns)
       : {};
   const hostname = ns.hostname ?? f.hostname ?? id.slice(0, 12);
   if (!ns.hostname && (!HOSTNAME.test(hostname) || hostname.length > 64))
@@ -116,7 +123,15 @@ export async function specFromFlags(
   const given = f.user ? parseUser(view, f.user) : { uid: 0, gid: 0, home: '/root', groups: [0] };
   const user = f.groupAdd?.length ? { ...given, groups: groupAdd(view, f.groupAdd, given.groups) } : given;
   const env = environment(f, image, hostname, user.home);
-  const mounts = (f.volume ?? []).map((v) => parseVolume(view, v));
+  // -v HOST:CTR here; -v NAME:CTR, --mount and --tmpfs in mount-flags.ts (loaded only for them)
+  const storage = f.tmpfs?.length || f.mount?.length || f.volume?.some((v) => !v.startsWith('/'));
+  const { mounts, tmpfs } = storage
+    ? (await import('./mount-flags.js')).storageFlags(view, f)
+    : { mounts: (f.volume ?? []).map((v) => parseVolume(view, v)), tmpfs: [] };
+  const kernel =
+    f.device?.length || f.sysctl?.length || f.init || f.cgroupns !== undefined
+      ? (await import('./kernel-flags.js')).kernelFlags(f, { network: f.network, ipc: f.ipc, userns: inUserns })
+      : {};
   const security = securityFromFlags(f, seccompFor);
   // --userns, --uidmap, --gidmap (userns.ts) and --network, -p, --ip, ... (network/flags.ts): their code
   // is imported only when one of them is given (or rootless): a plain run's start-up does not pay for it
@@ -178,6 +193,8 @@ export async function specFromFlags(
     ...(labels ? { labels } : {}),
     ...(stopSignal === undefined ? {} : { stopSignal }),
     ...(oomScoreAdj === undefined ? {} : { oomScoreAdj }),
+    ...(tmpfs.length ? { tmpfs } : {}),
+    ...kernel,
   };
 }
 
@@ -233,6 +250,10 @@ function checkInUserns(f: RunFlags, userns: NonNullable<ContainerSpec['userns']>
   if (oomScoreAdj !== undefined && oomScoreAdj < 0)
     fail(
       `--oom-score-adj ${oomScoreAdj} with a user namespace: lowering it needs CAP_SYS_RESOURCE on the host, which root inside a user namespace does not have — use a value of 0 or more`,
+    );
+  if (f.volume?.some((v) => !v.startsWith('/')) || f.mount?.some((m) => /(^|,)type=volume(,|$)/.test(m)))
+    fail(
+      "a named volume with a user namespace: its directory belongs to the host's root, which root inside the namespace is not — use -v HOST_DIR:PATH with a directory the mapped root owns, or drop the user namespace",
     );
   if (f.groupAdd?.length && userns.setgroups === 'deny')
     fail(
