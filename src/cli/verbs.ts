@@ -44,6 +44,8 @@ import { register as tagVerb } from './tag.js';
 import { register as historyVerb } from './history.js';
 import { register as imageVerb } from './image.js';
 import { register as systemVerb } from './system.js';
+import { register as eventsVerb } from './events.js';
+import { register as attachVerb } from './attach.js';
 
 /** Every verb, by the name it is invoked with (its file is src/cli/<name>.ts). */
 export const VERBS: Verbs = {
@@ -90,4 +92,6 @@ export const VERBS: Verbs = {
   history: historyVerb,
   image: imageVerb,
   system: systemVerb,
+  events: eventsVerb,
+  attach: attachVerb,
 };
