@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryCase, pidsCase, refusedRow } from '../../src/bench/experiments/limits';
 import { ROOTLESS_UID, rootlessLaunch } from '../../src/bench/peers/minidock';
 import type { BenchContext } from '../../src/bench/peers/types';
 
@@ -40,5 +41,24 @@ describe('bench: the rootless minidock launch', () => {
       MINIDOCK_ROOT: join(work, 'minidock-rootless', 'minidock'),
     });
     expect(l.stdout).toBe('ignore');
+  });
+});
+
+describe('bench limits: a rootless row that cannot be limited', () => {
+  const line =
+    'minidock: memory, memorySwap: a rootless container has no cgroup of its own (cgroup v1: only root creates cgroups), so it cannot be limited — drop the limit flags, run as root, or boot with cgroup v2';
+  it("minidock's refusal (125 and its line) becomes 'cannot be limited' with the line, no number", () => {
+    expect(refusedRow(memoryCase(50), 125, `${line}\n`)).toEqual({
+      test: 'memory',
+      limit: '50M',
+      run_exit: 125,
+      verdict: 'cannot be limited',
+      label: 'refused',
+      engine_message: line.replace('minidock: ', ''),
+    });
+  });
+  it('anything else is judged as a run: another exit status, or 125 for another reason', () => {
+    expect(refusedRow(pidsCase(10), 0, line)).toBeUndefined();
+    expect(refusedRow(pidsCase(10), 125, 'minidock: --pids-limit x: not a number')).toBeUndefined();
   });
 });
