@@ -150,11 +150,7 @@ export async function specFromFlags(
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
     fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
-  const labels = parseLabels(f.label ?? [], f.labelFile ?? []);
-  const stopSignal = f.stopSignal === undefined ? undefined : parseStopSignal(f.stopSignal);
-  const oomScoreAdj = f.oomScoreAdj === undefined ? undefined : parseOomScoreAdj(f.oomScoreAdj);
-  if (userns) checkInUserns(f, userns, oomScoreAdj);
-  if (oomScoreAdj !== undefined) checkOomLowering(oomScoreAdj);
+  const recorded = recordedFlags(f, userns);
   // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
   let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
   if (f.restart !== undefined) {
@@ -190,9 +186,7 @@ export async function specFromFlags(
     ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
     ...(ns.namespaces ? { namespaces: ns.namespaces } : {}),
     ...(ns.shmSize === undefined ? {} : { shmSize: ns.shmSize }),
-    ...(labels ? { labels } : {}),
-    ...(stopSignal === undefined ? {} : { stopSignal }),
-    ...(oomScoreAdj === undefined ? {} : { oomScoreAdj }),
+    ...recorded,
     ...(tmpfs.length ? { tmpfs } : {}),
     ...kernel,
   };
@@ -220,6 +214,23 @@ function groupAdd(view: RootView, list: string[], groups: number[]): number[] {
     out.add(Number(e[2]));
   }
   return [...out];
+}
+
+/** --label/--label-file, --stop-signal, --oom-score-adj: the spec's fields, only those given. */
+function recordedFlags(
+  f: RunFlags,
+  userns: ContainerSpec['userns'],
+): Pick<ContainerSpec, 'labels' | 'stopSignal' | 'oomScoreAdj'> {
+  const labels = parseLabels(f.label ?? [], f.labelFile ?? []);
+  const stopSignal = f.stopSignal === undefined ? undefined : parseStopSignal(f.stopSignal);
+  const oomScoreAdj = f.oomScoreAdj === undefined ? undefined : parseOomScoreAdj(f.oomScoreAdj);
+  if (userns) checkInUserns(f, userns, oomScoreAdj);
+  if (oomScoreAdj !== undefined) checkOomLowering(oomScoreAdj);
+  return {
+    ...(labels ? { labels } : {}),
+    ...(stopSignal === undefined ? {} : { stopSignal }),
+    ...(oomScoreAdj === undefined ? {} : { oomScoreAdj }),
+  };
 }
 
 /**
