@@ -451,6 +451,27 @@ export function buildPlan(
       );
     }
   }
+  // --init: minidock-init (native/init.c) becomes PID 1 and runs the command as its child. Bound
+  // into the private /dev rather than copied into the rootfs: nothing lands in the upper layer, a
+  // rootfs without /sbin works, and the host's file stays read-only.
+  if (spec.init) {
+    add({
+      op: Op.TOUCH,
+      strs: [hostPath('/dev/init')],
+      ints: [0o755],
+      why: '--init: bind-mount target for minidock-init',
+      phase: 'mounts',
+    });
+    mount('mounts', "--init: minidock-init, the container's PID 1", spec.init, hostPath('/dev/init'), '', MS.MS_BIND);
+    mount(
+      'mounts',
+      '--init: read-only — a bind mount becomes read-only only through a remount',
+      '',
+      hostPath('/dev/init'),
+      '',
+      MS.MS_BIND | MS.MS_REMOUNT | MS.MS_RDONLY,
+    );
+  }
   mkdir('mounts', hostPath('/dev/pts'));
   mount(
     'mounts',
@@ -514,19 +535,37 @@ export function buildPlan(
       phase: 'mounts',
     });
 
-  // 5. Bind mounts (-v). Targets were resolved inside the rootfs (src/runtime/paths.ts).
-  for (const v of spec.mounts) {
+  // 5. Bind mounts (-v, --mount type=bind|volume) and tmpfs mounts (--tmpfs, --mount type=tmpfs).
+  //    Targets were resolved inside the rootfs (src/runtime/paths.ts). Shallower targets first, as
+  //    Docker sorts them: a tmpfs at /data must not hide a bind at /data/x made before it.
+  const depth = (p: string): number => p.split('/').length;
+  const ordered = [...spec.mounts, ...(spec.tmpfs ?? [])].sort((a, b) => depth(a.destination) - depth(b.destination));
+  for (const v of ordered) {
     const target = hostPath(v.destination);
     // mkdir -p, one component at a time (the path was resolved inside the rootfs: no symlinks)
     const parts = v.destination.split('/').filter(Boolean);
     for (let i = 1; i < parts.length; i++)
       mkdir('mounts', hostPath('/' + parts.slice(0, i).join('/')), 0o755, `parent of ${v.destination}`);
+    if (!('source' in v)) {
+      mkdir('mounts', target, 0o755, `mount point for --tmpfs ${v.destination}`);
+      mount(
+        'mounts',
+        `--tmpfs ${v.destination}: memory-backed, the container's own, gone with it`,
+        'tmpfs',
+        target,
+        'tmpfs',
+        v.flags,
+        v.data,
+      );
+      continue;
+    }
+    const name = v.volume ? `volume ${v.volume}` : `-v ${v.source}`;
     if (v.isFile)
       add({
         op: Op.TOUCH,
         strs: [target],
         ints: [0o644],
-        why: `mount point (a file) for -v ${v.source}`,
+        why: `mount point (a file) for ${name}`,
         phase: 'mounts',
       });
     else
@@ -535,10 +574,19 @@ export function buildPlan(
         strs: [target],
         ints: [0o755],
         flags: STEP_FLAGS.IGNORE_EEXIST,
-        why: `mount point for -v ${v.source}`,
+        why: `mount point for ${name}`,
         phase: 'mounts',
       });
-    mount('mounts', `-v ${v.source}:${v.destination}`, v.source, target, '', MS.MS_BIND | MS.MS_REC);
+    mount(
+      'mounts',
+      v.volume
+        ? `-v ${v.volume}:${v.destination} (the volume's directory, kept after the container)`
+        : `-v ${v.source}:${v.destination}`,
+      v.source,
+      target,
+      '',
+      MS.MS_BIND | MS.MS_REC,
+    );
     if (v.readonly) {
       // A bind mount ignores MS_RDONLY on the first call: read-only takes a second, remount call.
       mount(
@@ -611,6 +659,7 @@ export function buildPlan(
     phase: 'pivot_root',
   });
   add({ op: Op.CHDIR, strs: ['/'], why: 'stand in the new root', phase: 'pivot_root' });
+  steps.push(...sysctlSteps(spec), ...deviceSteps(spec));
   if (spec.readonlyRootfs) {
     add({
       op: Op.MOUNT,
@@ -674,12 +723,15 @@ export function buildPlan(
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
   if ((!selfJoin.length || att) && !userns && !forkSync) add({ op: Op.SYNC, why: syncWhy, phase: 'cgroup' });
-  add({
-    op: Op.UNSHARE,
-    ints: [CLONE.CLONE_NEWCGROUP],
-    why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"',
-    phase: 'namespaces',
-  });
+  // (--cgroupns host: none — /proc/self/cgroup and /sys/fs/cgroup show the host's paths; Docker's
+  // default on cgroup v1, while minidock makes one on v1 and v2 alike, as Docker does on v2)
+  if (spec.cgroupns !== 'host')
+    add({
+      op: Op.UNSHARE,
+      ints: [CLONE.CLONE_NEWCGROUP],
+      why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"',
+      phase: 'namespaces',
+    });
 
   // 10a. A bridge network: eth0 exists now (minidock made it at SYNC, in our namespace, index 2), so
   //      the container configures its own side: one netlink request each, sent from in here (a
@@ -698,8 +750,9 @@ export function buildPlan(
   const cgfs = opts.cgroupfs ?? [];
   const cgFlags = (spec.privileged ? 0 : MS.MS_RDONLY) | MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC;
   const cgWhy = spec.privileged ? '(read-write: --privileged)' : '(read-only)';
+  const rooted = spec.cgroupns === 'host' ? "the host's whole tree (--cgroupns host)" : 'rooted at our own cgroup';
   if (cgfs.length === 1 && cgfs[0]!.fstype === 'cgroup2') {
-    mount('mounts', `cgroup2, rooted at our own cgroup ${cgWhy}`, 'cgroup2', '/sys/fs/cgroup', 'cgroup2', cgFlags);
+    mount('mounts', `cgroup2, ${rooted} ${cgWhy}`, 'cgroup2', '/sys/fs/cgroup', 'cgroup2', cgFlags);
   } else if (cgfs.length > 0) {
     // v1: a tmpfs to hold one mount point per hierarchy (sysfs itself is read-only)
     const base = MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC;
@@ -717,7 +770,7 @@ export function buildPlan(
       mkdir('mounts', dir);
       mount(
         'mounts',
-        `the ${c.data} hierarchy, rooted at our own cgroup ${cgWhy}; the options must name its controllers exactly`,
+        `the ${c.data} hierarchy, ${rooted} ${cgWhy}; the options must name its controllers exactly`,
         'cgroup',
         dir,
         'cgroup',
@@ -864,12 +917,71 @@ export function buildPlan(
 
   const pathVar = spec.env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
   const pathDirs = pathVar.split(':').filter(Boolean);
+  // --init: PID 1 is minidock-init, which forks the command (searching PATH itself), forwards
+  // signals to it and reaps every orphan (native/init.c)
+  const argv = spec.init ? ['/dev/init', '--', ...spec.args] : spec.args;
   add({
     op: Op.EXEC,
-    ints: [spec.args.length, spec.env.length, pathDirs.length],
-    strs: [...spec.args, ...spec.env, ...pathDirs],
-    why: spec.args[0].includes('/') ? 'run the command' : `run the command, searching PATH`,
+    ints: [argv.length, spec.env.length, pathDirs.length],
+    strs: [...argv, ...spec.env, ...pathDirs],
+    why: spec.init
+      ? '--init: minidock-init as PID 1; it runs the command as its child'
+      : spec.args[0].includes('/')
+        ? 'run the command'
+        : `run the command, searching PATH`,
     phase: 'exec',
   });
+  return steps;
+}
+
+/**
+ * --sysctl: written once "/" is the container's root, into /proc/sys of the procfs mounted for it,
+ * and before step 8 remounts /proc/sys read-only. A sysctl file acts on the namespaces of the
+ * process that writes it (net.* on our network namespace, kernel.shm*, msg*, sem and fs.mqueue.* on
+ * our IPC namespace), and ours exist since clone(): so the write changes the container's copy only.
+ * After pivot_root rather than before: the path is resolved in the container's own tree, with no
+ * host directory on the way. (eth0 of a bridge network is made later, at SYNC: kernel-flags.ts
+ * refuses its keys; net.ipv4.conf.default.* is what eth0 is made with.)
+ */
+function sysctlSteps(spec: Pick<ContainerSpec, 'sysctls'>): Step[] {
+  return Object.entries(spec.sysctls ?? {}).map(([k, v]) => ({
+    op: Op.WRITE_FILE,
+    strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v],
+    why: `--sysctl ${k}=${v}: ${k.startsWith('net.') ? 'our network namespace' : 'our IPC namespace'}'s own copy`,
+    phase: 'namespaces',
+  }));
+}
+
+/**
+ * --device: the same device (type, major:minor) made with mknod in the container, where the plan's
+ * /dev (a tmpfs) or the rootfs holds it, once "/" is the container's root; its device cgroup rule
+ * lets the container open it (launch.ts cgroupOptions). The node, not a bind of the host's: a
+ * bind would carry the host file's mount (and its nosuid/noexec) and any later rename of it.
+ */
+function deviceSteps(spec: Pick<ContainerSpec, 'devices'>): Step[] {
+  const steps: Step[] = [];
+  for (const d of spec.devices ?? []) {
+    if (DEVICES.some((n) => d.path === `/dev/${n}`)) continue; // the host's own node is bound there
+    const parts = d.path.split('/').filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const parent = `/${parts.slice(0, i).join('/')}`;
+      if (parent !== '/dev')
+        steps.push({
+          op: Op.MKDIR,
+          strs: [parent],
+          ints: [0o755],
+          flags: STEP_FLAGS.IGNORE_EEXIST,
+          why: `parent of ${d.path}`,
+          phase: 'mounts',
+        });
+    }
+    steps.push({
+      op: Op.MKNOD,
+      strs: [d.path],
+      ints: [d.mode, d.major, d.minor, d.uid, d.gid],
+      why: `--device ${d.hostPath}: ${d.type === 'c' ? 'character' : 'block'} device ${d.major}:${d.minor}, its cgroup rule "${d.type} ${d.major}:${d.minor} ${d.access}"`,
+      phase: 'mounts',
+    });
+  }
   return steps;
 }

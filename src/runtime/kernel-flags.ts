@@ -144,6 +144,11 @@ export function parseSysctls(list: string[], ctx: Context): Record<string, strin
       fail(`${what}: "${key}" is not a sysctl name: dotted words, e.g. net.ipv4.ip_forward`);
     if (/[\n\0]/.test(value)) fail(`${what}: the value cannot hold a newline or a NUL`);
     if (key.startsWith('net.')) {
+      // (the child writes sysctls before eth0 exists: a bridge's veth is made at its SYNC step, later)
+      if (/\.eth0(\.|$)/.test(key))
+        fail(
+          `${what}: eth0 does not exist yet when sysctls are written (it is made later in the launch) — set ${key.replace('.eth0', '.default')}, which eth0 takes when it is made`,
+        );
       const net = ctx.network;
       if (net === 'host' || net?.startsWith('container:'))
         fail(

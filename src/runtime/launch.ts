@@ -56,15 +56,18 @@ const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 interface OptionalCode {
   wiring?: typeof import('./network/wiring.js');
   userns?: typeof import('./userns.js');
+  /** named volumes (-v NAME:/path): created on first use, once the container exists */
+  volumes?: typeof import('./volumes.js');
 }
 
 async function optionalCode(spec: ContainerSpec, tl: Timeline): Promise<OptionalCode> {
-  const [wiring, userns] = await Promise.all([
+  const [wiring, userns, volumes] = await Promise.all([
     spec.network ? import('./network/wiring.js') : undefined,
     spec.userns ? import('./userns.js') : undefined,
+    spec.mounts.some((m) => m.volume) ? import('./volumes.js') : undefined,
   ]);
   if (wiring || userns) tl.mark('network/userns code loaded');
-  return { wiring, userns };
+  return { wiring, userns, volumes };
 }
 
 /**
@@ -171,7 +174,14 @@ export function layerDirs(
 
 /** Where the container's cgroup goes and what it restricts (--cgroup-parent; devices unless --privileged). */
 export function cgroupOptions(spec: ContainerSpec): CgroupOptions {
-  return { parent: spec.cgroupParent, restrictDevices: !spec.privileged };
+  return {
+    parent: spec.cgroupParent,
+    restrictDevices: !spec.privileged,
+    // --device: the container may open its nodes (the rule as kernel-flags.ts deviceRule writes it)
+    ...(spec.devices?.length
+      ? { deviceRules: spec.devices.map((d) => `${d.type} ${d.major}:${d.minor} ${d.access}`) }
+      : {}),
+  };
 }
 
 /** The container's cgroup: named after its short id, the minimal /dev unless --privileged.
@@ -215,6 +225,8 @@ function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCod
   // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
+  // (after the container: from here `volume rm` sees it using them)
+  code.volumes?.ensureVolumes(opts.root, spec);
   // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
   if (spec.userns && code.userns)
     code.userns.prepareForMappedRoot(
@@ -247,6 +259,7 @@ function reuseEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode
     cgroupPaths: containerCgroup(spec, true).paths,
   };
   writeState(e.dir, state);
+  code.volumes?.ensureVolumes(opts.root, spec); // (made again if someone removed it by hand)
   opts.timeline.mark('directories');
   killPoint('dirs');
   return { entry: { ...e, state }, dirs, state };

@@ -91,6 +91,8 @@ export interface CgroupOptions {
    * devices cgroup, cgroup v2 through an eBPF BPF_PROG_TYPE_CGROUP_DEVICE program. Off for --privileged.
    */
   restrictDevices?: boolean;
+  /** more devices the container may use (run --device), as `TYPE MAJOR:MINOR ACCESS` rules after DEVICE_RULES */
+  deviceRules?: readonly string[];
   /**
    * --dry-run: make every decision a launch makes — which directories, which files, which values, in
    * which order — and create and write nothing. The returned Cgroup's `writes` and `paths` are the

@@ -270,6 +270,9 @@ export function createV1(name: string, limits: Limits, detected: CgroupDetection
       created.push(dir);
       dirs.push({ dir, controllers: p.controllers, hierarchy: p.hierarchy });
       for (const c of p.controllers) writeLimits(ops, c, dir, limits, writes);
+      // --device: its node allowed too, one rule per write() as the minimal /dev's
+      if (p.controllers.includes('devices') && opts.deviceRules?.length)
+        writeRecorded(ops, writes, join(dir, 'devices.allow'), opts.deviceRules);
     }
   } catch (e) {
     removeCreated(created, ops);

@@ -259,7 +259,7 @@ export function createV2(name: string, limits: Limits, detected: CgroupDetection
     mkdirCgroup(ops, dir, name);
     created.push(dir);
     writeLimits(ops, dir, limits, writes);
-    if (opts.restrictDevices) attachDevices(dir, ops, writes);
+    if (opts.restrictDevices) attachDevices(dir, ops, writes, opts.deviceRules ?? []);
   } catch (e) {
     removeCreated(created, ops);
     if (e instanceof MinidockError) throw e;
@@ -382,8 +382,9 @@ export function listV2(prefix: string, detected: CgroupDetection, opts: CgroupOp
  * (DEVICE_RULES) become an eBPF program the kernel runs on every device open and mknod by a
  * process of this cgroup (src/runtime/cgroups/device-bpf.ts).
  */
-function attachDevices(dir: string, ops: CgroupFsOps, writes: CgroupWrite[]): void {
-  const prog = deviceProgram(DEVICE_RULES.map(parseDeviceRule));
+function attachDevices(dir: string, ops: CgroupFsOps, writes: CgroupWrite[], extra: readonly string[]): void {
+  const rules = [...DEVICE_RULES, ...extra]; // (extra: run --device's nodes)
+  const prog = deviceProgram(rules.map(parseDeviceRule));
   const bytes = encodeEbpf(prog);
   const r = (ops.attachDeviceFilter ?? realOps.attachDeviceFilter!)(dir, bytes);
   if (r < 0) {
@@ -393,7 +394,7 @@ function attachDevices(dir: string, ops: CgroupFsOps, writes: CgroupWrite[]): vo
   }
   writes.push({
     file: `${dir} (bpf BPF_CGROUP_DEVICE)`,
-    value: `device filter: ${prog.length} eBPF instructions allowing ${DEVICE_RULES.join(', ')}`,
+    value: `device filter: ${prog.length} eBPF instructions allowing ${rules.join(', ')}`,
   });
 }
 
