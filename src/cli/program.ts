@@ -86,7 +86,6 @@ function ranVerb(): void {
  * would answer with the nearest verb by spelling ("top" -> "Did you mean stop?"), which is wrong.
  */
 export const DOCKER_ONLY_VERBS = new Set([
-  'volume',
   'container',
   'build',
   'builder',

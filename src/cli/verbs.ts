@@ -44,6 +44,7 @@ import { register as tagVerb } from './tag.js';
 import { register as historyVerb } from './history.js';
 import { register as imageVerb } from './image.js';
 import { register as systemVerb } from './system.js';
+import { register as volumeVerb } from './volume.js';
 import { register as eventsVerb } from './events.js';
 import { register as attachVerb } from './attach.js';
 
@@ -92,6 +93,7 @@ export const VERBS: Verbs = {
   history: historyVerb,
   image: imageVerb,
   system: systemVerb,
+  volume: volumeVerb,
   events: eventsVerb,
   attach: attachVerb,
 };
