@@ -65,7 +65,6 @@ export function runOptions(cmd: Command, verb: string): Command {
       '--entrypoint <cmd>',
       "an image's entrypoint instead of its own ('' clears it; the image's Cmd is then not used)",
     )
-    .option('-v, --volume <host:container[:ro]>', 'bind-mount a host path (repeatable)', collect, [])
     .option('--read-only', "mount the container's root filesystem read-only")
     .option(
       '--rm',
@@ -98,7 +97,7 @@ export function runOptions(cmd: Command, verb: string): Command {
     .option('--privileged', 'all capabilities, no seccomp, no masked paths (dangerous)')
     .option('--security-opt <opt>', 'seccomp=FILE.json | seccomp=unconfined | no-new-privileges=false', collect, [])
     .option('--ulimit <name=soft[:hard]>', 'set a process resource limit (repeatable)', collect, []);
-  return limitOptions(cmd)
+  return storageAndKernelOptions(limitOptions(cmd))
     .option(
       '--userns <mode>',
       "host (the host's ids: the default) or auto (root inside is an unprivileged host uid, from the minidock user's /etc/subuid range)",
@@ -159,6 +158,43 @@ function limitOptions(cmd: Command): Command {
     )
     .option('--memory-swappiness <n>', 'how readily its memory is swapped out, 0-100 (cgroup v1 only)')
     .option('--blkio-weight <n>', 'relative block I/O weight, 10-1000 (needs the BFQ scheduler, or iocost on v2)');
+}
+
+/** -v, --tmpfs, --mount (mount-flags.ts) and --device, --sysctl, --init, --cgroupns (kernel-flags.ts). */
+function storageAndKernelOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '-v, --volume <host:container[:ro]>',
+      'bind-mount a host path, or a named volume NAME:/path (made on first use; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--tmpfs <path[:opts]>',
+      'mount a tmpfs, e.g. /run:size=64m,mode=1777 (noexec,nosuid,nodev unless exec, suid, dev; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--mount <spec>',
+      "Docker's long form: type=bind|volume|tmpfs,source=..,target=..[,readonly][,tmpfs-size=..][,tmpfs-mode=..] (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      '--device <host[:container][:rwm]>',
+      'make a host device available in the container (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--sysctl <key=value>',
+      'set a namespaced kernel parameter: net.*, fs.mqueue.*, kernel.shm*/msg*/sem (repeatable)',
+      collect,
+      [],
+    )
+    .option('--init', 'run a tiny init as PID 1 (/dev/init): it forwards signals and reaps zombies')
+    .option('--cgroupns <mode>', 'private (the default: its own cgroup namespace) or host');
 }
 
 /** run --restart without -d: a foreground container has no monitor to restart it. */
@@ -255,6 +291,11 @@ async function recordLines(spec: ContainerSpec, cidfile?: string): Promise<strin
       `# minidock: stop sends ${signalName(spec.stopSignal)} first, SIGKILL ${spec.stopTimeoutSec} s later if it still runs`,
     );
   if (cidfile) out.push(`# minidock: the container ID is written to ${cidfile} before the launch`);
+  for (const m of spec.mounts)
+    if (m.volume)
+      out.push(
+        `# minidock: volume ${m.volume} is ${m.source} — created with the container unless it exists, kept after rm`,
+      );
   return out.map((l) => l + '\n').join('');
 }
 
