@@ -2,6 +2,7 @@
 // These tests check that the benchmark runs, writes what it promises and leaves nothing behind —
 // never that the machine was fast.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -44,7 +45,28 @@ function leftovers(): { dirs: string[]; cgroups: string[]; sleeps: string[] } {
       /* gone */
     }
   }
-  return { dirs, cgroups: cgroups.concat(minidockCgroups().filter((c) => c.includes('mdbench-'))).sort(), sleeps };
+  // bench network's and bench ipc's: their receivers and servers, and ipc's directories on /dev/shm
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (/(^|\/)(netbench recv|ipcbench serve) /.test(cmd)) sleeps.push(cmd);
+    } catch {
+      /* gone */
+    }
+  }
+  const shm = readdirSync('/dev/shm').filter((n) => n.startsWith('minidock-bench-ipc-'));
+  return {
+    dirs: [...dirs, ...shm.map((n) => `/dev/shm/${n}`)],
+    cgroups: cgroups.concat(minidockCgroups().filter((c) => c.includes('mdbench-'))).sort(),
+    sleeps,
+  };
+}
+
+/** minidock's veths on the host (mdv...), and the rules of its publish chain: what a bridge launch adds. */
+function netState(): { veths: string[]; publish: string } {
+  const veths = readdirSync('/sys/class/net').filter((n) => n.startsWith('mdv'));
+  const r = spawnSync('nft', ['list', 'chain', 'ip', 'minidock', 'publish'], { encoding: 'utf8' });
+  return { veths, publish: (r.stdout ?? '').replace(/\s+/g, ' ') };
 }
 
 /** Is this process still there (and not a zombie)? */
@@ -292,6 +314,104 @@ d('minidock bench (real runtimes)', () => {
       expect(res.env.daemons.filter((d: { pid: number }) => alive(d.pid))).toEqual([]);
     },
   );
+
+  it(`startup --network none,bridge: minidock in both modes interleaved, runc skipped in bridge mode with the reason${has('nft') ? '' : ' — SKIPPED: nft (nftables) is not installed, minidock --network bridge needs it'}`, () => {
+    if (!has('nft')) return;
+    const dir = join(out, 'startup-net');
+    const net = netState();
+    const runtimes = has('runc') ? 'bare,minidock,runc' : 'bare,minidock';
+    const r = minidock(
+      ['bench', 'startup', '--runtimes', runtimes, '--network', 'none,bridge', '--reps', '2', '--warmup', '0'].concat([
+        '--out',
+        dir,
+        '--no-live',
+        '--no-charts',
+      ]),
+      { timeout: 180_000 },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Startup: `echo ok` per runtime (network none and bridge)');
+    expect(r.stdout).toMatch(/What the bridge adds/);
+    expect(r.stdout).toMatch(
+      /minidock's bridge launch ≤ 5 ms over --network none: minidock --network bridge [\d.]+ ms/,
+    );
+    const rows = csv(join(dir, 'startup.csv'));
+    const md = rows.filter((x) => x.runtime.startsWith('minidock') && x.runtime !== 'minidock-rootless');
+    expect(md.map((x) => `${x.runtime}:${x.network}:${x.ok}`)).toEqual([
+      'minidock:none:true',
+      'minidock (bridge):bridge:true',
+      'minidock:none:true',
+      'minidock (bridge):bridge:true',
+    ]);
+    expect(rows.filter((x) => x.runtime.startsWith('bare')).map((x) => x.runtime)).toEqual(['bare', 'bare']); // (once: no namespace)
+    const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    const skips = res.experiments[0].skipped.map(
+      (x: { runtime: string; reason: string }) => `${x.runtime}: ${x.reason}`,
+    );
+    if (has('runc'))
+      expect(skips).toContain(
+        "runc (bridge): network bridge: runc has no bridge: an OCI runtime only makes the empty network namespace (a bridge is an engine's or a CNI plugin's work)",
+      );
+    expect(netState()).toEqual(net);
+  });
+
+  it(`network --quick: loopback, minidock's published port and bridge, each a number of MB/s; nothing left${has('nft') ? '' : ' — SKIPPED: nft (nftables) is not installed, minidock --network bridge needs it'}`, () => {
+    if (!has('nft')) return;
+    const dir = join(out, 'network');
+    const net = netState();
+    const r = minidock(
+      ['bench', 'network', '--quick', '--runtimes', 'bare,minidock,runc', '--reps', '2', '--warmup', '0'].concat([
+        '--out',
+        dir,
+        '--no-live',
+      ]),
+      { timeout: 180_000 },
+    );
+    expect(r.code).toBe(0);
+    const rows = csv(join(dir, 'network.csv'));
+    expect(rows.map((x) => `${x.runtime}:${x.path}:${x.ok}`)).toEqual([
+      'bare:loopback:true',
+      'minidock:published:true',
+      'minidock:bridge:true',
+      'bare:loopback:true',
+      'minidock:published:true',
+      'minidock:bridge:true',
+    ]);
+    for (const x of rows) {
+      expect(Number(x.bytes)).toBe(64 * 2 ** 20);
+      expect(Number(x.mb_per_s)).toBeGreaterThan(0);
+    }
+    const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    expect(res.experiments[0].skipped.map((x: { runtime: string }) => x.runtime)).toEqual(['runc']);
+    expect(readFileSync(join(dir, 'network.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(netState()).toEqual(net);
+  });
+
+  it('ipc --quick: native, two minidock containers sharing /dev/shm (--ipc container:) and across a bind mount, shm and unix each', () => {
+    const dir = join(out, 'ipc');
+    const r = minidock(
+      ['bench', 'ipc', '--quick', '--runtimes', 'bare,minidock', '--reps', '1', '--warmup', '0', '--out', dir].concat([
+        '--no-live',
+        '--no-charts',
+      ]),
+      { timeout: 180_000 },
+    );
+    expect(r.code).toBe(0);
+    const rows = csv(join(dir, 'ipc.csv'));
+    expect(rows.map((x) => `${x.runtime}:${x.setup}:${x.transport}:${x.ok}`)).toEqual([
+      'bare:native:shm:true',
+      'bare:native:unix:true',
+      'minidock:shared-shm:shm:true',
+      'minidock:shared-shm:unix:true',
+      'minidock:bind-mount:shm:true',
+      'minidock:bind-mount:unix:true',
+    ]);
+    for (const x of rows) {
+      expect(Number(x.rtt_us)).toBeGreaterThan(0);
+      expect(Number(x.mb_per_s)).toBeGreaterThan(0);
+    }
+    expect(r.stdout).toMatch(/\| minidock \| shared-shm \| shm \|/);
+  });
 
   it('a missing rootfs or scratch directory is one line and exit 125, and leaves nothing behind', () => {
     const noRootfs = minidock(

@@ -88,10 +88,41 @@ describe('bench startup --network', () => {
       { runtime: 'podman', median_ms: 120 },
       { runtime: 'podman (bridge)', median_ms: 280 },
     ]);
-    expect(cost.columns).toEqual(['runtime', 'none_ms', 'bridge_ms', 'bridge_minus_none_ms']);
-    expect(cost.rows).toEqual([
-      { runtime: 'minidock', none_ms: 150, bridge_ms: 153.5, bridge_minus_none_ms: 3.5 },
-      { runtime: 'podman', none_ms: 120, bridge_ms: 280, bridge_minus_none_ms: 160 },
+    expect(cost.columns).toEqual([
+      'runtime',
+      'none_ms',
+      'bridge_ms',
+      'bridge_minus_none_ms',
+      'paired_median_ms',
+      'pairs',
     ]);
+    expect(cost.rows).toEqual([
+      { runtime: 'minidock', none_ms: 150, bridge_ms: 153.5, bridge_minus_none_ms: 3.5, pairs: 0 },
+      { runtime: 'podman', none_ms: 120, bridge_ms: 280, bridge_minus_none_ms: 160, pairs: 0 },
+    ]);
+    // repetition by repetition: bridge − none of each pair (a failed launch pairs with nothing)
+    const row = (runtime: string, rep: number, ms: number | undefined) => ({
+      runtime,
+      rep,
+      startup_ms: ms,
+      ok: ms !== undefined,
+    });
+    const paired = bridgeCost(
+      [
+        { runtime: 'minidock', median_ms: 150 },
+        { runtime: 'minidock (bridge)', median_ms: 160 },
+      ],
+      [
+        row('minidock', 0, 100),
+        row('minidock (bridge)', 0, 104),
+        row('minidock', 1, 300),
+        row('minidock (bridge)', 1, 302),
+        row('minidock', 2, 150),
+        row('minidock (bridge)', 2, 160),
+        row('minidock', 3, 150),
+        row('minidock (bridge)', 3, undefined),
+      ],
+    );
+    expect(paired.rows[0]).toMatchObject({ paired_median_ms: 4, pairs: 3 });
   });
 });

@@ -31,10 +31,15 @@ export function modeName(runtime: string, mode: NetMode, modes: NetMode[]): stri
 }
 
 /**
- * Each runtime measured in both modes: its two medians and what the bridge adds (the issue's goal:
- * minidock's bridge launch ≤ 5 ms over --network none).
+ * Each runtime measured in both modes: its two medians, their difference, and the median of the
+ * paired differences (repetition by repetition: the two launches ran back to back, so drift in the
+ * host's load hits both; on a busy host this is the steadier figure). The issue's goal: minidock's
+ * bridge launch ≤ 5 ms over --network none.
  */
-export function bridgeCost(summary: Array<Record<string, unknown>>): {
+export function bridgeCost(
+  summary: Array<Record<string, unknown>>,
+  rows: Array<Record<string, unknown>> = [],
+): {
   columns: string[];
   rows: Array<Record<string, number | string | undefined>>;
 } {
@@ -42,15 +47,42 @@ export function bridgeCost(summary: Array<Record<string, unknown>>): {
     const v = summary.find((r) => r.runtime === rt)?.median_ms;
     return typeof v === 'number' ? v : undefined;
   };
-  const rows = summary
+  const time = (rt: string, rep: unknown): number | undefined => {
+    const v = rows.find((r) => r.runtime === rt && r.rep === rep && r.ok === true)?.startup_ms;
+    return typeof v === 'number' ? v : undefined;
+  };
+  const out = summary
     .map((r) => String(r.runtime))
     .filter((rt) => !rt.endsWith(' (bridge)') && med(`${rt} (bridge)`) !== undefined)
     .map((rt) => {
       const none = med(rt) as number;
       const bridge = med(`${rt} (bridge)`) as number;
-      return { runtime: rt, none_ms: none, bridge_ms: bridge, bridge_minus_none_ms: bridge - none };
+      const diffs = rows
+        .filter((r) => r.runtime === rt)
+        .flatMap((r) => {
+          const [a, b] = [time(rt, r.rep), time(`${rt} (bridge)`, r.rep)];
+          return a !== undefined && b !== undefined ? [b - a] : [];
+        })
+        .sort((x, y) => x - y);
+      const mid = diffs.length / 2;
+      const paired = diffs.length
+        ? diffs.length % 2
+          ? diffs[Math.floor(mid)]
+          : (diffs[mid - 1] + diffs[mid]) / 2
+        : undefined;
+      return {
+        runtime: rt,
+        none_ms: none,
+        bridge_ms: bridge,
+        bridge_minus_none_ms: bridge - none,
+        paired_median_ms: paired,
+        pairs: diffs.length,
+      };
     });
-  return { columns: ['runtime', 'none_ms', 'bridge_ms', 'bridge_minus_none_ms'], rows };
+  return {
+    columns: ['runtime', 'none_ms', 'bridge_ms', 'bridge_minus_none_ms', 'paired_median_ms', 'pairs'],
+    rows: out,
+  };
 }
 
 /**

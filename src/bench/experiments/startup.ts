@@ -145,7 +145,7 @@ export async function startup(
   notes.unshift(...modes.map(networkNote));
   emit({ type: 'done', experiment: 'startup', seconds: (Date.now() - t0) / 1000 });
   const matrix = pairMatrix(summary.filter((r) => !String(r.runtime).endsWith(' (bridge)')));
-  const cost = bridgeCost(summary);
+  const cost = bridgeCost(summary, rows);
   const tables = [
     ...(matrix.rows.length ? [{ title: 'Engine × OCI runtime: median `echo ok` (ms)', ...matrix }] : []),
     ...(cost.rows.length ? [{ title: 'What the bridge adds: median `echo ok`, bridge − none (ms)', ...cost }] : []),
@@ -214,6 +214,8 @@ function inMode(ctx: BenchContext, runs: StartupRun[], skipped: Skip[], mode: Ne
   const noDockerBridge = mode === 'bridge' && runs.some((r) => isDocker(r.name)) ? dockerBridgeMissing(ctx) : undefined;
   return runs.flatMap((r, index) => {
     const peer = { name: r.name, kind: r.name === 'minidock-rootless' ? 'minidock' : r.peer.kind };
+    // bare has no network namespace: measured once, in the first mode, as the baseline of both
+    if (peer.kind === 'baseline' && mode !== modes[0]) return [];
     const name = modeName(r.name, mode, modes);
     let why = bridgeUnavailable(peer.name, peer.kind, mode) ?? (isDocker(r.name) ? noDockerBridge : undefined);
     let flag = true;
