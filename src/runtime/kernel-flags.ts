@@ -58,8 +58,8 @@ export function kernelFlags(f: KernelFlags, ctx: Context): KernelSpec {
 /** major and minor of a dev_t, as glibc's gnu_dev_major/gnu_dev_minor split it. */
 export function splitDev(rdev: bigint): { major: number; minor: number } {
   return {
-    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
-    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n)),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n)),
   };
 }
 

@@ -208,6 +208,15 @@ function mountFields(raw: string): MountFields {
   return f;
 }
 
+/** tmpfs-size=: bytes, with Docker's units (limits.ts parseMemory), its refusal on --mount's line. */
+function tmpfsSize(what: string, v: string): number {
+  try {
+    return parseMemory('tmpfs-size', v);
+  } catch {
+    return fail(`${what}: tmpfs-size=${v}: use bytes with an optional unit b, k, m or g (e.g. 64m)`);
+  }
+}
+
 /** --mount type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=..][,tmpfs-mode=..]. */
 export function parseMount(view: RootView, root: string, raw: string): { bind?: BindMount; tmpfs?: TmpfsMount } {
   const what = `--mount ${raw}`;
@@ -231,7 +240,7 @@ export function parseMount(view: RootView, root: string, raw: string): { bind?: 
       if (f.source !== undefined) fail(`${what}: type=tmpfs takes no source`);
       const opts = [
         f.readonly ? 'ro' : '',
-        f.tmpfsSize === undefined ? '' : `size=${parseMemory('tmpfs-size', f.tmpfsSize)}`,
+        f.tmpfsSize === undefined ? '' : `size=${tmpfsSize(what, f.tmpfsSize)}`,
         f.tmpfsMode === undefined ? '' : `mode=${f.tmpfsMode}`,
       ].filter(Boolean);
       const r = mountTarget(view, what, f.target);
