@@ -373,7 +373,11 @@ d('minidock run (real containers)', () => {
         [[ROOTFS], /^minidock: no command given/],
         [['--no-such-flag', ROOTFS, 'true'], /^minidock: unknown option '--no-such-flag'/],
         [['-e', '=x', ROOTFS, 'true'], /^minidock: -e "=x": the variable name/],
-        [['-v', 'relative:/data', ROOTFS, 'true'], /^minidock: -v relative:\/data: the host path must be absolute/],
+        // (a bare word is a volume name, as in Docker: a path that is not absolute is neither)
+        [
+          ['-v', './relative:/data', ROOTFS, 'true'],
+          /^minidock: -v \.\/relative:\/data: "\.\/relative" is not a valid volume name/,
+        ],
         [
           ['-v', '/no/such/dir:/data', ROOTFS, 'true'],
           /^minidock: -v \/no\/such\/dir:\/data: host path \/no\/such\/dir does not exist/,
