@@ -536,10 +536,13 @@ export function buildPlan(
     });
 
   // 5. Bind mounts (-v, --mount type=bind|volume) and tmpfs mounts (--tmpfs, --mount type=tmpfs).
-  //    Targets were resolved inside the rootfs (src/runtime/paths.ts). Shallower targets first, as
-  //    Docker sorts them: a tmpfs at /data must not hide a bind at /data/x made before it.
+  //    Targets were resolved inside the rootfs (src/runtime/paths.ts). With a tmpfs among them,
+  //    shallower targets first, as Docker sorts them: a tmpfs at /data must not hide a bind at
+  //    /data/x made before it. (Binds alone keep their order: an OCI bundle's mounts come as listed.)
   const depth = (p: string): number => p.split('/').length;
-  const ordered = [...spec.mounts, ...(spec.tmpfs ?? [])].sort((a, b) => depth(a.destination) - depth(b.destination));
+  const ordered = spec.tmpfs?.length
+    ? [...spec.mounts, ...spec.tmpfs].sort((a, b) => depth(a.destination) - depth(b.destination))
+    : spec.mounts;
   for (const v of ordered) {
     const target = hostPath(v.destination);
     // mkdir -p, one component at a time (the path was resolved inside the rootfs: no symlinks)
