@@ -56,7 +56,18 @@ export function describe(e: Entry): Record<string, unknown> {
       Capabilities: spec.capabilities,
       NoNewPrivileges: spec.noNewPrivileges,
       Seccomp: spec.seccompB64 ? (spec.seccompProfileName ?? 'custom') : 'unconfined',
-      Binds: spec.mounts.map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
+      // (a named volume by its name, as Docker lists it)
+      Binds: spec.mounts.map((m) => `${m.volume ?? m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
+      // --tmpfs/--mount type=tmpfs (tmpfs's options), --device, --sysctl, --init, --cgroupns
+      Tmpfs: Object.fromEntries((spec.tmpfs ?? []).map((t) => [t.destination, t.data])),
+      Devices: (spec.devices ?? []).map((d) => ({
+        PathOnHost: d.hostPath,
+        PathInContainer: d.path,
+        CgroupPermissions: d.access,
+      })),
+      Sysctls: spec.sysctls ?? {},
+      Init: spec.init ? true : null,
+      CgroupnsMode: spec.cgroupns ?? 'private',
       Ulimits: spec.rlimits,
       OomScoreAdj: spec.oomScoreAdj ?? 0,
       Limits: spec.limits,
