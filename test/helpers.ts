@@ -111,26 +111,36 @@ export function minidockCgroups(): string[] {
 
 /**
  * The host state that a container run must leave exactly as it found it: mounts anywhere under the
- * state root, cgroups under this state root's cgroup parent, container directories.
+ * state root, cgroups under this state root's cgroup parent, container directories, named volumes.
  * (Mounts inside a container live in its own mount namespace and vanish with it; a leak would be
  * a mount made in the host namespace, i.e. under the state root.)
  */
-export function hostSnapshot(stateRoot?: string): { mounts: string[]; cgroups: string[]; containers: string[] } {
+export function hostSnapshot(stateRoot?: string): {
+  mounts: string[];
+  cgroups: string[];
+  containers: string[];
+  volumes: string[];
+} {
   const all = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => l.split(' ')[4] + ' ' + l.split(' - ')[1]); // mount point + fs, without ids
   const mounts = stateRoot ? all.filter((m) => m.startsWith(stateRoot)) : all.filter((m) => m.includes('minidock'));
   const parent = stateRoot ? '/' + cgroupParentFor(stateRoot) + '/' : 'minidock';
-  let containers: string[] = [];
-  if (stateRoot) {
+  const list = (dir: string): string[] => {
     try {
-      containers = readdirSync(join(stateRoot, 'containers'));
+      return stateRoot ? readdirSync(join(stateRoot, dir)).sort() : [];
     } catch {
-      /* none yet */
+      return []; // none yet
     }
-  }
-  return { mounts: mounts.sort(), cgroups: minidockCgroups().filter((p) => p.includes(parent)), containers };
+  };
+  // (named volumes outlive containers by design: a test that makes one removes it)
+  return {
+    mounts: mounts.sort(),
+    cgroups: minidockCgroups().filter((p) => p.includes(parent)),
+    containers: list('containers'),
+    volumes: list('volumes'),
+  };
 }
 
 export function sleep(ms: number): Promise<void> {
