@@ -9,8 +9,9 @@
 # under QEMU with cgroup_no_v1=all. No KVM needed: QEMU's software emulation (TCG) is slow but real.
 #
 # What the guest is (test/v2/guest-init is its PID 1):
-#   - / is a tmpfs; the host's /usr, /etc and /opt are shown read-only over virtio-9p (node, npm, the
-#     C library: the host's own), with bin/sbin/lib* as on the host (usr-merged symlinks or binds).
+#   - / is a tmpfs; the host's /usr and /opt are shown read-only over virtio-9p (node, npm, the
+#     C library: the host's own), with bin/sbin/lib* as on the host (usr-merged symlinks or binds);
+#     /etc is a copy of the host's in the tmpfs (a test may add a user).
 #   - the checkout is a COPY made per run (mkfs.ext4 -d into a sparse image), mounted writable at the
 #     same path: the host's tree is never written, and a test may stack overlays on ./rootfs.
 #   - /tmp and /var/lib/minidock are on an empty ext4 disk; V2VM_SWAP=256M adds a swap disk.
