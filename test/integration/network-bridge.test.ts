@@ -66,7 +66,8 @@ function snapshot() {
   )
     .flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`))
     .sort();
-  const ruleset = sh('nft', ['-j', 'list', 'ruleset']);
+  // -s (stateless): without counters, which other software's traffic moves meanwhile (Podman's tables)
+  const ruleset = sh('nft', ['-j', '-s', 'list', 'ruleset']);
   return { links, addrs, ruleset };
 }
 

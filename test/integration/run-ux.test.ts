@@ -136,10 +136,10 @@ d('minidock run: what a new user meets', () => {
 
 describe.skipIf(!built)(`minidock and Docker's verbs${built ? '' : ' (SKIPPED: needs `npm run build` first)'}`, () => {
   it('a Docker verb minidock lacks: one line saying so and listing the verbs it has, exit 125; a typo still gets "did you mean"', () => {
-    const top = minidock(['attach', 'web']); // (a verb in DOCKER_ONLY_VERBS, src/cli/program.ts)
+    const top = minidock(['pull', 'busybox']); // (a verb in DOCKER_ONLY_VERBS, src/cli/program.ts)
     expect(top.code).toBe(125);
     expect(top.stderr).toMatch(
-      /^minidock: "attach" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, [^\n]*\n$/,
+      /^minidock: "pull" is a Docker command that minidock does not have yet; minidock's commands are: run, ps, stop, [^\n]*\n$/,
     );
     const typo = minidock(['rnu', ROOTFS, 'true']);
     expect(typo.code).toBe(125);
