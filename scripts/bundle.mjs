@@ -41,7 +41,8 @@ const lazyBuiltins = {
 
 // Code that only some launches run — the network (--network, -p), user namespaces (--userns,
 // rootless), shared namespaces (--ipc/--pid/--uts), the storage and kernel flags (--tmpfs, --mount,
-// named volumes; --device, --sysctl, --init, --cgroupns) — is bundled as CommonJS: each module inside a function of its own, run when first
+// named volumes; --device, --sysctl, --init, --cgroupns), --restart and --cidfile — is bundled as
+// CommonJS: each module inside a function of its own, run when first
 // imported. Why: in a bundle of ES modules esbuild puts every module's functions at the top level of
 // the file, and V8 makes an entry for each top-level function (with its scope data) in the compiled
 // script and its code cache, used or not. Measured with `minidock run --trace` (imports + argument
@@ -50,7 +51,8 @@ const lazyBuiltins = {
 // from CommonJS's interop: only these.) Their importers load them with `await import()` (launch.ts,
 // options.ts, run.ts), never statically, so that a plain run does not run them either
 // (test/unit/architecture.test.ts checks both).
-const ONLY_SOME_LAUNCHES = /\/src\/runtime\/(network\/[a-z-]+|userns|namespaces|mount-flags|kernel-flags|volumes)\.ts$/;
+const ONLY_SOME_LAUNCHES =
+  /\/src\/runtime\/(network\/[a-z-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile)\.ts$/;
 const closures = {
   name: 'closures',
   setup(b) {

@@ -69,9 +69,10 @@ export function subjectAttributes(s: EventSubject): Record<string, string> {
   return { ...(s.config?.spec?.labels ?? {}), image: s.config?.spec?.rootfs ?? '', ...(name ? { name } : {}) };
 }
 
-/** Now, as the journal writes it: RFC 3339 with nanoseconds (the sub-millisecond digits come from
- * performance.now(), which counts from the same origin as Date.now() in microseconds or finer). */
-export function eventTime(ms = performance.timeOrigin + performance.now()): string {
+/** Now, as the journal writes it: RFC 3339 with Docker's nine fraction digits, of which Date.now()
+ * gives the first three. (The global `performance` would give finer ones, but Node builds it on first
+ * use: ~1.6 ms of every launch, measured. The journal's order is its line order anyway.) */
+export function eventTime(ms = Date.now()): string {
   const whole = Math.floor(ms);
   const ns = Math.min(999_999, Math.floor((ms - whole) * 1e6));
   return isoNow(whole).replace('Z', `${String(ns).padStart(6, '0')}Z`);
