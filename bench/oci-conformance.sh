@@ -100,6 +100,11 @@ classify() { # TAPFILE EXITCODE
   fi
 }
 
+# The suite's bundles are /tmp/ocitest*; a runtime that leaves mounts there (runc's linux_ns_itype,
+# which has no mount namespace, does) is named after each program in leftover-mounts.txt.
+ocitest_mounts() { awk '$2 ~ "^/tmp/ocitest" { print $2 }' /proc/self/mounts | sort; }
+before_mounts=$(ocitest_mounts)
+: > "$OUT/leftover-mounts.txt"
 printf 'test\truntime\tresult\tok/total\texit\tseconds\n' > "$OUT/results.tsv"
 for t in "${tests[@]}"; do
   for i in "${!runtimes[@]}"; do
@@ -113,6 +118,9 @@ for t in "${tests[@]}"; do
     read -r res counts < <(classify "$tap" "$rc")
     [ "$rc" -eq 124 ] && res=fail counts="timeout"
     printf '%s\t%s\t%s\t%s\t%s\t%.1f\n' "$t" "${names[$i]}" "$res" "$counts" "$rc" "$secs" >> "$OUT/results.tsv"
+    now_mounts=$(ocitest_mounts)
+    comm -13 <(echo "$before_mounts") <(echo "$now_mounts") | sed "s|^|$t ${names[$i]} |" >> "$OUT/leftover-mounts.txt"
+    before_mounts=$now_mounts
   done
 done
 
@@ -134,4 +142,7 @@ done
   done
   echo
 } | tee "$OUT/table.md"
+if [ -s "$OUT/leftover-mounts.txt" ]; then
+  echo "mounts left under /tmp/ocitest* (test runtime mountpoint; remove with umount -R): $OUT/leftover-mounts.txt" >&2
+fi
 echo "TAP streams and results.tsv: $OUT" >&2
