@@ -21,7 +21,7 @@
 # suite's Makefile uses, accept it too).
 #
 # Environment: OUT (default /tmp/oci-conformance.<date>) receives every TAP stream
-# (<test>.<runtime>.tap) and results.tsv; TEST_TIMEOUT seconds per program (default 120); TESTS a
+# (<test>.<runtime>.tap), results.tsv and leftover-mounts.txt; TEST_TIMEOUT seconds per program (default 120); TESTS a
 # space-separated subset of test names; GO the go binary (default: go on PATH, else /usr/lib/go-1.23/bin/go).
 set -euo pipefail
 
