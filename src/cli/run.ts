@@ -115,6 +115,9 @@ export function runOptions(cmd: Command, verb: string): Command {
       [],
     )
     .option('--ip <address>', "the container's address on its bridge network (default: the next free one)")
+    .option('-P, --publish-all', 'publish every exposed port (EXPOSE, --expose) on a free host port')
+    .option('--expose <port[/proto]>', 'expose a port or a range START-END (for -P; repeatable)', collect, [])
+    .option('--mac-address <mac>', "eth0's MAC address on a bridge network, e.g. 02:42:ac:11:00:02")
     .option(
       '--network-alias <name>',
       'another name of the container on its user-defined network (repeatable)',
@@ -291,6 +294,14 @@ async function recordLines(spec: ContainerSpec, cidfile?: string): Promise<strin
       `# minidock: stop sends ${signalName(spec.stopSignal)} first, SIGKILL ${spec.stopTimeoutSec} s later if it still runs`,
     );
   if (cidfile) out.push(`# minidock: the container ID is written to ${cidfile} before the launch`);
+  const net = spec.network;
+  if (net?.publishAll)
+    out.push(
+      net.exposed?.length
+        ? `# minidock: -P publishes ${net.exposed.join(' ')} (host ports from the ephemeral range, free now: ${net.ports.map((p) => `${p.hostPort}->${p.containerPort}/${p.proto}`).join(' ')})`
+        : '# minidock: -P: no exposed ports (no EXPOSE in the image, no --expose): nothing is published',
+    );
+  if (net?.mac) out.push(`# minidock: eth0's MAC address is ${net.mac}`);
   for (const m of spec.mounts)
     if (m.volume)
       out.push(

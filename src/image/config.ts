@@ -15,6 +15,8 @@ export interface ImageConfig {
   Cmd?: string[];
   WorkingDir?: string;
   User?: string;
+  /** EXPOSE: `{"80/tcp": {}}`, the ports `run -P` publishes */
+  ExposedPorts?: Record<string, Record<string, never>>;
 }
 
 export interface ParsedConfig {
@@ -59,6 +61,9 @@ export function parseImageConfig(text: string, what: string): ParsedConfig {
   if (cmd) config.Cmd = cmd;
   if (typeof rawConfig.WorkingDir === 'string' && rawConfig.WorkingDir) config.WorkingDir = rawConfig.WorkingDir;
   if (typeof rawConfig.User === 'string' && rawConfig.User) config.User = rawConfig.User;
+  const exposed = rawConfig.ExposedPorts;
+  if (exposed && typeof exposed === 'object' && !Array.isArray(exposed) && Object.keys(exposed).length)
+    config.ExposedPorts = Object.fromEntries(Object.keys(exposed).map((k) => [k, {}]));
   return {
     config,
     diffIds: diffIds as string[],

@@ -16,6 +16,8 @@ export interface ImageForRun {
   env: string[];
   workdir?: string;
   user?: string;
+  /** the config's ExposedPorts keys (`80/tcp`): what -P publishes */
+  exposedPorts: string[];
   /** look into the image's files (users, -v targets); see RootView in src/runtime/rootfs-view.ts */
   readFile(inner: string, what: string): string | undefined;
   resolve(path: string): Resolved;
@@ -55,6 +57,7 @@ export function imageForRun(
     image,
     lowerDirs,
     ...configured,
+    exposedPorts: Object.keys(image.config.ExposedPorts ?? {}),
     readFile: (inner, what) => layeredReadFile(lowerDirs, inner, what),
     resolve: (path) => layeredResolve(lowerDirs, path),
   };

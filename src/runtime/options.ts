@@ -72,6 +72,10 @@ export interface RunFlags extends UsernsFlags {
   networkAlias?: string[];
   addHost?: string[];
   dns?: string[];
+  /** -P, --expose, --mac-address (network/flags.ts; -P's host ports: network/ports.ts) */
+  publishAll?: boolean;
+  expose?: string[];
+  macAddress?: string;
   // shared namespaces (namespaces.ts)
   ipc?: string;
   pid?: string;
@@ -100,7 +104,7 @@ export async function specFromFlags(
   args: string[],
   f: RunFlags,
   seccompFor: SeccompFor,
-  image?: ImageView,
+  image?: ImageView & { exposedPorts?: string[] },
 ): Promise<ContainerSpec> {
   // Checked in this order, so the first bad flag is the one reported.
   const rootfs = checkRootfs(rootfsArg, image);
@@ -140,12 +144,8 @@ export async function specFromFlags(
       ? (await import('./userns.js')).usernsFromFlags(f, user)
       : undefined;
   const network =
-    f.network !== undefined || f.publish?.length || f.ip !== undefined || nameFlags(f)
-      ? (await import('./network/flags.js')).parseNetworkFlags(f.network, f.publish, f.ip, {
-          alias: f.networkAlias,
-          addHost: f.addHost,
-          dns: f.dns,
-        })
+    f.network !== undefined || f.publish?.length || f.ip !== undefined || nameFlags(f) || bridgeFlags(f)
+      ? await networkFromFlags(f, image?.exposedPorts)
       : undefined;
   const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
@@ -270,6 +270,24 @@ function checkInUserns(f: RunFlags, userns: NonNullable<ContainerSpec['userns']>
     fail(
       '--group-add: this user namespace denies setgroups() (a map of your own uid alone), so no supplementary group can be set — drop the flag, or use an /etc/subgid range (newgidmap)',
     );
+}
+
+/** -P, --expose or --mac-address given (network/flags.ts parses them). */
+const bridgeFlags = (f: RunFlags): boolean => !!(f.publishAll || f.expose?.length || f.macAddress !== undefined);
+
+/** The network flags as a NetworkSpec (network/flags.ts), -P's ports picked (network/ports.ts). */
+async function networkFromFlags(f: RunFlags, imageExposed?: string[]): Promise<ContainerSpec['network']> {
+  const { parseNetworkFlags, exposedKeys } = await import('./network/flags.js');
+  const names = { alias: f.networkAlias, addHost: f.addHost, dns: f.dns };
+  const more = {
+    publishAll: f.publishAll,
+    expose: f.expose,
+    macAddress: f.macAddress,
+    imageExposed: exposedKeys(imageExposed ?? []),
+  };
+  const spec = parseNetworkFlags(f.network, f.publish, f.ip, names, more);
+  if (spec?.publishAll) spec.ports.push(...(await (await import('./network/ports.js')).publishAllPorts(spec)));
+  return spec;
 }
 
 /** --network-alias, --add-host or --dns given (network/flags.ts parses them). */

@@ -24,6 +24,7 @@ import {
   describeRoute,
 } from '../../src/runtime/network/netlink';
 import { parseIPv4 } from '../../src/runtime/network/ipv4';
+import { parseMac } from '../../src/runtime/network/flags';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const ip = (s: string): number => parseIPv4(s)!;
@@ -60,6 +61,20 @@ describe('netlink requests, byte for byte as ip(8) sends them', () => {
       ),
     ).toBe(
       '640000001000050662f8136b00000000000000000000000000000000000000000b0003006d646361706900003800120008000100766574682c000200280001000000000002000000000000000000000008001300475c0000090003006574683000000000',
+    );
+  });
+  it('ip link add mdcapm mtu 1400 type veth peer name eth0 address 02:42:ac:11:00:02 mtu 1400 netns 23943 index 2 (IFLA_ADDRESS: --mac-address)', () => {
+    expect(
+      hex(
+        newLinkMsg(1796486244, {
+          name: 'mdcapm',
+          kind: 'veth',
+          mtu: 1400,
+          peer: { name: 'eth0', mtu: 1400, netns: { pid: 23943 }, index: 2, address: parseMac('02:42:ac:11:00:02') },
+        }),
+      ),
+    ).toBe(
+      '80000000100005066434146b000000000000000000000000000000000000000008000400780500000b0003006d646361706d00004c0012000800010076657468400002003c000100000000000200000000000000000000000a0001000242ac1100020000080004007805000008001300875d0000090003006574683000000000',
     );
   });
   it('ip link set mdcapa master mdcap0 (ifindex 10, master 8)', () => {

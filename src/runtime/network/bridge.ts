@@ -29,6 +29,8 @@ export interface Attachment {
   prefixLen: number;
   gateway: string;
   mtu: number;
+  /** --mac-address: eth0's MAC (else the kernel makes a random one) */
+  mac?: string;
 }
 
 /** A fresh network namespace holds only lo (ifindex 1); eth0 is asked to be 2. */
@@ -129,6 +131,7 @@ export function attach(
   pid: number,
   mtu: number,
   ip?: string,
+  mac?: string,
 ): Attachment {
   const net = readNetwork(root, network);
   if (!net) throw new MinidockError(`no such network: ${network} (see minidock network ls)`);
@@ -140,7 +143,13 @@ export function attach(
         name: hostIf,
         kind: 'veth',
         mtu,
-        peer: { name: 'eth0', mtu, netns: { pid }, index: CONTAINER_IFINDEX },
+        peer: {
+          name: 'eth0',
+          mtu,
+          netns: { pid },
+          index: CONTAINER_IFINDEX,
+          ...(mac ? { address: Uint8Array.from(mac.split(':'), (h) => Number.parseInt(h, 16)) } : {}),
+        },
       });
       nl.setLink(hostIf, { master: nl.link(net.bridge)?.index ?? 0 });
       nl.setLink(hostIf, { up: true });
@@ -158,6 +167,7 @@ export function attach(
     prefixLen: prefixOf(net),
     gateway: net.gateway,
     mtu,
+    ...(mac ? { mac } : {}),
   };
 }
 

@@ -22,6 +22,20 @@ export interface NetworkSpec {
   extraHosts?: ExtraHost[];
   /** --dns IP: the nameservers of its /etc/resolv.conf, instead of the host's */
   dns?: string[];
+  /** --mac-address: eth0's MAC (lower case, colons) */
+  mac?: string;
+  /** -P: publish every exposed port (`exposed`) on a free host port (ports.ts adds them to `ports`) */
+  publishAll?: boolean;
+  /** the image's ExposedPorts and --expose, as `80/tcp` */
+  exposed?: string[];
+}
+
+/** -P, --expose, --mac-address as given, and the image's ExposedPorts keys (`80/tcp`). */
+export interface BridgeFlags {
+  publishAll?: boolean;
+  expose?: string[];
+  macAddress?: string;
+  imageExposed?: string[];
 }
 
 export interface ExtraHost {
@@ -42,6 +56,41 @@ const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_
 /** IPv4 (dotted quad) or IPv6 (hex groups and colons, an IPv4 tail allowed): what a resolver reads. */
 export const isIpAddress = (s: string): boolean =>
   parseIPv4(s) !== undefined || (s.includes(':') && /^[0-9a-fA-F:]{2,39}(\.\d{1,3}){0,3}$/.test(s) && !/:::/.test(s));
+
+/** `--mac-address XX:XX:XX:XX:XX:XX` -> its 6 bytes; a multicast (the first byte's lowest bit) or
+ * all-zero address is refused, as the kernel would refuse it (is_valid_ether_addr). */
+export function parseMac(raw: string): Uint8Array {
+  const m = /^([0-9a-fA-F]{2})([:-][0-9a-fA-F]{2}){5}$/.test(raw) ? raw.split(/[:-]/) : undefined;
+  const bytes = m && Uint8Array.from(m, (h) => Number.parseInt(h, 16));
+  if (!bytes)
+    throw new MinidockError(`invalid --mac-address "${raw}": use six hex pairs, e.g. --mac-address 02:42:ac:11:00:02`);
+  if (bytes[0] & 1)
+    throw new MinidockError(
+      `--mac-address ${raw}: a multicast address (the first byte is odd) cannot be a link's own; use a unicast one, e.g. 02:42:ac:11:00:02`,
+    );
+  if (bytes.every((b) => b === 0))
+    throw new MinidockError(`--mac-address ${raw}: all zeros is no address; use e.g. 02:42:ac:11:00:02`);
+  return bytes;
+}
+
+/** `--expose PORT[/tcp|udp]` or `START-END[/proto]` (Docker's) -> `80/tcp` keys. */
+export function parseExpose(raw: string): string[] {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp))?$/.exec(raw);
+  const [lo, hi] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [0, 0];
+  if (!m || lo < 1 || hi > 65535 || hi < lo || hi - lo > 1000)
+    throw new MinidockError(
+      `invalid --expose "${raw}": use PORT[/tcp|udp] or a range START-END (at most 1001 ports), e.g. --expose 80 or --expose 8000-8010/udp`,
+    );
+  return Array.from({ length: hi - lo + 1 }, (_, i) => `${lo + i}/${m[3] ?? 'tcp'}`);
+}
+
+/** The image config's ExposedPorts keys that are `PORT[/tcp|udp]` (Docker's form; sctp and bad keys are left out). */
+export const exposedKeys = (keys: string[]): string[] =>
+  keys.flatMap((k) =>
+    /^\d{1,5}(\/(tcp|udp))?$/.test(k) && +k.split('/')[0] >= 1 && +k.split('/')[0] <= 65535
+      ? [k.includes('/') ? k : `${k}/tcp`]
+      : [],
+  );
 
 /** `--add-host NAME:IP` (IPv6 after the first colon, e.g. `db:fd00::5`; `NAME:host-gateway`). */
 export function parseAddHost(raw: string): ExtraHost {
@@ -84,6 +133,23 @@ function addNameFlags(spec: NetworkSpec, mode: string, f: NameFlags): void {
   if (f.dns?.length) spec.dns = f.dns;
 }
 
+/** -P (with the exposed ports: the image's and --expose's) and --mac-address on the spec. */
+function addBridgeFlags(spec: NetworkSpec, mode: string, f: BridgeFlags): void {
+  const exposed = [...new Set([...(f.imageExposed ?? []), ...(f.expose ?? []).flatMap(parseExpose)])];
+  if (f.publishAll && spec.mode !== 'bridge')
+    throw new MinidockError(`-P with --network ${mode}: published ports need a bridge network (--network bridge)`);
+  if (f.macAddress !== undefined) {
+    const mac = parseMac(f.macAddress);
+    if (spec.mode !== 'bridge')
+      throw new MinidockError(
+        `--mac-address with --network ${mode}: only a bridge network gives the container its own eth0 (--network bridge)`,
+      );
+    spec.mac = Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
+  }
+  if (f.publishAll) spec.publishAll = true;
+  if (exposed.length && spec.mode === 'bridge') spec.exposed = exposed;
+}
+
 /**
  * `--network MODE`, `-p ...`, `--ip IP`, and the name files' flags -> a NetworkSpec (undefined: none
  * without name files, the launch of before; none with --add-host/--dns: a spec of mode none, whose
@@ -94,9 +160,11 @@ export function parseNetworkFlags(
   publishes: string[] = [],
   ip?: string,
   names: NameFlags = {},
+  more: BridgeFlags = {},
 ): NetworkSpec | undefined {
-  // -p without --network: a bridge (published ports need one; the default stays none otherwise)
-  const mode = network ?? (publishes.length || ip !== undefined ? 'bridge' : 'none');
+  // -p, -P, --ip or --mac-address without --network: a bridge (the default stays none otherwise)
+  const wantsBridge = publishes.length || ip !== undefined || more.publishAll || more.macAddress !== undefined;
+  const mode = network ?? (wantsBridge ? 'bridge' : 'none');
   let spec: NetworkSpec;
   if (mode === 'none' || mode === 'host') spec = { mode, ports: [] };
   else if (mode.startsWith('container:')) {
@@ -122,6 +190,7 @@ export function parseNetworkFlags(
     seen.add(key);
   }
   if (ip !== undefined) spec.ip = ip;
+  addBridgeFlags(spec, mode, more);
   addNameFlags(spec, mode, names);
   return spec.mode === 'none' && !spec.extraHosts && !spec.dns ? undefined : spec;
 }

@@ -71,6 +71,7 @@ const NLM_F_ACK_TLVS = 0x200;
 const NLMSGERR_ATTR_MSG = 1;
 
 // link attributes (IFLA_*), the nested link-info ones (IFLA_INFO_*), the veth peer
+export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_MASTER = 10;
@@ -160,12 +161,14 @@ export interface NewLink {
   /** a veth's other end: created with it, in one message, optionally straight in another namespace,
    * and with the ifindex asked for (a fresh namespace has only lo, 1: asking for 2 makes the index
    * known in advance, so the container's own steps can be built before it exists) */
-  peer?: { name: string; mtu?: number; netns?: Netns; index?: number };
+  peer?: { name: string; mtu?: number; netns?: Netns; index?: number; address?: Uint8Array };
 }
 
-/** The attributes of one end, in iproute2's order (it adds IFLA_IFNAME after the others). */
-function linkAttrs(o: { name?: string; mtu?: number; netns?: Netns; master?: number }): Attr[] {
+/** The attributes of one end, in iproute2's order (it adds IFLA_IFNAME after the others). `address`:
+ * the link's MAC (IFLA_ADDRESS, its 6 bytes as they go on the wire; `ip link add ... address X`). */
+function linkAttrs(o: { name?: string; mtu?: number; netns?: Netns; master?: number; address?: Uint8Array }): Attr[] {
   const list: Attr[] = [];
+  if (o.address !== undefined) list.push({ type: IFLA_ADDRESS, payload: o.address });
   if (o.mtu !== undefined) list.push({ type: IFLA_MTU, payload: u32(o.mtu) });
   if (o.netns) list.push(netnsAttr(o.netns));
   if (o.master !== undefined) list.push({ type: IFLA_MASTER, payload: u32(o.master) });

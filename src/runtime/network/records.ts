@@ -22,6 +22,8 @@ export interface NetworkRecord {
   extraHosts?: ExtraHost[];
   /** --dns: its nameservers */
   dns?: string[];
+  /** --mac-address: eth0's MAC */
+  mac?: string;
 }
 
 export const networkFile = (dir: string): string => pathIn(dir, 'network.json');

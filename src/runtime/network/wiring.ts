@@ -124,7 +124,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   if (forwardNote) o.onNotice?.(forwardNote);
   const ip = allocate(o.root, name, o.id, spec.ip);
   try {
-    const att = attachmentOf(net, o.id, ip, mtu);
+    const att = attachmentOf(net, o.id, ip, mtu, spec.mac);
     const rec: NetworkRecord = {
       mode: 'bridge',
       network: name,
@@ -133,6 +133,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
       gateway: att.gateway,
       hostIf: att.hostIf,
       ports: spec.ports,
+      ...(spec.mac ? { mac: spec.mac } : {}),
       ...nameFlagsOf(spec),
     };
     writeJsonAtomic(networkFile(o.dir), rec);
@@ -145,7 +146,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   }
 }
 
-const attachmentOf = (net: Network, id: string, ip: string, mtu: number): Attachment => ({
+const attachmentOf = (net: Network, id: string, ip: string, mtu: number, mac?: string): Attachment => ({
   network: net.name,
   bridge: net.bridge,
   hostIf: hostIfName(id),
@@ -154,6 +155,7 @@ const attachmentOf = (net: Network, id: string, ip: string, mtu: number): Attach
   prefixLen: prefixOf(net),
   gateway: net.gateway,
   mtu,
+  ...(mac ? { mac } : {}),
 });
 
 /** The name flags as network.json keeps them (writeHosts reads every member's). */
@@ -178,7 +180,7 @@ function dryRunBridge(spec: NetworkSpec, name: string, o: PrepareOptions): NetPl
         }
       : undefined);
   if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
-  const att = attachmentOf(net, o.id, spec.ip ?? nextFree(net), 1500);
+  const att = attachmentOf(net, o.id, spec.ip ?? nextFree(net), 1500, spec.mac);
   return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
 }
 
@@ -216,7 +218,7 @@ const nameFiles = (dir: string): Array<{ source: string; target: string }> =>
 export function connectChild(root: string, id: string, pid: number, plan: NetPlan, ports: PublishedPort[]): void {
   const att = plan.attachment;
   if (!att) return;
-  attach(root, att.network, id, pid, att.mtu, att.ip);
+  attach(root, att.network, id, pid, att.mtu, att.ip, att.mac);
   publish(id, att.ip, ports);
 }
 
