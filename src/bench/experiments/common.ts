@@ -3,7 +3,7 @@
 import { timed, type Timed } from '../proc.js';
 import type { PeerName } from '../peers/index.js';
 import type { BenchContext, Launch, Peer } from '../peers/types.js';
-import type { ActivePeer, Emit, Skip } from '../types.js';
+import type { ActivePeer, Emit, Row, Skip } from '../types.js';
 
 export interface PeerPool {
   /** detection and preparation happen once per bench run, for all experiments */
@@ -71,3 +71,11 @@ export function newId(ctx: BenchContext, what: string): string {
 
 /** Let the event loop breathe between (synchronous) launches: the live view redraws, signals arrive. */
 export const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+/** The runtimes none of whose rows worked (and not skipped already): each a skip saying `reason` (its notes say why). */
+export function failedRuntimes(rows: Row[], skipped: Skip[], experiment: string, reason: string): Skip[] {
+  const names = [...new Set(rows.map((r) => String(r.runtime)))];
+  return names
+    .filter((n) => !rows.some((r) => r.runtime === n && r.ok) && !skipped.some((s) => s.runtime === n))
+    .map((n) => ({ experiment, runtime: n, reason }));
+}

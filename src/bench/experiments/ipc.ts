@@ -13,8 +13,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { IPCBENCH, sh } from '../proc.js';
 import { summarize } from '../stats.js';
 import type { BenchContext } from '../peers/types.js';
-import type { Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
-import { newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
+import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import { failedRuntimes, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 import { dockerLike, runArgv, type DockerLike } from './dockerlike.js';
 
 export const IPC_COLUMNS = ['runtime', 'setup', 'transport', 'rep', 'rtt_us', 'round_trips_per_s', 'mb_per_s', 'ok'];
@@ -137,7 +137,7 @@ export async function ipc(
       'of_native_mb_s',
     ],
     summary,
-    skipped: [...skipped, ...failedRuntimes(rows, skipped)],
+    skipped: [...skipped, ...failedRuntimes(rows, skipped, 'ipc', 'every client run failed (see the notes)')],
     notes,
     startedAt,
     seconds: (Date.now() - t0) / 1000,
@@ -264,11 +264,4 @@ async function measure(
     }
   }
   return rows;
-}
-
-function failedRuntimes(rows: Row[], skipped: Skip[]): Skip[] {
-  const names = [...new Set(rows.map((r) => String(r.runtime)))];
-  return names
-    .filter((n) => !rows.some((r) => r.runtime === n && r.ok) && !skipped.some((s) => s.runtime === n))
-    .map((n) => ({ experiment: 'ipc', runtime: n, reason: 'every client run failed (see the notes)' }));
 }

@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { NETBENCH, sh } from '../proc.js';
 import { summarize } from '../stats.js';
 import type { BenchContext } from '../peers/types.js';
-import type { Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
-import { newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
+import type { Emit, ExperimentOptions, ExperimentResult, Row } from '../types.js';
+import { failedRuntimes, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 import { containerIp, dockerLike, runArgv, type DockerLike } from './dockerlike.js';
 import { bridgeUnavailable, dockerBridgeMissing, minidockHasNetwork } from './netmode.js';
 
@@ -132,7 +132,7 @@ export async function network(
     rows,
     summaryColumns: ['runtime', 'path', 'n', 'median_mb_s', 'iqr_mb_s', 'min_mb_s', 'max_mb_s', 'of_loopback'],
     summary,
-    skipped: [...skipped, ...failedRuntimes(rows, skipped)],
+    skipped: [...skipped, ...failedRuntimes(rows, skipped, 'network', 'every transfer failed (see the notes)')],
     notes,
     startedAt,
     seconds: (Date.now() - t0) / 1000,
@@ -236,12 +236,4 @@ async function measure(
     }
   }
   return rows;
-}
-
-/** A runtime none of whose transfers worked is a skip (its notes say why). */
-function failedRuntimes(rows: Row[], skipped: Skip[]): Skip[] {
-  const names = [...new Set(rows.map((r) => String(r.runtime)))];
-  return names
-    .filter((n) => !rows.some((r) => r.runtime === n && r.ok) && !skipped.some((s) => s.runtime === n))
-    .map((n) => ({ experiment: 'network', runtime: n, reason: 'every transfer failed (see the notes)' }));
 }
