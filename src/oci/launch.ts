@@ -41,7 +41,7 @@ import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { CLONE, MS } from '../sys/constants.js';
 import { procStart, isProcess } from '../sys/proc.js';
-import { planLaunch, type LaunchPlan } from '../runtime/build-plan.js';
+import { deviceNodeSteps, planLaunch, sysctlStep, type LaunchPlan } from '../runtime/build-plan.js';
 import { capMask } from '../runtime/capabilities.js';
 import type { Cgroup } from '../runtime/cgroups/types.js';
 import {
@@ -367,12 +367,7 @@ function tmpfsMounts(steps: Step[], cfg: OciConfig): void {
 /** What comes once "/" is the rootfs: sysctls, linux.devices, linux.rootfsPropagation. */
 function afterPivot(steps: Step[], cfg: OciConfig): void {
   // sysctls: /proc/sys of the container's namespaces, once "/" is the rootfs (after pivot_root's CHDIR "/")
-  const sysctls: Step[] = Object.entries(cfg.extras.sysctl).map(([k, v]) => ({
-    op: Op.WRITE_FILE,
-    strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v],
-    why: `config.json linux.sysctl ${k}`,
-    phase: 'namespaces',
-  }));
+  const sysctls = Object.entries(cfg.extras.sysctl).map(([k, v]) => sysctlStep(k, v, `config.json linux.sysctl ${k}`));
   const afterPivot = steps.findIndex((s) => s.op === Op.CHDIR && s.strs?.[0] === '/' && s.phase === 'pivot_root');
   steps.splice(afterPivot + 1, 0, ...sysctls);
   // linux.devices: nodes in the container's /dev once "/" is the rootfs (the plan's /dev tmpfs is
@@ -384,29 +379,9 @@ function afterPivot(steps: Step[], cfg: OciConfig): void {
       )
       .map((s) => String(s.strs![0])),
   );
-  const nodes: Step[] = [];
-  for (const d of cfg.extras.devices.filter((d) => !given.has(d.path))) {
-    const parts = d.path.split('/').filter(Boolean);
-    for (let i = 1; i < parts.length; i++) {
-      const parent = `/${parts.slice(0, i).join('/')}`;
-      if (parent !== '/dev')
-        nodes.push({
-          op: Op.MKDIR,
-          strs: [parent],
-          ints: [0o755],
-          flags: STEP_FLAGS.IGNORE_EEXIST,
-          why: `parent of ${d.path}`,
-          phase: 'mounts',
-        });
-    }
-    nodes.push({
-      op: Op.MKNOD,
-      strs: [d.path],
-      ints: [d.mode, d.major, d.minor, d.uid, d.gid],
-      why: `config.json linux.devices ${d.path}`,
-      phase: 'mounts',
-    });
-  }
+  const nodes = cfg.extras.devices
+    .filter((d) => !given.has(d.path))
+    .flatMap((d) => deviceNodeSteps(d, `config.json linux.devices ${d.path}`));
   steps.splice(afterPivot + 1, 0, ...nodes);
   // linux.rootfsPropagation: applied to "/" once it is the rootfs (runc does it there too). The plan
   // made every mount private first, so a "shared" root starts a peer group of the container's own:

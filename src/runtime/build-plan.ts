@@ -947,12 +947,18 @@ export function buildPlan(
  * refuses its keys; net.ipv4.conf.default.* is what eth0 is made with.)
  */
 function sysctlSteps(spec: Pick<ContainerSpec, 'sysctls'>): Step[] {
-  return Object.entries(spec.sysctls ?? {}).map(([k, v]) => ({
-    op: Op.WRITE_FILE,
-    strs: [`/proc/sys/${k.replace(/\./g, '/')}`, v],
-    why: `--sysctl ${k}=${v}: ${k.startsWith('net.') ? 'our network namespace' : 'our IPC namespace'}'s own copy`,
-    phase: 'namespaces',
-  }));
+  return Object.entries(spec.sysctls ?? {}).map(([k, v]) =>
+    sysctlStep(
+      k,
+      v,
+      `--sysctl ${k}=${v}: ${k.startsWith('net.') ? 'our network namespace' : 'our IPC namespace'}'s own copy`,
+    ),
+  );
+}
+
+/** One sysctl written into /proc/sys of the container's procfs (--sysctl, config.json linux.sysctl). */
+export function sysctlStep(key: string, value: string, why: string): Step {
+  return { op: Op.WRITE_FILE, strs: [`/proc/sys/${key.replace(/\./g, '/')}`, value], why, phase: 'namespaces' };
 }
 
 /**
@@ -962,29 +968,36 @@ function sysctlSteps(spec: Pick<ContainerSpec, 'sysctls'>): Step[] {
  * bind would carry the host file's mount (and its nosuid/noexec) and any later rename of it.
  */
 function deviceSteps(spec: Pick<ContainerSpec, 'devices'>): Step[] {
+  return (spec.devices ?? [])
+    .filter((d) => !DEVICES.some((n) => d.path === `/dev/${n}`)) // the host's own node is bound there
+    .flatMap((d) =>
+      deviceNodeSteps(
+        d,
+        `--device ${d.hostPath}: ${d.type === 'c' ? 'character' : 'block'} device ${d.major}:${d.minor}, its cgroup rule "${d.type} ${d.major}:${d.minor} ${d.access}"`,
+      ),
+    );
+}
+
+/** A device node in the container (--device, config.json linux.devices): its parents below /dev
+ * first (an existing one is fine), then the mknod. */
+export function deviceNodeSteps(
+  d: { path: string; mode: number; major: number; minor: number; uid: number; gid: number },
+  why: string,
+): Step[] {
   const steps: Step[] = [];
-  for (const d of spec.devices ?? []) {
-    if (DEVICES.some((n) => d.path === `/dev/${n}`)) continue; // the host's own node is bound there
-    const parts = d.path.split('/').filter(Boolean);
-    for (let i = 1; i < parts.length; i++) {
-      const parent = `/${parts.slice(0, i).join('/')}`;
-      if (parent !== '/dev')
-        steps.push({
-          op: Op.MKDIR,
-          strs: [parent],
-          ints: [0o755],
-          flags: STEP_FLAGS.IGNORE_EEXIST,
-          why: `parent of ${d.path}`,
-          phase: 'mounts',
-        });
-    }
-    steps.push({
-      op: Op.MKNOD,
-      strs: [d.path],
-      ints: [d.mode, d.major, d.minor, d.uid, d.gid],
-      why: `--device ${d.hostPath}: ${d.type === 'c' ? 'character' : 'block'} device ${d.major}:${d.minor}, its cgroup rule "${d.type} ${d.major}:${d.minor} ${d.access}"`,
-      phase: 'mounts',
-    });
+  const parts = d.path.split('/').filter(Boolean);
+  for (let i = 1; i < parts.length; i++) {
+    const parent = `/${parts.slice(0, i).join('/')}`;
+    if (parent !== '/dev')
+      steps.push({
+        op: Op.MKDIR,
+        strs: [parent],
+        ints: [0o755],
+        flags: STEP_FLAGS.IGNORE_EEXIST,
+        why: `parent of ${d.path}`,
+        phase: 'mounts',
+      });
   }
+  steps.push({ op: Op.MKNOD, strs: [d.path], ints: [d.mode, d.major, d.minor, d.uid, d.gid], why, phase: 'mounts' });
   return steps;
 }
