@@ -3,6 +3,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { posix } from 'node:path';
 import { isProcess } from '../../sys/proc.js';
+import { appendEvent, journaledRun } from '../lifecycle/events.js';
 import { lockContainer, unlockContainer } from './locks.js';
 import { releaseName } from './names.js';
 import { containersDir, writeState, type Entry } from './records.js';
@@ -16,6 +17,23 @@ export interface GcReport {
   removed: string[];
   /** the container is the user's (isKept): recorded as dead, its data left for rm */
   kept?: boolean;
+}
+
+/**
+ * What `events` shows of a container gc settled, as rm and the monitor would have journaled it: the
+ * die of a run whose end nobody journaled (its monitor, or the minidock that launched it, was
+ * killed first; exitCode from state.json, else 137 when gc SIGKILLed what its cgroups held, else none), then the destroy
+ * of one it removed.
+ */
+function journalSettled(root: string, e: Entry, removed: string[], kept: boolean): void {
+  const gone = removed.includes('directory');
+  if (!gone && !kept) return; // its settling failed: nothing changed
+  if (journaledRun(root, e.id).dieMissing) {
+    // (killLeftovers names the cgroup directories it emptied with SIGKILL and removed)
+    const code = e.state?.exitCode ?? (removed.some((r) => r.includes('cgroup')) ? 137 : undefined);
+    appendEvent(root, 'die', e, code === undefined ? {} : { exitCode: String(code) });
+  }
+  if (gone) appendEvent(root, 'destroy', e);
 }
 
 /**
@@ -48,6 +66,7 @@ export function gcEntries(root: string, entries: Entry[], locked = false): GcRep
     } finally {
       unlockContainer(e.dir);
     }
+    journalSettled(root, e, removed, kept);
     out.push({ id: e.id, name: e.config?.name, why, removed, kept });
   }
   // staging directories whose creator died between mkdir and rename

@@ -2,14 +2,15 @@
 // so whoever makes it happen writes it down. One JSON line per event in <root>/events.log, appended
 // by the verb that caused it (create, start, kill, stop, pause, unpause, rename, destroy, restart,
 // attach) and by the C monitor for what only it sees (die, oom, destroy of --rm, a policy's restart;
-// native/monitor.c, journal_event). The line:
+// native/monitor.c, journal_event), and by gc for the containers it settles (the die nobody wrote,
+// the destroy of what it removes: container-store/gc.ts). The line:
 //
 //   {"time":"2026-12-05T14:00:00.123456789Z","type":"container","action":"die","id":"<64 hex>",
 //    "attributes":{"exitCode":"0","image":"/srv/rootfs","name":"web"}}
 //
 // Kept small on purpose: every launch imports this module (the reading side, with filters and
 // --since/--until, is events-query.ts, loaded only by `minidock events`).
-import { closeSync, constants, fstatSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { mdFlock } from '../../sys/native.js';
 import { isoNow } from '../../sys/time.js';
 
@@ -134,6 +135,38 @@ export function appendEvent(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * What the journal knows of container `id` (both files, oldest first): whether it names it at all,
+ * and whether its last start has no die after it — a run whose end nobody journaled
+ * (its monitor, or the launching minidock, was killed first). gc reads it before it settles one.
+ */
+export function journaledRun(root: string, id: string): { known: boolean; dieMissing: boolean } {
+  let known = false;
+  let running = false;
+  for (const file of [`${eventsPath(root)}.1`, eventsPath(root)]) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.includes(id)) continue;
+      let ev: Partial<JournalEvent>;
+      try {
+        ev = JSON.parse(line) as Partial<JournalEvent>;
+      } catch {
+        continue; // a torn line
+      }
+      if (ev.id !== id) continue;
+      known = true;
+      if (ev.action === 'start') running = true;
+      else if (ev.action === 'die' || ev.action === 'destroy') running = false;
+    }
+  }
+  return { known, dieMissing: running };
 }
 
 /**
