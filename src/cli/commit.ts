@@ -12,6 +12,11 @@ export function register(program: Command): void {
     .helpOption('--help', 'display help for commit')
     .option('-m, --message <text>', "commit message (the history entry's comment)")
     .option('-a, --author <name>', 'author (e.g. "Ana <ana@example.com>")')
+    .option(
+      '-c, --change <instruction>',
+      "a Dockerfile LABEL for the new image (e.g. 'LABEL version=1.0'; repeatable; LABEL only)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--no-pause', 'do not pause a running container while its changes are read')
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (ref: string, repo: string | undefined, flags: Record<string, unknown>) => {
@@ -22,7 +27,7 @@ export function register(program: Command): void {
 async function commit(
   ref: string,
   repo: string | undefined,
-  flags: { root?: string; message?: string; author?: string; pause?: boolean },
+  flags: { root?: string; message?: string; author?: string; pause?: boolean; change?: string[] },
 ): Promise<number> {
   const [
     { fail },
@@ -30,7 +35,7 @@ async function commit(
     { resolve, displayName },
     { rootOf, isRunning },
     { isPaused, pauseContainer, unpauseContainer },
-    { commitContainer },
+    { commitContainer, parseChanges },
   ] = await Promise.all([
     import('../errors.js'),
     import('../sys/output.js'),
@@ -39,6 +44,7 @@ async function commit(
     import('../runtime/lifecycle/pause.js'),
     import('../image/commit.js'),
   ]);
+  const labels = parseChanges(flags.change ?? []); // (bad input: one line before anything is read or paused)
   if (process.getuid?.() !== 0)
     fail('commit needs root: the new layer keeps file owners, device nodes and whiteouts, which only root can create');
   const root = rootOf(flags);
@@ -52,7 +58,7 @@ async function commit(
     const img = await commitContainer(
       root,
       { name: displayName(e), dir: e.dir, spec: spec! },
-      { ref: repo, message: flags.message, author: flags.author },
+      { ref: repo, message: flags.message, author: flags.author, labels },
     );
     writeOut(`${img.id}\n`);
   } finally {

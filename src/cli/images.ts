@@ -8,22 +8,30 @@ export function register(program: Command): void {
     .helpOption('--help', 'display help for images')
     .option('-q, --quiet', 'only image IDs')
     .option('--format <fmt>', 'table (default) or json')
+    .option(
+      '-f, --filter <filter>',
+      'label=KEY or label=KEY=VALUE: only images with that label (config.Labels); repeatable, all must match',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--root <dir>', 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)')
     .action(async (flags: Record<string, unknown>) => {
       process.exitCode = await images(flags);
     });
 }
 
-async function images(flags: { root?: string; quiet?: boolean; format?: string }): Promise<number> {
-  const [{ fail }, { stateRoot }, { fmtBytes }, { containersOf, listImages }, { imageSize }] = await Promise.all([
-    import('../errors.js'),
-    import('../runtime/state-root.js'),
-    import('../image/source.js'),
-    import('../image/store.js'),
-    import('../image/remove.js'),
-  ]);
+async function images(flags: { root?: string; quiet?: boolean; format?: string; filter?: string[] }): Promise<number> {
+  const [{ fail }, { stateRoot }, { fmtBytes }, { containersOf, listImages }, { imageSize }, labels] =
+    await Promise.all([
+      import('../errors.js'),
+      import('../runtime/state-root.js'),
+      import('../image/source.js'),
+      import('../image/store.js'),
+      import('../image/remove.js'),
+      import('../image/raw-config.js'),
+    ]);
+  const filters = labels.parseImageFilters(flags.filter ?? []);
   const root = stateRoot(flags.root);
-  const images = listImages(root);
+  const images = listImages(root).filter((i) => labels.labelsMatch(labels.imageLabels(root, i), filters));
   if (flags.quiet) {
     for (const i of images) process.stdout.write(i.id.slice(7, 19) + '\n');
     return 0;

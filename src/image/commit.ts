@@ -46,6 +46,64 @@ export interface CommitOptions {
   message?: string;
   /** -a: the history entry's author */
   author?: string;
+  /** -c/--change 'LABEL k=v ...': labels set on the new image (parseChanges) */
+  labels?: Record<string, string>;
+}
+
+/** One Dockerfile line's words: whitespace splits, "..." and '...' quote, \\ escapes (as Docker's LABEL). */
+function words(text: string, what: string): string[] {
+  const out: string[] = [];
+  let cur: string | undefined;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\\' && quote !== "'" && i + 1 < text.length) {
+      cur = (cur ?? '') + text[++i];
+    } else if (quote) {
+      if (ch === quote) quote = '';
+      else cur = (cur ?? '') + ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      cur ??= '';
+    } else if (/\s/.test(ch)) {
+      if (cur !== undefined) out.push(cur);
+      cur = undefined;
+    } else cur = (cur ?? '') + ch;
+  }
+  if (quote) fail(`${what}: a ${quote} quote is not closed`);
+  if (cur !== undefined) out.push(cur);
+  return out;
+}
+
+/**
+ * commit --change: Dockerfile instructions applied to the new image's config. Only LABEL: the
+ * others Docker takes (CMD, ENTRYPOINT, ENV, USER, WORKDIR, EXPOSE...) would override what the
+ * container itself decides here (its command, env, working directory and user become the config),
+ * and are refused with one line. `LABEL k=v k2="v 2"`, or the old `LABEL key value` form.
+ */
+export function parseChanges(changes: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const c of changes) {
+    const what = `commit --change ${JSON.stringify(c)}`;
+    const [, instruction = '', rest = ''] = /^\s*(\S+)\s*([\s\S]*)$/.exec(c) ?? [];
+    if (instruction.toUpperCase() !== 'LABEL')
+      fail(
+        `${what}: minidock's commit takes LABEL only (e.g. --change 'LABEL version=1.0'): the container's own command, env, working directory and user already become the image's`,
+      );
+    const ws = words(rest, what);
+    if (!ws.length) fail(`${what}: LABEL needs KEY=VALUE (e.g. LABEL version=1.0)`);
+    if (!ws[0].includes('=')) {
+      // the old form: LABEL key the rest of the line
+      labels[ws[0]] = ws.slice(1).join(' ');
+      continue;
+    }
+    for (const w of ws) {
+      const eq = w.indexOf('=');
+      if (eq <= 0) fail(`${what}: "${w}" is not KEY=VALUE (quote a value with spaces: LABEL k="a b")`);
+      labels[w.slice(0, eq)] = w.slice(eq + 1);
+    }
+  }
+  return labels;
 }
 
 /** What the new image is built on: an image of the store, its layers, or a directory to flatten. */
@@ -160,6 +218,10 @@ function configBytes(
   // the base's other fields (Labels, ExposedPorts...) stay; the five the container decides are its own
   const { Entrypoint, Cmd, Env, WorkingDir, User, ...rest } = (base.config?.config ?? {}) as Record<string, unknown>;
   json.config = { ...rest, ...committedConfig(parsedBase, c.spec) };
+  // Labels as Docker's commit makes them: the container's (the base image's merged under its own
+  // --label at run), then --change's
+  const labels = { ...parsedBase?.Labels, ...c.spec.labels, ...o.labels };
+  if (Object.keys(labels).length) (json.config as Record<string, unknown>).Labels = labels;
   json.rootfs = { type: 'layers', diff_ids: diffIds };
   json.history = [
     ...baseHistory,

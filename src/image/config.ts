@@ -17,6 +17,8 @@ export interface ImageConfig {
   User?: string;
   /** EXPOSE: `{"80/tcp": {}}`, the ports `run -P` publishes */
   ExposedPorts?: Record<string, Record<string, never>>;
+  /** LABEL: metadata a container made from the image inherits (its own --label wins: run-image.ts) */
+  Labels?: Record<string, string>;
 }
 
 export interface ParsedConfig {
@@ -33,6 +35,14 @@ const strList = (value: unknown, what: string): string[] | undefined => {
     return fail(`image config: ${what} must be a list of strings`);
   return value as string[];
 };
+
+/** config.Labels: an object of strings (null, as Docker writes "no labels", is none). */
+function labelMap(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string'))
+    return fail('image config: config.Labels must map names to strings');
+  return Object.keys(value).length ? { ...(value as Record<string, string>) } : undefined;
+}
 
 /** Parse an OCI / Docker image config (application/vnd.oci.image.config.v1+json). */
 export function parseImageConfig(text: string, what: string): ParsedConfig {
@@ -64,6 +74,8 @@ export function parseImageConfig(text: string, what: string): ParsedConfig {
   const exposed = rawConfig.ExposedPorts;
   if (exposed && typeof exposed === 'object' && !Array.isArray(exposed) && Object.keys(exposed).length)
     config.ExposedPorts = Object.fromEntries(Object.keys(exposed).map((k) => [k, {}]));
+  const labels = labelMap(rawConfig.Labels);
+  if (labels) config.Labels = labels;
   return {
     config,
     diffIds: diffIds as string[],

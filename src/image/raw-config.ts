@@ -6,6 +6,7 @@
 // from the record (same command, env, layers), whose digest is not the image's ID.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import { fail } from '../errors.js';
 import { storageError } from '../runtime/state-root.js';
 import { imagesDir, type ImageRecord } from './store.js';
 
@@ -63,4 +64,29 @@ export interface HistoryEntry {
 export function historyOf(json: Record<string, unknown>): HistoryEntry[] {
   const h = json.history;
   return Array.isArray(h) ? (h.filter((x) => x && typeof x === 'object') as HistoryEntry[]) : [];
+}
+
+/**
+ * The image's labels (config.Labels): from its record, or, for an image recorded before minidock
+ * kept them there, from its stored config. {} when it has none.
+ */
+export function imageLabels(root: string, img: ImageRecord): Record<string, string> {
+  if (img.config.Labels) return img.config.Labels;
+  const labels = (rawConfig(root, img).json.config as { Labels?: unknown } | undefined)?.Labels;
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) return {};
+  return Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+}
+
+/** `images --filter label=KEY[=VALUE]` (and `ps`'s rule): every filter's key present, with VALUE when given. */
+export function labelsMatch(labels: Record<string, string>, filters: Array<{ key: string; value?: string }>): boolean {
+  return filters.every((f) => f.key in labels && (f.value === undefined || labels[f.key] === f.value));
+}
+
+/** `images --filter label=KEY` or `label=KEY=VALUE` (Docker's key; one line for anything else). */
+export function parseImageFilters(raw: string[]): Array<{ key: string; value?: string }> {
+  return raw.map((r) => {
+    const m = /^label=([^=]+)(?:=(.*))?$/s.exec(r);
+    if (!m) fail(`images --filter ${r}: use label=KEY or label=KEY=VALUE (minidock's images filters by label only)`);
+    return m![2] === undefined ? { key: m![1] } : { key: m![1], value: m![2] };
+  });
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fail } from '../errors.js';
 import { applyImageConfig } from './config.js';
 import { layeredReadFile, layeredResolve } from './layered-fs.js';
+import { imageLabels } from './raw-config.js';
 import { findImage, layerFs, hasLayer, type ImageRecord } from './store.js';
 import type { Resolved } from '../runtime/paths.js';
 
@@ -18,6 +19,8 @@ export interface ImageForRun {
   user?: string;
   /** the config's ExposedPorts keys (`80/tcp`): what -P publishes */
   exposedPorts: string[];
+  /** the config's Labels: a container of the image gets them under its own --label (Docker: its own win) */
+  labels: Record<string, string>;
   /** look into the image's files (users, -v targets); see RootView in src/runtime/rootfs-view.ts */
   readFile(inner: string, what: string): string | undefined;
   resolve(path: string): Resolved;
@@ -58,6 +61,7 @@ export function imageForRun(
     lowerDirs,
     ...configured,
     exposedPorts: Object.keys(image.config.ExposedPorts ?? {}),
+    labels: imageLabels(root, image),
     readFile: (inner, what) => layeredReadFile(lowerDirs, inner, what),
     resolve: (path) => layeredResolve(lowerDirs, path),
   };

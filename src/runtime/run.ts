@@ -54,6 +54,9 @@ export async function runSpec(
     (choice, caps) => cachedSeccomp(choice, caps) ?? ((toCompile = [choice, caps]), {}),
     image,
   );
+  // the image's LABELs under the container's own --label (Docker's rule: the container's win);
+  // config.json keeps the merged set, so ps --filter label= and inspect see the image's too
+  if (image && Object.keys(image.labels).length) spec.labels = { ...image.labels, ...spec.labels };
   if (toCompile) {
     const { program, name } = await compileSeccomp(...toCompile);
     Object.assign(spec, { seccomp: program, seccompProfileName: name });
