@@ -2,19 +2,21 @@
 // (src/runtime/lifecycle/create.ts); prints its ID. `minidock start` runs it.
 import type { Command } from 'commander';
 import type { RunSpecFlags } from '../runtime/run.js';
-import { runOptions } from './run.js';
+import { runOptions } from './run-options.js';
 
 interface CreateFlags extends RunSpecFlags {
   root?: string;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, argv?: readonly string[]): void {
   const create = program
     .command('create')
     .description("create a container without starting it (run's flags); minidock start runs it");
-  runOptions(create, 'create').action(async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
-    process.exitCode = await createCommand(rootfs, command, flags);
-  });
+  runOptions(create, 'create', argv).action(
+    async (rootfs: string, command: string[], flags: Record<string, unknown>) => {
+      process.exitCode = await createCommand(rootfs, command, flags);
+    },
+  );
 }
 
 async function createCommand(rootfs: string, command: string[], flags: CreateFlags): Promise<number> {

@@ -58,10 +58,12 @@ export function preprocessArgv(argv: string[], program: Command): string[] {
   return out;
 }
 
-/** Verb name → the function that registers it with commander. */
-export type Verbs = Record<string, (program: Command) => void>;
+/** Verb name → the function that registers it with commander. `argv` (the verb and its arguments,
+ * when only that verb is registered) lets a verb with many options register only those argv needs
+ * (run, create: src/cli/run-options.ts); without it, every option is registered. */
+export type Verbs = Record<string, (program: Command, argv?: readonly string[]) => void>;
 
-export function buildProgram(verbs: Verbs, only?: string): Command {
+export function buildProgram(verbs: Verbs, only?: string, argv?: readonly string[]): Command {
   const program = new Command('minidock')
     .description('an educational container runtime: namespaces, overlayfs, pivot_root, cgroups, seccomp')
     .version('0.1.0')
@@ -71,7 +73,8 @@ export function buildProgram(verbs: Verbs, only?: string): Command {
     .configureOutput({ writeErr: (s) => writeErr(s), outputError: () => {} });
   // Only the verb being run is registered (each verb has many options: building all of them costs
   // ~4 ms of every command); help and unknown verbs get all of them.
-  for (const [name, register] of Object.entries(verbs)) if (!only || name === only) register(program);
+  for (const [name, register] of Object.entries(verbs))
+    if (!only || name === only) register(program, only ? argv : undefined);
   return program;
 }
 
@@ -121,7 +124,7 @@ export async function runCli(argv: string[], verbs: Verbs): Promise<number> {
       ),
     );
   }
-  const program = buildProgram(verbs, verb);
+  const program = buildProgram(verbs, verb, argv);
   // the state root's mode line (ensureStateRoot), printed when a writing verb first touches the root
   onStateRootWarning((line) => writeErr(`minidock: ${line}\n`));
   try {
