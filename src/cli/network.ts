@@ -9,7 +9,9 @@ const ROOT_HELP = 'state root (default $MINIDOCK_ROOT or /var/lib/minidock)';
 export function register(program: Command): void {
   const net = program
     .command('network')
-    .description('manage networks: create, ls, inspect, rm, prune (containers join with run --network NAME)');
+    .description(
+      'manage networks: create, ls, inspect, rm, prune, connect, disconnect (containers join with run --network NAME)',
+    );
   net
     .command('create')
     .description('create a network: its own bridge and subnet, NAT out; its containers reach each other by name')
@@ -49,6 +51,29 @@ export function register(program: Command): void {
       process.exitCode = await rm(refs, flags);
     });
   net
+    .command('connect')
+    .description(
+      'connect a running container to a network: a new veth pair into its namespace (ethN), an address, names',
+    )
+    .argument('<network>', 'the network name')
+    .argument('<container>', 'the container (name or ID)')
+    .option('--ip <ip>', "its address on the network (default: the network's lowest free one)")
+    .option('--alias <name>', 'another name of the container on this network (repeatable)', collect, [])
+    .option('--root <dir>', ROOT_HELP)
+    .action(async (network: string, container: string, flags: ConnectFlags) => {
+      process.exitCode = await connect(network, container, flags);
+    });
+  net
+    .command('disconnect')
+    .description('disconnect a container from a network: its veth pair, address and names go')
+    .argument('<network>', 'the network name')
+    .argument('<container>', 'the container (name or ID)')
+    .option('-f, --force', 'a container that is not running: release what it holds on the network all the same')
+    .option('--root <dir>', ROOT_HELP)
+    .action(async (network: string, container: string, flags: DisconnectFlags) => {
+      process.exitCode = await disconnect(network, container, flags);
+    });
+  net
     .command('prune')
     .description('remove every user-defined network no running container is attached to')
     .option('-f, --force', "do not ask (minidock never asks: accepted for Docker's command lines)")
@@ -63,6 +88,17 @@ interface CreateFlags extends RootFlag {
   gateway?: string;
   driver?: string;
 }
+
+interface ConnectFlags extends RootFlag {
+  ip?: string;
+  alias: string[];
+}
+
+interface DisconnectFlags extends RootFlag {
+  force?: boolean;
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
 
 interface LsFlags extends RootFlag {
   quiet?: boolean;
@@ -199,5 +235,36 @@ async function prune(flags: RootFlag): Promise<number> {
   needRoot(fail, 'prune');
   const gone = pruneNetworks(rootOf(flags));
   writeOut(gone.length ? `Deleted Networks:\n${gone.map((n) => `${n}\n`).join('')}` : 'Nothing to prune\n');
+  return 0;
+}
+
+async function connect(network: string, container: string, flags: ConnectFlags): Promise<number> {
+  const [{ fail }, { writeErr }, { rootOf }, { connectNetwork }] = await Promise.all([
+    import('../errors.js'),
+    import('../sys/output.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/network/connect.js'),
+  ]);
+  needRoot(fail, 'connect');
+  const r = connectNetwork(rootOf(flags), network, container, {
+    ip: flags.ip,
+    aliases: flags.alias.length ? flags.alias : undefined,
+  });
+  if (r.forwardNote) writeErr(`minidock: ${r.forwardNote}\n`);
+  if (r.noHostsFile)
+    writeErr(
+      `minidock: ${container} was launched without a network, so it has no /etc/hosts of minidock's: the network's members find it by name, it finds them by address (${r.ip} is its ${r.ifName})\n`,
+    );
+  return 0;
+}
+
+async function disconnect(network: string, container: string, flags: DisconnectFlags): Promise<number> {
+  const [{ fail }, { rootOf }, { disconnectNetwork }] = await Promise.all([
+    import('../errors.js'),
+    import('../runtime/lifecycle/common.js'),
+    import('../runtime/network/connect.js'),
+  ]);
+  needRoot(fail, 'disconnect');
+  disconnectNetwork(rootOf(flags), network, container, flags.force === true);
   return 0;
 }

@@ -2,7 +2,7 @@
 import type { Entry } from '../container-store/records.js';
 import { deadReason, effectiveStatus } from '../container-store/staleness.js';
 import { isRunning } from './common.js';
-import { readNetworkRecord } from '../network/records.js';
+import { attachedNetworks, readNetworkRecord } from '../network/records.js';
 import { signalName } from '../flag-parsers.js';
 
 export function describe(e: Entry): Record<string, unknown> {
@@ -92,15 +92,29 @@ export function describe(e: Entry): Record<string, unknown> {
 function networkSettings(e: Entry, running: boolean): Record<string, unknown> {
   const net = readNetworkRecord(e.dir);
   if (!net) return { NetworkMode: e.config?.spec.network?.mode ?? 'none', Ports: {} };
-  const live = running && net.mode === 'bridge';
+  // the launch's network and those of network connect, while it runs (Docker's Networks map)
+  const on = running ? attachedNetworks(net, e.state) : [];
+  const first = on[0];
   return {
     NetworkMode: net.mode === 'container' ? `container:${net.joined}` : net.mode === 'bridge' ? net.network : net.mode,
-    IPAddress: live ? net.ip : '',
-    IPPrefixLen: live ? net.prefixLen : 0,
-    Gateway: live ? net.gateway : '',
-    HostInterface: live ? net.hostIf : '',
+    IPAddress: first?.ip ?? '',
+    IPPrefixLen: first?.prefixLen ?? 0,
+    Gateway: first?.gateway ?? '',
+    HostInterface: first?.hostIf ?? '',
+    Networks: Object.fromEntries(
+      on.map((n) => [
+        n.network,
+        {
+          IPAddress: n.ip,
+          IPPrefixLen: n.prefixLen,
+          Gateway: n.gateway,
+          HostInterface: n.hostIf,
+          Aliases: n.aliases ?? null,
+        },
+      ]),
+    ),
     Ports: Object.fromEntries(
-      (live ? net.ports : []).map((p) => [
+      (running && first?.primary ? net.ports : []).map((p) => [
         `${p.containerPort}/${p.proto}`,
         [{ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }],
       ]),

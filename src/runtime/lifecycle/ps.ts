@@ -4,7 +4,7 @@ import { listEntries } from '../container-store/listing.js';
 import type { Entry } from '../container-store/records.js';
 import { effectiveStatus } from '../container-store/staleness.js';
 import { humanDuration, statusText } from './common.js';
-import { formatPorts, readNetworkRecord } from '../network/records.js';
+import { attachedNetworks, formatPorts, readNetworkRecord } from '../network/records.js';
 
 const quoteCmd = (args: string[]): string => args.map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' ');
 
@@ -23,10 +23,11 @@ export function psRows(entries: Entry[], now = Date.now()): Array<Record<string,
     // published ports and the address while it runs (a stopped container's were released)
     ...(() => {
       const net = effectiveStatus(e) === 'running' ? readNetworkRecord(e.dir) : undefined;
+      const on = attachedNetworks(net, e.state); // (with those of network connect)
       return {
         Ports: net ? formatPorts(net.ports) : '',
-        Networks: net?.network ?? net?.mode ?? '',
-        IPAddress: net?.ip ?? '',
+        Networks: on.length ? on.map((n) => n.network).join(',') : net?.mode === 'bridge' ? '' : (net?.mode ?? ''),
+        IPAddress: on.map((n) => n.ip).join(','),
       };
     })(),
   }));

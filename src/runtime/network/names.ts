@@ -13,9 +13,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { pathIn } from '../state-root.js';
 import { withLock } from '../container-store/locks.js';
 import { readJson } from '../container-store/records.js';
-import { DEFAULT_NETWORK, readNetwork } from './ipam.js';
+import { DEFAULT_NETWORK, listNetworks, type Network } from './ipam.js';
 import type { ExtraHost } from './flags.js';
-import { readNetworkRecord } from './records.js';
+import { readNetworkRecord, type NetworkRecord } from './records.js';
 
 /** One line of a hosts file: an address and the names that mean it. */
 export interface HostsEntry {
@@ -56,32 +56,58 @@ export const resolveExtraHosts = (extra: ExtraHost[] = [], gateway?: string): Ex
   extra.map((h) => (h.ip === 'host-gateway' && gateway ? { ...h, ip: gateway } : h));
 
 /**
- * The hosts file of every container on network `name` (this state root): localhost, its own
- * --add-host lines, then each container of the network by address, with its hostname, name,
- * aliases and short id. On the default network a container knows only itself (as on Docker's
- * default bridge); on a user-defined one, every member.
+ * The hosts file of every container on network `name` (this state root), and of the containers
+ * `also` names (one that just left it): localhost, its own --add-host lines, then each container of
+ * every network it is on (`network connect` puts one on several) by address, with its hostname,
+ * name, aliases on that network and short id. On the default network a container knows only
+ * itself (as on Docker's default bridge); on a user-defined one, every member.
  */
-export function writeHosts(root: string, name: string): void {
+export function writeHosts(root: string, name: string, also: string[] = []): void {
   withLock(root, () => {
-    const net = readNetwork(root, name);
-    if (!net) return;
-    const members: Array<HostsEntry & { dir: string; extra: ExtraHost[] }> = [];
-    for (const [ip, lease] of Object.entries(net.leases)) {
-      const dir = pathIn(pathIn(root, 'containers'), lease.container);
-      const cfg = readJson<{ name?: string; spec?: { hostname?: string } }>(pathIn(dir, 'config.json'));
-      if (!cfg) continue;
-      const rec = readNetworkRecord(dir);
-      const names = [cfg.spec?.hostname, cfg.name, ...(rec?.aliases ?? []), lease.container.slice(0, 12)];
-      members.push({
-        ip,
-        dir,
-        names: [...new Set(names.filter((n): n is string => !!n))],
-        extra: resolveExtraHosts(rec?.extraHosts, net.gateway),
-      });
-    }
-    for (const m of members) {
-      const text = hostsText(name === DEFAULT_NETWORK ? [m] : members, m.extra);
-      if (existsSync(m.dir)) writeFileSync(pathIn(m.dir, 'hosts'), text); // (in place: O_TRUNC keeps the inode)
+    const nets = listNetworks(root);
+    const net = nets.find((n) => n.name === name);
+    if (!net && also.length === 0) return;
+    const info = new Map<string, { dir: string; cfg?: HostsConfig; rec?: NetworkRecord }>();
+    const infoOf = (id: string) => {
+      let i = info.get(id);
+      if (!i) {
+        const dir = pathIn(pathIn(root, 'containers'), id);
+        i = { dir, cfg: readJson<HostsConfig>(pathIn(dir, 'config.json')), rec: readNetworkRecord(dir) };
+        info.set(id, i);
+      }
+      return i;
+    };
+    const entriesOn = (n: Network, only?: string): HostsEntry[] =>
+      Object.entries(n.leases)
+        .filter(([, l]) => (only === undefined || l.container === only) && infoOf(l.container).cfg)
+        .map(([ip, l]) => ({ ip, names: namesOn(n.name, l.container, infoOf(l.container)) }));
+    const targets = new Set([...Object.values(net?.leases ?? {}).map((l) => l.container), ...also]);
+    for (const id of targets) {
+      const me = infoOf(id);
+      if (!me.cfg || !existsSync(me.dir)) continue;
+      const mine = nets.filter((n) => Object.values(n.leases).some((l) => l.container === id));
+      const members = mine.flatMap((n) => entriesOn(n, n.name === DEFAULT_NETWORK ? id : undefined));
+      const primary = mine.find((n) => n.name === me.rec?.network) ?? mine[0];
+      const text = hostsText(
+        members.filter((m, i) => members.findIndex((o) => o.ip === m.ip) === i),
+        resolveExtraHosts(me.rec?.extraHosts, primary?.gateway),
+      );
+      writeFileSync(pathIn(me.dir, 'hosts'), text); // (in place: O_TRUNC keeps the inode)
     }
   });
+}
+
+interface HostsConfig {
+  name?: string;
+  spec?: { hostname?: string };
+}
+
+/** A container's names on network `network`: hostname, name, its aliases there, short id. */
+function namesOn(network: string, id: string, i: { cfg?: HostsConfig; rec?: NetworkRecord }): string[] {
+  const aliases =
+    i.rec?.network === network && !i.rec.disconnected
+      ? i.rec.aliases
+      : i.rec?.connected?.find((c) => c.network === network)?.aliases;
+  const names = [i.cfg?.spec?.hostname, i.cfg?.name, ...(aliases ?? []), id.slice(0, 12)];
+  return [...new Set(names.filter((n): n is string => !!n))];
 }

@@ -48,6 +48,7 @@ import { listRules, publish, removePublished, type PublishedPort } from './nft.j
 import type { NetworkMode, NetworkSpec } from './flags.js';
 import { containerResolvConf, hostsText, resolveExtraHosts, writeHosts } from './names.js';
 import { networkFile, readNetworkRecord, type NetworkRecord } from './records.js';
+import { isStaleConnection, releaseConnections } from './connect.js';
 
 export { containerResolvConf, writeHosts } from './names.js';
 
@@ -229,9 +230,13 @@ export function connectChild(root: string, id: string, pid: number, plan: NetPla
  */
 export function releaseNetwork(root: string, id: string, dir: string): void {
   const rec = readNetworkRecord(dir);
-  if (rec?.mode !== 'bridge' || !rec.network) return;
-  detach(root, rec.network, id, rec.ports.length > 0);
-  if (rec.network !== DEFAULT_NETWORK) writeHosts(root, rec.network);
+  const touched = releaseConnections(root, id, rec); // (network connect's: connect.ts)
+  if (touched.length) writeJsonAtomic(networkFile(dir), { ...rec!, connected: [] });
+  if (rec?.mode === 'bridge' && rec.network) {
+    detach(root, rec.network, id, rec.ports.length > 0);
+    touched.push(rec.network);
+  }
+  for (const n of new Set(touched)) if (n !== DEFAULT_NETWORK) writeHosts(root, n);
 }
 
 /**
@@ -243,15 +248,25 @@ export function releaseNetwork(root: string, id: string, dir: string): void {
 export function reclaimNetwork(root: string, live: (id: string) => boolean): string[] {
   const out: string[] = [];
   const stale: Array<{ network: string; container: string; ip: string }> = [];
+  const touched = new Set<string>();
   for (const net of listNetworks(root)) {
-    for (const [ip, l] of Object.entries(net.leases))
+    for (const [ip, l] of Object.entries(net.leases)) {
       if (!live(l.container)) stale.push({ network: net.name, container: l.container, ip });
+      else if (isStaleConnection(root, net.name, l.container)) {
+        // a connection of an earlier run of a container that runs again: only its lease (its veth
+        // died with that run's namespace; the container's own mdv link is alive and stays)
+        release(root, net.name, l.container);
+        touched.add(net.name);
+        out.push(`lease ${ip} on ${net.name} (a connection of an earlier run of ${l.container.slice(0, 12)})`);
+      }
+    }
   }
   for (const s of stale) {
     detach(root, s.network, s.container);
+    touched.add(s.network);
     out.push(`lease ${s.ip} on ${s.network} (container ${s.container.slice(0, 12)})`);
   }
-  for (const n of new Set(stale.map((s) => s.network))) if (n !== DEFAULT_NETWORK) writeHosts(root, n);
+  for (const n of touched) if (n !== DEFAULT_NETWORK) writeHosts(root, n);
   out.push(...sweepRules());
   return out;
 }
