@@ -17,6 +17,7 @@ import { closeSync, openSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { MinidockError } from '../../errors.js';
 import { isProcess } from '../../sys/proc.js';
+import { killPoint } from '../test-hooks.js';
 import { lockContainer, unlockContainer } from '../container-store/locks.js';
 import { entryOf, resolve } from '../container-store/listing.js';
 import { writeJsonAtomic, type Entry } from '../container-store/records.js';
@@ -140,13 +141,23 @@ export function connectNetwork(root: string, networkName: string, ref: string, o
       );
     // the default network is made on first use (as by a launch); a user network exists (checked)
     const { net, mtu, forwardNote } = ensureNetwork(root, target.name, target.bridge);
-    const conn = plugIn(root, e.id, net, mtu, proc, o);
-    const kept = (rec?.connected ?? []).filter((c) => c.pid === proc.pid && c.pidStart === proc.pidStart);
-    const next: NetworkRecord = { ...(rec ?? { mode: 'none', ports: [] }), connected: [...kept, conn] };
+    // recorded before the veth is made (as the launch writes network.json before clone): a minidock
+    // killed from here on leaves a record that rm, disconnect and gc undo
+    const current = (c: Connection) => c.pid === proc.pid && c.pidStart === proc.pidStart;
+    const kept = (rec?.connected ?? []).filter(current);
+    // (connections of an earlier run died with its namespace: their leases go now)
+    for (const c of rec?.connected ?? []) if (!current(c)) unplug(root, e.id, c);
+    const save = (conns: Connection[]) =>
+      writeJsonAtomic(networkFile(e.dir), { ...(rec ?? { mode: 'none', ports: [] }), connected: conns });
+    const conn = leased(root, e.id, net, proc, o);
     try {
-      writeJsonAtomic(networkFile(e.dir), next);
+      save([...kept, conn]);
+      killPoint('connect');
+      plugIn(net, mtu, conn);
+      save([...kept, conn]);
     } catch (err) {
       unplug(root, e.id, conn);
+      save(kept);
       throw err;
     }
     writeHosts(root, net.name);
@@ -162,23 +173,17 @@ export function connectNetwork(root: string, networkName: string, ref: string, o
   });
 }
 
-/**
- * The lease, the veth pair with its peer born in the container's namespace as the lowest free
- * ethN, the peer's address, link up, and the default route when the namespace has none. On
- * failure nothing stays (the link deleted, the lease released).
- */
-function plugIn(
+/** A connection's lease and its names, before anything is made. */
+function leased(
   root: string,
   id: string,
   net: Network,
-  mtu: number,
   proc: { pid: number; pidStart?: number },
   o: ConnectOptions,
 ): Connection {
-  const ip = allocate(root, net.name, id, o.ip);
-  const conn: Connection = {
+  return {
     network: net.name,
-    ip,
+    ip: allocate(root, net.name, id, o.ip),
     prefixLen: prefixOf(net),
     gateway: net.gateway,
     hostIf: connectionIfName(id, net.bridge),
@@ -186,30 +191,32 @@ function plugIn(
     ...(o.aliases?.length ? { aliases: o.aliases } : {}),
     ...proc,
   };
-  try {
-    inNamespace(proc.pid, (inside, fd) => {
-      const names = new Set(inside.links().map((l) => l.name));
-      let n = 0;
-      while (names.has(`eth${n}`)) n++;
-      conn.ifName = `eth${n}`;
-      withNetlink((host) => {
-        // (IFLA_NET_NS_FD: the peer is created in the namespace of that fd, under its final name)
-        host.addLink({ name: conn.hostIf, kind: 'veth', mtu, peer: { name: conn.ifName, mtu, netns: { fd } } });
-        host.setLink(conn.hostIf, { master: host.link(net.bridge)?.index ?? 0 });
-        host.setLink(conn.hostIf, { up: true });
-      });
-      inside.addAddr(conn.ifName, parseIPv4(ip)!, conn.prefixLen);
-      inside.setLink(conn.ifName, { up: true });
-      if (!inside.routes().some((r) => r.dstLen === 0)) {
-        inside.addRoute({ gateway: parseIPv4(net.gateway)! });
-        conn.defaultRoute = true;
-      }
+}
+
+/**
+ * The veth pair with its peer born in the container's namespace as the lowest free ethN, the
+ * peer's address, link up, and the default route when the namespace has none. Fills in `conn`'s
+ * ifName and defaultRoute; the caller undoes it on failure.
+ */
+function plugIn(net: Network, mtu: number, conn: Connection): void {
+  inNamespace(conn.pid, (inside, fd) => {
+    const names = new Set(inside.links().map((l) => l.name));
+    let n = 0;
+    while (names.has(`eth${n}`)) n++;
+    conn.ifName = `eth${n}`;
+    withNetlink((host) => {
+      // (IFLA_NET_NS_FD: the peer is created in the namespace of that fd, under its final name)
+      host.addLink({ name: conn.hostIf, kind: 'veth', mtu, peer: { name: conn.ifName, mtu, netns: { fd } } });
+      host.setLink(conn.hostIf, { master: host.link(net.bridge)?.index ?? 0 });
+      host.setLink(conn.hostIf, { up: true });
     });
-  } catch (err) {
-    unplug(root, id, conn);
-    throw err;
-  }
-  return conn;
+    inside.addAddr(conn.ifName, parseIPv4(conn.ip)!, conn.prefixLen);
+    inside.setLink(conn.ifName, { up: true });
+    if (!inside.routes().some((r) => r.dstLen === 0)) {
+      inside.addRoute({ gateway: parseIPv4(net.gateway)! });
+      conn.defaultRoute = true;
+    }
+  });
 }
 
 /** Undo plugIn: the host end (the kernel deletes the peer with it), the lease. Idempotent. */
