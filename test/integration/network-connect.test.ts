@@ -1,0 +1,210 @@
+// `network connect` / `network disconnect` through the real CLI, as root, on the real kernel: a
+// running container given a second user-defined network (a veth pair whose peer is born in its
+// namespace as eth1, an address, no second default route) reaches a container there by name and
+// alias with busybox ping, and is reached back by name; a container on only the first network still
+// cannot reach the second (the forward rule); disconnect makes the name and the address unreachable,
+// and disconnecting the last network leaves only lo. A container launched without a network gets
+// eth0 and the default route. Bad input: one line, exit 125, nothing made. A minidock SIGKILLed
+// mid-connect, a container SIGKILLed while connected: rm and gc leave nothing. After each test the
+// host's links (`ip -j link`), minidock's nft table (`nft -j list ruleset`) and every network's
+// leases are what they were before it; after the file, the networks are gone too.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { canRun, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const skip = !canRun ? skipReason : !has('nft') ? 'needs nft (apt-get install nftables)' : !has('ip') ? 'needs ip' : '';
+
+const sh = (cmd: string, args: string[]): string => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.status} ${r.stderr}`);
+  return r.stdout;
+};
+
+/** The host as minidock may change it: links (but minidock0, shared with other test files), the
+ * minidock nft table without handles, and the leases of every network of the state root. */
+function hostNet(root: string) {
+  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>)
+    .map((l) => l.ifname)
+    .filter((n) => n !== 'minidock0')
+    .sort();
+  const ruleset = (
+    JSON.parse(sh('nft', ['-j', 'list', 'ruleset'])).nftables as Array<Record<string, Record<string, unknown>>>
+  )
+    .map((o) => Object.entries(o)[0])
+    .filter(([kind, v]) => (kind === 'table' ? v.name : v.table) === 'minidock')
+    .map(([kind, v]) => {
+      const { handle: _h, ...rest } = v;
+      return `${kind} ${JSON.stringify(rest)}`;
+    })
+    .sort();
+  const dir = join(root, 'networks');
+  const leases = existsSync(dir)
+    ? Object.fromEntries(
+        readdirSync(dir)
+          .sort()
+          .map((f) => [f, JSON.parse(readFileSync(join(dir, f), 'utf8')).leases]),
+      )
+    : {};
+  return { links, ruleset, leases };
+}
+
+const tag = Math.floor(Math.random() * 0xfffff).toString(16);
+const A = `c${tag}a`;
+const B = `c${tag}b`;
+const CWD = join(__dirname, '..', '..');
+
+describe.skipIf(skip)(`network connect / disconnect${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let root = '';
+  useLeakCheckedRoot((r) => (root = r));
+  let fileBefore: ReturnType<typeof hostNet>;
+  let testBefore: ReturnType<typeof hostNet>;
+  const md = (args: string[], env: Record<string, string> = {}) => minidock(args, { root, cwd: CWD, env });
+  const ok = (args: string[]) => {
+    const r = md(args);
+    expect(r.stderr, args.join(' ')).toBe('');
+    expect(r.code, args.join(' ')).toBe(0);
+    return r.stdout;
+  };
+  /** exit 125 with one line naming what was wrong */
+  const refused = (args: string[], line: RegExp) => {
+    const r = md(args);
+    expect(r.code, args.join(' ')).toBe(125);
+    expect(r.stderr).toMatch(line);
+    expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+  };
+  const sleeper = (name: string, ...net: string[]) =>
+    ok(['run', '-d', '--name', name, ...net, './rootfs', '/bin/sleep', '600']).trim();
+  const settings = (ctr: string) => JSON.parse(ok(['inspect', ctr]))[0].NetworkSettings;
+  const ipOn = (ctr: string, net: string): string => settings(ctr).Networks[net].IPAddress;
+  const ping = (from: string, to: string) => md(['exec', from, 'ping', '-c', '1', '-W', '2', to]);
+  const gatewayOf = (net: string): string => JSON.parse(ok(['network', 'inspect', net]))[0].IPAM.Config[0].Gateway;
+
+  beforeAll(() => {
+    fileBefore = hostNet(root);
+    const routes = sh('ip', ['-4', 'route']);
+    const third = [9, 99, 199, 209].find((n) => !routes.includes(`10.198.${n}.`) && !routes.includes('10.198.0.0/16'));
+    ok(['network', 'create', A]);
+    ok(['network', 'create', '--subnet', `10.198.${third}.0/24`, B]);
+  });
+  afterAll(() => {
+    for (const id of minidock(['ps', '-aq'], { root }).stdout.split('\n').filter(Boolean))
+      minidock(['rm', '-f', id], { root });
+    for (const n of [A, B]) minidock(['network', 'rm', n], { root });
+    expect(hostNet(root)).toEqual(fileBefore); // no bridge, veth, rule or record of this file left
+  });
+  beforeEach(() => {
+    testBefore = hostNet(root);
+  });
+  afterEach(() => {
+    for (const id of minidock(['ps', '-aq'], { root }).stdout.split('\n').filter(Boolean))
+      minidock(['rm', '-f', id], { root });
+    expect(hostNet(root)).toEqual(testBefore);
+  });
+
+  it('connect: eth1 in the running container, names both ways, one default route, isolation kept; disconnect: unreachable; the last: only lo', () => {
+    sleeper('x', '--network', A);
+    sleeper('y', '--network', B, '--network-alias', 'why');
+    sleeper('z', '--network', A);
+    const yIp = ipOn('y', B);
+    expect(ping('x', yIp).code, 'x cannot reach B before connect').not.toBe(0);
+
+    ok(['network', 'connect', '--alias', 'ex', B, 'x']);
+    const xOnB = ipOn('x', B);
+    expect(ok(['exec', 'x', 'ip', '-o', '-4', 'addr', 'show', 'eth1'])).toContain(`inet ${xOnB}/24`);
+    const routes = ok(['exec', 'x', 'ip', 'route']);
+    expect(routes.split('\n').filter((l) => l.startsWith('default'))).toEqual([
+      expect.stringContaining(`default via ${gatewayOf(A)} dev eth0`),
+    ]);
+    for (const to of ['y', 'why', yIp]) expect(ping('x', to).code, `x -> ${to}`).toBe(0);
+    for (const to of ['x', 'ex']) {
+      const r = ping('y', to);
+      expect(r.code, `y -> ${to}`).toBe(0);
+      expect(r.stdout).toContain(`(${xOnB})`);
+    }
+    expect(ping('z', yIp).code, 'z, on A only, still cannot reach B').not.toBe(0);
+    expect(Object.keys(settings('x').Networks).sort()).toEqual([A, B].sort());
+    const ps = ok(['ps', '--format', 'json'])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(ps.find((c) => c.Names === 'x').Networks).toBe(`${A},${B}`);
+    const members = JSON.parse(ok(['network', 'inspect', B]))[0].Containers;
+    expect(
+      Object.values(members)
+        .map((m) => (m as { Name: string }).Name)
+        .sort(),
+    ).toEqual(['x', 'y']);
+
+    ok(['network', 'disconnect', B, 'x']);
+    expect(md(['exec', 'x', 'ip', 'link', 'show', 'eth1']).code).not.toBe(0);
+    expect(ping('x', 'y').stderr + ping('x', 'y').stdout).toMatch(/bad address/);
+    expect(ping('x', yIp).code, 'x -> y by address after disconnect').not.toBe(0);
+    expect(ok(['exec', 'y', 'cat', '/etc/hosts'])).not.toMatch(/\bex\b/);
+    expect(Object.keys(settings('x').Networks)).toEqual([A]);
+
+    ok(['network', 'disconnect', A, 'x']);
+    expect(ok(['exec', 'x', 'ip', '-o', 'link']).trim().split('\n')).toHaveLength(1);
+    expect(ok(['exec', 'x', 'ip', '-o', 'link'])).toMatch(/^1: lo:/);
+    expect(settings('x').Networks).toEqual({});
+    expect(ping('z', 'x').code).not.toBe(0);
+  });
+
+  it('a container launched without a network: connect gives it eth0 and the default route; rm releases it all', () => {
+    sleeper('n');
+    sleeper('y', '--network', B);
+    const r = md(['network', 'connect', B, 'n']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/no \/etc\/hosts of minidock's/);
+    expect(ok(['exec', 'n', 'ip', 'route'])).toContain(`default via ${gatewayOf(B)} dev eth0`);
+    expect(ping('n', ipOn('y', B)).code).toBe(0);
+    expect(ping('y', 'n').code).toBe(0);
+    ok(['rm', '-f', 'n']);
+    expect(ok(['exec', 'y', 'cat', '/etc/hosts'])).not.toMatch(/\bn\b/);
+  });
+
+  it('bad input: one line, exit 125, nothing made', async () => {
+    sleeper('x', '--network', A);
+    ok(['run', '-d', '--name', 's', '--network', A, './rootfs', '/bin/true']);
+    await waitFor(() => JSON.parse(ok(['inspect', 's']))[0].State.Status === 'exited', 10_000, 's to exit');
+    sleeper('h', '--network', 'host');
+    const snap = hostNet(root);
+    refused(['network', 'connect', 'nosuch-net', 'x'], /no such network: nosuch-net/);
+    refused(['network', 'connect', B, 'nosuch-ctr'], /no such container: nosuch-ctr/);
+    refused(['network', 'connect', A, 'x'], /already connected to network/);
+    refused(['network', 'disconnect', B, 'x'], /not connected to network/);
+    refused(['network', 'connect', 'host', 'x'], /network host is a mode/);
+    refused(['network', 'connect', B, 's'], /not running/);
+    refused(['network', 'disconnect', A, 's'], /not running/);
+    refused(['network', 'connect', B, 'h'], /cannot be connected/);
+    refused(['network', 'connect', '--alias', 'al', 'bridge', 'x'], /--alias/);
+    refused(['network', 'connect', '--ip', '192.0.2.9', B, 'x'], /--ip 192\.0\.2\.9 is not a free host address/);
+    expect(hostNet(root)).toEqual(snap);
+  });
+
+  it('SIGKILL: of minidock mid-connect (rm undoes it), of a connected container (gc undoes it)', async () => {
+    sleeper('x', '--network', A);
+    const r = md(['network', 'connect', B, 'x'], { MINIDOCK_TEST_KILL_AT: 'connect' });
+    expect(r.signal).toBe('SIGKILL');
+    const leasesB = () =>
+      Object.values(hostNet(root).leases[`${B}.json`]).map((l) => (l as { container: string }).container);
+    expect(leasesB()).toHaveLength(1); // the lease was taken and recorded; the veth was not made
+    ok(['rm', '-f', 'x']);
+    expect(leasesB()).toEqual([]);
+
+    const x2 = sleeper('x2', '--network', A);
+    ok(['network', 'connect', B, 'x2']);
+    const pid = JSON.parse(ok(['inspect', 'x2']))[0].State.Pid as number;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => JSON.parse(ok(['inspect', 'x2']))[0].State.Status !== 'running', 10_000, 'x2 to die');
+    // the namespace died with its last process, both veths with it; the leases stay until gc
+    expect(hostNet(root).links).toEqual(testBefore.links);
+    expect(leasesB()).toEqual([x2]);
+    const gc = md(['gc']);
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toMatch(new RegExp(`lease 10\\.198\\.\\d+\\.\\d+ on ${B}`));
+    expect(leasesB()).toEqual([]);
+  });
+});
