@@ -46,37 +46,57 @@ if (source === undefined) {
   );
   process.exit(125);
 }
-const cacheFile = `${file}.cache`;
-let cachedData;
-try {
-  cachedData = fs.readFileSync(cacheFile);
-} catch {
-  /* first run of this build */
-}
-
 // The bundle's imports of ES-module-only packages (ink) go through here: import() works in this
 // ordinary module, but not in a vm.Script loaded from a code cache on Node 20 (scripts/bundle.mjs).
 globalThis.__mdImport = (specifier) => import(specifier);
-// (the bundle is already wrapped in the CommonJS module function: scripts/bundle.mjs)
-const script = new vm.Script(source, { filename: file, cachedData });
-if (cachedData === undefined || script.cachedDataRejected) {
-  // Written at exit, so that the functions this run compiled are in it too, and only after a run
-  // that did the verb's work (runMain sets __mdRanVerb): a cache made by `run --help` or by a failed
-  // launch would lack the launch's functions, and every later launch would compile them again.
-  // Atomically, and only where we may write (root's install); a failure just means the next start
-  // compiles again.
-  process.once('exit', () => {
-    if (!globalThis.__mdRanVerb) return;
-    try {
-      const tmp = `${cacheFile}.${process.pid}`;
-      fs.writeFileSync(tmp, script.createCachedData());
-      fs.renameSync(tmp, cacheFile);
-    } catch {
-      /* read-only install */
-    }
-  });
+
+/** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled
+ * with its code cache, FILE.cache; returns its module. */
+function load(file, source) {
+  const cacheFile = `${file}.cache`;
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    /* first run of this build */
+  }
+  const script = new vm.Script(source, { filename: file, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // Written at exit, so that the functions this run compiled are in it too, and only after a run
+    // that did the verb's work (runMain sets __mdRanVerb): a cache made by `run --help` or by a failed
+    // launch would lack the launch's functions, and every later launch would compile them again.
+    // Atomically, and only where we may write (root's install); a failure just means the next start
+    // compiles again.
+    process.once('exit', () => {
+      if (!globalThis.__mdRanVerb) return;
+      try {
+        const tmp = `${cacheFile}.${process.pid}`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        /* read-only install */
+      }
+    });
+  }
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  return mod;
 }
-const mod = new Module(file, module);
-mod.filename = file;
-mod.paths = Module._nodeModulePaths(path.dirname(file));
-script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+
+// The code only some launches run (the network, user namespaces, ...) is in dist/more/GROUP.cjs,
+// read the first time one of its modules is imported: each bundle has a stub per module that calls
+// this, with a table of the bundle's own instances of the modules dist/more/ shares
+// (scripts/bundle.mjs). Each file has its code cache, so a bridge launch finds the network's.
+const more = {};
+globalThis.__mdMore = (group, key, registry) => {
+  if (!more[group]) {
+    globalThis.__mdShared = registry;
+    const f = path.join(dist, 'more', `${group}.cjs`);
+    more[group] = load(f, fs.readFileSync(f, 'utf8')).exports;
+  }
+  return more[group][key]();
+};
+
+load(file, source);

@@ -1,7 +1,7 @@
 // Bundles src/cli/main.ts into dist/minidock.cjs with esbuild. Why bundle at all: Node pays ~1-2 ms per ES module file it loads, and a CLI that
 // every container launch starts must start fast (see docs/performance.md).
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, relative } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { build, transform } from 'esbuild';
 
 // Node built-ins that cost time to load and that the launch path rarely or never uses, replaced by
@@ -41,41 +41,118 @@ const lazyBuiltins = {
 
 // Code that only some launches run — the network (--network, -p), user namespaces (--userns,
 // rootless), shared namespaces (--ipc/--pid/--uts), the storage and kernel flags (--tmpfs, --mount,
-// named volumes; --device, --sysctl, --init, --cgroupns), --restart and --cidfile — is bundled as
-// CommonJS: each module inside a function of its own, run when first
-// imported. Why: in a bundle of ES modules esbuild puts every module's functions at the top level of
-// the file, and V8 makes an entry for each top-level function (with its scope data) in the compiled
-// script and its code cache, used or not. Measured with `minidock run --trace` (imports + argument
-// parsing): ~3 ms of a plain run's start-up went to these 38 kB that it never calls; as closures
-// the plain run pays only for their bytes. (Done for all of src/ this made run.cjs a third larger
-// from CommonJS's interop: only these.) Their importers load them with `await import()` (launch.ts,
-// options.ts, run.ts), never statically, so that a plain run does not run them either
-// (test/unit/architecture.test.ts checks both).
+// named volumes; --device, --sysctl, --init, --cgroupns), --restart and --cidfile — lives in a file
+// of its own, dist/more.cjs, which a process reads only when it first imports one of these modules.
+// Why: every byte of a verb's bundle costs every start that loads it, used or not. Measured on this
+// machine kind (2 cores, a VM): reading a bundle and decoding it into a string costs ~9 µs per kB,
+// and its code cache more; these modules were ~100 kB of run.cjs's ~390 kB, never run by a plain
+// `minidock run --rm ROOTFS true`. (Before, they were CommonJS closures inside each bundle: that
+// spared V8 their top-level entries, ~3 ms, but not their bytes.)
+//
+// How: in a verb's bundle each such module is a stub, `module.exports = __mdMore(KEY, registry)`.
+// bin/minidock.js's __mdMore loads more.cjs once (with its own code cache) and returns the module's
+// exports. more.cjs holds these modules as CommonJS, and the other modules of src/ they import
+// (errors.ts, sys/native.ts, ...) are not copied into it: they come from the registry the stub
+// passed, a table of the importing bundle's own instances of them, so there is one MinidockError
+// class and one native library per process. Their importers load them with `await import()`
+// (launch.ts, options.ts, run.ts), never statically (test/unit/architecture.test.ts checks both).
 const ONLY_SOME_LAUNCHES =
   /\/src\/runtime\/(network\/[a-z-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile)\.ts$/;
-const closures = {
-  name: 'closures',
-  setup(b) {
-    b.onResolve({ filter: /^\./ }, async (args) => {
-      if (args.pluginData?.resolving) return undefined;
-      const r = await b.resolve(args.path, {
-        kind: args.kind,
-        importer: args.importer,
-        resolveDir: args.resolveDir,
-        pluginData: { resolving: true },
-      });
-      // (outside the file namespace, package.json's "type": "module" does not make them ES modules)
-      return r.errors.length || !ONLY_SOME_LAUNCHES.test(r.path)
-        ? undefined
-        : { path: relative(process.cwd(), r.path), namespace: 'closure', pluginData: { file: r.path } };
+const srcKey = (file) => relative(process.cwd(), file);
+/** The file of dist/more/ a module goes in: its folder under src/runtime/, or its own name. */
+const groupOf = (file) => ONLY_SOME_LAUNCHES.exec(file)[1].split('/')[0];
+
+/** Resolve a relative import as esbuild would, then let `pick` decide what to do with the file. */
+function onRelativeImport(b, pick) {
+  b.onResolve({ filter: /^\./ }, async (args) => {
+    if (args.pluginData?.resolving) return undefined;
+    const r = await b.resolve(args.path, {
+      kind: args.kind,
+      importer: args.importer,
+      resolveDir: args.resolveDir,
+      pluginData: { resolving: true },
     });
-    b.onLoad({ filter: /.*/, namespace: 'closure' }, async (args) => ({
-      contents: (await transform(readFileSync(args.pluginData.file, 'utf8'), { loader: 'ts', format: 'cjs' })).code,
+    return r.errors.length ? undefined : pick(r.path, args.importer);
+  });
+}
+
+/** A stub: the module's exports, from its file of dist/more/ (bin/minidock.js's __mdMore). */
+const stub = (file, registry) => ({
+  contents: `module.exports = globalThis.__mdMore(${JSON.stringify(groupOf(file))}, ${JSON.stringify(srcKey(file))}, ${registry});`,
+  loader: 'js',
+});
+
+// The other modules of src/ that dist/more/'s modules import: found by the dist/more/ build, which
+// runs first, and given to every verb's bundle as its registry.
+const shared = new Set();
+
+/** In a verb's bundle: the stubs, and the registry they pass. */
+const moreStubs = {
+  name: 'more-stubs',
+  setup(b) {
+    onRelativeImport(b, (file) => (ONLY_SOME_LAUNCHES.test(file) ? { path: file, namespace: 'more-stub' } : undefined));
+    b.onResolve({ filter: /^more-registry$/ }, () => ({ path: 'more-registry', namespace: 'more-registry' }));
+    b.onLoad({ filter: /.*/, namespace: 'more-stub' }, (args) => stub(args.path, "require('more-registry')"));
+    // (require() inside a function: a module is run when dist/more/ first asks for it, not at start)
+    b.onLoad({ filter: /.*/, namespace: 'more-registry' }, () => ({
+      contents: requireTable([...shared]),
       loader: 'js',
-      resolveDir: dirname(args.pluginData.file),
+      resolveDir: process.cwd(),
     }));
   },
 };
+
+/** In dist/more/GROUP.cjs: that group's modules as CommonJS; other groups' through their stubs, and
+ * the rest of src/ taken from the registry. */
+const moreChunk = {
+  name: 'more-chunk',
+  setup(b) {
+    onRelativeImport(b, (file, importer) => {
+      if (ONLY_SOME_LAUNCHES.test(file))
+        return ONLY_SOME_LAUNCHES.test(importer) && groupOf(file) !== groupOf(importer)
+          ? { path: file, namespace: 'more-stub' }
+          : { path: file, namespace: 'more-module' };
+      if (!file.includes('/src/')) return undefined;
+      shared.add(srcKey(file));
+      return { path: srcKey(file), namespace: 'more-shared' };
+    });
+    b.onResolve({ filter: /^more-entry:/ }, (args) => ({ path: args.path.slice(11), namespace: 'more-entry' }));
+    b.onLoad({ filter: /.*/, namespace: 'more-entry' }, (args) => ({
+      contents: requireTable(moreModules().filter((k) => groupOf(`/${k}`) === args.path)),
+      loader: 'js',
+      resolveDir: process.cwd(),
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'more-stub' }, (args) => stub(args.path, 'globalThis.__mdShared'));
+    // (outside the file namespace, package.json's "type": "module" does not make them ES modules)
+    b.onLoad({ filter: /.*/, namespace: 'more-module' }, async (args) => ({
+      contents: (await transform(readFileSync(args.path, 'utf8'), { loader: 'ts', format: 'cjs' })).code,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'more-shared' }, (args) => ({
+      contents: `module.exports = globalThis.__mdShared[${JSON.stringify(args.path)}]();`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** `{ "src/x.ts": () => require("./src/x.ts"), ... }`: each module run when first asked for. */
+const requireTable = (keys) =>
+  `module.exports = {${keys.map((k) => `\n  ${JSON.stringify(k)}: () => require(${JSON.stringify(`./${k}`)}),`).join('')}\n};`;
+
+/** The files ONLY_SOME_LAUNCHES matches, as keys (src/runtime/network/index.ts). */
+function moreModules() {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const f = join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (ONLY_SOME_LAUNCHES.test(`/${f}`)) out.push(f);
+    }
+  };
+  walk('src');
+  return out.sort();
+}
 
 // One verb's entry: the same main as src/cli/main.ts, with a verb table holding that verb only.
 // Every verb gets a bundle of its own (dist/verbs/<verb>.cjs), which bin/minidock.js loads when that
@@ -104,10 +181,7 @@ if (verbs.length === 0) throw new Error('bundle.mjs: no verbs found in src/cli/v
 // reached only through `await import()` (each verb's implementation) stay lazy: esbuild wraps them in
 // initializers that run on first import.
 const out = process.argv[2] ?? 'dist';
-const entryPoints = { minidock: 'src/cli/main.ts' };
-for (const v of verbs) entryPoints[`verbs/${v}`] = `verb:${v}`;
-const result = await build({
-  entryPoints,
+const options = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -121,7 +195,6 @@ const result = await build({
   // launch path asks for import.meta.dirname only).
   define: { 'import.meta.url': '__mdMeta.url', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __mdMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
-  plugins: [closures, lazyBuiltins, verbEntries],
   // Whitespace and syntax are minified (less to read at every start); identifiers are not, so stack
   // traces stay readable without esbuild's keepNames, which wraps every function in a __name() call
   // made at every start (~400 in `run`'s bundle, and 140 kB of garbage).
@@ -129,7 +202,17 @@ const result = await build({
   minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
+};
+// more.cjs first: its build finds the modules of src/ the verbs' registries must hold
+const groups = [...new Set(moreModules().map((k) => groupOf(`/${k}`)))];
+const more = await build({
+  ...options,
+  entryPoints: Object.fromEntries(groups.map((g) => [`more/${g}`, `more-entry:${g}`])),
+  plugins: [moreChunk, lazyBuiltins],
 });
+const entryPoints = { minidock: 'src/cli/main.ts' };
+for (const v of verbs) entryPoints[`verbs/${v}`] = `verb:${v}`;
+const result = await build({ ...options, entryPoints, plugins: [moreStubs, lazyBuiltins, verbEntries] });
 
 // What is left of `import("x")` in the bundle are imports of external packages (ink, vega, ...) and of
 // Node built-ins. Node 20 loses a vm.Script's dynamic-import hook when the script comes from V8's code
@@ -139,7 +222,7 @@ const result = await build({
 // Each file is also written already wrapped in CommonJS's module function, so bin/minidock.js
 // compiles it as it is: Module.wrap() would join the wrapper to the source, and V8 would then copy
 // the joined string (~200 kB more garbage at every start, enough for a garbage collection).
-for (const bundleFile of Object.keys(result.metafile.outputs)) {
+for (const bundleFile of [...Object.keys(more.metafile.outputs), ...Object.keys(result.metafile.outputs)]) {
   const code = readFileSync(bundleFile, 'utf8').replace(
     /\bimport\(("(?:[^"\\\n]|\\.)*")\)/g,
     'globalThis.__mdImport($1)',

@@ -99,6 +99,21 @@ d('minidock run (real containers)', () => {
     expect(run([ROOTFS, 'sh', '-c', 'kill -TERM $$; exit 3']).code).toBe(3); // PID 1 ignores it
   });
 
+  it('reads dist/more/ only when a flag needs it, and gives each of its files a code cache', () => {
+    // scripts/bundle.mjs keeps the code only some launches run (here --tmpfs: mount-flags.ts) out of
+    // run.cjs; bin/minidock.js reads dist/more/GROUP.cjs on first import and caches its compiled code
+    const more = join(BIN, '..', '..', 'dist', 'more');
+    const cache = join(more, 'mount-flags.cjs.cache');
+    rmSync(cache, { force: true });
+    expect(existsSync(join(more, 'mount-flags.cjs'))).toBe(true);
+    expect(readFileSync(join(BIN, '..', '..', 'dist', 'verbs', 'run.cjs'), 'utf8')).not.toContain('tmpfsMode');
+    expect(run([ROOTFS, 'true']).code).toBe(0);
+    expect(existsSync(cache)).toBe(false); // a plain launch never loaded it
+    const r = run(['--tmpfs', '/scratch:size=1m', ROOTFS, 'sh', '-c', 'grep -c " /scratch tmpfs" /proc/mounts']);
+    expect(r.stdout.trim()).toBe('1');
+    expect(statSync(cache).size).toBeGreaterThan(1000);
+  });
+
   it('isolates the hostname (default: the short id; --hostname sets it)', () => {
     const r1 = run([ROOTFS, 'hostname']);
     expect(r1.code).toBe(0);

@@ -189,7 +189,7 @@ describe(`no function in src/ over ${MAX_LINES} lines (but buildPlan)`, () => {
 
 // --- (d) a plain run does not load the code of the launches that need more ------------------
 
-/** The modules scripts/bundle.mjs bundles as closures (ONLY_SOME_LAUNCHES): loaded with await import() only. */
+/** The modules scripts/bundle.mjs puts in dist/more/ (ONLY_SOME_LAUNCHES): loaded with await import() only. */
 const ONLY_SOME_LAUNCHES =
   /^src\/runtime\/(network\/[a-z-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile)\.ts$/;
 
@@ -241,7 +241,7 @@ describe('a plain run loads no network, user-namespace or namespace-sharing code
     expect(staticImports('src/runtime/launch.ts')).not.toContain('src/runtime/network/wiring.ts'); // (import type)
     expect(staticImports('src/runtime/network/wiring.ts')).toContain('src/runtime/network/bridge.ts');
   });
-  it('scripts/bundle.mjs wraps the same modules', () => {
+  it('scripts/bundle.mjs moves the same modules to dist/more/', () => {
     const text = readFileSync(join(ROOT, 'scripts/bundle.mjs'), 'utf8');
     const literal = /const ONLY_SOME_LAUNCHES =\s*\/(.+)\/;/.exec(text)?.[1];
     expect(literal, 'scripts/bundle.mjs defines ONLY_SOME_LAUNCHES').toBeDefined();
