@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,12 @@
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
 #define SYS_move_mount 429
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
 #endif
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -330,7 +337,8 @@ static void hold_for_start(struct md_plan *p, uint32_t step, uint64_t t0) {
 /* The fifo was opened O_PATH by create before the clone (our copy of its fd table has it): after
  * pivot_root the host path is out of reach, /proc/self/fd/N is not. open(O_WRONLY) on a fifo blocks
  * until a reader opens it — `start` opening exec.fifo to read is what lets us go on; the byte tells
- * start that it was us. This is runc's mechanism (libcontainer/standard_init_linux.go). */
+ * start that it was us. This is runc's mechanism (libcontainer/standard_init_linux.go). Returns the
+ * fifo's fd, open for writing (close-on-exec: execve closes it, which start sees as EOF). */
 static int exec_fifo(int pathfd) {
   char path[32] = "/proc/self/fd/";
   char digits[12];
@@ -346,10 +354,11 @@ static int exec_fifo(int pathfd) {
   ssize_t w;
   do w = write(fd, "0", 1);
   while (w < 0 && errno == EINTR);
+  if (w == 1) return fd;
   int e = errno;
   close(fd);
   errno = e;
-  return w == 1 ? 0 : -1;
+  return -1;
 }
 
 /* close_range's fallback: mark every fd >= `from` close-on-exec with fcntl (EBADF for those not
@@ -401,6 +410,135 @@ static int netlink_request(const char *msg, uint32_t len) {
   close(s);
   if (err == 0) return 0;
   errno = err;
+  return -1;
+}
+
+/* Read exactly `len` bytes (a pipe may hand them in pieces); returns how many came before EOF. */
+static size_t read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  return got;
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    buf += n, len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Wait for the hook `pid`, at most `timeout_ms` (0: as long as it takes). A pidfd (Linux 5.3) turns
+ * "has it exited?" into poll()'s readability; without one, wait4(WNOHANG) every 10 ms. At the
+ * timeout the hook's whole process group is killed (a shell hook's own children too). */
+static int wait_hook(long pid, uint64_t timeout_ms, int *status) {
+  int timed_out = 0;
+  if (timeout_ms > 0) {
+    int pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (pfd >= 0) {
+      struct pollfd x = {pfd, POLLIN, 0};
+      int r;
+      do r = poll(&x, 1, (int)timeout_ms);
+      while (r < 0 && errno == EINTR);
+      close(pfd);
+      timed_out = r == 0;
+    } else {
+      uint64_t waited = 0;
+      while (syscall(SYS_wait4, (pid_t)pid, status, WNOHANG, NULL) == 0 && !(timed_out = waited >= timeout_ms)) {
+        poll(NULL, 0, 10);
+        waited += 10;
+      }
+      if (!timed_out) return 0; /* reaped */
+    }
+    if (timed_out) syscall(SYS_kill, -(pid_t)pid, SIGKILL);
+  }
+  while (syscall(SYS_wait4, (pid_t)pid, status, 0, NULL) < 0 && errno == EINTR)
+    ;
+  return timed_out;
+}
+
+/*
+ * OCI createContainer/startContainer: one hook, run as runc's init runs it, from inside the container
+ * (its namespaces, its cgroup, and at startContainer its user and capabilities). The state JSON is
+ * written whole into a pipe before the fork, so no write can block on a hook that does not read it,
+ * nor raise SIGPIPE here; the hook gets the pipe as stdin, our stderr as stdout and stderr, and no
+ * other fd of ours. A failed execve comes back through a close-on-exec pipe (the classic self-pipe:
+ * EOF means it exec'd). The err of a failure: an errno, ETIMEDOUT, or MD_HOOK_EXITED|status,
+ * MD_HOOK_SIGNALED|signal (plan.h). argv and envp are NULL-terminated arrays on our stack (no malloc).
+ */
+static int run_hook(const struct md_plan *p, const struct md_step *s) {
+  uint32_t argc = s->nints > 2 ? (uint32_t)s->ints[1] : 0, envc = s->nints > 2 ? (uint32_t)s->ints[2] : 0;
+  if (s->nstrs < 3 || argc < 1 || argc + envc > MD_HOOK_MAX_STRS || 3ull + argc + envc > s->nstrs) {
+    errno = E2BIG;
+    return -1;
+  }
+  const char *vec[MD_HOOK_MAX_STRS + 2];
+  for (uint32_t i = 0; i < argc; i++) vec[i] = s->strs[3 + i];
+  vec[argc] = NULL;
+  for (uint32_t i = 0; i < envc; i++) vec[argc + 1 + i] = s->strs[3 + argc + i];
+  vec[argc + 1 + envc] = NULL;
+  char digits[12];
+  int nd = 0;
+  uint32_t pid_value = (uint32_t)p->host_pid;
+  do digits[11 - nd++] = (char)('0' + pid_value % 10), pid_value /= 10;
+  while (pid_value > 0);
+  size_t len = s->lens[1] + (size_t)nd + s->lens[2];
+  int in[2], ex[2];
+  if (pipe2(in, O_CLOEXEC) < 0) return -1;
+  /* a pipe holds 64 KiB by default: a larger state (many annotations) needs a larger pipe */
+  if ((len > 65536 && fcntl(in[1], F_SETPIPE_SZ, (int)len) < 0) || write_all(in[1], s->strs[1], s->lens[1]) < 0 ||
+      write_all(in[1], digits + 12 - nd, (size_t)nd) < 0 || write_all(in[1], s->strs[2], s->lens[2]) < 0 ||
+      pipe2(ex, O_CLOEXEC) < 0) {
+    int e = errno;
+    close(in[0]);
+    close(in[1]);
+    errno = e;
+    return -1;
+  }
+  close(in[1]);
+  long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL); /* fork, as fork_into_namespace */
+  if (pid == 0) {
+    syscall(SYS_setpgid, 0, 0);                /* its own process group: the timeout kills the hook's children too */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* a create that gives up on us takes the hook along */
+    /* stdout and stderr: our stderr — Node marked fds 0-2 close-on-exec (undone here, in our copy of
+     * the fd table); after the STDIO step it is the container's */
+    fcntl(2, F_SETFD, 0);
+    dup2(2, 1);
+    if (dup2(in[0], 0) >= 0) {
+      if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) < 0) cloexec_from(3);
+      execve(s->strs[0], (char *const *)vec, (char *const *)&vec[argc + 1]);
+    }
+    int e = errno;
+    write_all(ex[1], (const char *)&e, sizeof e);
+    _exit(127);
+  }
+  int e = errno;
+  close(in[0]);
+  close(ex[1]);
+  if (pid < 0) {
+    close(ex[0]);
+    errno = e;
+    return -1;
+  }
+  int exec_err = 0, status = 0;
+  size_t got = read_full(ex[0], &exec_err, sizeof exec_err); /* blocks until execve or its failure */
+  close(ex[0]);
+  int timed_out = wait_hook(pid, got == sizeof exec_err ? 0 : s->ints[0], &status);
+  if (got == sizeof exec_err)
+    errno = exec_err;
+  else if (timed_out)
+    errno = ETIMEDOUT;
+  else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  else
+    errno = WIFEXITED(status) ? MD_HOOK_EXITED | WEXITSTATUS(status) : MD_HOOK_SIGNALED | WTERMSIG(status);
   return -1;
 }
 
@@ -461,9 +599,12 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return prctl(PR_SET_KEEPCAPS, (unsigned long)a[0], 0, 0, 0);
   case MD_OP_SYNC: {
     char c = 0;
-    ssize_t n;
-    do n = read(p->sync_fd, &c, 1);
-    while (n < 0 && errno == EINTR);
+    size_t n = read_full(p->sync_fd, &c, 1);
+    uint32_t pid = 0;
+    if (n == 1 && c == MD_MSG_RELEASE_PID && read_full(p->sync_fd, &pid, sizeof pid) == sizeof pid) {
+      ((struct md_plan *)p)->host_pid = (int)pid; /* our copy: see child.h */
+      c = MD_MSG_RELEASE;
+    }
     close(p->sync_fd);
     if (n == 1 && c == MD_MSG_RELEASE) return 0;
     errno = ECANCELED; /* minidock gave up on us (or died): do not exec */
@@ -495,8 +636,17 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return join_ns(s->strs[0], (int)a[0]);
   case MD_OP_FORK:
     return fork_into_namespace(p);
-  case MD_OP_EXEC_FIFO:
-    return exec_fifo((int)a[0]);
+  case MD_OP_EXEC_FIFO: {
+    int fd = exec_fifo((int)a[0]);
+    if (fd < 0) return -1;
+    /* keep: the steps up to execve (startContainer hooks) report to `start` on the fifo, and execve
+     * closes it (O_CLOEXEC): start reads them to EOF as create reads the report pipe */
+    if (s->nints > 1 && a[1])
+      ((struct md_plan *)p)->report_fd = fd;
+    else
+      close(fd);
+    return 0;
+  }
   case MD_OP_UMASK:
     syscall(SYS_umask, (mode_t)a[0]); /* cannot fail: it returns the previous mask */
     return 0;
@@ -506,6 +656,8 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
     return netlink_request(s->strs[0], s->lens[0]);
   case MD_OP_BIND_FROM_NS:
     return bind_from_ns(s->strs[0], s->strs[1], s->strs[2]);
+  case MD_OP_HOOK:
+    return run_hook(p, s);
   default:
     errno = ENOSYS;
     return -1;

@@ -21,6 +21,9 @@ struct md_plan {
   int sync_fd;       /* read end: the parent writes MD_MSG_RELEASE once we are in our cgroup */
   int console_fd;    /* our end of the console socketpair, or -1 */
   int stdio_pipe[3]; /* our ends of the stdio pipes to minidock's relay (MD_OP_STDIO), or -1 */
+  int host_pid;      /* our pid as minidock sees it, sent with MD_MSG_RELEASE_PID (0: not sent) — the HOOK
+                        steps' state; set in the child's own copy of this struct (a plan with SYNC is never
+                        cloned with CLONE_VM) */
 };
 
 /* Runs in the cloned child: executes the plan and execve()s. Returns only on failure. */

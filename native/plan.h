@@ -51,8 +51,9 @@ enum md_op {
   MD_OP_CONSOLE = 25,     /* ints: rows, cols — open a pty, make it our terminal, send the master */
   MD_OP_SETNS = 26,       /* strs: /proc/PID/ns/X; ints: nstype — join a namespace of a running container */
   MD_OP_FORK = 27,        /* clone(CLONE_PARENT): the parent reports the new pid and exits; the child goes on */
-  MD_OP_EXEC_FIFO = 28,   /* ints: fd (an O_PATH fd of <root>/<id>/exec.fifo) — OCI create: report, close the
-                             report pipe, open the fifo O_WRONLY (blocks until `start` reads), write a byte */
+  MD_OP_EXEC_FIFO = 28,   /* ints: fd (an O_PATH fd of <root>/<id>/exec.fifo)[, keep] — OCI create: report, close
+                             the report pipe, open the fifo O_WRONLY (blocks until `start` reads), write a byte;
+                             keep = 1: the fifo becomes the report pipe of the steps after it (start reads them) */
   MD_OP_UMASK = 29,       /* ints: mask — the process's umask (OCI process.user.umask) */
   MD_OP_MKNOD = 30,       /* strs: path; ints: mode (S_IF* | permissions), major, minor, uid, gid — mknod, then
                              chmod (the umask does not apply) and chown (OCI linux.devices) */
@@ -60,6 +61,9 @@ enum md_op {
                              network namespace; the kernel's -nlmsgerr.error is the step's errno */
   MD_OP_BIND_FROM_NS = 32, /* strs: mount namespace file, path in it, target — bind a mount of another mount
                              namespace: setns into it, open_tree(OPEN_TREE_CLONE), setns back, move_mount */
+  MD_OP_HOOK = 33,        /* ints: timeout ms (0: none), argc, envc; strs: path, state JSON before the pid, after
+                             it, argv..., envp... — OCI createContainer/startContainer: fork, the state (with the
+                             pid MD_MSG_RELEASE_PID gave) on the hook's stdin, execve, wait (SIGKILL at the timeout) */
   MD_OP_MAX
 };
 
@@ -76,6 +80,13 @@ struct md_report {
   uint64_t t1_ns;  /* CLOCK_MONOTONIC at end */
 };
 
+/* A failed HOOK step's err when it is not an errno: the hook's exit status or the signal that killed it,
+ * or'ed with one of these (above any errno); ETIMEDOUT: killed at its timeout. */
+#define MD_HOOK_EXITED 0x10000
+#define MD_HOOK_SIGNALED 0x20000
+/* the most argv + envp strings a HOOK step may carry (the child builds the arrays on its stack) */
+#define MD_HOOK_MAX_STRS 1024
+
 /* records that are not a step's, told apart by their `step` */
 #define MD_REPORT_PID 0xffffffffu   /* MD_OP_FORK's parent half (exec): err = the new process's pid */
 #define MD_REPORT_STATE 0xfffffffeu /* added by the monitor (run -d) when it could not write state.json
@@ -89,6 +100,10 @@ struct md_report {
  * print the ID, the container is the user's". Anything else, EOF included, means: give up. */
 #define MD_MSG_RELEASE 'G'
 #define MD_MSG_ACK 'A'
+/* MD_MSG_RELEASE plus the child's pid as a u32, little-endian (5 bytes, one write: a pipe write under
+ * PIPE_BUF is atomic) — OCI in-container hooks: their state holds the pid as the runtime sees it,
+ * which a child in a new PID namespace cannot learn by itself (getpid() says 1 there). */
+#define MD_MSG_RELEASE_PID 'P'
 
 /* The parent's ends of what md_spawn made for one child, as md_spawned_fd(which) numbers them
  * (-1 when the plan did not need it). */

@@ -5,14 +5,16 @@
 import { CAPS } from '../runtime/capabilities.js';
 import { SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPS } from '../runtime/seccomp/profile.js';
 import { PLAN_NAMESPACES } from './config.js';
+import { HOOK_POINTS } from './hooks.js';
 import { OCI_VERSION } from './spec-default.js';
 
 export function features(version: string): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    // createContainer and startContainer (inside the container's namespaces) are not run yet (hooks.ts)
-    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
+    // every point: createContainer and startContainer inside the container (HOOK steps), the rest
+    // from the runtime process (hooks.ts)
+    hooks: [...HOOK_POINTS],
     // bind mounts only (config.ts mapMounts), besides the standard mounts minidock makes itself
     mountOptions: ['bind', 'rbind', 'ro', 'rw', 'private', 'rprivate'],
     linux: {

@@ -1,6 +1,6 @@
 // OCI hooks (runtime-spec config.md "POSIX-platform Hooks", runtime.md "Lifecycle"): programs the
 // engine asks the runtime to run at fixed points of a container's life, each given the container's
-// state JSON on its stdin. minidock runs them from the runtime process, in the host's namespaces:
+// state JSON on its stdin. minidock runs four from the runtime process, in the host's namespaces:
 //
 //   create   prestart, createRuntime   once the container is set up and held at exec.fifo
 //                                      (state "created"); a failure is create's error: the container
@@ -10,12 +10,23 @@
 //   delete   poststop                  once the container is gone (state "stopped"); a failure is a
 //                                      warning, the next hooks and delete go on
 //
-// createContainer and startContainer run inside the container's namespaces, which needs a launch
-// step minidock has not got: config.ts refuses them.
+// and two from inside the container, as steps of its plan (HOOK, native/child.c run_hook: the child
+// forks, the hook gets the state on stdin, the child waits with the timeout):
+//
+//   create   createContainer           in the container's namespaces and cgroup once its mounts are
+//                                      made, before pivot_root (the path is the runtime's); state
+//                                      "creating"; a failure is create's error, as above
+//   start    startContainer            after start released exec.fifo, as the container's user,
+//                                      right before its program's execve (the path is the
+//                                      container's); state "created"; a failure is start's error
+//
+// Their pid is the one the runtime sees, which minidock sends down the sync pipe with the release
+// (handshake.ts 'P'); hookSteps makes the steps, launch.ts puts them in place.
 //
 // Library code: returns values, throws MinidockError (code 1, runc's), hands warnings to a callback.
 import { spawn } from 'node:child_process';
 import { MinidockError } from '../errors.js';
+import { HOOK_MAX_STRS, Op, type Step } from '../runtime/plan.js';
 import type { OciState } from './runtime-state.js';
 
 export interface Hook {
@@ -102,4 +113,53 @@ export async function runHooks(
       onWarning?.(`${e.message} (a failing ${point} hook is a warning: the lifecycle goes on)`);
     }
   }
+}
+
+/** The hook points run inside the container, by the plan's HOOK steps (the rest: runHooks). */
+export const IN_CONTAINER: readonly HookPoint[] = ['createContainer', 'startContainer'];
+
+/**
+ * The HOOK steps of one in-container point: each hook's path, argv, environment (absent: the
+ * runtime's own, as runc's hooks get) and timeout, and the state JSON cut where the pid goes — the
+ * child puts in the pid minidock sent it (handshake.ts 'P'). The state's keys are in stateOf's
+ * (runc's) order: ociVersion, id, pid, status, bundle, ...
+ */
+export function hookSteps(
+  hooks: Hooks | undefined,
+  point: 'createContainer' | 'startContainer',
+  state: Omit<OciState, 'pid'>,
+  runtimeEnv: NodeJS.ProcessEnv = process.env,
+): Step[] {
+  const { ociVersion, id, status, bundle, rootfs, created, annotations, owner } = state;
+  const head = JSON.stringify({ ociVersion, id });
+  const before = `${head.slice(0, -1)},"pid":`;
+  const tail = JSON.stringify({
+    status,
+    bundle,
+    ...(rootfs ? { rootfs } : {}),
+    created,
+    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
+    owner,
+  });
+  const after = `,${tail.slice(1)}`;
+  const where =
+    point === 'createContainer'
+      ? "in the container's namespaces and cgroup, its mounts made, before pivot_root"
+      : "in the container, as its user, right before its program's execve";
+  return (hooks?.[point] ?? []).map((h, i): Step => {
+    const args = h.args?.length ? h.args : [h.path];
+    const env = h.env ?? Object.entries(runtimeEnv).map(([k, v]) => `${k}=${v ?? ''}`);
+    if (args.length + env.length > HOOK_MAX_STRS)
+      throw new MinidockError(
+        `config.json: hooks.${point}[${i}] has ${args.length} args and ${env.length} env entries: at most ${HOOK_MAX_STRS} together — give the hook its env explicitly`,
+        1,
+      );
+    return {
+      op: Op.HOOK,
+      ints: [(h.timeout ?? 0) * 1000, args.length, env.length],
+      strs: [h.path, before, after, ...args, ...env],
+      why: `${point} hook #${i} (config.json hooks.${point}[${i}]): ${where}, state "${state.status}" on its stdin`,
+      phase: 'exec',
+    };
+  });
 }

@@ -6,7 +6,8 @@
 //   mknod <root>/<id>/exec.fifo; open it O_PATH (fd N)
 //   md_spawn ── clone() ─────────────────────────────> the plan's steps: mounts, pivot_root, ...
 //   release: join the cgroup (v2), 'G'   ───────────> SYNC (v2; v1: it joined itself, step 0)
-//                                                      ... identity, capabilities, fds, stdio
+//     (in-container hooks: 'P' + its pid, handshake.ts;  [createContainer hooks, before pivot_root]
+//      on v1 the plan gets a SYNC for it: hookSync)      ... identity, capabilities, fds, stdio
 //                        <── report: {EXEC_FIFO, 0}    EXEC_FIFO: PR_SET_PDEATHSIG 0; close(report)
 //   readReport: EOF = it is held (or it failed)        open("/proc/self/fd/N", O_WRONLY) ...blocks...
 //   console: pass the pty master to --console-socket
@@ -15,7 +16,9 @@
 //                                     engine, a subreaper, adopts it — no minidock process in between)
 //   start
 //   open(exec.fifo, O_RDONLY|O_NONBLOCK) ───────────> the open returns; write("0")
-//   read the byte; unlink the fifo; "running"          [late seccomp]; execve
+//   read the byte                                      [startContainer hooks: their records, and
+//   [startContainer hooks: the records to EOF]          exec's, on the fifo]
+//   unlink the fifo; "running"                         [late seccomp]; execve (EOF on the fifo)
 //
 // Library code (src/runtime's rules): returns values, throws MinidockError (code 1: runc's exit
 // status), reports warnings through onWarning; never prints.
@@ -55,10 +58,12 @@ import {
   type Child,
 } from '../runtime/handshake.js';
 import { Op, STEP_FLAGS, encodePlan, type Step } from '../runtime/plan.js';
-import { launchFailure } from '../runtime/step-error.js';
+import { launchFailure, parseRecords } from '../runtime/step-error.js';
+import type { ChildRecord } from '../runtime/trace.js';
 import type { ContainerSpec, NamespaceType } from '../runtime/spec.js';
 import { mapConfig, readBundleConfig, type OciConfig } from './config.js';
-import { runHooks } from './hooks.js';
+import { hookSteps, IN_CONTAINER, runHooks, type Hooks } from './hooks.js';
+import type { OciState } from './runtime-state.js';
 import { checkId, containerPath, loadState, stateOf, writeRecord, type OciRecord } from './state.js';
 
 /** O_PATH (not in node's fs.constants): an fd naming the fifo without opening it for I/O. Opening a
@@ -105,6 +110,12 @@ export function loadBundle(
   if (!cfg.spec.tty && o.consoleSocket)
     throw new MinidockError(
       'cannot use console socket if runc will not detach or allocate tty (process.terminal is false)',
+      1,
+    );
+  const inContainer = IN_CONTAINER.filter((p) => cfg.extras.hooks[p]?.length);
+  if (inContainer.length && cfg.extras.joinNamespaces.some((j) => j.type === 'pid'))
+    throw new MinidockError(
+      `config.json: hooks.${inContainer[0]} with a PID namespace to join (linux.namespaces path) is not supported by minidock yet — the hooks' state needs the pid of the process the plan forks into that namespace, which minidock learns only after the release (see docs/oci.md)`,
       1,
     );
   for (const j of cfg.extras.joinNamespaces) {
@@ -411,6 +422,71 @@ function propagationStep(target: string, destination: string, propagation: numbe
   ];
 }
 
+/** What the in-container hooks' state says besides the pid and status (stateOf's other fields). */
+export type HookState = Omit<OciState, 'pid' | 'status'>;
+
+/**
+ * config.json's createContainer and startContainer hooks as HOOK steps (hooks.ts hookSteps), where
+ * runc's init runs them: createContainer once the mounts are made, before pivot_root (with the
+ * host's mount namespace shared: before the process's own steps); startContainer right after
+ * exec.fifo — after start, as the container's user — before the late seccomp filter and execve,
+ * with EXEC_FIFO's keep set so that their records reach start. Both need the pid: hookSync.
+ */
+function inContainerHooks(plan: LaunchPlan, hooks: Hooks, state: HookState): void {
+  const { steps } = plan;
+  const create = hookSteps(hooks, 'createContainer', { ...state, status: 'creating' });
+  const start = hookSteps(hooks, 'startContainer', { ...state, status: 'created' });
+  if (create.length) {
+    const pivot = steps.findIndex((s) => s.phase === 'pivot_root');
+    const own = steps.findIndex((s) => ['identity', 'capabilities', 'seccomp', 'exec'].includes(s.phase));
+    steps.splice(pivot >= 0 ? pivot : own, 0, ...create);
+  }
+  const fifo = steps.find((s) => s.op === Op.EXEC_FIFO)!;
+  if (start.length) {
+    fifo.ints = [fifo.ints![0]!, 1];
+    fifo.why += '; the startContainer hooks report to start on the fifo, up to execve';
+    steps.splice(steps.indexOf(fifo) + 1, 0, ...start);
+  }
+  if (create.length || start.length) hookSync(plan, steps.indexOf(create[0] ?? fifo));
+}
+
+/**
+ * The hooks' state holds the pid as the runtime sees it, which minidock sends with the release
+ * (handshake.ts 'P'): the child must pass a SYNC step before `at` (the first createContainer hook,
+ * or EXEC_FIFO). Cgroup v2's SYNC comes after the mounts, so it moves up (the hooks then run in the
+ * container's cgroup, as runc's do); on cgroup v1 an OCI plan has none (the child joins by itself),
+ * so it gets one, which costs nothing: the pid is in the pipe before the child reaches it.
+ */
+function hookSync(plan: LaunchPlan, at: number): void {
+  const { steps } = plan;
+  const i = steps.findIndex((s) => s.op === Op.SYNC);
+  if (i >= 0 && i < at) return;
+  // (i > at: taking it out leaves `at` where it was)
+  const moved = i >= 0 ? steps.splice(i, 1)[0] : undefined;
+  const sync: Step = moved
+    ? {
+        ...moved,
+        why: `${moved.why}, and sends it to us (the in-container hooks' state): before the hooks, so that they run in the cgroup`,
+      }
+    : {
+        op: Op.SYNC,
+        why: "minidock sends our pid with the release: the in-container hooks' state has it as the runtime sees it (getpid() says 1 in a new PID namespace)",
+        phase: 'cgroup',
+      };
+  steps.splice(at, 0, sync);
+  plan.sync = true;
+}
+
+/** --preserve-fds N (create, run, exec): the plan's close-on-exec sweep starts above fds 3..3+N-1. */
+export function preserveFdsStep(steps: Step[], preserveFds: number): void {
+  if (preserveFds <= 0) return;
+  // runc's --preserve-fds: the engine's fds 3..3+N-1 (inherited by this process, so every fd we
+  // open, the fifo's included, is above them) are left out of the close-on-exec sweep
+  const close = steps.find((st) => st.op === Op.CLOSE_FDS)!;
+  close.ints = [3 + preserveFds];
+  close.why = `--preserve-fds ${preserveFds}: fds 3..${2 + preserveFds} stay open; none of Node's fds may leak into the container`;
+}
+
 /** The plan create would run, for --dry-run: the same function as create, nothing made. */
 export async function planFor(o: CreateOptions): Promise<{ cfg: OciConfig; plan: LaunchPlan }> {
   const { compileProfile } = await import('../runtime/seccomp/compile.js');
@@ -422,15 +498,36 @@ export async function planFor(o: CreateOptions): Promise<{ cfg: OciConfig; plan:
     restrictDevices: true,
     dryRun: true,
   });
-  return { cfg, plan: ociPlan(cfg, cgroup, 3) };
+  return { cfg, plan: ociPlan(cfg, cgroup, 3, o.preserveFds ?? 0, hookStateOf(cfg, o, new Date().toISOString())) };
 }
 
-/** create's plan for a mapped config.json: the launch plan and the OCI extras (ociSteps); makes nothing. */
+/** The in-container hooks' state (but pid and status), as state.json will hold it. */
+function hookStateOf(
+  cfg: OciConfig & { ociVersion: string },
+  o: Pick<CreateOptions, 'id' | 'bundle'>,
+  created: string,
+): HookState {
+  return {
+    ociVersion: cfg.ociVersion,
+    id: o.id,
+    bundle: resolve(o.bundle),
+    rootfs: cfg.spec.rootfs,
+    created,
+    annotations: cfg.extras.annotations,
+    owner: userInfo().username,
+  };
+}
+
+/**
+ * create's plan for a mapped config.json: the launch plan and the OCI extras (ociSteps); makes
+ * nothing. `hookState`: what the in-container hooks' state says (needed when config.json has some).
+ */
 export function ociPlan(
   cfg: OciConfig,
   cgroup: Pick<Cgroup, 'mode' | 'paths' | 'fsMounts' | 'writes'>,
   fifoFd: number,
   preserveFds = 0,
+  hookState?: HookState,
 ): LaunchPlan {
   // stdin as the engine gave it (runc passes its own fds 0-2 on); no relay: create does not stay.
   // linux.namespaces with a path: joined by the plan itself (build-plan.ts joinSteps: a SETNS each,
@@ -444,12 +541,10 @@ export function ociPlan(
   const spec: ContainerSpec = { ...cfg.spec, interactive: true, joinNamespaces };
   const plan = planLaunch(spec, { merged: spec.rootfs, upper: '', work: '', asGiven: true }, cgroup, 0, fifoFd);
   ociSteps(plan, cfg);
-  if (preserveFds > 0) {
-    // runc's --preserve-fds: the engine's fds 3..3+N-1 (inherited by this process, so every fd we
-    // open, the fifo's included, is above them) are left out of the close-on-exec sweep
-    const close = plan.steps.find((st) => st.op === Op.CLOSE_FDS)!;
-    close.ints = [3 + preserveFds];
-    close.why = `--preserve-fds ${preserveFds}: fds 3..${2 + preserveFds} stay open; none of Node's fds may leak into the container`;
+  preserveFdsStep(plan.steps, preserveFds);
+  if (IN_CONTAINER.some((p) => cfg.extras.hooks[p]?.length)) {
+    if (!hookState) throw new MinidockError('internal: in-container hooks need the state they are given', 1);
+    inContainerHooks(plan, cfg.extras.hooks, hookState);
   }
   return plan;
 }
@@ -522,6 +617,9 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
   let child: Child | undefined;
   let fifoFd = -1;
   let hooked: OciRecord | undefined; // set once the container is held: the hooks' state
+  const created = new Date().toISOString();
+  const hookState = hookStateOf(cfg, o, created);
+  const atHook = { failed: false }; // a createContainer hook failed (heldInit): poststop runs too
   try {
     const { createCgroup } = await import('../runtime/cgroups/index.js');
     const place = cgroupPlace(cfg.extras.cgroupsPath, id);
@@ -533,7 +631,8 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     // mknod took our umask (022) off the mode: 0600 would refuse a non-root init's open for writing
     chmodSync(fifo, 0o622);
     fifoFd = openSync(fifo, O_PATH);
-    const plan = ociPlan(cfg, cgroup, fifoFd, o.preserveFds ?? 0);
+    const plan = ociPlan(cfg, cgroup, fifoFd, o.preserveFds ?? 0, hookState);
+    const sendPid = plan.steps.some((s) => s.op === Op.HOOK);
     const spec = cfg.spec;
     child = spawnChild(
       encodePlan(plan.steps),
@@ -545,14 +644,16 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     await release(
       c,
       () => {
-        if (plan.sync) cgroup!.join(c.pid);
+        // (v2; on v1 the child joined by itself, even when the plan has a SYNC: a user namespace, hooks)
+        if (plan.parentJoins.length) cgroup!.join(c.pid);
         if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
         if (cfg.extras.oomScoreAdj !== undefined)
           writeFileSync(`/proc/${c.pid}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
       },
       plan.sync,
+      sendPid,
     );
-    const init = await heldInit(c, plan, spec);
+    const init = await heldInit(c, plan, spec, atHook);
     child = init;
     if (spec.tty) await passConsole(init, o.consoleSocket!);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(init.pid));
@@ -562,13 +663,14 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
       status: 'created',
       pid: init.pid,
       pidStart: procStart(init.pid),
-      bundle: resolve(o.bundle),
+      bundle: hookState.bundle,
       rootfs: spec.rootfs,
       annotations: cfg.extras.annotations,
-      created: new Date().toISOString(),
-      owner: userInfo().username,
+      created,
+      owner: hookState.owner,
       cgroupPaths: cgroup.paths,
       hooks: cfg.extras.hooks,
+      ...startReportOf(plan.steps),
     };
     writeRecord(o.root, rec);
     // runtime.md Lifecycle: the environment exists, the program has not run: prestart, then
@@ -581,12 +683,13 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     if (child) await abandon(child);
     cgroup?.destroy();
     rmSync(dir, { recursive: true, force: true });
-    // a create hook failed: the container is destroyed, and the lifecycle goes on with poststop
-    if (hooked)
+    // a create hook failed (prestart, createRuntime, createContainer): the container is destroyed,
+    // and the lifecycle goes on with poststop
+    if (hooked || atHook.failed)
       await runHooks(
         cfg.extras.hooks,
         'poststop',
-        stateOf(hooked, () => false),
+        stateOf(hooked ?? { ...hookState, status: 'created', pid: 0 }, () => false),
         o.onWarning,
       );
     throw e;
@@ -601,7 +704,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
  * hold_for_start; or its death): the init held there, or the launch's failure. A joined PID
  * namespace: the init is the FORK step's child (build-plan.ts joinSteps), and the first one has exited.
  */
-async function heldInit(c: Child, plan: LaunchPlan, spec: ContainerSpec): Promise<Child> {
+async function heldInit(c: Child, plan: LaunchPlan, spec: ContainerSpec, atHook: { failed: boolean }): Promise<Child> {
   const { records, forkedPid } = readReport(c);
   const { waitExit } = await import('../runtime/process.js');
   const init: Child = forkedPid === undefined ? c : { ...c, pid: forkedPid, exited: waitExit(forkedPid) };
@@ -610,12 +713,37 @@ async function heldInit(c: Child, plan: LaunchPlan, spec: ContainerSpec): Promis
   const last = records[records.length - 1];
   if (!last || last.step !== held || last.err !== 0) {
     await init.exited;
+    atHook.failed = !!last && last.err > 0 && plan.steps[last.step]?.op === Op.HOOK;
     throw (
       launchFailure(records, plan.steps, spec) ??
       new MinidockError('the container process died before it was set up', 1)
     );
   }
   return init;
+}
+
+/** state.json's startReport: where start's records begin (startContainer hooks), none without them. */
+function startReportOf(steps: Step[]): Pick<OciRecord, 'startReport'> {
+  const fifo = steps.findIndex((s) => s.op === Op.EXEC_FIFO);
+  if (steps[fifo + 1]?.op !== Op.HOOK) return {};
+  return { startReport: { hook: fifo + 1, exec: steps.findIndex((s) => s.op === Op.EXEC) } };
+}
+
+/**
+ * start's verdict from the records the held process sent on the fifo after the byte (startContainer
+ * hooks: child.c keeps the fifo as its report pipe): the failing step as create would say it (a
+ * HOOK step rebuilt from state.json's hooks), or a death before execve; undefined once it exec'd.
+ */
+async function startFailure(records: ChildRecord[], rec: OciRecord): Promise<MinidockError | undefined> {
+  const at = rec.startReport!;
+  const last = records[records.length - 1];
+  if (last && last.err <= 0 && last.step === at.exec) return undefined;
+  if (!last || last.err <= 0)
+    return new MinidockError("the container's process died before it executed its program", 1);
+  const hook = hookSteps(rec.hooks, 'startContainer', { ...stateOf(rec), status: 'created' })[last.step - at.hook];
+  if (!hook) return new MinidockError(`the container's process failed before execve: ${errnoName(last.err)}`, 1);
+  const { stepError } = await import('../runtime/step-error.js');
+  return new MinidockError(stepError(hook, last.err, {} as ContainerSpec).message, 1);
 }
 
 export function writeAtomic(file: string, text: string): void {
@@ -628,19 +756,30 @@ export function writeAtomic(file: string, text: string): void {
  * Open `fifo` to read and take the byte the held process writes (child.c exec_fifo) — that releases
  * it. O_NONBLOCK: a blocking open would wait forever for a writer that died; read() answers 0 (no
  * writer yet) or EAGAIN (a writer, no byte yet) until the byte comes, and `alive` is asked meanwhile.
+ * `toEof` (startContainer hooks): then read on until the writer closes it — at execve, or its death
+ * — and return what came after the byte (its step records).
  */
-export async function readFifoByte(fifo: string, alive: () => boolean, gone: string): Promise<void> {
+export async function readFifoByte(fifo: string, alive: () => boolean, gone: string, toEof = false): Promise<Buffer> {
   const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  const rest: Buffer[] = [];
   try {
-    const buf = Buffer.alloc(1);
+    const buf = Buffer.alloc(4096);
+    let byte = false;
     for (;;) {
+      let n = -1;
       try {
-        if (readSync(fd, buf, 0, 1, null) === 1) return;
+        n = readSync(fd, buf, 0, byte ? buf.length : 1, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
-      if (!alive()) throw new MinidockError(gone, 1);
-      await new Promise((r) => setTimeout(r, 2));
+      if (n > 0 && !byte) {
+        byte = true;
+        if (!toEof) return Buffer.alloc(0);
+      } else if (n > 0) rest.push(Buffer.from(buf.subarray(0, n)));
+      else if (n === 0 && byte)
+        return Buffer.concat(rest); // the writer closed it: execve, or death
+      else if (!byte && !alive()) throw new MinidockError(gone, 1);
+      if (n <= 0) await new Promise((r) => setTimeout(r, byte ? 5 : 2));
     }
   } finally {
     closeSync(fd);
@@ -666,12 +805,16 @@ export async function ociStart(root: string, id: string, onWarning?: (line: stri
   if (state.status === 'paused') throw new MinidockError('cannot start a container in the paused state', 1); // runc's words
   if (state.status !== 'created') throw new MinidockError('cannot start an already running container', 1);
   const fifo = execFifoPath(root, id);
-  await readFifoByte(
+  const after = await readFifoByte(
     fifo,
     () => isProcess(rec.pid, rec.pidStart),
     'cannot start a container that has stopped (its process ended before start)',
+    rec.startReport !== undefined,
   );
   unlinkSync(fifo);
+  // startContainer hooks ran in the container after the byte: a failure is start's (the process is gone)
+  const failed = rec.startReport && (await startFailure(parseRecords(after), rec));
+  if (failed) throw failed;
   const running: OciRecord = { ...rec, status: 'running' };
   writeRecord(root, running);
   if (rec.hooks?.poststart?.length) {

@@ -40,6 +40,9 @@ export interface OciRecord {
   cgroupPaths?: string[];
   /** config.json's hooks as create read them: start runs poststart, delete poststop (hooks.ts) */
   hooks?: Hooks;
+  /** startContainer hooks: the plan's steps past exec.fifo report to start on the fifo (launch.ts);
+   * the index of the first HOOK step and of EXEC, which start's verdict names */
+  startReport?: { hook: number; exec: number };
 }
 
 /** runc's rule for container IDs (libcontainer's idRegex): letters, digits, _ + - . and not "." or "..". */

@@ -17,8 +17,9 @@
 //       cloned with CLONE_NEWUSER and is nobody in it):
 //       /proc/PID/uid_map, [setgroups "deny"], gid_map
 //     write(sync, 'G')  ─────────────────────────────> 'G': go on (a user namespace: setresgid(0),
-//                                                    setresuid(0) — the mapped root — then its mounts)
-//     close(sync)                                    EOF or any other byte: a record
+//       or 'P' + pid (u32 LE)                        setresuid(0) — the mapped root — then its mounts)
+//     close(sync)                                    'P': go on, and keep the pid (child.h host_pid)
+//                                                    EOF or any other byte: a record
 //                                                    {SYNC, ECANCELED}, _exit(125)
 //     (join failed: SIGKILL — see below)
 //                        <── report: a record per step; a failed step: {step, errno}, _exit(125)
@@ -43,6 +44,13 @@
 // Without a SYNC step (cgroup v1: the child joins its cgroups itself by writing "0" into `tasks`,
 // planLaunch decides) nobody writes 'G': md_spawn clones with CLONE_VM|CLONE_VFORK and returns only
 // once the child has exec'd or died, release() just closes the sync pipe, and the report is complete.
+//
+// 'P' (MSG.RELEASE_PID, OCI create with createContainer/startContainer hooks: src/oci/launch.ts) is
+// 'G' with the child's pid after it, in the same write. The HOOK steps hand the hooks the state JSON,
+// whose pid is the one the runtime sees; a child in a new PID namespace cannot learn it (getpid()
+// answers 1 there), and only minidock has it, from clone(). So it rides on the release the child
+// waits for anyway — no second channel. On cgroup v1, where an OCI plan needs no SYNC of its own,
+// the plan gets one for this (launch.ts hookSync).
 //
 // exec adds one record: its FORK step makes the process that execs (inside the container's PID
 // namespace) and reports that process's pid as {REPORT_PID, pid}; the forking process then exits.
@@ -108,19 +116,28 @@ function closeSyncFd(child: Child): void {
 
 /**
  * Let the child go on: `join` puts it where it must be before it execs (its cgroup), then, when the
- * plan has a SYNC step, MSG.RELEASE lets it past. If `join` throws, the child is killed instead
+ * plan has a SYNC step, MSG.RELEASE lets it past — or, with `sendPid`, MSG.RELEASE_PID and the
+ * child's pid (the OCI in-container hooks' state). If `join` throws, the child is killed instead
  * (abandon) and the error propagates. The sync pipe is closed either way.
  */
-export async function release(child: Child, join: () => void, hasSync: boolean): Promise<void> {
+export async function release(child: Child, join: () => void, hasSync: boolean, sendPid = false): Promise<void> {
   try {
     join();
-    if (hasSync) writeSync(child.syncFd, MSG.RELEASE);
+    if (hasSync) writeSync(child.syncFd, sendPid ? releaseWithPid(child.pid) : Buffer.from(MSG.RELEASE));
   } catch (e) {
     await abandon(child);
     throw e;
   } finally {
     closeSyncFd(child);
   }
+}
+
+/** MSG.RELEASE_PID's 5 bytes: the byte, then the pid as a little-endian u32 (one write: atomic on a pipe). */
+export function releaseWithPid(pid: number): Buffer {
+  const b = Buffer.alloc(5);
+  b.write(MSG.RELEASE_PID, 0, 'latin1');
+  b.writeUInt32LE(pid, 1);
+  return b;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface OpInfo {
   syscall: string;
   /** the step as the system call(s) it makes, the way strace prints them (--trace, --dry-run, lessons) */
   describe(strs: Strs, ints: Ints): string;
+  /** what a failed record's err says when it is not (only) an errno (HOOK: an exit status); else undefined */
+  failure?(err: number, strs: Strs, ints: Ints): string | undefined;
 }
 
 /**
@@ -131,12 +133,13 @@ export const OPS = {
     syscall: 'clone(CLONE_PARENT)',
     describe: () => 'clone(CLONE_PARENT|SIGCHLD) — the parent reports the pid and exits; the child goes on',
   },
-  // OCI create: the child's last record, then it waits here until `start` opens the fifo (runc's exec.fifo)
+  // OCI create: the child's last record, then it waits here until `start` opens the fifo (runc's exec.fifo);
+  // ints: [fd, keep]: keep = 1, the steps after it report on the fifo (start reads them to EOF: execve)
   EXEC_FIFO: {
     code: 28,
     syscall: 'open(exec.fifo)',
-    describe: (_, [a = 0]) =>
-      `prctl(PR_SET_PDEATHSIG, 0); close(report_pipe); open("/proc/self/fd/${a}", O_WRONLY) — blocks until start reads exec.fifo; write("0")`,
+    describe: (_, [a = 0, b = 0]) =>
+      `prctl(PR_SET_PDEATHSIG, 0); close(report_pipe); open("/proc/self/fd/${a}", O_WRONLY) — blocks until start reads exec.fifo; write("0")${Number(b) ? '; the fifo is the report pipe from here to execve' : ''}`,
   },
   UMASK: { code: 29, syscall: 'umask', describe: (_, [a = 0]) => `umask(${oct(a)})` },
   // ints: [mode with its S_IF* type, major, minor, uid, gid]
@@ -160,7 +163,35 @@ export const OPS = {
     describe: (st) =>
       `setns(open(${q(st[0])}), CLONE_NEWNS); open_tree(${q(st[1])}, OPEN_TREE_CLONE); setns(back); move_mount(tree, ${q(st[2])})`,
   },
+  // OCI createContainer/startContainer (child.c run_hook). ints: [timeout ms (0: none), argc, envc];
+  // strs: [path, state JSON before the pid, state JSON after it, argv..., envp...]
+  HOOK: {
+    code: 33,
+    syscall: 'hook',
+    describe: (st, [a = 0, b = 0, c = 0]) =>
+      `clone(SIGCHLD); execve(${q(st[0])}, [${st
+        .slice(3, 3 + Number(b))
+        .map(q)
+        .join(
+          ', ',
+        )}], [${c} vars]) with the state on stdin; wait4(${Number(a) ? `SIGKILL after ${Number(a) / 1000} s` : 'no timeout'})`,
+    failure: (err, _, [a = 0]) =>
+      err & HOOK_EXITED
+        ? `exit status ${err & 0xffff}`
+        : err & HOOK_SIGNALED
+          ? `killed by signal ${err & 0xffff}`
+          : err === 110 // ETIMEDOUT
+            ? `timed out after ${Number(a) / 1000} s, killed (ETIMEDOUT)`
+            : undefined,
+  },
 } as const satisfies Record<string, OpInfo>;
+
+/** A failed HOOK step's err (MD_HOOK_* in native/plan.h): or'ed with the hook's exit status, or with
+ * the signal that killed it; above every errno. */
+export const HOOK_EXITED = 0x10000;
+export const HOOK_SIGNALED = 0x20000;
+/** The most argv + envp strings a HOOK step may carry (child.c builds the arrays on its stack). */
+export const HOOK_MAX_STRS = 1024;
 
 export type OpName = keyof typeof OPS;
 /** The op codes by name, from the table: Op.MOUNT === 1. */
@@ -260,8 +291,9 @@ export const REPORT_STATE = 0xfffffffe;
 
 /** The one-byte messages (MD_MSG_* in native/plan.h): RELEASE lets the child past its SYNC step (on
  * the sync pipe; from run -d to the monitor too), ACK tells the monitor that run -d took the
- * container (it will print the ID). Anything else, EOF included, means: give up. */
-export const MSG = { RELEASE: 'G', ACK: 'A' } as const;
+ * container (it will print the ID). RELEASE_PID is RELEASE followed by the child's pid (u32 LE): the
+ * pid OCI in-container hooks get in their state. Anything else, EOF included, means: give up. */
+export const MSG = { RELEASE: 'G', ACK: 'A', RELEASE_PID: 'P' } as const;
 
 /** Our ends of what md_spawn made for one child, as md_spawned_fd numbers them (MD_SPAWNED_* in
  * native/plan.h); the fd is -1 where the plan needed none. */

@@ -23,8 +23,9 @@ export function parseRecords(buf: Buffer): ChildRecord[] {
 
 /** The failing step as one sentence: the syscall, the path, the errno name, and what to do. */
 export function stepError(step: Step | undefined, err: number, spec: ContainerSpec): MinidockError {
-  const name = errnoName(err);
-  if (!step) return new MinidockError(`container setup failed: ${name}`);
+  if (!step) return new MinidockError(`container setup failed: ${errnoName(err)}`);
+  // (a HOOK step's err may be an exit status: its row of the op table says so)
+  const name = opInfo(step.op).failure?.(err, step.strs ?? [], step.ints ?? []) ?? errnoName(err);
   const path =
     typeof step.strs?.[1] === 'string' && (step.op === Op.MOUNT || step.op === Op.NETLINK)
       ? step.strs[1]

@@ -183,11 +183,13 @@ describe('fields the plan expresses', () => {
     expect(extras.seccompProfile?.syscalls?.[0]?.names).toEqual(['mkdir']);
   });
 
-  it('hooks: prestart, createRuntime, poststart, poststop carried in order with args, env, timeout', () => {
+  it('hooks: every point (createContainer and startContainer too) carried in order with args, env, timeout', () => {
     const c = fresh();
     c.hooks = {
       prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], timeout: 5 }, { path: '/bin/true' }],
       createRuntime: [{ path: '/bin/true', env: ['A=1'] }],
+      createContainer: [{ path: '/bin/true', timeout: 2 }],
+      startContainer: [{ path: '/bin/echo', args: ['echo', 'hi'] }],
       poststart: [{ path: '/bin/true' }],
       poststop: [{ path: '/bin/false', args: ['false'] }],
     };
@@ -195,6 +197,8 @@ describe('fields the plan expresses', () => {
     expect(extras.hooks).toEqual({
       prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], timeout: 5 }, { path: '/bin/true' }],
       createRuntime: [{ path: '/bin/true', env: ['A=1'] }],
+      createContainer: [{ path: '/bin/true', timeout: 2 }],
+      startContainer: [{ path: '/bin/echo', args: ['echo', 'hi'] }],
       poststart: [{ path: '/bin/true' }],
       poststop: [{ path: '/bin/false', args: ['false'] }],
     });
@@ -413,16 +417,6 @@ describe('fields the plan cannot express yet: refused, naming the field and docs
         c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
       },
       'linux.sysctl without a mount namespace',
-    ],
-    [
-      "a createContainer hook (it runs inside the container's namespaces)",
-      (c: any) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }),
-      'hooks.createContainer',
-    ],
-    [
-      'a startContainer hook',
-      (c: any) => (c.hooks = { startContainer: [{ path: '/bin/true' }] }),
-      'hooks.startContainer',
     ],
     [
       'a filesystem other than bind and tmpfs',
