@@ -51,9 +51,8 @@ if (source === undefined) {
 globalThis.__mdImport = (specifier) => import(specifier);
 
 /** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled
- * with its code cache, FILE.cache; returns its module. */
-function load(file, source) {
-  const cacheFile = `${file}.cache`;
+ * with its code cache, `cacheFile`; returns its module. */
+function load(file, source, cacheFile) {
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);
@@ -88,15 +87,16 @@ function load(file, source) {
 // The code only some launches run (the network, user namespaces, ...) is in dist/more/GROUP.cjs,
 // read the first time one of its modules is imported: each bundle has a stub per module that calls
 // this, with a table of the bundle's own instances of the modules dist/more/ shares
-// (scripts/bundle.mjs). Each file has its code cache, so a bridge launch finds the network's.
+// (scripts/bundle.mjs).
 const more = {};
 globalThis.__mdMore = (group, key, registry) => {
   if (!more[group]) {
     globalThis.__mdShared = registry;
+    // (a cache per verb: the functions `network ls` compiles are not those a bridge launch runs)
     const f = path.join(dist, 'more', `${group}.cjs`);
-    more[group] = load(f, fs.readFileSync(f, 'utf8')).exports;
+    more[group] = load(f, fs.readFileSync(f, 'utf8'), `${f}.${path.basename(file, '.cjs')}.cache`).exports;
   }
   return more[group][key]();
 };
 
-load(file, source);
+load(file, source, `${file}.cache`);

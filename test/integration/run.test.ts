@@ -101,9 +101,9 @@ d('minidock run (real containers)', () => {
 
   it('reads dist/more/ only when a flag needs it, and gives each of its files a code cache', () => {
     // scripts/bundle.mjs keeps the code only some launches run (here --tmpfs: mount-flags.ts) out of
-    // run.cjs; bin/minidock.js reads dist/more/GROUP.cjs on first import and caches its compiled code
+    // run.cjs; bin/minidock.js reads dist/more/GROUP.cjs on first import and caches its compiled code, per verb
     const more = join(BIN, '..', '..', 'dist', 'more');
-    const cache = join(more, 'mount-flags.cjs.cache');
+    const cache = join(more, 'mount-flags.cjs.run.cache');
     rmSync(cache, { force: true });
     expect(existsSync(join(more, 'mount-flags.cjs'))).toBe(true);
     expect(readFileSync(join(BIN, '..', '..', 'dist', 'verbs', 'run.cjs'), 'utf8')).not.toContain('tmpfsMode');
