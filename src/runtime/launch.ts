@@ -226,7 +226,14 @@ function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCod
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
   // (after the container: from here `volume rm` sees it using them)
-  code.volumes?.ensureVolumes(opts.root, spec);
+  try {
+    code.volumes?.ensureVolumes(opts.root, spec);
+  } catch (e) {
+    // (a volume that could not be filled from the image: nothing else of the launch exists yet)
+    removeDir(entry.dir);
+    releaseName(opts.root, spec.name, spec.id);
+    throw e;
+  }
   // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
   if (spec.userns && code.userns)
     code.userns.prepareForMappedRoot(
@@ -259,7 +266,12 @@ function reuseEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode
     cgroupPaths: containerCgroup(spec, true).paths,
   };
   writeState(e.dir, state);
-  code.volumes?.ensureVolumes(opts.root, spec); // (made again if someone removed it by hand)
+  try {
+    code.volumes?.ensureVolumes(opts.root, spec); // (made again if someone removed it by hand)
+  } catch (err) {
+    restoreEntry(e);
+    throw err;
+  }
   opts.timeline.mark('directories');
   killPoint('dirs');
   return { entry: { ...e, state }, dirs, state };

@@ -118,7 +118,7 @@ export function parseTmpfs(view: RootView, raw: string): TmpfsMount {
 
 /**
  * -v NAME:/path[:ro] (volumes.ts holds the volumes): a bind of the volume's directory, which the launch
- * creates on first use. `source` is not a path.
+ * creates on first use, and fills from the image unless `nocopy`. `source` is not a path.
  */
 export function volumeMount(
   view: RootView,
@@ -127,22 +127,31 @@ export function volumeMount(
   name: string,
   dest: string,
   readonly: boolean,
+  nocopy = false,
 ): BindMount {
   checkVolumeName(name, what);
   const r = mountTarget(view, what, dest);
   if (r.kind === 'file' || r.kind === 'other')
     fail(`${what}: ${dest} is not a directory in the container — a volume is a directory`);
-  return { source: volumeDataDir(root, name), destination: r.inner, readonly, volume: name };
+  return {
+    source: volumeDataDir(root, name),
+    destination: r.inner,
+    readonly,
+    volume: name,
+    ...(nocopy ? { nocopy } : {}),
+  };
 }
 
-/** -v NAME:/path[:ro|rw], a volume by name (options.ts hands over a -v whose source is not a path). */
+/** -v NAME:/path[:OPTS], OPTS ro, rw, nocopy or two of them with a comma (ro,nocopy), as Docker's -v. */
 export function parseNamedVolume(view: RootView, root: string, raw: string): BindMount {
   const parts = raw.split(':');
-  const mode = parts.length === 3 ? parts.pop()! : 'rw';
+  const opts = parts.length === 3 ? parts.pop()!.split(',') : [];
   if (parts.length !== 2 || !parts[0] || !parts[1])
-    fail(`-v ${raw}: use HOST_PATH:CONTAINER_PATH[:ro] or VOLUME_NAME:CONTAINER_PATH[:ro]`);
-  if (mode !== 'ro' && mode !== 'rw') fail(`-v ${raw}: unknown mode "${mode}", use ro or rw`);
-  return volumeMount(view, root, `-v ${raw}`, parts[0], parts[1], mode === 'ro');
+    fail(`-v ${raw}: use HOST_PATH:CONTAINER_PATH[:ro] or VOLUME_NAME:CONTAINER_PATH[:ro][,nocopy]`);
+  for (const o of opts)
+    if (!['ro', 'rw', 'nocopy'].includes(o)) fail(`-v ${raw}: unknown option "${o}", use ro, rw or nocopy`);
+  if (opts.includes('ro') && opts.includes('rw')) fail(`-v ${raw}: ro and rw contradict each other: give one`);
+  return volumeMount(view, root, `-v ${raw}`, parts[0], parts[1], opts.includes('ro'), opts.includes('nocopy'));
 }
 
 /** One --mount's key=value fields, Docker's names and their aliases. */
@@ -151,6 +160,8 @@ interface MountFields {
   source?: string;
   target?: string;
   readonly: boolean;
+  /** volume-nocopy: an empty volume is not filled from the image */
+  nocopy: boolean;
   tmpfsSize?: string;
   tmpfsMode?: string;
 }
@@ -166,10 +177,9 @@ const KEYS: Record<string, keyof MountFields | 'ignored'> = {
   ro: 'readonly',
   'tmpfs-size': 'tmpfsSize',
   'tmpfs-mode': 'tmpfsMode',
-  // Docker's own: no effect on Linux (consistency), or what minidock does anyway (a new volume is
-  // never filled from the image: volume-nocopy)
+  'volume-nocopy': 'nocopy',
+  // Docker's own, with no effect on Linux
   consistency: 'ignored',
-  'volume-nocopy': 'ignored',
 };
 
 /** Keys Docker knows that minidock refuses, and why. */
@@ -185,7 +195,7 @@ const REFUSED: Record<string, string> = {
 
 function mountFields(raw: string): MountFields {
   const what = `--mount ${raw}`;
-  const f: MountFields = { readonly: false };
+  const f: MountFields = { readonly: false, nocopy: false };
   for (const field of raw.split(',').filter(Boolean)) {
     const eq = field.indexOf('=');
     const [key, value] = eq < 0 ? [field, undefined] : [field.slice(0, eq), field.slice(eq + 1)];
@@ -193,13 +203,13 @@ function mountFields(raw: string): MountFields {
     const k = KEYS[key];
     if (!k)
       fail(
-        `${what}: unknown field "${key}" — use type=, source=, target=, readonly, tmpfs-size=, tmpfs-mode= (Docker's names)`,
+        `${what}: unknown field "${key}" — use type=, source=, target=, readonly, volume-nocopy, tmpfs-size=, tmpfs-mode= (Docker's names)`,
       );
     if (k === 'ignored') continue;
-    if (k === 'readonly') {
+    if (k === 'readonly' || k === 'nocopy') {
       if (value !== undefined && !/^(true|false|1|0)$/.test(value))
-        fail(`${what}: ${field}: readonly takes true or false (or nothing)`);
-      f.readonly = value === undefined || value === 'true' || value === '1';
+        fail(`${what}: ${field}: ${key} takes true or false (or nothing)`);
+      f[k] = value === undefined || value === 'true' || value === '1';
     } else {
       if (value === undefined || value === '') fail(`${what}: ${key} needs a value (${key}=...)`);
       f[k] = value;
@@ -225,6 +235,8 @@ export function parseMount(view: RootView, root: string, raw: string): { bind?: 
   if (f.target === undefined) fail(`${what}: target= is required: where it is mounted in the container`);
   if (f.type !== 'tmpfs' && (f.tmpfsSize !== undefined || f.tmpfsMode !== undefined))
     fail(`${what}: tmpfs-size and tmpfs-mode are options of type=tmpfs`);
+  // (Docker's rule: a bind mount or a tmpfs is never filled from the image, so there is nothing to turn off)
+  if (f.type !== 'volume' && f.nocopy) fail(`${what}: volume-nocopy is an option of type=volume`);
   switch (f.type) {
     case 'bind':
       if (f.source === undefined) fail(`${what}: type=bind needs source=, the host path`);
@@ -235,7 +247,7 @@ export function parseMount(view: RootView, root: string, raw: string): { bind?: 
         fail(
           `${what}: type=volume needs source=, a volume name (minidock has no anonymous volumes; \`minidock volume create\` names one)`,
         );
-      return { bind: volumeMount(view, root, what, f.source, f.target, f.readonly) };
+      return { bind: volumeMount(view, root, what, f.source, f.target, f.readonly, f.nocopy) };
     case 'tmpfs': {
       if (f.source !== undefined) fail(`${what}: type=tmpfs takes no source`);
       const opts = [

@@ -14,6 +14,8 @@ export interface BindMount {
   isFile?: boolean;
   /** a named volume (-v NAME:/path, --mount type=volume): source is <root>/volumes/NAME/_data (volumes.ts) */
   volume?: string;
+  /** -v NAME:/path:nocopy, --mount ...,volume-nocopy: an empty volume is not filled from the image (volumes.ts) */
+  nocopy?: boolean;
 }
 
 /** --tmpfs PATH[:opts], --mount type=tmpfs: a tmpfs of the container's own (mount-flags.ts). */

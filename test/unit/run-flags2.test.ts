@@ -98,7 +98,13 @@ describe('--mount', () => {
   });
   it('type=volume is -v NAME:/path: the volume directory in the state root', () => {
     expect(parseMount(view(), state, 'type=volume,source=cache,target=/data,volume-nocopy')).toEqual({
-      bind: { source: volumeDataDir(state, 'cache'), destination: '/data', readonly: false, volume: 'cache' },
+      bind: {
+        source: volumeDataDir(state, 'cache'),
+        destination: '/data',
+        readonly: false,
+        volume: 'cache',
+        nocopy: true,
+      },
     });
     expect(parseNamedVolume(view(), state, 'cache:/data:ro')).toEqual({
       source: volumeDataDir(state, 'cache'),
