@@ -1,6 +1,7 @@
 // containerd and dockerd for the benchmark. No systemd here, so nobody starts them: `--start-daemons`
 // starts a private pair (own root, state and sockets under the bench's work directory, so they can
-// never collide with daemons someone else runs) and the bench stops exactly those, by pid, at the end.
+// never collide with daemons someone else runs) and the bench stops exactly those, by pid, at the end
+// (and removes the docker0 its dockerd made, when there was none before).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,9 +42,14 @@ export function daemonArgv(dir: string): { containerd: string[]; dockerd: string
       'dockerd',
       '--containerd',
       join(dir, 'containerd.sock'),
+      // a default bridge network (docker0, made by dockerd; removed by stopDaemons when it made it),
+      // so that bench network and startup --network bridge have Docker rows; but no firewall rule
+      // and no sysctl of the host changed: published ports go through docker-proxy (the userland
+      // proxy: 127.0.0.1:HOST -> the container's address over docker0), and containers on docker0
+      // reach each other bridged, which neither iptables nor ip_forward takes part in
       '--iptables=false',
       '--ip6tables=false',
-      '--bridge=none',
+      '--ip-forward=false',
       '--storage-driver=overlay2',
       '--data-root',
       join(dir, 'docker-root'),
@@ -146,6 +152,7 @@ export async function startDaemons(
     writeFileSync(join(dir, 'daemon.json'), dockerDaemonJson(dockerRuntimes));
     const dockerd = [...argv.dockerd];
     dockerd[2] = out.containerd; // --containerd: the containerd we have (ours or the host's)
+    const hadBridge = linkExists(DOCKER_BRIDGE);
     out.docker = await startOne(
       dir,
       'dockerd',
@@ -156,9 +163,16 @@ export async function startDaemons(
       out.started,
       log,
     );
+    // dockerd makes docker0 and leaves it when it stops: ours to remove, unless it was there before
+    if (!hadBridge) out.madeLinks = [...(out.madeLinks ?? []), DOCKER_BRIDGE];
   }
   return out;
 }
+
+/** The bridge of the default network of a dockerd (its `bridge` network). */
+export const DOCKER_BRIDGE = 'docker0';
+
+const linkExists = (name: string): boolean => existsSync(`/sys/class/net/${name}`);
 
 function alive(pid: number): boolean {
   try {
@@ -187,4 +201,14 @@ export async function stopDaemons(d: DaemonEndpoints, log: (s: string) => void):
     log(`stopped ${name} (pid ${pid})`);
   }
   d.started.length = 0;
+  for (const link of d.madeLinks ?? []) {
+    if (!linkExists(link)) continue;
+    const r = sh(['ip', 'link', 'del', link], { timeoutMs: 10_000 });
+    log(
+      r.code === 0
+        ? `removed ${link} (made by the dockerd this run started)`
+        : `ip link del ${link}: ${r.stderr.trim()}`,
+    );
+  }
+  d.madeLinks = [];
 }

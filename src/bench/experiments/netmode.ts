@@ -145,16 +145,17 @@ export function networkLaunch(
 }
 
 /**
- * Docker in bridge mode needs a daemon with its default `bridge` network: the bench's own dockerd
- * (--start-daemons) runs with --bridge=none --iptables=false so that it never rewrites the host's
- * firewall or leaves docker0 behind. Undefined when `docker network inspect bridge` answers.
+ * Docker in bridge mode needs a daemon with its default `bridge` network (docker0). The bench's own
+ * dockerd (--start-daemons) has one since issue 17 (no firewall rule: --iptables=false, ports through
+ * docker-proxy); a dockerd someone started with --bridge=none has not. Undefined when `docker network
+ * inspect bridge` answers.
  */
 export function dockerBridgeMissing(ctx: BenchContext): string | undefined {
   const bin = dockerClient();
   if (!bin || !ctx.daemons.docker) return undefined; // (the peer is skipped already)
   const r = sh([bin, '-H', `unix://${ctx.daemons.docker}`, 'network', 'inspect', 'bridge'], { timeoutMs: 10_000 });
   if (r.code === 0) return undefined;
-  return `dockerd at ${ctx.daemons.docker} has no bridge network (the bench's own dockerd runs with --bridge=none --iptables=false: it never changes the host's firewall)`;
+  return `dockerd at ${ctx.daemons.docker} has no bridge network (it was started with --bridge=none: start it without, or let the bench start its own with --start-daemons)`;
 }
 
 const flagCache = new Map<string, boolean>();

@@ -354,7 +354,7 @@ export class DockerPeer implements Peer {
       return unavailable(
         'docker',
         'dockerd is not running (no systemd here: the daemons are started by hand)',
-        'minidock bench peers --start-daemons   # or: containerd & dockerd --containerd /run/containerd/containerd.sock --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 &',
+        'minidock bench peers --start-daemons   # or: containerd & dockerd --containerd /run/containerd/containerd.sock --iptables=false --ip6tables=false --ip-forward=false --storage-driver=overlay2 &',
       );
     }
     const v = sh([bin, '-H', `unix://${ctx.daemons.docker}`, 'version', '--format', '{{.Server.Version}}'], {
@@ -371,7 +371,7 @@ export class DockerPeer implements Peer {
       available: true,
       version: v.stdout.trim(),
       notes: [
-        '--network none; dockerd started with --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2; runtime runc via containerd-shim-runc-v2',
+        '--network none; dockerd started with --iptables=false --ip6tables=false --ip-forward=false --storage-driver=overlay2 (docker0 for --network bridge; published ports through docker-proxy); runtime runc via containerd-shim-runc-v2',
       ],
       flags: ['-H', `unix://${ctx.daemons.docker}`, 'run', '--rm', '--network', 'none'],
       caps: ALL_CAPS,

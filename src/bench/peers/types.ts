@@ -57,6 +57,8 @@ export interface DaemonEndpoints {
   docker?: string;
   /** daemons this bench run started itself (stopped by pid at the end) */
   started: Array<{ name: string; pid: number }>;
+  /** links a daemon started here made and leaves behind (dockerd's docker0): removed after it stops */
+  madeLinks?: string[];
 }
 
 /** Everything prepared once per benchmark run and shared by the adapters. */
