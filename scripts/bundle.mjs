@@ -12,17 +12,24 @@ import { build, transform } from 'esbuild';
 //   (newuidmap in handshake.ts, nft in network/nft.ts): every importer gets a proxy that loads it on
 //   first use. (esbuild reads an imported function at each call, `(0, m.spawnSync)(...)`, so the proxy
 //   sees the first call, not the import.)
+// - node:crypto costs ~4 ms to load (it sets up OpenSSL). Only rare paths hash or draw random bytes
+//   (a user network's or a connection's names, an OCI exec's fifo): the same stand-in.
 // - `node:module` (for createRequire) pulls in Node's ES module loader and source maps: ~0.4 ms.
 //   Inside a bundle, `module.constructor` is that same Module class, already loaded.
+const LAZY = {
+  child_process: ['ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'],
+  crypto: ['createHash', 'createHmac', 'randomBytes', 'randomUUID', 'timingSafeEqual'],
+};
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+    b.onResolve({ filter: /^(node:)?(child_process|crypto)$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
       // (the stand-in's own require is the real builtin)
-      args.namespace === 'lazy-builtin'
-        ? { path: 'node:child_process', external: true }
-        : { path: 'child_process', namespace: 'lazy-builtin' },
-    );
+      return args.namespace === 'lazy-builtin'
+        ? { path: `node:${name}`, external: true }
+        : { path: name, namespace: 'lazy-builtin' };
+    });
     b.onResolve({ filter: /^node:module$/ }, (args) =>
       args.importer.includes('/src/') ? { path: 'module', namespace: 'lazy-builtin' } : undefined,
     );
@@ -32,8 +39,8 @@ const lazyBuiltins = {
           ? 'export const createRequire = (from) => module.constructor.createRequire(from);'
           : // a getter per export: esbuild's ESM interop copies an importer's names as getters onto its own
             // object, so each name reads the builtin on first use (a Proxy with no keys would copy nothing)
-            "let m; for (const k of ['ChildProcess', 'exec', 'execFile', 'execFileSync', 'execSync', 'fork', 'spawn', 'spawnSync'])" +
-            " Object.defineProperty(module.exports, k, { enumerable: true, get: () => (m ??= require('node:child_process'))[k] });",
+            `let m; for (const k of ${JSON.stringify(LAZY[args.path])})` +
+            ` Object.defineProperty(module.exports, k, { enumerable: true, get: () => (m ??= require('node:${args.path}'))[k] });`,
       loader: 'js',
     }));
   },
