@@ -165,7 +165,7 @@ function populateVolume(root: string, name: string, dest: string, spec: Containe
       for (const n of readdirSync(data)) removeDir(pathIn(data, n)); // empty again: the next launch tries again
       const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw new MinidockError(
-        `volume ${name}: copying the image's ${src.inner} into it failed (${why}) — free space under ${data}, or mount it empty with -v ${name}:${dest}:nocopy`,
+        `volume ${name}: copying the image's ${src.inner} into it failed (${why}) — free space on the state root's filesystem (${root}), or mount it empty with -v ${name}:${dest}:nocopy`,
       );
     }
     if (copied) writeRecord(root, { ...rec, populated: { container: spec.id, path: src.inner, at: isoNow() } });

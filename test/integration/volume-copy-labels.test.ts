@@ -7,10 +7,20 @@
 // removed). useLeakCheckedRoot compares mounts, cgroups and container directories around each test;
 // each test removes its volumes and checks none is left.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRun, minidock, pidsMatching, ROOTFS, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import {
+  canRun,
+  minidock,
+  pidsMatching,
+  removeStateRoot,
+  ROOTFS,
+  skipReason,
+  useLeakCheckedRoot,
+  waitFor,
+} from '../helpers';
 import { dockerArchiveMembers, type FixtureConfig, makeTar } from '../unit/image-fixtures';
 
 const hasPython = spawnSync('python3', ['-c', 'import os; os.getxattr'], { stdio: 'ignore' }).status === 0;
@@ -123,6 +133,32 @@ describe.skipIf(!canRun)(`volume copy-up, image labels, gc events${canRun ? '' :
     );
     expect(ok(['volume', 'rm', 'etcv', 'empty1', 'empty2'])).toBe('etcv\nempty1\nempty2\n');
     expect(volumes()).toEqual([]);
+  });
+
+  it('a copy that cannot finish (a full disk): one line, exit 125, no container, no volume, nothing half-copied', () => {
+    const small = mkdtempSync(join(tmpdir(), 'minidock-test-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=700', 'tmpfs', small]);
+    try {
+      // busybox's /bin (a few MiB, hard links copied as files) cannot fit
+      const r = minidock(['run', '--rm', '-v', 'binv:/bin', ROOTFS, 'true'], { root: small });
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(
+        /^minidock: volume binv: copying the image's \/bin into it failed \(ENOSPC\) — free space on the state root's filesystem \(.*\), or mount it empty with -v binv:\/bin:nocopy\n$/,
+      );
+      expect(readdirSync(join(small, 'containers'))).toEqual([]);
+      expect(readdirSync(join(small, 'volumes')).filter((n) => !n.startsWith('.'))).toEqual([]);
+      // a volume of volume create is emptied again and kept; a launch that fits fills it
+      expect(minidock(['volume', 'create', 'made'], { root: small }).code).toBe(0);
+      expect(minidock(['run', '--rm', '-v', 'made:/bin', ROOTFS, 'true'], { root: small }).code).toBe(125);
+      expect(readdirSync(join(small, 'volumes', 'made', '_data'))).toEqual([]);
+      expect(minidock(['run', '--rm', '-v', 'made:/etc', ROOTFS, 'cat', '/etc/hostname'], { root: small }).code).toBe(
+        0,
+      );
+      expect(readdirSync(join(small, 'volumes', 'made', '_data'))).toContain('passwd');
+    } finally {
+      execFileSync('umount', [small]);
+      removeStateRoot(small);
+    }
   });
 
   it("from an image's layers: owners, modes, a symlink kept as a link, no whited-out file, xattrs; the target through the image's symlink", () => {
