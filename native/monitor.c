@@ -48,6 +48,7 @@
  *
  * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
  *          [--events FILE ATTRS] [--restart always|on-failure --restart-delay MS] [--restart-count N]
+ *          [--health INTERVAL_MS TIMEOUT_MS START_PERIOD_MS START_INTERVAL_MS RETRIES TIMEOUT_TEXT N ARG...]
  *          [--relaunch ARGV...]
  */
 #define _GNU_SOURCE
@@ -55,6 +56,7 @@
 #include "spawn.h" /* (ours, native/spawn.h: not posix_spawn's <spawn.h>) */
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -62,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -436,6 +439,268 @@ static struct md_report *read_report(int fd, uint32_t *nrec) {
 /* A step failed (its errno > 0), or the child died before it reported any. */
 static int launch_failed(const struct md_report *recs, uint32_t nrec) { return nrec == 0 || recs[nrec - 1].err > 0; }
 
+/* ---- the healthcheck (--health-cmd; src/runtime/lifecycle/health.ts decides the arguments) ---- */
+
+/* Docker's HEALTHCHECK, carried out by a keeper: a fork of this monitor, made once the container
+ * runs, that probes it every interval and records the verdict in DIR/health.json. A process of its
+ * own so that a probe (a Node `minidock exec`, ~0.2 s of CPU) never holds up the log or a signal
+ * here; it dies with us (PR_SET_PDEATHSIG) and we SIGKILL it at the container's exit. A probe is a
+ * child of the keeper in a process group of its own, and its command inside the container is a
+ * child of that `minidock exec` with PR_SET_PDEATHSIG too (child.c, fork_into_namespace): killing
+ * one kills the chain, so no probe outlives the keeper, and nothing outlives the container's PID
+ * namespace. */
+
+#define HEALTH_LOG 5       /* results kept, as Docker's maxLogEntries */
+#define HEALTH_OUTPUT 4096 /* bytes of a probe's output kept, as Docker's maxOutputLen */
+
+static struct {
+  long interval_ms, timeout_ms, start_period_ms, start_interval_ms;
+  int retries, argc;
+  const char *timeout_text; /* the timeout as Docker prints it ("1s", "1m30s"): the timeout's Output */
+  char **argv;              /* the probe: minidock exec --root ROOT ID /bin/sh -c CMD (or the CMD form) */
+} hc;
+static int health_keeper_pid = -1;
+
+struct probe_result {
+  char start[40], end[40];
+  int exit_code;
+  size_t len;
+  int truncated;
+  char out[HEALTH_OUTPUT];
+};
+
+/* --health INTERVAL_MS TIMEOUT_MS START_PERIOD_MS START_INTERVAL_MS RETRIES TIMEOUT_TEXT N ARG... :
+ * the index of its last word (or i, unchanged, when it does not parse: then no healthcheck). */
+static int health_args(int argc, char **argv, int i) {
+  if (i + 7 >= argc) return i;
+  int n = atoi(argv[i + 7]);
+  if (n <= 0 || i + 7 + n >= argc) return i;
+  hc.interval_ms = atol(argv[i + 1]);
+  hc.timeout_ms = atol(argv[i + 2]);
+  hc.start_period_ms = atol(argv[i + 3]);
+  hc.start_interval_ms = atol(argv[i + 4]);
+  hc.retries = atoi(argv[i + 5]);
+  hc.timeout_text = argv[i + 6];
+  hc.argc = n;
+  hc.argv = malloc(((size_t)n + 1) * sizeof *hc.argv);
+  if (!hc.argv) return i + 7 + n;
+  for (int k = 0; k < n; k++) hc.argv[k] = argv[i + 8 + k];
+  hc.argv[n] = NULL;
+  return i + 7 + n;
+}
+
+/* DIR/health.json as Docker's State.Health: {"Status","FailingStreak","Log":[{Start,End,ExitCode,
+ * Output}]}, oldest result first. A temp file renamed over the old one: readers see one or the
+ * other. Not fdatasync'd: the verdict is about a running container and is rewritten every
+ * interval; after a crash of the machine none is running. */
+static void health_write(const char *status, int streak, const struct probe_result *log, int nlog) {
+  size_t cap = 512 + (size_t)nlog * (HEALTH_OUTPUT * 6 + 256), o = 0;
+  char *body = malloc(cap), tmp[4200], path[4200];
+  if (!body) return;
+  o += (size_t)snprintf(body, cap, "{\"Status\":\"%s\",\"FailingStreak\":%d,\"Log\":[", status, streak);
+  for (int k = 0; k < nlog; k++) {
+    const struct probe_result *r = &log[k];
+    o += (size_t)snprintf(body + o, cap - o, "%s{\"Start\":\"%s\",\"End\":\"%s\",\"ExitCode\":%d,\"Output\":\"",
+                          k ? "," : "", r->start, r->end, r->exit_code);
+    o += json_escape(body + o, r->out, r->len);
+    o += (size_t)snprintf(body + o, cap - o, "%s\"}", r->truncated ? "..." : "");
+  }
+  o += (size_t)snprintf(body + o, cap - o, "]}\n");
+  snprintf(tmp, sizeof tmp, "%s/health.json.%d.tmp", dir, (int)getpid());
+  snprintf(path, sizeof path, "%s/health.json", dir);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    int ok = write_full(fd, body, o) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) < 0) unlink(tmp);
+  }
+  free(body);
+}
+
+/* Kill a probe that outlived its timeout: the command `minidock exec` runs in the container (its
+ * child, found by PPid in /proc: this kernel has no /proc/PID/task/TID/children) with its process
+ * group (exec gives it a session of its own, so `sh -c 'sleep 5'` goes whole), then the exec. */
+static void kill_probe(int pid) {
+  char path[64], buf[512];
+  struct dirent *d;
+  DIR *proc = opendir("/proc");
+  while (proc && (d = readdir(proc))) {
+    int p = atoi(d->d_name);
+    if (p <= 0) continue;
+    snprintf(path, sizeof path, "/proc/%d/stat", p);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    char *s = strrchr(buf, ')'); /* "pid (comm) S ppid ...": the name may hold anything */
+    if (s && atoi(s + 4) == pid) kill(-p, SIGKILL), kill(p, SIGKILL);
+  }
+  if (proc) closedir(proc);
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+}
+
+/* One probe: its output (stdout and stderr, the first HEALTH_OUTPUT bytes) and exit code, or -1 and
+ * Docker's "Health check exceeded timeout (1s)" when it ran longer than the timeout. */
+static void run_probe(int sfd, struct probe_result *r) {
+  int p[2];
+  memset(r, 0, sizeof *r);
+  rfc3339(r->start, sizeof r->start);
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    r->exit_code = -1, r->len = (size_t)snprintf(r->out, sizeof r->out, "pipe: %s", strerror(errno));
+    rfc3339(r->end, sizeof r->end);
+    return;
+  }
+  int pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    dup2(p[1], 1);
+    dup2(p[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv(hc.argv[0], hc.argv);
+    dprintf(2, "%s: %s", hc.argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(p[1]);
+  if (pid > 0) setpgid(pid, pid); /* (also in the child: whichever runs first) */
+  unsigned long long deadline = monotonic_us() + (unsigned long long)hc.timeout_ms * 1000ull;
+  int status = 0, exited = pid < 0, timed_out = 0, out = p[0];
+  if (pid < 0) r->len = (size_t)snprintf(r->out, sizeof r->out, "fork: %s", strerror(errno)), status = 1 << 8;
+  while (!exited) {
+    unsigned long long now = monotonic_us();
+    if (now >= deadline) {
+      kill_probe(pid);
+      reap(pid);
+      timed_out = exited = 1;
+      break;
+    }
+    struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN}, {.fd = out, .events = POLLIN}};
+    int r2 = poll(pf, out >= 0 ? 2 : 1, (int)((deadline - now + 999) / 1000));
+    if (r2 < 0 && errno != EINTR) break;
+    if (r2 > 0 && (pf[0].revents & POLLIN)) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) < 0) {}
+      if (waitpid(pid, &status, WNOHANG) == pid) exited = 1;
+    }
+    if (out >= 0 && r2 > 0 && (pf[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buf[4096];
+      ssize_t got = read(out, buf, sizeof buf);
+      if (got <= 0 && !(got < 0 && errno == EINTR)) {
+        close(out), out = -1;
+      } else if (got > 0) {
+        size_t room = sizeof r->out - r->len, take = (size_t)got < room ? (size_t)got : room;
+        memcpy(r->out + r->len, buf, take);
+        r->len += take;
+        if (take < (size_t)got) r->truncated = 1;
+      }
+    }
+  }
+  /* what it wrote before it ended (a process it left behind may keep the pipe open: no waiting) */
+  if (out >= 0) {
+    fcntl(out, F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    ssize_t got;
+    while (!timed_out && (got = read(out, buf, sizeof buf)) > 0) {
+      size_t room = sizeof r->out - r->len, take = (size_t)got < room ? (size_t)got : room;
+      memcpy(r->out + r->len, buf, take);
+      r->len += take;
+      if (take < (size_t)got) r->truncated = 1;
+    }
+    close(out);
+  }
+  rfc3339(r->end, sizeof r->end);
+  if (timed_out) {
+    r->exit_code = -1, r->truncated = 0;
+    r->len = (size_t)snprintf(r->out, sizeof r->out, "Health check exceeded timeout (%s)", hc.timeout_text);
+  } else {
+    r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+/* The keeper's loop: Docker's state machine (moby daemon/health.go). "starting" until the first
+ * success; a success makes it "healthy" and clears the failing streak; a failure adds to the streak
+ * unless the container is still "starting" inside its start period; `retries` failures in a row
+ * make it "unhealthy". Each change is journaled as `health_status: healthy` (Docker's action). The
+ * wait before a probe is the interval, or the start interval while starting within the start
+ * period. Ends when the container is gone (the monitor reaped it: its pid and start time no longer
+ * name a process) — its verdict about a dead container is not recorded. */
+static void health_keeper(int cpid, unsigned long long cstart) {
+  static struct probe_result log[HEALTH_LOG];
+  int nlog = 0, streak = 0;
+  const char *status = "starting";
+  unsigned long long started = monotonic_us();
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK); /* (SIGCHLD is blocked: inherited mask) */
+  for (;;) {
+    int starting = !strcmp(status, "starting");
+    long since_ms = (long)((monotonic_us() - started) / 1000);
+    sleep_ms(starting && since_ms < hc.start_period_ms ? hc.start_interval_ms : hc.interval_ms);
+    struct probe_result r;
+    long at_ms = (long)((monotonic_us() - started) / 1000);
+    run_probe(sfd, &r);
+    if (start_ticks(cpid) != cstart) _exit(0);
+    const char *was = status;
+    if (r.exit_code == 0) {
+      streak = 0, status = "healthy";
+    } else if (!(!strcmp(status, "starting") && at_ms < hc.start_period_ms) && ++streak >= hc.retries) {
+      status = "unhealthy";
+    }
+    if (nlog == HEALTH_LOG) memmove(log, log + 1, sizeof log - sizeof *log), nlog--;
+    log[nlog++] = r;
+    health_write(status, streak, log, nlog);
+    if (strcmp(status, was)) {
+      char action[64];
+      snprintf(action, sizeof action, "health_status: %s", status);
+      journal_event(action, "");
+    }
+  }
+}
+
+/* Before the container is reported running: health.json says "starting", whatever an earlier run
+ * of the container left there. */
+static void health_begin(void) {
+  if (hc.argv) health_write("starting", 0, NULL, 0);
+}
+
+/* Once the container runs and the CLI took it: the keeper. Its fds are 0-2 on /dev/null, nothing
+ * else of ours (the log, the output pipes, the attach socket stay the monitor's alone). */
+static void health_start(int cpid, unsigned long long cstart) {
+  if (!hc.argv) return;
+  int monitor = getpid();
+  int pid = fork();
+  if (pid != 0) {
+    health_keeper_pid = pid;
+    return;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid() != monitor) _exit(0); /* we died before the line above */
+  int nul = open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; fd++) dup2(nul, fd);
+  syscall(SYS_close_range, 3u, ~0u, 0u);
+  health_keeper(cpid, cstart);
+  _exit(0);
+}
+
+/* At the container's exit, before anything is recorded: the keeper and its probe go, reaped. */
+static void health_stop(void) {
+  if (health_keeper_pid <= 0) return;
+  kill(health_keeper_pid, SIGKILL);
+  reap(health_keeper_pid);
+  health_keeper_pid = -1;
+}
+
 /* ---- main, in the order of a run ---- */
 
 static long long parse_args(int argc, char **argv) {
@@ -462,6 +727,8 @@ static long long parse_args(int argc, char **argv) {
       restart_count = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--restart-delay") && i + 1 < argc)
       restart_delay_ms = atol(argv[++i]);
+    else if (!strcmp(argv[i], "--health"))
+      i = health_args(argc, argv, i);
     else if (!strcmp(argv[i], "--relaunch") && i + 1 < argc) {
       relaunch_argv = argv + i + 1; /* the rest of argv, NULL-terminated as main's argv is */
       break;
@@ -797,11 +1064,14 @@ int main(int argc, char **argv) {
   }
   o.pid = pid;
   o.pid_start = start_ticks(pid);
+  health_begin();
   int reported = report_to_cli(&pid, child.report_fd, &o);
   if (reported) return reported > 0 ? 0 : 1;
+  health_start(pid, o.pid_start);
 
   unsigned long long ran_from_us = monotonic_us();
   int status = relay_until_exit(sfd, pid, out[0], err[0], child.console_fd);
+  health_stop();
   record_exit(pid, status, started_us, &o);
   o.restarting = should_restart(&o, (monotonic_us() - ran_from_us) / 1000);
   write_exit(&o);
