@@ -114,6 +114,31 @@ d('minidock run (real containers)', () => {
     expect(statSync(cache).size).toBeGreaterThan(1000);
   });
 
+  const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => existsSync(p));
+  it.skipIf(!strace)(
+    `flushes a kept container's records to disk (fdatasync), and a --rm container's not${strace ? '' : ' — SKIPPED: needs strace'}`,
+    () => {
+      // writeJsonAtomic (container-store/records.ts): a --rm container is removed at its exit, so its
+      // state.json need not survive a crash of the machine; a kept one's must
+      const syncs = (args: string[]): number => {
+        const log = join(root, `strace-${args.length}.txt`);
+        const r = spawnSync(
+          strace!,
+          ['-f', '-e', 'trace=fdatasync', '-o', log, process.execPath, BIN, 'run', ...args],
+          {
+            env: { ...process.env, MINIDOCK_ROOT: root },
+            encoding: 'utf8',
+          },
+        );
+        expect(r.status).toBe(0);
+        return (readFileSync(log, 'utf8').match(/fdatasync\(/g) ?? []).length;
+      };
+      expect(syncs(['--rm', ROOTFS, 'true'])).toBe(0);
+      expect(syncs(['--name', 'kept-sync', ROOTFS, 'true'])).toBeGreaterThanOrEqual(3); // created, running, exited
+      expect(minidock(['rm', 'kept-sync'], { root }).code).toBe(0);
+    },
+  );
+
   it('isolates the hostname (default: the short id; --hostname sets it)', () => {
     const r1 = run([ROOTFS, 'hostname']);
     expect(r1.code).toBe(0);

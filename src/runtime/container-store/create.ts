@@ -93,7 +93,8 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
         writeFileSync(pathIn(staging, f), JSON.stringify(v) + '\n', { mode: 0o644 }),
       );
     put('config.json', config);
-    onStateRoot(pathIn(staging, 'state.json'), () => writeJsonAtomic(pathIn(staging, 'state.json'), state)); // fdatasync'd too
+    // (fdatasync'd too, unless --rm: writeJsonAtomic)
+    onStateRoot(pathIn(staging, 'state.json'), () => writeJsonAtomic(pathIn(staging, 'state.json'), state, !o.autoRemove));
     onStateRoot(staging, () => o.populate?.(staging));
     if (spec.name) checkName(spec.name);
     renameSync(staging, dir);
