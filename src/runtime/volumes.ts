@@ -145,7 +145,8 @@ function containerLayers(root: string, spec: ContainerSpec): string[] {
 function populateVolume(root: string, name: string, dest: string, spec: ContainerSpec): void {
   const data = volumeDataDir(root, name);
   const isEmpty = (): boolean => readdirSync(data).length === 0;
-  if (readVolume(root, name)?.populated || !isEmpty()) return;
+  // (no _data: a volume directory made by hand; the bind mount's step then says what is missing)
+  if (!existsSync(data) || readVolume(root, name)?.populated || !isEmpty()) return;
   const layers = containerLayers(root, spec);
   const src = resolveWith((parts) => layeredLstat(layers, parts), dest);
   if (src.kind !== 'dir') return; // nothing there to copy (the mount point will be made)
