@@ -33,7 +33,7 @@ commands:
   run [--bundle DIR] [-d] [--pid-file F] [--preserve-fds N] [--keep] ID
                                create + start; without -d wait, delete, exit with its status
   exec [--process P.json] [-d] [--pid-file F] [-t --console-socket SOCK] [--cwd DIR] [-e K=V] [-u UID[:GID]]
-       [--ignore-paused] ID [ARGS...]
+       [--ignore-paused] [--preserve-fds N] ID [ARGS...]
                                a new process in the container; without -d wait for it, exit with its status
   ps [-f table|json] ID [PS_ARGS...]
                                the container's processes: host ps (default -ef) filtered, or a JSON list of pids
@@ -319,6 +319,7 @@ async function execInto(cmd: OciCommand, root: string, id: string): Promise<numb
     env,
     user: flags.user as string | undefined,
     ignorePaused: !!flags['ignore-paused'],
+    preserveFds: preserveFds(flags['preserve-fds']),
   });
 }
 

@@ -79,6 +79,7 @@ export const OCI_VERBS: Record<string, FlagSpec[]> = {
     f(true, 'env', 'e'),
     f(true, 'user', 'u'),
     f(false, 'ignore-paused'),
+    f(true, 'preserve-fds'),
   ],
   ps: [f(true, 'format', 'f')],
   pause: [],

@@ -38,6 +38,8 @@ export interface ExecOptions {
   user?: string;
   /** --ignore-paused: exec into a paused container (the process freezes as it joins the cgroup, until resume) */
   ignorePaused?: boolean;
+  /** --preserve-fds N: our fds 3..3+N-1 (the caller's) stay open in the exec'd process, as create's */
+  preserveFds?: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -112,7 +114,8 @@ export async function ociExec(o: ExecOptions): Promise<number> {
   const { openCgroupAt } = await import('../runtime/cgroups/index.js');
   const { buildExecPlan } = await import('../runtime/lifecycle/exec.js');
   const { closeChildFds, readReport, release, spawnChild } = await import('../runtime/handshake.js');
-  const { passConsole, readFifoByte, writeAtomic } = await import('./launch.js');
+  const { checkPreservedFds, passConsole, preserveFdsStep, readFifoByte, writeAtomic } = await import('./launch.js');
+  checkPreservedFds(o.preserveFds ?? 0);
   const { isProcess } = await import('../sys/proc.js');
   const { exitCodeOf, forwardSignals, waitExit } = await import('../runtime/process.js');
   const { stepError } = await import('../runtime/step-error.js');
@@ -120,6 +123,7 @@ export async function ociExec(o: ExecOptions): Promise<number> {
   const cgroup = openCgroupAt(rec.cgroupPaths ?? []);
   const selfJoin = cgroup?.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
   const steps = buildExecPlan(spec, rec.pid, selfJoin);
+  preserveFdsStep(steps, o.preserveFds ?? 0);
 
   let fifo: string | undefined;
   let fifoFd = -1;

@@ -154,7 +154,15 @@ describe('minidock-oci over its state directory', () => {
     });
     expect(f.linux.namespaces).toContain('user'); // config.json's uidMappings/gidMappings (config.ts)
     expect(f.linux.namespaces).not.toContain('time');
-    expect(f.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']); // what create, start and delete run (hooks.ts)
+    // every point: the in-container ones as plan steps, the rest from create, start and delete (hooks.ts)
+    expect(f.hooks).toEqual([
+      'prestart',
+      'createRuntime',
+      'createContainer',
+      'startContainer',
+      'poststart',
+      'poststop',
+    ]);
     expect(oci(['--version']).stdout).toMatch(/^minidock-oci version \d+\.\d+\.\d+\nspec: 1\.1\.0\n$/);
   });
 });

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseOciArgv } from '../../src/oci/argv';
 import { mapConfig } from '../../src/oci/config';
 import { features } from '../../src/oci/features';
 import { hookSteps } from '../../src/oci/hooks';
@@ -155,6 +156,10 @@ describe("create's plan with in-container hooks", () => {
     expect(line(HOOK_SIGNALED | 9)).toMatch(/^hook\(\/bin\/sh\): killed by signal 9 — /);
     expect(line(110)).toMatch(/^hook\(\/bin\/sh\): timed out after 3 s, killed \(ETIMEDOUT\) — /);
     expect(line(2)).toMatch(/^hook\(\/bin\/sh\): ENOENT — /);
+  });
+
+  it('exec takes --preserve-fds as create does', () => {
+    expect(parseOciArgv(['exec', '--preserve-fds', '2', 'c1', 'sh']).flags).toEqual({ 'preserve-fds': '2' });
   });
 
   it("the release with the pid: 'P' and a u32 little-endian, one write", () => {

@@ -1,0 +1,253 @@
+// The in-container hooks through the real binary (minidock-oci), on a bundle made here (the project's
+// busybox rootfs, config.json from `minidock-oci spec`): a createContainer hook runs in the
+// container's mount namespace and cgroup before pivot_root (its path the host's) with the state
+// ("creating", the init's host pid) on its stdin; a startContainer hook runs after start, in the
+// container (its path the container's), before the program; a failing or timed-out createContainer
+// fails create in one line and leaves nothing (mounts, cgroups, state dir, processes compared
+// before/after; poststop still runs); a failing startContainer fails start. And exec --preserve-fds.
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { canRun, hostSnapshot, ROOTFS, skipReason, waitFor } from '../helpers';
+
+const BIN = join(__dirname, '../../bin/minidock-oci.js');
+
+let dir: string;
+let root: string;
+let bundle: string;
+let outFile: string;
+let hooks: string;
+
+/** A runtime with stdout/stderr in a file (a container inherits them: a pipe would stay open). */
+function oci(args: string[], fds: number[] = []): { code: number | null; out: string } {
+  const fd = openSync(outFile, 'w');
+  try {
+    const r = spawnSync(BIN, ['--root', root, ...args], { stdio: ['ignore', fd, fd, ...fds], timeout: 30_000 });
+    return { code: r.status, out: readFileSync(outFile, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+const statusOf = (id: string) => JSON.parse(oci(['state', id]).out);
+const alive = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+/** config.json from `minidock-oci spec`, with these args, no terminal, a writable rootfs. */
+function setConfig(args: string[], edit: (c: any) => void = () => {}): void {
+  const c = JSON.parse(readFileSync(join(dir, 'spec', 'config.json'), 'utf8'));
+  c.process.args = args;
+  c.process.terminal = false;
+  c.root.readonly = false;
+  edit(c);
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(c));
+}
+
+/** What a container of this file could leave: mounts under its dir, cgroups named after its IDs,
+ * processes whose root is its rootfs, and the hooks' sleeps. */
+function snapshot() {
+  const s = hostSnapshot();
+  const procs = readdirSync('/proc').filter((p) => {
+    if (!/^\d+$/.test(p)) return false;
+    try {
+      return (
+        readlinkSync(`/proc/${p}/root`) === join(bundle, 'rootfs') ||
+        /minidock-hook-sleep|^sleep\x0031\x00$/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'))
+      );
+    } catch {
+      return false;
+    }
+  });
+  return {
+    mounts: s.mounts.filter((m) => m.includes(dir)),
+    cgroups: s.cgroups.filter((c) => /\/minidock-oci-hk/.test(c)),
+    procs,
+  };
+}
+
+/** A host hook (createContainer: its path resolved in the runtime's namespace) running `script`. */
+const hostHook = (script: string, timeout?: number) => ({ path: '/bin/sh', args: ['sh', '-c', script], timeout });
+
+describe.skipIf(!canRun)(`minidock-oci createContainer and startContainer hooks (${skipReason || 'root'})`, () => {
+  let before: ReturnType<typeof snapshot>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'minidock-oci-hooks-'));
+    root = join(dir, 'state');
+    bundle = join(dir, 'bundle');
+    outFile = join(dir, 'out.txt');
+    hooks = join(dir, 'hooks');
+    cpSync(ROOTFS, join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+    mkdirSync(join(dir, 'spec'));
+    expect(oci(['spec', '--bundle', join(dir, 'spec')]).code).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => {
+    rmSync(hooks, { recursive: true, force: true });
+    mkdirSync(hooks);
+    for (const f of ['hookstate', 'prog']) rmSync(join(bundle, 'rootfs', f), { force: true });
+    before = snapshot();
+  });
+  afterEach(() => {
+    expect(snapshot()).toEqual(before);
+    expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
+  });
+
+  it("createContainer: in the container's mount namespace and cgroup, before pivot_root, the state with the init's host pid on stdin", () => {
+    setConfig(['sh', '-c', 'true'], (c) => {
+      c.annotations = { 'org.example': 'in' };
+      c.hooks = {
+        createContainer: [
+          hostHook(
+            `readlink /proc/self/ns/mnt > ${hooks}/mnt; cat > ${hooks}/state; cat /proc/self/cgroup > ${hooks}/cgroup; ls / > ${hooks}/root`,
+          ),
+        ],
+      };
+    });
+    expect(oci(['create', '--bundle', bundle, 'hk1'])).toEqual({ code: 0, out: '' });
+    try {
+      const st = statusOf('hk1');
+      const state = JSON.parse(readFileSync(join(hooks, 'state'), 'utf8'));
+      expect(state).toEqual({
+        ociVersion: st.ociVersion,
+        id: 'hk1',
+        pid: st.pid,
+        status: 'creating',
+        bundle,
+        rootfs: join(bundle, 'rootfs'),
+        created: st.created,
+        annotations: { 'org.example': 'in' },
+        owner: st.owner,
+      });
+      // the init's mount namespace, not the host's
+      const mnt = readFileSync(join(hooks, 'mnt'), 'utf8').trim();
+      expect(mnt).toBe(readlinkSync(`/proc/${st.pid}/ns/mnt`));
+      expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+      // in the container's cgroup (its cgroup namespace comes later: the full path)
+      expect(readFileSync(join(hooks, 'cgroup'), 'utf8')).toMatch(/\/minidock-oci-hk1$/m);
+      // before pivot_root: "/" is still the host's (its path resolved there: /bin/sh of the host)
+      expect(readFileSync(join(hooks, 'root'), 'utf8').split('\n')).toContain(dir.split('/')[1]);
+    } finally {
+      expect(oci(['delete', '--force', 'hk1']).code).toBe(0);
+    }
+  });
+
+  it('startContainer: after start, inside the container (its path the rootfs\'s), before the program; "created" with the pid', async () => {
+    setConfig(['sh', '-c', 'test -s /hookstate && echo ran > /prog'], (c) => {
+      c.hooks = {
+        startContainer: [
+          { path: '/bin/sh', args: ['sh', '-c', '{ cat; echo; readlink /proc/self/ns/mnt; } > /hookstate'] },
+        ],
+      };
+    });
+    expect(oci(['create', '--bundle', bundle, 'hk2'])).toEqual({ code: 0, out: '' });
+    try {
+      const { pid } = statusOf('hk2');
+      const mnt = readlinkSync(`/proc/${pid}/ns/mnt`);
+      expect(existsSync(join(bundle, 'rootfs', 'hookstate'))).toBe(false); // not at create
+      expect(oci(['start', 'hk2'])).toEqual({ code: 0, out: '' });
+      const [json, ns] = readFileSync(join(bundle, 'rootfs', 'hookstate'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(JSON.parse(json!)).toMatchObject({ id: 'hk2', pid, status: 'created', bundle });
+      expect(ns).toBe(mnt);
+      await waitFor(() => !alive(pid), 5000);
+      expect(readFileSync(join(bundle, 'rootfs', 'prog'), 'utf8')).toBe('ran\n');
+    } finally {
+      expect(oci(['delete', '--force', 'hk2']).code).toBe(0);
+    }
+  });
+
+  it('a failing createContainer hook fails create in one line; nothing is left; poststop runs', () => {
+    setConfig(['sh', '-c', 'echo never > /prog'], (c) => {
+      c.hooks = {
+        createContainer: [hostHook('echo bad >&2; exit 3'), hostHook(`touch ${hooks}/second`)],
+        poststop: [hostHook(`cat > ${hooks}/poststop`)],
+      };
+    });
+    const r = oci(['create', '--bundle', bundle, 'hk3']);
+    expect(r.code).toBe(1);
+    // (the hook's own stderr is the runtime's: its line comes first)
+    expect(r.out.trim().split('\n')).toEqual([
+      'bad',
+      expect.stringMatching(
+        /level=error msg="hook\(\/bin\/sh\): exit status 3 — createContainer hook #0 \(config.json hooks.createContainer\[0\]\): in the container's namespaces/,
+      ),
+    ]);
+    expect(existsSync(join(hooks, 'second'))).toBe(false); // the first failure stops the list
+    expect(JSON.parse(readFileSync(join(hooks, 'poststop'), 'utf8'))).toMatchObject({ id: 'hk3', status: 'stopped' });
+    expect(existsSync(join(bundle, 'rootfs', 'prog'))).toBe(false);
+    expect(oci(['state', 'hk3']).out).toMatch(/container does not exist/);
+  });
+
+  it('a createContainer hook past its timeout is killed (its children too) and fails create', () => {
+    setConfig(['true'], (c) => {
+      c.hooks = { createContainer: [hostHook('sleep 31; : minidock-hook-sleep', 1)] };
+    });
+    const t0 = Date.now();
+    const r = oci(['create', '--bundle', bundle, 'hk4']);
+    if (r.code === 0) oci(['delete', '--force', 'hk4']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      /msg="hook\(\/bin\/sh\): timed out after 1 s, killed \(ETIMEDOUT\) — createContainer hook #0/,
+    );
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('a failing startContainer hook fails start (the program never runs); delete leaves nothing', async () => {
+    setConfig(['sh', '-c', 'echo never > /prog'], (c) => {
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 4'] }] };
+    });
+    expect(oci(['create', '--bundle', bundle, 'hk5'])).toEqual({ code: 0, out: '' });
+    try {
+      const { pid } = statusOf('hk5');
+      const r = oci(['start', 'hk5']);
+      expect(r.code).toBe(1);
+      expect(r.out.trim().split('\n')).toEqual([
+        expect.stringMatching(/level=error msg="hook\(\/bin\/sh\): exit status 4 — startContainer hook #0/),
+      ]);
+      await waitFor(() => !alive(pid), 5000);
+      expect(statusOf('hk5').status).toBe('stopped');
+      expect(existsSync(join(bundle, 'rootfs', 'prog'))).toBe(false);
+    } finally {
+      expect(oci(['delete', '--force', 'hk5']).code).toBe(0);
+    }
+  });
+
+  it("exec --preserve-fds 1: the caller's fd 3 is the exec'd process's fd 3; without it closed; an fd not passed is refused", () => {
+    setConfig(['sleep', '30']);
+    expect(oci(['run', '-d', '--bundle', bundle, 'hk6'])).toEqual({ code: 0, out: '' });
+    const file = join(dir, 'fd3.txt');
+    writeFileSync(file, '');
+    const fd = openSync(file, 'w');
+    try {
+      const r = oci(['exec', '--preserve-fds', '1', 'hk6', 'sh', '-c', 'echo through fd 3 >&3'], [fd]);
+      expect(r).toEqual({ code: 0, out: '' });
+      expect(readFileSync(file, 'utf8')).toBe('through fd 3\n');
+      const closed = oci(['exec', 'hk6', 'sh', '-c', 'echo again >&3'], [fd]);
+      expect(closed.code).not.toBe(0);
+      expect(closed.out).toMatch(/3: Bad file descriptor/);
+      expect(readFileSync(file, 'utf8')).toBe('through fd 3\n');
+      const bad = oci(['exec', '--preserve-fds', '2', 'hk6', 'true'], [fd]);
+      expect(bad.code).toBe(1);
+      expect(bad.out.trim().split('\n')).toEqual([
+        expect.stringMatching(/--preserve-fds 2: fd 4 (is not open|was not passed by the caller)/),
+      ]);
+    } finally {
+      closeSync(fd);
+      expect(oci(['delete', '--force', 'hk6']).code).toBe(0);
+    }
+  });
+});
