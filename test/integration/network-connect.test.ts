@@ -165,6 +165,24 @@ describe.skipIf(skip)(`network connect / disconnect${skip ? ` (skipped: ${skip})
     expect(ok(['exec', 'y', 'cat', '/etc/hosts'])).not.toMatch(/\bn\b/);
   });
 
+  it('a connection lasts for the run: after a restart it is not shown, gc releases its lease, connect works again', () => {
+    sleeper('n');
+    const n = JSON.parse(ok(['inspect', 'n']))[0].Id as string;
+    md(['network', 'connect', B, 'n']);
+    const leasesB = () =>
+      Object.values(hostNet(root).leases[`${B}.json`]).map((l) => (l as { container: string }).container);
+    expect(leasesB()).toEqual([n]);
+    ok(['restart', '-t', '0', 'n']);
+    expect(settings('n').Networks ?? {}).toEqual({}); // a new namespace: only lo in it
+    expect(ok(['exec', 'n', 'ip', '-o', 'link']).trim().split('\n')).toHaveLength(1);
+    const gc = md(['gc']);
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toMatch(new RegExp(`lease 10\\.198\\.\\d+\\.\\d+ on ${B} \\(a connection of an earlier run`));
+    expect(leasesB()).toEqual([]);
+    expect(md(['network', 'connect', B, 'n']).code).toBe(0);
+    expect(Object.keys(settings('n').Networks)).toEqual([B]);
+  });
+
   it('bad input: one line, exit 125, nothing made', async () => {
     sleeper('x', '--network', A);
     ok(['run', '-d', '--name', 's', '--network', A, './rootfs', '/bin/true']);
