@@ -104,9 +104,9 @@ function otherOptions(cmd: Command): Command {
   return storageAndKernelOptions(networkAndNamespaceOptions(limitOptions(processOptions(cmd))));
 }
 
-/** The process: environment, entrypoint, restart and stop, labels, identity, privileges. */
+/** The process: environment, entrypoint, restart and stop, labels, identity, privileges, healthcheck. */
 function processOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--env-file <file>', 'read KEY=VAL lines from a file (repeatable)', collect, [])
     .option(
       '--entrypoint <cmd>',
@@ -137,7 +137,19 @@ function processOptions(cmd: Command): Command {
     .option('--cap-drop <cap>', 'drop a capability (repeatable; ALL for all)', collect, [])
     .option('--privileged', 'all capabilities, no seccomp, no masked paths (dangerous)')
     .option('--security-opt <opt>', 'seccomp=FILE.json | seccomp=unconfined | no-new-privileges=false', collect, [])
-    .option('--ulimit <name=soft[:hard]>', 'set a process resource limit (repeatable)', collect, []);
+    .option('--ulimit <name=soft[:hard]>', 'set a process resource limit (repeatable)', collect, [])
+    .option(
+      '--health-cmd <cmd>',
+      'a command run with /bin/sh -c inside the container to check its health (needs -d or create/start)',
+    )
+    .option('--health-interval <duration>', 'time between health checks, e.g. 30s, 1m30s, 500ms (default 30s)')
+    .option('--health-timeout <duration>', 'a check running longer is killed and counts as failed (default 30s)')
+    .option('--health-retries <n>', 'failures in a row that make it unhealthy (default 3)')
+    .option('--health-start-period <duration>', 'failures in this time after the start do not count (default 0s)')
+    .option('--health-start-interval <duration>', 'time between checks during the start period (default 5s)')
+    .option('--no-healthcheck', "no healthcheck, not even the image's HEALTHCHECK");
+  // (commander gives a --no-X option the default X = true: none here, so the flags say only what was given)
+  return cmd.setOptionValueWithSource('healthcheck', undefined, 'default');
 }
 
 /** The resource flags (limits.ts): cgroup limits, and what the memory and I/O controllers weigh. */

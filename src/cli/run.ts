@@ -47,6 +47,9 @@ export function register(program: Command, argv?: readonly string[]): void {
 const restartNeedsDetach = (policy?: string): string =>
   `--restart ${policy} without -d: the restarts are made by a detached container's monitor, and a foreground container has none — use run -d --restart ..., or create then start`;
 
+const healthNeedsDetach = (key: string): string =>
+  `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} without -d: health checks are run by a detached container's monitor, and a foreground container has none — use run -d, or create then start`;
+
 async function runCommand(rootfs: string, command: string[], flags: CliFlags): Promise<number> {
   const [
     { Timeline },
@@ -89,6 +92,12 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   const spec = await runSpec(id, root, rootfs, command, flags);
   tl.mark('spec (flags validated, seccomp compiled)');
   if (spec.restartPolicy && !flags.detach && !flags.dryRun) fail(restartNeedsDetach(flags.restart));
+  // a healthcheck is carried out by the monitor too: asked for in the foreground, refused; the image's, left out
+  if (spec.healthcheck && !flags.detach && !flags.dryRun) {
+    const given = Object.entries(flags).find(([k, v]) => /^health[A-Z]/.test(k) && v !== undefined);
+    if (given) fail(healthNeedsDetach(given[0]));
+    delete spec.healthcheck;
+  }
   const warning = privilegedWarning(spec);
   if (warning) writeErr(`minidock: WARNING: ${warning}\n`);
   if (spec.userns?.rootless) {
@@ -137,6 +146,7 @@ async function recordLines(spec: ContainerSpec, cidfile?: string): Promise<strin
       `# minidock: stop sends ${signalName(spec.stopSignal)} first, SIGKILL ${spec.stopTimeoutSec} s later if it still runs`,
     );
   if (cidfile) out.push(`# minidock: the container ID is written to ${cidfile} before the launch`);
+  if (spec.healthcheck) out.push((await import('../runtime/lifecycle/health.js')).describeHealth(spec.healthcheck));
   const net = spec.network;
   if (net?.publishAll)
     out.push(

@@ -718,6 +718,14 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
   let ok = false;
   const code = await optionalCode(spec, opts.timeline);
   const restartArgs = spec.restartPolicy ? await monitorRestartArgs(spec, opts) : [];
+  // --health-cmd / HEALTHCHECK: the monitor's keeper probes through `minidock exec` (lifecycle/health.ts)
+  const healthArgs = spec.healthcheck
+    ? (await import('./lifecycle/health.js')).monitorHealthArgs(
+        spec,
+        opts.root,
+        posix.join(packageRoot(), 'bin', 'minidock.js'),
+      )
+    : [];
   let joined: Awaited<ReturnType<typeof withJoins>> | undefined;
   try {
     joined = await withJoins(spec, opts.root); // (before anything is made)
@@ -727,6 +735,7 @@ export async function launchDetached(spec: ContainerSpec, opts: LaunchOptions): 
     const plan = planLaunch(joined.spec, prepared.dirs, cgroup, 0, undefined, net); // the same decision --dry-run prints
     ctl = startMonitor(spec, opts, plan, cgroup, [
       ...monitorEventArgs(opts.root, subjectOf(spec, opts)),
+      ...healthArgs, // (before the restart arguments: --relaunch takes the rest)
       ...restartArgs,
     ]);
     launchThroughMonitor(ctl, spec, opts, plan, cgroup, net, code);

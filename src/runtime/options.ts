@@ -90,6 +90,14 @@ export interface RunFlags extends UsernsFlags {
   sysctl?: string[];
   init?: boolean;
   cgroupns?: string;
+  // --health-cmd, --health-*, --no-healthcheck (lifecycle/health.ts; commander: healthcheck false)
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  healthcheck?: boolean;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -104,7 +112,7 @@ export async function specFromFlags(
   args: string[],
   f: RunFlags,
   seccompFor: SeccompFor,
-  image?: ImageView & { exposedPorts?: string[] },
+  image?: ImageView & { exposedPorts?: string[]; healthcheck?: unknown },
 ): Promise<ContainerSpec> {
   // Checked in this order, so the first bad flag is the one reported.
   const rootfs = checkRootfs(rootfsArg, image);
@@ -151,6 +159,11 @@ export async function specFromFlags(
   if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
     fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
   const recorded = recordedFlags(f, userns);
+  // --health-cmd and its timings, or the image's HEALTHCHECK: lifecycle/health.ts, loaded only then
+  const healthcheck =
+    image?.healthcheck !== undefined || f.healthcheck === false || healthFlagNames.some((k) => f[k] !== undefined)
+      ? (await import('./lifecycle/health.js')).healthFromFlags(f, image?.healthcheck)
+      : undefined;
   // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
   let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
   if (f.restart !== undefined) {
@@ -184,6 +197,7 @@ export async function specFromFlags(
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
     ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
+    ...(healthcheck ? { healthcheck } : {}),
     ...(ns.namespaces ? { namespaces: ns.namespaces } : {}),
     ...(ns.shmSize === undefined ? {} : { shmSize: ns.shmSize }),
     ...recorded,
@@ -271,6 +285,15 @@ function checkInUserns(f: RunFlags, userns: NonNullable<ContainerSpec['userns']>
       '--group-add: this user namespace denies setgroups() (a map of your own uid alone), so no supplementary group can be set — drop the flag, or use an /etc/subgid range (newgidmap)',
     );
 }
+
+const healthFlagNames = [
+  'healthCmd',
+  'healthInterval',
+  'healthTimeout',
+  'healthRetries',
+  'healthStartPeriod',
+  'healthStartInterval',
+] as const;
 
 /** -P, --expose or --mac-address given (network/flags.ts parses them). */
 const bridgeFlags = (f: RunFlags): boolean => !!(f.publishAll || f.expose?.length || f.macAddress !== undefined);

@@ -52,7 +52,7 @@ export async function runSpec(
     image ? image.args : command,
     runFlags,
     (choice, caps) => cachedSeccomp(choice, caps) ?? ((toCompile = [choice, caps]), {}),
-    image,
+    image && { ...image, healthcheck: await imageHealthcheck(root, image) },
   );
   // the image's LABELs under the container's own --label (Docker's rule: the container's win);
   // config.json keeps the merged set, so ps --filter label= and inspect see the image's too
@@ -62,6 +62,12 @@ export async function runSpec(
     Object.assign(spec, { seccomp: program, seccompProfileName: name });
   }
   return spec;
+}
+
+/** The image's HEALTHCHECK: kept only in its config's exact bytes (raw-config.ts), not in the record. */
+async function imageHealthcheck(root: string, image: import('../image/run-image.js').ImageForRun): Promise<unknown> {
+  const { rawConfig } = await import('../image/raw-config.js');
+  return (rawConfig(root, image.image).json.config as { Healthcheck?: unknown } | undefined)?.Healthcheck;
 }
 
 /** One visible line for --privileged, which turns off every protection docs/security.md describes. */

@@ -74,6 +74,23 @@ export interface NamespaceModes {
   uts?: string;
 }
 
+/**
+ * --health-cmd and its timings, or the image's HEALTHCHECK (lifecycle/health.ts), resolved: Docker's
+ * defaults filled in. Carried out by the monitor of a detached container.
+ */
+export interface HealthConfig {
+  /** Docker's Test: ["CMD-SHELL", cmd] (run with /bin/sh -c) or ["CMD", arg...] */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  /** failures within it do not count while the container is still "starting" */
+  startPeriodMs: number;
+  /** the wait between probes during the start period */
+  startIntervalMs: number;
+  /** failures in a row that make it "unhealthy" */
+  retries: number;
+}
+
 export interface ContainerSpec {
   id: string; // 64 hex characters
   name?: string;
@@ -128,6 +145,8 @@ export interface ContainerSpec {
   sysctls?: Record<string, string>;
   /** --init: the host path of minidock-init, bind-mounted at /dev/init and run as PID 1; absent: none */
   init?: string;
+  /** --health-cmd, --health-*, or the image's HEALTHCHECK (lifecycle/health.ts); absent: none */
+  healthcheck?: HealthConfig;
   /** --cgroupns host: no cgroup namespace (/proc/self/cgroup shows the host's paths); absent: private */
   cgroupns?: 'host';
   /** namespaces joined, resolved for one launch (not kept in config.json): run's container:NAME
