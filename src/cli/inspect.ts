@@ -36,6 +36,7 @@ async function inspect(refs: string[], flags: RootFlag): Promise<number> {
       // Docker's State.Paused, and Status "paused" while frozen (asked of the freezer, never recorded)
       const paused = isPaused(e);
       Object.assign(d.State as Record<string, unknown>, { Paused: paused }, paused ? { Status: 'paused' } : {});
+      if (e.config?.spec?.healthcheck) await addHealth(d, e);
       out.push(d);
     } catch (err) {
       code = refFailed(err);
@@ -43,4 +44,19 @@ async function inspect(refs: string[], flags: RootFlag): Promise<number> {
   }
   writeOut(JSON.stringify(out, null, 2) + '\n');
   return code;
+}
+
+/** Docker's Config.Healthcheck and State.Health (the monitor's health.json; "starting" before it
+ * exists, "unhealthy" once stopped). health.ts is loaded only for a container that has a healthcheck. */
+async function addHealth(
+  d: Record<string, unknown>,
+  e: import('../runtime/container-store/records.js').Entry,
+): Promise<void> {
+  const { healthConfigJson, readHealth } = await import('../runtime/lifecycle/health.js');
+  const h = e.config!.spec.healthcheck!;
+  if (d.Config && typeof d.Config === 'object') Object.assign(d.Config, { Healthcheck: healthConfigJson(h) });
+  const state = d.State as Record<string, unknown>;
+  const health = readHealth(e.dir) ?? (state.Running ? { Status: 'starting', FailingStreak: 0, Log: [] } : undefined);
+  // stopped: "unhealthy", as Docker sets it when its probes stop; the last results stay
+  if (health) state.Health = state.Running ? health : { ...health, Status: 'unhealthy' };
 }

@@ -1,4 +1,4 @@
-// `minidock ps [-a] [-q] [-f label=K[=V]|name=N|status=S] [--format json]`: the containers of this
+// `minidock ps [-a] [-q] [-f label=K[=V]|name=N|status=S|health=H] [--format json]`: the containers of this
 // state root, newest first (the list, its rows and the filters: src/runtime/lifecycle/ps.ts).
 import type { Command } from 'commander';
 import type { RootFlag } from '../runtime/lifecycle/common.js';
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--no-trunc', 'full IDs and commands')
     .option(
       '-f, --filter <filter>',
-      'only those with label=KEY or label=KEY=VALUE, name=PART, status=STATE (repeatable; status implies -a)',
+      'only those with label=KEY or label=KEY=VALUE, name=PART, status=STATE, health=starting|healthy|unhealthy|none (repeatable; status implies -a)',
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
@@ -51,7 +51,12 @@ async function ps(flags: PsFlags): Promise<number> {
   ]);
   if (flags.format !== undefined && flags.format !== 'json' && flags.format !== 'table')
     fail(`--format ${flags.format}: use json or table`);
-  const filter = parsePsFilters(flags.filter ?? []);
+  // health=starting|healthy|unhealthy|none here (lifecycle/health.ts); the other filters in lifecycle/ps.ts
+  const healthWanted = (flags.filter ?? []).filter((f) => f.startsWith('health=')).map((f) => f.slice(7));
+  for (const h of healthWanted)
+    if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h))
+      fail(`--filter health=${h}: use health=starting, healthy, unhealthy or none`);
+  const filter = parsePsFilters((flags.filter ?? []).filter((f) => !f.startsWith('health=')));
   // (status= looks at every container, as Docker's: ps -f status=exited needs no -a)
   const listed = listContainers(rootOf(flags), flags.all || filter.statuses.length > 0);
   reportUnknown(listed.unreadable); // listed below (with -a) as "unknown"; never changed here
@@ -61,7 +66,12 @@ async function ps(flags: PsFlags): Promise<number> {
     if (r.State === 'running' && isPaused(listed.entries[i]))
       Object.assign(r, { State: 'paused', Status: `${String(r.Status)} (Paused)` });
   }
-  const keep = listed.entries.map((e, i) => matchesPsFilter(e, String(allRows[i].State), filter));
+  const health = await healthOf(listed.entries, allRows);
+  const keep = listed.entries.map(
+    (e, i) =>
+      matchesPsFilter(e, String(allRows[i].State), filter) &&
+      (!healthWanted.length || healthWanted.includes(health[i])),
+  );
   const entries = listed.entries.filter((_, i) => keep[i]);
   const rows = allRows.filter((_, i) => keep[i]);
   if (flags.quiet) {
@@ -96,4 +106,23 @@ async function ps(flags: PsFlags): Promise<number> {
         .trimEnd() + '\n',
     );
   return 0;
+}
+
+/**
+ * Each container's health (healthStatus), a running one's STATUS suffix added as
+ * Docker's: "Up 5 seconds (healthy)", "(unhealthy)", "(health: starting)". health.ts is loaded only
+ * when some container has a healthcheck.
+ */
+async function healthOf(
+  entries: import('../runtime/container-store/records.js').Entry[],
+  rows: Record<string, unknown>[],
+): Promise<string[]> {
+  if (!entries.some((e) => e.config?.spec?.healthcheck)) return entries.map(() => 'none');
+  const { healthStatus } = await import('../runtime/lifecycle/health.js');
+  return entries.map((e, i) => {
+    const h = healthStatus(e.dir, !!e.config?.spec?.healthcheck, rows[i].State === 'running');
+    if (h !== 'none' && rows[i].State === 'running')
+      rows[i].Status = `${String(rows[i].Status)} (${h === 'starting' ? 'health: starting' : h})`;
+    return h;
+  });
 }

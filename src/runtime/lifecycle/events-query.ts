@@ -20,6 +20,7 @@ export const EVENT_ACTIONS: EventAction[] = [
   'unpause',
   'rename',
   'destroy',
+  'health_status',
 ];
 const FILTER_KEYS = ['container', 'event', 'image', 'label', 'type'];
 
@@ -94,7 +95,7 @@ export function parseFilters(raw: string[]): EventFilters {
     const value = f.slice(eq + 1);
     if (!FILTER_KEYS.includes(key))
       fail(`--filter ${f}: minidock's events take ${FILTER_KEYS.map((k) => `${k}=`).join(', ')} filters`);
-    if (key === 'event' && !EVENT_ACTIONS.includes(value as EventAction))
+    if (key === 'event' && !EVENT_ACTIONS.includes(value as EventAction) && !/^health_status: /.test(value))
       fail(`--filter ${f}: minidock journals no such event; its events are ${EVENT_ACTIONS.join(', ')}`);
     if (key === 'type' && value !== 'container')
       fail(`--filter ${f}: minidock journals container events only (type=container)`);
@@ -112,7 +113,8 @@ export function matches(ev: JournalEvent, filters: EventFilters): boolean {
   const name = ev.attributes.name ?? '';
   return (
     one('container', (v) => ev.id.startsWith(v) || (name !== '' && name.startsWith(v))) &&
-    one('event', (v) => ev.action === v) &&
+    // (health_status matches `health_status: healthy` too, as Docker's fuzzy match of that one)
+    one('event', (v) => ev.action === v || (v === 'health_status' && ev.action.startsWith('health_status: '))) &&
     one('image', (v) => ev.attributes.image === v) &&
     one('type', (v) => ev.type === v) &&
     one('label', (v) => {

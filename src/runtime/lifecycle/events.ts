@@ -33,7 +33,10 @@ export type EventAction =
   | 'unpause'
   | 'rename'
   | 'destroy'
-  | 'attach';
+  | 'attach'
+  /** the monitor's health keeper, as Docker's: `health_status: healthy` (lifecycle/health.ts) */
+  | 'health_status'
+  | `health_status: ${'starting' | 'healthy' | 'unhealthy'}`;
 
 export interface JournalEvent {
   /** RFC 3339, UTC, nanoseconds */
