@@ -96,6 +96,24 @@ describe("create's plan with in-container hooks", () => {
     expect(ops.indexOf(Op.SYNC)).toBe(ops.indexOf(Op.EXEC_FIFO) - 1);
   });
 
+  it('a user namespace: its SYNC (first, for the maps) carries the pid; the hooks keep their host paths, unrewritten', () => {
+    const c = fresh();
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+    c.hooks = { createContainer: [{ path: join(bundle, 'rootfs', 'hook'), args: ['hook', join(bundle, 'rootfs')] }] };
+    const cfg = mapConfig(c, bundle, { id: 'h'.repeat(64), name: 'h', hostHostname: () => 'h' });
+    const plan = ociPlan(cfg, V1, 9, 0, state);
+    const ops = plan.steps.map((s) => s.op);
+    expect(ops.filter((o) => o === Op.SYNC)).toHaveLength(1);
+    const hook = ops.indexOf(Op.HOOK);
+    expect(ops.indexOf(Op.SYNC)).toBeLessThan(hook);
+    expect(ops.indexOf(Op.PIVOT_ROOT)).toBeGreaterThan(hook);
+    // (reachRootfsFirst makes rootfs paths relative: not the hook's, added after it)
+    expect(plan.steps[hook]!.strs!.slice(3, 5)).toEqual(['hook', join(bundle, 'rootfs')]);
+    expect(plan.steps[hook]!.strs![0]).toBe(join(bundle, 'rootfs', 'hook'));
+  });
+
   it("the host's mount namespace shared: createContainer before the process's own steps", () => {
     const c = fresh();
     c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount');
