@@ -139,6 +139,7 @@ export function healthFromFlags(f: HealthFlags, imageRaw?: unknown): HealthConfi
   }
   const test = f.healthCmd !== undefined ? ['CMD-SHELL', f.healthCmd] : checkTest(image?.Test);
   if (!test) {
+    if (!others) return undefined; // (an image's HEALTHCHECK NONE, or none at all)
     const given = [
       f.healthRetries !== undefined ? '--health-retries' : '',
       ...TIMING_FLAGS.map(([k, flag]) => (f[k] !== undefined ? flag : '')),
