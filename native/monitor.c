@@ -443,7 +443,7 @@ static int launch_failed(const struct md_report *recs, uint32_t nrec) { return n
 
 /* Docker's HEALTHCHECK, carried out by a keeper: a fork of this monitor, made once the container
  * runs, that probes it every interval and records the verdict in DIR/health.json. A process of its
- * own so that a probe (a Node `minidock exec`, ~0.2 s of CPU) never holds up the log or a signal
+ * own so that a probe (a Node `minidock exec`, ~0.1 s of CPU) never holds up the log or a signal
  * here; it dies with us (PR_SET_PDEATHSIG) and we SIGKILL it at the container's exit. A probe is a
  * child of the keeper in a process group of its own, and its command inside the container is a
  * child of that `minidock exec` with PR_SET_PDEATHSIG too (child.c, fork_into_namespace): killing
