@@ -66,7 +66,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -102,6 +104,19 @@ static char **relaunch_argv;
  * it and the bytes of output lost after it. Recorded in state.json as "logError". */
 static int log_errno;
 static unsigned long long log_written, log_lost;
+
+/* --log-driver none (--log none): no container.log at all, the output is read and dropped. json-file's
+ * rotation (--log-max-size BYTES, 0: never; --log-max-file N): see rotate_log. log_size is the size of
+ * the current container.log (log_written counts every file). */
+static int log_none, log_max_file = 1;
+static unsigned long long log_max_size, log_size;
+
+/* -i (--stdin): the write end of the container's stdin pipe (-1: none, or closed), the abstract unix
+ * socket `minidock attach` connects to, and the attachers connected now. */
+#define MAX_ATTACHERS 8
+static int keep_stdin, stdin_w = -1, attach_fd = -1, attachers[MAX_ATTACHERS], nattachers;
+static char in_buf[16384];
+static size_t in_len, in_off;
 
 /* ---- small helpers ---- */
 
@@ -312,6 +327,42 @@ struct stream {
 
 static int log_fd = -1;
 
+/* (Re)open DIR/container.log for appending; log_size from what it holds (start appends to it). */
+static void open_log(void) {
+  char path[4096];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/container.log", dir);
+  log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (log_fd < 0) log_errno = errno;
+  log_size = log_fd >= 0 && fstat(log_fd, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
+/* json-file's rotation, as Docker's: container.log becomes container.log.1, .1 becomes .2 and so on
+ * up to .(max-file - 1), the oldest is dropped, and a new container.log is started. Called between
+ * two lines, so every file holds whole lines. Renamed from the oldest down: at every moment each
+ * file is under one name or another. A reader holding the old file open reads it to its end (we
+ * never write to it again) and then finds the next by its inode (lifecycle/logs.ts). */
+static void rotate_log(void) {
+  char from[4200], to[4200];
+  close(log_fd);
+  log_fd = -1;
+  snprintf(to, sizeof to, "%s/container.log.%d", dir, log_max_file - 1);
+  if (log_max_file > 1) unlink(to);
+  for (int i = log_max_file - 2; i >= 1; i--) {
+    snprintf(from, sizeof from, "%s/container.log.%d", dir, i);
+    snprintf(to, sizeof to, "%s/container.log.%d", dir, i + 1);
+    rename(from, to); /* (ENOENT: not that many files yet) */
+  }
+  snprintf(from, sizeof from, "%s/container.log", dir);
+  if (log_max_file > 1) {
+    snprintf(to, sizeof to, "%s/container.log.1", dir);
+    rename(from, to);
+  } else {
+    unlink(from); /* max-file=1: the current file only; it starts again empty */
+  }
+  open_log();
+}
+
 static void log_line(struct stream *s) {
   static char out[LINE_MAX_BYTES * 6 + 256];
   char ts[40];
@@ -327,15 +378,24 @@ static void log_line(struct stream *s) {
   o = 8;
   o += json_escape(out + o, s->buf, s->len);
   o += (size_t)snprintf(out + o, sizeof out - o, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", s->name, ts);
+  if (log_max_size && log_size > 0 && log_size + o > log_max_size) {
+    rotate_log();
+    if (log_fd < 0) { /* the new file could not be made: as a full disk, the log stops here */
+      log_lost += s->len;
+      s->len = 0;
+      return;
+    }
+  }
   /* one write per line, O_APPEND: readers never see lines interleave */
   if (write_full(log_fd, out, o) < 0) {
     /* A full disk (or a failing one): the log stops here, rather than go on with holes. Half a line
      * may have been written: cut it off (ftruncate to a smaller size needs no space). */
     log_errno = errno ? errno : ENOSPC;
-    if (ftruncate(log_fd, (off_t)log_written) < 0) {} /* best effort: logs skips a line it cannot parse */
+    if (ftruncate(log_fd, (off_t)log_size) < 0) {} /* best effort: logs skips a line it cannot parse */
     log_lost += s->len;
   } else {
     log_written += o;
+    log_size += o;
   }
   s->len = 0;
 }
@@ -345,6 +405,111 @@ static void log_bytes(struct stream *s, const char *p, size_t n) {
     s->buf[s->len++] = p[i];
     if (p[i] == '\n' || s->len == sizeof s->buf) log_line(s);
   }
+}
+
+/* ---- stdin: `minidock attach` to a `run -d -i` container ---- */
+
+/* The socket attach connects to, in the abstract namespace: "\0minidock-attach/ID" (Linux). Not a file
+ * in the container directory: the kernel frees an abstract name with its last fd, so nothing is left
+ * behind even when the monitor is SIGKILLed, and the directory's path may be longer than sun_path's
+ * 108 bytes. Any process of the host's network namespace can connect to an abstract name, so
+ * accept_attacher lets in only root and our own uid (SO_PEERCRED). Not fatal: without it the
+ * container runs, and attach says its stdin cannot be reached. */
+static void listen_attach(void) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  const char *id = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+  int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "minidock-attach/%s", id);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0 || n <= 0 || (size_t)n >= sizeof a.sun_path - 1) return;
+  /* The whole sun_path, zeros after the name included: an abstract name is its bytes up to the
+   * address length, and Node 20 (libuv) connects with all 108 (measured: strace of net.connect). */
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, MAX_ATTACHERS) < 0) {
+    close(fd);
+    return;
+  }
+  attach_fd = fd;
+}
+
+static void accept_attacher(void) {
+  int c = accept4(attach_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (c < 0) return;
+  struct ucred cr;
+  socklen_t l = sizeof cr;
+  if (nattachers == MAX_ATTACHERS || getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0 ||
+      (cr.uid != 0 && cr.uid != geteuid())) {
+    close(c); /* (attach sees EOF at once) */
+    return;
+  }
+  attachers[nattachers++] = c;
+}
+
+static void drop_attacher(int fd) {
+  for (int i = 0; i < nattachers; i++)
+    if (attachers[i] == fd) {
+      close(fd);
+      attachers[i] = attachers[--nattachers];
+      return;
+    }
+}
+
+/* What an attacher sent, into the container's stdin as far as the pipe takes it now. EPIPE: the
+ * container closed its stdin (or has no reader left): what comes from now on is dropped. */
+static void flush_stdin(void) {
+  while (stdin_w >= 0 && in_off < in_len) {
+    ssize_t w = write(stdin_w, in_buf + in_off, in_len - in_off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) return; /* the pipe is full: POLLOUT tells when to go on */
+    if (w < 0) {
+      close(stdin_w);
+      stdin_w = -1;
+      break;
+    }
+    in_off += (size_t)w;
+  }
+  in_off = in_len = 0;
+}
+
+/* The poll entries of the stdin side, from pf[k]: the listening socket; then the pipe (POLLOUT)
+ * while a chunk waits for room in it, else every attacher (POLLIN). One chunk at a time: a
+ * container that does not read its stdin makes the attachers wait (their sockets fill), never the
+ * monitor. Several attachers may be connected; each chunk goes in whole, so their input interleaves
+ * only at chunk boundaries (what one read() of the socket returned). The new k. */
+static int stdin_pollfds(struct pollfd *pf, int k) {
+  if (attach_fd >= 0) pf[k].fd = attach_fd, pf[k++].events = POLLIN;
+  if (stdin_w >= 0 && in_off < in_len) {
+    pf[k].fd = stdin_w, pf[k++].events = POLLOUT;
+    return k;
+  }
+  for (int i = 0; i < nattachers; i++) pf[k].fd = attachers[i], pf[k++].events = POLLIN;
+  return k;
+}
+
+static void stdin_events(const struct pollfd *pf, int from, int to) {
+  for (int i = from; i < to; i++) {
+    if (!pf[i].revents) continue;
+    if (pf[i].fd == attach_fd) {
+      accept_attacher();
+    } else if (pf[i].fd == stdin_w) {
+      flush_stdin(); /* (POLLERR: no reader left, the write sees EPIPE) */
+    } else if (in_off == in_len) {
+      ssize_t got = read(pf[i].fd, in_buf, sizeof in_buf);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0) { /* attach's stdin ended (or attach died): the container's stdin stays open */
+        drop_attacher(pf[i].fd);
+        continue;
+      }
+      in_off = 0, in_len = (size_t)got;
+      flush_stdin();
+    }
+  }
+}
+
+/* At the container's exit: the socket, the attachers (they see EOF) and the pipe go. */
+static void close_stdin_side(void) {
+  if (attach_fd >= 0) close(attach_fd), attach_fd = -1;
+  while (nattachers) close(attachers[--nattachers]);
+  if (stdin_w >= 0) close(stdin_w), stdin_w = -1;
+  in_off = in_len = 0;
 }
 
 /* ---- cleanup without Node ---- */
@@ -713,6 +878,14 @@ static long long parse_args(int argc, char **argv) {
       no_sync = 1;
     else if (!strcmp(argv[i], "--oom") && i + 1 < argc)
       oom_file = argv[++i];
+    else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+      log_none = !strcmp(argv[++i], "none");
+    else if (!strcmp(argv[i], "--log-max-size") && i + 1 < argc)
+      log_max_size = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--log-max-file") && i + 1 < argc)
+      log_max_file = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
+    else if (!strcmp(argv[i], "--stdin"))
+      keep_stdin = 1;
     else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc && ncgroups < MAX_CGROUPS)
       cgroups[ncgroups++] = argv[++i];
     else if (!strcmp(argv[i], "--events") && i + 2 < argc) {
@@ -760,18 +933,25 @@ static uint8_t *read_plan(uint32_t *len) {
   return plan;
 }
 
-/* container.log, and the pipes whose write ends become the container's fds 1 and 2 (out[0], err[0]
- * are the read ends). -1 without pipes. */
+/* container.log (not with --log none), and the pipes whose write ends become the container's fds 1
+ * and 2 (out[0], err[0] are the read ends); with --stdin, the pipe whose read end is its fd 0 (the
+ * plan's STDIO step keeps fd 0 as inherited with -i), its write end ours (stdin_w). -1 without pipes. */
 static int open_log_and_pipes(int out[2], int err[2]) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/container.log", dir);
-  log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (log_fd < 0) log_errno = errno;
+  if (!log_none) open_log();
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return -1;
-  dup2(out[1], 1); /* dup2 leaves the copies inheritable: the child gets them as its fds 1 and 2 */
+  dup2(out[1], 1); /* dup2 leaves the copies inheritable: the child gets them as its fds 0, 1 and 2 */
   dup2(err[1], 2);
   close(out[1]);
   close(err[1]);
+  if (keep_stdin) {
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0) return -1;
+    dup2(in[0], 0);
+    close(in[0]);
+    stdin_w = in[1];
+    /* never blocks the monitor: a container that does not read its stdin must not stop its log */
+    fcntl(stdin_w, F_SETFL, O_NONBLOCK);
+  }
   return 0;
 }
 
@@ -784,6 +964,7 @@ static int start_container(uint8_t *plan, uint32_t len, long long clone_flags, s
   free(plan);
   /* only the container may hold the write ends of the output pipes, or we would never see EOF */
   int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (keep_stdin) dup2(nul, 0); /* (the stdin pipe's read end: the container's alone too) */
   dup2(nul, 1);
   dup2(nul, 2);
   close(nul);
@@ -891,13 +1072,15 @@ static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int consol
   int status = 0, exited = 0;
   struct timespec deadline = {0, 0};
   for (;;) {
-    struct pollfd pf[4];
+    struct pollfd pf[4 + 2 + MAX_ATTACHERS];
     struct stream *who[4];
     int k = 0;
     pf[k].fd = sfd, pf[k].events = POLLIN, who[k++] = NULL;
     for (int i = 0; i < 3; i++)
       if (streams[i] && streams[i]->fd >= 0) pf[k].fd = streams[i]->fd, pf[k].events = POLLIN, who[k++] = streams[i];
     if (exited && k == 1) break;
+    int ks = k; /* pf[ks..k): the stdin side (none after the exit) */
+    k = stdin_pollfds(pf, k);
     int timeout = -1;
     if (exited) {
       /* after the exit, drain what is left; a descriptor someone else still holds ends it */
@@ -916,6 +1099,7 @@ static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int consol
         if (si.ssi_signo == SIGCHLD) {
           if (!exited && waitpid(pid, &status, WNOHANG | __WALL) == pid) {
             exited = 1;
+            close_stdin_side();
             clock_gettime(CLOCK_MONOTONIC, &deadline);
             deadline.tv_sec += 2;
           }
@@ -924,7 +1108,8 @@ static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int consol
         }
       }
     }
-    for (int i = 1; i < k; i++) {
+    if (!exited) stdin_events(pf, ks, k);
+    for (int i = 1; i < ks; i++) {
       if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[16384];
       ssize_t got = read(who[i]->fd, buf, sizeof buf);
@@ -939,6 +1124,7 @@ static int relay_until_exit(int sfd, int pid, int out_fd, int err_fd, int consol
     }
   }
   if (!exited) status = reap(pid);
+  close_stdin_side();
   for (int i = 0; i < 3; i++)
     if (streams[i]) log_line(streams[i]);
   return status;
@@ -1065,6 +1251,7 @@ int main(int argc, char **argv) {
   o.pid = pid;
   o.pid_start = start_ticks(pid);
   health_begin();
+  if (keep_stdin) listen_attach(); /* before the CLI prints the ID: attach may come right after */
   int reported = report_to_cli(&pid, child.report_fd, &o);
   if (reported) return reported > 0 ? 0 : 1;
   health_start(pid, o.pid_start);

@@ -126,6 +126,13 @@ function processOptions(cmd: Command): Command {
     )
     .option('--label-file <file>', 'read KEY=VALUE label lines from a file (repeatable)', collect, [])
     .option('--cidfile <file>', 'write the container ID to this file (which must not exist)')
+    .option('--log-driver <driver>', 'json-file (the default: container.log, read by minidock logs) or none (no log)')
+    .option(
+      '--log-opt <key=value>',
+      'json-file: max-size=SIZE (rotate container.log at it, e.g. 10m), max-file=N (files kept, needs max-size; repeatable)',
+      collect,
+      [],
+    )
     .option(
       '--group-add <group>',
       "a supplementary group: a GID or a name from the container's /etc/group (repeatable)",

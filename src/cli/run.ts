@@ -81,8 +81,10 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
   // A normal user: a rootless launch (a user namespace of its own, docs/security.md); --dry-run
   // still shows the plan root would run
   if (process.geteuid?.() !== 0 && !flags.dryRun) flags.rootless = true;
-  if (flags.detach && flags.interactive)
-    fail('-d with -i: a detached container has no stdin to keep open (minidock has no attach); drop -i');
+  if (flags.detach && flags.interactive && flags.tty)
+    fail(
+      '-d -i -t: minidock attach relays stdin through a pipe, not a terminal (no raw mode, no window size) — use -d -i without -t, or run -it in the foreground',
+    );
   if (flags.detach && flags.stats)
     fail('-d with --stats: the container is still running when run -d returns; use minidock stats ID');
   const cid = flags.cidfile !== undefined && !flags.dryRun ? await import('../runtime/cidfile.js') : undefined;
@@ -146,6 +148,8 @@ async function recordLines(spec: ContainerSpec, cidfile?: string): Promise<strin
       `# minidock: stop sends ${signalName(spec.stopSignal)} first, SIGKILL ${spec.stopTimeoutSec} s later if it still runs`,
     );
   if (cidfile) out.push(`# minidock: the container ID is written to ${cidfile} before the launch`);
+  if (spec.logConfig)
+    out.push(`# minidock: ${(await import('../runtime/log-config.js')).describeLogConfig(spec.logConfig)}`);
   if (spec.healthcheck) out.push((await import('../runtime/lifecycle/health.js')).describeHealth(spec.healthcheck));
   const net = spec.network;
   if (net?.publishAll)

@@ -630,6 +630,7 @@ function startMonitor(
     ...(plan.sync ? [] : ['--no-sync']),
     ...(oomFile ? ['--oom', oomFile] : []),
     ...cgroup.paths.flatMap((p) => ['--cgroup', p]),
+    ...monitorIoArgs(spec),
     ...restartArgs,
   ];
   const monitorPid = mdStartMonitor(argv);
@@ -640,6 +641,17 @@ function startMonitor(
   opts.timeline.mark('monitor started');
   killPoint('monitor');
   return mdMonitorCtlFd();
+}
+
+/** --log-driver none, json-file's rotation (log-config.ts), and -i: the monitor keeps the
+ * container's stdin open for `minidock attach` (-t with -d -i is refused by run). */
+function monitorIoArgs(spec: ContainerSpec): string[] {
+  const log = spec.logConfig;
+  return [
+    ...(log?.type === 'none' ? ['--log', 'none'] : []),
+    ...(log?.maxSize ? ['--log-max-size', String(log.maxSize), '--log-max-file', String(log.maxFile ?? 1)] : []),
+    ...(spec.interactive && !spec.tty ? ['--stdin'] : []),
+  ];
 }
 
 /**

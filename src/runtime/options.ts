@@ -63,6 +63,9 @@ export interface RunFlags extends UsernsFlags {
   stopSignal?: string;
   oomScoreAdj?: string;
   groupAdd?: string[];
+  /** --log-driver json-file|none, --log-opt max-size=/max-file= (log-config.ts) */
+  logDriver?: string;
+  logOpt?: string[];
   /** --cidfile: the command writes the ID there (src/cli/run.ts, create.ts) */
   cidfile?: string;
   // networking (network/wiring.ts)
@@ -171,6 +174,10 @@ export async function specFromFlags(
     restartPolicy = rp.parseRestartPolicy(f.restart);
     rp.checkRestartWithRm(restartPolicy, f.rm);
   }
+  const logConfig =
+    f.logDriver !== undefined || f.logOpt?.length
+      ? (await import('./log-config.js')).logConfigFromFlags(f.logDriver, f.logOpt ?? [])
+      : undefined;
 
   return {
     id,
@@ -197,6 +204,7 @@ export async function specFromFlags(
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
     ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
+    ...(logConfig ? { logConfig } : {}),
     ...(healthcheck ? { healthcheck } : {}),
     ...(ns.namespaces ? { namespaces: ns.namespaces } : {}),
     ...(ns.shmSize === undefined ? {} : { shmSize: ns.shmSize }),

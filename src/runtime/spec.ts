@@ -91,6 +91,17 @@ export interface HealthConfig {
   retries: number;
 }
 
+/** --log-driver, --log-opt (log-config.ts): Docker's HostConfig.LogConfig, and json-file's rotation parsed. */
+export interface LogConfig {
+  type: 'json-file' | 'none';
+  /** the --log-opt pairs as given (inspect shows them) */
+  config: Record<string, string>;
+  /** max-size in bytes: the monitor rotates container.log before it would pass it */
+  maxSize?: number;
+  /** max-file: how many files at most, container.log included (1 without max-size) */
+  maxFile?: number;
+}
+
 export interface ContainerSpec {
   id: string; // 64 hex characters
   name?: string;
@@ -125,6 +136,8 @@ export interface ContainerSpec {
   userns?: UserNamespace;
   /** --network, -p, --ip (network/wiring.ts); absent: none, a network namespace with only lo */
   network?: NetworkSpec;
+  /** --log-driver, --log-opt (log-config.ts): the detached container's log; absent: json-file, no rotation */
+  logConfig?: LogConfig;
   /** --restart (restart-policy.ts), carried out by the C monitor of a detached container; absent: no */
   restartPolicy?: RestartPolicy;
   /** --ipc, --pid, --uts (namespaces.ts); absent: new IPC (shareable), PID and UTS namespaces */
