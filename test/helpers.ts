@@ -220,3 +220,16 @@ export async function minidockRejection(p: Promise<unknown>): Promise<MinidockEr
     throw e;
   });
 }
+
+/** The leases of a minidock network, address -> container id: the files of networks/NAME.leases/
+ * (src/runtime/network/ipam.ts). */
+export function leasesOf(root: string, network: string): Record<string, string> {
+  const dir = join(root, 'networks', `${network}.leases`);
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir).map((ip) => [
+      ip,
+      (JSON.parse(readFileSync(join(dir, ip), 'utf8')) as { container: string }).container,
+    ]),
+  );
+}

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { canRun, leasesOf, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const skip = !canRun ? skipReason : !has('nft') ? 'needs nft (apt-get install nftables)' : !has('ip') ? 'needs ip' : '';
@@ -44,8 +44,9 @@ function hostNet(root: string) {
   const leases = existsSync(dir)
     ? Object.fromEntries(
         readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
           .sort()
-          .map((f) => [f, JSON.parse(readFileSync(join(dir, f), 'utf8')).leases]),
+          .map((f) => [f, leasesOf(root, f.slice(0, -5))]),
       )
     : {};
   return { links, ruleset, leases };
@@ -169,8 +170,7 @@ describe.skipIf(skip)(`network connect / disconnect${skip ? ` (skipped: ${skip})
     sleeper('n');
     const n = JSON.parse(ok(['inspect', 'n']))[0].Id as string;
     md(['network', 'connect', B, 'n']);
-    const leasesB = () =>
-      Object.values(hostNet(root).leases[`${B}.json`]).map((l) => (l as { container: string }).container);
+    const leasesB = () => Object.values(hostNet(root).leases[`${B}.json`]);
     expect(leasesB()).toEqual([n]);
     ok(['restart', '-t', '0', 'n']);
     expect(settings('n').Networks ?? {}).toEqual({}); // a new namespace: only lo in it
@@ -206,8 +206,7 @@ describe.skipIf(skip)(`network connect / disconnect${skip ? ` (skipped: ${skip})
     sleeper('x', '--network', A);
     const r = md(['network', 'connect', B, 'x'], { MINIDOCK_TEST_KILL_AT: 'connect' });
     expect(r.signal).toBe('SIGKILL');
-    const leasesB = () =>
-      Object.values(hostNet(root).leases[`${B}.json`]).map((l) => (l as { container: string }).container);
+    const leasesB = () => Object.values(hostNet(root).leases[`${B}.json`]);
     expect(leasesB()).toHaveLength(1); // the lease was taken and recorded; the veth was not made
     ok(['rm', '-f', 'x']);
     expect(leasesB()).toEqual([]);

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRun, minidock, ROOTFS, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { canRun, leasesOf, minidock, ROOTFS, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
 import { dockerArchiveMembers, makeTar, type FixtureConfig } from '../unit/image-fixtures';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -43,8 +43,7 @@ function netSnapshot(root: string) {
           .filter((o) => o.rule)
           .map((o) => o.rule!.comment)
       : [];
-  const leaseFile = join(root, 'networks', 'bridge.json');
-  const leases = existsSync(leaseFile) ? Object.keys(JSON.parse(readFileSync(leaseFile, 'utf8')).leases) : [];
+  const leases = Object.keys(leasesOf(root, 'bridge'));
   return { links, addrs, rules, leases };
 }
 

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRun, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { canRun, leasesOf, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const skip = !canRun
@@ -48,8 +48,7 @@ function netSnapshot(root: string) {
           .filter((o) => o.rule)
           .map((o) => o.rule!.comment)
       : [];
-  const leaseFile = join(root, 'networks', 'bridge.json');
-  const leases = existsSync(leaseFile) ? Object.keys(JSON.parse(readFileSync(leaseFile, 'utf8')).leases) : [];
+  const leases = Object.keys(leasesOf(root, 'bridge'));
   return { links, addrs, rules, leases };
 }
 

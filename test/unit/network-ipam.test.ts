@@ -1,6 +1,6 @@
 // IPAM on a real state root in a temp directory: the subnet choice against routes, leases,
 // release, gc's reclaim, and that every write leaves a whole file.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,12 +94,29 @@ describe('leases', () => {
     expect(reclaimLeases(root, () => true)).toEqual([]);
   });
 
+  it('keeps each lease in a file of its own, and moves the leases an older minidock kept in NAME.json', () => {
+    createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
+    expect(allocate(root, 'n', A)).toBe('10.90.0.2');
+    const file = join(root, 'networks', 'n.leases', '10.90.0.2');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ container: A });
+    // an older state root: the leases inside the network's file
+    const json = join(root, 'networks', 'n.json');
+    const old = { ...JSON.parse(readFileSync(json, 'utf8')), leases: { '10.90.0.7': { container: B, since: '' } } };
+    writeFileSync(json, JSON.stringify(old));
+    expect(Object.keys(readNetwork(root, 'n')!.leases).sort()).toEqual(['10.90.0.2', '10.90.0.7']); // counted
+    expect(allocate(root, 'n', C)).toBe('10.90.0.3'); // (and moved, under the lock)
+    expect(JSON.parse(readFileSync(json, 'utf8')).leases).toBeUndefined();
+    expect(readdirSync(join(root, 'networks', 'n.leases')).sort()).toEqual(['10.90.0.2', '10.90.0.3', '10.90.0.7']);
+    expect(release(root, 'n', B)).toEqual(['10.90.0.7']);
+  });
+
   it('refuses to remove a network in use, removes it when free; leaves no temp file behind', () => {
     createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
     allocate(root, 'n', A);
     expect(() => removeNetwork(root, 'n')).toThrow(/in use by aaaaaaaaaaaa/);
     release(root, 'n', A);
-    expect(JSON.parse(readFileSync(join(root, 'networks', 'n.json'), 'utf8')).leases).toEqual({});
+    expect(readNetwork(root, 'n')!.leases).toEqual({});
+    expect(JSON.parse(readFileSync(join(root, 'networks', 'n.json'), 'utf8')).leases).toBeUndefined(); // a file per lease
     removeNetwork(root, 'n');
     expect(readdirSync(join(root, 'networks'))).toEqual([]);
     expect(() => removeNetwork(root, 'n')).toThrow(/no such network/);

@@ -1,14 +1,22 @@
-// IPAM: which container has which address. One file per network, <root>/networks/<name>.json:
+// IPAM: which container has which address. A network's settings are one file,
+// <root>/networks/<name>.json:
 //
-//   { "name": "bridge", "bridge": "minidock0", "subnet": "10.87.0.0/16", "gateway": "10.87.0.1",
-//     "leases": { "10.87.0.2": { "container": "<64-hex id>", "since": "2025-..." } } }
+//   { "name": "bridge", "bridge": "minidock0", "subnet": "10.87.0.0/16", "gateway": "10.87.0.1" }
 //
-// Every change is a read-modify-write under the state root's lock (withLock, the flock that guards
-// the name registry) and lands with writeJsonAtomic (temp file, fdatasync, rename): a crash at any
-// moment leaves the old file or the new one, never half of one. A lease whose container is gone
-// (minidock SIGKILLed between the lease and the container's state, a machine crash) stays until
-// reclaimLeases(), which gc calls with the set of containers that exist.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+// and each lease a file of its own in <root>/networks/<name>.leases/, named by the address, holding
+// { "container": "<64-hex id>", "since": "2025-..." } — the layout of CNI's host-local plugin.
+//
+// Why a file per lease: taking an address at every bridge launch and giving it back at its end used
+// to rewrite the network's file (a temp file, fdatasync, rename: ~5 ms each way here). Now a lease is
+// one create (O_EXCL: two launches can never hold one address) and one unlink, without fdatasync: a
+// lease only has to outlive the minidock that took it, not a crash of the machine, after which its
+// container is gone too (a lost lease file frees an address nobody uses; a surviving one is stale and
+// gc's). The network's own file, which must survive a crash, is written only by `network create`
+// (writeJsonAtomic: temp file, fdatasync, rename). Changes happen under the state root's lock
+// (withLock, the flock that guards the name registry), so `network rm` sees every lease. A lease
+// whose container is gone (minidock SIGKILLed between the lease and the container's state, a machine
+// crash) stays until reclaimLeases(), which gc calls with the set of containers that exist.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { pathIn } from '../state-root.js';
 import { withLock } from '../container-store/locks.js';
@@ -31,6 +39,7 @@ export interface Network {
   bridge: string;
   subnet: string;
   gateway: string;
+  /** the addresses taken, from networks/<name>.leases/ (never stored in <name>.json) */
   leases: Record<string, Lease>;
 }
 
@@ -65,6 +74,45 @@ function networkFile(root: string, name: string): string {
   return pathIn(networksDir(root), `${name}.json`);
 }
 
+/** The directory of a network's leases (its name checked by networkFile). */
+function leasesDir(root: string, name: string): string {
+  networkFile(root, name);
+  return pathIn(networksDir(root), `${name}.leases`);
+}
+
+/** The leases of network `name`: one file per address. (A file that cannot be read, a lease being
+ * written this instant, counts as taken by nobody known: '?'.) */
+function readLeases(root: string, name: string): Record<string, Lease> {
+  const dir = leasesDir(root, name);
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return {};
+  }
+  const out: Record<string, Lease> = {};
+  for (const ip of files.filter((f) => parseIPv4(f) !== undefined))
+    out[ip] = readJson<Lease>(pathIn(dir, ip)) ?? { container: '?', since: '' };
+  return out;
+}
+
+/** A network's record with its leases (undefined when it does not exist). A state root written by
+ * an older minidock kept the leases inside <name>.json: those are moved to lease files (under the
+ * lock, by the callers that change leases) and counted meanwhile. */
+function readWithLeases(root: string, path: string, migrate = false): Network | undefined {
+  const net = readJson<Network>(path);
+  if (!net) return undefined;
+  const old = net.leases ?? {};
+  if (migrate && Object.keys(old).length) {
+    for (const [ip, l] of Object.entries(old))
+      if (!existsSync(pathIn(leasesDir(root, net.name), ip))) writeLease(root, net.name, ip, l);
+    const { leases: _, ...settings } = net;
+    writeJsonAtomic(path, settings);
+    return { ...settings, leases: readLeases(root, net.name) };
+  }
+  return { ...net, leases: { ...old, ...readLeases(root, net.name) } };
+}
+
 /**
  * The first candidate that overlaps none of `routes` (the host's, from Netlink.routes()) and none of
  * `taken` (other minidock networks' subnets). The default route (0.0.0.0/0) overlaps everything and
@@ -90,17 +138,19 @@ export function chooseSubnet(
 
 /** A network's record (undefined when it does not exist). */
 export function readNetwork(root: string, name: string): Network | undefined {
-  return readJson<Network>(networkFile(root, name));
+  return readWithLeases(root, networkFile(root, name));
 }
 
-export function listNetworks(root: string): Network[] {
+export function listNetworks(root: string, migrate = false): Network[] {
   let names: string[];
   try {
     names = readdirSync(networksDir(root)).filter((f) => f.endsWith('.json'));
   } catch {
     return [];
   }
-  return names.map((f) => readJson<Network>(pathIn(networksDir(root), f))).filter((n): n is Network => n !== undefined);
+  return names
+    .map((f) => readWithLeases(root, pathIn(networksDir(root), f), migrate))
+    .filter((n): n is Network => n !== undefined);
 }
 
 /**
@@ -122,7 +172,7 @@ export function createNetwork(
 ): Network {
   const path = networkFile(root, o.name);
   return withLock(root, () => {
-    const old = readJson<Network>(path);
+    const old = readWithLeases(root, path);
     if (old && o.id !== undefined)
       throw new MinidockError(
         `network ${o.name} already exists (minidock network inspect ${o.name}): choose another name`,
@@ -158,7 +208,7 @@ export function createNetwork(
     }
     if (others.some((n) => n.bridge === o.bridge))
       throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
-    const net: Network = {
+    const { leases, ...settings }: Network = {
       name: o.name,
       ...(o.id !== undefined ? { id: o.id, created: new Date().toISOString() } : {}),
       bridge: o.bridge,
@@ -167,8 +217,8 @@ export function createNetwork(
       leases: {},
     };
     mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
-    writeJsonAtomic(path, net);
-    return net;
+    writeJsonAtomic(path, settings);
+    return { ...settings, leases };
   });
 }
 
@@ -176,11 +226,12 @@ export function createNetwork(
 export function removeNetwork(root: string, name: string): void {
   const path = networkFile(root, name);
   withLock(root, () => {
-    const net = readJson<Network>(path);
+    const net = readWithLeases(root, path);
     if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
     const holders = Object.values(net.leases).map((l) => l.container.slice(0, 12));
     if (holders.length)
       throw new MinidockError(`network ${name} is in use by ${holders.join(', ')}: remove those containers first`);
+    rmSync(leasesDir(root, name), { recursive: true, force: true });
     rmSync(path, { force: true });
   });
 }
@@ -195,7 +246,7 @@ const broadcast = (c: Cidr): number => (c.addr | ~mask(c.len)) >>> 0;
 export function allocate(root: string, name: string, container: string, ip?: string): string {
   const path = networkFile(root, name);
   return withLock(root, () => {
-    const net = readJson<Network>(path);
+    const net = readWithLeases(root, path, true);
     if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
     const held = Object.entries(net.leases).find(([, l]) => l.container === container);
     if (held) return held[0];
@@ -217,9 +268,9 @@ export function allocate(root: string, name: string, container: string, ip?: str
     } else {
       pick = parseIPv4(nextFree(net))!;
     }
-    net.leases[formatIPv4(pick)] = { container, since: new Date().toISOString() };
-    writeJsonAtomic(path, net);
-    return formatIPv4(pick);
+    const addr = formatIPv4(pick);
+    writeLease(root, name, addr, { container, since: new Date().toISOString() });
+    return addr;
   });
 }
 
@@ -241,14 +292,23 @@ export function release(root: string, name: string, container: string): string[]
   const path = networkFile(root, name);
   if (!existsSync(path)) return [];
   return withLock(root, () => {
-    const net = readJson<Network>(path);
-    if (!net) return [];
-    const gone = Object.keys(net.leases).filter((a) => net.leases[a].container === container);
-    if (gone.length === 0) return [];
-    for (const a of gone) delete net.leases[a];
-    writeJsonAtomic(path, net);
+    const leases = readWithLeases(root, path, true)?.leases ?? {};
+    const gone = Object.keys(leases).filter((a) => leases[a].container === container);
+    for (const a of gone) rmSync(pathIn(leasesDir(root, name), a), { force: true });
     return gone;
   });
+}
+
+/** Take `addr` on network `name`: O_EXCL, so an address is never handed out twice. */
+function writeLease(root: string, name: string, addr: string, lease: Lease): void {
+  const dir = leasesDir(root, name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fd = openSync(pathIn(dir, addr), 'wx', 0o644);
+  try {
+    writeSync(fd, JSON.stringify(lease) + '\n');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -261,14 +321,13 @@ export function reclaimLeases(
 ): Array<{ network: string; ip: string; container: string }> {
   const out: Array<{ network: string; ip: string; container: string }> = [];
   withLock(root, () => {
-    for (const net of listNetworks(root)) {
+    for (const net of listNetworks(root, true)) {
       const gone = Object.entries(net.leases).filter(([, l]) => !exists(l.container));
       if (gone.length === 0) continue;
       for (const [ip, l] of gone) {
-        delete net.leases[ip];
+        rmSync(pathIn(leasesDir(root, net.name), ip), { force: true });
         out.push({ network: net.name, ip, container: l.container });
       }
-      writeJsonAtomic(networkFile(root, net.name), net);
     }
   });
   return out;
