@@ -109,6 +109,7 @@ function prepareNetworkOf(spec: ContainerSpec, opts: LaunchOptions, code: Option
         id: spec.id,
         dir,
         hostname: spec.hostname,
+        autoRemove: opts.autoRemove,
         onNotice: opts.onNotice,
       })
     : NO_NETWORK;

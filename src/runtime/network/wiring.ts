@@ -88,6 +88,8 @@ export interface PrepareOptions {
   hostname: string;
   /** --dry-run: decide, write nothing (the address shown is the next free one) */
   dryRun?: boolean;
+  /** --rm: network.json need not survive a crash of the machine (writeJsonAtomic's durable) */
+  autoRemove?: boolean;
   /** a line for the user (ip_forward turned on) */
   onNotice?: (line: string) => void;
 }
@@ -101,13 +103,18 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   if (!spec) return { mode: 'none' };
   if (spec.mode === 'none') return prepareNoneNames(spec, o);
   if (spec.mode === 'host') {
-    if (!o.dryRun) writeJsonAtomic(networkFile(o.dir), { mode: 'host', ports: [] } satisfies NetworkRecord);
+    if (!o.dryRun)
+      writeJsonAtomic(networkFile(o.dir), { mode: 'host', ports: [] } satisfies NetworkRecord, !o.autoRemove);
     return { mode: 'host' };
   }
   if (spec.mode === 'container') {
     const t = joinTarget(o.root, spec.container!);
     if (!o.dryRun)
-      writeJsonAtomic(networkFile(o.dir), { mode: 'container', joined: t.id, ports: [] } satisfies NetworkRecord);
+      writeJsonAtomic(
+        networkFile(o.dir),
+        { mode: 'container', joined: t.id, ports: [] } satisfies NetworkRecord,
+        !o.autoRemove,
+      );
     return { mode: 'container', joinNetns: t.path };
   }
   const name = spec.network ?? DEFAULT_NETWORK;
@@ -137,7 +144,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
       ...(spec.mac ? { mac: spec.mac } : {}),
       ...nameFlagsOf(spec),
     };
-    writeJsonAtomic(networkFile(o.dir), rec);
+    writeJsonAtomic(networkFile(o.dir), rec, !o.autoRemove);
     writeNameFiles(o, spec.dns);
     writeHosts(o.root, name);
     return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
