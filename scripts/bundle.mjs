@@ -64,7 +64,7 @@ const lazyBuiltins = {
 // class and one native library per process. Their importers load them with `await import()`
 // (launch.ts, options.ts, run.ts), never statically (test/unit/architecture.test.ts checks both).
 const ONLY_SOME_LAUNCHES =
-  /\/src\/runtime\/(network\/[\w-]+|seccomp\/[\w-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile|log-config)\.ts$/;
+  /\/src\/runtime\/(network\/[\w-]+|seccomp\/[\w-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile|log-config|lifecycle\/health)\.ts$/;
 const srcKey = (file) => relative(process.cwd(), file);
 /** The file of dist/more/ a module goes in: its folder under src/runtime/, or its own name. */
 const groupOf = (file) => ONLY_SOME_LAUNCHES.exec(file)[1].split('/')[0];

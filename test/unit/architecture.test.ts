@@ -191,7 +191,7 @@ describe(`no function in src/ over ${MAX_LINES} lines (but buildPlan)`, () => {
 
 /** The modules scripts/bundle.mjs puts in dist/more/ (ONLY_SOME_LAUNCHES): loaded with await import() only. */
 const ONLY_SOME_LAUNCHES =
-  /^src\/runtime\/(network\/[\w-]+|seccomp\/[\w-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile|log-config)\.ts$/;
+  /^src\/runtime\/(network\/[\w-]+|seccomp\/[\w-]+|userns|namespaces|mount-flags|kernel-flags|volumes|restart-policy|cidfile|log-config|lifecycle\/health)\.ts$/;
 
 /** The modules `file` imports for their values at load: not `import type`, not `await import()`. */
 function staticImports(file: string): string[] {
