@@ -1,10 +1,13 @@
 // OCI hooks (runtime-spec config.md "POSIX-platform Hooks", runtime.md "Lifecycle"): programs the
 // engine asks the runtime to run at fixed points of a container's life, each given the container's
-// state JSON on its stdin. minidock runs four from the runtime process, in the host's namespaces:
+// state JSON on its stdin, at the points of runtime.md's Lifecycle. minidock runs four from the
+// runtime process, in the host's namespaces:
 //
-//   create   prestart, createRuntime   once the container is set up and held at exec.fifo
-//                                      (state "created"); a failure is create's error: the container
-//                                      is destroyed, then the poststop hooks run
+//   create   prestart, createRuntime   while the child waits at SYNC (launch.ts hookSync): its
+//                                      namespaces, cgroup and mounts made, before createContainer
+//                                      and pivot_root (state "creating", its pid); a failure is
+//                                      create's error: the child is killed, the container is
+//                                      destroyed, then the poststop hooks run
 //   start    poststart                 once the program has been executed (state "running"); a
 //                                      failure is a warning, the next hooks and start go on
 //   delete   poststop                  once the container is gone (state "stopped"); a failure is a
@@ -13,8 +16,8 @@
 // and two from inside the container, as steps of its plan (HOOK, native/child.c run_hook: the child
 // forks, the hook gets the state on stdin, the child waits with the timeout):
 //
-//   create   createContainer           in the container's namespaces and cgroup once its mounts are
-//                                      made, before pivot_root (the path is the runtime's); state
+//   create   createContainer           released from SYNC, in the container's namespaces and
+//                                      cgroup, before pivot_root (the path is the runtime's); state
 //                                      "creating"; a failure is create's error, as above
 //   start    startContainer            after start released exec.fifo, as the container's user,
 //                                      right before its program's execve (the path is the

@@ -4,10 +4,13 @@
 //   ------                                             ----------------------
 //   mapConfig(config.json), the cgroup with its limits
 //   mknod <root>/<id>/exec.fifo; open it O_PATH (fd N)
-//   md_spawn ── clone() ─────────────────────────────> the plan's steps: mounts, pivot_root, ...
-//   release: join the cgroup (v2), 'G'   ───────────> SYNC (v2; v1: it joined itself, step 0)
-//     (in-container hooks: 'P' + its pid, handshake.ts;  [createContainer hooks, before pivot_root]
-//      on v1 the plan gets a SYNC for it: hookSync)      ... identity, capabilities, fds, stdio
+//   md_spawn ── clone() ─────────────────────────────> the plan's steps: mounts ...
+//   [prestart/createRuntime: waitAtSync, the report   SYNC (v2: after pivot_root; v1: it joined
+//    up to the step before SYNC]                        itself, step 0 — with hooks: hookSync)
+//   release: join the cgroup (v2),                       ...blocks...
+//     [prestart, createRuntime: "creating", its pid]
+//     'G' (in-container hooks: 'P' + pid) ────────────> [createContainer hooks]; pivot_root
+//                                                      ... identity, capabilities, fds, stdio
 //                        <── report: {EXEC_FIFO, 0}    EXEC_FIFO: PR_SET_PDEATHSIG 0; close(report)
 //   readReport: EOF = it is held (or it failed)        open("/proc/self/fd/N", O_WRONLY) ...blocks...
 //   console: pass the pty master to --console-socket
@@ -50,10 +53,12 @@ import type { Cgroup } from '../runtime/cgroups/types.js';
 import {
   abandon,
   closeChildFds,
+  forkedPidOf,
   readReport,
   receiveConsole,
   release,
   spawnChild,
+  waitAtSync,
   writeIdMaps,
   type Child,
 } from '../runtime/handshake.js';
@@ -426,51 +431,77 @@ function propagationStep(target: string, destination: string, propagation: numbe
 export type HookState = Omit<OciState, 'pid' | 'status'>;
 
 /**
- * config.json's createContainer and startContainer hooks as HOOK steps (hooks.ts hookSteps), where
- * runc's init runs them: createContainer once the mounts are made, before pivot_root (with the
- * host's mount namespace shared: before the process's own steps); startContainer right after
- * exec.fifo — after start, as the container's user — before the late seccomp filter and execve,
- * with EXEC_FIFO's keep set so that their records reach start. Both need the pid: hookSync.
+ * config.json's hooks in create's plan. createContainer and startContainer are HOOK steps (hooks.ts
+ * hookSteps), where runc's init runs them: createContainer once the mounts are made, before
+ * pivot_root (with the host's mount namespace shared: before the process's own steps);
+ * startContainer right after exec.fifo — after start, as the container's user — before the late
+ * seccomp filter and execve, with EXEC_FIFO's keep set so that their records reach start.
+ * prestart and createRuntime run from the runtime while the child waits at SYNC: hookSync puts one
+ * right before createContainer's place, which the in-container hooks need anyway (the pid).
  */
-function inContainerHooks(plan: LaunchPlan, hooks: Hooks, state: HookState): void {
+function placeHooks(plan: LaunchPlan, hooks: Hooks, state: HookState): void {
   const { steps } = plan;
   const create = hookSteps(hooks, 'createContainer', { ...state, status: 'creating' });
   const start = hookSteps(hooks, 'startContainer', { ...state, status: 'created' });
-  if (create.length) {
-    const pivot = steps.findIndex((s) => s.phase === 'pivot_root');
-    const own = steps.findIndex((s) => ['identity', 'capabilities', 'seccomp', 'exec'].includes(s.phase));
-    steps.splice(pivot >= 0 ? pivot : own, 0, ...create);
-  }
+  const pivot = steps.findIndex((s) => s.phase === 'pivot_root');
+  const own = steps.findIndex((s) => ['identity', 'capabilities', 'seccomp', 'exec'].includes(s.phase));
+  const at = pivot >= 0 ? pivot : own;
+  steps.splice(at, 0, ...create);
   const fifo = steps.find((s) => s.op === Op.EXEC_FIFO)!;
   if (start.length) {
     fifo.ints = [fifo.ints![0]!, 1];
     fifo.why += '; the startContainer hooks report to start on the fifo, up to execve';
     steps.splice(steps.indexOf(fifo) + 1, 0, ...start);
   }
-  if (create.length || start.length) hookSync(plan, steps.indexOf(create[0] ?? fifo));
+  const fromRuntime = (hooks.prestart?.length ?? 0) + (hooks.createRuntime?.length ?? 0) > 0;
+  const withPid = create.length + start.length > 0;
+  if (fromRuntime || create.length) hookSync(plan, at, fromRuntime, withPid);
+  else if (start.length) hookSync(plan, steps.indexOf(fifo), false, true);
 }
 
 /**
- * The hooks' state holds the pid as the runtime sees it, which minidock sends with the release
- * (handshake.ts 'P'): the child must pass a SYNC step before `at` (the first createContainer hook,
- * or EXEC_FIFO). Cgroup v2's SYNC comes after the mounts, so it moves up (the hooks then run in the
- * container's cgroup, as runc's do); on cgroup v1 an OCI plan has none (the child joins by itself),
- * so it gets one, which costs nothing: the pid is in the pipe before the child reaches it.
+ * The child must wait at a SYNC step before `at` (createContainer's place, before pivot_root; with
+ * startContainer hooks only, EXEC_FIFO): prestart and createRuntime run while it waits there
+ * (`fromRuntime`), and the in-container hooks' state holds the pid as the runtime sees it, which
+ * minidock sends with the release (handshake.ts 'P'). Cgroup v2's SYNC comes after pivot_root, so
+ * it moves up (every hook then runs with the child in its cgroup, as runc's); on cgroup v1 an OCI
+ * plan has none (the child joins by itself), so it gets one. A user namespace's SYNC (first: the
+ * maps) stays where it is, before the mounts: the child can wait at one SYNC only.
  */
-function hookSync(plan: LaunchPlan, at: number): void {
+function hookSync(plan: LaunchPlan, at: number, fromRuntime: boolean, withPid: boolean): void {
   const { steps } = plan;
   const i = steps.findIndex((s) => s.op === Op.SYNC);
-  if (i >= 0 && i < at) return;
+  const fork = steps.findIndex((s) => s.op === Op.FORK);
+  if (fromRuntime && i >= 0 && i < fork)
+    throw new MinidockError(
+      'config.json: prestart or createRuntime hooks with a PID namespace to join (linux.namespaces path) and cgroup v2 or a user namespace are not supported by minidock yet — the child waits for minidock before it forks into that namespace, so the hooks could not be given the pid of the container process (see docs/oci.md)',
+      1,
+    );
+  const runtime = fromRuntime ? '; minidock runs the prestart and createRuntime hooks meanwhile' : '';
+  if (i >= 0 && i < at) {
+    steps[i]!.why += runtime;
+    plan.sync = true;
+    return;
+  }
   // (i > at: taking it out leaves `at` where it was)
   const moved = i >= 0 ? steps.splice(i, 1)[0] : undefined;
   const sync: Step = moved
     ? {
         ...moved,
-        why: `${moved.why}, and sends it to us (the in-container hooks' state): before the hooks, so that they run in the cgroup`,
+        why: `${moved.why}${runtime}${withPid ? ", and sends it to us (the in-container hooks' state)" : ''}: before the hooks, so that they run with us in the cgroup`,
       }
     : {
         op: Op.SYNC,
-        why: "minidock sends our pid with the release: the in-container hooks' state has it as the runtime sees it (getpid() says 1 in a new PID namespace)",
+        why: [
+          fromRuntime
+            ? 'minidock runs the prestart and createRuntime hooks meanwhile, our namespaces and mounts made'
+            : '',
+          withPid
+            ? "minidock sends our pid with the release: the in-container hooks' state has it as the runtime sees it (getpid() says 1 in a new PID namespace)"
+            : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
         phase: 'cgroup',
       };
   steps.splice(at, 0, sync);
@@ -542,9 +573,9 @@ export function ociPlan(
   const plan = planLaunch(spec, { merged: spec.rootfs, upper: '', work: '', asGiven: true }, cgroup, 0, fifoFd);
   ociSteps(plan, cfg);
   preserveFdsStep(plan.steps, preserveFds);
-  if (IN_CONTAINER.some((p) => cfg.extras.hooks[p]?.length)) {
-    if (!hookState) throw new MinidockError('internal: in-container hooks need the state they are given', 1);
-    inContainerHooks(plan, cfg.extras.hooks, hookState);
+  if ([...IN_CONTAINER, ...RUNTIME_HOOKS].some((p) => cfg.extras.hooks[p]?.length)) {
+    if (!hookState) throw new MinidockError('internal: the hooks need the state they are given', 1);
+    placeHooks(plan, cfg.extras.hooks, hookState);
   }
   return plan;
 }
@@ -616,7 +647,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
   let cgroup: Cgroup | undefined;
   let child: Child | undefined;
   let fifoFd = -1;
-  let hooked: OciRecord | undefined; // set once the container is held: the hooks' state
+  let hooksRan = false; // prestart/createRuntime were run: poststop runs after a failure
   const created = new Date().toISOString();
   const hookState = hookStateOf(cfg, o, created);
   const atHook = { failed: false }; // a createContainer hook failed (heldInit): poststop runs too
@@ -632,7 +663,6 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     chmodSync(fifo, 0o622);
     fifoFd = openSync(fifo, O_PATH);
     const plan = ociPlan(cfg, cgroup, fifoFd, o.preserveFds ?? 0, hookState);
-    const sendPid = plan.steps.some((s) => s.op === Op.HOOK);
     const spec = cfg.spec;
     child = spawnChild(
       encodePlan(plan.steps),
@@ -641,18 +671,9 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
       'minidock-oci must run as root',
     );
     const c = child;
-    await release(
-      c,
-      () => {
-        // (v2; on v1 the child joined by itself, even when the plan has a SYNC: a user namespace, hooks)
-        if (plan.parentJoins.length) cgroup!.join(c.pid);
-        if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
-        if (cfg.extras.oomScoreAdj !== undefined)
-          writeFileSync(`/proc/${c.pid}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
-      },
-      plan.sync,
-      sendPid,
-    );
+    await releaseChild(c, cfg, plan, cgroup, { ...hookState, status: 'creating' }, () => {
+      hooksRan = true;
+    });
     const init = await heldInit(c, plan, spec, atHook);
     child = init;
     if (spec.tty) await passConsole(init, o.consoleSocket!);
@@ -673,11 +694,6 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
       ...startReportOf(plan.steps),
     };
     writeRecord(o.root, rec);
-    // runtime.md Lifecycle: the environment exists, the program has not run: prestart, then
-    // createRuntime, with the state ("created", the pid) on their stdin. A failure is create's error.
-    hooked = rec;
-    await runHooks(cfg.extras.hooks, 'prestart', stateOf(rec));
-    await runHooks(cfg.extras.hooks, 'createRuntime', stateOf(rec));
     return { rec, child: init };
   } catch (e) {
     if (child) await abandon(child);
@@ -685,11 +701,11 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     rmSync(dir, { recursive: true, force: true });
     // a create hook failed (prestart, createRuntime, createContainer): the container is destroyed,
     // and the lifecycle goes on with poststop
-    if (hooked || atHook.failed)
+    if (hooksRan || atHook.failed)
       await runHooks(
         cfg.extras.hooks,
         'poststop',
-        stateOf(hooked ?? { ...hookState, status: 'created', pid: 0 }, () => false),
+        stateOf({ ...hookState, status: 'created', pid: 0 }, () => false),
         o.onWarning,
       );
     throw e;
@@ -697,6 +713,65 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     if (child) closeChildFds(child);
     if (fifoFd >= 0) closeSync(fifoFd);
   }
+}
+
+/** The hooks create runs from the runtime process, while the child waits at SYNC. */
+const RUNTIME_HOOKS = ['prestart', 'createRuntime'] as const;
+
+/**
+ * runtime.md Lifecycle: the runtime environment is created (namespaces, cgroup, mounts), the child
+ * waits at SYNC before pivot_root and createContainer: prestart, then createRuntime, in the
+ * runtime's namespaces with the state ("creating", the child's pid) on their stdin. The first
+ * failure is thrown: create's error (the caller kills the child, then poststop runs).
+ */
+async function createHooks(hooks: Hooks, rec: OciRecord): Promise<void> {
+  for (const point of RUNTIME_HOOKS) await runHooks(hooks, point, stateOf(rec));
+}
+
+/**
+ * The release of create's child from SYNC: its cgroup join (v2), id maps, oom_score_adj, and —
+ * prestart, createRuntime — once it stands there (hookSync put SYNC after the mounts, before
+ * createContainer and pivot_root), the hooks, with its pid (`ran` says they started). A step that
+ * failed before SYNC is heldInit's to say: no release then. Whatever throws, the child is killed.
+ */
+async function releaseChild(
+  c: Child,
+  cfg: OciConfig,
+  plan: LaunchPlan,
+  cgroup: Cgroup,
+  state: Omit<OciRecord, 'pid'>,
+  ran: () => void,
+): Promise<void> {
+  const runtimeHooks = RUNTIME_HOOKS.some((p) => cfg.extras.hooks[p]?.length);
+  let atSync = true;
+  try {
+    if (runtimeHooks)
+      atSync = await waitAtSync(
+        c,
+        plan.steps.findIndex((s) => s.op === Op.SYNC),
+      );
+  } catch (e) {
+    await abandon(c);
+    throw e;
+  }
+  if (!atSync) return;
+  const held = (): number => forkedPidOf(c) ?? c.pid; // (a PID namespace joined on v1: past the FORK)
+  const { spec } = cfg;
+  await release(
+    c,
+    async () => {
+      // (v2; on v1 the child joined by itself, even when the plan has a SYNC: a user namespace, hooks)
+      if (plan.parentJoins.length) cgroup.join(c.pid);
+      if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
+      if (cfg.extras.oomScoreAdj !== undefined)
+        writeFileSync(`/proc/${held()}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
+      if (!runtimeHooks) return;
+      ran();
+      await createHooks(cfg.extras.hooks, { ...state, pid: held() });
+    },
+    plan.sync,
+    plan.steps.some((s) => s.op === Op.HOOK),
+  );
 }
 
 /**

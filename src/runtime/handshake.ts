@@ -11,17 +11,21 @@
 //   spawnChild: md_spawn ── clone() ───────────────> reset signals, PR_SET_PDEATHSIG, close its copy
 //                                                    of the report pipe's read end
 //                        <── report: {step, 0, t0, t1} for each step up to SYNC
-//   release:                                         SYNC: read(sync)  ...blocks...
+//   [waitAtSync: the report up to the step before    SYNC: read(sync)  ...blocks...
+//    SYNC — the child is there (OCI prestart hooks)]
+//   release:
 //     join() the child's cgroup (v2: cgroup.procs)
 //     writeIdMaps (a user namespace: the child was
 //       cloned with CLONE_NEWUSER and is nobody in it):
 //       /proc/PID/uid_map, [setgroups "deny"], gid_map
+//       (OCI create: the prestart and createRuntime
+//       hooks, with its namespaces made: launch.ts)
 //     write(sync, 'G')  ─────────────────────────────> 'G': go on (a user namespace: setresgid(0),
 //       or 'P' + pid (u32 LE)                        setresuid(0) — the mapped root — then its mounts)
 //     close(sync)                                    'P': go on, and keep the pid (child.h host_pid)
 //                                                    EOF or any other byte: a record
 //                                                    {SYNC, ECANCELED}, _exit(125)
-//     (join failed: SIGKILL — see below)
+//     (join or a hook failed: SIGKILL — see below)
 //                        <── report: a record per step; a failed step: {step, errno}, _exit(125)
 //                        <── console: sendmsg(SCM_RIGHTS, pty master)      (-t: the CONSOLE step)
 //                        <── report: {EXEC, 0, t, t} "exec starts now", then execve()
@@ -45,12 +49,17 @@
 // planLaunch decides) nobody writes 'G': md_spawn clones with CLONE_VM|CLONE_VFORK and returns only
 // once the child has exec'd or died, release() just closes the sync pipe, and the report is complete.
 //
+// OCI create with prestart or createRuntime hooks (src/oci/launch.ts) waits for the child to stand at
+// its SYNC step, which the plan puts after the mounts and before pivot_root, and runs them in
+// `join`, before the release. The report pipe says where the child is (the record of the step before
+// SYNC: waitAtSync), so no second channel; a step that fails on the way is read by readReport then.
+//
 // 'P' (MSG.RELEASE_PID, OCI create with createContainer/startContainer hooks: src/oci/launch.ts) is
 // 'G' with the child's pid after it, in the same write. The HOOK steps hand the hooks the state JSON,
 // whose pid is the one the runtime sees; a child in a new PID namespace cannot learn it (getpid()
 // answers 1 there), and only minidock has it, from clone(). So it rides on the release the child
 // waits for anyway — no second channel. On cgroup v1, where an OCI plan needs no SYNC of its own,
-// the plan gets one for this (launch.ts hookSync).
+// the plan gets one for the hooks (launch.ts hookSync).
 //
 // exec adds one record: its FORK step makes the process that execs (inside the container's PID
 // namespace) and reports that process's pid as {REPORT_PID, pid}; the forking process then exits.
@@ -65,7 +74,7 @@
 // Each phase is its own function so that a launch can stop between them: set up, hold the child at
 // SYNC, and release it later (`create` then `start`, as runc's exec.fifo does).
 import { spawnSync } from 'node:child_process';
-import { closeSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
 import { mdRecvFd, mdSpawn, mdSpawnedFd } from '../sys/native.js';
@@ -89,6 +98,8 @@ export interface Child {
   stdioFds: [number, number, number];
   /** its raw wait status, once it has exited and been reaped (waitExit, started at once) */
   exited: Promise<number>;
+  /** report bytes read before readReport (waitAtSync); readReport returns their records first */
+  early?: Buffer;
 }
 
 /**
@@ -120,9 +131,14 @@ function closeSyncFd(child: Child): void {
  * child's pid (the OCI in-container hooks' state). If `join` throws, the child is killed instead
  * (abandon) and the error propagates. The sync pipe is closed either way.
  */
-export async function release(child: Child, join: () => void, hasSync: boolean, sendPid = false): Promise<void> {
+export async function release(
+  child: Child,
+  join: () => void | Promise<void>,
+  hasSync: boolean,
+  sendPid = false,
+): Promise<void> {
   try {
-    join();
+    await join();
     if (hasSync) writeSync(child.syncFd, sendPid ? releaseWithPid(child.pid) : Buffer.from(MSG.RELEASE));
   } catch (e) {
     await abandon(child);
@@ -193,10 +209,41 @@ export async function abandon(child: Child): Promise<void> {
  * clone the report is already complete) and close it. `forkedPid`: the process exec's FORK step made.
  */
 export function readReport(child: Child): { records: ChildRecord[]; forkedPid?: number } {
-  const all = parseRecords(readAllSync(child.reportFd));
+  const all = parseRecords(Buffer.concat([child.early ?? Buffer.alloc(0), readAllSync(child.reportFd)]));
   child.reportFd = -1;
   const forked = all.find((r) => r.step === REPORT_PID);
   return { records: forked ? all.filter((r) => r !== forked) : all, forkedPid: forked?.err };
+}
+
+/**
+ * Wait until the child stands at its SYNC step (`sync`, the plan's index): read its report up to the
+ * record of the step before it — the pipe is the child's "I am at SYNC", no other channel. false: a
+ * step failed or the child died on the way (EOF); readReport still returns those records, and says
+ * why. The records read stay in `child.early`; so does a FORK's {REPORT_PID, pid} (forkedPidOf).
+ */
+export async function waitAtSync(child: Child, sync: number): Promise<boolean> {
+  if (sync <= 0) return true; // its first step: the child is there, or on its way with nothing done
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    const records = parseRecords(child.early ?? Buffer.alloc(0));
+    if (records.some((r) => r.step !== REPORT_PID && r.err > 0)) return false;
+    if (records.some((r) => r.step === sync - 1)) return true;
+    let n = 0;
+    try {
+      n = readSync(child.reportFd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      await new Promise((r) => setTimeout(r, 1));
+      continue;
+    }
+    if (n === 0) return false; // EOF: it died before its SYNC step
+    child.early = Buffer.concat([child.early ?? Buffer.alloc(0), buf.subarray(0, n)]);
+  }
+}
+
+/** The pid a FORK step reported among the records read so far (waitAtSync), if any. */
+export function forkedPidOf(child: Child): number | undefined {
+  return parseRecords(child.early ?? Buffer.alloc(0)).find((r) => r.step === REPORT_PID)?.err;
 }
 
 /** -t: the pty master the CONSOLE step sent (the console socket is closed); undefined without -t. */

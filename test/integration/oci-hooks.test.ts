@@ -226,6 +226,81 @@ describe.skipIf(!canRun)(`minidock-oci createContainer and startContainer hooks 
     }
   });
 
+  it('the lifecycle order: prestart, createRuntime (child at SYNC: its namespaces and mounts made, not pivoted), createContainer; at start startContainer, poststart', async () => {
+    // every hook appends its name to one file (the container's hooks see it bind-mounted at /hooks)
+    const append = (name: string, at = hooks) => hostHook(`echo ${name} >> ${at}/order`);
+    // prestart also records what the held child looks like from the host, by the pid on its stdin
+    const look = [
+      `cat > ${hooks}/state`,
+      `pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' ${hooks}/state)`,
+      `readlink /proc/$pid/ns/mnt > ${hooks}/mnt`,
+      `test -d /proc/$pid/root${bundle}/rootfs && echo host > ${hooks}/root`,
+      `cut -d' ' -f5 /proc/$pid/mountinfo > ${hooks}/mounts`,
+      `echo prestart >> ${hooks}/order`,
+    ].join('; ');
+    setConfig(['true'], (c) => {
+      c.mounts.push({ destination: '/hooks', type: 'bind', source: hooks, options: ['rbind', 'rw'] });
+      c.hooks = {
+        prestart: [hostHook(look)],
+        createRuntime: [append('createRuntime')],
+        createContainer: [append('createContainer')],
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo startContainer >> /hooks/order'] }],
+        poststart: [append('poststart')],
+      };
+    });
+    const order = () => readFileSync(join(hooks, 'order'), 'utf8').trim().split('\n');
+    expect(oci(['create', '--bundle', bundle, 'hk7'])).toEqual({ code: 0, out: '' });
+    try {
+      expect(order()).toEqual(['prestart', 'createRuntime', 'createContainer']);
+      const { pid } = statusOf('hk7');
+      const seen = (f: string) => readFileSync(join(hooks, f), 'utf8').trim();
+      expect(JSON.parse(seen('state'))).toMatchObject({ id: 'hk7', pid, status: 'creating', bundle });
+      // the container's mount namespace already, not the host's
+      expect(seen('mnt')).toBe(readlinkSync(`/proc/${pid}/ns/mnt`));
+      expect(seen('mnt')).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+      // not pivoted yet: its root was the host's "/" then (the bundle seen through /proc/PID/root;
+      // readlink says "/" before and after, a root out of our mount namespace included), the rootfs now
+      expect(seen('root')).toBe('host');
+      expect(existsSync(`/proc/${pid}/root${bundle}`)).toBe(false);
+      expect(existsSync(`/proc/${pid}/root/bin/sh`)).toBe(true);
+      // ...but its mounts were made: the container's /proc and the bind mount, at their host paths
+      const mounts = seen('mounts').split('\n');
+      expect(mounts).toContain(join(bundle, 'rootfs', 'proc'));
+      expect(mounts).toContain(join(bundle, 'rootfs', 'hooks'));
+      expect(oci(['start', 'hk7'])).toEqual({ code: 0, out: '' });
+      expect(order()).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart']);
+      await waitFor(() => !alive(pid), 5000);
+    } finally {
+      expect(oci(['delete', '--force', 'hk7']).code).toBe(0);
+    }
+  });
+
+  it('a failing createRuntime hook: create fails in one line, before createContainer; nothing is left; poststop runs', () => {
+    setConfig(['sh', '-c', 'echo never > /prog'], (c) => {
+      c.hooks = {
+        prestart: [hostHook(`echo prestart >> ${hooks}/order; cat > ${hooks}/prestart`)],
+        createRuntime: [hostHook('echo bad >&2; exit 5'), hostHook(`echo createRuntime2 >> ${hooks}/order`)],
+        createContainer: [hostHook(`echo createContainer >> ${hooks}/order`)],
+        poststop: [hostHook(`echo poststop >> ${hooks}/order; cat > ${hooks}/poststop`)],
+      };
+    });
+    const r = oci(['create', '--bundle', bundle, 'hk8']);
+    expect(r.code).toBe(1);
+    expect(r.out.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /level=error msg="error running createRuntime hook #0 \(\/bin\/sh\): exit status 5, stdout: , stderr: bad"/,
+      ),
+    ]);
+    expect(readFileSync(join(hooks, 'order'), 'utf8')).toBe('prestart\npoststop\n');
+    const pre = JSON.parse(readFileSync(join(hooks, 'prestart'), 'utf8'));
+    expect(pre).toMatchObject({ id: 'hk8', status: 'creating' });
+    expect(pre.pid).toBeGreaterThan(0);
+    expect(existsSync(`/proc/${pre.pid}`)).toBe(false);
+    expect(JSON.parse(readFileSync(join(hooks, 'poststop'), 'utf8'))).toMatchObject({ id: 'hk8', status: 'stopped' });
+    expect(existsSync(join(bundle, 'rootfs', 'prog'))).toBe(false);
+    expect(oci(['state', 'hk8']).out).toMatch(/container does not exist/);
+  });
+
   it("exec --preserve-fds 1: the caller's fd 3 is the exec'd process's fd 3; without it closed; an fd not passed is refused", () => {
     setConfig(['sleep', '30']);
     expect(oci(['run', '-d', '--bundle', bundle, 'hk6'])).toEqual({ code: 0, out: '' });

@@ -467,7 +467,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
       mkdirSync(hookDir());
     });
 
-    it('prestart and createRuntime at create ("created", its pid), poststart at start ("running"), poststop at delete ("stopped"), in order', async () => {
+    it('prestart and createRuntime at create ("creating", its pid), poststart at start ("running"), poststop at delete ("stopped"), in order', async () => {
       setConfig(['sh', '-c', 'sleep 2'], (c) => {
         c.annotations = { 'org.example': 'hooked' };
         c.hooks = {
@@ -483,7 +483,7 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
       for (const h of ['prestart', 'createRuntime'])
         expect(saved(h)).toMatchObject({
           id: 'h1',
-          status: 'created',
+          status: 'creating',
           pid,
           bundle,
           annotations: { 'org.example': 'hooked' },

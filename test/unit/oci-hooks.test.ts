@@ -24,7 +24,14 @@ import { mapConfig } from '../../src/oci/config';
 import { features } from '../../src/oci/features';
 import { hookSteps } from '../../src/oci/hooks';
 import { loadBundle, ociPlan, type HookState } from '../../src/oci/launch';
-import { closeChildFds, readReport, release, releaseWithPid, spawnChild } from '../../src/runtime/handshake';
+import {
+  closeChildFds,
+  readReport,
+  release,
+  releaseWithPid,
+  spawnChild,
+  waitAtSync,
+} from '../../src/runtime/handshake';
 import { HOOK_EXITED, HOOK_SIGNALED, MSG, Op, describeStep, encodePlan, type Step } from '../../src/runtime/plan';
 import { exitCodeOf } from '../../src/runtime/process';
 import { parseRecords, stepError } from '../../src/runtime/step-error';
@@ -124,6 +131,69 @@ describe("create's plan with in-container hooks", () => {
     expect(steps.some((s) => s.op === Op.PIVOT_ROOT)).toBe(false);
     expect(steps[at - 1]!.op).toBe(Op.SYNC);
     expect(steps[at + 1]!.phase).toMatch(/identity|capabilities/);
+  });
+
+  for (const cg of [V1, V2]) {
+    it(`cgroup ${cg.mode}: prestart/createRuntime only: a SYNC after every rootfs mount, right before pivot_root (the hooks run while the child waits there); no HOOK step`, () => {
+      const plan = ociPlan(
+        mapped({ prestart: [{ path: '/bin/true' }], createRuntime: [{ path: '/bin/true' }] }),
+        cg,
+        9,
+        0,
+        state,
+      );
+      const ops = plan.steps.map((s) => s.op);
+      expect(plan.sync).toBe(true);
+      expect(ops.filter((o) => o === Op.SYNC)).toHaveLength(1);
+      expect(ops).not.toContain(Op.HOOK);
+      const sync = ops.indexOf(Op.SYNC);
+      expect(plan.steps[sync + 1]).toMatchObject({ op: Op.CHDIR, phase: 'pivot_root' });
+      // (what is mounted after it, masked and read-only paths, is mounted in the pivoted root, as runc's)
+      expect(plan.steps.slice(sync + 1, ops.indexOf(Op.PIVOT_ROOT)).every((s) => s.phase === 'pivot_root')).toBe(true);
+      expect(ops.slice(0, sync).filter((o) => o === Op.MOUNT).length).toBeGreaterThan(10);
+      expect(plan.steps[sync]!.why).toMatch(/prestart and createRuntime hooks meanwhile/);
+      expect(plan.steps[sync]!.why).not.toMatch(/sends (our pid|it to us)/); // 'G', no pid: no HOOK step needs it
+      // with createContainer too: the same SYNC, then the HOOK steps, then pivot_root
+      const both = ociPlan(mapped({ prestart: [{ path: '/bin/true' }], ...HOOKS }), cg, 9, 0, state).steps;
+      const at = both.findIndex((s) => s.op === Op.SYNC);
+      expect(both[at + 1]!.op).toBe(Op.HOOK);
+      expect(both[at]!.why).toMatch(/prestart and createRuntime hooks meanwhile.*(pid|sends it to us)/);
+    });
+  }
+
+  it('prestart with a user namespace: the one SYNC (first, for the maps) is where the hooks run', () => {
+    const c = fresh();
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+    c.hooks = { prestart: [{ path: '/bin/true' }] };
+    const plan = ociPlan(
+      mapConfig(c, bundle, { id: 'h'.repeat(64), name: 'h', hostHostname: () => 'h' }),
+      V1,
+      9,
+      0,
+      state,
+    );
+    const ops = plan.steps.map((s) => s.op);
+    expect(ops.filter((o) => o === Op.SYNC)).toHaveLength(1);
+    expect(ops.indexOf(Op.SYNC)).toBeLessThan(ops.indexOf(Op.MOUNT));
+    expect(plan.steps[ops.indexOf(Op.SYNC)]!.why).toMatch(/uid_map.*prestart and createRuntime hooks meanwhile/);
+  });
+
+  it('prestart with a PID namespace to join: after the FORK on cgroup v1 (the pid its record reports); refused in one line on v2, whose SYNC precedes the fork', () => {
+    const c = fresh();
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === 'pid' ? { type: 'pid', path: '/proc/1/ns/pid' } : n,
+    );
+    c.hooks = { createRuntime: [{ path: '/bin/true' }] };
+    const cfg = mapConfig(c, bundle, { id: 'h'.repeat(64), name: 'h', hostHostname: () => 'h' });
+    const ops = ociPlan(cfg, V1, 9, 0, state).steps.map((s) => s.op);
+    expect(ops.indexOf(Op.SYNC)).toBeGreaterThan(ops.indexOf(Op.FORK));
+    const e = minidockError(() => ociPlan(cfg, V2, 9, 0, state));
+    expect(e.message).toMatch(
+      /^config.json: prestart or createRuntime hooks with a PID namespace to join .* not supported/,
+    );
+    expect(e.message).not.toContain('\n');
   });
 
   it('the HOOK bytes: ints [timeout ms, argc, envc], strs [path, state before the pid, after it, argv, envp]', () => {
@@ -277,6 +347,41 @@ describe.skipIf(!existsSync(lib))('the HOOK op with real children (needs native/
       [0, 0],
       [1, 2],
     ]);
+  });
+
+  it('waitAtSync: true once the record of the step before SYNC is in (the child then waits); false when a step before it failed', async () => {
+    const t = mkdtempSync(join(dir, 'sync-'));
+    const plan = (first: Step): Step[] => [
+      first,
+      { op: Op.SYNC, why: 'the hooks', phase: 'cgroup' },
+      { op: Op.EXEC, ints: [1, 0, 0], strs: ['/bin/true'], why: 'the command', phase: 'exec' },
+    ];
+    const ok = spawnChild(
+      encodePlan(plan({ op: Op.MKDIR, strs: [join(t, 'made')], ints: [0o755], why: 'a step', phase: 'mounts' })),
+      0,
+      'clone',
+    );
+    expect(await waitAtSync(ok, 1)).toBe(true);
+    expect(existsSync(join(t, 'made'))).toBe(true); // its step before SYNC is done
+    await sleep(50);
+    expect(readFileSync(`/proc/${ok.pid}/wchan`, 'utf8')).toMatch(/pipe_read|pipe_wait|wait/); // held at SYNC
+    await release(ok, () => undefined, true);
+    expect(readReport(ok).records.map((r) => [r.step, r.err])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]);
+    expect(exitCodeOf(await ok.exited).code).toBe(0);
+    closeChildFds(ok);
+    const bad = spawnChild(
+      encodePlan(plan({ op: Op.MKDIR, strs: [join(t, 'no/such')], ints: [0o755], why: 'a step', phase: 'mounts' })),
+      0,
+      'clone',
+    );
+    expect(await waitAtSync(bad, 1)).toBe(false);
+    expect(readReport(bad).records.map((r) => [r.step, r.err])).toEqual([[0, 2]]); // ENOENT, as readReport says it
+    await bad.exited;
+    closeChildFds(bad);
   });
 
   it('EXEC_FIFO kept: the startContainer records go to the fifo reader, EOF at execve', async () => {
