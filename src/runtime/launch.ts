@@ -550,7 +550,8 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
 
     // the network: its lease and name files before clone; released whenever this launch ends
     // (a container's address and ports belong to its running life; a kept one keeps network.json)
-    run.cleanups.push(() => run.code.wiring?.releaseNetwork(opts.root, spec.id, run.dir));
+    // (by now the container's last process is gone: its namespace, and with it the veth pair, dies)
+    run.cleanups.push(() => run.code.wiring?.releaseNetwork(opts.root, spec.id, run.dir, true));
     const net = prepareNetworkOf(spec, opts, run.code, run.dir);
     if (net.attachment) tl.mark('network: bridge, NAT, lease');
 

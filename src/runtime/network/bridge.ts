@@ -148,7 +148,7 @@ export function attach(
           mtu,
           netns: { pid },
           index: CONTAINER_IFINDEX,
-          ...(mac ? { address: Uint8Array.from(mac.split(':'), (h) => Number.parseInt(h, 16)) } : {}),
+          address: Uint8Array.from((mac ?? macOf(addr)).split(':'), (h) => Number.parseInt(h, 16)),
         },
       });
       nl.setLink(hostIf, { master: nl.link(net.bridge)?.index ?? 0 });
@@ -172,15 +172,28 @@ export function attach(
 }
 
 /**
+ * eth0's MAC when --mac-address does not give one: 02:42 and the four bytes of its address, as
+ * Docker makes them (02 = locally administered, unicast). Why not a random one: addresses are reused
+ * (the lowest free one), and the host's neighbour table may still map a reused address to the last
+ * container's MAC for seconds — traffic to a published port would go nowhere until it expires.
+ */
+export function macOf(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
+/**
  * Undo attach (and publish): the host end of the veth pair (the kernel deletes both ends; when the
  * container's namespace died first, both are gone already), its published ports, its lease.
  * Idempotent: rm, a failed launch and gc may all call it. `published` false: the container's record
  * says it published no port, so no `nft` runs to look for its rules (gc still sweeps rules a crash
- * may have left: sweepRules).
+ * may have left: sweepRules). `deleteLink` false: the container's namespace is dying with its last
+ * process and nothing else holds it, so the kernel deletes the pair with it, a moment later, in its
+ * own worker: deleting a veth waits for RCU grace periods (~30 ms measured here with `ip link del`),
+ * which a launch's clean-up need not sit through.
  */
-export function detach(root: string, network: string, container: string, published = true): void {
+export function detach(root: string, network: string, container: string, published = true, deleteLink = true): void {
   withNetlink((nl) => {
-    if (nl.link(hostIfName(container))) {
+    if (deleteLink && nl.link(hostIfName(container))) {
       try {
         nl.delLink(hostIfName(container));
       } catch (e) {

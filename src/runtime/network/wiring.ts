@@ -14,7 +14,7 @@
 //                  the published ports' DNAT rules — beside the cgroup join and the id maps
 //   after SYNC     the child's own NETLINK steps (build-plan.ts): address, eth0 up, default route
 //   at the end     releaseNetwork: veth (gone with the namespace already), ports, lease
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { pathIn } from '../state-root.js';
 import { isProcess } from '../../sys/proc.js';
@@ -65,8 +65,11 @@ export interface NetPlan {
   nameFiles?: Array<{ source: string; target: string }>;
 }
 
+/** In a container's directory: another container joined its network namespace (--network container:). */
+const NETNS_SHARED = 'netns-shared';
+
 /** The container `ref` must be running: its first process's network namespace is joined. */
-function joinTarget(root: string, ref: string): { id: string; path: string } {
+function joinTarget(root: string, ref: string): { id: string; path: string; dir: string } {
   let e;
   try {
     e = resolve(root, ref);
@@ -78,7 +81,7 @@ function joinTarget(root: string, ref: string): { id: string; path: string } {
     throw new MinidockError(
       `--network container:${ref}: that container is not running — start it first (its network namespace lives only while it runs)`,
     );
-  return { id: e.id, path: `/proc/${s!.pid}/ns/net` };
+  return { id: e.id, path: `/proc/${s!.pid}/ns/net`, dir: e.dir };
 }
 
 export interface PrepareOptions {
@@ -109,6 +112,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   }
   if (spec.mode === 'container') {
     const t = joinTarget(o.root, spec.container!);
+    if (!o.dryRun) writeFileSync(pathIn(t.dir, NETNS_SHARED), `${o.id}\n`); // (releaseNetwork)
     if (!o.dryRun)
       writeJsonAtomic(
         networkFile(o.dir),
@@ -235,12 +239,15 @@ export function connectChild(root: string, id: string, pid: number, plan: NetPla
  * container shares it), its DNAT rules, its lease, and its line in its network's hosts files.
  * Idempotent; nothing to do for the other modes.
  */
-export function releaseNetwork(root: string, id: string, dir: string): void {
+export function releaseNetwork(root: string, id: string, dir: string, namespaceDying = false): void {
   const rec = readNetworkRecord(dir);
   const touched = releaseConnections(root, id, rec); // (network connect's: connect.ts)
   if (touched.length) writeJsonAtomic(networkFile(dir), { ...rec!, connected: [] });
   if (rec?.mode === 'bridge' && rec.network) {
-    detach(root, rec.network, id, rec.ports.length > 0);
+    // a namespace another container joined (--network container:) outlives this one: its veth is
+    // deleted here, or it would keep the address this release hands out again
+    const shared = existsSync(pathIn(dir, NETNS_SHARED));
+    detach(root, rec.network, id, rec.ports.length > 0, !namespaceDying || shared);
     touched.push(rec.network);
   }
   for (const n of new Set(touched)) if (n !== DEFAULT_NETWORK) writeHosts(root, n);
