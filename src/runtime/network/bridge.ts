@@ -90,10 +90,13 @@ export function ensureNetwork(
     const net =
       readNetwork(root, name) ??
       createNetwork(root, { name, bridge, routes: nl.routes(), subnet: existingSubnet(nl, bridge) });
-    const mtu = uplinkMtu(nl);
-    if (!nl.link(net.bridge)) tolerateExists(() => nl.addLink({ name: net.bridge, kind: 'bridge', mtu }));
+    // A bridge an earlier launch made has the uplink's MTU of then: its own is used, without dumping
+    // the host's routes and links again at every launch (the address is put back if someone took it)
+    const link = nl.link(net.bridge);
+    const mtu = link?.mtu ?? uplinkMtu(nl);
+    if (!link) tolerateExists(() => nl.addLink({ name: net.bridge, kind: 'bridge', mtu }));
     tolerateExists(() => nl.addAddr(net.bridge, parseIPv4(net.gateway)!, prefixOf(net)));
-    nl.setLink(net.bridge, { up: true });
+    if (!link?.up) nl.setLink(net.bridge, { up: true });
     return { net, mtu };
   });
   ensureNetworkNat({ ...net, name: natKey(net) });
