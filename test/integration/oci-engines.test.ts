@@ -48,7 +48,12 @@ function run(cmd: string, args: string[], timeout = 60_000): SpawnSyncReturns<st
 }
 /** stdout, or the failure with everything the engine said */
 function ok(r: SpawnSyncReturns<string>): string {
-  if (r.status !== 0) throw new Error(`exit ${r.status} ${r.signal ?? ''}: ${r.stderr}${r.stdout}`);
+  if (r.status !== 0) {
+    // (spawnSync's timeout ends with SIGTERM: say which command hung, not only that the test did)
+    const what =
+      r.error && /ETIMEDOUT/.test(String(r.error)) ? `timed out: ${r.spawnargs?.join(' ')}` : `exit ${r.status}`;
+    throw new Error(`${what} ${r.signal ?? ''}: ${r.stderr}${r.stdout}`);
+  }
   return r.stdout;
 }
 
@@ -454,24 +459,31 @@ describe.skipIf(!!dockerSkip)(
       expect([r.status, r.stdout]).toEqual([0, 'ok\n']);
     });
 
-    it('docker run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', () => {
+    // Each command has a time limit of its own, well inside the test's, so that a hang names its
+    // command (a CI run once spent the whole 60 s in one of them, and said only that the test timed out)
+    it('docker run -d, exec, logs, stop (SIGTERM reaches the trap), the exit code, rm', { timeout: 150_000 }, () => {
       const id = ok(
-        docker([
-          'run',
-          '-d',
-          ...RUN(),
-          IMAGE,
-          'sh',
-          '-c',
-          'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done',
-        ]),
+        docker(
+          [
+            'run',
+            '-d',
+            ...RUN(),
+            IMAGE,
+            'sh',
+            '-c',
+            'echo started; trap "echo bye; exit 3" TERM; while true; do sleep 0.1; done',
+          ],
+          30_000,
+        ),
       ).trim();
       expectSeen(ociRoot(), `/${id}`, id);
-      expect(ok(docker(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm']))).toBe('exec-42\nsh\n');
-      ok(docker(['stop', '-t', '10', id]));
-      expect(ok(docker(['inspect', '-f', '{{.State.ExitCode}}', id])).trim()).toBe('3');
-      expect(ok(docker(['logs', id]))).toBe('started\nbye\n');
-      ok(docker(['rm', id]));
+      expect(ok(docker(['exec', id, 'sh', '-c', 'echo exec-$((6*7)); cat /proc/1/comm'], 20_000))).toBe(
+        'exec-42\nsh\n',
+      );
+      ok(docker(['stop', '-t', '10', id], 30_000));
+      expect(ok(docker(['inspect', '-f', '{{.State.ExitCode}}', id], 15_000)).trim()).toBe('3');
+      expect(ok(docker(['logs', id], 15_000))).toBe('started\nbye\n');
+      ok(docker(['rm', id], 15_000));
     });
 
     it(`docker run --memory 50m --pids-limit 33: the container's cgroup files say so (${CGROUP_FILES})`, () => {
