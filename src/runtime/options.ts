@@ -21,8 +21,10 @@ import { parseLimits, type Limits } from './limits.js';
 import { dirView, parseUser, parseVolume, type ImageView, type RootView } from './rootfs-view.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, type ContainerSpec } from './spec.js';
 import type { UsernsFlags } from './userns.js';
+// (--health-cmd, --health-*, --no-healthcheck: lifecycle/health.ts; a type only, the module loads lazily)
+import type { HealthFlags } from './lifecycle/health.js';
 
-export interface RunFlags extends UsernsFlags {
+export interface RunFlags extends UsernsFlags, HealthFlags {
   interactive?: boolean;
   tty?: boolean;
   env?: string[];
@@ -93,14 +95,6 @@ export interface RunFlags extends UsernsFlags {
   sysctl?: string[];
   init?: boolean;
   cgroupns?: string;
-  // --health-cmd, --health-*, --no-healthcheck (lifecycle/health.ts; commander: healthcheck false)
-  healthCmd?: string;
-  healthInterval?: string;
-  healthTimeout?: string;
-  healthRetries?: string;
-  healthStartPeriod?: string;
-  healthStartInterval?: string;
-  healthcheck?: boolean;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
