@@ -42,8 +42,8 @@ async function start(refs: string[], flags: StartFlags): Promise<number> {
   }
   if ((flags.attach || flags.interactive) && refs.length > 1)
     fail(`start -a/-i: one container at a time (${refs.length} given) — start the others without -a`);
-  if (flags.interactive) return startInteractive(root, refs[0]);
-  if (flags.attach) return startAttached(root, refs[0]);
+  if (flags.interactive && !(flags.attach && (await keepsStdin(root, refs[0])))) return startInteractive(root, refs[0]);
+  if (flags.attach) return startAttached(root, refs[0], !!flags.interactive);
   const notice = (line: string): void => void writeErr(`minidock: ${line}\n`);
   return eachContainer(root, refs, async (entry, ref) => {
     await startOne(root, entry, { onNotice: notice }, ref);
@@ -51,19 +51,29 @@ async function start(refs: string[], flags: StartFlags): Promise<number> {
   });
 }
 
-/** -a: started detached, then what this run (and the runs its restart policy makes) writes, until it stays exited. */
-async function startAttached(root: string, ref: string): Promise<number> {
+/** start -a -i of a container created with -i and without -t: detached, its stdin kept by its monitor. */
+async function keepsStdin(root: string, ref: string): Promise<boolean> {
+  const { resolve } = await import('../runtime/container-store/listing.js');
+  const spec = resolve(root, ref).config?.spec;
+  return !!spec?.interactive && !spec.tty;
+}
+
+/**
+ * -a: started detached, then what this run (and the runs its restart policy makes) writes, until it
+ * stays exited. -a -i (a container created with -i, without -t): our stdin goes to its stdin, as
+ * attach sends it (lifecycle/attach.ts), until our EOF; its stdin stays open after that.
+ */
+async function startAttached(root: string, ref: string, withStdin: boolean): Promise<number> {
   const [
-    { statSync },
     { MinidockError },
     { writeAll, writeErr },
     { resolve },
     { readState },
     common,
     { startOne },
-    { logBatches },
+    { logBatches, logEnd, checkReadable },
+    { connectStdin },
   ] = await Promise.all([
-    import('node:fs'),
     import('../errors.js'),
     import('../sys/output.js'),
     import('../runtime/container-store/listing.js'),
@@ -71,14 +81,11 @@ async function startAttached(root: string, ref: string): Promise<number> {
     import('../runtime/lifecycle/common.js'),
     import('../runtime/lifecycle/start.js'),
     import('../runtime/lifecycle/logs.js'),
+    import('../runtime/lifecycle/attach.js'),
   ]);
   const e = resolve(root, ref);
-  let from = 0;
-  try {
-    from = e.config?.logPath ? statSync(e.config.logPath).size : 0; // what earlier runs wrote is not shown again
-  } catch {
-    /* no log yet */
-  }
+  checkReadable(e, ref); // (start -a follows the log: with --log-driver none there is none, refused before the start)
+  const from = e.config?.logPath ? logEnd(e.config.logPath) : undefined; // what earlier runs wrote is not shown again
   await startOne(root, e, { onNotice: (line) => writeErr(`minidock: ${line}\n`) }, ref);
   // ^C and the like go to the container, as Docker's start -a forwards them (its exit ends the follow)
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
@@ -89,8 +96,19 @@ async function startAttached(root: string, ref: string): Promise<number> {
         /* between two runs, or gone */
       }
     });
-  for await (const lines of logBatches(e, { follow: true, from }, ref))
-    for (const l of lines) if (!writeAll(l.stream === 'stderr' ? 2 : 1, l.log)) break;
+  const input = withStdin ? await connectStdin(e.id, ref) : undefined;
+  input?.on('error', () => {}); // (it exited meanwhile: the follow below ends)
+  if (input) process.stdin.pipe(input);
+  try {
+    for await (const lines of logBatches(e, { follow: true, from }, ref))
+      for (const l of lines) if (!writeAll(l.stream === 'stderr' ? 2 : 1, l.log)) break;
+  } finally {
+    if (input) {
+      process.stdin.unpipe(input);
+      input.destroy();
+      process.stdin.destroy();
+    }
+  }
   const s = readState(e.dir);
   if (!s) throw new MinidockError(`container ${ref} was removed (--rm) before its exit code could be read`, 1);
   if (s.status !== 'exited')

@@ -161,17 +161,7 @@ export async function specFromFlags(
     image?.healthcheck !== undefined || f.healthcheck === false || healthFlagNames.some((k) => f[k] !== undefined)
       ? (await import('./lifecycle/health.js')).healthFromFlags(f, image?.healthcheck)
       : undefined;
-  // --restart: parsed only when given (restart-policy.ts); with --rm it is Docker's conflict
-  let restartPolicy: import('./restart-policy.js').RestartPolicy | undefined;
-  if (f.restart !== undefined) {
-    const rp = await import('./restart-policy.js');
-    restartPolicy = rp.parseRestartPolicy(f.restart);
-    rp.checkRestartWithRm(restartPolicy, f.rm);
-  }
-  const logConfig =
-    f.logDriver !== undefined || f.logOpt?.length
-      ? (await import('./log-config.js')).logConfigFromFlags(f.logDriver, f.logOpt ?? [])
-      : undefined;
+  const monitor = await monitorFlags(f);
 
   return {
     id,
@@ -197,8 +187,7 @@ export async function specFromFlags(
     stopTimeoutSec,
     ...(userns ? { userns } : {}),
     ...(network ? { network } : {}),
-    ...(restartPolicy && restartPolicy.name !== 'no' ? { restartPolicy } : {}),
-    ...(logConfig ? { logConfig } : {}),
+    ...monitor,
     ...(healthcheck ? { healthcheck } : {}),
     ...(ns.namespaces ? { namespaces: ns.namespaces } : {}),
     ...(ns.shmSize === undefined ? {} : { shmSize: ns.shmSize }),
@@ -206,6 +195,23 @@ export async function specFromFlags(
     ...(tmpfs.length ? { tmpfs } : {}),
     ...kernel,
   };
+}
+
+/**
+ * What a detached container's monitor carries out: --restart (restart-policy.ts; with --rm it is
+ * Docker's conflict) and --log-driver/--log-opt (log-config.ts), each parsed only when given.
+ */
+async function monitorFlags(f: RunFlags): Promise<Pick<ContainerSpec, 'restartPolicy' | 'logConfig'>> {
+  const out: Pick<ContainerSpec, 'restartPolicy' | 'logConfig'> = {};
+  if (f.restart !== undefined) {
+    const rp = await import('./restart-policy.js');
+    const policy = rp.parseRestartPolicy(f.restart);
+    rp.checkRestartWithRm(policy, f.rm);
+    if (policy.name !== 'no') out.restartPolicy = policy;
+  }
+  if (f.logDriver !== undefined || f.logOpt?.length)
+    out.logConfig = (await import('./log-config.js')).logConfigFromFlags(f.logDriver, f.logOpt ?? []);
+  return out;
 }
 
 /**

@@ -1,15 +1,17 @@
 // Attach to a running detached container (minidock attach): its output from now on, read from the
 // log its monitor writes (as `docker attach` shows what comes after it attached), until this run
-// of it exits; then its exit status. No stdin: the monitor gives a detached container /dev/null as
-// its stdin and keeps no pipe to it (run -d takes no -i), so there is nothing to write into.
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+// of it exits; then its exit status. Its stdin, when it was started with -i (run -d -i, create -i):
+// the monitor holds the write end of a pipe that is the container's fd 0 and listens on the
+// abstract unix socket "\0minidock-attach/ID" (native/monitor.c); what attach sends there goes in.
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { MinidockError } from '../../errors.js';
 import { displayName } from '../container-store/listing.js';
 import { readState, type ContainerState, type Entry } from '../container-store/records.js';
 import { effectiveStatus } from '../container-store/staleness.js';
 import { isPaused } from './pause.js';
 import { eventsPath, journal } from './events.js';
-import type { LogLine } from './logs.js';
+import { LogReader, logEnd, type LogLine, type LogMark } from './logs.js';
 
 /** What attach follows: the container, the run it attached to (pid + start time), and the log from here. */
 export interface Attached {
@@ -17,7 +19,11 @@ export interface Attached {
   pid: number;
   pidStart?: number;
   logPath: string;
-  from: number;
+  from: LogMark;
+  /** its monitor keeps its stdin open (started with -i, without -t) */
+  openStdin: boolean;
+  /** --log-driver none: no log, so no output to follow (only the exit) */
+  logNone: boolean;
 }
 
 /** Check that `e` can be attached to, Docker's refusals (exit 1) otherwise, and mark where its log is now. */
@@ -34,23 +40,45 @@ export function attachTo(e: Entry, ref = displayName(e)): Attached {
       1,
     );
   if (isPaused(e)) throw new MinidockError(`cannot attach to container ${ref}: it is paused — unpause it first`, 1);
-  let from = 0;
-  try {
-    from = fstatSize(logPath);
-  } catch {
-    /* no output yet */
-  }
+  const spec = e.config.spec;
   journal(e, 'attach');
-  return { entry: e, pid: e.state!.pid!, pidStart: e.state?.pidStart, logPath, from };
+  return {
+    entry: e,
+    pid: e.state!.pid!,
+    pidStart: e.state?.pidStart,
+    logPath,
+    from: logEnd(logPath),
+    openStdin: !!spec?.interactive && !spec.tty,
+    logNone: spec?.logConfig?.type === 'none',
+  };
 }
 
-function fstatSize(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
-  }
+/** The monitor's socket for the container's stdin (monitor.c listen_attach: the same name). */
+export function attachSocketName(id: string): string {
+  return `\0minidock-attach/${id}`;
+}
+
+/**
+ * Connect to the container's stdin (its monitor's socket): what is written to the socket goes into
+ * the container's stdin; ending it (EOF) leaves the container's stdin open for the next attach.
+ */
+export async function connectStdin(id: string, ref: string): Promise<Socket> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const sock = connect({ path: attachSocketName(id) });
+    sock.once('connect', () => {
+      sock.removeAllListeners('error');
+      resolve(sock);
+    });
+    sock.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new MinidockError(
+          `cannot attach to the stdin of container ${ref}: its monitor does not answer (${err.code ?? err.message}) — it may have just exited; attach --no-stdin follows its output only`,
+          1,
+        ),
+      ),
+    );
+  });
 }
 
 /** Is this still the run attach attached to, running? (Its exit, or a restart's next run, ends the attach.) */
@@ -64,47 +92,19 @@ function sameRun(a: Attached, s: ContainerState | undefined): boolean {
  * the log before it records the exit). Then returns its state: the exit code is `exitCode`.
  */
 export async function* attachedOutput(a: Attached, pollMs = 50): AsyncGenerator<LogLine[], ContainerState | undefined> {
-  let fd = -1;
-  let pos = a.from;
-  let pending = Buffer.alloc(0);
-  const buf = Buffer.alloc(1 << 16);
-  const read = (): LogLine[] => {
-    if (fd < 0) {
-      try {
-        fd = openSync(a.logPath, 'r');
-      } catch {
-        return [];
-      }
-    }
-    const chunks = [pending];
-    for (let n = readSync(fd, buf, 0, buf.length, pos); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) {
-      pos += n;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    }
-    const all = Buffer.concat(chunks);
-    const cut = all.lastIndexOf(0x0a) + 1;
-    pending = all.subarray(cut);
-    const out: LogLine[] = [];
-    for (const line of all.toString('utf8', 0, cut).split('\n')) {
-      try {
-        if (line) out.push(JSON.parse(line) as LogLine);
-      } catch {
-        /* never die on a line (a full disk cuts one) */
-      }
-    }
-    return out;
-  };
+  const reader = new LogReader(a.logPath, a.from);
   try {
     for (;;) {
       const s = readState(a.entry.dir);
       const done = !sameRun(a, s) || effectiveStatus({ ...a.entry, state: s }) !== 'running';
-      const lines = read(); // (read after the state: once it says exited, the log holds everything)
-      if (lines.length) yield lines;
+      // (read after the state: once it says exited, the log holds everything; all of it, however many reads)
+      for (let lines = a.logNone ? [] : reader.read(); lines.length || reader.progress; lines = reader.read())
+        if (lines.length) yield lines;
       if (done) return s;
       await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {
-    if (fd >= 0) closeSync(fd);
+    reader.close();
   }
 }
 

@@ -44,6 +44,8 @@ export function describe(e: Entry): Record<string, unknown> {
       Cmd: spec.args,
       WorkingDir: spec.cwd,
       Tty: spec.tty,
+      // (-i: the container's stdin is kept open, for run -d -i by its monitor, for attach)
+      OpenStdin: spec.interactive,
       ReadonlyRootfs: spec.readonlyRootfs,
       StopTimeout: spec.stopTimeoutSec,
       // (--label, --label-file; --stop-signal by name, Docker's default SIGTERM when not given)
@@ -72,6 +74,8 @@ export function describe(e: Entry): Record<string, unknown> {
       OomScoreAdj: spec.oomScoreAdj ?? 0,
       Limits: spec.limits,
       CgroupParent: spec.cgroupParent ?? '',
+      // --log-driver, --log-opt (Docker's shape: the options as given)
+      LogConfig: { Type: spec.logConfig?.type ?? 'json-file', Config: spec.logConfig?.config ?? {} },
       RestartPolicy: {
         Name: spec.restartPolicy?.name ?? 'no',
         MaximumRetryCount: spec.restartPolicy?.maximumRetryCount ?? 0,

@@ -55,9 +55,10 @@ async function withStartable<T>(
 /** Start one container detached, under a new monitor. False: it was running already. */
 export async function startOne(root: string, found: Entry, opts: StartOptions = {}, ref = displayName(found)) {
   const launched = await withStartable(root, found, ref, async (e, spec) => {
-    // detached: no stdin (the monitor has none to give); a pty (-t) is the monitor's, as with run -d -t
+    // detached: with -i (and no -t) the monitor keeps its stdin open for attach, as with run -d -i;
+    // a pty (-t) is the monitor's, as with run -d -t, and no stdin then
     await launchDetached(
-      { ...spec, interactive: false, ttySize: undefined },
+      { ...spec, interactive: spec.interactive && !spec.tty, ttySize: undefined },
       {
         root,
         timeline: opts.timeline ?? new Timeline(),
