@@ -605,7 +605,7 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
       ((struct md_plan *)p)->host_pid = (int)pid; /* our copy: see child.h */
       c = MD_MSG_RELEASE;
     }
-    close(p->sync_fd);
+    if (!(s->nints > 0 && a[0])) close(p->sync_fd); /* ints[0] 1: a later SYNC reads it again */
     if (n == 1 && c == MD_MSG_RELEASE) return 0;
     errno = ECANCELED; /* minidock gave up on us (or died): do not exec */
     return -1;

@@ -466,23 +466,30 @@ function placeHooks(plan: LaunchPlan, hooks: Hooks, state: HookState): void {
  * minidock sends with the release (handshake.ts 'P'). Cgroup v2's SYNC comes after pivot_root, so
  * it moves up (every hook then runs with the child in its cgroup, as runc's); on cgroup v1 an OCI
  * plan has none (the child joins by itself), so it gets one. A user namespace's SYNC (first: the
- * maps) stays where it is, before the mounts: the child can wait at one SYNC only.
+ * maps) and a PID namespace join's (before the fork) stay where they are: with prestart or
+ * createRuntime hooks the plan gets a second SYNC for them.
  */
 function hookSync(plan: LaunchPlan, at: number, fromRuntime: boolean, withPid: boolean): void {
   const { steps } = plan;
   const i = steps.findIndex((s) => s.op === Op.SYNC);
-  const fork = steps.findIndex((s) => s.op === Op.FORK);
-  if (fromRuntime && i >= 0 && i < fork)
-    throw new MinidockError(
-      'config.json: prestart or createRuntime hooks with a PID namespace to join (linux.namespaces path) and cgroup v2 or a user namespace are not supported by minidock yet — the child waits for minidock before it forks into that namespace, so the hooks could not be given the pid of the container process (see docs/oci.md)',
-      1,
-    );
-  const runtime = fromRuntime ? '; minidock runs the prestart and createRuntime hooks meanwhile' : '';
-  if (i >= 0 && i < at) {
-    steps[i]!.why += runtime;
+  if (i >= 0 && i < at && fromRuntime) {
+    // A user namespace's SYNC (the maps come before any mount) or a PID namespace join's (before
+    // the fork, which inherits what minidock does there) must stay early: the child keeps the sync
+    // pipe open there (ints [1]) and reads it again at a second SYNC, where the hooks run.
+    steps[i] = { ...steps[i]!, ints: [1], why: `${steps[i]!.why}; the pipe kept for the hooks' SYNC` };
+    steps.splice(at, 0, {
+      op: Op.SYNC,
+      why: `minidock runs the prestart and createRuntime hooks meanwhile, our namespaces and mounts made${withPid ? "; it sends our pid with the release (the in-container hooks' state)" : ''}`,
+      phase: 'cgroup',
+    });
     plan.sync = true;
     return;
   }
+  if (i >= 0 && i < at) {
+    plan.sync = true;
+    return;
+  }
+  const runtime = fromRuntime ? '; minidock runs the prestart and createRuntime hooks meanwhile' : '';
   // (i > at: taking it out leaves `at` where it was)
   const moved = i >= 0 ? steps.splice(i, 1)[0] : undefined;
   const sync: Step = moved
@@ -743,34 +750,37 @@ async function releaseChild(
   ran: () => void,
 ): Promise<void> {
   const runtimeHooks = RUNTIME_HOOKS.some((p) => cfg.extras.hooks[p]?.length);
+  const syncs = plan.steps.flatMap((s, i) => (s.op === Op.SYNC ? [i] : []));
+  const sendPid = plan.steps.some((s) => s.op === Op.HOOK);
+  const { spec } = cfg;
+  const held = (): number => forkedPidOf(c) ?? c.pid; // (a PID namespace joined: past the FORK)
+  const prepare = (): void => {
+    // (v2; on v1 the child joined by itself, even when the plan has a SYNC: a user namespace, hooks)
+    if (plan.parentJoins.length) cgroup.join(c.pid);
+    if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
+    if (cfg.extras.oomScoreAdj !== undefined)
+      writeFileSync(`/proc/${held()}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
+  };
+  // two SYNC steps (hookSync: the first must come early): the first release, the pipe kept open
+  if (syncs.length > 1) await release(c, prepare, true, false, true);
   let atSync = true;
   try {
-    if (runtimeHooks)
-      atSync = await waitAtSync(
-        c,
-        plan.steps.findIndex((s) => s.op === Op.SYNC),
-      );
+    if (runtimeHooks) atSync = await waitAtSync(c, syncs[syncs.length - 1]!);
   } catch (e) {
     await abandon(c);
     throw e;
   }
   if (!atSync) return;
-  const held = (): number => forkedPidOf(c) ?? c.pid; // (a PID namespace joined on v1: past the FORK)
-  const { spec } = cfg;
   await release(
     c,
     async () => {
-      // (v2; on v1 the child joined by itself, even when the plan has a SYNC: a user namespace, hooks)
-      if (plan.parentJoins.length) cgroup.join(c.pid);
-      if (spec.userns) writeIdMaps(c.pid, spec.userns); // the map step of the protocol (handshake.ts)
-      if (cfg.extras.oomScoreAdj !== undefined)
-        writeFileSync(`/proc/${held()}/oom_score_adj`, String(cfg.extras.oomScoreAdj));
+      if (syncs.length < 2) prepare();
       if (!runtimeHooks) return;
       ran();
       await createHooks(cfg.extras.hooks, { ...state, pid: held() });
     },
     plan.sync,
-    plan.steps.some((s) => s.op === Op.HOOK),
+    sendPid,
   );
 }
 

@@ -129,13 +129,14 @@ function closeSyncFd(child: Child): void {
  * Let the child go on: `join` puts it where it must be before it execs (its cgroup), then, when the
  * plan has a SYNC step, MSG.RELEASE lets it past — or, with `sendPid`, MSG.RELEASE_PID and the
  * child's pid (the OCI in-container hooks' state). If `join` throws, the child is killed instead
- * (abandon) and the error propagates. The sync pipe is closed either way.
+ * (abandon) and the error propagates. The sync pipe is closed either way (but `keepOpen`, on success).
  */
 export async function release(
   child: Child,
   join: () => void | Promise<void>,
   hasSync: boolean,
   sendPid = false,
+  keepOpen = false,
 ): Promise<void> {
   try {
     await join();
@@ -143,9 +144,9 @@ export async function release(
   } catch (e) {
     await abandon(child);
     throw e;
-  } finally {
-    closeSyncFd(child);
   }
+  // keepOpen: the plan has a later SYNC step (its first one's ints[0] 1), released by a later call
+  if (!keepOpen) closeSyncFd(child);
 }
 
 /** MSG.RELEASE_PID's 5 bytes: the byte, then the pid as a little-endian u32 (one write: atomic on a pipe). */

@@ -94,7 +94,9 @@ export const OPS = {
   SYNC: {
     code: 20,
     syscall: 'read(sync pipe)',
-    describe: () => 'read(sync_pipe) — wait until minidock has joined us to the cgroup',
+    // ints: [keep] (1: the pipe stays open for a later SYNC step: OCI create's prestart hooks)
+    describe: (_, [keep]) =>
+      `read(sync_pipe) — wait until minidock has joined us to the cgroup${keep ? '; the pipe kept for the next SYNC' : ''}`,
   },
   // ints: [first fd] (default 3; OCI --preserve-fds N: 3+N, and fds 3..3+N-1 kept across execve)
   CLOSE_FDS: {

@@ -301,6 +301,41 @@ describe.skipIf(!canRun)(`minidock-oci createContainer and startContainer hooks 
     expect(oci(['state', 'hk8']).out).toMatch(/container does not exist/);
   });
 
+  it.skipIf(
+    !existsSync('/proc/sys/user/max_user_namespaces') ||
+      readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim() === '0',
+  )(
+    'with a user namespace too: prestart runs at the second SYNC, the maps written and the mounts made, before pivot_root',
+    () => {
+      const look = [
+        `cat > ${hooks}/state`,
+        `pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' ${hooks}/state)`,
+        `cat /proc/$pid/uid_map > ${hooks}/uid_map`,
+        `cut -d' ' -f5 /proc/$pid/mountinfo > ${hooks}/mounts`,
+        `test -d /proc/$pid/root${bundle}/rootfs && echo host > ${hooks}/root`,
+        `echo prestart >> ${hooks}/order`,
+      ].join('; ');
+      setConfig(['true'], (c) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
+        // (no createContainer hook here: the mapped root it runs as cannot search this 0700 directory)
+        c.hooks = { prestart: [hostHook(look)] };
+      });
+      expect(oci(['create', '--bundle', bundle, 'hk9'])).toEqual({ code: 0, out: '' });
+      try {
+        const seen = (f: string) => readFileSync(join(hooks, f), 'utf8').trim();
+        expect(seen('order')).toBe('prestart');
+        expect(JSON.parse(seen('state'))).toMatchObject({ id: 'hk9', pid: statusOf('hk9').pid, status: 'creating' });
+        expect(seen('uid_map').split(/\s+/)).toEqual(['0', '1000', '2000']);
+        expect(seen('mounts').split('\n')).toContain(join(bundle, 'rootfs', 'proc'));
+        expect(seen('root')).toBe('host');
+      } finally {
+        expect(oci(['delete', '--force', 'hk9']).code).toBe(0);
+      }
+    },
+  );
+
   it("exec --preserve-fds 1: the caller's fd 3 is the exec'd process's fd 3; without it closed; an fd not passed is refused", () => {
     setConfig(['sleep', '30']);
     expect(oci(['run', '-d', '--bundle', bundle, 'hk6'])).toEqual({ code: 0, out: '' });

@@ -161,39 +161,56 @@ describe("create's plan with in-container hooks", () => {
     });
   }
 
-  it('prestart with a user namespace: the one SYNC (first, for the maps) is where the hooks run', () => {
+  it('prestart with a user namespace: its first SYNC (the maps) keeps the pipe, a second one right before pivot_root is where the hooks run', () => {
     const c = fresh();
     c.linux.namespaces.push({ type: 'user' });
     c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
     c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 2000 }];
-    c.hooks = { prestart: [{ path: '/bin/true' }] };
-    const plan = ociPlan(
+    c.hooks = { prestart: [{ path: '/bin/true' }], createContainer: [{ path: '/bin/true' }] };
+    const cfg = mapConfig(c, bundle, { id: 'h'.repeat(64), name: 'h', hostHostname: () => 'h' });
+    const plan = ociPlan(cfg, V1, 9, 0, state);
+    const ops = plan.steps.map((s) => s.op);
+    const syncs = ops.flatMap((o, i) => (o === Op.SYNC ? [i] : []));
+    expect(syncs).toHaveLength(2);
+    expect(syncs[0]).toBeLessThan(ops.indexOf(Op.MOUNT));
+    expect(plan.steps[syncs[0]!]).toMatchObject({ ints: [1] });
+    expect(describeStep(plan.steps[syncs[0]!]!)).toMatch(/the pipe kept for the next SYNC$/);
+    expect(plan.steps[syncs[1]!]!.ints).toBeUndefined();
+    expect(ops[syncs[1]! + 1]).toBe(Op.HOOK);
+    expect(ops.slice(syncs[1]!).indexOf(Op.PIVOT_ROOT)).toBeGreaterThan(0);
+    expect(ops.slice(0, syncs[1]).filter((o) => o === Op.MOUNT).length).toBeGreaterThan(10);
+    expect(plan.steps[syncs[1]!]!.why).toMatch(/prestart and createRuntime hooks meanwhile.*sends our pid/);
+    // without prestart/createRuntime: the one SYNC, as before
+    c.hooks = { createContainer: [{ path: '/bin/true' }] };
+    const one = ociPlan(
       mapConfig(c, bundle, { id: 'h'.repeat(64), name: 'h', hostHostname: () => 'h' }),
       V1,
       9,
       0,
       state,
     );
-    const ops = plan.steps.map((s) => s.op);
-    expect(ops.filter((o) => o === Op.SYNC)).toHaveLength(1);
-    expect(ops.indexOf(Op.SYNC)).toBeLessThan(ops.indexOf(Op.MOUNT));
-    expect(plan.steps[ops.indexOf(Op.SYNC)]!.why).toMatch(/uid_map.*prestart and createRuntime hooks meanwhile/);
+    expect(one.steps.filter((s) => s.op === Op.SYNC)).toHaveLength(1);
+    expect(one.steps.find((s) => s.op === Op.SYNC)!.ints).toBeUndefined();
   });
 
-  it('prestart with a PID namespace to join: after the FORK on cgroup v1 (the pid its record reports); refused in one line on v2, whose SYNC precedes the fork', () => {
+  it('prestart with a PID namespace to join: the hooks wait after the FORK (the pid its record reports); on v2 the cgroup SYNC stays before the fork, the pipe kept', () => {
     const c = fresh();
     c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
       n.type === 'pid' ? { type: 'pid', path: '/proc/1/ns/pid' } : n,
     );
     c.hooks = { createRuntime: [{ path: '/bin/true' }] };
     const cfg = mapConfig(c, bundle, { id: 'h'.repeat(64), name: 'h', hostHostname: () => 'h' });
-    const ops = ociPlan(cfg, V1, 9, 0, state).steps.map((s) => s.op);
-    expect(ops.indexOf(Op.SYNC)).toBeGreaterThan(ops.indexOf(Op.FORK));
-    const e = minidockError(() => ociPlan(cfg, V2, 9, 0, state));
-    expect(e.message).toMatch(
-      /^config.json: prestart or createRuntime hooks with a PID namespace to join .* not supported/,
-    );
-    expect(e.message).not.toContain('\n');
+    const v1 = ociPlan(cfg, V1, 9, 0, state).steps.map((s) => s.op);
+    expect(v1.filter((o) => o === Op.SYNC)).toHaveLength(1);
+    expect(v1.indexOf(Op.SYNC)).toBeGreaterThan(v1.indexOf(Op.FORK));
+    const v2 = ociPlan(cfg, V2, 9, 0, state).steps;
+    const syncs = v2.flatMap((s, i) => (s.op === Op.SYNC ? [i] : []));
+    const fork = v2.findIndex((s) => s.op === Op.FORK);
+    expect(syncs).toHaveLength(2);
+    expect(syncs[0]).toBeLessThan(fork);
+    expect(v2[syncs[0]!]!.ints).toEqual([1]);
+    expect(syncs[1]).toBeGreaterThan(fork);
+    expect(v2[syncs[1]! + 1]).toMatchObject({ phase: 'pivot_root' });
   });
 
   it('the HOOK bytes: ints [timeout ms, argc, envc], strs [path, state before the pid, after it, argv, envp]', () => {
@@ -382,6 +399,32 @@ describe.skipIf(!existsSync(lib))('the HOOK op with real children (needs native/
     expect(readReport(bad).records.map((r) => [r.step, r.err])).toEqual([[0, 2]]); // ENOENT, as readReport says it
     await bad.exited;
     closeChildFds(bad);
+  });
+
+  it('two SYNC steps on one pipe: the first keeps it open (ints [1]); released twice, the second after waitAtSync', async () => {
+    const t = mkdtempSync(join(dir, 'sync2-'));
+    const steps: Step[] = [
+      { op: Op.SYNC, ints: [1], why: 'first', phase: 'cgroup' },
+      { op: Op.MKDIR, strs: [join(t, 'between')], ints: [0o755], why: 'a step', phase: 'mounts' },
+      { op: Op.SYNC, why: 'the hooks', phase: 'cgroup' },
+      { op: Op.EXEC, ints: [1, 0, 0], strs: ['/bin/true'], why: 'the command', phase: 'exec' },
+    ];
+    const child = spawnChild(encodePlan(steps), 0, 'clone');
+    await sleep(30);
+    expect(existsSync(join(t, 'between'))).toBe(false); // held at the first
+    await release(child, () => undefined, true, false, true);
+    expect(child.syncFd).toBeGreaterThanOrEqual(0);
+    expect(await waitAtSync(child, 2)).toBe(true);
+    expect(existsSync(join(t, 'between'))).toBe(true);
+    await release(child, () => undefined, true, true);
+    expect(readReport(child).records.map((r) => [r.step, r.err])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
+    expect(exitCodeOf(await child.exited).code).toBe(0);
+    closeChildFds(child);
   });
 
   it('EXEC_FIFO kept: the startContainer records go to the fifo reader, EOF at execve', async () => {
