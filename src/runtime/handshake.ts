@@ -53,6 +53,9 @@
 // its SYNC step, which the plan puts after the mounts and before pivot_root, and runs them in
 // `join`, before the release. The report pipe says where the child is (the record of the step before
 // SYNC: waitAtSync), so no second channel; a step that fails on the way is read by readReport then.
+// Where the plan's first SYNC must come early (a user namespace's maps, a PID namespace join's
+// cgroup join before the fork), the hooks get a second SYNC step on the same pipe: the first keeps
+// it open (its ints [1]), create releases it with release(..., keepOpen), then waits at the second.
 //
 // 'P' (MSG.RELEASE_PID, OCI create with createContainer/startContainer hooks: src/oci/launch.ts) is
 // 'G' with the child's pid after it, in the same write. The HOOK steps hand the hooks the state JSON,
