@@ -100,6 +100,7 @@ export class LogReader {
   progress = 0;
   private pending = Buffer.alloc(0);
   private final = false;
+  private started = false;
   private readonly buf = Buffer.alloc(1 << 16);
 
   constructor(
@@ -124,11 +125,20 @@ export class LogReader {
         if (!files.length || files[files.length - 1].ino === this.ino) break;
         this.final = true;
       } else {
-        closeSync(this.fd);
-        this.fd = -1;
         // whole lines only: a line cut at the end of a file (a full disk) is dropped
         const all = Buffer.concat(chunks);
         chunks.splice(0, chunks.length, all.subarray(0, all.lastIndexOf(0x0a) + 1));
+        // The next file is looked up while this one is still open: closed (and dropped by the
+        // rotation), its inode number can be given at once to the new container.log, which we would
+        // then take for ours and skip (seen: a whole file of lines missing from logs -f).
+        const old = this.fd;
+        this.fd = -1;
+        const opened = this.openNext();
+        closeSync(old);
+        if (!opened) {
+          this.ino = 0; // (then the oldest there is)
+          break;
+        }
       }
     }
     const all = Buffer.concat(chunks);
@@ -143,7 +153,7 @@ export class LogReader {
       const files = logFiles(this.path);
       let next: { path: string; ino: number } | undefined;
       let pos = 0;
-      if (this.ino === 0 && this.from?.ino) {
+      if (!this.started && this.from?.ino) {
         next = files.find((f) => f.ino === this.from!.ino);
         if (next) pos = this.from.pos;
         else next = files[0]; // (rotated away and dropped since: the oldest there is)
@@ -164,7 +174,7 @@ export class LogReader {
         closeSync(fd); // another file took the name meanwhile
         continue;
       }
-      [this.fd, this.ino, this.pos, this.final] = [fd, next.ino, pos, false];
+      [this.fd, this.ino, this.pos, this.final, this.started] = [fd, next.ino, pos, false, true];
       return true;
     }
     return false;
