@@ -32,6 +32,19 @@
  * renamed: a reader never sees half a file; in place only on a full disk, see overwrite_in_place),
  * removes the cgroup, with --rm the whole container directory, and exits.
  *
+ * The log (--log-driver, --log-opt: src/runtime/log-config.ts): with --log-max-size BYTES it is
+ * rotated between two lines, as Docker's json-file: container.log becomes container.log.1, .1 .2 and
+ * so on up to .(--log-max-file - 1), the oldest dropped (rotate_log; lifecycle/logs.ts reads them
+ * back oldest first, and follows across a rotation by inode). With --log none no file is made: the
+ * output is still read (a full pipe would block the container) and dropped.
+ *
+ * Stdin (--stdin: run -d -i, create -i + start): the container's fd 0 is the read end of a pipe whose
+ * write end (non-blocking) we keep, and we listen on the abstract unix socket "minidock-attach/ID"
+ * (no file: the kernel frees the name with our last fd, SIGKILL included; SO_PEERCRED admits root and
+ * our own uid). What `minidock attach` sends goes into the pipe one chunk at a time, up to 8
+ * attachers; an attacher's EOF closes its connection only, the container's stdin stays open. All of
+ * it is closed at the container's exit.
+ *
  * A restart policy (--restart always|on-failure, src/runtime/restart-policy.ts decides what this
  * run is told) is carried out here, at the exit: unless the user stopped the container (the mark
  * DIR/manually-stopped, left by stop and kill) the monitor writes "restarting" with the count,
@@ -47,7 +60,8 @@
  * before a policy's relaunch — one JSON line each, one O_APPEND write (journal_event).
  *
  * usage: minidock-monitor DIR CLONE_FLAGS [--rm] [--no-sync] [--oom FILE] [--cgroup DIR]...
- *          [--events FILE ATTRS] [--restart always|on-failure --restart-delay MS] [--restart-count N]
+ *          [--log none | --log-max-size BYTES --log-max-file N] [--stdin] [--events FILE ATTRS]
+ *          [--restart always|on-failure --restart-delay MS] [--restart-count N]
  *          [--health INTERVAL_MS TIMEOUT_MS START_PERIOD_MS START_INTERVAL_MS RETRIES TIMEOUT_TEXT N ARG...]
  *          [--relaunch ARGV...]
  */
