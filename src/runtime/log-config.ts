@@ -58,5 +58,7 @@ export function logConfigFromFlags(driver: string | undefined, opts: string[]): 
 export function describeLogConfig(log: LogConfig): string {
   if (log.type === 'none') return 'log driver none: the output is read and dropped, minidock logs has nothing to show';
   if (!log.maxSize) return 'log driver json-file: container.log, never rotated';
-  return `log driver json-file: container.log rotated at ${log.config['max-size']} (${log.maxSize} bytes), at most ${log.maxFile} file${log.maxFile === 1 ? '' : 's'} (container.log${(log.maxFile ?? 1) > 1 ? `, .1 to .${(log.maxFile ?? 1) - 1}` : ''})`;
+  const n = log.maxFile ?? 1;
+  const files = n === 1 ? 'container.log' : n === 2 ? 'container.log, .1' : `container.log, .1 to .${n - 1}`;
+  return `log driver json-file: container.log rotated at ${log.config['max-size']} (${log.maxSize} bytes), at most ${n} file${n === 1 ? '' : 's'} (${files})`;
 }
