@@ -278,7 +278,11 @@ describe.skipIf(!canRun)(`minidock-oci createContainer and startContainer hooks 
   it('a failing createRuntime hook: create fails in one line, before createContainer; nothing is left; poststop runs', () => {
     setConfig(['sh', '-c', 'echo never > /prog'], (c) => {
       c.hooks = {
-        prestart: [hostHook(`echo prestart >> ${hooks}/order; cat > ${hooks}/prestart`)],
+        prestart: [
+          hostHook(
+            `echo prestart >> ${hooks}/order; cat > ${hooks}/prestart; pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' ${hooks}/prestart); readlink /proc/$pid/ns/mnt > ${hooks}/mnt`,
+          ),
+        ],
         createRuntime: [hostHook('echo bad >&2; exit 5'), hostHook(`echo createRuntime2 >> ${hooks}/order`)],
         createContainer: [hostHook(`echo createContainer >> ${hooks}/order`)],
         poststop: [hostHook(`echo poststop >> ${hooks}/order; cat > ${hooks}/poststop`)],
@@ -295,7 +299,18 @@ describe.skipIf(!canRun)(`minidock-oci createContainer and startContainer hooks 
     const pre = JSON.parse(readFileSync(join(hooks, 'prestart'), 'utf8'));
     expect(pre).toMatchObject({ id: 'hk8', status: 'creating' });
     expect(pre.pid).toBeGreaterThan(0);
-    expect(existsSync(`/proc/${pre.pid}`)).toBe(false);
+    // the held child is gone, and with it its mount namespace (and every mount made in it): no
+    // process is in it (a pid alone could be reused: pid_max is often 32768)
+    const mnt = readFileSync(join(hooks, 'mnt'), 'utf8').trim();
+    expect(mnt).toMatch(/^mnt:\[\d+\]$/);
+    const inIt = readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/ns/mnt`) === mnt;
+      } catch {
+        return false;
+      }
+    });
+    expect(inIt).toEqual([]);
     expect(JSON.parse(readFileSync(join(hooks, 'poststop'), 'utf8'))).toMatchObject({ id: 'hk8', status: 'stopped' });
     expect(existsSync(join(bundle, 'rootfs', 'prog'))).toBe(false);
     expect(oci(['state', 'hk8']).out).toMatch(/container does not exist/);
