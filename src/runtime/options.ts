@@ -102,6 +102,20 @@ const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-
 /** Compiles the chosen seccomp profile for the final capability set (run.ts supplies it). */
 type SeccompFor = (choice: SecurityChoice['seccomp'], caps: string[]) => { program?: Uint8Array; name?: string };
 
+/** --hostname (or the short id): what a UTS namespace's name may be. */
+function checkedHostname(hostname: string): string {
+  if (!HOSTNAME.test(hostname) || hostname.length > 64)
+    fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
+  return hostname;
+}
+
+/** --stop-timeout, in seconds (10 when not given). */
+function stopTimeoutOf(flag: string | undefined): number {
+  const sec = flag === undefined ? 10 : Number(flag);
+  if (!Number.isFinite(sec) || sec < 0) fail(`--stop-timeout ${flag}: use a number of seconds ≥ 0`);
+  return sec;
+}
+
 /** Build the spec; `seccompFor` compiles the chosen profile for the final capability set. */
 export async function specFromFlags(
   id: string,
@@ -122,10 +136,7 @@ export async function specFromFlags(
     f.ipc !== undefined || f.pid !== undefined || f.uts !== undefined || f.shmSize !== undefined
       ? (await import('./namespaces.js')).namespaceFlags(f, inUserns)
       : {};
-  const hostname = ns.hostname ?? f.hostname ?? id.slice(0, 12);
-  if (!ns.hostname && (!HOSTNAME.test(hostname) || hostname.length > 64))
-    fail(`--hostname ${hostname}: use letters, digits, "-" and ".", at most 64 characters`);
-
+  const hostname = ns.hostname ?? checkedHostname(f.hostname ?? id.slice(0, 12));
   const cwd = f.workdir ?? '/';
   if (!cwd.startsWith('/')) fail(`-w ${cwd}: the working directory must be an absolute path`);
 
@@ -152,9 +163,7 @@ export async function specFromFlags(
     f.network !== undefined || f.publish?.length || f.ip !== undefined || nameFlags(f) || bridgeFlags(f)
       ? await networkFromFlags(f, image?.exposedPorts)
       : undefined;
-  const stopTimeoutSec = f.stopTimeout === undefined ? 10 : Number(f.stopTimeout);
-  if (!Number.isFinite(stopTimeoutSec) || stopTimeoutSec < 0)
-    fail(`--stop-timeout ${f.stopTimeout}: use a number of seconds ≥ 0`);
+  const stopTimeoutSec = stopTimeoutOf(f.stopTimeout);
   const recorded = recordedFlags(f, userns);
   // --health-cmd and its timings, or the image's HEALTHCHECK: lifecycle/health.ts, loaded only then
   const healthcheck =
