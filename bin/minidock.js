@@ -48,7 +48,7 @@ if (source === undefined) {
 }
 // The bundle's imports of ES-module-only packages (ink) go through here: import() works in this
 // ordinary module, but not in a vm.Script loaded from a code cache on Node 20 (scripts/bundle.mjs).
-globalThis.__mdImport = (specifier) => import(specifier);
+globalThis.__mdIm = (specifier) => import(specifier);
 
 /** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled
  * with its code cache, `cacheFile`; returns its module. */

@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join, resolve } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { writeErr, writeOut } from '../sys/output.js';
+import { sourceStack } from './stack.js';
 import type { OciCommand, OciGlobals } from '../oci/argv.js';
 import type { OciState } from '../oci/runtime-state.js';
 
@@ -97,7 +98,11 @@ export async function ociMain(argv: string[]): Promise<number> {
       report(cmd?.globals, 'error', e.message);
       return 1;
     }
-    report(cmd?.globals, 'error', `internal error: ${(e as Error)?.stack ?? String(e)}`);
+    report(
+      cmd?.globals,
+      'error',
+      `internal error: ${(e as Error)?.stack ? sourceStack((e as Error).stack!) : String(e)}`,
+    );
     return 1;
   }
 }

@@ -8,6 +8,7 @@ import { MinidockError } from '../errors.js';
 import { onStateRootWarning } from '../runtime/state-root.js';
 import { exitProcess } from '../sys/native.js';
 import { writeErr } from '../sys/output.js';
+import { sourceStack } from './stack.js';
 /** The one place errors become output: `minidock: <one line>` and Docker's exit code. */
 export function reportError(e: unknown): number {
   if (e instanceof MinidockError) {
@@ -25,7 +26,7 @@ export function reportError(e: unknown): number {
     return 125;
   }
   const err = e as Error;
-  writeErr(`minidock: internal error: ${err?.stack ?? String(e)}\n`);
+  writeErr(`minidock: internal error: ${err?.stack ? sourceStack(err.stack) : String(e)}\n`);
   return 125;
 }
 

@@ -226,25 +226,26 @@ function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCod
   // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });
-  // (after the container: from here `volume rm` sees it using them)
   try {
+    // (after the container: from here `volume rm` sees it using them)
     code.volumes?.ensureVolumes(opts.root, spec);
+    // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
+    if (spec.userns && code.userns)
+      code.userns.prepareForMappedRoot(
+        entry.dir,
+        dirs,
+        [...(spec.lowerDirs ?? [spec.rootfs]), ...spec.mounts.map((v) => v.source)],
+        spec.userns,
+      );
+    opts.timeline.mark('directories');
+    killPoint('dirs');
   } catch (e) {
-    // (a volume that could not be filled from the image: nothing else of the launch exists yet)
+    // (a volume that could not be filled from the image, a mapped root's chown: nothing else of the
+    // launch exists yet, and the caller's clean-up is not set up until this returns)
     removeDir(entry.dir);
     releaseName(opts.root, spec.name, spec.id);
     throw e;
   }
-  // a user namespace: upper and work the mapped root's, every path it mounts through reachable (userns.ts)
-  if (spec.userns && code.userns)
-    code.userns.prepareForMappedRoot(
-      entry.dir,
-      dirs,
-      [...(spec.lowerDirs ?? [spec.rootfs]), ...spec.mounts.map((v) => v.source)],
-      spec.userns,
-    );
-  opts.timeline.mark('directories');
-  killPoint('dirs');
   return { entry, dirs, state: entry.state! };
 }
 
@@ -313,12 +314,17 @@ export async function defineContainer(spec: ContainerSpec, opts: LaunchOptions):
 /** 2. The cgroup, with its limits, before the process exists; `state` records its paths. */
 function createContainerCgroup(spec: ContainerSpec, opts: LaunchOptions, prepared: Prepared): Cgroup {
   const cgroup = containerCgroup(spec);
-  const recorded = prepared.state.cgroupPaths ?? [];
-  prepared.state = { ...prepared.state, cgroupPaths: cgroup.paths };
-  // (never, unless the dry run is wrong)
-  if (cgroup.paths.join() !== recorded.join()) writeState(containerDir(opts.root, spec.id), prepared.state);
-  opts.timeline.mark('cgroup create + limits');
-  killPoint('cgroup');
+  try {
+    const recorded = prepared.state.cgroupPaths ?? [];
+    prepared.state = { ...prepared.state, cgroupPaths: cgroup.paths };
+    // (never, unless the dry run is wrong)
+    if (cgroup.paths.join() !== recorded.join()) writeState(containerDir(opts.root, spec.id), prepared.state);
+    opts.timeline.mark('cgroup create + limits');
+    killPoint('cgroup');
+  } catch (e) {
+    cgroup.destroy(); // (the caller's clean-up learns of it only when this returns)
+    throw e;
+  }
   return cgroup;
 }
 

@@ -7,4 +7,7 @@
  */
 export function killPoint(phase: string): void {
   if (process.env.MINIDOCK_TEST_KILL_AT === phase) process.kill(process.pid, 'SIGKILL');
+  // MINIDOCK_TEST_THROW_AT=<phase>: an internal error (a bug) at that point, for the test of how one
+  // is reported (src/cli/stack.ts)
+  if (process.env.MINIDOCK_TEST_THROW_AT === phase) throw new TypeError(`MINIDOCK_TEST_THROW_AT=${phase}`);
 }
