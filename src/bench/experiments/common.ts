@@ -79,3 +79,31 @@ export function failedRuntimes(rows: Row[], skipped: Skip[], experiment: string,
     .filter((n) => !rows.some((r) => r.runtime === n && r.ok) && !skipped.some((s) => s.runtime === n))
     .map((n) => ({ experiment, runtime: n, reason }));
 }
+
+/**
+ * The runtimes in the order repetition `rep` launches them: the rows of a Williams design (a Latin
+ * square that crossover trials use; for an odd count, with its mirror image), taken in turn. Within a
+ * repetition every runtime then comes right after every other one equally often, and at each place
+ * equally often. Why: a launch leaves work to the kernel after it returns (its namespaces' and
+ * cgroup's tear-down), which the next launch shares 2 cores with. With the same order every time, the
+ * build that always came right after minidock-rootless (which leaves little) was measured ~4-5 ms
+ * faster than the same build the other way round (`bench startup --runtimes minidock,minidock@DIR`,
+ * 30 repetitions each way, 2026-12-05). (A rotation alone would not do: B would still always follow A.)
+ */
+export function balancedOrder<T>(items: readonly T[], rep: number): T[] {
+  const n = items.length;
+  if (n < 2) return [...items];
+  // the first row: 0, 1, n-1, 2, n-2, ...; row r adds r to each (mod n)
+  const first = Array.from({ length: n }, (_, j) => (j % 2 === 1 ? (j + 1) / 2 : (n - j / 2) % n));
+  const rows = n % 2 === 0 ? n : 2 * n;
+  const r = ((rep % rows) + rows) % rows;
+  const row = first.map((x) => items[(x + r) % n]);
+  return r < n ? row : row.reverse();
+}
+
+/** The rows of a balancedOrder run as a table reads best: by repetition, then in the runtimes' order. */
+export function inRunOrder(rows: Row[], runs: readonly { name: string }[]): Row[] {
+  const place = new Map(runs.map((r, i) => [r.name, i]));
+  const at = (r: Row): number => place.get(String(r.runtime)) ?? 0;
+  return [...rows].sort((a, b) => Number(a.rep) - Number(b.rep) || at(a) - at(b));
+}

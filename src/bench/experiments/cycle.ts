@@ -17,7 +17,7 @@ import type { BenchContext, Detection } from '../peers/types.js';
 import { reapZombieChildren, setChildSubreaper, waitEnded } from '../reaper.js';
 import { ratio, summarize } from '../stats.js';
 import type { Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
-import { newId, tick } from './common.js';
+import { balancedOrder, inRunOrder, newId, tick } from './common.js';
 
 export const CYCLE_COLUMNS = ['runtime', 'rep', 'create_ms', 'start_ms', 'wait_ms', 'delete_ms', 'cycle_ms', 'ok'];
 const STEP_COLUMNS = ['create_ms', 'start_ms', 'wait_ms', 'delete_ms'] as const;
@@ -197,7 +197,7 @@ async function measureCycles(
   const succeeded = new Set<string>();
   const done = new Map<string, number>();
   for (let rep = -o.warmup; rep < o.reps; rep++) {
-    for (const r of runs) {
+    for (const r of balancedOrder(runs, rep + o.warmup)) {
       // a runtime whose first 3 cycles all failed is broken here: stop hammering it
       if ((fails.get(r.name) ?? 0) >= 3 && !succeeded.has(r.name)) continue;
       const { row, error } = oneCycle(ctx, r, bundle, rep);
@@ -221,7 +221,7 @@ async function measureCycles(
       await tick();
     }
   }
-  return { rows, failures };
+  return { rows: inRunOrder(rows, runs), failures };
 }
 
 /** One create + start + wait + delete; on a failure, the container forced away (untimed). */

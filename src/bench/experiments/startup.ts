@@ -10,7 +10,7 @@ import { rootlessLaunch, rootlessUnavailable } from '../peers/minidock.js';
 import { splitPair } from '../peers/pairs.js';
 import type { BenchContext, Launch, Peer, Workload } from '../peers/types.js';
 import type { ActivePeer, Emit, ExperimentOptions, ExperimentResult, Row, Skip } from '../types.js';
-import { failure, newId, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
+import { failure, newId, balancedOrder, inRunOrder, runLaunch, selectPeers, tick, type PeerPool } from './common.js';
 import {
   bridgeCost,
   bridgeUnavailable,
@@ -288,7 +288,7 @@ async function measureStartups(
   const rows: Row[] = [];
   const tally: LaunchTally = { failures: new Map(), done: new Map(), fails: new Map(), succeeded: new Set() };
   for (let rep = -o.warmup; rep < o.reps; rep++) {
-    for (const a of runs) {
+    for (const a of balancedOrder(runs, rep + o.warmup)) {
       // a runtime whose first 3 launches all failed is broken here: stop hammering it
       if ((tally.fails.get(a.name) ?? 0) >= 3 && !tally.succeeded.has(a.name)) continue;
       const { row, echoMs } = launchPair(ctx, a, rep, tally);
@@ -307,7 +307,7 @@ async function measureStartups(
       await tick();
     }
   }
-  return { rows, failures: tally.failures };
+  return { rows: inRunOrder(rows, runs), failures: tally.failures };
 }
 
 /** One repetition of one runtime: `echo ok`, then the firstinsn probe; its row, and the echo's time. */
