@@ -291,12 +291,24 @@ async function createOrRun(cmd: OciCommand, root: string, id: string): Promise<n
     onWarning: (l: string) => report(g, 'warning', l),
     onDebug: g.debug ? (l: string) => report(g, 'debug', l) : undefined,
   };
-  const { ociCreate, ociRun } = await import('../oci/launch.js');
-  if (cmd.verb === 'create') {
-    await ociCreate(o);
+  const { ociCreate, ociRun, planFor } = await import('../oci/launch.js');
+  // --dry-run: the plan config.json makes, step by step, as `minidock run --dry-run` prints it
+  if (flags['dry-run']) {
+    const { formatDryRun } = await import('./format-dry-run.js');
+    writeOut(formatDryRun((await planFor(o)).plan));
     return 0;
   }
-  return ociRun({ ...o, detach: !!flags.detach, keep: !!flags.keep });
+  // --trace: the phases and every step of the child, with their times, on stderr (also on failure)
+  const tl = flags.trace ? new (await import('../runtime/trace.js')).Timeline() : undefined;
+  try {
+    if (cmd.verb === 'create') {
+      await ociCreate({ ...o, timeline: tl });
+      return 0;
+    }
+    return await ociRun({ ...o, timeline: tl, detach: !!flags.detach, keep: !!flags.keep });
+  } finally {
+    if (tl) (await import('./format-dry-run.js')).printTrace(tl, 'text', join(root, id));
+  }
 }
 
 /** --preserve-fds N (--no-pivot and --no-new-keyring are accepted and change nothing: docs/oci.md). */

@@ -57,6 +57,8 @@ export const OCI_VERBS: Record<string, FlagSpec[]> = {
     f(false, 'no-pivot'),
     f(false, 'no-new-keyring'),
     f(true, 'preserve-fds'),
+    f(false, 'dry-run'),
+    f(false, 'trace'),
   ],
   start: [],
   run: [
@@ -68,6 +70,8 @@ export const OCI_VERBS: Record<string, FlagSpec[]> = {
     f(false, 'no-new-keyring'),
     f(true, 'preserve-fds'),
     f(false, 'keep'),
+    f(false, 'dry-run'),
+    f(false, 'trace'),
   ],
   exec: [
     f(true, 'process', 'p'),

@@ -87,6 +87,8 @@ export interface CreateOptions {
   onDebug?: (line: string) => void;
   /** --preserve-fds N: our fds 3..3+N-1 (the engine's) stay open in the container's process */
   preserveFds?: number;
+  /** --trace: the phases and the child's steps, as `minidock run --trace` shows them */
+  timeline?: import('../runtime/trace.js').Timeline;
 }
 
 /** The fifo `start` opens: <root>/<id>/exec.fifo. */
@@ -643,6 +645,7 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
   const cfg = loadBundle(o, (p, caps) => compileProfile(p, { caps: [...caps] }));
   for (const w of cfg.warnings) o.onWarning?.(w);
   for (const d of cfg.debug) o.onDebug?.(d);
+  o.timeline?.mark('config.json mapped (seccomp compiled)');
   const dir = containerPath(o.root, id);
   mkdirSync(o.root, { recursive: true, mode: 0o711 });
   try {
@@ -662,6 +665,8 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
     const { createCgroup } = await import('../runtime/cgroups/index.js');
     const place = cgroupPlace(cfg.extras.cgroupsPath, id);
     cgroup = createCgroup(place.name, cfg.spec.limits, { parent: place.parent, restrictDevices: true });
+    o.timeline?.cgroupWrites(cgroup.mode, cgroup.writes);
+    o.timeline?.mark('cgroup create + limits');
     const fifo = execFifoPath(o.root, id);
     const { mdMknod } = await import('../sys/native.js');
     const r = mdMknod(fifo, S_IFIFO | 0o622, 0, 0);
@@ -678,10 +683,12 @@ export async function ociCreate(o: CreateOptions): Promise<Created> {
       'minidock-oci must run as root',
     );
     const c = child;
+    o.timeline?.mark('clone');
     await releaseChild(c, cfg, plan, cgroup, { ...hookState, status: 'creating' }, () => {
       hooksRan = true;
     });
-    const init = await heldInit(c, plan, spec, atHook);
+    const init = await heldInit(c, plan, spec, atHook, o.timeline);
+    o.timeline?.mark('child ran the plan (held at exec.fifo)');
     child = init;
     if (spec.tty) await passConsole(init, o.consoleSocket!);
     if (o.pidFile) writeAtomic(resolve(o.pidFile), String(init.pid));
@@ -789,8 +796,15 @@ async function releaseChild(
  * hold_for_start; or its death): the init held there, or the launch's failure. A joined PID
  * namespace: the init is the FORK step's child (build-plan.ts joinSteps), and the first one has exited.
  */
-async function heldInit(c: Child, plan: LaunchPlan, spec: ContainerSpec, atHook: { failed: boolean }): Promise<Child> {
+async function heldInit(
+  c: Child,
+  plan: LaunchPlan,
+  spec: ContainerSpec,
+  atHook: { failed: boolean },
+  tl?: import('../runtime/trace.js').Timeline,
+): Promise<Child> {
   const { records, forkedPid } = readReport(c);
+  tl?.child(plan.steps, records);
   const { waitExit } = await import('../runtime/process.js');
   const init: Child = forkedPid === undefined ? c : { ...c, pid: forkedPid, exited: waitExit(forkedPid) };
   if (init !== c) await c.exited;

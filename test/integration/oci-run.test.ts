@@ -102,6 +102,23 @@ describe.skipIf(!canRun)(`minidock-oci create/start/run (${skipReason || 'root'}
     expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
   });
 
+  it('create --dry-run prints the plan config.json makes and makes nothing; run --trace shows each step', () => {
+    setConfig(['/bin/true'], (c) => (c.hostname = 'dry'));
+    const dry = oci(['create', '--dry-run', '--bundle', bundle, 'dry1']);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/^# minidock: cgroup v\d/);
+    expect(dry.out).toContain('sethostname("dry")');
+    expect(dry.out).toMatch(/pivot_root\("\.", "\."\)/);
+    expect(dry.out).toContain('blocks until start reads exec.fifo');
+    expect(existsSync(join(root, 'dry1'))).toBe(false); // (afterEach: no cgroup, mount, process either)
+    const run = oci(['run', '--trace', '--bundle', bundle, 'trace1']);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('minidock launch trace');
+    expect(run.out).toMatch(/config\.json mapped \(seccomp compiled\)\s+[\d.]+ ms/);
+    expect(run.out).toMatch(/^\s+\d+\s+[\d.]+\s+[\d.]+\s+sethostname\("dry"\)$/m); // a step, timed in the child
+    expect(oci(['delete', '--force', 'trace1']).code).toBe(0);
+  });
+
   it("create: the init is held in the exec.fifo open (not exec'd); start: it runs; then stopped; delete leaves nothing", async () => {
     rmSync(join(bundle, 'rootfs', 'out'), { force: true });
     setConfig(['sh', '-c', 'echo started > /out; sleep 3']);
