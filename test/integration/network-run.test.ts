@@ -203,6 +203,31 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     await expectNetClean();
   });
 
+  it('a bridge set up by an earlier launch is trusted from sysfs and /proc/net/route; one missing its address is repaired', async () => {
+    // (bridge.ts readyBridgeMtu: the fast path reads no netlink; the prefix route shows the address)
+    const ping = () =>
+      minidock(
+        [
+          'run',
+          '--rm',
+          '--network',
+          'bridge',
+          ROOTFS,
+          '/bin/sh',
+          '-c',
+          'ping -c1 -W2 "$(ip route | awk \'/default/ {print $3}\')" >/dev/null && echo reached',
+        ],
+        { root },
+      );
+    expect(ping().stdout).toBe('reached\n'); // (made, or found set up)
+    const bridge = 'minidock0';
+    sh('ip', ['addr', 'flush', 'dev', bridge]); // someone took the gateway's address away
+    expect(sh('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge])).toBe('');
+    expect(ping().stdout).toBe('reached\n'); // the slow path put it back
+    expect(sh('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge])).toMatch(/ inet 10\.\d+\.0\.1\//);
+    await expectNetClean();
+  });
+
   it('two containers on the default bridge reach each other by address', async () => {
     const a = minidock(
       [
