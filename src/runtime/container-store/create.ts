@@ -94,7 +94,9 @@ export function createContainer(root: string, spec: ContainerSpec, o: CreateOpti
       );
     put('config.json', config);
     // (fdatasync'd too, unless --rm: writeJsonAtomic)
-    onStateRoot(pathIn(staging, 'state.json'), () => writeJsonAtomic(pathIn(staging, 'state.json'), state, !o.autoRemove));
+    onStateRoot(pathIn(staging, 'state.json'), () =>
+      writeJsonAtomic(pathIn(staging, 'state.json'), state, !o.autoRemove),
+    );
     onStateRoot(staging, () => o.populate?.(staging));
     if (spec.name) checkName(spec.name);
     renameSync(staging, dir);
