@@ -1,45 +1,16 @@
-// `network connect` / `network disconnect` through the real CLI, as root, on the real kernel: a
-// running container given a second user-defined network (a veth pair whose peer is born in its
-// namespace as eth1, an address, no second default route) reaches a container there by name and
-// alias with busybox ping, and is reached back by name; a container on only the first network still
-// cannot reach the second (the forward rule); disconnect makes the name and the address unreachable,
-// and disconnecting the last network leaves only lo. A container launched without a network gets
-// eth0 and the default route. Bad input: one line, exit 125, nothing made. A minidock SIGKILLed
-// mid-connect, a container SIGKILLed while connected: rm and gc leave nothing. After each test the
-// host's links (`ip -j link`), minidock's nft table (`nft -j list ruleset`) and every network's
-// leases are what they were before it; after the file, the networks are gone too.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { canRun, leasesOf, minidock, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { leasesOf, minidock, useLeakCheckedRoot, waitFor } from '../helpers';
+import { hostLinks, minidockRuleset, networkSkip, sh } from '../network-helpers';
 
-const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = !canRun ? skipReason : !has('nft') ? 'needs nft (apt-get install nftables)' : !has('ip') ? 'needs ip' : '';
-
-const sh = (cmd: string, args: string[]): string => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.status} ${r.stderr}`);
-  return r.stdout;
-};
+const skip = networkSkip();
 
 /** The host as minidock may change it: links (but minidock0, shared with other test files), the
  * minidock nft table without handles, and the leases of every network of the state root. */
 function hostNet(root: string) {
-  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>)
-    .map((l) => l.ifname)
-    .filter((n) => n !== 'minidock0')
-    .sort();
-  const ruleset = (
-    JSON.parse(sh('nft', ['-j', 'list', 'ruleset'])).nftables as Array<Record<string, Record<string, unknown>>>
-  )
-    .map((o) => Object.entries(o)[0])
-    .filter(([kind, v]) => (kind === 'table' ? v.name : v.table) === 'minidock')
-    .map(([kind, v]) => {
-      const { handle: _h, ...rest } = v;
-      return `${kind} ${JSON.stringify(rest)}`;
-    })
-    .sort();
+  const links = hostLinks();
+  const ruleset = minidockRuleset();
   const dir = join(root, 'networks');
   const leases = existsSync(dir)
     ? Object.fromEntries(

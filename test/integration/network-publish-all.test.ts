@@ -6,46 +6,16 @@
 // test the links, addresses, the publish chain and the leases are what they were (and the mounts,
 // cgroups, directories of useLeakCheckedRoot).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRun, leasesOf, minidock, ROOTFS, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { minidock, ROOTFS, useLeakCheckedRoot, waitFor } from '../helpers';
+import { bridgeSnapshot, networkSkip } from '../network-helpers';
 import { dockerArchiveMembers, makeTar, type FixtureConfig } from '../unit/image-fixtures';
 
-const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = !canRun
-  ? skipReason
-  : !has('nft')
-    ? 'needs nft (apt-get install nftables)'
-    : !has('ip') || !has('wget')
-      ? 'needs ip and wget on the host'
-      : '';
-
-const sh = (cmd: string, args: string[]): string => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.status} ${r.stderr}`);
-  return r.stdout;
-};
+const skip = networkSkip(['wget']);
 /** Links (without the bridge, kept like docker0), addresses, the publish chain's rules, the leases. */
-function netSnapshot(root: string) {
-  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>)
-    .map((l) => l.ifname)
-    .filter((n) => n !== 'minidock0')
-    .sort();
-  const addrs = (JSON.parse(sh('ip', ['-j', 'addr'])) as Array<{ ifname: string; addr_info: Array<{ local: string }> }>)
-    .filter((l) => l.ifname !== 'minidock0')
-    .flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}`))
-    .sort();
-  const nft = spawnSync('nft', ['-j', 'list', 'chain', 'ip', 'minidock', 'publish'], { encoding: 'utf8' });
-  const rules =
-    nft.status === 0
-      ? (JSON.parse(nft.stdout).nftables as Array<{ rule?: { comment?: string } }>)
-          .filter((o) => o.rule)
-          .map((o) => o.rule!.comment)
-      : [];
-  const leases = Object.keys(leasesOf(root, 'bridge'));
-  return { links, addrs, rules, leases };
-}
+const netSnapshot = bridgeSnapshot;
 
 describe.skipIf(skip)(`run -P and --mac-address${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let root = '';

@@ -9,48 +9,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRun, leasesOf, minidock, minidockAsync, ROOTFS, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { minidock, minidockAsync, ROOTFS, useLeakCheckedRoot, waitFor } from '../helpers';
+import { bridgeSnapshot, networkSkip, sh } from '../network-helpers';
 
-const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = !canRun
-  ? skipReason
-  : !has('nft')
-    ? 'needs nft (apt-get install nftables)'
-    : !has('ip') || !has('unshare') || !has('nsenter')
-      ? 'needs ip, unshare and nsenter'
-      : '';
-
-const sh = (cmd: string, args: string[]): string => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.status} ${r.stderr}`);
-  return r.stdout;
-};
-/** Links (without the bridge: made once and kept, like docker0), addresses, minidock's nft table. */
-function netSnapshot(root: string) {
-  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>)
-    .map((l) => l.ifname)
-    .filter((n) => n !== 'minidock0')
-    .sort();
-  const addrs = (
-    JSON.parse(sh('ip', ['-j', 'addr'])) as Array<{
-      ifname: string;
-      addr_info: Array<{ local: string; prefixlen: number }>;
-    }>
-  )
-    .filter((l) => l.ifname !== 'minidock0')
-    .flatMap((l) => l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`))
-    .sort();
-  // the publish chain's rules (the table's fixed part and the network's rules stay with the bridge)
-  const nft = spawnSync('nft', ['-j', 'list', 'chain', 'ip', 'minidock', 'publish'], { encoding: 'utf8' });
-  const rules =
-    nft.status === 0
-      ? (JSON.parse(nft.stdout).nftables as Array<{ rule?: { comment?: string } }>)
-          .filter((o) => o.rule)
-          .map((o) => o.rule!.comment)
-      : [];
-  const leases = Object.keys(leasesOf(root, 'bridge'));
-  return { links, addrs, rules, leases };
-}
+const skip = networkSkip(['unshare', 'nsenter']);
+/** Links (without the bridge: made once and kept, like docker0), addresses, the publish chain's rules, the leases. */
+const netSnapshot = bridgeSnapshot;
 
 const PORT = 18080 + Math.floor(Math.random() * 1000);
 

@@ -10,34 +10,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRun, leasesOf, minidock, pidsMatching, skipReason, useLeakCheckedRoot, waitFor } from '../helpers';
+import { leasesOf, minidock, pidsMatching, useLeakCheckedRoot, waitFor } from '../helpers';
+import { hostLinks, minidockRuleset, networkSkip, sh } from '../network-helpers';
 
-const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = !canRun ? skipReason : !has('nft') ? 'needs nft (apt-get install nftables)' : !has('ip') ? 'needs ip' : '';
-
-const sh = (cmd: string, args: string[]): string => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.status} ${r.stderr}`);
-  return r.stdout;
-};
+const skip = networkSkip();
 
 /** minidock's part of the host: links (but minidock0, kept like docker0 and shared with other test
  * files), minidock's nft table without handles, and the network records of this state root. */
 function hostNet(root: string) {
-  const links = (JSON.parse(sh('ip', ['-j', 'link'])) as Array<{ ifname: string }>)
-    .map((l) => l.ifname)
-    .filter((n) => n !== 'minidock0')
-    .sort();
-  const ruleset = (
-    JSON.parse(sh('nft', ['-j', 'list', 'ruleset'])).nftables as Array<Record<string, Record<string, unknown>>>
-  )
-    .map((o) => Object.entries(o)[0])
-    .filter(([kind, v]) => (kind === 'table' ? v.name : v.table) === 'minidock')
-    .map(([kind, v]) => {
-      const { handle: _h, ...rest } = v;
-      return `${kind} ${JSON.stringify(rest)}`;
-    })
-    .sort();
+  const links = hostLinks();
+  const ruleset = minidockRuleset();
   const dir = join(root, 'networks');
   const records = existsSync(dir) ? readdirSync(dir).sort() : [];
   return { links, ruleset, records };
