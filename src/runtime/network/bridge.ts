@@ -30,7 +30,7 @@ export interface Attachment {
   prefixLen: number;
   gateway: string;
   mtu: number;
-  /** --mac-address: eth0's MAC (else the kernel makes a random one) */
+  /** --mac-address: eth0's MAC (else macOf its address) */
   mac?: string;
 }
 

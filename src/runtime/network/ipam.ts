@@ -208,17 +208,16 @@ export function createNetwork(
     }
     if (others.some((n) => n.bridge === o.bridge))
       throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
-    const { leases, ...settings }: Network = {
+    const settings: Omit<Network, 'leases'> = {
       name: o.name,
       ...(o.id !== undefined ? { id: o.id, created: new Date().toISOString() } : {}),
       bridge: o.bridge,
       subnet,
       gateway,
-      leases: {},
     };
     mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
     writeJsonAtomic(path, settings);
-    return { ...settings, leases };
+    return { ...settings, leases: {} };
   });
 }
 
