@@ -1,7 +1,9 @@
 // What the network tests share: the host commands they need, and the parts of the host minidock's
 // network may change (links, addresses, its nft table, the leases), to compare before and after.
 import { spawnSync } from 'node:child_process';
-import { canRun, leasesOf, skipReason } from './helpers';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { canRun, leasesOf, minidock, skipReason } from './helpers';
 
 /** Why a network test cannot run here ('' when it can): root, nft, ip, and `also` on the PATH. */
 export function networkSkip(also: string[] = []): string {
@@ -62,4 +64,27 @@ export function bridgeSnapshot(root: string) {
           .map((o) => o.rule!.comment)
       : [];
   return { links: hostLinks(), addrs: hostAddrs(), rules, leases: Object.keys(leasesOf(root, 'bridge')) };
+}
+
+/**
+ * minidock from the repository's directory (its ./rootfs) on the state root `root()` gives: `md` runs
+ * it; `ok` expects exit 0 and nothing on stderr, and returns stdout; `refused` expects exit 125 and
+ * one line matching `line`.
+ */
+export function cliOn(root: () => string) {
+  const md = (args: string[], env: Record<string, string> = {}) =>
+    minidock(args, { root: root(), cwd: join(__dirname, '..'), env });
+  const ok = (args: string[]): string => {
+    const r = md(args);
+    expect(r.stderr, args.join(' ')).toBe('');
+    expect(r.code, args.join(' ')).toBe(0);
+    return r.stdout;
+  };
+  const refused = (args: string[], line: RegExp): void => {
+    const r = md(args);
+    expect(r.code, args.join(' ')).toBe(125);
+    expect(r.stderr).toMatch(line);
+    expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+  };
+  return { md, ok, refused };
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { leasesOf, minidock, useLeakCheckedRoot, waitFor } from '../helpers';
-import { hostLinks, minidockRuleset, networkSkip, sh } from '../network-helpers';
+import { cliOn, hostLinks, minidockRuleset, networkSkip, sh } from '../network-helpers';
 
 const skip = networkSkip();
 
@@ -26,27 +26,13 @@ function hostNet(root: string) {
 const tag = Math.floor(Math.random() * 0xfffff).toString(16);
 const A = `c${tag}a`;
 const B = `c${tag}b`;
-const CWD = join(__dirname, '..', '..');
 
 describe.skipIf(skip)(`network connect / disconnect${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let root = '';
   useLeakCheckedRoot((r) => (root = r));
   let fileBefore: ReturnType<typeof hostNet>;
   let testBefore: ReturnType<typeof hostNet>;
-  const md = (args: string[], env: Record<string, string> = {}) => minidock(args, { root, cwd: CWD, env });
-  const ok = (args: string[]) => {
-    const r = md(args);
-    expect(r.stderr, args.join(' ')).toBe('');
-    expect(r.code, args.join(' ')).toBe(0);
-    return r.stdout;
-  };
-  /** exit 125 with one line naming what was wrong */
-  const refused = (args: string[], line: RegExp) => {
-    const r = md(args);
-    expect(r.code, args.join(' ')).toBe(125);
-    expect(r.stderr).toMatch(line);
-    expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
-  };
+  const { md, ok, refused } = cliOn(() => root);
   const sleeper = (name: string, ...net: string[]) =>
     ok(['run', '-d', '--name', name, ...net, './rootfs', '/bin/sleep', '600']).trim();
   const settings = (ctr: string) => JSON.parse(ok(['inspect', ctr]))[0].NetworkSettings;

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leasesOf, minidock, pidsMatching, useLeakCheckedRoot, waitFor } from '../helpers';
-import { hostLinks, minidockRuleset, networkSkip, sh } from '../network-helpers';
+import { cliOn, hostLinks, minidockRuleset, networkSkip, sh } from '../network-helpers';
 
 const skip = networkSkip();
 
@@ -28,7 +28,6 @@ function hostNet(root: string) {
 const tag = Math.floor(Math.random() * 0xfffff).toString(16);
 const A = `t${tag}a`;
 const B = `t${tag}b`;
-const CWD = join(__dirname, '..', '..');
 /** the ghosts' command line, unique to this run: found (and waited for) by pidsMatching */
 const SLEEP = String(800 + (Number.parseInt(tag, 16) % 199));
 
@@ -39,20 +38,7 @@ describe.skipIf(skip)(
     useLeakCheckedRoot((r) => (root = r));
     let before: ReturnType<typeof hostNet>;
     let subnetB = '';
-    const md = (args: string[], env: Record<string, string> = {}) => minidock(args, { root, cwd: CWD, env });
-    const ok = (args: string[]) => {
-      const r = md(args);
-      expect(r.stderr, args.join(' ')).toBe('');
-      expect(r.code, args.join(' ')).toBe(0);
-      return r.stdout;
-    };
-    /** exit 125 with one line naming what was wrong */
-    const refused = (args: string[], line: RegExp) => {
-      const r = md(args);
-      expect(r.code, args.join(' ')).toBe(125);
-      expect(r.stderr).toMatch(line);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    };
+    const { md, ok, refused } = cliOn(() => root);
     const inspectNet = (name: string) => JSON.parse(ok(['network', 'inspect', name]))[0];
     const ipOf = (ctr: string): string => JSON.parse(ok(['inspect', ctr]))[0].NetworkSettings.IPAddress;
     const httpd = (name: string, net: string, ...extra: string[]) =>
