@@ -180,16 +180,18 @@ d('container lifecycle (real containers)', () => {
     expect(md(['rm', '-f', id]).code).toBe(0);
   });
 
-  it('exec -t gets a real pty (through util-linux script)', () => {
+  it('exec -t gets a real pty (through util-linux script)', async () => {
     const id = runD([ROOTFS, 'sleep', '3600']);
     const cmd = `MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${cgroupParentFor(root)} ${BIN} exec -t ${id} sh -c 'tty; echo $TERM; test -t 0 && echo stdin-tty'`;
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
-    expect(r.status).toBe(0);
-    // script(1) passes its stdin's EOF on as a control character, which the pty echoes as "^@"
-    const out = r.stdout
-      .replace(/\r|\^@|\0/g, '')
-      .trim()
-      .split('\n');
+    // script's stdin stays open until it is done, as a user's terminal does (at EOF on it, script
+    // passes a control character on and may wind the session down early)
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    child.stdin.destroy();
+    expect(code).toBe(0);
+    const out = stdout.replace(/\r/g, '').trim().split('\n');
     expect(out[0]).toMatch(/^\/dev\/pts\/\d+$/);
     expect(out[1]).toBe('xterm');
     expect(out[2]).toBe('stdin-tty');
