@@ -9,14 +9,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createCgroup, detectCgroups } from '../../src/runtime/cgroups/index.js';
 import {
   BIN,
-  ROOTFS,
   canRun,
   cgroupParentFor,
   hostSnapshot,
   minidock,
   minidockAsync,
+  onTerminal,
   pidsMatching,
   removeStateRoot,
+  ROOTFS,
   skipReason,
   tempStateRoot,
   waitFor,
@@ -183,15 +184,9 @@ d('container lifecycle (real containers)', () => {
   it('exec -t gets a real pty (through util-linux script)', async () => {
     const id = runD([ROOTFS, 'sleep', '3600']);
     const cmd = `MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${cgroupParentFor(root)} ${BIN} exec -t ${id} sh -c 'tty; echo $TERM; test -t 0 && echo stdin-tty'`;
-    // script's stdin stays open until it is done, as a user's terminal does (at EOF on it, script
-    // passes a control character on and may wind the session down early)
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-    child.stdin.destroy();
-    expect(code).toBe(0);
-    const out = stdout.replace(/\r/g, '').trim().split('\n');
+    const r = await onTerminal(cmd);
+    expect(r.code).toBe(0);
+    const out = r.out.replace(/\r/g, '').trim().split('\n');
     expect(out[0]).toMatch(/^\/dev\/pts\/\d+$/);
     expect(out[1]).toBe('xterm');
     expect(out[2]).toBe('stdin-tty');

@@ -18,6 +18,7 @@ import {
   canRun,
   cgroupParentFor,
   hostSnapshot,
+  onTerminal,
   removeStateRoot,
   ROOT_DIR,
   ROOTFS,
@@ -211,18 +212,14 @@ describe.skipIf(!!podmanSkip)(`podman --runtime minidock-oci (${podmanSkip || 'p
         '-c',
         "'tty; echo $((6*7))'",
       ].join(' ');
-      // script's stdin stays open until it is done, as a user's terminal does. At EOF on it, script
-      // hands Podman an EOF, and a container that starts after that (its runtime's start took
-      // longer than Podman took to read the EOF) prints to nobody: seen with minidock (2 runs in
-      // 30) and with runc delayed 0.3 s before its start (3 in 30); the output is in the log.
-      const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-      child.stdin.destroy();
-      expect(code).toBe(0);
+      // onTerminal keeps script's stdin open, as a user's terminal does. At EOF on it, script hands
+      // Podman an EOF, and a container that starts after that (its runtime's start took longer than
+      // Podman took to read the EOF) prints to nobody: seen with minidock (2 runs in 30) and with
+      // runc delayed 0.3 s before its start (3 in 30); the output is in the log.
+      const r = await onTerminal(cmd);
+      expect(r.code).toBe(0);
       // (the pty carries the runtime's warnings too, before the container's output)
-      expect(Buffer.concat(chunks).toString().replace(/\r/g, '')).toMatch(/(^|\n)\/dev\/pts\/\d+\n42\n$/);
+      expect(r.out.replace(/\r/g, '')).toMatch(/(^|\n)\/dev\/pts\/\d+\n42\n$/);
     },
     60_000,
   );

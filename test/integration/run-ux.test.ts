@@ -1,7 +1,7 @@
 // `minidock run` as a new user meets it: -it with a pipe, --env-file from a pipe, the bytes a
 // terminal receives under -it, a ^C that PID 1 ignores, Docker verbs minidock lacks. Real CLI, real
 // kernel (as root), real ptys (util-linux script).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   BIN,
@@ -9,8 +9,10 @@ import {
   built,
   canRun,
   cgroupParentFor,
+  hasScript,
   minidock,
   minidockAsync,
+  onTerminal,
   pidsMatching,
   skipReason,
   useLeakCheckedRoot,
@@ -19,7 +21,6 @@ import {
 
 const d = canRun ? describe : describe.skip;
 if (!canRun) console.warn(`SKIPPED test/integration/run-ux.test.ts: ${skipReason}`);
-const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') ?? false;
 const hasBash = spawnSync('bash', ['-c', 'true']).status === 0;
 
 d('minidock run: what a new user meets', () => {
@@ -74,13 +75,7 @@ d('minidock run: what a new user meets', () => {
       // script(1) runs the command on a new pty: minidock's stdin and stdout are that terminal, with
       // the usual cooked settings (ICANON, ECHO, OPOST+ONLCR). After minidock, stty -a shows them again.
       const cmd = `${env()} ${BIN} run --rm -it ${ROOTFS} sh -c 'echo one; echo two'; echo rc=$?; stty -a`;
-      // script's stdin stays open until it is done (at EOF on it, script may end the session early)
-      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-      child.stdin.destroy();
-      const out = Buffer.concat(chunks).toString('latin1');
+      const { code, out } = await onTerminal(cmd);
       expect(code).toBe(0);
       // the container's pty turned "\n" into "\r\n" once; the user's terminal must not add a second "\r"
       expect(out).toContain('one\r\ntwo\r\n');
@@ -97,12 +92,7 @@ d('minidock run: what a new user meets', () => {
     async () => {
       const one = `${BIN} run --rm -it ${ROOTFS} sh -c 'echo one; echo two'`;
       const cmd = `export ${env()}; for i in $(seq 30); do ${one}; done; echo rc=$?`;
-      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-      child.stdin.destroy();
-      const out = Buffer.concat(chunks).toString('latin1');
+      const { code, out } = await onTerminal(cmd);
       expect(code).toBe(0);
       expect(out.endsWith('rc=0\r\n')).toBe(true);
       expect(out.split('one\r\ntwo\r\n').length - 1).toBe(30);

@@ -19,15 +19,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   BIN,
-  ROOTFS,
   canRun,
   cgroupParentFor,
   minidock,
   minidockAsync,
+  onTerminal,
   pidsMatching,
+  ROOTFS,
   skipReason,
-  waitFor,
   useLeakCheckedRoot,
+  waitFor,
 } from '../helpers';
 
 const d = canRun ? describe : describe.skip;
@@ -309,15 +310,9 @@ d('minidock run (real containers)', () => {
 
   it('gives a real pty with -t (through util-linux script)', async () => {
     const cmd = `MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${cgroupParentFor(root)} ${BIN} run --rm -t ${ROOTFS} sh -c 'tty; stty size; echo $TERM; echo end'`;
-    // script's stdin stays open until it is done: at EOF on its stdin, util-linux script may wind the
-    // session down before the last output has crossed its pty (a property of script, not of minidock)
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-    child.stdin.destroy();
-    expect(code).toBe(0);
-    const out = stdout.replace(/\r/g, '').trim().split('\n');
+    const r = await onTerminal(cmd);
+    expect(r.code).toBe(0);
+    const out = r.out.replace(/\r/g, '').trim().split('\n');
     expect(out).toEqual(['/dev/pts/0', expect.stringMatching(/^\d+ \d+$/), 'xterm', 'end']);
   });
 

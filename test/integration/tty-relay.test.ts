@@ -6,15 +6,25 @@
 // seccomp filter (--privileged) could otherwise push input into the user's terminal (TIOCSTI) or
 // change its settings. When nobody reads minidock's output any more (`| head -1`), the relay hangs
 // up on the container instead of crashing on EPIPE, and the run ends and cleans up as usual.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, ROOTFS, ROOT_DIR, canRun, cgroupParentFor, minidock, skipReason, useLeakCheckedRoot } from '../helpers';
+import {
+  BIN,
+  ROOTFS,
+  ROOT_DIR,
+  canRun,
+  cgroupParentFor,
+  hasScript,
+  minidock,
+  onTerminal,
+  skipReason,
+  useLeakCheckedRoot,
+} from '../helpers';
 
 const PROBES = join(ROOT_DIR, 'native', 'build', 'probes');
-const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') ?? false;
 const noScript = hasScript ? '' : ' (SKIPPED: no util-linux script)';
 
 describe.skipIf(!canRun)(
@@ -26,18 +36,10 @@ describe.skipIf(!canRun)(
     const scratch = mkdtempSync(join(tmpdir(), 'minidock-tty-'));
     afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-    /** Run a shell line on a new pty (script(1)): minidock's stdin, stdout and stderr are that terminal,
-     * with the usual cooked settings. `input` is typed into it, after `delayMs`. The transcript. */
-    const onTerminal = async (cmd: string, input = '', delayMs = 0): Promise<{ code: number | null; out: string }> => {
-      const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      child.stdout.on('data', (c: Buffer) => chunks.push(c));
-      child.stderr.on('data', (c: Buffer) => chunks.push(c));
-      if (input) setTimeout(() => child.stdin.write(input), delayMs);
-      // script's stdin stays open until it is done (at EOF on it, script may end the session early)
-      const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-      child.stdin.destroy();
-      return { code, out: Buffer.concat(chunks).toString('latin1').replace(/\r/g, '') };
+    /** onTerminal's transcript without the "\r"s; `input` typed after `delayMs` */
+    const onTty = async (cmd: string, input = '', delayMs = 0): Promise<{ code: number | null; out: string }> => {
+      const r = await onTerminal(cmd, { input, delayMs });
+      return { code: r.code, out: r.out.replace(/\r/g, '') };
     };
     /** `NAME: RESULT` lines of native/probes/refused (not anchored: bytes it pushed into a terminal
      * are echoed where the next line starts) */
@@ -51,7 +53,7 @@ describe.skipIf(!canRun)(
           const run = `${BIN} run --rm -i ${flags.join(' ')} -v ${PROBES}:/probe:ro ${ROOTFS} /probe/refused stdio`;
           // stty -g before and after: the outer terminal's settings, which the probe tries to change
           // (echo off); last, the same probe on the host, to say what this kernel allows by itself
-          const { code, out } = await onTerminal(
+          const { code, out } = await onTty(
             `stty -g; ${env()} ${run}; echo rc=$?; stty -g; echo ===; ${PROBES}/refused stdio`,
           );
           expect(code).toBe(0);
@@ -83,7 +85,7 @@ describe.skipIf(!canRun)(
     it.skipIf(!hasScript)(
       `ls -l /proc/self/fd/0 inside is a pipe with -i, /dev/null without; never the host's pty${noScript}`,
       async () => {
-        const { code, out } = await onTerminal(
+        const { code, out } = await onTty(
           `${env()} ${BIN} run --rm -i ${ROOTFS} ls -l /proc/self/fd/0; ${env()} ${BIN} run --rm ${ROOTFS} ls -l /proc/self/fd/0 /proc/self/fd/1`,
         );
         expect(code).toBe(0);
@@ -97,7 +99,7 @@ describe.skipIf(!canRun)(
     it.skipIf(!hasScript)(
       `-i on a terminal: typed lines reach the container, ^D ends its input, its exit status comes back${noScript}`,
       async () => {
-        const { code, out } = await onTerminal(
+        const { code, out } = await onTty(
           `${env()} ${BIN} run --rm -i ${ROOTFS} sh -c 'read a; echo "got $a"; echo err >&2; cat; exit 7'; echo rc=$?`,
           'hello\nworld\n\x04',
           1500,
@@ -129,7 +131,7 @@ describe.skipIf(!canRun)(
     });
 
     it.skipIf(!hasScript)(`--dry-run on a terminal shows the pipes the launch would make${noScript}`, async () => {
-      const { out } = await onTerminal(`${env()} ${BIN} run --dry-run -i ${ROOTFS} true`);
+      const { out } = await onTty(`${env()} ${BIN} run --dry-run -i ${ROOTFS} true`);
       expect(out).toMatch(/dup2\(pipe, 0\); dup2\(pipe, 1\); dup2\(pipe, 2\); fcntl/);
     });
 
