@@ -114,7 +114,7 @@ async function runCommand(rootfs: string, command: string[], flags: CliFlags): P
     );
 
   if (flags.dryRun) {
-    writeOut((await recordLines(spec, flags.cidfile)) + formatDryRun(await dryRunPlan(spec, root, !!flags.rm)));
+    writeOut((await recordLines(spec, flags.cidfile)) + formatDryRun(await dryRunPlan(spec, root)));
     return 0;
   }
   if (cid) {

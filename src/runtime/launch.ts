@@ -11,7 +11,7 @@
 //
 // What minidock and the child say to each other from clone() to execve() is handshake.ts (drawn at
 // its top); the process utilities are process.ts, the step errors step-error.ts.
-import { closeSync, existsSync, mkdirSync, readFileSync, readSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readSync, statfsSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MinidockError } from '../errors.js';
 import { errnoName } from '../sys/errno.js';
@@ -149,13 +149,11 @@ export interface LaunchOptions {
 }
 
 /** The overlay directories, created inside the (staging) container directory `at`; paths name `dir`.
- * dryRun (--dry-run): create nothing; a state root not made yet would be on its nearest existing ancestor's filesystem.
- * throwaway (--rm): nothing of the upper layer outlives the container, so it may be volatile. */
+ * dryRun (--dry-run): create nothing; a state root not made yet would be on its nearest existing ancestor's filesystem. */
 export function layerDirs(
   root: string,
   dir: string,
   dryRun = false,
-  throwaway = false,
 ): { dirs: LayerDirs; populate: (at: string) => void } {
   // If the state root itself is on overlayfs (minidock running inside a container), upper/work
   // cannot live there: they go on a tmpfs mounted by the child.
@@ -163,9 +161,6 @@ export function layerDirs(
   const layer = onOverlay ? pathIn(dir, 'layer') : dir;
   const dirs: LayerDirs = { merged: pathIn(dir, 'merged'), upper: pathIn(layer, 'upper'), work: pathIn(layer, 'work') };
   if (onOverlay) dirs.tmpfsFor = layer;
-  // (a host crash leaves a volatile upper layer unmountable: only for one nobody mounts again;
-  // overlayfs has the option since Linux 5.10)
-  if (throwaway && kernelAtLeast(5, 10)) dirs.volatile = true;
   const populate = (at: string): void => {
     mkdirSync(pathIn(at, 'merged'));
     if (onOverlay) {
@@ -176,22 +171,6 @@ export function layerDirs(
     }
   };
   return { dirs, populate };
-}
-
-/** --rm: the upper layer goes with the container (layerDirs: volatile). Not rootless: a volatile mount
- * leaves work/work/incompat/volatile/dirty in directories of mode 000, which a normal user cannot list
- * to remove (root can). */
-export function throwaway(spec: ContainerSpec, autoRemove: boolean | undefined): boolean {
-  return !!autoRemove && !spec.userns?.rootless;
-}
-
-/** The running kernel is release major.minor or later (uname -r; read from /proc: node:os is not
- * loaded by a launch otherwise). */
-function kernelAtLeast(major: number, minor: number): boolean {
-  const [a = 0, b = 0] = readFileSync('/proc/sys/kernel/osrelease', 'latin1')
-    .split('.')
-    .map((n) => Number.parseInt(n, 10));
-  return a > major || (a === major && b >= minor);
 }
 
 /** Where the container's cgroup goes and what it restricts (--cgroup-parent; devices unless --privileged). */
@@ -243,12 +222,7 @@ interface Prepared {
  * overlay's directories. Without --rm it stays after the exit, as in Docker. */
 function createEntry(spec: ContainerSpec, opts: LaunchOptions, code: OptionalCode, detached: boolean): Prepared {
   if (opts.existing) return reuseEntry(spec, opts, code, opts.existing);
-  const { dirs, populate } = layerDirs(
-    opts.root,
-    containerDir(opts.root, spec.id),
-    false,
-    throwaway(spec, opts.autoRemove),
-  );
+  const { dirs, populate } = layerDirs(opts.root, containerDir(opts.root, spec.id));
   // (its cgroups recorded before they exist: a SIGKILL between the mkdirs and a later write would leave them unrecorded)
   const cgroupPaths = containerCgroup(spec, true).paths;
   const entry = createContainer(opts.root, spec, { detached, autoRemove: !!opts.autoRemove, populate, cgroupPaths });

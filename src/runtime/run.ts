@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fail } from '../errors.js';
 import { planLaunch, type LaunchPlan } from './build-plan.js';
-import { containerCgroup, layerDirs, throwaway } from './launch.js';
+import { containerCgroup, layerDirs } from './launch.js';
 import type { SecurityChoice } from './flag-parsers.js';
 import { specFromFlags, type RunFlags } from './options.js';
 import type { ContainerSpec } from './spec.js';
@@ -85,7 +85,7 @@ export function privilegedWarning(spec: ContainerSpec): string | undefined {
  * is created or written, and it needs neither root nor the native library (which of fds 0-2 are
  * terminals comes from node:tty here; a launch asks libminidock, which is cheaper).
  */
-export async function dryRunPlan(spec: ContainerSpec, root: string, autoRemove = false): Promise<LaunchPlan> {
+export async function dryRunPlan(spec: ContainerSpec, root: string): Promise<LaunchPlan> {
   const dir = containerDir(root, spec.id);
   const { isatty } = await import('node:tty');
   const terminals = [0, 1, 2].reduce((bits, fd) => bits | (isatty(fd) ? 1 << fd : 0), 0);
@@ -98,12 +98,5 @@ export async function dryRunPlan(spec: ContainerSpec, root: string, autoRemove =
       ? (await import('./namespaces.js')).resolveJoins(spec, root, true)
       : undefined;
   const planned = joined ? { ...spec, joinNamespaces: joined.joinNamespaces, shmFrom: joined.shmFrom } : spec;
-  return planLaunch(
-    planned,
-    layerDirs(root, dir, true, throwaway(spec, autoRemove)).dirs,
-    containerCgroup(spec, true),
-    terminals,
-    undefined,
-    net,
-  );
+  return planLaunch(planned, layerDirs(root, dir, true).dirs, containerCgroup(spec, true), terminals, undefined, net);
 }

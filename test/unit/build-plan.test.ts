@@ -26,13 +26,6 @@ describe('buildPlan', () => {
     expect(overlayPath('/a,b:c')).toBe('/a\\,b\\:c');
   });
 
-  it('a throwaway upper layer (--rm) is mounted volatile; any other is not', () => {
-    const ov = (d: typeof dirs & { volatile?: boolean }) =>
-      buildPlan(base, d).find((s) => s.op === Op.MOUNT && s.strs?.[2] === 'overlay')!.strs![3];
-    expect(ov({ ...dirs, volatile: true })).toBe('lowerdir=/r,upperdir=/s/u,workdir=/s/w,volatile');
-    expect(ov(dirs)).not.toMatch(/volatile/);
-  });
-
   it('pivots: chdir(new root), pivot_root(".", "."), detach the old root, chdir("/")', () => {
     const s = plan();
     const p = idx(s, (x) => x.op === Op.PIVOT_ROOT);
