@@ -148,24 +148,20 @@ export const hasScript =
   spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') ?? false;
 
 /** Run a shell line on a new pty (script(1)): its stdin, stdout and stderr are that terminal, with
- * the usual cooked settings. `input` is typed into it after `delayMs`; `onOutput` sees the transcript
- * grow. script's stdin stays open until it is done, as a user's terminal does: at EOF on it, script
- * passes an EOF on and may end the session before the last output has crossed its pty.
+ * the usual cooked settings. `input` is typed into it after `delayMs`. script's stdin stays open
+ * until it is done, as a user's terminal does: at EOF on it, script passes an EOF on and may end the
+ * session before the last output has crossed its pty.
  * The exit status and the transcript, bytes as the terminal got them ("\r\n" included). */
 export async function onTerminal(
   cmd: string,
-  o: { input?: string; delayMs?: number; onOutput?: (sofar: string, write: (s: string) => void) => void } = {},
+  o: { input?: string; delayMs?: number } = {},
 ): Promise<{ code: number | null; out: string }> {
   const child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
-  const write = (s: string): void => void child.stdin.write(s);
-  const got = (c: Buffer): void => {
-    chunks.push(c);
-    o.onOutput?.(Buffer.concat(chunks).toString('latin1'), write);
-  };
-  child.stdout.on('data', got);
-  child.stderr.on('data', got);
-  if (o.input) setTimeout(() => write(o.input ?? ''), o.delayMs ?? 0);
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  child.stderr.on('data', (c: Buffer) => chunks.push(c));
+  const { input } = o;
+  if (input) setTimeout(() => child.stdin.write(input), o.delayMs ?? 0);
   const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
   child.stdin.destroy();
   return { code, out: Buffer.concat(chunks).toString('latin1') };

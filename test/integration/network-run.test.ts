@@ -21,6 +21,9 @@ const PORT = 18080 + Math.floor(Math.random() * 1000);
 describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let root = '';
   useLeakCheckedRoot((r) => (root = r));
+  /** `script` run by sh in a --rm container on the default bridge */
+  const onBridge = (script: string) =>
+    minidock(['run', '--rm', '--network', 'bridge', ROOTFS, '/bin/sh', '-c', script], { root });
   let bridgeBefore = false;
   const children: ChildProcess[] = [];
   let before: ReturnType<typeof netSnapshot>;
@@ -143,19 +146,7 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
         5000,
         'httpd to listen',
       ); // 7000 = 0x1B58
-      const r = minidock(
-        [
-          'run',
-          '--rm',
-          '--network',
-          'bridge',
-          './rootfs',
-          '/bin/sh',
-          '-c',
-          `printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc ${net}.1 7000`,
-        ],
-        { root, cwd: join(__dirname, '..', '..') },
-      );
+      const r = onBridge(`printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc ${net}.1 7000`);
       rmSync(www, { recursive: true, force: true });
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('served');
@@ -169,20 +160,7 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
 
   it('a bridge set up by an earlier launch is trusted from sysfs and /proc/net/route; one missing its address is repaired', async () => {
     // (bridge.ts readyBridgeMtu: the fast path reads no netlink; the prefix route shows the address)
-    const ping = () =>
-      minidock(
-        [
-          'run',
-          '--rm',
-          '--network',
-          'bridge',
-          ROOTFS,
-          '/bin/sh',
-          '-c',
-          'ping -c1 -W2 "$(ip route | awk \'/default/ {print $3}\')" >/dev/null && echo reached',
-        ],
-        { root },
-      );
+    const ping = () => onBridge('ping -c1 -W2 "$(ip route | awk \'/default/ {print $3}\')" >/dev/null && echo reached');
     expect(ping().stdout).toBe('reached\n'); // (made, or found set up)
     const bridge = 'minidock0';
     sh('ip', ['addr', 'flush', 'dev', bridge]); // someone took the gateway's address away
@@ -219,22 +197,7 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     try {
       const ip = JSON.parse(minidock(['inspect', 'peer-a'], { root }).stdout)[0].NetworkSettings.IPAddress as string;
       // (busybox wget is avoided: it crashes in a fresh netns here; nc speaks HTTP well enough)
-      const b = minidock(
-        [
-          'run',
-          '--rm',
-          '--network',
-          'bridge',
-          './rootfs',
-          '/bin/sh',
-          '-c',
-          `printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc ${ip} 80`,
-        ],
-        {
-          root,
-          cwd: join(__dirname, '..', '..'),
-        },
-      );
+      const b = onBridge(`printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc ${ip} 80`);
       expect(b.code).toBe(0);
       expect(b.stdout).toContain(a.stdout.trim().slice(0, 12));
     } finally {
@@ -294,19 +257,7 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
   });
 
   it("eth0's MAC is made from its address; a namespace another container joined loses its veth when its owner exits", async () => {
-    const m = minidock(
-      [
-        'run',
-        '--rm',
-        '--network',
-        'bridge',
-        ROOTFS,
-        '/bin/sh',
-        '-c',
-        'cat /sys/class/net/eth0/address; ip -4 -o addr show dev eth0',
-      ],
-      { root },
-    );
+    const m = onBridge('cat /sys/class/net/eth0/address; ip -4 -o addr show dev eth0');
     expect(m.code).toBe(0);
     const [mac, line] = m.stdout.trim().split('\n');
     const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(line)?.[1] ?? 'no address';
