@@ -42,7 +42,7 @@ import { unlockContainer } from './container-store/locks.js';
 import { releaseName } from './container-store/names.js';
 import { bootId, writeJsonAtomic, writeState, type ContainerState, type Entry } from './container-store/records.js';
 import { removeDir } from './container-store/removal.js';
-import { appendEvent, monitorEventArgs, type EventSubject } from './lifecycle/events.js';
+import { appendEvents, type EventAction, monitorEventArgs, type EventSubject } from './lifecycle/events.js';
 import type { NetPlan } from './network/wiring.js';
 import { killPoint } from './test-hooks.js';
 import type { ChildRecord, Timeline } from './trace.js';
@@ -123,8 +123,8 @@ const subjectOf = (spec: ContainerSpec, opts: LaunchOptions): EventSubject => ({
 
 /** It runs and is the user's: `create` (a new one) and `start` into the event journal. */
 function journalStart(spec: ContainerSpec, opts: LaunchOptions): void {
-  if (!opts.existing) appendEvent(opts.root, 'create', subjectOf(spec, opts));
-  appendEvent(opts.root, 'start', subjectOf(spec, opts));
+  const start = { action: 'start' as const };
+  appendEvents(opts.root, subjectOf(spec, opts), opts.existing ? [start] : [{ action: 'create' }, start]);
 }
 
 export interface LaunchOptions {
@@ -342,6 +342,8 @@ interface Foreground {
   state?: ContainerState;
   cleanups: Array<() => void>;
   code: OptionalCode;
+  /** --rm: the exit's events (oom, die), journaled with the destroy */
+  ended: Array<{ action: EventAction; extra?: Record<string, string> }>;
 }
 
 /** The container's pid while it may be signalled (-1 before the clone and once reaped). */
@@ -479,8 +481,13 @@ function outcomeOf(run: Foreground, status: number, steps: Step[], records: Chil
   outcome.oomKilled = oom.initKilled;
   outcome.oomMessage = oom.message;
   // journaled before state.json says "exited" (as the monitor does): a stop that sees the exit comes after
-  if (oomKills) appendEvent(opts.root, 'oom', subjectOf(spec, opts));
-  appendEvent(opts.root, 'die', subjectOf(spec, opts), { exitCode: String(code) });
+  const ended = [
+    ...(oomKills ? [{ action: 'oom' as const }] : []),
+    { action: 'die' as const, extra: { exitCode: String(code) } },
+  ];
+  // --rm: journaled with the destroy that follows, in one write (cleanUp); else now
+  if (opts.autoRemove) run.ended = ended;
+  else appendEvents(opts.root, subjectOf(spec, opts), ended);
   if (!opts.autoRemove) {
     run.state = {
       ...run.state!,
@@ -535,6 +542,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
     reaped: false,
     started: false,
     cleanups: [],
+    ended: [],
     code: await optionalCode(spec, tl),
   };
   try {
@@ -548,7 +556,7 @@ export async function launch(spec: ContainerSpec, opts: LaunchOptions): Promise<
       if (opts.autoRemove || !run.started) {
         removeDir(run.dir);
         releaseName(opts.root, spec.name, spec.id);
-        if (run.started) appendEvent(opts.root, 'destroy', subjectOf(spec, opts));
+        if (run.started) appendEvents(opts.root, subjectOf(spec, opts), [...run.ended, { action: 'destroy' }]);
       }
     });
     run.cgroup = createContainerCgroup(spec, opts, prepared);

@@ -159,8 +159,13 @@ export async function specFromFlags(
     f.userns !== undefined || f.uidmap?.length || f.gidmap?.length || f.rootless
       ? (await import('./userns.js')).usernsFromFlags(f, user)
       : undefined;
+  // (`--network none` alone is the default spelled out: as cheap as no flag, which the bench passes)
   const network =
-    f.network !== undefined || f.publish?.length || f.ip !== undefined || nameFlags(f) || bridgeFlags(f)
+    (f.network !== undefined && f.network !== 'none') ||
+    f.publish?.length ||
+    f.ip !== undefined ||
+    nameFlags(f) ||
+    bridgeFlags(f)
       ? await networkFromFlags(f, image?.exposedPorts)
       : undefined;
   const stopTimeoutSec = stopTimeoutOf(f.stopTimeout);

@@ -110,6 +110,25 @@ d('minidock run (real containers)', () => {
     expect(readFileSync(join(BIN, '..', '..', 'dist', 'verbs', 'run.cjs'), 'utf8')).not.toContain('tmpfsMode');
     expect(run([ROOTFS, 'true']).code).toBe(0);
     expect(existsSync(cache)).toBe(false); // a plain launch never loaded it
+    // --network none is the default spelled out (bench startup passes it): no network code either
+    const netCache = join(more, 'network.cjs.run.cache');
+    rmSync(netCache, { force: true });
+    expect(run(['--network', 'none', ROOTFS, 'true']).code).toBe(0);
+    expect(existsSync(netCache)).toBe(false);
+    expect(
+      run([
+        '--network',
+        'none',
+        '--dns',
+        '10.0.0.1',
+        ROOTFS,
+        'grep',
+        '-c',
+        '10.0.0.1',
+        '/etc/resolv.conf',
+      ]).stdout.trim(),
+    ).toBe('1');
+    expect(existsSync(netCache)).toBe(true); // (what the check above would have seen)
     const r = run(['--tmpfs', '/scratch:size=1m', ROOTFS, 'sh', '-c', 'grep -c " /scratch tmpfs" /proc/mounts']);
     expect(r.stdout.trim()).toBe('1');
     expect(statSync(cache).size).toBeGreaterThan(1000);

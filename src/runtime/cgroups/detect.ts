@@ -100,7 +100,18 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** The host's answer, read once per process: a launch asks for it for the dry-run paths state.json
+ * records before the cgroups exist, then again to make them (each read of /proc/self/mountinfo and
+ * /proc/self/cgroup is ~0.1 ms here, and where cgroupfs is mounted does not change during a launch). */
+let host: CgroupDetection | undefined;
+
 export function detectCgroups(opts: CgroupOptions = {}): CgroupDetection {
+  if (opts.root) return detectIn(opts);
+  host ??= detectIn(opts);
+  return host;
+}
+
+function detectIn(opts: CgroupOptions): CgroupDetection {
   const mountinfo = opts.root?.mountinfo ?? readText('/proc/self/mountinfo', 'mounts');
   const selfCgroup = opts.root?.selfCgroup ?? readText('/proc/self/cgroup', "caller's own cgroups");
   const own = parseSelfCgroup(selfCgroup);

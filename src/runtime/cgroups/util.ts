@@ -3,7 +3,7 @@
 // as ENOENT, "this kernel has no such knob", not as a confusing EACCES), and report every failure as
 // one line with the path, the errno name and a hint.
 
-import { closeSync, mkdirSync, openSync, readdirSync, rmdirSync, writeSync, constants } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmdirSync, statSync, writeSync, constants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fail, MinidockError } from '../../errors.js';
 import { errnoName } from '../../sys/errno.js';
@@ -153,10 +153,11 @@ export function checkSwapWithoutAccounting(l: Limits, swapFile: string): void {
 /** v1 prints "no limit" as PAGE_COUNTER_MAX pages: 9223372036854771712 with 4 KiB pages. */
 export const V1_NO_LIMIT = 2 ** 62;
 
+/** A directory there (one stat; an error other than ENOENT/ENOTDIR, e.g. EACCES, counts as there). */
 export function exists(path: string): boolean {
   try {
-    readdirSync(path);
-    return true;
+    // (throwIfNoEntry: no Error made for the common "not there", which costs more than the stat)
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch (e) {
     return codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR';
   }

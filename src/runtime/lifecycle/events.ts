@@ -115,14 +115,24 @@ export function appendEvent(
   extra: Record<string, string> = {},
   maxBytes = EVENTS_MAX_BYTES,
 ): void {
+  appendEvents(root, subject, [{ action, extra }], maxBytes);
+}
+
+/** appendEvent for several events of one subject, in order, in one write() (the same guarantees: a
+ * write of a few lines is as indivisible as one of a line), and one open: a foreground `run --rm`
+ * journals create+start, then die+destroy. */
+export function appendEvents(
+  root: string,
+  subject: EventSubject,
+  events: Array<{ action: EventAction; extra?: Record<string, string> }>,
+  maxBytes = EVENTS_MAX_BYTES,
+): void {
   const path = eventsPath(root);
-  const ev: JournalEvent = {
-    time: eventTime(),
-    type: 'container',
-    action,
-    id: subject.id,
-    attributes: { ...subjectAttributes(subject), ...extra },
-  };
+  const time = eventTime();
+  const attributes = subjectAttributes(subject);
+  const lines = events.map(({ action, extra }) =>
+    formatJournalLine({ time, type: 'container', action, id: subject.id, attributes: { ...attributes, ...extra } }),
+  );
   let fd: number;
   try {
     // (libuv opens every file O_CLOEXEC: a container clone()d later never inherits it)
@@ -131,7 +141,7 @@ export function appendEvent(
     return; // no root (yet), or none we may write: no journal
   }
   try {
-    writeSync(fd, formatJournalLine(ev));
+    writeSync(fd, lines.join(''));
     if (fstatSync(fd).size >= maxBytes) rotate(fd, path);
   } catch {
     /* best effort (see above) */
