@@ -12,7 +12,9 @@
 // - It is CommonJS (bin/package.json), and it compiles the bundle through vm.Script with V8's code
 //   cache: the compiled code of a bundle's first run is saved beside it (dist/verbs/run.cjs.cache)
 //   and later runs skip parsing and compiling (measured: ~10 ms per start). The cache belongs to this
-//   build and this Node: V8 rejects a cache made for other code or another V8, and it is rewritten.
+//   build and this Node: V8 rejects a cache made by another V8 or with other flags, or for a script
+//   of another length, and it is rewritten. It does not compare the text itself: a build removes the
+//   caches of the bundles it replaces (scripts/bundle.mjs).
 'use strict';
 globalThis.__mdT0 = process.hrtime.bigint(); // for --trace: when Node handed over to us
 const fs = require('node:fs');

@@ -1,6 +1,6 @@
 // Bundles src/cli/main.ts into dist/minidock.cjs with esbuild. Why bundle at all: Node pays ~1-2 ms per ES module file it loads, and a CLI that
 // every container launch starts must start fast (see docs/performance.md).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { build, transform } from 'esbuild';
 
@@ -240,4 +240,19 @@ for (const bundleFile of [...Object.keys(more.metafile.outputs), ...Object.keys(
   if (bundleFile.endsWith('.map')) continue;
   const code = readFileSync(bundleFile, 'utf8').replace(/\bimport\(("(?:[^"\\\n]|\\.)*")\)/g, '__mdIm($1)');
   writeFileSync(bundleFile, `(function (exports, require, module, __filename, __dirname) {\n${code}\n})`);
+}
+
+// The code caches bin/minidock.js wrote for the bundles this build replaced go: V8 checks a cache
+// against its script's length only (and its own version and flags), so the cache of an earlier
+// bundle that happens to be as long as the new one would be taken, and the new bundle run with old
+// code — lazily compiled functions then come from the new text at the old offsets (seen: a
+// SyntaxError in gc after a rebuild that left gc.cjs's length unchanged). The next run writes them again.
+for (const dir of [out, join(out, 'verbs'), join(out, 'more')]) {
+  let names = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    continue;
+  }
+  for (const f of names) if (f.endsWith('.cache')) rmSync(join(dir, f), { force: true });
 }
