@@ -22,7 +22,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, ROOTFS, waitFor } from '../helpers';
 import { allocate, createNetwork, readNetwork, reclaimLeases, release } from '../../src/runtime/network/ipam';
-import { attach, containerSteps, detach, ensureNetwork, hostIfName, natKey } from '../../src/runtime/network/bridge';
+import {
+  attach,
+  type Attachment,
+  containerSteps,
+  detach,
+  ensureNetwork,
+  hostIfName,
+  natKey,
+} from '../../src/runtime/network/bridge';
 import { parseCidr, parseIPv4 } from '../../src/runtime/network/ipv4';
 import { withNetlink } from '../../src/runtime/network/netlink';
 import {
@@ -35,6 +43,24 @@ import {
   removeNetworkNat,
   removePublished,
 } from '../../src/runtime/network/nft';
+
+/** The attachment prepareNetwork makes for container `id`'s lease `ip` on a network. */
+function attachment(
+  id: string,
+  ip: string,
+  o: { net: { name: string; bridge: string; subnet: string; gateway: string }; mtu: number },
+): Attachment {
+  return {
+    network: o.net.name,
+    bridge: o.net.bridge,
+    hostIf: hostIfName(id),
+    ifindex: 2,
+    ip,
+    prefixLen: parseCidr(o.net.subnet)!.len,
+    gateway: o.net.gateway,
+    mtu: o.mtu,
+  };
+}
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const lib = existsSync(join(__dirname, '..', '..', 'native', 'build', 'libminidock.so'));
@@ -331,15 +357,13 @@ describe.skipIf(skip)(
       expect(again.net).toEqual(first.net);
       expect(listRules().length).toBe(rulesOnce);
       const ns = await netns();
-      const att = attach(root, NAME, ID, ns.pid, first.mtu);
-      expect(att).toMatchObject({
-        bridge: BR,
-        hostIf: hostIfName(ID),
-        ifindex: 2,
-        gateway: first.net.gateway,
-        mtu: first.mtu,
-      });
+      // (the launch takes the lease before clone: prepareNetwork)
+      const att = attachment(ID, allocate(root, NAME, ID), first);
+      attach(root, att, ID, ns.pid);
       expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({ index: 2, kind: 'veth', mtu: first.mtu });
+      // the host end: on the bridge and up, made in the same request
+      const host = withNetlink((nl) => [nl.link(hostIfName(ID)), nl.link(BR)]);
+      expect(host[0]).toMatchObject({ master: host[1]!.index, up: true, mtu: first.mtu });
       // the child's future plan steps (containerSteps' bytes), sent here through a socket in its namespace
       withNetlink((nl) => {
         for (const step of containerSteps(att)) nl.request(step.what, () => step.msg);
@@ -349,7 +373,10 @@ describe.skipIf(skip)(
         inNs(ns.pid, [join(ROOTFS, 'bin', 'busybox'), 'ping', '-c', '1', '-W', '3', att.gateway]).stdout,
       ).toContain('1 packets received');
       // a second container's attach fails cleanly when its namespace is gone: no lease, no link left
-      expect(() => attach(root, NAME, 'e'.repeat(64), 999_999_999, first.mtu)).toThrow(/RTM_NEWLINK/);
+      const other = 'e'.repeat(64);
+      expect(() => attach(root, attachment(other, allocate(root, NAME, other), first), other, 999_999_999)).toThrow(
+        /RTM_NEWLINK/,
+      );
       expect(Object.values(readNetwork(root, NAME)!.leases).map((l) => l.container)).toEqual([ID]);
       // the namespace dies (its last process is killed): the kernel removes both ends of the pair
       const p = children.pop()!;

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import {
-  allocate,
   createNetwork,
   DEFAULT_BRIDGE,
   DEFAULT_NETWORK,
@@ -157,56 +156,48 @@ export function removeBridge(net: Pick<Network, 'name' | 'bridge'>): void {
 }
 
 /**
- * Give container `container`, whose first process is host pid `pid`, its veth pair: a lease, the
- * host end on the bridge, and the other end created directly in the container's namespace under
- * its final name and index, eth0 and 2 (one RTM_NEWLINK: no rename step, no moment when the
- * container's end sits in the host's namespace, and an index the plan can name in advance). On failure nothing stays: the lease is released, the link deleted.
+ * Give container `container`, whose first process is host pid `pid`, its veth pair for attachment
+ * `att` (its lease taken by prepareNetwork): one RTM_NEWLINK makes the host end, on the bridge and
+ * up, and the other end directly in the container's namespace under its final name and index, eth0
+ * and 2 (no rename step, no moment when the container's end sits in the host's namespace, and an
+ * index the plan can name in advance). One request, because each waits for the RTNL lock, which the
+ * previous container's namespace may still hold while the kernel tears it down. On failure nothing
+ * stays: the lease is released, the link deleted.
  */
-export function attach(
-  root: string,
-  network: string,
-  container: string,
-  pid: number,
-  mtu: number,
-  ip?: string,
-  mac?: string,
-): Attachment {
-  const net = readNetwork(root, network);
-  if (!net) throw new MinidockError(`no such network: ${network} (see minidock network ls)`);
-  const addr = allocate(root, network, container, ip);
-  const hostIf = hostIfName(container);
+export function attach(root: string, att: Attachment, container: string, pid: number): void {
   try {
     withNetlink((nl) => {
       nl.addLink({
-        name: hostIf,
+        name: att.hostIf,
         kind: 'veth',
-        mtu,
+        mtu: att.mtu,
+        master: bridgeIndex(nl, att.bridge),
+        up: true,
         peer: {
           name: 'eth0',
-          mtu,
+          mtu: att.mtu,
           netns: { pid },
           index: CONTAINER_IFINDEX,
-          address: Uint8Array.from((mac ?? macOf(addr)).split(':'), (h) => Number.parseInt(h, 16)),
+          address: Uint8Array.from((att.mac ?? macOf(att.ip)).split(':'), (h) => Number.parseInt(h, 16)),
         },
       });
-      nl.setLink(hostIf, { master: nl.link(net.bridge)?.index ?? 0 });
-      nl.setLink(hostIf, { up: true });
     });
   } catch (e) {
-    detach(root, network, container);
+    detach(root, att.network, container);
     throw e;
   }
-  return {
-    network,
-    bridge: net.bridge,
-    hostIf,
-    ifindex: CONTAINER_IFINDEX,
-    ip: addr,
-    prefixLen: prefixOf(net),
-    gateway: net.gateway,
-    mtu,
-    ...(mac ? { mac } : {}),
-  };
+}
+
+/** The bridge's ifindex, from sysfs (no RTNL lock; see readyBridgeMtu), else asked over netlink. */
+function bridgeIndex(nl: Netlink, bridge: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${bridge}/ifindex`, 'latin1'));
+  } catch {
+    const link = nl.link(bridge);
+    if (!link)
+      throw new MinidockError(`no network link named ${bridge} (see ip link): minidock network rm, then run again`);
+    return link.index;
+  }
 }
 
 /**
@@ -230,15 +221,15 @@ export function macOf(ip: string): string {
  * which a launch's clean-up need not sit through.
  */
 export function detach(root: string, network: string, container: string, published = true, deleteLink = true): void {
-  withNetlink((nl) => {
-    if (deleteLink && nl.link(hostIfName(container))) {
+  if (deleteLink)
+    withNetlink((nl) => {
+      if (!nl.link(hostIfName(container))) return;
       try {
         nl.delLink(hostIfName(container));
       } catch (e) {
         if (!(e instanceof MinidockError && /ENODEV|no network link/.test(e.message))) throw e; // gone meanwhile
       }
-    }
-  });
+    });
   if (published) removePublished(container);
   release(root, network, container);
 }

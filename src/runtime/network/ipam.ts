@@ -16,7 +16,7 @@
 // (withLock, the flock that guards the name registry), so `network rm` sees every lease. A lease
 // whose container is gone (minidock SIGKILLed between the lease and the container's state, a machine
 // crash) stays until reclaimLeases(), which gc calls with the set of containers that exist.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { pathIn } from '../state-root.js';
 import { withLock } from '../container-store/locks.js';
@@ -293,9 +293,19 @@ export function release(root: string, name: string, container: string): string[]
   return withLock(root, () => {
     const leases = readWithLeases(root, path, true)?.leases ?? {};
     const gone = Object.keys(leases).filter((a) => leases[a].container === container);
-    for (const a of gone) rmSync(pathIn(leasesDir(root, name), a), { force: true });
+    for (const a of gone) removeLease(root, name, a);
     return gone;
   });
+}
+
+/** Give `addr` back. (unlink, not rmSync: Node loads its recursive-removal module on the first
+ * rmSync, ~1 ms of a launch's clean-up.) */
+function removeLease(root: string, name: string, addr: string): void {
+  try {
+    unlinkSync(pathIn(leasesDir(root, name), addr));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 /** Take `addr` on network `name`: O_EXCL, so an address is never handed out twice. */
@@ -324,7 +334,7 @@ export function reclaimLeases(
       const gone = Object.entries(net.leases).filter(([, l]) => !exists(l.container));
       if (gone.length === 0) continue;
       for (const [ip, l] of gone) {
-        rmSync(pathIn(leasesDir(root, net.name), ip), { force: true });
+        removeLease(root, net.name, ip);
         out.push({ network: net.name, ip, container: l.container });
       }
     }

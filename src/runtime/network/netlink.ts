@@ -158,6 +158,10 @@ export interface NewLink {
   name: string;
   kind: 'bridge' | 'veth';
   mtu?: number;
+  /** the bridge's ifindex, and IFF_UP, set in the same request (`ip link add ... master BR up`):
+   * each request waits for the RTNL lock, which a dying namespace's tear-down may be holding */
+  master?: number;
+  up?: boolean;
   /** a veth's other end: created with it, in one message, optionally straight in another namespace,
    * and with the ifindex asked for (a fresh namespace has only lo, 1: asking for 2 makes the index
    * known in advance, so the container's own steps can be built before it exists) */
@@ -188,8 +192,9 @@ export function newLinkMsg(seq: number, l: NewLink): Uint8Array {
     payload.set(body, 16);
     info.push(nest(IFLA_INFO_DATA, [{ type: VETH_INFO_PEER, payload }]));
   }
-  const list = [...linkAttrs({ name: l.name, mtu: l.mtu }), nest(IFLA_LINKINFO, info)];
-  return message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE, seq, ifinfomsg(), list);
+  const list = [...linkAttrs({ name: l.name, mtu: l.mtu, master: l.master }), nest(IFLA_LINKINFO, info)];
+  const head = l.up ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg();
+  return message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE, seq, head, list);
 }
 
 export interface LinkChange {
@@ -345,7 +350,7 @@ export function parseAttrs(buf: Uint8Array): Map<number, Uint8Array> {
 const readU32 = (b: Uint8Array | undefined): number | undefined =>
   b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined;
 const readStr = (b: Uint8Array | undefined): string | undefined =>
-  b ? new TextDecoder().decode(b).replace(/\0.*$/s, '') : undefined;
+  b ? Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8').replace(/\0.*$/s, '') : undefined;
 const readIp = (b: Uint8Array | undefined): number | undefined =>
   b && b.length === 4 ? ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 : undefined;
 
@@ -433,11 +438,14 @@ const HINTS: Record<number, string> = {
   101: 'no route to that gateway: give the link an address in its subnet first',
 };
 
+/** Where every socket's answers land, one per process (64 KiB zeroed is 16 fresh pages: a launch
+ * opens several sockets); each answer is copied out of it before the next receive. */
+let recvBuf: Uint8Array | undefined;
+
 /** One netlink conversation with the kernel, in this network namespace or another one. */
 export class Netlink {
   private readonly fd: number;
   private seq: number;
-  private readonly buf = new Uint8Array(65536);
 
   /** netnsFd: an open /proc/PID/ns/net, to configure that namespace's links from here.
    * protocol: NETLINK_ROUTE (links, addresses, routes) or NETLINK_NETFILTER (nftables' objects). */
@@ -465,9 +473,10 @@ export class Netlink {
   }
 
   private recv(what: string): NlMessage[] {
-    const n = mdNlRecv(this.fd, this.buf);
+    const buf = (recvBuf ??= new Uint8Array(65536));
+    const n = mdNlRecv(this.fd, buf);
     if (n < 0) throw new MinidockError(`netlink (${what}): no answer from the kernel (${errnoName(-n)})`);
-    return splitMessages(this.buf.slice(0, n));
+    return splitMessages(buf.slice(0, n));
   }
 
   private fail(what: string, m: NlMessage): never {

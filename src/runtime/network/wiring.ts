@@ -230,7 +230,7 @@ const nameFiles = (dir: string): Array<{ source: string; target: string }> =>
 export function connectChild(root: string, id: string, pid: number, plan: NetPlan, ports: PublishedPort[]): void {
   const att = plan.attachment;
   if (!att) return;
-  attach(root, att.network, id, pid, att.mtu, att.ip, att.mac);
+  attach(root, att, id, pid);
   publish(id, att.ip, ports);
 }
 
