@@ -107,6 +107,7 @@ function prepareNetworkOf(spec: ContainerSpec, opts: LaunchOptions, code: Option
     ? code.wiring.prepareNetwork(spec.network, {
         root: opts.root,
         id: spec.id,
+        name: opts.existing ? opts.existing.config?.name : spec.name, // (renamed since: config.json's)
         dir,
         hostname: spec.hostname,
         autoRemove: opts.autoRemove,

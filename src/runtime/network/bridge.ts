@@ -79,14 +79,14 @@ function existingSubnet(nl: Netlink, bridge: string): string | undefined {
  * Make sure a network exists on the host: its record (subnet chosen from the host's routes), its
  * bridge with the gateway address, up, with the uplink's MTU, and its NAT rules. Idempotent, and
  * safe against a concurrent launch doing the same (each step tolerates "exists"). `forwardNote` is
- * the sentence to print when this turned ip_forward on.
+ * the sentence to print when this turned ip_forward on. (`net.leases` is empty: ask readNetwork.)
  */
 export function ensureNetwork(
   root: string,
   name = DEFAULT_NETWORK,
   bridge = DEFAULT_BRIDGE,
 ): { net: Network; mtu: number; forwardNote?: string } {
-  const known = readNetwork(root, name);
+  const known = readNetwork(root, name, false);
   const ready = known && readyBridgeMtu(known);
   const { net, mtu } = ready
     ? { net: known, mtu: ready }

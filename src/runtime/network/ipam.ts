@@ -136,9 +136,12 @@ export function chooseSubnet(
   );
 }
 
-/** A network's record (undefined when it does not exist). */
-export function readNetwork(root: string, name: string): Network | undefined {
-  return readWithLeases(root, networkFile(root, name));
+/** A network's record (undefined when it does not exist); `leases` false: its settings only (its
+ * `leases` empty), without reading a file per address (a launch's check that the network is set up). */
+export function readNetwork(root: string, name: string, leases = true): Network | undefined {
+  if (leases) return readWithLeases(root, networkFile(root, name));
+  const net = readJson<Network>(networkFile(root, name));
+  return net && { ...net, leases: {} };
 }
 
 export function listNetworks(root: string, migrate = false): Network[] {

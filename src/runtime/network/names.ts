@@ -97,13 +97,13 @@ export function writeHosts(root: string, name: string, also: string[] = []): voi
   });
 }
 
-interface HostsConfig {
+export interface HostsConfig {
   name?: string;
   spec?: { hostname?: string };
 }
 
 /** A container's names on network `network`: hostname, name, its aliases there, short id. */
-function namesOn(network: string, id: string, i: { cfg?: HostsConfig; rec?: NetworkRecord }): string[] {
+export function namesOn(network: string, id: string, i: { cfg?: HostsConfig; rec?: NetworkRecord }): string[] {
   const aliases =
     i.rec?.network === network && !i.rec.disconnected
       ? i.rec.aliases

@@ -46,7 +46,7 @@ import { formatIPv4, parseCidr } from './ipv4.js';
 import { withNetlink } from './netlink.js';
 import { listRules, publish, removePublished, type PublishedPort } from './nft.js';
 import type { NetworkMode, NetworkSpec } from './flags.js';
-import { containerResolvConf, hostsText, resolveExtraHosts, writeHosts } from './names.js';
+import { containerResolvConf, hostsText, namesOn, resolveExtraHosts, writeHosts } from './names.js';
 import { networkFile, readNetworkRecord, type NetworkRecord } from './records.js';
 import { isStaleConnection, releaseConnections } from './connect.js';
 
@@ -87,6 +87,8 @@ function joinTarget(root: string, ref: string): { id: string; path: string; dir:
 export interface PrepareOptions {
   root: string;
   id: string;
+  /** --name (the hosts file lists it) */
+  name?: string;
   dir: string;
   hostname: string;
   /** --dry-run: decide, write nothing (the address shown is the next free one) */
@@ -123,16 +125,13 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   }
   const name = spec.network ?? DEFAULT_NETWORK;
   if (o.dryRun) return dryRunBridge(spec, name, o);
-  if (name !== DEFAULT_NETWORK && !readNetwork(o.root, name))
+  const user = name === DEFAULT_NETWORK ? undefined : readNetwork(o.root, name, false);
+  if (name !== DEFAULT_NETWORK && !user)
     throw new MinidockError(
       `no such network: ${name} — create it (minidock network create ${name}) or use --network bridge`,
     );
   // the default network is made on first use; a user-defined one exists (checked above)
-  const { net, mtu, forwardNote } = ensureNetwork(
-    o.root,
-    name,
-    name === DEFAULT_NETWORK ? undefined : readNetwork(o.root, name)!.bridge,
-  );
+  const { net, mtu, forwardNote } = ensureNetwork(o.root, name, user?.bridge);
   if (forwardNote) o.onNotice?.(forwardNote);
   const ip = allocate(o.root, name, o.id, spec.ip);
   try {
@@ -150,7 +149,8 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
     };
     writeJsonAtomic(networkFile(o.dir), rec, !o.autoRemove);
     writeNameFiles(o, spec.dns);
-    writeHosts(o.root, name);
+    if (name === DEFAULT_NETWORK) writeOwnHosts(o, spec, att);
+    else writeHosts(o.root, name);
     return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
   } catch (e) {
     release(o.root, name, o.id);
@@ -203,6 +203,18 @@ function prepareNoneNames(spec: NetworkSpec, o: PrepareOptions): NetPlan {
     writeFileSync(pathIn(o.dir, 'hosts'), hostsText([], resolveExtraHosts(spec.extraHosts)));
   }
   return { mode: 'none', nameFiles: nameFiles(o.dir) };
+}
+
+/** The hosts file of a container joining the default network, where each knows only itself (as on
+ * Docker's default bridge): what writeHosts would write for it, without reading every other member's
+ * records and rewriting their files unchanged. */
+function writeOwnHosts(o: PrepareOptions, spec: NetworkSpec, att: Attachment): void {
+  const names = namesOn(DEFAULT_NETWORK, o.id, {
+    cfg: { name: o.name, spec: { hostname: o.hostname } },
+    rec: { mode: 'bridge', network: DEFAULT_NETWORK, ports: [], ...(spec.aliases ? { aliases: spec.aliases } : {}) },
+  });
+  const text = hostsText([{ ip: att.ip, names }], resolveExtraHosts(spec.extraHosts, att.gateway));
+  writeFileSync(pathIn(o.dir, 'hosts'), text);
 }
 
 /** /etc/hostname and /etc/resolv.conf in the container's directory (hosts: writeHosts). */
