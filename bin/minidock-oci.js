@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --min-semi-space-size=2 --
 // minidock as an OCI runtime: the binary engines are pointed at (containerd's runc shim
 // `BinaryName`, `podman --runtime`, `dockerd --add-runtime`). It is `minidock oci ARGS...`: runc's
 // command line, global flags (--root, --log, --log-format, --debug, --systemd-cgroup) before the verb

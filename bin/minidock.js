@@ -1,10 +1,18 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node --min-semi-space-size=2 --
 // The CLI entry point: loads the invoked verb's esbuild bundle of src/, dist/verbs/<verb>.cjs, or
 // dist/minidock.cjs, which has every verb (`npm run build`).
 //
 // Every container launch pays Node's start-up, so this file is about start-up time:
 // - The shebang drops NODE_EXTRA_CA_CERTS: minidock makes no TLS connections, and with it set Node
 //   parses a CA bundle at every start (measured here: 90 ms instead of 30 ms).
+// - --min-semi-space-size=2 (MiB): V8's young generation starts at 1 MiB per semi-space, and a
+//   launch allocates more than that: one synchronous scavenge in a plain `run` and two with
+//   --network bridge (`node --trace-gc`: 3-4 ms each here, most of it page faults on the pages the
+//   survivors are copied to). Starting at 2 MiB, a launch ends before the first. Measured with
+//   interleaved pairs against the same build without it: -2.0 ms for `run --rm ROOTFS echo ok`
+//   (60 pairs), -2.3 ms with --network bridge (40 pairs); 4 MiB gained nothing. A V8 flag is part
+//   of what a code cache must match, so the caches made under other flags (node --cpu-prof
+//   bin/minidock.js, a test's `node bin/minidock.js`) are kept in files of their own (cacheFor).
 // - The "--" ends Node's own options before this file's name: Node 20 otherwise scans the script's
 //   arguments too for its own --env-file (nodejs/node#54232) and reads that file itself, so that
 //   `run --env-file /dev/stdin` or `--env-file <(...)` found the pipe already drained, and a missing
@@ -52,6 +60,18 @@ if (source === undefined) {
 // ordinary module, but not in a vm.Script loaded from a code cache on Node 20 (scripts/bundle.mjs).
 globalThis.__mdIm = (specifier) => import(specifier);
 
+// The shebang's own flags: with them, a bundle's cache is FILE.cache; with others (a V8 cache
+// made under one set of V8 flags is rejected under another), FILE.<hash of the flags>.cache, so that
+// two ways of starting minidock do not rewrite each other's cache at every start.
+const OWN_FLAGS = ['--min-semi-space-size=2'];
+globalThis.__mdOwnFlags =
+  process.execArgv.length === OWN_FLAGS.length && OWN_FLAGS.every((f, i) => process.execArgv[i] === f);
+const flagsTag = globalThis.__mdOwnFlags
+  ? ''
+  : `.${[...process.execArgv.join(' ')].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5).toString(16)}`;
+/** The cache file of bundle `file` (`verb`: which verb's, for dist/more/'s shared files). */
+const cacheFor = (file, verb) => `${file}${verb ? `.${verb}` : ''}${flagsTag}.cache`;
+
 /** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled
  * with its code cache, `cacheFile`; returns its module. */
 function load(file, source, cacheFile) {
@@ -96,9 +116,9 @@ globalThis.__mdMore = (group, key, registry) => {
     globalThis.__mdShared = registry;
     // (a cache per verb: the functions `network ls` compiles are not those a bridge launch runs)
     const f = path.join(dist, 'more', `${group}.cjs`);
-    more[group] = load(f, fs.readFileSync(f, 'utf8'), `${f}.${path.basename(file, '.cjs')}.cache`).exports;
+    more[group] = load(f, fs.readFileSync(f, 'utf8'), cacheFor(f, path.basename(file, '.cjs'))).exports;
   }
   return more[group][key]();
 };
 
-load(file, source, `${file}.cache`);
+load(file, source, cacheFor(file));

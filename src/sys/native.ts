@@ -234,15 +234,16 @@ export function mdRmtree(dir: string): number {
  * interleaved launches). The restoring matters only if a stdio stream changed them, and every
  * stream (tty, net, fs, process.stdin/out/err) loads Node's `stream` module: when it was never
  * loaded and libminidock is already loaded, `_exit()` (md_exit) skips the teardown. The 'exit'
- * listeners still run first (bin/minidock.js writes the code cache in one). With Node flags or
- * NODE_V8_COVERAGE (--cpu-prof and coverage write their files at exit): process.exit(), as always.
+ * listeners still run first (bin/minidock.js writes the code cache in one). With Node flags other
+ * than the shebang's own, or NODE_V8_COVERAGE (--cpu-prof and coverage write their files at exit):
+ * process.exit(), as always.
  */
 export function exitProcess(code: number): never {
   const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
   if (
     ffi &&
     !loaded.includes('NativeModule stream') &&
-    process.execArgv.length === 0 &&
+    (process.execArgv.length === 0 || (globalThis as { __mdOwnFlags?: boolean }).__mdOwnFlags) && // (bin/minidock.js's shebang)
     !process.env.NODE_V8_COVERAGE
   ) {
     (process as unknown as { _exiting: boolean })._exiting = true;

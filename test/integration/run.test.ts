@@ -100,6 +100,30 @@ d('minidock run (real containers)', () => {
     expect(run([ROOTFS, 'sh', '-c', 'kill -TERM $$; exit 3']).code).toBe(3); // PID 1 ignores it
   });
 
+  it("the shebang's V8 flag is bin/minidock.js's OWN_FLAGS; other flags get a cache file of their own", () => {
+    const bin = readFileSync(BIN, 'utf8');
+    const shebang = bin
+      .split('\n')[0]
+      .replace(/^#!.* node /, '')
+      .split(' ')
+      .filter((a) => a !== '--');
+    expect(shebang).toEqual(JSON.parse(/const OWN_FLAGS = (\[.*\]);/.exec(bin)![1].replace(/'/g, '"')));
+    expect(readFileSync(join(BIN, '..', 'minidock-oci.js'), 'utf8').split('\n')[0]).toBe(bin.split('\n')[0]);
+    // `node bin/minidock.js` (no flags): V8 would reject the shebang's cache, so it has its own file
+    const verbs = join(BIN, '..', '..', 'dist', 'verbs');
+    const own = join(verbs, 'run.cjs.cache');
+    const tagged = () => readdirSync(verbs).filter((f) => /^run\.cjs\.[0-9a-f]+\.cache$/.test(f));
+    for (const f of tagged()) rmSync(join(verbs, f));
+    expect(run([ROOTFS, 'true']).code).toBe(0);
+    const mtime = statSync(own).mtimeMs;
+    const r = spawnSync(process.execPath, [BIN, 'run', '--rm', ROOTFS, 'true'], {
+      env: { ...process.env, MINIDOCK_ROOT: root },
+    });
+    expect(r.status).toBe(0);
+    expect(tagged().length).toBe(1);
+    expect(statSync(own).mtimeMs).toBe(mtime); // not rewritten under the other flags
+  });
+
   it('reads dist/more/ only when a flag needs it, and gives each of its files a code cache', () => {
     // scripts/bundle.mjs keeps the code only some launches run (here --tmpfs: mount-flags.ts) out of
     // run.cjs; bin/minidock.js reads dist/more/GROUP.cjs on first import and caches its compiled code, per verb
