@@ -552,7 +552,9 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   case MD_OP_MKDIR:
     return mkdir(s->strs[0], (mode_t)a[0]);
   case MD_OP_TOUCH: {
-    int fd = open(s->strs[0], O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)a[0]);
+    /* A bind mount's target only has to exist. Read-only: on the overlay, opening a file of the
+     * lower layer for writing copies it up first (~0.3-1 ms for /etc/hosts, measured in --trace). */
+    int fd = open(s->strs[0], O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, (mode_t)a[0]);
     return fd < 0 ? -1 : close(fd);
   }
   case MD_OP_SYMLINK:

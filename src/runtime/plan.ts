@@ -48,7 +48,7 @@ export const OPS = {
     describe: (st, [a = 0]) => `umount2(${q(st[0])}, ${Number(a) === MNT_DETACH ? 'MNT_DETACH' : a})`,
   },
   MKDIR: { code: 3, syscall: 'mkdir', describe: (st, [a = 0]) => `mkdir(${q(st[0])}, ${oct(a)})` },
-  TOUCH: { code: 4, syscall: 'open', describe: (st, [a = 0]) => `open(${q(st[0])}, O_CREAT|O_WRONLY, ${oct(a)})` },
+  TOUCH: { code: 4, syscall: 'open', describe: (st, [a = 0]) => `open(${q(st[0])}, O_CREAT|O_RDONLY, ${oct(a)})` },
   SYMLINK: { code: 5, syscall: 'symlink', describe: (st) => `symlink(${q(st[0])}, ${q(st[1])})` },
   SETHOSTNAME: { code: 6, syscall: 'sethostname', describe: (st) => `sethostname(${q(st[0])})` },
   CHDIR: { code: 7, syscall: 'chdir', describe: (st) => `chdir(${q(st[0])})` },
