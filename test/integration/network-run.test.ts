@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minidock, minidockAsync, ROOTFS, useLeakCheckedRoot, waitFor } from '../helpers';
 import { bridgeSnapshot, networkSkip, sh } from '../network-helpers';
+import { writeHosts } from '../../src/runtime/network/names';
 
 const skip = networkSkip(['unshare', 'nsenter']);
 /** Links (without the bridge: made once and kept, like docker0), addresses, the publish chain's rules, the leases. */
@@ -179,6 +180,8 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
         'peer-a',
         '--network',
         'bridge',
+        '--add-host',
+        'gw:host-gateway',
         './rootfs',
         '/bin/busybox',
         'httpd',
@@ -196,6 +199,14 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     expect(a.code).toBe(0);
     try {
       const ip = JSON.parse(minidock(['inspect', 'peer-a'], { root }).stdout)[0].NetworkSettings.IPAddress as string;
+      // its /etc/hosts: written by the launch alone (on the default network each knows only itself),
+      // the same text writeHosts makes from every member's records
+      const hosts = () => minidock(['exec', 'peer-a', 'cat', '/etc/hosts'], { root }).stdout;
+      const first = hosts();
+      expect(first).toMatch(new RegExp(`^${ip.replace(/\./g, '\\.')}\t${a.stdout.trim().slice(0, 12)} peer-a$`, 'm'));
+      expect(first).toMatch(/^10\.\d+\.0\.1\tgw$/m);
+      writeHosts(root, 'bridge');
+      expect(hosts()).toBe(first);
       // (busybox wget is avoided: it crashes in a fresh netns here; nc speaks HTTP well enough)
       const b = onBridge(`printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc ${ip} 80`);
       expect(b.code).toBe(0);
