@@ -481,12 +481,12 @@ function outcomeOf(run: Foreground, status: number, steps: Step[], records: Chil
   const oom = oomTruth(outcome, spec);
   outcome.oomKilled = oom.initKilled;
   outcome.oomMessage = oom.message;
-  // journaled before state.json says "exited" (as the monitor does): a stop that sees the exit comes after
+  // Journaled before state.json says "exited" (as the monitor does): a stop that sees the exit comes
+  // after. --rm writes no "exited": these go with the destroy that follows, in one write (cleanUp).
   const ended = [
     ...(oomKills ? [{ action: 'oom' as const }] : []),
     { action: 'die' as const, extra: { exitCode: String(code) } },
   ];
-  // --rm: journaled with the destroy that follows, in one write (cleanUp); else now
   if (opts.autoRemove) run.ended = ended;
   else appendEvents(opts.root, subjectOf(spec, opts), ended);
   if (!opts.autoRemove) {

@@ -195,7 +195,9 @@ function bridgeIndex(nl: Netlink, bridge: string): number {
   } catch {
     const link = nl.link(bridge);
     if (!link)
-      throw new MinidockError(`no network link named ${bridge} (see ip link): minidock network rm, then run again`);
+      throw new MinidockError(
+        `no network link named ${bridge} (see ip link): it was deleted during the launch — run again, which makes it again`,
+      );
     return link.index;
   }
 }
