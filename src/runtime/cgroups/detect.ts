@@ -102,7 +102,8 @@ function readText(path: string, what: string): string {
 
 /** The host's answer, read once per process: a launch asks for it for the dry-run paths state.json
  * records before the cgroups exist, then again to make them (each read of /proc/self/mountinfo and
- * /proc/self/cgroup is ~0.1 ms here, and where cgroupfs is mounted does not change during a launch). */
+ * /proc/self/cgroup is ~0.1 ms here). Neither where cgroupfs is mounted nor this process's own
+ * cgroup changes while a verb runs: minidock never moves itself. */
 let host: CgroupDetection | undefined;
 
 export function detectCgroups(opts: CgroupOptions = {}): CgroupDetection {
