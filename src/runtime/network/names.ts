@@ -97,7 +97,7 @@ export function writeHosts(root: string, name: string, also: string[] = []): voi
   });
 }
 
-export interface HostsConfig {
+interface HostsConfig {
   name?: string;
   spec?: { hostname?: string };
 }
