@@ -382,17 +382,36 @@ static int make_node(const char *path, uint64_t mode, uint64_t major, uint64_t m
   return (int)syscall(SYS_fchownat, AT_FDCWD, path, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
 }
 
-/* One netlink request (RTM_NEWADDR, RTM_NEWLINK, RTM_NEWROUTE: built in TypeScript, bridge.ts
+/* One netlink request (RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE: built in TypeScript, bridge.ts
  * containerSteps) sent from inside the container's network namespace: a NETLINK_ROUTE socket speaks
  * to the namespace it was created in, and ours is the container's. The request carries NLM_F_ACK,
  * so the kernel answers with one NLMSG_ERROR whose error field is 0 or -errno. A socket per step:
  * no state kept across steps (the vfork launch would share it with Node), and the socket costs
- * microseconds. write() needs no address: an unconnected netlink socket sends to the kernel. */
-static int netlink_request(const char *msg, uint32_t len) {
-  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (s < 0) return -1;
+ * microseconds. write() needs no address: an unconnected netlink socket sends to the kernel.
+ *
+ * `ns`, when given: a namespace file that the request names by descriptor, at byte `at` (the veth
+ * pair's IFLA_NET_NS_FD: its host end goes to minidock's namespace, /proc/<minidock>/ns/net). No
+ * descriptor number could be written into the bytes before clone, so the child opens the file and
+ * writes the number into its own copy of the request (the plan's memory is Node's in a vfork launch). */
+static int netlink_request(const char *msg, uint32_t len, const char *ns, int64_t at) {
+  uint64_t req[512]; /* 4 KiB, aligned for struct nlmsghdr */
+  if (len > sizeof req || (ns && (at < 0 || (uint64_t)at + 4 > len))) {
+    errno = EINVAL;
+    return -1;
+  }
+  memcpy(req, msg, len);
+  int nsfd = -1;
+  if (ns) {
+    nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) return -1;
+    uint32_t v = (uint32_t)nsfd;
+    memcpy((char *)req + at, &v, sizeof v);
+  }
   int err = EIO;
-  if (write(s, msg, len) == (ssize_t)len) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0)
+    err = errno;
+  else if (write(s, req, len) == (ssize_t)len) {
     for (;;) {
       uint64_t buf[512]; /* 4 KiB, aligned for struct nlmsghdr */
       ssize_t n = read(s, buf, sizeof buf);
@@ -406,8 +425,10 @@ static int netlink_request(const char *msg, uint32_t len) {
       err = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
       break;
     }
-  }
-  close(s);
+  } else
+    err = errno;
+  if (s >= 0) close(s);
+  if (nsfd >= 0) close(nsfd);
   if (err == 0) return 0;
   errno = err;
   return -1;
@@ -655,7 +676,7 @@ static int run_step(const struct md_plan *p, const struct md_step *s) {
   case MD_OP_MKNOD:
     return make_node(s->strs[0], a[0], a[1], a[2], a[3], a[4]);
   case MD_OP_NETLINK:
-    return netlink_request(s->strs[0], s->lens[0]);
+    return netlink_request(s->strs[0], s->lens[0], str_or_null(s, 2), s->nints > 0 ? (int64_t)s->ints[0] : -1);
   case MD_OP_BIND_FROM_NS:
     return bind_from_ns(s->strs[0], s->strs[1], s->strs[2]);
   case MD_OP_HOOK:

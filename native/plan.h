@@ -57,8 +57,11 @@ enum md_op {
   MD_OP_UMASK = 29,       /* ints: mask — the process's umask (OCI process.user.umask) */
   MD_OP_MKNOD = 30,       /* strs: path; ints: mode (S_IF* | permissions), major, minor, uid, gid — mknod, then
                              chmod (the umask does not apply) and chown (OCI linux.devices) */
-  MD_OP_NETLINK = 31,     /* strs: one NETLINK_ROUTE request (nlmsghdr + body, NLM_F_ACK) — sent from inside our
-                             network namespace; the kernel's -nlmsgerr.error is the step's errno */
+  MD_OP_NETLINK = 31,     /* strs: one NETLINK_ROUTE request (nlmsghdr + body, NLM_F_ACK), its `ip` command, and
+                             optionally a namespace file; ints: where (a byte offset) the request wants that file's
+                             descriptor (IFLA_NET_NS_FD) — sent from inside our network namespace, the file opened
+                             and its descriptor written into a copy of the request first; the kernel's
+                             -nlmsgerr.error is the step's errno */
   MD_OP_BIND_FROM_NS = 32, /* strs: mount namespace file, path in it, target — bind a mount of another mount
                              namespace: setns into it, open_tree(OPEN_TREE_CLONE), setns back, move_mount */
   MD_OP_HOOK = 33,        /* ints: timeout ms (0: none), argc, envc; strs: path, state JSON before the pid, after

@@ -76,10 +76,10 @@ export function planLaunch(
   // cgroup v1: the child writes "0" into each hierarchy's `tasks` (see step 0 of buildPlan)
   const selfJoin = cgroup.mode === 'v1' ? cgroup.paths.map((p) => posix.join(p, 'tasks')) : [];
   // A user namespace: the child waits at SYNC until minidock has written its uid_map/gid_map
-  // (handshake.ts writeIdMaps) — on cgroup v1 too, so no vfork clone then.
-  // A bridge network: the child waits at SYNC while minidock creates its veth pair (eth0 born in
-  // its namespace, by pid) — on cgroup v1 too.
-  const sync = selfJoin.length === 0 || !!spec.userns || net?.mode === 'bridge';
+  // (handshake.ts writeIdMaps) — on cgroup v1 too, so no vfork clone then. (A bridge network needs no
+  // SYNC: the child makes its veth pair itself, step 6; with a user namespace minidock makes it at
+  // that SYNC.)
+  const sync = selfJoin.length === 0 || !!spec.userns;
   return {
     steps: buildPlan(spec, dirs, selfJoin, { cgroupfs: cgroup.fsMounts, terminals, execFifo, net }),
     // nothing to wait for before exec: see VFORK_FLAGS — unless the child waits at EXEC_FIFO (OCI
@@ -265,17 +265,14 @@ export function buildPlan(
   //     A PID namespace: the SYNC step comes here, before the fork (joinSteps).
   const joins = namespaceJoins(spec, opts.net);
   const att = opts.net?.attachment;
-  const syncWhy = [
-    selfJoin.length ? '' : 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec',
-    att ? `minidock creates our veth pair meanwhile (${att.hostIf} on ${att.bridge}, eth0 here)` : '',
-  ]
-    .filter(Boolean)
-    .join('; ');
+  const syncWhy = 'minidock writes our pid into cgroup.procs meanwhile: limits apply before exec';
+  // (a user namespace's SYNC: minidock also makes our veth pair then, which we may not: wiring.ts)
+  const idMapsWhy = `minidock writes our uid_map and gid_map${att ? ` and creates our veth pair (${att.hostIf} on ${att.bridge}, eth0 here)` : ''} meanwhile`;
   const forkSync =
-    joins.some((j) => j.type === 'pid') && (spec.userns || !selfJoin.length || att)
+    joins.some((j) => j.type === 'pid') && (spec.userns || !selfJoin.length)
       ? ({
           op: Op.SYNC,
-          why: `${spec.userns ? 'minidock writes our uid_map and gid_map meanwhile' : syncWhy}; before the fork, which inherits it`,
+          why: `${spec.userns ? idMapsWhy : syncWhy}; before the fork, which inherits it`,
           phase: 'cgroup',
         } satisfies Step)
       : undefined;
@@ -291,7 +288,7 @@ export function buildPlan(
   if (userns && !forkSync) {
     add({
       op: Op.SYNC,
-      why: `minidock writes our uid_map and gid_map meanwhile${selfJoin.length ? '' : ' (and our pid into cgroup.procs)'}: until then we are nobody in our user namespace`,
+      why: `${idMapsWhy}${selfJoin.length ? '' : ' (and our pid into cgroup.procs)'}: until then we are nobody in our user namespace`,
       phase: 'namespaces',
     });
   }
@@ -639,6 +636,22 @@ export function buildPlan(
     });
   if (net?.mode !== 'host' && !joins.some((j) => j.type === 'network'))
     add({ op: Op.LOOPBACK_UP, why: 'a new network namespace has only "lo", and it starts down', phase: 'namespaces' });
+  // 6a. A bridge network (network/bridge.ts containerSteps): the child sends one netlink request
+  //     each, from in here (a netlink socket speaks to the namespace it is created in), still with
+  //     CAP_NET_ADMIN: the veth pair — eth0 made here, the host end sent to minidock's namespace,
+  //     which it opens through the host's /proc, still reachable before pivot_root — then eth0's
+  //     address, eth0 up and the default route. (The messages are made by network/bridge.ts,
+  //     through prepareNetwork: a launch without a network does not load that code.)
+  if (att) {
+    for (const n of net?.inside ?? [])
+      add({
+        op: Op.NETLINK,
+        strs: n.ns ? [n.msg, n.what, n.ns.file] : [n.msg, n.what],
+        ...(n.ns ? { ints: [n.ns.at] } : {}),
+        why: `eth0 on network ${att.network}`,
+        phase: 'namespaces',
+      });
+  }
 
   // 7. pivot_root: make the overlay "/" and detach the host's root. Unlike chroot, this leaves no
   //    path back: the old root is unmounted from the namespace altogether.
@@ -725,7 +738,7 @@ export function buildPlan(
     });
 
   // 10. Wait for the cgroup join, then enter a cgroup namespace rooted at our own cgroup.
-  if ((!selfJoin.length || att) && !userns && !forkSync) add({ op: Op.SYNC, why: syncWhy, phase: 'cgroup' });
+  if (!selfJoin.length && !userns && !forkSync) add({ op: Op.SYNC, why: syncWhy, phase: 'cgroup' });
   // (--cgroupns host: none — /proc/self/cgroup and /sys/fs/cgroup show the host's paths; Docker's
   // default on cgroup v1, while minidock makes one on v1 and v2 alike, as Docker does on v2)
   if (spec.cgroupns !== 'host')
@@ -735,16 +748,6 @@ export function buildPlan(
       why: 'now that we are in our cgroup, /proc/self/cgroup shows it as "/"',
       phase: 'namespaces',
     });
-
-  // 10a. A bridge network: eth0 exists now (minidock made it at SYNC, in our namespace, index 2), so
-  //      the container configures its own side: one netlink request each, sent from in here (a
-  //      netlink socket speaks to the namespace it is created in), still with CAP_NET_ADMIN. (The
-  //      messages are made by network/bridge.ts, through prepareNetwork: a launch without a network
-  //      does not load that code.)
-  if (att) {
-    for (const n of net?.inside ?? [])
-      add({ op: Op.NETLINK, strs: [n.msg, n.what], why: `eth0 on network ${att.network}`, phase: 'namespaces' });
-  }
 
   // 10b. /sys/fs/cgroup: the container's own cgroups, read-only, as Docker and runc show them. A
   //      cgroup filesystem mounted inside a cgroup namespace has the namespace's root as its root:
@@ -943,8 +946,8 @@ export function buildPlan(
  * process that writes it (net.* on our network namespace, kernel.shm*, msg*, sem and fs.mqueue.* on
  * our IPC namespace), and ours exist since clone(): so the write changes the container's copy only.
  * After pivot_root rather than before: the path is resolved in the container's own tree, with no
- * host directory on the way. (eth0 of a bridge network is made later, at SYNC: kernel-flags.ts
- * refuses its keys; net.ipv4.conf.default.* is what eth0 is made with.)
+ * host directory on the way. (eth0 of a bridge network exists by then, step 6a or a user namespace's
+ * SYNC: its net.ipv4.conf.eth0.* keys apply to it, net.ipv4.conf.default.* only to links made later.)
  */
 function sysctlSteps(spec: Pick<ContainerSpec, 'sysctls'>): Step[] {
   return Object.entries(spec.sysctls ?? {}).map(([k, v]) =>

@@ -144,12 +144,11 @@ export function parseSysctls(list: string[], ctx: Context): Record<string, strin
       fail(`${what}: "${key}" is not a sysctl name: dotted words, e.g. net.ipv4.ip_forward`);
     if (/[\n\0]/.test(value)) fail(`${what}: the value cannot hold a newline or a NUL`);
     if (key.startsWith('net.')) {
-      // (the child writes sysctls before eth0 exists: a bridge's veth is made at its SYNC step, later)
-      if (/\.eth0(\.|$)/.test(key))
-        fail(
-          `${what}: eth0 does not exist yet when sysctls are written (it is made later in the launch) — set ${key.replace('.eth0', '.default')}, which eth0 takes when it is made`,
-        );
       const net = ctx.network;
+      // (a bridge's eth0 is made before the sysctls are written, so its keys apply to it: not so
+      // net.ipv4.conf.default.*, which only links made later take)
+      if (/\.eth0(\.|$)/.test(key) && (net === undefined || net === 'none'))
+        fail(`${what}: this container has no eth0 (--network ${net ?? 'none'}) — give it one with --network bridge`);
       if (net === 'host' || net?.startsWith('container:'))
         fail(
           `${what} with --network ${net}: that is ${net === 'host' ? "the host's" : "another container's"} network namespace, and this would change its ${key} — drop one of them`,

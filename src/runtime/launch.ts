@@ -22,6 +22,7 @@ import { createCgroup, type Cgroup, type CgroupOptions, type CgroupStats } from 
 import { nearestExisting } from './cgroups/util.js';
 import { rootlessCgroup } from './cgroups/none.js';
 import {
+  abandon,
   closeChildFds,
   readReport,
   receiveConsole,
@@ -111,6 +112,8 @@ function prepareNetworkOf(spec: ContainerSpec, opts: LaunchOptions, code: Option
         dir,
         hostname: spec.hostname,
         autoRemove: opts.autoRemove,
+        restart: opts.existing !== undefined,
+        userns: spec.userns !== undefined,
         onNotice: opts.onNotice,
       })
     : NO_NETWORK;
@@ -400,9 +403,9 @@ async function startChild(
         if (notice) opts.onNotice?.(notice);
         tl.mark('idmapped lower layers');
       }
-      if (net.attachment && code.wiring) {
-        code.wiring.connectChild(opts.root, spec.id, child.pid, net, spec.network?.ports ?? []); // the veth step (network/wiring.ts)
-        tl.mark('veth pair + published ports');
+      if (net.vethAtSync && code.wiring) {
+        code.wiring.connectChild(opts.root, spec.id, child.pid, net); // a user namespace's veth pair (network/wiring.ts)
+        tl.mark('veth pair');
       }
       killPoint('join');
     },
@@ -416,6 +419,15 @@ async function startChild(
   if (failure) {
     await child.exited;
     throw failure;
+  }
+  if (spec.network?.ports.length && code.wiring) {
+    try {
+      code.wiring.publishPorts(spec.id, net, spec.network.ports); // (eth0 exists now)
+    } catch (e) {
+      await abandon(child);
+      throw e;
+    }
+    tl.mark('published ports');
   }
   return { child, records };
 }
@@ -715,9 +727,9 @@ function launchThroughMonitor(
     if (notice) opts.onNotice?.(notice);
     tl.mark('idmapped lower layers');
   }
-  if (net.attachment && code.wiring) {
-    code.wiring.connectChild(opts.root, spec.id, pid, net, spec.network?.ports ?? []);
-    tl.mark('veth pair + published ports');
+  if (net.vethAtSync && code.wiring) {
+    code.wiring.connectChild(opts.root, spec.id, pid, net);
+    tl.mark('veth pair');
   }
   killPoint('join');
   if (plan.sync) writeSync(ctl, MSG.RELEASE);
@@ -731,6 +743,11 @@ function launchThroughMonitor(
     throw monitorStateError(last.err, pathIn(containerDir(opts.root, spec.id), 'state.json'));
   const failure = launchFailure(records, plan.steps, spec);
   if (failure) throw failure;
+  // (eth0 exists now; a failure here closes the socket before MSG.ACK: the monitor kills the container)
+  if (spec.network?.ports.length && code.wiring) {
+    code.wiring.publishPorts(spec.id, net, spec.network.ports);
+    tl.mark('published ports');
+  }
   killPoint('exec');
 }
 

@@ -151,12 +151,13 @@ export const OPS = {
     describe: (st, [a = 0, b = 0, c = 0, d = 0, e = 0]) =>
       `mknod(${q(st[0])}, ${oct(a)}, makedev(${b}, ${c})); chmod(${q(st[0])}, ${oct(Number(a) & 0o7777)}); chown(${q(st[0])}, ${d}, ${e})`,
   },
-  // strs: [the request's bytes, what it does as an `ip` command (for --trace and --dry-run; the child ignores it)]
+  // strs: [the request's bytes, what it does as an `ip` command (for --trace and --dry-run; the child
+  // ignores it), optionally a namespace file]; ints: [where in the request that file's descriptor goes]
   NETLINK: {
     code: 31,
     syscall: 'netlink',
-    describe: (st) =>
-      `write(socket(AF_NETLINK, NETLINK_ROUTE), {${st[0] instanceof Uint8Array ? st[0].length : 0} bytes: ${typeof st[1] === 'string' ? st[1] : '?'}}); read(ack)`,
+    describe: (st, [at = 0]) =>
+      `${typeof st[2] === 'string' ? `open(${q(st[2])}): its fd at byte ${at}; ` : ''}write(socket(AF_NETLINK, NETLINK_ROUTE), {${st[0] instanceof Uint8Array ? st[0].length : 0} bytes: ${typeof st[1] === 'string' ? st[1] : '?'}}); read(ack)`,
   },
   // strs: [mount namespace file, path in that namespace, target here] (child.c bind_from_ns)
   BIND_FROM_NS: {

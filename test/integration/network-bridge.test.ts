@@ -42,13 +42,14 @@ import {
   publish,
   removeNetworkNat,
   removePublished,
+  setRouteLocalnet,
 } from '../../src/runtime/network/nft';
 
 /** The attachment prepareNetwork makes for container `id`'s lease `ip` on a network. */
 function attachment(
   id: string,
   ip: string,
-  o: { net: { name: string; bridge: string; subnet: string; gateway: string }; mtu: number },
+  o: { net: { name: string; bridge: string; subnet: string; gateway: string }; mtu: number; bridgeIndex: number },
 ): Attachment {
   return {
     network: o.net.name,
@@ -59,6 +60,7 @@ function attachment(
     prefixLen: parseCidr(o.net.subnet)!.len,
     gateway: o.net.gateway,
     mtu: o.mtu,
+    bridgeIndex: o.bridgeIndex,
   };
 }
 
@@ -167,7 +169,7 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     const c = parseCidr(subnet)!;
     for (const r of routes.filter((x) => x.dstLen > 0))
       expect(r.dst >>> (32 - Math.min(r.dstLen, c.len)) === c.addr >>> (32 - Math.min(r.dstLen, c.len))).toBe(false);
-    ip = allocate(root, `t${tag}`, CTR);
+    ip = allocate(root, readNetwork(root, `t${tag}`, false)!, CTR);
     console.log(
       `network test: subnet ${subnet} (gateway ${gateway}, container ${ip}); uplink MTU ${uplinkMtu ?? 'none (no default route)'}`,
     );
@@ -239,6 +241,7 @@ describe.skipIf(skip)(`network pieces on the real kernel${skip ? ` (skipped: ${s
     );
     ensureNetworkNat({ name: `t${tag}`, bridge: BRIDGE, subnet });
     ensureNetworkNat({ name: `t${tag}`, bridge: BRIDGE, subnet }); // idempotent: the second adds nothing
+    setRouteLocalnet(BRIDGE); // (ensureNetwork's, with the bridge)
     expect(listRules().filter((r) => r.comment === `net=t${tag}`)).toHaveLength(3);
     const port = 20000 + (parseInt(tag, 16) % 20000);
     publish(CTR, ip, [parsePublish(`127.0.0.1:${port}:80`), parsePublish(`${port + 1}:80`)]);
@@ -358,25 +361,39 @@ describe.skipIf(skip)(
       expect(listRules().length).toBe(rulesOnce);
       const ns = await netns();
       // (the launch takes the lease before clone: prepareNetwork)
-      const att = attachment(ID, allocate(root, NAME, ID), first);
-      attach(root, att, ID, ns.pid);
-      expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({ index: 2, kind: 'veth', mtu: first.mtu });
-      // the host end: on the bridge and up, made in the same request
+      const att = attachment(ID, allocate(root, first.net, ID), first);
+      // the child's plan steps (containerSteps' bytes) as the child sends them: from a socket in its
+      // namespace, the veth pair first, its host end sent to ours by a descriptor written into the
+      // request where step.ns says (child.c netlink_request does the same)
+      const ours = openSync('/proc/self/ns/net', 'r');
+      withNetlink((nl) => {
+        for (const step of containerSteps(att, '/proc/self/ns/net')) {
+          const msg = Uint8Array.from(step.msg);
+          if (step.ns) new DataView(msg.buffer).setUint32(step.ns.at, ours, true);
+          nl.request(step.what, () => msg);
+        }
+      }, ns.fd);
+      closeSync(ours);
+      expect(withNetlink((nl) => nl.link('eth0'), ns.fd)).toMatchObject({
+        index: 2,
+        kind: 'veth',
+        mtu: first.mtu,
+        up: true,
+      });
+      // the host end: in our namespace, on the bridge and up, made in the same request
       const host = withNetlink((nl) => [nl.link(hostIfName(ID)), nl.link(BR)]);
       expect(host[0]).toMatchObject({ master: host[1]!.index, up: true, mtu: first.mtu });
-      // the child's future plan steps (containerSteps' bytes), sent here through a socket in its namespace
-      withNetlink((nl) => {
-        for (const step of containerSteps(att)) nl.request(step.what, () => step.msg);
-      }, ns.fd);
+      expect(host[1]!.index).toBe(first.bridgeIndex);
       closeSync(ns.fd);
       expect(
         inNs(ns.pid, [join(ROOTFS, 'bin', 'busybox'), 'ping', '-c', '1', '-W', '3', att.gateway]).stdout,
       ).toContain('1 packets received');
-      // a second container's attach fails cleanly when its namespace is gone: no lease, no link left
+      // with a user namespace minidock makes the pair itself (attach, at SYNC); it fails cleanly when
+      // the namespace is gone: no lease, no link left
       const other = 'e'.repeat(64);
-      expect(() => attach(root, attachment(other, allocate(root, NAME, other), first), other, 999_999_999)).toThrow(
-        /RTM_NEWLINK/,
-      );
+      expect(() =>
+        attach(root, attachment(other, allocate(root, first.net, other), first), other, 999_999_999),
+      ).toThrow(/RTM_NEWLINK/);
       expect(Object.values(readNetwork(root, NAME)!.leases).map((l) => l.container)).toEqual([ID]);
       // the namespace dies (its last process is killed): the kernel removes both ends of the pair
       const p = children.pop()!;

@@ -5,7 +5,7 @@
 // they were before (besides the usual mounts/cgroups/directories of useLeakCheckedRoot).
 // No traffic leaves the machine: every address is in namespaces the test (or minidock) makes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,73 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     expect(sh('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge])).toBe('');
     expect(ping().stdout).toBe('reached\n'); // the slow path put it back
     expect(sh('ip', ['-4', '-o', 'addr', 'show', 'dev', bridge])).toMatch(/ inet 10\.\d+\.0\.1\//);
+    await expectNetClean();
+  });
+
+  it('the child makes its own veth pair, in the same launch as --network none; --userns: minidock makes it at SYNC; eth0 sysctls apply; a failed launch leaves nothing', async () => {
+    type TraceStep = { call: string; why: string };
+    const steps = (args: string[]): TraceStep[] => {
+      const r = minidock(['run', '--rm', '--trace=json', ...args, ROOTFS, 'true'], { root });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stderr) as { steps: TraceStep[] }).steps;
+    };
+    const bridge = steps(['--network', 'bridge']);
+    const at = (re: RegExp) => bridge.findIndex((s) => re.test(s.call));
+    const veth = at(
+      /ip link add mdv[0-9a-f]{12} netns \/proc\/\d+\/ns\/net master minidock0 up type veth peer name eth0 index 2/,
+    );
+    expect(veth).toBeGreaterThan(-1);
+    expect(bridge[veth].call).toMatch(/^open\("\/proc\/\d+\/ns\/net"\): its fd at byte \d+; /);
+    expect(veth).toBeLessThan(at(/^pivot_root/)); // (the host's /proc is still reachable)
+    // no wait for minidock that --network none does not have (v1: none at all, the vfork launch)
+    const syncs = (list: TraceStep[]) => list.filter((s) => /sync_pipe/.test(s.call)).length;
+    expect(syncs(bridge)).toBe(syncs(steps(['--network', 'none'])));
+    // a user namespace: the child may not touch the host's namespace, so minidock makes the pair at SYNC
+    chmodSync(root, 0o711); // (its root, a mapped host uid, must pass through the state root)
+    const userns = steps(['--userns', 'auto', '--network', 'bridge']);
+    expect(userns.some((s) => /ip link add/.test(s.call))).toBe(false);
+    expect(userns.find((s) => /sync_pipe/.test(s.call))?.why).toMatch(
+      /creates our veth pair \(mdv[0-9a-f]{12} on minidock0, eth0 here\)/,
+    );
+    const u = minidock(
+      [
+        'run',
+        '--rm',
+        '--userns',
+        'auto',
+        '--network',
+        'bridge',
+        ROOTFS,
+        'sh',
+        '-c',
+        'ip -4 -o addr show eth0; ip route',
+      ],
+      {
+        root,
+      },
+    );
+    expect(u.stdout).toMatch(/^2: eth0\s+inet 10\.\d+\.\d+\.\d+\/16 /m);
+    expect(u.stdout).toMatch(/^default via 10\.\d+\.0\.1 dev eth0/m);
+    // eth0 exists before the sysctls are written: its own keys apply to it
+    const rp = minidock(
+      [
+        'run',
+        '--rm',
+        '--network',
+        'bridge',
+        '--sysctl',
+        'net.ipv4.conf.eth0.rp_filter=2',
+        ROOTFS,
+        'cat',
+        '/proc/sys/net/ipv4/conf/eth0/rp_filter',
+      ],
+      { root },
+    );
+    expect(rp.stdout).toBe('2\n');
+    // a launch that fails after the pair exists (exec: not found): the pair goes with the namespace,
+    // the lease with the clean-up
+    const bad = minidock(['run', '--rm', '--network', 'bridge', ROOTFS, '/no/such/program'], { root });
+    expect(bad.code).toBe(127);
     await expectNetClean();
   });
 

@@ -66,28 +66,53 @@ describe('leases', () => {
     expect(listNetworks(root).map((x) => x.name)).toEqual(['bridge']);
   });
 
-  it('allocates the lowest free address, the same one again for the same container, and --ip exactly', () => {
+  const D = 'd'.repeat(64);
+  const net = (name = 'n') => readNetwork(root, name, false)!;
+
+  it('allocates the lowest free address, its last one again for the same container, and --ip exactly', () => {
     createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/29' }); // hosts .1-.6
-    expect(allocate(root, 'n', A)).toBe('10.90.0.2');
-    expect(allocate(root, 'n', A)).toBe('10.90.0.2');
-    expect(allocate(root, 'n', B, '10.90.0.5')).toBe('10.90.0.5');
-    expect(allocate(root, 'n', C)).toBe('10.90.0.3');
-    expect(() => allocate(root, 'n', 'd'.repeat(64), '10.90.0.5')).toThrow(/already used by container bbbbbbbbbbbb/);
-    expect(() => allocate(root, 'n', 'd'.repeat(64), '10.90.0.1')).toThrow(/not a free host address/); // the gateway
-    expect(() => allocate(root, 'n', 'd'.repeat(64), '10.90.0.7')).toThrow(/not a free host address/); // broadcast
-    expect(allocate(root, 'n', 'd'.repeat(64))).toBe('10.90.0.4');
-    expect(allocate(root, 'n', 'e'.repeat(64))).toBe('10.90.0.6');
-    expect(() => allocate(root, 'n', 'f'.repeat(64))).toThrow(/has no free address/);
-    expect(release(root, 'n', C)).toEqual(['10.90.0.3']);
+    const n = net();
+    expect(allocate(root, n, A)).toBe('10.90.0.2');
+    expect(allocate(root, n, A, { held: '10.90.0.2' })).toBe('10.90.0.2'); // still its lease: no second one
+    expect(allocate(root, n, B, { ip: '10.90.0.5' })).toBe('10.90.0.5');
+    expect(allocate(root, n, B, { ip: '10.90.0.5' })).toBe('10.90.0.5'); // a retried --ip
+    expect(allocate(root, n, C, { held: '10.90.0.5' })).toBe('10.90.0.3'); // B's now, not C's: the next free one
+    expect(() => allocate(root, n, D, { ip: '10.90.0.5' })).toThrow(/already used by container bbbbbbbbbbbb/);
+    expect(() => allocate(root, n, D, { ip: '10.90.0.1' })).toThrow(/not a free host address/); // the gateway
+    expect(() => allocate(root, n, D, { ip: '10.90.0.7' })).toThrow(/not a free host address/); // broadcast
+    expect(allocate(root, n, D)).toBe('10.90.0.4');
+    expect(allocate(root, n, 'e'.repeat(64))).toBe('10.90.0.6');
+    expect(() => allocate(root, n, 'f'.repeat(64))).toThrow(/has no free address/);
+    expect(release(root, 'n', C, '10.90.0.3')).toEqual(['10.90.0.3']); // the address its record names
     expect(release(root, 'n', C)).toEqual([]);
-    expect(allocate(root, 'n', 'f'.repeat(64))).toBe('10.90.0.3');
-    expect(() => allocate(root, 'nope', A)).toThrow(/no such network: nope/);
+    // the address named is B's, not D's: every lease is looked at, and B keeps its own
+    expect(release(root, 'n', D, '10.90.0.5')).toEqual(['10.90.0.4']);
+    expect(readNetwork(root, 'n')!.leases['10.90.0.5'].container).toBe(B);
+    expect(allocate(root, n, 'f'.repeat(64))).toBe('10.90.0.3');
+    expect(() => allocate(root, { ...n, name: 'nope' }, A)).toThrow(/no such network: nope/);
+  });
+
+  it('takes a lease without the lock; a missing leases directory is made, a removed network refused', () => {
+    createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
+    const dir = join(root, 'networks', 'n.leases');
+    expect(readdirSync(dir)).toEqual([]); // made with the network
+    // an address taken by somebody else since the listing: O_EXCL refuses it, the next one is taken
+    writeFileSync(join(dir, '10.90.0.2'), '');
+    expect(allocate(root, net(), A)).toBe('10.90.0.3');
+    rmSync(dir, { recursive: true });
+    expect(allocate(root, net(), B)).toBe('10.90.0.2'); // (the directory made again, under the lock)
+    expect(readdirSync(dir)).toEqual(['10.90.0.2']);
+    const n = net();
+    release(root, 'n', B, '10.90.0.2');
+    removeNetwork(root, 'n');
+    expect(() => allocate(root, n, C)).toThrow(/no such network: n/);
+    expect(readdirSync(join(root, 'networks'))).toEqual([]);
   });
 
   it('reclaims the leases of containers that no longer exist, and only those', () => {
     createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
-    allocate(root, 'n', A);
-    allocate(root, 'n', B);
+    allocate(root, net(), A);
+    allocate(root, net(), B);
     const got = reclaimLeases(root, (id) => id === A);
     expect(got).toEqual([{ network: 'n', ip: '10.90.0.3', container: B }]);
     expect(Object.keys(readNetwork(root, 'n')!.leases)).toEqual(['10.90.0.2']);
@@ -96,23 +121,32 @@ describe('leases', () => {
 
   it('keeps each lease in a file of its own, and moves the leases an older minidock kept in NAME.json', () => {
     createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
-    expect(allocate(root, 'n', A)).toBe('10.90.0.2');
+    expect(allocate(root, net(), A)).toBe('10.90.0.2');
     const file = join(root, 'networks', 'n.leases', '10.90.0.2');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ container: A });
     // an older state root: the leases inside the network's file
     const json = join(root, 'networks', 'n.json');
-    const old = { ...JSON.parse(readFileSync(json, 'utf8')), leases: { '10.90.0.7': { container: B, since: '' } } };
+    const old = {
+      ...JSON.parse(readFileSync(json, 'utf8')),
+      leases: { '10.90.0.3': { container: B, since: '' }, '10.90.0.7': { container: B, since: '' } },
+    };
     writeFileSync(json, JSON.stringify(old));
-    expect(Object.keys(readNetwork(root, 'n')!.leases).sort()).toEqual(['10.90.0.2', '10.90.0.7']); // counted
-    expect(allocate(root, 'n', C)).toBe('10.90.0.3'); // (and moved, under the lock)
+    expect(Object.keys(readNetwork(root, 'n')!.leases).sort()).toEqual(['10.90.0.2', '10.90.0.3', '10.90.0.7']); // counted
+    expect(JSON.parse(readFileSync(json, 'utf8')).leases).toBeDefined(); // (reading moves nothing)
+    expect(allocate(root, net(), C)).toBe('10.90.0.4'); // a launch's read moved them first, under the lock
     expect(JSON.parse(readFileSync(json, 'utf8')).leases).toBeUndefined();
-    expect(readdirSync(join(root, 'networks', 'n.leases')).sort()).toEqual(['10.90.0.2', '10.90.0.3', '10.90.0.7']);
-    expect(release(root, 'n', B)).toEqual(['10.90.0.7']);
+    expect(readdirSync(join(root, 'networks', 'n.leases')).sort()).toEqual([
+      '10.90.0.2',
+      '10.90.0.3',
+      '10.90.0.4',
+      '10.90.0.7',
+    ]);
+    expect(release(root, 'n', B).sort()).toEqual(['10.90.0.3', '10.90.0.7']);
   });
 
   it('refuses to remove a network in use, removes it when free; leaves no temp file behind', () => {
     createNetwork(root, { name: 'n', bridge: 'minidock1', routes: [], subnet: '10.90.0.0/24' });
-    allocate(root, 'n', A);
+    allocate(root, net(), A);
     expect(() => removeNetwork(root, 'n')).toThrow(/in use by aaaaaaaaaaaa/);
     release(root, 'n', A);
     expect(readNetwork(root, 'n')!.leases).toEqual({});

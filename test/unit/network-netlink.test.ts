@@ -5,10 +5,12 @@
 // of that capture, and are passed to the encoders so that every other byte must match.
 import { describe, expect, it } from 'vitest';
 import {
+  attrPayloadAt,
   delLinkMsg,
   dumpLinksMsg,
   getChainMsg,
   getLinkMsg,
+  IFLA_NET_NS_FD,
   newAddrMsg,
   newLinkMsg,
   newRouteMsg,
@@ -92,6 +94,26 @@ describe('netlink requests, byte for byte as ip(8) sends them', () => {
     ).toBe(
       '6c00000010000506a89c146b0000000000000000000000000100000001000000080004007805000008000a00a80b00000b0003006d646361707500003000120008000100766574682400020020000100000000000000000000000000000000000b0003006d64636170760000',
     );
+  });
+  it('ip netns add mdcapns; ip link add mdcapn netns mdcapns master mdcapbr up type veth peer name eth0 index 2 (the link itself sent to another namespace by descriptor, fd 4; master 4698)', () => {
+    // what the child sends from inside its new namespace (bridge.ts vethMsg): the host end goes to
+    // minidock's namespace, eth0 stays in the sender's
+    const msg = newLinkMsg(0x6b14c1fb, {
+      name: 'mdcapn',
+      kind: 'veth',
+      netns: { fd: 4 },
+      master: 4698,
+      up: true,
+      peer: { name: 'eth0', index: 2 },
+    });
+    expect(hex(msg)).toBe(
+      '6c00000010000506fbc1146b00000000000000000000000001000000010000000800' +
+        '1c000400000008000a005a1200000b0003006d646361706e0000300012000800010076657468' +
+        '240002002000010000000000020000000000000000000000090003006574683000000000',
+    );
+    // where the child writes the descriptor it opened (child.c netlink_request)
+    expect(attrPayloadAt(msg, 16, IFLA_NET_NS_FD)).toBe(36);
+    expect(attrPayloadAt(msg, 16, 0x3ff)).toBe(-1);
   });
   it('ip link set mdcapa master mdcap0 (ifindex 10, master 8)', () => {
     expect(hex(setLinkMsg(SEQ2, 10, { master: 8 }))).toBe(
@@ -230,25 +252,57 @@ describe('netlink answers', () => {
 });
 
 describe("the container's own steps, prebuilt for the child", () => {
-  it('address, up and default route all name eth0 by its fixed index 2', async () => {
+  const att = {
+    network: 'bridge',
+    bridge: 'minidock0',
+    hostIf: 'mdv0123456789ab',
+    ifindex: 2,
+    ip: '10.87.0.5',
+    prefixLen: 16,
+    gateway: '10.87.0.1',
+    mtu: 1500,
+    bridgeIndex: 9,
+  };
+  it("the veth pair (host end to minidock's namespace), then address, up and default route, all naming eth0 by its fixed index 2", async () => {
     const { containerSteps } = await import('../../src/runtime/network/bridge');
-    const steps = containerSteps({
-      network: 'bridge',
-      bridge: 'minidock0',
-      hostIf: 'mdv0123456789ab',
-      ifindex: 2,
-      ip: '10.87.0.5',
-      prefixLen: 16,
-      gateway: '10.87.0.1',
-      mtu: 1500,
-    });
+    const steps = containerSteps(att, '/proc/77/ns/net');
     expect(steps.map((s) => s.what)).toEqual([
+      'ip link add mdv0123456789ab netns /proc/77/ns/net master minidock0 up type veth peer name eth0 index 2',
       'ip addr add 10.87.0.5/16 dev eth0',
       'ip link set eth0 up',
       'ip route add default via 10.87.0.1',
     ]);
-    expect(hex(steps[0].msg)).toBe(hex(newAddrMsg(1, 2, ip('10.87.0.5'), 16)));
-    expect(parseLink(splitMessages(steps[1].msg)[0].body)).toMatchObject({ index: 2, up: true });
-    expect(describeRoute(parseRoute(splitMessages(steps[2].msg)[0].body))).toBe('default via 10.87.0.1');
+    const veth = splitMessages(steps[0].msg)[0];
+    expect(parseLink(veth.body)).toMatchObject({
+      index: 0,
+      name: 'mdv0123456789ab',
+      up: true,
+      mtu: 1500,
+      master: 9,
+      kind: 'veth',
+    });
+    const attrs = parseAttrs(veth.body.subarray(16));
+    expect(attrs.has(IFLA_NET_NS_FD)).toBe(true);
+    expect(steps[0].ns).toEqual({ file: '/proc/77/ns/net', at: attrPayloadAt(steps[0].msg, 16, IFLA_NET_NS_FD) });
+    // the peer: eth0, index 2, 02:42 + its address as MAC, no namespace of its own (the sender's)
+    const peer = parseAttrs(
+      parseAttrs(parseAttrs(attrs.get(18)!).get(2)!)
+        .get(1 /* VETH_INFO_PEER */)!
+        .subarray(16),
+    );
+    expect(Buffer.from(peer.get(3)!).toString('latin1')).toBe('eth0\0');
+    expect(Buffer.from(peer.get(1 /* IFLA_ADDRESS */)!).toString('hex')).toBe('02420a570005');
+    expect(peer.has(IFLA_NET_NS_FD) || peer.has(19)).toBe(false);
+    expect(hex(steps[1].msg)).toBe(hex(newAddrMsg(2, 2, ip('10.87.0.5'), 16)));
+    expect(parseLink(splitMessages(steps[2].msg)[0].body)).toMatchObject({ index: 2, up: true });
+    expect(describeRoute(parseRoute(splitMessages(steps[3].msg)[0].body))).toBe('default via 10.87.0.1');
+  });
+  it('with a user namespace (no host namespace file): no veth step, minidock makes it at SYNC', async () => {
+    const { containerSteps } = await import('../../src/runtime/network/bridge');
+    expect(containerSteps(att).map((s) => s.what)).toEqual([
+      'ip addr add 10.87.0.5/16 dev eth0',
+      'ip link set eth0 up',
+      'ip route add default via 10.87.0.1',
+    ]);
   });
 });

@@ -44,13 +44,16 @@ const attachment: Attachment = {
   prefixLen: 16,
   gateway: '10.87.0.1',
   mtu: 1500,
+  bridgeIndex: 7,
 };
 const bridge: NetPlan = {
   mode: 'bridge',
   attachment,
-  inside: containerSteps(attachment),
+  inside: containerSteps(attachment, '/proc/99/ns/net'),
   nameFiles: [{ source: '/c/hosts', target: '/etc/hosts' }],
 };
+// with a user namespace minidock makes the veth pair at SYNC (wiring.ts vethAtSync)
+const bridgeUserns: NetPlan = { ...bridge, inside: containerSteps(attachment), vethAtSync: true };
 const ops = (steps: { op: number }[]): number[] => steps.map((s) => s.op);
 
 describe('--network, -p, --ip', () => {
@@ -117,25 +120,63 @@ describe('the plan of each mode', () => {
     expect(i).toBeLessThan(p.steps.findIndex((s) => s.op === Op.PIVOT_ROOT));
   });
   for (const cg of [v1, v2]) {
-    it(`bridge on cgroup ${cg.mode}: SYNC (no vfork), then address, up, default route as NETLINK steps; the name files bound`, () => {
+    it(`bridge on cgroup ${cg.mode}: the child makes its veth pair and configures eth0 in NETLINK steps, no SYNC of its own; the name files bound`, () => {
       const p = planLaunch(spec, dirs, cg, 0, undefined, bridge);
-      expect(p.sync).toBe(true);
-      expect(p.cloneFlags & CLONE.CLONE_VFORK).toBe(0);
-      const sync = p.steps.findIndex((s) => s.op === Op.SYNC);
+      const none = planLaunch(spec, dirs, cg);
+      // the same clone and handshake as --network none: vfork on v1, SYNC only for v2's cgroup join
+      expect(p.sync).toBe(none.sync);
+      expect(p.cloneFlags).toBe(none.cloneFlags);
+      expect(ops(p.steps).filter((o) => o === Op.SYNC)).toEqual(ops(none.steps).filter((o) => o === Op.SYNC));
       const nl = p.steps.map((s, i) => [s, i] as const).filter(([s]) => s.op === Op.NETLINK);
       expect(nl.map(([s]) => s.strs![1])).toEqual([
+        'ip link add mdvaaaaaaaaaaaa netns /proc/99/ns/net master minidock0 up type veth peer name eth0 index 2',
         'ip addr add 10.87.0.2/16 dev eth0',
         'ip link set eth0 up',
         'ip route add default via 10.87.0.1',
       ]);
-      expect(nl.every(([, i]) => i > sync)).toBe(true); // eth0 exists only once minidock made it at SYNC
-      expect(nl.every(([, i]) => i < p.steps.findIndex((s) => s.op === Op.CAPBSET))).toBe(true); // still CAP_NET_ADMIN
-      expect(describeStep(nl[0][0])).toMatch(/^write\(socket\(AF_NETLINK, NETLINK_ROUTE\), \{40 bytes: ip addr add/);
+      // the veth request names minidock's namespace by a descriptor the child opens: where it goes
+      const veth = nl[0][0];
+      expect(veth.strs![2]).toBe('/proc/99/ns/net');
+      const at = Number(veth.ints![0]);
+      const msg = veth.strs![0] as Uint8Array;
+      const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
+      expect(dv.getUint16(at - 2, true)).toBe(28); // IFLA_NET_NS_FD's header right before it
+      expect(dv.getUint16(at - 4, true)).toBe(8);
+      expect(nl.slice(1).every(([s]) => s.strs!.length === 2 && !s.ints?.length)).toBe(true);
+      // after lo is up, before pivot_root (the host's /proc is still there) and the sysctls, with CAP_NET_ADMIN
+      const at_ = (op: number) => p.steps.findIndex((s) => s.op === op);
+      expect(nl.every(([, i]) => i > at_(Op.LOOPBACK_UP) && i < at_(Op.PIVOT_ROOT))).toBe(true);
+      expect(nl.every(([, i]) => i < at_(Op.CAPBSET))).toBe(true);
+      expect(describeStep(veth)).toMatch(
+        /^open\("\/proc\/99\/ns\/net"\): its fd at byte \d+; write\(socket\(AF_NETLINK, NETLINK_ROUTE\), \{\d+ bytes: ip link add mdv/,
+      );
+      expect(describeStep(nl[1][0])).toMatch(/^write\(socket\(AF_NETLINK, NETLINK_ROUTE\), \{40 bytes: ip addr add/);
       expect(
         p.steps.some((s) => s.op === Op.MOUNT && s.strs![0] === '/c/hosts' && s.strs![1] === '/c/merged/etc/hosts'),
       ).toBe(true);
     });
   }
+  it('bridge with a user namespace: minidock makes the veth pair at the SYNC the id maps need; eth0 steps after it', () => {
+    const p = planLaunch(
+      { ...spec, userns: { uidMap: [], gidMap: [] } } as unknown as ContainerSpec,
+      dirs,
+      v1,
+      0,
+      undefined,
+      bridgeUserns,
+    );
+    expect(p.sync).toBe(true);
+    const syncs = p.steps.map((s, i) => [s, i] as const).filter(([s]) => s.op === Op.SYNC);
+    expect(syncs).toHaveLength(1);
+    expect(syncs[0][0].why).toMatch(/creates our veth pair \(mdvaaaaaaaaaaaa on minidock0, eth0 here\)/);
+    const nl = p.steps.map((s, i) => [s, i] as const).filter(([s]) => s.op === Op.NETLINK);
+    expect(nl.map(([s]) => s.strs![1])).toEqual([
+      'ip addr add 10.87.0.2/16 dev eth0',
+      'ip link set eth0 up',
+      'ip route add default via 10.87.0.1',
+    ]);
+    expect(nl.every(([, i]) => i > syncs[0][1])).toBe(true);
+  });
 });
 
 describe('resolv.conf', () => {

@@ -268,6 +268,11 @@ describe('--sysctl, --cgroupns, --init', () => {
       'fs.mqueue.msg_max': '20',
       'kernel.sem': '250 32000 32 128',
     });
+    // a bridge's eth0 exists before the sysctls are written (build-plan.ts step 6a)
+    for (const network of ['bridge', 'front'])
+      expect(parseSysctls(['net.ipv4.conf.eth0.forwarding=1'], { ...ctx, network })).toEqual({
+        'net.ipv4.conf.eth0.forwarding': '1',
+      });
   });
   it.each([
     [['kernel.panic=1'], {}, /kernel.panic is not namespaced — the kernel keeps one value/],
@@ -279,7 +284,12 @@ describe('--sysctl, --cgroupns, --init', () => {
     [['net.core.somaxconn=1'], { network: 'container:web' }, /another container's network namespace/],
     [['kernel.shmmax=1'], { ipc: 'host' }, /with --ipc host: that is the host's IPC namespace/],
     [['fs.mqueue.msg_max=1'], { ipc: 'container:a' }, /another container's IPC namespace/],
-    [['net.ipv4.conf.eth0.forwarding=1'], {}, /eth0 does not exist yet .* set net.ipv4.conf.default.forwarding/],
+    [
+      ['net.ipv4.conf.eth0.forwarding=1'],
+      {},
+      /this container has no eth0 \(--network none\) — give it one with --network bridge/,
+    ],
+    [['net.ipv4.conf.eth0.forwarding=1'], { network: 'none' }, /has no eth0 \(--network none\)/],
   ])('%j %j: one line', (list, c, re) => {
     expect(error(() => parseSysctls(list, { ...ctx, ...c }))).toMatch(new RegExp(`^--sysctl .*${re.source}`));
   });

@@ -14,8 +14,17 @@ import {
   type Network,
 } from './ipam.js';
 import { formatIPv4, mask, parseCidr, parseIPv4 } from './ipv4.js';
-import { newAddrMsg, newRouteMsg, setLinkMsg, withNetlink, type Netlink } from './netlink.js';
-import { ensureIpForward, ensureNetworkNat, removeNetworkNat, removePublished } from './nft.js';
+import {
+  attrPayloadAt,
+  IFLA_NET_NS_FD,
+  newAddrMsg,
+  newLinkMsg,
+  newRouteMsg,
+  setLinkMsg,
+  withNetlink,
+  type Netlink,
+} from './netlink.js';
+import { ensureIpForward, ensureNetworkNat, removeNetworkNat, removePublished, setRouteLocalnet } from './nft.js';
 
 /** What the child needs to configure eth0 in its namespace, and what rm needs to undo. */
 export interface Attachment {
@@ -31,6 +40,8 @@ export interface Attachment {
   mtu: number;
   /** --mac-address: eth0's MAC (else macOf its address) */
   mac?: string;
+  /** the bridge's ifindex on the host (IFLA_MASTER of the host end), as ensureNetwork found it */
+  bridgeIndex: number;
 }
 
 /** A fresh network namespace holds only lo (ifindex 1); eth0 is asked to be 2. */
@@ -78,18 +89,20 @@ function existingSubnet(nl: Netlink, bridge: string): string | undefined {
 /**
  * Make sure a network exists on the host: its record (subnet chosen from the host's routes), its
  * bridge with the gateway address, up, with the uplink's MTU, and its NAT rules. Idempotent, and
- * safe against a concurrent launch doing the same (each step tolerates "exists"). `forwardNote` is
- * the sentence to print when this turned ip_forward on. (`net.leases` is empty: ask readNetwork.)
+ * safe against a concurrent launch doing the same (each step tolerates "exists"). `known`: the
+ * network's record when the caller has read it. Returns the bridge's MTU and ifindex (what the veth
+ * pair needs), and `forwardNote`, the sentence to print when this turned ip_forward on.
+ * (`net.leases` is empty: ask readNetwork.)
  */
 export function ensureNetwork(
   root: string,
   name = DEFAULT_NETWORK,
   bridge = DEFAULT_BRIDGE,
-): { net: Network; mtu: number; forwardNote?: string } {
-  const known = readNetwork(root, name, false);
-  const ready = known && readyBridgeMtu(known);
-  const { net, mtu } = ready
-    ? { net: known, mtu: ready }
+  known = readNetwork(root, name, false),
+): { net: Network; mtu: number; bridgeIndex: number; forwardNote?: string } {
+  const ready = known && readyBridge(known);
+  const { net, mtu, bridgeIndex } = ready
+    ? { net: known, ...ready }
     : withNetlink((nl) => {
         const net =
           known ?? createNetwork(root, { name, bridge, routes: nl.routes(), subnet: existingSubnet(nl, bridge) });
@@ -99,23 +112,25 @@ export function ensureNetwork(
         if (!link) tolerateExists(() => nl.addLink({ name: net.bridge, kind: 'bridge', mtu }));
         tolerateExists(() => nl.addAddr(net.bridge, parseIPv4(net.gateway)!, prefixOf(net)));
         if (!link?.up) nl.setLink(net.bridge, { up: true });
-        return { net, mtu };
+        const made = link ?? nl.link(net.bridge);
+        if (!made) throw new MinidockError(`bridge ${net.bridge} vanished while it was set up: run again`);
+        return { net, mtu, bridgeIndex: made.index };
       });
   ensureNetworkNat({ ...net, name: natKey(net) });
-  return { net, mtu, forwardNote: ensureIpForward() };
+  if (!ready) setRouteLocalnet(net.bridge); // (the bridge's own setting: again whenever it is set up)
+  return { net, mtu, bridgeIndex, forwardNote: ensureIpForward() };
 }
 
 /**
- * The MTU of `net`'s bridge when an earlier launch set it up — it exists, is up, and has the network's
- * prefix route (which the kernel adds with the gateway address) — else undefined. Read from sysfs and
- * /proc/net/route, which take no lock: every rtnetlink request waits for the RTNL lock, which the
- * tear-down of the previous container's network namespace may still hold (measured: a ~0.2 ms
- * RTM_GETLINK took ~4 ms right after another launch).
+ * The MTU and ifindex of `net`'s bridge when an earlier launch set it up, else undefined. Set up
+ * means that the network's prefix route is on the bridge: the kernel adds it with the gateway
+ * address and removes it when the link goes down, so the route says "exists, up, addressed" at once.
+ * Read from /proc/net/route and sysfs, which take no lock: every rtnetlink request waits for the
+ * RTNL lock, which the tear-down of the previous container's network namespace may still hold
+ * (measured: a ~0.2 ms RTM_GETLINK took ~4 ms right after another launch).
  */
-function readyBridgeMtu(net: Network): number | undefined {
+function readyBridge(net: Network): { mtu: number; bridgeIndex: number } | undefined {
   try {
-    const dir = `/sys/class/net/${net.bridge}`;
-    if (!(Number.parseInt(readFileSync(`${dir}/flags`, 'latin1'), 16) & 1)) return undefined; // IFF_UP
     const c = parseCidr(net.subnet)!;
     // (/proc/net/route: the destination and mask as the kernel's 32-bit words, printed in hex on a
     // little-endian machine: 10.87.0.0 is 0000570A)
@@ -131,7 +146,11 @@ function readyBridgeMtu(net: Network): number | undefined {
         const f = l.split('\t');
         return f[0] === want[0] && f[1] === want[1] && f[7] === want[2];
       });
-    return routed ? Number(readFileSync(`${dir}/mtu`, 'latin1')) || undefined : undefined;
+    if (!routed) return undefined;
+    const dir = `/sys/class/net/${net.bridge}`;
+    const mtu = Number(readFileSync(`${dir}/mtu`, 'latin1'));
+    const bridgeIndex = Number(readFileSync(`${dir}/ifindex`, 'latin1'));
+    return mtu > 0 && bridgeIndex > 0 ? { mtu, bridgeIndex } : undefined;
   } catch {
     return undefined; // no such bridge (yet)
   }
@@ -155,50 +174,48 @@ export function removeBridge(net: Pick<Network, 'name' | 'bridge'>): void {
   });
 }
 
+/** The veth pair of attachment `att` in one RTM_NEWLINK: the host end on the bridge and up, the
+ * other end eth0 with index 2 and its MAC (no rename step, no moment when the container's end sits
+ * in the host's namespace, and an index the plan can name in advance). `where` says who sends it:
+ * - `hostNs` (a launch): the child, from inside its new namespace, where eth0 stays (a peer without
+ *   a namespace of its own is made in the sender's); the host end goes to minidock's namespace,
+ *   named by a descriptor of this file (IFLA_NET_NS_FD) that the child opens and writes in at `at`
+ *   (child.c netlink_request). The kernel looks the master up in the link's own namespace, the host's.
+ * - `pid` (a user namespace, where the child holds no CAP_NET_ADMIN over the host's namespace):
+ *   minidock, at SYNC, with eth0 sent into the child's namespace by its pid (IFLA_NET_NS_PID).
+ * eth0 is not made up here: the kernel applies a peer's flags before it ties the two ends together,
+ * and a veth cannot open without its peer (ENOTCONN); containerSteps brings it up. */
+function vethMsg(seq: number, att: Attachment, where: { hostNs: true } | { pid: number }): Uint8Array {
+  return newLinkMsg(seq, {
+    name: att.hostIf,
+    kind: 'veth',
+    mtu: att.mtu,
+    ...('pid' in where ? {} : { netns: { fd: 0 } }), // (the child writes the descriptor in)
+    master: att.bridgeIndex,
+    up: true,
+    peer: {
+      name: 'eth0',
+      mtu: att.mtu,
+      ...('pid' in where ? { netns: { pid: where.pid } } : {}),
+      index: CONTAINER_IFINDEX,
+      address: Uint8Array.from((att.mac ?? macOf(att.ip)).split(':'), (h) => Number.parseInt(h, 16)),
+    },
+  });
+}
+
 /**
- * Give container `container`, whose first process is host pid `pid`, its veth pair for attachment
- * `att` (its lease taken by prepareNetwork): one RTM_NEWLINK makes the host end, on the bridge and
- * up, and the other end directly in the container's namespace under its final name and index, eth0
- * and 2 (no rename step, no moment when the container's end sits in the host's namespace, and an
- * index the plan can name in advance). One request, because each waits for the RTNL lock, which the
- * previous container's namespace may still hold while the kernel tears it down. On failure nothing
+ * With a user namespace: give container `container`, whose first process is host pid `pid` and
+ * waits at SYNC, its veth pair (vethMsg; its lease taken by prepareNetwork). On failure nothing
  * stays: the lease is released, the link deleted.
  */
 export function attach(root: string, att: Attachment, container: string, pid: number): void {
   try {
-    withNetlink((nl) => {
-      nl.addLink({
-        name: att.hostIf,
-        kind: 'veth',
-        mtu: att.mtu,
-        master: bridgeIndex(nl, att.bridge),
-        up: true,
-        peer: {
-          name: 'eth0',
-          mtu: att.mtu,
-          netns: { pid },
-          index: CONTAINER_IFINDEX,
-          address: Uint8Array.from((att.mac ?? macOf(att.ip)).split(':'), (h) => Number.parseInt(h, 16)),
-        },
-      });
-    });
+    withNetlink((nl) =>
+      nl.request(`ip link add ${att.hostIf} type veth peer eth0 (RTM_NEWLINK)`, (seq) => vethMsg(seq, att, { pid })),
+    );
   } catch (e) {
-    detach(root, att.network, container);
+    detach(root, att.network, container, true, true, att.ip);
     throw e;
-  }
-}
-
-/** The bridge's ifindex, from sysfs (no RTNL lock; see readyBridgeMtu), else asked over netlink. */
-function bridgeIndex(nl: Netlink, bridge: string): number {
-  try {
-    return Number(readFileSync(`/sys/class/net/${bridge}/ifindex`, 'latin1'));
-  } catch {
-    const link = nl.link(bridge);
-    if (!link)
-      throw new MinidockError(
-        `no network link named ${bridge} (see ip link): it was deleted during the launch — run again, which makes it again`,
-      );
-    return link.index;
   }
 }
 
@@ -220,9 +237,17 @@ export function macOf(ip: string): string {
  * may have left: sweepRules). `deleteLink` false: the container's namespace is dying with its last
  * process and nothing else holds it, so the kernel deletes the pair with it, a moment later, in its
  * own worker: deleting a veth waits for RCU grace periods (~30 ms measured here with `ip link del`),
- * which a launch's clean-up need not sit through.
+ * which a launch's clean-up need not sit through. `ip`: the address the container's record names
+ * (its lease is read and released alone; see release).
  */
-export function detach(root: string, network: string, container: string, published = true, deleteLink = true): void {
+export function detach(
+  root: string,
+  network: string,
+  container: string,
+  published = true,
+  deleteLink = true,
+  ip?: string,
+): void {
   if (deleteLink)
     withNetlink((nl) => {
       if (!nl.link(hostIfName(container))) return;
@@ -233,22 +258,42 @@ export function detach(root: string, network: string, container: string, publish
       }
     });
   if (published) removePublished(container);
-  release(root, network, container);
+  release(root, network, container, ip);
+}
+
+/** A NETLINK step of the child (plan.ts NETLINK): the request, its `ip` command for --trace, and the
+ * namespace file whose descriptor the request wants, with where it goes. */
+export interface InsideStep {
+  what: string;
+  msg: Uint8Array;
+  ns?: { file: string; at: number };
 }
 
 /**
  * The container's side as netlink requests, built here before the container exists (eth0's index
- * is known: CONTAINER_IFINDEX), for the child to send from inside its namespace: eth0's address,
- * eth0 up, the default route via the bridge. Each is one plan step (docs/network.md: the child
- * writes the bytes to an AF_NETLINK socket and reads the ack: socket, write and read are already on
- * its async-signal-safe list). `what` is the step's line in --trace.
+ * is known: CONTAINER_IFINDEX), for the child to send from inside its namespace: the veth pair
+ * itself (unless `hostNs` is undefined: a user namespace, where minidock makes it at SYNC), eth0's
+ * address, eth0 up, the default route via the bridge. Each is one plan step (docs/network.md: the
+ * child writes the bytes to an AF_NETLINK socket and reads the ack: socket, write and read are
+ * already on its async-signal-safe list). `what` is the step's line in --trace. `hostNs`: minidock's
+ * network namespace as a file the child can open, /proc/<minidock's pid>/ns/net.
  */
-export function containerSteps(att: Attachment): Array<{ what: string; msg: Uint8Array }> {
+export function containerSteps(att: Attachment, hostNs?: string): InsideStep[] {
   const ip = parseIPv4(att.ip)!;
   const gw = parseIPv4(att.gateway)!;
+  const veth = hostNs ? vethMsg(1, att, { hostNs: true }) : undefined;
   return [
-    { what: `ip addr add ${att.ip}/${att.prefixLen} dev eth0`, msg: newAddrMsg(1, att.ifindex, ip, att.prefixLen) },
-    { what: 'ip link set eth0 up', msg: setLinkMsg(2, att.ifindex, { up: true }) },
-    { what: `ip route add default via ${att.gateway}`, msg: newRouteMsg(3, { gateway: gw }) },
+    ...(veth && hostNs
+      ? [
+          {
+            what: `ip link add ${att.hostIf} netns ${hostNs} master ${att.bridge} up type veth peer name eth0 index ${CONTAINER_IFINDEX}`,
+            msg: veth,
+            ns: { file: hostNs, at: attrPayloadAt(veth, 16, IFLA_NET_NS_FD) },
+          },
+        ]
+      : []),
+    { what: `ip addr add ${att.ip}/${att.prefixLen} dev eth0`, msg: newAddrMsg(2, att.ifindex, ip, att.prefixLen) },
+    { what: 'ip link set eth0 up', msg: setLinkMsg(3, att.ifindex, { up: true }) },
+    { what: `ip route add default via ${att.gateway}`, msg: newRouteMsg(4, { gateway: gw }) },
   ];
 }

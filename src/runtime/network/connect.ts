@@ -183,7 +183,7 @@ function leased(
 ): Connection {
   return {
     network: net.name,
-    ip: allocate(root, net.name, id, o.ip),
+    ip: allocate(root, net, id, { ip: o.ip }),
     prefixLen: prefixOf(net),
     gateway: net.gateway,
     hostIf: connectionIfName(id, net.bridge),

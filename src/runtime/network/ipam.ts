@@ -12,12 +12,20 @@
 // lease only has to outlive the minidock that took it, not a crash of the machine, after which its
 // container is gone too (a lost lease file frees an address nobody uses; a surviving one is stale and
 // gc's). The network's own file, which must survive a crash, is written only by `network create`
-// (writeJsonAtomic: temp file, fdatasync, rename). Changes happen under the state root's lock
-// (withLock, the flock that guards the name registry), so `network rm` sees every lease. A lease
-// whose container is gone (minidock SIGKILLed between the lease and the container's state, a machine
-// crash) stays until reclaimLeases(), which gc calls with the set of containers that exist.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+// (writeJsonAtomic: temp file, fdatasync, rename).
+//
+// Taking an address needs no lock: the O_EXCL create is the arbiter (a launch that loses the race
+// for an address tries the next one). `network rm` removes the leases directory with rmdir, which
+// fails while any lease is in it, so a network in use is never removed under a launch; a launch that
+// finds the directory gone takes the state root's lock (withLock, the flock that guards the name
+// registry) and finds that the network is gone too. Giving an address back is done under that lock:
+// the lease is read to check whose it is, then unlinked, and gc may be releasing the same lease at
+// the same moment. A lease whose container is gone (minidock SIGKILLed between the lease and the
+// container's state, a machine crash) stays until reclaimLeases(), which gc calls with the set of
+// containers that exist.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
+import { isoNow } from '../../sys/time.js';
 import { pathIn } from '../state-root.js';
 import { withLock } from '../container-store/locks.js';
 import { readJson, writeJsonAtomic } from '../container-store/records.js';
@@ -104,8 +112,8 @@ function readWithLeases(root: string, path: string, migrate = false): Network | 
   if (!net) return undefined;
   const old = net.leases ?? {};
   if (migrate && Object.keys(old).length) {
-    for (const [ip, l] of Object.entries(old))
-      if (!existsSync(pathIn(leasesDir(root, net.name), ip))) writeLease(root, net.name, ip, l);
+    mkdirSync(leasesDir(root, net.name), { recursive: true, mode: 0o700 });
+    for (const [ip, l] of Object.entries(old)) writeLease(root, net.name, ip, l); // (false: a file has it already)
     const { leases: _, ...settings } = net;
     writeJsonAtomic(path, settings);
     return { ...settings, leases: readLeases(root, net.name) };
@@ -137,10 +145,15 @@ export function chooseSubnet(
 }
 
 /** A network's record (undefined when it does not exist); `leases` false: its settings only (its
- * `leases` empty), without reading a file per address (a launch's check that the network is set up). */
+ * `leases` empty), without reading a file per address (a launch's check that the network is set up;
+ * only launches ask for this). */
 export function readNetwork(root: string, name: string, leases = true): Network | undefined {
-  if (leases) return readWithLeases(root, networkFile(root, name));
-  const net = readJson<Network>(networkFile(root, name));
+  const path = networkFile(root, name);
+  if (leases) return readWithLeases(root, path);
+  const net = readJson<Network>(path);
+  // an older minidock's leases, inside <name>.json: moved to files (under the lock) before a launch
+  // takes an address without it, or it could take one of them
+  if (net?.leases && Object.keys(net.leases).length) return withLock(root, () => readWithLeases(root, path, true));
   return net && { ...net, leases: {} };
 }
 
@@ -213,13 +226,14 @@ export function createNetwork(
       throw new MinidockError(`bridge ${o.bridge} already carries another minidock network`);
     const settings: Omit<Network, 'leases'> = {
       name: o.name,
-      ...(o.id !== undefined ? { id: o.id, created: new Date().toISOString() } : {}),
+      ...(o.id !== undefined ? { id: o.id, created: isoNow() } : {}),
       bridge: o.bridge,
       subnet,
       gateway,
     };
     mkdirSync(networksDir(root), { recursive: true, mode: 0o700 });
     writeJsonAtomic(path, settings);
+    mkdirSync(leasesDir(root, o.name), { recursive: true, mode: 0o700 }); // (a launch takes its lease in it without the lock)
     return { ...settings, leases: {} };
   });
 }
@@ -231,53 +245,66 @@ export function removeNetwork(root: string, name: string): void {
     const net = readWithLeases(root, path);
     if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
     const holders = Object.values(net.leases).map((l) => l.container.slice(0, 12));
+    // (rmdir, not a recursive removal: a launch takes its lease without the lock, and rmdir fails
+    // when one has appeared since the listing above)
+    try {
+      if (!holders.length) rmdirSync(leasesDir(root, name));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY') holders.push('a container starting now');
+      else if (code !== 'ENOENT') throw e;
+    }
     if (holders.length)
       throw new MinidockError(`network ${name} is in use by ${holders.join(', ')}: remove those containers first`);
-    rmSync(leasesDir(root, name), { recursive: true, force: true });
-    rmSync(path, { force: true });
+    unlinkSync(path);
   });
 }
 
 const broadcast = (c: Cidr): number => (c.addr | ~mask(c.len)) >>> 0;
 
 /**
- * Lease an address on `name` for `container`: `ip` when asked (--ip), otherwise the lowest free
- * host address after the gateway. A container that already holds one gets the same back (a retried
- * launch does not leak a second).
+ * Lease an address on network `net` for `container`: `o.ip` when asked (--ip), otherwise the lowest
+ * free host address after the gateway. `o.held`: the address the container had at its last run
+ * (network.json): when its lease is still the container's (its launch was killed before releasing
+ * it), the same address comes back and no second lease leaks. Without the lock (see above): the
+ * directory is listed once, and each candidate taken with O_EXCL until one is won.
  */
-export function allocate(root: string, name: string, container: string, ip?: string): string {
-  const path = networkFile(root, name);
-  return withLock(root, () => {
-    const net = readWithLeases(root, path, true);
-    if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
-    const held = Object.entries(net.leases).find(([, l]) => l.container === container);
-    if (held) return held[0];
-    const c = parseCidr(net.subnet)!;
-    const gw = parseIPv4(net.gateway)!;
-    let pick: number | undefined;
-    if (ip !== undefined) {
-      const n = parseIPv4(ip);
-      if (n === undefined || !contains(c, n) || n === c.addr || n === broadcast(c) || n === gw) {
-        throw new MinidockError(
-          `--ip ${ip} is not a free host address of network ${name} (${net.subnet}, gateway ${net.gateway})`,
-        );
-      }
-      if (net.leases[ip])
-        throw new MinidockError(
-          `--ip ${ip} is already used by container ${net.leases[ip].container.slice(0, 12)} on network ${name}`,
-        );
-      pick = n;
-    } else {
-      pick = parseIPv4(nextFree(net))!;
-    }
-    const addr = formatIPv4(pick);
-    writeLease(root, name, addr, { container, since: new Date().toISOString() });
-    return addr;
-  });
+export function allocate(
+  root: string,
+  net: Pick<Network, 'name' | 'subnet' | 'gateway'>,
+  container: string,
+  o: { ip?: string; held?: string } = {},
+): string {
+  const c = parseCidr(net.subnet)!;
+  const gw = parseIPv4(net.gateway)!;
+  const lease: Lease = { container, since: isoNow() };
+  if (o.ip !== undefined) {
+    const n = parseIPv4(o.ip);
+    if (n === undefined || !contains(c, n) || n === c.addr || n === broadcast(c) || n === gw)
+      throw new MinidockError(
+        `--ip ${o.ip} is not a free host address of network ${net.name} (${net.subnet}, gateway ${net.gateway})`,
+      );
+    if (takeLease(root, net.name, o.ip, lease)) return o.ip;
+    const holder = leaseHolder(root, net.name, o.ip);
+    if (holder === container) return o.ip;
+    throw new MinidockError(
+      `--ip ${o.ip} is already used by container ${(holder ?? '?').slice(0, 12)} on network ${net.name}`,
+    );
+  }
+  if (o.held !== undefined && leaseHolder(root, net.name, o.held) === container) return o.held;
+  const taken = new Set(leaseFiles(root, net.name));
+  for (let n = c.addr + 1; n < broadcast(c); n++) {
+    if (n === gw) continue;
+    const addr = formatIPv4(n);
+    if (!taken.has(addr) && takeLease(root, net.name, addr, lease)) return addr;
+  }
+  throw new MinidockError(
+    `network ${net.name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`,
+  );
 }
 
-/** The lowest host address of `net` after the gateway that nobody leases (what allocate gives,
- * and what --dry-run shows without taking it). */
+/** The lowest host address of `net` after the gateway that nobody leases (what --dry-run shows
+ * without taking it). */
 export function nextFree(net: Network): string {
   const c = parseCidr(net.subnet)!;
   const gw = parseIPv4(net.gateway)!;
@@ -289,16 +316,38 @@ export function nextFree(net: Network): string {
   );
 }
 
-/** Release every lease `container` holds on `name`; the addresses released ([] when none). */
-export function release(root: string, name: string, container: string): string[] {
+/**
+ * Release the leases `container` holds on `name`; the addresses released ([] when none). `ip`: the
+ * address its network.json names, read and released alone (a launch's clean-up: no listing of every
+ * lease); when that lease is not the container's, every lease is looked at.
+ */
+export function release(root: string, name: string, container: string, ip?: string): string[] {
   const path = networkFile(root, name);
-  if (!existsSync(path)) return [];
   return withLock(root, () => {
+    if (ip !== undefined && leaseHolder(root, name, ip) === container) {
+      removeLease(root, name, ip);
+      return [ip];
+    }
+    if (!existsSync(path)) return [];
     const leases = readWithLeases(root, path, true)?.leases ?? {};
     const gone = Object.keys(leases).filter((a) => leases[a].container === container);
     for (const a of gone) removeLease(root, name, a);
     return gone;
   });
+}
+
+/** The addresses with a lease file on network `name` ([] when it has no leases directory yet). */
+function leaseFiles(root: string, name: string): string[] {
+  try {
+    return readdirSync(leasesDir(root, name)).filter((f) => parseIPv4(f) !== undefined);
+  } catch {
+    return [];
+  }
+}
+
+/** Who holds `addr` on `name` (undefined: nobody, or a lease being written this instant). */
+function leaseHolder(root: string, name: string, addr: string): string | undefined {
+  return readJson<Lease>(pathIn(leasesDir(root, name), addr))?.container;
 }
 
 /** Give `addr` back. (unlink, not rmSync: Node loads its recursive-removal module on the first
@@ -311,16 +360,39 @@ function removeLease(root: string, name: string, addr: string): void {
   }
 }
 
-/** Take `addr` on network `name`: O_EXCL, so an address is never handed out twice. */
-function writeLease(root: string, name: string, addr: string, lease: Lease): void {
-  const dir = leasesDir(root, name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(pathIn(dir, addr), 'wx', 0o644);
+/** Take `addr` on network `name`: O_EXCL, so an address is never handed out twice. false: somebody
+ * holds it. No leases directory: made under the lock, after checking that the network still
+ * exists (`network rm` removes the directory first, then the record, both under the lock). */
+function takeLease(root: string, name: string, addr: string, lease: Lease): boolean {
   try {
-    writeSync(fd, JSON.stringify(lease) + '\n');
+    return writeLease(root, name, addr, lease);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return withLock(root, () => {
+    // (readWithLeases with migrate: an older minidock's leases, kept inside <name>.json, become files)
+    if (!readWithLeases(root, networkFile(root, name), true))
+      throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
+    mkdirSync(leasesDir(root, name), { recursive: true, mode: 0o700 });
+    return writeLease(root, name, addr, lease);
+  });
+}
+
+/** Create the lease file of `addr` (O_EXCL): false when it exists. */
+function writeLease(root: string, name: string, addr: string, lease: Lease): boolean {
+  let fd: number;
+  try {
+    fd = openSync(pathIn(leasesDir(root, name), addr), 'wx', 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(lease)}\n`);
   } finally {
     closeSync(fd);
   }
+  return true;
 }
 
 /**

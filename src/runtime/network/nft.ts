@@ -227,12 +227,12 @@ export function chainExists(chain: string): boolean {
 }
 
 /**
- * The table and a network's rules, each created at most once; also route_localnet on its bridge
- * (which must exist: the setting lives on the link, and goes with it). When all is in place (every
- * launch but a network's first) no `nft` runs at all: the network's chain is looked up over netlink,
- * and it exists only if the one transaction that made it and the rules jumping to it went in.
+ * The table and a network's rules, each created at most once. When all is in place (every launch
+ * but a network's first) no `nft` runs at all: the network's chain is looked up over netlink, and
+ * it exists only if the one transaction that made it and the rules jumping to it went in.
  * Otherwise one listing and one transaction. A concurrent minidock that creates the same first makes
- * the transaction fail as a whole with EEXIST; the second look then finds it.
+ * the transaction fail as a whole with EEXIST; the second look then finds it. (route_localnet, the
+ * bridge's own setting, is set apart: setRouteLocalnet.)
  */
 export function ensureNetworkNat(n: NetworkNat): void {
   for (let attempt = 0; !chainExists(`net-${n.name}`); attempt++) {
@@ -245,7 +245,12 @@ export function ensureNetworkNat(n: NetworkNat): void {
       if (!isExists(e) || attempt > 0) throw e;
     }
   }
-  writeFileSync(`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, '1');
+}
+
+/** route_localnet=1 on `bridge` (see the top of this file): a setting of the link, which goes with
+ * it, so ensureNetwork sets it whenever it sets the bridge up. */
+export function setRouteLocalnet(bridge: string): void {
+  writeFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1');
 }
 
 /** Remove a network's rules and chain; the table too when nothing else is left in it. */

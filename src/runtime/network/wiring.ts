@@ -10,9 +10,14 @@
 //   before clone   prepareNetwork: the network (bridge, NAT) exists, the lease is taken, the
 //                  container's /etc/hosts, /etc/hostname, /etc/resolv.conf are written, and
 //                  network.json records all of it in the container's directory (rm and gc read it)
-//   at SYNC        connectChild: the veth pair, eth0 born in the child's namespace by its pid, and
-//                  the published ports' DNAT rules — beside the cgroup join and the id maps
-//   after SYNC     the child's own NETLINK steps (build-plan.ts): address, eth0 up, default route
+//   in the child   its NETLINK steps (build-plan.ts), sent from inside its new namespace: the veth
+//                  pair (the host end put in minidock's namespace, eth0 kept), its address, eth0
+//                  up, the default route. Nothing for minidock to do between clone and exec, so a
+//                  bridge launch keeps the vfork clone of a plain one. (With a user namespace the
+//                  child may not touch the host's namespace: minidock makes the pair at SYNC,
+//                  connectChild.)
+//   after the plan publishPorts: the published ports' DNAT rules, once eth0 exists (gc takes a rule
+//                  whose container has no veth for a leftover)
 //   at the end     releaseNetwork: veth (gone with the namespace already), ports, lease
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
@@ -29,6 +34,7 @@ import {
   ensureNetwork,
   hostIfName,
   type Attachment,
+  type InsideStep,
 } from './bridge.js';
 import {
   DEFAULT_BRIDGE,
@@ -59,8 +65,11 @@ export interface NetPlan {
   joinNetns?: string;
   /** bridge: eth0's address, prefix, gateway, MTU (the child's NETLINK steps) */
   attachment?: Attachment;
-  /** bridge: eth0's address, eth0 up, the default route: the child's NETLINK steps (bridge.ts containerSteps) */
-  inside?: Array<{ what: string; msg: Uint8Array }>;
+  /** bridge: the veth pair, eth0's address, eth0 up, the default route: the child's NETLINK steps
+   * (bridge.ts containerSteps) */
+  inside?: InsideStep[];
+  /** bridge with a user namespace: minidock makes the veth pair at SYNC (connectChild), not the child */
+  vethAtSync?: boolean;
   /** bridge: files of the container's directory bind-mounted over the rootfs's */
   nameFiles?: Array<{ source: string; target: string }>;
 }
@@ -95,9 +104,26 @@ export interface PrepareOptions {
   dryRun?: boolean;
   /** --rm: network.json need not survive a crash of the machine (writeJsonAtomic's durable) */
   autoRemove?: boolean;
+  /** a container that ran before (start, restart): its last network.json names the address it had,
+   * whose lease a killed launch may have left (allocate's `held`) */
+  restart?: boolean;
+  /** the child is in a user namespace: minidock makes its veth pair at SYNC (see vethAtSync) */
+  userns?: boolean;
   /** a line for the user (ip_forward turned on) */
   onNotice?: (line: string) => void;
 }
+
+/** minidock's own network namespace, as the child can open it (the veth pair's host end goes there). */
+const hostNetns = (): string => `/proc/${process.pid}/ns/net`;
+
+/** The child's steps for `att`, and who makes the veth pair. */
+const bridgePlan = (att: Attachment, o: Pick<PrepareOptions, 'userns' | 'dir'>): NetPlan => ({
+  mode: 'bridge',
+  attachment: att,
+  inside: containerSteps(att, o.userns ? undefined : hostNetns()),
+  ...(o.userns ? { vethAtSync: true } : {}),
+  nameFiles: nameFiles(o.dir),
+});
 
 /**
  * Before clone: everything of the network that can exist before the container's process does.
@@ -125,17 +151,18 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   }
   const name = spec.network ?? DEFAULT_NETWORK;
   if (o.dryRun) return dryRunBridge(spec, name, o);
-  const user = name === DEFAULT_NETWORK ? undefined : readNetwork(o.root, name, false);
-  if (name !== DEFAULT_NETWORK && !user)
+  const known = readNetwork(o.root, name, false);
+  if (name !== DEFAULT_NETWORK && !known)
     throw new MinidockError(
       `no such network: ${name} — create it (minidock network create ${name}) or use --network bridge`,
     );
   // the default network is made on first use; a user-defined one exists (checked above)
-  const { net, mtu, forwardNote } = ensureNetwork(o.root, name, user?.bridge);
+  const { net, mtu, bridgeIndex, forwardNote } = ensureNetwork(o.root, name, known?.bridge, known);
   if (forwardNote) o.onNotice?.(forwardNote);
-  const ip = allocate(o.root, name, o.id, spec.ip);
+  const last = o.restart ? readNetworkRecord(o.dir) : undefined;
+  const ip = allocate(o.root, net, o.id, { ip: spec.ip, held: last?.network === name ? last.ip : undefined });
   try {
-    const att = attachmentOf(net, o.id, ip, mtu, spec.mac);
+    const att = attachmentOf(net, o.id, ip, mtu, bridgeIndex, spec.mac);
     const rec: NetworkRecord = {
       mode: 'bridge',
       network: name,
@@ -151,14 +178,21 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
     writeNameFiles(o, spec.dns);
     if (name === DEFAULT_NETWORK) writeOwnHosts(o, spec, att);
     else writeHosts(o.root, name);
-    return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
+    return bridgePlan(att, o);
   } catch (e) {
-    release(o.root, name, o.id);
+    release(o.root, name, o.id, ip);
     throw e;
   }
 }
 
-const attachmentOf = (net: Network, id: string, ip: string, mtu: number, mac?: string): Attachment => ({
+const attachmentOf = (
+  net: Network,
+  id: string,
+  ip: string,
+  mtu: number,
+  bridgeIndex: number,
+  mac?: string,
+): Attachment => ({
   network: net.name,
   bridge: net.bridge,
   hostIf: hostIfName(id),
@@ -167,6 +201,7 @@ const attachmentOf = (net: Network, id: string, ip: string, mtu: number, mac?: s
   prefixLen: prefixOf(net),
   gateway: net.gateway,
   mtu,
+  bridgeIndex,
   ...(mac ? { mac } : {}),
 });
 
@@ -192,8 +227,7 @@ function dryRunBridge(spec: NetworkSpec, name: string, o: PrepareOptions): NetPl
         }
       : undefined);
   if (!net) throw new MinidockError(`no such network: ${name} (see minidock network ls)`);
-  const att = attachmentOf(net, o.id, spec.ip ?? nextFree(net), 1500, spec.mac);
-  return { mode: 'bridge', attachment: att, inside: containerSteps(att), nameFiles: nameFiles(o.dir) };
+  return bridgePlan(attachmentOf(net, o.id, spec.ip ?? nextFree(net), 1500, 0, spec.mac), o);
 }
 
 /** --network none with --add-host or --dns: no address, but the container's own name files. */
@@ -235,15 +269,17 @@ const nameFiles = (dir: string): Array<{ source: string; target: string }> =>
   ['hosts', 'hostname', 'resolv.conf'].map((f) => ({ source: pathIn(dir, f), target: `/etc/${f}` }));
 
 /**
- * At SYNC (the child waits): the veth pair with eth0 born in the child's namespace, then the
- * published ports. The caller runs it inside release's join, so a failure kills the child; the
- * caller's cleanup then calls releaseNetwork.
+ * At SYNC, with a user namespace (the child waits, and may not make its veth pair itself: vethAtSync):
+ * the veth pair, eth0 born in the child's namespace by its pid. The caller runs it inside release's
+ * join, so a failure kills the child; the caller's cleanup then calls releaseNetwork.
  */
-export function connectChild(root: string, id: string, pid: number, plan: NetPlan, ports: PublishedPort[]): void {
-  const att = plan.attachment;
-  if (!att) return;
-  attach(root, att, id, pid);
-  publish(id, att.ip, ports);
+export function connectChild(root: string, id: string, pid: number, plan: NetPlan): void {
+  if (plan.attachment && plan.vethAtSync) attach(root, plan.attachment, id, pid);
+}
+
+/** Once the child has run its plan (eth0 exists): the published ports' DNAT rules. */
+export function publishPorts(id: string, plan: NetPlan, ports: PublishedPort[]): void {
+  if (plan.attachment) publish(id, plan.attachment.ip, ports);
 }
 
 /**
@@ -259,7 +295,7 @@ export function releaseNetwork(root: string, id: string, dir: string, namespaceD
     // a namespace another container joined (--network container:) outlives this one: its veth is
     // deleted here, or it would keep the address this release hands out again
     const shared = existsSync(pathIn(dir, NETNS_SHARED));
-    detach(root, rec.network, id, rec.ports.length > 0, !namespaceDying || shared);
+    detach(root, rec.network, id, rec.ports.length > 0, !namespaceDying || shared, rec.ip);
     touched.push(rec.network);
   }
   for (const n of new Set(touched)) if (n !== DEFAULT_NETWORK) writeHosts(root, n);
