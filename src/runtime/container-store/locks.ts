@@ -20,13 +20,21 @@ export function runDir(root: string): string {
  * kernel drops the lock if we die. */
 export function withLock<T>(root: string, fn: () => T): T {
   const dir = runDir(root);
-  const fd = onStateRoot(
-    dir,
-    () => (mkdirSync(dir, { recursive: true, mode: 0o700 }), openSync(posix.join(dir, 'lock'), 'a', 0o600)),
-  );
+  const file = posix.join(dir, 'lock');
+  // (the directory is made when it is missing, the first use in this root: mkdirSync with recursive
+  // costs a mkdir and a stat at every lock)
+  const fd = onStateRoot(dir, () => {
+    try {
+      return openSync(file, 'a', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return openSync(file, 'a', 0o600);
+    }
+  });
   try {
     const r = mdFlock(fd, 2 /* LOCK_EX */);
-    if (r < 0) throw new MinidockError(`flock(${posix.join(dir, 'lock')}): errno ${-r}`);
+    if (r < 0) throw new MinidockError(`flock(${file}): errno ${-r}`);
     return fn();
   } finally {
     closeSync(fd); // closing the last fd releases the lock
