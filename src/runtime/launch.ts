@@ -112,7 +112,6 @@ function prepareNetworkOf(spec: ContainerSpec, opts: LaunchOptions, code: Option
         dir,
         hostname: spec.hostname,
         autoRemove: opts.autoRemove,
-        restart: opts.existing !== undefined,
         userns: spec.userns !== undefined,
         onNotice: opts.onNotice,
       })

@@ -263,17 +263,16 @@ export function removeNetwork(root: string, name: string): void {
 const broadcast = (c: Cidr): number => (c.addr | ~mask(c.len)) >>> 0;
 
 /**
- * Lease an address on network `net` for `container`: `o.ip` when asked (--ip), otherwise the lowest
- * free host address after the gateway. `o.held`: the address the container had at its last run
- * (network.json): when its lease is still the container's (its launch was killed before releasing
- * it), the same address comes back and no second lease leaks. Without the lock (see above): the
- * directory is listed once, and each candidate taken with O_EXCL until one is won.
+ * Lease an address on network `net` for `container`: `o.ip` when asked (--ip; a retried launch that
+ * holds it already gets it again), otherwise the lowest free host address after the gateway. Without
+ * the lock (see above): the directory is listed once, and each candidate taken with O_EXCL until one
+ * is won. (A container started again has had its last run's lease released first: launch.ts reuseEntry.)
  */
 export function allocate(
   root: string,
   net: Pick<Network, 'name' | 'subnet' | 'gateway'>,
   container: string,
-  o: { ip?: string; held?: string } = {},
+  o: { ip?: string } = {},
 ): string {
   const c = parseCidr(net.subnet)!;
   const gw = parseIPv4(net.gateway)!;
@@ -291,7 +290,6 @@ export function allocate(
       `--ip ${o.ip} is already used by container ${(holder ?? '?').slice(0, 12)} on network ${net.name}`,
     );
   }
-  if (o.held !== undefined && leaseHolder(root, net.name, o.held) === container) return o.held;
   const taken = new Set(leaseFiles(root, net.name));
   for (let n = c.addr + 1; n < broadcast(c); n++) {
     if (n === gw) continue;

@@ -104,9 +104,6 @@ export interface PrepareOptions {
   dryRun?: boolean;
   /** --rm: network.json need not survive a crash of the machine (writeJsonAtomic's durable) */
   autoRemove?: boolean;
-  /** a container that ran before (start, restart): its last network.json names the address it had,
-   * whose lease a killed launch may have left (allocate's `held`) */
-  restart?: boolean;
   /** the child is in a user namespace: minidock makes its veth pair at SYNC (see vethAtSync) */
   userns?: boolean;
   /** a line for the user (ip_forward turned on) */
@@ -159,8 +156,7 @@ export function prepareNetwork(spec: NetworkSpec | undefined, o: PrepareOptions)
   // the default network is made on first use; a user-defined one exists (checked above)
   const { net, mtu, bridgeIndex, forwardNote } = ensureNetwork(o.root, name, known?.bridge, known);
   if (forwardNote) o.onNotice?.(forwardNote);
-  const last = o.restart ? readNetworkRecord(o.dir) : undefined;
-  const ip = allocate(o.root, net, o.id, { ip: spec.ip, held: last?.network === name ? last.ip : undefined });
+  const ip = allocate(o.root, net, o.id, { ip: spec.ip });
   try {
     const att = attachmentOf(net, o.id, ip, mtu, bridgeIndex, spec.mac);
     const rec: NetworkRecord = {
