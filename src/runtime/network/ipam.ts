@@ -291,24 +291,18 @@ export function allocate(
     );
   }
   const taken = new Set(leaseFiles(root, net.name));
-  for (let n = c.addr + 1; n < broadcast(c); n++) {
-    if (n === gw) continue;
-    const addr = formatIPv4(n);
-    if (!taken.has(addr) && takeLease(root, net.name, addr, lease)) return addr;
-  }
-  throw new MinidockError(
-    `network ${net.name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`,
-  );
+  return firstHost(net, (addr) => !taken.has(addr) && takeLease(root, net.name, addr, lease));
 }
 
 /** The lowest host address of `net` after the gateway that nobody leases (what --dry-run shows
  * without taking it). */
-export function nextFree(net: Network): string {
+export const nextFree = (net: Network): string => firstHost(net, (addr) => !net.leases[addr]);
+
+/** The lowest host address of `net`, the gateway left out, for which `take` says yes. */
+function firstHost(net: Pick<Network, 'name' | 'subnet' | 'gateway'>, take: (addr: string) => boolean): string {
   const c = parseCidr(net.subnet)!;
   const gw = parseIPv4(net.gateway)!;
-  for (let n = c.addr + 1; n < broadcast(c); n++) {
-    if (n !== gw && !net.leases[formatIPv4(n)]) return formatIPv4(n);
-  }
+  for (let n = c.addr + 1; n < broadcast(c); n++) if (n !== gw && take(formatIPv4(n))) return formatIPv4(n);
   throw new MinidockError(
     `network ${net.name} (${net.subnet}) has no free address: remove containers (minidock rm, minidock gc) or use a larger --subnet`,
   );
