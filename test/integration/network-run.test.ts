@@ -77,7 +77,8 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
       ],
       { root, cwd: join(__dirname, '..', '..') },
     );
-    expect(r.stderr).not.toMatch(/Error|at /);
+    // no error and no stack frame ("    at ..."); a notice may come (a fresh machine's ip_forward was 0)
+    expect(r.stderr).not.toMatch(/Error|^\s+at /m);
     expect(r.code).toBe(0);
     try {
       const text = await waitFor(

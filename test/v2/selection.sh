@@ -2,7 +2,8 @@
 # The cgroup v2 test selection (`npm run test:v2`): the test files whose outcome depends on the cgroup
 # version — the drivers and limits, OOM reporting, the device eBPF filter, /sys/fs/cgroup inside the
 # container, detached containers with stats and the wait race, v2 without the controllers minidock
-# needs, user namespaces and rootless launches (a normal user's delegated subtree) — then, from two
+# needs, user namespaces and rootless launches (a normal user's delegated subtree), the network modes
+# (a bridge launch's child makes its veth pair, then waits at v2's SYNC for the cgroup join) — then, from two
 # files, only the tests that touch cgroups: `bench limits --quick` and the lessons' cgroup steps (04,
 # 05, both languages). Run on a real cgroup v2 kernel:
 #   bash test/v2/selection.sh            in a VM booted on a pure v2 kernel (test/v2/vm.sh), for v1 hosts
@@ -22,6 +23,7 @@ files=(
   test/integration/cgroup-v2-missing.test.ts
   test/integration/lifecycle.test.ts
   test/integration/userns.test.ts
+  test/integration/network-run.test.ts
 )
 # (vitest's -t applies to every file of a run, hence a second run; the tests it leaves out count as skipped)
 picked=(test/integration/bench.test.ts test/integration/lessons.test.ts)

@@ -78,6 +78,7 @@ setup() {
     local f; f=$(grep -E "/($1|${1//_/-})\.ko(\.xz)?$" initrd.d/all | head -1)
     if [ -z "$f" ]; then # built into the kernel, or a name this kernel does not have
       grep -qE "/($1|${1//_/-})\.ko$" "$k/lib/modules/$kver/modules.builtin" && return
+      [ "${2:-}" = optional ] && return
       say "module $1 not found in $(basename linux-image-*.deb)"; exit 125
     fi
     case $f in *.xz) xz -dc "$f" > "initrd.d/mods/$1.ko" ;; *) cp "$f" "initrd.d/mods/$1.ko" ;; esac
@@ -85,6 +86,9 @@ setup() {
     order="$order $1"
   }
   for m in virtio_pci virtio_blk virtio_rng 9pnet_virtio 9p crc32c_generic ext4 overlay; do addmod "$m"; done
+  # the network tests' kernel side, when this kernel has it: a bridge, veth pairs, nf_tables with NAT
+  # and fib (minidock's table, network/nft.ts)
+  for m in veth bridge nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nft_ct; do addmod "$m" optional; done
   echo "$order" > initrd.d/mods/order
   cp "$(command -v busybox)" initrd.d/bin/busybox
   cp "$HERE/guest-init" initrd.d/init && chmod 755 initrd.d/init
