@@ -214,7 +214,7 @@ export function attach(root: string, att: Attachment, container: string, pid: nu
       nl.request(`ip link add ${att.hostIf} type veth peer eth0 (RTM_NEWLINK)`, (seq) => vethMsg(seq, att, { pid })),
     );
   } catch (e) {
-    detach(root, att.network, container, true, true, att.ip);
+    detach(root, att.network, container, false, true, att.ip); // (ports are published after the plan: none yet)
     throw e;
   }
 }
