@@ -28,7 +28,17 @@
 //   removal.ts    removing what a container left: killLeftovers, removeDir, removeEverything
 //   gc.ts         gcEntries: settling stale containers
 //   create.ts     createContainer, and claimName (which may collect a stale owner through gc.ts)
-import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import type { ContainerSpec } from '../spec.js';
 import { isNoSpace, pathIn, storageError } from '../state-root.js';
 
@@ -116,16 +126,21 @@ export function readJson<T>(path: string): T | undefined {
  */
 export function writeJsonAtomic(path: string, value: unknown, durable = true): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const text = JSON.stringify(value) + '\n';
   try {
-    writeSync(fd, JSON.stringify(value) + '\n');
-    if (durable) fdatasyncSync(fd);
+    if (durable) {
+      const fd = openSync(tmp, 'w', 0o644);
+      try {
+        writeSync(fd, text);
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } else writeFileSync(tmp, text, { mode: 0o644 }); // (a string as utf8: one call of Node's C++, writeFileUtf8)
   } catch (e) {
-    closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
   }
-  closeSync(fd);
   renameSync(tmp, path);
 }
 

@@ -23,7 +23,7 @@
 // the same moment. A lease whose container is gone (minidock SIGKILLed between the lease and the
 // container's state, a machine crash) stays until reclaimLeases(), which gc calls with the set of
 // containers that exist.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { MinidockError } from '../../errors.js';
 import { isoNow } from '../../sys/time.js';
 import { pathIn } from '../state-root.js';
@@ -372,17 +372,13 @@ function takeLease(root: string, name: string, addr: string, lease: Lease): bool
 
 /** Create the lease file of `addr` (O_EXCL): false when it exists. */
 function writeLease(root: string, name: string, addr: string, lease: Lease): boolean {
-  let fd: number;
   try {
-    fd = openSync(pathIn(leasesDir(root, name), addr), 'wx', 0o644);
+    // (flag wx: O_CREAT|O_EXCL. A string written as utf8 is one call of Node's own C++, open, write
+    // and close: writeFileUtf8)
+    writeFileSync(pathIn(leasesDir(root, name), addr), `${JSON.stringify(lease)}\n`, { flag: 'wx', mode: 0o644 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
-  }
-  try {
-    writeSync(fd, `${JSON.stringify(lease)}\n`);
-  } finally {
-    closeSync(fd);
   }
   return true;
 }
