@@ -69,36 +69,57 @@ globalThis.__mdOwnFlags =
 const flagsTag = globalThis.__mdOwnFlags
   ? ''
   : `.${[...process.execArgv.join(' ')].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5).toString(16)}`;
-/** The cache file of bundle `file` (`verb`: which verb's, for dist/more/'s shared files). */
-const cacheFor = (file, verb) => `${file}${verb ? `.${verb}` : ''}${flagsTag}.cache`;
+/** The cache file of bundle `file` (`verb`: which verb's, for dist/more/'s shared files; `side`: the
+ * cache a side path made, see load). */
+const cacheFor = (file, verb, side) => `${file}${verb ? `.${verb}` : ''}${flagsTag}${side ? '.side' : ''}.cache`;
 
-/** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled
- * with its code cache, `cacheFile`; returns its module. */
-function load(file, source, cacheFile) {
+// Which run makes a bundle's cache. V8 saves the functions compiled so far, so a cache holds what
+// the run that made it ran, and every later run compiles again what that run did not. When the first
+// run after a build made the cache, a first `run --dry-run` left every later launch 7.8 ms slower
+// here, a first `run -d` 4.5 ms, and a first `--network host` run 1-2.5 ms on every bridge launch.
+// So a run that takes a side path of a bundle says so (src/sys/code-cache.ts: globalThis.__mdSide
+// holds 'verb', a group of dist/more/, or '*'): it makes FILE.side.cache, and only while the bundle
+// has no cache at all. The main path's cache, FILE.cache, is read first, and the first run of the
+// main path makes it (from a side cache, it adds its own functions to those).
+globalThis.__mdSide = new Set();
+
+/** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled with
+ * its code cache; returns its module. `key`: the bundle as __mdSide names it; `cacheFile(side)`: its
+ * cache files. */
+function load(file, source, key, cacheFile) {
+  const main = cacheFile(false);
+  const side = cacheFile(true);
   let cachedData;
-  try {
-    cachedData = fs.readFileSync(cacheFile);
-  } catch {
-    /* first run of this build */
+  let from;
+  for (const f of [main, side]) {
+    try {
+      cachedData = fs.readFileSync(f);
+      from = f;
+      break;
+    } catch {
+      /* not made yet */
+    }
   }
   const script = new vm.Script(source, { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) {
-    // Written at exit, so that the functions this run compiled are in it too, and only after a run
-    // that did the verb's work (runMain sets __mdRanVerb): a cache made by `run --help` or by a failed
-    // launch would lack the launch's functions, and every later launch would compile them again.
-    // Atomically, and only where we may write (root's install); a failure just means the next start
-    // compiles again.
-    process.once('exit', () => {
-      if (!globalThis.__mdRanVerb) return;
-      try {
-        const tmp = `${cacheFile}.${process.pid}`;
-        fs.writeFileSync(tmp, script.createCachedData());
-        fs.renameSync(tmp, cacheFile);
-      } catch {
-        /* read-only install */
-      }
-    });
-  }
+  const fresh = cachedData === undefined || script.cachedDataRejected;
+  // Written at exit, so that the functions this run compiled are in it too, and only after a run that
+  // did the verb's work (runMain sets __mdRanVerb): a cache made by `run --help` or by a failed launch
+  // would lack the launch's functions. Atomically, and only where we may write (root's install); a
+  // failure just means the next start compiles again.
+  process.once('exit', () => {
+    if (!globalThis.__mdRanVerb) return;
+    const onSide = globalThis.__mdSide.has(key) || globalThis.__mdSide.has('*');
+    const to = onSide ? (fresh ? side : undefined) : fresh || from !== main ? main : undefined;
+    if (to === undefined) return;
+    try {
+      const tmp = `${to}.${process.pid}`;
+      fs.writeFileSync(tmp, script.createCachedData());
+      fs.renameSync(tmp, to);
+      if (to === main && from === side) fs.unlinkSync(side);
+    } catch {
+      /* read-only install */
+    }
+  });
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(path.dirname(file));
@@ -116,9 +137,10 @@ globalThis.__mdMore = (group, key, registry) => {
     globalThis.__mdShared = registry;
     // (a cache per verb: the functions `network ls` compiles are not those a bridge launch runs)
     const f = path.join(dist, 'more', `${group}.cjs`);
-    more[group] = load(f, fs.readFileSync(f, 'utf8'), cacheFor(f, path.basename(file, '.cjs'))).exports;
+    const verb = path.basename(file, '.cjs');
+    more[group] = load(f, fs.readFileSync(f, 'utf8'), group, (side) => cacheFor(f, verb, side)).exports;
   }
   return more[group][key]();
 };
 
-load(file, source, cacheFor(file));
+load(file, source, 'verb', (side) => cacheFor(file, undefined, side));

@@ -6,6 +6,7 @@ import type { LaunchOutcome } from '../runtime/launch.js';
 import type { RunSpecFlags } from '../runtime/run.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { runOptions } from './run-options.js';
+import { sidePath } from '../sys/code-cache.js';
 
 interface CliFlags extends RunSpecFlags {
   root?: string;
@@ -39,6 +40,9 @@ export function register(program: Command, argv?: readonly string[]): void {
       ]);
       checkTtyInput(flags, isatty(0));
     }
+    // (the launch in the foreground is the run bundle's main path: bin/minidock.js keeps its code cache)
+    if (flags.dryRun) sidePath('*');
+    else if (flags.detach) sidePath('verb');
     process.exitCode = await runCommand(rootfs, command, flags);
   });
 }

@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fail } from '../errors.js';
+import { sidePath } from '../sys/code-cache.js';
 import { CAPS, resolveCaps } from './capabilities.js';
 import { callerHardLimit, callerPermittedCaps, limitToHeld } from './caller-limits.js';
 import {
@@ -331,6 +332,8 @@ async function networkFromFlags(f: RunFlags, imageExposed?: string[]): Promise<C
     imageExposed: exposedKeys(imageExposed ?? []),
   };
   const spec = parseNetworkFlags(f.network, f.publish, f.ip, names, more);
+  // (only a bridge launch runs most of dist/more/network.cjs: see src/sys/code-cache.ts)
+  if (spec?.mode !== 'bridge') sidePath('network');
   if (spec?.publishAll) spec.ports.push(...(await (await import('./network/ports.js')).publishAllPorts(spec)));
   return spec;
 }

@@ -5,7 +5,7 @@
 // they were before (besides the usual mounts/cgroups/directories of useLeakCheckedRoot).
 // No traffic leaves the machine: every address is in namespaces the test (or minidock) makes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +236,27 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
     // the lease with the clean-up
     const bad = minidock(['run', '--rm', '--network', 'bridge', ROOTFS, '/no/such/program'], { root });
     expect(bad.code).toBe(127);
+    await expectNetClean();
+  });
+
+  it("a run in host mode makes network.cjs's side cache; the first bridge launch makes its cache", async () => {
+    // bin/minidock.js: a cache holds what its run compiled, and a host or --dry-run launch runs
+    // little of the network code (src/sys/code-cache.ts): a bridge launch must not read its cache
+    const more = join(__dirname, '..', '..', 'dist', 'more');
+    const main = join(more, 'network.cjs.run.cache');
+    const side = join(more, 'network.cjs.run.side.cache');
+    const made = () => [existsSync(main), existsSync(side)];
+    for (const f of [main, side]) rmSync(f, { force: true });
+    expect(minidock(['run', '--rm', '--network', 'host', ROOTFS, 'true'], { root }).code).toBe(0);
+    expect(made()).toEqual([false, true]);
+    const sideSize = statSync(side).size;
+    const dry = minidock(['run', '--rm', '--dry-run', '--network', 'bridge', ROOTFS, 'true'], { root });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(statSync(side).size).toBe(sideSize);
+    const r = onBridge('true');
+    expect(r.code, r.stderr).toBe(0);
+    expect(made()).toEqual([true, false]);
+    expect(statSync(main).size).toBeGreaterThan(sideSize);
     await expectNetClean();
   });
 

@@ -100,6 +100,35 @@ d('minidock run (real containers)', () => {
     expect(run([ROOTFS, 'sh', '-c', 'kill -TERM $$; exit 3']).code).toBe(3); // PID 1 ignores it
   });
 
+  it("--dry-run and -d make the run bundle's side cache; the first launch in the foreground makes its cache", async () => {
+    // bin/minidock.js: a cache holds the functions its run compiled, so a side path of the bundle
+    // (src/sys/code-cache.ts) must not make the cache every later launch reads
+    const verbs = join(BIN, '..', '..', 'dist', 'verbs');
+    const main = join(verbs, 'run.cjs.cache');
+    const side = join(verbs, 'run.cjs.side.cache');
+    const made = () => [existsSync(main), existsSync(side)];
+    for (const f of [main, side]) rmSync(f, { force: true });
+    expect(run(['--dry-run', ROOTFS, 'true']).code).toBe(0);
+    expect(made()).toEqual([false, true]);
+    rmSync(side);
+    const d = run(['-d', ROOTFS, 'true']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(made()).toEqual([false, true]);
+    const sideSize = statSync(side).size;
+    expect(run(['--dry-run', ROOTFS, 'true']).code).toBe(0);
+    expect(statSync(side).size).toBe(sideSize); // a side path never rewrites a cache it could read
+    expect(run([ROOTFS, 'true']).code).toBe(0);
+    // made from the side cache (its functions and this launch's), which it replaces
+    expect(made()).toEqual([true, false]);
+    expect(statSync(main).size).toBeGreaterThan(sideSize);
+    const mtime = statSync(main).mtimeMs;
+    expect(run(['--dry-run', ROOTFS, 'true']).code).toBe(0);
+    expect(run([ROOTFS, 'true']).code).toBe(0);
+    expect([...made(), statSync(main).mtimeMs]).toEqual([true, false, mtime]);
+    // (-d --rm: the monitor removes the container once `true` has exited)
+    await waitFor(() => readdirSync(join(root, 'containers')).length === 0, 10_000, 'the -d --rm container to go');
+  });
+
   it("the shebang's V8 flag is bin/minidock.js's OWN_FLAGS; other flags get a cache file of their own", () => {
     const bin = readFileSync(BIN, 'utf8');
     const shebang = bin
@@ -136,7 +165,8 @@ d('minidock run (real containers)', () => {
     expect(existsSync(cache)).toBe(false); // a plain launch never loaded it
     // --network none is the default spelled out (bench startup passes it): no network code either
     const netCache = join(more, 'network.cjs.run.cache');
-    rmSync(netCache, { force: true });
+    const netSide = join(more, 'network.cjs.run.side.cache');
+    for (const f of [netCache, netSide]) rmSync(f, { force: true });
     expect(run(['--network', 'none', ROOTFS, 'true']).code).toBe(0);
     expect(existsSync(netCache)).toBe(false);
     expect(
@@ -152,7 +182,9 @@ d('minidock run (real containers)', () => {
         '/etc/resolv.conf',
       ]).stdout.trim(),
     ).toBe('1');
-    expect(existsSync(netCache)).toBe(true); // (what the check above would have seen)
+    // (what the check above would have seen; a side path of the network code: only a bridge launch
+    // makes network.cjs's main cache, src/sys/code-cache.ts)
+    expect([existsSync(netCache), existsSync(netSide)]).toEqual([false, true]);
     const r = run(['--tmpfs', '/scratch:size=1m', ROOTFS, 'sh', '-c', 'grep -c " /scratch tmpfs" /proc/mounts']);
     expect(r.stdout.trim()).toBe('1');
     expect(statSync(cache).size).toBeGreaterThan(1000);
