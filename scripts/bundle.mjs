@@ -154,68 +154,7 @@ const moreChunk = {
 function ownExports(code) {
   const re = /^module\.exports = __toCommonJS\((\w+)\);$/m;
   if (!re.test(code)) return code; // (a module without exports)
-  return plainFunctions(code.replace(re, 'module.exports = $1;'));
-}
-
-/**
- * The module's exported functions as plain properties of its exports object, set before its body
- * runs: a function declaration exists from the module's first line on and is never reassigned
- * (TypeScript refuses it), so it needs no getter. Constants and classes keep theirs: they do not
- * exist until their line has run. Why: esbuild's `__export` makes a closure and an accessor per name
- * when the module first runs, ~7 µs a name here (netlink.ts's 22: ~150 µs); measured on a bridge
- * launch, -0.3 ms (medians of 40 interleaved launches, the --trace phases that load the network
- * code). A module whose export list has another shape (a re-export: `x: () => import_y.x`) keeps it.
- */
-function plainFunctions(code) {
-  const re = /^__export\((\w+), \{\n((?: {2}[\w$]+: \(\) => [\w$]+,?\n)+)\}\);$/m;
-  const m = re.exec(code);
-  if (!m) return code;
-  const entries = m[2]
-    .trimEnd()
-    .split('\n')
-    .map((l) => /^ {2}([\w$]+): \(\) => ([\w$]+),?$/.exec(l).slice(1));
-  const declared = (name) => new RegExp(`^(?:async )?function\\*? ?${name.replace(/\$/g, '\\$')}\\(`, 'm').test(code);
-  const plain = entries.filter(([, v]) => declared(v));
-  const getters = entries.filter(([, v]) => !declared(v));
-  return code.replace(
-    re,
-    () =>
-      (getters.length
-        ? `__export(${m[1]}, {\n${getters.map(([k, v]) => `  ${k}: () => ${v}`).join(',\n')}\n});\n`
-        : '') + plain.map(([k, v]) => `${m[1]}.${k} = ${v};`).join('\n'),
-  );
-}
-
-/**
- * A verb's bundle's registry (moreStubs) without the copies of __toCommonJS. esbuild turns each entry,
- * `"src/x.ts": () => require("./src/x.ts")`, into `() => (init_x(), __toCommonJS(x_exports))`: a
- * new object with a getter per name over the module's own getters (and the `__esModule` mark, which
- * nothing reads: no module of dist/more/ imports a default). Each entry is made to return the module's
- * exports object itself. Measured on a bridge launch, the copies (made when dist/more/ first asks for
- * a module) and the second getter at every read of a name cost ~1.5 ms: the phases of `--trace` after
- * Node's start summed 45.2 against 43.7 ms, medians of 25 interleaved launches. The build fails
- * when an entry has another shape (another esbuild): the registry would still work, only slower.
- */
-function registryWithoutCopies(code) {
-  const keys = [...shared].filter((k) => code.includes(`${JSON.stringify(k)}:()=>`));
-  if (keys.length === 0) return code; // (dist/more/'s own files, and bundles without a stub)
-  const id = '[\\w$]+'; // a minified name
-  const helpers = new Set();
-  for (const k of keys) {
-    const key = JSON.stringify(k).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const entry = new RegExp(`${key}:\\(\\)=>\\((${id})\\(\\),(${id})\\((${id})\\)\\)`);
-    const m = entry.exec(code);
-    if (!m) throw new Error(`bundle.mjs: the registry entry of ${k} is not \`() => (init(), toCommonJS(exports))\``);
-    helpers.add(m[2]);
-    // (the helper's name blanked out: the line stays as long, so the source map's columns stay right)
-    code = code.replace(entry, () => `${JSON.stringify(k)}:()=>(${m[1]}(),${' '.repeat(m[2].length)}(${m[3]}))`);
-  }
-  const [toCommonJS, ...others] = helpers;
-  const name = toCommonJS.replace(/\$/g, '\\$');
-  const def = new RegExp(`(?<![\\w$])${name}=(${id})=>${id}\\(${id}\\(\\{\\},"__esModule",\\{value:!0\\}\\),\\1\\)`);
-  if (others.length || !def.test(code))
-    throw new Error(`bundle.mjs: the registry's entries do not call esbuild's __toCommonJS (${[...helpers]})`);
-  return code;
+  return code.replace(re, 'module.exports = $1;');
 }
 
 /** `{ "src/x.ts": () => require("./src/x.ts"), ... }`: each module run when first asked for. */
@@ -313,10 +252,7 @@ const result = await build({ ...options, entryPoints, plugins: [moreStubs, lazyB
 // first line is a line of its own (every line moves by one, which src/cli/stack.ts subtracts).
 for (const bundleFile of [...Object.keys(more.metafile.outputs), ...Object.keys(result.metafile.outputs)]) {
   if (bundleFile.endsWith('.map')) continue;
-  const code = registryWithoutCopies(readFileSync(bundleFile, 'utf8')).replace(
-    /\bimport\(("(?:[^"\\\n]|\\.)*")\)/g,
-    '__mdIm($1)',
-  );
+  const code = readFileSync(bundleFile, 'utf8').replace(/\bimport\(("(?:[^"\\\n]|\\.)*")\)/g, '__mdIm($1)');
   writeFileSync(bundleFile, `(function (exports, require, module, __filename, __dirname) {\n${code}\n})`);
 }
 
