@@ -75,12 +75,13 @@ const cacheFor = (file, verb, side) => `${file}${verb ? `.${verb}` : ''}${flagsT
 
 // Which run makes a bundle's cache. V8 saves the functions compiled so far, so a cache holds what
 // the run that made it ran, and every later run compiles again what that run did not. When the first
-// run after a build made the cache, a first `run --dry-run` left every later launch 7.8 ms slower
-// here, a first `run -d` 4.5 ms, and a first `--network host` run 1-2.5 ms on every bridge launch.
-// So a run that takes a side path of a bundle says so (src/sys/code-cache.ts: globalThis.__mdSide
-// holds 'verb', a group of dist/more/, or '*'): it makes FILE.side.cache, and only while the bundle
-// has no cache at all. The main path's cache, FILE.cache, is read first, and the first run of the
-// main path makes it (from a side cache, it adds its own functions to those).
+// run after a build made the cache, a first `run --dry-run` left every later launch ~3 ms slower here
+// (median of 150 paired launches: +3.1 ms), a first `run -d` +1.7 ms, and a first `--network host`
+// run +1.3 ms on every bridge launch. So a run that takes a side path of a bundle says so
+// (src/sys/code-cache.ts: globalThis.__mdSide holds 'verb', a group of dist/more/, or '*'): it makes
+// FILE.side.cache, and only while the bundle has no cache at all. The main path's cache, FILE.cache,
+// is read first, and the first run of the main path makes it (from a side cache, it adds its own
+// functions to those).
 globalThis.__mdSide = new Set();
 
 /** Run a bundle (already wrapped in the CommonJS module function: scripts/bundle.mjs) compiled with
