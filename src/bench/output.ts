@@ -77,12 +77,22 @@ export function startupGoals(startup: ExperimentResult | undefined): string[] {
     out.push(`- ${ok ? '✅' : '❌'} ${name}: ${text}`);
   };
   const bridge = med('minidock (bridge)');
-  if (bridge !== undefined)
+  if (bridge !== undefined) {
+    // Met only when both figures say so: the difference of the medians, and the median of the paired
+    // differences (startup's "What the bridge adds" table). A disturbed run can move the first by more
+    // than the goal itself (seen here: -3.67 ms, against +8.43 ms paired, IQRs of 25 ms).
+    const paired = startup.tables
+      ?.flatMap((t) => t.rows)
+      .find((r) => r.runtime === 'minidock' && typeof r.paired_median_ms === 'number')?.paired_median_ms as
+      | number
+      | undefined;
+    const signed = (v: number): string => `${v >= 0 ? '+' : ''}${fmtMs(v)} ms`;
     check(
       "minidock's bridge launch ≤ 5 ms over --network none",
-      bridge - md <= 5,
-      `minidock --network bridge ${fmtMs(bridge)} ms, none ${fmtMs(md)} ms: ${bridge - md >= 0 ? '+' : ''}${fmtMs(bridge - md)} ms`,
+      bridge - md <= 5 && (paired === undefined || paired <= 5),
+      `minidock --network bridge ${fmtMs(bridge)} ms, none ${fmtMs(md)} ms: ${signed(bridge - md)}${paired === undefined ? '' : `, paired median ${signed(paired)}`}`,
     );
+  }
   const runc = med('runc');
   const podman = med('podman');
   const docker = med('docker');

@@ -96,6 +96,24 @@ describe('bench output', () => {
     expect(g2[0]).toMatch(/❌ minidock ≤ 2.0× runc: minidock 61.0 ms = 2.03× runc/);
   });
 
+  it("the bridge's goal is met only when the medians' difference and the paired median both say so", () => {
+    const withBridge = (bridgeMedian: number, paired: number): ExperimentResult => ({
+      ...exp([
+        { runtime: 'minidock', median_ms: 100 },
+        { runtime: 'minidock (bridge)', median_ms: bridgeMedian },
+      ]),
+      tables: [
+        { title: 'What the bridge adds', columns: [], rows: [{ runtime: 'minidock', paired_median_ms: paired }] },
+      ],
+    });
+    expect(startupGoals(withBridge(104, 4.5))[0]).toBe(
+      "- ✅ minidock's bridge launch ≤ 5 ms over --network none: minidock --network bridge 104 ms, none 100 ms: +4.00 ms, paired median +4.50 ms",
+    );
+    // a disturbed run: the medians agree, the pairs do not
+    expect(startupGoals(withBridge(96.3, 8.43))[0]).toMatch(/^- ❌ .*: -3\.70 ms, paired median \+8\.43 ms$/);
+    expect(startupGoals(withBridge(106, 4))[0]).toMatch(/^- ❌ /);
+  });
+
   it('markdown table and report name skipped runtimes with their fix', () => {
     const t = mdTable(['runtime', 'median_ms', 'x_bare'], [{ runtime: 'a|b', median_ms: 12.345, x_bare: 3 }]);
     expect(t).toBe('| runtime | median_ms | x_bare |\n|---|---:|---:|\n| a\\|b | 12.3 | 3.00× |\n');
