@@ -183,6 +183,15 @@ export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 10
   }
 }
 
+/** A bundle's two code cache files in `dir` (bin/minidock.js: NAME.cache, NAME.side.cache), removed
+ * first; `made()`: which of them exist now. */
+export function codeCaches(dir: string, name: string): { main: string; side: string; made: () => boolean[] } {
+  const main = join(dir, `${name}.cache`);
+  const side = join(dir, `${name}.side.cache`);
+  for (const f of [main, side]) rmSync(f, { force: true });
+  return { main, side, made: () => [existsSync(main), existsSync(side)] };
+}
+
 /** Host pids whose command line contains `needle` and, if given, whose comm is `comm`
  * (to find a container's processes from outside, and not minidock's own, whose argv holds them too). */
 export function pidsMatching(needle: string, comm?: string): number[] {

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { minidock, minidockAsync, ROOTFS, useLeakCheckedRoot, waitFor } from '../helpers';
+import { codeCaches, minidock, minidockAsync, ROOTFS, useLeakCheckedRoot, waitFor } from '../helpers';
 import { bridgeSnapshot, networkSkip, sh } from '../network-helpers';
 import { writeHosts } from '../../src/runtime/network/names';
 
@@ -242,11 +242,7 @@ describe.skipIf(skip)(`network modes through minidock run${skip ? ` (skipped: ${
   it("a run in host mode makes network.cjs's side cache; the first bridge launch makes its cache", async () => {
     // bin/minidock.js: a cache holds what its run compiled, and a host or --dry-run launch runs
     // little of the network code (src/sys/code-cache.ts): a bridge launch must not read its cache
-    const more = join(__dirname, '..', '..', 'dist', 'more');
-    const main = join(more, 'network.cjs.run.cache');
-    const side = join(more, 'network.cjs.run.side.cache');
-    const made = () => [existsSync(main), existsSync(side)];
-    for (const f of [main, side]) rmSync(f, { force: true });
+    const { main, side, made } = codeCaches(join(__dirname, '..', '..', 'dist', 'more'), 'network.cjs.run');
     expect(minidock(['run', '--rm', '--network', 'host', ROOTFS, 'true'], { root }).code).toBe(0);
     expect(made()).toEqual([false, true]);
     const sideSize = statSync(side).size;

@@ -179,6 +179,10 @@ describe.skipIf(!canRun)(
       } finally {
         md(['rm', '-f', 'plain', 'withinit']);
       }
+      // (a leak stays; seen once in a full run: one `sleep 30` still listed right after rm -f had
+      // returned, and gone when looked at later. Why is not known: up to 2 s for it to go)
+      const until = Date.now() + 2000;
+      while (pidsMatching('sleep 30').length && Date.now() < until) spawnWait(50);
       expect(pidsMatching('sleep 30')).toEqual([]);
     });
 

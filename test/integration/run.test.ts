@@ -20,6 +20,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BIN,
   canRun,
+  codeCaches,
   cgroupParentFor,
   minidock,
   minidockAsync,
@@ -103,11 +104,7 @@ d('minidock run (real containers)', () => {
   it("--dry-run and -d make the run bundle's side cache; the first launch in the foreground makes its cache", async () => {
     // bin/minidock.js: a cache holds the functions its run compiled, so a side path of the bundle
     // (src/sys/code-cache.ts) must not make the cache every later launch reads
-    const verbs = join(BIN, '..', '..', 'dist', 'verbs');
-    const main = join(verbs, 'run.cjs.cache');
-    const side = join(verbs, 'run.cjs.side.cache');
-    const made = () => [existsSync(main), existsSync(side)];
-    for (const f of [main, side]) rmSync(f, { force: true });
+    const { main, side, made } = codeCaches(join(BIN, '..', '..', 'dist', 'verbs'), 'run.cjs');
     expect(run(['--dry-run', ROOTFS, 'true']).code).toBe(0);
     expect(made()).toEqual([false, true]);
     rmSync(side);
