@@ -116,7 +116,9 @@ function load(file, source, key, cacheFile) {
       const tmp = `${to}.${process.pid}`;
       fs.writeFileSync(tmp, script.createCachedData());
       fs.renameSync(tmp, to);
-      if (to === main && from === side) fs.unlinkSync(side);
+      // the file read first goes when this one replaces it: a side cache, now that the main path
+      // made its own, or a main cache V8 rejected (another Node), now that a side path made one
+      if (from !== undefined && from !== to) fs.unlinkSync(from);
     } catch {
       /* read-only install */
     }
